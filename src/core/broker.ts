@@ -1,0 +1,146 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import type { Delivery } from './consumer.js';
+import { notFound } from './errors.js';
+import { Limits, type LimitSettings } from './limits.js';
+import type { Message } from './message.js';
+import type { QueueEntry } from './queues/entry.js';
+import type { Queue } from './queues/queue.js';
+import { Session } from './session.js';
+import { VHost } from './vhost.js';
+
+export interface BrokerEvents {
+  /** a message entered the broker; `queues` is how many queues took it */
+  published: [message: Message, queues: number];
+  delivered: [queue: Queue, delivery: Delivery];
+  /** a message left a queue for good: acked by a consumer, or dropped/expired/dead-lettered */
+  settled: [queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'];
+  queueDeleted: [queue: Queue];
+  /** the memory alarm went on (true) or off (false): publishers are blocked meanwhile */
+  alarm: [on: boolean];
+}
+
+/**
+ * The broker model: vhosts with their exchanges and queues, the message-id sequence, the
+ * store behind it and the resource alarm. No sockets, no protocols.
+ */
+export class Broker extends EventEmitter<BrokerEvents> {
+  readonly vhosts = new Map<string, VHost>();
+  readonly limits: Limits;
+  private messageIds = 0;
+  private memoryUsed = 0;
+  private memoryAlarm = false;
+  private storeAlarm = false;
+
+  constructor(
+    readonly store: Store,
+    limits: Partial<LimitSettings> = {},
+  ) {
+    super();
+    this.limits = new Limits(limits);
+    this.store.onError((err) => {
+      this.storeAlarm = err !== null;
+      this.updateAlarm();
+    });
+  }
+
+  vhost(name: string): VHost | undefined {
+    return this.vhosts.get(name);
+  }
+
+  requireVhost(name: string): VHost {
+    const v = this.vhosts.get(name);
+    if (!v) throw notFound(`no vhost '${name}'`);
+    return v;
+  }
+
+  addVhost(name: string, persist = true): VHost {
+    let v = this.vhosts.get(name);
+    if (!v) {
+      v = new VHost(this, name);
+      this.vhosts.set(name, v);
+      if (persist) this.store.putVhost({ name });
+    }
+    return v;
+  }
+
+  deleteVhost(name: string): void {
+    const v = this.vhosts.get(name);
+    if (!v) return;
+    for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
+    this.vhosts.delete(name);
+    this.store.deleteVhost(name);
+  }
+
+  openSession(vhost: VHost, owner: object): Session {
+    return new Session(vhost, owner, randomBytes(12).toString('base64url'));
+  }
+
+  nextMessageId(): number {
+    return ++this.messageIds;
+  }
+
+  /** after recovery: ids continue above what the store holds */
+  seedMessageIds(max: number): void {
+    if (max > this.messageIds) this.messageIds = max;
+  }
+
+  queueCount(): number {
+    let n = 0;
+    for (const v of this.vhosts.values()) n += v.queues.size;
+    return n;
+  }
+
+  get alarmed(): boolean {
+    return this.memoryAlarm || this.storeAlarm;
+  }
+
+  get memoryInUse(): number {
+    return this.memoryUsed;
+  }
+
+  // ---- hooks the vhosts call ---------------------------------------------------------
+
+  published(message: Message, queues: number): void {
+    if (this.listenerCount('published')) this.emit('published', message, queues);
+  }
+
+  delivered(queue: Queue, delivery: Delivery): void {
+    if (this.listenerCount('delivered')) this.emit('delivered', queue, delivery);
+  }
+
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void {
+    if (this.listenerCount('settled')) this.emit('settled', queue, entry, how);
+  }
+
+  queueDeleted(queue: Queue): void {
+    if (this.listenerCount('queueDeleted')) this.emit('queueDeleted', queue);
+  }
+
+  memoryAdded(bytes: number): void {
+    this.memoryUsed += bytes;
+    if (!this.memoryAlarm && this.memoryUsed > this.limits.settings.memoryHighWatermark) {
+      this.memoryAlarm = true;
+      this.updateAlarm();
+    }
+  }
+
+  memoryReleased(bytes: number): void {
+    this.memoryUsed -= bytes;
+    if (this.memoryUsed < 0) this.memoryUsed = 0;
+    if (this.memoryAlarm && this.memoryUsed <= this.limits.settings.memoryHighWatermark) {
+      this.memoryAlarm = false;
+      this.updateAlarm();
+    }
+  }
+
+  private lastAlarm = false;
+  private updateAlarm(): void {
+    const on = this.alarmed;
+    if (on !== this.lastAlarm) {
+      this.lastAlarm = on;
+      this.emit('alarm', on);
+    }
+  }
+}

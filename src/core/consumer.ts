@@ -1,0 +1,61 @@
+import type { FieldTable } from './fields.js';
+import type { Message } from './message.js';
+import type { QueueEntry } from './queues/entry.js';
+import type { Queue } from './queues/queue.js';
+import type { Session } from './session.js';
+
+/** The protocol side of a consumer: how the adapter writes a delivery out. */
+export interface ConsumerSink {
+  deliver(delivery: Delivery): void;
+  /** false while the client's socket is backed up: the queue holds its messages until `Queue.dispatch` is called again */
+  isWritable(): boolean;
+  /** the broker ended the consumer (its queue was deleted): AMQP sends basic.cancel */
+  cancelledByBroker(consumer: Consumer): void;
+}
+
+export interface Delivery {
+  /** per-session delivery tag (AMQP's), unique while unacked */
+  readonly tag: number;
+  readonly entry: QueueEntry;
+  /** null for direct reply-to deliveries, which have no queue */
+  readonly queue: Queue | null;
+  readonly consumer: Consumer | null;
+  readonly redelivered: boolean;
+  readonly message: Message;
+}
+
+export interface ConsumeOptions {
+  tag: string;
+  noAck: boolean;
+  exclusive: boolean;
+  /** x-priority: higher-priority consumers are offered messages first */
+  priority: number;
+  arguments: FieldTable;
+}
+
+export class Consumer {
+  /** per-consumer prefetch (AMQP basic.qos global=false); 0 means no limit */
+  prefetch = 0;
+  unacked = 0;
+
+  constructor(
+    readonly session: Session,
+    readonly queue: Queue,
+    readonly options: ConsumeOptions,
+    readonly sink: ConsumerSink,
+  ) {}
+
+  get tag(): string {
+    return this.options.tag;
+  }
+
+  get noAck(): boolean {
+    return this.options.noAck;
+  }
+
+  /** may this consumer take one more message now? */
+  hasCredit(): boolean {
+    if (!this.options.noAck && this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+    return this.session.hasCredit() && this.sink.isWritable();
+  }
+}

@@ -1,0 +1,42 @@
+import type { FieldTable } from './fields.js';
+
+/** AMQP basic properties: the one property model every protocol maps onto. */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  headers?: FieldTable;
+  /** 1 transient, 2 persistent */
+  deliveryMode?: number;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  /** per-message TTL in milliseconds, as a decimal string (AMQP's own form) */
+  expiration?: string;
+  messageId?: string;
+  /** seconds since the epoch */
+  timestamp?: number;
+  type?: string;
+  userId?: string;
+  appId?: string;
+  clusterId?: string;
+}
+
+export interface Message {
+  /** exchange it was published to */
+  exchange: string;
+  routingKey: string;
+  properties: MessageProperties;
+  body: Buffer;
+  /** ms since epoch when first published: TTLs count from here, also across restarts */
+  publishedAt: number;
+  /**
+   * The AMQP content-header property bytes this message arrived with (or was last
+   * encoded to). Lets an AMQP delivery reuse them instead of re-encoding; any code
+   * that changes `properties` must clear it.
+   */
+  encodedProperties?: Buffer;
+}
+
+export function isPersistent(m: Message): boolean {
+  return m.properties.deliveryMode === 2;
+}

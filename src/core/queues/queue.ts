@@ -1,0 +1,368 @@
+import type { Consumer, Delivery } from '../consumer.js';
+import { resourceLocked, accessRefused, describeQueue } from '../errors.js';
+import type { FieldTable } from '../fields.js';
+import { isPersistent, type Message } from '../message.js';
+import type { Store } from '../../store/store.js';
+import type { QueueEntry } from './entry.js';
+import type { QueueConfig } from './queue-args.js';
+import { ReadyList } from './ready-list.js';
+
+export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
+/** What a queue needs from the vhost that holds it. */
+export interface QueueHost {
+  readonly name: string;
+  readonly store: Store;
+  /** route dead-lettered messages to the queue's dead-letter exchange */
+  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void;
+  /** the queue is to be deleted (x-expires ran out, or its last consumer left an auto-delete queue) */
+  deleteUnused(queue: Queue): void;
+  /** a message left the broker's keeping for good (acked, dropped, expired, dead-lettered) */
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void;
+  /** an unacked message of a deleted queue was settled: nothing keeps it any more */
+  forgotten(entry: QueueEntry): void;
+  /** a message was handed to a consumer */
+  delivered(queue: Queue, delivery: Delivery): void;
+}
+
+export interface QueueOptions {
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+  /** the connection that owns an exclusive queue */
+  owner: object | null;
+}
+
+export const enum EnqueueResult {
+  Accepted = 0,
+  /** x-overflow reject-publish: the publisher gets a nack */
+  Rejected = 1,
+}
+
+export class Queue {
+  readonly kind = 'queue' as const;
+  readonly ready: ReadyList;
+  /** consumers in registration order (single-active-consumer takes the first) */
+  readonly consumers: Consumer[] = [];
+  unackedCount = 0;
+  /** ever had a consumer: auto-delete only fires after the first one leaves */
+  private hadConsumer = false;
+  private nextSeq = 1;
+  private rrIndex = 0;
+  private dispatching = false;
+  private dispatchAgain = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryTimerAt = Infinity;
+  private unusedTimer: NodeJS.Timeout | undefined;
+  deleted = false;
+  /** counters for the management API and test helpers */
+  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0 };
+
+  constructor(
+    readonly host: QueueHost,
+    readonly name: string,
+    readonly options: QueueOptions,
+    readonly config: QueueConfig,
+  ) {
+    this.ready = new ReadyList(config.maxPriority);
+    this.touch();
+  }
+
+  get vhost(): string {
+    return this.host.name;
+  }
+
+  get durable(): boolean {
+    return this.options.durable;
+  }
+
+  get messageCount(): number {
+    return this.ready.length;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  describe(): string {
+    return describeQueue(this.vhost, this.name);
+  }
+
+  /** exclusive queues belong to one connection; anyone else gets 405 RESOURCE_LOCKED */
+  checkAccess(owner: object | null): void {
+    if (this.options.exclusive && this.options.owner !== owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked ${this.describe()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+    }
+  }
+
+  /** A new entry for `message` in this queue (not yet added). */
+  makeEntry(id: number, message: Message, persisted: boolean): QueueEntry {
+    let expiresAt = Infinity;
+    const ttl = this.config.messageTtl;
+    if (ttl !== undefined) expiresAt = message.publishedAt + ttl;
+    const exp = message.properties.expiration;
+    if (exp !== undefined) {
+      const n = Number(exp);
+      if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, message.publishedAt + n);
+    }
+    const p = message.properties.priority ?? 0;
+    const priority = p > this.config.maxPriority ? this.config.maxPriority : p < 0 ? 0 : p;
+    return { id, seq: this.nextSeq++, message, expiresAt, priority, deliveryCount: 0, persisted };
+  }
+
+  /** Would x-overflow reject-publish turn this message away? Checked before routing commits. */
+  wouldReject(message: Message): boolean {
+    if (this.config.overflow === 'drop-head') return false;
+    const { maxLength, maxLengthBytes } = this.config;
+    if (maxLength !== undefined && this.ready.length >= maxLength) return true;
+    if (maxLengthBytes !== undefined && this.ready.bytes + message.body.length > maxLengthBytes) return true;
+    return false;
+  }
+
+  willPersist(message: Message): boolean {
+    return this.options.durable && isPersistent(message) && this.host.store.durable;
+  }
+
+  enqueue(entry: QueueEntry): void {
+    this.stats.published++;
+    this.ready.push(entry);
+    if (this.consumers.length) this.dispatch();
+    this.enforceMaxLength();
+    this.scheduleExpiry();
+  }
+
+  /** Put a recovered or requeued message back in its original place, flagged redelivered. */
+  requeue(entry: QueueEntry): void {
+    if (this.deleted) return;
+    this.ready.requeue(entry);
+  }
+
+  /** after requeueing a batch */
+  afterRequeue(): void {
+    if (this.consumers.length) this.dispatch();
+    this.enforceMaxLength();
+    this.scheduleExpiry();
+  }
+
+  addConsumer(c: Consumer): void {
+    if (this.consumers.some((x) => x.options.exclusive) || (c.options.exclusive && this.consumers.length)) {
+      throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
+    }
+    this.consumers.push(c);
+    this.hadConsumer = true;
+    this.clearUnusedTimer();
+  }
+
+  removeConsumer(c: Consumer): void {
+    const i = this.consumers.indexOf(c);
+    if (i < 0) return;
+    this.consumers.splice(i, 1);
+    if (this.rrIndex > i) this.rrIndex--;
+    if (this.consumers.length === 0) {
+      this.touch();
+      if (this.options.autoDelete && this.hadConsumer) {
+        this.host.deleteUnused(this);
+        return;
+      }
+    }
+    // single-active-consumer: the next one in line takes over
+    if (this.consumers.length) this.dispatch();
+  }
+
+  /**
+   * Hand ready messages to consumers with credit, round-robin among the highest-priority
+   * ones. Re-entrant calls (a sink acking synchronously) are folded into the running loop.
+   */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      do {
+        this.dispatchAgain = false;
+        while (this.ready.length && this.consumers.length) {
+          const head = this.ready.peek()!;
+          if (head.expiresAt <= Date.now()) {
+            this.expireHeads();
+            continue;
+          }
+          const c = this.pickConsumer();
+          if (!c) break;
+          this.ready.shift();
+          this.deliverTo(c, head);
+        }
+      } while (this.dispatchAgain);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  private pickConsumer(): Consumer | undefined {
+    const cs = this.consumers;
+    if (this.config.singleActiveConsumer) {
+      const active = cs[0]!;
+      return active.hasCredit() ? active : undefined;
+    }
+    const n = cs.length;
+    let best: Consumer | undefined;
+    let bestIndex = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.rrIndex + k) % n;
+      const c = cs[i]!;
+      if ((!best || c.options.priority > best.options.priority) && c.hasCredit()) {
+        best = c;
+        bestIndex = i;
+      }
+    }
+    if (best) this.rrIndex = (bestIndex + 1) % n;
+    return best;
+  }
+
+  private deliverTo(c: Consumer, entry: QueueEntry): void {
+    const delivery = c.session.track(entry, this, c, !c.noAck);
+    this.stats.delivered++;
+    if (entry.deliveryCount > 1) this.stats.redelivered++;
+    if (c.noAck) this.settle(entry, 'acked');
+    else {
+      this.unackedCount++;
+      c.unacked++;
+    }
+    this.host.delivered(this, delivery);
+    c.sink.deliver(delivery);
+  }
+
+  /** basic.get: the head message, or undefined */
+  get(): QueueEntry | undefined {
+    this.touch();
+    for (;;) {
+      const head = this.ready.peek();
+      if (!head) return undefined;
+      if (head.expiresAt <= Date.now()) {
+        this.expireHeads();
+        continue;
+      }
+      this.ready.shift();
+      return head;
+    }
+  }
+
+  /** An unacked delivery came back: acked, or requeued / dead-lettered / dropped by nack. */
+  settleDelivered(entry: QueueEntry, consumer: Consumer | null, how: 'ack' | 'requeue' | 'discard'): void {
+    if (consumer) consumer.unacked--;
+    this.unackedCount--;
+    if (this.deleted) {
+      this.host.forgotten(entry);
+      return;
+    }
+    if (how === 'ack') this.settle(entry, 'acked');
+    else if (how === 'requeue') this.requeue(entry);
+    else this.discard([entry], 'rejected');
+  }
+
+  /** the message leaves this queue for good */
+  settle(entry: QueueEntry, how: 'acked' | 'dropped'): void {
+    if (how === 'acked') this.stats.acked++;
+    if (entry.persisted) this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
+    this.host.settled(this, entry, how);
+  }
+
+  /** dead-letter when the queue has a DLX, else drop */
+  discard(entries: QueueEntry[], reason: DeadLetterReason): void {
+    if (!entries.length) return;
+    if (this.config.deadLetterExchange !== undefined) this.host.deadLetter(this, entries, reason);
+    for (const e of entries) this.settle(e, 'dropped');
+  }
+
+  purge(): number {
+    const all = this.ready.clear();
+    for (const e of all) this.settle(e, 'dropped');
+    return all.length;
+  }
+
+  private enforceMaxLength(): void {
+    if (this.config.overflow !== 'drop-head') return;
+    const { maxLength, maxLengthBytes } = this.config;
+    if (maxLength === undefined && maxLengthBytes === undefined) return;
+    const dropped: QueueEntry[] = [];
+    while (
+      this.ready.length &&
+      ((maxLength !== undefined && this.ready.length > maxLength) ||
+        (maxLengthBytes !== undefined && this.ready.bytes > maxLengthBytes))
+    ) {
+      dropped.push(this.ready.shift()!);
+    }
+    this.discard(dropped, 'maxlen');
+  }
+
+  /** drop (or dead-letter) every expired message at the head; RabbitMQ expires only from the head */
+  expireHeads(): void {
+    const now = Date.now();
+    const expired: QueueEntry[] = [];
+    for (let head = this.ready.peek(); head && head.expiresAt <= now; head = this.ready.peek()) {
+      expired.push(this.ready.shift()!);
+    }
+    this.discard(expired, 'expired');
+  }
+
+  private scheduleExpiry(): void {
+    const head = this.ready.peek();
+    const at = head ? head.expiresAt : Infinity;
+    if (at === this.expiryTimerAt) return;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryTimerAt = at;
+    if (at === Infinity) return;
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryTimerAt = Infinity;
+      if (this.deleted) return;
+      this.expireHeads();
+      this.scheduleExpiry();
+    }, Math.max(0, at - Date.now()) + 1);
+    this.expiryTimer.unref();
+  }
+
+  /** keep the head-expiry timer right after deliveries moved the head */
+  afterDelivery(): void {
+    this.scheduleExpiry();
+  }
+
+  /** x-expires: a use (declare, consume, get) restarts the countdown to deletion */
+  touch(): void {
+    const expires = this.config.expires;
+    if (expires === undefined || this.deleted) return;
+    this.clearUnusedTimer();
+    if (this.consumers.length) return;
+    this.unusedTimer = setTimeout(() => {
+      this.unusedTimer = undefined;
+      if (!this.deleted && this.consumers.length === 0) this.host.deleteUnused(this);
+    }, expires);
+    this.unusedTimer.unref();
+  }
+
+  private clearUnusedTimer(): void {
+    if (this.unusedTimer) clearTimeout(this.unusedTimer);
+    this.unusedTimer = undefined;
+  }
+
+  /** the queue is going away: stop timers, tell consumers, return what it held */
+  destroy(): { consumers: Consumer[]; messages: number } {
+    this.deleted = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.clearUnusedTimer();
+    const consumers = this.consumers.splice(0);
+    const messages = this.ready.clear().length;
+    return { consumers, messages };
+  }
+
+  /** peek without consuming (test helpers, management API) */
+  peekMessages(limit = Infinity): QueueEntry[] {
+    const all = this.ready.toArray();
+    return limit < all.length ? all.slice(0, limit) : all;
+  }
+}

@@ -1,0 +1,125 @@
+import { Fifo } from '../fifo.js';
+import type { QueueEntry } from './entry.js';
+
+/**
+ * One priority level: new messages at the back of a FIFO; requeued ones in a small list
+ * sorted by arrival, always ahead of the FIFO (they were taken from its head, so they are
+ * older than anything still in it). That puts a requeued message back where it was, as
+ * RabbitMQ does, without scanning the whole queue.
+ */
+class Level {
+  readonly requeued: QueueEntry[] = [];
+  readonly fresh = new Fifo<QueueEntry>();
+
+  get length(): number {
+    return this.requeued.length + this.fresh.length;
+  }
+
+  peek(): QueueEntry | undefined {
+    return this.requeued.length ? this.requeued[0] : this.fresh.peek();
+  }
+
+  shift(): QueueEntry | undefined {
+    return this.requeued.length ? this.requeued.shift() : this.fresh.shift();
+  }
+
+  requeue(e: QueueEntry): void {
+    const r = this.requeued;
+    if (r.length === 0 || r[r.length - 1]!.seq < e.seq) {
+      r.push(e);
+      return;
+    }
+    let lo = 0;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r[mid]!.seq < e.seq) lo = mid + 1;
+      else hi = mid;
+    }
+    r.splice(lo, 0, e);
+  }
+
+  toArray(): QueueEntry[] {
+    return this.requeued.concat(this.fresh.toArray());
+  }
+}
+
+/** The ready (not yet delivered) messages of a queue, by priority then arrival. */
+export class ReadyList {
+  private readonly levels: Level[];
+  private count = 0;
+  private byteCount = 0;
+
+  constructor(maxPriority: number) {
+    this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** body bytes of the ready messages (x-max-length-bytes counts these) */
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  get maxPriority(): number {
+    return this.levels.length - 1;
+  }
+
+  push(e: QueueEntry): void {
+    this.levels[e.priority]!.fresh.push(e);
+    this.added(e);
+  }
+
+  requeue(e: QueueEntry): void {
+    this.levels[e.priority]!.requeue(e);
+    this.added(e);
+  }
+
+  peek(): QueueEntry | undefined {
+    if (this.count === 0) return undefined;
+    for (let p = this.levels.length - 1; p >= 0; p--) {
+      const e = this.levels[p]!.peek();
+      if (e) return e;
+    }
+    return undefined;
+  }
+
+  shift(): QueueEntry | undefined {
+    if (this.count === 0) return undefined;
+    for (let p = this.levels.length - 1; p >= 0; p--) {
+      const level = this.levels[p]!;
+      if (level.length) {
+        const e = level.shift()!;
+        this.count--;
+        this.byteCount -= e.message.body.length;
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  /** in delivery order */
+  toArray(): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    for (let p = this.levels.length - 1; p >= 0; p--) out.push(...this.levels[p]!.toArray());
+    return out;
+  }
+
+  clear(): QueueEntry[] {
+    const all = this.toArray();
+    for (const level of this.levels) {
+      level.requeued.length = 0;
+      level.fresh.clear();
+    }
+    this.count = 0;
+    this.byteCount = 0;
+    return all;
+  }
+
+  private added(e: QueueEntry): void {
+    this.count++;
+    this.byteCount += e.message.body.length;
+  }
+}

@@ -1,0 +1,202 @@
+import { Consumer, type ConsumeOptions, type ConsumerSink, type Delivery } from './consumer.js';
+import { notFound, preconditionFailed } from './errors.js';
+import type { QueueEntry } from './queues/entry.js';
+import type { Queue } from './queues/queue.js';
+import type { VHost } from './vhost.js';
+
+/**
+ * The delivery book of one AMQP channel (or one STOMP subscription, or one MQTT client):
+ * hands out delivery tags, keeps what is unacked, enforces prefetch, and settles acks,
+ * nacks, rejects and recovers. Protocol adapters call it; it never touches a socket.
+ */
+export class Session {
+  /** basic.qos global=true: a limit shared by every consumer of the session; 0 = none */
+  globalPrefetch = 0;
+  /** basic.qos global=false: the limit given to consumers created from now on */
+  consumerPrefetch = 0;
+  /** AMQP channel.flow: false pauses deliveries */
+  active = true;
+  unacked = 0;
+  private nextTag = 1;
+  private readonly outstanding = new Map<number, Delivery>();
+  readonly consumers = new Map<string, Consumer>();
+  private closed = false;
+
+  constructor(
+    readonly vhost: VHost,
+    /** the connection: owner of its exclusive queues */
+    readonly owner: object,
+    /** unique per broker; names direct reply-to addresses */
+    readonly id: string,
+  ) {}
+
+  hasCredit(): boolean {
+    return this.active && (this.globalPrefetch === 0 || this.unacked < this.globalPrefetch);
+  }
+
+  get unackedCount(): number {
+    return this.outstanding.size;
+  }
+
+  /**
+   * Start a consumer. `accepted` runs once every check has passed and before the first
+   * delivery, so the adapter can answer (AMQP's consume-ok precedes any basic.deliver).
+   */
+  consume(queueName: string, options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
+    const queue = this.vhost.getQueue(queueName);
+    if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
+    queue.checkAccess(this.owner);
+    return this.attach(queue, options, sink, accepted);
+  }
+
+  /** direct reply-to: consume the session's own pseudo-queue amq.rabbitmq.reply-to */
+  consumeReplyTo(options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
+    return this.attach(this.vhost.replyQueueFor(this), options, sink, accepted);
+  }
+
+  private attach(queue: Queue, options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
+    const c = new Consumer(this, queue, options, sink);
+    c.prefetch = this.consumerPrefetch;
+    queue.addConsumer(c);
+    this.consumers.set(options.tag, c);
+    accepted?.(c);
+    queue.dispatch();
+    return c;
+  }
+
+  hasConsumer(tag: string): boolean {
+    return this.consumers.has(tag);
+  }
+
+  /** the client cancelled; unacked messages stay unacked until settled or the session closes */
+  cancel(tag: string): Consumer | undefined {
+    const c = this.consumers.get(tag);
+    if (!c) return undefined;
+    this.consumers.delete(tag);
+    c.queue.removeConsumer(c);
+    return c;
+  }
+
+  /** the broker ended a consumer (queue deleted) */
+  forget(c: Consumer): void {
+    if (this.consumers.get(c.tag) === c) this.consumers.delete(c.tag);
+  }
+
+  /** basic.get: the head of the queue, tracked like a delivery unless noAck */
+  get(queueName: string, noAck: boolean): { delivery: Delivery; messageCount: number } | undefined {
+    const queue = this.vhost.getQueue(queueName);
+    if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
+    queue.checkAccess(this.owner);
+    const entry = queue.get();
+    if (!entry) return undefined;
+    const delivery = this.track(entry, queue, null, !noAck);
+    queue.stats.delivered++;
+    if (noAck) queue.settle(entry, 'acked');
+    else queue.unackedCount++;
+    this.vhost.delivered(queue, delivery);
+    queue.afterDelivery();
+    return { delivery, messageCount: queue.messageCount };
+  }
+
+  /** Record a delivery and give it a tag; `needsAck` keeps it outstanding until settled. */
+  track(entry: QueueEntry, queue: Queue | null, consumer: Consumer | null, needsAck: boolean): Delivery {
+    const redelivered = entry.deliveryCount > 0;
+    entry.deliveryCount++;
+    if (!redelivered && entry.persisted && queue && needsAck) {
+      this.vhost.store.markDelivered({ vhost: queue.vhost, queue: queue.name }, entry.id);
+    }
+    const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message };
+    if (needsAck) {
+      this.outstanding.set(delivery.tag, delivery);
+      this.unacked++;
+    }
+    return delivery;
+  }
+
+  ack(tag: number, multiple: boolean): void {
+    this.settle(tag, multiple, 'ack');
+  }
+
+  nack(tag: number, multiple: boolean, requeue: boolean): void {
+    this.settle(tag, multiple, requeue ? 'requeue' : 'discard');
+  }
+
+  reject(tag: number, requeue: boolean): void {
+    this.settle(tag, false, requeue ? 'requeue' : 'discard');
+  }
+
+  /** basic.recover: every unacked message goes back to its queue, flagged redelivered */
+  recover(): void {
+    this.settleAll('requeue');
+  }
+
+  /** deliveries whose tag is known and unacked (STOMP maps its ack ids onto these) */
+  isOutstanding(tag: number): boolean {
+    return this.outstanding.has(tag);
+  }
+
+  private settle(tag: number, multiple: boolean, how: 'ack' | 'requeue' | 'discard'): void {
+    const touched = new Set<Queue>();
+    if (multiple) {
+      if (tag !== 0 && !this.outstanding.has(tag) && !this.anyAtOrBelow(tag)) {
+        throw preconditionFailed(`unknown delivery tag ${tag}`);
+      }
+      for (const [t, d] of this.outstanding) {
+        if (tag !== 0 && t > tag) break;
+        this.settleOne(d, how, touched);
+      }
+    } else {
+      const d = this.outstanding.get(tag);
+      if (!d) throw preconditionFailed(`unknown delivery tag ${tag}`);
+      this.settleOne(d, how, touched);
+    }
+    this.afterSettle(touched, how === 'requeue');
+  }
+
+  private anyAtOrBelow(tag: number): boolean {
+    for (const t of this.outstanding.keys()) return t <= tag;
+    return false;
+  }
+
+  private settleOne(d: Delivery, how: 'ack' | 'requeue' | 'discard', touched: Set<Queue>): void {
+    this.outstanding.delete(d.tag);
+    this.unacked--;
+    if (d.queue) {
+      d.queue.settleDelivered(d.entry, d.consumer, how);
+      touched.add(d.queue);
+    }
+  }
+
+  private settleAll(how: 'requeue' | 'discard'): void {
+    const touched = new Set<Queue>();
+    for (const d of this.outstanding.values()) this.settleOne(d, how, touched);
+    this.afterSettle(touched, how === 'requeue');
+  }
+
+  /** freed credit lets queues deliver again: to this session's consumers and, after a requeue, anyone's */
+  private afterSettle(touched: Set<Queue>, requeued: boolean): void {
+    if (requeued) for (const q of touched) q.afterRequeue();
+    if (this.closed) return;
+    for (const c of this.consumers.values()) {
+      if (!touched.has(c.queue)) touched.add(c.queue);
+    }
+    for (const q of touched) if (!q.deleted) q.dispatch();
+  }
+
+  /** a paused client resumes, or its socket drained: let its queues deliver again */
+  resume(): void {
+    const queues = new Set<Queue>();
+    for (const c of this.consumers.values()) queues.add(c.queue);
+    for (const q of queues) if (!q.deleted) q.dispatch();
+  }
+
+  /** channel closed: cancel consumers, requeue everything unacked */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.consumers.values()) c.queue.removeConsumer(c);
+    this.consumers.clear();
+    this.settleAll('requeue');
+    this.vhost.sessionClosed(this);
+  }
+}

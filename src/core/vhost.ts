@@ -1,0 +1,516 @@
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import type { Broker } from './broker.js';
+import type { Delivery } from './consumer.js';
+import { deadLetteredCopy, isDeadLetterCycle, originalRoutingKeys } from './dead-letter.js';
+import {
+  accessRefused,
+  BrokerError,
+  describeExchange,
+  notFound,
+  preconditionFailed,
+  describeQueue,
+} from './errors.js';
+import { Exchange, isExchangeType, type ExchangeOptions } from './exchanges/exchange.js';
+import type { Destination } from './exchanges/router.js';
+import { fieldEquals } from './exchanges/headers.js';
+import type { FieldTable } from './fields.js';
+import { isPersistent, type Message } from './message.js';
+import type { QueueEntry } from './queues/entry.js';
+import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
+import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
+import type { Session } from './session.js';
+
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+const REPLY_TO_PREFIX = `${DIRECT_REPLY_TO}.`;
+
+/** publish outcomes, as flags: a confirm is a nack when Rejected is set */
+export const Routed = 1;
+export const Rejected = 2;
+
+const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers', boolean][] = [
+  ['amq.direct', 'direct', false],
+  ['amq.fanout', 'fanout', false],
+  ['amq.topic', 'topic', false],
+  ['amq.headers', 'headers', false],
+  ['amq.match', 'headers', false],
+  ['amq.rabbitmq.trace', 'topic', true],
+];
+
+export interface DeclareQueueOptions extends Omit<QueueOptions, 'owner'> {
+  passive: boolean;
+}
+
+export interface DeclareExchangeOptions extends ExchangeOptions {
+  passive: boolean;
+}
+
+/** A virtual host: its exchanges, queues and bindings, and the routing between them. */
+export class VHost implements QueueHost {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  /** direct reply-to pseudo-queues, by session id */
+  private readonly replyQueues = new Map<string, Queue>();
+  private readonly routeScratch = new Set<Destination>();
+
+  constructor(
+    readonly broker: Broker,
+    readonly name: string,
+  ) {
+    const opts = { durable: true, autoDelete: false, internal: false, arguments: {} };
+    this.exchanges.set('', new Exchange(name, '', 'direct', opts));
+    for (const [n, type, internal] of PREDECLARED) {
+      this.exchanges.set(n, new Exchange(name, n, type, { ...opts, internal }));
+    }
+  }
+
+  get store(): Store {
+    return this.broker.store;
+  }
+
+  getQueue(name: string): Queue | undefined {
+    return this.queues.get(name);
+  }
+
+  getExchange(name: string): Exchange | undefined {
+    return this.exchanges.get(name);
+  }
+
+  // ---- exchanges -------------------------------------------------------------------
+
+  declareExchange(name: string, type: string, o: DeclareExchangeOptions): Exchange {
+    const existing = this.exchanges.get(name);
+    if (o.passive) {
+      if (!existing) throw notFound(`no ${describeExchange(this.name, name)}`);
+      return existing;
+    }
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    if (!isExchangeType(type)) {
+      throw new BrokerError(503, `unknown exchange type '${type}'`, 'connection');
+    }
+    if (existing) {
+      this.checkExchangeEquivalence(existing, type, o);
+      return existing;
+    }
+    if (name.startsWith('amq.')) {
+      throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const ex = new Exchange(this.name, name, type, {
+      durable: o.durable,
+      autoDelete: o.autoDelete,
+      internal: o.internal,
+      arguments: o.arguments,
+    });
+    this.exchanges.set(name, ex);
+    if (ex.options.durable) this.store.putExchange(this.exchangeDef(ex));
+    return ex;
+  }
+
+  private checkExchangeEquivalence(ex: Exchange, type: string, o: DeclareExchangeOptions): void {
+    const what = describeExchange(this.name, ex.name);
+    const mismatch = (arg: string, received: unknown, current: unknown) =>
+      preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${current}'`);
+    if (ex.type !== type) throw mismatch('type', type, ex.type);
+    if (ex.options.durable !== o.durable) throw mismatch('durable', o.durable, ex.options.durable);
+    if (ex.options.autoDelete !== o.autoDelete) throw mismatch('auto_delete', o.autoDelete, ex.options.autoDelete);
+    if (ex.options.internal !== o.internal) throw mismatch('internal', o.internal, ex.options.internal);
+    const had = ex.options.arguments['alternate-exchange'];
+    const got = o.arguments['alternate-exchange'];
+    if (!fieldEquals(had ?? null, got ?? null)) throw argMismatch(what, 'alternate-exchange', got, had);
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '' || name.startsWith('amq.')) {
+      throw accessRefused(`operation not permitted on the default exchange`.replace('the default exchange', describeExchange(this.name, name)));
+    }
+    const ex = this.exchanges.get(name);
+    if (!ex) return; // RabbitMQ deletes idempotently
+    if (ifUnused && (ex.bindings.size || this.isBindingDestination(ex))) {
+      throw preconditionFailed(`${describeExchange(this.name, name)} in use`);
+    }
+    this.removeExchange(ex);
+  }
+
+  private isBindingDestination(ex: Exchange): boolean {
+    for (const other of this.exchanges.values()) {
+      for (const b of other.bindings.values()) if (b.destination === ex) return true;
+    }
+    return false;
+  }
+
+  private removeExchange(ex: Exchange): void {
+    this.exchanges.delete(ex.name);
+    for (const b of ex.bindings.values()) if (ex.options.durable) this.store.deleteBinding(this.bindingDef(ex, b.destination, b.routingKey, b.arguments));
+    this.removeBindingsTo(ex);
+    if (ex.options.durable) this.store.deleteExchange(this.name, ex.name);
+  }
+
+  // ---- queues ----------------------------------------------------------------------
+
+  declareQueue(name: string, o: DeclareQueueOptions, owner: object | null): Queue {
+    if (name === '' && !o.passive) name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+    const existing = this.queues.get(name);
+    if (o.passive) {
+      if (!existing) throw notFound(`no ${describeQueue(this.name, name)}`);
+      existing.checkAccess(owner);
+      existing.touch();
+      return existing;
+    }
+    if (existing) {
+      existing.checkAccess(owner);
+      this.checkQueueEquivalence(existing, o);
+      existing.touch();
+      return existing;
+    }
+    if (name.startsWith('amq.') && !name.startsWith('amq.gen-')) {
+      throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
+    }
+    const config = resolveQueueArgs(this.name, name, o.arguments);
+    if (config.queueType !== 'classic' && (!o.durable || o.exclusive || o.autoDelete)) {
+      throw preconditionFailed(
+        `invalid property '${!o.durable ? 'non-durable' : o.exclusive ? 'exclusive' : 'auto-delete'}' for ${describeQueue(this.name, name)}`,
+      );
+    }
+    this.broker.limits.checkQueueCount(this.broker.queueCount());
+    const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
+    this.queues.set(name, q);
+    if (q.durable && !o.exclusive) {
+      this.store.putQueue({ vhost: this.name, name, durable: true, autoDelete: o.autoDelete, arguments: o.arguments });
+    }
+    return q;
+  }
+
+  private checkQueueEquivalence(q: Queue, o: DeclareQueueOptions): void {
+    const what = describeQueue(this.name, q.name);
+    const mismatch = (arg: string, received: unknown, current: unknown) =>
+      preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${current}'`);
+    if (q.options.durable !== o.durable) throw mismatch('durable', o.durable, q.options.durable);
+    if (q.options.exclusive !== o.exclusive) throw mismatch('exclusive', o.exclusive, q.options.exclusive);
+    if (q.options.autoDelete !== o.autoDelete) throw mismatch('auto_delete', o.autoDelete, q.options.autoDelete);
+    for (const key of EQUIVALENCE_CHECKED_ARGS) {
+      const had = q.options.arguments[key];
+      const got = o.arguments[key];
+      if (!fieldEquals(had ?? null, got ?? null)) throw argMismatch(what, key, got, had);
+    }
+  }
+
+  /** returns the number of ready messages the queue held */
+  deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean, owner: object | null): number {
+    const q = this.queues.get(name);
+    if (!q) return 0; // RabbitMQ deletes idempotently
+    q.checkAccess(owner);
+    if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${q.describe()} in use`);
+    if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${q.describe()} not empty`);
+    return this.removeQueue(q);
+  }
+
+  purgeQueue(name: string, owner: object | null): number {
+    const q = this.queues.get(name);
+    if (!q) throw notFound(`no ${describeQueue(this.name, name)}`);
+    q.checkAccess(owner);
+    return q.purge();
+  }
+
+  private removeQueue(q: Queue): number {
+    if (this.queues.get(q.name) !== q) return 0;
+    this.queues.delete(q.name);
+    const count = q.messageCount;
+    this.broker.memoryReleased(q.ready.bytes);
+    const { consumers } = q.destroy();
+    this.removeBindingsTo(q);
+    if (q.durable && !q.options.exclusive) this.store.deleteQueue(this.name, q.name);
+    for (const c of consumers) {
+      c.session.forget(c);
+      c.sink.cancelledByBroker(c);
+    }
+    this.broker.queueDeleted(q);
+    return count;
+  }
+
+  /** QueueHost: x-expires ran out or an auto-delete queue lost its last consumer */
+  deleteUnused(q: Queue): void {
+    // leave the caller's stack first: it may be mid-way through cancelling a consumer
+    queueMicrotask(() => this.removeQueue(q));
+  }
+
+  /** the connection closed: its exclusive queues go with it */
+  ownerClosed(owner: object): void {
+    for (const q of [...this.queues.values()]) if (q.options.exclusive && q.options.owner === owner) this.removeQueue(q);
+  }
+
+  // ---- bindings --------------------------------------------------------------------
+
+  bindQueue(queueName: string, exchangeName: string, key: string, args: FieldTable, owner: object | null): void {
+    const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
+    validateBindingArgs(source, args);
+    if (source.bind(destination, key, args) && source.options.durable && (destination as Queue).durable) {
+      this.store.putBinding(this.bindingDef(source, destination, key, args));
+    }
+  }
+
+  unbindQueue(queueName: string, exchangeName: string, key: string, args: FieldTable, owner: object | null): void {
+    const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
+    if (source.unbind(destination, key, args)) {
+      if (source.options.durable) this.store.deleteBinding(this.bindingDef(source, destination, key, args));
+      this.maybeAutoDeleteExchange(source);
+    }
+  }
+
+  bindExchange(destinationName: string, sourceName: string, key: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(destinationName, 'exchange', sourceName, null);
+    validateBindingArgs(source, args);
+    if (source.bind(destination, key, args) && source.options.durable && (destination as Exchange).options.durable) {
+      this.store.putBinding(this.bindingDef(source, destination, key, args));
+    }
+  }
+
+  unbindExchange(destinationName: string, sourceName: string, key: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(destinationName, 'exchange', sourceName, null);
+    if (source.unbind(destination, key, args)) {
+      if (source.options.durable) this.store.deleteBinding(this.bindingDef(source, destination, key, args));
+      this.maybeAutoDeleteExchange(source);
+    }
+  }
+
+  private bindingEnds(
+    destName: string,
+    destKind: 'queue' | 'exchange',
+    sourceName: string,
+    owner: object | null,
+  ): { source: Exchange; destination: Destination } {
+    if (sourceName === '' || (destKind === 'exchange' && destName === '')) {
+      throw accessRefused(`operation not permitted on the default exchange`);
+    }
+    let destination: Destination | undefined;
+    if (destKind === 'queue') {
+      const q = this.queues.get(destName);
+      if (!q) throw notFound(`no ${describeQueue(this.name, destName)}`);
+      q.checkAccess(owner);
+      destination = q;
+    } else {
+      destination = this.exchanges.get(destName);
+      if (!destination) throw notFound(`no ${describeExchange(this.name, destName)}`);
+    }
+    const source = this.exchanges.get(sourceName);
+    if (!source) throw notFound(`no ${describeExchange(this.name, sourceName)}`);
+    return { source, destination };
+  }
+
+  private removeBindingsTo(d: Destination): void {
+    for (const ex of [...this.exchanges.values()]) {
+      const removed = ex.unbindAll(d);
+      if (removed.length) {
+        if (ex.options.durable) for (const b of removed) this.store.deleteBinding(this.bindingDef(ex, d, b.routingKey, b.arguments));
+        this.maybeAutoDeleteExchange(ex);
+      }
+    }
+  }
+
+  private maybeAutoDeleteExchange(ex: Exchange): void {
+    if (ex.options.autoDelete && ex.bindings.size === 0 && this.exchanges.get(ex.name) === ex) this.removeExchange(ex);
+  }
+
+  // ---- publishing ------------------------------------------------------------------
+
+  /**
+   * Route a message and enqueue it everywhere it goes. Returns flags: Routed when at least
+   * one queue took it, Rejected when a queue with x-overflow reject-publish turned it away.
+   */
+  publish(exchangeName: string, routingKey: string, message: Message): number {
+    const ex = this.exchanges.get(exchangeName);
+    if (!ex) throw notFound(`no ${describeExchange(this.name, exchangeName)}`);
+    if (ex.options.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchangeName)}`);
+    const headers = message.properties.headers;
+    // fast path: the default exchange with no sender-selected keys is a lookup by name
+    if (exchangeName === '' && (headers === undefined || (headers['CC'] === undefined && headers['BCC'] === undefined))) {
+      if (routingKey.startsWith(REPLY_TO_PREFIX)) return this.publishReply(routingKey, message);
+      const q = this.queues.get(routingKey);
+      if (!q) {
+        this.broker.published(message, 0);
+        return 0;
+      }
+      return this.enqueueAll([q], message);
+    }
+    const queues = this.route(ex, message);
+    return this.enqueueAll(queues, message);
+  }
+
+  private route(ex: Exchange, message: Message): Queue[] {
+    const headers = message.properties.headers;
+    const keys = [message.routingKey];
+    if (headers) {
+      for (const h of ['CC', 'BCC']) {
+        const extra = headers[h];
+        if (Array.isArray(extra)) for (const k of extra) if (typeof k === 'string' || Buffer.isBuffer(k)) keys.push(k.toString());
+      }
+      if (headers['BCC'] !== undefined) {
+        // BCC keys route the message but are not seen by consumers
+        const { BCC: _bcc, ...rest } = headers;
+        message.properties = { ...message.properties, headers: rest };
+        message.encodedProperties = undefined;
+      }
+    }
+    const out = new Set<Queue>();
+    const seen = new Set<Exchange>();
+    const scratch = this.routeScratch;
+    const visit = (x: Exchange): void => {
+      if (seen.has(x)) return;
+      seen.add(x);
+      scratch.clear();
+      if (x.name === '') {
+        for (const k of keys) {
+          const q = this.queues.get(k);
+          if (q) scratch.add(q);
+        }
+      } else for (const k of keys) x.route(k, headers, scratch);
+      if (scratch.size === 0) {
+        const ae = x.alternateExchange;
+        const aex = ae !== undefined ? this.exchanges.get(ae) : undefined;
+        if (aex) visit(aex);
+        return;
+      }
+      const found = [...scratch];
+      for (const d of found) {
+        if (d.kind === 'queue') out.add(d as Queue);
+        else visit(d as Exchange);
+      }
+    };
+    visit(ex);
+    return [...out];
+  }
+
+  private enqueueAll(queues: Queue[], message: Message): number {
+    let flags = 0;
+    let accepted: Queue[] | undefined;
+    let persisted: Queue[] | undefined;
+    for (const q of queues) {
+      if (q.wouldReject(message)) {
+        flags |= Rejected;
+        if (q.config.overflow === 'reject-publish-dlx') this.deadLetterMessage(q, message, 'maxlen');
+        continue;
+      }
+      if (message.properties.headers?.['x-death'] !== undefined && isDeadLetterCycle(message, q)) continue;
+      (accepted ??= []).push(q);
+      if (q.willPersist(message)) (persisted ??= []).push(q);
+    }
+    const id = this.broker.nextMessageId();
+    if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
+    this.broker.published(message, accepted ? accepted.length : 0);
+    if (!accepted) return flags;
+    for (const q of accepted) {
+      const entry = q.makeEntry(id, message, persisted !== undefined && persisted.includes(q));
+      this.broker.memoryAdded(message.body.length);
+      q.enqueue(entry);
+    }
+    return flags | Routed;
+  }
+
+  // ---- direct reply-to -------------------------------------------------------------
+
+  /** a session consuming from amq.rabbitmq.reply-to gets a private pseudo-queue */
+  replyQueueFor(session: Session): Queue {
+    let q = this.replyQueues.get(session.id);
+    if (!q) {
+      q = new Queue(this, DIRECT_REPLY_TO, { durable: false, exclusive: true, autoDelete: false, arguments: {}, owner: session.owner }, resolveQueueArgs(this.name, DIRECT_REPLY_TO, {}));
+      this.replyQueues.set(session.id, q);
+    }
+    return q;
+  }
+
+  hasReplyQueue(session: Session): boolean {
+    return (this.replyQueues.get(session.id)?.consumerCount ?? 0) > 0;
+  }
+
+  replyAddress(session: Session): string {
+    return `${REPLY_TO_PREFIX}${session.id}`;
+  }
+
+  private publishReply(routingKey: string, message: Message): number {
+    const q = this.replyQueues.get(routingKey.slice(REPLY_TO_PREFIX.length));
+    if (!q || q.consumerCount === 0) {
+      this.broker.published(message, 0);
+      return 0;
+    }
+    this.broker.published(message, 1);
+    this.broker.memoryAdded(message.body.length);
+    q.enqueue(q.makeEntry(this.broker.nextMessageId(), message, false));
+    return Routed;
+  }
+
+  sessionClosed(session: Session): void {
+    const q = this.replyQueues.get(session.id);
+    if (q) {
+      this.replyQueues.delete(session.id);
+      for (const e of q.destroy().consumers) void e;
+    }
+  }
+
+  // ---- QueueHost -------------------------------------------------------------------
+
+  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void {
+    for (const e of entries) this.deadLetterMessage(queue, e.message, reason);
+  }
+
+  private deadLetterMessage(queue: Queue, message: Message, reason: DeadLetterReason): void {
+    const dlx = queue.config.deadLetterExchange;
+    if (dlx === undefined) return;
+    const ex = this.exchanges.get(dlx);
+    if (!ex) return; // RabbitMQ drops it when the DLX is missing
+    const copy = deadLetteredCopy(message, queue, reason, Date.now());
+    if (!isPersistent(message)) copy.properties.deliveryMode = message.properties.deliveryMode;
+    try {
+      this.publish(dlx, copy.routingKey, copy);
+    } catch {
+      // an internal DLX or the like: the message is dropped, as RabbitMQ does
+    }
+  }
+
+  forgotten(entry: QueueEntry): void {
+    this.broker.memoryReleased(entry.message.body.length);
+  }
+
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void {
+    this.broker.memoryReleased(entry.message.body.length);
+    this.broker.settled(queue, entry, how);
+  }
+
+  delivered(queue: Queue, delivery: Delivery): void {
+    this.broker.delivered(queue, delivery);
+  }
+
+  // ---- definitions -----------------------------------------------------------------
+
+  exchangeDef(ex: Exchange) {
+    return {
+      vhost: this.name,
+      name: ex.name,
+      type: ex.type,
+      durable: ex.options.durable,
+      autoDelete: ex.options.autoDelete,
+      internal: ex.options.internal,
+      arguments: ex.options.arguments,
+    };
+  }
+
+  bindingDef(source: Exchange, d: Destination, routingKey: string, args: FieldTable) {
+    return { vhost: this.name, source: source.name, destination: d.name, destinationType: d.kind, routingKey, arguments: args };
+  }
+}
+
+function argMismatch(what: string, key: string, got: unknown, had: unknown): BrokerError {
+  const describe = (v: unknown) =>
+    v === undefined || v === null ? 'none' : `the value '${String(v)}' of type '${amqpTypeName(v as never)}'`;
+  return preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describe(got)} but current is ${describe(had)}`);
+}
+
+function validateBindingArgs(source: Exchange, args: FieldTable): void {
+  if (source.type !== 'headers') return;
+  const m = args['x-match'];
+  if (m === undefined) return;
+  const v = typeof m === 'string' ? m : Buffer.isBuffer(m) ? m.toString() : undefined;
+  if (v !== 'all' && v !== 'any' && v !== 'all-with-x' && v !== 'any-with-x') {
+    throw preconditionFailed(`Invalid x-match field value ${JSON.stringify(v ?? String(m))}; expected all, any, all-with-x, or any-with-x`);
+  }
+}
+
+export { originalRoutingKeys };

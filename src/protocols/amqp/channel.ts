@@ -1,0 +1,508 @@
+import { randomBytes } from 'node:crypto';
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import { accessRefused, BrokerError, notFound, preconditionFailed } from '../../core/errors.js';
+import type { FieldTable } from '../../core/fields.js';
+import type { Message, MessageProperties } from '../../core/message.js';
+import { isPersistent } from '../../core/message.js';
+import type { Session } from '../../core/session.js';
+import { DIRECT_REPLY_TO, Rejected, Routed, type VHost } from '../../core/vhost.js';
+import type { Permission } from '../context.js';
+import {
+  AmqpCodecError,
+  COMMAND_INVALID,
+  decodeContentHeader,
+  encodeContentFrames,
+  encodeDelivery,
+  messagePropertyBlock,
+  NOT_IMPLEMENTED,
+  NOT_ALLOWED,
+  UNEXPECTED_FRAME,
+  FRAME_ERROR,
+  type DecodedMethod,
+} from './codec/index.js';
+import type { AmqpConnection } from './connection.js';
+
+/** a publish being assembled from its method, header and body frames */
+interface PendingContent {
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  properties?: MessageProperties;
+  propertyBytes?: Buffer;
+  bodySize: number;
+  chunks: Buffer[];
+  received: number;
+}
+
+type TxOp =
+  | { kind: 'publish'; exchange: string; routingKey: string; mandatory: boolean; message: Message }
+  | { kind: 'ack'; tag: number; multiple: boolean }
+  | { kind: 'nack'; tag: number; multiple: boolean; requeue: boolean };
+
+/** name RabbitMQ uses for the default exchange in permission checks and errors */
+const DEFAULT_EXCHANGE_NAME = 'amq.default';
+
+/**
+ * One AMQP channel: translates methods into core calls on its Session and the vhost, and
+ * core deliveries into basic.deliver frames. Holds the AMQP-only state: content assembly,
+ * publisher confirms and transactions.
+ */
+export class AmqpChannel implements ConsumerSink {
+  readonly session: Session;
+  private readonly vhost: VHost;
+  private content: PendingContent | undefined;
+  private lastQueue: string | undefined;
+  private confirming = false;
+  private publishSeq = 0;
+  /** confirms waiting to be sent, in publish order: [seq, nack] */
+  private pendingConfirms: number[] = [];
+  private pendingNacks = new Set<number>();
+  private confirmFlushScheduled = false;
+  private tx: TxOp[] | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly conn: AmqpConnection,
+    readonly number: number,
+  ) {
+    this.vhost = conn.vhostObject!;
+    this.session = conn.ctx.broker.openSession(this.vhost, conn);
+  }
+
+  // ---- frames --------------------------------------------------------------------
+
+  onMethod(m: DecodedMethod): void {
+    if (this.content) {
+      throw new AmqpCodecError(
+        UNEXPECTED_FRAME,
+        `expected content header for class 60, got non content header frame instead`,
+        m.classId,
+        m.methodId,
+      );
+    }
+    try {
+      this.dispatch(m);
+    } catch (err) {
+      this.conn.channelError(this.number, err, m.classId, m.methodId);
+    }
+  }
+
+  onHeader(payload: Buffer): void {
+    const c = this.content;
+    if (!c) throw new AmqpCodecError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    if (c.properties) throw new AmqpCodecError(UNEXPECTED_FRAME, `expected content body, got non content body frame instead`);
+    const h = decodeContentHeader(payload);
+    if (h.classId !== 60) throw new AmqpCodecError(FRAME_ERROR, `content header for class ${h.classId} after basic.publish`);
+    const max = this.conn.ctx.broker.limits.settings.maxMessageSize;
+    if (h.bodySize > max) {
+      this.content = undefined;
+      this.conn.closeChannel(
+        this.number,
+        406,
+        `PRECONDITION_FAILED - message size ${h.bodySize} is larger than configured max size ${max}`,
+        60,
+        40,
+      );
+      return;
+    }
+    c.properties = h.properties;
+    // keep the client's own property bytes: deliveries reuse them untouched
+    c.propertyBytes = Buffer.from(h.propertyBytes);
+    c.bodySize = h.bodySize;
+    if (h.bodySize === 0) this.completeContent();
+  }
+
+  onBody(payload: Buffer): void {
+    const c = this.content;
+    if (!c || !c.properties) throw new AmqpCodecError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+    c.received += payload.length;
+    if (c.received > c.bodySize) throw new AmqpCodecError(FRAME_ERROR, `content body larger than declared size ${c.bodySize}`);
+    c.chunks.push(c.chunks.length === 0 && c.received === c.bodySize ? payload : Buffer.from(payload));
+    if (c.received === c.bodySize) this.completeContent();
+  }
+
+  private completeContent(): void {
+    const c = this.content!;
+    this.content = undefined;
+    const body = c.chunks.length === 1 ? Buffer.from(c.chunks[0]!) : Buffer.concat(c.chunks, c.bodySize);
+    const message: Message = {
+      exchange: c.exchange,
+      routingKey: c.routingKey,
+      properties: c.properties!,
+      body,
+      publishedAt: Date.now(),
+      encodedProperties: c.propertyBytes,
+    };
+    try {
+      this.publish(c.exchange, c.routingKey, c.mandatory, message);
+    } catch (err) {
+      this.conn.channelError(this.number, err, 60, 40);
+    }
+  }
+
+  // ---- methods -------------------------------------------------------------------
+
+  private dispatch(m: DecodedMethod): void {
+    const a = m.args as never as Record<string, never>;
+    switch (m.name) {
+      case 'channel.close':
+        this.conn.channelClosedByClient(this.number);
+        return;
+      case 'channel.close-ok':
+        return;
+      case 'channel.flow':
+        if (!m.args.active) throw new AmqpCodecError(NOT_IMPLEMENTED, `active=false`, m.classId, m.methodId);
+        this.reply('channel.flow-ok', { active: true });
+        return;
+      case 'channel.flow-ok':
+        return;
+      case 'access.request':
+        this.reply('access.request-ok', { reserved1: 1 });
+        return;
+
+      case 'exchange.declare': {
+        const { exchange, type, passive, durable, autoDelete, internal, noWait, arguments: args } = m.args;
+        if (!passive) this.checkPermission('configure', 'exchange', exchange);
+        this.vhost.declareExchange(exchange, type, { passive, durable, autoDelete, internal, arguments: args });
+        if (!noWait) this.reply('exchange.declare-ok', {});
+        return;
+      }
+      case 'exchange.delete': {
+        const { exchange, ifUnused, noWait } = m.args;
+        this.checkPermission('configure', 'exchange', exchange);
+        this.vhost.deleteExchange(exchange, ifUnused);
+        if (!noWait) this.reply('exchange.delete-ok', {});
+        return;
+      }
+      case 'exchange.bind':
+      case 'exchange.unbind': {
+        const { destination, source, routingKey, noWait, arguments: args } = m.args;
+        this.checkPermission('write', 'exchange', destination);
+        this.checkPermission('read', 'exchange', source);
+        if (m.name === 'exchange.bind') {
+          this.vhost.bindExchange(destination, source, routingKey, args);
+          if (!noWait) this.reply('exchange.bind-ok', {});
+        } else {
+          this.vhost.unbindExchange(destination, source, routingKey, args);
+          if (!noWait) this.reply('exchange.unbind-ok', {});
+        }
+        return;
+      }
+
+      case 'queue.declare': {
+        const { passive, durable, exclusive, autoDelete, noWait, arguments: args } = m.args;
+        const name = m.args.queue;
+        if (name === DIRECT_REPLY_TO && passive) {
+          if (!noWait) this.reply('queue.declare-ok', { queue: name, messageCount: 0, consumerCount: 0 });
+          return;
+        }
+        if (!passive && name !== '') this.checkPermission('configure', 'queue', name);
+        const q = this.vhost.declareQueue(name, { passive, durable, exclusive, autoDelete, arguments: args }, this.conn);
+        this.lastQueue = q.name;
+        if (!noWait) this.reply('queue.declare-ok', { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
+        return;
+      }
+      case 'queue.bind':
+      case 'queue.unbind': {
+        const queue = this.queueName(m.args.queue);
+        const { exchange, routingKey, arguments: args } = m.args;
+        this.checkPermission('write', 'queue', queue);
+        this.checkPermission('read', 'exchange', exchange);
+        if (m.name === 'queue.bind') {
+          this.vhost.bindQueue(queue, exchange, routingKey, args, this.conn);
+          if (!m.args.noWait) this.reply('queue.bind-ok', {});
+        } else {
+          this.vhost.unbindQueue(queue, exchange, routingKey, args, this.conn);
+          this.reply('queue.unbind-ok', {});
+        }
+        return;
+      }
+      case 'queue.purge': {
+        const queue = this.queueName(m.args.queue);
+        this.checkPermission('read', 'queue', queue);
+        const n = this.vhost.purgeQueue(queue, this.conn);
+        if (!m.args.noWait) this.reply('queue.purge-ok', { messageCount: n });
+        return;
+      }
+      case 'queue.delete': {
+        const queue = this.queueName(m.args.queue);
+        this.checkPermission('configure', 'queue', queue);
+        const n = this.vhost.deleteQueue(queue, m.args.ifUnused, m.args.ifEmpty, this.conn);
+        if (!m.args.noWait) this.reply('queue.delete-ok', { messageCount: n });
+        return;
+      }
+
+      case 'basic.qos': {
+        const { prefetchSize, prefetchCount, global } = m.args;
+        if (prefetchSize !== 0) throw new AmqpCodecError(NOT_IMPLEMENTED, `prefetch_size!=0 (${prefetchSize})`, m.classId, m.methodId);
+        if (global) this.session.globalPrefetch = prefetchCount;
+        else this.session.consumerPrefetch = prefetchCount;
+        this.reply('basic.qos-ok', {});
+        this.session.resume();
+        return;
+      }
+      case 'basic.consume':
+        this.consume(m.args.queue, m.args.consumerTag, m.args.noAck, m.args.exclusive, m.args.noWait, m.args.arguments);
+        return;
+      case 'basic.cancel': {
+        const { consumerTag, noWait } = m.args;
+        this.session.cancel(consumerTag);
+        if (!noWait) this.reply('basic.cancel-ok', { consumerTag });
+        return;
+      }
+      case 'basic.publish': {
+        const { exchange, routingKey, mandatory, immediate } = m.args;
+        if (immediate) throw new AmqpCodecError(NOT_IMPLEMENTED, `immediate=true`, m.classId, m.methodId);
+        this.content = { exchange, routingKey, mandatory, bodySize: 0, chunks: [], received: 0 };
+        return;
+      }
+      case 'basic.get':
+        this.get(m.args.queue, m.args.noAck);
+        return;
+      case 'basic.ack':
+        if (this.tx) this.tx.push({ kind: 'ack', tag: m.args.deliveryTag, multiple: m.args.multiple });
+        else this.session.ack(m.args.deliveryTag, m.args.multiple);
+        return;
+      case 'basic.nack':
+        if (this.tx) this.tx.push({ kind: 'nack', tag: m.args.deliveryTag, multiple: m.args.multiple, requeue: m.args.requeue });
+        else this.session.nack(m.args.deliveryTag, m.args.multiple, m.args.requeue);
+        return;
+      case 'basic.reject':
+        if (this.tx) this.tx.push({ kind: 'nack', tag: m.args.deliveryTag, multiple: false, requeue: m.args.requeue });
+        else this.session.reject(m.args.deliveryTag, m.args.requeue);
+        return;
+      case 'basic.recover-async':
+      case 'basic.recover':
+        if (!m.args.requeue) throw new AmqpCodecError(NOT_IMPLEMENTED, `requeue=false`, m.classId, m.methodId);
+        this.session.recover();
+        if (m.name === 'basic.recover') this.reply('basic.recover-ok', {});
+        return;
+
+      case 'confirm.select':
+        if (this.tx) throw preconditionFailed(`cannot switch from tx to confirm mode`);
+        this.confirming = true;
+        if (!m.args.noWait) this.reply('confirm.select-ok', {});
+        return;
+      case 'tx.select':
+        if (this.confirming) throw preconditionFailed(`cannot switch from confirm to tx mode`);
+        this.tx ??= [];
+        this.reply('tx.select-ok', {});
+        return;
+      case 'tx.commit':
+        this.commit();
+        return;
+      case 'tx.rollback':
+        if (!this.tx) throw preconditionFailed(`channel is not transactional`);
+        this.tx = [];
+        this.reply('tx.rollback-ok', {});
+        return;
+
+      default:
+        throw new AmqpCodecError(COMMAND_INVALID, `unexpected method '${m.name}' from a client`, m.classId, m.methodId);
+    }
+    void a;
+  }
+
+  /** the spec lets an empty queue name mean the channel's last declared queue */
+  private queueName(name: string): string {
+    if (name !== '') return name;
+    if (this.lastQueue === undefined) throw notFound(`no previously declared queue`);
+    return this.lastQueue;
+  }
+
+  private checkPermission(p: Permission, kind: 'queue' | 'exchange', name: string): void {
+    const user = this.conn.authUser!.name;
+    const resource = kind === 'exchange' && name === '' ? DEFAULT_EXCHANGE_NAME : name;
+    if (!this.conn.ctx.access.check(user, this.vhost.name, p, resource)) {
+      throw accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhost.name}' refused for user '${user}'`);
+    }
+  }
+
+  // ---- consuming -----------------------------------------------------------------
+
+  private consume(queue: string, tag: string, noAck: boolean, exclusive: boolean, noWait: boolean, args: FieldTable): void {
+    if (tag === '') tag = `amq.ctag-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+    else if (this.session.hasConsumer(tag)) {
+      throw new AmqpCodecError(NOT_ALLOWED, `attempt to reuse consumer tag '${tag}'`, 60, 20);
+    }
+    this.conn.ctx.broker.limits.checkConsumerCount(this.session.consumers.size);
+    const priority = typeof args['x-priority'] === 'number' ? args['x-priority'] : 0;
+    const options = { tag, noAck, exclusive, priority, arguments: args };
+    const reply = () => {
+      if (!noWait) this.reply('basic.consume-ok', { consumerTag: tag });
+    };
+    if (queue === DIRECT_REPLY_TO) {
+      if (!noAck) throw preconditionFailed(`reply consumer cannot acknowledge`);
+      this.session.consumeReplyTo(options, this, reply);
+      return;
+    }
+    queue = this.queueName(queue);
+    this.checkPermission('read', 'queue', queue);
+    this.session.consume(queue, options, this, reply);
+  }
+
+  private get(queue: string, noAck: boolean): void {
+    queue = this.queueName(queue);
+    this.checkPermission('read', 'queue', queue);
+    const got = this.session.get(queue, noAck);
+    if (!got) {
+      this.reply('basic.get-empty', {});
+      return;
+    }
+    const { delivery: d, messageCount } = got;
+    this.conn.write(
+      encodeContentFrames(
+        this.number,
+        'basic.get-ok',
+        { deliveryTag: d.tag, redelivered: d.redelivered, exchange: d.message.exchange, routingKey: d.message.routingKey, messageCount },
+        messagePropertyBlock(d.message),
+        d.message.body,
+        this.conn.frameMax,
+      ),
+    );
+  }
+
+  deliver(d: Delivery): void {
+    const m = d.message;
+    this.conn.write(
+      encodeDelivery(this.number, d.consumer!.tag, d.tag, d.redelivered, m.exchange, m.routingKey, messagePropertyBlock(m), m.body, this.conn.frameMax),
+    );
+  }
+
+  isWritable(): boolean {
+    return !this.closed && this.conn.writable;
+  }
+
+  cancelledByBroker(c: Consumer): void {
+    if (this.closed) return;
+    if (this.conn.hasCapability('consumer_cancel_notify')) this.reply('basic.cancel', { consumerTag: c.tag, noWait: true });
+  }
+
+  resume(): void {
+    if (!this.closed) this.session.resume();
+  }
+
+  // ---- publishing ----------------------------------------------------------------
+
+  private publish(exchange: string, routingKey: string, mandatory: boolean, message: Message): void {
+    this.checkPermission('write', 'exchange', exchange);
+    const props = message.properties;
+    const user = this.conn.authUser!.name;
+    if (props.userId !== undefined && props.userId !== user) {
+      throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${user}'`);
+    }
+    if (props.replyTo === DIRECT_REPLY_TO) {
+      if (!this.vhost.hasReplyQueue(this.session)) throw preconditionFailed(`fast reply consumer does not exist`);
+      message.properties = { ...props, replyTo: this.vhost.replyAddress(this.session) };
+      message.encodedProperties = undefined;
+    }
+    if (this.tx) {
+      if (!this.vhost.getExchange(exchange)) throw notFound(`no exchange '${exchange}' in vhost '${this.vhost.name}'`);
+      this.tx.push({ kind: 'publish', exchange, routingKey, mandatory, message });
+      return;
+    }
+    const seq = this.confirming ? ++this.publishSeq : 0;
+    let flags: number;
+    try {
+      flags = this.vhost.publish(exchange, routingKey, message);
+    } catch (err) {
+      if (this.confirming) this.publishSeq--;
+      throw err;
+    }
+    if (mandatory && !(flags & Routed) && !(flags & Rejected)) this.returnMessage(message, exchange, routingKey);
+    if (this.confirming) this.confirm(seq, (flags & Rejected) !== 0);
+    this.conn.publishedWhileBlocked();
+  }
+
+  private returnMessage(message: Message, exchange: string, routingKey: string): void {
+    this.conn.write(
+      encodeContentFrames(
+        this.number,
+        'basic.return',
+        { replyCode: 312, replyText: 'NO_ROUTE', exchange, routingKey },
+        messagePropertyBlock(message),
+        message.body,
+        this.conn.frameMax,
+      ),
+    );
+  }
+
+  /**
+   * Confirms go out once the store has made every earlier write durable, batched per
+   * turn of the event loop and folded into one `multiple` ack where they run unbroken.
+   */
+  private confirm(seq: number, nack: boolean): void {
+    this.pendingConfirms.push(seq);
+    if (nack) this.pendingNacks.add(seq);
+    if (this.confirmFlushScheduled) return;
+    this.confirmFlushScheduled = true;
+    setImmediate(() => {
+      this.conn.ctx.broker.store.sync((err) => this.flushConfirms(err));
+    });
+  }
+
+  private flushConfirms(err?: Error): void {
+    this.confirmFlushScheduled = false;
+    const seqs = this.pendingConfirms;
+    const nacks = this.pendingNacks;
+    this.pendingConfirms = [];
+    this.pendingNacks = new Set();
+    if (this.closed || seqs.length === 0) return;
+    if (err) {
+      // nothing is confirmed that was not written
+      for (const s of seqs) this.reply('basic.nack', { deliveryTag: s, multiple: false, requeue: false });
+      return;
+    }
+    let runStart = 0;
+    const flushRun = (end: number) => {
+      if (end <= runStart) return;
+      const last = seqs[end - 1]!;
+      this.reply('basic.ack', { deliveryTag: last, multiple: end - runStart > 1 });
+      runStart = end;
+    };
+    for (let i = 0; i < seqs.length; i++) {
+      const s = seqs[i]!;
+      if (nacks.has(s)) {
+        flushRun(i);
+        this.reply('basic.nack', { deliveryTag: s, multiple: false, requeue: false });
+        runStart = i + 1;
+      }
+    }
+    flushRun(seqs.length);
+  }
+
+  private commit(): void {
+    if (!this.tx) throw preconditionFailed(`channel is not transactional`);
+    const ops = this.tx;
+    this.tx = [];
+    let persistent = false;
+    for (const op of ops) {
+      if (op.kind === 'publish') {
+        const flags = this.vhost.publish(op.exchange, op.routingKey, op.message);
+        if (op.mandatory && !(flags & Routed)) this.returnMessage(op.message, op.exchange, op.routingKey);
+        persistent ||= isPersistent(op.message);
+      } else if (op.kind === 'ack') this.session.ack(op.tag, op.multiple);
+      else this.session.nack(op.tag, op.multiple, op.requeue);
+    }
+    const done = () => {
+      if (!this.closed) this.reply('tx.commit-ok', {});
+    };
+    if (persistent) this.conn.ctx.broker.store.sync(done);
+    else done();
+  }
+
+  // ---- plumbing ------------------------------------------------------------------
+
+  private reply<N extends Parameters<AmqpConnection['send']>[1]>(method: N, args: Parameters<AmqpConnection['send']>[2] & object): void {
+    this.conn.send(this.number, method as never, args as never);
+  }
+
+  /** the channel is gone (closed by either side, or its connection closed) */
+  teardown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session.close();
+  }
+}
+
+export { BrokerError };

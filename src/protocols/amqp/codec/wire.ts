@@ -1,0 +1,278 @@
+import { decodeError } from './errors.js';
+
+const TWO_POW_32 = 0x1_0000_0000;
+const MAX_RETAINED = 1024 * 1024;
+
+/**
+ * Bounds-checked big-endian cursor over a payload. Every read checks its length
+ * first so malformed input becomes an AmqpCodecError, never a RangeError or a
+ * silently short value.
+ */
+export class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+    readonly end = buf.length,
+    /** what a failure reports; the method decoder sets the ids */
+    public classId = 0,
+    public methodId = 0,
+  ) {
+    this.pos = pos;
+  }
+
+  need(n: number, what: string): void {
+    if (this.pos + n > this.end) throw decodeError(what, this.classId, this.methodId);
+  }
+
+  fail(what: string): never {
+    throw decodeError(what, this.classId, this.methodId);
+  }
+
+  octet(): number {
+    this.need(1, 'octet');
+    return this.buf[this.pos++]!;
+  }
+
+  int8(): number {
+    this.need(1, 'int8');
+    return this.buf.readInt8(this.pos++);
+  }
+
+  short(): number {
+    this.need(2, 'short');
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+
+  int16(): number {
+    this.need(2, 'int16');
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  long(): number {
+    this.need(4, 'long');
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  int32(): number {
+    this.need(4, 'int32');
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Unsigned 64-bit as a number: delivery tags, body sizes, timestamps never reach 2^53. */
+  longlong(): number {
+    this.need(8, 'longlong');
+    const v = this.buf.readUInt32BE(this.pos) * TWO_POW_32 + this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return v;
+  }
+
+  /** Signed 64-bit: a number when exact, otherwise a bigint. */
+  int64(): number | bigint {
+    this.need(8, 'int64');
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    const n = hi * TWO_POW_32 + lo;
+    const v = Number.isSafeInteger(n) ? n : this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  float(): number {
+    this.need(4, 'float');
+    const v = this.buf.readFloatBE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  double(): number {
+    this.need(8, 'double');
+    const v = this.buf.readDoubleBE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  shortstr(): string {
+    this.need(1, 'shortstr');
+    const len = this.buf[this.pos]!;
+    this.need(1 + len, 'shortstr');
+    const start = this.pos + 1;
+    this.pos = start + len;
+    return len === 0 ? '' : this.buf.toString('utf8', start, start + len);
+  }
+
+  /** Long string as bytes (a view into the payload, not a copy). */
+  longstrBytes(): Buffer {
+    const len = this.long();
+    this.need(len, 'longstr');
+    const start = this.pos;
+    this.pos += len;
+    return this.buf.subarray(start, start + len);
+  }
+
+  longstr(): string {
+    const len = this.long();
+    this.need(len, 'longstr');
+    const start = this.pos;
+    this.pos += len;
+    return this.buf.toString('utf8', start, start + len);
+  }
+}
+
+/**
+ * Growable big-endian writer. Encoders write into one shared scratch instance and
+ * copy the finished bytes out once, so a frame costs one exact-size allocation.
+ */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(private readonly initialSize = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  ensure(n: number): void {
+    const want = this.pos + n;
+    if (want <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < want) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  octet(v: number): void {
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.pos++);
+  }
+
+  int8(v: number): void {
+    this.ensure(1);
+    this.buf.writeInt8(v, this.pos++);
+  }
+
+  short(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  int16(v: number): void {
+    this.ensure(2);
+    this.buf.writeInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  long(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.pos);
+    this.pos += 4;
+  }
+
+  int32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(v, this.pos);
+    this.pos += 4;
+  }
+
+  longlong(v: number): void {
+    this.ensure(8);
+    writeUInt64(this.buf, v, this.pos);
+    this.pos += 8;
+  }
+
+  int64(v: number | bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(typeof v === 'bigint' ? v : BigInt(v), this.pos);
+    this.pos += 8;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleBE(v, this.pos);
+    this.pos += 8;
+  }
+
+  float(v: number): void {
+    this.ensure(4);
+    this.buf.writeFloatBE(v, this.pos);
+    this.pos += 4;
+  }
+
+  shortstr(s: string, what = 'shortstr'): void {
+    // every UTF-16 unit takes at least one utf8 byte: no need to encode a string this long
+    if (s.length > 255) throw new RangeError(`${what} longer than 255 bytes`);
+    // utf8 is at most 3 bytes per UTF-16 unit, so 255 * 3 + 1 always suffices for a valid one
+    this.ensure(1 + s.length * 3);
+    const len = this.buf.write(s, this.pos + 1, 'utf8');
+    if (len > 255) throw new RangeError(`${what} longer than 255 bytes`);
+    this.buf[this.pos] = len;
+    this.pos += 1 + len;
+  }
+
+  longstr(v: string | Uint8Array): void {
+    if (typeof v === 'string') {
+      this.ensure(4 + v.length * 3);
+      const len = this.buf.write(v, this.pos + 4, 'utf8');
+      this.buf.writeUInt32BE(len, this.pos);
+      this.pos += 4 + len;
+    } else {
+      this.ensure(4 + v.length);
+      this.buf.writeUInt32BE(v.length, this.pos);
+      this.buf.set(v, this.pos + 4);
+      this.pos += 4 + v.length;
+    }
+  }
+
+  bytes(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+
+  /** A copy of what was written, in a buffer of its own. */
+  take(from = 0): Buffer {
+    const out = Buffer.allocUnsafe(this.pos - from);
+    this.buf.copy(out, 0, from, this.pos);
+    // one huge table must not pin a huge scratch buffer for the life of the process
+    if (this.buf.length > MAX_RETAINED) this.buf = Buffer.allocUnsafe(this.initialSize);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/** Writes an unsigned 64-bit integer given as a (safe, non-negative) number. */
+export function writeUInt64(buf: Buffer, v: number, pos: number): void {
+  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER) || !Number.isInteger(v)) {
+    throw new RangeError(`not an unsigned 64-bit integer: ${v}`);
+  }
+  const hi = Math.floor(v / TWO_POW_32);
+  buf.writeUInt32BE(hi >>> 0, pos);
+  buf.writeUInt32BE(v >>> 0, pos + 4);
+}
+
+/** Writes a short string at pos, returning the position after it. */
+export function writeShortstr(buf: Buffer, s: string, pos: number): number {
+  const len = s.length === 0 ? 0 : buf.write(s, pos + 1, 'utf8');
+  buf[pos] = len;
+  return pos + 1 + len;
+}
+
+/** Byte length of a short string, throwing if it does not fit one. */
+export function shortstrLength(s: string, what = 'shortstr'): number {
+  const len = s.length === 0 ? 0 : Buffer.byteLength(s, 'utf8');
+  if (len > 255) throw new RangeError(`${what} longer than 255 bytes`);
+  return len;
+}

@@ -1,0 +1,537 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { BrokerError } from '../../core/errors.js';
+import type { FieldTable } from '../../core/fields.js';
+import type { VHost } from '../../core/vhost.js';
+import type { AuthenticatedUser, ClientConnection, ProtocolContext } from '../context.js';
+import { AmqpChannel } from './channel.js';
+import {
+  AmqpCodecError,
+  AmqpProtocolHeaderError,
+  CHANNEL_ERROR,
+  COMMAND_INVALID,
+  CONNECTION_FORCED,
+  decodeMethod,
+  encodeMethodFrame,
+  FRAME_BODY,
+  FRAME_ERROR,
+  FRAME_HEADER,
+  FRAME_HEARTBEAT,
+  FRAME_METHOD,
+  FRAME_MIN_SIZE,
+  FrameParser,
+  HEARTBEAT_FRAME,
+  NOT_ALLOWED,
+  ACCESS_REFUSED,
+  INTERNAL_ERROR,
+  UNEXPECTED_FRAME,
+  replyCodeName,
+  isSoftError,
+  type DecodedMethod,
+  type Frame,
+  type MethodArgsInput,
+  type MethodName,
+  PROTOCOL_HEADER,
+} from './codec/index.js';
+import { parseSaslResponse } from './sasl.js';
+import { SERVER_MECHANISMS, serverProperties } from './server-properties.js';
+
+/** What the server proposes in connection.tune (RabbitMQ's defaults). */
+export interface AmqpTuning {
+  channelMax: number;
+  frameMax: number;
+  heartbeat: number;
+}
+
+export const DEFAULT_TUNING: AmqpTuning = { channelMax: 2047, frameMax: 131072, heartbeat: 60 };
+
+const enum State {
+  AwaitingHeader,
+  AwaitingStartOk,
+  AwaitingTuneOk,
+  AwaitingOpen,
+  Open,
+  /** we sent connection.close and wait for close-ok */
+  Closing,
+  Closed,
+}
+
+/** how long a peer has to answer our connection.close before the socket is cut */
+const CLOSE_TIMEOUT_MS = 3000;
+/** socket buffer above which consumers stop being handed messages until 'drain' */
+const WRITE_HIGH_WATER = 1024 * 1024;
+
+let connectionCounter = 0;
+
+/**
+ * One AMQP 0-9-1 client connection: the handshake (start, SASL, tune, open), heartbeats,
+ * channel multiplexing and connection-level errors. Channel work lives in AmqpChannel.
+ */
+export class AmqpConnection implements ClientConnection {
+  readonly id = `amqp-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
+  readonly protocol = 'amqp' as const;
+  readonly connectedAt = Date.now();
+  readonly remoteAddress: string | undefined;
+  private state = State.AwaitingHeader;
+  private readonly parser: FrameParser;
+  readonly channels = new Map<number, AmqpChannel>();
+  /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
+  private readonly closingChannels = new Set<number>();
+  authUser: AuthenticatedUser | undefined;
+  vhostObject: VHost | undefined;
+  clientProperties: FieldTable = {};
+  channelMax: number;
+  frameMax: number;
+  heartbeat = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+  private lastSent = Date.now();
+  private closeTimer: NodeJS.Timeout | undefined;
+  private corked = false;
+  /** the resource alarm is on and the client was told */
+  private blocked = false;
+  /** reading paused because this connection published while the alarm is on */
+  private readPaused = false;
+  private closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+  private readonly log;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ProtocolContext,
+    private readonly tuning: AmqpTuning = DEFAULT_TUNING,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.channelMax = tuning.channelMax;
+    this.frameMax = tuning.frameMax;
+    this.log = ctx.logger.child({ conn: this.id });
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.parser = new FrameParser({
+      onFrame: (f) => this.onFrame(f),
+      onProtocolHeader: () => this.onProtocolHeader(),
+      expectProtocolHeader: true,
+      frameMax: tuning.frameMax,
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => this.log.debug('socket error', { err }));
+    socket.on('close', () => this.onSocketClosed());
+    // a client that connects and says nothing is dropped, as RabbitMQ's handshake timeout does
+    this.closeTimer = setTimeout(() => {
+      if (this.state < State.Open) this.socket.destroy();
+    }, 10_000);
+    this.closeTimer.unref();
+  }
+
+  get user(): string | undefined {
+    return this.authUser?.name;
+  }
+
+  get vhost(): string | undefined {
+    return this.vhostObject?.name;
+  }
+
+  /** the client asked to be told about consumer cancellations / blocking */
+  hasCapability(name: string): boolean {
+    const caps = this.clientProperties['capabilities'];
+    return !!caps && typeof caps === 'object' && (caps as FieldTable)[name] === true;
+  }
+
+  // ---- input ---------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
+    if (this.state === State.Closed) return;
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.onInputError(err);
+    }
+  }
+
+  private onInputError(err: unknown): void {
+    if (err instanceof AmqpProtocolHeaderError) {
+      // RabbitMQ answers a header it does not speak with its own, then hangs up
+      this.socket.end(PROTOCOL_HEADER);
+      this.state = State.Closed;
+      return;
+    }
+    if (err instanceof AmqpCodecError) {
+      this.closeConnection(err.replyCode, err.replyText, err.classId, err.methodId);
+      return;
+    }
+    if (err instanceof BrokerError) {
+      this.closeConnection(err.code, err.replyText);
+      return;
+    }
+    this.log.error('internal error handling a frame', { err });
+    this.closeConnection(INTERNAL_ERROR, `INTERNAL_ERROR - ${(err as Error)?.message ?? 'unexpected error'}`);
+  }
+
+  private onProtocolHeader(): void {
+    this.state = State.AwaitingStartOk;
+    this.send(0, 'connection.start', {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: serverProperties(this.ctx.product),
+      mechanisms: SERVER_MECHANISMS,
+      locales: 'en_US',
+    });
+  }
+
+  private onFrame(f: Frame): void {
+    if (f.type === FRAME_HEARTBEAT) {
+      if (f.channel !== 0) throw new AmqpCodecError(FRAME_ERROR, `heartbeat frame on channel ${f.channel}`);
+      return;
+    }
+    if (this.state === State.Closing) {
+      // after our close only close / close-ok count
+      if (f.type === FRAME_METHOD && f.channel === 0) {
+        const m = decodeMethod(f.payload);
+        if (m.name === 'connection.close-ok' || m.name === 'connection.close') {
+          if (m.name === 'connection.close') this.send(0, 'connection.close-ok', {});
+          this.finish();
+        }
+      }
+      return;
+    }
+    if (f.channel === 0) {
+      if (f.type !== FRAME_METHOD) {
+        throw new AmqpCodecError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
+      }
+      this.onConnectionMethod(decodeMethod(f.payload));
+      return;
+    }
+    if (this.state !== State.Open) {
+      throw new AmqpCodecError(CHANNEL_ERROR, `expected 'connection.open', got a frame on channel ${f.channel}`);
+    }
+    if (this.closingChannels.has(f.channel)) {
+      if (f.type === FRAME_METHOD) {
+        const m = decodeMethod(f.payload);
+        if (m.name === 'channel.close-ok') this.closingChannels.delete(f.channel);
+        else if (m.name === 'channel.close') {
+          this.closingChannels.delete(f.channel);
+          this.send(f.channel, 'channel.close-ok', {});
+        }
+      }
+      return;
+    }
+    const ch = this.channels.get(f.channel);
+    if (f.type === FRAME_METHOD) {
+      const m = decodeMethod(f.payload);
+      if (!ch) {
+        if (m.name !== 'channel.open') {
+          throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}, got '${m.name}'`, m.classId, m.methodId);
+        }
+        this.openChannel(f.channel);
+        return;
+      }
+      if (m.name === 'channel.open') {
+        throw new AmqpCodecError(CHANNEL_ERROR, `second 'channel.open' seen`, m.classId, m.methodId);
+      }
+      ch.onMethod(m);
+      return;
+    }
+    if (!ch) throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}`);
+    if (f.type === FRAME_HEADER) ch.onHeader(f.payload);
+    else if (f.type === FRAME_BODY) ch.onBody(f.payload);
+  }
+
+  private openChannel(n: number): void {
+    if (n > this.channelMax) {
+      throw new AmqpCodecError(NOT_ALLOWED, `channel_max = ${this.channelMax}, channel number ${n} is not allowed`);
+    }
+    if (this.channels.size >= this.ctx.broker.limits.settings.maxChannelsPerConnection) {
+      throw new AmqpCodecError(NOT_ALLOWED, `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.ctx.broker.limits.settings.maxChannelsPerConnection})`);
+    }
+    const ch = new AmqpChannel(this, n);
+    this.channels.set(n, ch);
+    this.send(n, 'channel.open-ok', {});
+  }
+
+  private onConnectionMethod(m: DecodedMethod): void {
+    switch (m.name) {
+      case 'connection.start-ok':
+        return this.onStartOk(m.args.clientProperties, m.args.mechanism, m.args.response);
+      case 'connection.tune-ok':
+        return this.onTuneOk(m.args.channelMax, m.args.frameMax, m.args.heartbeat);
+      case 'connection.open':
+        return this.onOpen(m.args.virtualHost);
+      case 'connection.close':
+        this.send(0, 'connection.close-ok', {});
+        this.finish();
+        return;
+      case 'connection.close-ok':
+        this.finish();
+        return;
+      case 'connection.update-secret':
+        return this.onUpdateSecret(m.args.newSecret);
+      case 'connection.blocked':
+      case 'connection.unblocked':
+        return; // a client may say so too; nothing to do
+      case 'connection.secure-ok':
+        throw new AmqpCodecError(COMMAND_INVALID, `unexpected 'connection.secure-ok'`, m.classId, m.methodId);
+      default:
+        throw new AmqpCodecError(COMMAND_INVALID, `unexpected method '${m.name}' on channel 0`, m.classId, m.methodId);
+    }
+  }
+
+  private expectState(s: State, method: string): void {
+    if (this.state !== s) throw new AmqpCodecError(COMMAND_INVALID, `unexpected '${method}' in this connection state`);
+  }
+
+  private onStartOk(props: FieldTable, mechanism: string, response: Buffer): void {
+    this.expectState(State.AwaitingStartOk, 'connection.start-ok');
+    this.clientProperties = props ?? {};
+    if (!SERVER_MECHANISMS.split(' ').includes(mechanism)) {
+      this.refuseLogin(`unsupported authentication mechanism '${mechanism}'`);
+      return;
+    }
+    const creds = parseSaslResponse(mechanism, response);
+    const outcome = creds
+      ? this.ctx.access.authenticate(creds.username, creds.password, this.remoteAddress)
+      : ({ ok: false, reason: 'malformed response' } as const);
+    if (!outcome.ok) {
+      this.log.warn('login refused', { user: creds?.username, mechanism, reason: outcome.reason, remote: this.remoteAddress });
+      this.refuseLogin(
+        outcome.reason === 'loopback-only'
+          ? `User '${creds?.username}' can only connect via localhost`
+          : `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
+      );
+      return;
+    }
+    this.authUser = outcome.user;
+    this.state = State.AwaitingTuneOk;
+    this.send(0, 'connection.tune', this.tuning);
+  }
+
+  /** with authentication_failure_close RabbitMQ says why before hanging up */
+  private refuseLogin(text: string): void {
+    this.closeConnection(ACCESS_REFUSED, `ACCESS_REFUSED - ${text}`);
+  }
+
+  private onTuneOk(channelMax: number, frameMax: number, heartbeat: number): void {
+    this.expectState(State.AwaitingTuneOk, 'connection.tune-ok');
+    const serverFrameMax = this.tuning.frameMax;
+    if (frameMax !== 0 && frameMax < FRAME_MIN_SIZE) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - frame_max=${frameMax} < ${FRAME_MIN_SIZE} min size`);
+      return;
+    }
+    if (serverFrameMax !== 0 && (frameMax === 0 || frameMax > serverFrameMax)) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - frame_max=${frameMax} > ${serverFrameMax} max size`);
+      return;
+    }
+    if (this.tuning.channelMax !== 0 && channelMax > this.tuning.channelMax) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - channel_max=${channelMax} > ${this.tuning.channelMax} max size`);
+      return;
+    }
+    this.channelMax = channelMax === 0 ? this.tuning.channelMax || 65535 : channelMax;
+    this.frameMax = frameMax;
+    this.parser.frameMax = frameMax;
+    this.heartbeat = heartbeat;
+    this.state = State.AwaitingOpen;
+    this.startHeartbeats();
+  }
+
+  private onOpen(vhostName: string): void {
+    this.expectState(State.AwaitingOpen, 'connection.open');
+    const user = this.authUser!;
+    const vhost = this.ctx.broker.vhost(vhostName);
+    if (!vhost) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - vhost ${vhostName} not found`);
+      return;
+    }
+    if (!this.ctx.access.canAccessVhost(user.name, vhostName)) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}'`);
+      return;
+    }
+    if (!this.ctx.connections.add(this)) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}': connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`);
+      return;
+    }
+    this.vhostObject = vhost;
+    this.state = State.Open;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    this.send(0, 'connection.open-ok', {});
+    this.ctx.broker.on('alarm', this.onAlarm);
+    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.log.debug('connection open', { user: user.name, vhost: vhostName, remote: this.remoteAddress });
+  }
+
+  private onUpdateSecret(secret: Buffer): void {
+    const user = this.authUser;
+    if (!user) throw new AmqpCodecError(COMMAND_INVALID, `unexpected 'connection.update-secret'`);
+    const outcome = this.ctx.access.authenticate(user.name, secret.toString(), this.remoteAddress);
+    if (!outcome.ok) {
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - New secret was refused by one of the backends`);
+      return;
+    }
+    this.send(0, 'connection.update-secret-ok', {});
+  }
+
+  // ---- heartbeats ----------------------------------------------------------------
+
+  private startHeartbeats(): void {
+    if (this.heartbeat === 0) return;
+    const periodMs = (this.heartbeat * 1000) / 2;
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      // two missed intervals from the client and it is gone, as RabbitMQ judges it
+      if (now - this.lastReceived > this.heartbeat * 2000) {
+        this.log.warn('missed heartbeats from client', { timeout: this.heartbeat });
+        this.socket.destroy();
+        return;
+      }
+      if (now - this.lastSent >= periodMs) this.write(HEARTBEAT_FRAME);
+    }, periodMs);
+    this.heartbeatTimer.unref();
+  }
+
+  // ---- output --------------------------------------------------------------------
+
+  send<N extends MethodName>(channel: number, method: N, args: MethodArgsInput<N>): void {
+    if (this.ctx.logger.enabled('trace')) this.log.trace('frame out', { channel, method, args });
+    this.write(encodeMethodFrame(channel, method, args));
+  }
+
+  /** writes within one turn of the event loop go out in one syscall */
+  write(buf: Buffer): void {
+    if (this.state === State.Closed || this.socket.destroyed) return;
+    this.lastSent = Date.now();
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(buf);
+  }
+
+  get writable(): boolean {
+    return this.socket.writableLength < WRITE_HIGH_WATER && this.state === State.Open;
+  }
+
+  private onDrain(): void {
+    for (const ch of this.channels.values()) ch.resume();
+  }
+
+  // ---- flow control --------------------------------------------------------------
+
+  private readonly onAlarm = (on: boolean): void => {
+    if (on && !this.blocked) {
+      this.blocked = true;
+      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.blocked', { reason: 'low on memory' });
+    } else if (!on && this.blocked) {
+      this.blocked = false;
+      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.unblocked', {});
+      if (this.readPaused) {
+        this.readPaused = false;
+        this.socket.resume();
+      }
+    }
+  };
+
+  /** RabbitMQ stops reading from a connection once it publishes while an alarm is on */
+  publishedWhileBlocked(): void {
+    if (this.blocked && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  // ---- closing -------------------------------------------------------------------
+
+  /** a channel-level error: channel.close to the client, then wait for close-ok */
+  closeChannel(channel: number, code: number, text: string, classId = 0, methodId = 0): void {
+    const ch = this.channels.get(channel);
+    if (ch) {
+      this.channels.delete(channel);
+      ch.teardown();
+    }
+    this.closingChannels.add(channel);
+    this.send(channel, 'channel.close', { replyCode: code, replyText: text, classId, methodId });
+  }
+
+  /** the client closed a channel */
+  channelClosedByClient(channel: number): void {
+    const ch = this.channels.get(channel);
+    if (ch) {
+      this.channels.delete(channel);
+      ch.teardown();
+    }
+    this.send(channel, 'channel.close-ok', {});
+  }
+
+  /** an error in a channel method: soft errors close the channel, hard ones the connection */
+  channelError(channel: number, err: unknown, classId: number, methodId: number): void {
+    if (err instanceof BrokerError) {
+      if (err.scope === 'channel' && isSoftError(err.code)) this.closeChannel(channel, err.code, err.replyText, classId, methodId);
+      else this.closeConnection(err.code, err.replyText, classId, methodId);
+      return;
+    }
+    if (err instanceof AmqpCodecError) {
+      if (isSoftError(err.replyCode)) this.closeChannel(channel, err.replyCode, err.replyText, err.classId || classId, err.methodId || methodId);
+      else this.closeConnection(err.replyCode, err.replyText, err.classId || classId, err.methodId || methodId);
+      return;
+    }
+    this.log.error('internal error in channel', { channel, err });
+    this.closeConnection(INTERNAL_ERROR, `INTERNAL_ERROR - ${(err as Error)?.message ?? 'unexpected error'}`, classId, methodId);
+  }
+
+  /** connection.close to the client with a reply code; the socket goes once it answers or after a timeout */
+  closeConnection(code: number, text: string, classId = 0, methodId = 0): void {
+    if (this.state === State.Closing || this.state === State.Closed) return;
+    if (!text.includes(' - ')) text = `${replyCodeName(code)} - ${text}`;
+    this.log.debug('closing connection', { code, text });
+    this.send(0, 'connection.close', { replyCode: code, replyText: text, classId, methodId });
+    this.state = State.Closing;
+    this.teardownChannels();
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(() => this.finish(), CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  async shutdown(reason: string): Promise<void> {
+    if (this.state === State.Open) this.closeConnection(CONNECTION_FORCED, `CONNECTION_FORCED - ${reason}`);
+    else this.finish();
+    await this.closedPromise;
+  }
+
+  private finish(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.socket.end();
+    // a peer that never reads its close-ok must not keep the socket open
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.cleanup();
+  }
+
+  private onSocketClosed(): void {
+    this.state = State.Closed;
+    this.cleanup();
+  }
+
+  private teardownChannels(): void {
+    for (const ch of this.channels.values()) ch.teardown();
+    this.channels.clear();
+  }
+
+  private cleaned = false;
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.teardownChannels();
+    this.vhostObject?.ownerClosed(this);
+    this.ctx.broker.off('alarm', this.onAlarm);
+    this.ctx.connections.remove(this);
+    this.resolveClosed();
+  }
+}
+
+export { replyCodeName };

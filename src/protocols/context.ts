@@ -1,0 +1,44 @@
+import type { Broker } from '../core/broker.js';
+import type { Logger } from '../server/logger.js';
+
+export type Permission = 'configure' | 'write' | 'read';
+
+export interface AuthenticatedUser {
+  name: string;
+  tags: string[];
+}
+
+export type AuthOutcome = { ok: true; user: AuthenticatedUser } | { ok: false; reason: string };
+
+/** Who may connect and what they may touch: the broker's users and per-vhost permissions. */
+export interface AccessControl {
+  authenticate(username: string, password: string, remoteAddress: string | undefined): AuthOutcome;
+  canAccessVhost(user: string, vhost: string): boolean;
+  check(user: string, vhost: string, permission: Permission, resource: string): boolean;
+}
+
+/** A live client connection of any protocol, as the server and the test API see it. */
+export interface ClientConnection {
+  readonly id: string;
+  readonly protocol: 'amqp' | 'stomp' | 'mqtt';
+  readonly remoteAddress: string | undefined;
+  readonly user: string | undefined;
+  readonly vhost: string | undefined;
+  readonly connectedAt: number;
+  /** close with the protocol's own "server shutting down" (AMQP 320 CONNECTION_FORCED) */
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface ConnectionRegistry {
+  add(c: ClientConnection): boolean;
+  remove(c: ClientConnection): void;
+}
+
+/** Everything a protocol adapter needs from the server that hosts it. */
+export interface ProtocolContext {
+  readonly broker: Broker;
+  readonly access: AccessControl;
+  readonly logger: Logger;
+  readonly connections: ConnectionRegistry;
+  readonly product: { name: string; version: string; platform: string };
+}

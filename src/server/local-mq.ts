@@ -1,0 +1,265 @@
+import type { Socket } from 'node:net';
+import { Broker } from '../core/broker.js';
+import type { Delivery } from '../core/consumer.js';
+import type { FieldTable } from '../core/fields.js';
+import type { Message, MessageProperties } from '../core/message.js';
+import type { QueueEntry } from '../core/queues/entry.js';
+import type { Queue } from '../core/queues/queue.js';
+import { Routed } from '../core/vhost.js';
+import { AmqpConnection, DEFAULT_TUNING } from '../protocols/amqp/connection.js';
+import type { AccessControl, ClientConnection, ProtocolContext } from '../protocols/context.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { Store } from '../store/store.js';
+import { UserRegistry } from './auth/users.js';
+import { Connections } from './connections.js';
+import { listenOnHosts, type Listener } from './listen.js';
+import { createLogger, type Logger } from './logger.js';
+import type { BrokerOptions } from './options.js';
+import { PRODUCT } from './product.js';
+
+export interface BrokerUrls {
+  amqp?: string;
+  amqps?: string;
+  stomp?: string;
+  mqtt?: string;
+  ws?: string;
+  http?: string;
+}
+
+export interface QueueInfo {
+  vhost: string;
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+  messages: number;
+  unacked: number;
+  consumers: number;
+}
+
+export interface PeekedMessage {
+  body: Buffer;
+  exchange: string;
+  routingKey: string;
+  properties: MessageProperties;
+  redelivered: boolean;
+  /** body as UTF-8 text */
+  text(): string;
+}
+
+/** A running LocalMQ: the core, its listeners, and the helpers tests reach for. */
+export class LocalMQ {
+  readonly core: Broker;
+  readonly users: UserRegistry;
+  readonly logger: Logger;
+  readonly connectionsRegistry: Connections;
+  private readonly listeners: Listener[] = [];
+  private readonly sockets = new Set<Socket>();
+  readonly urls: BrokerUrls = {};
+  readonly ports: Record<string, number> = {};
+  private stopped = false;
+
+  private constructor(
+    readonly options: BrokerOptions,
+    readonly store: Store,
+  ) {
+    this.logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
+    this.core = new Broker(store, options.limits);
+    this.users = new UserRegistry({ store });
+    this.connectionsRegistry = new Connections(() => this.core.limits.settings.maxConnections);
+  }
+
+  static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
+    const store = new MemoryStore();
+    const broker = new LocalMQ(options, store);
+    await store.open();
+    broker.seedDefaults();
+    try {
+      await broker.listen();
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    return broker;
+  }
+
+  private seedDefaults(): void {
+    this.core.addVhost('/');
+    for (const v of this.options.vhosts ?? []) this.core.addVhost(v);
+    const users = this.options.users ?? [{ name: 'guest', password: 'guest', tags: ['administrator'] }];
+    for (const u of users) {
+      if (!this.users.getUser(u.name)) this.users.addUser(u.name, u.password, u.tags ?? ['administrator']);
+      for (const v of this.core.vhosts.keys()) {
+        if (!this.users.getPermission(u.name, v)) this.users.setPermission({ user: u.name, vhost: v, configure: '.*', write: '.*', read: '.*' });
+      }
+    }
+  }
+
+  get context(): ProtocolContext {
+    const access: AccessControl = {
+      authenticate: (u, p, addr) => {
+        const r = this.users.authenticate(u, p, addr);
+        return r.ok ? { ok: true, user: { name: r.user.name, tags: r.user.tags } } : { ok: false, reason: r.reason };
+      },
+      canAccessVhost: (u, v) => this.users.canAccessVhost(u, v),
+      check: (u, v, p, r) => this.users.check(u, v, p, r),
+    };
+    return { broker: this.core, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
+  }
+
+  private async listen(): Promise<void> {
+    const hosts = this.options.hosts ?? ['127.0.0.1', '::1'];
+    const free = this.options.freePorts ?? true;
+    const urlHost = this.options.hostname ?? 'localhost';
+    const ports = this.options.ports ?? {};
+    const ctx = this.context;
+    const amqpPort = ports.amqp ?? (free ? 0 : 5672);
+    if (amqpPort !== false) {
+      const tuning = { ...DEFAULT_TUNING, ...this.options.amqp };
+      const l = await listenOnHosts(hosts, amqpPort, (socket) => {
+        this.track(socket);
+        new AmqpConnection(socket, ctx, tuning);
+      });
+      this.listeners.push(l);
+      this.ports['amqp'] = l.port;
+      this.urls.amqp = `amqp://${urlHost}:${l.port}`;
+    }
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  /** Close every client with its protocol's proper goodbye, stop listening, flush the store. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)).concat([
+      this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\''),
+    ]));
+    for (const s of this.sockets) s.destroy();
+    await this.store.close();
+  }
+
+  // ---- helpers for tests ---------------------------------------------------------
+
+  /** live client connections of every protocol */
+  connections(): ClientConnection[] {
+    return this.connectionsRegistry.list();
+  }
+
+  queues(vhost = '/'): QueueInfo[] {
+    const v = this.core.vhost(vhost);
+    return v ? [...v.queues.values()].map(queueInfo) : [];
+  }
+
+  /** a handle on one queue: peek, purge, count */
+  queue(name: string, vhost = '/') {
+    const find = () => this.core.vhost(vhost)?.getQueue(name);
+    return {
+      exists: () => find() !== undefined,
+      info: (): QueueInfo | undefined => {
+        const q = find();
+        return q ? queueInfo(q) : undefined;
+      },
+      /** the ready messages, in delivery order, without consuming them */
+      messages: (): PeekedMessage[] => (find()?.peekMessages() ?? []).map(peeked),
+      purge: (): number => find()?.purge() ?? 0,
+      messageCount: (): number => find()?.messageCount ?? 0,
+    };
+  }
+
+  /** publish from the server side, as if a client had; returns whether any queue took it */
+  publish(exchange: string, routingKey: string, body: Buffer | string, properties: MessageProperties = {}, vhost = '/'): boolean {
+    const message: Message = {
+      exchange,
+      routingKey,
+      properties,
+      body: typeof body === 'string' ? Buffer.from(body) : body,
+      publishedAt: Date.now(),
+    };
+    return (this.core.requireVhost(vhost).publish(exchange, routingKey, message) & Routed) !== 0;
+  }
+
+  /**
+   * Resolve once a message matching `predicate` is in the queue (already there or
+   * published later); reject after `timeoutMs`.
+   */
+  waitFor(queue: string, predicate: (m: PeekedMessage) => boolean = () => true, timeoutMs = 5000, vhost = '/'): Promise<PeekedMessage> {
+    const existing = this.queue(queue, vhost).messages().find(predicate);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const onPublished = () => {
+        const m = this.queue(queue, vhost).messages().find(predicate);
+        if (m) done(m);
+      };
+      const onDelivered = (q: Queue, d: Delivery) => {
+        if (q.name === queue && q.vhost === vhost) {
+          const m = peeked(d.entry);
+          if (predicate(m)) done(m);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no matching message in queue '${queue}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.core.off('published', onPublished);
+        this.core.off('delivered', onDelivered);
+      };
+      const done = (m: PeekedMessage) => {
+        cleanup();
+        resolve(m);
+      };
+      this.core.on('published', onPublished);
+      this.core.on('delivered', onDelivered);
+    });
+  }
+
+  /** Drop every queue, non-default exchange, binding and message (listeners and users stay). */
+  reset(): void {
+    for (const v of this.core.vhosts.values()) {
+      for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
+      for (const e of [...v.exchanges.values()]) if (e.name !== '' && !e.name.startsWith('amq.')) v.deleteExchange(e.name, false);
+    }
+  }
+
+  /** 'published' | 'delivered' | 'settled' events of the core */
+  get events(): Broker {
+    return this.core;
+  }
+}
+
+function queueInfo(q: Queue): QueueInfo {
+  return {
+    vhost: q.vhost,
+    name: q.name,
+    durable: q.options.durable,
+    exclusive: q.options.exclusive,
+    autoDelete: q.options.autoDelete,
+    arguments: q.options.arguments,
+    messages: q.messageCount,
+    unacked: q.unackedCount,
+    consumers: q.consumerCount,
+  };
+}
+
+function peeked(e: QueueEntry): PeekedMessage {
+  const m = e.message;
+  return {
+    body: m.body,
+    exchange: m.exchange,
+    routingKey: m.routingKey,
+    properties: m.properties,
+    redelivered: e.deliveryCount > 0,
+    text: () => m.body.toString('utf8'),
+  };
+}
+
+/** Start a broker: in memory, on free loopback ports unless told otherwise. */
+export function startBroker(options: BrokerOptions = {}): Promise<LocalMQ> {
+  return LocalMQ.start(options);
+}

@@ -1,0 +1,159 @@
+import type { FieldTable } from '../core/fields.js';
+import type { Message } from '../core/message.js';
+
+/**
+ * What the broker keeps across restarts. The core calls these as state changes;
+ * the store decides how (nothing, for the in-memory store; an fsynced journal on disk).
+ * Writes are fire-and-forget; `sync` is how a caller learns that everything written
+ * before it is durable (publisher confirms, tx.commit-ok, PUBACK and receipts wait on it).
+ */
+export interface Store {
+  /** true when state survives a restart */
+  readonly durable: boolean;
+  /** Load what the store holds. Called once, before anything else. */
+  open(): Promise<RecoveredState>;
+
+  putVhost(def: VhostDef): void;
+  deleteVhost(name: string): void;
+  putUser(def: UserDef): void;
+  deleteUser(name: string): void;
+  putPermission(def: PermissionDef): void;
+  deletePermission(user: string, vhost: string): void;
+  putExchange(def: ExchangeDef): void;
+  deleteExchange(vhost: string, name: string): void;
+  /** durable queues only; deleting a queue drops every message it held */
+  putQueue(def: QueueDef): void;
+  deleteQueue(vhost: string, name: string): void;
+  putBinding(def: BindingDef): void;
+  deleteBinding(def: BindingDef): void;
+  putPolicy(def: PolicyDef): void;
+  deletePolicy(vhost: string, name: string): void;
+  /** small keyed records for adapters (MQTT retained messages and sessions); null deletes */
+  putRecord(namespace: string, key: string, value: unknown | null): void;
+
+  /**
+   * A persistent message entering durable queues. The body is written once even when it
+   * goes to several queues. `id` is unique per store and grows (the core hands them out,
+   * starting above `RecoveredState.maxMessageId`).
+   */
+  addMessage(id: number, message: Message, queues: QueueRef[]): void;
+  /** the message left this queue (acked, expired, dropped, dead-lettered, purged) */
+  removeMessage(queue: QueueRef, id: number): void;
+  /** first delivery of a message: after a restart it comes back with redelivered set */
+  markDelivered(queue: QueueRef, id: number): void;
+
+  /** `cb` runs once everything written before this call is durable, or with the error that stopped it */
+  sync(cb: (err?: Error) => void): void;
+  /** called with write errors (a full disk): the broker blocks publishers until `onRecovered` */
+  onError(listener: (err: Error | null) => void): void;
+  close(): Promise<void>;
+}
+
+export interface QueueRef {
+  vhost: string;
+  queue: string;
+}
+
+export interface VhostDef {
+  name: string;
+  description?: string;
+  tags?: string[];
+  defaultQueueType?: string;
+}
+
+export interface UserDef {
+  name: string;
+  /** base64, RabbitMQ's form: salt(4 bytes) + hash(salt + password) */
+  passwordHash: string;
+  hashingAlgorithm: 'rabbit_password_hashing_sha256' | 'rabbit_password_hashing_sha512' | 'rabbit_password_hashing_md5';
+  tags: string[];
+  /** ActiveMQ profile: up to 20 groups */
+  groups?: string[];
+  /** ActiveMQ profile: may open the web console */
+  consoleAccess?: boolean;
+}
+
+export interface PermissionDef {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+
+export interface ExchangeDef {
+  vhost: string;
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+
+export interface QueueDef {
+  vhost: string;
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+
+export interface BindingDef {
+  vhost: string;
+  source: string;
+  destination: string;
+  destinationType: 'queue' | 'exchange';
+  routingKey: string;
+  arguments: FieldTable;
+}
+
+export interface PolicyDef {
+  vhost: string;
+  name: string;
+  pattern: string;
+  applyTo: 'queues' | 'exchanges' | 'all';
+  definition: FieldTable;
+  priority: number;
+}
+
+export interface RecoveredMessage {
+  id: number;
+  message: Message;
+  /** it had been delivered before the restart */
+  delivered: boolean;
+}
+
+export interface RecoveredState {
+  vhosts: VhostDef[];
+  users: UserDef[];
+  permissions: PermissionDef[];
+  exchanges: ExchangeDef[];
+  queues: QueueDef[];
+  bindings: BindingDef[];
+  policies: PolicyDef[];
+  /** namespace -> key -> value */
+  records: Map<string, Map<string, unknown>>;
+  /** `${vhost}\u0000${queue}` -> messages in queue order */
+  messages: Map<string, RecoveredMessage[]>;
+  maxMessageId: number;
+}
+
+export function queueKey(vhost: string, queue: string): string {
+  return `${vhost}\u0000${queue}`;
+}
+
+export function emptyRecoveredState(): RecoveredState {
+  return {
+    vhosts: [],
+    users: [],
+    permissions: [],
+    exchanges: [],
+    queues: [],
+    bindings: [],
+    policies: [],
+    records: new Map(),
+    messages: new Map(),
+    maxMessageId: 0,
+  };
+}
