@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Store } from '../store/store.js';
+import type { BindingDef, ExchangeDef, QueueDef, Store } from '../store/store.js';
 import type { Broker } from './broker.js';
 import type { Delivery } from './consumer.js';
 import { deadLetteredCopy, isDeadLetterCycle, originalRoutingKeys } from './dead-letter.js';
@@ -84,10 +84,10 @@ export class VHost implements QueueHost {
       if (!existing) throw notFound(`no ${describeExchange(this.name, name)}`);
       return existing;
     }
+    // RabbitMQ 3.13+/4.x (rabbit_exchange:check_type, run before any other check) refuses an
+    // unknown type with a channel error 406; 3.10 closed the connection with 503
+    if (!isExchangeType(type)) throw preconditionFailed(`unknown exchange type '${type}'`);
     if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
-    if (!isExchangeType(type)) {
-      throw new BrokerError(503, `unknown exchange type '${type}'`, 'connection');
-    }
     if (existing) {
       this.checkExchangeEquivalence(existing, type, o);
       return existing;
@@ -395,13 +395,17 @@ export class VHost implements QueueHost {
     }
     const id = this.broker.nextMessageId();
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
-    this.broker.published(message, accepted ? accepted.length : 0);
-    if (!accepted) return flags;
+    if (!accepted) {
+      this.broker.published(message, 0);
+      return flags;
+    }
     for (const q of accepted) {
       const entry = q.makeEntry(id, message, persisted !== undefined && persisted.includes(q));
       this.broker.memoryAdded(message.body.length);
       q.enqueue(entry);
     }
+    // after enqueueing, so listeners see the message in its queues
+    this.broker.published(message, accepted.length);
     return flags | Routed;
   }
 
@@ -431,9 +435,9 @@ export class VHost implements QueueHost {
       this.broker.published(message, 0);
       return 0;
     }
-    this.broker.published(message, 1);
     this.broker.memoryAdded(message.body.length);
     q.enqueue(q.makeEntry(this.broker.nextMessageId(), message, false));
+    this.broker.published(message, 1);
     return Routed;
   }
 
@@ -476,6 +480,41 @@ export class VHost implements QueueHost {
 
   delivered(queue: Queue, delivery: Delivery): void {
     this.broker.delivered(queue, delivery);
+  }
+
+  // ---- recovery (from the store, so nothing is written back) -------------------------
+
+  restoreExchange(def: ExchangeDef): void {
+    if (this.exchanges.has(def.name) || !isExchangeType(def.type)) return;
+    const { durable, autoDelete, internal } = def;
+    this.exchanges.set(def.name, new Exchange(this.name, def.name, def.type, { durable, autoDelete, internal, arguments: def.arguments }));
+  }
+
+  restoreQueue(def: QueueDef): Queue | undefined {
+    if (this.queues.has(def.name)) return this.queues.get(def.name);
+    let config;
+    try {
+      config = resolveQueueArgs(this.name, def.name, def.arguments);
+    } catch {
+      return undefined;
+    }
+    const q = new Queue(this, def.name, { durable: true, exclusive: false, autoDelete: def.autoDelete, arguments: def.arguments, owner: null }, config);
+    this.queues.set(def.name, q);
+    return q;
+  }
+
+  restoreBinding(def: BindingDef): void {
+    const source = this.exchanges.get(def.source);
+    const destination = def.destinationType === 'queue' ? this.queues.get(def.destination) : this.exchanges.get(def.destination);
+    if (source && destination) source.bind(destination, def.routingKey, def.arguments);
+  }
+
+  /** a persistent message recovered into its queue, in order; delivered ones come back redelivered */
+  restoreMessage(q: Queue, id: number, message: Message, delivered: boolean): void {
+    const entry = q.makeEntry(id, message, true);
+    if (delivered) entry.deliveryCount = 1;
+    this.broker.memoryAdded(message.body.length);
+    q.enqueue(entry);
   }
 
   // ---- definitions -----------------------------------------------------------------

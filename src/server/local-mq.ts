@@ -9,6 +9,8 @@ import { Routed } from '../core/vhost.js';
 import { AmqpConnection, DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import type { AccessControl, ClientConnection, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
+import { FileStore } from '../store/file/file-store.js';
+import { restoreBroker } from '../core/recovery.js';
 import type { Store } from '../store/store.js';
 import { UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
@@ -71,10 +73,16 @@ export class LocalMQ {
   }
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
-    const store = new MemoryStore();
-    const broker = new LocalMQ(options, store);
-    await store.open();
-    broker.seedDefaults();
+    const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
+    const store: Store = options.dataDir
+      ? new FileStore({ dir: options.dataDir, logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } })
+      : new MemoryStore();
+    const broker = new LocalMQ({ ...options, logger }, store);
+    const state = await store.open();
+    restoreBroker(broker.core, state);
+    broker.users.load(state.users, state.permissions);
+    // a data dir that held users keeps them; only a first start gets the defaults
+    broker.seedDefaults(state.users.length === 0);
     try {
       await broker.listen();
     } catch (err) {
@@ -84,10 +92,10 @@ export class LocalMQ {
     return broker;
   }
 
-  private seedDefaults(): void {
-    this.core.addVhost('/');
+  private seedDefaults(firstStart: boolean): void {
+    if (firstStart || !this.core.vhost('/')) this.core.addVhost('/');
     for (const v of this.options.vhosts ?? []) this.core.addVhost(v);
-    const users = this.options.users ?? [{ name: 'guest', password: 'guest', tags: ['administrator'] }];
+    const users = this.options.users ?? (firstStart ? [{ name: 'guest', password: 'guest', tags: ['administrator'] }] : []);
     for (const u of users) {
       if (!this.users.getUser(u.name)) this.users.addUser(u.name, u.password, u.tags ?? ['administrator']);
       for (const v of this.core.vhosts.keys()) {

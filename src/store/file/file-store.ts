@@ -1,0 +1,434 @@
+import type { Message } from '../../core/message.js';
+import {
+  queueKey,
+  type BindingDef,
+  type ExchangeDef,
+  type PermissionDef,
+  type PolicyDef,
+  type QueueDef,
+  type QueueRef,
+  type RecoveredState,
+  type Store,
+  type UserDef,
+  type VhostDef,
+} from '../store.js';
+import { ByteReader } from './binary.js';
+import { bindingKey, permissionKey, recordKey, vhostScopedKey, type KeyedRecord } from './entity-keys.js';
+import { nodeFs, type StoreFs } from './fs-layer.js';
+import { GroupCommit, type GroupCommitStats } from './group-commit.js';
+import type { JournalState } from './journal-state.js';
+import { DirLock } from './lock.js';
+import {
+  EntityKind,
+  readMessageHead,
+  readQueueRef,
+  RecordType,
+  writeDelete,
+  writeIdMark,
+  writeMessage,
+  writeMessageCopy,
+  writePut,
+  writeQueueOp,
+  writeQueueRef,
+} from './record-codec.js';
+import { replayJournal, type RecoveryReport } from './recovery.js';
+import { scanSegment, segmentPath } from './segment.js';
+import { consoleStoreLogger, type StoreLogger } from './store-logger.js';
+
+export interface FileStoreOptions {
+  /** the data dir; created if missing */
+  dir: string;
+  /** a segment is sealed once it reaches this many bytes (default 16 MiB) */
+  segmentSize?: number;
+  /** how long writes gather before a flush; 0 (default) flushes at the end of the event-loop turn */
+  syncDelayMs?: number;
+  logger?: StoreLogger;
+  /** file operations, replaceable in tests */
+  fs?: StoreFs;
+  /** after a failed write, retry this often while nothing else triggers a flush (default 1000) */
+  retryDelayMs?: number;
+}
+
+export interface FileStoreStats extends GroupCommitStats {
+  segments: number;
+  /** bytes in segment files */
+  diskBytes: number;
+  /** bytes of records still current */
+  liveBytes: number;
+  compactedSegments: number;
+}
+
+const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+
+/**
+ * A Store on an append-only journal of checksummed records in segment files.
+ * Writes are grouped into one write + fsync per event-loop turn; sealed segments
+ * whose content is mostly dead are compacted (live records copied to the head,
+ * the file deleted), oldest first, so disk use follows live data.
+ */
+export class FileStore implements Store {
+  readonly durable = true;
+  readonly dir: string;
+  private readonly fs: StoreFs;
+  private readonly logger: StoreLogger;
+  private readonly segmentSize: number;
+  private readonly syncDelayMs: number;
+  private readonly retryDelayMs: number;
+
+  private state!: JournalState;
+  private gc!: GroupCommit;
+  private lock: DirLock | undefined;
+  private listeners: ((err: Error | null) => void)[] = [];
+  /** queue key -> its number within the head segment */
+  private localRefs = new Map<string, number>();
+  private slotScratch: number[] = [];
+  private keyScratch: string[] = [];
+  private compaction: Promise<void> | undefined;
+  private compactedSegments = 0;
+  private phase: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
+  /** what the last open() found */
+  recoveryReport: RecoveryReport | undefined;
+
+  constructor(opts: FileStoreOptions) {
+    this.dir = opts.dir;
+    this.fs = opts.fs ?? nodeFs;
+    this.logger = opts.logger ?? consoleStoreLogger;
+    this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
+    this.syncDelayMs = opts.syncDelayMs ?? 0;
+    this.retryDelayMs = opts.retryDelayMs ?? 1000;
+  }
+
+  async open(): Promise<RecoveredState> {
+    if (this.phase !== 'new') throw new Error('FileStore.open() may be called once');
+    this.phase = 'opening';
+    try {
+      await this.fs.mkdir(this.dir);
+      this.lock = await DirLock.acquire(this.dir);
+      const replayed = await replayJournal(this.fs, this.dir, this.logger);
+      this.state = replayed.state;
+      this.recoveryReport = replayed.report;
+      const head = replayed.lastSegment + 1;
+      this.gc = new GroupCommit({
+        fs: this.fs,
+        dir: this.dir,
+        headSegment: head,
+        syncDelayMs: this.syncDelayMs,
+        retryDelayMs: this.retryDelayMs,
+        onStatus: (err) => this.reportStatus(err),
+        onFlushed: () => this.maybeCompact(),
+      });
+      this.state.addSegment(head, 0);
+      writeIdMark(this.gc.writer, this.state.maxMessageId);
+      this.gc.appended();
+      const recovered = this.state.toRecoveredState();
+      this.phase = 'open';
+      return recovered;
+    } catch (err) {
+      await this.lock?.release();
+      this.lock = undefined;
+      this.phase = 'closed';
+      throw err;
+    }
+  }
+
+  // ---- entities ----
+
+  putVhost(def: VhostDef): void {
+    this.putEntity(EntityKind.Vhost, def.name, { ...def });
+  }
+  deleteVhost(name: string): void {
+    this.deleteEntity(EntityKind.Vhost, name);
+  }
+  putUser(def: UserDef): void {
+    this.putEntity(EntityKind.User, def.name, { ...def });
+  }
+  deleteUser(name: string): void {
+    this.deleteEntity(EntityKind.User, name);
+  }
+  putPermission(def: PermissionDef): void {
+    this.putEntity(EntityKind.Permission, permissionKey(def.user, def.vhost), { ...def });
+  }
+  deletePermission(user: string, vhost: string): void {
+    this.deleteEntity(EntityKind.Permission, permissionKey(user, vhost));
+  }
+  putExchange(def: ExchangeDef): void {
+    this.putEntity(EntityKind.Exchange, vhostScopedKey(def.vhost, def.name), { ...def });
+  }
+  deleteExchange(vhost: string, name: string): void {
+    this.deleteEntity(EntityKind.Exchange, vhostScopedKey(vhost, name));
+  }
+  putQueue(def: QueueDef): void {
+    this.putEntity(EntityKind.Queue, vhostScopedKey(def.vhost, def.name), { ...def });
+  }
+  deleteQueue(vhost: string, name: string): void {
+    this.deleteEntity(EntityKind.Queue, vhostScopedKey(vhost, name));
+  }
+  putBinding(def: BindingDef): void {
+    this.putEntity(EntityKind.Binding, bindingKey(def), { ...def });
+  }
+  deleteBinding(def: BindingDef): void {
+    this.deleteEntity(EntityKind.Binding, bindingKey(def));
+  }
+  putPolicy(def: PolicyDef): void {
+    this.putEntity(EntityKind.Policy, vhostScopedKey(def.vhost, def.name), { ...def });
+  }
+  deletePolicy(vhost: string, name: string): void {
+    this.deleteEntity(EntityKind.Policy, vhostScopedKey(vhost, name));
+  }
+  putRecord(namespace: string, key: string, value: unknown | null): void {
+    if (value === null || value === undefined) this.deleteEntity(EntityKind.Record, recordKey(namespace, key));
+    else this.putEntity(EntityKind.Record, recordKey(namespace, key), { namespace, key, value } satisfies KeyedRecord);
+  }
+
+  private putEntity(kind: EntityKind, key: string, def: object): void {
+    if (!this.accepting()) return;
+    this.rollIfFull();
+    const bytes = writePut(this.gc.writer, kind, def);
+    this.state.putEntity(kind, key, def, this.gc.headSegment, bytes);
+    this.gc.appended();
+  }
+
+  private deleteEntity(kind: EntityKind, key: string): void {
+    if (!this.accepting()) return;
+    this.rollIfFull();
+    writeDelete(this.gc.writer, kind, key);
+    this.state.deleteEntity(kind, key);
+    this.gc.appended();
+  }
+
+  // ---- messages ----
+
+  addMessage(id: number, message: Message, queues: QueueRef[]): void {
+    if (queues.length === 0 || !this.accepting()) return;
+    this.rollIfFull();
+    const slots = this.slotScratch;
+    const keys = this.keyScratch;
+    slots.length = queues.length;
+    keys.length = queues.length;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      const key = queueKey(q.vhost, q.queue);
+      keys[i] = key;
+      slots[i] = this.localRef(key, q.vhost, q.queue) * 2;
+    }
+    const bytes = writeMessage(this.gc.writer, id, slots, message);
+    this.state.putMessage(id, this.gc.headSegment, bytes, keys, undefined, undefined);
+    this.gc.appended();
+  }
+
+  removeMessage(queue: QueueRef, id: number): void {
+    this.queueOp(RecordType.Remove, queue, id);
+  }
+
+  markDelivered(queue: QueueRef, id: number): void {
+    this.queueOp(RecordType.Delivered, queue, id);
+  }
+
+  private queueOp(type: RecordType.Remove | RecordType.Delivered, queue: QueueRef, id: number): void {
+    if (!this.accepting()) return;
+    const key = queueKey(queue.vhost, queue.queue);
+    // nothing to record for a message the journal does not hold there (or already flagged)
+    const changed = type === RecordType.Remove ? this.state.removeMessage(key, id) : this.state.markDelivered(key, id);
+    if (!changed) return;
+    this.rollIfFull();
+    writeQueueOp(this.gc.writer, type, this.localRef(key, queue.vhost, queue.queue), id);
+    this.gc.appended();
+  }
+
+  /** the queue's number in the head segment, defining it there on first use */
+  private localRef(key: string, vhost: string, queue: string): number {
+    let local = this.localRefs.get(key);
+    if (local === undefined) {
+      local = this.localRefs.size + 1;
+      this.localRefs.set(key, local);
+      writeQueueRef(this.gc.writer, local, vhost, queue);
+    }
+    return local;
+  }
+
+  // ---- durability ----
+
+  sync(cb: (err?: Error) => void): void {
+    if (!this.gc) {
+      process.nextTick(cb, new Error('FileStore: open() first'));
+      return;
+    }
+    this.gc.sync(cb);
+  }
+
+  onError(listener: (err: Error | null) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** flushes and fsyncs everything, releases the lock; writes after this are ignored */
+  async close(): Promise<void> {
+    if (this.phase !== 'open') {
+      if (this.phase === 'new') this.phase = 'closed';
+      return;
+    }
+    this.phase = 'closing';
+    try {
+      if (this.compaction) await this.compaction.catch(() => {});
+      await this.gc.close();
+    } finally {
+      this.phase = 'closed';
+      await this.lock?.release();
+      this.lock = undefined;
+    }
+  }
+
+  get stats(): FileStoreStats {
+    if (!this.gc) throw new Error('FileStore: open() first');
+    let sealed = 0;
+    for (const s of this.state.segments.values()) if (s.no !== this.gc.headSegment) sealed += s.size;
+    return {
+      ...this.gc.stats,
+      segments: this.state.segments.size,
+      diskBytes: sealed + this.gc.headSize,
+      liveBytes: this.state.totalLive,
+      compactedSegments: this.compactedSegments,
+    };
+  }
+
+  private reportStatus(err: Error | null): void {
+    if (err) this.logger.warn(`journal ${this.dir}: write failed: ${err.message}`);
+    else this.logger.info(`journal ${this.dir}: writes succeed again`);
+    for (const l of this.listeners) l(err);
+  }
+
+  /**
+   * Writes before open() are a bug; writes once close() has begun are dropped, as
+   * connections still winding down may ack into a store that is going away.
+   */
+  private accepting(): boolean {
+    if (this.phase === 'open') return true;
+    if (this.phase === 'new' || this.phase === 'opening') throw new Error('FileStore: open() first');
+    return false;
+  }
+
+  /** seal the head when full; called before each record so segment-local refs stay in one file */
+  private rollIfFull(): void {
+    if (this.gc.headSize < this.segmentSize) return;
+    const sealedSize = this.gc.roll();
+    this.state.segments.get(this.gc.headSegment - 1)!.size = sealedSize;
+    this.state.addSegment(this.gc.headSegment, 0);
+    this.localRefs.clear();
+    writeIdMark(this.gc.writer, this.state.maxMessageId);
+  }
+
+  // ---- compaction ----
+
+  /** Compacts now (as far as it pays) and resolves when done. Runs by itself after flushes too. */
+  async compact(): Promise<void> {
+    if (this.compaction) await this.compaction;
+    if (this.phase !== 'open') return;
+    this.compaction = this.compactLoop().finally(() => (this.compaction = undefined));
+    await this.compaction;
+  }
+
+  private maybeCompact(): void {
+    if (this.compaction || this.phase !== 'open' || !this.worthCompacting(this.gc.headSegment)) return;
+    this.compaction = this.compactLoop()
+      .catch((err: unknown) => this.logger.warn(`journal ${this.dir}: compaction failed: ${(err as Error).message}`))
+      .finally(() => (this.compaction = undefined));
+  }
+
+  private oldestSealed(before: number): number | undefined {
+    let oldest: number | undefined;
+    for (const no of this.state.segments.keys()) if (no < before && (oldest === undefined || no < oldest)) oldest = no;
+    return oldest;
+  }
+
+  /**
+   * The oldest sealed segment goes when nothing in it is live, or when dead bytes
+   * outweigh live ones by more than a segment's worth (so copying pays for itself).
+   */
+  private worthCompacting(before: number): boolean {
+    const oldest = this.oldestSealed(before);
+    if (oldest === undefined) return false;
+    if (this.state.segments.get(oldest)!.live <= 0) return true;
+    const { diskBytes, liveBytes } = this.stats;
+    const dead = diskBytes - liveBytes;
+    return dead > liveBytes && dead > this.segmentSize;
+  }
+
+  private async compactLoop(): Promise<void> {
+    // only segments sealed before this pass: never chase our own copies
+    const stopAt = this.gc.headSegment;
+    while (this.phase === 'open' && this.worthCompacting(stopAt)) {
+      await this.compactSegment(this.oldestSealed(stopAt)!);
+    }
+  }
+
+  /**
+   * Copies the segment's live records to the head, then deletes it once the copies are
+   * durable. Only the oldest segment is ever removed: its remove/delete records can only
+   * concern records in itself or in segments already gone, so dropping them is safe.
+   */
+  private async compactSegment(no: number): Promise<void> {
+    // the sealed segment's last bytes may still be in the write buffer
+    await this.gc.syncPromise();
+    const info = this.state.segments.get(no)!;
+    const path = segmentPath(this.dir, no);
+    if (info.live > 0) {
+      for (const [kind, map] of this.state.entities) {
+        for (const [key, entry] of map) {
+          if (entry.seg === no) this.putEntityCopy(kind, key, entry.def);
+        }
+      }
+      if (info.live > 0) await this.copyLiveMessages(no, path);
+      if (info.live > 0) {
+        this.logger.warn(`journal segment ${path}: ${info.live} live bytes could not be copied (damaged segment)`);
+      }
+    }
+    await this.gc.syncPromise();
+    await this.fs.unlink(path);
+    this.state.totalLive -= Math.max(info.live, 0);
+    this.state.segments.delete(no);
+    this.compactedSegments++;
+  }
+
+  private putEntityCopy(kind: EntityKind, key: string, def: unknown): void {
+    this.rollIfFull();
+    const bytes = writePut(this.gc.writer, kind, def);
+    this.state.putEntity(kind, key, def, this.gc.headSegment, bytes);
+  }
+
+  private async copyLiveMessages(no: number, path: string): Promise<void> {
+    const locals = new Map<number, { key: string; vhost: string; queue: string }>();
+    const state = this.state;
+    await scanSegment(this.fs, path, (type: number, r: ByteReader) => {
+      if (type === RecordType.QueueRef) {
+        const ref = readQueueRef(r);
+        locals.set(ref.local, { key: queueKey(ref.vhost, ref.queue), vhost: ref.vhost, queue: ref.queue });
+        return;
+      }
+      if (type !== RecordType.Message) return;
+      const head = readMessageHead(r);
+      const entry = state.messages.get(head.id);
+      // dead, or already copied elsewhere
+      if (!entry || entry.seg !== no) return;
+      this.rollIfFull();
+      const slots: number[] = [];
+      const keys: string[] = [];
+      const delivered: boolean[] = [];
+      for (const slot of head.slots) {
+        const ref = locals.get(slot >>> 1);
+        if (!ref) continue;
+        const flag = state.queues.get(ref.key)?.get(head.id);
+        if (flag === undefined) continue;
+        slots.push(this.localRef(ref.key, ref.vhost, ref.queue) * 2 + (flag ? 1 : 0));
+        keys.push(ref.key);
+        delivered.push(flag);
+      }
+      const bytes = writeMessageCopy(this.gc.writer, head.id, slots, r.buf, head.partStart, r.end);
+      state.putMessage(head.id, this.gc.headSegment, bytes, keys, delivered, undefined);
+    });
+    this.gc.appended();
+  }
+}
+
+export type { StoreFs } from './fs-layer.js';
+export { nodeFs } from './fs-layer.js';
+export type { StoreLogger } from './store-logger.js';
+export type { RecoveryReport } from './recovery.js';

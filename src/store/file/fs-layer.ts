@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+
+/**
+ * The file operations the journal uses, all asynchronous. Injectable so tests can
+ * count fsyncs and simulate a full disk; production uses `nodeFs`.
+ */
+export interface StoreFs {
+  open(path: string, flags: string): Promise<number>;
+  close(fd: number): Promise<void>;
+  read(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  write(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  fsync(fd: number): Promise<void>;
+  ftruncate(fd: number, length: number): Promise<void>;
+  fstatSize(fd: number): Promise<number>;
+  unlink(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  mkdir(path: string): Promise<void>;
+}
+
+function done<T>(resolve: (v: T) => void, reject: (e: Error) => void) {
+  return (err: NodeJS.ErrnoException | null, v: T) => (err ? reject(err) : resolve(v));
+}
+
+export const nodeFs: StoreFs = {
+  open: (path, flags) => new Promise((res, rej) => fs.open(path, flags, 0o644, done(res, rej))),
+  close: (fd) => new Promise((res, rej) => fs.close(fd, (err) => (err ? rej(err) : res()))),
+  read: (fd, buf, offset, length, position) =>
+    new Promise((res, rej) => fs.read(fd, buf, offset, length, position, done(res, rej))),
+  write: (fd, buf, offset, length, position) =>
+    new Promise((res, rej) => fs.write(fd, buf, offset, length, position, done(res, rej))),
+  fsync: (fd) => new Promise((res, rej) => fs.fsync(fd, (err) => (err ? rej(err) : res()))),
+  ftruncate: (fd, length) => new Promise((res, rej) => fs.ftruncate(fd, length, (err) => (err ? rej(err) : res()))),
+  fstatSize: (fd) => new Promise((res, rej) => fs.fstat(fd, (err, st) => (err ? rej(err) : res(st.size)))),
+  unlink: (path) => new Promise((res, rej) => fs.unlink(path, (err) => (err ? rej(err) : res()))),
+  readdir: (path) => new Promise((res, rej) => fs.readdir(path, done(res, rej))),
+  mkdir: (path) => new Promise((res, rej) => fs.mkdir(path, { recursive: true }, (err) => (err ? rej(err) : res()))),
+};

@@ -1,0 +1,255 @@
+import type { Message } from '../../core/message.js';
+import type {
+  BindingDef,
+  ExchangeDef,
+  PermissionDef,
+  PolicyDef,
+  QueueDef,
+  RecoveredMessage,
+  RecoveredState,
+  UserDef,
+  VhostDef,
+} from '../store.js';
+import type { KeyedRecord } from './entity-keys.js';
+import { EntityKind } from './record-codec.js';
+
+/**
+ * What the journal currently says, and where on disk the live parts of it sit.
+ * Replay applies records to it; the running store applies its own writes to it the
+ * same way, so both agree on which records are live and how much of each segment is.
+ */
+export interface SegmentInfo {
+  no: number;
+  /** bytes of its records that are still the current word on something */
+  live: number;
+  /** bytes on disk (final once sealed) */
+  size: number;
+}
+
+export interface EntityEntry {
+  def: unknown;
+  seg: number;
+  bytes: number;
+}
+
+export interface MessageEntry {
+  seg: number;
+  bytes: number;
+  /** how many queues still hold it */
+  refs: number;
+  /** only during recovery: handed to the broker, then dropped */
+  message: Message | undefined;
+}
+
+export class JournalState {
+  readonly segments = new Map<number, SegmentInfo>();
+  readonly entities = new Map<EntityKind, Map<string, EntityEntry>>();
+  readonly messages = new Map<number, MessageEntry>();
+  /** queue key -> message id -> delivered */
+  readonly queues = new Map<string, Map<number, boolean>>();
+  totalLive = 0;
+  maxMessageId = 0;
+
+  constructor() {
+    for (let k = EntityKind.Vhost; k <= EntityKind.Record; k++) this.entities.set(k, new Map());
+  }
+
+  addSegment(no: number, size: number): SegmentInfo {
+    const info: SegmentInfo = { no, live: 0, size };
+    this.segments.set(no, info);
+    return info;
+  }
+
+  private addLive(seg: number, delta: number): void {
+    const info = this.segments.get(seg);
+    // a segment lost to corruption no longer counts
+    if (!info) return;
+    info.live += delta;
+    this.totalLive += delta;
+  }
+
+  putEntity(kind: EntityKind, key: string, def: unknown, seg: number, bytes: number): void {
+    const map = this.entities.get(kind)!;
+    const prev = map.get(key);
+    if (prev) {
+      this.addLive(prev.seg, -prev.bytes);
+      prev.def = def;
+      prev.seg = seg;
+      prev.bytes = bytes;
+    } else {
+      map.set(key, { def, seg, bytes });
+    }
+    this.addLive(seg, bytes);
+  }
+
+  /** deletes with RabbitMQ's cascades: a vhost takes its contents, a user its permissions, ... */
+  deleteEntity(kind: EntityKind, key: string): void {
+    const map = this.entities.get(kind)!;
+    const prev = map.get(key);
+    if (prev) {
+      map.delete(key);
+      this.addLive(prev.seg, -prev.bytes);
+    }
+    switch (kind) {
+      case EntityKind.Vhost:
+        this.dropVhostContents(key);
+        break;
+      case EntityKind.User:
+        this.dropWhere(EntityKind.Permission, (d) => (d as PermissionDef).user === key);
+        break;
+      case EntityKind.Queue: {
+        this.dropQueueMessages(key);
+        const [vhost, name] = splitScoped(key);
+        this.dropWhere(EntityKind.Binding, (d) => {
+          const b = d as BindingDef;
+          return b.vhost === vhost && b.destinationType === 'queue' && b.destination === name;
+        });
+        break;
+      }
+      case EntityKind.Exchange: {
+        const [vhost, name] = splitScoped(key);
+        this.dropWhere(EntityKind.Binding, (d) => {
+          const b = d as BindingDef;
+          return b.vhost === vhost && (b.source === name || (b.destinationType === 'exchange' && b.destination === name));
+        });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  private dropVhostContents(vhost: string): void {
+    const inVhost = (d: unknown) => (d as { vhost: string }).vhost === vhost;
+    for (const kind of [EntityKind.Exchange, EntityKind.Queue, EntityKind.Binding, EntityKind.Policy, EntityKind.Permission]) {
+      this.dropWhere(kind, inVhost);
+    }
+    const prefix = `${vhost}\u0000`;
+    for (const key of [...this.queues.keys()]) if (key.startsWith(prefix)) this.dropQueueMessages(key);
+  }
+
+  private dropWhere(kind: EntityKind, match: (def: unknown) => boolean): void {
+    const map = this.entities.get(kind)!;
+    for (const [key, entry] of map) {
+      if (!match(entry.def)) continue;
+      map.delete(key);
+      this.addLive(entry.seg, -entry.bytes);
+      if (kind === EntityKind.Queue) this.dropQueueMessages(key);
+    }
+  }
+
+  private dropQueueMessages(queueKey: string): void {
+    const q = this.queues.get(queueKey);
+    if (!q) return;
+    this.queues.delete(queueKey);
+    for (const id of q.keys()) this.release(id);
+  }
+
+  /**
+   * The message sits in these queues (delivered flags alongside). A record for an id
+   * already known is a compaction copy: it moves the message's bytes to the new place.
+   */
+  putMessage(
+    id: number,
+    seg: number,
+    bytes: number,
+    queueKeys: readonly string[],
+    delivered: readonly boolean[] | undefined,
+    message: Message | undefined,
+  ): void {
+    if (id > this.maxMessageId) this.maxMessageId = id;
+    let entry = this.messages.get(id);
+    if (entry) {
+      this.addLive(entry.seg, -entry.bytes);
+      entry.seg = seg;
+      entry.bytes = bytes;
+      if (message) entry.message = message;
+    } else {
+      entry = { seg, bytes, refs: 0, message };
+      this.messages.set(id, entry);
+    }
+    this.addLive(seg, bytes);
+    for (let i = 0; i < queueKeys.length; i++) {
+      const key = queueKeys[i]!;
+      let q = this.queues.get(key);
+      if (!q) {
+        q = new Map();
+        this.queues.set(key, q);
+      }
+      if (!q.has(id)) entry.refs++;
+      q.set(id, delivered ? delivered[i]! : false);
+    }
+    if (entry.refs === 0) this.release(id);
+  }
+
+  /** true when the queue held the message */
+  removeMessage(queueKey: string, id: number): boolean {
+    const q = this.queues.get(queueKey);
+    if (!q || !q.delete(id)) return false;
+    this.release(id);
+    return true;
+  }
+
+  /** true when this changed the flag */
+  markDelivered(queueKey: string, id: number): boolean {
+    const q = this.queues.get(queueKey);
+    if (!q || q.get(id) !== false) return false;
+    q.set(id, true);
+    return true;
+  }
+
+  /** one queue fewer holds it; the last one makes it dead */
+  private release(id: number): void {
+    const entry = this.messages.get(id);
+    if (!entry) return;
+    if (--entry.refs > 0) return;
+    this.messages.delete(id);
+    this.addLive(entry.seg, -entry.bytes);
+  }
+
+  /** the broker's view; afterwards message bodies are the broker's to hold, not ours */
+  toRecoveredState(): RecoveredState {
+    const defs = <T>(kind: EntityKind) => [...this.entities.get(kind)!.values()].map((e) => e.def as T);
+    const records = new Map<string, Map<string, unknown>>();
+    for (const e of this.entities.get(EntityKind.Record)!.values()) {
+      const r = e.def as KeyedRecord;
+      let ns = records.get(r.namespace);
+      if (!ns) records.set(r.namespace, (ns = new Map()));
+      ns.set(r.key, r.value);
+    }
+    const messages = new Map<string, RecoveredMessage[]>();
+    for (const [key, q] of this.queues) {
+      const list: RecoveredMessage[] = [];
+      let sorted = true;
+      let last = -Infinity;
+      for (const [id, delivered] of q) {
+        const entry = this.messages.get(id);
+        if (!entry?.message) continue;
+        if (id < last) sorted = false;
+        last = id;
+        list.push({ id, message: entry.message, delivered });
+      }
+      // compaction copies land after newer messages; queue order is id order
+      if (!sorted) list.sort((a, b) => a.id - b.id);
+      if (list.length > 0) messages.set(key, list);
+    }
+    for (const entry of this.messages.values()) entry.message = undefined;
+    return {
+      vhosts: defs<VhostDef>(EntityKind.Vhost),
+      users: defs<UserDef>(EntityKind.User),
+      permissions: defs<PermissionDef>(EntityKind.Permission),
+      exchanges: defs<ExchangeDef>(EntityKind.Exchange),
+      queues: defs<QueueDef>(EntityKind.Queue),
+      bindings: defs<BindingDef>(EntityKind.Binding),
+      policies: defs<PolicyDef>(EntityKind.Policy),
+      records,
+      messages,
+      maxMessageId: this.maxMessageId,
+    };
+  }
+}
+
+function splitScoped(key: string): [string, string] {
+  const i = key.indexOf('\u0000');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

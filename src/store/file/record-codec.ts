@@ -1,0 +1,186 @@
+import type { Message } from '../../core/message.js';
+import { ByteReader, type ByteWriter } from './binary.js';
+import { crc32 } from './checksum.js';
+import { readProperties, writeProperties } from './properties-codec.js';
+import { readValue, writeValue } from './value-codec.js';
+
+/**
+ * Journal record framing: u32 LE payload length, u32 LE CRC-32 of the payload, then
+ * the payload, whose first byte is the record type. A torn or corrupted record fails
+ * the length or checksum test and ends the readable part of its segment.
+ */
+export const RECORD_HEADER = 8;
+/** larger lengths are corruption, not records */
+export const MAX_RECORD = 1 << 30;
+
+export const enum RecordType {
+  /** binds a segment-local number to a queue name, so hot records carry a small int */
+  QueueRef = 1,
+  /** a message body + properties + the queues (and delivered flags) it sits in */
+  Message = 2,
+  /** the message left one queue */
+  Remove = 3,
+  /** the message was delivered from one queue */
+  Delivered = 4,
+  /** an entity definition (replaces the previous one with the same key) */
+  Put = 5,
+  /** an entity deletion by key */
+  Delete = 6,
+  /** the highest message id handed out so far: keeps ids growing after old segments go */
+  IdMark = 7,
+}
+
+export const enum EntityKind {
+  Vhost = 1,
+  User = 2,
+  Permission = 3,
+  Exchange = 4,
+  Queue = 5,
+  Binding = 6,
+  Policy = 7,
+  Record = 8,
+}
+
+export function beginRecord(w: ByteWriter, type: RecordType): number {
+  const start = w.pos;
+  w.ensure(RECORD_HEADER + 1);
+  w.pos += RECORD_HEADER;
+  w.buf[w.pos++] = type;
+  return start;
+}
+
+/** a value that cannot be encoded must not leave half a record in the buffer */
+function abandonRecord(w: ByteWriter, start: number): void {
+  w.pos = start;
+}
+
+/** fills in length and checksum; returns the record's size on disk */
+export function endRecord(w: ByteWriter, start: number): number {
+  const payloadStart = start + RECORD_HEADER;
+  const len = w.pos - payloadStart;
+  w.buf.writeUInt32LE(len, start);
+  w.buf.writeUInt32LE(crc32(w.buf.subarray(payloadStart, w.pos)), start + 4);
+  return w.pos - start;
+}
+
+export function writeQueueRef(w: ByteWriter, local: number, vhost: string, queue: string): number {
+  const start = beginRecord(w, RecordType.QueueRef);
+  w.varuint(local);
+  w.str(vhost);
+  w.str(queue);
+  return endRecord(w, start);
+}
+
+/** a slot is `localQueueRef * 2 + deliveredBit` */
+export function writeMessage(w: ByteWriter, id: number, slots: readonly number[], m: Message): number {
+  const start = beginRecord(w, RecordType.Message);
+  try {
+    w.f64(id);
+    w.varuint(slots.length);
+    for (let i = 0; i < slots.length; i++) w.varuint(slots[i]!);
+    w.f64(m.publishedAt);
+    w.str(m.exchange);
+    w.str(m.routingKey);
+    writeProperties(w, m.properties);
+    w.bytes(m.body);
+  } catch (err) {
+    abandonRecord(w, start);
+    throw err;
+  }
+  return endRecord(w, start);
+}
+
+/** a message record with new slots around the unchanged message part of an old record */
+export function writeMessageCopy(
+  w: ByteWriter,
+  id: number,
+  slots: readonly number[],
+  src: Buffer,
+  partStart: number,
+  partEnd: number,
+): number {
+  const start = beginRecord(w, RecordType.Message);
+  w.f64(id);
+  w.varuint(slots.length);
+  for (let i = 0; i < slots.length; i++) w.varuint(slots[i]!);
+  w.raw(src, partStart, partEnd);
+  return endRecord(w, start);
+}
+
+export function writeQueueOp(w: ByteWriter, type: RecordType.Remove | RecordType.Delivered, local: number, id: number): number {
+  const start = beginRecord(w, type);
+  w.varuint(local);
+  w.f64(id);
+  return endRecord(w, start);
+}
+
+export function writePut(w: ByteWriter, kind: EntityKind, value: unknown): number {
+  const start = beginRecord(w, RecordType.Put);
+  try {
+    w.u8(kind);
+    writeValue(w, value);
+  } catch (err) {
+    abandonRecord(w, start);
+    throw err;
+  }
+  return endRecord(w, start);
+}
+
+export function writeDelete(w: ByteWriter, kind: EntityKind, key: string): number {
+  const start = beginRecord(w, RecordType.Delete);
+  w.u8(kind);
+  w.str(key);
+  return endRecord(w, start);
+}
+
+export function writeIdMark(w: ByteWriter, maxId: number): number {
+  const start = beginRecord(w, RecordType.IdMark);
+  w.f64(maxId);
+  return endRecord(w, start);
+}
+
+/** The head of a message record: enough to decide whether it is live and where its message part is. */
+export interface MessageHead {
+  id: number;
+  slots: number[];
+  /** offset of the message part (publishedAt onwards) in the buffer */
+  partStart: number;
+}
+
+/** `r` positioned just after the type byte */
+export function readMessageHead(r: ByteReader): MessageHead {
+  const id = r.f64();
+  const n = r.varuint();
+  const slots = new Array<number>(n);
+  for (let i = 0; i < n; i++) slots[i] = r.varuint();
+  return { id, slots, partStart: r.pos };
+}
+
+/** `r` positioned at the message part */
+export function readMessagePart(r: ByteReader): Message {
+  const publishedAt = r.f64();
+  const exchange = r.str();
+  const routingKey = r.str();
+  const properties = readProperties(r);
+  const body = r.bytesCopy();
+  return { exchange, routingKey, properties, body, publishedAt };
+}
+
+export function readQueueRef(r: ByteReader): { local: number; vhost: string; queue: string } {
+  const local = r.varuint();
+  const vhost = r.str();
+  const queue = r.str();
+  return { local, vhost, queue };
+}
+
+export function readPut(r: ByteReader): { kind: EntityKind; value: unknown } {
+  const kind = r.u8() as EntityKind;
+  return { kind, value: readValue(r) };
+}
+
+export function readDelete(r: ByteReader): { kind: EntityKind; key: string } {
+  const kind = r.u8() as EntityKind;
+  return { kind, key: r.str() };
+}
+
+export { ByteReader };

@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import { ByteReader, DecodeError } from './binary.js';
+import { crc32 } from './checksum.js';
+import type { StoreFs } from './fs-layer.js';
+import { MAX_RECORD, RECORD_HEADER } from './record-codec.js';
+
+/** Segment files: `<10-digit number>.seg`, an 8-byte header, then records. */
+export const SEGMENT_MAGIC = 0x4a514d4c; // "LMQJ" read as u32 LE
+export const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER = 8;
+
+const SEGMENT_NAME = /^(\d{10})\.seg$/;
+const READ_CHUNK = 8 * 1024 * 1024;
+
+export function segmentFileName(no: number): string {
+  return `${String(no).padStart(10, '0')}.seg`;
+}
+
+export function segmentPath(dir: string, no: number): string {
+  return join(dir, segmentFileName(no));
+}
+
+/** segment numbers present in `dir`, ascending */
+export async function listSegments(fs: StoreFs, dir: string): Promise<number[]> {
+  const names = await fs.readdir(dir);
+  const out: number[] = [];
+  for (const name of names) {
+    const m = SEGMENT_NAME.exec(name);
+    if (m) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+export function writeSegmentHeader(buf: Buffer, at: number): void {
+  buf.writeUInt32LE(SEGMENT_MAGIC, at);
+  buf.writeUInt32LE(SEGMENT_VERSION, at + 4);
+}
+
+export interface ScanResult {
+  fileSize: number;
+  /** end of the last intact record: everything after it was dropped */
+  validEnd: number;
+  /** why reading stopped before the end of the file */
+  problem?: string;
+}
+
+/**
+ * Called once per intact record with `r` spanning the payload after the type byte.
+ * `r.buf` is reused between calls: copy what must outlive the call.
+ * Throwing a DecodeError marks the record as corrupt.
+ */
+export type RecordVisitor = (type: number, r: ByteReader, recordSize: number) => void;
+
+/**
+ * Reads a segment front to back with large reads and hands each intact record to
+ * `visit` synchronously. Stops at the first torn or corrupt record.
+ */
+export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisitor): Promise<ScanResult> {
+  const fd = await fs.open(path, 'r');
+  try {
+    const fileSize = await fs.fstatSize(fd);
+    if (fileSize === 0) return { fileSize, validEnd: 0 };
+    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(fileSize, SEGMENT_HEADER)));
+    /** file offset of buf[0] */
+    let base = 0;
+    /** bytes of buf holding file data */
+    let filled = 0;
+    /** parse position within buf */
+    let at = 0;
+
+    const fill = async (): Promise<void> => {
+      // move the unparsed rest to the front, then read as much as fits
+      if (at > 0) {
+        buf.copyWithin(0, at, filled);
+        base += at;
+        filled -= at;
+        at = 0;
+      }
+      while (filled < buf.length && base + filled < fileSize) {
+        const n = await fs.read(fd, buf, filled, buf.length - filled, base + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+    };
+
+    await fill();
+    if (filled < SEGMENT_HEADER) return { fileSize, validEnd: 0, problem: 'torn segment header' };
+    if (buf.readUInt32LE(0) !== SEGMENT_MAGIC || buf.readUInt32LE(4) !== SEGMENT_VERSION) {
+      return { fileSize, validEnd: 0, problem: 'not a journal segment (bad header)' };
+    }
+    at = SEGMENT_HEADER;
+    const r = new ByteReader(buf, 0, 0);
+
+    for (;;) {
+      if (filled - at < RECORD_HEADER) {
+        if (base + filled >= fileSize) break;
+        await fill();
+        if (filled - at < RECORD_HEADER) break;
+      }
+      const len = buf.readUInt32LE(at);
+      if (len === 0 || len > MAX_RECORD) {
+        return { fileSize, validEnd: base + at, problem: `invalid record length ${len}` };
+      }
+      const total = RECORD_HEADER + len;
+      if (filled - at < total) {
+        if (base + at + total > fileSize) break; // torn: the file ends inside this record
+        if (total > buf.length) {
+          const bigger = Buffer.allocUnsafe(Math.max(total, buf.length * 2));
+          buf.copy(bigger, 0, at, filled);
+          base += at;
+          filled -= at;
+          at = 0;
+          buf = bigger;
+          r.buf = buf;
+        }
+        await fill();
+        r.buf = buf;
+        if (filled - at < total) break;
+      }
+      const payload = at + RECORD_HEADER;
+      const end = payload + len;
+      if (crc32(buf.subarray(payload, end)) !== buf.readUInt32LE(at + 4)) {
+        return { fileSize, validEnd: base + at, problem: 'checksum mismatch' };
+      }
+      r.buf = buf;
+      r.pos = payload + 1;
+      r.end = end;
+      try {
+        visit(buf[payload]!, r, total);
+      } catch (err) {
+        if (err instanceof DecodeError) return { fileSize, validEnd: base + at, problem: `undecodable record: ${err.message}` };
+        throw err;
+      }
+      at = end;
+    }
+    const validEnd = base + at;
+    return validEnd < fileSize ? { fileSize, validEnd, problem: 'torn record at the end' } : { fileSize, validEnd };
+  } finally {
+    await fs.close(fd);
+  }
+}
