@@ -1,12 +1,18 @@
 /**
- * A LocalMQ for side-by-side runs: `npx tsx bench/localmq-server.ts [--amqp-port N]`.
- * Prints its AMQP URL; stops on SIGINT/SIGTERM.
+ * A LocalMQ for side-by-side runs: `npx tsx bench/localmq-server.ts [--amqp-port N] [--data-dir DIR]`.
+ * In memory unless --data-dir is given (then persistent messages are journalled and
+ * fsynced there, as the CLI does). Prints its AMQP URL; stops on SIGINT/SIGTERM.
  */
 import { startBroker } from '../src/index.js';
 
-const i = process.argv.indexOf('--amqp-port');
-const port = i > 0 ? Number(process.argv[i + 1]) : 0;
-const broker = await startBroker({ ports: { amqp: port } });
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const port = Number(flag('--amqp-port') ?? 0);
+const dataDir = flag('--data-dir');
+const broker = await startBroker({ ports: { amqp: port }, ...(dataDir ? { dataDir } : {}) });
 console.log(broker.urls.amqp);
 const stop = async () => {
   await broker.stop();

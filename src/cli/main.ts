@@ -1,52 +1,115 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { startBroker } from '../server/local-mq.js';
+import { Command, Option } from 'commander';
+import { ENV_NAMES, LISTENER_KEYS, portEnvName } from '../server/config.js';
 import { PRODUCT } from '../server/product.js';
-import type { LogLevel } from '../server/logger.js';
+import { runDefinitionsCommand } from './commands/definitions.js';
+import { runDetached } from './commands/detach.js';
+import { runForeground } from './commands/start.js';
+import { runStatus } from './commands/status.js';
+import { runStop } from './commands/stop.js';
+import { runWait } from './commands/wait.js';
+import { CliError, EXIT_BAD_SETTINGS, printError } from './fail.js';
+import { addRunDirOptions, addStartOptions, settingsFor } from './settings.js';
+
+const HELP_AFTER = `
+Settings come from, highest first: command-line flags, LOCALMQ_* environment
+variables, the JSON file given by --config (or ${ENV_NAMES.config}), the defaults.
+Config file keys are the flag names in camelCase, ports under "ports", e.g.
+  {"engine": "all", "ports": {"amqp": 5672, "mqtt": false}, "users": ["app:secret:management"],
+   "dataDir": "./.localmq", "definitions": "./definitions.json"}
+Relative paths in the file are relative to the file.
+
+Environment: ${Object.values(ENV_NAMES).join(', ')}
+  and one LOCALMQ_<LISTENER>_PORT per listener: ${LISTENER_KEYS.map((k) => portEnvName(k)).join(', ')}
+
+Exit codes: 0 ok, 1 failed (port in use, not ready...), 2 bad settings, 3 not running (status).
+
+Examples:
+  npx localmq                                   run in the foreground, data in ./.localmq
+  npx localmq start --in-memory --amqp-port 0   a throwaway broker on a free port
+  npx localmq start --detach --definitions definitions.json && npx localmq wait
+  npx localmq definitions export definitions.json
+  npx localmq stop
+`;
 
 const program = new Command();
 program
   .name('localmq')
-  .description('Amazon MQ on a laptop: an AMQP 0-9-1 broker (RabbitMQ-compatible) for development, tests and CI')
-  .version(PRODUCT.version);
+  .description('Amazon MQ on a laptop: an AMQP 0-9-1, STOMP and MQTT broker for development, tests and CI')
+  .version(PRODUCT.version)
+  .showSuggestionAfterError();
 
-program
+const start = program
   .command('start', { isDefault: true })
-  .description('start the broker in the foreground and print its endpoints')
-  .option('--host <addresses...>', 'addresses to listen on', ['127.0.0.1', '::1'])
-  .option('--amqp-port <port>', 'AMQP 0-9-1 port (0 picks a free one)', '5672')
-  .option('--log-level <level>', 'silent, error, warn, info, debug or trace', 'info')
-  .option('--verbose', 'log every frame (same as --log-level trace)')
-  .action(async (opts: { host: string[]; amqpPort: string; logLevel: LogLevel; verbose?: boolean }) => {
-    const port = Number(opts.amqpPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--amqp-port must be a port number (0-65535), got '${opts.amqpPort}'`);
-    let broker;
-    try {
-      broker = await startBroker({
-        hosts: opts.host,
-        freePorts: false,
-        ports: { amqp: port },
-        logLevel: opts.verbose ? 'trace' : opts.logLevel,
-      });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EADDRINUSE') fail(`port ${port} is already in use: stop whatever holds it or pass --amqp-port 0 for a free port`);
-      fail(e.message);
-    }
-    process.stdout.write(`${PRODUCT.name} ${PRODUCT.version} is running\n\n`);
-    process.stdout.write(`  AMQP 0-9-1   ${broker.urls.amqp}\n`);
-    process.stdout.write(`  user         guest / guest (loopback only)\n\n`);
-    const stop = async () => {
-      await broker.stop();
-      process.exit(0);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  .description('start the broker (in the foreground unless --detach) and print its endpoints');
+addStartOptions(start).action(async (opts: Record<string, unknown>) => {
+  const settings = settingsFor(opts);
+  const readyTimeout = seconds(opts['readyTimeout'], '--ready-timeout');
+  if (opts['detach']) await runDetached(settings, process.argv.slice(1), readyTimeout);
+  else await runForeground(settings);
+});
+start.addHelpText('after', HELP_AFTER);
+// `localmq --help` shows everything: start is what a bare `localmq` runs
+program.addHelpText('after', () => `\n${start.helpInformation().replace(/^Usage: localmq start/, 'Usage: localmq [start]')}${HELP_AFTER}`);
+
+addRunDirOptions(
+  program.command('wait').description('exit 0 once every listener of the running broker accepts connections'),
+)
+  .option('--timeout <seconds>', 'give up after this long', '30')
+  .action(async (opts: Record<string, unknown>) => {
+    await runWait(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
 
-function fail(message: string): never {
-  process.stderr.write(`localmq: ${message}\n`);
-  process.exit(1);
+addRunDirOptions(program.command('status').description('is the broker running: pid, uptime, listeners, connection and queue counts'))
+  .option('--json', 'print JSON')
+  .action(async (opts: Record<string, unknown>) => {
+    await runStatus(settingsFor(runDirOnly(opts)).runDir, Boolean(opts['json']));
+  });
+
+addRunDirOptions(program.command('stop').description('stop the running broker gracefully and wait until it is gone'))
+  .option('--timeout <seconds>', 'give up waiting after this long', '30')
+  .action(async (opts: Record<string, unknown>) => {
+    await runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
+  });
+
+const definitions = program
+  .command('definitions')
+  .description("export or import RabbitMQ's definitions.json (users with password hashes, vhosts, permissions, exchanges, queues, bindings, policies)");
+for (const verb of ['export', 'import'] as const) {
+  addRunDirOptions(
+    definitions
+      .command(`${verb} <file>`)
+      .description(verb === 'export' ? 'write the running broker\'s definitions to FILE (- for stdout)' : 'load FILE (- for stdin) into the running broker'),
+  )
+    .addOption(new Option('--url <url>', 'talk to this management API instead (any RabbitMQ-compatible one)'))
+    .option('--user <name>', 'with --url: user', 'guest')
+    .option('--password <password>', 'with --url: password', 'guest')
+    .action(async (file: string, opts: Record<string, unknown>) => {
+      await runDefinitionsCommand(verb, settingsFor(runDirOnly(opts)).runDir, file, opts);
+    });
 }
 
-await program.parseAsync(process.argv);
+/** the control commands find the broker by run dir; only the options that locate it matter */
+function runDirOnly(opts: Record<string, unknown>): Record<string, unknown> {
+  const { config, dataDir, runDir } = opts;
+  return { config, dataDir, runDir };
+}
+
+function seconds(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a number of seconds above 0, got ${JSON.stringify(value)}`, EXIT_BAD_SETTINGS);
+  return n;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliError) {
+    printError(err.message);
+    process.exit(err.exitCode);
+  }
+  // not ours to explain: still one line unless asked for more
+  printError((err as Error).message ?? String(err));
+  if (process.env['LOCALMQ_DEBUG']) console.error(err);
+  process.exit(1);
+}

@@ -96,6 +96,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
     return this.memoryAlarm || this.storeAlarm;
   }
 
+  /** what the alarm is about, RabbitMQ's names: 'memory', 'disk' (a failing store) */
+  get alarmResources(): ('memory' | 'disk')[] {
+    const on: ('memory' | 'disk')[] = [];
+    if (this.memoryAlarm) on.push('memory');
+    if (this.storeAlarm) on.push('disk');
+    return on;
+  }
+
   get memoryInUse(): number {
     return this.memoryUsed;
   }

@@ -120,8 +120,10 @@ export class VHost implements QueueHost {
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
-    if (name === '' || name.startsWith('amq.')) {
-      throw accessRefused(`operation not permitted on the default exchange`.replace('the default exchange', describeExchange(this.name, name)));
+    if (name === '') throw accessRefused(`operation not permitted on the default exchange`);
+    // RabbitMQ's text, asked of a real 3.10.8
+    if (name.startsWith('amq.') && this.exchanges.has(name)) {
+      throw accessRefused(`deletion of system ${describeExchange(this.name, name)} not allowed`);
     }
     const ex = this.exchanges.get(name);
     if (!ex) return; // RabbitMQ deletes idempotently

@@ -34,9 +34,18 @@ export interface ConnectionRegistry {
   remove(c: ClientConnection): void;
 }
 
+/**
+ * Whose destination semantics the STOMP and MQTT adapters follow: RabbitMQ's plugins
+ * (`/queue/x`, `/topic/x`, `/exchange/e/k` …) or ActiveMQ 5.x's (`.`-separated names with
+ * `*` and `>` wildcards on queues and topics, NACK to ActiveMQ.DLQ). The `activemq` engine
+ * profile selects the latter.
+ */
+export type Dialect = 'rabbitmq' | 'activemq';
+
 /** Everything a protocol adapter needs from the server that hosts it. */
 export interface ProtocolContext {
   readonly broker: Broker;
+  readonly dialect: Dialect;
   readonly access: AccessControl;
   readonly logger: Logger;
   readonly connections: ConnectionRegistry;

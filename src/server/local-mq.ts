@@ -7,7 +7,10 @@ import type { QueueEntry } from '../core/queues/entry.js';
 import type { Queue } from '../core/queues/queue.js';
 import { Routed } from '../core/vhost.js';
 import { AmqpConnection, DEFAULT_TUNING } from '../protocols/amqp/connection.js';
+import { MqttServer } from '../protocols/mqtt/server.js';
+import { mqttWebSocketServers } from '../protocols/mqtt/websocket.js';
 import type { AccessControl, ClientConnection, ProtocolContext } from '../protocols/context.js';
+import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
@@ -18,12 +21,20 @@ import { listenOnHosts, type Listener } from './listen.js';
 import { createLogger, type Logger } from './logger.js';
 import type { BrokerOptions } from './options.js';
 import { PRODUCT } from './product.js';
+import { emptyRetained, policyKey, type RetainedDefinitions } from './definitions/retained.js';
+import { startHttpServer } from '../http/server.js';
+import { resolvePorts } from './profiles.js';
+import { randomBytes } from 'node:crypto';
 
 export interface BrokerUrls {
   amqp?: string;
   amqps?: string;
   stomp?: string;
+  /** STOMP over WebSocket (web-stomp), e.g. ws://localhost:15674/ws */
+  stompWs?: string;
   mqtt?: string;
+  /** MQTT over WebSocket: ws://host:port/ws */
+  mqttWs?: string;
   ws?: string;
   http?: string;
 }
@@ -60,7 +71,15 @@ export class LocalMQ {
   private readonly sockets = new Set<Socket>();
   readonly urls: BrokerUrls = {};
   readonly ports: Record<string, number> = {};
+  /** definitions kept for export that the core does not model (policies, vhost metadata...) */
+  readonly retained: RetainedDefinitions = emptyRetained();
+  /** the secret the CLI's control commands present to the management endpoint (Bearer) */
+  readonly controlToken = randomBytes(24).toString('base64url');
   private stopped = false;
+  private mqtt: MqttServer | undefined;
+  private dropMqttWs: (() => void) | undefined;
+  /** adapters' keyed records from the store (MQTT retained messages and sessions) */
+  private recoveredRecords: Map<string, Map<string, unknown>> | undefined;
 
   private constructor(
     readonly options: BrokerOptions,
@@ -74,17 +93,19 @@ export class LocalMQ {
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
-    const store: Store = options.dataDir
-      ? new FileStore({ dir: options.dataDir, logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m) } })
-      : new MemoryStore();
+    const store: Store = options.dataDir ? openJournal(options.dataDir, options, logger) : new MemoryStore();
     const broker = new LocalMQ({ ...options, logger }, store);
     const state = await store.open();
     restoreBroker(broker.core, state);
+    broker.recoveredRecords = state.records;
     broker.users.load(state.users, state.permissions);
+    for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
+    for (const p of state.policies) broker.retained.policies.set(policyKey(p.vhost, p.name), p);
     // a data dir that held users keeps them; only a first start gets the defaults
     broker.seedDefaults(state.users.length === 0);
     try {
       await broker.listen();
+      await broker.listenManagement();
     } catch (err) {
       await broker.stop();
       throw err;
@@ -113,7 +134,8 @@ export class LocalMQ {
       canAccessVhost: (u, v) => this.users.canAccessVhost(u, v),
       check: (u, v, p, r) => this.users.check(u, v, p, r),
     };
-    return { broker: this.core, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
+    const dialect = this.options.engine === 'activemq' ? 'activemq' : 'rabbitmq';
+    return { broker: this.core, dialect, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
   }
 
   private async listen(): Promise<void> {
@@ -133,7 +155,61 @@ export class LocalMQ {
       this.ports['amqp'] = l.port;
       this.urls.amqp = `amqp://${urlHost}:${l.port}`;
     }
+    const stompPort = ports.stomp ?? (free ? 0 : 61613);
+    if (stompPort !== false) {
+      const l = await listenOnHosts(hosts, stompPort, (socket) => {
+        this.track(socket);
+        acceptStompSocket(socket, ctx);
+      });
+      this.listeners.push(l);
+      this.ports['stomp'] = l.port;
+      this.urls.stomp = `stomp://${urlHost}:${l.port}`;
+    }
+    const stompWsPort = ports.stompWs ?? (free ? 0 : 15674);
+    if (stompWsPort !== false) {
+      const l = await listenOnHosts(hosts, stompWsPort, (socket) => this.track(socket), stompWebSocketServer(ctx));
+      this.listeners.push(l);
+      this.ports['stompWs'] = l.port;
+      this.urls.stompWs = `ws://${urlHost}:${l.port}/ws`;
+    }
+    await this.listenMqtt(hosts, urlHost, ports.mqtt ?? (free ? 0 : 1883), ports.mqttWs ?? (free ? 0 : 15675));
   }
+
+  private async listenMqtt(hosts: string[], urlHost: string, port: number | false, wsPort: number | false): Promise<void> {
+    if (port === false && wsPort === false) return;
+    const mqtt = (this.mqtt = await MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords));
+    if (port !== false) {
+      const l = await listenOnHosts(hosts, port, (socket) => {
+        this.track(socket);
+        mqtt.handle(socket);
+      });
+      this.listeners.push(l);
+      this.ports['mqtt'] = l.port;
+      this.urls.mqtt = `mqtt://${urlHost}:${l.port}`;
+    }
+    if (wsPort !== false) {
+      const ws = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req));
+      this.dropMqttWs = ws.dropConnections;
+      const l = await listenOnHosts(hosts, wsPort, () => undefined, ws.create);
+      this.listeners.push(l);
+      this.ports['mqttWs'] = l.port;
+      this.urls.mqttWs = `ws://${urlHost}:${l.port}/ws`;
+    }
+  }
+
+  /** the management HTTP endpoint (RabbitMQ's :15672), when the profile or `ports.http` enables it */
+  private async listenManagement(): Promise<void> {
+    const port = resolvePorts(this.options.engine ?? 'rabbitmq', this.options.ports ?? {}, this.options.freePorts ?? true).http;
+    if (port === undefined || this.httpListener) return;
+    const hosts = this.options.hosts ?? ['127.0.0.1', '::1'];
+    const l = await startHttpServer(this, hosts, port, this.controlToken);
+    this.httpListener = l;
+    this.listeners.push(l);
+    this.ports['http'] = l.port;
+    this.urls.http = `http://${this.options.hostname ?? 'localhost'}:${l.port}`;
+  }
+
+  private httpListener: Listener | undefined;
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
@@ -144,9 +220,12 @@ export class LocalMQ {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.all(this.listeners.map((l) => l.close().catch(() => undefined)).concat([
+    const closing = this.listeners.map((l) => l.close().catch(() => undefined)).concat([
       this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\''),
-    ]));
+    ]);
+    this.dropMqttWs?.();
+    await Promise.all(closing);
+    await this.mqtt?.close();
     for (const s of this.sockets) s.destroy();
     await this.store.close();
   }
@@ -265,6 +344,18 @@ function peeked(e: QueueEntry): PeekedMessage {
     redelivered: e.deliveryCount > 0,
     text: () => m.body.toString('utf8'),
   };
+}
+
+function openJournal(dir: string, options: BrokerOptions, logger: Logger): FileStore {
+  const j = options.journal ?? {};
+  return new FileStore({
+    dir,
+    logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    fs: j.fs,
+    segmentSize: j.segmentSize,
+    syncDelayMs: j.syncDelayMs,
+    retryDelayMs: j.retryDelayMs,
+  });
 }
 
 /** Start a broker: in memory, on free loopback ports unless told otherwise. */

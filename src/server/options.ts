@@ -1,6 +1,8 @@
 import type { LimitSettings } from '../core/limits.js';
 import type { LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
+import type { MqttOptions } from '../protocols/mqtt/server.js';
+import type { StoreFs } from '../store/file/fs-layer.js';
 
 export type Engine = 'rabbitmq' | 'activemq' | 'all';
 
@@ -16,8 +18,12 @@ export interface PortOptions {
   mqtt?: PortSetting;
   mqtts?: PortSetting;
   mqttWs?: PortSetting;
+  /** ActiveMQ profile: STOMP and MQTT over WSS on one port, chosen by WebSocket subprotocol */
+  wss?: PortSetting;
   http?: PortSetting;
   https?: PortSetting;
+  /** ActiveMQ profile: the web console (HTTPS, 8162 on Amazon MQ) */
+  console?: PortSetting;
 }
 
 export interface UserOption {
@@ -37,6 +43,11 @@ export interface BrokerOptions {
   engine?: Engine;
   /** keep state on disk in this directory; default: in memory */
   dataDir?: string;
+  /**
+   * Internal, for tests and benches: tuning and fault injection for the file journal
+   * used with `dataDir`. Not part of the CLI; may change without notice.
+   */
+  journal?: JournalOptions;
   /** users to create; default guest/guest (administrator, loopback only) */
   users?: UserOption[];
   /** vhosts to create besides '/' */
@@ -45,4 +56,18 @@ export interface BrokerOptions {
   logger?: Logger;
   limits?: Partial<LimitSettings>;
   amqp?: Partial<AmqpTuning>;
+  /** MQTT: anonymous access (default off), its user, the default vhost, in-flight window */
+  mqtt?: MqttOptions;
+}
+
+/** Internal knobs of the file journal (see BrokerOptions.journal). */
+export interface JournalOptions {
+  /** file operations, e.g. one that fails writes to simulate a full disk */
+  fs?: StoreFs;
+  /** bytes after which a segment is sealed (default 16 MiB) */
+  segmentSize?: number;
+  /** how long writes gather before a group commit (default 0: end of the event-loop turn) */
+  syncDelayMs?: number;
+  /** after a failed write, retry this often (default 1000 ms) */
+  retryDelayMs?: number;
 }

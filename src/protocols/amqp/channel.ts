@@ -385,6 +385,9 @@ export class AmqpChannel implements ConsumerSink {
   // ---- publishing ----------------------------------------------------------------
 
   private publish(exchange: string, routingKey: string, mandatory: boolean, message: Message): void {
+    // only a publish that arrives while the alarm is already on stops the reading; the one
+    // that crosses the watermark does not, or its own connection could never drain the queue
+    this.conn.publishedWhileBlocked();
     this.checkPermission('write', 'exchange', exchange);
     const props = message.properties;
     const user = this.conn.authUser!.name;
@@ -411,7 +414,6 @@ export class AmqpChannel implements ConsumerSink {
     }
     if (mandatory && !(flags & Routed) && !(flags & Rejected)) this.returnMessage(message, exchange, routingKey);
     if (this.confirming) this.confirm(seq, (flags & Rejected) !== 0);
-    this.conn.publishedWhileBlocked();
   }
 
   private returnMessage(message: Message, exchange: string, routingKey: string): void {
@@ -430,6 +432,9 @@ export class AmqpChannel implements ConsumerSink {
   /**
    * Confirms go out once the store has made every earlier write durable, batched per
    * turn of the event loop and folded into one `multiple` ack where they run unbroken.
+   * Each batch waits on its own sync, asked for after its publishes were written: a sync
+   * already under way covers only what came before it. The store runs sync callbacks in
+   * order, so batches (and their `multiple` acks) go out in order.
    */
   private confirm(seq: number, nack: boolean): void {
     this.pendingConfirms.push(seq);
@@ -437,16 +442,16 @@ export class AmqpChannel implements ConsumerSink {
     if (this.confirmFlushScheduled) return;
     this.confirmFlushScheduled = true;
     setImmediate(() => {
-      this.conn.ctx.broker.store.sync((err) => this.flushConfirms(err));
+      this.confirmFlushScheduled = false;
+      const seqs = this.pendingConfirms;
+      const nacks = this.pendingNacks;
+      this.pendingConfirms = [];
+      this.pendingNacks = new Set();
+      this.conn.ctx.broker.store.sync((err) => this.flushConfirms(seqs, nacks, err));
     });
   }
 
-  private flushConfirms(err?: Error): void {
-    this.confirmFlushScheduled = false;
-    const seqs = this.pendingConfirms;
-    const nacks = this.pendingNacks;
-    this.pendingConfirms = [];
-    this.pendingNacks = new Set();
+  private flushConfirms(seqs: number[], nacks: Set<number>, err?: Error): void {
     if (this.closed || seqs.length === 0) return;
     if (err) {
       // nothing is confirmed that was not written
@@ -487,8 +492,28 @@ export class AmqpChannel implements ConsumerSink {
     const done = () => {
       if (!this.closed) this.reply('tx.commit-ok', {});
     };
-    if (persistent) this.conn.ctx.broker.store.sync(done);
+    if (persistent) this.afterDurable(done);
     else done();
+  }
+
+  /**
+   * `then` once everything written so far is on disk. A failed write (a full disk) is
+   * retried by the store while the broker is alarmed; the commit-ok waits for that rather
+   * than claim a commit that is not on disk.
+   */
+  private afterDurable(then: () => void): void {
+    const broker = this.conn.ctx.broker;
+    broker.store.sync((err) => {
+      if (this.closed) return;
+      if (!err) return then();
+      const retry = (on: boolean) => {
+        if (this.closed || !on || !broker.alarmResources.includes('disk')) {
+          broker.off('alarm', retry);
+          if (!this.closed) this.afterDurable(then);
+        }
+      };
+      broker.on('alarm', retry);
+    });
   }
 
   // ---- plumbing ------------------------------------------------------------------

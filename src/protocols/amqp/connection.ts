@@ -14,7 +14,6 @@ import {
   decodeMethod,
   encodeMethodFrame,
   FRAME_BODY,
-  FRAME_ERROR,
   FRAME_HEADER,
   FRAME_HEARTBEAT,
   FRAME_METHOD,
@@ -107,7 +106,15 @@ export class AmqpConnection implements ClientConnection {
     this.log = ctx.logger.child({ conn: this.id });
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     this.parser = new FrameParser({
-      onFrame: (f) => this.onFrame(f),
+      // a fault in handling one frame must not poison the parser: the client's close-ok
+      // (or more frames of the same chunk) still has to be read after our connection.close
+      onFrame: (f) => {
+        try {
+          this.onFrame(f);
+        } catch (err) {
+          this.onInputError(err);
+        }
+      },
       onProtocolHeader: () => this.onProtocolHeader(),
       expectProtocolHeader: true,
       frameMax: tuning.frameMax,
@@ -146,7 +153,10 @@ export class AmqpConnection implements ClientConnection {
     try {
       this.parser.push(chunk);
     } catch (err) {
+      // the byte stream itself is broken: nothing after this can be framed, so a close-ok
+      // will never be read. Send the close and hang up rather than wait for the timeout.
       this.onInputError(err);
+      if (this.state === State.Closing) this.finish();
     }
   }
 
@@ -182,7 +192,8 @@ export class AmqpConnection implements ClientConnection {
 
   private onFrame(f: Frame): void {
     if (f.type === FRAME_HEARTBEAT) {
-      if (f.channel !== 0) throw new AmqpCodecError(FRAME_ERROR, `heartbeat frame on channel ${f.channel}`);
+      // RabbitMQ: "UNEXPECTED_FRAME - type 8, all octets = <<>>" (asked of a real 3.10.8)
+      if (f.channel !== 0) throw new AmqpCodecError(UNEXPECTED_FRAME, `type 8, all octets = <<>>`);
       return;
     }
     if (this.state === State.Closing) {
@@ -222,7 +233,8 @@ export class AmqpConnection implements ClientConnection {
       const m = decodeMethod(f.payload);
       if (!ch) {
         if (m.name !== 'channel.open') {
-          throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}, got '${m.name}'`, m.classId, m.methodId);
+          // RabbitMQ's exact text (asked of a real 3.10.8), for an unopened and for a closed channel alike
+          throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open'`, m.classId, m.methodId);
         }
         this.openChannel(f.channel);
         return;
@@ -233,7 +245,7 @@ export class AmqpConnection implements ClientConnection {
       ch.onMethod(m);
       return;
     }
-    if (!ch) throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open' on channel ${f.channel}`);
+    if (!ch) throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open'`);
     if (f.type === FRAME_HEADER) ch.onHeader(f.payload);
     else if (f.type === FRAME_BODY) ch.onBody(f.payload);
   }
@@ -424,7 +436,9 @@ export class AmqpConnection implements ClientConnection {
   private readonly onAlarm = (on: boolean): void => {
     if (on && !this.blocked) {
       this.blocked = true;
-      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.blocked', { reason: 'low on memory' });
+      // RabbitMQ's wording: "low on memory", "low on disk", "low on memory & disk"
+      const reason = this.ctx.broker.alarmResources.map((r) => `low on ${r}`).join(' & ');
+      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.blocked', { reason });
     } else if (!on && this.blocked) {
       this.blocked = false;
       if (this.hasCapability('connection.blocked')) this.send(0, 'connection.unblocked', {});

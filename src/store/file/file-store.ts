@@ -291,8 +291,12 @@ export class FileStore implements Store {
   }
 
   private reportStatus(err: Error | null): void {
-    if (err) this.logger.warn(`journal ${this.dir}: write failed: ${err.message}`);
-    else this.logger.info(`journal ${this.dir}: writes succeed again`);
+    if (err) {
+      const line =
+        `journal ${this.dir}: write failed (${err.message}); publishers are blocked and nothing ` +
+        `more is confirmed until writes succeed again (retrying every ${this.retryDelayMs} ms)`;
+      (this.logger.error ?? this.logger.warn).call(this.logger, line);
+    } else this.logger.warn(`journal ${this.dir}: writes succeed again; publishers unblocked`);
     for (const l of this.listeners) l(err);
   }
 

@@ -1,0 +1,146 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { brokerOptions, type Settings } from '../../server/config.js';
+import { DefinitionsImportError, importDefinitionsFile } from '../../server/definitions/apply.js';
+import { startBroker, type LocalMQ } from '../../server/local-mq.js';
+import { PRODUCT } from '../../server/product.js';
+import { formatEndpoints } from '../endpoint-table.js';
+import { CliError, EXIT_BAD_SETTINGS, printError } from '../fail.js';
+import { clearRunFiles, isAlive, LOG_FILE, readState, writePid, writeState, type RunState } from '../run-state.js';
+import { kebab } from '../../server/config.js';
+
+/** set in the detached child by `start --detach`: tell the parent over IPC when ready */
+export const DETACHED_ENV = 'LOCALMQ_DETACHED_CHILD';
+
+/**
+ * Run the broker in this process until SIGINT/SIGTERM: start it, load definitions, write
+ * the run files, print the endpoints. On a signal: close every client with its protocol's
+ * goodbye, flush the store, remove the run files, exit 0.
+ */
+export async function runForeground(settings: Settings): Promise<void> {
+  prepareRunDir(settings);
+  const broker = await start(settings);
+  if (settings.definitions !== undefined) {
+    try {
+      const n = await importDefinitionsFile(broker, settings.definitions);
+      broker.logger.info('definitions imported', { file: settings.definitions, ...n });
+    } catch (err) {
+      await broker.stop();
+      if (err instanceof DefinitionsImportError) throw new CliError(`${err.message}; fix the file or leave out --definitions`, EXIT_BAD_SETTINGS);
+      throw err;
+    }
+  }
+  const detached = process.env[DETACHED_ENV] === '1';
+  const state = runState(broker, settings, detached);
+  writeState(settings.runDir, state);
+  writePid(settings.runDir, process.pid);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // a second Ctrl-C: the user has given up waiting
+      process.exit(130);
+    }
+    stopping = true;
+    broker.logger.info('shutting down', { signal });
+    broker
+      .stop()
+      .then(() => {
+        clearRunFiles(settings.runDir, process.pid);
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        clearRunFiles(settings.runDir, process.pid);
+        printError(`stopping failed: ${(err as Error).message}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  process.stdout.write(formatEndpoints(state));
+  if (detached && process.send) {
+    process.send({ ready: true, state }, () => process.disconnect());
+  }
+}
+
+/** the run dir must exist and be writable, and hold no live broker */
+function prepareRunDir(settings: Settings): void {
+  for (const dir of new Set([settings.runDir, settings.dataDir].filter((d): d is string => d !== undefined))) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      const what = dir === settings.dataDir ? 'data dir' : 'run dir';
+      throw new CliError(`cannot use ${what} ${dir} (${code}): pass --data-dir with a directory you can write, or --in-memory`);
+    }
+  }
+  const running = readState(settings.runDir);
+  if (running && running.pid !== process.pid && isAlive(running.pid)) {
+    throw new CliError(`a broker is already running from ${settings.runDir} (pid ${running.pid}): stop it with 'localmq stop' or use another --data-dir / --run-dir`);
+  }
+}
+
+async function start(settings: Settings): Promise<LocalMQ> {
+  try {
+    return await startBroker(brokerOptions(settings));
+  } catch (err) {
+    throw startError(err as NodeJS.ErrnoException, settings);
+  }
+}
+
+/** one line saying what went wrong and what to do */
+function startError(err: NodeJS.ErrnoException & { port?: number; address?: string }, settings: Settings): Error {
+  if (err.code === 'EADDRINUSE' || (err.code === 'EACCES' && (err.syscall === 'listen' || err.syscall === 'bind'))) {
+    const key = Object.entries(settings.ports).find(([, p]) => p === err.port)?.[0];
+    const flag = key ? `--${kebab(key)}-port` : 'the --*-port options';
+    const where = err.address ? ` on ${err.address}` : '';
+    if (err.code === 'EACCES') return new CliError(`not allowed to listen on port ${err.port}${where}: pick a port above 1023 with ${flag}`);
+    return new CliError(`port ${err.port}${where} is already in use: stop whatever holds it, or pass ${flag} <port> (0 picks a free one)`);
+  }
+  if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS' || err.code === 'ENOTDIR') {
+    return new CliError(`cannot use data dir ${settings.dataDir} (${err.code}: ${err.path ?? err.message}): pass --data-dir with a directory you can write, or --in-memory`);
+  }
+  if (/data dir .* is in use by pid/.test(err.message)) {
+    return new CliError(`${err.message}: stop that broker ('localmq stop') or use another --data-dir`);
+  }
+  return err;
+}
+
+function runState(broker: LocalMQ, settings: Settings, detached: boolean): RunState {
+  return {
+    pid: process.pid,
+    version: PRODUCT.version,
+    startedAt: new Date().toISOString(),
+    engine: settings.engine,
+    hostname: settings.hostname,
+    hosts: settings.hosts,
+    ports: { ...broker.ports },
+    urls: Object.fromEntries(Object.entries(broker.urls).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    dataDir: settings.dataDir ?? null,
+    logFile: detached ? join(settings.runDir, LOG_FILE) : null,
+    credentials: credentials(broker, settings),
+    caFile: caFileOf(broker) ?? null,
+    controlToken: broker.controlToken,
+  };
+}
+
+function credentials(broker: LocalMQ, settings: Settings): string[] {
+  const out: string[] = [];
+  for (const u of broker.users.listUsers()) {
+    const given = settings.users?.find((x) => x.name === u.name);
+    const loopback = broker.users.loopbackUsers.has(u.name) ? ', loopback only' : '';
+    const tags = u.tags.length ? u.tags.join(',') : 'no tags';
+    if (given) out.push(`${u.name} (password as given; ${tags}${loopback})`);
+    else if (broker.users.authenticate(u.name, u.name, '127.0.0.1').ok) out.push(`${u.name} / ${u.name} (${tags}${loopback})`);
+    else out.push(`${u.name} (${tags}${loopback})`);
+  }
+  return out.length ? out : ['no users: import definitions or pass --user name:password'];
+}
+
+/** the CA certificate clients must trust, once a TLS listener is up */
+function caFileOf(broker: LocalMQ): string | undefined {
+  const tls = (broker as unknown as { tls?: { caFile?: string } }).tls;
+  return tls?.caFile;
+}

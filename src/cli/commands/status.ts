@@ -1,0 +1,39 @@
+import { probeHost, probeTcp } from '../probe.js';
+import { callApi, localApi, runningBroker } from './control.js';
+
+interface Overview {
+  object_totals?: { connections?: number; queues?: number; exchanges?: number; consumers?: number };
+  queue_totals?: { messages?: number };
+}
+
+/** `localmq status`: is it running, since when, which listeners answer, how busy it is. */
+export async function runStatus(runDir: string, json: boolean): Promise<void> {
+  const state = runningBroker(runDir);
+  const host = probeHost(state.hosts);
+  const listeners = await Promise.all(
+    Object.entries(state.ports).map(async ([key, port]) => ({ key, port, url: state.urls[key] ?? null, up: (await probeTcp(host, port)) === null })),
+  );
+  let overview: Overview | undefined;
+  if (state.ports['http'] !== undefined) overview = (await callApi(localApi(state), 'GET', '/api/overview').catch(() => undefined)) as Overview | undefined;
+  const uptimeSec = Math.round((Date.now() - Date.parse(state.startedAt)) / 1000);
+  const totals = overview?.object_totals;
+  if (json) {
+    const { controlToken: _secret, ...shown } = state;
+    process.stdout.write(JSON.stringify({ running: true, ...shown, uptimeSec, listeners, totals: totals ?? null, messages: overview?.queue_totals?.messages ?? null }, null, 2) + '\n');
+    return;
+  }
+  const lines = [
+    `running: pid ${state.pid}, up ${formatDuration(uptimeSec)} (since ${state.startedAt}), LocalMQ ${state.version}, engine ${state.engine}`,
+    ...listeners.map((l) => `  ${l.key.padEnd(8)} ${String(l.port).padEnd(6)} ${l.up ? 'accepting' : 'NOT accepting'}  ${l.url ?? ''}`),
+  ];
+  if (totals) lines.push(`  connections ${totals.connections ?? 0}, queues ${totals.queues ?? 0}, consumers ${totals.consumers ?? 0}, messages ${overview?.queue_totals?.messages ?? 0}`);
+  lines.push(`  data dir ${state.dataDir ?? 'in memory'}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function formatDuration(sec: number): string {
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = sec % 60;
+  return h ? `${h}h ${m}m` : m ? `${m}m ${s}s` : `${s}s`;
+}

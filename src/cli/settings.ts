@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import {
+  ConfigError,
+  ENV_NAMES,
+  LISTENER_KEYS,
+  kebab,
+  portEnvName,
+  resolveSettings,
+  settingsFromEnv,
+  settingsFromFile,
+  type RawSettings,
+  type Settings,
+} from '../server/config.js';
+import { STANDARD_PORTS } from '../server/profiles.js';
+import { CliError, EXIT_BAD_SETTINGS } from './fail.js';
+
+/** the commander options every command that finds a broker by its run dir takes */
+export function addRunDirOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', `JSON config file (env ${ENV_NAMES.config})`)
+    .option('--data-dir <dir>', `the broker's data dir (env ${ENV_NAMES.dataDir}; default ./.localmq)`)
+    .option('--run-dir <dir>', `where its pid, log and state files are (env ${ENV_NAMES.runDir}; default the data dir)`);
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** the options of `localmq start`; none has a commander default, so the layers below can speak */
+export function addStartOptions(cmd: Command): Command {
+  addRunDirOptions(cmd)
+    .option('--host <address>', `address to listen on, repeatable (env ${ENV_NAMES.host}, comma-separated; default 127.0.0.1 and ::1)`, collect)
+    .option('--hostname <name>', `host name used in the printed URLs (env ${ENV_NAMES.hostname}; default localhost)`)
+    .option('--engine <engine>', `Amazon MQ engine profile: rabbitmq, activemq or all (env ${ENV_NAMES.engine}; default rabbitmq)`);
+  for (const key of LISTENER_KEYS) {
+    cmd.option(`--${kebab(key)}-port <port>`, `${key} port, 0 for a free one, off to disable (env ${portEnvName(key)}; default ${STANDARD_PORTS[key]} when the engine has it)`);
+  }
+  return cmd
+    .option('--free-ports', `put every listener on a free port (env ${ENV_NAMES.freePorts}=true)`)
+    .option('--user <name:password[:tags]>', `user to create, repeatable; tags comma-separated, default administrator (env ${ENV_NAMES.users}, space-separated; default guest:guest, loopback only)`, collect)
+    .option('--vhost <name>', `vhost to create besides /, repeatable (env ${ENV_NAMES.vhosts}, comma-separated)`, collect)
+    .option('--in-memory', `keep nothing on disk (env ${ENV_NAMES.inMemory}=true)`)
+    .option('--log-level <level>', `silent, error, warn, info, debug or trace (env ${ENV_NAMES.logLevel}; default info)`)
+    .option('--verbose', 'log every frame (same as --log-level trace)')
+    .option('--definitions <file>', `RabbitMQ definitions.json to import at start (env ${ENV_NAMES.definitions})`)
+    .option('--detach', 'run in the background: write localmq.pid and localmq.log in the run dir, return once ready')
+    .option('--ready-timeout <seconds>', 'with --detach: how long to wait for the broker to be ready', '60');
+}
+
+type Flags = Record<string, unknown>;
+
+/** commander's parsed options as the highest settings layer */
+export function flagLayer(opts: Flags): RawSettings {
+  const raw: RawSettings = {};
+  const copy = (from: string, to: keyof RawSettings) => {
+    if (opts[from] !== undefined) (raw as Record<string, unknown>)[to] = opts[from];
+  };
+  copy('host', 'host');
+  copy('hostname', 'hostname');
+  copy('engine', 'engine');
+  copy('freePorts', 'freePorts');
+  copy('user', 'users');
+  copy('vhost', 'vhosts');
+  copy('dataDir', 'dataDir');
+  copy('inMemory', 'inMemory');
+  copy('runDir', 'runDir');
+  copy('logLevel', 'logLevel');
+  copy('verbose', 'verbose');
+  copy('definitions', 'definitions');
+  for (const key of LISTENER_KEYS) {
+    const v = opts[`${key}Port`];
+    if (v !== undefined) (raw.ports ??= {})[key] = v;
+  }
+  return raw;
+}
+
+/** flags > LOCALMQ_* > config file > defaults */
+export function settingsFor(opts: Flags, env: NodeJS.ProcessEnv = process.env): Settings {
+  try {
+    const configFile = (opts['config'] as string | undefined) ?? (env[ENV_NAMES.config] || undefined);
+    const layers: Parameters<typeof resolveSettings>[0] = [
+      { raw: flagLayer(opts), source: 'flag' },
+      { raw: settingsFromEnv(env), source: 'env' },
+    ];
+    if (configFile !== undefined) layers.push({ raw: settingsFromFile(configFile), source: 'file' });
+    return resolveSettings(layers);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, EXIT_BAD_SETTINGS);
+    throw err;
+  }
+}

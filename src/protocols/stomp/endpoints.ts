@@ -1,0 +1,115 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { notFound } from '../../core/errors.js';
+import type { FieldTable } from '../../core/fields.js';
+import type { VHost } from '../../core/vhost.js';
+import type { Permission } from '../context.js';
+import { getHeader, type StompFrame } from './codec/index.js';
+import type { Destination } from './destination.js';
+import { StompError } from './errors.js';
+
+/**
+ * Where a SUBSCRIBE reads from and what it must bind, set up the way
+ * RabbitMQ's STOMP plugin does it (rabbit_routing_util:ensure_endpoint):
+ * - /queue/q: the durable queue q, declared if missing;
+ * - /amq/queue/q and /reply-queue/q: an existing queue, never declared;
+ * - /topic/k and /exchange/x/k: a queue of the subscription's own, named
+ *   stomp-subscription-…, bound to amq.topic (or x) with key k. It is
+ *   exclusive and auto-delete, unless the subscription is durable (`durable`
+ *   or `persistent` header true, with an `id`): then it is a durable queue
+ *   named from destination and id, so the same SUBSCRIBE finds it again.
+ */
+export interface Source {
+  queue: string;
+  bind?: { exchange: string; key: string };
+  /** the queue is the subscription's own (topic/exchange) */
+  owned: boolean;
+  durable: boolean;
+}
+
+export interface EndpointContext {
+  readonly vhostModel: VHost;
+  /** owner of exclusive queues: the connection */
+  readonly owner: object;
+  check(permission: Permission, kind: 'queue' | 'exchange', name: string): void;
+}
+
+/** the headers RabbitMQ turns into queue arguments */
+const INTEGER_ARGUMENTS = ['x-expires', 'x-max-length', 'x-max-length-bytes', 'x-max-priority', 'x-message-ttl', 'x-stream-max-segment-size-bytes', 'x-stream-filter-size-bytes'];
+const STRING_ARGUMENTS = ['x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-age', 'x-queue-type'];
+
+function queueArguments(frame: StompFrame): FieldTable {
+  const args: FieldTable = {};
+  for (const name of STRING_ARGUMENTS) {
+    const v = getHeader(frame, name);
+    if (v !== undefined) args[name] = v.trim();
+  }
+  for (const name of INTEGER_ARGUMENTS) {
+    const v = getHeader(frame, name);
+    if (v === undefined) continue;
+    if (!/^\s*-?\d+\s*$/.test(v)) throw new StompError('Invalid header', `Header '${name}' must be an integer, got '${v}'\n`);
+    args[name] = Number(v.trim());
+  }
+  return args;
+}
+
+/** RabbitMQ's boolean headers: exactly "true"/"True" or "false"/"False", anything else unset */
+export function booleanHeader(frame: StompFrame, name: string): boolean | undefined {
+  const v = getHeader(frame, name);
+  if (v === 'true' || v === 'True') return true;
+  if (v === 'false' || v === 'False') return false;
+  return undefined;
+}
+
+export function isDurableSubscription(frame: StompFrame): boolean {
+  return booleanHeader(frame, 'durable') === true || booleanHeader(frame, 'persistent') === true;
+}
+
+/** stomp-subscription-<md5 of destination name and id, base64url>: stable across reconnects */
+export function subscriptionQueueName(name: string, id: string): string {
+  const digest = createHash('md5').update(JSON.stringify([name, id])).digest('base64url');
+  return `stomp-subscription-${digest}`;
+}
+
+/**
+ * /queue/q for SEND and SUBSCRIBE: a durable, shared queue unless headers say
+ * otherwise. `declared` remembers what this connection already declared, so
+ * a stream of SENDs does not redeclare per message.
+ */
+export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFrame, declared: Set<string>): void {
+  if (declared.has(name) && ctx.vhostModel.getQueue(name)) return;
+  const durable = booleanHeader(frame, 'durable') ?? true;
+  const exclusive = booleanHeader(frame, 'exclusive') ?? (durable ? false : true);
+  const autoDelete = booleanHeader(frame, 'auto-delete') ?? (durable ? false : true);
+  ctx.check('configure', 'queue', name);
+  ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);
+  declared.add(name);
+}
+
+export function ensureSource(ctx: EndpointContext, dest: Destination, destText: string, frame: StompFrame, id: string | undefined, declared: Set<string>): Source {
+  switch (dest.kind) {
+    case 'queue':
+      ensureQueue(ctx, dest.name, frame, declared);
+      return { queue: dest.name, owned: false, durable: false };
+    case 'amqqueue':
+    case 'reply-queue':
+      if (!ctx.vhostModel.getQueue(dest.name)) throw notFound(`no queue '${dest.name}' in vhost '${ctx.vhostModel.name}'`);
+      return { queue: dest.name, owned: false, durable: false };
+    case 'temp-queue':
+      throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SUBSCRIBE'\n`);
+    case 'topic':
+    case 'exchange': {
+      const bind = dest.kind === 'topic' ? { exchange: 'amq.topic', key: dest.name } : { exchange: dest.exchange, key: dest.key ?? '' };
+      const keyName = dest.kind === 'topic' ? dest.name : bind.key;
+      const durable = isDurableSubscription(frame) && id !== undefined;
+      const name = subscriptionQueueName(keyName, durable ? id : randomBytes(16).toString('base64url'));
+      // a durable subscription outlives its consumer unless told otherwise;
+      // a plain one is the connection's own and goes with its consumer
+      const exclusive = booleanHeader(frame, 'exclusive') ?? !durable;
+      const autoDelete = booleanHeader(frame, 'auto-delete') ?? !durable;
+      ctx.check('configure', 'queue', name);
+      if (!ctx.vhostModel.getExchange(bind.exchange)) throw notFound(`no exchange '${bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+      ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);
+      return { queue: name, bind, owned: true, durable };
+    }
+  }
+}

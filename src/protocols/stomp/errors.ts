@@ -1,0 +1,38 @@
+import { BrokerError, REPLY_NAMES } from '../../core/errors.js';
+import { StompCodecError } from './codec/index.js';
+
+/**
+ * A refusal the session answers with an ERROR frame: `message` becomes the
+ * frame's `message` header, `detail` its text body. The texts are RabbitMQ's
+ * (rabbit_stomp_processor), so clients and logs read the same.
+ */
+export class StompError extends Error {
+  override readonly name = 'StompError';
+
+  constructor(
+    message: string,
+    readonly detail: string,
+    /** extra headers for the ERROR frame (e.g. `subscription`) */
+    readonly headers: [string, string][] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** RabbitMQ prints Erlang strings with ~p: double-quoted */
+export const quoted = (s: string): string => JSON.stringify(s);
+
+/**
+ * Any failure while handling a frame, as the ERROR frame RabbitMQ would send:
+ * a core refusal becomes `message:not_found` (the AMQP error name, lower case)
+ * with the AMQP reply text as body, as the plugin's channel death does.
+ */
+export function toStompError(err: unknown): StompError {
+  if (err instanceof StompError) return err;
+  if (err instanceof StompCodecError) return new StompError(err.message, err.explanation);
+  if (err instanceof BrokerError) {
+    const name = (REPLY_NAMES[err.code] ?? 'internal_error').toLowerCase();
+    return new StompError(name, err.replyText);
+  }
+  return new StompError('Processing error', 'Processing error');
+}

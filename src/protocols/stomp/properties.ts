@@ -1,0 +1,124 @@
+import type { FieldTable } from '../../core/fields.js';
+import type { MessageProperties } from '../../core/message.js';
+import type { StompHeader } from './codec/index.js';
+import { replyToHeader } from './destination.js';
+
+/**
+ * STOMP headers ⇄ AMQP basic properties, as RabbitMQ's STOMP plugin maps them
+ * (rabbit_stomp_util:message_properties / message_headers): the property
+ * headers fill the matching properties, `persistent:true` is delivery mode 2,
+ * and every other header travels in the AMQP headers table as a string.
+ * `amqp-message-id` carries the AMQP message-id, because STOMP's own
+ * `message-id` is the server's acknowledgement handle.
+ */
+
+/** headers that are properties, routing or framing, never copied into the AMQP headers table */
+const NOT_USER_HEADERS = new Set([
+  'content-type',
+  'content-encoding',
+  'persistent',
+  'priority',
+  'correlation-id',
+  'reply-to',
+  'expiration',
+  'amqp-message-id',
+  'timestamp',
+  'type',
+  'user-id',
+  'app-id',
+  'destination',
+  // framing and session bookkeeping, not message data
+  'content-length',
+  'receipt',
+  'transaction',
+]);
+
+/** a header an integer property is read from: absent or not an integer means unset */
+function integerHeader(v: string | undefined): number | undefined {
+  if (v === undefined || !/^-?\d+$/.test(v.trim())) return undefined;
+  return Number(v.trim());
+}
+
+/** properties of a message sent with these headers (first occurrence of a name wins) */
+export function propertiesFromHeaders(headers: StompHeader[], replyTo: string | undefined): MessageProperties {
+  const props: MessageProperties = {};
+  let table: FieldTable | undefined;
+  const seen = new Set<string>();
+  for (const [name, value] of headers) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    switch (name) {
+      case 'content-type':
+        props.contentType = value;
+        break;
+      case 'content-encoding':
+        props.contentEncoding = value;
+        break;
+      case 'persistent':
+        if (value === 'true') props.deliveryMode = 2;
+        break;
+      case 'priority':
+        props.priority = integerHeader(value);
+        break;
+      case 'correlation-id':
+        props.correlationId = value;
+        break;
+      case 'reply-to':
+        props.replyTo = replyTo ?? value;
+        break;
+      case 'expiration':
+        props.expiration = value;
+        break;
+      case 'amqp-message-id':
+        props.messageId = value;
+        break;
+      case 'timestamp':
+        props.timestamp = integerHeader(value);
+        break;
+      case 'type':
+        props.type = value;
+        break;
+      case 'user-id':
+        props.userId = value;
+        break;
+      case 'app-id':
+        props.appId = value;
+        break;
+      default:
+        if (!NOT_USER_HEADERS.has(name)) (table ??= {})[name] = value;
+    }
+  }
+  for (const k of Object.keys(props) as (keyof MessageProperties)[]) if (props[k] === undefined) delete props[k];
+  if (table) props.headers = table;
+  return props;
+}
+
+/**
+ * Appends the MESSAGE headers for these properties, in RabbitMQ's order: the
+ * AMQP headers table first (string and integer values only, as RabbitMQ
+ * converts them), then the properties from app-id back to content-type.
+ */
+export function appendPropertyHeaders(out: StompHeader[], p: MessageProperties): void {
+  const table = p.headers;
+  if (table) {
+    for (const key in table) {
+      const v = table[key];
+      if (typeof v === 'string') out.push([key, v]);
+      else if (typeof v === 'number' && Number.isInteger(v)) out.push([key, String(v)]);
+      else if (typeof v === 'bigint') out.push([key, v.toString()]);
+      else if (Buffer.isBuffer(v)) out.push([key, v.toString('utf8')]);
+    }
+  }
+  if (p.appId !== undefined) out.push(['app-id', p.appId]);
+  if (p.userId !== undefined) out.push(['user-id', p.userId]);
+  if (p.type !== undefined) out.push(['type', p.type]);
+  if (p.timestamp !== undefined) out.push(['timestamp', String(p.timestamp)]);
+  if (p.messageId !== undefined) out.push(['amqp-message-id', p.messageId]);
+  if (p.expiration !== undefined) out.push(['expiration', p.expiration]);
+  if (p.replyTo !== undefined) out.push(['reply-to', replyToHeader(p.replyTo)]);
+  if (p.correlationId !== undefined) out.push(['correlation-id', p.correlationId]);
+  if (p.priority !== undefined) out.push(['priority', String(p.priority)]);
+  if (p.deliveryMode !== undefined) out.push(['persistent', p.deliveryMode === 2 ? 'true' : String(p.deliveryMode)]);
+  if (p.contentEncoding !== undefined) out.push(['content-encoding', p.contentEncoding]);
+  if (p.contentType !== undefined) out.push(['content-type', p.contentType]);
+}

@@ -1,0 +1,63 @@
+import type { Engine, PortOptions } from './options.js';
+
+/** Every listener LocalMQ can run, by the key used in `ports`. */
+export type ListenerKey = keyof PortOptions;
+
+/** The standard port of each listener (what the CLI binds by default). */
+export const STANDARD_PORTS: Record<ListenerKey, number> = {
+  amqp: 5672,
+  amqps: 5671,
+  stomp: 61613,
+  stomps: 61614,
+  stompWs: 15674,
+  mqtt: 1883,
+  mqtts: 8883,
+  mqttWs: 15675,
+  wss: 61619,
+  http: 15672,
+  https: 15671,
+  console: 8162,
+};
+
+/**
+ * Which listeners each engine profile turns on, as Amazon MQ's brokers of that engine
+ * expose them (plus the plaintext ports developers' tools expect locally):
+ * - rabbitmq: AMQP 0-9-1 over TLS 5671 and the management console/API over HTTPS 15671,
+ *   plaintext 5672 and 15672; Amazon's RabbitMQ engine has no STOMP or MQTT.
+ * - activemq: STOMP+SSL 61614, MQTT+SSL 8883, WSS 61619 (STOMP and MQTT by subprotocol),
+ *   the console on 8162; plaintext 61613 and 1883 as ActiveMQ listens by default.
+ * - all: both, over one core.
+ */
+export const PROFILE_LISTENERS: Record<Engine, ListenerKey[]> = {
+  rabbitmq: ['amqp', 'amqps', 'http', 'https'],
+  activemq: ['stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console'],
+  all: ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'],
+};
+
+/**
+ * The port each enabled listener gets: an explicit setting wins (false turns it off, 0 picks
+ * a free port); otherwise the profile's listeners get their standard port, or a free one
+ * when `freePorts` is set (startBroker in tests); listeners outside the profile stay off
+ * unless a port is given for them.
+ */
+export function resolvePorts(engine: Engine, ports: PortOptions, freePorts: boolean): Partial<Record<ListenerKey, number>> {
+  const enabled = new Set(PROFILE_LISTENERS[engine]);
+  const out: Partial<Record<ListenerKey, number>> = {};
+  for (const key of Object.keys(STANDARD_PORTS) as ListenerKey[]) {
+    const setting = ports[key];
+    if (setting === false) continue;
+    if (typeof setting === 'number') out[key] = setting;
+    else if (enabled.has(key)) out[key] = freePorts ? 0 : STANDARD_PORTS[key];
+  }
+  return out;
+}
+
+/** Endpoints an Amazon MQ broker of this engine has that LocalMQ does not serve yet. */
+export const NOT_YET_AVAILABLE: Record<Engine, { name: string; port: number; url: string }[]> = {
+  rabbitmq: [],
+  activemq: [
+    { name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' },
+    { name: 'AMQP 1.0', port: 5671, url: 'amqp+ssl://HOST:5671' },
+  ],
+  all: [{ name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' }],
+};

@@ -1,0 +1,107 @@
+/**
+ * A LocalMQ in a child process, so a test can kill it with SIGKILL and look at what its
+ * data dir kept. Run as a script (`node --import tsx test/helpers/child-broker.ts <dir>`)
+ * this file is the child: it starts a broker on the dir and prints `URL <amqp url>`.
+ * Imported, it is the parent's handle on such a child.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, resolve } from 'node:path';
+
+const HERE = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(HERE), '../..');
+
+export interface ChildBroker {
+  readonly pid: number;
+  /** amqp://guest:guest@…/ ready for amqplib */
+  readonly url: string;
+  /** what the child wrote to stderr so far (its log lines) */
+  readonly stderr: string[];
+  /** SIGKILL: no shutdown, no flush, no lock release; resolves once the process is gone */
+  kill(): Promise<void>;
+  /** SIGTERM: a clean stop; resolves with the exit code */
+  stop(): Promise<number | null>;
+}
+
+export interface ChildBrokerOptions {
+  /** journal segment size in bytes: small ones make the child roll and compact often */
+  segmentSize?: number;
+  timeoutMs?: number;
+}
+
+/** Start a broker in a child process on `dataDir`; resolves once it listens. */
+export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const args = ['--import', 'tsx', HERE, dataDir];
+  if (opts.segmentSize) args.push(String(opts.segmentSize));
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+
+  return new Promise((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectStart(new Error(`child broker did not start within ${timeoutMs} ms: ${stderr.join('\n')}`));
+    }, timeoutMs);
+    const failed = (code: number | null) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`child broker exited with ${code} before listening: ${stderr.join('\n')}`));
+    };
+    child.once('exit', failed);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('URL ')) return;
+      clearTimeout(timer);
+      child.off('exit', failed);
+      const url = line.slice(4).replace('amqp://', 'amqp://guest:guest@');
+      resolveStart(handle(child, url, stderr, exited));
+    });
+  });
+}
+
+function handle(child: ChildProcess, url: string, stderr: string[], exited: Promise<number | null>): ChildBroker {
+  return {
+    pid: child.pid!,
+    url,
+    stderr,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+async function runChild(dataDir: string, segmentSize: number | undefined): Promise<void> {
+  const { startBroker } = await import('../../src/index.js');
+  const broker = await startBroker({
+    dataDir,
+    journal: { segmentSize },
+    ports: { amqp: 0 },
+    hosts: ['127.0.0.1'],
+    hostname: '127.0.0.1',
+  });
+  process.stdout.write(`URL ${broker.urls.amqp}\n`);
+  const stop = () => void broker.stop().then(() => process.exit(0), () => process.exit(1));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
+  const dir = process.argv[2];
+  if (!dir) {
+    process.stderr.write('usage: node --import tsx test/helpers/child-broker.ts <data dir> [segment size]\n');
+    process.exit(2);
+  }
+  runChild(dir, process.argv[3] ? Number(process.argv[3]) : undefined).catch((err: unknown) => {
+    process.stderr.write(`child broker failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * One round of the crash test: a broker in a child process, a publisher with confirms
+ * sending persistent messages to a durable queue, a consumer acking most of what it gets,
+ * SIGKILL at a chosen moment, then a fresh broker on the same data dir. Used by
+ * test/persistence-crash.test.ts (a few rounds) and scripts/crash-test.ts (many).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib, { type ConfirmChannel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { startBroker } from '../../src/index.js';
+import { createLogger } from '../../src/server/logger.js';
+import { spawnChildBroker } from './child-broker.js';
+
+export const CRASH_QUEUE = 'crash';
+const MARKER_QUEUE = 'crash-acks';
+
+export interface CrashRoundOptions {
+  /** SIGKILL this long after the first publish */
+  killAfterMs: number;
+  /** bytes per message body (at least 12) */
+  bodySize?: number;
+  /** the child's journal segment size; small ones make it roll and compact under load */
+  segmentSize?: number;
+  /** unconfirmed publishes in flight */
+  window?: number;
+  /** the consumer keeps every this-many-th message unacked (it must come back)... */
+  holdEvery?: number;
+  /** ...up to this many, then acks everything so it never stalls on its prefetch */
+  holdMax?: number;
+}
+
+export interface CrashRoundResult {
+  killAfterMs: number;
+  segmentSize: number | undefined;
+  published: number;
+  confirmed: number;
+  /** acks made durable: a later confirm on the same channel covered them */
+  durablyAcked: number;
+  /** held by the consumer, unacked, when the broker died */
+  heldUnacked: number;
+  recovered: number;
+  recoveredRedelivered: number;
+  /** acks sent whose durability no confirm proved yet (each may or may not come back) */
+  ackedInDoubt: number;
+  /** confirmed, never acked, yet not in the queue after restart */
+  lost: number[];
+  /** in the queue more than once */
+  duplicates: number[];
+  /** durably acked, yet back in the queue */
+  resurrected: number[];
+  /** recovered messages not in publish order */
+  outOfOrder: number;
+  /** the new broker's warn/error log lines */
+  recoveryLog: string[];
+}
+
+export function crashRoundFailed(r: CrashRoundResult): string | undefined {
+  const problems: string[] = [];
+  if (r.lost.length) problems.push(`${r.lost.length} confirmed messages lost (first ${r.lost.slice(0, 5).join(',')})`);
+  if (r.duplicates.length) problems.push(`${r.duplicates.length} duplicates (first ${r.duplicates.slice(0, 5).join(',')})`);
+  if (r.resurrected.length) problems.push(`${r.resurrected.length} acked messages came back (first ${r.resurrected.slice(0, 5).join(',')})`);
+  if (r.outOfOrder) problems.push(`${r.outOfOrder} messages out of order`);
+  return problems.length ? problems.join('; ') : undefined;
+}
+
+function encodeBody(n: number, size: number): Buffer {
+  const b = Buffer.alloc(size, 0x2e);
+  b.write(String(n).padStart(12, '0'), 0, 'latin1');
+  return b;
+}
+
+function decodeBody(b: Buffer): number {
+  return Number(b.toString('latin1', 0, 12));
+}
+
+export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundResult> {
+  const bodySize = Math.max(12, opts.bodySize ?? 64);
+  const window = opts.window ?? 256;
+  const holdEvery = opts.holdEvery ?? 7;
+  const holdMax = opts.holdMax ?? 100;
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-crash-'));
+  const confirmed = new Set<number>();
+  const durablyAcked = new Set<number>();
+  const held = new Set<number>();
+  const ackSent = new Set<number>();
+  let published = 0;
+  let dead = false;
+  const conns: ChannelModel[] = [];
+
+  try {
+    const child = await spawnChildBroker(dir, { segmentSize: opts.segmentSize });
+    try {
+      const pubConn = await amqplib.connect(child.url);
+      const subConn = await amqplib.connect(child.url);
+      conns.push(pubConn, subConn);
+      for (const c of conns) c.on('error', () => undefined);
+
+      const pub = await pubConn.createConfirmChannel();
+      pub.on('error', () => undefined);
+      await pub.assertQueue(CRASH_QUEUE, { durable: true });
+      await pub.assertQueue(MARKER_QUEUE, { durable: true });
+
+      // acks and the marker publish share a channel, so the marker's confirm covers them
+      const sub = await subConn.createConfirmChannel();
+      sub.on('error', () => undefined);
+      await sub.prefetch(500);
+      startAckingConsumer(sub, holdEvery, holdMax, held, ackSent, durablyAcked, () => dead);
+
+      const publishNext = (): void => {
+        if (dead) return;
+        const n = ++published;
+        try {
+          pub.publish('', CRASH_QUEUE, encodeBody(n, bodySize), { persistent: true }, (err) => {
+            if (err) return; // nacked, or the channel died with it unconfirmed
+            confirmed.add(n);
+            publishNext();
+          });
+        } catch {
+          // the channel is gone: the broker died
+        }
+      };
+      for (let i = 0; i < window; i++) publishNext();
+      await new Promise((r) => setTimeout(r, opts.killAfterMs));
+      // publishing and acking go on until the process is gone
+      await child.kill();
+    } finally {
+      dead = true;
+      await child.kill();
+      for (const c of conns) await c.close().catch(() => undefined);
+    }
+
+    const logLines: string[] = [];
+    const broker = await startBroker({ dataDir: dir, logger: createLogger('warn', (l) => logLines.push(l)) });
+    try {
+      const messages = broker.queue(CRASH_QUEUE).messages();
+      const seen = new Set<number>();
+      const duplicates: number[] = [];
+      let outOfOrder = 0;
+      let last = 0;
+      let redelivered = 0;
+      for (const m of messages) {
+        const n = decodeBody(m.body);
+        if (seen.has(n)) duplicates.push(n);
+        seen.add(n);
+        if (n < last) outOfOrder++;
+        last = n;
+        if (m.redelivered) redelivered++;
+      }
+      const lost = [...confirmed].filter((n) => !seen.has(n) && !ackSent.has(n)).sort((a, b) => a - b);
+      const resurrected = [...durablyAcked].filter((n) => seen.has(n)).sort((a, b) => a - b);
+      return {
+        killAfterMs: opts.killAfterMs,
+        segmentSize: opts.segmentSize,
+        published,
+        confirmed: confirmed.size,
+        durablyAcked: durablyAcked.size,
+        ackedInDoubt: ackSent.size - durablyAcked.size,
+        heldUnacked: held.size,
+        recovered: messages.length,
+        recoveredRedelivered: redelivered,
+        lost,
+        duplicates,
+        resurrected,
+        outOfOrder,
+        recoveryLog: logLines,
+      };
+    } finally {
+      await broker.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Acks every message but each `holdEvery`-th (up to `holdMax` held); after every 20 acks publishes a marker on
+ * the same channel: once that is confirmed, the store has written the acks before it.
+ */
+function startAckingConsumer(
+  ch: ConfirmChannel,
+  holdEvery: number,
+  holdMax: number,
+  held: Set<number>,
+  ackSent: Set<number>,
+  durablyAcked: Set<number>,
+  dead: () => boolean,
+): void {
+  let pending: number[] = [];
+  const onMessage = (msg: ConsumeMessage | null) => {
+    if (!msg || dead()) return;
+    const n = decodeBody(msg.content);
+    if (n % holdEvery === 0 && held.size < holdMax) {
+      held.add(n);
+      return;
+    }
+    try {
+      ch.ack(msg);
+      ackSent.add(n);
+      pending.push(n);
+      if (pending.length >= 20) {
+        const covered = pending;
+        pending = [];
+        ch.publish('', MARKER_QUEUE, Buffer.from('m'), { persistent: true }, (err) => {
+          if (!err) for (const a of covered) durablyAcked.add(a);
+        });
+      }
+    } catch {
+      // the channel is gone: the broker died
+    }
+  };
+  void ch.consume(CRASH_QUEUE, onMessage, { noAck: false }).catch(() => undefined);
+}
