@@ -47,7 +47,7 @@ for (let run = 1; run <= runs; run++) {
     if (problem) failed++;
     line =
       `run ${run}/${runs} kill@${killAfterMs}ms${segmentSize ? ' small-segments' : ''} published ${r.published} confirmed ${r.confirmed} ` +
-      `acked ${r.durablyAcked}+${r.ackedInDoubt} in doubt, held ${r.heldUnacked} recovered ${r.recovered} ` +
+      `acked ${r.durablyAcked}+${r.ackedInDoubt} in doubt, held ${r.heldUnacked} (${r.heldDurably} durably) recovered ${r.recovered} ` +
       `(redelivered ${r.recoveredRedelivered}) ${problem ? `FAIL: ${problem}` : 'ok'}`;
     if (problem) for (const l of r.recoveryLog) line += `\n    ${l}`;
   } catch (err) {

@@ -42,7 +42,7 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
     const run = join(cwd, 'run');
     const fg = await startForeground(['--in-memory', '--free-ports', '--run-dir', run], { cwd });
     children.push(fg);
-    expect(fg.stdout()).toMatch(/^LocalMQ \S+ \(engine: rabbitmq\) is running, pid \d+/);
+    expect(fg.stdout()).toMatch(/^LocalMQ \S+ \(engine: all\) is running, pid \d+/);
     expect(fg.stdout()).toMatch(/Credentials +guest \/ guest \(administrator, loopback only\)/);
     expect(fg.stdout()).toMatch(/Data dir +in memory/);
     const amqp = fg.endpoints.get('AMQP')!;
@@ -187,7 +187,8 @@ describe('errors: one line, what and what to do, non-zero exit', () => {
     expect(missing.stderr).toMatch(/^localmq: cannot read config file nope.json: ENOENT/);
     const defs = await runCli(['start', '--in-memory', '--free-ports', '--definitions', 'nope.json'], { cwd });
     expect(defs.status).toBe(2);
-    expect(defs.stderr).toMatch(/^localmq: cannot read definitions file .*nope.json: ENOENT; fix the file or leave out --definitions\n$/);
+    // structured log lines may come first; the last line is the one clear error
+    expect(defs.stderr).toMatch(/(^|\n)localmq: cannot read definitions file .*nope.json: ENOENT; fix the file or leave out --definitions\n$/);
   });
 
   it('a data dir that cannot be used', async () => {

@@ -9,7 +9,7 @@ const cwd = '/srv/app';
 describe('settings resolution', () => {
   it('defaults: rabbitmq profile on standard ports, persistent in ./.localmq, guest only', () => {
     const s = resolveSettings([], cwd);
-    expect(s).toMatchObject({ hosts: ['127.0.0.1', '::1'], hostname: 'localhost', engine: 'rabbitmq', ports: {}, freePorts: false, users: undefined, dataDir: '/srv/app/.localmq', runDir: '/srv/app/.localmq', logLevel: 'info' });
+    expect(s).toMatchObject({ hosts: ['127.0.0.1', '::1'], hostname: 'localhost', engine: 'all', ports: {}, freePorts: false, users: undefined, dataDir: '/srv/app/.localmq', runDir: '/srv/app/.localmq', logLevel: 'info' });
     expect(brokerOptions(s)).toMatchObject({ freePorts: false, dataDir: '/srv/app/.localmq' });
   });
 

@@ -109,6 +109,32 @@ describe('a damaged journal tail', () => {
   });
 });
 
+describe('what is not written', () => {
+  it('transient messages, and anything in non-durable queues or exchanges, add nothing to the journal', async () => {
+    const { broker } = await start(dataDir());
+    const ch = await confirmChannel(broker);
+    await ch.assertQueue('durable', { durable: true });
+    const store = broker.store as FileStore;
+    await new Promise((resolve) => broker.store.sync(resolve));
+    const before = store.stats.bytesWritten;
+
+    await ch.assertQueue('temp', { durable: false });
+    await ch.assertExchange('temp.x', 'fanout', { durable: false });
+    await ch.bindQueue('temp', 'temp.x', '');
+    for (let i = 0; i < 100; i++) {
+      ch.sendToQueue('durable', Buffer.from(`transient-${i}`), { persistent: false });
+      ch.publish('temp.x', '', Buffer.from(`persistent-in-temp-${i}`), { persistent: true });
+    }
+    await ch.waitForConfirms();
+    const got = await ch.get('durable', { noAck: false });
+    if (got) ch.ack(got);
+    await ch.checkQueue('durable');
+    await new Promise((resolve) => broker.store.sync(resolve));
+    expect(store.stats.bytesWritten).toBe(before);
+    expect(broker.queue('temp').messageCount()).toBe(100);
+  });
+});
+
 describe('compaction: disk use follows live data', () => {
   it('segments whose messages were all acked go away; the few live messages in them are kept', async () => {
     const dir = dataDir();

@@ -22,6 +22,8 @@ export interface RunState {
   /** users and how to log in, for the endpoint table */
   credentials: string[];
   caFile: string | null;
+  /** listener key -> the same endpoint at the broker's Amazon-style host name */
+  amazonUrls?: Record<string, string>;
   /** presented as Bearer to the management endpoint by `definitions` and `status` */
   controlToken: string;
 }

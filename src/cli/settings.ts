@@ -29,7 +29,7 @@ export function addStartOptions(cmd: Command): Command {
   addRunDirOptions(cmd)
     .option('--host <address>', `address to listen on, repeatable (env ${ENV_NAMES.host}, comma-separated; default 127.0.0.1 and ::1)`, collect)
     .option('--hostname <name>', `host name used in the printed URLs (env ${ENV_NAMES.hostname}; default localhost)`)
-    .option('--engine <engine>', `Amazon MQ engine profile: rabbitmq, activemq or all (env ${ENV_NAMES.engine}; default rabbitmq)`);
+    .option('--engine <engine>', `Amazon MQ engine profile: rabbitmq, activemq or all (env ${ENV_NAMES.engine}; default all)`);
   for (const key of LISTENER_KEYS) {
     cmd.option(`--${kebab(key)}-port <port>`, `${key} port, 0 for a free one, off to disable (env ${portEnvName(key)}; default ${STANDARD_PORTS[key]} when the engine has it)`);
   }

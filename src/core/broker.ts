@@ -17,6 +17,8 @@ export interface BrokerEvents {
   /** a message left a queue for good: acked by a consumer, or dropped/expired/dead-lettered */
   settled: [queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'];
   queueDeleted: [queue: Queue];
+  /** a queue was created by a declare (not by recovery): ActiveMQ-style wildcard consumers pick it up */
+  queueDeclared: [queue: Queue];
   /** the memory alarm went on (true) or off (false): publishers are blocked meanwhile */
   alarm: [on: boolean];
 }
@@ -124,6 +126,10 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   queueDeleted(queue: Queue): void {
     if (this.listenerCount('queueDeleted')) this.emit('queueDeleted', queue);
+  }
+
+  queueDeclared(queue: Queue): void {
+    if (this.listenerCount('queueDeclared')) this.emit('queueDeclared', queue);
   }
 
   memoryAdded(bytes: number): void {

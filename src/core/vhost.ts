@@ -179,6 +179,7 @@ export class VHost implements QueueHost {
     if (q.durable && !o.exclusive) {
       this.store.putQueue({ vhost: this.name, name, durable: true, autoDelete: o.autoDelete, arguments: o.arguments });
     }
+    this.broker.queueDeclared(q);
     return q;
   }
 

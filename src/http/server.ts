@@ -1,5 +1,4 @@
 import http from 'node:http';
-import { listenOnHosts, type Listener } from '../server/listen.js';
 import type { LocalMQ } from '../server/local-mq.js';
 import { authorize } from './management/auth.js';
 import { definitionsRoutes } from './management/definitions.js';
@@ -11,16 +10,12 @@ import { readJsonBody, sendError, type Route } from './management/http-util.js';
  * paths (`/api/overview`, `/api/definitions`), so the CLI's control commands and any
  * tool written against RabbitMQ's API talk to it alike.
  */
-export async function startHttpServer(broker: LocalMQ, hosts: string[], port: number, controlToken: string): Promise<Listener> {
+/**
+ * The request handler of the management endpoint, for a plain (15672) or TLS (15671, and
+ * ActiveMQ's console port 8162) listener alike.
+ */
+export function managementHandler(broker: LocalMQ, controlToken: string): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const routes: Route[] = [...overviewRoutes(broker), ...definitionsRoutes(broker)];
-  const servers: http.Server[] = [];
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void handle(req, res).catch((err: unknown) => {
-      broker.logger.warn('management request failed', { path: req.url, error: err });
-      if (!res.headersSent) sendError(res, 500, 'internal_server_error', (err as Error).message);
-      else res.destroy();
-    });
-  };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const matching = routes.filter((r) => r.path === path);
@@ -38,19 +33,18 @@ export async function startHttpServer(broker: LocalMQ, hosts: string[], port: nu
     if (body !== undefined && !body.ok) return sendError(res, 400, 'bad_request', body.reason);
     await route.handle(req, res, body?.value);
   };
-  const listener = await listenOnHosts(hosts, port, () => undefined, () => {
-    const server = http.createServer(handler);
-    server.keepAliveTimeout = 5_000;
-    servers.push(server);
-    return server;
-  });
-  return {
-    port: listener.port,
-    hosts: listener.hosts,
-    close: async () => {
-      // idle keep-alive connections would hold close() open
-      for (const s of servers) s.closeAllConnections();
-      await listener.close();
-    },
+  return (req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      broker.logger.warn('management request failed', { path: req.url, error: err });
+      if (!res.headersSent) sendError(res, 500, 'internal_server_error', (err as Error).message);
+      else res.destroy();
+    });
   };
+}
+
+/** an HTTP server for the handler; listeners (plain or TLS) feed it connections */
+export function managementServer(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): http.Server {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 5_000;
+  return server;
 }

@@ -165,7 +165,7 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
 
   const hosts = stringList(pick('host'), ['127.0.0.1', '::1']);
   const hostname = stringValue(pick('hostname')) ?? 'localhost';
-  const engine = oneOf(pick('engine'), ENGINES) ?? 'rabbitmq';
+  const engine = oneOf(pick('engine'), ENGINES) ?? 'all';
   const freePorts = booleanValue(pick('freePorts')) ?? false;
   const ports: PortOptions = {};
   for (const key of LISTENER_KEYS) {

@@ -9,6 +9,8 @@ export interface Endpoint {
   url: string;
   port: number;
   tls: boolean;
+  /** the same endpoint at the Amazon-style host name, as the Amazon MQ console shows it */
+  amazonUrl?: string;
 }
 
 export interface UnavailableEndpoint {
@@ -36,14 +38,21 @@ const FORMS: Record<ListenerKey, { name: string; scheme: string; path?: string; 
 const ORDER: ListenerKey[] = ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'];
 
 /** The broker's endpoints, in the order the Amazon MQ console lists them. */
-export function endpointTable(host: string, ports: Partial<Record<ListenerKey, number>>): Endpoint[] {
-  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+export function endpointTable(
+  host: string,
+  ports: Partial<Record<ListenerKey, number>>,
+  amazonHosts: Partial<Record<ListenerKey, string>> = {},
+): Endpoint[] {
+  const bracket = (h: string) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h);
   const out: Endpoint[] = [];
   for (const key of ORDER) {
     const port = ports[key];
     if (port === undefined) continue;
     const f = FORMS[key];
-    out.push({ key, name: f.name, url: `${f.scheme}://${h}:${port}${f.path ?? ''}`, port, tls: f.tls });
+    const e: Endpoint = { key, name: f.name, url: `${f.scheme}://${bracket(host)}:${port}${f.path ?? ''}`, port, tls: f.tls };
+    const amazon = amazonHosts[key];
+    if (amazon) e.amazonUrl = `${f.scheme}://${amazon}:${port}${f.path ?? ''}`;
+    out.push(e);
   }
   return out;
 }

@@ -6,37 +6,53 @@ import type { Message, MessageProperties } from '../core/message.js';
 import type { QueueEntry } from '../core/queues/entry.js';
 import type { Queue } from '../core/queues/queue.js';
 import { Routed } from '../core/vhost.js';
-import { AmqpConnection, DEFAULT_TUNING } from '../protocols/amqp/connection.js';
+import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import { MqttServer } from '../protocols/mqtt/server.js';
-import { mqttWebSocketServers } from '../protocols/mqtt/websocket.js';
 import type { AccessControl, ClientConnection, ProtocolContext } from '../protocols/context.js';
-import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
 import type { Store } from '../store/store.js';
 import { UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
-import { listenOnHosts, type Listener } from './listen.js';
 import { createLogger, type Logger } from './logger.js';
 import type { BrokerOptions } from './options.js';
 import { PRODUCT } from './product.js';
 import { emptyRetained, policyKey, type RetainedDefinitions } from './definitions/retained.js';
-import { startHttpServer } from '../http/server.js';
+import { managementHandler } from '../http/server.js';
+import { join } from 'node:path';
+import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, type BrokerIdentity, type Endpoint } from './endpoints.js';
+import { openListener, type ListenerServices, type OpenListener } from './listeners.js';
+import { ensureCertificates, loadUserCertificates, type TlsMaterial } from './tls/certificates.js';
+import { TlsTerminator } from './tls/terminator.js';
+import { inMemoryCertificates, isTlsListener, ACTIVEMQ_LISTENERS, clientUrl, restoreIdentity } from './endpoint-support.js';
+import type { ListenerKey } from './profiles.js';
+import type { Engine } from './options.js';
 import { resolvePorts } from './profiles.js';
 import { randomBytes } from 'node:crypto';
 
+/** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
 export interface BrokerUrls {
   amqp?: string;
+  /** amqps://host:5671 */
   amqps?: string;
   stomp?: string;
+  /** stomp+ssl://host:61614 */
+  stomps?: string;
   /** STOMP over WebSocket (web-stomp), e.g. ws://localhost:15674/ws */
   stompWs?: string;
   mqtt?: string;
+  /** mqtts://host:8883 (Amazon MQ writes it mqtt+ssl://) */
+  mqtts?: string;
   /** MQTT over WebSocket: ws://host:port/ws */
   mqttWs?: string;
-  ws?: string;
+  /** STOMP and MQTT over WSS by subprotocol (ActiveMQ's 61619) */
+  wss?: string;
+  /** management console and API */
   http?: string;
+  https?: string;
+  /** ActiveMQ web console */
+  console?: string;
 }
 
 export interface QueueInfo {
@@ -67,7 +83,13 @@ export class LocalMQ {
   readonly users: UserRegistry;
   readonly logger: Logger;
   readonly connectionsRegistry: Connections;
-  private readonly listeners: Listener[] = [];
+  private readonly listeners: OpenListener[] = [];
+  /** every endpoint, in Amazon MQ's URL forms (local and Amazon-style host) */
+  endpoints: Endpoint[] = [];
+  /** this broker's Amazon MQ identity (kept in the data dir) */
+  identity: BrokerIdentity = newIdentity();
+  private tlsTerminator: TlsTerminator | undefined;
+  private tlsMaterial: Promise<TlsMaterial> | undefined;
   private readonly sockets = new Set<Socket>();
   readonly urls: BrokerUrls = {};
   readonly ports: Record<string, number> = {};
@@ -77,7 +99,7 @@ export class LocalMQ {
   readonly controlToken = randomBytes(24).toString('base64url');
   private stopped = false;
   private mqtt: MqttServer | undefined;
-  private dropMqttWs: (() => void) | undefined;
+  private mqttStarting: Promise<MqttServer> | undefined;
   /** adapters' keyed records from the store (MQTT retained messages and sessions) */
   private recoveredRecords: Map<string, Map<string, unknown>> | undefined;
 
@@ -103,9 +125,9 @@ export class LocalMQ {
     for (const p of state.policies) broker.retained.policies.set(policyKey(p.vhost, p.name), p);
     // a data dir that held users keeps them; only a first start gets the defaults
     broker.seedDefaults(state.users.length === 0);
+    broker.identity = restoreIdentity(store, state.records, options.region);
     try {
       await broker.listen();
-      await broker.listenManagement();
     } catch (err) {
       await broker.stop();
       throw err;
@@ -138,78 +160,80 @@ export class LocalMQ {
     return { broker: this.core, dialect, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
   }
 
+  get engine(): Engine {
+    return this.options.engine ?? 'all';
+  }
+
+  /** the host name in URLs: `localhost` unless set (an Amazon-style name works when mapped in /etc/hosts) */
+  get hostname(): string {
+    return this.options.hostname ?? 'localhost';
+  }
+
+  /** Amazon MQ's host name for this broker (covered by the certificate; map it to 127.0.0.1 to use it) */
+  get amazonHostname(): string {
+    return amazonHostname(this.identity, this.engine === 'activemq' ? 'activemq' : 'rabbitmq');
+  }
+
   private async listen(): Promise<void> {
-    const hosts = this.options.hosts ?? ['127.0.0.1', '::1'];
-    const free = this.options.freePorts ?? true;
-    const urlHost = this.options.hostname ?? 'localhost';
-    const ports = this.options.ports ?? {};
-    const ctx = this.context;
-    const amqpPort = ports.amqp ?? (free ? 0 : 5672);
-    if (amqpPort !== false) {
-      const tuning = { ...DEFAULT_TUNING, ...this.options.amqp };
-      const l = await listenOnHosts(hosts, amqpPort, (socket) => {
-        this.track(socket);
-        new AmqpConnection(socket, ctx, tuning);
-      });
+    const resolved = resolvePorts(this.engine, this.options.ports ?? {}, this.options.freePorts ?? true);
+    const services: ListenerServices = {
+      ctx: this.context,
+      hosts: this.options.hosts ?? ['127.0.0.1', '::1'],
+      amqpTuning: { ...DEFAULT_TUNING, ...this.options.amqp },
+      track: (socket) => this.track(socket),
+      mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords).then((m) => (this.mqtt = m))),
+      http: () => managementHandler(this, this.controlToken),
+      tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
+    };
+    const keys = Object.keys(resolved) as ListenerKey[];
+    // with a data dir the CA file is made at start, so the endpoint printout can name it
+    if (this.options.dataDir && keys.some(isTlsListener)) await this.certificates();
+    for (const key of keys) {
+      const l = await openListener(key, resolved[key]!, services);
       this.listeners.push(l);
-      this.ports['amqp'] = l.port;
-      this.urls.amqp = `amqp://${urlHost}:${l.port}`;
+      this.ports[key] = l.port;
     }
-    const stompPort = ports.stomp ?? (free ? 0 : 61613);
-    if (stompPort !== false) {
-      const l = await listenOnHosts(hosts, stompPort, (socket) => {
-        this.track(socket);
-        acceptStompSocket(socket, ctx);
-      });
-      this.listeners.push(l);
-      this.ports['stomp'] = l.port;
-      this.urls.stomp = `stomp://${urlHost}:${l.port}`;
-    }
-    const stompWsPort = ports.stompWs ?? (free ? 0 : 15674);
-    if (stompWsPort !== false) {
-      const l = await listenOnHosts(hosts, stompWsPort, (socket) => this.track(socket), stompWebSocketServer(ctx));
-      this.listeners.push(l);
-      this.ports['stompWs'] = l.port;
-      this.urls.stompWs = `ws://${urlHost}:${l.port}/ws`;
-    }
-    await this.listenMqtt(hosts, urlHost, ports.mqtt ?? (free ? 0 : 1883), ports.mqttWs ?? (free ? 0 : 15675));
-  }
-
-  private async listenMqtt(hosts: string[], urlHost: string, port: number | false, wsPort: number | false): Promise<void> {
-    if (port === false && wsPort === false) return;
-    const mqtt = (this.mqtt = await MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords));
-    if (port !== false) {
-      const l = await listenOnHosts(hosts, port, (socket) => {
-        this.track(socket);
-        mqtt.handle(socket);
-      });
-      this.listeners.push(l);
-      this.ports['mqtt'] = l.port;
-      this.urls.mqtt = `mqtt://${urlHost}:${l.port}`;
-    }
-    if (wsPort !== false) {
-      const ws = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req));
-      this.dropMqttWs = ws.dropConnections;
-      const l = await listenOnHosts(hosts, wsPort, () => undefined, ws.create);
-      this.listeners.push(l);
-      this.ports['mqttWs'] = l.port;
-      this.urls.mqttWs = `ws://${urlHost}:${l.port}/ws`;
+    const host = this.hostname;
+    this.endpoints = endpointTable(host, this.ports, this.amazonHostsByListener());
+    for (const e of this.endpoints) this.urls[e.key] = clientUrl(e.key, host, e.port);
+    for (const u of unavailableEndpoints(this.engine, this.amazonHostname)) {
+      this.logger.info(`${u.name} endpoint ${u.url} is not yet available in LocalMQ`, { endpoint: u.name });
     }
   }
 
-  /** the management HTTP endpoint (RabbitMQ's :15672), when the profile or `ports.http` enables it */
-  private async listenManagement(): Promise<void> {
-    const port = resolvePorts(this.options.engine ?? 'rabbitmq', this.options.ports ?? {}, this.options.freePorts ?? true).http;
-    if (port === undefined || this.httpListener) return;
-    const hosts = this.options.hosts ?? ['127.0.0.1', '::1'];
-    const l = await startHttpServer(this, hosts, port, this.controlToken);
-    this.httpListener = l;
-    this.listeners.push(l);
-    this.ports['http'] = l.port;
-    this.urls.http = `http://${this.options.hostname ?? 'localhost'}:${l.port}`;
+  /** Amazon-style host per listener: ActiveMQ's endpoints carry the instance suffix, RabbitMQ's do not */
+  private amazonHostsByListener(): Partial<Record<ListenerKey, string>> {
+    const rabbit = amazonHostname(this.identity, 'rabbitmq');
+    const active = amazonHostname(this.identity, 'activemq');
+    const out: Partial<Record<ListenerKey, string>> = {};
+    for (const key of Object.keys(this.ports) as ListenerKey[]) {
+      out[key] = this.engine === 'activemq' || ACTIVEMQ_LISTENERS.has(key) ? active : rabbit;
+    }
+    return out;
   }
 
-  private httpListener: Listener | undefined;
+  /**
+   * The TLS certificate every TLS listener presents: the user's files when given, else a
+   * local CA and server certificate made on first use (kept in the data dir, or in memory)
+   * for localhost, 127.0.0.1, ::1, this machine, the configured host name and the
+   * Amazon-style names.
+   */
+  certificates(): Promise<TlsMaterial> {
+    if (!this.tlsMaterial) {
+      const tls = this.options.tls;
+      const hostnames = [this.hostname, amazonHostname(this.identity, 'rabbitmq'), amazonHostname(this.identity, 'activemq'), amazonHostname(this.identity, 'activemq', 2)];
+      this.tlsMaterial = tls?.certFile
+        ? loadUserCertificates({ certFile: tls.certFile, keyFile: tls.keyFile!, caFile: tls.caFile })
+        : this.options.dataDir
+          ? ensureCertificates({ dir: join(this.options.dataDir, 'tls'), hostnames })
+          : inMemoryCertificates(hostnames);
+      this.tlsMaterial.then((m) => (this.caFile = m.caFile ?? tls?.caFile), () => undefined);
+    }
+    return this.tlsMaterial;
+  }
+
+  /** the CA file clients should trust, once certificates exist on disk */
+  caFile: string | undefined;
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
@@ -223,7 +247,7 @@ export class LocalMQ {
     const closing = this.listeners.map((l) => l.close().catch(() => undefined)).concat([
       this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\''),
     ]);
-    this.dropMqttWs?.();
+    for (const l of this.listeners) l.dropConnections?.();
     await Promise.all(closing);
     await this.mqtt?.close();
     for (const s of this.sockets) s.destroy();

@@ -32,7 +32,18 @@ export interface UserOption {
   tags?: string[];
 }
 
+export interface TlsOptions {
+  /** PEM files of your own instead of the generated local CA */
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+}
+
 export interface BrokerOptions {
+  /** TLS certificate files; by default a local CA and certificate are generated */
+  tls?: TlsOptions;
+  /** AWS region in the Amazon-style host name (default us-east-1) */
+  region?: string;
   /** addresses to listen on; default loopback over IPv4 and IPv6 */
   hosts?: string[];
   /** the name clients use in URLs; default 'localhost' */

@@ -69,7 +69,8 @@ export function parseEndpoints(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of text.split('\n')) {
     const m = /^ {4}(.+?) {2,}([a-z+]+:\/\/\S+)$/.exec(line);
-    if (m) out.set(m[1]!, m[2]!);
+    // the local rows come first; the Amazon-form rows below repeat the names
+    if (m && !out.has(m[1]!)) out.set(m[1]!, m[2]!);
   }
   return out;
 }

@@ -16,7 +16,7 @@ export const CRASH_QUEUE = 'crash';
 const MARKER_QUEUE = 'crash-acks';
 
 export interface CrashRoundOptions {
-  /** SIGKILL this long after the first publish */
+  /** SIGKILL this long after the first confirm */
   killAfterMs: number;
   /** bytes per message body (at least 12) */
   bodySize?: number;
@@ -39,6 +39,10 @@ export interface CrashRoundResult {
   durablyAcked: number;
   /** held by the consumer, unacked, when the broker died */
   heldUnacked: number;
+  /** held ones whose delivery a later confirm proved written: they must come back redelivered */
+  heldDurably: number;
+  /** of those, the ones that came back without the redelivered flag, or not at all */
+  heldNotRedelivered: number[];
   recovered: number;
   recoveredRedelivered: number;
   /** acks sent whose durability no confirm proved yet (each may or may not come back) */
@@ -60,6 +64,7 @@ export function crashRoundFailed(r: CrashRoundResult): string | undefined {
   if (r.lost.length) problems.push(`${r.lost.length} confirmed messages lost (first ${r.lost.slice(0, 5).join(',')})`);
   if (r.duplicates.length) problems.push(`${r.duplicates.length} duplicates (first ${r.duplicates.slice(0, 5).join(',')})`);
   if (r.resurrected.length) problems.push(`${r.resurrected.length} acked messages came back (first ${r.resurrected.slice(0, 5).join(',')})`);
+  if (r.heldNotRedelivered.length) problems.push(`${r.heldNotRedelivered.length} delivered, unacked messages did not come back redelivered (first ${r.heldNotRedelivered.slice(0, 5).join(',')})`);
   if (r.outOfOrder) problems.push(`${r.outOfOrder} messages out of order`);
   return problems.length ? problems.join('; ') : undefined;
 }
@@ -83,6 +88,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
   const confirmed = new Set<number>();
   const durablyAcked = new Set<number>();
   const held = new Set<number>();
+  const heldDurably = new Set<number>();
   const ackSent = new Set<number>();
   let published = 0;
   let dead = false;
@@ -105,8 +111,10 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
       const sub = await subConn.createConfirmChannel();
       sub.on('error', () => undefined);
       await sub.prefetch(500);
-      startAckingConsumer(sub, holdEvery, holdMax, held, ackSent, durablyAcked, () => dead);
+      startAckingConsumer(sub, { holdEvery, holdMax, held, heldDurably, ackSent, durablyAcked }, () => dead);
 
+      let firstConfirm!: () => void;
+      const confirmedOnce = new Promise<void>((r) => (firstConfirm = r));
       const publishNext = (): void => {
         if (dead) return;
         const n = ++published;
@@ -114,6 +122,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
           pub.publish('', CRASH_QUEUE, encodeBody(n, bodySize), { persistent: true }, (err) => {
             if (err) return; // nacked, or the channel died with it unconfirmed
             confirmed.add(n);
+            if (confirmed.size === 1) firstConfirm();
             publishNext();
           });
         } catch {
@@ -121,6 +130,8 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
         }
       };
       for (let i = 0; i < window; i++) publishNext();
+      // counted from the first confirm, so a slow start on a busy machine still gets work done
+      await confirmedOnce;
       await new Promise((r) => setTimeout(r, opts.killAfterMs));
       // publishing and acking go on until the process is gone
       await child.kill();
@@ -139,15 +150,20 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
       let outOfOrder = 0;
       let last = 0;
       let redelivered = 0;
+      const flagged = new Set<number>();
       for (const m of messages) {
         const n = decodeBody(m.body);
         if (seen.has(n)) duplicates.push(n);
         seen.add(n);
         if (n < last) outOfOrder++;
         last = n;
-        if (m.redelivered) redelivered++;
+        if (m.redelivered) {
+          redelivered++;
+          flagged.add(n);
+        }
       }
       const lost = [...confirmed].filter((n) => !seen.has(n) && !ackSent.has(n)).sort((a, b) => a - b);
+      const heldNotRedelivered = [...heldDurably].filter((n) => !flagged.has(n)).sort((a, b) => a - b);
       const resurrected = [...durablyAcked].filter((n) => seen.has(n)).sort((a, b) => a - b);
       return {
         killAfterMs: opts.killAfterMs,
@@ -157,6 +173,8 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
         durablyAcked: durablyAcked.size,
         ackedInDoubt: ackSent.size - durablyAcked.size,
         heldUnacked: held.size,
+        heldDurably: heldDurably.size,
+        heldNotRedelivered,
         recovered: messages.length,
         recoveredRedelivered: redelivered,
         lost,
@@ -173,36 +191,48 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
   }
 }
 
+interface ConsumerBook {
+  /** keep every this-many-th message unacked... */
+  holdEvery: number;
+  /** ...up to this many */
+  holdMax: number;
+  held: Set<number>;
+  /** held, and a confirm since proved the delivery was written */
+  heldDurably: Set<number>;
+  ackSent: Set<number>;
+  /** acked, and a confirm since proved the ack was written */
+  durablyAcked: Set<number>;
+}
+
 /**
- * Acks every message but each `holdEvery`-th (up to `holdMax` held); after every 20 acks publishes a marker on
- * the same channel: once that is confirmed, the store has written the acks before it.
+ * Acks every message but the held ones; after every 20 acks publishes a marker on the
+ * same channel. The broker handled the acks (and wrote the deliveries) before the marker,
+ * so once the marker is confirmed, those are on disk.
  */
-function startAckingConsumer(
-  ch: ConfirmChannel,
-  holdEvery: number,
-  holdMax: number,
-  held: Set<number>,
-  ackSent: Set<number>,
-  durablyAcked: Set<number>,
-  dead: () => boolean,
-): void {
-  let pending: number[] = [];
+function startAckingConsumer(ch: ConfirmChannel, book: ConsumerBook, dead: () => boolean): void {
+  let acked: number[] = [];
+  let held: number[] = [];
   const onMessage = (msg: ConsumeMessage | null) => {
     if (!msg || dead()) return;
     const n = decodeBody(msg.content);
-    if (n % holdEvery === 0 && held.size < holdMax) {
-      held.add(n);
+    if (n % book.holdEvery === 0 && book.held.size < book.holdMax) {
+      book.held.add(n);
+      held.push(n);
       return;
     }
     try {
       ch.ack(msg);
-      ackSent.add(n);
-      pending.push(n);
-      if (pending.length >= 20) {
-        const covered = pending;
-        pending = [];
+      book.ackSent.add(n);
+      acked.push(n);
+      if (acked.length >= 20) {
+        const ackedBefore = acked;
+        const heldBefore = held;
+        acked = [];
+        held = [];
         ch.publish('', MARKER_QUEUE, Buffer.from('m'), { persistent: true }, (err) => {
-          if (!err) for (const a of covered) durablyAcked.add(a);
+          if (err) return;
+          for (const a of ackedBefore) book.durablyAcked.add(a);
+          for (const h of heldBefore) book.heldDurably.add(h);
         });
       }
     } catch {

@@ -121,7 +121,8 @@ function runState(broker: LocalMQ, settings: Settings, detached: boolean): RunSt
     dataDir: settings.dataDir ?? null,
     logFile: detached ? join(settings.runDir, LOG_FILE) : null,
     credentials: credentials(broker, settings),
-    caFile: caFileOf(broker) ?? null,
+    caFile: broker.caFile ?? null,
+    amazonUrls: Object.fromEntries(broker.endpoints.filter((e) => e.amazonUrl).map((e) => [e.key, e.amazonUrl!])),
     controlToken: broker.controlToken,
   };
 }
@@ -137,10 +138,4 @@ function credentials(broker: LocalMQ, settings: Settings): string[] {
     else out.push(`${u.name} (${tags}${loopback})`);
   }
   return out.length ? out : ['no users: import definitions or pass --user name:password'];
-}
-
-/** the CA certificate clients must trust, once a TLS listener is up */
-function caFileOf(broker: LocalMQ): string | undefined {
-  const tls = (broker as unknown as { tls?: { caFile?: string } }).tls;
-  return tls?.caFile;
 }

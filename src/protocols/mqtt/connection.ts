@@ -7,7 +7,9 @@ import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
 import { publishedQos, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
 import type { CoreDeliveries, CorePersistence } from './persistence.js';
-import { filterMatches, filterToBindingKey, routingKeyToTopic } from './topics.js';
+import { activeMqCopies } from './activemq/copies.js';
+import { rabbitCopies, type CopyPlan } from './copies.js';
+import { filterToBindingKey, routingKeyToTopic } from './topics.js';
 
 /**
  * The parts of an aedes 1.x `Client` this adapter uses. `deliver0` / `deliverQoS` are
@@ -63,6 +65,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   private readonly filters = new Map<string, number>();
   /** packet id -> core delivery tag */
   private readonly inflight = new Map<number, number>();
+  /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
+  private readonly copiesLeft = new Map<number, number>();
+  /** overlapping subscriptions: one copy (RabbitMQ) or one per matching filter (ActiveMQ) */
+  private readonly copies: CopyPlan;
   private pendingWrites = 0;
   /** CONNACK sent: deliveries may flow */
   private ready = false;
@@ -80,6 +86,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     prefetch: number,
   ) {
     this.queueName = sessionQueueName(client.id);
+    this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
     this.session = ctx.broker.openSession(vhostRef, this);
     this.session.consumerPrefetch = prefetch;
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -148,25 +155,31 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
 
   deliver(d: Delivery): void {
     const topic = routingKeyToTopic(d.message.routingKey);
-    const granted = this.grantedQos(topic);
-    if (granted < 0) {
+    const copies = this.copies(this.filters, topic);
+    if (copies.length === 0) {
       // bound by `#` or `+` but a `$` topic, which wildcards do not match [MQTT-4.7.2-1]
       this.session.ack(d.tag, false);
       return;
     }
     const pub = publishedQos(d.message);
-    const qos = pub < granted ? pub : granted;
-    const packet: OutPacket = { cmd: 'publish', topic, payload: d.message.body, qos, retain: false, dup: false };
-    this.pendingWrites++;
-    if (qos === 0) {
-      this.session.ack(d.tag, false);
-      this.client.deliver0(packet, this.written);
-      return;
+    let awaited = 0;
+    for (const granted of copies) if ((pub < granted ? pub : granted) > 0) awaited++;
+    // settled in the core once every copy that needs a PUBACK/PUBCOMP has one
+    if (awaited === 0) this.session.ack(d.tag, false);
+    else if (awaited > 1) this.copiesLeft.set(d.tag, awaited);
+    for (const granted of copies) {
+      const qos = pub < granted ? pub : granted;
+      const packet: OutPacket = { cmd: 'publish', topic, payload: d.message.body, qos, retain: false, dup: false };
+      this.pendingWrites++;
+      if (qos === 0) {
+        this.client.deliver0(packet, this.written);
+        continue;
+      }
+      packet.dup = d.redelivered;
+      packet.messageId = this.allocateId();
+      this.inflight.set(packet.messageId, d.tag);
+      this.client.deliverQoS(packet, this.written);
     }
-    packet.dup = d.redelivered;
-    packet.messageId = this.allocateId();
-    this.inflight.set(packet.messageId, d.tag);
-    this.client.deliverQoS(packet, this.written);
   }
 
   isWritable(): boolean {
@@ -181,19 +194,6 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   private readonly written = (): void => {
     if (this.pendingWrites-- === WRITE_WINDOW && !this.closed) this.session.resume();
   };
-
-  /**
-   * QoS for a delivery on `topic`: the highest granted by a matching filter, capped by an
-   * exact-topic subscription when there is one (aedes caps at that one as it writes); -1
-   * when nothing matches.
-   */
-  private grantedQos(topic: string): number {
-    const exact = this.filters.get(topic);
-    if (exact !== undefined) return exact;
-    let best = -1;
-    for (const [filter, qos] of this.filters) if (qos > best && filterMatches(filter, topic)) best = qos;
-    return best;
-  }
 
   private allocateId(): number {
     const c = this.client;
@@ -214,6 +214,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     const tag = this.inflight.get(messageId);
     if (tag === undefined) return false;
     this.inflight.delete(messageId);
+    const left = this.copiesLeft.get(tag);
+    if (left !== undefined) {
+      if (left > 1) {
+        this.copiesLeft.set(tag, left - 1);
+        return true;
+      }
+      this.copiesLeft.delete(tag);
+    }
     if (!this.closed && this.session.isOutstanding(tag)) this.session.ack(tag, false);
     return true;
   }
@@ -229,6 +237,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     if (this.closed) return;
     this.closed = true;
     this.inflight.clear();
+    this.copiesLeft.clear();
     this.consumer = undefined;
     this.session.close();
     this.vhostRef.ownerClosed(this);

@@ -6,13 +6,14 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
  * MQTT over WebSocket (RabbitMQ's web-mqtt: one path, binary frames): an HTTP server
  * factory for `listenOnHosts` whose upgrades on `path` become MQTT streams.
  */
-export function mqttWebSocketServers(onStream: (stream: Duplex, req: http.IncomingMessage) => void, path = '/ws') {
+export function mqttWebSocketServers(onStream: (stream: Duplex, req: http.IncomingMessage) => void, path: string | null = '/ws') {
   const servers = new Set<http.Server>();
   const create = (): http.Server => {
     const server = http.createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: upgrade required\n');
     });
-    const wss = new WebSocketServer({ server, path });
+    // no path: any (ActiveMQ's WSS port takes MQTT on whatever path the client names)
+    const wss = new WebSocketServer(path === null ? { server } : { server, path });
     wss.on('connection', (ws, req) => {
       const stream = createWebSocketStream(ws);
       // a peer vanishing mid-frame surfaces on the stream; aedes sees the close

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BrokerError, accessRefused, preconditionFailed } from '../../core/errors.js';
+import { BrokerError, accessRefused } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
 import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
@@ -13,24 +13,20 @@ import {
   serializeFrame,
   type StompFrame,
   type StompHeader,
+  type StompSerializeOptions,
   type StompVersion,
 } from './codec/index.js';
-import { parseDestination, routingOf } from './destination.js';
-import { booleanHeader, ensureQueue, ensureSource, isDurableSubscription, type EndpointContext } from './endpoints.js';
+import { ActiveMqStompDialect } from './activemq/dialect.js';
+import { parseDestination } from './destination.js';
+import type { DialectConnection, StompDialect, StompSubscriptionLike } from './dialect.js';
+import { isDurableSubscription, type EndpointContext } from './endpoints.js';
 import { StompError, quoted, toStompError } from './errors.js';
-import { negotiateHeartbeat } from './heartbeat.js';
-import { propertiesFromHeaders } from './properties.js';
-import { StompSubscription, parseMessageId, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
+import { RabbitStompDialect } from './rabbitmq-dialect.js';
+import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
 
 const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.0', '1.1', '1.2'];
 const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');
-/**
- * What CONNECTED says in `server`. Like the AMQP adapter's server properties it
- * names the RabbitMQ release LocalMQ follows: clients (stompjms, for one)
- * switch on RabbitMQ's extensions when they see "RabbitMQ/".
- */
-const SERVER_HEADER = 'RabbitMQ/3.13.7';
 /** RabbitMQ's STOMP default_user: a CONNECT without login/passcode logs in as guest/guest */
 const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSCODE = 'guest';
@@ -42,8 +38,8 @@ type State = 'connecting' | 'open' | 'closing' | 'closed';
 
 type TxOp =
   | { kind: 'send'; exchange: string; key: string; message: Message }
-  | { kind: 'ack'; sub: StompSubscription; deliveryTag: number }
-  | { kind: 'nack'; sub: StompSubscription; deliveryTag: number; requeue: boolean };
+  | { kind: 'ack'; sub: StompSubscriptionLike; deliveryTag: number }
+  | { kind: 'nack'; sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
 
 let connectionCounter = 0;
 
@@ -53,7 +49,7 @@ let connectionCounter = 0;
  * AMQP, transactions, receipts, and errors (an ERROR frame, then close).
  * Each subscription is a StompSubscription with its own core Session.
  */
-export class StompConnection implements ClientConnection, SubscriptionHost, EndpointContext {
+export class StompConnection implements ClientConnection, SubscriptionHost, EndpointContext, DialectConnection {
   readonly id = `stomp-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
   readonly protocol = 'stomp' as const;
   readonly connectedAt = Date.now();
@@ -65,11 +61,13 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private authUser: AuthenticatedUser | undefined;
   private vhostObject: VHost | undefined;
   private registered = false;
-  private readonly subscriptions = new Map<string, StompSubscription>();
+  readonly subscriptions = new Map<string, StompSubscriptionLike>();
   private readonly transactions = new Map<string, TxOp[]>();
   /** temp-queue name in reply-to → the exclusive queue made for it */
   private readonly replyQueues = new Map<string, string>();
-  private readonly declaredQueues = new Set<string>();
+  readonly declaredQueues = new Set<string>();
+  /** RabbitMQ's or ActiveMQ's semantics, by the engine profile */
+  private readonly dialect: StompDialect;
   /** work waiting for the store to make earlier writes durable (receipts), in order */
   private durableWaiters: (() => void)[] = [];
   private syncScheduled = false;
@@ -93,6 +91,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.log = ctx.logger.child({ conn: this.id, transport: transport.kind });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f) },
       { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize } },
@@ -106,6 +105,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   get user(): string | undefined {
     return this.authUser?.name;
+  }
+
+  get userName(): string {
+    return this.authUser!.name;
   }
 
   get vhost(): string | undefined {
@@ -202,7 +205,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       const v = getHeader(frame, name);
       return v !== undefined && version === '1.0' ? v.trimStart() : v;
     };
-    const heartbeat = negotiateHeartbeat(header('heart-beat'));
+    const heartbeatHeader = header('heart-beat');
     const login = header('login') ?? DEFAULT_LOGIN;
     const passcode = header('passcode') ?? DEFAULT_PASSCODE;
     const outcome = this.ctx.access.authenticate(login, passcode, this.remoteAddress);
@@ -227,15 +230,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.registered = true;
     this.authUser = outcome.user;
     this.vhostObject = vhost;
-    this.sessionId = `session-${randomBytes(16).toString('base64url')}`;
+    const reply = this.dialect.connected(version, heartbeatHeader);
+    this.sessionId = reply.sessionId;
     this.state = 'open';
-    this.sendFrame('CONNECTED', [
-      ['server', SERVER_HEADER],
-      ['session', this.sessionId],
-      ['heart-beat', `${heartbeat.sendMs},${heartbeat.receiveMs}`],
-      ['version', version],
-    ]);
-    this.startHeartbeats(heartbeat.sendMs, heartbeat.receiveMs);
+    this.sendFrame('CONNECTED', reply.headers);
+    this.startHeartbeats(reply.sendMs, reply.receiveMs);
     this.ctx.broker.on('alarm', this.onAlarm);
     if (this.ctx.broker.alarmed) this.onAlarm(true);
     this.log.debug('STOMP connection open', { user: login, vhost: vhostName, version, remote: this.remoteAddress });
@@ -246,19 +245,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private onSend(frame: StompFrame): void {
     if (getHeader(frame, 'message-id') !== undefined) throw new StompError('Invalid header', `'message-id' is not allowed on 'SEND'.\n`);
     const destText = this.requireDestination(frame, 'SEND');
-    const dest = parseDestination(destText);
-    if (dest.kind === 'temp-queue') throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SEND'\n`);
-    if (dest.kind === 'queue') ensureQueue(this, dest.name, frame, this.declaredQueues);
-    const { exchange, key } = routingOf(dest);
-    this.check('write', 'exchange', exchange);
-
-    const replyTo = this.replyToFor(getHeader(frame, 'reply-to'));
-    const properties = propertiesFromHeaders(frame.headers, replyTo);
-    const user = this.authUser!.name;
-    if (properties.userId !== undefined && properties.userId !== user) {
-      throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${user}'`);
-    }
-    const message: Message = { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() };
+    const { exchange, key, message } = this.dialect.prepareSend(frame, destText);
     const receipt = getHeader(frame, 'receipt');
     const txId = getHeader(frame, 'transaction');
     if (txId !== undefined) {
@@ -288,7 +275,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
    * automatically, its name put in reply-to (RabbitMQ's temp queues).
    * Returns the rewritten reply-to, or undefined to keep the header as sent.
    */
-  private replyToFor(header: string | undefined): string | undefined {
+  replyToFor(header: string | undefined): string | undefined {
     if (header === undefined || !header.startsWith(TEMP_QUEUE_PREFIX)) return undefined;
     const known = this.replyQueues.get(header);
     if (known !== undefined) return known;
@@ -311,7 +298,6 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Missing Header', `Header 'id' is required for durable subscriptions`);
     }
     const destText = this.requireDestination(frame, 'SUBSCRIBE');
-    const dest = parseDestination(destText);
     if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) {
       throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
     }
@@ -325,27 +311,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
     }
     this.ctx.broker.limits.checkConsumerCount(this.subscriptions.size);
-
-    const source = ensureSource(this, dest, destText, frame, id, this.declaredQueues);
-    const session = this.ctx.broker.openSession(this.vhostModel, this);
-    if (prefetch !== undefined) session.consumerPrefetch = Number(prefetch.trim());
-    const sub = new StompSubscription(this, session, id, destText, ackMode, source.queue, source.owned);
-    this.subscriptions.set(tag, sub);
-    try {
-      this.check('read', 'queue', source.queue);
-      if (source.bind) {
-        this.check('write', 'queue', source.queue);
-        this.check('read', 'exchange', source.bind.exchange);
-        this.vhostModel.bindQueue(source.queue, source.bind.exchange, source.bind.key, {}, this);
-      }
-      session.consume(source.queue, { tag, noAck: ackMode === 'auto', exclusive: false, priority: 0, arguments: {} }, sub);
-    } catch (err) {
-      this.subscriptions.delete(tag);
-      sub.close();
-      // a queue made for this subscription alone is ours to clean up
-      if (source.owned && !source.durable) this.vhostModel.deleteQueue(source.queue, false, false, this);
-      throw err;
-    }
+    this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag, prefetch: prefetch !== undefined ? Number(prefetch.trim()) : undefined });
   }
 
   private onUnsubscribe(frame: StompFrame): void {
@@ -373,7 +339,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   /** the queue under a subscription was deleted: RabbitMQ says so in an ERROR and carries on */
-  subscriptionCancelledByBroker(sub: StompSubscription): void {
+  subscriptionCancelledByBroker(sub: StompSubscriptionLike): void {
     if (this.subscriptions.get(sub.tag) !== sub) return;
     this.subscriptions.delete(sub.tag);
     sub.close();
@@ -391,17 +357,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   // ---- ACK / NACK ----------------------------------------------------------------
 
   private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): void {
-    // 1.2 acknowledges by the MESSAGE's `ack` header, sent back as `id`
-    const headerName = this.version === '1.2' ? 'id' : 'message-id';
-    const value = getHeader(frame, headerName);
-    if (value === undefined) throw new StompError('Missing header', `${quoted(command)} must include the ${quoted(headerName)} header\n`);
-    const parsed = parseMessageId(value);
-    if (!parsed) throw new StompError('Invalid header', `${quoted(command)} must include a valid ${quoted(headerName)} header\n`);
-    const sub = this.subscriptions.get(parsed.tag);
-    if (!sub) throw new StompError('Subscription not found', `Message with id ${quoted(value)} has no subscription`);
-    // RabbitMQ requeues a NACKed message unless told `requeue:false`
-    const requeue = booleanHeader(frame, 'requeue') ?? true;
-    const op: TxOp = command === 'ACK' ? { kind: 'ack', sub, deliveryTag: parsed.deliveryTag } : { kind: 'nack', sub, deliveryTag: parsed.deliveryTag, requeue };
+    const { sub, deliveryTag, requeue } = this.dialect.resolveAck(frame, command);
+    const op: TxOp = command === 'ACK' ? { kind: 'ack', sub, deliveryTag } : { kind: 'nack', sub, deliveryTag, requeue };
     const txId = getHeader(frame, 'transaction');
     if (txId !== undefined) this.requireTransaction(txId).push(op);
     else this.settle(op);
@@ -477,6 +434,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const e = toStompError(err);
     this.log.debug('STOMP error frame sent', { message: e.message, detail: e.detail });
     this.sendError(e, frame ? getHeader(frame, 'receipt') : undefined);
+    // ActiveMQ carries on after most refusals
+    if (this.state === 'open' && !this.dialect.closesAfter(err, frame?.command)) return;
     this.state = 'closing';
     this.teardownSession();
     this.closeTransport();
@@ -503,6 +462,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.durableWaiters = [];
+    this.dialect.closed();
     this.ctx.broker.off('alarm', this.onAlarm);
     if (this.registered) this.ctx.connections.remove(this);
     this.resolveClosed();
@@ -556,11 +516,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   // ---- output --------------------------------------------------------------------
 
-  sendFrame(command: string, headers: StompHeader[], body?: Buffer): void {
+  sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void {
     if (this.state === 'closed') return;
     const frame = createFrame(command, headers, body);
     if (this.traceFrames) this.log.trace('frame out', { command, headers: headersToObject(frame), bodyLength: frame.body.length });
-    this.write(serializeFrame(frame, this.version));
+    this.write(serializeFrame(frame, this.version, options));
   }
 
   private write(bytes: Buffer): void {
@@ -573,9 +533,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   private sendError(e: StompError, receipt: string | undefined): void {
-    const headers: StompHeader[] = [['message', e.message], ['content-type', 'text/plain'], ['version', VERSIONS_HEADER], ...e.headers];
-    if (receipt !== undefined) headers.push(['receipt-id', receipt]);
-    this.sendFrame('ERROR', headers, Buffer.from(e.detail, 'utf8'));
+    const { headers, body, options } = this.dialect.errorFrame(e, receipt);
+    this.sendFrame('ERROR', headers, body, options);
   }
 
   /** run `fn` once the store has made everything written so far durable; callbacks keep their order */

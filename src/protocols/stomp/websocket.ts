@@ -12,8 +12,8 @@ const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'];
 const FRAME_HEADROOM = 1024 * 1024;
 
 export interface StompWebSocketOptions {
-  /** URL path clients connect to; RabbitMQ's is /ws */
-  path?: string;
+  /** URL path clients connect to; RabbitMQ's is /ws; null accepts any path (ActiveMQ's WSS) */
+  path?: string | null;
 }
 
 /**
@@ -23,7 +23,8 @@ export interface StompWebSocketOptions {
  * connection is handed to `onSocket` so the host can track it.
  */
 export function stompWebSocketServer(ctx: ProtocolContext, options: StompWebSocketOptions = {}) {
-  const path = options.path ?? '/ws';
+  const path = options.path === undefined ? '/ws' : options.path;
+  const onPath = (req: http.IncomingMessage) => path === null || pathOf(req) === path;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: ctx.broker.limits.settings.maxMessageSize + FRAME_HEADROOM,
@@ -33,12 +34,12 @@ export function stompWebSocketServer(ctx: ProtocolContext, options: StompWebSock
   });
   return (onSocket: (socket: Socket) => void): http.Server => {
     const server = http.createServer((req, res) => {
-      res.writeHead(pathOf(req) === path ? 426 : 404, { 'content-type': 'text/plain', connection: 'close' });
-      res.end(pathOf(req) === path ? 'STOMP over WebSocket: upgrade required\n' : 'Not found\n');
+      res.writeHead(onPath(req) ? 426 : 404, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(onPath(req) ? 'STOMP over WebSocket: upgrade required\n' : 'Not found\n');
     });
     server.on('connection', onSocket);
     server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      if (pathOf(req) !== path) {
+      if (!onPath(req)) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }

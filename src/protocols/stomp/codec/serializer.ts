@@ -11,6 +11,11 @@ export interface StompSerializeOptions {
    * (rabbitmq-stomp#39); peers read it as a heart-beat EOL. Default true.
    */
   trailingEol?: boolean;
+  /**
+   * Leave content-length out (a body without NUL octets only): ActiveMQ sends
+   * text messages this way, so its clients tell text from bytes by the header.
+   */
+  omitContentLength?: boolean;
 }
 
 /** A heart-beat as sent on the wire: one EOL. */
@@ -130,7 +135,7 @@ export function serializeFrame(frame: StompFrame, version: StompVersion, options
     reserve(off, 1);
     scratch[off++] = LF;
   }
-  if (bodyLength > 0) {
+  if (bodyLength > 0 && !(options?.omitContentLength === true && !body.includes(0))) {
     off = writeText(CONTENT_LENGTH_PREFIX, off, NO_ESCAPES);
     off = writeText(String(bodyLength), off, NO_ESCAPES);
     reserve(off, 1);

@@ -1,0 +1,24 @@
+import { filterMatches } from './topics.js';
+
+/**
+ * How many copies of a message on `topic` a client gets, and at which granted QoS each:
+ * the broker's answer to overlapping subscriptions. Empty when no filter matches (a `$`
+ * topic reached through a wildcard binding).
+ */
+export type CopyPlan = (filters: ReadonlyMap<string, number>, topic: string) => readonly number[];
+
+const NONE: readonly number[] = [];
+const SINGLE: readonly (readonly number[])[] = [[0], [1], [2]];
+
+/**
+ * RabbitMQ: one copy (one queue, bound once per filter), at the highest QoS a matching
+ * filter grants, capped by an exact-topic subscription when there is one (aedes caps at
+ * that one as it writes).
+ */
+export const rabbitCopies: CopyPlan = (filters, topic) => {
+  const exact = filters.get(topic);
+  if (exact !== undefined) return SINGLE[exact] ?? [exact];
+  let best = -1;
+  for (const [filter, qos] of filters) if (qos > best && filterMatches(filter, topic)) best = qos;
+  return best < 0 ? NONE : (SINGLE[best] ?? [best]);
+};

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import type { Message } from '../../../core/message.js';
+import type { Queue } from '../../../core/queues/queue.js';
+import { getHeader, type StompFrame, type StompHeader, type StompSerializeOptions, type StompVersion } from '../codec/index.js';
+import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from '../dialect.js';
+import { StompError } from '../errors.js';
+import { TOPIC_EXCHANGE, amqNameMatches, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
+import { amqErrorFrame, amqErrorText, closesConnection } from './errors.js';
+import { MessageIdSource, nextConnectionId } from './ids.js';
+import { amqPropertiesFromHeaders } from './properties.js';
+import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
+
+const SERVER_HEADER = 'ActiveMQ/5.17.2';
+/** queues that belong to a protocol's own plumbing, never part of an ActiveMQ wildcard */
+const PLUMBING_PREFIXES = ['amq.', 'mqtt-subscription-', 'stomp-subscription-', 'activemq-subscription-'];
+
+/**
+ * ActiveMQ 5.17's STOMP semantics (the `activemq` engine profile), as measured on a real
+ * broker (bench/activemq-observed.md): `.`-separated names with `*`/`>` wildcards on
+ * queues and topics, ActiveMQ message and ack ids, NACK to ActiveMQ.DLQ, ERROR frames
+ * that leave the connection open, and ActiveMQ's CONNECTED.
+ */
+export class ActiveMqStompDialect implements StompDialect {
+  private messageIds: MessageIdSource | undefined;
+  /** 1.2 ack ids → the delivery they settle */
+  private readonly acks = new Map<string, { sub: ActiveMqSubscription; deliveryTag: number }>();
+  private readonly wildcardSubs = new Set<ActiveMqSubscription>();
+  private watching = false;
+  /** the connection as its subscriptions see it, ack ids routed through this dialect */
+  private readonly host: AmqSubscriptionHost;
+
+  constructor(private readonly conn: DialectConnection) {
+    const acks = this.acks;
+    this.host = {
+      get version() {
+        return conn.version;
+      },
+      get writable() {
+        return conn.writable;
+      },
+      get vhostModel() {
+        return conn.vhostModel;
+      },
+      sendFrame: (command, headers, body, options) => conn.sendFrame(command, headers, body, options),
+      subscriptionCancelledByBroker: (sub) => conn.subscriptionCancelledByBroker(sub),
+      ackIssued: (ackId, sub, deliveryTag) => acks.set(ackId, { sub, deliveryTag }),
+      ackSettled: (ackId) => acks.delete(ackId),
+    };
+  }
+
+  connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {
+    const sessionId = nextConnectionId();
+    this.messageIds = new MessageIdSource(sessionId);
+    // the client's `cx,cy`: ActiveMQ answers `cy,cx`, sending every cy and expecting every cx
+    const m = heartbeatHeader !== undefined ? /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(heartbeatHeader) : null;
+    const cx = m ? Number(m[1]) : 0;
+    const cy = m ? Number(m[2]) : 0;
+    return {
+      sessionId,
+      sendMs: cy,
+      receiveMs: cx,
+      headers: [
+        ['server', SERVER_HEADER],
+        ['heart-beat', `${cy},${cx}`],
+        ['session', sessionId],
+        ['version', version],
+      ],
+    };
+  }
+
+  prepareSend(frame: StompFrame, destText: string): { exchange: string; key: string; message: Message } {
+    const conn = this.conn;
+    const dest = parseAmqDestination(destText);
+    let exchange = '';
+    if (dest.kind === 'queue') this.ensureQueue(dest.name);
+    else exchange = TOPIC_EXCHANGE;
+    conn.check('write', 'exchange', exchange);
+    const now = Date.now();
+    const properties = amqPropertiesFromHeaders(frame.headers, this.messageIds!.next(), now);
+    return { exchange, key: dest.name, message: { exchange, routingKey: dest.name, properties, body: frame.body, publishedAt: now } };
+  }
+
+  /** an ActiveMQ queue: durable, shared, there until deleted */
+  private ensureQueue(name: string): void {
+    const conn = this.conn;
+    if (conn.declaredQueues.has(name) && conn.vhostModel.getQueue(name)) return;
+    conn.check('configure', 'queue', name);
+    conn.vhostModel.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, conn.owner);
+    conn.declaredQueues.add(name);
+  }
+
+  subscribe(req: SubscribeRequest): StompSubscriptionLike {
+    const conn = this.conn;
+    const dest = parseAmqDestination(req.destination);
+    const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
+    const prefetch = req.prefetch ?? integerHeader(req.frame, 'activemq.prefetchSize');
+    if (prefetch !== undefined) session.consumerPrefetch = prefetch;
+    const wildcard = dest.kind === 'queue' && isWildcardName(dest.name);
+    const topicQueue = dest.kind === 'topic' ? `activemq-subscription-${randomBytes(12).toString('base64url')}` : undefined;
+    const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, topicQueue !== undefined, wildcard);
+    conn.subscriptions.set(req.tag, sub);
+    try {
+      if (topicQueue !== undefined) {
+        conn.check('configure', 'queue', topicQueue);
+        conn.check('read', 'exchange', TOPIC_EXCHANGE);
+        conn.vhostModel.declareQueue(topicQueue, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: {} }, conn.owner);
+        conn.vhostModel.bindQueue(topicQueue, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
+        sub.consumeQueue(topicQueue);
+      } else if (wildcard) {
+        this.watchDeclarations();
+        this.wildcardSubs.add(sub);
+        for (const q of conn.vhostModel.queues.values()) if (this.wildcardTakes(sub, q)) sub.consumeQueue(q.name);
+      } else {
+        this.ensureQueue(dest.name);
+        conn.check('read', 'queue', dest.name);
+        sub.consumeQueue(dest.name);
+      }
+    } catch (err) {
+      conn.subscriptions.delete(req.tag);
+      this.wildcardSubs.delete(sub);
+      sub.close();
+      if (topicQueue !== undefined) conn.vhostModel.deleteQueue(topicQueue, false, false, conn.owner);
+      throw err;
+    }
+    return sub;
+  }
+
+  /** does a wildcard queue subscription read this queue? (ActiveMQ queues only, and only readable ones) */
+  private wildcardTakes(sub: ActiveMqSubscription, q: Queue): boolean {
+    if (q.options.exclusive || !amqNameMatches(sub.queue, q.name)) return false;
+    for (const p of PLUMBING_PREFIXES) if (q.name.startsWith(p)) return false;
+    const conn = this.conn;
+    return conn.ctx.access.check(conn.userName, conn.vhostModel.name, 'read', q.name);
+  }
+
+  private watchDeclarations(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.conn.ctx.broker.on('queueDeclared', this.onQueueDeclared);
+  }
+
+  private readonly onQueueDeclared = (q: Queue): void => {
+    if (q.vhost !== this.conn.vhostModel.name) return;
+    for (const sub of this.wildcardSubs) {
+      if (this.conn.subscriptions.get(sub.tag) !== sub) this.wildcardSubs.delete(sub);
+      else if (this.wildcardTakes(sub, q)) sub.queueDeclared(q);
+    }
+  };
+
+  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } {
+    const conn = this.conn;
+    if (conn.version === '1.2') {
+      const id = getHeader(frame, 'id');
+      const found = id !== undefined ? this.acks.get(id) : undefined;
+      if (!found) throw amqError(`Unexpected ${command} received for message-id [${id ?? 'null'}]`);
+      return { sub: found.sub, deliveryTag: found.deliveryTag, requeue: false };
+    }
+    const messageId = getHeader(frame, 'message-id');
+    if (messageId === undefined) throw amqError(`${command} received without a message-id to acknowledge!`);
+    const subscriptionId = getHeader(frame, 'subscription');
+    if (subscriptionId === undefined && conn.version === '1.1') throw amqError(`${command} received without a subscription id for acknowledge!`);
+    for (const sub of conn.subscriptions.values()) {
+      if (!(sub instanceof ActiveMqSubscription)) continue;
+      if (subscriptionId !== undefined && sub.id !== subscriptionId) continue;
+      const tag = sub.tagOfMessage(messageId);
+      if (tag !== undefined) return { sub, deliveryTag: tag, requeue: false };
+    }
+    throw amqError(`Unexpected ${command} received for message-id [${messageId}]`);
+  }
+
+  errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options: StompSerializeOptions } {
+    return amqErrorFrame(amqErrorText(e), receipt);
+  }
+
+  closesAfter(err: unknown, command: string | undefined): boolean {
+    return closesConnection(err, command);
+  }
+
+  closed(): void {
+    if (this.watching) this.conn.ctx.broker.off('queueDeclared', this.onQueueDeclared);
+    this.watching = false;
+    this.wildcardSubs.clear();
+    this.acks.clear();
+  }
+}
+
+function amqError(text: string): StompError {
+  return new StompError(text, text);
+}
+
+function integerHeader(frame: StompFrame, name: string): number | undefined {
+  const v = getHeader(frame, name);
+  return v !== undefined && /^\s*\d+\s*$/.test(v) ? Number(v.trim()) : undefined;
+}

@@ -1,0 +1,77 @@
+import type { Message } from '../../core/message.js';
+import type { Dialect, ProtocolContext } from '../context.js';
+import type { StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
+import type { EndpointContext } from './endpoints.js';
+import type { StompError } from './errors.js';
+import type { AckMode } from './subscription.js';
+
+/** a subscription as the connection holds it, whichever dialect made it */
+export interface StompSubscriptionLike {
+  readonly tag: string;
+  readonly id: string | undefined;
+  readonly description: string;
+  /** the queue consumed (a wildcard subscription: its pattern) */
+  readonly queue: string;
+  /** a server-named queue of this subscription alone */
+  readonly ownsQueue: boolean;
+  ack(deliveryTag: number): void;
+  nack(deliveryTag: number, requeue: boolean): void;
+  close(): void;
+  resume(): void;
+}
+
+/** what a dialect reaches in its connection */
+export interface DialectConnection extends EndpointContext {
+  readonly ctx: ProtocolContext;
+  readonly version: StompVersion;
+  readonly sessionId: string;
+  readonly writable: boolean;
+  readonly userName: string;
+  readonly subscriptions: Map<string, StompSubscriptionLike>;
+  /** queues this connection declared already (so a stream of SENDs does not redeclare) */
+  readonly declaredQueues: Set<string>;
+  sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void;
+  subscriptionCancelledByBroker(sub: StompSubscriptionLike): void;
+  /** RabbitMQ's `/temp-queue/` reply-to rewriting */
+  replyToFor(header: string | undefined): string | undefined;
+}
+
+export interface ConnectedReply {
+  sessionId: string;
+  headers: StompHeader[];
+  sendMs: number;
+  receiveMs: number;
+}
+
+export interface SubscribeRequest {
+  frame: StompFrame;
+  destination: string;
+  id: string | undefined;
+  ackMode: AckMode;
+  tag: string;
+  prefetch: number | undefined;
+}
+
+/**
+ * Whose semantics the frames follow: RabbitMQ's STOMP plugin or ActiveMQ 5.x. The
+ * connection keeps the protocol (CONNECT, receipts, transactions, heart-beats, flow
+ * control) and asks its dialect at each point where the two brokers differ.
+ */
+export interface StompDialect {
+  /** CONNECTED after a successful login */
+  connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply;
+  /** a SEND, resolved to where it is published and as what (declaring what must exist) */
+  prepareSend(frame: StompFrame, destination: string): { exchange: string; key: string; message: Message };
+  /** a SUBSCRIBE: the subscription, consuming already */
+  subscribe(req: SubscribeRequest): StompSubscriptionLike;
+  /** an ACK or NACK frame: which subscription's delivery it settles */
+  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
+  /** the ERROR frame for a refusal */
+  errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options?: StompSerializeOptions };
+  /** does this refusal end the connection? (RabbitMQ: always; ActiveMQ: only some) */
+  closesAfter(err: unknown, command: string | undefined): boolean;
+  /** the connection is gone */
+  closed(): void;
+}
+
+export type DialectFactory = (dialect: Dialect, conn: DialectConnection) => StompDialect;

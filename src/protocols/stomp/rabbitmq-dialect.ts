@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { preconditionFailed } from '../../core/errors.js';
+import type { Message } from '../../core/message.js';
+import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
+import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
+import { parseDestination, routingOf } from './destination.js';
+import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
+import { StompError, quoted } from './errors.js';
+import { negotiateHeartbeat } from './heartbeat.js';
+import { propertiesFromHeaders } from './properties.js';
+import { StompSubscription, parseMessageId } from './subscription.js';
+
+/**
+ * What CONNECTED says in `server`. Like the AMQP adapter's server properties it
+ * names the RabbitMQ release LocalMQ follows: clients (stompjms, for one)
+ * switch on RabbitMQ's extensions when they see "RabbitMQ/".
+ */
+const SERVER_HEADER = 'RabbitMQ/3.13.7';
+const VERSIONS_HEADER = '1.0,1.1,1.2';
+
+/** RabbitMQ's STOMP plugin: destinations, acks and errors as rabbit_stomp_processor has them */
+export class RabbitStompDialect implements StompDialect {
+  constructor(private readonly conn: DialectConnection) {}
+
+  connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {
+    const heartbeat = negotiateHeartbeat(heartbeatHeader);
+    const sessionId = `session-${randomBytes(16).toString('base64url')}`;
+    return {
+      sessionId,
+      sendMs: heartbeat.sendMs,
+      receiveMs: heartbeat.receiveMs,
+      headers: [
+        ['server', SERVER_HEADER],
+        ['session', sessionId],
+        ['heart-beat', `${heartbeat.sendMs},${heartbeat.receiveMs}`],
+        ['version', version],
+      ],
+    };
+  }
+
+  prepareSend(frame: StompFrame, destText: string): { exchange: string; key: string; message: Message } {
+    const conn = this.conn;
+    const dest = parseDestination(destText);
+    if (dest.kind === 'temp-queue') throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SEND'\n`);
+    if (dest.kind === 'queue') ensureQueue(conn, dest.name, frame, conn.declaredQueues);
+    const { exchange, key } = routingOf(dest);
+    conn.check('write', 'exchange', exchange);
+    const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
+    const properties = propertiesFromHeaders(frame.headers, replyTo);
+    if (properties.userId !== undefined && properties.userId !== conn.userName) {
+      throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${conn.userName}'`);
+    }
+    return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
+  }
+
+  subscribe(req: SubscribeRequest): StompSubscriptionLike {
+    const conn = this.conn;
+    const { frame, destination, id, ackMode, tag } = req;
+    const dest = parseDestination(destination);
+    const source = ensureSource(conn, dest, destination, frame, id, conn.declaredQueues);
+    const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
+    if (req.prefetch !== undefined) session.consumerPrefetch = req.prefetch;
+    const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
+    conn.subscriptions.set(tag, sub);
+    try {
+      conn.check('read', 'queue', source.queue);
+      if (source.bind) {
+        conn.check('write', 'queue', source.queue);
+        conn.check('read', 'exchange', source.bind.exchange);
+        conn.vhostModel.bindQueue(source.queue, source.bind.exchange, source.bind.key, {}, conn.owner);
+      }
+      session.consume(source.queue, { tag, noAck: ackMode === 'auto', exclusive: false, priority: 0, arguments: {} }, sub);
+    } catch (err) {
+      conn.subscriptions.delete(tag);
+      sub.close();
+      // a queue made for this subscription alone is ours to clean up
+      if (source.owned && !source.durable) conn.vhostModel.deleteQueue(source.queue, false, false, conn.owner);
+      throw err;
+    }
+    return sub;
+  }
+
+  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } {
+    // 1.2 acknowledges by the MESSAGE's `ack` header, sent back as `id`
+    const headerName = this.conn.version === '1.2' ? 'id' : 'message-id';
+    const value = getHeader(frame, headerName);
+    if (value === undefined) throw new StompError('Missing header', `${quoted(command)} must include the ${quoted(headerName)} header\n`);
+    const parsed = parseMessageId(value);
+    if (!parsed) throw new StompError('Invalid header', `${quoted(command)} must include a valid ${quoted(headerName)} header\n`);
+    const sub = this.conn.subscriptions.get(parsed.tag);
+    if (!sub) throw new StompError('Subscription not found', `Message with id ${quoted(value)} has no subscription`);
+    // RabbitMQ requeues a NACKed message unless told `requeue:false`
+    return { sub, deliveryTag: parsed.deliveryTag, requeue: booleanHeader(frame, 'requeue') ?? true };
+  }
+
+  errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer } {
+    const headers: StompHeader[] = [['message', e.message], ['content-type', 'text/plain'], ['version', VERSIONS_HEADER], ...e.headers];
+    if (receipt !== undefined) headers.push(['receipt-id', receipt]);
+    return { headers, body: Buffer.from(e.detail, 'utf8') };
+  }
+
+  closesAfter(): boolean {
+    return true;
+  }
+
+  closed(): void {}
+}

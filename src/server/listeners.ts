@@ -1,0 +1,124 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AmqpConnection, type AmqpTuning } from '../protocols/amqp/connection.js';
+import type { ProtocolContext } from '../protocols/context.js';
+import type { MqttServer } from '../protocols/mqtt/server.js';
+import { mqttWebSocketServers } from '../protocols/mqtt/websocket.js';
+import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
+import { listenOnHosts, type Listener } from './listen.js';
+import type { ListenerKey } from './profiles.js';
+import type { TlsTerminator } from './tls/terminator.js';
+
+/** What the listeners hand their connections to. */
+export interface ListenerServices {
+  ctx: ProtocolContext;
+  hosts: string[];
+  amqpTuning: AmqpTuning;
+  /** every accepted socket, so stop() can cut what the protocols did not close */
+  track(socket: net.Socket): void;
+  /** started on first use: MQTT listeners share one aedes instance */
+  mqtt(): Promise<MqttServer>;
+  /** the management/console HTTP handler */
+  http(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** TLS for the TLS listeners; created on first use */
+  tls(): TlsTerminator;
+}
+
+export interface OpenListener extends Listener {
+  key: ListenerKey;
+  /** drop idle HTTP/WebSocket connections so close() can finish */
+  dropConnections?: () => void;
+}
+
+/** WebSocket subprotocols by protocol, for ActiveMQ's one WSS port */
+const STOMP_SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp', 'stomp'];
+const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
+
+/**
+ * Open one listener. Plain ones accept TCP; TLS ones accept TCP and hand on the socket
+ * after the handshake; HTTP-based ones (WebSocket, management) feed an http.Server that
+ * never listens itself, so the same server serves plain and TLS ports.
+ */
+export async function openListener(key: ListenerKey, port: number, s: ListenerServices): Promise<OpenListener> {
+  const secure = key === 'amqps' || key === 'stomps' || key === 'mqtts' || key === 'wss' || key === 'https' || key === 'console';
+  let onSocket: (socket: net.Socket) => void;
+  let dropConnections: (() => void) | undefined;
+  const httpVia = (server: http.Server) => {
+    dropConnections = () => server.closeAllConnections();
+    return (socket: Duplex) => server.emit('connection', socket);
+  };
+  switch (key) {
+    case 'amqp':
+    case 'amqps':
+      onSocket = (socket) => new AmqpConnection(socket, s.ctx, s.amqpTuning);
+      break;
+    case 'stomp':
+    case 'stomps':
+      onSocket = (socket) => acceptStompSocket(socket, s.ctx);
+      break;
+    case 'mqtt':
+    case 'mqtts': {
+      const mqtt = await s.mqtt();
+      onSocket = (socket) => mqtt.handle(socket);
+      break;
+    }
+    case 'stompWs':
+      onSocket = httpVia(stompWebSocketServer(s.ctx)(() => undefined));
+      break;
+    case 'mqttWs': {
+      const mqtt = await s.mqtt();
+      const ws = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req));
+      onSocket = httpVia(ws.create());
+      break;
+    }
+    case 'wss':
+      onSocket = httpVia(await stompAndMqttBySubprotocol(s));
+      break;
+    case 'http':
+    case 'https':
+    case 'console': {
+      const server = http.createServer(s.http());
+      server.keepAliveTimeout = 5_000;
+      onSocket = httpVia(server);
+      break;
+    }
+  }
+  const handle = secure
+    ? (socket: net.Socket) => {
+        s.track(socket);
+        s.tls().accept(socket, onSocket);
+      }
+    : (socket: net.Socket) => {
+        s.track(socket);
+        onSocket(socket);
+      };
+  const l = await listenOnHosts(s.hosts, port, handle);
+  return { ...l, key, dropConnections };
+}
+
+/**
+ * ActiveMQ serves STOMP and MQTT over WebSocket on one port and tells them apart by the
+ * subprotocol the client asks for.
+ */
+async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Server> {
+  const stomp = stompWebSocketServer(s.ctx, { path: null })(() => undefined);
+  const mqtt = await s.mqtt();
+  const mqttServer = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req), null).create();
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP or MQTT over WebSocket: upgrade required\n');
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim().toLowerCase());
+    if (offered.some((p) => MQTT_SUBPROTOCOLS.includes(p))) mqttServer.emit('upgrade', req, socket, head);
+    else if (offered.some((p) => STOMP_SUBPROTOCOLS.includes(p)) || offered[0] === '') stomp.emit('upgrade', req, socket, head);
+    else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  server.on('close', () => {
+    stomp.closeAllConnections();
+    mqttServer.closeAllConnections();
+  });
+  return server;
+}
