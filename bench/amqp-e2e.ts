@@ -15,8 +15,9 @@ import { dirname, join } from 'node:path';
 import { openConnection } from './lib/amqp-session.js';
 import { runScenario } from './lib/amqp-scenarios.js';
 import { parseE2eArgs, USAGE } from './lib/e2e-args.js';
-import { redactUrl, toJson, toTable } from './lib/e2e-report.js';
-import type { RunMeta, ServerInfo, TargetReport } from './lib/e2e-report.js';
+import { AMQP_METRICS, toJson, toTable } from './lib/e2e-report.js';
+import type { RunMeta, ServerInfo } from './lib/e2e-report.js';
+import { probeTargets, runMain, runRounds } from './lib/e2e-runner.js';
 
 async function serverInfo(url: string): Promise<ServerInfo> {
   const conn = await openConnection(url, 'probe');
@@ -43,64 +44,34 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const targets: TargetReport[] = [];
-  for (const [i, url] of args.urls.entries()) {
-    const target: TargetReport = { label: String.fromCharCode(65 + i), url: redactUrl(url), server: null, rounds: {} };
-    try {
-      target.server = await serverInfo(url);
-    } catch (err) {
-      process.stderr.write(`cannot connect to ${target.label} ${target.url}: ${(err as Error).message}\n`);
-      return 1;
-    }
-    targets.push(target);
-  }
+  const targets = await probeTargets(args.urls, serverInfo);
+  if (targets === null) return 1;
+  const failures = await runRounds({
+    targets,
+    urls: args.urls,
+    scenarios: args.scenarios,
+    rounds: args.rounds,
+    quiet: args.json,
+    run: (scenario, url) => runScenario(scenario, { ...args.base, url }),
+  });
 
-  let failures = 0;
-  for (let round = 0; round < args.rounds; round++) {
-    // Alternate who goes first so warm caches, GC and thermal drift don't favour one side.
-    const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
-    for (const scenario of args.scenarios) {
-      for (const i of order) {
-        const target = targets[i]!;
-        const url = args.urls[i]!;
-        if (!args.json) process.stderr.write(`round ${round + 1}/${args.rounds} ${target.label} ${scenario} ... `);
-        const outcomes = (target.rounds[scenario] ??= []);
-        try {
-          const result = await runScenario(scenario, { ...args.base, url });
-          outcomes.push(result);
-          if (!args.json) {
-            process.stderr.write(
-              result.kind === 'rate'
-                ? `${result.msgsPerSec} msgs/s\n`
-                : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs\n`,
-            );
-          }
-        } catch (err) {
-          failures++;
-          outcomes.push({ kind: 'error', error: (err as Error).message });
-          if (!args.json) process.stderr.write(`error: ${(err as Error).message}\n`);
-        }
-      }
-    }
-  }
-
+  const o = args.base;
   const meta: RunMeta = {
+    title: 'AMQP end-to-end bench',
     date: new Date().toISOString(),
     node: process.version,
-    amqplib: amqplibVersion(),
+    clients: { amqplib: amqplibVersion() },
     rounds: args.rounds,
-    options: args.base,
+    options: o,
+    settings:
+      `count ${o.count} x ${o.size} B, persistent ${o.persistentCount}, latency ${o.latencyCount} round trips ` +
+      `(+${o.latencyWarmup} warm-up), prefetch ${o.prefetch}, ack multiple every ${o.ackEvery}, ` +
+      `confirm window ${o.confirmWindow}, rounds ${args.rounds}${args.rounds > 1 ? ' (median)' : ''}`,
   };
-  process.stdout.write(args.json ? `${JSON.stringify(toJson(meta, targets), null, 2)}\n` : `\n${toTable(meta, targets)}\n`);
+  process.stdout.write(
+    args.json ? `${JSON.stringify(toJson(meta, targets, AMQP_METRICS), null, 2)}\n` : `\n${toTable(meta, targets, AMQP_METRICS)}\n`,
+  );
   return failures === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main);

@@ -1,7 +1,9 @@
 /**
- * A LocalMQ for side-by-side runs: `npx tsx bench/localmq-server.ts [--amqp-port N] [--data-dir DIR]`.
+ * A LocalMQ for side-by-side runs:
+ *   npx tsx bench/localmq-server.ts [--amqp-port N] [--stomp-port N] [--mqtt-port N] [--data-dir DIR]
  * In memory unless --data-dir is given (then persistent messages are journalled and
- * fsynced there, as the CLI does). Prints its AMQP URL; stops on SIGINT/SIGTERM.
+ * fsynced there, as the CLI does). Listeners not given a port take free ones.
+ * Prints its AMQP URL on the first line, then its STOMP and MQTT URLs; stops on SIGINT/SIGTERM.
  */
 import { startBroker } from '../src/index.js';
 
@@ -10,10 +12,16 @@ function flag(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
-const port = Number(flag('--amqp-port') ?? 0);
+const ports = {
+  amqp: Number(flag('--amqp-port') ?? 0),
+  stomp: Number(flag('--stomp-port') ?? 0),
+  mqtt: Number(flag('--mqtt-port') ?? 0),
+};
 const dataDir = flag('--data-dir');
-const broker = await startBroker({ ports: { amqp: port }, ...(dataDir ? { dataDir } : {}) });
+const broker = await startBroker({ ports, ...(dataDir ? { dataDir } : {}) });
 console.log(broker.urls.amqp);
+console.log(broker.urls.stomp);
+console.log(broker.urls.mqtt);
 const stop = async () => {
   await broker.stop();
   process.exit(0);

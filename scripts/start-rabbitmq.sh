@@ -9,12 +9,18 @@
 #
 # Env: RABBITMQ_MANAGEMENT=1 also enables the management plugin (HTTP on
 # 127.0.0.1:15672); off by default because it slows start-up and adds load.
+# RABBITMQ_PLUGINS=stomp,mqtt (either or both) enables the STOMP plugin on
+# 127.0.0.1:61613 and/or the MQTT plugin on 127.0.0.1:1883; on a node that is
+# already running they are enabled live, still bound to loopback only.
 # Needs root (apt-get, writing /etc/rabbitmq, switching to the rabbitmq user).
 set -euo pipefail
 
 CONF_DIR=/etc/rabbitmq
 CONF_FILE=$CONF_DIR/rabbitmq.conf
 AMQP_PORT=5672
+STOMP_PORT=61613
+MQTT_PORT=1883
+ENABLED_PLUGINS_FILE=$CONF_DIR/enabled_plugins
 # epmd is started by the Erlang VM and inherits this; without it epmd binds 0.0.0.0:4369.
 export ERL_EPMD_ADDRESS=127.0.0.1,::1
 
@@ -35,6 +41,25 @@ install_if_missing() {
   fi
 }
 
+# The protocol plugins asked for in RABBITMQ_PLUGINS, as rabbitmq plugin names.
+requested_plugins() {
+  local p
+  for p in ${RABBITMQ_PLUGINS//,/ }; do
+    case "$p" in
+      stomp) echo rabbitmq_stomp ;;
+      mqtt) echo rabbitmq_mqtt ;;
+      *) log "unknown plugin '$p' in RABBITMQ_PLUGINS (known: stomp, mqtt)"; exit 2 ;;
+    esac
+  done
+}
+
+# Requested or already enabled: the config must pin every enabled protocol
+# plugin to loopback, and must not name a plugin that is off (the node refuses
+# settings that no enabled plugin declares).
+plugin_on() {
+  requested_plugins | grep -qx "$1" || { [ -f "$ENABLED_PLUGINS_FILE" ] && grep -q "$1" "$ENABLED_PLUGINS_FILE"; }
+}
+
 write_config() {
   mkdir -p "$CONF_DIR"
   local want
@@ -46,6 +71,8 @@ distribution.listener.interface = 127.0.0.1
 loopback_users.guest = true
 EOF
 )
+  if plugin_on rabbitmq_stomp; then want+=$'\n'"stomp.listeners.tcp.1 = 127.0.0.1:$STOMP_PORT"; fi
+  if plugin_on rabbitmq_mqtt; then want+=$'\n'"mqtt.listeners.tcp.1 = 127.0.0.1:$MQTT_PORT"; fi
   if [ ! -f "$CONF_FILE" ] || [ "$(cat "$CONF_FILE")" != "$want" ]; then
     printf '%s\n' "$want" > "$CONF_FILE"
     log "wrote $CONF_FILE"
@@ -62,14 +89,40 @@ enable_management() {
   fi
 }
 
+# On a running node rabbitmq.conf is not read again: pin the listeners to
+# loopback in the plugins' application env, then enable them.
+enable_plugins_live() {
+  local names
+  names=$(requested_plugins | tr '\n' ' ')
+  [ -n "$names" ] || return 0
+  rabbitmqctl -q eval "
+    application:load(rabbitmq_stomp), application:load(rabbitmq_mqtt),
+    application:set_env(rabbitmq_stomp, tcp_listeners, [{\"127.0.0.1\", $STOMP_PORT}]),
+    application:set_env(rabbitmq_mqtt, tcp_listeners, [{\"127.0.0.1\", $MQTT_PORT}])." >/dev/null
+  # shellcheck disable=SC2086
+  rabbitmq-plugins -q enable $names >/dev/null
+  write_config
+  log "enabled $names"
+}
+
+enable_plugins_offline() {
+  local names
+  names=$(requested_plugins | tr '\n' ' ')
+  [ -n "$names" ] || return 0
+  # shellcheck disable=SC2086
+  rabbitmq-plugins enable --offline $names >/dev/null
+}
+
 start() {
   install_if_missing
   if node_up; then
     log "already running"
+    enable_plugins_live
     return 0
   fi
   write_config
   enable_management
+  enable_plugins_offline
   log "starting node"
   # -detached returns at once; readiness is awaited below.
   su rabbitmq -s /bin/sh -c "cd /var/lib/rabbitmq && ERL_EPMD_ADDRESS='$ERL_EPMD_ADDRESS' HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server -detached"

@@ -2,7 +2,8 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { deadline, openConnection, uniqueQueueName, waitForDrain } from './amqp-session.js';
 import type { TrackedConnection } from './amqp-session.js';
 import { summariseNanos } from './latency-stats.js';
-import type { LatencySummary } from './latency-stats.js';
+import { nowNs, rate } from './e2e-results.js';
+import type { LatencyResult, RateResult, ScenarioResult } from './e2e-results.js';
 
 /** Fixed knobs of every scenario; documented in bench/README.md. */
 export interface ScenarioOptions {
@@ -30,44 +31,11 @@ export interface ScenarioOptions {
 export const SCENARIOS = ['throughput', 'confirms', 'latency', 'persistent'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-export interface RateResult {
-  kind: 'rate';
-  messages: number;
-  /** From just before the first publish to the last delivery (and, with confirms, the last confirm). */
-  elapsedMs: number;
-  msgsPerSec: number;
-  /** When the publisher had handed the last message to the socket. */
-  publishedMs: number;
-}
-
-export interface LatencyResult extends LatencySummary {
-  kind: 'latency';
-}
-
-export type ScenarioResult = RateResult | LatencyResult;
+export type { LatencyResult, RateResult, ScenarioResult } from './e2e-results.js';
 
 const NON_DURABLE: Options.AssertQueue = { durable: false, autoDelete: false, exclusive: false };
 const TRANSIENT_PUBLISH: Options.Publish = {};
 const PERSISTENT_PUBLISH: Options.Publish = { persistent: true };
-
-function nowNs(): bigint {
-  return process.hrtime.bigint();
-}
-
-function msSince(startNs: bigint, endNs: bigint): number {
-  return Number(endNs - startNs) / 1e6;
-}
-
-function rate(messages: number, startNs: bigint, endNs: bigint, publishedNs: bigint): RateResult {
-  const elapsedMs = msSince(startNs, endNs);
-  return {
-    kind: 'rate',
-    messages,
-    elapsedMs: Math.round(elapsedMs * 10) / 10,
-    msgsPerSec: Math.round((messages * 1000) / elapsedMs),
-    publishedMs: Math.round(msSince(startNs, publishedNs) * 10) / 10,
-  };
-}
 
 /**
  * Deletes the scenario's queue even when the scenario failed half-way; uses a

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
+import { deadline, uniqueName } from './e2e-runner.js';
 
 /**
  * A connection whose unexpected loss or error is surfaced as a rejected
@@ -54,7 +54,7 @@ export async function openConnection(url: string, label: string): Promise<Tracke
 
 /** A queue name unique to this process and call, so concurrent or aborted runs never collide. */
 export function uniqueQueueName(scenario: string): string {
-  return `bench.e2e.${scenario}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  return uniqueName(`bench.e2e.${scenario}`);
 }
 
 /** Waits for a channel's 'drain' event, or for the connection to fail. */
@@ -62,13 +62,4 @@ export async function waitForDrain(channel: Channel, conn: TrackedConnection): P
   await Promise.race([once(channel, 'drain'), conn.failed]);
 }
 
-/** Rejects after `ms` with a message naming what was being waited for; the timer never holds the process open. */
-export function deadline(ms: number, what: string): { promise: Promise<never>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    timer.unref();
-  });
-  promise.catch(() => undefined);
-  return { promise, cancel: () => clearTimeout(timer) };
-}
+export { deadline };

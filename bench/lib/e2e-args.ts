@@ -17,20 +17,79 @@ export const USAGE = `usage: npx tsx bench/amqp-e2e.ts --url AMQP_URL [--url AMQ
 
 With two URLs every scenario runs against both (order alternating per round) and B/A ratios are printed.`;
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+/** A positive integer option, or `fallback` when absent. */
+export function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got '${raw}'`);
   return n;
 }
 
-export function parseE2eArgs(argv: string[]): E2eArgs {
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string; default?: string | boolean };
+
+/** What every end-to-end bench takes: the URLs, scenarios, rounds and --json; plus its own options, raw. */
+export interface CommonArgs<S extends string> {
+  urls: string[];
+  scenarios: S[];
+  rounds: number;
+  json: boolean;
+  values: Record<string, string | boolean | string[] | undefined>;
+}
+
+/**
+ * Parses --url (repeatable), --compare, --rounds, --scenarios, --json and
+ * --help plus the bench's own `options`. Prints `usage` and exits on --help.
+ */
+export function parseCommonArgs<S extends string>(
+  argv: string[],
+  spec: { usage: string; scenarios: readonly S[]; defaultScenarios?: readonly S[]; maxUrls: number; options: Record<string, OptionSpec> },
+): CommonArgs<S> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
+      ...spec.options,
       url: { type: 'string', multiple: true },
       compare: { type: 'string' },
+      rounds: { type: 'string' },
+      scenarios: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${spec.usage}\n`);
+    process.exit(0);
+  }
+
+  const urls = [...((values.url as string[] | undefined) ?? [])];
+  if (values.compare !== undefined) urls.push(values.compare as string);
+  if (urls.length === 0) throw new Error('at least one --url is required');
+  if (urls.length > spec.maxUrls) throw new Error(`at most ${spec.maxUrls} URLs can be compared`);
+
+  const raw = values.scenarios as string | undefined;
+  const scenarios = raw === undefined ? [...(spec.defaultScenarios ?? spec.scenarios)] : raw.split(',').map((s) => s.trim());
+  for (const s of scenarios) {
+    if (!(spec.scenarios as readonly string[]).includes(s)) {
+      throw new Error(`unknown scenario '${s}'; known: ${spec.scenarios.join(', ')}`);
+    }
+  }
+  return {
+    urls,
+    scenarios: scenarios as S[],
+    // Two rounds when comparing, so each target runs once first and once second.
+    rounds: positiveInt('rounds', values.rounds as string | undefined, urls.length >= 2 ? 2 : 1),
+    json: (values.json as boolean | undefined) ?? false,
+    values,
+  };
+}
+
+export function parseE2eArgs(argv: string[]): E2eArgs {
+  const { urls, scenarios, rounds, json, values: v } = parseCommonArgs(argv, {
+    usage: USAGE,
+    scenarios: SCENARIOS,
+    maxUrls: 2,
+    options: {
       count: { type: 'string' },
       size: { type: 'string' },
       'persistent-count': { type: 'string' },
@@ -39,30 +98,10 @@ export function parseE2eArgs(argv: string[]): E2eArgs {
       prefetch: { type: 'string' },
       'ack-every': { type: 'string' },
       'confirm-window': { type: 'string' },
-      rounds: { type: 'string' },
       'timeout-ms': { type: 'string' },
-      scenarios: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-
-  const urls = [...(values.url ?? [])];
-  if (values.compare !== undefined) urls.push(values.compare);
-  if (urls.length === 0) throw new Error('at least one --url is required');
-  if (urls.length > 2) throw new Error('at most two URLs (A and B) can be compared');
-
-  const scenarios = (values.scenarios ?? SCENARIOS.join(',')).split(',').map((s) => s.trim());
-  for (const s of scenarios) {
-    if (!(SCENARIOS as readonly string[]).includes(s)) {
-      throw new Error(`unknown scenario '${s}'; known: ${SCENARIOS.join(', ')}`);
-    }
-  }
-
+  const values = v as Record<string, string | undefined>;
   const count = positiveInt('count', values.count, 100_000);
   const prefetch = positiveInt('prefetch', values.prefetch, 1000);
   const ackEvery = positiveInt('ack-every', values['ack-every'], 100);
@@ -71,10 +110,9 @@ export function parseE2eArgs(argv: string[]): E2eArgs {
   const size = values.size === '0' ? 0 : positiveInt('size', values.size, 16);
   return {
     urls,
-    scenarios: scenarios as ScenarioName[],
-    // Two rounds when comparing, so each target runs once first and once second.
-    rounds: positiveInt('rounds', values.rounds, urls.length === 2 ? 2 : 1),
-    json: values.json ?? false,
+    scenarios,
+    rounds,
+    json,
     base: {
       count,
       size,

@@ -1,4 +1,4 @@
-import type { LatencyResult, RateResult, ScenarioName, ScenarioOptions, ScenarioResult } from './amqp-scenarios.js';
+import type { ScenarioResult } from './e2e-results.js';
 import { median } from './latency-stats.js';
 
 export interface ScenarioError {
@@ -20,21 +20,26 @@ export interface TargetReport {
   url: string;
   server: ServerInfo | null;
   /** Each scenario's outcome in every round, in run order. */
-  rounds: Partial<Record<ScenarioName, ScenarioOutcome[]>>;
+  rounds: Record<string, ScenarioOutcome[]>;
 }
 
 /** One number per row of the comparison table. */
-interface Metric {
+export interface Metric {
   name: string;
-  scenario: ScenarioName;
+  scenario: string;
   unit: string;
   pick(result: ScenarioResult): number | undefined;
 }
 
-const METRICS: readonly Metric[] = [
-  { name: 'throughput', scenario: 'throughput', unit: 'msgs/s', pick: (r) => (r.kind === 'rate' ? r.msgsPerSec : undefined) },
-  { name: 'confirms', scenario: 'confirms', unit: 'msgs/s', pick: (r) => (r.kind === 'rate' ? r.msgsPerSec : undefined) },
-  { name: 'persistent+confirms', scenario: 'persistent', unit: 'msgs/s', pick: (r) => (r.kind === 'rate' ? r.msgsPerSec : undefined) },
+/** A msgs/s row for a throughput scenario. */
+export function rateMetric(name: string, scenario: string = name): Metric {
+  return { name, scenario, unit: 'msgs/s', pick: (r) => (r.kind === 'rate' ? r.msgsPerSec : undefined) };
+}
+
+export const AMQP_METRICS: readonly Metric[] = [
+  rateMetric('throughput'),
+  rateMetric('confirms'),
+  rateMetric('persistent+confirms', 'persistent'),
   { name: 'latency p50', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.p50Us : undefined) },
   { name: 'latency p99', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.p99Us : undefined) },
   { name: 'latency max', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.maxUs : undefined) },
@@ -73,7 +78,7 @@ export function combineRounds(outcomes: readonly ScenarioOutcome[] | undefined):
     const m = median(ok.map((r) => (r as unknown as Record<string, number>)[key]!));
     combined[key] = Math.round(m * 10) / 10;
   }
-  return combined as unknown as RateResult | LatencyResult;
+  return combined as unknown as ScenarioResult;
 }
 
 function fmt(value: number | undefined): string {
@@ -86,18 +91,38 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return Math.round((b / a) * 1000) / 1000;
 }
 
-export interface RunMeta {
-  date: string;
-  node: string;
-  amqplib: string;
-  rounds: number;
-  options: Omit<ScenarioOptions, 'url'>;
+/** Every pair (later target over earlier one): B/A; with three targets B/A, C/A, C/B. */
+function pairs(targets: readonly TargetReport[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let j = 1; j < targets.length; j++) for (let i = 0; i < j; i++) out.push([i, j]);
+  return out.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
 }
 
-/** The `--json` document. Ratios are B/A: above 1 means B is faster for msgs/s rows and slower for latency rows. */
-export function toJson(meta: RunMeta, targets: readonly TargetReport[]): unknown {
+export interface RunMeta {
+  /** First line of the table, e.g. 'AMQP end-to-end bench'. */
+  title: string;
+  date: string;
+  node: string;
+  /** Client library versions, e.g. { amqplib: '2.3.1' }; spread into the JSON document's top level. */
+  clients: Record<string, string>;
+  rounds: number;
+  options: object;
+  /** Second line of the table: the options in words. */
+  settings: string;
+}
+
+/**
+ * The `--json` document. `ratios` is B/A (above 1 means B is faster for msgs/s
+ * rows and slower for latency rows); with three targets `pairRatios` holds
+ * every later/earlier pair ('B/A', 'C/A', 'C/B').
+ */
+export function toJson(meta: RunMeta, targets: readonly TargetReport[], metrics: readonly Metric[]): unknown {
   const doc: Record<string, unknown> = {
-    ...meta,
+    date: meta.date,
+    node: meta.node,
+    ...meta.clients,
+    rounds: meta.rounds,
+    options: meta.options,
     targets: targets.map((t) => ({
       label: t.label,
       url: t.url,
@@ -106,38 +131,34 @@ export function toJson(meta: RunMeta, targets: readonly TargetReport[]): unknown
       rounds: t.rounds,
     })),
   };
-  if (targets.length === 2) {
-    doc.ratios = Object.fromEntries(
-      METRICS.map((m) => [m.name, ratio(metricValue(targets[0]!, m), metricValue(targets[1]!, m)) ?? null]),
-    );
+  const ratiosOf = (i: number, j: number): Record<string, number | null> =>
+    Object.fromEntries(metrics.map((m) => [m.name, ratio(metricValue(targets[i]!, m), metricValue(targets[j]!, m)) ?? null]));
+  if (targets.length >= 2) doc.ratios = ratiosOf(0, 1);
+  if (targets.length >= 3) {
+    doc.pairRatios = Object.fromEntries(pairs(targets).map(([i, j]) => [`${targets[j]!.label}/${targets[i]!.label}`, ratiosOf(i, j)]));
   }
   return doc;
 }
 
-export function toTable(meta: RunMeta, targets: readonly TargetReport[]): string {
-  const o = meta.options;
+export function toTable(meta: RunMeta, targets: readonly TargetReport[], metrics: readonly Metric[]): string {
   const lines: string[] = [];
-  lines.push(
-    `AMQP end-to-end bench  ${meta.date}  node ${meta.node}  amqplib ${meta.amqplib}`,
-    `count ${o.count} x ${o.size} B, persistent ${o.persistentCount}, latency ${o.latencyCount} round trips ` +
-      `(+${o.latencyWarmup} warm-up), prefetch ${o.prefetch}, ack multiple every ${o.ackEvery}, ` +
-      `confirm window ${o.confirmWindow}, rounds ${meta.rounds}${meta.rounds > 1 ? ' (median)' : ''}`,
-  );
+  const clients = Object.entries(meta.clients).map(([k, v]) => `  ${k} ${v}`).join('');
+  lines.push(`${meta.title}  ${meta.date}  node ${meta.node}${clients}`, meta.settings);
   for (const t of targets) {
     const s = t.server;
     lines.push(`${t.label}: ${t.url}  ${s ? `${s.product ?? '?'} ${s.version ?? '?'}` : '(server unknown)'}`);
   }
   lines.push('');
 
-  const header = ['scenario', 'unit', ...targets.map((t) => t.label)];
-  if (targets.length === 2) header.push('B/A');
+  const ratioPairs = pairs(targets);
+  const header = ['scenario', 'unit', ...targets.map((t) => t.label), ...ratioPairs.map(([i, j]) => `${targets[j]!.label}/${targets[i]!.label}`)];
   const rows: string[][] = [header];
-  for (const m of METRICS) {
+  for (const m of metrics) {
     if (!targets.some((t) => t.rounds[m.scenario] !== undefined)) continue;
     const values = targets.map((t) => metricValue(t, m));
     const row = [m.name, m.unit, ...values.map((v, i) => (v === undefined && targets[i]!.rounds[m.scenario] ? 'error' : fmt(v)))];
-    if (targets.length === 2) {
-      const r = ratio(values[0], values[1]);
+    for (const [i, j] of ratioPairs) {
+      const r = ratio(values[i], values[j]);
       row.push(r === undefined ? '-' : r.toFixed(2));
     }
     rows.push(row);
@@ -150,10 +171,10 @@ export function toTable(meta: RunMeta, targets: readonly TargetReport[]): string
 
   const errors = targets.flatMap((t) =>
     Object.entries(t.rounds).flatMap(([scenario, outcomes]) =>
-      (outcomes ?? []).flatMap((out) => (out.kind === 'error' ? [`${t.label} ${scenario}: ${out.error}`] : [])),
+      outcomes.flatMap((out) => (out.kind === 'error' ? [`${t.label} ${scenario}: ${out.error}`] : [])),
     ),
   );
   if (errors.length) lines.push('', 'errors:', ...errors.map((e) => `  ${e}`));
-  if (targets.length === 2) lines.push('', 'B/A: above 1 means B is faster on msgs/s rows and slower on latency rows.');
+  if (ratioPairs.length) lines.push('', 'X/Y: above 1 means X is faster on msgs/s rows and slower on latency rows.');
   return lines.join('\n');
 }

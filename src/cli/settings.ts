@@ -12,6 +12,7 @@ import {
   type Settings,
 } from '../server/config.js';
 import { STANDARD_PORTS } from '../server/profiles.js';
+import { INSTANCE_TYPES } from '../server/instance-types.js';
 import { CliError, EXIT_BAD_SETTINGS } from './fail.js';
 
 /** the commander options every command that finds a broker by its run dir takes */
@@ -41,6 +42,8 @@ export function addStartOptions(cmd: Command): Command {
     .option('--log-level <level>', `silent, error, warn, info, debug or trace (env ${ENV_NAMES.logLevel}; default info)`)
     .option('--verbose', 'log every frame (same as --log-level trace)')
     .option('--definitions <file>', `RabbitMQ definitions.json to import at start (env ${ENV_NAMES.definitions})`)
+    .option('--strict', `apply Amazon MQ's user rules to every user created: no default guest, so give --user (env ${ENV_NAMES.strict}=true)`)
+    .option('--instance-type <type>', `Amazon MQ broker size whose limits apply: ${INSTANCE_TYPES.join(', ')} (env ${ENV_NAMES.instanceType}; default mq.m5.large's limits)`)
     .option('--detach', 'run in the background: write localmq.pid and localmq.log in the run dir, return once ready')
     .option('--ready-timeout <seconds>', 'with --detach: how long to wait for the broker to be ready', '60');
 }
@@ -65,6 +68,8 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('logLevel', 'logLevel');
   copy('verbose', 'verbose');
   copy('definitions', 'definitions');
+  copy('strict', 'strict');
+  copy('instanceType', 'instanceType');
   for (const key of LISTENER_KEYS) {
     const v = opts[`${key}Port`];
     if (v !== undefined) (raw.ports ??= {})[key] = v;

@@ -2,13 +2,26 @@ import { BrokerError } from './errors.js';
 
 /**
  * Resource limits in the shape of Amazon MQ's broker sizes. Defaults are those of
- * mq.m5.large; going over gets RabbitMQ's own refusal.
+ * mq.m5.large; going over gets RabbitMQ's own refusal (texts from rabbit_reader,
+ * rabbit_channel and rabbit_amqqueue, as Amazon MQ's sizing guide quotes them).
  */
 export interface LimitSettings {
+  /** every protocol together: RabbitMQ's `connection_max` */
   maxConnections: number;
+  /** the channel_max a connection may negotiate (RabbitMQ's `channel_max`) */
   maxChannelsPerConnection: number;
+  /** open AMQP channels across all connections: RabbitMQ's `channel_max_per_node` */
+  maxChannels: number;
+  /** RabbitMQ's `cluster_queue_limit` */
   maxQueues: number;
+  /** RabbitMQ's `consumer_max_per_channel` */
   maxConsumersPerChannel: number;
+  /**
+   * STOMP and MQTT connections per protocol, as ActiveMQ's transport connectors'
+   * `maximumConnections` (Amazon MQ for ActiveMQ: per wire-level protocol). Unlimited
+   * unless the activemq engine or an instance type sets it.
+   */
+  maxConnectionsPerProtocol: number;
   /** bytes; RabbitMQ 3.13+ defaults to 128 MiB (max_message_size) */
   maxMessageSize: number;
   /** bytes of queued message bodies above which publishers are blocked (connection.blocked) */
@@ -18,28 +31,49 @@ export interface LimitSettings {
 export const DEFAULT_LIMITS: LimitSettings = {
   maxConnections: 5000,
   maxChannelsPerConnection: 2047,
+  maxChannels: 15000,
   maxQueues: 30000,
   maxConsumersPerChannel: 1000,
+  maxConnectionsPerProtocol: Number.POSITIVE_INFINITY,
   maxMessageSize: 128 * 1024 * 1024,
   memoryHighWatermark: 1024 * 1024 * 1024,
 };
 
 export class Limits {
   readonly settings: LimitSettings;
+  /** AMQP channels open on this broker (the node, in RabbitMQ's terms) */
+  private channels = 0;
 
   constructor(settings: Partial<LimitSettings> = {}) {
     this.settings = { ...DEFAULT_LIMITS, ...settings };
   }
 
-  checkQueueCount(current: number): void {
+  get openChannels(): number {
+    return this.channels;
+  }
+
+  /** take a broker-wide channel slot; false when `maxChannels` are open */
+  reserveChannel(): boolean {
+    if (this.channels >= this.settings.maxChannels) return false;
+    this.channels++;
+    return true;
+  }
+
+  releaseChannel(): void {
+    if (this.channels > 0) this.channels--;
+  }
+
+  /** RabbitMQ answers with 406 on the channel (rabbit_amqqueue's queue_limit_exceeded) */
+  checkQueueCount(current: number, queueName: string): void {
     if (current >= this.settings.maxQueues) {
-      throw new BrokerError(406, `queue limit in cluster (${this.settings.maxQueues}) is reached`);
+      throw new BrokerError(406, `cannot declare queue '${queueName}': queue limit in cluster (${this.settings.maxQueues}) is reached`);
     }
   }
 
+  /** RabbitMQ raises not_allowed: a hard error, the whole connection closes with 530 */
   checkConsumerCount(current: number): void {
     if (current >= this.settings.maxConsumersPerChannel) {
-      throw new BrokerError(406, `reached maximum (${this.settings.maxConsumersPerChannel}) of consumers per channel`);
+      throw new BrokerError(530, `reached maximum (${this.settings.maxConsumersPerChannel}) of consumers per channel`, 'connection');
     }
   }
 }

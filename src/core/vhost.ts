@@ -173,7 +173,7 @@ export class VHost implements QueueHost {
         `invalid property '${!o.durable ? 'non-durable' : o.exclusive ? 'exclusive' : 'auto-delete'}' for ${describeQueue(this.name, name)}`,
       );
     }
-    this.broker.limits.checkQueueCount(this.broker.queueCount());
+    this.broker.limits.checkQueueCount(this.broker.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);
     if (q.durable && !o.exclusive) {

@@ -29,9 +29,17 @@ export interface ClientConnection {
   shutdown(reason: string): Promise<void>;
 }
 
+/** which connection limit refused a client: the node-wide one, or its protocol's own */
+export interface ConnectionRefusal {
+  limit: 'node' | 'protocol';
+  max: number;
+}
+
 export interface ConnectionRegistry {
+  /** false when a connection limit is reached (refusal() says which) */
   add(c: ClientConnection): boolean;
   remove(c: ClientConnection): void;
+  refusal(protocol: ClientConnection['protocol']): ConnectionRefusal | null;
 }
 
 /**

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { LogLevel } from './logger.js';
 import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from './options.js';
 import { STANDARD_PORTS, type ListenerKey } from './profiles.js';
+import { INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 
 /**
  * The settings of a `localmq` run, resolved from four layers, highest first:
@@ -23,6 +24,10 @@ export interface Settings {
   runDir: string;
   logLevel: LogLevel;
   definitions: string | undefined;
+  /** Amazon MQ's user rules wherever users are created */
+  strict: boolean;
+  /** Amazon MQ broker size whose limits apply; undefined: LocalMQ's defaults (mq.m5.large's) */
+  instanceType: InstanceType | undefined;
 }
 
 /** One layer of settings, as written by the user: strings from flags and env, JSON from the file. */
@@ -40,6 +45,8 @@ export interface RawSettings {
   logLevel?: unknown;
   verbose?: unknown;
   definitions?: unknown;
+  strict?: unknown;
+  instanceType?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
@@ -70,6 +77,8 @@ export const ENV_NAMES = {
   runDir: 'LOCALMQ_RUN_DIR',
   logLevel: 'LOCALMQ_LOG_LEVEL',
   definitions: 'LOCALMQ_DEFINITIONS',
+  strict: 'LOCALMQ_STRICT',
+  instanceType: 'LOCALMQ_INSTANCE_TYPE',
   config: 'LOCALMQ_CONFIG',
 } as const;
 
@@ -97,6 +106,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('runDir', ENV_NAMES.runDir);
   set('logLevel', ENV_NAMES.logLevel);
   set('definitions', ENV_NAMES.definitions);
+  set('strict', ENV_NAMES.strict);
+  set('instanceType', ENV_NAMES.instanceType);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
     if (v !== undefined && v !== '') (raw.ports ??= {})[key] = v;
@@ -121,7 +132,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -185,7 +196,9 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const logLevel = verbose ? 'trace' : oneOf(pick('logLevel'), LOG_LEVELS) ?? 'info';
   const definitionsSetting = stringValue(pick('definitions'));
   const definitions = definitionsSetting === undefined ? undefined : resolve(cwd, definitionsSetting);
-  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions };
+  const strict = booleanValue(pick('strict')) ?? false;
+  const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
+  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -201,6 +214,8 @@ export function brokerOptions(s: Settings): BrokerOptions {
   };
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;
   if (s.users !== undefined) o.users = s.users;
+  if (s.strict) o.strict = true;
+  if (s.instanceType !== undefined) o.instanceType = s.instanceType;
   return o;
 }
 
@@ -294,9 +309,20 @@ function userList(p: { value: unknown; source: string }): UserOption[] {
         }
         user.tags = tags as string[];
       }
+      if (o['groups'] !== undefined) {
+        const groups = o['groups'];
+        if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+          throw new ConfigError(`${p.source}: "groups" of user '${o['name']}' must be an array of strings`);
+        }
+        user.groups = groups as string[];
+      }
+      if (o['consoleAccess'] !== undefined) {
+        if (typeof o['consoleAccess'] !== 'boolean') throw new ConfigError(`${p.source}: "consoleAccess" of user '${o['name']}' must be true or false`);
+        user.consoleAccess = o['consoleAccess'];
+      }
       return user;
     }
-    throw new ConfigError(`${p.source}: a user is name:password[:tag,tag] or {"name","password","tags"}, got ${show(item)}`);
+    throw new ConfigError(`${p.source}: a user is name:password[:tag,tag] or {"name","password","tags","groups","consoleAccess"}, got ${show(item)}`);
   });
 }
 

@@ -30,6 +30,8 @@ import type { ListenerKey } from './profiles.js';
 import type { Engine } from './options.js';
 import { resolvePorts } from './profiles.js';
 import { randomBytes } from 'node:crypto';
+import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
+import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
 export interface BrokerUrls {
@@ -108,12 +110,20 @@ export class LocalMQ {
     readonly store: Store,
   ) {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
-    this.core = new Broker(store, options.limits);
+    this.core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     this.users = new UserRegistry({ store });
-    this.connectionsRegistry = new Connections(() => this.core.limits.settings.maxConnections);
+    this.connectionsRegistry = new Connections(() => ({
+      total: this.core.limits.settings.maxConnections,
+      perProtocol: this.core.limits.settings.maxConnectionsPerProtocol,
+    }));
   }
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
+    if (options.instanceType !== undefined && !isInstanceType(options.instanceType)) {
+      throw new Error(`unknown instanceType '${String(options.instanceType)}': use one of ${INSTANCE_TYPES.join(', ')}`);
+    }
+    // refuse a user that breaks a rule before anything is opened or written
+    if (options.strict) for (const u of options.users ?? []) assertStrictUser(options.engine ?? 'all', u);
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
     const store: Store = options.dataDir ? openJournal(options.dataDir, options, logger) : new MemoryStore();
     const broker = new LocalMQ({ ...options, logger }, store);
@@ -124,7 +134,12 @@ export class LocalMQ {
     for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
     for (const p of state.policies) broker.retained.policies.set(policyKey(p.vhost, p.name), p);
     // a data dir that held users keeps them; only a first start gets the defaults
-    broker.seedDefaults(state.users.length === 0);
+    try {
+      broker.seedDefaults(state.users.length === 0);
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
     broker.identity = restoreIdentity(store, state.records, options.region);
     try {
       await broker.listen();
@@ -138,9 +153,12 @@ export class LocalMQ {
   private seedDefaults(firstStart: boolean): void {
     if (firstStart || !this.core.vhost('/')) this.core.addVhost('/');
     for (const v of this.options.vhosts ?? []) this.core.addVhost(v);
+    if (this.options.strict && firstStart && this.options.users === undefined) throw new StrictNoUsersError(this.engine);
     const users = this.options.users ?? (firstStart ? [{ name: 'guest', password: 'guest', tags: ['administrator'] }] : []);
     for (const u of users) {
-      if (!this.users.getUser(u.name)) this.users.addUser(u.name, u.password, u.tags ?? ['administrator']);
+      if (!this.users.getUser(u.name)) {
+        this.users.addUser(u.name, u.password, u.tags ?? ['administrator'], { groups: u.groups, consoleAccess: u.consoleAccess });
+      }
       for (const v of this.core.vhosts.keys()) {
         if (!this.users.getPermission(u.name, v)) this.users.setPermission({ user: u.name, vhost: v, configure: '.*', write: '.*', read: '.*' });
       }

@@ -3,6 +3,7 @@ import type { LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
 import type { MqttOptions } from '../protocols/mqtt/server.js';
 import type { StoreFs } from '../store/file/fs-layer.js';
+import type { InstanceType } from './instance-types.js';
 
 export type Engine = 'rabbitmq' | 'activemq' | 'all';
 
@@ -29,7 +30,12 @@ export interface PortOptions {
 export interface UserOption {
   name: string;
   password: string;
+  /** default ['administrator'] */
   tags?: string[];
+  /** ActiveMQ-profile users: Amazon MQ's groups (at most 20, checked in strict mode) */
+  groups?: string[];
+  /** ActiveMQ-profile users: Amazon MQ's ActiveMQ web console access flag */
+  consoleAccess?: boolean;
 }
 
 export interface TlsOptions {
@@ -59,8 +65,24 @@ export interface BrokerOptions {
    * used with `dataDir`. Not part of the CLI; may change without notice.
    */
   journal?: JournalOptions;
-  /** users to create; default guest/guest (administrator, loopback only) */
+  /**
+   * users to create; default guest/guest (administrator, loopback only) on a first start,
+   * except in strict mode, which has no default user and requires this
+   */
   users?: UserOption[];
+  /**
+   * Apply Amazon MQ's user rules wherever a user is created (this `users` option, the
+   * CLI's --user, definitions import): usernames 2-100 of letters, digits, - . _ (and ~ on
+   * activemq), no `guest` on rabbitmq; passwords 12-250 characters, 4+ distinct, none of
+   * , : =. A user that breaks one is refused with a StrictModeError naming the rule.
+   */
+  strict?: boolean;
+  /**
+   * Amazon MQ broker size whose limits to apply (connections, channels, queues, consumers
+   * per channel; ActiveMQ's per-protocol connections); `limits` overrides single figures.
+   * Default: mq.m5.large's figures.
+   */
+  instanceType?: InstanceType;
   /** vhosts to create besides '/' */
   vhosts?: string[];
   logLevel?: LogLevel;

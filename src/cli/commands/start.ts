@@ -8,6 +8,7 @@ import { formatEndpoints } from '../endpoint-table.js';
 import { CliError, EXIT_BAD_SETTINGS, printError } from '../fail.js';
 import { clearRunFiles, isAlive, LOG_FILE, readState, writePid, writeState, type RunState } from '../run-state.js';
 import { kebab } from '../../server/config.js';
+import { StrictModeError, StrictNoUsersError } from '../../server/auth/strict.js';
 
 /** set in the detached child by `start --detach`: tell the parent over IPC when ready */
 export const DETACHED_ENV = 'LOCALMQ_DETACHED_CHILD';
@@ -92,6 +93,7 @@ async function start(settings: Settings): Promise<LocalMQ> {
 
 /** one line saying what went wrong and what to do */
 function startError(err: NodeJS.ErrnoException & { port?: number; address?: string }, settings: Settings): Error {
+  if (err instanceof StrictModeError || err instanceof StrictNoUsersError) return new CliError(err.message, EXIT_BAD_SETTINGS);
   if (err.code === 'EADDRINUSE' || (err.code === 'EACCES' && (err.syscall === 'listen' || err.syscall === 'bind'))) {
     const key = Object.entries(settings.ports).find(([, p]) => p === err.port)?.[0];
     const flag = key ? `--${kebab(key)}-port` : 'the --*-port options';

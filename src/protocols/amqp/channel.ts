@@ -526,6 +526,7 @@ export class AmqpChannel implements ConsumerSink {
   teardown(): void {
     if (this.closed) return;
     this.closed = true;
+    this.conn.ctx.broker.limits.releaseChannel();
     this.session.close();
   }
 }

@@ -33,7 +33,7 @@ import {
   PROTOCOL_HEADER,
 } from './codec/index.js';
 import { parseSaslResponse } from './sasl.js';
-import { SERVER_MECHANISMS, serverProperties } from './server-properties.js';
+import { NODE_NAME, SERVER_MECHANISMS, serverProperties } from './server-properties.js';
 
 /** What the server proposes in connection.tune (RabbitMQ's defaults). */
 export interface AmqpTuning {
@@ -257,6 +257,13 @@ export class AmqpConnection implements ClientConnection {
     if (this.channels.size >= this.ctx.broker.limits.settings.maxChannelsPerConnection) {
       throw new AmqpCodecError(NOT_ALLOWED, `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.ctx.broker.limits.settings.maxChannelsPerConnection})`);
     }
+    const limits = this.ctx.broker.limits;
+    if (!limits.reserveChannel()) {
+      throw new AmqpCodecError(
+        NOT_ALLOWED,
+        `number of channels opened on node '${NODE_NAME}' has reached the maximum allowed limit of (${limits.settings.maxChannels})`,
+      );
+    }
     const ch = new AmqpChannel(this, n);
     this.channels.set(n, ch);
     this.send(n, 'channel.open-ok', {});
@@ -308,7 +315,7 @@ export class AmqpConnection implements ClientConnection {
       this.log.warn('login refused', { user: creds?.username, mechanism, reason: outcome.reason, remote: this.remoteAddress });
       this.refuseLogin(
         outcome.reason === 'loopback-only'
-          ? `User '${creds?.username}' can only connect via localhost`
+          ? `${mechanism} login refused: user '${creds?.username}' can only connect via localhost`
           : `Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
       );
       return;
@@ -351,15 +358,16 @@ export class AmqpConnection implements ClientConnection {
     const user = this.authUser!;
     const vhost = this.ctx.broker.vhost(vhostName);
     if (!vhost) {
-      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - vhost ${vhostName} not found`);
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - vhost ${vhostName} not found`, 10, 40);
       return;
     }
     if (!this.ctx.access.canAccessVhost(user.name, vhostName)) {
-      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}'`);
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}'`, 10, 40);
       return;
     }
     if (!this.ctx.connections.add(this)) {
-      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}': connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`);
+      // RabbitMQ 3.13 names connection.open (10/40) in each of these refusals
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`, 10, 40);
       return;
     }
     this.vhostObject = vhost;

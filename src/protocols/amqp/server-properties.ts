@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
 import type { FieldTable } from '../../core/fields.js';
 
+/** this broker as a RabbitMQ node: `cluster_name`, and the node named in node-wide limit errors */
+export const NODE_NAME = `localmq@${hostname()}`;
+
 /**
  * connection.start's server-properties, shaped like RabbitMQ's (fixtures/rabbitmq-3.10-
  * connection-start.bin): clients switch features on these capabilities.
@@ -18,7 +21,7 @@ export function serverProperties(product: { name: string; version: string; platf
       per_consumer_qos: true,
       direct_reply_to: true,
     },
-    cluster_name: `localmq@${hostname()}`,
+    cluster_name: NODE_NAME,
     copyright: 'LocalMQ, MIT licensed. AMQP 0-9-1 compatible with RabbitMQ.',
     information: `${product.name} ${product.version}: a local broker for development, tests and CI`,
     platform: product.platform,

@@ -177,15 +177,18 @@ export class MqttServer {
         username = username.slice(colon + 1);
       }
       const r = this.ctx.access.authenticate(username, password ? password.toString('utf8') : '', remote);
-      if (!r.ok) return cb(refusal(4, 'bad user name or password'), null);
+      // RabbitMQ's MQTT plugin: 5 (not authorized) for a loopback-only user from afar, 4 for bad credentials
+      if (!r.ok) return cb(r.reason === 'loopback-only' ? refusal(5, `user '${username}' can only connect via localhost`) : refusal(4, 'bad user name or password'), null);
       user = r.user.name;
     }
     const v = this.ctx.broker.vhost(vhost);
     if (!v || !this.ctx.access.canAccessVhost(user, vhost)) return cb(refusal(5, `not authorized for vhost '${vhost}'`), null);
     const conn = new MqttConnection(this.ctx, this.persistence, client, user, v, remote, this.options.prefetch ?? 1000);
     if (!this.ctx.connections.add(conn)) {
+      const over = this.ctx.connections.refusal('mqtt');
       conn.closedByClient();
-      return cb(refusal(3, 'server unavailable: connection limit reached'), null);
+      this.ctx.logger.warn('MQTT connection refused', { clientId: client.id, limit: over?.limit, max: over?.max, remote });
+      return cb(refusal(3, `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`), null);
     }
     this.connections.set(client, conn);
     // a connection refused or dropped before aedes registered it still leaves the core
@@ -196,6 +199,11 @@ export class MqttServer {
   private authorizePublish(client: AedesClient | null, packet: PublishPacketLike & { [ROUTED]?: boolean }, cb: Callback): void {
     if (packet.topic.startsWith('$')) return cb(new Error(`publishing to '${packet.topic}' is not allowed`));
     const conn = client ? this.connections.get(client) : undefined;
+    // RabbitMQ's MQTT plugin caps packets at max_message_size and drops the connection
+    // (MQTT 3.1.1 has no way to refuse one PUBLISH)
+    const max = this.ctx.broker.limits.settings.maxMessageSize;
+    const size = packet.payload === undefined ? 0 : Buffer.byteLength(packet.payload);
+    if (conn && size > max) return cb(new Error(`message size ${size} is larger than configured max size ${max}`));
     if (conn && !this.ctx.access.check(conn.user, conn.vhost, 'write', 'amq.topic')) {
       return cb(new Error(`write access to amq.topic refused for user '${conn.user}'`));
     }

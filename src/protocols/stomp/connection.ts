@@ -222,9 +222,13 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
     }
     if (!this.ctx.connections.add(this)) {
+      const refusal = this.ctx.connections.refusal('stomp');
       throw new StompError(
         'Bad CONNECT',
-        `access to vhost '${vhostName}' refused for user '${outcome.user.name}': connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`,
+        refusal?.limit === 'protocol'
+          ? // ActiveMQ's own text for a transport connector's maximumConnections
+            `Exceeded the maximum number of allowed client connections (${refusal.max}). See the 'maximumConnections' property on the TCP transport configuration URI in the ActiveMQ configuration file (e.g., activemq.xml)`
+          : `connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`,
       );
     }
     this.registered = true;

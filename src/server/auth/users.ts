@@ -62,14 +62,18 @@ export class UserRegistry {
     for (const permission of permissions) this.installPermission(permission);
   }
 
-  addUser(name: string, password: string, tags: string[] = []): UserDef {
+  /** `activemq` carries the ActiveMQ-profile fields (Amazon MQ's groups and console access) */
+  addUser(name: string, password: string, tags: string[] = [], activemq: Pick<UserDef, 'groups' | 'consoleAccess'> = {}): UserDef {
     if (this.users.has(name)) throw new Error(`user '${name}' already exists`);
-    return this.putUser({
+    const def: UserDef = {
       name,
       passwordHash: hashPassword(password, this.hashingAlgorithm),
       hashingAlgorithm: this.hashingAlgorithm,
       tags,
-    });
+    };
+    if (activemq.groups !== undefined) def.groups = activemq.groups;
+    if (activemq.consoleAccess !== undefined) def.consoleAccess = activemq.consoleAccess;
+    return this.putUser(def);
   }
 
   /** create or replace a user, hash included (definitions import, management API PUT) */

@@ -6,6 +6,7 @@ import type { LocalMQ } from '../local-mq.js';
 import { PRODUCT } from '../product.js';
 import { emptyDefinitions, formatDefinitions, parseDefinitions, DefinitionsError, type Definitions } from './format.js';
 import { policyKey } from './retained.js';
+import { assertStrictUser, StrictModeError } from '../auth/strict.js';
 
 /** How many of each kind an import created or replaced. */
 export interface ImportSummary {
@@ -29,9 +30,10 @@ export class DefinitionsImportError extends Error {
  * kept: users and permissions are replaced, queues and exchanges must be equivalent (as a
  * re-declare), bindings are added. Stops at the first object the broker refuses.
  */
-export function importDefinitions(broker: LocalMQ, defs: Definitions): ImportSummary {
+export function importDefinitions(broker: LocalMQ, defs: Definitions, clearPasswords: ReadonlyMap<string, string> = new Map()): ImportSummary {
   const summary: ImportSummary = { users: 0, vhosts: 0, permissions: 0, policies: 0, queues: 0, exchanges: 0, bindings: 0 };
   const r = broker.retained;
+  if (broker.options.strict) checkStrictUsers(broker, defs, clearPasswords);
   for (const u of defs.users) {
     broker.users.putUser(u);
     summary.users++;
@@ -136,7 +138,35 @@ export function exportDefinitionsJson(broker: LocalMQ): Record<string, unknown> 
 
 /** Parse a definitions document and apply it; parse errors name the bad path. */
 export function importDefinitionsJson(broker: LocalMQ, json: unknown): ImportSummary {
-  return importDefinitions(broker, parseDefinitions(json));
+  return importDefinitions(broker, parseDefinitions(json), clearPasswordsOf(json));
+}
+
+/**
+ * Strict mode, before anything is applied: every user must pass Amazon MQ's username (and
+ * group) rules; its password rules only when the document gives the password in clear
+ * (`password`), since a `password_hash` cannot be checked.
+ */
+function checkStrictUsers(broker: LocalMQ, defs: Definitions, clearPasswords: ReadonlyMap<string, string>): void {
+  for (const u of defs.users) {
+    try {
+      assertStrictUser(broker.engine, { name: u.name, password: clearPasswords.get(u.name), groups: u.groups });
+    } catch (err) {
+      if (err instanceof StrictModeError) throw new DefinitionsImportError(err.message);
+      throw err;
+    }
+  }
+}
+
+/** the clear-text `password` of each user that has one (the parsed form keeps only a hash) */
+function clearPasswordsOf(json: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  const users = (json as { users?: unknown } | null)?.users;
+  if (!Array.isArray(users)) return out;
+  for (const u of users) {
+    const o = u as { name?: unknown; password?: unknown } | null;
+    if (typeof o?.name === 'string' && typeof o.password === 'string') out.set(o.name, o.password);
+  }
+  return out;
 }
 
 /** Read, parse and apply a definitions file (`--definitions FILE` at start-up). */

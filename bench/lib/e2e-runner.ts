@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { ScenarioResult } from './e2e-results.js';
+import { redactUrl } from './e2e-report.js';
+import type { ServerInfo, TargetReport } from './e2e-report.js';
+
+/**
+ * Probes every URL once (so a typo fails before anything is measured) and
+ * labels the targets A, B, C in command-line order. Null (after printing why)
+ * when one cannot be reached.
+ */
+export async function probeTargets(urls: readonly string[], probe: (url: string) => Promise<ServerInfo | null>): Promise<TargetReport[] | null> {
+  const targets: TargetReport[] = [];
+  for (const [i, url] of urls.entries()) {
+    const target: TargetReport = { label: String.fromCharCode(65 + i), url: redactUrl(url), server: null, rounds: {} };
+    try {
+      target.server = await probe(url);
+    } catch (err) {
+      process.stderr.write(`cannot connect to ${target.label} ${target.url}: ${(err as Error).message}\n`);
+      return null;
+    }
+    targets.push(target);
+  }
+  return targets;
+}
+
+/**
+ * Runs every scenario against every target `rounds` times, reversing the
+ * target order every other round so warm caches, GC and thermal drift don't
+ * favour one side. Outcomes (results or errors) go into `targets[].rounds`;
+ * returns the number of failed runs.
+ */
+export async function runRounds<S extends string>(opts: {
+  targets: TargetReport[];
+  urls: readonly string[];
+  scenarios: readonly S[];
+  rounds: number;
+  quiet: boolean;
+  run(scenario: S, url: string): Promise<ScenarioResult>;
+}): Promise<number> {
+  const { targets, urls, scenarios, rounds, quiet } = opts;
+  let failures = 0;
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
+    for (const scenario of scenarios) {
+      for (const i of order) {
+        const target = targets[i]!;
+        if (!quiet) process.stderr.write(`round ${round + 1}/${rounds} ${target.label} ${scenario} ... `);
+        const outcomes = (target.rounds[scenario] ??= []);
+        try {
+          const result = await opts.run(scenario, urls[i]!);
+          outcomes.push(result);
+          if (!quiet) {
+            process.stderr.write(
+              result.kind === 'rate' ? `${result.msgsPerSec} msgs/s\n` : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs\n`,
+            );
+          }
+        } catch (err) {
+          failures++;
+          outcomes.push({ kind: 'error', error: (err as Error).message });
+          if (!quiet) process.stderr.write(`error: ${(err as Error).message}\n`);
+        }
+      }
+    }
+  }
+  return failures;
+}
+
+/** Runs a bench's main and turns its result or crash into the exit code. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** `prefix.<pid>.<hex>`: unique to this process and call, so concurrent or aborted runs never collide. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}.${process.pid}.${randomBytes(4).toString('hex')}`;
+}
+
+/** Rejects after `ms` with a message naming what was being waited for; the timer never holds the process open. */
+export function deadline(ms: number, what: string): { promise: Promise<never>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    timer.unref();
+  });
+  promise.catch(() => undefined);
+  return { promise, cancel: () => clearTimeout(timer) };
+}
