@@ -44,7 +44,8 @@ install_if_missing() {
 # The protocol plugins asked for in RABBITMQ_PLUGINS, as rabbitmq plugin names.
 requested_plugins() {
   local p
-  for p in ${RABBITMQ_PLUGINS//,/ }; do
+  local list=${RABBITMQ_PLUGINS:-}
+  for p in ${list//,/ }; do
     case "$p" in
       stomp) echo rabbitmq_stomp ;;
       mqtt) echo rabbitmq_mqtt ;;
