@@ -6,21 +6,15 @@ import type { IPublishPacket } from 'mqtt';
 import { startBroker, type LocalMQ } from '../src/index.js';
 import { mqttConnect } from './helpers/mqtt.js';
 import { RawStomp, getHeader } from './helpers/stomp.js';
+import { useBroker } from './helpers/broker.js';
 
 // Measured on ActiveMQ 5.17.2 first (bench/activemq-observed.md).
 
-let broker: LocalMQ;
+const broker = useBroker({ engine: 'activemq', ports: { stomp: 0, mqtt: 0 } });
 let seq = 0;
 const unique = (p: string) => `${p}${++seq}x${Date.now()}`;
 
-beforeAll(async () => {
-  broker = await startBroker({ engine: 'activemq', ports: { stomp: 0, mqtt: 0 } });
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
-async function stomp(b: LocalMQ = broker): Promise<RawStomp> {
+async function stomp(b: LocalMQ = broker()): Promise<RawStomp> {
   const { client } = await RawStomp.connected(b, { 'accept-version': '1.2' });
   client.useVersion('1.2');
   return client;
@@ -44,12 +38,12 @@ function collect(client: Awaited<ReturnType<typeof mqttConnect>>) {
 describe('activemq dialect over MQTT (measured on ActiveMQ 5.17)', () => {
   it('overlapping subscriptions get one copy each, at each subscription\'s QoS', async () => {
     const t = unique('mq');
-    const sub = await mqttConnect(broker, { clientId: `sub-${t}` });
+    const sub = await mqttConnect(broker(), { clientId: `sub-${t}` });
     const inbox = collect(sub);
     // ActiveMQ also answers an exact `t/b` at its own QoS; aedes caps all copies at an exact
     // subscription's QoS, so the exact filter here grants the highest QoS
     await sub.subscribeAsync({ [`${t}/#`]: { qos: 0 }, [`${t}/b`]: { qos: 1 }, [`${t}/+`]: { qos: 1 } });
-    const pub = await mqttConnect(broker, { clientId: `pub-${t}` });
+    const pub = await mqttConnect(broker(), { clientId: `pub-${t}` });
     await pub.publishAsync(`${t}/b`, 'overlap', { qos: 1 });
     await pub.publishAsync(`${t}/marker/deep`, 'marker', { qos: 1 }); // only `#` takes this one
     await inbox.atLeast(4);
@@ -68,7 +62,7 @@ describe('activemq dialect over MQTT (measured on ActiveMQ 5.17)', () => {
     const r = unique('r');
     s.send('SUBSCRIBE', { destination: `/topic/${t}.>`, id: 'st', receipt: r });
     await s.receipt(r);
-    const pub = await mqttConnect(broker, { clientId: `p-${t}` });
+    const pub = await mqttConnect(broker(), { clientId: `p-${t}` });
     await pub.publishAsync(`${t}/v1.2`, 'dotted', { qos: 0 });
     await pub.publishAsync(`${t}/x/y`, 'levels', { qos: 1 });
     const m1 = await s.frame('MESSAGE');
@@ -80,7 +74,7 @@ describe('activemq dialect over MQTT (measured on ActiveMQ 5.17)', () => {
     expect(getHeader(m2, 'destination')).toBe(`/topic/${t}.x.y`);
     expect(getHeader(m2, 'persistent')).toBe('true');
 
-    const sub = await mqttConnect(broker, { clientId: `s-${t}` });
+    const sub = await mqttConnect(broker(), { clientId: `s-${t}` });
     const inbox = collect(sub);
     await sub.subscribeAsync({ [`${t}/#`]: { qos: 1 } });
     const rr = unique('r');

@@ -1,23 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { RawStomp, getHeader, headersToObject, stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from './helpers/stomp.js';
 import type { StompFrame } from '../src/protocols/stomp/codec/index.js';
+import { useBroker } from './helpers/broker.js';
 
 // Every expectation here was measured on ActiveMQ 5.17.2 first (bench/activemq-observed.md).
 
-let broker: LocalMQ;
+const broker = useBroker({ engine: 'activemq', ports: { stomp: 0, mqtt: 0 } });
 let seq = 0;
 const unique = (p: string) => `${p}${++seq}x${Date.now()}`;
 
-beforeAll(async () => {
-  broker = await startBroker({ engine: 'activemq', ports: { stomp: 0, mqtt: 0 } });
-});
-afterAll(async () => {
-  await broker.stop();
-});
-
 async function client(version = '1.2'): Promise<RawStomp> {
-  const { client } = await RawStomp.connected(broker, { 'accept-version': version });
+  const { client } = await RawStomp.connected(broker(), { 'accept-version': version });
   client.useVersion(version as '1.2');
   return client;
 }
@@ -38,7 +31,7 @@ const h = (f: StompFrame, name: string) => getHeader(f, name);
 
 describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
   it('CONNECTED names ActiveMQ/5.17.2, an ActiveMQ connection id, and answers heart-beat cx,cy with cy,cx', async () => {
-    const { client: c, connected } = await RawStomp.connected(broker, { 'accept-version': '1.1,1.2', 'heart-beat': '0,5000' });
+    const { client: c, connected } = await RawStomp.connected(broker(), { 'accept-version': '1.1,1.2', 'heart-beat': '0,5000' });
     expect(connected.headers.map(([k]) => k)).toEqual(['server', 'heart-beat', 'session', 'version']);
     expect(h(connected, 'server')).toBe('ActiveMQ/5.17.2');
     expect(h(connected, 'heart-beat')).toBe('5000,0');
@@ -202,8 +195,8 @@ describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
     expect(h(d2, 'message-id')).toBe(ids[2]);
     expect(Math.abs(Number(h(d2, 'originalExpiration')) - expiresAt)).toBeLessThan(1000);
     // nothing left on the queue, nothing more on the DLQ
-    expect(broker.core.vhost('/')!.getQueue(q)!.messageCount).toBe(0);
-    expect(broker.core.vhost('/')!.getQueue('ActiveMQ.DLQ')!.messageCount).toBe(0);
+    expect(broker().core.vhost('/')!.getQueue(q)!.messageCount).toBe(0);
+    expect(broker().core.vhost('/')!.getQueue('ActiveMQ.DLQ')!.messageCount).toBe(0);
     for (const x of [p, c, dlqReader]) x.close();
   });
 
@@ -220,7 +213,7 @@ describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
     expect(h(err, 'message')).toBe('NACK received without a subscription id for acknowledge!');
     c.send('NACK', { 'message-id': h(m, 'message-id')!, subscription: 's1', receipt: 'ok' });
     await c.receipt('ok');
-    const dlq = broker.core.vhost('/')!.getQueue('ActiveMQ.DLQ')!;
+    const dlq = broker().core.vhost('/')!.getQueue('ActiveMQ.DLQ')!;
     expect(dlq.messageCount).toBeGreaterThanOrEqual(1);
     for (const x of [p, c]) x.close();
   });
@@ -243,7 +236,7 @@ describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
 
   it('stompit: custom headers travel as properties and back, message ids are ActiveMQ ids', async () => {
     const q = `/queue/${unique('stompit.')}`;
-    const a = await stompitConnect(broker);
+    const a = await stompitConnect(broker());
     const sub = stompitSubscribe(a, { destination: q, ack: 'auto' });
     await stompitSend(a, { destination: q, 'my-prop': 'hello', persistent: 'true' }, 'body');
     const m = await sub.next();

@@ -1,21 +1,11 @@
-import type { Channel, ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { channelClosed, connect } from './helpers/amqp.js';
+import type { Channel } from 'amqplib';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { channelClosed, useBrokerConnection } from './helpers/amqp.js';
 
-let broker: LocalMQ;
-let conn: ChannelModel;
+const { conn } = useBrokerConnection();
 let ch: Channel;
-beforeAll(async () => {
-  broker = await startBroker();
-  conn = await connect(broker);
-});
 beforeEach(async () => {
-  ch = await conn.createChannel();
-});
-afterAll(async () => {
-  await conn.close();
-  await broker.stop();
+  ch = await conn().createChannel();
 });
 
 let n = 0;
@@ -201,7 +191,7 @@ describe('exchange.declare checks (texts as a real RabbitMQ 3.10.8 answered)', (
     let err = await closed;
     expect(err.code).toBe(403);
     expect(err.message).toContain("ACCESS_REFUSED - exchange name 'amq.foo' contains reserved prefix 'amq.*'");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     closed = channelClosed(ch);
     ch.checkExchange('amq.foo').catch(() => undefined);
     err = await closed;
@@ -219,7 +209,7 @@ describe('exchange.declare checks (texts as a real RabbitMQ 3.10.8 answered)', (
     const err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("PRECONDITION_FAILED - unknown exchange type 'foo'");
-    const again = await conn.createChannel();
+    const again = await conn().createChannel();
     await again.checkExchange('amq.direct');
   });
 
@@ -232,7 +222,7 @@ describe('exchange.declare checks (texts as a real RabbitMQ 3.10.8 answered)', (
     const err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("exchange 'x.used' in vhost '/' in use");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     await ch.deleteExchange('x.used');
   });
 });

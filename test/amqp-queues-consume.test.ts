@@ -1,21 +1,11 @@
-import type { Channel, ConsumeMessage, ChannelModel, GetMessage } from 'amqplib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { channelClosed, connect } from './helpers/amqp.js';
+import type { Channel, ConsumeMessage, GetMessage } from 'amqplib';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { channelClosed, connect, useBrokerConnection } from './helpers/amqp.js';
 
-let broker: LocalMQ;
-let conn: ChannelModel;
+const { broker, conn } = useBrokerConnection();
 let ch: Channel;
-beforeAll(async () => {
-  broker = await startBroker();
-  conn = await connect(broker);
-});
 beforeEach(async () => {
-  ch = await conn.createChannel();
-});
-afterAll(async () => {
-  await conn.close();
-  await broker.stop();
+  ch = await conn().createChannel();
 });
 
 async function freshQueue(args: Record<string, unknown> = {}): Promise<string> {
@@ -51,10 +41,10 @@ describe('queues', () => {
   });
 
   it('exclusive queue: 405 RESOURCE_LOCKED from another connection; deleted when its owner closes', async () => {
-    const owner = await connect(broker);
+    const owner = await connect(broker());
     const och = await owner.createChannel();
     await och.assertQueue('excl.q', { exclusive: true });
-    const other = await connect(broker);
+    const other = await connect(broker());
     const xch = await other.createChannel();
     const closed = channelClosed(xch);
     xch.consume('excl.q', () => undefined).catch(() => undefined);
@@ -87,7 +77,7 @@ describe('queues', () => {
     const err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'dq' in vhost '/': received 'true' but current is 'false'");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     await ch.deleteQueue('dq');
   });
 
@@ -98,7 +88,7 @@ describe('queues', () => {
     const err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'ttlq' in vhost '/'");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     await ch.deleteQueue('ttlq');
   });
 
@@ -119,7 +109,7 @@ describe('queues', () => {
     let err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("PRECONDITION_FAILED - queue 'iu.q' in vhost '/' in use");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     await ch.deleteQueue('iu.q');
     await ch.assertQueue('ie.q');
     ch.sendToQueue('ie.q', Buffer.from('x'));
@@ -128,7 +118,7 @@ describe('queues', () => {
     err = await closed;
     expect(err.code).toBe(406);
     expect(err.message).toContain("PRECONDITION_FAILED - queue 'ie.q' in vhost '/' not empty");
-    ch = await conn.createChannel();
+    ch = await conn().createChannel();
     expect(await ch.deleteQueue('ie.q')).toEqual({ messageCount: 1 });
   });
 
@@ -270,7 +260,7 @@ describe('consumers', () => {
   it('closing a channel requeues its unacked messages for other consumers, redelivered', async () => {
     const q = await freshQueue();
     publishAll(q, ['x']);
-    const other = await conn.createChannel();
+    const other = await conn().createChannel();
     const first = (await other.get(q)) as GetMessage;
     expect(first.fields.redelivered).toBe(false);
     await other.close();
@@ -281,7 +271,7 @@ describe('consumers', () => {
   it('the server cancels a consumer whose queue is deleted (basic.cancel: amqplib calls back with null)', async () => {
     await ch.assertQueue('doomed');
     const cancelled = new Promise<null>((resolve) => void ch.consume('doomed', (m) => m === null && resolve(m)));
-    const other = await conn.createChannel();
+    const other = await conn().createChannel();
     await other.deleteQueue('doomed');
     expect(await cancelled).toBeNull();
     await other.close();
@@ -290,7 +280,7 @@ describe('consumers', () => {
   it('an exclusive consumer locks out others with 403 ACCESS_REFUSED … in exclusive use (as RabbitMQ 3.10.8)', async () => {
     const q = await freshQueue();
     await ch.consume(q, () => undefined, { exclusive: true });
-    const other = await conn.createChannel();
+    const other = await conn().createChannel();
     const closed = channelClosed(other);
     other.consume(q, () => undefined).catch(() => undefined);
     const err = await closed;
@@ -324,7 +314,7 @@ describe('consumers', () => {
   });
 
   it('direct reply-to: a request with replyTo amq.rabbitmq.reply-to gets its answer back', async () => {
-    const server = await conn.createChannel();
+    const server = await conn().createChannel();
     const rq = (await server.assertQueue('', { exclusive: true })).queue;
     await server.consume(rq, (m) => {
       if (!m) return;

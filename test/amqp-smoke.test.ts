@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { connect } from './helpers/amqp.js';
+import { useBroker } from './helpers/broker.js';
 
-let broker: LocalMQ;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = useBroker();
 
 describe('amqplib against LocalMQ', () => {
   it('runs the seeds example: assertQueue durable, sendToQueue, consume, ack', async () => {
-    const conn = await connect(broker);
+    const conn = await connect(broker());
     const ch = await conn.createChannel();
     await ch.assertQueue('orderQueue', { durable: true });
     ch.sendToQueue('orderQueue', Buffer.from('order-1'), { persistent: true });

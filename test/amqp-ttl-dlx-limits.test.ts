@@ -1,21 +1,11 @@
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { connect } from './helpers/amqp.js';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useBrokerConnection } from './helpers/amqp.js';
 
-let broker: LocalMQ;
-let conn: ChannelModel;
+const { broker, conn } = useBrokerConnection();
 let ch: Channel;
-beforeAll(async () => {
-  broker = await startBroker();
-  conn = await connect(broker);
-});
 beforeEach(async () => {
-  ch = await conn.createChannel();
-});
-afterAll(async () => {
-  await conn.close();
-  await broker.stop();
+  ch = await conn().createChannel();
 });
 
 let n = 0;
@@ -62,10 +52,10 @@ describe('TTL', () => {
     const q = uniq('expiring');
     await ch.assertQueue(q, { arguments: { 'x-expires': 30 } });
     for (;;) {
-      if (!broker.queue(q).exists()) break; // no event for queue expiry: poll the broker's view
+      if (!broker().queue(q).exists()) break; // no event for queue expiry: poll the broker's view
       await new Promise((r) => setTimeout(r, 10));
     }
-    expect(broker.queue(q).exists()).toBe(false);
+    expect(broker().queue(q).exists()).toBe(false);
   });
 });
 
@@ -135,7 +125,7 @@ describe('dead-lettering', () => {
   });
 
   it('x-overflow reject-publish: the publisher gets a nack and the queue keeps its first messages', async () => {
-    const cch: ConfirmChannel = await conn.createConfirmChannel();
+    const cch: ConfirmChannel = await conn().createConfirmChannel();
     const q = (await cch.assertQueue(uniq('rp'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })).queue;
     const outcome = (body: string) => new Promise<string>((resolve) => cch.sendToQueue(q, Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')));
     expect(await outcome('first')).toBe('ack');
@@ -147,7 +137,7 @@ describe('dead-lettering', () => {
 
   it('x-overflow reject-publish-dlx: refused messages are nacked and dead-lettered with reason maxlen', async () => {
     const dlq = (await ch.assertQueue(uniq('dlq'), { exclusive: true })).queue;
-    const cch = await conn.createConfirmChannel();
+    const cch = await conn().createConfirmChannel();
     const q = (await cch.assertQueue(uniq('rpd'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish-dlx', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
     cch.sendToQueue(q, Buffer.from('kept'));
     const nacked = await new Promise<boolean>((resolve) => cch.sendToQueue(q, Buffer.from('refused'), {}, (err) => resolve(!!err)));
@@ -172,7 +162,7 @@ describe('dead-lettering', () => {
 
 describe('publisher confirms, mandatory, transactions', () => {
   it('confirms every publish; waitForConfirms resolves and acks may be folded with multiple', async () => {
-    const cch = await conn.createConfirmChannel();
+    const cch = await conn().createConfirmChannel();
     const q = (await cch.assertQueue('', { exclusive: true })).queue;
     let acks = 0;
     for (let i = 0; i < 50; i++) cch.sendToQueue(q, Buffer.from(String(i)), {}, (err) => !err && acks++);
@@ -183,7 +173,7 @@ describe('publisher confirms, mandatory, transactions', () => {
   });
 
   it('mandatory publish with no route comes back as basic.return 312 NO_ROUTE, and is still confirmed', async () => {
-    const cch = await conn.createConfirmChannel();
+    const cch = await conn().createConfirmChannel();
     const returned = new Promise<ConsumeMessage>((resolve) => cch.on('return', resolve));
     const confirmed = new Promise<boolean>((resolve) => cch.publish('amq.direct', 'nobody.home', Buffer.from('lost'), { mandatory: true }, (err) => resolve(!err)));
     const r = await returned;
@@ -197,7 +187,7 @@ describe('publisher confirms, mandatory, transactions', () => {
     const q = (await ch.assertQueue('', { exclusive: true })).queue;
     ch.sendToQueue(q, Buffer.from('pre'));
     await ch.checkQueue(q);
-    const tch = await conn.createChannel();
+    const tch = await conn().createChannel();
     await (tch as unknown as { rpc(m: number, a: object, e: number): Promise<unknown> }).rpc(90 * 65536 + 10, {}, 90 * 65536 + 11); // tx.select
     const txRpc = (m: number, e: number) => (tch as unknown as { rpc(m: number, a: object, e: number): Promise<unknown> }).rpc(m, {}, e);
     const pre = await tch.get(q);

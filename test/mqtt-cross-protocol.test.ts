@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../src/index.js';
 import { connect } from './helpers/amqp.js';
 import { closed, connackRefusal, inbox, mqttConnect, subscribe } from './helpers/mqtt.js';
+import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from './helpers/stomp.js';
 
 let broker: LocalMQ;
 beforeAll(async () => {
@@ -91,5 +92,35 @@ describe('MQTT and AMQP over the same queues', () => {
     await gone;
     const noVhost = await connackRefusal(broker, { username: 'nowhere:guest', password: 'guest' });
     expect(noVhost).toBe(5);
+  });
+});
+
+describe('MQTT and STOMP /topic/… over amq.topic (RabbitMQ mapping)', () => {
+  it('an MQTT publish on a/b reaches a STOMP /topic/a.b subscriber, payload untouched', async () => {
+    const stomp = await stompitConnect(broker);
+    const sub = stompitSubscribe(stomp, { destination: '/topic/plant.line1.temp', ack: 'auto' });
+    // a SEND with a receipt after the SUBSCRIBE: once it is confirmed, the subscription's binding exists
+    await stompitSend(stomp, { destination: '/topic/plant.barrier', receipt: 'barrier' }, 'x');
+    const c = await mqttConnect(broker, { clientId: 'mqtt-to-stomp' });
+    await c.publishAsync('plant/line1/temp', '21.5', { qos: 1 });
+    const m = await sub.next();
+    expect(m.body).toBe('21.5');
+    expect(m.headers['destination']).toBe('/topic/plant.line1.temp');
+    await c.endAsync();
+    await stompitDisconnect(stomp);
+  });
+
+  it('a STOMP SEND to /topic/a.b reaches an MQTT subscriber of a/+ at its subscription QoS', async () => {
+    const c = await mqttConnect(broker, { clientId: 'stomp-to-mqtt' });
+    const box = inbox(c);
+    await subscribe(c, 'plant/+', 1);
+    const stomp = await stompitConnect(broker);
+    await stompitSend(stomp, { destination: '/topic/plant.line2', receipt: 'sent' }, 'from stomp');
+    const [m] = await box.count(1);
+    expect(m!.topic).toBe('plant/line2');
+    expect(m!.payload.toString()).toBe('from stomp');
+    expect(m!.packet.qos).toBe(1);
+    await stompitDisconnect(stomp);
+    await c.endAsync();
   });
 });

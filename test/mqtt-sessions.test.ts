@@ -1,30 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { startBroker } from '../src/index.js';
 import { closed, inbox, mqttConnect, subscribe } from './helpers/mqtt.js';
+import { useBroker } from './helpers/broker.js';
 
-let broker: LocalMQ;
-beforeAll(async () => {
-  broker = await startBroker();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = useBroker();
 
 describe('MQTT sessions, retained messages and wills', () => {
   it('a persistent session keeps QoS 1 and 2 messages published while the client is away', async () => {
-    const a = await mqttConnect(broker, { clientId: 'away', clean: false });
+    const a = await mqttConnect(broker(), { clientId: 'away', clean: false });
     await a.subscribeAsync({ 'away/+': { qos: 2 } });
     await a.endAsync();
-    const q = broker.queue('mqtt-subscription-awayqos1').info()!;
+    const q = broker().queue('mqtt-subscription-awayqos1').info()!;
     expect(q).toMatchObject({ durable: true, exclusive: false, autoDelete: false });
 
-    const pub = await mqttConnect(broker, { clientId: 'away-pub' });
+    const pub = await mqttConnect(broker(), { clientId: 'away-pub' });
     await pub.publishAsync('away/one', 'm1', { qos: 1 });
     await pub.publishAsync('away/two', 'm2', { qos: 2 });
     await pub.endAsync();
-    expect(broker.queue('mqtt-subscription-awayqos1').messageCount()).toBe(2);
+    expect(broker().queue('mqtt-subscription-awayqos1').messageCount()).toBe(2);
 
-    const back = await mqttConnect(broker, { clientId: 'away', clean: false });
+    const back = await mqttConnect(broker(), { clientId: 'away', clean: false });
     const box = inbox(back);
     const got = await box.count(2);
     expect(got.map((m) => [m.topic, m.payload.toString(), m.packet.qos])).toEqual([
@@ -35,12 +30,12 @@ describe('MQTT sessions, retained messages and wills', () => {
   });
 
   it('reports session present for a persistent session with subscriptions, not for a clean one', async () => {
-    const a = await mqttConnect(broker, { clientId: 'present', clean: false });
+    const a = await mqttConnect(broker(), { clientId: 'present', clean: false });
     await subscribe(a, 'p/x', 1);
     await a.endAsync();
     const connack = await new Promise<boolean>((resolve, reject) => {
       import('mqtt').then(({ default: mqtt }) => {
-        const c = mqtt.connect(broker.urls.mqtt!, { clientId: 'present', clean: false, username: 'guest', password: 'guest', reconnectPeriod: 0 });
+        const c = mqtt.connect(broker().urls.mqtt!, { clientId: 'present', clean: false, username: 'guest', password: 'guest', reconnectPeriod: 0 });
         c.once('connect', (p) => {
           resolve(p.sessionPresent);
           c.end();
@@ -50,18 +45,18 @@ describe('MQTT sessions, retained messages and wills', () => {
     });
     expect(connack).toBe(true);
     // a clean connection with the same id drops the persistent session and its queue
-    const clean = await mqttConnect(broker, { clientId: 'present', clean: true });
-    expect(broker.queue('mqtt-subscription-presentqos1').exists()).toBe(false);
+    const clean = await mqttConnect(broker(), { clientId: 'present', clean: true });
+    expect(broker().queue('mqtt-subscription-presentqos1').exists()).toBe(false);
     await subscribe(clean, 'p/x', 1);
-    expect(broker.queue('mqtt-subscription-presentqos1').info()).toMatchObject({ durable: false, exclusive: true, autoDelete: true });
+    expect(broker().queue('mqtt-subscription-presentqos1').info()).toMatchObject({ durable: false, exclusive: true, autoDelete: true });
     await clean.endAsync();
-    await expect.poll(() => broker.queue('mqtt-subscription-presentqos1').exists()).toBe(false);
+    await expect.poll(() => broker().queue('mqtt-subscription-presentqos1').exists()).toBe(false);
   });
 
   it('delivers retained messages to late subscribers and clears them with an empty retained publish', async () => {
-    const pub = await mqttConnect(broker, { clientId: 'ret-pub' });
+    const pub = await mqttConnect(broker(), { clientId: 'ret-pub' });
     await pub.publishAsync('ret/a', 'kept', { qos: 1, retain: true });
-    const late = await mqttConnect(broker, { clientId: 'ret-late' });
+    const late = await mqttConnect(broker(), { clientId: 'ret-late' });
     const box = inbox(late);
     await subscribe(late, 'ret/#', 1);
     const m = await box.next();
@@ -69,7 +64,7 @@ describe('MQTT sessions, retained messages and wills', () => {
     await late.endAsync();
 
     await pub.publishAsync('ret/a', '', { qos: 1, retain: true });
-    const later = await mqttConnect(broker, { clientId: 'ret-later' });
+    const later = await mqttConnect(broker(), { clientId: 'ret-later' });
     const box2 = inbox(later);
     await subscribe(later, 'ret/#', 1);
     // a marker published after the subscription arrives first and alone: nothing retained came
@@ -82,20 +77,20 @@ describe('MQTT sessions, retained messages and wills', () => {
   });
 
   it('publishes the will on an abrupt disconnect, not on a clean DISCONNECT', async () => {
-    const watcher = await mqttConnect(broker, { clientId: 'will-watch' });
+    const watcher = await mqttConnect(broker(), { clientId: 'will-watch' });
     const box = inbox(watcher);
     await subscribe(watcher, 'will/#', 1);
 
-    const polite = await mqttConnect(broker, { clientId: 'polite', will: { topic: 'will/polite', payload: Buffer.from('bye'), qos: 1, retain: false } });
+    const polite = await mqttConnect(broker(), { clientId: 'polite', will: { topic: 'will/polite', payload: Buffer.from('bye'), qos: 1, retain: false } });
     await polite.endAsync();
-    const rude = await mqttConnect(broker, { clientId: 'rude', will: { topic: 'will/rude', payload: Buffer.from('gone'), qos: 1, retain: false } });
+    const rude = await mqttConnect(broker(), { clientId: 'rude', will: { topic: 'will/rude', payload: Buffer.from('gone'), qos: 1, retain: false } });
     const rudeClosed = closed(rude);
     rude.stream.destroy();
     await rudeClosed;
     const m = await box.next();
     expect([m.topic, m.payload.toString()]).toEqual(['will/rude', 'gone']);
     // the polite client's will never came: a message published now is the next one
-    const pub = await mqttConnect(broker, { clientId: 'will-pub' });
+    const pub = await mqttConnect(broker(), { clientId: 'will-pub' });
     await pub.publishAsync('will/marker', 'm', { qos: 1 });
     expect((await box.next()).topic).toBe('will/marker');
     expect(box.messages.map((x) => x.topic)).toEqual(['will/rude', 'will/marker']);
@@ -104,15 +99,15 @@ describe('MQTT sessions, retained messages and wills', () => {
   });
 
   it('does not match $ topics with # or + in the first level', async () => {
-    const wild = await mqttConnect(broker, { clientId: 'dollar-wild' });
+    const wild = await mqttConnect(broker(), { clientId: 'dollar-wild' });
     const wbox = inbox(wild);
     await wild.subscribeAsync({ '#': { qos: 0 }, '+/x': { qos: 0 } });
-    const sys = await mqttConnect(broker, { clientId: 'dollar-sys' });
+    const sys = await mqttConnect(broker(), { clientId: 'dollar-sys' });
     const sbox = inbox(sys);
     await subscribe(sys, '$SYS/#');
     // MQTT clients may not publish to $ topics; AMQP can put one on amq.topic
-    broker.publish('amq.topic', '$SYS.x', 'system');
-    broker.publish('amq.topic', 'plain.x', 'plain');
+    broker().publish('amq.topic', '$SYS.x', 'system');
+    broker().publish('amq.topic', 'plain.x', 'plain');
     const s = await sbox.next();
     expect([s.topic, s.payload.toString()]).toEqual(['$SYS/x', 'system']);
     const w = await wbox.next();

@@ -8,6 +8,7 @@ import { createLogger } from '../src/server/logger.js';
 import { nodeFs, type StoreFs } from '../src/store/file/fs-layer.js';
 import type { AmqpConnection } from '../src/protocols/amqp/connection.js';
 import { connect } from './helpers/amqp.js';
+import { RawStomp, getHeader } from './helpers/stomp.js';
 
 /**
  * The real file operations, with two switches: writes that fail (a full disk) and fsyncs
@@ -288,3 +289,34 @@ function txSelect(ch: object): Promise<void> {
 function txCommit(ch: object): Promise<void> {
   return (ch as Rpc).rpc(TX + 20, {}, TX + 21).then(() => undefined);
 }
+
+describe('STOMP: a receipt for a persistent SEND waits for its fsync', () => {
+  it('holds the RECEIPT while the fsync is held, also for a SEND that arrives during an fsync in flight', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const { client } = await RawStomp.connected(broker);
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r0' }, 'zero');
+    await client.receipt('r0');
+    await idle(broker);
+
+    fs.holdFsyncs = true;
+    const receipts: string[] = [];
+    const frames = (async () => {
+      for (let i = 0; i < 2; i++) receipts.push(getHeader(await client.frame('RECEIPT'), 'receipt-id')!);
+    })();
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r1' }, 'one');
+    await fs.fsyncHeld();
+    // 'two' is written after the fsync in flight began: that fsync does not cover it
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r2' }, 'two');
+    await broker.waitFor('durable-stomp', (m) => m.text() === 'two');
+    expect(receipts).toEqual([]);
+    fs.releaseHeld();
+    await fs.fsyncHeld();
+    await broker.waitFor('durable-stomp', (m) => m.text() === 'two');
+    expect(receipts).toEqual(['r1']);
+    fs.releaseFsyncs();
+    await frames;
+    expect(receipts).toEqual(['r1', 'r2']);
+    client.close();
+  });
+});

@@ -1,22 +1,14 @@
 import type { ConsumeMessage } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { connect } from './helpers/amqp.js';
 import { RawStomp, getHeader, stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from './helpers/stomp.js';
+import { useBroker } from './helpers/broker.js';
 
-let broker: LocalMQ;
-
-beforeAll(async () => {
-  broker = await startBroker();
-});
-
-afterAll(async () => {
-  await broker.stop();
-});
+const broker = useBroker();
 
 describe('STOMP ⇄ AMQP 0-9-1', () => {
   it('a STOMP SEND to /queue/x reaches amqplib with its properties and headers intact', async () => {
-    const stomp = await stompitConnect(broker);
+    const stomp = await stompitConnect(broker());
     await stompitSend(
       stomp,
       {
@@ -38,7 +30,7 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     );
     await stompitDisconnect(stomp);
 
-    const conn = await connect(broker);
+    const conn = await connect(broker());
     const ch = await conn.createChannel();
     const got = await ch.get('stomp-to-amqp', { noAck: true });
     expect(got).not.toBe(false);
@@ -64,12 +56,12 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
   });
 
   it('an amqplib publish to amq.topic key a.b reaches a STOMP /topic/a.b subscriber, properties mapped back', async () => {
-    const { client } = await RawStomp.connected(broker);
+    const { client } = await RawStomp.connected(broker());
     client.useVersion('1.2');
     client.send('SUBSCRIBE', { destination: '/topic/a.b', id: 'ab', receipt: 's' });
     await client.receipt('s');
 
-    const conn = await connect(broker);
+    const conn = await connect(broker());
     const ch = await conn.createChannel();
     ch.publish('amq.topic', 'a.b', Buffer.from('from amqp'), {
       contentType: 'text/plain',
@@ -103,7 +95,7 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
 
   it('a durable STOMP topic subscription keeps messages published while its client is away', async () => {
     const headers = { destination: '/topic/audit.#', id: 'auditor', durable: 'true', ack: 'client-individual' };
-    const first = await stompitConnect(broker);
+    const first = await stompitConnect(broker());
     const sub = stompitSubscribe(first, { ...headers });
     await stompitSend(first, { destination: '/topic/audit.login' }, 'while here');
     const m1 = await sub.next();
@@ -112,16 +104,16 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     await stompitDisconnect(first);
 
     // the client is away: an AMQP publisher keeps publishing
-    const conn = await connect(broker);
+    const conn = await connect(broker());
     const ch = await conn.createConfirmChannel();
     ch.publish('amq.topic', 'audit.logout', Buffer.from('while away'), { persistent: true });
     await ch.waitForConfirms();
     await conn.close();
-    const durableQueues = broker.queues().filter((q) => q.name.startsWith('stomp-subscription-'));
+    const durableQueues = broker().queues().filter((q) => q.name.startsWith('stomp-subscription-'));
     expect(durableQueues).toHaveLength(1);
     expect(durableQueues[0]).toMatchObject({ durable: true, exclusive: false, messages: 1 });
 
-    const second = await stompitConnect(broker);
+    const second = await stompitConnect(broker());
     const again = stompitSubscribe(second, { ...headers });
     const m2 = await again.next();
     expect(m2.body).toBe('while away');
@@ -131,19 +123,19 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     // UNSUBSCRIBE with durable:true ends the subscription for good
     again.subscription.unsubscribe({ durable: 'true' });
     await stompitSend(second, { destination: '/queue/sync' }, '.');
-    expect(broker.queues().filter((q) => q.name.startsWith('stomp-subscription-'))).toEqual([]);
+    expect(broker().queues().filter((q) => q.name.startsWith('stomp-subscription-'))).toEqual([]);
     await stompitDisconnect(second);
   });
 
   it('an amqplib consumer gets STOMP messages from /exchange/… and STOMP gets messages from an AMQP queue via /amq/queue', async () => {
-    const conn = await connect(broker);
+    const conn = await connect(broker());
     const ch = await conn.createChannel();
     await ch.assertExchange('events', 'direct', { durable: false });
     const { queue } = await ch.assertQueue('amqp-side', { durable: false });
     await ch.bindQueue(queue, 'events', 'k1');
     const consumed = new Promise<ConsumeMessage>((resolve) => void ch.consume(queue, (m) => m && resolve(m), { noAck: true }));
 
-    const { client } = await RawStomp.connected(broker);
+    const { client } = await RawStomp.connected(broker());
     client.useVersion('1.2');
     client.send('SEND', { destination: '/exchange/events/k1', 'x-origin': 'stomp', receipt: 'r' }, 'hello amqp');
     await client.receipt('r');
@@ -160,7 +152,7 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     expect(getHeader(s, 'ack')).toBe(getHeader(s, 'message-id'));
     client.send('ACK', { id: getHeader(s, 'ack')!, receipt: 'a' });
     await client.receipt('a');
-    expect(broker.queue('made-by-amqp').info()).toMatchObject({ messages: 0, unacked: 0 });
+    expect(broker().queue('made-by-amqp').info()).toMatchObject({ messages: 0, unacked: 0 });
     client.close();
     await conn.close();
   });

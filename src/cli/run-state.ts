@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+export { isAlive } from '../process-alive.js';
+
 export const STATE_FILE = 'localmq.state.json';
 export const PID_FILE = 'localmq.pid';
 export const LOG_FILE = 'localmq.log';
@@ -76,14 +78,4 @@ export function writePid(runDir: string, pid: number): void {
 export function clearRunFiles(runDir: string, pid: number): void {
   if (readState(runDir)?.pid === pid || readState(runDir) === undefined) rmSync(statePath(runDir), { force: true });
   if (readPid(runDir) === pid) rmSync(join(runDir, PID_FILE), { force: true });
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, it is someone else's
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -1,5 +1,7 @@
-import amqplib from 'amqplib';
-import type { LocalMQ } from '../../src/index.js';
+import amqplib, { type ChannelModel } from 'amqplib';
+import { afterAll, beforeAll } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { afterStart } from './broker.js';
 import { connect as netConnect, type Socket } from 'node:net';
 import {
   decodeMethod,
@@ -25,6 +27,24 @@ export async function connect(broker: LocalMQ, opts: { vhost?: string; user?: st
   let url = amqpUrl(broker, opts.vhost);
   if (opts.user) url = url.replace('guest:guest', `${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password ?? '')}`);
   return amqplib.connect(url);
+}
+
+/**
+ * One broker and one amqplib connection to it for a whole test file (as useBroker),
+ * closed before the broker stops.
+ */
+export function useBrokerConnection(): { broker: () => LocalMQ; conn: () => ChannelModel } {
+  let broker: LocalMQ | undefined;
+  let conn: ChannelModel | undefined;
+  beforeAll(async () => {
+    broker = await startBroker();
+    conn = await connect(broker);
+  });
+  afterAll(async () => {
+    await conn?.close();
+    await broker?.stop();
+  });
+  return { broker: afterStart('broker', () => broker), conn: afterStart('connection', () => conn) };
 }
 
 /** resolve with the error a channel closes with (amqplib rejects the pending call too) */

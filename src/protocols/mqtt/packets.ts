@@ -1,8 +1,7 @@
-/** The shape aedes passes packets around in (aedes-packet's fields). */
-export interface AedesPacket {
+/** the fields aedes-packet keeps, the payload aside (its form differs in memory and in the store) */
+interface PacketFields {
   cmd: string;
   topic?: string;
-  payload?: Buffer | string;
   qos?: number;
   retain?: boolean;
   dup?: boolean;
@@ -10,6 +9,11 @@ export interface AedesPacket {
   brokerId?: string;
   brokerCounter?: number;
   clientId?: string;
+}
+
+/** The shape aedes passes packets around in (aedes-packet's fields). */
+export interface AedesPacket extends PacketFields {
+  payload?: Buffer | string;
   [extra: string]: unknown;
 }
 
@@ -36,31 +40,23 @@ export function queuedCopy(p: AedesPacket, brokerId: string | undefined): AedesP
 }
 
 /** JSON-safe form for the store's keyed records (payloads as base64) */
-export interface StoredPacket {
-  cmd: string;
-  topic?: string;
+export interface StoredPacket extends PacketFields {
   payload?: string;
-  qos?: number;
-  retain?: boolean;
-  dup?: boolean;
-  messageId?: number;
-  brokerId?: string;
-  brokerCounter?: number;
-  clientId?: string;
 }
+
+/** the fields after the payload that go to the store as they are (in the records' key order) */
+const STORED_AS_IS = ['qos', 'retain', 'dup', 'messageId', 'brokerId', 'brokerCounter', 'clientId'] as const;
 
 export function toStored(p: AedesPacket): StoredPacket {
   const s: StoredPacket = { cmd: p.cmd };
   if (p.topic !== undefined) s.topic = p.topic;
   if (p.payload !== undefined) s.payload = (typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload).toString('base64');
-  if (p.qos !== undefined) s.qos = p.qos;
-  if (p.retain !== undefined) s.retain = p.retain;
-  if (p.dup !== undefined) s.dup = p.dup;
-  if (p.messageId !== undefined) s.messageId = p.messageId;
-  if (p.brokerId !== undefined) s.brokerId = p.brokerId;
-  if (p.brokerCounter !== undefined) s.brokerCounter = p.brokerCounter;
-  if (p.clientId !== undefined) s.clientId = p.clientId;
+  for (const k of STORED_AS_IS) if (p[k] !== undefined) copyField(p, s, k);
   return s;
+}
+
+function copyField<K extends keyof PacketFields>(from: PacketFields, to: PacketFields, k: K): void {
+  to[k] = from[k];
 }
 
 export function fromStored(s: StoredPacket): AedesPacket {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { screenProtocolLevel } from './protocol-level.js';
 import { Aedes, type AedesOptions } from 'aedes';
 import { BrokerError } from '../../core/errors.js';
 import type { ProtocolContext } from '../context.js';
@@ -136,7 +137,7 @@ export class MqttServer {
 
   /** serve one MQTT connection (a TCP socket, or a WebSocket as a stream) */
   handle(stream: Duplex, req?: IncomingMessage): void {
-    this.aedes.handle(stream, req);
+    screenProtocolLevel(stream, () => this.aedes.handle(stream, req));
   }
 
   close(): Promise<void> {

@@ -546,14 +546,17 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.durableWaiters.push(fn);
     if (this.syncScheduled) return;
     this.syncScheduled = true;
-    // one sync per event-loop turn covers every SEND that arrived in it
-    setImmediate(() => this.ctx.broker.store.sync((err) => this.flushDurable(err)));
+    // one sync per event-loop turn covers every SEND that arrived in it; a SEND arriving
+    // while that sync is in flight waits for the next one, which covers its write
+    setImmediate(() => {
+      this.syncScheduled = false;
+      const batch = this.durableWaiters;
+      this.durableWaiters = [];
+      this.ctx.broker.store.sync((err) => this.flushDurable(batch, err));
+    });
   }
 
-  private flushDurable(err?: Error): void {
-    this.syncScheduled = false;
-    const waiters = this.durableWaiters;
-    this.durableWaiters = [];
+  private flushDurable(waiters: (() => void)[], err?: Error): void {
     if (this.state === 'closed') return;
     if (err) {
       if (this.state === 'open') this.fail(new StompError('Message not persisted', `The broker could not write to its store: ${err.message}\n`), undefined);

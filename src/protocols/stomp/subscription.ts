@@ -19,37 +19,59 @@ export interface SubscriptionHost {
 export const MESSAGE_ID_SEPARATOR = '@@';
 
 /**
- * One STOMP subscription: a core consumer on its own Session, so `ack:client`
- * (cumulative) maps onto the session's `multiple` acks without touching other
- * subscriptions, and closing the subscription requeues exactly its unacked
- * messages. Writes each delivery as a MESSAGE frame.
+ * What every STOMP subscription shares, whichever dialect made it: its identity, its
+ * own core Session (so closing it requeues exactly its unacked messages) and the
+ * writability its consumers are paced by.
  */
-export class StompSubscription implements ConsumerSink {
+export abstract class SubscriptionBase<Host extends { readonly writable: boolean }> implements ConsumerSink {
   /** `T_<id>` for a subscription with an id, `Q_<destination>` without (RabbitMQ's consumer tags) */
   readonly tag: string;
-  private readonly messageIdPrefix: string;
-  private closed = false;
+  protected closed = false;
 
   constructor(
-    private readonly host: SubscriptionHost,
+    protected readonly host: Host,
     readonly session: Session,
     /** the `id` header; undefined for a 1.0 subscription by destination only */
     readonly id: string | undefined,
     /** the destination header as the client sent it */
     readonly destination: string,
     readonly ackMode: AckMode,
-    /** the queue consumed */
+    /** the queue consumed (a wildcard subscription: its pattern) */
     readonly queue: string,
     /** a server-named queue this subscription declared (deleted with it when not durable) */
     readonly ownsQueue: boolean,
   ) {
     this.tag = subscriptionTag(id, destination);
-    this.messageIdPrefix = `${this.tag}${MESSAGE_ID_SEPARATOR}${host.sessionId}${MESSAGE_ID_SEPARATOR}`;
   }
 
-  /** how RabbitMQ names a subscription in error texts */
+  /** how the brokers name a subscription in error texts */
   get description(): string {
     return this.id !== undefined ? `id='${this.id}'` : `destination='${this.destination}'`;
+  }
+
+  abstract deliver(d: Delivery): void;
+  abstract cancelledByBroker(consumer: Consumer): void;
+
+  isWritable(): boolean {
+    return !this.closed && this.host.writable;
+  }
+
+  resume(): void {
+    if (!this.closed) this.session.resume();
+  }
+}
+
+/**
+ * One STOMP subscription in RabbitMQ's dialect: a core consumer on its own Session, so
+ * `ack:client` (cumulative) maps onto the session's `multiple` acks without touching
+ * other subscriptions. Writes each delivery as a MESSAGE frame.
+ */
+export class StompSubscription extends SubscriptionBase<SubscriptionHost> {
+  private readonly messageIdPrefix: string;
+
+  constructor(host: SubscriptionHost, session: Session, id: string | undefined, destination: string, ackMode: AckMode, queue: string, ownsQueue: boolean) {
+    super(host, session, id, destination, ackMode, queue, ownsQueue);
+    this.messageIdPrefix = `${this.tag}${MESSAGE_ID_SEPARATOR}${host.sessionId}${MESSAGE_ID_SEPARATOR}`;
   }
 
   deliver(d: Delivery): void {
@@ -61,10 +83,6 @@ export class StompSubscription implements ConsumerSink {
     if (this.ackMode !== 'auto' && this.host.version === '1.2') headers.push(['ack', messageId]);
     appendPropertyHeaders(headers, m.properties);
     this.host.sendFrame('MESSAGE', headers, m.body);
-  }
-
-  isWritable(): boolean {
-    return !this.closed && this.host.writable;
   }
 
   cancelledByBroker(_consumer: Consumer): void {
@@ -85,10 +103,6 @@ export class StompSubscription implements ConsumerSink {
     if (this.closed) return;
     this.closed = true;
     this.session.close();
-  }
-
-  resume(): void {
-    if (!this.closed) this.session.resume();
   }
 }
 

@@ -1,13 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../../process-alive.js';
+
+/** lock files this process holds, to tell our own live lock from a reused pid */
+const heldHere = new Set<string>();
 
 /**
  * An exclusive hold on a data dir: a `lock` file holding the owner's pid, created
  * with O_EXCL. A lock whose pid no longer runs is stale and taken over.
  */
-/** lock files this process holds, to tell our own live lock from a reused pid */
-const heldHere = new Set<string>();
-
 export class DirLock {
   private constructor(
     readonly path: string,
@@ -16,7 +17,7 @@ export class DirLock {
 
   static async acquire(dir: string, pid = process.pid): Promise<DirLock> {
     const path = join(dir, 'lock');
-    // two rounds: the second follows the removal of a stale lock
+    // each retry follows the removal of a stale or torn lock (another starter may race us to it)
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await fsp.writeFile(path, `${pid}\n`, { flag: 'wx' });
@@ -54,14 +55,4 @@ async function readHolder(path: string): Promise<number | undefined> {
   }
   const pid = Number(text.trim());
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

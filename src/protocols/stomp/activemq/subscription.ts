@@ -1,10 +1,10 @@
-import type { Consumer, ConsumerSink, Delivery } from '../../../core/consumer.js';
+import type { Consumer, Delivery } from '../../../core/consumer.js';
 import { isPersistent, type Message } from '../../../core/message.js';
 import type { Queue } from '../../../core/queues/queue.js';
 import type { Session } from '../../../core/session.js';
 import type { VHost } from '../../../core/vhost.js';
 import type { StompHeader, StompSerializeOptions, StompVersion } from '../codec/index.js';
-import type { AckMode } from '../subscription.js';
+import { SubscriptionBase, type AckMode } from '../subscription.js';
 import { DLQ_NAME, formatAmqDestination } from './destination.js';
 import { nextAckId } from './ids.js';
 import { appendAmqHeaders, isTextMessage } from './properties.js';
@@ -39,31 +39,25 @@ const BYTES_FRAME: StompSerializeOptions = {};
  * settles a NACK the way ActiveMQ does: a persistent message to ActiveMQ.DLQ, a
  * non-persistent one dropped.
  */
-export class ActiveMqSubscription implements ConsumerSink {
-  readonly tag: string;
+export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> {
   /** consumer tag per consumed queue */
   private readonly consumers = new Map<string, string>();
   private readonly outstanding = new Map<number, Outstanding>();
   private readonly byMessageId = new Map<string, number>();
-  private closed = false;
 
   constructor(
-    private readonly host: AmqSubscriptionHost,
-    readonly session: Session,
-    readonly id: string | undefined,
-    readonly destination: string,
-    readonly ackMode: AckMode,
+    host: AmqSubscriptionHost,
+    session: Session,
+    id: string | undefined,
+    destination: string,
+    ackMode: AckMode,
     /** the queue consumed, or the wildcard pattern for a wildcard queue subscription */
-    readonly queue: string,
+    queue: string,
     /** the server-named queue of a topic subscription, deleted with it */
-    readonly ownsQueue: boolean,
+    ownsQueue: boolean,
     private readonly wildcard: boolean,
   ) {
-    this.tag = id !== undefined ? `T_${id}` : `Q_${destination}`;
-  }
-
-  get description(): string {
-    return this.id !== undefined ? `id='${this.id}'` : `destination='${this.destination}'`;
+    super(host, session, id, destination, ackMode, queue, ownsQueue);
   }
 
   /** start reading `queueName` (once per queue) */
@@ -95,10 +89,6 @@ export class ActiveMqSubscription implements ConsumerSink {
     headers.push(['message-id', messageId]);
     appendAmqHeaders(headers, m);
     this.host.sendFrame('MESSAGE', headers, m.body, isTextMessage(m) && m.properties.headers?.['content-length'] === undefined ? TEXT_FRAME : BYTES_FRAME);
-  }
-
-  isWritable(): boolean {
-    return !this.closed && this.host.writable;
   }
 
   cancelledByBroker(consumer: Consumer): void {
@@ -175,9 +165,5 @@ export class ActiveMqSubscription implements ConsumerSink {
     this.outstanding.clear();
     this.byMessageId.clear();
     this.session.close();
-  }
-
-  resume(): void {
-    if (!this.closed) this.session.resume();
   }
 }

@@ -1,0 +1,26 @@
+import { afterAll, beforeAll } from 'vitest';
+import { startBroker, type BrokerOptions, type LocalMQ } from '../../src/index.js';
+
+/** a getter for what a file's beforeAll makes, which says so when reached too early */
+export function afterStart<T>(what: string, value: () => T | undefined): () => T {
+  return () => {
+    const v = value();
+    if (v === undefined) throw new Error(`the shared ${what} is made in beforeAll: reach it inside a test or hook`);
+    return v;
+  };
+}
+
+/**
+ * One broker for a whole test file: started before its first test, stopped after its
+ * last. Returns a getter, since the broker exists only once the hook has run.
+ */
+export function useBroker(options?: BrokerOptions): () => LocalMQ {
+  let broker: LocalMQ | undefined;
+  beforeAll(async () => {
+    broker = await startBroker(options);
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  return afterStart('broker', () => broker);
+}
