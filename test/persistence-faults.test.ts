@@ -9,6 +9,7 @@ import { nodeFs, type StoreFs } from '../src/store/file/fs-layer.js';
 import type { AmqpConnection } from '../src/protocols/amqp/connection.js';
 import { connect } from './helpers/amqp.js';
 import { RawStomp, getHeader } from './helpers/stomp.js';
+import { mqttConnect } from './helpers/mqtt.js';
 
 /**
  * The real file operations, with two switches: writes that fail (a full disk) and fsyncs
@@ -318,5 +319,27 @@ describe('STOMP: a receipt for a persistent SEND waits for its fsync', () => {
     await frames;
     expect(receipts).toEqual(['r1', 'r2']);
     client.close();
+  });
+});
+
+describe('MQTT: no PUBACK for what the store could not write', () => {
+  it('a QoS 1 publish during a write failure gets no PUBACK; the client is disconnected', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const sub = await mqttConnect(broker, { clientId: 'durable-sub', clean: false });
+    await sub.subscribeAsync('plant/+', { qos: 1 });
+    await sub.endAsync();
+    await idle(broker);
+
+    const pub = await mqttConnect(broker, { clientId: 'publisher' });
+    let acked = false;
+    const gone = new Promise<void>((resolve) => pub.once('close', () => resolve()));
+    fs.failWrites = enospc();
+    pub.publish('plant/a', 'not written', { qos: 1 }, (err) => {
+      if (!err) acked = true;
+    });
+    await gone;
+    expect(acked).toBe(false);
+    pub.end(true);
   });
 });
