@@ -16,6 +16,26 @@ async function get(queue: string, noAck = false): Promise<GetMessage | false> {
   return ch.get(queue, { noAck });
 }
 
+/** what consumers received, with a wait until it holds `n` items */
+function arrivals(): { got: string[]; push(item: string): void; reach(n: number): Promise<void> } {
+  const got: string[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  return {
+    got,
+    push(item) {
+      got.push(item);
+      if (waiting && got.length >= waiting.n) {
+        waiting.resolve();
+        waiting = undefined;
+      }
+    },
+    reach(n) {
+      if (got.length >= n) return Promise.resolve();
+      return new Promise<void>((resolve) => (waiting = { n, resolve }));
+    },
+  };
+}
+
 function publishAll(queue: string, bodies: string[]): void {
   for (const b of bodies) ch.sendToQueue(queue, Buffer.from(b));
 }
@@ -290,26 +310,24 @@ describe('consumers', () => {
 
   it('consumer priorities: the higher x-priority consumer gets the messages while it has credit', async () => {
     const q = await freshQueue();
-    const got: string[] = [];
-    await ch.consume(q, (m) => m && got.push(`low:${m.content}`), { noAck: true, priority: 1 });
-    await ch.consume(q, (m) => m && got.push(`high:${m.content}`), { noAck: true, priority: 10 });
+    const { got, push, reach } = arrivals();
+    await ch.consume(q, (m) => m && push(`low:${m.content}`), { noAck: true, priority: 1 });
+    await ch.consume(q, (m) => m && push(`high:${m.content}`), { noAck: true, priority: 10 });
     publishAll(q, ['1', '2', '3']);
-    await ch.checkQueue(q);
-    await new Promise((r) => setImmediate(r));
-    while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await reach(3);
     expect(got).toEqual(['high:1', 'high:2', 'high:3']);
   });
 
   it('single-active-consumer: only the first consumer receives; the next takes over when it cancels', async () => {
     const q = await freshQueue({ 'x-single-active-consumer': true });
-    const got: string[] = [];
-    await ch.consume(q, (m) => m && got.push(`A:${m.content}`), { noAck: true, consumerTag: 'A' });
-    await ch.consume(q, (m) => m && got.push(`B:${m.content}`), { noAck: true, consumerTag: 'B' });
+    const { got, push, reach } = arrivals();
+    await ch.consume(q, (m) => m && push(`A:${m.content}`), { noAck: true, consumerTag: 'A' });
+    await ch.consume(q, (m) => m && push(`B:${m.content}`), { noAck: true, consumerTag: 'B' });
     publishAll(q, ['1', '2']);
-    while (got.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await reach(2);
     await ch.cancel('A');
     publishAll(q, ['3']);
-    while (got.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await reach(3);
     expect(got).toEqual(['A:1', 'A:2', 'B:3']);
   });
 

@@ -50,11 +50,17 @@ describe('TTL', () => {
 
   it('x-expires deletes an unused queue', async () => {
     const q = uniq('expiring');
+    const core = broker().core;
+    const deleted = new Promise<void>((resolve) => {
+      const onDeleted = (queue: { name: string }) => {
+        if (queue.name !== q) return;
+        core.off('queueDeleted', onDeleted);
+        resolve();
+      };
+      core.on('queueDeleted', onDeleted);
+    });
     await ch.assertQueue(q, { arguments: { 'x-expires': 30 } });
-    for (;;) {
-      if (!broker().queue(q).exists()) break; // no event for queue expiry: poll the broker's view
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await deleted;
     expect(broker().queue(q).exists()).toBe(false);
   });
 });

@@ -145,6 +145,15 @@ export class RawAmqp {
     }
   }
 
+  /** wait until a frame of this type has arrived (it stays in `frames`) */
+  async seen(type: number): Promise<void> {
+    for (;;) {
+      if (this.frames.some((f) => f.type === type)) return;
+      if (this.closed) throw new Error(`socket closed before a frame of type ${type}`);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
   /** wait until `n` bytes arrived in total */
   async received(n: number): Promise<Buffer> {
     for (;;) {

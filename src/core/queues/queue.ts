@@ -187,7 +187,8 @@ export class Queue {
         this.dispatchAgain = false;
         while (this.ready.length && this.consumers.length) {
           const head = this.ready.peek()!;
-          if (head.expiresAt <= Date.now()) {
+          // most messages never expire: skip the clock read for them
+          if (head.expiresAt !== Infinity && head.expiresAt <= Date.now()) {
             this.expireHeads();
             continue;
           }
@@ -242,7 +243,7 @@ export class Queue {
     for (;;) {
       const head = this.ready.peek();
       if (!head) return undefined;
-      if (head.expiresAt <= Date.now()) {
+      if (head.expiresAt !== Infinity && head.expiresAt <= Date.now()) {
         this.expireHeads();
         continue;
       }
