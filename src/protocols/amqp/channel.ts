@@ -5,6 +5,7 @@ import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import { isPersistent } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
+import { DurableBarrier } from '../../core/durable-barrier.js';
 import { DIRECT_REPLY_TO, Rejected, Routed, type VHost } from '../../core/vhost.js';
 import type { Permission } from '../context.js';
 import {
@@ -54,10 +55,10 @@ export class AmqpChannel implements ConsumerSink {
   private lastQueue: string | undefined;
   private confirming = false;
   private publishSeq = 0;
-  /** confirms waiting to be sent, in publish order: [seq, nack] */
-  private pendingConfirms: number[] = [];
-  private pendingNacks = new Set<number>();
-  private confirmFlushScheduled = false;
+  /** publish sequence numbers waiting for the store before their confirm goes out */
+  private readonly confirms: DurableBarrier<number>;
+  /** of those, the ones a reject-publish queue refused: they get basic.nack */
+  private readonly nacked = new Set<number>();
   private tx: TxOp[] | undefined;
   private closed = false;
 
@@ -67,6 +68,7 @@ export class AmqpChannel implements ConsumerSink {
   ) {
     this.vhost = conn.vhostObject!;
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
+    this.confirms = new DurableBarrier(conn.ctx.broker.store, (seqs, err) => this.flushConfirms(seqs, err));
   }
 
   // ---- frames --------------------------------------------------------------------
@@ -430,30 +432,19 @@ export class AmqpChannel implements ConsumerSink {
   }
 
   /**
-   * Confirms go out once the store has made every earlier write durable, batched per
-   * turn of the event loop and folded into one `multiple` ack where they run unbroken.
-   * Each batch waits on its own sync, asked for after its publishes were written: a sync
-   * already under way covers only what came before it. The store runs sync callbacks in
-   * order, so batches (and their `multiple` acks) go out in order.
+   * Confirms go out once the store has made every earlier write durable (the barrier),
+   * folded into one `multiple` ack where they run unbroken.
    */
   private confirm(seq: number, nack: boolean): void {
-    this.pendingConfirms.push(seq);
-    if (nack) this.pendingNacks.add(seq);
-    if (this.confirmFlushScheduled) return;
-    this.confirmFlushScheduled = true;
-    setImmediate(() => {
-      this.confirmFlushScheduled = false;
-      const seqs = this.pendingConfirms;
-      const nacks = this.pendingNacks;
-      this.pendingConfirms = [];
-      this.pendingNacks = new Set();
-      this.conn.ctx.broker.store.sync((err) => this.flushConfirms(seqs, nacks, err));
-    });
+    if (nack) this.nacked.add(seq);
+    this.confirms.add(seq);
   }
 
-  private flushConfirms(seqs: number[], nacks: Set<number>, err?: Error): void {
+  private flushConfirms(seqs: number[], err?: Error): void {
+    const nacks = this.nacked;
     if (this.closed || seqs.length === 0) return;
     if (err) {
+      for (const s of seqs) nacks.delete(s);
       // nothing is confirmed that was not written
       for (const s of seqs) this.reply('basic.nack', { deliveryTag: s, multiple: false, requeue: false });
       return;
@@ -467,7 +458,7 @@ export class AmqpChannel implements ConsumerSink {
     };
     for (let i = 0; i < seqs.length; i++) {
       const s = seqs[i]!;
-      if (nacks.has(s)) {
+      if (nacks.delete(s)) {
         flushRun(i);
         this.reply('basic.nack', { deliveryTag: s, multiple: false, requeue: false });
         runStart = i + 1;

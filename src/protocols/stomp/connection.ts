@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BrokerError, accessRefused } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
+import { DurableBarrier } from '../../core/durable-barrier.js';
 import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
 import {
@@ -69,8 +70,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   /** RabbitMQ's or ActiveMQ's semantics, by the engine profile */
   private readonly dialect: StompDialect;
   /** work waiting for the store to make earlier writes durable (receipts), in order */
-  private durableWaiters: (() => void)[] = [];
-  private syncScheduled = false;
+  private readonly durable: DurableBarrier<() => void>;
   private lastReceived = Date.now();
   private lastSent = Date.now();
   private sendTimer: NodeJS.Timeout | undefined;
@@ -91,6 +91,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.log = ctx.logger.child({ conn: this.id, transport: transport.kind });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.durable = new DurableBarrier(ctx.broker.store, (waiters, err) => this.flushDurable(waiters, err));
     this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f) },
@@ -261,7 +262,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.publish(exchange, key, message);
     if (receipt === undefined) return;
     // a receipt promises the message is safe: for a persistent one, on disk
-    if (isPersistent(message) || this.durableWaiters.length > 0) this.whenDurable(() => this.sendReceipt(receipt));
+    if (isPersistent(message) || this.durable.outstanding > 0) this.whenDurable(() => this.sendReceipt(receipt));
     else this.sendReceipt(receipt);
   }
 
@@ -400,7 +401,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     }
     const receipt = getHeader(frame, 'receipt');
     if (receipt === undefined) return;
-    if (persistent || this.durableWaiters.length > 0) this.whenDurable(() => this.sendReceipt(receipt));
+    if (persistent || this.durable.outstanding > 0) this.whenDurable(() => this.sendReceipt(receipt));
     else this.sendReceipt(receipt);
   }
 
@@ -465,7 +466,6 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.state = 'closed';
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    this.durableWaiters = [];
     this.dialect.closed();
     this.ctx.broker.off('alarm', this.onAlarm);
     if (this.registered) this.ctx.connections.remove(this);
@@ -543,17 +543,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** run `fn` once the store has made everything written so far durable; callbacks keep their order */
   private whenDurable(fn: () => void): void {
-    this.durableWaiters.push(fn);
-    if (this.syncScheduled) return;
-    this.syncScheduled = true;
-    // one sync per event-loop turn covers every SEND that arrived in it; a SEND arriving
-    // while that sync is in flight waits for the next one, which covers its write
-    setImmediate(() => {
-      this.syncScheduled = false;
-      const batch = this.durableWaiters;
-      this.durableWaiters = [];
-      this.ctx.broker.store.sync((err) => this.flushDurable(batch, err));
-    });
+    this.durable.add(fn);
   }
 
   private flushDurable(waiters: (() => void)[], err?: Error): void {
