@@ -262,13 +262,15 @@ export class LocalMQ {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const closing = this.listeners.map((l) => l.close().catch(() => undefined)).concat([
-      this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\''),
-    ]);
+    const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
     for (const l of this.listeners) l.dropConnections?.();
-    await Promise.all(closing);
+    // every client first gets its protocol's goodbye (AMQP 320, STOMP ERROR, MQTT close) ...
+    await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');
     await this.mqtt?.close();
+    // ... then whatever is left goes: idle HTTP keep-alives (the HTTP servers never listen
+    // themselves, so they do not track the sockets we hand them) and half-open sockets
     for (const s of this.sockets) s.destroy();
+    await Promise.all(listenersClosed);
     await this.store.close();
   }
 

@@ -1,6 +1,7 @@
 import type { LocalMQ } from '../../server/local-mq.js';
 import { PRODUCT } from '../../server/product.js';
 import { sendJson, type Route } from './http-util.js';
+import { NODE_NAME } from './shapes.js';
 
 /** GET /api/overview: the counts `localmq status` shows, in RabbitMQ's field names. */
 export function overviewRoutes(broker: LocalMQ): Route[] {
@@ -26,7 +27,7 @@ export function overviewRoutes(broker: LocalMQ): Route[] {
           management_version: PRODUCT.version,
           product_name: PRODUCT.name,
           product_version: PRODUCT.version,
-          node: `localmq@${process.pid}`,
+          node: NODE_NAME,
           object_totals: {
             connections: broker.connections().length,
             exchanges,
