@@ -15,9 +15,9 @@ import { dirname, join } from 'node:path';
 import { openConnection } from './lib/amqp-session.js';
 import { runScenario } from './lib/amqp-scenarios.js';
 import { parseE2eArgs, USAGE } from './lib/e2e-args.js';
-import { AMQP_METRICS, toJson, toTable } from './lib/e2e-report.js';
-import type { RunMeta, ServerInfo } from './lib/e2e-report.js';
-import { probeTargets, runMain, runRounds } from './lib/e2e-runner.js';
+import { AMQP_METRICS } from './lib/e2e-report.js';
+import type { ServerInfo } from './lib/e2e-report.js';
+import { runBench, runMain } from './lib/e2e-runner.js';
 
 async function serverInfo(url: string): Promise<ServerInfo> {
   const conn = await openConnection(url, 'probe');
@@ -35,43 +35,17 @@ function amqplibVersion(): string {
   return (JSON.parse(readFileSync(join(dirname(main), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseE2eArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-
-  const targets = await probeTargets(args.urls, serverInfo);
-  if (targets === null) return 1;
-  const failures = await runRounds({
-    targets,
-    urls: args.urls,
-    scenarios: args.scenarios,
-    rounds: args.rounds,
-    quiet: args.json,
-    run: (scenario, url) => runScenario(scenario, { ...args.base, url }),
-  });
-
-  const o = args.base;
-  const meta: RunMeta = {
+runMain(() =>
+  runBench({
     title: 'AMQP end-to-end bench',
-    date: new Date().toISOString(),
-    node: process.version,
-    clients: { amqplib: amqplibVersion() },
-    rounds: args.rounds,
-    options: o,
-    settings:
+    usage: USAGE,
+    metrics: AMQP_METRICS,
+    clients: () => ({ amqplib: amqplibVersion() }),
+    parse: parseE2eArgs,
+    probe: serverInfo,
+    run: (scenario, options) => runScenario(scenario, options),
+    settings: (o) =>
       `count ${o.count} x ${o.size} B, persistent ${o.persistentCount}, latency ${o.latencyCount} round trips ` +
-      `(+${o.latencyWarmup} warm-up), prefetch ${o.prefetch}, ack multiple every ${o.ackEvery}, ` +
-      `confirm window ${o.confirmWindow}, rounds ${args.rounds}${args.rounds > 1 ? ' (median)' : ''}`,
-  };
-  process.stdout.write(
-    args.json ? `${JSON.stringify(toJson(meta, targets, AMQP_METRICS), null, 2)}\n` : `\n${toTable(meta, targets, AMQP_METRICS)}\n`,
-  );
-  return failures === 0 ? 0 : 1;
-}
-
-runMain(main);
+      `(+${o.latencyWarmup} warm-up), prefetch ${o.prefetch}, ack multiple every ${o.ackEvery}, confirm window ${o.confirmWindow}`,
+  }),
+);

@@ -13,9 +13,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseCommonArgs, positiveInt } from './lib/e2e-args.js';
-import { rateMetric, toJson, toTable } from './lib/e2e-report.js';
-import type { RunMeta, ServerInfo } from './lib/e2e-report.js';
-import { probeTargets, runMain, runRounds } from './lib/e2e-runner.js';
+import { rateMetric } from './lib/e2e-report.js';
+import type { ServerInfo } from './lib/e2e-report.js';
+import { runBench, runMain } from './lib/e2e-runner.js';
 import { MQTT_SCENARIOS, openMqtt, runMqttThroughput } from './lib/mqtt-scenarios.js';
 import type { MqttScenarioOptions } from './lib/mqtt-scenarios.js';
 
@@ -50,24 +50,18 @@ function mqttVersion(): string {
   return (JSON.parse(readFileSync(require.resolve('mqtt/package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseCommonArgs(process.argv.slice(2), {
-      usage: USAGE,
-      scenarios: MQTT_SCENARIOS,
-      maxUrls: 3,
-      options: {
-        count: { type: 'string' },
-        size: { type: 'string' },
-        window: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+function parseArgs(argv: string[]) {
+  const args = parseCommonArgs(argv, {
+    usage: USAGE,
+    scenarios: MQTT_SCENARIOS,
+    maxUrls: 3,
+    options: {
+      count: { type: 'string' },
+      size: { type: 'string' },
+      window: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+    },
+  });
   const v = args.values as Record<string, string | undefined>;
   const base: Omit<MqttScenarioOptions, 'url'> = {
     count: positiveInt('count', v.count, 100_000),
@@ -75,33 +69,18 @@ async function main(): Promise<number> {
     window: positiveInt('window', v.window, 1000),
     timeoutMs: positiveInt('timeout-ms', v['timeout-ms'], 300_000),
   };
-
-  const targets = await probeTargets(args.urls, serverInfo);
-  if (targets === null) return 1;
-  const failures = await runRounds({
-    targets,
-    urls: args.urls,
-    scenarios: args.scenarios,
-    rounds: args.rounds,
-    quiet: args.json,
-    run: (scenario, url) => runMqttThroughput({ ...base, url }, scenario),
-  });
-
-  const meta: RunMeta = {
-    title: 'MQTT end-to-end bench',
-    date: new Date().toISOString(),
-    node: process.version,
-    clients: { mqtt: mqttVersion() },
-    rounds: args.rounds,
-    options: base,
-    settings:
-      `count ${base.count} x ${base.size} B on a fresh topic, MQTT 3.1.1 clean sessions, publish window ${base.window}, ` +
-      `rounds ${args.rounds}${args.rounds > 1 ? ' (median)' : ''}`,
-  };
-  process.stdout.write(
-    args.json ? `${JSON.stringify(toJson(meta, targets, METRICS), null, 2)}\n` : `\n${toTable(meta, targets, METRICS)}\n`,
-  );
-  return failures === 0 ? 0 : 1;
+  return { ...args, base };
 }
 
-runMain(main);
+runMain(() =>
+  runBench({
+    title: 'MQTT end-to-end bench',
+    usage: USAGE,
+    metrics: METRICS,
+    clients: () => ({ mqtt: mqttVersion() }),
+    parse: parseArgs,
+    probe: serverInfo,
+    run: (scenario, options) => runMqttThroughput(options, scenario),
+    settings: (b) => `count ${b.count} x ${b.size} B on a fresh topic, MQTT 3.1.1 clean sessions, publish window ${b.window}`,
+  }),
+);

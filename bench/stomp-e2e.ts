@@ -10,9 +10,9 @@
  * See bench/README.md for what each scenario measures.
  */
 import { parseCommonArgs, positiveInt } from './lib/e2e-args.js';
-import { rateMetric, toJson, toTable } from './lib/e2e-report.js';
-import type { RunMeta, ServerInfo } from './lib/e2e-report.js';
-import { probeTargets, runMain, runRounds } from './lib/e2e-runner.js';
+import { rateMetric } from './lib/e2e-report.js';
+import type { ServerInfo } from './lib/e2e-report.js';
+import { runBench, runMain } from './lib/e2e-runner.js';
 import { runStompThroughput, STOMP_SCENARIOS } from './lib/stomp-scenarios.js';
 import type { StompScenarioOptions } from './lib/stomp-scenarios.js';
 import { StompBenchClient } from './lib/stomp-session.js';
@@ -34,26 +34,20 @@ async function serverInfo(url: string): Promise<ServerInfo> {
   return { product: product || undefined, version };
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseCommonArgs(process.argv.slice(2), {
-      usage: USAGE,
-      scenarios: STOMP_SCENARIOS,
-      maxUrls: 2,
-      options: {
-        count: { type: 'string' },
-        size: { type: 'string' },
-        prefetch: { type: 'string' },
-        'ack-every': { type: 'string' },
-        batch: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+function parseArgs(argv: string[]) {
+  const args = parseCommonArgs(argv, {
+    usage: USAGE,
+    scenarios: STOMP_SCENARIOS,
+    maxUrls: 2,
+    options: {
+      count: { type: 'string' },
+      size: { type: 'string' },
+      prefetch: { type: 'string' },
+      'ack-every': { type: 'string' },
+      batch: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+    },
+  });
   const v = args.values as Record<string, string | undefined>;
   const base: Omit<StompScenarioOptions, 'url'> = {
     count: positiveInt('count', v.count, 100_000),
@@ -63,38 +57,21 @@ async function main(): Promise<number> {
     batch: positiveInt('batch', v.batch, 100),
     timeoutMs: positiveInt('timeout-ms', v['timeout-ms'], 300_000),
   };
-  if (base.ackEvery > base.prefetch) {
-    process.stderr.write(`--ack-every (${base.ackEvery}) must not exceed --prefetch (${base.prefetch})\n`);
-    return 2;
-  }
-
-  const targets = await probeTargets(args.urls, serverInfo);
-  if (targets === null) return 1;
-  const failures = await runRounds({
-    targets,
-    urls: args.urls,
-    scenarios: args.scenarios,
-    rounds: args.rounds,
-    quiet: args.json,
-    run: (scenario, url) => runStompThroughput({ ...base, url }, scenario),
-  });
-
-  const meta: RunMeta = {
-    title: 'STOMP end-to-end bench',
-    date: new Date().toISOString(),
-    node: process.version,
-    clients: { client: 'bench/lib/stomp-session.ts (STOMP 1.2, raw TCP)' },
-    rounds: args.rounds,
-    options: base,
-    settings:
-      `count ${base.count} x ${base.size} B to /queue/<unique>, SEND frames written ${base.batch} per socket write; ` +
-      `client mode: prefetch-count ${base.prefetch}, ACK every ${base.ackEvery}; ` +
-      `rounds ${args.rounds}${args.rounds > 1 ? ' (median)' : ''}`,
-  };
-  process.stdout.write(
-    args.json ? `${JSON.stringify(toJson(meta, targets, METRICS), null, 2)}\n` : `\n${toTable(meta, targets, METRICS)}\n`,
-  );
-  return failures === 0 ? 0 : 1;
+  if (base.ackEvery > base.prefetch) throw new Error(`--ack-every (${base.ackEvery}) must not exceed --prefetch (${base.prefetch})`);
+  return { ...args, base };
 }
 
-runMain(main);
+runMain(() =>
+  runBench({
+    title: 'STOMP end-to-end bench',
+    usage: USAGE,
+    metrics: METRICS,
+    clients: () => ({ client: 'bench/lib/stomp-session.ts (STOMP 1.2, raw TCP)' }),
+    parse: parseArgs,
+    probe: serverInfo,
+    run: (scenario, options) => runStompThroughput(options, scenario),
+    settings: (b) =>
+      `count ${b.count} x ${b.size} B to /queue/<unique>, SEND frames written ${b.batch} per socket write; ` +
+      `client mode: prefetch-count ${b.prefetch}, ACK every ${b.ackEvery}`,
+  }),
+);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ScenarioResult } from './e2e-results.js';
-import { redactUrl } from './e2e-report.js';
-import type { ServerInfo, TargetReport } from './e2e-report.js';
+import { redactUrl, toJson, toTable } from './e2e-report.js';
+import type { Metric, RunMeta, ServerInfo, TargetReport } from './e2e-report.js';
 
 /**
  * Probes every URL once (so a typo fails before anything is measured) and
@@ -63,6 +63,53 @@ export async function runRounds<S extends string>(opts: {
     }
   }
   return failures;
+}
+
+/** What one end-to-end bench (AMQP, STOMP, MQTT) brings; `runBench` does the rest. */
+export interface BenchSpec<S extends string, O extends object> {
+  /** first line of the table, e.g. 'AMQP end-to-end bench' */
+  title: string;
+  usage: string;
+  metrics: readonly Metric[];
+  /** client library versions for the report */
+  clients(): Record<string, string>;
+  /** the command line: targets, scenarios, rounds, output and the scenarios' options; throws on bad input */
+  parse(argv: string[]): { urls: string[]; scenarios: readonly S[]; rounds: number; json: boolean; base: O };
+  /** connects once to name the server (null when the protocol cannot tell) */
+  probe(url: string): Promise<ServerInfo | null>;
+  run(scenario: S, options: O & { url: string }): Promise<ScenarioResult>;
+  /** the options in words, for the table's second line */
+  settings(base: O): string;
+}
+
+/**
+ * A bench's whole run: parse the command line (exit 2 with the usage on bad input), probe
+ * every target (exit 1 when one is unreachable), run the rounds, print the table or JSON;
+ * exit 1 when any run failed.
+ */
+export async function runBench<S extends string, O extends object>(spec: BenchSpec<S, O>): Promise<number> {
+  let args;
+  try {
+    args = spec.parse(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${spec.usage}\n`);
+    return 2;
+  }
+  const { urls, scenarios, rounds, json, base } = args;
+  const targets = await probeTargets(urls, (url) => spec.probe(url));
+  if (targets === null) return 1;
+  const failures = await runRounds({ targets, urls, scenarios, rounds, quiet: json, run: (scenario, url) => spec.run(scenario, { ...base, url }) });
+  const meta: RunMeta = {
+    title: spec.title,
+    date: new Date().toISOString(),
+    node: process.version,
+    clients: spec.clients(),
+    rounds,
+    options: base,
+    settings: `${spec.settings(base)}, rounds ${rounds}${rounds > 1 ? ' (median)' : ''}`,
+  };
+  process.stdout.write(json ? `${JSON.stringify(toJson(meta, targets, spec.metrics), null, 2)}\n` : `\n${toTable(meta, targets, spec.metrics)}\n`);
+  return failures === 0 ? 0 : 1;
 }
 
 /** Runs a bench's main and turns its result or crash into the exit code. */

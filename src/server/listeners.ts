@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { AmqpConnection, type AmqpTuning } from '../protocols/amqp/connection.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
-import { mqttWebSocketServers } from '../protocols/mqtt/websocket.js';
+import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
 import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
 import { listenOnHosts, type Listener } from './listen.js';
 import type { ListenerKey } from './profiles.js';
@@ -27,8 +27,6 @@ export interface ListenerServices {
 
 export interface OpenListener extends Listener {
   key: ListenerKey;
-  /** drop idle HTTP/WebSocket connections so close() can finish */
-  dropConnections?: () => void;
 }
 
 /** WebSocket subprotocols by protocol, for ActiveMQ's one WSS port */
@@ -43,11 +41,8 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
 export async function openListener(key: ListenerKey, port: number, s: ListenerServices): Promise<OpenListener> {
   const secure = key === 'amqps' || key === 'stomps' || key === 'mqtts' || key === 'wss' || key === 'https' || key === 'console';
   let onSocket: (socket: net.Socket) => void;
-  let dropConnections: (() => void) | undefined;
-  const httpVia = (server: http.Server) => {
-    dropConnections = () => server.closeAllConnections();
-    return (socket: Duplex) => server.emit('connection', socket);
-  };
+  // the HTTP server never listens, so it does not track these sockets: stop() destroys them
+  const httpVia = (server: http.Server) => (socket: Duplex) => server.emit('connection', socket);
   switch (key) {
     case 'amqp':
     case 'amqps':
@@ -64,12 +59,11 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
       break;
     }
     case 'stompWs':
-      onSocket = httpVia(stompWebSocketServer(s.ctx)(() => undefined));
+      onSocket = httpVia(stompWebSocketServer(s.ctx));
       break;
     case 'mqttWs': {
       const mqtt = await s.mqtt();
-      const ws = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req));
-      onSocket = httpVia(ws.create());
+      onSocket = httpVia(mqttWebSocketServer((stream, req) => mqtt.handle(stream, req)));
       break;
     }
     case 'wss':
@@ -94,7 +88,7 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
         onSocket(socket);
       };
   const l = await listenOnHosts(s.hosts, port, handle);
-  return { ...l, key, dropConnections };
+  return { ...l, key };
 }
 
 /**
@@ -102,9 +96,9 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
  * subprotocol the client asks for.
  */
 async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Server> {
-  const stomp = stompWebSocketServer(s.ctx, { path: null })(() => undefined);
+  const stomp = stompWebSocketServer(s.ctx, { path: null });
   const mqtt = await s.mqtt();
-  const mqttServer = mqttWebSocketServers((stream, req) => mqtt.handle(stream, req), null).create();
+  const mqttServer = mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), null);
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP or MQTT over WebSocket: upgrade required\n');
   });
@@ -115,10 +109,6 @@ async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Serv
     if (offered.some((p) => MQTT_SUBPROTOCOLS.includes(p))) mqttServer.emit('upgrade', req, socket, head);
     else if (offered.some((p) => STOMP_SUBPROTOCOLS.includes(p)) || offered[0] === '') stomp.emit('upgrade', req, socket, head);
     else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  });
-  server.on('close', () => {
-    stomp.closeAllConnections();
-    mqttServer.closeAllConnections();
   });
   return server;
 }

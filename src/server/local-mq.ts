@@ -263,12 +263,10 @@ export class LocalMQ {
     if (this.stopped) return;
     this.stopped = true;
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
-    for (const l of this.listeners) l.dropConnections?.();
     // every client first gets its protocol's goodbye (AMQP 320, STOMP ERROR, MQTT close) ...
     await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');
     await this.mqtt?.close();
-    // ... then whatever is left goes: idle HTTP keep-alives (the HTTP servers never listen
-    // themselves, so they do not track the sockets we hand them) and half-open sockets
+    // ... then whatever is left goes: idle HTTP and WebSocket keep-alives, half-open sockets
     for (const s of this.sockets) s.destroy();
     await Promise.all(listenersClosed);
     await this.store.close();

@@ -17,12 +17,11 @@ export interface StompWebSocketOptions {
 }
 
 /**
- * A server factory for `listenOnHosts`: an HTTP server that upgrades requests
- * on `path` to STOMP-over-WebSocket connections and answers anything else
- * with 404 (plain GET: 426, as web-stomp only speaks WebSocket). Every TCP
- * connection is handed to `onSocket` so the host can track it.
+ * An HTTP server (fed connections by a plain or TLS listener) that upgrades requests on
+ * `path` to STOMP-over-WebSocket connections and answers anything else with 404 (plain
+ * GET: 426, as web-stomp only speaks WebSocket).
  */
-export function stompWebSocketServer(ctx: ProtocolContext, options: StompWebSocketOptions = {}) {
+export function stompWebSocketServer(ctx: ProtocolContext, options: StompWebSocketOptions = {}): http.Server {
   const path = options.path === undefined ? '/ws' : options.path;
   const onPath = (req: http.IncomingMessage) => path === null || pathOf(req) === path;
   const wss = new WebSocketServer({
@@ -32,24 +31,21 @@ export function stompWebSocketServer(ctx: ProtocolContext, options: StompWebSock
     perMessageDeflate: false,
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
-  return (onSocket: (socket: Socket) => void): http.Server => {
-    const server = http.createServer((req, res) => {
-      res.writeHead(onPath(req) ? 426 : 404, { 'content-type': 'text/plain', connection: 'close' });
-      res.end(onPath(req) ? 'STOMP over WebSocket: upgrade required\n' : 'Not found\n');
+  const server = http.createServer((req, res) => {
+    res.writeHead(onPath(req) ? 426 : 404, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(onPath(req) ? 'STOMP over WebSocket: upgrade required\n' : 'Not found\n');
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (!onPath(req)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.setNoDelay(true);
+      new StompConnection(new WebSocketTransport(ws, socket, socket.remoteAddress), ctx);
     });
-    server.on('connection', onSocket);
-    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      if (!onPath(req)) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.setNoDelay(true);
-        new StompConnection(new WebSocketTransport(ws, socket, socket.remoteAddress), ctx);
-      });
-    });
-    return server;
-  };
+  });
+  return server;
 }
 
 function pathOf(req: http.IncomingMessage): string {
