@@ -22,8 +22,7 @@ mkdir "$work/project"
 cd "$work/project"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --silent "$work/$tarball" amqplib
-cp "$repo/../shared/fixtures/rabbitmq-3.10-definitions.json" definitions.json 2>/dev/null \
-  || cp /work/shared/fixtures/rabbitmq-3.10-definitions.json definitions.json
+cp "$repo/test/fixtures/rabbitmq/rabbitmq-3.10-definitions.json" definitions.json
 
 echo "== the recipe"
 npx localmq start --detach --definitions definitions.json && npx localmq wait --timeout 30

@@ -53,7 +53,7 @@ const amqplibLib = join(dirname(require.resolve('amqplib')), 'lib');
 const amqplibDefs: any = require(join(amqplibLib, 'defs.js'));
 const amqplibCodec: any = require(join(amqplibLib, 'codec.js'));
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/rabbitmq/', import.meta.url);
 const fixture = (name: string): Buffer => readFileSync(new URL(name, FIXTURES));
 
 function parseAll(bytes: Buffer | Buffer[], opts: Partial<FrameParserOptions> = {}): Frame[] {

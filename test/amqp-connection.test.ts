@@ -5,7 +5,7 @@ import { startBroker, type LocalMQ } from '../src/index.js';
 import { FRAME_HEARTBEAT, PROTOCOL_HEADER } from '../src/protocols/amqp/codec/index.js';
 import { amqpPort, amqpUrl, connect, RawAmqp } from './helpers/amqp.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/rabbitmq/', import.meta.url);
 
 let broker: LocalMQ;
 let port: number;

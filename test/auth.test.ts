@@ -9,7 +9,7 @@ import { MemoryStore } from '../src/store/memory-store.js';
 import type { PermissionDef, Store, UserDef } from '../src/store/store.js';
 
 const fixture = JSON.parse(
-  readFileSync(new URL('../../shared/fixtures/rabbitmq-3.10-definitions.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/rabbitmq/rabbitmq-3.10-definitions.json', import.meta.url), 'utf8'),
 ) as { users: { name: string; password_hash: string; hashing_algorithm: UserDef['hashingAlgorithm'] }[] };
 
 describe('password hashing', () => {

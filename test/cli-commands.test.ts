@@ -6,7 +6,7 @@ import amqplib from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseEndpoints, runCli, startForeground, type Foreground } from './helpers/cli.js';
 
-const FIXTURE = new URL('../../shared/fixtures/rabbitmq-3.10-definitions.json', import.meta.url);
+const FIXTURE = new URL('./fixtures/rabbitmq/rabbitmq-3.10-definitions.json', import.meta.url);
 const dirs: string[] = [];
 const children: Foreground[] = [];
 function tempDir(): string {

@@ -4,7 +4,7 @@ import { verifyPassword } from '../src/server/auth/password.js';
 import { DefinitionsError, formatDefinitions, parseDefinitions } from '../src/server/definitions/format.js';
 
 const fixture = JSON.parse(
-  readFileSync(new URL('../../shared/fixtures/rabbitmq-3.10-definitions.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/rabbitmq/rabbitmq-3.10-definitions.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
 function clone<T>(value: T): T {

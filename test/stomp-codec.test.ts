@@ -14,7 +14,7 @@ import {
   type StompVersion,
 } from '../src/protocols/stomp/codec/index.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/rabbitmq/', import.meta.url);
 const fixture = (name: string): Buffer => readFileSync(new URL(name, FIXTURES));
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../src/index.js';
 import { RawStomp, getHeader, headersToObject, wireFrame } from './helpers/stomp.js';
 
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
+const FIXTURES = new URL('./fixtures/rabbitmq/', import.meta.url);
 
 let broker: LocalMQ;
 

@@ -11,7 +11,7 @@ import { setup as vitestSetup } from '../src/testing/vitest.js';
 import { globalSetup as jestSetup, globalTeardown as jestTeardown } from '../src/testing/jest.js';
 import { connect, take } from './helpers/amqp.js';
 
-const FIXTURE = new URL('../../shared/fixtures/rabbitmq-3.10-definitions.json', import.meta.url);
+const FIXTURE = new URL('./fixtures/rabbitmq/rabbitmq-3.10-definitions.json', import.meta.url);
 
 let broker: LocalMQ;
 beforeAll(async () => {
