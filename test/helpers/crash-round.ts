@@ -111,7 +111,10 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
       const sub = await subConn.createConfirmChannel();
       sub.on('error', () => undefined);
       await sub.prefetch(500);
-      startAckingConsumer(sub, { holdEvery, holdMax, held, heldDurably, ackSent, durablyAcked }, () => dead);
+      let firstHeldDurable!: () => void;
+      const heldDurablyOnce = new Promise<void>((r) => (firstHeldDurable = r));
+      const onFirstHeldDurable = (): void => firstHeldDurable();
+      startAckingConsumer(sub, { holdEvery, holdMax, held, heldDurably, onFirstHeldDurable, ackSent, durablyAcked }, () => dead);
 
       let firstConfirm!: () => void;
       const confirmedOnce = new Promise<void>((r) => (firstConfirm = r));
@@ -130,8 +133,9 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
         }
       };
       for (let i = 0; i < window; i++) publishNext();
-      // counted from the first confirm, so a slow start on a busy machine still gets work done
-      await confirmedOnce;
+      // counted from the first confirm and the first held delivery proven written, so a slow
+      // start on a busy machine still gets work done before the kill
+      await Promise.all([confirmedOnce, heldDurablyOnce]);
       await new Promise((r) => setTimeout(r, opts.killAfterMs));
       // publishing and acking go on until the process is gone
       await child.kill();
@@ -199,6 +203,8 @@ interface ConsumerBook {
   held: Set<number>;
   /** held, and a confirm since proved the delivery was written */
   heldDurably: Set<number>;
+  /** called once, when the first held delivery is proven written */
+  onFirstHeldDurable: () => void;
   ackSent: Set<number>;
   /** acked, and a confirm since proved the ack was written */
   durablyAcked: Set<number>;
@@ -233,6 +239,7 @@ function startAckingConsumer(ch: ConfirmChannel, book: ConsumerBook, dead: () =>
           if (err) return;
           for (const a of ackedBefore) book.durablyAcked.add(a);
           for (const h of heldBefore) book.heldDurably.add(h);
+          if (book.heldDurably.size > 0) book.onFirstHeldDurable();
         });
       }
     } catch {
