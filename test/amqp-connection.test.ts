@@ -156,13 +156,21 @@ describe('AMQP connection handshake', () => {
     await conn.close();
   });
 
-  it('refuses a wrong secret in update-secret with 530 NOT_ALLOWED', async () => {
+  it('answers update-secret-ok to any new secret of an internal user, as RabbitMQ 3.10 does', async () => {
+    // rabbit_access_control:update_state/2 only asks backends whose state can expire
+    // (OAuth 2); rabbit_auth_backend_internal:state_can_expire() -> false (v3.10.8)
     const c = await RawAmqp.handshake(port);
-    c.send(0, 'connection.update-secret', { newSecret: Buffer.from('wrong'), reason: 'r' });
-    const close = (await c.method('connection.close')).args as CloseArgs;
-    expect(close.replyCode).toBe(530);
-    expect(close.replyText).toBe('NOT_ALLOWED - New secret was refused by one of the backends');
+    c.send(0, 'connection.update-secret', { newSecret: Buffer.from('not-the-password'), reason: 'r' });
+    await c.method('connection.update-secret-ok');
+    c.send(1, 'channel.open', {});
+    await c.method('channel.open-ok');
+    expect(c.closed).toBe(false);
     c.close();
+    const conn = await connect(broker);
+    await conn.updateSecret(Buffer.from('anything'), 'rotated');
+    const ch = await conn.createChannel();
+    await ch.assertQueue('', { exclusive: true });
+    await conn.close();
   });
 });
 

@@ -94,7 +94,8 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
   });
 
   it('a durable STOMP topic subscription keeps messages published while its client is away', async () => {
-    const headers = { destination: '/topic/audit.#', id: 'auditor', durable: 'true', ack: 'client-individual' };
+    // RabbitMQ's documented recipe: durable:true and auto-delete:false (3.10 defaults auto-delete to true)
+    const headers = { destination: '/topic/audit.#', id: 'auditor', durable: 'true', 'auto-delete': 'false', ack: 'client-individual' };
     const first = await stompitConnect(broker());
     const sub = stompitSubscribe(first, { ...headers });
     await stompitSend(first, { destination: '/topic/audit.login' }, 'while here');

@@ -31,7 +31,7 @@ describe('TLS endpoints with the generated local CA (engine all)', () => {
   it('stompit over stomp+ssl trusting the generated CA', async () => {
     const client = await new Promise<stompit.Client>((resolve, reject) =>
       stompit.connect(
-        { host: 'localhost', port: port(broker.urls.stomps), ssl: true, ca: [ca], connectHeaders: { login: 'guest', passcode: 'guest', 'heart-beat': '0,0' } } as never,
+        { host: 'localhost', port: port(broker.urls.stomps), ssl: true, ca: [ca], connectHeaders: { host: '/', login: 'guest', passcode: 'guest', 'heart-beat': '0,0' } } as never,
         (err, c) => (err ? reject(err) : resolve(c)),
       ),
     );

@@ -293,8 +293,8 @@ export class LocalMQ {
         const q = find();
         return q ? queueInfo(q) : undefined;
       },
-      /** the ready messages, in delivery order, without consuming them */
-      messages: (): PeekedMessage[] => (find()?.peekMessages() ?? []).map(peeked),
+      /** the ready messages (the first `limit` of them), in delivery order, without consuming them */
+      messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
       purge: (): number => find()?.purge() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
@@ -317,11 +317,21 @@ export class LocalMQ {
    * published later); reject after `timeoutMs`.
    */
   waitFor(queue: string, predicate: (m: PeekedMessage) => boolean = () => true, timeoutMs = 5000, vhost = '/'): Promise<PeekedMessage> {
-    const existing = this.queue(queue, vhost).messages().find(predicate);
+    // walks the queue without copying it: it may hold millions of messages
+    const search = (): PeekedMessage | undefined => {
+      const q = this.core.vhost(vhost)?.getQueue(queue);
+      if (!q) return undefined;
+      for (const e of q.ready.entries()) {
+        const m = peeked(e);
+        if (predicate(m)) return m;
+      }
+      return undefined;
+    };
+    const existing = search();
     if (existing) return Promise.resolve(existing);
     return new Promise((resolve, reject) => {
       const onPublished = () => {
-        const m = this.queue(queue, vhost).messages().find(predicate);
+        const m = search();
         if (m) done(m);
       };
       const onDelivered = (q: Queue, d: Delivery) => {

@@ -8,11 +8,11 @@ export function stompPort(broker: LocalMQ): number {
   return Number(new URL(broker.urls.stomp!).port);
 }
 
-/** a stompit client logged in as guest (host header: the TCP host name, as stompit sends it) */
+/** a stompit client logged in as guest on vhost '/' (stompit's default host header, the TCP host name, names no vhost: RabbitMQ refuses it) */
 export function stompitConnect(broker: LocalMQ, connectHeaders: stompit.Headers = {}): Promise<stompit.Client> {
   return new Promise((resolve, reject) => {
     stompit.connect(
-      { host: '127.0.0.1', port: stompPort(broker), connectHeaders: { login: 'guest', passcode: 'guest', 'heart-beat': '0,0', ...connectHeaders } },
+      { host: '127.0.0.1', port: stompPort(broker), connectHeaders: { host: '/', login: 'guest', passcode: 'guest', 'heart-beat': '0,0', ...connectHeaders } },
       (err, client) => (err ? reject(err) : resolve(client)),
     );
   });

@@ -363,7 +363,6 @@ export class Queue {
 
   /** peek without consuming (test helpers, management API) */
   peekMessages(limit = Infinity): QueueEntry[] {
-    const all = this.ready.toArray();
-    return limit < all.length ? all.slice(0, limit) : all;
+    return this.ready.toArray(limit);
   }
 }

@@ -39,8 +39,10 @@ class Level {
     r.splice(lo, 0, e);
   }
 
-  toArray(): QueueEntry[] {
-    return this.requeued.concat(this.fresh.toArray());
+  /** requeued first, then the FIFO: the level's delivery order */
+  *entries(): IterableIterator<QueueEntry> {
+    yield* this.requeued;
+    for (let i = 0; i < this.fresh.length; i++) yield this.fresh.at(i)!;
   }
 }
 
@@ -100,10 +102,24 @@ export class ReadyList {
     return undefined;
   }
 
-  /** in delivery order */
-  toArray(): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    for (let p = this.levels.length - 1; p >= 0; p--) out.push(...this.levels[p]!.toArray());
+  /** in delivery order, without copying the list */
+  *entries(): IterableIterator<QueueEntry> {
+    for (let p = this.levels.length - 1; p >= 0; p--) yield* this.levels[p]!.entries();
+  }
+
+  /**
+   * In delivery order. Copies one entry at a time: a queue holds millions of messages,
+   * and spreading them into a call (push(...all)) overflows the stack.
+   */
+  toArray(limit = Infinity): QueueEntry[] {
+    const out: QueueEntry[] = new Array(Math.min(limit, this.count));
+    let i = 0;
+    if (i < out.length) {
+      for (const e of this.entries()) {
+        out[i++] = e;
+        if (i === out.length) break;
+      }
+    }
     return out;
   }
 

@@ -285,7 +285,7 @@ export class AmqpConnection implements ClientConnection {
         this.finish();
         return;
       case 'connection.update-secret':
-        return this.onUpdateSecret(m.args.newSecret);
+        return this.onUpdateSecret(m.args.reason);
       case 'connection.blocked':
       case 'connection.unblocked':
         return; // a client may say so too; nothing to do
@@ -380,15 +380,17 @@ export class AmqpConnection implements ClientConnection {
     this.log.debug('connection open', { user: user.name, vhost: vhostName, remote: this.remoteAddress });
   }
 
-  private onUpdateSecret(secret: Buffer): void {
+  /**
+   * RabbitMQ 3.10 (rabbit_reader, rabbit_access_control:update_state/2) asks only backends
+   * whose state can expire (OAuth 2) to check the new secret; the internal backend's cannot
+   * (state_can_expire() -> false), so an internal user's update-secret is answered
+   * update-secret-ok whatever the secret, and logged at info.
+   */
+  private onUpdateSecret(reason: string): void {
     const user = this.authUser;
     if (!user) throw new AmqpCodecError(COMMAND_INVALID, `unexpected 'connection.update-secret'`);
-    const outcome = this.ctx.access.authenticate(user.name, secret.toString(), this.remoteAddress);
-    if (!outcome.ok) {
-      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - New secret was refused by one of the backends`);
-      return;
-    }
     this.send(0, 'connection.update-secret-ok', {});
+    this.log.info('user updated secret', { user: user.name, reason });
   }
 
   // ---- heartbeats ----------------------------------------------------------------

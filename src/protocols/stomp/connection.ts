@@ -38,7 +38,7 @@ const CLOSE_GRACE_MS = 1000;
 type State = 'connecting' | 'open' | 'closing' | 'closed';
 
 type TxOp =
-  | { kind: 'send'; exchange: string; key: string; message: Message }
+  | { kind: 'send'; exchange: string; key: string; message: Message; receipt: string | undefined }
   | { kind: 'ack'; sub: StompSubscriptionLike; deliveryTag: number }
   | { kind: 'nack'; sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
 
@@ -82,6 +82,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private resolveClosed!: () => void;
   private readonly log;
   private readonly traceFrames: boolean;
+  /** output held back while a SUBSCRIBE is set up (its receipt goes first) */
+  private held: Buffer[] | undefined;
 
   constructor(
     private readonly transport: StompTransport,
@@ -165,7 +167,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         return; // its receipt waits for the store, see onSend
       case 'SUBSCRIBE':
         this.onSubscribe(frame);
-        break;
+        return; // its receipt goes ahead of the messages already waiting, see onSubscribe
       case 'UNSUBSCRIBE':
         this.onUnsubscribe(frame);
         break;
@@ -215,9 +217,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       if (outcome.reason === 'loopback-only') throw new StompError('Bad CONNECT', 'non-loopback access denied');
       throw new StompError('Bad CONNECT', `Access refused for user '${login}'\n`);
     }
-    // clients such as stomp.py put the server's host name here: only a real vhost counts
+    // RabbitMQ 3.10 takes `host` as the vhost, whatever it says (a host name such as
+    // localhost, which stomp.py and stompit send by default, is refused as an unknown
+    // vhost); ActiveMQ has no vhosts and ignores it
     const host = header('host');
-    const vhostName = host !== undefined && this.ctx.broker.vhost(host) ? host : '/';
+    const vhostName = this.ctx.dialect === 'activemq' ? (host !== undefined && this.ctx.broker.vhost(host) ? host : '/') : (host ?? '/');
     const vhost = this.ctx.broker.vhost(vhostName);
     if (!vhost || !this.ctx.access.canAccessVhost(outcome.user.name, vhostName)) {
       throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
@@ -254,9 +258,9 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const receipt = getHeader(frame, 'receipt');
     const txId = getHeader(frame, 'transaction');
     if (txId !== undefined) {
-      this.requireTransaction(txId).push({ kind: 'send', exchange, key, message });
-      // the frame is taken: its effect comes at COMMIT
-      if (receipt !== undefined) this.sendReceipt(receipt);
+      // its effect, and its receipt, come at COMMIT (RabbitMQ records the receipt when it
+      // publishes the transaction; an ABORT means no receipt at all)
+      this.requireTransaction(txId).push({ kind: 'send', exchange, key, message, receipt });
       return;
     }
     this.publish(exchange, key, message);
@@ -316,7 +320,19 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
     }
     this.ctx.broker.limits.checkConsumerCount(this.subscriptions.size);
-    this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag, prefetch: prefetch !== undefined ? Number(prefetch.trim()) : undefined });
+    const receipt = getHeader(frame, 'receipt');
+    // RabbitMQ sends the RECEIPT before the messages already in the queue: hold what the
+    // new consumer is handed at once until the receipt is out
+    const held: Buffer[] = [];
+    this.held = held;
+    try {
+      this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag, prefetch: prefetch !== undefined ? Number(prefetch.trim()) : undefined });
+      this.held = undefined;
+      if (receipt !== undefined) this.sendReceipt(receipt);
+    } finally {
+      this.held = undefined;
+      for (const bytes of held) this.write(bytes);
+    }
   }
 
   private onUnsubscribe(frame: StompFrame): void {
@@ -393,16 +409,23 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const ops = this.requireTransaction(id);
     this.transactions.delete(id);
     let persistent = false;
+    const receipts: string[] = [];
     for (const op of ops) {
       if (op.kind === 'send') {
         this.publish(op.exchange, op.key, op.message);
         persistent ||= isPersistent(op.message);
+        if (op.receipt !== undefined) receipts.push(op.receipt);
       } else this.settle(op);
     }
+    // the SENDs' receipts, in order, then the COMMIT's
     const receipt = getHeader(frame, 'receipt');
-    if (receipt === undefined) return;
-    if (persistent || this.durable.outstanding > 0) this.whenDurable(() => this.sendReceipt(receipt));
-    else this.sendReceipt(receipt);
+    if (receipt !== undefined) receipts.push(receipt);
+    if (!receipts.length) return;
+    const sendAll = () => {
+      for (const r of receipts) this.sendReceipt(r);
+    };
+    if (persistent || this.durable.outstanding > 0) this.whenDurable(sendAll);
+    else sendAll();
   }
 
   // ---- DISCONNECT and closing ----------------------------------------------------
@@ -528,6 +551,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   private write(bytes: Buffer): void {
+    if (this.held) {
+      this.held.push(bytes);
+      return;
+    }
     this.lastSent = Date.now();
     this.transport.write(bytes);
   }

@@ -14,9 +14,11 @@ import { StompError } from './errors.js';
  * - /amq/queue/q and /reply-queue/q: an existing queue, never declared;
  * - /topic/k and /exchange/x/k: a queue of the subscription's own, named
  *   stomp-subscription-…, bound to amq.topic (or x) with key k. It is
- *   exclusive and auto-delete, unless the subscription is durable (`durable`
- *   or `persistent` header true, with an `id`): then it is a durable queue
- *   named from destination and id, so the same SUBSCRIBE finds it again.
+ *   auto-delete (not exclusive) unless the headers say otherwise; a durable
+ *   subscription (`durable` or `persistent` header true, with an `id`) gets a
+ *   durable queue named from destination and id, so the same SUBSCRIBE finds
+ *   it again (with auto-delete:false it keeps messages while nobody listens).
+ *   An `x-queue-name` header names the queue instead.
  */
 export interface Source {
   queue: string;
@@ -101,11 +103,13 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       const bind = dest.kind === 'topic' ? { exchange: 'amq.topic', key: dest.name } : { exchange: dest.exchange, key: dest.key ?? '' };
       const keyName = dest.kind === 'topic' ? dest.name : bind.key;
       const durable = isDurableSubscription(frame) && id !== undefined;
-      const name = subscriptionQueueName(keyName, durable ? id : randomBytes(16).toString('base64url'));
-      // a durable subscription outlives its consumer unless told otherwise;
-      // a plain one is the connection's own and goes with its consumer
-      const exclusive = booleanHeader(frame, 'exclusive') ?? !durable;
-      const autoDelete = booleanHeader(frame, 'auto-delete') ?? !durable;
+      // x-queue-name names the subscription's queue, as rabbit_stomp_util:subscription_queue_name/3 does
+      const name = getHeader(frame, 'x-queue-name') ?? subscriptionQueueName(keyName, durable ? id : randomBytes(16).toString('base64url'));
+      // RabbitMQ 3.10 (rabbit_stomp_util:default_params/1): not exclusive, auto-delete,
+      // durable or not; a durable subscription that outlives its consumer says
+      // auto-delete:false (rabbitmqctl list_queues on 3.10.8 shows exactly this)
+      const exclusive = booleanHeader(frame, 'exclusive') ?? false;
+      const autoDelete = booleanHeader(frame, 'auto-delete') ?? true;
       ctx.check('configure', 'queue', name);
       if (!ctx.vhostModel.getExchange(bind.exchange)) throw notFound(`no exchange '${bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
       ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);

@@ -117,10 +117,11 @@ export function exportDefinitions(broker: LocalMQ): Definitions {
     defs.vhosts.push({ ...(r.vhostMeta.get(v.name) ?? {}), name: v.name });
     const limits = r.vhostLimits[v.name];
     if (limits) defs.vhostLimits[v.name] = { ...limits };
-    defs.queues.push(...queuesOf(v));
+    // one at a time: a vhost may hold more queues or bindings than a call takes arguments
+    for (const q of queuesOf(v)) defs.queues.push(q);
     const { exchanges, bindings } = exchangesOf(v);
-    defs.exchanges.push(...exchanges);
-    defs.bindings.push(...bindings);
+    for (const e of exchanges) defs.exchanges.push(e);
+    for (const b of bindings) defs.bindings.push(b);
   }
   defs.permissions = broker.users.listPermissions().map((p) => ({ ...p }));
   const hasVhost = (name: string) => broker.core.vhost(name) !== undefined;
