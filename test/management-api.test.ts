@@ -193,7 +193,7 @@ describe('read API', () => {
   it('answers 405 with Allow for a method a path does not take', async () => {
     const res = await api('/api/queues/%2F/mq.orders', { method: 'POST' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, PUT, DELETE');
   });
 });
 

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
+import { PolicyService } from './policies.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
@@ -30,6 +31,13 @@ export interface BrokerEvents {
 export class Broker extends EventEmitter<BrokerEvents> {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
+  /** RabbitMQ's policies, applied to queues by pattern and priority */
+  readonly policies: PolicyService;
+  /**
+   * Broker-wide message counters since start (never reset: deleted queues keep counting),
+   * which the management API and metrics turn into totals and rates.
+   */
+  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0 };
   private messageIds = 0;
   private memoryUsed = 0;
   private memoryAlarm = false;
@@ -41,6 +49,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   ) {
     super();
     this.limits = new Limits(limits);
+    this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
     this.store.onError((err) => {
       this.storeAlarm = err !== null;
       this.updateAlarm();
@@ -72,6 +81,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (!v) return;
     for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
     this.vhosts.delete(name);
+    this.policies.forgetVhost(name);
     this.store.deleteVhost(name);
   }
 
@@ -113,14 +123,18 @@ export class Broker extends EventEmitter<BrokerEvents> {
   // ---- hooks the vhosts call ---------------------------------------------------------
 
   published(message: Message, queues: number): void {
+    this.stats.published++;
+    if (queues === 0) this.stats.unroutable++;
     if (this.listenerCount('published')) this.emit('published', message, queues);
   }
 
   delivered(queue: Queue, delivery: Delivery): void {
+    this.stats.delivered++;
     if (this.listenerCount('delivered')) this.emit('delivered', queue, delivery);
   }
 
   settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void {
+    if (how === 'acked') this.stats.acked++;
     if (this.listenerCount('settled')) this.emit('settled', queue, entry, how);
   }
 

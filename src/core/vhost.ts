@@ -176,6 +176,7 @@ export class VHost implements QueueHost {
     this.broker.limits.checkQueueCount(this.broker.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);
+    this.broker.policies.apply(q);
     if (q.durable && !o.exclusive) {
       this.store.putQueue({ vhost: this.name, name, durable: true, autoDelete: o.autoDelete, arguments: o.arguments });
     }
@@ -503,6 +504,7 @@ export class VHost implements QueueHost {
     }
     const q = new Queue(this, def.name, { durable: true, exclusive: false, autoDelete: def.autoDelete, arguments: def.arguments, owner: null }, config);
     this.queues.set(def.name, q);
+    this.broker.policies.apply(q);
     return q;
   }
 

@@ -1,3 +1,4 @@
+import type { FieldTable } from '../core/fields.js';
 import type { Broker } from '../core/broker.js';
 import type { Logger } from '../server/logger.js';
 
@@ -17,6 +18,30 @@ export interface AccessControl {
   check(user: string, vhost: string, permission: Permission, resource: string): boolean;
 }
 
+/** one channel of a connection, as the management API lists it */
+export interface ChannelInfo {
+  number: number;
+  confirm: boolean;
+  transactional: boolean;
+  prefetchCount: number;
+  globalPrefetchCount: number;
+  consumerCount: number;
+  unacked: number;
+  pendingConfirms: number;
+  /** false while paused by channel.flow */
+  active: boolean;
+}
+
+/** the socket facts the management API shows (RabbitMQ names connections by both ends) */
+export interface ConnectionSocketInfo {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
 /** A live client connection of any protocol, as the server and the test API see it. */
 export interface ClientConnection {
   readonly id: string;
@@ -25,6 +50,12 @@ export interface ClientConnection {
   readonly user: string | undefined;
   readonly vhost: string | undefined;
   readonly connectedAt: number;
+  /** the transport, where the adapter exposes it (names the connection as RabbitMQ does) */
+  readonly socket?: ConnectionSocketInfo;
+  /** what the client said about itself (AMQP client properties), where the protocol has it */
+  readonly clientProperties?: FieldTable;
+  /** the connection's channels, for protocols that have them (AMQP 0-9-1) */
+  channelInfo?(): ChannelInfo[];
   /** close with the protocol's own "server shutting down" (AMQP 320 CONNECTION_FORCED) */
   shutdown(reason: string): Promise<void>;
 }

@@ -18,8 +18,11 @@ import { Connections } from './connections.js';
 import { createLogger, type Logger } from './logger.js';
 import type { BrokerOptions } from './options.js';
 import { PRODUCT } from './product.js';
-import { emptyRetained, policyKey, type RetainedDefinitions } from './definitions/retained.js';
+import { emptyRetained, type RetainedDefinitions } from './definitions/retained.js';
 import { managementHandler } from '../http/server.js';
+import type { ManagementBackend } from '../http/backend.js';
+import { RateSampler } from '../http/rates.js';
+import { exportDefinitionsJson, importDefinitionsJson } from './definitions/apply.js';
 import { join } from 'node:path';
 import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, type BrokerIdentity, type Endpoint } from './endpoints.js';
 import { openListener, type ListenerServices, type OpenListener } from './listeners.js';
@@ -100,6 +103,9 @@ export class LocalMQ {
   /** the secret the CLI's control commands present to the management endpoint (Bearer) */
   readonly controlToken = randomBytes(24).toString('base64url');
   private stopped = false;
+  /** management API rates, sampled every 5 s (RabbitMQ's collect_statistics_interval) */
+  readonly rates: RateSampler;
+  readonly startedAt = Date.now();
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
   /** adapters' keyed records from the store (MQTT retained messages and sessions) */
@@ -112,6 +118,7 @@ export class LocalMQ {
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
     this.core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     this.users = new UserRegistry({ store });
+    this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs);
     this.connectionsRegistry = new Connections(() => ({
       total: this.core.limits.settings.maxConnections,
       perProtocol: this.core.limits.settings.maxConnectionsPerProtocol,
@@ -132,7 +139,8 @@ export class LocalMQ {
     broker.recoveredRecords = state.records;
     broker.users.load(state.users, state.permissions);
     for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
-    for (const p of state.policies) broker.retained.policies.set(policyKey(p.vhost, p.name), p);
+    for (const p of state.policies) broker.core.policies.restore(p);
+    for (const v of broker.core.vhosts.keys()) broker.core.policies.reapply(v);
     // a data dir that held users keeps them; only a first start gets the defaults
     try {
       broker.seedDefaults(state.users.length === 0);
@@ -141,6 +149,7 @@ export class LocalMQ {
       throw err;
     }
     broker.identity = restoreIdentity(store, state.records, options.region);
+    broker.rates.start();
     try {
       await broker.listen();
     } catch (err) {
@@ -200,7 +209,7 @@ export class LocalMQ {
       amqpTuning: { ...DEFAULT_TUNING, ...this.options.amqp },
       track: (socket) => this.track(socket),
       mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords).then((m) => (this.mqtt = m))),
-      http: () => managementHandler(this, this.controlToken),
+      http: () => managementHandler(this.managementBackend()),
       tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
     };
     const keys = Object.keys(resolved) as ListenerKey[];
@@ -217,6 +226,41 @@ export class LocalMQ {
     for (const u of unavailableEndpoints(this.engine, this.amazonHostname)) {
       this.logger.info(`${u.name} endpoint ${u.url} is not yet available in LocalMQ`, { endpoint: u.name });
     }
+  }
+
+  /** the narrow view of this broker the management API, console and metrics work on */
+  private managementBackend(): ManagementBackend {
+    const broker = this;
+    return {
+      core: this.core,
+      users: this.users,
+      retained: this.retained,
+      logger: this.logger,
+      rates: this.rates,
+      controlToken: this.controlToken,
+      startedAt: this.startedAt,
+      dataDir: this.options.dataDir,
+      get engine() {
+        return broker.engine;
+      },
+      get ports() {
+        return broker.ports;
+      },
+      get endpoints() {
+        return broker.endpoints;
+      },
+      get caFile() {
+        return broker.caFile;
+      },
+      get brokerName() {
+        return broker.options.brokerName ?? broker.identity.brokerId;
+      },
+      connections: () => this.connections(),
+      exportDefinitions: () => exportDefinitionsJson(this),
+      importDefinitions: (json) => {
+        importDefinitionsJson(this, json);
+      },
+    };
   }
 
   /** Amazon-style host per listener: ActiveMQ's endpoints carry the instance suffix, RabbitMQ's do not */
@@ -262,6 +306,7 @@ export class LocalMQ {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.rates.stop();
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
     // every client first gets its protocol's goodbye (AMQP 320, STOMP ERROR, MQTT close) ...
     await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');

@@ -45,7 +45,17 @@ export interface TlsOptions {
   caFile?: string;
 }
 
+/** the management API's statistics */
+export interface ManagementOptions {
+  /** how often rates are sampled, in ms (RabbitMQ's collect_statistics_interval: 5000) */
+  sampleIntervalMs?: number;
+}
+
 export interface BrokerOptions {
+  /** the broker's name as Amazon MQ shows it (the CloudWatch `Broker` dimension); default the broker id */
+  brokerName?: string;
+  /** management API statistics */
+  management?: ManagementOptions;
   /** TLS certificate files; by default a local CA and certificate are generated */
   tls?: TlsOptions;
   /** AWS region in the Amazon-style host name (default us-east-1) */

@@ -112,7 +112,8 @@ export interface PolicyDef {
   vhost: string;
   name: string;
   pattern: string;
-  applyTo: 'queues' | 'exchanges' | 'all';
+  /** RabbitMQ 3.12+ also narrows "queues" to one queue type */
+  applyTo: 'queues' | 'exchanges' | 'all' | 'classic_queues' | 'quorum_queues' | 'streams';
   definition: FieldTable;
   priority: number;
 }

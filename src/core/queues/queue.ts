@@ -4,7 +4,8 @@ import type { FieldTable } from '../fields.js';
 import { isPersistent, type Message } from '../message.js';
 import type { Store } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
-import type { QueueConfig } from './queue-args.js';
+import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
+import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
@@ -57,13 +58,16 @@ export class Queue {
   private unusedTimer: NodeJS.Timeout | undefined;
   deleted = false;
   /** counters for the management API and test helpers */
-  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0 };
+  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0 };
+  /** the policy in force (the management API's `policy`), set by the core's PolicyService */
+  policy: string | undefined;
 
   constructor(
     readonly host: QueueHost,
     readonly name: string,
     readonly options: QueueOptions,
-    readonly config: QueueConfig,
+    /** resolved from the x-arguments and the policy in force; a policy change replaces it */
+    public config: QueueConfig,
   ) {
     this.ready = new ReadyList(config.maxPriority);
     this.touch();
@@ -307,6 +311,7 @@ export class Queue {
     for (let head = this.ready.peek(); head && head.expiresAt <= now; head = this.ready.peek()) {
       expired.push(this.ready.shift()!);
     }
+    this.stats.expired += expired.length;
     this.discard(expired, 'expired');
   }
 
@@ -359,6 +364,31 @@ export class Queue {
     const consumers = this.consumers.splice(0);
     const messages = this.ready.clear().length;
     return { consumers, messages };
+  }
+
+  /**
+   * A policy started, changed or stopped applying: the queue's behaviour is resolved again
+   * from its own x-arguments with the policy's values folded in, and limits take effect at
+   * once (RabbitMQ's policy_changed). Priority and queue type stay the queue's own.
+   */
+  applyPolicy(name: string | undefined, policy: PolicyArguments): void {
+    let config: QueueConfig;
+    try {
+      config = resolveQueueArgs(this.vhost, this.name, effectiveArguments(this.options.arguments, policy));
+    } catch {
+      // a combination the queue cannot take (say a dead-letter routing key without an exchange)
+      config = resolveQueueArgs(this.vhost, this.name, this.options.arguments);
+      name = undefined;
+    }
+    config.maxPriority = this.config.maxPriority;
+    config.queueType = this.config.queueType;
+    const expiresChanged = config.expires !== this.config.expires;
+    this.config = config;
+    this.policy = name;
+    if (this.deleted) return;
+    this.enforceMaxLength();
+    if (expiresChanged) this.touch();
+    this.scheduleExpiry();
   }
 
   /** peek without consuming (test helpers, management API) */

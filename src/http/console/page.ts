@@ -1,4 +1,4 @@
-import type { LocalMQ } from '../../server/local-mq.js';
+import type { ManagementBackend } from '../backend.js';
 import { PRODUCT } from '../../server/product.js';
 import { sendHtml, type Route } from '../management/http-util.js';
 
@@ -8,11 +8,11 @@ import { sendHtml, type Route } from '../management/http-util.js';
  * are fixed once the broker listens, so they are written into the page, while queues,
  * connections and exchanges come from the API and refresh every 5 s. No dependencies.
  */
-export function consoleRoutes(broker: LocalMQ): Route[] {
+export function consoleRoutes(broker: ManagementBackend): Route[] {
   return [{ method: 'GET', path: '/', tag: 'management', handle: (_req, res) => sendHtml(res, consolePage(broker)) }];
 }
 
-function consolePage(broker: LocalMQ): string {
+function consolePage(broker: ManagementBackend): string {
   const endpoints = broker.endpoints.map((e) => `<tr><td>${escapeHtml(e.name)}</td><td><code>${escapeHtml(e.url)}</code></td></tr>`).join('');
   return `<!doctype html>
 <html lang="en">

@@ -1,22 +1,52 @@
-import type { LocalMQ } from '../../server/local-mq.js';
-import { requestedVhost, vhostsInScope } from './scope.js';
-import { queueJson } from './shapes.js';
-import { sendError, sendJson, sendNoContent, sendNotFound, type RequestContext, type Route } from './http-util.js';
+import type http from 'node:http';
+import type { Queue } from '../../core/queues/queue.js';
+import type { VHost } from '../../core/vhost.js';
+import { fieldTableFromJson } from '../../server/definitions/json-values.js';
+import type { ManagementBackend } from '../backend.js';
+import { sendList, pickColumns } from './list.js';
+import { permitted, requestedVhost, vhostsInScope } from './scope.js';
+import { bindingJson, propertiesJson, queueDetailJson, queueJson } from './shapes.js';
+import {
+  argumentsField,
+  boolField,
+  sendBadRequest,
+  sendBrokerError,
+  sendCreated,
+  sendError,
+  sendJson,
+  sendNoContent,
+  sendNotAuthorised,
+  sendNotFound,
+  type RequestContext,
+  type Route,
+} from './http-util.js';
 
-/** GET /api/queues[/{vhost}[/{name}]] and DELETE /api/queues/{vhost}/{name}/contents (purge) */
-export function queueRoutes(broker: LocalMQ): Route[] {
-  const list: Route['handle'] = (_req, res, _body, { principal, params }) => {
-    const vhosts = vhostsInScope(broker, principal, params, res);
-    if (vhosts) sendJson(res, 200, vhosts.flatMap((v) => [...v.queues.values()].map(queueJson)));
+const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
+type AckMode = (typeof ACK_MODES)[number];
+
+/**
+ * /api/queues: list, show, declare (PUT), delete (`if-empty`, `if-unused`), bindings,
+ * purge (DELETE …/contents), get (POST …/get) and actions, as rabbit_mgmt_wm_queue* do.
+ */
+export function queueRoutes(b: ManagementBackend): Route[] {
+  const list: Route['handle'] = (_req, res, _body, { principal, params, query }) => {
+    const vhosts = vhostsInScope(b, principal, params, res);
+    if (vhosts) sendList(res, query, vhosts.flatMap((v) => [...v.queues.values()].map((q) => queueJson(b, q))));
   };
   /** the queue the path names, or undefined after a 404 / 401 */
-  const find = (ctx: RequestContext, res: Parameters<Route['handle']>[1]) => {
-    const vhost = requestedVhost(broker, ctx.principal, ctx.params['vhost']!, res);
+  const find = (ctx: RequestContext, res: http.ServerResponse, notFoundReason?: string): { vhost: VHost; queue: Queue } | undefined => {
+    const vhost = requestedVhost(b, ctx.principal, ctx.params['vhost']!, res);
     if (!vhost) return undefined;
     const queue = vhost.getQueue(ctx.params['name']!);
-    if (!queue) sendNotFound(res);
-    return queue;
+    if (!queue) {
+      if (notFoundReason) sendError(res, 404, 'not_found', notFoundReason);
+      else sendNotFound(res);
+      return undefined;
+    }
+    return { vhost, queue };
   };
+  const refuse = (res: http.ServerResponse) => sendNotAuthorised(res, 'Access refused.');
+
   return [
     { method: 'GET', path: '/api/queues', tag: 'management', handle: list },
     { method: 'GET', path: '/api/queues/:vhost', tag: 'management', handle: list },
@@ -25,8 +55,73 @@ export function queueRoutes(broker: LocalMQ): Route[] {
       path: '/api/queues/:vhost/:name',
       tag: 'management',
       handle: (_req, res, _body, ctx) => {
-        const queue = find(ctx, res);
-        if (queue) sendJson(res, 200, queueJson(queue));
+        const found = find(ctx, res);
+        if (!found) return;
+        const json = queueDetailJson(b, found.queue);
+        const columns = ctx.query.get('columns');
+        sendJson(res, 200, columns ? pickColumns(json, columns.split(',')) : json);
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/queues/:vhost/:name',
+      tag: 'management',
+      handle: (_req, res, body, ctx) => {
+        const vhost = requestedVhost(b, ctx.principal, ctx.params['vhost']!, res);
+        if (!vhost) return;
+        const name = ctx.params['name']!;
+        if (!permitted(b, ctx.principal, vhost.name, 'configure', name)) return refuse(res);
+        const args = argumentsField(body, res);
+        if (!args) return;
+        // RabbitMQ 3.13+: a `type` field, or the vhost's default queue type, sets x-queue-type
+        const type = typeof body['type'] === 'string' ? body['type'] : b.retained.vhostMeta.get(vhost.name)?.defaultQueueType;
+        if (type && type !== 'classic' && args['x-queue-type'] === undefined) args['x-queue-type'] = type;
+        const existed = vhost.getQueue(name) !== undefined;
+        try {
+          vhost.declareQueue(
+            name,
+            { passive: false, durable: boolField(body, 'durable', true), autoDelete: boolField(body, 'auto_delete', false), exclusive: false, arguments: args },
+            null,
+          );
+        } catch (err) {
+          return sendBrokerError(res, err);
+        }
+        sendCreated(res, !existed);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/queues/:vhost/:name',
+      tag: 'management',
+      handle: (_req, res, _body, ctx) => {
+        const found = find(ctx, res);
+        if (!found) return;
+        const { vhost, queue } = found;
+        if (!permitted(b, ctx.principal, vhost.name, 'configure', queue.name)) return refuse(res);
+        const ifEmpty = ctx.query.get('if-empty') === 'true';
+        const ifUnused = ctx.query.get('if-unused') === 'true';
+        try {
+          // an exclusive queue belongs to its connection, but the API may delete it (RabbitMQ does)
+          vhost.deleteQueue(queue.name, ifUnused, ifEmpty, queue.options.owner);
+        } catch (err) {
+          return sendBrokerError(res, err);
+        }
+        sendNoContent(res);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/queues/:vhost/:name/bindings',
+      tag: 'management',
+      handle: (_req, res, _body, ctx) => {
+        const found = find(ctx, res);
+        if (!found) return;
+        const { vhost, queue } = found;
+        const out = [bindingJson(vhost.name, '', queue, queue.name, {})];
+        for (const x of vhost.exchanges.values()) {
+          for (const bd of x.bindings.values()) if (bd.destination === queue) out.push(bindingJson(vhost.name, x.name, queue, bd.routingKey, bd.arguments));
+        }
+        sendList(res, ctx.query, out, []);
       },
     },
     {
@@ -34,16 +129,108 @@ export function queueRoutes(broker: LocalMQ): Route[] {
       path: '/api/queues/:vhost/:name/contents',
       tag: 'management',
       handle: (_req, res, _body, ctx) => {
-        const queue = find(ctx, res);
-        if (!queue) return;
+        const found = find(ctx, res);
+        if (!found) return;
+        const { queue } = found;
         // RabbitMQ purges over a channel opened as the user, so queue.purge's read permission applies
-        const { principal } = ctx;
-        if (!principal.control && !broker.users.check(principal.name, queue.vhost, 'read', queue.name)) {
-          return sendError(res, 401, 'not_authorized', `access to queue '${queue.name}' in vhost '${queue.vhost}' refused for user '${principal.name}'`);
+        if (!permitted(b, ctx.principal, queue.vhost, 'read', queue.name)) {
+          return sendNotAuthorised(res, `access to queue '${queue.name}' in vhost '${queue.vhost}' refused for user '${ctx.principal.name}'`);
         }
         queue.purge();
         sendNoContent(res);
       },
     },
+    {
+      method: 'POST',
+      path: '/api/queues/:vhost/:name/get',
+      tag: 'management',
+      handle: (_req, res, body, ctx) => {
+        const found = find(ctx, res, 'queue_not_found');
+        if (!found) return;
+        const { vhost, queue } = found;
+        for (const key of ['ackmode', 'count', 'encoding']) {
+          if (body[key] === undefined) return sendBadRequest(res, `[${key}] missing from request body`);
+        }
+        const ackmode = String(body['ackmode']);
+        if (!(ACK_MODES as readonly string[]).includes(ackmode)) {
+          return sendBadRequest(res, `Invalid ackmode value: ${ackmode}. Valid values are: ${ACK_MODES.join(', ')}`);
+        }
+        const count = Number(body['count']);
+        if (!Number.isInteger(count) || count < 0) return sendBadRequest(res, `${String(body['count'])} is not an integer`);
+        const encoding = body['encoding'];
+        if (encoding !== 'auto' && encoding !== 'base64') return sendBadRequest(res, 'Unsupported encoding. Please use auto or base64.');
+        const truncate = body['truncate'] === undefined || body['truncate'] === null || body['truncate'] === '' ? undefined : Number(body['truncate']);
+        if (truncate !== undefined && (!Number.isInteger(truncate) || truncate < 0)) return sendBadRequest(res, `${String(body['truncate'])} is not an integer`);
+        if (!permitted(b, ctx.principal, vhost.name, 'read', queue.name)) {
+          return sendNotAuthorised(res, `access to queue '${queue.name}' in vhost '${vhost.name}' refused for user '${ctx.principal.name}'`);
+        }
+        try {
+          sendJson(res, 200, getMessages(b, vhost, queue, ackmode as AckMode, count, encoding, truncate));
+        } catch (err) {
+          sendBrokerError(res, err);
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/queues/:vhost/:name/actions',
+      tag: 'management',
+      handle: (_req, res, body, ctx) => {
+        const found = find(ctx, res, 'queue_not_found');
+        if (!found) return;
+        const action = body['action'];
+        // classic mirroring is gone in 4.x; a single node has nothing to synchronise
+        if (action !== 'sync' && action !== 'cancel_sync') return sendBadRequest(res, `Unknown action: ${String(action)}`);
+        sendNoContent(res);
+      },
+    },
   ];
+}
+
+/**
+ * rabbit_mgmt_wm_queue_get: take up to `count` messages over a session of its own, then
+ * settle them as the ack mode says (requeued ones come back flagged redelivered, rejected
+ * ones are dead-lettered), so the whole batch is distinct messages.
+ */
+function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, ackmode: AckMode, count: number, encoding: 'auto' | 'base64', truncate: number | undefined) {
+  const session = b.core.openSession(vhost, {});
+  const noAck = ackmode === 'ack_requeue_false';
+  const out: Record<string, unknown>[] = [];
+  const tags: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const got = session.get(queue.name, noAck);
+      if (!got) break;
+      const { delivery, messageCount } = got;
+      const m = delivery.message;
+      const body = truncate !== undefined && m.body.length > truncate ? m.body.subarray(0, truncate) : m.body;
+      const text = encoding === 'auto' ? utf8OrUndefined(body) : undefined;
+      out.push({
+        payload_bytes: m.body.length,
+        redelivered: delivery.redelivered,
+        exchange: m.exchange,
+        routing_key: m.routingKey,
+        message_count: messageCount,
+        properties: propertiesJson(m.properties),
+        payload: text ?? body.toString('base64'),
+        payload_encoding: text !== undefined ? 'string' : 'base64',
+      });
+      tags.push(delivery.tag);
+    }
+    if (!noAck) for (const tag of tags) session.reject(tag, ackmode !== 'reject_requeue_false');
+  } finally {
+    // anything still unsettled goes back, as when RabbitMQ's channel closes
+    session.close();
+  }
+  return out;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function utf8OrUndefined(buf: Buffer): string | undefined {
+  try {
+    return decoder.decode(buf);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,30 +1,39 @@
 import { createHash } from 'node:crypto';
+import type { Consumer } from '../../core/consumer.js';
 import type { Exchange } from '../../core/exchanges/exchange.js';
 import type { Binding } from '../../core/exchanges/router.js';
 import type { FieldTable } from '../../core/fields.js';
+import type { MessageProperties } from '../../core/message.js';
 import type { Queue } from '../../core/queues/queue.js';
 import type { VHost } from '../../core/vhost.js';
-import type { ClientConnection } from '../../protocols/context.js';
+import type { ChannelInfo, ClientConnection } from '../../protocols/context.js';
+import { NODE_NAME } from '../../protocols/amqp/server-properties.js';
 import { fieldTableToJson } from '../../server/definitions/json-values.js';
-import type { PermissionDef, UserDef, VhostDef } from '../../store/store.js';
+import type { PermissionDef, PolicyDef, UserDef, VhostDef } from '../../store/store.js';
+import type { ManagementBackend } from '../backend.js';
 
 /*
  * The JSON objects of RabbitMQ's management API, field for field where LocalMQ has the
- * data; fields it cannot know (rates, memory, Erlang pids) are left out rather than faked.
+ * data; fields it cannot know (Erlang reductions, garbage collection, pids) are left out
+ * rather than faked.
  */
 
-/** the single node's name, as RabbitMQ's `node` fields carry it */
-export const NODE_NAME = `localmq@${process.pid}`;
+export { NODE_NAME };
 
 const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
   amqp: 'AMQP 0-9-1',
   stomp: 'STOMP',
-  mqtt: 'MQTT 3.1.1',
+  mqtt: 'MQTT',
 };
 
-export function queueJson(q: Queue): Record<string, unknown> {
+const details = (rate: number) => ({ rate });
+
+export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknown> {
   const ready = q.messageCount;
   const unacked = q.unackedCount;
+  const r = (key: string) => details(b.rates.queueRate(q, key));
+  const policy = q.policy ? b.core.policies.get(q.vhost, q.policy) : undefined;
+  const head = q.peekMessages(1)[0];
   return {
     name: q.name,
     vhost: q.vhost,
@@ -32,27 +41,41 @@ export function queueJson(q: Queue): Record<string, unknown> {
     auto_delete: q.options.autoDelete,
     exclusive: q.options.exclusive,
     arguments: fieldTableToJson(q.options.arguments),
-    type: queueType(q.options.arguments),
+    type: q.config.queueType,
     node: NODE_NAME,
     state: 'running',
-    messages: ready + unacked,
-    messages_ready: ready,
-    messages_unacknowledged: unacked,
+    policy: q.policy ?? null,
+    operator_policy: null,
+    effective_policy_definition: policy ? fieldTableToJson(policy.definition) : {},
     consumers: q.consumerCount,
+    consumer_capacity: q.consumerCount > 0 ? 1 : 0,
+    consumer_utilisation: q.consumerCount > 0 ? 1 : null,
+    exclusive_consumer_tag: q.consumers.find((c) => c.options.exclusive)?.tag ?? null,
+    single_active_consumer_tag: q.config.singleActiveConsumer ? (q.consumers[0]?.tag ?? null) : null,
+    head_message_timestamp: head?.message.properties.timestamp ?? null,
+    messages: ready + unacked,
+    messages_details: r('messages'),
+    messages_ready: ready,
+    messages_ready_details: r('messages_ready'),
+    messages_unacknowledged: unacked,
+    messages_unacknowledged_details: r('messages_unacknowledged'),
+    message_bytes_ready: q.ready.bytes,
     message_stats: {
       publish: q.stats.published,
+      publish_details: r('publish'),
       deliver_get: q.stats.delivered,
+      deliver_get_details: r('deliver_get'),
       ack: q.stats.acked,
+      ack_details: r('ack'),
       redeliver: q.stats.redelivered,
+      redeliver_details: r('redeliver'),
     },
   };
 }
 
-function queueType(args: FieldTable): string {
-  const t = args['x-queue-type'];
-  if (typeof t === 'string') return t;
-  if (Buffer.isBuffer(t)) return t.toString('utf8');
-  return 'classic';
+/** the single queue GET adds who consumes from it */
+export function queueDetailJson(b: ManagementBackend, q: Queue): Record<string, unknown> {
+  return { ...queueJson(b, q), consumer_details: q.consumers.map((c) => consumerJson(b, c)), deliveries: [], incoming: [] };
 }
 
 export function exchangeJson(x: Exchange): Record<string, unknown> {
@@ -73,16 +96,14 @@ export function exchangeJson(x: Exchange): Record<string, unknown> {
  */
 export function vhostBindingsJson(v: VHost): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  for (const q of v.queues.values()) {
-    out.push(bindingJson(v.name, '', { kind: 'queue', name: q.name }, q.name, {}));
-  }
+  for (const q of v.queues.values()) out.push(bindingJson(v.name, '', { kind: 'queue', name: q.name }, q.name, {}));
   for (const x of v.exchanges.values()) {
-    for (const b of x.bindings.values()) out.push(bindingJson(v.name, x.name, b.destination, b.routingKey, b.arguments));
+    for (const bd of x.bindings.values()) out.push(bindingJson(v.name, x.name, bd.destination, bd.routingKey, bd.arguments));
   }
   return out;
 }
 
-function bindingJson(vhost: string, source: string, destination: Binding['destination'], routingKey: string, args: FieldTable): Record<string, unknown> {
+export function bindingJson(vhost: string, source: string, destination: Pick<Binding['destination'], 'kind' | 'name'>, routingKey: string, args: FieldTable): Record<string, unknown> {
   const jsonArgs = fieldTableToJson(args);
   return {
     source,
@@ -96,12 +117,13 @@ function bindingJson(vhost: string, source: string, destination: Binding['destin
 }
 
 /**
- * The id RabbitMQ gives a binding in URLs: the URL-encoded routing key (`~` when empty),
- * plus `~` and a digest of the arguments when there are any. RabbitMQ's digest is of the
- * Erlang term, so with arguments the value differs from RabbitMQ's, but it is stable.
+ * The id RabbitMQ gives a binding in URLs: the routing key (`~` when empty), plus `~` and
+ * a digest of the arguments when there are any. RabbitMQ's digest is of the Erlang term,
+ * so with arguments the value differs from RabbitMQ's, but it is stable. Clients take it
+ * from the listing and URL-encode it, as with RabbitMQ.
  */
-function propertiesKey(routingKey: string, args: Record<string, unknown>): string {
-  const key = routingKey === '' ? '~' : encodeURIComponent(routingKey);
+export function propertiesKey(routingKey: string, args: Record<string, unknown>): string {
+  const key = routingKey === '' ? '~' : routingKey.replace(/%/g, '%25').replace(/~/g, '%7E');
   const names = Object.keys(args).sort();
   if (names.length === 0) return key;
   const digest = createHash('sha256')
@@ -111,17 +133,108 @@ function propertiesKey(routingKey: string, args: Record<string, unknown>): strin
   return `${routingKey === '' ? '' : key}~${digest}`;
 }
 
-export function connectionJson(c: ClientConnection): Record<string, unknown> {
+/** RabbitMQ's connection name: `127.0.0.1:51234 -> 127.0.0.1:5672` */
+export function connectionName(c: ClientConnection): string {
+  const s = c.socket;
+  if (!s || s.remotePort === undefined) return c.id;
+  return `${plainAddress(s.remoteAddress)}:${s.remotePort} -> ${plainAddress(s.localAddress)}:${s.localPort}`;
+}
+
+function plainAddress(a: string | undefined): string {
+  return (a ?? '').replace(/^::ffff:/, '');
+}
+
+export function connectionJson(b: ManagementBackend, c: ClientConnection): Record<string, unknown> {
+  const s = c.socket;
+  const props = c.clientProperties ? fieldTableToJson(c.clientProperties) : {};
+  const channels = c.channelInfo?.() ?? [];
+  const tls = s && 'encrypted' in s && (s as { encrypted?: boolean }).encrypted === true;
   return {
-    name: c.id,
+    name: connectionName(c),
     node: NODE_NAME,
     type: 'network',
     state: 'running',
     protocol: PROTOCOL_NAMES[c.protocol],
     user: c.user ?? '',
+    user_who_performed_action: c.user ?? '',
     vhost: c.vhost ?? '',
-    peer_host: c.remoteAddress ?? '',
+    host: plainAddress(s?.localAddress),
+    port: s?.localPort ?? null,
+    peer_host: plainAddress(s?.remoteAddress ?? c.remoteAddress),
+    peer_port: s?.remotePort ?? null,
+    ssl: tls,
+    auth_mechanism: 'PLAIN',
     connected_at: c.connectedAt,
+    channels: channels.length,
+    client_properties: props,
+    user_provided_name: typeof props['connection_name'] === 'string' ? props['connection_name'] : null,
+    recv_oct: s?.bytesRead ?? 0,
+    recv_oct_details: details(b.rates.connectionRate(c, 'recv_oct')),
+    send_oct: s?.bytesWritten ?? 0,
+    send_oct_details: details(b.rates.connectionRate(c, 'send_oct')),
+  };
+}
+
+export function channelJson(c: ClientConnection, ch: ChannelInfo): Record<string, unknown> {
+  const name = connectionName(c);
+  return {
+    name: `${name} (${ch.number})`,
+    number: ch.number,
+    node: NODE_NAME,
+    state: ch.active ? 'running' : 'flow',
+    user: c.user ?? '',
+    user_who_performed_action: c.user ?? '',
+    vhost: c.vhost ?? '',
+    confirm: ch.confirm,
+    transactional: ch.transactional,
+    prefetch_count: ch.prefetchCount,
+    global_prefetch_count: ch.globalPrefetchCount,
+    consumer_count: ch.consumerCount,
+    messages_unacknowledged: ch.unacked,
+    messages_unconfirmed: ch.pendingConfirms,
+    messages_uncommitted: 0,
+    acks_uncommitted: 0,
+    connection_details: { name, peer_host: plainAddress(c.socket?.remoteAddress ?? c.remoteAddress), peer_port: c.socket?.remotePort ?? null },
+  };
+}
+
+/** every channel of the given connections, in the API's shape */
+export function channelsJson(conns: ClientConnection[]): Record<string, unknown>[] {
+  return conns.flatMap((c) => (c.channelInfo?.() ?? []).map((ch) => channelJson(c, ch)));
+}
+
+/** the connection a consumer's session belongs to (sessions are owned by their connection) */
+function ownerOf(b: ManagementBackend, consumer: Consumer): ClientConnection | undefined {
+  const owner = consumer.session.owner;
+  return b.connections().find((c) => c === owner);
+}
+
+export function consumerJson(b: ManagementBackend, c: Consumer): Record<string, unknown> {
+  const conn = ownerOf(b, c);
+  const number = (c.sink as { number?: unknown }).number;
+  const connName = conn ? connectionName(conn) : '';
+  const channelNumber = typeof number === 'number' ? number : 1;
+  const sac = c.queue.config.singleActiveConsumer;
+  const active = !sac || c.queue.consumers[0] === c;
+  return {
+    consumer_tag: c.tag,
+    queue: { name: c.queue.name, vhost: c.queue.vhost },
+    channel_details: {
+      name: `${connName} (${channelNumber})`,
+      number: channelNumber,
+      connection_name: connName,
+      node: NODE_NAME,
+      peer_host: conn ? plainAddress(conn.socket?.remoteAddress ?? conn.remoteAddress) : '',
+      peer_port: conn?.socket?.remotePort ?? null,
+      user: conn?.user ?? '',
+    },
+    ack_required: !c.noAck,
+    exclusive: c.options.exclusive,
+    prefetch_count: c.prefetch,
+    priority: c.options.priority,
+    active,
+    activity_status: active ? (sac ? 'single_active' : 'up') : 'waiting',
+    arguments: fieldTableToJson(c.options.arguments),
   };
 }
 
@@ -139,7 +252,11 @@ export function permissionJson(p: PermissionDef): Record<string, unknown> {
   return { user: p.user, vhost: p.vhost, configure: p.configure, write: p.write, read: p.read };
 }
 
-export function vhostJson(v: VHost, meta: VhostDef | undefined): Record<string, unknown> {
+export function policyJson(p: PolicyDef): Record<string, unknown> {
+  return { vhost: p.vhost, name: p.name, pattern: p.pattern, 'apply-to': p.applyTo, definition: fieldTableToJson(p.definition), priority: p.priority };
+}
+
+export function vhostJson(b: ManagementBackend, v: VHost, meta: VhostDef | undefined): Record<string, unknown> {
   let ready = 0;
   let unacked = 0;
   for (const q of v.queues.values()) {
@@ -152,11 +269,34 @@ export function vhostJson(v: VHost, meta: VhostDef | undefined): Record<string, 
     name: v.name,
     description,
     tags,
-    metadata: { description, tags },
+    metadata: { description, tags, default_queue_type: meta?.defaultQueueType ?? 'classic' },
     default_queue_type: meta?.defaultQueueType ?? 'classic',
     tracing: false,
+    cluster_state: { [NODE_NAME]: 'running' },
     messages: ready + unacked,
     messages_ready: ready,
     messages_unacknowledged: unacked,
+    recv_oct: 0,
+    send_oct: 0,
   };
+}
+
+/** rabbit_mgmt_format:basic_properties: the properties a message has, in AMQP's field names */
+export function propertiesJson(p: MessageProperties): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (p.contentType !== undefined) out['content_type'] = p.contentType;
+  if (p.contentEncoding !== undefined) out['content_encoding'] = p.contentEncoding;
+  if (p.headers !== undefined) out['headers'] = fieldTableToJson(p.headers);
+  if (p.deliveryMode !== undefined) out['delivery_mode'] = p.deliveryMode;
+  if (p.priority !== undefined) out['priority'] = p.priority;
+  if (p.correlationId !== undefined) out['correlation_id'] = p.correlationId;
+  if (p.replyTo !== undefined) out['reply_to'] = p.replyTo;
+  if (p.expiration !== undefined) out['expiration'] = p.expiration;
+  if (p.messageId !== undefined) out['message_id'] = p.messageId;
+  if (p.timestamp !== undefined) out['timestamp'] = p.timestamp;
+  if (p.type !== undefined) out['type'] = p.type;
+  if (p.userId !== undefined) out['user_id'] = p.userId;
+  if (p.appId !== undefined) out['app_id'] = p.appId;
+  if (p.clusterId !== undefined) out['cluster_id'] = p.clusterId;
+  return out;
 }

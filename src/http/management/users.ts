@@ -1,9 +1,15 @@
-import type { LocalMQ } from '../../server/local-mq.js';
+import { hashPassword, isHashingAlgorithm, DEFAULT_HASHING_ALGORITHM } from '../../server/auth/password.js';
+import type { TopicPermissionDef } from '../../server/definitions/format.js';
+import type { UserDef } from '../../store/store.js';
+import type { ManagementBackend } from '../backend.js';
+import { sendList } from './list.js';
 import { permissionJson, userJson } from './shapes.js';
-import { sendJson, type Route } from './http-util.js';
+import { sendBadRequest, sendCreated, sendError, sendJson, sendNoContent, sendNotFound, type Route } from './http-util.js';
 
-/** GET /api/whoami, and the administrator's /api/users and /api/permissions */
-export function userRoutes(broker: LocalMQ): Route[] {
+/** /api/whoami, /api/users…, /api/permissions… and /api/topic-permissions… (administrators, but whoami) */
+export function userRoutes(b: ManagementBackend): Route[] {
+  const topic = b.retained.topicPermissions;
+  const findTopic = (vhost: string, user: string) => topic.filter((t) => t.vhost === vhost && t.user === user);
   return [
     {
       method: 'GET',
@@ -15,13 +21,202 @@ export function userRoutes(broker: LocalMQ): Route[] {
       method: 'GET',
       path: '/api/users',
       tag: 'administrator',
-      handle: (_req, res) => sendJson(res, 200, broker.users.listUsers().map(userJson)),
+      handle: (_req, res, _body, { query }) => sendList(res, query, b.users.listUsers().map(userJson), ['name']),
+    },
+    {
+      method: 'GET',
+      path: '/api/users/without-permissions',
+      tag: 'administrator',
+      handle: (_req, res, _body, { query }) => {
+        const withSome = new Set(b.users.listPermissions().map((p) => p.user));
+        sendList(res, query, b.users.listUsers().filter((u) => !withSome.has(u.name)).map(userJson), ['name']);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/users/bulk-delete',
+      tag: 'administrator',
+      handle: (_req, res, body) => {
+        const names = body['users'];
+        if (!Array.isArray(names)) return sendBadRequest(res, '[users] missing from request body');
+        for (const n of names) b.users.deleteUser(String(n));
+        sendNoContent(res);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/users/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        const u = b.users.getUser(params['user']!);
+        if (!u) return sendNotFound(res);
+        sendJson(res, 200, userJson(u));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/users/:user',
+      tag: 'administrator',
+      handle: (_req, res, body, { params }) => {
+        const name = params['user']!;
+        const existing = b.users.getUser(name);
+        let tags: string[];
+        if (body['tags'] !== undefined) {
+          const raw = Array.isArray(body['tags']) ? body['tags'].map(String) : String(body['tags']).split(',');
+          tags = raw.map((t) => t.trim()).filter((t) => t !== '');
+        } else if (body['administrator'] !== undefined) {
+          tags = body['administrator'] === true || body['administrator'] === 'true' ? ['administrator'] : [];
+        } else {
+          return sendBadRequest(res, 'tags_not_present');
+        }
+        const hasPassword = body['password'] !== undefined;
+        const hasHash = body['password_hash'] !== undefined;
+        if (hasPassword && hasHash) return sendBadRequest(res, 'both_password_and_password_hash_are_provided');
+        const algorithm = body['hashing_algorithm'] ?? existing?.hashingAlgorithm ?? DEFAULT_HASHING_ALGORITHM;
+        if (!isHashingAlgorithm(algorithm)) return sendBadRequest(res, `Unknown hashing algorithm: ${String(algorithm)}`);
+        let passwordHash: string;
+        if (hasPassword) {
+          if (typeof body['password'] !== 'string') return sendBadRequest(res, 'password must be a string');
+          passwordHash = hashPassword(body['password'], algorithm);
+        } else if (hasHash) {
+          if (typeof body['password_hash'] !== 'string') return sendBadRequest(res, 'password_hash must be a string');
+          passwordHash = body['password_hash'];
+        } else {
+          // RabbitMQ: no password given clears it (the user can no longer log in with one)
+          passwordHash = '';
+        }
+        const def: UserDef = { ...(existing ?? {}), name, passwordHash, hashingAlgorithm: algorithm, tags };
+        b.users.putUser(def);
+        sendCreated(res, !existing);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/users/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        const name = params['user']!;
+        if (!b.users.deleteUser(name)) return sendNotFound(res);
+        for (let i = topic.length - 1; i >= 0; i--) if (topic[i]!.user === name) topic.splice(i, 1);
+        sendNoContent(res);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/users/:user/permissions',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params, query }) => {
+        if (!b.users.getUser(params['user']!)) return sendNotFound(res);
+        sendList(res, query, b.users.listPermissions({ user: params['user']! }).map(permissionJson), ['vhost']);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/users/:user/topic-permissions',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params, query }) => {
+        if (!b.users.getUser(params['user']!)) return sendNotFound(res);
+        sendList(res, query, topic.filter((t) => t.user === params['user']).map((t) => ({ ...t })), ['vhost']);
+      },
     },
     {
       method: 'GET',
       path: '/api/permissions',
       tag: 'administrator',
-      handle: (_req, res) => sendJson(res, 200, broker.users.listPermissions().map(permissionJson)),
+      handle: (_req, res, _body, { query }) => sendList(res, query, b.users.listPermissions().map(permissionJson), ['vhost', 'user']),
+    },
+    {
+      method: 'GET',
+      path: '/api/permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        const p = b.users.getPermission(params['user']!, params['vhost']!);
+        if (!p) return sendNotFound(res);
+        sendJson(res, 200, permissionJson(p));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, body, { params }) => {
+        const vhost = params['vhost']!;
+        const user = params['user']!;
+        if (!b.core.vhost(vhost)) return sendError(res, 404, 'not_found', 'vhost_not_found');
+        if (!b.users.getUser(user)) return sendBadRequest(res, 'user_not_found');
+        for (const k of ['configure', 'write', 'read']) {
+          if (typeof body[k] !== 'string') return sendBadRequest(res, `[${k}] missing from request body`);
+        }
+        const existed = b.users.getPermission(user, vhost) !== undefined;
+        try {
+          b.users.setPermission({ user, vhost, configure: body['configure'] as string, write: body['write'] as string, read: body['read'] as string });
+        } catch (err) {
+          return sendBadRequest(res, (err as Error).message);
+        }
+        sendCreated(res, !existed);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        if (!b.users.clearPermission(params['user']!, params['vhost']!)) return sendNotFound(res);
+        sendNoContent(res);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/topic-permissions',
+      tag: 'administrator',
+      handle: (_req, res, _body, { query }) => sendList(res, query, topic.map((t) => ({ ...t })), ['vhost', 'user']),
+    },
+    {
+      method: 'GET',
+      path: '/api/topic-permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        const found = findTopic(params['vhost']!, params['user']!);
+        if (found.length === 0) return sendNotFound(res);
+        sendJson(res, 200, found.map((t) => ({ ...t })));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/topic-permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, body, { params }) => {
+        const vhost = params['vhost']!;
+        const user = params['user']!;
+        if (!b.core.vhost(vhost)) return sendError(res, 404, 'not_found', 'vhost_not_found');
+        if (!b.users.getUser(user)) return sendBadRequest(res, 'user_not_found');
+        for (const k of ['exchange', 'write', 'read']) {
+          if (typeof body[k] !== 'string') return sendBadRequest(res, `[${k}] missing from request body`);
+        }
+        for (const k of ['write', 'read']) {
+          try {
+            new RegExp(body[k] as string);
+          } catch {
+            return sendBadRequest(res, `regular expression '${String(body[k])}' is invalid`);
+          }
+        }
+        const def: TopicPermissionDef = { user, vhost, exchange: body['exchange'] as string, write: body['write'] as string, read: body['read'] as string };
+        const i = topic.findIndex((t) => t.user === user && t.vhost === vhost && t.exchange === def.exchange);
+        if (i >= 0) topic[i] = def;
+        else topic.push(def);
+        sendCreated(res, i < 0);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/topic-permissions/:vhost/:user',
+      tag: 'administrator',
+      handle: (_req, res, _body, { params }) => {
+        const before = topic.length;
+        for (let i = topic.length - 1; i >= 0; i--) if (topic[i]!.vhost === params['vhost'] && topic[i]!.user === params['user']) topic.splice(i, 1);
+        if (topic.length === before) return sendNotFound(res);
+        sendNoContent(res);
+      },
     },
   ];
 }

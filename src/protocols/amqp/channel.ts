@@ -7,7 +7,7 @@ import { isPersistent } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import { DurableBarrier } from '../../core/durable-barrier.js';
 import { DIRECT_REPLY_TO, Rejected, Routed, type VHost } from '../../core/vhost.js';
-import type { Permission } from '../context.js';
+import type { ChannelInfo, Permission } from '../context.js';
 import {
   AmqpCodecError,
   COMMAND_INVALID,
@@ -69,6 +69,22 @@ export class AmqpChannel implements ConsumerSink {
     this.vhost = conn.vhostObject!;
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
     this.confirms = new DurableBarrier(conn.ctx.broker.store, (seqs, err) => this.flushConfirms(seqs, err));
+  }
+
+  /** what the management API shows of a channel */
+  info(): ChannelInfo {
+    const s = this.session;
+    return {
+      number: this.number,
+      confirm: this.confirming,
+      transactional: this.tx !== undefined,
+      prefetchCount: s.consumerPrefetch,
+      globalPrefetchCount: s.globalPrefetch,
+      consumerCount: s.consumers.size,
+      unacked: s.unackedCount,
+      pendingConfirms: this.confirms.outstanding,
+      active: s.active,
+    };
   }
 
   // ---- frames --------------------------------------------------------------------
@@ -443,6 +459,11 @@ export class AmqpChannel implements ConsumerSink {
   private flushConfirms(seqs: number[], err?: Error): void {
     const nacks = this.nacked;
     if (this.closed || seqs.length === 0) return;
+    if (!err) {
+      let acked = 0;
+      for (const s of seqs) if (!nacks.has(s)) acked++;
+      this.conn.ctx.broker.stats.confirmed += acked;
+    }
     if (err) {
       for (const s of seqs) nacks.delete(s);
       // nothing is confirmed that was not written

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { BrokerError } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { VHost } from '../../core/vhost.js';
-import type { AuthenticatedUser, ClientConnection, ProtocolContext } from '../context.js';
+import type { AuthenticatedUser, ChannelInfo, ClientConnection, ProtocolContext } from '../context.js';
 import { AmqpChannel } from './channel.js';
 import {
   AmqpCodecError,
@@ -137,6 +137,11 @@ export class AmqpConnection implements ClientConnection {
 
   get vhost(): string | undefined {
     return this.vhostObject?.name;
+  }
+
+  /** ClientConnection: the open channels, for the management API */
+  channelInfo(): ChannelInfo[] {
+    return [...this.channels.values()].map((ch) => ch.info());
   }
 
   /** the client asked to be told about consumer cancellations / blocking */

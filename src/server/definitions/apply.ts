@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { BrokerError } from '../../core/errors.js';
+import { PolicyError } from '../../core/policies.js';
 import type { VHost } from '../../core/vhost.js';
 import type { BindingDef, ExchangeDef, QueueDef } from '../../store/store.js';
 import type { LocalMQ } from '../local-mq.js';
 import { PRODUCT } from '../product.js';
 import { emptyDefinitions, formatDefinitions, parseDefinitions, DefinitionsError, type Definitions } from './format.js';
-import { policyKey } from './retained.js';
 import { assertStrictUser, StrictModeError } from '../auth/strict.js';
 
 /** How many of each kind an import created or replaced. */
@@ -72,8 +72,7 @@ export function importDefinitions(broker: LocalMQ, defs: Definitions, clearPassw
   }
   for (const p of defs.policies) {
     requireVhost(broker, p.vhost, `policy '${p.name}'`);
-    r.policies.set(policyKey(p.vhost, p.name), p);
-    broker.store.putPolicy(p);
+    refusedAs(`policy '${p.name}' in vhost '${p.vhost}'`, () => broker.core.policies.put(p, false));
     summary.policies++;
   }
   for (const q of defs.queues) {
@@ -128,7 +127,7 @@ export function exportDefinitions(broker: LocalMQ): Definitions {
   defs.topicPermissions = r.topicPermissions.filter((t) => hasVhost(t.vhost) && broker.users.getUser(t.user));
   defs.parameters = r.parameters.filter((p) => hasVhost(p.vhost));
   defs.globalParameters = [...r.globalParameters];
-  defs.policies = [...r.policies.values()].filter((p) => hasVhost(p.vhost));
+  defs.policies = broker.core.policies.list().filter((p) => hasVhost(p.vhost));
   return defs;
 }
 
@@ -205,6 +204,7 @@ function refusedAs(what: string, declare: () => unknown): void {
     declare();
   } catch (err) {
     if (err instanceof BrokerError) throw new DefinitionsImportError(`${what} was refused: ${err.replyText}`);
+    if (err instanceof PolicyError) throw new DefinitionsImportError(`${what} was refused: ${err.message.trim()}`);
     throw err;
   }
 }

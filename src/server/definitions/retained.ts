@@ -1,16 +1,14 @@
-import type { PolicyDef, VhostDef } from '../../store/store.js';
+import type { VhostDef } from '../../store/store.js';
 import type { GlobalParameterDef, Limits, ParameterDef, TopicPermissionDef } from './format.js';
 
 /**
- * Definitions the broker keeps without acting on them yet (policies are not applied to
- * queues, runtime parameters drive no plugin), so that an export gives back what an import
- * or a restart brought in. Vhost metadata and policies are also written to the store.
+ * Definitions the broker keeps without acting on them yet (runtime parameters drive no
+ * plugin), so that an export gives back what an import or a restart brought in. Vhost
+ * metadata is also written to the store. Policies live in the core (`Broker.policies`).
  */
 export interface RetainedDefinitions {
   /** vhost name -> description, tags, default queue type */
   vhostMeta: Map<string, VhostDef>;
-  /** `${vhost}\u0000${name}` -> policy */
-  policies: Map<string, PolicyDef>;
   topicPermissions: TopicPermissionDef[];
   parameters: ParameterDef[];
   globalParameters: GlobalParameterDef[];
@@ -21,15 +19,10 @@ export interface RetainedDefinitions {
 export function emptyRetained(): RetainedDefinitions {
   return {
     vhostMeta: new Map(),
-    policies: new Map(),
     topicPermissions: [],
     parameters: [],
     globalParameters: [],
     userLimits: {},
     vhostLimits: {},
   };
-}
-
-export function policyKey(vhost: string, name: string): string {
-  return `${vhost}\u0000${name}`;
 }

@@ -1,0 +1,42 @@
+import type { Broker } from '../core/broker.js';
+import type { ClientConnection } from '../protocols/context.js';
+import type { UserRegistry } from '../server/auth/users.js';
+import type { RetainedDefinitions } from '../server/definitions/retained.js';
+import type { Endpoint } from '../server/endpoints.js';
+import type { Logger } from '../server/logger.js';
+import type { Engine } from '../server/options.js';
+import type { RateSampler } from './rates.js';
+
+/**
+ * What the management API, the console and the metrics need from a running broker, and
+ * nothing more: the core model, the users, the live connections, the listeners, and
+ * definitions import/export. `LocalMQ` hands one of these to the HTTP layer, which never
+ * sees the class itself.
+ */
+export interface ManagementBackend {
+  readonly core: Broker;
+  readonly users: UserRegistry;
+  /** definitions kept for export that the core does not act on (vhost metadata, parameters...) */
+  readonly retained: RetainedDefinitions;
+  readonly logger: Logger;
+  readonly engine: Engine;
+  /** listener name -> port, once listening */
+  readonly ports: Readonly<Record<string, number>>;
+  readonly endpoints: readonly Endpoint[];
+  /** the CA file clients should trust, once TLS certificates exist on disk */
+  readonly caFile: string | undefined;
+  /** the CLI's control secret (Bearer), acting as an administrator */
+  readonly controlToken: string;
+  readonly startedAt: number;
+  /** the broker's name in Amazon MQ terms (the CloudWatch `Broker` dimension) */
+  readonly brokerName: string;
+  /** where the journal lives (disk-free figures are taken there), if persistent */
+  readonly dataDir: string | undefined;
+  /** message and byte rates, sampled every 5 s */
+  readonly rates: RateSampler;
+  connections(): ClientConnection[];
+  /** RabbitMQ's /api/definitions document */
+  exportDefinitions(): Record<string, unknown>;
+  /** apply a definitions document; throws DefinitionsError / DefinitionsImportError on refusal */
+  importDefinitions(json: unknown): void;
+}

@@ -1,0 +1,92 @@
+import { PolicyError } from '../../core/policies.js';
+import { fieldTableFromJson, isPlainObject } from '../../server/definitions/json-values.js';
+import type { PolicyDef } from '../../store/store.js';
+import type { ManagementBackend } from '../backend.js';
+import { sendList } from './list.js';
+import { requestedVhost, visibleVhosts } from './scope.js';
+import { policyJson } from './shapes.js';
+import { sendBadRequest, sendCreated, sendJson, sendNoContent, sendNotFound, type Route } from './http-util.js';
+
+const APPLY_TO = ['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'];
+
+/**
+ * /api/policies: RabbitMQ's policies, for policymakers and administrators. A policy PUT
+ * here is applied at once to the matching queues of its vhost (the core's PolicyService).
+ */
+export function policyRoutes(b: ManagementBackend): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/policies',
+      tag: 'policymaker',
+      handle: (_req, res, _body, { principal, query }) => {
+        const vhosts = new Set(visibleVhosts(b, principal).map((v) => v.name));
+        sendList(res, query, b.core.policies.list().filter((p) => vhosts.has(p.vhost)).map(policyJson), ['vhost', 'name']);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/policies/:vhost',
+      tag: 'policymaker',
+      handle: (_req, res, _body, { principal, params, query }) => {
+        const v = requestedVhost(b, principal, params['vhost']!, res);
+        if (v) sendList(res, query, b.core.policies.list(v.name).map(policyJson), ['name']);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/policies/:vhost/:name',
+      tag: 'policymaker',
+      handle: (_req, res, _body, { principal, params }) => {
+        const v = requestedVhost(b, principal, params['vhost']!, res);
+        if (!v) return;
+        const p = b.core.policies.get(v.name, params['name']!);
+        if (!p) return sendNotFound(res);
+        sendJson(res, 200, policyJson(p));
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/api/policies/:vhost/:name',
+      tag: 'policymaker',
+      handle: (_req, res, body, { principal, params }) => {
+        const v = requestedVhost(b, principal, params['vhost']!, res);
+        if (!v) return;
+        const name = params['name']!;
+        if (typeof body['pattern'] !== 'string') return sendBadRequest(res, 'Validation failed\n\nKey "pattern" not found in policy\n');
+        if (!isPlainObject(body['definition'])) return sendBadRequest(res, 'Validation failed\n\nKey "definition" not found in policy\n');
+        const applyTo = body['apply-to'] ?? 'all';
+        if (typeof applyTo !== 'string' || !APPLY_TO.includes(applyTo)) {
+          return sendBadRequest(res, `Validation failed\n\n'${String(applyTo)}' is not a valid "apply-to" value\n`);
+        }
+        const priority = body['priority'] === undefined || body['priority'] === null ? 0 : Number(body['priority']);
+        if (!Number.isInteger(priority)) return sendBadRequest(res, `Validation failed\n\n${JSON.stringify(body['priority'])} priority must be a number\n`);
+        let def: PolicyDef;
+        try {
+          def = { vhost: v.name, name, pattern: body['pattern'], applyTo: applyTo as PolicyDef['applyTo'], priority, definition: fieldTableFromJson(body['definition'], 'definition') };
+        } catch (err) {
+          return sendBadRequest(res, (err as Error).message);
+        }
+        const existed = b.core.policies.get(v.name, name) !== undefined;
+        try {
+          b.core.policies.put(def);
+        } catch (err) {
+          if (err instanceof PolicyError) return sendBadRequest(res, err.message);
+          throw err;
+        }
+        sendCreated(res, !existed);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/policies/:vhost/:name',
+      tag: 'policymaker',
+      handle: (_req, res, _body, { principal, params }) => {
+        const v = requestedVhost(b, principal, params['vhost']!, res);
+        if (!v) return;
+        if (!b.core.policies.delete(v.name, params['name']!)) return sendNotFound(res);
+        sendNoContent(res);
+      },
+    },
+  ];
+}

@@ -1,0 +1,125 @@
+import type { Broker } from '../core/broker.js';
+import type { Queue } from '../core/queues/queue.js';
+import type { ClientConnection } from '../protocols/context.js';
+
+/** RabbitMQ's collect_statistics_interval: stats are sampled every 5 s */
+export const DEFAULT_SAMPLE_INTERVAL_MS = 5000;
+
+/** one counter's last sampled value and its rate (per second) over the last interval */
+interface Sampled {
+  value: number;
+  rate: number;
+}
+
+type Counters = Record<string, Sampled>;
+
+/**
+ * Rates as RabbitMQ's management plugin shows them (`publish_details.rate` …): counters
+ * are read every sample interval and each rate is the change over the last interval, per
+ * second. Between samples the API shows the last computed rate, as RabbitMQ does.
+ */
+export class RateSampler {
+  private readonly broker: Counters = {};
+  private readonly queues = new WeakMap<Queue, Counters>();
+  private readonly conns = new WeakMap<ClientConnection, Counters>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastAt = Date.now();
+  /** how many samples were taken (tests wait for the next one) */
+  samples = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly core: Broker,
+    private readonly connections: () => ClientConnection[],
+    readonly intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.lastAt = Date.now();
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** resolves after the next sample */
+  nextSample(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  sample(): void {
+    const now = Date.now();
+    const seconds = Math.max((now - this.lastAt) / 1000, 0.001);
+    this.lastAt = now;
+    const s = this.core.stats;
+    let ready = 0;
+    let unacked = 0;
+    for (const v of this.core.vhosts.values()) {
+      for (const q of v.queues.values()) {
+        ready += q.messageCount;
+        unacked += q.unackedCount;
+        let c = this.queues.get(q);
+        if (!c) this.queues.set(q, (c = {}));
+        update(c, 'publish', q.stats.published, seconds);
+        update(c, 'deliver_get', q.stats.delivered, seconds);
+        update(c, 'ack', q.stats.acked, seconds);
+        update(c, 'redeliver', q.stats.redelivered, seconds);
+        update(c, 'messages', q.messageCount + q.unackedCount, seconds);
+        update(c, 'messages_ready', q.messageCount, seconds);
+        update(c, 'messages_unacknowledged', q.unackedCount, seconds);
+      }
+    }
+    const b = this.broker;
+    update(b, 'publish', s.published, seconds);
+    update(b, 'deliver_get', s.delivered, seconds);
+    update(b, 'ack', s.acked, seconds);
+    update(b, 'confirm', s.confirmed, seconds);
+    update(b, 'drop_unroutable', s.unroutable, seconds);
+    update(b, 'messages', ready + unacked, seconds);
+    update(b, 'messages_ready', ready, seconds);
+    update(b, 'messages_unacknowledged', unacked, seconds);
+    for (const conn of this.connections()) {
+      const sock = conn.socket;
+      if (!sock) continue;
+      let c = this.conns.get(conn);
+      if (!c) this.conns.set(conn, (c = {}));
+      update(c, 'recv_oct', sock.bytesRead, seconds);
+      update(c, 'send_oct', sock.bytesWritten, seconds);
+    }
+    this.samples++;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** broker-wide rate of a counter (`publish`, `deliver_get`, `ack`, `confirm`, `messages` …) */
+  brokerRate(key: string): number {
+    return this.broker[key]?.rate ?? 0;
+  }
+
+  queueRate(q: Queue, key: string): number {
+    return this.queues.get(q)?.[key]?.rate ?? 0;
+  }
+
+  connectionRate(c: ClientConnection, key: string): number {
+    return this.conns.get(c)?.[key]?.rate ?? 0;
+  }
+}
+
+function update(counters: Counters, key: string, value: number, seconds: number): void {
+  const prev = counters[key];
+  if (!prev) {
+    counters[key] = { value, rate: 0 };
+    return;
+  }
+  prev.rate = round((value - prev.value) / seconds);
+  prev.value = value;
+}
+
+/** RabbitMQ shows rates with one decimal */
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
