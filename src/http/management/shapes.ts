@@ -18,6 +18,7 @@ export const NODE_NAME = `localmq@${process.pid}`;
 
 const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
   amqp: 'AMQP 0-9-1',
+  amqp10: 'AMQP 1-0',
   stomp: 'STOMP',
   mqtt: 'MQTT 3.1.1',
 };
