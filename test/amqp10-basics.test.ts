@@ -2,18 +2,13 @@ import rhea from 'rhea';
 import { describe, expect, it, vi } from 'vitest';
 import { connect } from './helpers/amqp.js';
 import { useBroker } from './helpers/broker.js';
-import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from './helpers/amqp10.js';
+import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait, declareQueue } from './helpers/amqp10.js';
 
 // RabbitMQ 4's AMQP 1.0 (the `all` profile, like `rabbitmq`, serves it on the AMQP port)
 const broker = useBroker();
 const port = () => broker().ports['amqp']!;
 
-async function declare(name: string, args: Record<string, unknown> = {}): Promise<void> {
-  const conn = await connect(broker());
-  const ch = await conn.createChannel();
-  await ch.assertQueue(name, { durable: true, arguments: args });
-  await conn.close();
-}
+const declare = (name: string, args: Record<string, unknown> = {}) => declareQueue(broker(), name, args);
 
 describe('AMQP 1.0 on the AMQP port, chosen by the protocol header (RabbitMQ 4)', () => {
   it('rhea sends to /queues/q (unsettled: accepted) and amqplib reads body and properties as RabbitMQ 4 maps them', async () => {

@@ -1,3 +1,5 @@
+import type { LocalMQ } from '../../src/index.js';
+import { connect } from './amqp.js';
 import rhea, { type Connection, type ConnectionOptions, type Delivery, type EventContext, type Message, type Receiver, type ReceiverOptions, type Sender, type SenderOptions } from 'rhea';
 
 /**
@@ -11,6 +13,16 @@ export async function rheaConnect(port: number, options: Partial<ConnectionOptio
     conn.once('connection_open', () => resolve(conn));
     conn.once('connection_error', (ctx: EventContext) => reject(new Error(`connection error: ${ctx.connection.error?.toString() ?? 'unknown'}`)));
     conn.once('disconnected', (ctx: EventContext) => reject(ctx.error ?? new Error('disconnected before open')));
+  });
+}
+
+/** connect expecting a refusal: resolves with the error's condition or message */
+export function rheaRefusal(port: number, options: Record<string, unknown> = {}): Promise<string> {
+  const container = rhea.create_container();
+  const conn = container.connect({ host: '127.0.0.1', port, username: 'guest', password: 'guest', reconnect: false, ...options } as ConnectionOptions);
+  return new Promise((resolve) => {
+    conn.once('connection_error', (ctx: EventContext) => resolve(String((ctx.connection.error as { condition?: string })?.condition ?? ctx.connection.error)));
+    conn.once('disconnected', (ctx: EventContext) => resolve(String(ctx.error?.message ?? 'disconnected')));
   });
 }
 
@@ -120,4 +132,12 @@ export function pending(receiver: Receiver): number {
 /** the next event of a name on an emitter */
 export function once<T = EventContext>(emitter: { once(event: string, fn: (x: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+/** a durable queue declared over AMQP 0-9-1 (RabbitMQ 4's v2 addresses need it to exist) */
+export async function declareQueue(broker: LocalMQ, name: string, args: Record<string, unknown> = {}): Promise<void> {
+  const conn = await connect(broker);
+  const ch = await conn.createChannel();
+  await ch.assertQueue(name, { durable: true, arguments: args });
+  await conn.close();
 }

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { VHost } from '../../core/vhost.js';
 import type { Dialect } from '../context.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 
@@ -180,6 +182,24 @@ function activemqSource(address: string, capabilities: string[]): SourceNode {
 }
 
 /** the address a client reads back for a queue, in the profile's own form */
-export function queueAddress(dialect: Dialect, queue: string): string {
-  return dialect === 'activemq' ? `queue://${queue}` : `/queues/${quoteQueue(queue)}`;
+export function queueAddress(dialect: Dialect, queue: string, temporary = false): string {
+  if (dialect === 'activemq') return temporary ? `temp-queue://${queue}` : `queue://${queue}`;
+  return `/queues/${quoteQueue(queue)}`;
+}
+
+/**
+ * A dynamic node's queue (delete-on-close): exclusive to the connection that asked for it,
+ * which others may still send to. Named the way the engine names temporary queues: ActiveMQ
+ * by connection id, RabbitMQ 3.x's plugin with a server-named `amq.gen-` queue.
+ */
+export function dynamicQueue(conn: DynamicOwner, dialect: Dialect, channel: number, handle: number): string {
+  const name = dialect === 'activemq' ? `ID:${conn.id}:${channel}:${handle}` : `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+  conn.checkAccess('configure', 'queue', name);
+  return conn.vhostModel!.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn).name;
+}
+
+interface DynamicOwner {
+  readonly id: string;
+  readonly vhostModel: VHost | undefined;
+  checkAccess(permission: 'configure', kind: 'queue', name: string): void;
 }

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { DurableBarrier } from '../../core/durable-barrier.js';
 import { BrokerError } from '../../core/errors.js';
 import { isPersistent } from '../../core/message.js';
 import { Rejected, Routed } from '../../core/vhost.js';
-import { parseTarget, queueAddress, type TargetNode } from './address.js';
+import { dynamicQueue, parseTarget, queueAddress, type TargetNode } from './address.js';
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus, Transfer } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { decodeMessage } from './codec/message.js';
@@ -71,11 +70,9 @@ export class IncomingLink {
     const conn = this.conn;
     let address = t?.address;
     if (t?.dynamic) {
-      const name = conn.ctx.dialect === 'activemq' ? `ID:${conn.id}:${this.session.channel}:${this.handle}` : `amq.dyn-${conn.containerId}-${this.name}-${randomBytes(8).toString('base64url')}`.slice(0, 255);
-      this.conn.checkAccess('configure', 'queue', name);
-      this.vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn);
+      const name = dynamicQueue(conn, conn.ctx.dialect, this.session.channel, this.handle);
       this.ownQueue = name;
-      address = queueAddress(conn.ctx.dialect, name);
+      address = queueAddress(conn.ctx.dialect, name, true);
       this.target = { kind: 'exchange', exchange: '', key: name };
     } else {
       this.target = parseTarget(conn.ctx.dialect, t?.address, t?.capabilities ?? [], (t?.durable ?? 0) > 0);
@@ -100,8 +97,9 @@ export class IncomingLink {
   /** what a target needs before anything is sent: its queue declared, its node present, write access */
   private prepare(node: Extract<TargetNode, { kind: 'exchange' }>): Resolved {
     const vhost = this.vhost;
-    if (node.declareQueue && !this.declared.has(node.declareQueue.name)) {
-      if (!vhost.getQueue(node.declareQueue.name)) this.conn.checkAccess('configure', 'queue', node.declareQueue.name);
+    // a queue that exists is sent to as it is (another connection's temporary queue included)
+    if (node.declareQueue && !this.declared.has(node.declareQueue.name) && !vhost.getQueue(node.declareQueue.name)) {
+      this.conn.checkAccess('configure', 'queue', node.declareQueue.name);
       vhost.declareQueue(node.declareQueue.name, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, this.conn);
       this.declared.add(node.declareQueue.name);
     }

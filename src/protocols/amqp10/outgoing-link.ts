@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
-import { queueAddress, parseSource, type SourceNode } from './address.js';
+import { dynamicQueue, queueAddress, parseSource, type SourceNode } from './address.js';
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { AmqpMap, Described, array, uint, ulong } from './codec/types.js';
@@ -70,7 +70,7 @@ export class OutgoingLink implements ConsumerSink {
     const source: Terminus = {
       $: 'source',
       ...(src ?? {}),
-      address: src?.dynamic ? queueAddress(this.conn.ctx.dialect, queue) : src?.address,
+      address: src?.dynamic ? queueAddress(this.conn.ctx.dialect, queue, true) : src?.address,
       defaultOutcome: { $: 'released' },
       outcomes: ['amqp:accepted:list', 'amqp:rejected:list', 'amqp:released:list', 'amqp:modified:list'],
     } as Terminus;
@@ -97,9 +97,7 @@ export class OutgoingLink implements ConsumerSink {
     const dialect = conn.ctx.dialect;
     if (src?.dynamic) {
       // a temporary queue for this link, gone with it (delete-on-close)
-      const name = dialect === 'activemq' ? `ID:${conn.id}:${this.session.channel}:${this.handle}` : `amq.dyn-${conn.containerId}-${this.name}-${randomBytes(8).toString('base64url')}`.slice(0, 255);
-      this.conn.checkAccess('configure', 'queue', name);
-      this.vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn);
+      const name = dynamicQueue(conn, dialect, this.session.channel, this.handle);
       this.ownQueue = name;
       return name;
     }
@@ -113,8 +111,10 @@ export class OutgoingLink implements ConsumerSink {
     const node: SourceNode = parseSource(dialect, src.address, src.capabilities ?? [], (src.durable ?? 0) > 0);
     if (node.kind === 'queue') {
       if (node.declareQueue) {
-        if (!this.vhost.getQueue(node.queue)) this.conn.checkAccess('configure', 'queue', node.queue);
-        this.vhost.declareQueue(node.queue, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, conn);
+        if (!this.vhost.getQueue(node.queue)) {
+          this.conn.checkAccess('configure', 'queue', node.queue);
+          this.vhost.declareQueue(node.queue, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, conn);
+        }
       } else if (!this.vhost.getQueue(node.queue)) {
         throw new Amqp10Error(Condition.notFound, `no queue '${node.queue}' in vhost '${this.vhost.name}'`, 'link');
       }
