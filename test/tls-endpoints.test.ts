@@ -118,7 +118,7 @@ describe('engine profiles', () => {
     afterAll(() => broker.stop());
 
     it('lists the ActiveMQ endpoints with the instance suffix in the Amazon-style host', () => {
-      expect(broker.endpoints.map((e) => e.key)).toEqual(['stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
+      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
       for (const e of broker.endpoints) expect(e.amazonUrl).toMatch(/^[a-z+]+:\/\/b-[0-9a-f-]{36}-1\.mq\.us-east-1\.amazonaws\.com:\d+/);
     });
 

@@ -45,7 +45,7 @@ export interface ConnectionSocketInfo {
 /** A live client connection of any protocol, as the server and the test API see it. */
 export interface ClientConnection {
   readonly id: string;
-  readonly protocol: 'amqp' | 'stomp' | 'mqtt';
+  readonly protocol: 'amqp' | 'amqp10' | 'stomp' | 'mqtt';
   readonly remoteAddress: string | undefined;
   readonly user: string | undefined;
   readonly vhost: string | undefined;

@@ -3,14 +3,14 @@ import { newIdentity, type BrokerIdentity } from './endpoints.js';
 import type { ListenerKey } from './profiles.js';
 import { ensureCertificates, type TlsMaterial } from './tls/certificates.js';
 
-const TLS_LISTENERS = new Set<ListenerKey>(['amqps', 'stomps', 'mqtts', 'wss', 'https', 'console']);
+const TLS_LISTENERS = new Set<ListenerKey>(['amqps', 'amqp10s', 'stomps', 'mqtts', 'wss', 'https', 'console']);
 
 export function isTlsListener(key: ListenerKey): boolean {
   return TLS_LISTENERS.has(key);
 }
 
 /** endpoints that belong to Amazon MQ's ActiveMQ engine (their host names carry `-1`) */
-export const ACTIVEMQ_LISTENERS = new Set<ListenerKey>(['stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
+export const ACTIVEMQ_LISTENERS = new Set<ListenerKey>(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
 
 /** the URL a client library takes for this listener */
 export function clientUrl(key: ListenerKey, host: string, port: number): string {
@@ -19,7 +19,10 @@ export function clientUrl(key: ListenerKey, host: string, port: number): string 
     case 'amqp':
       return `amqp://${h}:${port}`;
     case 'amqps':
+    case 'amqp10s':
       return `amqps://${h}:${port}`;
+    case 'amqp10':
+      return `amqp://${h}:${port}`;
     case 'stomp':
       return `stomp://${h}:${port}`;
     case 'stomps':

@@ -23,6 +23,8 @@ export interface UnavailableEndpoint {
 const FORMS: Record<ListenerKey, { name: string; scheme: string; path?: string; tls: boolean }> = {
   amqp: { name: 'AMQP', scheme: 'amqp', tls: false },
   amqps: { name: 'AMQP (TLS)', scheme: 'amqps', tls: true },
+  amqp10: { name: 'AMQP', scheme: 'amqp', tls: false },
+  amqp10s: { name: 'AMQP (TLS)', scheme: 'amqp+ssl', tls: true },
   stomp: { name: 'STOMP', scheme: 'stomp', tls: false },
   stomps: { name: 'STOMP (TLS)', scheme: 'stomp+ssl', tls: true },
   stompWs: { name: 'STOMP over WebSocket', scheme: 'ws', path: '/ws', tls: false },
@@ -35,7 +37,7 @@ const FORMS: Record<ListenerKey, { name: string; scheme: string; path?: string; 
   console: { name: 'ActiveMQ web console', scheme: 'https', tls: true },
 };
 
-const ORDER: ListenerKey[] = ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'];
+const ORDER: ListenerKey[] = ['amqp', 'amqps', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'];
 
 /** The broker's endpoints, in the order the Amazon MQ console lists them. */
 export function endpointTable(

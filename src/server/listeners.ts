@@ -2,6 +2,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AmqpConnection, type AmqpTuning } from '../protocols/amqp/connection.js';
+import { sniffAmqpVersion } from '../protocols/amqp/protocol-header.js';
+import { acceptAmqp10Socket } from '../protocols/amqp10/index.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
 import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
@@ -39,14 +41,23 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
  * never listens itself, so the same server serves plain and TLS ports.
  */
 export async function openListener(key: ListenerKey, port: number, s: ListenerServices): Promise<OpenListener> {
-  const secure = key === 'amqps' || key === 'stomps' || key === 'mqtts' || key === 'wss' || key === 'https' || key === 'console';
+  const secure = key === 'amqps' || key === 'amqp10s' || key === 'stomps' || key === 'mqtts' || key === 'wss' || key === 'https' || key === 'console';
   let onSocket: (socket: net.Socket) => void;
   // the HTTP server never listens, so it does not track these sockets: stop() destroys them
   const httpVia = (server: http.Server) => (socket: Duplex) => server.emit('connection', socket);
   switch (key) {
     case 'amqp':
     case 'amqps':
-      onSocket = (socket) => new AmqpConnection(socket, s.ctx, s.amqpTuning);
+      // AMQP 0-9-1 or AMQP 1.0 on one port, by the protocol header (RabbitMQ 4)
+      onSocket = (socket) =>
+        sniffAmqpVersion(socket, (version) => {
+          if (version === '1.0') acceptAmqp10Socket(socket, s.ctx);
+          else new AmqpConnection(socket, s.ctx, s.amqpTuning);
+        });
+      break;
+    case 'amqp10':
+    case 'amqp10s':
+      onSocket = (socket) => acceptAmqp10Socket(socket, s.ctx);
       break;
     case 'stomp':
     case 'stomps':

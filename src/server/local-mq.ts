@@ -41,6 +41,10 @@ export interface BrokerUrls {
   amqp?: string;
   /** amqps://host:5671 */
   amqps?: string;
+  /** ActiveMQ profile: AMQP 1.0, amqp://host:5672 */
+  amqp10?: string;
+  /** ActiveMQ profile: AMQP 1.0 over TLS, amqps://host:5671 (Amazon MQ writes it amqp+ssl://) */
+  amqp10s?: string;
   stomp?: string;
   /** stomp+ssl://host:61614 */
   stomps?: string;

@@ -13,6 +13,10 @@ export type PortSetting = number | false;
 export interface PortOptions {
   amqp?: PortSetting;
   amqps?: PortSetting;
+  /** ActiveMQ profile: AMQP 1.0 (`amqp`, 5672); the other profiles serve AMQP 1.0 on the AMQP port */
+  amqp10?: PortSetting;
+  /** ActiveMQ profile: AMQP 1.0 over TLS (`amqp+ssl`, 5671) */
+  amqp10s?: PortSetting;
   stomp?: PortSetting;
   stomps?: PortSetting;
   stompWs?: PortSetting;

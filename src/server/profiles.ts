@@ -7,6 +7,8 @@ export type ListenerKey = keyof PortOptions;
 export const STANDARD_PORTS: Record<ListenerKey, number> = {
   amqp: 5672,
   amqps: 5671,
+  amqp10: 5672,
+  amqp10s: 5671,
   stomp: 61613,
   stomps: 61614,
   stompWs: 15674,
@@ -24,13 +26,15 @@ export const STANDARD_PORTS: Record<ListenerKey, number> = {
  * expose them (plus the plaintext ports developers' tools expect locally):
  * - rabbitmq: AMQP 0-9-1 over TLS 5671 and the management console/API over HTTPS 15671,
  *   plaintext 5672 and 15672; Amazon's RabbitMQ engine has no STOMP or MQTT.
- * - activemq: STOMP+SSL 61614, MQTT+SSL 8883, WSS 61619 (STOMP and MQTT by subprotocol),
- *   the console on 8162; plaintext 61613 and 1883 as ActiveMQ listens by default.
+ * - activemq: AMQP 1.0 over TLS 5671 (`amqp+ssl`), STOMP+SSL 61614, MQTT+SSL 8883, WSS 61619
+ *   (STOMP and MQTT by subprotocol), the console on 8162; plaintext 5672, 61613 and 1883 as
+ *   ActiveMQ listens by default.
+ * - rabbitmq and all: AMQP 1.0 shares the AMQP ports, chosen by the protocol header (RabbitMQ 4).
  * - all: both, over one core.
  */
 export const PROFILE_LISTENERS: Record<Engine, ListenerKey[]> = {
   rabbitmq: ['amqp', 'amqps', 'http', 'https'],
-  activemq: ['stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console'],
+  activemq: ['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console'],
   all: ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'],
 };
 
@@ -55,9 +59,6 @@ export function resolvePorts(engine: Engine, ports: PortOptions, freePorts: bool
 /** Endpoints an Amazon MQ broker of this engine has that LocalMQ does not serve yet. */
 export const NOT_YET_AVAILABLE: Record<Engine, { name: string; port: number; url: string }[]> = {
   rabbitmq: [],
-  activemq: [
-    { name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' },
-    { name: 'AMQP 1.0', port: 5671, url: 'amqp+ssl://HOST:5671' },
-  ],
+  activemq: [{ name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' }],
   all: [{ name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' }],
 };

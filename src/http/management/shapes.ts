@@ -22,6 +22,7 @@ export { NODE_NAME };
 
 const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
   amqp: 'AMQP 0-9-1',
+  amqp10: 'AMQP 1-0',
   stomp: 'STOMP',
   mqtt: 'MQTT',
 };

@@ -1,6 +1,6 @@
 import { Amqp10DecodeError } from './errors.js';
 import type { Encoder } from './encoder.js';
-import { Described, Sym, type AmqpValue, type TypeName } from './types.js';
+import { Described, Sym, Typed, type AmqpValue, type TypeName } from './types.js';
 
 /**
  * The described composite types of AMQP 1.0 (performatives, SASL frames, link terminus,
@@ -148,6 +148,8 @@ export function writeComposite(e: Encoder, obj: Composite): void {
 
 function writeField(e: Encoder, type: FieldType, v: unknown): void {
   if (v === undefined || v === null) return e.byte(0x40);
+  // a value that carries its own type is written as it says
+  if (v instanceof Typed) return e.value(v);
   if (type === 'symbols') {
     const list = Array.isArray(v) ? v : [v];
     return e.array('symbol', list.map((x) => (x instanceof Sym ? x.value : String(x))));

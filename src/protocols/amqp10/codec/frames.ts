@@ -105,7 +105,15 @@ export function writeFrame(e: Encoder, type: number, channel: number, performati
   e.buf[start + 5] = type;
   e.buf.writeUInt16BE(channel, start + 6);
   e.pos += HEADER_SIZE;
-  if (performative) writeComposite(e, performative);
+  if (performative) {
+    try {
+      writeComposite(e, performative);
+    } catch (err) {
+      // never leave half a frame in the output
+      e.pos = start;
+      throw err;
+    }
+  }
   if (payload && payloadEnd > payloadStart) {
     const n = payloadEnd - payloadStart;
     e.ensure(n);

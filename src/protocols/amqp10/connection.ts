@@ -1,0 +1,507 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { BrokerError } from '../../core/errors.js';
+import type { VHost } from '../../core/vhost.js';
+import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
+import { Encoder } from './codec/encoder.js';
+import { Amqp10Error, Condition } from './codec/errors.js';
+import type { AmqpErrorShape, Begin, Close, Composite, Open } from './codec/composites.js';
+import {
+  EMPTY_FRAME,
+  FRAME_AMQP,
+  FRAME_SASL,
+  FrameReader,
+  HEADER_AMQP,
+  HEADER_SASL,
+  MIN_MAX_FRAME_SIZE,
+  decodeFrameBody,
+  writeFrame,
+} from './codec/frames.js';
+import { AmqpMap, Sym, array, ushort, uint } from './codec/types.js';
+import { brokerErrorCondition } from './errors.js';
+import { SaslServer } from './sasl.js';
+import { Amqp10Session } from './session.js';
+
+/** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
+export interface Amqp10Tuning {
+  maxFrameSize: number;
+  /** our idle timeout in ms: we announce half of it, and drop a peer silent for all of it */
+  idleTimeoutMs: number;
+  channelMax: number;
+}
+
+export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, idleTimeoutMs: 60_000, channelMax: 2047 };
+
+/** socket buffer above which links stop being handed messages until 'drain' */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** a client that never finishes the handshake is dropped (RabbitMQ's handshake_timeout) */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** how long a peer has to answer our close before the socket is cut */
+const CLOSE_TIMEOUT_MS = 2000;
+
+const enum State {
+  Header,
+  Sasl,
+  /** SASL done, waiting for the AMQP header */
+  AmqpHeader,
+  /** waiting for open */
+  Open,
+  Opened,
+  /** we sent close and wait for theirs */
+  Closing,
+  Closed,
+}
+
+let connectionCounter = 0;
+
+/**
+ * One AMQP 1.0 client connection: protocol headers, SASL, open/close negotiation
+ * (max-frame-size, channel-max, idle timeout with empty frames), sessions by channel,
+ * and connection-level errors (close with an amqp: condition, then the socket goes).
+ * Session and link work lives in Amqp10Session.
+ */
+export class Amqp10Connection implements ClientConnection {
+  readonly id = `amqp10-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
+  readonly protocol = 'amqp10' as const;
+  readonly connectedAt = Date.now();
+  readonly remoteAddress: string | undefined;
+  private state = State.Header;
+  private readonly reader: FrameReader;
+  private readonly sasl: SaslServer;
+  readonly encoder = new Encoder(64 * 1024);
+  private flushScheduled = false;
+  authUser: AuthenticatedUser | undefined;
+  vhostModel: VHost | undefined;
+  containerId = '';
+  /** the peer's max-frame-size: our frames stay within it */
+  peerMaxFrameSize = 0xffffffff;
+  private channelMax: number;
+  private readonly sessions = new Map<number, Amqp10Session>();
+  /** channels whose session we ended with an error: their frames are ignored until their end */
+  private readonly endingChannels = new Set<number>();
+  private registered = false;
+  private lastReceived = Date.now();
+  private lastSent = Date.now();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+  blocked = false;
+  readonly log;
+  readonly traceFrames: boolean;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ProtocolContext,
+    private readonly tuning: Amqp10Tuning = DEFAULT_AMQP10_TUNING,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.channelMax = tuning.channelMax;
+    this.log = ctx.logger.child({ conn: this.id });
+    this.traceFrames = ctx.logger.enabled('trace');
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.sasl = new SaslServer(ctx, socket.remoteAddress);
+    this.reader = new FrameReader({ header: (h) => this.onHeader(h), frame: (t, ch, body) => this.onFrame(t, ch, body) }, tuning.maxFrameSize);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (err) => this.log.debug('socket error', { err }));
+    socket.on('close', () => this.cleanup());
+    this.closeTimer = setTimeout(() => {
+      if (this.state < State.Opened) this.socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  get user(): string | undefined {
+    return this.authUser?.name;
+  }
+
+  get vhost(): string | undefined {
+    return this.vhostModel?.name;
+  }
+
+  get writable(): boolean {
+    return this.state === State.Opened && this.socket.writableLength < WRITE_HIGH_WATER;
+  }
+
+  get isOpen(): boolean {
+    return this.state === State.Opened;
+  }
+
+  // ---- input ---------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
+    if (this.state === State.Closed) return;
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private onHeader(h: Buffer): void {
+    const isSasl = h.equals(HEADER_SASL);
+    const isAmqp = h.equals(HEADER_AMQP);
+    if (this.state === State.Header && isSasl) {
+      this.write(HEADER_SASL);
+      this.state = State.Sasl;
+      this.reader.frameType = FRAME_SASL;
+      this.sendSasl({ $: 'sasl-mechanisms', saslServerMechanisms: this.sasl.mechanisms() });
+      return;
+    }
+    if ((this.state === State.Header || this.state === State.AmqpHeader) && isAmqp) {
+      this.write(HEADER_AMQP);
+      if (this.state === State.Header) {
+        // no SASL layer: the client is anonymous, as RabbitMQ 4 treats it
+        const user = this.sasl.anonymous();
+        if (!user) {
+          this.state = State.Open;
+          this.closeWith({ $: 'error', condition: Condition.unauthorizedAccess, description: 'SASL is required: connect with the SASL header (AMQP 3 1 0 0)' });
+          return;
+        }
+        this.authUser = user;
+      }
+      this.state = State.Open;
+      this.reader.frameType = FRAME_AMQP;
+      return;
+    }
+    // a header we do not speak: answer with the one we do, then hang up (part 2.2)
+    this.log.info('AMQP 1.0 connection refused: unsupported protocol header', { header: h.toString('hex'), remote: this.remoteAddress });
+    this.reader.stopped = true;
+    this.state = State.Closed;
+    this.socket.end(this.state === State.Closed && this.authUser ? HEADER_AMQP : HEADER_SASL);
+  }
+
+  private onFrame(type: number, channel: number, body: Buffer): void {
+    if (this.state === State.Closed) return;
+    if (body.length === 0) return; // an empty frame: the peer is alive
+    const { performative, payload } = decodeFrameBody(body);
+    if (this.traceFrames) this.log.trace('frame in', { channel, performative: performative.$, payloadLength: payload.length });
+    if (type === FRAME_SASL) {
+      this.onSaslFrame(performative);
+      return;
+    }
+    if (this.state === State.Closing) {
+      if (performative.$ === 'close') this.finish();
+      return;
+    }
+    if (this.state === State.Open) {
+      if (performative.$ !== 'open' || channel !== 0) throw new Amqp10Error(Condition.illegalState, `expected open, got ${performative.$}`);
+      this.onOpen(performative as unknown as Open);
+      return;
+    }
+    switch (performative.$) {
+      case 'open':
+        throw new Amqp10Error(Condition.illegalState, 'open received twice');
+      case 'close':
+        this.onClose(performative as unknown as Close);
+        return;
+      case 'begin':
+        this.onBegin(channel, performative as unknown as Begin);
+        return;
+    }
+    if (this.endingChannels.has(channel)) {
+      if (performative.$ === 'end') this.endingChannels.delete(channel);
+      return;
+    }
+    const session = this.sessions.get(channel);
+    if (!session) throw new Amqp10Error(Condition.framingError, `${performative.$} on channel ${channel}, which has no session`);
+    try {
+      session.onPerformative(performative, payload);
+    } catch (err) {
+      this.sessionError(session, err);
+    }
+  }
+
+  private onSaslFrame(p: Composite): void {
+    if (this.state !== State.Sasl) throw new Amqp10Error(Condition.illegalState, `unexpected SASL frame ${p.$}`);
+    const step = this.sasl.step(p);
+    if (step.challenge) {
+      this.sendSasl({ $: 'sasl-challenge', challenge: step.challenge });
+      return;
+    }
+    this.sendSasl({ $: 'sasl-outcome', code: step.code });
+    if (step.user) {
+      this.authUser = step.user;
+      this.state = State.AmqpHeader;
+      this.reader.expectHeader = true;
+      return;
+    }
+    this.log.info('AMQP 1.0 login refused', { reason: step.reason, remote: this.remoteAddress });
+    // SASL failure: the outcome, then the socket closes (part 5.3.2)
+    this.state = State.Closed;
+    this.reader.stopped = true;
+    this.flush();
+    this.socket.end();
+  }
+
+  // ---- open / close ----------------------------------------------------------------
+
+  private onOpen(open: Open): void {
+    this.containerId = open.containerId;
+    if (open.maxFrameSize !== undefined) {
+      if (open.maxFrameSize < MIN_MAX_FRAME_SIZE) {
+        this.replyOpen();
+        throw new Amqp10Error(Condition.frameSizeTooSmall, `max_frame_size (${open.maxFrameSize}) < minimum maximum frame size (${MIN_MAX_FRAME_SIZE})`);
+      }
+      this.peerMaxFrameSize = open.maxFrameSize;
+    }
+    if (open.idleTimeOut !== undefined && open.idleTimeOut !== 0 && open.idleTimeOut < 1000) {
+      // RabbitMQ's rabbit_amqp_reader refuses sub-second heartbeats
+      this.replyOpen();
+      throw new Amqp10Error(Condition.notAllowed, `idle-time-out (${open.idleTimeOut} ms) < minimum idle-time-out (1000 ms)`);
+    }
+    if (open.channelMax !== undefined) this.channelMax = Math.min(this.channelMax, open.channelMax);
+    const vhostName = vhostOf(open.hostname, (n) => this.ctx.broker.vhost(n) !== undefined);
+    const vhost = this.ctx.broker.vhost(vhostName);
+    const user = this.authUser!;
+    if (!vhost || !this.ctx.access.canAccessVhost(user.name, vhostName)) {
+      this.replyOpen();
+      throw new Amqp10Error(Condition.invalidField, `vhost '${vhostName}' access denied for user '${user.name}'`);
+    }
+    if (!this.ctx.connections.add(this)) {
+      const refusal = this.ctx.connections.refusal('amqp10');
+      this.replyOpen();
+      throw new Amqp10Error(
+        Condition.resourceLimitExceeded,
+        refusal?.limit === 'protocol'
+          ? `Exceeded the maximum number of allowed client connections (${refusal.max})`
+          : `connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`,
+      );
+    }
+    this.registered = true;
+    this.vhostModel = vhost;
+    this.replyOpen();
+    this.state = State.Opened;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+    this.startHeartbeats(open.idleTimeOut ?? 0);
+    this.ctx.broker.on('alarm', this.onAlarm);
+    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.log.info('AMQP 1.0 connection open', { user: user.name, vhost: vhostName, container: open.containerId, remote: this.remoteAddress });
+  }
+
+  private openSent = false;
+  private replyOpen(): void {
+    if (this.openSent) return;
+    this.openSent = true;
+    const product = this.ctx.product;
+    this.send(0, {
+      $: 'open',
+      containerId: this.ctx.dialect === 'activemq' ? `localmq-activemq` : `localmq@${product.name}`,
+      maxFrameSize: uint(this.tuning.maxFrameSize),
+      channelMax: ushort(this.channelMax),
+      // "SHOULD be half the peer's actual timeout threshold" (part 2.4.5)
+      idleTimeOut: uint(this.tuning.idleTimeoutMs / 2),
+      offeredCapabilities: array('symbol', ['ANONYMOUS-RELAY']),
+      properties: AmqpMap.symbols({ product: product.name, version: product.version, platform: product.platform }),
+    } as Composite);
+  }
+
+  private onClose(close: Close): void {
+    if (close.error) this.log.debug('client closed with an error', { condition: close.error.condition, description: close.error.description });
+    this.send(0, { $: 'close' });
+    this.finish();
+  }
+
+  /** close the connection with `error`, wait (briefly) for the peer's close */
+  closeWith(error: AmqpErrorShape | undefined): void {
+    if (this.state === State.Closing || this.state === State.Closed) return;
+    if (!this.openSent && this.state >= State.Open) this.replyOpen();
+    this.send(0, { $: 'close', error } as Composite);
+    this.state = State.Closing;
+    this.teardown();
+    this.closeTimer = setTimeout(() => this.finish(), CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  private finish(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.flush();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.cleanup();
+  }
+
+  async shutdown(reason: string): Promise<void> {
+    if (this.state === State.Opened) this.closeWith({ $: 'error', condition: Condition.connectionForced, description: reason });
+    else if (this.state !== State.Closing) {
+      this.state = State.Closed;
+      this.socket.destroy();
+    }
+    await this.closedPromise;
+  }
+
+  /** a connection error: close with its condition; any other failure is amqp:internal-error */
+  private fail(err: unknown): void {
+    this.reader.stopped = this.state !== State.Opened;
+    if (this.state === State.Header || this.state === State.Sasl || this.state === State.AmqpHeader) {
+      this.log.debug('AMQP 1.0 handshake failed', { err });
+      this.state = State.Closed;
+      this.socket.destroy();
+      return;
+    }
+    const e = toAmqpError(err);
+    if (e.condition === Condition.internalError) this.log.error('internal error handling an AMQP 1.0 frame', { err });
+    else this.log.info('AMQP 1.0 connection error', { condition: e.condition, description: e.description, remote: this.remoteAddress });
+    // the stream can no longer be framed after a framing or decode error: stop reading it
+    this.reader.stopped = true;
+    this.closeWith(e);
+  }
+
+  /** an error inside a session: its scope says whether a link, the session or the connection ends */
+  private sessionError(session: Amqp10Session, err: unknown): void {
+    const scope = err instanceof Amqp10Error ? err.scope : err instanceof BrokerError ? 'link' : 'connection';
+    if (scope === 'connection') throw err;
+    const e = toAmqpError(err);
+    if (scope === 'session') {
+      this.log.info('AMQP 1.0 session ended with an error', { channel: session.channel, condition: e.condition, description: e.description });
+      session.teardown();
+      this.sessions.delete(session.channel);
+      this.endingChannels.add(session.remoteChannel);
+      this.send(session.channel, { $: 'end', error: e } as Composite);
+      return;
+    }
+    // a link error the session could not pin on a link is the session's
+    session.teardown();
+    this.sessions.delete(session.channel);
+    this.endingChannels.add(session.remoteChannel);
+    this.send(session.channel, { $: 'end', error: e } as Composite);
+  }
+
+  /** the user's permission on a resource, named as RabbitMQ names the default exchange; a link error when refused */
+  checkAccess(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
+    const user = this.authUser!.name;
+    const vhost = this.vhostModel!.name;
+    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
+    if (!this.ctx.access.check(user, vhost, permission, resource)) {
+      throw new Amqp10Error(Condition.unauthorizedAccess, `${permission} access to ${kind} '${resource}' in vhost '${vhost}' refused for user '${user}'`, 'link');
+    }
+  }
+
+  // ---- sessions --------------------------------------------------------------------
+
+  private onBegin(channel: number, begin: Begin): void {
+    if (begin.remoteChannel !== undefined) throw new Amqp10Error(Condition.notAllowed, 'begin with a remote-channel: LocalMQ does not begin sessions');
+    if (channel > this.channelMax) {
+      throw new Amqp10Error(Condition.framingError, `channel ${channel} exceeds the negotiated channel-max ${this.channelMax}`);
+    }
+    if (this.sessions.has(channel)) throw new Amqp10Error(Condition.framingError, `begin on channel ${channel}, which already has a session`);
+    this.endingChannels.delete(channel);
+    const session = new Amqp10Session(this, channel, begin);
+    this.sessions.set(channel, session);
+    session.sendBegin();
+  }
+
+  /** the client ended a session (after our end, or on its own) */
+  sessionEnded(session: Amqp10Session): void {
+    this.sessions.delete(session.channel);
+  }
+
+  // ---- output --------------------------------------------------------------------
+
+  /** queue a frame; frames written in one turn of the event loop leave in one write */
+  send(channel: number, performative: Composite, payload?: Buffer, start?: number, end?: number): void {
+    if (this.state === State.Closed) return;
+    if (this.traceFrames) this.log.trace('frame out', { channel, performative: performative.$ });
+    writeFrame(this.encoder, FRAME_AMQP, channel, performative, payload, start, end);
+    this.scheduleFlush();
+  }
+
+  private sendSasl(p: Composite): void {
+    writeFrame(this.encoder, FRAME_SASL, 0, p);
+    this.scheduleFlush();
+  }
+
+  private write(bytes: Buffer): void {
+    this.encoder.raw(bytes);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.encoder.pos === 0) return;
+    const bytes = this.encoder.take();
+    this.encoder.reset();
+    // keep the encoder's buffer from growing without bound after one huge message
+    if (this.encoder.buf.length > 4 * 1024 * 1024) this.encoder.buf = Buffer.allocUnsafe(64 * 1024);
+    this.lastSent = Date.now();
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(bytes);
+  }
+
+  // ---- heartbeats and flow -------------------------------------------------------
+
+  private startHeartbeats(peerIdleMs: number): void {
+    const sendEvery = peerIdleMs > 0 ? peerIdleMs / 2 : 0;
+    const ours = this.tuning.idleTimeoutMs;
+    const tick = Math.max(250, Math.min(sendEvery || ours / 2, ours / 2));
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now();
+      if (sendEvery > 0 && now - this.lastSent >= sendEvery) {
+        this.write(EMPTY_FRAME);
+      }
+      if (ours > 0 && now - this.lastReceived > ours) {
+        this.log.warn('AMQP 1.0 client idle past the idle timeout', { idleTimeoutMs: ours, remote: this.remoteAddress });
+        this.closeWith({ $: 'error', condition: Condition.resourceLimitExceeded, description: 'local-idle-timeout expired' });
+      }
+    }, tick);
+    this.heartbeatTimer.unref();
+  }
+
+  private onDrain(): void {
+    if (this.state !== State.Opened) return;
+    for (const s of this.sessions.values()) s.resume();
+  }
+
+  private readonly onAlarm = (on: boolean): void => {
+    this.blocked = on;
+    for (const s of this.sessions.values()) s.alarmChanged();
+  };
+
+  // ---- teardown ------------------------------------------------------------------
+
+  private teardown(): void {
+    for (const s of this.sessions.values()) s.teardown();
+    this.sessions.clear();
+    this.vhostModel?.ownerClosed(this);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private cleaned = false;
+  private cleanup(): void {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    this.state = State.Closed;
+    this.teardown();
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.ctx.broker.off('alarm', this.onAlarm);
+    if (this.registered) this.ctx.connections.remove(this);
+    this.log.debug('AMQP 1.0 connection closed', { remote: this.remoteAddress });
+    this.resolveClosed();
+  }
+}
+
+/** RabbitMQ 4: `vhost:name` in open's hostname picks the vhost; a hostname naming a vhost does too; else '/' */
+function vhostOf(hostname: string | undefined, exists: (n: string) => boolean): string {
+  if (hostname === undefined) return '/';
+  if (hostname.startsWith('vhost:')) return hostname.slice(6);
+  return exists(hostname) ? hostname : '/';
+}
+
+export function toAmqpError(err: unknown): AmqpErrorShape {
+  if (err instanceof Amqp10Error) return { $: 'error', condition: err.condition, description: err.description };
+  if (err instanceof BrokerError) return { $: 'error', condition: brokerErrorCondition(err), description: err.text };
+  return { $: 'error', condition: Condition.internalError, description: (err as Error)?.message ?? 'internal error' };
+}
+
+export { Sym };

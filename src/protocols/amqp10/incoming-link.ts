@@ -1,0 +1,282 @@
+import { DurableBarrier } from '../../core/durable-barrier.js';
+import { BrokerError } from '../../core/errors.js';
+import { isPersistent } from '../../core/message.js';
+import { Rejected, Routed } from '../../core/vhost.js';
+import { dynamicQueue, parseTarget, queueAddress, type TargetNode } from './address.js';
+import type { AmqpErrorShape, Attach, Composite, Flow, Terminus, Transfer } from './codec/composites.js';
+import { Amqp10Error, Condition } from './codec/errors.js';
+import { decodeMessage } from './codec/message.js';
+import { AmqpMap, Described, uint, ulong } from './codec/types.js';
+import { toAmqpError } from './connection.js';
+import { toCoreMessage } from './mapping.js';
+import { RCV_FIRST } from './outgoing-link.js';
+import { seqAdd, type Amqp10Session } from './session.js';
+
+/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128) */
+const LINK_CREDIT = 256;
+
+type Resolved = { exchange: string; key: string | undefined };
+
+/**
+ * A link on which LocalMQ receives: the client attached a sender to a target (a queue,
+ * an exchange with or without a key, a topic, the anonymous terminus, a dynamic node).
+ * Each complete delivery (several transfer frames when it is large) becomes a core
+ * publish. An unsettled delivery is answered with its outcome once the message is safe:
+ * accepted (after the store has it, for a persistent message), released when nothing took
+ * it (RabbitMQ), rejected when a queue refused it. Credit stops while the broker's
+ * resource alarm is on.
+ */
+export class IncomingLink {
+  readonly handle: number;
+  readonly name: string;
+  credit = 0;
+  deliveryCount = 0;
+  private target: TargetNode | undefined;
+  private fixed: Resolved | undefined;
+  private ownQueue: string | undefined;
+  private closed = false;
+  /** the delivery being assembled from several transfer frames */
+  private partial: { id: number; settled: boolean; chunks: Buffer[]; size: number } | undefined;
+  private readonly maxMessageSize: number;
+  private readonly writeChecked = new Set<string>();
+  private readonly declared = new Set<string>();
+  /** outcomes waiting for the store (persistent messages), in order */
+  private readonly durable: DurableBarrier<{ id: number; state: Composite }>;
+  /** outcomes to send this turn, batched into ranges */
+  private pendingAccepted: number[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly session: Amqp10Session,
+    private readonly a: Attach,
+  ) {
+    this.handle = a.handle;
+    this.name = a.name;
+    this.deliveryCount = a.initialDeliveryCount ?? 0;
+    this.maxMessageSize = session.conn.ctx.broker.limits.settings.maxMessageSize;
+    this.durable = new DurableBarrier(session.conn.ctx.broker.store, (batch, err) => this.afterDurable(batch, err));
+  }
+
+  private get conn() {
+    return this.session.conn;
+  }
+
+  private get vhost() {
+    return this.conn.vhostModel!;
+  }
+
+  attach(): void {
+    const t = this.a.target;
+    const conn = this.conn;
+    let address = t?.address;
+    if (t?.dynamic) {
+      const name = dynamicQueue(conn, conn.ctx.dialect, this.session.channel, this.handle);
+      this.ownQueue = name;
+      address = queueAddress(conn.ctx.dialect, name, true);
+      this.target = { kind: 'exchange', exchange: '', key: name };
+    } else {
+      this.target = parseTarget(conn.ctx.dialect, t?.address, t?.capabilities ?? [], (t?.durable ?? 0) > 0);
+    }
+    if (this.target.kind === 'exchange') this.fixed = this.prepare(this.target);
+    const target: Terminus = { ...(t ?? { $: 'target' }), $: 'target', address } as Terminus;
+    if (t?.dynamic) target.dynamicNodeProperties = AmqpMap.symbols({ 'lifetime-policy': new Described(0x2b, []) });
+    conn.send(this.session.channel, {
+      $: 'attach',
+      name: this.name,
+      handle: uint(this.handle),
+      role: true,
+      sndSettleMode: this.a.sndSettleMode,
+      rcvSettleMode: RCV_FIRST,
+      source: this.a.source,
+      target,
+      maxMessageSize: ulong(this.maxMessageSize),
+    } as unknown as Composite);
+    this.topUp();
+  }
+
+  /** what a target needs before anything is sent: its queue declared, its node present, write access */
+  private prepare(node: Extract<TargetNode, { kind: 'exchange' }>): Resolved {
+    const vhost = this.vhost;
+    // a queue that exists is sent to as it is (another connection's temporary queue included)
+    if (node.declareQueue && !this.declared.has(node.declareQueue.name) && !vhost.getQueue(node.declareQueue.name)) {
+      this.conn.checkAccess('configure', 'queue', node.declareQueue.name);
+      vhost.declareQueue(node.declareQueue.name, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, this.conn);
+      this.declared.add(node.declareQueue.name);
+    }
+    if (node.mustExist?.queue !== undefined && !vhost.getQueue(node.mustExist.queue)) {
+      throw new Amqp10Error(Condition.notFound, `no queue '${node.mustExist.queue}' in vhost '${vhost.name}'`, 'link');
+    }
+    if (node.mustExist?.exchange !== undefined && !vhost.getExchange(node.mustExist.exchange)) {
+      throw new Amqp10Error(Condition.notFound, `no exchange '${node.mustExist.exchange}' in vhost '${vhost.name}'`, 'link');
+    }
+    if (!this.writeChecked.has(node.exchange)) {
+      this.conn.checkAccess('write', 'exchange', node.exchange);
+      this.writeChecked.add(node.exchange);
+    }
+    return { exchange: node.exchange, key: node.key };
+  }
+
+  private checkAccess(permission: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void {
+    const user = this.conn.authUser!.name;
+    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
+    if (!this.conn.ctx.access.check(user, this.vhost.name, permission, resource)) {
+      throw new Amqp10Error(Condition.unauthorizedAccess, `${permission} access to ${kind} '${resource}' in vhost '${this.vhost.name}' refused for user '${user}'`, 'link');
+    }
+  }
+
+  refuse(error: AmqpErrorShape): void {
+    this.closed = true;
+    this.conn.send(this.session.channel, { $: 'attach', name: this.name, handle: uint(this.handle), role: true, source: this.a.source } as unknown as Composite);
+    this.conn.send(this.session.channel, { $: 'detach', handle: uint(this.handle), closed: true, error } as Composite);
+    if (this.ownQueue !== undefined) this.vhost.deleteQueue(this.ownQueue, false, false, this.conn);
+  }
+
+  // ---- credit --------------------------------------------------------------------
+
+  /** grant credit up to LINK_CREDIT once half of it is used, unless the broker is alarmed */
+  private topUp(): void {
+    if (this.closed || this.conn.blocked || this.credit >= LINK_CREDIT / 2) return;
+    this.credit = LINK_CREDIT;
+    this.sendFlow();
+  }
+
+  private sendFlow(): void {
+    this.session.sendLinkFlow(this.handle, { deliveryCount: uint(this.deliveryCount), linkCredit: uint(this.credit) });
+  }
+
+  onFlow(f: Flow): void {
+    if (f.echo) this.sendFlow();
+  }
+
+  alarmChanged(): void {
+    this.topUp();
+  }
+
+  // ---- transfers -----------------------------------------------------------------
+
+  onTransfer(t: Transfer, payload: Buffer): void {
+    if (this.closed) return;
+    let p = this.partial;
+    if (!p) {
+      if (t.deliveryId === undefined) throw new Amqp10Error(Condition.invalidField, 'the first transfer of a delivery must carry its delivery-id', 'session');
+      if (this.credit <= 0) {
+        this.session.detachWithError(this, Condition.transferLimitExceeded, `transfer on link '${this.name}' without link credit`);
+        return;
+      }
+      p = this.partial = { id: t.deliveryId, settled: t.settled === true, chunks: [], size: 0 };
+      this.credit--;
+      this.deliveryCount = seqAdd(this.deliveryCount, 1);
+    } else if (t.deliveryId !== undefined && t.deliveryId !== p.id) {
+      throw new Amqp10Error(Condition.invalidField, `transfer with delivery-id ${t.deliveryId} while delivery ${p.id} is incomplete`, 'session');
+    }
+    if (t.settled) p.settled = true;
+    if (t.aborted) {
+      this.partial = undefined;
+      this.topUp();
+      return;
+    }
+    p.size += payload.length;
+    if (p.size > this.maxMessageSize) {
+      this.partial = undefined;
+      this.session.detachWithError(this, Condition.messageSizeExceeded, `message size (${p.size} bytes) > maximum message size (${this.maxMessageSize} bytes)`);
+      return;
+    }
+    if (t.more) {
+      // keep a copy: the frame's buffer is a view of a socket chunk
+      p.chunks.push(payload);
+      return;
+    }
+    this.partial = undefined;
+    const whole = p.chunks.length ? Buffer.concat([...p.chunks, payload]) : payload;
+    this.onMessage(p.id, p.settled, whole);
+    this.topUp();
+  }
+
+  private onMessage(id: number, settled: boolean, payload: Buffer): void {
+    const decoded = decodeMessage(payload);
+    let resolved: Resolved;
+    try {
+      resolved = this.fixed ?? this.resolveAnonymous(decoded.message.properties?.to);
+    } catch (err) {
+      this.refuseMessage(id, settled, err);
+      return;
+    }
+    const key = resolved.key ?? decoded.message.properties?.subject ?? '';
+    const message = toCoreMessage(this.conn.ctx.dialect, decoded, payload, { exchange: resolved.exchange, routingKey: key, now: Date.now() });
+    let flags: number;
+    try {
+      flags = this.vhost.publish(resolved.exchange, key, message);
+    } catch (err) {
+      this.refuseMessage(id, settled, err);
+      return;
+    }
+    if (settled) return;
+    let state: Composite;
+    if (flags & Rejected) {
+      state = { $: 'rejected', error: { $: 'error', condition: Condition.resourceLimitExceeded, description: `queue exceeded maximum length` } };
+    } else if (!(flags & Routed) && this.conn.ctx.dialect === 'rabbitmq') {
+      // RabbitMQ 4: an unroutable message is released (settled) to an unsettled sender
+      state = { $: 'released' };
+    } else state = ACCEPTED;
+    if ((isPersistent(message) && flags & Routed) || this.durable.outstanding > 0) this.durable.add({ id, state });
+    else if (state === ACCEPTED) this.accept(id);
+    else this.session.sendDispositions(true, [id], state);
+  }
+
+  /** the anonymous terminus: the message's `to` is its node */
+  private resolveAnonymous(to: string | undefined): Resolved {
+    if (to === undefined) throw new Amqp10Error(Condition.preconditionFailed, 'anonymous terminus requires \'to\' address to be set', 'link');
+    const node = parseTarget(this.conn.ctx.dialect, to, [], true);
+    if (node.kind !== 'exchange') throw new Amqp10Error(Condition.invalidField, `bad 'to' address ${JSON.stringify(to)}`, 'link');
+    return this.prepare(node);
+  }
+
+  /** a message that cannot go where it is sent: rejected with the reason, or (settled) the link ends */
+  private refuseMessage(id: number, settled: boolean, err: unknown): void {
+    if (!(err instanceof Amqp10Error) && !(err instanceof BrokerError)) throw err;
+    const error = toAmqpError(err);
+    if (settled) {
+      this.session.detachWithError(this, error.condition, error.description ?? '');
+      return;
+    }
+    this.session.sendDispositions(true, [id], { $: 'rejected', error });
+  }
+
+  private accept(id: number): void {
+    this.pendingAccepted.push(id);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      const ids = this.pendingAccepted;
+      this.pendingAccepted = [];
+      this.session.sendDispositions(true, ids, ACCEPTED);
+    });
+  }
+
+  private afterDurable(batch: { id: number; state: Composite }[], err?: Error): void {
+    if (err) {
+      const error: AmqpErrorShape = { $: 'error', condition: Condition.internalError, description: `the broker could not write to its store: ${err.message}` };
+      this.session.sendDispositions(true, batch.map((b) => b.id), { $: 'rejected', error });
+      return;
+    }
+    for (const b of batch) {
+      if (b.state === ACCEPTED) this.pendingAccepted.push(b.id);
+      else this.session.sendDispositions(true, [b.id], b.state);
+    }
+    const ids = this.pendingAccepted;
+    this.pendingAccepted = [];
+    this.session.sendDispositions(true, ids, ACCEPTED);
+  }
+
+  // ---- detach --------------------------------------------------------------------
+
+  detached(_closed: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.partial = undefined;
+    if (this.ownQueue !== undefined) this.vhost.deleteQueue(this.ownQueue, false, false, this.conn);
+  }
+}
+
+const ACCEPTED: Composite = { $: 'accepted' };

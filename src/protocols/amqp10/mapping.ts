@@ -1,0 +1,386 @@
+import type { FieldTable, FieldValue } from '../../core/fields.js';
+import { Decimal } from '../../core/fields.js';
+import type { Message, MessageProperties } from '../../core/message.js';
+import type { Dialect } from '../context.js';
+import { quoteQueue } from './address.js';
+import type { Encoder } from './codec/encoder.js';
+import { writeComposite } from './codec/composites.js';
+import { Section, writeBody, type AmqpMessage, type DecodedMessage, type MessageHeader } from './codec/message.js';
+import { AmqpMap, Described, Sym, Typed, Uuid, array, ubyte, uint, type AmqpValue } from './codec/types.js';
+
+/**
+ * AMQP 1.0 messages ⇄ the core's message model (AMQP 0-9-1 basic properties + headers),
+ * the way each engine maps them, so a message crosses to AMQP 0-9-1, STOMP and MQTT:
+ *
+ * RabbitMQ (RabbitMQ 4's mc_amqpl convert_from / convert_to): header durable ⇄
+ * delivery-mode, priority, ttl ⇄ expiration; message-id / correlation-id strings as they
+ * are (uuid as `urn:uuid:…`, ulong as digits, binary in x-message-id / x-correlation-id);
+ * user-id, content-type, content-encoding, creation-time ⇄ timestamp (seconds),
+ * group-id ⇄ app-id, reply-to `/queues/q` ⇄ `q`; application-properties ⇄ headers,
+ * `x-` message annotations ⇄ `x-` headers, x-cc ⇄ CC, x-basic-type ⇄ type. A body of
+ * data sections is the body; any other body travels AMQP-encoded with type `amqp-1.0`
+ * and comes back as the same sections. Deliveries carry x-exchange and x-routing-key.
+ *
+ * ActiveMQ (its JMS mapping, JMSMappingInbound/OutboundTransformer): an amqp-value string
+ * body is a TextMessage (x-opt-jms-msg-type 5, the marker ActiveMQ's STOMP side uses
+ * here too), data a BytesMessage (3); subject ⇄ type (JMSType), reply-to `queue://q` ⇄
+ * `/queue/q`; group-id ⇄ JMSXGroupID; deliveries carry x-opt-jms-dest (0 queue, 1 topic).
+ *
+ * A message that came in over AMQP 1.0 keeps its encoded bare message: an AMQP 1.0
+ * consumer receives it byte for byte (with a fresh header) while its properties are the
+ * ones it arrived with. Anything that rewrites the properties (dead-lettering) makes a new
+ * properties object, which has no encoded form.
+ */
+
+/** the encoded bare message and annotations of messages that arrived over AMQP 1.0 */
+const originals = new WeakMap<MessageProperties, { annotations: AmqpMap | undefined; bare: Buffer }>();
+
+export const JMS_MSG_TYPE = 'x-opt-jms-msg-type';
+const JMS_DEST = 'x-opt-jms-dest';
+const JMS_REPLY_TO = 'x-opt-jms-reply-to';
+const JMS_MESSAGE = 0;
+const JMS_MAP = 2;
+const JMS_BYTES = 3;
+const JMS_STREAM = 4;
+const JMS_TEXT = 5;
+const AMQP10_TYPE = 'amqp-1.0';
+/** ActiveMQ's JMSX properties for AMQP group fields */
+const GROUP_ID = 'JMSXGroupID';
+const GROUP_SEQ = 'JMSXGroupSeq';
+const SHORTSTR_MAX = 255;
+
+// ---- inbound -----------------------------------------------------------------------
+
+export interface Inbound {
+  exchange: string;
+  routingKey: string;
+  now: number;
+}
+
+/** the core message for a decoded AMQP 1.0 transfer payload */
+export function toCoreMessage(dialect: Dialect, decoded: DecodedMessage, payload: Buffer, at: Inbound): Message {
+  const m = decoded.message;
+  const properties = dialect === 'activemq' ? activemqProperties(m) : rabbitProperties(m);
+  let body: Buffer;
+  if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
+  else if (dialect === 'activemq' && m.body.kind === 'value' && typeof m.body.value === 'string') body = Buffer.from(m.body.value, 'utf8');
+  else if (dialect === 'activemq' && m.body.kind === 'value' && Buffer.isBuffer(m.body.value)) body = m.body.value;
+  else if (m.body.kind === 'none') body = Buffer.alloc(0);
+  else {
+    body = payload.subarray(decoded.bodyStart, decoded.bodyEnd);
+    if (dialect === 'rabbitmq') properties.type = AMQP10_TYPE;
+  }
+  originals.set(properties, { annotations: m.messageAnnotations, bare: payload.subarray(decoded.bareStart) });
+  return { exchange: at.exchange, routingKey: at.routingKey, properties, body, publishedAt: at.now };
+}
+
+function header(m: AmqpMessage, p: MessageProperties): void {
+  const h = m.header;
+  if (h) {
+    p.deliveryMode = h.durable ? 2 : 1;
+    if (h.priority !== undefined) p.priority = h.priority;
+    if (h.ttl !== undefined) p.expiration = String(h.ttl);
+  }
+}
+
+function rabbitProperties(m: AmqpMessage): MessageProperties {
+  const p: MessageProperties = {};
+  header(m, p);
+  const ma = m.messageAnnotations;
+  let headers: FieldTable | undefined;
+  if (ma) {
+    if (p.deliveryMode === undefined) setIfNumber(ma.get('x-basic-delivery-mode'), (n) => (p.deliveryMode = n));
+    if (p.priority === undefined) setIfNumber(ma.get('x-basic-priority'), (n) => (p.priority = n));
+    const exp = ma.get('x-basic-expiration');
+    if (p.expiration === undefined && typeof exp === 'string') p.expiration = exp;
+    const type = ma.get('x-basic-type');
+    if (typeof type === 'string') p.type = type;
+    for (const [k, v] of ma.entries) {
+      const key = k instanceof Sym ? k.value : undefined;
+      if (key === undefined || !key.startsWith('x-') || key.length > SHORTSTR_MAX || key.startsWith('x-basic-') || key === 'x-exchange' || key === 'x-routing-key') continue;
+      if (key === 'x-cc') (headers ??= {})['CC'] = toField(v);
+      else (headers ??= {})[key] = toField(v);
+    }
+  }
+  const ap = m.applicationProperties;
+  if (ap) {
+    for (const [k, v] of ap.entries) if (typeof k === 'string' && k.length <= SHORTSTR_MAX) (headers ??= {})[k] = toField(v);
+  }
+  const props = m.properties;
+  if (props) {
+    const mid = messageId(props.messageId);
+    if (mid.id !== undefined) p.messageId = mid.id;
+    else if (mid.header !== undefined) (headers ??= {})['x-message-id'] = mid.header;
+    const cid = messageId(props.correlationId);
+    if (cid.id !== undefined) p.correlationId = cid.id;
+    else if (cid.header !== undefined) (headers ??= {})['x-correlation-id'] = cid.header;
+    if (props.userId !== undefined && props.userId.length <= SHORTSTR_MAX) p.userId = props.userId.toString('utf8');
+    if (props.replyTo !== undefined) {
+      p.replyTo = props.replyTo.startsWith('/queues/') ? safeDecode(props.replyTo.slice(8)) : props.replyTo;
+    }
+    if (props.groupId !== undefined) p.appId = props.groupId;
+    if (props.contentType !== undefined) p.contentType = props.contentType;
+    if (props.contentEncoding !== undefined) p.contentEncoding = props.contentEncoding;
+    if (props.creationTime !== undefined) p.timestamp = Math.floor(props.creationTime.getTime() / 1000);
+  }
+  if (headers) p.headers = headers;
+  return p;
+}
+
+function activemqProperties(m: AmqpMessage): MessageProperties {
+  const p: MessageProperties = { deliveryMode: 1 };
+  header(m, p);
+  let headers: FieldTable | undefined;
+  const ap = m.applicationProperties;
+  if (ap) for (const [k, v] of ap.entries) if (typeof k === 'string') (headers ??= {})[k] = toField(v);
+  const props = m.properties;
+  if (props) {
+    const mid = activemqId(props.messageId);
+    if (mid !== undefined) p.messageId = mid;
+    const cid = activemqId(props.correlationId);
+    if (cid !== undefined) p.correlationId = cid;
+    if (props.userId !== undefined) p.userId = props.userId.toString('utf8');
+    if (props.subject !== undefined) p.type = props.subject;
+    if (props.replyTo !== undefined) p.replyTo = activemqToStomp(props.replyTo, m.messageAnnotations?.get(JMS_REPLY_TO));
+    if (props.contentType !== undefined) p.contentType = props.contentType;
+    if (props.contentEncoding !== undefined) p.contentEncoding = props.contentEncoding;
+    if (props.creationTime !== undefined) p.timestamp = Math.floor(props.creationTime.getTime() / 1000);
+    if (p.expiration === undefined && props.absoluteExpiryTime !== undefined) {
+      p.expiration = String(Math.max(0, props.absoluteExpiryTime.getTime() - Date.now()));
+    }
+    if (props.groupId !== undefined) (headers ??= {})[GROUP_ID] = props.groupId;
+    if (props.groupSequence !== undefined) (headers ??= {})[GROUP_SEQ] = props.groupSequence;
+  }
+  // the JMS message type: an explicit annotation wins, else the body says it
+  const annotated = m.messageAnnotations?.get(JMS_MSG_TYPE);
+  const body = m.body;
+  const type =
+    typeof annotated === 'number'
+      ? annotated
+      : body.kind === 'value'
+        ? typeof body.value === 'string' || body.value === null
+          ? JMS_TEXT
+          : Buffer.isBuffer(body.value)
+            ? JMS_BYTES
+            : body.value instanceof AmqpMap
+              ? JMS_MAP
+              : Array.isArray(body.value)
+                ? JMS_STREAM
+                : JMS_MESSAGE
+        : body.kind === 'sequence'
+          ? JMS_STREAM
+          : JMS_BYTES;
+  // the STOMP side marks text messages only (a bytes message has no marker)
+  if (type !== JMS_BYTES) (headers ??= {})[JMS_MSG_TYPE] = type;
+  if (headers) p.headers = headers;
+  return p;
+}
+
+/** ActiveMQ's AMQPMessageIdHelper prefixes for ids that are not strings */
+function activemqId(v: AmqpValue | undefined): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (v instanceof Uuid) return `AMQP_UUID:${v.toString()}`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `AMQP_ULONG:${v}`;
+  if (Buffer.isBuffer(v)) return `AMQP_BINARY:${v.toString('hex').toUpperCase()}`;
+  return String(v);
+}
+
+function activemqToStomp(replyTo: string, type: AmqpValue | undefined): string {
+  if (replyTo.startsWith('queue://') || replyTo.startsWith('temp-queue://')) return `/queue/${replyTo.slice(replyTo.indexOf('://') + 3)}`;
+  if (replyTo.startsWith('topic://') || replyTo.startsWith('temp-topic://')) return `/topic/${replyTo.slice(replyTo.indexOf('://') + 3)}`;
+  if (type === 1 || type === 3) return `/topic/${replyTo}`;
+  if (type === 0 || type === 2) return `/queue/${replyTo}`;
+  return replyTo;
+}
+
+function messageId(v: AmqpValue | undefined): { id?: string; header?: FieldValue } {
+  if (v === undefined || v === null) return {};
+  if (typeof v === 'string') return v.length <= SHORTSTR_MAX ? { id: v } : { header: v };
+  if (v instanceof Uuid) return { id: `urn:uuid:${v.toString()}` };
+  if (typeof v === 'number' || typeof v === 'bigint') return { id: String(v) };
+  if (Buffer.isBuffer(v)) return { header: v };
+  return {};
+}
+
+function setIfNumber(v: AmqpValue | undefined, set: (n: number) => void): void {
+  if (typeof v === 'number') set(v);
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** an AMQP 1.0 value as a field-table value (mc_amqpl:to_091) */
+export function toField(v: AmqpValue): FieldValue {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object') return v as FieldValue;
+  if (Buffer.isBuffer(v) || v instanceof Date) return v;
+  if (v instanceof Sym) return v.value;
+  if (v instanceof Uuid) return v.toString();
+  if (v instanceof AmqpMap) {
+    const t: FieldTable = {};
+    for (const [k, x] of v.entries) t[k instanceof Sym ? k.value : String(k)] = toField(x);
+    return t;
+  }
+  if (Array.isArray(v)) return v.map(toField);
+  if (v instanceof Typed) return typeof v.value === 'number' || typeof v.value === 'string' ? (v.value as FieldValue) : null;
+  if (v instanceof Described) return toField(v.value);
+  const t: FieldTable = {};
+  for (const [k, x] of Object.entries(v)) t[k] = toField(x);
+  return t;
+}
+
+/** a field-table value as an AMQP 1.0 value (mc_amqpl:from_091; tables get symbol keys) */
+export function fromField(v: FieldValue): AmqpValue {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Decimal) return null;
+  if (Array.isArray(v)) return v.map(fromField);
+  if (typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Date)) {
+    return new AmqpMap(Object.entries(v).map(([k, x]) => [new Sym(k), fromField(x)]));
+  }
+  return v as AmqpValue;
+}
+
+// ---- outbound ----------------------------------------------------------------------
+
+export interface Outbound {
+  /** the entry's prior deliveries that failed (delivery-count in the header) */
+  failedDeliveries: number;
+  firstAcquirer: boolean;
+  /** the queue the message was read from */
+  queue: string | undefined;
+}
+
+/** write the transfer payload of `msg`: header, annotations, then the bare message */
+export function writeDelivery(e: Encoder, dialect: Dialect, msg: Message, out: Outbound): void {
+  const p = msg.properties;
+  const h: MessageHeader = { durable: p.deliveryMode === 2 };
+  if (p.priority !== undefined) h.priority = p.priority;
+  if (p.expiration !== undefined) {
+    // what is left of the TTL, as RabbitMQ and ActiveMQ both count it from arrival
+    const ttl = Number(p.expiration);
+    if (Number.isFinite(ttl)) h.ttl = Math.max(0, Math.min(0xffffffff, ttl));
+  }
+  if (!out.firstAcquirer) h.firstAcquirer = false;
+  if (out.failedDeliveries > 0) h.deliveryCount = out.failedDeliveries;
+  writeComposite(e, { $: 'header', durable: h.durable || undefined, priority: h.priority !== undefined ? ubyte(h.priority) : undefined, ttl: h.ttl, firstAcquirer: h.firstAcquirer, deliveryCount: h.deliveryCount });
+  const original = originals.get(p);
+  const annotations = deliveryAnnotations(dialect, msg, out, original?.annotations);
+  if (annotations.size) e.described(Section.messageAnnotations, annotations);
+  if (original) {
+    e.raw(original.bare);
+    return;
+  }
+  if (dialect === 'activemq') writeActiveMqBare(e, msg);
+  else writeRabbitBare(e, msg);
+}
+
+function deliveryAnnotations(dialect: Dialect, msg: Message, out: Outbound, original: AmqpMap | undefined): AmqpMap {
+  const ma = new AmqpMap(original ? original.entries.filter(([k]) => !isDeliveryKey(k)) : []);
+  if (dialect === 'rabbitmq') {
+    if (!original) {
+      const headers = msg.properties.headers;
+      if (headers) {
+        for (const k in headers) {
+          const v = headers[k];
+          if (k.startsWith('x-')) ma.set(new Sym(k), fromField(v));
+          else if (k === 'CC' && Array.isArray(v)) ma.set(new Sym('x-cc'), fromField(v));
+        }
+      }
+      if (msg.properties.type !== undefined && msg.properties.type !== AMQP10_TYPE) ma.set(new Sym('x-basic-type'), msg.properties.type);
+    }
+    ma.set(new Sym('x-exchange'), msg.exchange);
+    ma.set(new Sym('x-routing-key'), msg.routingKey);
+  } else {
+    if (!original) {
+      const t = msg.properties.headers?.[JMS_MSG_TYPE];
+      ma.set(new Sym(JMS_MSG_TYPE), ubyte(typeof t === 'number' ? t : JMS_BYTES));
+      if (msg.properties.replyTo !== undefined) {
+        const r = msg.properties.replyTo;
+        if (r.startsWith('/topic/')) ma.set(new Sym(JMS_REPLY_TO), ubyte(1));
+        else if (r.startsWith('/queue/')) ma.set(new Sym(JMS_REPLY_TO), ubyte(0));
+      }
+    }
+    ma.set(new Sym(JMS_DEST), ubyte(msg.exchange === 'amq.topic' ? 1 : 0));
+  }
+  return ma;
+}
+
+function isDeliveryKey(k: AmqpValue): boolean {
+  const s = k instanceof Sym ? k.value : undefined;
+  return s === 'x-exchange' || s === 'x-routing-key' || s === JMS_DEST;
+}
+
+function writeRabbitBare(e: Encoder, msg: Message): void {
+  const p = msg.properties;
+  const headers = p.headers;
+  const props: Record<string, unknown> = {};
+  if (p.messageId !== undefined) props.messageId = Uuid.parse(p.messageId) && p.messageId.startsWith('urn:uuid:') ? Uuid.parse(p.messageId) : p.messageId;
+  else if (headers?.['x-message-id'] !== undefined) props.messageId = fromField(headers['x-message-id']);
+  if (p.userId !== undefined) props.userId = Buffer.from(p.userId, 'utf8');
+  if (p.replyTo !== undefined) props.replyTo = `/queues/${quoteQueue(p.replyTo)}`;
+  if (p.correlationId !== undefined) props.correlationId = p.correlationId.startsWith('urn:uuid:') && Uuid.parse(p.correlationId) ? Uuid.parse(p.correlationId) : p.correlationId;
+  else if (headers?.['x-correlation-id'] !== undefined) props.correlationId = fromField(headers['x-correlation-id']);
+  if (p.contentType !== undefined) props.contentType = p.contentType;
+  if (p.contentEncoding !== undefined) props.contentEncoding = p.contentEncoding;
+  if (p.timestamp !== undefined) props.creationTime = new Date(p.timestamp * 1000);
+  if (p.appId !== undefined) props.groupId = p.appId;
+  if (Object.keys(props).length) writeComposite(e, { $: 'properties', ...props });
+  if (headers) {
+    // non-x headers of simple types are application properties
+    const ap = new AmqpMap();
+    for (const k in headers) {
+      const v = headers[k];
+      if (k.startsWith('x-') || v === undefined || Array.isArray(v) || (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date))) continue;
+      if (v instanceof Decimal) continue;
+      ap.entries.push([k, fromField(v)]);
+    }
+    if (ap.size) e.described(Section.applicationProperties, ap);
+  }
+  if (p.type === AMQP10_TYPE) e.raw(msg.body);
+  else writeBody(e, { kind: 'data', chunks: [msg.body] });
+}
+
+function writeActiveMqBare(e: Encoder, msg: Message): void {
+  const p = msg.properties;
+  const headers = p.headers;
+  const props: Record<string, unknown> = {};
+  if (p.messageId !== undefined) props.messageId = p.messageId;
+  if (p.userId !== undefined) props.userId = Buffer.from(p.userId, 'utf8');
+  props.to = msg.exchange === 'amq.topic' ? `topic://${msg.routingKey}` : `queue://${msg.routingKey}`;
+  if (p.type !== undefined) props.subject = p.type;
+  if (p.replyTo !== undefined) {
+    const r = p.replyTo;
+    props.replyTo = r.startsWith('/queue/') ? `queue://${r.slice(7)}` : r.startsWith('/topic/') ? `topic://${r.slice(7)}` : r;
+  }
+  if (p.correlationId !== undefined) props.correlationId = p.correlationId;
+  if (p.contentType !== undefined) props.contentType = p.contentType;
+  if (p.contentEncoding !== undefined) props.contentEncoding = p.contentEncoding;
+  props.creationTime = new Date(p.timestamp !== undefined ? p.timestamp * 1000 : msg.publishedAt);
+  if (p.expiration !== undefined) props.absoluteExpiryTime = new Date(msg.publishedAt + Number(p.expiration));
+  const group = headers?.[GROUP_ID];
+  if (typeof group === 'string') props.groupId = group;
+  const seq = headers?.[GROUP_SEQ];
+  if (typeof seq === 'number') props.groupSequence = uint(seq);
+  writeComposite(e, { $: 'properties', ...props });
+  if (headers) {
+    const ap = new AmqpMap();
+    for (const k in headers) {
+      if (k === JMS_MSG_TYPE || k === GROUP_ID || k === GROUP_SEQ || k === 'x-mqtt-dup') continue;
+      const v = headers[k];
+      if (v === undefined || (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date))) continue;
+      ap.entries.push([k === 'x-mqtt-publish-qos' ? 'ActiveMQ.MQTT.QoS' : k, fromField(v)]);
+    }
+    if (ap.size) e.described(Section.applicationProperties, ap);
+  }
+  const type = headers?.[JMS_MSG_TYPE];
+  if (type === JMS_TEXT) writeBody(e, { kind: 'value', value: msg.body.toString('utf8') });
+  else writeBody(e, { kind: 'data', chunks: [msg.body] });
+}
+
+export { array };

@@ -1,0 +1,288 @@
+import { randomBytes } from 'node:crypto';
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import type { QueueEntry } from '../../core/queues/entry.js';
+import { dynamicQueue, queueAddress, parseSource, type SourceNode } from './address.js';
+import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/composites.js';
+import { Amqp10Error, Condition } from './codec/errors.js';
+import { AmqpMap, Described, array, uint, ulong } from './codec/types.js';
+import { writeDelivery } from './mapping.js';
+import { seqAdd, type Amqp10Session } from './session.js';
+
+/** sender settle modes (part 2.8.2) and receiver settle modes (2.8.3) */
+export const SND_UNSETTLED = 0;
+export const SND_SETTLED = 1;
+export const SND_MIXED = 2;
+export const RCV_FIRST = 0;
+
+/** failed delivery attempts per queue entry (modified delivery-failed), for the header's delivery-count */
+const failures = new WeakMap<QueueEntry, number>();
+
+/** room for the transfer performative in a frame, so a payload chunk never overflows it */
+const TRANSFER_OVERHEAD = 64;
+
+/**
+ * A link on which LocalMQ sends: the client attached a receiver to a source (a queue, or
+ * a subscription to an exchange/topic, or a dynamic node). A core consumer feeds it while
+ * it has link credit; each message goes out as one transfer, or several when it does not
+ * fit the peer's max-frame-size. Settled links ack on send; unsettled ones wait for the
+ * client's outcome.
+ */
+export class OutgoingLink implements ConsumerSink {
+  readonly handle: number;
+  readonly name: string;
+  credit = 0;
+  deliveryCount = 0;
+  drain = false;
+  private settled: boolean;
+  private consumer: Consumer | undefined;
+  private queueName: string | undefined;
+  /** a queue this link made for itself and deletes when it goes (dynamic nodes, non-durable subscriptions) */
+  private ownQueue: string | undefined;
+  /** a durable subscription's queue: kept across detaches, deleted by a detach with closed=true */
+  private durableQueue: string | undefined;
+  private source: Terminus | undefined;
+  private closed = false;
+  private readonly tagBuf = Buffer.allocUnsafe(4);
+
+  constructor(
+    private readonly session: Amqp10Session,
+    private readonly a: Attach,
+  ) {
+    this.handle = a.handle;
+    this.name = a.name;
+    this.settled = a.sndSettleMode === SND_SETTLED;
+  }
+
+  private get conn() {
+    return this.session.conn;
+  }
+
+  private get vhost() {
+    return this.conn.vhostModel!;
+  }
+
+  attach(): void {
+    const src = this.a.source;
+    const queue = this.resolveQueue(src);
+    this.queueName = queue;
+    this.conn.checkAccess('read', 'queue', queue);
+    this.conn.ctx.broker.limits.checkConsumerCount(this.session.core.consumers.size);
+    const source: Terminus = {
+      $: 'source',
+      ...(src ?? {}),
+      address: src?.dynamic ? queueAddress(this.conn.ctx.dialect, queue, true) : src?.address,
+      defaultOutcome: { $: 'released' },
+      outcomes: ['amqp:accepted:list', 'amqp:rejected:list', 'amqp:released:list', 'amqp:modified:list'],
+    } as Terminus;
+    if (src?.dynamic) source.dynamicNodeProperties = AmqpMap.symbols({ 'lifetime-policy': new Described(0x2b, []) });
+    this.source = source;
+    this.conn.send(this.session.channel, {
+      $: 'attach',
+      name: this.name,
+      handle: uint(this.handle),
+      role: false,
+      sndSettleMode: this.a.sndSettleMode,
+      rcvSettleMode: RCV_FIRST,
+      source: { ...source, outcomes: array('symbol', source.outcomes ?? []) },
+      target: this.a.target,
+      initialDeliveryCount: uint(0),
+      maxMessageSize: ulong(this.conn.ctx.broker.limits.settings.maxMessageSize),
+    } as unknown as Composite);
+    this.consumer = this.session.core.consume(queue, { tag: `amqp10-${this.session.channel}-${this.handle}`, noAck: this.settled, exclusive: false, priority: 0, arguments: {} }, this);
+  }
+
+  /** the queue this link reads, made or found as its source asks */
+  private resolveQueue(src: Terminus | undefined): string {
+    const conn = this.conn;
+    const dialect = conn.ctx.dialect;
+    if (src?.dynamic) {
+      // a temporary queue for this link, gone with it (delete-on-close)
+      const name = dynamicQueue(conn, dialect, this.session.channel, this.handle);
+      this.ownQueue = name;
+      return name;
+    }
+    if (src?.address === undefined) {
+      // "null source lookup": re-attaching a durable subscription by its link name
+      const name = this.subscriptionQueueName();
+      if (!this.vhost.getQueue(name)) throw new Amqp10Error(Condition.notFound, `no durable subscription named '${this.name}' for container '${conn.containerId}'`, 'link');
+      this.durableQueue = name;
+      return name;
+    }
+    const node: SourceNode = parseSource(dialect, src.address, src.capabilities ?? [], (src.durable ?? 0) > 0);
+    if (node.kind === 'queue') {
+      if (node.declareQueue) {
+        if (!this.vhost.getQueue(node.queue)) {
+          this.conn.checkAccess('configure', 'queue', node.queue);
+          this.vhost.declareQueue(node.queue, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, conn);
+        }
+      } else if (!this.vhost.getQueue(node.queue)) {
+        throw new Amqp10Error(Condition.notFound, `no queue '${node.queue}' in vhost '${this.vhost.name}'`, 'link');
+      }
+      return node.queue;
+    }
+    // a subscription: its own queue bound to the exchange
+    if (!this.vhost.getExchange(node.exchange)) throw new Amqp10Error(Condition.notFound, `no exchange '${node.exchange}' in vhost '${this.vhost.name}'`, 'link');
+    this.conn.checkAccess('read', 'exchange', node.exchange);
+    const durable = (src.durable ?? 0) > 0 && src.expiryPolicy === 'never';
+    let name: string;
+    if (durable) {
+      name = this.subscriptionQueueName();
+      this.conn.checkAccess('configure', 'queue', name);
+      this.vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+      this.durableQueue = name;
+    } else {
+      name = dialect === 'activemq' ? `amqp10-subscription-${randomBytes(12).toString('base64url')}` : `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
+      this.conn.checkAccess('configure', 'queue', name);
+      this.vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn);
+      this.ownQueue = name;
+    }
+    this.vhost.bindQueue(name, node.exchange, node.bindingKey, {}, durable ? null : conn);
+    return name;
+  }
+
+  /** a durable subscription is the container id and the link name, as JMS's client id and subscription name */
+  private subscriptionQueueName(): string {
+    return `amqp10-sub-${this.conn.containerId}-${this.name}`.slice(0, 255);
+  }
+
+  refuse(error: AmqpErrorShape): void {
+    this.conn.send(this.session.channel, { $: 'attach', name: this.name, handle: uint(this.handle), role: false, target: this.a.target, initialDeliveryCount: uint(0) } as unknown as Composite);
+    this.conn.send(this.session.channel, { $: 'detach', handle: uint(this.handle), closed: true, error } as Composite);
+    this.closed = true;
+    this.cleanupQueues(false);
+  }
+
+  // ---- credit --------------------------------------------------------------------
+
+  onFlow(f: Flow): void {
+    if (f.linkCredit !== undefined) {
+      // the receiver's view: credit counts from its delivery-count (part 2.6.7)
+      const theirCount = f.deliveryCount ?? 0;
+      this.credit = Math.max(0, ((theirCount + f.linkCredit - this.deliveryCount) | 0));
+    }
+    this.drain = f.drain === true;
+    this.resume();
+    if (this.drain && this.credit > 0) {
+      // nothing more to give now: use up the credit (part 2.6.7, drain)
+      this.deliveryCount = seqAdd(this.deliveryCount, this.credit);
+      this.credit = 0;
+      this.sendFlow();
+    } else if (f.echo) this.sendFlow();
+  }
+
+  private sendFlow(): void {
+    this.session.sendLinkFlow(this.handle, {
+      deliveryCount: uint(this.deliveryCount),
+      linkCredit: uint(this.credit),
+      available: uint(this.consumer?.queue.messageCount ?? 0),
+      drain: this.drain,
+    });
+  }
+
+  resume(): void {
+    const q = this.consumer?.queue;
+    if (q && !q.deleted && this.credit > 0) q.dispatch();
+  }
+
+  // ---- ConsumerSink --------------------------------------------------------------
+
+  isWritable(): boolean {
+    return this.credit > 0 && !this.closed && this.session.canSend;
+  }
+
+  deliver(d: Delivery): void {
+    const conn = this.conn;
+    const e = conn.encoder;
+    // the payload is written after a frame's worth of room, then framed in place or split
+    const entry = d.entry;
+    const tag = this.tagBuf;
+    tag.writeUInt32BE(d.tag >>> 0, 0);
+    const start = e.pos;
+    writeDelivery(e, conn.ctx.dialect, d.message, { failedDeliveries: failures.get(entry) ?? 0, firstAcquirer: !d.redelivered, queue: d.queue?.name });
+    const payload = e.buf.subarray(start, e.pos);
+    const maxPayload = Math.max(1, Math.min(conn.peerMaxFrameSize, 0xffffffff) - TRANSFER_OVERHEAD - 8);
+    const frames = Math.max(1, Math.ceil(payload.length / maxPayload));
+    const copy = Buffer.from(payload);
+    e.pos = start;
+    const id = this.session.takeOutgoingId(frames);
+    for (let i = 0, off = 0; i < frames; i++, off += maxPayload) {
+      const end = Math.min(copy.length, off + maxPayload);
+      const first = i === 0;
+      conn.send(
+        this.session.channel,
+        {
+          $: 'transfer',
+          handle: uint(this.handle),
+          deliveryId: first ? uint(id) : undefined,
+          deliveryTag: first ? Buffer.from(tag) : undefined,
+          messageFormat: first ? uint(0) : undefined,
+          settled: first && this.settled ? true : undefined,
+          more: i < frames - 1 ? true : undefined,
+        } as Composite,
+        copy,
+        off,
+        end,
+      );
+    }
+    this.credit--;
+    this.deliveryCount = seqAdd(this.deliveryCount, 1);
+    if (!this.settled) this.session.trackSent(id, this, d.tag, entry);
+    if (this.credit === 0 && this.drain) this.sendFlow();
+  }
+
+  cancelledByBroker(_c: Consumer): void {
+    this.consumer = undefined;
+    this.session.detachWithError(this, Condition.resourceDeleted, `queue '${this.queueName}' in vhost '${this.vhost.name}' was deleted`);
+  }
+
+  // ---- settlement ----------------------------------------------------------------
+
+  /**
+   * The client's outcome for one delivery, applied in the core: accepted acks; rejected
+   * dead-letters (or drops); released requeues; modified requeues, counting a failed
+   * attempt when delivery-failed, and dead-letters when undeliverable-here. No outcome
+   * is the default outcome, released.
+   */
+  settle(tag: number, entry: QueueEntry, state: Composite | undefined): void {
+    const core = this.session.core;
+    if (!core.isOutstanding(tag)) return;
+    const outcome = state?.$ === 'transactional-state' ? (state['outcome'] as Composite | undefined) : state;
+    switch (outcome?.$ ?? 'released') {
+      case 'accepted':
+        core.ack(tag, false);
+        return;
+      case 'rejected':
+        core.reject(tag, false);
+        return;
+      case 'modified': {
+        if (outcome!['deliveryFailed'] === true) failures.set(entry, (failures.get(entry) ?? 0) + 1);
+        core.reject(tag, outcome!['undeliverableHere'] !== true);
+        return;
+      }
+      case 'received':
+        return;
+      default:
+        core.reject(tag, true);
+    }
+  }
+
+  // ---- detach --------------------------------------------------------------------
+
+  /** the link is gone: stop consuming, return what is unsettled, drop its own queue */
+  detached(closed: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.consumer) this.session.core.cancel(this.consumer.tag);
+    this.consumer = undefined;
+    this.session.forgetLink(this);
+    this.cleanupQueues(closed);
+  }
+
+  private cleanupQueues(closed: boolean): void {
+    const vhost = this.vhost;
+    if (this.ownQueue !== undefined) vhost.deleteQueue(this.ownQueue, false, false, this.conn);
+    // a detach with closed=true ends a durable subscription (JMS unsubscribe)
+    if (closed && this.durableQueue !== undefined) vhost.deleteQueue(this.durableQueue, false, false, null);
+    this.ownQueue = this.durableQueue = undefined;
+  }
+}

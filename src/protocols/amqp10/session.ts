@@ -1,0 +1,282 @@
+import type { QueueEntry } from '../../core/queues/entry.js';
+import type { Session as CoreSession } from '../../core/session.js';
+import type { Composite, Attach, Begin, Detach, Disposition, Flow, Transfer, End } from './codec/composites.js';
+import { Amqp10Error, Condition } from './codec/errors.js';
+import { uint } from './codec/types.js';
+import type { Amqp10Connection } from './connection.js';
+import { toAmqpError } from './connection.js';
+import { IncomingLink } from './incoming-link.js';
+import { OutgoingLink } from './outgoing-link.js';
+
+/** our incoming window: refreshed when half of it is used */
+const INCOMING_WINDOW = 65536;
+/** serial-number arithmetic on 32-bit sequence numbers (RFC 1982) */
+export const seqAdd = (a: number, n: number): number => (a + n) >>> 0;
+
+export type Link = IncomingLink | OutgoingLink;
+
+/** an unsettled delivery we sent: the link it went on and its core delivery tag */
+interface SentDelivery {
+  link: OutgoingLink;
+  tag: number;
+  entry: QueueEntry;
+}
+
+/**
+ * One AMQP 1.0 session: its transfer windows (part 2.5.6), its links by handle, the
+ * delivery ids of transfers both ways, and dispositions. Deliveries to the client are
+ * tracked by one core Session (tags, unacked, requeue on close).
+ */
+export class Amqp10Session {
+  readonly remoteChannel: number;
+  /** transfer ids we expect next / send next */
+  nextIncomingId: number;
+  nextOutgoingId = 0;
+  incomingWindow = INCOMING_WINDOW;
+  /** what the peer lets us send: frames left in its incoming window */
+  remoteIncomingWindow: number;
+  readonly links = new Map<number, Link>();
+  readonly core: CoreSession;
+  private readonly sent = new Map<number, SentDelivery>();
+  private ended = false;
+  /** handles we detached (with an error) whose detach the peer has not answered: their frames are dropped */
+  private readonly detachedByUs = new Set<number>();
+  private readonly handleMax = 0xffffffff;
+
+  constructor(
+    readonly conn: Amqp10Connection,
+    readonly channel: number,
+    begin: Begin,
+  ) {
+    this.remoteChannel = channel;
+    this.nextIncomingId = begin.nextOutgoingId;
+    this.remoteIncomingWindow = begin.incomingWindow;
+    this.core = conn.ctx.broker.openSession(conn.vhostModel!, conn);
+  }
+
+  sendBegin(): void {
+    this.conn.send(this.channel, {
+      $: 'begin',
+      remoteChannel: this.remoteChannel,
+      nextOutgoingId: uint(this.nextOutgoingId),
+      incomingWindow: uint(this.incomingWindow),
+      outgoingWindow: uint(0x7fffffff),
+      handleMax: uint(this.handleMax),
+    } as Composite);
+  }
+
+  onPerformative(p: Composite, payload: Buffer): void {
+    switch (p.$) {
+      case 'attach':
+        return this.onAttach(p as unknown as Attach);
+      case 'flow':
+        return this.onFlow(p as unknown as Flow);
+      case 'transfer':
+        return this.onTransfer(p as unknown as Transfer, payload);
+      case 'disposition':
+        return this.onDisposition(p as unknown as Disposition);
+      case 'detach':
+        return this.onDetach(p as unknown as Detach);
+      case 'end':
+        return this.onEnd(p as unknown as End);
+      default:
+        throw new Amqp10Error(Condition.illegalState, `${p.$} is not a session performative`, 'connection');
+    }
+  }
+
+  // ---- links ---------------------------------------------------------------------
+
+  private onAttach(a: Attach): void {
+    if (this.links.has(a.handle)) {
+      throw new Amqp10Error(Condition.handleInUse, `handle ${a.handle} is already attached`, 'session');
+    }
+    // the client's role: a receiver attaches to our sender (we deliver), a sender to our receiver
+    const link: Link = a.role ? new OutgoingLink(this, a) : new IncomingLink(this, a);
+    this.links.set(a.handle, link);
+    try {
+      link.attach();
+    } catch (err) {
+      // refuse the link: an attach with no terminus, then a detach with the error (part 2.6.3)
+      this.links.delete(a.handle);
+      this.detachedByUs.add(a.handle);
+      link.refuse(toAmqpError(err));
+      const e = toAmqpError(err);
+      this.conn.log.info('AMQP 1.0 link refused', { link: a.name, condition: e.condition, description: e.description });
+    }
+  }
+
+  private onDetach(d: Detach): void {
+    // the peer answering our detach
+    if (this.detachedByUs.delete(d.handle)) return;
+    const link = this.links.get(d.handle);
+    if (!link) throw new Amqp10Error(Condition.unattachedHandle, `detach of handle ${d.handle}, which is not attached`, 'session');
+    this.links.delete(d.handle);
+    link.detached(d.closed === true);
+    this.conn.send(this.channel, { $: 'detach', handle: uint(d.handle), closed: d.closed === true } as Composite);
+  }
+
+  /** a link ends itself with an error (its queue was deleted, a limit was broken) */
+  detachWithError(link: Link, condition: string, description: string): void {
+    if (this.links.get(link.handle) !== link) return;
+    this.links.delete(link.handle);
+    this.detachedByUs.add(link.handle);
+    link.detached(true);
+    this.conn.send(this.channel, { $: 'detach', handle: uint(link.handle), closed: true, error: { $: 'error', condition, description } } as Composite);
+  }
+
+  /** the link of a frame, or undefined for one we detached and the peer has not yet */
+  private link(handle: number | undefined, what: string): Link | undefined {
+    if (handle !== undefined && this.detachedByUs.has(handle)) return undefined;
+    const link = handle === undefined ? undefined : this.links.get(handle);
+    if (!link) {
+      // part 2.7.4/2.7.5: an unattached handle is a session error
+      throw new Amqp10Error(Condition.unattachedHandle, `${what} on handle ${handle}, which is not attached`, 'session');
+    }
+    return link;
+  }
+
+  // ---- flow ----------------------------------------------------------------------
+
+  private onFlow(f: Flow): void {
+    // the peer's window, from its view of our ids (part 2.5.6)
+    const theirNextIncoming = f.nextIncomingId ?? this.nextOutgoingId;
+    this.remoteIncomingWindow = Math.max(0, theirNextIncoming + f.incomingWindow - this.nextOutgoingId);
+    if (f.handle === undefined) {
+      if (f.echo) this.sendSessionFlow();
+      this.resume();
+      return;
+    }
+    this.link(f.handle, 'flow')?.onFlow(f);
+  }
+
+  sessionFlowFields(): Record<string, unknown> {
+    return {
+      nextIncomingId: uint(this.nextIncomingId),
+      incomingWindow: uint(this.incomingWindow),
+      nextOutgoingId: uint(this.nextOutgoingId),
+      outgoingWindow: uint(0x7fffffff),
+    };
+  }
+
+  /** a link's flow, with the session's window fields */
+  sendLinkFlow(handle: number, link: Record<string, unknown>): void {
+    this.conn.send(this.channel, { $: 'flow', ...this.sessionFlowFields(), handle: uint(handle), ...link } as Composite);
+  }
+
+  sendSessionFlow(): void {
+    this.conn.send(this.channel, { $: 'flow', ...this.sessionFlowFields() } as Composite);
+  }
+
+  /** links may send again: socket drained, window opened, credit granted */
+  resume(): void {
+    for (const l of this.links.values()) if (l instanceof OutgoingLink) l.resume();
+  }
+
+  alarmChanged(): void {
+    for (const l of this.links.values()) if (l instanceof IncomingLink) l.alarmChanged();
+  }
+
+  // ---- transfers -----------------------------------------------------------------
+
+  private onTransfer(t: Transfer, payload: Buffer): void {
+    const link = this.link(t.handle, 'transfer');
+    if (!link) return;
+    if (!(link instanceof IncomingLink)) {
+      throw new Amqp10Error(Condition.notAllowed, `transfer on handle ${t.handle}, which is LocalMQ's sender`, 'session');
+    }
+    if (this.incomingWindow === 0) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
+    this.nextIncomingId = seqAdd(this.nextIncomingId, 1);
+    this.incomingWindow--;
+    if (this.incomingWindow < INCOMING_WINDOW / 2) {
+      this.incomingWindow = INCOMING_WINDOW;
+      this.sendSessionFlow();
+    }
+    link.onTransfer(t, payload);
+  }
+
+  /** id for an outgoing transfer; counts against the peer's incoming window */
+  takeOutgoingId(frames: number): number {
+    const id = this.nextOutgoingId;
+    this.nextOutgoingId = seqAdd(this.nextOutgoingId, frames);
+    this.remoteIncomingWindow = Math.max(0, this.remoteIncomingWindow - frames);
+    return id;
+  }
+
+  get canSend(): boolean {
+    return this.remoteIncomingWindow > 0 && this.conn.writable && !this.ended;
+  }
+
+  trackSent(deliveryId: number, link: OutgoingLink, tag: number, entry: QueueEntry): void {
+    this.sent.set(deliveryId, { link, tag, entry });
+  }
+
+  /** settle what a link left unsettled (it detached): back to its queue */
+  forgetLink(link: OutgoingLink): void {
+    for (const [id, d] of this.sent) {
+      if (d.link !== link) continue;
+      this.sent.delete(id);
+      link.settle(d.tag, d.entry, { $: 'released' });
+    }
+  }
+
+  // ---- dispositions --------------------------------------------------------------
+
+  private onDisposition(d: Disposition): void {
+    if (!d.role) return; // the client as sender: it settles what we accepted; nothing to do
+    const first = d.first;
+    const last = d.last ?? first;
+    const span = ((last - first) >>> 0) + 1;
+    const settleBack: number[] = [];
+    const apply = (id: number) => {
+      const s = this.sent.get(id);
+      if (!s) return;
+      this.sent.delete(id);
+      s.link.settle(s.tag, s.entry, d.state);
+      if (!d.settled) settleBack.push(id);
+    };
+    if (span <= this.sent.size) {
+      for (let i = 0; i < span; i++) apply((first + i) >>> 0);
+    } else {
+      for (const id of [...this.sent.keys()]) if (((id - first) >>> 0) < span) apply(id);
+    }
+    // the client settles second: we settle now and say so
+    if (settleBack.length) this.sendDispositions(false, settleBack, d.state ?? { $: 'accepted' });
+  }
+
+  /** dispositions for `ids` (sorted runs become ranges), settled */
+  sendDispositions(role: boolean, ids: number[], state: Composite | undefined): void {
+    let i = 0;
+    while (i < ids.length) {
+      let j = i;
+      while (j + 1 < ids.length && ids[j + 1] === seqAdd(ids[j]!, 1)) j++;
+      this.conn.send(this.channel, {
+        $: 'disposition',
+        role,
+        first: uint(ids[i]!),
+        last: j > i ? uint(ids[j]!) : undefined,
+        settled: true,
+        state,
+      } as Composite);
+      i = j + 1;
+    }
+  }
+
+  // ---- end -----------------------------------------------------------------------
+
+  private onEnd(e: End): void {
+    if (e.error) this.conn.log.debug('client ended a session with an error', { condition: e.error.condition, description: e.error.description });
+    this.teardown();
+    this.conn.sessionEnded(this);
+    this.conn.send(this.channel, { $: 'end' });
+  }
+
+  /** links go (consumers cancelled, unsettled deliveries back to their queues) */
+  teardown(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const l of this.links.values()) l.detached(false);
+    this.links.clear();
+    this.sent.clear();
+    this.core.close();
+  }
+}
