@@ -1,4 +1,4 @@
-import * as stompit from 'stompit';
+import amqplib from 'amqplib';
 import {
   BadRequestException,
   CreateBrokerCommand,
@@ -133,10 +133,15 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
 
   it('UpdateBroker: engine version and configuration pending until the reboot', async () => {
     const rc = await client.send(new CreateConfigurationCommand({ Name: 'for-update', EngineType: 'RABBITMQ', EngineVersion: '4.2' }));
-    const u = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 1 } }));
-    expect(u).toMatchObject({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 1 } });
+    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\n').toString('base64') }));
+    const u = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } }));
+    expect(u).toMatchObject({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } });
     let d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
-    expect(d).toMatchObject({ EngineVersion: '4.2', PendingEngineVersion: '4.3', Configurations: { Pending: { Id: rc.Id, Revision: 1 } } });
+    expect(d).toMatchObject({ EngineVersion: '4.2', PendingEngineVersion: '4.3', Configurations: { Pending: { Id: rc.Id, Revision: 2 } } });
+    const url = endpoint(d, 'amqps');
+    const before = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    expect((before as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(2047);
+    before.on('error', () => undefined);
     const down = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '3.13' })).catch((x: unknown) => x);
     expect(down).toBeInstanceOf(BadRequestException);
     await client.send(new RebootBrokerCommand({ BrokerId: rabbitId }));
@@ -144,7 +149,11 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
     expect(d.EngineVersion).toBe('4.3');
     expect(d.PendingEngineVersion).toBeUndefined();
-    expect(d.Configurations).toMatchObject({ Current: { Id: rc.Id, Revision: 1 }, History: [{ Id: rc.Id, Revision: 1 }] });
+    expect(d.Configurations).toMatchObject({ Current: { Id: rc.Id, Revision: 2 }, History: [{ Id: rc.Id, Revision: 2 }] });
+    // the revision's channel_max applies from the reboot on
+    const after = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    expect((after as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(16);
+    await after.close();
   });
 
   it('tags on brokers and configurations', async () => {

@@ -142,6 +142,25 @@ export class Configurations {
 
 export type EngineOf = EngineType;
 
+/**
+ * What a RabbitMQ configuration revision changes in the broker LocalMQ starts:
+ * `channel_max`, `max_message_size`, `heartbeat`. Other keys Amazon MQ accepts are kept in
+ * the revision and named in the log as not applied.
+ */
+export function rabbitBrokerSettings(settings: Map<string, string>): { limits: { maxChannelsPerConnection?: number; maxMessageSize?: number }; amqp: { channelMax?: number; heartbeat?: number }; ignored: string[] } {
+  const out: ReturnType<typeof rabbitBrokerSettings> = { limits: {}, amqp: {}, ignored: [] };
+  for (const [key, value] of settings) {
+    const n = Number(value);
+    if (key === 'channel_max' && Number.isInteger(n)) {
+      out.limits.maxChannelsPerConnection = n;
+      out.amqp.channelMax = n;
+    } else if (key === 'max_message_size' && Number.isInteger(n)) out.limits.maxMessageSize = n;
+    else if (key === 'heartbeat' && Number.isInteger(n)) out.amqp.heartbeat = n;
+    else out.ignored.push(key);
+  }
+  return out;
+}
+
 function parseCuttlefish(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const raw of text.split('\n')) {

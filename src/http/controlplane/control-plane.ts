@@ -10,7 +10,7 @@ import type { ListenerKey } from '../../server/profiles.js';
 import { ensureCertificates, type TlsMaterial } from '../../server/tls/certificates.js';
 import { INSTANCE_LISTENERS, reserveFreePort, startInstance } from '../../server/brokers/instance.js';
 import { offer } from './catalog.js';
-import { Configurations } from './configurations.js';
+import { Configurations, rabbitBrokerSettings } from './configurations.js';
 import { badRequest, brokerNotFound, MqApiError } from './errors.js';
 import type { BrokerRecord, BrokerState, ConfigurationRef, UserRecord } from './model.js';
 import { describeBroker, type Presentation } from './present.js';
@@ -193,7 +193,11 @@ export class ControlPlane {
   private startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
     const o = offer(record.engineType, record.hostInstanceType);
     const isFirstBroker = this.records.size === 1;
+    const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
+    if (conf?.ignored.length) this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: conf.ignored });
     return startInstance({
+      limits: conf?.limits,
+      amqp: conf?.amqp,
       brokerId: record.brokerId,
       engine: this.engineOf(record),
       region: record.region,

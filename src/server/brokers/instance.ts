@@ -3,16 +3,21 @@ import net from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import type { InstanceType } from '../instance-types.js';
-import type { PortOptions, UserOption } from '../options.js';
+import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
 import type { ListenerKey } from '../profiles.js';
-import { STANDARD_PORTS } from '../profiles.js';
+import { PROFILE_LISTENERS, STANDARD_PORTS } from '../profiles.js';
+import { isTlsListener } from '../endpoint-support.js';
 import { CA_FILE, CA_KEY_FILE } from '../tls/certificates.js';
 import { LocalMQ } from '../local-mq.js';
 
-/** The listeners an Amazon MQ broker of each engine exposes: TLS only, as on AWS. */
+/**
+ * The listeners an Amazon MQ broker of each engine exposes: the engine profile's TLS ones
+ * only, as on AWS (RabbitMQ: amqps and the management API over HTTPS; ActiveMQ: stomp+ssl,
+ * mqtt+ssl, wss, the console, and whatever TLS listener the profile gains, e.g. OpenWire).
+ */
 export const INSTANCE_LISTENERS: Record<'rabbitmq' | 'activemq', ListenerKey[]> = {
-  rabbitmq: ['amqps', 'https'],
-  activemq: ['stomps', 'mqtts', 'wss', 'console'],
+  rabbitmq: PROFILE_LISTENERS.rabbitmq.filter(isTlsListener),
+  activemq: PROFILE_LISTENERS.activemq.filter(isTlsListener),
 };
 
 const ALL_KEYS = Object.keys(STANDARD_PORTS) as ListenerKey[];
@@ -32,6 +37,9 @@ export interface InstanceSpec {
   users?: UserOption[];
   /** the ports to take; a missing listener gets a free port (or its standard one, see below) */
   ports: Partial<Record<ListenerKey, number>>;
+  /** settings from the broker's configuration revision (RabbitMQ's rabbitmq.conf keys LocalMQ knows) */
+  limits?: BrokerOptions['limits'];
+  amqp?: BrokerOptions['amqp'];
   /** try the standard ports first for listeners without a port; fall back to free ones */
   standardPorts?: boolean;
   logger: Logger;
@@ -61,6 +69,8 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
       hosts: spec.hosts,
       instanceType: spec.instanceType,
       users: spec.users,
+      limits: spec.limits,
+      amqp: spec.amqp,
       ports,
       freePorts: true,
       logger: spec.logger,
