@@ -318,6 +318,7 @@ export class LocalMQ {
       logger: this.logger,
       certificates: () => this.certificates(),
       standardPorts: this.options.freePorts === false,
+      amazonHostnames: this.options.amazonHostnames ?? false,
     }));
   }
 

@@ -66,6 +66,12 @@ export interface BrokerOptions {
   tls?: TlsOptions;
   /** this broker's Amazon MQ id (`b-<uuid>`); default a new one, kept in the data dir */
   brokerId?: string;
+  /**
+   * Brokers created through the Amazon MQ API list their endpoints at Amazon-style host
+   * names (`b-<id>-1.mq.<region>.amazonaws.com`), which their certificates cover; map them
+   * to 127.0.0.1 in /etc/hosts. Default: `hostname` (localhost).
+   */
+  amazonHostnames?: boolean;
   /** AWS region in the Amazon-style host name (default us-east-1) */
   region?: string;
   /** addresses to listen on; default loopback over IPv4 and IPv6 */

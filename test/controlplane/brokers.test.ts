@@ -216,3 +216,32 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     expect(second.BrokerSummaries![0]!.BrokerId).not.toBe(first.BrokerSummaries![0]!.BrokerId);
   });
 });
+
+describe('Amazon MQ API with amazonHostnames: endpoints at the Amazon-style names, covered by the certificate', () => {
+  it('lists b-<id>-1 / b-<id>-2 host names and the certificate holds for them', async () => {
+    const host = await startBroker({ amazonHostnames: true });
+    const client = mqClient(host, 'eu-central-1');
+    try {
+      const { BrokerId } = await client.send(
+        new CreateBrokerCommand({ BrokerName: 'amazon-names', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'ACTIVE_STANDBY_MULTI_AZ', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] }),
+      );
+      const d = await waitForState(client, BrokerId!, 'RUNNING');
+      const first = endpoint(d, 'stomp+ssl', 0);
+      expect(first.hostname).toBe(`${BrokerId}-1.mq.eu-central-1.amazonaws.com`);
+      expect(endpoint(d, 'stomp+ssl', 1).hostname).toBe(`${BrokerId}-2.mq.eu-central-1.amazonaws.com`);
+      const { ca } = await host.controlPlane.certificateAuthority();
+      const tls = await import('node:tls');
+      const verified = await new Promise<boolean>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: Number(first.port), servername: first.hostname, ca: [ca] }, () => {
+          resolve(s.authorized);
+          s.destroy();
+        });
+        s.once('error', reject);
+      });
+      expect(verified).toBe(true);
+    } finally {
+      client.destroy();
+      await host.stop();
+    }
+  });
+});
