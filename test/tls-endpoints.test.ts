@@ -85,7 +85,7 @@ describe('TLS endpoints with the generated local CA (engine all)', () => {
 
   it('lists every endpoint of the profile in Amazon MQ URL forms, locally and at the Amazon-style host', () => {
     const keys = broker.endpoints.map((e) => e.key);
-    expect(keys).toEqual(['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console']);
+    expect(keys).toEqual(['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api']);
     const byKey = Object.fromEntries(broker.endpoints.map((e) => [e.key, e]));
     expect(byKey['amqps']!.url).toMatch(/^amqps:\/\/localhost:\d+$/);
     expect(byKey['stomps']!.url).toMatch(/^stomp\+ssl:\/\/localhost:\d+$/);
@@ -100,7 +100,7 @@ describe('engine profiles', () => {
   it('rabbitmq: AMQP (plain and TLS) and the management API, no STOMP or MQTT', async () => {
     const broker = await startBroker({ engine: 'rabbitmq' });
     try {
-      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp', 'amqps', 'http', 'https']);
+      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp', 'amqps', 'http', 'https', 'api']);
       expect(broker.urls.stomp).toBeUndefined();
       expect(broker.urls.mqtt).toBeUndefined();
     } finally {
@@ -118,7 +118,7 @@ describe('engine profiles', () => {
     afterAll(() => broker.stop());
 
     it('lists the ActiveMQ endpoints with the instance suffix in the Amazon-style host', () => {
-      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
+      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api']);
       for (const e of broker.endpoints) expect(e.amazonUrl).toMatch(/^[a-z+]+:\/\/b-[0-9a-f-]{36}-1\.mq\.us-east-1\.amazonaws\.com:\d+/);
     });
 

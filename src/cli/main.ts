@@ -8,6 +8,7 @@ import { runForeground } from './commands/start.js';
 import { runStatus } from './commands/status.js';
 import { runStop } from './commands/stop.js';
 import { runWait } from './commands/wait.js';
+import { runFailover } from './commands/failover.js';
 import { CliError, EXIT_BAD_SETTINGS, printError } from './fail.js';
 import { addRunDirOptions, addStartOptions, settingsFor } from './settings.js';
 
@@ -30,6 +31,7 @@ Examples:
   npx localmq start --detach --definitions definitions.json && npx localmq wait
   npx localmq definitions export definitions.json
   npx localmq stop
+  npx localmq failover b-1234...                 fail an active/standby broker made with 'aws mq create-broker' over
 `;
 
 const program = new Command();
@@ -71,6 +73,14 @@ addRunDirOptions(program.command('stop').description('stop the running broker gr
   .action(async (opts: Record<string, unknown>) => {
     await runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
+
+addRunDirOptions(
+  program
+    .command('failover <broker-id>')
+    .description('fail an ACTIVE_STANDBY_MULTI_AZ broker created through the Amazon MQ API over to its standby (the active instance stops abruptly)'),
+).action(async (brokerId: string, opts: Record<string, unknown>) => {
+  await runFailover(settingsFor(runDirOnly(opts)).runDir, brokerId);
+});
 
 const definitions = program
   .command('definitions')

@@ -26,6 +26,8 @@ export interface Settings {
   definitions: string | undefined;
   /** Amazon MQ's user rules wherever users are created */
   strict: boolean;
+  /** brokers created through the Amazon MQ API list their endpoints at Amazon-style host names */
+  amazonHostnames: boolean;
   /** Amazon MQ broker size whose limits apply; undefined: LocalMQ's defaults (mq.m5.large's) */
   instanceType: InstanceType | undefined;
 }
@@ -46,6 +48,7 @@ export interface RawSettings {
   verbose?: unknown;
   definitions?: unknown;
   strict?: unknown;
+  amazonHostnames?: unknown;
   instanceType?: unknown;
 }
 
@@ -78,6 +81,7 @@ export const ENV_NAMES = {
   logLevel: 'LOCALMQ_LOG_LEVEL',
   definitions: 'LOCALMQ_DEFINITIONS',
   strict: 'LOCALMQ_STRICT',
+  amazonHostnames: 'LOCALMQ_AMAZON_HOSTNAMES',
   instanceType: 'LOCALMQ_INSTANCE_TYPE',
   config: 'LOCALMQ_CONFIG',
 } as const;
@@ -107,6 +111,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('logLevel', ENV_NAMES.logLevel);
   set('definitions', ENV_NAMES.definitions);
   set('strict', ENV_NAMES.strict);
+  set('amazonHostnames', ENV_NAMES.amazonHostnames);
   set('instanceType', ENV_NAMES.instanceType);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
@@ -132,7 +137,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -197,8 +202,9 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const definitionsSetting = stringValue(pick('definitions'));
   const definitions = definitionsSetting === undefined ? undefined : resolve(cwd, definitionsSetting);
   const strict = booleanValue(pick('strict')) ?? false;
+  const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
-  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType };
+  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType, amazonHostnames };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -215,6 +221,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;
   if (s.users !== undefined) o.users = s.users;
   if (s.strict) o.strict = true;
+  if (s.amazonHostnames) o.amazonHostnames = true;
   if (s.instanceType !== undefined) o.instanceType = s.instanceType;
   return o;
 }

@@ -35,9 +35,10 @@ const FORMS: Record<ListenerKey, { name: string; scheme: string; path?: string; 
   http: { name: 'Management console and API', scheme: 'http', tls: false },
   https: { name: 'Management console and API (TLS)', scheme: 'https', tls: true },
   console: { name: 'ActiveMQ web console', scheme: 'https', tls: true },
+  api: { name: 'Amazon MQ API (aws mq --endpoint-url)', scheme: 'http', tls: false },
 };
 
-const ORDER: ListenerKey[] = ['amqp', 'amqps', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'];
+const ORDER: ListenerKey[] = ['amqp', 'amqps', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'];
 
 /** The broker's endpoints, in the order the Amazon MQ console lists them. */
 export function endpointTable(

@@ -25,6 +25,8 @@ export interface ListenerServices {
   http(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** TLS for the TLS listeners; created on first use */
   tls(): TlsTerminator;
+  /** the Amazon MQ API's HTTP handler */
+  api(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
 }
 
 export interface OpenListener extends Listener {
@@ -84,6 +86,12 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
     case 'https':
     case 'console': {
       const server = http.createServer(s.http());
+      server.keepAliveTimeout = 5_000;
+      onSocket = httpVia(server);
+      break;
+    }
+    case 'api': {
+      const server = http.createServer(s.api());
       server.keepAliveTimeout = 5_000;
       onSocket = httpVia(server);
       break;

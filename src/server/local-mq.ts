@@ -35,6 +35,7 @@ import { resolvePorts } from './profiles.js';
 import { randomBytes } from 'node:crypto';
 import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
 import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
+import { ControlPlane } from '../http/controlplane/control-plane.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
 export interface BrokerUrls {
@@ -62,6 +63,8 @@ export interface BrokerUrls {
   https?: string;
   /** ActiveMQ web console */
   console?: string;
+  /** Amazon MQ's REST API: point @aws-sdk/client-mq, `aws mq` or Terraform at it as the endpoint */
+  api?: string;
 }
 
 export interface QueueInfo {
@@ -110,6 +113,7 @@ export class LocalMQ {
   /** management API rates, sampled every 5 s (RabbitMQ's collect_statistics_interval) */
   readonly rates: RateSampler;
   readonly startedAt = Date.now();
+  private controlPlaneInstance: ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
   /** adapters' keyed records from the store (MQTT retained messages and sessions) */
@@ -152,10 +156,12 @@ export class LocalMQ {
       await broker.stop();
       throw err;
     }
-    broker.identity = restoreIdentity(store, state.records, options.region);
+    broker.identity = restoreIdentity(store, state.records, options.region, options.brokerId);
     broker.rates.start();
     try {
       await broker.listen();
+      // brokers created through the Amazon MQ API come back with the data dir
+      if (options.dataDir && broker.ports['api'] !== undefined) await broker.controlPlane.restore();
     } catch (err) {
       await broker.stop();
       throw err;
@@ -215,6 +221,7 @@ export class LocalMQ {
       mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords).then((m) => (this.mqtt = m))),
       http: () => managementHandler(this.managementBackend()),
       tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
+      api: () => this.controlPlane.handler,
     };
     const keys = Object.keys(resolved) as ListenerKey[];
     // with a data dir the CA file is made at start, so the endpoint printout can name it
@@ -298,6 +305,23 @@ export class LocalMQ {
     return this.tlsMaterial;
   }
 
+  /**
+   * The Amazon MQ control plane: brokers created through the API (or directly, with
+   * `broker.controlPlane.createBroker(...)`) run inside this process on their own ports.
+   */
+  get controlPlane(): ControlPlane {
+    return (this.controlPlaneInstance ??= new ControlPlane({
+      dataDir: this.options.dataDir,
+      hostname: this.hostname,
+      hosts: this.options.hosts,
+      region: this.identity.region,
+      logger: this.logger,
+      certificates: () => this.certificates(),
+      standardPorts: this.options.freePorts === false,
+      amazonHostnames: this.options.amazonHostnames ?? false,
+    }));
+  }
+
   /** the CA file clients should trust, once certificates exist on disk */
   caFile: string | undefined;
 
@@ -306,14 +330,20 @@ export class LocalMQ {
     socket.once('close', () => this.sockets.delete(socket));
   }
 
-  /** Close every client with its protocol's proper goodbye, stop listening, flush the store. */
-  async stop(): Promise<void> {
+  /**
+   * Close every client with its protocol's proper goodbye, stop listening, flush the store.
+   * `abrupt`: as if the process died (an active/standby failover): sockets are cut with no
+   * goodbye; what the store has acknowledged is kept, as a crash would keep it.
+   */
+  async stop(options: { abrupt?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.rates.stop();
+    await this.controlPlaneInstance?.stop();
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
+    if (options.abrupt) for (const s of this.sockets) s.destroy();
     // every client first gets its protocol's goodbye (AMQP 320, STOMP ERROR, MQTT close) ...
-    await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');
+    else await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');
     await this.mqtt?.close();
     // ... then whatever is left goes: idle HTTP and WebSocket keep-alives, half-open sockets
     for (const s of this.sockets) s.destroy();

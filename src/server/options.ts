@@ -29,6 +29,8 @@ export interface PortOptions {
   https?: PortSetting;
   /** ActiveMQ profile: the web console (HTTPS, 8162 on Amazon MQ) */
   console?: PortSetting;
+  /** Amazon MQ's REST API (`/v1/brokers`...): creates brokers that run inside this process (4566) */
+  api?: PortSetting;
 }
 
 export interface UserOption {
@@ -62,6 +64,14 @@ export interface BrokerOptions {
   management?: ManagementOptions;
   /** TLS certificate files; by default a local CA and certificate are generated */
   tls?: TlsOptions;
+  /** this broker's Amazon MQ id (`b-<uuid>`); default a new one, kept in the data dir */
+  brokerId?: string;
+  /**
+   * Brokers created through the Amazon MQ API list their endpoints at Amazon-style host
+   * names (`b-<id>-1.mq.<region>.amazonaws.com`), which their certificates cover; map them
+   * to 127.0.0.1 in /etc/hosts. Default: `hostname` (localhost).
+   */
+  amazonHostnames?: boolean;
   /** AWS region in the Amazon-style host name (default us-east-1) */
   region?: string;
   /** addresses to listen on; default loopback over IPv4 and IPv6 */

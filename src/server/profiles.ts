@@ -19,6 +19,7 @@ export const STANDARD_PORTS: Record<ListenerKey, number> = {
   http: 15672,
   https: 15671,
   console: 8162,
+  api: 4566,
 };
 
 /**
@@ -31,11 +32,12 @@ export const STANDARD_PORTS: Record<ListenerKey, number> = {
  *   ActiveMQ listens by default.
  * - rabbitmq and all: AMQP 1.0 shares the AMQP ports, chosen by the protocol header (RabbitMQ 4).
  * - all: both, over one core.
+ * Every profile has the Amazon MQ API (`api`, 4566), which creates brokers of either engine.
  */
 export const PROFILE_LISTENERS: Record<Engine, ListenerKey[]> = {
-  rabbitmq: ['amqp', 'amqps', 'http', 'https'],
-  activemq: ['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console'],
-  all: ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console'],
+  rabbitmq: ['amqp', 'amqps', 'http', 'https', 'api'],
+  activemq: ['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api'],
+  all: ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'],
 };
 
 /**

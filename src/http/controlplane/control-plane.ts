@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalMQ } from '../../server/local-mq.js';
+import type { Logger } from '../../server/logger.js';
+import type { ListenerKey } from '../../server/profiles.js';
+import { ensureCertificates, type TlsMaterial } from '../../server/tls/certificates.js';
+import { INSTANCE_LISTENERS, reserveFreePort, startInstance } from '../../server/brokers/instance.js';
+import { offer } from './catalog.js';
+import { Configurations, rabbitBrokerSettings } from './configurations.js';
+import { badRequest, brokerNotFound, MqApiError } from './errors.js';
+import type { BrokerRecord, BrokerState, ConfigurationRef, UserRecord } from './model.js';
+import { describeBroker, type Presentation } from './present.js';
+import { apiHandler } from './routes.js';
+import { applyCreateBroker, applyUpdateBroker } from './broker-requests.js';
+import type { Json } from './validate.js';
+
+export interface ControlPlaneOptions {
+  /** the LocalMQ's data dir: brokers live in `<dataDir>/brokers/<id>/`; none: a temp dir removed at stop */
+  dataDir?: string;
+  hostname: string;
+  hosts?: string[];
+  region: string;
+  logger: Logger;
+  /** the parent LocalMQ's certificates: with a data dir its CA signs every created broker's certificate */
+  certificates: () => Promise<TlsMaterial>;
+  /** give the first broker the standard ports when free (the CLI); tests use free ports */
+  standardPorts: boolean;
+  /** endpoints at the Amazon-style host names (`b-…-1.mq.<region>.amazonaws.com`) instead of `hostname` */
+  amazonHostnames?: boolean;
+}
+
+/** The AWS account every ARN names */
+export const ACCOUNT = '000000000000';
+const STATE_FILE = 'control-plane.json';
+
+interface Runtime {
+  state: BrokerState;
+  /** live LocalMQ per instance; the standby of a pair is undefined until it takes over */
+  instances: (LocalMQ | undefined)[];
+  /** serialises create / reboot / failover / delete */
+  busy: Promise<unknown>;
+}
+
+export interface FailoverResult {
+  brokerId: string;
+  /** 1 or 2: the instance serving now */
+  activeInstance: number;
+  /** from the trigger until the standby accepted connections */
+  millis: number;
+}
+
+/**
+ * Amazon MQ's control plane inside LocalMQ: every broker created through the API is a real
+ * LocalMQ instance in this process, with its own users, vhosts, store and TLS listeners.
+ */
+export class ControlPlane {
+  readonly records = new Map<string, BrokerRecord>();
+  private readonly runtime = new Map<string, Runtime>();
+  readonly configurations: Configurations;
+  private rootDir: string | undefined;
+  private tempRoot = false;
+  private caDir: string | undefined;
+  private caPem: string | undefined;
+  private stopped = false;
+  private httpHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+
+  constructor(readonly options: ControlPlaneOptions) {
+    this.configurations = new Configurations((region) => `arn:aws:mq:${region}:${ACCOUNT}`, () => this.save());
+  }
+
+  get handler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    return (this.httpHandler ??= apiHandler(this));
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
+  /** `<data dir>/brokers`, or a temp dir for an in-memory LocalMQ */
+  private root(): string {
+    if (!this.rootDir) {
+      if (this.options.dataDir) this.rootDir = join(this.options.dataDir, 'brokers');
+      else {
+        this.rootDir = mkdtempSync(join(tmpdir(), 'localmq-brokers-'));
+        this.tempRoot = true;
+      }
+      mkdirSync(this.rootDir, { recursive: true });
+    }
+    return this.rootDir;
+  }
+
+  /** The local CA that signs every created broker's certificate: trust it to connect over TLS. */
+  async certificateAuthority(): Promise<{ ca: string; caFile: string }> {
+    if (!this.caDir) {
+      if (this.options.dataDir) {
+        const m = await this.options.certificates();
+        this.caDir = join(this.options.dataDir, 'tls');
+        this.caPem = m.ca;
+      } else {
+        const dir = join(this.root(), 'tls');
+        const m = await ensureCertificates({ dir, hostnames: [this.options.hostname] });
+        this.caDir = dir;
+        this.caPem = m.ca;
+      }
+    }
+    return { ca: this.caPem!, caFile: join(this.caDir, 'ca.pem') };
+  }
+
+  // ---- brokers ---------------------------------------------------------------------------
+
+  record(id: string): BrokerRecord {
+    const r = this.records.get(id);
+    if (!r || this.runtime.get(id)?.state === undefined) throw brokerNotFound(id);
+    return r;
+  }
+
+  state(id: string): BrokerState {
+    return this.runtime.get(id)?.state ?? 'CREATION_FAILED';
+  }
+
+  /** the live LocalMQ instances of a broker (the active one first for a pair) */
+  instances(id: string): LocalMQ[] {
+    const rt = this.runtime.get(id);
+    return rt ? rt.instances.filter((x): x is LocalMQ => x !== undefined) : [];
+  }
+
+  /** the LocalMQ serving a broker now */
+  activeInstance(id: string): LocalMQ | undefined {
+    const r = this.records.get(id);
+    return r ? this.runtime.get(id)?.instances[r.active] : undefined;
+  }
+
+  createBroker(body: Json, region = this.options.region): { brokerArn: string; brokerId: string } {
+    const idempotent = typeof body['creatorRequestId'] === 'string' ? [...this.records.values()].find((r) => r.creatorRequestId === body['creatorRequestId']) : undefined;
+    if (idempotent) return { brokerArn: idempotent.brokerArn, brokerId: idempotent.brokerId };
+    const brokerId = `b-${randomUUID()}`;
+    const record = applyCreateBroker(body, {
+      brokerId,
+      region,
+      account: ACCOUNT,
+      nameTaken: (name) => [...this.records.values()].some((r) => r.brokerName === name),
+      configuration: (ref) => this.checkConfiguration(ref, body),
+    });
+    this.records.set(brokerId, record);
+    const rt: Runtime = { state: 'CREATION_IN_PROGRESS', instances: [], busy: Promise.resolve() };
+    this.runtime.set(brokerId, rt);
+    this.save();
+    const users = record.users.length ? (body['users'] as Json[]) : [];
+    rt.busy = this.launch(record, rt, users).catch((err: unknown) => {
+      rt.state = 'CREATION_FAILED';
+      this.logger.error('creating a broker failed', { brokerId, error: (err as Error).message });
+    });
+    return { brokerArn: record.brokerArn, brokerId };
+  }
+
+  private checkConfiguration(ref: ConfigurationRef, body: Json): void {
+    const c = this.configurations.get(ref.id);
+    this.configurations.revision(ref.id, ref.revision);
+    const engine = String(body['engineType'] ?? '').toUpperCase();
+    if (engine && c.engineType !== engine) {
+      throw badRequest('configuration', `Configuration [${ref.id}] is for engine type [${c.engineType}], not [${engine}].`);
+    }
+  }
+
+  /** start the broker's instance(s); a pair reserves the standby's ports now so both have endpoints */
+  private async launch(record: BrokerRecord, rt: Runtime, users: Json[]): Promise<void> {
+    await this.certificateAuthority();
+    const first = await this.startInstanceOf(record, 0, users);
+    rt.instances[0] = first;
+    record.ports[0] = { ...first.ports } as Partial<Record<ListenerKey, number>>;
+    if (record.deploymentMode === 'ACTIVE_STANDBY_MULTI_AZ') {
+      const standby: Partial<Record<ListenerKey, number>> = {};
+      for (const key of INSTANCE_LISTENERS[this.engineOf(record)]) standby[key] = await reserveFreePort();
+      record.ports[1] = standby;
+    }
+    record.active = 0;
+    if (this.stopped) {
+      await first.stop();
+      return;
+    }
+    rt.state = 'RUNNING';
+    this.save();
+  }
+
+  private engineOf(record: BrokerRecord): 'rabbitmq' | 'activemq' {
+    return record.engineType === 'ACTIVEMQ' ? 'activemq' : 'rabbitmq';
+  }
+
+  private startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
+    const o = offer(record.engineType, record.hostInstanceType);
+    const isFirstBroker = this.records.size === 1;
+    const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
+    if (conf?.ignored.length) this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: conf.ignored });
+    return startInstance({
+      limits: conf?.limits,
+      amqp: conf?.amqp,
+      brokerId: record.brokerId,
+      engine: this.engineOf(record),
+      region: record.region,
+      dataDir: join(this.root(), record.brokerId),
+      caDir: this.caDir!,
+      hostname: this.options.hostname,
+      hosts: this.options.hosts,
+      instanceType: o?.limits,
+      users: users.map((u) => ({
+        name: String(u['username']),
+        password: String(u['password']),
+        tags: record.engineType === 'RABBITMQ' ? ['administrator'] : [],
+        groups: Array.isArray(u['groups']) ? (u['groups'] as string[]) : undefined,
+        consoleAccess: typeof u['consoleAccess'] === 'boolean' ? u['consoleAccess'] : undefined,
+      })),
+      ports: record.ports[index] ?? {},
+      standardPorts: this.options.standardPorts && isFirstBroker && index === 0,
+      logger: this.logger.child({ broker: record.brokerId, instance: index + 1 }),
+    });
+  }
+
+  describeBroker(id: string): Json {
+    const record = this.record(id);
+    return describeBroker(record, this.state(id), this.presentation(record));
+  }
+
+  presentation(record: BrokerRecord): Presentation {
+    return { hostname: this.options.hostname, amazonHostnames: this.options.amazonHostnames ?? false, configurations: this.configurations };
+  }
+
+  listBrokers(): BrokerRecord[] {
+    return [...this.records.values()].filter((r) => this.runtime.has(r.brokerId)).sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  updateBroker(id: string, body: Json): Json {
+    const record = this.record(id);
+    applyUpdateBroker(record, body, (ref) => this.checkConfiguration(ref, { engineType: record.engineType }));
+    this.save();
+    return {
+      authenticationStrategy: record.pending.authenticationStrategy ?? record.authenticationStrategy,
+      autoMinorVersionUpgrade: record.autoMinorVersionUpgrade,
+      brokerId: id,
+      configuration: record.pending.configuration ?? record.configuration,
+      engineVersion: record.pending.engineVersion ?? record.engineVersion,
+      hostInstanceType: record.pending.hostInstanceType ?? record.hostInstanceType,
+      logs: { general: record.pending.logs?.general ?? record.logs.general, ...(record.engineType === 'ACTIVEMQ' ? { audit: record.pending.logs?.audit ?? record.logs.audit ?? false } : {}) },
+      maintenanceWindowStartTime: record.maintenanceWindowStartTime,
+      securityGroups: record.pending.securityGroups ?? record.securityGroups,
+      dataReplicationMode: 'NONE',
+    };
+  }
+
+  /**
+   * Reboot as Amazon MQ does: pending settings and user changes take effect. A single
+   * instance or a RabbitMQ cluster closes its clients (AMQP 320) and comes back on the
+   * same endpoints with its durable state; an active/standby pair fails over.
+   */
+  rebootBroker(id: string): Promise<void> {
+    const record = this.record(id);
+    const rt = this.runtime.get(id)!;
+    if (rt.state !== 'RUNNING') {
+      throw new MqApiError('ConflictException', 'broker-id', `Broker [${id}] is in state [${rt.state}]; it can be rebooted only when it is RUNNING.`);
+    }
+    rt.state = 'REBOOT_IN_PROGRESS';
+    const done = (rt.busy = rt.busy.then(async () => {
+      this.applyPending(record);
+      if (record.deploymentMode === 'ACTIVE_STANDBY_MULTI_AZ') await this.switchOver(record, rt);
+      else {
+        await rt.instances[record.active]?.stop();
+        rt.instances[record.active] = await this.startInstanceOf(record, record.active);
+      }
+      rt.state = 'RUNNING';
+      this.save();
+    }));
+    done.catch((err: unknown) => {
+      rt.state = 'CRITICAL_ACTION_REQUIRED';
+      this.logger.error('rebooting a broker failed', { brokerId: id, error: (err as Error).message });
+    });
+    return done.then(() => undefined);
+  }
+
+  /**
+   * Fail an active/standby pair over now: the active instance stops abruptly (its clients
+   * see the connection drop, as when a host dies), the standby takes the store's lock,
+   * recovers the durable state and serves on its own endpoints.
+   */
+  async failover(id: string): Promise<FailoverResult> {
+    const record = this.record(id);
+    if (record.deploymentMode !== 'ACTIVE_STANDBY_MULTI_AZ') {
+      throw badRequest('deploymentMode', `Broker [${id}] is a ${record.deploymentMode} broker: only ACTIVE_STANDBY_MULTI_AZ brokers have a standby to fail over to.`);
+    }
+    const rt = this.runtime.get(id)!;
+    await rt.busy;
+    if (rt.state !== 'RUNNING') throw new MqApiError('ConflictException', 'broker-id', `Broker [${id}] is in state [${rt.state}].`);
+    rt.state = 'REBOOT_IN_PROGRESS';
+    const started = process.hrtime.bigint();
+    const run = this.switchOver(record, rt);
+    rt.busy = run.catch(() => undefined);
+    try {
+      await run;
+    } catch (err) {
+      rt.state = 'CRITICAL_ACTION_REQUIRED';
+      throw err;
+    }
+    rt.state = 'RUNNING';
+    this.save();
+    return { brokerId: id, activeInstance: record.active + 1, millis: Number(process.hrtime.bigint() - started) / 1e6 };
+  }
+
+  private async switchOver(record: BrokerRecord, rt: Runtime): Promise<void> {
+    const from = record.active;
+    const to = 1 - from;
+    await rt.instances[from]?.stop({ abrupt: true });
+    rt.instances[from] = undefined;
+    rt.instances[to] = await this.startInstanceOf(record, to);
+    record.ports[to] = { ...rt.instances[to]!.ports } as Partial<Record<ListenerKey, number>>;
+    record.active = to;
+    this.logger.info('broker failed over', { brokerId: record.brokerId, active: to + 1 });
+  }
+
+  private applyPending(record: BrokerRecord): void {
+    const p = record.pending;
+    if (p.engineVersion) record.engineVersion = p.engineVersion;
+    if (p.hostInstanceType) record.hostInstanceType = p.hostInstanceType;
+    if (p.securityGroups) record.securityGroups = p.securityGroups;
+    if (p.authenticationStrategy) record.authenticationStrategy = p.authenticationStrategy;
+    if (p.logs) record.logs = { ...record.logs, ...p.logs };
+    if (p.configuration) {
+      record.configuration = p.configuration;
+      record.configurationHistory.push(p.configuration);
+    }
+    record.pending = {};
+    record.users = record.users
+      .filter((u) => u.pending?.pendingChange !== 'DELETE')
+      .map((u) => ({ ...u, consoleAccess: u.pending?.consoleAccess ?? u.consoleAccess, groups: u.pending?.groups ?? u.groups, pending: undefined }));
+  }
+
+  deleteBroker(id: string): { brokerId: string } {
+    this.record(id);
+    const rt = this.runtime.get(id)!;
+    if (rt.state === 'DELETION_IN_PROGRESS') return { brokerId: id };
+    rt.state = 'DELETION_IN_PROGRESS';
+    rt.busy = rt.busy.then(async () => {
+      await Promise.all(rt.instances.map((i) => i?.stop()));
+      rt.instances = [];
+      await rm(join(this.root(), id), { recursive: true, force: true });
+      this.records.delete(id);
+      this.runtime.delete(id);
+      this.save();
+    });
+    rt.busy.catch((err: unknown) => this.logger.error('deleting a broker failed', { brokerId: id, error: (err as Error).message }));
+    return { brokerId: id };
+  }
+
+  /** resolve once the broker reaches the state (or is gone, for deletion) */
+  async settled(id: string): Promise<void> {
+    await this.runtime.get(id)?.busy;
+  }
+
+  // ---- users (ActiveMQ) --------------------------------------------------------------------
+
+  /** ActiveMQ user calls: Amazon MQ refuses them on RabbitMQ brokers */
+  activeMqBroker(id: string): BrokerRecord {
+    const record = this.record(id);
+    if (record.engineType === 'RABBITMQ') {
+      throw badRequest('engineType', `Broker [${id}] is a RabbitMQ broker: users of RabbitMQ brokers are managed through the RabbitMQ management API, not the Amazon MQ API.`);
+    }
+    return record;
+  }
+
+  userRecord(record: BrokerRecord, username: string): UserRecord | undefined {
+    return record.users.find((u) => u.username === username);
+  }
+
+  // ---- tags ------------------------------------------------------------------------------
+
+  taggable(arn: string): { tags: Record<string, string> } {
+    const broker = [...this.records.values()].find((r) => r.brokerArn === arn);
+    if (broker) return broker;
+    const configuration = [...this.configurations.records.values()].find((c) => c.arn === arn);
+    if (configuration) return configuration;
+    throw new MqApiError('NotFoundException', 'resource-arn', `Can't find requested resource [${arn}]. Make sure your resource exists.`);
+  }
+
+  // ---- persistence -----------------------------------------------------------------------
+
+  save(): void {
+    if (!this.options.dataDir || this.stopped) return;
+    const file = join(this.root(), STATE_FILE);
+    const data = { brokers: [...this.records.values()], configurations: [...this.configurations.records.values()] };
+    writeFileSync(file + '.tmp', JSON.stringify(data, null, 2));
+    renameSync(file + '.tmp', file);
+  }
+
+  /** bring back the brokers a previous run created (their stores hold their data) */
+  async restore(): Promise<void> {
+    if (!this.options.dataDir) return;
+    const file = join(this.options.dataDir, 'brokers', STATE_FILE);
+    if (!existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { brokers: BrokerRecord[]; configurations: Configurations['records'] extends Map<string, infer C> ? C[] : never };
+    for (const c of saved.configurations ?? []) this.configurations.records.set(c.id, c);
+    for (const r of saved.brokers ?? []) {
+      this.records.set(r.brokerId, r);
+      const rt: Runtime = { state: 'REBOOT_IN_PROGRESS', instances: [], busy: Promise.resolve() };
+      this.runtime.set(r.brokerId, rt);
+    }
+    await this.certificateAuthority();
+    for (const r of saved.brokers ?? []) {
+      const rt = this.runtime.get(r.brokerId)!;
+      try {
+        rt.instances[r.active] = await this.startInstanceOf(r, r.active);
+        rt.state = 'RUNNING';
+      } catch (err) {
+        rt.state = 'CRITICAL_ACTION_REQUIRED';
+        this.logger.error('a broker did not come back', { brokerId: r.brokerId, error: (err as Error).message });
+      }
+    }
+  }
+
+  /** stop every broker (their stores flushed); the temp dir of an in-memory LocalMQ goes */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.save();
+    this.stopped = true;
+    await Promise.all([...this.runtime.values()].map((rt) => rt.busy.catch(() => undefined)));
+    await Promise.all([...this.runtime.values()].flatMap((rt) => rt.instances.map((i) => i?.stop())));
+    if (this.tempRoot && this.rootDir) rmSync(this.rootDir, { recursive: true, force: true });
+  }
+}

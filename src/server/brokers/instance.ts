@@ -1,0 +1,99 @@
+import { copyFile, mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../logger.js';
+import type { InstanceType } from '../instance-types.js';
+import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
+import type { ListenerKey } from '../profiles.js';
+import { PROFILE_LISTENERS, STANDARD_PORTS } from '../profiles.js';
+import { isTlsListener } from '../endpoint-support.js';
+import { CA_FILE, CA_KEY_FILE } from '../tls/certificates.js';
+import { LocalMQ } from '../local-mq.js';
+
+/**
+ * The listeners an Amazon MQ broker of each engine exposes: the engine profile's TLS ones
+ * only, as on AWS (RabbitMQ: amqps and the management API over HTTPS; ActiveMQ: stomp+ssl,
+ * mqtt+ssl, wss, the console, and whatever TLS listener the profile gains, e.g. OpenWire).
+ */
+export const INSTANCE_LISTENERS: Record<'rabbitmq' | 'activemq', ListenerKey[]> = {
+  rabbitmq: PROFILE_LISTENERS.rabbitmq.filter(isTlsListener),
+  activemq: PROFILE_LISTENERS.activemq.filter(isTlsListener),
+};
+
+const ALL_KEYS = Object.keys(STANDARD_PORTS) as ListenerKey[];
+
+export interface InstanceSpec {
+  brokerId: string;
+  engine: 'rabbitmq' | 'activemq';
+  region: string;
+  /** the broker's store: one per broker, shared by an active/standby pair (one lock) */
+  dataDir: string;
+  /** the local CA (ca.pem + ca-key.pem) every created broker's certificate is signed by */
+  caDir: string;
+  hostname: string;
+  hosts?: string[];
+  instanceType?: InstanceType;
+  /** users a first start creates (later starts keep the store's) */
+  users?: UserOption[];
+  /** the ports to take; a missing listener gets a free port (or its standard one, see below) */
+  ports: Partial<Record<ListenerKey, number>>;
+  /** settings from the broker's configuration revision (RabbitMQ's rabbitmq.conf keys LocalMQ knows) */
+  limits?: BrokerOptions['limits'];
+  amqp?: BrokerOptions['amqp'];
+  /** try the standard ports first for listeners without a port; fall back to free ones */
+  standardPorts?: boolean;
+  logger: Logger;
+}
+
+/**
+ * Start one broker instance for the control plane: a LocalMQ of the engine's profile with
+ * only Amazon MQ's TLS listeners, its own store in `dataDir` and a certificate for the
+ * broker's Amazon-style names signed by the shared local CA.
+ */
+export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
+  const tlsDir = join(spec.dataDir, 'tls');
+  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  // the instance reuses the CA (the certificate it signs is made for this broker's names)
+  await copyFile(join(spec.caDir, CA_FILE), join(tlsDir, CA_FILE));
+  await copyFile(join(spec.caDir, CA_KEY_FILE), join(tlsDir, CA_KEY_FILE));
+  const wanted = INSTANCE_LISTENERS[spec.engine];
+  const attempt = (standard: boolean) => {
+    const ports: PortOptions = {};
+    for (const key of ALL_KEYS) ports[key] = wanted.includes(key) ? (spec.ports[key] ?? (standard ? STANDARD_PORTS[key] : 0)) : false;
+    return LocalMQ.start({
+      engine: spec.engine,
+      brokerId: spec.brokerId,
+      region: spec.region,
+      dataDir: spec.dataDir,
+      hostname: spec.hostname,
+      hosts: spec.hosts,
+      instanceType: spec.instanceType,
+      users: spec.users,
+      limits: spec.limits,
+      amqp: spec.amqp,
+      ports,
+      freePorts: true,
+      logger: spec.logger,
+    });
+  };
+  if (spec.standardPorts) {
+    try {
+      return await attempt(true);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  return attempt(false);
+}
+
+/** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
+export function reserveFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}

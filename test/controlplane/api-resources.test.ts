@@ -1,0 +1,183 @@
+import amqplib from 'amqplib';
+import {
+  BadRequestException,
+  CreateBrokerCommand,
+  CreateConfigurationCommand,
+  CreateTagsCommand,
+  CreateUserCommand,
+  DeleteTagsCommand,
+  DeleteUserCommand,
+  DescribeBrokerEngineTypesCommand,
+  DescribeBrokerInstanceOptionsCommand,
+  DescribeConfigurationCommand,
+  DescribeConfigurationRevisionCommand,
+  DescribeUserCommand,
+  ListConfigurationRevisionsCommand,
+  ListConfigurationsCommand,
+  ListTagsCommand,
+  ListUsersCommand,
+  NotFoundException,
+  RebootBrokerCommand,
+  UpdateBrokerCommand,
+  UpdateConfigurationCommand,
+  UpdateUserCommand,
+  DescribeBrokerCommand,
+  type MqClient,
+} from '@aws-sdk/client-mq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+
+const PASSWORD = 'correct-horse-battery';
+
+describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
+  let host: LocalMQ;
+  let client: MqClient;
+  let ca: string;
+  let activeId: string;
+  let rabbitId: string;
+  let rabbitArn: string;
+
+  beforeAll(async () => {
+    host = await startBroker();
+    client = mqClient(host);
+    ca = (await host.controlPlane.certificateAuthority()).ca;
+    const a = await client.send(
+      new CreateBrokerCommand({ BrokerName: 'users-amq', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'admin', Password: PASSWORD, ConsoleAccess: true }] }),
+    );
+    const r = await client.send(
+      new CreateBrokerCommand({ BrokerName: 'cfg-rabbit', EngineType: 'RABBITMQ', HostInstanceType: 'mq.m7g.large', EngineVersion: '4.2', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] }),
+    );
+    activeId = a.BrokerId!;
+    rabbitId = r.BrokerId!;
+    rabbitArn = r.BrokerArn!;
+    await waitForState(client, activeId, 'RUNNING');
+    await waitForState(client, rabbitId, 'RUNNING');
+  });
+  afterAll(async () => {
+    client.destroy();
+    await host.stop();
+  });
+
+  it('ActiveMQ users: create, describe with Pending, list, update, delete; applied to the live broker', async () => {
+    await client.send(new CreateUserCommand({ BrokerId: activeId, Username: 'worker', Password: PASSWORD, Groups: ['workers'], ConsoleAccess: false }));
+    const d = await client.send(new DescribeUserCommand({ BrokerId: activeId, Username: 'worker' }));
+    expect(d).toMatchObject({ BrokerId: activeId, Username: 'worker', Groups: ['workers'], ConsoleAccess: false, Pending: { PendingChange: 'CREATE', Groups: ['workers'] } });
+    const list = await client.send(new ListUsersCommand({ BrokerId: activeId }));
+    expect(list.Users).toEqual([{ Username: 'admin' }, { Username: 'worker', PendingChange: 'CREATE' }]);
+
+    const b = await waitForState(client, activeId, 'RUNNING');
+    const stomp = await stompitConnect(endpoint(b, 'stomp+ssl'), ca, 'worker', PASSWORD);
+    stomp.disconnect();
+
+    await client.send(new UpdateUserCommand({ BrokerId: activeId, Username: 'admin', Groups: ['admins'] }));
+    expect((await client.send(new DescribeUserCommand({ BrokerId: activeId, Username: 'admin' }))).Pending).toEqual({ PendingChange: 'UPDATE', ConsoleAccess: true, Groups: ['admins'] });
+
+    await client.send(new DeleteUserCommand({ BrokerId: activeId, Username: 'worker' }));
+    // a deleted user can no longer connect
+    await expect(stompitConnect(endpoint(b, 'stomp+ssl'), ca, 'worker', PASSWORD)).rejects.toThrow();
+
+    const missing = await client.send(new DescribeUserCommand({ BrokerId: activeId, Username: 'nobody' })).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundException);
+    expect((missing as NotFoundException).ErrorAttribute).toBe('username');
+
+    const weak = await client.send(new CreateUserCommand({ BrokerId: activeId, Username: 'weak', Password: 'aaaaaaaaaaaaaa' })).catch((e: unknown) => e);
+    expect(weak).toBeInstanceOf(BadRequestException);
+    expect((weak as BadRequestException).ErrorAttribute).toBe('password');
+
+    // a reboot applies the pending changes
+    await client.send(new RebootBrokerCommand({ BrokerId: activeId }));
+    await host.controlPlane.settled(activeId);
+    expect((await client.send(new ListUsersCommand({ BrokerId: activeId }))).Users).toEqual([{ Username: 'admin' }]);
+    expect(await client.send(new DescribeUserCommand({ BrokerId: activeId, Username: 'admin' }))).toMatchObject({ Groups: ['admins'], ConsoleAccess: true });
+    expect((await client.send(new DescribeUserCommand({ BrokerId: activeId, Username: 'admin' }))).Pending).toBeUndefined();
+  });
+
+  it('user calls on a RabbitMQ broker fail with BadRequestException', async () => {
+    const e = await client.send(new CreateUserCommand({ BrokerId: rabbitId, Username: 'other', Password: PASSWORD })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BadRequestException);
+    const l = await client.send(new ListUsersCommand({ BrokerId: rabbitId })).catch((x: unknown) => x);
+    expect(l).toBeInstanceOf(BadRequestException);
+  });
+
+  it('configurations: revisions, ActiveMQ XML checked and sanitized with warnings, RabbitMQ keys checked', async () => {
+    const c = await client.send(new CreateConfigurationCommand({ Name: 'amq-conf', EngineType: 'ACTIVEMQ', EngineVersion: '5.18' }));
+    expect(c.Id).toMatch(/^c-[0-9a-f-]{36}$/);
+    expect(c.LatestRevision).toMatchObject({ Revision: 1 });
+    const xml = '<?xml version="1.0"?><broker xmlns="http://activemq.apache.org/schema/core"><destinationPolicy><policyMap><policyEntries><policyEntry queue="&gt;" prioritizedMessages="true"/></policyEntries></policyMap></destinationPolicy><transportConnectors><transportConnector name="x"/></transportConnectors></broker>';
+    const u = await client.send(new UpdateConfigurationCommand({ ConfigurationId: c.Id, Data: Buffer.from(xml).toString('base64'), Description: 'priorities' }));
+    expect(u.LatestRevision).toMatchObject({ Revision: 2, Description: 'priorities' });
+    expect(u.Warnings).toEqual([{ Reason: 'DISALLOWED_ELEMENT_REMOVED', ElementName: 'transportConnectors' }]);
+    const rev = await client.send(new DescribeConfigurationRevisionCommand({ ConfigurationId: c.Id, ConfigurationRevision: '2' }));
+    const stored = Buffer.from(rev.Data!, 'base64').toString();
+    expect(stored).toContain('prioritizedMessages="true"');
+    expect(stored).not.toContain('transportConnectors');
+    const revs = await client.send(new ListConfigurationRevisionsCommand({ ConfigurationId: c.Id }));
+    expect(revs.Revisions!.map((r) => r.Revision)).toEqual([1, 2]);
+    expect((await client.send(new DescribeConfigurationCommand({ ConfigurationId: c.Id }))).LatestRevision!.Revision).toBe(2);
+    expect((await client.send(new ListConfigurationsCommand({}))).Configurations!.map((x) => x.Id)).toContain(c.Id);
+
+    const bad = await client.send(new UpdateConfigurationCommand({ ConfigurationId: c.Id, Data: Buffer.from('<broker><oops></broker>').toString('base64') })).catch((x: unknown) => x);
+    expect(bad).toBeInstanceOf(BadRequestException);
+    expect((bad as BadRequestException).ErrorAttribute).toBe('data');
+
+    const rc = await client.send(new CreateConfigurationCommand({ Name: 'rabbit-conf', EngineType: 'RABBITMQ', EngineVersion: '3.13' }));
+    const ok = await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('consumer_timeout = 60000\ndefault_queue_type = quorum\n').toString('base64') }));
+    expect(ok.LatestRevision!.Revision).toBe(2);
+    const refused = await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('listeners.tcp.default = 5672\n').toString('base64') })).catch((x: unknown) => x);
+    expect(refused).toBeInstanceOf(BadRequestException);
+
+    const none = await client.send(new DescribeConfigurationCommand({ ConfigurationId: 'c-00000000-0000-0000-0000-000000000000' })).catch((x: unknown) => x);
+    expect(none).toBeInstanceOf(NotFoundException);
+  });
+
+  it('UpdateBroker: engine version and configuration pending until the reboot', async () => {
+    const rc = await client.send(new CreateConfigurationCommand({ Name: 'for-update', EngineType: 'RABBITMQ', EngineVersion: '4.2' }));
+    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\n').toString('base64') }));
+    const u = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } }));
+    expect(u).toMatchObject({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } });
+    let d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
+    expect(d).toMatchObject({ EngineVersion: '4.2', PendingEngineVersion: '4.3', Configurations: { Pending: { Id: rc.Id, Revision: 2 } } });
+    const url = endpoint(d, 'amqps');
+    const before = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    expect((before as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(2047);
+    before.on('error', () => undefined);
+    const down = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '3.13' })).catch((x: unknown) => x);
+    expect(down).toBeInstanceOf(BadRequestException);
+    await client.send(new RebootBrokerCommand({ BrokerId: rabbitId }));
+    await host.controlPlane.settled(rabbitId);
+    d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
+    expect(d.EngineVersion).toBe('4.3');
+    expect(d.PendingEngineVersion).toBeUndefined();
+    expect(d.Configurations).toMatchObject({ Current: { Id: rc.Id, Revision: 2 }, History: [{ Id: rc.Id, Revision: 2 }] });
+    // the revision's channel_max applies from the reboot on
+    const after = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    expect((after as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(16);
+    await after.close();
+  });
+
+  it('tags on brokers and configurations', async () => {
+    await client.send(new CreateTagsCommand({ ResourceArn: rabbitArn, Tags: { team: 'payments', env: 'dev' } }));
+    expect((await client.send(new ListTagsCommand({ ResourceArn: rabbitArn }))).Tags).toEqual({ team: 'payments', env: 'dev' });
+    await client.send(new DeleteTagsCommand({ ResourceArn: rabbitArn, TagKeys: ['env'] }));
+    expect((await client.send(new ListTagsCommand({ ResourceArn: rabbitArn }))).Tags).toEqual({ team: 'payments' });
+    const e = await client.send(new ListTagsCommand({ ResourceArn: 'arn:aws:mq:us-east-1:000000000000:broker:x:b-none' })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(NotFoundException);
+  });
+
+  it('DescribeBrokerEngineTypes and DescribeBrokerInstanceOptions', async () => {
+    const t = await client.send(new DescribeBrokerEngineTypesCommand({}));
+    expect(t.BrokerEngineTypes).toEqual([
+      { EngineType: 'ACTIVEMQ', EngineVersions: [{ Name: '5.19' }, { Name: '5.18' }] },
+      { EngineType: 'RABBITMQ', EngineVersions: [{ Name: '4.3' }, { Name: '4.2' }, { Name: '3.13' }] },
+    ]);
+    const o = await client.send(new DescribeBrokerInstanceOptionsCommand({ EngineType: 'RABBITMQ', HostInstanceType: 'mq.m7g.large' }));
+    expect(o.BrokerInstanceOptions).toEqual([
+      expect.objectContaining({ EngineType: 'RABBITMQ', HostInstanceType: 'mq.m7g.large', StorageType: 'EBS', SupportedDeploymentModes: ['SINGLE_INSTANCE', 'CLUSTER_MULTI_AZ'], SupportedEngineVersions: ['4.3', '4.2', '3.13'] }),
+    ]);
+    const micro = await client.send(new DescribeBrokerInstanceOptionsCommand({ EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.t3.micro' }));
+    expect(micro.BrokerInstanceOptions![0]!.SupportedDeploymentModes).toEqual(['SINGLE_INSTANCE']);
+    const e = await client.send(new DescribeBrokerEngineTypesCommand({ EngineType: 'KAFKA' })).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BadRequestException);
+  });
+});
