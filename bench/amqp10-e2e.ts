@@ -4,6 +4,7 @@
  * through one queue, the receiver attached first, both on their own connection.
  *
  *   settled:   the sender sends pre-settled (snd-settle-mode settled), the broker delivers pre-settled
+ *              (rhea still "accepts" them locally, which frees its session window)
  *   unsettled: the sender waits for each outcome (accepted), the receiver accepts each message
  *
  * Each broker runs each scenario `rounds` times, alternating the order; the best round counts.
@@ -72,7 +73,7 @@ type Scenario = 'settled' | 'unsettled';
 
 /** messages per second for one run of a scenario */
 async function run(url: string, scenario: Scenario, o: Options, round: number): Promise<number> {
-  const address = `${o.address}-${scenario}-${round}`;
+  const address = `${o.address}-${scenario}-${round}-${Date.now()}`;
   const consumerConn = await open(url);
   const producerConn = await open(url);
   const settled = scenario === 'settled';
@@ -81,7 +82,7 @@ async function run(url: string, scenario: Scenario, o: Options, round: number): 
     let received = 0;
     let start = 0;
     const done = new Promise<number>((resolve) => {
-      const rx = consumerConn.open_receiver({ source: { address }, credit_window: 500, autoaccept: !settled, snd_settle_mode: settled ? 1 : 0 } as never);
+      const rx = consumerConn.open_receiver({ source: { address }, credit_window: 500, autoaccept: true, snd_settle_mode: settled ? 1 : 0 } as never);
       rx.on('message', () => {
         if (++received === o.count) resolve(performance.now());
       });
