@@ -128,3 +128,14 @@ describe('AMQP 1.0 security', () => {
     }
   });
 });
+
+describe('AMQP 1.0 and broker shutdown', () => {
+  it('stopping the broker closes AMQP 1.0 clients with amqp:connection:forced', async () => {
+    const b = await startBroker();
+    const conn = await rheaConnect(b.ports['amqp']!);
+    const closed = new Promise<string | undefined>((resolve) => conn.once('connection_error', (ctx) => resolve((ctx.connection.error as { condition?: string })?.condition)));
+    await b.stop();
+    expect(await closed).toBe('amqp:connection:forced');
+  });
+});
+

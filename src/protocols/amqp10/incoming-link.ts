@@ -182,7 +182,7 @@ export class IncomingLink {
       return;
     }
     if (t.more) {
-      // keep a copy: the frame's buffer is a view of a socket chunk
+      // a view of its socket chunk, which nothing reuses
       p.chunks.push(payload);
       return;
     }
