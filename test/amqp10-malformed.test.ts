@@ -170,4 +170,13 @@ describe('AMQP 1.0 malformed input', () => {
     await closed;
     expect(Buffer.concat(chunks)).toEqual(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
   });
+
+  it('a transaction coordinator link is refused with amqp:not-implemented (transactions are not served)', async () => {
+    const c = await RawClient.open(port());
+    c.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(100), outgoingWindow: uint(100) });
+    c.frame(0, { $: 'attach', name: 'txn', handle: uint(0), role: false, source: { $: 'source' }, target: { $: 'coordinator', capabilities: ['amqp:local-transactions'] } } as Composite);
+    expect(await c.error('detach')).toMatchObject({ condition: 'amqp:not-implemented' });
+    c.socket.destroy();
+  });
 });
+

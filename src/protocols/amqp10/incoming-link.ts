@@ -68,6 +68,8 @@ export class IncomingLink {
   attach(): void {
     const t = this.a.target;
     const conn = this.conn;
+    // local transactions (a coordinator target, part 4) are not served: say so rather than relay declares
+    if (t?.$ === 'coordinator') throw new Amqp10Error(Condition.notImplemented, 'transactions (coordinator links) are not supported by LocalMQ yet', 'link');
     let address = t?.address;
     if (t?.dynamic) {
       const name = dynamicQueue(conn, conn.ctx.dialect, this.session.channel, this.handle);
