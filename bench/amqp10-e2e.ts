@@ -4,13 +4,18 @@
  * through one queue, the receiver attached first, both on their own connection.
  *
  *   settled:   the sender sends pre-settled (snd-settle-mode settled), the broker delivers pre-settled
+ *              (rhea still "accepts" them locally, which frees its session window)
  *   unsettled: the sender waits for each outcome (accepted), the receiver accepts each message
  *
- * Each broker runs each scenario `rounds` times, alternating the order; the best round counts.
+ * Producer and consumer each run in a process of their own (rhea is single-threaded). Each broker runs each
+ * scenario `rounds` times, alternating the order; the best round counts.
  *
  *   npx tsx bench/amqp10-e2e.ts --url amqp://guest:guest@127.0.0.1:5672 [--url amqp://…:5673]
  *        [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import rhea, { type Connection, type EventContext } from 'rhea';
 
 interface Options {
@@ -69,42 +74,84 @@ function open(url: string): Promise<Connection> {
 }
 
 type Scenario = 'settled' | 'unsettled';
+type Role = { role: 'consumer' | 'producer'; url: string; address: string; scenario: Scenario; count: number; size: number };
 
-/** messages per second for one run of a scenario */
-async function run(url: string, scenario: Scenario, o: Options, round: number): Promise<number> {
-  const address = `${o.address}-${scenario}-${round}`;
-  const consumerConn = await open(url);
-  const producerConn = await open(url);
-  const settled = scenario === 'settled';
-  const body = rhea.message.data_section(Buffer.alloc(o.size, 0x61));
-  try {
+function report(o: Record<string, number | boolean>): void {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
+
+/**
+ * One side of a run, in its own process: rhea is single-threaded JavaScript, so one
+ * process driving both sides would measure the client, not the broker.
+ */
+async function side(r: Role): Promise<void> {
+  const conn = await open(r.url);
+  const settled = r.scenario === 'settled';
+  if (r.role === 'consumer') {
     let received = 0;
-    let start = 0;
-    const done = new Promise<number>((resolve) => {
-      const rx = consumerConn.open_receiver({ source: { address }, credit_window: 500, autoaccept: !settled, snd_settle_mode: settled ? 1 : 0 } as never);
-      rx.on('message', () => {
-        if (++received === o.count) resolve(performance.now());
-      });
-      rx.once('receiver_open', () => startSending());
+    // rhea "accepts" pre-settled deliveries locally too, which frees its session window
+    const rx = conn.open_receiver({ source: { address: r.address }, credit_window: 1000, autoaccept: true, snd_settle_mode: settled ? 1 : 0 } as never);
+    rx.once('receiver_open', () => report({ ready: true }));
+    rx.on('message', () => {
+      if (++received === r.count) {
+        report({ done: performance.timeOrigin + performance.now() });
+        conn.close();
+      }
     });
-    const startSending = () => {
-      const sender = producerConn.open_sender({ target: { address }, snd_settle_mode: settled ? 1 : 0 } as never);
-      let sent = 0;
-      const pump = () => {
-        if (sent === 0) start = performance.now();
-        while (sent < o.count && sender.sendable()) {
-          sender.send({ body, durable: false });
-          sent++;
-        }
-      };
-      sender.on('sendable', pump);
-    };
-    const end = await done;
-    return (o.count / (end - start)) * 1000;
-  } finally {
-    consumerConn.close();
-    producerConn.close();
+    return;
   }
+  const body = rhea.message.data_section(Buffer.alloc(r.size, 0x61));
+  const sender = conn.open_sender({ target: { address: r.address }, snd_settle_mode: settled ? 1 : 0 } as never);
+  let sent = 0;
+  let started = false;
+  sender.on('sendable', () => {
+    if (!started) {
+      started = true;
+      report({ start: performance.timeOrigin + performance.now() });
+    }
+    while (sent < r.count && sender.sendable()) {
+      sender.send({ body });
+      sent++;
+    }
+  });
+  let settledCount = 0;
+  const finish = () => {
+    if (++settledCount === r.count || settled) conn.close();
+  };
+  if (!settled) sender.on('accepted', finish);
+}
+
+/** one side in a child process of its own, reporting on stdout one JSON object a line */
+function child(r: Role): ChildProcess & { events: AsyncIterableIterator<Record<string, number | boolean>> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--side', JSON.stringify(r)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: p.stdout! });
+  const events = (async function* () {
+    for await (const line of lines) yield JSON.parse(line) as Record<string, number | boolean>;
+  })();
+  return Object.assign(p, { events });
+}
+
+async function next(c: ReturnType<typeof child>, key: string): Promise<number> {
+  for (;;) {
+    const { value, done } = await c.events.next();
+    if (done) throw new Error(`bench side exited before '${key}'`);
+    if (value[key] !== undefined) return Number(value[key]);
+  }
+}
+
+/** messages per second for one run of a scenario: consumer attached first, then the producer */
+async function run(url: string, scenario: Scenario, o: Options, round: number): Promise<number> {
+  const address = `${o.address}-${scenario}-${round}-${Date.now()}`;
+  const base = { url, address, scenario, count: o.count, size: o.size };
+  const consumer = child({ ...base, role: 'consumer' });
+  await next(consumer, 'ready');
+  const done = next(consumer, 'done');
+  const producer = child({ ...base, role: 'producer' });
+  const start = await next(producer, 'start');
+  const end = await done;
+  consumer.kill();
+  producer.kill();
+  return (o.count / (end - start)) * 1000;
 }
 
 async function main(): Promise<void> {
@@ -132,4 +179,6 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-void main();
+const sideArg = process.argv.indexOf('--side');
+if (sideArg > 0) void side(JSON.parse(process.argv[sideArg + 1]!) as Role);
+else void main();

@@ -92,4 +92,20 @@ describe('AMQP 1.0 in the ActiveMQ profile', () => {
     await stompitDisconnect(stomp);
     await rheaClose(conn);
   });
+
+  it('the anonymous relay: a plain `to` is a queue, or a topic when x-opt-jms-dest says so (Qpid JMS)', async () => {
+    const q = unique('relay.q');
+    const t = unique('relay.t');
+    const conn = await rheaConnect(port());
+    const topicRx = await openReceiver(conn, `topic://${t}`);
+    const relay = await openSender(conn, { target: {} });
+    expect((await sendAwait(relay, { to: q, body: 'to a queue' })).outcome).toBe('accepted');
+    expect((await sendAwait(relay, { to: t, body: 'to a topic', message_annotations: { 'x-opt-jms-dest': 1 } })).outcome).toBe('accepted');
+    expect(broker().queue(q).messageCount()).toBe(1);
+    expect((await receiveN(topicRx, 1))[0]!.message.body).toBe('to a topic');
+    // no `to` at all: rejected, the link carries on
+    const r = await sendAwait(relay, { body: 'nowhere' });
+    expect(r.outcome).toBe('rejected');
+    await rheaClose(conn);
+  });
 });

@@ -155,6 +155,22 @@ describe('AMQP 1.0 on the AMQP port, chosen by the protocol header (RabbitMQ 4)'
     expect(broker().queue('a10-settled').info()).toMatchObject({ messages: 0, unacked: 0 });
   });
 
+  it('multi-frame transfers: a 300 KiB message in (over our 128 KiB max-frame-size) and out to a client with 512-byte frames', async () => {
+    await declare('a10-big');
+    const big = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const sender = await rheaConnect(port());
+    const s = await openSender(sender, '/queues/a10-big');
+    expect((await sendAwait(s, { body: rheaDataBytes(big) })).outcome).toBe('accepted');
+    expect(broker().queue('a10-big').messages()[0]!.body.equals(big)).toBe(true);
+    const small = await rheaConnect(port(), { max_frame_size: 512 });
+    const rx = await openReceiver(small, '/queues/a10-big');
+    const [{ message }] = await receiveN(rx, 1);
+    expect(Buffer.from((message.body as { content: Buffer }).content).equals(big)).toBe(true);
+    await rheaClose(small);
+    await rheaClose(sender);
+  });
+
   it('the connection closes cleanly and the broker lists it while open', async () => {
     const conn = await rheaConnect(port());
     expect(broker().connections().some((c) => c.protocol === 'amqp10')).toBe(true);
@@ -165,5 +181,9 @@ describe('AMQP 1.0 on the AMQP port, chosen by the protocol header (RabbitMQ 4)'
 
 /** a data section body, as rhea builds one */
 function rheaData(text: string) {
-  return (rhea as unknown as { message: { data_section(b: Buffer): unknown } }).message.data_section(Buffer.from(text));
+  return rheaDataBytes(Buffer.from(text));
+}
+
+function rheaDataBytes(b: Buffer) {
+  return (rhea as unknown as { message: { data_section(b: Buffer): unknown } }).message.data_section(b);
 }

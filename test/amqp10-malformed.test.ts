@@ -19,7 +19,12 @@ class RawClient {
     const reader = new FrameReader(
       {
         header: (h) => this.push({ header: Buffer.from(h) }),
-        frame: (_t, channel, body) => this.push(body.length === 0 ? { empty: true, channel } : { channel, performative: decodeFrameBody(body).performative }),
+        frame: (_t, channel, body) => {
+          const got: Got = body.length === 0 ? { empty: true, channel } : { channel, performative: decodeFrameBody(body).performative };
+          // answer the broker's close, as a client does, so it hangs up at once
+          if ('performative' in got && got.performative.$ === 'close') this.frame(0, { $: 'close' });
+          this.push(got);
+        },
       },
       1 << 30,
     );
@@ -114,7 +119,22 @@ describe('AMQP 1.0 malformed input', () => {
     const socket = netConnect(port(), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     const got: Composite[] = [];
-    const reader = new FrameReader({ header: () => undefined, frame: (_t, _c, body) => body.length && got.push(decodeFrameBody(body).performative) }, 1 << 20);
+    const reader = new FrameReader(
+      {
+        header: () => undefined,
+        frame: (_t, _c, body) => {
+          if (!body.length) return;
+          const p = decodeFrameBody(body).performative;
+          got.push(p);
+          if (p.$ === 'close') {
+            const e = new Encoder();
+            writeFrame(e, FRAME_AMQP, 0, { $: 'close' });
+            socket.write(e.take());
+          }
+        },
+      },
+      1 << 20,
+    );
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
     socket.on('data', (d) => reader.push(d));
     socket.write(HEADER_AMQP);
@@ -170,4 +190,13 @@ describe('AMQP 1.0 malformed input', () => {
     await closed;
     expect(Buffer.concat(chunks)).toEqual(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
   });
+
+  it('a transaction coordinator link is refused with amqp:not-implemented (transactions are not served)', async () => {
+    const c = await RawClient.open(port());
+    c.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(100), outgoingWindow: uint(100) });
+    c.frame(0, { $: 'attach', name: 'txn', handle: uint(0), role: false, source: { $: 'source' }, target: { $: 'coordinator', capabilities: ['amqp:local-transactions'] } } as Composite);
+    expect(await c.error('detach')).toMatchObject({ condition: 'amqp:not-implemented' });
+    c.socket.destroy();
+  });
 });
+

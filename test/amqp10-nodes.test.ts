@@ -128,3 +128,35 @@ describe('AMQP 1.0 security', () => {
     }
   });
 });
+
+describe('AMQP 1.0 and broker shutdown', () => {
+  it('stopping the broker closes AMQP 1.0 clients with amqp:connection:forced', async () => {
+    const b = await startBroker();
+    const conn = await rheaConnect(b.ports['amqp']!);
+    const closed = new Promise<string | undefined>((resolve) => conn.once('connection_error', (ctx) => resolve((ctx.connection.error as { condition?: string })?.condition)));
+    await b.stop();
+    expect(await closed).toBe('amqp:connection:forced');
+  });
+});
+
+
+describe('AMQP 1.0 and the resource alarm', () => {
+  it('a sender gets no credit while the memory alarm is on, and gets it when the alarm clears (RabbitMQ 4 stops granting)', async () => {
+    const b = await startBroker({ limits: { memoryHighWatermark: 1000 } });
+    try {
+      b.core.vhost('/')!.declareQueue('a10-alarm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+      b.publish('', 'a10-alarm', Buffer.alloc(2000));
+      expect(b.core.alarmed).toBe(true);
+      const conn = await rheaConnect(b.ports['amqp']!);
+      const s = await openSender(conn, '/queues/a10-alarm');
+      expect(s.sendable()).toBe(false);
+      const sendable = once(s, 'sendable');
+      b.queue('a10-alarm').purge();
+      await sendable;
+      expect((await sendAwait(s, { body: 'after the alarm' })).outcome).toBe('accepted');
+      await rheaClose(conn);
+    } finally {
+      await b.stop();
+    }
+  });
+});

@@ -148,3 +148,20 @@ describe('AMQP 1.0 outcomes end where the core sends them', () => {
     await rheaClose(conn);
   });
 });
+
+describe('AMQP 1.0 links and the broker going away', () => {
+  it('deleting the queue under a receiver detaches it with amqp:resource-deleted', async () => {
+    await declare('a10-doomed');
+    const conn = await rheaConnect(port());
+    const rx = await openReceiver(conn, '/queues/a10-doomed');
+    const detached = once(rx, 'receiver_error');
+    const amqp = await connect(broker());
+    const ch = await amqp.createChannel();
+    await ch.deleteQueue('a10-doomed');
+    await amqp.close();
+    await detached;
+    expect((rx as unknown as { error: { condition: string } }).error.condition).toBe('amqp:resource-deleted');
+    await rheaClose(conn);
+  });
+});
+

@@ -82,7 +82,7 @@ function rabbitTarget(address: string, durable: boolean): TargetNode {
     if (queue === '') throw badAddress(address);
     return { kind: 'exchange', exchange: '', key: queue, mustExist: { queue } };
   }
-  const v1 = parseV1(address);
+  const v1 = parseV1(address, true);
   switch (v1.kind) {
     case 'queue':
       if (v1.name === undefined) return { kind: 'exchange', exchange: '', key: undefined };
@@ -103,7 +103,7 @@ function rabbitSource(address: string, durable: boolean): SourceNode {
     return { kind: 'queue', queue, mustExist: true };
   }
   if (address.startsWith('/exchanges/')) throw badAddress(address);
-  const v1 = parseV1(address);
+  const v1 = parseV1(address, false);
   switch (v1.kind) {
     case 'queue':
       if (v1.name === undefined) throw badAddress(address);
@@ -123,20 +123,38 @@ type V1 =
   | { kind: 'exchange'; exchange: string; key: string | undefined }
   | { kind: 'topic'; key: string };
 
-/** rabbit_routing_parser:parse_endpoint, as the 3.x plugin and 4.x's v1 support read it */
-function parseV1(address: string): V1 {
-  const unescape = (s: string) => urldecode(s, address);
-  if (address === '/queue' || address === '/queue/') return { kind: 'queue', name: undefined };
-  if (address.startsWith('/queue/')) return { kind: 'queue', name: unescape(address.slice(7)) };
-  if (address.startsWith('/amq/queue/') && address.length > 11) return { kind: 'amqqueue', name: unescape(address.slice(11)) };
-  if (address.startsWith('/topic/') && address.length > 7) return { kind: 'topic', key: unescape(address.slice(7)) };
-  if (address.startsWith('/exchange/') && address.length > 10) {
-    const rest = address.slice(10);
-    const slash = rest.indexOf('/');
-    if (slash < 0) return { kind: 'exchange', exchange: unescape(rest), key: undefined };
-    return { kind: 'exchange', exchange: unescape(rest.slice(0, slash)), key: unescape(rest.slice(slash + 1)) };
+/**
+ * rabbit_routing_parser:parse_endpoint, which RabbitMQ 3.x's plugin and 4.x's v1 support
+ * share: `/`-separated, only `%2F` unescaped; a name without a slash is a queue; `/queue`
+ * alone is the anonymous queue (targets only: the subject is the key).
+ */
+function parseV1(address: string, target: boolean): V1 {
+  const unescape = (s: string) => s.replace(/%2F/g, '/');
+  const parts = address.split('/');
+  if (parts.length === 1) return { kind: 'queue', name: unescape(address) };
+  const [lead, type, ...rest] = parts;
+  if (lead !== '') throw badAddress(address);
+  const one = (): string => {
+    if (rest.length !== 1 || rest[0] === '') throw badAddress(address);
+    return unescape(rest[0]!);
+  };
+  switch (type) {
+    case 'queue':
+    case 'temp-queue':
+      if (rest.length === 0 && target) return { kind: 'queue', name: undefined };
+      return { kind: 'queue', name: one() };
+    case 'topic':
+      return { kind: 'topic', key: one() };
+    case 'amq':
+      if (rest[0] !== 'queue') throw badAddress(address);
+      rest.shift();
+      return { kind: 'amqqueue', name: one() };
+    case 'exchange':
+      if (rest.length === 0 || rest.length > 2 || rest[0] === '') throw badAddress(address);
+      return { kind: 'exchange', exchange: unescape(rest[0]!), key: rest.length === 2 ? unescape(rest[1]!) : undefined };
+    default:
+      throw badAddress(address);
   }
-  throw badAddress(address);
 }
 
 // ---- ActiveMQ ----------------------------------------------------------------------

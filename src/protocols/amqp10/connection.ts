@@ -17,7 +17,7 @@ import {
   decodeFrameBody,
   writeFrame,
 } from './codec/frames.js';
-import { AmqpMap, Sym, array, ushort, uint } from './codec/types.js';
+import { AmqpMap, array, ushort, uint } from './codec/types.js';
 import { brokerErrorCondition } from './errors.js';
 import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
@@ -171,7 +171,7 @@ export class Amqp10Connection implements ClientConnection {
     this.log.info('AMQP 1.0 connection refused: unsupported protocol header', { header: h.toString('hex'), remote: this.remoteAddress });
     this.reader.stopped = true;
     this.state = State.Closed;
-    this.socket.end(this.state === State.Closed && this.authUser ? HEADER_AMQP : HEADER_SASL);
+    this.socket.end(HEADER_SASL);
   }
 
   private onFrame(type: number, channel: number, body: Buffer): void {
@@ -337,7 +337,6 @@ export class Amqp10Connection implements ClientConnection {
 
   /** a connection error: close with its condition; any other failure is amqp:internal-error */
   private fail(err: unknown): void {
-    this.reader.stopped = this.state !== State.Opened;
     if (this.state === State.Header || this.state === State.Sasl || this.state === State.AmqpHeader) {
       this.log.debug('AMQP 1.0 handshake failed', { err });
       this.state = State.Closed;
@@ -352,20 +351,15 @@ export class Amqp10Connection implements ClientConnection {
     this.closeWith(e);
   }
 
-  /** an error inside a session: its scope says whether a link, the session or the connection ends */
+  /**
+   * An error inside a session: a connection error closes the connection; anything else the
+   * session could not pin on one link (those detach themselves) ends the session with it.
+   */
   private sessionError(session: Amqp10Session, err: unknown): void {
-    const scope = err instanceof Amqp10Error ? err.scope : err instanceof BrokerError ? 'link' : 'connection';
+    const scope = err instanceof Amqp10Error ? err.scope : err instanceof BrokerError ? 'session' : 'connection';
     if (scope === 'connection') throw err;
     const e = toAmqpError(err);
-    if (scope === 'session') {
-      this.log.info('AMQP 1.0 session ended with an error', { channel: session.channel, condition: e.condition, description: e.description });
-      session.teardown();
-      this.sessions.delete(session.channel);
-      this.endingChannels.add(session.remoteChannel);
-      this.send(session.channel, { $: 'end', error: e } as Composite);
-      return;
-    }
-    // a link error the session could not pin on a link is the session's
+    this.log.info('AMQP 1.0 session ended with an error', { channel: session.channel, condition: e.condition, description: e.description });
     session.teardown();
     this.sessions.delete(session.channel);
     this.endingChannels.add(session.remoteChannel);
@@ -504,4 +498,3 @@ export function toAmqpError(err: unknown): AmqpErrorShape {
   return { $: 'error', condition: Condition.internalError, description: (err as Error)?.message ?? 'internal error' };
 }
 
-export { Sym };

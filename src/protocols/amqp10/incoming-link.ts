@@ -6,7 +6,7 @@ import { dynamicQueue, parseTarget, queueAddress, type TargetNode } from './addr
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus, Transfer } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { decodeMessage } from './codec/message.js';
-import { AmqpMap, Described, uint, ulong } from './codec/types.js';
+import { AmqpMap, Described, Sym, uint, ulong } from './codec/types.js';
 import { toAmqpError } from './connection.js';
 import { toCoreMessage } from './mapping.js';
 import { RCV_FIRST } from './outgoing-link.js';
@@ -68,6 +68,8 @@ export class IncomingLink {
   attach(): void {
     const t = this.a.target;
     const conn = this.conn;
+    // local transactions (a coordinator target, part 4) are not served: say so rather than relay declares
+    if (t?.$ === 'coordinator') throw new Amqp10Error(Condition.notImplemented, 'transactions (coordinator links) are not supported by LocalMQ yet', 'link');
     let address = t?.address;
     if (t?.dynamic) {
       const name = dynamicQueue(conn, conn.ctx.dialect, this.session.channel, this.handle);
@@ -182,7 +184,7 @@ export class IncomingLink {
       return;
     }
     if (t.more) {
-      // keep a copy: the frame's buffer is a view of a socket chunk
+      // a view of its socket chunk, which nothing reuses
       p.chunks.push(payload);
       return;
     }
@@ -196,7 +198,7 @@ export class IncomingLink {
     const decoded = decodeMessage(payload);
     let resolved: Resolved;
     try {
-      resolved = this.fixed ?? this.resolveAnonymous(decoded.message.properties?.to);
+      resolved = this.fixed ?? this.resolveAnonymous(decoded.message.properties?.to, decoded.message.messageAnnotations);
     } catch (err) {
       this.refuseMessage(id, settled, err);
       return;
@@ -224,9 +226,9 @@ export class IncomingLink {
   }
 
   /** the anonymous terminus: the message's `to` is its node */
-  private resolveAnonymous(to: string | undefined): Resolved {
+  private resolveAnonymous(to: string | undefined, annotations: AmqpMap | undefined): Resolved {
     if (to === undefined) throw new Amqp10Error(Condition.preconditionFailed, 'anonymous terminus requires \'to\' address to be set', 'link');
-    const node = parseTarget(this.conn.ctx.dialect, to, [], true);
+    const node = parseTarget(this.conn.ctx.dialect, to, destinationCapabilities(annotations), true);
     if (node.kind !== 'exchange') throw new Amqp10Error(Condition.invalidField, `bad 'to' address ${JSON.stringify(to)}`, 'link');
     return this.prepare(node);
   }
@@ -280,3 +282,16 @@ export class IncomingLink {
 }
 
 const ACCEPTED: Composite = { $: 'accepted' };
+
+/**
+ * A plain `to` is a queue unless the message says its destination is a topic: Qpid JMS's
+ * x-opt-jms-dest (1 topic, 3 temporary topic), or the older x-opt-to-type (`topic`), as
+ * ActiveMQ's AMQP transport reads them.
+ */
+function destinationCapabilities(annotations: AmqpMap | undefined): string[] {
+  const dest = annotations?.get('x-opt-jms-dest');
+  if (dest === 1 || dest === 3) return ['topic'];
+  const toType = annotations?.get('x-opt-to-type');
+  const t = typeof toType === 'string' ? toType : toType instanceof Sym ? toType.value : undefined;
+  return t !== undefined && t.split(',').includes('topic') ? ['topic'] : [];
+}

@@ -6,7 +6,7 @@ import { quoteQueue } from './address.js';
 import type { Encoder } from './codec/encoder.js';
 import { writeComposite } from './codec/composites.js';
 import { Section, writeBody, type AmqpMessage, type DecodedMessage, type MessageHeader } from './codec/message.js';
-import { AmqpMap, Described, Sym, Typed, Uuid, array, ubyte, uint, type AmqpValue } from './codec/types.js';
+import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, uint, type AmqpValue } from './codec/types.js';
 
 /**
  * AMQP 1.0 messages ⇄ the core's message model (AMQP 0-9-1 basic properties + headers),
@@ -383,4 +383,3 @@ function writeActiveMqBare(e: Encoder, msg: Message): void {
   else writeBody(e, { kind: 'data', chunks: [msg.body] });
 }
 
-export { array };

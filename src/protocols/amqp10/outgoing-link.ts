@@ -42,6 +42,8 @@ export class OutgoingLink implements ConsumerSink {
   private durableQueue: string | undefined;
   private source: Terminus | undefined;
   private closed = false;
+  /** a delivery failed to encode: nothing more goes out while the link detaches */
+  private broken = false;
   private readonly tagBuf = Buffer.allocUnsafe(4);
 
   constructor(
@@ -187,7 +189,7 @@ export class OutgoingLink implements ConsumerSink {
   // ---- ConsumerSink --------------------------------------------------------------
 
   isWritable(): boolean {
-    return this.credit > 0 && !this.closed && this.session.canSend;
+    return this.credit > 0 && !this.closed && !this.broken && this.session.canSend;
   }
 
   deliver(d: Delivery): void {
@@ -198,7 +200,18 @@ export class OutgoingLink implements ConsumerSink {
     const tag = this.tagBuf;
     tag.writeUInt32BE(d.tag >>> 0, 0);
     const start = e.pos;
-    writeDelivery(e, conn.ctx.dialect, d.message, { failedDeliveries: failures.get(entry) ?? 0, firstAcquirer: !d.redelivered, queue: d.queue?.name });
+    try {
+      writeDelivery(e, conn.ctx.dialect, d.message, { failedDeliveries: failures.get(entry) ?? 0, firstAcquirer: !d.redelivered, queue: d.queue?.name });
+    } catch (err) {
+      // a message this link cannot encode must not break the publish that is delivering it:
+      // it goes back to its queue and this link ends
+      e.pos = start;
+      this.broken = true;
+      conn.log.error('AMQP 1.0 delivery could not be encoded', { err, queue: d.queue?.name });
+      if (!this.settled) this.session.core.reject(d.tag, true);
+      queueMicrotask(() => this.session.detachWithError(this, Condition.internalError, `message could not be encoded: ${(err as Error).message}`));
+      return;
+    }
     const payload = e.buf.subarray(start, e.pos);
     const maxPayload = Math.max(1, Math.min(conn.peerMaxFrameSize, 0xffffffff) - TRANSFER_OVERHEAD - 8);
     const frames = Math.max(1, Math.ceil(payload.length / maxPayload));
