@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BindingDef, ExchangeDef, QueueDef, Store } from '../store/store.js';
 import type { Broker } from './broker.js';
 import type { Delivery } from './consumer.js';
-import { deadLetteredCopy, isDeadLetterCycle, originalRoutingKeys } from './dead-letter.js';
+import { DeadLetterer, isDeadLetterCycle, originalRoutingKeys, type DeadLetterTarget } from './dead-letter.js';
 import {
   accessRefused,
   BrokerError,
@@ -15,7 +15,7 @@ import { Exchange, isExchangeType, type ExchangeOptions } from './exchanges/exch
 import type { Destination } from './exchanges/router.js';
 import { fieldEquals } from './exchanges/headers.js';
 import type { FieldTable } from './fields.js';
-import { isPersistent, type Message } from './message.js';
+import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
@@ -46,12 +46,14 @@ export interface DeclareExchangeOptions extends ExchangeOptions {
 }
 
 /** A virtual host: its exchanges, queues and bindings, and the routing between them. */
-export class VHost implements QueueHost {
+export class VHost implements QueueHost, DeadLetterTarget {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   /** direct reply-to pseudo-queues, by session id */
   private readonly replyQueues = new Map<string, Queue>();
   private readonly routeScratch = new Set<Destination>();
+  /** dead-lettering for this vhost's queues and its clients' NACKs */
+  readonly deadLetterer: DeadLetterer = new DeadLetterer(this);
 
   constructor(
     readonly broker: Broker,
@@ -74,6 +76,15 @@ export class VHost implements QueueHost {
 
   getExchange(name: string): Exchange | undefined {
     return this.exchanges.get(name);
+  }
+
+  hasExchange(name: string): boolean {
+    return this.exchanges.has(name);
+  }
+
+  /** DeadLetterTarget: a durable shared queue, as a plain declare makes it (ActiveMQ.DLQ) */
+  ensureDurableQueue(name: string): void {
+    this.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
   }
 
   // ---- exchanges -------------------------------------------------------------------
@@ -390,7 +401,7 @@ export class VHost implements QueueHost {
     for (const q of queues) {
       if (q.wouldReject(message)) {
         flags |= Rejected;
-        if (q.config.overflow === 'reject-publish-dlx') this.deadLetterMessage(q, message, 'maxlen');
+        if (q.config.overflow === 'reject-publish-dlx') this.deadLetterer.fromQueue(q, [{ message }], 'maxlen');
         continue;
       }
       if (message.properties.headers?.['x-death'] !== undefined && isDeadLetterCycle(message, q)) continue;
@@ -456,21 +467,7 @@ export class VHost implements QueueHost {
   // ---- QueueHost -------------------------------------------------------------------
 
   deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void {
-    for (const e of entries) this.deadLetterMessage(queue, e.message, reason);
-  }
-
-  private deadLetterMessage(queue: Queue, message: Message, reason: DeadLetterReason): void {
-    const dlx = queue.config.deadLetterExchange;
-    if (dlx === undefined) return;
-    const ex = this.exchanges.get(dlx);
-    if (!ex) return; // RabbitMQ drops it when the DLX is missing
-    const copy = deadLetteredCopy(message, queue, reason, Date.now());
-    if (!isPersistent(message)) copy.properties.deliveryMode = message.properties.deliveryMode;
-    try {
-      this.publish(dlx, copy.routingKey, copy);
-    } catch {
-      // an internal DLX or the like: the message is dropped, as RabbitMQ does
-    }
+    this.deadLetterer.fromQueue(queue, entries, reason);
   }
 
   forgotten(entry: QueueEntry): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { PublisherFlow, type AlarmResource, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { VHost } from '../../core/vhost.js';
@@ -66,7 +67,7 @@ let connectionCounter = 0;
  * One AMQP 0-9-1 client connection: the handshake (start, SASL, tune, open), heartbeats,
  * channel multiplexing and connection-level errors. Channel work lives in AmqpChannel.
  */
-export class AmqpConnection implements ClientConnection {
+export class AmqpConnection implements ClientConnection, FlowControlled {
   readonly id = `amqp-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
   readonly protocol = 'amqp' as const;
   readonly connectedAt = Date.now();
@@ -87,10 +88,8 @@ export class AmqpConnection implements ClientConnection {
   private lastSent = Date.now();
   private closeTimer: NodeJS.Timeout | undefined;
   private corked = false;
-  /** the resource alarm is on and the client was told */
-  private blocked = false;
-  /** reading paused because this connection published while the alarm is on */
-  private readPaused = false;
+  /** the resource alarm's hold on this connection: blocked notices, reading paused */
+  flow: PublisherFlow | undefined;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private readonly log;
@@ -380,8 +379,7 @@ export class AmqpConnection implements ClientConnection {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.send(0, 'connection.open-ok', {});
-    this.ctx.broker.on('alarm', this.onAlarm);
-    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.debug('connection open', { user: user.name, vhost: vhostName, remote: this.remoteAddress });
   }
 
@@ -448,28 +446,20 @@ export class AmqpConnection implements ClientConnection {
 
   // ---- flow control --------------------------------------------------------------
 
-  private readonly onAlarm = (on: boolean): void => {
-    if (on && !this.blocked) {
-      this.blocked = true;
-      // RabbitMQ's wording: "low on memory", "low on disk", "low on memory & disk"
-      const reason = this.ctx.broker.alarmResources.map((r) => `low on ${r}`).join(' & ');
-      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.blocked', { reason });
-    } else if (!on && this.blocked) {
-      this.blocked = false;
-      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.unblocked', {});
-      if (this.readPaused) {
-        this.readPaused = false;
-        this.socket.resume();
-      }
-    }
-  };
+  /** FlowControlled: the client hears of the alarm when it asked to (connection.blocked capability) */
+  alarmChanged(on: boolean, resources: readonly AlarmResource[]): void {
+    if (!this.hasCapability('connection.blocked')) return;
+    // RabbitMQ's wording: "low on memory", "low on disk", "low on memory & disk"
+    if (on) this.send(0, 'connection.blocked', { reason: resources.map((r) => `low on ${r}`).join(' & ') });
+    else this.send(0, 'connection.unblocked', {});
+  }
 
-  /** RabbitMQ stops reading from a connection once it publishes while an alarm is on */
-  publishedWhileBlocked(): void {
-    if (this.blocked && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
-    }
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   // ---- closing -------------------------------------------------------------------
@@ -557,7 +547,7 @@ export class AmqpConnection implements ClientConnection {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.teardownChannels();
     this.vhostObject?.ownerClosed(this);
-    this.ctx.broker.off('alarm', this.onAlarm);
+    this.flow?.close();
     this.ctx.connections.remove(this);
     this.resolveClosed();
   }

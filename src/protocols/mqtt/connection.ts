@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { writeToStream, type IPublishPacket } from 'mqtt-packet';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
@@ -30,6 +31,9 @@ export interface AedesClient {
   deliver0(packet: OutPacket, cb: () => void): void;
   deliverQoS(packet: OutPacket, cb: () => void): void;
   close(cb?: () => void): void;
+  /** stop / restart parsing what the client sends (aedes reads on 'readable') */
+  pause(): void;
+  resume(): void;
 }
 
 export interface OutPacket {
@@ -57,7 +61,7 @@ export function sessionQueueName(clientId: string): string {
  * amq.topic once per subscription), the consumer that feeds the client from it, and the
  * packet ids of deliveries awaiting PUBACK / PUBREC / PUBCOMP.
  */
-export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliveries {
+export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliveries, FlowControlled {
   readonly id = `mqtt-${++connectionSeq}`;
   readonly protocol = 'mqtt' as const;
   readonly connectedAt = Date.now();
@@ -78,6 +82,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   /** CONNACK sent: deliveries may flow */
   private ready = false;
   private closed = false;
+  /** the resource alarm's hold on this client's reading */
+  private readonly flow: PublisherFlow;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -96,6 +102,16 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     this.session.consumerPrefetch = prefetch;
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     persistence.attachDeliveries(client, this);
+    this.flow = new PublisherFlow(ctx.broker.alarms, this);
+  }
+
+  /** FlowControlled: RabbitMQ's MQTT plugin stops reading a publisher while an alarm is on */
+  pauseReading(): void {
+    this.client.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.closed) this.client.resume();
   }
 
   get vhost(): string {
@@ -153,6 +169,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   /** an MQTT PUBLISH (or this client's will) onto amq.topic */
   publish(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean): void {
     const m = publishToMessage(topic, payload, qos, dup);
+    this.flow.published();
     this.vhostRef.publish(TOPIC_EXCHANGE, m.routingKey, m);
   }
 
@@ -262,6 +279,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   closedByClient(): void {
     if (this.closed) return;
     this.closed = true;
+    this.flow.close();
     this.inflight.clear();
     this.copiesLeft.clear();
     this.consumer = undefined;

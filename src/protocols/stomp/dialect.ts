@@ -1,3 +1,4 @@
+import type { Access } from '../../core/access.js';
 import type { Message } from '../../core/message.js';
 import type { Dialect, ProtocolContext } from '../context.js';
 import type { StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
@@ -27,6 +28,8 @@ export interface DialectConnection extends EndpointContext {
   readonly sessionId: string;
   readonly writable: boolean;
   readonly userName: string;
+  /** the logged-in user's permissions (set once CONNECT succeeded) */
+  readonly access: Access | undefined;
   readonly subscriptions: Map<string, StompSubscriptionLike>;
   /** queues this connection declared already (so a stream of SENDs does not redeclare) */
   readonly declaredQueues: Set<string>;
