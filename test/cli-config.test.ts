@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { brokerOptions, ConfigError, resolveSettings, settingsFromEnv, settingsFromFile } from '../src/server/config.js';
+import { brokerOptions, ConfigError, resolveSettings, settingsFromEnv, settingsFromFile } from '../src/cli/config.js';
 
 const cwd = '/srv/app';
 

@@ -11,7 +11,9 @@ import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
 import { Session } from './session.js';
+import type { RecoveryTarget } from './recovery.js';
 import { VHost } from './vhost.js';
+import type { VHostHost } from './vhost-host.js';
 
 export interface BrokerEvents {
   /** a message entered the broker; `queues` is how many queues took it */
@@ -30,7 +32,7 @@ export interface BrokerEvents {
  * The broker model: vhosts with their exchanges and queues, the message-id sequence, the
  * store behind it and the resource alarm. No sockets, no protocols.
  */
-export class Broker extends EventEmitter<BrokerEvents> {
+export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, RecoveryTarget {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
   /** RabbitMQ's policies, applied to queues by pattern and priority */

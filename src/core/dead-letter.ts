@@ -81,7 +81,7 @@ export class DeadLetterer {
 }
 
 /** The routing keys a message was published with: its key plus sender-selected CC keys. */
-export function originalRoutingKeys(m: Message): string[] {
+function originalRoutingKeys(m: Message): string[] {
   const keys = [m.routingKey];
   const cc = m.properties.headers?.['CC'];
   if (Array.isArray(cc)) for (const k of cc) if (typeof k === 'string') keys.push(k);

@@ -54,7 +54,7 @@ export class Session {
 
   /** direct reply-to: consume the session's own pseudo-queue amq.rabbitmq.reply-to */
   consumeReplyTo(options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
-    return this.attach(this.vhost.replyQueueFor(this), options, sink, accepted);
+    return this.attach(this.vhost.directReplyTo.queueFor(this), options, sink, accepted);
   }
 
   private attach(queue: Queue, options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
@@ -218,6 +218,6 @@ export class Session {
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.settleAll('requeue');
-    this.vhost.sessionClosed(this);
+    this.vhost.directReplyTo.sessionClosed(this);
   }
 }

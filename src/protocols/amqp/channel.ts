@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import { Access, type Permission } from '../../core/access.js';
-import { BrokerError, notFound, preconditionFailed } from '../../core/errors.js';
+import { notFound, preconditionFailed } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import { Transaction } from '../../core/transaction.js';
-import { DIRECT_REPLY_TO, Rejected, Routed, type VHost } from '../../core/vhost.js';
+import { DIRECT_REPLY_TO } from '../../core/direct-reply-to.js';
+import { Rejected, Routed } from '../../core/exchanges/routing.js';
+import type { VHost } from '../../core/vhost.js';
 import type { ChannelInfo } from '../context.js';
 import {
   AmqpCodecError,
@@ -60,7 +62,7 @@ export class AmqpChannel implements ConsumerSink {
     private readonly conn: AmqpConnection,
     readonly number: number,
   ) {
-    this.vhost = conn.vhostObject!;
+    this.vhost = conn.vhostModel!;
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
     this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err));
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
@@ -410,8 +412,8 @@ export class AmqpChannel implements ConsumerSink {
     const props = message.properties;
     this.access.userId(props.userId);
     if (props.replyTo === DIRECT_REPLY_TO) {
-      if (!this.vhost.hasReplyQueue(this.session)) throw preconditionFailed(`fast reply consumer does not exist`);
-      message.properties = { ...props, replyTo: this.vhost.replyAddress(this.session) };
+      if (!this.vhost.directReplyTo.consuming(this.session)) throw preconditionFailed(`fast reply consumer does not exist`);
+      message.properties = { ...props, replyTo: this.vhost.directReplyTo.address(this.session) };
       message.encodedProperties = undefined;
     }
     if (this.tx) {
@@ -511,5 +513,3 @@ export class AmqpChannel implements ConsumerSink {
     this.session.close();
   }
 }
-
-export { BrokerError };

@@ -78,7 +78,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
   private readonly closingChannels = new Set<number>();
   authUser: AuthenticatedUser | undefined;
-  vhostObject: VHost | undefined;
+  vhostModel: VHost | undefined;
   clientProperties: FieldTable = {};
   channelMax: number;
   frameMax: number;
@@ -135,7 +135,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   }
 
   get vhost(): string | undefined {
-    return this.vhostObject?.name;
+    return this.vhostModel?.name;
   }
 
   /** ClientConnection: the open channels, for the management API */
@@ -374,7 +374,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`, 10, 40);
       return;
     }
-    this.vhostObject = vhost;
+    this.vhostModel = vhost;
     this.state = State.Open;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
@@ -546,11 +546,9 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.teardownChannels();
-    this.vhostObject?.ownerClosed(this);
+    this.vhostModel?.ownerClosed(this);
     this.flow?.close();
     this.ctx.connections.remove(this);
     this.resolveClosed();
   }
 }
-
-export { replyCodeName };

@@ -92,13 +92,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     private readonly persistence: CorePersistence,
     readonly client: AedesClient,
     readonly user: string,
-    private readonly vhostRef: VHost,
+    private readonly vhostModel: VHost,
     readonly remoteAddress: string | undefined,
     prefetch: number,
   ) {
     this.queueName = sessionQueueName(client.id);
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
-    this.session = ctx.broker.openSession(vhostRef, this);
+    this.session = ctx.broker.openSession(vhostModel, this);
     this.session.consumerPrefetch = prefetch;
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     persistence.attachDeliveries(client, this);
@@ -115,15 +115,15 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   }
 
   get vhost(): string {
-    return this.vhostRef.name;
+    return this.vhostModel.name;
   }
 
   /** registered with aedes (any earlier connection with this client id is gone by now) */
   registered(): void {
     // a clean session starts from nothing: a persistent session left by this client id goes
     if (this.client.clean) {
-      const q = this.vhostRef.getQueue(this.queueName);
-      if (q && !q.options.exclusive) this.vhostRef.deleteQueue(this.queueName, false, false, null);
+      const q = this.vhostModel.getQueue(this.queueName);
+      if (q && !q.options.exclusive) this.vhostModel.deleteQueue(this.queueName, false, false, null);
     }
   }
 
@@ -139,20 +139,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   subscribe(filter: string, qos: number): void {
     if (this.closed) throw new BrokerError(320, 'connection closed');
     this.ensureQueue();
-    this.vhostRef.bindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
+    this.vhostModel.bindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
     this.filters.set(filter, qos);
     if (this.ready) this.startConsuming();
   }
 
   unsubscribe(filter: string): void {
     if (this.closed || !this.filters.delete(filter)) return;
-    if (!this.vhostRef.getQueue(this.queueName)) return;
-    this.vhostRef.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
+    if (!this.vhostModel.getQueue(this.queueName)) return;
+    this.vhostModel.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
   }
 
   private ensureQueue(): void {
     const persistent = !this.client.clean;
-    this.vhostRef.declareQueue(
+    this.vhostModel.declareQueue(
       this.queueName,
       { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: {} },
       this,
@@ -160,7 +160,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   }
 
   private startConsuming(): void {
-    if (this.consumer || this.closed || !this.vhostRef.getQueue(this.queueName)) return;
+    if (this.consumer || this.closed || !this.vhostModel.getQueue(this.queueName)) return;
     this.consumer = this.session.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
@@ -170,7 +170,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   publish(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean): void {
     const m = publishToMessage(topic, payload, qos, dup);
     this.flow.published();
-    this.vhostRef.publish(TOPIC_EXCHANGE, m.routingKey, m);
+    this.vhostModel.publish(TOPIC_EXCHANGE, m.routingKey, m);
   }
 
   // ---- ConsumerSink -------------------------------------------------------------
@@ -284,7 +284,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     this.copiesLeft.clear();
     this.consumer = undefined;
     this.session.close();
-    this.vhostRef.ownerClosed(this);
+    this.vhostModel.ownerClosed(this);
     this.persistence.detachDeliveries(this.client);
     this.ctx.connections.remove(this);
     this.resolveClosed();

@@ -66,7 +66,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private authUser: AuthenticatedUser | undefined;
   /** the logged-in user's permissions */
   access: Access | undefined;
-  private vhostObject: VHost | undefined;
+  /** EndpointContext: the vhost this connection logged into (set by CONNECT) */
+  vhostModel!: VHost;
   private registered = false;
   readonly subscriptions = new Map<string, StompSubscriptionLike>();
   private readonly transactions = new Map<string, StompTransaction>();
@@ -121,12 +122,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   get vhost(): string | undefined {
-    return this.vhostObject?.name;
-  }
-
-  /** EndpointContext: the vhost this connection logged into */
-  get vhostModel(): VHost {
-    return this.vhostObject!;
+    return this.vhostModel?.name;
   }
 
   get owner(): object {
@@ -245,7 +241,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.registered = true;
     this.authUser = outcome.user;
     this.access = new Access(this.ctx.access, outcome.user.name);
-    this.vhostObject = vhost;
+    this.vhostModel = vhost;
     const reply = this.dialect.connected(version, heartbeatHeader);
     this.sessionId = reply.sessionId;
     this.state = 'open';
@@ -475,7 +471,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.transactions.clear();
     for (const sub of this.subscriptions.values()) sub.close();
     this.subscriptions.clear();
-    this.vhostObject?.ownerClosed(this);
+    this.vhostModel?.ownerClosed(this);
     this.stopHeartbeats();
   }
 

@@ -1,6 +1,6 @@
 import type { Access } from '../../core/access.js';
 import type { Message } from '../../core/message.js';
-import type { Dialect, ProtocolContext } from '../context.js';
+import type { ProtocolContext } from '../context.js';
 import type { StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
@@ -76,5 +76,3 @@ export interface StompDialect {
   /** the connection is gone */
   closed(): void;
 }
-
-export type DialectFactory = (dialect: Dialect, conn: DialectConnection) => StompDialect;

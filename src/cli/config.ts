@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { LogLevel } from './logger.js';
-import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from './options.js';
-import { STANDARD_PORTS, type ListenerKey } from './profiles.js';
-import { INSTANCE_TYPES, type InstanceType } from './instance-types.js';
+import type { LogLevel } from '../server/logger.js';
+import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from '../server/options.js';
+import { STANDARD_PORTS, type ListenerKey } from '../server/profiles.js';
+import { INSTANCE_TYPES, type InstanceType } from '../server/instance-types.js';
 
 /**
  * The settings of a `localmq` run, resolved from four layers, highest first:
