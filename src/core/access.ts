@@ -69,6 +69,7 @@ export class Access {
   }
 }
 
-function permissionName(r: Resource): string {
+/** a resource as permissions and their refusals name it: the default exchange is `amq.default` */
+export function permissionName(r: Resource): string {
   return r.kind === 'exchange' && r.name === '' ? DEFAULT_EXCHANGE_NAME : r.name;
 }
