@@ -70,8 +70,10 @@ export class PublisherFlow {
  * (a Set, not an EventEmitter listener each: no MaxListenersExceededWarning past 10).
  */
 export class Alarms {
-  private memory = false;
-  private disk = false;
+  /** memory over the high watermark; read on every publish and settle (a field, not a call); set through setMemory */
+  memory = false;
+  /** the store cannot write; set through setDisk */
+  disk = false;
   private lastOn = false;
   private readonly flows = new Set<PublisherFlow>();
   /** one-shot waits for a resource to clear (durability retries) */

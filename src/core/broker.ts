@@ -149,12 +149,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   memoryAdded(bytes: number): void {
     this.memoryUsed += bytes;
-    if (this.memoryUsed > this.limits.settings.memoryHighWatermark && !this.alarms.isOn('memory')) this.alarms.setMemory(true);
+    if (this.memoryUsed > this.limits.settings.memoryHighWatermark && !this.alarms.memory) this.alarms.setMemory(true);
   }
 
   memoryReleased(bytes: number): void {
     this.memoryUsed -= bytes;
     if (this.memoryUsed < 0) this.memoryUsed = 0;
-    if (this.memoryUsed <= this.limits.settings.memoryHighWatermark && this.alarms.isOn('memory')) this.alarms.setMemory(false);
+    // the alarm is almost always off: ask it first
+    if (this.alarms.memory && this.memoryUsed <= this.limits.settings.memoryHighWatermark) this.alarms.setMemory(false);
   }
 }
