@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
-import { ENV_NAMES, LISTENER_KEYS, portEnvName } from '../server/config.js';
+import { ENV_NAMES, LISTENER_KEYS, portEnvName } from './config.js';
 import { PRODUCT } from '../server/product.js';
 import { runDefinitionsCommand } from './commands/definitions.js';
 import { runDetached } from './commands/detach.js';

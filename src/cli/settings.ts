@@ -10,7 +10,7 @@ import {
   settingsFromFile,
   type RawSettings,
   type Settings,
-} from '../server/config.js';
+} from './config.js';
 import { STANDARD_PORTS } from '../server/profiles.js';
 import { INSTANCE_TYPES } from '../server/instance-types.js';
 import { CliError, EXIT_BAD_SETTINGS } from './fail.js';

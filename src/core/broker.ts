@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
+import { Alarms, type AlarmResource } from './alarm.js';
+import { Durability } from './durability.js';
 import type { Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
@@ -9,7 +11,9 @@ import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
 import { Session } from './session.js';
+import type { RecoveryTarget } from './recovery.js';
 import { VHost } from './vhost.js';
+import type { VHostHost } from './vhost-host.js';
 
 export interface BrokerEvents {
   /** a message entered the broker; `queues` is how many queues took it */
@@ -28,7 +32,7 @@ export interface BrokerEvents {
  * The broker model: vhosts with their exchanges and queues, the message-id sequence, the
  * store behind it and the resource alarm. No sockets, no protocols.
  */
-export class Broker extends EventEmitter<BrokerEvents> {
+export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, RecoveryTarget {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
   /** RabbitMQ's policies, applied to queues by pattern and priority */
@@ -38,10 +42,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
    * which the management API and metrics turn into totals and rates.
    */
   readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0 };
+  /** the resource alarm: one subscription per connection, of any protocol */
+  readonly alarms = new Alarms((on) => this.emit('alarm', on));
+  /** waits for the store before a confirm, receipt or PUBACK */
+  readonly durability: Durability;
   private messageIds = 0;
   private memoryUsed = 0;
-  private memoryAlarm = false;
-  private storeAlarm = false;
 
   constructor(
     readonly store: Store,
@@ -50,10 +56,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     super();
     this.limits = new Limits(limits);
     this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
-    this.store.onError((err) => {
-      this.storeAlarm = err !== null;
-      this.updateAlarm();
-    });
+    this.durability = new Durability(store, this.alarms);
+    this.store.onError((err) => this.alarms.setDisk(err !== null));
   }
 
   vhost(name: string): VHost | undefined {
@@ -105,15 +109,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   }
 
   get alarmed(): boolean {
-    return this.memoryAlarm || this.storeAlarm;
+    return this.alarms.on;
   }
 
   /** what the alarm is about, RabbitMQ's names: 'memory', 'disk' (a failing store) */
-  get alarmResources(): ('memory' | 'disk')[] {
-    const on: ('memory' | 'disk')[] = [];
-    if (this.memoryAlarm) on.push('memory');
-    if (this.storeAlarm) on.push('disk');
-    return on;
+  get alarmResources(): AlarmResource[] {
+    return this.alarms.resources;
   }
 
   get memoryInUse(): number {
@@ -148,27 +149,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
 
   memoryAdded(bytes: number): void {
     this.memoryUsed += bytes;
-    if (!this.memoryAlarm && this.memoryUsed > this.limits.settings.memoryHighWatermark) {
-      this.memoryAlarm = true;
-      this.updateAlarm();
-    }
+    if (this.memoryUsed > this.limits.settings.memoryHighWatermark && !this.alarms.memory) this.alarms.setMemory(true);
   }
 
   memoryReleased(bytes: number): void {
     this.memoryUsed -= bytes;
     if (this.memoryUsed < 0) this.memoryUsed = 0;
-    if (this.memoryAlarm && this.memoryUsed <= this.limits.settings.memoryHighWatermark) {
-      this.memoryAlarm = false;
-      this.updateAlarm();
-    }
-  }
-
-  private lastAlarm = false;
-  private updateAlarm(): void {
-    const on = this.alarmed;
-    if (on !== this.lastAlarm) {
-      this.lastAlarm = on;
-      this.emit('alarm', on);
-    }
+    // the alarm is almost always off: ask it first
+    if (this.alarms.memory && this.memoryUsed <= this.limits.settings.memoryHighWatermark) this.alarms.setMemory(false);
   }
 }

@@ -1,9 +1,87 @@
 import type { FieldTable, FieldValue } from './fields.js';
-import type { Message } from './message.js';
+import { isPersistent, type Message } from './message.js';
 import type { DeadLetterReason, Queue } from './queues/queue.js';
 
+/** ActiveMQ's shared dead-letter queue (its default individualDeadLetterStrategy is off) */
+export const ACTIVEMQ_DLQ = 'ActiveMQ.DLQ';
+
+/** whose dead-lettering a client's NACK follows: RabbitMQ's dead-letter exchange, or ActiveMQ's DLQ */
+export type DeadLetterEngine = 'rabbitmq' | 'activemq';
+
+/** what the dead-letterer needs of its vhost: routing, and (ActiveMQ) declaring the DLQ */
+export interface DeadLetterTarget {
+  hasExchange(name: string): boolean;
+  publish(exchange: string, routingKey: string, message: Message): number;
+  /** a durable, shared queue, declared if missing */
+  ensureDurableQueue(name: string): void;
+}
+
+/** where a NACKed message came from, as an ActiveMQ client saw it */
+export interface DeadLetterOrigin {
+  /** the destination the client consumed from, in the protocol's own form (STOMP `/queue/a`) */
+  destination: string;
+  /** the message-id the client was given: the DLQ copy keeps it */
+  messageId: string;
+}
+
+/**
+ * The one dead-letterer of a vhost (RabbitMQ's rabbit_dead_letter, LavinMQ's DeadLetterer),
+ * called by queues (TTL, max-length, delivery limit, reject without requeue) and by every
+ * adapter's NACK path. The strategy follows the engine:
+ * - RabbitMQ: the queue's dead-letter exchange, with the `x-death` history;
+ * - ActiveMQ: a persistent message goes to `ActiveMQ.DLQ` with `original-destination` and
+ *   `originalExpiration` (a non-persistent one is dropped, ActiveMQ's processNonPersistent=false).
+ */
+export class DeadLetterer {
+  constructor(private readonly vhost: DeadLetterTarget) {}
+
+  /** RabbitMQ: messages a queue lets go of, to its dead-letter exchange if it has one */
+  fromQueue(queue: Queue, entries: readonly { readonly message: Message }[], reason: DeadLetterReason): void {
+    const dlx = queue.config.deadLetterExchange;
+    if (dlx === undefined || !this.vhost.hasExchange(dlx)) return; // RabbitMQ drops it when the DLX is missing
+    const now = Date.now();
+    for (const e of entries) {
+      const message = e.message;
+      const copy = deadLetteredCopy(message, queue, reason, now);
+      if (!isPersistent(message)) copy.properties.deliveryMode = message.properties.deliveryMode;
+      try {
+        this.vhost.publish(dlx, copy.routingKey, copy);
+      } catch {
+        // an internal DLX or the like: the message is dropped, as RabbitMQ does
+      }
+    }
+  }
+
+  /**
+   * A client refused a message for good (NACK, reject without requeue). Returns how the
+   * delivery is then settled: RabbitMQ discards it from its queue, which dead-letters it
+   * through the queue's exchange (fromQueue, reason `rejected`); ActiveMQ puts a copy on
+   * ActiveMQ.DLQ here and acknowledges the original.
+   */
+  rejected(engine: DeadLetterEngine, message: Message, origin: DeadLetterOrigin | undefined): 'discard' | 'ack' {
+    if (engine === 'rabbitmq' || !origin) return 'discard';
+    this.toActiveMqDlq(message, origin);
+    return 'ack';
+  }
+
+  /**
+   * ActiveMQ 5.17, measured: a persistent message → a copy on ActiveMQ.DLQ keeping its
+   * message-id, with `original-destination` and `originalExpiration`, no expiry;
+   * non-persistent → dropped.
+   */
+  private toActiveMqDlq(m: Message, origin: DeadLetterOrigin): void {
+    if (!isPersistent(m)) return;
+    this.vhost.ensureDurableQueue(ACTIVEMQ_DLQ);
+    const p = m.properties;
+    const originalExpiration = p.expiration !== undefined ? String(m.publishedAt + Number(p.expiration)) : '0';
+    const properties = { ...p, messageId: origin.messageId, headers: { ...p.headers, 'original-destination': origin.destination, originalExpiration } };
+    delete properties.expiration;
+    this.vhost.publish('', ACTIVEMQ_DLQ, { exchange: '', routingKey: ACTIVEMQ_DLQ, properties, body: m.body, publishedAt: m.publishedAt });
+  }
+}
+
 /** The routing keys a message was published with: its key plus sender-selected CC keys. */
-export function originalRoutingKeys(m: Message): string[] {
+function originalRoutingKeys(m: Message): string[] {
   const keys = [m.routingKey];
   const cc = m.properties.headers?.['CC'];
   if (Array.isArray(cc)) for (const k of cc) if (typeof k === 'string') keys.push(k);

@@ -1,23 +1,67 @@
-import { queueKey, type RecoveredState } from '../store/store.js';
-import type { Broker } from './broker.js';
+import { queueKey, type BindingDef, type ExchangeDef, type QueueDef, type RecoveredState } from '../store/store.js';
+import { Exchange, isExchangeType } from './exchanges/exchange.js';
+import type { Message } from './message.js';
+import { resolveQueueArgs } from './queues/queue-args.js';
+import { Queue } from './queues/queue.js';
+import type { VHost } from './vhost.js';
+
+/** what recovery builds into: the broker's vhosts and its message-id sequence */
+export interface RecoveryTarget {
+  vhost(name: string): VHost | undefined;
+  addVhost(name: string, persist: boolean): VHost;
+  seedMessageIds(max: number): void;
+}
 
 /**
  * Rebuild the broker model from what the store recovered: vhosts, durable exchanges,
  * queues and bindings, then each durable queue's persistent messages in their order.
- * Users and permissions are the server's to restore.
+ * Nothing is written back to the store. Users and permissions are the server's to restore.
  */
-export function restoreBroker(broker: Broker, state: RecoveredState): void {
+export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): void {
   for (const v of state.vhosts) broker.addVhost(v.name, false);
   const vhostOf = (name: string) => broker.vhost(name) ?? broker.addVhost(name, false);
-  for (const e of state.exchanges) vhostOf(e.vhost).restoreExchange(e);
-  for (const q of state.queues) vhostOf(q.vhost).restoreQueue(q);
-  for (const b of state.bindings) vhostOf(b.vhost).restoreBinding(b);
+  for (const e of state.exchanges) restoreExchange(vhostOf(e.vhost), e);
+  for (const q of state.queues) restoreQueue(vhostOf(q.vhost), q);
+  for (const b of state.bindings) restoreBinding(vhostOf(b.vhost), b);
   broker.seedMessageIds(state.maxMessageId);
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);
     const messages = state.messages.get(queueKey(q.vhost, q.name));
     if (!queue || !messages) continue;
-    for (const m of messages) vhost.restoreMessage(queue, m.id, m.message, m.delivered);
+    for (const m of messages) restoreMessage(vhost, queue, m.id, m.message, m.delivered);
   }
+}
+
+function restoreExchange(vhost: VHost, def: ExchangeDef): void {
+  if (vhost.exchanges.has(def.name) || !isExchangeType(def.type)) return;
+  const { durable, autoDelete, internal } = def;
+  vhost.exchanges.set(def.name, new Exchange(vhost.name, def.name, def.type, { durable, autoDelete, internal, arguments: def.arguments }));
+}
+
+function restoreQueue(vhost: VHost, def: QueueDef): void {
+  if (vhost.queues.has(def.name)) return;
+  let config;
+  try {
+    config = resolveQueueArgs(vhost.name, def.name, def.arguments);
+  } catch {
+    return;
+  }
+  const q = new Queue(vhost, def.name, { durable: true, exclusive: false, autoDelete: def.autoDelete, arguments: def.arguments, owner: null }, config);
+  vhost.queues.set(def.name, q);
+  vhost.host.policies.apply(q);
+}
+
+function restoreBinding(vhost: VHost, def: BindingDef): void {
+  const source = vhost.exchanges.get(def.source);
+  const destination = def.destinationType === 'queue' ? vhost.queues.get(def.destination) : vhost.exchanges.get(def.destination);
+  if (source && destination) source.bind(destination, def.routingKey, def.arguments);
+}
+
+/** a persistent message recovered into its queue, in order; delivered ones come back redelivered */
+function restoreMessage(vhost: VHost, q: Queue, id: number, message: Message, delivered: boolean): void {
+  const entry = q.makeEntry(id, message, true);
+  if (delivered) entry.deliveryCount = 1;
+  vhost.host.memoryAdded(message.body.length);
+  q.enqueue(entry);
 }

@@ -1,4 +1,5 @@
 import { Consumer, type ConsumeOptions, type ConsumerSink, type Delivery } from './consumer.js';
+import type { DeadLetterEngine, DeadLetterOrigin } from './dead-letter.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
@@ -20,6 +21,8 @@ export class Session {
   private nextTag = 1;
   private readonly outstanding = new Map<number, Delivery>();
   readonly consumers = new Map<string, Consumer>();
+  /** told of each outstanding delivery as it is settled (an adapter's own ids for it go then) */
+  onSettled: ((d: Delivery) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -51,7 +54,7 @@ export class Session {
 
   /** direct reply-to: consume the session's own pseudo-queue amq.rabbitmq.reply-to */
   consumeReplyTo(options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
-    return this.attach(this.vhost.replyQueueFor(this), options, sink, accepted);
+    return this.attach(this.vhost.directReplyTo.queueFor(this), options, sink, accepted);
   }
 
   private attach(queue: Queue, options: ConsumeOptions, sink: ConsumerSink, accepted?: (c: Consumer) => void): Consumer {
@@ -125,6 +128,23 @@ export class Session {
     this.settle(tag, false, requeue ? 'requeue' : 'discard');
   }
 
+  /**
+   * A client refused a delivery for good (a NACK): dead-lettered the engine's way by the
+   * vhost's dead-letterer, then settled. Unknown tags are ignored (false).
+   */
+  deadLetter(tag: number, engine: DeadLetterEngine, origin?: DeadLetterOrigin): boolean {
+    const d = this.outstanding.get(tag);
+    if (!d) return false;
+    const how = this.vhost.deadLetterer.rejected(engine, d.message, origin);
+    this.settle(tag, false, how);
+    return true;
+  }
+
+  /** an outstanding delivery by tag */
+  delivery(tag: number): Delivery | undefined {
+    return this.outstanding.get(tag);
+  }
+
   /** basic.recover: every unacked message goes back to its queue, flagged redelivered */
   recover(): void {
     this.settleAll('requeue');
@@ -161,6 +181,7 @@ export class Session {
   private settleOne(d: Delivery, how: 'ack' | 'requeue' | 'discard', touched: Set<Queue>): void {
     this.outstanding.delete(d.tag);
     this.unacked--;
+    this.onSettled?.(d);
     if (d.queue) {
       d.queue.settleDelivered(d.entry, d.consumer, how);
       touched.add(d.queue);
@@ -197,6 +218,6 @@ export class Session {
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.settleAll('requeue');
-    this.vhost.sessionClosed(this);
+    this.vhost.directReplyTo.sessionClosed(this);
   }
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { BindingDef, ExchangeDef, QueueDef, Store } from '../store/store.js';
-import type { Broker } from './broker.js';
+import type { Store } from '../store/store.js';
 import type { Delivery } from './consumer.js';
-import { deadLetteredCopy, isDeadLetterCycle, originalRoutingKeys } from './dead-letter.js';
+import { bindingDef, exchangeDef } from './definitions.js';
+import { DirectReplyTo } from './direct-reply-to.js';
+import { DeadLetterer, isDeadLetterCycle, type DeadLetterTarget } from './dead-letter.js';
 import {
   accessRefused,
   BrokerError,
@@ -13,20 +14,14 @@ import {
 } from './errors.js';
 import { Exchange, isExchangeType, type ExchangeOptions } from './exchanges/exchange.js';
 import type { Destination } from './exchanges/router.js';
+import { findQueues, hasSenderSelectedKeys, Rejected, Routed } from './exchanges/routing.js';
 import { fieldEquals } from './exchanges/headers.js';
 import type { FieldTable } from './fields.js';
-import { isPersistent, type Message } from './message.js';
+import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
-import type { Session } from './session.js';
-
-export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
-const REPLY_TO_PREFIX = `${DIRECT_REPLY_TO}.`;
-
-/** publish outcomes, as flags: a confirm is a nack when Rejected is set */
-export const Routed = 1;
-export const Rejected = 2;
+import type { VHostHost } from './vhost-host.js';
 
 const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers', boolean][] = [
   ['amq.direct', 'direct', false],
@@ -45,18 +40,25 @@ export interface DeclareExchangeOptions extends ExchangeOptions {
   passive: boolean;
 }
 
-/** A virtual host: its exchanges, queues and bindings, and the routing between them. */
-export class VHost implements QueueHost {
+/**
+ * A virtual host: its exchanges, queues and bindings, declared, bound and deleted here;
+ * publishing through routing (exchanges/routing.ts), direct reply-to (direct-reply-to.ts)
+ * and dead-lettering (dead-letter.ts). It reaches the broker only through VHostHost.
+ */
+export class VHost implements QueueHost, DeadLetterTarget {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
-  /** direct reply-to pseudo-queues, by session id */
-  private readonly replyQueues = new Map<string, Queue>();
   private readonly routeScratch = new Set<Destination>();
+  /** dead-lettering for this vhost's queues and its clients' NACKs */
+  readonly deadLetterer: DeadLetterer = new DeadLetterer(this);
+  /** RabbitMQ's amq.rabbitmq.reply-to */
+  readonly directReplyTo: DirectReplyTo;
 
   constructor(
-    readonly broker: Broker,
+    readonly host: VHostHost,
     readonly name: string,
   ) {
+    this.directReplyTo = new DirectReplyTo(this, host);
     const opts = { durable: true, autoDelete: false, internal: false, arguments: {} };
     this.exchanges.set('', new Exchange(name, '', 'direct', opts));
     for (const [n, type, internal] of PREDECLARED) {
@@ -65,7 +67,7 @@ export class VHost implements QueueHost {
   }
 
   get store(): Store {
-    return this.broker.store;
+    return this.host.store;
   }
 
   getQueue(name: string): Queue | undefined {
@@ -74,6 +76,15 @@ export class VHost implements QueueHost {
 
   getExchange(name: string): Exchange | undefined {
     return this.exchanges.get(name);
+  }
+
+  hasExchange(name: string): boolean {
+    return this.exchanges.has(name);
+  }
+
+  /** DeadLetterTarget: a durable shared queue, as a plain declare makes it (ActiveMQ.DLQ) */
+  ensureDurableQueue(name: string): void {
+    this.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
   }
 
   // ---- exchanges -------------------------------------------------------------------
@@ -102,7 +113,7 @@ export class VHost implements QueueHost {
       arguments: o.arguments,
     });
     this.exchanges.set(name, ex);
-    if (ex.options.durable) this.store.putExchange(this.exchangeDef(ex));
+    if (ex.options.durable) this.store.putExchange(exchangeDef(this.name, ex));
     return ex;
   }
 
@@ -142,7 +153,7 @@ export class VHost implements QueueHost {
 
   private removeExchange(ex: Exchange): void {
     this.exchanges.delete(ex.name);
-    for (const b of ex.bindings.values()) if (ex.options.durable) this.store.deleteBinding(this.bindingDef(ex, b.destination, b.routingKey, b.arguments));
+    for (const b of ex.bindings.values()) if (ex.options.durable) this.store.deleteBinding(bindingDef(this.name, ex, b.destination, b.routingKey, b.arguments));
     this.removeBindingsTo(ex);
     if (ex.options.durable) this.store.deleteExchange(this.name, ex.name);
   }
@@ -173,14 +184,14 @@ export class VHost implements QueueHost {
         `invalid property '${!o.durable ? 'non-durable' : o.exclusive ? 'exclusive' : 'auto-delete'}' for ${describeQueue(this.name, name)}`,
       );
     }
-    this.broker.limits.checkQueueCount(this.broker.queueCount(), name);
+    this.host.limits.checkQueueCount(this.host.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);
-    this.broker.policies.apply(q);
+    this.host.policies.apply(q);
     if (q.durable && !o.exclusive) {
       this.store.putQueue({ vhost: this.name, name, durable: true, autoDelete: o.autoDelete, arguments: o.arguments });
     }
-    this.broker.queueDeclared(q);
+    this.host.queueDeclared(q);
     return q;
   }
 
@@ -219,7 +230,7 @@ export class VHost implements QueueHost {
     if (this.queues.get(q.name) !== q) return 0;
     this.queues.delete(q.name);
     const count = q.messageCount;
-    this.broker.memoryReleased(q.ready.bytes);
+    this.host.memoryReleased(q.ready.bytes);
     const { consumers } = q.destroy();
     this.removeBindingsTo(q);
     if (q.durable && !q.options.exclusive) this.store.deleteQueue(this.name, q.name);
@@ -227,7 +238,7 @@ export class VHost implements QueueHost {
       c.session.forget(c);
       c.sink.cancelledByBroker(c);
     }
-    this.broker.queueDeleted(q);
+    this.host.queueDeleted(q);
     return count;
   }
 
@@ -248,14 +259,14 @@ export class VHost implements QueueHost {
     const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
     validateBindingArgs(source, args);
     if (source.bind(destination, key, args) && source.options.durable && (destination as Queue).durable) {
-      this.store.putBinding(this.bindingDef(source, destination, key, args));
+      this.store.putBinding(bindingDef(this.name, source, destination, key, args));
     }
   }
 
   unbindQueue(queueName: string, exchangeName: string, key: string, args: FieldTable, owner: object | null): void {
     const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
     if (source.unbind(destination, key, args)) {
-      if (source.options.durable) this.store.deleteBinding(this.bindingDef(source, destination, key, args));
+      if (source.options.durable) this.store.deleteBinding(bindingDef(this.name, source, destination, key, args));
       this.maybeAutoDeleteExchange(source);
     }
   }
@@ -264,14 +275,14 @@ export class VHost implements QueueHost {
     const { source, destination } = this.bindingEnds(destinationName, 'exchange', sourceName, null);
     validateBindingArgs(source, args);
     if (source.bind(destination, key, args) && source.options.durable && (destination as Exchange).options.durable) {
-      this.store.putBinding(this.bindingDef(source, destination, key, args));
+      this.store.putBinding(bindingDef(this.name, source, destination, key, args));
     }
   }
 
   unbindExchange(destinationName: string, sourceName: string, key: string, args: FieldTable): void {
     const { source, destination } = this.bindingEnds(destinationName, 'exchange', sourceName, null);
     if (source.unbind(destination, key, args)) {
-      if (source.options.durable) this.store.deleteBinding(this.bindingDef(source, destination, key, args));
+      if (source.options.durable) this.store.deleteBinding(bindingDef(this.name, source, destination, key, args));
       this.maybeAutoDeleteExchange(source);
     }
   }
@@ -304,7 +315,7 @@ export class VHost implements QueueHost {
     for (const ex of [...this.exchanges.values()]) {
       const removed = ex.unbindAll(d);
       if (removed.length) {
-        if (ex.options.durable) for (const b of removed) this.store.deleteBinding(this.bindingDef(ex, d, b.routingKey, b.arguments));
+        if (ex.options.durable) for (const b of removed) this.store.deleteBinding(bindingDef(this.name, ex, d, b.routingKey, b.arguments));
         this.maybeAutoDeleteExchange(ex);
       }
     }
@@ -324,63 +335,17 @@ export class VHost implements QueueHost {
     const ex = this.exchanges.get(exchangeName);
     if (!ex) throw notFound(`no ${describeExchange(this.name, exchangeName)}`);
     if (ex.options.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchangeName)}`);
-    const headers = message.properties.headers;
     // fast path: the default exchange with no sender-selected keys is a lookup by name
-    if (exchangeName === '' && (headers === undefined || (headers['CC'] === undefined && headers['BCC'] === undefined))) {
-      if (routingKey.startsWith(REPLY_TO_PREFIX)) return this.publishReply(routingKey, message);
+    if (exchangeName === '' && !hasSenderSelectedKeys(message)) {
+      if (DirectReplyTo.isReplyAddress(routingKey)) return this.directReplyTo.publish(routingKey, message);
       const q = this.queues.get(routingKey);
       if (!q) {
-        this.broker.published(message, 0);
+        this.host.published(message, 0);
         return 0;
       }
       return this.enqueueAll([q], message);
     }
-    const queues = this.route(ex, message);
-    return this.enqueueAll(queues, message);
-  }
-
-  private route(ex: Exchange, message: Message): Queue[] {
-    const headers = message.properties.headers;
-    const keys = [message.routingKey];
-    if (headers) {
-      for (const h of ['CC', 'BCC']) {
-        const extra = headers[h];
-        if (Array.isArray(extra)) for (const k of extra) if (typeof k === 'string' || Buffer.isBuffer(k)) keys.push(k.toString());
-      }
-      if (headers['BCC'] !== undefined) {
-        // BCC keys route the message but are not seen by consumers
-        const { BCC: _bcc, ...rest } = headers;
-        message.properties = { ...message.properties, headers: rest };
-        message.encodedProperties = undefined;
-      }
-    }
-    const out = new Set<Queue>();
-    const seen = new Set<Exchange>();
-    const scratch = this.routeScratch;
-    const visit = (x: Exchange): void => {
-      if (seen.has(x)) return;
-      seen.add(x);
-      scratch.clear();
-      if (x.name === '') {
-        for (const k of keys) {
-          const q = this.queues.get(k);
-          if (q) scratch.add(q);
-        }
-      } else for (const k of keys) x.route(k, headers, scratch);
-      if (scratch.size === 0) {
-        const ae = x.alternateExchange;
-        const aex = ae !== undefined ? this.exchanges.get(ae) : undefined;
-        if (aex) visit(aex);
-        return;
-      }
-      const found = [...scratch];
-      for (const d of found) {
-        if (d.kind === 'queue') out.add(d as Queue);
-        else visit(d as Exchange);
-      }
-    };
-    visit(ex);
-    return [...out];
+    return this.enqueueAll(findQueues(this, ex, message, this.routeScratch), message);
   }
 
   private enqueueAll(queues: Queue[], message: Message): number {
@@ -390,154 +355,46 @@ export class VHost implements QueueHost {
     for (const q of queues) {
       if (q.wouldReject(message)) {
         flags |= Rejected;
-        if (q.config.overflow === 'reject-publish-dlx') this.deadLetterMessage(q, message, 'maxlen');
+        if (q.config.overflow === 'reject-publish-dlx') this.deadLetterer.fromQueue(q, [{ message }], 'maxlen');
         continue;
       }
       if (message.properties.headers?.['x-death'] !== undefined && isDeadLetterCycle(message, q)) continue;
       (accepted ??= []).push(q);
       if (q.willPersist(message)) (persisted ??= []).push(q);
     }
-    const id = this.broker.nextMessageId();
+    const id = this.host.nextMessageId();
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
     if (!accepted) {
-      this.broker.published(message, 0);
+      this.host.published(message, 0);
       return flags;
     }
     for (const q of accepted) {
       const entry = q.makeEntry(id, message, persisted !== undefined && persisted.includes(q));
-      this.broker.memoryAdded(message.body.length);
+      this.host.memoryAdded(message.body.length);
       q.enqueue(entry);
     }
     // after enqueueing, so listeners see the message in its queues
-    this.broker.published(message, accepted.length);
+    this.host.published(message, accepted.length);
     return flags | Routed;
-  }
-
-  // ---- direct reply-to -------------------------------------------------------------
-
-  /** a session consuming from amq.rabbitmq.reply-to gets a private pseudo-queue */
-  replyQueueFor(session: Session): Queue {
-    let q = this.replyQueues.get(session.id);
-    if (!q) {
-      q = new Queue(this, DIRECT_REPLY_TO, { durable: false, exclusive: true, autoDelete: false, arguments: {}, owner: session.owner }, resolveQueueArgs(this.name, DIRECT_REPLY_TO, {}));
-      this.replyQueues.set(session.id, q);
-    }
-    return q;
-  }
-
-  hasReplyQueue(session: Session): boolean {
-    return (this.replyQueues.get(session.id)?.consumerCount ?? 0) > 0;
-  }
-
-  replyAddress(session: Session): string {
-    return `${REPLY_TO_PREFIX}${session.id}`;
-  }
-
-  private publishReply(routingKey: string, message: Message): number {
-    const q = this.replyQueues.get(routingKey.slice(REPLY_TO_PREFIX.length));
-    if (!q || q.consumerCount === 0) {
-      this.broker.published(message, 0);
-      return 0;
-    }
-    this.broker.memoryAdded(message.body.length);
-    q.enqueue(q.makeEntry(this.broker.nextMessageId(), message, false));
-    this.broker.published(message, 1);
-    return Routed;
-  }
-
-  sessionClosed(session: Session): void {
-    const q = this.replyQueues.get(session.id);
-    if (q) {
-      this.replyQueues.delete(session.id);
-      for (const e of q.destroy().consumers) void e;
-    }
   }
 
   // ---- QueueHost -------------------------------------------------------------------
 
   deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void {
-    for (const e of entries) this.deadLetterMessage(queue, e.message, reason);
-  }
-
-  private deadLetterMessage(queue: Queue, message: Message, reason: DeadLetterReason): void {
-    const dlx = queue.config.deadLetterExchange;
-    if (dlx === undefined) return;
-    const ex = this.exchanges.get(dlx);
-    if (!ex) return; // RabbitMQ drops it when the DLX is missing
-    const copy = deadLetteredCopy(message, queue, reason, Date.now());
-    if (!isPersistent(message)) copy.properties.deliveryMode = message.properties.deliveryMode;
-    try {
-      this.publish(dlx, copy.routingKey, copy);
-    } catch {
-      // an internal DLX or the like: the message is dropped, as RabbitMQ does
-    }
+    this.deadLetterer.fromQueue(queue, entries, reason);
   }
 
   forgotten(entry: QueueEntry): void {
-    this.broker.memoryReleased(entry.message.body.length);
+    this.host.memoryReleased(entry.message.body.length);
   }
 
   settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void {
-    this.broker.memoryReleased(entry.message.body.length);
-    this.broker.settled(queue, entry, how);
+    this.host.memoryReleased(entry.message.body.length);
+    this.host.settled(queue, entry, how);
   }
 
   delivered(queue: Queue, delivery: Delivery): void {
-    this.broker.delivered(queue, delivery);
-  }
-
-  // ---- recovery (from the store, so nothing is written back) -------------------------
-
-  restoreExchange(def: ExchangeDef): void {
-    if (this.exchanges.has(def.name) || !isExchangeType(def.type)) return;
-    const { durable, autoDelete, internal } = def;
-    this.exchanges.set(def.name, new Exchange(this.name, def.name, def.type, { durable, autoDelete, internal, arguments: def.arguments }));
-  }
-
-  restoreQueue(def: QueueDef): Queue | undefined {
-    if (this.queues.has(def.name)) return this.queues.get(def.name);
-    let config;
-    try {
-      config = resolveQueueArgs(this.name, def.name, def.arguments);
-    } catch {
-      return undefined;
-    }
-    const q = new Queue(this, def.name, { durable: true, exclusive: false, autoDelete: def.autoDelete, arguments: def.arguments, owner: null }, config);
-    this.queues.set(def.name, q);
-    this.broker.policies.apply(q);
-    return q;
-  }
-
-  restoreBinding(def: BindingDef): void {
-    const source = this.exchanges.get(def.source);
-    const destination = def.destinationType === 'queue' ? this.queues.get(def.destination) : this.exchanges.get(def.destination);
-    if (source && destination) source.bind(destination, def.routingKey, def.arguments);
-  }
-
-  /** a persistent message recovered into its queue, in order; delivered ones come back redelivered */
-  restoreMessage(q: Queue, id: number, message: Message, delivered: boolean): void {
-    const entry = q.makeEntry(id, message, true);
-    if (delivered) entry.deliveryCount = 1;
-    this.broker.memoryAdded(message.body.length);
-    q.enqueue(entry);
-  }
-
-  // ---- definitions -----------------------------------------------------------------
-
-  exchangeDef(ex: Exchange) {
-    return {
-      vhost: this.name,
-      name: ex.name,
-      type: ex.type,
-      durable: ex.options.durable,
-      autoDelete: ex.options.autoDelete,
-      internal: ex.options.internal,
-      arguments: ex.options.arguments,
-    };
-  }
-
-  bindingDef(source: Exchange, d: Destination, routingKey: string, args: FieldTable) {
-    return { vhost: this.name, source: source.name, destination: d.name, destinationType: d.kind, routingKey, arguments: args };
+    this.host.delivered(queue, delivery);
   }
 }
 
@@ -557,4 +414,3 @@ function validateBindingArgs(source: Exchange, args: FieldTable): void {
   }
 }
 
-export { originalRoutingKeys };

@@ -1,22 +1,9 @@
+import type { AccessControl } from '../core/access.js';
 import type { FieldTable } from '../core/fields.js';
 import type { Broker } from '../core/broker.js';
 import type { Logger } from '../server/logger.js';
 
-export type Permission = 'configure' | 'write' | 'read';
-
-export interface AuthenticatedUser {
-  name: string;
-  tags: string[];
-}
-
-export type AuthOutcome = { ok: true; user: AuthenticatedUser } | { ok: false; reason: string };
-
-/** Who may connect and what they may touch: the broker's users and per-vhost permissions. */
-export interface AccessControl {
-  authenticate(username: string, password: string, remoteAddress: string | undefined): AuthOutcome;
-  canAccessVhost(user: string, vhost: string): boolean;
-  check(user: string, vhost: string, permission: Permission, resource: string): boolean;
-}
+export type { AccessControl, AuthenticatedUser, AuthOutcome, Permission } from '../core/access.js';
 
 /** one channel of a connection, as the management API lists it */
 export interface ChannelInfo {

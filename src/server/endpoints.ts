@@ -90,3 +90,45 @@ export function amazonHostname(identity: BrokerIdentity, engine: Engine, instanc
 export function brokerArn(identity: BrokerIdentity, name: string, account = '000000000000'): string {
   return `arn:aws:mq:${identity.region}:${account}:broker:${name}:${identity.brokerId}`;
 }
+
+const TLS_LISTENERS = new Set<ListenerKey>(['amqps', 'amqp10s', 'stomps', 'mqtts', 'wss', 'https', 'console']);
+
+export function isTlsListener(key: ListenerKey): boolean {
+  return TLS_LISTENERS.has(key);
+}
+
+/** endpoints that belong to Amazon MQ's ActiveMQ engine (their host names carry `-1`) */
+export const ACTIVEMQ_LISTENERS = new Set<ListenerKey>(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
+
+/** the URL a client library takes for this listener */
+export function clientUrl(key: ListenerKey, host: string, port: number): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  switch (key) {
+    case 'amqp':
+      return `amqp://${h}:${port}`;
+    case 'amqps':
+    case 'amqp10s':
+      return `amqps://${h}:${port}`;
+    case 'amqp10':
+      return `amqp://${h}:${port}`;
+    case 'stomp':
+      return `stomp://${h}:${port}`;
+    case 'stomps':
+      return `stomp+ssl://${h}:${port}`;
+    case 'stompWs':
+    case 'mqttWs':
+      return `ws://${h}:${port}/ws`;
+    case 'mqtt':
+      return `mqtt://${h}:${port}`;
+    case 'mqtts':
+      return `mqtts://${h}:${port}`;
+    case 'wss':
+      return `wss://${h}:${port}`;
+    case 'http':
+    case 'api':
+      return `http://${h}:${port}`;
+    case 'https':
+    case 'console':
+      return `https://${h}:${port}`;
+  }
+}

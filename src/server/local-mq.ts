@@ -1,20 +1,15 @@
 import type { Socket } from 'node:net';
 import { Broker } from '../core/broker.js';
-import type { Delivery } from '../core/consumer.js';
-import type { FieldTable } from '../core/fields.js';
-import type { Message, MessageProperties } from '../core/message.js';
-import type { QueueEntry } from '../core/queues/entry.js';
-import type { Queue } from '../core/queues/queue.js';
-import { Routed } from '../core/vhost.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import { MqttServer } from '../protocols/mqtt/server.js';
-import type { AccessControl, ClientConnection, ProtocolContext } from '../protocols/context.js';
+import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
 import type { Store } from '../store/store.js';
 import { UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
+import { BrokerInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
 import type { BrokerOptions } from './options.js';
 import { PRODUCT } from './product.js';
@@ -24,11 +19,11 @@ import type { ManagementBackend } from '../http/backend.js';
 import { RateSampler } from '../http/rates.js';
 import { exportDefinitionsJson, importDefinitionsJson } from './definitions/apply.js';
 import { join } from 'node:path';
-import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, type BrokerIdentity, type Endpoint } from './endpoints.js';
+import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, isTlsListener, ACTIVEMQ_LISTENERS, clientUrl, type BrokerIdentity, type Endpoint } from './endpoints.js';
 import { openListener, type ListenerServices, type OpenListener } from './listeners.js';
-import { ensureCertificates, loadUserCertificates, type TlsMaterial } from './tls/certificates.js';
+import { ensureCertificates, inMemoryCertificates, loadUserCertificates, type TlsMaterial } from './tls/certificates.js';
 import { TlsTerminator } from './tls/terminator.js';
-import { inMemoryCertificates, isTlsListener, ACTIVEMQ_LISTENERS, clientUrl, restoreIdentity } from './endpoint-support.js';
+import { restoreIdentity } from './identity.js';
 import type { ListenerKey } from './profiles.js';
 import type { Engine } from './options.js';
 import { resolvePorts } from './profiles.js';
@@ -67,34 +62,14 @@ export interface BrokerUrls {
   api?: string;
 }
 
-export interface QueueInfo {
-  vhost: string;
-  name: string;
-  durable: boolean;
-  exclusive: boolean;
-  autoDelete: boolean;
-  arguments: FieldTable;
-  messages: number;
-  unacked: number;
-  consumers: number;
-}
-
-export interface PeekedMessage {
-  body: Buffer;
-  exchange: string;
-  routingKey: string;
-  properties: MessageProperties;
-  redelivered: boolean;
-  /** body as UTF-8 text */
-  text(): string;
-}
-
-/** A running LocalMQ: the core, its listeners, and the helpers tests reach for. */
-export class LocalMQ {
-  readonly core: Broker;
+/**
+ * A running LocalMQ, the composition root: the core and its store, users, the protocol
+ * adapters' context, listeners, TLS and the Amazon MQ identity; start and stop. The
+ * inspection helpers tests reach for come from BrokerInspection.
+ */
+export class LocalMQ extends BrokerInspection {
   readonly users: UserRegistry;
   readonly logger: Logger;
-  readonly connectionsRegistry: Connections;
   private readonly listeners: OpenListener[] = [];
   /** every endpoint, in Amazon MQ's URL forms (local and Amazon-style host) */
   endpoints: Endpoint[] = [];
@@ -123,14 +98,17 @@ export class LocalMQ {
     readonly options: BrokerOptions,
     readonly store: Store,
   ) {
+    const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
+    super(
+      core,
+      new Connections(() => ({
+        total: core.limits.settings.maxConnections,
+        perProtocol: core.limits.settings.maxConnectionsPerProtocol,
+      })),
+    );
     this.logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
-    this.core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     this.users = new UserRegistry({ store });
     this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs);
-    this.connectionsRegistry = new Connections(() => ({
-      total: this.core.limits.settings.maxConnections,
-      perProtocol: this.core.limits.settings.maxConnectionsPerProtocol,
-    }));
   }
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
@@ -350,131 +328,6 @@ export class LocalMQ {
     await Promise.all(listenersClosed);
     await this.store.close();
   }
-
-  // ---- helpers for tests ---------------------------------------------------------
-
-  /** live client connections of every protocol */
-  connections(): ClientConnection[] {
-    return this.connectionsRegistry.list();
-  }
-
-  queues(vhost = '/'): QueueInfo[] {
-    const v = this.core.vhost(vhost);
-    return v ? [...v.queues.values()].map(queueInfo) : [];
-  }
-
-  /** a handle on one queue: peek, purge, count */
-  queue(name: string, vhost = '/') {
-    const find = () => this.core.vhost(vhost)?.getQueue(name);
-    return {
-      exists: () => find() !== undefined,
-      info: (): QueueInfo | undefined => {
-        const q = find();
-        return q ? queueInfo(q) : undefined;
-      },
-      /** the ready messages (the first `limit` of them), in delivery order, without consuming them */
-      messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
-      purge: (): number => find()?.purge() ?? 0,
-      messageCount: (): number => find()?.messageCount ?? 0,
-    };
-  }
-
-  /** publish from the server side, as if a client had; returns whether any queue took it */
-  publish(exchange: string, routingKey: string, body: Buffer | string, properties: MessageProperties = {}, vhost = '/'): boolean {
-    const message: Message = {
-      exchange,
-      routingKey,
-      properties,
-      body: typeof body === 'string' ? Buffer.from(body) : body,
-      publishedAt: Date.now(),
-    };
-    return (this.core.requireVhost(vhost).publish(exchange, routingKey, message) & Routed) !== 0;
-  }
-
-  /**
-   * Resolve once a message matching `predicate` is in the queue (already there or
-   * published later); reject after `timeoutMs`.
-   */
-  waitFor(queue: string, predicate: (m: PeekedMessage) => boolean = () => true, timeoutMs = 5000, vhost = '/'): Promise<PeekedMessage> {
-    // walks the queue without copying it: it may hold millions of messages
-    const search = (): PeekedMessage | undefined => {
-      const q = this.core.vhost(vhost)?.getQueue(queue);
-      if (!q) return undefined;
-      for (const e of q.ready.entries()) {
-        const m = peeked(e);
-        if (predicate(m)) return m;
-      }
-      return undefined;
-    };
-    const existing = search();
-    if (existing) return Promise.resolve(existing);
-    return new Promise((resolve, reject) => {
-      const onPublished = () => {
-        const m = search();
-        if (m) done(m);
-      };
-      const onDelivered = (q: Queue, d: Delivery) => {
-        if (q.name === queue && q.vhost === vhost) {
-          const m = peeked(d.entry);
-          if (predicate(m)) done(m);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no matching message in queue '${queue}' within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.core.off('published', onPublished);
-        this.core.off('delivered', onDelivered);
-      };
-      const done = (m: PeekedMessage) => {
-        cleanup();
-        resolve(m);
-      };
-      this.core.on('published', onPublished);
-      this.core.on('delivered', onDelivered);
-    });
-  }
-
-  /** Drop every queue, non-default exchange, binding and message (listeners and users stay). */
-  reset(): void {
-    for (const v of this.core.vhosts.values()) {
-      for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
-      for (const e of [...v.exchanges.values()]) if (e.name !== '' && !e.name.startsWith('amq.')) v.deleteExchange(e.name, false);
-    }
-  }
-
-  /** 'published' | 'delivered' | 'settled' events of the core */
-  get events(): Broker {
-    return this.core;
-  }
-}
-
-function queueInfo(q: Queue): QueueInfo {
-  return {
-    vhost: q.vhost,
-    name: q.name,
-    durable: q.options.durable,
-    exclusive: q.options.exclusive,
-    autoDelete: q.options.autoDelete,
-    arguments: q.options.arguments,
-    messages: q.messageCount,
-    unacked: q.unackedCount,
-    consumers: q.consumerCount,
-  };
-}
-
-function peeked(e: QueueEntry): PeekedMessage {
-  const m = e.message;
-  return {
-    body: m.body,
-    exchange: m.exchange,
-    routingKey: m.routingKey,
-    properties: m.properties,
-    redelivered: e.deliveryCount > 0,
-    text: () => m.body.toString('utf8'),
-  };
 }
 
 function openJournal(dir: string, options: BrokerOptions, logger: Logger): FileStore {

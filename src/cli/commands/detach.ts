@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Settings } from '../../server/config.js';
+import type { Settings } from '../config.js';
 import { formatEndpoints } from '../endpoint-table.js';
 import { CliError } from '../fail.js';
 import { LOG_FILE, type RunState } from '../run-state.js';

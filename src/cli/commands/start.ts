@@ -1,13 +1,13 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { brokerOptions, type Settings } from '../../server/config.js';
+import { brokerOptions, type Settings } from '../config.js';
 import { DefinitionsImportError, importDefinitionsFile } from '../../server/definitions/apply.js';
 import { startBroker, type LocalMQ } from '../../server/local-mq.js';
 import { PRODUCT } from '../../server/product.js';
 import { formatEndpoints } from '../endpoint-table.js';
 import { CliError, EXIT_BAD_SETTINGS, printError } from '../fail.js';
 import { clearRunFiles, isAlive, LOG_FILE, readState, writePid, writeState, type RunState } from '../run-state.js';
-import { kebab } from '../../server/config.js';
+import { kebab } from '../config.js';
 import { StrictModeError, StrictNoUsersError } from '../../server/auth/strict.js';
 
 /** set in the detached child by `start --detach`: tell the parent over IPC when ready */

@@ -35,12 +35,6 @@ export interface QueueOptions {
   owner: object | null;
 }
 
-export const enum EnqueueResult {
-  Accepted = 0,
-  /** x-overflow reject-publish: the publisher gets a nack */
-  Rejected = 1,
-}
-
 export class Queue {
   readonly kind = 'queue' as const;
   readonly ready: ReadyList;

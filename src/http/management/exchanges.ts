@@ -1,7 +1,8 @@
 import type http from 'node:http';
 import type { Exchange } from '../../core/exchanges/exchange.js';
 import type { MessageProperties } from '../../core/message.js';
-import { Rejected, Routed, type VHost } from '../../core/vhost.js';
+import { Rejected, Routed } from '../../core/exchanges/routing.js';
+import type { VHost } from '../../core/vhost.js';
 import { fieldTableFromJson, isPlainObject } from '../../server/definitions/json-values.js';
 import type { ManagementBackend } from '../backend.js';
 import { pickColumns, sendList } from './list.js';

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
-import { accessRefused, BrokerError, notFound, preconditionFailed } from '../../core/errors.js';
+import { Access, type Permission } from '../../core/access.js';
+import { notFound, preconditionFailed } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
 import type { Message, MessageProperties } from '../../core/message.js';
-import { isPersistent } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
-import { DurableBarrier } from '../../core/durable-barrier.js';
-import { DIRECT_REPLY_TO, Rejected, Routed, type VHost } from '../../core/vhost.js';
-import type { ChannelInfo, Permission } from '../context.js';
+import { Transaction } from '../../core/transaction.js';
+import { DIRECT_REPLY_TO } from '../../core/direct-reply-to.js';
+import { Rejected, Routed } from '../../core/exchanges/routing.js';
+import type { VHost } from '../../core/vhost.js';
+import type { ChannelInfo } from '../context.js';
 import {
   AmqpCodecError,
   COMMAND_INVALID,
@@ -35,14 +38,6 @@ interface PendingContent {
   received: number;
 }
 
-type TxOp =
-  | { kind: 'publish'; exchange: string; routingKey: string; mandatory: boolean; message: Message }
-  | { kind: 'ack'; tag: number; multiple: boolean }
-  | { kind: 'nack'; tag: number; multiple: boolean; requeue: boolean };
-
-/** name RabbitMQ uses for the default exchange in permission checks and errors */
-const DEFAULT_EXCHANGE_NAME = 'amq.default';
-
 /**
  * One AMQP channel: translates methods into core calls on its Session and the vhost, and
  * core deliveries into basic.deliver frames. Holds the AMQP-only state: content assembly,
@@ -56,19 +51,21 @@ export class AmqpChannel implements ConsumerSink {
   private confirming = false;
   private publishSeq = 0;
   /** publish sequence numbers waiting for the store before their confirm goes out */
-  private readonly confirms: DurableBarrier<number>;
+  private readonly confirms: OrderedDurableWaits<number>;
   /** of those, the ones a reject-publish queue refused: they get basic.nack */
   private readonly nacked = new Set<number>();
-  private tx: TxOp[] | undefined;
+  private tx: Transaction | undefined;
+  private readonly access: Access;
   private closed = false;
 
   constructor(
     private readonly conn: AmqpConnection,
     readonly number: number,
   ) {
-    this.vhost = conn.vhostObject!;
+    this.vhost = conn.vhostModel!;
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
-    this.confirms = new DurableBarrier(conn.ctx.broker.store, (seqs, err) => this.flushConfirms(seqs, err));
+    this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err));
+    this.access = new Access(conn.ctx.access, conn.authUser!.name);
   }
 
   /** what the management API shows of a channel */
@@ -277,18 +274,21 @@ export class AmqpChannel implements ConsumerSink {
       case 'basic.get':
         this.get(m.args.queue, m.args.noAck);
         return;
-      case 'basic.ack':
-        if (this.tx) this.tx.push({ kind: 'ack', tag: m.args.deliveryTag, multiple: m.args.multiple });
-        else this.session.ack(m.args.deliveryTag, m.args.multiple);
+      case 'basic.ack': {
+        const { deliveryTag, multiple } = m.args;
+        this.settle(() => this.session.ack(deliveryTag, multiple));
         return;
-      case 'basic.nack':
-        if (this.tx) this.tx.push({ kind: 'nack', tag: m.args.deliveryTag, multiple: m.args.multiple, requeue: m.args.requeue });
-        else this.session.nack(m.args.deliveryTag, m.args.multiple, m.args.requeue);
+      }
+      case 'basic.nack': {
+        const { deliveryTag, multiple, requeue } = m.args;
+        this.settle(() => this.session.nack(deliveryTag, multiple, requeue));
         return;
-      case 'basic.reject':
-        if (this.tx) this.tx.push({ kind: 'nack', tag: m.args.deliveryTag, multiple: false, requeue: m.args.requeue });
-        else this.session.reject(m.args.deliveryTag, m.args.requeue);
+      }
+      case 'basic.reject': {
+        const { deliveryTag, requeue } = m.args;
+        this.settle(() => this.session.reject(deliveryTag, requeue));
         return;
+      }
       case 'basic.recover-async':
       case 'basic.recover':
         if (!m.args.requeue) throw new AmqpCodecError(NOT_IMPLEMENTED, `requeue=false`, m.classId, m.methodId);
@@ -303,7 +303,7 @@ export class AmqpChannel implements ConsumerSink {
         return;
       case 'tx.select':
         if (this.confirming) throw preconditionFailed(`cannot switch from confirm to tx mode`);
-        this.tx ??= [];
+        this.tx ??= new Transaction(this.conn.ctx.broker.durability);
         this.reply('tx.select-ok', {});
         return;
       case 'tx.commit':
@@ -311,7 +311,7 @@ export class AmqpChannel implements ConsumerSink {
         return;
       case 'tx.rollback':
         if (!this.tx) throw preconditionFailed(`channel is not transactional`);
-        this.tx = [];
+        this.tx.rollback();
         this.reply('tx.rollback-ok', {});
         return;
 
@@ -329,11 +329,13 @@ export class AmqpChannel implements ConsumerSink {
   }
 
   private checkPermission(p: Permission, kind: 'queue' | 'exchange', name: string): void {
-    const user = this.conn.authUser!.name;
-    const resource = kind === 'exchange' && name === '' ? DEFAULT_EXCHANGE_NAME : name;
-    if (!this.conn.ctx.access.check(user, this.vhost.name, p, resource)) {
-      throw accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhost.name}' refused for user '${user}'`);
-    }
+    this.access.permission(this.vhost.name, { kind, name }, p);
+  }
+
+  /** an ack, nack or reject: now, or at commit in a transaction */
+  private settle(apply: () => void): void {
+    if (this.tx) this.tx.settle(apply);
+    else apply();
   }
 
   // ---- consuming -----------------------------------------------------------------
@@ -405,21 +407,20 @@ export class AmqpChannel implements ConsumerSink {
   private publish(exchange: string, routingKey: string, mandatory: boolean, message: Message): void {
     // only a publish that arrives while the alarm is already on stops the reading; the one
     // that crosses the watermark does not, or its own connection could never drain the queue
-    this.conn.publishedWhileBlocked();
+    this.conn.flow?.published();
     this.checkPermission('write', 'exchange', exchange);
     const props = message.properties;
-    const user = this.conn.authUser!.name;
-    if (props.userId !== undefined && props.userId !== user) {
-      throw preconditionFailed(`user_id property set to '${props.userId}' but authenticated user was '${user}'`);
-    }
+    this.access.userId(props.userId);
     if (props.replyTo === DIRECT_REPLY_TO) {
-      if (!this.vhost.hasReplyQueue(this.session)) throw preconditionFailed(`fast reply consumer does not exist`);
-      message.properties = { ...props, replyTo: this.vhost.replyAddress(this.session) };
+      if (!this.vhost.directReplyTo.consuming(this.session)) throw preconditionFailed(`fast reply consumer does not exist`);
+      message.properties = { ...props, replyTo: this.vhost.directReplyTo.address(this.session) };
       message.encodedProperties = undefined;
     }
     if (this.tx) {
       if (!this.vhost.getExchange(exchange)) throw notFound(`no exchange '${exchange}' in vhost '${this.vhost.name}'`);
-      this.tx.push({ kind: 'publish', exchange, routingKey, mandatory, message });
+      this.tx.publish(exchange, routingKey, message, (flags) => {
+        if (mandatory && !(flags & Routed)) this.returnMessage(message, exchange, routingKey);
+      });
       return;
     }
     const seq = this.confirming ? ++this.publishSeq : 0;
@@ -488,44 +489,14 @@ export class AmqpChannel implements ConsumerSink {
     flushRun(seqs.length);
   }
 
+  /** the buffered work applied; commit-ok once its persistent messages are on disk */
   private commit(): void {
     if (!this.tx) throw preconditionFailed(`channel is not transactional`);
-    const ops = this.tx;
-    this.tx = [];
-    let persistent = false;
-    for (const op of ops) {
-      if (op.kind === 'publish') {
-        const flags = this.vhost.publish(op.exchange, op.routingKey, op.message);
-        if (op.mandatory && !(flags & Routed)) this.returnMessage(op.message, op.exchange, op.routingKey);
-        persistent ||= isPersistent(op.message);
-      } else if (op.kind === 'ack') this.session.ack(op.tag, op.multiple);
-      else this.session.nack(op.tag, op.multiple, op.requeue);
-    }
-    const done = () => {
-      if (!this.closed) this.reply('tx.commit-ok', {});
-    };
-    if (persistent) this.afterDurable(done);
-    else done();
-  }
-
-  /**
-   * `then` once everything written so far is on disk. A failed write (a full disk) is
-   * retried by the store while the broker is alarmed; the commit-ok waits for that rather
-   * than claim a commit that is not on disk.
-   */
-  private afterDurable(then: () => void): void {
-    const broker = this.conn.ctx.broker;
-    broker.store.sync((err) => {
-      if (this.closed) return;
-      if (!err) return then();
-      const retry = (on: boolean) => {
-        if (this.closed || !on || !broker.alarmResources.includes('disk')) {
-          broker.off('alarm', retry);
-          if (!this.closed) this.afterDurable(then);
-        }
-      };
-      broker.on('alarm', retry);
-    });
+    this.tx.commit(
+      (exchange, routingKey, message) => this.vhost.publish(exchange, routingKey, message),
+      () => this.reply('tx.commit-ok', {}),
+      () => !this.closed,
+    );
   }
 
   // ---- plumbing ------------------------------------------------------------------
@@ -542,5 +513,3 @@ export class AmqpChannel implements ConsumerSink {
     this.session.close();
   }
 }
-
-export { BrokerError };

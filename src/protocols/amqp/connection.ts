@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { PublisherFlow, type AlarmResource, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { VHost } from '../../core/vhost.js';
@@ -66,7 +67,7 @@ let connectionCounter = 0;
  * One AMQP 0-9-1 client connection: the handshake (start, SASL, tune, open), heartbeats,
  * channel multiplexing and connection-level errors. Channel work lives in AmqpChannel.
  */
-export class AmqpConnection implements ClientConnection {
+export class AmqpConnection implements ClientConnection, FlowControlled {
   readonly id = `amqp-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
   readonly protocol = 'amqp' as const;
   readonly connectedAt = Date.now();
@@ -77,7 +78,7 @@ export class AmqpConnection implements ClientConnection {
   /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
   private readonly closingChannels = new Set<number>();
   authUser: AuthenticatedUser | undefined;
-  vhostObject: VHost | undefined;
+  vhostModel: VHost | undefined;
   clientProperties: FieldTable = {};
   channelMax: number;
   frameMax: number;
@@ -87,10 +88,8 @@ export class AmqpConnection implements ClientConnection {
   private lastSent = Date.now();
   private closeTimer: NodeJS.Timeout | undefined;
   private corked = false;
-  /** the resource alarm is on and the client was told */
-  private blocked = false;
-  /** reading paused because this connection published while the alarm is on */
-  private readPaused = false;
+  /** the resource alarm's hold on this connection: blocked notices, reading paused */
+  flow: PublisherFlow | undefined;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private readonly log;
@@ -136,7 +135,7 @@ export class AmqpConnection implements ClientConnection {
   }
 
   get vhost(): string | undefined {
-    return this.vhostObject?.name;
+    return this.vhostModel?.name;
   }
 
   /** ClientConnection: the open channels, for the management API */
@@ -375,13 +374,12 @@ export class AmqpConnection implements ClientConnection {
       this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`, 10, 40);
       return;
     }
-    this.vhostObject = vhost;
+    this.vhostModel = vhost;
     this.state = State.Open;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.send(0, 'connection.open-ok', {});
-    this.ctx.broker.on('alarm', this.onAlarm);
-    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.debug('connection open', { user: user.name, vhost: vhostName, remote: this.remoteAddress });
   }
 
@@ -448,28 +446,20 @@ export class AmqpConnection implements ClientConnection {
 
   // ---- flow control --------------------------------------------------------------
 
-  private readonly onAlarm = (on: boolean): void => {
-    if (on && !this.blocked) {
-      this.blocked = true;
-      // RabbitMQ's wording: "low on memory", "low on disk", "low on memory & disk"
-      const reason = this.ctx.broker.alarmResources.map((r) => `low on ${r}`).join(' & ');
-      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.blocked', { reason });
-    } else if (!on && this.blocked) {
-      this.blocked = false;
-      if (this.hasCapability('connection.blocked')) this.send(0, 'connection.unblocked', {});
-      if (this.readPaused) {
-        this.readPaused = false;
-        this.socket.resume();
-      }
-    }
-  };
+  /** FlowControlled: the client hears of the alarm when it asked to (connection.blocked capability) */
+  alarmChanged(on: boolean, resources: readonly AlarmResource[]): void {
+    if (!this.hasCapability('connection.blocked')) return;
+    // RabbitMQ's wording: "low on memory", "low on disk", "low on memory & disk"
+    if (on) this.send(0, 'connection.blocked', { reason: resources.map((r) => `low on ${r}`).join(' & ') });
+    else this.send(0, 'connection.unblocked', {});
+  }
 
-  /** RabbitMQ stops reading from a connection once it publishes while an alarm is on */
-  publishedWhileBlocked(): void {
-    if (this.blocked && !this.readPaused) {
-      this.readPaused = true;
-      this.socket.pause();
-    }
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   // ---- closing -------------------------------------------------------------------
@@ -556,11 +546,9 @@ export class AmqpConnection implements ClientConnection {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.teardownChannels();
-    this.vhostObject?.ownerClosed(this);
-    this.ctx.broker.off('alarm', this.onAlarm);
+    this.vhostModel?.ownerClosed(this);
+    this.flow?.close();
     this.ctx.connections.remove(this);
     this.resolveClosed();
   }
 }
-
-export { replyCodeName };

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { Access, permissionName } from '../../core/access.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
 import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
@@ -60,7 +62,7 @@ let connectionCounter = 0;
  * and connection-level errors (close with an amqp: condition, then the socket goes).
  * Session and link work lives in Amqp10Session.
  */
-export class Amqp10Connection implements ClientConnection {
+export class Amqp10Connection implements ClientConnection, FlowControlled {
   readonly id = `amqp10-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
   readonly protocol = 'amqp10' as const;
   readonly connectedAt = Date.now();
@@ -87,6 +89,8 @@ export class Amqp10Connection implements ClientConnection {
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
+  /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
+  private flow: PublisherFlow | undefined;
   readonly log;
   readonly traceFrames: boolean;
 
@@ -278,8 +282,7 @@ export class Amqp10Connection implements ClientConnection {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.startHeartbeats(open.idleTimeOut ?? 0);
-    this.ctx.broker.on('alarm', this.onAlarm);
-    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.info('AMQP 1.0 connection open', { user: user.name, vhost: vhostName, container: open.containerId, remote: this.remoteAddress });
   }
 
@@ -370,8 +373,8 @@ export class Amqp10Connection implements ClientConnection {
   checkAccess(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
     const user = this.authUser!.name;
     const vhost = this.vhostModel!.name;
-    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
-    if (!this.ctx.access.check(user, vhost, permission, resource)) {
+    if (!new Access(this.ctx.access, user).allowed(vhost, { kind, name }, permission)) {
+      const resource = permissionName({ kind, name });
       throw new Amqp10Error(Condition.unauthorizedAccess, `${permission} access to ${kind} '${resource}' in vhost '${vhost}' refused for user '${user}'`, 'link');
     }
   }
@@ -456,10 +459,19 @@ export class Amqp10Connection implements ClientConnection {
     for (const s of this.sessions.values()) s.resume();
   }
 
-  private readonly onAlarm = (on: boolean): void => {
+  /** FlowControlled: links stop granting credit while the alarm is on, and grant again after */
+  alarmChanged(on: boolean): void {
     this.blocked = on;
     for (const s of this.sessions.values()) s.alarmChanged();
-  };
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
 
   // ---- teardown ------------------------------------------------------------------
 
@@ -478,7 +490,7 @@ export class Amqp10Connection implements ClientConnection {
     this.state = State.Closed;
     this.teardown();
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    this.ctx.broker.off('alarm', this.onAlarm);
+    this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
     this.log.debug('AMQP 1.0 connection closed', { remote: this.remoteAddress });
     this.resolveClosed();

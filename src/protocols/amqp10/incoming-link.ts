@@ -1,7 +1,7 @@
-import { DurableBarrier } from '../../core/durable-barrier.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
 import { BrokerError } from '../../core/errors.js';
 import { isPersistent } from '../../core/message.js';
-import { Rejected, Routed } from '../../core/vhost.js';
+import { Rejected, Routed } from '../../core/exchanges/routing.js';
 import { dynamicQueue, parseTarget, queueAddress, type TargetNode } from './address.js';
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus, Transfer } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
@@ -41,7 +41,7 @@ export class IncomingLink {
   private readonly writeChecked = new Set<string>();
   private readonly declared = new Set<string>();
   /** outcomes waiting for the store (persistent messages), in order */
-  private readonly durable: DurableBarrier<{ id: number; state: Composite }>;
+  private readonly durable: OrderedDurableWaits<{ id: number; state: Composite }>;
   /** outcomes to send this turn, batched into ranges */
   private pendingAccepted: number[] = [];
   private flushScheduled = false;
@@ -54,7 +54,7 @@ export class IncomingLink {
     this.name = a.name;
     this.deliveryCount = a.initialDeliveryCount ?? 0;
     this.maxMessageSize = session.conn.ctx.broker.limits.settings.maxMessageSize;
-    this.durable = new DurableBarrier(session.conn.ctx.broker.store, (batch, err) => this.afterDurable(batch, err));
+    this.durable = session.conn.ctx.broker.durability.ordered((batch, err) => this.afterDurable(batch, err));
   }
 
   private get conn() {
@@ -116,14 +116,6 @@ export class IncomingLink {
       this.writeChecked.add(node.exchange);
     }
     return { exchange: node.exchange, key: node.key };
-  }
-
-  private checkAccess(permission: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void {
-    const user = this.conn.authUser!.name;
-    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
-    if (!this.conn.ctx.access.check(user, this.vhost.name, permission, resource)) {
-      throw new Amqp10Error(Condition.unauthorizedAccess, `${permission} access to ${kind} '${resource}' in vhost '${this.vhost.name}' refused for user '${user}'`, 'link');
-    }
   }
 
   refuse(error: AmqpErrorShape): void {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { writeToStream, type IPublishPacket } from 'mqtt-packet';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
@@ -30,6 +31,9 @@ export interface AedesClient {
   deliver0(packet: OutPacket, cb: () => void): void;
   deliverQoS(packet: OutPacket, cb: () => void): void;
   close(cb?: () => void): void;
+  /** stop / restart parsing what the client sends (aedes reads on 'readable') */
+  pause(): void;
+  resume(): void;
 }
 
 export interface OutPacket {
@@ -57,7 +61,7 @@ export function sessionQueueName(clientId: string): string {
  * amq.topic once per subscription), the consumer that feeds the client from it, and the
  * packet ids of deliveries awaiting PUBACK / PUBREC / PUBCOMP.
  */
-export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliveries {
+export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliveries, FlowControlled {
   readonly id = `mqtt-${++connectionSeq}`;
   readonly protocol = 'mqtt' as const;
   readonly connectedAt = Date.now();
@@ -78,6 +82,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   /** CONNACK sent: deliveries may flow */
   private ready = false;
   private closed = false;
+  /** the resource alarm's hold on this client's reading */
+  private readonly flow: PublisherFlow;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -86,28 +92,38 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
     private readonly persistence: CorePersistence,
     readonly client: AedesClient,
     readonly user: string,
-    private readonly vhostRef: VHost,
+    private readonly vhostModel: VHost,
     readonly remoteAddress: string | undefined,
     prefetch: number,
   ) {
     this.queueName = sessionQueueName(client.id);
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
-    this.session = ctx.broker.openSession(vhostRef, this);
+    this.session = ctx.broker.openSession(vhostModel, this);
     this.session.consumerPrefetch = prefetch;
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     persistence.attachDeliveries(client, this);
+    this.flow = new PublisherFlow(ctx.broker.alarms, this);
+  }
+
+  /** FlowControlled: RabbitMQ's MQTT plugin stops reading a publisher while an alarm is on */
+  pauseReading(): void {
+    this.client.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.closed) this.client.resume();
   }
 
   get vhost(): string {
-    return this.vhostRef.name;
+    return this.vhostModel.name;
   }
 
   /** registered with aedes (any earlier connection with this client id is gone by now) */
   registered(): void {
     // a clean session starts from nothing: a persistent session left by this client id goes
     if (this.client.clean) {
-      const q = this.vhostRef.getQueue(this.queueName);
-      if (q && !q.options.exclusive) this.vhostRef.deleteQueue(this.queueName, false, false, null);
+      const q = this.vhostModel.getQueue(this.queueName);
+      if (q && !q.options.exclusive) this.vhostModel.deleteQueue(this.queueName, false, false, null);
     }
   }
 
@@ -123,20 +139,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   subscribe(filter: string, qos: number): void {
     if (this.closed) throw new BrokerError(320, 'connection closed');
     this.ensureQueue();
-    this.vhostRef.bindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
+    this.vhostModel.bindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
     this.filters.set(filter, qos);
     if (this.ready) this.startConsuming();
   }
 
   unsubscribe(filter: string): void {
     if (this.closed || !this.filters.delete(filter)) return;
-    if (!this.vhostRef.getQueue(this.queueName)) return;
-    this.vhostRef.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
+    if (!this.vhostModel.getQueue(this.queueName)) return;
+    this.vhostModel.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
   }
 
   private ensureQueue(): void {
     const persistent = !this.client.clean;
-    this.vhostRef.declareQueue(
+    this.vhostModel.declareQueue(
       this.queueName,
       { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: {} },
       this,
@@ -144,7 +160,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   }
 
   private startConsuming(): void {
-    if (this.consumer || this.closed || !this.vhostRef.getQueue(this.queueName)) return;
+    if (this.consumer || this.closed || !this.vhostModel.getQueue(this.queueName)) return;
     this.consumer = this.session.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
@@ -153,7 +169,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   /** an MQTT PUBLISH (or this client's will) onto amq.topic */
   publish(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean): void {
     const m = publishToMessage(topic, payload, qos, dup);
-    this.vhostRef.publish(TOPIC_EXCHANGE, m.routingKey, m);
+    this.flow.published();
+    this.vhostModel.publish(TOPIC_EXCHANGE, m.routingKey, m);
   }
 
   // ---- ConsumerSink -------------------------------------------------------------
@@ -262,11 +279,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliv
   closedByClient(): void {
     if (this.closed) return;
     this.closed = true;
+    this.flow.close();
     this.inflight.clear();
     this.copiesLeft.clear();
     this.consumer = undefined;
     this.session.close();
-    this.vhostRef.ownerClosed(this);
+    this.vhostModel.ownerClosed(this);
     this.persistence.detachDeliveries(this.client);
     this.ctx.connections.remove(this);
     this.resolveClosed();

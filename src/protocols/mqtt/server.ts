@@ -122,7 +122,7 @@ export class MqttServer {
     const aedes = new CoreAedes(hooks);
     server = new MqttServer(ctx, options, aedes, persistence);
     aedes.routeToCore = (packet, client) => server.route(packet, client);
-    aedes.storeSync = ctx.broker.store.durable ? (cb) => ctx.broker.store.sync((err) => cb(err ?? null)) : (cb) => cb();
+    aedes.storeSync = (cb) => ctx.broker.durability.wait((err) => cb(err ?? null));
     aedes.on('client', (c) => server.connectionOf(c)?.registered());
     aedes.on('clientReady', (c) => server.connectionOf(c)?.connacked());
     aedes.on('clientDisconnect', (c) => server.connectionOf(c)?.closedByClient());

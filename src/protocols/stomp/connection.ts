@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { BrokerError, accessRefused } from '../../core/errors.js';
+import { Access } from '../../core/access.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
+import { BrokerError } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
-import { DurableBarrier } from '../../core/durable-barrier.js';
+import { Transaction } from '../../core/transaction.js';
 import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
 import {
@@ -37,10 +40,11 @@ const CLOSE_GRACE_MS = 1000;
 
 type State = 'connecting' | 'open' | 'closing' | 'closed';
 
-type TxOp =
-  | { kind: 'send'; exchange: string; key: string; message: Message; receipt: string | undefined }
-  | { kind: 'ack'; sub: StompSubscriptionLike; deliveryTag: number }
-  | { kind: 'nack'; sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
+/** a STOMP transaction: the core's, and the receipts its SENDs asked for (sent at COMMIT) */
+interface StompTransaction {
+  tx: Transaction;
+  receipts: string[];
+}
 
 let connectionCounter = 0;
 
@@ -50,7 +54,7 @@ let connectionCounter = 0;
  * AMQP, transactions, receipts, and errors (an ERROR frame, then close).
  * Each subscription is a StompSubscription with its own core Session.
  */
-export class StompConnection implements ClientConnection, SubscriptionHost, EndpointContext, DialectConnection {
+export class StompConnection implements ClientConnection, SubscriptionHost, EndpointContext, DialectConnection, FlowControlled {
   readonly id = `stomp-${++connectionCounter}-${randomBytes(3).toString('hex')}`;
   readonly protocol = 'stomp' as const;
   readonly connectedAt = Date.now();
@@ -60,24 +64,27 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private state: State = 'connecting';
   private readonly parser: StompParser;
   private authUser: AuthenticatedUser | undefined;
-  private vhostObject: VHost | undefined;
+  /** the logged-in user's permissions */
+  access: Access | undefined;
+  /** EndpointContext: the vhost this connection logged into (set by CONNECT) */
+  vhostModel!: VHost;
   private registered = false;
   readonly subscriptions = new Map<string, StompSubscriptionLike>();
-  private readonly transactions = new Map<string, TxOp[]>();
+  private readonly transactions = new Map<string, StompTransaction>();
   /** temp-queue name in reply-to → the exclusive queue made for it */
   private readonly replyQueues = new Map<string, string>();
   readonly declaredQueues = new Set<string>();
   /** RabbitMQ's or ActiveMQ's semantics, by the engine profile */
   private readonly dialect: StompDialect;
   /** work waiting for the store to make earlier writes durable (receipts), in order */
-  private readonly durable: DurableBarrier<() => void>;
+  private readonly durable: OrderedDurableWaits<() => void>;
   private lastReceived = Date.now();
   private lastSent = Date.now();
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private blocked = false;
-  private readPaused = false;
+  /** the resource alarm's hold on this connection's reading */
+  private flow: PublisherFlow | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private readonly log;
@@ -93,7 +100,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.log = ctx.logger.child({ conn: this.id, transport: transport.kind });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
-    this.durable = new DurableBarrier(ctx.broker.store, (waiters, err) => this.flushDurable(waiters, err));
+    this.durable = ctx.broker.durability.ordered((waiters, err) => this.flushDurable(waiters, err));
     this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f) },
@@ -115,12 +122,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   get vhost(): string | undefined {
-    return this.vhostObject?.name;
-  }
-
-  /** EndpointContext: the vhost this connection logged into */
-  get vhostModel(): VHost {
-    return this.vhostObject!;
+    return this.vhostModel?.name;
   }
 
   get owner(): object {
@@ -176,7 +178,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         this.onAck(frame, command);
         break;
       case 'BEGIN':
-        this.transactions.set(this.transactionId(frame, command), []);
+        this.transactions.set(this.transactionId(frame, command), { tx: new Transaction(this.ctx.broker.durability), receipts: [] });
         break;
       case 'COMMIT':
         this.onCommit(frame);
@@ -238,14 +240,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     }
     this.registered = true;
     this.authUser = outcome.user;
-    this.vhostObject = vhost;
+    this.access = new Access(this.ctx.access, outcome.user.name);
+    this.vhostModel = vhost;
     const reply = this.dialect.connected(version, heartbeatHeader);
     this.sessionId = reply.sessionId;
     this.state = 'open';
     this.sendFrame('CONNECTED', reply.headers);
     this.startHeartbeats(reply.sendMs, reply.receiveMs);
-    this.ctx.broker.on('alarm', this.onAlarm);
-    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.debug('STOMP connection open', { user: login, vhost: vhostName, version, remote: this.remoteAddress });
   }
 
@@ -260,23 +262,26 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (txId !== undefined) {
       // its effect, and its receipt, come at COMMIT (RabbitMQ records the receipt when it
       // publishes the transaction; an ABORT means no receipt at all)
-      this.requireTransaction(txId).push({ kind: 'send', exchange, key, message, receipt });
+      const t = this.requireTransaction(txId);
+      t.tx.publish(exchange, key, message);
+      if (receipt !== undefined) t.receipts.push(receipt);
       return;
     }
     this.publish(exchange, key, message);
-    if (receipt === undefined) return;
-    // a receipt promises the message is safe: for a persistent one, on disk
-    if (isPersistent(message) || this.durable.outstanding > 0) this.whenDurable(() => this.sendReceipt(receipt));
-    else this.sendReceipt(receipt);
+    if (receipt !== undefined) this.whenSafe(isPersistent(message), () => this.sendReceipt(receipt));
   }
 
-  private publish(exchange: string, key: string, message: Message): void {
-    this.vhostModel.publish(exchange, key, message);
+  /** a receipt promises the message is safe: for a persistent one, on disk; receipts keep their order */
+  private whenSafe(persistent: boolean, sendReceipts: () => void): void {
+    if (persistent || this.durable.outstanding > 0) this.whenDurable(sendReceipts);
+    else sendReceipts();
+  }
+
+  private publish(exchange: string, key: string, message: Message): number {
+    const flags = this.vhostModel.publish(exchange, key, message);
     // RabbitMQ stops reading from a publisher while a resource alarm is on
-    if (this.blocked && !this.readPaused) {
-      this.readPaused = true;
-      this.transport.pause();
-    }
+    this.flow?.published();
+    return flags;
   }
 
   /**
@@ -379,15 +384,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): void {
     const { sub, deliveryTag, requeue } = this.dialect.resolveAck(frame, command);
-    const op: TxOp = command === 'ACK' ? { kind: 'ack', sub, deliveryTag } : { kind: 'nack', sub, deliveryTag, requeue };
+    const settle = command === 'ACK' ? () => sub.ack(deliveryTag) : () => sub.nack(deliveryTag, requeue);
     const txId = getHeader(frame, 'transaction');
-    if (txId !== undefined) this.requireTransaction(txId).push(op);
-    else this.settle(op);
-  }
-
-  private settle(op: Extract<TxOp, { kind: 'ack' | 'nack' }>): void {
-    if (op.kind === 'ack') op.sub.ack(op.deliveryTag);
-    else op.sub.nack(op.deliveryTag, op.requeue);
+    if (txId !== undefined) this.requireTransaction(txId).tx.settle(settle);
+    else settle();
   }
 
   // ---- transactions --------------------------------------------------------------
@@ -398,34 +398,25 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     return id;
   }
 
-  private requireTransaction(id: string): TxOp[] {
-    const ops = this.transactions.get(id);
-    if (!ops) throw new StompError('Bad transaction', `Invalid transaction identifier: ${quoted(id)}\n`);
-    return ops;
+  private requireTransaction(id: string): StompTransaction {
+    const t = this.transactions.get(id);
+    if (!t) throw new StompError('Bad transaction', `Invalid transaction identifier: ${quoted(id)}\n`);
+    return t;
   }
 
   private onCommit(frame: StompFrame): void {
     const id = this.transactionId(frame, 'COMMIT');
-    const ops = this.requireTransaction(id);
+    const t = this.requireTransaction(id);
     this.transactions.delete(id);
-    let persistent = false;
-    const receipts: string[] = [];
-    for (const op of ops) {
-      if (op.kind === 'send') {
-        this.publish(op.exchange, op.key, op.message);
-        persistent ||= isPersistent(op.message);
-        if (op.receipt !== undefined) receipts.push(op.receipt);
-      } else this.settle(op);
-    }
+    const persistent = t.tx.commit((exchange, key, message) => this.publish(exchange, key, message));
     // the SENDs' receipts, in order, then the COMMIT's
+    const receipts = t.receipts;
     const receipt = getHeader(frame, 'receipt');
     if (receipt !== undefined) receipts.push(receipt);
     if (!receipts.length) return;
-    const sendAll = () => {
+    this.whenSafe(persistent, () => {
       for (const r of receipts) this.sendReceipt(r);
-    };
-    if (persistent || this.durable.outstanding > 0) this.whenDurable(sendAll);
-    else sendAll();
+    });
   }
 
   // ---- DISCONNECT and closing ----------------------------------------------------
@@ -480,7 +471,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.transactions.clear();
     for (const sub of this.subscriptions.values()) sub.close();
     this.subscriptions.clear();
-    this.vhostObject?.ownerClosed(this);
+    this.vhostModel?.ownerClosed(this);
     this.stopHeartbeats();
   }
 
@@ -490,7 +481,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.dialect.closed();
-    this.ctx.broker.off('alarm', this.onAlarm);
+    this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
     this.resolveClosed();
   }
@@ -533,13 +524,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     for (const sub of this.subscriptions.values()) sub.resume();
   }
 
-  private readonly onAlarm = (on: boolean): void => {
-    this.blocked = on;
-    if (!on && this.readPaused) {
-      this.readPaused = false;
-      this.transport.resume();
-    }
-  };
+  /** FlowControlled: RabbitMQ's STOMP plugin tells the client nothing, it just stops reading */
+  pauseReading(): void {
+    this.transport.pause();
+  }
+
+  resumeReading(): void {
+    this.transport.resume();
+  }
 
   // ---- output --------------------------------------------------------------------
 
@@ -592,11 +584,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** EndpointContext: the user's permission, named the way RabbitMQ names the default exchange */
   check(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
-    const user = this.authUser!.name;
-    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
-    if (!this.ctx.access.check(user, this.vhostModel.name, permission, resource)) {
-      throw accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhostModel.name}' refused for user '${user}'`);
-    }
+    this.access!.permission(this.vhostModel.name, { kind, name }, permission);
   }
 }
 

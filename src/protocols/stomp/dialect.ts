@@ -1,5 +1,6 @@
+import type { Access } from '../../core/access.js';
 import type { Message } from '../../core/message.js';
-import type { Dialect, ProtocolContext } from '../context.js';
+import type { ProtocolContext } from '../context.js';
 import type { StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
@@ -27,6 +28,8 @@ export interface DialectConnection extends EndpointContext {
   readonly sessionId: string;
   readonly writable: boolean;
   readonly userName: string;
+  /** the logged-in user's permissions (set once CONNECT succeeded) */
+  readonly access: Access | undefined;
   readonly subscriptions: Map<string, StompSubscriptionLike>;
   /** queues this connection declared already (so a stream of SENDs does not redeclare) */
   readonly declaredQueues: Set<string>;
@@ -73,5 +76,3 @@ export interface StompDialect {
   /** the connection is gone */
   closed(): void;
 }
-
-export type DialectFactory = (dialect: Dialect, conn: DialectConnection) => StompDialect;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { preconditionFailed } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
 import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
@@ -47,9 +46,7 @@ export class RabbitStompDialect implements StompDialect {
     conn.check('write', 'exchange', exchange);
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
     const properties = propertiesFromHeaders(frame.headers, replyTo);
-    if (properties.userId !== undefined && properties.userId !== conn.userName) {
-      throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${conn.userName}'`);
-    }
+    conn.access!.userId(properties.userId);
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }
 

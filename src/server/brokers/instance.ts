@@ -6,7 +6,7 @@ import type { InstanceType } from '../instance-types.js';
 import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
 import type { ListenerKey } from '../profiles.js';
 import { PROFILE_LISTENERS, STANDARD_PORTS } from '../profiles.js';
-import { isTlsListener } from '../endpoint-support.js';
+import { isTlsListener } from '../endpoints.js';
 import { CA_FILE, CA_KEY_FILE } from '../tls/certificates.js';
 import { LocalMQ } from '../local-mq.js';
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { bindingDef, exchangeDef } from '../../core/definitions.js';
 import { BrokerError } from '../../core/errors.js';
 import { PolicyError } from '../../core/policies.js';
 import type { VHost } from '../../core/vhost.js';
@@ -223,11 +224,11 @@ function exchangesOf(v: VHost): { exchanges: ExchangeDef[]; bindings: BindingDef
   const bindings: BindingDef[] = [];
   for (const x of v.exchanges.values()) {
     const predeclared = x.name === '' || x.name.startsWith('amq.');
-    if (!predeclared) exchanges.push(v.exchangeDef(x));
+    if (!predeclared) exchanges.push(exchangeDef(v.name, x));
     if (x.name === '') continue;
     for (const b of x.bindings.values()) {
       if (b.destination.kind === 'queue' && (b.destination as { options?: { exclusive?: boolean } }).options?.exclusive) continue;
-      bindings.push(v.bindingDef(x, b.destination, b.routingKey, b.arguments));
+      bindings.push(bindingDef(v.name, x, b.destination, b.routingKey, b.arguments));
     }
   }
   return { exchanges, bindings };

@@ -187,3 +187,21 @@ function isUsableServerCertificate(pair: PemPair, ca: PemPair, names: readonly s
     isIP(name) === 0 ? x509.checkHost(name, { subject: 'never' }) !== undefined : x509.checkIP(name) !== undefined,
   );
 }
+
+/**
+ * Certificates for in-memory brokers, made once per process and set of names: key
+ * generation is the slow part of a TLS listener, and test files start many brokers.
+ */
+const memoryCertificates = new Map<string, Promise<TlsMaterial>>();
+
+export function inMemoryCertificates(hostnames: string[]): Promise<TlsMaterial> {
+  // the Amazon-style names differ per broker; the local names are what tests connect to
+  const key = hostnames[0] ?? 'localhost';
+  let p = memoryCertificates.get(key);
+  if (!p) {
+    p = ensureCertificates({ hostnames });
+    memoryCertificates.set(key, p);
+    p.catch(() => memoryCertificates.delete(key));
+  }
+  return p;
+}

@@ -10,8 +10,6 @@
 export type AmqDestination = { kind: 'queue'; name: string } | { kind: 'topic'; name: string };
 
 export const TOPIC_EXCHANGE = 'amq.topic';
-/** where a STOMP NACK sends a persistent message, ActiveMQ's shared dead-letter queue */
-export const DLQ_NAME = 'ActiveMQ.DLQ';
 
 const PREFIXES: [string, AmqDestination['kind']][] = [
   ['/queue/', 'queue'],

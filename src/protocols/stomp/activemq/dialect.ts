@@ -38,9 +38,6 @@ export class ActiveMqStompDialect implements StompDialect {
       get writable() {
         return conn.writable;
       },
-      get vhostModel() {
-        return conn.vhostModel;
-      },
       sendFrame: (command, headers, body, options) => conn.sendFrame(command, headers, body, options),
       subscriptionCancelledByBroker: (sub) => conn.subscriptionCancelledByBroker(sub),
       ackIssued: (ackId, sub, deliveryTag) => acks.set(ackId, { sub, deliveryTag }),
@@ -130,7 +127,7 @@ export class ActiveMqStompDialect implements StompDialect {
     if (q.options.exclusive || !amqNameMatches(sub.queue, q.name)) return false;
     for (const p of PLUMBING_PREFIXES) if (q.name.startsWith(p)) return false;
     const conn = this.conn;
-    return conn.ctx.access.check(conn.userName, conn.vhostModel.name, 'read', q.name);
+    return conn.access!.allowed(conn.vhostModel.name, { kind: 'queue', name: q.name }, 'read');
   }
 
   private watchDeclarations(): void {

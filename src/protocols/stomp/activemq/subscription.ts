@@ -1,11 +1,9 @@
 import type { Consumer, Delivery } from '../../../core/consumer.js';
-import { isPersistent, type Message } from '../../../core/message.js';
 import type { Queue } from '../../../core/queues/queue.js';
 import type { Session } from '../../../core/session.js';
-import type { VHost } from '../../../core/vhost.js';
 import type { StompHeader, StompSerializeOptions, StompVersion } from '../codec/index.js';
 import { SubscriptionBase, type AckMode } from '../subscription.js';
-import { DLQ_NAME, formatAmqDestination } from './destination.js';
+import { formatAmqDestination } from './destination.js';
 import { nextAckId } from './ids.js';
 import { appendAmqHeaders, isTextMessage } from './properties.js';
 
@@ -13,7 +11,6 @@ import { appendAmqHeaders, isTextMessage } from './properties.js';
 export interface AmqSubscriptionHost {
   readonly version: StompVersion;
   readonly writable: boolean;
-  readonly vhostModel: VHost;
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void;
   subscriptionCancelledByBroker(sub: ActiveMqSubscription): void;
   /** a 1.2 `ack` id handed out, so ACK/NACK `id:` finds its way back */
@@ -21,11 +18,10 @@ export interface AmqSubscriptionHost {
   ackSettled(ackId: string): void;
 }
 
-interface Outstanding {
+/** the ids an unacknowledged delivery was given, to find it by and to forget with it */
+interface DeliveryIds {
   messageId: string;
   ackId: string | undefined;
-  message: Message;
-  destination: string;
 }
 
 const TEXT_FRAME: StompSerializeOptions = { omitContentLength: true };
@@ -34,15 +30,16 @@ const BYTES_FRAME: StompSerializeOptions = {};
 /**
  * One STOMP subscription in the ActiveMQ dialect, on its own core Session: one consumer
  * for a plain queue or a topic, or one per matching queue for a wildcard queue
- * subscription (`/queue/a.>`), which grows as matching queues are declared. Tracks the
- * unacknowledged deliveries by ActiveMQ message-id (1.0/1.1 ACK) and ack id (1.2), and
- * settles a NACK the way ActiveMQ does: a persistent message to ActiveMQ.DLQ, a
- * non-persistent one dropped.
+ * subscription (`/queue/a.>`), which grows as matching queues are declared. Finds the
+ * unacknowledged deliveries by ActiveMQ message-id (1.0/1.1 ACK) and ack id (1.2); the
+ * Session keeps them and settles them, and a NACK goes to the core's dead-letterer
+ * (ActiveMQ's strategy: ActiveMQ.DLQ).
  */
 export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> {
   /** consumer tag per consumed queue */
   private readonly consumers = new Map<string, string>();
-  private readonly outstanding = new Map<number, Outstanding>();
+  /** delivery tag → its ids, while the Session holds the delivery unacknowledged */
+  private readonly ids = new Map<number, DeliveryIds>();
   private readonly byMessageId = new Map<string, number>();
 
   constructor(
@@ -58,6 +55,7 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
     private readonly wildcard: boolean,
   ) {
     super(host, session, id, destination, ackMode, queue, ownsQueue);
+    session.onSettled = (d) => this.forget(d.tag);
   }
 
   /** start reading `queueName` (once per queue) */
@@ -80,7 +78,7 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
         headers.push(['ack', ackId]);
         this.host.ackIssued(ackId, this, d.tag);
       }
-      this.outstanding.set(d.tag, { messageId, ackId, message: m, destination });
+      this.ids.set(d.tag, { messageId, ackId });
       this.byMessageId.set(messageId, d.tag);
     }
     if (this.id !== undefined) headers.push(['subscription', this.id]);
@@ -108,46 +106,24 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
 
   /** ACK: `ack:client` acknowledges everything up to this message, the other modes just it */
   ack(deliveryTag: number): void {
-    if (!this.outstanding.has(deliveryTag)) return;
-    if (this.ackMode === 'client') {
-      for (const tag of [...this.outstanding.keys()]) {
-        if (tag > deliveryTag) continue;
-        this.forget(tag);
-      }
-      this.session.ack(deliveryTag, true);
-    } else {
-      this.forget(deliveryTag);
-      this.session.ack(deliveryTag, false);
-    }
+    if (!this.ids.has(deliveryTag)) return;
+    this.session.ack(deliveryTag, this.ackMode === 'client');
   }
 
-  /**
-   * NACK, one message in every ack mode (ActiveMQ 5.17 measured): persistent → a copy on
-   * ActiveMQ.DLQ keeping its message-id, with `original-destination` and
-   * `originalExpiration`, no expiry; non-persistent → dropped.
-   */
+  /** NACK, one message in every ack mode (ActiveMQ 5.17 measured): to the dead-letterer, ActiveMQ's way */
   nack(deliveryTag: number): void {
-    const o = this.outstanding.get(deliveryTag);
-    if (!o) return;
-    this.forget(deliveryTag);
-    if (isPersistent(o.message)) this.deadLetter(o);
-    this.session.ack(deliveryTag, false);
+    const ids = this.ids.get(deliveryTag);
+    const d = this.session.delivery(deliveryTag);
+    if (!ids || !d) return;
+    const destination = formatAmqDestination(d.message.exchange, d.message.routingKey, d.queue?.name);
+    this.session.deadLetter(deliveryTag, 'activemq', { destination, messageId: ids.messageId });
   }
 
-  private deadLetter(o: Outstanding): void {
-    const vhost = this.host.vhostModel;
-    vhost.declareQueue(DLQ_NAME, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
-    const p = o.message.properties;
-    const originalExpiration = p.expiration !== undefined ? String(o.message.publishedAt + Number(p.expiration)) : '0';
-    const properties = { ...p, messageId: o.messageId, headers: { ...p.headers, 'original-destination': o.destination, originalExpiration } };
-    delete properties.expiration;
-    vhost.publish('', DLQ_NAME, { exchange: '', routingKey: DLQ_NAME, properties, body: o.message.body, publishedAt: o.message.publishedAt });
-  }
-
+  /** the Session settled a delivery: its ids go */
   private forget(tag: number): void {
-    const o = this.outstanding.get(tag);
+    const o = this.ids.get(tag);
     if (!o) return;
-    this.outstanding.delete(tag);
+    this.ids.delete(tag);
     if (this.byMessageId.get(o.messageId) === tag) this.byMessageId.delete(o.messageId);
     if (o.ackId !== undefined) this.host.ackSettled(o.ackId);
   }
@@ -161,9 +137,8 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const o of this.outstanding.values()) if (o.ackId !== undefined) this.host.ackSettled(o.ackId);
-    this.outstanding.clear();
-    this.byMessageId.clear();
     this.session.close();
+    this.ids.clear();
+    this.byMessageId.clear();
   }
 }

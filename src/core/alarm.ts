@@ -1,0 +1,154 @@
+/** RabbitMQ's names for what an alarm is about: memory, and disk (here: a failing store) */
+export type AlarmResource = 'memory' | 'disk';
+
+/**
+ * What a client connection of any protocol gives the alarm: its reading, and (AMQP) a way
+ * to tell the client. Adapters implement this and hold one PublisherFlow each.
+ */
+export interface FlowControlled {
+  /** stop reading the client's socket: what it publishes waits in the kernel */
+  pauseReading(): void;
+  resumeReading(): void;
+  /**
+   * The alarm went on or off for this connection (AMQP: connection.blocked / unblocked).
+   * Called before reading resumes.
+   */
+  alarmChanged?(on: boolean, resources: readonly AlarmResource[]): void;
+}
+
+/**
+ * One connection's side of the alarm, RabbitMQ's rule: once the alarm is on, a connection
+ * that publishes stops being read until the alarm clears. The publish that crosses the
+ * watermark does not stop its own connection (it could never drain the queue otherwise).
+ */
+export class PublisherFlow {
+  private blocked = false;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly alarms: Alarms,
+    private readonly client: FlowControlled,
+  ) {
+    alarms.subscribe(this);
+  }
+
+  /** the connection published: stop reading it if the alarm is on */
+  published(): void {
+    if (this.blocked && !this.paused) {
+      this.paused = true;
+      this.client.pauseReading();
+    }
+  }
+
+  /** Alarms: the alarm changed */
+  changed(on: boolean, resources: readonly AlarmResource[]): void {
+    if (this.closed) return;
+    if (on && !this.blocked) {
+      this.blocked = true;
+      this.client.alarmChanged?.(true, resources);
+    } else if (!on && this.blocked) {
+      this.blocked = false;
+      this.client.alarmChanged?.(false, resources);
+      if (this.paused) {
+        this.paused = false;
+        this.client.resumeReading();
+      }
+    }
+  }
+
+  /** the connection is gone */
+  close(): void {
+    this.closed = true;
+    this.alarms.unsubscribe(this);
+  }
+}
+
+/**
+ * The broker's resource alarm (RabbitMQ's rabbit_alarm): memory over the high watermark,
+ * or a store that cannot write. One subscription for every connection of every protocol
+ * (a Set, not an EventEmitter listener each: no MaxListenersExceededWarning past 10).
+ */
+export class Alarms {
+  /** memory over the high watermark; read on every publish and settle (a field, not a call); set through setMemory */
+  memory = false;
+  /** the store cannot write; set through setDisk */
+  disk = false;
+  private lastOn = false;
+  private readonly flows = new Set<PublisherFlow>();
+  /** one-shot waits for a resource to clear (durability retries) */
+  private readonly clearWaiters = new Set<{ resource: AlarmResource; run: () => void }>();
+
+  constructor(private readonly onChange: (on: boolean) => void = () => undefined) {}
+
+  get on(): boolean {
+    return this.memory || this.disk;
+  }
+
+  get resources(): AlarmResource[] {
+    const on: AlarmResource[] = [];
+    if (this.memory) on.push('memory');
+    if (this.disk) on.push('disk');
+    return on;
+  }
+
+  isOn(resource: AlarmResource): boolean {
+    return resource === 'memory' ? this.memory : this.disk;
+  }
+
+  setMemory(on: boolean): void {
+    if (this.memory === on) return;
+    this.memory = on;
+    this.update();
+  }
+
+  setDisk(on: boolean): void {
+    if (this.disk === on) return;
+    this.disk = on;
+    this.update();
+  }
+
+  /** a connection joins: it hears of an alarm already on at once */
+  subscribe(flow: PublisherFlow): void {
+    this.flows.add(flow);
+    if (this.on) flow.changed(true, this.resources);
+  }
+
+  unsubscribe(flow: PublisherFlow): void {
+    this.flows.delete(flow);
+  }
+
+  /** run `fn` once `resource` is not alarmed (at the next alarm change, or soon if it is clear now) */
+  whenClear(resource: AlarmResource, fn: () => void): void {
+    if (!this.isOn(resource)) {
+      setImmediate(fn);
+      return;
+    }
+    this.clearWaiters.add({ resource, run: fn });
+  }
+
+  /** how many connections are subscribed (tests) */
+  get subscribers(): number {
+    return this.flows.size;
+  }
+
+  private update(): void {
+    const on = this.on;
+    if (on !== this.lastOn) {
+      this.lastOn = on;
+      const resources = this.resources;
+      for (const f of this.flows) f.changed(on, resources);
+      this.onChange(on);
+    }
+    this.runClearWaiters();
+  }
+
+  private runClearWaiters(): void {
+    for (const w of this.clearWaiters) {
+      if (!this.isOn(w.resource)) {
+        this.clearWaiters.delete(w);
+        w.run();
+      }
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import type { Message } from '../message.js';
+import type { Queue } from '../queues/queue.js';
+import type { Exchange } from './exchange.js';
+import type { Destination } from './router.js';
+
+/** the exchanges and queues routing may reach: one vhost's */
+export interface RoutingScope {
+  readonly exchanges: ReadonlyMap<string, Exchange>;
+  readonly queues: ReadonlyMap<string, Queue>;
+}
+
+/** does a message carry sender-selected routing keys (RabbitMQ's CC / BCC headers)? */
+export function hasSenderSelectedKeys(message: Message): boolean {
+  const headers = message.properties.headers;
+  return headers !== undefined && (headers['CC'] !== undefined || headers['BCC'] !== undefined);
+}
+
+/**
+ * The queues a message published to `ex` reaches (LavinMQ's Exchange#find_queues): its
+ * routing key plus the CC and BCC keys (BCC is taken off the message, consumers never see
+ * it), through exchange-to-exchange bindings, and to an exchange's alternate exchange
+ * when the exchange itself routes nowhere. `scratch` is reused between calls.
+ */
+export function findQueues(scope: RoutingScope, ex: Exchange, message: Message, scratch: Set<Destination>): Queue[] {
+  const headers = message.properties.headers;
+  const keys = [message.routingKey];
+  if (headers) {
+    for (const h of ['CC', 'BCC']) {
+      const extra = headers[h];
+      if (Array.isArray(extra)) for (const k of extra) if (typeof k === 'string' || Buffer.isBuffer(k)) keys.push(k.toString());
+    }
+    if (headers['BCC'] !== undefined) {
+      // BCC keys route the message but are not seen by consumers
+      const { BCC: _bcc, ...rest } = headers;
+      message.properties = { ...message.properties, headers: rest };
+      message.encodedProperties = undefined;
+    }
+  }
+  const out = new Set<Queue>();
+  const seen = new Set<Exchange>();
+  const visit = (x: Exchange): void => {
+    if (seen.has(x)) return;
+    seen.add(x);
+    scratch.clear();
+    if (x.name === '') {
+      for (const k of keys) {
+        const q = scope.queues.get(k);
+        if (q) scratch.add(q);
+      }
+    } else for (const k of keys) x.route(k, headers, scratch);
+    if (scratch.size === 0) {
+      const ae = x.alternateExchange;
+      const aex = ae !== undefined ? scope.exchanges.get(ae) : undefined;
+      if (aex) visit(aex);
+      return;
+    }
+    const found = [...scratch];
+    for (const d of found) {
+      if (d.kind === 'queue') out.add(d as Queue);
+      else visit(d as Exchange);
+    }
+  };
+  visit(ex);
+  return [...out];
+}
+
+/** publish outcomes, as flags: a confirm is a nack when Rejected is set */
+export const Routed = 1;
+export const Rejected = 2;

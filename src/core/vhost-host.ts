@@ -1,0 +1,31 @@
+import type { Store } from '../store/store.js';
+import type { Delivery } from './consumer.js';
+import type { Limits } from './limits.js';
+import type { Message } from './message.js';
+import type { PolicyService } from './policies.js';
+import type { QueueEntry } from './queues/entry.js';
+import type { Queue } from './queues/queue.js';
+
+/**
+ * What a vhost needs from the broker that holds it (as a Queue has QueueHost): the store,
+ * the limits, the message-id sequence, the memory accounting behind the alarm, and the
+ * hooks that become the broker's events. The Broker implements it; nothing in the core
+ * below the broker imports broker.ts.
+ */
+export interface VHostHost {
+  readonly store: Store;
+  readonly limits: Limits;
+  /** RabbitMQ's policies, applied to each queue as it is declared or recovered */
+  readonly policies: PolicyService;
+  /** queues in every vhost (the node-wide queue limit) */
+  queueCount(): number;
+  nextMessageId(): number;
+  memoryAdded(bytes: number): void;
+  memoryReleased(bytes: number): void;
+  /** a message entered the broker; `queues` is how many queues took it */
+  published(message: Message, queues: number): void;
+  delivered(queue: Queue, delivery: Delivery): void;
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void;
+  queueDeclared(queue: Queue): void;
+  queueDeleted(queue: Queue): void;
+}

@@ -1,0 +1,166 @@
+import type { Broker } from '../core/broker.js';
+import type { Delivery } from '../core/consumer.js';
+import { Routed } from '../core/exchanges/routing.js';
+import type { FieldTable } from '../core/fields.js';
+import type { Message, MessageProperties } from '../core/message.js';
+import type { QueueEntry } from '../core/queues/entry.js';
+import type { Queue } from '../core/queues/queue.js';
+import type { ClientConnection } from '../protocols/context.js';
+import type { Connections } from './connections.js';
+
+export interface QueueInfo {
+  vhost: string;
+  name: string;
+  durable: boolean;
+  exclusive: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+  messages: number;
+  unacked: number;
+  consumers: number;
+}
+
+export interface PeekedMessage {
+  body: Buffer;
+  exchange: string;
+  routingKey: string;
+  properties: MessageProperties;
+  redelivered: boolean;
+  /** body as UTF-8 text */
+  text(): string;
+}
+
+/**
+ * The inspection API of a running broker, what tests and the CLI reach for: connections,
+ * queues and their messages, server-side publish, waiting for a message, reset. Reads the
+ * core; LocalMQ (the composition root) extends it.
+ */
+export class BrokerInspection {
+  constructor(
+    readonly core: Broker,
+    readonly connectionsRegistry: Connections,
+  ) {}
+
+  /** live client connections of every protocol */
+  connections(): ClientConnection[] {
+    return this.connectionsRegistry.list();
+  }
+
+  queues(vhost = '/'): QueueInfo[] {
+    const v = this.core.vhost(vhost);
+    return v ? [...v.queues.values()].map(queueInfo) : [];
+  }
+
+  /** a handle on one queue: peek, purge, count */
+  queue(name: string, vhost = '/') {
+    const find = () => this.core.vhost(vhost)?.getQueue(name);
+    return {
+      exists: () => find() !== undefined,
+      info: (): QueueInfo | undefined => {
+        const q = find();
+        return q ? queueInfo(q) : undefined;
+      },
+      /** the ready messages (the first `limit` of them), in delivery order, without consuming them */
+      messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
+      purge: (): number => find()?.purge() ?? 0,
+      messageCount: (): number => find()?.messageCount ?? 0,
+    };
+  }
+
+  /** publish from the server side, as if a client had; returns whether any queue took it */
+  publish(exchange: string, routingKey: string, body: Buffer | string, properties: MessageProperties = {}, vhost = '/'): boolean {
+    const message: Message = {
+      exchange,
+      routingKey,
+      properties,
+      body: typeof body === 'string' ? Buffer.from(body) : body,
+      publishedAt: Date.now(),
+    };
+    return (this.core.requireVhost(vhost).publish(exchange, routingKey, message) & Routed) !== 0;
+  }
+
+  /**
+   * Resolve once a message matching `predicate` is in the queue (already there or
+   * published later); reject after `timeoutMs`.
+   */
+  waitFor(queue: string, predicate: (m: PeekedMessage) => boolean = () => true, timeoutMs = 5000, vhost = '/'): Promise<PeekedMessage> {
+    // walks the queue without copying it: it may hold millions of messages
+    const search = (): PeekedMessage | undefined => {
+      const q = this.core.vhost(vhost)?.getQueue(queue);
+      if (!q) return undefined;
+      for (const e of q.ready.entries()) {
+        const m = peeked(e);
+        if (predicate(m)) return m;
+      }
+      return undefined;
+    };
+    const existing = search();
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const onPublished = () => {
+        const m = search();
+        if (m) done(m);
+      };
+      const onDelivered = (q: Queue, d: Delivery) => {
+        if (q.name === queue && q.vhost === vhost) {
+          const m = peeked(d.entry);
+          if (predicate(m)) done(m);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no matching message in queue '${queue}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.core.off('published', onPublished);
+        this.core.off('delivered', onDelivered);
+      };
+      const done = (m: PeekedMessage) => {
+        cleanup();
+        resolve(m);
+      };
+      this.core.on('published', onPublished);
+      this.core.on('delivered', onDelivered);
+    });
+  }
+
+  /** Drop every queue, non-default exchange, binding and message (listeners and users stay). */
+  reset(): void {
+    for (const v of this.core.vhosts.values()) {
+      for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
+      for (const e of [...v.exchanges.values()]) if (e.name !== '' && !e.name.startsWith('amq.')) v.deleteExchange(e.name, false);
+    }
+  }
+
+  /** 'published' | 'delivered' | 'settled' events of the core */
+  get events(): Broker {
+    return this.core;
+  }
+}
+
+function queueInfo(q: Queue): QueueInfo {
+  return {
+    vhost: q.vhost,
+    name: q.name,
+    durable: q.options.durable,
+    exclusive: q.options.exclusive,
+    autoDelete: q.options.autoDelete,
+    arguments: q.options.arguments,
+    messages: q.messageCount,
+    unacked: q.unackedCount,
+    consumers: q.consumerCount,
+  };
+}
+
+function peeked(e: QueueEntry): PeekedMessage {
+  const m = e.message;
+  return {
+    body: m.body,
+    exchange: m.exchange,
+    routingKey: m.routingKey,
+    properties: m.properties,
+    redelivered: e.deliveryCount > 0,
+    text: () => m.body.toString('utf8'),
+  };
+}

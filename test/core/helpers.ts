@@ -1,0 +1,46 @@
+import type { Consumer, ConsumerSink, Delivery } from '../../src/core/consumer.js';
+import { Broker } from '../../src/core/broker.js';
+import type { FieldTable } from '../../src/core/fields.js';
+import type { Message, MessageProperties } from '../../src/core/message.js';
+import type { VHost } from '../../src/core/vhost.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import type { Store } from '../../src/store/store.js';
+
+/** the core on its own: a Broker with vhost '/', no sockets, no protocol */
+export function coreBroker(store: Store = new MemoryStore()): { broker: Broker; vhost: VHost } {
+  const broker = new Broker(store);
+  return { broker, vhost: broker.addVhost('/') };
+}
+
+export function message(body: string, properties: MessageProperties = {}, exchange = '', routingKey = ''): Message {
+  return { exchange, routingKey, properties, body: Buffer.from(body), publishedAt: Date.now() };
+}
+
+/** publish as an adapter does: the message carries where it was sent */
+export function publish(vhost: VHost, exchange: string, routingKey: string, body: string, properties: MessageProperties = {}): number {
+  return vhost.publish(exchange, routingKey, message(body, properties, exchange, routingKey));
+}
+
+export function declareQueue(vhost: VHost, name: string, args: FieldTable = {}, durable = false) {
+  return vhost.declareQueue(name, { passive: false, durable, exclusive: false, autoDelete: false, arguments: args }, null);
+}
+
+/** a ConsumerSink that keeps what it is given */
+export class Collector implements ConsumerSink {
+  readonly deliveries: Delivery[] = [];
+  deliver(d: Delivery): void {
+    this.deliveries.push(d);
+  }
+  isWritable(): boolean {
+    return true;
+  }
+  cancelledByBroker(_c: Consumer): void {}
+  get texts(): string[] {
+    return this.deliveries.map((d) => d.message.body.toString());
+  }
+}
+
+/** the ready messages of a queue, as text */
+export function texts(vhost: VHost, queue: string): string[] {
+  return (vhost.getQueue(queue)?.peekMessages() ?? []).map((e) => e.message.body.toString());
+}

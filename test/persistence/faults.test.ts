@@ -1,0 +1,345 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { createLogger } from '../../src/server/logger.js';
+import { nodeFs, type StoreFs } from '../../src/store/file/fs-layer.js';
+import type { AmqpConnection } from '../../src/protocols/amqp/connection.js';
+import { connect } from '../helpers/amqp.js';
+import { RawStomp, getHeader } from '../helpers/stomp.js';
+import { mqttConnect } from '../helpers/mqtt.js';
+
+/**
+ * The real file operations, with two switches: writes that fail (a full disk) and fsyncs
+ * that wait until released (to see what the broker does before its data is durable).
+ */
+class FaultyFs implements StoreFs {
+  failWrites: NodeJS.ErrnoException | null = null;
+  holdFsyncs = false;
+  private held: (() => void)[] = [];
+  private heldWaiters: (() => void)[] = [];
+
+  open = nodeFs.open;
+  close = nodeFs.close;
+  read = nodeFs.read;
+  ftruncate = nodeFs.ftruncate;
+  fstatSize = nodeFs.fstatSize;
+  unlink = nodeFs.unlink;
+  readdir = nodeFs.readdir;
+  mkdir = nodeFs.mkdir;
+
+  write: StoreFs['write'] = (fd, buf, offset, length, position) =>
+    this.failWrites ? Promise.reject(this.failWrites) : nodeFs.write(fd, buf, offset, length, position);
+
+  fsync: StoreFs['fsync'] = async (fd) => {
+    // decided when the fsync starts: one already running when holding begins is not held
+    const hold = this.holdFsyncs;
+    await nodeFs.fsync(fd);
+    if (!hold) return;
+    await new Promise<void>((resolve) => {
+      this.held.push(resolve);
+      for (const w of this.heldWaiters.splice(0)) w();
+    });
+  };
+
+  /** resolves once an fsync is being held */
+  fsyncHeld(): Promise<void> {
+    return this.held.length > 0 ? Promise.resolve() : new Promise((r) => this.heldWaiters.push(r));
+  }
+
+  /** let the fsyncs held so far finish; later ones are held again */
+  releaseHeld(): void {
+    for (const r of this.held.splice(0)) r();
+  }
+
+  releaseFsyncs(): void {
+    this.holdFsyncs = false;
+    for (const r of this.held.splice(0)) r();
+  }
+}
+
+function enospc(): NodeJS.ErrnoException {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+}
+
+const dirs: string[] = [];
+const faultyFss: FaultyFs[] = [];
+const brokers: LocalMQ[] = [];
+const conns: ChannelModel[] = [];
+
+async function setup(fs: FaultyFs, dir = mkdtempSync(join(tmpdir(), 'localmq-faults-'))) {
+  dirs.push(dir);
+  faultyFss.push(fs);
+  const logs: { level: string; msg: string }[] = [];
+  const broker = await startBroker({
+    dataDir: dir,
+    logger: createLogger('info', (line) => logs.push(JSON.parse(line) as { level: string; msg: string })),
+    journal: { fs, retryDelayMs: 20 },
+  });
+  brokers.push(broker);
+  return { broker, logs, dir };
+}
+
+async function open(broker: LocalMQ): Promise<ChannelModel> {
+  const c = await connect(broker);
+  c.on('error', () => undefined);
+  conns.push(c);
+  return c;
+}
+
+/** resolves once the store has nothing left to write (the declare before was flushed) */
+function idle(broker: LocalMQ): Promise<void> {
+  return new Promise((resolve) => broker.store.sync(() => resolve()));
+}
+
+/** publish and resolve with 'ack' or 'nack' */
+function publish(ch: ConfirmChannel, queue: string, body: string): Promise<'ack' | 'nack'> {
+  return new Promise((resolve) => ch.sendToQueue(queue, Buffer.from(body), { persistent: true }, (err) => resolve(err ? 'nack' : 'ack')));
+}
+
+afterEach(async () => {
+  for (const fs of faultyFss.splice(0)) {
+    fs.failWrites = null;
+    fs.releaseFsyncs();
+  }
+  for (const c of conns.splice(0)) await c.close().catch(() => undefined);
+  for (const b of brokers.splice(0)) await b.stop().catch(() => undefined);
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('group commit: nothing is confirmed before its fsync', () => {
+  it('a publisher confirm waits for the fsync', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+
+    await idle(broker);
+    fs.holdFsyncs = true;
+    let outcome: string | undefined;
+    const confirmed = publish(ch, 'q', 'one').then((o) => (outcome = o));
+    await fs.fsyncHeld();
+    // a round trip on the same connection: anything the broker had sent before it has arrived
+    await (await conn.createChannel()).checkQueue('q');
+    expect(outcome).toBeUndefined();
+    expect(broker.queue('q').messageCount()).toBe(1);
+
+    fs.releaseFsyncs();
+    await expect(confirmed).resolves.toBe('ack');
+  });
+
+  it('a publish that arrives while an fsync is under way waits for the next one', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+    const probe = await conn.createChannel();
+
+    await idle(broker);
+    fs.holdFsyncs = true;
+    const outcomes = new Map<string, string>();
+    const first = publish(ch, 'q', 'first').then((o) => outcomes.set('first', o));
+    await fs.fsyncHeld();
+    // 'second' is written after the fsync in flight began: that fsync does not cover it
+    const second = publish(ch, 'q', 'second').then((o) => outcomes.set('second', o));
+    await broker.waitFor('q', (m) => m.text() === 'second');
+    fs.releaseHeld();
+    await first;
+    await fs.fsyncHeld();
+    await probe.checkQueue('q');
+    expect([...outcomes]).toEqual([['first', 'ack']]);
+    fs.releaseFsyncs();
+    await second;
+    expect(outcomes.get('second')).toBe('ack');
+  });
+
+  it('tx.commit-ok waits for the fsync', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const tx = await conn.createChannel();
+    await tx.assertQueue('q', { durable: true });
+    await tx.assertQueue('transient-only', { durable: false });
+    // a commit of transient messages has nothing to wait for
+    await txSelect(tx);
+    tx.sendToQueue('transient-only', Buffer.from('t'), { persistent: false });
+    await idle(broker);
+    fs.holdFsyncs = true;
+    await txCommit(tx);
+
+    let committed = false;
+    tx.sendToQueue('q', Buffer.from('p'), { persistent: true });
+    const commit = txCommit(tx).then(() => (committed = true));
+    await fs.fsyncHeld();
+    await (await conn.createChannel()).checkQueue('q');
+    expect(committed).toBe(false);
+    fs.releaseFsyncs();
+    await commit;
+    expect(committed).toBe(true);
+  });
+
+  it('publishes that arrive together share one fsync', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+    const store = broker.store as unknown as { stats: { fsyncs: number; flushes: number } };
+    const before = store.stats.fsyncs;
+    const all = [];
+    for (let i = 0; i < 500; i++) all.push(publish(ch, 'q', `m${i}`));
+    expect(new Set(await Promise.all(all))).toEqual(new Set(['ack']));
+    // far fewer fsyncs than messages: batched per event-loop turn, not per message
+    expect(store.stats.fsyncs - before).toBeLessThan(50);
+  });
+});
+
+describe('write errors (a full disk)', () => {
+  it('blocks publishers with connection.blocked, pauses reading, nacks what it could not write, logs, and unblocks', async () => {
+    const fs = new FaultyFs();
+    const { broker, logs, dir } = await setup(fs);
+    const conn = await open(broker);
+    const events: string[] = [];
+    const blocked = new Promise<string>((resolve) =>
+      conn.on('blocked', (reason: string) => {
+        events.push('blocked');
+        resolve(reason);
+      }),
+    );
+    const unblocked = new Promise<void>((resolve) =>
+      conn.on('unblocked', () => {
+        events.push('unblocked');
+        resolve();
+      }),
+    );
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+    expect(await publish(ch, 'q', 'before')).toBe('ack');
+
+    fs.failWrites = enospc();
+    // written while the disk is full: never confirmed
+    expect(await publish(ch, 'q', 'during')).toBe('nack');
+    expect(await blocked).toBe('low on disk');
+    expect(broker.core.alarmed).toBe(true);
+    const error = logs.find((l) => l.level === 'error');
+    expect(error?.msg).toMatch(new RegExp(`journal ${dir}: write failed \\(ENOSPC: no space left on device, write\\); publishers are blocked`));
+
+    // a publish on a blocked connection stops the broker reading it...
+    const server = broker.connections()[0] as AmqpConnection;
+    const blockedPublish = publish(ch, 'q', 'while-blocked');
+    await broker.waitFor('q', (m) => m.text() === 'while-blocked');
+    expect(server.socket.isPaused()).toBe(true);
+    // ...so this one waits in the socket until the disk has room again
+    let laterOutcome: string | undefined;
+    const later = publish(ch, 'q', 'after').then((o) => (laterOutcome = o));
+    expect(await blockedPublish).toBe('nack');
+    expect(laterOutcome).toBeUndefined();
+    expect(broker.queue('q').messages().map((m) => m.text())).not.toContain('after');
+
+    fs.failWrites = null;
+    await unblocked;
+    expect(await later).toBe('ack');
+    expect(server.socket.isPaused()).toBe(false);
+    expect(events).toEqual(['blocked', 'unblocked']);
+    expect(broker.core.alarmed).toBe(false);
+    expect(logs.some((l) => l.level === 'warn' && /writes succeed again/.test(l.msg))).toBe(true);
+
+    // the confirmed ones are on disk; the retried writes carried the nacked ones too
+    await broker.stop();
+    brokers.splice(brokers.indexOf(broker), 1);
+    const again = await startBroker({ dataDir: dir });
+    brokers.push(again);
+    const texts = again.queue('q').messages().map((m) => m.text());
+    expect(texts).toEqual(['before', 'during', 'while-blocked', 'after']);
+  });
+
+  it('tx.commit-ok is withheld until the failed write has been retried successfully', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const unblocked = new Promise<void>((resolve) => conn.on('unblocked', () => resolve()));
+    const tx = await conn.createChannel();
+    await tx.assertQueue('q', { durable: true });
+    await txSelect(tx);
+
+    fs.failWrites = enospc();
+    let committed = false;
+    tx.sendToQueue('q', Buffer.from('p'), { persistent: true });
+    const commit = txCommit(tx).then(() => (committed = true));
+    await new Promise<void>((resolve) => conn.once('blocked', () => resolve()));
+    await (await conn.createChannel()).checkQueue('q');
+    expect(committed).toBe(false);
+
+    fs.failWrites = null;
+    await unblocked;
+    await commit;
+    expect(committed).toBe(true);
+  });
+});
+
+// amqplib has no tx methods; its generic rpc sends any method and awaits the reply
+type Rpc = { rpc(method: number, fields: object, expect: number): Promise<unknown> };
+const TX = 90 * 65536;
+function txSelect(ch: object): Promise<void> {
+  return (ch as Rpc).rpc(TX + 10, {}, TX + 11).then(() => undefined);
+}
+function txCommit(ch: object): Promise<void> {
+  return (ch as Rpc).rpc(TX + 20, {}, TX + 21).then(() => undefined);
+}
+
+describe('STOMP: a receipt for a persistent SEND waits for its fsync', () => {
+  it('holds the RECEIPT while the fsync is held, also for a SEND that arrives during an fsync in flight', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const { client } = await RawStomp.connected(broker);
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r0' }, 'zero');
+    await client.receipt('r0');
+    await idle(broker);
+
+    fs.holdFsyncs = true;
+    const receipts: string[] = [];
+    const frames = (async () => {
+      for (let i = 0; i < 2; i++) receipts.push(getHeader(await client.frame('RECEIPT'), 'receipt-id')!);
+    })();
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r1' }, 'one');
+    await fs.fsyncHeld();
+    // 'two' is written after the fsync in flight began: that fsync does not cover it
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r2' }, 'two');
+    await broker.waitFor('durable-stomp', (m) => m.text() === 'two');
+    expect(receipts).toEqual([]);
+    fs.releaseHeld();
+    await fs.fsyncHeld();
+    await broker.waitFor('durable-stomp', (m) => m.text() === 'two');
+    expect(receipts).toEqual(['r1']);
+    fs.releaseFsyncs();
+    await frames;
+    expect(receipts).toEqual(['r1', 'r2']);
+    client.close();
+  });
+});
+
+describe('MQTT: no PUBACK for what the store could not write', () => {
+  it('a QoS 1 publish during a write failure gets no PUBACK; the client is disconnected', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const sub = await mqttConnect(broker, { clientId: 'durable-sub', clean: false });
+    await sub.subscribeAsync('plant/+', { qos: 1 });
+    await sub.endAsync();
+    await idle(broker);
+
+    const pub = await mqttConnect(broker, { clientId: 'publisher' });
+    let acked = false;
+    const gone = new Promise<void>((resolve) => pub.once('close', () => resolve()));
+    fs.failWrites = enospc();
+    pub.publish('plant/a', 'not written', { qos: 1 }, (err) => {
+      if (!err) acked = true;
+    });
+    await gone;
+    expect(acked).toBe(false);
+    pub.end(true);
+  });
+});

@@ -1,0 +1,396 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { RawStomp, getHeader, headersToObject, wireFrame } from '../helpers/stomp.js';
+
+const FIXTURES = new URL('../fixtures/rabbitmq/', import.meta.url);
+
+let broker: LocalMQ;
+
+beforeAll(async () => {
+  broker = await startBroker({ vhosts: ['orders'] });
+});
+
+afterAll(async () => {
+  await broker.stop();
+});
+
+beforeEach(() => broker.reset());
+
+describe('STOMP CONNECT', () => {
+  it('answers CONNECTED shaped like RabbitMQ 3.10 (server, session, heart-beat, version)', async () => {
+    const client = await RawStomp.open(broker);
+    client.write(wireFrame('CONNECT', { 'accept-version': '1.0,1.1,1.2', host: '/', login: 'guest', passcode: 'guest', 'heart-beat': '0,0' }));
+    const f = await client.frame('CONNECTED');
+    const fixture = readFileSync(new URL('rabbitmq-3.10-stomp-connected.txt', FIXTURES), 'utf8');
+    const fixtureNames = fixture.split('\n').slice(1, 5).map((l) => l.split(':')[0]);
+    expect(f.headers.map((h) => h[0])).toEqual(fixtureNames);
+    expect(getHeader(f, 'version')).toBe('1.2');
+    expect(getHeader(f, 'heart-beat')).toBe('0,0');
+    expect(getHeader(f, 'server')).toMatch(/^RabbitMQ\//);
+    expect(getHeader(f, 'session')).toMatch(/^session-[A-Za-z0-9_-]{22}$/);
+    expect(f.body.length).toBe(0);
+    client.close();
+  });
+
+  it('negotiates the highest common version; no accept-version means 1.0', async () => {
+    for (const [accept, expected] of [
+      ['1.1', '1.1'],
+      ['1.0,1.1', '1.1'],
+      ['1.2,1.0', '1.2'],
+      [undefined, '1.0'],
+    ] as const) {
+      const client = await RawStomp.open(broker);
+      const headers: Record<string, string> = { login: 'guest', passcode: 'guest' };
+      if (accept) headers['accept-version'] = accept;
+      client.write(wireFrame('CONNECT', headers));
+      expect(getHeader(await client.frame('CONNECTED'), 'version')).toBe(expected);
+      client.close();
+    }
+  });
+
+  it('accepts the STOMP command as CONNECT', async () => {
+    const client = await RawStomp.open(broker);
+    client.write(wireFrame('STOMP', { 'accept-version': '1.2', host: '/', login: 'guest', passcode: 'guest' }));
+    expect(getHeader(await client.frame('CONNECTED'), 'version')).toBe('1.2');
+    client.close();
+  });
+
+  it('refuses an unsupported version with ERROR then close', async () => {
+    const client = await RawStomp.open(broker);
+    client.write(wireFrame('CONNECT', { 'accept-version': '2.0', login: 'guest', passcode: 'guest' }));
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe('Version mismatch');
+    expect(f.body.toString()).toBe('Supported versions are 1.0,1.1,1.2\n');
+    await client.whenClosed();
+  });
+
+  it('answers a wrong password with the ERROR frame RabbitMQ 3.10 sends, byte for byte, then closes', async () => {
+    const client = await RawStomp.open(broker);
+    client.write(wireFrame('CONNECT', { 'accept-version': '1.0,1.1,1.2', host: '/', login: 'guest', passcode: 'wrong', 'heart-beat': '0,0' }));
+    await client.whenClosed();
+    const fixture = readFileSync(new URL('rabbitmq-3.10-stomp-bad-login-error.txt', FIXTURES));
+    const f = client.frames[0]!;
+    expect(f.command).toBe('ERROR');
+    expect(headersToObject(f)).toEqual({ message: 'Bad CONNECT', 'content-type': 'text/plain', version: '1.0,1.1,1.2', 'content-length': '32' });
+    expect(f.body.toString()).toBe("Access refused for user 'guest'\n");
+    // the serialised frame is the fixture
+    const { serializeFrame } = await import('../../src/protocols/stomp/codec/index.js');
+    expect(serializeFrame(f, '1.0')).toEqual(fixture);
+  });
+
+  it('takes the host header as the vhost', async () => {
+    const a = await RawStomp.connected(broker, { host: 'orders' });
+    a.client.send('SEND', { destination: '/queue/in-orders', receipt: 'r' }, 'x');
+    await a.client.receipt('r');
+    expect(broker.queue('in-orders', 'orders').messageCount()).toBe(1);
+    expect(broker.queue('in-orders', '/').exists()).toBe(false);
+    a.client.close();
+  });
+
+  it('refuses any frame before CONNECT', async () => {
+    const client = await RawStomp.open(broker);
+    client.send('SEND', { destination: '/queue/x' }, 'early');
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe('Illegal command');
+    expect(f.body.toString()).toBe('You must log in using CONNECT first');
+    await client.whenClosed();
+    expect(broker.queue('x').exists()).toBe(false);
+  });
+});
+
+describe('STOMP frames on the wire', () => {
+  it('sends and receives over 1.0, 1.1 and 1.2 with each version\'s header escaping', async () => {
+    for (const version of ['1.0', '1.1', '1.2'] as const) {
+      const { client } = await RawStomp.connected(broker, { 'accept-version': version });
+      client.useVersion(version);
+      const q = `esc-${version}`;
+      client.send('SUBSCRIBE', { destination: `/queue/${q}`, id: 's1', receipt: 'sub' });
+      await client.receipt('sub');
+      // 1.1+: \c is ':' and \n a newline, \\ a backslash; 1.0 takes the bytes as they are
+      const value = version === '1.0' ? 'a\\cb' : 'a\\cb\\nc\\\\d';
+      client.write(Buffer.from(`SEND\ndestination:/queue/${q}\nx-note:${value}\n\nhello\0`));
+      const m = await client.frame('MESSAGE');
+      expect(getHeader(m, 'x-note')).toBe(version === '1.0' ? 'a\\cb' : 'a:b\nc\\d');
+      expect(getHeader(m, 'destination')).toBe(`/queue/${q}`);
+      expect(getHeader(m, 'subscription')).toBe('s1');
+      expect(m.body.toString()).toBe('hello');
+      client.close();
+    }
+  });
+
+  it('carries NUL bytes in a content-length body, and reads a body without content-length up to the NUL', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { destination: '/queue/bin', id: '1', receipt: 's' });
+    await client.receipt('s');
+    const body = Buffer.from([1, 0, 2, 0, 0, 255]);
+    client.write(wireFrame('SEND', { destination: '/queue/bin', 'content-length': String(body.length) }, body));
+    client.write(wireFrame('SEND', { destination: '/queue/bin' }, 'plain text'));
+    const a = await client.frame('MESSAGE');
+    expect(a.body).toEqual(body);
+    expect(getHeader(a, 'content-length')).toBe('6');
+    const b = await client.frame('MESSAGE');
+    expect(b.body.toString()).toBe('plain text');
+    client.close();
+  });
+
+  it('accepts CRLF line endings', async () => {
+    const client = await RawStomp.open(broker);
+    client.write(wireFrame('CONNECT', { 'accept-version': '1.2', login: 'guest', passcode: 'guest' }, '', '\r\n'));
+    await client.frame('CONNECTED');
+    client.useVersion('1.2');
+    client.write(wireFrame('SUBSCRIBE', { destination: '/queue/crlf', id: '1', receipt: 's' }, '', '\r\n'));
+    await client.receipt('s');
+    client.write(wireFrame('SEND', { destination: '/queue/crlf', 'x-h': 'v' }, 'crlf body', '\r\n'));
+    const m = await client.frame('MESSAGE');
+    expect(getHeader(m, 'x-h')).toBe('v');
+    expect(m.body.toString()).toBe('crlf body');
+    client.close();
+  });
+
+  it('sends a RECEIPT for every frame carrying a receipt header', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { destination: '/queue/rcpt', id: 'a', ack: 'client', receipt: '1' });
+    await client.receipt('1');
+    client.send('SEND', { destination: '/queue/rcpt', receipt: '2' }, 'm');
+    await client.receipt('2');
+    const m = await client.frame('MESSAGE');
+    client.send('BEGIN', { transaction: 't', receipt: '3' });
+    await client.receipt('3');
+    client.send('ACK', { id: getHeader(m, 'ack')!, transaction: 't', receipt: '4' });
+    await client.receipt('4');
+    client.send('COMMIT', { transaction: 't', receipt: '5' });
+    await client.receipt('5');
+    client.send('UNSUBSCRIBE', { id: 'a', receipt: '6' });
+    await client.receipt('6');
+    client.send('DISCONNECT', { receipt: '7' });
+    await client.receipt('7');
+    await client.whenClosed();
+    expect(broker.queue('rcpt').info()).toMatchObject({ messages: 0, unacked: 0 });
+  });
+
+  it('sends the RECEIPT of a persistent SEND once the message is in the queue', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.send('SEND', { destination: '/queue/durable-receipt', persistent: 'true', receipt: 'p' }, 'keep me');
+    await client.receipt('p');
+    const [m] = broker.queue('durable-receipt').messages();
+    expect(m!.properties.deliveryMode).toBe(2);
+    expect(broker.queue('durable-receipt').info()!.durable).toBe(true);
+    client.close();
+  });
+});
+
+describe('STOMP heart-beats', () => {
+  it('negotiates heart-beats as RabbitMQ does (whole seconds, each side) and sends them', async () => {
+    const { client, connected } = await RawStomp.connected(broker, { 'heart-beat': '0,1000' });
+    expect(getHeader(connected, 'heart-beat')).toBe('1000,0');
+    // the CONNECTED frame's trailing EOL counts once; two more are server heart-beats
+    await client.heartbeatsReceived(client.heartbeats + 2);
+    client.close();
+
+    const sub = await RawStomp.connected(broker, { 'heart-beat': '300,20500' });
+    expect(getHeader(sub.connected, 'heart-beat')).toBe('20000,1000');
+    sub.client.close();
+  });
+
+  it('closes a client that stops sending heart-beats', async () => {
+    const { client, connected } = await RawStomp.connected(broker, { 'heart-beat': '1000,0' });
+    expect(getHeader(connected, 'heart-beat')).toBe('0,1000');
+    await client.whenClosed();
+    expect(client.closed).toBe(true);
+  });
+
+  it('keeps a client that does send heart-beats', async () => {
+    const { client } = await RawStomp.connected(broker, { 'heart-beat': '1000,0' });
+    const beat = setInterval(() => client.write('\n'), 200);
+    // real time must pass: outlive the 2-period limit several times over, then check the connection still works
+    await new Promise<void>((resolve) => setTimeout(resolve, 3000));
+    client.send('SEND', { destination: '/queue/alive', receipt: 'ok' }, 'x');
+    await client.receipt('ok');
+    clearInterval(beat);
+    client.close();
+  });
+});
+
+describe('STOMP errors: an ERROR frame, then close, and nobody else affected', () => {
+  async function expectError(frames: Buffer, message: string, body?: RegExp | string) {
+    const bystander = await RawStomp.connected(broker);
+    bystander.client.send('SUBSCRIBE', { destination: '/queue/bystander', id: 'b', receipt: 'b' });
+    await bystander.client.receipt('b');
+
+    const { client } = await RawStomp.connected(broker);
+    client.write(frames);
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe(message);
+    expect(getHeader(f, 'content-type')).toBe('text/plain');
+    if (typeof body === 'string') expect(f.body.toString()).toBe(body);
+    else if (body) expect(f.body.toString()).toMatch(body);
+    else expect(f.body.length).toBeGreaterThan(0);
+    await client.whenClosed();
+
+    bystander.client.send('SEND', { destination: '/queue/bystander' }, 'still here');
+    expect((await bystander.client.frame('MESSAGE')).body.toString()).toBe('still here');
+    bystander.client.close();
+    return f;
+  }
+
+  it('a malformed header line', () => expectError(Buffer.from('SEND\ndestination:/queue/x\nno-colon-here\n\nbody\0'), 'Malformed header'));
+
+  it('an unknown command', () => expectError(wireFrame('FROB', { a: 'b' }), 'Bad command', 'Could not interpret command "FROB"\n'));
+
+  it('SEND without destination', () => expectError(wireFrame('SEND', {}, 'x'), 'Missing destination', `"SEND" must include a 'destination' header\n`));
+
+  it('an unknown destination type', () => expectError(wireFrame('SEND', { destination: '/nowhere/x' }, 'x'), 'Unknown destination', /'\/nowhere\/x' is not a valid destination/));
+
+  it('a body over the broker\'s maximum message size', async () => {
+    const small = await startBroker({ limits: { maxMessageSize: 1024 } });
+    try {
+      const { client } = await RawStomp.connected(small);
+      client.write(wireFrame('SEND', { destination: '/queue/big', 'content-length': '4096' }, Buffer.alloc(4096, 1)));
+      const f = await client.frame('ERROR');
+      expect(getHeader(f, 'message')).toMatch(/too large/i);
+      await client.whenClosed();
+      expect(small.queue('big').messageCount()).toBe(0);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('a NUL missing after a content-length body', () =>
+    expectError(Buffer.from('SEND\ndestination:/queue/x\ncontent-length:2\n\nabc\0'), 'Malformed frame'));
+
+  it('an undefined escape in 1.2', () => expectError(Buffer.from('SEND\ndestination:/queue/x\nbad:\\t\n\nz\0'), 'Invalid header escape'));
+
+  it('ACK of a message id that names no subscription', () =>
+    expectError(wireFrame('ACK', { id: 'T_nope@@session-x@@1' }), 'Subscription not found', 'Message with id "T_nope@@session-x@@1" has no subscription'));
+
+  it('COMMIT of an unknown transaction', () => expectError(wireFrame('COMMIT', { transaction: 'tx9' }), 'Bad transaction', 'Invalid transaction identifier: "tx9"\n'));
+
+  it('SUBSCRIBE to an /amq/queue that does not exist (404 as RabbitMQ words it)', () =>
+    expectError(wireFrame('SUBSCRIBE', { destination: '/amq/queue/absent', id: '1' }), 'not_found', "NOT_FOUND - no queue 'absent' in vhost '/'"));
+
+  it('a durable subscription without id', () =>
+    expectError(wireFrame('SUBSCRIBE', { destination: '/topic/t', durable: 'true' }), 'Missing Header', "Header 'id' is required for durable subscriptions"));
+
+  it('the ERROR names the offending frame\'s receipt', async () => {
+    const f = await expectError(wireFrame('SEND', { receipt: 'r-77' }, 'x'), 'Missing destination');
+    expect(getHeader(f, 'receipt-id')).toBe('r-77');
+  });
+});
+
+describe('STOMP permissions', () => {
+  it('refuses a SEND the user may not write, with access_refused', async () => {
+    broker.users.addUser('reader', 'reader-pass-123', []);
+    broker.users.setPermission({ user: 'reader', vhost: '/', configure: '.*', write: '^$', read: '.*' });
+    const { client } = await RawStomp.connected(broker, { login: 'reader', passcode: 'reader-pass-123' });
+    client.send('SEND', { destination: '/topic/news' }, 'x');
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe('access_refused');
+    expect(f.body.toString()).toBe("ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/' refused for user 'reader'");
+    await client.whenClosed();
+  });
+});
+
+describe('STOMP shutdown', () => {
+  it('tells connected clients the broker is going away, as RabbitMQ does', async () => {
+    const own = await startBroker();
+    const { client } = await RawStomp.connected(own);
+    await own.stop();
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe('connection_forced');
+    expect(f.body.toString()).toBe("CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'");
+    await client.whenClosed();
+  });
+});
+
+describe('STOMP transactions and disconnects', () => {
+  it('discards an open transaction when the client disconnects, and requeues its unacked messages', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { destination: '/queue/tx-gone', id: 's', ack: 'client-individual', receipt: 's' });
+    await client.receipt('s');
+    client.send('SEND', { destination: '/queue/tx-gone' }, 'delivered');
+    const m = await client.frame('MESSAGE');
+    client.send('BEGIN', { transaction: 't' });
+    client.send('SEND', { destination: '/queue/tx-gone', transaction: 't' }, 'never');
+    client.send('ACK', { id: getHeader(m, 'ack')!, transaction: 't' });
+    client.send('DISCONNECT', { receipt: 'bye' });
+    await client.receipt('bye');
+    await client.whenClosed();
+    const left = broker.queue('tx-gone').messages();
+    expect(left.map((x) => [x.text(), x.redelivered])).toEqual([['delivered', true]]);
+  });
+
+  it('ABORT drops buffered ACKs: the message stays unacked', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { destination: '/queue/tx-abort', id: 's', ack: 'client-individual', receipt: 's' });
+    await client.receipt('s');
+    client.send('SEND', { destination: '/queue/tx-abort' }, 'm');
+    const m = await client.frame('MESSAGE');
+    client.send('BEGIN', { transaction: 't' });
+    client.send('ACK', { id: getHeader(m, 'ack')!, transaction: 't' });
+    client.send('ABORT', { transaction: 't', receipt: 'aborted' });
+    await client.receipt('aborted');
+    expect(broker.queue('tx-abort').info()).toMatchObject({ messages: 0, unacked: 1 });
+    client.send('ACK', { id: getHeader(m, 'ack')!, receipt: 'acked' });
+    await client.receipt('acked');
+    expect(broker.queue('tx-abort').info()).toMatchObject({ messages: 0, unacked: 0 });
+    client.close();
+  });
+});
+
+describe('STOMP backpressure', () => {
+  it('holds messages in the queue while the client does not read, and delivers them all once it does', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { destination: '/queue/slow-reader', id: 's', receipt: 's' });
+    await client.receipt('s');
+    client.socket.pause();
+    const body = Buffer.alloc(64 * 1024, 7);
+    const total = 600; // ~38 MiB: far more than socket buffers take
+    for (let i = 0; i < total; i++) broker.publish('', 'slow-reader', body);
+    // the broker stopped handing the subscription messages: most are still queued
+    expect(broker.queue('slow-reader').messageCount()).toBeGreaterThan(0);
+    client.socket.resume();
+    let received = 0;
+    while (received < total) {
+      const f = await client.frame('MESSAGE');
+      expect(f.body.length).toBe(body.length);
+      received++;
+    }
+    expect(broker.queue('slow-reader').messageCount()).toBe(0);
+    client.close();
+  });
+});
+
+describe('STOMP over a raw WebSocket', () => {
+  it('picks the highest offered subprotocol and sends frames as binary messages', async () => {
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(broker.urls.stompWs!, ['v10.stomp', 'v11.stomp']);
+    const messages: { data: Buffer; binary: boolean }[] = [];
+    let wake: () => void = () => undefined;
+    ws.on('message', (data, isBinary) => {
+      messages.push({ data: data as Buffer, binary: isBinary });
+      wake();
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    expect(ws.protocol).toBe('v11.stomp');
+    ws.send(wireFrame('CONNECT', { 'accept-version': '1.1', login: 'guest', passcode: 'guest' }));
+    while (messages.length === 0) await new Promise<void>((r) => (wake = r));
+    expect(messages[0]!.binary).toBe(true);
+    expect(messages[0]!.data.toString()).toMatch(/^CONNECTED\n/);
+    ws.close();
+  });
+
+  it('answers 404 off the /ws path', async () => {
+    const url = broker.urls.stompWs!.replace('/ws', '/elsewhere').replace('ws:', 'http:');
+    const res = await fetch(url);
+    expect(res.status).toBe(404);
+  });
+});
