@@ -59,7 +59,8 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     if (found.route.tag !== 'none') {
       const auth = authenticateRequest(req, b.users, b.controlToken);
       if (!auth.ok) {
-        res.setHeader('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
+        // the console's own calls say X-Requested-With, so the browser shows its sign-in form, not a password dialog
+        if (req.headers['x-requested-with'] !== 'XMLHttpRequest') res.setHeader('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
         return sendError(res, 401, 'not_authorized', auth.reason);
       }
       principal = auth.principal;
