@@ -257,9 +257,9 @@ describe('bad input', () => {
     expect(await (await call(broker, 'GET', '/api/exchanges/no-such-vhost/x')).json()).toEqual({ error: 'Object Not Found', reason: 'Not Found' });
     const malformed = await call(broker, 'PUT', '/api/queues/%2F/q', { raw: '{"durable": tru', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error).toBe('bad_request');
+    expect(await malformed.json()).toEqual({ error: 'bad_request', reason: 'not_json' });
     const notObject = await call(broker, 'PUT', '/api/queues/%2F/q', { raw: '[1,2]' });
-    expect(await notObject.json()).toEqual({ error: 'bad_request', reason: 'Not a JSON object' });
+    expect(await notObject.json()).toEqual({ error: 'bad_request', reason: 'not_json' });
     const wrong = await call(broker, 'GET', '/api/overview', { auth: basic('guest', 'nope') });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual({ error: 'not_authorized', reason: 'Login failed' });
@@ -279,8 +279,10 @@ describe('pagination, sorting and columns', () => {
     expect(cols.find((q) => q.name === 'page.a')).toEqual({ name: 'page.a', message_stats: { publish: 0 } });
     const bad = await call(broker, 'GET', '/api/queues?page=0');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).reason).toBe('Invalid pagination parameters: page number 0, page size 100');
-    expect((await call(broker, 'GET', '/api/queues?page=99&page_size=1')).status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'invalid_pagination_parameters', reason: 'Invalid pagination parameters: page number 0, page size undefined' });
+    const beyond = await call(broker, 'GET', '/api/queues?page=99&page_size=1');
+    expect(beyond.status).toBe(400);
+    expect((await beyond.json()).error).toBe('page_out_of_range');
   });
 });
 
@@ -293,7 +295,7 @@ describe('health checks', () => {
     }
     const closed = await call(broker, 'GET', '/api/health/checks/port-listener/1');
     expect(closed.status).toBe(503);
-    expect(await closed.json()).toMatchObject({ status: 'failed', reason: 'No active listener on port 1', missing: 1 });
+    expect(await closed.json()).toMatchObject({ status: 'failed', reason: 'No active listener', missing: 1 });
     expect((await call(broker, 'GET', '/api/aliveness-test/nowhere')).status).toBe(404);
   });
 });

@@ -178,6 +178,22 @@ export function effectiveArguments(args: FieldTable, policy: PolicyArguments): F
 
 const nonNegativeInt = (v: FieldValue) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
+/** rabbit_policies:validate_policy0: what each key must hold, and the noun of its refusal */
+const VALUE_CHECKS: Record<string, (v: FieldValue) => string | null> = {
+  'message-ttl': (v) => (nonNegativeInt(v) ? null : 'message TTL'),
+  expires: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? null : 'queue expiry'),
+  'max-length': (v) => (nonNegativeInt(v) ? null : 'maximum length'),
+  'max-length-bytes': (v) => (nonNegativeInt(v) ? null : 'maximum length in bytes'),
+  'dead-letter-exchange': (v) => (typeof v === 'string' ? null : 'dead letter exchange name'),
+  'dead-letter-routing-key': (v) => (typeof v === 'string' ? null : 'dead letter routing key'),
+  overflow: (v) => (v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx' ? null : 'overflow value'),
+};
+
+/** a value as Erlang's ~tp prints it (binaries as <<"text">>) */
+function erlangTerm(v: FieldValue): string {
+  return typeof v === 'string' ? `<<"${v}">>` : JSON.stringify(v);
+}
+
 /** RabbitMQ's policy validation (rabbit_policy, rabbit_policies), with its texts where it has them */
 function compilePattern(source: string): RegExp {
   try {
@@ -199,21 +215,11 @@ function validatePolicy(def: PolicyDef): RegExp {
   for (const key of keys) {
     const v = def.definition[key]!;
     if (!ACCEPTED_ONLY.has(key)) {
-      problems.push(`[{<<"${key}">>,${JSON.stringify(v)}}] are not recognised policy settings`);
+      problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
       continue;
     }
-    if (['message-ttl', 'max-length', 'max-length-bytes'].includes(key) && !nonNegativeInt(v)) {
-      problems.push(`${key} "${String(v)}" must be a non-negative integer`);
-    }
-    if (key === 'expires' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
-      problems.push(`expires "${String(v)}" must be greater than or equal to 1`);
-    }
-    if ((key === 'dead-letter-exchange' || key === 'dead-letter-routing-key') && typeof v !== 'string') {
-      problems.push(`${key} "${String(v)}" must be a string`);
-    }
-    if (key === 'overflow' && !(v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx')) {
-      problems.push(`"${String(v)}" is not a valid overflow value`);
-    }
+    const refusal = VALUE_CHECKS[key]?.(v);
+    if (refusal) problems.push(`${erlangTerm(v)} is not a valid ${refusal}`);
   }
   if (problems.length) throw new PolicyError(`Validation failed\n\n${problems.join('\n')}\n`);
   return pattern;

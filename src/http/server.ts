@@ -53,7 +53,9 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     const found = matching.find((m) => m.route.method === method);
     if (!found) {
       res.setHeader('Allow', [...new Set(matching.map((m) => m.route.method))].join(', '));
-      return sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
+      // cowboy answers 405 with no body
+      res.writeHead(405, { 'content-length': 0 });
+      return res.end();
     }
     let principal = ANONYMOUS;
     if (found.route.tag !== 'none') {
