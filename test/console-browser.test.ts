@@ -42,7 +42,8 @@ if (!existsSync(CHROMIUM)) {
       mkdirSync(SHOTS, { recursive: true });
       profile = await mkdtemp(join(tmpdir(), 'localmq-chromium-'));
       const { chromium } = await import('playwright-core');
-      context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 } });
+      // the ActiveMQ profile's console (8162) is HTTPS with the broker's own local CA
+      context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 }, ignoreHTTPSErrors: true });
     }, 60_000);
 
     afterAll(async () => {
@@ -110,5 +111,23 @@ if (!existsSync(CHROMIUM)) {
       expect(err?.message).toContain('CONNECTION_FORCED - Closed via management console');
       expect(failures).toEqual([]);
     }, 90_000);
+
+    it("speaks ActiveMQ's vocabulary on the ActiveMQ profile's console port (HTTPS)", async () => {
+      const activemq = await startBroker({ engine: 'activemq', users: [{ name: 'admin', password: 'admin-secret-1', tags: ['administrator'] }] });
+      try {
+        const page = await context.newPage();
+        await page.goto(`${activemq.urls.console}/`);
+        await page.getByLabel('Username').fill('admin');
+        await page.getByLabel('Password').fill('admin-secret-1');
+        await page.getByRole('button', { name: 'Login' }).click();
+        await page.getByRole('link', { name: 'Destinations' }).click();
+        await page.getByRole('heading', { name: 'Destinations' }).waitFor();
+        await page.getByRole('columnheader', { name: 'Pending messages' }).waitFor();
+        await page.getByRole('columnheader', { name: 'Enqueued rate' }).waitFor();
+        await page.close();
+      } finally {
+        await activemq.stop();
+      }
+    }, 60_000);
   });
 }
