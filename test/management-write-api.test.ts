@@ -251,6 +251,18 @@ describe('user tags', () => {
   });
 });
 
+describe('parameters', () => {
+  it('keeps global parameters, and refuses runtime parameters of plugins LocalMQ does not run, as RabbitMQ without them', async () => {
+    expect((await call(broker, 'PUT', '/api/global-parameters/my-setting', { body: { value: { a: 1 } } })).status).toBe(201);
+    expect(await getJson(broker, '/api/global-parameters/my-setting')).toEqual({ name: 'my-setting', value: { a: 1 } });
+    expect((await call(broker, 'DELETE', '/api/global-parameters/my-setting')).status).toBe(204);
+    const fed = await call(broker, 'PUT', '/api/parameters/federation-upstream/%2F/up', { body: { value: { uri: 'amqp://elsewhere' } } });
+    expect(fed.status).toBe(400);
+    expect(await fed.json()).toEqual({ error: 'bad_request', reason: 'Validation failed\n\ncomponent federation-upstream not found\n' });
+    expect(await getJson(broker, '/api/parameters')).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it('answers an unknown vhost, malformed JSON, a wrong password and a wrong method as RabbitMQ does, and keeps serving', async () => {
     expect((await call(broker, 'GET', '/api/queues/no-such-vhost')).status).toBe(404);

@@ -6,6 +6,7 @@ import { connectionRoutes } from './management/connections.js';
 import { definitionsRoutes } from './management/definitions.js';
 import { exchangeRoutes } from './management/exchanges.js';
 import { overviewRoutes } from './management/overview.js';
+import { parameterRoutes } from './management/parameters.js';
 import { policyRoutes } from './management/policies.js';
 import { queueRoutes } from './management/queues.js';
 import { userRoutes } from './management/users.js';
@@ -36,6 +37,7 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     ...bindingRoutes(b),
     ...connectionRoutes(b),
     ...policyRoutes(b),
+    ...parameterRoutes(b),
     ...metricsRoutes(b),
   ]);
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
