@@ -15,8 +15,8 @@ const QUEUE_KEYS: Record<string, 'min' | 'argument-wins'> = {
   overflow: 'argument-wins',
 };
 
-/** keys RabbitMQ accepts in a policy definition that LocalMQ stores but has nothing to apply to */
-const ACCEPTED_ONLY = new Set([
+/** the keys RabbitMQ (with its bundled plugins) accepts in a policy definition; LocalMQ applies those in QUEUE_KEYS */
+const KNOWN_KEYS = new Set([
   'alternate-exchange',
   'queue-mode',
   'queue-version',
@@ -132,6 +132,8 @@ export class PolicyService {
   /** set a queue's effective arguments from its x-arguments and the policy that applies */
   apply(queue: Queue): void {
     const policy = this.effectiveFor(queue);
+    // the common case: no policy now and none before, so the queue's own arguments stand
+    if (!policy && queue.policy === undefined) return;
     queue.applyPolicy(policy?.name, policy ? queueDefinition(policy.definition) : {});
   }
 
@@ -214,7 +216,7 @@ function validatePolicy(def: PolicyDef): RegExp {
   const problems: string[] = [];
   for (const key of keys) {
     const v = def.definition[key]!;
-    if (!ACCEPTED_ONLY.has(key)) {
+    if (!KNOWN_KEYS.has(key)) {
       problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
       continue;
     }
