@@ -44,7 +44,7 @@ if (!existsSync(CHROMIUM)) {
       const { chromium } = await import('playwright-core');
       // the ActiveMQ profile's console (8162) is HTTPS with the broker's own local CA
       context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 900 }, ignoreHTTPSErrors: true });
-    }, 60_000);
+    }, 120_000);
 
     afterAll(async () => {
       await context?.close();
@@ -61,7 +61,7 @@ if (!existsSync(CHROMIUM)) {
       page.on('console', (m) => m.type() === 'error' && !m.text().includes('status of 401') && failures.push(m.text()));
 
       // on failure, the page as it was helps more than a locator's timeout
-      page.setDefaultTimeout(15_000);
+      page.setDefaultTimeout(30_000);
       await page.goto(`${broker.urls.http}/`);
       await page.getByLabel('Username').fill('guest');
       await page.getByLabel('Password').fill('wrong');
@@ -77,7 +77,7 @@ if (!existsSync(CHROMIUM)) {
       const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'browser.orders', exact: true }) });
       await row.waitFor();
       // columns: vhost, name, type, policy, state, ready, unacked, total
-      await expect.poll(async () => (await row.getByRole('cell').nth(5).textContent())?.trim()).toBe('3');
+      await expect.poll(async () => (await row.getByRole('cell').nth(5).textContent())?.trim(), { timeout: 30_000 }).toBe('3');
       await page.screenshot({ path: join(SHOTS, 'queues.png'), fullPage: true });
 
       await page.goto(`${broker.urls.http}/#/exchange/%2F/browser.x`);
@@ -102,7 +102,7 @@ if (!existsSync(CHROMIUM)) {
       expect(broker.queue('browser.orders').messageCount()).toBe(2);
       await page.screenshot({ path: join(SHOTS, 'queue.png'), fullPage: true });
       await page.getByRole('button', { name: 'Purge Messages' }).click();
-      await expect.poll(() => broker.queue('browser.orders').messageCount()).toBe(0);
+      await expect.poll(() => broker.queue('browser.orders').messageCount(), { timeout: 30_000 }).toBe(0);
 
       const closed = new Promise<Error | undefined>((resolve) => conn.on('close', resolve));
       await page.getByRole('link', { name: 'Connections' }).click();
@@ -110,12 +110,13 @@ if (!existsSync(CHROMIUM)) {
       const err = await closed;
       expect(err?.message).toContain('CONNECTION_FORCED - Closed via management console');
       expect(failures).toEqual([]);
-    }, 90_000);
+    }, 150_000);
 
     it("speaks ActiveMQ's vocabulary on the ActiveMQ profile's console port (HTTPS)", async () => {
       const activemq = await startBroker({ engine: 'activemq', users: [{ name: 'admin', password: 'admin-secret-1', tags: ['administrator'] }] });
       try {
         const page = await context.newPage();
+        page.setDefaultTimeout(30_000);
         await page.goto(`${activemq.urls.console}/`);
         await page.getByLabel('Username').fill('admin');
         await page.getByLabel('Password').fill('admin-secret-1');
@@ -128,6 +129,6 @@ if (!existsSync(CHROMIUM)) {
       } finally {
         await activemq.stop();
       }
-    }, 60_000);
+    }, 120_000);
   });
 }
