@@ -34,7 +34,7 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
   const unacked = q.unackedCount;
   const r = (key: string) => details(b.rates.queueRate(q, key));
   const policy = q.policy ? b.core.policies.get(q.vhost, q.policy) : undefined;
-  const head = q.peekMessages(1)[0];
+  const head = q.ready.peek();
   return {
     name: q.name,
     vhost: q.vhost,
