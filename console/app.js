@@ -386,6 +386,11 @@ async function queues() {
       { title: w.unacked, n: true, render: (q) => fmtNum(q.messages_unacknowledged) },
       { title: w.total, n: true, render: (q) => fmtNum(q.messages) },
       { title: 'Consumers', n: true, render: (q) => q.consumers },
+      // ActiveMQ's console counts what went through (Messages Enqueued / Dequeued); RabbitMQ's shows rates
+      ...(state.info.engine === 'activemq' ? [
+        { title: 'Messages enqueued', n: true, render: (q) => fmtNum(stats(q, 'publish') || 0) },
+        { title: 'Messages dequeued', n: true, render: (q) => fmtNum(stats(q, 'ack') || 0) },
+      ] : []),
       { title: `${w.incoming} rate`, n: true, render: (q) => fmtRate(stats(q, 'publish_details')) },
       { title: `${w.deliver} rate`, n: true, render: (q) => fmtRate(stats(q, 'deliver_get_details')) },
       { title: `${w.ack} rate`, n: true, render: (q) => fmtRate(stats(q, 'ack_details')) },

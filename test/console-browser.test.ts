@@ -125,6 +125,7 @@ if (!existsSync(CHROMIUM)) {
         await page.getByRole('heading', { name: 'Destinations' }).waitFor();
         await page.getByRole('columnheader', { name: 'Pending messages' }).waitFor();
         await page.getByRole('columnheader', { name: 'Enqueued rate' }).waitFor();
+        await page.getByRole('columnheader', { name: 'Messages dequeued' }).waitFor();
         await page.close();
       } finally {
         await activemq.stop();
