@@ -49,8 +49,6 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
     operator_policy: null,
     effective_policy_definition: policy ? fieldTableToJson(policy.definition) : {},
     consumers: q.consumerCount,
-    consumer_capacity: q.consumerCount > 0 ? 1 : 0,
-    consumer_utilisation: q.consumerCount > 0 ? 1 : null,
     exclusive_consumer_tag: q.consumers.find((c) => c.options.exclusive)?.tag ?? null,
     single_active_consumer_tag: q.config.singleActiveConsumer ? (q.consumers[0]?.tag ?? null) : null,
     head_message_timestamp: head?.message.properties.timestamp ?? null,
