@@ -63,13 +63,17 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     if (found.route.tag !== 'none') {
       const auth = authenticateRequest(req, b.users, b.controlToken);
       if (!auth.ok) {
+        b.logger.info('HTTP access denied', { path, reason: auth.reason, remote: req.socket.remoteAddress });
         // the console's own calls say X-Requested-With, so the browser shows its sign-in form, not a password dialog
         if (req.headers['x-requested-with'] !== 'XMLHttpRequest') res.setHeader('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
         return sendError(res, 401, 'not_authorized', auth.reason);
       }
       principal = auth.principal;
       const refusal = tagRefusal(principal, found.route.tag);
-      if (refusal) return sendNotAuthorised(res, refusal);
+      if (refusal) {
+        b.logger.info('HTTP access denied', { path, user: principal.name, reason: refusal });
+        return sendNotAuthorised(res, refusal);
+      }
     }
     let body: Record<string, unknown> = {};
     if (req.method === 'POST' || req.method === 'PUT') {
