@@ -15,8 +15,8 @@ const QUEUE_KEYS: Record<string, 'min' | 'argument-wins'> = {
   overflow: 'argument-wins',
 };
 
-/** keys RabbitMQ accepts in a policy definition that LocalMQ stores but has nothing to apply to */
-const ACCEPTED_ONLY = new Set([
+/** the keys RabbitMQ (with its bundled plugins) accepts in a policy definition; LocalMQ applies those in QUEUE_KEYS */
+const KNOWN_KEYS = new Set([
   'alternate-exchange',
   'queue-mode',
   'queue-version',
@@ -132,6 +132,8 @@ export class PolicyService {
   /** set a queue's effective arguments from its x-arguments and the policy that applies */
   apply(queue: Queue): void {
     const policy = this.effectiveFor(queue);
+    // the common case: no policy now and none before, so the queue's own arguments stand
+    if (!policy && queue.policy === undefined) return;
     queue.applyPolicy(policy?.name, policy ? queueDefinition(policy.definition) : {});
   }
 
@@ -178,6 +180,22 @@ export function effectiveArguments(args: FieldTable, policy: PolicyArguments): F
 
 const nonNegativeInt = (v: FieldValue) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
+/** rabbit_policies:validate_policy0: what each key must hold, and the noun of its refusal */
+const VALUE_CHECKS: Record<string, (v: FieldValue) => string | null> = {
+  'message-ttl': (v) => (nonNegativeInt(v) ? null : 'message TTL'),
+  expires: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? null : 'queue expiry'),
+  'max-length': (v) => (nonNegativeInt(v) ? null : 'maximum length'),
+  'max-length-bytes': (v) => (nonNegativeInt(v) ? null : 'maximum length in bytes'),
+  'dead-letter-exchange': (v) => (typeof v === 'string' ? null : 'dead letter exchange name'),
+  'dead-letter-routing-key': (v) => (typeof v === 'string' ? null : 'dead letter routing key'),
+  overflow: (v) => (v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx' ? null : 'overflow value'),
+};
+
+/** a value as Erlang's ~tp prints it (binaries as <<"text">>) */
+function erlangTerm(v: FieldValue): string {
+  return typeof v === 'string' ? `<<"${v}">>` : JSON.stringify(v);
+}
+
 /** RabbitMQ's policy validation (rabbit_policy, rabbit_policies), with its texts where it has them */
 function compilePattern(source: string): RegExp {
   try {
@@ -198,22 +216,12 @@ function validatePolicy(def: PolicyDef): RegExp {
   const problems: string[] = [];
   for (const key of keys) {
     const v = def.definition[key]!;
-    if (!ACCEPTED_ONLY.has(key)) {
-      problems.push(`[{<<"${key}">>,${JSON.stringify(v)}}] are not recognised policy settings`);
+    if (!KNOWN_KEYS.has(key)) {
+      problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
       continue;
     }
-    if (['message-ttl', 'max-length', 'max-length-bytes'].includes(key) && !nonNegativeInt(v)) {
-      problems.push(`${key} "${String(v)}" must be a non-negative integer`);
-    }
-    if (key === 'expires' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
-      problems.push(`expires "${String(v)}" must be greater than or equal to 1`);
-    }
-    if ((key === 'dead-letter-exchange' || key === 'dead-letter-routing-key') && typeof v !== 'string') {
-      problems.push(`${key} "${String(v)}" must be a string`);
-    }
-    if (key === 'overflow' && !(v === 'drop-head' || v === 'reject-publish' || v === 'reject-publish-dlx')) {
-      problems.push(`"${String(v)}" is not a valid overflow value`);
-    }
+    const refusal = VALUE_CHECKS[key]?.(v);
+    if (refusal) problems.push(`${erlangTerm(v)} is not a valid ${refusal}`);
   }
   if (problems.length) throw new PolicyError(`Validation failed\n\n${problems.join('\n')}\n`);
   return pattern;

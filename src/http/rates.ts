@@ -24,6 +24,11 @@ export class RateSampler {
   private readonly conns = new WeakMap<ClientConnection, Counters>();
   private timer: NodeJS.Timeout | undefined;
   private lastAt = Date.now();
+  /** queues created by a declare and deleted since start (rabbitmq_queues_created_total / _deleted_total) */
+  queuesCreated = 0;
+  queuesDeleted = 0;
+  private readonly onCreated = () => void this.queuesCreated++;
+  private readonly onDeleted = () => void this.queuesDeleted++;
   /** how many samples were taken (tests wait for the next one) */
   samples = 0;
   private readonly waiters: (() => void)[] = [];
@@ -36,6 +41,8 @@ export class RateSampler {
 
   start(): void {
     if (this.timer) return;
+    this.core.on('queueDeclared', this.onCreated);
+    this.core.on('queueDeleted', this.onDeleted);
     this.lastAt = Date.now();
     this.sample();
     this.timer = setInterval(() => this.sample(), this.intervalMs);
@@ -45,6 +52,8 @@ export class RateSampler {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.core.off('queueDeclared', this.onCreated);
+    this.core.off('queueDeleted', this.onDeleted);
   }
 
   /** resolves after the next sample */

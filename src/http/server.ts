@@ -6,6 +6,7 @@ import { connectionRoutes } from './management/connections.js';
 import { definitionsRoutes } from './management/definitions.js';
 import { exchangeRoutes } from './management/exchanges.js';
 import { overviewRoutes } from './management/overview.js';
+import { parameterRoutes } from './management/parameters.js';
 import { policyRoutes } from './management/policies.js';
 import { queueRoutes } from './management/queues.js';
 import { userRoutes } from './management/users.js';
@@ -36,6 +37,7 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     ...bindingRoutes(b),
     ...connectionRoutes(b),
     ...policyRoutes(b),
+    ...parameterRoutes(b),
     ...metricsRoutes(b),
   ]);
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -53,18 +55,25 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     const found = matching.find((m) => m.route.method === method);
     if (!found) {
       res.setHeader('Allow', [...new Set(matching.map((m) => m.route.method))].join(', '));
-      return sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
+      // cowboy answers 405 with no body
+      res.writeHead(405, { 'content-length': 0 });
+      return res.end();
     }
     let principal = ANONYMOUS;
     if (found.route.tag !== 'none') {
       const auth = authenticateRequest(req, b.users, b.controlToken);
       if (!auth.ok) {
-        res.setHeader('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
+        b.logger.info('HTTP access denied', { path, reason: auth.reason, remote: req.socket.remoteAddress });
+        // the console's own calls say X-Requested-With, so the browser shows its sign-in form, not a password dialog
+        if (req.headers['x-requested-with'] !== 'XMLHttpRequest') res.setHeader('WWW-Authenticate', 'Basic realm="RabbitMQ Management"');
         return sendError(res, 401, 'not_authorized', auth.reason);
       }
       principal = auth.principal;
       const refusal = tagRefusal(principal, found.route.tag);
-      if (refusal) return sendNotAuthorised(res, refusal);
+      if (refusal) {
+        b.logger.info('HTTP access denied', { path, user: principal.name, reason: refusal });
+        return sendNotAuthorised(res, refusal);
+      }
     }
     let body: Record<string, unknown> = {};
     if (req.method === 'POST' || req.method === 'PUT') {

@@ -41,6 +41,8 @@ export interface ClientConnection {
   readonly socket?: ConnectionSocketInfo;
   /** what the client said about itself (AMQP client properties), where the protocol has it */
   readonly clientProperties?: FieldTable;
+  /** what the handshake settled (AMQP's tune): shown by the management API */
+  readonly negotiated?: { channelMax: number; frameMax: number; heartbeat: number };
   /** the connection's channels, for protocols that have them (AMQP 0-9-1) */
   channelInfo?(): ChannelInfo[];
   /** close with the protocol's own "server shutting down" (AMQP 320 CONNECTION_FORCED) */

@@ -214,15 +214,19 @@ describe('purge', () => {
 });
 
 describe('console page', () => {
-  it('serves HTML at / behind Basic auth, listing the endpoints', async () => {
-    const res = await api('/');
+  it('serves the console at / without credentials (it signs in itself), and the endpoint table to users', async () => {
+    const res = await api('/', { auth: null });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await res.text();
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain('<table id="queues">');
-    expect(html).toContain(broker.urls.amqp!);
-    expect((await api('/', { auth: null })).status).toBe(401);
+    expect(html).toContain('id="login-form"');
+    const js = await api('/console/app.js', { auth: null });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const info = await json('/api/localmq/endpoints');
+    expect(info.endpoints.map((e: { url: string }) => e.url)).toContain(broker.urls.amqp!);
+    expect((await api('/api/localmq/endpoints', { auth: null })).status).toBe(401);
   });
 });
 

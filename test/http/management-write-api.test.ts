@@ -251,15 +251,27 @@ describe('user tags', () => {
   });
 });
 
+describe('parameters', () => {
+  it('keeps global parameters, and refuses runtime parameters of plugins LocalMQ does not run, as RabbitMQ without them', async () => {
+    expect((await call(broker, 'PUT', '/api/global-parameters/my-setting', { body: { value: { a: 1 } } })).status).toBe(201);
+    expect(await getJson(broker, '/api/global-parameters/my-setting')).toEqual({ name: 'my-setting', value: { a: 1 } });
+    expect((await call(broker, 'DELETE', '/api/global-parameters/my-setting')).status).toBe(204);
+    const fed = await call(broker, 'PUT', '/api/parameters/federation-upstream/%2F/up', { body: { value: { uri: 'amqp://elsewhere' } } });
+    expect(fed.status).toBe(400);
+    expect(await fed.json()).toEqual({ error: 'bad_request', reason: 'Validation failed\n\ncomponent federation-upstream not found\n' });
+    expect(await getJson(broker, '/api/parameters')).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it('answers an unknown vhost, malformed JSON, a wrong password and a wrong method as RabbitMQ does, and keeps serving', async () => {
     expect((await call(broker, 'GET', '/api/queues/no-such-vhost')).status).toBe(404);
     expect(await (await call(broker, 'GET', '/api/exchanges/no-such-vhost/x')).json()).toEqual({ error: 'Object Not Found', reason: 'Not Found' });
     const malformed = await call(broker, 'PUT', '/api/queues/%2F/q', { raw: '{"durable": tru', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).error).toBe('bad_request');
+    expect(await malformed.json()).toEqual({ error: 'bad_request', reason: 'not_json' });
     const notObject = await call(broker, 'PUT', '/api/queues/%2F/q', { raw: '[1,2]' });
-    expect(await notObject.json()).toEqual({ error: 'bad_request', reason: 'Not a JSON object' });
+    expect(await notObject.json()).toEqual({ error: 'bad_request', reason: 'not_json' });
     const wrong = await call(broker, 'GET', '/api/overview', { auth: basic('guest', 'nope') });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual({ error: 'not_authorized', reason: 'Login failed' });
@@ -279,8 +291,10 @@ describe('pagination, sorting and columns', () => {
     expect(cols.find((q) => q.name === 'page.a')).toEqual({ name: 'page.a', message_stats: { publish: 0 } });
     const bad = await call(broker, 'GET', '/api/queues?page=0');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).reason).toBe('Invalid pagination parameters: page number 0, page size 100');
-    expect((await call(broker, 'GET', '/api/queues?page=99&page_size=1')).status).toBe(400);
+    expect(await bad.json()).toEqual({ error: 'invalid_pagination_parameters', reason: 'Invalid pagination parameters: page number 0, page size undefined' });
+    const beyond = await call(broker, 'GET', '/api/queues?page=99&page_size=1');
+    expect(beyond.status).toBe(400);
+    expect((await beyond.json()).error).toBe('page_out_of_range');
   });
 });
 
@@ -293,7 +307,7 @@ describe('health checks', () => {
     }
     const closed = await call(broker, 'GET', '/api/health/checks/port-listener/1');
     expect(closed.status).toBe(503);
-    expect(await closed.json()).toMatchObject({ status: 'failed', reason: 'No active listener on port 1', missing: 1 });
+    expect(await closed.json()).toMatchObject({ status: 'failed', reason: 'No active listener', missing: 1 });
     expect((await call(broker, 'GET', '/api/aliveness-test/nowhere')).status).toBe(404);
   });
 });

@@ -72,6 +72,7 @@ describe('Prometheus /metrics', () => {
     expect(value(before.samples, 'rabbitmq_channels')).toBe(1);
     expect(value(before.samples, 'process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(value(before.samples, 'rabbitmq_identity_info')).toBe(1);
+    expect(value(before.samples, 'rabbitmq_queues_created_total')).toBe(1);
     const published = value(before.samples, 'rabbitmq_channel_messages_published_total')!;
     const ready = value(before.samples, 'rabbitmq_queue_messages_ready')!;
 

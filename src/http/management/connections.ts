@@ -45,6 +45,7 @@ export function connectionRoutes(b: ManagementBackend): Route[] {
         if (!c) return sendNotFound(res);
         const header = req.headers['x-reason'];
         const reason = (Array.isArray(header) ? header[0] : header) || DEFAULT_CLOSE_REASON;
+        b.logger.info('closing connection via the management API', { connection: connectionName(c), user: principal.name, reason });
         // the client gets CONNECTION_FORCED (320) with the reason; the API does not wait for its close-ok
         void c.shutdown(reason).catch(() => undefined);
         sendNoContent(res);

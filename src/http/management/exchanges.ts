@@ -11,6 +11,7 @@ import { bindingJson, exchangeJson } from './shapes.js';
 import {
   argumentsField,
   boolField,
+  missingKeys,
   sendBadRequest,
   sendBrokerError,
   sendCreated,
@@ -86,12 +87,11 @@ export function exchangeRoutes(b: ManagementBackend): Route[] {
         if (!vhost) return;
         const name = exchangeName(ctx.params['name']!);
         if (!permitted(b, ctx.principal, vhost.name, 'configure', permissionName(name))) return sendNotAuthorised(res, 'Access refused.');
-        if (typeof body['type'] !== 'string') return sendBadRequest(res, '[type] missing from request body');
         const args = argumentsField(body, res);
         if (!args) return;
         const existed = vhost.getExchange(name) !== undefined;
         try {
-          vhost.declareExchange(name, body['type'], {
+          vhost.declareExchange(name, typeof body['type'] === 'string' ? body['type'] : 'direct', {
             passive: false,
             durable: boolField(body, 'durable', true),
             autoDelete: boolField(body, 'auto_delete', false),
@@ -131,9 +131,7 @@ export function exchangeRoutes(b: ManagementBackend): Route[] {
         const found = find(ctx, res, 'exchange_not_found');
         if (!found) return;
         const { vhost, exchange } = found;
-        for (const key of ['routing_key', 'properties', 'payload', 'payload_encoding']) {
-          if (body[key] === undefined) return sendBadRequest(res, `[${key}] missing from request body`);
-        }
+        if (missingKeys(body, ['routing_key', 'properties', 'payload', 'payload_encoding'], res)) return;
         if (typeof body['payload'] !== 'string') return sendBadRequest(res, 'payload_not_string');
         const enc = body['payload_encoding'];
         if (enc !== 'string' && enc !== 'base64') return sendBadRequest(res, `{unsupported_encoding,${JSON.stringify(enc)}}`);

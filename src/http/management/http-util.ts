@@ -106,9 +106,11 @@ export async function readJsonBody(req: http.IncomingMessage): Promise<{ ok: tru
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, reason: `failed_to_parse_json: ${(err as Error).message}` };
+    void err;
+    return { ok: false, reason: 'not_json' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'Not a JSON object' };
+  // rabbit_mgmt_util:decode/1 takes only a JSON object
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not_json' };
   return { ok: true, value: value as Record<string, unknown> };
 }
 
@@ -132,4 +134,12 @@ export function argumentsField(body: Record<string, unknown>, res: http.ServerRe
     sendBadRequest(res, (err as Error).message);
     return undefined;
   }
+}
+
+/** rabbit_mgmt_util:with_decode's refusal when required keys are absent: `[{key_missing,count}]` */
+export function missingKeys(body: Record<string, unknown>, keys: string[], res: http.ServerResponse): boolean {
+  const missing = keys.filter((k) => body[k] === undefined);
+  if (missing.length === 0) return false;
+  sendBadRequest(res, `[${missing.map((k) => `{key_missing,${k}}`).join(',')}]`);
+  return true;
 }

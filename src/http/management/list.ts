@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { sendBadRequest, sendJson } from './http-util.js';
+import { sendError, sendJson } from './http-util.js';
 
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 500;
@@ -27,11 +27,11 @@ export function sendList(res: http.ServerResponse, query: URLSearchParams, items
   const page = Number(pageRaw);
   const size = sizeRaw === null ? DEFAULT_PAGE_SIZE : Number(sizeRaw);
   if (!Number.isInteger(page) || !Number.isInteger(size) || page <= 0 || size <= 0 || size > MAX_PAGE_SIZE) {
-    return sendBadRequest(res, `Invalid pagination parameters: page number ${pageRaw}, page size ${sizeRaw ?? DEFAULT_PAGE_SIZE}`);
+    return sendError(res, 400, 'invalid_pagination_parameters', `Invalid pagination parameters: page number ${pageRaw}, page size ${sizeRaw ?? 'undefined'}`);
   }
   const name = query.get('name');
   const useRegex = query.get('use_regex') === 'true';
-  if (name !== null && useRegex && name.length > MAX_FILTER_LENGTH) return sendBadRequest(res, 'name filter regex is too long');
+  if (name !== null && useRegex && name.length > MAX_FILTER_LENGTH) return sendError(res, 400, 'invalid_pagination_parameters', 'name filter regex is too long');
   let filtered = sorted;
   if (name) {
     let test: (s: string) => boolean;
@@ -51,7 +51,7 @@ export function sendList(res: http.ServerResponse, query: URLSearchParams, items
   }
   const offset = (page - 1) * size;
   if (offset > filtered.length) {
-    return sendBadRequest(res, `Page out of range, page: ${page} page size: ${size}, len: ${filtered.length}`);
+    return sendError(res, 400, 'page_out_of_range', `Page out of range, page: ${page} page size: ${size}, len: ${filtered.length}`);
   }
   const pageItems = filtered.slice(offset, offset + size);
   sendJson(res, 200, {

@@ -178,7 +178,7 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
         const port = Number(params['port']);
         if (!Number.isInteger(port)) return sendBadRequest(res, `Invalid port: ${params['port']}`);
         const ports = Object.values(b.ports);
-        health(ports.includes(port), { reason: `No active listener on port ${port}`, missing: port, port, ports }, res, { port });
+        health(ports.includes(port), { reason: 'No active listener', missing: port, ports }, res, { port });
       },
     },
     {
@@ -190,7 +190,7 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
         const protocols = listeners().map((l) => l.protocol);
         const aliases: Record<string, string> = { amqp091: 'amqp', 'amqp0.9.1': 'amqp', 'amqp0-9-1': 'amqp', amqps: 'amqp/ssl', 'stomp/ssl': 'stomp/ssl', mqtts: 'mqtt/ssl', 'web-stomp': 'http/web-stomp', 'web-mqtt': 'http/web-mqtt' };
         const protocol = aliases[wanted] ?? wanted;
-        health(protocols.includes(protocol), { reason: `No active listener for protocol ${params['protocol']}`, missing: params['protocol'], protocols }, res, { protocol: params['protocol'] });
+        health(protocols.includes(protocol), { reason: 'No active listener', missing: params['protocol'], protocols }, res, { protocol: params['protocol'] });
       },
     },
     { method: 'GET', path: '/api/health/checks/virtual-hosts', tag: 'management', handle: (_req, res) => sendJson(res, 200, { status: 'ok' }) },

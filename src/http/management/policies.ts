@@ -18,19 +18,19 @@ export function policyRoutes(b: ManagementBackend): Route[] {
     {
       method: 'GET',
       path: '/api/policies',
-      tag: 'policymaker',
+      tag: 'management',
       handle: (_req, res, _body, { principal, query }) => {
         const vhosts = new Set(visibleVhosts(b, principal).map((v) => v.name));
-        sendList(res, query, b.core.policies.list().filter((p) => vhosts.has(p.vhost)).map(policyJson), ['vhost', 'name']);
+        sendList(res, query, b.core.policies.list().filter((p) => vhosts.has(p.vhost)).map(policyJson), ['priority']);
       },
     },
     {
       method: 'GET',
       path: '/api/policies/:vhost',
-      tag: 'policymaker',
+      tag: 'management',
       handle: (_req, res, _body, { principal, params, query }) => {
         const v = requestedVhost(b, principal, params['vhost']!, res);
-        if (v) sendList(res, query, b.core.policies.list(v.name).map(policyJson), ['name']);
+        if (v) sendList(res, query, b.core.policies.list(v.name).map(policyJson), ['priority']);
       },
     },
     {

@@ -9,6 +9,7 @@ import { bindingJson, propertiesJson, queueDetailJson, queueJson } from './shape
 import {
   argumentsField,
   boolField,
+  missingKeys,
   sendBadRequest,
   sendBrokerError,
   sendCreated,
@@ -148,9 +149,7 @@ export function queueRoutes(b: ManagementBackend): Route[] {
         const found = find(ctx, res, 'queue_not_found');
         if (!found) return;
         const { vhost, queue } = found;
-        for (const key of ['ackmode', 'count', 'encoding']) {
-          if (body[key] === undefined) return sendBadRequest(res, `[${key}] missing from request body`);
-        }
+        if (missingKeys(body, ['ackmode', 'count', 'encoding'], res)) return;
         const ackmode = String(body['ackmode']);
         if (!(ACK_MODES as readonly string[]).includes(ackmode)) {
           return sendBadRequest(res, `Invalid ackmode value: ${ackmode}. Valid values are: ${ACK_MODES.join(', ')}`);

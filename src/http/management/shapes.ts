@@ -34,7 +34,7 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
   const unacked = q.unackedCount;
   const r = (key: string) => details(b.rates.queueRate(q, key));
   const policy = q.policy ? b.core.policies.get(q.vhost, q.policy) : undefined;
-  const head = q.peekMessages(1)[0];
+  const head = q.ready.peek();
   return {
     name: q.name,
     vhost: q.vhost,
@@ -49,8 +49,6 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
     operator_policy: null,
     effective_policy_definition: policy ? fieldTableToJson(policy.definition) : {},
     consumers: q.consumerCount,
-    consumer_capacity: q.consumerCount > 0 ? 1 : 0,
-    consumer_utilisation: q.consumerCount > 0 ? 1 : null,
     exclusive_consumer_tag: q.consumers.find((c) => c.options.exclusive)?.tag ?? null,
     single_active_consumer_tag: q.config.singleActiveConsumer ? (q.consumers[0]?.tag ?? null) : null,
     head_message_timestamp: head?.message.properties.timestamp ?? null,
@@ -164,6 +162,17 @@ export function connectionJson(b: ManagementBackend, c: ClientConnection): Recor
     peer_host: plainAddress(s?.remoteAddress ?? c.remoteAddress),
     peer_port: s?.remotePort ?? null,
     ssl: tls,
+    // LocalMQ does not ask clients for certificates; the cipher details stay unknown here
+    peer_cert_issuer: null,
+    peer_cert_subject: null,
+    peer_cert_validity: null,
+    ssl_protocol: null,
+    ssl_cipher: null,
+    ssl_hash: null,
+    ssl_key_exchange: null,
+    channel_max: c.negotiated?.channelMax ?? null,
+    frame_max: c.negotiated?.frameMax ?? null,
+    timeout: c.negotiated?.heartbeat ?? null,
     auth_mechanism: 'PLAIN',
     connected_at: c.connectedAt,
     channels: channels.length,
@@ -260,10 +269,24 @@ export function policyJson(p: PolicyDef): Record<string, unknown> {
 export function vhostJson(b: ManagementBackend, v: VHost, meta: VhostDef | undefined): Record<string, unknown> {
   let ready = 0;
   let unacked = 0;
+  const sum: Record<string, number> = {};
+  const add = (k: string, n: number) => (sum[k] = (sum[k] ?? 0) + n);
   for (const q of v.queues.values()) {
     ready += q.messageCount;
     unacked += q.unackedCount;
+    for (const k of ['messages', 'messages_ready', 'messages_unacknowledged', 'publish', 'deliver_get', 'ack']) add(`${k}_rate`, b.rates.queueRate(q, k));
+    add('publish', q.stats.published);
+    add('deliver_get', q.stats.delivered);
+    add('ack', q.stats.acked);
   }
+  let recv = 0;
+  let send = 0;
+  for (const c of b.connections()) {
+    if (c.vhost !== v.name) continue;
+    recv += b.rates.connectionRate(c, 'recv_oct');
+    send += b.rates.connectionRate(c, 'send_oct');
+  }
+  const rate = (k: string) => details(Math.round((sum[`${k}_rate`] ?? 0) * 10) / 10);
   const description = meta?.description ?? (v.name === '/' ? 'Default virtual host' : '');
   const tags = [...(meta?.tags ?? [])];
   return {
@@ -275,10 +298,21 @@ export function vhostJson(b: ManagementBackend, v: VHost, meta: VhostDef | undef
     tracing: false,
     cluster_state: { [NODE_NAME]: 'running' },
     messages: ready + unacked,
+    messages_details: rate('messages'),
     messages_ready: ready,
+    messages_ready_details: rate('messages_ready'),
     messages_unacknowledged: unacked,
-    recv_oct: 0,
-    send_oct: 0,
+    messages_unacknowledged_details: rate('messages_unacknowledged'),
+    message_stats: {
+      publish: sum['publish'] ?? 0,
+      publish_details: rate('publish'),
+      deliver_get: sum['deliver_get'] ?? 0,
+      deliver_get_details: rate('deliver_get'),
+      ack: sum['ack'] ?? 0,
+      ack_details: rate('ack'),
+    },
+    recv_oct_details: details(Math.round(recv * 10) / 10),
+    send_oct_details: details(Math.round(send * 10) / 10),
   };
 }
 

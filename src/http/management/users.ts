@@ -4,7 +4,7 @@ import type { UserDef } from '../../store/store.js';
 import type { ManagementBackend } from '../backend.js';
 import { sendList } from './list.js';
 import { permissionJson, userJson } from './shapes.js';
-import { sendBadRequest, sendCreated, sendError, sendJson, sendNoContent, sendNotFound, type Route } from './http-util.js';
+import { sendBadRequest, sendCreated, sendJson, sendNoContent, sendNotFound, type Route } from './http-util.js';
 
 /** /api/whoami, /api/users…, /api/permissions… and /api/topic-permissions… (administrators, but whoami) */
 export function userRoutes(b: ManagementBackend): Route[] {
@@ -142,8 +142,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, body, { params }) => {
         const vhost = params['vhost']!;
         const user = params['user']!;
-        if (!b.core.vhost(vhost)) return sendError(res, 404, 'not_found', 'vhost_not_found');
-        if (!b.users.getUser(user)) return sendBadRequest(res, 'user_not_found');
+        if (!b.core.vhost(vhost) || !b.users.getUser(user)) return sendBadRequest(res, 'vhost_or_user_not_found');
         for (const k of ['configure', 'write', 'read']) {
           if (typeof body[k] !== 'string') return sendBadRequest(res, `[${k}] missing from request body`);
         }
@@ -188,8 +187,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, body, { params }) => {
         const vhost = params['vhost']!;
         const user = params['user']!;
-        if (!b.core.vhost(vhost)) return sendError(res, 404, 'not_found', 'vhost_not_found');
-        if (!b.users.getUser(user)) return sendBadRequest(res, 'user_not_found');
+        if (!b.core.vhost(vhost) || !b.users.getUser(user)) return sendBadRequest(res, 'vhost_or_user_not_found');
         for (const k of ['exchange', 'write', 'read']) {
           if (typeof body[k] !== 'string') return sendBadRequest(res, `[${k}] missing from request body`);
         }

@@ -85,6 +85,8 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_channels', 'gauge', 'Channels currently open', channels);
   e.add('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers);
   e.add('rabbitmq_queues', 'gauge', 'Queues available', queues);
+  e.add('rabbitmq_queues_created_total', 'counter', 'Total number of queues created', b.rates.queuesCreated);
+  e.add('rabbitmq_queues_deleted_total', 'counter', 'Total number of queues deleted', b.rates.queuesDeleted);
   e.add('rabbitmq_queue_messages_ready', 'gauge', 'Messages ready to be delivered to consumers', ready);
   e.add('rabbitmq_queue_messages_unacked', 'gauge', 'Messages delivered to consumers but not yet acknowledged', unacked);
   e.add('rabbitmq_queue_messages', 'gauge', 'Sum of ready and unacknowledged messages - total queue depth', ready + unacked);
@@ -102,6 +104,9 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', core.limits.settings.memoryHighWatermark);
   e.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', p.rssBytes);
   e.add('rabbitmq_disk_space_available_bytes', 'gauge', 'Disk space available in bytes', p.diskFreeBytes);
+  e.add('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', 50_000_000);
+  e.add('rabbitmq_process_open_tcp_sockets', 'gauge', 'Open TCP sockets', conns.length);
+  e.add('rabbitmq_process_max_tcp_sockets', 'gauge', 'Open TCP sockets limit', core.limits.settings.maxConnections);
   e.add('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', p.openFds);
   e.add('rabbitmq_process_max_fds', 'gauge', 'Open file descriptors limit', p.maxFds);
   e.add('rabbitmq_alarms_memory_used_watermark', 'gauge', 'is 1 if VM memory watermark alarm is in effect', core.alarmResources.includes('memory') ? 1 : 0);

@@ -138,6 +138,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     return this.vhostModel?.name;
   }
 
+  /** ClientConnection: what connection.tune-ok settled */
+  get negotiated(): { channelMax: number; frameMax: number; heartbeat: number } {
+    return { channelMax: this.channelMax, frameMax: this.frameMax, heartbeat: this.heartbeat };
+  }
+
   /** ClientConnection: the open channels, for the management API */
   channelInfo(): ChannelInfo[] {
     return [...this.channels.values()].map((ch) => ch.info());
