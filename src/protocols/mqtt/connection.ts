@@ -22,6 +22,7 @@ import type { MqttTransport } from './transport.js';
 const { parser: createParser, writeToStream } = mqttPacket;
 
 const CONSUMER_TAG = 'mqtt';
+const SHARED_TAG = 'mqtt-shared:';
 /** RabbitMQ's mqtt.max_packet_size_unauthenticated: the largest packet before CONNECT succeeds */
 const MAX_PACKET_UNAUTHENTICATED = 65536;
 /** room for the topic and properties beside the largest payload, in a PUBLISH's remaining length */
@@ -35,6 +36,22 @@ type State = 'connecting' | 'open' | 'closed';
 
 export function sessionQueueName(clientId: string): string {
   return `mqtt-subscription-${clientId}qos1`;
+}
+
+/** the core queue a shared subscription's group consumes from */
+export function sharedQueueName(group: string, filter: string): string {
+  return `mqtt-shared-${group}-${filter}`;
+}
+
+/** `$share/{group}/{filter}` split, or undefined when it is not a valid shared subscription (§4.8.2) */
+function sharedFilter(f: string): { group: string; filter: string } | undefined {
+  if (!f.startsWith('$share/')) return undefined;
+  const slash = f.indexOf('/', 7);
+  if (slash < 0) return undefined;
+  const group = f.slice(7, slash);
+  const filter = f.slice(slash + 1);
+  if (group === '' || group.includes('+') || group.includes('#') || !validFilter(filter)) return undefined;
+  return { group, filter };
 }
 
 let connectionSeq = 0;
@@ -87,6 +104,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   /** filter -> granted QoS (for the copy plan) */
   private readonly filters = new Map<string, number>();
   private readonly subOptions = new Map<string, SubscriptionOptions>();
+  /** shared subscriptions: the group's queue name -> its filter (without `$share/{group}/`) and options */
+  private readonly sharedSubs = new Map<string, { filter: string; options: SubscriptionOptions }>();
   private noLocalCount = 0;
   /** messages this connection published, while one of its subscriptions is no-local */
   private ownPublishes: WeakSet<Message> | undefined;
@@ -210,10 +229,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         return this.onPubrec(p.messageId!, p.reasonCode);
       case 'pubcomp':
         return this.settleOutbound(p.messageId!, true);
-      case 'pubrel':
-        this.incomingQos2.delete(p.messageId!);
-        this.write({ cmd: 'pubcomp', messageId: p.messageId! });
+      case 'pubrel': {
+        const known = this.incomingQos2.delete(p.messageId!);
+        if (this.version === 5 && !known) this.write({ cmd: 'pubcomp', messageId: p.messageId!, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
+        else this.write({ cmd: 'pubcomp', messageId: p.messageId! });
         return;
+      }
       case 'subscribe':
         return this.onSubscribe(p);
       case 'unsubscribe':
@@ -343,7 +364,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         retainAvailable: true,
         wildcardSubscriptionAvailable: true,
         subscriptionIdentifiersAvailable: true,
-        sharedSubscriptionAvailable: false,
+        sharedSubscriptionAvailable: true,
       };
       if (assigned !== undefined) properties['assignedClientIdentifier'] = assigned;
       if (serverKeepAlive !== undefined) properties['serverKeepAlive'] = serverKeepAlive;
@@ -528,8 +549,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
-      if (filter.startsWith('$share/')) {
-        granted.push(this.version === 5 ? RC.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED : 0x80);
+      const shared = sharedFilter(filter);
+      if (filter.startsWith('$share/') && (!shared || (this.version === 5 && s.nl))) {
+        // [MQTT-3.8.3-4]: no-local on a shared subscription is a protocol error
+        if (shared) return this.protocolFailure(RC.PROTOCOL_ERROR, 'no local set on a shared subscription');
+        granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
       if (!this.ctx.access.check(this.user!, v.name, 'read', TOPIC_EXCHANGE)) {
@@ -540,6 +564,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
       const qos = s.qos > 2 ? 2 : s.qos;
       const o: SubscriptionOptions = { qos, nl: this.version === 5 && s.nl === true, rap: this.version === 5 && s.rap === true, rh: this.version === 5 ? (s.rh ?? 0) : 0 };
       if (subId !== undefined) o.id = subId;
+      if (shared) {
+        granted.push(this.subscribeShared(filter, shared.group, shared.filter, o));
+        continue;
+      }
       const before = this.subOptions.get(filter);
       try {
         this.ensureQueue();
@@ -562,10 +590,42 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     this.startConsuming();
   }
 
+  /**
+   * `$share/{group}/{filter}`: one core queue per group and filter, bound to amq.topic, which
+   * every member consumes from, so the core hands each message to one member, round-robin.
+   * Returns the SUBACK code.
+   */
+  private subscribeShared(full: string, group: string, filter: string, o: SubscriptionOptions): number {
+    const v = this.vhostRef!;
+    const name = sharedQueueName(group, filter);
+    try {
+      v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
+      v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
+      const tag = `${SHARED_TAG}${full}`;
+      this.sharedSubs.set(name, { filter, options: o });
+      if (!this.session!.hasConsumer(tag)) {
+        this.session!.consume(name, { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
+      }
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      this.ctx.logger.debug('MQTT shared subscription refused', { clientId: this.clientId, filter: full, error: err.message });
+      return this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80;
+    }
+    return o.qos;
+  }
+
   private onUnsubscribe(p: IUnsubscribePacket): void {
     const v = this.vhostRef!;
     const codes: number[] = [];
     for (const filter of p.unsubscriptions) {
+      const shared = sharedFilter(filter);
+      if (shared) {
+        const name = sharedQueueName(shared.group, shared.filter);
+        const had = this.sharedSubs.delete(name);
+        this.session!.cancel(`${SHARED_TAG}${filter}`);
+        codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
+        continue;
+      }
       const o = this.removeFilter(filter);
       if (!o) {
         codes.push(RC.NO_SUBSCRIPTION_EXISTED);
@@ -618,6 +678,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   deliver(d: Delivery): void {
     const m = d.message;
     const topic = routingKeyToTopic(m.routingKey);
+    const shared = this.sharedSubs.size > 0 && d.queue ? this.sharedSubs.get(d.queue.name) : undefined;
+    if (shared) return this.deliverShared(d, topic, shared.filter, shared.options);
     const copies = this.copies(this.filters, topic);
     const own = this.noLocalCount > 0 && this.ownPublishes!.has(m);
     let plan = copies;
@@ -652,6 +714,19 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     }
   }
 
+  /** a delivery from a shared subscription's queue: one copy, at that subscription's QoS */
+  private deliverShared(d: Delivery, topic: string, filter: string, o: SubscriptionOptions): void {
+    if (!filterMatches(filter, topic)) {
+      this.session!.ack(d.tag, false);
+      return;
+    }
+    const pub = publishedQos(d.message);
+    const qos = pub < o.qos ? pub : o.qos;
+    if (qos === 0) this.session!.ack(d.tag, false);
+    const retain = o.rap && publishedRetained.has(d.message);
+    this.sendPublish(topic, d.message, qos, retain, d.redelivered, qos > 0 ? d.tag : -2, d.entry.expiresAt, Date.now(), o.id === undefined ? undefined : [o.id]);
+  }
+
   private retainAsPublished(topic: string): boolean {
     if (this.version !== 5) return false;
     for (const [filter, o] of this.subOptions) if (o.rap && filterMatches(filter, topic)) return true;
@@ -667,6 +742,16 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     if (this.version === 5) {
       const props = deliveryProperties(m, expiresAt, now) ?? {};
       if (ids) props.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
+      if (Object.keys(props).length) packet.properties = props as IPublishPacket['properties'];
+      // the client's maximum packet size: what it cannot take is dropped, as if delivered
+      // [MQTT-3.1.2-25] (measured with the whole topic, before any alias shortens it)
+      if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
+        packet.messageId = qos > 0 ? 1 : undefined;
+        if (mqttPacket.generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
+          if (tag >= 0) this.settleDelivery(tag);
+          return;
+        }
+      }
       if (this.clientTopicAliasMaximum > 0) {
         const alias = this.outboundAliases.get(topic);
         if (alias !== undefined) {
@@ -677,12 +762,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
           this.outboundAliases.set(topic, next);
           props.topicAlias = next;
         }
-      }
-      if (Object.keys(props).length) packet.properties = props as IPublishPacket['properties'];
-      // the client's maximum packet size: what it cannot take is dropped, as if delivered [MQTT-3.1.2-25]
-      if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5 && mqttPacket.generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
-        if (tag >= 0) this.settleDelivery(tag);
-        return;
+        if (props.topicAlias !== undefined) packet.properties = props as IPublishPacket['properties'];
       }
     }
     if (qos > 0) {
@@ -767,7 +847,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
       if (this.sessionExpiry === 0 && sessionExpiry > 0) return this.protocolFailure(RC.PROTOCOL_ERROR, 'session expiry interval set on DISCONNECT');
       this.sessionExpiry = sessionExpiry;
       const q = this.vhostRef!.getQueue(this.queueName);
-      if (q && this.persistent) this.server.setSessionExpiry(this.vhostRef!, q, sessionExpiry, 5);
+      if (sessionExpiry === 0) this.persistent = false;
+      else if (q && this.persistent) this.server.setSessionExpiry(this.vhostRef!, q, sessionExpiry, 5);
     }
     // MQTT 5 reason 0x04: disconnect, and publish the will all the same
     this.closeNow(this.version === 5 && reasonCode === RC.DISCONNECT_WITH_WILL);
@@ -806,6 +887,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     // unacked deliveries go back to the queue (redelivered with DUP next time)
     this.session?.close();
     this.vhostRef!.ownerClosed(this);
+    // a session that ends with the connection (MQTT 5 expiry 0) that had resumed a durable one
+    const q = this.vhostRef!.getQueue(this.queueName);
+    if (!this.persistent && q && !q.options.exclusive) this.vhostRef!.deleteQueue(this.queueName, false, false, null);
     const leftovers: SessionLeftovers | undefined = this.persistent
       ? { incomingQos2: this.incomingQos2, pendingPubrel: [...this.outbound].filter(([, o]) => o.released).map(([id]) => id) }
       : undefined;
