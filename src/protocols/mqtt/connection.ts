@@ -19,7 +19,9 @@ import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTo
 import { filterMatches, filterToBindingKey, routingKeyToTopic } from './topics.js';
 import type { MqttTransport } from './transport.js';
 
-const { parser: createParser, writeToStream } = mqttPacket;
+const { parser: createParser, writeToStream, generate } = mqttPacket;
+/** payloads up to this size are copied into the packet's one buffer */
+const INLINE_PAYLOAD = 4096;
 
 const CONSUMER_TAG = 'mqtt';
 const SHARED_TAG = 'mqtt-shared:';
@@ -523,16 +525,17 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     if (p.qos === 0) return;
     const id = p.messageId!;
     const cmd = p.qos === 1 ? ('puback' as const) : ('pubrec' as const);
-    const send = () => {
-      if (this.version === 5) {
-        this.incomingInFlight--;
-        const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode };
-        if (reasonString !== undefined && this.requestProblemInformation) packet.properties = { reasonString };
-        this.write(packet);
-      } else this.write({ cmd, messageId: id });
-    };
-    if (this.durable && reasonCode < 0x80) this.durable.add(send);
-    else send();
+    if (this.durable && reasonCode < 0x80) this.durable.add(() => this.sendAck(cmd, id, reasonCode, reasonString));
+    else this.sendAck(cmd, id, reasonCode, reasonString);
+  }
+
+  private sendAck(cmd: 'puback' | 'pubrec', id: number, reasonCode: number, reasonString: string | undefined): void {
+    if (this.version === 5) {
+      this.incomingInFlight--;
+      const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode };
+      if (reasonString !== undefined && this.requestProblemInformation) packet.properties = { reasonString };
+      this.write(packet);
+    } else this.write({ cmd, messageId: id });
   }
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------
@@ -747,7 +750,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
       // [MQTT-3.1.2-25] (measured with the whole topic, before any alias shortens it)
       if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
         packet.messageId = qos > 0 ? 1 : undefined;
-        if (mqttPacket.generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
+        if (generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
           if (tag >= 0) this.settleDelivery(tag);
           return;
         }
@@ -836,7 +839,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   private write(packet: Packet): void {
     if (!this.transport.writable) return;
     this.transport.cork();
-    writeToStream(packet, this.transport.stream, this.writeOpts);
+    // small packets as one buffer each (one entry in the corked writev, not five); large
+    // payloads written in pieces, so they are not copied
+    const payload = (packet as IPublishPacket).payload;
+    if (payload !== undefined && payload.length > INLINE_PAYLOAD) writeToStream(packet, this.transport.stream, this.writeOpts);
+    else this.transport.stream.write(generate(packet, this.writeOpts));
   }
 
   // ---- the end --------------------------------------------------------------------
