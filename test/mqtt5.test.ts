@@ -34,7 +34,7 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     expect(ack.reasonCode).toBe(0);
     expect(ack.properties).toMatchObject({
       topicAliasMaximum: 16,
-      receiveMaximum: 65535,
+      receiveMaximum: 1024,
       retainAvailable: true,
       wildcardSubscriptionAvailable: true,
       subscriptionIdentifiersAvailable: true,

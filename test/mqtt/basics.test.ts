@@ -45,6 +45,20 @@ describe('MQTT 3.1.1 basics', () => {
     expect([...(await rawConnect(broker(), { level: 3, clientId: 'v3', clean: true }))]).toEqual([0x20, 0x02, 0x00, 0x00]);
   });
 
+  it('mqtt.js at protocol version 3 (MQTT 3.1, MQIsdp): QoS 0/1/2 publish and subscribe', async () => {
+    const c = await mqttConnect(broker(), { clientId: 'v31', protocolVersion: 3, protocolId: 'MQIsdp' });
+    const box = inbox(c);
+    await c.subscribeAsync({ 'v31/#': { qos: 2 } });
+    for (const qos of [0, 1, 2] as const) await c.publishAsync(`v31/q${qos}`, `at ${qos}`, { qos });
+    const got = await box.count(3);
+    expect(got.map((m) => [m.topic, m.payload.toString(), m.packet.qos])).toEqual([
+      ['v31/q0', 'at 0', 0],
+      ['v31/q1', 'at 1', 1],
+      ['v31/q2', 'at 2', 2],
+    ]);
+    await c.endAsync();
+  });
+
   it('refuses protocol levels other than 3, 4, 5 (6, 2) with CONNACK 1, as Mosquitto 2.0.11 does (measured)', async () => {
     expect([...(await rawConnect(broker(), { level: 6, clientId: 'v6', clean: true }))]).toEqual([0x20, 0x02, 0x00, 0x01]);
     expect([...(await rawConnect(broker(), { level: 2, clientId: 'v2', clean: true }))]).toEqual([0x20, 0x02, 0x00, 0x01]);

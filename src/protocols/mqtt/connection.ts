@@ -233,6 +233,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         return this.settleOutbound(p.messageId!, true);
       case 'pubrel': {
         const known = this.incomingQos2.delete(p.messageId!);
+        // a QoS 2 PUBLISH counts against our receive maximum until its PUBCOMP [MQTT-4.9]
+        if (known && this.version === 5) this.incomingInFlight--;
         if (this.version === 5 && !known) this.write({ cmd: 'pubcomp', messageId: p.messageId!, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
         else this.write({ cmd: 'pubcomp', messageId: p.messageId! });
         return;
@@ -531,7 +533,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
 
   private sendAck(cmd: 'puback' | 'pubrec', id: number, reasonCode: number, reasonString: string | undefined): void {
     if (this.version === 5) {
-      this.incomingInFlight--;
+      if (cmd === 'puback' || reasonCode >= 0x80) this.incomingInFlight--;
       const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode };
       if (reasonString !== undefined && this.requestProblemInformation) packet.properties = { reasonString };
       this.write(packet);

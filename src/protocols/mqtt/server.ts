@@ -19,7 +19,7 @@ export interface MqttOptions {
   vhost?: string;
   /** QoS 1/2 deliveries in flight per client before PUBACKs must come back; default 1000 */
   prefetch?: number;
-  /** MQTT 5: QoS 1/2 PUBLISHes a client may have unanswered (our Receive Maximum); default 65535 */
+  /** MQTT 5: QoS 1/2 PUBLISHes a client may have unanswered (our Receive Maximum); default 1024 */
   receiveMaximum?: number;
   /** MQTT 5: topic aliases a client may set (our Topic Alias Maximum); default 16, RabbitMQ's */
   topicAliasMaximum?: number;
@@ -37,7 +37,14 @@ export interface SessionLeftovers {
 
 export type Login = { ok: true; user: string; vhost: string } | { ok: false; refusal: ConnectRefusal };
 
+/**
+ * QoS 1/2 PUBLISHes a client may have unanswered: a bound on what one client makes the
+ * broker hold for it, above any publish window clients use (mqtt.js queues beyond it)
+ */
+const DEFAULT_RECEIVE_MAXIMUM = 1024;
+
 /** 0xFFFFFFFF: a session that never expires */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const NEVER = 0xffffffff;
 
 /**
@@ -60,7 +67,7 @@ export class MqttServer {
   }
 
   get receiveMaximum(): number {
-    return this.options.receiveMaximum ?? 65535;
+    return this.options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
   }
 
   get topicAliasMaximum(): number {
@@ -180,7 +187,8 @@ export class MqttServer {
    */
   setSessionExpiry(vhost: VHost, q: Queue, seconds: number, version: number): void {
     if (!q.durable) return;
-    const ms = version === 5 && seconds !== NEVER && seconds > 0 ? seconds * 1000 : undefined;
+    // past what a timer can count (2^31-1 ms, about 24.8 days) a session is kept for good
+    const ms = version === 5 && seconds !== NEVER && seconds > 0 && seconds * 1000 <= MAX_TIMER_MS ? seconds * 1000 : undefined;
     vhost.setQueueExpiry(q.name, ms);
   }
 }
