@@ -162,7 +162,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         for (const f of batch) f();
       });
     }
-    this.parser.on('packet', (p: Packet) => this.onPacket(p));
+    this.parser.on('packet', (p: Packet) => this.onPacketSafely(p));
     this.parser.on('error', (err: Error) => this.onParseError(err));
     const s = transport.stream;
     s.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -208,6 +208,16 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     }
     this.ctx.logger.debug('MQTT malformed packet', { clientId: this.clientId || undefined, error: err.message });
     this.protocolFailure(RC.MALFORMED_PACKET, err.message);
+  }
+
+  /** a packet the broker fails on closes that client only, never the broker */
+  private onPacketSafely(p: Packet): void {
+    try {
+      this.onPacket(p);
+    } catch (err) {
+      this.ctx.logger.error('MQTT connection closed: unexpected error', { clientId: this.clientId || undefined, cmd: p.cmd, error: (err as Error).stack ?? String(err) });
+      this.protocolFailure(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
+    }
   }
 
   private onPacket(p: Packet): void {
@@ -683,6 +693,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   deliver(d: Delivery): void {
     const m = d.message;
     const topic = routingKeyToTopic(m.routingKey);
+    if (topic === '') {
+      // an AMQP publish with an empty routing key reached a `#` binding: MQTT has no empty topic
+      this.session!.ack(d.tag, false);
+      return;
+    }
     const shared = this.sharedSubs.size > 0 && d.queue ? this.sharedSubs.get(d.queue.name) : undefined;
     if (shared) return this.deliverShared(d, topic, shared.filter, shared.options);
     const copies = this.copies(this.filters, topic);
