@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import mqttPacket, { type IConnectPacket, type IDisconnectPacket, type IPubackPacket, type IPubrecPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet, type Parser } from 'mqtt-packet';
+import { Access } from '../../core/access.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { Routed } from '../../core/exchanges/routing.js';
@@ -16,7 +18,7 @@ import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, T
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
-import { filterMatches, filterToBindingKey, routingKeyToTopic } from './topics.js';
+import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
 import type { MqttTransport } from './transport.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
@@ -85,7 +87,7 @@ const publishedRetained = new WeakSet<Message>();
  * as binding arguments; a core consumer on it feeds the client, and PUBACK / PUBREC
  * settle those core deliveries.
  */
-export class MqttConnection implements ClientConnection, ConsumerSink {
+export class MqttConnection implements ClientConnection, ConsumerSink, FlowControlled {
   readonly id = `mqtt-${++connectionSeq}`;
   readonly protocol = 'mqtt' as const;
   readonly connectedAt = Date.now();
@@ -95,6 +97,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   version: 3 | 4 | 5 = 4;
   private state: State = 'connecting';
   private vhostRef: VHost | undefined;
+  /** the user's permissions, through the core's access service */
+  private access: Access | undefined;
+  /** the resource alarm's hold on this client's reading (RabbitMQ stops reading publishers) */
+  private flow: PublisherFlow | undefined;
   private session: Session | undefined;
   private consumer: Consumer | undefined;
   private queueName = '';
@@ -309,6 +315,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     }
     this.user = login.user;
     this.vhostRef = vhost;
+    this.access = new Access(this.ctx.access, login.user);
     if (!this.ctx.connections.add(this)) {
       const over = this.ctx.connections.refusal('mqtt');
       this.ctx.logger.warn('MQTT connection refused', { clientId, limit: over?.limit, max: over?.max, remote: this.remoteAddress });
@@ -360,6 +367,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
       };
     }
     this.session = this.ctx.broker.openSession(vhost, this);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     const prefetch = this.server.options.prefetch ?? 1000;
     this.session.consumerPrefetch = this.clientReceiveMaximum < prefetch ? this.clientReceiveMaximum : prefetch;
     this.keepAlive = p.keepalive ?? 0;
@@ -509,12 +517,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     // clients may not publish into $SYS: dropped without a word, as Mosquitto does
     if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
     const v = this.vhostRef!;
-    if (!this.ctx.access.check(this.user!, v.name, 'write', TOPIC_EXCHANGE)) {
-      const reason = `write access to topic '${topic}' in exchange '${TOPIC_EXCHANGE}' refused for user '${this.user}'`;
+    const refused = this.publishRefusal(v.name, topic);
+    if (refused) {
+      const reason = refused;
       this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
       if (this.version === 5 && qos > 0) return this.answerPublish(p, RC.NOT_AUTHORIZED, reason);
       return this.protocolFailure(RC.NOT_AUTHORIZED, reason);
     }
+    this.flow!.published();
     const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined);
     if (this.ownPublishes && this.noLocalCount > 0) this.ownPublishes.add(message);
     let flags: number;
@@ -530,6 +540,41 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
     }
     if (qos === 2) this.incomingQos2.add(p.messageId!);
     this.answerPublish(p, (flags & Routed) === 0 && this.version === 5 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  }
+
+  /** why the user may not publish to `topic` (write on amq.topic, and its topic permissions), or undefined */
+  private publishRefusal(vhost: string, topic: string): string | undefined {
+    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
+    if (!this.access!.allowed(vhost, exchange, 'write')) return `write access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
+    try {
+      this.access!.topic(vhost, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
+    } catch (err) {
+      if (err instanceof BrokerError) return err.message;
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** why the user may not subscribe to `filter` (read on amq.topic, and its topic permissions), or undefined */
+  private subscribeRefusal(vhost: string, filter: string): string | undefined {
+    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
+    if (!this.access!.allowed(vhost, exchange, 'read')) return `read access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
+    try {
+      this.access!.topic(vhost, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
+    } catch (err) {
+      if (err instanceof BrokerError) return err.message;
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** FlowControlled: stop reading while the broker's alarm holds publishers */
+  pauseReading(): void {
+    this.transport.stream.pause();
+  }
+
+  resumeReading(): void {
+    if (this.state !== 'closed') this.transport.stream.resume();
   }
 
   /** PUBACK / PUBREC for a QoS 1/2 PUBLISH, once the store holds what it was told */
@@ -571,8 +616,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
-      if (!this.ctx.access.check(this.user!, v.name, 'read', TOPIC_EXCHANGE)) {
-        this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: `read access to exchange '${TOPIC_EXCHANGE}' refused for user '${this.user}'` });
+      const refusedRead = this.subscribeRefusal(v.name, shared ? shared.filter : filter);
+      if (refusedRead) {
+        this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
         granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);
         continue;
       }
@@ -908,6 +954,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
       return;
     }
     this.consumer = undefined;
+    this.flow?.close();
     // unacked deliveries go back to the queue (redelivered with DUP next time)
     this.session?.close();
     this.vhostRef!.ownerClosed(this);
@@ -942,7 +989,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink {
   routeWill(will: Will): void {
     const v = this.vhostRef;
     if (!v) return;
-    if (!this.ctx.access.check(this.user!, v.name, 'write', TOPIC_EXCHANGE) || !validTopicName(will.topic) || will.topic.startsWith('$SYS')) return;
+    if (!validTopicName(will.topic) || will.topic.startsWith('$SYS') || this.publishRefusal(v.name, will.topic)) return;
     const m = publishToMessage(will.topic, will.payload, will.qos, false, this.version === 5 ? will.properties : undefined);
     try {
       if (will.retain) {

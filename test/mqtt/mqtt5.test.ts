@@ -1,11 +1,11 @@
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { connect as amqpConnect } from './helpers/amqp.js';
-import { useBroker } from './helpers/broker.js';
-import { closed, inbox, mqttConnect, mqttPort } from './helpers/mqtt.js';
-import { Raw } from './helpers/mqtt-raw.js';
-import { stompitConnect, stompitDisconnect, stompitSend } from './helpers/stomp.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { connect as amqpConnect } from '../helpers/amqp.js';
+import { useBroker } from '../helpers/broker.js';
+import { closed, inbox, mqttConnect, mqttPort } from '../helpers/mqtt.js';
+import { Raw } from '../helpers/mqtt-raw.js';
+import { stompitConnect, stompitDisconnect, stompitSend } from '../helpers/stomp.js';
 
 // MQTT 5.0 with mqtt.js at protocolVersion 5: each test asserts what the client observes.
 
