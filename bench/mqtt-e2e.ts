@@ -20,12 +20,13 @@ import { MQTT_SCENARIOS, openMqtt, runMqttThroughput } from './lib/mqtt-scenario
 import type { MqttScenarioOptions } from './lib/mqtt-scenarios.js';
 
 const USAGE = `usage: npx tsx bench/mqtt-e2e.ts --url MQTT_URL [--url MQTT_URL_B [--url MQTT_URL_C]] [--compare MQTT_URL]
-  [--count 100000] [--size 16] [--window 1000] [--rounds N] [--timeout-ms 300000] [--scenarios qos0,qos1] [--json]
+  [--count 100000] [--size 16] [--window 1000] [--subscribers 200] [--fanout-count 2000] [--rounds N]
+  [--timeout-ms 300000] [--scenarios qos0,qos1,fanout,qos0-v5,qos1-v5] [--json]
 
 MQTT_URL: mqtt://[user:password@]host:port. With several URLs every scenario runs against each
 (order reversed every other round) and the ratio of every later target to every earlier one is printed.`;
 
-const METRICS = [rateMetric('qos0'), rateMetric('qos1')];
+const METRICS = [rateMetric('qos0'), rateMetric('qos1'), rateMetric('fanout'), rateMetric('qos0-v5'), rateMetric('qos1-v5')];
 
 /**
  * MQTT's CONNACK names no server; Mosquitto publishes its version on the retained
@@ -60,6 +61,8 @@ function parseArgs(argv: string[]) {
       size: { type: 'string' },
       window: { type: 'string' },
       'timeout-ms': { type: 'string' },
+      subscribers: { type: 'string' },
+      'fanout-count': { type: 'string' },
     },
   });
   const v = args.values as Record<string, string | undefined>;
@@ -68,6 +71,8 @@ function parseArgs(argv: string[]) {
     size: v.size === '0' ? 0 : positiveInt('size', v.size, 16),
     window: positiveInt('window', v.window, 1000),
     timeoutMs: positiveInt('timeout-ms', v['timeout-ms'], 300_000),
+    subscribers: positiveInt('subscribers', v.subscribers, 200),
+    fanoutCount: positiveInt('fanout-count', v['fanout-count'], 2000),
   };
   return { ...args, base };
 }
@@ -81,6 +86,7 @@ runMain(() =>
     parse: parseArgs,
     probe: serverInfo,
     run: (scenario, options) => runMqttThroughput(options, scenario),
-    settings: (b) => `count ${b.count} x ${b.size} B on a fresh topic, MQTT 3.1.1 clean sessions, publish window ${b.window}`,
+    settings: (b) =>
+      `count ${b.count} x ${b.size} B on a fresh topic, clean sessions (MQTT 3.1.1; 5.0 in the -v5 scenarios), publish window ${b.window}; fanout: ${b.fanoutCount} QoS 1 messages to ${b.subscribers} QoS 1 subscribers`,
   }),
 );

@@ -14,9 +14,13 @@ export interface MqttScenarioOptions {
   /** Most PUBLISHes whose callback has not fired yet: unacknowledged for QoS 1, unwritten (socket full) for QoS 0. */
   window: number;
   timeoutMs: number;
+  /** fanout: subscribers of the one topic */
+  subscribers: number;
+  /** fanout: messages published (each reaches every subscriber) */
+  fanoutCount: number;
 }
 
-export const MQTT_SCENARIOS = ['qos0', 'qos1'] as const;
+export const MQTT_SCENARIOS = ['qos0', 'qos1', 'fanout', 'qos0-v5', 'qos1-v5'] as const;
 export type MqttScenarioName = (typeof MQTT_SCENARIOS)[number];
 
 /**
@@ -29,9 +33,9 @@ export interface TrackedMqttClient {
   close(): Promise<void>;
 }
 
-export async function openMqtt(url: string, label: string): Promise<TrackedMqttClient> {
+export async function openMqtt(url: string, label: string, protocolVersion: 4 | 5 = 4): Promise<TrackedMqttClient> {
   const options: IClientOptions = {
-    protocolVersion: 4,
+    protocolVersion,
     clean: true,
     clientId: uniqueName(`bench-${label}`).replace(/\./g, '-'),
     reconnectPeriod: 0,
@@ -76,14 +80,16 @@ export async function openMqtt(url: string, label: string): Promise<TrackedMqttC
  * msgs/s from just before the first PUBLISH to the last message received.
  */
 export async function runMqttThroughput(opts: MqttScenarioOptions, scenario: MqttScenarioName): Promise<RateResult> {
-  const qos = scenario === 'qos1' ? 1 : 0;
+  if (scenario === 'fanout') return runMqttFanout(opts);
+  const qos = scenario === 'qos1' || scenario === 'qos1-v5' ? 1 : 0;
+  const version = scenario.endsWith('-v5') ? 5 : 4;
   const topic = uniqueName('bench/mqtt').replace(/\./g, '/');
   const limit = deadline(opts.timeoutMs, `mqtt ${scenario} scenario`);
   let pub: TrackedMqttClient | undefined;
   let sub: TrackedMqttClient | undefined;
   try {
-    sub = await openMqtt(opts.url, 'subscriber');
-    pub = await openMqtt(opts.url, 'publisher');
+    sub = await openMqtt(opts.url, 'subscriber', version);
+    pub = await openMqtt(opts.url, 'publisher', version);
     const { count, window } = opts;
 
     let received = 0;
@@ -131,5 +137,59 @@ export async function runMqttThroughput(opts: MqttScenarioOptions, scenario: Mqt
     limit.cancel();
     await sub?.close();
     await pub?.close();
+  }
+}
+
+/**
+ * One topic fanned out to `subscribers` QoS 1 subscriptions (one mqtt.js connection each,
+ * MQTT 3.1.1, all SUBACKed first); one publisher sends `fanoutCount` QoS 1 messages with
+ * at most `window` unacknowledged. The rate is deliveries/s (messages x subscribers) from
+ * just before the first PUBLISH to the last delivery.
+ */
+export async function runMqttFanout(opts: MqttScenarioOptions): Promise<RateResult> {
+  const topic = uniqueName('bench/fanout').replace(/\./g, '/');
+  const limit = deadline(opts.timeoutMs, 'mqtt fanout scenario');
+  const subs: TrackedMqttClient[] = [];
+  let pub: TrackedMqttClient | undefined;
+  try {
+    const total = opts.fanoutCount * opts.subscribers;
+    let received = 0;
+    let receivedAll!: (t: bigint) => void;
+    const allReceived = new Promise<bigint>((resolve) => (receivedAll = resolve));
+    const onMessage = (): void => {
+      if (++received === total) receivedAll(nowNs());
+    };
+    for (let i = 0; i < opts.subscribers; i++) {
+      const s = await openMqtt(opts.url, `fan-${i}`);
+      subs.push(s);
+      s.client.on('message', onMessage);
+      await Promise.race([s.client.subscribeAsync(topic, { qos: 1 }), s.failed, limit.promise]);
+    }
+    pub = await openMqtt(opts.url, 'fan-publisher');
+    const failures = [pub.failed, limit.promise, ...subs.map((s) => s.failed)];
+    let inFlight = 0;
+    let windowOpen: (() => void) | null = null;
+    const onPublished = (): void => {
+      inFlight--;
+      if (windowOpen !== null && inFlight < opts.window) {
+        const open = windowOpen;
+        windowOpen = null;
+        open();
+      }
+    };
+    const body = Buffer.alloc(opts.size, 0x61);
+    const start = nowNs();
+    for (let i = 0; i < opts.fanoutCount; i++) {
+      if (inFlight >= opts.window) await Promise.race([new Promise<void>((resolve) => (windowOpen = resolve)), ...failures]);
+      inFlight++;
+      pub.client.publish(topic, body, { qos: 1, retain: false }, onPublished);
+    }
+    const publishedAt = nowNs();
+    const end = await Promise.race([allReceived, ...failures]);
+    return rate(total, start, end, publishedAt);
+  } finally {
+    limit.cancel();
+    await pub?.close();
+    for (const s of subs) await s.close();
   }
 }

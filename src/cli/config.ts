@@ -30,6 +30,8 @@ export interface Settings {
   amazonHostnames: boolean;
   /** Amazon MQ broker size whose limits apply; undefined: LocalMQ's defaults (mq.m5.large's) */
   instanceType: InstanceType | undefined;
+  /** MQTT clients without a username act as guest; undefined: yes unless strict */
+  mqttAllowAnonymous: boolean | undefined;
 }
 
 /** One layer of settings, as written by the user: strings from flags and env, JSON from the file. */
@@ -50,6 +52,8 @@ export interface RawSettings {
   strict?: unknown;
   amazonHostnames?: unknown;
   instanceType?: unknown;
+  /** the config file's `mqtt.allowAnonymous` */
+  mqttAllowAnonymous?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
@@ -83,6 +87,7 @@ export const ENV_NAMES = {
   strict: 'LOCALMQ_STRICT',
   amazonHostnames: 'LOCALMQ_AMAZON_HOSTNAMES',
   instanceType: 'LOCALMQ_INSTANCE_TYPE',
+  mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
   config: 'LOCALMQ_CONFIG',
 } as const;
 
@@ -113,6 +118,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('strict', ENV_NAMES.strict);
   set('amazonHostnames', ENV_NAMES.amazonHostnames);
   set('instanceType', ENV_NAMES.instanceType);
+  set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
     if (v !== undefined && v !== '') (raw.ports ??= {})[key] = v;
@@ -137,13 +143,24 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
   }
   const raw: RawSettings = { ...obj, host: obj['hosts'] ?? obj['host'] };
   delete (raw as Record<string, unknown>)['hosts'];
+  delete (raw as Record<string, unknown>)['mqtt'];
+  if (obj['mqtt'] !== undefined) {
+    const mqtt = obj['mqtt'];
+    if (typeof mqtt !== 'object' || mqtt === null || Array.isArray(mqtt)) {
+      throw new ConfigError(`config file ${file}: 'mqtt' must be an object like {"allowAnonymous": false}`);
+    }
+    for (const key of Object.keys(mqtt)) {
+      if (key !== 'allowAnonymous') throw new ConfigError(`config file ${file}: unknown setting 'mqtt.${key}' (known: mqtt.allowAnonymous)`);
+    }
+    raw.mqttAllowAnonymous = (mqtt as Record<string, unknown>)['allowAnonymous'];
+  }
   if (obj['ports'] !== undefined) {
     if (typeof obj['ports'] !== 'object' || obj['ports'] === null || Array.isArray(obj['ports'])) {
       throw new ConfigError(`config file ${file}: 'ports' must be an object like {"amqp": 5672, "mqtt": false}`);
@@ -204,7 +221,8 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const strict = booleanValue(pick('strict')) ?? false;
   const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
-  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType, amazonHostnames };
+  const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
+  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -223,13 +241,14 @@ export function brokerOptions(s: Settings): BrokerOptions {
   if (s.strict) o.strict = true;
   if (s.amazonHostnames) o.amazonHostnames = true;
   if (s.instanceType !== undefined) o.instanceType = s.instanceType;
+  if (s.mqttAllowAnonymous !== undefined) o.mqtt = { allowAnonymous: s.mqttAllowAnonymous };
   return o;
 }
 
 function describe(source: 'flag' | 'env' | 'file', key: keyof RawSettings): string {
   if (source === 'flag') return `--${kebab(key === 'users' ? 'user' : key)}`;
   if (source === 'env') return key in ENV_NAMES ? ENV_NAMES[key as keyof typeof ENV_NAMES] : `LOCALMQ_${key.toUpperCase()}`;
-  return `config file setting '${key}'`;
+  return `config file setting '${key === 'mqttAllowAnonymous' ? 'mqtt.allowAnonymous' : key}'`;
 }
 
 function describePort(source: 'flag' | 'env' | 'file', key: ListenerKey): string {

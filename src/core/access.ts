@@ -12,6 +12,11 @@ export type AuthOutcome = { ok: true; user: AuthenticatedUser } | { ok: false; r
 /** Who may connect and what they may touch: the broker's users and per-vhost permissions. */
 export interface AccessControl {
   authenticate(username: string, password: string, remoteAddress: string | undefined): AuthOutcome;
+  /**
+   * A login without credentials acting as `username` (MQTT's anonymous clients act as
+   * guest, as in RabbitMQ): the user must exist, and a loopback-only one be on loopback.
+   */
+  authenticateAnonymous(username: string, remoteAddress: string | undefined): AuthOutcome;
   canAccessVhost(user: string, vhost: string): boolean;
   check(user: string, vhost: string, permission: Permission, resource: string): boolean;
   /**

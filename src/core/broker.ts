@@ -10,6 +10,7 @@ import { PolicyService } from './policies.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import { RetainedMessages } from './retained.js';
 import { Session } from './session.js';
 import type { RecoveryTarget } from './recovery.js';
 import { VHost } from './vhost.js';
@@ -46,6 +47,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly alarms = new Alarms((on) => this.emit('alarm', on));
   /** waits for the store before a confirm, receipt or PUBACK */
   readonly durability: Durability;
+  /** retained messages (MQTT's), per vhost, kept through the store */
+  readonly retained: RetainedMessages;
   private messageIds = 0;
   private memoryUsed = 0;
 
@@ -56,6 +59,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     super();
     this.limits = new Limits(limits);
     this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
+    this.retained = new RetainedMessages(store);
     this.durability = new Durability(store, this.alarms);
     this.store.onError((err) => this.alarms.setDisk(err !== null));
   }

@@ -4,12 +4,15 @@ import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
 import { Queue } from './queues/queue.js';
 import type { VHost } from './vhost.js';
+import { RETAINED_NAMESPACE, type RetainedMessages } from './retained.js';
 
 /** what recovery builds into: the broker's vhosts and its message-id sequence */
 export interface RecoveryTarget {
   vhost(name: string): VHost | undefined;
   addVhost(name: string, persist: boolean): VHost;
   seedMessageIds(max: number): void;
+  /** retained messages (MQTT's), restored from the store's records */
+  readonly retained: RetainedMessages;
 }
 
 /**
@@ -24,6 +27,7 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   for (const q of state.queues) restoreQueue(vhostOf(q.vhost), q);
   for (const b of state.bindings) restoreBinding(vhostOf(b.vhost), b);
   broker.seedMessageIds(state.maxMessageId);
+  broker.retained.restore(state.records.get(RETAINED_NAMESPACE));
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);

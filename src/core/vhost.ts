@@ -219,6 +219,16 @@ export class VHost implements QueueHost, DeadLetterTarget {
     return this.removeQueue(q);
   }
 
+  /** set or clear a durable queue's x-expires (kept in the store with its definition) */
+  setQueueExpiry(name: string, ms: number | undefined): void {
+    const q = this.queues.get(name);
+    if (!q || q.config.expires === ms) return;
+    q.setExpires(ms);
+    if (q.durable && !q.options.exclusive) {
+      this.store.putQueue({ vhost: this.name, name, durable: true, autoDelete: q.options.autoDelete, arguments: q.options.arguments });
+    }
+  }
+
   purgeQueue(name: string, owner: object | null): number {
     const q = this.queues.get(name);
     if (!q) throw notFound(`no ${describeQueue(this.name, name)}`);

@@ -19,7 +19,7 @@ export interface ListenerServices {
   amqpTuning: AmqpTuning;
   /** every accepted socket, so stop() can cut what the protocols did not close */
   track(socket: net.Socket): void;
-  /** started on first use: MQTT listeners share one aedes instance */
+  /** started on first use: the MQTT listeners share one MqttServer (client ids, wills) */
   mqtt(): Promise<MqttServer>;
   /** the management/console HTTP handler */
   http(): (req: http.IncomingMessage, res: http.ServerResponse) => void;

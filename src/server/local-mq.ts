@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Broker } from '../core/broker.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
-import { MqttServer } from '../protocols/mqtt/server.js';
+import { MqttServer, type MqttOptions } from '../protocols/mqtt/server.js';
 import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
@@ -91,8 +91,6 @@ export class LocalMQ extends BrokerInspection {
   private controlPlaneInstance: ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
-  /** adapters' keyed records from the store (MQTT retained messages and sessions) */
-  private recoveredRecords: Map<string, Map<string, unknown>> | undefined;
 
   private constructor(
     readonly options: BrokerOptions,
@@ -122,7 +120,6 @@ export class LocalMQ extends BrokerInspection {
     const broker = new LocalMQ({ ...options, logger }, store);
     const state = await store.open();
     restoreBroker(broker.core, state);
-    broker.recoveredRecords = state.records;
     broker.users.load(state.users, state.permissions);
     for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
     for (const p of state.policies) broker.core.policies.restore(p);
@@ -168,11 +165,21 @@ export class LocalMQ extends BrokerInspection {
         const r = this.users.authenticate(u, p, addr);
         return r.ok ? { ok: true, user: { name: r.user.name, tags: r.user.tags } } : { ok: false, reason: r.reason };
       },
+      authenticateAnonymous: (u, addr) => {
+        const r = this.users.authenticateWithoutPassword(u, addr);
+        return r.ok ? { ok: true, user: { name: r.user.name, tags: r.user.tags } } : { ok: false, reason: r.reason };
+      },
       canAccessVhost: (u, v) => this.users.canAccessVhost(u, v),
       check: (u, v, p, r) => this.users.check(u, v, p, r),
     };
     const dialect = this.options.engine === 'activemq' ? 'activemq' : 'rabbitmq';
     return { broker: this.core, dialect, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
+  }
+
+  /** MQTT's options, with anonymous access on by default except in strict mode (as guest is) */
+  private mqttOptions(): MqttOptions {
+    const o = this.options.mqtt ?? {};
+    return { ...o, allowAnonymous: o.allowAnonymous ?? !this.options.strict };
   }
 
   get engine(): Engine {
@@ -196,7 +203,7 @@ export class LocalMQ extends BrokerInspection {
       hosts: this.options.hosts ?? ['127.0.0.1', '::1'],
       amqpTuning: { ...DEFAULT_TUNING, ...this.options.amqp },
       track: (socket) => this.track(socket),
-      mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.options.mqtt, this.recoveredRecords).then((m) => (this.mqtt = m))),
+      mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.mqttOptions()).then((m) => (this.mqtt = m))),
       http: () => managementHandler(this.managementBackend()),
       tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
       api: () => this.controlPlane.handler,

@@ -9,6 +9,7 @@ export function mqttPort(broker: LocalMQ): number {
 /** an mqtt.js client, connected (resolves on CONNACK 0), as guest unless told otherwise */
 export function mqttConnect(broker: LocalMQ, opts: IClientOptions = {}, url = broker.urls.mqtt!): Promise<MqttClient> {
   const client = mqtt.connect(url, { username: 'guest', password: 'guest', reconnectPeriod: 0, protocolVersion: 4, ...opts });
+  keepEarlyMessages(client);
   return new Promise((resolve, reject) => {
     client.once('connect', () => {
       client.removeListener('error', onError);
@@ -43,9 +44,24 @@ export interface Received {
   packet: IPublishPacket;
 }
 
-/** collect every message the client receives */
-export function inbox(client: MqttClient) {
+/**
+ * Messages a session holds may arrive with the CONNACK, before mqtt.js has emitted
+ * 'connect' (it flushes its own store first): keep them for the inbox made afterwards.
+ */
+const early = new WeakMap<MqttClient, Received[]>();
+
+function keepEarlyMessages(client: MqttClient): void {
   const got: Received[] = [];
+  early.set(client, got);
+  const keep = (topic: string, payload: Buffer, packet: IPublishPacket) => got.push({ topic, payload, packet });
+  client.on('message', keep);
+  client.once('connect', () => setImmediate(() => client.removeListener('message', keep)));
+}
+
+/** collect every message the client receives (also those that came with its CONNACK) */
+export function inbox(client: MqttClient) {
+  const got: Received[] = early.get(client)?.splice(0) ?? [];
+  early.delete(client);
   let waiters: (() => void)[] = [];
   client.on('message', (topic, payload, packet) => {
     got.push({ topic, payload, packet });

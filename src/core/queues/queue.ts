@@ -332,6 +332,21 @@ export class Queue {
     this.scheduleExpiry();
   }
 
+  /**
+   * Change x-expires in place (MQTT 5's session expiry interval, which a client may set
+   * anew on every CONNECT and on DISCONNECT); undefined: never. The countdown restarts.
+   */
+  setExpires(ms: number | undefined): void {
+    this.config.expires = ms;
+    if (ms === undefined) {
+      delete this.options.arguments['x-expires'];
+      this.clearUnusedTimer();
+    } else {
+      this.options.arguments['x-expires'] = ms;
+      this.touch();
+    }
+  }
+
   /** x-expires: a use (declare, consume, get) restarts the countdown to deletion */
   touch(): void {
     const expires = this.config.expires;

@@ -1,298 +1,1007 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { writeToStream, type IPublishPacket } from 'mqtt-packet';
-import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import { isUtf8 } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
+import mqttPacket, { type IConnectPacket, type IDisconnectPacket, type IPubackPacket, type IPubrecPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet, type Parser } from 'mqtt-packet';
+import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
+import { Routed } from '../../core/exchanges/routing.js';
 import { BrokerError } from '../../core/errors.js';
+import type { Message } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
-import { publishedQos, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
-import type { CoreDeliveries, CorePersistence } from './persistence.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
-import { filterToBindingKey, routingKeyToTopic } from './topics.js';
+import { PacketFramer } from './framing.js';
+import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
+import type { MqttServer, SessionLeftovers } from './server.js';
+import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
+import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
+import type { MqttTransport } from './transport.js';
 
-/**
- * The parts of an aedes 1.x `Client` this adapter uses. `deliver0` / `deliverQoS` are
- * the functions aedes' own subscriptions deliver through; `_nextId` is its packet-id
- * counter, shared so our ids and aedes' own (retained deliveries) do not collide.
- */
-export interface AedesClient {
-  readonly id: string;
-  readonly clean: boolean;
-  readonly closed: boolean;
-  /** CONNACK written (aedes' own write() also accepts packets then) */
-  readonly connected: boolean;
-  readonly conn: Duplex & { remoteAddress?: string };
-  readonly req?: IncomingMessage;
-  readonly subscriptions: Record<string, { qos: number } | undefined>;
-  _nextId: number;
-  deliver0(packet: OutPacket, cb: () => void): void;
-  deliverQoS(packet: OutPacket, cb: () => void): void;
-  close(cb?: () => void): void;
-  /** stop / restart parsing what the client sends (aedes reads on 'readable') */
-  pause(): void;
-  resume(): void;
-}
+const { parser: createParser, writeToStream, generate } = mqttPacket;
+/** payloads up to this size are copied into the packet's one buffer */
+const INLINE_PAYLOAD = 4096;
 
-export interface OutPacket {
-  cmd: 'publish';
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: boolean;
-  dup: boolean;
-  messageId?: number;
-}
-
-/** writes handed to aedes and not yet on the socket: past this the queue holds its messages */
-const WRITE_WINDOW = 256;
 const CONSUMER_TAG = 'mqtt';
+const SHARED_TAG = 'mqtt-shared:';
+/** RabbitMQ's mqtt.max_packet_size_unauthenticated: the largest packet before CONNECT succeeds */
+const MAX_PACKET_UNAUTHENTICATED = 65536;
+/** room for the topic and properties beside the largest payload, in a PUBLISH's remaining length */
+const PUBLISH_HEADROOM = 65536;
+/** the largest remaining length MQTT can encode */
+const MAX_REMAINING_LENGTH = 268435455;
+/** how long a CONNECT may take to arrive after the socket opens */
+const CONNECT_TIMEOUT_MS = 30_000;
 
-let connectionSeq = 0;
+type State = 'connecting' | 'open' | 'closed';
 
 export function sessionQueueName(clientId: string): string {
   return `mqtt-subscription-${clientId}qos1`;
 }
 
+/** the core queue a shared subscription's group consumes from */
+export function sharedQueueName(group: string, filter: string): string {
+  return `mqtt-shared-${group}-${filter}`;
+}
+
+/** `$share/{group}/{filter}` split, or undefined when it is not a valid shared subscription (§4.8.2) */
+function sharedFilter(f: string): { group: string; filter: string } | undefined {
+  if (!f.startsWith('$share/')) return undefined;
+  const slash = f.indexOf('/', 7);
+  if (slash < 0) return undefined;
+  const group = f.slice(7, slash);
+  const filter = f.slice(slash + 1);
+  if (group === '' || group.includes('+') || group.includes('#') || !validFilter(filter)) return undefined;
+  return { group, filter };
+}
+
+let connectionSeq = 0;
+
+interface Outbound {
+  /** the core delivery this packet carries; -1 for a retained message sent on SUBSCRIBE */
+  tag: number;
+  qos: number;
+  /** QoS 2: PUBREC came and PUBREL went; waiting for PUBCOMP */
+  released: boolean;
+}
+
+interface Will {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: boolean;
+  properties?: PublishProperties & { willDelayInterval?: number };
+}
+
+/** messages published with the RETAIN flag, for retain-as-published deliveries */
+const publishedRetained = new WeakSet<Message>();
+
 /**
- * One MQTT client on the core: its session queue (`mqtt-subscription-<id>qos1`, bound to
- * amq.topic once per subscription), the consumer that feeds the client from it, and the
- * packet ids of deliveries awaiting PUBACK / PUBREC / PUBCOMP.
+ * One MQTT client (3.1, 3.1.1 or 5.0) on the core. Packets are read with mqtt-packet
+ * once the fixed header has shown they fit; every PUBLISH, whatever its QoS, routes
+ * through amq.topic; the session is a core queue (`mqtt-subscription-<id>qos1`, durable
+ * for a persistent session) bound once per subscription with the subscription's options
+ * as binding arguments; a core consumer on it feeds the client, and PUBACK / PUBREC
+ * settle those core deliveries.
  */
-export class MqttConnection implements ClientConnection, ConsumerSink, CoreDeliveries, FlowControlled {
+export class MqttConnection implements ClientConnection, ConsumerSink, FlowControlled {
   readonly id = `mqtt-${++connectionSeq}`;
   readonly protocol = 'mqtt' as const;
   readonly connectedAt = Date.now();
-  readonly queueName: string;
-  private readonly session: Session;
+  readonly remoteAddress: string | undefined;
+  user: string | undefined;
+  clientId = '';
+  version: 3 | 4 | 5 = 4;
+  private state: State = 'connecting';
+  private vhostRef: VHost | undefined;
+  /** the user's permissions, through the core's access service */
+  private access: Access | undefined;
+  /** the resource alarm's hold on this client's reading (RabbitMQ stops reading publishers) */
+  private flow: PublisherFlow | undefined;
+  private session: Session | undefined;
   private consumer: Consumer | undefined;
-  /** filter -> granted QoS, for the QoS of each delivery and the `$` rule */
+  private queueName = '';
+  private persistent = false;
+  /** MQTT 5 session expiry interval in seconds (0: the session ends with the connection) */
+  private sessionExpiry = 0;
+  private readonly parser: Parser;
+  private readonly framer: PacketFramer;
+  /** filter -> granted QoS (for the copy plan) */
   private readonly filters = new Map<string, number>();
-  /** packet id -> core delivery tag */
-  private readonly inflight = new Map<number, number>();
+  private readonly subOptions = new Map<string, SubscriptionOptions>();
+  /** shared subscriptions: the group's queue name -> its filter (without `$share/{group}/`) and options */
+  private readonly sharedSubs = new Map<string, { filter: string; options: SubscriptionOptions }>();
+  private noLocalCount = 0;
+  /** messages this connection published, while one of its subscriptions is no-local */
+  private ownPublishes: WeakSet<Message> | undefined;
+  private readonly copies: CopyPlan;
+  /** packet id -> outgoing QoS 1/2 packet awaiting PUBACK / PUBREC / PUBCOMP */
+  private readonly outbound = new Map<number, Outbound>();
   /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
   private readonly copiesLeft = new Map<number, number>();
-  /** overlapping subscriptions: one copy (RabbitMQ) or one per matching filter (ActiveMQ) */
-  private readonly copies: CopyPlan;
-  private pendingWrites = 0;
-  /** a QoS 0 write found the socket's buffer full: deliveries wait for its 'drain' */
-  private socketFull = false;
-  /** CONNACK sent: deliveries may flow */
-  private ready = false;
-  private closed = false;
-  /** the resource alarm's hold on this client's reading */
-  private readonly flow: PublisherFlow;
-  private readonly closedPromise: Promise<void>;
-  private resolveClosed!: () => void;
+  private nextId = 1;
+  /** QoS 2 PUBLISHes received whose PUBREL has not come: a resend is not routed again */
+  private incomingQos2 = new Set<number>();
+  /** QoS>0 PUBLISHes received and not yet answered (MQTT 5 receive maximum) */
+  private incomingInFlight = 0;
+  private will: Will | undefined;
+  private keepAlive = 0;
+  private lastPacketAt = Date.now();
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private readonly durable: OrderedDurableWaits<() => void> | undefined;
+  /** MQTT 5: what the client told us it can take */
+  private clientReceiveMaximum = 65535;
+  private clientMaxPacketSize = MAX_REMAINING_LENGTH + 5;
+  private clientTopicAliasMaximum = 0;
+  private requestProblemInformation = true;
+  /** topic aliases the client set on its PUBLISHes */
+  private readonly inboundAliases = new Map<number, string>();
+  /** topic -> alias we gave it on our PUBLISHes */
+  private readonly outboundAliases = new Map<string, number>();
+  private readonly writeOpts: { protocolVersion: number };
+  private closedResolve!: () => void;
+  private readonly closedPromise = new Promise<void>((r) => (this.closedResolve = r));
 
   constructor(
+    private readonly server: MqttServer,
     private readonly ctx: ProtocolContext,
-    private readonly persistence: CorePersistence,
-    readonly client: AedesClient,
-    readonly user: string,
-    private readonly vhostModel: VHost,
-    readonly remoteAddress: string | undefined,
-    prefetch: number,
+    private readonly transport: MqttTransport,
   ) {
-    this.queueName = sessionQueueName(client.id);
+    this.remoteAddress = transport.remoteAddress;
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
-    this.session = ctx.broker.openSession(vhostModel, this);
-    this.session.consumerPrefetch = prefetch;
-    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
-    persistence.attachDeliveries(client, this);
-    this.flow = new PublisherFlow(ctx.broker.alarms, this);
+    this.parser = createParser({ protocolVersion: 4 });
+    this.writeOpts = { protocolVersion: 4 };
+    this.framer = new PacketFramer(MAX_PACKET_UNAUTHENTICATED);
+    if (ctx.broker.durability.durable) {
+      this.durable = ctx.broker.durability.ordered<() => void>((batch, err) => {
+        if (err) {
+          // what the store could not write gets no acknowledgement: the client will resend
+          this.ctx.logger.warn('MQTT connection closed: the store failed to write a message', { clientId: this.clientId, error: err.message });
+          this.closeNow(false);
+          return;
+        }
+        if (this.state !== 'open') return;
+        for (const f of batch) f();
+      });
+    }
+    this.parser.on('packet', (p: Packet) => this.onPacketSafely(p));
+    this.parser.on('error', (err: Error) => this.onParseError(err));
+    const s = transport.stream;
+    s.on('data', (chunk: Buffer) => this.onData(chunk));
+    s.on('drain', () => this.session?.resume());
+    s.on('error', () => undefined);
+    s.on('close', () => this.closeNow(true));
+    this.connectTimer = setTimeout(() => this.closeNow(false), CONNECT_TIMEOUT_MS);
+    this.connectTimer.unref();
   }
 
-  /** FlowControlled: RabbitMQ's MQTT plugin stops reading a publisher while an alarm is on */
-  pauseReading(): void {
-    this.client.pause();
+  get vhost(): string | undefined {
+    return this.vhostRef?.name;
   }
 
-  resumeReading(): void {
-    if (!this.closed) this.client.resume();
+  // ---- reading ----------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastPacketAt = Date.now();
+    const check = this.framer.scan(chunk);
+    if (check.ok) {
+      this.parser.parse(chunk);
+      return;
+    }
+    // parse what came before the offending packet, then refuse it without reading on
+    if (check.offset > 0) this.parser.parse(chunk.subarray(0, check.offset));
+    if ((this.state as State) === 'closed') return;
+    if (check.reason === 'malformed') {
+      this.protocolFailure(RC.MALFORMED_PACKET, 'malformed remaining length');
+      return;
+    }
+    this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: check.length, max: this.framer.limit });
+    this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${check.length} bytes is larger than the maximum of ${this.framer.limit}`);
   }
 
-  get vhost(): string {
-    return this.vhostModel.name;
+  private onParseError(err: Error): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'connecting' && /protocol version/i.test(err.message)) {
+      // §3.1.2.2: an unsupported level gets CONNACK 1 (Mosquitto 2.0 and RabbitMQ answer so)
+      this.write({ cmd: 'connack', returnCode: CONNACK_V4.UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false });
+      this.closeNow(false);
+      return;
+    }
+    this.ctx.logger.debug('MQTT malformed packet', { clientId: this.clientId || undefined, error: err.message });
+    this.protocolFailure(RC.MALFORMED_PACKET, err.message);
   }
 
-  /** registered with aedes (any earlier connection with this client id is gone by now) */
-  registered(): void {
-    // a clean session starts from nothing: a persistent session left by this client id goes
-    if (this.client.clean) {
-      const q = this.vhostModel.getQueue(this.queueName);
-      if (q && !q.options.exclusive) this.vhostModel.deleteQueue(this.queueName, false, false, null);
+  /** a packet the broker fails on closes that client only, never the broker */
+  private onPacketSafely(p: Packet): void {
+    try {
+      this.onPacket(p);
+    } catch (err) {
+      this.ctx.logger.error('MQTT connection closed: unexpected error', { clientId: this.clientId || undefined, cmd: p.cmd, error: (err as Error).stack ?? String(err) });
+      this.protocolFailure(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
     }
   }
 
-  /** CONNACK is out: start feeding the client from its queue */
-  connacked(): void {
-    this.ready = true;
+  private onPacket(p: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.ctx.logger.enabled('trace')) this.ctx.logger.trace('MQTT packet in', { clientId: this.clientId, cmd: p.cmd });
+    if (this.state === 'connecting') {
+      if (p.cmd !== 'connect') {
+        // [MQTT-3.1.0-1]: the first packet must be CONNECT
+        this.closeNow(false);
+        return;
+      }
+      this.onConnect(p);
+      return;
+    }
+    switch (p.cmd) {
+      case 'publish':
+        return this.onPublish(p);
+      case 'puback':
+        return this.settleOutbound(p.messageId!, false);
+      case 'pubrec':
+        return this.onPubrec(p.messageId!, p.reasonCode);
+      case 'pubcomp':
+        return this.settleOutbound(p.messageId!, true);
+      case 'pubrel': {
+        const known = this.incomingQos2.delete(p.messageId!);
+        // a QoS 2 PUBLISH counts against our receive maximum until its PUBCOMP [MQTT-4.9]
+        if (known && this.version === 5) this.incomingInFlight--;
+        if (this.version === 5 && !known) this.write({ cmd: 'pubcomp', messageId: p.messageId!, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
+        else this.write({ cmd: 'pubcomp', messageId: p.messageId! });
+        return;
+      }
+      case 'subscribe':
+        return this.onSubscribe(p);
+      case 'unsubscribe':
+        return this.onUnsubscribe(p);
+      case 'pingreq':
+        this.write({ cmd: 'pingresp' });
+        return;
+      case 'disconnect':
+        return this.onDisconnect(p.reasonCode, p.properties?.sessionExpiryInterval);
+      case 'connect':
+        // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation
+        return this.protocolFailure(RC.PROTOCOL_ERROR, 'second CONNECT');
+      case 'auth':
+        return this.protocolFailure(RC.BAD_AUTHENTICATION_METHOD, 'enhanced authentication is not supported');
+      default:
+        return this.protocolFailure(RC.PROTOCOL_ERROR, `unexpected ${p.cmd} from a client`);
+    }
+  }
+
+  // ---- CONNECT --------------------------------------------------------------------
+
+  private onConnect(p: IConnectPacket): void {
+    clearTimeout(this.connectTimer);
+    const version = (p.protocolVersion ?? 4) as 3 | 4 | 5;
+    this.version = version;
+    // mqtt-packet's parser reads later packets by the version it is told (aedes does the same)
+    (this.parser as Parser & { settings: { protocolVersion: number } }).settings = { protocolVersion: version };
+    this.writeOpts.protocolVersion = version;
+    if ((version === 3) !== (p.protocolId === 'MQIsdp')) {
+      this.write({ cmd: 'connack', returnCode: CONNACK_V4.UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false });
+      return this.closeNow(false);
+    }
+    const props = p.properties ?? {};
+    if (props.authenticationMethod !== undefined) {
+      return this.refuse({ v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.BAD_AUTHENTICATION_METHOD, reason: `authentication method '${props.authenticationMethod}' is not supported` });
+    }
+    let clientId = p.clientId ?? '';
+    let assigned: string | undefined;
+    const clean = p.clean !== false;
+    if (clientId === '') {
+      // 3.1.1 [MQTT-3.1.3-8]: an assigned id only for a clean session; 3.1 never; 5.0 always
+      if (version === 3 || (version === 4 && !clean)) {
+        return this.refuse({ v4: CONNACK_V4.IDENTIFIER_REJECTED, v5: RC.CLIENT_IDENTIFIER_NOT_VALID, reason: 'identifier rejected' });
+      }
+      clientId = `localmq-${randomBytes(12).toString('base64url')}`;
+      if (version === 5) assigned = clientId;
+    } else if (version === 3 && clientId.length > 23) {
+      return this.refuse({ v4: CONNACK_V4.IDENTIFIER_REJECTED, v5: RC.CLIENT_IDENTIFIER_NOT_VALID, reason: 'identifier rejected' });
+    }
+    this.clientId = clientId;
+
+    // who
+    const login = this.server.login(p.username, p.password, this.remoteAddress);
+    if (!login.ok) return this.refuse(login.refusal, p.username);
+    const vhost = this.ctx.broker.vhost(login.vhost);
+    if (!vhost || !this.ctx.access.canAccessVhost(login.user, login.vhost)) {
+      return this.refuse({ v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.NOT_AUTHORIZED, reason: `not authorized for vhost '${login.vhost}'` }, p.username);
+    }
+    this.user = login.user;
+    this.vhostRef = vhost;
+    this.access = new Access(this.ctx.access, login.user);
+    if (!this.ctx.connections.add(this)) {
+      const over = this.ctx.connections.refusal('mqtt');
+      this.ctx.logger.warn('MQTT connection refused', { clientId, limit: over?.limit, max: over?.max, remote: this.remoteAddress });
+      this.user = undefined;
+      return this.refuse({
+        v4: CONNACK_V4.SERVER_UNAVAILABLE,
+        v5: RC.QUOTA_EXCEEDED,
+        reason: `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`,
+      });
+    }
+
+    // the session
+    const leftovers = this.server.claim(this);
+    this.queueName = sessionQueueName(clientId);
+    if (version === 5) {
+      this.sessionExpiry = props.sessionExpiryInterval ?? 0;
+      this.persistent = this.sessionExpiry > 0;
+      if (props.receiveMaximum !== undefined) this.clientReceiveMaximum = props.receiveMaximum;
+      if (props.maximumPacketSize !== undefined) this.clientMaxPacketSize = props.maximumPacketSize;
+      if (props.topicAliasMaximum !== undefined) this.clientTopicAliasMaximum = props.topicAliasMaximum;
+      if (props.requestProblemInformation === false) this.requestProblemInformation = false;
+    } else {
+      this.persistent = !clean;
+    }
+    const existing = vhost.getQueue(this.queueName);
+    let sessionPresent = false;
+    if (existing && (clean || existing.options.exclusive)) {
+      // a clean start drops what an earlier session left (an exclusive queue is another live client's)
+      if (!existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
+      this.server.forgetLeftovers(this);
+    } else if (existing) {
+      sessionPresent = true;
+      this.restoreSubscriptions();
+      this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+      if (leftovers) {
+        this.incomingQos2 = leftovers.incomingQos2;
+        for (const id of leftovers.pendingPubrel) this.outbound.set(id, { tag: -1, qos: 2, released: true });
+      }
+    } else {
+      this.server.forgetLeftovers(this);
+    }
+    if (p.will) {
+      this.will = {
+        topic: p.will.topic,
+        payload: typeof p.will.payload === 'string' ? Buffer.from(p.will.payload) : p.will.payload,
+        qos: p.will.qos ?? 0,
+        retain: p.will.retain ?? false,
+        properties: p.will.properties as Will['properties'],
+      };
+    }
+    this.session = this.ctx.broker.openSession(vhost, this);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    const prefetch = this.server.options.prefetch ?? 1000;
+    this.session.consumerPrefetch = this.clientReceiveMaximum < prefetch ? this.clientReceiveMaximum : prefetch;
+    this.keepAlive = p.keepalive ?? 0;
+    const serverKeepAlive = this.server.serverKeepAlive(this.keepAlive);
+    if (serverKeepAlive !== undefined) this.keepAlive = serverKeepAlive;
+    this.startKeepAlive();
+    this.framer.limit = this.maxPacketSize() - 5;
+    this.state = 'open';
+    this.ctx.logger.info('MQTT connection opened', { clientId, user: this.user, vhost: vhost.name, version, remote: this.remoteAddress });
+
+    if (version === 5) {
+      const properties: Record<string, unknown> = {
+        topicAliasMaximum: this.server.topicAliasMaximum,
+        maximumPacketSize: this.maxPacketSize(),
+        receiveMaximum: this.server.receiveMaximum,
+        retainAvailable: true,
+        wildcardSubscriptionAvailable: true,
+        subscriptionIdentifiersAvailable: true,
+        sharedSubscriptionAvailable: true,
+      };
+      if (assigned !== undefined) properties['assignedClientIdentifier'] = assigned;
+      if (serverKeepAlive !== undefined) properties['serverKeepAlive'] = serverKeepAlive;
+      const max = this.server.maxSessionExpiry;
+      if (this.sessionExpiry > max) {
+        this.sessionExpiry = max;
+        properties['sessionExpiryInterval'] = max;
+      }
+      this.write({ cmd: 'connack', reasonCode: RC.SUCCESS, sessionPresent, properties });
+    } else {
+      this.write({ cmd: 'connack', returnCode: CONNACK_V4.ACCEPTED, sessionPresent });
+    }
+    // what the session holds follows the CONNACK in a later packet write, not the same
+    // one: clients (mqtt.js) settle their connect before they take messages
+    setImmediate(() => {
+      if (this.state !== 'open') return;
+      // PUBRELs the last connection of this session did not see answered go again [MQTT-4.4.0-1]
+      for (const [id, o] of this.outbound) if (o.released) this.write({ cmd: 'pubrel', messageId: id });
+      this.startConsuming();
+    });
+  }
+
+  /** a CONNACK with a refusal, logged at info, then close */
+  private refuse(r: ConnectRefusal, username?: string): void {
+    this.ctx.logger.info('MQTT login refused', { clientId: this.clientId || undefined, user: username, reason: r.reason, remote: this.remoteAddress });
+    if (this.version === 5) this.write({ cmd: 'connack', reasonCode: r.v5, sessionPresent: false, properties: { reasonString: r.reason } });
+    else this.write({ cmd: 'connack', returnCode: r.v4, sessionPresent: false });
+    this.closeNow(false);
+  }
+
+  private maxPacketSize(): number {
+    const max = this.ctx.broker.limits.settings.maxMessageSize + PUBLISH_HEADROOM;
+    return max > MAX_REMAINING_LENGTH ? MAX_REMAINING_LENGTH : max;
+  }
+
+  /** a persistent session's subscriptions are its queue's bindings on amq.topic */
+  private restoreSubscriptions(): void {
+    const v = this.vhostRef!;
+    const q = v.getQueue(this.queueName);
+    const ex = v.getExchange(TOPIC_EXCHANGE);
+    if (!q || !ex) return;
+    for (const b of ex.bindings.values()) {
+      if (b.destination !== q) continue;
+      const filter = routingKeyToTopic(b.routingKey);
+      this.addFilter(filter, optionsFromArgs(b.arguments));
+    }
+  }
+
+  private addFilter(filter: string, o: SubscriptionOptions): void {
+    const before = this.subOptions.get(filter);
+    if (before?.nl) this.noLocalCount--;
+    this.subOptions.set(filter, o);
+    this.filters.set(filter, o.qos);
+    if (o.nl) {
+      this.noLocalCount++;
+      this.ownPublishes ??= new WeakSet();
+    }
+  }
+
+  private removeFilter(filter: string): SubscriptionOptions | undefined {
+    const before = this.subOptions.get(filter);
+    if (!before) return undefined;
+    if (before.nl) this.noLocalCount--;
+    this.subOptions.delete(filter);
+    this.filters.delete(filter);
+    return before;
+  }
+
+  // ---- keep-alive -----------------------------------------------------------------
+
+  private startKeepAlive(): void {
+    if (this.keepAlive <= 0) return;
+    // [MQTT-3.1.2-24]: one and a half keep-alive periods without a packet ends the connection
+    const limit = this.keepAlive * 1500;
+    const check = () => {
+      const idle = Date.now() - this.lastPacketAt;
+      if (idle >= limit) {
+        this.ctx.logger.info('MQTT client missed its keep-alive', { clientId: this.clientId, keepAlive: this.keepAlive, remote: this.remoteAddress });
+        this.protocolFailure(RC.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
+        return;
+      }
+      this.keepAliveTimer = setTimeout(check, limit - idle);
+      this.keepAliveTimer.unref();
+    };
+    this.keepAliveTimer = setTimeout(check, limit);
+    this.keepAliveTimer.unref();
+  }
+
+  // ---- PUBLISH from the client ----------------------------------------------------
+
+  private onPublish(p: IPublishPacket): void {
+    const qos = p.qos;
+    const props = p.properties as PublishProperties | undefined;
+    let topic = p.topic;
+    if (this.version === 5) {
+      if (qos > 0 && ++this.incomingInFlight > this.server.receiveMaximum) {
+        return this.protocolFailure(RC.RECEIVE_MAXIMUM_EXCEEDED, 'receive maximum exceeded');
+      }
+      const alias = props?.topicAlias;
+      if (alias !== undefined) {
+        if (alias === 0 || alias > this.server.topicAliasMaximum) return this.protocolFailure(RC.TOPIC_ALIAS_INVALID, `topic alias ${alias} is invalid`);
+        if (topic === '') {
+          const known = this.inboundAliases.get(alias);
+          if (known === undefined) return this.protocolFailure(RC.PROTOCOL_ERROR, `topic alias ${alias} is not set`);
+          topic = known;
+        } else this.inboundAliases.set(alias, topic);
+      }
+    }
+    if (hasInvalidUtf8(topic) || !validTopicName(topic)) {
+      return this.protocolFailure(hasInvalidUtf8(topic) ? RC.MALFORMED_PACKET : RC.TOPIC_NAME_INVALID, `invalid topic name '${topic}'`);
+    }
+    const payload = typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+    if (this.version === 5 && props?.payloadFormatIndicator && !isUtf8(payload)) {
+      return this.answerPublish(p, RC.PAYLOAD_FORMAT_INVALID, 'payload is not valid UTF-8');
+    }
+    // RabbitMQ's MQTT plugin caps messages at max_message_size and drops the connection
+    const max = this.ctx.broker.limits.settings.maxMessageSize;
+    if (payload.length > max) {
+      this.ctx.logger.info('MQTT message refused: too large', { clientId: this.clientId, size: payload.length, max });
+      return this.protocolFailure(RC.PACKET_TOO_LARGE, `message size ${payload.length} is larger than configured max size ${max}`);
+    }
+    if (qos === 2 && this.incomingQos2.has(p.messageId!)) {
+      // a resend of a QoS 2 PUBLISH already routed: answer it again, route nothing
+      this.write({ cmd: 'pubrec', messageId: p.messageId! });
+      if (this.version === 5) this.incomingInFlight--;
+      return;
+    }
+    // clients may not publish into $SYS: dropped without a word, as Mosquitto does
+    if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
+    const v = this.vhostRef!;
+    const refused = this.publishRefusal(v.name, topic);
+    if (refused) {
+      const reason = refused;
+      this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
+      if (this.version === 5 && qos > 0) return this.answerPublish(p, RC.NOT_AUTHORIZED, reason);
+      return this.protocolFailure(RC.NOT_AUTHORIZED, reason);
+    }
+    this.flow!.published();
+    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined);
+    if (this.ownPublishes && this.noLocalCount > 0) this.ownPublishes.add(message);
+    let flags: number;
+    try {
+      if (p.retain) {
+        publishedRetained.add(message);
+        this.ctx.broker.retained.retain(v.name, message);
+      }
+      flags = v.publish(TOPIC_EXCHANGE, message.routingKey, message);
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      return this.protocolFailure(RC.UNSPECIFIED_ERROR, err.message);
+    }
+    if (qos === 2) this.incomingQos2.add(p.messageId!);
+    this.answerPublish(p, (flags & Routed) === 0 && this.version === 5 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
+  }
+
+  /** why the user may not publish to `topic` (write on amq.topic, and its topic permissions), or undefined */
+  private publishRefusal(vhost: string, topic: string): string | undefined {
+    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
+    if (!this.access!.allowed(vhost, exchange, 'write')) return `write access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
+    try {
+      this.access!.topic(vhost, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
+    } catch (err) {
+      if (err instanceof BrokerError) return err.message;
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** why the user may not subscribe to `filter` (read on amq.topic, and its topic permissions), or undefined */
+  private subscribeRefusal(vhost: string, filter: string): string | undefined {
+    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
+    if (!this.access!.allowed(vhost, exchange, 'read')) return `read access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
+    try {
+      this.access!.topic(vhost, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
+    } catch (err) {
+      if (err instanceof BrokerError) return err.message;
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** FlowControlled: stop reading while the broker's alarm holds publishers */
+  pauseReading(): void {
+    this.transport.stream.pause();
+  }
+
+  resumeReading(): void {
+    if (this.state !== 'closed') this.transport.stream.resume();
+  }
+
+  /** PUBACK / PUBREC for a QoS 1/2 PUBLISH, once the store holds what it was told */
+  private answerPublish(p: IPublishPacket, reasonCode: number, reasonString?: string): void {
+    if (p.qos === 0) return;
+    const id = p.messageId!;
+    const cmd = p.qos === 1 ? ('puback' as const) : ('pubrec' as const);
+    if (this.durable && reasonCode < 0x80) this.durable.add(() => this.sendAck(cmd, id, reasonCode, reasonString));
+    else this.sendAck(cmd, id, reasonCode, reasonString);
+  }
+
+  private sendAck(cmd: 'puback' | 'pubrec', id: number, reasonCode: number, reasonString: string | undefined): void {
+    if (this.version === 5) {
+      if (cmd === 'puback' || reasonCode >= 0x80) this.incomingInFlight--;
+      const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode };
+      if (reasonString !== undefined && this.requestProblemInformation) packet.properties = { reasonString };
+      this.write(packet);
+    } else this.write({ cmd, messageId: id });
+  }
+
+  // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------
+
+  private onSubscribe(p: ISubscribePacket): void {
+    const v = this.vhostRef!;
+    const granted: number[] = [];
+    const retainedFor: [string, SubscriptionOptions][] = [];
+    const subId = p.properties?.subscriptionIdentifier;
+    for (const s of p.subscriptions) {
+      const filter = s.topic;
+      if (hasInvalidUtf8(filter)) return this.protocolFailure(RC.MALFORMED_PACKET, 'topic filter is not valid UTF-8');
+      if (!validFilter(filter)) {
+        granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
+        continue;
+      }
+      const shared = sharedFilter(filter);
+      if (filter.startsWith('$share/') && (!shared || (this.version === 5 && s.nl))) {
+        // [MQTT-3.8.3-4]: no-local on a shared subscription is a protocol error
+        if (shared) return this.protocolFailure(RC.PROTOCOL_ERROR, 'no local set on a shared subscription');
+        granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
+        continue;
+      }
+      const refusedRead = this.subscribeRefusal(v.name, shared ? shared.filter : filter);
+      if (refusedRead) {
+        this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
+        granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);
+        continue;
+      }
+      const qos = s.qos > 2 ? 2 : s.qos;
+      const o: SubscriptionOptions = { qos, nl: this.version === 5 && s.nl === true, rap: this.version === 5 && s.rap === true, rh: this.version === 5 ? (s.rh ?? 0) : 0 };
+      if (subId !== undefined) o.id = subId;
+      if (shared) {
+        granted.push(this.subscribeShared(filter, shared.group, shared.filter, o));
+        continue;
+      }
+      const before = this.subOptions.get(filter);
+      try {
+        this.ensureQueue();
+        const key = filterToBindingKey(filter);
+        if (before) v.unbindQueue(this.queueName, TOPIC_EXCHANGE, key, subscriptionArgs(before), this);
+        v.bindQueue(this.queueName, TOPIC_EXCHANGE, key, subscriptionArgs(o), this);
+      } catch (err) {
+        if (!(err instanceof BrokerError)) throw err;
+        this.ctx.logger.debug('MQTT subscription refused', { clientId: this.clientId, filter, error: err.message });
+        granted.push(this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80);
+        continue;
+      }
+      this.addFilter(filter, o);
+      granted.push(qos);
+      // retain handling: 0 always, 1 only for a new subscription, 2 never
+      if (o.rh === 0 || (o.rh === 1 && !before)) retainedFor.push([filter, o]);
+    }
+    this.write({ cmd: 'suback', messageId: p.messageId, granted });
+    for (const [filter, o] of retainedFor) this.sendRetained(filter, o);
     this.startConsuming();
   }
 
-  // ---- subscriptions ------------------------------------------------------------
-
-  /** bind the session queue for this filter; throws BrokerError when the core refuses */
-  subscribe(filter: string, qos: number): void {
-    if (this.closed) throw new BrokerError(320, 'connection closed');
-    this.ensureQueue();
-    this.vhostModel.bindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
-    this.filters.set(filter, qos);
-    if (this.ready) this.startConsuming();
+  /**
+   * `$share/{group}/{filter}`: one core queue per group and filter, bound to amq.topic, which
+   * every member consumes from, so the core hands each message to one member, round-robin.
+   * Returns the SUBACK code.
+   */
+  private subscribeShared(full: string, group: string, filter: string, o: SubscriptionOptions): number {
+    const v = this.vhostRef!;
+    const name = sharedQueueName(group, filter);
+    try {
+      v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
+      v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
+      const tag = `${SHARED_TAG}${full}`;
+      this.sharedSubs.set(name, { filter, options: o });
+      if (!this.session!.hasConsumer(tag)) {
+        this.session!.consume(name, { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
+      }
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      this.ctx.logger.debug('MQTT shared subscription refused', { clientId: this.clientId, filter: full, error: err.message });
+      return this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80;
+    }
+    return o.qos;
   }
 
-  unsubscribe(filter: string): void {
-    if (this.closed || !this.filters.delete(filter)) return;
-    if (!this.vhostModel.getQueue(this.queueName)) return;
-    this.vhostModel.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, this);
+  private onUnsubscribe(p: IUnsubscribePacket): void {
+    const v = this.vhostRef!;
+    const codes: number[] = [];
+    for (const filter of p.unsubscriptions) {
+      const shared = sharedFilter(filter);
+      if (shared) {
+        const name = sharedQueueName(shared.group, shared.filter);
+        const had = this.sharedSubs.delete(name);
+        this.session!.cancel(`${SHARED_TAG}${filter}`);
+        codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
+        continue;
+      }
+      const o = this.removeFilter(filter);
+      if (!o) {
+        codes.push(RC.NO_SUBSCRIPTION_EXISTED);
+        continue;
+      }
+      if (v.getQueue(this.queueName)) {
+        try {
+          v.unbindQueue(this.queueName, TOPIC_EXCHANGE, filterToBindingKey(filter), subscriptionArgs(o), this);
+        } catch (err) {
+          if (!(err instanceof BrokerError)) throw err;
+        }
+      }
+      codes.push(RC.SUCCESS);
+    }
+    if (this.version === 5) this.write({ cmd: 'unsuback', messageId: p.messageId, granted: codes });
+    else this.write({ cmd: 'unsuback', messageId: p.messageId } as Packet);
   }
 
   private ensureQueue(): void {
-    const persistent = !this.client.clean;
-    this.vhostModel.declareQueue(
+    const v = this.vhostRef!;
+    if (v.getQueue(this.queueName)) return;
+    const persistent = this.persistent;
+    const q = v.declareQueue(
       this.queueName,
       { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: {} },
       this,
     );
+    if (persistent) this.server.setSessionExpiry(v, q, this.sessionExpiry, this.version);
   }
 
   private startConsuming(): void {
-    if (this.consumer || this.closed || !this.vhostModel.getQueue(this.queueName)) return;
-    this.consumer = this.session.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
+    if (this.consumer || this.state !== 'open' || !this.vhostRef!.getQueue(this.queueName)) return;
+    this.consumer = this.session!.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
-  // ---- publishing into the core -------------------------------------------------
-
-  /** an MQTT PUBLISH (or this client's will) onto amq.topic */
-  publish(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean): void {
-    const m = publishToMessage(topic, payload, qos, dup);
-    this.flow.published();
-    this.vhostModel.publish(TOPIC_EXCHANGE, m.routingKey, m);
+  /** retained messages matching a new subscription go straight to the client, flagged retained */
+  private sendRetained(filter: string, o: SubscriptionOptions): void {
+    const v = this.vhostRef!;
+    const now = Date.now();
+    const found = this.ctx.broker.retained.find(v.name, TOPIC_EXCHANGE, (key) => filterMatches(filter, routingKeyToTopic(key)), now);
+    for (const m of found) {
+      const pub = publishedQos(m);
+      const qos = pub < o.qos ? pub : o.qos;
+      this.sendPublish(routingKeyToTopic(m.routingKey), m, qos, true, false, -1, messageExpiresAt(m), now, o.id === undefined ? undefined : [o.id]);
+    }
   }
 
-  // ---- ConsumerSink -------------------------------------------------------------
+  // ---- deliveries to the client (ConsumerSink) ------------------------------------
 
   deliver(d: Delivery): void {
-    const topic = routingKeyToTopic(d.message.routingKey);
+    const m = d.message;
+    const topic = routingKeyToTopic(m.routingKey);
+    if (topic === '') {
+      // an AMQP publish with an empty routing key reached a `#` binding: MQTT has no empty topic
+      this.session!.ack(d.tag, false);
+      return;
+    }
+    const shared = this.sharedSubs.size > 0 && d.queue ? this.sharedSubs.get(d.queue.name) : undefined;
+    if (shared) return this.deliverShared(d, topic, shared.filter, shared.options);
     const copies = this.copies(this.filters, topic);
-    if (copies.length === 0) {
-      // bound by `#` or `+` but a `$` topic, which wildcards do not match [MQTT-4.7.2-1]
-      this.session.ack(d.tag, false);
+    const own = this.noLocalCount > 0 && this.ownPublishes!.has(m);
+    let plan = copies;
+    let ids: number[] | undefined;
+    if (this.version === 5 && (own || this.subOptions.size > 0)) {
+      // subscription identifiers, and no-local: skip the filters that refuse our own messages
+      const kept: number[] = [];
+      for (const [filter, o] of this.subOptions) {
+        if (!filterMatches(filter, topic)) continue;
+        if (own && o.nl) continue;
+        if (o.id !== undefined) (ids ??= []).push(o.id);
+        kept.push(o.qos);
+      }
+      if (own) plan = kept.length === 0 ? [] : copies.length > 1 ? kept : [Math.max(...kept)];
+    }
+    if (plan.length === 0) {
+      // bound by `#` or `+` but a `$` topic, which wildcards do not match [MQTT-4.7.2-1]; or no-local
+      this.session!.ack(d.tag, false);
+      return;
+    }
+    const pub = publishedQos(m);
+    let awaited = 0;
+    for (const granted of plan) if ((pub < granted ? pub : granted) > 0) awaited++;
+    // settled in the core once every copy that needs a PUBACK/PUBREC has one
+    if (awaited === 0) this.session!.ack(d.tag, false);
+    else if (awaited > 1) this.copiesLeft.set(d.tag, awaited);
+    const retainFlag = publishedRetained.has(m) && this.retainAsPublished(topic);
+    const now = d.entry.expiresAt === Infinity ? 0 : Date.now();
+    for (const granted of plan) {
+      const qos = pub < granted ? pub : granted;
+      this.sendPublish(topic, m, qos, retainFlag, d.redelivered, qos > 0 ? d.tag : -2, d.entry.expiresAt, now, ids);
+    }
+  }
+
+  /** a delivery from a shared subscription's queue: one copy, at that subscription's QoS */
+  private deliverShared(d: Delivery, topic: string, filter: string, o: SubscriptionOptions): void {
+    if (!filterMatches(filter, topic)) {
+      this.session!.ack(d.tag, false);
       return;
     }
     const pub = publishedQos(d.message);
-    let awaited = 0;
-    for (const granted of copies) if ((pub < granted ? pub : granted) > 0) awaited++;
-    // settled in the core once every copy that needs a PUBACK/PUBCOMP has one
-    if (awaited === 0) this.session.ack(d.tag, false);
-    else if (awaited > 1) this.copiesLeft.set(d.tag, awaited);
-    for (const granted of copies) {
-      const qos = pub < granted ? pub : granted;
-      const packet: OutPacket = { cmd: 'publish', topic, payload: d.message.body, qos, retain: false, dup: false };
-      if (qos === 0) {
-        this.writeQos0(packet);
-        continue;
-      }
-      this.pendingWrites++;
-      packet.dup = d.redelivered;
-      packet.messageId = this.allocateId();
-      this.inflight.set(packet.messageId, d.tag);
-      this.client.deliverQoS(packet, this.written);
-    }
+    const qos = pub < o.qos ? pub : o.qos;
+    if (qos === 0) this.session!.ack(d.tag, false);
+    const retain = o.rap && publishedRetained.has(d.message);
+    this.sendPublish(topic, d.message, qos, retain, d.redelivered, qos > 0 ? d.tag : -2, d.entry.expiresAt, Date.now(), o.id === undefined ? undefined : [o.id]);
   }
 
-  isWritable(): boolean {
-    return !this.socketFull && this.pendingWrites < WRITE_WINDOW;
+  private retainAsPublished(topic: string): boolean {
+    if (this.version !== 5) return false;
+    for (const [filter, o] of this.subOptions) if (o.rap && filterMatches(filter, topic)) return true;
+    return false;
   }
 
   /**
-   * QoS 0 goes straight onto the socket, not through aedes' deliver0: that defers every
-   * packet to its own setImmediate, so each message left in its own writev syscall (a
-   * quarter of the broker's CPU in the QoS 0 bench). Written synchronously, a dispatch
-   * burst leaves in one writev, as mqtt-packet corks the stream until the next tick.
-   * Like aedes' write(), a packet for a client that is not connected is dropped.
+   * Write one PUBLISH. `tag`: the core delivery a QoS>0 packet settles (-1 for none, a
+   * retained message); -2 for QoS 0.
    */
-  private writeQos0(packet: OutPacket): void {
-    const c = this.client;
-    if (!c.connected || c.closed || c.conn.destroyed) return;
-    if (!writeToStream(packet as IPublishPacket, c.conn) && !this.socketFull) {
-      this.socketFull = true;
-      c.conn.once('drain', this.drained);
+  private sendPublish(topic: string, m: Message, qos: number, retain: boolean, dup: boolean, tag: number, expiresAt: number, now: number, ids: number[] | undefined): void {
+    const packet: IPublishPacket = { cmd: 'publish', topic, payload: m.body, qos: qos as 0 | 1 | 2, retain, dup: qos > 0 && dup };
+    if (this.version === 5) {
+      const props = deliveryProperties(m, expiresAt, now) ?? {};
+      if (ids) props.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
+      if (Object.keys(props).length) packet.properties = props as IPublishPacket['properties'];
+      // the client's maximum packet size: what it cannot take is dropped, as if delivered
+      // [MQTT-3.1.2-25] (measured with the whole topic, before any alias shortens it)
+      if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
+        packet.messageId = qos > 0 ? 1 : undefined;
+        if (generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
+          if (tag >= 0) this.settleDelivery(tag);
+          return;
+        }
+      }
+      if (this.clientTopicAliasMaximum > 0) {
+        const alias = this.outboundAliases.get(topic);
+        if (alias !== undefined) {
+          packet.topic = '';
+          props.topicAlias = alias;
+        } else if (this.outboundAliases.size < this.clientTopicAliasMaximum) {
+          const next = this.outboundAliases.size + 1;
+          this.outboundAliases.set(topic, next);
+          props.topicAlias = next;
+        }
+        if (props.topicAlias !== undefined) packet.properties = props as IPublishPacket['properties'];
+      }
     }
+    if (qos > 0) {
+      const id = this.allocateId();
+      packet.messageId = id;
+      this.outbound.set(id, { tag, qos, released: false });
+    }
+    this.write(packet);
   }
 
-  private readonly drained = (): void => {
-    this.socketFull = false;
-    if (!this.closed) this.session.resume();
-  };
+  isWritable(): boolean {
+    return !this.transport.backedUp;
+  }
 
   cancelledByBroker(): void {
     // the session queue was deleted under us (management, a clean-session takeover)
     this.consumer = undefined;
   }
 
-  private readonly written = (): void => {
-    if (this.pendingWrites-- === WRITE_WINDOW && !this.closed) this.session.resume();
-  };
-
   private allocateId(): number {
-    const c = this.client;
     for (;;) {
-      const id = c._nextId;
-      c._nextId = id >= 65535 ? 1 : id + 1;
-      if (!this.inflight.has(id) && !this.persistence.outgoingHas(c.id, id)) return id;
+      const id = this.nextId;
+      this.nextId = id >= 65535 ? 1 : id + 1;
+      if (!this.outbound.has(id)) return id;
     }
   }
 
-  // ---- CoreDeliveries: acknowledgements aedes reports through the persistence ----
-
-  owns(messageId: number): boolean {
-    return this.inflight.has(messageId);
+  /** PUBACK, or PUBCOMP of a QoS 2 delivery */
+  private settleOutbound(id: number, complete: boolean): void {
+    const o = this.outbound.get(id);
+    if (!o) return;
+    if (complete !== o.released) return;
+    this.outbound.delete(id);
+    if (!complete && o.tag >= 0) this.settleDelivery(o.tag);
   }
 
-  acknowledged(messageId: number): boolean {
-    const tag = this.inflight.get(messageId);
-    if (tag === undefined) return false;
-    this.inflight.delete(messageId);
+  /** PUBREC: the client holds the message now, so it leaves its queue; PUBREL follows */
+  private onPubrec(id: number, reasonCode: number | undefined): void {
+    const o = this.outbound.get(id);
+    if (!o || o.released) {
+      if (this.version === 5) this.write({ cmd: 'pubrel', messageId: id, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
+      else this.write({ cmd: 'pubrel', messageId: id });
+      return;
+    }
+    if (o.tag >= 0) this.settleDelivery(o.tag);
+    o.tag = -1;
+    if (reasonCode !== undefined && reasonCode >= 0x80) {
+      // MQTT 5: a PUBREC with an error ends the exchange there
+      this.outbound.delete(id);
+      return;
+    }
+    o.released = true;
+    this.write({ cmd: 'pubrel', messageId: id });
+  }
+
+  private settleDelivery(tag: number): void {
     const left = this.copiesLeft.get(tag);
     if (left !== undefined) {
       if (left > 1) {
         this.copiesLeft.set(tag, left - 1);
-        return true;
+        return;
       }
       this.copiesLeft.delete(tag);
     }
-    if (!this.closed && this.session.isOutstanding(tag)) this.session.ack(tag, false);
-    return true;
+    const s = this.session;
+    if (s && this.state === 'open' && s.isOutstanding(tag)) s.ack(tag, false);
   }
 
-  received(messageId: number): void {
-    this.acknowledged(messageId);
+  // ---- writing ------------------------------------------------------------------------
+
+  private write(packet: Packet): void {
+    if (!this.transport.writable) return;
+    this.transport.cork();
+    // small packets as one buffer each (one entry in the corked writev, not five); large
+    // payloads written in pieces, so they are not copied
+    const payload = (packet as IPublishPacket).payload;
+    if (payload !== undefined && payload.length > INLINE_PAYLOAD) writeToStream(packet, this.transport.stream, this.writeOpts);
+    else this.transport.stream.write(generate(packet, this.writeOpts));
   }
 
-  // ---- lifecycle ----------------------------------------------------------------
+  // ---- the end --------------------------------------------------------------------
 
-  /** the client is gone: unacked deliveries go back to the queue, a clean session's queue goes */
-  closedByClient(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.flow.close();
-    this.inflight.clear();
-    this.copiesLeft.clear();
+  private onDisconnect(reasonCode: number | undefined, sessionExpiry: number | undefined): void {
+    if (this.version === 5 && sessionExpiry !== undefined) {
+      // [MQTT-3.14.2-2]: a session that was to end at disconnect cannot be made to last now
+      if (this.sessionExpiry === 0 && sessionExpiry > 0) return this.protocolFailure(RC.PROTOCOL_ERROR, 'session expiry interval set on DISCONNECT');
+      this.sessionExpiry = sessionExpiry;
+      const q = this.vhostRef!.getQueue(this.queueName);
+      if (sessionExpiry === 0) this.persistent = false;
+      else if (q && this.persistent) this.server.setSessionExpiry(this.vhostRef!, q, sessionExpiry, 5);
+    }
+    // MQTT 5 reason 0x04: disconnect, and publish the will all the same
+    this.closeNow(this.version === 5 && reasonCode === RC.DISCONNECT_WITH_WILL);
+  }
+
+  /**
+   * A protocol violation: MQTT 5 gets a DISCONNECT with the reason code first (§4.13);
+   * 3.1 and 3.1.1 have no way to say why, so the connection just closes.
+   */
+  private protocolFailure(reasonCode: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.ctx.logger.debug('MQTT connection closed for a protocol error', { clientId: this.clientId || undefined, reasonCode, reason });
+    if (this.state === 'open' && this.version === 5) {
+      const packet: IDisconnectPacket = { cmd: 'disconnect', reasonCode };
+      if (this.requestProblemInformation) packet.properties = { reasonString: reason };
+      this.write(packet);
+    }
+    this.closeNow(true);
+  }
+
+  /** close the network connection; the will goes out when `publishWill` (not after a clean DISCONNECT) */
+  closeNow(publishWill: boolean, takenOver = false): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.keepAliveTimer);
+    this.transport.end();
+    // a peer that does not close its end within a moment is cut
+    setTimeout(() => this.transport.destroy(), 1000).unref();
+    if (!wasOpen) {
+      this.closedResolve();
+      return;
+    }
     this.consumer = undefined;
-    this.session.close();
-    this.vhostModel.ownerClosed(this);
-    this.persistence.detachDeliveries(this.client);
+    this.flow?.close();
+    // unacked deliveries go back to the queue (redelivered with DUP next time)
+    this.session?.close();
+    this.vhostRef!.ownerClosed(this);
+    // a session that ends with the connection (MQTT 5 expiry 0) that had resumed a durable one
+    const q = this.vhostRef!.getQueue(this.queueName);
+    if (!this.persistent && q && !q.options.exclusive) this.vhostRef!.deleteQueue(this.queueName, false, false, null);
+    const leftovers: SessionLeftovers | undefined = this.persistent
+      ? { incomingQos2: this.incomingQos2, pendingPubrel: [...this.outbound].filter(([, o]) => o.released).map(([id]) => id) }
+      : undefined;
+    this.server.release(this, leftovers);
     this.ctx.connections.remove(this);
-    this.resolveClosed();
+    this.ctx.logger.info('MQTT connection closed', { clientId: this.clientId, user: this.user, remote: this.remoteAddress, takenOver: takenOver || undefined });
+    if (publishWill && this.will) this.server.publishWill(this, this.will, this.persistent ? this.sessionExpiry : 0);
+    this.closedResolve();
+  }
+
+  /** another connection claimed this client id: MQTT 5 hears why */
+  takenOver(): void {
+    if (this.state !== 'open') return;
+    if (this.version === 5) this.write({ cmd: 'disconnect', reasonCode: RC.SESSION_TAKEN_OVER });
+    this.closeNow(true, true);
   }
 
   shutdown(_reason: string): Promise<void> {
+    if (this.state === 'open' && this.version === 5) this.write({ cmd: 'disconnect', reasonCode: RC.SERVER_SHUTTING_DOWN });
     // MQTT 3.1.1 has no server-side goodbye: closing the network connection is it
-    if (!this.closed) this.client.close();
+    this.closeNow(false);
     return this.closedPromise;
   }
+
+  /** the will of this client as a core message, routed like a PUBLISH of its own */
+  routeWill(will: Will): void {
+    const v = this.vhostRef;
+    if (!v) return;
+    if (!validTopicName(will.topic) || will.topic.startsWith('$SYS') || this.publishRefusal(v.name, will.topic)) return;
+    const m = publishToMessage(will.topic, will.payload, will.qos, false, this.version === 5 ? will.properties : undefined);
+    try {
+      if (will.retain) {
+        publishedRetained.add(m);
+        this.ctx.broker.retained.retain(v.name, m);
+      }
+      v.publish(TOPIC_EXCHANGE, m.routingKey, m);
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+    }
+  }
 }
+
+
+export type { Will };

@@ -12,13 +12,12 @@ const SINGLE: readonly (readonly number[])[] = [[0], [1], [2]];
 
 /**
  * RabbitMQ: one copy (one queue, bound once per filter), at the highest QoS a matching
- * filter grants, capped by an exact-topic subscription when there is one (aedes caps at
- * that one as it writes).
+ * filter grants (MQTT 3.1.1 §3.3.5 allows either; MQTT 5 [MQTT-3.3.4-2] asks for this).
  */
 export const rabbitCopies: CopyPlan = (filters, topic) => {
   const exact = filters.get(topic);
-  if (exact !== undefined) return SINGLE[exact] ?? [exact];
-  let best = -1;
+  if (exact === 2) return SINGLE[2]!;
+  let best = exact ?? -1;
   for (const [filter, qos] of filters) if (qos > best && filterMatches(filter, topic)) best = qos;
   return best < 0 ? NONE : (SINGLE[best] ?? [best]);
 };

@@ -1,20 +1,55 @@
-import type { Message } from '../../core/message.js';
-import { topicToRoutingKey } from './topics.js';
+import type { FieldTable } from '../../core/fields.js';
+import type { Message, MessageProperties } from '../../core/message.js';
+import { routingKeyToTopic, topicToRoutingKey } from './topics.js';
 
 export const TOPIC_EXCHANGE = 'amq.topic';
 /** RabbitMQ's header for the QoS an MQTT message was published with */
 export const PUBLISH_QOS_HEADER = 'x-mqtt-publish-qos';
 export const DUP_HEADER = 'x-mqtt-dup';
+/** MQTT 5 payload format indicator 1 (the payload is UTF-8 text) */
+export const PAYLOAD_FORMAT_HEADER = 'x-mqtt-payload-format-indicator';
+/** correlation data that is not UTF-8 text travels here as bytes (RabbitMQ's name) */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+/** the MQTT 5 PUBLISH properties that map onto a core message */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean;
+  messageExpiryInterval?: number;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  userProperties?: Record<string, string | string[]>;
+  contentType?: string;
+  subscriptionIdentifier?: number | number[];
+  topicAlias?: number;
+}
 
 /**
  * An MQTT PUBLISH as a core message on amq.topic, as RabbitMQ's plugin makes it: payload
- * untouched, persistent when QoS > 0, the QoS and DUP flag in headers.
+ * untouched, persistent when QoS > 0, the QoS and DUP flag in headers; MQTT 5 user
+ * properties become headers, the response topic reply-to (as a routing key), correlation
+ * data the correlation id, the message expiry interval the per-message TTL.
  */
-export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean): Message {
+export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties): Message {
+  const headers: FieldTable = { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup };
+  const properties: MessageProperties = { deliveryMode: qos > 0 ? 2 : 1, headers };
+  if (props) {
+    if (props.userProperties) {
+      for (const [k, v] of Object.entries(props.userProperties)) headers[k] = Array.isArray(v) ? [...v] : v;
+    }
+    if (props.payloadFormatIndicator) headers[PAYLOAD_FORMAT_HEADER] = 1;
+    if (props.contentType !== undefined) properties.contentType = props.contentType;
+    if (props.responseTopic !== undefined) properties.replyTo = topicToRoutingKey(props.responseTopic);
+    if (props.correlationData !== undefined) {
+      const text = props.correlationData.toString('utf8');
+      if (Buffer.byteLength(text) === props.correlationData.length && !text.includes('\uFFFD')) properties.correlationId = text;
+      else headers[CORRELATION_HEADER] = props.correlationData;
+    }
+    if (props.messageExpiryInterval !== undefined) properties.expiration = String(props.messageExpiryInterval * 1000);
+  }
   return {
     exchange: TOPIC_EXCHANGE,
     routingKey: topicToRoutingKey(topic),
-    properties: { deliveryMode: qos > 0 ? 2 : 1, headers: { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup } },
+    properties,
     body: payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload,
     publishedAt: Date.now(),
   };
@@ -27,4 +62,51 @@ export function publishToMessage(topic: string, payload: Buffer | string | undef
 export function publishedQos(m: Message): number {
   const q = m.properties.headers?.[PUBLISH_QOS_HEADER];
   return typeof q === 'number' && q >= 0 && q <= 2 ? q : 2;
+}
+
+/**
+ * The MQTT 5 properties of a delivery of `m`: headers as user properties (the broker's
+ * own `x-mqtt-…` aside), reply-to as the response topic, the correlation id as
+ * correlation data, and the message expiry interval left at `expiresAt`.
+ */
+export function deliveryProperties(m: Message, expiresAt: number, now: number): PublishProperties | undefined {
+  const p = m.properties;
+  let out: PublishProperties | undefined;
+  const headers = p.headers;
+  if (headers) {
+    for (const k in headers) {
+      const v = headers[k];
+      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER || v === undefined || v === null) continue;
+      if (k === PAYLOAD_FORMAT_HEADER) {
+        (out ??= {}).payloadFormatIndicator = true;
+        continue;
+      }
+      if (k === CORRELATION_HEADER && Buffer.isBuffer(v)) {
+        (out ??= {}).correlationData = v;
+        continue;
+      }
+      const user = ((out ??= {}).userProperties ??= {});
+      user[k] = Array.isArray(v) ? v.map(headerText) : headerText(v);
+    }
+  }
+  if (p.contentType !== undefined) (out ??= {}).contentType = p.contentType;
+  if (p.replyTo !== undefined) (out ??= {}).responseTopic = routingKeyToTopic(p.replyTo);
+  if (p.correlationId !== undefined) (out ??= {}).correlationData = Buffer.from(p.correlationId);
+  if (expiresAt !== Infinity) (out ??= {}).messageExpiryInterval = Math.max(0, Math.ceil((expiresAt - now) / 1000));
+  return out;
+}
+
+function headerText(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v);
+}
+
+/** when a message's per-message TTL runs out (Infinity without one) */
+export function messageExpiresAt(m: Message): number {
+  const exp = m.properties.expiration;
+  if (exp === undefined) return Infinity;
+  const ms = Number(exp);
+  return Number.isFinite(ms) ? m.publishedAt + ms : Infinity;
 }

@@ -1,16 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { screenProtocolLevel } from './protocol-level.js';
-import { Aedes, type AedesOptions } from 'aedes';
-import { BrokerError } from '../../core/errors.js';
+import type { Queue } from '../../core/queues/queue.js';
+import type { VHost } from '../../core/vhost.js';
 import type { ProtocolContext } from '../context.js';
-import { MqttConnection, type AedesClient } from './connection.js';
-import { publishToMessage } from './messages.js';
-import { CorePersistence } from './persistence.js';
-import { filterMatches } from './topics.js';
+import { MqttConnection, type Will } from './connection.js';
+import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
+import { MqttTransport } from './transport.js';
 
 export interface MqttOptions {
-  /** let clients connect without a username (as `anonymousUser`); default false */
+  /**
+   * let clients connect without a username, acting as `anonymousUser` (whose loopback-only
+   * rule still holds). Default: on, except in strict mode (the broker sets it).
+   */
   allowAnonymous?: boolean;
   /** the user an anonymous client acts as; default 'guest' */
   anonymousUser?: string;
@@ -18,253 +19,176 @@ export interface MqttOptions {
   vhost?: string;
   /** QoS 1/2 deliveries in flight per client before PUBACKs must come back; default 1000 */
   prefetch?: number;
+  /** MQTT 5: QoS 1/2 PUBLISHes a client may have unanswered (our Receive Maximum); default 1024 */
+  receiveMaximum?: number;
+  /** MQTT 5: topic aliases a client may set (our Topic Alias Maximum); default 16, RabbitMQ's */
+  topicAliasMaximum?: number;
+  /** MQTT 5: the longest session expiry interval granted, in seconds; default 0xFFFFFFFF (no cap) */
+  maxSessionExpiry?: number;
+  /** MQTT 5: the longest keep-alive allowed, in seconds; a client asking for more (or none) is told this one (Server Keep Alive). Default: none */
+  maxKeepAlive?: number;
 }
 
-interface ConnectFacts {
-  clean: boolean;
-  emptyClientId: boolean;
+/** state of a persistent session that is not in the core: QoS 2 packet ids in mid-handshake */
+export interface SessionLeftovers {
+  incomingQos2: Set<number>;
+  pendingPubrel: number[];
 }
 
-interface PublishPacketLike {
-  topic: string;
-  payload?: Buffer | string;
-  qos?: number;
-  retain?: boolean;
-  dup?: boolean;
-}
-
-type Callback = (err?: Error | null) => void;
-
-/** aedes 1.x answers CONNACK with the `returnCode` of the error an authenticate hook gives */
-function refusal(returnCode: 2 | 3 | 4 | 5, message: string): Error & { returnCode: number } {
-  return Object.assign(new Error(message), { returnCode });
-}
-
-/** set on a QoS 1 PUBLISH routed before its PUBACK (so the PUBACK can wait for the store) */
-const ROUTED = Symbol('routedToCore');
-
-const noop = () => undefined;
+export type Login = { ok: true; user: string; vhost: string } | { ok: false; refusal: ConnectRefusal };
 
 /**
- * aedes, with the core behind it. aedes keeps the protocol (packets, keep-alive, QoS
- * handshakes, wills, takeover, retained messages through its persistence); the core keeps
- * the messages: every PUBLISH routes through amq.topic, every subscription is a binding
- * of the client's own queue, and the client is fed by a core consumer on that queue.
- * Client subscriptions therefore never reach aedes' emitter (`subscribe`/`unsubscribe`
- * are bindings), and `publish` skips aedes' offline enqueueing (the durable queue is the
- * offline store); aedes' emitter carries only its own `$SYS` housekeeping.
+ * QoS 1/2 PUBLISHes a client may have unanswered: a bound on what one client makes the
+ * broker hold for it, above any publish window clients use (mqtt.js queues beyond it)
  */
-class CoreAedes extends Aedes {
-  routeToCore: (packet: PublishPacketLike, client: AedesClient | null) => void = noop;
-  storeSync: (cb: Callback) => void = (cb) => cb();
+const DEFAULT_RECEIVE_MAXIMUM = 1024;
 
-  override subscribe(_topic: string, _deliver: unknown, done?: unknown): void {
-    if (typeof done === 'function') done();
-  }
+/** 0xFFFFFFFF: a session that never expires */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const NEVER = 0xffffffff;
 
-  override unsubscribe(_topic: string, _deliver: unknown, done?: unknown): void {
-    if (typeof done === 'function') done();
-  }
-
-  override publish(packet: PublishPacketLike & { [ROUTED]?: boolean }, clientOrDone?: unknown, maybeDone?: unknown): void {
-    const client = typeof clientOrDone === 'function' || clientOrDone === undefined ? null : (clientOrDone as AedesClient | null);
-    const done = ((typeof clientOrDone === 'function' ? clientOrDone : maybeDone) ?? noop) as Callback;
-    const self = this as unknown as { persistence: CorePersistence; mq: { emit(p: unknown, cb: Callback): void }; published: (p: unknown, c: unknown, cb: Callback) => void };
-    const finish = (err?: Error | null) => {
-      if (err) return done(err);
-      self.published(packet, client, done);
-      this.emit('publish', packet as never, client as never);
-    };
-    const route = () => {
-      if (packet.topic.startsWith('$SYS/') && !client) {
-        // aedes' own heartbeats and client notices: its housekeeping listeners only
-        self.mq.emit(packet, finish);
-        return;
-      }
-      if (!packet[ROUTED]) {
-        try {
-          this.routeToCore(packet, client);
-        } catch (err) {
-          return finish(err as Error);
-        }
-        if ((packet.qos ?? 0) > 0) return this.storeSync(finish);
-      }
-      finish();
-    };
-    if (packet.retain) self.persistence.storeRetained(packet as never).then(route, done);
-    else route();
-  }
-}
-
-/** The MQTT side of the broker: one aedes instance serving TCP and WebSocket streams. */
+/**
+ * The MQTT side of the broker: accepts connections (TCP, TLS, WebSocket streams), knows
+ * which client id is connected where (takeover), and holds what outlives a connection
+ * without belonging to the core: delayed wills and QoS 2 packet ids in mid-handshake.
+ */
 export class MqttServer {
-  private readonly connections = new WeakMap<object, MqttConnection>();
-  private readonly connectFacts = new WeakMap<object, ConnectFacts>();
+  private readonly live = new Map<string, MqttConnection>();
+  private readonly leftovers = new Map<string, SessionLeftovers>();
+  private readonly pendingWills = new Map<string, NodeJS.Timeout>();
 
   private constructor(
     private readonly ctx: ProtocolContext,
-    private readonly options: MqttOptions,
-    readonly aedes: CoreAedes,
-    readonly persistence: CorePersistence,
+    readonly options: MqttOptions,
   ) {}
 
-  static async start(ctx: ProtocolContext, options: MqttOptions = {}, recovered?: Map<string, Map<string, unknown>>): Promise<MqttServer> {
-    const persistence = new CorePersistence(ctx.broker.store, recovered);
-    let server!: MqttServer;
-    const hooks: AedesOptions = {
-      persistence,
-      preConnect: (client, packet, cb) => server.preConnect(client, packet, cb),
-      authenticate: (client, username, password, cb) => server.authenticate(client as unknown as AedesClient, username, password, cb),
-      authorizePublish: (client, packet, cb) => server.authorizePublish(client as unknown as AedesClient | null, packet, cb),
-      authorizeSubscribe: (client, sub, cb) => server.authorizeSubscribe(client as unknown as AedesClient, sub, (err, granted) => cb(err, granted === null ? null : sub)),
-      authorizeForward: (client, packet) => server.authorizeForward(client as unknown as AedesClient, packet),
-    };
-    const aedes = new CoreAedes(hooks);
-    server = new MqttServer(ctx, options, aedes, persistence);
-    aedes.routeToCore = (packet, client) => server.route(packet, client);
-    aedes.storeSync = (cb) => ctx.broker.durability.wait((err) => cb(err ?? null));
-    aedes.on('client', (c) => server.connectionOf(c)?.registered());
-    aedes.on('clientReady', (c) => server.connectionOf(c)?.connacked());
-    aedes.on('clientDisconnect', (c) => server.connectionOf(c)?.closedByClient());
-    aedes.on('unsubscribe', (topics, c) => {
-      const conn = server.connectionOf(c);
-      if (conn) for (const t of topics) conn.unsubscribe(t);
-    });
-    aedes.on('clientError', (c, err) => ctx.logger.debug?.('mqtt client error', { clientId: c.id, error: err.message }));
-    await aedes.listen();
-    return server;
+  static async start(ctx: ProtocolContext, options: MqttOptions = {}): Promise<MqttServer> {
+    return new MqttServer(ctx, options);
   }
 
-  /** serve one MQTT connection (a TCP socket, or a WebSocket as a stream) */
+  get receiveMaximum(): number {
+    return this.options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM;
+  }
+
+  get topicAliasMaximum(): number {
+    return this.options.topicAliasMaximum ?? 16;
+  }
+
+  get maxSessionExpiry(): number {
+    return this.options.maxSessionExpiry ?? NEVER;
+  }
+
+  /** serve one MQTT connection (a TCP or TLS socket, or a WebSocket as a stream) */
   handle(stream: Duplex, req?: IncomingMessage): void {
-    screenProtocolLevel(stream, () => this.aedes.handle(stream, req));
+    new MqttConnection(this, this.ctx, new MqttTransport(stream, req?.socket.remoteAddress));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.aedes.close(() => resolve()));
+    for (const t of this.pendingWills.values()) clearTimeout(t);
+    this.pendingWills.clear();
+    return Promise.resolve();
   }
 
-  private connectionOf(client: object): MqttConnection | undefined {
-    return this.connections.get(client);
-  }
+  // ---- logins ---------------------------------------------------------------------
 
-  // ---- hooks ----------------------------------------------------------------------
-
-  private preConnect(client: object, packet: { clean?: boolean; clientId?: string }, cb: (err: Error | null, ok: boolean) => void): void {
-    this.connectFacts.set(client, { clean: packet.clean !== false, emptyClientId: !packet.clientId });
-    cb(null, true);
-  }
-
-  private authenticate(
-    client: AedesClient,
-    username: string | undefined,
-    password: Buffer | undefined,
-    cb: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
-  ): void {
-    const facts = this.connectFacts.get(client);
-    // [MQTT-3.1.3-8]: a server-assigned id only for a clean session
-    if (facts?.emptyClientId && !facts.clean) return cb(refusal(2, 'identifier rejected'), null) as never;
-    const remote = client.conn.remoteAddress ?? client.req?.socket.remoteAddress;
-    let user: string;
+  login(username: string | undefined, password: Buffer | undefined, remote: string | undefined): Login {
     let vhost = this.options.vhost ?? '/';
     if (username === undefined || username === '') {
-      if (!this.options.allowAnonymous) return cb(refusal(5, 'not authorized: anonymous connections are not allowed'), null);
-      user = this.options.anonymousUser ?? 'guest';
-    } else {
-      // RabbitMQ's `vhost:user` form picks the vhost
-      const colon = username.indexOf(':');
-      if (colon > 0) {
-        vhost = username.slice(0, colon);
-        username = username.slice(colon + 1);
+      if (this.options.allowAnonymous === false) {
+        return { ok: false, refusal: { v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.NOT_AUTHORIZED, reason: 'anonymous connections are not allowed' } };
       }
-      const r = this.ctx.access.authenticate(username, password ? password.toString('utf8') : '', remote);
+      const as = this.options.anonymousUser ?? 'guest';
+      const r = this.ctx.access.authenticateAnonymous(as, remote);
+      if (!r.ok) {
+        const why = r.reason === 'loopback-only' ? `anonymous connections (as '${as}') are only allowed from localhost` : `anonymous connections are not allowed (no user '${as}')`;
+        return { ok: false, refusal: { v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.NOT_AUTHORIZED, reason: why } };
+      }
+      return { ok: true, user: r.user.name, vhost };
+    }
+    // RabbitMQ's `vhost:user` form picks the vhost
+    const colon = username.indexOf(':');
+    if (colon > 0) {
+      vhost = username.slice(0, colon);
+      username = username.slice(colon + 1);
+    }
+    const r = this.ctx.access.authenticate(username, password ? password.toString('utf8') : '', remote);
+    if (!r.ok) {
       // RabbitMQ's MQTT plugin: 5 (not authorized) for a loopback-only user from afar, 4 for bad credentials
-      if (!r.ok) return cb(r.reason === 'loopback-only' ? refusal(5, `user '${username}' can only connect via localhost`) : refusal(4, 'bad user name or password'), null);
-      user = r.user.name;
+      return r.reason === 'loopback-only'
+        ? { ok: false, refusal: { v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.NOT_AUTHORIZED, reason: `user '${username}' can only connect via localhost` } }
+        : { ok: false, refusal: { v4: CONNACK_V4.BAD_USER_NAME_OR_PASSWORD, v5: RC.BAD_USER_NAME_OR_PASSWORD, reason: 'bad user name or password' } };
     }
-    const v = this.ctx.broker.vhost(vhost);
-    if (!v || !this.ctx.access.canAccessVhost(user, vhost)) return cb(refusal(5, `not authorized for vhost '${vhost}'`), null);
-    const conn = new MqttConnection(this.ctx, this.persistence, client, user, v, remote, this.options.prefetch ?? 1000);
-    if (!this.ctx.connections.add(conn)) {
-      const over = this.ctx.connections.refusal('mqtt');
-      conn.closedByClient();
-      this.ctx.logger.warn('MQTT connection refused', { clientId: client.id, limit: over?.limit, max: over?.max, remote });
-      return cb(refusal(3, `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`), null);
-    }
-    this.connections.set(client, conn);
-    // a connection refused or dropped before aedes registered it still leaves the core
-    client.conn.once('close', () => conn.closedByClient());
-    cb(null, true);
+    return { ok: true, user: r.user.name, vhost };
   }
 
-  private authorizePublish(client: AedesClient | null, packet: PublishPacketLike & { [ROUTED]?: boolean }, cb: Callback): void {
-    if (packet.topic.startsWith('$')) return cb(new Error(`publishing to '${packet.topic}' is not allowed`));
-    const conn = client ? this.connections.get(client) : undefined;
-    // RabbitMQ's MQTT plugin caps packets at max_message_size and drops the connection
-    // (MQTT 3.1.1 has no way to refuse one PUBLISH)
-    const max = this.ctx.broker.limits.settings.maxMessageSize;
-    const size = packet.payload === undefined ? 0 : Buffer.byteLength(packet.payload);
-    if (conn && size > max) return cb(new Error(`message size ${size} is larger than configured max size ${max}`));
-    if (conn && !this.ctx.access.check(conn.user, conn.vhost, 'write', 'amq.topic')) {
-      return cb(new Error(`write access to amq.topic refused for user '${conn.user}'`));
-    }
-    // QoS 1: aedes writes PUBACK as soon as this returns, so route now and let the PUBACK
-    // wait until the store has the message
-    if (conn && packet.qos === 1) {
-      try {
-        conn.publish(packet.topic, packet.payload, 1, packet.dup ?? false);
-      } catch (err) {
-        return cb(err as Error);
-      }
-      packet[ROUTED] = true;
-      this.aedes.storeSync(cb);
-      return;
-    }
-    cb(null);
+  /** MQTT 5 Server Keep Alive: the keep-alive to use instead of the client's, if any */
+  serverKeepAlive(requested: number): number | undefined {
+    const max = this.options.maxKeepAlive;
+    if (max === undefined || max <= 0) return undefined;
+    return requested === 0 || requested > max ? max : undefined;
   }
 
-  private authorizeSubscribe(
-    client: AedesClient,
-    sub: { topic: string; qos: number },
-    cb: (err: Error | null, sub?: { topic: string; qos: number } | null) => void,
-  ): void {
-    const conn = this.connections.get(client);
-    if (!conn || !this.ctx.access.check(conn.user, conn.vhost, 'read', 'amq.topic')) return cb(null, null);
-    try {
-      conn.subscribe(sub.topic, sub.qos);
-    } catch (err) {
-      if (!(err instanceof BrokerError)) throw err;
-      this.ctx.logger.debug?.('mqtt subscription refused', { clientId: client.id, topic: sub.topic, error: err.message });
-      return cb(null, null);
-    }
-    cb(null, sub);
+  // ---- client ids -----------------------------------------------------------------
+
+  private key(c: MqttConnection): string {
+    return `${c.vhost}\u0000${c.clientId}`;
   }
 
   /**
-   * Retained messages on SUBSCRIBE come straight from the persistence, not the queue:
-   * give them the QoS the subscriptions allow, and keep `$` topics from wildcards.
+   * `c` connects as its client id: an earlier connection with it is taken over (closed,
+   * its will published), a delayed will of an earlier one is cancelled. Returns what the
+   * session left outside the core, if it was persistent.
    */
-  private authorizeForward<P extends { topic: string; qos: number; retain: boolean }>(client: AedesClient, packet: P): P | null {
-    if (!packet.retain) return packet;
-    let best = -1;
-    for (const [filter, s] of Object.entries(client.subscriptions)) {
-      if (s && s.qos > best && filterMatches(filter, packet.topic)) best = s.qos;
+  claim(c: MqttConnection): SessionLeftovers | undefined {
+    const key = this.key(c);
+    const before = this.live.get(key);
+    if (before && before !== c) before.takenOver();
+    this.live.set(key, c);
+    const will = this.pendingWills.get(key);
+    if (will) {
+      clearTimeout(will);
+      this.pendingWills.delete(key);
     }
-    if (best < 0) return null;
-    if (packet.qos > best) packet.qos = best;
-    return packet;
+    return this.leftovers.get(key);
   }
 
-  private route(packet: PublishPacketLike, client: AedesClient | null): void {
-    const conn = client ? this.connections.get(client) : undefined;
-    if (conn) {
-      conn.publish(packet.topic, packet.payload, packet.qos ?? 0, packet.dup ?? false);
+  forgetLeftovers(c: MqttConnection): void {
+    this.leftovers.delete(this.key(c));
+  }
+
+  release(c: MqttConnection, leftovers: SessionLeftovers | undefined): void {
+    const key = this.key(c);
+    if (this.live.get(key) === c) this.live.delete(key);
+    if (leftovers) this.leftovers.set(key, leftovers);
+    else this.leftovers.delete(key);
+  }
+
+  /** the will goes now, or after its delay (MQTT 5), unless the client comes back first */
+  publishWill(c: MqttConnection, will: Will, sessionExpiry: number): void {
+    const delay = c.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+    // [MQTT-3.1.3-9]: at the latest when the session ends
+    const wait = Math.min(delay, sessionExpiry);
+    if (wait <= 0) {
+      c.routeWill(will);
       return;
     }
-    // a publish without a live client (a will from an earlier run, the aedes API): default vhost
-    const v = this.ctx.broker.vhost(this.options.vhost ?? '/');
-    if (!v) return;
-    const m = publishToMessage(packet.topic, packet.payload, packet.qos ?? 0, packet.dup ?? false);
-    v.publish(m.exchange, m.routingKey, m);
+    const key = this.key(c);
+    const t = setTimeout(() => {
+      this.pendingWills.delete(key);
+      c.routeWill(will);
+    }, wait * 1000);
+    t.unref();
+    this.pendingWills.set(key, t);
+  }
+
+  /**
+   * MQTT 5's session expiry interval is the session queue's x-expires (unused for that
+   * long, it goes); 0xFFFFFFFF never expires. A 3.1.1 persistent session never expires.
+   */
+  setSessionExpiry(vhost: VHost, q: Queue, seconds: number, version: number): void {
+    if (!q.durable) return;
+    // past what a timer can count (2^31-1 ms, about 24.8 days) a session is kept for good
+    const ms = version === 5 && seconds !== NEVER && seconds > 0 && seconds * 1000 <= MAX_TIMER_MS ? seconds * 1000 : undefined;
+    vhost.setQueueExpiry(q.name, ms);
   }
 }

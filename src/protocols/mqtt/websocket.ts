@@ -14,7 +14,7 @@ export function mqttWebSocketServer(onStream: (stream: Duplex, req: http.Incomin
   const wss = new WebSocketServer(path === null ? { server } : { server, path });
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);
-    // a peer vanishing mid-frame surfaces on the stream; aedes sees the close
+    // a peer vanishing mid-frame surfaces on the stream; the connection sees the close
     stream.on('error', () => undefined);
     onStream(stream, req);
   });

@@ -143,6 +143,14 @@ export class UserRegistry {
     return { ok: true, user };
   }
 
+  /** a login with no password acting as `name` (anonymous MQTT clients): the loopback rule still holds */
+  authenticateWithoutPassword(name: string, remoteAddress: string | undefined): AuthResult {
+    const user = this.users.get(name);
+    if (!user) return { ok: false, reason: 'bad-credentials' };
+    if (this.loopbackUsers.has(name) && !isLoopbackAddress(remoteAddress)) return { ok: false, reason: 'loopback-only' };
+    return { ok: true, user };
+  }
+
   /** throws on an unknown user or a pattern that does not compile; the caller checks the vhost exists */
   setPermission(def: PermissionDef): void {
     this.requireUser(def.user);

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
+import { inbox, mqttConnect, mqttPort, subscribe } from '../helpers/mqtt.js';
+import { Raw } from '../helpers/mqtt-raw.js';
+
+const broker = useBroker();
+
+/** another client is unaffected: it still publishes and receives */
+async function othersCarryOn(tag: string): Promise<void> {
+  const c = await mqttConnect(broker(), { clientId: `other-${tag}` });
+  const box = inbox(c);
+  await subscribe(c, `carry/${tag}`, 1);
+  await c.publishAsync(`carry/${tag}`, 'still here', { qos: 1 });
+  expect((await box.next()).payload.toString()).toBe('still here');
+  await c.endAsync();
+}
+
+/** a PUBLISH fixed header declaring `length` bytes (the variable-length encoding of §2.2.3) */
+function publishHeader(length: number): Buffer {
+  const bytes = [0x30];
+  let n = length;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    bytes.push(b);
+  } while (n > 0);
+  return Buffer.from(bytes);
+}
+
+describe('MQTT bad input closes only that client', () => {
+  for (const version of [4, 5] as const) {
+    it(`a PUBLISH declaring 256 MiB (MQTT ${version === 4 ? '3.1.1' : '5'}) is refused at its fixed header, without buffering`, async () => {
+      const port = mqttPort(broker());
+      const r = await Raw.connected(port, version, `huge-${version}`);
+      global.gc?.();
+      const before = process.memoryUsage().rss;
+      // the largest remaining length MQTT can encode (256 MiB - 1), the start of a topic,
+      // then a steady stream of body bytes
+      r.socket.write(Buffer.concat([publishHeader(256 * 1024 * 1024 - 1), Buffer.from([0, 3, 0x61, 0x2f, 0x62])]));
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = setInterval(() => r.socket.writable && r.socket.write(chunk), 1);
+      try {
+        if (version === 5) {
+          const d = await r.next();
+          expect(d).toMatchObject({ cmd: 'disconnect', reasonCode: 0x95 });
+        }
+        await r.closed;
+      } finally {
+        clearInterval(pump);
+      }
+      const grown = process.memoryUsage().rss - before;
+      expect(grown).toBeLessThan(5 * 1024 * 1024);
+      await othersCarryOn(`huge${version}`);
+    });
+  }
+
+  it('garbage instead of a CONNECT', async () => {
+    const r = await Raw.open(mqttPort(broker()));
+    r.socket.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await r.closed;
+    expect(r.packets).toEqual([]);
+    await othersCarryOn('garbage');
+  });
+
+  it('a packet before CONNECT', async () => {
+    const r = await Raw.open(mqttPort(broker()));
+    r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a', qos: 0 }] });
+    await r.closed;
+    expect(r.packets).toEqual([]);
+    await othersCarryOn('before-connect');
+  });
+
+  it('a remaining length running past four bytes', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 5, 'bad-length');
+    r.socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    expect(await r.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x81 });
+    await r.closed;
+    await othersCarryOn('bad-length');
+  });
+
+  it('a truncated packet (a topic length past the end of the PUBLISH)', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 4, 'truncated');
+    r.socket.write(Buffer.from([0x30, 0x04, 0x00, 0x10, 0x61, 0x62]));
+    await r.closed;
+    await othersCarryOn('truncated');
+  });
+
+  it('a second CONNECT (MQTT 5: DISCONNECT 0x82 protocol error)', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 5, 'twice');
+    r.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'twice', clean: true, keepalive: 60 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+    await r.closed;
+    await othersCarryOn('twice');
+  });
+
+  for (const version of [4, 5] as const) {
+    it(`invalid UTF-8 in a PUBLISH topic (MQTT ${version === 4 ? '3.1.1' : '5: DISCONNECT 0x81 malformed packet'})`, async () => {
+      const r = await Raw.connected(mqttPort(broker()), version, `utf8-${version}`);
+      const topic = Buffer.from([0x61, 0x2f, 0xc3, 0x28]);
+      const props = version === 5 ? [0x00] : [];
+      const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from(props), Buffer.from('x')]);
+      r.socket.write(Buffer.concat([Buffer.from([0x30, body.length]), body]));
+      if (version === 5) expect(await r.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x81 });
+      await r.closed;
+      await othersCarryOn(`utf8${version}`);
+    });
+  }
+});
+
