@@ -26,6 +26,8 @@ const ALL_KEYS = Object.keys(STANDARD_PORTS) as ListenerKey[];
 
 export interface InstanceSpec {
   brokerId: string;
+  /** the name given to CreateBroker (the console shows it) */
+  brokerName: string;
   engine: 'rabbitmq' | 'activemq';
   region: string;
   /** the broker's store: one per broker, shared by an active/standby pair (one lock) */
@@ -66,6 +68,7 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
     return LocalMQ.start({
       engine: spec.engine,
       brokerId: spec.brokerId,
+      brokerName: spec.brokerName,
       region: spec.region,
       dataDir: spec.dataDir,
       hostname: spec.hostname,
