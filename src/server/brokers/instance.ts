@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
@@ -8,9 +7,9 @@ import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
 import type { ListenerKey } from '../profiles.js';
 import { PROFILE_LISTENERS, STANDARD_PORTS } from '../profiles.js';
 import { isTlsListener } from '../endpoint-support.js';
-import { CA_FILE, CA_KEY_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE, certificateHostnames, generateServerCertificate } from '../tls/certificates.js';
-import { amazonHostname } from '../endpoints.js';
+import { CA_FILE, CA_KEY_FILE } from '../tls/certificates.js';
 import { LocalMQ } from '../local-mq.js';
+import { issueCertificate } from './certificate.js';
 
 /**
  * The listeners an Amazon MQ broker of each engine exposes: the engine profile's TLS ones
@@ -90,27 +89,6 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
     }
   }
   return attempt(false);
-}
-
-/**
- * The instance's server certificate, for the names LocalMQ asks for (the host name and the
- * broker's Amazon-style names), signed by the local CA with the CA directory's server key:
- * a signature instead of an RSA key generation, so a broker is created in milliseconds.
- * An existing certificate that still fits is kept (LocalMQ checks it at start).
- */
-async function issueCertificate(spec: InstanceSpec, tlsDir: string): Promise<void> {
-  if (existsSync(join(tlsDir, SERVER_CERT_FILE))) return;
-  const identity = { brokerId: spec.brokerId, region: spec.region };
-  const names = certificateHostnames([
-    spec.hostname,
-    amazonHostname(identity, 'rabbitmq'),
-    amazonHostname(identity, 'activemq'),
-    amazonHostname(identity, 'activemq', 2),
-  ]);
-  const [caCert, caKey, key] = await Promise.all([CA_FILE, CA_KEY_FILE, SERVER_KEY_FILE].map((f) => readFile(join(spec.caDir, f), 'utf8')));
-  const server = await generateServerCertificate({ ca: { cert: caCert!, key: caKey! }, hostnames: names, key: key! });
-  await writeFile(join(tlsDir, SERVER_KEY_FILE), server.key, { mode: 0o600 });
-  await writeFile(join(tlsDir, SERVER_CERT_FILE), server.cert);
 }
 
 /** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
