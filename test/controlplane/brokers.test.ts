@@ -15,6 +15,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -82,7 +83,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     expect(list.BrokerSummaries).toContainEqual(expect.objectContaining({ BrokerId: created.BrokerId, BrokerName: 'orders-rabbit', BrokerState: 'RUNNING', EngineType: 'RABBITMQ' }));
   });
 
-  it('creates an ActiveMQ broker: stompit over stomp+ssl and mqtt.js over mqtt+ssl as the created user', async () => {
+  it('creates an ActiveMQ broker: stompit over stomp+ssl, mqtt.js over mqtt+ssl, rhea over amqp+ssl as the created user', async () => {
     const created = await client.send(
       new CreateBrokerCommand({
         BrokerName: 'orders-activemq',
@@ -97,8 +98,8 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     const d = await waitForState(client, created.BrokerId!, 'RUNNING');
     const endpoints = d.BrokerInstances![0]!.Endpoints!;
     expect(endpoints).toEqual(expect.arrayContaining([expect.stringMatching(/^stomp\+ssl:\/\/localhost:\d+$/), expect.stringMatching(/^mqtt\+ssl:\/\/localhost:\d+$/), expect.stringMatching(/^wss:\/\/localhost:\d+$/)]));
-    // Amazon MQ's order: (ssl, amqp+ssl,) stomp+ssl, mqtt+ssl, wss
-    expect(endpoints.map((e) => e.split('://')[0]).filter((s) => ['stomp+ssl', 'mqtt+ssl', 'wss'].includes(s))).toEqual(['stomp+ssl', 'mqtt+ssl', 'wss']);
+    // Amazon MQ's order: (ssl,) amqp+ssl, stomp+ssl, mqtt+ssl, wss
+    expect(endpoints.map((e) => e.split('://')[0]).filter((s) => ['amqp+ssl', 'stomp+ssl', 'mqtt+ssl', 'wss'].includes(s))).toEqual(['amqp+ssl', 'stomp+ssl', 'mqtt+ssl', 'wss']);
     expect(d.BrokerInstances![0]!.IpAddress).toBe('127.0.0.1');
     expect(d.Users).toEqual([{ Username: 'jms' }]);
 
@@ -124,6 +125,15 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     await client2.publishAsync('sensors/t1', 'over mqtt+ssl', { qos: 1 });
     expect(await received).toBe('over mqtt+ssl');
     await client2.endAsync();
+
+    // AMQP 1.0 (rhea) over Amazon MQ's amqp+ssl:// endpoint
+    const a = endpoint(d, 'amqp+ssl');
+    const conn = await rheaConnect(Number(a.port), { transport: 'tls', host: a.hostname, servername: a.hostname, ca: [ca], username: 'jms', password: PASSWORD } as never);
+    const sender = await openSender(conn, 'queue://orders.amqp');
+    expect((await sendAwait(sender, { body: 'over amqp+ssl', durable: true })).outcome).toBe('accepted');
+    const rx = await openReceiver(conn, 'queue://orders.amqp');
+    expect((await receiveN(rx, 1))[0]!.message.body).toBe('over amqp+ssl');
+    await rheaClose(conn);
   });
 
   it('a reboot closes clients with 320 and keeps a durable queue\'s persistent messages', async () => {

@@ -199,6 +199,7 @@ export class ControlPlane {
       limits: conf?.limits,
       amqp: conf?.amqp,
       brokerId: record.brokerId,
+      brokerName: record.brokerName,
       engine: this.engineOf(record),
       region: record.region,
       dataDir: join(this.root(), record.brokerId),

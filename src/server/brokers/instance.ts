@@ -9,6 +9,7 @@ import { PROFILE_LISTENERS, STANDARD_PORTS } from '../profiles.js';
 import { isTlsListener } from '../endpoints.js';
 import { CA_FILE, CA_KEY_FILE } from '../tls/certificates.js';
 import { LocalMQ } from '../local-mq.js';
+import { issueCertificate } from './certificate.js';
 
 /**
  * The listeners an Amazon MQ broker of each engine exposes: the engine profile's TLS ones
@@ -24,6 +25,8 @@ const ALL_KEYS = Object.keys(STANDARD_PORTS) as ListenerKey[];
 
 export interface InstanceSpec {
   brokerId: string;
+  /** the name given to CreateBroker (the console shows it) */
+  brokerName: string;
   engine: 'rabbitmq' | 'activemq';
   region: string;
   /** the broker's store: one per broker, shared by an active/standby pair (one lock) */
@@ -56,6 +59,7 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
   // the instance reuses the CA (the certificate it signs is made for this broker's names)
   await copyFile(join(spec.caDir, CA_FILE), join(tlsDir, CA_FILE));
   await copyFile(join(spec.caDir, CA_KEY_FILE), join(tlsDir, CA_KEY_FILE));
+  await issueCertificate(spec, tlsDir);
   const wanted = INSTANCE_LISTENERS[spec.engine];
   const attempt = (standard: boolean) => {
     const ports: PortOptions = {};
@@ -63,6 +67,7 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
     return LocalMQ.start({
       engine: spec.engine,
       brokerId: spec.brokerId,
+      brokerName: spec.brokerName,
       region: spec.region,
       dataDir: spec.dataDir,
       hostname: spec.hostname,

@@ -1,4 +1,4 @@
-import { generateKeyPair as generateKeyPairCallback, randomBytes, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPair as generateKeyPairCallback, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import forge, { type pki } from 'node-forge';
@@ -73,6 +73,8 @@ export interface ServerCertificateRequest {
   /** DNS names and IP addresses the certificate is valid for; the first DNS name becomes the CN */
   hostnames: readonly string[];
   now?: Date;
+  /** reuse this private key (PEM) instead of generating one: issuing is then a signature, not an RSA key generation */
+  key?: string;
 }
 
 /** Issue a TLS server certificate for `hostnames`, signed by the CA. */
@@ -80,7 +82,7 @@ export async function generateServerCertificate(request: ServerCertificateReques
   const { ca, hostnames } = request;
   const now = request.now ?? new Date();
   if (hostnames.length === 0) throw new Error('a server certificate needs at least one host name');
-  const keys = await newKeyPair();
+  const keys = request.key ? { privateKey: request.key, publicKey: publicKeyPemOfKey(request.key) } : await newKeyPair();
   const caKey = forge.pki.privateKeyFromPem(ca.key);
   const caPublicKey = forge.pki.publicKeyFromPem(publicKeyPemOf(ca.cert));
 
@@ -130,6 +132,10 @@ function keyIdentifierOf(publicKey: pki.PublicKey): string {
   const probe = forge.pki.createCertificate();
   probe.publicKey = publicKey;
   return probe.generateSubjectKeyIdentifier().getBytes();
+}
+
+function publicKeyPemOfKey(keyPem: string): string {
+  return createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }).toString();
 }
 
 function publicKeyPemOf(certPem: string): string {
