@@ -108,4 +108,21 @@ describe('AMQP 1.0 in the ActiveMQ profile', () => {
     expect(r.outcome).toBe('rejected');
     await rheaClose(conn);
   });
+
+  it('a rejected persistent message goes to ActiveMQ.DLQ (ActiveMQ\'s dead-letter strategy, through the core)', async () => {
+    const q = unique('poison');
+    const conn = await rheaConnect(port());
+    const s = await openSender(conn, `queue://${q}`);
+    await sendAwait(s, { body: 'poison', durable: true, message_id: 'poison-1' });
+    const rx = await openReceiver(conn, { source: { address: `queue://${q}` }, autoaccept: false });
+    const [got] = await receiveN(rx, 1);
+    (got!.delivery as unknown as { reject(e?: object): void }).reject({ condition: 'app:poison' });
+    const dlq = await openReceiver(conn, 'queue://ActiveMQ.DLQ');
+    const [dead] = await receiveN(dlq, 1);
+    expect(dead!.message.body).toBe('poison');
+    expect(dead!.message.message_id).toBe('poison-1');
+    expect(broker().queue(q).info()).toMatchObject({ messages: 0, unacked: 0 });
+    await rheaClose(conn);
+  });
 });
+

@@ -265,11 +265,12 @@ export class OutgoingLink implements ConsumerSink {
         core.ack(tag, false);
         return;
       case 'rejected':
-        core.reject(tag, false);
+        this.deadLetter(tag, entry);
         return;
       case 'modified': {
         if (outcome!['deliveryFailed'] === true) failures.set(entry, (failures.get(entry) ?? 0) + 1);
-        core.reject(tag, outcome!['undeliverableHere'] !== true);
+        if (outcome!['undeliverableHere'] === true) this.deadLetter(tag, entry);
+        else core.reject(tag, true);
         return;
       }
       case 'received':
@@ -277,6 +278,16 @@ export class OutgoingLink implements ConsumerSink {
       default:
         core.reject(tag, true);
     }
+  }
+
+  /**
+   * Refused for good, dead-lettered the engine's way by the core: RabbitMQ through the
+   * queue's dead-letter exchange, ActiveMQ a persistent message to ActiveMQ.DLQ.
+   */
+  private deadLetter(tag: number, entry: QueueEntry): void {
+    const dialect = this.conn.ctx.dialect;
+    const messageId = entry.message.properties.messageId ?? `ID:${this.conn.id}:${tag}`;
+    this.session.core.deadLetter(tag, dialect, dialect === 'activemq' ? { destination: `/queue/${this.queueName}`, messageId } : undefined);
   }
 
   // ---- detach --------------------------------------------------------------------
