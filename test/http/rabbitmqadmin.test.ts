@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { connect } from './helpers/amqp.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { connect } from '../helpers/amqp.js';
 
 /*
  * RabbitMQ's own v1 management CLI, `rabbitmqadmin` (a Python script Debian's rabbitmq-server

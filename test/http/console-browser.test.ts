@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { connect } from './helpers/amqp.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { connect } from '../helpers/amqp.js';
 
 /*
  * The web console in a real browser: Debian's Chromium, headless, driven by playwright-core.
@@ -14,7 +14,7 @@ import { connect } from './helpers/amqp.js';
  */
 
 const CHROMIUM = process.env['LOCALMQ_CHROMIUM'] ?? '/usr/bin/chromium';
-const SHOTS = join(import.meta.dirname, '..', 'test-results', 'screenshots');
+const SHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'screenshots');
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 if (!existsSync(CHROMIUM)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSource, parseTarget } from '../src/protocols/amqp10/address.js';
+import { parseSource, parseTarget } from '../../src/protocols/amqp10/address.js';
 
 describe('AMQP 1.0 addresses, RabbitMQ profile', () => {
   it('v2 targets (RabbitMQ 4): /queues/q, /exchanges/e/k, /exchanges/e, null', () => {
