@@ -1,16 +1,7 @@
-import { readFileSync } from 'node:fs';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { VERSION } from './version.js';
 
 export const PRODUCT = {
   name: 'LocalMQ',
-  version: packageVersion(),
+  version: VERSION,
   platform: `Node.js ${process.version}`,
 };
