@@ -80,7 +80,7 @@ describe('the package', () => {
     for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts).not.toHaveProperty(s);
     expect(pkg.scripts['prepack']).toBe('npm run build');
     // require('localmq') resolves to the CommonJS build
-    expect(pkg.exports['.']).toMatchObject({ import: './dist/index.js', require: './dist/cjs/index.js' });
+    expect(pkg.exports['.']).toMatchObject({ import: './dist/index.js', require: './cjs/index.js' });
   });
 
   it('reports the version package.json has', async () => {

@@ -1,7 +1,16 @@
-import { VERSION } from './version.js';
+import { readFileSync } from 'node:fs';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 export const PRODUCT = {
   name: 'LocalMQ',
-  version: VERSION,
+  version: packageVersion(),
   platform: `Node.js ${process.version}`,
 };
