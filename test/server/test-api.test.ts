@@ -270,7 +270,7 @@ describe('a default jest project using localmq/jest; require(\'localmq\')', () =
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('runs its test against the broker the global setup started; plain Node requires localmq and starts a broker', () => {
+  it('runs its tests (one against the global setup\'s broker, one that requires localmq and starts its own); plain Node requires localmq too', () => {
     work = mkdtempSync(join(tmpdir(), 'localmq-jest-'));
     // LocalMQ as installed: built JavaScript under the package's exports, its dependencies beside it.
     // jest (no --experimental-vm-modules) loads the CommonJS build for both: `localmq/jest` and
@@ -293,7 +293,7 @@ describe('a default jest project using localmq/jest; require(\'localmq\')', () =
       env: { ...process.env, AMQP_URL: '', STOMP_URL: '', MQTT_URL: '' },
     });
     expect(run.status, run.stdout + run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
+    expect(run.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
 
     // CommonJS: require('localmq') and startBroker(), in a .cjs script of the project
     writeFileSync(

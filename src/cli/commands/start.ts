@@ -10,7 +10,7 @@ import { CliError, EXIT_BAD_SETTINGS, printError } from '../fail.js';
 import { clearRunFiles, isAlive, LOG_FILE, readState, writePid, writeState, type RunState } from '../run-state.js';
 import { kebab } from '../config.js';
 import { StrictModeError, StrictNoUsersError } from '../../server/auth/strict.js';
-import { isTlsListener } from '../../server/endpoint-support.js';
+import { isTlsListener } from '../../server/endpoints.js';
 import type { ListenerKey } from '../../server/profiles.js';
 import { CA_FILE } from '../../server/tls/certificates.js';
 

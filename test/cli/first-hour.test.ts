@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { isAlive } from '../src/process-alive.js';
-import { CLI, runCli, startForeground, useCliScratch } from './helpers/cli.js';
+import { isAlive } from '../../src/process-alive.js';
+import { CLI, runCli, startForeground, useCliScratch } from '../helpers/cli.js';
 
 // Issue 10, "the command and the package": what a new user sees in their first hour.
 
 const { tempDir, children } = useCliScratch('localmq-first-hour-');
 
-const root = new URL('..', import.meta.url);
+const root = new URL('../..', import.meta.url);
 
 describe('localmq start --detach, twice', () => {
   it('the refused second start leaves the running broker and its log untouched', async () => {
@@ -85,7 +85,7 @@ describe('the package', () => {
 
   it('reports the version package.json has', async () => {
     const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version: string };
-    const { PRODUCT } = await import('../src/server/product.js');
+    const { PRODUCT } = await import('../../src/server/product.js');
     expect(PRODUCT.version).toBe(pkg.version);
     const r = await runCli(['--version'], { cwd: tempDir() });
     expect(r.stdout.trim()).toBe(pkg.version);

@@ -1,8 +1,8 @@
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { createLogger } from '../src/server/logger.js';
-import { RawStomp } from './helpers/stomp.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { createLogger } from '../../src/server/logger.js';
+import { RawStomp } from '../helpers/stomp.js';
 
 // RabbitMQ logs every client connection opened and closed at info, with the peer, user
 // and vhost, and every refused login; so does LocalMQ, in every protocol.
