@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { LogLevel } from '../server/logger.js';
+import type { LogFormat, LogLevel } from '../server/logger.js';
 import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from '../server/options.js';
 import { STANDARD_PORTS, type ListenerKey } from '../server/profiles.js';
 import { INSTANCE_TYPES, type InstanceType } from '../server/instance-types.js';
@@ -23,6 +23,8 @@ export interface Settings {
   /** where pid, log and state files go: the data dir, or ./.localmq in memory */
   runDir: string;
   logLevel: LogLevel;
+  /** undefined: text on a terminal, JSON otherwise */
+  logFormat: LogFormat | undefined;
   definitions: string | undefined;
   /** Amazon MQ's user rules wherever users are created */
   strict: boolean;
@@ -47,6 +49,7 @@ export interface RawSettings {
   inMemory?: unknown;
   runDir?: unknown;
   logLevel?: unknown;
+  logFormat?: unknown;
   verbose?: unknown;
   definitions?: unknown;
   strict?: unknown;
@@ -59,6 +62,7 @@ export interface RawSettings {
 export const DEFAULT_DATA_DIR = '.localmq';
 const ENGINES: readonly Engine[] = ['rabbitmq', 'activemq', 'all'];
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug', 'trace'];
+const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 export const LISTENER_KEYS = Object.keys(STANDARD_PORTS) as ListenerKey[];
 
 /** A setting the user got wrong: the message says which, where it came from and what is allowed. */
@@ -83,6 +87,7 @@ export const ENV_NAMES = {
   inMemory: 'LOCALMQ_IN_MEMORY',
   runDir: 'LOCALMQ_RUN_DIR',
   logLevel: 'LOCALMQ_LOG_LEVEL',
+  logFormat: 'LOCALMQ_LOG_FORMAT',
   definitions: 'LOCALMQ_DEFINITIONS',
   strict: 'LOCALMQ_STRICT',
   amazonHostnames: 'LOCALMQ_AMAZON_HOSTNAMES',
@@ -114,6 +119,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('inMemory', ENV_NAMES.inMemory);
   set('runDir', ENV_NAMES.runDir);
   set('logLevel', ENV_NAMES.logLevel);
+  set('logFormat', ENV_NAMES.logFormat);
   set('definitions', ENV_NAMES.definitions);
   set('strict', ENV_NAMES.strict);
   set('amazonHostnames', ENV_NAMES.amazonHostnames);
@@ -143,7 +149,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -216,13 +222,14 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
 
   const verbose = booleanValue(pick('verbose')) ?? false;
   const logLevel = verbose ? 'trace' : oneOf(pick('logLevel'), LOG_LEVELS) ?? 'info';
+  const logFormat = oneOf(pick('logFormat'), LOG_FORMATS);
   const definitionsSetting = stringValue(pick('definitions'));
   const definitions = definitionsSetting === undefined ? undefined : resolve(cwd, definitionsSetting);
   const strict = booleanValue(pick('strict')) ?? false;
   const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
-  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
+  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -235,6 +242,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
     freePorts: s.freePorts,
     vhosts: s.vhosts,
     logLevel: s.logLevel,
+    logFormat: s.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'),
   };
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;
   if (s.users !== undefined) o.users = s.users;

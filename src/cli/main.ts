@@ -2,13 +2,8 @@
 import { Command, Option } from 'commander';
 import { ENV_NAMES, LISTENER_KEYS, portEnvName } from './config.js';
 import { PRODUCT } from '../server/product.js';
-import { runDefinitionsCommand } from './commands/definitions.js';
-import { runDetached } from './commands/detach.js';
-import { runForeground } from './commands/start.js';
-import { runStatus } from './commands/status.js';
-import { runStop } from './commands/stop.js';
-import { runWait } from './commands/wait.js';
-import { runFailover } from './commands/failover.js';
+// each command loads its module when it runs: stop, status and wait need none of the
+// broker, and loading all of it took most of a second on a busy machine
 import { CliError, EXIT_BAD_SETTINGS, printError } from './fail.js';
 import { addRunDirOptions, addStartOptions, settingsFor } from './settings.js';
 
@@ -47,8 +42,8 @@ const start = program
 addStartOptions(start).action(async (opts: Record<string, unknown>) => {
   const settings = settingsFor(opts);
   const readyTimeout = seconds(opts['readyTimeout'], '--ready-timeout');
-  if (opts['detach']) await runDetached(settings, process.argv.slice(1), readyTimeout);
-  else await runForeground(settings);
+  if (opts['detach']) await (await import('./commands/detach.js')).runDetached(settings, process.argv.slice(1), readyTimeout);
+  else await (await import('./commands/start.js')).runForeground(settings);
 });
 start.addHelpText('after', HELP_AFTER);
 // `localmq --help` shows everything: start is what a bare `localmq` runs
@@ -59,19 +54,19 @@ addRunDirOptions(
 )
   .option('--timeout <seconds>', 'give up after this long', '30')
   .action(async (opts: Record<string, unknown>) => {
-    await runWait(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
+    await (await import('./commands/wait.js')).runWait(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
 
 addRunDirOptions(program.command('status').description('is the broker running: pid, uptime, listeners, connection and queue counts'))
   .option('--json', 'print JSON')
   .action(async (opts: Record<string, unknown>) => {
-    await runStatus(settingsFor(runDirOnly(opts)).runDir, Boolean(opts['json']));
+    await (await import('./commands/status.js')).runStatus(settingsFor(runDirOnly(opts)).runDir, Boolean(opts['json']));
   });
 
 addRunDirOptions(program.command('stop').description('stop the running broker gracefully and wait until it is gone'))
   .option('--timeout <seconds>', 'give up waiting after this long', '30')
   .action(async (opts: Record<string, unknown>) => {
-    await runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
+    await (await import('./commands/stop.js')).runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
 
 addRunDirOptions(
@@ -79,7 +74,7 @@ addRunDirOptions(
     .command('failover <broker-id>')
     .description('fail an ACTIVE_STANDBY_MULTI_AZ broker created through the Amazon MQ API over to its standby (the active instance stops abruptly)'),
 ).action(async (brokerId: string, opts: Record<string, unknown>) => {
-  await runFailover(settingsFor(runDirOnly(opts)).runDir, brokerId);
+  await (await import('./commands/failover.js')).runFailover(settingsFor(runDirOnly(opts)).runDir, brokerId);
 });
 
 const definitions = program
@@ -95,7 +90,7 @@ for (const verb of ['export', 'import'] as const) {
     .option('--user <name>', 'with --url: user', 'guest')
     .option('--password <password>', 'with --url: password', 'guest')
     .action(async (file: string, opts: Record<string, unknown>) => {
-      await runDefinitionsCommand(verb, settingsFor(runDirOnly(opts)).runDir, file, opts);
+      await (await import('./commands/definitions.js')).runDefinitionsCommand(verb, settingsFor(runDirOnly(opts)).runDir, file, opts);
     });
 }
 
@@ -105,6 +100,42 @@ function runDirOnly(opts: Record<string, unknown>): Record<string, unknown> {
   return { config, dataDir, runDir };
 }
 
+/**
+ * `start` is the default command, so commander hands it any unknown word and answers
+ * "too many arguments for 'start'". A word in the command's place that names no command
+ * is a typo: say so, and suggest the command it most likely meant.
+ */
+function refuseUnknownCommand(word: string | undefined): void {
+  if (word === undefined || word.startsWith('-')) return;
+  const names = program.commands.map((c) => c.name()).concat('help');
+  if (names.includes(word)) return;
+  const suggestion = suggestCommand(word, names);
+  throw new CliError(`unknown command '${word}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}; see 'localmq --help'`);
+}
+
+/** a command the word begins, else the nearest by edit distance (at most 2 edits) */
+function suggestCommand(word: string, names: string[]): string | undefined {
+  const prefixed = names.find((n) => n.startsWith(word.toLowerCase()));
+  if (prefixed) return prefixed;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const n of names) {
+    const d = editDistance(word.toLowerCase(), n);
+    if (d < bestDistance) [best, bestDistance] = [n, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 function seconds(value: unknown, flag: string): number {
   const n = Number(value);
   if (typeof value !== 'string' || !Number.isFinite(n) || n <= 0) throw new CliError(`${flag} must be a number of seconds above 0, got ${JSON.stringify(value)}`, EXIT_BAD_SETTINGS);
@@ -112,6 +143,7 @@ function seconds(value: unknown, flag: string): number {
 }
 
 try {
+  refuseUnknownCommand(process.argv[2]);
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CliError) {

@@ -40,6 +40,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--vhost <name>', `vhost to create besides /, repeatable (env ${ENV_NAMES.vhosts}, comma-separated)`, collect)
     .option('--in-memory', `keep nothing on disk (env ${ENV_NAMES.inMemory}=true)`)
     .option('--log-level <level>', `silent, error, warn, info, debug or trace (env ${ENV_NAMES.logLevel}; default info)`)
+    .option('--log-format <format>', `text or json (env ${ENV_NAMES.logFormat}; default text on a terminal, json otherwise)`)
     .option('--verbose', 'log every frame (same as --log-level trace)')
     .option('--definitions <file>', `RabbitMQ definitions.json to import at start (env ${ENV_NAMES.definitions})`)
     .option('--amazon-hostnames', `brokers created through the Amazon MQ API list their endpoints at b-<id>-1.mq.<region>.amazonaws.com (the certificate covers it; map it to 127.0.0.1) (env ${ENV_NAMES.amazonHostnames}=true)`)
@@ -68,6 +69,7 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('inMemory', 'inMemory');
   copy('runDir', 'runDir');
   copy('logLevel', 'logLevel');
+  copy('logFormat', 'logFormat');
   copy('verbose', 'verbose');
   copy('definitions', 'definitions');
   copy('strict', 'strict');

@@ -34,6 +34,8 @@ export interface ClientConnection {
   readonly id: string;
   readonly protocol: 'amqp' | 'amqp10' | 'stomp' | 'mqtt';
   readonly remoteAddress: string | undefined;
+  /** the client's port, for the log's `peer` (address:port) */
+  readonly remotePort?: number;
   readonly user: string | undefined;
   readonly vhost: string | undefined;
   readonly connectedAt: number;
@@ -78,4 +80,11 @@ export interface ProtocolContext {
   readonly logger: Logger;
   readonly connections: ConnectionRegistry;
   readonly product: { name: string; version: string; platform: string };
+}
+
+/** `address:port` of a client, as RabbitMQ's log names a peer */
+export function peerOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string | undefined {
+  if (socket.remoteAddress === undefined) return undefined;
+  const host = socket.remoteAddress.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress;
+  return socket.remotePort === undefined ? host : `${host}:${socket.remotePort}`;
 }

@@ -1,4 +1,5 @@
-import type { ClientConnection, ConnectionRefusal, ConnectionRegistry } from '../protocols/context.js';
+import { peerOf, type ClientConnection, type ConnectionRefusal, type ConnectionRegistry } from '../protocols/context.js';
+import type { Logger } from './logger.js';
 
 export interface ConnectionLimits {
   /** every protocol together (RabbitMQ's connection_max) */
@@ -15,12 +16,21 @@ export class Connections implements ConnectionRegistry {
   private readonly live = new Set<ClientConnection>();
   private readonly byProtocol = new Map<ClientConnection['protocol'], number>();
 
-  constructor(private readonly limits: () => ConnectionLimits) {}
+  constructor(
+    private readonly limits: () => ConnectionLimits,
+    private readonly logger?: Logger,
+  ) {}
 
+  /** a client logged in: RabbitMQ logs each one at info, with its peer, user and vhost */
   add(c: ClientConnection): boolean {
-    if (this.refusal(c.protocol) !== null) return false;
+    const refusal = this.refusal(c.protocol);
+    if (refusal !== null) {
+      this.logger?.info('connection refused: connection limit reached', { ...describe(c), limit: refusal.limit, max: refusal.max });
+      return false;
+    }
     this.live.add(c);
     this.byProtocol.set(c.protocol, (this.byProtocol.get(c.protocol) ?? 0) + 1);
+    this.logger?.info('connection opened', describe(c));
     return true;
   }
 
@@ -37,6 +47,7 @@ export class Connections implements ConnectionRegistry {
   remove(c: ClientConnection): void {
     if (!this.live.delete(c)) return;
     this.byProtocol.set(c.protocol, (this.byProtocol.get(c.protocol) ?? 1) - 1);
+    this.logger?.info('connection closed', { ...describe(c), durationMs: Date.now() - c.connectedAt });
   }
 
   count(protocol: ClientConnection['protocol']): number {
@@ -54,4 +65,8 @@ export class Connections implements ConnectionRegistry {
   async closeAll(reason: string): Promise<void> {
     await Promise.all([...this.live].map((c) => c.shutdown(reason).catch(() => undefined)));
   }
+}
+
+function describe(c: ClientConnection): Record<string, unknown> {
+  return { protocol: c.protocol, peer: peerOf(c), user: c.user, vhost: c.vhost, conn: c.id };
 }

@@ -97,14 +97,18 @@ export class LocalMQ extends BrokerInspection {
     readonly store: Store,
   ) {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
+    const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
     super(
       core,
-      new Connections(() => ({
-        total: core.limits.settings.maxConnections,
-        perProtocol: core.limits.settings.maxConnectionsPerProtocol,
-      })),
+      new Connections(
+        () => ({
+          total: core.limits.settings.maxConnections,
+          perProtocol: core.limits.settings.maxConnectionsPerProtocol,
+        }),
+        logger,
+      ),
     );
-    this.logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
+    this.logger = logger;
     this.users = new UserRegistry({ store });
     this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs);
   }
@@ -115,7 +119,7 @@ export class LocalMQ extends BrokerInspection {
     }
     // refuse a user that breaks a rule before anything is opened or written
     if (options.strict) for (const u of options.users ?? []) assertStrictUser(options.engine ?? 'all', u);
-    const logger = options.logger ?? createLogger(options.logLevel ?? 'warn');
+    const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
     const store: Store = options.dataDir ? openJournal(options.dataDir, options, logger) : new MemoryStore();
     const broker = new LocalMQ({ ...options, logger }, store);
     const state = await store.open();
@@ -220,7 +224,8 @@ export class LocalMQ extends BrokerInspection {
     this.endpoints = endpointTable(host, this.ports, this.amazonHostsByListener());
     for (const e of this.endpoints) this.urls[e.key] = clientUrl(e.key, host, e.port);
     for (const u of unavailableEndpoints(this.engine, this.amazonHostname)) {
-      this.logger.info(`${u.name} endpoint ${u.url} is not yet available in LocalMQ`, { endpoint: u.name });
+      // the endpoint table says so too: a line above it would only repeat it
+      this.logger.debug(`${u.name} endpoint ${u.url} is not yet available in LocalMQ`, { endpoint: u.name });
     }
   }
 

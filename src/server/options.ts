@@ -1,5 +1,5 @@
 import type { LimitSettings } from '../core/limits.js';
-import type { LogLevel, Logger } from './logger.js';
+import type { LogFormat, LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
 import type { MqttOptions } from '../protocols/mqtt/server.js';
 import type { StoreFs } from '../store/file/fs-layer.js';
@@ -110,6 +110,8 @@ export interface BrokerOptions {
   /** vhosts to create besides '/' */
   vhosts?: string[];
   logLevel?: LogLevel;
+  /** json (default) or text lines */
+  logFormat?: LogFormat;
   logger?: Logger;
   limits?: Partial<LimitSettings>;
   amqp?: Partial<AmqpTuning>;

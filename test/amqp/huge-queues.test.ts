@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('a queue of one million messages', () => {
-  it('peek (test API), basic.get, queue.purge, queue.delete, management purge all work and keep the connection', async () => {
+  it('peek (test API, management API), basic.get, queue.purge, queue.delete, management purge and delete all work and keep the connection', async () => {
     await fill('huge.peek', 'huge.purge', 'huge.delete', 'huge.mgmt');
 
     // peek through the test API: the whole queue, and a bounded look at its head
@@ -72,9 +72,24 @@ describe('a queue of one million messages', () => {
     expect(res.status).toBe(204);
     expect(broker.queue('huge.mgmt').messageCount()).toBe(0);
 
+    // the management API's peek (get with requeue) leaves the queue as it was
+    const peek = await fetch(`${broker.urls.http}/api/queues/%2F/huge.peek/get`, {
+      method: 'POST',
+      headers: { authorization: GUEST, 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 3, ackmode: 'ack_requeue_true', encoding: 'auto' }),
+    });
+    expect(peek.status).toBe(200);
+    const got3 = (await peek.json()) as { payload: string; message_count: number }[];
+    expect(got3.map((m) => m.payload)).toEqual(['m', 'm', 'm']);
+    expect(got3[0]!.message_count).toBe(MILLION - 2);
+
     // the channel (and its connection) is still open
     const q = await ch.checkQueue('huge.peek');
     expect(q.messageCount).toBe(MILLION - 1);
-    await ch.deleteQueue('huge.peek');
+
+    // the management API's queue delete
+    const del = await fetch(`${broker.urls.http}/api/queues/%2F/huge.peek`, { method: 'DELETE', headers: { authorization: GUEST } });
+    expect(del.status).toBe(204);
+    expect(broker.queue('huge.peek').exists()).toBe(false);
   }, 120_000);
 });

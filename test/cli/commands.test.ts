@@ -1,25 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { parseEndpoints, runCli, startForeground, type Foreground } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { parseEndpoints, runCli, startForeground, useCliScratch } from '../helpers/cli.js';
+import { isAlive } from '../../src/process-alive.js';
 
 const FIXTURE = new URL('../fixtures/rabbitmq/rabbitmq-3.10-definitions.json', import.meta.url);
-const dirs: string[] = [];
-const children: Foreground[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'localmq-cli-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const f of children.splice(0)) if (f.child.exitCode === null) f.child.kill('SIGKILL');
-});
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const { tempDir, children } = useCliScratch('localmq-cli-');
 
 /** amqp://localhost:N with credentials */
 function withLogin(url: string, user = 'guest', password = 'guest', vhost = ''): string {
@@ -137,7 +125,7 @@ describe('localmq start --detach', () => {
     expect(again.stderr).toMatch(/^localmq: a broker is already running from .*\(pid \d+\)/);
     const stop = await runCli(['stop'], { cwd });
     expect(stop.status).toBe(0);
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(isAlive(pid)).toBe(false);
   }, 60_000);
 });
 

@@ -1,6 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
@@ -73,4 +76,25 @@ export function parseEndpoints(text: string): Map<string, string> {
     if (m && !out.has(m[1]!)) out.set(m[1]!, m[2]!);
   }
   return out;
+}
+
+/**
+ * Scratch dirs and foreground brokers for a CLI test file: each test's brokers are killed
+ * after it, the dirs removed after the file.
+ */
+export function useCliScratch(prefix: string): { tempDir: () => string; children: Foreground[] } {
+  const dirs: string[] = [];
+  const children: Foreground[] = [];
+  afterEach(() => {
+    for (const f of children.splice(0)) if (f.child.exitCode === null) f.child.kill('SIGKILL');
+  });
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const tempDir = () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
+  return { tempDir, children };
 }

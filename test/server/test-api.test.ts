@@ -263,20 +263,23 @@ describe('global setups', () => {
   });
 });
 
-describe('a jest project using localmq/jest', () => {
+describe('a default jest project using localmq/jest; require(\'localmq\')', () => {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   let work: string | undefined;
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('runs its AMQP test against the broker the global setup started', () => {
+  it('runs its tests (one against the global setup\'s broker, one that requires localmq and starts its own); plain Node requires localmq too', () => {
     work = mkdtempSync(join(tmpdir(), 'localmq-jest-'));
-    // LocalMQ as installed: built JavaScript under the package's exports, its dependencies beside it
+    // LocalMQ as installed: built JavaScript under the package's exports, its dependencies beside it.
+    // jest (no --experimental-vm-modules) loads the CommonJS build for both: `localmq/jest` and
+    // require('localmq') resolve through the exports' `require` condition
     const pkg = join(work, 'localmq');
     mkdirSync(pkg);
-    const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(pkg, 'dist')], { cwd: root, encoding: 'utf8' });
-    expect(existsSync(join(pkg, 'dist/testing/jest.js')), build.stdout + build.stderr).toBe(true);
+    const build = spawnSync(process.execPath, [join(root, 'scripts/build-cjs.mjs'), join(pkg, 'cjs')], { cwd: root, encoding: 'utf8' });
+    expect(existsSync(join(pkg, 'cjs/testing/jest.js')), build.stdout + build.stderr).toBe(true);
+    expect(existsSync(join(pkg, 'cjs/index.js'))).toBe(true);
     writeFileSync(join(pkg, 'package.json'), readFileSync(join(root, 'package.json')));
     symlinkSync(join(root, 'node_modules'), join(pkg, 'node_modules'), 'dir');
     const project = join(work, 'project');
@@ -290,6 +293,22 @@ describe('a jest project using localmq/jest', () => {
       env: { ...process.env, AMQP_URL: '', STOMP_URL: '', MQTT_URL: '' },
     });
     expect(run.status, run.stdout + run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
-  }, 90_000);
+    expect(run.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
+
+    // CommonJS: require('localmq') and startBroker(), in a .cjs script of the project
+    writeFileSync(
+      join(project, 'start.cjs'),
+      `const { startBroker } = require('localmq');
+       const amqplib = require('amqplib');
+       startBroker().then(async (broker) => {
+         const conn = await amqplib.connect(broker.urls.amqp.replace('amqp://', 'amqp://guest:guest@'));
+         await conn.close();
+         console.log('required', broker.urls.amqp);
+         await broker.stop();
+       });`,
+    );
+    const cjs = spawnSync(process.execPath, [join(project, 'start.cjs')], { cwd: project, encoding: 'utf8' });
+    expect(cjs.status, cjs.stdout + cjs.stderr).toBe(0);
+    expect(cjs.stdout).toMatch(/^required amqp:\/\/localhost:\d+$/m);
+  }, 120_000);
 });

@@ -5,7 +5,7 @@ import type { Settings } from '../config.js';
 import { formatEndpoints } from '../endpoint-table.js';
 import { CliError } from '../fail.js';
 import { LOG_FILE, type RunState } from '../run-state.js';
-import { DETACHED_ENV } from './start.js';
+import { DETACHED_ENV, refuseIfRunning } from './start.js';
 
 /**
  * `start --detach`: run this same command without --detach in a new session, its output
@@ -18,6 +18,8 @@ export async function runDetached(settings: Settings, argv: string[], readyTimeo
   } catch (err) {
     throw new CliError(`cannot use run dir ${settings.runDir} (${(err as NodeJS.ErrnoException).code}): pass --run-dir or --data-dir with a directory you can write`);
   }
+  // before the log is opened: truncating it would wipe the running broker's log
+  refuseIfRunning(settings.runDir);
   const logFile = join(settings.runDir, LOG_FILE);
   const log = openSync(logFile, 'w');
   const args = argv.filter((a) => a !== '--detach');

@@ -1,4 +1,5 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerOptions, type Settings } from '../config.js';
 import { DefinitionsImportError, importDefinitionsFile } from '../../server/definitions/apply.js';
@@ -9,6 +10,9 @@ import { CliError, EXIT_BAD_SETTINGS, printError } from '../fail.js';
 import { clearRunFiles, isAlive, LOG_FILE, readState, writePid, writeState, type RunState } from '../run-state.js';
 import { kebab } from '../config.js';
 import { StrictModeError, StrictNoUsersError } from '../../server/auth/strict.js';
+import { isTlsListener } from '../../server/endpoints.js';
+import type { ListenerKey } from '../../server/profiles.js';
+import { CA_FILE } from '../../server/tls/certificates.js';
 
 /** set in the detached child by `start --detach`: tell the parent over IPC when ready */
 export const DETACHED_ENV = 'LOCALMQ_DETACHED_CHILD';
@@ -19,7 +23,10 @@ export const DETACHED_ENV = 'LOCALMQ_DETACHED_CHILD';
  * goodbye, flush the store, remove the run files, exit 0.
  */
 export async function runForeground(settings: Settings): Promise<void> {
-  prepareRunDir(settings);
+  const detached = process.env[DETACHED_ENV] === '1';
+  // an in-memory broker in the foreground has nothing on disk to guard: when another broker
+  // holds the run dir it runs anyway, without run files (Ctrl-C or SIGTERM stops it)
+  const ownsRunDir = prepareRunDir(settings, settings.dataDir === undefined && !detached);
   const broker = await start(settings);
   if (settings.definitions !== undefined) {
     try {
@@ -31,10 +38,14 @@ export async function runForeground(settings: Settings): Promise<void> {
       throw err;
     }
   }
-  const detached = process.env[DETACHED_ENV] === '1';
   const state = runState(broker, settings, detached);
-  writeState(settings.runDir, state);
-  writePid(settings.runDir, process.pid);
+  state.caFile ??= await writeMemoryCa(broker, ownsRunDir ? settings.runDir : join(tmpdir(), `localmq-${process.pid}`));
+  if (ownsRunDir) {
+    writeState(settings.runDir, state);
+    writePid(settings.runDir, process.pid);
+  } else {
+    broker.logger.info('run dir in use by another broker: this in-memory broker writes no run files there; stop it with Ctrl-C or SIGTERM', { runDir: settings.runDir });
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -58,6 +69,10 @@ export async function runForeground(settings: Settings): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // `npx localmq` and `npm start` run us under npm and a shell: npm passes a SIGTERM to the
+  // shell, which dies without passing it on, and we would be left holding the ports.
+  // Under npm, losing our parent means whoever ran npm wants us gone.
+  if (!detached && process.env['npm_command'] !== undefined) onParentExit(() => shutdown('parent exited'));
 
   process.stdout.write(formatEndpoints(state));
   if (detached && process.send) {
@@ -65,8 +80,22 @@ export async function runForeground(settings: Settings): Promise<void> {
   }
 }
 
-/** the run dir must exist and be writable, and hold no live broker */
-function prepareRunDir(settings: Settings): void {
+/** call `fn` once this process is orphaned (its parent pid changes) */
+function onParentExit(fn: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    fn();
+  }, 200);
+  timer.unref();
+}
+
+/**
+ * The run dir must exist and be writable, and hold no live broker; returns whether this
+ * broker may write its run files there. With `mayShare`, a live broker there is no error.
+ */
+function prepareRunDir(settings: Settings, mayShare: boolean): boolean {
   for (const dir of new Set([settings.runDir, settings.dataDir].filter((d): d is string => d !== undefined))) {
     try {
       mkdirSync(dir, { recursive: true });
@@ -77,10 +106,35 @@ function prepareRunDir(settings: Settings): void {
       throw new CliError(`cannot use ${what} ${dir} (${code}): pass --data-dir with a directory you can write, or --in-memory`);
     }
   }
-  const running = readState(settings.runDir);
-  if (running && running.pid !== process.pid && isAlive(running.pid)) {
-    throw new CliError(`a broker is already running from ${settings.runDir} (pid ${running.pid}): stop it with 'localmq stop' or use another --data-dir / --run-dir`);
+  if (mayShare && runningBroker(settings.runDir) !== undefined) return false;
+  refuseIfRunning(settings.runDir);
+  return true;
+}
+
+/**
+ * An in-memory broker's CA exists only in the process: write it to `dir`/ca.pem so clients
+ * can be pointed at it (the endpoint table prints the path and how to trust it).
+ */
+async function writeMemoryCa(broker: LocalMQ, dir: string): Promise<string | null> {
+  if (!Object.keys(broker.ports).some((k) => isTlsListener(k as ListenerKey))) return null;
+  const { ca } = await broker.certificates();
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, CA_FILE);
+  writeFileSync(file, ca);
+  return file;
+}
+
+/** a live broker owns this run dir (its pid, state and log files) */
+export function refuseIfRunning(runDir: string): void {
+  const running = runningBroker(runDir);
+  if (running) {
+    throw new CliError(`a broker is already running from ${runDir} (pid ${running.pid}): stop it with 'localmq stop' or use another --data-dir / --run-dir`);
   }
+}
+
+function runningBroker(runDir: string): RunState | undefined {
+  const running = readState(runDir);
+  return running && running.pid !== process.pid && isAlive(running.pid) ? running : undefined;
 }
 
 async function start(settings: Settings): Promise<LocalMQ> {

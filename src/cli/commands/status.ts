@@ -1,4 +1,6 @@
+import { CliError, EXIT_NOT_RUNNING } from '../fail.js';
 import { probeHost, probeTcp } from '../probe.js';
+import type { RunState } from '../run-state.js';
 import { callApi, localApi, runningBroker } from './control.js';
 
 interface Overview {
@@ -8,7 +10,18 @@ interface Overview {
 
 /** `localmq status`: is it running, since when, which listeners answer, how busy it is. */
 export async function runStatus(runDir: string, json: boolean): Promise<void> {
-  const state = runningBroker(runDir);
+  let state: RunState;
+  try {
+    state = runningBroker(runDir);
+  } catch (err) {
+    // a script asked for JSON: it gets JSON either way (and exit code 3)
+    if (json && err instanceof CliError && err.exitCode === EXIT_NOT_RUNNING) {
+      process.stdout.write(JSON.stringify({ running: false, runDir, reason: err.message }, null, 2) + '\n');
+      process.exitCode = EXIT_NOT_RUNNING;
+      return;
+    }
+    throw err;
+  }
   const host = probeHost(state.hosts);
   const listeners = await Promise.all(
     Object.entries(state.ports).map(async ([key, port]) => ({ key, port, url: state.urls[key] ?? null, up: (await probeTcp(host, port)) === null })),

@@ -4,7 +4,7 @@ import { PublisherFlow, type AlarmResource, type FlowControlled } from '../../co
 import { BrokerError } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { VHost } from '../../core/vhost.js';
-import type { AuthenticatedUser, ChannelInfo, ClientConnection, ProtocolContext } from '../context.js';
+import { peerOf, type AuthenticatedUser, type ChannelInfo, type ClientConnection, type ProtocolContext } from '../context.js';
 import { AmqpChannel } from './channel.js';
 import {
   AmqpCodecError,
@@ -72,6 +72,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   readonly protocol = 'amqp' as const;
   readonly connectedAt = Date.now();
   readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   private state = State.AwaitingHeader;
   private readonly parser: FrameParser;
   readonly channels = new Map<number, AmqpChannel>();
@@ -100,6 +101,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     private readonly tuning: AmqpTuning = DEFAULT_TUNING,
   ) {
     this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
     this.channelMax = tuning.channelMax;
     this.frameMax = tuning.frameMax;
     this.log = ctx.logger.child({ conn: this.id });
@@ -132,6 +134,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
 
   get user(): string | undefined {
     return this.authUser?.name;
+  }
+
+  /** address:port, as the log names a client */
+  get peer(): string | undefined {
+    return peerOf({ remoteAddress: this.remoteAddress, remotePort: this.remotePort });
   }
 
   get vhost(): string | undefined {
@@ -321,7 +328,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       ? this.ctx.access.authenticate(creds.username, creds.password, this.remoteAddress)
       : ({ ok: false, reason: 'malformed response' } as const);
     if (!outcome.ok) {
-      this.log.warn('login refused', { user: creds?.username, mechanism, reason: outcome.reason, remote: this.remoteAddress });
+      this.log.warn('login refused', { protocol: 'amqp', user: creds?.username, mechanism, reason: outcome.reason, peer: this.peer });
       this.refuseLogin(
         outcome.reason === 'loopback-only'
           ? `${mechanism} login refused: user '${creds?.username}' can only connect via localhost`
@@ -367,25 +374,27 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     const user = this.authUser!;
     const vhost = this.ctx.broker.vhost(vhostName);
     if (!vhost) {
+      this.log.warn('login refused: no such vhost', { user: user.name, vhost: vhostName, peer: this.peer });
       this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - vhost ${vhostName} not found`, 10, 40);
       return;
     }
     if (!this.ctx.access.canAccessVhost(user.name, vhostName)) {
+      this.log.warn('login refused: no access to the vhost', { user: user.name, vhost: vhostName, peer: this.peer });
       this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - access to vhost '${vhostName}' refused for user '${user.name}'`, 10, 40);
       return;
     }
+    // before the registry logs "connection opened" with it
+    this.vhostModel = vhost;
     if (!this.ctx.connections.add(this)) {
       // RabbitMQ 3.13 names connection.open (10/40) in each of these refusals
       this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`, 10, 40);
       return;
     }
-    this.vhostModel = vhost;
     this.state = State.Open;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.send(0, 'connection.open-ok', {});
     this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
-    this.log.debug('connection open', { user: user.name, vhost: vhostName, remote: this.remoteAddress });
   }
 
   /**

@@ -6,7 +6,7 @@ import { BrokerError } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
 import { Transaction } from '../../core/transaction.js';
 import type { VHost } from '../../core/vhost.js';
-import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
+import { peerOf, type AuthenticatedUser, type ClientConnection, type Permission, type ProtocolContext } from '../context.js';
 import {
   STOMP_HEARTBEAT,
   StompCodecError,
@@ -59,6 +59,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   readonly protocol = 'stomp' as const;
   readonly connectedAt = Date.now();
   readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   version: StompVersion = '1.0';
   sessionId = '';
   private state: State = 'connecting';
@@ -97,6 +98,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     readonly ctx: ProtocolContext,
   ) {
     this.remoteAddress = transport.remoteAddress;
+    this.remotePort = transport.remotePort;
     this.log = ctx.logger.child({ conn: this.id, transport: transport.kind });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -215,7 +217,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const passcode = header('passcode') ?? DEFAULT_PASSCODE;
     const outcome = this.ctx.access.authenticate(login, passcode, this.remoteAddress);
     if (!outcome.ok) {
-      this.log.warn('STOMP login refused', { user: login, reason: outcome.reason, remote: this.remoteAddress });
+      this.log.warn('login refused', { protocol: 'stomp', user: login, reason: outcome.reason, peer: peerOf(this) });
       if (outcome.reason === 'loopback-only') throw new StompError('Bad CONNECT', 'non-loopback access denied');
       throw new StompError('Bad CONNECT', `Access refused for user '${login}'\n`);
     }
@@ -226,8 +228,13 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const vhostName = this.ctx.dialect === 'activemq' ? (host !== undefined && this.ctx.broker.vhost(host) ? host : '/') : (host ?? '/');
     const vhost = this.ctx.broker.vhost(vhostName);
     if (!vhost || !this.ctx.access.canAccessVhost(outcome.user.name, vhostName)) {
+      this.log.warn(vhost ? 'login refused: no access to the vhost' : 'login refused: no such vhost', { protocol: 'stomp', user: login, vhost: vhostName, peer: peerOf(this) });
       throw new StompError('Bad CONNECT', `Virtual host '${vhostName}' access denied`);
     }
+    // before the registry logs "connection opened" with them
+    this.authUser = outcome.user;
+    this.access = new Access(this.ctx.access, outcome.user.name);
+    this.vhostModel = vhost;
     if (!this.ctx.connections.add(this)) {
       const refusal = this.ctx.connections.refusal('stomp');
       throw new StompError(
@@ -239,16 +246,12 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       );
     }
     this.registered = true;
-    this.authUser = outcome.user;
-    this.access = new Access(this.ctx.access, outcome.user.name);
-    this.vhostModel = vhost;
     const reply = this.dialect.connected(version, heartbeatHeader);
     this.sessionId = reply.sessionId;
     this.state = 'open';
     this.sendFrame('CONNECTED', reply.headers);
     this.startHeartbeats(reply.sendMs, reply.receiveMs);
     this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
-    this.log.debug('STOMP connection open', { user: login, vhost: vhostName, version, remote: this.remoteAddress });
   }
 
   // ---- SEND ----------------------------------------------------------------------

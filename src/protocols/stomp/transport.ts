@@ -19,6 +19,7 @@ export interface TransportEvents {
 export interface StompTransport {
   readonly kind: 'tcp' | 'ws';
   readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   start(events: TransportEvents): void;
   write(bytes: Buffer): void;
   /** true while the outgoing buffer is over the high-water mark */
@@ -35,10 +36,12 @@ export interface StompTransport {
 export class TcpTransport implements StompTransport {
   readonly kind = 'tcp' as const;
   readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   private corked = false;
 
   constructor(private readonly socket: Socket) {
     this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
     socket.setNoDelay(true);
   }
 
@@ -98,6 +101,7 @@ export class WebSocketTransport implements StompTransport {
     private readonly ws: WebSocket,
     private readonly socket: Socket,
     readonly remoteAddress: string | undefined,
+    readonly remotePort: number | undefined = socket.remotePort,
   ) {}
 
   start(events: TransportEvents): void {

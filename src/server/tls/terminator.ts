@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { peerOf } from '../../protocols/context.js';
 import type { Logger } from '../logger.js';
 import type { TlsMaterial } from './certificates.js';
 
@@ -44,11 +45,22 @@ export class TlsTerminator {
 
   private wrap(socket: Socket, secureContext: tls.SecureContext, onSecure: (s: tls.TLSSocket) => void): void {
     const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext });
-    const timer = setTimeout(() => tlsSocket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const peer = peerOf(socket);
+    const local = socket.localPort;
+    const timer = setTimeout(() => {
+      this.logger.info('TLS handshake timed out: connection closed', { peer, port: local });
+      tlsSocket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
     timer.unref();
-    const onError = (err: Error) => {
+    const onError = (err: Error & { code?: string }) => {
       clearTimeout(timer);
-      this.logger.debug('TLS handshake failed', { err, remote: socket.remoteAddress });
+      // a refusal at info, as RabbitMQ logs it: most often a plaintext client on a TLS port
+      const plaintext = err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || err.code === 'ERR_SSL_HTTP_REQUEST' || /wrong version number|http request/i.test(err.message);
+      this.logger.info(plaintext ? 'TLS handshake failed: the client does not speak TLS (a plaintext client on a TLS port?)' : 'TLS handshake failed', {
+        peer,
+        port: local,
+        reason: err.code ?? err.message,
+      });
       tlsSocket.destroy();
     };
     tlsSocket.once('error', onError);
@@ -60,3 +72,4 @@ export class TlsTerminator {
     socket.resume();
   }
 }
+
