@@ -8,7 +8,7 @@ import { jmsUnavailable, runJms, type JmsRun } from './helpers/jms.js';
  * below asserts its scenario's outcome.
  */
 const unavailable = jmsUnavailable();
-const SCENARIOS = ['example', 'consume', 'types', 'transacted', 'clientAck', 'dlq', 'durable', 'pull', 'wrongPassword', 'topic', 'badSelector'];
+const SCENARIOS = ['example', 'consume', 'types', 'requestReply', 'selector', 'transacted', 'clientAck', 'dlq', 'durable', 'pull', 'wrongPassword', 'topic', 'badSelector'];
 
 describe.skipIf(unavailable !== undefined)(`ActiveMQ JMS client over OpenWire${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   let broker: LocalMQ;
@@ -37,6 +37,12 @@ describe.skipIf(unavailable !== undefined)(`ActiveMQ JMS client over OpenWire${u
   });
   it('Text, Bytes, Map, Stream and Object messages round-trip with typed properties and JMS headers', () => {
     expect(outcome('types')).toBe('OK');
+  });
+  it('request/reply over a temporary queue, the reply picked by a JMSCorrelationID selector', () => {
+    expect(outcome('requestReply')).toBe('OK');
+  });
+  it('a queue consumer with a selector takes only what it selects; the rest stays for others', () => {
+    expect(outcome('selector')).toBe('OK');
   });
   it('a transacted session: commit delivers, rollback redelivers with JMSRedelivered and JMSXDeliveryCount 2', () => {
     expect(outcome('transacted')).toBe('OK');

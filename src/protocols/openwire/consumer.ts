@@ -9,6 +9,8 @@ import type { OwStruct, OwThrowable } from './codec/marshal.js';
 import { AckType, T } from './codec/types.js';
 import { destinationStruct, type OwDestination } from './destination.js';
 import { messageIdKey, nativeOf, toOpenWire } from './message-map.js';
+import { InvalidSelectorError, Selector } from '../../core/selector/index.js';
+import { invalidSelector } from './errors.js';
 
 /** what a consumer needs from its connection */
 export interface OwConsumerHost {
@@ -52,6 +54,8 @@ export class OwConsumer implements ConsumerSink {
   private pullTimer: NodeJS.Timeout | undefined;
   private closed = false;
   readonly prefetchSize: number;
+  /** the JMS selector (checked by the core: a queue consumer's, or its topic queue's) */
+  private readonly selector: Selector | undefined;
 
   constructor(
     private readonly host: OwConsumerHost,
@@ -61,6 +65,13 @@ export class OwConsumer implements ConsumerSink {
   ) {
     this.prefetchSize = Math.max(0, (info['prefetchSize'] as number) ?? 0);
     this.tag = `openwire-${randomBytes(9).toString('base64url')}`;
+    const text = (info['selector'] as string | null) ?? null;
+    try {
+      this.selector = text !== null && text.trim() !== '' ? new Selector(text) : undefined;
+    } catch (err) {
+      if (err instanceof InvalidSelectorError) throw invalidSelector(err.message);
+      throw err;
+    }
   }
 
   get consumerId(): OwStruct {
@@ -78,7 +89,8 @@ export class OwConsumer implements ConsumerSink {
     const priority = (this.info['priority'] as number) ?? 0;
     this.session.consumerPrefetch = this.prefetchSize;
     const consume = (queue: string, exclusiveUse: boolean) => {
-      const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {} }, this);
+      const selector = kind === 'queue' ? this.selector : undefined;
+      const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {}, ...(selector ? { selector } : {}) }, this);
       this.coreConsumers.push(c);
     };
     if (kind === 'queue') {
@@ -96,20 +108,23 @@ export class OwConsumer implements ConsumerSink {
       // a durable subscription: its queue outlives the subscriber (and, persistent messages, a restart)
       const name = durableQueueName(clientId, sub);
       const topics = this.destinations.map((d) => d.name).join(',');
+      const selector = this.selector?.text ?? '';
       const existing = vhost.getQueue(name);
-      if (existing && existing.options.arguments['x-activemq-topic'] !== topics) {
-        // ActiveMQ replaces a durable subscription re-made on another topic
+      if (existing && (existing.options.arguments['x-activemq-topic'] !== topics || (existing.selector?.text ?? '') !== selector)) {
+        // ActiveMQ replaces a durable subscription re-made on another topic or with another selector
         vhost.deleteQueue(name, false, false, null);
       }
       if (!vhost.getQueue(name)) {
-        vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-activemq-topic': topics } }, null);
+        const args = { 'x-activemq-topic': topics, ...(selector ? { 'x-selector': selector } : {}) };
+        vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args }, null);
         for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, null);
       }
       consume(name, true);
       return;
     }
     const name = `activemq-subscription-${randomBytes(12).toString('base64url')}`;
-    vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: {} }, this.host.owner);
+    const args = this.selector ? { 'x-selector': this.selector.text } : {};
+    vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, this.host.owner);
     this.ownedQueue = name;
     for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, this.host.owner);
     consume(name, false);
@@ -122,6 +137,7 @@ export class OwConsumer implements ConsumerSink {
       if (!q) continue;
       this.host.check('read', 'queue', d.name);
       for (const e of q.peekMessages()) {
+        if (this.selector && !this.selector.matches(e.message, e.deliveryCount)) continue;
         const dest = destinationStruct(d);
         this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount });
       }
