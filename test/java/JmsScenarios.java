@@ -54,7 +54,13 @@ public class JmsScenarios {
     return new ActiveMQConnectionFactory(url);
   }
 
-  static void run(String name) throws Exception {
+  /** a scenario's parameters: `name=arg1=arg2` */
+  static String[] params = new String[0];
+
+  static void run(String spec) throws Exception {
+    String[] parts = spec.split("=");
+    String name = parts[0];
+    params = java.util.Arrays.copyOfRange(parts, 1, parts.length);
     switch (name) {
       case "example": example(); break;
       case "consume": consume(); break;
@@ -535,12 +541,12 @@ public class JmsScenarios {
     }
   }
 
-  /** cross-protocol: send one text message and one bytes message, persistent, to the destination in system property dest */
+  /** cross-protocol (`sendTo=<dest>`, `topic://` for a topic): one text message and one bytes message, persistent */
   static void sendTo() throws Exception {
     Connection c = factory().createConnection();
     try {
       Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-      String dest = System.getProperty("dest");
+      String dest = params[0];
       Destination d = dest.startsWith("topic://") ? s.createTopic(dest.substring(8)) : s.createQueue(dest);
       MessageProducer p = s.createProducer(d);
       TextMessage t = s.createTextMessage("text from jms");
@@ -555,21 +561,22 @@ public class JmsScenarios {
     }
   }
 
-  /** cross-protocol: receive messages from property dest and print them as `GOT <type> <body> <props>` */
+  /**
+   * cross-protocol (`receiveFrom=<dest>=<count>`): subscribe, print `WAIT ready` (the test
+   * then publishes from another protocol), and print each message as `GOT <type> <body> <props>`
+   */
   static void receiveFrom() throws Exception {
     Connection c = factory().createConnection();
     try {
       c.start();
       Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-      String dest = System.getProperty("dest");
-      int count = Integer.getInteger("count", 1);
+      String dest = params[0];
+      int count = params.length > 1 ? Integer.parseInt(params[1]) : 1;
       Destination d = dest.startsWith("topic://") ? s.createTopic(dest.substring(8)) : s.createQueue(dest);
       MessageConsumer consumer = s.createConsumer(d);
-      if (System.getProperty("ready") != null) {
-        System.out.println("WAIT ready");
-        System.out.flush();
-        stdin.readLine();
-      }
+      System.out.println("WAIT ready " + dest);
+      System.out.flush();
+      stdin.readLine();
       for (int i = 0; i < count; i++) {
         Message m = consumer.receive(10000);
         check(m != null, "message " + i);
@@ -592,6 +599,8 @@ public class JmsScenarios {
           String k = (String) e.nextElement();
           props.append(k).append('=').append(m.getObjectProperty(k)).append(';');
         }
+        String corr = m.getJMSCorrelationID();
+        if (corr != null) props.append("JMSCorrelationID=").append(corr).append(';');
         System.out.println("GOT " + type + " " + body + " " + props);
       }
     } finally {
