@@ -100,7 +100,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private readonly traceFrames: boolean;
 
   constructor(
-    private readonly socket: Socket,
+    readonly socket: Socket,
     readonly ctx: ProtocolContext,
     private readonly options: OpenWireOptions = {},
   ) {
