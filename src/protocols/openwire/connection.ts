@@ -78,7 +78,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private registered = false;
   private clientId: string | null = null;
   connectionId = '';
-  private nextCommandId = 1;
   private readonly sessions = new Map<string, SessionState>();
   private readonly consumers = new Map<string, OwConsumer>();
   private readonly producers = new Map<string, OwStruct>();
@@ -211,15 +210,15 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     this.send({
       type: T.BrokerInfo,
       brokerId: { type: T.BrokerId, value: BROKER_ID },
-      brokerUrl: `tcp://${hostname()}:${this.socket.localPort ?? 61616}`,
-      peerBrokerInfos: [],
+      brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}`,
+      peerBrokerInfos: null,
       brokerName,
       slaveBroker: false,
       masterBroker: false,
       faultTolerantConfiguration: false,
       duplexConnection: false,
       networkConnection: false,
-      connectionId: connectionCounter,
+      connectionId: 0,
       brokerUploadUrl: null,
       networkProperties: null,
     });
@@ -302,7 +301,9 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     if (clientId !== null) {
       const holder = this.shared.clientIds.get(clientId);
       if (holder && holder !== this) {
-        throw invalidClientId(`Broker: ${this.options.brokerName ?? 'localhost'} - Client: ${clientId} already connected from ${(holder as OpenWireConnection).remoteAddress ?? 'unknown'}`);
+        // ActiveMQ 5.17's text (RegionBroker.addConnection), measured
+        const h = holder as OpenWireConnection;
+        throw invalidClientId(`Broker: ${this.options.brokerName ?? 'localhost'} - Client: ${clientId} already connected from tcp://${h.remoteAddress ?? 'unknown'}:${h.socket.remotePort ?? 0}`);
       }
     }
     if (!this.ctx.connections.add(this)) {
@@ -578,7 +579,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
 
   private requireTx(key: string): TxOp[] {
     const tx = this.transactions.get(key);
-    if (!tx) throw new OwError('javax.jms.TransactionRolledBackException', `Transaction '${key}' has not been started.`);
+    // ActiveMQ 5.17's text (TransactionBroker.getTransaction), measured
+    if (!tx) throw jmsError(`Transaction 'TX:${key}' has not been started.`);
     return tx;
   }
 
@@ -708,7 +710,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
 
   send(s: OwStruct): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
-    if (SCHEMA_IS_COMMAND(s.type) && s['commandId'] === undefined) s['commandId'] = this.nextCommandId++;
     if (this.traceFrames) this.log.trace('command out', { type: s.type });
     const bytes = encodeFrame(s, this.wire, this.writer);
     this.lastWrite = Date.now();
@@ -845,8 +846,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   }
 }
 
-import { SCHEMA } from './codec/schema.js';
-const SCHEMA_IS_COMMAND = (type: number) => SCHEMA[type]?.command === true;
 
 /** ids as map keys: connection id, session, value */
 export function idKey(id: OwStruct | null | undefined): string {
