@@ -107,6 +107,18 @@ describe('OpenWire codec (loose encoding)', () => {
     const got: number[] = [];
     for (let i = 0; i < all.length; i += 3) r.push(all.subarray(i, i + 3), (body) => got.push(body[0]!));
     expect(got).toEqual([T.KeepAliveInfo, T.ShutdownInfo]);
+    // a chunk that ends right after a size prefix: the next chunk is that frame's body
+    const split = new FrameReader(1000);
+    const bodies: number[] = [];
+    split.push(all.subarray(0, 4), (body) => bodies.push(body[0]!));
+    split.push(all.subarray(4), (body) => bodies.push(body[0]!));
+    expect(bodies).toEqual([T.KeepAliveInfo, T.ShutdownInfo]);
+    for (const step of [1, 2, 4, 5, 7]) {
+      const r2 = new FrameReader(1000);
+      const got2: number[] = [];
+      for (let i = 0; i < all.length; i += step) r2.push(all.subarray(i, i + step), (body) => got2.push(body[0]!));
+      expect(got2, `chunks of ${step}`).toEqual([T.KeepAliveInfo, T.ShutdownInfo]);
+    }
     const big = Buffer.alloc(4);
     big.writeInt32BE(2000);
     expect(() => new FrameReader(1000).push(big, () => undefined)).toThrow(FrameTooLargeError);

@@ -25,7 +25,7 @@ export class FrameReader {
   /** feed bytes; `onFrame` gets each complete frame body (type byte onwards) */
   push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
     // fast path: nothing pending and whole frames in this chunk
-    if (this.buffered === 0) {
+    if (this.buffered === 0 && this.need < 0) {
       let at = 0;
       while (chunk.length - at >= 4) {
         const size = this.checkSize(chunk.readInt32BE(at));
