@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { DLQ_NAME, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
-import { DurableBarrier } from '../../core/durable-barrier.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
 import { accessRefused } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
 import type { VHost } from '../../core/vhost.js';
@@ -85,7 +85,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private readonly tempDests = new Set<OwDestination>();
   private advisory: (AdvisoryListener & { consumerIds: Set<string> }) | undefined;
   private readonly shared: OpenWireBrokerState;
-  private readonly durable: DurableBarrier<() => void>;
+  /** answers waiting for the store to make earlier writes durable (persistent sends, commits), in order */
+  private readonly durable: OrderedDurableWaits<() => void>;
   private negotiationTimer: NodeJS.Timeout | undefined;
   private readTimer: NodeJS.Timeout | undefined;
   private writeTimer: NodeJS.Timeout | undefined;
@@ -114,7 +115,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
       providerVersion: options.engineVersion ?? '5.18.4',
     };
     this.frames = new FrameReader(this.settings.maxFrameSize);
-    this.durable = new DurableBarrier(ctx.broker.store, (waiters, err) => this.flushDurable(waiters, err));
+    this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
