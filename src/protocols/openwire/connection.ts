@@ -70,7 +70,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private state: State = 'negotiating';
   private readonly frames: FrameReader;
   private wire: WireOptions = { version: 12, stackTraceEnabled: false };
-  private negotiated: Negotiated | undefined;
+  private wireFormat: Negotiated | undefined;
   private readonly writer = new Writer(4096);
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
@@ -201,7 +201,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     if ((cmd['version'] as number) < MIN_VERSION) {
       throw new OpenWireDecodeError(`OpenWire version ${cmd['version'] as number} is not supported (LocalMQ speaks ${MIN_VERSION} to 12)`);
     }
-    this.negotiated = n;
+    this.wireFormat = n;
     this.wire = { version: n.version, stackTraceEnabled: n.stackTraceEnabled };
     this.frames.maxFrameSize = n.maxFrameSize;
     this.state = 'open';
