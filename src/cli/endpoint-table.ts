@@ -21,12 +21,17 @@ export function formatEndpoints(state: RunState): string {
   const missing = unavailableEndpoints(state.engine as Engine, state.hostname);
   for (const m of missing) lines.push(`    ${m.name.padEnd(width)}  (not yet available in LocalMQ)`);
   // Amazon MQ's brokers are TLS-only: those are the endpoints an app's Amazon config names
-  const amazon = Object.entries(state.amazonUrls ?? {}).filter(([, url]) => /^(amqps|stomp\+ssl|mqtt\+ssl|wss|https):/.test(url));
+  const amazon = Object.entries(state.amazonUrls ?? {}).filter(([, url]) => /^(amqps|stomp\+ssl|mqtt\+ssl|wss|https|ssl):/.test(url));
   if (amazon.length) {
     const hosts = [...new Set(amazon.map(([, url]) => new URL(url.replace(/^[a-z+]+:/, 'http:')).hostname))];
     lines.push('', `  Amazon MQ form (the certificate covers it; add "127.0.0.1 ${hosts.join(' ')}" to /etc/hosts to use it)`);
     const names = new Map(endpointTable(state.hostname, state.ports as Partial<Record<ListenerKey, number>>).map((e) => [e.key as string, e.name]));
     for (const [key, url] of amazon) lines.push(`    ${(names.get(key) ?? key).padEnd(width)}  ${url}`);
+    const openwire = amazon.find(([key]) => key === 'openwireSsl')?.[1];
+    if (openwire) {
+      // an active/standby Amazon MQ broker has two instances, -1 and -2: JMS apps name both
+      lines.push(`    ${'JMS failover'.padEnd(width)}  failover:(${openwire},${openwire.replace(/-1\./, '-2.')})`);
+    }
   }
   lines.push('');
   const label = (l: string) => `  ${l.padEnd(12)} `;

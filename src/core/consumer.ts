@@ -2,6 +2,7 @@ import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import type { Selector } from './selector/index.js';
 import type { Session } from './session.js';
 
 /** The protocol side of a consumer: how the adapter writes a delivery out. */
@@ -31,6 +32,8 @@ export interface ConsumeOptions {
   /** x-priority: higher-priority consumers are offered messages first */
   priority: number;
   arguments: FieldTable;
+  /** a JMS selector: the consumer takes only the messages it selects; the rest wait for others */
+  selector?: Selector;
 }
 
 export class Consumer {
@@ -51,6 +54,12 @@ export class Consumer {
 
   get noAck(): boolean {
     return this.options.noAck;
+  }
+
+  /** does its selector (if any) take this message? */
+  accepts(entry: QueueEntry): boolean {
+    const s = this.options.selector;
+    return s === undefined || s.matches(entry.message, entry.deliveryCount);
   }
 
   /** may this consumer take one more message now? */

@@ -35,6 +35,13 @@ export interface Message {
    * that changes `properties` must clear it.
    */
   encodedProperties?: Buffer;
+  /**
+   * The form the message arrived in, kept by its adapter so a delivery in the same
+   * protocol needs no re-encoding and keeps what the core's properties cannot hold
+   * (OpenWire: its typed JMS properties and ids). Never persisted; a copy that changes
+   * the message leaves it behind.
+   */
+  native?: { protocol: string; data: unknown };
 }
 
 export function isPersistent(m: Message): boolean {

@@ -363,6 +363,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
     let accepted: Queue[] | undefined;
     let persisted: Queue[] | undefined;
     for (const q of queues) {
+      // a topic subscription with a selector never holds what it does not select
+      if (q.selector !== undefined && !q.selector.matches(message)) continue;
       if (q.wouldReject(message)) {
         flags |= Rejected;
         if (q.config.overflow === 'reject-publish-dlx') this.deadLetterer.fromQueue(q, [{ message }], 'maxlen');

@@ -32,7 +32,7 @@ export interface ConnectionSocketInfo {
 /** A live client connection of any protocol, as the server and the test API see it. */
 export interface ClientConnection {
   readonly id: string;
-  readonly protocol: 'amqp' | 'amqp10' | 'stomp' | 'mqtt';
+  readonly protocol: 'amqp' | 'amqp10' | 'stomp' | 'mqtt' | 'openwire';
   readonly remoteAddress: string | undefined;
   /** the client's port, for the log's `peer` (address:port) */
   readonly remotePort?: number;

@@ -8,8 +8,8 @@ export interface ConnectionLimits {
   perProtocol: number;
 }
 
-/** ActiveMQ's wire-level protocols in LocalMQ (STOMP, MQTT, AMQP 1.0): AMQP 0-9-1 answers to the node-wide limit only */
-const PER_PROTOCOL_LIMITED = new Set<ClientConnection['protocol']>(['stomp', 'mqtt', 'amqp10']);
+/** ActiveMQ's wire-level protocols in LocalMQ (OpenWire, STOMP, MQTT, AMQP 1.0): AMQP 0-9-1 answers to the node-wide limit only */
+const PER_PROTOCOL_LIMITED = new Set<ClientConnection['protocol']>(['stomp', 'mqtt', 'amqp10', 'openwire']);
 
 /** Every live client connection of every protocol, with the broker's connection limits. */
 export class Connections implements ConnectionRegistry {

@@ -36,9 +36,11 @@ const FORMS: Record<ListenerKey, { name: string; scheme: string; path?: string; 
   https: { name: 'Management console and API (TLS)', scheme: 'https', tls: true },
   console: { name: 'ActiveMQ web console', scheme: 'https', tls: true },
   api: { name: 'Amazon MQ API (aws mq --endpoint-url)', scheme: 'http', tls: false },
+  openwire: { name: 'OpenWire', scheme: 'tcp', tls: false },
+  openwireSsl: { name: 'OpenWire (TLS)', scheme: 'ssl', tls: true },
 };
 
-const ORDER: ListenerKey[] = ['amqp', 'amqps', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'];
+const ORDER: ListenerKey[] = ['openwire', 'openwireSsl', 'amqp', 'amqps', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'];
 
 /** The broker's endpoints, in the order the Amazon MQ console lists them. */
 export function endpointTable(
@@ -91,14 +93,14 @@ export function brokerArn(identity: BrokerIdentity, name: string, account = '000
   return `arn:aws:mq:${identity.region}:${account}:broker:${name}:${identity.brokerId}`;
 }
 
-const TLS_LISTENERS = new Set<ListenerKey>(['amqps', 'amqp10s', 'stomps', 'mqtts', 'wss', 'https', 'console']);
+const TLS_LISTENERS = new Set<ListenerKey>(['amqps', 'amqp10s', 'stomps', 'mqtts', 'wss', 'https', 'console', 'openwireSsl']);
 
 export function isTlsListener(key: ListenerKey): boolean {
   return TLS_LISTENERS.has(key);
 }
 
 /** endpoints that belong to Amazon MQ's ActiveMQ engine (their host names carry `-1`) */
-export const ACTIVEMQ_LISTENERS = new Set<ListenerKey>(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
+export const ACTIVEMQ_LISTENERS = new Set<ListenerKey>(['openwire', 'openwireSsl', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console']);
 
 /** the URL a client library takes for this listener */
 export function clientUrl(key: ListenerKey, host: string, port: number): string {
@@ -130,5 +132,9 @@ export function clientUrl(key: ListenerKey, host: string, port: number): string 
     case 'https':
     case 'console':
       return `https://${h}:${port}`;
+    case 'openwire':
+      return `tcp://${h}:${port}`;
+    case 'openwireSsl':
+      return `ssl://${h}:${port}`;
   }
 }

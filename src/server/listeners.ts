@@ -8,6 +8,8 @@ import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
 import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
 import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
+import { OpenWireConnection, type OpenWireOptions } from '../protocols/openwire/connection.js';
+import { isTlsListener } from './endpoints.js';
 import { listenOnHosts, type Listener } from './listen.js';
 import type { ListenerKey } from './profiles.js';
 import type { TlsTerminator } from './tls/terminator.js';
@@ -27,6 +29,8 @@ export interface ListenerServices {
   tls(): TlsTerminator;
   /** the Amazon MQ API's HTTP handler */
   api(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** OpenWire settings (the engine version its clients see) */
+  openwire?: OpenWireOptions;
 }
 
 export interface OpenListener extends Listener {
@@ -43,7 +47,7 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
  * never listens itself, so the same server serves plain and TLS ports.
  */
 export async function openListener(key: ListenerKey, port: number, s: ListenerServices): Promise<OpenListener> {
-  const secure = key === 'amqps' || key === 'amqp10s' || key === 'stomps' || key === 'mqtts' || key === 'wss' || key === 'https' || key === 'console';
+  const secure = isTlsListener(key);
   let onSocket: (socket: net.Socket) => void;
   // the HTTP server never listens, so it does not track these sockets: stop() destroys them
   const httpVia = (server: http.Server) => (socket: Duplex) => server.emit('connection', socket);
@@ -71,6 +75,10 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
       onSocket = (socket) => mqtt.handle(socket);
       break;
     }
+    case 'openwire':
+    case 'openwireSsl':
+      onSocket = (socket) => new OpenWireConnection(socket, s.ctx, s.openwire);
+      break;
     case 'stompWs':
       onSocket = httpVia(stompWebSocketServer(s.ctx));
       break;

@@ -60,6 +60,10 @@ export interface BrokerUrls {
   console?: string;
   /** Amazon MQ's REST API: point @aws-sdk/client-mq, `aws mq` or Terraform at it as the endpoint */
   api?: string;
+  /** OpenWire for the ActiveMQ JMS client: tcp://host:61616 */
+  openwire?: string;
+  /** OpenWire over TLS: ssl://host:61617 (Amazon MQ's endpoint) */
+  openwireSsl?: string;
 }
 
 /**
@@ -211,6 +215,7 @@ export class LocalMQ extends BrokerInspection {
       http: () => managementHandler(this.managementBackend()),
       tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
       api: () => this.controlPlane.handler,
+      openwire: this.options.openwire,
     };
     const keys = Object.keys(resolved) as ListenerKey[];
     // with a data dir the CA file is made at start, so the endpoint printout can name it

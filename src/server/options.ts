@@ -2,6 +2,7 @@ import type { LimitSettings } from '../core/limits.js';
 import type { LogFormat, LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
 import type { MqttOptions } from '../protocols/mqtt/server.js';
+import type { OpenWireOptions } from '../protocols/openwire/connection.js';
 import type { StoreFs } from '../store/file/fs-layer.js';
 import type { InstanceType } from './instance-types.js';
 
@@ -31,6 +32,10 @@ export interface PortOptions {
   console?: PortSetting;
   /** Amazon MQ's REST API (`/v1/brokers`...): creates brokers that run inside this process (4566) */
   api?: PortSetting;
+  /** ActiveMQ profile: OpenWire (the JMS client's tcp://, 61616) */
+  openwire?: PortSetting;
+  /** ActiveMQ profile: OpenWire over TLS (Amazon MQ's ssl://…:61617) */
+  openwireSsl?: PortSetting;
 }
 
 export interface UserOption {
@@ -117,6 +122,8 @@ export interface BrokerOptions {
   amqp?: Partial<AmqpTuning>;
   /** MQTT: anonymous access (default off), its user, the default vhost, in-flight window */
   mqtt?: MqttOptions;
+  /** OpenWire limits and timeouts (max frame size, negotiation timeout, inactivity monitor) */
+  openwire?: OpenWireOptions;
 }
 
 /** Internal knobs of the file journal (see BrokerOptions.journal). */

@@ -20,6 +20,8 @@ export const STANDARD_PORTS: Record<ListenerKey, number> = {
   https: 15671,
   console: 8162,
   api: 4566,
+  openwire: 61616,
+  openwireSsl: 61617,
 };
 
 /**
@@ -27,17 +29,17 @@ export const STANDARD_PORTS: Record<ListenerKey, number> = {
  * expose them (plus the plaintext ports developers' tools expect locally):
  * - rabbitmq: AMQP 0-9-1 over TLS 5671 and the management console/API over HTTPS 15671,
  *   plaintext 5672 and 15672; Amazon's RabbitMQ engine has no STOMP or MQTT.
- * - activemq: AMQP 1.0 over TLS 5671 (`amqp+ssl`), STOMP+SSL 61614, MQTT+SSL 8883, WSS 61619
- *   (STOMP and MQTT by subprotocol), the console on 8162; plaintext 5672, 61613 and 1883 as
- *   ActiveMQ listens by default.
+ * - activemq: OpenWire+SSL 61617 (the JMS client's ssl://), AMQP 1.0 over TLS 5671 (`amqp+ssl`),
+ *   STOMP+SSL 61614, MQTT+SSL 8883, WSS 61619 (STOMP and MQTT by subprotocol), the console on
+ *   8162; plaintext OpenWire 61616, AMQP 5672, STOMP 61613 and MQTT 1883 as ActiveMQ listens by default.
  * - rabbitmq and all: AMQP 1.0 shares the AMQP ports, chosen by the protocol header (RabbitMQ 4).
  * - all: both, over one core.
  * Every profile has the Amazon MQ API (`api`, 4566), which creates brokers of either engine.
  */
 export const PROFILE_LISTENERS: Record<Engine, ListenerKey[]> = {
   rabbitmq: ['amqp', 'amqps', 'http', 'https', 'api'],
-  activemq: ['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api'],
-  all: ['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'],
+  activemq: ['openwire', 'openwireSsl', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api'],
+  all: ['openwire', 'openwireSsl', 'amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api'],
 };
 
 /**
@@ -61,6 +63,6 @@ export function resolvePorts(engine: Engine, ports: PortOptions, freePorts: bool
 /** Endpoints an Amazon MQ broker of this engine has that LocalMQ does not serve yet. */
 export const NOT_YET_AVAILABLE: Record<Engine, { name: string; port: number; url: string }[]> = {
   rabbitmq: [],
-  activemq: [{ name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' }],
-  all: [{ name: 'OpenWire', port: 61617, url: 'ssl://HOST:61617' }],
+  activemq: [],
+  all: [],
 };

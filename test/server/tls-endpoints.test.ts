@@ -85,12 +85,15 @@ describe('TLS endpoints with the generated local CA (engine all)', () => {
 
   it('lists every endpoint of the profile in Amazon MQ URL forms, locally and at the Amazon-style host', () => {
     const keys = broker.endpoints.map((e) => e.key);
-    expect(keys).toEqual(['amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api']);
+    expect(keys).toEqual(['openwire', 'openwireSsl', 'amqp', 'amqps', 'stomp', 'stomps', 'stompWs', 'mqtt', 'mqtts', 'mqttWs', 'wss', 'http', 'https', 'console', 'api']);
     const byKey = Object.fromEntries(broker.endpoints.map((e) => [e.key, e]));
     expect(byKey['amqps']!.url).toMatch(/^amqps:\/\/localhost:\d+$/);
     expect(byKey['stomps']!.url).toMatch(/^stomp\+ssl:\/\/localhost:\d+$/);
     expect(byKey['mqtts']!.url).toMatch(/^mqtt\+ssl:\/\/localhost:\d+$/);
     expect(byKey['wss']!.url).toMatch(/^wss:\/\/localhost:\d+$/);
+    expect(byKey['openwire']!.url).toMatch(/^tcp:\/\/localhost:\d+$/);
+    expect(byKey['openwireSsl']!.url).toMatch(/^ssl:\/\/localhost:\d+$/);
+    expect(byKey['openwireSsl']!.amazonUrl).toMatch(/^ssl:\/\/b-[0-9a-f-]{36}-1\.mq\.us-east-1\.amazonaws\.com:\d+$/);
     expect(byKey['amqps']!.amazonUrl).toMatch(/^amqps:\/\/b-[0-9a-f-]{36}\.mq\.us-east-1\.amazonaws\.com:\d+$/);
     expect(byKey['stomps']!.amazonUrl).toMatch(/^stomp\+ssl:\/\/b-[0-9a-f-]{36}-1\.mq\.us-east-1\.amazonaws\.com:\d+$/);
   });
@@ -118,7 +121,7 @@ describe('engine profiles', () => {
     afterAll(() => broker.stop());
 
     it('lists the ActiveMQ endpoints with the instance suffix in the Amazon-style host', () => {
-      expect(broker.endpoints.map((e) => e.key)).toEqual(['amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api']);
+      expect(broker.endpoints.map((e) => e.key)).toEqual(['openwire', 'openwireSsl', 'amqp10', 'amqp10s', 'stomp', 'stomps', 'mqtt', 'mqtts', 'wss', 'console', 'api']);
       for (const e of broker.endpoints) expect(e.amazonUrl).toMatch(/^[a-z+]+:\/\/b-[0-9a-f-]{36}-1\.mq\.us-east-1\.amazonaws\.com:\d+/);
     });
 

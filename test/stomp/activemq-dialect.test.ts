@@ -247,3 +247,33 @@ describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
     await stompitDisconnect(a);
   });
 });
+
+describe('activemq dialect: the selector header (the core JMS selector, shared with OpenWire)', () => {
+  it('a queue subscription takes only what its selector selects; a topic subscription never holds the rest', async () => {
+    const c = await client();
+    const q = unique('/queue/sel.');
+    await send(c, { destination: q, color: 'red' }, 'red one');
+    await send(c, { destination: q, color: 'blue' }, 'blue one');
+    await subscribe(c, { destination: q, id: 's1', selector: "color = 'blue'" });
+    const m = await c.frame('MESSAGE');
+    expect(m.body.toString()).toBe('blue one');
+    const t = unique('/topic/sel.');
+    await subscribe(c, { destination: t, id: 's2', selector: "n > 2" });
+    // STOMP headers are strings, so as on ActiveMQ a numeric comparison on them selects nothing
+    await send(c, { destination: t, n: '5', kind: 'x' }, 'string n');
+    await subscribe(c, { destination: t, id: 's3', selector: "kind = 'y'" });
+    await send(c, { destination: t, kind: 'y' }, 'kind y');
+    const y = await c.frame('MESSAGE');
+    expect(y.body.toString()).toBe('kind y');
+    expect(h(y, 'subscription')).toBe('s3');
+    c.close();
+  });
+
+  it('a bad selector is refused with javax.jms.InvalidSelectorException', async () => {
+    const c = await client();
+    c.send('SUBSCRIBE', { destination: '/queue/bad.sel', id: 'b', selector: "color = = 'x'", receipt: 'r1' });
+    const err = await c.frame('ERROR');
+    expect(h(err, 'message')).toMatch(/^javax\.jms\.InvalidSelectorException: /);
+    c.close();
+  });
+});

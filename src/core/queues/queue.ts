@@ -7,6 +7,7 @@ import type { QueueEntry } from './entry.js';
 import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
+import { Selector } from '../selector/index.js';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -51,6 +52,10 @@ export class Queue {
   private expiryTimerAt = Infinity;
   private unusedTimer: NodeJS.Timeout | undefined;
   deleted = false;
+  /** consumers with a JMS selector: dispatch then looks past the head for what they select */
+  private selective = 0;
+  /** a queue-level JMS selector (`x-selector`, a topic subscription's): other messages never enter */
+  readonly selector: Selector | undefined;
   /** counters for the management API and test helpers */
   readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0 };
   /** the policy in force (the management API's `policy`), set by the core's PolicyService */
@@ -64,6 +69,8 @@ export class Queue {
     public config: QueueConfig,
   ) {
     this.ready = new ReadyList(config.maxPriority);
+    const sel = options.arguments['x-selector'];
+    this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;
     this.touch();
   }
 
@@ -150,6 +157,7 @@ export class Queue {
       throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
     this.consumers.push(c);
+    if (c.options.selector) this.selective++;
     this.hadConsumer = true;
     this.clearUnusedTimer();
   }
@@ -158,6 +166,7 @@ export class Queue {
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
+    if (c.options.selector) this.selective--;
     if (this.rrIndex > i) this.rrIndex--;
     if (this.consumers.length === 0) {
       this.touch();
@@ -183,6 +192,10 @@ export class Queue {
     try {
       do {
         this.dispatchAgain = false;
+        if (this.selective) {
+          this.dispatchSelective();
+          continue;
+        }
         while (this.ready.length && this.consumers.length) {
           const head = this.ready.peek()!;
           // most messages never expire: skip the clock read for them
@@ -201,11 +214,32 @@ export class Queue {
     }
   }
 
-  private pickConsumer(): Consumer | undefined {
+  /**
+   * With selector consumers a message goes to a consumer that selects it, and one nobody
+   * selects stays while the messages behind it go on (ActiveMQ's queue semantics).
+   */
+  private dispatchSelective(): void {
+    if (!this.ready.length || !this.consumers.length) return;
+    const now = Date.now();
+    try {
+      for (const e of this.ready.toArray()) {
+        if (e.expiresAt !== Infinity && e.expiresAt <= now) continue;
+        if (!this.consumers.some((c) => c.hasCredit())) break;
+        const c = this.pickConsumer(e);
+        if (!c) continue;
+        this.ready.remove(new Set([e]));
+        this.deliverTo(c, e);
+      }
+    } finally {
+      if (this.ready.length && this.ready.peek()!.expiresAt <= now) this.expireHeads();
+    }
+  }
+
+  private pickConsumer(entry?: QueueEntry): Consumer | undefined {
     const cs = this.consumers;
     if (this.config.singleActiveConsumer) {
       const active = cs[0]!;
-      return active.hasCredit() ? active : undefined;
+      return active.hasCredit() && (entry === undefined || active.accepts(entry)) ? active : undefined;
     }
     const n = cs.length;
     let best: Consumer | undefined;
@@ -213,7 +247,7 @@ export class Queue {
     for (let k = 0; k < n; k++) {
       const i = (this.rrIndex + k) % n;
       const c = cs[i]!;
-      if ((!best || c.options.priority > best.options.priority) && c.hasCredit()) {
+      if ((!best || c.options.priority > best.options.priority) && c.hasCredit() && (entry === undefined || c.accepts(entry))) {
         best = c;
         bestIndex = i;
       }

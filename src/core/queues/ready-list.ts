@@ -102,6 +102,19 @@ export class ReadyList {
     return undefined;
   }
 
+  /** take these entries out, wherever they are (selector consumers take from the middle) */
+  remove(entries: Set<QueueEntry>): void {
+    for (const level of this.levels) {
+      if (!level.length) continue;
+      for (let i = level.requeued.length - 1; i >= 0; i--) if (entries.has(level.requeued[i]!)) level.requeued.splice(i, 1);
+      level.fresh.filterInPlace((e) => !entries.has(e));
+    }
+    for (const e of entries) {
+      this.count--;
+      this.byteCount -= e.message.body.length;
+    }
+  }
+
   /** in delivery order, without copying the list */
   *entries(): IterableIterator<QueueEntry> {
     for (let p = this.levels.length - 1; p >= 0; p--) yield* this.levels[p]!.entries();

@@ -25,6 +25,7 @@ const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
   amqp10: 'AMQP 1-0',
   stomp: 'STOMP',
   mqtt: 'MQTT',
+  openwire: 'OpenWire',
 };
 
 const details = (rate: number) => ({ rate });

@@ -3,13 +3,14 @@
  * (`.`-separated levels), with `*` matching exactly one level and `>` every remaining
  * level, the parent included (`a.>` matches `a`). A name without a known prefix is a
  * queue of that literal name (ActiveMQ accepts the SEND and creates it).
- *
- * Topics ride on amq.topic (routing key = the topic name, binding key with `>` as `#`),
- * which keeps MQTT and AMQP interop; queues are core queues of the same name.
+ * (The naming rules are the core's, src/core/activemq-names.ts.)
  */
 export type AmqDestination = { kind: 'queue'; name: string } | { kind: 'topic'; name: string };
 
-export const TOPIC_EXCHANGE = 'amq.topic';
+import { TOPIC_EXCHANGE } from '../../../core/activemq-names.js';
+
+// the naming rules themselves live in the core, shared with OpenWire
+export { DLQ_NAME, TOPIC_EXCHANGE, amqNameMatches, isWildcardName, topicBindingKey } from '../../../core/activemq-names.js';
 
 const PREFIXES: [string, AmqDestination['kind']][] = [
   ['/queue/', 'queue'],
@@ -23,34 +24,6 @@ export function parseAmqDestination(text: string): AmqDestination {
     if (text.startsWith(prefix) && text.length > prefix.length) return { kind, name: text.slice(prefix.length) };
   }
   return { kind: 'queue', name: text };
-}
-
-/** does the name hold a `*` or `>` level (a subscription over many destinations)? */
-export function isWildcardName(name: string): boolean {
-  for (const level of name.split('.')) if (level === '*' || level === '>') return true;
-  return false;
-}
-
-/** ActiveMQ's wildcard match: `*` one level, `>` the rest (zero or more levels) */
-export function amqNameMatches(pattern: string, name: string): boolean {
-  const p = pattern.split('.');
-  const n = name.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const level = p[i]!;
-    if (level === '>') return true;
-    if (i >= n.length) return false;
-    if (level !== '*' && level !== n[i]) return false;
-  }
-  return p.length === n.length;
-}
-
-/** a topic subscription's binding key on amq.topic: `>` becomes `#` (both match zero or more levels) */
-export function topicBindingKey(name: string): string {
-  if (!name.includes('>')) return name;
-  return name
-    .split('.')
-    .map((l) => (l === '>' ? '#' : l))
-    .join('.');
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Queue } from '../../../core/queues/queue.js';
 import { getHeader, type StompFrame, type StompHeader, type StompSerializeOptions, type StompVersion } from '../codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from '../dialect.js';
 import { StompError } from '../errors.js';
+import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
 import { TOPIC_EXCHANGE, amqNameMatches, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
 import { amqErrorFrame, amqErrorText, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
@@ -94,13 +95,16 @@ export class ActiveMqStompDialect implements StompDialect {
     if (prefetch !== undefined) session.consumerPrefetch = prefetch;
     const wildcard = dest.kind === 'queue' && isWildcardName(dest.name);
     const topicQueue = dest.kind === 'topic' ? `activemq-subscription-${randomBytes(12).toString('base64url')}` : undefined;
+    const selector = selectorOf(req.frame);
     const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, topicQueue !== undefined, wildcard);
+    sub.selector = selector;
     conn.subscriptions.set(req.tag, sub);
     try {
       if (topicQueue !== undefined) {
         conn.check('configure', 'queue', topicQueue);
         conn.check('read', 'exchange', TOPIC_EXCHANGE);
-        conn.vhostModel.declareQueue(topicQueue, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: {} }, conn.owner);
+        const args = selector ? { 'x-selector': selector.text } : {};
+        conn.vhostModel.declareQueue(topicQueue, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, conn.owner);
         conn.vhostModel.bindQueue(topicQueue, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
         sub.consumeQueue(topicQueue);
       } else if (wildcard) {
@@ -183,6 +187,18 @@ export class ActiveMqStompDialect implements StompDialect {
 
 function amqError(text: string): StompError {
   return new StompError(text, text);
+}
+
+/** the `selector` header, compiled by the core (OpenWire's selectors are the same code) */
+function selectorOf(frame: StompFrame): Selector | undefined {
+  const text = getHeader(frame, 'selector');
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    return new Selector(text);
+  } catch (err) {
+    if (err instanceof InvalidSelectorError) throw amqError(`javax.jms.InvalidSelectorException: ${err.message}`);
+    throw err;
+  }
 }
 
 function integerHeader(frame: StompFrame, name: string): number | undefined {

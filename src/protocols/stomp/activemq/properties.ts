@@ -1,3 +1,4 @@
+import { JMS_MSG_TYPE, JmsMsgType } from '../../../core/activemq-names.js';
 import type { FieldTable } from '../../../core/fields.js';
 import type { Message, MessageProperties } from '../../../core/message.js';
 import type { StompHeader } from '../codec/index.js';
@@ -14,8 +15,8 @@ import type { StompHeader } from '../codec/index.js';
  * A text message is marked in the AMQP headers with `x-opt-jms-msg-type` = 5, the
  * JMS-over-AMQP annotation ActiveMQ itself uses for TextMessage.
  */
-export const JMS_MSG_TYPE = 'x-opt-jms-msg-type';
-export const JMS_TEXT = 5;
+export { JMS_MSG_TYPE };
+export const JMS_TEXT = JmsMsgType.Text;
 /** ActiveMQ's MQTT transport names the QoS a message was published with in this property */
 const MQTT_QOS_PROPERTY = 'ActiveMQ.MQTT.QoS';
 const MQTT_QOS_HEADER = 'x-mqtt-publish-qos';

@@ -1,5 +1,6 @@
 import type { Consumer, Delivery } from '../../../core/consumer.js';
 import type { Queue } from '../../../core/queues/queue.js';
+import type { Selector } from '../../../core/selector/index.js';
 import type { Session } from '../../../core/session.js';
 import type { StompHeader, StompSerializeOptions, StompVersion } from '../codec/index.js';
 import { SubscriptionBase, type AckMode } from '../subscription.js';
@@ -41,6 +42,8 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   /** delivery tag → its ids, while the Session holds the delivery unacknowledged */
   private readonly ids = new Map<number, DeliveryIds>();
   private readonly byMessageId = new Map<string, number>();
+  /** the `selector` header: the core's JMS selector, as OpenWire consumers use it */
+  selector: Selector | undefined;
 
   constructor(
     host: AmqSubscriptionHost,
@@ -63,7 +66,9 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
     if (this.closed || this.consumers.has(queueName)) return;
     const tag = this.wildcard ? `${this.tag}/${queueName}` : this.tag;
     this.consumers.set(queueName, tag);
-    this.session.consume(queueName, { tag, noAck: this.ackMode === 'auto', exclusive: false, priority: 0, arguments: {} }, this);
+    // a topic subscription's own queue filters on entry (x-selector); a queue is filtered per consumer
+    const selector = this.ownsQueue ? undefined : this.selector;
+    this.session.consume(queueName, { tag, noAck: this.ackMode === 'auto', exclusive: false, priority: 0, arguments: {}, ...(selector ? { selector } : {}) }, this);
   }
 
   deliver(d: Delivery): void {

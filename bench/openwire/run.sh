@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# JMS throughput with the same ActiveMQ client against LocalMQ and Debian's ActiveMQ, one run:
+#   bench/openwire/run.sh [count] [size]     (default 100000 x 1024 B)
+# Needs java/javac and Debian's libactivemq-java and activemq packages. Ports 25616 (LocalMQ)
+# and 25626 (ActiveMQ) on loopback; both brokers keep their data under a temp dir.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+COUNT=${1:-100000}
+SIZE=${2:-1024}
+J=/usr/share/java
+CP="$J/activemq-client.jar:$J/geronimo-jms_1.1_spec.jar:$J/geronimo-j2ee-management-1.1-spec.jar:$J/hawtbuf.jar:$J/slf4j-api.jar:$J/slf4j-nop.jar"
+WORK=$(mktemp -d /tmp/localmq-jms-bench.XXXXXX)
+javac -nowarn -d "$WORK/classes" -cp "$CP" bench/openwire/JmsThroughput.java
+CP="$WORK/classes:$CP"
+LM_PORT=${LM_PORT:-25616}
+AMQ_PORT=${AMQ_PORT:-25626}
+
+# LocalMQ on a data dir (persistent sends are answered once on disk)
+[ -f dist/cli/main.js ] || npm run build >/dev/null
+node dist/cli/main.js start --engine activemq --data-dir "$WORK/localmq" --openwire-port "$LM_PORT" \
+  --openwire-ssl-port off --amqp10-port off --amqp10s-port off --stomp-port off --stomps-port off --mqtt-port off \
+  --mqtts-port off --wss-port off --console-port off --log-level warn &
+LM_PID=$!
+# ActiveMQ 5.17 (Debian), its config with the OpenWire connector moved to our port
+mkdir -p "$WORK/amq/conf" "$WORK/amq/data"
+cp /etc/activemq/instances-available/main/* "$WORK/amq/conf/"
+sed -i "s#tcp://127.0.0.1:61616#tcp://127.0.0.1:$AMQ_PORT#" "$WORK/amq/conf/activemq.xml"
+java -Xms512M -Xmx512M --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED \
+  --add-opens java.base/java.util.concurrent=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED \
+  -Dactivemq.classpath="$WORK/amq/conf" -Dactivemq.home=/usr/share/activemq -Dactivemq.base="$WORK/amq" \
+  -Dactivemq.conf="$WORK/amq/conf" -Dactivemq.data="$WORK/amq/data" \
+  -jar /usr/share/activemq/bin/activemq.jar start "xbean:file:$WORK/amq/conf/activemq.xml" >"$WORK/amq.log" 2>&1 &
+AMQ_PID=$!
+trap 'kill $LM_PID $AMQ_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
+for p in "$LM_PORT" "$AMQ_PORT"; do
+  for i in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.5; done
+done
+for mode in false true; do
+  echo "LocalMQ:   $(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$LM_PORT "$COUNT" "$SIZE" $mode)"
+  echo "ActiveMQ:  $(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$AMQ_PORT "$COUNT" "$SIZE" $mode)"
+done

@@ -1,0 +1,47 @@
+/**
+ * ActiveMQ 5.x destination naming, shared by every adapter that speaks ActiveMQ's
+ * semantics (STOMP and MQTT in the `activemq` profile, OpenWire): `.`-separated levels,
+ * `*` matching exactly one level and `>` every remaining level, the parent included
+ * (`a.>` matches `a`). Topics ride on amq.topic (routing key = the topic name, a binding
+ * key with `>` as `#`), which keeps MQTT and AMQP 0-9-1 interop; queues are core queues
+ * of the same name.
+ */
+export const TOPIC_EXCHANGE = 'amq.topic';
+/** ActiveMQ's shared dead-letter queue */
+export const DLQ_NAME = 'ActiveMQ.DLQ';
+
+/** does the name hold a `*` or `>` level (a subscription over many destinations)? */
+export function isWildcardName(name: string): boolean {
+  for (const level of name.split('.')) if (level === '*' || level === '>') return true;
+  return false;
+}
+
+/** ActiveMQ's wildcard match: `*` one level, `>` the rest (zero or more levels) */
+export function amqNameMatches(pattern: string, name: string): boolean {
+  const p = pattern.split('.');
+  const n = name.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const level = p[i]!;
+    if (level === '>') return true;
+    if (i >= n.length) return false;
+    if (level !== '*' && level !== n[i]) return false;
+  }
+  return p.length === n.length;
+}
+
+/** a topic subscription's binding key on amq.topic: `>` becomes `#` (both match zero or more levels) */
+export function topicBindingKey(name: string): string {
+  if (!name.includes('>')) return name;
+  return name
+    .split('.')
+    .map((l) => (l === '>' ? '#' : l))
+    .join('.');
+}
+
+/**
+ * The JMS message type a message was sent as, in the AMQP headers: the JMS-over-AMQP
+ * annotation ActiveMQ itself uses (`x-opt-jms-msg-type`). Absent means bytes for a
+ * message from a non-JMS protocol.
+ */
+export const JMS_MSG_TYPE = 'x-opt-jms-msg-type';
+export const JmsMsgType = { Message: 0, Object: 1, Map: 2, Bytes: 3, Stream: 4, Text: 5 } as const;

@@ -1,0 +1,885 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Socket } from 'node:net';
+import { DLQ_NAME, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import type { OrderedDurableWaits } from '../../core/durability.js';
+import { accessRefused } from '../../core/errors.js';
+import { isPersistent, type Message } from '../../core/message.js';
+import type { VHost } from '../../core/vhost.js';
+import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
+import { OpenWireDecodeError } from './codec/data.js';
+import { FrameReader, FrameTooLargeError } from './codec/framing.js';
+import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct, type WireOptions } from './codec/marshal.js';
+import { DestOp, T, TxType, isDestinationType, isMessageType } from './codec/types.js';
+import { Writer } from './codec/data.js';
+import {
+  brokerWireFormatInfo,
+  DEFAULT_INACTIVITY_INITIAL_DELAY_MS,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_INACTIVITY_MS,
+  MIN_VERSION,
+  negotiate,
+  type Negotiated,
+  type WireFormatSettings,
+} from './codec/wire-format.js';
+import { OpenWireBrokerState, type AdvisoryListener } from './broker-state.js';
+import { ADVISORY_PREFIX, destinationOf, destinationStruct, expandComposite, type OwDestination } from './destination.js';
+import { OwConsumer, durableQueueName, type OwConsumerHost } from './consumer.js';
+import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
+import { fromOpenWire, nativeOf } from './message-map.js';
+
+export interface OpenWireOptions {
+  /** largest frame accepted (ActiveMQ's wireFormat.maxFrameSize, 100 MiB) */
+  maxFrameSize?: number;
+  /** ms to wait for the client's WireFormatInfo (ActiveMQ's negotiateTimeout, 15 s) */
+  negotiationTimeoutMs?: number;
+  /** ActiveMQ's InactivityMonitor period (30 s); 0 turns it off */
+  maxInactivityDurationMs?: number;
+  maxInactivityDurationInitialDelayMs?: number;
+  /** the engine version clients see (ProviderVersion), e.g. 5.18.4 */
+  engineVersion?: string;
+  brokerName?: string;
+}
+
+const DEFAULT_LOGIN = 'guest';
+const DEFAULT_PASSWORD = 'guest';
+const CLOSE_GRACE_MS = 1000;
+const WRITE_HIGH_WATER = 1 << 20;
+const BROKER_ID = `ID:${hostname()}-${process.pid}-${Date.now()}-0:1`;
+let connectionCounter = 0;
+
+type State = 'negotiating' | 'open' | 'closing' | 'closed';
+
+interface SessionState {
+  consumers: Set<string>;
+  producers: Set<string>;
+}
+
+type TxOp = { kind: 'publish'; exchange: string; key: string; message: Message } | { kind: 'settle'; apply: () => void };
+
+/**
+ * One OpenWire (ActiveMQ JMS client) connection: wire-format negotiation, then commands
+ * answered by correlation id. Sessions, producers and consumers are bookkeeping over the
+ * core: sends are core publishes, consumers core consumers, acks core settles.
+ */
+export class OpenWireConnection implements ClientConnection, OwConsumerHost {
+  readonly id = `openwire-${++connectionCounter}`;
+  readonly protocol = 'openwire' as const;
+  readonly remoteAddress: string | undefined;
+  readonly connectedAt = Date.now();
+  private state: State = 'negotiating';
+  private readonly frames: FrameReader;
+  private wire: WireOptions = { version: 12, stackTraceEnabled: false };
+  private wireFormat: Negotiated | undefined;
+  private readonly writer = new Writer(4096);
+  private readonly settings: WireFormatSettings;
+  private authUser: AuthenticatedUser | undefined;
+  private vhostObject: VHost | undefined;
+  private registered = false;
+  private clientId: string | null = null;
+  connectionId = '';
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly consumers = new Map<string, OwConsumer>();
+  private readonly producers = new Map<string, OwStruct>();
+  private readonly transactions = new Map<string, TxOp[]>();
+  private readonly tempDests = new Set<OwDestination>();
+  private advisory: (AdvisoryListener & { consumerIds: Set<string> }) | undefined;
+  private readonly shared: OpenWireBrokerState;
+  /** answers waiting for the store to make earlier writes durable (persistent sends, commits), in order */
+  private readonly durable: OrderedDurableWaits<() => void>;
+  private negotiationTimer: NodeJS.Timeout | undefined;
+  private readTimer: NodeJS.Timeout | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private receivedSinceCheck = false;
+  private lastWrite = Date.now();
+  private blocked = false;
+  private readPaused = false;
+  private corked = false;
+  private readonly log;
+  private readonly traceFrames: boolean;
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ProtocolContext,
+    private readonly options: OpenWireOptions = {},
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.log = ctx.logger.child({ conn: this.id, protocol: 'openwire' });
+    this.traceFrames = ctx.logger.enabled('trace');
+    this.shared = OpenWireBrokerState.of(ctx.broker);
+    this.settings = {
+      maxFrameSize: options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, Math.max(ctx.broker.limits.settings.maxMessageSize + 65536, 1 << 20)),
+      maxInactivityDuration: options.maxInactivityDurationMs ?? DEFAULT_MAX_INACTIVITY_MS,
+      maxInactivityDurationInitialDelay: options.maxInactivityDurationInitialDelayMs ?? DEFAULT_INACTIVITY_INITIAL_DELAY_MS,
+      providerVersion: options.engineVersion ?? '5.18.4',
+    };
+    this.frames = new FrameReader(this.settings.maxFrameSize);
+    this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.cleanup());
+    // ActiveMQ's broker speaks first: its WireFormatInfo, always loose-encoded
+    this.send(brokerWireFormatInfo(this.settings));
+    this.negotiationTimer = setTimeout(() => {
+      if (this.state !== 'negotiating') return;
+      this.log.info('OpenWire connection closed: no WireFormatInfo in time', { remote: this.remoteAddress, timeoutMs: this.negotiationTimeout });
+      this.abort();
+    }, this.negotiationTimeout);
+    this.negotiationTimer.unref();
+  }
+
+  private get negotiationTimeout(): number {
+    return this.options.negotiationTimeoutMs ?? 15_000;
+  }
+
+  get user(): string | undefined {
+    return this.authUser?.name;
+  }
+
+  get vhost(): string | undefined {
+    return this.vhostObject?.name;
+  }
+
+  get vhostModel(): VHost {
+    return this.vhostObject!;
+  }
+
+  get owner(): object {
+    return this;
+  }
+
+  get writable(): boolean {
+    return this.state === 'open' && this.socket.writableLength < WRITE_HIGH_WATER;
+  }
+
+  async shutdown(reason: string): Promise<void> {
+    if (this.state === 'closed') return;
+    this.log.info('OpenWire connection closed by the broker', { reason });
+    // ActiveMQ tells a client the broker is going with a ShutdownInfo
+    if (this.state === 'open') this.send({ type: T.ShutdownInfo });
+    const closed = new Promise<void>((r) => this.socket.once('close', () => r()));
+    this.state = 'closing';
+    this.teardown();
+    this.endSocket();
+    await closed;
+  }
+
+  // ---- input ------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.receivedSinceCheck = true;
+    if (this.state !== 'negotiating' && this.state !== 'open') return;
+    try {
+      this.frames.push(chunk, (body) => this.onFrame(body));
+    } catch (err) {
+      this.protocolFailure(err);
+    }
+  }
+
+  private onFrame(body: Buffer): void {
+    if (this.state !== 'negotiating' && this.state !== 'open') return;
+    const cmd = decodeFrame(body, this.wire);
+    if (this.traceFrames) this.log.trace('command in', { type: cmd.type, commandId: cmd['commandId'] });
+    if (this.state === 'negotiating') {
+      if (cmd.type !== T.WireFormatInfo) throw new OpenWireDecodeError(`expected WireFormatInfo, got command type ${cmd.type}`);
+      this.onWireFormat(cmd);
+      return;
+    }
+    try {
+      this.dispatch(cmd);
+    } catch (err) {
+      if (err instanceof OpenWireDecodeError) throw err;
+      this.refuse(cmd, err);
+    }
+  }
+
+  private onWireFormat(cmd: OwStruct): void {
+    const n = negotiate(cmd, this.settings);
+    if ((cmd['version'] as number) < MIN_VERSION) {
+      throw new OpenWireDecodeError(`OpenWire version ${cmd['version'] as number} is not supported (LocalMQ speaks ${MIN_VERSION} to 12)`);
+    }
+    this.wireFormat = n;
+    this.wire = { version: n.version, stackTraceEnabled: n.stackTraceEnabled };
+    this.frames.maxFrameSize = n.maxFrameSize;
+    this.state = 'open';
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.startInactivityMonitor(n);
+    const brokerName = this.options.brokerName ?? 'localhost';
+    this.send({
+      type: T.BrokerInfo,
+      brokerId: { type: T.BrokerId, value: BROKER_ID },
+      brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}`,
+      peerBrokerInfos: null,
+      brokerName,
+      slaveBroker: false,
+      masterBroker: false,
+      faultTolerantConfiguration: false,
+      duplexConnection: false,
+      networkConnection: false,
+      connectionId: 0,
+      brokerUploadUrl: null,
+      networkProperties: null,
+    });
+    this.log.debug('OpenWire wire format negotiated', { version: n.version, remote: this.remoteAddress });
+  }
+
+  private dispatch(cmd: OwStruct): void {
+    const t = cmd.type;
+    if (isMessageType(t)) return this.onMessage(cmd);
+    switch (t) {
+      case T.MessageAck:
+        return this.onAck(cmd);
+      case T.MessagePull:
+        this.consumers.get(idKey(cmd['consumerId'] as OwStruct))?.pull(cmd['timeout'] as number);
+        return;
+      case T.ConnectionInfo:
+        return this.onConnectionInfo(cmd);
+      case T.SessionInfo:
+        this.requireConnection();
+        this.sessions.set(idKey(cmd['sessionId'] as OwStruct), { consumers: new Set(), producers: new Set() });
+        return this.respond(cmd);
+      case T.ProducerInfo:
+        return this.onProducerInfo(cmd);
+      case T.ConsumerInfo:
+        return this.onConsumerInfo(cmd);
+      case T.RemoveInfo:
+        return this.onRemove(cmd);
+      case T.TransactionInfo:
+        return this.onTransaction(cmd);
+      case T.DestinationInfo:
+        return this.onDestinationInfo(cmd);
+      case T.RemoveSubscriptionInfo:
+        return this.onRemoveSubscription(cmd);
+      case T.KeepAliveInfo:
+        if (cmd['responseRequired']) this.send({ type: T.KeepAliveInfo });
+        return;
+      case T.ShutdownInfo:
+        this.log.debug('OpenWire client shut down', { remote: this.remoteAddress });
+        this.state = 'closing';
+        this.teardown();
+        this.endSocket();
+        return;
+      case T.WireFormatInfo:
+        // a second WireFormatInfo: nothing to renegotiate
+        return;
+      case T.FlushCommand:
+      case T.ConnectionControl:
+      case T.ConsumerControl:
+      case T.ControlCommand:
+      case T.ProducerAck:
+      case T.Response:
+      case T.ExceptionResponse:
+      case T.DataResponse:
+      case T.IntegerResponse:
+      case T.MessageDispatchNotification:
+        return this.respond(cmd);
+      default:
+        throw new OpenWireDecodeError(`Unknown command type: ${t}${isDestinationType(t) ? ' (a destination is not a command)' : ''}`);
+    }
+  }
+
+  // ---- connection -------------------------------------------------------------------
+
+  private onConnectionInfo(cmd: OwStruct): void {
+    if (this.authUser) {
+      // failover reconnects resend their ConnectionInfo on a new socket; on this one it is a repeat
+      return this.respond(cmd);
+    }
+    const login = (cmd['userName'] as string | null) ?? DEFAULT_LOGIN;
+    const password = (cmd['password'] as string | null) ?? DEFAULT_PASSWORD;
+    const outcome = this.ctx.access.authenticate(login, password, this.remoteAddress);
+    if (!outcome.ok) {
+      this.log.info('OpenWire login refused', { user: login, reason: outcome.reason, remote: this.remoteAddress });
+      // ActiveMQ's SimpleAuthenticationBroker wording
+      throw securityError(`User name [${login}] or password is invalid.`);
+    }
+    const vhost = this.ctx.broker.vhost('/');
+    if (!vhost || !this.ctx.access.canAccessVhost(outcome.user.name, '/')) throw securityError(`User ${login} is not authorized to access the broker`);
+    const clientId = (cmd['clientId'] as string | null) ?? null;
+    if (clientId !== null) {
+      const holder = this.shared.clientIds.get(clientId);
+      if (holder && holder !== this) {
+        // ActiveMQ 5.17's text (RegionBroker.addConnection), measured
+        const h = holder as OpenWireConnection;
+        throw invalidClientId(`Broker: ${this.options.brokerName ?? 'localhost'} - Client: ${clientId} already connected from tcp://${h.remoteAddress ?? 'unknown'}:${h.socket.remotePort ?? 0}`);
+      }
+    }
+    if (!this.ctx.connections.add(this)) {
+      const refusal = this.ctx.connections.refusal('openwire');
+      throw new OwError('javax.jms.JMSException', `Exceeded the maximum number of allowed client connections (${refusal?.max ?? 0}).`, true);
+    }
+    this.registered = true;
+    if (clientId !== null) this.shared.clientIds.set(clientId, this);
+    this.clientId = clientId;
+    this.authUser = outcome.user;
+    this.vhostObject = vhost;
+    this.connectionId = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
+    this.ctx.broker.on('alarm', this.onAlarm);
+    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.log.info('OpenWire connection open', { user: login, clientId, remote: this.remoteAddress });
+    this.respond(cmd);
+  }
+
+  private requireConnection(): void {
+    if (!this.authUser) throw jmsError('Connection not yet established: send a ConnectionInfo first');
+  }
+
+  // ---- producers and messages -------------------------------------------------------
+
+  private onProducerInfo(cmd: OwStruct): void {
+    this.requireConnection();
+    const id = cmd['producerId'] as OwStruct;
+    const dest = destinationOf(cmd['destination'] as OwStruct | null);
+    if (dest) for (const d of expandComposite(dest)) this.checkSendable(d);
+    this.producers.set(idKey(id), cmd);
+    this.sessions.get(sessionKeyOf(id))?.producers.add(idKey(id));
+    this.respond(cmd);
+  }
+
+  private onMessage(cmd: OwStruct): void {
+    this.requireConnection();
+    const dest = destinationOf(cmd['destination'] as OwStruct | null);
+    if (!dest) throw invalidDestination('The message has no destination');
+    const now = Date.now();
+    const targets = expandComposite(dest);
+    const txKey = txKeyOf(cmd['transactionId'] as OwStruct | null);
+    const tx = txKey !== undefined ? this.requireTx(txKey) : undefined;
+    let persistent = false;
+    for (const d of targets) {
+      if (d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX)) continue;
+      const { exchange, key } = this.checkSendable(d);
+      const message = fromOpenWire(cmd, d, this.connectionId, now);
+      persistent ||= isPersistent(message);
+      if (tx) tx.push({ kind: 'publish', exchange, key, message });
+      else this.publish(exchange, key, message);
+    }
+    if (!cmd['responseRequired']) return;
+    // a persistent send is answered once the store has it on disk
+    if ((persistent && !tx) || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
+    else this.respond(cmd);
+  }
+
+  /** where a send to `d` goes, after the permission checks (declaring an ActiveMQ queue on first use) */
+  private checkSendable(d: OwDestination): { exchange: string; key: string } {
+    if (d.kind === 'topic') {
+      this.check('write', 'exchange', TOPIC_EXCHANGE);
+      return { exchange: TOPIC_EXCHANGE, key: d.name };
+    }
+    if (!d.temporary) this.ensureQueue(d.name);
+    this.check('write', 'exchange', '');
+    return { exchange: '', key: d.name };
+  }
+
+  private publish(exchange: string, key: string, message: Message): void {
+    this.vhostModel.publish(exchange, key, message);
+    if (this.blocked && !this.readPaused) {
+      // a resource alarm: stop reading from publishers, as ActiveMQ's producer flow control does
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** an ActiveMQ queue: durable, shared, there until deleted */
+  ensureQueue(name: string): void {
+    const vhost = this.vhostModel;
+    if (vhost.getQueue(name)) return;
+    this.check('configure', 'queue', name);
+    vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  }
+
+  // ---- consumers ---------------------------------------------------------------------
+
+  private onConsumerInfo(cmd: OwStruct): void {
+    this.requireConnection();
+    const id = cmd['consumerId'] as OwStruct;
+    const dest = destinationOf(cmd['destination'] as OwStruct | null);
+    if (!dest) throw invalidDestination('The consumer has no destination');
+    const targets = expandComposite(dest);
+    const key = idKey(id);
+    if (targets.every((d) => d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX))) {
+      this.addAdvisoryConsumer(key, id, targets.map((d) => d.name));
+      return this.respond(cmd);
+    }
+    const real = targets.filter((d) => !(d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX)));
+    if (real.some((d) => d.kind !== real[0]!.kind)) throw invalidDestination('A composite consumer must name only queues or only topics');
+    if (real[0]!.kind === 'queue') {
+      for (const d of real) {
+        if (d.temporary) {
+          const t = this.shared.temps.get(`queue:${d.name}`);
+          if (!t) throw invalidDestination(`Cannot consume from a deleted temporary queue: ${d.name}`);
+          if (t.owner !== this) throw invalidDestination(`Cannot use a temporary destination from another connection: ${d.name}`);
+        }
+      }
+    }
+    const subName = (cmd['subscriptionName'] as string | null) ?? null;
+    if (subName !== null && real[0]!.kind === 'topic' && this.clientId === null) {
+      throw new OwError('javax.jms.JMSException', 'You cannot create a durable subscriber without specifying a unique clientID on a Connection');
+    }
+    const session = this.ctx.broker.openSession(this.vhostModel, this);
+    const consumer = new OwConsumer(this, session, cmd, real);
+    if (cmd['browser'] === true) {
+      this.respond(cmd);
+      consumer.browse();
+      return;
+    }
+    this.consumers.set(key, consumer);
+    this.sessions.get(sessionKeyOf(id))?.consumers.add(key);
+    try {
+      // answer first: the client registers its consumer before the first dispatch reaches it
+      this.respond(cmd);
+      consumer.start(this.clientId);
+    } catch (err) {
+      this.consumers.delete(key);
+      consumer.close();
+      if (subName !== null && /exclusive use/.test(String((err as Error).message))) {
+        throw jmsError(`Durable consumer is in use for client: ${this.clientId} and subscriptionName: ${subName}`);
+      }
+      throw err;
+    }
+  }
+
+  private addAdvisoryConsumer(key: string, consumerId: OwStruct, topics: string[]): void {
+    if (!this.advisory) {
+      const self = this;
+      this.advisory = {
+        topics: [],
+        consumerIds: new Set(),
+        advise(topic: string, info: OwStruct) {
+          self.sendAdvisory(topic, info);
+        },
+      };
+      this.shared.advisories.add(this.advisory);
+    }
+    const a = this.advisory;
+    a.consumerIds.add(key);
+    this.advisoryConsumerIds.set(key, { consumerId, topics });
+    for (const t of topics) if (!a.topics.includes(t)) (a.topics as string[]).push(t);
+    // ActiveMQ replays the temporary destinations that exist to a new advisory subscriber
+    for (const t of this.shared.temps.values()) {
+      const topic = t.dest.kind === 'queue' ? 'ActiveMQ.Advisory.TempQueue' : 'ActiveMQ.Advisory.TempTopic';
+      if (topics.includes(topic)) this.sendAdvisoryTo(consumerId, topic, t.info);
+    }
+  }
+
+  private readonly advisoryConsumerIds = new Map<string, { consumerId: OwStruct; topics: string[] }>();
+  private advisorySeq = 0;
+
+  private sendAdvisory(topic: string, info: OwStruct): void {
+    for (const c of this.advisoryConsumerIds.values()) if (c.topics.includes(topic)) this.sendAdvisoryTo(c.consumerId, topic, info);
+  }
+
+  private sendAdvisoryTo(consumerId: OwStruct, topic: string, info: OwStruct): void {
+    if (this.state !== 'open') return;
+    const destination = { type: T.Topic, physicalName: topic };
+    const message: OwStruct = {
+      type: T.Message,
+      producerId: { type: T.ProducerId, connectionId: BROKER_ID, sessionId: 0, value: 0 },
+      destination,
+      messageId: {
+        type: T.MessageId,
+        textView: null,
+        producerId: { type: T.ProducerId, connectionId: BROKER_ID, sessionId: 0, value: 0 },
+        producerSequenceId: ++this.advisorySeq,
+        brokerSequenceId: 0,
+      },
+      persistent: false,
+      priority: 4,
+      timestamp: Date.now(),
+      jmsType: 'Advisory',
+      dataStructure: info,
+    };
+    this.send({ type: T.MessageDispatch, consumerId, destination, message, redeliveryCounter: 0 });
+  }
+
+  private onAck(cmd: OwStruct): void {
+    const consumer = this.consumers.get(idKey(cmd['consumerId'] as OwStruct));
+    if (consumer) {
+      const txKey = txKeyOf(cmd['transactionId'] as OwStruct | null);
+      const tx = txKey !== undefined ? this.requireTx(txKey) : undefined;
+      consumer.ack(cmd, tx ? (apply) => tx.push({ kind: 'settle', apply }) : undefined);
+    }
+    this.respond(cmd);
+  }
+
+  /** OwConsumerHost: a poisoned or expired message goes to ActiveMQ.DLQ (persistent ones; ActiveMQ drops the rest) */
+  deadLetter(message: Message, origin: OwDestination, cause: string): void {
+    if (!isPersistent(message)) return;
+    const vhost = this.vhostModel;
+    vhost.declareQueue(DLQ_NAME, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+    const p = message.properties;
+    const headers = { ...p.headers, dlqDeliveryFailureCause: cause, 'original-destination': `/${origin.kind}/${origin.name}` };
+    const properties = { ...p, headers };
+    delete properties.expiration;
+    const native = nativeOf(message);
+    vhost.publish('', DLQ_NAME, {
+      exchange: '',
+      routingKey: DLQ_NAME,
+      properties,
+      body: message.body,
+      publishedAt: message.publishedAt,
+      ...(native ? { native: { protocol: 'openwire', data: { ...native, struct: withProperty(native.struct, 'dlqDeliveryFailureCause', cause) } } } : {}),
+    });
+  }
+
+  // ---- removal -----------------------------------------------------------------------
+
+  private onRemove(cmd: OwStruct): void {
+    const obj = cmd['objectId'] as OwStruct | null;
+    if (obj) {
+      const key = idKey(obj);
+      switch (obj.type) {
+        case T.ConnectionId:
+          this.teardown();
+          break;
+        case T.SessionId: {
+          const s = this.sessions.get(key);
+          if (s) {
+            for (const c of s.consumers) this.removeConsumer(c);
+            for (const p of s.producers) this.producers.delete(p);
+            this.sessions.delete(key);
+          }
+          break;
+        }
+        case T.ConsumerId:
+          this.removeConsumer(key);
+          break;
+        case T.ProducerId:
+          this.producers.delete(key);
+          break;
+      }
+    }
+    this.respond(cmd);
+  }
+
+  private removeConsumer(key: string): void {
+    const c = this.consumers.get(key);
+    if (c) {
+      this.consumers.delete(key);
+      c.close();
+      return;
+    }
+    if (this.advisoryConsumerIds.delete(key)) this.advisory?.consumerIds.delete(key);
+  }
+
+  private onRemoveSubscription(cmd: OwStruct): void {
+    this.requireConnection();
+    const clientId = (cmd['clientId'] as string | null) ?? this.clientId;
+    const name = cmd['subscriptionName'] as string | null;
+    if (clientId === null || name === null) throw jmsError('RemoveSubscriptionInfo needs a client id and a subscription name');
+    const q = this.vhostModel.getQueue(durableQueueName(clientId, name));
+    if (!q) throw new OwError('javax.jms.InvalidDestinationException', `No durable subscription exists for clientID: ${clientId} and subscriptionName: ${name}`);
+    if (q.consumerCount > 0) throw jmsError(`Durable consumer is in use for client: ${clientId} and subscriptionName: ${name}`);
+    this.vhostModel.deleteQueue(q.name, false, false, null);
+    this.respond(cmd);
+  }
+
+  // ---- transactions ------------------------------------------------------------------
+
+  private requireTx(key: string): TxOp[] {
+    const tx = this.transactions.get(key);
+    // ActiveMQ 5.17's text (TransactionBroker.getTransaction), measured
+    if (!tx) throw jmsError(`Transaction 'TX:${key}' has not been started.`);
+    return tx;
+  }
+
+  private onTransaction(cmd: OwStruct): void {
+    this.requireConnection();
+    const txId = cmd['transactionId'] as OwStruct | null;
+    if (txId?.type === T.XATransactionId) throw unsupported('XA transactions are not supported by LocalMQ: use local (session) transactions');
+    const key = txKeyOf(txId);
+    if (key === undefined) throw jmsError('TransactionInfo without a transaction id');
+    const op = cmd['txType'] as number;
+    switch (op) {
+      case TxType.Begin:
+        this.transactions.set(key, []);
+        return this.respond(cmd);
+      case TxType.CommitOnePhase:
+      case TxType.CommitTwoPhase: {
+        const ops = this.requireTx(key);
+        this.transactions.delete(key);
+        let persistent = false;
+        for (const o of ops) {
+          if (o.kind === 'publish') {
+            this.publish(o.exchange, o.key, o.message);
+            persistent ||= isPersistent(o.message);
+          } else o.apply();
+        }
+        if (persistent || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
+        else this.respond(cmd);
+        return;
+      }
+      case TxType.Rollback:
+        this.transactions.delete(key);
+        return this.respond(cmd);
+      case TxType.Prepare:
+      case TxType.End:
+      case TxType.Forget:
+        // a local transaction has nothing to prepare: ActiveMQ answers these plainly
+        return this.respond(cmd);
+      case TxType.Recover:
+        return this.respond(cmd);
+      default:
+        throw jmsError(`Unknown transaction operation ${op}`);
+    }
+  }
+
+  // ---- destinations ------------------------------------------------------------------
+
+  private onDestinationInfo(cmd: OwStruct): void {
+    this.requireConnection();
+    const dest = destinationOf(cmd['destination'] as OwStruct | null);
+    if (!dest) throw invalidDestination('DestinationInfo without a destination');
+    const op = cmd['operationType'] as number;
+    if (op === DestOp.Add) {
+      if (dest.temporary) {
+        if (dest.kind === 'queue') {
+          this.check('configure', 'queue', dest.name);
+          this.vhostModel.declareQueue(dest.name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, this);
+        }
+        this.tempDests.add(dest);
+        this.shared.addTemp({ dest, owner: this, info: { ...cmd, commandId: 0, responseRequired: false } });
+      } else if (dest.kind === 'queue') this.ensureQueue(dest.name);
+    } else if (op === DestOp.Remove) {
+      if (dest.temporary) this.removeTemp(dest, cmd);
+      else if (dest.kind === 'queue') {
+        this.check('configure', 'queue', dest.name);
+        this.vhostModel.deleteQueue(dest.name, false, false, null);
+      }
+    }
+    this.respond(cmd);
+  }
+
+  private removeTemp(dest: OwDestination, cmd: OwStruct): void {
+    const t = this.shared.temps.get(`${dest.kind}:${dest.name}`);
+    if (t && t.owner !== this) throw invalidDestination(`Cannot delete a temporary destination of another connection: ${dest.name}`);
+    if (dest.kind === 'queue') {
+      const q = this.vhostModel.getQueue(dest.name);
+      if (q && q.consumerCount > 0) {
+        throw jmsError(`Destination still has an active subscription: ${dest.kind === 'queue' ? 'temp-queue' : 'temp-topic'}://${dest.name}`);
+      }
+      this.vhostModel.deleteQueue(dest.name, false, false, this);
+    }
+    for (const d of this.tempDests) if (d.kind === dest.kind && d.name === dest.name) this.tempDests.delete(d);
+    this.shared.removeTemp(dest, { ...cmd, operationType: DestOp.Remove, commandId: 0, responseRequired: false });
+  }
+
+  isTemporary(d: OwDestination): boolean {
+    return this.shared.isTemporary(d);
+  }
+
+  // ---- answers -----------------------------------------------------------------------
+
+  private respond(cmd: OwStruct): void {
+    if (!cmd['responseRequired']) return;
+    this.send({ type: T.Response, correlationId: cmd['commandId'] as number });
+  }
+
+  private refuse(cmd: OwStruct, err: unknown): void {
+    const exception = toThrowable(err);
+    this.log.info('OpenWire command refused', { type: cmd.type, error: `${exception.className}: ${exception.message}`, remote: this.remoteAddress });
+    if (cmd['responseRequired']) {
+      this.send({ type: T.ExceptionResponse, correlationId: cmd['commandId'] as number, exception });
+    } else if (this.state === 'open') {
+      // no one waits for an answer: ActiveMQ reports an async failure as a ConnectionError
+      this.send({ type: T.ConnectionError, exception, connectionId: null });
+    }
+    if (err instanceof OwError && err.fatal) {
+      this.state = 'closing';
+      this.teardown();
+      this.endSocket();
+    }
+  }
+
+  /** bad bytes: log, close this connection only */
+  private protocolFailure(err: unknown): void {
+    const what = err instanceof FrameTooLargeError || err instanceof UnknownTypeError || err instanceof OpenWireDecodeError ? (err as Error).message : String(err);
+    this.log.info('OpenWire connection closed: malformed input', { error: what, remote: this.remoteAddress });
+    if (this.state === 'open' && !(err instanceof FrameTooLargeError)) {
+      try {
+        this.send({ type: T.ConnectionError, exception: { className: 'java.io.IOException', message: what, stack: [], cause: null }, connectionId: null });
+      } catch {
+        // nothing more to say
+      }
+    }
+    this.abort();
+  }
+
+  // ---- output ------------------------------------------------------------------------
+
+  send(s: OwStruct): void {
+    if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
+    if (this.traceFrames) this.log.trace('command out', { type: s.type });
+    const bytes = encodeFrame(s, this.wire, this.writer);
+    this.lastWrite = Date.now();
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(bytes);
+  }
+
+  private flushDurable(waiters: (() => void)[], err?: Error): void {
+    if (this.state !== 'open') return;
+    if (err) {
+      this.log.warn('OpenWire send not persisted', { error: err.message });
+      this.protocolFailure(new Error(`The broker could not write to its store: ${err.message}`));
+      return;
+    }
+    for (const fn of waiters) fn();
+  }
+
+  // ---- keep-alive ---------------------------------------------------------------------
+
+  /**
+   * ActiveMQ's InactivityMonitor: a client silent for the negotiated period is gone; the
+   * broker writes a KeepAliveInfo whenever it has been quiet for a third of it.
+   */
+  private startInactivityMonitor(n: Negotiated): void {
+    const period = n.maxInactivityDuration;
+    if (period <= 0) return;
+    const begin = () => {
+      if (this.state !== 'open') return;
+      this.receivedSinceCheck = false;
+      this.readTimer = setInterval(() => {
+        if (!this.receivedSinceCheck) {
+          this.log.info(`OpenWire connection closed: channel was inactive for too (>${period}) long`, { remote: this.remoteAddress });
+          this.abort();
+          return;
+        }
+        this.receivedSinceCheck = false;
+      }, period);
+      this.readTimer.unref();
+    };
+    const delay = Math.max(0, n.maxInactivityDurationInitialDelay);
+    const t = setTimeout(begin, delay);
+    t.unref();
+    const writeEvery = Math.max(1, Math.floor(period / 3));
+    this.writeTimer = setInterval(() => {
+      if (Date.now() - this.lastWrite >= writeEvery) this.send({ type: T.KeepAliveInfo });
+    }, writeEvery);
+    this.writeTimer.unref();
+  }
+
+  // ---- flow control -------------------------------------------------------------------
+
+  private onDrain(): void {
+    if (this.state !== 'open') return;
+    for (const c of this.consumers.values()) c.resume();
+  }
+
+  private readonly onAlarm = (on: boolean): void => {
+    this.blocked = on;
+    if (!on && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  };
+
+  // ---- closing ------------------------------------------------------------------------
+
+  check(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
+    const user = this.authUser!.name;
+    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
+    if (!this.ctx.access.check(user, this.vhostModel.name, permission, resource)) {
+      throw accessRefused(`User ${user} is not authorized to ${permission === 'read' ? 'read from' : permission === 'write' ? 'write to' : 'create'}: ${kind === 'exchange' ? 'topic' : 'queue'}://${name}`);
+    }
+  }
+
+  /** consumers end (their unacked messages go back, redelivered); temporary destinations go */
+  private teardown(): void {
+    this.transactions.clear();
+    for (const c of this.consumers.values()) c.close();
+    this.consumers.clear();
+    this.sessions.clear();
+    this.producers.clear();
+    if (this.advisory) this.shared.advisories.delete(this.advisory);
+    this.advisory = undefined;
+    this.advisoryConsumerIds.clear();
+    for (const d of [...this.tempDests]) {
+      try {
+        this.removeTempQuietly(d);
+      } catch {
+        // already gone
+      }
+    }
+    this.tempDests.clear();
+    this.vhostObject?.ownerClosed(this);
+    if (this.clientId !== null && this.shared.clientIds.get(this.clientId) === this) this.shared.clientIds.delete(this.clientId);
+  }
+
+  private removeTempQuietly(d: OwDestination): void {
+    const t = this.shared.temps.get(`${d.kind}:${d.name}`);
+    if (!t || t.owner !== this) return;
+    if (d.kind === 'queue') this.vhostModel.deleteQueue(d.name, false, false, this);
+    this.shared.removeTemp(d, { ...t.info, operationType: DestOp.Remove });
+  }
+
+  private endSocket(): void {
+    this.socket.end();
+    this.closeTimer ??= setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  private abort(): void {
+    this.state = 'closing';
+    this.teardown();
+    this.socket.destroy();
+  }
+
+  private cleanup(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.teardown();
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    if (this.readTimer) clearInterval(this.readTimer);
+    if (this.writeTimer) clearInterval(this.writeTimer);
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.ctx.broker.off('alarm', this.onAlarm);
+    if (this.registered) this.ctx.connections.remove(this);
+    this.log.debug('OpenWire connection closed', { remote: this.remoteAddress });
+  }
+}
+
+
+/** ids as map keys: connection id, session, value */
+export function idKey(id: OwStruct | null | undefined): string {
+  if (!id) return '';
+  switch (id.type) {
+    case T.ConnectionId:
+      return id['value'] as string;
+    case T.SessionId:
+      return `${id['connectionId'] as string}:${id['value'] as number}`;
+    case T.ConsumerId:
+    case T.ProducerId:
+      return `${id['connectionId'] as string}:${id['sessionId'] as number}:${id['value'] as number}`;
+    default:
+      return JSON.stringify(id);
+  }
+}
+
+function sessionKeyOf(id: OwStruct): string {
+  return `${id['connectionId'] as string}:${id['sessionId'] as number}`;
+}
+
+function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
+  if (!tx) return undefined;
+  if (tx.type === T.LocalTransactionId) return `${((tx['connectionId'] as OwStruct | null)?.['value'] as string) ?? ''}:${tx['value'] as number}`;
+  return undefined;
+}
+
+import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
+function withProperty(s: OwStruct, name: string, value: string): OwStruct {
+  const raw = s['marshalledProperties'] as Buffer | null;
+  const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();
+  map.set(name, { t: PType.String, v: value });
+  return { ...s, marshalledProperties: encodePrimitiveMap(map) };
+}
+
+export { randomBytes };

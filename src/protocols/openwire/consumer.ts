@@ -1,0 +1,309 @@
+import { randomBytes } from 'node:crypto';
+import { TOPIC_EXCHANGE, topicBindingKey } from '../../core/activemq-names.js';
+import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import type { Message } from '../../core/message.js';
+import type { Queue } from '../../core/queues/queue.js';
+import type { Session } from '../../core/session.js';
+import type { VHost } from '../../core/vhost.js';
+import type { OwStruct, OwThrowable } from './codec/marshal.js';
+import { AckType, T } from './codec/types.js';
+import { destinationStruct, type OwDestination } from './destination.js';
+import { messageIdKey, nativeOf, toOpenWire } from './message-map.js';
+import { InvalidSelectorError, Selector } from '../../core/selector/index.js';
+import { invalidSelector } from './errors.js';
+
+/** what a consumer needs from its connection */
+export interface OwConsumerHost {
+  readonly vhostModel: VHost;
+  readonly owner: object;
+  readonly connectionId: string;
+  readonly writable: boolean;
+  send(s: OwStruct): void;
+  isTemporary(d: OwDestination): boolean;
+  /** a refused message for good: ActiveMQ.DLQ with its cause */
+  deadLetter(message: Message, origin: OwDestination, cause: string): void;
+  check(permission: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void;
+  ensureQueue(name: string): void;
+}
+
+interface Outstanding {
+  tag: number;
+  message: Message;
+  dest: OwDestination;
+}
+
+/** the queue a durable topic subscription keeps its messages in */
+export function durableQueueName(clientId: string, subscriptionName: string): string {
+  return `activemq-subscription-durable:${clientId}:${subscriptionName}`;
+}
+
+/**
+ * One JMS MessageConsumer on its own core Session: a queue consumer reads the queue(s)
+ * named; a topic consumer reads a queue of its own bound to amq.topic (a durable one,
+ * kept while the subscriber is away, for a durable subscription). The prefetch window is
+ * the core's per-consumer prefetch, widened by "delivered" acks as ActiveMQ does; a
+ * prefetch of 0 delivers only against MessagePull.
+ */
+export class OwConsumer implements ConsumerSink {
+  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly coreConsumers: Consumer[] = [];
+  private readonly tag: string;
+  private ownedQueue: string | undefined;
+  private extension = 0;
+  private pullCredit = 0;
+  private pullTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  readonly prefetchSize: number;
+  /** the JMS selector (checked by the core: a queue consumer's, or its topic queue's) */
+  private readonly selector: Selector | undefined;
+
+  constructor(
+    private readonly host: OwConsumerHost,
+    readonly session: Session,
+    readonly info: OwStruct,
+    readonly destinations: OwDestination[],
+  ) {
+    this.prefetchSize = Math.max(0, (info['prefetchSize'] as number) ?? 0);
+    this.tag = `openwire-${randomBytes(9).toString('base64url')}`;
+    const text = (info['selector'] as string | null) ?? null;
+    try {
+      this.selector = text !== null && text.trim() !== '' ? new Selector(text) : undefined;
+    } catch (err) {
+      if (err instanceof InvalidSelectorError) throw invalidSelector(err.message);
+      throw err;
+    }
+  }
+
+  get consumerId(): OwStruct {
+    return this.info['consumerId'] as OwStruct;
+  }
+
+  get subscriptionName(): string | null {
+    return (this.info['subscriptionName'] as string | null) ?? null;
+  }
+
+  /** start consuming (throws what the core refuses) */
+  start(clientId: string | null): void {
+    const kind = this.destinations[0]!.kind;
+    const exclusive = this.info['exclusive'] === true;
+    const priority = (this.info['priority'] as number) ?? 0;
+    this.session.consumerPrefetch = this.prefetchSize;
+    const consume = (queue: string, exclusiveUse: boolean) => {
+      const selector = kind === 'queue' ? this.selector : undefined;
+      const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {}, ...(selector ? { selector } : {}) }, this);
+      this.coreConsumers.push(c);
+    };
+    if (kind === 'queue') {
+      for (const d of this.destinations) {
+        if (!d.temporary) this.host.ensureQueue(d.name);
+        this.host.check('read', 'queue', d.name);
+        consume(d.name, exclusive);
+      }
+      return;
+    }
+    const vhost = this.host.vhostModel;
+    this.host.check('read', 'exchange', TOPIC_EXCHANGE);
+    const sub = this.subscriptionName;
+    if (sub !== null && clientId !== null) {
+      // a durable subscription: its queue outlives the subscriber (and, persistent messages, a restart)
+      const name = durableQueueName(clientId, sub);
+      const topics = this.destinations.map((d) => d.name).join(',');
+      const selector = this.selector?.text ?? '';
+      const existing = vhost.getQueue(name);
+      if (existing && (existing.options.arguments['x-activemq-topic'] !== topics || (existing.selector?.text ?? '') !== selector)) {
+        // ActiveMQ replaces a durable subscription re-made on another topic or with another selector
+        vhost.deleteQueue(name, false, false, null);
+      }
+      if (!vhost.getQueue(name)) {
+        const args = { 'x-activemq-topic': topics, ...(selector ? { 'x-selector': selector } : {}) };
+        vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args }, null);
+        for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, null);
+      }
+      consume(name, true);
+      return;
+    }
+    const name = `activemq-subscription-${randomBytes(12).toString('base64url')}`;
+    const args = this.selector ? { 'x-selector': this.selector.text } : {};
+    vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, this.host.owner);
+    this.ownedQueue = name;
+    for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, this.host.owner);
+    consume(name, false);
+  }
+
+  /** a QueueBrowser: what the queue holds now, then the end-of-browse marker (an empty dispatch) */
+  browse(): void {
+    for (const d of this.destinations) {
+      const q = this.host.vhostModel.getQueue(d.name);
+      if (!q) continue;
+      this.host.check('read', 'queue', d.name);
+      for (const e of q.peekMessages()) {
+        if (this.selector && !this.selector.matches(e.message, e.deliveryCount)) continue;
+        const dest = destinationStruct(d);
+        this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount });
+      }
+    }
+    this.sendEmptyDispatch();
+  }
+
+  // ---- ConsumerSink -----------------------------------------------------------------
+
+  isWritable(): boolean {
+    if (this.closed || !this.host.writable) return false;
+    return this.prefetchSize > 0 || this.pullCredit > 0;
+  }
+
+  deliver(d: Delivery): void {
+    const m = d.message;
+    if (this.prefetchSize === 0 && this.pullCredit > 0) {
+      this.pullCredit--;
+      if (this.pullCredit === 0) this.clearPullTimer();
+    }
+    const dest = this.deliveryDestination(m, d.queue);
+    if (this.info['noLocal'] === true && dest.kind === 'topic' && nativeOf(m)?.connectionId === this.host.connectionId) {
+      // a noLocal subscriber never sees its own connection's messages
+      this.session.ack(d.tag, false);
+      return;
+    }
+    const destStruct = destinationStruct(dest);
+    const redeliveryCounter = d.entry.deliveryCount - 1;
+    const message = toOpenWire(m, destStruct, d.entry.id, redeliveryCounter, (x) => this.host.isTemporary(x));
+    this.outstanding.set(messageIdKey(message['messageId'] as OwStruct), { tag: d.tag, message: m, dest });
+    this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destStruct, message, redeliveryCounter });
+  }
+
+  cancelledByBroker(_c: Consumer): void {
+    // the queue was deleted (a temporary queue removed, a purge by the management API):
+    // the client keeps its consumer, as ActiveMQ's does
+  }
+
+  private deliveryDestination(m: Message, queue: Queue | null): OwDestination {
+    if (m.exchange === TOPIC_EXCHANGE && this.destinations[0]!.kind === 'topic') {
+      const d: OwDestination = { kind: 'topic', temporary: false, name: m.routingKey };
+      if (this.host.isTemporary(d)) d.temporary = true;
+      return d;
+    }
+    const d: OwDestination = { kind: 'queue', temporary: false, name: queue?.name ?? m.routingKey };
+    if (this.host.isTemporary(d)) d.temporary = true;
+    return d;
+  }
+
+  // ---- acks -------------------------------------------------------------------------
+
+  /** a MessageAck for this consumer; `defer` (transacted) postpones what settles messages until commit */
+  ack(ack: OwStruct, defer?: (apply: () => void) => void): void {
+    const type = ack['ackType'] as number;
+    const count = (ack['messageCount'] as number) ?? 1;
+    const last = this.outstanding.get(messageIdKey(ack['lastMessageId'] as OwStruct));
+    switch (type) {
+      case AckType.Delivered:
+        // delivered, not yet acknowledged (a transaction, or a slow consumer): the window widens
+        this.widen(count);
+        return;
+      case AckType.Redelivered:
+        return;
+      case AckType.Standard:
+      case AckType.Individual: {
+        this.widen(-count);
+        if (!last) return;
+        const keys = type === AckType.Standard ? this.keysUpTo(last.tag) : [messageIdKey(ack['lastMessageId'] as OwStruct)];
+        const apply = () => {
+          for (const k of keys) {
+            const o = this.outstanding.get(k);
+            if (!o) continue;
+            this.outstanding.delete(k);
+            if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
+          }
+        };
+        if (defer) defer(apply);
+        else apply();
+        return;
+      }
+      case AckType.Poison:
+      case AckType.Expired:
+      case AckType.Unmatched: {
+        this.widen(-count);
+        if (!last) return;
+        const first = this.outstanding.get(messageIdKey(ack['firstMessageId'] as OwStruct));
+        const from = first?.tag ?? last.tag;
+        const cause = type === AckType.Poison ? describeCause(ack['poisonCause'] as OwThrowable | null) : type === AckType.Expired ? 'expired' : undefined;
+        const apply = () => {
+          for (const [k, o] of [...this.outstanding]) {
+            if (o.tag < from || o.tag > last.tag) continue;
+            this.outstanding.delete(k);
+            if (cause !== undefined) this.host.deadLetter(o.message, o.dest, cause);
+            if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
+          }
+        };
+        if (defer) defer(apply);
+        else apply();
+        return;
+      }
+    }
+  }
+
+  private keysUpTo(tag: number): string[] {
+    const out: string[] = [];
+    for (const [k, o] of this.outstanding) if (o.tag <= tag) out.push(k);
+    return out;
+  }
+
+  private widen(n: number): void {
+    if (this.prefetchSize === 0) return;
+    const next = Math.max(0, this.extension + n);
+    if (next === this.extension) return;
+    this.extension = next;
+    for (const c of this.coreConsumers) c.prefetch = this.prefetchSize + this.extension;
+    if (n > 0) this.session.resume();
+  }
+
+  // ---- pull (prefetch 0) ------------------------------------------------------------
+
+  /** MessagePull: one message now, or (timeout -1) nothing now, or nothing once `timeout` ms pass */
+  pull(timeout: number): void {
+    if (this.prefetchSize > 0 || this.closed) return;
+    this.pullCredit = 1;
+    this.session.resume();
+    if (this.pullCredit === 0) return;
+    if (timeout < 0) {
+      this.pullCredit = 0;
+      this.sendEmptyDispatch();
+    } else if (timeout > 0) {
+      this.clearPullTimer();
+      this.pullTimer = setTimeout(() => {
+        this.pullTimer = undefined;
+        if (this.closed || this.pullCredit === 0) return;
+        this.pullCredit = 0;
+        this.sendEmptyDispatch();
+      }, timeout);
+    }
+  }
+
+  private clearPullTimer(): void {
+    if (this.pullTimer) clearTimeout(this.pullTimer);
+    this.pullTimer = undefined;
+  }
+
+  private sendEmptyDispatch(): void {
+    this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destinationStruct(this.destinations[0]!), message: null, redeliveryCounter: 0 });
+  }
+
+  /** socket drained: deliver again */
+  resume(): void {
+    if (!this.closed) this.session.resume();
+  }
+
+  /** unacked messages go back to their queue, flagged redelivered; a private topic queue goes */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearPullTimer();
+    this.outstanding.clear();
+    this.session.close();
+    if (this.ownedQueue !== undefined) this.host.vhostModel.deleteQueue(this.ownedQueue, false, false, this.host.owner);
+  }
+}
+
+function describeCause(t: OwThrowable | null): string {
+  if (!t) return 'poison ack';
+  return t.message ? `${t.className ?? 'java.lang.Throwable'}: ${t.message}` : (t.className ?? 'poison ack');
+}

@@ -1,0 +1,238 @@
+import { inflateSync } from 'node:zlib';
+import { JMS_MSG_TYPE, JmsMsgType, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import type { FieldTable } from '../../core/fields.js';
+import type { Message, MessageProperties } from '../../core/message.js';
+import { Reader, Writer, decodeModifiedUtf8 } from './codec/data.js';
+import type { OwStruct } from './codec/marshal.js';
+import { PType, decodePrimitiveMap, encodePrimitiveMap, plainOf, typedOf, type Typed } from './codec/primitive.js';
+import { T } from './codec/types.js';
+import { destinationStruct, destinationText, parseDestinationText, type OwDestination } from './destination.js';
+
+/** what an OpenWire message keeps beside the core's view of it (Message.native) */
+export interface OwNative {
+  /** the message structure as the producer sent it (content and typed properties intact) */
+  struct: OwStruct;
+  /** the producing connection, for noLocal consumers */
+  connectionId: string;
+}
+
+export const NATIVE = 'openwire';
+
+const JMS_TYPE_BY_STRUCT: Record<number, number> = {
+  [T.Message]: JmsMsgType.Message,
+  [T.ObjectMessage]: JmsMsgType.Object,
+  [T.MapMessage]: JmsMsgType.Map,
+  [T.BytesMessage]: JmsMsgType.Bytes,
+  [T.StreamMessage]: JmsMsgType.Stream,
+  [T.TextMessage]: JmsMsgType.Text,
+  [T.BlobMessage]: JmsMsgType.Bytes,
+};
+const STRUCT_BY_JMS_TYPE: Record<number, number> = {
+  [JmsMsgType.Message]: T.Message,
+  [JmsMsgType.Object]: T.ObjectMessage,
+  [JmsMsgType.Map]: T.MapMessage,
+  [JmsMsgType.Bytes]: T.BytesMessage,
+  [JmsMsgType.Stream]: T.StreamMessage,
+  [JmsMsgType.Text]: T.TextMessage,
+};
+
+/** headers that are other protocols' plumbing, never JMS properties */
+const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq']);
+
+/** `ID:<connection>:<session>:<producer>:<sequence>`, ActiveMQ's MessageId.toString */
+export function messageIdText(id: OwStruct | null | undefined): string | undefined {
+  if (!id) return undefined;
+  const view = id['textView'] as string | null | undefined;
+  if (view) return view;
+  const p = id['producerId'] as OwStruct | null;
+  if (!p) return undefined;
+  return `${p['connectionId'] as string}:${p['sessionId'] as number}:${p['value'] as number}:${id['producerSequenceId'] as number}`;
+}
+
+/** a message id text back into a MessageId; ids from other protocols become the text view of a broker-made id */
+export function messageIdStruct(text: string | undefined, fallbackSeq: number): OwStruct {
+  const m = text !== undefined ? /^(.*):(\d+):(\d+):(\d+)$/.exec(text) : null;
+  if (m) {
+    return {
+      type: T.MessageId,
+      textView: null,
+      producerId: { type: T.ProducerId, connectionId: m[1]!, sessionId: Number(m[2]), value: Number(m[3]) },
+      producerSequenceId: Number(m[4]),
+      brokerSequenceId: 0,
+    };
+  }
+  return {
+    type: T.MessageId,
+    textView: text ?? null,
+    producerId: { type: T.ProducerId, connectionId: BROKER_PRODUCER, sessionId: 0, value: 0 },
+    producerSequenceId: fallbackSeq,
+    brokerSequenceId: 0,
+  };
+}
+
+const BROKER_PRODUCER = 'ID:localmq-broker-0:0';
+
+/** the ack key of a message id: what MessageAck names it by */
+export function messageIdKey(id: OwStruct | null | undefined): string {
+  if (!id) return '';
+  const p = id['producerId'] as OwStruct | null;
+  return `${p ? (p['connectionId'] as string) : ''}:${p ? (p['sessionId'] as number) : 0}:${p ? (p['value'] as number) : 0}:${id['producerSequenceId'] as number}:${(id['textView'] as string | null) ?? ''}`;
+}
+
+/** the content bytes, inflated when the producer compressed them (useCompression) */
+function plainContent(s: OwStruct): Buffer | null {
+  const content = s['content'] as Buffer | null;
+  if (!content) return null;
+  return s['compressed'] ? inflateSync(content) : content;
+}
+
+export function textOf(content: Buffer | null): string | null {
+  if (!content || content.length < 4) return null;
+  const r = new Reader(content);
+  const n = r.int();
+  if (n < 0) return null;
+  return decodeModifiedUtf8(r.bytes(n));
+}
+
+export function textContent(text: string): Buffer {
+  const w = new Writer(text.length + 8);
+  w.utf8Int(text);
+  return Buffer.from(w.finish());
+}
+
+/** an incoming OpenWire message as the core holds it */
+export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: string, now: number): Message {
+  const jmsType = JMS_TYPE_BY_STRUCT[s.type] ?? JmsMsgType.Bytes;
+  const content = plainContent(s);
+  let body: Buffer;
+  if (jmsType === JmsMsgType.Text) {
+    const text = textOf(content);
+    body = text === null ? Buffer.alloc(0) : Buffer.from(text, 'utf8');
+  } else body = content ? Buffer.from(content) : Buffer.alloc(0);
+
+  const headers: FieldTable = {};
+  const rawProps = s['marshalledProperties'] as Buffer | null;
+  if (rawProps && rawProps.length) {
+    for (const [k, v] of decodePrimitiveMap(rawProps)) headers[k] = plainOf(v) as FieldTable[string];
+  }
+  headers[JMS_MSG_TYPE] = jmsType;
+  const groupId = s['groupId'] as string | null;
+  if (groupId) {
+    headers['JMSXGroupID'] = groupId;
+    headers['JMSXGroupSeq'] = s['groupSequence'] as number;
+  }
+  const properties: MessageProperties = {
+    headers,
+    deliveryMode: s['persistent'] ? 2 : 1,
+    priority: s['priority'] as number,
+  };
+  const id = messageIdText(s['messageId'] as OwStruct | null);
+  if (id !== undefined) properties.messageId = id;
+  const corr = s['correlationId'] as string | null;
+  if (corr !== null) properties.correlationId = corr;
+  const type = s['jmsType'] as string | null;
+  if (type !== null) properties.type = type;
+  const replyTo = s['replyTo'] as OwStruct | null;
+  if (replyTo) properties.replyTo = destinationText(owDest(replyTo));
+  const expiration = s['expiration'] as number;
+  if (expiration > 0) properties.expiration = String(Math.max(0, expiration - now));
+  const ts = s['timestamp'] as number;
+  if (ts > 0) properties.timestamp = Math.floor(ts / 1000);
+  const userId = s['userId'] as string | null;
+  if (userId) properties.userId = userId;
+
+  const exchange = dest.kind === 'topic' ? TOPIC_EXCHANGE : '';
+  const stored: OwStruct = { ...s, content: content ? Buffer.from(content) : null, compressed: false, transactionId: null, marshalledProperties: rawProps ? Buffer.from(rawProps) : null };
+  return {
+    exchange,
+    routingKey: dest.name,
+    properties,
+    body,
+    publishedAt: now,
+    native: { protocol: NATIVE, data: { struct: stored, connectionId } satisfies OwNative },
+  };
+}
+
+function owDest(s: OwStruct): OwDestination {
+  const name = (s['physicalName'] as string) ?? '';
+  const temporary = s.type === T.TempQueue || s.type === T.TempTopic;
+  return { kind: s.type === T.Topic || s.type === T.TempTopic ? 'topic' : 'queue', temporary, name };
+}
+
+export function nativeOf(m: Message): OwNative | undefined {
+  return m.native?.protocol === NATIVE ? (m.native.data as OwNative) : undefined;
+}
+
+/**
+ * The message structure a consumer receives: the producer's own when it came over
+ * OpenWire (its typed properties and ids intact), else built from the core's properties
+ * (STOMP without content-length and text-marked messages as TextMessage, everything else
+ * as BytesMessage, headers as JMS properties).
+ */
+export function toOpenWire(m: Message, destination: OwStruct, entryId: number, redeliveryCounter: number, isTemp: (d: OwDestination) => boolean): OwStruct {
+  const native = nativeOf(m);
+  if (native) {
+    return { ...native.struct, destination, redeliveryCounter };
+  }
+  const p = m.properties;
+  const headers = p.headers ?? {};
+  const jmsType = typeof headers[JMS_MSG_TYPE] === 'number' ? (headers[JMS_MSG_TYPE] as number) : JmsMsgType.Bytes;
+  const type = STRUCT_BY_JMS_TYPE[jmsType] ?? T.BytesMessage;
+  let content: Buffer | null = m.body.length || type === T.TextMessage ? m.body : null;
+  if (type === T.TextMessage) content = textContent(m.body.toString('utf8'));
+  else if (type === T.Message) content = null;
+  const props = new Map<string, Typed>();
+  for (const key in headers) {
+    if (NOT_JMS_PROPERTIES.has(key)) continue;
+    const t = typedOf(headers[key]);
+    if (t) props.set(key, t);
+  }
+  let replyTo: OwStruct | null = null;
+  if (p.replyTo !== undefined) {
+    const d = parseDestinationText(p.replyTo);
+    if (!d.temporary && isTemp(d)) d.temporary = true;
+    replyTo = destinationStruct(d);
+  }
+  const group = headers['JMSXGroupID'];
+  return {
+    type,
+    producerId: null,
+    destination,
+    transactionId: null,
+    originalDestination: null,
+    messageId: messageIdStruct(p.messageId, entryId),
+    originalTransactionId: null,
+    groupId: typeof group === 'string' ? group : null,
+    groupSequence: typeof headers['JMSXGroupSeq'] === 'number' ? headers['JMSXGroupSeq'] : 0,
+    correlationId: p.correlationId ?? null,
+    persistent: p.deliveryMode === 2,
+    expiration: p.expiration !== undefined ? m.publishedAt + Number(p.expiration) : 0,
+    priority: p.priority ?? 4,
+    replyTo,
+    timestamp: p.timestamp !== undefined ? p.timestamp * 1000 : m.publishedAt,
+    jmsType: p.type ?? null,
+    content,
+    marshalledProperties: props.size ? encodePrimitiveMap(props) : null,
+    dataStructure: null,
+    targetConsumerId: null,
+    compressed: false,
+    redeliveryCounter,
+    brokerPath: null,
+    arrival: 0,
+    userId: p.userId ?? null,
+    receivedByDfBridge: false,
+    droppable: false,
+    cluster: null,
+    brokerInTime: m.publishedAt,
+    brokerOutTime: Date.now(),
+    jmsxGroupFirstForConsumer: false,
+  };
+}
+
+/** the values a JMS selector reads: message properties, then the JMS headers by their names */
+export function typedProperties(s: OwStruct): Map<string, Typed> {
+  const raw = s['marshalledProperties'] as Buffer | null;
+  return raw && raw.length ? decodePrimitiveMap(raw) : new Map();
+}
+
+export { PType };

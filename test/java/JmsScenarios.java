@@ -1,0 +1,619 @@
+import java.io.BufferedReader;
+import java.io.FileInputStream;
+import java.io.InputStreamReader;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.util.Enumeration;
+import java.util.UUID;
+import javax.jms.*;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.activemq.ActiveMQConnection;
+import org.apache.activemq.ActiveMQConnectionFactory;
+import org.apache.activemq.ActiveMQSslConnectionFactory;
+import org.apache.activemq.RedeliveryPolicy;
+
+/**
+ * Drives a broker with the real ActiveMQ JMS client: one JVM runs the scenarios named on
+ * the command line against one broker URL and prints `RESULT <name> OK` or
+ * `RESULT <name> FAIL <why>` for each. Scenarios that need the broker restarted print
+ * `WAIT <what>` and read a line from stdin before going on.
+ *
+ * Usage: java JmsScenarios <broker-url> <scenario>... (system property ca=<pem file> for ssl)
+ */
+public class JmsScenarios {
+  static String url;
+  static final BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in));
+
+  public static void main(String[] args) throws Exception {
+    url = args[0];
+    for (int i = 1; i < args.length; i++) {
+      String name = args[i];
+      try {
+        run(name);
+        System.out.println("RESULT " + name + " OK");
+      } catch (Throwable t) {
+        String msg = (t.getClass().getName() + ": " + t.getMessage()).replace('\n', ' ');
+        System.out.println("RESULT " + name + " FAIL " + msg);
+      }
+      System.out.flush();
+    }
+    System.exit(0);
+  }
+
+  static void check(boolean cond, String what) {
+    if (!cond) throw new AssertionError(what);
+  }
+
+  static String unique(String base) {
+    return base + "." + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  static ActiveMQConnectionFactory factory() {
+    return new ActiveMQConnectionFactory(url);
+  }
+
+  /** a scenario's parameters: `name=arg1=arg2` */
+  static String[] params = new String[0];
+
+  static void run(String spec) throws Exception {
+    String[] parts = spec.split("=");
+    String name = parts[0];
+    params = java.util.Arrays.copyOfRange(parts, 1, parts.length);
+    switch (name) {
+      case "example": example(); break;
+      case "consume": consume(); break;
+      case "types": types(); break;
+      case "requestReply": requestReply(); break;
+      case "transacted": transacted(); break;
+      case "clientAck": clientAck(); break;
+      case "dlq": dlq(); break;
+      case "durable": durable(); break;
+      case "durableRestart": durableRestart(); break;
+      case "failover": failover(); break;
+      case "pull": pull(); break;
+      case "wrongPassword": wrongPassword(); break;
+      case "ssl": ssl(); break;
+      case "selector": selector(); break;
+      case "badSelector": badSelector(); break;
+      case "topic": topic(); break;
+      case "sendTo": sendTo(); break;
+      case "receiveFrom": receiveFrom(); break;
+      default: throw new IllegalArgumentException("unknown scenario " + name);
+    }
+  }
+
+  /** the program from issue 12, verbatim */
+  static void example() throws Exception {
+    ConnectionFactory factory = new ActiveMQConnectionFactory(url);
+    Connection connection = factory.createConnection();
+    Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    Queue queue = session.createQueue("test.queue");
+    MessageProducer producer = session.createProducer(queue);
+    TextMessage message = session.createTextMessage("Hello ActiveMQ!");
+    producer.send(message);
+    session.close();
+    connection.close();
+  }
+
+  /** a consumer receiving what the example sent */
+  static void consume() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer consumer = s.createConsumer(s.createQueue("test.queue"));
+      Message m = consumer.receive(5000);
+      check(m instanceof TextMessage, "expected a TextMessage, got " + m);
+      check("Hello ActiveMQ!".equals(((TextMessage) m).getText()), "text " + ((TextMessage) m).getText());
+      check(m.getJMSDeliveryMode() == DeliveryMode.PERSISTENT, "persistent by default");
+      check(m.getJMSMessageID() != null && m.getJMSMessageID().startsWith("ID:"), "message id " + m.getJMSMessageID());
+      check(!m.getJMSRedelivered(), "not redelivered");
+    } finally {
+      c.close();
+    }
+  }
+
+  static void types() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(unique("types"));
+      MessageProducer p = s.createProducer(q);
+      TextMessage t = s.createTextMessage("héllo wörld \u20ac \ud83d\ude00");
+      t.setStringProperty("str", "v");
+      t.setIntProperty("int", 42);
+      t.setLongProperty("long", 1L << 40);
+      t.setBooleanProperty("bool", true);
+      t.setDoubleProperty("dbl", 2.5);
+      t.setShortProperty("short", (short) 7);
+      t.setJMSCorrelationID("corr-1");
+      t.setJMSType("my-type");
+      p.send(t, DeliveryMode.NON_PERSISTENT, 7, 60000);
+      BytesMessage b = s.createBytesMessage();
+      b.writeBytes(new byte[] {0, 1, 2, (byte) 255});
+      b.setStringProperty("kind", "bytes");
+      p.send(b);
+      MapMessage m = s.createMapMessage();
+      m.setString("name", "localmq");
+      m.setInt("n", 3);
+      m.setBoolean("b", true);
+      m.setBytes("raw", new byte[] {9, 8});
+      p.send(m);
+      StreamMessage sm = s.createStreamMessage();
+      sm.writeString("a");
+      sm.writeInt(5);
+      p.send(sm);
+      ObjectMessage om = s.createObjectMessage("serialized string");
+      p.send(om);
+      MessageConsumer consumer = s.createConsumer(q);
+      // JMS orders messages only within one delivery mode: ActiveMQ 5.17 hands out the
+      // persistent ones ahead of an earlier non-persistent one, so collect them by type
+      java.util.Map<String, Message> byType = new java.util.HashMap<>();
+      for (int i = 0; i < 5; i++) {
+        Message got = consumer.receive(5000);
+        check(got != null, "message " + i + " of 5");
+        String kind = got instanceof TextMessage ? "text" : got instanceof BytesMessage ? "bytes" : got instanceof MapMessage ? "map" : got instanceof StreamMessage ? "stream" : got instanceof ObjectMessage ? "object" : "other";
+        byType.put(kind, got);
+      }
+      TextMessage rt = (TextMessage) byType.get("text");
+      check(rt != null, "text received");
+      check(t.getText().equals(rt.getText()), "text body " + rt.getText());
+      check("v".equals(rt.getStringProperty("str")), "str");
+      check(rt.getIntProperty("int") == 42, "int");
+      check(rt.getObjectProperty("int") instanceof Integer, "int stays an Integer");
+      check(rt.getLongProperty("long") == (1L << 40), "long");
+      check(rt.getBooleanProperty("bool"), "bool");
+      check(rt.getDoubleProperty("dbl") == 2.5, "double");
+      check(rt.getShortProperty("short") == 7, "short");
+      check("corr-1".equals(rt.getJMSCorrelationID()), "correlation id");
+      check("my-type".equals(rt.getJMSType()), "type");
+      check(rt.getJMSPriority() == 7, "priority " + rt.getJMSPriority());
+      check(rt.getJMSDeliveryMode() == DeliveryMode.NON_PERSISTENT, "non-persistent");
+      check(rt.getJMSExpiration() > System.currentTimeMillis(), "expiration in the future");
+      check(rt.getJMSTimestamp() == t.getJMSTimestamp(), "timestamp kept");
+      check(rt.getJMSMessageID().equals(t.getJMSMessageID()), "message id kept");
+      BytesMessage rb = (BytesMessage) byType.get("bytes");
+      check(rb != null && rb.getBodyLength() == 4, "bytes length");
+      byte[] got = new byte[4];
+      rb.readBytes(got);
+      check(got[3] == (byte) 255 && got[1] == 1, "bytes body");
+      check("bytes".equals(rb.getStringProperty("kind")), "bytes property");
+      MapMessage rm = (MapMessage) byType.get("map");
+      check(rm != null, "map received");
+      check("localmq".equals(rm.getString("name")) && rm.getInt("n") == 3 && rm.getBoolean("b"), "map entries");
+      check(rm.getBytes("raw").length == 2, "map bytes");
+      StreamMessage rs = (StreamMessage) byType.get("stream");
+      check(rs != null && "a".equals(rs.readString()) && rs.readInt() == 5, "stream");
+      Message ro = byType.get("object");
+      check(ro instanceof ObjectMessage, "object message " + ro);
+    } finally {
+      c.close();
+    }
+  }
+
+  static void requestReply() throws Exception {
+    Connection server = factory().createConnection();
+    Connection client = factory().createConnection();
+    try {
+      server.start();
+      client.start();
+      String service = unique("service");
+      Session ss = server.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer requests = ss.createConsumer(ss.createQueue(service));
+      MessageProducer replies = ss.createProducer(null);
+      requests.setMessageListener(msg -> {
+        try {
+          TextMessage reply = ss.createTextMessage("re: " + ((TextMessage) msg).getText());
+          reply.setJMSCorrelationID(msg.getJMSCorrelationID());
+          replies.send(msg.getJMSReplyTo(), reply);
+        } catch (JMSException e) {
+          e.printStackTrace();
+        }
+      });
+      Session cs = client.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      TemporaryQueue replyTo = cs.createTemporaryQueue();
+      MessageProducer p = cs.createProducer(cs.createQueue(service));
+      // a decoy reply with another correlation id first: the selector must skip it
+      String corr = UUID.randomUUID().toString();
+      TextMessage decoy = cs.createTextMessage("decoy");
+      decoy.setJMSCorrelationID("other");
+      cs.createProducer(replyTo).send(decoy);
+      MessageConsumer answers = cs.createConsumer(replyTo, "JMSCorrelationID = '" + corr + "'");
+      TextMessage req = cs.createTextMessage("ping");
+      req.setJMSReplyTo(replyTo);
+      req.setJMSCorrelationID(corr);
+      p.send(req);
+      TextMessage answer = (TextMessage) answers.receive(5000);
+      check(answer != null, "a reply");
+      check("re: ping".equals(answer.getText()), "reply text " + answer.getText());
+      check(corr.equals(answer.getJMSCorrelationID()), "correlation id");
+      answers.close();
+      replyTo.delete();
+    } finally {
+      client.close();
+      server.close();
+    }
+  }
+
+  static void transacted() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Queue q;
+      Session ts = c.createSession(true, Session.SESSION_TRANSACTED);
+      q = ts.createQueue(unique("tx"));
+      MessageProducer p = ts.createProducer(q);
+      p.send(ts.createTextMessage("one"));
+      Session plain = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer watcher = plain.createConsumer(q);
+      check(watcher.receive(300) == null, "nothing before commit");
+      watcher.close();
+      ts.commit();
+      MessageConsumer consumer = ts.createConsumer(q);
+      TextMessage m = (TextMessage) consumer.receive(5000);
+      check(m != null && "one".equals(m.getText()), "delivered after commit");
+      check(!m.getJMSRedelivered(), "first delivery");
+      ts.rollback();
+      TextMessage again = (TextMessage) consumer.receive(5000);
+      check(again != null && "one".equals(again.getText()), "redelivered after rollback");
+      check(again.getJMSRedelivered(), "JMSRedelivered after rollback");
+      check(again.getIntProperty("JMSXDeliveryCount") == 2, "delivery count " + again.getIntProperty("JMSXDeliveryCount"));
+      ts.commit();
+      consumer.close();
+      MessageConsumer after = plain.createConsumer(q);
+      check(after.receive(300) == null, "consumed for good after commit");
+    } finally {
+      c.close();
+    }
+  }
+
+  static void clientAck() throws Exception {
+    Connection c = factory().createConnection();
+    Queue q;
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+      q = s.createQueue(unique("clientack"));
+      MessageProducer p = s.createProducer(q);
+      p.send(s.createTextMessage("a"));
+      p.send(s.createTextMessage("b"));
+      MessageConsumer consumer = s.createConsumer(q);
+      Message a = consumer.receive(5000);
+      Message b = consumer.receive(5000);
+      check(a != null && b != null, "both received");
+      s.recover();
+      Message a2 = consumer.receive(5000);
+      check(a2 != null && a2.getJMSRedelivered(), "recover redelivers");
+      Message b2 = consumer.receive(5000);
+      check(b2 != null, "second again");
+      b2.acknowledge();
+    } finally {
+      c.close();
+    }
+    Connection c2 = factory().createConnection();
+    try {
+      c2.start();
+      Session s = c2.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      check(s.createConsumer(q).receive(500) == null, "acknowledged messages are gone");
+    } finally {
+      c2.close();
+    }
+  }
+
+  static void dlq() throws Exception {
+    ActiveMQConnectionFactory f = factory();
+    // the default policy (6 redeliveries) without its 1 s back-off, to keep the run short
+    f.getRedeliveryPolicy().setInitialRedeliveryDelay(0);
+    f.getRedeliveryPolicy().setRedeliveryDelay(0);
+    Connection c = f.createConnection();
+    try {
+      c.start();
+      Session ts = c.createSession(true, Session.SESSION_TRANSACTED);
+      Queue q = ts.createQueue(unique("poison"));
+      TextMessage m = ts.createTextMessage("poison");
+      m.setStringProperty("marker", q.getQueueName());
+      ts.createProducer(q).send(m);
+      ts.commit();
+      MessageConsumer consumer = ts.createConsumer(q);
+      int deliveries = 0;
+      for (;;) {
+        Message got = consumer.receive(2000);
+        if (got == null) break;
+        deliveries++;
+        ts.rollback();
+      }
+      check(deliveries == 7, "1 delivery + 6 redeliveries, got " + deliveries);
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer dlq = s.createConsumer(s.createQueue("ActiveMQ.DLQ"), "marker = '" + q.getQueueName() + "'");
+      Message dead = dlq.receive(5000);
+      check(dead != null, "the message is on ActiveMQ.DLQ");
+      String cause = dead.getStringProperty("dlqDeliveryFailureCause");
+      check(cause != null && cause.contains("redelivery policy"), "dlqDeliveryFailureCause " + cause);
+    } finally {
+      c.close();
+    }
+  }
+
+  static void durable() throws Exception {
+    String clientId = unique("durable-client");
+    String topicName = unique("news");
+    Connection c = factory().createConnection();
+    c.setClientID(clientId);
+    c.start();
+    Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    Topic topic = s.createTopic(topicName);
+    TopicSubscriber sub = s.createDurableSubscriber(topic, "sub1");
+    MessageProducer p = s.createProducer(topic);
+    p.send(s.createTextMessage("while here"));
+    check(sub.receive(5000) != null, "live message");
+    c.close();
+    Connection other = factory().createConnection();
+    other.start();
+    Session os = other.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    os.createProducer(os.createTopic(topicName)).send(os.createTextMessage("while away"));
+    other.close();
+    Connection back = factory().createConnection();
+    back.setClientID(clientId);
+    back.start();
+    try {
+      Session bs = back.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      TopicSubscriber again = bs.createDurableSubscriber(bs.createTopic(topicName), "sub1");
+      TextMessage m = (TextMessage) again.receive(5000);
+      check(m != null && "while away".equals(m.getText()), "kept while away: " + m);
+      again.close();
+      bs.unsubscribe("sub1");
+    } finally {
+      back.close();
+    }
+  }
+
+  /** a durable subscriber across a broker restart (the test restarts the broker on WAIT) */
+  static void durableRestart() throws Exception {
+    String clientId = "restart-client";
+    String topicName = "restart.news";
+    Connection c = factory().createConnection();
+    c.setClientID(clientId);
+    c.start();
+    Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    s.createDurableSubscriber(s.createTopic(topicName), "keep").close();
+    MessageProducer p = s.createProducer(s.createTopic(topicName));
+    p.send(s.createTextMessage("before restart"));
+    c.close();
+    System.out.println("WAIT restart");
+    System.out.flush();
+    stdin.readLine();
+    Connection back = factory().createConnection();
+    back.setClientID(clientId);
+    back.start();
+    try {
+      Session bs = back.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      TopicSubscriber again = bs.createDurableSubscriber(bs.createTopic(topicName), "keep");
+      TextMessage m = (TextMessage) again.receive(5000);
+      check(m != null && "before restart".equals(m.getText()), "kept across the restart: " + m);
+    } finally {
+      back.close();
+    }
+  }
+
+  /** failover: reconnects after the broker restarts (the test restarts it on WAIT) */
+  static void failover() throws Exception {
+    ActiveMQConnectionFactory f = new ActiveMQConnectionFactory("failover:(" + url + ")?initialReconnectDelay=100&maxReconnectDelay=500");
+    Connection c = f.createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue("failover.queue");
+      MessageProducer p = s.createProducer(q);
+      p.send(s.createTextMessage("before"));
+      System.out.println("WAIT restart");
+      System.out.flush();
+      stdin.readLine();
+      p.send(s.createTextMessage("after"));
+      MessageConsumer consumer = s.createConsumer(q);
+      boolean sawAfter = false;
+      for (int i = 0; i < 3 && !sawAfter; i++) {
+        TextMessage m = (TextMessage) consumer.receive(5000);
+        if (m != null && "after".equals(m.getText())) sawAfter = true;
+      }
+      check(sawAfter, "a send after the restart goes through the reconnected transport");
+    } finally {
+      c.close();
+    }
+  }
+
+  static void pull() throws Exception {
+    ActiveMQConnectionFactory f = factory();
+    f.getPrefetchPolicy().setQueuePrefetch(0);
+    Connection c = f.createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(unique("pull"));
+      MessageConsumer consumer = s.createConsumer(q);
+      check(consumer.receiveNoWait() == null, "nothing yet");
+      check(consumer.receive(200) == null, "nothing after a timeout");
+      MessageProducer p = s.createProducer(q);
+      p.send(s.createTextMessage("1"));
+      p.send(s.createTextMessage("2"));
+      // a second consumer with prefetch 0 gets the second message: nothing was pushed ahead
+      Session s2 = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer other = s2.createConsumer(q);
+      TextMessage m1 = (TextMessage) consumer.receive(5000);
+      TextMessage m2 = (TextMessage) other.receive(5000);
+      check(m1 != null && "1".equals(m1.getText()), "first pull " + m1);
+      check(m2 != null && "2".equals(m2.getText()), "second consumer pulls the next " + m2);
+    } finally {
+      c.close();
+    }
+  }
+
+  static void wrongPassword() throws Exception {
+    ActiveMQConnectionFactory f = factory();
+    f.setUserName("nobody");
+    f.setPassword("wrong");
+    Connection c = f.createConnection();
+    try {
+      c.start();
+      c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      throw new AssertionError("a wrong password was accepted");
+    } catch (JMSSecurityException expected) {
+      check(expected.getMessage() != null, "message");
+    } finally {
+      try { c.close(); } catch (JMSException ignored) { }
+    }
+  }
+
+  static void ssl() throws Exception {
+    CertificateFactory cf = CertificateFactory.getInstance("X.509");
+    KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+    ks.load(null, null);
+    try (FileInputStream in = new FileInputStream(System.getProperty("ca"))) {
+      int i = 0;
+      for (Certificate cert : cf.generateCertificates(in)) ks.setCertificateEntry("ca" + i++, cert);
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    ActiveMQSslConnectionFactory f = new ActiveMQSslConnectionFactory(System.getProperty("sslUrl"));
+    f.setKeyAndTrustManagers(null, tmf.getTrustManagers(), null);
+    Connection c = f.createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(unique("tls"));
+      s.createProducer(q).send(s.createTextMessage("over tls"));
+      TextMessage m = (TextMessage) s.createConsumer(q).receive(5000);
+      check(m != null && "over tls".equals(m.getText()), "round trip over TLS");
+    } finally {
+      c.close();
+    }
+  }
+
+  static void selector() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(unique("sel"));
+      MessageProducer p = s.createProducer(q);
+      for (int i = 0; i < 6; i++) {
+        TextMessage m = s.createTextMessage("m" + i);
+        m.setIntProperty("n", i);
+        m.setStringProperty("color", i % 2 == 0 ? "red" : "blue");
+        p.send(m);
+      }
+      MessageConsumer blue = s.createConsumer(q, "color = 'blue' AND n > 1");
+      TextMessage b1 = (TextMessage) blue.receive(5000);
+      TextMessage b2 = (TextMessage) blue.receive(5000);
+      check(b1 != null && "m3".equals(b1.getText()), "first blue > 1: " + b1);
+      check(b2 != null && "m5".equals(b2.getText()), "second blue > 1: " + b2);
+      check(blue.receive(200) == null, "no more matches");
+      MessageConsumer rest = s.createConsumer(q);
+      int n = 0;
+      while (rest.receive(500) != null) n++;
+      check(n == 4, "the other four stay on the queue, got " + n);
+    } finally {
+      c.close();
+    }
+  }
+
+  static void badSelector() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      try {
+        s.createConsumer(s.createQueue("bad.selector"), "color = = 'x'");
+        throw new AssertionError("a bad selector was accepted");
+      } catch (InvalidSelectorException expected) {
+        // as ActiveMQ
+      }
+    } finally {
+      c.close();
+    }
+  }
+
+  static void topic() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Topic t = s.createTopic(unique("events"));
+      MessageConsumer a = s.createConsumer(t);
+      MessageConsumer b = s.createConsumer(t);
+      s.createProducer(t).send(s.createTextMessage("fan-out"));
+      check(a.receive(5000) != null && b.receive(5000) != null, "both subscribers");
+    } finally {
+      c.close();
+    }
+  }
+
+  /** cross-protocol (`sendTo=<dest>`, `topic://` for a topic): one text message and one bytes message, persistent */
+  static void sendTo() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      String dest = params[0];
+      Destination d = dest.startsWith("topic://") ? s.createTopic(dest.substring(8)) : s.createQueue(dest);
+      MessageProducer p = s.createProducer(d);
+      TextMessage t = s.createTextMessage("text from jms");
+      t.setStringProperty("origin", "jms");
+      t.setJMSCorrelationID("c-1");
+      p.send(t);
+      BytesMessage b = s.createBytesMessage();
+      b.writeBytes(new byte[] {1, 2, 3});
+      p.send(b);
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * cross-protocol (`receiveFrom=<dest>=<count>`): subscribe, print `WAIT ready` (the test
+   * then publishes from another protocol), and print each message as `GOT <type> <body> <props>`
+   */
+  static void receiveFrom() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      String dest = params[0];
+      int count = params.length > 1 ? Integer.parseInt(params[1]) : 1;
+      Destination d = dest.startsWith("topic://") ? s.createTopic(dest.substring(8)) : s.createQueue(dest);
+      MessageConsumer consumer = s.createConsumer(d);
+      System.out.println("WAIT ready " + dest);
+      System.out.flush();
+      stdin.readLine();
+      for (int i = 0; i < count; i++) {
+        Message m = consumer.receive(10000);
+        check(m != null, "message " + i);
+        String body;
+        String type;
+        if (m instanceof TextMessage) {
+          type = "text";
+          body = ((TextMessage) m).getText();
+        } else if (m instanceof BytesMessage) {
+          type = "bytes";
+          byte[] b = new byte[(int) ((BytesMessage) m).getBodyLength()];
+          ((BytesMessage) m).readBytes(b);
+          body = new String(b, "UTF-8");
+        } else {
+          type = m.getClass().getSimpleName();
+          body = "";
+        }
+        StringBuilder props = new StringBuilder();
+        for (Enumeration<?> e = m.getPropertyNames(); e.hasMoreElements();) {
+          String k = (String) e.nextElement();
+          props.append(k).append('=').append(m.getObjectProperty(k)).append(';');
+        }
+        String corr = m.getJMSCorrelationID();
+        if (corr != null) props.append("JMSCorrelationID=").append(corr).append(';');
+        System.out.println("GOT " + type + " " + body + " " + props);
+      }
+    } finally {
+      c.close();
+    }
+  }
+}
