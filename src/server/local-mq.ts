@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { engineVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import { MqttServer, type MqttOptions } from '../protocols/mqtt/server.js';
@@ -102,6 +103,7 @@ export class LocalMQ extends BrokerInspection {
   ) {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
+    core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
     super(
       core,
       new Connections(

@@ -87,6 +87,11 @@ export interface BrokerOptions {
   /** every listener on a free port (the default for startBroker) */
   freePorts?: boolean;
   engine?: Engine;
+  /**
+   * Amazon MQ engine version whose behaviour to follow: RabbitMQ '3.13', '4.2', '4.3' (engines
+   * rabbitmq and all); ActiveMQ '5.18', '5.19' (engine activemq). Default: RabbitMQ 3.13, ActiveMQ 5.19.
+   */
+  engineVersion?: string;
   /** keep state on disk in this directory; default: in memory */
   dataDir?: string;
   /**
