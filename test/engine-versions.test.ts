@@ -286,3 +286,18 @@ describe('RabbitMQ 4.3 refusals', () => {
     await conn.close();
   });
 });
+
+describe('strict mode listens where Amazon MQ does: TLS only', () => {
+  const good = 'correct-horse-battery-9';
+  it.each([
+    ['rabbitmq', ['amqps', 'https']],
+    ['activemq', ['amqp10s', 'console', 'mqtts', 'stomps', 'wss']],
+  ] as const)('%s', async (engine, expected) => {
+    const b = await startBroker({ engine, strict: true, users: [{ name: 'app-user', password: good }] });
+    try {
+      expect(Object.keys(b.urls).sort()).toEqual([...expected].sort());
+    } finally {
+      await b.stop();
+    }
+  });
+});

@@ -207,7 +207,7 @@ export class LocalMQ extends BrokerInspection {
   }
 
   private async listen(): Promise<void> {
-    const resolved = resolvePorts(this.engine, this.options.ports ?? {}, this.options.freePorts ?? true);
+    const resolved = resolvePorts(this.engine, this.options.ports ?? {}, this.options.freePorts ?? true, this.options.strict ?? false);
     const services: ListenerServices = {
       ctx: this.context,
       hosts: this.options.hosts ?? ['127.0.0.1', '::1'],

@@ -109,6 +109,9 @@ export interface BrokerOptions {
    * CLI's --user, definitions import): usernames 2-100 of letters, digits, - . _ (and ~ on
    * activemq), no `guest` on rabbitmq; passwords 12-250 characters, 4+ distinct, none of
    * , : =. A user that breaks one is refused with a StrictModeError naming the rule.
+   * Strict mode also listens on Amazon MQ's TLS endpoints only (RabbitMQ: amqps 5671 and the
+   * management API over HTTPS; ActiveMQ: 5671, 61614, 8883, 61619, 8162); a plaintext listener
+   * runs only when its port is given explicitly.
    */
   strict?: boolean;
   /**
