@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import net from 'node:net';
 import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { useBroker } from './helpers/broker.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { useBroker } from '../helpers/broker.js';
 
 /**
  * The engine versions Amazon MQ runs, each with its own rules (src/core/engine-versions.ts).
