@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { engineVersionRules } from '../core/engine-versions.js';
 import { resolve } from 'node:path';
 import type { LogFormat, LogLevel } from '../server/logger.js';
 import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from '../server/options.js';
@@ -14,6 +15,8 @@ export interface Settings {
   hosts: string[];
   hostname: string;
   engine: Engine;
+  /** Amazon MQ engine version ('3.13', '4.2', '4.3'; '5.18', '5.19'); undefined: the engine's default */
+  engineVersion: string | undefined;
   ports: PortOptions;
   freePorts: boolean;
   users: UserOption[] | undefined;
@@ -41,6 +44,7 @@ export interface RawSettings {
   host?: unknown;
   hostname?: unknown;
   engine?: unknown;
+  engineVersion?: unknown;
   ports?: Partial<Record<ListenerKey, unknown>>;
   freePorts?: unknown;
   users?: unknown;
@@ -80,6 +84,7 @@ export const ENV_NAMES = {
   host: 'LOCALMQ_HOST',
   hostname: 'LOCALMQ_HOSTNAME',
   engine: 'LOCALMQ_ENGINE',
+  engineVersion: 'LOCALMQ_ENGINE_VERSION',
   freePorts: 'LOCALMQ_FREE_PORTS',
   users: 'LOCALMQ_USERS',
   vhosts: 'LOCALMQ_VHOSTS',
@@ -111,6 +116,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('host', ENV_NAMES.host, list);
   set('hostname', ENV_NAMES.hostname);
   set('engine', ENV_NAMES.engine);
+  set('engineVersion', ENV_NAMES.engineVersion);
   set('freePorts', ENV_NAMES.freePorts);
   // users are separated by spaces or semicolons: their tags use commas
   set('users', ENV_NAMES.users, (v) => v.split(/[\s;]+/).filter(Boolean));
@@ -149,7 +155,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -205,6 +211,15 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const hosts = stringList(pick('host'), ['127.0.0.1', '::1']);
   const hostname = stringValue(pick('hostname')) ?? 'localhost';
   const engine = oneOf(pick('engine'), ENGINES) ?? 'all';
+  const engineVersionPick = pick('engineVersion');
+  const engineVersion = stringValue(engineVersionPick);
+  if (engineVersion !== undefined) {
+    try {
+      engineVersionRules(engine === 'activemq' ? 'activemq' : 'rabbitmq', engineVersion);
+    } catch (err) {
+      throw new ConfigError(`${(err as Error).message}, from ${engineVersionPick!.source}`);
+    }
+  }
   const freePorts = booleanValue(pick('freePorts')) ?? false;
   const ports: PortOptions = {};
   for (const key of LISTENER_KEYS) {
@@ -229,7 +244,7 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
-  return { hosts, hostname, engine, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -239,6 +254,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
     hostname: s.hostname,
     engine: s.engine,
     ports: s.ports,
+    ...(s.engineVersion !== undefined ? { engineVersion: s.engineVersion } : {}),
     freePorts: s.freePorts,
     vhosts: s.vhosts,
     logLevel: s.logLevel,

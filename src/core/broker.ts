@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { engineVersionRules, type VersionRules } from './engine-versions.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { Alarms, type AlarmResource } from './alarm.js';
@@ -36,6 +37,8 @@ export interface BrokerEvents {
 export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, RecoveryTarget {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
+  /** the engine version's rules (queue types, refusals); set by the server before clients come */
+  engineRules: VersionRules = engineVersionRules('rabbitmq');
   /** RabbitMQ's policies, applied to queues by pattern and priority */
   readonly policies: PolicyService;
   /**

@@ -2,7 +2,7 @@ import { Consumer, type ConsumeOptions, type ConsumerSink, type Delivery } from 
 import type { DeadLetterEngine, DeadLetterOrigin } from './dead-letter.js';
 import { notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
-import type { Queue } from './queues/queue.js';
+import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
 
 /**
@@ -116,6 +116,16 @@ export class Session {
     return delivery;
   }
 
+  /**
+   * basic.qos: a limit for each new consumer, or (global) one shared by the session's consumers.
+   * Versions that deny global QoS (RabbitMQ 4.3) apply a global request per consumer, as
+   * rabbit_channel does when the global_qos deprecated feature is not permitted.
+   */
+  setPrefetch(count: number, global: boolean): void {
+    if (global && this.vhost.engineRules.globalQos) this.globalPrefetch = count;
+    else this.consumerPrefetch = count;
+  }
+
   ack(tag: number, multiple: boolean): void {
     this.settle(tag, multiple, 'ack');
   }
@@ -147,7 +157,7 @@ export class Session {
 
   /** basic.recover: every unacked message goes back to its queue, flagged redelivered */
   recover(): void {
-    this.settleAll('requeue');
+    this.settleAll('return');
   }
 
   /** deliveries whose tag is known and unacked (STOMP maps its ack ids onto these) */
@@ -155,7 +165,7 @@ export class Session {
     return this.outstanding.has(tag);
   }
 
-  private settle(tag: number, multiple: boolean, how: 'ack' | 'requeue' | 'discard'): void {
+  private settle(tag: number, multiple: boolean, how: SettleHow): void {
     const touched = new Set<Queue>();
     if (multiple) {
       if (tag !== 0 && !this.outstanding.has(tag) && !this.anyAtOrBelow(tag)) {
@@ -178,7 +188,7 @@ export class Session {
     return false;
   }
 
-  private settleOne(d: Delivery, how: 'ack' | 'requeue' | 'discard', touched: Set<Queue>): void {
+  private settleOne(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
     this.outstanding.delete(d.tag);
     this.unacked--;
     this.onSettled?.(d);
@@ -188,10 +198,10 @@ export class Session {
     }
   }
 
-  private settleAll(how: 'requeue' | 'discard'): void {
+  private settleAll(how: 'return' | 'discard'): void {
     const touched = new Set<Queue>();
     for (const d of this.outstanding.values()) this.settleOne(d, how, touched);
-    this.afterSettle(touched, how === 'requeue');
+    this.afterSettle(touched, how === 'return');
   }
 
   /** freed credit lets queues deliver again: to this session's consumers and, after a requeue, anyone's */
@@ -217,7 +227,7 @@ export class Session {
     this.closed = true;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    this.settleAll('requeue');
+    this.settleAll('return');
     this.vhost.directReplyTo.sessionClosed(this);
   }
 }

@@ -1,4 +1,5 @@
 import type { Store } from '../store/store.js';
+import type { VersionRules } from './engine-versions.js';
 import type { Delivery } from './consumer.js';
 import type { Limits } from './limits.js';
 import type { Message } from './message.js';
@@ -15,6 +16,8 @@ import type { Queue } from './queues/queue.js';
 export interface VHostHost {
   readonly store: Store;
   readonly limits: Limits;
+  /** the engine version's rules (queue types, refusals) */
+  readonly engineRules: VersionRules;
   /** RabbitMQ's policies, applied to each queue as it is declared or recovered */
   readonly policies: PolicyService;
   /** queues in every vhost (the node-wide queue limit) */

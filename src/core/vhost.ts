@@ -20,6 +20,8 @@ import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
+import { checkQueueDeclare } from './queues/queue-types.js';
+import type { VersionRules } from './engine-versions.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
 import type { VHostHost } from './vhost-host.js';
 
@@ -53,6 +55,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
   readonly deadLetterer: DeadLetterer = new DeadLetterer(this);
   /** RabbitMQ's amq.rabbitmq.reply-to */
   readonly directReplyTo: DirectReplyTo;
+
+  get engineRules(): VersionRules {
+    return this.host.engineRules;
+  }
 
   constructor(
     readonly host: VHostHost,
@@ -178,12 +184,9 @@ export class VHost implements QueueHost, DeadLetterTarget {
     if (name.startsWith('amq.') && !name.startsWith('amq.gen-')) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
+    // the queue type's and the engine version's rules; the default type written into the arguments
+    o = { ...o, arguments: checkQueueDeclare(this.host.engineRules, this.name, name, o) };
     const config = resolveQueueArgs(this.name, name, o.arguments);
-    if (config.queueType !== 'classic' && (!o.durable || o.exclusive || o.autoDelete)) {
-      throw preconditionFailed(
-        `invalid property '${!o.durable ? 'non-durable' : o.exclusive ? 'exclusive' : 'auto-delete'}' for ${describeQueue(this.name, name)}`,
-      );
-    }
     this.host.limits.checkQueueCount(this.host.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);
@@ -205,6 +208,9 @@ export class VHost implements QueueHost, DeadLetterTarget {
     for (const key of EQUIVALENCE_CHECKED_ARGS) {
       const had = q.options.arguments[key];
       const got = o.arguments[key];
+      // a declaration that names no type matches the queue's type, whatever the default made
+      // it (RabbitMQ 3.13+/4.x: the implicit default queue type is not compared)
+      if (key === 'x-queue-type' && got === undefined) continue;
       if (!fieldEquals(had ?? null, got ?? null)) throw argMismatch(what, key, got, had);
     }
   }

@@ -15,6 +15,8 @@ export interface QueueInfo {
   exclusive: boolean;
   autoDelete: boolean;
   arguments: FieldTable;
+  /** classic or quorum (the x-queue-type given, or the engine version's default) */
+  type: 'classic' | 'quorum' | 'stream';
   messages: number;
   unacked: number;
   consumers: number;
@@ -147,6 +149,7 @@ function queueInfo(q: Queue): QueueInfo {
     exclusive: q.options.exclusive,
     autoDelete: q.options.autoDelete,
     arguments: q.options.arguments,
+    type: q.config.queueType,
     messages: q.messageCount,
     unacked: q.unackedCount,
     consumers: q.consumerCount,

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { engineVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import { MqttServer, type MqttOptions } from '../protocols/mqtt/server.js';
@@ -102,6 +103,7 @@ export class LocalMQ extends BrokerInspection {
   ) {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
+    core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
     super(
       core,
       new Connections(
@@ -205,7 +207,7 @@ export class LocalMQ extends BrokerInspection {
   }
 
   private async listen(): Promise<void> {
-    const resolved = resolvePorts(this.engine, this.options.ports ?? {}, this.options.freePorts ?? true);
+    const resolved = resolvePorts(this.engine, this.options.ports ?? {}, this.options.freePorts ?? true, this.options.strict ?? false);
     const services: ListenerServices = {
       ctx: this.context,
       hosts: this.options.hosts ?? ['127.0.0.1', '::1'],

@@ -87,6 +87,11 @@ export interface BrokerOptions {
   /** every listener on a free port (the default for startBroker) */
   freePorts?: boolean;
   engine?: Engine;
+  /**
+   * Amazon MQ engine version whose behaviour to follow: RabbitMQ '3.13', '4.2', '4.3' (engines
+   * rabbitmq and all); ActiveMQ '5.18', '5.19' (engine activemq). Default: RabbitMQ 3.13, ActiveMQ 5.19.
+   */
+  engineVersion?: string;
   /** keep state on disk in this directory; default: in memory */
   dataDir?: string;
   /**
@@ -104,6 +109,9 @@ export interface BrokerOptions {
    * CLI's --user, definitions import): usernames 2-100 of letters, digits, - . _ (and ~ on
    * activemq), no `guest` on rabbitmq; passwords 12-250 characters, 4+ distinct, none of
    * , : =. A user that breaks one is refused with a StrictModeError naming the rule.
+   * Strict mode also listens on Amazon MQ's TLS endpoints only (RabbitMQ: amqps 5671 and the
+   * management API over HTTPS; ActiveMQ: 5671, 61614, 8883, 61619, 8162); a plaintext listener
+   * runs only when its port is given explicitly.
    */
   strict?: boolean;
   /**

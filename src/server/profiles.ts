@@ -43,13 +43,20 @@ export const PROFILE_LISTENERS: Record<Engine, ListenerKey[]> = {
 };
 
 /**
+ * The listeners an Amazon MQ broker really has: TLS only. In strict mode a profile runs just
+ * these (Amazon MQ for RabbitMQ: AMQP over TLS and the management API over HTTPS; for
+ * ActiveMQ: the TLS endpoints and the console), so an app meets the endpoints it will meet there.
+ */
+export const TLS_LISTENERS: ReadonlySet<ListenerKey> = new Set<ListenerKey>(['amqps', 'amqp10s', 'stomps', 'mqtts', 'wss', 'https', 'console']);
+
+/**
  * The port each enabled listener gets: an explicit setting wins (false turns it off, 0 picks
  * a free port); otherwise the profile's listeners get their standard port, or a free one
  * when `freePorts` is set (startBroker in tests); listeners outside the profile stay off
- * unless a port is given for them.
+ * unless a port is given for them. `strict` keeps only the profile's TLS listeners on by default.
  */
-export function resolvePorts(engine: Engine, ports: PortOptions, freePorts: boolean): Partial<Record<ListenerKey, number>> {
-  const enabled = new Set(PROFILE_LISTENERS[engine]);
+export function resolvePorts(engine: Engine, ports: PortOptions, freePorts: boolean, strict = false): Partial<Record<ListenerKey, number>> {
+  const enabled = new Set(PROFILE_LISTENERS[engine].filter((key) => !strict || TLS_LISTENERS.has(key)));
   const out: Partial<Record<ListenerKey, number>> = {};
   for (const key of Object.keys(STANDARD_PORTS) as ListenerKey[]) {
     const setting = ports[key];

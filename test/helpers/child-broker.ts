@@ -32,7 +32,7 @@ export interface ChildBrokerOptions {
 
 /** Start a broker in a child process on `dataDir`; resolves once it listens. */
 export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
-  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const timeoutMs = opts.timeoutMs ?? 60_000; // a guard: a busy 2-core machine can take long
   const args = ['--import', 'tsx', HERE, dataDir];
   if (opts.segmentSize) args.push(String(opts.segmentSize));
   const child = spawn(process.execPath, args, {

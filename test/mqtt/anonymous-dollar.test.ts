@@ -44,7 +44,8 @@ describe('anonymous MQTT (RabbitMQ: anonymous clients are guest; Mosquitto: loca
 
   it('off with mqtt.allowAnonymous false, and in strict mode: CONNACK 5', async () => {
     const off = await startBroker({ mqtt: { allowAnonymous: false } });
-    const strict = await startBroker({ strict: true, users: [{ name: 'app-user', password: 'app-password-123' }] });
+    // strict mode listens on TLS only, as Amazon MQ does: the plaintext MQTT port is asked for explicitly
+    const strict = await startBroker({ strict: true, users: [{ name: 'app-user', password: 'app-password-123' }], ports: { mqtt: 0 } });
     try {
       expect(await connackRefusal(off, { ...anonymous })).toBe(5);
       expect(await connackRefusal(strict, { ...anonymous })).toBe(5);

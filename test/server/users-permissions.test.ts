@@ -224,7 +224,8 @@ describe('strict mode: Amazon MQ user rules wherever users are created', () => {
   });
 
   it('a strict broker with a valid user serves it, and guest does not exist', async () => {
-    const b = await startBroker({ engine: 'rabbitmq', strict: true, users: [{ name: 'app-user', password: good }] });
+    // strict mode listens on TLS only, as Amazon MQ does; the plaintext port is asked for explicitly
+    const b = await startBroker({ engine: 'rabbitmq', strict: true, users: [{ name: 'app-user', password: good }], ports: { amqp: 0 } });
     try {
       expect(b.users.getUser('guest')).toBeUndefined();
       const c = await connect(b, { user: 'app-user', password: good });
@@ -253,7 +254,7 @@ describe('strict mode: Amazon MQ user rules wherever users are created', () => {
   });
 
   it('the management API import refuses with 400 naming the rule', async () => {
-    const b = await startBroker({ engine: 'rabbitmq', strict: true, users: [{ name: 'app-user', password: good }] });
+    const b = await startBroker({ engine: 'rabbitmq', strict: true, users: [{ name: 'app-user', password: good }], ports: { http: 0 } });
     try {
       const res = await fetch(`${b.urls.http}/api/definitions`, {
         method: 'POST',

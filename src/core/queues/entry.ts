@@ -6,12 +6,15 @@ export interface QueueEntry {
   readonly id: number;
   /** arrival order in this queue: a requeued entry goes back to its original place */
   readonly seq: number;
-  readonly message: Message;
+  /** replaced (never mutated) when a redelivery adds a header, e.g. a quorum queue's x-delivery-count */
+  message: Message;
   /** ms since epoch; Infinity when the message has no TTL here */
   readonly expiresAt: number;
   readonly priority: number;
   /** times handed to a consumer; > 0 means the next delivery is flagged redelivered */
   deliveryCount: number;
+  /** returns that count toward a quorum queue's delivery limit (unset until the first) */
+  failedDeliveries?: number;
   /** written to the store for this queue */
   readonly persisted: boolean;
 }

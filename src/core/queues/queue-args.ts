@@ -15,6 +15,8 @@ export interface QueueConfig {
   maxPriority: number;
   singleActiveConsumer: boolean;
   queueType: 'classic' | 'quorum' | 'stream';
+  /** quorum queues: x-delivery-limit (a negative value: unlimited); unset: the version's default */
+  deliveryLimit?: number;
 }
 
 /** RabbitMQ's names for field types, used in its error texts */
@@ -102,6 +104,12 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     if (qt !== 'classic' && qt !== 'quorum' && qt !== 'stream') throw invalid('x-queue-type', `{unacceptable_value,<<"${qt}">>}`);
     cfg.queueType = qt;
   }
+  const limit = args['x-delivery-limit'];
+  if (limit !== undefined) {
+    const n = integer(limit);
+    if (n === undefined) throw invalid('x-delivery-limit', `{unacceptable_type,${amqpTypeName(limit)}}`);
+    cfg.deliveryLimit = n;
+  }
   return cfg;
 }
 
@@ -117,4 +125,6 @@ export const EQUIVALENCE_CHECKED_ARGS = [
   'x-overflow',
   'x-queue-type',
   'x-single-active-consumer',
+  'x-delivery-limit',
+  'x-dead-letter-strategy',
 ] as const;

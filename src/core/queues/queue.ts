@@ -5,9 +5,13 @@ import { isPersistent, type Message } from '../message.js';
 import type { Store } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
 import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
+import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
 import { Selector } from '../selector/index.js';
+
+/** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
+export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -25,6 +29,8 @@ export interface QueueHost {
   forgotten(entry: QueueEntry): void;
   /** a message was handed to a consumer */
   delivered(queue: Queue, delivery: Delivery): void;
+  /** the engine version's rules (quorum queues' default delivery limit, what counts as a failure) */
+  readonly engineRules: VersionRules;
 }
 
 export interface QueueOptions {
@@ -285,7 +291,7 @@ export class Queue {
   }
 
   /** An unacked delivery came back: acked, or requeued / dead-lettered / dropped by nack. */
-  settleDelivered(entry: QueueEntry, consumer: Consumer | null, how: 'ack' | 'requeue' | 'discard'): void {
+  settleDelivered(entry: QueueEntry, consumer: Consumer | null, how: SettleHow): void {
     if (consumer) consumer.unacked--;
     this.unackedCount--;
     if (this.deleted) {
@@ -293,8 +299,36 @@ export class Queue {
       return;
     }
     if (how === 'ack') this.settle(entry, 'acked');
-    else if (how === 'requeue') this.requeue(entry);
-    else this.discard([entry], 'rejected');
+    else if (how === 'discard') this.discard([entry], 'rejected');
+    else this.returned(entry, how === 'requeue');
+  }
+
+  /**
+   * An unsettled delivery came back (`failed`: rejected or nacked with requeue; otherwise its
+   * channel closed). A quorum queue counts failures, writes `x-delivery-count` on the
+   * redelivery and dead-letters (reason delivery_limit) or drops a message past its delivery
+   * limit, as rabbit_fifo does.
+   */
+  private returned(entry: QueueEntry, failed: boolean): void {
+    if (this.config.queueType === 'quorum') {
+      const rules = this.host.engineRules;
+      if (failed || rules.returnsCountAsFailures) {
+        const count = (entry.failedDeliveries ?? 0) + 1;
+        entry.failedDeliveries = count;
+        const limit = this.config.deliveryLimit ?? rules.quorumDefaultDeliveryLimit;
+        if (limit !== undefined && limit >= 0 && count > limit) {
+          this.discard([entry], 'delivery_limit');
+          return;
+        }
+        const m = entry.message;
+        entry.message = {
+          ...m,
+          properties: { ...m.properties, headers: { ...m.properties.headers, 'x-delivery-count': count } },
+          encodedProperties: undefined,
+        };
+      }
+    }
+    this.requeue(entry);
   }
 
   /** the message leaves this queue for good */

@@ -250,8 +250,7 @@ export class AmqpChannel implements ConsumerSink {
       case 'basic.qos': {
         const { prefetchSize, prefetchCount, global } = m.args;
         if (prefetchSize !== 0) throw new AmqpCodecError(NOT_IMPLEMENTED, `prefetch_size!=0 (${prefetchSize})`, m.classId, m.methodId);
-        if (global) this.session.globalPrefetch = prefetchCount;
-        else this.session.consumerPrefetch = prefetchCount;
+        this.session.setPrefetch(prefetchCount, global);
         this.reply('basic.qos-ok', {});
         this.session.resume();
         return;

@@ -200,7 +200,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     this.send(0, 'connection.start', {
       versionMajor: 0,
       versionMinor: 9,
-      serverProperties: serverProperties(this.ctx.product),
+      serverProperties: serverProperties(this.ctx.product, this.ctx.broker.engineRules.fullVersion),
       mechanisms: SERVER_MECHANISMS,
       locales: 'en_US',
     });
@@ -486,7 +486,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       ch.teardown();
     }
     this.closingChannels.add(channel);
-    this.send(channel, 'channel.close', { replyCode: code, replyText: text, classId, methodId });
+    this.send(channel, 'channel.close', { replyCode: code, replyText: limitReplyText(text), classId, methodId });
   }
 
   /** the client closed a channel */
@@ -520,7 +520,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     if (this.state === State.Closing || this.state === State.Closed) return;
     if (!text.includes(' - ')) text = `${replyCodeName(code)} - ${text}`;
     this.log.debug('closing connection', { code, text });
-    this.send(0, 'connection.close', { replyCode: code, replyText: text, classId, methodId });
+    this.send(0, 'connection.close', { replyCode: code, replyText: limitReplyText(text), classId, methodId });
     this.state = State.Closing;
     this.teardownChannels();
     if (this.closeTimer) clearTimeout(this.closeTimer);
@@ -565,4 +565,15 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     this.ctx.connections.remove(this);
     this.resolveClosed();
   }
+}
+/**
+ * reply-text is a shortstr: RabbitMQ cuts "NAME - explanation" at 255 characters
+ * (rabbit_binary_generator:amqp_exception_explanation/2); we cut at 255 bytes, on a character
+ * boundary, so a long explanation (a deprecated-feature notice) still closes cleanly.
+ */
+function limitReplyText(text: string): string {
+  if (Buffer.byteLength(text) <= 255) return text;
+  let cut = Buffer.from(text).subarray(0, 255).toString('utf8');
+  if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
+  return cut;
 }

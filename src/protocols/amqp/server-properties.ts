@@ -8,7 +8,7 @@ export const NODE_NAME = `localmq@${hostname()}`;
  * connection.start's server-properties, shaped like RabbitMQ's (fixtures/rabbitmq-3.10-
  * connection-start.bin): clients switch features on these capabilities.
  */
-export function serverProperties(product: { name: string; version: string; platform: string }): FieldTable {
+export function serverProperties(product: { name: string; version: string; platform: string }, engineVersion: string): FieldTable {
   return {
     capabilities: {
       publisher_confirms: true,
@@ -26,9 +26,9 @@ export function serverProperties(product: { name: string; version: string; platf
     information: `${product.name} ${product.version}: a local broker for development, tests and CI`,
     platform: product.platform,
     // Clients and tools gate features on RabbitMQ's product and version: report the
-    // RabbitMQ release whose behaviour LocalMQ follows.
+    // RabbitMQ release of the engine version in force, whose behaviour LocalMQ follows.
     product: 'RabbitMQ',
-    version: '3.13.7',
+    version: engineVersion,
     localmq_version: product.version,
   };
 }

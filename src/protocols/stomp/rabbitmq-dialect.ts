@@ -9,12 +9,6 @@ import { negotiateHeartbeat } from './heartbeat.js';
 import { propertiesFromHeaders } from './properties.js';
 import { StompSubscription, parseMessageId } from './subscription.js';
 
-/**
- * What CONNECTED says in `server`. Like the AMQP adapter's server properties it
- * names the RabbitMQ release LocalMQ follows: clients (stompjms, for one)
- * switch on RabbitMQ's extensions when they see "RabbitMQ/".
- */
-const SERVER_HEADER = 'RabbitMQ/3.13.7';
 const VERSIONS_HEADER = '1.0,1.1,1.2';
 
 /** RabbitMQ's STOMP plugin: destinations, acks and errors as rabbit_stomp_processor has them */
@@ -29,7 +23,9 @@ export class RabbitStompDialect implements StompDialect {
       sendMs: heartbeat.sendMs,
       receiveMs: heartbeat.receiveMs,
       headers: [
-        ['server', SERVER_HEADER],
+        // like the AMQP server properties, `server` names the RabbitMQ release of the engine version:
+        // clients (stompjms, for one) switch on RabbitMQ's extensions when they see "RabbitMQ/"
+        ['server', `RabbitMQ/${this.conn.ctx.broker.engineRules.fullVersion}`],
         ['session', sessionId],
         ['heart-beat', `${heartbeat.sendMs},${heartbeat.receiveMs}`],
         ['version', version],

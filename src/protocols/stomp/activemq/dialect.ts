@@ -11,7 +11,6 @@ import { MessageIdSource, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders } from './properties.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
 
-const SERVER_HEADER = 'ActiveMQ/5.17.2';
 /** queues that belong to a protocol's own plumbing, never part of an ActiveMQ wildcard */
 const PLUMBING_PREFIXES = ['amq.', 'mqtt-subscription-', 'stomp-subscription-', 'activemq-subscription-'];
 
@@ -58,7 +57,7 @@ export class ActiveMqStompDialect implements StompDialect {
       sendMs: cy,
       receiveMs: cx,
       headers: [
-        ['server', SERVER_HEADER],
+        ['server', `ActiveMQ/${this.conn.ctx.broker.engineRules.fullVersion}`],
         ['heart-beat', `${cy},${cx}`],
         ['session', sessionId],
         ['version', version],

@@ -1,0 +1,97 @@
+/**
+ * The engine versions Amazon MQ runs, and every behaviour that differs between them, in one
+ * table. Adapters and the core read a VersionRules; nothing else switches on a version string.
+ *
+ * Sources: RabbitMQ's release notes and source at the tags named in `fullVersion`
+ * (4.0.1 notes: quorum queues' default delivery limit 20; 4.3.0 notes: transient non-exclusive
+ * queues and global QoS denied by default, CQv1 removed; rabbit_amqqueue.erl check_queue_version),
+ * and Amazon MQ's "Managing engine versions" pages (which versions exist, which is recommended).
+ */
+export type EngineName = 'rabbitmq' | 'activemq';
+
+export interface VersionRules {
+  engine: EngineName;
+  /** the version as Amazon MQ names it: '3.13', '4.2', '5.19' */
+  version: string;
+  /** the full version the broker reports (server properties, management API, BrokerInfo) */
+  fullVersion: string;
+  /** x-queue-type a durable, non-exclusive, non-auto-delete queue gets when it names none */
+  defaultQueueType: 'classic' | 'quorum';
+  /** a quorum queue's x-delivery-limit when it sets none (undefined: unlimited) */
+  quorumDefaultDeliveryLimit: number | undefined;
+  /**
+   * whether a message returned by a closed channel counts toward the delivery limit (3.13 counts
+   * every return; 4.x counts only failed deliveries: reject / nack with requeue)
+   */
+  returnsCountAsFailures: boolean;
+  /** queue.declare durable=false exclusive=false is accepted (4.3: denied by default) */
+  transientNonExclusiveQueues: boolean;
+  /** basic.qos global=true limits the channel (4.3: treated as per-consumer, as RabbitMQ does) */
+  globalQos: boolean;
+  /** x-queue-version 1 and x-queue-mode accepted (4.3: CQv1 removed) */
+  classicQueueV1: boolean;
+}
+
+const rabbit313: VersionRules = {
+  engine: 'rabbitmq',
+  version: '3.13',
+  fullVersion: '3.13.7',
+  defaultQueueType: 'classic',
+  quorumDefaultDeliveryLimit: undefined,
+  returnsCountAsFailures: true,
+  transientNonExclusiveQueues: true,
+  globalQos: true,
+  classicQueueV1: true,
+};
+
+const rabbit42: VersionRules = {
+  ...rabbit313,
+  version: '4.2',
+  fullVersion: '4.2.9',
+  defaultQueueType: 'quorum',
+  quorumDefaultDeliveryLimit: 20,
+  returnsCountAsFailures: false,
+};
+
+const rabbit43: VersionRules = {
+  ...rabbit42,
+  version: '4.3',
+  fullVersion: '4.3.5',
+  transientNonExclusiveQueues: false,
+  globalQos: false,
+  classicQueueV1: false,
+};
+
+const activemqBase: VersionRules = {
+  ...rabbit313,
+  engine: 'activemq',
+  version: '5.19',
+  fullVersion: '5.19.10',
+};
+
+export const ENGINE_VERSIONS: Record<EngineName, Record<string, VersionRules>> = {
+  rabbitmq: { '3.13': rabbit313, '4.2': rabbit42, '4.3': rabbit43 },
+  activemq: {
+    '5.18': { ...activemqBase, version: '5.18', fullVersion: '5.18.7' },
+    '5.19': activemqBase,
+  },
+};
+
+/** Amazon MQ's recommended version for new brokers of each engine */
+export const DEFAULT_ENGINE_VERSION: Record<EngineName, string> = { rabbitmq: '3.13', activemq: '5.19' };
+
+export class UnknownEngineVersionError extends Error {}
+
+/** The rules of `version` ('4.2', or a full '4.2.9') for an engine; the default when none is given. */
+export function engineVersionRules(engine: EngineName, version?: string): VersionRules {
+  const table = ENGINE_VERSIONS[engine];
+  const wanted = version ?? DEFAULT_ENGINE_VERSION[engine];
+  const minor = wanted.split('.').slice(0, 2).join('.');
+  const rules = table[minor];
+  if (!rules) {
+    throw new UnknownEngineVersionError(
+      `unknown ${engine === 'rabbitmq' ? 'RabbitMQ' : 'ActiveMQ'} engine version '${wanted}' (Amazon MQ runs ${Object.keys(table).join(', ')})`,
+    );
+  }
+  return rules;
+}

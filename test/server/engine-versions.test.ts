@@ -1,0 +1,303 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { useBroker } from '../helpers/broker.js';
+
+/**
+ * The engine versions Amazon MQ runs, each with its own rules (src/core/engine-versions.ts).
+ * Texts and codes come from RabbitMQ's source at the tag each version reports:
+ * rabbit_quorum_queue:declare/2 and capabilities/0, rabbit_queue_type_util:check_*,
+ * rabbit_amqqueue:check_declare_arguments/3 and check_queue_version/2, rabbit_fifo's delivery
+ * limit, rabbit_channel's basic.qos when global_qos is denied (v4.3.5), and the 4.0.1 / 4.3.0
+ * release notes (default delivery limit 20; deprecated features denied by default).
+ */
+
+/** the reply code and text a channel or connection closed with, after `op` failed */
+async function closedWith(conn: ChannelModel, op: (ch: Channel) => Promise<unknown>): Promise<{ code: number; text: string; scope: 'channel' | 'connection' }> {
+  const ch = await conn.createChannel();
+  const chClosed = new Promise<{ code: number; text: string; scope: 'channel' | 'connection' }>((resolve) => {
+    ch.on('error', (e: { code: number; message: string }) => resolve({ code: e.code, text: e.message, scope: 'channel' }));
+    conn.on('error', (e: { code: number; message: string }) => resolve({ code: e.code, text: e.message, scope: 'connection' }));
+  });
+  await op(ch).catch(() => undefined);
+  return chClosed;
+}
+
+/** consume until `n` messages came, nacking each with requeue; returns what was seen */
+function nackLoop(ch: Channel, queue: string, n: number): Promise<ConsumeMessage[]> {
+  const seen: ConsumeMessage[] = [];
+  return new Promise((resolve) => {
+    void ch.consume(queue, (m) => {
+      if (!m) return;
+      seen.push(m);
+      ch.nack(m, false, true);
+      if (seen.length === n) resolve(seen);
+    });
+  });
+}
+
+function dlqOnce(ch: Channel, queue: string): Promise<ConsumeMessage> {
+  return new Promise((resolve) => {
+    void ch.consume(queue, (m) => {
+      if (m) resolve(m);
+    }, { noAck: true });
+  });
+}
+
+function stompConnected(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write('CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\0'));
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\0')) {
+        s.destroy();
+        resolve(buf);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+describe('the version a broker reports', () => {
+  for (const [engineVersion, full] of [['3.13', '3.13.7'], ['4.2', '4.2.9'], ['4.3', '4.3.5']] as const) {
+    it(`RabbitMQ ${engineVersion}: connection.start version ${full}, STOMP server RabbitMQ/${full}`, async () => {
+      const broker = await startBroker({ engineVersion });
+      try {
+        const conn = await amqplib.connect(broker.urls.amqp!);
+        expect((conn.connection as unknown as { serverProperties: Record<string, unknown> }).serverProperties['version']).toBe(full);
+        await conn.close();
+        const frame = await stompConnected(Number(new URL(broker.urls.stomp!).port));
+        expect(frame).toContain(`server:RabbitMQ/${full}\n`);
+      } finally {
+        await broker.stop();
+      }
+    });
+  }
+
+  it('ActiveMQ 5.18 and 5.19 (the default) in STOMP CONNECTED', async () => {
+    for (const [engineVersion, full] of [[undefined, '5.19.10'], ['5.18', '5.18.7']] as const) {
+      const broker = await startBroker({ engine: 'activemq', ...(engineVersion ? { engineVersion } : {}) });
+      try {
+        const frame = await stompConnected(Number(new URL(broker.urls.stomp!).port));
+        expect(frame).toContain(`server:ActiveMQ/${full}\n`);
+      } finally {
+        await broker.stop();
+      }
+    }
+  });
+
+  it('an engine version Amazon MQ does not run is refused at start, naming the ones it does', async () => {
+    await expect(startBroker({ engineVersion: '3.12' })).rejects.toThrow(/unknown RabbitMQ engine version '3.12' \(Amazon MQ runs 3.13, 4.2, 4.3\)/);
+    await expect(startBroker({ engine: 'activemq', engineVersion: '5.17' })).rejects.toThrow(/unknown ActiveMQ engine version '5.17'/);
+  });
+});
+
+describe('quorum queues (every version)', () => {
+  const broker = useBroker({ engineVersion: '3.13' });
+  let conn: ChannelModel;
+  beforeAll(async () => {
+    conn = await amqplib.connect(broker().urls.amqp!);
+  });
+  afterAll(async () => {
+    await conn.close().catch(() => undefined);
+  });
+  const reconnect = async () => {
+    await conn.close().catch(() => undefined);
+    conn = await amqplib.connect(broker().urls.amqp!);
+  };
+
+  it.each([
+    [{ durable: true, exclusive: true }, "invalid property 'exclusive-owner' for queue 'qq-props' in vhost '/'"],
+    [{ durable: true, autoDelete: true }, "invalid property 'auto-delete' for queue 'qq-props' in vhost '/'"],
+    [{ durable: false }, "invalid property 'non-durable' for queue 'qq-props' in vhost '/'"],
+  ])('%o → 406 with RabbitMQ text', async (props, text) => {
+    const r = await closedWith(conn, (ch) => ch.assertQueue('qq-props', { ...props, arguments: { 'x-queue-type': 'quorum' } }));
+    expect(r).toMatchObject({ code: 406, scope: 'channel' });
+    expect(r.text).toContain(`PRECONDITION_FAILED - ${text}`);
+  });
+
+  it('classic-only arguments are refused on a quorum queue, quorum-only ones on a classic queue', async () => {
+    const a = await closedWith(conn, (ch) => ch.assertQueue('qq-prio', { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-max-priority': 5 } }));
+    expect(a.text).toContain("invalid arg 'x-max-priority' for queue 'qq-prio' in vhost '/' of queue type rabbit_quorum_queue");
+    const b = await closedWith(conn, (ch) => ch.assertQueue('cq-limit', { durable: true, arguments: { 'x-delivery-limit': 3 } }));
+    expect(b.text).toContain("invalid arg 'x-delivery-limit' for queue 'cq-limit' in vhost '/' of queue type rabbit_classic_queue");
+  });
+
+  it('streams are refused: Amazon MQ does not support them', async () => {
+    const r = await closedWith(conn, (ch) => ch.assertQueue('s1', { durable: true, arguments: { 'x-queue-type': 'stream' } }));
+    expect(r.code).toBe(406);
+    expect(r.text).toContain("invalid arg 'x-queue-type' for queue 's1' in vhost '/': streams are not supported by Amazon MQ");
+  });
+
+  it('x-delivery-limit: redeliveries carry x-delivery-count, then the message is dead-lettered with reason delivery_limit', async () => {
+    await reconnect();
+    const ch = await conn.createChannel();
+    await ch.assertQueue('qq-dlq', { durable: true });
+    await ch.assertQueue('qq-limited', {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'qq-dlq' },
+    });
+    const dead = dlqOnce(ch, 'qq-dlq');
+    ch.sendToQueue('qq-limited', Buffer.from('poison'), { persistent: true });
+    const seen = await nackLoop(ch, 'qq-limited', 3);
+    expect(seen.map((m) => m.properties.headers?.['x-delivery-count'])).toEqual([undefined, 1, 2]);
+    expect(seen.map((m) => m.fields.redelivered)).toEqual([false, true, true]);
+    const m = await dead;
+    expect(m.content.toString()).toBe('poison');
+    const death = (m.properties.headers?.['x-death'] as unknown as Array<Record<string, unknown>>)[0];
+    expect(death).toMatchObject({ queue: 'qq-limited', reason: 'delivery_limit', count: 1 });
+    expect(m.properties.headers?.['x-first-death-reason']).toBe('delivery_limit');
+  });
+
+  it('without a dead-letter exchange a message past its limit is dropped', async () => {
+    const ch = await conn.createChannel();
+    await ch.assertQueue('qq-drop', { durable: true, arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 0 } });
+    ch.sendToQueue('qq-drop', Buffer.from('x'));
+    await nackLoop(ch, 'qq-drop', 1);
+    await ch.cancel((await ch.consume('qq-drop', () => undefined)).consumerTag);
+    expect((await ch.checkQueue('qq-drop')).messageCount).toBe(0);
+  });
+
+  it('3.13 has no default limit and counts a closed channel\'s returns', async () => {
+    const ch = await conn.createChannel();
+    await ch.assertQueue('qq-returns', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    ch.sendToQueue('qq-returns', Buffer.from('r'));
+    for (let i = 1; i <= 2; i++) {
+      const c2 = await conn.createChannel();
+      const got = await new Promise<ConsumeMessage>((resolve) => void c2.consume('qq-returns', (m) => m && resolve(m)));
+      expect(got.properties.headers?.['x-delivery-count']).toBe(i === 1 ? undefined : 1);
+      await c2.close(); // unacked: returned to the queue
+    }
+    const again = await ch.get('qq-returns');
+    expect(again && again.properties.headers?.['x-delivery-count']).toBe(2);
+  });
+});
+
+describe('RabbitMQ 4.2: quorum is the default queue type, delivery limit 20', () => {
+  const broker = useBroker({ engineVersion: '4.2' });
+  let conn: ChannelModel;
+  beforeAll(async () => {
+    conn = await amqplib.connect(broker().urls.amqp!);
+  });
+  afterAll(async () => {
+    await conn.close().catch(() => undefined);
+  });
+
+  it('a durable queue that names no type is a quorum queue; exclusive, auto-delete and transient ones stay classic', async () => {
+    const ch = await conn.createChannel();
+    await ch.assertQueue('dq-durable', { durable: true });
+    await ch.assertQueue('dq-durable', { durable: true }); // the same declaration again is equivalent
+    const excl = await ch.assertQueue('', { exclusive: true });
+    await ch.assertQueue('dq-transient', { durable: false, exclusive: false });
+    expect(broker().queue('dq-durable').info()).toMatchObject({ type: 'quorum' });
+    expect(broker().queue(excl.queue).info()).toMatchObject({ type: 'classic' });
+    expect(broker().queue('dq-transient').info()).toMatchObject({ type: 'classic' });
+    const r = await closedWith(conn, (c) => c.assertQueue('dq-durable', { durable: true, arguments: { 'x-queue-type': 'classic' } }));
+    expect(r.text).toContain("inequivalent arg 'x-queue-type' for queue 'dq-durable' in vhost '/'");
+  });
+
+  it('a message nacked 21 times is dropped (default delivery limit 20); a closed channel\'s returns do not count', async () => {
+    const ch = await conn.createChannel();
+    await ch.assertQueue('dq-limit', { durable: true });
+    ch.sendToQueue('dq-limit', Buffer.from('p'));
+    const c2 = await conn.createChannel();
+    const first = await new Promise<ConsumeMessage>((resolve) => void c2.consume('dq-limit', (m) => m && resolve(m)));
+    expect(first.fields.redelivered).toBe(false);
+    await c2.close(); // a return, not a failure: no x-delivery-count yet
+    const seen = await nackLoop(ch, 'dq-limit', 21);
+    expect(seen[0]!.properties.headers?.['x-delivery-count']).toBeUndefined();
+    expect(seen[20]!.properties.headers?.['x-delivery-count']).toBe(20);
+    expect((await ch.checkQueue('dq-limit')).messageCount).toBe(0);
+  });
+
+  it('a quorum queue and its persistent messages survive a restart on a data dir', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'localmq-versions-'));
+    let b: LocalMQ = await startBroker({ engineVersion: '4.2', dataDir });
+    let c = await amqplib.connect(b.urls.amqp!);
+    const ch = await c.createConfirmChannel();
+    await ch.assertQueue('qq-durable', { durable: true });
+    ch.sendToQueue('qq-durable', Buffer.from('kept'), { persistent: true });
+    await ch.waitForConfirms();
+    await c.close();
+    await b.stop();
+    b = await startBroker({ engineVersion: '4.2', dataDir });
+    try {
+      expect(b.queue('qq-durable').info()).toMatchObject({ type: 'quorum' });
+      expect(b.queue('qq-durable').messages().map((m) => m.text())).toEqual(['kept']);
+      c = await amqplib.connect(b.urls.amqp!);
+      const ch2 = await c.createChannel();
+      await ch2.assertQueue('qq-durable', { durable: true }); // equivalent after the restart too
+      await c.close();
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe('RabbitMQ 4.3 refusals', () => {
+  const broker = useBroker({ engineVersion: '4.3' });
+
+  it('a transient non-exclusive queue closes the connection with 541 and the deprecated-feature text', async () => {
+    const conn = await amqplib.connect(broker().urls.amqp!);
+    const r = await closedWith(conn, (ch) => ch.assertQueue('transient', { durable: false, exclusive: false }));
+    expect(r).toMatchObject({ code: 541, scope: 'connection' });
+    // RabbitMQ cuts the notice at 255 characters (reply-text is a shortstr)
+    expect(r.text).toContain('INTERNAL_ERROR - Feature `transient_nonexcl_queues` is deprecated.\nBy default, this feature is not permitted anymore.');
+  });
+
+  it('x-queue-version 1 is refused; 2 and transient exclusive queues are fine', async () => {
+    const conn = await amqplib.connect(broker().urls.amqp!);
+    const ch = await conn.createChannel();
+    await ch.assertQueue('', { exclusive: true, durable: false });
+    await ch.assertQueue('cqv2', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-queue-version': 2 } });
+    const r = await closedWith(conn, (c) => c.assertQueue('cqv1', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-queue-version': 1 } }));
+    expect(r.code).toBe(406);
+    expect(r.text).toContain(`invalid arg 'x-queue-version' for queue 'cqv1' in vhost '/': "unsupported queue version '1'"`);
+    await conn.close();
+  });
+
+  it('basic.qos global=true limits each consumer instead of the channel (rabbit_channel, global_qos denied)', async () => {
+    const conn = await amqplib.connect(broker().urls.amqp!);
+    const ch = await conn.createChannel();
+    await ch.assertQueue('qos-a', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    await ch.assertQueue('qos-b', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    for (let i = 0; i < 3; i++) {
+      ch.sendToQueue('qos-a', Buffer.from('a'));
+      ch.sendToQueue('qos-b', Buffer.from('b'));
+    }
+    await ch.prefetch(1, true);
+    const got: string[] = [];
+    const both = new Promise<void>((resolve) => {
+      const on = (m: ConsumeMessage | null) => {
+        if (m) got.push(m.content.toString());
+        if (got.length === 2) resolve();
+      };
+      void ch.consume('qos-a', on);
+      void ch.consume('qos-b', on);
+    });
+    await both; // with a channel-wide limit of 1 only one of them could be in flight
+    expect(got.sort()).toEqual(['a', 'b']);
+    expect(broker().queue('qos-a').info()).toMatchObject({ unacked: 1 });
+    await conn.close();
+  });
+});
+
+describe('strict mode listens where Amazon MQ does: TLS only', () => {
+  const good = 'correct-horse-battery-9';
+  it.each([
+    ['rabbitmq', ['amqps', 'https']],
+    ['activemq', ['amqp10s', 'console', 'mqtts', 'stomps', 'wss']],
+  ] as const)('%s', async (engine, expected) => {
+    const b = await startBroker({ engine, strict: true, users: [{ name: 'app-user', password: good }] });
+    try {
+      expect(Object.keys(b.urls).sort()).toEqual([...expected].sort());
+    } finally {
+      await b.stop();
+    }
+  });
+});
