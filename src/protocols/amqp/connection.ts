@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TickCork } from '../tick-cork.js';
 import type { Socket } from 'node:net';
 import { PublisherFlow, type AlarmResource, type FlowControlled } from '../../core/alarm.js';
 import { BrokerError } from '../../core/errors.js';
@@ -88,18 +89,21 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   private lastReceived = Date.now();
   private lastSent = Date.now();
   private closeTimer: NodeJS.Timeout | undefined;
-  private corked = false;
   /** the resource alarm's hold on this connection: blocked notices, reading paused */
   flow: PublisherFlow | undefined;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private readonly log;
 
+  /** writes of one event-loop turn leave in one syscall */
+  private readonly cork: TickCork;
+
   constructor(
     readonly socket: Socket,
     readonly ctx: ProtocolContext,
     private readonly tuning: AmqpTuning = DEFAULT_TUNING,
   ) {
+    this.cork = new TickCork(socket);
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     this.channelMax = tuning.channelMax;
@@ -439,14 +443,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   write(buf: Buffer): void {
     if (this.state === State.Closed || this.socket.destroyed) return;
     this.lastSent = Date.now();
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork.cork();
     this.socket.write(buf);
   }
 

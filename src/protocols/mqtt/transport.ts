@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { TickCork } from '../tick-cork.js';
 
 /** bytes queued on the socket above which deliveries wait for it to drain */
 const WRITE_HIGH_WATER = 1024 * 1024;
@@ -9,13 +10,14 @@ const WRITE_HIGH_WATER = 1024 * 1024;
  * the event loop are corked together so a burst of deliveries leaves in one syscall.
  */
 export class MqttTransport {
-  private corked = false;
+  private readonly tickCork: TickCork;
   readonly remoteAddress: string | undefined;
 
   constructor(
     readonly stream: Duplex & { remoteAddress?: string; setNoDelay?: (b: boolean) => unknown },
     remoteAddress?: string,
   ) {
+    this.tickCork = new TickCork(stream);
     this.remoteAddress = remoteAddress ?? stream.remoteAddress;
     stream.setNoDelay?.(true);
   }
@@ -26,16 +28,8 @@ export class MqttTransport {
 
   /** cork until the end of this turn, then let everything written go out together */
   cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.stream.cork();
-    process.nextTick(this.uncork);
+    this.tickCork.cork();
   }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.stream.uncork();
-  };
 
   get backedUp(): boolean {
     return this.stream.writableLength > WRITE_HIGH_WATER;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { DLQ_NAME, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
@@ -95,15 +96,18 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private lastWrite = Date.now();
   private blocked = false;
   private readPaused = false;
-  private corked = false;
   private readonly log;
   private readonly traceFrames: boolean;
+
+  /** writes of one event-loop turn leave in one syscall */
+  private readonly cork: TickCork;
 
   constructor(
     readonly socket: Socket,
     readonly ctx: ProtocolContext,
     private readonly options: OpenWireOptions = {},
   ) {
+    this.cork = new TickCork(socket);
     this.remoteAddress = socket.remoteAddress;
     this.log = ctx.logger.child({ conn: this.id, protocol: 'openwire' });
     this.traceFrames = ctx.logger.enabled('trace');
@@ -714,14 +718,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     if (this.traceFrames) this.log.trace('command out', { type: s.type });
     const bytes = encodeFrame(s, this.wire, this.writer);
     this.lastWrite = Date.now();
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork.cork();
     this.socket.write(bytes);
   }
 

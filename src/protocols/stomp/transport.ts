@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TickCork } from '../tick-cork.js';
 import type { WebSocket } from 'ws';
 
 /** socket buffer above which subscriptions stop being handed messages until it drains */
@@ -37,9 +38,10 @@ export class TcpTransport implements StompTransport {
   readonly kind = 'tcp' as const;
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
-  private corked = false;
+  private readonly cork: TickCork;
 
   constructor(private readonly socket: Socket) {
+    this.cork = new TickCork(socket);
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     socket.setNoDelay(true);
@@ -56,14 +58,7 @@ export class TcpTransport implements StompTransport {
   write(bytes: Buffer): void {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) return;
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        s.uncork();
-      });
-    }
+    this.cork.cork();
     s.write(bytes);
   }
 
