@@ -2,8 +2,10 @@ import type { FieldTable, FieldValue } from './fields.js';
 import { isPersistent, type Message } from './message.js';
 import type { DeadLetterReason, Queue } from './queues/queue.js';
 
+import { DLQ_NAME as ACTIVEMQ_DLQ } from './activemq-names.js';
+
 /** ActiveMQ's shared dead-letter queue (its default individualDeadLetterStrategy is off) */
-export const ACTIVEMQ_DLQ = 'ActiveMQ.DLQ';
+export { ACTIVEMQ_DLQ };
 
 /** whose dead-lettering a client's NACK follows: RabbitMQ's dead-letter exchange, or ActiveMQ's DLQ */
 export type DeadLetterEngine = 'rabbitmq' | 'activemq';
@@ -20,8 +22,12 @@ export interface DeadLetterTarget {
 export interface DeadLetterOrigin {
   /** the destination the client consumed from, in the protocol's own form (STOMP `/queue/a`) */
   destination: string;
-  /** the message-id the client was given: the DLQ copy keeps it */
-  messageId: string;
+  /** the message-id the client was given (STOMP): the DLQ copy keeps it, with `originalExpiration` */
+  messageId?: string;
+  /** why, as ActiveMQ's `dlqDeliveryFailureCause` property (OpenWire: the poison ack's cause, or `expired`) */
+  cause?: string;
+  /** the copy in the adapter's own form too (OpenWire keeps its marshalled message, with the cause) */
+  adapt?: (copy: Message) => Message;
 }
 
 /**
@@ -73,10 +79,17 @@ export class DeadLetterer {
     if (!isPersistent(m)) return;
     this.vhost.ensureDurableQueue(ACTIVEMQ_DLQ);
     const p = m.properties;
-    const originalExpiration = p.expiration !== undefined ? String(m.publishedAt + Number(p.expiration)) : '0';
-    const properties = { ...p, messageId: origin.messageId, headers: { ...p.headers, 'original-destination': origin.destination, originalExpiration } };
+    const headers: FieldTable = { ...p.headers };
+    if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
+    headers['original-destination'] = origin.destination;
+    const properties = { ...p, headers };
+    if (origin.messageId !== undefined) {
+      properties.messageId = origin.messageId;
+      headers['originalExpiration'] = p.expiration !== undefined ? String(m.publishedAt + Number(p.expiration)) : '0';
+    }
     delete properties.expiration;
-    this.vhost.publish('', ACTIVEMQ_DLQ, { exchange: '', routingKey: ACTIVEMQ_DLQ, properties, body: m.body, publishedAt: m.publishedAt });
+    const copy: Message = { exchange: '', routingKey: ACTIVEMQ_DLQ, properties, body: m.body, publishedAt: m.publishedAt };
+    this.vhost.publish('', ACTIVEMQ_DLQ, origin.adapt ? origin.adapt(copy) : copy);
   }
 }
 

@@ -97,6 +97,28 @@ describe('dead-lettering, ActiveMQ strategy: ActiveMQ.DLQ', () => {
     expect(texts(vhost, 'orders')).toEqual([]);
   });
 
+  it('OpenWire\'s poison ack: the copy on ActiveMQ.DLQ carries dlqDeliveryFailureCause and original-destination, in the adapter\'s own form', () => {
+    // ActiveMQ RegionBroker.sendToDeadLetterQueue: the poison cause as dlqDeliveryFailureCause, expiry cleared
+    const { broker, vhost } = coreBroker();
+    declareQueue(vhost, 'orders', {}, true);
+    publish(vhost, '', 'orders', 'poison', { deliveryMode: 2, messageId: 'ID:keep', expiration: '5000' });
+    const session = broker.openSession(vhost, {});
+    const sink = new Collector();
+    session.consume('orders', consumeOptions('c'), sink);
+    const d = sink.deliveries[0]!;
+    const how = vhost.deadLetterer.rejected('activemq', d.message, {
+      destination: '/queue/orders',
+      cause: 'java.lang.Throwable: Exceeded redelivery policy limit',
+      adapt: (copy) => ({ ...copy, native: { protocol: 'openwire', data: 'marshalled' } }),
+    });
+    expect(how).toBe('ack');
+    const copy = vhost.getQueue(ACTIVEMQ_DLQ)!.peekMessages()[0]!.message;
+    expect(copy.properties.headers).toMatchObject({ dlqDeliveryFailureCause: 'java.lang.Throwable: Exceeded redelivery policy limit', 'original-destination': '/queue/orders' });
+    expect(copy.properties.messageId).toBe('ID:keep');
+    expect(copy.properties.expiration).toBeUndefined();
+    expect(copy.native).toEqual({ protocol: 'openwire', data: 'marshalled' });
+  });
+
   it('the RabbitMQ engine\'s NACK for good is a discard: the queue\'s DLX decides', () => {
     const { broker, vhost } = coreBroker();
     declareQueue(vhost, 'q', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' });

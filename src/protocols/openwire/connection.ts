@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
-import { DLQ_NAME, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import { Access } from '../../core/access.js';
+import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { accessRefused } from '../../core/errors.js';
+import { Transaction } from '../../core/transaction.js';
 import { isPersistent, type Message } from '../../core/message.js';
 import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
@@ -56,14 +59,12 @@ interface SessionState {
   producers: Set<string>;
 }
 
-type TxOp = { kind: 'publish'; exchange: string; key: string; message: Message } | { kind: 'settle'; apply: () => void };
-
 /**
  * One OpenWire (ActiveMQ JMS client) connection: wire-format negotiation, then commands
  * answered by correlation id. Sessions, producers and consumers are bookkeeping over the
  * core: sends are core publishes, consumers core consumers, acks core settles.
  */
-export class OpenWireConnection implements ClientConnection, OwConsumerHost {
+export class OpenWireConnection implements ClientConnection, OwConsumerHost, FlowControlled {
   readonly id = `openwire-${++connectionCounter}`;
   readonly protocol = 'openwire' as const;
   readonly remoteAddress: string | undefined;
@@ -75,14 +76,17 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private readonly writer = new Writer(4096);
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
+  /** the vhost this connection logged into (set by ConnectionInfo) */
   private vhostObject: VHost | undefined;
+  /** the user's access checks (set by ConnectionInfo) */
+  private accessCheck: Access | undefined;
   private registered = false;
   private clientId: string | null = null;
   connectionId = '';
   private readonly sessions = new Map<string, SessionState>();
   private readonly consumers = new Map<string, OwConsumer>();
   private readonly producers = new Map<string, OwStruct>();
-  private readonly transactions = new Map<string, TxOp[]>();
+  private readonly transactions = new Map<string, Transaction>();
   private readonly tempDests = new Set<OwDestination>();
   private advisory: (AdvisoryListener & { consumerIds: Set<string> }) | undefined;
   private readonly shared: OpenWireBrokerState;
@@ -94,8 +98,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
   private closeTimer: NodeJS.Timeout | undefined;
   private receivedSinceCheck = false;
   private lastWrite = Date.now();
-  private blocked = false;
-  private readPaused = false;
+  /** the resource alarm's hold on this connection's reading (ActiveMQ's producer flow control) */
+  private flow: PublisherFlow | undefined;
   private readonly log;
   private readonly traceFrames: boolean;
 
@@ -321,8 +325,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     this.authUser = outcome.user;
     this.vhostObject = vhost;
     this.connectionId = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
-    this.ctx.broker.on('alarm', this.onAlarm);
-    if (this.ctx.broker.alarmed) this.onAlarm(true);
+    this.accessCheck = new Access(this.ctx.access, outcome.user.name);
+    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.info('OpenWire connection open', { user: login, clientId, remote: this.remoteAddress });
     this.respond(cmd);
   }
@@ -357,7 +361,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
       const { exchange, key } = this.checkSendable(d);
       const message = fromOpenWire(cmd, d, this.connectionId, now);
       persistent ||= isPersistent(message);
-      if (tx) tx.push({ kind: 'publish', exchange, key, message });
+      if (tx) tx.publish(exchange, key, message);
       else this.publish(exchange, key, message);
     }
     if (!cmd['responseRequired']) return;
@@ -379,11 +383,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
 
   private publish(exchange: string, key: string, message: Message): void {
     this.vhostModel.publish(exchange, key, message);
-    if (this.blocked && !this.readPaused) {
-      // a resource alarm: stop reading from publishers, as ActiveMQ's producer flow control does
-      this.readPaused = true;
-      this.socket.pause();
-    }
+    // a resource alarm: stop reading from publishers, as ActiveMQ's producer flow control does
+    this.flow?.published();
   }
 
   /** an ActiveMQ queue: durable, shared, there until deleted */
@@ -503,28 +504,19 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     if (consumer) {
       const txKey = txKeyOf(cmd['transactionId'] as OwStruct | null);
       const tx = txKey !== undefined ? this.requireTx(txKey) : undefined;
-      consumer.ack(cmd, tx ? (apply) => tx.push({ kind: 'settle', apply }) : undefined);
+      consumer.ack(cmd, tx ? (apply) => tx.settle(apply) : undefined);
     }
     this.respond(cmd);
   }
 
   /** OwConsumerHost: a poisoned or expired message goes to ActiveMQ.DLQ (persistent ones; ActiveMQ drops the rest) */
   deadLetter(message: Message, origin: OwDestination, cause: string): void {
-    if (!isPersistent(message)) return;
-    const vhost = this.vhostModel;
-    vhost.declareQueue(DLQ_NAME, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
-    const p = message.properties;
-    const headers = { ...p.headers, dlqDeliveryFailureCause: cause, 'original-destination': `/${origin.kind}/${origin.name}` };
-    const properties = { ...p, headers };
-    delete properties.expiration;
     const native = nativeOf(message);
-    vhost.publish('', DLQ_NAME, {
-      exchange: '',
-      routingKey: DLQ_NAME,
-      properties,
-      body: message.body,
-      publishedAt: message.publishedAt,
-      ...(native ? { native: { protocol: 'openwire', data: { ...native, struct: withProperty(native.struct, 'dlqDeliveryFailureCause', cause) } } } : {}),
+    this.vhostModel.deadLetterer.rejected('activemq', message, {
+      destination: `/${origin.kind}/${origin.name}`,
+      cause,
+      // the marshalled message goes along, with the cause among its properties
+      adapt: native ? (copy) => ({ ...copy, native: { protocol: 'openwire', data: { ...native, struct: withProperty(native.struct, 'dlqDeliveryFailureCause', cause) } } }) : undefined,
     });
   }
 
@@ -582,7 +574,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
 
   // ---- transactions ------------------------------------------------------------------
 
-  private requireTx(key: string): TxOp[] {
+  private requireTx(key: string): Transaction {
     const tx = this.transactions.get(key);
     // ActiveMQ 5.17's text (TransactionBroker.getTransaction), measured
     if (!tx) throw jmsError(`Transaction 'TX:${key}' has not been started.`);
@@ -598,19 +590,16 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     const op = cmd['txType'] as number;
     switch (op) {
       case TxType.Begin:
-        this.transactions.set(key, []);
+        this.transactions.set(key, new Transaction(this.ctx.broker.durability));
         return this.respond(cmd);
       case TxType.CommitOnePhase:
       case TxType.CommitTwoPhase: {
-        const ops = this.requireTx(key);
+        const tx = this.requireTx(key);
         this.transactions.delete(key);
-        let persistent = false;
-        for (const o of ops) {
-          if (o.kind === 'publish') {
-            this.publish(o.exchange, o.key, o.message);
-            persistent ||= isPersistent(o.message);
-          } else o.apply();
-        }
+        const persistent = tx.commit((exchange, routingKey, message) => {
+          this.publish(exchange, routingKey, message);
+          return 0;
+        });
         if (persistent || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
         else this.respond(cmd);
         return;
@@ -771,20 +760,20 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     for (const c of this.consumers.values()) c.resume();
   }
 
-  private readonly onAlarm = (on: boolean): void => {
-    this.blocked = on;
-    if (!on && this.readPaused) {
-      this.readPaused = false;
-      this.socket.resume();
-    }
-  };
+  /** FlowControlled: the alarm holds this connection's reading */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
 
   // ---- closing ------------------------------------------------------------------------
 
   check(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
     const user = this.authUser!.name;
-    const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
-    if (!this.ctx.access.check(user, this.vhostModel.name, permission, resource)) {
+    if (!this.accessCheck!.allowed(this.vhostModel.name, { kind, name }, permission)) {
       throw accessRefused(`User ${user} is not authorized to ${permission === 'read' ? 'read from' : permission === 'write' ? 'write to' : 'create'}: ${kind === 'exchange' ? 'topic' : 'queue'}://${name}`);
     }
   }
@@ -838,7 +827,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost {
     if (this.readTimer) clearInterval(this.readTimer);
     if (this.writeTimer) clearInterval(this.writeTimer);
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    this.ctx.broker.off('alarm', this.onAlarm);
+    this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
     this.log.debug('OpenWire connection closed', { remote: this.remoteAddress });
   }
