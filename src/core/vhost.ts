@@ -187,6 +187,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
     // the queue type's and the engine version's rules; the default type written into the arguments
     o = { ...o, arguments: checkQueueDeclare(this.host.engineRules, this.name, name, o) };
     const config = resolveQueueArgs(this.name, name, o.arguments);
+    // rabbit_queue_type:check_queue_limits: the vhost's limit first, then the node's
+    this.host.tenantLimits.checkVhostQueues(this.name, this.queues.size, name);
     this.host.limits.checkQueueCount(this.host.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);

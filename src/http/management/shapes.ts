@@ -34,7 +34,7 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
   const ready = q.messageCount;
   const unacked = q.unackedCount;
   const r = (key: string) => details(b.rates.queueRate(q, key));
-  const policy = q.policy ? b.core.policies.get(q.vhost, q.policy) : undefined;
+  const operator = b.core.policies.operatorFor(q);
   const head = q.ready.peek();
   return {
     name: q.name,
@@ -47,8 +47,9 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
     node: NODE_NAME,
     state: 'running',
     policy: q.policy ?? null,
-    operator_policy: null,
-    effective_policy_definition: policy ? fieldTableToJson(policy.definition) : {},
+    operator_policy: operator?.name ?? null,
+    // rabbit_policy:effective_definition: the policy merged with the operator policy
+    effective_policy_definition: q.policy || operator ? fieldTableToJson(b.core.policies.effectiveDefinition(q)) : {},
     consumers: q.consumerCount,
     exclusive_consumer_tag: q.consumers.find((c) => c.options.exclusive)?.tag ?? null,
     single_active_consumer_tag: q.config.singleActiveConsumer ? (q.consumers[0]?.tag ?? null) : null,
