@@ -48,7 +48,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
    * Broker-wide message counters since start (never reset: deleted queues keep counting),
    * which the management API and metrics turn into totals and rates.
    */
-  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0 };
+  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0, queueDeclares: 0 };
   /** the resource alarm: one subscription per connection, of any protocol */
   readonly alarms = new Alarms((on) => this.emit('alarm', on));
   /** waits for the store before a confirm, receipt or PUBACK */

@@ -19,6 +19,8 @@ export interface VHostHost {
   readonly limits: Limits;
   /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
   readonly tenantLimits: TenantLimits;
+  /** counters the management API reads (churn: queue declares) */
+  readonly stats: { queueDeclares: number };
   /** the engine version's rules (queue types, refusals) */
   readonly engineRules: VersionRules;
   /** RabbitMQ's policies, applied to each queue as it is declared or recovered */

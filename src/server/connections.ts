@@ -21,6 +21,9 @@ export class Connections implements ConnectionRegistry {
   private readonly byUser = new Map<string, number>();
   /** what each connection was registered under (a connection's user or vhost may read differently later) */
   private readonly keys = new WeakMap<ClientConnection, { vhost?: string; user?: string }>();
+  /** connections opened and closed since start (the management API's churn rates) */
+  created = 0;
+  closed = 0;
 
   constructor(
     private readonly limits: () => ConnectionLimits,
@@ -37,6 +40,7 @@ export class Connections implements ConnectionRegistry {
       return false;
     }
     this.live.add(c);
+    this.created++;
     this.byProtocol.set(c.protocol, (this.byProtocol.get(c.protocol) ?? 0) + 1);
     const key = { vhost: c.vhost, user: c.user };
     this.keys.set(c, key);
@@ -80,6 +84,7 @@ export class Connections implements ConnectionRegistry {
 
   remove(c: ClientConnection): void {
     if (!this.live.delete(c)) return;
+    this.closed++;
     this.byProtocol.set(c.protocol, (this.byProtocol.get(c.protocol) ?? 1) - 1);
     const key = this.keys.get(c);
     if (key?.vhost !== undefined) bump(this.byVhost, key.vhost, -1);

@@ -118,7 +118,10 @@ export class LocalMQ extends BrokerInspection {
     );
     this.logger = logger;
     this.users = new UserRegistry({ store });
-    this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs);
+    this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs, () => ({
+      created: this.connectionsRegistry.created,
+      closed: this.connectionsRegistry.closed,
+    }));
   }
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
