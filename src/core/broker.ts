@@ -8,6 +8,7 @@ import type { Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
 import { PolicyService } from './policies.js';
+import { TenantLimits } from './tenant-limits.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
@@ -37,6 +38,8 @@ export interface BrokerEvents {
 export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, RecoveryTarget {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
+  /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
+  readonly tenantLimits: TenantLimits;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
   /** RabbitMQ's policies, applied to queues by pattern and priority */
@@ -45,7 +48,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
    * Broker-wide message counters since start (never reset: deleted queues keep counting),
    * which the management API and metrics turn into totals and rates.
    */
-  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0 };
+  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0, queueDeclares: 0 };
   /** the resource alarm: one subscription per connection, of any protocol */
   readonly alarms = new Alarms((on) => this.emit('alarm', on));
   /** waits for the store before a confirm, receipt or PUBACK */
@@ -61,6 +64,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   ) {
     super();
     this.limits = new Limits(limits);
+    this.tenantLimits = new TenantLimits(store);
     this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
     this.retained = new RetainedMessages(store);
     this.durability = new Durability(store, this.alarms);
@@ -93,6 +97,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     for (const q of [...v.queues.keys()]) v.deleteQueue(q, false, false, null);
     this.vhosts.delete(name);
     this.policies.forgetVhost(name);
+    this.tenantLimits.forgetVhost(name);
     this.store.deleteVhost(name);
   }
 

@@ -52,14 +52,20 @@ export class Limits {
     return this.channels;
   }
 
+  /** channels opened and closed since start (the management API's churn rates) */
+  channelsCreated = 0;
+  channelsClosed = 0;
+
   /** take a broker-wide channel slot; false when `maxChannels` are open */
   reserveChannel(): boolean {
     if (this.channels >= this.settings.maxChannels) return false;
     this.channels++;
+    this.channelsCreated++;
     return true;
   }
 
   releaseChannel(): void {
+    this.channelsClosed++;
     if (this.channels > 0) this.channels--;
   }
 

@@ -49,6 +49,26 @@ const KNOWN_KEYS = new Set([
 
 export type PolicyApplyTo = PolicyDef['applyTo'] | 'classic_queues' | 'quorum_queues' | 'streams';
 
+/** the store's record namespace for operator policies (key: vhost NUL name) */
+export const OPERATOR_POLICY_NAMESPACE = 'operator-policies';
+
+/**
+ * The keys an operator policy may set (rabbit_policies' operator_policy_validator) and how
+ * a value meets the same key of the user policy (rabbit_policies:merge_policy_value): the
+ * lower limit wins; for `overflow` and `queue-version` the operator's value.
+ */
+const OPERATOR_KEYS: Record<string, 'min' | 'operator-wins' | 'delivery-limit'> = {
+  expires: 'min',
+  'message-ttl': 'min',
+  'max-length': 'min',
+  'max-length-bytes': 'min',
+  'max-in-memory-length': 'min',
+  'max-in-memory-bytes': 'min',
+  'delivery-limit': 'delivery-limit',
+  'queue-version': 'operator-wins',
+  overflow: 'operator-wins',
+};
+
 /** a policy refused as RabbitMQ's validation refuses it (the API answers 400 with this text) */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
@@ -67,6 +87,10 @@ function policyKey(vhost: string, name: string): string {
  */
 export class PolicyService {
   private readonly policies = new Map<string, { def: PolicyDef; pattern: RegExp }>();
+  /** operator policies: same shape, matched the same way, merged over the user policy */
+  private readonly operatorPolicies = new Map<string, { def: PolicyDef; pattern: RegExp }>();
+  /** queues an operator policy applies to now (so a removal re-resolves them) */
+  private readonly operated = new WeakSet<Queue>();
 
   constructor(
     private readonly store: Store,
@@ -116,30 +140,117 @@ export class PolicyService {
   /** the vhost is gone: its policies go too (the store drops them with the vhost) */
   forgetVhost(vhost: string): void {
     for (const [key, p] of this.policies) if (p.def.vhost === vhost) this.policies.delete(key);
+    for (const [key, p] of this.operatorPolicies) {
+      if (p.def.vhost !== vhost) continue;
+      this.operatorPolicies.delete(key);
+      this.store.putRecord(OPERATOR_POLICY_NAMESPACE, key, null);
+    }
+  }
+
+  // ---- operator policies (rabbit_policy's `operator_policy` component) ----------------
+
+  /** recovered from the store's records */
+  restoreOperatorPolicies(records: Map<string, unknown> | undefined): void {
+    for (const value of records?.values() ?? []) {
+      const def = value as PolicyDef;
+      try {
+        this.operatorPolicies.set(policyKey(def.vhost, def.name), { def, pattern: new RegExp(def.pattern) });
+      } catch {
+        // a pattern JavaScript cannot compile stays out
+      }
+    }
+  }
+
+  /** create or replace an operator policy (validated against the operator keys), then re-apply the vhost */
+  putOperator(def: PolicyDef): void {
+    const pattern = validatePolicy(def, 'operator');
+    const key = policyKey(def.vhost, def.name);
+    this.operatorPolicies.set(key, { def: { ...def }, pattern });
+    this.store.putRecord(OPERATOR_POLICY_NAMESPACE, key, { ...def });
+    this.reapply(def.vhost);
+  }
+
+  deleteOperator(vhost: string, name: string): boolean {
+    const key = policyKey(vhost, name);
+    if (!this.operatorPolicies.delete(key)) return false;
+    this.store.putRecord(OPERATOR_POLICY_NAMESPACE, key, null);
+    this.reapply(vhost);
+    return true;
+  }
+
+  getOperator(vhost: string, name: string): PolicyDef | undefined {
+    return this.operatorPolicies.get(policyKey(vhost, name))?.def;
+  }
+
+  listOperator(vhost?: string): PolicyDef[] {
+    const out: PolicyDef[] = [];
+    for (const { def } of this.operatorPolicies.values()) if (vhost === undefined || def.vhost === vhost) out.push(def);
+    return out.sort(byPriority);
+  }
+
+  /** the operator policy that applies to a queue now, if any (highest priority, as for policies) */
+  operatorFor(queue: Queue): PolicyDef | undefined {
+    return bestMatch(this.operatorPolicies.values(), queue);
+  }
+
+  /**
+   * What the queue's policies say together (rabbit_policy:merge_operator_definitions): the
+   * user policy's definition with the operator policy's keys merged in, the management
+   * API's `effective_policy_definition`.
+   */
+  effectiveDefinition(queue: Queue): FieldTable {
+    return mergeOperatorDefinition(this.effectiveFor(queue)?.definition, this.operatorFor(queue)?.definition);
   }
 
   /** the policy that applies to a queue now, if any */
   effectiveFor(queue: Queue): PolicyDef | undefined {
-    let best: PolicyDef | undefined;
-    for (const { def, pattern } of this.policies.values()) {
-      if (def.vhost !== queue.vhost || !appliesToQueue(def.applyTo as PolicyApplyTo, queue.config.queueType)) continue;
-      if (!pattern.test(queue.name)) continue;
-      if (!best || byPriority(def, best) < 0) best = def;
-    }
-    return best;
+    return bestMatch(this.policies.values(), queue);
   }
 
-  /** set a queue's effective arguments from its x-arguments and the policy that applies */
+  /** set a queue's effective arguments from its x-arguments and the policies that apply */
   apply(queue: Queue): void {
     const policy = this.effectiveFor(queue);
+    const operator = this.operatorPolicies.size ? this.operatorFor(queue) : undefined;
     // the common case: no policy now and none before, so the queue's own arguments stand
-    if (!policy && queue.policy === undefined) return;
-    queue.applyPolicy(policy?.name, policy ? queueDefinition(policy.definition) : {});
+    if (!policy && !operator && queue.policy === undefined && !this.operated.has(queue)) return;
+    if (operator) this.operated.add(queue);
+    else this.operated.delete(queue);
+    const definition = mergeOperatorDefinition(policy?.definition, operator?.definition);
+    queue.applyPolicy(policy?.name, policy || operator ? queueDefinition(definition) : {});
   }
 
   reapply(vhost: string): void {
     for (const q of this.queuesOf(vhost)) this.apply(q);
   }
+}
+
+function bestMatch(candidates: Iterable<{ def: PolicyDef; pattern: RegExp }>, queue: Queue): PolicyDef | undefined {
+  let best: PolicyDef | undefined;
+  for (const { def, pattern } of candidates) {
+    if (def.vhost !== queue.vhost || !appliesToQueue(def.applyTo as PolicyApplyTo, queue.config.queueType)) continue;
+    if (!pattern.test(queue.name)) continue;
+    if (!best || byPriority(def, best) < 0) best = def;
+  }
+  return best;
+}
+
+/** rabbit_policy:merge_operator_definitions with rabbit_policies:merge_policy_value */
+export function mergeOperatorDefinition(policy: FieldTable | undefined, operator: FieldTable | undefined): FieldTable {
+  const out: FieldTable = { ...(policy ?? {}) };
+  for (const [key, opValue] of Object.entries(operator ?? {})) {
+    const own = out[key];
+    if (own === undefined || own === null) {
+      out[key] = opValue;
+      continue;
+    }
+    const how = OPERATOR_KEYS[key];
+    if (how === 'min' && typeof own === 'number' && typeof opValue === 'number') out[key] = Math.min(own, opValue);
+    else if (how === 'delivery-limit' && typeof own === 'number' && typeof opValue === 'number') {
+      // a negative limit means "none": the other one stands
+      out[key] = own < 0 ? opValue : opValue < 0 ? own : Math.min(own, opValue);
+    } else out[key] = opValue;
+  }
+  return out;
 }
 
 /** higher priority first; among equals, by name (stable across restarts) */
@@ -205,7 +316,7 @@ function compilePattern(source: string): RegExp {
   }
 }
 
-function validatePolicy(def: PolicyDef): RegExp {
+function validatePolicy(def: PolicyDef, kind: 'policy' | 'operator' = 'policy'): RegExp {
   const pattern = compilePattern(def.pattern);
   if (!['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'].includes(def.applyTo)) {
     throw new PolicyError(`Validation failed\n\n'${def.applyTo}' is not a valid "apply-to" value\n`);
@@ -216,7 +327,7 @@ function validatePolicy(def: PolicyDef): RegExp {
   const problems: string[] = [];
   for (const key of keys) {
     const v = def.definition[key]!;
-    if (!KNOWN_KEYS.has(key)) {
+    if (kind === 'operator' ? !(key in OPERATOR_KEYS) : !KNOWN_KEYS.has(key)) {
       problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
       continue;
     }

@@ -2,6 +2,7 @@ import type { Store } from '../store/store.js';
 import type { VersionRules } from './engine-versions.js';
 import type { Delivery } from './consumer.js';
 import type { Limits } from './limits.js';
+import type { TenantLimits } from './tenant-limits.js';
 import type { Message } from './message.js';
 import type { PolicyService } from './policies.js';
 import type { QueueEntry } from './queues/entry.js';
@@ -16,6 +17,10 @@ import type { Queue } from './queues/queue.js';
 export interface VHostHost {
   readonly store: Store;
   readonly limits: Limits;
+  /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
+  readonly tenantLimits: TenantLimits;
+  /** counters the management API reads (churn: queue declares) */
+  readonly stats: { queueDeclares: number };
   /** the engine version's rules (queue types, refusals) */
   readonly engineRules: VersionRules;
   /** RabbitMQ's policies, applied to each queue as it is declared or recovered */

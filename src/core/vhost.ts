@@ -51,6 +51,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   private readonly routeScratch = new Set<Destination>();
+  /** how many queues the last enqueueAll put the message in (the exchange's publish_out) */
+  private lastAccepted = 0;
   /** dead-lettering for this vhost's queues and its clients' NACKs */
   readonly deadLetterer: DeadLetterer = new DeadLetterer(this);
   /** RabbitMQ's amq.rabbitmq.reply-to */
@@ -167,6 +169,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
   // ---- queues ----------------------------------------------------------------------
 
   declareQueue(name: string, o: DeclareQueueOptions, owner: object | null): Queue {
+    this.host.stats.queueDeclares++;
     if (name === '' && !o.passive) name = `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
     const existing = this.queues.get(name);
     if (o.passive) {
@@ -187,6 +190,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
     // the queue type's and the engine version's rules; the default type written into the arguments
     o = { ...o, arguments: checkQueueDeclare(this.host.engineRules, this.name, name, o) };
     const config = resolveQueueArgs(this.name, name, o.arguments);
+    // rabbit_queue_type:check_queue_limits: the vhost's limit first, then the node's
+    this.host.tenantLimits.checkVhostQueues(this.name, this.queues.size, name);
     this.host.limits.checkQueueCount(this.host.queueCount(), name);
     const q = new Queue(this, name, { ...o, owner: o.exclusive ? owner : null }, config);
     this.queues.set(name, q);
@@ -351,6 +356,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
     const ex = this.exchanges.get(exchangeName);
     if (!ex) throw notFound(`no ${describeExchange(this.name, exchangeName)}`);
     if (ex.options.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchangeName)}`);
+    ex.stats.publishIn++;
     // fast path: the default exchange with no sender-selected keys is a lookup by name
     if (exchangeName === '' && !hasSenderSelectedKeys(message)) {
       if (DirectReplyTo.isReplyAddress(routingKey)) return this.directReplyTo.publish(routingKey, message);
@@ -359,9 +365,13 @@ export class VHost implements QueueHost, DeadLetterTarget {
         this.host.published(message, 0);
         return 0;
       }
-      return this.enqueueAll([q], message);
+      const flags = this.enqueueAll([q], message);
+      ex.stats.publishOut += this.lastAccepted;
+      return flags;
     }
-    return this.enqueueAll(findQueues(this, ex, message, this.routeScratch), message);
+    const flags = this.enqueueAll(findQueues(this, ex, message, this.routeScratch), message);
+    ex.stats.publishOut += this.lastAccepted;
+    return flags;
   }
 
   private enqueueAll(queues: Queue[], message: Message): number {
@@ -382,6 +392,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
     }
     const id = this.host.nextMessageId();
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
+    this.lastAccepted = accepted?.length ?? 0;
     if (!accepted) {
       this.host.published(message, 0);
       return flags;

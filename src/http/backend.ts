@@ -34,6 +34,8 @@ export interface ManagementBackend {
   readonly dataDir: string | undefined;
   /** message and byte rates, sampled every 5 s */
   readonly rates: RateSampler;
+  /** `management.restrictions.operator_policy_changes.disabled`: operator policy writes answer 405 */
+  readonly operatorPolicyChangesDisabled?: boolean;
   connections(): ClientConnection[];
   /** RabbitMQ's /api/definitions document */
   exportDefinitions(): Record<string, unknown>;

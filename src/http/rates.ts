@@ -1,4 +1,5 @@
 import type { Broker } from '../core/broker.js';
+import type { Exchange } from '../core/exchanges/exchange.js';
 import type { Queue } from '../core/queues/queue.js';
 import type { ClientConnection } from '../protocols/context.js';
 
@@ -22,6 +23,9 @@ export class RateSampler {
   private readonly broker: Counters = {};
   private readonly queues = new WeakMap<Queue, Counters>();
   private readonly conns = new WeakMap<ClientConnection, Counters>();
+  private readonly exchanges = new WeakMap<Exchange, Counters>();
+  /** RabbitMQ's churn_rates: objects created and closed/deleted since start, with their rates */
+  private readonly churn: Counters = {};
   private timer: NodeJS.Timeout | undefined;
   private lastAt = Date.now();
   /** queues created by a declare and deleted since start (rabbitmq_queues_created_total / _deleted_total) */
@@ -37,6 +41,8 @@ export class RateSampler {
     private readonly core: Broker,
     private readonly connections: () => ClientConnection[],
     readonly intervalMs = DEFAULT_SAMPLE_INTERVAL_MS,
+    /** connections opened and closed since start (the server's registry counts them) */
+    private readonly connectionChurn: () => { created: number; closed: number } = () => ({ created: 0, closed: 0 }),
   ) {}
 
   start(): void {
@@ -69,6 +75,12 @@ export class RateSampler {
     let ready = 0;
     let unacked = 0;
     for (const v of this.core.vhosts.values()) {
+      for (const x of v.exchanges.values()) {
+        let c = this.exchanges.get(x);
+        if (!c) this.exchanges.set(x, (c = {}));
+        update(c, 'publish_in', x.stats.publishIn, seconds);
+        update(c, 'publish_out', x.stats.publishOut, seconds);
+      }
       for (const q of v.queues.values()) {
         ready += q.messageCount;
         unacked += q.unackedCount;
@@ -92,6 +104,8 @@ export class RateSampler {
     update(b, 'messages', ready + unacked, seconds);
     update(b, 'messages_ready', ready, seconds);
     update(b, 'messages_unacknowledged', unacked, seconds);
+    const churn = this.churnCounts();
+    for (const key of Object.keys(churn) as (keyof ChurnCounts)[]) update(this.churn, key, churn[key], seconds);
     for (const conn of this.connections()) {
       const sock = conn.socket;
       if (!sock) continue;
@@ -102,6 +116,28 @@ export class RateSampler {
     }
     this.samples++;
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** the counters behind RabbitMQ's churn_rates, now */
+  churnCounts(): ChurnCounts {
+    const conns = this.connectionChurn();
+    return {
+      connection_created: conns.created,
+      connection_closed: conns.closed,
+      channel_created: this.core.limits.channelsCreated,
+      channel_closed: this.core.limits.channelsClosed,
+      queue_created: this.queuesCreated,
+      queue_declared: this.core.stats.queueDeclares,
+      queue_deleted: this.queuesDeleted,
+    };
+  }
+
+  churnRate(key: keyof ChurnCounts): number {
+    return this.churn[key]?.rate ?? 0;
+  }
+
+  exchangeRate(x: Exchange, key: 'publish_in' | 'publish_out'): number {
+    return this.exchanges.get(x)?.[key]?.rate ?? 0;
   }
 
   /** broker-wide rate of a counter (`publish`, `deliver_get`, `ack`, `confirm`, `messages` …) */
@@ -116,6 +152,16 @@ export class RateSampler {
   connectionRate(c: ClientConnection, key: string): number {
     return this.conns.get(c)?.[key]?.rate ?? 0;
   }
+}
+
+export interface ChurnCounts {
+  connection_created: number;
+  connection_closed: number;
+  channel_created: number;
+  channel_closed: number;
+  queue_created: number;
+  queue_declared: number;
+  queue_deleted: number;
 }
 
 function update(counters: Counters, key: string, value: number, seconds: number): void {

@@ -7,6 +7,7 @@ import { definitionsRoutes } from './management/definitions.js';
 import { exchangeRoutes } from './management/exchanges.js';
 import { overviewRoutes } from './management/overview.js';
 import { parameterRoutes } from './management/parameters.js';
+import { limitRoutes } from './management/limits.js';
 import { policyRoutes } from './management/policies.js';
 import { queueRoutes } from './management/queues.js';
 import { userRoutes } from './management/users.js';
@@ -37,6 +38,7 @@ export function managementHandler(b: ManagementBackend): (req: http.IncomingMess
     ...bindingRoutes(b),
     ...connectionRoutes(b),
     ...policyRoutes(b),
+    ...limitRoutes(b),
     ...parameterRoutes(b),
     ...metricsRoutes(b),
   ]);

@@ -53,15 +53,18 @@ export interface ClientConnection {
 
 /** which connection limit refused a client: the node-wide one, or its protocol's own */
 export interface ConnectionRefusal {
-  limit: 'node' | 'protocol';
+  limit: 'node' | 'protocol' | 'vhost' | 'user';
   max: number;
+  /** RabbitMQ's text for the vhost and user limits (rabbit_reader) */
+  reason?: string;
 }
 
 export interface ConnectionRegistry {
   /** false when a connection limit is reached (refusal() says which) */
   add(c: ClientConnection): boolean;
   remove(c: ClientConnection): void;
-  refusal(protocol: ClientConnection['protocol']): ConnectionRefusal | null;
+  /** given the connection, its vhost's and user's limits count too */
+  refusal(protocol: ClientConnection['protocol'], c?: Pick<ClientConnection, 'vhost' | 'user'>): ConnectionRefusal | null;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
+import { OPERATOR_POLICY_NAMESPACE } from '../core/policies.js';
 import type { Store } from '../store/store.js';
 import { UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
@@ -112,11 +113,15 @@ export class LocalMQ extends BrokerInspection {
           perProtocol: core.limits.settings.maxConnectionsPerProtocol,
         }),
         logger,
+        core.tenantLimits,
       ),
     );
     this.logger = logger;
     this.users = new UserRegistry({ store });
-    this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs);
+    this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs, () => ({
+      created: this.connectionsRegistry.created,
+      closed: this.connectionsRegistry.closed,
+    }));
   }
 
   static async start(options: BrokerOptions = {}): Promise<LocalMQ> {
@@ -133,6 +138,8 @@ export class LocalMQ extends BrokerInspection {
     broker.users.load(state.users, state.permissions);
     for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
     for (const p of state.policies) broker.core.policies.restore(p);
+    broker.core.policies.restoreOperatorPolicies(state.records.get(OPERATOR_POLICY_NAMESPACE));
+    broker.core.tenantLimits.restore(state.records);
     for (const v of broker.core.vhosts.keys()) broker.core.policies.reapply(v);
     // a data dir that held users keeps them; only a first start gets the defaults
     try {
@@ -248,6 +255,7 @@ export class LocalMQ extends BrokerInspection {
       controlToken: this.controlToken,
       startedAt: this.startedAt,
       dataDir: this.options.dataDir,
+      operatorPolicyChangesDisabled: this.options.management?.operatorPolicyChangesDisabled ?? false,
       get engine() {
         return broker.engine;
       },

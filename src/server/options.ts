@@ -60,6 +60,11 @@ export interface TlsOptions {
 export interface ManagementOptions {
   /** how often rates are sampled, in ms (RabbitMQ's collect_statistics_interval: 5000) */
   sampleIntervalMs?: number;
+  /**
+   * RabbitMQ's `management.restrictions.operator_policy_changes.disabled` (an Amazon MQ
+   * configuration key): the API refuses operator policy changes with 405
+   */
+  operatorPolicyChangesDisabled?: boolean;
 }
 
 export interface BrokerOptions {

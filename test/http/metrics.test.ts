@@ -114,6 +114,79 @@ describe('rates', () => {
   });
 });
 
+describe('churn, exchange and consumer figures', () => {
+  it('churn_rates in /api/overview count connections, channels and queues as they come and go', async () => {
+    const before = (await getJson(broker, '/api/overview')).churn_rates;
+    for (const key of ['connection_created', 'connection_closed', 'channel_created', 'channel_closed', 'queue_created', 'queue_declared', 'queue_deleted']) {
+      expect(before[key], key).toEqual(expect.any(Number));
+      expect(before[`${key}_details`], key).toEqual({ rate: expect.any(Number) });
+    }
+    await broker.rates.nextSample();
+    const c = await connect(broker);
+    const x = await c.createChannel();
+    await x.assertQueue('churn.q');
+    await x.assertQueue('churn.q');
+    await x.deleteQueue('churn.q');
+    await x.close();
+    await c.close();
+    await broker.rates.nextSample();
+    const after = (await getJson(broker, '/api/overview')).churn_rates;
+    expect(after.connection_created - before.connection_created).toBe(1);
+    expect(after.connection_closed - before.connection_closed).toBe(1);
+    expect(after.channel_created - before.channel_created).toBe(1);
+    expect(after.channel_closed - before.channel_closed).toBe(1);
+    expect(after.queue_created - before.queue_created).toBe(1);
+    expect(after.queue_declared - before.queue_declared).toBe(2);
+    expect(after.queue_deleted - before.queue_deleted).toBe(1);
+    expect(after.connection_created_details.rate).toBeGreaterThan(0);
+    const prom = parsePrometheus(await (await call(broker, 'GET', '/metrics')).text());
+    expect(value(prom.samples, 'rabbitmq_connections_opened_total')).toBe(after.connection_created);
+    expect(value(prom.samples, 'rabbitmq_queues_declared_total')).toBe(after.queue_declared);
+  });
+
+  it('exchange message_stats: publish_in per message, publish_out per queue reached, with rates', async () => {
+    await ch.assertExchange('fan.x', 'fanout', { durable: false });
+    const fresh = await getJson(broker, '/api/exchanges/%2F/fan.x');
+    expect(fresh.message_stats).toBeUndefined();
+    await ch.assertQueue('fan.a');
+    await ch.assertQueue('fan.b');
+    await ch.bindQueue('fan.a', 'fan.x', '');
+    await ch.bindQueue('fan.b', 'fan.x', '');
+    await broker.rates.nextSample();
+    for (let i = 0; i < 5; i++) ch.publish('fan.x', '', Buffer.from('f'));
+    await broker.waitFor('fan.b', () => broker.queue('fan.b').messageCount() === 5);
+    await broker.rates.nextSample();
+    const x = await getJson(broker, '/api/exchanges/%2F/fan.x');
+    expect(x.message_stats).toMatchObject({ publish_in: 5, publish_out: 10 });
+    expect(x.message_stats.publish_in_details.rate).toBeGreaterThan(0);
+    expect(x.message_stats.publish_out_details.rate).toBeGreaterThan(x.message_stats.publish_in_details.rate);
+    const listed = (await getJson(broker, '/api/exchanges/%2F')).find((e: { name: string }) => e.name === 'fan.x');
+    expect(listed.message_stats.publish_in).toBe(5);
+  });
+
+  it('consumer_capacity: 0 without consumers, 1 while consumers keep up, falls while they are at their prefetch limit', async () => {
+    await ch.assertQueue('cap.q');
+    const idle = await getJson(broker, '/api/queues/%2F/cap.q');
+    expect(idle.consumer_capacity).toBe(0);
+    expect(idle.consumer_utilisation).toBe(0);
+    const c = await connect(broker);
+    const x = await c.createChannel();
+    await x.prefetch(1);
+    const held: unknown[] = [];
+    await x.consume('cap.q', (m) => held.push(m));
+    for (let i = 0; i < 3; i++) ch.sendToQueue('cap.q', Buffer.from('c'));
+    await broker.waitFor('cap.q', () => held.length === 1 && broker.queue('cap.q').messageCount() === 2);
+    // the consumer sits at its prefetch of 1 with 2 ready: capacity decays from 1 (half-life 1 s)
+    const first = (await getJson(broker, '/api/queues/%2F/cap.q')).consumer_capacity;
+    await new Promise((r) => setTimeout(r, 300));
+    const later = (await getJson(broker, '/api/queues/%2F/cap.q')).consumer_capacity;
+    expect(first).toBeGreaterThan(0);
+    expect(later).toBeLessThan(first);
+    expect(later).toBeLessThan(1);
+    await c.close();
+  });
+});
+
 describe('CloudWatch view', () => {
   it('names the RabbitMQ engine metrics and dimensions as Amazon MQ does', async () => {
     const cw = await getJson(broker, '/api/cloudwatch');

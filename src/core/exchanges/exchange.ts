@@ -37,6 +37,8 @@ export class Exchange implements Destination {
   private readonly router: Router;
   /** bindings whose source is this exchange, by id */
   readonly bindings = new Map<string, Binding>();
+  /** messages published to it, and deliveries to queues they made (the management API's publish_in / publish_out) */
+  readonly stats = { publishIn: 0, publishOut: 0 };
 
   constructor(
     readonly vhost: string,

@@ -1,3 +1,4 @@
+import { ConsumerUse } from './consumer-use.js';
 import type { Consumer, Delivery } from '../consumer.js';
 import { resourceLocked, accessRefused, describeQueue } from '../errors.js';
 import type { FieldTable } from '../fields.js';
@@ -66,6 +67,8 @@ export class Queue {
   readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0 };
   /** the policy in force (the management API's `policy`), set by the core's PolicyService */
   policy: string | undefined;
+  /** how much of the time consumers could take messages at once (the management API's consumer_capacity) */
+  readonly use = new ConsumerUse();
 
   constructor(
     readonly host: QueueHost,
@@ -163,6 +166,7 @@ export class Queue {
       throw accessRefused(`queue '${this.name}' in vhost '${this.vhost}' in exclusive use`);
     }
     this.consumers.push(c);
+    this.use.set(true);
     if (c.options.selector) this.selective++;
     this.hadConsumer = true;
     this.clearUnusedTimer();
@@ -214,6 +218,8 @@ export class Queue {
           this.ready.shift();
           this.deliverTo(c, head);
         }
+        // ready messages left with consumers present: every consumer is at its limit
+        this.use.set(this.ready.length === 0 || this.consumers.length === 0);
       } while (this.dispatchAgain);
     } finally {
       this.dispatching = false;

@@ -34,7 +34,7 @@ const exchangeName = (segment: string) => (segment === 'amq.default' ? '' : segm
 export function exchangeRoutes(b: ManagementBackend): Route[] {
   const list: Route['handle'] = (_req, res, _body, { principal, params, query }) => {
     const vhosts = vhostsInScope(b, principal, params, res);
-    if (vhosts) sendList(res, query, vhosts.flatMap((v) => [...v.exchanges.values()].map(exchangeJson)));
+    if (vhosts) sendList(res, query, vhosts.flatMap((v) => [...v.exchanges.values()].map((x) => exchangeJson(b, x))));
   };
   const find = (ctx: RequestContext, res: http.ServerResponse, notFoundReason?: string): { vhost: VHost; exchange: Exchange } | undefined => {
     const vhost = requestedVhost(b, ctx.principal, ctx.params['vhost']!, res);
@@ -73,7 +73,7 @@ export function exchangeRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, _body, ctx) => {
         const found = find(ctx, res);
         if (!found) return;
-        const json = exchangeJson(found.exchange);
+        const json = exchangeJson(b, found.exchange);
         const columns = ctx.query.get('columns');
         sendJson(res, 200, columns ? pickColumns(json, columns.split(',')) : json);
       },

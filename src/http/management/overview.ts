@@ -87,8 +87,9 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
           erlang_full_version: PRODUCT.platform,
           release_series_support_status: 'supported',
           disable_stats: false,
-          is_op_policy_updating_enabled: false,
+          is_op_policy_updating_enabled: !b.operatorPolicyChangesDisabled,
           enable_queue_totals: false,
+          churn_rates: churnRates(b),
           message_stats: {
             publish: s.published,
             publish_details: r('publish'),
@@ -263,4 +264,15 @@ function nodeJson(b: ManagementBackend): Record<string, unknown> {
     log_files: [],
     db_dir: b.dataDir ?? '',
   };
+}
+
+/** RabbitMQ's churn_rates: node-wide counts since start, each with the rate over the last sample */
+function churnRates(b: ManagementBackend): Record<string, unknown> {
+  const counts = b.rates.churnCounts();
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(counts) as (keyof typeof counts)[]) {
+    out[key] = counts[key];
+    out[`${key}_details`] = { rate: b.rates.churnRate(key) };
+  }
+  return out;
 }

@@ -29,12 +29,13 @@ const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
 };
 
 const details = (rate: number) => ({ rate });
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknown> {
   const ready = q.messageCount;
   const unacked = q.unackedCount;
   const r = (key: string) => details(b.rates.queueRate(q, key));
-  const policy = q.policy ? b.core.policies.get(q.vhost, q.policy) : undefined;
+  const operator = b.core.policies.operatorFor(q);
   const head = q.ready.peek();
   return {
     name: q.name,
@@ -47,9 +48,13 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
     node: NODE_NAME,
     state: 'running',
     policy: q.policy ?? null,
-    operator_policy: null,
-    effective_policy_definition: policy ? fieldTableToJson(policy.definition) : {},
+    operator_policy: operator?.name ?? null,
+    // rabbit_policy:effective_definition: the policy merged with the operator policy
+    effective_policy_definition: q.policy || operator ? fieldTableToJson(b.core.policies.effectiveDefinition(q)) : {},
     consumers: q.consumerCount,
+    // rabbit_amqqueue_process: 0 without consumers, else the share of time they could take messages at once
+    consumer_capacity: q.consumerCount === 0 ? 0 : round3(q.use.capacity()),
+    consumer_utilisation: q.consumerCount === 0 ? 0 : round3(q.use.capacity()),
     exclusive_consumer_tag: q.consumers.find((c) => c.options.exclusive)?.tag ?? null,
     single_active_consumer_tag: q.config.singleActiveConsumer ? (q.consumers[0]?.tag ?? null) : null,
     head_message_timestamp: head?.message.properties.timestamp ?? null,
@@ -78,8 +83,8 @@ export function queueDetailJson(b: ManagementBackend, q: Queue): Record<string, 
   return { ...queueJson(b, q), consumer_details: q.consumers.map((c) => consumerJson(b, c)), deliveries: [], incoming: [] };
 }
 
-export function exchangeJson(x: Exchange): Record<string, unknown> {
-  return {
+export function exchangeJson(b: ManagementBackend, x: Exchange): Record<string, unknown> {
+  const out: Record<string, unknown> = {
     name: x.name,
     vhost: x.vhost,
     type: x.type,
@@ -88,6 +93,16 @@ export function exchangeJson(x: Exchange): Record<string, unknown> {
     internal: x.options.internal,
     arguments: fieldTableToJson(x.options.arguments),
   };
+  // as RabbitMQ: message_stats appear once the exchange has seen a publish
+  if (x.stats.publishIn > 0) {
+    out['message_stats'] = {
+      publish_in: x.stats.publishIn,
+      publish_in_details: details(b.rates.exchangeRate(x, 'publish_in')),
+      publish_out: x.stats.publishOut,
+      publish_out_details: details(b.rates.exchangeRate(x, 'publish_out')),
+    };
+  }
+  return out;
 }
 
 /**

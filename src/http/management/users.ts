@@ -39,7 +39,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, body) => {
         const names = body['users'];
         if (!Array.isArray(names)) return sendBadRequest(res, '[users] missing from request body');
-        for (const n of names) b.users.deleteUser(String(n));
+        for (const n of names) if (b.users.deleteUser(String(n))) b.core.tenantLimits.forgetUser(String(n));
         sendNoContent(res);
       },
     },
@@ -97,6 +97,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, _body, { params }) => {
         const name = params['user']!;
         if (!b.users.deleteUser(name)) return sendNotFound(res);
+        b.core.tenantLimits.forgetUser(name);
         for (let i = topic.length - 1; i >= 0; i--) if (topic[i]!.user === name) topic.splice(i, 1);
         sendNoContent(res);
       },

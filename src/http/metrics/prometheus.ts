@@ -85,6 +85,12 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_channels', 'gauge', 'Channels currently open', channels);
   e.add('rabbitmq_consumers', 'gauge', 'Consumers currently connected', consumers);
   e.add('rabbitmq_queues', 'gauge', 'Queues available', queues);
+  const churn = b.rates.churnCounts();
+  e.add('rabbitmq_connections_opened_total', 'counter', 'Total number of connections opened', churn.connection_created);
+  e.add('rabbitmq_connections_closed_total', 'counter', 'Total number of connections closed or terminated', churn.connection_closed);
+  e.add('rabbitmq_channels_opened_total', 'counter', 'Total number of channels opened', churn.channel_created);
+  e.add('rabbitmq_channels_closed_total', 'counter', 'Total number of channels closed', churn.channel_closed);
+  e.add('rabbitmq_queues_declared_total', 'counter', 'Total number of queues declared', churn.queue_declared);
   e.add('rabbitmq_queues_created_total', 'counter', 'Total number of queues created', b.rates.queuesCreated);
   e.add('rabbitmq_queues_deleted_total', 'counter', 'Total number of queues deleted', b.rates.queuesDeleted);
   e.add('rabbitmq_queue_messages_ready', 'gauge', 'Messages ready to be delivered to consumers', ready);
@@ -127,6 +133,7 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
         e.add('rabbitmq_queue_messages_unacked', 'gauge', 'Messages delivered to consumers but not yet acknowledged', q.unackedCount, labels);
         e.add('rabbitmq_queue_messages', 'gauge', 'Sum of ready and unacknowledged messages - total queue depth', q.messageCount + q.unackedCount, labels);
         e.add('rabbitmq_queue_consumers', 'gauge', 'Consumers on a queue', q.consumerCount, labels);
+        e.add('rabbitmq_queue_consumer_capacity', 'gauge', 'Consumer capacity', q.consumerCount === 0 ? 0 : q.use.capacity(), labels);
         e.add('rabbitmq_queue_messages_published_total', 'counter', 'Total number of messages published to queues', q.stats.published, labels);
         e.add('rabbitmq_queue_messages_delivered_total', 'counter', 'Total number of messages delivered from queues', q.stats.delivered, labels);
         e.add('rabbitmq_queue_messages_acked_total', 'counter', 'Total number of messages acknowledged from queues', q.stats.acked, labels);

@@ -509,6 +509,7 @@ export class AmqpChannel implements ConsumerSink {
     if (this.closed) return;
     this.closed = true;
     this.conn.ctx.broker.limits.releaseChannel();
+    if (this.conn.authUser) this.conn.ctx.broker.tenantLimits.releaseUserChannel(this.conn.authUser.name);
     this.session.close();
   }
 }

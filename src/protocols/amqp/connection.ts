@@ -278,7 +278,12 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       throw new AmqpCodecError(NOT_ALLOWED, `number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.ctx.broker.limits.settings.maxChannelsPerConnection})`);
     }
     const limits = this.ctx.broker.limits;
+    // rabbit_reader:is_over_limits: the user's max-channels first, then the node's
+    const user = this.authUser!.name;
+    const overUser = this.ctx.broker.tenantLimits.reserveUserChannel(user);
+    if (overUser !== null) throw new AmqpCodecError(NOT_ALLOWED, overUser);
     if (!limits.reserveChannel()) {
+      this.ctx.broker.tenantLimits.releaseUserChannel(user);
       throw new AmqpCodecError(
         NOT_ALLOWED,
         `number of channels opened on node '${NODE_NAME}' has reached the maximum allowed limit of (${limits.settings.maxChannels})`,
@@ -391,7 +396,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     this.vhostModel = vhost;
     if (!this.ctx.connections.add(this)) {
       // RabbitMQ 3.13 names connection.open (10/40) in each of these refusals
-      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`, 10, 40);
+      const over = this.ctx.connections.refusal('amqp', this);
+      this.closeConnection(NOT_ALLOWED, `NOT_ALLOWED - ${over?.reason ?? `connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`}`, 10, 40);
       return;
     }
     this.state = State.Open;

@@ -266,11 +266,13 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
       throw new Amqp10Error(Condition.invalidField, `vhost '${vhostName}' access denied for user '${user.name}'`);
     }
     if (!this.ctx.connections.add(this)) {
-      const refusal = this.ctx.connections.refusal('amqp10');
+      const refusal = this.ctx.connections.refusal('amqp10', this);
       this.replyOpen();
       throw new Amqp10Error(
         Condition.resourceLimitExceeded,
-        refusal?.limit === 'protocol'
+        refusal?.reason !== undefined
+          ? refusal.reason
+          : refusal?.limit === 'protocol'
           ? `Exceeded the maximum number of allowed client connections (${refusal.max})`
           : `connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`,
       );

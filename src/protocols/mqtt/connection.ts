@@ -317,13 +317,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.vhostRef = vhost;
     this.access = new Access(this.ctx.access, login.user);
     if (!this.ctx.connections.add(this)) {
-      const over = this.ctx.connections.refusal('mqtt');
+      const over = this.ctx.connections.refusal('mqtt', this);
       this.ctx.logger.warn('MQTT connection refused', { clientId, limit: over?.limit, max: over?.max, remote: this.remoteAddress });
       this.user = undefined;
       return this.refuse({
         v4: CONNACK_V4.SERVER_UNAVAILABLE,
         v5: RC.QUOTA_EXCEEDED,
-        reason: `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`,
+        reason: over?.reason ?? `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`,
       });
     }
 

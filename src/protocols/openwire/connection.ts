@@ -316,8 +316,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       }
     }
     if (!this.ctx.connections.add(this)) {
-      const refusal = this.ctx.connections.refusal('openwire');
-      throw new OwError('javax.jms.JMSException', `Exceeded the maximum number of allowed client connections (${refusal?.max ?? 0}).`, true);
+      const refusal = this.ctx.connections.refusal('openwire', this);
+      throw new OwError('javax.jms.JMSException', refusal?.reason ?? `Exceeded the maximum number of allowed client connections (${refusal?.max ?? 0}).`, true);
     }
     this.registered = true;
     if (clientId !== null) this.shared.clientIds.set(clientId, this);

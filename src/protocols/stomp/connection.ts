@@ -236,10 +236,13 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.access = new Access(this.ctx.access, outcome.user.name);
     this.vhostModel = vhost;
     if (!this.ctx.connections.add(this)) {
-      const refusal = this.ctx.connections.refusal('stomp');
+      const refusal = this.ctx.connections.refusal('stomp', this);
       throw new StompError(
         'Bad CONNECT',
-        refusal?.limit === 'protocol'
+        // RabbitMQ's STOMP plugin answers a vhost or user connection limit as refused vhost access
+        refusal?.reason !== undefined
+          ? `Virtual host '${this.vhostModel?.name ?? ''}' access denied`
+          : refusal?.limit === 'protocol'
           ? // ActiveMQ's own text for a transport connector's maximumConnections
             `Exceeded the maximum number of allowed client connections (${refusal.max}). See the 'maximumConnections' property on the TCP transport configuration URI in the ActiveMQ configuration file (e.g., activemq.xml)`
           : `connection refused: node connection limit (${this.ctx.broker.limits.settings.maxConnections}) is reached`,
