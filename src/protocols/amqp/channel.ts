@@ -194,6 +194,7 @@ export class AmqpChannel implements ConsumerSink {
         const { destination, source, routingKey, noWait, arguments: args } = m.args;
         this.checkPermission('write', 'exchange', destination);
         this.checkPermission('read', 'exchange', source);
+        this.access.topic(this.vhost, source, routingKey, 'read');
         if (m.name === 'exchange.bind') {
           this.vhost.bindExchange(destination, source, routingKey, args);
           if (!noWait) this.reply('exchange.bind-ok', {});
@@ -223,6 +224,7 @@ export class AmqpChannel implements ConsumerSink {
         const { exchange, routingKey, arguments: args } = m.args;
         this.checkPermission('write', 'queue', queue);
         this.checkPermission('read', 'exchange', exchange);
+        this.access.topic(this.vhost, exchange, routingKey, 'read');
         if (m.name === 'queue.bind') {
           this.vhost.bindQueue(queue, exchange, routingKey, args, this.conn);
           if (!m.args.noWait) this.reply('queue.bind-ok', {});
@@ -408,6 +410,7 @@ export class AmqpChannel implements ConsumerSink {
     // that crosses the watermark does not, or its own connection could never drain the queue
     this.conn.flow?.published();
     this.checkPermission('write', 'exchange', exchange);
+    this.access.publishTopics(this.vhost, exchange, message);
     const props = message.properties;
     this.access.userId(props.userId);
     if (props.replyTo === DIRECT_REPLY_TO) {
