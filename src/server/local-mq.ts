@@ -104,6 +104,7 @@ export class LocalMQ extends BrokerInspection {
   ) {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
+    if (options.journal?.giveUpMs !== undefined) core.durability.giveUpMs = options.journal.giveUpMs;
     core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
     super(
       core,

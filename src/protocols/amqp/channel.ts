@@ -491,12 +491,18 @@ export class AmqpChannel implements ConsumerSink {
     flushRun(seqs.length);
   }
 
-  /** the buffered work applied; commit-ok once its persistent messages are on disk */
+  /**
+   * The buffered work applied; commit-ok once its persistent messages are on disk. A write
+   * that finally failed is RabbitMQ's failed transaction: 406 "partial tx completion".
+   */
   private commit(): void {
     if (!this.tx) throw preconditionFailed(`channel is not transactional`);
     this.tx.commit(
       (exchange, routingKey, message) => this.vhost.publish(exchange, routingKey, message),
-      () => this.reply('tx.commit-ok', {}),
+      (err) => {
+        if (err) this.conn.closeChannel(this.number, 406, 'PRECONDITION_FAILED - partial tx completion', 90, 20);
+        else this.reply('tx.commit-ok', {});
+      },
       () => !this.closed,
     );
   }
