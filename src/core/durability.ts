@@ -1,20 +1,30 @@
 import type { Store } from '../store/store.js';
 import type { Alarms } from './alarm.js';
 
+/** how long a write that keeps failing is retried before its waiters are told no (RabbitMQ's channel_operation_timeout) */
+export const DEFAULT_GIVE_UP_MS = 15_000;
+
+const ALWAYS = (): boolean => true;
+
 /**
  * The durability service: how an adapter learns that what it wrote is on disk before it
  * tells its client so (AMQP publisher confirms and tx.commit-ok, STOMP receipts, MQTT
- * PUBACK, and the same for OpenWire and AMQP 1.0). RabbitMQ's rabbit_confirms, for every
- * protocol.
+ * PUBACK, OpenWire's answers to synchronous sends and commits, AMQP 1.0 dispositions).
+ * RabbitMQ's rabbit_confirms, for every protocol.
  *
- * One failure policy for all of them. A write the store could not make (a full disk) turns
- * the disk alarm on, and the store retries it until it succeeds. Meanwhile:
- * - a wait whose protocol can say no gets the error at once, and the adapter says no
- *   (basic.nack, a STOMP ERROR, no PUBACK): nothing is confirmed that was not written;
- * - a wait whose protocol cannot say no (tx.commit-ok) waits for the disk alarm to clear
- *   and asks again, so the answer comes once the retried write is durable.
+ * One failure policy for all of them. A write the store could not make (a full disk)
+ * turns the disk alarm on and the store retries it. A wait on such a write is retried
+ * too: each time the disk alarm clears it asks the store again, and is answered yes
+ * once the write is durable. When the write still has not succeeded `giveUpMs` after it
+ * first failed, the write has finally failed: the wait gets the error, and the adapter
+ * says no in its protocol (basic.nack, a 406 "partial tx completion" for tx.commit, a
+ * STOMP ERROR, no PUBACK and the connection closed, an OpenWire exception, an AMQP 1.0
+ * rejected outcome). Nothing is confirmed that was not written.
  */
 export class Durability {
+  /** how long a failing write is retried before the waits on it get the error */
+  giveUpMs = DEFAULT_GIVE_UP_MS;
+
   constructor(
     private readonly store: Store,
     private readonly alarms: Alarms,
@@ -27,29 +37,52 @@ export class Durability {
 
   /**
    * Waits of one client kept in order (confirms, receipts): `flush` gets them in batches,
-   * with the error when their write failed.
+   * in the order they were added, with the error when their write finally failed.
    */
   ordered<T>(flush: (batch: T[], err?: Error) => void): OrderedDurableWaits<T> {
-    return new OrderedDurableWaits(this.store, flush);
-  }
-
-  /** `cb()` once everything written so far is durable, `cb(err)` when it could not be written */
-  wait(cb: (err?: Error) => void): void {
-    if (!this.store.durable) cb();
-    else this.store.sync(cb);
+    return new OrderedDurableWaits(this, flush);
   }
 
   /**
-   * `then` once everything written so far is durable, for an answer that has no negative
-   * form: after a failed write it waits for the disk alarm to clear and asks again.
-   * `alive` stops the wait when the client is gone.
+   * `cb()` once everything written so far is durable; `cb(err)` when the write finally
+   * failed (the policy above). `alive` stops the wait when the client is gone.
    */
-  waitRetrying(then: () => void, alive: () => boolean): void {
+  wait(cb: (err?: Error) => void, alive: () => boolean = ALWAYS): void {
+    if (!this.store.durable) {
+      if (alive()) cb();
+      return;
+    }
     this.store.sync((err) => {
       if (!alive()) return;
-      if (!err) return then();
-      this.alarms.whenClear('disk', () => {
-        if (alive()) this.waitRetrying(then, alive);
+      if (!err) return cb();
+      this.retry(cb, alive, err, Date.now() + this.giveUpMs);
+    });
+  }
+
+  /** a failed write: ask again whenever the disk alarm clears, until it is written or the time is up */
+  private retry(cb: (err?: Error) => void, alive: () => boolean, err: Error, deadline: number): void {
+    let done = false;
+    const finish = (e?: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (alive()) cb(e);
+    };
+    const timer = setTimeout(() => finish(err), Math.max(0, deadline - Date.now()));
+    timer.unref();
+    this.alarms.whenClear('disk', () => {
+      if (done) return;
+      if (!alive()) {
+        done = true;
+        clearTimeout(timer);
+        return;
+      }
+      this.store.sync((again) => {
+        if (done) return;
+        if (!again) return finish();
+        done = true;
+        clearTimeout(timer);
+        this.retry(cb, alive, again, deadline);
       });
     });
   }
@@ -59,16 +92,18 @@ export class Durability {
  * Holds items (publisher confirms, receipts) until the store has made durable everything
  * written before they were added. Items are batched per turn of the event loop, and each
  * batch waits on its own sync, asked for after its writes: a sync already under way covers
- * only what came before it. The store runs sync callbacks in order, so batches are flushed
- * in the order their items were added.
+ * only what came before it. Batches are flushed in the order their items were added, also
+ * when a failed write is retried (a later batch never overtakes an earlier one).
  */
 export class OrderedDurableWaits<T> {
   private pending: T[] = [];
   private scheduled = false;
   private waiting = 0;
+  /** batches asked for, oldest first, each answered or not yet */
+  private readonly inFlight: { items: T[]; answered: boolean; err?: Error }[] = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly durability: Durability,
     private readonly flush: (batch: T[], err?: Error) => void,
   ) {}
 
@@ -84,12 +119,22 @@ export class OrderedDurableWaits<T> {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      const batch = this.pending;
+      const batch: { items: T[]; answered: boolean; err?: Error } = { items: this.pending, answered: false };
       this.pending = [];
-      this.store.sync((err) => {
-        this.waiting -= batch.length;
-        this.flush(batch, err);
+      this.inFlight.push(batch);
+      this.durability.wait((err) => {
+        batch.answered = true;
+        batch.err = err;
+        this.flushAnswered();
       });
     });
+  }
+
+  private flushAnswered(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.answered) {
+      const b = this.inFlight.shift()!;
+      this.waiting -= b.items.length;
+      this.flush(b.items, b.err);
+    }
   }
 }

@@ -42,11 +42,11 @@ export class Transaction {
   /**
    * Apply everything buffered, in order, and start afresh. Returns whether a persistent
    * message was published (the commit is durable only once the store has it). With
-   * `durable`, runs it once the commit is on disk: after the store's sync (retried under
-   * the disk alarm, see Durability) or at once when nothing persistent was written;
+   * `durable`, runs it once the commit is on disk (at once when nothing persistent was
+   * written), or with the error when the write finally failed (Durability's one policy);
    * `alive` stops the wait when the client is gone.
    */
-  commit(publish: TxPublish, durable?: () => void, alive: () => boolean = () => true): boolean {
+  commit(publish: TxPublish, durable?: (err?: Error) => void, alive: () => boolean = () => true): boolean {
     const ops = this.ops;
     this.ops = [];
     let persistent = false;
@@ -58,7 +58,7 @@ export class Transaction {
       } else op.apply();
     }
     if (durable) {
-      if (persistent) this.durability.waitRetrying(durable, alive);
+      if (persistent) this.durability.wait(durable, alive);
       else durable();
     }
     return persistent;

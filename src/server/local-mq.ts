@@ -9,7 +9,7 @@ import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
 import { OPERATOR_POLICY_NAMESPACE } from '../core/policies.js';
 import type { Store } from '../store/store.js';
-import { UserRegistry } from './auth/users.js';
+import { TOPIC_PERMISSIONS_RECORDS, UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
 import { BrokerInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
@@ -104,6 +104,7 @@ export class LocalMQ extends BrokerInspection {
   ) {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
+    if (options.journal?.giveUpMs !== undefined) core.durability.giveUpMs = options.journal.giveUpMs;
     core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
     super(
       core,
@@ -136,6 +137,7 @@ export class LocalMQ extends BrokerInspection {
     const state = await store.open();
     restoreBroker(broker.core, state);
     broker.users.load(state.users, state.permissions);
+    broker.users.loadTopicPermissions(state.records.get(TOPIC_PERMISSIONS_RECORDS)?.values() ?? []);
     for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
     for (const p of state.policies) broker.core.policies.restore(p);
     broker.core.policies.restoreOperatorPolicies(state.records.get(OPERATOR_POLICY_NAMESPACE));
@@ -188,6 +190,7 @@ export class LocalMQ extends BrokerInspection {
       },
       canAccessVhost: (u, v) => this.users.canAccessVhost(u, v),
       check: (u, v, p, r) => this.users.check(u, v, p, r),
+      checkTopic: (u, v, p, x, k, vars) => this.users.checkTopic(u, v, p, x, k, vars),
     };
     const dialect = this.options.engine === 'activemq' ? 'activemq' : 'rabbitmq';
     return { broker: this.core, dialect, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };

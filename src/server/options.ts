@@ -149,4 +149,9 @@ export interface JournalOptions {
   syncDelayMs?: number;
   /** after a failed write, retry this often (default 1000 ms) */
   retryDelayMs?: number;
+  /**
+   * a write still failing this long after it first failed has finally failed: the clients
+   * waiting on it are told no (basic.nack, STOMP ERROR, …; default 15 000 ms)
+   */
+  giveUpMs?: number;
 }

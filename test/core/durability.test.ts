@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Alarms } from '../../src/core/alarm.js';
+import { Durability } from '../../src/core/durability.js';
 import { FileStore } from '../../src/store/file/file-store.js';
+import type { Store } from '../../src/store/store.js';
 import { coreBroker, declareQueue, publish } from './helpers.js';
 
 const dirs: string[] = [];
@@ -58,12 +61,87 @@ describe('the durability service (durability.ts)', () => {
     expect(waits.outstanding).toBe(0);
   });
 
-  it('waitRetrying answers once the store has synced', async () => {
+  it('a wait answers once the store has synced', async () => {
     const store = await fileStore();
     const { broker, vhost } = coreBroker(store);
     declareQueue(vhost, 'q', {}, true);
     publish(vhost, '', 'q', 'p', { deliveryMode: 2 });
-    await new Promise<void>((resolve) => broker.durability.waitRetrying(resolve, () => true));
+    const err = await new Promise<Error | undefined>((resolve) => broker.durability.wait(resolve));
+    expect(err).toBeUndefined();
     expect(store.durable).toBe(true);
+  });
+});
+
+/** a store whose writes fail while `failing` is set, turning the disk alarm on as the journal does */
+function failingStore(alarms: Alarms) {
+  const s = {
+    durable: true,
+    failing: false,
+    syncs: 0,
+    sync(cb: (err?: Error) => void): void {
+      s.syncs++;
+      if (s.failing) {
+        alarms.setDisk(true);
+        setImmediate(() => cb(new Error('ENOSPC: no space left on device, write')));
+      } else setImmediate(() => cb());
+    },
+    /** the retried write succeeds: the journal clears the disk alarm */
+    recover(): void {
+      s.failing = false;
+      alarms.setDisk(false);
+    },
+  };
+  return s;
+}
+
+describe('the durability failure policy: retry under the disk alarm, no when the write finally fails', () => {
+  it('a wait on a failed write asks again when the disk alarm clears, and is answered yes once written', async () => {
+    const alarms = new Alarms();
+    const store = failingStore(alarms);
+    const durability = new Durability(store as unknown as Store, alarms);
+    store.failing = true;
+    let answer: string | undefined;
+    durability.wait((err) => (answer = err ? 'no' : 'yes'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answer).toBeUndefined(); // still retrying: neither yes nor no
+    expect(alarms.disk).toBe(true);
+    store.recover();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(answer).toBe('yes');
+  });
+
+  it('a write still failing giveUpMs after it first failed: the wait gets the error', async () => {
+    const alarms = new Alarms();
+    const store = failingStore(alarms);
+    const durability = new Durability(store as unknown as Store, alarms);
+    durability.giveUpMs = 30;
+    store.failing = true;
+    const err = await new Promise<Error | undefined>((resolve) => durability.wait(resolve));
+    expect(err?.message).toMatch(/ENOSPC/);
+    // a client that is gone hears nothing
+    let heard = false;
+    durability.wait(() => (heard = true), () => false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(heard).toBe(false);
+  });
+
+  it('ordered waits keep their order through a retry: a later batch never overtakes an earlier one', async () => {
+    const alarms = new Alarms();
+    const store = failingStore(alarms);
+    const durability = new Durability(store as unknown as Store, alarms);
+    const flushed: [number[], string][] = [];
+    const waits = durability.ordered<number>((batch, err) => flushed.push([batch, err ? 'no' : 'yes']));
+    store.failing = true;
+    waits.add(1);
+    await new Promise((r) => setTimeout(r, 10));
+    // the second batch's sync succeeds first (the store recovered), the first is still to ask again
+    store.failing = false;
+    waits.add(2);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(flushed).toEqual([]);
+    store.recover();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushed).toEqual([[[1], 'yes'], [[2], 'yes']]);
+    expect(waits.outstanding).toBe(0);
   });
 });

@@ -48,7 +48,7 @@ describe('transactions in the core (transaction.ts)', () => {
     tx.publish('', 'q', message('p', { deliveryMode: 2 }, '', 'q'));
     let persistent = false;
     const durable = new Promise<void>((resolve) => {
-      persistent = tx.commit((e, k, m) => vhost.publish(e, k, m), resolve);
+      persistent = tx.commit((e, k, m) => vhost.publish(e, k, m), () => resolve());
     });
     await durable;
     expect(persistent).toBe(true);

@@ -24,3 +24,10 @@ export function useBroker(options?: BrokerOptions): () => LocalMQ {
   });
   return afterStart('broker', () => broker);
 }
+
+/** a user with every permission on vhost '/' and a topic permission there (RabbitMQ's set_topic_permissions) */
+export function addTopicUser(broker: LocalMQ, user: string, password: string, topic: { exchange?: string; write: string; read: string }): void {
+  broker.users.addUser(user, password, []);
+  broker.users.setPermission({ user, vhost: '/', configure: '.*', write: '.*', read: '.*' });
+  broker.users.setTopicPermission({ user, vhost: '/', exchange: topic.exchange ?? 'amq.topic', write: topic.write, read: topic.read });
+}

@@ -7,7 +7,7 @@ import { startBroker, type LocalMQ } from '../../src/index.js';
 import { createLogger } from '../../src/server/logger.js';
 import { nodeFs, type StoreFs } from '../../src/store/file/fs-layer.js';
 import type { AmqpConnection } from '../../src/protocols/amqp/connection.js';
-import { connect } from '../helpers/amqp.js';
+import { channelClosed, connect } from '../helpers/amqp.js';
 import { RawStomp, getHeader } from '../helpers/stomp.js';
 import { mqttConnect } from '../helpers/mqtt.js';
 
@@ -69,14 +69,15 @@ const faultyFss: FaultyFs[] = [];
 const brokers: LocalMQ[] = [];
 const conns: ChannelModel[] = [];
 
-async function setup(fs: FaultyFs, dir = mkdtempSync(join(tmpdir(), 'localmq-faults-'))) {
+/** `giveUpMs`: how long a failing write is retried before its waiters are told no (the durability policy) */
+async function setup(fs: FaultyFs, dir = mkdtempSync(join(tmpdir(), 'localmq-faults-')), giveUpMs = 300) {
   dirs.push(dir);
   faultyFss.push(fs);
   const logs: { level: string; msg: string }[] = [];
   const broker = await startBroker({
     dataDir: dir,
     logger: createLogger('info', (line) => logs.push(JSON.parse(line) as { level: string; msg: string })),
-    journal: { fs, retryDelayMs: 20 },
+    journal: { fs, retryDelayMs: 20, giveUpMs },
   });
   brokers.push(broker);
   return { broker, logs, dir };
@@ -259,7 +260,8 @@ describe('write errors (a full disk)', () => {
 
   it('tx.commit-ok is withheld until the failed write has been retried successfully', async () => {
     const fs = new FaultyFs();
-    const { broker } = await setup(fs);
+    // the write recovers long before the policy gives up on it
+    const { broker } = await setup(fs, undefined, 60_000);
     const conn = await open(broker);
     const unblocked = new Promise<void>((resolve) => conn.on('unblocked', () => resolve()));
     const tx = await conn.createChannel();
@@ -278,6 +280,54 @@ describe('write errors (a full disk)', () => {
     await unblocked;
     await commit;
     expect(committed).toBe(true);
+  });
+});
+
+describe('the durability policy: retried under the disk alarm, no only when the write finally fails', () => {
+  it('a confirm waiting on a failed write that is retried successfully in time is an ack, not a nack', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs, undefined, 60_000);
+    const conn = await open(broker);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true });
+    fs.failWrites = enospc();
+    const blocked = new Promise<void>((resolve) => conn.once('blocked', () => resolve()));
+    const outcome = publish(ch, 'q', 'retried');
+    await blocked;
+    fs.failWrites = null;
+    expect(await outcome).toBe('ack');
+  });
+
+  it('tx.commit of a write that finally fails: 406 PRECONDITION_FAILED - partial tx completion (RabbitMQ\'s failed tx)', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const conn = await open(broker);
+    const tx = await conn.createChannel();
+    await tx.assertQueue('q', { durable: true });
+    await txSelect(tx);
+    const closed = channelClosed(tx);
+    fs.failWrites = enospc();
+    tx.sendToQueue('q', Buffer.from('p'), { persistent: true });
+    await expect(txCommit(tx)).rejects.toThrow();
+    const err = await closed;
+    expect(err.code).toBe(406);
+    expect(err.message).toContain('PRECONDITION_FAILED - partial tx completion');
+    fs.failWrites = null;
+  });
+
+  it('a STOMP receipt waiting on a write that finally fails: ERROR "Message not persisted", no RECEIPT', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs);
+    const { client } = await RawStomp.connected(broker);
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r0' }, 'zero');
+    await client.receipt('r0');
+    fs.failWrites = enospc();
+    client.send('SEND', { destination: '/queue/durable-stomp', persistent: 'true', receipt: 'r1' }, 'one');
+    const f = await client.frame();
+    expect(f.command).toBe('ERROR');
+    expect(getHeader(f, 'message')).toBe('Message not persisted');
+    await client.whenClosed();
+    fs.failWrites = null;
   });
 });
 

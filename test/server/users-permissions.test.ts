@@ -52,7 +52,7 @@ describe('AMQP: a write-only user on one queue pattern', () => {
     await expect(ch.assertQueue('orders.new')).rejects.toThrow();
     const err = await closed;
     expect(err.code).toBe(403);
-    expect(err.message).toContain("ACCESS_REFUSED - access to queue 'orders.new' in vhost '/' refused for user 'producer'");
+    expect(err.message).toContain("ACCESS_REFUSED - configure access to queue 'orders.new' in vhost '/' refused for user 'producer'");
     // the connection lives on
     await (await c.createChannel()).close();
     await c.close();
@@ -66,7 +66,7 @@ describe('AMQP: a write-only user on one queue pattern', () => {
     await expect(ch.consume('orders.out', () => undefined)).rejects.toThrow();
     const err = await closed;
     expect(err.code).toBe(403);
-    expect(err.message).toContain("ACCESS_REFUSED - access to queue 'orders.out' in vhost '/' refused for user 'producer'");
+    expect(err.message).toContain("ACCESS_REFUSED - read access to queue 'orders.out' in vhost '/' refused for user 'producer'");
     await c.close();
   });
 
@@ -77,7 +77,7 @@ describe('AMQP: a write-only user on one queue pattern', () => {
     ch.publish('amq.topic', 'x', Buffer.from('no'));
     const err = await closed;
     expect(err.code).toBe(403);
-    expect(err.message).toContain("ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/' refused for user 'producer'");
+    expect(err.message).toContain("ACCESS_REFUSED - write access to exchange 'amq.topic' in vhost '/' refused for user 'producer'");
     await c.close();
   });
 });
@@ -98,7 +98,7 @@ describe('STOMP: wrong password and the write-only user', () => {
     client.send('SUBSCRIBE', { destination: '/amq/queue/orders.audit', id: 's1' });
     const f = await client.frame('ERROR');
     expect(getHeader(f, 'message')).toBe('access_refused');
-    expect(f.body.toString()).toContain("access to queue 'orders.audit' in vhost '/' refused for user 'producer'");
+    expect(f.body.toString()).toContain("read access to queue 'orders.audit' in vhost '/' refused for user 'producer'");
     await client.whenClosed();
   });
 });

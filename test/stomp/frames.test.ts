@@ -288,7 +288,7 @@ describe('STOMP permissions', () => {
     client.send('SEND', { destination: '/topic/news' }, 'x');
     const f = await client.frame('ERROR');
     expect(getHeader(f, 'message')).toBe('access_refused');
-    expect(f.body.toString()).toBe("ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/' refused for user 'reader'");
+    expect(f.body.toString()).toBe("ACCESS_REFUSED - write access to exchange 'amq.topic' in vhost '/' refused for user 'reader'");
     await client.whenClosed();
   });
 });

@@ -15,6 +15,19 @@ export function hasSenderSelectedKeys(message: Message): boolean {
   return headers !== undefined && (headers['CC'] !== undefined || headers['BCC'] !== undefined);
 }
 
+/** the routing keys a publish carries: its key, then the CC and BCC keys (RabbitMQ's mc:routing_keys) */
+export function routingKeys(message: Message): string[] {
+  const keys = [message.routingKey];
+  const headers = message.properties.headers;
+  if (headers) {
+    for (const h of ['CC', 'BCC']) {
+      const extra = headers[h];
+      if (Array.isArray(extra)) for (const k of extra) if (typeof k === 'string' || Buffer.isBuffer(k)) keys.push(k.toString());
+    }
+  }
+  return keys;
+}
+
 /**
  * The queues a message published to `ex` reaches (LavinMQ's Exchange#find_queues): its
  * routing key plus the CC and BCC keys (BCC is taken off the message, consumers never see
@@ -23,12 +36,8 @@ export function hasSenderSelectedKeys(message: Message): boolean {
  */
 export function findQueues(scope: RoutingScope, ex: Exchange, message: Message, scratch: Set<Destination>): Queue[] {
   const headers = message.properties.headers;
-  const keys = [message.routingKey];
+  const keys = routingKeys(message);
   if (headers) {
-    for (const h of ['CC', 'BCC']) {
-      const extra = headers[h];
-      if (Array.isArray(extra)) for (const k of extra) if (typeof k === 'string' || Buffer.isBuffer(k)) keys.push(k.toString());
-    }
     if (headers['BCC'] !== undefined) {
       // BCC keys route the message but are not seen by consumers
       const { BCC: _bcc, ...rest } = headers;

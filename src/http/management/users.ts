@@ -8,8 +8,6 @@ import { sendBadRequest, sendCreated, sendJson, sendNoContent, sendNotFound, typ
 
 /** /api/whoami, /api/users…, /api/permissions… and /api/topic-permissions… (administrators, but whoami) */
 export function userRoutes(b: ManagementBackend): Route[] {
-  const topic = b.retained.topicPermissions;
-  const findTopic = (vhost: string, user: string) => topic.filter((t) => t.vhost === vhost && t.user === user);
   return [
     {
       method: 'GET',
@@ -98,7 +96,6 @@ export function userRoutes(b: ManagementBackend): Route[] {
         const name = params['user']!;
         if (!b.users.deleteUser(name)) return sendNotFound(res);
         b.core.tenantLimits.forgetUser(name);
-        for (let i = topic.length - 1; i >= 0; i--) if (topic[i]!.user === name) topic.splice(i, 1);
         sendNoContent(res);
       },
     },
@@ -117,7 +114,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       tag: 'administrator',
       handle: (_req, res, _body, { params, query }) => {
         if (!b.users.getUser(params['user']!)) return sendNotFound(res);
-        sendList(res, query, topic.filter((t) => t.user === params['user']).map((t) => ({ ...t })), ['vhost']);
+        sendList(res, query, b.users.listTopicPermissions({ user: params['user']! }).map((t) => ({ ...t })), ['vhost']);
       },
     },
     {
@@ -169,16 +166,16 @@ export function userRoutes(b: ManagementBackend): Route[] {
       method: 'GET',
       path: '/api/topic-permissions',
       tag: 'administrator',
-      handle: (_req, res, _body, { query }) => sendList(res, query, topic.map((t) => ({ ...t })), ['vhost', 'user']),
+      handle: (_req, res, _body, { query }) => sendList(res, query, b.users.listTopicPermissions().map((t) => ({ ...t })), ['vhost', 'user']),
     },
     {
       method: 'GET',
       path: '/api/topic-permissions/:vhost/:user',
       tag: 'administrator',
       handle: (_req, res, _body, { params }) => {
-        const found = findTopic(params['vhost']!, params['user']!);
+        const found = b.users.listTopicPermissions({ vhost: params['vhost']!, user: params['user']! });
         if (found.length === 0) return sendNotFound(res);
-        sendJson(res, 200, found.map((t) => ({ ...t })));
+        sendJson(res, 200, found);
       },
     },
     {
@@ -200,10 +197,9 @@ export function userRoutes(b: ManagementBackend): Route[] {
           }
         }
         const def: TopicPermissionDef = { user, vhost, exchange: body['exchange'] as string, write: body['write'] as string, read: body['read'] as string };
-        const i = topic.findIndex((t) => t.user === user && t.vhost === vhost && t.exchange === def.exchange);
-        if (i >= 0) topic[i] = def;
-        else topic.push(def);
-        sendCreated(res, i < 0);
+        const existed = b.users.listTopicPermissions({ vhost, user }).some((t) => t.exchange === def.exchange);
+        b.users.setTopicPermission(def);
+        sendCreated(res, !existed);
       },
     },
     {
@@ -211,9 +207,7 @@ export function userRoutes(b: ManagementBackend): Route[] {
       path: '/api/topic-permissions/:vhost/:user',
       tag: 'administrator',
       handle: (_req, res, _body, { params }) => {
-        const before = topic.length;
-        for (let i = topic.length - 1; i >= 0; i--) if (topic[i]!.vhost === params['vhost'] && topic[i]!.user === params['user']) topic.splice(i, 1);
-        if (topic.length === before) return sendNotFound(res);
+        if (!b.users.clearTopicPermissions(params['user']!, params['vhost']!)) return sendNotFound(res);
         sendNoContent(res);
       },
     },

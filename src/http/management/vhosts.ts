@@ -80,7 +80,7 @@ export function vhostRoutes(b: ManagementBackend): Route[] {
       tag: 'administrator',
       handle: (_req, res, _body, { params, query, principal }) => {
         const v = requestedVhost(b, principal, params['vhost']!, res);
-        if (v) sendList(res, query, b.retained.topicPermissions.filter((t) => t.vhost === v.name).map((t) => ({ ...t })), ['user']);
+        if (v) sendList(res, query, b.users.listTopicPermissions({ vhost: v.name }).map((t) => ({ ...t })), ['user']);
       },
     },
     {

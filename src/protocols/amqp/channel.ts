@@ -194,6 +194,7 @@ export class AmqpChannel implements ConsumerSink {
         const { destination, source, routingKey, noWait, arguments: args } = m.args;
         this.checkPermission('write', 'exchange', destination);
         this.checkPermission('read', 'exchange', source);
+        this.access.topic(this.vhost, source, routingKey, 'read');
         if (m.name === 'exchange.bind') {
           this.vhost.bindExchange(destination, source, routingKey, args);
           if (!noWait) this.reply('exchange.bind-ok', {});
@@ -223,6 +224,7 @@ export class AmqpChannel implements ConsumerSink {
         const { exchange, routingKey, arguments: args } = m.args;
         this.checkPermission('write', 'queue', queue);
         this.checkPermission('read', 'exchange', exchange);
+        this.access.topic(this.vhost, exchange, routingKey, 'read');
         if (m.name === 'queue.bind') {
           this.vhost.bindQueue(queue, exchange, routingKey, args, this.conn);
           if (!m.args.noWait) this.reply('queue.bind-ok', {});
@@ -408,6 +410,7 @@ export class AmqpChannel implements ConsumerSink {
     // that crosses the watermark does not, or its own connection could never drain the queue
     this.conn.flow?.published();
     this.checkPermission('write', 'exchange', exchange);
+    this.access.publishTopics(this.vhost, exchange, message);
     const props = message.properties;
     this.access.userId(props.userId);
     if (props.replyTo === DIRECT_REPLY_TO) {
@@ -488,12 +491,18 @@ export class AmqpChannel implements ConsumerSink {
     flushRun(seqs.length);
   }
 
-  /** the buffered work applied; commit-ok once its persistent messages are on disk */
+  /**
+   * The buffered work applied; commit-ok once its persistent messages are on disk. A write
+   * that finally failed is RabbitMQ's failed transaction: 406 "partial tx completion".
+   */
   private commit(): void {
     if (!this.tx) throw preconditionFailed(`channel is not transactional`);
     this.tx.commit(
       (exchange, routingKey, message) => this.vhost.publish(exchange, routingKey, message),
-      () => this.reply('tx.commit-ok', {}),
+      (err) => {
+        if (err) this.conn.closeChannel(this.number, 406, 'PRECONDITION_FAILED - partial tx completion', 90, 20);
+        else this.reply('tx.commit-ok', {});
+      },
       () => !this.closed,
     );
   }

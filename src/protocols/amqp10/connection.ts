@@ -74,6 +74,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private flushScheduled = false;
   authUser: AuthenticatedUser | undefined;
   vhostModel: VHost | undefined;
+  private accessService: Access | undefined;
   containerId = '';
   /** the peer's max-frame-size: our frames stay within it */
   peerMaxFrameSize = 0xffffffff;
@@ -371,11 +372,16 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.send(session.channel, { $: 'end', error: e } as Composite);
   }
 
+  /** the user's access checks (the core's access service), once logged in */
+  get access(): Access {
+    return (this.accessService ??= new Access(this.ctx.access, this.authUser!.name));
+  }
+
   /** the user's permission on a resource, named as RabbitMQ names the default exchange; a link error when refused */
   checkAccess(permission: Permission, kind: 'queue' | 'exchange', name: string): void {
     const user = this.authUser!.name;
     const vhost = this.vhostModel!.name;
-    if (!new Access(this.ctx.access, user).allowed(vhost, { kind, name }, permission)) {
+    if (!this.access.allowed(vhost, { kind, name }, permission)) {
       const resource = permissionName({ kind, name });
       throw new Amqp10Error(Condition.unauthorizedAccess, `${permission} access to ${kind} '${resource}' in vhost '${vhost}' refused for user '${user}'`, 'link');
     }

@@ -197,6 +197,8 @@ export class IncomingLink {
     }
     const key = resolved.key ?? decoded.message.properties?.subject ?? '';
     const message = toCoreMessage(this.conn.ctx.dialect, decoded, payload, { exchange: resolved.exchange, routingKey: key, now: Date.now() });
+    // RabbitMQ 4 (rabbit_amqp_session): a topic permission refused ends the session, unauthorized-access
+    this.conn.access.publishTopics(this.vhost, resolved.exchange, message);
     let flags: number;
     try {
       flags = this.vhost.publish(resolved.exchange, key, message);

@@ -125,6 +125,7 @@ export class OutgoingLink implements ConsumerSink {
     // a subscription: its own queue bound to the exchange
     if (!this.vhost.getExchange(node.exchange)) throw new Amqp10Error(Condition.notFound, `no exchange '${node.exchange}' in vhost '${this.vhost.name}'`, 'link');
     this.conn.checkAccess('read', 'exchange', node.exchange);
+    this.conn.access.topic(this.vhost, node.exchange, node.bindingKey, 'read');
     const durable = (src.durable ?? 0) > 0 && src.expiryPolicy === 'never';
     let name: string;
     if (durable) {

@@ -315,7 +315,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     }
     this.user = login.user;
     this.vhostRef = vhost;
-    this.access = new Access(this.ctx.access, login.user);
+    this.access = new Access(this.ctx.access, login.user, { client_id: clientId });
     if (!this.ctx.connections.add(this)) {
       const over = this.ctx.connections.refusal('mqtt', this);
       this.ctx.logger.warn('MQTT connection refused', { clientId, limit: over?.limit, max: over?.max, remote: this.remoteAddress });
@@ -547,7 +547,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
     if (!this.access!.allowed(vhost, exchange, 'write')) return `write access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
     try {
-      this.access!.topic(vhost, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
+      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
     } catch (err) {
       if (err instanceof BrokerError) return err.message;
       throw err;
@@ -560,7 +560,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
     if (!this.access!.allowed(vhost, exchange, 'read')) return `read access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
     try {
-      this.access!.topic(vhost, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
+      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
     } catch (err) {
       if (err instanceof BrokerError) return err.message;
       throw err;

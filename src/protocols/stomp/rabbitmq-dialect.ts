@@ -40,6 +40,7 @@ export class RabbitStompDialect implements StompDialect {
     if (dest.kind === 'queue') ensureQueue(conn, dest.name, frame, conn.declaredQueues);
     const { exchange, key } = routingOf(dest);
     conn.check('write', 'exchange', exchange);
+    conn.access!.topic(conn.vhostModel, exchange, key, 'write');
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
     const properties = propertiesFromHeaders(frame.headers, replyTo);
     conn.access!.userId(properties.userId);
@@ -60,6 +61,7 @@ export class RabbitStompDialect implements StompDialect {
       if (source.bind) {
         conn.check('write', 'queue', source.queue);
         conn.check('read', 'exchange', source.bind.exchange);
+        conn.access!.topic(conn.vhostModel, source.bind.exchange, source.bind.key, 'read');
         conn.vhostModel.bindQueue(source.queue, source.bind.exchange, source.bind.key, {}, conn.owner);
       }
       session.consume(source.queue, { tag, noAck: ackMode === 'auto', exclusive: false, priority: 0, arguments: {} }, sub);

@@ -1,4 +1,5 @@
 import type { PermissionDef, Store, UserDef } from '../../store/store.js';
+import type { TopicPermissionDef } from '../definitions/format.js';
 import { isLoopbackAddress } from './loopback.js';
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, verifyPassword, type HashingAlgorithm } from './password.js';
 
@@ -41,10 +42,38 @@ function permissionKey(user: string, vhost: string): string {
   return `${user}\u0000${vhost}`;
 }
 
+/** the store's namespace for topic permissions (one record per user, vhost and exchange) */
+export const TOPIC_PERMISSIONS_RECORDS = 'topic-permissions';
+
+/** compiled, variable-expanded topic patterns kept at most (a cache: cleared when full) */
+const TOPIC_PATTERN_CACHE = 1000;
+
+/** a variable's value inside a pattern matches itself only (rabbit_re:escape) */
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/**
+ * RabbitMQ's topic-permission variables (rabbit_auth_backend_internal:expand_topic_permission):
+ * each `{name}` of the map is replaced, everywhere, by its value escaped.
+ */
+export function expandTopicPattern(pattern: string, variables: Readonly<Record<string, string>>): string {
+  let out = pattern;
+  for (const name of Object.keys(variables)) {
+    const placeholder = `{${name}}`;
+    if (out.includes(placeholder)) out = out.split(placeholder).join(escapeRegExp(variables[name]!));
+  }
+  return out;
+}
+
 /** Users, their passwords and their per-vhost permissions: RabbitMQ's internal auth backend. */
 export class UserRegistry {
   private readonly users = new Map<string, UserDef>();
   private readonly permissions = new Map<string, CompiledPermission>();
+  /** user + vhost -> exchange -> topic permission (RabbitMQ 3.7+) */
+  private readonly topicPermissions = new Map<string, Map<string, TopicPermissionDef>>();
+  /** expanded topic patterns, compiled (null: does not compile, so nothing matches) */
+  private readonly topicPatterns = new Map<string, RegExp | null>();
   private readonly store: Store | undefined;
   private readonly hashingAlgorithm: HashingAlgorithm;
   /** mutable: the server applies config changes here */
@@ -110,6 +139,7 @@ export class UserRegistry {
       this.permissions.delete(key);
       this.store?.deletePermission(name, permission.def.vhost);
     }
+    for (const t of this.listTopicPermissions({ user: name })) this.clearTopicPermissions(t.user, t.vhost, t.exchange);
     this.store?.deleteUser(name);
     return true;
   }
@@ -169,6 +199,92 @@ export class UserRegistry {
     for (const [key, permission] of this.permissions) {
       if (permission.def.vhost === vhost) this.permissions.delete(key);
     }
+    for (const t of this.listTopicPermissions({ vhost })) this.clearTopicPermissions(t.user, t.vhost, t.exchange);
+  }
+
+  // ---- topic permissions ------------------------------------------------------------
+
+  /** Fill the topic permissions from the store's records, without writing back. */
+  loadTopicPermissions(records: Iterable<unknown>): void {
+    for (const r of records) {
+      const t = r as TopicPermissionDef;
+      if (typeof t?.user === 'string' && typeof t.vhost === 'string' && typeof t.exchange === 'string') this.installTopicPermission(t);
+    }
+  }
+
+  /**
+   * Set one user's topic permission on one exchange of a vhost (rabbitmqctl
+   * set_topic_permissions): replaces the one there was. Throws on an unknown user or a
+   * pattern that does not compile; the caller checks the vhost exists.
+   */
+  setTopicPermission(def: TopicPermissionDef): void {
+    this.requireUser(def.user);
+    compilePermissionPattern(def.write);
+    compilePermissionPattern(def.read);
+    const t = this.installTopicPermission(def);
+    this.store?.putRecord(TOPIC_PERMISSIONS_RECORDS, topicRecordKey(t), { ...t });
+  }
+
+  /** clear_topic_permissions: the user's in the vhost, on one exchange or all; false if there were none */
+  clearTopicPermissions(user: string, vhost: string, exchange?: string): boolean {
+    const byExchange = this.topicPermissions.get(permissionKey(user, vhost));
+    if (!byExchange) return false;
+    let cleared = false;
+    for (const t of [...byExchange.values()]) {
+      if (exchange !== undefined && t.exchange !== exchange) continue;
+      byExchange.delete(t.exchange);
+      this.store?.putRecord(TOPIC_PERMISSIONS_RECORDS, topicRecordKey(t), null);
+      cleared = true;
+    }
+    if (byExchange.size === 0) this.topicPermissions.delete(permissionKey(user, vhost));
+    return cleared;
+  }
+
+  listTopicPermissions(filter: { user?: string; vhost?: string } = {}): TopicPermissionDef[] {
+    const out: TopicPermissionDef[] = [];
+    for (const byExchange of this.topicPermissions.values()) {
+      for (const t of byExchange.values()) {
+        if (filter.user !== undefined && t.user !== filter.user) continue;
+        if (filter.vhost !== undefined && t.vhost !== filter.vhost) continue;
+        out.push({ ...t });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * RabbitMQ's topic authorisation (rabbit_auth_backend_internal:check_topic_access): with
+   * no topic permission for the user on `exchange`, allowed; else the routing key must match
+   * the `write` (publish) or `read` (bind, consume) pattern, unanchored, "" meaning "^$",
+   * after `{username}`, `{vhost}` and the protocol's variables (MQTT's `{client_id}`) are
+   * replaced by their escaped values.
+   */
+  checkTopic(user: string, vhost: string, permission: 'write' | 'read', exchange: string, routingKey: string, variables: Readonly<Record<string, string>> = {}): boolean {
+    if (this.topicPermissions.size === 0) return true;
+    const t = this.topicPermissions.get(permissionKey(user, vhost))?.get(exchange);
+    if (!t) return true;
+    const raw = t[permission] === '' ? '^$' : t[permission];
+    const pattern = expandTopicPattern(raw, { ...variables, username: user, vhost });
+    let re = this.topicPatterns.get(pattern);
+    if (re === undefined) {
+      try {
+        re = new RegExp(pattern);
+      } catch {
+        re = null; // RabbitMQ denies on a regex error
+      }
+      if (this.topicPatterns.size >= TOPIC_PATTERN_CACHE) this.topicPatterns.clear();
+      this.topicPatterns.set(pattern, re);
+    }
+    return re !== null && re.test(routingKey);
+  }
+
+  private installTopicPermission(def: TopicPermissionDef): TopicPermissionDef {
+    const t: TopicPermissionDef = { user: def.user, vhost: def.vhost, exchange: def.exchange, write: def.write, read: def.read };
+    const key = permissionKey(t.user, t.vhost);
+    let byExchange = this.topicPermissions.get(key);
+    if (!byExchange) this.topicPermissions.set(key, (byExchange = new Map()));
+    byExchange.set(t.exchange, t);
+    return t;
   }
 
   getPermission(user: string, vhost: string): PermissionDef | undefined {
@@ -221,6 +337,10 @@ export class UserRegistry {
     if (!user) throw new Error(`user '${name}' does not exist`);
     return user;
   }
+}
+
+function topicRecordKey(t: TopicPermissionDef): string {
+  return `${t.user}\u0000${t.vhost}\u0000${t.exchange}`;
 }
 
 function copyUser(def: UserDef): UserDef {

@@ -57,9 +57,11 @@ export function importDefinitions(broker: LocalMQ, defs: Definitions, clearPassw
     summary.permissions++;
   }
   for (const t of defs.topicPermissions) {
-    const i = r.topicPermissions.findIndex((x) => x.user === t.user && x.vhost === t.vhost && x.exchange === t.exchange);
-    if (i >= 0) r.topicPermissions[i] = t;
-    else r.topicPermissions.push(t);
+    requireVhost(broker, t.vhost, `topic permission of user '${t.user}'`);
+    if (!broker.users.getUser(t.user)) {
+      throw new DefinitionsImportError(`topic permission in vhost '${t.vhost}' names user '${t.user}', which does not exist`);
+    }
+    broker.users.setTopicPermission(t);
   }
   for (const p of defs.parameters) {
     const i = r.parameters.findIndex((x) => x.vhost === p.vhost && x.component === p.component && x.name === p.name);
@@ -125,7 +127,7 @@ export function exportDefinitions(broker: LocalMQ): Definitions {
   }
   defs.permissions = broker.users.listPermissions().map((p) => ({ ...p }));
   const hasVhost = (name: string) => broker.core.vhost(name) !== undefined;
-  defs.topicPermissions = r.topicPermissions.filter((t) => hasVhost(t.vhost) && broker.users.getUser(t.user));
+  defs.topicPermissions = broker.users.listTopicPermissions().filter((t) => hasVhost(t.vhost));
   defs.parameters = r.parameters.filter((p) => hasVhost(p.vhost));
   defs.globalParameters = [...r.globalParameters];
   defs.policies = broker.core.policies.list().filter((p) => hasVhost(p.vhost));
