@@ -59,7 +59,7 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
         sniffAmqpVersion(socket, (version) => {
           if (version === '1.0') acceptAmqp10Socket(socket, s.ctx);
           else new AmqpConnection(socket, s.ctx, s.amqpTuning);
-        });
+        }, s.ctx.broker.limits.settings.handshakeTimeoutMs);
       break;
     case 'amqp10':
     case 'amqp10s':

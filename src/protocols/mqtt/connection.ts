@@ -33,8 +33,6 @@ const MAX_PACKET_UNAUTHENTICATED = 65536;
 const PUBLISH_HEADROOM = 65536;
 /** the largest remaining length MQTT can encode */
 const MAX_REMAINING_LENGTH = 268435455;
-/** how long a CONNECT may take to arrive after the socket opens */
-const CONNECT_TIMEOUT_MS = 30_000;
 
 type State = 'connecting' | 'open' | 'closed';
 
@@ -175,7 +173,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     s.on('drain', () => this.session?.resume());
     s.on('error', () => undefined);
     s.on('close', () => this.closeNow(true));
-    this.connectTimer = setTimeout(() => this.closeNow(false), CONNECT_TIMEOUT_MS);
+    // a CONNECT not in within the handshake timeout (RabbitMQ: 10 s) closes the socket, half-sent or not
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
+    this.connectTimer = setTimeout(() => {
+      if (this.state !== 'connecting') return;
+      this.ctx.logger.info('MQTT connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
+      this.closeNow(false);
+    }, handshakeMs);
     this.connectTimer.unref();
   }
 

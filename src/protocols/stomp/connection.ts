@@ -84,6 +84,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** closes a connection whose CONNECT has not been answered within the handshake timeout */
+  private handshakeTimer: NodeJS.Timeout | undefined;
   /** the resource alarm's hold on this connection's reading */
   private flow: PublisherFlow | undefined;
   private readonly closedPromise: Promise<void>;
@@ -113,6 +115,16 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       drain: () => this.onDrain(),
       closed: () => this.cleanup(),
     });
+    // a client that has not logged in within the handshake timeout (half a CONNECT, or
+    // nothing at all) is dropped, as RabbitMQ drops it after its handshake_timeout
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state !== 'connecting') return;
+      this.log.info('STOMP connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
+      this.state = 'closing';
+      this.transport.destroy();
+    }, handshakeMs);
+    this.handshakeTimer.unref();
   }
 
   get user(): string | undefined {
@@ -249,6 +261,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       );
     }
     this.registered = true;
+    clearTimeout(this.handshakeTimer);
     const reply = this.dialect.connected(version, heartbeatHeader);
     this.sessionId = reply.sessionId;
     this.state = 'open';
@@ -486,6 +499,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.state = 'closed';
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
+    clearTimeout(this.handshakeTimer);
     this.dialect.closed();
     this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
