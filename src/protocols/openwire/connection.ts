@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { accessRefused } from '../../core/errors.js';
 import { Transaction } from '../../core/transaction.js';
@@ -364,7 +365,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     for (const d of targets) {
       if (d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX)) continue;
       const { exchange, key } = this.checkSendable(d);
-      const message = fromOpenWire(cmd, d, this.connectionId, now);
+      const message = fromOpenWire(cmd, d, this.connectionId, now, this.ctx.broker.limits.settings.maxMessageSize);
       persistent ||= isPersistent(message);
       if (tx) tx.publish(exchange, key, message);
       else this.publish(exchange, key, message);
@@ -748,8 +749,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       }, period);
       this.readTimer.unref();
     };
-    const delay = Math.max(0, n.maxInactivityDurationInitialDelay);
-    const t = setTimeout(begin, delay);
+    const t = setTimeout(begin, timerDelay(n.maxInactivityDurationInitialDelay));
     t.unref();
     const writeEvery = Math.max(1, Math.floor(period / 3));
     this.writeTimer = setInterval(() => {
