@@ -225,3 +225,22 @@ describe('one alarm subscription: 100 connections of each protocol', () => {
     }
   });
 });
+
+describe('limits checked before buffering over WebSocket', () => {
+  let broker: LocalMQ;
+  beforeAll(async () => {
+    broker = await startBroker({ limits: { maxMessageSize: 1024 } });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('MQTT over WebSocket: a message larger than the largest packet (max message size + 64 KiB headers) is refused as it arrives (1009), as STOMP over WebSocket already was', async () => {
+    const { WebSocket } = await import('ws');
+    const ws = new WebSocket(broker.urls.mqttWs!, 'mqtt');
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(Buffer.alloc(1024 + 65536 + 5 + 1));
+    expect(await closed).toBe(1009);
+  });
+});

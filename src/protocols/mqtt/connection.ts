@@ -13,7 +13,7 @@ import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
-import { PacketFramer } from './framing.js';
+import { MAX_REMAINING_LENGTH, PacketFramer, maxPacketSize } from './framing.js';
 import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
@@ -29,10 +29,6 @@ const CONSUMER_TAG = 'mqtt';
 const SHARED_TAG = 'mqtt-shared:';
 /** RabbitMQ's mqtt.max_packet_size_unauthenticated: the largest packet before CONNECT succeeds */
 const MAX_PACKET_UNAUTHENTICATED = 65536;
-/** room for the topic and properties beside the largest payload, in a PUBLISH's remaining length */
-const PUBLISH_HEADROOM = 65536;
-/** the largest remaining length MQTT can encode */
-const MAX_REMAINING_LENGTH = 268435455;
 
 type State = 'connecting' | 'open' | 'closed';
 
@@ -422,8 +418,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private maxPacketSize(): number {
-    const max = this.ctx.broker.limits.settings.maxMessageSize + PUBLISH_HEADROOM;
-    return max > MAX_REMAINING_LENGTH ? MAX_REMAINING_LENGTH : max;
+    return maxPacketSize(this.ctx.broker.limits.settings.maxMessageSize);
   }
 
   /** a persistent session's subscriptions are its queue's bindings on amq.topic */
