@@ -1,10 +1,12 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import type { Connection as RheaConnection } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { createLogger } from '../../src/server/logger.js';
 import { PROTOCOL_HEADER } from '../../src/protocols/amqp/codec/index.js';
+import { DEFAULT_AMQP10_TUNING, acceptAmqp10Socket } from '../../src/protocols/amqp10/index.js';
+import { Encoder, FRAME_AMQP, HEADER_AMQP, writeFrame } from '../../src/protocols/amqp10/codec/index.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
 import { brokerWireFormatInfo } from '../../src/protocols/openwire/codec/wire-format.js';
 import { amqpPort, RawAmqp } from '../helpers/amqp.js';
@@ -147,6 +149,26 @@ describe('keep-alives enforced after the handshake', () => {
     expect((await r.next()).cmd).toBe('connack');
     await r.closed;
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('AMQP 1.0: a client silent past our idle time-out is closed with local-idle-timeout expired', async () => {
+    // the idle time-out is a tuning of the AMQP 1.0 listener (60 s): a listener of our own with 600 ms
+    const server = createServer((socket) => acceptAmqp10Socket(socket, broker.context, { ...DEFAULT_AMQP10_TUNING, idleTimeoutMs: 600 }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { socket, closed } = await rawSocket((server.address() as AddressInfo).port);
+      const got: Buffer[] = [];
+      socket.on('data', (d: Buffer) => got.push(d));
+      const e = new Encoder();
+      writeFrame(e, FRAME_AMQP, 0, { $: 'open', containerId: 'silent' });
+      // no SASL layer on the ActiveMQ profile: anonymous; then not a byte more
+      socket.write(Buffer.concat([HEADER_AMQP, e.take()]));
+      const elapsed = await closed;
+      expect(elapsed).toBeGreaterThanOrEqual(550);
+      expect(Buffer.concat(got).toString('latin1')).toContain('local-idle-timeout expired');
+    } finally {
+      server.close();
+    }
   });
 
   it('OpenWire: a client silent past the negotiated inactivity duration is closed (ActiveMQ InactivityMonitor)', async () => {
