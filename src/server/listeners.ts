@@ -7,7 +7,7 @@ import { acceptAmqp10Socket } from '../protocols/amqp10/index.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
 import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
-import { maxPacketSize } from '../protocols/mqtt/framing.js';
+import { maxPacketSize } from '../protocols/mqtt/packet-size.js';
 import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
 import { OpenWireConnection, type OpenWireOptions } from '../protocols/openwire/connection.js';
 import { isTlsListener } from './endpoints.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { MAX_REMAINING_LENGTH } from './framing.js';
+import { MAX_REMAINING_LENGTH } from './packet-size.js';
 
 /**
  * MQTT over WebSocket (RabbitMQ's web-mqtt: one path, binary frames): an HTTP server, fed
