@@ -50,6 +50,7 @@ interface Row {
   failures: { kind: string; message: string; where: string; input: string }[];
   maxAllocation: number;
   slowestMs: number;
+  stalls: number;
 }
 
 function runInWorker(target: string, args: Args): Promise<Row> {
@@ -76,12 +77,12 @@ function runInWorker(target: string, args: Args): Promise<Row> {
       const n = Atomics.load(counters, 1);
       const input = Buffer.from(new Uint8Array(shared, 8, n)).toString('hex');
       void worker.terminate();
-      resolve({ target, inputs: done, seconds: (Date.now() - started) / 1000, perSecond: 0, failingInputs: 1, failures: [{ kind: 'hang', message: `no progress for ${args.hangMs} ms`, where: '', input: `Buffer.from('${input}', 'hex')` }], maxAllocation: 0, slowestMs: Infinity });
+      resolve({ target, inputs: done, seconds: (Date.now() - started) / 1000, perSecond: 0, failingInputs: 1, failures: [{ kind: 'hang', message: `no progress for ${args.hangMs} ms`, where: '', input: `Buffer.from('${input}', 'hex')` }], maxAllocation: 0, slowestMs: Infinity, stalls: 0 });
     }, 1000);
-    worker.once('message', (r: { inputs: number; ms: number; failures: Row['failures']; failingInputs: number; maxAllocation: number; slowestMs: number }) => {
+    worker.once('message', (r: { inputs: number; ms: number; failures: Row['failures']; failingInputs: number; maxAllocation: number; slowestMs: number; stalls: number }) => {
       clearInterval(watchdog);
       if (!args.json) process.stderr.write('\r');
-      resolve({ target, inputs: r.inputs, seconds: r.ms / 1000, perSecond: Math.round(r.inputs / (r.ms / 1000)), failingInputs: r.failingInputs, failures: r.failures, maxAllocation: r.maxAllocation, slowestMs: r.slowestMs });
+      resolve({ target, inputs: r.inputs, seconds: r.ms / 1000, perSecond: Math.round(r.inputs / (r.ms / 1000)), failingInputs: r.failingInputs, failures: r.failures, maxAllocation: r.maxAllocation, slowestMs: r.slowestMs, stalls: r.stalls });
     });
     worker.once('error', (err) => {
       clearInterval(watchdog);
@@ -99,9 +100,9 @@ if (args.json) {
   console.log(JSON.stringify({ seed: args.seed, rows, socket }, null, 2));
 } else {
   console.log(`decoder fuzzing: seed ${args.seed}, ${args.inputs} inputs per decoder, node ${process.version}`);
-  console.log('| decoder | inputs | time (s) | inputs/s | failing inputs | distinct failures | largest allocation (B) | slowest input (ms) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.target} | ${r.inputs} | ${r.seconds.toFixed(1)} | ${r.perSecond} | ${r.failingInputs} | ${r.failures.length} | ${r.maxAllocation} | ${r.slowestMs.toFixed(1)} |`);
+  console.log('| decoder | inputs | time (s) | inputs/s | failing inputs | distinct failures | largest allocation (B) | slowest input (ms) | slow once, fast on replay |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.target} | ${r.inputs} | ${r.seconds.toFixed(1)} | ${r.perSecond} | ${r.failingInputs} | ${r.failures.length} | ${r.maxAllocation} | ${r.slowestMs.toFixed(1)} | ${r.stalls} |`);
   for (const r of rows) for (const f of r.failures) console.log(`\n${r.target} ${f.kind}: ${f.message}${f.where ? ` at ${f.where}` : ''}\n  input: ${f.input.slice(0, 2000)}`);
   if (socket) {
     console.log(`\nthrough the broker's sockets: ${args.socket} inputs per protocol`);

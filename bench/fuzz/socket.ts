@@ -121,6 +121,11 @@ export async function fuzzSockets(options: { inputsPerProtocol: number; seed: nu
     const l = JSON.parse(line) as { msg: string; err?: unknown; error?: string };
     errors.push(`${l.msg} ${l.error ?? JSON.stringify(l.err ?? '')}`.slice(0, 400));
   });
+  // a client-chosen delay that overflows a Node timer turns into a 1 ms timer: a finding too
+  const onWarning = (w: Error) => {
+    if (w.name === 'TimeoutOverflowWarning' || w.name === 'MaxListenersExceededWarning') errors.push(`${w.name}: ${w.message}`.slice(0, 400));
+  };
+  process.on('warning', onWarning);
   const all = await startBroker({ logger, limits: { handshakeTimeoutMs: 2000 } });
   const activemq = await startBroker({ engine: 'activemq', ports: { openwire: 0 }, logger, limits: { handshakeTimeoutMs: 2000 } });
   const rows: SocketRow[] = [];
@@ -147,6 +152,9 @@ export async function fuzzSockets(options: { inputsPerProtocol: number; seed: nu
   } finally {
     await all.stop();
     await activemq.stop();
+    // warnings are emitted on the next tick
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
   }
   return { rows, errors };
 }

@@ -6,6 +6,7 @@ import { OwError } from '../../src/protocols/openwire/errors.js';
 import { fromOpenWire, textContent } from '../../src/protocols/openwire/message-map.js';
 import { connect } from '../helpers/amqp.js';
 import { RawOpenWire } from '../helpers/openwire.js';
+import { RawStomp } from '../helpers/stomp.js';
 
 /** What the decoder fuzzers (bench/fuzz) found, each pinned so it stays fixed. */
 
@@ -73,6 +74,15 @@ describe('delays past what a Node timer holds (found by the socket fuzzer: a far
     expect((await ch.checkQueue('fuzz.far-ttl')).messageCount).toBe(1);
     expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
     await conn.close();
+  });
+
+  it('a STOMP heart-beat of 10^20 ms does not become a 1 ms timer (found by the 1M socket run)', async () => {
+    const { client } = await RawStomp.connected(broker, { 'heart-beat': '99999999999999999999,99999999999999999999' });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    client.send('SEND', { destination: '/queue/fuzz.heartbeat', receipt: 'r' }, 'x');
+    await client.receipt('r');
+    expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+    client.close();
   });
 
   it('a queue with an x-expires past 24.8 days is not deleted after 1 ms', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { BrokerError } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
@@ -512,9 +513,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (sendMs > 0) {
       // checking at half the period keeps every silence under the promised period
       const half = sendMs / 2;
+      // a period past what a timer holds (the client asked for 10^20 ms) must not become 1 ms
       this.sendTimer = setInterval(() => {
         if (Date.now() - this.lastSent >= half) this.write(STOMP_HEARTBEAT);
-      }, half);
+      }, timerDelay(half));
       this.sendTimer.unref();
     }
     if (receiveMs > 0) {
@@ -526,7 +528,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
           this.teardownSession();
           this.transport.destroy();
         }
-      }, receiveMs / 2);
+      }, timerDelay(receiveMs / 2));
       this.receiveTimer.unref();
     }
   }
