@@ -37,6 +37,8 @@ export interface Settings {
   instanceType: InstanceType | undefined;
   /** MQTT clients without a username act as guest; undefined: yes unless strict */
   mqttAllowAnonymous: boolean | undefined;
+  /** ms a client has to finish its handshake (RabbitMQ's handshake_timeout); undefined: 10 000 */
+  handshakeTimeoutMs: number | undefined;
 }
 
 /** One layer of settings, as written by the user: strings from flags and env, JSON from the file. */
@@ -61,6 +63,7 @@ export interface RawSettings {
   instanceType?: unknown;
   /** the config file's `mqtt.allowAnonymous` */
   mqttAllowAnonymous?: unknown;
+  handshakeTimeout?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
@@ -98,6 +101,7 @@ export const ENV_NAMES = {
   amazonHostnames: 'LOCALMQ_AMAZON_HOSTNAMES',
   instanceType: 'LOCALMQ_INSTANCE_TYPE',
   mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
+  handshakeTimeout: 'LOCALMQ_HANDSHAKE_TIMEOUT',
   config: 'LOCALMQ_CONFIG',
 } as const;
 
@@ -131,6 +135,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('amazonHostnames', ENV_NAMES.amazonHostnames);
   set('instanceType', ENV_NAMES.instanceType);
   set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
+  set('handshakeTimeout', ENV_NAMES.handshakeTimeout);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
     if (v !== undefined && v !== '') (raw.ports ??= {})[key] = v;
@@ -155,7 +160,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -244,7 +249,8 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
-  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous };
+  const handshakeTimeoutMs = positiveInteger(pick('handshakeTimeout'), 'milliseconds');
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -266,6 +272,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
   if (s.amazonHostnames) o.amazonHostnames = true;
   if (s.instanceType !== undefined) o.instanceType = s.instanceType;
   if (s.mqttAllowAnonymous !== undefined) o.mqtt = { allowAnonymous: s.mqttAllowAnonymous };
+  if (s.handshakeTimeoutMs !== undefined) o.limits = { ...o.limits, handshakeTimeoutMs: s.handshakeTimeoutMs };
   return o;
 }
 
@@ -308,6 +315,14 @@ function booleanValue(p: Picked): boolean | undefined {
     if (['0', 'false', 'no', 'off'].includes(s)) return false;
   }
   throw new ConfigError(`${p.source} must be true or false, got ${show(v)}`);
+}
+
+function positiveInteger(p: Picked, unit: string): number | undefined {
+  if (p === undefined) return undefined;
+  const v = p.value;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${p.source} must be a whole number of ${unit} above 0, got ${show(v)}`);
+  return n;
 }
 
 function oneOf<T extends string>(p: Picked, allowed: readonly T[]): T | undefined {

@@ -47,6 +47,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--amazon-hostnames', `brokers created through the Amazon MQ API list their endpoints at b-<id>-1.mq.<region>.amazonaws.com (the certificate covers it; map it to 127.0.0.1) (env ${ENV_NAMES.amazonHostnames}=true)`)
     .option('--strict', `apply Amazon MQ's user rules to every user created: no default guest, so give --user (env ${ENV_NAMES.strict}=true)`)
     .option('--mqtt-allow-anonymous [yes|no]', `MQTT clients without a username act as guest (env ${ENV_NAMES.mqttAllowAnonymous}; config mqtt.allowAnonymous; default yes, no with --strict)`)
+    .option('--handshake-timeout <ms>', `close a client that has not finished its protocol's handshake (AMQP open, STOMP/MQTT CONNECT, AMQP 1.0 open, OpenWire ConnectionInfo) in this many ms, as RabbitMQ's handshake_timeout (env ${ENV_NAMES.handshakeTimeout}; default 10000)`)
     .option('--instance-type <type>', `Amazon MQ broker size whose limits apply: ${INSTANCE_TYPES.join(', ')} (env ${ENV_NAMES.instanceType}; default mq.m5.large's limits)`)
     .option('--detach', 'run in the background: write localmq.pid and localmq.log in the run dir, return once ready')
     .option('--ready-timeout <seconds>', 'with --detach: how long to wait for the broker to be ready', '60');
@@ -78,6 +79,7 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('amazonHostnames', 'amazonHostnames');
   copy('instanceType', 'instanceType');
   copy('mqttAllowAnonymous', 'mqttAllowAnonymous');
+  copy('handshakeTimeout', 'handshakeTimeout');
   for (const key of LISTENER_KEYS) {
     const v = opts[`${key}Port`];
     if (v !== undefined) (raw.ports ??= {})[key] = v;

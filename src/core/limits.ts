@@ -26,6 +26,12 @@ export interface LimitSettings {
   maxMessageSize: number;
   /** bytes of queued message bodies above which publishers are blocked (connection.blocked) */
   memoryHighWatermark: number;
+  /**
+   * ms a client has from opening its socket to finishing its protocol's handshake (AMQP
+   * connection.open, STOMP CONNECT, MQTT CONNECT, AMQP 1.0 open, OpenWire ConnectionInfo)
+   * before the socket is closed: RabbitMQ's `handshake_timeout`, 10 s
+   */
+  handshakeTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: LimitSettings = {
@@ -37,6 +43,7 @@ export const DEFAULT_LIMITS: LimitSettings = {
   maxConnectionsPerProtocol: Number.POSITIVE_INFINITY,
   maxMessageSize: 128 * 1024 * 1024,
   memoryHighWatermark: 1024 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
 };
 
 export class Limits {

@@ -7,6 +7,7 @@ import { acceptAmqp10Socket } from '../protocols/amqp10/index.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
 import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
+import { maxPacketSize } from '../protocols/mqtt/packet-size.js';
 import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
 import { OpenWireConnection, type OpenWireOptions } from '../protocols/openwire/connection.js';
 import { isTlsListener } from './endpoints.js';
@@ -59,7 +60,7 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
         sniffAmqpVersion(socket, (version) => {
           if (version === '1.0') acceptAmqp10Socket(socket, s.ctx);
           else new AmqpConnection(socket, s.ctx, s.amqpTuning);
-        });
+        }, s.ctx.broker.limits.settings.handshakeTimeoutMs);
       break;
     case 'amqp10':
     case 'amqp10s':
@@ -84,7 +85,7 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
       break;
     case 'mqttWs': {
       const mqtt = await s.mqtt();
-      onSocket = httpVia(mqttWebSocketServer((stream, req) => mqtt.handle(stream, req)));
+      onSocket = httpVia(mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), '/ws', maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5));
       break;
     }
     case 'wss':
@@ -125,7 +126,7 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
 async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Server> {
   const stomp = stompWebSocketServer(s.ctx, { path: null });
   const mqtt = await s.mqtt();
-  const mqttServer = mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), null);
+  const mqttServer = mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), null, maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5);
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP or MQTT over WebSocket: upgrade required\n');
   });

@@ -52,6 +52,14 @@ describe('settings resolution', () => {
     expect(() => resolveSettings([{ raw: { freePorts: 'maybe' }, source: 'file' }], cwd)).toThrow(`config file setting 'freePorts' must be true or false, got "maybe"`);
   });
 
+  it('--handshake-timeout / LOCALMQ_HANDSHAKE_TIMEOUT / handshakeTimeout: the handshake timeout in ms (issue 18)', () => {
+    expect(brokerOptions(resolveSettings([{ raw: { handshakeTimeout: '2500' }, source: 'flag' }], cwd)).limits).toEqual({ handshakeTimeoutMs: 2500 });
+    expect(settingsFromEnv({ LOCALMQ_HANDSHAKE_TIMEOUT: '3000' })).toEqual({ handshakeTimeout: '3000' });
+    expect(resolveSettings([{ raw: { handshakeTimeout: 4000 }, source: 'file' }], cwd).handshakeTimeoutMs).toBe(4000);
+    expect(brokerOptions(resolveSettings([], cwd))).not.toHaveProperty('limits');
+    expect(() => resolveSettings([{ raw: { handshakeTimeout: '0' }, source: 'flag' }], cwd)).toThrow(`--handshake-timeout must be a whole number of milliseconds above 0, got "0"`);
+  });
+
   it('reads LOCALMQ_* variables', () => {
     const raw = settingsFromEnv({ LOCALMQ_HOST: '0.0.0.0, ::', LOCALMQ_MQTT_WS_PORT: '9001', LOCALMQ_USERS: 'a:x b:y:management', LOCALMQ_IN_MEMORY: '1', OTHER: 'x' });
     expect(raw).toEqual({ host: ['0.0.0.0', '::'], ports: { mqttWs: '9001' }, users: ['a:x', 'b:y:management'], inMemory: '1' });

@@ -10,6 +10,7 @@ import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
 import { Selector } from '../selector/index.js';
+import { MAX_TIMER_MS } from '../timers.js';
 
 /** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
 export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
@@ -397,7 +398,8 @@ export class Queue {
       if (this.deleted) return;
       this.expireHeads();
       this.scheduleExpiry();
-    }, Math.max(0, at - Date.now()) + 1);
+      // Node fires a longer timer after 1 ms: a far expiry waits in steps of the longest one
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()) + 1));
     this.expiryTimer.unref();
   }
 
@@ -427,11 +429,16 @@ export class Queue {
     if (expires === undefined || this.deleted) return;
     this.clearUnusedTimer();
     if (this.consumers.length) return;
-    this.unusedTimer = setTimeout(() => {
-      this.unusedTimer = undefined;
-      if (!this.deleted && this.consumers.length === 0) this.host.deleteUnused(this);
-    }, expires);
-    this.unusedTimer.unref();
+    // Node fires a timer longer than MAX_TIMER_MS after 1 ms: a longer x-expires waits in steps
+    const arm = (left: number): void => {
+      this.unusedTimer = setTimeout(() => {
+        this.unusedTimer = undefined;
+        if (left > MAX_TIMER_MS) return arm(left - MAX_TIMER_MS);
+        if (!this.deleted && this.consumers.length === 0) this.host.deleteUnused(this);
+      }, Math.min(left, MAX_TIMER_MS));
+      this.unusedTimer.unref();
+    };
+    arm(expires);
   }
 
   private clearUnusedTimer(): void {

@@ -129,10 +129,13 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug('socket error', { err }));
     socket.on('close', () => this.onSocketClosed());
-    // a client that connects and says nothing is dropped, as RabbitMQ's handshake timeout does
+    // a client that has not opened its connection in time is dropped, as RabbitMQ's handshake_timeout does
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
     this.closeTimer = setTimeout(() => {
-      if (this.state < State.Open) this.socket.destroy();
-    }, 10_000);
+      if (this.state >= State.Open) return;
+      this.log.info('AMQP connection closed: handshake not completed in time', { peer: this.peer, timeoutMs: handshakeMs });
+      this.socket.destroy();
+    }, handshakeMs);
     this.closeTimer.unref();
   }
 

@@ -3,18 +3,16 @@ import type { Socket } from 'node:net';
 /** what the first bytes of an AMQP port say the client speaks */
 export type AmqpVersion = '0-9-1' | '1.0';
 
-/** a client that sends no header is dropped, as the handshake timeout drops it */
-const HEADER_TIMEOUT_MS = 10_000;
-
 /**
  * RabbitMQ 4 serves AMQP 0-9-1 and AMQP 1.0 on one port and tells them apart by the
  * protocol header: `AMQP 3 1 0 0` (SASL) and `AMQP 0 1 0 0` are AMQP 1.0, anything else
  * goes to the AMQP 0-9-1 side (which answers a header it does not speak with its own).
  * Reads just enough bytes to decide, puts them back, and hands the socket on.
  */
-export function sniffAmqpVersion(socket: Socket, route: (version: AmqpVersion) => void): void {
+export function sniffAmqpVersion(socket: Socket, route: (version: AmqpVersion) => void, handshakeTimeoutMs: number): void {
   let seen: Buffer = Buffer.alloc(0);
-  const timer = setTimeout(() => socket.destroy(), HEADER_TIMEOUT_MS);
+  // a client that sends no header is dropped, as the handshake timeout drops it
+  const timer = setTimeout(() => socket.destroy(), handshakeTimeoutMs);
   timer.unref();
   const decide = (version: AmqpVersion) => {
     clearTimeout(timer);

@@ -36,8 +36,6 @@ export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, idleT
 
 /** socket buffer above which links stop being handed messages until 'drain' */
 const WRITE_HIGH_WATER = 1024 * 1024;
-/** a client that never finishes the handshake is dropped (RabbitMQ's handshake_timeout) */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** how long a peer has to answer our close before the socket is cut */
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -112,9 +110,13 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug('socket error', { err }));
     socket.on('close', () => this.cleanup());
+    // a client that never finishes the handshake is dropped (RabbitMQ's handshake_timeout)
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
     this.closeTimer = setTimeout(() => {
-      if (this.state < State.Opened) this.socket.destroy();
-    }, HANDSHAKE_TIMEOUT_MS);
+      if (this.state >= State.Opened) return;
+      this.log.info('AMQP 1.0 connection closed: handshake not completed in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
+      this.socket.destroy();
+    }, handshakeMs);
     this.closeTimer.unref();
   }
 

@@ -14,6 +14,7 @@ import type { ClientConnection, ProtocolContext } from '../context.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
 import { PacketFramer } from './framing.js';
+import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
 import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
@@ -29,12 +30,6 @@ const CONSUMER_TAG = 'mqtt';
 const SHARED_TAG = 'mqtt-shared:';
 /** RabbitMQ's mqtt.max_packet_size_unauthenticated: the largest packet before CONNECT succeeds */
 const MAX_PACKET_UNAUTHENTICATED = 65536;
-/** room for the topic and properties beside the largest payload, in a PUBLISH's remaining length */
-const PUBLISH_HEADROOM = 65536;
-/** the largest remaining length MQTT can encode */
-const MAX_REMAINING_LENGTH = 268435455;
-/** how long a CONNECT may take to arrive after the socket opens */
-const CONNECT_TIMEOUT_MS = 30_000;
 
 type State = 'connecting' | 'open' | 'closed';
 
@@ -175,7 +170,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     s.on('drain', () => this.session?.resume());
     s.on('error', () => undefined);
     s.on('close', () => this.closeNow(true));
-    this.connectTimer = setTimeout(() => this.closeNow(false), CONNECT_TIMEOUT_MS);
+    // a CONNECT not in within the handshake timeout (RabbitMQ: 10 s) closes the socket, half-sent or not
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
+    this.connectTimer = setTimeout(() => {
+      if (this.state !== 'connecting') return;
+      this.ctx.logger.info('MQTT connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
+      this.closeNow(false);
+    }, handshakeMs);
     this.connectTimer.unref();
   }
 
@@ -418,8 +419,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private maxPacketSize(): number {
-    const max = this.ctx.broker.limits.settings.maxMessageSize + PUBLISH_HEADROOM;
-    return max > MAX_REMAINING_LENGTH ? MAX_REMAINING_LENGTH : max;
+    return maxPacketSize(this.ctx.broker.limits.settings.maxMessageSize);
   }
 
   /** a persistent session's subscriptions are its queue's bindings on amq.topic */

@@ -6,6 +6,7 @@ import type { ProtocolContext } from '../context.js';
 import { MqttConnection, type Will } from './connection.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import { MqttTransport } from './transport.js';
+import { timerDelay } from '../../core/timers.js';
 
 export interface MqttOptions {
   /**
@@ -176,7 +177,7 @@ export class MqttServer {
     const t = setTimeout(() => {
       this.pendingWills.delete(key);
       c.routeWill(will);
-    }, wait * 1000);
+    }, timerDelay(wait * 1000));
     t.unref();
     this.pendingWills.set(key, t);
   }

@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { accessRefused } from '../../core/errors.js';
 import { Transaction } from '../../core/transaction.js';
@@ -35,7 +36,10 @@ import { fromOpenWire, nativeOf } from './message-map.js';
 export interface OpenWireOptions {
   /** largest frame accepted (ActiveMQ's wireFormat.maxFrameSize, 100 MiB) */
   maxFrameSize?: number;
-  /** ms to wait for the client's WireFormatInfo (ActiveMQ's negotiateTimeout, 15 s) */
+  /**
+   * ms from the socket opening to the client's ConnectionInfo (WireFormatInfo first, as
+   * ActiveMQ's negotiateTimeout has it); default the broker's handshake timeout (10 s)
+   */
   negotiationTimeoutMs?: number;
   /** ActiveMQ's InactivityMonitor period (30 s); 0 turns it off */
   maxInactivityDurationMs?: number;
@@ -131,16 +135,18 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     socket.on('close', () => this.cleanup());
     // ActiveMQ's broker speaks first: its WireFormatInfo, always loose-encoded
     this.send(brokerWireFormatInfo(this.settings));
+    // the handshake (WireFormatInfo, then ConnectionInfo) must be over in time, or the socket goes
     this.negotiationTimer = setTimeout(() => {
-      if (this.state !== 'negotiating') return;
-      this.log.info('OpenWire connection closed: no WireFormatInfo in time', { remote: this.remoteAddress, timeoutMs: this.negotiationTimeout });
+      if (this.registered || this.state === 'closed') return;
+      const what = this.state === 'negotiating' ? 'no WireFormatInfo' : 'no ConnectionInfo';
+      this.log.info(`OpenWire connection closed: ${what} in time`, { remote: this.remoteAddress, timeoutMs: this.negotiationTimeout });
       this.abort();
     }, this.negotiationTimeout);
     this.negotiationTimer.unref();
   }
 
   private get negotiationTimeout(): number {
-    return this.options.negotiationTimeoutMs ?? 15_000;
+    return this.options.negotiationTimeoutMs ?? this.ctx.broker.limits.settings.handshakeTimeoutMs;
   }
 
   get user(): string | undefined {
@@ -213,7 +219,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.wire = { version: n.version, stackTraceEnabled: n.stackTraceEnabled };
     this.frames.maxFrameSize = n.maxFrameSize;
     this.state = 'open';
-    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
     this.startInactivityMonitor(n);
     const brokerName = this.options.brokerName ?? 'localhost';
     this.send({
@@ -326,7 +331,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.vhostObject = vhost;
     this.connectionId = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
     this.accessCheck = new Access(this.ctx.access, outcome.user.name);
-    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
+    this.flow ??= new PublisherFlow(this.ctx.broker.alarms, this);
     this.log.info('OpenWire connection open', { user: login, clientId, remote: this.remoteAddress });
     this.respond(cmd);
   }
@@ -359,7 +365,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     for (const d of targets) {
       if (d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX)) continue;
       const { exchange, key } = this.checkSendable(d);
-      const message = fromOpenWire(cmd, d, this.connectionId, now);
+      const message = fromOpenWire(cmd, d, this.connectionId, now, this.ctx.broker.limits.settings.maxMessageSize);
       persistent ||= isPersistent(message);
       if (tx) tx.publish(exchange, key, message);
       else this.publish(exchange, key, message);
@@ -743,8 +749,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       }, period);
       this.readTimer.unref();
     };
-    const delay = Math.max(0, n.maxInactivityDurationInitialDelay);
-    const t = setTimeout(begin, delay);
+    const t = setTimeout(begin, timerDelay(n.maxInactivityDurationInitialDelay));
     t.unref();
     const writeEvery = Math.max(1, Math.floor(period / 3));
     this.writeTimer = setInterval(() => {

@@ -11,6 +11,7 @@ import { destinationStruct, type OwDestination } from './destination.js';
 import { messageIdKey, nativeOf, toOpenWire } from './message-map.js';
 import { InvalidSelectorError, Selector } from '../../core/selector/index.js';
 import { invalidSelector } from './errors.js';
+import { timerDelay } from '../../core/timers.js';
 
 /** what a consumer needs from its connection */
 export interface OwConsumerHost {
@@ -274,7 +275,7 @@ export class OwConsumer implements ConsumerSink {
         if (this.closed || this.pullCredit === 0) return;
         this.pullCredit = 0;
         this.sendEmptyDispatch();
-      }, timeout);
+      }, timerDelay(timeout));
     }
   }
 

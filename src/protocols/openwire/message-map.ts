@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { OwError } from './errors.js';
 import { JMS_MSG_TYPE, JmsMsgType, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
@@ -79,11 +80,21 @@ export function messageIdKey(id: OwStruct | null | undefined): string {
   return `${p ? (p['connectionId'] as string) : ''}:${p ? (p['sessionId'] as number) : 0}:${p ? (p['value'] as number) : 0}:${id['producerSequenceId'] as number}:${(id['textView'] as string | null) ?? ''}`;
 }
 
-/** the content bytes, inflated when the producer compressed them (useCompression) */
-function plainContent(s: OwStruct): Buffer | null {
+/**
+ * The content bytes, inflated when the producer compressed them (useCompression): no
+ * further than the message size limit, since a few KiB of deflate stream can inflate to
+ * gigabytes; a body that will not inflate is refused (the producer gets a JMSException).
+ */
+function plainContent(s: OwStruct, maxBodySize: number): Buffer | null {
   const content = s['content'] as Buffer | null;
   if (!content) return null;
-  return s['compressed'] ? inflateSync(content) : content;
+  if (!s['compressed']) return content;
+  try {
+    return inflateSync(content, { maxOutputLength: maxBodySize, chunkSize: Math.max(64, Math.min(16 * 1024, maxBodySize)) });
+  } catch (err) {
+    const tooLarge = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+    throw new OwError('javax.jms.JMSException', tooLarge ? `Compressed message body inflates past the maximum message size of ${maxBodySize} bytes` : `Compressed message body cannot be inflated: ${(err as Error).message}`);
+  }
 }
 
 export function textOf(content: Buffer | null): string | null {
@@ -101,9 +112,9 @@ export function textContent(text: string): Buffer {
 }
 
 /** an incoming OpenWire message as the core holds it */
-export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: string, now: number): Message {
+export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: string, now: number, maxBodySize: number): Message {
   const jmsType = JMS_TYPE_BY_STRUCT[s.type] ?? JmsMsgType.Bytes;
-  const content = plainContent(s);
+  const content = plainContent(s, maxBodySize);
   let body: Buffer;
   if (jmsType === JmsMsgType.Text) {
     const text = textOf(content);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
+import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { BrokerError } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
@@ -84,6 +85,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** closes a connection whose CONNECT has not been answered within the handshake timeout */
+  private handshakeTimer: NodeJS.Timeout | undefined;
   /** the resource alarm's hold on this connection's reading */
   private flow: PublisherFlow | undefined;
   private readonly closedPromise: Promise<void>;
@@ -113,6 +116,16 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       drain: () => this.onDrain(),
       closed: () => this.cleanup(),
     });
+    // a client that has not logged in within the handshake timeout (half a CONNECT, or
+    // nothing at all) is dropped, as RabbitMQ drops it after its handshake_timeout
+    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
+    this.handshakeTimer = setTimeout(() => {
+      if (this.state !== 'connecting') return;
+      this.log.info('STOMP connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
+      this.state = 'closing';
+      this.transport.destroy();
+    }, handshakeMs);
+    this.handshakeTimer.unref();
   }
 
   get user(): string | undefined {
@@ -249,6 +262,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       );
     }
     this.registered = true;
+    clearTimeout(this.handshakeTimer);
     const reply = this.dialect.connected(version, heartbeatHeader);
     this.sessionId = reply.sessionId;
     this.state = 'open';
@@ -486,6 +500,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.state = 'closed';
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
+    clearTimeout(this.handshakeTimer);
     this.dialect.closed();
     this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
@@ -498,9 +513,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (sendMs > 0) {
       // checking at half the period keeps every silence under the promised period
       const half = sendMs / 2;
+      // a period past what a timer holds (the client asked for 10^20 ms) must not become 1 ms
       this.sendTimer = setInterval(() => {
         if (Date.now() - this.lastSent >= half) this.write(STOMP_HEARTBEAT);
-      }, half);
+      }, timerDelay(half));
       this.sendTimer.unref();
     }
     if (receiveMs > 0) {
@@ -512,7 +528,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
           this.teardownSession();
           this.transport.destroy();
         }
-      }, receiveMs / 2);
+      }, timerDelay(receiveMs / 2));
       this.receiveTimer.unref();
     }
   }
