@@ -310,5 +310,5 @@ describe('a default jest project using localmq/jest; require(\'localmq\')', () =
     const cjs = spawnSync(process.execPath, [join(project, 'start.cjs')], { cwd: project, encoding: 'utf8' });
     expect(cjs.status, cjs.stdout + cjs.stderr).toBe(0);
     expect(cjs.stdout).toMatch(/^required amqp:\/\/localhost:\d+$/m);
-  }, 120_000);
+  }, 360_000); // builds the CommonJS package and runs jest in a child: minutes on a loaded 2-core machine
 });

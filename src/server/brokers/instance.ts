@@ -61,9 +61,9 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
   await copyFile(join(spec.caDir, CA_KEY_FILE), join(tlsDir, CA_KEY_FILE));
   await issueCertificate(spec, tlsDir);
   const wanted = INSTANCE_LISTENERS[spec.engine];
-  const attempt = (standard: boolean) => {
+  const attempt = async (standard: boolean) => {
     const ports: PortOptions = {};
-    for (const key of ALL_KEYS) ports[key] = wanted.includes(key) ? (spec.ports[key] ?? (standard ? STANDARD_PORTS[key] : 0)) : false;
+    for (const key of ALL_KEYS) ports[key] = wanted.includes(key) ? (spec.ports[key] ?? (standard ? STANDARD_PORTS[key] : await reserveFreePort())) : false;
     return LocalMQ.start({
       engine: spec.engine,
       brokerId: spec.brokerId,
@@ -88,17 +88,43 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
-  return attempt(false);
+  // a port reserved a moment ago can still be taken before the broker listens: pick again
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(false);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 5 || Object.keys(spec.ports).length > 0) throw err;
+    }
+  }
 }
 
-/** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
-export function reserveFreePort(host = '127.0.0.1'): Promise<number> {
+// Below Linux's ephemeral range (32768–60999 by default). A broker's endpoints must outlive
+// its instance: a reboot or a failover back listens again on the same ports. A port from the
+// ephemeral range (port 0) can meanwhile become the local end of any outgoing connection or
+// another port-0 listener, and the broker could not come back; ports from this range are only
+// ever taken by someone asking for them by number.
+const STABLE_PORT_LOW = 10000;
+const STABLE_PORT_HIGH = 32000;
+
+/**
+ * A port free right now on loopback, outside the ephemeral range, for a broker instance's
+ * endpoints (known before it listens for a standby, kept across reboots and failovers).
+ */
+export async function reserveFreePort(host = '127.0.0.1'): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = STABLE_PORT_LOW + Math.floor(Math.random() * (STABLE_PORT_HIGH - STABLE_PORT_LOW));
+    try {
+      return await bindAndRelease(host, port);
+    } catch (err) {
+      if (tries >= 50) throw err;
+    }
+  }
+}
+
+function bindAndRelease(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(port)));
   });
 }
