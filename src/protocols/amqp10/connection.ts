@@ -23,6 +23,7 @@ import { AmqpMap, array, ushort, uint } from './codec/types.js';
 import { brokerErrorCondition } from './errors.js';
 import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
+import { Amqp10Transactions } from './transactions.js';
 
 /** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
 export interface Amqp10Tuning {
@@ -89,6 +90,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
+  /** transactions declared on this connection's coordinator links, by txn-id */
+  readonly transactions: Amqp10Transactions;
   /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
   private flow: PublisherFlow | undefined;
   readonly log;
@@ -104,6 +107,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.log = ctx.logger.child({ conn: this.id });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.transactions = new Amqp10Transactions(ctx.broker.durability);
     this.sasl = new SaslServer(ctx, socket.remoteAddress);
     this.reader = new FrameReader({ header: (h) => this.onHeader(h), frame: (t, ch, body) => this.onFrame(t, ch, body) }, tuning.maxFrameSize);
     socket.setNoDelay(true);
@@ -478,6 +482,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   // ---- teardown ------------------------------------------------------------------
 
   private teardown(): void {
+    this.transactions.rollbackAll();
     for (const s of this.sessions.values()) s.teardown();
     this.sessions.clear();
     this.vhostModel?.ownerClosed(this);
