@@ -220,13 +220,13 @@ export class IncomingLink {
     }
     const key = resolved.key ?? decoded.message.properties?.subject ?? '';
     const message = toCoreMessage(this.conn.ctx.dialect, decoded, payload, { exchange: resolved.exchange, routingKey: key, now: Date.now() });
+    let flags: number;
     if (txn) {
       txn.tx.publish(resolved.exchange, key, message);
       // ActiveMQ answers at once, settled, with the transaction's provisional outcome
       if (!settled) this.session.sendDispositions(true, [id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
       return;
     }
-    let flags: number;
     try {
       flags = this.vhost.publish(resolved.exchange, key, message);
     } catch (err) {
