@@ -17,9 +17,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import rhea, { type Connection, type EventContext } from 'rhea';
+import { loadConsumer, loadProducer } from './lib/amqp10-load.js';
 
 interface Options {
   urls: string[];
+  /** rhea, or LocalMQ's minimal load generator (bench/lib/amqp10-load.ts) */
+  client: 'rhea' | 'raw';
   count: number;
   size: number;
   rounds: number;
@@ -27,7 +30,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { urls: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10' };
+  const o: Options = { urls: [], client: 'rhea', count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -41,6 +44,11 @@ function parse(argv: string[]): Options {
         break;
       case '--size':
         o.size = Number(v);
+        i++;
+        break;
+      case '--client':
+        if (v !== 'rhea' && v !== 'raw') throw new Error('--client rhea|raw');
+        o.client = v;
         i++;
         break;
       case '--rounds':
@@ -74,7 +82,7 @@ function open(url: string): Promise<Connection> {
 }
 
 type Scenario = 'settled' | 'unsettled';
-type Role = { role: 'consumer' | 'producer'; url: string; address: string; scenario: Scenario; count: number; size: number };
+type Role = { role: 'consumer' | 'producer'; client: Options['client']; url: string; address: string; scenario: Scenario; count: number; size: number };
 
 function report(o: Record<string, number | boolean>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -85,8 +93,15 @@ function report(o: Record<string, number | boolean>): void {
  * process driving both sides would measure the client, not the broker.
  */
 async function side(r: Role): Promise<void> {
-  const conn = await open(r.url);
   const settled = r.scenario === 'settled';
+  if (r.client === 'raw') {
+    const lo = { url: r.url, address: r.address, settled, count: r.count, size: r.size };
+    const now = () => performance.timeOrigin + performance.now();
+    if (r.role === 'consumer') await loadConsumer(lo, () => report({ ready: true }), () => report({ done: now() }));
+    else await loadProducer(lo, () => report({ start: now() }));
+    return;
+  }
+  const conn = await open(r.url);
   if (r.role === 'consumer') {
     let received = 0;
     // rhea "accepts" pre-settled deliveries locally too, which frees its session window
@@ -142,7 +157,7 @@ async function next(c: ReturnType<typeof child>, key: string): Promise<number> {
 /** messages per second for one run of a scenario: consumer attached first, then the producer */
 async function run(url: string, scenario: Scenario, o: Options, round: number): Promise<number> {
   const address = `${o.address}-${scenario}-${round}-${Date.now()}`;
-  const base = { url, address, scenario, count: o.count, size: o.size };
+  const base = { url, client: o.client, address, scenario, count: o.count, size: o.size };
   const consumer = child({ ...base, role: 'consumer' });
   await next(consumer, 'ready');
   const done = next(consumer, 'done');
@@ -156,8 +171,9 @@ async function run(url: string, scenario: Scenario, o: Options, round: number): 
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  console.log(`AMQP 1.0 (rhea) producer -> consumer: ${o.count} x ${o.size} B, best of ${o.rounds} rounds`);
+  console.log(`AMQP 1.0 (${o.client === 'raw' ? 'minimal load generator, bench/lib/amqp10-load.ts' : 'rhea'}) producer -> consumer: ${o.count} x ${o.size} B, ${o.rounds} rounds`);
   const best = new Map<string, number>();
+  const all = new Map<string, number[]>();
   for (let round = 0; round < o.rounds; round++) {
     const order = round % 2 === 0 ? o.urls : [...o.urls].reverse();
     for (const scenario of ['settled', 'unsettled'] as const) {
@@ -165,6 +181,7 @@ async function main(): Promise<void> {
         const rate = await run(url, scenario, o, round);
         const key = `${scenario} ${url}`;
         best.set(key, Math.max(best.get(key) ?? 0, rate));
+        all.set(key, [...(all.get(key) ?? []), rate]);
         console.log(`  round ${round + 1} ${scenario.padEnd(9)} ${new URL(url).host.padEnd(22)} ${Math.round(rate).toLocaleString('en')} msg/s`);
       }
     }
@@ -174,6 +191,18 @@ async function main(): Promise<void> {
     const rates = o.urls.map((u) => best.get(`${scenario} ${u}`)!);
     const line = o.urls.map((u, i) => `${new URL(u).host} ${Math.round(rates[i]!).toLocaleString('en')} msg/s`).join('  |  ');
     const ratio = rates.length > 1 ? `  (first/second ${(rates[0]! / rates[1]!).toFixed(2)}x)` : '';
+    console.log(`  ${scenario.padEnd(9)} ${line}${ratio}`);
+  }
+  console.log('median [min-max]:');
+  for (const scenario of ['settled', 'unsettled'] as const) {
+    const stats = o.urls.map((u) => {
+      const r = [...all.get(`${scenario} ${u}`)!].sort((a, b) => a - b);
+      const mid = r.length / 2;
+      const median = r.length % 2 ? r[Math.floor(mid)]! : (r[mid - 1]! + r[mid]!) / 2;
+      return { median, min: r[0]!, max: r[r.length - 1]! };
+    });
+    const line = o.urls.map((u, i) => `${new URL(u).host} ${Math.round(stats[i]!.median).toLocaleString('en')} [${Math.round(stats[i]!.min).toLocaleString('en')}-${Math.round(stats[i]!.max).toLocaleString('en')}]`).join('  |  ');
+    const ratio = stats.length > 1 ? `  (median ratio ${(stats[0]!.median / stats[1]!.median).toFixed(2)}x)` : '';
     console.log(`  ${scenario.padEnd(9)} ${line}${ratio}`);
   }
   process.exit(0);

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AmqpConnection, type AmqpTuning } from '../protocols/amqp/connection.js';
 import { sniffAmqpVersion } from '../protocols/amqp/protocol-header.js';
-import { acceptAmqp10Socket } from '../protocols/amqp10/index.js';
+import { acceptAmqp10Socket, type Amqp10Tuning } from '../protocols/amqp10/index.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
 import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
@@ -20,6 +20,7 @@ export interface ListenerServices {
   ctx: ProtocolContext;
   hosts: string[];
   amqpTuning: AmqpTuning;
+  amqp10Tuning: Amqp10Tuning;
   /** every accepted socket, so stop() can cut what the protocols did not close */
   track(socket: net.Socket): void;
   /** started on first use: the MQTT listeners share one MqttServer (client ids, wills) */
@@ -58,13 +59,13 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
       // AMQP 0-9-1 or AMQP 1.0 on one port, by the protocol header (RabbitMQ 4)
       onSocket = (socket) =>
         sniffAmqpVersion(socket, (version) => {
-          if (version === '1.0') acceptAmqp10Socket(socket, s.ctx);
+          if (version === '1.0') acceptAmqp10Socket(socket, s.ctx, s.amqp10Tuning);
           else new AmqpConnection(socket, s.ctx, s.amqpTuning);
         }, s.ctx.broker.limits.settings.handshakeTimeoutMs);
       break;
     case 'amqp10':
     case 'amqp10s':
-      onSocket = (socket) => acceptAmqp10Socket(socket, s.ctx);
+      onSocket = (socket) => acceptAmqp10Socket(socket, s.ctx, s.amqp10Tuning);
       break;
     case 'stomp':
     case 'stomps':

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { engineVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
+import { DEFAULT_AMQP10_TUNING } from '../protocols/amqp10/connection.js';
 import { MqttServer, type MqttOptions } from '../protocols/mqtt/server.js';
 import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -222,6 +223,8 @@ export class LocalMQ extends BrokerInspection {
       ctx: this.context,
       hosts: this.options.hosts ?? ['127.0.0.1', '::1'],
       amqpTuning: { ...DEFAULT_TUNING, ...this.options.amqp },
+      // RabbitMQ's `heartbeat` governs its AMQP 1.0 idle timeout too
+      amqp10Tuning: { ...DEFAULT_AMQP10_TUNING, heartbeat: this.options.amqp?.heartbeat ?? DEFAULT_TUNING.heartbeat, ...this.options.amqp10 },
       track: (socket) => this.track(socket),
       mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.mqttOptions()).then((m) => (this.mqtt = m))),
       http: () => managementHandler(this.managementBackend()),

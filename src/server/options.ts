@@ -133,6 +133,13 @@ export interface BrokerOptions {
   logger?: Logger;
   limits?: Partial<LimitSettings>;
   amqp?: Partial<AmqpTuning>;
+  /**
+   * AMQP 1.0 under the activemq engine: `idleTimeoutMs`, the AMQP connector's idle timeout
+   * (ActiveMQ's transport.wireFormat.idleTimeout, default 30000; half of it is announced, a
+   * peer silent for all of it is closed). The other engines follow `amqp.heartbeat`, as
+   * RabbitMQ's heartbeat setting governs its AMQP 1.0 connections.
+   */
+  amqp10?: { idleTimeoutMs?: number };
   /** MQTT: anonymous access (default off), its user, the default vhost, in-flight window */
   mqtt?: MqttOptions;
   /** OpenWire limits and timeouts (max frame size, negotiation timeout, inactivity monitor) */

@@ -1,89 +1,13 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Encoder, FRAME_AMQP, FrameReader, HEADER_AMQP, decodeFrameBody, uint, ushort, writeFrame, type Composite } from '../../src/protocols/amqp10/codec/index.js';
+import { RawClient } from '../helpers/amqp10-raw.js';
 import { useBroker } from '../helpers/broker.js';
 import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 
 // Bad input gets the spec's error on that connection (or session, or link) only.
 const broker = useBroker({ engine: 'activemq', ports: { stomp: false, stomps: false, mqtt: false, mqtts: false, wss: false, console: false } });
 const port = () => broker().ports['amqp10']!;
-
-type Got = { header: Buffer } | { empty: true; channel: number } | { channel: number; performative: Composite };
-
-/** a client that writes AMQP 1.0 bytes by hand (no SASL: the broker treats it as ANONYMOUS guest) */
-class RawClient {
-  readonly got: Got[] = [];
-  private waiters: (() => void)[] = [];
-  ended = false;
-  private constructor(readonly socket: Socket) {
-    const reader = new FrameReader(
-      {
-        header: (h) => this.push({ header: Buffer.from(h) }),
-        frame: (_t, channel, body) => {
-          const got: Got = body.length === 0 ? { empty: true, channel } : { channel, performative: decodeFrameBody(body).performative };
-          // answer the broker's close, as a client does, so it hangs up at once
-          if ('performative' in got && got.performative.$ === 'close') this.frame(0, { $: 'close' });
-          this.push(got);
-        },
-      },
-      1 << 30,
-    );
-    socket.on('data', (chunk) => reader.push(chunk));
-    socket.on('close', () => {
-      this.ended = true;
-      this.wake();
-    });
-  }
-
-  static async open(p: number, open: Record<string, unknown> = {}): Promise<RawClient> {
-    const socket = netConnect(p, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    const c = new RawClient(socket);
-    socket.write(HEADER_AMQP);
-    c.frame(0, { $: 'open', containerId: 'raw', ...open });
-    await c.next((g) => 'performative' in g && g.performative.$ === 'open');
-    return c;
-  }
-
-  private push(g: Got): void {
-    this.got.push(g);
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  frame(channel: number, performative: Composite, payload?: Buffer): void {
-    const e = new Encoder();
-    writeFrame(e, FRAME_AMQP, channel, performative, payload);
-    this.socket.write(e.take());
-  }
-
-  /** the first frame received (now or later) that matches */
-  next(match: (g: Got) => boolean): Promise<Got> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const g = this.got.find(match);
-        if (g) resolve(g);
-        else if (this.ended) reject(new Error(`connection ended; got ${JSON.stringify(this.got.map((x) => ('performative' in x ? x.performative.$ : 'header' in x ? 'header' : 'empty')))}`));
-        else this.waiters.push(check);
-      };
-      check();
-    });
-  }
-
-  closed(): Promise<void> {
-    return new Promise((resolve) => (this.ended ? resolve() : this.socket.once('close', () => resolve())));
-  }
-
-  async error(performative: 'close' | 'end' | 'detach'): Promise<{ condition: string; description: string }> {
-    const g = (await this.next((x) => 'performative' in x && x.performative.$ === performative)) as { performative: Composite };
-    return g.performative['error'] as { condition: string; description: string };
-  }
-}
 
 /** another client, sending and receiving meanwhile: bad input elsewhere must not touch it */
 async function bystanderWorks(): Promise<void> {
@@ -176,7 +100,7 @@ describe('AMQP 1.0 malformed input', () => {
   it('idle timeout: the broker sends empty frames within half the client\'s idle-time-out', async () => {
     const c = await RawClient.open(port(), { idleTimeOut: uint(1000) });
     const open = c.got.find((g) => 'performative' in g && g.performative.$ === 'open') as { performative: Composite };
-    expect(open.performative['idleTimeOut']).toBe(30000);
+    expect(open.performative['idleTimeOut']).toBe(15000); // ActiveMQ: half its 30 s idle timeout (proton-j)
     await c.next((g) => 'empty' in g);
     c.socket.destroy();
   });
@@ -189,14 +113,6 @@ describe('AMQP 1.0 malformed input', () => {
     socket.write(Buffer.from([0x41, 0x4d, 0x51, 0x50, 2, 1, 0, 0]));
     await closed;
     expect(Buffer.concat(chunks)).toEqual(Buffer.from([0x41, 0x4d, 0x51, 0x50, 3, 1, 0, 0]));
-  });
-
-  it('a transaction coordinator link is refused with amqp:not-implemented (transactions are not served)', async () => {
-    const c = await RawClient.open(port());
-    c.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(100), outgoingWindow: uint(100) });
-    c.frame(0, { $: 'attach', name: 'txn', handle: uint(0), role: false, source: { $: 'source' }, target: { $: 'coordinator', capabilities: ['amqp:local-transactions'] } } as Composite);
-    expect(await c.error('detach')).toMatchObject({ condition: 'amqp:not-implemented' });
-    c.socket.destroy();
   });
 });
 

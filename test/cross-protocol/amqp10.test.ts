@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import rhea from 'rhea';
 import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
 import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
+import { protonMissing, runPythonScript } from '../helpers/python.js';
 import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
 
 // AMQP 1.0 ⇄ MQTT and STOMP through the core (RabbitMQ's mapping), and a second AMQP 1.0
@@ -74,24 +73,9 @@ describe('AMQP 1.0 ⇄ MQTT and STOMP', () => {
   });
 });
 
-const python = '/usr/bin/python3';
-const protonMissing = (() => {
-  const r = spawnSync(python, ['-c', 'import proton'], { encoding: 'utf8' });
-  if (r.error) return `${python} not found`;
-  return r.status === 0 ? undefined : 'python3-qpid-proton is not installed (apt-get install python3-qpid-proton)';
-})();
-
 describe('a second AMQP 1.0 client: python-qpid-proton', () => {
-  const script = fileURLToPath(new URL('../scripts/amqp10-proton.py', import.meta.url));
-  const run = (url: string, address: string, n: number) =>
-    new Promise<{ received: { body: string; subject: string; durable: boolean; properties: Record<string, unknown> }[] }>((resolve, reject) => {
-      const p = spawn(python, [script, url, address, String(n)]);
-      let out = '';
-      let err = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (err += d));
-      p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`proton script exited ${code}: ${err}`))));
-    });
+  const run = async (url: string, address: string, n: number) =>
+    JSON.parse(await runPythonScript('amqp10-proton.py', [url, address, String(n)])) as { received: { body: string; subject: string; durable: boolean; properties: Record<string, unknown> }[] };
 
   if (protonMissing) {
     it.skip(`proton sends and receives (skipped: ${protonMissing})`, () => undefined);

@@ -30,22 +30,25 @@ export function jmsUnavailable(): string | undefined {
   return undefined;
 }
 
-let compiled: string | undefined;
+const compiled = new Map<string, string>();
 
-/** the classpath with the compiled helper on it */
-export function jmsClasspath(): string {
-  if (!compiled) {
-    const source = readFileSync(SOURCE);
+/** the classpath with a compiled helper of test/java on it (JmsScenarios unless named) */
+export function jmsClasspath(helper = 'JmsScenarios'): string {
+  let cp = compiled.get(helper);
+  if (!cp) {
+    const path = helper === 'JmsScenarios' ? SOURCE : join(dirname(SOURCE), `${helper}.java`);
+    const source = readFileSync(path);
     const dir = join(tmpdir(), `localmq-jms-${createHash('sha1').update(source).digest('hex').slice(0, 12)}`);
     const jars = JARS.map((j) => join(JAVA_DIR, j)).join(':');
-    if (!existsSync(join(dir, 'JmsScenarios.class'))) {
+    if (!existsSync(join(dir, `${helper}.class`))) {
       mkdirSync(dir, { recursive: true });
-      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, SOURCE], { encoding: 'utf8' });
+      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, path], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`javac failed: ${r.stderr}`);
     }
-    compiled = `${dir}:${jars}`;
+    cp = `${dir}:${jars}`;
+    compiled.set(helper, cp);
   }
-  return compiled;
+  return cp;
 }
 
 export interface JmsRun {

@@ -23,16 +23,38 @@ import { AmqpMap, array, ushort, uint } from './codec/types.js';
 import { brokerErrorCondition } from './errors.js';
 import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
+import { Amqp10Transactions } from './transactions.js';
 
 /** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
 export interface Amqp10Tuning {
   maxFrameSize: number;
-  /** our idle timeout in ms: we announce half of it, and drop a peer silent for all of it */
-  idleTimeoutMs: number;
   channelMax: number;
+  /**
+   * RabbitMQ profiles: RabbitMQ's `heartbeat` (seconds, 0 = off), which governs AMQP 1.0 too:
+   * idle-time-out announced as half of it, a peer silent for two heartbeats is closed
+   * (rabbit_amqp_reader + rabbit_heartbeat: between 2 and 3 intervals)
+   */
+  heartbeat: number;
+  /**
+   * ActiveMQ profile: the AMQP connector's idle timeout in ms (transport.wireFormat.idleTimeout,
+   * 30000; 0 = off): half of it announced (proton-j), a peer silent for all of it is closed
+   */
+  idleTimeoutMs: number;
 }
 
-export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, idleTimeoutMs: 60_000, channelMax: 2047 };
+export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, channelMax: 2047, heartbeat: 60, idleTimeoutMs: 30_000 };
+
+/** how each engine times out a silent peer: what it announces, when it closes, with which words */
+interface IdlePolicy {
+  announceMs: number;
+  closeAfterMs: number;
+  description: string;
+}
+
+function idlePolicy(dialect: 'rabbitmq' | 'activemq', t: Amqp10Tuning): IdlePolicy {
+  if (dialect === 'activemq') return { announceMs: Math.floor(t.idleTimeoutMs / 2), closeAfterMs: t.idleTimeoutMs, description: 'local-idle-timeout expired' };
+  return { announceMs: t.heartbeat * 500, closeAfterMs: t.heartbeat * 2000, description: 'no frame received from client within idle timeout threshold' };
+}
 
 /** socket buffer above which links stop being handed messages until 'drain' */
 const WRITE_HIGH_WATER = 1024 * 1024;
@@ -85,9 +107,12 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private lastSent = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
+  private readonly idle: IdlePolicy;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
+  /** transactions declared on this connection's coordinator links, by txn-id */
+  readonly transactions: Amqp10Transactions;
   /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
   private flow: PublisherFlow | undefined;
   readonly log;
@@ -100,9 +125,11 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.channelMax = tuning.channelMax;
+    this.idle = idlePolicy(ctx.dialect, tuning);
     this.log = ctx.logger.child({ conn: this.id });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.transactions = new Amqp10Transactions(ctx.broker.durability);
     this.sasl = new SaslServer(ctx, socket.remoteAddress);
     this.reader = new FrameReader({ header: (h) => this.onHeader(h), frame: (t, ch, body) => this.onFrame(t, ch, body) }, tuning.maxFrameSize);
     socket.setNoDelay(true);
@@ -302,7 +329,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
       maxFrameSize: uint(this.tuning.maxFrameSize),
       channelMax: ushort(this.channelMax),
       // "SHOULD be half the peer's actual timeout threshold" (part 2.4.5)
-      idleTimeOut: uint(this.tuning.idleTimeoutMs / 2),
+      idleTimeOut: uint(this.idle.announceMs),
       offeredCapabilities: array('symbol', ['ANONYMOUS-RELAY']),
       properties: AmqpMap.symbols({ product: product.name, version: product.version, platform: product.platform }),
     } as Composite);
@@ -447,18 +474,22 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
 
   // ---- heartbeats and flow -------------------------------------------------------
 
+  /**
+   * Empty frames at half the peer's idle-time-out (part 2.4.5, as proton and RabbitMQ send
+   * them), and our own threshold: a peer silent past it is closed with
+   * amqp:resource-limit-exceeded in its engine's words.
+   */
   private startHeartbeats(peerIdleMs: number): void {
     const sendEvery = peerIdleMs > 0 ? peerIdleMs / 2 : 0;
-    const ours = this.tuning.idleTimeoutMs;
-    const tick = Math.max(250, Math.min(sendEvery || ours / 2, ours / 2));
+    const closeAfter = this.idle.closeAfterMs;
+    if (sendEvery === 0 && closeAfter === 0) return;
+    const tick = Math.max(100, Math.min(sendEvery || Infinity, closeAfter > 0 ? closeAfter / 4 : Infinity));
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      if (sendEvery > 0 && now - this.lastSent >= sendEvery) {
-        this.write(EMPTY_FRAME);
-      }
-      if (ours > 0 && now - this.lastReceived > ours) {
-        this.log.warn('AMQP 1.0 client idle past the idle timeout', { idleTimeoutMs: ours, remote: this.remoteAddress });
-        this.closeWith({ $: 'error', condition: Condition.resourceLimitExceeded, description: 'local-idle-timeout expired' });
+      if (sendEvery > 0 && now - this.lastSent >= sendEvery) this.write(EMPTY_FRAME);
+      if (closeAfter > 0 && now - this.lastReceived > closeAfter) {
+        this.log.warn('AMQP 1.0 client idle past the idle timeout', { idleTimeoutMs: closeAfter, remote: this.remoteAddress });
+        this.closeWith({ $: 'error', condition: Condition.resourceLimitExceeded, description: this.idle.description });
       }
     }, tick);
     this.heartbeatTimer.unref();
@@ -486,6 +517,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   // ---- teardown ------------------------------------------------------------------
 
   private teardown(): void {
+    this.transactions.rollbackAll();
     for (const s of this.sessions.values()) s.teardown();
     this.sessions.clear();
     this.vhostModel?.ownerClosed(this);

@@ -1,18 +1,19 @@
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import { BrokerError } from '../../core/errors.js';
-import { isPersistent } from '../../core/message.js';
+import { isPersistent, type Message } from '../../core/message.js';
 import { Rejected, Routed } from '../../core/exchanges/routing.js';
 import { dynamicQueue, parseTarget, queueAddress, type TargetNode } from './address.js';
-import type { AmqpErrorShape, Attach, Composite, Flow, Terminus, Transfer } from './codec/composites.js';
+import { toComposite, type AmqpErrorShape, type Attach, type Composite, type Flow, type Terminus, type Transfer } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { decodeMessage } from './codec/message.js';
-import { AmqpMap, Described, Sym, uint, ulong } from './codec/types.js';
+import { AmqpMap, Described, Sym, array, uint, ulong } from './codec/types.js';
 import { toAmqpError } from './connection.js';
 import { toCoreMessage } from './mapping.js';
 import { RCV_FIRST } from './outgoing-link.js';
 import { seqAdd, type Amqp10Session } from './session.js';
+import { TXN_CAPABILITIES, type Amqp10Txn } from './transactions.js';
 
-/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128) */
+/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128, ActiveMQ 1000) */
 const LINK_CREDIT = 256;
 
 type Resolved = { exchange: string; key: string | undefined };
@@ -35,8 +36,10 @@ export class IncomingLink {
   private fixed: Resolved | undefined;
   private ownQueue: string | undefined;
   private closed = false;
+  /** a link to the transaction coordinator: its messages declare and discharge transactions */
+  private coordinator = false;
   /** the delivery being assembled from several transfer frames */
-  private partial: { id: number; settled: boolean; chunks: Buffer[]; size: number } | undefined;
+  private partial: { id: number; settled: boolean; state: Composite | undefined; chunks: Buffer[]; size: number } | undefined;
   private readonly maxMessageSize: number;
   private readonly writeChecked = new Set<string>();
   private readonly declared = new Set<string>();
@@ -68,8 +71,7 @@ export class IncomingLink {
   attach(): void {
     const t = this.a.target;
     const conn = this.conn;
-    // local transactions (a coordinator target, part 4) are not served: say so rather than relay declares
-    if (t?.$ === 'coordinator') throw new Amqp10Error(Condition.notImplemented, 'transactions (coordinator links) are not supported by LocalMQ yet', 'link');
+    if (t?.$ === 'coordinator') return this.attachCoordinator();
     let address = t?.address;
     if (t?.dynamic) {
       const name = dynamicQueue(conn, conn.ctx.dialect, this.session.channel, this.handle);
@@ -82,7 +84,12 @@ export class IncomingLink {
     if (this.target.kind === 'exchange') this.fixed = this.prepare(this.target);
     const target: Terminus = { ...(t ?? { $: 'target' }), $: 'target', address } as Terminus;
     if (t?.dynamic) target.dynamicNodeProperties = AmqpMap.symbols({ 'lifetime-policy': new Described(0x2b, []) });
-    conn.send(this.session.channel, {
+    this.attached(target, ulong(this.maxMessageSize));
+  }
+
+  /** our attach, answering the client's, then credit */
+  private attached(target: unknown, maxMessageSize?: unknown): void {
+    this.conn.send(this.session.channel, {
       $: 'attach',
       name: this.name,
       handle: uint(this.handle),
@@ -91,9 +98,20 @@ export class IncomingLink {
       rcvSettleMode: RCV_FIRST,
       source: this.a.source,
       target,
-      maxMessageSize: ulong(this.maxMessageSize),
+      maxMessageSize,
     } as unknown as Composite);
     this.topUp();
+  }
+
+  /**
+   * A coordinator link (part 4.2): the client declares and discharges transactions on it.
+   * ActiveMQ serves local transactions; RabbitMQ does not (RabbitMQ 4 refuses the link
+   * with this text; 3.10's plugin, asked here, ends the session with the same error).
+   */
+  private attachCoordinator(): void {
+    if (this.conn.ctx.dialect === 'rabbitmq') throw new Amqp10Error(Condition.notImplemented, 'Transactions not supported', 'link');
+    this.coordinator = true;
+    this.attached({ $: 'coordinator', capabilities: array('symbol', TXN_CAPABILITIES) });
   }
 
   /** what a target needs before anything is sent: its queue declared, its node present, write access */
@@ -157,13 +175,14 @@ export class IncomingLink {
         this.session.detachWithError(this, Condition.transferLimitExceeded, `transfer on link '${this.name}' without link credit`);
         return;
       }
-      p = this.partial = { id: t.deliveryId, settled: t.settled === true, chunks: [], size: 0 };
+      p = this.partial = { id: t.deliveryId, settled: t.settled === true, state: undefined, chunks: [], size: 0 };
       this.credit--;
       this.deliveryCount = seqAdd(this.deliveryCount, 1);
     } else if (t.deliveryId !== undefined && t.deliveryId !== p.id) {
       throw new Amqp10Error(Condition.invalidField, `transfer with delivery-id ${t.deliveryId} while delivery ${p.id} is incomplete`, 'session');
     }
     if (t.settled) p.settled = true;
+    if (t.state) p.state = t.state as Composite;
     if (t.aborted) {
       this.partial = undefined;
       this.topUp();
@@ -182,14 +201,18 @@ export class IncomingLink {
     }
     this.partial = undefined;
     const whole = p.chunks.length ? Buffer.concat([...p.chunks, payload]) : payload;
-    this.onMessage(p.id, p.settled, whole);
+    if (this.coordinator) this.onControl(p.id, whole);
+    else this.onMessage(p.id, p.settled, whole, p.state);
     this.topUp();
   }
 
-  private onMessage(id: number, settled: boolean, payload: Buffer): void {
+  private onMessage(id: number, settled: boolean, payload: Buffer, transferState: Composite | undefined): void {
     const decoded = decodeMessage(payload);
     let resolved: Resolved;
+    let txn: Amqp10Txn | undefined;
     try {
+      // a transactional transfer (part 4.4.1): published when its transaction commits
+      if (transferState?.$ === 'transactional-state') txn = this.conn.transactions.get(transferState['txnId'], 'link');
       resolved = this.fixed ?? this.resolveAnonymous(decoded.message.properties?.to, decoded.message.messageAnnotations);
     } catch (err) {
       this.refuseMessage(id, settled, err);
@@ -200,6 +223,12 @@ export class IncomingLink {
     // RabbitMQ 4 (rabbit_amqp_session): a topic permission refused ends the session, unauthorized-access
     this.conn.access.publishTopics(this.vhost, resolved.exchange, message);
     let flags: number;
+    if (txn) {
+      txn.tx.publish(resolved.exchange, key, message);
+      // ActiveMQ answers at once, settled, with the transaction's provisional outcome
+      if (!settled) this.session.sendDispositions(true, [id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
+      return;
+    }
     try {
       flags = this.vhost.publish(resolved.exchange, key, message);
     } catch (err) {
@@ -217,6 +246,56 @@ export class IncomingLink {
     if ((isPersistent(message) && flags & Routed) || this.durable.outstanding > 0) this.durable.add({ id, state });
     else if (state === ACCEPTED) this.accept(id);
     else this.session.sendDispositions(true, [id], state);
+  }
+
+  /**
+   * A message to the coordinator: an amqp-value holding declare or discharge (part 4.3).
+   * declare answers `declared` with the new txn-id; discharge commits (fail=false, answered
+   * once the commit is durable) or rolls back (fail=true), and is answered `accepted`; a
+   * discharge of an unknown transaction is rejected with amqp:transaction:unknown-id.
+   */
+  private onControl(id: number, payload: Buffer): void {
+    const body = decodeMessage(payload).message.body;
+    const action = body.kind === 'value' ? toComposite(body.value) : undefined;
+    const conn = this.conn;
+    const reject = (condition: string, description: string) => this.session.sendDispositions(true, [id], { $: 'rejected', error: { $: 'error', condition, description } });
+    if (action?.$ === 'declare') {
+      if (action['globalId'] !== undefined) return reject(Condition.notImplemented, 'global transactions (a declare with a global-id) are not supported');
+      const txn = conn.transactions.declare();
+      this.session.sendDispositions(true, [id], { $: 'declared', txnId: txn.id });
+      return;
+    }
+    if (action?.$ !== 'discharge') {
+      return reject(Condition.decodeError, `a transaction coordinator takes declare or discharge as an amqp-value, not ${action?.$ ?? body.kind}`);
+    }
+    let txn: Amqp10Txn;
+    try {
+      txn = conn.transactions.take(action['txnId'], 'link');
+    } catch (err) {
+      const e = toAmqpError(err);
+      return reject(e.condition, e.description ?? '');
+    }
+    if (action['fail'] === true) {
+      txn.rollback();
+      this.session.sendDispositions(true, [id], ACCEPTED);
+      return;
+    }
+    txn.commit(
+      (exchange, key, message) => this.publishCommitted(exchange, key, message),
+      () => this.session.sendDispositions(true, [id], ACCEPTED),
+      () => conn.isOpen,
+    );
+  }
+
+  /** a committed publish: a node deleted since the transfer loses only that message, as an unroutable one */
+  private publishCommitted(exchange: string, key: string, message: Message): number {
+    try {
+      return this.vhost.publish(exchange, key, message);
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+      this.conn.log.info('AMQP 1.0 transactional message dropped at commit', { exchange, key, error: err.text });
+      return 0;
+    }
   }
 
   /** the anonymous terminus: the message's `to` is its node */

@@ -219,6 +219,17 @@ export class Amqp10Session {
     }
   }
 
+  /** a delivery a rolled-back transaction had taken: unsettled again, or released when its link is gone */
+  restoreSent(id: number, link: OutgoingLink, tag: number, entry: QueueEntry): void {
+    if (!this.ended && this.links.get(link.handle) === link) this.sent.set(id, { link, tag, entry });
+    else link.settle(tag, entry, { $: 'released' });
+  }
+
+  /** a committed transaction settles a delivery the client left unsettled */
+  settledByTransaction(id: number, state: Composite): void {
+    if (!this.ended) this.sendDispositions(false, [id], state);
+  }
+
   // ---- dispositions --------------------------------------------------------------
 
   private onDisposition(d: Disposition): void {
@@ -227,13 +238,36 @@ export class Amqp10Session {
     const last = d.last ?? first;
     const span = ((last - first) >>> 0) + 1;
     const settleBack: number[] = [];
-    const apply = (id: number) => {
+    let apply = (id: number) => {
       const s = this.sent.get(id);
       if (!s) return;
       this.sent.delete(id);
       s.link.settle(s.tag, s.entry, d.state);
       if (!d.settled) settleBack.push(id);
     };
+    const state = d.state;
+    if (state?.$ === 'transactional-state') {
+      // transactional retirement (part 4.4.2): the outcome waits for the discharge
+      const txn = this.conn.transactions.get(state['txnId'], 'session');
+      const outcome = state['outcome'] as Composite | undefined;
+      if (!outcome) return; // no outcome yet: nothing to apply
+      const clientSettled = d.settled === true;
+      apply = (id: number) => {
+        const s = this.sent.get(id);
+        if (!s) return;
+        this.sent.delete(id);
+        txn.settle({ session: this, id, link: s.link, tag: s.tag, entry: s.entry, clientSettled }, outcome);
+        if (!clientSettled) settleBack.push(id);
+      };
+      if (span <= this.sent.size) {
+        for (let i = 0; i < span; i++) apply((first + i) >>> 0);
+      } else {
+        for (const id of [...this.sent.keys()]) if (((id - first) >>> 0) < span) apply(id);
+      }
+      // provisionally: the state is the transaction's, the delivery settles at commit (as ActiveMQ answers)
+      if (settleBack.length) this.sendDispositions(false, settleBack, { $: 'transactional-state', txnId: txn.id, outcome }, false);
+      return;
+    }
     if (span <= this.sent.size) {
       for (let i = 0; i < span; i++) apply((first + i) >>> 0);
     } else {
@@ -243,8 +277,8 @@ export class Amqp10Session {
     if (settleBack.length) this.sendDispositions(false, settleBack, d.state ?? { $: 'accepted' });
   }
 
-  /** dispositions for `ids` (sorted runs become ranges), settled */
-  sendDispositions(role: boolean, ids: number[], state: Composite | undefined): void {
+  /** dispositions for `ids` (sorted runs become ranges), settled unless told */
+  sendDispositions(role: boolean, ids: number[], state: Composite | undefined, settled = true): void {
     let i = 0;
     while (i < ids.length) {
       let j = i;
@@ -254,7 +288,7 @@ export class Amqp10Session {
         role,
         first: uint(ids[i]!),
         last: j > i ? uint(ids[j]!) : undefined,
-        settled: true,
+        settled,
         state,
       } as Composite);
       i = j + 1;
