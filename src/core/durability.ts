@@ -55,6 +55,8 @@ export class Durability {
     this.store.sync((err) => {
       if (!alive()) return;
       if (!err) return cb();
+      // only a write the store is retrying (the disk alarm is on) is worth waiting for; a closed store is final
+      if (!this.alarms.isOn('disk')) return cb(err);
       this.retry(cb, alive, err, Date.now() + this.giveUpMs);
     });
   }
@@ -80,6 +82,7 @@ export class Durability {
       this.store.sync((again) => {
         if (done) return;
         if (!again) return finish();
+        if (!this.alarms.isOn('disk')) return finish(again);
         done = true;
         clearTimeout(timer);
         this.retry(cb, alive, again, deadline);

@@ -125,6 +125,14 @@ describe('the durability failure policy: retry under the disk alarm, no when the
     expect(heard).toBe(false);
   });
 
+  it('an error that is not a write the store retries (a closed store, no disk alarm) is answered at once', async () => {
+    const alarms = new Alarms();
+    const store = { durable: true, sync: (cb: (err?: Error) => void) => setImmediate(() => cb(new Error('store is closed'))) };
+    const durability = new Durability(store as unknown as Store, alarms);
+    const err = await new Promise<Error | undefined>((resolve) => durability.wait(resolve));
+    expect(err?.message).toBe('store is closed');
+  });
+
   it('ordered waits keep their order through a retry: a later batch never overtakes an earlier one', async () => {
     const alarms = new Alarms();
     const store = failingStore(alarms);
