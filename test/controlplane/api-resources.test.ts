@@ -22,6 +22,9 @@ import {
   UpdateConfigurationCommand,
   UpdateUserCommand,
   DescribeBrokerCommand,
+  ForbiddenException,
+  ListBrokersCommand,
+  UnauthorizedException,
   type MqClient,
 } from '@aws-sdk/client-mq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +166,34 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     expect((await client.send(new ListTagsCommand({ ResourceArn: rabbitArn }))).Tags).toEqual({ team: 'payments' });
     const e = await client.send(new ListTagsCommand({ ResourceArn: 'arn:aws:mq:us-east-1:000000000000:broker:x:b-none' })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NotFoundException);
+  });
+
+  it('ForbiddenException for another account\'s ARN, UnauthorizedException for a request without credentials', async () => {
+    const foreign = 'arn:aws:mq:us-east-1:123456789012:broker:theirs:b-11111111-1111-1111-1111-111111111111';
+    const f = (await client.send(new ListTagsCommand({ ResourceArn: foreign })).catch((x: unknown) => x)) as ForbiddenException;
+    expect(f).toBeInstanceOf(ForbiddenException);
+    expect(f.$metadata.httpStatusCode).toBe(403);
+    expect(f.ErrorAttribute).toBe('resource-arn');
+    expect(f.message).toContain('123456789012');
+    // the SDK with its signature taken off after signing (what an unsigned curl sends)
+    const unsigned = mqClient(host);
+    unsigned.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        delete request.headers['authorization'];
+        return next(args);
+      },
+      { step: 'deserialize', name: 'dropSignature' },
+    );
+    const u = (await unsigned.send(new ListBrokersCommand({})).catch((x: unknown) => x)) as UnauthorizedException;
+    unsigned.destroy();
+    expect(u).toBeInstanceOf(UnauthorizedException);
+    expect(u.$metadata.httpStatusCode).toBe(401);
+    expect(u.message).toMatch(/not signed/);
+    // any credentials at all pass
+    const other = mqClient(host, 'eu-west-1');
+    expect((await other.send(new ListBrokersCommand({}))).BrokerSummaries?.length).toBeGreaterThan(0);
+    other.destroy();
   });
 
   it('DescribeBrokerEngineTypes and DescribeBrokerInstanceOptions', async () => {
