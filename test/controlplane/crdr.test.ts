@@ -7,6 +7,7 @@ import {
   ForbiddenException,
   PromoteCommand,
   RebootBrokerCommand,
+  type DescribeBrokerResponse,
   type MqClient,
 } from '@aws-sdk/client-mq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,7 +103,7 @@ describe('Amazon MQ API: cross-region data replication (CRDR) and Promote', () =
     expect(replica.DataReplicationMode).toBe('CRDR');
     expect(replica.DataReplicationMetadata).toEqual(pair('REPLICA', primaryId, 'us-east-1'));
     for (const i of [0, 1]) expect(await refused(Number(endpoint(replica, 'stomp+ssl', i).port))).toBe(true);
-    let primary = await east.send(new DescribeBrokerCommand({ BrokerId: primaryId }));
+    let primary: DescribeBrokerResponse = await east.send(new DescribeBrokerCommand({ BrokerId: primaryId }));
     expect(primary.DataReplicationMode).toBe('NONE');
     expect(primary.PendingDataReplicationMode).toBe('CRDR');
     expect(primary.PendingDataReplicationMetadata).toEqual(pair('PRIMARY', replicaId, 'us-west-2'));
@@ -120,7 +121,7 @@ describe('Amazon MQ API: cross-region data replication (CRDR) and Promote', () =
   });
 
   it('SWITCHOVER: the replica serves with the primary\'s persistent messages and its own users; the primary becomes the replica', async () => {
-    let primary = await east.send(new DescribeBrokerCommand({ BrokerId: primaryId }));
+    let primary: DescribeBrokerResponse = await east.send(new DescribeBrokerCommand({ BrokerId: primaryId }));
     const onPrimary = await stompitConnect(endpoint(primary, 'stomp+ssl', active(primaryId)), ca, 'east-admin', PASSWORD);
     for (let i = 0; i < 5; i++) await stompitSend(onPrimary, { destination: '/queue/orders', persistent: 'true', receipt: `r${i}` }, `order-${i}`);
     // a non-persistent message is not replicated (it would not survive a broker restart either)
