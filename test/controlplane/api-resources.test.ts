@@ -1,3 +1,4 @@
+import https from 'node:https';
 import amqplib from 'amqplib';
 import {
   BadRequestException,
@@ -33,6 +34,23 @@ import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-
 
 const PASSWORD = 'correct-horse-battery';
 
+/** a JSON request to a created broker's HTTPS management API, trusting the local CA */
+function httpsJson(port: number, method: string, path: string, credentials: string, body: unknown, ca?: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', servername: 'localhost', port, method, path, ca: ca ?? caPem, headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+let caPem = '';
+
 describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
   let host: LocalMQ;
   let client: MqClient;
@@ -45,6 +63,7 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     host = await startBroker();
     client = mqClient(host);
     ca = (await host.controlPlane.certificateAuthority()).ca;
+    caPem = ca;
     const a = await client.send(
       new CreateBrokerCommand({ BrokerName: 'users-amq', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'admin', Password: PASSWORD, ConsoleAccess: true }] }),
     );
@@ -136,7 +155,7 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
 
   it('UpdateBroker: engine version and configuration pending until the reboot', async () => {
     const rc = await client.send(new CreateConfigurationCommand({ Name: 'for-update', EngineType: 'RABBITMQ', EngineVersion: '4.2' }));
-    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\n').toString('base64') }));
+    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\ndefault_queue_type = classic\nmanagement.restrictions.operator_policy_changes.disabled = true\n').toString('base64') }));
     const u = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } }));
     expect(u).toMatchObject({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } });
     let d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
@@ -156,6 +175,16 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     // the revision's channel_max applies from the reboot on
     const after = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
     expect((after as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(16);
+    // the instance runs the new engine version's rules (4.3: quorum by default) ...
+    const live = host.controlPlane.activeInstance(rabbitId)!;
+    expect(live.core.engineRules.version).toBe('4.3');
+    // ... with the revision's default_queue_type = classic: a durable queue declared without x-queue-type is classic
+    const ch = await after.createChannel();
+    await ch.assertQueue('typed-by-config', { durable: true });
+    expect(live.core.vhost('/')!.getQueue('typed-by-config')!.config.queueType).toBe('classic');
+    // management.restrictions.operator_policy_changes.disabled: the broker's management API refuses operator policies
+    const refused = await httpsJson(Number(live.ports['https']), 'PUT', '/api/operator-policies/%2F/cap', `app:${PASSWORD}`, { pattern: '.*', definition: { 'max-length': 1 } });
+    expect(refused).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'Broker settings disallow editing of operator policies.' } });
     await after.close();
   });
 

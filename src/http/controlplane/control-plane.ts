@@ -230,6 +230,9 @@ export class ControlPlane {
     return startInstance({
       limits: conf?.limits,
       amqp: conf?.amqp,
+      management: conf?.management,
+      defaultQueueType: conf?.defaultQueueType,
+      engineVersion: record.engineVersion,
       brokerId: record.brokerId,
       brokerName: record.brokerName,
       engine: this.engineOf(record),

@@ -43,6 +43,11 @@ export interface InstanceSpec {
   /** settings from the broker's configuration revision (RabbitMQ's rabbitmq.conf keys LocalMQ knows) */
   limits?: BrokerOptions['limits'];
   amqp?: BrokerOptions['amqp'];
+  management?: BrokerOptions['management'];
+  /** RabbitMQ's `default_queue_type` from the configuration */
+  defaultQueueType?: 'classic' | 'quorum';
+  /** the broker's engine version (Amazon MQ's `5.18`, `4.2`, …): the instance follows its rules */
+  engineVersion?: string;
   /** try the standard ports first for listeners without a port; fall back to free ones */
   standardPorts?: boolean;
   logger: Logger;
@@ -76,19 +81,25 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
       users: spec.users,
       limits: spec.limits,
       amqp: spec.amqp,
+      management: spec.management,
+      engineVersion: spec.engineVersion,
       ports,
       freePorts: true,
       logger: spec.logger,
     });
   };
+  let instance: LocalMQ | undefined;
   if (spec.standardPorts) {
     try {
-      return await attempt(true);
+      instance = await attempt(true);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
-  return attempt(false);
+  instance ??= await attempt(false);
+  // rabbitmq.conf's default_queue_type: queues declared without x-queue-type take it
+  if (spec.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: spec.defaultQueueType };
+  return instance;
 }
 
 /** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
