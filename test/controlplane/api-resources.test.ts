@@ -31,6 +31,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -186,6 +187,61 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     const refused = await httpsJson(Number(live.ports['https']), 'PUT', '/api/operator-policies/%2F/cap', `app:${PASSWORD}`, { pattern: '.*', definition: { 'max-length': 1 } });
     expect(refused).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'Broker settings disallow editing of operator policies.' } });
     await after.close();
+  });
+
+  it('ActiveMQ destination policies applied at the reboot: individual and shared dead-letter strategies', async () => {
+    const c = await client.send(new CreateConfigurationCommand({ Name: 'dlq-policies', EngineType: 'ACTIVEMQ', EngineVersion: '5.19' }));
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<broker xmlns="http://activemq.apache.org/schema/core">
+  <destinationPolicy>
+    <policyMap>
+      <policyEntries>
+        <policyEntry queue="&gt;">
+          <deadLetterStrategy><individualDeadLetterStrategy queuePrefix="DLQ." useQueueForQueueMessages="true"/></deadLetterStrategy>
+        </policyEntry>
+        <policyEntry queue="audit.&gt;">
+          <deadLetterStrategy>
+            <sharedDeadLetterStrategy processNonPersistent="true"><deadLetterQueue><queue physicalName="AUDIT.DLQ"/></deadLetterQueue></sharedDeadLetterStrategy>
+          </deadLetterStrategy>
+        </policyEntry>
+      </policyEntries>
+    </policyMap>
+  </destinationPolicy>
+</broker>`;
+    const u = await client.send(new UpdateConfigurationCommand({ ConfigurationId: c.Id, Data: Buffer.from(xml).toString('base64') }));
+    expect(u.Warnings ?? []).toEqual([]);
+    await client.send(new UpdateBrokerCommand({ BrokerId: activeId, Configuration: { Id: c.Id, Revision: 2 } }));
+    await client.send(new RebootBrokerCommand({ BrokerId: activeId }));
+    await host.controlPlane.settled(activeId);
+    const d = await waitForState(client, activeId, 'RUNNING');
+    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl'), ca, 'admin', PASSWORD);
+    const nackOne = async (destination: string, persistent: boolean) => {
+      await stompitSend(stomp, { destination, persistent: String(persistent), receipt: `s-${destination}` }, `to ${destination}`);
+      const sub = stompitSubscribe(stomp, { destination, ack: 'client-individual' });
+      const m = await sub.next();
+      stomp.nack(m.raw);
+      sub.subscription.unsubscribe();
+    };
+    const receive = async (destination: string) => {
+      const sub = stompitSubscribe(stomp, { destination, ack: 'auto' });
+      const m = await sub.next();
+      sub.subscription.unsubscribe();
+      return m;
+    };
+    // queue=">": a DLQ per queue, named DLQ.<queue>
+    await nackOne('/queue/orders.eu', true);
+    const dead = await receive('/queue/DLQ.orders.eu');
+    expect(dead.body).toBe('to /queue/orders.eu');
+    expect(dead.headers['original-destination']).toBe('/queue/orders.eu');
+    // the more specific audit.> entry: the shared AUDIT.DLQ, non-persistent messages too
+    await nackOne('/queue/audit.login', false);
+    expect((await receive('/queue/AUDIT.DLQ')).body).toBe('to /queue/audit.login');
+    // a non-persistent message under the individual strategy (processNonPersistent false) is dropped, as ActiveMQ does
+    await nackOne('/queue/orders.us', false);
+    const live = host.controlPlane.activeInstance(activeId)!;
+    expect(live.core.vhost('/')!.getQueue('DLQ.orders.us')).toBeUndefined();
+    expect(live.core.vhost('/')!.getQueue('ActiveMQ.DLQ')).toBeUndefined();
+    await stompitDisconnect(stomp).catch(() => undefined);
   });
 
   it('tags on brokers and configurations', async () => {

@@ -18,6 +18,7 @@ import { apiHandler } from './routes.js';
 import { applyCreateBroker, applyUpdateBroker } from './broker-requests.js';
 import type { Json } from './validate.js';
 import { copyStore, readUsers, restoreUsers } from './replication.js';
+import { activeMqPolicies, deadLetterResolver } from './activemq-xml.js';
 
 export interface ControlPlaneOptions {
   /** the LocalMQ's data dir: brokers live in `<dataDir>/brokers/<id>/`; none: a temp dir removed at stop */
@@ -227,11 +228,19 @@ export class ControlPlane {
     const isFirstBroker = this.records.size === 1;
     const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
     if (conf?.ignored.length) this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: conf.ignored });
+    let deadLetter: ReturnType<typeof deadLetterResolver>;
+    if (record.configuration && record.engineType === 'ACTIVEMQ') {
+      const entries = activeMqPolicies(this.configurations.activeMqXml(record.configuration.id, record.configuration.revision));
+      deadLetter = deadLetterResolver(entries);
+      const notApplied = entries.flatMap((e) => e.notApplied.map((n) => `${e.kind}=${e.pattern}: ${n}`));
+      if (notApplied.length) this.logger.info('destination policy settings kept but not applied by LocalMQ', { brokerId: record.brokerId, settings: notApplied });
+    }
     return startInstance({
       limits: conf?.limits,
       amqp: conf?.amqp,
       management: conf?.management,
       defaultQueueType: conf?.defaultQueueType,
+      activeMqDeadLetterStrategy: deadLetter,
       engineVersion: record.engineVersion,
       brokerId: record.brokerId,
       brokerName: record.brokerName,

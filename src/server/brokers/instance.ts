@@ -1,6 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
+import type { Broker } from '../../core/broker.js';
 import type { Logger } from '../logger.js';
 import type { InstanceType } from '../instance-types.js';
 import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
@@ -44,6 +45,8 @@ export interface InstanceSpec {
   limits?: BrokerOptions['limits'];
   amqp?: BrokerOptions['amqp'];
   management?: BrokerOptions['management'];
+  /** ActiveMQ's deadLetterStrategy per destination, from the configuration's destination policies */
+  activeMqDeadLetterStrategy?: Broker['activeMqDeadLetterStrategy'];
   /** RabbitMQ's `default_queue_type` from the configuration */
   defaultQueueType?: 'classic' | 'quorum';
   /** the broker's engine version (Amazon MQ's `5.18`, `4.2`, …): the instance follows its rules */
@@ -98,6 +101,7 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
   }
   instance ??= await attempt(false);
   // rabbitmq.conf's default_queue_type: queues declared without x-queue-type take it
+  instance.core.activeMqDeadLetterStrategy = spec.activeMqDeadLetterStrategy;
   if (spec.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: spec.defaultQueueType };
   return instance;
 }
