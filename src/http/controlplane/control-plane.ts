@@ -197,6 +197,13 @@ export class ControlPlane {
   /** start the broker's instance(s); a pair reserves the standby's ports now so both have endpoints */
   private async launch(record: BrokerRecord, rt: Runtime, users: Json[]): Promise<void> {
     await this.certificateAuthority();
+    // ports a reboot or failover listens on again: taken outside the ephemeral range (see
+    // reserveFreePort), unless this is the CLI's first broker trying the standard ports
+    if (!record.ports[0] && !(this.options.standardPorts && this.records.size === 1)) {
+      const ports: Partial<Record<ListenerKey, number>> = {};
+      for (const key of INSTANCE_LISTENERS[this.engineOf(record)]) ports[key] = await reserveFreePort();
+      record.ports[0] = ports;
+    }
     const first = await this.startInstanceOf(record, 0, users);
     rt.instances[0] = first;
     record.ports[0] = { ...first.ports } as Partial<Record<ListenerKey, number>>;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -106,14 +107,42 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
   return instance;
 }
 
-/** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
-export function reserveFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port free right now on loopback, for a standby whose endpoints must be known before it
+ * listens. Taken below the kernel's ephemeral range: a port from that range can meanwhile
+ * become the local port of any outgoing connection on the machine, and the standby's
+ * listen would then fail with EADDRINUSE at failover time (seen on a loaded CI machine).
+ */
+export async function reserveFreePort(host = '127.0.0.1'): Promise<number> {
+  const ephemeralLow = ephemeralRangeStart();
+  const low = Math.min(30000, ephemeralLow - 1024);
+  const span = ephemeralLow - low;
+  for (let attempt = 0; attempt < 64 && span > 0; attempt++) {
+    const port = await tryListen(host, low + Math.floor(Math.random() * span));
+    if (port !== undefined) return port;
+  }
+  const any = await tryListen(host, 0);
+  if (any === undefined) throw new Error('no free port to reserve');
+  return any;
+}
+
+/** the first port of the kernel's ephemeral range (Linux; 32768 where it cannot be read) */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function tryListen(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
+    server.once('error', () => resolve(undefined));
+    server.listen({ host, port, exclusive: true }, () => {
+      const taken = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(taken));
     });
   });
 }
