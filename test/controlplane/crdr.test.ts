@@ -7,6 +7,7 @@ import {
   ForbiddenException,
   PromoteCommand,
   RebootBrokerCommand,
+  UpdateBrokerCommand,
   type DescribeBrokerResponse,
   type MqClient,
 } from '@aws-sdk/client-mq';
@@ -116,6 +117,9 @@ describe('Amazon MQ API: cross-region data replication (CRDR) and Promote', () =
     expect(primary.DataReplicationMode).toBe('CRDR');
     expect(primary.DataReplicationMetadata).toEqual(pair('PRIMARY', replicaId, 'us-west-2'));
     expect(primary.PendingDataReplicationMode).toBeUndefined();
+    // UpdateBroker cannot end or invent a pair
+    const unpair = await east.send(new UpdateBrokerCommand({ BrokerId: primaryId, DataReplicationMode: 'NONE' })).catch((e: unknown) => e);
+    expect((unpair as BadRequestException).ErrorAttribute).toBe('dataReplicationMode');
     // the primary of a pair cannot be deleted before its replica
     expect(await east.send(new DeleteBrokerCommand({ BrokerId: primaryId })).catch((e: unknown) => e)).toBeInstanceOf(BadRequestException);
   });

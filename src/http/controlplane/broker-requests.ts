@@ -120,6 +120,17 @@ export function applyUpdateBroker(record: BrokerRecord, body: Json, checkConfigu
   if (strategy !== undefined && strategy.toUpperCase() !== 'SIMPLE') {
     throw badRequest('authenticationStrategy', 'LocalMQ does not implement LDAP authentication: use SIMPLE.');
   }
+  const replication = str(body, 'dataReplicationMode')?.toUpperCase();
+  if (replication !== undefined) {
+    if (replication !== 'NONE' && replication !== 'CRDR') throw badRequest('dataReplicationMode', `Data replication mode [${replication}] is invalid. Valid values are: [NONE, CRDR].`);
+    const paired = record.dataReplication !== undefined || record.pendingDataReplication !== undefined;
+    if (replication === 'CRDR' && !paired) {
+      throw badRequest('dataReplicationMode', `Broker [${record.brokerId}] has no replica: create one with CreateBroker (DataReplicationMode CRDR, DataReplicationPrimaryBrokerArn ${record.brokerArn}) in another region.`);
+    }
+    if (replication === 'NONE' && paired) {
+      throw badRequest('dataReplicationMode', `Broker [${record.brokerId}] is in a data replication pair: delete the replica broker to end the pair.`);
+    }
+  }
   const window = maintenanceWindow(body);
   const autoMinor = bool(body, 'autoMinorVersionUpgrade');
   const groups = strings(body, 'securityGroups');
