@@ -197,13 +197,6 @@ export class ControlPlane {
   /** start the broker's instance(s); a pair reserves the standby's ports now so both have endpoints */
   private async launch(record: BrokerRecord, rt: Runtime, users: Json[]): Promise<void> {
     await this.certificateAuthority();
-    // ports a reboot or failover listens on again: taken outside the ephemeral range (see
-    // reserveFreePort), unless this is the CLI's first broker trying the standard ports
-    if (!record.ports[0] && !(this.options.standardPorts && this.records.size === 1)) {
-      const ports: Partial<Record<ListenerKey, number>> = {};
-      for (const key of INSTANCE_LISTENERS[this.engineOf(record)]) ports[key] = await reserveFreePort();
-      record.ports[0] = ports;
-    }
     const first = await this.startInstanceOf(record, 0, users);
     rt.instances[0] = first;
     record.ports[0] = { ...first.ports } as Partial<Record<ListenerKey, number>>;
@@ -230,7 +223,7 @@ export class ControlPlane {
     return record.engineType === 'ACTIVEMQ' ? 'activemq' : 'rabbitmq';
   }
 
-  private startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
+  private async startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
     const o = offer(record.engineType, record.hostInstanceType);
     const isFirstBroker = this.records.size === 1;
     const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
@@ -242,12 +235,10 @@ export class ControlPlane {
       const notApplied = entries.flatMap((e) => e.notApplied.map((n) => `${e.kind}=${e.pattern}: ${n}`));
       if (notApplied.length) this.logger.info('destination policy settings kept but not applied by LocalMQ', { brokerId: record.brokerId, settings: notApplied });
     }
-    return startInstance({
+    const instance = await startInstance({
       limits: conf?.limits,
       amqp: conf?.amqp,
       management: conf?.management,
-      defaultQueueType: conf?.defaultQueueType,
-      activeMqDeadLetterStrategy: deadLetter,
       engineVersion: record.engineVersion,
       brokerId: record.brokerId,
       brokerName: record.brokerName,
@@ -269,6 +260,10 @@ export class ControlPlane {
       standardPorts: this.options.standardPorts && isFirstBroker && index === 0,
       logger: this.logger.child({ broker: record.brokerId, instance: index + 1 }),
     });
+    // the revision's settings the core takes after start: ActiveMQ dead-letter strategies, RabbitMQ's default_queue_type
+    instance.core.activeMqDeadLetterStrategy = deadLetter;
+    if (conf?.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: conf.defaultQueueType };
+    return instance;
   }
 
   describeBroker(id: string): Json {

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import type { Broker } from '../../core/broker.js';
 import type { Logger } from '../logger.js';
 import type { InstanceType } from '../instance-types.js';
 import type { BrokerOptions, PortOptions, UserOption } from '../options.js';
@@ -46,10 +44,6 @@ export interface InstanceSpec {
   limits?: BrokerOptions['limits'];
   amqp?: BrokerOptions['amqp'];
   management?: BrokerOptions['management'];
-  /** ActiveMQ's deadLetterStrategy per destination, from the configuration's destination policies */
-  activeMqDeadLetterStrategy?: Broker['activeMqDeadLetterStrategy'];
-  /** RabbitMQ's `default_queue_type` from the configuration */
-  defaultQueueType?: 'classic' | 'quorum';
   /** the broker's engine version (Amazon MQ's `5.18`, `4.2`, …): the instance follows its rules */
   engineVersion?: string;
   /** try the standard ports first for listeners without a port; fall back to free ones */
@@ -92,57 +86,24 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
       logger: spec.logger,
     });
   };
-  let instance: LocalMQ | undefined;
   if (spec.standardPorts) {
     try {
-      instance = await attempt(true);
+      return await attempt(true);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
-  instance ??= await attempt(false);
-  // rabbitmq.conf's default_queue_type: queues declared without x-queue-type take it
-  instance.core.activeMqDeadLetterStrategy = spec.activeMqDeadLetterStrategy;
-  if (spec.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: spec.defaultQueueType };
-  return instance;
+  return attempt(false);
 }
 
-/**
- * A port free right now on loopback, for a standby whose endpoints must be known before it
- * listens. Taken below the kernel's ephemeral range: a port from that range can meanwhile
- * become the local port of any outgoing connection on the machine, and the standby's
- * listen would then fail with EADDRINUSE at failover time (seen on a loaded CI machine).
- */
-export async function reserveFreePort(host = '127.0.0.1'): Promise<number> {
-  const ephemeralLow = ephemeralRangeStart();
-  const low = Math.min(30000, ephemeralLow - 1024);
-  const span = ephemeralLow - low;
-  for (let attempt = 0; attempt < 64 && span > 0; attempt++) {
-    const port = await tryListen(host, low + Math.floor(Math.random() * span));
-    if (port !== undefined) return port;
-  }
-  const any = await tryListen(host, 0);
-  if (any === undefined) throw new Error('no free port to reserve');
-  return any;
-}
-
-/** the first port of the kernel's ephemeral range (Linux; 32768 where it cannot be read) */
-function ephemeralRangeStart(): number {
-  try {
-    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 2048 ? low : 32768;
-  } catch {
-    return 32768;
-  }
-}
-
-function tryListen(host: string, port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
+/** A port free right now on loopback, for a standby whose endpoints must be known before it listens. */
+export function reserveFreePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.once('error', () => resolve(undefined));
-    server.listen({ host, port, exclusive: true }, () => {
-      const taken = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(taken));
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
     });
   });
 }
