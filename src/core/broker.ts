@@ -43,8 +43,6 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly tenantLimits: TenantLimits;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
-  /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
-  activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   /** RabbitMQ's policies, applied to queues by pattern and priority */
   readonly policies: PolicyService;
   /**
@@ -58,6 +56,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly durability: Durability;
   /** retained messages (MQTT's), per vhost, kept through the store */
   readonly retained: RetainedMessages;
+  /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
+  activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   private messageIds = 0;
   private memoryUsed = 0;
 
