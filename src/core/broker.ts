@@ -41,6 +41,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly limits: Limits;
   /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
   readonly tenantLimits: TenantLimits;
+  /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
+  activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
   /** RabbitMQ's policies, applied to queues by pattern and priority */
@@ -56,8 +58,6 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly durability: Durability;
   /** retained messages (MQTT's), per vhost, kept through the store */
   readonly retained: RetainedMessages;
-  /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
-  activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   private messageIds = 0;
   private memoryUsed = 0;
 
