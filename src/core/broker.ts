@@ -9,6 +9,7 @@ import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
 import { PolicyService } from './policies.js';
 import { TenantLimits } from './tenant-limits.js';
+import type { ActiveMqDlqStrategy } from './dead-letter.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
@@ -40,6 +41,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly limits: Limits;
   /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
   readonly tenantLimits: TenantLimits;
+  /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
+  activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
   /** RabbitMQ's policies, applied to queues by pattern and priority */

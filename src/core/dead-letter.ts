@@ -10,12 +10,25 @@ export { ACTIVEMQ_DLQ };
 /** whose dead-lettering a client's NACK follows: RabbitMQ's dead-letter exchange, or ActiveMQ's DLQ */
 export type DeadLetterEngine = 'rabbitmq' | 'activemq';
 
+/**
+ * ActiveMQ's deadLetterStrategy of a destination (its broker configuration's policyEntry):
+ * one shared DLQ (the default, ActiveMQ.DLQ), a DLQ per destination (prefix + name +
+ * suffix), or none (discarding). Non-persistent messages are dead-lettered only with
+ * processNonPersistent.
+ */
+export type ActiveMqDlqStrategy =
+  | { kind: 'shared'; queue: string; processNonPersistent: boolean }
+  | { kind: 'individual'; queuePrefix: string; topicPrefix: string; queueSuffix: string; topicSuffix: string; processNonPersistent: boolean }
+  | { kind: 'discarding' };
+
 /** what the dead-letterer needs of its vhost: routing, and (ActiveMQ) declaring the DLQ */
 export interface DeadLetterTarget {
   hasExchange(name: string): boolean;
   publish(exchange: string, routingKey: string, message: Message): number;
   /** a durable, shared queue, declared if missing */
   ensureDurableQueue(name: string): void;
+  /** the ActiveMQ dead-letter strategy configured for a destination; none: ActiveMQ's default */
+  activeMqDeadLetterStrategy?(kind: 'queue' | 'topic', name: string): ActiveMqDlqStrategy | undefined;
 }
 
 /** where a NACKed message came from, as an ActiveMQ client saw it */
@@ -76,8 +89,9 @@ export class DeadLetterer {
    * non-persistent → dropped.
    */
   private toActiveMqDlq(m: Message, origin: DeadLetterOrigin): void {
-    if (!isPersistent(m)) return;
-    this.vhost.ensureDurableQueue(ACTIVEMQ_DLQ);
+    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m));
+    if (dlq === undefined) return;
+    this.vhost.ensureDurableQueue(dlq);
     const p = m.properties;
     const headers: FieldTable = { ...p.headers };
     if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
@@ -88,8 +102,20 @@ export class DeadLetterer {
       headers['originalExpiration'] = p.expiration !== undefined ? String(m.publishedAt + Number(p.expiration)) : '0';
     }
     delete properties.expiration;
-    const copy: Message = { exchange: '', routingKey: ACTIVEMQ_DLQ, properties, body: m.body, publishedAt: m.publishedAt };
-    this.vhost.publish('', ACTIVEMQ_DLQ, origin.adapt ? origin.adapt(copy) : copy);
+    const copy: Message = { exchange: '', routingKey: dlq, properties, body: m.body, publishedAt: m.publishedAt };
+    this.vhost.publish('', dlq, origin.adapt ? origin.adapt(copy) : copy);
+  }
+
+  /** the DLQ a message refused on `destination` (`/queue/a`, `/topic/t`) goes to, or undefined when it is dropped */
+  private activeMqDlqFor(destination: string, persistent: boolean): string | undefined {
+    const m = /^\/(queue|topic)\/(.*)$/.exec(destination);
+    const strategy = m ? this.vhost.activeMqDeadLetterStrategy?.(m[1] as 'queue' | 'topic', m[2]!) : undefined;
+    if (!strategy) return persistent ? ACTIVEMQ_DLQ : undefined;
+    if (strategy.kind === 'discarding') return undefined;
+    if (!persistent && !strategy.processNonPersistent) return undefined;
+    if (strategy.kind === 'shared') return strategy.queue;
+    const topic = m![1] === 'topic';
+    return `${topic ? strategy.topicPrefix : strategy.queuePrefix}${m![2]}${topic ? strategy.topicSuffix : strategy.queueSuffix}`;
   }
 }
 

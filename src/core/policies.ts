@@ -250,7 +250,8 @@ export function mergeOperatorDefinition(policy: FieldTable | undefined, operator
       out[key] = own < 0 ? opValue : opValue < 0 ? own : Math.min(own, opValue);
     } else out[key] = opValue;
   }
-  return out;
+  // lists:umerge of the two key lists: in key order, as RabbitMQ shows effective_policy_definition
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** higher priority first; among equals, by name (stable across restarts) */

@@ -2,6 +2,7 @@ import type { Store } from '../store/store.js';
 import type { VersionRules } from './engine-versions.js';
 import type { Delivery } from './consumer.js';
 import type { Limits } from './limits.js';
+import type { ActiveMqDlqStrategy } from './dead-letter.js';
 import type { TenantLimits } from './tenant-limits.js';
 import type { Message } from './message.js';
 import type { PolicyService } from './policies.js';
@@ -19,6 +20,8 @@ export interface VHostHost {
   readonly limits: Limits;
   /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
   readonly tenantLimits: TenantLimits;
+  /** ActiveMQ's deadLetterStrategy per destination, from the broker configuration's destination policies */
+  readonly activeMqDeadLetterStrategy?: (kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined;
   /** counters the management API reads (churn: queue declares) */
   readonly stats: { queueDeclares: number };
   /** the engine version's rules (queue types, refusals) */

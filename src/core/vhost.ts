@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Delivery } from './consumer.js';
 import { bindingDef, exchangeDef } from './definitions.js';
 import { DirectReplyTo } from './direct-reply-to.js';
-import { DeadLetterer, isDeadLetterCycle, type DeadLetterTarget } from './dead-letter.js';
+import { DeadLetterer, isDeadLetterCycle, type ActiveMqDlqStrategy, type DeadLetterTarget } from './dead-letter.js';
 import {
   accessRefused,
   BrokerError,
@@ -91,6 +91,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
   }
 
   /** DeadLetterTarget: a durable shared queue, as a plain declare makes it (ActiveMQ.DLQ) */
+  activeMqDeadLetterStrategy(kind: 'queue' | 'topic', name: string): ActiveMqDlqStrategy | undefined {
+    return this.host.activeMqDeadLetterStrategy?.(kind, name);
+  }
+
   ensureDurableQueue(name: string): void {
     this.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
   }

@@ -121,11 +121,12 @@ export class RateSampler {
   /** the counters behind RabbitMQ's churn_rates, now */
   churnCounts(): ChurnCounts {
     const conns = this.connectionChurn();
+    // in RabbitMQ's order (its JSON lists them alphabetically)
     return {
-      connection_created: conns.created,
-      connection_closed: conns.closed,
-      channel_created: this.core.limits.channelsCreated,
       channel_closed: this.core.limits.channelsClosed,
+      channel_created: this.core.limits.channelsCreated,
+      connection_closed: conns.closed,
+      connection_created: conns.created,
       queue_created: this.queuesCreated,
       queue_declared: this.core.stats.queueDeclares,
       queue_deleted: this.queuesDeleted,

@@ -1,3 +1,4 @@
+import https from 'node:https';
 import amqplib from 'amqplib';
 import {
   BadRequestException,
@@ -22,13 +23,34 @@ import {
   UpdateConfigurationCommand,
   UpdateUserCommand,
   DescribeBrokerCommand,
+  ForbiddenException,
+  ListBrokersCommand,
+  UnauthorizedException,
   type MqClient,
 } from '@aws-sdk/client-mq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
 
 const PASSWORD = 'correct-horse-battery';
+
+/** a JSON request to a created broker's HTTPS management API, trusting the local CA */
+function httpsJson(port: number, method: string, path: string, credentials: string, body: unknown, ca?: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', servername: 'localhost', port, method, path, ca: ca ?? caPem, headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+let caPem = '';
 
 describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
   let host: LocalMQ;
@@ -42,6 +64,7 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     host = await startBroker();
     client = mqClient(host);
     ca = (await host.controlPlane.certificateAuthority()).ca;
+    caPem = ca;
     const a = await client.send(
       new CreateBrokerCommand({ BrokerName: 'users-amq', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'admin', Password: PASSWORD, ConsoleAccess: true }] }),
     );
@@ -133,7 +156,7 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
 
   it('UpdateBroker: engine version and configuration pending until the reboot', async () => {
     const rc = await client.send(new CreateConfigurationCommand({ Name: 'for-update', EngineType: 'RABBITMQ', EngineVersion: '4.2' }));
-    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\n').toString('base64') }));
+    await client.send(new UpdateConfigurationCommand({ ConfigurationId: rc.Id, Data: Buffer.from('channel_max = 16\nconsumer_timeout = 60000\ndefault_queue_type = classic\nmanagement.restrictions.operator_policy_changes.disabled = true\n').toString('base64') }));
     const u = await client.send(new UpdateBrokerCommand({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } }));
     expect(u).toMatchObject({ BrokerId: rabbitId, EngineVersion: '4.3', Configuration: { Id: rc.Id, Revision: 2 } });
     let d = await client.send(new DescribeBrokerCommand({ BrokerId: rabbitId }));
@@ -153,7 +176,72 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     // the revision's channel_max applies from the reboot on
     const after = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
     expect((after as unknown as { connection: { channelMax: number } }).connection.channelMax).toBe(16);
+    // the instance runs the new engine version's rules (4.3: quorum by default) ...
+    const live = host.controlPlane.activeInstance(rabbitId)!;
+    expect(live.core.engineRules.version).toBe('4.3');
+    // ... with the revision's default_queue_type = classic: a durable queue declared without x-queue-type is classic
+    const ch = await after.createChannel();
+    await ch.assertQueue('typed-by-config', { durable: true });
+    expect(live.core.vhost('/')!.getQueue('typed-by-config')!.config.queueType).toBe('classic');
+    // management.restrictions.operator_policy_changes.disabled: the broker's management API refuses operator policies
+    const refused = await httpsJson(Number(live.ports['https']), 'PUT', '/api/operator-policies/%2F/cap', `app:${PASSWORD}`, { pattern: '.*', definition: { 'max-length': 1 } });
+    expect(refused).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'Broker settings disallow editing of operator policies.' } });
     await after.close();
+  });
+
+  it('ActiveMQ destination policies applied at the reboot: individual and shared dead-letter strategies', async () => {
+    const c = await client.send(new CreateConfigurationCommand({ Name: 'dlq-policies', EngineType: 'ACTIVEMQ', EngineVersion: '5.19' }));
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<broker xmlns="http://activemq.apache.org/schema/core">
+  <destinationPolicy>
+    <policyMap>
+      <policyEntries>
+        <policyEntry queue="&gt;">
+          <deadLetterStrategy><individualDeadLetterStrategy queuePrefix="DLQ." useQueueForQueueMessages="true"/></deadLetterStrategy>
+        </policyEntry>
+        <policyEntry queue="audit.&gt;">
+          <deadLetterStrategy>
+            <sharedDeadLetterStrategy processNonPersistent="true"><deadLetterQueue><queue physicalName="AUDIT.DLQ"/></deadLetterQueue></sharedDeadLetterStrategy>
+          </deadLetterStrategy>
+        </policyEntry>
+      </policyEntries>
+    </policyMap>
+  </destinationPolicy>
+</broker>`;
+    const u = await client.send(new UpdateConfigurationCommand({ ConfigurationId: c.Id, Data: Buffer.from(xml).toString('base64') }));
+    expect(u.Warnings ?? []).toEqual([]);
+    await client.send(new UpdateBrokerCommand({ BrokerId: activeId, Configuration: { Id: c.Id, Revision: 2 } }));
+    await client.send(new RebootBrokerCommand({ BrokerId: activeId }));
+    await host.controlPlane.settled(activeId);
+    const d = await waitForState(client, activeId, 'RUNNING');
+    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl'), ca, 'admin', PASSWORD);
+    const nackOne = async (destination: string, persistent: boolean) => {
+      await stompitSend(stomp, { destination, persistent: String(persistent), receipt: `s-${destination}` }, `to ${destination}`);
+      const sub = stompitSubscribe(stomp, { destination, ack: 'client-individual' });
+      const m = await sub.next();
+      stomp.nack(m.raw);
+      sub.subscription.unsubscribe();
+    };
+    const receive = async (destination: string) => {
+      const sub = stompitSubscribe(stomp, { destination, ack: 'auto' });
+      const m = await sub.next();
+      sub.subscription.unsubscribe();
+      return m;
+    };
+    // queue=">": a DLQ per queue, named DLQ.<queue>
+    await nackOne('/queue/orders.eu', true);
+    const dead = await receive('/queue/DLQ.orders.eu');
+    expect(dead.body).toBe('to /queue/orders.eu');
+    expect(dead.headers['original-destination']).toBe('/queue/orders.eu');
+    // the more specific audit.> entry: the shared AUDIT.DLQ, non-persistent messages too
+    await nackOne('/queue/audit.login', false);
+    expect((await receive('/queue/AUDIT.DLQ')).body).toBe('to /queue/audit.login');
+    // a non-persistent message under the individual strategy (processNonPersistent false) is dropped, as ActiveMQ does
+    await nackOne('/queue/orders.us', false);
+    const live = host.controlPlane.activeInstance(activeId)!;
+    expect(live.core.vhost('/')!.getQueue('DLQ.orders.us')).toBeUndefined();
+    expect(live.core.vhost('/')!.getQueue('ActiveMQ.DLQ')).toBeUndefined();
+    await stompitDisconnect(stomp).catch(() => undefined);
   });
 
   it('tags on brokers and configurations', async () => {
@@ -163,6 +251,34 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     expect((await client.send(new ListTagsCommand({ ResourceArn: rabbitArn }))).Tags).toEqual({ team: 'payments' });
     const e = await client.send(new ListTagsCommand({ ResourceArn: 'arn:aws:mq:us-east-1:000000000000:broker:x:b-none' })).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(NotFoundException);
+  });
+
+  it('ForbiddenException for another account\'s ARN, UnauthorizedException for a request without credentials', async () => {
+    const foreign = 'arn:aws:mq:us-east-1:123456789012:broker:theirs:b-11111111-1111-1111-1111-111111111111';
+    const f = (await client.send(new ListTagsCommand({ ResourceArn: foreign })).catch((x: unknown) => x)) as ForbiddenException;
+    expect(f).toBeInstanceOf(ForbiddenException);
+    expect(f.$metadata.httpStatusCode).toBe(403);
+    expect(f.ErrorAttribute).toBe('resource-arn');
+    expect(f.message).toContain('123456789012');
+    // the SDK with its signature taken off after signing (what an unsigned curl sends)
+    const unsigned = mqClient(host);
+    unsigned.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        delete request.headers['authorization'];
+        return next(args);
+      },
+      { step: 'deserialize', name: 'dropSignature' },
+    );
+    const u = (await unsigned.send(new ListBrokersCommand({})).catch((x: unknown) => x)) as UnauthorizedException;
+    unsigned.destroy();
+    expect(u).toBeInstanceOf(UnauthorizedException);
+    expect(u.$metadata.httpStatusCode).toBe(401);
+    expect(u.message).toMatch(/not signed/);
+    // any credentials at all pass
+    const other = mqClient(host, 'eu-west-1');
+    expect((await other.send(new ListBrokersCommand({}))).BrokerSummaries?.length).toBeGreaterThan(0);
+    other.destroy();
   });
 
   it('DescribeBrokerEngineTypes and DescribeBrokerInstanceOptions', async () => {

@@ -1,3 +1,5 @@
+import type { ActiveMqDlqStrategy } from '../../core/dead-letter.js';
+import { amqNameMatches } from '../../core/activemq-names.js';
 import { badRequest } from './errors.js';
 
 /**
@@ -19,7 +21,7 @@ const ALLOWED = new Set(
     'destinationInterceptors', 'virtualDestinationInterceptor', 'virtualDestinations', 'virtualTopic', 'compositeQueue', 'compositeTopic',
     'forwardTo', 'queue', 'topic', 'filteredDestination', 'mirroredQueue',
     'destinationPolicy', 'policyMap', 'policyEntries', 'policyEntry', 'defaultEntry', 'deadLetterStrategy', 'individualDeadLetterStrategy',
-    'sharedDeadLetterStrategy', 'discarding', 'pendingMessageLimitStrategy', 'constantPendingMessageLimitStrategy', 'prefetchRatePendingMessageLimitStrategy',
+    'sharedDeadLetterStrategy', 'deadLetterQueue', 'discarding', 'pendingMessageLimitStrategy', 'constantPendingMessageLimitStrategy', 'prefetchRatePendingMessageLimitStrategy',
     'dispatchPolicy', 'roundRobinDispatchPolicy', 'strictOrderDispatchPolicy', 'priorityDispatchPolicy', 'simpleDispatchPolicy',
     'messageGroupMapFactory', 'cachedMessageGroupMapFactory', 'messageGroupHashBucketFactory', 'simpleMessageGroupMapFactory',
     'slowConsumerStrategy', 'abortSlowConsumerStrategy', 'abortSlowAckConsumerStrategy', 'subscriptionRecoveryPolicy',
@@ -37,6 +39,7 @@ interface Element {
   name: string;
   start: number;
   end: number;
+  attrs: Record<string, string>;
   children: Element[];
 }
 
@@ -97,11 +100,12 @@ function parse(text: string): Element {
     const name = m![0];
     i += name.length;
     const seen = new Set<string>();
+    const attrs: Record<string, string> = {};
     for (;;) {
       while (i < text.length && /\s/.test(text[i]!)) i++;
       if (text.startsWith('/>', i)) {
         i += 2;
-        return { name, start, end: i, children: [] };
+        return { name, start, end: i, attrs, children: [] };
       }
       if (text[i] === '>') {
         i++;
@@ -121,6 +125,7 @@ function parse(text: string): Element {
       const close = text.indexOf(q!, i + 1);
       if (close < 0) fail(`attribute ${a![0]} of <${name}> is not closed`);
       if (text.slice(i + 1, close).includes('<')) fail(`'<' inside attribute ${a![0]} of <${name}>`);
+      attrs[localName(a![0])] = unescapeXml(text.slice(i + 1, close));
       i = close + 1;
     }
     const children: Element[] = [];
@@ -132,7 +137,7 @@ function parse(text: string): Element {
         const closing = text.slice(i + 2, end).trim();
         if (closing !== name) fail(`</${closing}> closes <${name}>`);
         i = end + 1;
-        return { name, start, end: i, children };
+        return { name, start, end: i, attrs, children };
       }
       if (text.startsWith('<!--', i)) {
         const end = text.indexOf('-->', i);
@@ -159,4 +164,90 @@ function parse(text: string): Element {
   skipMisc();
   if (i < text.length) fail('content after the root element');
   return root;
+}
+
+function unescapeXml(v: string): string {
+  return v.replace(/&(lt|gt|amp|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_, e: string) => {
+    if (e === 'lt') return '<';
+    if (e === 'gt') return '>';
+    if (e === 'amp') return '&';
+    if (e === 'quot') return '"';
+    if (e === 'apos') return "'";
+    return String.fromCodePoint(e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+  });
+}
+
+/** one `<policyEntry>` of `<destinationPolicy>`: the destinations it covers and what LocalMQ applies of it */
+export interface ActiveMqPolicyEntry {
+  kind: 'queue' | 'topic';
+  /** ActiveMQ wildcards: `*` one level, `>` the rest */
+  pattern: string;
+  deadLetter?: ActiveMqDlqStrategy;
+  /** attributes and child elements kept in the revision that LocalMQ does not act on */
+  notApplied: string[];
+}
+
+/**
+ * The destination policies of an ActiveMQ configuration that LocalMQ applies at (re)boot:
+ * each policyEntry's deadLetterStrategy (sharedDeadLetterStrategy with its deadLetterQueue,
+ * individualDeadLetterStrategy with its prefixes and suffixes, discarding; processNonPersistent).
+ * Everything else an entry says is listed in `notApplied` (and logged).
+ */
+export function activeMqPolicies(text: string): ActiveMqPolicyEntry[] {
+  const root = parse(text);
+  const out: ActiveMqPolicyEntry[] = [];
+  const find = (e: Element, name: string): Element[] => e.children.filter((c) => localName(c.name) === name);
+  for (const dp of find(root, 'destinationPolicy')) {
+    for (const pm of find(dp, 'policyMap')) {
+      const entries = [...find(pm, 'policyEntries').flatMap((x) => find(x, 'policyEntry')), ...find(pm, 'defaultEntry').flatMap((x) => find(x, 'policyEntry'))];
+      for (const entry of entries) {
+        const kind = entry.attrs['queue'] !== undefined ? 'queue' : entry.attrs['topic'] !== undefined ? 'topic' : undefined;
+        if (!kind) continue;
+        const notApplied = Object.keys(entry.attrs).filter((a) => a !== 'queue' && a !== 'topic').map((a) => `policyEntry@${a}`);
+        let deadLetter: ActiveMqDlqStrategy | undefined;
+        for (const child of entry.children) {
+          const childName = localName(child.name);
+          if (childName !== 'deadLetterStrategy') {
+            notApplied.push(childName);
+            continue;
+          }
+          for (const s of child.children) {
+            const sName = localName(s.name);
+            const nonPersistent = s.attrs['processNonPersistent'] === 'true';
+            if (sName === 'sharedDeadLetterStrategy') {
+              const q = find(s, 'deadLetterQueue').flatMap((d) => find(d, 'queue'))[0]?.attrs['physicalName'];
+              deadLetter = { kind: 'shared', queue: q ?? 'ActiveMQ.DLQ', processNonPersistent: nonPersistent };
+            } else if (sName === 'individualDeadLetterStrategy') {
+              deadLetter = {
+                kind: 'individual',
+                queuePrefix: s.attrs['queuePrefix'] ?? 'ActiveMQ.DLQ.Queue.',
+                topicPrefix: s.attrs['topicPrefix'] ?? 'ActiveMQ.DLQ.Topic.',
+                queueSuffix: s.attrs['queueSuffix'] ?? '',
+                topicSuffix: s.attrs['topicSuffix'] ?? '',
+                processNonPersistent: nonPersistent,
+              };
+              for (const a of ['useQueueForQueueMessages', 'useQueueForTopicMessages']) if (s.attrs[a] === 'false') notApplied.push(`individualDeadLetterStrategy@${a}=false (LocalMQ's DLQs are queues)`);
+            } else if (sName === 'discarding') deadLetter = { kind: 'discarding' };
+            else notApplied.push(sName);
+            for (const a of ['processExpired', 'expiration', 'enableAudit', 'maxProducersToAudit', 'maxAuditDepth']) if (s.attrs[a] !== undefined) notApplied.push(`${sName}@${a}`);
+          }
+        }
+        out.push({ kind, pattern: entry.attrs[kind]!, ...(deadLetter ? { deadLetter } : {}), notApplied });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The dead-letter strategy of a destination under these entries: among the entries whose
+ * pattern matches, the most specific one (fewest wildcards, then the longest pattern),
+ * as ActiveMQ's PolicyMap prefers the closest match.
+ */
+export function deadLetterResolver(entries: ActiveMqPolicyEntry[]): ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined {
+  const withDlq = entries.filter((e) => e.deadLetter);
+  if (withDlq.length === 0) return undefined;
+  const wildcards = (p: string) => p.split('.').filter((l) => l === '*' || l === '>').length;
+  const ranked = [...withDlq].sort((a, b) => wildcards(a.pattern) - wildcards(b.pattern) || b.pattern.length - a.pattern.length);
+  return (kind, name) => ranked.find((e) => e.kind === kind && amqNameMatches(e.pattern, name))?.deadLetter;
 }

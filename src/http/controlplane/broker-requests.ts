@@ -9,6 +9,8 @@ export interface CreateContext {
   account: string;
   nameTaken(name: string): boolean;
   configuration(ref: ConfigurationRef): void;
+  /** CRDR: the primary a replica is created for, checked (own account, engine, mode, not paired) */
+  replicationPrimary(arn: string, replica: { engineType: string; deploymentMode: string; region: string }): BrokerRecord;
 }
 
 function configurationRef(body: Json): ConfigurationRef | undefined {
@@ -51,6 +53,12 @@ export function applyCreateBroker(body: Json, ctx: CreateContext): BrokerRecord 
   if (ctx.nameTaken(name)) throw new MqApiError('ConflictException', 'brokerName', `Broker name [${name}] is already used by another broker in this account and region.`);
   const configuration = configurationRef(body);
   if (configuration) ctx.configuration(configuration);
+  const replicationMode = (str(body, 'dataReplicationMode') ?? 'NONE').toUpperCase();
+  if (replicationMode !== 'NONE' && replicationMode !== 'CRDR') throw badRequest('dataReplicationMode', `Data replication mode [${replicationMode}] is invalid. Valid values are: [NONE, CRDR].`);
+  const primaryArn = str(body, 'dataReplicationPrimaryBrokerArn');
+  if (replicationMode === 'CRDR' && !primaryArn) throw badRequest('dataReplicationPrimaryBrokerArn', 'The request failed because it is missing the required parameter [dataReplicationPrimaryBrokerArn]: a CRDR replica names its primary broker.');
+  if (replicationMode === 'NONE' && primaryArn) throw badRequest('dataReplicationMode', 'dataReplicationPrimaryBrokerArn is set only on a replica broker created with dataReplicationMode CRDR.');
+  const primary = primaryArn ? ctx.replicationPrimary(primaryArn, { engineType: engine, deploymentMode: mode, region: ctx.region }) : undefined;
   const encryption = object(body['encryptionOptions'], 'encryptionOptions');
   const logs = object(body['logs'], 'logs');
   if (engine === 'RABBITMQ' && logs['audit'] === true) throw badRequest('logs', 'Audit logs are not supported for RabbitMQ brokers.');
@@ -82,6 +90,8 @@ export function applyCreateBroker(body: Json, ctx: CreateContext): BrokerRecord 
     users: users.map((u) => ({ username: u.username, consoleAccess: u.consoleAccess, groups: engine === 'ACTIVEMQ' ? u.groups : [], replicationUser: u.replicationUser })),
     ports: [],
     active: 0,
+    dataReplicationMode: primary ? 'CRDR' : 'NONE',
+    ...(primary ? { dataReplication: { role: 'REPLICA' as const, counterpart: { brokerId: primary.brokerId, region: primary.region } } } : {}),
   };
 }
 
@@ -109,6 +119,17 @@ export function applyUpdateBroker(record: BrokerRecord, body: Json, checkConfigu
   const strategy = str(body, 'authenticationStrategy');
   if (strategy !== undefined && strategy.toUpperCase() !== 'SIMPLE') {
     throw badRequest('authenticationStrategy', 'LocalMQ does not implement LDAP authentication: use SIMPLE.');
+  }
+  const replication = str(body, 'dataReplicationMode')?.toUpperCase();
+  if (replication !== undefined) {
+    if (replication !== 'NONE' && replication !== 'CRDR') throw badRequest('dataReplicationMode', `Data replication mode [${replication}] is invalid. Valid values are: [NONE, CRDR].`);
+    const paired = record.dataReplication !== undefined || record.pendingDataReplication !== undefined;
+    if (replication === 'CRDR' && !paired) {
+      throw badRequest('dataReplicationMode', `Broker [${record.brokerId}] has no replica: create one with CreateBroker (DataReplicationMode CRDR, DataReplicationPrimaryBrokerArn ${record.brokerArn}) in another region.`);
+    }
+    if (replication === 'NONE' && paired) {
+      throw badRequest('dataReplicationMode', `Broker [${record.brokerId}] is in a data replication pair: delete the replica broker to end the pair.`);
+    }
   }
   const window = maintenanceWindow(body);
   const autoMinor = bool(body, 'autoMinorVersionUpgrade');

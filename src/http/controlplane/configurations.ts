@@ -142,13 +142,25 @@ export class Configurations {
 
 export type EngineOf = EngineType;
 
+/** what a RabbitMQ configuration revision sets in the broker it applies to */
+export interface RabbitBrokerSettings {
+  limits: { maxChannelsPerConnection?: number; maxMessageSize?: number };
+  amqp: { channelMax?: number; heartbeat?: number };
+  management: { operatorPolicyChangesDisabled?: boolean };
+  /** `default_queue_type`: the type of queues declared without x-queue-type */
+  defaultQueueType?: 'classic' | 'quorum';
+  /** keys kept in the revision that LocalMQ does not act on, with why */
+  ignored: string[];
+}
+
 /**
- * What a RabbitMQ configuration revision changes in the broker LocalMQ starts:
- * `channel_max`, `max_message_size`, `heartbeat`. Other keys Amazon MQ accepts are kept in
- * the revision and named in the log as not applied.
+ * What a RabbitMQ configuration revision changes in the broker LocalMQ starts, at (re)boot
+ * as Amazon MQ applies a revision: `channel_max`, `max_message_size`, `heartbeat`,
+ * `default_queue_type`, `management.restrictions.operator_policy_changes.disabled`. Other
+ * keys Amazon MQ accepts are kept in the revision and named in the log as not applied.
  */
-export function rabbitBrokerSettings(settings: Map<string, string>): { limits: { maxChannelsPerConnection?: number; maxMessageSize?: number }; amqp: { channelMax?: number; heartbeat?: number }; ignored: string[] } {
-  const out: ReturnType<typeof rabbitBrokerSettings> = { limits: {}, amqp: {}, ignored: [] };
+export function rabbitBrokerSettings(settings: Map<string, string>): RabbitBrokerSettings {
+  const out: RabbitBrokerSettings = { limits: {}, amqp: {}, management: {}, ignored: [] };
   for (const [key, value] of settings) {
     const n = Number(value);
     if (key === 'channel_max' && Number.isInteger(n)) {
@@ -156,7 +168,10 @@ export function rabbitBrokerSettings(settings: Map<string, string>): { limits: {
       out.amqp.channelMax = n;
     } else if (key === 'max_message_size' && Number.isInteger(n)) out.limits.maxMessageSize = n;
     else if (key === 'heartbeat' && Number.isInteger(n)) out.amqp.heartbeat = n;
-    else out.ignored.push(key);
+    else if (key === 'default_queue_type' && (value === 'quorum' || value === 'classic')) out.defaultQueueType = value;
+    else if (key === 'management.restrictions.operator_policy_changes.disabled' && (value === 'true' || value === 'false')) {
+      out.management.operatorPolicyChangesDisabled = value === 'true';
+    } else out.ignored.push(key);
   }
   return out;
 }

@@ -13,10 +13,12 @@ import { offer } from './catalog.js';
 import { Configurations, rabbitBrokerSettings } from './configurations.js';
 import { badRequest, brokerNotFound, MqApiError } from './errors.js';
 import type { BrokerRecord, BrokerState, ConfigurationRef, UserRecord } from './model.js';
-import { describeBroker, type Presentation } from './present.js';
+import { describeBroker, replicationFields, type Presentation } from './present.js';
 import { apiHandler } from './routes.js';
 import { applyCreateBroker, applyUpdateBroker } from './broker-requests.js';
 import type { Json } from './validate.js';
+import { copyStore, readUsers, restoreUsers } from './replication.js';
+import { activeMqPolicies, deadLetterResolver } from './activemq-xml.js';
 
 export interface ControlPlaneOptions {
   /** the LocalMQ's data dir: brokers live in `<dataDir>/brokers/<id>/`; none: a temp dir removed at stop */
@@ -144,7 +146,13 @@ export class ControlPlane {
       account: ACCOUNT,
       nameTaken: (name) => [...this.records.values()].some((r) => r.brokerName === name),
       configuration: (ref) => this.checkConfiguration(ref, body),
+      replicationPrimary: (arn, replica) => this.replicationPrimary(arn, replica),
     });
+    if (record.dataReplication) {
+      // the primary joins the pair at its next reboot (Amazon MQ shows it pending until then)
+      const primary = this.records.get(record.dataReplication.counterpart.brokerId)!;
+      primary.pendingDataReplication = { role: 'PRIMARY', counterpart: { brokerId, region } };
+    }
     this.records.set(brokerId, record);
     const rt: Runtime = { state: 'CREATION_IN_PROGRESS', instances: [], busy: Promise.resolve() };
     this.runtime.set(brokerId, rt);
@@ -155,6 +163,26 @@ export class ControlPlane {
       this.logger.error('creating a broker failed', { brokerId, error: (err as Error).message });
     });
     return { brokerArn: record.brokerArn, brokerId };
+  }
+
+  /** CreateBroker's dataReplicationPrimaryBrokerArn, checked as Amazon MQ checks a CRDR pair */
+  private replicationPrimary(arn: string, replica: { engineType: string; deploymentMode: string; region: string }): BrokerRecord {
+    checkOwnArn(arn);
+    const primary = [...this.records.values()].find((r) => r.brokerArn === arn && this.runtime.has(r.brokerId));
+    if (!primary) throw new MqApiError('NotFoundException', 'dataReplicationPrimaryBrokerArn', `Can't find requested broker [${arn}]. Make sure your broker exists.`);
+    if (replica.engineType !== 'ACTIVEMQ' || primary.engineType !== 'ACTIVEMQ') {
+      throw badRequest('dataReplicationMode', 'Cross-region data replication (CRDR) is available for ActiveMQ brokers only.');
+    }
+    if (replica.deploymentMode !== 'ACTIVE_STANDBY_MULTI_AZ' || primary.deploymentMode !== 'ACTIVE_STANDBY_MULTI_AZ') {
+      throw badRequest('deploymentMode', 'Cross-region data replication (CRDR) needs ACTIVE_STANDBY_MULTI_AZ brokers on both sides.');
+    }
+    if (replica.region === primary.region) {
+      throw badRequest('dataReplicationPrimaryBrokerArn', `The replica broker must be in another region than its primary [${primary.region}]: sign the CreateBroker request for the replica's region.`);
+    }
+    if (primary.dataReplication || primary.pendingDataReplication) {
+      throw new MqApiError('ConflictException', 'dataReplicationPrimaryBrokerArn', `Broker [${primary.brokerId}] is already in a data replication pair.`);
+    }
+    return primary;
   }
 
   private checkConfiguration(ref: ConfigurationRef, body: Json): void {
@@ -182,7 +210,12 @@ export class ControlPlane {
       await first.stop();
       return;
     }
-    rt.state = 'RUNNING';
+    if (record.dataReplication?.role === 'REPLICA') {
+      // a replica holds its users in its store and refuses clients until it is promoted
+      await first.stop();
+      rt.instances[0] = undefined;
+      rt.state = 'REPLICA';
+    } else rt.state = 'RUNNING';
     this.save();
   }
 
@@ -190,14 +223,23 @@ export class ControlPlane {
     return record.engineType === 'ACTIVEMQ' ? 'activemq' : 'rabbitmq';
   }
 
-  private startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
+  private async startInstanceOf(record: BrokerRecord, index: number, users: Json[] = []): Promise<LocalMQ> {
     const o = offer(record.engineType, record.hostInstanceType);
     const isFirstBroker = this.records.size === 1;
     const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
     if (conf?.ignored.length) this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: conf.ignored });
-    return startInstance({
+    let deadLetter: ReturnType<typeof deadLetterResolver>;
+    if (record.configuration && record.engineType === 'ACTIVEMQ') {
+      const entries = activeMqPolicies(this.configurations.activeMqXml(record.configuration.id, record.configuration.revision));
+      deadLetter = deadLetterResolver(entries);
+      const notApplied = entries.flatMap((e) => e.notApplied.map((n) => `${e.kind}=${e.pattern}: ${n}`));
+      if (notApplied.length) this.logger.info('destination policy settings kept but not applied by LocalMQ', { brokerId: record.brokerId, settings: notApplied });
+    }
+    const instance = await startInstance({
       limits: conf?.limits,
       amqp: conf?.amqp,
+      management: conf?.management,
+      engineVersion: record.engineVersion,
       brokerId: record.brokerId,
       brokerName: record.brokerName,
       engine: this.engineOf(record),
@@ -218,6 +260,10 @@ export class ControlPlane {
       standardPorts: this.options.standardPorts && isFirstBroker && index === 0,
       logger: this.logger.child({ broker: record.brokerId, instance: index + 1 }),
     });
+    // the revision's settings the core takes after start: ActiveMQ dead-letter strategies, RabbitMQ's default_queue_type
+    instance.core.activeMqDeadLetterStrategy = deadLetter;
+    if (conf?.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: conf.defaultQueueType };
+    return instance;
   }
 
   describeBroker(id: string): Json {
@@ -247,7 +293,7 @@ export class ControlPlane {
       logs: { general: record.pending.logs?.general ?? record.logs.general, ...(record.engineType === 'ACTIVEMQ' ? { audit: record.pending.logs?.audit ?? record.logs.audit ?? false } : {}) },
       maintenanceWindowStartTime: record.maintenanceWindowStartTime,
       securityGroups: record.pending.securityGroups ?? record.securityGroups,
-      dataReplicationMode: 'NONE',
+      ...replicationFields(record),
     };
   }
 
@@ -292,7 +338,7 @@ export class ControlPlane {
     }
     const rt = this.runtime.get(id)!;
     await rt.busy;
-    if (rt.state !== 'RUNNING') throw new MqApiError('ConflictException', 'broker-id', `Broker [${id}] is in state [${rt.state}].`);
+    if (rt.state !== 'RUNNING') throw new MqApiError('ConflictException', 'broker-id', `Broker [${id}] is in state [${rt.state}]: only a RUNNING broker serves and can fail over.`);
     rt.state = 'REBOOT_IN_PROGRESS';
     const started = process.hrtime.bigint();
     const run = this.switchOver(record, rt);
@@ -331,15 +377,79 @@ export class ControlPlane {
       record.configurationHistory.push(p.configuration);
     }
     record.pending = {};
+    if (record.pendingDataReplication) {
+      record.dataReplication = record.pendingDataReplication;
+      record.dataReplicationMode = 'CRDR';
+      record.pendingDataReplication = undefined;
+    }
     record.users = record.users
       .filter((u) => u.pending?.pendingChange !== 'DELETE')
       .map((u) => ({ ...u, consoleAccess: u.pending?.consoleAccess ?? u.consoleAccess, groups: u.pending?.groups ?? u.groups, pending: undefined }));
   }
 
+  /**
+   * Promote a CRDR replica to primary (Amazon MQ's Promote): SWITCHOVER stops the primary
+   * cleanly, FAILOVER abruptly (as a lost region); the primary's durable state is copied to
+   * the replica (see replication.ts for what is replicated), the replica starts serving on
+   * its endpoints with its own users, and the former primary becomes the replica.
+   */
+  promote(id: string, mode: 'SWITCHOVER' | 'FAILOVER'): { brokerId: string } {
+    const record = this.record(id);
+    if (record.dataReplication?.role !== 'REPLICA') {
+      throw badRequest('dataReplicationMode', `Broker [${id}] is not a replica in a cross-region data replication (CRDR) pair, so it cannot be promoted.`);
+    }
+    const primary = this.records.get(record.dataReplication.counterpart.brokerId);
+    const prt = primary ? this.runtime.get(primary.brokerId) : undefined;
+    if (!primary || !prt) throw badRequest('dataReplicationMode', `The primary broker [${record.dataReplication.counterpart.brokerId}] of replica [${id}] is gone.`);
+    if (mode === 'SWITCHOVER' && (prt.state !== 'RUNNING' || primary.dataReplication?.role !== 'PRIMARY')) {
+      throw badRequest('mode', `A SWITCHOVER needs the primary broker [${primary.brokerId}] RUNNING with replication in force (it is ${prt.state}${primary.pendingDataReplication ? ', replication pending its reboot' : ''}); use FAILOVER.`);
+    }
+    const rt = this.runtime.get(id)!;
+    if (rt.state !== 'REPLICA') throw new MqApiError('ConflictException', 'broker-id', `Broker [${id}] is in state [${rt.state}].`);
+    rt.state = 'REBOOT_IN_PROGRESS';
+    const run = Promise.all([rt.busy, prt.busy]).then(async () => {
+      prt.state = 'REBOOT_IN_PROGRESS';
+      await Promise.all(prt.instances.map((i) => i?.stop(mode === 'FAILOVER' ? { abrupt: true } : undefined)));
+      prt.instances = [];
+      const replicaDir = join(this.root(), id);
+      const own = await readUsers(replicaDir, this.logger);
+      await copyStore(join(this.root(), primary.brokerId), replicaDir);
+      const started = await this.startInstanceOf(record, record.active);
+      restoreUsers(started, own);
+      rt.instances[record.active] = started;
+      record.ports[record.active] = { ...started.ports } as Partial<Record<ListenerKey, number>>;
+      record.dataReplication = { role: 'PRIMARY', counterpart: { brokerId: primary.brokerId, region: primary.region } };
+      primary.dataReplication = { role: 'REPLICA', counterpart: { brokerId: id, region: record.region } };
+      primary.dataReplicationMode = 'CRDR';
+      primary.pendingDataReplication = undefined;
+      rt.state = 'RUNNING';
+      prt.state = 'REPLICA';
+      this.save();
+      this.logger.info('replica promoted', { brokerId: id, mode, formerPrimary: primary.brokerId });
+    });
+    rt.busy = run.catch((err: unknown) => {
+      rt.state = 'CRITICAL_ACTION_REQUIRED';
+      this.logger.error('promoting a replica failed', { brokerId: id, error: (err as Error).message });
+    });
+    prt.busy = rt.busy;
+    return { brokerId: id };
+  }
+
   deleteBroker(id: string): { brokerId: string } {
-    this.record(id);
+    const record = this.record(id);
     const rt = this.runtime.get(id)!;
     if (rt.state === 'DELETION_IN_PROGRESS') return { brokerId: id };
+    const pair = record.dataReplication ?? record.pendingDataReplication;
+    const counterpart = pair ? this.records.get(pair.counterpart.brokerId) : undefined;
+    if (pair?.role === 'PRIMARY' && counterpart) {
+      throw badRequest('broker-id', `Broker [${id}] is the primary of a data replication pair: delete its replica [${counterpart.brokerId}] first.`);
+    }
+    if (counterpart) {
+      // the replica goes: its primary leaves the pair
+      counterpart.dataReplication = undefined;
+      counterpart.pendingDataReplication = undefined;
+      counterpart.dataReplicationMode = 'NONE';
+    }
     rt.state = 'DELETION_IN_PROGRESS';
     rt.busy = rt.busy.then(async () => {
       await Promise.all(rt.instances.map((i) => i?.stop()));
@@ -376,6 +486,7 @@ export class ControlPlane {
   // ---- tags ------------------------------------------------------------------------------
 
   taggable(arn: string): { tags: Record<string, string> } {
+    checkOwnArn(arn);
     const broker = [...this.records.values()].find((r) => r.brokerArn === arn);
     if (broker) return broker;
     const configuration = [...this.configurations.records.values()].find((c) => c.arn === arn);
@@ -408,6 +519,10 @@ export class ControlPlane {
     await this.certificateAuthority();
     for (const r of saved.brokers ?? []) {
       const rt = this.runtime.get(r.brokerId)!;
+      if (r.dataReplication?.role === 'REPLICA') {
+        rt.state = 'REPLICA';
+        continue;
+      }
       try {
         rt.instances[r.active] = await this.startInstanceOf(r, r.active);
         rt.state = 'RUNNING';
@@ -426,5 +541,17 @@ export class ControlPlane {
     await Promise.all([...this.runtime.values()].map((rt) => rt.busy.catch(() => undefined)));
     await Promise.all([...this.runtime.values()].flatMap((rt) => rt.instances.map((i) => i?.stop())));
     if (this.tempRoot && this.rootDir) rmSync(this.rootDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An ARN of another AWS account: Amazon MQ answers ForbiddenException (403), since the
+ * caller may not act on resources it does not own. Every resource LocalMQ holds is in
+ * account 000000000000.
+ */
+export function checkOwnArn(arn: string): void {
+  const m = /^arn:aws[a-z-]*:mq:[a-z0-9-]*:(\d{12}):/.exec(arn);
+  if (m && m[1] !== ACCOUNT) {
+    throw new MqApiError('ForbiddenException', 'resource-arn', `User is not authorized to access resource [${arn}]: it belongs to account ${m[1]}, not ${ACCOUNT}.`);
   }
 }

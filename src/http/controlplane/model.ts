@@ -34,6 +34,12 @@ export interface PendingBrokerSettings {
   logs?: { general?: boolean; audit?: boolean };
 }
 
+/** a broker's side of a cross-region data replication (CRDR) pair */
+export interface DataReplication {
+  role: 'PRIMARY' | 'REPLICA';
+  counterpart: { brokerId: string; region: string };
+}
+
 /** What the control plane keeps about a broker (in `<data dir>/brokers/control-plane.json`). */
 export interface BrokerRecord {
   brokerId: string;
@@ -65,6 +71,11 @@ export interface BrokerRecord {
   ports: Partial<Record<ListenerKey, number>>[];
   /** which instance holds the store's lock and serves */
   active: number;
+  /** CRDR: `CRDR` once the broker is in a pair (a primary after its reboot), else NONE */
+  dataReplicationMode?: 'NONE' | 'CRDR';
+  dataReplication?: DataReplication;
+  /** a primary's side of a pair its replica's creation asked for, in force after its reboot */
+  pendingDataReplication?: DataReplication;
 }
 
 export interface ConfigurationRevisionRecord {
@@ -94,4 +105,6 @@ export type BrokerState =
   | 'DELETION_IN_PROGRESS'
   | 'RUNNING'
   | 'REBOOT_IN_PROGRESS'
-  | 'CRITICAL_ACTION_REQUIRED';
+  | 'CRITICAL_ACTION_REQUIRED'
+  /** a CRDR replica: it receives the primary's data and refuses clients */
+  | 'REPLICA';

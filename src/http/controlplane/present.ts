@@ -77,13 +77,23 @@ export function describeBroker(record: BrokerRecord, state: BrokerState, p: Pres
     subnetIds: record.subnetIds,
     tags: record.tags,
     users: record.engineType === 'ACTIVEMQ' ? record.users.map((u) => (u.pending ? { username: u.username, pendingChange: u.pending.pendingChange } : { username: u.username })) : [],
-    dataReplicationMode: 'NONE',
+    ...replicationFields(record),
   };
   if (pending.engineVersion) out['pendingEngineVersion'] = pending.engineVersion;
   if (pending.hostInstanceType) out['pendingHostInstanceType'] = pending.hostInstanceType;
   if (pending.securityGroups) out['pendingSecurityGroups'] = pending.securityGroups;
   if (pending.authenticationStrategy) out['pendingAuthenticationStrategy'] = pending.authenticationStrategy;
   return out;
+}
+
+/** dataReplicationMode / Metadata and their pending forms, as DescribeBroker and UpdateBroker answer them */
+export function replicationFields(record: BrokerRecord): Json {
+  const meta = (d: NonNullable<BrokerRecord['dataReplication']>) => ({ dataReplicationCounterpart: { brokerId: d.counterpart.brokerId, region: d.counterpart.region }, dataReplicationRole: d.role });
+  return {
+    dataReplicationMode: record.dataReplicationMode ?? 'NONE',
+    ...(record.dataReplication ? { dataReplicationMetadata: meta(record.dataReplication) } : {}),
+    ...(record.pendingDataReplication ? { pendingDataReplicationMode: 'CRDR', pendingDataReplicationMetadata: meta(record.pendingDataReplication) } : {}),
+  };
 }
 
 export function brokerSummary(record: BrokerRecord, state: BrokerState): Json {

@@ -49,6 +49,11 @@ async function serve(cp: ControlPlane, routes: Route[], req: http.IncomingMessag
   } catch {
     return sendError(res, badRequest('path', `malformed URL encoding in ${url.pathname}`));
   }
+  // Amazon MQ's operations are SigV4-signed: any key and secret pass (the signature is not
+  // checked), but a request with no credentials at all is refused as AWS refuses it
+  if (segments[0] === 'v1' && !signed(req, url)) {
+    return sendError(res, new MqApiError('UnauthorizedException', undefined, 'The request is not signed: LocalMQ accepts any AWS credentials (SigV4 signatures are not verified), but Amazon MQ API requests must carry them.'));
+  }
   const matching = routes.map((r) => ({ r, params: match(r.segments, segments) })).filter((m) => m.params !== undefined);
   const found = matching.find((m) => m.r.method === req.method);
   if (!found) {
@@ -105,6 +110,13 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** signed with SigV4, in the Authorization header or a presigned query (the signature itself is not checked) */
+function signed(req: http.IncomingMessage, url: URL): boolean {
+  const auth = String(req.headers['authorization'] ?? '');
+  if (/^AWS4-HMAC-SHA256 Credential=[^/\s]+\//.test(auth)) return true;
+  return url.searchParams.get('X-Amz-Algorithm') === 'AWS4-HMAC-SHA256' && url.searchParams.has('X-Amz-Credential');
+}
+
 /** the region of the SigV4 credential scope: `Credential=AKID/20261128/eu-west-1/mq/aws4_request` */
 function signedRegion(req: http.IncomingMessage): string | undefined {
   const m = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/mq\//.exec(String(req.headers['authorization'] ?? ''));
@@ -145,7 +157,7 @@ function buildRoutes(cp: ControlPlane): Route[] {
       cp.record(r.params['id']!);
       const mode = str(r.body, 'mode', true);
       if (mode !== 'SWITCHOVER' && mode !== 'FAILOVER') throw badRequest('mode', `Promote mode [${mode}] is invalid. Valid values are: [SWITCHOVER, FAILOVER].`);
-      throw badRequest('dataReplicationMode', `Broker [${r.params['id']}] is not a replica in a cross-region data replication (CRDR) pair, so it cannot be promoted.`);
+      return { body: cp.promote(r.params['id']!, mode) };
     }),
     // ---- users (ActiveMQ)
     route('GET', '/v1/brokers/{id}/users', (r) => {

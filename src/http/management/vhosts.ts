@@ -29,7 +29,7 @@ export function vhostRoutes(b: ManagementBackend): Route[] {
       method: 'PUT',
       path: '/api/vhosts/:vhost',
       tag: 'administrator',
-      handle: (_req, res, body, { params }) => {
+      handle: (_req, res, body, { params, principal }) => {
         const name = params['vhost']!;
         const existed = b.core.vhost(name) !== undefined;
         const meta = { ...(b.retained.vhostMeta.get(name) ?? { name }) };
@@ -47,6 +47,11 @@ export function vhostRoutes(b: ManagementBackend): Route[] {
         b.core.addVhost(name);
         b.retained.vhostMeta.set(name, meta);
         b.core.store.putVhost(meta);
+        // rabbit_vhost:put_vhost → maybe_grant_full_permissions: the user creating a vhost gets
+        // configure/write/read ".*" there (RabbitMQ 3.10, measured: a later permissions PUT answers 204)
+        if (!existed && !principal.control && b.users.getUser(principal.name)) {
+          b.users.setPermission({ user: principal.name, vhost: name, configure: '.*', write: '.*', read: '.*' });
+        }
         sendCreated(res, !existed);
       },
     },

@@ -43,6 +43,9 @@ export interface InstanceSpec {
   /** settings from the broker's configuration revision (RabbitMQ's rabbitmq.conf keys LocalMQ knows) */
   limits?: BrokerOptions['limits'];
   amqp?: BrokerOptions['amqp'];
+  management?: BrokerOptions['management'];
+  /** the broker's engine version (Amazon MQ's `5.18`, `4.2`, …): the instance follows its rules */
+  engineVersion?: string;
   /** try the standard ports first for listeners without a port; fall back to free ones */
   standardPorts?: boolean;
   logger: Logger;
@@ -76,6 +79,8 @@ export async function startInstance(spec: InstanceSpec): Promise<LocalMQ> {
       users: spec.users,
       limits: spec.limits,
       amqp: spec.amqp,
+      management: spec.management,
+      engineVersion: spec.engineVersion,
       ports,
       freePorts: true,
       logger: spec.logger,
