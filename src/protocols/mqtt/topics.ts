@@ -26,8 +26,20 @@ export function topicToRoutingKey(topic: string): string {
 /** subscription filter `a/+/#` → binding key `a.*.#` */
 export const filterToBindingKey = topicToRoutingKey;
 
+/** the last key converted, and its topic: a fanout converts one key for every subscriber */
+let lastKey = '';
+let lastTopic = '';
+
 /** routing key `a.b/c` → MQTT topic `a/b.c` */
 export function routingKeyToTopic(key: string): string {
+  if (key === lastKey) return lastTopic;
+  const topic = convertKey(key);
+  lastKey = key;
+  lastTopic = topic;
+  return topic;
+}
+
+function convertKey(key: string): string {
   let out = '';
   let from = 0;
   for (let i = 0; i < key.length; i++) {
