@@ -17,7 +17,9 @@ import { PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, messageExpiresAt, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { publishRefusal, subscribeRefusal } from './permissions.js';
+import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
@@ -59,16 +61,6 @@ function sharedFilter(f: string): { group: string; filter: string } | undefined 
 
 let connectionSeq = 0;
 
-interface Will {
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: boolean;
-  properties?: PublishProperties & { willDelayInterval?: number };
-}
-
-/** messages published with the RETAIN flag, for retain-as-published deliveries */
-const publishedRetained = new WeakSet<Message>();
 
 /**
  * One MQTT client (3.1, 3.1.1 or 5.0) on the core. Packets are read with mqtt-packet
@@ -104,7 +96,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private readonly filters = new Map<string, number>();
   private readonly subOptions = new Map<string, SubscriptionOptions>();
   /** shared subscriptions: the group's queue name -> its filter (without `$share/{group}/`) and options */
-  private readonly sharedSubs = new Map<string, { filter: string; options: SubscriptionOptions }>();
+  private readonly sharedSubs = new Map<string, { full: string; filter: string; options: SubscriptionOptions }>();
+  /** a resumed session's shared subscriptions, subscribed again once the CONNACK is out */
+  private sharedToRestore: { filter: string; options: SubscriptionOptions }[] | undefined;
   private noLocalCount = 0;
   /** messages this connection published, while one of its subscriptions is no-local */
   private ownPublishes: WeakSet<Message> | undefined;
@@ -371,15 +365,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.persistent = !clean;
     }
     const existing = vhost.getQueue(this.queueName);
+    const shared = this.server.sessions.get(vhost.name, clientId)?.shared;
     let sessionPresent = false;
-    if (existing && (clean || existing.options.exclusive)) {
+    if (clean || existing?.options.exclusive) {
       // a clean start drops what an earlier session left (an exclusive queue is another live client's)
-      if (!existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
+      if (existing && !existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
       this.server.forgetLeftovers(this);
-    } else if (existing) {
+    } else if (existing || leftovers || shared) {
+      // the session: its queue and bindings, its shared subscriptions, its QoS 2 exchanges
       sessionPresent = true;
-      this.restoreSubscriptions();
-      this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+      if (existing) {
+        this.restoreSubscriptions();
+        this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+      }
+      this.sharedToRestore = shared;
       if (leftovers) {
         this.incomingQos2 = leftovers.incomingQos2;
         for (const id of leftovers.pendingPubrel) this.outbound.restoreReleased(id);
@@ -395,6 +394,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         retain: p.will.retain ?? false,
         properties: p.will.properties as Will['properties'],
       };
+    }
+    // with a data dir the will is written down, so a crash of the broker does not lose it
+    if (this.durable) {
+      const will = this.will ? storeWill(this.will, this.user, version, this.server.willDelay(version, this.will, this.persistent ? this.sessionExpiry : 0)) : undefined;
+      this.server.sessions.update(vhost.name, clientId, { will });
     }
     this.session = this.ctx.broker.openSession(vhost, this);
     this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
@@ -435,6 +439,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (this.state !== 'open') return;
       // PUBRELs the last connection of this session did not see answered go again [MQTT-4.4.0-1]
       for (const id of this.outbound.releasedIds()) this.writeAck(PUBREL, id, RC.SUCCESS);
+      for (const s of this.sharedToRestore ?? []) {
+        const shared = sharedFilter(s.filter);
+        if (shared) this.subscribeShared(s.filter, shared.group, shared.filter, s.options);
+      }
+      this.sharedToRestore = undefined;
       this.startConsuming();
     });
   }
@@ -546,7 +555,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // clients may not publish into $SYS: dropped without a word, as Mosquitto does
     if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
     const v = this.vhostRef!;
-    const refused = this.publishRefusal(v.name, topic);
+    const refused = publishRefusal(this.access!, v.name, topic);
     if (refused) {
       const reason = refused;
       this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
@@ -567,34 +576,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (!(err instanceof BrokerError)) throw err;
       return this.protocolFailure(RC.UNSPECIFIED_ERROR, err.message);
     }
-    if (qos === 2) this.incomingQos2.add(p.messageId!);
+    if (qos === 2) {
+      this.incomingQos2.add(p.messageId!);
+      this.saveQos2();
+    }
     this.answerPublish(p, (flags & Routed) === 0 && this.version === 5 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
-  }
-
-  /** why the user may not publish to `topic` (write on amq.topic, and its topic permissions), or undefined */
-  private publishRefusal(vhost: string, topic: string): string | undefined {
-    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
-    if (!this.access!.allowed(vhost, exchange, 'write')) return `write access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
-    try {
-      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
-    } catch (err) {
-      if (err instanceof BrokerError) return err.message;
-      throw err;
-    }
-    return undefined;
-  }
-
-  /** why the user may not subscribe to `filter` (read on amq.topic, and its topic permissions), or undefined */
-  private subscribeRefusal(vhost: string, filter: string): string | undefined {
-    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
-    if (!this.access!.allowed(vhost, exchange, 'read')) return `read access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
-    try {
-      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
-    } catch (err) {
-      if (err instanceof BrokerError) return err.message;
-      throw err;
-    }
-    return undefined;
   }
 
   /** FlowControlled: stop reading while the broker's alarm holds publishers */
@@ -647,7 +633,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
-      const refusedRead = this.subscribeRefusal(v.name, shared ? shared.filter : filter);
+      const refusedRead = subscribeRefusal(this.access!, v.name, shared ? shared.filter : filter);
       if (refusedRead) {
         this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
         granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);
@@ -694,7 +680,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
       v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
       const tag = `${SHARED_TAG}${full}`;
-      this.sharedSubs.set(name, { filter, options: o });
+      this.sharedSubs.set(name, { full, filter, options: o });
+      // a persistent session is its queue, even when all it has are shared subscriptions
+      if (this.persistent) {
+        this.ensureQueue();
+        this.saveShared();
+      }
       if (!this.session!.hasConsumer(tag)) {
         this.session!.consume(name, { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
       }
@@ -706,6 +697,18 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     return o.qos;
   }
 
+  /** a persistent session's shared subscriptions, kept for its next connection */
+  private saveShared(): void {
+    const shared = [...this.sharedSubs.values()].map((s) => ({ filter: s.full, options: s.options }));
+    this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared });
+  }
+
+  /** with a data dir, a persistent session's QoS 2 packet ids in mid-handshake are written down */
+  private saveQos2(): void {
+    if (!this.durable || !this.persistent) return;
+    this.server.sessions.update(this.vhostRef!.name, this.clientId, { incomingQos2: [...this.incomingQos2], pendingPubrel: this.outbound.releasedIds() });
+  }
+
   private onUnsubscribe(p: IUnsubscribePacket): void {
     const v = this.vhostRef!;
     const codes: number[] = [];
@@ -715,6 +718,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         const name = sharedQueueName(shared.group, shared.filter);
         const had = this.sharedSubs.delete(name);
         this.session!.cancel(`${SHARED_TAG}${filter}`);
+        if (had && this.persistent) this.saveShared();
         codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
         continue;
       }
@@ -905,12 +909,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     if (state !== (complete ? RELEASED : AWAITING_ACK)) return;
     const tag = this.outbound.tag(id);
     this.outbound.drop(id);
-    if (!complete && tag >= 0) this.settleDelivery(tag);
+    if (complete) this.saveQos2();
+    else if (tag >= 0) this.settleDelivery(tag);
   }
 
   /** PUBREL: the QoS 2 PUBLISH with this id is done; PUBCOMP (0x92 if we never had it) */
   private onPubrel(id: number): void {
     const known = this.incomingQos2.delete(id);
+    if (known) this.saveQos2();
     // a QoS 2 PUBLISH counts against our receive maximum until its PUBCOMP [MQTT-4.9]
     if (known && this.version === 5) this.incomingInFlight--;
     this.writeAck(PUBCOMP, id, this.version === 5 && !known ? RC.PACKET_IDENTIFIER_NOT_FOUND : RC.SUCCESS);
@@ -930,6 +936,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return;
     }
     this.outbound.release(id);
+    this.saveQos2();
     this.writeAck(PUBREL, id, RC.SUCCESS);
   }
 
@@ -1027,6 +1034,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.ctx.connections.remove(this);
     this.ctx.logger.info('MQTT connection closed', { clientId: this.clientId, user: this.user, remote: this.remoteAddress, takenOver: takenOver || undefined });
     if (publishWill && this.will) this.server.publishWill(this, this.will, this.persistent ? this.sessionExpiry : 0);
+    else if (this.will && this.durable) this.server.sessions.update(this.vhostRef!.name, this.clientId, { will: undefined });
+    // a session that ends here leaves nothing behind (a will waiting for its delay aside)
+    if (!this.persistent && !takenOver) this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
     this.closedResolve();
   }
 
@@ -1043,24 +1053,4 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.closeNow(false);
     return this.closedPromise;
   }
-
-  /** the will of this client as a core message, routed like a PUBLISH of its own */
-  routeWill(will: Will): void {
-    const v = this.vhostRef;
-    if (!v) return;
-    if (!validTopicName(will.topic) || will.topic.startsWith('$SYS') || this.publishRefusal(v.name, will.topic)) return;
-    const m = publishToMessage(will.topic, will.payload, will.qos, false, this.version === 5 ? will.properties : undefined);
-    try {
-      if (will.retain) {
-        publishedRetained.add(m);
-        this.ctx.broker.retained.retain(v.name, m);
-      }
-      v.publish(TOPIC_EXCHANGE, m.routingKey, m);
-    } catch (err) {
-      if (!(err instanceof BrokerError)) throw err;
-    }
-  }
 }
-
-
-export type { Will };
