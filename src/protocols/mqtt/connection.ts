@@ -555,7 +555,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // clients may not publish into $SYS: dropped without a word, as Mosquitto does
     if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
     const v = this.vhostRef!;
-    const refused = publishRefusal(this.access!, v.name, topic);
+    const refused = publishRefusal(this.access!, v, topic);
     if (refused) {
       const reason = refused;
       this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
@@ -633,7 +633,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
-      const refusedRead = subscribeRefusal(this.access!, v.name, shared ? shared.filter : filter);
+      const refusedRead = subscribeRefusal(this.access!, v, shared ? shared.filter : filter);
       if (refusedRead) {
         this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
         granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);

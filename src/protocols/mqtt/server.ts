@@ -236,7 +236,7 @@ export class MqttServer {
     const v = this.ctx.broker.vhost(vhostName);
     if (!v) return;
     if (!validTopicName(will.topic) || will.topic.startsWith('$SYS')) return;
-    if (publishRefusal(new Access(this.ctx.access, user), vhostName, will.topic)) return;
+    if (publishRefusal(new Access(this.ctx.access, user), v, will.topic)) return;
     const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined);
     try {
       if (will.retain) {

@@ -9,8 +9,20 @@ const DOT = 46;
 const PLUS = 43;
 const STAR = 42;
 
+/** the last topic converted, and its routing key: a publisher usually repeats its topic */
+let lastTopicIn = '';
+let lastKeyOut = '';
+
 /** MQTT topic `a/b.c` → routing key `a.b/c` (also used for filters, with `+` → `*`) */
 export function topicToRoutingKey(topic: string): string {
+  if (topic === lastTopicIn) return lastKeyOut;
+  const key = convertTopic(topic);
+  lastTopicIn = topic;
+  lastKeyOut = key;
+  return key;
+}
+
+function convertTopic(topic: string): string {
   let out = '';
   let from = 0;
   for (let i = 0; i < topic.length; i++) {
