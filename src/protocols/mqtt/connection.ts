@@ -371,14 +371,15 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       // a clean start drops what an earlier session left (an exclusive queue is another live client's)
       if (existing && !existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
       this.server.forgetLeftovers(this);
-    } else if (existing || leftovers || shared) {
-      // the session: its queue and bindings, its shared subscriptions, its QoS 2 exchanges
+    } else if (existing || leftovers) {
+      // the session: its queue (which expires with it) with its bindings and shared
+      // subscriptions, or QoS 2 exchanges in mid-handshake of a session without one
       sessionPresent = true;
       if (existing) {
         this.restoreSubscriptions();
         this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+        this.sharedToRestore = shared;
       }
-      this.sharedToRestore = shared;
       if (leftovers) {
         this.incomingQos2 = leftovers.incomingQos2;
         for (const id of leftovers.pendingPubrel) this.outbound.restoreReleased(id);

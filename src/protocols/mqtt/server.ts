@@ -200,7 +200,7 @@ export class MqttServer {
   release(c: MqttConnection, leftovers: SessionLeftovers | undefined): void {
     const key = this.key(c);
     if (this.live.get(key) === c) this.live.delete(key);
-    if (leftovers) this.leftovers.set(key, leftovers);
+    if (leftovers && (leftovers.incomingQos2.size > 0 || leftovers.pendingPubrel.length > 0)) this.leftovers.set(key, leftovers);
     else this.leftovers.delete(key);
   }
 
