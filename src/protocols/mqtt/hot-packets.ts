@@ -49,14 +49,7 @@ export function decodePublish(p: Buffer, version: number): IPublishPacket | unde
     if (at >= n || p[at] !== 0) return undefined;
     at++;
   }
-  let ascii = true;
-  for (let i = topicStart; i < topicEnd; i++) {
-    if (p[i]! > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  const topic = p.toString(ascii ? 'latin1' : 'utf8', topicStart, topicEnd);
+  const topic = topicName(p, topicStart, topicEnd);
   const size = n - at;
   let payload: Buffer;
   if (size <= COPY_PAYLOAD_UP_TO && size * 2 < p.buffer.byteLength) {
@@ -66,6 +59,34 @@ export function decodePublish(p: Buffer, version: number): IPublishPacket | unde
   const packet: IPublishPacket = { cmd: 'publish', topic, payload, qos: qos as 0 | 1 | 2, retain: (flags & 1) !== 0, dup: (flags & 8) !== 0 };
   if (messageId !== undefined) packet.messageId = messageId;
   return packet;
+}
+
+/** the last topic name read, as bytes and as a string: a publisher usually repeats its topic */
+let lastNameBytes = Buffer.alloc(0);
+let lastName = '';
+
+function topicName(p: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === lastNameBytes.length && n <= 256) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (p[start + i] !== lastNameBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastName;
+  }
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (p[i]! > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  lastName = p.toString(ascii ? 'latin1' : 'utf8', start, end);
+  lastNameBytes = Buffer.from(p.subarray(start, end));
+  return lastName;
 }
 
 /**
