@@ -20,7 +20,7 @@ export function subscribeRefusal(access: Access, vhost: VHost, filter: string): 
 
 function topicRefusal(access: Access, vhost: VHost, key: string, action: 'read' | 'write'): string | undefined {
   try {
-    access.topic(vhost.name, TOPIC_EXCHANGE, key, action);
+    access.topic(vhost, TOPIC_EXCHANGE, key, action);
   } catch (err) {
     if (err instanceof BrokerError) return err.message;
     throw err;

@@ -94,7 +94,7 @@ export class MqttServer {
       const publish = () => {
         this.pendingWills.delete(key);
         this.sessions.update(vhost, clientId, { will: undefined });
-        this.routeWill(vhost, stored.user, will, stored.version);
+        this.routeWill(vhost, clientId, stored.user, will, stored.version);
       };
       if (stored.delay <= 0) publish();
       else {
@@ -219,7 +219,7 @@ export class MqttServer {
     const version = c.version;
     const publish = () => {
       this.sessions.update(vhost, clientId, { will: undefined });
-      this.routeWill(vhost, user, will, version);
+      this.routeWill(vhost, clientId, user, will, version);
     };
     if (wait <= 0) return publish();
     const key = this.key(c);
@@ -232,11 +232,11 @@ export class MqttServer {
   }
 
   /** a will as a core message, routed like a PUBLISH of its client's (with that user's permissions) */
-  routeWill(vhostName: string, user: string, will: Will, version: number): void {
+  routeWill(vhostName: string, clientId: string, user: string, will: Will, version: number): void {
     const v = this.ctx.broker.vhost(vhostName);
     if (!v) return;
     if (!validTopicName(will.topic) || will.topic.startsWith('$SYS')) return;
-    if (publishRefusal(new Access(this.ctx.access, user), v, will.topic)) return;
+    if (publishRefusal(new Access(this.ctx.access, user, { client_id: clientId }), v, will.topic)) return;
     const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined);
     try {
       if (will.retain) {
