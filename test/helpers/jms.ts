@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
 
 /**
  * The real ActiveMQ JMS client, from Debian's libactivemq-java, driven by the Java helper
@@ -18,7 +20,9 @@ const JARS = [
   'slf4j-api.jar',
   'slf4j-nop.jar',
 ];
-const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'java', 'JmsScenarios.java');
+const JAVA_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'java');
+/** the helper: JmsScenarios (the issue's "what must show") and JmsFeatures (the ActiveMQ features beyond it) */
+const SOURCES = ['JmsScenarios.java', 'JmsFeatures.java'].map((f) => join(JAVA_SRC, f));
 
 /** why the JMS tests cannot run here, or undefined when they can */
 export function jmsUnavailable(): string | undefined {
@@ -35,12 +39,13 @@ let compiled: string | undefined;
 /** the classpath with the compiled helper on it */
 export function jmsClasspath(): string {
   if (!compiled) {
-    const source = readFileSync(SOURCE);
-    const dir = join(tmpdir(), `localmq-jms-${createHash('sha1').update(source).digest('hex').slice(0, 12)}`);
+    const hash = createHash('sha1');
+    for (const f of SOURCES) hash.update(readFileSync(f));
+    const dir = join(tmpdir(), `localmq-jms-${hash.digest('hex').slice(0, 12)}`);
     const jars = JARS.map((j) => join(JAVA_DIR, j)).join(':');
     if (!existsSync(join(dir, 'JmsScenarios.class'))) {
       mkdirSync(dir, { recursive: true });
-      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, SOURCE], { encoding: 'utf8' });
+      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, ...SOURCES], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`javac failed: ${r.stderr}`);
     }
     compiled = `${dir}:${jars}`;
@@ -109,4 +114,25 @@ export function runJms(
       resolve({ results, got, output });
     });
   });
+}
+
+/**
+ * In a describe block: one broker (engine activemq) and one JVM running `scenarios`
+ * against it before the tests; returns each scenario's outcome ('OK' or why it failed).
+ */
+export function jmsScenarioRun(scenarios: string[]): (name: string) => string {
+  let broker: LocalMQ | undefined;
+  let run: JmsRun | undefined;
+  beforeAll(async () => {
+    broker = await startBroker({ engine: 'activemq' });
+    run = await runJms(broker.urls.openwire!.replace('localhost', '127.0.0.1'), scenarios);
+  }, 120_000);
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  return (name) => {
+    const r = run?.results.get(name);
+    if (r === undefined) throw new Error(`scenario ${name} did not run; JVM output:\n${run?.output ?? '(no run)'}`);
+    return r;
+  };
 }

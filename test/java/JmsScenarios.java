@@ -80,7 +80,8 @@ public class JmsScenarios {
       case "topic": topic(); break;
       case "sendTo": sendTo(); break;
       case "receiveFrom": receiveFrom(); break;
-      default: throw new IllegalArgumentException("unknown scenario " + name);
+      default:
+        if (!JmsFeatures.run(name)) throw new IllegalArgumentException("unknown scenario " + name);
     }
   }
 
