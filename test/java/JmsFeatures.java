@@ -25,6 +25,7 @@ public class JmsFeatures {
       case "producerWindow": producerWindow(); return true;
       case "consumerAdvisory": consumerAdvisory(); return true;
       case "producerAdvisory": producerAdvisory(); return true;
+      case "priorityProbe": priorityProbe(); return true;
       default: return false;
     }
   }
@@ -164,6 +165,30 @@ public class JmsFeatures {
       source.stop();
     } finally {
       other.close();
+      c.close();
+    }
+  }
+
+  static void priorityProbe() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(JmsScenarios.unique("prio"));
+      MessageProducer p = s.createProducer(q);
+      int[] prios = {1, 9, 4, 0, 7, 4, 9, 2};
+      for (int mode : new int[] {DeliveryMode.PERSISTENT, DeliveryMode.NON_PERSISTENT}) {
+        for (int i = 0; i < prios.length; i++) {
+          TextMessage m = s.createTextMessage("m" + i);
+          p.send(m, mode, prios[i], 0);
+        }
+        MessageConsumer consumer = s.createConsumer(q);
+        StringBuilder got = new StringBuilder();
+        for (int i = 0; i < prios.length; i++) { Message m = consumer.receive(3000); got.append(m.getJMSPriority()).append(' '); }
+        consumer.close();
+        System.out.println("GOT mode " + mode + ": " + got);
+      }
+    } finally {
       c.close();
     }
   }
