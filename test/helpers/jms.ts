@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { startBroker, type LocalMQ } from '../../src/index.js';
+import { startBroker, type LocalMQ, type BrokerOptions } from '../../src/index.js';
 
 /**
  * The real ActiveMQ JMS client, from Debian's libactivemq-java, driven by the Java helper
@@ -120,11 +120,11 @@ export function runJms(
  * In a describe block: one broker (engine activemq) and one JVM running `scenarios`
  * against it before the tests; returns each scenario's outcome ('OK' or why it failed).
  */
-export function jmsScenarioRun(scenarios: string[]): (name: string) => string {
+export function jmsScenarioRun(scenarios: string[], options: BrokerOptions = {}): (name: string) => string {
   let broker: LocalMQ | undefined;
   let run: JmsRun | undefined;
   beforeAll(async () => {
-    broker = await startBroker({ engine: 'activemq' });
+    broker = await startBroker({ engine: 'activemq', ...options });
     run = await runJms(broker.urls.openwire!.replace('localhost', '127.0.0.1'), scenarios);
   }, 120_000);
   afterAll(async () => {

@@ -1,6 +1,11 @@
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import javax.jms.*;
@@ -25,7 +30,11 @@ public class JmsFeatures {
       case "producerWindow": producerWindow(); return true;
       case "consumerAdvisory": consumerAdvisory(); return true;
       case "producerAdvisory": producerAdvisory(); return true;
-      case "priorityProbe": priorityProbe(); return true;
+      case "messageGroups": messageGroups(); return true;
+      case "wildcardQueue": wildcardQueue(); return true;
+      case "priorityFifo": priority(false); return true;
+      case "priority": priority(true); return true;
+      case "expiry": expiry(); return true;
       default: return false;
     }
   }
@@ -169,7 +178,135 @@ public class JmsFeatures {
     }
   }
 
-  static void priorityProbe() throws Exception {
+  /** a message listener collecting what one consumer got */
+  static class Collector implements MessageListener {
+    final String name;
+    final BlockingQueue<Message> got = new LinkedBlockingQueue<>();
+
+    Collector(String name) {
+      this.name = name;
+    }
+
+    public void onMessage(Message m) {
+      got.add(m);
+    }
+  }
+
+  static TextMessage grouped(Session s, String group, int seq) throws JMSException {
+    TextMessage m = s.createTextMessage(group + seq);
+    m.setStringProperty("JMSXGroupID", group);
+    m.setIntProperty("JMSXGroupSeq", seq);
+    return m;
+  }
+
+  /**
+   * Message groups (Queue.assignMessageGroup): every message of a JMSXGroupID goes to the
+   * consumer that owns the group, the first one flagged JMSXGroupFirstForConsumer; when the
+   * owner closes its groups move to another consumer; JMSXGroupSeq -1 closes a group (the
+   * next message starts it afresh).
+   */
+  static void messageGroups() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(JmsScenarios.unique("groups"));
+      Session s1 = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Session s2 = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer mc1 = s1.createConsumer(q);
+      MessageConsumer mc2 = s2.createConsumer(q);
+      Collector c1 = new Collector("c1");
+      Collector c2 = new Collector("c2");
+      mc1.setMessageListener(c1);
+      mc2.setMessageListener(c2);
+      MessageProducer p = s.createProducer(q);
+      String[] groups = {"A", "B", "C", "D"};
+      for (int i = 1; i <= 3; i++) for (String g : groups) p.send(grouped(s, g, i));
+      Map<String, Collector> owner = new HashMap<>();
+      Map<String, Integer> firsts = new HashMap<>();
+      for (int n = 0; n < 12; n++) {
+        Message m = null;
+        Collector from = null;
+        long until = System.currentTimeMillis() + 5000;
+        while (m == null && System.currentTimeMillis() < until) {
+          m = c1.got.poll(10, MILLISECONDS);
+          from = c1;
+          if (m == null) {
+            m = c2.got.poll(10, MILLISECONDS);
+            from = c2;
+          }
+        }
+        check(m != null, "message " + n + " of 12 missing");
+        String g = m.getStringProperty("JMSXGroupID");
+        Collector was = owner.putIfAbsent(g, from);
+        check(was == null || was == from, "group " + g + " went to both consumers");
+        if (m.getBooleanProperty("JMSXGroupFirstForConsumer")) firsts.merge(g, 1, Integer::sum);
+      }
+      for (String g : groups) check(firsts.getOrDefault(g, 0) == 1, "group " + g + ": one first-for-consumer message, got " + firsts.get(g));
+      // the owner of A closes: A moves to the other consumer, flagged first again
+      Collector ownerA = owner.get("A");
+      Collector other = ownerA == c1 ? c2 : c1;
+      (ownerA == c1 ? mc1 : mc2).close();
+      p.send(grouped(s, "A", 4));
+      Message m = other.got.poll(5, SECONDS);
+      check(m != null && "A4".equals(((TextMessage) m).getText()), "A moves to the remaining consumer: " + m);
+      check(m.getBooleanProperty("JMSXGroupFirstForConsumer"), "first for its new owner");
+      p.send(grouped(s, "A", 5));
+      m = other.got.poll(5, SECONDS);
+      check(m != null && !m.getBooleanProperty("JMSXGroupFirstForConsumer"), "then not first: " + m);
+      // JMSXGroupSeq -1 closes the group: the next message of A opens it again
+      p.send(grouped(s, "A", -1));
+      m = other.got.poll(5, SECONDS);
+      check(m != null && !m.getBooleanProperty("JMSXGroupFirstForConsumer"), "the closing message goes to the owner: " + m);
+      p.send(grouped(s, "A", 6));
+      m = other.got.poll(5, SECONDS);
+      check(m != null && m.getBooleanProperty("JMSXGroupFirstForConsumer"), "after the close the group starts afresh: " + m);
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * Wildcard queue consumers (ActiveMQ's `.` levels, `*` one level, `>` the rest): a
+   * consumer on `<p>.>` reads every queue under `<p>`, those made later too; each message
+   * names the queue it came from as its JMSDestination.
+   */
+  static void wildcardQueue() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      String prefix = "wild" + UUID.randomUUID().toString().substring(0, 8);
+      MessageProducer p = s.createProducer(null);
+      p.send(s.createQueue(prefix + ".a"), s.createTextMessage("a"));
+      p.send(s.createQueue(prefix + ".b.c"), s.createTextMessage("b.c"));
+      p.send(s.createQueue(prefix + "x.no"), s.createTextMessage("not under the prefix"));
+      MessageConsumer all = s.createConsumer(s.createQueue(prefix + ".>"));
+      MessageConsumer one = s.createConsumer(s.createQueue(prefix + ".*"));
+      List<String> got = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        Message m = all.receive(5000);
+        check(m != null, "the wildcard consumer got " + got + " only");
+        got.add(((TextMessage) m).getText() + "@" + ((Queue) m.getJMSDestination()).getQueueName());
+      }
+      check(got.contains("a@" + prefix + ".a") && got.contains("b.c@" + prefix + ".b.c"), "from both queues, each naming its own: " + got);
+      // a queue made after the consumer
+      p.send(s.createQueue(prefix + ".late"), s.createTextMessage("late"));
+      Message m = all.receive(5000);
+      if (m == null) m = one.receive(5000);
+      check(m != null && "late".equals(((TextMessage) m).getText()), "a queue declared later is read too: " + m);
+      check(all.receiveNoWait() == null && one.receive(300) == null, "nothing else");
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * Priority: with ActiveMQ's `prioritizedMessages` policy a queue hands out JMSPriority 9..0,
+   * in send order within a priority; without it (ActiveMQ's and Amazon MQ's default) in send
+   * order whatever the priority — both asked of ActiveMQ 5.17.
+   */
+  static void priority(boolean prioritized) throws Exception {
     Connection c = factory().createConnection();
     try {
       c.start();
@@ -177,17 +314,51 @@ public class JmsFeatures {
       Queue q = s.createQueue(JmsScenarios.unique("prio"));
       MessageProducer p = s.createProducer(q);
       int[] prios = {1, 9, 4, 0, 7, 4, 9, 2};
-      for (int mode : new int[] {DeliveryMode.PERSISTENT, DeliveryMode.NON_PERSISTENT}) {
-        for (int i = 0; i < prios.length; i++) {
-          TextMessage m = s.createTextMessage("m" + i);
-          p.send(m, mode, prios[i], 0);
-        }
-        MessageConsumer consumer = s.createConsumer(q);
-        StringBuilder got = new StringBuilder();
-        for (int i = 0; i < prios.length; i++) { Message m = consumer.receive(3000); got.append(m.getJMSPriority()).append(' '); }
-        consumer.close();
-        System.out.println("GOT mode " + mode + ": " + got);
+      for (int i = 0; i < prios.length; i++) p.send(s.createTextMessage("m" + i), DeliveryMode.PERSISTENT, prios[i], 0);
+      MessageConsumer consumer = s.createConsumer(q);
+      StringBuilder got = new StringBuilder();
+      for (int i = 0; i < prios.length; i++) {
+        Message m = consumer.receive(5000);
+        check(m != null, "message " + i + " missing");
+        got.append(m.getJMSPriority()).append(':').append(((TextMessage) m).getText()).append(' ');
       }
+      String want = prioritized ? "9:m1 9:m6 7:m4 4:m2 4:m5 2:m7 1:m0 0:m3 " : "1:m0 9:m1 4:m2 0:m3 7:m4 4:m5 9:m6 2:m7 ";
+      check(want.equals(got.toString()), "order " + got + " (want " + want + ")");
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * Broker-side expiry (RegionBroker.messageExpired → sendToDeadLetterQueue with ActiveMQ's
+   * default SharedDeadLetterStrategy, processExpired=true, processNonPersistent=false): an
+   * expired persistent message goes to ActiveMQ.DLQ with dlqDeliveryFailureCause "Message
+   * Expired…", an expired non-persistent one is dropped; neither reaches a consumer.
+   */
+  static void expiry() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(JmsScenarios.unique("expiry"));
+      String probe = UUID.randomUUID().toString();
+      MessageProducer p = s.createProducer(q);
+      TextMessage durable = s.createTextMessage("persistent");
+      durable.setStringProperty("probe", probe);
+      p.send(durable, DeliveryMode.PERSISTENT, 4, 200);
+      TextMessage transient_ = s.createTextMessage("non-persistent");
+      transient_.setStringProperty("probe", probe);
+      p.send(transient_, DeliveryMode.NON_PERSISTENT, 4, 200);
+      Thread.sleep(700);
+      MessageConsumer consumer = s.createConsumer(q);
+      check(consumer.receive(1000) == null, "an expired message reached a consumer");
+      MessageConsumer dlq = s.createConsumer(s.createQueue("ActiveMQ.DLQ"), "probe = '" + probe + "'");
+      Message m = dlq.receive(5000);
+      check(m instanceof TextMessage && "persistent".equals(((TextMessage) m).getText()), "the persistent one on ActiveMQ.DLQ: " + m);
+      String cause = m.getStringProperty("dlqDeliveryFailureCause");
+      check(cause != null && cause.contains("Message Expired"), "dlqDeliveryFailureCause " + cause);
+      check(m.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + m.getJMSExpiration());
+      check(dlq.receive(500) == null, "the non-persistent one is dropped");
     } finally {
       c.close();
     }

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
-import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import { TOPIC_EXCHANGE, activemqQueueArguments } from '../../core/activemq-names.js';
 import { Access } from '../../core/access.js';
+import type { Queue } from '../../core/queues/queue.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
@@ -57,6 +58,12 @@ export interface OpenWireOptions {
   /** the engine version clients see (ProviderVersion), e.g. 5.18.4 */
   engineVersion?: string;
   brokerName?: string;
+  /**
+   * ActiveMQ's `prioritizedMessages` destination policy: queues (and topic subscriptions)
+   * deliver by JMSPriority 9..0, then in order. Off by default, as in ActiveMQ and Amazon MQ's
+   * default configuration (which deliver in send order whatever the priority).
+   */
+  prioritizedMessages?: boolean;
 }
 
 const DEFAULT_LOGIN = 'guest';
@@ -434,7 +441,22 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const vhost = this.vhostModel;
     if (vhost.getQueue(name)) return;
     this.check('configure', 'queue', name);
-    vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+    vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: this.queueArguments() }, null);
+  }
+
+  /** OwConsumerHost: what an ActiveMQ destination's queue is declared with (groups, expiry to the DLQ, priority) */
+  queueArguments(): Record<string, boolean | number> {
+    return activemqQueueArguments(this.options.prioritizedMessages === true);
+  }
+
+  /** OwConsumerHost: queues declared from now on (wildcard consumers take the ones they match) */
+  watchQueues(listener: (q: Queue) => void): () => void {
+    const broker = this.ctx.broker;
+    const onDeclared = (q: Queue) => {
+      if (q.vhost === this.vhostObject?.name) listener(q);
+    };
+    broker.on('queueDeclared', onDeclared);
+    return () => broker.off('queueDeclared', onDeclared);
   }
 
   // ---- consumers ---------------------------------------------------------------------
@@ -714,7 +736,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (dest.temporary) {
         if (dest.kind === 'queue') {
           this.check('configure', 'queue', dest.name);
-          this.vhostModel.declareQueue(dest.name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, this);
+          this.vhostModel.declareQueue(dest.name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: this.queueArguments() }, this);
         }
         this.tempDests.add(dest);
         this.shared.addTemp({ dest, owner: this, info: { ...cmd, commandId: 0, responseRequired: false } });
