@@ -382,6 +382,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (!dest) throw invalidDestination('The message has no destination');
     const now = Date.now();
     const targets = expandComposite(dest);
+    // the size the client counts against its producer window (before fromOpenWire takes the content)
+    const size = messageSize(cmd);
     const txKey = txKeyOf(cmd['transactionId'] as OwStruct | null);
     const tx = txKey !== undefined ? this.requireTx(txKey) : undefined;
     let persistent = false;
@@ -401,7 +403,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
         // (producerWindowSize) is acknowledged by a ProducerAck of the message's size once the
         // broker has taken it; under a resource alarm the ack waits, and the client's window
         // fills and blocks that producer alone (other sessions of the connection go on).
-        const ack: OwStruct = { type: T.ProducerAck, producerId, size: messageSize(cmd) };
+        const ack: OwStruct = { type: T.ProducerAck, producerId, size };
         this.whenSpace(() => this.send(ack));
       } else {
         // no window: nothing but stopping reading holds such a producer back

@@ -200,7 +200,10 @@ export class OwConsumer implements ConsumerSink {
     const message = toOpenWire(m, destStruct, d.entry.id, redeliveryCounter, (x) => this.host.isTemporary(x));
     // Queue.assignGroup: the first message of a group this consumer now owns
     if (d.groupFirst) message['jmsxGroupFirstForConsumer'] = true;
-    this.outstanding.set(messageIdKey(message['messageId'] as OwStruct), { tag: d.tag, message: m, dest });
+    const key = messageIdKey(message['messageId'] as OwStruct);
+    // kept in delivery (tag) order: a redelivered id moves to the end
+    this.outstanding.delete(key);
+    this.outstanding.set(key, { tag: d.tag, message: m, dest });
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destStruct, message, redeliveryCounter });
   }
 
@@ -276,7 +279,11 @@ export class OwConsumer implements ConsumerSink {
 
   private keysUpTo(tag: number): string[] {
     const out: string[] = [];
-    for (const [k, o] of this.outstanding) if (o.tag <= tag) out.push(k);
+    // in tag order: stop at the first one past it (a standard ack covers a prefix)
+    for (const [k, o] of this.outstanding) {
+      if (o.tag > tag) break;
+      out.push(k);
+    }
     return out;
   }
 
