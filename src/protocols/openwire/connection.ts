@@ -451,14 +451,20 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     return activemqQueueArguments(this.options.prioritizedMessages === true);
   }
 
+  /** wildcard queue consumers told of each queue declared (one broker listener per connection) */
+  private readonly queueWatchers = new Set<(q: Queue) => void>();
+  private readonly onQueueDeclared = (q: Queue): void => {
+    if (q.vhost !== this.vhostObject?.name) return;
+    for (const w of [...this.queueWatchers]) w(q);
+  };
+
   /** OwConsumerHost: queues declared from now on (wildcard consumers take the ones they match) */
   watchQueues(listener: (q: Queue) => void): () => void {
-    const broker = this.ctx.broker;
-    const onDeclared = (q: Queue) => {
-      if (q.vhost === this.vhostObject?.name) listener(q);
+    if (this.queueWatchers.size === 0) this.ctx.broker.on('queueDeclared', this.onQueueDeclared);
+    this.queueWatchers.add(listener);
+    return () => {
+      if (this.queueWatchers.delete(listener) && this.queueWatchers.size === 0) this.ctx.broker.off('queueDeclared', this.onQueueDeclared);
     };
-    broker.on('queueDeclared', onDeclared);
-    return () => broker.off('queueDeclared', onDeclared);
   }
 
   // ---- consumers ---------------------------------------------------------------------
