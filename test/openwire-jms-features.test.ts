@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { jmsScenarioRun, jmsUnavailable } from './helpers/jms.js';
 
 /**
- * ActiveMQ features with the real ActiveMQ JMS client (test/java/JmsFeatures.java, one
+ * ActiveMQ features with the real ActiveMQ JMS client (JmsFeatures in test/java/JmsScenarios.java, one
  * JVM for every scenario). Each scenario passes against Debian's ActiveMQ 5.17 as well
  * (bench/activemq-observed.md, "OpenWire features"); the Java comments name the ActiveMQ
  * source each one pins.

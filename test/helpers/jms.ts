@@ -20,9 +20,7 @@ const JARS = [
   'slf4j-api.jar',
   'slf4j-nop.jar',
 ];
-const JAVA_SRC = join(dirname(fileURLToPath(import.meta.url)), '..', 'java');
-/** the helper: JmsScenarios (the issue's "what must show") and JmsFeatures (the ActiveMQ features beyond it) */
-const SOURCES = ['JmsScenarios.java', 'JmsFeatures.java'].map((f) => join(JAVA_SRC, f));
+const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'java', 'JmsScenarios.java');
 
 /** why the JMS tests cannot run here, or undefined when they can */
 export function jmsUnavailable(): string | undefined {
@@ -39,13 +37,12 @@ let compiled: string | undefined;
 /** the classpath with the compiled helper on it */
 export function jmsClasspath(): string {
   if (!compiled) {
-    const hash = createHash('sha1');
-    for (const f of SOURCES) hash.update(readFileSync(f));
-    const dir = join(tmpdir(), `localmq-jms-${hash.digest('hex').slice(0, 12)}`);
+    const source = readFileSync(SOURCE);
+    const dir = join(tmpdir(), `localmq-jms-${createHash('sha1').update(source).digest('hex').slice(0, 12)}`);
     const jars = JARS.map((j) => join(JAVA_DIR, j)).join(':');
     if (!existsSync(join(dir, 'JmsScenarios.class'))) {
       mkdirSync(dir, { recursive: true });
-      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, ...SOURCES], { encoding: 'utf8' });
+      const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, SOURCE], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`javac failed: ${r.stderr}`);
     }
     compiled = `${dir}:${jars}`;
