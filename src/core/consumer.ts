@@ -23,6 +23,8 @@ export interface Delivery {
   readonly consumer: Consumer | null;
   readonly redelivered: boolean;
   readonly message: Message;
+  /** ActiveMQ message groups: the first message of its group this consumer owns (JMSXGroupFirstForConsumer) */
+  groupFirst?: boolean;
 }
 
 export interface ConsumeOptions {
