@@ -298,10 +298,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   private publish(exchange: string, key: string, message: Message): number {
-    const flags = this.vhostModel.publish(exchange, key, message);
-    // RabbitMQ stops reading from a publisher while a resource alarm is on
+    // RabbitMQ stops reading from a publisher while a resource alarm is on; asked before
+    // publishing, so the publish that crosses the watermark does not stop its own connection
     this.flow?.published();
-    return flags;
+    return this.vhostModel.publish(exchange, key, message);
   }
 
   /**
