@@ -5,7 +5,8 @@
 #   npm run build && flock /work/bench.lock nice -n -20 bash bench/confirm-latency.sh
 #
 # Env: BASE_PORT (default 27000; uses BASE_PORT..BASE_PORT+40), COUNT (100000), SIZE (16),
-# ROUNDS (3), WORK (/tmp/confirm-latency). Needs root for RabbitMQ (runs as the rabbitmq user).
+# ROUNDS (3), WORK (/tmp/confirm-latency); BEFORE=<another checkout with dist/> also runs that
+# build as "localmq-before" (for before/after figures). Needs root for RabbitMQ (runs as the rabbitmq user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 P=${BASE_PORT:-27000}
@@ -35,12 +36,21 @@ node dist/cli/main.js start --data-dir "$W/lmq/data" --run-dir "$W/lmq" --log-le
   $(node dist/cli/main.js start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
   > "$W/lmq/out.log" 2>&1 < /dev/null &
 LMQ_PID=$!
+BEFORE_PID=
+if [ -n "${BEFORE:-}" ]; then
+  mkdir -p "$W/before"
+  node "$BEFORE/dist/cli/main.js" start --data-dir "$W/before/data" --run-dir "$W/before" --log-level warn \
+    --amqp-port $((P+10)) --stomp-port $((P+11)) --mqtt-port $((P+12)) --http-port $((P+13)) \
+    $(node "$BEFORE/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
+    > "$W/before/out.log" 2>&1 < /dev/null &
+  BEFORE_PID=$!
+fi
 cleanup() {
-  kill "$LMQ_PID" 2>/dev/null || true
+  kill "$LMQ_PID" $BEFORE_PID 2>/dev/null || true
   rabbitmqctl -n confirmlat@localhost stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-for _ in $(seq 1 120); do grep -q "is running" "$W/lmq/out.log" 2>/dev/null && break; sleep 0.5; done
+for _ in $(seq 1 120); do grep -q "is running" "$W/lmq/out.log" 2>/dev/null && { [ -z "$BEFORE_PID" ] || grep -q "is running" "$W/before/out.log"; } && break; sleep 0.5; done
 # the node registers with epmd a moment after it starts: ask until it answers
 for _ in $(seq 1 120); do rabbitmqctl -q -n confirmlat@localhost await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
 for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
@@ -48,17 +58,21 @@ echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
+before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
 for r in $(seq 1 "$ROUNDS"); do
-  if [ $((r % 2)) -eq 1 ]; then first=("${lmq[@]}"); second=("${rmq[@]}"); else first=("${rmq[@]}"); second=("${lmq[@]}"); fi
-  npx tsx bench/confirm-latency.ts "${first[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
-  npx tsx bench/confirm-latency.ts "${second[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
+  if [ $((r % 2)) -eq 1 ]; then order=(lmq rmq before); else order=(rmq before lmq); fi
+  for who in "${order[@]}"; do
+    [ "$who" = before ] && [ -z "$BEFORE_PID" ] && continue
+    declare -n args=$who
+    npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
+  done
 done | tee "$W/results.jsonl"
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const med = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const keys = [...new Set(rows.map((r) => r.protocol))];
 console.log("protocol        broker          p50 ms   p99 ms (min..max)      max ms   max gap ms  empty 100ms windows");
-for (const p of keys) for (const b of ["localmq", "rabbitmq-3.10"]) {
+for (const p of keys) for (const b of ["localmq", "localmq-before", "rabbitmq-3.10"]) {
   const rs = rows.filter((r) => r.protocol === p && r.label === b);
   if (!rs.length) continue;
   const p99 = rs.map((r) => r.p99Ms);
