@@ -64,7 +64,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for who in "${order[@]}"; do
     [ "$who" = before ] && [ -z "$BEFORE_PID" ] && continue
     declare -n args=$who
-    npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
+    timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
   done
 done | tee "$W/results.jsonl"
 node -e '

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Alarms, PublisherFlow, type FlowControlled } from '../../src/core/alarm.js';
-import { OrderedDurableWaits } from '../../src/core/durability.js';
+import { Durability } from '../../src/core/durability.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 
 // Issue 18 part 3: a publisher at full speed must not read far ahead of the disk. Its waits
@@ -26,8 +26,10 @@ describe('a durability backlog holds the publisher', () => {
     const client = recorder();
     const flow = new PublisherFlow(alarms, client);
     const store = new SlowStore();
+    // a store on disk: its syncs are real waits
+    Object.defineProperty(store, 'durable', { value: true });
     const flushed: number[] = [];
-    const waits = new OrderedDurableWaits<number>(store, (batch) => flushed.push(...batch), { hold: (on) => flow.hold(on), limit: 4 });
+    const waits = new Durability(store, alarms).ordered<number>((batch) => flushed.push(...batch), { hold: (on) => flow.hold(on), limit: 4 });
     for (let i = 1; i <= 4; i++) waits.add(i);
     expect(client.events).toEqual([]);
     waits.add(5);
