@@ -31,7 +31,9 @@ fill('d');
 time('delete', () => v.deleteQueue('d', false, false, null));
 declare('ttl', { 'x-message-ttl': 1 });
 fill('ttl');
+// the queue's expiry timer drops them all in one go: it shows as the lateness of a 5 ms timer
+const t = process.hrtime.bigint();
 await new Promise((r) => setTimeout(r, 5));
-time('expire all at the head', () => v.getQueue('ttl')!.expireHeads());
+console.log(`${'expire (TTL) all at once'.padEnd(40)} ${(Number(process.hrtime.bigint() - t) / 1e6 - 5).toFixed(0).padStart(6)} ms (timer lateness; left: ${v.getQueue('ttl')!.messageCount})`);
 await b.stop();
 process.exit(0);
