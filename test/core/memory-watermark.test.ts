@@ -84,17 +84,22 @@ describe('the memory high watermark blocks publishers of every protocol, and rel
     }
   });
 
-  it('OpenWire: the producer is held (reads pause, its send answered late) until memory falls', async () => {
+  it('OpenWire: a synchronous send is answered only once memory falls (ActiveMQ producer flow control)', async () => {
     const b = broker();
     const c = await RawOpenWire.connected(b.ports['openwire']!);
     try {
       const destination = { type: T.Queue, physicalName: 'wm.ow' };
       declare(b, 'wm.ow');
-      await blocksAndResumes(b, 'wm.ow', async (i, body) => {
-        const m = toOpenWire({ exchange: '', routingKey: 'wm.ow', properties: { deliveryMode: 1 }, body, publishedAt: Date.now() }, destination, i, 0, () => false);
-        const r = await c.request({ ...m, destination, persistent: false });
-        expect(r.type).toBe(T.Response);
-      });
+      const m = toOpenWire({ exchange: '', routingKey: 'wm.ow', properties: { deliveryMode: 1 }, body: Buffer.alloc(BIG, 'a'), publishedAt: Date.now() }, destination, 1, 0, () => false);
+      let answered = false;
+      const reply = c.request({ ...m, destination, persistent: false }).then((r) => ((answered = true), r));
+      await b.waitFor('wm.ow', (x) => x.body.length === BIG);
+      expect(b.core.alarms.memory).toBe(true);
+      await settle();
+      expect(answered).toBe(false);
+      b.queue('wm.ow').purge();
+      expect(b.core.alarms.memory).toBe(false);
+      expect((await reply).type).toBe(T.Response);
     } finally {
       c.close();
     }
