@@ -16,6 +16,8 @@ export class StompBenchClient {
   server: string | undefined;
   /** Called for every MESSAGE frame, synchronously from the socket's data handler. */
   onMessage: ((frame: StompFrame) => void) | null = null;
+  /** Called for every RECEIPT whose id was not made by request() (a scenario's own receipts). */
+  onReceipt: ((id: string) => void) | null = null;
   /** Rejects on an ERROR frame, a socket error or an unexpected close. Never resolves. */
   readonly failed: Promise<never>;
 
@@ -117,8 +119,12 @@ export class StompBenchClient {
       case 'RECEIPT': {
         const id = getHeader(frame, 'receipt-id') ?? '';
         const resolve = this.receipts.get(id);
+        if (!resolve) {
+          this.onReceipt?.(id);
+          return;
+        }
         this.receipts.delete(id);
-        resolve?.();
+        resolve();
         return;
       }
       case 'CONNECTED': {

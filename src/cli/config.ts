@@ -5,6 +5,7 @@ import type { LogFormat, LogLevel } from '../server/logger.js';
 import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from '../server/options.js';
 import { STANDARD_PORTS, type ListenerKey } from '../server/profiles.js';
 import { INSTANCE_TYPES, type InstanceType } from '../server/instance-types.js';
+import { watermarkBytes } from '../server/memory-watermark.js';
 
 /**
  * The settings of a `localmq` run, resolved from four layers, highest first:
@@ -39,6 +40,8 @@ export interface Settings {
   mqttAllowAnonymous: boolean | undefined;
   /** ms a client has to finish its handshake (RabbitMQ's handshake_timeout); undefined: 10 000 */
   handshakeTimeoutMs: number | undefined;
+  /** RabbitMQ's vm_memory_high_watermark: a fraction of RAM or a size; undefined: 0.4 */
+  memoryHighWatermark: number | string | undefined;
 }
 
 /** One layer of settings, as written by the user: strings from flags and env, JSON from the file. */
@@ -64,6 +67,7 @@ export interface RawSettings {
   /** the config file's `mqtt.allowAnonymous` */
   mqttAllowAnonymous?: unknown;
   handshakeTimeout?: unknown;
+  memoryHighWatermark?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
@@ -102,6 +106,7 @@ export const ENV_NAMES = {
   instanceType: 'LOCALMQ_INSTANCE_TYPE',
   mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
   handshakeTimeout: 'LOCALMQ_HANDSHAKE_TIMEOUT',
+  memoryHighWatermark: 'LOCALMQ_MEMORY_HIGH_WATERMARK',
   config: 'LOCALMQ_CONFIG',
 } as const;
 
@@ -136,6 +141,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('instanceType', ENV_NAMES.instanceType);
   set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
   set('handshakeTimeout', ENV_NAMES.handshakeTimeout);
+  set('memoryHighWatermark', ENV_NAMES.memoryHighWatermark);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
     if (v !== undefined && v !== '') (raw.ports ??= {})[key] = v;
@@ -160,7 +166,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout', 'memoryHighWatermark']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -250,7 +256,8 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
   const handshakeTimeoutMs = positiveInteger(pick('handshakeTimeout'), 'milliseconds');
-  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs };
+  const memoryHighWatermark = watermarkValue(pick('memoryHighWatermark'));
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs, memoryHighWatermark };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -265,7 +272,10 @@ export function brokerOptions(s: Settings): BrokerOptions {
     vhosts: s.vhosts,
     logLevel: s.logLevel,
     logFormat: s.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'),
+    // a broker of its own process: the watermark counts its resident memory, as RabbitMQ's does
+    memoryCalculation: 'rss',
   };
+  if (s.memoryHighWatermark !== undefined) o.memoryHighWatermark = s.memoryHighWatermark;
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;
   if (s.users !== undefined) o.users = s.users;
   if (s.strict) o.strict = true;
@@ -289,6 +299,20 @@ function describePort(source: 'flag' | 'env' | 'file', key: ListenerKey): string
 }
 
 type Picked = { value: unknown; source: string } | undefined;
+
+/** a fraction of RAM or a size, checked now so a typo fails before the broker starts */
+function watermarkValue(p: Picked): number | string | undefined {
+  if (p === undefined) return undefined;
+  if (typeof p.value !== 'number' && typeof p.value !== 'string') {
+    throw new ConfigError(`${p.source} must be a fraction of RAM (0.4) or a size ("512MiB", "1GB", bytes), got ${show(p.value)}`);
+  }
+  try {
+    watermarkBytes(p.value);
+  } catch {
+    throw new ConfigError(`${p.source} must be a fraction of RAM (0.4) or a size ("512MiB", "1GB", bytes), got ${show(p.value)}`);
+  }
+  return p.value;
+}
 
 function stringValue(p: Picked): string | undefined {
   if (p === undefined) return undefined;

@@ -23,7 +23,11 @@ export interface FlowControlled {
  */
 export class PublisherFlow {
   private blocked = false;
+  /** the alarm stopped this connection's reading (it published while blocked) */
   private paused = false;
+  /** durability backlogs holding the reading (see hold) */
+  private holds = 0;
+  private reading = true;
   private closed = false;
 
   constructor(
@@ -37,8 +41,21 @@ export class PublisherFlow {
   published(): void {
     if (this.blocked && !this.paused) {
       this.paused = true;
-      this.client.pauseReading();
+      this.apply();
     }
+  }
+
+  /**
+   * Hold (true) or release (false) the reading for another reason than the alarm: the
+   * connection's publishes waiting for the disk grew past their limit (rabbit's credit flow:
+   * a publisher cannot run further ahead of the store than that). Holds are counted, and
+   * compose with the alarm: reading resumes once neither holds it.
+   */
+  hold(on: boolean): void {
+    if (this.closed) return;
+    this.holds += on ? 1 : -1;
+    if (this.holds < 0) this.holds = 0;
+    this.apply();
   }
 
   /** Alarms: the alarm changed */
@@ -50,10 +67,8 @@ export class PublisherFlow {
     } else if (!on && this.blocked) {
       this.blocked = false;
       this.client.alarmChanged?.(false, resources);
-      if (this.paused) {
-        this.paused = false;
-        this.client.resumeReading();
-      }
+      this.paused = false;
+      this.apply();
     }
   }
 
@@ -61,6 +76,14 @@ export class PublisherFlow {
   close(): void {
     this.closed = true;
     this.alarms.unsubscribe(this);
+  }
+
+  private apply(): void {
+    const read = !this.paused && this.holds === 0;
+    if (read === this.reading || this.closed) return;
+    this.reading = read;
+    if (read) this.client.resumeReading();
+    else this.client.pauseReading();
   }
 }
 

@@ -62,7 +62,17 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   /** protocol sessions' own small records (MQTT's shared subscriptions, wills, QoS 2 ids), kept through the store */
   readonly records: KeyedRecords;
   private messageIds = 0;
+  /** body bytes the queues hold (every copy of a message counts) */
   private memoryUsed = 0;
+  /**
+   * Reads the process's resident memory, set by the server when the watermark counts the
+   * whole process (RabbitMQ's vm_memory_calculation_strategy = rss). Unset: only the bytes
+   * of queued bodies count (an embedded broker shares its process with the app or tests).
+   */
+  private memorySampler: (() => number) | undefined;
+  /** the last reading, and the queued bytes at that moment (growth since is added on top) */
+  private sampledMemory = 0;
+  private queuedAtSample = 0;
 
   constructor(
     readonly store: Store,
@@ -136,8 +146,39 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     return this.alarms.resources;
   }
 
+  /** what the memory alarm compares with the high watermark */
   get memoryInUse(): number {
-    return this.memoryUsed;
+    if (!this.memorySampler) return this.memoryUsed;
+    // bodies queued or settled since the reading move the figure at once, both ways
+    return Math.max(this.memoryUsed, this.sampledMemory + this.memoryUsed - this.queuedAtSample);
+  }
+
+  /** the high watermark in bytes */
+  get memoryLimit(): number {
+    return this.limits.settings.memoryHighWatermark;
+  }
+
+  /**
+   * Count the whole process's memory from now on: `sample` reads it (RSS). The server calls
+   * `sampleMemory` on a timer (RabbitMQ's memory monitor); publishes also read it anew once
+   * queued bytes grew by a fiftieth of the watermark, so a flood cannot outrun the timer.
+   */
+  useMemorySampler(sample: (() => number) | undefined): void {
+    this.memorySampler = sample;
+    this.sampleMemory();
+  }
+
+  sampleMemory(): void {
+    if (this.memorySampler) {
+      this.sampledMemory = this.memorySampler();
+      this.queuedAtSample = this.memoryUsed;
+    }
+    this.checkMemory();
+  }
+
+  private checkMemory(): void {
+    const over = this.memoryInUse > this.limits.settings.memoryHighWatermark;
+    if (over !== this.alarms.memory) this.alarms.setMemory(over);
   }
 
   // ---- hooks the vhosts call ---------------------------------------------------------
@@ -168,13 +209,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   memoryAdded(bytes: number): void {
     this.memoryUsed += bytes;
-    if (this.memoryUsed > this.limits.settings.memoryHighWatermark && !this.alarms.memory) this.alarms.setMemory(true);
+    if (this.memorySampler && this.memoryUsed - this.queuedAtSample > this.limits.settings.memoryHighWatermark / 50) this.sampleMemory();
+    else if (!this.alarms.memory && this.memoryInUse > this.limits.settings.memoryHighWatermark) this.alarms.setMemory(true);
   }
 
   memoryReleased(bytes: number): void {
     this.memoryUsed -= bytes;
     if (this.memoryUsed < 0) this.memoryUsed = 0;
     // the alarm is almost always off: ask it first
-    if (this.alarms.memory && this.memoryUsed <= this.limits.settings.memoryHighWatermark) this.alarms.setMemory(false);
+    if (this.alarms.memory && this.memoryInUse <= this.limits.settings.memoryHighWatermark) this.alarms.setMemory(false);
   }
 }

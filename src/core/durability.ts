@@ -39,8 +39,8 @@ export class Durability {
    * Waits of one client kept in order (confirms, receipts): `flush` gets them in batches,
    * in the order they were added, with the error when their write finally failed.
    */
-  ordered<T>(flush: (batch: T[], err?: Error) => void): OrderedDurableWaits<T> {
-    return new OrderedDurableWaits(this, flush);
+  ordered<T>(flush: (batch: T[], err?: Error) => void, backlog?: DurableBacklog): OrderedDurableWaits<T> {
+    return new OrderedDurableWaits(this, flush, backlog);
   }
 
   /**
@@ -92,6 +92,19 @@ export class Durability {
 }
 
 /**
+ * How many waits a client may have outstanding before its reading is held (a publisher at
+ * full speed otherwise reads far ahead of the disk: its whole burst is parsed, routed and
+ * written before the first sync ends, and no confirm goes out meanwhile). Released at half.
+ */
+export const DURABLE_BACKLOG_LIMIT = 4096;
+
+/** where a client's reading is held while its backlog is over the limit (its PublisherFlow) */
+export interface DurableBacklog {
+  hold(on: boolean): void;
+  limit?: number;
+}
+
+/**
  * Holds items (publisher confirms, receipts) until the store has made durable everything
  * written before they were added. Items are batched per turn of the event loop, and each
  * batch waits on its own sync, asked for after its writes: a sync already under way covers
@@ -105,10 +118,16 @@ export class OrderedDurableWaits<T> {
   /** batches asked for, oldest first, each answered or not yet */
   private readonly inFlight: { items: T[]; answered: boolean; err?: Error }[] = [];
 
+  private holding = false;
+  private readonly limit: number;
+
   constructor(
     private readonly durability: Durability,
     private readonly flush: (batch: T[], err?: Error) => void,
-  ) {}
+    private readonly backlog?: DurableBacklog,
+  ) {
+    this.limit = backlog?.limit ?? DURABLE_BACKLOG_LIMIT;
+  }
 
   /** items added and not yet flushed (queued or waiting on a sync) */
   get outstanding(): number {
@@ -117,6 +136,10 @@ export class OrderedDurableWaits<T> {
 
   add(item: T): void {
     this.waiting++;
+    if (this.backlog && !this.holding && this.waiting > this.limit) {
+      this.holding = true;
+      this.backlog.hold(true);
+    }
     this.pending.push(item);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -138,6 +161,10 @@ export class OrderedDurableWaits<T> {
       const b = this.inFlight.shift()!;
       this.waiting -= b.items.length;
       this.flush(b.items, b.err);
+    }
+    if (this.holding && this.waiting <= this.limit >> 1) {
+      this.holding = false;
+      this.backlog!.hold(false);
     }
   }
 }

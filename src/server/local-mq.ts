@@ -33,6 +33,7 @@ import { resolvePorts } from './profiles.js';
 import { randomBytes } from 'node:crypto';
 import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
 import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
+import { MemoryMonitor, watermarkBytes } from './memory-watermark.js';
 import { ControlPlane } from '../http/controlplane/control-plane.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
@@ -95,6 +96,8 @@ export class LocalMQ extends BrokerInspection {
   /** management API rates, sampled every 5 s (RabbitMQ's collect_statistics_interval) */
   readonly rates: RateSampler;
   readonly startedAt = Date.now();
+  /** reads RSS for the memory alarm when memoryCalculation is 'rss' */
+  private readonly memoryMonitor: MemoryMonitor;
   private controlPlaneInstance: ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
@@ -103,7 +106,8 @@ export class LocalMQ extends BrokerInspection {
     readonly options: BrokerOptions,
     readonly store: Store,
   ) {
-    const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, options.limits));
+    const limits = { memoryHighWatermark: watermarkBytes(options.memoryHighWatermark), ...options.limits };
+    const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
     if (options.journal?.giveUpMs !== undefined) core.durability.giveUpMs = options.journal.giveUpMs;
     core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
@@ -120,6 +124,7 @@ export class LocalMQ extends BrokerInspection {
     );
     this.logger = logger;
     this.users = new UserRegistry({ store });
+    this.memoryMonitor = new MemoryMonitor(core);
     this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs, () => ({
       created: this.connectionsRegistry.created,
       closed: this.connectionsRegistry.closed,
@@ -153,6 +158,7 @@ export class LocalMQ extends BrokerInspection {
     }
     broker.identity = restoreIdentity(store, state.records, options.region, options.brokerId);
     broker.rates.start();
+    if (options.memoryCalculation === 'rss') broker.memoryMonitor.start();
     try {
       await broker.listen();
       // brokers created through the Amazon MQ API come back with the data dir
@@ -350,6 +356,7 @@ export class LocalMQ extends BrokerInspection {
     if (this.stopped) return;
     this.stopped = true;
     this.rates.stop();
+    this.memoryMonitor.stop();
     await this.controlPlaneInstance?.stop();
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
     if (options.abrupt) for (const s of this.sockets) s.destroy();

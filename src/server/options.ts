@@ -1,4 +1,5 @@
 import type { LimitSettings } from '../core/limits.js';
+import type { MemoryCalculation, MemoryWatermarkSetting } from './memory-watermark.js';
 import type { LogFormat, LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
 import type { MqttOptions } from '../protocols/mqtt/server.js';
@@ -132,6 +133,18 @@ export interface BrokerOptions {
   logFormat?: LogFormat;
   logger?: Logger;
   limits?: Partial<LimitSettings>;
+  /**
+   * RabbitMQ's vm_memory_high_watermark: while memory is above it, publishers of every
+   * protocol are blocked (AMQP connection.blocked). A fraction of RAM (default 0.4), a size
+   * ("512MiB", bytes) or {relative} / {absolute}. `limits.memoryHighWatermark` (bytes) wins.
+   */
+  memoryHighWatermark?: MemoryWatermarkSetting;
+  /**
+   * What is compared with the watermark: 'rss', the process's resident memory (RabbitMQ's
+   * default; the `localmq` command uses it), or 'queued', the bytes of message bodies the
+   * queues hold (the default here: an embedded broker shares its process with the app).
+   */
+  memoryCalculation?: MemoryCalculation;
   amqp?: Partial<AmqpTuning>;
   /**
    * AMQP 1.0 under the activemq engine: `idleTimeoutMs`, the AMQP connector's idle timeout

@@ -429,6 +429,78 @@ describe('FileStore', () => {
     await store.close();
   });
 
+  it('overlaps group commits: the next batch is written while the previous one syncs; each batch is released when its sync ends, in order', async () => {
+    const dir = tempDir();
+    // fsyncs wait to be released by the test once `gated` is set
+    const held: { release: () => void; fail: (e: Error) => void }[] = [];
+    let gated = false;
+    let writes = 0;
+    let wake: () => void = () => undefined;
+    const fs: StoreFs = {
+      ...nodeFs,
+      async write(fd, buf, offset, length, position) {
+        const n = await nodeFs.write(fd, buf, offset, length, position);
+        writes++;
+        wake();
+        return n;
+      },
+      async fsync(fd) {
+        if (!gated) return nodeFs.fsync(fd);
+        await new Promise<void>((release, fail) => {
+          held.push({ release, fail });
+          wake();
+        });
+        return nodeFs.fsync(fd);
+      },
+    };
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => (wake = r));
+    };
+    const { store } = await reopen(dir, { fs, retryDelayMs: 60_000 });
+    await sync(store);
+    gated = true;
+    const order: string[] = [];
+    const note = (what: string) => {
+      order.push(what);
+      wake();
+    };
+
+    store.addMessage(1, msg('one'), [q1]);
+    store.sync((err) => note(err ? 'one failed' : 'one'));
+    await until(() => held.length === 1);
+    // batch one is syncing; batch two is written meanwhile, and waits for its own sync
+    const before = writes;
+    store.addMessage(2, msg('two'), [q1]);
+    store.sync((err) => note(err ? 'two failed' : 'two'));
+    await until(() => writes > before);
+    expect(held.length).toBe(1);
+    expect(order).toEqual([]);
+    held[0]!.release();
+    await until(() => held.length === 2);
+    expect(order).toEqual(['one']);
+    held[1]!.release();
+    await new Promise<void>((resolve) => store.sync(() => resolve()));
+    expect(order).toEqual(['one', 'two']);
+
+    // a failed sync fails the batch written behind it too, and both are rewritten later
+    store.addMessage(3, msg('three'), [q1]);
+    store.sync((err) => note(err ? 'three failed' : 'three'));
+    await until(() => held.length === 3);
+    const w = writes;
+    store.addMessage(4, msg('four'), [q1]);
+    store.sync((err) => note(err ? 'four failed' : 'four'));
+    await until(() => writes > w);
+    held[2]!.fail(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+    await until(() => order.length === 4);
+    expect(order.slice(2)).toEqual(['three failed', 'four failed']);
+    gated = false;
+    store.addMessage(5, msg('five'), [q1]);
+    await sync(store);
+    await store.close();
+    const { state } = await reopen(dir);
+    expect(bodies(state, q1)).toEqual(['one', 'two', 'three', 'four', 'five']);
+  });
+
   it('reports write errors to sync callbacks and onError, retries, and reports recovery', async () => {
     const dir = tempDir();
     const fs = instrumentedFs();

@@ -8,6 +8,13 @@ interface Overview {
   queue_totals?: { messages?: number };
 }
 
+interface NodeInfo {
+  mem_used?: number;
+  mem_limit?: number;
+  mem_alarm?: boolean;
+  disk_free_alarm?: boolean;
+}
+
 /** `localmq status`: is it running, since when, which listeners answer, how busy it is. */
 export async function runStatus(runDir: string, json: boolean): Promise<void> {
   let state: RunState;
@@ -27,12 +34,20 @@ export async function runStatus(runDir: string, json: boolean): Promise<void> {
     Object.entries(state.ports).map(async ([key, port]) => ({ key, port, url: state.urls[key] ?? null, up: (await probeTcp(host, port)) === null })),
   );
   let overview: Overview | undefined;
-  if (state.ports['http'] !== undefined) overview = (await callApi(localApi(state), 'GET', '/api/overview').catch(() => undefined)) as Overview | undefined;
+  let node: NodeInfo | undefined;
+  if (state.ports['http'] !== undefined) {
+    overview = (await callApi(localApi(state), 'GET', '/api/overview').catch(() => undefined)) as Overview | undefined;
+    const nodes = (await callApi(localApi(state), 'GET', '/api/nodes').catch(() => undefined)) as NodeInfo[] | undefined;
+    node = Array.isArray(nodes) ? nodes[0] : undefined;
+  }
+  const memory = node?.mem_used !== undefined && node.mem_limit !== undefined
+    ? { used: node.mem_used, limit: node.mem_limit, alarm: node.mem_alarm === true, diskAlarm: node.disk_free_alarm === true }
+    : null;
   const uptimeSec = Math.round((Date.now() - Date.parse(state.startedAt)) / 1000);
   const totals = overview?.object_totals;
   if (json) {
     const { controlToken: _secret, ...shown } = state;
-    process.stdout.write(JSON.stringify({ running: true, ...shown, uptimeSec, listeners, totals: totals ?? null, messages: overview?.queue_totals?.messages ?? null }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ running: true, ...shown, uptimeSec, listeners, totals: totals ?? null, messages: overview?.queue_totals?.messages ?? null, memory }, null, 2) + '\n');
     return;
   }
   const lines = [
@@ -40,8 +55,16 @@ export async function runStatus(runDir: string, json: boolean): Promise<void> {
     ...listeners.map((l) => `  ${l.key.padEnd(8)} ${String(l.port).padEnd(6)} ${l.up ? 'accepting' : 'NOT accepting'}  ${l.url ?? ''}`),
   ];
   if (totals) lines.push(`  connections ${totals.connections ?? 0}, queues ${totals.queues ?? 0}, consumers ${totals.consumers ?? 0}, messages ${overview?.queue_totals?.messages ?? 0}`);
+  if (memory) {
+    const alarms = [memory.alarm ? 'memory' : '', memory.diskAlarm ? 'disk' : ''].filter(Boolean);
+    lines.push(`  memory ${mib(memory.used)} of ${mib(memory.limit)} high watermark${alarms.length ? `, ALARM (${alarms.join(', ')}): publishers blocked` : ''}`);
+  }
   lines.push(`  data dir ${state.dataDir ?? 'in memory'}`);
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(bytes < 100 * 1024 * 1024 ? 1 : 0)} MiB`;
 }
 
 function formatDuration(sec: number): string {

@@ -64,7 +64,8 @@ export class AmqpChannel implements ConsumerSink {
   ) {
     this.vhost = conn.vhostModel!;
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
-    this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err));
+    // a publisher cannot run more than a backlog of confirms ahead of the disk: its reading is held meanwhile
+    this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err), { hold: (on) => conn.flow?.hold(on) });
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
   }
 

@@ -150,7 +150,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         }
         if (this.state !== 'open') return;
         for (const f of batch) f();
-      });
+      }, { hold: (on) => this.flow?.hold(on) });
     }
     this.parser.on('packet', (p: Packet) => this.onPacketSafely(p));
     this.parser.on('error', (err: Error) => this.onParseError(err));

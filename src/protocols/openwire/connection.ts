@@ -145,7 +145,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       providerVersion: options.engineVersion ?? '5.18.4',
     };
     this.frames = new FrameReader(this.settings.maxFrameSize);
-    this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err));
+    this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());

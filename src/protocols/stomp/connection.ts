@@ -105,7 +105,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.log = ctx.logger.child({ conn: this.id, transport: transport.kind });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
-    this.durable = ctx.broker.durability.ordered((waiters, err) => this.flushDurable(waiters, err));
+    this.durable = ctx.broker.durability.ordered((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });
     this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f) },
@@ -298,10 +298,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   private publish(exchange: string, key: string, message: Message): number {
-    const flags = this.vhostModel.publish(exchange, key, message);
-    // RabbitMQ stops reading from a publisher while a resource alarm is on
+    // RabbitMQ stops reading from a publisher while a resource alarm is on; asked before
+    // publishing, so the publish that crosses the watermark does not stop its own connection
     this.flow?.published();
-    return flags;
+    return this.vhostModel.publish(exchange, key, message);
   }
 
   /**

@@ -41,25 +41,43 @@ export interface GroupCommitOptions {
 }
 
 const MAX_SPARE_BUFFER = 8 * 1024 * 1024;
+/** flushes under way at once: one writing while the one before it syncs */
+const PIPELINE_DEPTH = 2;
 
 type SyncCallback = (err?: Error) => void;
 
+/** One group commit: its bytes, the callbacks its sync releases, and how it ended. */
+interface Flush {
+  cbs: SyncCallback[];
+  batches: Batch[];
+  writer: ByteWriter | undefined;
+  /** segments it wrote to */
+  touched: number[];
+  writing: boolean;
+  /** resolves with the error that stopped it, or undefined once it is durable */
+  done: Promise<Error | undefined>;
+}
+
 /**
  * Appends records to an in-memory buffer and writes + fsyncs everything that arrived
- * in one go: one write per segment touched and one fsync per file, per flush. While a
- * flush is in flight, new records and sync requests wait for the next one. A failed
- * flush keeps its bytes and rewrites them at the same offsets next time, so nothing
- * is skipped and nothing is reported durable before it is.
+ * in one go: one write per segment touched and one fsync per file, per flush. Flushes
+ * overlap: once one's writes are done and its fsync runs, the next one writes what came
+ * meanwhile, then syncs after it (so a flood never waits for a whole write + fsync before
+ * its bytes even start going out, and callbacks are released as each sync ends, in order).
+ * A failed flush keeps its bytes, and so does every later one (they were written after
+ * it): all are rewritten at the same offsets next time, so nothing is skipped and nothing
+ * is reported durable before it is.
  */
 export class GroupCommit {
   /** records are encoded straight into this; read it anew after any call that may flush */
   writer = new ByteWriter(256 * 1024);
-  private spare: ByteWriter | undefined = new ByteWriter(256 * 1024);
+  private spares: ByteWriter[] = [new ByteWriter(256 * 1024)];
   private marks: Mark[];
   private headSeg: number;
 
   private waiting: SyncCallback[] = [];
-  private inflightCbs: SyncCallback[] | undefined;
+  /** flushes under way, oldest first */
+  private inflight: Flush[] = [];
   private failed: Batch[] = [];
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -115,8 +133,9 @@ export class GroupCommit {
     if (this.hasUnflushed()) {
       this.waiting.push(cb);
       this.schedule();
-    } else if (this.inflightCbs) {
-      this.inflightCbs.push(cb);
+    } else if (this.inflight.length) {
+      // everything written is in a flush under way: the newest one's sync covers it
+      this.inflight[this.inflight.length - 1]!.cbs.push(cb);
     } else {
       process.nextTick(cb);
     }
@@ -137,6 +156,7 @@ export class GroupCommit {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    while (this.inflight.length) await this.inflight[this.inflight.length - 1]!.done;
     for (const fd of this.fds.values()) await this.opts.fs.close(fd).catch(() => {});
     this.fds.clear();
     if (err) throw err;
@@ -146,8 +166,14 @@ export class GroupCommit {
     return this.failed.length > 0 || this.writer.pos > 0;
   }
 
+  /** a new flush may start: none is writing and the pipeline has room */
+  private canStart(): boolean {
+    const n = this.inflight.length;
+    return n < PIPELINE_DEPTH && (n === 0 || !this.inflight[n - 1]!.writing);
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.inflightCbs || this.closed) return;
+    if (this.scheduled || this.closed || !this.canStart()) return;
     this.scheduled = true;
     if (this.opts.syncDelayMs > 0) setTimeout(this.run, this.opts.syncDelayMs);
     else setImmediate(this.run);
@@ -155,12 +181,15 @@ export class GroupCommit {
 
   private readonly run = (): void => {
     this.scheduled = false;
-    if (this.inflightCbs || this.closed) return;
+    if (this.closed || !this.canStart()) return;
     if (!this.hasUnflushed()) {
-      this.finish(this.takeWaiting(), undefined);
+      const cbs = this.takeWaiting();
+      if (!cbs.length) return;
+      if (this.inflight.length) this.inflight[this.inflight.length - 1]!.cbs.push(...cbs);
+      else for (const cb of cbs) cb();
       return;
     }
-    void this.flush();
+    this.startFlush();
   };
 
   private takeWaiting(): SyncCallback[] {
@@ -183,23 +212,28 @@ export class GroupCommit {
     const headOffset = this.headSize;
     const taken = w.pos > 0 ? w : undefined;
     if (taken) {
-      this.writer = this.spare ?? new ByteWriter(256 * 1024);
-      this.spare = undefined;
+      this.writer = this.spares.pop() ?? new ByteWriter(256 * 1024);
       this.writer.pos = 0;
     }
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: headOffset }];
     return { batches, writer: taken };
   }
 
-  private async flush(): Promise<void> {
+  private startFlush(): void {
     const cbs = this.takeWaiting();
-    this.inflightCbs = cbs;
     const { batches, writer } = this.takeBatches();
+    const previous = this.inflight[this.inflight.length - 1];
+    let resolveDone!: (err: Error | undefined) => void;
+    const flush: Flush = { cbs, batches, writer, touched: [], writing: true, done: new Promise((r) => (resolveDone = r)) };
+    this.inflight.push(flush);
+    void this.runFlush(flush, previous).then(resolveDone);
+  }
+
+  private async runFlush(f: Flush, previous: Flush | undefined): Promise<Error | undefined> {
     const fs = this.opts.fs;
     let err: Error | undefined;
     try {
-      const touched: number[] = [];
-      for (const b of batches) {
+      for (const b of f.batches) {
         const fd = await this.fdFor(b.seg, b.fileOffset);
         let off = b.start;
         let pos = b.fileOffset;
@@ -211,51 +245,66 @@ export class GroupCommit {
           off += n;
           pos += n;
         }
-        if (!touched.includes(b.seg)) touched.push(b.seg);
+        if (!f.touched.includes(b.seg)) f.touched.push(b.seg);
       }
-      for (const seg of touched) {
-        await fs.fsync(this.fds.get(seg)!);
-        this.stats.fsyncs++;
-        // sealed segments get no more writes
-        if (seg < this.headSeg) {
-          const fd = this.fds.get(seg)!;
-          this.fds.delete(seg);
-          await fs.close(fd);
-        }
-      }
-      this.stats.flushes++;
     } catch (e) {
       err = e instanceof Error ? e : new Error(String(e));
     }
-    if (err) {
-      // keep the bytes for the retry; their buffer is not handed out again
-      this.failed = batches;
-    } else if (writer && !this.spare && writer.buf.length <= MAX_SPARE_BUFFER) {
-      // a buffer grown by one huge message is let go rather than kept forever
-      this.spare = writer;
+    f.writing = false;
+    // the next flush writes while this one syncs
+    if (!this.closed && this.hasUnflushed() && (this.waiting.length > 0 || this.writer.pos > 0)) this.schedule();
+    // syncs end in order: this one's callbacks promise everything before it too
+    const before = previous ? await previous.done : undefined;
+    if (before) err ??= before;
+    if (!err) {
+      try {
+        for (const seg of f.touched) {
+          await fs.fsync(this.fds.get(seg)!);
+          this.stats.fsyncs++;
+        }
+        this.stats.flushes++;
+      } catch (e) {
+        err = e instanceof Error ? e : new Error(String(e));
+      }
     }
-    this.finish(cbs, err);
+    this.finish(f, err);
+    return err;
   }
 
-  /** `cbs` includes callbacks that joined the flush while it ran: it covers them too */
-  private finish(cbs: SyncCallback[], err: Error | undefined): void {
-    this.inflightCbs = undefined;
+  /** `f.cbs` includes callbacks that joined the flush while it ran: it covers them too */
+  private finish(f: Flush, err: Error | undefined): void {
+    this.inflight.shift();
     if (err) {
+      // keep the bytes for the retry, after those of any earlier failed flush; their buffer is not handed out again
+      this.failed.push(...f.batches);
       const first = this.error === null;
       this.error = err;
       if (first) this.opts.onStatus(err);
-      for (const cb of cbs) cb(err);
+      for (const cb of f.cbs) cb(err);
       this.scheduleRetry();
     } else {
-      if (this.error !== null) {
+      // a buffer grown by one huge message is let go rather than kept forever
+      if (f.writer && this.spares.length < PIPELINE_DEPTH && f.writer.buf.length <= MAX_SPARE_BUFFER) this.spares.push(f.writer);
+      if (this.error !== null && this.inflight.length === 0 && this.failed.length === 0) {
         this.error = null;
         this.opts.onStatus(null);
       }
-      for (const cb of cbs) cb();
+      this.closeSealed();
+      for (const cb of f.cbs) cb();
       this.opts.onFlushed();
     }
-    // more arrived during the flush; after a failure only new data retries at once, else the timer does
+    // more arrived meanwhile; after a failure only new data retries at once, else the timer does
     if (!this.closed && (this.waiting.length > 0 || this.writer.pos > 0)) this.schedule();
+  }
+
+  /** sealed segments get no more writes: close their files once no flush under way or retry needs them */
+  private closeSealed(): void {
+    for (const [seg, fd] of this.fds) {
+      if (seg >= this.headSeg) continue;
+      if (this.inflight.some((f) => f.batches.some((b) => b.seg === seg)) || this.failed.some((b) => b.seg === seg)) continue;
+      this.fds.delete(seg);
+      this.opts.fs.close(fd).catch(() => {});
+    }
   }
 
   private scheduleRetry(): void {

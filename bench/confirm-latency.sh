@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Confirm latency, LocalMQ (the built CLI, on a data dir) against Debian's RabbitMQ in the
+# same run, alternating, ROUNDS rounds (default 3): AMQP confirms, STOMP receipts, MQTT PUBACKs.
+#
+#   npm run build && flock /work/bench.lock nice -n -20 bash bench/confirm-latency.sh
+#
+# Env: BASE_PORT (default 27000; uses BASE_PORT..BASE_PORT+40), COUNT (100000), SIZE (16),
+# ROUNDS (3), WORK (/tmp/confirm-latency); BEFORE=<another checkout with dist/> also runs that
+# build as "localmq-before" (for before/after figures). Needs root for RabbitMQ (runs as the rabbitmq user).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+P=${BASE_PORT:-27000}
+COUNT=${COUNT:-100000}
+SIZE=${SIZE:-16}
+ROUNDS=${ROUNDS:-3}
+W=${WORK:-/tmp/confirm-latency}
+rm -rf "$W"; mkdir -p "$W/lmq" "$W/rabbit/mnesia" "$W/rabbit/log"
+
+# ---- RabbitMQ: its own node, config, data and ports
+cat > "$W/rabbit/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$((P+20))
+stomp.listeners.tcp.1 = 127.0.0.1:$((P+21))
+mqtt.listeners.tcp.1 = 127.0.0.1:$((P+22))
+distribution.listener.interface = 127.0.0.1
+CONF
+echo '[rabbitmq_stomp,rabbitmq_mqtt].' > "$W/rabbit/enabled_plugins"
+chown -R rabbitmq:rabbitmq "$W/rabbit"
+export RABBITMQ_NODENAME=confirmlat@localhost RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$W/rabbit/enabled_plugins \
+  RABBITMQ_MNESIA_BASE=$W/rabbit/mnesia RABBITMQ_LOG_BASE=$W/rabbit/log RABBITMQ_DIST_PORT=$((P+30)) RABBITMQ_NODE_PORT=$((P+20)) \
+  RABBITMQ_PID_FILE=$W/rabbit/node.pid RABBITMQ_CTL_DIST_PORT_MIN=$((P+31)) RABBITMQ_CTL_DIST_PORT_MAX=$((P+39)) ERL_EPMD_ADDRESS=127.0.0.1
+( nohup rabbitmq-server > "$W/rabbit/server.out" 2>&1 < /dev/null & )
+
+# ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
+node dist/cli/main.js start --data-dir "$W/lmq/data" --run-dir "$W/lmq" --log-level warn \
+  --amqp-port $P --stomp-port $((P+1)) --mqtt-port $((P+2)) --http-port $((P+3)) \
+  $(node dist/cli/main.js start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
+  > "$W/lmq/out.log" 2>&1 < /dev/null &
+LMQ_PID=$!
+BEFORE_PID=
+if [ -n "${BEFORE:-}" ]; then
+  mkdir -p "$W/before"
+  node "$BEFORE/dist/cli/main.js" start --data-dir "$W/before/data" --run-dir "$W/before" --log-level warn \
+    --amqp-port $((P+10)) --stomp-port $((P+11)) --mqtt-port $((P+12)) --http-port $((P+13)) \
+    $(node "$BEFORE/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
+    > "$W/before/out.log" 2>&1 < /dev/null &
+  BEFORE_PID=$!
+fi
+cleanup() {
+  kill "$LMQ_PID" $BEFORE_PID 2>/dev/null || true
+  rabbitmqctl -n confirmlat@localhost stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+for _ in $(seq 1 120); do grep -q "is running" "$W/lmq/out.log" 2>/dev/null && { [ -z "$BEFORE_PID" ] || grep -q "is running" "$W/before/out.log"; } && break; sleep 0.5; done
+# the node registers with epmd a moment after it starts: ask until it answers
+for _ in $(seq 1 120); do rabbitmqctl -q -n confirmlat@localhost await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
+echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $ROUNDS rounds" >&2
+
+lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
+rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
+before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
+for r in $(seq 1 "$ROUNDS"); do
+  if [ $((r % 2)) -eq 1 ]; then order=(lmq rmq before); else order=(rmq before lmq); fi
+  for who in "${order[@]}"; do
+    [ "$who" = before ] && [ -z "$BEFORE_PID" ] && continue
+    declare -n args=$who
+    timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
+  done
+done | tee "$W/results.jsonl"
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const med = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const keys = [...new Set(rows.map((r) => r.protocol))];
+console.log("protocol        broker          p50 ms   p99 ms (min..max)      max ms   max gap ms  empty 100ms windows");
+for (const p of keys) for (const b of ["localmq", "localmq-before", "rabbitmq-3.10"]) {
+  const rs = rows.filter((r) => r.protocol === p && r.label === b);
+  if (!rs.length) continue;
+  const p99 = rs.map((r) => r.p99Ms);
+  console.log(`${p.padEnd(16)}${b.padEnd(16)}${med(rs.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${med(p99).toFixed(1).padStart(7)} (${Math.min(...p99).toFixed(0)}..${Math.max(...p99).toFixed(0)})`.padEnd(60) + `${med(rs.map((r) => r.maxMs)).toFixed(0).padStart(7)}  ${Math.max(...rs.map((r) => r.maxGapMs)).toFixed(0).padStart(10)}  ${rs.map((r) => r.emptyWindows).join(",")}`);
+}
+for (const p of keys) {
+  const l = med(rows.filter((r) => r.protocol === p && r.label === "localmq").map((r) => r.p99Ms));
+  const q = med(rows.filter((r) => r.protocol === p && r.label === "rabbitmq-3.10").map((r) => r.p99Ms));
+  console.log(`${p}: LocalMQ p99 / RabbitMQ p99 = ${(l / q).toFixed(2)} (goal <= 0.5)`);
+}' "$W/results.jsonl"

@@ -1,0 +1,193 @@
+/**
+ * Confirm latency (issue 18, part 3): a publisher at full speed that respects back-pressure
+ * (waits for 'drain' whenever the socket says so) sends `count` persistent messages of
+ * `size` bytes to a durable queue and times every publish -> confirm (AMQP publisher
+ * confirms), SEND -> RECEIPT (STOMP) and PUBLISH -> PUBACK (MQTT QoS 1).
+ *
+ *   npx tsx bench/confirm-latency.ts --label localmq --amqp amqp://guest:guest@127.0.0.1:27000 \
+ *     --stomp stomp://guest:guest@127.0.0.1:27001 --mqtt mqtt://127.0.0.1:27002 [--count 100000] [--size 16]
+ *
+ * Prints one JSON line per protocol: p50/p99/max in ms, and the longest stretch after the
+ * first 100 ms during which publishes were outstanding and no confirm came (`maxGapMs`),
+ * with the number of 100 ms windows that had no confirm (`emptyWindows`). bench/confirm-latency.sh
+ * runs it against LocalMQ and RabbitMQ in the same run, alternating.
+ */
+import amqp from 'amqplib';
+import mqtt from 'mqtt';
+import { StompBenchClient } from './lib/stomp-session.js';
+
+function flag(name: string, dflt?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
+const label = flag('label', 'broker')!;
+const count = Number(flag('count', '100000'));
+const size = Number(flag('size', '16'));
+const body = Buffer.alloc(size, 'x');
+// MQTT 3.1.1 packet ids are 16-bit: keep every publish of the run outstanding-able
+const mqttCount = Math.min(count, 60000);
+
+interface Result {
+  label: string;
+  protocol: string;
+  count: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  maxGapMs: number;
+  emptyWindows: number;
+}
+
+/** latencies and confirm times (ms since start) -> the figures */
+function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt: Float64Array): Result {
+  const lat = new Float64Array(n);
+  for (let i = 0; i < n; i++) lat[i] = confirmedAt[i]! - sent[i]!;
+  lat.sort();
+  const pct = (p: number) => lat[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
+  const times = Float64Array.from(confirmedAt).sort();
+  const end = times[n - 1]!;
+  // gaps between confirms after the first 100 ms, while some publish was unconfirmed
+  let maxGap = 0;
+  let prev = 100;
+  for (let i = 0; i < n; i++) {
+    const t = times[i]!;
+    if (t <= 100) continue;
+    if (t - prev > maxGap) maxGap = t - prev;
+    prev = t;
+  }
+  let empty = 0;
+  let j = 0;
+  for (let w = 100; w < end; w += 100) {
+    while (j < n && times[j]! < w) j++;
+    if (j >= n || times[j]! >= w + 100) empty++;
+  }
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), emptyWindows: empty };
+}
+
+const now = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function runAmqp(url: string): Promise<Result> {
+  const conn = await amqp.connect(url);
+  const ch = await conn.createConfirmChannel();
+  const q = 'bench.confirm.amqp';
+  await ch.assertQueue(q, { durable: true });
+  await ch.purgeQueue(q);
+  const sent = new Float64Array(count);
+  const confirmed = new Float64Array(count);
+  let left = count;
+  const t0 = process.hrtime.bigint();
+  const all = new Promise<void>((resolve, reject) => {
+    let i = 0;
+    const pump = () => {
+      while (i < count) {
+        const k = i++;
+        sent[k] = now(t0);
+        const ok = ch.publish('', q, body, { persistent: true }, (err) => {
+          if (err) return reject(err);
+          confirmed[k] = now(t0);
+          if (--left === 0) resolve();
+        });
+        if (!ok) {
+          ch.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  await all;
+  const r = summarise('amqp confirms', count, sent, confirmed);
+  await ch.deleteQueue(q);
+  await conn.close();
+  return r;
+}
+
+async function declareQueue(url: string, q: string, bindTopic?: string): Promise<void> {
+  const conn = await amqp.connect(url);
+  const ch = await conn.createChannel();
+  await ch.assertQueue(q, { durable: true });
+  await ch.purgeQueue(q);
+  if (bindTopic) await ch.bindQueue(q, 'amq.topic', bindTopic);
+  await conn.close();
+}
+
+async function deleteQueue(url: string, q: string): Promise<void> {
+  const conn = await amqp.connect(url);
+  const ch = await conn.createChannel();
+  await ch.deleteQueue(q);
+  await conn.close();
+}
+
+async function runStomp(url: string, amqpUrl: string): Promise<Result> {
+  const q = 'bench.confirm.stomp';
+  await declareQueue(amqpUrl, q);
+  const client = await StompBenchClient.connect(url, `${label} stomp`);
+  const sent = new Float64Array(count);
+  const confirmed = new Float64Array(count);
+  let left = count;
+  const t0 = process.hrtime.bigint();
+  const done = new Promise<void>((resolve) => {
+    client.onReceipt = (id) => {
+      confirmed[Number(id.slice(2))] = now(t0);
+      if (--left === 0) resolve();
+    };
+  });
+  for (let i = 0; i < count; i++) {
+    sent[i] = now(t0);
+    const ok = client.write(client.frame('SEND', [['destination', `/amq/queue/${q}`], ['persistent', 'true'], ['receipt', `c-${i}`]], body));
+    if (!ok) await client.drained();
+  }
+  await Promise.race([done, client.failed]);
+  const r = summarise('stomp receipts', count, sent, confirmed);
+  await client.close();
+  await deleteQueue(amqpUrl, q);
+  return r;
+}
+
+async function runMqtt(url: string, amqpUrl: string): Promise<Result> {
+  const q = 'bench.confirm.mqtt';
+  await declareQueue(amqpUrl, q, 'bench.confirm');
+  const client = await mqtt.connectAsync(url, { clientId: `bench-confirm-${label}`, clean: true, username: 'guest', password: 'guest', reconnectPeriod: 0 });
+  const n = mqttCount;
+  const sent = new Float64Array(n);
+  const confirmed = new Float64Array(n);
+  let left = n;
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve, reject) => {
+    let i = 0;
+    const pump = () => {
+      while (i < n) {
+        const k = i++;
+        sent[k] = now(t0);
+        client.publish('bench/confirm', body, { qos: 1 }, (err) => {
+          if (err) return reject(err);
+          confirmed[k] = now(t0);
+          if (--left === 0) resolve();
+        });
+        const stream = client.stream as unknown as { writableNeedDrain?: boolean; once(ev: 'drain', f: () => void): void };
+        if (stream.writableNeedDrain) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  const r = summarise('mqtt pubacks', n, sent, confirmed);
+  await client.endAsync();
+  await deleteQueue(amqpUrl, q);
+  return r;
+}
+
+const amqpUrl = flag('amqp');
+const stompUrl = flag('stomp');
+const mqttUrl = flag('mqtt');
+const only = (flag('protocols', 'amqp,stomp,mqtt') ?? '').split(',');
+if (!amqpUrl) throw new Error('--amqp URL is required (queues are declared through it)');
+if (only.includes('amqp')) console.log(JSON.stringify(await runAmqp(amqpUrl)));
+if (stompUrl && only.includes('stomp')) console.log(JSON.stringify(await runStomp(stompUrl, amqpUrl)));
+if (mqttUrl && only.includes('mqtt')) console.log(JSON.stringify(await runMqtt(mqttUrl, amqpUrl)));
+process.exit(0);

@@ -1,0 +1,109 @@
+/**
+ * Memory goals of issue 18 part 2, measured on the built CLI (`npm run build` first):
+ *   1. idle RSS of `localmq start` (data dir, default listeners);
+ *   2. RSS with 1 M queued 16 B persistent messages in a durable queue;
+ *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
+ *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
+ *
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import amqp from 'amqplib';
+import { parseSize } from '../src/server/memory-watermark.js';
+
+function flag(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : dflt;
+}
+const base = Number(flag('port', '27100'));
+const watermark = flag('watermark', '200MiB');
+const count = Number(flag('count', '1000000'));
+const work = '/tmp/localmq-memory-goals';
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function startCli(name: string, extra: string[]): Promise<ChildProcess> {
+  const dir = `${work}/${name}`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const child = spawn('node', ['dist/cli/main.js', 'start', '--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(base), '--http-port', String(base + 1), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('is running')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`localmq exited (${code}): ${out}`)));
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const results: Record<string, unknown> = {};
+
+// 1. idle
+{
+  const c = await startCli('idle', []);
+  await sleep(3000);
+  results['idleRssMiB'] = Math.round(rssMiB(c.pid!));
+  await stop(c);
+}
+
+// 2. 1 M queued 16 B persistent messages
+{
+  const c = await startCli('million', []);
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue('million', { durable: true });
+  const body = Buffer.alloc(16, 'm');
+  for (let i = 0; i < count; i++) {
+    if (!ch.publish('', 'million', body, { persistent: true })) await new Promise((r) => ch.once('drain', r));
+  }
+  await ch.waitForConfirms();
+  const q = await ch.checkQueue('million');
+  await sleep(2000);
+  results['queued'] = q.messageCount;
+  results['millionRssMiB'] = Math.round(rssMiB(c.pid!));
+  await conn.close();
+  await stop(c);
+}
+
+// 3. flood under the watermark
+{
+  const limitMiB = parseSize(watermark)! / 1024 / 1024;
+  const c = await startCli('flood', ['--memory-high-watermark', watermark]);
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  let blocked = 0;
+  conn.on('blocked', () => blocked++);
+  const ch = await conn.createChannel();
+  await ch.assertQueue('flood', { durable: false });
+  const body = Buffer.alloc(1024, 'f');
+  let maxRss = 0;
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMiB(c.pid!))), 50);
+  const until = Date.now() + 20_000;
+  let sent = 0;
+  while (Date.now() < until) {
+    if (!ch.publish('', 'flood', body)) {
+      await Promise.race([new Promise((r) => ch.once('drain', r)), sleep(500)]);
+    }
+    if (++sent % 1000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  clearInterval(sampler);
+  results['flood'] = { watermarkMiB: limitMiB, maxRssMiB: Math.round(maxRss), goalMiB: Math.round(limitMiB * 1.1), blockedEvents: blocked, publishedByClient: sent };
+  c.kill('SIGKILL');
+  conn.on('error', () => undefined);
+}
+console.log(JSON.stringify(results));
+process.exit(0);
