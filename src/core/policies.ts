@@ -9,6 +9,8 @@ const QUEUE_KEYS: Record<string, 'min' | 'argument-wins'> = {
   expires: 'min',
   'max-length': 'min',
   'max-length-bytes': 'min',
+  // rabbit_channel:get_queue_consumer_timeout/2: args_policy_lookup with min
+  'consumer-timeout': 'min',
   // ... and the queue's own argument wins for the rest
   'dead-letter-exchange': 'argument-wins',
   'dead-letter-routing-key': 'argument-wins',

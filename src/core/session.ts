@@ -1,6 +1,6 @@
 import { Consumer, type ConsumeOptions, type ConsumerSink, type Delivery } from './consumer.js';
 import type { DeadLetterEngine, DeadLetterOrigin } from './dead-letter.js';
-import { notFound, preconditionFailed } from './errors.js';
+import { BrokerError, notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
@@ -24,6 +24,9 @@ export class Session {
   /** told of each outstanding delivery as it is settled (an adapter's own ids for it go then) */
   onSettled: ((d: Delivery) => void) | undefined;
   private closed = false;
+  /** consumer timeout: told (with the timeout that applied) when the oldest unacked delivery outlived it */
+  private ackTimedOut: ((timeoutMs: number) => void) | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly vhost: VHost,
@@ -49,6 +52,10 @@ export class Session {
     const queue = this.vhost.getQueue(queueName);
     if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
+    if (queue.config.queueType === 'quorum' && this.globalPrefetch > 0) {
+      // rabbit_quorum_queue:consume/3 with the channel's limiter active (basic.qos global=true)
+      throw new BrokerError(540, `${queue.describe()} does not support global qos`, 'connection');
+    }
     return this.attach(queue, options, sink, accepted);
   }
 
@@ -112,8 +119,50 @@ export class Session {
     if (needsAck) {
       this.outstanding.set(delivery.tag, delivery);
       this.unacked++;
+      if (this.ackTimedOut) {
+        delivery.deliveredAt = Date.now();
+        if (!this.ackTimer) this.armAckTimer();
+      }
     }
     return delivery;
+  }
+
+  /**
+   * RabbitMQ's consumer timeout (rabbit_channel, 3.13 to 4.2): the oldest unacknowledged
+   * delivery of the channel may stay so for the `consumer-timeout` of its queue (x-argument or
+   * policy, the lower wins) or else the broker's `consumer_timeout` (30 min by default);
+   * past that `timedOut` is told the timeout that applied (the channel then closes with 406).
+   */
+  watchAckTimeout(timedOut: (timeoutMs: number) => void): void {
+    this.ackTimedOut = timedOut;
+  }
+
+  /** the timeout that applies to a delivery, if any */
+  private ackTimeoutOf(d: Delivery): number | undefined {
+    return d.queue?.config.consumerTimeout ?? this.vhost.host.consumerTimeoutMs;
+  }
+
+  /** a timer for the oldest outstanding delivery's deadline (only the oldest is looked at, as RabbitMQ does) */
+  private armAckTimer(): void {
+    this.ackTimer = undefined;
+    if (this.closed || !this.ackTimedOut) return;
+    let head: Delivery | undefined;
+    for (const d of this.outstanding.values()) {
+      head = d;
+      break;
+    }
+    if (!head) return;
+    const timeout = this.ackTimeoutOf(head);
+    if (timeout === undefined) return;
+    const due = (head.deliveredAt ?? Date.now()) + timeout;
+    const wait = due - Date.now();
+    if (wait < 0) {
+      this.ackTimedOut(timeout);
+      return;
+    }
+    // +1: a timer may fire a millisecond early; RabbitMQ requires the time to have passed
+    this.ackTimer = setTimeout(() => this.armAckTimer(), wait + 1);
+    this.ackTimer.unref?.();
   }
 
   /**
@@ -225,6 +274,8 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.settleAll('return');

@@ -17,6 +17,8 @@ export interface QueueConfig {
   queueType: 'classic' | 'quorum' | 'stream';
   /** quorum queues: x-delivery-limit (a negative value: unlimited); unset: the version's default */
   deliveryLimit?: number;
+  /** x-consumer-timeout / policy consumer-timeout (ms): overrides the broker's consumer_timeout */
+  consumerTimeout?: number;
 }
 
 /** RabbitMQ's names for field types, used in its error texts */
@@ -104,6 +106,7 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     if (qt !== 'classic' && qt !== 'quorum' && qt !== 'stream') throw invalid('x-queue-type', `{unacceptable_value,<<"${qt}">>}`);
     cfg.queueType = qt;
   }
+  cfg.consumerTimeout = nonNegativeInt('x-consumer-timeout');
   const limit = args['x-delivery-limit'];
   if (limit !== undefined) {
     const n = integer(limit);

@@ -66,6 +66,16 @@ export class AmqpChannel implements ConsumerSink {
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
     this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err));
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
+    if (this.vhost.engineRules.channelConsumerTimeout) {
+      // rabbit_channel:handle_consumer_timed_out/3's text
+      this.session.watchAckTimeout((ms) =>
+        conn.closeChannel(
+          number,
+          406,
+          `PRECONDITION_FAILED - delivery acknowledgement on channel ${number} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+        ),
+      );
+    }
   }
 
   /** what the management API shows of a channel */
@@ -213,7 +223,7 @@ export class AmqpChannel implements ConsumerSink {
           return;
         }
         if (!passive && name !== '') this.checkPermission('configure', 'queue', name);
-        const q = this.vhost.declareQueue(name, { passive, durable, exclusive, autoDelete, arguments: args }, this.conn);
+        const q = this.vhost.declareQueue(name, { passive, durable, exclusive, autoDelete, arguments: args, defaultType: true }, this.conn);
         this.lastQueue = q.name;
         if (!noWait) this.reply('queue.declare-ok', { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return;
