@@ -58,6 +58,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
    * default, as RabbitMQ 3.13/4.x; undefined turns it off.
    */
   consumerTimeoutMs: number | undefined = 1_800_000;
+  /**
+   * quorum queues' at-least-once dead-lettering: a message no queue took is kept and offered to
+   * the dead-letter exchange again after this long (RabbitMQ's
+   * dead_letter_worker_publisher_confirm_timeout, 180 s)
+   */
+  deadLetterRetryMs = 180_000;
   /** RabbitMQ's policies, applied to queues by pattern and priority */
   readonly policies: PolicyService;
   /**

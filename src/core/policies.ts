@@ -15,6 +15,8 @@ const QUEUE_KEYS: Record<string, 'min' | 'argument-wins'> = {
   'dead-letter-exchange': 'argument-wins',
   'dead-letter-routing-key': 'argument-wins',
   overflow: 'argument-wins',
+  // rabbit_quorum_queue:dead_letter_handler/2: queue_arg_has_precedence
+  'dead-letter-strategy': 'argument-wins',
 };
 
 /** the keys RabbitMQ (with its bundled plugins) accepts in a policy definition; LocalMQ applies those in QUEUE_KEYS */

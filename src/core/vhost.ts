@@ -443,8 +443,12 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   // ---- QueueHost -------------------------------------------------------------------
 
-  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void {
-    this.deadLetterer.fromQueue(queue, entries, reason);
+  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): boolean[] {
+    return this.deadLetterer.fromQueue(queue, entries, reason);
+  }
+
+  get deadLetterRetryMs(): number {
+    return this.host.deadLetterRetryMs;
   }
 
   forgotten(entry: QueueEntry): void {

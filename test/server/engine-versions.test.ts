@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import amqplib, { type Channel, type ChannelModel, type ConsumeMessage, type GetMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { useBroker } from '../helpers/broker.js';
@@ -428,6 +428,43 @@ describe('quorum queues (every version)', () => {
     await nackLoop(ch, 'qq-drop', 1);
     await ch.cancel((await ch.consume('qq-drop', () => undefined)).consumerTag);
     expect((await ch.checkQueue('qq-drop')).messageCount).toBe(0);
+  });
+
+  it('x-dead-letter-strategy at-least-once (with overflow reject-publish) keeps a message until a queue takes it; drop-head falls back to at-most-once', async () => {
+    // rabbit_quorum_queue:dead_letter_handler/2 and dlh/5; rabbit_fifo_dlx_worker retries every
+    // dead_letter_worker_publisher_confirm_timeout (180 s; here 100 ms)
+    broker().core.deadLetterRetryMs = 100;
+    const ch = await conn.createChannel();
+    await ch.assertExchange('alo-dlx', 'fanout', { durable: true });
+    const args = { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': 'alo-dlx', 'x-dead-letter-strategy': 'at-least-once' };
+    await ch.assertQueue('alo-src', { durable: true, arguments: { ...args, 'x-overflow': 'reject-publish' } });
+    await ch.assertQueue('amo-src', { durable: true, arguments: args }); // drop-head: at-most-once
+    for (const q of ['alo-src', 'amo-src']) {
+      ch.sendToQueue(q, Buffer.from(`from ${q}`), { persistent: true });
+      const m = await new Promise<GetMessage>((resolve) => {
+        const poll = async () => {
+          const got = await ch.get(q);
+          if (got) resolve(got);
+          else setImmediate(() => void poll());
+        };
+        void poll();
+      });
+      ch.nack(m, false, false); // dead-lettered: the DLX routes it nowhere yet
+    }
+    await ch.checkQueue('alo-src'); // the nacks are processed
+    const src = broker().core.vhost('/')!.getQueue('alo-src')!;
+    expect(src.dlxHeldCount).toBe(1);
+    expect(src.messageCount).toBe(0);
+    expect(broker().core.vhost('/')!.getQueue('amo-src')!.dlxHeldCount).toBe(0);
+    // a queue bound to the DLX: the next offer goes there, and only then does the source let go
+    await ch.assertQueue('alo-dlq', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    await ch.bindQueue('alo-dlq', 'alo-dlx', '');
+    const dead = await broker().waitFor('alo-dlq');
+    expect(dead.text()).toBe('from alo-src');
+    expect((dead.properties.headers?.['x-death'] as unknown as Record<string, unknown>[])[0]).toMatchObject({ queue: 'alo-src', reason: 'rejected', count: 1 });
+    expect(src.dlxHeldCount).toBe(0);
+    expect(broker().queue('alo-dlq').messageCount()).toBe(1); // the at-most-once one was dropped long ago
+    await ch.close();
   });
 
   it('consuming a quorum queue on a channel with global QoS closes the connection: 540 NOT_IMPLEMENTED (rabbit_quorum_queue:consume/3)', async () => {

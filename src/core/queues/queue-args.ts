@@ -19,6 +19,8 @@ export interface QueueConfig {
   deliveryLimit?: number;
   /** x-consumer-timeout / policy consumer-timeout (ms): overrides the broker's consumer_timeout */
   consumerTimeout?: number;
+  /** quorum queues: x-dead-letter-strategy (at-least-once needs overflow reject-publish) */
+  deadLetterStrategy?: 'at-most-once' | 'at-least-once';
 }
 
 /** RabbitMQ's names for field types, used in its error texts */
@@ -107,6 +109,8 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     cfg.queueType = qt;
   }
   cfg.consumerTimeout = nonNegativeInt('x-consumer-timeout');
+  const strategy = str('x-dead-letter-strategy');
+  if (strategy === 'at-most-once' || strategy === 'at-least-once') cfg.deadLetterStrategy = strategy;
   const limit = args['x-delivery-limit'];
   if (limit !== undefined) {
     const n = integer(limit);
