@@ -40,12 +40,12 @@ export interface VersionRules {
   /** GET /api/aliveness-test/:vhost answers ok without a queue (4.1+: rabbit_mgmt_wm_aliveness_test) */
   alivenessTestIsNoop: boolean;
   /**
-   * the AMQP channel watches its oldest unacked delivery and closes with 406 past the consumer
-   * timeout (3.13-4.2: rabbit_channel's evaluate_consumer_timeout); 4.3 moved the timeout into
-   * the queues (rabbit_fifo releases a quorum consumer's messages and the channel sends
-   * basic.cancel; classic queues have none)
+   * the consumer timeout: 'channel' (3.13-4.2, rabbit_channel's evaluate_consumer_timeout): the
+   * oldest unacked delivery of any queue type, past it the channel closes with 406;
+   * 'quorum-queue' (4.3): rabbit_fifo returns a quorum consumer's timed-out messages and the
+   * channel sends basic.cancel; classic queues have none
    */
-  channelConsumerTimeout: boolean;
+  consumerTimeout: 'channel' | 'quorum-queue';
 }
 
 const rabbit313: VersionRules = {
@@ -60,7 +60,7 @@ const rabbit313: VersionRules = {
   globalQos: true,
   classicQueueV1: true,
   alivenessTestIsNoop: false,
-  channelConsumerTimeout: true,
+  consumerTimeout: 'channel',
 };
 
 const rabbit42: VersionRules = {
@@ -81,7 +81,7 @@ const rabbit43: VersionRules = {
   transientNonExclusiveQueues: false,
   globalQos: false,
   classicQueueV1: false,
-  channelConsumerTimeout: false,
+  consumerTimeout: 'quorum-queue',
 };
 
 const activemqBase: VersionRules = {

@@ -25,7 +25,9 @@ export class Session {
   onSettled: ((d: Delivery) => void) | undefined;
   private closed = false;
   /** consumer timeout: told (with the timeout that applied) when the oldest unacked delivery outlived it */
-  private ackTimedOut: ((timeoutMs: number) => void) | undefined;
+  private ackTimedOut: ((timeoutMs: number, delivery: Delivery) => void) | undefined;
+  /** which deliveries the timeout watches: all (the channel's) or quorum consumers' (4.3) */
+  private ackTimeoutScope: 'channel' | 'quorum-queue' = 'channel';
   private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -121,7 +123,7 @@ export class Session {
       this.unacked++;
       if (this.ackTimedOut) {
         delivery.deliveredAt = Date.now();
-        if (!this.ackTimer) this.armAckTimer();
+        if (!this.ackTimer && this.watches(delivery)) this.armAckTimer();
       }
     }
     return delivery;
@@ -133,8 +135,37 @@ export class Session {
    * policy, the lower wins) or else the broker's `consumer_timeout` (30 min by default);
    * past that `timedOut` is told the timeout that applied (the channel then closes with 406).
    */
-  watchAckTimeout(timedOut: (timeoutMs: number) => void): void {
+  watchAckTimeout(timedOut: (timeoutMs: number, delivery: Delivery) => void, scope: 'channel' | 'quorum-queue' = 'channel'): void {
     this.ackTimedOut = timedOut;
+    this.ackTimeoutScope = scope;
+  }
+
+  /**
+   * RabbitMQ 4.3's quorum consumer timeout (rabbit_fifo evaluate_consumer_timeout): the
+   * consumer's deliveries past their deadline go back to the queue (not counted as failures)
+   * and the consumer is cancelled; returns the consumer, for the adapter to tell its client.
+   */
+  timeOutConsumer(c: Consumer, now = Date.now()): Consumer | undefined {
+    const touched = new Set<Queue>();
+    for (const d of [...this.outstanding.values()]) {
+      if (d.consumer !== c) continue;
+      const timeout = this.ackTimeoutOf(d);
+      if (timeout !== undefined && (d.deliveredAt ?? now) + timeout <= now) this.settleOne(d, 'return', touched);
+    }
+    const cancelled = this.cancel(c.tag);
+    this.afterSettle(touched, true);
+    if (!this.ackTimer) this.armAckTimer();
+    return cancelled;
+  }
+
+  private watches(d: Delivery): boolean {
+    return this.ackTimeoutScope === 'channel' || (d.consumer !== null && d.queue?.config.queueType === 'quorum');
+  }
+
+  /** the oldest delivery the timeout watches */
+  private watchedHead(): Delivery | undefined {
+    for (const d of this.outstanding.values()) if (this.watches(d)) return d;
+    return undefined;
   }
 
   /** the timeout that applies to a delivery, if any */
@@ -146,18 +177,14 @@ export class Session {
   private armAckTimer(): void {
     this.ackTimer = undefined;
     if (this.closed || !this.ackTimedOut) return;
-    let head: Delivery | undefined;
-    for (const d of this.outstanding.values()) {
-      head = d;
-      break;
-    }
+    const head = this.watchedHead();
     if (!head) return;
     const timeout = this.ackTimeoutOf(head);
     if (timeout === undefined) return;
     const due = (head.deliveredAt ?? Date.now()) + timeout;
     const wait = due - Date.now();
     if (wait < 0) {
-      this.ackTimedOut(timeout);
+      this.ackTimedOut(timeout, head);
       return;
     }
     // +1: a timer may fire a millisecond early; RabbitMQ requires the time to have passed

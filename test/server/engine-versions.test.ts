@@ -337,6 +337,32 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
     }
   });
 
+  it('4.3 quorum queue: the timed-out message goes back and the consumer gets basic.cancel; the channel stays open (rabbit_fifo, rabbit_channel {released,…,timeout})', async () => {
+    const broker = await startBroker({ engineVersion: '4.3' });
+    try {
+      broker.core.consumerTimeoutMs = 150;
+      const conn = await amqplib.connect(broker.urls.amqp!);
+      const ch = await conn.createChannel();
+      let failed = false;
+      ch.on('error', () => (failed = true));
+      await ch.assertQueue('qq43', { durable: true });
+      ch.sendToQueue('qq43', Buffer.from('held'), { persistent: true });
+      const cancelled = new Promise<void>((resolve) => {
+        void ch.consume('qq43', (m) => {
+          if (m === null) resolve(); // amqplib: the broker cancelled the consumer
+        });
+      });
+      await cancelled;
+      expect(failed).toBe(false);
+      const back = await ch.get('qq43', { noAck: true });
+      expect(back && back.content.toString()).toBe('held');
+      expect(back && back.properties.headers?.['x-delivery-count']).toBeUndefined(); // a return, not a failure
+      await conn.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it('acked in time: nothing happens; turned off (undefined): nothing happens', async () => {
     const broker = await startBroker({ engineVersion: '4.2' });
     try {

@@ -66,15 +66,23 @@ export class AmqpChannel implements ConsumerSink {
     this.session = conn.ctx.broker.openSession(this.vhost, conn);
     this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err));
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
-    if (this.vhost.engineRules.channelConsumerTimeout) {
-      // rabbit_channel:handle_consumer_timed_out/3's text
-      this.session.watchAckTimeout((ms) =>
-        conn.closeChannel(
-          number,
-          406,
-          `PRECONDITION_FAILED - delivery acknowledgement on channel ${number} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`,
-        ),
+    // rabbit_channel:handle_consumer_timed_out's text (4.3's fallback for a client that cannot
+    // take basic.cancel says -1 ms)
+    const timedOut = (ms: number) =>
+      conn.closeChannel(
+        number,
+        406,
+        `PRECONDITION_FAILED - delivery acknowledgement on channel ${number} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`,
       );
+    if (this.vhost.engineRules.consumerTimeout === 'channel') {
+      this.session.watchAckTimeout((ms) => timedOut(ms));
+    } else {
+      // 4.3: a quorum consumer's timed-out messages go back, and the consumer is cancelled
+      this.session.watchAckTimeout((_ms, d) => {
+        if (!conn.hasCapability('consumer_cancel_notify')) return timedOut(-1);
+        const c = d.consumer && this.session.timeOutConsumer(d.consumer);
+        if (c) this.cancelledByBroker(c);
+      }, 'quorum-queue');
     }
   }
 
