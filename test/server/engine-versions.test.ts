@@ -284,6 +284,22 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
     return { err, took };
   }
 
+  /** a broker of `engineVersion` with consumer_timeout `ms`, one channel that records a channel error */
+  async function watched(engineVersion: string, ms: number, body: (ch: Channel, broker: LocalMQ, failed: () => boolean) => Promise<void>): Promise<void> {
+    const broker = await startBroker({ engineVersion });
+    try {
+      broker.core.consumerTimeoutMs = ms;
+      const conn = await amqplib.connect(broker.urls.amqp!);
+      const ch = await conn.createChannel();
+      let failed = false;
+      ch.on('error', () => (failed = true));
+      await body(ch, broker, () => failed);
+      await conn.close();
+    } finally {
+      await broker.stop();
+    }
+  }
+
   it('3.13 and 4.2: the channel closes with 406 and rabbit_channel\'s text; the message goes back to the queue', async () => {
     for (const engineVersion of ['3.13', '4.2']) {
       const broker = await startBroker({ engineVersion });
@@ -317,34 +333,19 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
   });
 
   it('4.3 moved the timeout into the queues: a classic queue\'s consumer keeps its channel', async () => {
-    const broker = await startBroker({ engineVersion: '4.3' });
-    try {
-      broker.core.consumerTimeoutMs = 100;
-      const conn = await amqplib.connect(broker.urls.amqp!);
-      const ch = await conn.createChannel();
-      let failed = false;
-      ch.on('error', () => (failed = true));
+    await watched('4.3', 100, async (ch, _broker, failed) => {
       await ch.assertQueue('cq43', { durable: true, arguments: { 'x-queue-type': 'classic' } });
       const got = new Promise<void>((resolve) => void ch.consume('cq43', (m) => m && resolve()));
       ch.sendToQueue('cq43', Buffer.from('held'));
       await got;
-      await new Promise((r) => setTimeout(r, 300));
-      expect(failed).toBe(false);
+      await new Promise((r) => setTimeout(r, 300)); // past the timeout: nothing may happen
+      expect(failed()).toBe(false);
       expect((await ch.checkQueue('cq43')).messageCount).toBe(0);
-      await conn.close();
-    } finally {
-      await broker.stop();
-    }
+    });
   });
 
   it('4.3 quorum queue: the timed-out message goes back and the consumer gets basic.cancel; the channel stays open (rabbit_fifo, rabbit_channel {released,…,timeout})', async () => {
-    const broker = await startBroker({ engineVersion: '4.3' });
-    try {
-      broker.core.consumerTimeoutMs = 150;
-      const conn = await amqplib.connect(broker.urls.amqp!);
-      const ch = await conn.createChannel();
-      let failed = false;
-      ch.on('error', () => (failed = true));
+    await watched('4.3', 150, async (ch, _broker, failed) => {
       await ch.assertQueue('qq43', { durable: true });
       ch.sendToQueue('qq43', Buffer.from('held'), { persistent: true });
       const cancelled = new Promise<void>((resolve) => {
@@ -353,24 +354,15 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
         });
       });
       await cancelled;
-      expect(failed).toBe(false);
+      expect(failed()).toBe(false);
       const back = await ch.get('qq43', { noAck: true });
       expect(back && back.content.toString()).toBe('held');
       expect(back && back.properties.headers?.['x-delivery-count']).toBeUndefined(); // a return, not a failure
-      await conn.close();
-    } finally {
-      await broker.stop();
-    }
+    });
   });
 
-  it('acked in time: nothing happens; turned off (undefined): nothing happens', async () => {
-    const broker = await startBroker({ engineVersion: '4.2' });
-    try {
-      broker.core.consumerTimeoutMs = 150;
-      const conn = await amqplib.connect(broker.urls.amqp!);
-      const ch = await conn.createChannel();
-      let failed = false;
-      ch.on('error', () => (failed = true));
+  it('acked in time: nothing happens', async () => {
+    await watched('4.2', 150, async (ch, _broker, failed) => {
       await ch.assertQueue('quick', { durable: true });
       const got = new Promise<void>((resolve) => void ch.consume('quick', (m) => {
         if (m) {
@@ -381,12 +373,9 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
       ch.sendToQueue('quick', Buffer.from('q'));
       await got;
       await new Promise((r) => setTimeout(r, 300)); // past the timeout: the channel stays open
-      expect(failed).toBe(false);
+      expect(failed()).toBe(false);
       await ch.checkQueue('quick');
-      await conn.close();
-    } finally {
-      await broker.stop();
-    }
+    });
   });
 });
 
