@@ -84,4 +84,30 @@ describe('OpenWire commands, raw', () => {
     expect(r['exception']).toMatchObject({ className: 'java.lang.SecurityException', message: 'User name [guest] or password is invalid.' });
     await c.closed;
   });
+
+  it('ActiveMQ\'s InactivityMonitor: a client silent for the negotiated MaxInactivityDuration is closed, one that writes is not; the broker writes KeepAliveInfo when quiet', async () => {
+    // AbstractInactivityMonitor: the read check runs every MaxInactivityDuration (the smaller
+    // of both sides') and closes a connection nothing arrived on since the last check; the
+    // write check sends a KeepAliveInfo when the broker wrote nothing for a third of it
+    const open = async () => {
+      const c = await RawOpenWire.open(port);
+      await c.next((s) => s.type === T.WireFormatInfo);
+      c.write(brokerWireFormatInfo({ maxFrameSize: 1 << 20, maxInactivityDuration: 300, maxInactivityDurationInitialDelay: 0, providerVersion: 'x' }));
+      await c.request({ type: T.ConnectionInfo, connectionId: { type: T.ConnectionId, value: `ID:idle-${Math.random()}` } });
+      return c;
+    };
+    const silent = await open();
+    const alive = await open();
+    const beat = setInterval(() => alive.write({ type: T.KeepAliveInfo, commandId: 0, responseRequired: false }), 50);
+    try {
+      expect((await silent.next((s) => s.type === T.KeepAliveInfo))['responseRequired']).toBe(false);
+      await silent.closed;
+      // the writing client outlives more read checks: the broker's keep-alives to it count the time
+      for (let i = 0; i < 4; i++) await alive.next((s) => s.type === T.KeepAliveInfo);
+      expect(alive.socket.destroyed).toBe(false);
+    } finally {
+      clearInterval(beat);
+      alive.close();
+    }
+  });
 });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { jmsUnavailable, runJms, type JmsRun } from './helpers/jms.js';
+import { describe, expect, it } from 'vitest';
+import { jmsScenarioRun, jmsUnavailable } from './helpers/jms.js';
 
 /**
  * OpenWire with the real ActiveMQ JMS client (Debian's libactivemq-java 5.17): one JVM
@@ -11,23 +10,7 @@ const unavailable = jmsUnavailable();
 const SCENARIOS = ['example', 'consume', 'types', 'requestReply', 'selector', 'transacted', 'clientAck', 'dlq', 'durable', 'pull', 'wrongPassword', 'topic', 'badSelector'];
 
 describe.skipIf(unavailable !== undefined)(`ActiveMQ JMS client over OpenWire${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  let broker: LocalMQ;
-  let run: JmsRun;
-
-  beforeAll(async () => {
-    broker = await startBroker({ engine: 'activemq', });
-    run = await runJms(broker.urls.openwire!.replace('localhost', '127.0.0.1'), SCENARIOS);
-  }, 120_000);
-
-  afterAll(async () => {
-    await broker?.stop();
-  });
-
-  const outcome = (name: string) => {
-    const r = run.results.get(name);
-    if (r === undefined) throw new Error(`scenario ${name} did not run; JVM output:\n${run.output}`);
-    return r;
-  };
+  const outcome = jmsScenarioRun(SCENARIOS);
 
   it('runs the program from issue 12 unchanged (a persistent TextMessage to test.queue)', () => {
     expect(outcome('example')).toBe('OK');

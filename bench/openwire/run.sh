@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # JMS throughput with the same ActiveMQ client against LocalMQ and Debian's ActiveMQ, one run:
 #   bench/openwire/run.sh [count] [size]     (default 100000 x 1024 B)
+# ROUNDS=n alternates the brokers n times per mode and prints each one's median;
+# PCOUNT=n sends n persistent messages instead of count (persistent runs are slow).
 # Needs java/javac and Debian's libactivemq-java and activemq packages. Ports 25616 (LocalMQ)
 # and 25626 (ActiveMQ) on loopback; both brokers keep their data under a temp dir.
 set -euo pipefail
@@ -35,7 +37,22 @@ trap 'kill $LM_PID $AMQ_PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 for p in "$LM_PORT" "$AMQ_PORT"; do
   for i in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.5; done
 done
+ROUNDS=${ROUNDS:-1}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for mode in false true; do
-  echo "LocalMQ:   $(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$LM_PORT "$COUNT" "$SIZE" $mode)"
-  echo "ActiveMQ:  $(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$AMQ_PORT "$COUNT" "$SIZE" $mode)"
+  n=$COUNT
+  [ "$mode" = true ] && n=${PCOUNT:-$COUNT}
+  : >"$WORK/lm.$mode"
+  : >"$WORK/amq.$mode"
+  for r in $(seq 1 "$ROUNDS"); do
+    lm=$(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$LM_PORT "$n" "$SIZE" $mode)
+    amq=$(java -cp "$CP" JmsThroughput tcp://127.0.0.1:$AMQ_PORT "$n" "$SIZE" $mode)
+    echo "round $r LocalMQ:   $lm"
+    echo "round $r ActiveMQ:  $amq"
+    echo "$lm" | awk '{ print $3 }' >>"$WORK/lm.$mode"
+    echo "$amq" | awk '{ print $3 }' >>"$WORK/amq.$mode"
+  done
+  l=$(median <"$WORK/lm.$mode")
+  a=$(median <"$WORK/amq.$mode")
+  echo "MEDIAN $([ "$mode" = true ] && echo persistent || echo non-persistent): LocalMQ $l msgs/s, ActiveMQ $a msgs/s, ratio $(awk -v l="$l" -v a="$a" 'BEGIN { printf "%.2f", l / a }') (LocalMQ $(tr '\n' ' ' <"$WORK/lm.$mode")/ ActiveMQ $(tr '\n' ' ' <"$WORK/amq.$mode"))"
 done

@@ -10,6 +10,24 @@ export const TOPIC_EXCHANGE = 'amq.topic';
 /** ActiveMQ's shared dead-letter queue */
 export const DLQ_NAME = 'ActiveMQ.DLQ';
 
+/**
+ * The argument (true) of a queue that is an ActiveMQ destination: adapters speaking ActiveMQ's
+ * semantics declare their queues with it, and the core then keeps message groups and sends
+ * expired persistent messages to ActiveMQ.DLQ (a queue of a RabbitMQ client has neither).
+ */
+export const ACTIVEMQ_QUEUE_ARG = 'x-activemq-queue';
+
+/** the arguments an ActiveMQ queue is declared with; `prioritized`: ActiveMQ's prioritizedMessages policy (JMSPriority 0-9) */
+export function activemqQueueArguments(prioritized = false): Record<string, boolean | number> {
+  return prioritized ? { [ACTIVEMQ_QUEUE_ARG]: true, 'x-max-priority': 9 } : { [ACTIVEMQ_QUEUE_ARG]: true };
+}
+
+/** ActiveMQ message groups: the JMSXGroupID a message carries (every adapter keeps it under that header) */
+export function groupIdOf(headers: Record<string, unknown> | undefined): string | undefined {
+  const g = headers?.['JMSXGroupID'];
+  return typeof g === 'string' && g !== '' ? g : undefined;
+}
+
 /** does the name hold a `*` or `>` level (a subscription over many destinations)? */
 export function isWildcardName(name: string): boolean {
   for (const level of name.split('.')) if (level === '*' || level === '>') return true;
@@ -27,6 +45,16 @@ export function amqNameMatches(pattern: string, name: string): boolean {
     if (level !== '*' && level !== n[i]) return false;
   }
   return p.length === n.length;
+}
+
+/** queues that are plumbing of some protocol (subscription queues, amq.*): never ActiveMQ destinations */
+const PLUMBING_PREFIXES = ['amq.', 'mqtt-subscription-', 'stomp-subscription-', 'activemq-subscription-'];
+
+/** does a wildcard queue consumer (`a.>`, `a.*`) read this queue? ActiveMQ queues that match, never another connection's exclusive queue nor plumbing */
+export function wildcardQueueTakes(pattern: string, q: { name: string; options: { exclusive: boolean } }): boolean {
+  if (q.options.exclusive || !amqNameMatches(pattern, q.name)) return false;
+  for (const p of PLUMBING_PREFIXES) if (q.name.startsWith(p)) return false;
+  return true;
 }
 
 /** a topic subscription's binding key on amq.topic: `>` becomes `#` (both match zero or more levels) */

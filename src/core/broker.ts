@@ -13,6 +13,7 @@ import type { ActiveMqDlqStrategy } from './dead-letter.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import { KeyedRecords } from './keyed-records.js';
 import { RetainedMessages } from './retained.js';
 import { Session } from './session.js';
 import type { RecoveryTarget } from './recovery.js';
@@ -77,6 +78,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly durability: Durability;
   /** retained messages (MQTT's), per vhost, kept through the store */
   readonly retained: RetainedMessages;
+  /** protocol sessions' own small records (MQTT's shared subscriptions, wills, QoS 2 ids), kept through the store */
+  readonly records: KeyedRecords;
   private messageIds = 0;
   private memoryUsed = 0;
 
@@ -89,6 +92,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     this.tenantLimits = new TenantLimits(store);
     this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
     this.retained = new RetainedMessages(store);
+    this.records = new KeyedRecords(store);
     this.durability = new Durability(store, this.alarms);
     this.store.onError((err) => this.alarms.setDisk(err !== null));
   }

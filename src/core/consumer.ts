@@ -25,6 +25,8 @@ export interface Delivery {
   readonly message: Message;
   /** when it went out (ms), kept only while its session watches for consumer timeouts */
   deliveredAt?: number;
+  /** ActiveMQ message groups: the first message of its group this consumer owns (JMSXGroupFirstForConsumer) */
+  groupFirst?: boolean;
 }
 
 export interface ConsumeOptions {

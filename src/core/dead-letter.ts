@@ -59,6 +59,11 @@ export class DeadLetterer {
    * per entry, whether some queue took the copy (at-least-once keeps those that none took).
    */
   fromQueue(queue: Queue, entries: readonly { readonly message: Message }[], reason: DeadLetterReason): boolean[] {
+    if (queue.config.activemq) {
+      // ActiveMQ: expired messages to ActiveMQ.DLQ (persistent ones); nothing else dead-letters here
+      if (reason === 'expired') for (const e of entries) this.expiredFromActiveMq(queue, e.message);
+      return entries.map(() => true);
+    }
     const dlx = queue.config.deadLetterExchange;
     if (dlx === undefined || !this.vhost.hasExchange(dlx)) return entries.map(() => false); // RabbitMQ drops it when the DLX is missing
     const now = Date.now();
@@ -85,6 +90,18 @@ export class DeadLetterer {
     if (engine === 'rabbitmq' || !origin) return 'discard';
     this.toActiveMqDlq(message, origin);
     return 'ack';
+  }
+
+  /**
+   * ActiveMQ (RegionBroker.messageExpired → sendToDeadLetterQueue, the default shared strategy
+   * with processExpired on and processNonPersistent off): a message that expired on an ActiveMQ
+   * destination goes to ActiveMQ.DLQ if persistent, with the cause ActiveMQ writes; else dropped.
+   */
+  private expiredFromActiveMq(queue: Queue, m: Message): void {
+    const ttl = m.properties.expiration;
+    const expiration = ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
+    const { native: _adapterForm, ...plain } = m;
+    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` });
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
 import { Queue } from './queues/queue.js';
 import type { VHost } from './vhost.js';
+import type { KeyedRecords } from './keyed-records.js';
 import { RETAINED_NAMESPACE, type RetainedMessages } from './retained.js';
 
 /** what recovery builds into: the broker's vhosts and its message-id sequence */
@@ -13,6 +14,8 @@ export interface RecoveryTarget {
   seedMessageIds(max: number): void;
   /** retained messages (MQTT's), restored from the store's records */
   readonly retained: RetainedMessages;
+  /** protocol sessions' records, restored from the store's records */
+  readonly records: KeyedRecords;
 }
 
 /**
@@ -28,6 +31,7 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   for (const b of state.bindings) restoreBinding(vhostOf(b.vhost), b);
   broker.seedMessageIds(state.maxMessageId);
   broker.retained.restore(state.records.get(RETAINED_NAMESPACE));
+  broker.records.restore(state.records);
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);

@@ -16,6 +16,8 @@ export interface ChildBroker {
   readonly pid: number;
   /** amqp://guest:guest@…/ ready for amqplib */
   readonly url: string;
+  /** mqtt://…:port of its MQTT listener */
+  readonly mqttUrl: string;
   /** what the child wrote to stderr so far (its log lines) */
   readonly stderr: string[];
   /** SIGKILL: no shutdown, no flush, no lock release; resolves once the process is gone */
@@ -53,20 +55,23 @@ export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {})
       rejectStart(new Error(`child broker exited with ${code} before listening: ${stderr.join('\n')}`));
     };
     child.once('exit', failed);
+    let mqttUrl = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('MQTT ')) mqttUrl = line.slice(5);
       if (!line.startsWith('URL ')) return;
       clearTimeout(timer);
       child.off('exit', failed);
       const url = line.slice(4).replace('amqp://', 'amqp://guest:guest@');
-      resolveStart(handle(child, url, stderr, exited));
+      resolveStart(handle(child, url, mqttUrl, stderr, exited));
     });
   });
 }
 
-function handle(child: ChildProcess, url: string, stderr: string[], exited: Promise<number | null>): ChildBroker {
+function handle(child: ChildProcess, url: string, mqttUrl: string, stderr: string[], exited: Promise<number | null>): ChildBroker {
   return {
     pid: child.pid!,
     url,
+    mqttUrl,
     stderr,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -84,10 +89,11 @@ async function runChild(dataDir: string, segmentSize: number | undefined): Promi
   const broker = await startBroker({
     dataDir,
     journal: { segmentSize },
-    ports: { amqp: 0 },
+    ports: { amqp: 0, mqtt: 0 },
     hosts: ['127.0.0.1'],
     hostname: '127.0.0.1',
   });
+  process.stdout.write(`MQTT ${broker.urls.mqtt}\n`);
   process.stdout.write(`URL ${broker.urls.amqp}\n`);
   const stop = () => void broker.stop().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', stop);

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import { startBroker, type LocalMQ, type BrokerOptions } from '../../src/index.js';
 
 /**
  * The real ActiveMQ JMS client, from Debian's libactivemq-java, driven by the Java helper
@@ -112,4 +114,25 @@ export function runJms(
       resolve({ results, got, output });
     });
   });
+}
+
+/**
+ * In a describe block: one broker (engine activemq) and one JVM running `scenarios`
+ * against it before the tests; returns each scenario's outcome ('OK' or why it failed).
+ */
+export function jmsScenarioRun(scenarios: string[], options: BrokerOptions = {}): (name: string) => string {
+  let broker: LocalMQ | undefined;
+  let run: JmsRun | undefined;
+  beforeAll(async () => {
+    broker = await startBroker({ engine: 'activemq', ...options });
+    run = await runJms(broker.urls.openwire!.replace('localhost', '127.0.0.1'), scenarios);
+  }, 120_000);
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  return (name) => {
+    const r = run?.results.get(name);
+    if (r === undefined) throw new Error(`scenario ${name} did not run; JVM output:\n${run?.output ?? '(no run)'}`);
+    return r;
+  };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
@@ -49,6 +52,14 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
     const c = mqtt.connect(broker().urls.mqtt!, { protocolVersion: 5, clientId: 'ka', keepalive: 600, username: 'guest', password: 'guest', reconnectPeriod: 0 });
     const ack = await connackOf(c);
     expect(ack.properties!.serverKeepAlive).toBe(120);
+    await c.endAsync();
+  });
+
+  it('request response information: no Response Information in the CONNACK, as Mosquitto 2.0.11 and RabbitMQ 3.13 answer (a server MAY omit it, MQTT 5 §3.2.2.3.15)', async () => {
+    const c = mqtt.connect(broker().urls.mqtt!, { protocolVersion: 5, clientId: 'rri', username: 'guest', password: 'guest', reconnectPeriod: 0, properties: { requestResponseInformation: true } });
+    const ack = await connackOf(c);
+    expect(ack.reasonCode).toBe(0);
+    expect(ack.properties?.responseInformation).toBeUndefined();
     await c.endAsync();
   });
 
@@ -420,6 +431,59 @@ describe('MQTT 5: subscription options', () => {
     expect(abox.messages[0]!.topic).toBe('jobs/0');
     for (const c of [a, b, solo, plain, pub]) await c.endAsync();
     await expect.poll(() => broker().queue('mqtt-shared-workers-jobs/#').exists()).toBe(false);
+  });
+});
+
+describe('MQTT 5: shared subscriptions of a persistent session', () => {
+  it('come back when the session resumes: no SUBSCRIBE again, and the group still round-robins', async () => {
+    const opts = { clientId: 'share-keep', clean: false, properties: { sessionExpiryInterval: 300 } };
+    const a = await v5(broker(), opts);
+    await a.subscribeAsync('$share/keepers/kept/#', { qos: 1 });
+    await a.endAsync();
+    const again = await v5(broker(), opts);
+    const box = inbox(again);
+    const other = await v5(broker(), { clientId: 'share-keep-b' });
+    const obox = inbox(other);
+    await other.subscribeAsync('$share/keepers/kept/#', { qos: 1 });
+    const pub = await v5(broker(), { clientId: 'share-keep-pub' });
+    for (let i = 0; i < 4; i++) await pub.publishAsync(`kept/${i}`, `k${i}`, { qos: 1 });
+    await expect.poll(() => box.messages.length + obox.messages.length).toBe(4);
+    expect(box.messages.length).toBe(2);
+    expect(obox.messages.length).toBe(2);
+    // unsubscribed, it stays gone when the session resumes
+    await again.unsubscribeAsync('$share/keepers/kept/#');
+    await again.endAsync();
+    const third = await v5(broker(), opts);
+    const tbox = inbox(third);
+    for (let i = 4; i < 6; i++) await pub.publishAsync(`kept/${i}`, `k${i}`, { qos: 1 });
+    await obox.count(4);
+    expect(tbox.messages).toEqual([]);
+    for (const c of [third, other, pub]) await c.endAsync();
+  });
+
+  it('come back after a restart of the broker on its data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-mqtt-shared-'));
+    try {
+      const opts = { clientId: 'share-restart', clean: false, properties: { sessionExpiryInterval: 300 } };
+      let b = await startBroker({ dataDir: dir, ports: { mqtt: 0 } });
+      const a = await v5(b, opts);
+      await a.subscribeAsync('$share/g/restart/#', { qos: 1 });
+      await a.endAsync();
+      await b.stop();
+      b = await startBroker({ dataDir: dir, ports: { mqtt: 0 } });
+      try {
+        const again = await v5(b, opts);
+        const box = inbox(again);
+        const pub = await v5(b, { clientId: 'share-restart-pub' });
+        await pub.publishAsync('restart/x', 'after', { qos: 1 });
+        expect((await box.next()).payload.toString()).toBe('after');
+        for (const c of [again, pub]) await c.endAsync();
+      } finally {
+        await b.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * MQTT 3.1, 3.1.1 and 5.0: the connection's read path as it is, the PacketFramer (declared
- * length checked against the packet limit before buffering) in front of mqtt-packet's parser,
+ * MQTT 3.1, 3.1.1 and 5.0: the connection's read path as it is, the PacketReader (declared
+ * length checked against the packet limit before buffering, whole packets cut out) in front
+ * of the hot-packet readers (PUBLISH and the acks after CONNECT) and mqtt-packet's parser,
  * which switches to the version a CONNECT names, then the topic checks every PUBLISH and
  * SUBSCRIBE meets. Every packet type, with MQTT 5 properties.
  */
 import fc from 'fast-check';
 import mqttPacket, { type Packet, type Parser } from 'mqtt-packet';
-import { PacketFramer } from '../../../src/protocols/mqtt/framing.js';
+import { PacketReader } from '../../../src/protocols/mqtt/framing.js';
+import { decodePublish, plainAckId, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from '../../../src/protocols/mqtt/hot-packets.js';
 import { hasInvalidUtf8, validFilter, validTopicName } from '../../../src/protocols/mqtt/subscriptions.js';
 import type { FuzzTarget } from '../harness.js';
 import { chunksOf } from '../mutate.js';
@@ -109,7 +111,8 @@ export const mqttTarget: FuzzTarget = {
   variants: 3,
   limit: LIMIT,
   run(input) {
-    const framer = new PacketFramer(LIMIT);
+    const reader = new PacketReader(LIMIT);
+    let version = 0;
     const parser: Parser = mqttPacket.parser({ protocolVersion: [4, 5, 3][input.variant] });
     let failed = false;
     parser.on('error', () => {
@@ -121,6 +124,7 @@ export const mqttTarget: FuzzTarget = {
         case 'connect':
           // as MqttConnection.onConnect: later packets are read by the version CONNECT names
           (parser as Parser & { settings: { protocolVersion: number } }).settings = { protocolVersion: p.protocolVersion ?? 4 };
+          version = p.protocolVersion ?? 4;
           break;
         case 'publish':
           validTopicName(p.topic);
@@ -134,15 +138,28 @@ export const mqttTarget: FuzzTarget = {
           break;
       }
     });
+    // as MqttConnection.onPacketBytes: once connected, the hot packets' plain forms are read
+    // without mqtt-packet; anything else (and what they leave) goes to it
+    const each = (pkt: Buffer): boolean => {
+      if (failed) return false;
+      const type = pkt[0]! >> 4;
+      if (version > 0 && type === PUBLISH) {
+        const p = decodePublish(pkt, version);
+        if (p) {
+          validTopicName(p.topic);
+          hasInvalidUtf8(p.topic);
+          return true;
+        }
+      } else if (version > 0 && (type === PUBACK || type === PUBREC || type === PUBREL || type === PUBCOMP) && plainAckId(pkt, type) >= 0) {
+        return true;
+      }
+      parser.parse(pkt);
+      return !failed;
+    };
     for (const chunk of chunksOf(input)) {
       if (failed) return;
-      const check = framer.scan(chunk);
-      if (!check.ok) {
-        // the connection parses what came before the offending packet, then closes
-        if (check.offset > 0) parser.parse(chunk.subarray(0, check.offset));
-        return;
-      }
-      parser.parse(chunk);
+      // the packets before an offending one are read; the connection then closes
+      if (!reader.read(chunk, each).ok) return;
     }
   },
   // mqtt-packet reports malformed packets through its 'error' event: nothing may be thrown

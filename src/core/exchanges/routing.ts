@@ -36,6 +36,22 @@ export function routingKeys(message: Message): string[] {
  */
 export function findQueues(scope: RoutingScope, ex: Exchange, message: Message, scratch: Set<Destination>): Queue[] {
   const headers = message.properties.headers;
+  if (ex.name !== '' && !hasSenderSelectedKeys(message)) {
+    // the usual publish: one routing key, straight to queues (no exchange-to-exchange
+    // binding, no alternate exchange needed): no key list, sets or closure to build
+    scratch.clear();
+    ex.route(message.routingKey, headers, scratch);
+    if (scratch.size > 0) {
+      let queuesOnly = true;
+      for (const d of scratch) {
+        if (d.kind !== 'queue') {
+          queuesOnly = false;
+          break;
+        }
+      }
+      if (queuesOnly) return [...scratch] as Queue[];
+    }
+  }
   const keys = routingKeys(message);
   if (headers) {
     if (headers['BCC'] !== undefined) {

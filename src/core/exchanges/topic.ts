@@ -13,6 +13,9 @@ class TrieNode {
   }
 }
 
+/** routing keys whose destinations a topic exchange remembers (all forgotten at once when full) */
+const ROUTE_CACHE_SIZE = 4096;
+
 /** RabbitMQ splits keys on '.', and the empty key has no words at all */
 const words = (key: string): string[] => (key === '' ? [] : key.split('.'));
 
@@ -23,14 +26,21 @@ const words = (key: string): string[] => (key === '' ? [] : key.split('.'));
  */
 export class TopicRouter implements Router {
   private readonly root = new TrieNode();
+  /**
+   * routing key -> where it routes, until the bindings change: a publisher repeats its
+   * keys, and walking the trie (splitting the key into words) is most of a publish's routing
+   */
+  private readonly routes = new Map<string, Destination[]>();
 
   add(b: Binding): void {
+    this.routes.clear();
     let node = this.root;
     for (const w of words(b.routingKey)) node = child(node, w, true)!;
     (node.bound ??= new DestinationCounts()).add(b.destination);
   }
 
   remove(b: Binding): void {
+    this.routes.clear();
     const path: [TrieNode, string][] = [];
     let node: TrieNode | undefined = this.root;
     for (const w of words(b.routingKey)) {
@@ -54,7 +64,15 @@ export class TopicRouter implements Router {
   }
 
   route(routingKey: string, _headers: FieldTable | undefined, out: Set<Destination>): void {
-    walk(this.root, words(routingKey), 0, out);
+    let found = this.routes.get(routingKey);
+    if (!found) {
+      const s = new Set<Destination>();
+      walk(this.root, words(routingKey), 0, s);
+      found = [...s];
+      if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
+      this.routes.set(routingKey, found);
+    }
+    for (const d of found) out.add(d);
   }
 }
 

@@ -1,5 +1,6 @@
 import { preconditionFailed, describeQueue } from '../errors.js';
 import type { FieldTable, FieldValue } from '../fields.js';
+import { ACTIVEMQ_QUEUE_ARG } from '../activemq-names.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -21,6 +22,11 @@ export interface QueueConfig {
   consumerTimeout?: number;
   /** quorum queues: x-dead-letter-strategy (at-least-once needs overflow reject-publish) */
   deadLetterStrategy?: 'at-most-once' | 'at-least-once';
+  /**
+   * an ActiveMQ destination (made by an adapter speaking ActiveMQ's semantics, `x-activemq-queue`):
+   * message groups, and expired persistent messages to ActiveMQ.DLQ
+   */
+  activemq: boolean;
 }
 
 /** RabbitMQ's names for field types, used in its error texts */
@@ -80,6 +86,7 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     maxPriority: 0,
     singleActiveConsumer: false,
     queueType: 'classic',
+    activemq: args[ACTIVEMQ_QUEUE_ARG] === true,
   };
   if (cfg.deadLetterRoutingKey !== undefined && cfg.deadLetterExchange === undefined) {
     throw preconditionFailed(

@@ -11,6 +11,7 @@ import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
 import { Selector } from '../selector/index.js';
 import { MAX_TIMER_MS } from '../timers.js';
+import { groupIdOf } from '../activemq-names.js';
 
 /** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
 export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
@@ -75,6 +76,8 @@ export class Queue {
   policy: string | undefined;
   /** how much of the time consumers could take messages at once (the management API's consumer_capacity) */
   readonly use = new ConsumerUse();
+  /** ActiveMQ message groups (an ActiveMQ queue): JMSXGroupID → the consumer that owns the group */
+  private readonly groupOwners = new Map<string, Consumer>();
 
   constructor(
     readonly host: QueueHost,
@@ -184,6 +187,8 @@ export class Queue {
     this.consumers.splice(i, 1);
     if (c.options.selector) this.selective--;
     if (this.rrIndex > i) this.rrIndex--;
+    // ActiveMQ's MessageGroupMap.removeConsumer: its groups find new owners
+    if (this.groupOwners.size) for (const [g, owner] of this.groupOwners) if (owner === c) this.groupOwners.delete(g);
     if (this.consumers.length === 0) {
       this.touch();
       if (this.options.autoDelete && this.hadConsumer) {
@@ -208,7 +213,7 @@ export class Queue {
     try {
       do {
         this.dispatchAgain = false;
-        if (this.selective) {
+        if (this.selective || this.groupOwners.size) {
           this.dispatchSelective();
           continue;
         }
@@ -221,6 +226,11 @@ export class Queue {
           }
           const c = this.pickConsumer();
           if (!c) break;
+          // an ActiveMQ group starting here: its owner is the consumer that takes this message
+          if (this.config.activemq && this.groupOwners.size === 0 && groupIdOf(head.message.properties.headers) !== undefined) {
+            this.dispatchSelective();
+            break;
+          }
           this.ready.shift();
           this.deliverTo(c, head);
         }
@@ -243,7 +253,8 @@ export class Queue {
       for (const e of this.ready.toArray()) {
         if (e.expiresAt !== Infinity && e.expiresAt <= now) continue;
         if (!this.consumers.some((c) => c.hasCredit())) break;
-        const c = this.pickConsumer(e);
+        let c = this.pickConsumer(e);
+        if (c && this.config.activemq) c = this.groupConsumer(e, c);
         if (!c) continue;
         this.ready.remove(new Set([e]));
         this.deliverTo(c, e);
@@ -274,8 +285,36 @@ export class Queue {
     return best;
   }
 
+  /**
+   * ActiveMQ message groups (Queue.assignMessageGroup): a message of a group goes to the
+   * group's owner; undefined when that owner cannot take it now (the message waits, the
+   * ones behind it go on). JMSXGroupSeq 1 takes the group over.
+   */
+  private groupConsumer(entry: QueueEntry, picked: Consumer): Consumer | undefined {
+    const headers = entry.message.properties.headers;
+    const group = groupIdOf(headers);
+    if (group === undefined || headers!['JMSXGroupSeq'] === 1) return picked;
+    const owner = this.groupOwners.get(group);
+    if (owner === undefined || owner === picked) return picked;
+    return owner.hasCredit() && owner.accepts(entry) ? owner : undefined;
+  }
+
+  /** the consumer took a grouped message: it owns the group now (its first: JMSXGroupFirstForConsumer); a sequence below 0 closes the group */
+  private assignGroup(c: Consumer, delivery: Delivery): void {
+    const headers = delivery.message.properties.headers;
+    const group = groupIdOf(headers);
+    if (group === undefined) return;
+    const seq = headers!['JMSXGroupSeq'];
+    const owner = this.groupOwners.get(group);
+    if (owner === undefined || seq === 1) {
+      this.groupOwners.set(group, c);
+      delivery.groupFirst = true;
+    } else if (owner === c && typeof seq === 'number' && seq < 0) this.groupOwners.delete(group);
+  }
+
   private deliverTo(c: Consumer, entry: QueueEntry): void {
     const delivery = c.session.track(entry, this, c, !c.noAck);
+    if (this.config.activemq) this.assignGroup(c, delivery);
     this.stats.delivered++;
     if (entry.deliveryCount > 1) this.stats.redelivered++;
     if (c.noAck) this.settle(entry, 'acked');
@@ -354,6 +393,8 @@ export class Queue {
   discard(entries: QueueEntry[], reason: DeadLetterReason): void {
     if (!entries.length) return;
     if (this.config.deadLetterExchange === undefined) {
+      // an ActiveMQ queue: expired messages to ActiveMQ.DLQ
+      if (this.config.activemq && reason === 'expired') this.host.deadLetter(this, entries, reason);
       for (const e of entries) this.settle(e, 'dropped');
       return;
     }

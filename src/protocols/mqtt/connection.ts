@@ -13,9 +13,13 @@ import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
-import { PacketFramer } from './framing.js';
+import { PacketReader } from './framing.js';
+import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
+import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, messageExpiresAt, publishedQos, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, messageExpiresAt, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { publishRefusal, subscribeRefusal } from './permissions.js';
+import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
@@ -25,6 +29,8 @@ import type { MqttTransport } from './transport.js';
 const { parser: createParser, writeToStream, generate } = mqttPacket;
 /** payloads up to this size are copied into the packet's one buffer */
 const INLINE_PAYLOAD = 4096;
+
+const PINGRESP = Buffer.from([0xd0, 0]);
 
 const CONSUMER_TAG = 'mqtt';
 const SHARED_TAG = 'mqtt-shared:';
@@ -55,24 +61,6 @@ function sharedFilter(f: string): { group: string; filter: string } | undefined 
 
 let connectionSeq = 0;
 
-interface Outbound {
-  /** the core delivery this packet carries; -1 for a retained message sent on SUBSCRIBE */
-  tag: number;
-  qos: number;
-  /** QoS 2: PUBREC came and PUBREL went; waiting for PUBCOMP */
-  released: boolean;
-}
-
-interface Will {
-  topic: string;
-  payload: Buffer;
-  qos: number;
-  retain: boolean;
-  properties?: PublishProperties & { willDelayInterval?: number };
-}
-
-/** messages published with the RETAIN flag, for retain-as-published deliveries */
-const publishedRetained = new WeakSet<Message>();
 
 /**
  * One MQTT client (3.1, 3.1.1 or 5.0) on the core. Packets are read with mqtt-packet
@@ -103,21 +91,22 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** MQTT 5 session expiry interval in seconds (0: the session ends with the connection) */
   private sessionExpiry = 0;
   private readonly parser: Parser;
-  private readonly framer: PacketFramer;
+  private readonly reader: PacketReader;
   /** filter -> granted QoS (for the copy plan) */
   private readonly filters = new Map<string, number>();
   private readonly subOptions = new Map<string, SubscriptionOptions>();
   /** shared subscriptions: the group's queue name -> its filter (without `$share/{group}/`) and options */
-  private readonly sharedSubs = new Map<string, { filter: string; options: SubscriptionOptions }>();
+  private readonly sharedSubs = new Map<string, { full: string; filter: string; options: SubscriptionOptions }>();
+  /** a resumed session's shared subscriptions, subscribed again once the CONNACK is out */
+  private sharedToRestore: { filter: string; options: SubscriptionOptions }[] | undefined;
   private noLocalCount = 0;
   /** messages this connection published, while one of its subscriptions is no-local */
   private ownPublishes: WeakSet<Message> | undefined;
   private readonly copies: CopyPlan;
   /** packet id -> outgoing QoS 1/2 packet awaiting PUBACK / PUBREC / PUBCOMP */
-  private readonly outbound = new Map<number, Outbound>();
+  private readonly outbound = new OutboundIds();
   /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
   private readonly copiesLeft = new Map<number, number>();
-  private nextId = 1;
   /** QoS 2 PUBLISHes received whose PUBREL has not come: a resend is not routed again */
   private incomingQos2 = new Set<number>();
   /** QoS>0 PUBLISHes received and not yet answered (MQTT 5 receive maximum) */
@@ -150,7 +139,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
     this.parser = createParser({ protocolVersion: 4 });
     this.writeOpts = { protocolVersion: 4 };
-    this.framer = new PacketFramer(MAX_PACKET_UNAUTHENTICATED);
+    this.reader = new PacketReader(MAX_PACKET_UNAUTHENTICATED);
     if (ctx.broker.durability.durable) {
       this.durable = ctx.broker.durability.ordered<() => void>((batch, err) => {
         if (err) {
@@ -189,21 +178,61 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.lastPacketAt = Date.now();
-    const check = this.framer.scan(chunk);
-    if (check.ok) {
-      this.parser.parse(chunk);
-      return;
-    }
-    // parse what came before the offending packet, then refuse it without reading on
-    if (check.offset > 0) this.parser.parse(chunk.subarray(0, check.offset));
-    if ((this.state as State) === 'closed') return;
+    const check = this.reader.read(chunk, this.onPacketBytes);
+    // the packets before an offending one have been read; it is refused without reading on
+    if (check.ok || (this.state as State) === 'closed') return;
     if (check.reason === 'malformed') {
-      this.protocolFailure(RC.MALFORMED_PACKET, 'malformed remaining length');
+      this.protocolFailure(RC.MALFORMED_PACKET, 'malformed fixed header');
       return;
     }
-    this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: check.length, max: this.framer.limit });
-    this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${check.length} bytes is larger than the maximum of ${this.framer.limit}`);
+    this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: check.length, max: this.reader.limit });
+    this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${check.length} bytes is larger than the maximum of ${this.reader.limit}`);
   }
+
+  /**
+   * One whole packet: the hot ones in their plain forms are read here (hot-packets.ts),
+   * everything else by mqtt-packet. False once the connection has closed.
+   */
+  private readonly onPacketBytes = (pkt: Buffer): boolean => {
+    if (this.state !== 'open') {
+      if (this.state === 'closed') return false;
+      this.parser.parse(pkt);
+      return (this.state as State) !== 'closed';
+    }
+    const type = pkt[0]! >> 4;
+    try {
+      switch (type) {
+        case PUBLISH: {
+          const p = decodePublish(pkt, this.version);
+          if (p) this.onPacket(p);
+          else this.parser.parse(pkt);
+          break;
+        }
+        case PUBACK:
+        case PUBREC:
+        case PUBREL:
+        case PUBCOMP: {
+          const id = plainAckId(pkt, type);
+          if (id < 0) this.parser.parse(pkt);
+          else if (type === PUBACK) this.settleOutbound(id, false);
+          else if (type === PUBREC) this.onPubrec(id, undefined);
+          else if (type === PUBCOMP) this.settleOutbound(id, true);
+          else this.onPubrel(id);
+          break;
+        }
+        case PINGREQ:
+          if (pkt.length === 2 && pkt[0] === 0xc0) this.writeBytes(PINGRESP);
+          else this.parser.parse(pkt);
+          break;
+        default:
+          this.parser.parse(pkt);
+      }
+    } catch (err) {
+      this.ctx.logger.error('MQTT connection closed: unexpected error', { clientId: this.clientId || undefined, type, error: (err as Error).stack ?? String(err) });
+      this.protocolFailure(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
+    }
+    return (this.state as State) !== 'closed';
+  };
 
   private onParseError(err: Error): void {
     if (this.state === 'closed') return;
@@ -248,20 +277,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         return this.onPubrec(p.messageId!, p.reasonCode);
       case 'pubcomp':
         return this.settleOutbound(p.messageId!, true);
-      case 'pubrel': {
-        const known = this.incomingQos2.delete(p.messageId!);
-        // a QoS 2 PUBLISH counts against our receive maximum until its PUBCOMP [MQTT-4.9]
-        if (known && this.version === 5) this.incomingInFlight--;
-        if (this.version === 5 && !known) this.write({ cmd: 'pubcomp', messageId: p.messageId!, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
-        else this.write({ cmd: 'pubcomp', messageId: p.messageId! });
-        return;
-      }
+      case 'pubrel':
+        return this.onPubrel(p.messageId!);
       case 'subscribe':
         return this.onSubscribe(p);
       case 'unsubscribe':
         return this.onUnsubscribe(p);
       case 'pingreq':
-        this.write({ cmd: 'pingresp' });
+        this.writeBytes(PINGRESP);
         return;
       case 'disconnect':
         return this.onDisconnect(p.reasonCode, p.properties?.sessionExpiryInterval);
@@ -342,18 +365,24 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.persistent = !clean;
     }
     const existing = vhost.getQueue(this.queueName);
+    const shared = this.server.sessions.get(vhost.name, clientId)?.shared;
     let sessionPresent = false;
-    if (existing && (clean || existing.options.exclusive)) {
+    if (clean || existing?.options.exclusive) {
       // a clean start drops what an earlier session left (an exclusive queue is another live client's)
-      if (!existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
+      if (existing && !existing.options.exclusive) vhost.deleteQueue(this.queueName, false, false, null);
       this.server.forgetLeftovers(this);
-    } else if (existing) {
+    } else if (existing || leftovers) {
+      // the session: its queue (which expires with it) with its bindings and shared
+      // subscriptions, or QoS 2 exchanges in mid-handshake of a session without one
       sessionPresent = true;
-      this.restoreSubscriptions();
-      this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+      if (existing) {
+        this.restoreSubscriptions();
+        this.server.setSessionExpiry(vhost, existing, this.persistent ? this.sessionExpiry : 0, version);
+        this.sharedToRestore = shared;
+      }
       if (leftovers) {
         this.incomingQos2 = leftovers.incomingQos2;
-        for (const id of leftovers.pendingPubrel) this.outbound.set(id, { tag: -1, qos: 2, released: true });
+        for (const id of leftovers.pendingPubrel) this.outbound.restoreReleased(id);
       }
     } else {
       this.server.forgetLeftovers(this);
@@ -367,6 +396,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         properties: p.will.properties as Will['properties'],
       };
     }
+    // with a data dir the will is written down, so a crash of the broker does not lose it
+    if (this.durable) {
+      const will = this.will ? storeWill(this.will, this.user, version, this.server.willDelay(version, this.will, this.persistent ? this.sessionExpiry : 0)) : undefined;
+      this.server.sessions.update(vhost.name, clientId, { will });
+    }
     this.session = this.ctx.broker.openSession(vhost, this);
     this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
     const prefetch = this.server.options.prefetch ?? 1000;
@@ -375,7 +409,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const serverKeepAlive = this.server.serverKeepAlive(this.keepAlive);
     if (serverKeepAlive !== undefined) this.keepAlive = serverKeepAlive;
     this.startKeepAlive();
-    this.framer.limit = this.maxPacketSize() - 5;
+    this.reader.limit = this.maxPacketSize() - 5;
     this.state = 'open';
     this.ctx.logger.info('MQTT connection opened', { clientId, user: this.user, vhost: vhost.name, version, remote: this.remoteAddress });
 
@@ -405,7 +439,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     setImmediate(() => {
       if (this.state !== 'open') return;
       // PUBRELs the last connection of this session did not see answered go again [MQTT-4.4.0-1]
-      for (const [id, o] of this.outbound) if (o.released) this.write({ cmd: 'pubrel', messageId: id });
+      for (const id of this.outbound.releasedIds()) this.writeAck(PUBREL, id, RC.SUCCESS);
+      for (const s of this.sharedToRestore ?? []) {
+        const shared = sharedFilter(s.filter);
+        if (shared) this.subscribeShared(s.filter, shared.group, shared.filter, s.options);
+      }
+      this.sharedToRestore = undefined;
       this.startConsuming();
     });
   }
@@ -510,14 +549,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     }
     if (qos === 2 && this.incomingQos2.has(p.messageId!)) {
       // a resend of a QoS 2 PUBLISH already routed: answer it again, route nothing
-      this.write({ cmd: 'pubrec', messageId: p.messageId! });
+      this.writeAck(PUBREC, p.messageId!, RC.SUCCESS);
       if (this.version === 5) this.incomingInFlight--;
       return;
     }
     // clients may not publish into $SYS: dropped without a word, as Mosquitto does
     if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
     const v = this.vhostRef!;
-    const refused = this.publishRefusal(v.name, topic);
+    const refused = publishRefusal(this.access!, v, topic);
     if (refused) {
       const reason = refused;
       this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
@@ -538,34 +577,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (!(err instanceof BrokerError)) throw err;
       return this.protocolFailure(RC.UNSPECIFIED_ERROR, err.message);
     }
-    if (qos === 2) this.incomingQos2.add(p.messageId!);
+    if (qos === 2) {
+      this.incomingQos2.add(p.messageId!);
+      this.saveQos2();
+    }
     this.answerPublish(p, (flags & Routed) === 0 && this.version === 5 ? RC.NO_MATCHING_SUBSCRIBERS : RC.SUCCESS);
-  }
-
-  /** why the user may not publish to `topic` (write on amq.topic, and its topic permissions), or undefined */
-  private publishRefusal(vhost: string, topic: string): string | undefined {
-    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
-    if (!this.access!.allowed(vhost, exchange, 'write')) return `write access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
-    try {
-      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, topicToRoutingKey(topic), 'write');
-    } catch (err) {
-      if (err instanceof BrokerError) return err.message;
-      throw err;
-    }
-    return undefined;
-  }
-
-  /** why the user may not subscribe to `filter` (read on amq.topic, and its topic permissions), or undefined */
-  private subscribeRefusal(vhost: string, filter: string): string | undefined {
-    const exchange = { kind: 'exchange' as const, name: TOPIC_EXCHANGE };
-    if (!this.access!.allowed(vhost, exchange, 'read')) return `read access to exchange '${TOPIC_EXCHANGE}' in vhost '${vhost}' refused for user '${this.user}'`;
-    try {
-      this.access!.topic(this.vhostRef!, TOPIC_EXCHANGE, filterToBindingKey(filter), 'read');
-    } catch (err) {
-      if (err instanceof BrokerError) return err.message;
-      throw err;
-    }
-    return undefined;
   }
 
   /** FlowControlled: stop reading while the broker's alarm holds publishers */
@@ -589,10 +605,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private sendAck(cmd: 'puback' | 'pubrec', id: number, reasonCode: number, reasonString: string | undefined): void {
     if (this.version === 5) {
       if (cmd === 'puback' || reasonCode >= 0x80) this.incomingInFlight--;
-      const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode };
-      if (reasonString !== undefined && this.requestProblemInformation) packet.properties = { reasonString };
-      this.write(packet);
-    } else this.write({ cmd, messageId: id });
+      if (reasonString !== undefined && this.requestProblemInformation) {
+        const packet: IPubackPacket | IPubrecPacket = { cmd, messageId: id, reasonCode, properties: { reasonString } };
+        return this.write(packet);
+      }
+    }
+    this.writeAck(cmd === 'puback' ? PUBACK : PUBREC, id, this.version === 5 ? reasonCode : RC.SUCCESS);
   }
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------
@@ -616,7 +634,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
       }
-      const refusedRead = this.subscribeRefusal(v.name, shared ? shared.filter : filter);
+      const refusedRead = subscribeRefusal(this.access!, v, shared ? shared.filter : filter);
       if (refusedRead) {
         this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
         granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);
@@ -663,7 +681,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
       v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
       const tag = `${SHARED_TAG}${full}`;
-      this.sharedSubs.set(name, { filter, options: o });
+      this.sharedSubs.set(name, { full, filter, options: o });
+      // a persistent session is its queue, even when all it has are shared subscriptions
+      if (this.persistent) {
+        this.ensureQueue();
+        this.saveShared();
+      }
       if (!this.session!.hasConsumer(tag)) {
         this.session!.consume(name, { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
       }
@@ -675,6 +698,18 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     return o.qos;
   }
 
+  /** a persistent session's shared subscriptions, kept for its next connection */
+  private saveShared(): void {
+    const shared = [...this.sharedSubs.values()].map((s) => ({ filter: s.full, options: s.options }));
+    this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared });
+  }
+
+  /** with a data dir, a persistent session's QoS 2 packet ids in mid-handshake are written down */
+  private saveQos2(): void {
+    if (!this.durable || !this.persistent) return;
+    this.server.sessions.update(this.vhostRef!.name, this.clientId, { incomingQos2: [...this.incomingQos2], pendingPubrel: this.outbound.releasedIds() });
+  }
+
   private onUnsubscribe(p: IUnsubscribePacket): void {
     const v = this.vhostRef!;
     const codes: number[] = [];
@@ -684,6 +719,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         const name = sharedQueueName(shared.group, shared.filter);
         const had = this.sharedSubs.delete(name);
         this.session!.cancel(`${SHARED_TAG}${filter}`);
+        if (had && this.persistent) this.saveShared();
         codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
         continue;
       }
@@ -804,38 +840,58 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
    * retained message); -2 for QoS 0.
    */
   private sendPublish(topic: string, m: Message, qos: number, retain: boolean, dup: boolean, tag: number, expiresAt: number, now: number, ids: number[] | undefined): void {
-    const packet: IPublishPacket = { cmd: 'publish', topic, payload: m.body, qos: qos as 0 | 1 | 2, retain, dup: qos > 0 && dup };
+    dup = qos > 0 && dup;
+    let props: PublishProperties | undefined;
     if (this.version === 5) {
-      const props = deliveryProperties(m, expiresAt, now) ?? {};
-      if (ids) props.subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
-      if (Object.keys(props).length) packet.properties = props as IPublishPacket['properties'];
-      // the client's maximum packet size: what it cannot take is dropped, as if delivered
-      // [MQTT-3.1.2-25] (measured with the whole topic, before any alias shortens it)
-      if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
-        packet.messageId = qos > 0 ? 1 : undefined;
-        if (generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
-          if (tag >= 0) this.settleDelivery(tag);
-          return;
-        }
-      }
-      if (this.clientTopicAliasMaximum > 0) {
-        const alias = this.outboundAliases.get(topic);
-        if (alias !== undefined) {
-          packet.topic = '';
-          props.topicAlias = alias;
-        } else if (this.outboundAliases.size < this.clientTopicAliasMaximum) {
-          const next = this.outboundAliases.size + 1;
-          this.outboundAliases.set(topic, next);
-          props.topicAlias = next;
-        }
-        if (props.topicAlias !== undefined) packet.properties = props as IPublishPacket['properties'];
+      props = deliveryProperties(m, expiresAt, now);
+      if (ids) (props ??= {}).subscriptionIdentifier = ids.length === 1 ? ids[0]! : ids;
+      if (props !== undefined || this.clientTopicAliasMaximum > 0 || this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
+        return this.sendPublishWithProperties(topic, m, qos, retain, dup, tag, props ?? {});
       }
     }
-    if (qos > 0) {
-      const id = this.allocateId();
-      packet.messageId = id;
-      this.outbound.set(id, { tag, qos, released: false });
+    const id = qos > 0 ? this.track(tag) : 0;
+    if (!this.transport.writable) return;
+    const t = topicBytes(topic);
+    const body = m.body;
+    const inline = body.length <= INLINE_PAYLOAD;
+    const size = publishHeaderSize(t, body.length, qos, this.version) + (inline ? body.length : 0);
+    const at = this.transport.reserve(size);
+    writePublish(this.transport.batch, at, t, body, qos, retain, dup, id, this.version, inline);
+    // a large payload goes out as it is, not copied
+    if (!inline) this.transport.writeDirect(body);
+  }
+
+  /** an outgoing QoS 1/2 packet: its packet id, awaited until PUBACK / PUBCOMP */
+  private track(tag: number): number {
+    return this.outbound.take(tag);
+  }
+
+  /** an MQTT 5 PUBLISH with properties, a topic alias or a size the client limits: through mqtt-packet */
+  private sendPublishWithProperties(topic: string, m: Message, qos: number, retain: boolean, dup: boolean, tag: number, props: PublishProperties): void {
+    const packet: IPublishPacket = { cmd: 'publish', topic, payload: m.body, qos: qos as 0 | 1 | 2, retain, dup };
+    if (Object.keys(props).length) packet.properties = props as IPublishPacket['properties'];
+    // the client's maximum packet size: what it cannot take is dropped, as if delivered
+    // [MQTT-3.1.2-25] (measured with the whole topic, before any alias shortens it)
+    if (this.clientMaxPacketSize < MAX_REMAINING_LENGTH + 5) {
+      packet.messageId = qos > 0 ? 1 : undefined;
+      if (generate(packet, this.writeOpts).length > this.clientMaxPacketSize) {
+        if (tag >= 0) this.settleDelivery(tag);
+        return;
+      }
     }
+    if (this.clientTopicAliasMaximum > 0) {
+      const alias = this.outboundAliases.get(topic);
+      if (alias !== undefined) {
+        packet.topic = '';
+        props.topicAlias = alias;
+      } else if (this.outboundAliases.size < this.clientTopicAliasMaximum) {
+        const next = this.outboundAliases.size + 1;
+        this.outboundAliases.set(topic, next);
+        props.topicAlias = next;
+      }
+      if (props.topicAlias !== undefined) packet.properties = props as IPublishPacket['properties'];
+    }
+    if (qos > 0) packet.messageId = this.track(tag);
     this.write(packet);
   }
 
@@ -848,40 +904,41 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.consumer = undefined;
   }
 
-  private allocateId(): number {
-    for (;;) {
-      const id = this.nextId;
-      this.nextId = id >= 65535 ? 1 : id + 1;
-      if (!this.outbound.has(id)) return id;
-    }
-  }
-
   /** PUBACK, or PUBCOMP of a QoS 2 delivery */
   private settleOutbound(id: number, complete: boolean): void {
-    const o = this.outbound.get(id);
-    if (!o) return;
-    if (complete !== o.released) return;
-    this.outbound.delete(id);
-    if (!complete && o.tag >= 0) this.settleDelivery(o.tag);
+    const state = this.outbound.state(id);
+    if (state !== (complete ? RELEASED : AWAITING_ACK)) return;
+    const tag = this.outbound.tag(id);
+    this.outbound.drop(id);
+    if (complete) this.saveQos2();
+    else if (tag >= 0) this.settleDelivery(tag);
+  }
+
+  /** PUBREL: the QoS 2 PUBLISH with this id is done; PUBCOMP (0x92 if we never had it) */
+  private onPubrel(id: number): void {
+    const known = this.incomingQos2.delete(id);
+    if (known) this.saveQos2();
+    // a QoS 2 PUBLISH counts against our receive maximum until its PUBCOMP [MQTT-4.9]
+    if (known && this.version === 5) this.incomingInFlight--;
+    this.writeAck(PUBCOMP, id, this.version === 5 && !known ? RC.PACKET_IDENTIFIER_NOT_FOUND : RC.SUCCESS);
   }
 
   /** PUBREC: the client holds the message now, so it leaves its queue; PUBREL follows */
   private onPubrec(id: number, reasonCode: number | undefined): void {
-    const o = this.outbound.get(id);
-    if (!o || o.released) {
-      if (this.version === 5) this.write({ cmd: 'pubrel', messageId: id, reasonCode: RC.PACKET_IDENTIFIER_NOT_FOUND });
-      else this.write({ cmd: 'pubrel', messageId: id });
+    if (this.outbound.state(id) !== AWAITING_ACK) {
+      this.writeAck(PUBREL, id, this.version === 5 ? RC.PACKET_IDENTIFIER_NOT_FOUND : RC.SUCCESS);
       return;
     }
-    if (o.tag >= 0) this.settleDelivery(o.tag);
-    o.tag = -1;
+    const tag = this.outbound.tag(id);
+    if (tag >= 0) this.settleDelivery(tag);
     if (reasonCode !== undefined && reasonCode >= 0x80) {
       // MQTT 5: a PUBREC with an error ends the exchange there
-      this.outbound.delete(id);
+      this.outbound.drop(id);
       return;
     }
-    o.released = true;
-    this.write({ cmd: 'pubrel', messageId: id });
+    this.outbound.release(id);
+    this.saveQos2();
+    this.writeAck(PUBREL, id, RC.SUCCESS);
   }
 
   private settleDelivery(tag: number): void {
@@ -899,14 +956,24 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   // ---- writing ------------------------------------------------------------------------
 
+  /** a packet through mqtt-packet: small ones into the transport's batch, large payloads uncopied */
   private write(packet: Packet): void {
     if (!this.transport.writable) return;
-    this.transport.cork();
-    // small packets as one buffer each (one entry in the corked writev, not five); large
-    // payloads written in pieces, so they are not copied
     const payload = (packet as IPublishPacket).payload;
-    if (payload !== undefined && payload.length > INLINE_PAYLOAD) writeToStream(packet, this.transport.stream, this.writeOpts);
-    else this.transport.stream.write(generate(packet, this.writeOpts));
+    if (payload !== undefined && payload.length > INLINE_PAYLOAD) {
+      writeToStream(packet, this.transport.direct(), this.writeOpts);
+    } else this.transport.write(generate(packet, this.writeOpts));
+  }
+
+  /** PUBACK / PUBREC / PUBREL / PUBCOMP without properties, straight into the batch */
+  private writeAck(type: number, id: number, reasonCode: number): void {
+    if (!this.transport.writable) return;
+    const at = this.transport.reserve(reasonCode === 0 ? 4 : 5);
+    writeAck(this.transport.batch, at, type, id, reasonCode);
+  }
+
+  private writeBytes(b: Buffer): void {
+    if (this.transport.writable) this.transport.write(b);
   }
 
   // ---- the end --------------------------------------------------------------------
@@ -962,12 +1029,15 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const q = this.vhostRef!.getQueue(this.queueName);
     if (!this.persistent && q && !q.options.exclusive) this.vhostRef!.deleteQueue(this.queueName, false, false, null);
     const leftovers: SessionLeftovers | undefined = this.persistent
-      ? { incomingQos2: this.incomingQos2, pendingPubrel: [...this.outbound].filter(([, o]) => o.released).map(([id]) => id) }
+      ? { incomingQos2: this.incomingQos2, pendingPubrel: this.outbound.releasedIds() }
       : undefined;
     this.server.release(this, leftovers);
     this.ctx.connections.remove(this);
     this.ctx.logger.info('MQTT connection closed', { clientId: this.clientId, user: this.user, remote: this.remoteAddress, takenOver: takenOver || undefined });
     if (publishWill && this.will) this.server.publishWill(this, this.will, this.persistent ? this.sessionExpiry : 0);
+    else if (this.will && this.durable) this.server.sessions.update(this.vhostRef!.name, this.clientId, { will: undefined });
+    // a session that ends here leaves nothing behind (a will waiting for its delay aside)
+    if (!this.persistent && !takenOver) this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
     this.closedResolve();
   }
 
@@ -984,24 +1054,4 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.closeNow(false);
     return this.closedPromise;
   }
-
-  /** the will of this client as a core message, routed like a PUBLISH of its own */
-  routeWill(will: Will): void {
-    const v = this.vhostRef;
-    if (!v) return;
-    if (!validTopicName(will.topic) || will.topic.startsWith('$SYS') || this.publishRefusal(v.name, will.topic)) return;
-    const m = publishToMessage(will.topic, will.payload, will.qos, false, this.version === 5 ? will.properties : undefined);
-    try {
-      if (will.retain) {
-        publishedRetained.add(m);
-        this.ctx.broker.retained.retain(v.name, m);
-      }
-      v.publish(TOPIC_EXCHANGE, m.routingKey, m);
-    } catch (err) {
-      if (!(err instanceof BrokerError)) throw err;
-    }
-  }
 }
-
-
-export type { Will };

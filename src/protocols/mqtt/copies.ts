@@ -16,7 +16,8 @@ const SINGLE: readonly (readonly number[])[] = [[0], [1], [2]];
  */
 export const rabbitCopies: CopyPlan = (filters, topic) => {
   const exact = filters.get(topic);
-  if (exact === 2) return SINGLE[2]!;
+  // the usual case: one subscription, the topic itself
+  if (exact === 2 || (exact !== undefined && filters.size === 1)) return SINGLE[exact]!;
   let best = exact ?? -1;
   for (const [filter, qos] of filters) if (qos > best && filterMatches(filter, topic)) best = qos;
   return best < 0 ? NONE : (SINGLE[best] ?? [best]);

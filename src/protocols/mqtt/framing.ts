@@ -1,68 +1,110 @@
 /**
- * Where each MQTT packet starts and how long it says it is, read off the bytes as they
+ * Cuts the byte stream into whole MQTT packets, reading each fixed header as its bytes
  * arrive, so an oversized packet is refused at its fixed header — before a byte of its
- * body is buffered. mqtt-packet's parser would otherwise gather a whole declared 256 MiB
- * before looking at it.
+ * body is buffered (mqtt-packet's parser would gather a whole declared 256 MiB before
+ * looking at it). Packets that arrive whole in one chunk are handed on as views of that
+ * chunk; only a packet split across chunks is gathered (up to the limit) and joined.
  */
 
 export type FrameCheck =
-  /** every byte of the chunk belongs to packets within the limit */
+  /** every whole packet of the chunk was handed on (or the reader was told to stop) */
   | { ok: true }
-  /** the packet starting at `offset` declares `length` bytes, over the limit */
-  | { ok: false; offset: number; length: number; reason: 'too-large' }
-  /** the remaining-length field at `offset` runs past 4 bytes */
-  | { ok: false; offset: number; length: number; reason: 'malformed' };
+  /** a packet declares `length` bytes, over the limit */
+  | { ok: false; length: number; reason: 'too-large' }
+  /** a reserved packet type or wrong reserved flags, or a remaining length running past 4 bytes */
+  | { ok: false; length: number; reason: 'malformed' };
 
 const OK: FrameCheck = { ok: true };
 
-export class PacketFramer {
-  /** bytes of the current packet's body still to come */
-  private bodyLeft = 0;
-  /** reading a fixed header: 0 = expecting the type byte, then 1..4 length bytes read */
-  private headerBytes = 0;
-  private length = 0;
-  private multiplier = 1;
-  private headerStart = 0;
+/** receives one whole packet (fixed header included); false stops the reading */
+export type PacketHandler = (packet: Buffer) => boolean;
+
+/** the flag bits each packet type must carry [MQTT-2.2.2-1]; PUBLISH's are its own (-1) */
+const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
+
+function validTypeByte(b: number): boolean {
+  const required = REQUIRED_FLAGS[b >> 4]!;
+  return required === -1 || required === (b & 0x0f);
+}
+
+export class PacketReader {
+  /** the start of a packet split across chunks (its fixed header may be incomplete) */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  /** the whole size of the split packet, once its fixed header is known; else -1 */
+  private splitTotal = -1;
 
   /** `limit`: the largest remaining length accepted (the packet size, less its fixed header) */
   constructor(public limit: number) {}
 
   /**
-   * Scan one chunk. Stops at the first packet over the limit; nothing after its fixed
-   * header has been accepted then.
+   * Hand every whole packet of `chunk` (with what earlier chunks left) to `each`. Stops at
+   * the first packet over the limit: nothing after its fixed header is kept then.
    */
-  scan(chunk: Buffer): FrameCheck {
+  read(chunk: Buffer, each: PacketHandler): FrameCheck {
+    let buf = chunk;
+    if (this.partsLength > 0) {
+      if (this.splitTotal < 0) {
+        // the fixed header itself was split (a few bytes): join and read it again
+        buf = Buffer.concat([...this.parts, chunk]);
+        this.parts = [];
+        this.partsLength = 0;
+      } else {
+        const want = this.splitTotal - this.partsLength;
+        if (chunk.length < want) {
+          this.parts.push(chunk);
+          this.partsLength += chunk.length;
+          return OK;
+        }
+        this.parts.push(want === chunk.length ? chunk : chunk.subarray(0, want));
+        const whole = Buffer.concat(this.parts, this.splitTotal);
+        this.parts = [];
+        this.partsLength = 0;
+        this.splitTotal = -1;
+        if (!each(whole)) return OK;
+        if (want === chunk.length) return OK;
+        buf = chunk.subarray(want);
+      }
+    }
+    const n = buf.length;
     let i = 0;
-    const n = chunk.length;
-    // a fixed header begun in an earlier chunk: nothing of this one belongs before it
-    if (this.headerBytes > 0) this.headerStart = 0;
     while (i < n) {
-      if (this.bodyLeft > 0) {
-        const take = n - i < this.bodyLeft ? n - i : this.bodyLeft;
-        this.bodyLeft -= take;
-        i += take;
-        continue;
+      // the type byte is judged as it arrives (as mqtt-packet does), not when its body has come
+      if (!validTypeByte(buf[i]!)) return { ok: false, length: 0, reason: 'malformed' };
+      // remaining length: 1 to 4 bytes after the type byte, 7 bits each
+      let length = 0;
+      let multiplier = 1;
+      let j = i + 1;
+      let complete = false;
+      while (j < n) {
+        const b = buf[j++]!;
+        length += (b & 0x7f) * multiplier;
+        if ((b & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+        if (j - i > 4) return { ok: false, length, reason: 'malformed' };
+        multiplier *= 128;
       }
-      if (this.headerBytes === 0) {
-        this.headerStart = i;
-        this.headerBytes = 1;
-        this.length = 0;
-        this.multiplier = 1;
-        i++;
-        continue;
+      if (!complete) {
+        this.keep(buf.subarray(i), -1);
+        return OK;
       }
-      const b = chunk[i++]!;
-      this.length += (b & 0x7f) * this.multiplier;
-      this.multiplier *= 128;
-      this.headerBytes++;
-      if (b & 0x80) {
-        if (this.headerBytes > 4) return { ok: false, offset: this.headerStart, length: this.length, reason: 'malformed' };
-        continue;
+      if (length > this.limit) return { ok: false, length, reason: 'too-large' };
+      const end = j + length;
+      if (end > n) {
+        this.keep(buf.subarray(i), end - i);
+        return OK;
       }
-      if (this.length > this.limit) return { ok: false, offset: this.headerStart, length: this.length, reason: 'too-large' };
-      this.headerBytes = 0;
-      this.bodyLeft = this.length;
+      if (!each(buf.subarray(i, end))) return OK;
+      i = end;
     }
     return OK;
+  }
+
+  private keep(part: Buffer, total: number): void {
+    this.parts = [part];
+    this.partsLength = part.length;
+    this.splitTotal = total;
   }
 }

@@ -11,6 +11,9 @@ export const PAYLOAD_FORMAT_HEADER = 'x-mqtt-payload-format-indicator';
 /** correlation data that is not UTF-8 text travels here as bytes (RabbitMQ's name) */
 export const CORRELATION_HEADER = 'x-correlation-id';
 
+/** messages published with the RETAIN flag, for retain-as-published deliveries */
+export const publishedRetained = new WeakSet<Message>();
+
 /** the MQTT 5 PUBLISH properties that map onto a core message */
 export interface PublishProperties {
   payloadFormatIndicator?: boolean;

@@ -1,10 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { Access } from '../../core/access.js';
+import { BrokerError } from '../../core/errors.js';
 import type { Queue } from '../../core/queues/queue.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ProtocolContext } from '../context.js';
-import { MqttConnection, type Will } from './connection.js';
+import { MqttConnection } from './connection.js';
+import { publishedRetained, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
+import { publishRefusal } from './permissions.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
+import { loadWill, MqttSessionRecords, type Will } from './session-records.js';
+import { validTopicName } from './subscriptions.js';
 import { MqttTransport } from './transport.js';
 import { timerDelay } from '../../core/timers.js';
 
@@ -57,14 +63,46 @@ export class MqttServer {
   private readonly live = new Map<string, MqttConnection>();
   private readonly leftovers = new Map<string, SessionLeftovers>();
   private readonly pendingWills = new Map<string, NodeJS.Timeout>();
+  /** what sessions keep beside their queue (shared subscriptions, wills, QoS 2 ids), through the core's records */
+  readonly sessions: MqttSessionRecords;
 
   private constructor(
     private readonly ctx: ProtocolContext,
     readonly options: MqttOptions,
-  ) {}
+  ) {
+    this.sessions = new MqttSessionRecords(ctx.broker.records);
+  }
 
   static async start(ctx: ProtocolContext, options: MqttOptions = {}): Promise<MqttServer> {
-    return new MqttServer(ctx, options);
+    const server = new MqttServer(ctx, options);
+    server.recover();
+    return server;
+  }
+
+  /** wills and QoS 2 packet ids written down before the broker stopped (or crashed) */
+  private recover(): void {
+    for (const { vhost, clientId, session } of [...this.sessions.all()]) {
+      const key = `${vhost}\u0000${clientId}`;
+      if (session.incomingQos2?.length || session.pendingPubrel?.length) {
+        this.leftovers.set(key, { incomingQos2: new Set(session.incomingQos2), pendingPubrel: session.pendingPubrel ?? [] });
+      }
+      const stored = session.will;
+      if (!stored) continue;
+      // its connection did not end cleanly (a clean end removes the will): it goes now, or
+      // after its delay, unless the client is back first
+      const will = loadWill(stored);
+      const publish = () => {
+        this.pendingWills.delete(key);
+        this.sessions.update(vhost, clientId, { will: undefined });
+        this.routeWill(vhost, clientId, stored.user, will, stored.version);
+      };
+      if (stored.delay <= 0) publish();
+      else {
+        const t = setTimeout(publish, timerDelay(stored.delay * 1000));
+        t.unref();
+        this.pendingWills.set(key, t);
+      }
+    }
   }
 
   get receiveMaximum(): number {
@@ -153,33 +191,62 @@ export class MqttServer {
     return this.leftovers.get(key);
   }
 
+  /** a session that starts afresh: nothing of an earlier one is kept */
   forgetLeftovers(c: MqttConnection): void {
     this.leftovers.delete(this.key(c));
+    this.sessions.update(c.vhost!, c.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
   }
 
   release(c: MqttConnection, leftovers: SessionLeftovers | undefined): void {
     const key = this.key(c);
     if (this.live.get(key) === c) this.live.delete(key);
-    if (leftovers) this.leftovers.set(key, leftovers);
+    if (leftovers && (leftovers.incomingQos2.size > 0 || leftovers.pendingPubrel.length > 0)) this.leftovers.set(key, leftovers);
     else this.leftovers.delete(key);
+  }
+
+  /** the delay before a will goes (MQTT 5's will delay, at the latest when the session ends [MQTT-3.1.3-9]) */
+  willDelay(version: number, will: Will, sessionExpiry: number): number {
+    const delay = version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+    return Math.max(0, Math.min(delay, sessionExpiry));
   }
 
   /** the will goes now, or after its delay (MQTT 5), unless the client comes back first */
   publishWill(c: MqttConnection, will: Will, sessionExpiry: number): void {
-    const delay = c.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
-    // [MQTT-3.1.3-9]: at the latest when the session ends
-    const wait = Math.min(delay, sessionExpiry);
-    if (wait <= 0) {
-      c.routeWill(will);
-      return;
-    }
+    const wait = this.willDelay(c.version, will, sessionExpiry);
+    const vhost = c.vhost!;
+    const clientId = c.clientId;
+    const user = c.user!;
+    const version = c.version;
+    const publish = () => {
+      this.sessions.update(vhost, clientId, { will: undefined });
+      this.routeWill(vhost, clientId, user, will, version);
+    };
+    if (wait <= 0) return publish();
     const key = this.key(c);
     const t = setTimeout(() => {
       this.pendingWills.delete(key);
-      c.routeWill(will);
+      publish();
     }, timerDelay(wait * 1000));
     t.unref();
     this.pendingWills.set(key, t);
+  }
+
+  /** a will as a core message, routed like a PUBLISH of its client's (with that user's permissions) */
+  routeWill(vhostName: string, clientId: string, user: string, will: Will, version: number): void {
+    const v = this.ctx.broker.vhost(vhostName);
+    if (!v) return;
+    if (!validTopicName(will.topic) || will.topic.startsWith('$SYS')) return;
+    if (publishRefusal(new Access(this.ctx.access, user, { client_id: clientId }), v, will.topic)) return;
+    const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined);
+    try {
+      if (will.retain) {
+        publishedRetained.add(m);
+        this.ctx.broker.retained.retain(v.name, m);
+      }
+      v.publish(TOPIC_EXCHANGE, m.routingKey, m);
+    } catch (err) {
+      if (!(err instanceof BrokerError)) throw err;
+    }
   }
 
   /**

@@ -9,8 +9,20 @@ const DOT = 46;
 const PLUS = 43;
 const STAR = 42;
 
+/** the last topic converted, and its routing key: a publisher usually repeats its topic */
+let lastTopicIn = '';
+let lastKeyOut = '';
+
 /** MQTT topic `a/b.c` → routing key `a.b/c` (also used for filters, with `+` → `*`) */
 export function topicToRoutingKey(topic: string): string {
+  if (topic === lastTopicIn) return lastKeyOut;
+  const key = convertTopic(topic);
+  lastTopicIn = topic;
+  lastKeyOut = key;
+  return key;
+}
+
+function convertTopic(topic: string): string {
   let out = '';
   let from = 0;
   for (let i = 0; i < topic.length; i++) {
@@ -26,8 +38,20 @@ export function topicToRoutingKey(topic: string): string {
 /** subscription filter `a/+/#` → binding key `a.*.#` */
 export const filterToBindingKey = topicToRoutingKey;
 
+/** the last key converted, and its topic: a fanout converts one key for every subscriber */
+let lastKey = '';
+let lastTopic = '';
+
 /** routing key `a.b/c` → MQTT topic `a/b.c` */
 export function routingKeyToTopic(key: string): string {
+  if (key === lastKey) return lastTopic;
+  const topic = convertKey(key);
+  lastKey = key;
+  lastTopic = topic;
+  return topic;
+}
+
+function convertKey(key: string): string {
   let out = '';
   let from = 0;
   for (let i = 0; i < key.length; i++) {

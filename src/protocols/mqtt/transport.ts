@@ -3,15 +3,24 @@ import { TickCork } from '../tick-cork.js';
 
 /** bytes queued on the socket above which deliveries wait for it to drain */
 const WRITE_HIGH_WATER = 1024 * 1024;
+/** the batch buffer small packets are written into, a new one when full */
+const BATCH_SIZE = 65536;
 
 /**
  * The byte stream an MQTT session runs over: a TCP or TLS socket, or a WebSocket seen as
- * a stream (MQTT over WebSocket lets packets span messages). Writes made in one turn of
- * the event loop are corked together so a burst of deliveries leaves in one syscall.
+ * a stream (MQTT over WebSocket lets packets span messages). Small packets are encoded
+ * straight into one batch buffer and leave together at the end of the turn, in one write:
+ * no buffer per packet and no writev of thousands of pieces. A large payload is written
+ * as it is, after what the batch holds (corked, so it still leaves in one syscall).
  */
 export class MqttTransport {
   private readonly tickCork: TickCork;
   readonly remoteAddress: string | undefined;
+  /** the batch: bytes [flushed, length) are written but not yet handed to the stream */
+  private out: Buffer = Buffer.allocUnsafe(0);
+  private flushed = 0;
+  private length = 0;
+  private flushScheduled = false;
 
   constructor(
     readonly stream: Duplex & { remoteAddress?: string; setNoDelay?: (b: boolean) => unknown },
@@ -26,9 +35,63 @@ export class MqttTransport {
     return !this.stream.destroyed && !this.stream.writableEnded;
   }
 
-  /** cork until the end of this turn, then let everything written go out together */
-  cork(): void {
+  /**
+   * Room for `n` bytes in this turn's batch: returns the offset in `batch` to encode them
+   * at. Every reserved byte must be written before the turn ends.
+   */
+  reserve(n: number): number {
+    if (this.out.length - this.length < n) {
+      this.flush();
+      this.out = Buffer.allocUnsafe(n > BATCH_SIZE ? n : BATCH_SIZE);
+      this.flushed = 0;
+      this.length = 0;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushTick);
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
+  }
+
+  /** the batch buffer `reserve` gave an offset into */
+  get batch(): Buffer {
+    return this.out;
+  }
+
+  /** a buffer encoded elsewhere (mqtt-packet): copied into the batch when small, else written after it */
+  write(buf: Buffer): void {
+    if (buf.length <= 4096) {
+      const at = this.reserve(buf.length);
+      buf.copy(this.out, at);
+      return;
+    }
+    this.writeDirect(buf);
+  }
+
+  /** write `buf` as it is (no copy), after everything batched */
+  writeDirect(buf: Buffer): void {
+    this.direct().write(buf);
+  }
+
+  /** the stream, for writes of its own after everything batched (corked to the end of the turn) */
+  direct(): Duplex {
     this.tickCork.cork();
+    this.flush();
+    return this.stream;
+  }
+
+  private readonly flushTick = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    if (this.length === this.flushed) return;
+    const chunk = this.out.subarray(this.flushed, this.length);
+    this.flushed = this.length;
+    if (this.writable) this.stream.write(chunk);
   }
 
   get backedUp(): boolean {
@@ -37,6 +100,7 @@ export class MqttTransport {
 
   /** close once what was written has gone out */
   end(): void {
+    this.flush();
     if (this.writable) this.stream.end();
     else this.stream.destroy();
   }

@@ -1,5 +1,6 @@
 import type { Broker } from '../../core/broker.js';
 import type { OwStruct } from './codec/marshal.js';
+import { tempAdvisoryTopic } from './advisory.js';
 import type { OwDestination } from './destination.js';
 
 /** a temporary destination, owned by the connection that made it */
@@ -10,23 +11,26 @@ export interface TempDestination {
   info: OwStruct;
 }
 
-/** what an advisory subscriber is told */
+/** a connection with advisory subscribers: told every advisory, it picks what its subscriptions match */
 export interface AdvisoryListener {
-  /** advisory topic names it subscribed to */
-  readonly topics: string[];
-  advise(topic: string, data: OwStruct): void;
+  advise(topic: string, data: OwStruct, properties: Record<string, number>): void;
 }
 
 /**
  * What OpenWire connections of one broker share: client ids in use (ActiveMQ allows
- * one connection per client id), temporary destinations and their owners, and the
- * advisory subscribers told when temporary destinations come and go (the 5.x client
- * watches ActiveMQ.Advisory.TempQueue/TempTopic to know which exist).
+ * one connection per client id), temporary destinations and their owners, the consumers
+ * and producers that consumer/producer advisories report (AdvisoryBroker keeps the same
+ * maps to replay them to a new advisory subscriber), and the connections with advisory
+ * subscribers (the 5.x client watches ActiveMQ.Advisory.TempQueue/TempTopic by default).
  */
 export class OpenWireBrokerState {
   readonly clientIds = new Map<string, object>();
   readonly temps = new Map<string, TempDestination>();
   readonly advisories = new Set<AdvisoryListener>();
+  /** ConsumerInfo by consumer id key, as its client sent it */
+  readonly consumerInfos = new Map<string, OwStruct>();
+  /** ProducerInfo (with a destination) by producer id key */
+  readonly producerInfos = new Map<string, OwStruct>();
 
   static of(broker: Broker): OpenWireBrokerState {
     let s = STATES.get(broker);
@@ -40,25 +44,21 @@ export class OpenWireBrokerState {
 
   addTemp(t: TempDestination): void {
     this.temps.set(tempKey(t.dest), t);
-    this.advise(t.dest, t.info);
+    this.fire(tempAdvisoryTopic(t.dest), t.info, {});
   }
 
   removeTemp(d: OwDestination, info: OwStruct): TempDestination | undefined {
     const t = this.temps.get(tempKey(d));
     if (!t) return undefined;
     this.temps.delete(tempKey(d));
-    this.advise(d, info);
+    this.fire(tempAdvisoryTopic(d), info, {});
     return t;
   }
 
-  private advise(d: OwDestination, info: OwStruct): void {
-    const topic = advisoryTopicFor(d);
-    for (const a of this.advisories) if (a.topics.includes(topic)) a.advise(topic, info);
+  /** an advisory to every subscriber whose advisory destination matches `topic` */
+  fire(topic: string, data: OwStruct, properties: Record<string, number>): void {
+    for (const a of this.advisories) a.advise(topic, data, properties);
   }
-}
-
-export function advisoryTopicFor(d: OwDestination): string {
-  return d.kind === 'queue' ? 'ActiveMQ.Advisory.TempQueue' : 'ActiveMQ.Advisory.TempTopic';
 }
 
 function tempKey(d: OwDestination): string {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
-import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import { TOPIC_EXCHANGE, activemqQueueArguments } from '../../core/activemq-names.js';
 import { Access } from '../../core/access.js';
+import type { Queue } from '../../core/queues/queue.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import { timerDelay } from '../../core/timers.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
@@ -28,6 +29,16 @@ import {
   type WireFormatSettings,
 } from './codec/wire-format.js';
 import { OpenWireBrokerState, type AdvisoryListener } from './broker-state.js';
+import {
+  BROKER_ID,
+  advisoryMatches,
+  advisoryMessage,
+  consumerAdvisoryTopic,
+  destinationsOf,
+  isAdvisory,
+  producerAdvisoryTopic,
+  tempAdvisoryTopic,
+} from './advisory.js';
 import { ADVISORY_PREFIX, destinationOf, destinationStruct, expandComposite, type OwDestination } from './destination.js';
 import { OwConsumer, durableQueueName, type OwConsumerHost } from './consumer.js';
 import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
@@ -47,13 +58,18 @@ export interface OpenWireOptions {
   /** the engine version clients see (ProviderVersion), e.g. 5.18.4 */
   engineVersion?: string;
   brokerName?: string;
+  /**
+   * ActiveMQ's `prioritizedMessages` destination policy: queues (and topic subscriptions)
+   * deliver by JMSPriority 9..0, then in order. Off by default, as in ActiveMQ and Amazon MQ's
+   * default configuration (which deliver in send order whatever the priority).
+   */
+  prioritizedMessages?: boolean;
 }
 
 const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSWORD = 'guest';
 const CLOSE_GRACE_MS = 1000;
 const WRITE_HIGH_WATER = 1 << 20;
-const BROKER_ID = `ID:${hostname()}-${process.pid}-${Date.now()}-0:1`;
 let connectionCounter = 0;
 
 type State = 'negotiating' | 'open' | 'closing' | 'closed';
@@ -92,7 +108,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly producers = new Map<string, OwStruct>();
   private readonly transactions = new Map<string, Transaction>();
   private readonly tempDests = new Set<OwDestination>();
-  private advisory: (AdvisoryListener & { consumerIds: Set<string> }) | undefined;
   private readonly shared: OpenWireBrokerState;
   /** answers waiting for the store to make earlier writes durable (persistent sends, commits), in order */
   private readonly durable: OrderedDurableWaits<() => void>;
@@ -102,8 +117,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private closeTimer: NodeJS.Timeout | undefined;
   private receivedSinceCheck = false;
   private lastWrite = Date.now();
-  /** the resource alarm's hold on this connection's reading (ActiveMQ's producer flow control) */
+  /** the resource alarm's hold on this connection (ActiveMQ's producer flow control) */
   private flow: PublisherFlow | undefined;
+  private blocked = false;
+  /** answers (Responses, ProducerAcks) held while a resource alarm is on */
+  private readonly heldForSpace: (() => void)[] = [];
   private readonly log;
   private readonly traceFrames: boolean;
 
@@ -224,7 +242,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.send({
       type: T.BrokerInfo,
       brokerId: { type: T.BrokerId, value: BROKER_ID },
-      brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}`,
+      brokerUrl: this.origin.brokerUrl,
       peerBrokerInfos: null,
       brokerName,
       slaveBroker: false,
@@ -351,6 +369,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.producers.set(idKey(id), cmd);
     this.sessions.get(sessionKeyOf(id))?.producers.add(idKey(id));
     this.respond(cmd);
+    if (dest && !isAdvisory(dest)) {
+      // AdvisoryBroker.addProducer (a producer with a destination; anonymous ones are not advised by default)
+      this.shared.producerInfos.set(idKey(id), cmd);
+      this.fireProducerAdvisory(cmd, cmd);
+    }
   }
 
   private onMessage(cmd: OwStruct): void {
@@ -359,6 +382,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (!dest) throw invalidDestination('The message has no destination');
     const now = Date.now();
     const targets = expandComposite(dest);
+    // the size the client counts against its producer window (before fromOpenWire takes the content)
+    const size = messageSize(cmd);
     const txKey = txKeyOf(cmd['transactionId'] as OwStruct | null);
     const tx = txKey !== undefined ? this.requireTx(txKey) : undefined;
     let persistent = false;
@@ -370,10 +395,32 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (tx) tx.publish(exchange, key, message);
       else this.publish(exchange, key, message);
     }
-    if (!cmd['responseRequired']) return;
-    // a persistent send is answered once the store has it on disk
-    if ((persistent && !tx) || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
-    else this.respond(cmd);
+    if (!cmd['responseRequired']) {
+      const producerId = cmd['producerId'] as OwStruct | null;
+      const window = producerId ? ((this.producers.get(idKey(producerId))?.['windowSize'] as number | undefined) ?? 0) : 0;
+      if (window > 0) {
+        // ActiveMQ's Queue.send / Topic.send: an async send from a producer with a window
+        // (producerWindowSize) is acknowledged by a ProducerAck of the message's size once the
+        // broker has taken it; under a resource alarm the ack waits, and the client's window
+        // fills and blocks that producer alone (other sessions of the connection go on).
+        const ack: OwStruct = { type: T.ProducerAck, producerId, size };
+        this.whenSpace(() => this.send(ack));
+      } else {
+        // no window: nothing but stopping reading holds such a producer back
+        this.flow?.published();
+      }
+      return;
+    }
+    // a persistent send is answered once the store has it on disk (and, under a resource
+    // alarm, once there is room again: ActiveMQ's producer flow control blocks a sync send)
+    if ((persistent && !tx) || this.durable.outstanding > 0) this.durable.add(() => this.whenSpace(() => this.respond(cmd)));
+    else this.whenSpace(() => this.respond(cmd));
+  }
+
+  /** run now, or once the resource alarm clears */
+  private whenSpace(fn: () => void): void {
+    if (this.blocked) this.heldForSpace.push(fn);
+    else fn();
   }
 
   /** where a send to `d` goes, after the permission checks (declaring an ActiveMQ queue on first use) */
@@ -389,8 +436,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
 
   private publish(exchange: string, key: string, message: Message): void {
     this.vhostModel.publish(exchange, key, message);
-    // a resource alarm: stop reading from publishers, as ActiveMQ's producer flow control does
-    this.flow?.published();
   }
 
   /** an ActiveMQ queue: durable, shared, there until deleted */
@@ -398,7 +443,28 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const vhost = this.vhostModel;
     if (vhost.getQueue(name)) return;
     this.check('configure', 'queue', name);
-    vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+    vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: this.queueArguments() }, null);
+  }
+
+  /** OwConsumerHost: what an ActiveMQ destination's queue is declared with (groups, expiry to the DLQ, priority) */
+  queueArguments(): Record<string, boolean | number> {
+    return activemqQueueArguments(this.options.prioritizedMessages === true);
+  }
+
+  /** wildcard queue consumers told of each queue declared (one broker listener per connection) */
+  private readonly queueWatchers = new Set<(q: Queue) => void>();
+  private readonly onQueueDeclared = (q: Queue): void => {
+    if (q.vhost !== this.vhostObject?.name) return;
+    for (const w of [...this.queueWatchers]) w(q);
+  };
+
+  /** OwConsumerHost: queues declared from now on (wildcard consumers take the ones they match) */
+  watchQueues(listener: (q: Queue) => void): () => void {
+    if (this.queueWatchers.size === 0) this.ctx.broker.on('queueDeclared', this.onQueueDeclared);
+    this.queueWatchers.add(listener);
+    return () => {
+      if (this.queueWatchers.delete(listener) && this.queueWatchers.size === 0) this.ctx.broker.off('queueDeclared', this.onQueueDeclared);
+    };
   }
 
   // ---- consumers ---------------------------------------------------------------------
@@ -410,11 +476,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (!dest) throw invalidDestination('The consumer has no destination');
     const targets = expandComposite(dest);
     const key = idKey(id);
-    if (targets.every((d) => d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX))) {
+    if (targets.every(isAdvisory)) {
+      this.respond(cmd);
       this.addAdvisoryConsumer(key, id, targets.map((d) => d.name));
-      return this.respond(cmd);
+      return;
     }
-    const real = targets.filter((d) => !(d.kind === 'topic' && d.name.startsWith(ADVISORY_PREFIX)));
+    const real = targets.filter((d) => !isAdvisory(d));
     if (real.some((d) => d.kind !== real[0]!.kind)) throw invalidDestination('A composite consumer must name only queues or only topics');
     if (real[0]!.kind === 'queue') {
       for (const d of real) {
@@ -442,6 +509,9 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       // answer first: the client registers its consumer before the first dispatch reaches it
       this.respond(cmd);
       consumer.start(this.clientId);
+      // AdvisoryBroker.addConsumer: ConsumerInfo on ActiveMQ.Advisory.Consumer.<Queue|Topic>.<name>
+      this.shared.consumerInfos.set(key, cmd);
+      this.fireConsumerAdvisory(cmd, cmd);
     } catch (err) {
       this.consumers.delete(key);
       consumer.close();
@@ -452,57 +522,94 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
   }
 
-  private addAdvisoryConsumer(key: string, consumerId: OwStruct, topics: string[]): void {
-    if (!this.advisory) {
-      const self = this;
-      this.advisory = {
-        topics: [],
-        consumerIds: new Set(),
-        advise(topic: string, info: OwStruct) {
-          self.sendAdvisory(topic, info);
-        },
-      };
-      this.shared.advisories.add(this.advisory);
-    }
-    const a = this.advisory;
-    a.consumerIds.add(key);
-    this.advisoryConsumerIds.set(key, { consumerId, topics });
-    for (const t of topics) if (!a.topics.includes(t)) (a.topics as string[]).push(t);
-    // ActiveMQ replays the temporary destinations that exist to a new advisory subscriber
-    for (const t of this.shared.temps.values()) {
-      const topic = t.dest.kind === 'queue' ? 'ActiveMQ.Advisory.TempQueue' : 'ActiveMQ.Advisory.TempTopic';
-      if (topics.includes(topic)) this.sendAdvisoryTo(consumerId, topic, t.info);
-    }
-  }
+  // ---- advisories -------------------------------------------------------------------
 
-  private readonly advisoryConsumerIds = new Map<string, { consumerId: OwStruct; topics: string[] }>();
+  /** this connection's advisory consumers: each with the advisory topics (wildcards allowed) it named */
+  private readonly advisoryConsumers = new Map<string, { consumerId: OwStruct; topics: string[] }>();
+  private readonly advisoryListener: AdvisoryListener = { advise: (topic, data, props) => this.adviseSubscribers(topic, data, props) };
   private advisorySeq = 0;
 
-  private sendAdvisory(topic: string, info: OwStruct): void {
-    for (const c of this.advisoryConsumerIds.values()) if (c.topics.includes(topic)) this.sendAdvisoryTo(c.consumerId, topic, info);
+  private addAdvisoryConsumer(key: string, consumerId: OwStruct, topics: string[]): void {
+    if (this.advisoryConsumers.size === 0) this.shared.advisories.add(this.advisoryListener);
+    this.advisoryConsumers.set(key, { consumerId, topics });
+    const matches = (topic: string) => topics.some((p) => advisoryMatches(p, topic));
+    // AdvisoryBroker.addConsumer replays what exists to the new advisory subscriber alone:
+    // temporary destinations, producers, consumers
+    for (const t of this.shared.temps.values()) {
+      const topic = tempAdvisoryTopic(t.dest);
+      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, t.info, {});
+    }
+    for (const info of this.shared.producerInfos.values()) {
+      const topic = producerAdvisoryTopic(info['destination'] as OwStruct);
+      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { producerCount: this.producerCount(info['destination'] as OwStruct) });
+    }
+    for (const info of this.shared.consumerInfos.values()) {
+      const topic = consumerAdvisoryTopic(info['destination'] as OwStruct);
+      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { consumerCount: this.consumerCount(info['destination'] as OwStruct) });
+    }
   }
 
-  private sendAdvisoryTo(consumerId: OwStruct, topic: string, info: OwStruct): void {
+  private adviseSubscribers(topic: string, data: OwStruct, properties: Record<string, number>): void {
+    for (const c of this.advisoryConsumers.values()) {
+      if (c.topics.some((p) => advisoryMatches(p, topic))) this.sendAdvisoryTo(c.consumerId, topic, data, properties);
+    }
+  }
+
+  private sendAdvisoryTo(consumerId: OwStruct, topic: string, data: OwStruct, properties: Record<string, number>): void {
     if (this.state !== 'open') return;
-    const destination = { type: T.Topic, physicalName: topic };
-    const message: OwStruct = {
-      type: T.Message,
-      producerId: { type: T.ProducerId, connectionId: BROKER_ID, sessionId: 0, value: 0 },
-      destination,
-      messageId: {
-        type: T.MessageId,
-        textView: null,
-        producerId: { type: T.ProducerId, connectionId: BROKER_ID, sessionId: 0, value: 0 },
-        producerSequenceId: ++this.advisorySeq,
-        brokerSequenceId: 0,
-      },
-      persistent: false,
-      priority: 4,
-      timestamp: Date.now(),
-      jmsType: 'Advisory',
-      dataStructure: info,
-    };
-    this.send({ type: T.MessageDispatch, consumerId, destination, message, redeliveryCounter: 0 });
+    const message = advisoryMessage(topic, data, properties, this.origin, ++this.advisorySeq, null);
+    this.send({ type: T.MessageDispatch, consumerId, destination: message['destination'] as OwStruct, message, redeliveryCounter: 0 });
+  }
+
+  private get origin(): { brokerName: string; brokerUrl: string } {
+    return { brokerName: this.options.brokerName ?? 'localhost', brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}` };
+  }
+
+  /**
+   * AdvisoryBroker.fireConsumerAdvisory: `consumerCount` is what the destination(s) now have
+   * (a queue's count is the core's, every protocol's consumers; a topic's, its JMS subscribers).
+   */
+  private fireConsumerAdvisory(info: OwStruct, data: OwStruct): void {
+    const destination = info['destination'] as OwStruct;
+    this.shared.fire(consumerAdvisoryTopic(destination), data, { consumerCount: this.consumerCount(destination) });
+  }
+
+  private fireProducerAdvisory(info: OwStruct, data: OwStruct): void {
+    const destination = info['destination'] as OwStruct;
+    this.shared.fire(producerAdvisoryTopic(destination), data, { producerCount: this.producerCount(destination) });
+  }
+
+  private consumerCount(destination: OwStruct): number {
+    let n = 0;
+    for (const d of destinationsOf(destination)) {
+      if (d.kind === 'queue') n += this.vhostObject?.getQueue(d.name)?.consumerCount ?? 0;
+      else for (const info of this.shared.consumerInfos.values()) if (destinationsOf(info['destination'] as OwStruct).some((x) => x.kind === 'topic' && x.name === d.name)) n++;
+    }
+    return n;
+  }
+
+  private producerCount(destination: OwStruct): number {
+    let n = 0;
+    for (const d of destinationsOf(destination)) {
+      for (const info of this.shared.producerInfos.values()) if (destinationsOf(info['destination'] as OwStruct).some((x) => x.kind === d.kind && x.name === d.name)) n++;
+    }
+    return n;
+  }
+
+  /** a consumer went: its RemoveInfo on the consumer advisory topic */
+  private consumerGone(key: string): void {
+    const info = this.shared.consumerInfos.get(key);
+    if (!info) return;
+    this.shared.consumerInfos.delete(key);
+    this.fireConsumerAdvisory(info, { type: T.RemoveInfo, commandId: 0, responseRequired: false, objectId: info['consumerId'] as OwStruct, lastDeliveredSequenceId: 0 });
+  }
+
+  private producerGone(key: string): void {
+    this.producers.delete(key);
+    const info = this.shared.producerInfos.get(key);
+    if (!info) return;
+    this.shared.producerInfos.delete(key);
+    this.fireProducerAdvisory(info, { type: T.RemoveInfo, commandId: 0, responseRequired: false, objectId: info['producerId'] as OwStruct, lastDeliveredSequenceId: 0 });
   }
 
   private onAck(cmd: OwStruct): void {
@@ -540,7 +647,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
           const s = this.sessions.get(key);
           if (s) {
             for (const c of s.consumers) this.removeConsumer(c);
-            for (const p of s.producers) this.producers.delete(p);
+            for (const p of s.producers) this.producerGone(p);
             this.sessions.delete(key);
           }
           break;
@@ -549,7 +656,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
           this.removeConsumer(key);
           break;
         case T.ProducerId:
-          this.producers.delete(key);
+          this.producerGone(key);
           break;
       }
     }
@@ -561,9 +668,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (c) {
       this.consumers.delete(key);
       c.close();
+      this.consumerGone(key);
       return;
     }
-    if (this.advisoryConsumerIds.delete(key)) this.advisory?.consumerIds.delete(key);
+    if (this.advisoryConsumers.delete(key) && this.advisoryConsumers.size === 0) this.shared.advisories.delete(this.advisoryListener);
   }
 
   private onRemoveSubscription(cmd: OwStruct): void {
@@ -636,7 +744,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (dest.temporary) {
         if (dest.kind === 'queue') {
           this.check('configure', 'queue', dest.name);
-          this.vhostModel.declareQueue(dest.name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, this);
+          this.vhostModel.declareQueue(dest.name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: this.queueArguments() }, this);
         }
         this.tempDests.add(dest);
         this.shared.addTemp({ dest, owner: this, info: { ...cmd, commandId: 0, responseRequired: false } });
@@ -765,13 +873,21 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     for (const c of this.consumers.values()) c.resume();
   }
 
-  /** FlowControlled: the alarm holds this connection's reading */
+  /** FlowControlled: the alarm holds this connection's reading (async sends without a window) */
   pauseReading(): void {
     this.socket.pause();
   }
 
   resumeReading(): void {
     this.socket.resume();
+  }
+
+  /** FlowControlled: while the alarm is on, sync sends' Responses and ProducerAcks wait */
+  alarmChanged(on: boolean): void {
+    this.blocked = on;
+    if (on) return;
+    const held = this.heldForSpace.splice(0);
+    for (const fn of held) fn();
   }
 
   // ---- closing ------------------------------------------------------------------------
@@ -786,13 +902,15 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   /** consumers end (their unacked messages go back, redelivered); temporary destinations go */
   private teardown(): void {
     this.transactions.clear();
-    for (const c of this.consumers.values()) c.close();
-    this.consumers.clear();
+    this.shared.advisories.delete(this.advisoryListener);
+    this.advisoryConsumers.clear();
+    for (const [key, c] of [...this.consumers]) {
+      c.close();
+      this.consumers.delete(key);
+      this.consumerGone(key);
+    }
     this.sessions.clear();
-    this.producers.clear();
-    if (this.advisory) this.shared.advisories.delete(this.advisory);
-    this.advisory = undefined;
-    this.advisoryConsumerIds.clear();
+    for (const key of [...this.producers.keys()]) this.producerGone(key);
     for (const d of [...this.tempDests]) {
       try {
         this.removeTempQuietly(d);
@@ -838,6 +956,16 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 }
 
+
+/**
+ * ActiveMQ's Message.getSize() as the client counts a send against its producer window:
+ * DEFAULT_MINIMUM_MESSAGE_SIZE (1024) + the marshalled properties + the content.
+ */
+function messageSize(s: OwStruct): number {
+  const props = s['marshalledProperties'] as Buffer | null;
+  const content = s['content'] as Buffer | null;
+  return 1024 + (props?.length ?? 0) + (content?.length ?? 0);
+}
 
 /** ids as map keys: connection id, session, value */
 export function idKey(id: OwStruct | null | undefined): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TOPIC_EXCHANGE, topicBindingKey } from '../../core/activemq-names.js';
+import { TOPIC_EXCHANGE, isWildcardName, topicBindingKey, wildcardQueueTakes } from '../../core/activemq-names.js';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { Message } from '../../core/message.js';
 import type { Queue } from '../../core/queues/queue.js';
@@ -25,6 +25,10 @@ export interface OwConsumerHost {
   deadLetter(message: Message, origin: OwDestination, cause: string): void;
   check(permission: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void;
   ensureQueue(name: string): void;
+  /** the arguments of an ActiveMQ destination's queue */
+  queueArguments(): Record<string, boolean | number>;
+  /** call `listener` for each queue declared from now on; returns the way to stop */
+  watchQueues(listener: (q: Queue) => void): () => void;
 }
 
 interface Outstanding {
@@ -54,6 +58,10 @@ export class OwConsumer implements ConsumerSink {
   private pullCredit = 0;
   private pullTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** a wildcard queue consumer: stops watching for new queues */
+  private unwatch: (() => void) | undefined;
+  /** queues read so far (a wildcard consumer adds the ones declared later) */
+  private readonly queuesRead = new Set<string>();
   readonly prefetchSize: number;
   /** the JMS selector (checked by the core: a queue consumer's, or its topic queue's) */
   private readonly selector: Selector | undefined;
@@ -93,12 +101,34 @@ export class OwConsumer implements ConsumerSink {
       const selector = kind === 'queue' ? this.selector : undefined;
       const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {}, ...(selector ? { selector } : {}) }, this);
       this.coreConsumers.push(c);
+      this.queuesRead.add(queue);
     };
     if (kind === 'queue') {
+      const patterns: string[] = [];
       for (const d of this.destinations) {
+        if (!d.temporary && isWildcardName(d.name)) {
+          patterns.push(d.name);
+          continue;
+        }
         if (!d.temporary) this.host.ensureQueue(d.name);
         this.host.check('read', 'queue', d.name);
         consume(d.name, exclusive);
+      }
+      if (patterns.length) {
+        // ActiveMQ's wildcard queue consumer: every queue that matches, now and declared later
+        // (those this user may read)
+        const take = (q: Queue) => {
+          if (this.closed || this.queuesRead.has(q.name) || !patterns.some((p) => wildcardQueueTakes(p, q))) return;
+          try {
+            this.host.check('read', 'queue', q.name);
+          } catch {
+            return;
+          }
+          consume(q.name, exclusive);
+          this.session.resume();
+        };
+        for (const q of [...this.host.vhostModel.queues.values()]) take(q);
+        this.unwatch = this.host.watchQueues(take);
       }
       return;
     }
@@ -116,7 +146,7 @@ export class OwConsumer implements ConsumerSink {
         vhost.deleteQueue(name, false, false, null);
       }
       if (!vhost.getQueue(name)) {
-        const args = { 'x-activemq-topic': topics, ...(selector ? { 'x-selector': selector } : {}) };
+        const args = { ...this.host.queueArguments(), 'x-activemq-topic': topics, ...(selector ? { 'x-selector': selector } : {}) };
         vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args }, null);
         for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, null);
       }
@@ -124,7 +154,7 @@ export class OwConsumer implements ConsumerSink {
       return;
     }
     const name = `activemq-subscription-${randomBytes(12).toString('base64url')}`;
-    const args = this.selector ? { 'x-selector': this.selector.text } : {};
+    const args = { ...this.host.queueArguments(), ...(this.selector ? { 'x-selector': this.selector.text } : {}) };
     vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, this.host.owner);
     this.ownedQueue = name;
     for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, this.host.owner);
@@ -168,7 +198,12 @@ export class OwConsumer implements ConsumerSink {
     const destStruct = destinationStruct(dest);
     const redeliveryCounter = d.entry.deliveryCount - 1;
     const message = toOpenWire(m, destStruct, d.entry.id, redeliveryCounter, (x) => this.host.isTemporary(x));
-    this.outstanding.set(messageIdKey(message['messageId'] as OwStruct), { tag: d.tag, message: m, dest });
+    // Queue.assignGroup: the first message of a group this consumer now owns
+    if (d.groupFirst) message['jmsxGroupFirstForConsumer'] = true;
+    const key = messageIdKey(message['messageId'] as OwStruct);
+    // kept in delivery (tag) order: a redelivered id moves to the end
+    this.outstanding.delete(key);
+    this.outstanding.set(key, { tag: d.tag, message: m, dest });
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destStruct, message, redeliveryCounter });
   }
 
@@ -244,7 +279,11 @@ export class OwConsumer implements ConsumerSink {
 
   private keysUpTo(tag: number): string[] {
     const out: string[] = [];
-    for (const [k, o] of this.outstanding) if (o.tag <= tag) out.push(k);
+    // in tag order: stop at the first one past it (a standard ack covers a prefix)
+    for (const [k, o] of this.outstanding) {
+      if (o.tag > tag) break;
+      out.push(k);
+    }
     return out;
   }
 
@@ -297,6 +336,7 @@ export class OwConsumer implements ConsumerSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unwatch?.();
     this.clearPullTimer();
     this.outstanding.clear();
     this.session.close();

@@ -111,15 +111,22 @@ export function textContent(text: string): Buffer {
   return Buffer.from(w.finish());
 }
 
-/** an incoming OpenWire message as the core holds it */
+/**
+ * An incoming OpenWire message as the core holds it. `s` (the decoded command, the
+ * connection's own) becomes the kept native form: its content and properties are copied
+ * out of the socket's buffer once, the content inflated, its transaction id dropped.
+ */
 export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: string, now: number, maxBodySize: number): Message {
   const jmsType = JMS_TYPE_BY_STRUCT[s.type] ?? JmsMsgType.Bytes;
-  const content = plainContent(s, maxBodySize);
+  const raw = s['content'] as Buffer | null;
+  // a copy: the frame is a view of the socket's chunk, which a kept slice would hold whole
+  // (an inflated body is its own buffer already)
+  const content = raw === null ? null : s['compressed'] ? plainContent(s, maxBodySize) : Buffer.from(raw);
   let body: Buffer;
   if (jmsType === JmsMsgType.Text) {
     const text = textOf(content);
     body = text === null ? Buffer.alloc(0) : Buffer.from(text, 'utf8');
-  } else body = content ? Buffer.from(content) : Buffer.alloc(0);
+  } else body = content ?? Buffer.alloc(0);
 
   const headers: FieldTable = {};
   const rawProps = s['marshalledProperties'] as Buffer | null;
@@ -153,7 +160,11 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   if (userId) properties.userId = userId;
 
   const exchange = dest.kind === 'topic' ? TOPIC_EXCHANGE : '';
-  const stored: OwStruct = { ...s, content: content ? Buffer.from(content) : null, compressed: false, transactionId: null, marshalledProperties: rawProps ? Buffer.from(rawProps) : null };
+  s['content'] = content;
+  s['compressed'] = false;
+  s['transactionId'] = null;
+  if (rawProps) s['marshalledProperties'] = Buffer.from(rawProps);
+  const stored = s;
   return {
     exchange,
     routingKey: dest.name,

@@ -1,5 +1,5 @@
 import { OpenWireDecodeError, Reader, Writer } from './data.js';
-import { SCHEMA, type FieldSpec } from './schema.js';
+import { SCHEMA, type FieldSpec, type StructSpec } from './schema.js';
 import { T } from './types.js';
 
 /** A decoded OpenWire data structure: its type code and its fields by name. */
@@ -38,21 +38,72 @@ export function decodeFrame(body: Buffer, o: WireOptions): OwStruct {
 }
 
 function readStruct(r: Reader, type: number, o: WireOptions, depth: number): OwStruct {
-  const spec = SCHEMA[type];
-  if (!spec) throw new UnknownTypeError(type);
+  const read = READERS[type];
+  if (!read) throw new UnknownTypeError(type);
   if (depth > MAX_NESTING) throw new OpenWireDecodeError('structures nested too deeply');
-  const out: OwStruct = { type };
-  if (spec.command) {
-    out['commandId'] = r.int();
-    out['responseRequired'] = r.bool();
-  }
-  const fields = spec.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const fs = fields[i]!;
-    if (fs.since !== undefined && o.version < fs.since) continue;
-    out[fs.name] = readField(r, fs, o, depth);
-  }
-  return out;
+  return read(r, o, depth);
+}
+
+type StructReader = (r: Reader, o: WireOptions, depth: number) => OwStruct;
+type StructWriter = (w: Writer, s: OwStruct, o: WireOptions) => void;
+
+/** field names are the schema's own identifiers: safe to put in generated code */
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * One reader per structure type, generated from the schema: an object literal with every
+ * field in schema order, so all structures of a type share one shape (fast property access,
+ * cheap copies) and no field is looked up by a computed name. Same bytes and values as
+ * reading field by field.
+ */
+function compileReader(type: number, spec: StructSpec): StructReader {
+  const parts = [`type: ${type}`];
+  if (spec.command) parts.push('commandId: r.int()', 'responseRequired: r.bool()');
+  spec.fields.forEach((fs, i) => {
+    if (!IDENT.test(fs.name)) throw new Error(`bad field name ${fs.name}`);
+    let expr: string;
+    switch (fs.kind) {
+      case 'bool': expr = 'r.bool()'; break;
+      case 'byte': expr = 'r.byte()'; break;
+      case 'int': expr = 'r.int()'; break;
+      case 'long': expr = 'r.long()'; break;
+      case 'string': expr = '(r.bool() ? r.utf() : null)'; break;
+      case 'obj': expr = 'readNested(r, o, depth)'; break;
+      default: expr = `readField(r, fields[${i}], o, depth)`;
+    }
+    parts.push(`${fs.name}: ${fs.since !== undefined ? `(o.version >= ${fs.since} ? ${expr} : undefined)` : expr}`);
+  });
+  const body = `return function read${spec.name}(r, o, depth) { return { ${parts.join(', ')} }; };`;
+  return new Function('readNested', 'readField', 'fields', body)(readNested, readField, spec.fields) as StructReader;
+}
+
+/** one writer per structure type, generated from the schema (see compileReader) */
+function compileWriter(spec: StructSpec): StructWriter {
+  const lines: string[] = [];
+  if (spec.command) lines.push('w.int(s.commandId ?? 0);', 'w.bool(s.responseRequired ?? false);');
+  spec.fields.forEach((fs, i) => {
+    const v = `s.${fs.name}`;
+    let stmt: string;
+    switch (fs.kind) {
+      case 'bool': stmt = `w.bool(${v} === true);`; break;
+      case 'byte': stmt = `w.byte(${v} ?? 0);`; break;
+      case 'int': stmt = `w.int(${v} ?? 0);`; break;
+      case 'long': stmt = `w.long(${v} ?? 0);`; break;
+      case 'string': stmt = `{ const v = ${v}; if (v !== null && v !== undefined) { w.bool(true); w.utf(v); } else w.bool(false); }`; break;
+      case 'obj': stmt = `writeNested(w, ${v} ?? null, o);`; break;
+      default: stmt = `writeField(w, fields[${i}], ${v}, o);`;
+    }
+    lines.push(fs.since !== undefined ? `if (o.version >= ${fs.since}) ${stmt}` : stmt);
+  });
+  const body = `return function write${spec.name}(w, s, o) { ${lines.join(' ')} };`;
+  return new Function('writeNested', 'writeField', 'fields', body)(writeNested, writeField, spec.fields) as StructWriter;
+}
+
+const READERS: (StructReader | undefined)[] = [];
+const WRITERS: (StructWriter | undefined)[] = [];
+for (const [type, spec] of Object.entries(SCHEMA)) {
+  READERS[Number(type)] = compileReader(Number(type), spec);
+  WRITERS[Number(type)] = compileWriter(spec);
 }
 
 function readField(r: Reader, fs: FieldSpec, o: WireOptions, depth: number): unknown {
@@ -120,16 +171,9 @@ export function encodeFrame(s: OwStruct, o: WireOptions, w = new Writer(512)): B
 }
 
 function writeStruct(w: Writer, s: OwStruct, o: WireOptions): void {
-  const spec = SCHEMA[s.type];
-  if (!spec) throw new Error(`no OpenWire marshaller for type ${s.type}`);
-  if (spec.command) {
-    w.int((s['commandId'] as number | undefined) ?? 0);
-    w.bool((s['responseRequired'] as boolean | undefined) ?? false);
-  }
-  for (const fs of spec.fields) {
-    if (fs.since !== undefined && o.version < fs.since) continue;
-    writeField(w, fs, s[fs.name], o);
-  }
+  const write = WRITERS[s.type];
+  if (!write) throw new Error(`no OpenWire marshaller for type ${s.type}`);
+  write(w, s, o);
 }
 
 function writeField(w: Writer, fs: FieldSpec, v: unknown, o: WireOptions): void {

@@ -5,14 +5,14 @@ import { getHeader, type StompFrame, type StompHeader, type StompSerializeOption
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from '../dialect.js';
 import { StompError } from '../errors.js';
 import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
-import { TOPIC_EXCHANGE, amqNameMatches, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
+import { TOPIC_EXCHANGE, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
+import { activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
 import { amqErrorFrame, amqErrorText, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders } from './properties.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
 
 /** queues that belong to a protocol's own plumbing, never part of an ActiveMQ wildcard */
-const PLUMBING_PREFIXES = ['amq.', 'mqtt-subscription-', 'stomp-subscription-', 'activemq-subscription-'];
 
 /**
  * ActiveMQ 5.17's STOMP semantics (the `activemq` engine profile), as measured on a real
@@ -82,7 +82,7 @@ export class ActiveMqStompDialect implements StompDialect {
     const conn = this.conn;
     if (conn.declaredQueues.has(name) && conn.vhostModel.getQueue(name)) return;
     conn.check('configure', 'queue', name);
-    conn.vhostModel.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, conn.owner);
+    conn.vhostModel.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: activemqQueueArguments() }, conn.owner);
     conn.declaredQueues.add(name);
   }
 
@@ -127,8 +127,7 @@ export class ActiveMqStompDialect implements StompDialect {
 
   /** does a wildcard queue subscription read this queue? (ActiveMQ queues only, and only readable ones) */
   private wildcardTakes(sub: ActiveMqSubscription, q: Queue): boolean {
-    if (q.options.exclusive || !amqNameMatches(sub.queue, q.name)) return false;
-    for (const p of PLUMBING_PREFIXES) if (q.name.startsWith(p)) return false;
+    if (!wildcardQueueTakes(sub.queue, q)) return false;
     const conn = this.conn;
     return conn.access!.allowed(conn.vhostModel.name, { kind: 'queue', name: q.name }, 'read');
   }
