@@ -183,6 +183,8 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     const ch = await after.createChannel();
     await ch.assertQueue('typed-by-config', { durable: true });
     expect(live.core.vhost('/')!.getQueue('typed-by-config')!.config.queueType).toBe('classic');
+    // consumer_timeout = 60000 reaches the core where it has a consumer timeout (Broker.consumerTimeoutMs)
+    if ('consumerTimeoutMs' in live.core) expect((live.core as { consumerTimeoutMs?: number }).consumerTimeoutMs).toBe(60000);
     // management.restrictions.operator_policy_changes.disabled: the broker's management API refuses operator policies
     const refused = await httpsJson(Number(live.ports['https']), 'PUT', '/api/operator-policies/%2F/cap', `app:${PASSWORD}`, { pattern: '.*', definition: { 'max-length': 1 } });
     expect(refused).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'Broker settings disallow editing of operator policies.' } });

@@ -149,6 +149,8 @@ export interface RabbitBrokerSettings {
   management: { operatorPolicyChangesDisabled?: boolean };
   /** `default_queue_type`: the type of queues declared without x-queue-type */
   defaultQueueType?: 'classic' | 'quorum';
+  /** `consumer_timeout` (ms): applied where the core has a consumer timeout */
+  consumerTimeoutMs?: number;
   /** keys kept in the revision that LocalMQ does not act on, with why */
   ignored: string[];
 }
@@ -169,6 +171,7 @@ export function rabbitBrokerSettings(settings: Map<string, string>): RabbitBroke
     } else if (key === 'max_message_size' && Number.isInteger(n)) out.limits.maxMessageSize = n;
     else if (key === 'heartbeat' && Number.isInteger(n)) out.amqp.heartbeat = n;
     else if (key === 'default_queue_type' && (value === 'quorum' || value === 'classic')) out.defaultQueueType = value;
+    else if (key === 'consumer_timeout' && Number.isInteger(n) && n > 0) out.consumerTimeoutMs = n;
     else if (key === 'management.restrictions.operator_policy_changes.disabled' && (value === 'true' || value === 'false')) {
       out.management.operatorPolicyChangesDisabled = value === 'true';
     } else out.ignored.push(key);

@@ -262,7 +262,16 @@ export class ControlPlane {
     });
     // the revision's settings the core takes after start: ActiveMQ dead-letter strategies, RabbitMQ's default_queue_type
     instance.core.activeMqDeadLetterStrategy = deadLetter;
-    if (conf?.defaultQueueType) instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: conf.defaultQueueType };
+    if (conf?.defaultQueueType) {
+      instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: conf.defaultQueueType };
+      // the node-wide default where the core has one (the engine-version work adds Broker.defaultQueueType)
+      if ('defaultQueueType' in instance.core) (instance.core as { defaultQueueType?: string }).defaultQueueType = conf.defaultQueueType;
+    }
+    if (conf?.consumerTimeoutMs !== undefined) {
+      // applied only where the core enforces a consumer timeout (Broker.consumerTimeoutMs); otherwise said in the log
+      if ('consumerTimeoutMs' in instance.core) (instance.core as { consumerTimeoutMs?: number }).consumerTimeoutMs = conf.consumerTimeoutMs;
+      else this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: ['consumer_timeout'] });
+    }
     return instance;
   }
 
