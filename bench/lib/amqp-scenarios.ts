@@ -28,12 +28,14 @@ export interface ScenarioOptions {
   timeoutMs: number;
 }
 
-export const SCENARIOS = ['throughput', 'confirms', 'latency', 'persistent'] as const;
+export const SCENARIOS = ['throughput', 'confirms', 'latency', 'persistent', 'quorum'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export type { LatencyResult, RateResult, ScenarioResult } from './e2e-results.js';
 
 const NON_DURABLE: Options.AssertQueue = { durable: false, autoDelete: false, exclusive: false };
+/** a quorum queue, named explicitly so RabbitMQ 3.x and every LocalMQ version agree */
+const QUORUM: Options.AssertQueue = { durable: true, autoDelete: false, exclusive: false, arguments: { 'x-queue-type': 'quorum' } };
 const TRANSIENT_PUBLISH: Options.Publish = {};
 const PERSISTENT_PUBLISH: Options.Publish = { persistent: true };
 
@@ -134,17 +136,18 @@ function startPublisher(
  * fresh non-durable queue; msgs/s from the first publish to the last delivery
  * (and, with confirms, to the last confirm if that comes later).
  */
-export async function runThroughput(opts: ScenarioOptions, confirm: boolean): Promise<RateResult> {
-  const queue = uniqueQueueName(confirm ? 'confirms' : 'throughput');
+export async function runThroughput(opts: ScenarioOptions, confirm: boolean, quorum = false): Promise<RateResult> {
+  const label = quorum ? 'quorum' : confirm ? 'confirms' : 'throughput';
+  const queue = uniqueQueueName(label);
   const body = Buffer.alloc(opts.size, 0x61);
-  const limit = deadline(opts.timeoutMs, `${confirm ? 'confirms' : 'throughput'} scenario`);
+  const limit = deadline(opts.timeoutMs, `${label} scenario`);
   let pub: TrackedConnection | undefined;
   let sub: TrackedConnection | undefined;
   try {
     pub = await openConnection(opts.url, 'publisher');
     sub = await openConnection(opts.url, 'consumer');
     const admin = pub.track(await pub.model.createChannel());
-    await admin.assertQueue(queue, NON_DURABLE);
+    await admin.assertQueue(queue, quorum ? QUORUM : NON_DURABLE);
 
     const consumerChannel = sub.track(await sub.model.createChannel());
     await consumerChannel.prefetch(opts.prefetch, false);
@@ -171,7 +174,7 @@ export async function runThroughput(opts: ScenarioOptions, confirm: boolean): Pr
     const publisherChannel = pub.track(confirm ? await pub.model.createConfirmChannel() : await pub.model.createChannel());
     const failures = [pub.failed, sub.failed, limit.promise];
     const start = nowNs();
-    const run = startPublisher(pub, publisherChannel, confirm, queue, body, count, opts.confirmWindow, TRANSIENT_PUBLISH);
+    const run = startPublisher(pub, publisherChannel, confirm, queue, body, count, opts.confirmWindow, quorum ? PERSISTENT_PUBLISH : TRANSIENT_PUBLISH);
     const publishedAt = await Promise.race([run.published, ...failures]);
     let end = await Promise.race([allReceived, ...failures]);
     if (confirm) {
@@ -283,5 +286,8 @@ export function runScenario(name: ScenarioName, opts: ScenarioOptions): Promise<
       return runLatency(opts);
     case 'persistent':
       return runPersistent(opts);
+    case 'quorum':
+      // a quorum queue, persistent publishes with confirms, consumed and acked meanwhile
+      return runThroughput(opts, true, true);
   }
 }

@@ -40,6 +40,7 @@ export const AMQP_METRICS: readonly Metric[] = [
   rateMetric('throughput'),
   rateMetric('confirms'),
   rateMetric('persistent+confirms', 'persistent'),
+  rateMetric('quorum pub→consume+confirms', 'quorum'),
   { name: 'latency p50', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.p50Us : undefined) },
   { name: 'latency p99', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.p99Us : undefined) },
   { name: 'latency max', scenario: 'latency', unit: 'µs', pick: (r) => (r.kind === 'latency' ? r.maxUs : undefined) },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { engineVersionRules } from '../core/engine-versions.js';
+import { brokerVersionRules } from '../core/engine-versions.js';
 import { resolve } from 'node:path';
 import type { LogFormat, LogLevel } from '../server/logger.js';
 import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from '../server/options.js';
@@ -226,7 +226,7 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const engineVersion = stringValue(engineVersionPick);
   if (engineVersion !== undefined) {
     try {
-      engineVersionRules(engine === 'activemq' ? 'activemq' : 'rabbitmq', engineVersion);
+      brokerVersionRules(engine === 'all' ? undefined : engine, engineVersion);
     } catch (err) {
       throw new ConfigError(`${(err as Error).message}, from ${engineVersionPick!.source}`);
     }

@@ -31,7 +31,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--host <address>', `address to listen on, repeatable (env ${ENV_NAMES.host}, comma-separated; default 127.0.0.1 and ::1)`, collect)
     .option('--hostname <name>', `host name used in the printed URLs (env ${ENV_NAMES.hostname}; default localhost)`)
     .option('--engine <engine>', `Amazon MQ engine profile: rabbitmq, activemq or all (env ${ENV_NAMES.engine}; default all)`)
-    .option('--engine-version <version>', `Amazon MQ engine version: RabbitMQ 3.13, 4.2 or 4.3; ActiveMQ 5.18 or 5.19 (env ${ENV_NAMES.engineVersion}; default RabbitMQ 3.13, ActiveMQ 5.19)`);
+    .option('--engine-version <version>', `Amazon MQ engine version: RabbitMQ 3.13, 4.2 or 4.3; ActiveMQ 5.18 or 5.19 (env ${ENV_NAMES.engineVersion}; default RabbitMQ 4.2, ActiveMQ 5.19)`);
   for (const key of LISTENER_KEYS) {
     cmd.option(`--${kebab(key)}-port <port>`, `${key} port, 0 for a free one, off to disable (env ${portEnvName(key)}; default ${STANDARD_PORTS[key]} when the engine has it)`);
   }

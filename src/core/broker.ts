@@ -46,6 +46,25 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
+  /** the ActiveMQ side's version (the ActiveMQ STOMP dialect, OpenWire) when both engines run */
+  activemqRules: VersionRules = engineVersionRules('activemq');
+  /**
+   * the node-wide default queue type (RabbitMQ's `default_queue_type` in rabbitmq.conf, which
+   * Amazon MQ configurations set); undefined: the engine version's (quorum on 4.2+)
+   */
+  defaultQueueType: 'classic' | 'quorum' | undefined;
+  /**
+   * RabbitMQ's `consumer_timeout` (rabbitmq.conf; Amazon MQ configurations set it): how long
+   * a delivery may stay unacknowledged before its channel is closed with 406. 30 minutes by
+   * default, as RabbitMQ 3.13/4.x; undefined turns it off.
+   */
+  consumerTimeoutMs: number | undefined = 1_800_000;
+  /**
+   * quorum queues' at-least-once dead-lettering: a message no queue took is kept and offered to
+   * the dead-letter exchange again after this long (RabbitMQ's
+   * dead_letter_worker_publisher_confirm_timeout, 180 s)
+   */
+  deadLetterRetryMs = 180_000;
   /** RabbitMQ's policies, applied to queues by pattern and priority */
   readonly policies: PolicyService;
   /**

@@ -23,6 +23,8 @@ export interface Delivery {
   readonly consumer: Consumer | null;
   readonly redelivered: boolean;
   readonly message: Message;
+  /** when it went out (ms), kept only while its session watches for consumer timeouts */
+  deliveredAt?: number;
   /** ActiveMQ message groups: the first message of its group this consumer owns (JMSXGroupFirstForConsumer) */
   groupFirst?: boolean;
 }

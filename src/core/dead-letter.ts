@@ -54,25 +54,30 @@ export interface DeadLetterOrigin {
 export class DeadLetterer {
   constructor(private readonly vhost: DeadLetterTarget) {}
 
-  /** RabbitMQ: messages a queue lets go of, to its dead-letter exchange if it has one */
-  fromQueue(queue: Queue, entries: readonly { readonly message: Message }[], reason: DeadLetterReason): void {
+  /**
+   * RabbitMQ: messages a queue lets go of, to its dead-letter exchange if it has one. Returns,
+   * per entry, whether some queue took the copy (at-least-once keeps those that none took).
+   */
+  fromQueue(queue: Queue, entries: readonly { readonly message: Message }[], reason: DeadLetterReason): boolean[] {
     if (queue.config.activemq) {
+      // ActiveMQ: expired messages to ActiveMQ.DLQ (persistent ones); nothing else dead-letters here
       if (reason === 'expired') for (const e of entries) this.expiredFromActiveMq(queue, e.message);
-      return;
+      return entries.map(() => true);
     }
     const dlx = queue.config.deadLetterExchange;
-    if (dlx === undefined || !this.vhost.hasExchange(dlx)) return; // RabbitMQ drops it when the DLX is missing
+    if (dlx === undefined || !this.vhost.hasExchange(dlx)) return entries.map(() => false); // RabbitMQ drops it when the DLX is missing
     const now = Date.now();
-    for (const e of entries) {
+    return entries.map((e) => {
       const message = e.message;
       const copy = deadLetteredCopy(message, queue, reason, now);
       if (!isPersistent(message)) copy.properties.deliveryMode = message.properties.deliveryMode;
       try {
-        this.vhost.publish(dlx, copy.routingKey, copy);
+        return this.vhost.publish(dlx, copy.routingKey, copy) > 0;
       } catch {
         // an internal DLX or the like: the message is dropped, as RabbitMQ does
+        return false;
       }
-    }
+    });
   }
 
   /**

@@ -17,6 +17,13 @@ export interface VersionRules {
   fullVersion: string;
   /** x-queue-type a durable, non-exclusive, non-auto-delete queue gets when it names none */
   defaultQueueType: 'classic' | 'quorum';
+  /**
+   * every vhost has a default queue type, so a declaration naming none gets x-queue-type
+   * written into its arguments (the default, or classic where the default cannot apply):
+   * RabbitMQ 4.x's rabbit_amqqueue:augment_declare_args/5; 3.13 does so only for a vhost whose
+   * metadata sets default_queue_type
+   */
+  writesImplicitQueueType: boolean;
   /** a quorum queue's x-delivery-limit when it sets none (undefined: unlimited) */
   quorumDefaultDeliveryLimit: number | undefined;
   /**
@@ -30,6 +37,15 @@ export interface VersionRules {
   globalQos: boolean;
   /** x-queue-version 1 and x-queue-mode accepted (4.3: CQv1 removed) */
   classicQueueV1: boolean;
+  /** GET /api/aliveness-test/:vhost answers ok without a queue (4.1+: rabbit_mgmt_wm_aliveness_test) */
+  alivenessTestIsNoop: boolean;
+  /**
+   * the consumer timeout: 'channel' (3.13-4.2, rabbit_channel's evaluate_consumer_timeout): the
+   * oldest unacked delivery of any queue type, past it the channel closes with 406;
+   * 'quorum-queue' (4.3): rabbit_fifo returns a quorum consumer's timed-out messages and the
+   * channel sends basic.cancel; classic queues have none
+   */
+  consumerTimeout: 'channel' | 'quorum-queue';
 }
 
 const rabbit313: VersionRules = {
@@ -37,11 +53,14 @@ const rabbit313: VersionRules = {
   version: '3.13',
   fullVersion: '3.13.7',
   defaultQueueType: 'classic',
+  writesImplicitQueueType: false,
   quorumDefaultDeliveryLimit: undefined,
   returnsCountAsFailures: true,
   transientNonExclusiveQueues: true,
   globalQos: true,
   classicQueueV1: true,
+  alivenessTestIsNoop: false,
+  consumerTimeout: 'channel',
 };
 
 const rabbit42: VersionRules = {
@@ -49,8 +68,10 @@ const rabbit42: VersionRules = {
   version: '4.2',
   fullVersion: '4.2.9',
   defaultQueueType: 'quorum',
+  writesImplicitQueueType: true,
   quorumDefaultDeliveryLimit: 20,
   returnsCountAsFailures: false,
+  alivenessTestIsNoop: true,
 };
 
 const rabbit43: VersionRules = {
@@ -60,6 +81,7 @@ const rabbit43: VersionRules = {
   transientNonExclusiveQueues: false,
   globalQos: false,
   classicQueueV1: false,
+  consumerTimeout: 'quorum-queue',
 };
 
 const activemqBase: VersionRules = {
@@ -78,7 +100,7 @@ export const ENGINE_VERSIONS: Record<EngineName, Record<string, VersionRules>> =
 };
 
 /** Amazon MQ's recommended version for new brokers of each engine */
-export const DEFAULT_ENGINE_VERSION: Record<EngineName, string> = { rabbitmq: '3.13', activemq: '5.19' };
+export const DEFAULT_ENGINE_VERSION: Record<EngineName, string> = { rabbitmq: '4.2', activemq: '5.19' };
 
 export class UnknownEngineVersionError extends Error {}
 
@@ -94,4 +116,30 @@ export function engineVersionRules(engine: EngineName, version?: string): Versio
     );
   }
   return rules;
+}
+
+/** the engine whose table holds `version` ('4.2' → rabbitmq, '5.18.7' → activemq), if any */
+export function engineOfVersion(version: string): EngineName | undefined {
+  const minor = version.split('.').slice(0, 2).join('.');
+  for (const engine of Object.keys(ENGINE_VERSIONS) as EngineName[]) if (ENGINE_VERSIONS[engine][minor]) return engine;
+  return undefined;
+}
+
+/**
+ * The rules of both sides of a broker: `engine` (undefined: both engines' protocols, as
+ * LocalMQ runs by default) with `version` naming one side's version. A version of the other
+ * engine is refused for a single-engine broker unless `lenient` (an environment default that
+ * applies only to the engine it names a version of).
+ */
+export function brokerVersionRules(engine: EngineName | undefined, version: string | undefined, lenient = false): Record<EngineName, VersionRules> {
+  const out = { rabbitmq: engineVersionRules('rabbitmq'), activemq: engineVersionRules('activemq') };
+  if (version === undefined) return out;
+  const owner = engineOfVersion(version);
+  if (owner === undefined || (engine !== undefined && owner !== engine && !lenient)) {
+    if (engine !== undefined) engineVersionRules(engine, version); // throws, naming the versions Amazon MQ runs
+    const runs = (e: EngineName) => Object.keys(ENGINE_VERSIONS[e]).join(', ');
+    throw new UnknownEngineVersionError(`unknown engine version '${version}' (Amazon MQ runs RabbitMQ ${runs('rabbitmq')}; ActiveMQ ${runs('activemq')})`);
+  }
+  if (engine === undefined || owner === engine) out[owner] = engineVersionRules(owner, version);
+  return out;
 }

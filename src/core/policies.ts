@@ -9,10 +9,14 @@ const QUEUE_KEYS: Record<string, 'min' | 'argument-wins'> = {
   expires: 'min',
   'max-length': 'min',
   'max-length-bytes': 'min',
+  // rabbit_channel:get_queue_consumer_timeout/2: args_policy_lookup with min
+  'consumer-timeout': 'min',
   // ... and the queue's own argument wins for the rest
   'dead-letter-exchange': 'argument-wins',
   'dead-letter-routing-key': 'argument-wins',
   overflow: 'argument-wins',
+  // rabbit_quorum_queue:dead_letter_handler/2: queue_arg_has_precedence
+  'dead-letter-strategy': 'argument-wins',
 };
 
 /** the keys RabbitMQ (with its bundled plugins) accepts in a policy definition; LocalMQ applies those in QUEUE_KEYS */

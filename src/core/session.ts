@@ -1,6 +1,6 @@
 import { Consumer, type ConsumeOptions, type ConsumerSink, type Delivery } from './consumer.js';
 import type { DeadLetterEngine, DeadLetterOrigin } from './dead-letter.js';
-import { notFound, preconditionFailed } from './errors.js';
+import { BrokerError, notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
@@ -24,6 +24,11 @@ export class Session {
   /** told of each outstanding delivery as it is settled (an adapter's own ids for it go then) */
   onSettled: ((d: Delivery) => void) | undefined;
   private closed = false;
+  /** consumer timeout: told (with the timeout that applied) when the oldest unacked delivery outlived it */
+  private ackTimedOut: ((timeoutMs: number, delivery: Delivery) => void) | undefined;
+  /** which deliveries the timeout watches: all (the channel's) or quorum consumers' (4.3) */
+  private ackTimeoutScope: 'channel' | 'quorum-queue' = 'channel';
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly vhost: VHost,
@@ -49,6 +54,10 @@ export class Session {
     const queue = this.vhost.getQueue(queueName);
     if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
+    if (queue.config.queueType === 'quorum' && this.globalPrefetch > 0) {
+      // rabbit_quorum_queue:consume/3 with the channel's limiter active (basic.qos global=true)
+      throw new BrokerError(540, `${queue.describe()} does not support global qos`, 'connection');
+    }
     return this.attach(queue, options, sink, accepted);
   }
 
@@ -112,8 +121,75 @@ export class Session {
     if (needsAck) {
       this.outstanding.set(delivery.tag, delivery);
       this.unacked++;
+      if (this.ackTimedOut) {
+        delivery.deliveredAt = Date.now();
+        if (!this.ackTimer && this.watches(delivery)) this.armAckTimer();
+      }
     }
     return delivery;
+  }
+
+  /**
+   * RabbitMQ's consumer timeout (rabbit_channel, 3.13 to 4.2): the oldest unacknowledged
+   * delivery of the channel may stay so for the `consumer-timeout` of its queue (x-argument or
+   * policy, the lower wins) or else the broker's `consumer_timeout` (30 min by default);
+   * past that `timedOut` is told the timeout that applied (the channel then closes with 406).
+   */
+  watchAckTimeout(timedOut: (timeoutMs: number, delivery: Delivery) => void, scope: 'channel' | 'quorum-queue' = 'channel'): void {
+    this.ackTimedOut = timedOut;
+    this.ackTimeoutScope = scope;
+  }
+
+  /**
+   * RabbitMQ 4.3's quorum consumer timeout (rabbit_fifo evaluate_consumer_timeout): the
+   * consumer's deliveries past their deadline go back to the queue (not counted as failures)
+   * and the consumer is cancelled; returns the consumer, for the adapter to tell its client.
+   */
+  timeOutConsumer(c: Consumer, now = Date.now()): Consumer | undefined {
+    const touched = new Set<Queue>();
+    for (const d of [...this.outstanding.values()]) {
+      if (d.consumer !== c) continue;
+      const timeout = this.ackTimeoutOf(d);
+      if (timeout !== undefined && (d.deliveredAt ?? now) + timeout <= now) this.settleOne(d, 'return', touched);
+    }
+    const cancelled = this.cancel(c.tag);
+    this.afterSettle(touched, true);
+    if (!this.ackTimer) this.armAckTimer();
+    return cancelled;
+  }
+
+  private watches(d: Delivery): boolean {
+    return this.ackTimeoutScope === 'channel' || (d.consumer !== null && d.queue?.config.queueType === 'quorum');
+  }
+
+  /** the oldest delivery the timeout watches */
+  private watchedHead(): Delivery | undefined {
+    for (const d of this.outstanding.values()) if (this.watches(d)) return d;
+    return undefined;
+  }
+
+  /** the timeout that applies to a delivery, if any */
+  private ackTimeoutOf(d: Delivery): number | undefined {
+    return d.queue?.config.consumerTimeout ?? this.vhost.host.consumerTimeoutMs;
+  }
+
+  /** a timer for the oldest outstanding delivery's deadline (only the oldest is looked at, as RabbitMQ does) */
+  private armAckTimer(): void {
+    this.ackTimer = undefined;
+    if (this.closed || !this.ackTimedOut) return;
+    const head = this.watchedHead();
+    if (!head) return;
+    const timeout = this.ackTimeoutOf(head);
+    if (timeout === undefined) return;
+    const due = (head.deliveredAt ?? Date.now()) + timeout;
+    const wait = due - Date.now();
+    if (wait < 0) {
+      this.ackTimedOut(timeout, head);
+      return;
+    }
+    // +1: a timer may fire a millisecond early; RabbitMQ requires the time to have passed
+    this.ackTimer = setTimeout(() => this.armAckTimer(), wait + 1);
+    this.ackTimer.unref?.();
   }
 
   /**
@@ -225,6 +301,8 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
     this.settleAll('return');

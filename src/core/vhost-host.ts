@@ -26,6 +26,12 @@ export interface VHostHost {
   readonly stats: { queueDeclares: number };
   /** the engine version's rules (queue types, refusals) */
   readonly engineRules: VersionRules;
+  /** the node-wide default queue type (rabbit.default_queue_type); undefined: the version's */
+  readonly defaultQueueType: 'classic' | 'quorum' | undefined;
+  /** RabbitMQ's consumer_timeout in ms (undefined: none) for queues that set none */
+  readonly consumerTimeoutMs: number | undefined;
+  /** at-least-once dead-lettering: how long before a message no queue took is offered again */
+  readonly deadLetterRetryMs: number;
   /** RabbitMQ's policies, applied to each queue as it is declared or recovered */
   readonly policies: PolicyService;
   /** queues in every vhost (the node-wide queue limit) */

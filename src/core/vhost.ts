@@ -20,7 +20,7 @@ import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
-import { checkQueueDeclare } from './queues/queue-types.js';
+import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types.js';
 import type { VersionRules } from './engine-versions.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
 import type { VHostHost } from './vhost-host.js';
@@ -36,6 +36,13 @@ const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers', boolean][
 
 export interface DeclareQueueOptions extends Omit<QueueOptions, 'owner'> {
   passive: boolean;
+  /**
+   * declared through RabbitMQ's rabbit_amqqueue:declare (AMQP 0-9-1, STOMP queues, the HTTP
+   * API, definitions): a declaration without x-queue-type gets the default queue type (the
+   * vhost's default_queue_type, else the node's, else the engine version's) and the version's
+   * refusals of property combinations apply; ActiveMQ's protocols and MQTT leave it unset
+   */
+  defaultType?: boolean;
 }
 
 export interface DeclareExchangeOptions extends ExchangeOptions {
@@ -60,6 +67,28 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   get engineRules(): VersionRules {
     return this.host.engineRules;
+  }
+
+  /**
+   * the vhost's default_queue_type metadata (RabbitMQ 3.13+/4.x), set by PUT /api/vhosts or
+   * definitions; undefined: the node's default (Broker.defaultQueueType), else the version's
+   */
+  defaultQueueTypeSetting: 'classic' | 'quorum' | undefined;
+
+  /** the queue type a declaration without x-queue-type gets here, where the type can apply */
+  get defaultQueueType(): 'classic' | 'quorum' {
+    return this.defaultQueueTypeSetting ?? this.host.defaultQueueType ?? this.host.engineRules.defaultQueueType;
+  }
+
+  /**
+   * the x-queue-type written into a declaration that names none: on 4.x every vhost has a
+   * default type; on 3.13 only one whose metadata (or the node) sets default_queue_type
+   */
+  private implicitQueueType(): 'classic' | 'quorum' | undefined {
+    if (this.host.engineRules.engine !== 'rabbitmq') return undefined;
+    const set = this.defaultQueueTypeSetting ?? this.host.defaultQueueType;
+    if (set !== undefined) return set;
+    return this.host.engineRules.writesImplicitQueueType ? this.host.engineRules.defaultQueueType : undefined;
   }
 
   constructor(
@@ -182,6 +211,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
       existing.touch();
       return existing;
     }
+    if (o.defaultType) refuseDeniedCombination(this.host.engineRules, o);
     if (existing) {
       existing.checkAccess(owner);
       this.checkQueueEquivalence(existing, o);
@@ -192,7 +222,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }
     // the queue type's and the engine version's rules; the default type written into the arguments
-    o = { ...o, arguments: checkQueueDeclare(this.host.engineRules, this.name, name, o) };
+    o = { ...o, arguments: checkQueueDeclare(this.host.engineRules, this.name, name, o, o.defaultType ? { defaultType: this.implicitQueueType() } : undefined) };
     const config = resolveQueueArgs(this.name, name, o.arguments);
     // rabbit_queue_type:check_queue_limits: the vhost's limit first, then the node's
     this.host.tenantLimits.checkVhostQueues(this.name, this.queues.size, name);
@@ -413,8 +443,12 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   // ---- QueueHost -------------------------------------------------------------------
 
-  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void {
-    this.deadLetterer.fromQueue(queue, entries, reason);
+  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): boolean[] {
+    return this.deadLetterer.fromQueue(queue, entries, reason);
+  }
+
+  get deadLetterRetryMs(): number {
+    return this.host.deadLetterRetryMs;
   }
 
   forgotten(entry: QueueEntry): void {

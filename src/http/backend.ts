@@ -6,6 +6,7 @@ import type { Endpoint } from '../server/endpoints.js';
 import type { Logger } from '../server/logger.js';
 import type { Engine } from '../server/options.js';
 import type { RateSampler } from './rates.js';
+import type { VhostDef } from '../store/store.js';
 
 /**
  * What the management API, the console and the metrics need from a running broker, and
@@ -37,6 +38,8 @@ export interface ManagementBackend {
   /** `management.restrictions.operator_policy_changes.disabled`: operator policy writes answer 405 */
   readonly operatorPolicyChangesDisabled?: boolean;
   connections(): ClientConnection[];
+  /** keep a vhost's metadata (description, tags, default_queue_type: handed to the core) */
+  putVhostMeta(meta: VhostDef): void;
   /** RabbitMQ's /api/definitions document */
   exportDefinitions(): Record<string, unknown>;
   /** apply a definitions document; throws DefinitionsError / DefinitionsImportError on refusal */

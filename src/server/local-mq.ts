@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { engineVersionRules } from '../core/engine-versions.js';
+import { brokerVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
 import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
 import { DEFAULT_AMQP10_TUNING } from '../protocols/amqp10/connection.js';
@@ -9,7 +9,7 @@ import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
 import { restoreBroker } from '../core/recovery.js';
 import { OPERATOR_POLICY_NAMESPACE } from '../core/policies.js';
-import type { Store } from '../store/store.js';
+import type { Store, VhostDef } from '../store/store.js';
 import { TOPIC_PERMISSIONS_RECORDS, UserRegistry } from './auth/users.js';
 import { Connections } from './connections.js';
 import { BrokerInspection } from './inspection.js';
@@ -110,7 +110,13 @@ export class LocalMQ extends BrokerInspection {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
     if (options.journal?.giveUpMs !== undefined) core.durability.giveUpMs = options.journal.giveUpMs;
-    core.engineRules = engineVersionRules(options.engine === 'activemq' ? 'activemq' : 'rabbitmq', options.engineVersion);
+    const single = options.engine === 'all' || options.engine === undefined ? undefined : options.engine;
+    // LOCALMQ_ENGINE_VERSION runs a whole test suite under one version: it applies to the
+    // engine it names a version of (RabbitMQ 4.3 leaves an ActiveMQ broker at its default)
+    const fromEnv = options.engineVersion === undefined ? process.env['LOCALMQ_ENGINE_VERSION'] || undefined : undefined;
+    const versions = brokerVersionRules(single, options.engineVersion ?? fromEnv, fromEnv !== undefined);
+    core.engineRules = single === 'activemq' ? versions.activemq : versions.rabbitmq;
+    core.activemqRules = versions.activemq;
     super(
       core,
       new Connections(
@@ -144,7 +150,7 @@ export class LocalMQ extends BrokerInspection {
     restoreBroker(broker.core, state);
     broker.users.load(state.users, state.permissions);
     broker.users.loadTopicPermissions(state.records.get(TOPIC_PERMISSIONS_RECORDS)?.values() ?? []);
-    for (const v of state.vhosts) broker.retained.vhostMeta.set(v.name, v);
+    for (const v of state.vhosts) broker.putVhostMeta(v);
     for (const p of state.policies) broker.core.policies.restore(p);
     broker.core.policies.restoreOperatorPolicies(state.records.get(OPERATOR_POLICY_NAMESPACE));
     broker.core.tenantLimits.restore(state.records);
@@ -284,11 +290,22 @@ export class LocalMQ extends BrokerInspection {
         return broker.options.brokerName ?? broker.identity.brokerId;
       },
       connections: () => this.connections(),
+      putVhostMeta: (meta) => this.putVhostMeta(meta),
       exportDefinitions: () => exportDefinitionsJson(this),
       importDefinitions: (json) => {
         importDefinitionsJson(this, json);
       },
     };
+  }
+
+  /**
+   * A vhost's metadata (description, tags, default_queue_type) as PUT /api/vhosts and
+   * definitions give it: kept for export, and the default queue type handed to the core.
+   */
+  putVhostMeta(meta: VhostDef): void {
+    this.retained.vhostMeta.set(meta.name, meta);
+    const v = this.core.vhost(meta.name);
+    if (v) v.defaultQueueTypeSetting = meta.defaultQueueType === 'quorum' || meta.defaultQueueType === 'classic' ? meta.defaultQueueType : undefined;
   }
 
   /** Amazon-style host per listener: ActiveMQ's endpoints carry the instance suffix, RabbitMQ's do not */

@@ -95,7 +95,9 @@ export interface BrokerOptions {
   engine?: Engine;
   /**
    * Amazon MQ engine version whose behaviour to follow: RabbitMQ '3.13', '4.2', '4.3' (engines
-   * rabbitmq and all); ActiveMQ '5.18', '5.19' (engine activemq). Default: RabbitMQ 3.13, ActiveMQ 5.19.
+   * rabbitmq and all); ActiveMQ '5.18', '5.19' (engines activemq and all). Default: the
+   * LOCALMQ_ENGINE_VERSION environment variable for the engine it names a version of, else
+   * what Amazon MQ recommends for new brokers: RabbitMQ 4.2, ActiveMQ 5.19.
    */
   engineVersion?: string;
   /** keep state on disk in this directory; default: in memory */

@@ -28,7 +28,9 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
   it('serves AMQP, answers wait and status, exports and imports definitions, and stops cleanly', async () => {
     const cwd = tempDir();
     const run = join(cwd, 'run');
-    const fg = await startForeground(['--in-memory', '--free-ports', '--run-dir', run], { cwd });
+    // RabbitMQ 3.10's export loads whole on 3.13; on 4.2+ the quorum default refuses its
+    // durable x-max-priority queue, as RabbitMQ 4 does (test/server/engine-versions.test.ts)
+    const fg = await startForeground(['--in-memory', '--free-ports', '--run-dir', run, '--engine-version', '3.13'], { cwd });
     children.push(fg);
     expect(fg.stdout()).toMatch(/^LocalMQ \S+ \(engine: all\) is running, pid \d+/);
     expect(fg.stdout()).toMatch(/Credentials +guest \/ guest \(administrator, loopback only\)/);
@@ -74,7 +76,7 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
 
     // round trip: what was exported imports into a second broker and exports the same
     const run2 = join(cwd, 'run2');
-    const second = await startForeground(['--in-memory', '--free-ports', '--run-dir', run2, '--definitions', exported], { cwd });
+    const second = await startForeground(['--in-memory', '--free-ports', '--run-dir', run2, '--definitions', exported, '--engine-version', '3.13'], { cwd });
     children.push(second);
     const exported2 = join(cwd, 'export2.json');
     expect((await runCli(['definitions', 'export', exported2, '--run-dir', run2], { cwd })).status).toBe(0);
@@ -110,7 +112,8 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
 describe('localmq start --detach', () => {
   it('returns once ready, keeps pid and log in the data dir, and stops on localmq stop', async () => {
     const cwd = tempDir();
-    const start = await runCli(['start', '--detach', '--free-ports', '--definitions', fileURLToPathString(FIXTURE)], { cwd });
+    // a 3.10 export: loads whole on 3.13 (4.2's quorum default refuses its x-max-priority queue)
+    const start = await runCli(['start', '--detach', '--free-ports', '--engine-version', '3.13', '--definitions', fileURLToPathString(FIXTURE)], { cwd });
     expect(start.status, start.stderr).toBe(0);
     const endpoints = parseEndpoints(start.stdout);
     expect(start.stdout).toMatch(new RegExp(`Data dir +${join(cwd, '.localmq').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));

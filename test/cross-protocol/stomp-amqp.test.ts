@@ -132,7 +132,7 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     const conn = await connect(broker());
     const ch = await conn.createChannel();
     await ch.assertExchange('events', 'direct', { durable: false });
-    const { queue } = await ch.assertQueue('amqp-side', { durable: false });
+    const { queue } = await ch.assertQueue('amqp-side', { durable: true });
     await ch.bindQueue(queue, 'events', 'k1');
     const consumed = new Promise<ConsumeMessage>((resolve) => void ch.consume(queue, (m) => m && resolve(m), { noAck: true }));
 

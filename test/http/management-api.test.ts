@@ -77,7 +77,9 @@ describe('read API', () => {
     const vhosts = await json<any[]>('/api/vhosts');
     expect(vhosts.map((v) => v.name).sort()).toEqual(['/', 'other']);
     const root = vhosts.find((v) => v.name === '/');
-    expect(root).toMatchObject({ description: 'Default virtual host', tags: [], default_queue_type: 'classic', tracing: false, messages: 8, messages_ready: 8, messages_unacknowledged: 0 });
+    // the version's default queue type (classic on 3.13, quorum on 4.2+: test/server/engine-versions.test.ts)
+    const dqt = broker.core.engineRules.defaultQueueType;
+    expect(root).toMatchObject({ description: 'Default virtual host', tags: [], default_queue_type: dqt, tracing: false, messages: 8, messages_ready: 8, messages_unacknowledged: 0 });
   });
 
   it('lists queues everywhere, per vhost and one by name', async () => {
@@ -87,8 +89,9 @@ describe('read API', () => {
       durable: true,
       auto_delete: false,
       exclusive: false,
-      arguments: { 'x-max-length': 10 },
-      type: 'classic',
+      // a durable queue that names no type: the version's default (quorum on 4.2+), written in on 4.x
+      arguments: { 'x-max-length': 10, ...(broker.core.engineRules.writesImplicitQueueType ? { 'x-queue-type': broker.core.engineRules.defaultQueueType } : {}) },
+      type: broker.core.engineRules.defaultQueueType,
       state: 'running',
       messages: 3,
       messages_ready: 3,

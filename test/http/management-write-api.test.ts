@@ -42,7 +42,8 @@ afterAll(async () => {
 describe('overview and node', () => {
   it('has the fields tools read: versions, cluster name, node, listeners, totals, message stats', async () => {
     const o = await getJson(broker, '/api/overview');
-    expect(o).toMatchObject({ rabbitmq_version: expect.stringMatching(/^3\.13\./), management_version: expect.any(String), cluster_name: expect.any(String), node: expect.any(String), rates_mode: 'basic' });
+    // the engine version's full version (4.2.9 by default: src/core/engine-versions.ts)
+    expect(o).toMatchObject({ rabbitmq_version: broker.core.engineRules.fullVersion, product_version: broker.core.engineRules.fullVersion, management_version: expect.any(String), cluster_name: expect.any(String), node: expect.any(String), rates_mode: 'basic' });
     expect(o.listeners).toContainEqual(expect.objectContaining({ protocol: 'amqp', port: amqpPort(broker), node: o.node }));
     expect(Object.keys(o.object_totals).sort()).toEqual(['channels', 'connections', 'consumers', 'exchanges', 'queues']);
     expect(o.queue_totals).toMatchObject({ messages: expect.any(Number), messages_details: { rate: expect.any(Number) } });
@@ -111,7 +112,9 @@ describe('queues', () => {
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual({ error: 'bad_request', reason: "inequivalent arg 'durable' for queue 'api.q1' in vhost '/': received 'false' but current is 'true'" });
     expect(await ch.checkQueue('api.q1')).toMatchObject({ queue: 'api.q1', messageCount: 0 });
-    expect(await getJson(broker, '/api/queues/%2F/api.q1')).toMatchObject({ name: 'api.q1', durable: true, arguments: { 'x-max-length': 100 }, type: 'classic', policy: null, consumer_details: [] });
+    // a durable queue that names no type has the version's default (quorum on 4.2+)
+    const type = broker.core.engineRules.defaultQueueType;
+    expect(await getJson(broker, '/api/queues/%2F/api.q1')).toMatchObject({ name: 'api.q1', durable: true, arguments: { 'x-max-length': 100 }, type, policy: null, consumer_details: [] });
   });
 
   it('gets messages by every ack mode, distinct within a batch, as RabbitMQ does', async () => {
@@ -330,7 +333,10 @@ describe('definitions', () => {
     }
     const one = await getJson(broker, '/api/definitions/%2F');
     expect(one.users).toBeUndefined();
-    expect(one.queues.find((q: any) => q.name === 'defs.q')).toEqual({ name: 'defs.q', durable: true, auto_delete: false, arguments: { 'x-message-ttl': 60000 }, type: 'classic' });
+    // a durable queue that names no type: the version's default, written in on 4.x
+    const rules = broker.core.engineRules;
+    const implicit = rules.writesImplicitQueueType ? { 'x-queue-type': rules.defaultQueueType } : {};
+    expect(one.queues.find((q: any) => q.name === 'defs.q')).toEqual({ name: 'defs.q', durable: true, auto_delete: false, arguments: { 'x-message-ttl': 60000, ...implicit }, type: rules.defaultQueueType });
     const bad = await call(broker, 'POST', '/api/definitions', { body: { queues: [{ name: 'q', vhost: 'missing' }] } });
     expect(bad.status).toBe(400);
   });

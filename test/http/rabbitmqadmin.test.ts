@@ -55,7 +55,7 @@ if (!ADMIN) {
       expect(got).toEqual([expect.objectContaining({ payload: 'hello from rabbitmqadmin', message_count: 0, redelivered: false })]);
       expect(broker.queue('from.admin').messageCount()).toBe(0);
       const overview = JSON.parse(await admin('-f', 'raw_json', 'show', 'overview')) as { rabbitmq_version: string }[];
-      expect(overview[0]!.rabbitmq_version).toMatch(/^3\.13\./);
+      expect(overview[0]!.rabbitmq_version).toBe(broker.core.engineRules.fullVersion); // the engine version's (4.2.9 by default)
       expect(await admin('delete', 'queue', 'name=from.admin')).toContain('queue deleted');
       expect(broker.queue('from.admin').exists()).toBe(false);
     }, 30_000);

@@ -50,8 +50,10 @@ describe('restart on the same data dir', () => {
     let conn = await open(broker);
     const ch = await conn.createConfirmChannel();
     await ch.assertExchange('orders.x', 'topic', { durable: true });
-    await ch.assertQueue('orders', { durable: true, arguments: { 'x-max-priority': 5 } });
-    await ch.assertQueue('scratch', { durable: false });
+    // priorities: a classic queue's (x-max-priority is refused on quorum, RabbitMQ 4's default)
+    await ch.assertQueue('orders', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-priority': 5 } });
+    // a transient queue (RabbitMQ 4.3 refuses transient non-exclusive ones: then an exclusive one)
+    await ch.assertQueue('scratch', { durable: false, exclusive: !broker.core.engineRules.transientNonExclusiveQueues });
     await ch.bindQueue('orders', 'orders.x', 'order.*');
     ch.publish('orders.x', 'order.a', Buffer.from('p1'), { persistent: true, headers: { n: 1 }, contentType: 'text/plain' });
     ch.publish('orders.x', 'order.b', Buffer.from('t1'), { persistent: false });
@@ -144,7 +146,7 @@ describe('restart: exchanges, queues and bindings with their arguments', () => {
     await ch.bindQueue('hdr.invoices', 'hdr', '', { 'x-match': 'all', kind: 'invoice', region: 'eu' });
     await ch.assertExchange('temp.x', 'fanout', { durable: false });
     // a binding from a durable exchange to a transient queue is not kept
-    await ch.assertQueue('temp.q', { durable: false });
+    await ch.assertQueue('temp.q', { durable: false, exclusive: !broker.core.engineRules.transientNonExclusiveQueues });
     await ch.bindQueue('temp.q', 'e2e.dst', '');
     broker = await restart(broker);
 
@@ -167,7 +169,7 @@ describe('restart: exchanges, queues and bindings with their arguments', () => {
     let conn = await open(broker);
     let ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    const args = { 'x-message-ttl': 600_000, 'x-dead-letter-exchange': 'dlx', 'x-max-length': 3, 'x-max-priority': 5 };
+    const args = { 'x-queue-type': 'classic', 'x-message-ttl': 600_000, 'x-dead-letter-exchange': 'dlx', 'x-max-length': 3, 'x-max-priority': 5 };
     await ch.assertExchange('dlx', 'fanout', { durable: true });
     await ch.assertQueue('dlq', { durable: true });
     await ch.bindQueue('dlq', 'dlx', '');

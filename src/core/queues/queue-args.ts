@@ -18,6 +18,10 @@ export interface QueueConfig {
   queueType: 'classic' | 'quorum' | 'stream';
   /** quorum queues: x-delivery-limit (a negative value: unlimited); unset: the version's default */
   deliveryLimit?: number;
+  /** x-consumer-timeout / policy consumer-timeout (ms): overrides the broker's consumer_timeout */
+  consumerTimeout?: number;
+  /** quorum queues: x-dead-letter-strategy (at-least-once needs overflow reject-publish) */
+  deadLetterStrategy?: 'at-most-once' | 'at-least-once';
   /**
    * an ActiveMQ destination (made by an adapter speaking ActiveMQ's semantics, `x-activemq-queue`):
    * message groups, and expired persistent messages to ActiveMQ.DLQ
@@ -111,6 +115,9 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     if (qt !== 'classic' && qt !== 'quorum' && qt !== 'stream') throw invalid('x-queue-type', `{unacceptable_value,<<"${qt}">>}`);
     cfg.queueType = qt;
   }
+  cfg.consumerTimeout = nonNegativeInt('x-consumer-timeout');
+  const strategy = str('x-dead-letter-strategy');
+  if (strategy === 'at-most-once' || strategy === 'at-least-once') cfg.deadLetterStrategy = strategy;
   const limit = args['x-delivery-limit'];
   if (limit !== undefined) {
     const n = integer(limit);

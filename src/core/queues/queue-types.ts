@@ -45,15 +45,21 @@ function deprecatedDenied(feature: string): string {
 /**
  * Check a new queue's declaration against its type and the version's rules; returns the
  * arguments it is created with (the implicit default type written in, as RabbitMQ 4 does).
+ * `declare` is given for RabbitMQ's rabbit_amqqueue:declare path (AMQP 0-9-1, STOMP queues,
+ * the HTTP API, definitions): its `defaultType` is written into a declaration naming none (the
+ * vhost's, node's or version's; undefined on 3.13 without one), and the version's refusals of
+ * queue property combinations apply (4.3: transient non-exclusive queues).
  */
-export function checkQueueDeclare(rules: VersionRules, vhost: string, name: string, o: DeclareShape): FieldTable {
+export function checkQueueDeclare(rules: VersionRules, vhost: string, name: string, o: DeclareShape, declare?: { defaultType: 'classic' | 'quorum' | undefined }): FieldTable {
+  const defaultType = declare?.defaultType;
   const what = describeQueue(vhost, name);
   let args = o.arguments;
   const given = args['x-queue-type'] === undefined ? undefined : fieldToString(args['x-queue-type']);
-  if ((given === undefined || given === '' || given === 'undefined') && rules.defaultQueueType === 'quorum') {
-    // RabbitMQ 4's default queue type applies to queues that can be quorum queues; exclusive,
-    // auto-delete and transient ones stay classic (rabbit_amqqueue's default-queue-type rules)
-    if (o.durable && !o.exclusive && !o.autoDelete) args = { ...args, 'x-queue-type': 'quorum' };
+  if ((given === undefined || given === '' || given === 'undefined') && defaultType !== undefined) {
+    // rabbit_amqqueue:augment_declare_args/5: the default type where the queue can have it
+    // (quorum: durable, not exclusive, not auto-delete), else classic, written in
+    const fits = defaultType === 'classic' || (o.durable && !o.exclusive && !o.autoDelete);
+    args = { ...args, 'x-queue-type': fits ? defaultType : 'classic' };
   }
   const type = args['x-queue-type'] === undefined ? 'classic' : fieldToString(args['x-queue-type']);
 
@@ -84,11 +90,19 @@ export function checkQueueDeclare(rules: VersionRules, vhost: string, name: stri
       }
     }
   }
+  if (declare) refuseDeniedCombination(rules, o);
+  return args;
+}
+
+/**
+ * rabbit_amqqueue:declare/7's is_queue_args_combination_permitted, before it looks for an
+ * existing queue: 4.3 denies transient non-exclusive queues with internal_error (AMQP 541, a
+ * connection error), for a new queue or a redeclaration alike.
+ */
+export function refuseDeniedCombination(rules: VersionRules, o: DeclareShape): void {
   if (!rules.transientNonExclusiveQueues && !o.durable && !o.exclusive) {
-    // rabbit_amqqueue:declare/6 answers with internal_error: AMQP 541, a connection error
     throw new BrokerError(541, deprecatedDenied('transient_nonexcl_queues'), 'connection');
   }
-  return args;
 }
 
 function refuseKeys(args: FieldTable, refused: string[], what: string, typeModule: string): void {

@@ -22,8 +22,10 @@ export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_lim
 export interface QueueHost {
   readonly name: string;
   readonly store: Store;
-  /** route dead-lettered messages to the queue's dead-letter exchange */
-  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): void;
+  /** route dead-lettered messages to the queue's dead-letter exchange; per entry: whether a queue took it */
+  deadLetter(queue: Queue, entries: QueueEntry[], reason: DeadLetterReason): boolean[];
+  /** at-least-once dead-lettering: the wait before a kept message is offered again */
+  readonly deadLetterRetryMs: number;
   /** the queue is to be deleted (x-expires ran out, or its last consumer left an auto-delete queue) */
   deleteUnused(queue: Queue): void;
   /** a message left the broker's keeping for good (acked, dropped, expired, dead-lettered) */
@@ -47,6 +49,9 @@ export interface QueueOptions {
 
 export class Queue {
   readonly kind = 'queue' as const;
+  /** at-least-once dead-letters no queue took yet (see discard) */
+  private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
+  private dlxTimer: NodeJS.Timeout | undefined;
   readonly ready: ReadyList;
   /** consumers in registration order (single-active-consumer takes the first) */
   readonly consumers: Consumer[] = [];
@@ -387,9 +392,57 @@ export class Queue {
   /** dead-letter when the queue has a DLX, else drop */
   discard(entries: QueueEntry[], reason: DeadLetterReason): void {
     if (!entries.length) return;
-    // RabbitMQ: to the queue's dead-letter exchange; an ActiveMQ queue: expired messages to ActiveMQ.DLQ
-    if (this.config.deadLetterExchange !== undefined || (this.config.activemq && reason === 'expired')) this.host.deadLetter(this, entries, reason);
-    for (const e of entries) this.settle(e, 'dropped');
+    if (this.config.deadLetterExchange === undefined) {
+      // an ActiveMQ queue: expired messages to ActiveMQ.DLQ
+      if (this.config.activemq && reason === 'expired') this.host.deadLetter(this, entries, reason);
+      for (const e of entries) this.settle(e, 'dropped');
+      return;
+    }
+    const taken = this.host.deadLetter(this, entries, reason);
+    const atLeastOnce = this.atLeastOnce;
+    entries.forEach((e, i) => {
+      if (taken[i] || !atLeastOnce) this.settle(e, 'dropped');
+      else this.dlxHeld.push({ entry: e, reason });
+    });
+    if (this.dlxHeld.length && !this.dlxTimer) this.armDlxRetry();
+  }
+
+  /**
+   * x-dead-letter-strategy at-least-once, which RabbitMQ applies to a quorum queue with a
+   * dead-letter exchange and overflow reject-publish only (rabbit_quorum_queue:dlh/5; with
+   * drop-head it falls back to at-most-once)
+   */
+  get atLeastOnce(): boolean {
+    const c = this.config;
+    return c.queueType === 'quorum' && c.deadLetterStrategy === 'at-least-once' && c.overflow === 'reject-publish' && c.deadLetterExchange !== undefined;
+  }
+
+  /** dead-lettered at least once, not yet taken by any queue: kept (and in the store) until one does */
+  get dlxHeldCount(): number {
+    return this.dlxHeld.length;
+  }
+
+  private armDlxRetry(): void {
+    this.dlxTimer = setTimeout(() => this.retryDeadLetters(), this.host.deadLetterRetryMs);
+    this.dlxTimer.unref?.();
+  }
+
+  /** rabbit_fifo_dlx_worker: offer what no queue took again, every settle timeout */
+  private retryDeadLetters(): void {
+    this.dlxTimer = undefined;
+    if (this.deleted) return;
+    const held = this.dlxHeld.splice(0);
+    if (!this.atLeastOnce || this.config.deadLetterExchange === undefined) {
+      // the strategy changed (policy): at-most-once lets them go
+      for (const h of held) this.settle(h.entry, 'dropped');
+      return;
+    }
+    for (const h of held) {
+      const [taken] = this.host.deadLetter(this, [h.entry], h.reason);
+      if (taken) this.settle(h.entry, 'dropped');
+      else this.dlxHeld.push(h);
+    }
+    if (this.dlxHeld.length) this.armDlxRetry();
   }
 
   purge(): number {
@@ -490,6 +543,8 @@ export class Queue {
   destroy(): { consumers: Consumer[]; messages: number } {
     this.deleted = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.dlxTimer) clearTimeout(this.dlxTimer);
+    for (const h of this.dlxHeld.splice(0)) this.host.forgotten(h.entry);
     this.clearUnusedTimer();
     const consumers = this.consumers.splice(0);
     const messages = this.ready.clear().length;

@@ -6,8 +6,8 @@ import { permitted, requestedVhost, visibleConnections, visibleVhosts } from './
 import { NODE_NAME } from './shapes.js';
 import { sendBadRequest, sendError, sendJson, sendNoContent, sendNotAuthorised, sendNotFound, type Route } from './http-util.js';
 
-/** the RabbitMQ release whose management API LocalMQ answers as (Amazon MQ runs 3.13 and 4.x) */
-export const RABBITMQ_VERSION = '3.13.7';
+/** the RabbitMQ release a broker answers as: its engine version's (src/core/engine-versions.ts) */
+export const rabbitmqVersion = (b: ManagementBackend): string => b.core.engineRules.fullVersion;
 
 /** rabbit_networking's protocol names for LocalMQ's listeners */
 const LISTENER_PROTOCOLS: Record<string, string> = {
@@ -75,13 +75,13 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
         const s = b.core.stats;
         const r = (k: string) => ({ rate: b.rates.brokerRate(k) });
         sendJson(res, 200, {
-          management_version: RABBITMQ_VERSION,
+          management_version: rabbitmqVersion(b),
           rates_mode: 'basic',
           sample_retention_policies: { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] },
           exchange_types: EXCHANGE_TYPES,
-          product_version: PRODUCT.version,
+          product_version: rabbitmqVersion(b),
           product_name: PRODUCT.name,
-          rabbitmq_version: RABBITMQ_VERSION,
+          rabbitmq_version: rabbitmqVersion(b),
           cluster_name: clusterName(),
           erlang_version: PRODUCT.platform,
           erlang_full_version: PRODUCT.platform,
@@ -206,6 +206,8 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
         const v = requestedVhost(b, principal, params['vhost']!, res);
         if (!v) return;
         const queue = 'aliveness-test';
+        // RabbitMQ 4.1+: a no-op answering ok (rabbit_mgmt_wm_aliveness_test, "deprecated")
+        if (b.core.engineRules.alivenessTestIsNoop) return sendJson(res, 200, { status: 'ok' });
         if (!permitted(b, principal, v.name, 'configure', queue) || !permitted(b, principal, v.name, 'write', 'amq.default') || !permitted(b, principal, v.name, 'read', queue)) {
           return sendNotAuthorised(res, 'Access refused.');
         }

@@ -81,7 +81,7 @@ export function queueRoutes(b: ManagementBackend): Route[] {
         try {
           vhost.declareQueue(
             name,
-            { passive: false, durable: boolField(body, 'durable', true), autoDelete: boolField(body, 'auto_delete', false), exclusive: false, arguments: args },
+            { passive: false, durable: boolField(body, 'durable', true), autoDelete: boolField(body, 'auto_delete', false), exclusive: false, arguments: args, defaultType: true },
             null,
           );
         } catch (err) {

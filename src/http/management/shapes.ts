@@ -309,8 +309,9 @@ export function vhostJson(b: ManagementBackend, v: VHost, meta: VhostDef | undef
     name: v.name,
     description,
     tags,
-    metadata: { description, tags, default_queue_type: meta?.defaultQueueType ?? 'classic' },
-    default_queue_type: meta?.defaultQueueType ?? 'classic',
+    // a vhost without its own default has the node's or the version's (quorum on 4.2+)
+    metadata: { description, tags, default_queue_type: meta?.defaultQueueType ?? v.defaultQueueType },
+    default_queue_type: meta?.defaultQueueType ?? v.defaultQueueType,
     tracing: false,
     cluster_state: { [NODE_NAME]: 'running' },
     messages: ready + unacked,

@@ -45,7 +45,7 @@ export function vhostRoutes(b: ManagementBackend): Route[] {
         }
         if (boolField(body, 'tracing', false)) return sendBadRequest(res, 'tracing is not supported by LocalMQ');
         b.core.addVhost(name);
-        b.retained.vhostMeta.set(name, meta);
+        b.putVhostMeta(meta);
         b.core.store.putVhost(meta);
         // rabbit_vhost:put_vhost → maybe_grant_full_permissions: the user creating a vhost gets
         // configure/write/read ".*" there (RabbitMQ 3.10, measured: a later permissions PUT answers 204)

@@ -1,7 +1,7 @@
 import { PRODUCT } from '../../server/product.js';
 import type { ManagementBackend } from '../backend.js';
 import { NODE_NAME } from '../management/shapes.js';
-import { RABBITMQ_VERSION } from '../management/overview.js';
+import { rabbitmqVersion } from '../management/overview.js';
 import { processStats } from './process-stats.js';
 
 type Labels = Record<string, string>;
@@ -74,9 +74,9 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   const identity = { rabbitmq_node: NODE_NAME, rabbitmq_cluster: NODE_NAME, rabbitmq_cluster_permanent_id: NODE_NAME };
   e.add('rabbitmq_identity_info', 'gauge', 'RabbitMQ node & cluster identity info', 1, identity);
   e.add('rabbitmq_build_info', 'gauge', 'RabbitMQ & Erlang/OTP version info', 1, {
-    rabbitmq_version: RABBITMQ_VERSION,
-    prometheus_plugin_version: RABBITMQ_VERSION,
-    prometheus_client_version: RABBITMQ_VERSION,
+    rabbitmq_version: rabbitmqVersion(b),
+    prometheus_plugin_version: rabbitmqVersion(b),
+    prometheus_client_version: rabbitmqVersion(b),
     erlang_version: process.version,
     product_name: PRODUCT.name,
     product_version: PRODUCT.version,

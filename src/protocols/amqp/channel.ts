@@ -67,6 +67,24 @@ export class AmqpChannel implements ConsumerSink {
     // a publisher cannot run more than a backlog of confirms ahead of the disk: its reading is held meanwhile
     this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err), { hold: (on) => conn.flow?.hold(on) });
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
+    // rabbit_channel:handle_consumer_timed_out's text (4.3's fallback for a client that cannot
+    // take basic.cancel says -1 ms)
+    const timedOut = (ms: number) =>
+      conn.closeChannel(
+        number,
+        406,
+        `PRECONDITION_FAILED - delivery acknowledgement on channel ${number} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      );
+    if (this.vhost.engineRules.consumerTimeout === 'channel') {
+      this.session.watchAckTimeout((ms) => timedOut(ms));
+    } else {
+      // 4.3: a quorum consumer's timed-out messages go back, and the consumer is cancelled
+      this.session.watchAckTimeout((_ms, d) => {
+        if (!conn.hasCapability('consumer_cancel_notify')) return timedOut(-1);
+        const c = d.consumer && this.session.timeOutConsumer(d.consumer);
+        if (c) this.cancelledByBroker(c);
+      }, 'quorum-queue');
+    }
   }
 
   /** what the management API shows of a channel */
@@ -214,7 +232,7 @@ export class AmqpChannel implements ConsumerSink {
           return;
         }
         if (!passive && name !== '') this.checkPermission('configure', 'queue', name);
-        const q = this.vhost.declareQueue(name, { passive, durable, exclusive, autoDelete, arguments: args }, this.conn);
+        const q = this.vhost.declareQueue(name, { passive, durable, exclusive, autoDelete, arguments: args, defaultType: true }, this.conn);
         this.lastQueue = q.name;
         if (!noWait) this.reply('queue.declare-ok', { queue: q.name, messageCount: q.messageCount, consumerCount: q.consumerCount });
         return;

@@ -142,7 +142,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       maxFrameSize: options.maxFrameSize ?? Math.min(DEFAULT_MAX_FRAME_SIZE, Math.max(ctx.broker.limits.settings.maxMessageSize + 65536, 1 << 20)),
       maxInactivityDuration: options.maxInactivityDurationMs ?? DEFAULT_MAX_INACTIVITY_MS,
       maxInactivityDurationInitialDelay: options.maxInactivityDurationInitialDelayMs ?? DEFAULT_INACTIVITY_INITIAL_DELAY_MS,
-      providerVersion: options.engineVersion ?? '5.18.4',
+      providerVersion: options.engineVersion ?? ctx.broker.activemqRules.fullVersion,
     };
     this.frames = new FrameReader(this.settings.maxFrameSize);
     this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });

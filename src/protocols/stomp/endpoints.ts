@@ -83,7 +83,7 @@ export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFram
   const exclusive = booleanHeader(frame, 'exclusive') ?? (durable ? false : true);
   const autoDelete = booleanHeader(frame, 'auto-delete') ?? (durable ? false : true);
   ctx.check('configure', 'queue', name);
-  ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);
+  ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame), defaultType: true }, ctx.owner);
   declared.add(name);
 }
 
@@ -112,6 +112,9 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       const autoDelete = booleanHeader(frame, 'auto-delete') ?? true;
       ctx.check('configure', 'queue', name);
       if (!ctx.vhostModel.getExchange(bind.exchange)) throw notFound(`no exchange '${bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+      // auto-delete: never of the default type (rabbit_amqqueue:augment_declare_args keeps it
+      // classic), and RabbitMQ 4.x's rabbit_stomp_routing_util never makes it transient
+      // non-exclusive, so 4.3's refusal of those does not apply to it
       ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);
       return { queue: name, bind, owned: true, durable };
     }

@@ -42,7 +42,7 @@ export function importDefinitions(broker: LocalMQ, defs: Definitions, clearPassw
   Object.assign(r.userLimits, defs.userLimits);
   for (const v of defs.vhosts) {
     broker.core.addVhost(v.name);
-    r.vhostMeta.set(v.name, { ...v });
+    broker.putVhostMeta({ ...v });
     // addVhost writes only the name; the store keeps the metadata too
     broker.store.putVhost({ ...v });
     summary.vhosts++;
@@ -81,7 +81,8 @@ export function importDefinitions(broker: LocalMQ, defs: Definitions, clearPassw
   for (const q of defs.queues) {
     const v = requireVhost(broker, q.vhost, `queue '${q.name}'`);
     refusedAs(`queue '${q.name}' in vhost '${q.vhost}'`, () =>
-      v.declareQueue(q.name, { passive: false, durable: q.durable, exclusive: false, autoDelete: q.autoDelete, arguments: q.arguments }, null),
+      // rabbit_definitions:add_queue_int/3 applies the default queue type (augment_declare_args)
+      v.declareQueue(q.name, { passive: false, durable: q.durable, exclusive: false, autoDelete: q.autoDelete, arguments: q.arguments, defaultType: true }, null),
     );
     summary.queues++;
   }
@@ -136,7 +137,7 @@ export function exportDefinitions(broker: LocalMQ): Definitions {
 
 /** The export as JSON, in RabbitMQ's /api/definitions shape. */
 export function exportDefinitionsJson(broker: LocalMQ): Record<string, unknown> {
-  return formatDefinitions(exportDefinitions(broker), { productName: PRODUCT.name, productVersion: PRODUCT.version });
+  return formatDefinitions(exportDefinitions(broker), { productName: PRODUCT.name, productVersion: PRODUCT.version, ...(broker.core.engineRules.engine === 'rabbitmq' ? { rabbitmqVersion: broker.core.engineRules.fullVersion } : {}) });
 }
 
 /** Parse a definitions document and apply it; parse errors name the bad path. */

@@ -57,7 +57,7 @@ export class ActiveMqStompDialect implements StompDialect {
       sendMs: cy,
       receiveMs: cx,
       headers: [
-        ['server', `ActiveMQ/${this.conn.ctx.broker.engineRules.fullVersion}`],
+        ['server', `ActiveMQ/${this.conn.ctx.broker.activemqRules.fullVersion}`],
         ['heart-beat', `${cy},${cx}`],
         ['session', sessionId],
         ['version', version],

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Quorum queues, LocalMQ against RabbitMQ (Debian's 3.10.8) in one run: persistent publishes
+# with confirms to a quorum queue, consumed and acked meanwhile, 16 B and 1 KiB, both brokers
+# on a data dir, alternating rounds (bench/amqp-e2e.ts --scenarios quorum). Both brokers and
+# the clients are started here, so under `flock /work/bench.lock nice -n -20` all share the
+# priority:
+#
+#   flock /work/bench.lock nice -n -20 bench/quorum-vs-rabbitmq.sh [BASE_PORT] [COUNT] [ROUNDS]
+#
+# BASE_PORT (default 23600): RabbitMQ AMQP on BASE, its distribution on BASE+1, its epmd on
+# BASE+2, LocalMQ AMQP on BASE+10. State under /tmp/localmq-quorum-bench (removed first).
+# Needs root and rabbitmq-server (apt-get install rabbitmq-server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BASE=${1:-23600}
+COUNT=${2:-20000}
+ROUNDS=${3:-3}
+DIR=/tmp/localmq-quorum-bench
+RMQ_PORT=$BASE
+LMQ_PORT=$((BASE + 10))
+export ERL_EPMD_PORT=$((BASE + 2)) ERL_EPMD_ADDRESS=127.0.0.1
+export RABBITMQ_NODENAME=quorum-bench@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$RMQ_PORT
+export RABBITMQ_DIST_PORT=$((BASE + 1)) RABBITMQ_MNESIA_BASE=$DIR/rabbitmq/mnesia RABBITMQ_LOG_BASE=$DIR/rabbitmq/log
+export RABBITMQ_CONFIG_FILE=$DIR/rabbitmq/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$DIR/rabbitmq/enabled_plugins
+export RABBITMQ_PID_FILE=$DIR/rabbitmq/pid HOME=$DIR/rabbitmq
+
+rm -rf "$DIR" && mkdir -p "$DIR/rabbitmq/mnesia" "$DIR/rabbitmq/log" "$DIR/localmq"
+printf 'loopback_users = none\nlisteners.tcp.1 = 127.0.0.1:%s\n' "$RMQ_PORT" > "$DIR/rabbitmq/rabbitmq.conf"
+echo '[].' > "$DIR/rabbitmq/enabled_plugins"
+cp /var/lib/rabbitmq/.erlang.cookie "$DIR/rabbitmq/.erlang.cookie" 2>/dev/null || echo benchcookie > "$DIR/rabbitmq/.erlang.cookie"
+chmod 400 "$DIR/rabbitmq/.erlang.cookie"
+chown -R rabbitmq:rabbitmq "$DIR/rabbitmq"
+
+stop_all() {
+  [ -n "${LMQ_PID:-}" ] && kill "$LMQ_PID" 2>/dev/null || true
+  rabbitmqctl -q stop >/dev/null 2>&1 || true
+  [ -n "${RMQ_PID:-}" ] && kill "$RMQ_PID" 2>/dev/null || true
+  epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1 || true
+}
+trap stop_all EXIT
+
+rabbitmq-server > "$DIR/rabbitmq/stdout" 2>&1 &
+RMQ_PID=$!
+for _ in $(seq 1 120); do
+  rabbitmqctl -q await_startup >/dev/null 2>&1 && break
+  sleep 1
+done
+rabbitmqctl -q await_startup
+RMQ_VERSION=$(rabbitmqctl -q version 2>/dev/null || echo '?')
+
+node --import tsx bench/localmq-server.ts --amqp-port "$LMQ_PORT" --data-dir "$DIR/localmq" > "$DIR/localmq.out" 2>&1 &
+LMQ_PID=$!
+for _ in $(seq 1 60); do
+  grep -q '^amqp://' "$DIR/localmq.out" 2>/dev/null && break
+  sleep 0.5
+done
+
+echo "RabbitMQ $RMQ_VERSION (A, 127.0.0.1:$RMQ_PORT) vs LocalMQ (B, 127.0.0.1:$LMQ_PORT), quorum queues on data dirs"
+for SIZE in 16 1024; do
+  echo "== $SIZE B, $COUNT messages, $ROUNDS rounds"
+  node --import tsx bench/amqp-e2e.ts --url "amqp://guest:guest@127.0.0.1:$RMQ_PORT" --url "amqp://guest:guest@127.0.0.1:$LMQ_PORT" \
+    --scenarios quorum --size "$SIZE" --count "$COUNT" --rounds "$ROUNDS"
+done
