@@ -101,12 +101,12 @@ describe('the durability failure policy: retry under the disk alarm, no when the
     const durability = new Durability(store as unknown as Store, alarms);
     store.failing = true;
     let answer: string | undefined;
-    durability.wait((err) => (answer = err ? 'no' : 'yes'));
+    const answered = new Promise<void>((resolve) => durability.wait((err) => { answer = err ? 'no' : 'yes'; resolve(); }));
     await new Promise((r) => setTimeout(r, 20));
     expect(answer).toBeUndefined(); // still retrying: neither yes nor no
     expect(alarms.disk).toBe(true);
     store.recover();
-    await new Promise((r) => setTimeout(r, 20));
+    await answered; // the answer is an event: awaited, not slept for
     expect(answer).toBe('yes');
   });
 
@@ -138,7 +138,12 @@ describe('the durability failure policy: retry under the disk alarm, no when the
     const store = failingStore(alarms);
     const durability = new Durability(store as unknown as Store, alarms);
     const flushed: [number[], string][] = [];
-    const waits = durability.ordered<number>((batch, err) => flushed.push([batch, err ? 'no' : 'yes']));
+    let bothFlushed!: () => void;
+    const done = new Promise<void>((resolve) => (bothFlushed = resolve));
+    const waits = durability.ordered<number>((batch, err) => {
+      flushed.push([batch, err ? 'no' : 'yes']);
+      if (flushed.length === 2) bothFlushed();
+    });
     store.failing = true;
     waits.add(1);
     await new Promise((r) => setTimeout(r, 10));
@@ -148,7 +153,7 @@ describe('the durability failure policy: retry under the disk alarm, no when the
     await new Promise((r) => setTimeout(r, 10));
     expect(flushed).toEqual([]);
     store.recover();
-    await new Promise((r) => setTimeout(r, 20));
+    await done;
     expect(flushed).toEqual([[[1], 'yes'], [[2], 'yes']]);
     expect(waits.outstanding).toBe(0);
   });
