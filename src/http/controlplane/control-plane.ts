@@ -67,6 +67,7 @@ export class ControlPlane {
   private tempRoot = false;
   private caDir: string | undefined;
   private caPem: string | undefined;
+  private caReady: Promise<{ ca: string; caFile: string }> | undefined;
   private stopped = false;
   private httpHandler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
 
@@ -96,20 +97,27 @@ export class ControlPlane {
   }
 
   /** The local CA that signs every created broker's certificate: trust it to connect over TLS. */
-  async certificateAuthority(): Promise<{ ca: string; caFile: string }> {
-    if (!this.caDir) {
-      if (this.options.dataDir) {
-        const m = await this.options.certificates();
-        this.caDir = join(this.options.dataDir, 'tls');
-        this.caPem = m.ca;
-      } else {
-        const dir = join(this.root(), 'tls');
-        const m = await ensureCertificates({ dir, hostnames: [this.options.hostname] });
-        this.caDir = dir;
-        this.caPem = m.ca;
-      }
+  certificateAuthority(): Promise<{ ca: string; caFile: string }> {
+    // one promise for every caller: two CreateBroker requests in a row must not both write the CA's files
+    this.caReady ??= this.loadCertificateAuthority().catch((err: unknown) => {
+      this.caReady = undefined;
+      throw err;
+    });
+    return this.caReady;
+  }
+
+  private async loadCertificateAuthority(): Promise<{ ca: string; caFile: string }> {
+    if (this.options.dataDir) {
+      const m = await this.options.certificates();
+      this.caDir = join(this.options.dataDir, 'tls');
+      this.caPem = m.ca;
+    } else {
+      const dir = join(this.root(), 'tls');
+      const m = await ensureCertificates({ dir, hostnames: [this.options.hostname] });
+      this.caDir = dir;
+      this.caPem = m.ca;
     }
-    return { ca: this.caPem!, caFile: join(this.caDir, 'ca.pem') };
+    return { ca: this.caPem, caFile: join(this.caDir, 'ca.pem') };
   }
 
   // ---- brokers ---------------------------------------------------------------------------

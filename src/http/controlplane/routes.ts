@@ -208,6 +208,8 @@ function buildRoutes(cp: ControlPlane): Route[] {
       const password = str(r.body, 'password');
       const groups = strings(r.body, 'groups');
       const consoleAccess = bool(r.body, 'consoleAccess');
+      const replicationUser = bool(r.body, 'replicationUser');
+      if (replicationUser !== undefined) u.replicationUser = replicationUser;
       if (password !== undefined || groups !== undefined) userInput(b.engineType, { password: password ?? 'unchanged-Passw0rd', groups }, username);
       const live = cp.activeInstance(b.brokerId);
       const def = live?.users.getUser(username);
