@@ -118,8 +118,8 @@ describe('MQTT 5: reason codes and server DISCONNECT', () => {
     c.end(true);
   });
 
-  it('a publish the user may not write gets PUBACK 0x87 with a reason string, and the connection stays', async () => {
-    const b = await startBroker({ users: [{ name: 'reader', password: 'reader-password', tags: [] }] });
+  it('a publish the user may not write gets PUBACK 0x87 with a reason string, and the connection stays (mqtt.disconnectOnUnauthorized false, as RabbitMQ 4.3 can be told)', async () => {
+    const b = await startBroker({ users: [{ name: 'reader', password: 'reader-password', tags: [] }], mqtt: { disconnectOnUnauthorized: false } });
     try {
       b.users.setPermission({ user: 'reader', vhost: '/', configure: '.*', write: '^$', read: '.*' });
       const c = await v5(b, { clientId: 'no-write', username: 'reader', password: 'reader-password' });
@@ -545,7 +545,8 @@ describe('MQTT 5: wills', () => {
 
 describe('MQTT 5: request problem information', () => {
   it('false: error acks carry no reason string', async () => {
-    const b = await startBroker({ users: [{ name: 'ro', password: 'ro-password-1', tags: [] }] });
+    // a refused publish is answered (PUBACK 0x87), not closed: RabbitMQ 4.3's mqtt.disconnect_on_unauthorized = false
+    const b = await startBroker({ users: [{ name: 'ro', password: 'ro-password-1', tags: [] }], mqtt: { disconnectOnUnauthorized: false } });
     try {
       b.users.setPermission({ user: 'ro', vhost: '/', configure: '.*', write: '^$', read: '.*' });
       for (const requestProblemInformation of [true, false]) {

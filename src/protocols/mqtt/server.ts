@@ -32,6 +32,13 @@ export interface MqttOptions {
   topicAliasMaximum?: number;
   /** MQTT 5: the longest session expiry interval granted, in seconds; default 0xFFFFFFFF (no cap) */
   maxSessionExpiry?: number;
+  /**
+   * RabbitMQ 4.3's `mqtt.disconnect_on_unauthorized`: a PUBLISH or SUBSCRIBE refused for want
+   * of permission closes the connection (default, and always so in 3.13 and 4.0-4.2); false
+   * keeps it: SUBACK 0x80 (MQTT 5: 0x87), PUBACK 0x87 for MQTT 5 QoS 1, QoS 0 dropped. The
+   * ActiveMQ engine always keeps it.
+   */
+  disconnectOnUnauthorized?: boolean;
   /** MQTT 5: the longest keep-alive allowed, in seconds; a client asking for more (or none) is told this one (Server Keep Alive). Default: none */
   maxKeepAlive?: number;
 }
