@@ -49,7 +49,7 @@ export function sharedQueueName(group: string, filter: string): string {
 }
 
 /** `$share/{group}/{filter}` split, or undefined when it is not a valid shared subscription (§4.8.2) */
-function sharedFilter(f: string): { group: string; filter: string } | undefined {
+export function sharedFilter(f: string): { group: string; filter: string } | undefined {
   if (!f.startsWith('$share/')) return undefined;
   const slash = f.indexOf('/', 7);
   if (slash < 0) return undefined;
@@ -717,7 +717,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const v = this.vhostRef!;
     const name = sharedQueueName(group, filter);
     try {
-      v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
+      const existing = v.getQueue(name);
+      if (!existing) {
+        // a persistent session's queues are durable (RabbitMQ's rule for its session queues), and
+        // so is a group queue a persistent member makes: what is published while no member is
+        // connected waits for the group, across a restart too. A group of clean sessions only
+        // has an auto-delete queue, gone with its last member.
+        const q = v.declareQueue(name, { passive: false, durable: this.persistent, exclusive: false, autoDelete: !this.persistent, arguments: {} }, null);
+        if (this.persistent) this.server.setSessionExpiry(v, q, this.sessionExpiry, this.version);
+      } else if (this.persistent && existing.durable) {
+        // it lasts as long as its longest-lived persistent member's session
+        this.server.extendSharedExpiry(v, existing, this.sessionExpiry, this.version);
+      } else if (this.persistent) {
+        this.ctx.logger.debug('MQTT shared subscription joins a group queue made by clean sessions: not durable until it is made again', { clientId: this.clientId, filter: full });
+      }
       v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
       const tag = `${SHARED_TAG}${full}`;
       this.sharedSubs.set(name, { full, filter, options: o });
@@ -759,6 +772,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         const had = this.sharedSubs.delete(name);
         this.session!.cancel(`${SHARED_TAG}${filter}`);
         if (had && this.persistent) this.saveShared();
+        if (had) this.server.releaseShared(v, name);
         codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
         continue;
       }
@@ -1063,6 +1077,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.flow?.close();
     // unacked deliveries go back to the queue (redelivered with DUP next time)
     this.session?.close();
+    // a durable group queue whose last member this was (no consumer, no persistent session) goes
+    if (!this.persistent) for (const name of this.sharedSubs.keys()) this.server.releaseShared(this.vhostRef!, name);
     this.vhostRef!.ownerClosed(this);
     // a session that ends with the connection (MQTT 5 expiry 0) that had resumed a durable one
     const q = this.vhostRef!.getQueue(this.queueName);
