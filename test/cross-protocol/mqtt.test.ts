@@ -77,15 +77,17 @@ describe('MQTT and AMQP over the same queues', () => {
     expect(await connackRefusal(broker, { clientId: 'anon' })).toBe(0);
   });
 
-  it('vhost permissions: no read gets SUBACK 0x80, no write closes the connection', async () => {
+  it('vhost permissions: no read gets SUBACK 0x80 and the connection closes (RabbitMQ), no write closes it', async () => {
     broker.users.addUser('reader', 'reader-password-1', []);
     broker.users.setPermission({ user: 'reader', vhost: '/', configure: '.*', write: '^$', read: '.*' });
     broker.users.addUser('writer', 'writer-password-1', []);
     broker.users.setPermission({ user: 'writer', vhost: '/', configure: '.*', write: '.*', read: '^$' });
     const w = await mqttConnect(broker, { clientId: 'perm-w', username: 'writer', password: 'writer-password-1' });
     // mqtt.js turns a SUBACK failure (0x80) into an error carrying the packet
+    const wGone = closed(w);
     await expect(w.subscribeAsync('perm/x', { qos: 1 })).rejects.toMatchObject({ packet: { cmd: 'suback', granted: [128] } });
-    await w.endAsync();
+    await wGone;
+    w.end(true);
     const r = await mqttConnect(broker, { clientId: 'perm-r', username: 'reader', password: 'reader-password-1' });
     const gone = closed(r);
     r.publish('perm/x', 'refused', { qos: 0 });

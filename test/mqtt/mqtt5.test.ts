@@ -118,8 +118,8 @@ describe('MQTT 5: reason codes and server DISCONNECT', () => {
     c.end(true);
   });
 
-  it('a publish the user may not write gets PUBACK 0x87 with a reason string, and the connection stays', async () => {
-    const b = await startBroker({ users: [{ name: 'reader', password: 'reader-password', tags: [] }] });
+  it('a publish the user may not write gets PUBACK 0x87 with a reason string, and the connection stays (mqtt.disconnectOnUnauthorized false, as RabbitMQ 4.3 can be told)', async () => {
+    const b = await startBroker({ users: [{ name: 'reader', password: 'reader-password', tags: [] }], mqtt: { disconnectOnUnauthorized: false } });
     try {
       b.users.setPermission({ user: 'reader', vhost: '/', configure: '.*', write: '^$', read: '.*' });
       const c = await v5(b, { clientId: 'no-write', username: 'reader', password: 'reader-password' });
@@ -485,6 +485,60 @@ describe('MQTT 5: shared subscriptions of a persistent session', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('the group queue a persistent member makes is durable: what is published while no member is connected waits, across a restart; it goes when the last member unsubscribes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-mqtt-shared-durable-'));
+    const name = 'mqtt-shared-dur-orders/#';
+    try {
+      const opts = { clientId: 'share-durable', clean: false, properties: { sessionExpiryInterval: 300 } };
+      let b = await startBroker({ dataDir: dir, ports: { mqtt: 0 } });
+      const a = await v5(b, opts);
+      await a.subscribeAsync('$share/dur/orders/#', { qos: 1 });
+      await a.endAsync();
+      // it lasts as long as the member's session (x-expires = its session expiry interval)
+      expect(b.queue(name).info()).toMatchObject({ durable: true, autoDelete: false, arguments: { 'x-expires': 300_000 } });
+      const pub = await v5(b, { clientId: 'share-durable-pub' });
+      await pub.publishAsync('orders/1', 'o1', { qos: 1 });
+      await pub.publishAsync('orders/2', 'o2', { qos: 1 });
+      await pub.endAsync();
+      await b.stop();
+      b = await startBroker({ dataDir: dir, ports: { mqtt: 0 } });
+      try {
+        expect(b.queue(name).messageCount()).toBe(2);
+        const again = await v5(b, opts);
+        const box = inbox(again);
+        expect((await box.count(2)).map((m) => m.payload.toString())).toEqual(['o1', 'o2']);
+        await again.unsubscribeAsync('$share/dur/orders/#');
+        expect(b.queue(name).exists()).toBe(false);
+        await again.endAsync();
+      } finally {
+        await b.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('3.1.1 persistent member: its group queue is durable and never expires; a new clean session of that client removes it', async () => {
+    const name = 'mqtt-shared-g311-t311/#';
+    const c = await mqttConnect(broker(), { clientId: 'share-311', clean: false });
+    await c.subscribeAsync('$share/g311/t311/#', { qos: 1 });
+    await c.endAsync();
+    const info = broker().queue(name).info()!;
+    expect(info).toMatchObject({ durable: true, autoDelete: false });
+    expect(info.arguments['x-expires']).toBeUndefined();
+    const pub = await mqttConnect(broker(), { clientId: 'share-311-pub' });
+    await pub.publishAsync('t311/x', 'waited', { qos: 1 });
+    await pub.endAsync();
+    expect(broker().queue(name).messageCount()).toBe(1);
+    const again = await mqttConnect(broker(), { clientId: 'share-311', clean: false });
+    expect((await inbox(again).next()).payload.toString()).toBe('waited');
+    await again.endAsync();
+    // the session ends (clean start): nothing needs the group queue any more
+    const fresh = await mqttConnect(broker(), { clientId: 'share-311', clean: true });
+    expect(broker().queue(name).exists()).toBe(false);
+    await fresh.endAsync();
+  });
 });
 
 describe('MQTT 5: wills', () => {
@@ -545,7 +599,8 @@ describe('MQTT 5: wills', () => {
 
 describe('MQTT 5: request problem information', () => {
   it('false: error acks carry no reason string', async () => {
-    const b = await startBroker({ users: [{ name: 'ro', password: 'ro-password-1', tags: [] }] });
+    // a refused publish is answered (PUBACK 0x87), not closed: RabbitMQ 4.3's mqtt.disconnect_on_unauthorized = false
+    const b = await startBroker({ users: [{ name: 'ro', password: 'ro-password-1', tags: [] }], mqtt: { disconnectOnUnauthorized: false } });
     try {
       b.users.setPermission({ user: 'ro', vhost: '/', configure: '.*', write: '^$', read: '.*' });
       for (const requestProblemInformation of [true, false]) {

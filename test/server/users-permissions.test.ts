@@ -11,7 +11,7 @@ import { StrictModeError, StrictNoUsersError } from '../../src/server/auth/stric
 import { importDefinitionsJson, exportDefinitionsJson, DefinitionsImportError } from '../../src/server/definitions/apply.js';
 import { channelClosed, connect } from '../helpers/amqp.js';
 import { RawStomp, getHeader, wireFrame } from '../helpers/stomp.js';
-import { connackRefusal, mqttConnect } from '../helpers/mqtt.js';
+import { closed, connackRefusal, mqttConnect } from '../helpers/mqtt.js';
 import { runCli } from '../helpers/cli.js';
 
 const PRODUCER = { name: 'producer', password: 'producer-secret-1' };
@@ -110,10 +110,12 @@ describe('MQTT: wrong password, no vhost access, no read', () => {
     expect(await connackRefusal(broker, { username: 'outsider', password: 'outsider-secret-1' })).toBe(5);
   });
 
-  it('a user without read on amq.topic gets SUBACK 0x80 for its subscription', async () => {
+  it('a user without read on amq.topic gets SUBACK 0x80 for its subscription, then the connection closes (RabbitMQ)', async () => {
     const c = await mqttConnect(broker, { clientId: 'producer-sub', username: PRODUCER.name, password: PRODUCER.password });
+    const gone = closed(c);
     await expect(c.subscribeAsync('orders/x', { qos: 0 })).rejects.toMatchObject({ packet: { cmd: 'suback', granted: [128] } });
-    await c.endAsync();
+    await gone;
+    c.end(true);
   });
 });
 

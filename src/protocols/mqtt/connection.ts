@@ -49,7 +49,7 @@ export function sharedQueueName(group: string, filter: string): string {
 }
 
 /** `$share/{group}/{filter}` split, or undefined when it is not a valid shared subscription (§4.8.2) */
-function sharedFilter(f: string): { group: string; filter: string } | undefined {
+export function sharedFilter(f: string): { group: string; filter: string } | undefined {
   if (!f.startsWith('$share/')) return undefined;
   const slash = f.indexOf('/', 7);
   if (slash < 0) return undefined;
@@ -560,7 +560,17 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     if (refused) {
       const reason = refused;
       this.ctx.logger.info('MQTT publish refused', { clientId: this.clientId, topic, reason });
+      if (this.closesOnUnauthorized) {
+        // rabbit_mqtt_processor publish_to_queues_with_checks -> {error, access_refused}: the
+        // reader stops the connection, with no PUBACK and no DISCONNECT; the will goes
+        this.ctx.logger.info('MQTT connection closing due to an authorization failure', { clientId: this.clientId });
+        return this.closeNow(true);
+      }
+      // RabbitMQ 4.3 with mqtt.disconnect_on_unauthorized = false: QoS 1 gets PUBACK 0x87 (3.1.1:
+      // a plain PUBACK), QoS 0 is dropped; the connection stays
+      if (this.ctx.dialect === 'rabbitmq' && qos === 0) return;
       if (this.version === 5 && qos > 0) return this.answerPublish(p, RC.NOT_AUTHORIZED, reason);
+      if (this.ctx.dialect === 'rabbitmq') return this.answerPublish(p, RC.SUCCESS);
       return this.protocolFailure(RC.NOT_AUTHORIZED, reason);
     }
     this.flow!.published();
@@ -615,14 +625,37 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ----------------------------------------------------
 
+  /**
+   * RabbitMQ closes the connection after a PUBLISH or SUBSCRIBE it refuses for want of
+   * permission (rabbit_mqtt_reader: "closing due to an authorization failure"), in 3.13, 4.0-4.2
+   * always, in 4.3 unless `mqtt.disconnect_on_unauthorized = false`. ActiveMQ keeps it open.
+   */
+  private get closesOnUnauthorized(): boolean {
+    return this.ctx.dialect === 'rabbitmq' && this.server.options.disconnectOnUnauthorized !== false;
+  }
+
   private onSubscribe(p: ISubscribePacket): void {
     const v = this.vhostRef!;
     const granted: number[] = [];
     const retainedFor: [string, SubscriptionOptions][] = [];
     const subId = p.properties?.subscriptionIdentifier;
+    // RabbitMQ (rabbit_mqtt_processor, SUBSCRIBE): once one subscription of the packet failed,
+    // the ones after it fail with the same code and are not made; after the SUBACK the
+    // connection closes (no DISCONNECT). A refusal for want of permission does neither when
+    // 4.3's mqtt.disconnect_on_unauthorized is false. ActiveMQ: each filter on its own.
+    const rabbit = this.ctx.dialect === 'rabbitmq';
+    let failed: number | undefined;
+    const fail = (code: number, unauthorized: boolean): void => {
+      granted.push(code);
+      if (rabbit && (!unauthorized || this.closesOnUnauthorized)) failed = code;
+    };
     for (const s of p.subscriptions) {
       const filter = s.topic;
       if (hasInvalidUtf8(filter)) return this.protocolFailure(RC.MALFORMED_PACKET, 'topic filter is not valid UTF-8');
+      if (failed !== undefined) {
+        granted.push(failed);
+        continue;
+      }
       if (!validFilter(filter)) {
         granted.push(this.version === 5 ? RC.TOPIC_FILTER_INVALID : 0x80);
         continue;
@@ -637,14 +670,16 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       const refusedRead = subscribeRefusal(this.access!, v, shared ? shared.filter : filter);
       if (refusedRead) {
         this.ctx.logger.info('MQTT subscription refused', { clientId: this.clientId, filter, reason: refusedRead });
-        granted.push(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80);
+        fail(this.version === 5 ? RC.NOT_AUTHORIZED : 0x80, true);
         continue;
       }
       const qos = s.qos > 2 ? 2 : s.qos;
       const o: SubscriptionOptions = { qos, nl: this.version === 5 && s.nl === true, rap: this.version === 5 && s.rap === true, rh: this.version === 5 ? (s.rh ?? 0) : 0 };
       if (subId !== undefined) o.id = subId;
       if (shared) {
-        granted.push(this.subscribeShared(filter, shared.group, shared.filter, o));
+        const code = this.subscribeShared(filter, shared.group, shared.filter, o);
+        if (code >= 0x80) fail(code, false);
+        else granted.push(code);
         continue;
       }
       const before = this.subOptions.get(filter);
@@ -656,7 +691,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         this.ctx.logger.debug('MQTT subscription refused', { clientId: this.clientId, filter, error: err.message });
-        granted.push(this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80);
+        fail(this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80, false);
         continue;
       }
       this.addFilter(filter, o);
@@ -665,6 +700,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (o.rh === 0 || (o.rh === 1 && !before)) retainedFor.push([filter, o]);
     }
     this.write({ cmd: 'suback', messageId: p.messageId, granted });
+    if (failed !== undefined) {
+      this.ctx.logger.info('MQTT connection closing after a refused subscription', { clientId: this.clientId });
+      return this.closeNow(true);
+    }
     for (const [filter, o] of retainedFor) this.sendRetained(filter, o);
     this.startConsuming();
   }
@@ -678,7 +717,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const v = this.vhostRef!;
     const name = sharedQueueName(group, filter);
     try {
-      v.declareQueue(name, { passive: false, durable: false, exclusive: false, autoDelete: true, arguments: {} }, null);
+      const existing = v.getQueue(name);
+      if (!existing) {
+        // a persistent session's queues are durable (RabbitMQ's rule for its session queues), and
+        // so is a group queue a persistent member makes: what is published while no member is
+        // connected waits for the group, across a restart too. A group of clean sessions only
+        // has an auto-delete queue, gone with its last member.
+        const q = v.declareQueue(name, { passive: false, durable: this.persistent, exclusive: false, autoDelete: !this.persistent, arguments: {} }, null);
+        if (this.persistent) this.server.setSessionExpiry(v, q, this.sessionExpiry, this.version);
+      } else if (this.persistent && existing.durable) {
+        // it lasts as long as its longest-lived persistent member's session
+        this.server.extendSharedExpiry(v, existing, this.sessionExpiry, this.version);
+      } else if (this.persistent) {
+        this.ctx.logger.debug('MQTT shared subscription joins a group queue made by clean sessions: not durable until it is made again', { clientId: this.clientId, filter: full });
+      }
       v.bindQueue(name, TOPIC_EXCHANGE, filterToBindingKey(filter), {}, null);
       const tag = `${SHARED_TAG}${full}`;
       this.sharedSubs.set(name, { full, filter, options: o });
@@ -720,6 +772,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         const had = this.sharedSubs.delete(name);
         this.session!.cancel(`${SHARED_TAG}${filter}`);
         if (had && this.persistent) this.saveShared();
+        if (had) this.server.releaseShared(v, name);
         codes.push(had ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
         continue;
       }
@@ -1024,6 +1077,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.flow?.close();
     // unacked deliveries go back to the queue (redelivered with DUP next time)
     this.session?.close();
+    // a durable group queue whose last member this was (no consumer, no persistent session) goes
+    if (!this.persistent) for (const name of this.sharedSubs.keys()) this.server.releaseShared(this.vhostRef!, name);
     this.vhostRef!.ownerClosed(this);
     // a session that ends with the connection (MQTT 5 expiry 0) that had resumed a durable one
     const q = this.vhostRef!.getQueue(this.queueName);

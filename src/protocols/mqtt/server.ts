@@ -5,7 +5,7 @@ import { BrokerError } from '../../core/errors.js';
 import type { Queue } from '../../core/queues/queue.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ProtocolContext } from '../context.js';
-import { MqttConnection } from './connection.js';
+import { MqttConnection, sharedFilter, sharedQueueName } from './connection.js';
 import { publishedRetained, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
 import { publishRefusal } from './permissions.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
@@ -32,6 +32,13 @@ export interface MqttOptions {
   topicAliasMaximum?: number;
   /** MQTT 5: the longest session expiry interval granted, in seconds; default 0xFFFFFFFF (no cap) */
   maxSessionExpiry?: number;
+  /**
+   * RabbitMQ 4.3's `mqtt.disconnect_on_unauthorized`: a PUBLISH or SUBSCRIBE refused for want
+   * of permission closes the connection (default, and always so in 3.13 and 4.0-4.2); false
+   * keeps it: SUBACK 0x80 (MQTT 5: 0x87), PUBACK 0x87 for MQTT 5 QoS 1, QoS 0 dropped. The
+   * ActiveMQ engine always keeps it.
+   */
+  disconnectOnUnauthorized?: boolean;
   /** MQTT 5: the longest keep-alive allowed, in seconds; a client asking for more (or none) is told this one (Server Keep Alive). Default: none */
   maxKeepAlive?: number;
 }
@@ -194,7 +201,39 @@ export class MqttServer {
   /** a session that starts afresh: nothing of an earlier one is kept */
   forgetLeftovers(c: MqttConnection): void {
     this.leftovers.delete(this.key(c));
+    const shared = this.sessions.get(c.vhost!, c.clientId)?.shared ?? [];
     this.sessions.update(c.vhost!, c.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
+    const vhost = this.ctx.broker.vhost(c.vhost!);
+    if (!vhost) return;
+    for (const s of shared) {
+      const sh = sharedFilter(s.filter);
+      if (sh) this.releaseShared(vhost, sharedQueueName(sh.group, sh.filter));
+    }
+  }
+
+  /**
+   * A durable group queue goes once no member needs it: no consumer, and no persistent
+   * session that lists the subscription (as a session queue goes with its session).
+   */
+  releaseShared(vhost: VHost, name: string): void {
+    const q = vhost.getQueue(name);
+    if (!q || !q.durable || q.consumerCount > 0) return;
+    for (const r of this.sessions.all()) {
+      if (r.vhost !== vhost.name) continue;
+      for (const s of r.session.shared ?? []) {
+        const sh = sharedFilter(s.filter);
+        if (sh && sharedQueueName(sh.group, sh.filter) === name) return;
+      }
+    }
+    vhost.deleteQueue(name, false, false, null);
+  }
+
+  /** a durable group queue's x-expires: the longest of its persistent members' session expiries */
+  extendSharedExpiry(vhost: VHost, q: Queue, seconds: number, version: number): void {
+    const current = q.config.expires;
+    if (current === undefined) return; // kept for good already
+    const ms = this.expiryMs(seconds, version);
+    if (ms === undefined || ms > current) vhost.setQueueExpiry(q.name, ms);
   }
 
   release(c: MqttConnection, leftovers: SessionLeftovers | undefined): void {
@@ -255,8 +294,11 @@ export class MqttServer {
    */
   setSessionExpiry(vhost: VHost, q: Queue, seconds: number, version: number): void {
     if (!q.durable) return;
-    // past what a timer can count (2^31-1 ms, about 24.8 days) a session is kept for good
-    const ms = version === 5 && seconds !== NEVER && seconds > 0 && seconds * 1000 <= MAX_TIMER_MS ? seconds * 1000 : undefined;
-    vhost.setQueueExpiry(q.name, ms);
+    vhost.setQueueExpiry(q.name, this.expiryMs(seconds, version));
+  }
+
+  /** a session expiry as x-expires; past what a timer can count (2^31-1 ms, about 24.8 days) a session is kept for good */
+  private expiryMs(seconds: number, version: number): number | undefined {
+    return version === 5 && seconds !== NEVER && seconds > 0 && seconds * 1000 <= MAX_TIMER_MS ? seconds * 1000 : undefined;
   }
 }
