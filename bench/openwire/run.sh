@@ -5,7 +5,10 @@
 # PCOUNT=n sends n persistent messages instead of count (persistent runs are slow).
 # Needs java/javac and Debian's libactivemq-java and activemq packages. Ports 25616 (LocalMQ)
 # and 25626 (ActiveMQ) on loopback; both brokers keep their data under a temp dir.
+# Run it as `flock /work/bench.lock nice -n -20 bench/openwire/run.sh …` on a shared machine:
+# it moves itself into a session (autogroup) of its own with that niceness (bench/lib/own-autogroup.sh).
 set -euo pipefail
+. "$(dirname "$0")/../lib/own-autogroup.sh"
 cd "$(dirname "$0")/../.."
 COUNT=${1:-100000}
 SIZE=${2:-1024}

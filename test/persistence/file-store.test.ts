@@ -311,6 +311,41 @@ describe('FileStore', () => {
     expect(fs.fsyncs).toBeLessThanOrEqual(2);
   });
 
+  it('acks ride with the next flush: a producer waiting on each sync while its messages are acked gets one fsync per message, and a last ack alone still reaches the disk', async () => {
+    const dir = tempDir();
+    let onFsync: (() => void) | undefined;
+    let fsyncs = 0;
+    const fs: StoreFs = {
+      ...nodeFs,
+      async fsync(fd) {
+        fsyncs++;
+        onFsync?.();
+        return nodeFs.fsync(fd);
+      },
+    };
+    const { store } = await reopen(dir, { fs });
+    await sync(store);
+    fsyncs = 0;
+    for (let id = 1; id <= 20; id++) {
+      store.addMessage(id, msg(`m${id}`), [q1]);
+      // the consumer acks while the message's own flush is syncing (a sync JMS producer and an AUTO_ACK consumer)
+      onFsync = () => {
+        onFsync = undefined;
+        store.markDelivered(q1, id);
+        store.removeMessage(q1, id);
+      };
+      await sync(store);
+    }
+    // before: each ack made a flush (and an fsync) of its own, ~2 per message
+    expect(fsyncs).toBe(20);
+    // the last ack, with nothing else to ride with, is flushed on its own shortly after
+    await new Promise<void>((resolve) => (onFsync = resolve));
+    expect(fsyncs).toBe(21);
+    await store.close();
+    const { state } = await reopen(dir);
+    expect(bodies(state, q1)).toEqual([]);
+  });
+
   it('deletes segments once their messages are gone, and keeps the live ones through compaction', async () => {
     const dir = tempDir();
     const segmentSize = 64 * 1024;

@@ -232,7 +232,8 @@ export class FileStore implements Store {
     if (!changed) return;
     this.rollIfFull();
     writeQueueOp(this.gc.writer, type, this.localRef(key, queue.vhost, queue.queue), id);
-    this.gc.appended();
+    // nobody waits for an ack or a delivered mark: it goes with the next flush (a later sync covers it)
+    this.gc.appended(true);
   }
 
   /** the queue's number in the head segment, defining it there on first use */

@@ -43,6 +43,11 @@ export interface GroupCommitOptions {
 const MAX_SPARE_BUFFER = 8 * 1024 * 1024;
 /** flushes under way at once: one writing while the one before it syncs */
 const PIPELINE_DEPTH = 2;
+/**
+ * Records nobody waits for (a queue's acks and delivered marks) ride along with the next
+ * flush; this long at the most if none comes (KahaDB writes such acks without a sync too).
+ */
+const LAZY_FLUSH_MS = 100;
 
 type SyncCallback = (err?: Error) => void;
 
@@ -80,6 +85,9 @@ export class GroupCommit {
   private inflight: Flush[] = [];
   private failed: Batch[] = [];
   private scheduled = false;
+  /** bytes appended that want a flush of their own (not only lazy ones) */
+  private eager = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private error: Error | null = null;
   private fds = new Map<number, number>();
@@ -120,10 +128,27 @@ export class GroupCommit {
     return sealedSize;
   }
 
-  /** records were appended: get them to disk soon */
-  appended(): void {
-    this.schedule();
+  /**
+   * Records were appended: get them to disk soon. `lazy`: nothing waits for them (a consumer's
+   * ack): they go with the next flush that something else needs, or after LAZY_FLUSH_MS, so
+   * that a producer waiting on its own sync does not wait behind a flush of acks too.
+   */
+  appended(lazy = false): void {
+    if (!lazy) {
+      this.eager = true;
+      this.schedule();
+    } else if (!this.eager && !this.lazyTimer) {
+      this.lazyTimer = setTimeout(this.lazyDue, LAZY_FLUSH_MS);
+      this.lazyTimer.unref();
+    }
   }
+
+  private readonly lazyDue = (): void => {
+    this.lazyTimer = undefined;
+    if (this.writer.pos === 0) return;
+    this.eager = true;
+    this.schedule();
+  };
 
   sync(cb: SyncCallback): void {
     if (this.closed) {
@@ -154,6 +179,8 @@ export class GroupCommit {
       err = e;
     }
     this.closed = true;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     while (this.inflight.length) await this.inflight[this.inflight.length - 1]!.done;
@@ -216,6 +243,10 @@ export class GroupCommit {
       this.writer.pos = 0;
     }
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: headOffset }];
+    // everything buffered goes with this flush, lazy records too
+    this.eager = false;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     return { batches, writer: taken };
   }
 
@@ -252,7 +283,7 @@ export class GroupCommit {
     }
     f.writing = false;
     // the next flush writes while this one syncs
-    if (!this.closed && this.hasUnflushed() && (this.waiting.length > 0 || this.writer.pos > 0)) this.schedule();
+    if (!this.closed && this.hasUnflushed() && (this.waiting.length > 0 || this.eager)) this.schedule();
     // syncs end in order: this one's callbacks promise everything before it too
     const before = previous ? await previous.done : undefined;
     if (before) err ??= before;
@@ -294,7 +325,8 @@ export class GroupCommit {
       this.opts.onFlushed();
     }
     // more arrived meanwhile; after a failure only new data retries at once, else the timer does
-    if (!this.closed && (this.waiting.length > 0 || this.writer.pos > 0)) this.schedule();
+    if (!this.closed && (this.waiting.length > 0 || this.eager)) this.schedule();
+    else if (!this.closed && this.writer.pos > 0 && !this.lazyTimer) this.appended(true);
   }
 
   /** sealed segments get no more writes: close their files once no flush under way or retry needs them */
