@@ -43,6 +43,8 @@ export interface ManagementBackend {
   /** `management.restrictions.operator_policy_changes.disabled`: operator policy writes answer 405 */
   readonly operatorPolicyChangesDisabled?: boolean;
   connections(): ClientConnection[];
+  /** OpenWire producers by destination (`queue:orders`, `topic:prices`): CloudWatch's ProducerCount */
+  producerCounts?(): Map<string, number>;
   /** keep a vhost's metadata (description, tags, default_queue_type: handed to the core) */
   putVhostMeta(meta: VhostDef): void;
   /** RabbitMQ's /api/definitions document */

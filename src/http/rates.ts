@@ -39,6 +39,13 @@ export class RateSampler {
     const k = deliveryKinds(q);
     for (const key of Object.keys(k) as (keyof DeliveryKinds)[]) this.deletedQueueStats[key] += k[key];
   };
+  /**
+   * Bytes the client connections received and sent: since start (connections closed since
+   * count with what they had moved at their last sample) and over the last sample interval.
+   */
+  readonly network = { totalIn: 0, totalOut: 0, lastIn: 0, lastOut: 0, lastSeconds: 0 };
+  private lastBytes = new Map<ClientConnection, { read: number; written: number }>();
+  private readonly closedBytes = { read: 0, written: 0 };
   /** the node's gauges and counters (mem_used, gc_num, io_write_count …), set by the management API */
   nodeFigures: (() => Record<string, number>) | undefined;
   private readonly node: Counters = {};
@@ -127,6 +134,7 @@ export class RateSampler {
     }
     const churn = this.churnCounts();
     for (const key of Object.keys(churn) as (keyof ChurnCounts)[]) update(this.churn, key, churn[key], seconds);
+    const seen = new Map<ClientConnection, { read: number; written: number }>();
     for (const conn of this.connections()) {
       const sock = conn.socket;
       if (!sock) continue;
@@ -134,7 +142,26 @@ export class RateSampler {
       if (!c) this.conns.set(conn, (c = {}));
       update(c, 'recv_oct', sock.bytesRead, seconds);
       update(c, 'send_oct', sock.bytesWritten, seconds);
+      seen.set(conn, { read: sock.bytesRead, written: sock.bytesWritten });
     }
+    // connections gone since the last sample keep what they had moved in the node's totals
+    for (const [conn, last] of this.lastBytes) {
+      if (seen.has(conn)) continue;
+      this.closedBytes.read += last.read;
+      this.closedBytes.written += last.written;
+    }
+    this.lastBytes = seen;
+    const before = this.network.totalIn;
+    const beforeOut = this.network.totalOut;
+    this.network.totalIn = this.closedBytes.read;
+    this.network.totalOut = this.closedBytes.written;
+    for (const b of seen.values()) {
+      this.network.totalIn += b.read;
+      this.network.totalOut += b.written;
+    }
+    this.network.lastIn = this.network.totalIn - before;
+    this.network.lastOut = this.network.totalOut - beforeOut;
+    this.network.lastSeconds = seconds;
     this.samples++;
     for (const w of this.waiters.splice(0)) w();
   }

@@ -1,3 +1,4 @@
+import { openWireProducerCounts } from '../protocols/openwire/broker-state.js';
 import { IoStats, measuredFs } from '../store/file/measured-fs.js';
 import { nodeFs } from '../store/file/fs-layer.js';
 import type { Socket } from 'node:net';
@@ -297,6 +298,7 @@ export class LocalMQ extends BrokerInspection {
         return broker.options.brokerName ?? broker.identity.brokerId;
       },
       connections: () => this.connections(),
+      producerCounts: () => openWireProducerCounts(this.core),
       putVhostMeta: (meta) => this.putVhostMeta(meta),
       exportDefinitions: () => exportDefinitionsJson(this),
       importDefinitions: (json) => {
