@@ -71,7 +71,24 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
    * Broker-wide message counters since start (never reset: deleted queues keep counting),
    * which the management API and metrics turn into totals and rates.
    */
-  readonly stats = { published: 0, unroutable: 0, delivered: 0, acked: 0, confirmed: 0, queueDeclares: 0 };
+  readonly stats = {
+    published: 0,
+    /** routed nowhere; `returned` of them went back to a mandatory publisher (AMQP basic.return) */
+    unroutable: 0,
+    returned: 0,
+    delivered: 0,
+    acked: 0,
+    /** published on a channel in confirm mode, and confirmed */
+    receivedConfirm: 0,
+    confirmed: 0,
+    queueDeclares: 0,
+  };
+  /**
+   * Published body sizes by RabbitMQ's buckets (rabbit_msg_size_metrics: up to 100 B, 1 kB,
+   * 10 kB, 100 kB, 1 MB, 10 MB, 50 MB, 100 MB, larger), and their sum: the Prometheus
+   * rabbitmq_message_size_bytes histogram.
+   */
+  readonly messageSizes = { buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0], sum: 0 };
   /** the resource alarm: one subscription per connection, of any protocol */
   readonly alarms = new Alarms((on) => this.emit('alarm', on));
   /** waits for the store before a confirm, receipt or PUBACK */
@@ -204,6 +221,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   published(message: Message, queues: number): void {
     this.stats.published++;
+    const size = message.body.length;
+    const sizes = this.messageSizes;
+    sizes.sum += size;
+    sizes.buckets[size <= 100 ? 0 : size <= 1000 ? 1 : size <= 10_000 ? 2 : size <= 100_000 ? 3 : size <= 1_000_000 ? 4 : size <= 10_000_000 ? 5 : size <= 50_000_000 ? 6 : size <= 100_000_000 ? 7 : 8]!++;
     if (queues === 0) this.stats.unroutable++;
     if (this.listenerCount('published')) this.emit('published', message, queues);
   }

@@ -100,11 +100,20 @@ export class Session {
     if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
     const entry = queue.get();
-    if (!entry) return undefined;
+    if (!entry) {
+      queue.stats.getEmpty++;
+      return undefined;
+    }
     const delivery = this.track(entry, queue, null, !noAck);
     queue.stats.delivered++;
-    if (noAck) queue.settle(entry, 'acked');
-    else queue.unackedCount++;
+    if (delivery.redelivered) queue.stats.redelivered++;
+    if (noAck) {
+      queue.stats.getNoAck++;
+      queue.settle(entry, 'acked');
+    } else {
+      queue.stats.get++;
+      queue.holdUnacked(entry);
+    }
     this.vhost.delivered(queue, delivery);
     queue.afterDelivery();
     return { delivery, messageCount: queue.messageCount };

@@ -6,6 +6,7 @@ import type { Endpoint } from '../server/endpoints.js';
 import type { Logger } from '../server/logger.js';
 import type { Engine } from '../server/options.js';
 import type { RateSampler } from './rates.js';
+import type { IoStats } from '../store/file/measured-fs.js';
 import type { VhostDef } from '../store/store.js';
 
 /**
@@ -33,11 +34,17 @@ export interface ManagementBackend {
   readonly brokerName: string;
   /** where the journal lives (disk-free figures are taken there), if persistent */
   readonly dataDir: string | undefined;
+  /** the journal's disk reads, writes and syncs since start (all 0 in memory) */
+  readonly io: IoStats;
+  /** what the memory alarm compares with the watermark (RabbitMQ's mem_calculation_strategy) */
+  readonly memoryCalculation: string;
   /** message and byte rates, sampled every 5 s */
   readonly rates: RateSampler;
   /** `management.restrictions.operator_policy_changes.disabled`: operator policy writes answer 405 */
   readonly operatorPolicyChangesDisabled?: boolean;
   connections(): ClientConnection[];
+  /** OpenWire producers by destination (`queue:orders`, `topic:prices`): CloudWatch's ProducerCount */
+  producerCounts?(): Map<string, number>;
   /** keep a vhost's metadata (description, tags, default_queue_type: handed to the core) */
   putVhostMeta(meta: VhostDef): void;
   /** RabbitMQ's /api/definitions document */

@@ -32,7 +32,23 @@ export class RateSampler {
   queuesCreated = 0;
   queuesDeleted = 0;
   private readonly onCreated = () => void this.queuesCreated++;
-  private readonly onDeleted = () => void this.queuesDeleted++;
+  /** what deleted queues had counted of each delivery kind: the broker's totals keep it */
+  private readonly deletedQueueStats: DeliveryKinds = { deliver: 0, deliver_no_ack: 0, get: 0, get_no_ack: 0, get_empty: 0, redeliver: 0 };
+  private readonly onDeleted = (q: Queue) => {
+    this.queuesDeleted++;
+    const k = deliveryKinds(q);
+    for (const key of Object.keys(k) as (keyof DeliveryKinds)[]) this.deletedQueueStats[key] += k[key];
+  };
+  /**
+   * Bytes the client connections received and sent: since start (connections closed since
+   * count with what they had moved at their last sample) and over the last sample interval.
+   */
+  readonly network = { totalIn: 0, totalOut: 0, lastIn: 0, lastOut: 0, lastSeconds: 0 };
+  private lastBytes = new Map<ClientConnection, { read: number; written: number }>();
+  private readonly closedBytes = { read: 0, written: 0 };
+  /** the node's gauges and counters (mem_used, gc_num, io_write_count …), set by the management API */
+  nodeFigures: (() => Record<string, number>) | undefined;
+  private readonly node: Counters = {};
   /** how many samples were taken (tests wait for the next one) */
   samples = 0;
   private readonly waiters: (() => void)[] = [];
@@ -74,6 +90,8 @@ export class RateSampler {
     const s = this.core.stats;
     let ready = 0;
     let unacked = 0;
+    // the live queues' share of the broker's delivery kinds (plus what deleted queues had counted)
+    const live: DeliveryKinds = { deliver: 0, deliver_no_ack: 0, get: 0, get_no_ack: 0, get_empty: 0, redeliver: 0 };
     for (const v of this.core.vhosts.values()) {
       for (const x of v.exchanges.values()) {
         let c = this.exchanges.get(x);
@@ -89,7 +107,11 @@ export class RateSampler {
         update(c, 'publish', q.stats.published, seconds);
         update(c, 'deliver_get', q.stats.delivered, seconds);
         update(c, 'ack', q.stats.acked, seconds);
-        update(c, 'redeliver', q.stats.redelivered, seconds);
+        const k = deliveryKinds(q);
+        for (const key of Object.keys(k) as (keyof DeliveryKinds)[]) {
+          update(c, key, k[key], seconds);
+          live[key] += k[key];
+        }
         update(c, 'messages', q.messageCount + q.unackedCount, seconds);
         update(c, 'messages_ready', q.messageCount, seconds);
         update(c, 'messages_unacknowledged', q.unackedCount, seconds);
@@ -100,12 +122,19 @@ export class RateSampler {
     update(b, 'deliver_get', s.delivered, seconds);
     update(b, 'ack', s.acked, seconds);
     update(b, 'confirm', s.confirmed, seconds);
-    update(b, 'drop_unroutable', s.unroutable, seconds);
+    update(b, 'drop_unroutable', s.unroutable - s.returned, seconds);
+    update(b, 'return_unroutable', s.returned, seconds);
+    for (const k of Object.keys(live) as (keyof typeof live)[]) update(b, k, live[k] + this.deletedQueueStats[k], seconds);
     update(b, 'messages', ready + unacked, seconds);
     update(b, 'messages_ready', ready, seconds);
     update(b, 'messages_unacknowledged', unacked, seconds);
+    if (this.nodeFigures) {
+      const figures = this.nodeFigures();
+      for (const key of Object.keys(figures)) update(this.node, key, figures[key]!, seconds);
+    }
     const churn = this.churnCounts();
     for (const key of Object.keys(churn) as (keyof ChurnCounts)[]) update(this.churn, key, churn[key], seconds);
+    const seen = new Map<ClientConnection, { read: number; written: number }>();
     for (const conn of this.connections()) {
       const sock = conn.socket;
       if (!sock) continue;
@@ -113,9 +142,40 @@ export class RateSampler {
       if (!c) this.conns.set(conn, (c = {}));
       update(c, 'recv_oct', sock.bytesRead, seconds);
       update(c, 'send_oct', sock.bytesWritten, seconds);
+      seen.set(conn, { read: sock.bytesRead, written: sock.bytesWritten });
     }
+    // connections gone since the last sample keep what they had moved in the node's totals
+    for (const [conn, last] of this.lastBytes) {
+      if (seen.has(conn)) continue;
+      this.closedBytes.read += last.read;
+      this.closedBytes.written += last.written;
+    }
+    this.lastBytes = seen;
+    const before = this.network.totalIn;
+    const beforeOut = this.network.totalOut;
+    this.network.totalIn = this.closedBytes.read;
+    this.network.totalOut = this.closedBytes.written;
+    for (const b of seen.values()) {
+      this.network.totalIn += b.read;
+      this.network.totalOut += b.written;
+    }
+    this.network.lastIn = this.network.totalIn - before;
+    this.network.lastOut = this.network.totalOut - beforeOut;
+    this.network.lastSeconds = seconds;
     this.samples++;
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** the broker's deliveries by kind since start (overview message_stats), deleted queues included */
+  deliveryTotals(): DeliveryKinds {
+    const t = { ...this.deletedQueueStats };
+    for (const v of this.core.vhosts.values()) {
+      for (const q of v.queues.values()) {
+        const k = deliveryKinds(q);
+        for (const key of Object.keys(k) as (keyof DeliveryKinds)[]) t[key] += k[key];
+      }
+    }
+    return t;
   }
 
   /** the counters behind RabbitMQ's churn_rates, now */
@@ -146,6 +206,11 @@ export class RateSampler {
     return this.broker[key]?.rate ?? 0;
   }
 
+  /** the node figure's rate over the last sample (RabbitMQ's mem_used_details, io_read_count_details …) */
+  nodeRate(key: string): number {
+    return this.node[key]?.rate ?? 0;
+  }
+
   queueRate(q: Queue, key: string): number {
     return this.queues.get(q)?.[key]?.rate ?? 0;
   }
@@ -153,6 +218,28 @@ export class RateSampler {
   connectionRate(c: ClientConnection, key: string): number {
     return this.conns.get(c)?.[key]?.rate ?? 0;
   }
+}
+
+/** RabbitMQ's kinds of deliveries (message_stats deliver, deliver_no_ack, get …) */
+export interface DeliveryKinds {
+  deliver: number;
+  deliver_no_ack: number;
+  get: number;
+  get_no_ack: number;
+  get_empty: number;
+  redeliver: number;
+}
+
+export function deliveryKinds(q: Queue): DeliveryKinds {
+  const s = q.stats;
+  return {
+    deliver: s.delivered - s.deliverNoAck - s.get - s.getNoAck,
+    deliver_no_ack: s.deliverNoAck,
+    get: s.get,
+    get_no_ack: s.getNoAck,
+    get_empty: s.getEmpty,
+    redeliver: s.redelivered,
+  };
 }
 
 export interface ChurnCounts {

@@ -1,3 +1,6 @@
+import { openWireProducerCounts } from '../protocols/openwire/broker-state.js';
+import { IoStats, measuredFs } from '../store/file/measured-fs.js';
+import { nodeFs } from '../store/file/fs-layer.js';
 import type { Socket } from 'node:net';
 import { brokerVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
@@ -105,6 +108,8 @@ export class LocalMQ extends BrokerInspection {
   private constructor(
     readonly options: BrokerOptions,
     readonly store: Store,
+    /** the journal's disk reads, writes and syncs (the management API's node io_* figures) */
+    private readonly io = new IoStats(),
   ) {
     const limits = { memoryHighWatermark: watermarkBytes(options.memoryHighWatermark), ...options.limits };
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, limits));
@@ -144,8 +149,9 @@ export class LocalMQ extends BrokerInspection {
     // refuse a user that breaks a rule before anything is opened or written
     if (options.strict) for (const u of options.users ?? []) assertStrictUser(options.engine ?? 'all', u);
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
-    const store: Store = options.dataDir ? openJournal(options.dataDir, options, logger) : new MemoryStore();
-    const broker = new LocalMQ({ ...options, logger }, store);
+    const io = new IoStats();
+    const store: Store = options.dataDir ? openJournal(options.dataDir, options, logger, io) : new MemoryStore();
+    const broker = new LocalMQ({ ...options, logger }, store, io);
     const state = await store.open();
     restoreBroker(broker.core, state);
     broker.users.load(state.users, state.permissions);
@@ -273,6 +279,8 @@ export class LocalMQ extends BrokerInspection {
       controlToken: this.controlToken,
       startedAt: this.startedAt,
       dataDir: this.options.dataDir,
+      io: this.io,
+      memoryCalculation: this.options.memoryCalculation ?? 'queued',
       operatorPolicyChangesDisabled: this.options.management?.operatorPolicyChangesDisabled ?? false,
       get engine() {
         return broker.engine;
@@ -290,6 +298,7 @@ export class LocalMQ extends BrokerInspection {
         return broker.options.brokerName ?? broker.identity.brokerId;
       },
       connections: () => this.connections(),
+      producerCounts: () => openWireProducerCounts(this.core),
       putVhostMeta: (meta) => this.putVhostMeta(meta),
       exportDefinitions: () => exportDefinitionsJson(this),
       importDefinitions: (json) => {
@@ -387,12 +396,12 @@ export class LocalMQ extends BrokerInspection {
   }
 }
 
-function openJournal(dir: string, options: BrokerOptions, logger: Logger): FileStore {
+function openJournal(dir: string, options: BrokerOptions, logger: Logger, io: IoStats): FileStore {
   const j = options.journal ?? {};
   return new FileStore({
     dir,
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
-    fs: j.fs,
+    fs: measuredFs(j.fs ?? nodeFs, io),
     segmentSize: j.segmentSize,
     syncDelayMs: j.syncDelayMs,
     retryDelayMs: j.retryDelayMs,

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
 import { call, getJson } from '../helpers/management.js';
+import { RawOpenWire } from '../helpers/openwire.js';
+import { T } from '../../src/protocols/openwire/codec/types.js';
 
 /*
  * Metrics: Prometheus text under rabbitmq_prometheus's names (parsed, not grepped), the
@@ -216,5 +218,55 @@ describe('CloudWatch view', () => {
     const size = cw.MetricData.find((d: any) => d.MetricName === 'QueueSize' && d.Dimensions.some((x: any) => x.Value === 'rates.q'));
     expect(size.Value).toBe(20);
     expect((await call(broker, 'GET', '/api/cloudwatch?engine=kafka')).status).toBe(400);
+  });
+
+  // names as Amazon MQ's "Available CloudWatch metrics" pages list them (RabbitMQ and ActiveMQ)
+  it('RabbitMQ: node figures for the broker and for the node, I/O average times, NetworkIn/Out by BrokerId', async () => {
+    await broker.rates.nextSample();
+    const cw = await getJson(broker, '/api/cloudwatch');
+    const datum = (name: string, dims: string[]) => cw.MetricData.find((d: any) => d.MetricName === name && d.Dimensions.map((x: any) => x.Name).join() === dims.join());
+    for (const n of ['SystemCpuUtilization', 'RabbitMQMemLimit', 'RabbitMQMemUsed', 'RabbitMQDiskFreeLimit', 'RabbitMQDiskFree', 'RabbitMQFdUsed']) {
+      expect(datum(n, ['Broker']), n).toBeDefined();
+      expect(datum(n, ['Broker', 'Node']), n).toBeDefined();
+    }
+    expect(datum('RabbitMQIOReadAverageTime', ['Broker'])).toMatchObject({ Unit: 'Count', Value: expect.any(Number) });
+    expect(datum('RabbitMQIOWriteAverageTime', ['Broker'])).toMatchObject({ Unit: 'Count', Value: expect.any(Number) });
+    // the amqplib connection's traffic in the last sample interval
+    await ch.assertQueue('net.q');
+    ch.sendToQueue('net.q', Buffer.alloc(10_000));
+    await ch.assertQueue('net.q');
+    await broker.rates.nextSample();
+    const again = await getJson(broker, '/api/cloudwatch');
+    const netIn = again.MetricData.find((d: any) => d.MetricName === 'NetworkIn');
+    expect(netIn).toMatchObject({ Unit: 'Bytes', Dimensions: [{ Name: 'BrokerId', Value: expect.any(String) }] });
+    expect(netIn.Value).toBeGreaterThan(10_000);
+    expect(again.MetricData.find((d: any) => d.MetricName === 'NetworkOut').Value).toBeGreaterThan(0);
+    await ch.deleteQueue('net.q');
+  });
+
+  it('ActiveMQ: -1 broker instance, EstablishedConnectionsCount, producers per destination from OpenWire, MemoryUsage', async () => {
+    const amq = await startBroker({ engine: 'activemq', brokerName: 'metrics-amq', ports: { openwire: 0, http: 0 } });
+    try {
+      const c = await RawOpenWire.connected(Number(new URL(amq.urls.openwire!).port));
+      await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: 'c', value: 1 } });
+      const producerId = { type: T.ProducerId, connectionId: 'c', value: 1, sessionId: 1 };
+      await c.request({ type: T.ProducerInfo, producerId, destination: { type: T.Queue, physicalName: 'orders' } });
+      const answer = await c.request({ type: T.TextMessage, producerId, destination: { type: T.Queue, physicalName: 'orders' }, messageId: { type: T.MessageId, producerId, producerSequenceId: 1, brokerSequenceId: 0 }, text: 'hello', persistent: false, priority: 4 });
+      expect(answer.type).toBe(T.Response);
+      const cw = await getJson(amq, '/api/cloudwatch');
+      expect(cw.Engine).toBe('ActiveMQ');
+      const datum = (name: string, queue?: string) =>
+        cw.MetricData.find((d: any) => d.MetricName === name && (queue === undefined ? d.Dimensions.length === 1 : d.Dimensions.some((x: any) => x.Name === 'Queue' && x.Value === queue)));
+      expect(datum('CurrentConnectionsCount').Dimensions).toEqual([{ Name: 'Broker', Value: 'metrics-amq-1' }]);
+      expect(datum('EstablishedConnectionsCount').Value).toBeGreaterThanOrEqual(1);
+      expect(datum('TotalProducerCount').Value).toBe(1);
+      expect(datum('ProducerCount', 'orders').Value).toBe(1);
+      expect(datum('QueueSize', 'orders').Value).toBe(1);
+      expect(datum('MemoryUsage', 'orders')).toMatchObject({ Unit: 'Percent', Value: expect.any(Number) });
+      for (const n of ['TempPercentUsage', 'NetworkIn', 'NetworkOut', 'TotalConnectionsCount']) expect(datum(n), n).toBeDefined();
+      c.close();
+    } finally {
+      await amq.stop();
+    }
   });
 });

@@ -56,6 +56,10 @@ export class Queue {
   /** consumers in registration order (single-active-consumer takes the first) */
   readonly consumers: Consumer[] = [];
   unackedCount = 0;
+  /** body bytes of the unacked messages, and how many of them are persistent (management API figures) */
+  unackedBytes = 0;
+  unackedPersistent = 0;
+  unackedPersistentBytes = 0;
   /** ever had a consumer: auto-delete only fires after the first one leaves */
   private hadConsumer = false;
   private nextSeq = 1;
@@ -71,7 +75,19 @@ export class Queue {
   /** a queue-level JMS selector (`x-selector`, a topic subscription's): other messages never enter */
   readonly selector: Selector | undefined;
   /** counters for the management API and test helpers */
-  readonly stats = { published: 0, delivered: 0, acked: 0, redelivered: 0, expired: 0 };
+  readonly stats = {
+    published: 0,
+    /** every delivery: to consumers and by get, acked or not (RabbitMQ's deliver_get) */
+    delivered: 0,
+    acked: 0,
+    redelivered: 0,
+    expired: 0,
+    /** the parts of deliver_get: consumers without acks, gets with and without acks, and gets that found nothing */
+    deliverNoAck: 0,
+    get: 0,
+    getNoAck: 0,
+    getEmpty: 0,
+  };
   /** the policy in force (the management API's `policy`), set by the core's PolicyService */
   policy: string | undefined;
   /** how much of the time consumers could take messages at once (the management API's consumer_capacity) */
@@ -317,13 +333,25 @@ export class Queue {
     if (this.config.activemq) this.assignGroup(c, delivery);
     this.stats.delivered++;
     if (entry.deliveryCount > 1) this.stats.redelivered++;
-    if (c.noAck) this.settle(entry, 'acked');
-    else {
-      this.unackedCount++;
+    if (c.noAck) {
+      this.stats.deliverNoAck++;
+      this.settle(entry, 'acked');
+    } else {
+      this.holdUnacked(entry);
       c.unacked++;
     }
     this.host.delivered(this, delivery);
     c.sink.deliver(delivery);
+  }
+
+  /** a delivery that waits for its ack */
+  holdUnacked(entry: QueueEntry): void {
+    this.unackedCount++;
+    this.unackedBytes += entry.message.body.length;
+    if (entry.persisted) {
+      this.unackedPersistent++;
+      this.unackedPersistentBytes += entry.message.body.length;
+    }
   }
 
   /** basic.get: the head message, or undefined */
@@ -345,6 +373,11 @@ export class Queue {
   settleDelivered(entry: QueueEntry, consumer: Consumer | null, how: SettleHow): void {
     if (consumer) consumer.unacked--;
     this.unackedCount--;
+    this.unackedBytes -= entry.message.body.length;
+    if (entry.persisted) {
+      this.unackedPersistent--;
+      this.unackedPersistentBytes -= entry.message.body.length;
+    }
     if (this.deleted) {
       this.host.forgotten(entry);
       return;
@@ -412,6 +445,13 @@ export class Queue {
    * dead-letter exchange and overflow reject-publish only (rabbit_quorum_queue:dlh/5; with
    * drop-head it falls back to at-most-once)
    */
+  /** messages held for at-least-once dead-lettering until a target queue takes them (messages_dlx / message_bytes_dlx) */
+  dlxPending(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const h of this.dlxHeld) bytes += h.entry.message.body.length;
+    return { count: this.dlxHeld.length, bytes };
+  }
+
   get atLeastOnce(): boolean {
     const c = this.config;
     return c.queueType === 'quorum' && c.deadLetterStrategy === 'at-least-once' && c.overflow === 'reject-publish' && c.deadLetterExchange !== undefined;

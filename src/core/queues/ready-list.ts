@@ -51,6 +51,9 @@ export class ReadyList {
   private readonly levels: Level[];
   private count = 0;
   private byteCount = 0;
+  /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
+  private persistentCount = 0;
+  private persistentByteCount = 0;
 
   constructor(maxPriority: number) {
     this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
@@ -63,6 +66,14 @@ export class ReadyList {
   /** body bytes of the ready messages (x-max-length-bytes counts these) */
   get bytes(): number {
     return this.byteCount;
+  }
+
+  get persistent(): number {
+    return this.persistentCount;
+  }
+
+  get persistentBytes(): number {
+    return this.persistentByteCount;
   }
 
   get maxPriority(): number {
@@ -94,8 +105,7 @@ export class ReadyList {
       const level = this.levels[p]!;
       if (level.length) {
         const e = level.shift()!;
-        this.count--;
-        this.byteCount -= e.message.body.length;
+        this.taken(e);
         return e;
       }
     }
@@ -109,10 +119,7 @@ export class ReadyList {
       for (let i = level.requeued.length - 1; i >= 0; i--) if (entries.has(level.requeued[i]!)) level.requeued.splice(i, 1);
       level.fresh.filterInPlace((e) => !entries.has(e));
     }
-    for (const e of entries) {
-      this.count--;
-      this.byteCount -= e.message.body.length;
-    }
+    for (const e of entries) this.taken(e);
   }
 
   /** in delivery order, without copying the list */
@@ -144,11 +151,26 @@ export class ReadyList {
     }
     this.count = 0;
     this.byteCount = 0;
+    this.persistentCount = 0;
+    this.persistentByteCount = 0;
     return all;
   }
 
   private added(e: QueueEntry): void {
     this.count++;
     this.byteCount += e.message.body.length;
+    if (e.persisted) {
+      this.persistentCount++;
+      this.persistentByteCount += e.message.body.length;
+    }
+  }
+
+  private taken(e: QueueEntry): void {
+    this.count--;
+    this.byteCount -= e.message.body.length;
+    if (e.persisted) {
+      this.persistentCount--;
+      this.persistentByteCount -= e.message.body.length;
+    }
   }
 }

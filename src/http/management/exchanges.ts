@@ -73,7 +73,9 @@ export function exchangeRoutes(b: ManagementBackend): Route[] {
       handle: (_req, res, _body, ctx) => {
         const found = find(ctx, res);
         if (!found) return;
-        const json = exchangeJson(b, found.exchange);
+        // the single exchange adds its per-channel/queue breakdowns, which RabbitMQ fills only in
+        // the `detailed` rates mode: LocalMQ runs `basic`, where they are empty
+        const json = { ...exchangeJson(b, found.exchange), incoming: [], outgoing: [] };
         const columns = ctx.query.get('columns');
         sendJson(res, 200, columns ? pickColumns(json, columns.split(',')) : json);
       },

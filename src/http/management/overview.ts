@@ -1,7 +1,9 @@
 import os from 'node:os';
 import { PRODUCT } from '../../server/product.js';
 import type { ManagementBackend } from '../backend.js';
+import { IoStats } from '../../store/file/measured-fs.js';
 import { processStats } from '../metrics/process-stats.js';
+import { runtimeStats } from '../metrics/runtime-stats.js';
 import { permitted, requestedVhost, visibleConnections, visibleVhosts } from './scope.js';
 import { NODE_NAME } from './shapes.js';
 import { sendBadRequest, sendError, sendJson, sendNoContent, sendNotAuthorised, sendNotFound, type Route } from './http-util.js';
@@ -37,6 +39,9 @@ const EXCHANGE_TYPES = [
  * checks (/api/health/checks/…) and /api/aliveness-test/{vhost}.
  */
 export function overviewRoutes(b: ManagementBackend): Route[] {
+  // the rate sampler keeps the node figures' rates (mem_used_details …) from now on
+  b.rates.nodeFigures ??= () => nodeFigures(b);
+  runtimeStats(); // opens the first window of garbage collections counted
   const listeners = () =>
     Object.entries(b.ports).map(([key, port]) => ({
       node: NODE_NAME,
@@ -99,8 +104,11 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
             deliver_get_details: r('deliver_get'),
             ack: s.acked,
             ack_details: r('ack'),
-            drop_unroutable: s.unroutable,
+            drop_unroutable: s.unroutable - s.returned,
             drop_unroutable_details: r('drop_unroutable'),
+            return_unroutable: s.returned,
+            return_unroutable_details: r('return_unroutable'),
+            ...deliveryStats(b),
           },
           queue_totals: {
             messages: ready + unacked,
@@ -120,9 +128,7 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
           statistics_db_event_queue: 0,
           node: NODE_NAME,
           listeners: listeners(),
-          contexts: Object.entries(b.ports)
-            .filter(([k]) => k === 'http' || k === 'https')
-            .map(([, port]) => ({ node: NODE_NAME, description: 'RabbitMQ Management', path: '/', port: String(port) })),
+          contexts: managementContexts(b),
         });
       },
     },
@@ -227,9 +233,47 @@ export function overviewRoutes(b: ManagementBackend): Route[] {
   ];
 }
 
+/**
+ * The node's figures that RabbitMQ also shows as rates (`…_details`): process gauges, the V8
+ * garbage collector, context switches, the journal's disk I/O and the churn counters.
+ */
+export function nodeFigures(b: ManagementBackend): Record<string, number> {
+  const p = processStats(b.dataDir);
+  const rt = runtimeStats();
+  const io = b.io;
+  return {
+    mem_used: p.rssBytes,
+    fd_used: p.openFds,
+    sockets_used: b.connections().length,
+    proc_used: 1,
+    disk_free: p.diskFreeBytes,
+    gc_num: rt.gcCount,
+    gc_bytes_reclaimed: rt.gcReclaimedBytes,
+    context_switches: rt.contextSwitches,
+    io_read_count: io.readCount,
+    io_read_bytes: io.readBytes,
+    io_read_avg_time: IoStats.avgMs(io.readMicros, io.readCount),
+    io_write_count: io.writeCount,
+    io_write_bytes: io.writeBytes,
+    io_write_avg_time: IoStats.avgMs(io.writeMicros, io.writeCount),
+    io_sync_count: io.syncCount,
+    io_sync_avg_time: IoStats.avgMs(io.syncMicros, io.syncCount),
+    io_seek_count: io.seekCount,
+    io_seek_avg_time: 0,
+    io_reopen_count: io.reopenCount,
+    ...b.rates.churnCounts(),
+  };
+}
+
 function nodeJson(b: ManagementBackend): Record<string, unknown> {
   const p = processStats(b.dataDir);
   const alarms = b.core.alarmResources;
+  const figures = nodeFigures(b);
+  const withRates: Record<string, unknown> = {};
+  for (const key of Object.keys(figures)) {
+    withRates[key] = figures[key];
+    withRates[`${key}_details`] = { rate: b.rates.nodeRate(key) };
+  }
   return {
     name: NODE_NAME,
     type: 'disc',
@@ -238,17 +282,13 @@ function nodeJson(b: ManagementBackend): Record<string, unknown> {
     os_pid: String(process.pid),
     uptime: p.uptimeMs,
     processors: p.processors,
-    mem_used: p.rssBytes,
     mem_limit: b.core.limits.settings.memoryHighWatermark,
     mem_alarm: alarms.includes('memory'),
-    disk_free: p.diskFreeBytes,
+    mem_calculation_strategy: b.memoryCalculation,
     disk_free_limit: 50_000_000,
     disk_free_alarm: alarms.includes('disk'),
-    fd_used: p.openFds,
     fd_total: p.maxFds,
-    sockets_used: b.connections().length,
     sockets_total: b.core.limits.settings.maxConnections,
-    proc_used: 1,
     proc_total: 1,
     run_queue: 0,
     rates_mode: 'basic',
@@ -261,11 +301,31 @@ function nodeJson(b: ManagementBackend): Record<string, unknown> {
       { name: 'PLAIN', description: 'SASL PLAIN authentication mechanism', enabled: true },
       { name: 'AMQPLAIN', description: 'QPid AMQPLAIN mechanism', enabled: true },
     ],
+    contexts: managementContexts(b),
     os: `${os.type()} ${os.release()}`,
     config_files: [],
     log_files: [],
     db_dir: b.dataDir ?? '',
+    ...withRates,
   };
+}
+
+/** the management listeners, as RabbitMQ's `contexts` list them */
+function managementContexts(b: ManagementBackend): Record<string, unknown>[] {
+  return Object.entries(b.ports)
+    .filter(([k]) => k === 'http' || k === 'https')
+    .map(([, port]) => ({ node: NODE_NAME, description: 'RabbitMQ Management', path: '/', port: String(port) }));
+}
+
+/** the overview's deliveries by kind (deliver, deliver_no_ack, get, get_no_ack, get_empty, redeliver) with their rates */
+function deliveryStats(b: ManagementBackend): Record<string, unknown> {
+  const totals = b.rates.deliveryTotals();
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(totals) as (keyof typeof totals)[]) {
+    out[key] = totals[key];
+    out[`${key}_details`] = { rate: b.rates.brokerRate(key) };
+  }
+  return out;
 }
 
 /** RabbitMQ's churn_rates: node-wide counts since start, each with the rate over the last sample */

@@ -1,6 +1,8 @@
 import type { Engine } from '../../server/options.js';
 import type { ManagementBackend } from '../backend.js';
-import { NODE_NAME } from '../management/shapes.js';
+import type { Queue } from '../../core/queues/queue.js';
+import { IoStats } from '../../store/file/measured-fs.js';
+import { MESSAGE_OVERHEAD_BYTES, NODE_NAME } from '../management/shapes.js';
 import { processStats } from './process-stats.js';
 
 /** one datum as CloudWatch's PutMetricData / GetMetricData speak of it */
@@ -70,13 +72,25 @@ function rabbitMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
     { MetricName: 'PublishRate', Dimensions: broker, Unit: 'Count/Second', Value: b.rates.brokerRate('publish') },
     { MetricName: 'ConfirmRate', Dimensions: broker, Unit: 'Count/Second', Value: b.rates.brokerRate('confirm') },
     { MetricName: 'AckRate', Dimensions: broker, Unit: 'Count/Second', Value: b.rates.brokerRate('ack') },
-    { MetricName: 'SystemCpuUtilization', Dimensions: node, Unit: 'Percent', Value: p.cpuPercent },
-    { MetricName: 'RabbitMQMemLimit', Dimensions: node, Unit: 'Bytes', Value: b.core.limits.settings.memoryHighWatermark },
-    { MetricName: 'RabbitMQMemUsed', Dimensions: node, Unit: 'Bytes', Value: p.rssBytes },
-    { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: node, Unit: 'Bytes', Value: 50_000_000 },
-    { MetricName: 'RabbitMQDiskFree', Dimensions: node, Unit: 'Bytes', Value: p.diskFreeBytes },
-    { MetricName: 'RabbitMQFdUsed', Dimensions: node, Unit: 'Count', Value: p.openFds },
   ];
+  // the node figures come twice, as Amazon MQ publishes them: for the broker (one node: the
+  // broker's sums are the node's) and for the node
+  for (const dims of [broker, node]) {
+    out.push(
+      { MetricName: 'SystemCpuUtilization', Dimensions: dims, Unit: 'Percent', Value: p.cpuPercent },
+      { MetricName: 'RabbitMQMemLimit', Dimensions: dims, Unit: 'Bytes', Value: b.core.limits.settings.memoryHighWatermark },
+      { MetricName: 'RabbitMQMemUsed', Dimensions: dims, Unit: 'Bytes', Value: p.rssBytes },
+      { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: dims, Unit: 'Bytes', Value: 50_000_000 },
+      { MetricName: 'RabbitMQDiskFree', Dimensions: dims, Unit: 'Bytes', Value: p.diskFreeBytes },
+      { MetricName: 'RabbitMQFdUsed', Dimensions: dims, Unit: 'Count', Value: p.openFds },
+    );
+  }
+  // average milliseconds per journal read / write (Amazon MQ's unit for them is Count)
+  out.push(
+    { MetricName: 'RabbitMQIOReadAverageTime', Dimensions: broker, Unit: 'Count', Value: IoStats.avgMs(b.io.readMicros, b.io.readCount) },
+    { MetricName: 'RabbitMQIOWriteAverageTime', Dimensions: broker, Unit: 'Count', Value: IoStats.avgMs(b.io.writeMicros, b.io.writeCount) },
+    ...network(b, [{ Name: 'BrokerId', Value: brokerName }]),
+  );
   for (const v of b.core.vhosts.values()) {
     for (const q of v.queues.values()) {
       const dims = [...broker, { Name: 'VirtualHost', Value: v.name }, { Name: 'Queue', Value: q.name }];
@@ -91,10 +105,27 @@ function rabbitMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
   return out;
 }
 
+/**
+ * Bytes the client connections received (NetworkIn) and sent (NetworkOut) over the last
+ * sample interval (5 s by default): CloudWatch's figures are sums over a period too.
+ */
+function network(b: ManagementBackend, dims: MetricDatum['Dimensions']): MetricDatum[] {
+  const n = b.rates.network;
+  return [
+    { MetricName: 'NetworkIn', Dimensions: dims, Unit: 'Bytes', Value: n.lastIn },
+    { MetricName: 'NetworkOut', Dimensions: dims, Unit: 'Bytes', Value: n.lastOut },
+  ];
+}
+
 function activeMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[] {
   const t = totals(b);
   const p = processStats(b.dataDir);
-  const broker = [{ Name: 'Broker', Value: brokerName }];
+  // Amazon MQ names an ActiveMQ broker's instances with -1 (and -2 for the standby of a pair)
+  const broker = [{ Name: 'Broker', Value: /-[12]$/.test(brokerName) ? brokerName : `${brokerName}-1` }];
+  const established = b.rates.churnCounts().connection_created;
+  const producers = b.producerCounts?.() ?? new Map<string, number>();
+  let totalProducers = 0;
+  for (const n of producers.values()) totalProducers += n;
   let enqueued = 0;
   let dequeued = 0;
   for (const v of b.core.vhosts.values()) {
@@ -109,8 +140,15 @@ function activeMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
     { MetricName: 'HeapUsage', Dimensions: broker, Unit: 'Percent', Value: round((p.heapUsedBytes / p.heapLimitBytes) * 100) },
     { MetricName: 'StorePercentUsage', Dimensions: broker, Unit: 'Percent', Value: p.diskTotalBytes ? round(((p.diskTotalBytes - p.diskFreeBytes) / p.diskTotalBytes) * 100) : 0 },
     { MetricName: 'CurrentConnectionsCount', Dimensions: broker, Unit: 'Count', Value: t.connections },
-    { MetricName: 'TotalConnectionsCount', Dimensions: broker, Unit: 'Count', Value: t.connections },
+    // every connection established since start, open or closed (ActiveMQ's TotalConnectionsCount too)
+    { MetricName: 'EstablishedConnectionsCount', Dimensions: broker, Unit: 'Count', Value: established },
+    { MetricName: 'TotalConnectionsCount', Dimensions: broker, Unit: 'Count', Value: established },
     { MetricName: 'TotalConsumerCount', Dimensions: broker, Unit: 'Count', Value: t.consumers },
+    { MetricName: 'TotalProducerCount', Dimensions: broker, Unit: 'Count', Value: totalProducers },
+    // LocalMQ never spools non-persistent messages to a temp store, has no job scheduler store and no network of brokers
+    { MetricName: 'TempPercentUsage', Dimensions: broker, Unit: 'Percent', Value: 0 },
+    { MetricName: 'NetworkConnectorConnectionCount', Dimensions: broker, Unit: 'Count', Value: 0 },
+    ...network(b, broker),
     { MetricName: 'TotalMessageCount', Dimensions: broker, Unit: 'Count', Value: t.ready + t.unacked },
     { MetricName: 'TotalEnqueueCount', Dimensions: broker, Unit: 'Count', Value: enqueued },
     { MetricName: 'TotalDequeueCount', Dimensions: broker, Unit: 'Count', Value: dequeued },
@@ -131,10 +169,18 @@ function activeMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
         { MetricName: 'ExpiredCount', Dimensions: dims, Unit: 'Count', Value: q.stats.expired },
         { MetricName: 'InFlightCount', Dimensions: dims, Unit: 'Count', Value: q.unackedCount },
         { MetricName: 'QueueSize', Dimensions: dims, Unit: 'Count', Value: q.messageCount },
+        { MetricName: 'ProducerCount', Dimensions: dims, Unit: 'Count', Value: producers.get(`queue:${q.name}`) ?? 0 },
+        // the share of the broker's memory limit this queue's messages take
+        { MetricName: 'MemoryUsage', Dimensions: dims, Unit: 'Percent', Value: round((queueBytes(q) / limits.memoryHighWatermark) * 100) },
       );
     }
   }
   return out;
+}
+
+/** what a queue's messages take in memory: bodies and LocalMQ's measured overhead per message */
+function queueBytes(q: Queue): number {
+  return q.ready.bytes + q.unackedBytes + (q.messageCount + q.unackedCount) * MESSAGE_OVERHEAD_BYTES;
 }
 
 function round(n: number): number {

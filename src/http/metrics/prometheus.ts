@@ -11,10 +11,11 @@ class Exposition {
   private readonly lines: string[] = [];
   private readonly seen = new Set<string>();
 
-  add(name: string, type: 'gauge' | 'counter', help: string, value: number, labels: Labels = {}): void {
-    if (!this.seen.has(name)) {
-      this.seen.add(name);
-      this.lines.push(`# TYPE ${name} ${type}`, `# HELP ${name} ${help}`);
+  /** one sample; `family` names the metric family when it differs from the sample (a histogram's _bucket, _sum, _count) */
+  add(name: string, type: 'gauge' | 'counter' | 'histogram', help: string, value: number, labels: Labels = {}, family = name): void {
+    if (!this.seen.has(family)) {
+      this.seen.add(family);
+      this.lines.push(`# TYPE ${family} ${type}`, `# HELP ${family} ${help}`);
     }
     const l = Object.entries(labels);
     const labelText = l.length ? `{${l.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
@@ -28,6 +29,43 @@ class Exposition {
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/**
+ * rabbit_global_counters (the rabbitmq_global_* family Grafana's RabbitMQ-Overview dashboard
+ * reads) and the published message size histogram. RabbitMQ keeps one series per protocol
+ * (and queue type): LocalMQ's core counts for the node as a whole, so each counter has one
+ * series without those labels; the dashboards sum over them either way.
+ */
+function globalCounters(e: Exposition, b: ManagementBackend, consumers: number): void {
+  const s = b.core.stats;
+  const d = b.rates.deliveryTotals();
+  const g = (name: string, help: string, value: number) => e.add(`rabbitmq_global_${name}`, 'counter', help, value);
+  g('messages_received_total', 'Total number of messages received from publishers', s.published);
+  g('messages_received_confirm_total', 'Total number of messages received from publishers expecting confirmations', s.receivedConfirm);
+  g('messages_routed_total', 'Total number of messages routed to queues or streams', s.published - s.unroutable);
+  g('messages_unroutable_dropped_total', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', s.unroutable - s.returned);
+  g('messages_unroutable_returned_total', 'Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable', s.returned);
+  g('messages_confirmed_total', 'Total number of messages confirmed to publishers', s.confirmed);
+  e.add('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers);
+  g('messages_delivered_total', 'Total number of messages delivered to consumers', d.deliver + d.deliver_no_ack + d.get + d.get_no_ack);
+  g('messages_delivered_consume_manual_ack_total', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', d.deliver);
+  g('messages_delivered_consume_auto_ack_total', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', d.deliver_no_ack);
+  g('messages_delivered_get_manual_ack_total', 'Total number of messages delivered to consumers using basic.get with manual acknowledgment', d.get);
+  g('messages_delivered_get_auto_ack_total', 'Total number of messages delivered to consumers using basic.get with automatic acknowledgment', d.get_no_ack);
+  g('messages_get_empty_total', 'Total number of times basic.get operations fetched no message', d.get_empty);
+  g('messages_redelivered_total', 'Total number of messages redelivered to consumers', d.redeliver);
+  g('messages_acknowledged_total', 'Total number of messages acknowledged by consumers', s.acked);
+  // rabbit_msg_size_metrics: a cumulative histogram of published body sizes
+  const sizes = b.core.messageSizes;
+  const bounds = ['100.0', '1000.0', '10000.0', '100000.0', '1e+06', '1e+07', '5e+07', '1e+08', '+Inf'];
+  let cumulative = 0;
+  bounds.forEach((le, i) => {
+    cumulative += sizes.buckets[i]!;
+    e.add('rabbitmq_message_size_bytes_bucket', 'histogram', 'Size of messages received from publishers', cumulative, { le }, 'rabbitmq_message_size_bytes');
+  });
+  e.add('rabbitmq_message_size_bytes_sum', 'histogram', 'Size of messages received from publishers', sizes.sum, {}, 'rabbitmq_message_size_bytes');
+  e.add('rabbitmq_message_size_bytes_count', 'histogram', 'Size of messages received from publishers', cumulative, {}, 'rabbitmq_message_size_bytes');
 }
 
 /**
@@ -71,7 +109,9 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   }
   const s = core.stats;
   const p = processStats(b.dataDir);
-  const identity = { rabbitmq_node: NODE_NAME, rabbitmq_cluster: NODE_NAME, rabbitmq_cluster_permanent_id: NODE_NAME };
+  // RabbitMQ 4.x labels the identity with the endpoint that served it (Grafana's dashboards filter on it)
+  const endpoint: Labels = core.engineRules.version.startsWith('3.') ? {} : { rabbitmq_endpoint: perObject ? 'per-object' : 'aggregated' };
+  const identity = { rabbitmq_node: NODE_NAME, rabbitmq_cluster: NODE_NAME, rabbitmq_cluster_permanent_id: NODE_NAME, ...endpoint };
   e.add('rabbitmq_identity_info', 'gauge', 'RabbitMQ node & cluster identity info', 1, identity);
   e.add('rabbitmq_build_info', 'gauge', 'RabbitMQ & Erlang/OTP version info', 1, {
     rabbitmq_version: rabbitmqVersion(b),
@@ -106,6 +146,7 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_channel_messages_unroutable_dropped_total', 'counter', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', s.unroutable);
   e.add('rabbitmq_channel_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers or fetched with basic.get', s.delivered);
   e.add('rabbitmq_channel_messages_acked_total', 'counter', 'Total number of messages acknowledged by consumers', s.acked);
+  globalCounters(e, b, consumers);
   e.add('rabbitmq_queue_messages_expired_total', 'counter', 'Total number of messages that expired in queues (dropped or dead-lettered)', expired);
   e.add('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', core.limits.settings.memoryHighWatermark);
   e.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', p.rssBytes);

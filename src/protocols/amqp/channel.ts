@@ -445,6 +445,7 @@ export class AmqpChannel implements ConsumerSink {
       return;
     }
     const seq = this.confirming ? ++this.publishSeq : 0;
+    if (this.confirming) this.conn.ctx.broker.stats.receivedConfirm++;
     let flags: number;
     try {
       flags = this.vhost.publish(exchange, routingKey, message);
@@ -457,6 +458,7 @@ export class AmqpChannel implements ConsumerSink {
   }
 
   private returnMessage(message: Message, exchange: string, routingKey: string): void {
+    this.conn.ctx.broker.stats.returned++;
     this.conn.write(
       encodeContentFrames(
         this.number,

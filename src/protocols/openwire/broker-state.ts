@@ -1,6 +1,6 @@
 import type { Broker } from '../../core/broker.js';
 import type { OwStruct } from './codec/marshal.js';
-import { tempAdvisoryTopic } from './advisory.js';
+import { destinationsOf, tempAdvisoryTopic } from './advisory.js';
 import type { OwDestination } from './destination.js';
 
 /** a temporary destination, owned by the connection that made it */
@@ -66,3 +66,17 @@ function tempKey(d: OwDestination): string {
 }
 
 const STATES = new WeakMap<Broker, OpenWireBrokerState>();
+
+/** the producers with a destination, counted per destination (`queue:name`, `topic:name`); none before OpenWire ran */
+export function openWireProducerCounts(broker: Broker): Map<string, number> {
+  const counts = new Map<string, number>();
+  const s = STATES.get(broker);
+  if (!s) return counts;
+  for (const info of s.producerInfos.values()) {
+    for (const d of destinationsOf(info['destination'] as OwStruct)) {
+      const key = `${d.kind}:${d.name}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
