@@ -20,15 +20,18 @@ const TWO_POW_32 = 0x1_0000_0000;
  * is a field set once per reader and called only on failure; no closure is made per read.
  */
 export class ByteReader {
-  pos: number;
+  // assigned in the constructor, not declared as class fields: no field initializer to run per
+  // reader, so the construction stays small enough to be inlined into a codec's hot decode
+  declare readonly buf: Buffer;
+  declare readonly end: number;
+  declare pos: number;
+  declare private readonly shortRead: ShortReadError;
 
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-    private readonly shortRead: ShortReadError,
-  ) {
+  constructor(buf: Buffer, start: number, end: number, shortRead: ShortReadError) {
+    this.buf = buf;
+    this.end = end;
     this.pos = start;
+    this.shortRead = shortRead;
   }
 
   get remaining(): number {

@@ -13,15 +13,14 @@ const cannotDecode: ShortReadError = (r, _needed, what) => decodeError(what, (r 
  * never a RangeError or a silently short value.
  */
 export class Reader extends ByteReader {
-  constructor(
-    buf: Buffer,
-    pos = 0,
-    end = buf.length,
-    /** what a failure reports; the method decoder sets the ids */
-    public classId = 0,
-    public methodId = 0,
-  ) {
+  /** what a failure reports; the method decoder sets the ids */
+  declare classId: number;
+  declare methodId: number;
+
+  constructor(buf: Buffer, pos = 0, end = buf.length, classId = 0, methodId = 0) {
     super(buf, pos, end, cannotDecode);
+    this.classId = classId;
+    this.methodId = methodId;
   }
 
   fail(what: string): never {

@@ -60,10 +60,12 @@ const truncatedEncoding: ShortReadError = (r, needed) =>
  * buffer, not copies.
  */
 export class Decoder extends ByteReader {
-  private depth = 0;
+  // set in the constructor, not a class field: no field initializer per frame (see ByteReader)
+  declare private depth: number;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     super(buf, start, end, truncatedEncoding);
+    this.depth = 0;
   }
 
   /** the next value, whatever its type */
