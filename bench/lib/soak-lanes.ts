@@ -38,6 +38,18 @@ export const QUEUES = { amqp: 'soak.amqp', ttl: 'soak.ttl', stomp: 'soak.stomp',
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** resolves once `cond()` holds (polled every 100 ms) */
+function until(cond: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (cond()) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 100);
+  });
+}
+
 export abstract class Lane {
   abstract readonly name: string;
   publishing = true;
@@ -63,6 +75,31 @@ export abstract class Lane {
       this.ledger.dropped();
       if (!this.closed) await sleep(250);
     }
+  }
+
+  /** a publisher and a subscriber connection; the first is dropped again if the second fails */
+  protected async openPair<A, B>(first: () => Promise<A>, second: () => Promise<B>, drop: (a: A) => unknown): Promise<[A, B]> {
+    const a = await first();
+    try {
+      return [a, await second()];
+    } catch (e) {
+      await drop(a);
+      throw e;
+    }
+  }
+
+  /**
+   * A session is up (counted once): `alive` until `gone` resolves (its connections dropped)
+   * or the lane closes, which `ended` waits for.
+   */
+  protected connected(gone: Promise<unknown>): { alive: boolean; ended: Promise<void> } {
+    this.connects++;
+    const life = { alive: true, ended: Promise.resolve() };
+    life.ended = Promise.race([gone, until(() => this.closed)]).then(() => {
+      life.alive = false;
+    });
+    void gone.then(() => (life.alive = false));
+    return life;
   }
 
   /** call `send` at the lane's rate while publishing and the window has room */
@@ -124,18 +161,14 @@ export class AmqpLane extends Lane {
 
   protected async session(): Promise<void> {
     const url = `amqp://guest:guest@${this.o.target.host}:${this.o.target.base}`;
-    const pub = await amqplib.connect(url);
-    const sub = await amqplib.connect(url).catch(async (e) => {
-      await pub.close().catch(() => undefined);
-      throw e;
-    });
+    const [pub, sub] = await this.openPair(
+      () => amqplib.connect(url),
+      () => amqplib.connect(url),
+      (c) => c.close().catch(() => undefined),
+    );
     this.conns = [pub, sub];
     for (const c of this.conns) c.on('error', () => undefined);
-    this.connects++;
-    let alive = true;
-    const gone = closedOf(pub, sub).then(() => {
-      alive = false;
-    });
+    const life = this.connected(closedOf(pub, sub));
     const ch: ConfirmChannel = await pub.createConfirmChannel();
     ch.on('error', () => undefined);
     const cch: Channel = await sub.createChannel();
@@ -150,7 +183,7 @@ export class AmqpLane extends Lane {
       cch.ack(m);
     });
     const publishing = this.publishLoop(
-      () => alive,
+      () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
         // every 20th to the TTL queue (no consumer: it must expire into the DLQ), every 13th with a 1 ms TTL of its own
@@ -163,25 +196,13 @@ export class AmqpLane extends Lane {
             else if (/nack/i.test(String((err as Error).message ?? err))) this.ledger.refuse(seq);
           });
         } catch {
-          alive = false;
+          life.alive = false;
         }
       },
     );
-    await Promise.race([gone, this.whenClosed()]);
-    alive = false;
+    await life.ended;
     await publishing;
     for (const c of this.conns) await c.close().catch(() => undefined);
-  }
-
-  private whenClosed(): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setInterval(() => {
-        if (this.closed) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 100);
-    });
   }
 }
 
@@ -267,16 +288,12 @@ export class StompLane extends Lane {
   }
 
   protected async session(): Promise<void> {
-    const pub = await StompClient.open(this.o.target);
-    const sub = await StompClient.open(this.o.target).catch((e) => {
-      pub.socket.destroy();
-      throw e;
-    });
-    this.connects++;
-    let alive = true;
-    const gone = Promise.race([pub.closed, sub.closed]).then(() => {
-      alive = false;
-    });
+    const [pub, sub] = await this.openPair(
+      () => StompClient.open(this.o.target),
+      () => StompClient.open(this.o.target),
+      (c) => c.socket.destroy(),
+    );
+    const life = this.connected(Promise.race([pub.closed, sub.closed]));
     pub.onFrame = (f) => {
       if (f.command === 'RECEIPT') this.ledger.confirm(Number(getHeader(f, 'receipt-id')));
       else if (f.command === 'ERROR') pub.socket.destroy();
@@ -293,30 +310,18 @@ export class StompLane extends Lane {
     };
     sub.send('SUBSCRIBE', [['id', '1'], ['destination', `/amq/queue/${QUEUES.stomp}`], ['ack', 'client-individual'], ['prefetch-count', '50']]);
     const publishing = this.publishLoop(
-      () => alive,
+      () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
         pub.send('SEND', [['destination', `/amq/queue/${QUEUES.stomp}`], ['persistent', 'true'], ['receipt', String(seq)], ['content-length', String(body.length)]], body);
       },
     );
-    await Promise.race([gone, this.until(() => this.closed)]);
-    alive = false;
+    await life.ended;
     await publishing;
     pub.send('DISCONNECT', []);
     sub.send('DISCONNECT', []);
     pub.socket.end();
     sub.socket.end();
-  }
-
-  private until(cond: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setInterval(() => {
-        if (cond()) {
-          clearInterval(t);
-          resolve();
-        }
-      }, 100);
-    });
   }
 }
 
@@ -345,20 +350,16 @@ export class MqttLane extends Lane {
         c.once('close', () => reject(new Error('MQTT closed before CONNACK')));
       });
     // a persistent session: what arrives while the subscriber is away (the restart) waits in it
-    const sub = await connect({ clientId: 'soak-mqtt-sub', clean: false });
-    const pub = await connect({ clientId: `soak-mqtt-pub-${process.pid}`, clean: true }).catch((e) => {
-      sub.end(true);
-      throw e;
-    });
-    this.connects++;
-    let alive = true;
-    const gone = closedOf(sub, pub).then(() => {
-      alive = false;
-    });
+    const [sub, pub] = await this.openPair(
+      () => connect({ clientId: 'soak-mqtt-sub', clean: false }),
+      () => connect({ clientId: `soak-mqtt-pub-${process.pid}`, clean: true }),
+      (c) => c.end(true),
+    );
+    const life = this.connected(closedOf(sub, pub));
     sub.on('message', (_topic, payload, packet) => this.o.books.consumed(payload, packet.dup));
     await sub.subscribeAsync('soak/mqtt/#', { qos: 1 });
     const publishing = this.publishLoop(
-      () => alive,
+      () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
         pub.publish(`soak/mqtt/${seq % 8}`, body, { qos: 1 }, (err) => {
@@ -366,23 +367,11 @@ export class MqttLane extends Lane {
         });
       },
     );
-    await Promise.race([gone, until(() => this.closed)]);
-    alive = false;
+    await life.ended;
     await publishing;
     await pub.endAsync(true).catch(() => undefined);
     await sub.endAsync(true).catch(() => undefined);
   }
-}
-
-function until(cond: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      }
-    }, 100);
-  });
 }
 
 // ---- AMQP 1.0 ------------------------------------------------------------------------
@@ -402,11 +391,7 @@ export class Amqp10Lane extends Lane {
       conn.once('connection_open', () => resolve());
       conn.once('disconnected', (ctx: EventContext) => reject(ctx.error ?? new Error('AMQP 1.0 disconnected before open')));
     });
-    this.connects++;
-    let alive = true;
-    const gone = new Promise<void>((resolve) => conn.once('disconnected', () => resolve())).then(() => {
-      alive = false;
-    });
+    const life = this.connected(new Promise<void>((resolve) => conn.once('disconnected', () => resolve())));
     const address = `/queues/${QUEUES.amqp10}`;
     const sender = conn.open_sender({ target: { address } });
     const receiver = conn.open_receiver({ source: { address }, autoaccept: false, credit_window: 50 });
@@ -447,15 +432,14 @@ export class Amqp10Lane extends Lane {
     });
     await new Promise<void>((resolve) => sender.once('sendable', () => resolve()));
     const publishing = this.publishLoop(
-      () => alive,
+      () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
         const d = sender.send({ body: rhea.message.data_section(body), durable: true });
         tags.set(d, seq);
       },
     );
-    await Promise.race([gone, until(() => this.closed)]);
-    alive = false;
+    await life.ended;
     await publishing;
     clearInterval(outcomes);
     conn.close();
@@ -533,16 +517,12 @@ export class OpenWireLane extends Lane {
   }
 
   protected async session(): Promise<void> {
-    const pub = await OpenWireClient.open(this.o.target);
-    const sub = await OpenWireClient.open(this.o.target).catch((e) => {
-      pub.socket.destroy();
-      throw e;
-    });
-    this.connects++;
-    let alive = true;
-    const gone = Promise.race([pub.closed, sub.closed]).then(() => {
-      alive = false;
-    });
+    const [pub, sub] = await this.openPair(
+      () => OpenWireClient.open(this.o.target),
+      () => OpenWireClient.open(this.o.target),
+      (c) => c.socket.destroy(),
+    );
+    const life = this.connected(Promise.race([pub.closed, sub.closed]));
     const destination = { type: T.Queue, physicalName: QUEUES.openwire };
     const producerId = { type: T.ProducerId, connectionId: pub.connectionId, value: 1, sessionId: 1 };
     const consumerId = { type: T.ConsumerId, connectionId: sub.connectionId, sessionId: 1, value: 1 };
@@ -560,7 +540,7 @@ export class OpenWireLane extends Lane {
     await sub.request({ type: T.ConsumerInfo, consumerId, destination, prefetchSize: 50, dispatchAsync: true, priority: 0 });
     let n = 0;
     const publishing = this.publishLoop(
-      () => alive,
+      () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
         n++;
@@ -579,8 +559,7 @@ export class OpenWireLane extends Lane {
         );
       },
     );
-    await Promise.race([gone, until(() => this.closed)]);
-    alive = false;
+    await life.ended;
     await publishing;
     pub.write({ type: T.ShutdownInfo });
     sub.write({ type: T.ShutdownInfo });

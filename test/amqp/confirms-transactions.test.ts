@@ -1,6 +1,6 @@
 import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { useBrokerConnection } from '../helpers/amqp.js';
+import { nextMessage, uniqueName, useBrokerConnection } from '../helpers/amqp.js';
 
 const { broker, conn } = useBrokerConnection();
 let ch: Channel;
@@ -8,19 +8,7 @@ beforeEach(async () => {
   ch = await conn().createChannel();
 });
 
-let n = 0;
-const uniq = (p: string) => `${p}.${++n}`;
-
-/** the next message consumed from `queue` (acked) */
-function next(queue: string): Promise<ConsumeMessage> {
-  return new Promise((resolve) => {
-    void ch.consume(queue, (m) => {
-      if (!m) return;
-      ch.ack(m);
-      void ch.cancel(m.fields.consumerTag).then(() => resolve(m));
-    });
-  });
-}
+const next = (queue: string) => nextMessage(ch, queue);
 
 describe('publisher confirms, mandatory, transactions', () => {
   it('confirms every publish; waitForConfirms resolves and acks may be folded with multiple', async () => {

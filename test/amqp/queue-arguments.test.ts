@@ -1,6 +1,6 @@
-import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConfirmChannel } from 'amqplib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { useBrokerConnection } from '../helpers/amqp.js';
+import { nextMessage, uniqueName, useBrokerConnection } from '../helpers/amqp.js';
 
 const { broker, conn } = useBrokerConnection();
 let ch: Channel;
@@ -8,25 +8,13 @@ beforeEach(async () => {
   ch = await conn().createChannel();
 });
 
-let n = 0;
-const uniq = (p: string) => `${p}.${++n}`;
-
-/** the next message consumed from `queue` (acked) */
-function next(queue: string): Promise<ConsumeMessage> {
-  return new Promise((resolve) => {
-    void ch.consume(queue, (m) => {
-      if (!m) return;
-      ch.ack(m);
-      void ch.cancel(m.fields.consumerTag).then(() => resolve(m));
-    });
-  });
-}
+const next = (queue: string) => nextMessage(ch, queue);
 
 describe('TTL', () => {
   it('x-message-ttl expires messages into the dead-letter queue with reason expired', async () => {
-    const dlq = uniq('dlq');
+    const dlq = uniqueName('dlq');
     await ch.assertQueue(dlq, { exclusive: true });
-    const src = (await ch.assertQueue(uniq('ttl'), { exclusive: true, arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
+    const src = (await ch.assertQueue(uniqueName('ttl'), { exclusive: true, arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
     ch.sendToQueue(src, Buffer.from('old'));
     const m = await next(dlq);
     expect(m.content.toString()).toBe('old');
@@ -36,9 +24,9 @@ describe('TTL', () => {
   });
 
   it('per-message expiration: removed on dead-lettering and kept as original-expiration (as RabbitMQ 3.10.8)', async () => {
-    const dlq = uniq('dlq');
+    const dlq = uniqueName('dlq');
     await ch.assertQueue(dlq, { exclusive: true });
-    const src = (await ch.assertQueue(uniq('exp'), { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
+    const src = (await ch.assertQueue(uniqueName('exp'), { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
     ch.sendToQueue(src, Buffer.from('short'), { expiration: '20' });
     const m = await next(dlq);
     expect(m.properties.expiration).toBeUndefined();
@@ -49,7 +37,7 @@ describe('TTL', () => {
   });
 
   it('x-expires deletes an unused queue', async () => {
-    const q = uniq('expiring');
+    const q = uniqueName('expiring');
     const core = broker().core;
     const deleted = new Promise<void>((resolve) => {
       const onDeleted = (queue: { name: string }) => {
@@ -67,9 +55,9 @@ describe('TTL', () => {
 
 describe('dead-lettering', () => {
   it('writes x-death as RabbitMQ does across two hops: rejected then expired (compare bench/rabbitmq-observed.md)', async () => {
-    const src = uniq('src');
-    const dlq = uniq('dlq');
-    const final = uniq('final');
+    const src = uniqueName('src');
+    const dlq = uniqueName('dlq');
+    const final = uniqueName('final');
     await ch.assertQueue(final, { exclusive: true });
     await ch.assertQueue(dlq, { exclusive: true, arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': final } });
     await ch.assertQueue(src, { exclusive: true, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } });
@@ -97,9 +85,9 @@ describe('dead-lettering', () => {
 
   it('without a dead-letter routing key the original routing keys are kept', async () => {
     await ch.assertExchange('dlx.topic', 'topic', { autoDelete: true });
-    const dlq = (await ch.assertQueue(uniq('dlq'), { exclusive: true })).queue;
+    const dlq = (await ch.assertQueue(uniqueName('dlq'), { exclusive: true })).queue;
     await ch.bindQueue(dlq, 'dlx.topic', 'orders.#');
-    const src = (await ch.assertQueue(uniq('src'), { exclusive: true, arguments: { 'x-dead-letter-exchange': 'dlx.topic' } })).queue;
+    const src = (await ch.assertQueue(uniqueName('src'), { exclusive: true, arguments: { 'x-dead-letter-exchange': 'dlx.topic' } })).queue;
     await ch.bindQueue(src, 'amq.topic', 'orders.*');
     ch.publish('amq.topic', 'orders.new', Buffer.from('o'));
     let got = await ch.get(src);
@@ -112,8 +100,8 @@ describe('dead-lettering', () => {
   });
 
   it('x-max-length drop-head dead-letters the oldest with reason maxlen', async () => {
-    const dlq = (await ch.assertQueue(uniq('dlq'), { exclusive: true })).queue;
-    const q = (await ch.assertQueue(uniq('maxlen'), { exclusive: true, arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
+    const dlq = (await ch.assertQueue(uniqueName('dlq'), { exclusive: true })).queue;
+    const q = (await ch.assertQueue(uniqueName('maxlen'), { exclusive: true, arguments: { 'x-max-length': 2, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
     for (const b of ['1', '2', '3']) ch.sendToQueue(q, Buffer.from(b));
     const m = await next(dlq);
     expect(m.content.toString()).toBe('1');
@@ -122,7 +110,7 @@ describe('dead-lettering', () => {
   });
 
   it('x-max-length-bytes drops from the head by body bytes', async () => {
-    const q = (await ch.assertQueue(uniq('maxbytes'), { exclusive: true, arguments: { 'x-max-length-bytes': 10 } })).queue;
+    const q = (await ch.assertQueue(uniqueName('maxbytes'), { exclusive: true, arguments: { 'x-max-length-bytes': 10 } })).queue;
     for (const b of ['aaaaa', 'bbbbb', 'ccccc']) ch.sendToQueue(q, Buffer.from(b));
     await ch.checkQueue(q);
     const out: string[] = [];
@@ -132,7 +120,7 @@ describe('dead-lettering', () => {
 
   it('x-overflow reject-publish: the publisher gets a nack and the queue keeps its first messages', async () => {
     const cch: ConfirmChannel = await conn().createConfirmChannel();
-    const q = (await cch.assertQueue(uniq('rp'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })).queue;
+    const q = (await cch.assertQueue(uniqueName('rp'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' } })).queue;
     const outcome = (body: string) => new Promise<string>((resolve) => cch.sendToQueue(q, Buffer.from(body), {}, (err) => resolve(err ? 'nack' : 'ack')));
     expect(await outcome('first')).toBe('ack');
     expect(await outcome('second')).toBe('nack');
@@ -142,9 +130,9 @@ describe('dead-lettering', () => {
   });
 
   it('x-overflow reject-publish-dlx: refused messages are nacked and dead-lettered with reason maxlen', async () => {
-    const dlq = (await ch.assertQueue(uniq('dlq'), { exclusive: true })).queue;
+    const dlq = (await ch.assertQueue(uniqueName('dlq'), { exclusive: true })).queue;
     const cch = await conn().createConfirmChannel();
-    const q = (await cch.assertQueue(uniq('rpd'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish-dlx', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
+    const q = (await cch.assertQueue(uniqueName('rpd'), { exclusive: true, arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish-dlx', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq } })).queue;
     cch.sendToQueue(q, Buffer.from('kept'));
     const nacked = await new Promise<boolean>((resolve) => cch.sendToQueue(q, Buffer.from('refused'), {}, (err) => resolve(!!err)));
     expect(nacked).toBe(true);
@@ -155,7 +143,7 @@ describe('dead-lettering', () => {
   });
 
   it('x-max-priority delivers higher priorities first, FIFO within one', async () => {
-    const q = (await ch.assertQueue(uniq('prio'), { exclusive: true, arguments: { 'x-max-priority': 5 } })).queue;
+    const q = (await ch.assertQueue(uniqueName('prio'), { exclusive: true, arguments: { 'x-max-priority': 5 } })).queue;
     const sends: [string, number][] = [['low1', 1], ['high', 5], ['low2', 1], ['over', 9], ['none', 0]];
     for (const [b, p] of sends) ch.sendToQueue(q, Buffer.from(b), { priority: p });
     await ch.checkQueue(q);

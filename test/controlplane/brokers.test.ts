@@ -1,6 +1,5 @@
 import amqplib from 'amqplib';
 import mqtt from 'mqtt';
-import { connect as netConnect } from 'node:net';
 import {
   BadRequestException,
   ConflictException,
@@ -10,43 +9,18 @@ import {
   ListBrokersCommand,
   NotFoundException,
   RebootBrokerCommand,
-  type MqClient,
 } from '@aws-sdk/client-mq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../../src/index.js';
-import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { describe, expect, it } from 'vitest';
+import { startBroker } from '../../src/index.js';
+import { PASSWORD, endpoint, mqClient, refused, stompitConnect, useControlPlane, waitForState } from '../helpers/mq-api.js';
 import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 
-const PASSWORD = 'correct-horse-battery';
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
-  let host: LocalMQ;
-  let client: MqClient;
-  let ca: string;
-
-  beforeAll(async () => {
-    host = await startBroker();
-    client = mqClient(host);
-    ca = (await host.controlPlane.certificateAuthority()).ca;
-  });
-  afterAll(async () => {
-    client.destroy();
-    await host.stop();
-  });
+  const cp = useControlPlane();
 
   it('creates a RabbitMQ broker: RUNNING, described amqps endpoint, amqplib sends and receives as the created user', async () => {
-    const created = await client.send(
+    const created = await cp.client.send(
       new CreateBrokerCommand({
         BrokerName: 'orders-rabbit',
         EngineType: 'RABBITMQ',
@@ -61,7 +35,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     );
     expect(created.BrokerId).toMatch(/^b-[0-9a-f-]{36}$/);
     expect(created.BrokerArn).toBe(`arn:aws:mq:us-east-1:000000000000:broker:orders-rabbit:${created.BrokerId}`);
-    const d = await waitForState(client, created.BrokerId!, 'RUNNING');
+    const d = await waitForState(cp.client, created.BrokerId!, 'RUNNING');
     expect(d).toMatchObject({ BrokerName: 'orders-rabbit', EngineType: 'RABBITMQ', EngineVersion: '3.13', DeploymentMode: 'SINGLE_INSTANCE', HostInstanceType: 'mq.m5.large', Tags: { env: 'test' } });
     expect(d.BrokerInstances).toHaveLength(1);
     expect(d.BrokerInstances![0]!.Endpoints).toEqual([expect.stringMatching(/^amqps:\/\/localhost:\d+$/)]);
@@ -69,22 +43,22 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     expect(d.Created).toBeInstanceOf(Date);
 
     const url = endpoint(d, 'amqps');
-    const conn = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    const conn = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [cp.ca] });
     const ch = await conn.createChannel();
     await ch.assertQueue('orders', { durable: true });
     ch.sendToQueue('orders', Buffer.from('order 1'), { persistent: true });
     const got = await new Promise<string>((resolve) => ch.consume('orders', (m) => m && resolve(m.content.toString()), { noAck: true }));
     expect(got).toBe('order 1');
     // guest does not exist on a created broker
-    await expect(amqplib.connect(`amqps://guest:guest@${url.hostname}:${url.port}`, { ca: [ca] })).rejects.toThrow(/ACCESS_REFUSED|403/);
+    await expect(amqplib.connect(`amqps://guest:guest@${url.hostname}:${url.port}`, { ca: [cp.ca] })).rejects.toThrow(/ACCESS_REFUSED|403/);
     await conn.close();
 
-    const list = await client.send(new ListBrokersCommand({}));
+    const list = await cp.client.send(new ListBrokersCommand({}));
     expect(list.BrokerSummaries).toContainEqual(expect.objectContaining({ BrokerId: created.BrokerId, BrokerName: 'orders-rabbit', BrokerState: 'RUNNING', EngineType: 'RABBITMQ' }));
   });
 
   it('creates an ActiveMQ broker: stompit over stomp+ssl, mqtt.js over mqtt+ssl, rhea over amqp+ssl as the created user', async () => {
-    const created = await client.send(
+    const created = await cp.client.send(
       new CreateBrokerCommand({
         BrokerName: 'orders-activemq',
         EngineType: 'ACTIVEMQ',
@@ -95,7 +69,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
         Users: [{ Username: 'jms', Password: PASSWORD, ConsoleAccess: true, Groups: ['apps'] }],
       }),
     );
-    const d = await waitForState(client, created.BrokerId!, 'RUNNING');
+    const d = await waitForState(cp.client, created.BrokerId!, 'RUNNING');
     const endpoints = d.BrokerInstances![0]!.Endpoints!;
     expect(endpoints).toEqual(expect.arrayContaining([expect.stringMatching(/^stomp\+ssl:\/\/localhost:\d+$/), expect.stringMatching(/^mqtt\+ssl:\/\/localhost:\d+$/), expect.stringMatching(/^wss:\/\/localhost:\d+$/)]));
     // Amazon MQ's order: (ssl,) amqp+ssl, stomp+ssl, mqtt+ssl, wss
@@ -103,7 +77,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     expect(d.BrokerInstances![0]!.IpAddress).toBe('127.0.0.1');
     expect(d.Users).toEqual([{ Username: 'jms' }]);
 
-    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl'), ca, 'jms', PASSWORD);
+    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl'), cp.ca, 'jms', PASSWORD);
     const got = new Promise<string>((resolve) =>
       stomp.subscribe({ destination: '/queue/orders.in', ack: 'auto' }, (err, msg) => {
         if (!err) msg.readString('utf-8', (_e, body) => resolve(body ?? ''));
@@ -115,7 +89,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
 
     // mqtt.js spells Amazon MQ's mqtt+ssl:// scheme mqtts://
     const m = endpoint(d, 'mqtt+ssl');
-    const client2 = mqtt.connect(`mqtts://${m.hostname}:${m.port}`, { username: 'jms', password: PASSWORD, ca: [ca], reconnectPeriod: 0 });
+    const client2 = mqtt.connect(`mqtts://${m.hostname}:${m.port}`, { username: 'jms', password: PASSWORD, ca: [cp.ca], reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => {
       client2.once('connect', () => resolve());
       client2.once('error', reject);
@@ -128,7 +102,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
 
     // AMQP 1.0 (rhea) over Amazon MQ's amqp+ssl:// endpoint
     const a = endpoint(d, 'amqp+ssl');
-    const conn = await rheaConnect(Number(a.port), { transport: 'tls', host: a.hostname, servername: a.hostname, ca: [ca], username: 'jms', password: PASSWORD } as never);
+    const conn = await rheaConnect(Number(a.port), { transport: 'tls', host: a.hostname, servername: a.hostname, ca: [cp.ca], username: 'jms', password: PASSWORD } as never);
     const sender = await openSender(conn, 'queue://orders.amqp');
     expect((await sendAwait(sender, { body: 'over amqp+ssl', durable: true })).outcome).toBe('accepted');
     const rx = await openReceiver(conn, 'queue://orders.amqp');
@@ -137,7 +111,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
   });
 
   it('a reboot closes clients with 320 and keeps a durable queue\'s persistent messages', async () => {
-    const { BrokerId } = await client.send(
+    const { BrokerId } = await cp.client.send(
       new CreateBrokerCommand({
         BrokerName: 'reboot-me',
         EngineType: 'RABBITMQ',
@@ -147,20 +121,20 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
         Users: [{ Username: 'app', Password: PASSWORD }],
       }),
     );
-    const d = await waitForState(client, BrokerId!, 'RUNNING');
+    const d = await waitForState(cp.client, BrokerId!, 'RUNNING');
     expect(d.BrokerInstances).toHaveLength(1);
     const url = endpoint(d, 'amqps');
-    const conn = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    const conn = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [cp.ca] });
     const closed = new Promise<Error>((resolve) => conn.once('close', resolve));
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue('keep', { durable: true });
     for (let i = 0; i < 5; i++) ch.sendToQueue('keep', Buffer.from(`m${i}`), { persistent: true });
     await ch.waitForConfirms();
-    await client.send(new RebootBrokerCommand({ BrokerId }));
+    await cp.client.send(new RebootBrokerCommand({ BrokerId }));
     expect(String(await closed)).toMatch(/320|CONNECTION_FORCED/);
-    const after = await waitForState(client, BrokerId!, 'RUNNING');
+    const after = await waitForState(cp.client, BrokerId!, 'RUNNING');
     expect(after.BrokerInstances![0]!.Endpoints).toEqual(d.BrokerInstances![0]!.Endpoints);
-    const conn2 = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [ca] });
+    const conn2 = await amqplib.connect(`amqps://app:${PASSWORD}@${url.hostname}:${url.port}`, { ca: [cp.ca] });
     const ch2 = await conn2.createChannel();
     const q = await ch2.checkQueue('keep');
     expect(q.messageCount).toBe(5);
@@ -168,16 +142,16 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
   });
 
   it('delete: DELETION_IN_PROGRESS, then NotFoundException, and the listeners are closed', async () => {
-    const { BrokerId } = await client.send(
+    const { BrokerId } = await cp.client.send(
       new CreateBrokerCommand({ BrokerName: 'short-lived', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: true, Users: [{ Username: 'u1', Password: PASSWORD }] }),
     );
-    const d = await waitForState(client, BrokerId!, 'RUNNING');
+    const d = await waitForState(cp.client, BrokerId!, 'RUNNING');
     const port = Number(endpoint(d, 'stomp+ssl').port);
     expect(await refused(port)).toBe(false);
-    const del = await client.send(new DeleteBrokerCommand({ BrokerId }));
+    const del = await cp.client.send(new DeleteBrokerCommand({ BrokerId }));
     expect(del.BrokerId).toBe(BrokerId);
-    await host.controlPlane.settled(BrokerId!);
-    const err = await client.send(new DescribeBrokerCommand({ BrokerId })).catch((e: unknown) => e);
+    await cp.host.controlPlane.settled(BrokerId!);
+    const err = await cp.client.send(new DescribeBrokerCommand({ BrokerId })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundException);
     expect((err as NotFoundException).ErrorAttribute).toBe('broker-id');
     expect((err as NotFoundException).message).toBe(`Can't find requested broker [${BrokerId}]. Make sure your broker exists.`);
@@ -187,7 +161,7 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
 
   it('errors as the SDK parses them: validation, conflicts, unknown ids', async () => {
     const base = { EngineType: 'RABBITMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] } as const;
-    const fail = (input: Record<string, unknown>) => client.send(new CreateBrokerCommand(input as never)).then(() => undefined, (e: unknown) => e as BadRequestException);
+    const fail = (input: Record<string, unknown>) => cp.client.send(new CreateBrokerCommand(input as never)).then(() => undefined, (e: unknown) => e as BadRequestException);
 
     let e = await fail({ ...base, BrokerName: 'has space' });
     expect(e).toBeInstanceOf(BadRequestException);
@@ -214,15 +188,15 @@ describe('Amazon MQ API: brokers that really run (@aws-sdk/client-mq)', () => {
     expect(dup).toBeInstanceOf(ConflictException);
     expect(dup!.$metadata.httpStatusCode).toBe(409);
 
-    const reboot = await client.send(new RebootBrokerCommand({ BrokerId: 'b-00000000-0000-0000-0000-000000000000' })).catch((x: unknown) => x);
+    const reboot = await cp.client.send(new RebootBrokerCommand({ BrokerId: 'b-00000000-0000-0000-0000-000000000000' })).catch((x: unknown) => x);
     expect(reboot).toBeInstanceOf(NotFoundException);
   });
 
   it('ListBrokers pages with MaxResults and NextToken', async () => {
-    const first = await client.send(new ListBrokersCommand({ MaxResults: 1 }));
+    const first = await cp.client.send(new ListBrokersCommand({ MaxResults: 1 }));
     expect(first.BrokerSummaries).toHaveLength(1);
     expect(first.NextToken).toBeTruthy();
-    const second = await client.send(new ListBrokersCommand({ MaxResults: 1, NextToken: first.NextToken }));
+    const second = await cp.client.send(new ListBrokersCommand({ MaxResults: 1, NextToken: first.NextToken }));
     expect(second.BrokerSummaries![0]!.BrokerId).not.toBe(first.BrokerSummaries![0]!.BrokerId);
   });
 });

@@ -1,23 +1,9 @@
 import mqtt from 'mqtt';
-import { connect as netConnect } from 'node:net';
-import { CreateBrokerCommand, RebootBrokerCommand, type MqClient, type DescribeBrokerResponse } from '@aws-sdk/client-mq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../../src/index.js';
-import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { CreateBrokerCommand, RebootBrokerCommand, type DescribeBrokerResponse } from '@aws-sdk/client-mq';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, endpoint, refused, stompitConnect, useControlPlane, waitForState } from '../helpers/mq-api.js';
 import type * as stompit from 'stompit';
 
-const PASSWORD = 'correct-horse-battery';
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 function drainQueue(client: stompit.Client, destination: string, expected: number): Promise<string[]> {
   const got: string[] = [];
@@ -34,25 +20,16 @@ function drainQueue(client: stompit.Client, destination: string, expected: numbe
 }
 
 describe('ACTIVE_STANDBY_MULTI_AZ: failover you can trigger', () => {
-  let host: LocalMQ;
-  let client: MqClient;
-  let ca: string;
+  const cp = useControlPlane();
   let d: DescribeBrokerResponse;
   let brokerId: string;
 
   beforeAll(async () => {
-    host = await startBroker();
-    client = mqClient(host);
-    ca = (await host.controlPlane.certificateAuthority()).ca;
-    const created = await client.send(
+    const created = await cp.client.send(
       new CreateBrokerCommand({ BrokerName: 'pair', EngineType: 'ACTIVEMQ', EngineVersion: '5.19', HostInstanceType: 'mq.m5.large', DeploymentMode: 'ACTIVE_STANDBY_MULTI_AZ', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] }),
     );
     brokerId = created.BrokerId!;
-    d = await waitForState(client, brokerId, 'RUNNING');
-  });
-  afterAll(async () => {
-    client.destroy();
-    await host.stop();
+    d = await waitForState(cp.client, brokerId, 'RUNNING');
   });
 
   it('has two instances; the standby refuses connections while the active holds the lock', async () => {
@@ -79,14 +56,14 @@ describe('ACTIVE_STANDBY_MULTI_AZ: failover you can trigger', () => {
           // the failover strikes from inside the stream: receipts for later messages are still due
           if (receipted.size === failAt && !trigger) {
             started = performance.now();
-            trigger = host.controlPlane.failover(brokerId);
+            trigger = cp.host.controlPlane.failover(brokerId);
             struck();
           }
         },
       } as never);
       frame.end(body);
     };
-    const first = await stompitConnect(endpoint(d, 'stomp+ssl', 0), ca, 'app', PASSWORD);
+    const first = await stompitConnect(endpoint(d, 'stomp+ssl', 0), cp.ca, 'app', PASSWORD);
     first.on('error', () => undefined);
     // the whole stream goes out at once
     for (let i = 0; i < total; i++) send(first, `order-${i}`);
@@ -94,7 +71,7 @@ describe('ACTIVE_STANDBY_MULTI_AZ: failover you can trigger', () => {
     // the client's own failover: retry the second endpoint until the standby serves
     let second: stompit.Client | undefined;
     while (!second) {
-      second = await stompitConnect(endpoint(d, 'stomp+ssl', 1), ca, 'app', PASSWORD).catch(() => undefined);
+      second = await stompitConnect(endpoint(d, 'stomp+ssl', 1), cp.ca, 'app', PASSWORD).catch(() => undefined);
       if (!second) await new Promise((r) => setTimeout(r, 5));
     }
     const reconnectMs = performance.now() - started;
@@ -115,33 +92,33 @@ describe('ACTIVE_STANDBY_MULTI_AZ: failover you can trigger', () => {
     const dupes = got.filter((b, i) => got.indexOf(b) !== i);
     for (const b of dupes) expect(lostReceipts).toContain(b);
     second.disconnect();
-    const after = await waitForState(client, brokerId, 'RUNNING');
+    const after = await waitForState(cp.client, brokerId, 'RUNNING');
     expect(await refused(Number(endpoint(after, 'stomp+ssl', 0).port))).toBe(true);
   });
 
   it('MQTT QoS 1 with a persistent session: PUBACKed messages survive a RebootBroker failover back to -1', async () => {
-    const now = await waitForState(client, brokerId, 'RUNNING');
+    const now = await waitForState(cp.client, brokerId, 'RUNNING');
     const mq = (i: number) => {
       const u = endpoint(now, 'mqtt+ssl', i);
       return `mqtts://${u.hostname}:${u.port}`;
     };
     // the instance serving now is -2 (after the previous test); the reboot fails over to -1
-    const sub = await mqtt.connectAsync(mq(1), { clientId: 'sub-1', clean: false, username: 'app', password: PASSWORD, ca: [ca], reconnectPeriod: 0 });
+    const sub = await mqtt.connectAsync(mq(1), { clientId: 'sub-1', clean: false, username: 'app', password: PASSWORD, ca: [cp.ca], reconnectPeriod: 0 });
     await sub.subscribeAsync('sensors/+', { qos: 1 });
     await sub.endAsync();
-    const pub = await mqtt.connectAsync(mq(1), { clientId: 'pub-1', username: 'app', password: PASSWORD, ca: [ca], reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(mq(1), { clientId: 'pub-1', username: 'app', password: PASSWORD, ca: [cp.ca], reconnectPeriod: 0 });
     const acked: string[] = [];
     for (let i = 0; i < 20; i++) {
       await pub.publishAsync('sensors/t', `reading-${i}`, { qos: 1 });
       acked.push(`reading-${i}`);
     }
     pub.on('error', () => undefined);
-    await client.send(new RebootBrokerCommand({ BrokerId: brokerId }));
-    const after = await waitForState(client, brokerId, 'RUNNING');
+    await cp.client.send(new RebootBrokerCommand({ BrokerId: brokerId }));
+    const after = await waitForState(cp.client, brokerId, 'RUNNING');
     await pub.endAsync(true);
     const u = endpoint(after, 'mqtt+ssl', 0);
     const got: string[] = [];
-    const sub2 = mqtt.connect(`mqtts://${u.hostname}:${u.port}`, { clientId: 'sub-1', clean: false, username: 'app', password: PASSWORD, ca: [ca], reconnectPeriod: 0 });
+    const sub2 = mqtt.connect(`mqtts://${u.hostname}:${u.port}`, { clientId: 'sub-1', clean: false, username: 'app', password: PASSWORD, ca: [cp.ca], reconnectPeriod: 0 });
     await new Promise<void>((resolve) => sub2.on('message', (_t, p) => {
       got.push(p.toString());
       if (new Set(got).size === acked.length) resolve();

@@ -4,11 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateBrokerCommand, type DescribeBrokerResponse, type MqClient } from '@aws-sdk/client-mq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../../src/index.js';
+import { CreateBrokerCommand, type DescribeBrokerResponse } from '@aws-sdk/client-mq';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE_LISTENERS } from '../../src/server/profiles.js';
-import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-api.js';
+import { PASSWORD, endpoint, stompitConnect, useControlPlane, waitForState } from '../helpers/mq-api.js';
 
 /**
  * The ActiveMQ JMS client (Debian's libactivemq-java) against an ACTIVE_STANDBY_MULTI_AZ
@@ -17,7 +16,6 @@ import { endpoint, mqClient, stompitConnect, waitForState } from '../helpers/mq-
  */
 const JAVA_DIR = '/usr/share/java';
 const JARS = ['activemq-client.jar', 'geronimo-jms_1.1_spec.jar', 'geronimo-j2ee-management-1.1-spec.jar', 'hawtbuf.jar', 'slf4j-api.jar', 'slf4j-nop.jar'];
-const PASSWORD = 'correct-horse-battery';
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'java', 'JmsFailoverProducer.java');
 
 /** why this test cannot run here, or undefined */
@@ -58,24 +56,15 @@ function trustStore(caPem: string): string {
 }
 
 describe.skipIf(unavailable !== undefined)(`JMS failover:(ssl://-1,ssl://-2) across an active/standby failover${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
-  let host: LocalMQ;
-  let client: MqClient;
-  let ca: string;
+  const cp = useControlPlane();
   let brokerId: string;
   let d: DescribeBrokerResponse;
 
   beforeAll(async () => {
-    host = await startBroker();
-    client = mqClient(host);
-    ca = (await host.controlPlane.certificateAuthority()).ca;
-    brokerId = (await client.send(
+    brokerId = (await cp.client.send(
       new CreateBrokerCommand({ BrokerName: 'jms-pair', EngineType: 'ACTIVEMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'ACTIVE_STANDBY_MULTI_AZ', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] }),
     )).BrokerId!;
-    d = await waitForState(client, brokerId, 'RUNNING');
-  });
-  afterAll(async () => {
-    client.destroy();
-    await host.stop();
+    d = await waitForState(cp.client, brokerId, 'RUNNING');
   });
 
   it('every message whose send returned is on the standby; the JMS client carried on by itself', async () => {
@@ -86,7 +75,7 @@ describe.skipIf(unavailable !== undefined)(`JMS failover:(ssl://-1,ssl://-2) acr
     const failAt = 40;
     const sent: number[] = [];
     let failover: Promise<{ millis: number }> | undefined;
-    const child = spawn('java', ['-Xshare:auto', '-XX:TieredStopAtLevel=1', `-Djavax.net.ssl.trustStore=${trustStore(ca)}`, '-Djavax.net.ssl.trustStorePassword=changeit', '-Djavax.net.ssl.trustStoreType=PKCS12', '-cp', producerClasspath(), 'JmsFailoverProducer', url, 'jms.orders', String(total)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('java', ['-Xshare:auto', '-XX:TieredStopAtLevel=1', `-Djavax.net.ssl.trustStore=${trustStore(cp.ca)}`, '-Djavax.net.ssl.trustStorePassword=changeit', '-Djavax.net.ssl.trustStoreType=PKCS12', '-cp', producerClasspath(), 'JmsFailoverProducer', url, 'jms.orders', String(total)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let pending = '';
     const done = new Promise<boolean>((resolve) => {
@@ -101,7 +90,7 @@ describe.skipIf(unavailable !== undefined)(`JMS failover:(ssl://-1,ssl://-2) acr
           const m = /^SENT (\d+)$/.exec(line);
           if (m) {
             sent.push(Number(m[1]));
-            if (sent.length === failAt) failover = host.controlPlane.failover(brokerId);
+            if (sent.length === failAt) failover = cp.host.controlPlane.failover(brokerId);
           }
           if (line === 'DONE') resolve(true);
         }
@@ -114,7 +103,7 @@ describe.skipIf(unavailable !== undefined)(`JMS failover:(ssl://-1,ssl://-2) acr
     const { millis } = await failover!;
     expect(sent).toHaveLength(total);
 
-    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl', 1), ca, 'app', PASSWORD);
+    const stomp = await stompitConnect(endpoint(d, 'stomp+ssl', 1), cp.ca, 'app', PASSWORD);
     stomp.on('error', () => undefined);
     const got = new Set<string>();
     await new Promise<void>((resolve) => {

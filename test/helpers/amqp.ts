@@ -1,4 +1,4 @@
-import amqplib, { type ChannelModel } from 'amqplib';
+import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { afterStart } from './broker.js';
@@ -50,6 +50,23 @@ export function useBrokerConnection(): { broker: () => LocalMQ; conn: () => Chan
 /** resolve with the error a channel closes with (amqplib rejects the pending call too) */
 export function channelClosed(ch: { once(ev: 'error' | 'close', cb: (e?: unknown) => void): unknown }): Promise<Error & { code?: number }> {
   return new Promise((resolve) => ch.once('error', (e) => resolve(e as Error & { code?: number })));
+}
+
+let names = 0;
+/** a name no other test of the file uses: `prefix.N` */
+export function uniqueName(prefix: string): string {
+  return `${prefix}.${++names}`;
+}
+
+/** the next message consumed from `queue` on `ch`: acked, then the consumer is cancelled */
+export function nextMessage(ch: Channel, queue: string): Promise<ConsumeMessage> {
+  return new Promise((resolve) => {
+    void ch.consume(queue, (m) => {
+      if (!m) return;
+      ch.ack(m);
+      void ch.cancel(m.fields.consumerTag).then(() => resolve(m));
+    });
+  });
 }
 
 /** collect `n` messages from a consumer */

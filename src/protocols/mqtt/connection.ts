@@ -79,7 +79,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   clientId = '';
   version: 3 | 4 | 5 = 4;
   private state: State = 'connecting';
-  private vhostRef: VHost | undefined;
+  private vhostModel: VHost | undefined;
   /** the user's permissions, through the core's access service */
   private access: Access | undefined;
   /** the resource alarm's hold on this client's reading (RabbitMQ stops reading publishers) */
@@ -170,7 +170,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   get vhost(): string | undefined {
-    return this.vhostRef?.name;
+    return this.vhostModel?.name;
   }
 
   // ---- reading ----------------------------------------------------------------------
@@ -338,7 +338,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return this.refuse({ v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.NOT_AUTHORIZED, reason: `not authorized for vhost '${login.vhost}'` }, p.username);
     }
     this.user = login.user;
-    this.vhostRef = vhost;
+    this.vhostModel = vhost;
     this.access = new Access(this.ctx.access, login.user, { client_id: clientId });
     if (!this.ctx.connections.add(this)) {
       const over = this.ctx.connections.refusal('mqtt', this);
@@ -463,7 +463,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   /** a persistent session's subscriptions are its queue's bindings on amq.topic */
   private restoreSubscriptions(): void {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const q = v.getQueue(this.queueName);
     const ex = v.getExchange(TOPIC_EXCHANGE);
     if (!q || !ex) return;
@@ -555,7 +555,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     }
     // clients may not publish into $SYS: dropped without a word, as Mosquitto does
     if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const refused = publishRefusal(this.access!, v, topic);
     if (refused) {
       const reason = refused;
@@ -635,7 +635,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private onSubscribe(p: ISubscribePacket): void {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const granted: number[] = [];
     const retainedFor: [string, SubscriptionOptions][] = [];
     const subId = p.properties?.subscriptionIdentifier;
@@ -714,7 +714,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
    * Returns the SUBACK code.
    */
   private subscribeShared(full: string, group: string, filter: string, o: SubscriptionOptions): number {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const name = sharedQueueName(group, filter);
     try {
       const existing = v.getQueue(name);
@@ -753,17 +753,17 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** a persistent session's shared subscriptions, kept for its next connection */
   private saveShared(): void {
     const shared = [...this.sharedSubs.values()].map((s) => ({ filter: s.full, options: s.options }));
-    this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared });
+    this.server.sessions.update(this.vhostModel!.name, this.clientId, { shared });
   }
 
   /** with a data dir, a persistent session's QoS 2 packet ids in mid-handshake are written down */
   private saveQos2(): void {
     if (!this.durable || !this.persistent) return;
-    this.server.sessions.update(this.vhostRef!.name, this.clientId, { incomingQos2: [...this.incomingQos2], pendingPubrel: this.outbound.releasedIds() });
+    this.server.sessions.update(this.vhostModel!.name, this.clientId, { incomingQos2: [...this.incomingQos2], pendingPubrel: this.outbound.releasedIds() });
   }
 
   private onUnsubscribe(p: IUnsubscribePacket): void {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const codes: number[] = [];
     for (const filter of p.unsubscriptions) {
       const shared = sharedFilter(filter);
@@ -795,7 +795,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private ensureQueue(): void {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     if (v.getQueue(this.queueName)) return;
     const persistent = this.persistent;
     const q = v.declareQueue(
@@ -807,13 +807,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private startConsuming(): void {
-    if (this.consumer || this.state !== 'open' || !this.vhostRef!.getQueue(this.queueName)) return;
+    if (this.consumer || this.state !== 'open' || !this.vhostModel!.getQueue(this.queueName)) return;
     this.consumer = this.session!.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
   /** retained messages matching a new subscription go straight to the client, flagged retained */
   private sendRetained(filter: string, o: SubscriptionOptions): void {
-    const v = this.vhostRef!;
+    const v = this.vhostModel!;
     const now = Date.now();
     const found = this.ctx.broker.retained.find(v.name, TOPIC_EXCHANGE, (key) => filterMatches(filter, routingKeyToTopic(key)), now);
     for (const m of found) {
@@ -1036,9 +1036,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       // [MQTT-3.14.2-2]: a session that was to end at disconnect cannot be made to last now
       if (this.sessionExpiry === 0 && sessionExpiry > 0) return this.protocolFailure(RC.PROTOCOL_ERROR, 'session expiry interval set on DISCONNECT');
       this.sessionExpiry = sessionExpiry;
-      const q = this.vhostRef!.getQueue(this.queueName);
+      const q = this.vhostModel!.getQueue(this.queueName);
       if (sessionExpiry === 0) this.persistent = false;
-      else if (q && this.persistent) this.server.setSessionExpiry(this.vhostRef!, q, sessionExpiry, 5);
+      else if (q && this.persistent) this.server.setSessionExpiry(this.vhostModel!, q, sessionExpiry, 5);
     }
     // MQTT 5 reason 0x04: disconnect, and publish the will all the same
     this.closeNow(this.version === 5 && reasonCode === RC.DISCONNECT_WITH_WILL);
@@ -1078,11 +1078,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // unacked deliveries go back to the queue (redelivered with DUP next time)
     this.session?.close();
     // a durable group queue whose last member this was (no consumer, no persistent session) goes
-    if (!this.persistent) for (const name of this.sharedSubs.keys()) this.server.releaseShared(this.vhostRef!, name);
-    this.vhostRef!.ownerClosed(this);
+    if (!this.persistent) for (const name of this.sharedSubs.keys()) this.server.releaseShared(this.vhostModel!, name);
+    this.vhostModel!.ownerClosed(this);
     // a session that ends with the connection (MQTT 5 expiry 0) that had resumed a durable one
-    const q = this.vhostRef!.getQueue(this.queueName);
-    if (!this.persistent && q && !q.options.exclusive) this.vhostRef!.deleteQueue(this.queueName, false, false, null);
+    const q = this.vhostModel!.getQueue(this.queueName);
+    if (!this.persistent && q && !q.options.exclusive) this.vhostModel!.deleteQueue(this.queueName, false, false, null);
     const leftovers: SessionLeftovers | undefined = this.persistent
       ? { incomingQos2: this.incomingQos2, pendingPubrel: this.outbound.releasedIds() }
       : undefined;
@@ -1090,9 +1090,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.ctx.connections.remove(this);
     this.ctx.logger.info('MQTT connection closed', { clientId: this.clientId, user: this.user, remote: this.remoteAddress, takenOver: takenOver || undefined });
     if (publishWill && this.will) this.server.publishWill(this, this.will, this.persistent ? this.sessionExpiry : 0);
-    else if (this.will && this.durable) this.server.sessions.update(this.vhostRef!.name, this.clientId, { will: undefined });
+    else if (this.will && this.durable) this.server.sessions.update(this.vhostModel!.name, this.clientId, { will: undefined });
     // a session that ends here leaves nothing behind (a will waiting for its delay aside)
-    if (!this.persistent && !takenOver) this.server.sessions.update(this.vhostRef!.name, this.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
+    if (!this.persistent && !takenOver) this.server.sessions.update(this.vhostModel!.name, this.clientId, { shared: undefined, incomingQos2: undefined, pendingPubrel: undefined });
     this.closedResolve();
   }
 

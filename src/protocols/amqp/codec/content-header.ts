@@ -61,7 +61,7 @@ export function decodeContentHeader(payload: Buffer): DecodedContentHeader {
 /** Decodes a property block (flags onward), e.g. a stored `Message.encodedProperties`. */
 export function decodeProperties(block: Buffer): MessageProperties {
   const r = new Reader(block);
-  const flags = r.short();
+  const flags = r.u16();
   const p: MessageProperties = {};
   if (flags === 0) {
     if (r.pos !== block.length) r.fail('content header (trailing bytes)');
@@ -71,13 +71,13 @@ export function decodeProperties(block: Buffer): MessageProperties {
   if (flags & PROP_CONTENT_TYPE) p.contentType = r.shortstr();
   if (flags & PROP_CONTENT_ENCODING) p.contentEncoding = r.shortstr();
   if (flags & PROP_HEADERS) p.headers = readFieldTable(r);
-  if (flags & PROP_DELIVERY_MODE) p.deliveryMode = r.octet();
-  if (flags & PROP_PRIORITY) p.priority = r.octet();
+  if (flags & PROP_DELIVERY_MODE) p.deliveryMode = r.u8();
+  if (flags & PROP_PRIORITY) p.priority = r.u8();
   if (flags & PROP_CORRELATION_ID) p.correlationId = r.shortstr();
   if (flags & PROP_REPLY_TO) p.replyTo = r.shortstr();
   if (flags & PROP_EXPIRATION) p.expiration = r.shortstr();
   if (flags & PROP_MESSAGE_ID) p.messageId = r.shortstr();
-  if (flags & PROP_TIMESTAMP) p.timestamp = r.longlong();
+  if (flags & PROP_TIMESTAMP) p.timestamp = r.u64();
   if (flags & PROP_TYPE) p.type = r.shortstr();
   if (flags & PROP_USER_ID) p.userId = r.shortstr();
   if (flags & PROP_APP_ID) p.appId = r.shortstr();

@@ -34,7 +34,7 @@ const x = 0x78; // x byte array
 
 /** Reads a table (its 32-bit length first) at the reader's position. */
 export function readFieldTable(r: Reader, depth = 0): FieldTable {
-  const len = r.long();
+  const len = r.u32();
   r.need(len, 'field table');
   const end = r.pos + len;
   const table: FieldTable = {};
@@ -54,7 +54,7 @@ export function readFieldTable(r: Reader, depth = 0): FieldTable {
 
 /** Reads a field array (its 32-bit length first) at the reader's position. */
 export function readFieldArray(r: Reader, depth = 0): FieldValue[] {
-  const len = r.long();
+  const len = r.u32();
   r.need(len, 'field array');
   const end = r.pos + len;
   const out: FieldValue[] = [];
@@ -65,53 +65,53 @@ export function readFieldArray(r: Reader, depth = 0): FieldValue[] {
 
 function readFieldValue(r: Reader, end: number, depth: number): FieldValue {
   if (r.pos >= end) r.fail('field value (missing type)');
-  const type = r.octet();
+  const type = r.u8();
   let v: FieldValue;
   switch (type) {
     case S:
       v = r.longstr();
       break;
     case I:
-      v = r.int32();
+      v = r.i32();
       break;
     case T:
-      v = r.octet() !== 0;
+      v = r.u8() !== 0;
       break;
     case F:
       if (depth >= MAX_DEPTH) r.fail('field table (nested too deep)');
       v = readFieldTable(r, depth + 1);
       break;
     case l:
-      v = r.int64();
+      v = r.i64Exact();
       break;
     case b:
-      v = r.int8();
+      v = r.i8();
       break;
     case B:
-      v = r.octet();
+      v = r.u8();
       break;
     case s:
-      v = r.int16();
+      v = r.i16();
       break;
     case u:
-      v = r.short();
+      v = r.u16();
       break;
     case i:
-      v = r.long();
+      v = r.u32();
       break;
     case f:
-      v = r.float();
+      v = r.f32();
       break;
     case d:
-      v = r.double();
+      v = r.f64();
       break;
     case D: {
-      const scale = r.octet();
-      v = new Decimal(scale, r.long());
+      const scale = r.u8();
+      v = new Decimal(scale, r.u32());
       break;
     }
     case TS:
-      v = new Date(r.longlong() * 1000);
+      v = new Date(r.u64() * 1000);
       break;
     case A:
       if (depth >= MAX_DEPTH) r.fail('field array (nested too deep)');

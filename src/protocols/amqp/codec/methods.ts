@@ -161,23 +161,23 @@ export function decodeMethod(payload: Buffer): DecodedMethod {
   for (const f of info.fields) {
     switch (f.kind) {
       case K_BIT:
-        if (f.bit === 0) bits = r.octet();
+        if (f.bit === 0) bits = r.u8();
         args[f.name] = (bits & (1 << f.bit)) !== 0;
         break;
       case K_SHORTSTR:
         args[f.name] = r.shortstr();
         break;
       case K_SHORT:
-        args[f.name] = r.short();
+        args[f.name] = r.u16();
         break;
       case K_LONG:
-        args[f.name] = r.long();
+        args[f.name] = r.u32();
         break;
       case K_LONGLONG:
-        args[f.name] = r.longlong();
+        args[f.name] = r.u64();
         break;
       case K_OCTET:
-        args[f.name] = r.octet();
+        args[f.name] = r.u8();
         break;
       case K_TABLE:
         args[f.name] = readFieldTable(r);

@@ -1,129 +1,44 @@
+import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
 import { decodeError } from './errors.js';
 
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_RETAINED = 1024 * 1024;
 
-/**
- * Bounds-checked big-endian cursor over a payload. Every read checks its length
- * first so malformed input becomes an AmqpCodecError, never a RangeError or a
- * silently short value.
- */
-export class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    pos = 0,
-    readonly end = buf.length,
-    /** what a failure reports; the method decoder sets the ids */
-    public classId = 0,
-    public methodId = 0,
-  ) {
-    this.pos = pos;
-  }
+/** AMQP 0-9-1's answer to a short read: FRAME_ERROR "cannot decode …" naming the method being decoded. */
+const cannotDecode: ShortReadError = (r, _needed, what) => decodeError(what, (r as Reader).classId, (r as Reader).methodId);
 
-  need(n: number, what: string): void {
-    if (this.pos + n > this.end) throw decodeError(what, this.classId, this.methodId);
+/**
+ * The shared bounds-checked cursor (`ByteReader`: octets are `u8`, shorts `u16`, longs `u32`,
+ * long-longs `u64`…) plus AMQP 0-9-1's strings. Malformed input becomes an AmqpCodecError,
+ * never a RangeError or a silently short value.
+ */
+export class Reader extends ByteReader {
+  /** what a failure reports; the method decoder sets the ids */
+  declare classId: number;
+  declare methodId: number;
+
+  constructor(buf: Buffer, pos = 0, end = buf.length, classId = 0, methodId = 0) {
+    super(buf, pos, end, cannotDecode);
+    this.classId = classId;
+    this.methodId = methodId;
   }
 
   fail(what: string): never {
     throw decodeError(what, this.classId, this.methodId);
   }
 
-  octet(): number {
-    this.need(1, 'octet');
-    return this.buf[this.pos++]!;
-  }
-
-  int8(): number {
-    this.need(1, 'int8');
-    return this.buf.readInt8(this.pos++);
-  }
-
-  short(): number {
-    this.need(2, 'short');
-    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
-    this.pos += 2;
-    return v;
-  }
-
-  int16(): number {
-    this.need(2, 'int16');
-    const v = this.buf.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  long(): number {
-    this.need(4, 'long');
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  int32(): number {
-    this.need(4, 'int32');
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  /** Unsigned 64-bit as a number: delivery tags, body sizes, timestamps never reach 2^53. */
-  longlong(): number {
-    this.need(8, 'longlong');
-    const v = this.buf.readUInt32BE(this.pos) * TWO_POW_32 + this.buf.readUInt32BE(this.pos + 4);
-    this.pos += 8;
-    return v;
-  }
-
-  /** Signed 64-bit: a number when exact, otherwise a bigint. */
-  int64(): number | bigint {
-    this.need(8, 'int64');
-    const hi = this.buf.readInt32BE(this.pos);
-    const lo = this.buf.readUInt32BE(this.pos + 4);
-    const n = hi * TWO_POW_32 + lo;
-    const v = Number.isSafeInteger(n) ? n : this.buf.readBigInt64BE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  float(): number {
-    this.need(4, 'float');
-    const v = this.buf.readFloatBE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  double(): number {
-    this.need(8, 'double');
-    const v = this.buf.readDoubleBE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
   shortstr(): string {
-    this.need(1, 'shortstr');
-    const len = this.buf[this.pos]!;
-    this.need(1 + len, 'shortstr');
-    const start = this.pos + 1;
-    this.pos = start + len;
-    return len === 0 ? '' : this.buf.toString('utf8', start, start + len);
+    const len = this.buf[this.take(1, 'shortstr')]!;
+    return this.utf8(len, 'shortstr');
   }
 
   /** Long string as bytes (a view into the payload, not a copy). */
   longstrBytes(): Buffer {
-    const len = this.long();
-    this.need(len, 'longstr');
-    const start = this.pos;
-    this.pos += len;
-    return this.buf.subarray(start, start + len);
+    return this.bytes(this.u32(), 'longstr');
   }
 
   longstr(): string {
-    const len = this.long();
-    this.need(len, 'longstr');
-    const start = this.pos;
-    this.pos += len;
-    return this.buf.toString('utf8', start, start + len);
+    return this.utf8(this.u32(), 'longstr');
   }
 }
 

@@ -1,3 +1,4 @@
+import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
 import { Amqp10DecodeError } from './errors.js';
 import { AmqpMap, Described, Sym, Typed, Uuid, type AmqpValue } from './types.js';
 
@@ -48,44 +49,23 @@ export const T = {
 /** nesting deeper than this is refused: a hostile frame must not blow the stack */
 const MAX_DEPTH = 64;
 const MAX_ZERO_WIDTH_ELEMENTS = 65536;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/** AMQP 1.0's answer to a short read: amqp:decode-error, the connection closes. */
+const truncatedEncoding: ShortReadError = (r, needed) =>
+  new Amqp10DecodeError(`truncated encoding: ${needed} byte(s) needed at offset ${r.pos}, ${r.end - r.pos} left`);
 
 /**
- * Reads AMQP 1.0 values from one buffer (a frame body). Every read is bounds-checked and
+ * Reads AMQP 1.0 values from one buffer (a frame body), on the shared bounds-checked cursor:
  * a short or malformed encoding throws Amqp10DecodeError. Binary values are views of the
  * buffer, not copies.
  */
-export class Decoder {
-  pos: number;
-  private depth = 0;
+export class Decoder extends ByteReader {
+  // set in the constructor, not a class field: no field initializer per frame (see ByteReader)
+  declare private depth: number;
 
-  constructor(
-    readonly buf: Buffer,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
-
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.end) throw new Amqp10DecodeError(`truncated encoding: ${n} byte(s) needed at offset ${this.pos}, ${this.end - this.pos} left`);
-  }
-
-  private u8(): number {
-    this.need(1);
-    return this.buf[this.pos++]!;
-  }
-
-  private u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    super(buf, start, end, truncatedEncoding);
+    this.depth = 0;
   }
 
   /** the next value, whatever its type */
@@ -106,7 +86,6 @@ export class Decoder {
 
   /** the value after a constructor byte already read */
   readOf(code: number): AmqpValue {
-    const b = this.buf;
     switch (code) {
       case T.null:
         return null;
@@ -131,69 +110,38 @@ export class Decoder {
       case T.byte:
       case T.smallint:
       case T.smalllong:
-        this.need(1);
-        return b.readInt8(this.pos++);
+        return this.i8();
       case T.ushort:
-        this.need(2);
-        this.pos += 2;
-        return b.readUInt16BE(this.pos - 2);
+        return this.u16();
       case T.short:
-        this.need(2);
-        this.pos += 2;
-        return b.readInt16BE(this.pos - 2);
+        return this.i16();
       case T.uint:
         return this.u32();
       case T.int:
-        this.need(4);
-        this.pos += 4;
-        return b.readInt32BE(this.pos - 4);
+        return this.i32();
       case T.float:
-        this.need(4);
-        this.pos += 4;
-        return b.readFloatBE(this.pos - 4);
+        return this.f32();
       case T.char: {
         const cp = this.u32();
         if (cp > 0x10ffff) throw new Amqp10DecodeError(`invalid char U+${cp.toString(16)}`);
         return String.fromCodePoint(cp);
       }
       case T.decimal32:
-        this.need(4);
-        this.pos += 4;
-        return new Typed('decimal32', Buffer.from(b.subarray(this.pos - 4, this.pos)));
-      case T.ulong: {
-        this.need(8);
-        const v = b.readBigUInt64BE(this.pos);
-        this.pos += 8;
-        return v <= MAX_SAFE ? Number(v) : v;
-      }
-      case T.long: {
-        this.need(8);
-        const v = b.readBigInt64BE(this.pos);
-        this.pos += 8;
-        return v <= MAX_SAFE && v >= MIN_SAFE ? Number(v) : v;
-      }
+        return new Typed('decimal32', Buffer.from(this.bytes(4)));
+      case T.ulong:
+        return this.u64Exact();
+      case T.long:
+        return this.i64Exact();
       case T.double:
-        this.need(8);
-        this.pos += 8;
-        return b.readDoubleBE(this.pos - 8);
-      case T.timestamp: {
-        this.need(8);
-        const v = b.readBigInt64BE(this.pos);
-        this.pos += 8;
-        return new Date(Number(v));
-      }
+        return this.f64();
+      case T.timestamp:
+        return new Date(this.i64());
       case T.decimal64:
-        this.need(8);
-        this.pos += 8;
-        return new Typed('decimal64', Buffer.from(b.subarray(this.pos - 8, this.pos)));
+        return new Typed('decimal64', Buffer.from(this.bytes(8)));
       case T.decimal128:
-        this.need(16);
-        this.pos += 16;
-        return new Typed('decimal128', Buffer.from(b.subarray(this.pos - 16, this.pos)));
+        return new Typed('decimal128', Buffer.from(this.bytes(16)));
       case T.uuid:
-        this.need(16);
-        this.pos += 16;
-        return new Uuid(Buffer.from(b.subarray(this.pos - 16, this.pos)));
+        return new Uuid(Buffer.from(this.bytes(16)));
       case T.vbin8:
         return this.bytes(this.u8());
       case T.vbin32:
@@ -203,9 +151,9 @@ export class Decoder {
       case T.str32:
         return this.utf8(this.u32());
       case T.sym8:
-        return new Sym(this.ascii(this.u8()));
+        return new Sym(this.latin1(this.u8()));
       case T.sym32:
-        return new Sym(this.ascii(this.u32()));
+        return new Sym(this.latin1(this.u32()));
       case T.list8:
         return this.list(this.u8(), 1);
       case T.list32:
@@ -223,27 +171,9 @@ export class Decoder {
     }
   }
 
-  private bytes(n: number): Buffer {
-    this.need(n);
-    this.pos += n;
-    return this.buf.subarray(this.pos - n, this.pos);
-  }
-
-  private utf8(n: number): string {
-    this.need(n);
-    this.pos += n;
-    return this.buf.toString('utf8', this.pos - n, this.pos);
-  }
-
-  private ascii(n: number): string {
-    this.need(n);
-    this.pos += n;
-    return this.buf.toString('latin1', this.pos - n, this.pos);
-  }
-
   /** size and count, checked against what is left, for a compound of `width`-byte fields */
   private compound(size: number, width: 1 | 4, elementsTakeBytes = true): { count: number; end: number } {
-    this.need(size);
+    this.need(size, 'compound');
     if (size < width) throw new Amqp10DecodeError(`compound size ${size} too small`);
     const end = this.pos + size;
     const count = width === 1 ? this.u8() : this.u32();

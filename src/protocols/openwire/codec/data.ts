@@ -4,75 +4,58 @@
  * (NUL as two bytes, characters outside the BMP as two 3-byte surrogates).
  */
 
+import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
+
 export class OpenWireDecodeError extends Error {}
 
-export class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
+/** OpenWire's answer to a short read: the command is cut short (the client sees an IOException). */
+const truncatedCommand: ShortReadError = (r, needed) =>
+  new OpenWireDecodeError(`truncated command: needs ${needed} more bytes at offset ${r.pos}, ${r.end - r.pos} left`);
 
-  get remaining(): number {
-    return this.end - this.pos;
-  }
-
-  private need(n: number): number {
-    const at = this.pos;
-    if (n < 0 || at + n > this.end) throw new OpenWireDecodeError(`truncated command: needs ${n} more bytes at offset ${at}, ${this.end - at} left`);
-    this.pos = at + n;
-    return at;
+/** Java's DataInput names over the shared bounds-checked cursor. */
+export class Reader extends ByteReader {
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    super(buf, start, end, truncatedCommand);
   }
 
   bool(): boolean {
-    return this.buf[this.need(1)] !== 0;
+    return this.u8() !== 0;
   }
   byte(): number {
-    return this.buf.readInt8(this.need(1));
+    return this.i8();
   }
   ubyte(): number {
-    return this.buf[this.need(1)]!;
+    return this.u8();
   }
   short(): number {
-    return this.buf.readInt16BE(this.need(2));
+    return this.i16();
   }
   ushort(): number {
-    return this.buf.readUInt16BE(this.need(2));
+    return this.u16();
   }
   char(): string {
-    return String.fromCharCode(this.buf.readUInt16BE(this.need(2)));
+    return String.fromCharCode(this.u16());
   }
   int(): number {
-    return this.buf.readInt32BE(this.need(4));
+    return this.i32();
+  }
+  /** a Java long as a number (exact within ±2^53) */
+  long(): number {
+    return this.i64();
   }
   /** a Java long: a number when it is exactly representable, else a bigint */
-  long(): number {
-    const at = this.need(8);
-    const hi = this.buf.readInt32BE(at);
-    const lo = this.buf.readUInt32BE(at + 4);
-    return hi * 0x1_0000_0000 + lo;
-  }
   longExact(): number | bigint {
-    const at = this.need(8);
-    const v = this.buf.readBigInt64BE(at);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    return this.i64Exact();
   }
   float(): number {
-    return this.buf.readFloatBE(this.need(4));
+    return this.f32();
   }
   double(): number {
-    return this.buf.readDoubleBE(this.need(8));
-  }
-  bytes(n: number): Buffer {
-    const at = this.need(n);
-    return this.buf.subarray(at, at + n);
+    return this.f64();
   }
   /** DataInput.readUTF: an unsigned short length, then modified UTF-8 */
   utf(): string {
-    const n = this.ushort();
+    const n = this.u16();
     return decodeModifiedUtf8(this.bytes(n));
   }
 }
