@@ -3,7 +3,7 @@
 # /proc) read before and after each client run, so a client that costs more CPU than the
 # broker (rhea) does not hide what the broker spends:
 #   bench/amqp10/broker-cpu.sh [count] [rounds]      (default 100000, 1)
-# Runs AMQP 1.0 through rhea and through the minimal load generator (settled and unsettled:
+# Runs AMQP 1.0 through rhea, rhea sending a pre-encoded message, and the minimal load generator (settled and unsettled:
 # the broker's CPU is summed over both, so per message is over 2 × count), then AMQP 0-9-1
 # through amqplib (amqp-e2e throughput: an unconfirmed publisher, a consumer acking every 100).
 # LocalMQ on $LM_PORT (24572). Run it under the bench lock as a session of its own, e.g.
@@ -37,6 +37,7 @@ measure() { # label, messages the broker carried, command…
 }
 for r in $(seq 1 "$ROUNDS"); do
   measure "AMQP 1.0 rhea (settled+unsettled)" $((2 * COUNT)) node --import tsx bench/amqp10-e2e.ts --client rhea --count "$COUNT" --rounds 1 --url "$URL"
+  measure "AMQP 1.0 rhea-pre (settled+unsettled)" $((2 * COUNT)) node --import tsx bench/amqp10-e2e.ts --client rhea-pre --count "$COUNT" --rounds 1 --url "$URL"
   measure "AMQP 1.0 raw (settled+unsettled)" $((2 * COUNT)) node --import tsx bench/amqp10-e2e.ts --client raw --count "$COUNT" --rounds 1 --url "$URL"
   measure "AMQP 0-9-1 amqplib (throughput)" "$COUNT" node --import tsx bench/amqp-e2e.ts --url "$URL" --count "$COUNT" --size 1024 --scenarios throughput --rounds 1
 done
