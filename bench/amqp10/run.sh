@@ -6,6 +6,9 @@
 # RABBIT=0 runs LocalMQ alone; AMQP091=0 skips the AMQP 0-9-1 figure.
 # Ports: LocalMQ AMQP (0-9-1 and 1.0) on $LM_PORT (24572), RabbitMQ on $RABBIT_PORT (24672, its
 # distribution port +1); RabbitMQ's node keeps its data under a temp dir and is stopped at the end.
+# The kernel schedules by autogroup here: nice counts only inside a session, so run it as a session of
+# its own under the bench lock (bench/README.md):
+#   flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec nice -n -20 bench/amqp10/run.sh 100000 3 rhea'
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COUNT=${1:-100000}

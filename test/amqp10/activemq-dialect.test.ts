@@ -31,8 +31,10 @@ describe('AMQP 1.0 in the ActiveMQ profile', () => {
     const rx = await openReceiver(conn, q);
     const got = await receiveN(rx, 2);
     expect(got.map((g) => g.message.body)).toEqual(['one', 'two']);
-    // deliveries say where they came from, as ActiveMQ's JMS mapping does
-    expect(got[0]!.message.message_annotations).toMatchObject({ 'x-opt-jms-dest': 0, 'x-opt-jms-msg-type': 5 });
+    // deliveries say where they came from, as ActiveMQ's JMS mapping does; ActiveMQ 5.x
+    // writes no x-opt-jms-msg-type of its own (JMSMappingOutboundTransformer: only
+    // x-opt-jms-dest and x-opt-jms-reply-to, plus the annotations the sender gave)
+    expect(got[0]!.message.message_annotations).toEqual({ 'x-opt-jms-dest': 0 });
     await rheaClose(conn);
   });
 
@@ -76,7 +78,7 @@ describe('AMQP 1.0 in the ActiveMQ profile', () => {
     await rheaClose(conn);
   });
 
-  it('a STOMP SEND reaches an AMQP 1.0 receiver as an amqp-value string with the JMS annotations', async () => {
+  it('a STOMP SEND reaches an AMQP 1.0 receiver as an amqp-value string with the JMS destination annotations', async () => {
     const q = unique('from.stomp');
     const conn = await rheaConnect(port());
     const rx = await openReceiver(conn, `queue://${q}`);
@@ -88,7 +90,7 @@ describe('AMQP 1.0 in the ActiveMQ profile', () => {
     expect(message.reply_to).toBe('topic://back');
     expect(message.to).toBe(`queue://${q}`);
     expect(message.application_properties).toMatchObject({ color: 'blue' });
-    expect(message.message_annotations).toMatchObject({ 'x-opt-jms-msg-type': 5, 'x-opt-jms-dest': 0, 'x-opt-jms-reply-to': 1 });
+    expect(message.message_annotations).toEqual({ 'x-opt-jms-dest': 0, 'x-opt-jms-reply-to': 1 });
     await stompitDisconnect(stomp);
     await rheaClose(conn);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Described, encodeMessage, uint, type AmqpValue, type Composite } from '../../src/protocols/amqp10/codec/index.js';
+import { AmqpMap, Described, Sym, encodeMessage, uint, type AmqpValue, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { useBroker } from '../helpers/broker.js';
 import { openReceiver, openSender, pending, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 import { RawClient } from '../helpers/amqp10-raw.js';
@@ -103,15 +103,17 @@ describe('AMQP 1.0 transactions with rhea (ActiveMQ profile)', () => {
     await rheaClose(conn);
   });
 
-  it('a discharge of an unknown txn-id is rejected with amqp:transaction:unknown-id; a txn is gone once discharged', async () => {
+  it('a discharge of an unknown txn-id is rejected as ActiveMQ\'s broker refuses it ("failed", "has not been started"); a txn is gone once discharged', async () => {
     const conn = await rheaConnect(port());
     const ctl = await RheaController.open(conn);
     const r = await ctl.discharge(Buffer.from('00000000000000ff', 'hex'), false);
-    expect(r.error).toEqual({ condition: 'amqp:transaction:unknown-id', description: 'unknown transaction id 0x00000000000000ff' });
+    // AmqpTransactionCoordinator: Rejected(ErrorCondition("failed", <the broker's exception>)),
+    // TransactionBroker.getTransaction: "Transaction '<LocalTransactionId>' has not been started."
+    expect(r.error).toEqual({ condition: 'failed', description: expect.stringMatching(/^Transaction 'TX:.+:255' has not been started\.$/) });
     const t = await ctl.declare();
     expect((await ctl.discharge(t, false)).code).toBe(0x24);
     const again = await ctl.discharge(t, false);
-    expect(again.error).toMatchObject({ condition: 'amqp:transaction:unknown-id' });
+    expect(again.error).toMatchObject({ condition: 'failed', description: expect.stringMatching(/:1' has not been started\.$/) });
     await rheaClose(conn);
   });
 
@@ -189,23 +191,57 @@ describe('AMQP 1.0 transactional transfers (raw frames, ActiveMQ profile)', () =
     tx.c.socket.destroy();
   });
 
-  it('a transfer naming an unknown txn-id is rejected with amqp:transaction:unknown-id; settled, it detaches the link', async () => {
+  it('a session\'s first transactional transfer naming no transaction closes the connection (ActiveMQ\'s transport fails on it); once enlisted, an unknown txn-id is rejected "failed" and a settled one dropped', async () => {
     const q = 'a10-tx-unknown';
-    const tx = await RawTx.open(port(), `queue://${q}`);
     const bogus = Buffer.from('0000000000000abc', 'hex');
-    expect(await tx.transfer(1, 'lost', { txnId: bogus })).toEqual({ $: 'rejected', error: { $: 'error', condition: 'amqp:transaction:unknown-id', description: 'unknown transaction id 0x0000000000000abc' } });
-    void tx.transfer(1, 'lost too', { txnId: bogus, settled: true });
-    expect(await tx.c.error('detach')).toMatchObject({ condition: 'amqp:transaction:unknown-id' });
-    expect(broker().queue(q).messageCount()).toBe(0);
+    // AmqpSession.enlist looks the transaction up and fails (NullPointerException): AmqpConnection
+    // closes with decode-error "Could not process AMQP commands"
+    const first = await RawTx.open(port(), `queue://${q}`);
+    void first.transfer(1, 'lost', { txnId: bogus }).catch(() => undefined);
+    expect(await first.c.error('close')).toEqual({ $: 'error', condition: 'amqp:decode-error', description: 'Could not process AMQP commands' });
+    await first.c.closed();
+    // enlisted in a transaction, the session's transfer naming another id reaches ActiveMQ's broker, which refuses it
+    const tx = await RawTx.open(port(), `queue://${q}`);
+    const t = await tx.declare();
+    await tx.transfer(1, 'kept', { txnId: t });
+    expect(await tx.transfer(1, 'lost', { txnId: bogus })).toEqual({ $: 'rejected', error: { $: 'error', condition: 'failed', description: expect.stringMatching(/^Transaction 'TX:.+:2748' has not been started\.$/) } });
+    await tx.transfer(1, 'lost too', { txnId: bogus, settled: true });
+    expect(await tx.discharge(t, false)).toEqual({ $: 'accepted' });
+    expect(bodies(q)).toEqual(['kept']);
     tx.c.socket.destroy();
   });
 
-  it('a declare with a global-id (distributed transactions) is rejected with amqp:not-implemented; a body that is neither declare nor discharge with amqp:decode-error', async () => {
+  it('what ActiveMQ\'s transport cannot process closes the connection with decode-error: a declare with a global-id (no distributed transactions), a coordinator body that is neither declare nor discharge, a txn-id that is not 8 bytes', async () => {
+    for (const body of [new Described(0x31, [Buffer.from('xid')]), 'commit please', new Described(0x32, [Buffer.from([1]), false])] as AmqpValue[]) {
+      const tx = await RawTx.open(port(), 'queue://a10-tx-global');
+      void tx.transfer(0, body).catch(() => undefined);
+      expect(await tx.c.error('close')).toEqual({ $: 'error', condition: 'amqp:decode-error', description: 'Could not process AMQP commands' });
+      await tx.c.closed();
+    }
+    // the next connection's coordinator serves
     const tx = await RawTx.open(port(), 'queue://a10-tx-global');
-    expect(await tx.transfer(0, new Described(0x31, [Buffer.from('xid')]))).toMatchObject({ $: 'rejected', error: { condition: 'amqp:not-implemented' } });
-    expect(await tx.transfer(0, 'commit please')).toMatchObject({ $: 'rejected', error: { condition: 'amqp:decode-error' } });
-    // the coordinator still serves
     await tx.declare();
+    tx.c.socket.destroy();
+  });
+
+  it('transactional acquisition (a flow with a txn-id property, part 4.4.3) is not served, as ActiveMQ reads no flow properties: deliveries come outside the transaction', async () => {
+    const q = 'a10-tx-acquire';
+    const conn = await rheaConnect(port());
+    const s = await openSender(conn, `queue://${q}`);
+    expect((await sendAwait(s, { body: 'plain' })).outcome).toBe('accepted');
+    await rheaClose(conn);
+    const tx = await RawTx.open(port(), `queue://${q}-unused`);
+    const t = await tx.declare();
+    tx.c.frame(0, { $: 'attach', name: 'rx', handle: uint(2), role: true, source: { $: 'source', address: `queue://${q}` }, target: { $: 'target' } } as Composite);
+    await tx.c.performative('attach', 0);
+    tx.c.frame(0, { $: 'flow', nextIncomingId: uint(0), incomingWindow: uint(1000), nextOutgoingId: uint(100), outgoingWindow: uint(1000), handle: uint(2), deliveryCount: uint(0), linkCredit: uint(10), properties: new AmqpMap([[new Sym('txn-id'), t]]) } as unknown as Composite);
+    const { performative } = await tx.c.performative('transfer');
+    // no transactional-state on the transfer: the message is not acquired in the transaction
+    expect(performative['state']).toBeUndefined();
+    tx.c.frame(0, { $: 'disposition', role: true, first: performative['deliveryId'], settled: true, state: { $: 'accepted' } } as Composite);
+    expect(await tx.discharge(t, true)).toEqual({ $: 'accepted' });
+    // the rollback does not bring it back: it was accepted outside the transaction
+    expect(broker().queue(q).info()).toMatchObject({ messages: 0, unacked: 0 });
     tx.c.socket.destroy();
   });
 });

@@ -129,7 +129,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.log = ctx.logger.child({ conn: this.id });
     this.traceFrames = ctx.logger.enabled('trace');
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
-    this.transactions = new Amqp10Transactions(ctx.broker.durability);
+    this.transactions = new Amqp10Transactions(ctx.broker.durability, this.id);
     this.sasl = new SaslServer(ctx, socket.remoteAddress);
     this.reader = new FrameReader({ header: (h) => this.onHeader(h), frame: (t, ch, body) => this.onFrame(t, ch, body) }, tuning.maxFrameSize);
     socket.setNoDelay(true);

@@ -11,7 +11,7 @@ import { toAmqpError } from './connection.js';
 import { toCoreMessage } from './mapping.js';
 import { RCV_FIRST } from './outgoing-link.js';
 import { seqAdd, type Amqp10Session } from './session.js';
-import { TXN_CAPABILITIES, type Amqp10Txn } from './transactions.js';
+import { TXN_CAPABILITIES, couldNotProcess, type Amqp10Txn } from './transactions.js';
 
 /** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128, ActiveMQ 1000) */
 const LINK_CREDIT = 256;
@@ -212,7 +212,14 @@ export class IncomingLink {
     let txn: Amqp10Txn | undefined;
     try {
       // a transactional transfer (part 4.4.1): published when its transaction commits
-      if (transferState?.$ === 'transactional-state') txn = this.conn.transactions.get(transferState['txnId'], 'link');
+      if (transferState?.$ === 'transactional-state') {
+        txn = this.session.enlist(transferState['txnId']);
+        if (!txn) {
+          // ActiveMQ's broker refuses the send ("has not been started"); a settled one is lost without a word
+          if (!settled) this.session.sendDispositions(true, [id], { $: 'rejected', error: this.conn.transactions.notStarted(transferState['txnId']) });
+          return;
+        }
+      }
       resolved = this.fixed ?? this.resolveAnonymous(decoded.message.properties?.to, decoded.message.messageAnnotations);
     } catch (err) {
       this.refuseMessage(id, settled, err);
@@ -252,28 +259,25 @@ export class IncomingLink {
    * A message to the coordinator: an amqp-value holding declare or discharge (part 4.3).
    * declare answers `declared` with the new txn-id; discharge commits (fail=false, answered
    * once the commit is durable) or rolls back (fail=true), and is answered `accepted`; a
-   * discharge of an unknown transaction is rejected with amqp:transaction:unknown-id.
+   * discharge of a transaction it does not have is rejected as ActiveMQ rejects it.
    */
   private onControl(id: number, payload: Buffer): void {
     const body = decodeMessage(payload).message.body;
     const action = body.kind === 'value' ? toComposite(body.value) : undefined;
     const conn = this.conn;
-    const reject = (condition: string, description: string) => this.session.sendDispositions(true, [id], { $: 'rejected', error: { $: 'error', condition, description } });
     if (action?.$ === 'declare') {
-      if (action['globalId'] !== undefined) return reject(Condition.notImplemented, 'global transactions (a declare with a global-id) are not supported');
+      // ActiveMQ: "don't know how to handle a declare /w a set GlobalId" (no distributed transactions)
+      if (action['globalId'] !== undefined && action['globalId'] !== null) throw couldNotProcess();
       const txn = conn.transactions.declare();
       this.session.sendDispositions(true, [id], { $: 'declared', txnId: txn.id });
       return;
     }
-    if (action?.$ !== 'discharge') {
-      return reject(Condition.decodeError, `a transaction coordinator takes declare or discharge as an amqp-value, not ${action?.$ ?? body.kind}`);
-    }
-    let txn: Amqp10Txn;
-    try {
-      txn = conn.transactions.take(action['txnId'], 'link');
-    } catch (err) {
-      const e = toAmqpError(err);
-      return reject(e.condition, e.description ?? '');
+    // ActiveMQ: "Expected coordinator message type"
+    if (action?.$ !== 'discharge') throw couldNotProcess();
+    const txn = conn.transactions.take(action['txnId']);
+    if (!txn) {
+      this.session.sendDispositions(true, [id], { $: 'rejected', error: conn.transactions.notStarted(action['txnId']) });
+      return;
     }
     if (action['fail'] === true) {
       txn.rollback();
@@ -309,6 +313,7 @@ export class IncomingLink {
   /** a message that cannot go where it is sent: rejected with the reason, or (settled) the link ends */
   private refuseMessage(id: number, settled: boolean, err: unknown): void {
     if (!(err instanceof Amqp10Error) && !(err instanceof BrokerError)) throw err;
+    if (err instanceof Amqp10Error && err.scope === 'connection') throw err;
     const error = toAmqpError(err);
     if (settled) {
       this.session.detachWithError(this, error.condition, error.description ?? '');

@@ -3,10 +3,11 @@ import { Decimal } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import type { Dialect } from '../context.js';
 import { quoteQueue } from './address.js';
+import { activemqInbound, writeActiveMqMessage } from './jms-transformer.js';
 import type { Encoder } from './codec/encoder.js';
 import { writeComposite } from './codec/composites.js';
 import { Section, writeBody, type AmqpMessage, type DecodedMessage, type MessageHeader } from './codec/message.js';
-import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, uint, type AmqpValue } from './codec/types.js';
+import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, type AmqpValue } from './codec/types.js';
 
 /**
  * AMQP 1.0 messages ⇄ the core's message model (AMQP 0-9-1 basic properties + headers),
@@ -21,10 +22,7 @@ import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, uint, type AmqpValue } fro
  * data sections is the body; any other body travels AMQP-encoded with type `amqp-1.0`
  * and comes back as the same sections. Deliveries carry x-exchange and x-routing-key.
  *
- * ActiveMQ (its JMS mapping, JMSMappingInbound/OutboundTransformer): an amqp-value string
- * body is a TextMessage (x-opt-jms-msg-type 5, the marker ActiveMQ's STOMP side uses
- * here too), data a BytesMessage (3); subject ⇄ type (JMSType), reply-to `queue://q` ⇄
- * `/queue/q`; group-id ⇄ JMSXGroupID; deliveries carry x-opt-jms-dest (0 queue, 1 topic).
+ * ActiveMQ: its JMS transformer (jms-transformer.ts); deliveries carry x-opt-jms-dest.
  *
  * A message that came in over AMQP 1.0 keeps its encoded bare message: an AMQP 1.0
  * consumer receives it byte for byte (with a fresh header) while its properties are the
@@ -35,18 +33,8 @@ import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, uint, type AmqpValue } fro
 /** the encoded bare message and annotations of messages that arrived over AMQP 1.0 */
 const originals = new WeakMap<MessageProperties, { annotations: AmqpMap | undefined; bare: Buffer }>();
 
-export const JMS_MSG_TYPE = 'x-opt-jms-msg-type';
 const JMS_DEST = 'x-opt-jms-dest';
-const JMS_REPLY_TO = 'x-opt-jms-reply-to';
-const JMS_MESSAGE = 0;
-const JMS_MAP = 2;
-const JMS_BYTES = 3;
-const JMS_STREAM = 4;
-const JMS_TEXT = 5;
 const AMQP10_TYPE = 'amqp-1.0';
-/** ActiveMQ's JMSX properties for AMQP group fields */
-const GROUP_ID = 'JMSXGroupID';
-const GROUP_SEQ = 'JMSXGroupSeq';
 const SHORTSTR_MAX = 255;
 
 // ---- inbound -----------------------------------------------------------------------
@@ -60,15 +48,18 @@ export interface Inbound {
 /** the core message for a decoded AMQP 1.0 transfer payload */
 export function toCoreMessage(dialect: Dialect, decoded: DecodedMessage, payload: Buffer, at: Inbound): Message {
   const m = decoded.message;
-  const properties = dialect === 'activemq' ? activemqProperties(m) : rabbitProperties(m);
+  let properties: MessageProperties;
   let body: Buffer;
-  if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
-  else if (dialect === 'activemq' && m.body.kind === 'value' && typeof m.body.value === 'string') body = Buffer.from(m.body.value, 'utf8');
-  else if (dialect === 'activemq' && m.body.kind === 'value' && Buffer.isBuffer(m.body.value)) body = m.body.value;
-  else if (m.body.kind === 'none') body = Buffer.alloc(0);
-  else {
-    body = payload.subarray(decoded.bodyStart, decoded.bodyEnd);
-    if (dialect === 'rabbitmq') properties.type = AMQP10_TYPE;
+  if (dialect === 'activemq') {
+    ({ properties, body } = activemqInbound(decoded, payload, 0, at.now));
+  } else {
+    properties = rabbitProperties(m);
+    if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
+    else if (m.body.kind === 'none') body = Buffer.alloc(0);
+    else {
+      body = payload.subarray(decoded.bodyStart, decoded.bodyEnd);
+      properties.type = AMQP10_TYPE;
+    }
   }
   originals.set(properties, { annotations: m.messageAnnotations, bare: payload.subarray(decoded.bareStart) });
   return { exchange: at.exchange, routingKey: at.routingKey, properties, body, publishedAt: at.now };
@@ -125,73 +116,6 @@ function rabbitProperties(m: AmqpMessage): MessageProperties {
   }
   if (headers) p.headers = headers;
   return p;
-}
-
-function activemqProperties(m: AmqpMessage): MessageProperties {
-  const p: MessageProperties = { deliveryMode: 1 };
-  header(m, p);
-  let headers: FieldTable | undefined;
-  const ap = m.applicationProperties;
-  if (ap) for (const [k, v] of ap.entries) if (typeof k === 'string') (headers ??= {})[k] = toField(v);
-  const props = m.properties;
-  if (props) {
-    const mid = activemqId(props.messageId);
-    if (mid !== undefined) p.messageId = mid;
-    const cid = activemqId(props.correlationId);
-    if (cid !== undefined) p.correlationId = cid;
-    if (props.userId !== undefined) p.userId = props.userId.toString('utf8');
-    if (props.subject !== undefined) p.type = props.subject;
-    if (props.replyTo !== undefined) p.replyTo = activemqToStomp(props.replyTo, m.messageAnnotations?.get(JMS_REPLY_TO));
-    if (props.contentType !== undefined) p.contentType = props.contentType;
-    if (props.contentEncoding !== undefined) p.contentEncoding = props.contentEncoding;
-    if (props.creationTime !== undefined) p.timestamp = Math.floor(props.creationTime.getTime() / 1000);
-    if (p.expiration === undefined && props.absoluteExpiryTime !== undefined) {
-      p.expiration = String(Math.max(0, props.absoluteExpiryTime.getTime() - Date.now()));
-    }
-    if (props.groupId !== undefined) (headers ??= {})[GROUP_ID] = props.groupId;
-    if (props.groupSequence !== undefined) (headers ??= {})[GROUP_SEQ] = props.groupSequence;
-  }
-  // the JMS message type: an explicit annotation wins, else the body says it
-  const annotated = m.messageAnnotations?.get(JMS_MSG_TYPE);
-  const body = m.body;
-  const type =
-    typeof annotated === 'number'
-      ? annotated
-      : body.kind === 'value'
-        ? typeof body.value === 'string' || body.value === null
-          ? JMS_TEXT
-          : Buffer.isBuffer(body.value)
-            ? JMS_BYTES
-            : body.value instanceof AmqpMap
-              ? JMS_MAP
-              : Array.isArray(body.value)
-                ? JMS_STREAM
-                : JMS_MESSAGE
-        : body.kind === 'sequence'
-          ? JMS_STREAM
-          : JMS_BYTES;
-  // the STOMP side marks text messages only (a bytes message has no marker)
-  if (type !== JMS_BYTES) (headers ??= {})[JMS_MSG_TYPE] = type;
-  if (headers) p.headers = headers;
-  return p;
-}
-
-/** ActiveMQ's AMQPMessageIdHelper prefixes for ids that are not strings */
-function activemqId(v: AmqpValue | undefined): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  if (v instanceof Uuid) return `AMQP_UUID:${v.toString()}`;
-  if (typeof v === 'number' || typeof v === 'bigint') return `AMQP_ULONG:${v}`;
-  if (Buffer.isBuffer(v)) return `AMQP_BINARY:${v.toString('hex').toUpperCase()}`;
-  return String(v);
-}
-
-function activemqToStomp(replyTo: string, type: AmqpValue | undefined): string {
-  if (replyTo.startsWith('queue://') || replyTo.startsWith('temp-queue://')) return `/queue/${replyTo.slice(replyTo.indexOf('://') + 3)}`;
-  if (replyTo.startsWith('topic://') || replyTo.startsWith('temp-topic://')) return `/topic/${replyTo.slice(replyTo.indexOf('://') + 3)}`;
-  if (type === 1 || type === 3) return `/topic/${replyTo}`;
-  if (type === 0 || type === 2) return `/queue/${replyTo}`;
-  return replyTo;
 }
 
 function messageId(v: AmqpValue | undefined): { id?: string; header?: FieldValue } {
@@ -259,6 +183,9 @@ export interface Outbound {
 /** write the transfer payload of `msg`: header, annotations, then the bare message */
 export function writeDelivery(e: Encoder, dialect: Dialect, msg: Message, out: Outbound): void {
   const p = msg.properties;
+  const original = originals.get(p);
+  // ActiveMQ writes every message it did not take over AMQP 1.0 through its JMS transformer
+  if (dialect === 'activemq' && !original) return writeActiveMqMessage(e, msg, out, Date.now());
   const h: MessageHeader = { durable: p.deliveryMode === 2 };
   if (p.priority !== undefined) h.priority = p.priority;
   if (p.expiration !== undefined) {
@@ -269,15 +196,13 @@ export function writeDelivery(e: Encoder, dialect: Dialect, msg: Message, out: O
   if (!out.firstAcquirer) h.firstAcquirer = false;
   if (out.failedDeliveries > 0) h.deliveryCount = out.failedDeliveries;
   writeComposite(e, { $: 'header', durable: h.durable || undefined, priority: h.priority !== undefined ? ubyte(h.priority) : undefined, ttl: h.ttl, firstAcquirer: h.firstAcquirer, deliveryCount: h.deliveryCount });
-  const original = originals.get(p);
   const annotations = deliveryAnnotations(dialect, msg, out, original?.annotations);
   if (annotations.size) e.described(Section.messageAnnotations, annotations);
   if (original) {
     e.raw(original.bare);
     return;
   }
-  if (dialect === 'activemq') writeActiveMqBare(e, msg);
-  else writeRabbitBare(e, msg);
+  writeRabbitBare(e, msg);
 }
 
 function deliveryAnnotations(dialect: Dialect, msg: Message, out: Outbound, original: AmqpMap | undefined): AmqpMap {
@@ -297,15 +222,6 @@ function deliveryAnnotations(dialect: Dialect, msg: Message, out: Outbound, orig
     ma.set(new Sym('x-exchange'), msg.exchange);
     ma.set(new Sym('x-routing-key'), msg.routingKey);
   } else {
-    if (!original) {
-      const t = msg.properties.headers?.[JMS_MSG_TYPE];
-      ma.set(new Sym(JMS_MSG_TYPE), ubyte(typeof t === 'number' ? t : JMS_BYTES));
-      if (msg.properties.replyTo !== undefined) {
-        const r = msg.properties.replyTo;
-        if (r.startsWith('/topic/')) ma.set(new Sym(JMS_REPLY_TO), ubyte(1));
-        else if (r.startsWith('/queue/')) ma.set(new Sym(JMS_REPLY_TO), ubyte(0));
-      }
-    }
     ma.set(new Sym(JMS_DEST), ubyte(msg.exchange === 'amq.topic' ? 1 : 0));
   }
   return ma;
@@ -345,41 +261,3 @@ function writeRabbitBare(e: Encoder, msg: Message): void {
   if (p.type === AMQP10_TYPE) e.raw(msg.body);
   else writeBody(e, { kind: 'data', chunks: [msg.body] });
 }
-
-function writeActiveMqBare(e: Encoder, msg: Message): void {
-  const p = msg.properties;
-  const headers = p.headers;
-  const props: Record<string, unknown> = {};
-  if (p.messageId !== undefined) props.messageId = p.messageId;
-  if (p.userId !== undefined) props.userId = Buffer.from(p.userId, 'utf8');
-  props.to = msg.exchange === 'amq.topic' ? `topic://${msg.routingKey}` : `queue://${msg.routingKey}`;
-  if (p.type !== undefined) props.subject = p.type;
-  if (p.replyTo !== undefined) {
-    const r = p.replyTo;
-    props.replyTo = r.startsWith('/queue/') ? `queue://${r.slice(7)}` : r.startsWith('/topic/') ? `topic://${r.slice(7)}` : r;
-  }
-  if (p.correlationId !== undefined) props.correlationId = p.correlationId;
-  if (p.contentType !== undefined) props.contentType = p.contentType;
-  if (p.contentEncoding !== undefined) props.contentEncoding = p.contentEncoding;
-  props.creationTime = new Date(p.timestamp !== undefined ? p.timestamp * 1000 : msg.publishedAt);
-  if (p.expiration !== undefined) props.absoluteExpiryTime = new Date(msg.publishedAt + Number(p.expiration));
-  const group = headers?.[GROUP_ID];
-  if (typeof group === 'string') props.groupId = group;
-  const seq = headers?.[GROUP_SEQ];
-  if (typeof seq === 'number') props.groupSequence = uint(seq);
-  writeComposite(e, { $: 'properties', ...props });
-  if (headers) {
-    const ap = new AmqpMap();
-    for (const k in headers) {
-      if (k === JMS_MSG_TYPE || k === GROUP_ID || k === GROUP_SEQ || k === 'x-mqtt-dup') continue;
-      const v = headers[k];
-      if (v === undefined || (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date))) continue;
-      ap.entries.push([k === 'x-mqtt-publish-qos' ? 'ActiveMQ.MQTT.QoS' : k, fromField(v)]);
-    }
-    if (ap.size) e.described(Section.applicationProperties, ap);
-  }
-  const type = headers?.[JMS_MSG_TYPE];
-  if (type === JMS_TEXT) writeBody(e, { kind: 'value', value: msg.body.toString('utf8') });
-  else writeBody(e, { kind: 'data', chunks: [msg.body] });
-}
-

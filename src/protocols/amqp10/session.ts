@@ -7,6 +7,7 @@ import type { Amqp10Connection } from './connection.js';
 import { toAmqpError } from './connection.js';
 import { IncomingLink } from './incoming-link.js';
 import { OutgoingLink } from './outgoing-link.js';
+import { couldNotProcess, type Amqp10Txn } from './transactions.js';
 
 /** our incoming window: refreshed when half of it is used */
 const INCOMING_WINDOW = 65536;
@@ -42,6 +43,8 @@ export class Amqp10Session {
   /** handles we detached (with an error) whose detach the peer has not answered: their frames are dropped */
   private readonly detachedByUs = new Set<number>();
   private readonly handleMax = 0xffffffff;
+  /** the transaction this session's transactional work enlisted it in, until discharged (ActiveMQ's AmqpSession.enlist) */
+  enlisted: Amqp10Txn | undefined;
 
   constructor(
     readonly conn: Amqp10Connection,
@@ -52,6 +55,22 @@ export class Amqp10Session {
     this.nextIncomingId = begin.nextOutgoingId;
     this.remoteIncomingWindow = begin.incomingWindow;
     this.core = conn.ctx.broker.openSession(conn.vhostModel!, conn);
+  }
+
+  /**
+   * The transaction a transactional transfer or disposition names. As ActiveMQ's
+   * AmqpSession.enlist: a session not yet enlisted must name an open transaction (else its
+   * transport fails: the connection closes); an enlisted one gets undefined for an id that
+   * names none, and the caller refuses as ActiveMQ's broker does.
+   */
+  enlist(id: unknown): Amqp10Txn | undefined {
+    const txn = this.conn.transactions.find(id);
+    if (!this.enlisted) {
+      if (!txn) throw couldNotProcess();
+      this.enlisted = txn;
+      txn.sessions.add(this);
+    }
+    return txn;
   }
 
   sendBegin(): void {
@@ -248,7 +267,9 @@ export class Amqp10Session {
     const state = d.state;
     if (state?.$ === 'transactional-state') {
       // transactional retirement (part 4.4.2): the outcome waits for the discharge
-      const txn = this.conn.transactions.get(state['txnId'], 'session');
+      // an id naming no transaction on an enlisted session: ActiveMQ takes the ack into the
+      // transaction the session is enlisted in (AmqpSender.delivery), so does LocalMQ
+      const txn = this.enlist(state['txnId']) ?? this.enlisted!;
       const outcome = state['outcome'] as Composite | undefined;
       if (!outcome) return; // no outcome yet: nothing to apply
       const clientSettled = d.settled === true;

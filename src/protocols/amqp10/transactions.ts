@@ -2,7 +2,7 @@ import type { Durability } from '../../core/durability.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
 import { Transaction, type TxPublish } from '../../core/transaction.js';
 import type { Composite } from './codec/composites.js';
-import { Amqp10Error, Condition, type ErrorScope } from './codec/errors.js';
+import { Amqp10Error, Condition } from './codec/errors.js';
 import type { OutgoingLink } from './outgoing-link.js';
 import type { Amqp10Session } from './session.js';
 
@@ -29,6 +29,8 @@ export const TXN_CAPABILITIES = ['amqp:local-transactions', 'amqp:multi-txns-per
 export class Amqp10Txn {
   readonly tx: Transaction;
   readonly deliveries: TxDelivery[] = [];
+  /** the sessions enlisted in it (ActiveMQ's AmqpSession.enlist), free again once it is discharged */
+  readonly sessions = new Set<Amqp10Session>();
 
   constructor(
     readonly id: Buffer,
@@ -52,6 +54,12 @@ export class Amqp10Txn {
     const state: Composite = { $: 'transactional-state', txnId: this.id, outcome: { $: 'accepted' } };
     for (const d of this.deliveries) if (!d.clientSettled) d.session.settledByTransaction(d.id, state);
     this.deliveries.length = 0;
+    this.release();
+  }
+
+  private release(): void {
+    for (const s of this.sessions) if (s.enlisted === this) s.enlisted = undefined;
+    this.sessions.clear();
   }
 
   /**
@@ -66,6 +74,7 @@ export class Amqp10Txn {
       else d.session.restoreSent(d.id, d.link, d.tag, d.entry);
     }
     this.deliveries.length = 0;
+    this.release();
   }
 }
 
@@ -75,12 +84,24 @@ export class Amqp10Txn {
  * ActiveMQ's AMQP transport scopes them. Ids are 8-byte big-endian counters per connection
  * (ActiveMQ's LocalTransactionId value). What is not discharged rolls back when the
  * connection goes.
+ *
+ * What ActiveMQ 5.x refuses, refused the same way (AmqpTransactionCoordinator, AmqpSession,
+ * AmqpReceiver, AmqpConnection.processCommands): a txn-id that is not 8 bytes, a declare
+ * with a global-id, a coordinator message that is neither declare nor discharge, and a
+ * session's first transactional transfer or disposition naming no open transaction throw
+ * inside its transport, which closes the connection with amqp:decode-error "Could not
+ * process AMQP commands"; a discharge of a transaction it does not have (or a transfer
+ * naming one once the session is enlisted) is rejected by its broker with the condition
+ * `failed` and "Transaction 'TX:…' has not been started.".
  */
 export class Amqp10Transactions {
   private next = 0n;
-  private readonly open = new Map<string, Amqp10Txn>();
+  private readonly open = new Map<bigint, Amqp10Txn>();
 
-  constructor(private readonly durability: Durability) {}
+  constructor(
+    private readonly durability: Durability,
+    private readonly connectionId: string,
+  ) {}
 
   get size(): number {
     return this.open.size;
@@ -90,22 +111,27 @@ export class Amqp10Transactions {
     const id = Buffer.alloc(8);
     id.writeBigUInt64BE(++this.next);
     const txn = new Amqp10Txn(id, this.durability);
-    this.open.set(id.toString('hex'), txn);
+    this.open.set(this.next, txn);
     return txn;
   }
 
-  /** the open transaction `id` names, or amqp:transaction:unknown-id at `scope` */
-  get(id: unknown, scope: ErrorScope): Amqp10Txn {
-    const txn = Buffer.isBuffer(id) ? this.open.get(id.toString('hex')) : undefined;
-    if (!txn) throw new Amqp10Error(Condition.transactionUnknownId, `unknown transaction id ${describeId(id)}`, scope);
+  /** the open transaction `id` names, if any */
+  find(id: unknown): Amqp10Txn | undefined {
+    return this.open.get(txnNumber(id));
+  }
+
+  /** the transaction a discharge ends (no longer open, whatever its outcome), or undefined */
+  take(id: unknown): Amqp10Txn | undefined {
+    const n = txnNumber(id);
+    const txn = this.open.get(n);
+    this.open.delete(n);
     return txn;
   }
 
-  /** the transaction a discharge ends: no longer open, whatever its outcome */
-  take(id: unknown, scope: ErrorScope): Amqp10Txn {
-    const txn = this.get(id, scope);
-    this.open.delete(txn.id.toString('hex'));
-    return txn;
+  /** ActiveMQ's refusal of a transaction it does not have (TransactionBroker.getTransaction) */
+  notStarted(id: unknown): Composite {
+    const n = BigInt.asIntN(64, txnNumber(id));
+    return { $: 'error', condition: FAILED, description: `Transaction 'TX:${this.connectionId}:${n}' has not been started.` };
   }
 
   /** the connection is going: nothing undischarged is applied */
@@ -115,6 +141,16 @@ export class Amqp10Transactions {
   }
 }
 
-function describeId(id: unknown): string {
-  return Buffer.isBuffer(id) ? `0x${id.toString('hex')}` : String(id);
+/** ActiveMQ's non-standard condition for a refusal its broker answered */
+export const FAILED = 'failed';
+
+/** ActiveMQ's transport failing on what it cannot process: the connection closes */
+export function couldNotProcess(): Amqp10Error {
+  return new Amqp10Error(Condition.decodeError, 'Could not process AMQP commands', 'connection');
+}
+
+/** AmqpSupport.toLong: the txn-id's 8 bytes as a long; anything else fails the connection */
+function txnNumber(id: unknown): bigint {
+  if (!Buffer.isBuffer(id) || id.length < 8) throw couldNotProcess();
+  return id.readBigUInt64BE(0);
 }
