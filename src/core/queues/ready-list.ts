@@ -143,6 +143,24 @@ export class ReadyList {
     return out;
   }
 
+  /**
+   * Hand every entry over to a new list, in the same order, and start empty: O(priority
+   * levels) whatever the length (a purge or a delete of millions of messages).
+   */
+  detach(): ReadyList {
+    const out = new ReadyList(this.levels.length - 1);
+    for (let p = 0; p < this.levels.length; p++) {
+      const level = this.levels[p]!;
+      this.levels[p] = out.levels[p]!;
+      out.levels[p] = level;
+    }
+    out.count = this.count;
+    out.byteCount = this.byteCount;
+    this.count = 0;
+    this.byteCount = 0;
+    return out;
+  }
+
   clear(): QueueEntry[] {
     const all = this.toArray();
     for (const level of this.levels) {
