@@ -93,6 +93,33 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
     expect(q.stats.expired).toBe(COUNT);
     expect((await ch.checkQueue('big.ttl')).messageCount).toBe(0);
   });
+
+  it('a channel closing with all of them unacked returns them in slices while another client is served; order holds', async () => {
+    await ch.assertQueue('big.requeue', { durable: false });
+    for (let i = 0; i < COUNT; i++) broker.publish('', 'big.requeue', Buffer.from(String(i)));
+    const v = broker.core.vhost('/')!;
+    const q = v.getQueue('big.requeue')!;
+    // a consumer in the broker's own process takes every message unacked (its sink never pushes back)
+    const takeAll = () => {
+      const session = broker.core.openSession(v, {});
+      session.consume('big.requeue', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+        deliver: () => undefined,
+        isWritable: () => true,
+        cancelledByBroker: () => undefined,
+      });
+      expect(q.unackedCount).toBe(COUNT);
+      return session;
+    };
+    takeAll().close();
+    const seen = await servedWhile(() => q.messageCount < COUNT, () => q.messageCount);
+    expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
+    expect(q.unackedCount).toBe(0);
+    // a basic.get while they are still coming back finds the first one in its place, redelivered
+    takeAll().close();
+    expect(q.messageCount).toBeLessThan(COUNT);
+    const got = await ch.get('big.requeue', { noAck: true });
+    expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
+  });
 });
 
 describe('messages that leave in bulk keep their order', () => {

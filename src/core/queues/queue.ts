@@ -62,6 +62,8 @@ export class Queue {
   private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
   private dlxTimer: NodeJS.Timeout | undefined;
   readonly ready: ReadyList;
+  /** closed channels' unacked messages still on their way back here (Session.returnInSlices) */
+  private readonly returning = new Set<SlicedTask>();
   /** messages that left in bulk (purge, mass expiry, drop-head), still being settled in slices */
   private readonly leaving = new Leaving((entries, reason) => this.settleLeft(entries, reason));
   /** consumers in registration order (single-active-consumer takes the first) */
@@ -190,6 +192,27 @@ export class Queue {
     this.ready.requeue(entry);
   }
 
+  /** a closed channel's unacked messages are coming back in slices (`task`) */
+  returnsPending(task: SlicedTask): void {
+    this.returning.add(task);
+  }
+
+  /** they are all back: deliver them */
+  returnsDone(task: SlicedTask): void {
+    if (this.returning.delete(task) && !this.deleted) this.afterRequeue();
+  }
+
+  /**
+   * Something that depends on the queue's order is about to happen: messages still coming
+   * back from a closed channel are put back in their places first (at once).
+   */
+  private settleReturns(): void {
+    if (this.returning.size === 0) return;
+    for (const task of [...this.returning]) {
+      while (!task.step(Infinity));
+    }
+  }
+
   /** after requeueing a batch */
   afterRequeue(): void {
     if (this.consumers.length) this.dispatch();
@@ -235,6 +258,11 @@ export class Queue {
     if (this.dispatching) {
       this.dispatchAgain = true;
       return;
+    }
+    if (this.returning.size) {
+      // deliveries wait for what is coming back; the last return's end dispatches
+      if (this.consumers.length === 0) return;
+      this.settleReturns();
     }
     this.dispatching = true;
     try {
@@ -368,6 +396,7 @@ export class Queue {
   /** basic.get: the head message, or undefined */
   get(): QueueEntry | undefined {
     this.touch();
+    this.settleReturns();
     for (;;) {
       const head = this.ready.peek();
       if (!head) return undefined;
@@ -529,6 +558,7 @@ export class Queue {
 
   /** empties the queue at once (the count is purge-ok's); the messages are settled in slices when many */
   purge(): number {
+    this.settleReturns();
     const n = this.ready.length;
     if (n === 0) return 0;
     const all = this.ready.detach();
@@ -696,6 +726,7 @@ export class Queue {
 
   /** peek without consuming (test helpers, management API) */
   peekMessages(limit = Infinity): QueueEntry[] {
+    this.settleReturns();
     return this.ready.toArray(limit);
   }
 }
