@@ -104,6 +104,25 @@ if (wanted('queue.delete')) {
   await measure('queue.delete', async () => (await ch.deleteQueue('delete')).messageCount);
 }
 
+if (wanted('requeue on channel close')) {
+  // a consumer in the broker's process takes every message unacked, then its channel closes
+  declare('requeue');
+  fill('requeue');
+  const session = core.openSession(v, {});
+  session.consume('requeue', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+    deliver: () => undefined,
+    isWritable: () => true,
+    cancelledByBroker: () => undefined,
+  });
+  const q = v.getQueue('requeue')!;
+  await measure('requeue on channel close', async () => {
+    session.close();
+    while (q.messageCount < N) await turn();
+    return `${q.messageCount} ready`;
+  });
+  v.deleteQueue('requeue', false, false, null);
+}
+
 // every message expires at once, after the measuring started: the queue's expiry timer drops them
 const expiring = async (label: string, name: string, args: Record<string, unknown>) => {
   if (!wanted(label)) return;
