@@ -18,6 +18,7 @@ import { RetainedMessages } from './retained.js';
 import { Session } from './session.js';
 import type { RecoveryTarget } from './recovery.js';
 import { VHost } from './vhost.js';
+import { SlicedWork } from './sliced-work.js';
 import type { VHostHost } from './vhost-host.js';
 
 export interface BrokerEvents {
@@ -91,6 +92,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly messageSizes = { buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0], sum: 0 };
   /** the resource alarm: one subscription per connection, of any protocol */
   readonly alarms = new Alarms((on) => this.emit('alarm', on));
+  /** bulk work on big queues (settling a purge, a mass expiry), in slices; finished before the store closes */
+  readonly bulkWork = new SlicedWork();
   /** waits for the store before a confirm, receipt or PUBACK */
   readonly durability: Durability;
   /** retained messages (MQTT's), per vhost, kept through the store */

@@ -4,6 +4,8 @@ import { BrokerError, notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
+import type { SlicedTask } from './sliced-work.js';
+import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
 
 /**
  * The delivery book of one AMQP channel (or one STOMP subscription, or one MQTT client):
@@ -314,7 +316,45 @@ export class Session {
     this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    this.settleAll('return');
+    if (this.outstanding.size > LEAVE_CHUNK) this.returnInSlices();
+    else this.settleAll('return');
     this.vhost.directReplyTo.sessionClosed(this);
+  }
+
+  /**
+   * A channel closing with a million unacked: they go back to their queues in the broker's
+   * sliced work. Each queue knows a return is under way and finishes it at once before
+   * anything that depends on its order (a delivery, basic.get, a purge, a peek), so a
+   * requeued message still comes back in its place, ahead of later ones, as RabbitMQ does.
+   */
+  private returnInSlices(): void {
+    const all = [...this.outstanding.values()];
+    this.outstanding.clear();
+    this.unacked = 0;
+    const queues = new Set<Queue>();
+    let last: Queue | null = null;
+    for (const d of all) {
+      if (d.queue !== last && d.queue) queues.add(d.queue);
+      last = d.queue;
+    }
+    let at = 0;
+    const task: SlicedTask = {
+      step: (deadline) => {
+        let chunks = 0;
+        while (at < all.length) {
+          const end = Math.min(all.length, at + LEAVE_CHUNK);
+          for (; at < end; at++) {
+            const d = all[at]!;
+            this.onSettled?.(d);
+            d.queue?.settleDelivered(d.entry, d.consumer, 'return');
+          }
+          if (at < all.length && (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline)) return false;
+        }
+        for (const q of queues) q.returnsDone(task);
+        return true;
+      },
+    };
+    for (const q of queues) q.returnsPending(task);
+    this.vhost.bulkWork.add(task);
   }
 }

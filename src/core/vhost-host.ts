@@ -8,6 +8,7 @@ import type { Message } from './message.js';
 import type { PolicyService } from './policies.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import type { SlicedWork } from './sliced-work.js';
 
 /**
  * What a vhost needs from the broker that holds it (as a Queue has QueueHost): the store,
@@ -39,6 +40,8 @@ export interface VHostHost {
   nextMessageId(): number;
   memoryAdded(bytes: number): void;
   memoryReleased(bytes: number): void;
+  /** bulk work on big queues, done in slices between other clients' turns */
+  readonly bulkWork: SlicedWork;
   /** a message entered the broker; `queues` is how many queues took it */
   published(message: Message, queues: number): void;
   delivered(queue: Queue, delivery: Delivery): void;

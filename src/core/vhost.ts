@@ -24,6 +24,7 @@ import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types
 import type { VersionRules } from './engine-versions.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
 import type { VHostHost } from './vhost-host.js';
+import type { SlicedWork } from './sliced-work.js';
 
 const PREDECLARED: [string, 'direct' | 'fanout' | 'topic' | 'headers', boolean][] = [
   ['amq.direct', 'direct', false],
@@ -455,9 +456,17 @@ export class VHost implements QueueHost, DeadLetterTarget {
     this.host.memoryReleased(entry.message.body.length);
   }
 
-  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void {
-    this.host.memoryReleased(entry.message.body.length);
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped', counted = false): void {
+    if (!counted) this.host.memoryReleased(entry.message.body.length);
     this.host.settled(queue, entry, how);
+  }
+
+  memoryReleased(bytes: number): void {
+    this.host.memoryReleased(bytes);
+  }
+
+  get bulkWork(): SlicedWork {
+    return this.host.bulkWork;
   }
 
   delivered(queue: Queue, delivery: Delivery): void {

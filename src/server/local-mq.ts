@@ -392,6 +392,8 @@ export class LocalMQ extends BrokerInspection {
     // ... then whatever is left goes: idle HTTP and WebSocket keep-alives, half-open sockets
     for (const s of this.sockets) s.destroy();
     await Promise.all(listenersClosed);
+    // what big purges and expiries still had to settle reaches the store before it closes
+    this.core.bulkWork.finish();
     await this.store.close();
   }
 }

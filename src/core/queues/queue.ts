@@ -12,6 +12,8 @@ import { ReadyList } from './ready-list.js';
 import { Selector } from '../selector/index.js';
 import { MAX_TIMER_MS } from '../timers.js';
 import { groupIdOf } from '../activemq-names.js';
+import { SLICE_MS, type SlicedTask, type SlicedWork } from '../sliced-work.js';
+import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leaving.js';
 
 /** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
 export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
@@ -28,8 +30,15 @@ export interface QueueHost {
   readonly deadLetterRetryMs: number;
   /** the queue is to be deleted (x-expires ran out, or its last consumer left an auto-delete queue) */
   deleteUnused(queue: Queue): void;
-  /** a message left the broker's keeping for good (acked, dropped, expired, dead-lettered) */
-  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void;
+  /**
+   * a message left the broker's keeping for good (acked, dropped, expired, dead-lettered);
+   * `counted`: its body was already taken off the memory figure (a purge does that at once)
+   */
+  settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped', counted?: boolean): void;
+  /** queued body bytes that no longer count toward the memory alarm */
+  memoryReleased(bytes: number): void;
+  /** the broker's bulk work, done in slices between other clients' turns */
+  readonly bulkWork: SlicedWork;
   /** an unacked message of a deleted queue was settled: nothing keeps it any more */
   forgotten(entry: QueueEntry): void;
   /** a message was handed to a consumer */
@@ -53,6 +62,10 @@ export class Queue {
   private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
   private dlxTimer: NodeJS.Timeout | undefined;
   readonly ready: ReadyList;
+  /** closed channels' unacked messages still on their way back here (Session.returnInSlices) */
+  private readonly returning = new Set<SlicedTask>();
+  /** messages that left in bulk (purge, mass expiry, drop-head), still being settled in slices */
+  private readonly leaving = new Leaving((entries, reason) => this.settleLeft(entries, reason));
   /** consumers in registration order (single-active-consumer takes the first) */
   readonly consumers: Consumer[] = [];
   unackedCount = 0;
@@ -179,6 +192,27 @@ export class Queue {
     this.ready.requeue(entry);
   }
 
+  /** a closed channel's unacked messages are coming back in slices (`task`) */
+  returnsPending(task: SlicedTask): void {
+    this.returning.add(task);
+  }
+
+  /** they are all back: deliver them */
+  returnsDone(task: SlicedTask): void {
+    if (this.returning.delete(task) && !this.deleted) this.afterRequeue();
+  }
+
+  /**
+   * Something that depends on the queue's order is about to happen: messages still coming
+   * back from a closed channel are put back in their places first (at once).
+   */
+  private settleReturns(): void {
+    if (this.returning.size === 0) return;
+    for (const task of [...this.returning]) {
+      while (!task.step(Infinity));
+    }
+  }
+
   /** after requeueing a batch */
   afterRequeue(): void {
     if (this.consumers.length) this.dispatch();
@@ -224,6 +258,11 @@ export class Queue {
     if (this.dispatching) {
       this.dispatchAgain = true;
       return;
+    }
+    if (this.returning.size) {
+      // deliveries wait for what is coming back; the last return's end dispatches
+      if (this.consumers.length === 0) return;
+      this.settleReturns();
     }
     this.dispatching = true;
     try {
@@ -357,6 +396,7 @@ export class Queue {
   /** basic.get: the head message, or undefined */
   get(): QueueEntry | undefined {
     this.touch();
+    this.settleReturns();
     for (;;) {
       const head = this.ready.peek();
       if (!head) return undefined;
@@ -415,11 +455,42 @@ export class Queue {
     this.requeue(entry);
   }
 
-  /** the message leaves this queue for good */
-  settle(entry: QueueEntry, how: 'acked' | 'dropped'): void {
+  /** the message leaves this queue for good (`counted`: its memory was released already) */
+  settle(entry: QueueEntry, how: 'acked' | 'dropped', counted = false): void {
     if (how === 'acked') this.stats.acked++;
     if (entry.persisted) this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
-    this.host.settled(this, entry, how);
+    this.host.settled(this, entry, how, counted);
+  }
+
+  /**
+   * Messages taken out of the queue together, to be settled (`purged`: dropped; else
+   * discarded: dead-lettered or dropped). A small batch with nothing ahead of it is settled
+   * at once; a big one, or anything behind a batch still settling, goes to the broker's
+   * sliced work, so a queue of millions never holds the event loop for long — and the queue
+   * is already without them, so later operations on it see them gone.
+   */
+  private leave(list: ReadyList | QueueEntry[], reason: LeaveReason): void {
+    if (list.length === 0) return;
+    if (list.length <= LEAVE_CHUNK && this.leaving.length === 0) {
+      const entries = Array.isArray(list) ? list : list.toArray();
+      this.settleLeft(entries, reason);
+      return;
+    }
+    this.leaving.add(list, reason);
+    if (!this.leaving.scheduled) {
+      this.leaving.scheduled = true;
+      this.host.bulkWork.add(this.leaving);
+    }
+  }
+
+  private settleLeft(entries: QueueEntry[], reason: LeaveReason): void {
+    if (reason === 'purged') for (const e of entries) this.settle(e, 'dropped', true);
+    else this.discard(entries, reason);
+  }
+
+  /** messages that left this queue in bulk and are not settled yet (dropped from the store, dead-lettered) */
+  get settling(): number {
+    return this.leaving.length;
   }
 
   /** dead-letter when the queue has a DLX, else drop */
@@ -485,10 +556,15 @@ export class Queue {
     if (this.dlxHeld.length) this.armDlxRetry();
   }
 
+  /** empties the queue at once (the count is purge-ok's); the messages are settled in slices when many */
   purge(): number {
-    const all = this.ready.clear();
-    for (const e of all) this.settle(e, 'dropped');
-    return all.length;
+    this.settleReturns();
+    const n = this.ready.length;
+    if (n === 0) return 0;
+    const all = this.ready.detach();
+    this.host.memoryReleased(all.bytes);
+    this.leave(all, 'purged');
+    return n;
   }
 
   private enforceMaxLength(): void {
@@ -503,21 +579,51 @@ export class Queue {
     ) {
       dropped.push(this.ready.shift()!);
     }
-    this.discard(dropped, 'maxlen');
+    this.leave(dropped, 'maxlen');
   }
 
-  /** drop (or dead-letter) every expired message at the head; RabbitMQ expires only from the head */
-  expireHeads(): void {
+  /**
+   * Drop (or dead-letter) expired messages at the head, at most `max`; RabbitMQ expires only
+   * from the head. Returns how many. Their settling goes through `leave` (sliced when many).
+   */
+  expireHeads(max = Infinity): number {
     const now = Date.now();
     const expired: QueueEntry[] = [];
-    for (let head = this.ready.peek(); head && head.expiresAt <= now; head = this.ready.peek()) {
+    for (let head = this.ready.peek(); head && head.expiresAt <= now && expired.length < max; head = this.ready.peek()) {
       expired.push(this.ready.shift()!);
     }
     this.stats.expired += expired.length;
-    this.discard(expired, 'expired');
+    this.leave(expired, 'expired');
+    return expired.length;
   }
 
+  private headExpired(): boolean {
+    const head = this.ready.peek();
+    return head !== undefined && head.expiresAt <= Date.now();
+  }
+
+  /**
+   * The expiry timer's work: a million messages expiring at once are taken off the head a
+   * chunk at a time in the broker's sliced work (get and deliveries meanwhile skip expired
+   * heads themselves), then the timer is armed for the next head.
+   */
+  private readonly expiring: SlicedTask & { running: boolean } = {
+    running: false,
+    step: (deadline: number): boolean => {
+      if (!this.deleted) {
+        let chunks = 0;
+        while (this.expireHeads(LEAVE_CHUNK) === LEAVE_CHUNK && this.headExpired()) {
+          if (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) return false;
+        }
+      }
+      this.expiring.running = false;
+      if (!this.deleted) this.scheduleExpiry();
+      return true;
+    },
+  };
+
   private scheduleExpiry(): void {
+    if (this.expiring.running) return;
     const head = this.ready.peek();
     const at = head ? head.expiresAt : Infinity;
     if (at === this.expiryTimerAt) return;
@@ -529,8 +635,8 @@ export class Queue {
       this.expiryTimer = undefined;
       this.expiryTimerAt = Infinity;
       if (this.deleted) return;
-      this.expireHeads();
-      this.scheduleExpiry();
+      this.expiring.running = true;
+      if (!this.expiring.step(performance.now() + SLICE_MS)) this.host.bulkWork.add(this.expiring);
       // Node fires a longer timer after 1 ms: a far expiry waits in steps of the longest one
     }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now()) + 1));
     this.expiryTimer.unref();
@@ -587,7 +693,9 @@ export class Queue {
     for (const h of this.dlxHeld.splice(0)) this.host.forgotten(h.entry);
     this.clearUnusedTimer();
     const consumers = this.consumers.splice(0);
-    const messages = this.ready.clear().length;
+    // the store drops them with the queue: let go of them at once, however many
+    const messages = this.ready.length;
+    this.ready.detach();
     return { consumers, messages };
   }
 
@@ -618,6 +726,7 @@ export class Queue {
 
   /** peek without consuming (test helpers, management API) */
   peekMessages(limit = Infinity): QueueEntry[] {
+    this.settleReturns();
     return this.ready.toArray(limit);
   }
 }

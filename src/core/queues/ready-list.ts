@@ -8,23 +8,53 @@ import type { QueueEntry } from './entry.js';
  * RabbitMQ does, without scanning the whole queue.
  */
 class Level {
-  readonly requeued: QueueEntry[] = [];
+  /**
+   * requeued entries from index `head` on: taking the first one moves `head` (Array#shift on
+   * an array of a million — a closed channel's unacked — copies the whole array every time)
+   */
+  private requeuedAll: QueueEntry[] = [];
+  private head = 0;
   readonly fresh = new Fifo<QueueEntry>();
 
   get length(): number {
-    return this.requeued.length + this.fresh.length;
+    return this.requeuedAll.length - this.head + this.fresh.length;
+  }
+
+  /** the requeued entries, in order (a copy when some were taken off the front) */
+  get requeued(): QueueEntry[] {
+    if (this.head > 0) this.compact();
+    return this.requeuedAll;
   }
 
   peek(): QueueEntry | undefined {
-    return this.requeued.length ? this.requeued[0] : this.fresh.peek();
+    return this.head < this.requeuedAll.length ? this.requeuedAll[this.head] : this.fresh.peek();
   }
 
   shift(): QueueEntry | undefined {
-    return this.requeued.length ? this.requeued.shift() : this.fresh.shift();
+    const r = this.requeuedAll;
+    if (this.head >= r.length) return this.fresh.shift();
+    const e = r[this.head]!;
+    r[this.head++] = undefined as never;
+    if (this.head === r.length) {
+      this.requeuedAll = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= r.length) this.compact();
+    return e;
+  }
+
+  clearRequeued(): void {
+    this.requeuedAll = [];
+    this.head = 0;
+  }
+
+  private compact(): void {
+    this.requeuedAll = this.requeuedAll.slice(this.head);
+    this.head = 0;
   }
 
   requeue(e: QueueEntry): void {
-    const r = this.requeued;
+    if (this.head > 0) this.compact();
+    const r = this.requeuedAll;
     if (r.length === 0 || r[r.length - 1]!.seq < e.seq) {
       r.push(e);
       return;
@@ -41,7 +71,7 @@ class Level {
 
   /** requeued first, then the FIFO: the level's delivery order */
   *entries(): IterableIterator<QueueEntry> {
-    yield* this.requeued;
+    for (let i = this.head; i < this.requeuedAll.length; i++) yield this.requeuedAll[i]!;
     for (let i = 0; i < this.fresh.length; i++) yield this.fresh.at(i)!;
   }
 }
@@ -143,10 +173,28 @@ export class ReadyList {
     return out;
   }
 
+  /**
+   * Hand every entry over to a new list, in the same order, and start empty: O(priority
+   * levels) whatever the length (a purge or a delete of millions of messages).
+   */
+  detach(): ReadyList {
+    const out = new ReadyList(this.levels.length - 1);
+    for (let p = 0; p < this.levels.length; p++) {
+      const level = this.levels[p]!;
+      this.levels[p] = out.levels[p]!;
+      out.levels[p] = level;
+    }
+    out.count = this.count;
+    out.byteCount = this.byteCount;
+    this.count = 0;
+    this.byteCount = 0;
+    return out;
+  }
+
   clear(): QueueEntry[] {
     const all = this.toArray();
     for (const level of this.levels) {
-      level.requeued.length = 0;
+      level.clearRequeued();
       level.fresh.clear();
     }
     this.count = 0;

@@ -1,0 +1,140 @@
+import type { Channel, ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { connect } from '../helpers/amqp.js';
+
+// Issue 18 part 5: an operation on a queue of ≥ 500 k messages must not hold the event loop
+// — other clients keep being served while the broker works through it (the queue settles
+// what a purge or a mass expiry took out a slice at a time, a bounded number of messages per
+// turn of the event loop). Asserted by what another connection sees, not by timing: its
+// round trips are answered while the work is still under way. Durations are bench/'s
+// (bench/big-queue-blocking.ts). queue.delete lets go of a queue's messages at once (no
+// work left behind): test/amqp/huge-queues.test.ts deletes a million.
+
+const COUNT = 500_000;
+
+let broker: LocalMQ;
+let conn: ChannelModel;
+let ch: Channel;
+/** the other client, which only asks queue.declare(passive) round trips */
+let other: ChannelModel;
+let ping: Channel;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  conn = await connect(broker);
+  ch = await conn.createChannel();
+  other = await connect(broker);
+  ping = await other.createChannel();
+  await ping.assertQueue('ping', { durable: false });
+});
+
+afterAll(async () => {
+  await other?.close();
+  await conn?.close();
+  await broker?.stop();
+});
+
+/** COUNT messages published from the server side (one body object) */
+function fill(queue: string): void {
+  const body = Buffer.from('m');
+  for (let i = 0; i < COUNT; i++) broker.publish('', queue, body);
+  expect(broker.queue(queue).messageCount()).toBe(COUNT);
+}
+
+/**
+ * The other client's round trips while `busy()` says the broker is still at it: returns how
+ * many were answered in the middle (each records `progress()` when its answer came).
+ */
+async function servedWhile(busy: () => boolean, progress: () => number): Promise<number[]> {
+  const seen: number[] = [];
+  while (busy()) {
+    await ping.checkQueue('ping');
+    if (busy()) seen.push(progress());
+  }
+  return seen;
+}
+
+describe(`a queue of ${COUNT} messages stays responsive`, () => {
+  it('queue.purge answers purge-ok with the count at once, drops the messages in slices while another client is served, and later messages stay', async () => {
+    await ch.assertQueue('big.purge', { durable: false });
+    fill('big.purge');
+    const q = () => broker.core.vhost('/')!.getQueue('big.purge')!;
+    let dropped = 0;
+    const onSettled = (queue: { name: string }, _e: unknown, how: string) => {
+      if (queue.name === 'big.purge' && how === 'dropped') dropped++;
+    };
+    broker.core.on('settled', onSettled);
+    try {
+      expect(await ch.purgeQueue('big.purge')).toEqual({ messageCount: COUNT });
+      // the queue is empty for every later operation at once
+      expect(broker.queue('big.purge').messageCount()).toBe(0);
+      ch.sendToQueue('big.purge', Buffer.from('after the purge'));
+      const seen = await servedWhile(() => q().settling > 0, () => dropped);
+      // answered between slices: some of the purged messages were settled, not all
+      expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
+      expect(dropped).toBe(COUNT);
+    } finally {
+      broker.core.off('settled', onSettled);
+    }
+    // the message published after the purge was not taken by it
+    const got = await ch.get('big.purge', { noAck: true });
+    expect(got && got.content.toString()).toBe('after the purge');
+    expect(got && got.fields.messageCount).toBe(0);
+  });
+
+  it('TTL expiry of every message at once takes them off a slice at a time while another client is served', async () => {
+    await ch.assertQueue('big.ttl', { durable: false, arguments: { 'x-message-ttl': 1 } });
+    fill('big.ttl');
+    const q = broker.core.vhost('/')!.getQueue('big.ttl')!;
+    // the queue's expiry timer fires once the fill (synchronous) is over
+    const seen = await servedWhile(() => q.messageCount > 0 || q.settling > 0, () => q.messageCount);
+    expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
+    expect(q.stats.expired).toBe(COUNT);
+    expect((await ch.checkQueue('big.ttl')).messageCount).toBe(0);
+  });
+
+  it('a channel closing with all of them unacked returns them in slices while another client is served; order holds', async () => {
+    await ch.assertQueue('big.requeue', { durable: false });
+    for (let i = 0; i < COUNT; i++) broker.publish('', 'big.requeue', Buffer.from(String(i)));
+    const v = broker.core.vhost('/')!;
+    const q = v.getQueue('big.requeue')!;
+    // a consumer in the broker's own process takes every message unacked (its sink never pushes back)
+    const takeAll = () => {
+      const session = broker.core.openSession(v, {});
+      session.consume('big.requeue', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+        deliver: () => undefined,
+        isWritable: () => true,
+        cancelledByBroker: () => undefined,
+      });
+      expect(q.unackedCount).toBe(COUNT);
+      return session;
+    };
+    takeAll().close();
+    const seen = await servedWhile(() => q.messageCount < COUNT, () => q.messageCount);
+    expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
+    expect(q.unackedCount).toBe(0);
+    // a basic.get while they are still coming back finds the first one in its place, redelivered
+    takeAll().close();
+    expect(q.messageCount).toBeLessThan(COUNT);
+    const got = await ch.get('big.requeue', { noAck: true });
+    expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
+  });
+});
+
+describe('messages that leave in bulk keep their order', () => {
+  it('a mass expiry dead-letters them in publish order', async () => {
+    const n = 5_000; // several settle chunks: goes through the sliced path
+    await ch.assertQueue('order.dlq', { durable: false });
+    await ch.assertQueue('order.src', {
+      durable: false,
+      arguments: { 'x-message-ttl': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'order.dlq' },
+    });
+    for (let i = 0; i < n; i++) broker.publish('', 'order.src', Buffer.from(String(i)));
+    const dlq = broker.core.vhost('/')!.getQueue('order.dlq')!;
+    while (dlq.messageCount < n) await new Promise((r) => setTimeout(r, 5));
+    const bodies = broker.queue('order.dlq').messages().map((m) => Number(m.text()));
+    expect(bodies).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(broker.queue('order.src').messageCount()).toBe(0);
+  });
+});
