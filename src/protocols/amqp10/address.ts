@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { VHost } from '../../core/vhost.js';
 import type { Dialect } from '../context.js';
+import { activemqQueueArguments } from '../../core/activemq-names.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 
 /**
@@ -34,6 +35,13 @@ export interface DeclareQueue {
   name: string;
   /** ActiveMQ queues are always durable; RabbitMQ's v1 follows the terminus durability */
   durable: boolean;
+  /** an ActiveMQ destination: message groups and expiry to ActiveMQ.DLQ, as OpenWire's and STOMP's queues */
+  arguments?: Record<string, boolean | number>;
+}
+
+/** the arguments a queue this profile creates is declared with (ActiveMQ's destinations are ActiveMQ queues) */
+export function profileQueueArguments(dialect: Dialect): Record<string, boolean | number> {
+  return dialect === 'activemq' ? activemqQueueArguments() : {};
 }
 
 export const TOPIC_EXCHANGE = 'amq.topic';
@@ -190,13 +198,13 @@ export function activemqBindingKey(name: string): string {
 function activemqTarget(address: string, capabilities: string[]): TargetNode {
   const n = parseActiveMqAddress(address, capabilities);
   if (n.kind === 'topic') return { kind: 'exchange', exchange: TOPIC_EXCHANGE, key: n.name };
-  return { kind: 'exchange', exchange: '', key: n.name, declareQueue: { name: n.name, durable: true } };
+  return { kind: 'exchange', exchange: '', key: n.name, declareQueue: { name: n.name, durable: true, arguments: activemqQueueArguments() } };
 }
 
 function activemqSource(address: string, capabilities: string[]): SourceNode {
   const n = parseActiveMqAddress(address, capabilities);
   if (n.kind === 'topic') return { kind: 'subscription', exchange: TOPIC_EXCHANGE, bindingKey: activemqBindingKey(n.name) };
-  return { kind: 'queue', queue: n.name, declareQueue: { name: n.name, durable: true } };
+  return { kind: 'queue', queue: n.name, declareQueue: { name: n.name, durable: true, arguments: activemqQueueArguments() } };
 }
 
 /** the address a client reads back for a queue, in the profile's own form */
@@ -213,7 +221,7 @@ export function queueAddress(dialect: Dialect, queue: string, temporary = false)
 export function dynamicQueue(conn: DynamicOwner, dialect: Dialect, channel: number, handle: number): string {
   const name = dialect === 'activemq' ? `ID:${conn.id}:${channel}:${handle}` : `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
   conn.checkAccess('configure', 'queue', name);
-  return conn.vhostModel!.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn).name;
+  return conn.vhostModel!.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: profileQueueArguments(dialect) }, conn).name;
 }
 
 interface DynamicOwner {

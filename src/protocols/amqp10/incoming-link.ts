@@ -120,7 +120,7 @@ export class IncomingLink {
     // a queue that exists is sent to as it is (another connection's temporary queue included)
     if (node.declareQueue && !this.declared.has(node.declareQueue.name) && !vhost.getQueue(node.declareQueue.name)) {
       this.conn.checkAccess('configure', 'queue', node.declareQueue.name);
-      vhost.declareQueue(node.declareQueue.name, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, this.conn);
+      vhost.declareQueue(node.declareQueue.name, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: node.declareQueue.arguments ?? {} }, this.conn);
       this.declared.add(node.declareQueue.name);
     }
     if (node.mustExist?.queue !== undefined && !vhost.getQueue(node.mustExist.queue)) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
-import { dynamicQueue, queueAddress, parseSource, type SourceNode } from './address.js';
+import { dynamicQueue, profileQueueArguments, queueAddress, parseSource, type SourceNode } from './address.js';
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { AmqpMap, Described, array, uint, ulong } from './codec/types.js';
@@ -115,7 +115,7 @@ export class OutgoingLink implements ConsumerSink {
       if (node.declareQueue) {
         if (!this.vhost.getQueue(node.queue)) {
           this.conn.checkAccess('configure', 'queue', node.queue);
-          this.vhost.declareQueue(node.queue, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: {} }, conn);
+          this.vhost.declareQueue(node.queue, { passive: false, durable: node.declareQueue.durable, exclusive: false, autoDelete: false, arguments: node.declareQueue.arguments ?? {} }, conn);
         }
       } else if (!this.vhost.getQueue(node.queue)) {
         throw new Amqp10Error(Condition.notFound, `no queue '${node.queue}' in vhost '${this.vhost.name}'`, 'link');
@@ -131,12 +131,12 @@ export class OutgoingLink implements ConsumerSink {
     if (durable) {
       name = this.subscriptionQueueName();
       this.conn.checkAccess('configure', 'queue', name);
-      this.vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+      this.vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: profileQueueArguments(dialect) }, null);
       this.durableQueue = name;
     } else {
       name = dialect === 'activemq' ? `amqp10-subscription-${randomBytes(12).toString('base64url')}` : `amq.gen-${randomBytes(16).toString('base64url').slice(0, 22)}`;
       this.conn.checkAccess('configure', 'queue', name);
-      this.vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: {} }, conn);
+      this.vhost.declareQueue(name, { passive: false, durable: false, exclusive: true, autoDelete: false, arguments: profileQueueArguments(dialect) }, conn);
       this.ownQueue = name;
     }
     this.vhost.bindQueue(name, node.exchange, node.bindingKey, {}, durable ? null : conn);

@@ -14,6 +14,7 @@ import {
 } from '../store.js';
 import { ByteReader } from './binary.js';
 import { bindingKey, permissionKey, recordKey, vhostScopedKey, type KeyedRecord } from './entity-keys.js';
+import { writeSync } from 'node:fs';
 import { nodeFs, type StoreFs } from './fs-layer.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import type { JournalState } from './journal-state.js';
@@ -116,6 +117,8 @@ export class FileStore implements Store {
         retryDelayMs: this.retryDelayMs,
         onStatus: (err) => this.reportStatus(err),
         onFlushed: () => this.maybeCompact(),
+        // small batches are written inline on the real file system only: an injected layer sees every write
+        writeInline: this.fs === nodeFs ? writeSync : undefined,
       });
       this.state.addSegment(head, 0);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
