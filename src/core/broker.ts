@@ -45,6 +45,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly tenantLimits: TenantLimits;
   /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
   activeMqDeadLetterStrategy: ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined;
+  /** ActiveMQ's prioritizedMessages destination policy per queue name (an Amazon MQ configuration's); none: send order */
+  activeMqPrioritized: ((queue: string) => boolean) | undefined;
   /** the engine version's rules (queue types, refusals); set by the server before clients come */
   engineRules: VersionRules = engineVersionRules('rabbitmq');
   /** the ActiveMQ side's version (the ActiveMQ STOMP dialect, OpenWire) when both engines run */

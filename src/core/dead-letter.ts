@@ -17,8 +17,8 @@ export type DeadLetterEngine = 'rabbitmq' | 'activemq';
  * processNonPersistent.
  */
 export type ActiveMqDlqStrategy =
-  | { kind: 'shared'; queue: string; processNonPersistent: boolean }
-  | { kind: 'individual'; queuePrefix: string; topicPrefix: string; queueSuffix: string; topicSuffix: string; processNonPersistent: boolean }
+  | { kind: 'shared'; queue: string; processNonPersistent: boolean; processExpired?: boolean }
+  | { kind: 'individual'; queuePrefix: string; topicPrefix: string; queueSuffix: string; topicSuffix: string; processNonPersistent: boolean; processExpired?: boolean }
   | { kind: 'discarding' };
 
 /** what the dead-letterer needs of its vhost: routing, and (ActiveMQ) declaring the DLQ */
@@ -101,7 +101,7 @@ export class DeadLetterer {
     const ttl = m.properties.expiration;
     const expiration = ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
     const { native: _adapterForm, ...plain } = m;
-    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` });
+    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, true);
   }
 
   /**
@@ -109,8 +109,8 @@ export class DeadLetterer {
    * message-id, with `original-destination` and `originalExpiration`, no expiry;
    * non-persistent → dropped.
    */
-  private toActiveMqDlq(m: Message, origin: DeadLetterOrigin): void {
-    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m));
+  private toActiveMqDlq(m: Message, origin: DeadLetterOrigin, expired = false): void {
+    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expired);
     if (dlq === undefined) return;
     this.vhost.ensureDurableQueue(dlq);
     const p = m.properties;
@@ -128,11 +128,13 @@ export class DeadLetterer {
   }
 
   /** the DLQ a message refused on `destination` (`/queue/a`, `/topic/t`) goes to, or undefined when it is dropped */
-  private activeMqDlqFor(destination: string, persistent: boolean): string | undefined {
+  private activeMqDlqFor(destination: string, persistent: boolean, expired: boolean): string | undefined {
     const m = /^\/(queue|topic)\/(.*)$/.exec(destination);
     const strategy = m ? this.vhost.activeMqDeadLetterStrategy?.(m[1] as 'queue' | 'topic', m[2]!) : undefined;
     if (!strategy) return persistent ? ACTIVEMQ_DLQ : undefined;
     if (strategy.kind === 'discarding') return undefined;
+    // processExpired="false": expired messages are dropped instead (AbstractDeadLetterStrategy.isSendToDeadLetterQueue)
+    if (expired && strategy.processExpired === false) return undefined;
     if (!persistent && !strategy.processNonPersistent) return undefined;
     if (strategy.kind === 'shared') return strategy.queue;
     const topic = m![1] === 'topic';

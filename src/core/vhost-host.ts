@@ -23,6 +23,7 @@ export interface VHostHost {
   readonly tenantLimits: TenantLimits;
   /** ActiveMQ's deadLetterStrategy per destination, from the broker configuration's destination policies */
   readonly activeMqDeadLetterStrategy?: (kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined;
+  readonly activeMqPrioritized?: (queue: string) => boolean;
   /** counters the management API reads (churn: queue declares) */
   readonly stats: { queueDeclares: number };
   /** the engine version's rules (queue types, refusals) */

@@ -1,3 +1,4 @@
+import { ACTIVEMQ_QUEUE_ARG } from './activemq-names.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { Delivery } from './consumer.js';
@@ -213,6 +214,12 @@ export class VHost implements QueueHost, DeadLetterTarget {
       return existing;
     }
     if (o.defaultType) refuseDeniedCombination(this.host.engineRules, o);
+    // ActiveMQ's prioritizedMessages policy (an Amazon MQ configuration): the queue delivers by
+    // JMSPriority 9..0; applied before the equivalence check so a redeclare matches
+    // (a queue made before the policy keeps its order)
+    if (o.arguments[ACTIVEMQ_QUEUE_ARG] === true && o.arguments['x-max-priority'] === undefined && (!existing || existing.options.arguments['x-max-priority'] !== undefined) && this.host.activeMqPrioritized?.(name)) {
+      o = { ...o, arguments: { ...o.arguments, 'x-max-priority': 9 } };
+    }
     if (existing) {
       existing.checkAccess(owner);
       this.checkQueueEquivalence(existing, o);

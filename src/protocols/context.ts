@@ -17,6 +17,8 @@ export interface ChannelInfo {
   pendingConfirms: number;
   /** false while paused by channel.flow */
   active: boolean;
+  /** the channel has published (a publisher in RabbitMQ's global counters) */
+  publishing?: boolean;
 }
 
 /** the socket facts the management API shows (RabbitMQ names connections by both ends) */

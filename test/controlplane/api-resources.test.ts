@@ -171,15 +171,15 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     const ch = await after.createChannel();
     await ch.assertQueue('typed-by-config', { durable: true });
     expect(live.core.vhost('/')!.getQueue('typed-by-config')!.config.queueType).toBe('classic');
-    // consumer_timeout = 60000 reaches the core where it has a consumer timeout (Broker.consumerTimeoutMs)
-    if ('consumerTimeoutMs' in live.core) expect((live.core as { consumerTimeoutMs?: number }).consumerTimeoutMs).toBe(60000);
+    // consumer_timeout = 60000 reaches the core's consumer timeout (30 min by default)
+    expect(live.core.consumerTimeoutMs).toBe(60000);
     // management.restrictions.operator_policy_changes.disabled: the broker's management API refuses operator policies
     const refused = await httpsJson(Number(live.ports['https']), 'PUT', '/api/operator-policies/%2F/cap', `app:${PASSWORD}`, { pattern: '.*', definition: { 'max-length': 1 } });
     expect(refused).toEqual({ status: 405, body: { error: 'method_not_allowed', reason: 'Broker settings disallow editing of operator policies.' } });
     await after.close();
   });
 
-  it('ActiveMQ destination policies applied at the reboot: individual and shared dead-letter strategies', async () => {
+  it('ActiveMQ destination policies applied at the reboot: individual and shared dead-letter strategies, prioritizedMessages', async () => {
     const c = await cp.client.send(new CreateConfigurationCommand({ Name: 'dlq-policies', EngineType: 'ACTIVEMQ', EngineVersion: '5.19' }));
     const xml = `<?xml version="1.0" encoding="UTF-8"?>
 <broker xmlns="http://activemq.apache.org/schema/core">
@@ -188,6 +188,10 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
       <policyEntries>
         <policyEntry queue="&gt;">
           <deadLetterStrategy><individualDeadLetterStrategy queuePrefix="DLQ." useQueueForQueueMessages="true"/></deadLetterStrategy>
+        </policyEntry>
+        <policyEntry queue="prio.&gt;" prioritizedMessages="true"/>
+        <policyEntry queue="noexp.&gt;">
+          <deadLetterStrategy><individualDeadLetterStrategy queuePrefix="DLQ." processExpired="false"/></deadLetterStrategy>
         </policyEntry>
         <policyEntry queue="audit.&gt;">
           <deadLetterStrategy>
@@ -231,6 +235,38 @@ describe('Amazon MQ API: users, configurations, updates, tags, catalog', () => {
     const live = cp.host.controlPlane.activeInstance(activeId)!;
     expect(live.core.vhost('/')!.getQueue('DLQ.orders.us')).toBeUndefined();
     expect(live.core.vhost('/')!.getQueue('ActiveMQ.DLQ')).toBeUndefined();
+    // prio.>: delivered by JMSPriority (9 first); other queues in send order, as ActiveMQ's default
+    const sendThree = async (destination: string) => {
+      for (const p of [1, 9, 4]) await stompitSend(stomp, { destination, priority: String(p), receipt: `p-${destination}-${p}` }, `p${p}`);
+    };
+    const takeThree = async (destination: string) => {
+      const sub = stompitSubscribe(stomp, { destination, ack: 'auto' });
+      const bodies = [(await sub.next()).body, (await sub.next()).body, (await sub.next()).body];
+      sub.subscription.unsubscribe();
+      return bodies;
+    };
+    // processExpired="false": an expired persistent message is dropped, not dead-lettered; under ">" it goes to DLQ.<queue>
+    const dropped: string[] = [];
+    const bothExpired = new Promise<void>((resolve) => {
+      const onSettled = (q: { name: string }, _e: unknown, how: string) => {
+        if (how === 'dropped' && (q.name === 'noexp.a' || q.name === 'exp.a')) dropped.push(q.name);
+        if (dropped.length === 2) {
+          live.core.off('settled', onSettled as never);
+          resolve();
+        }
+      };
+      live.core.on('settled', onSettled as never);
+    });
+    const soon = String(Date.now() + 1000);
+    await stompitSend(stomp, { destination: '/queue/noexp.a', persistent: 'true', expires: soon, receipt: 'e-1' }, 'gone');
+    await stompitSend(stomp, { destination: '/queue/exp.a', persistent: 'true', expires: soon, receipt: 'e-2' }, 'to the DLQ');
+    await bothExpired;
+    expect(live.core.vhost('/')!.getQueue('DLQ.noexp.a')).toBeUndefined();
+    expect((await receive('/queue/DLQ.exp.a')).body).toBe('to the DLQ');
+    await sendThree('/queue/prio.jobs');
+    expect(await takeThree('/queue/prio.jobs')).toEqual(['p9', 'p4', 'p1']);
+    await sendThree('/queue/plain.jobs');
+    expect(await takeThree('/queue/plain.jobs')).toEqual(['p1', 'p9', 'p4']);
     await stompitDisconnect(stomp).catch(() => undefined);
   });
 

@@ -155,10 +155,12 @@ describe('node figures', () => {
     const confirm = await conn.createConfirmChannel();
     for (let i = 0; i < 20; i++) confirm.sendToQueue('stats.io', Buffer.alloc(1000), { persistent: true });
     await confirm.waitForConfirms();
-    // some garbage for the collector
+    // garbage for the collector: ~100 MB of short-lived objects overflow V8's young generation many times over
     let keep: object[] = [];
-    for (let i = 0; i < 200_000; i++) keep.push({ i });
-    keep = [];
+    for (let i = 0; i < 3_000_000; i++) {
+      keep.push({ i, s: `x${i}` });
+      if (keep.length === 10_000) keep = [];
+    }
     await nextSample();
     await nextSample();
     const [n] = await getJson(broker, '/api/nodes');
@@ -212,6 +214,9 @@ describe('Prometheus rabbit_global_counters and the message size histogram', () 
     expect(moved('rabbitmq_message_size_bytes_count')).toBe(2);
     expect(moved('rabbitmq_message_size_bytes_sum')).toBe(5500);
     expect(text).toContain('# TYPE rabbitmq_message_size_bytes histogram');
+    // publishers: channels that have published (the confirm channel, and `ch` from the earlier tests)
+    expect(value(text, 'rabbitmq_global_publishers')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'rabbitmq_global_consumers')).toBe(0);
     // RabbitMQ 4.x names the endpoint in the identity (the dashboards' $endpoint variable)
     expect(text).toMatch(/^rabbitmq_identity_info\{[^}]*rabbitmq_endpoint="aggregated"/m);
     await confirm.close();

@@ -183,6 +183,8 @@ export interface ActiveMqPolicyEntry {
   /** ActiveMQ wildcards: `*` one level, `>` the rest */
   pattern: string;
   deadLetter?: ActiveMqDlqStrategy;
+  /** `prioritizedMessages`: the queues deliver by JMSPriority (9 first), then in order */
+  prioritizedMessages?: boolean;
   /** attributes and child elements kept in the revision that LocalMQ does not act on */
   notApplied: string[];
 }
@@ -190,7 +192,8 @@ export interface ActiveMqPolicyEntry {
 /**
  * The destination policies of an ActiveMQ configuration that LocalMQ applies at (re)boot:
  * each policyEntry's deadLetterStrategy (sharedDeadLetterStrategy with its deadLetterQueue,
- * individualDeadLetterStrategy with its prefixes and suffixes, discarding; processNonPersistent).
+ * individualDeadLetterStrategy with its prefixes and suffixes, discarding; processNonPersistent)
+ * and a queue entry's prioritizedMessages.
  * Everything else an entry says is listed in `notApplied` (and logged).
  */
 export function activeMqPolicies(text: string): ActiveMqPolicyEntry[] {
@@ -203,7 +206,9 @@ export function activeMqPolicies(text: string): ActiveMqPolicyEntry[] {
       for (const entry of entries) {
         const kind = entry.attrs['queue'] !== undefined ? 'queue' : entry.attrs['topic'] !== undefined ? 'topic' : undefined;
         if (!kind) continue;
-        const notApplied = Object.keys(entry.attrs).filter((a) => a !== 'queue' && a !== 'topic').map((a) => `policyEntry@${a}`);
+        const applied = new Set(['queue', 'topic', 'prioritizedMessages']);
+        const notApplied = Object.keys(entry.attrs).filter((a) => !applied.has(a)).map((a) => `policyEntry@${a}`);
+        const prioritized = entry.attrs['prioritizedMessages'];
         let deadLetter: ActiveMqDlqStrategy | undefined;
         for (const child of entry.children) {
           const childName = localName(child.name);
@@ -214,9 +219,10 @@ export function activeMqPolicies(text: string): ActiveMqPolicyEntry[] {
           for (const s of child.children) {
             const sName = localName(s.name);
             const nonPersistent = s.attrs['processNonPersistent'] === 'true';
+            const expired = s.attrs['processExpired'] === undefined ? {} : { processExpired: s.attrs['processExpired'] !== 'false' };
             if (sName === 'sharedDeadLetterStrategy') {
               const q = find(s, 'deadLetterQueue').flatMap((d) => find(d, 'queue'))[0]?.attrs['physicalName'];
-              deadLetter = { kind: 'shared', queue: q ?? 'ActiveMQ.DLQ', processNonPersistent: nonPersistent };
+              deadLetter = { kind: 'shared', queue: q ?? 'ActiveMQ.DLQ', processNonPersistent: nonPersistent, ...expired };
             } else if (sName === 'individualDeadLetterStrategy') {
               deadLetter = {
                 kind: 'individual',
@@ -225,29 +231,44 @@ export function activeMqPolicies(text: string): ActiveMqPolicyEntry[] {
                 queueSuffix: s.attrs['queueSuffix'] ?? '',
                 topicSuffix: s.attrs['topicSuffix'] ?? '',
                 processNonPersistent: nonPersistent,
+                ...expired,
               };
               for (const a of ['useQueueForQueueMessages', 'useQueueForTopicMessages']) if (s.attrs[a] === 'false') notApplied.push(`individualDeadLetterStrategy@${a}=false (LocalMQ's DLQs are queues)`);
             } else if (sName === 'discarding') deadLetter = { kind: 'discarding' };
             else notApplied.push(sName);
-            for (const a of ['processExpired', 'expiration', 'enableAudit', 'maxProducersToAudit', 'maxAuditDepth']) if (s.attrs[a] !== undefined) notApplied.push(`${sName}@${a}`);
+            for (const a of ['expiration', 'enableAudit', 'maxProducersToAudit', 'maxAuditDepth']) if (s.attrs[a] !== undefined) notApplied.push(`${sName}@${a}`);
           }
         }
-        out.push({ kind, pattern: entry.attrs[kind]!, ...(deadLetter ? { deadLetter } : {}), notApplied });
+        if (prioritized !== undefined && kind === 'topic') notApplied.push('policyEntry@prioritizedMessages on a topic');
+        out.push({
+          kind,
+          pattern: entry.attrs[kind]!,
+          ...(deadLetter ? { deadLetter } : {}),
+          ...(prioritized !== undefined && kind === 'queue' ? { prioritizedMessages: prioritized === 'true' } : {}),
+          notApplied,
+        });
       }
     }
   }
   return out;
 }
 
-/**
- * The dead-letter strategy of a destination under these entries: among the entries whose
- * pattern matches, the most specific one (fewest wildcards, then the longest pattern),
- * as ActiveMQ's PolicyMap prefers the closest match.
- */
-export function deadLetterResolver(entries: ActiveMqPolicyEntry[]): ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined {
-  const withDlq = entries.filter((e) => e.deadLetter);
-  if (withDlq.length === 0) return undefined;
+/** among the entries whose pattern matches, the most specific first: fewest wildcards, then the longest pattern (ActiveMQ's PolicyMap prefers the closest match) */
+function bySpecificity(entries: ActiveMqPolicyEntry[]): ActiveMqPolicyEntry[] {
   const wildcards = (p: string) => p.split('.').filter((l) => l === '*' || l === '>').length;
-  const ranked = [...withDlq].sort((a, b) => wildcards(a.pattern) - wildcards(b.pattern) || b.pattern.length - a.pattern.length);
+  return [...entries].sort((a, b) => wildcards(a.pattern) - wildcards(b.pattern) || b.pattern.length - a.pattern.length);
+}
+
+/** The dead-letter strategy of a destination under these entries: the most specific matching entry's. */
+export function deadLetterResolver(entries: ActiveMqPolicyEntry[]): ((kind: 'queue' | 'topic', name: string) => ActiveMqDlqStrategy | undefined) | undefined {
+  const ranked = bySpecificity(entries.filter((e) => e.deadLetter));
+  if (ranked.length === 0) return undefined;
   return (kind, name) => ranked.find((e) => e.kind === kind && amqNameMatches(e.pattern, name))?.deadLetter;
+}
+
+/** Whether a queue delivers by priority: the most specific matching queue entry that says so either way. */
+export function prioritizedResolver(entries: ActiveMqPolicyEntry[]): ((queue: string) => boolean) | undefined {
+  const ranked = bySpecificity(entries.filter((e) => e.prioritizedMessages !== undefined));
+  if (ranked.length === 0) return undefined;
+  return (queue) => ranked.find((e) => amqNameMatches(e.pattern, queue))?.prioritizedMessages === true;
 }

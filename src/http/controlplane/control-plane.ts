@@ -18,7 +18,7 @@ import { apiHandler } from './routes.js';
 import { applyCreateBroker, applyUpdateBroker } from './broker-requests.js';
 import type { Json } from './validate.js';
 import { copyStore, readUsers, restoreUsers } from './replication.js';
-import { activeMqPolicies, deadLetterResolver } from './activemq-xml.js';
+import { activeMqPolicies, deadLetterResolver, prioritizedResolver } from './activemq-xml.js';
 
 export interface ControlPlaneOptions {
   /** the LocalMQ's data dir: brokers live in `<dataDir>/brokers/<id>/`; none: a temp dir removed at stop */
@@ -237,9 +237,11 @@ export class ControlPlane {
     const conf = record.configuration && record.engineType === 'RABBITMQ' ? rabbitBrokerSettings(this.configurations.rabbitSettings(record.configuration.id, record.configuration.revision)) : undefined;
     if (conf?.ignored.length) this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: conf.ignored });
     let deadLetter: ReturnType<typeof deadLetterResolver>;
+    let prioritized: ReturnType<typeof prioritizedResolver>;
     if (record.configuration && record.engineType === 'ACTIVEMQ') {
       const entries = activeMqPolicies(this.configurations.activeMqXml(record.configuration.id, record.configuration.revision));
       deadLetter = deadLetterResolver(entries);
+      prioritized = prioritizedResolver(entries);
       const notApplied = entries.flatMap((e) => e.notApplied.map((n) => `${e.kind}=${e.pattern}: ${n}`));
       if (notApplied.length) this.logger.info('destination policy settings kept but not applied by LocalMQ', { brokerId: record.brokerId, settings: notApplied });
     }
@@ -268,18 +270,15 @@ export class ControlPlane {
       standardPorts: this.options.standardPorts && isFirstBroker && index === 0,
       logger: this.logger.child({ broker: record.brokerId, instance: index + 1 }),
     });
-    // the revision's settings the core takes after start: ActiveMQ dead-letter strategies, RabbitMQ's default_queue_type
+    // the revision's settings the core takes after start: ActiveMQ dead-letter strategies and
+    // prioritizedMessages, RabbitMQ's default_queue_type and consumer_timeout
     instance.core.activeMqDeadLetterStrategy = deadLetter;
+    instance.core.activeMqPrioritized = prioritized;
     if (conf?.defaultQueueType) {
       instance.core.engineRules = { ...instance.core.engineRules, defaultQueueType: conf.defaultQueueType };
-      // the node-wide default where the core has one (the engine-version work adds Broker.defaultQueueType)
-      if ('defaultQueueType' in instance.core) (instance.core as { defaultQueueType?: string }).defaultQueueType = conf.defaultQueueType;
+      instance.core.defaultQueueType = conf.defaultQueueType;
     }
-    if (conf?.consumerTimeoutMs !== undefined) {
-      // applied only where the core enforces a consumer timeout (Broker.consumerTimeoutMs); otherwise said in the log
-      if ('consumerTimeoutMs' in instance.core) (instance.core as { consumerTimeoutMs?: number }).consumerTimeoutMs = conf.consumerTimeoutMs;
-      else this.logger.info('configuration keys kept but not applied by LocalMQ', { brokerId: record.brokerId, keys: ['consumer_timeout'] });
-    }
+    if (conf?.consumerTimeoutMs !== undefined) instance.core.consumerTimeoutMs = conf.consumerTimeoutMs;
     return instance;
   }
 

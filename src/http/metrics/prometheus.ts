@@ -37,7 +37,7 @@ function escapeLabel(v: string): string {
  * (and queue type): LocalMQ's core counts for the node as a whole, so each counter has one
  * series without those labels; the dashboards sum over them either way.
  */
-function globalCounters(e: Exposition, b: ManagementBackend, consumers: number): void {
+function globalCounters(e: Exposition, b: ManagementBackend, consumers: number, publishers: number): void {
   const s = b.core.stats;
   const d = b.rates.deliveryTotals();
   const g = (name: string, help: string, value: number) => e.add(`rabbitmq_global_${name}`, 'counter', help, value);
@@ -48,6 +48,8 @@ function globalCounters(e: Exposition, b: ManagementBackend, consumers: number):
   g('messages_unroutable_returned_total', 'Total number of messages published as mandatory into an exchange and returned to the publisher as unroutable', s.returned);
   g('messages_confirmed_total', 'Total number of messages confirmed to publishers', s.confirmed);
   e.add('rabbitmq_global_consumers', 'gauge', 'Current number of consumers', consumers);
+  // AMQP 0-9-1 channels that have published, as rabbit_channel counts them
+  e.add('rabbitmq_global_publishers', 'gauge', 'Current number of publishers', publishers);
   g('messages_delivered_total', 'Total number of messages delivered to consumers', d.deliver + d.deliver_no_ack + d.get + d.get_no_ack);
   g('messages_delivered_consume_manual_ack_total', 'Total number of messages delivered to consumers using basic.consume with manual acknowledgment', d.deliver);
   g('messages_delivered_consume_auto_ack_total', 'Total number of messages delivered to consumers using basic.consume with automatic acknowledgment', d.deliver_no_ack);
@@ -83,9 +85,11 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   let channelConsumers = 0;
   let channelUnacked = 0;
   let channelUnconfirmed = 0;
+  let publishers = 0;
   for (const c of conns) {
     for (const ch of c.channelInfo?.() ?? []) {
       channels++;
+      if (ch.publishing) publishers++;
       channelConsumers += ch.consumerCount;
       channelUnacked += ch.unacked;
       channelUnconfirmed += ch.pendingConfirms;
@@ -146,7 +150,7 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_channel_messages_unroutable_dropped_total', 'counter', 'Total number of messages published as non-mandatory into an exchange and dropped as unroutable', s.unroutable);
   e.add('rabbitmq_channel_messages_delivered_total', 'counter', 'Total number of messages delivered to consumers or fetched with basic.get', s.delivered);
   e.add('rabbitmq_channel_messages_acked_total', 'counter', 'Total number of messages acknowledged by consumers', s.acked);
-  globalCounters(e, b, consumers);
+  globalCounters(e, b, consumers, publishers);
   e.add('rabbitmq_queue_messages_expired_total', 'counter', 'Total number of messages that expired in queues (dropped or dead-lettered)', expired);
   e.add('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', core.limits.settings.memoryHighWatermark);
   e.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', p.rssBytes);

@@ -50,6 +50,8 @@ export class AmqpChannel implements ConsumerSink {
   private lastQueue: string | undefined;
   private confirming = false;
   private publishSeq = 0;
+  /** has published: a publisher until it closes (rabbit_channel's publishing_mode, the global publishers gauge) */
+  private publishing = false;
   /** publish sequence numbers waiting for the store before their confirm goes out */
   private readonly confirms: OrderedDurableWaits<number>;
   /** of those, the ones a reject-publish queue refused: they get basic.nack */
@@ -100,6 +102,7 @@ export class AmqpChannel implements ConsumerSink {
       unacked: s.unackedCount,
       pendingConfirms: this.confirms.outstanding,
       active: s.active,
+      publishing: this.publishing,
     };
   }
 
@@ -425,6 +428,7 @@ export class AmqpChannel implements ConsumerSink {
   // ---- publishing ----------------------------------------------------------------
 
   private publish(exchange: string, routingKey: string, mandatory: boolean, message: Message): void {
+    this.publishing = true;
     // only a publish that arrives while the alarm is already on stops the reading; the one
     // that crosses the watermark does not, or its own connection could never drain the queue
     this.conn.flow?.published();
