@@ -1,10 +1,10 @@
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { jmsUnavailable, runJms, type JmsRun } from './helpers/jms.js';
-import { inbox, mqttConnect, subscribe } from './helpers/mqtt.js';
-import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from './helpers/stomp.js';
-import { amqpUrl } from './helpers/amqp.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { jmsUnavailable, runJms, type JmsRun } from '../helpers/jms.js';
+import { inbox, mqttConnect, subscribe } from '../helpers/mqtt.js';
+import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
+import { amqpUrl } from '../helpers/amqp.js';
 
 /**
  * JMS (the real ActiveMQ client over OpenWire) to and from STOMP, MQTT and AMQP 0-9-1 on

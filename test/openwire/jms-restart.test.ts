@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { jmsUnavailable, runJms, type JmsRun } from './helpers/jms.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { jmsUnavailable, runJms, type JmsRun } from '../helpers/jms.js';
 
 /**
  * The JMS client across broker restarts on a data dir (durable subscriptions, the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Message } from '../src/core/message.js';
-import { InvalidSelectorError, Selector } from '../src/core/selector/index.js';
+import type { Message } from '../../src/core/message.js';
+import { InvalidSelectorError, Selector } from '../../src/core/selector/index.js';
 
 const msg = (headers: Record<string, unknown>, extra: Partial<Message['properties']> = {}): Message => ({
   exchange: '',

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer, decodeModifiedUtf8, encodeModifiedUtf8 } from '../src/protocols/openwire/codec/data.js';
-import { FrameReader, FrameTooLargeError } from '../src/protocols/openwire/codec/framing.js';
-import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct } from '../src/protocols/openwire/codec/marshal.js';
-import { PType, decodePrimitiveMap, encodePrimitiveMap, type Typed } from '../src/protocols/openwire/codec/primitive.js';
-import { T } from '../src/protocols/openwire/codec/types.js';
-import { brokerWireFormatInfo, negotiate, MAGIC } from '../src/protocols/openwire/codec/wire-format.js';
-import { textContent, textOf } from '../src/protocols/openwire/message-map.js';
+import { Reader, Writer, decodeModifiedUtf8, encodeModifiedUtf8 } from '../../src/protocols/openwire/codec/data.js';
+import { FrameReader, FrameTooLargeError } from '../../src/protocols/openwire/codec/framing.js';
+import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
+import { PType, decodePrimitiveMap, encodePrimitiveMap, type Typed } from '../../src/protocols/openwire/codec/primitive.js';
+import { T } from '../../src/protocols/openwire/codec/types.js';
+import { brokerWireFormatInfo, negotiate, MAGIC } from '../../src/protocols/openwire/codec/wire-format.js';
+import { textContent, textOf } from '../../src/protocols/openwire/message-map.js';
 
 const V12 = { version: 12, stackTraceEnabled: true };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jmsScenarioRun, jmsUnavailable } from './helpers/jms.js';
+import { jmsScenarioRun, jmsUnavailable } from '../helpers/jms.js';
 
 /**
  * OpenWire with the real ActiveMQ JMS client (Debian's libactivemq-java 5.17): one JVM

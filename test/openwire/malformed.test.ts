@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { createLogger } from '../src/server/logger.js';
-import { T } from '../src/protocols/openwire/codec/types.js';
-import { RawOpenWire } from './helpers/openwire.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { createLogger } from '../../src/server/logger.js';
+import { T } from '../../src/protocols/openwire/codec/types.js';
+import { RawOpenWire } from '../helpers/openwire.js';
 
 /**
  * Bad OpenWire input closes that connection with a clear log line; other clients keep

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../src/index.js';
-import { decodePrimitiveMap } from '../src/protocols/openwire/codec/primitive.js';
-import { T } from '../src/protocols/openwire/codec/types.js';
-import { brokerWireFormatInfo } from '../src/protocols/openwire/codec/wire-format.js';
-import { RawOpenWire } from './helpers/openwire.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { decodePrimitiveMap } from '../../src/protocols/openwire/codec/primitive.js';
+import { T } from '../../src/protocols/openwire/codec/types.js';
+import { brokerWireFormatInfo } from '../../src/protocols/openwire/codec/wire-format.js';
+import { RawOpenWire } from '../helpers/openwire.js';
 
 /** Commands answered as ActiveMQ 5.17 answers them (measured: bench/activemq-observed.md, OpenWire). */
 describe('OpenWire commands, raw', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jmsScenarioRun, jmsUnavailable } from './helpers/jms.js';
+import { jmsScenarioRun, jmsUnavailable } from '../helpers/jms.js';
 
 /**
  * ActiveMQ features with the real ActiveMQ JMS client (JmsFeatures in test/java/JmsScenarios.java, one
