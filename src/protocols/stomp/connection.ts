@@ -465,6 +465,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     await this.closedPromise;
   }
 
+  failed(err: unknown): void {
+    if (this.state === 'open') this.fail(err, undefined);
+  }
+
   /** every refusal: an ERROR frame explaining it, then the connection closes */
   private fail(err: unknown, frame: StompFrame | undefined): void {
     if (!(err instanceof StompError || err instanceof StompCodecError || err instanceof BrokerError)) {
