@@ -46,6 +46,13 @@ export interface VersionRules {
    * channel sends basic.cancel; classic queues have none
    */
   consumerTimeout: 'channel' | 'quorum-queue';
+  /**
+   * classic queue mirroring's policy keys (`ha-mode`, `ha-params`, …) are validated and accepted
+   * (3.13: rabbit_mirror_queue_misc's policy validators; a single node mirrors nothing). 4.0
+   * removed mirroring: they are "not recognised policy settings" like any unknown key (the
+   * API answers 400, a definitions import fails), and policies kept from before have no effect
+   */
+  classicQueueMirroring: boolean;
 }
 
 const rabbit313: VersionRules = {
@@ -61,6 +68,7 @@ const rabbit313: VersionRules = {
   classicQueueV1: true,
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
+  classicQueueMirroring: true,
 };
 
 const rabbit42: VersionRules = {
@@ -72,6 +80,7 @@ const rabbit42: VersionRules = {
   quorumDefaultDeliveryLimit: 20,
   returnsCountAsFailures: false,
   alivenessTestIsNoop: true,
+  classicQueueMirroring: false,
 };
 
 const rabbit43: VersionRules = {
