@@ -7,6 +7,8 @@
  * queues and global QoS denied by default, CQv1 removed; rabbit_amqqueue.erl check_queue_version),
  * and Amazon MQ's "Managing engine versions" pages (which versions exist, which is recommended).
  */
+import type { QuorumPriorities } from './queues/quorum-ready-list.js';
+
 export type EngineName = 'rabbitmq' | 'activemq';
 
 export interface VersionRules {
@@ -53,6 +55,11 @@ export interface VersionRules {
    * API answers 400, a definitions import fails), and policies kept from before have no effect
    */
   classicQueueMirroring: boolean;
+  /**
+   * a quorum queue's message priorities: none (3.13), two levels delivered 2:1 (4.0-4.2,
+   * rabbit_fifo_q), strict 0..31 (4.3, rabbit_fifo_pq; 4.3.0 release notes)
+   */
+  quorumPriorities: QuorumPriorities;
 }
 
 const rabbit313: VersionRules = {
@@ -69,6 +76,7 @@ const rabbit313: VersionRules = {
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
   classicQueueMirroring: true,
+  quorumPriorities: 'none',
 };
 
 const rabbit42: VersionRules = {
@@ -81,6 +89,7 @@ const rabbit42: VersionRules = {
   returnsCountAsFailures: false,
   alivenessTestIsNoop: true,
   classicQueueMirroring: false,
+  quorumPriorities: 'two-level',
 };
 
 const rabbit43: VersionRules = {
@@ -91,6 +100,7 @@ const rabbit43: VersionRules = {
   globalQos: false,
   classicQueueV1: false,
   consumerTimeout: 'quorum-queue',
+  quorumPriorities: 'strict',
 };
 
 const activemqBase: VersionRules = {
