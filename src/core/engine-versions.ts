@@ -60,6 +60,13 @@ export interface VersionRules {
    * rabbit_fifo_q), strict 0..31 (4.3, rabbit_fifo_pq; 4.3.0 release notes)
    */
   quorumPriorities: QuorumPriorities;
+  /**
+   * ActiveMQ's STOMP wire format checks frames in server mode (5.19.8+, StompWireFormat
+   * validateAction): a frame before CONNECT, a second CONNECT, a server-only frame from a client
+   * and a negative content-length close the connection with its texts; before that (5.18) the
+   * first two were answered "Not connected." / "Already connected." and the connection stayed
+   */
+  stompServerModeValidation: boolean;
 }
 
 const rabbit313: VersionRules = {
@@ -77,6 +84,7 @@ const rabbit313: VersionRules = {
   consumerTimeout: 'channel',
   classicQueueMirroring: true,
   quorumPriorities: 'none',
+  stompServerModeValidation: false,
 };
 
 const rabbit42: VersionRules = {
@@ -108,12 +116,13 @@ const activemqBase: VersionRules = {
   engine: 'activemq',
   version: '5.19',
   fullVersion: '5.19.10',
+  stompServerModeValidation: true,
 };
 
 export const ENGINE_VERSIONS: Record<EngineName, Record<string, VersionRules>> = {
   rabbitmq: { '3.13': rabbit313, '4.2': rabbit42, '4.3': rabbit43 },
   activemq: {
-    '5.18': { ...activemqBase, version: '5.18', fullVersion: '5.18.7' },
+    '5.18': { ...activemqBase, version: '5.18', fullVersion: '5.18.7', stompServerModeValidation: false },
     '5.19': activemqBase,
   },
 };
