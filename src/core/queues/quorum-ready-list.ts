@@ -39,6 +39,9 @@ export class QuorumReadyList {
   private dequeueCounter = 0;
   private count = 0;
   private byteCount = 0;
+  /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
+  private persistentCount = 0;
+  private persistentByteCount = 0;
 
   constructor(readonly scheme: QuorumPriorities) {
     const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
@@ -51,6 +54,14 @@ export class QuorumReadyList {
 
   get bytes(): number {
     return this.byteCount;
+  }
+
+  get persistent(): number {
+    return this.persistentCount;
+  }
+
+  get persistentBytes(): number {
+    return this.persistentByteCount;
   }
 
   get maxPriority(): number {
@@ -79,8 +90,7 @@ export class QuorumReadyList {
       e = this.buckets[this.nextBucket(this.dequeueCounter)]!.shift()!;
       this.dequeueCounter = this.dequeueCounter === WEIGHT ? 0 : this.dequeueCounter + 1;
     }
-    this.count--;
-    this.byteCount -= e.message.body.length;
+    this.taken(e);
     return e;
   }
 
@@ -105,10 +115,7 @@ export class QuorumReadyList {
   remove(entries: Set<QueueEntry>): void {
     this.returns.filterInPlace((e) => !entries.has(e));
     for (const b of this.buckets) if (b.length) b.filterInPlace((e) => !entries.has(e));
-    for (const e of entries) {
-      this.count--;
-      this.byteCount -= e.message.body.length;
-    }
+    for (const e of entries) this.taken(e);
   }
 
   /** in delivery order (as successive shifts would give them), without copying the list */
@@ -134,6 +141,8 @@ export class QuorumReadyList {
     for (const b of this.buckets) b.clear();
     this.count = 0;
     this.byteCount = 0;
+    this.persistentCount = 0;
+    this.persistentByteCount = 0;
     return all;
   }
 
@@ -157,5 +166,18 @@ export class QuorumReadyList {
   private added(e: QueueEntry): void {
     this.count++;
     this.byteCount += e.message.body.length;
+    if (e.persisted) {
+      this.persistentCount++;
+      this.persistentByteCount += e.message.body.length;
+    }
+  }
+
+  private taken(e: QueueEntry): void {
+    this.count--;
+    this.byteCount -= e.message.body.length;
+    if (e.persisted) {
+      this.persistentCount--;
+      this.persistentByteCount -= e.message.body.length;
+    }
   }
 }
