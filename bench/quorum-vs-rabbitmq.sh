@@ -16,6 +16,8 @@
 # BASE+2, LocalMQ AMQP on BASE+10. State under /tmp/localmq-quorum-bench (removed first).
 # Needs root and rabbitmq-server (apt-get install rabbitmq-server).
 set -euo pipefail
+# a session (autogroup) of its own, so the nice -20 counts against the other sessions' work (bench/lib/own-autogroup.sh)
+. "$(dirname "$0")/lib/own-autogroup.sh"
 cd "$(dirname "$0")/.."
 
 BASE=${1:-23600}
