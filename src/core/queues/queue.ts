@@ -62,8 +62,7 @@ export class Queue {
   /** at-least-once dead-letters no queue took yet (see discard) */
   private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
   private dlxTimer: NodeJS.Timeout | undefined;
-  /** a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities) */
-  readonly ready: ReadyList | QuorumReadyList;
+  readonly ready: ReadyList;
   /** consumers in registration order (single-active-consumer takes the first) */
   readonly consumers: Consumer[] = [];
   unackedCount = 0;
@@ -113,6 +112,7 @@ export class Queue {
     /** resolved from the x-arguments and the policy in force; a policy change replaces it */
     public config: QueueConfig,
   ) {
+    // a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities)
     this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities) : new ReadyList(config.maxPriority);
     const sel = options.arguments['x-selector'];
     this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;

@@ -1,6 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
-import { firstEntries } from './ready-list.js';
+import { ReadyList, firstEntries } from './ready-list.js';
 
 /**
  * How a quorum queue orders messages by priority, per RabbitMQ version:
@@ -29,68 +29,70 @@ export function quorumBucket(scheme: QuorumPriorities, priority: number | undefi
  * The ready messages of a quorum queue as rabbit_fifo keeps them: messages returned by a
  * consumer (nack/reject with requeue, a closed channel) wait in `returns`, in the order they
  * came back, and go out before any other (take_next_msg/1); the rest sit in priority buckets.
- * Same interface as ReadyList.
+ * A ReadyList to the queue, with all of its methods its own.
  */
-export class QuorumReadyList {
-  private readonly returns = new Fifo<QueueEntry>();
+export class QuorumReadyList extends ReadyList {
+  private returns = new Fifo<QueueEntry>();
   /** index = bucket: 'none' one, 'two-level' [normal, high], 'strict' 32 (higher index first) */
-  private readonly buckets: Fifo<QueueEntry>[];
+  private buckets: Fifo<QueueEntry>[];
   /** rabbit_fifo_q's dequeue_counter */
   private dequeueCounter = 0;
-  private count = 0;
-  private byteCount = 0;
+  private held = 0;
+  private heldBytes = 0;
   /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
-  private persistentCount = 0;
-  private persistentByteCount = 0;
+  private heldPersistent = 0;
+  private heldPersistentBytes = 0;
 
   constructor(readonly scheme: QuorumPriorities) {
+    // a ReadyList to whoever holds one (Queue.ready); none of the base's levels is used
+    super(0);
     const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
     this.buckets = Array.from({ length: n }, () => new Fifo<QueueEntry>());
   }
 
-  get length(): number {
-    return this.count;
+  override get length(): number {
+    return this.held;
   }
 
-  get bytes(): number {
-    return this.byteCount;
+  override get bytes(): number {
+    return this.heldBytes;
   }
 
-  get persistent(): number {
-    return this.persistentCount;
+  override get persistent(): number {
+    return this.heldPersistent;
   }
 
-  get persistentBytes(): number {
-    return this.persistentByteCount;
+  override get persistentBytes(): number {
+    return this.heldPersistentBytes;
   }
 
-  get maxPriority(): number {
+  override get maxPriority(): number {
     return this.buckets.length - 1;
   }
 
-  push(e: QueueEntry): void {
+  override push(e: QueueEntry): void {
     this.buckets[e.priority]!.push(e);
-    this.added(e);
+    this.counted(e);
   }
 
-  requeue(e: QueueEntry): void {
+  override requeue(e: QueueEntry): void {
     this.returns.push(e);
-    this.added(e);
+    this.counted(e);
   }
 
-  peek(): QueueEntry | undefined {
-    if (this.count === 0) return undefined;
+  override peek(): QueueEntry | undefined {
+    if (this.held === 0) return undefined;
     return this.returns.peek() ?? this.buckets[this.nextBucket(this.dequeueCounter)]!.peek();
   }
 
-  shift(): QueueEntry | undefined {
-    if (this.count === 0) return undefined;
+  override shift(): QueueEntry | undefined {
+    if (this.held === 0) return undefined;
     let e = this.returns.shift();
     if (e === undefined) {
       e = this.buckets[this.nextBucket(this.dequeueCounter)]!.shift()!;
       this.dequeueCounter = this.dequeueCounter === WEIGHT ? 0 : this.dequeueCounter + 1;
     }
-    this.taken(e);
+    this.uncounted(e);
     return e;
   }
 
@@ -112,18 +114,18 @@ export class QuorumReadyList {
   }
 
   /** take these entries out, wherever they are (selector consumers take from the middle) */
-  remove(entries: Set<QueueEntry>): void {
+  override remove(entries: Set<QueueEntry>): void {
     this.returns.filterInPlace((e) => !entries.has(e));
     for (const b of this.buckets) if (b.length) b.filterInPlace((e) => !entries.has(e));
-    for (const e of entries) this.taken(e);
+    for (const e of entries) this.uncounted(e);
   }
 
   /** in delivery order (as successive shifts would give them), without copying the list */
-  *entries(): IterableIterator<QueueEntry> {
+  override *entries(): IterableIterator<QueueEntry> {
     for (let i = 0; i < this.returns.length; i++) yield this.returns.at(i)!;
     const pos = this.buckets.map(() => 0);
     let counter = this.dequeueCounter;
-    for (let left = this.count - this.returns.length; left > 0; left--) {
+    for (let left = this.held - this.returns.length; left > 0; left--) {
       const b = this.nextBucket(counter, pos);
       yield this.buckets[b]!.at(pos[b]!)!;
       pos[b]!++;
@@ -131,18 +133,35 @@ export class QuorumReadyList {
     }
   }
 
-  toArray(limit = Infinity): QueueEntry[] {
-    return firstEntries(this.entries(), this.count, limit);
+  override toArray(limit = Infinity): QueueEntry[] {
+    return firstEntries(this.entries(), this.held, limit);
   }
 
-  clear(): QueueEntry[] {
+  /**
+   * Hand every entry over to a new list, in the same order, and start empty: O(buckets)
+   * whatever the length (a purge or a delete of millions of messages).
+   */
+  detach(): QuorumReadyList {
+    const out = new QuorumReadyList(this.scheme);
+    [out.returns, this.returns] = [this.returns, out.returns];
+    [out.buckets, this.buckets] = [this.buckets, out.buckets];
+    out.dequeueCounter = this.dequeueCounter;
+    out.held = this.held;
+    out.heldBytes = this.heldBytes;
+    out.heldPersistent = this.heldPersistent;
+    out.heldPersistentBytes = this.heldPersistentBytes;
+    this.held = this.heldBytes = this.heldPersistent = this.heldPersistentBytes = 0;
+    return out;
+  }
+
+  override clear(): QueueEntry[] {
     const all = this.toArray();
     this.returns.clear();
     for (const b of this.buckets) b.clear();
-    this.count = 0;
-    this.byteCount = 0;
-    this.persistentCount = 0;
-    this.persistentByteCount = 0;
+    this.held = 0;
+    this.heldBytes = 0;
+    this.heldPersistent = 0;
+    this.heldPersistentBytes = 0;
     return all;
   }
 
@@ -163,21 +182,21 @@ export class QuorumReadyList {
     return 0;
   }
 
-  private added(e: QueueEntry): void {
-    this.count++;
-    this.byteCount += e.message.body.length;
+  private counted(e: QueueEntry): void {
+    this.held++;
+    this.heldBytes += e.message.body.length;
     if (e.persisted) {
-      this.persistentCount++;
-      this.persistentByteCount += e.message.body.length;
+      this.heldPersistent++;
+      this.heldPersistentBytes += e.message.body.length;
     }
   }
 
-  private taken(e: QueueEntry): void {
-    this.count--;
-    this.byteCount -= e.message.body.length;
+  private uncounted(e: QueueEntry): void {
+    this.held--;
+    this.heldBytes -= e.message.body.length;
     if (e.persisted) {
-      this.persistentCount--;
-      this.persistentByteCount -= e.message.body.length;
+      this.heldPersistent--;
+      this.heldPersistentBytes -= e.message.body.length;
     }
   }
 }
