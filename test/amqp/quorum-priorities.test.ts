@@ -115,4 +115,19 @@ describe('quorum queue priorities per version', () => {
       expect(await drain(ch, 'peek42')).toEqual(peeked);
     });
   });
+
+  it('a purge empties a quorum queue (returns and every priority), which goes on working', async () => {
+    await withChannel('4.3', async (ch, broker) => {
+      await ch.assertQueue('purged', { durable: true });
+      for (const priority of [undefined, 9, 1, 31]) ch.sendToQueue('purged', Buffer.from('x'), priority === undefined ? { persistent: true } : { persistent: true, priority });
+      await ch.waitForConfirms();
+      const m = (await ch.get('purged')) as GetMessage;
+      ch.nack(m, false, true); // one in returns
+      expect((await ch.purgeQueue('purged')).messageCount).toBe(4);
+      expect(broker.queue('purged').messageCount()).toBe(0);
+      ch.sendToQueue('purged', Buffer.from('after'), { priority: 2 });
+      await ch.waitForConfirms();
+      expect(await drain(ch, 'purged')).toEqual(['after']);
+    });
+  });
 });
