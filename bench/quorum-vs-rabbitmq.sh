@@ -7,15 +7,22 @@
 #
 #   flock /work/bench.lock nice -n -20 bench/quorum-vs-rabbitmq.sh [BASE_PORT] [COUNT] [ROUNDS]
 #
+# Each size starts with one short warm-up round per broker (not counted: the first run on a
+# fresh RabbitMQ node and a fresh Node.js process is slower for reasons that are not the queue),
+# then ROUNDS alternating rounds; it prints the median of each side, the B/A ratio of the
+# medians, and each round's B/A ratio (A and B of the same round) with their spread.
+#
 # BASE_PORT (default 23600): RabbitMQ AMQP on BASE, its distribution on BASE+1, its epmd on
 # BASE+2, LocalMQ AMQP on BASE+10. State under /tmp/localmq-quorum-bench (removed first).
 # Needs root and rabbitmq-server (apt-get install rabbitmq-server).
 set -euo pipefail
+# a session (autogroup) of its own, so the nice -20 counts against the other sessions' work (bench/lib/own-autogroup.sh)
+. "$(dirname "$0")/lib/own-autogroup.sh"
 cd "$(dirname "$0")/.."
 
 BASE=${1:-23600}
-COUNT=${2:-20000}
-ROUNDS=${3:-3}
+COUNT=${2:-50000}
+ROUNDS=${3:-5}
 DIR=/tmp/localmq-quorum-bench
 RMQ_PORT=$BASE
 LMQ_PORT=$((BASE + 10))
@@ -58,7 +65,16 @@ done
 
 echo "RabbitMQ $RMQ_VERSION (A, 127.0.0.1:$RMQ_PORT) vs LocalMQ (B, 127.0.0.1:$LMQ_PORT), quorum queues on data dirs"
 for SIZE in 16 1024; do
-  echo "== $SIZE B, $COUNT messages, $ROUNDS rounds"
+  echo "== $SIZE B, $COUNT messages, warm-up then $ROUNDS rounds"
   node --import tsx bench/amqp-e2e.ts --url "amqp://guest:guest@127.0.0.1:$RMQ_PORT" --url "amqp://guest:guest@127.0.0.1:$LMQ_PORT" \
-    --scenarios quorum --size "$SIZE" --count "$COUNT" --rounds "$ROUNDS"
+    --scenarios quorum --size "$SIZE" --count 5000 --rounds 2 --json > /dev/null 2>&1
+  node --import tsx bench/amqp-e2e.ts --url "amqp://guest:guest@127.0.0.1:$RMQ_PORT" --url "amqp://guest:guest@127.0.0.1:$LMQ_PORT" \
+    --scenarios quorum --size "$SIZE" --count "$COUNT" --rounds "$ROUNDS" 2> "$DIR/rounds-$SIZE.txt"
+  cat "$DIR/rounds-$SIZE.txt"
+  # per round: B/A of that round's two runs; then their median, min and max
+  awk '/^round/ { split($2, r, "/"); v[r[1] "," $3] = $(NF-1) }
+       END { n = 0; for (k in v) { split(k, p, ","); if (p[2] == "A" && ((p[1] ",B") in v)) x[++n] = v[p[1] ",B"] / v[k] }
+             for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+             s = ""; for (i = 1; i <= n; i++) s = s sprintf(" %.2f", x[i])
+             printf "per-round B/A (sorted):%s; median %.2f, spread %.2f-%.2f\n", s, (n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2), x[1], x[n] }' "$DIR/rounds-$SIZE.txt"
 done

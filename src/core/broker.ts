@@ -122,7 +122,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     super();
     this.limits = new Limits(limits);
     this.tenantLimits = new TenantLimits(store);
-    this.policies = new PolicyService(store, (vhost) => this.vhosts.get(vhost)?.queues.values() ?? []);
+    this.policies = new PolicyService(
+      store,
+      (vhost) => this.vhosts.get(vhost)?.queues.values() ?? [],
+      () => this.engineRules.classicQueueMirroring,
+    );
     this.retained = new RetainedMessages(store);
     this.records = new KeyedRecords(store);
     this.durability = new Durability(store, this.alarms);

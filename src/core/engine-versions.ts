@@ -7,6 +7,8 @@
  * queues and global QoS denied by default, CQv1 removed; rabbit_amqqueue.erl check_queue_version),
  * and Amazon MQ's "Managing engine versions" pages (which versions exist, which is recommended).
  */
+import type { QuorumPriorities } from './queues/quorum-ready-list.js';
+
 export type EngineName = 'rabbitmq' | 'activemq';
 
 export interface VersionRules {
@@ -46,6 +48,25 @@ export interface VersionRules {
    * channel sends basic.cancel; classic queues have none
    */
   consumerTimeout: 'channel' | 'quorum-queue';
+  /**
+   * classic queue mirroring's policy keys (`ha-mode`, `ha-params`, …) are validated and accepted
+   * (3.13: rabbit_mirror_queue_misc's policy validators; a single node mirrors nothing). 4.0
+   * removed mirroring: they are "not recognised policy settings" like any unknown key (the
+   * API answers 400, a definitions import fails), and policies kept from before have no effect
+   */
+  classicQueueMirroring: boolean;
+  /**
+   * a quorum queue's message priorities: none (3.13), two levels delivered 2:1 (4.0-4.2,
+   * rabbit_fifo_q), strict 0..31 (4.3, rabbit_fifo_pq; 4.3.0 release notes)
+   */
+  quorumPriorities: QuorumPriorities;
+  /**
+   * ActiveMQ's STOMP wire format checks frames in server mode (5.19.8+, StompWireFormat
+   * validateAction): a frame before CONNECT, a second CONNECT, a server-only frame from a client
+   * and a negative content-length close the connection with its texts; before that (5.18) the
+   * first two were answered "Not connected." / "Already connected." and the connection stayed
+   */
+  stompServerModeValidation: boolean;
 }
 
 const rabbit313: VersionRules = {
@@ -61,6 +82,9 @@ const rabbit313: VersionRules = {
   classicQueueV1: true,
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
+  classicQueueMirroring: true,
+  quorumPriorities: 'none',
+  stompServerModeValidation: false,
 };
 
 const rabbit42: VersionRules = {
@@ -72,6 +96,8 @@ const rabbit42: VersionRules = {
   quorumDefaultDeliveryLimit: 20,
   returnsCountAsFailures: false,
   alivenessTestIsNoop: true,
+  classicQueueMirroring: false,
+  quorumPriorities: 'two-level',
 };
 
 const rabbit43: VersionRules = {
@@ -82,6 +108,7 @@ const rabbit43: VersionRules = {
   globalQos: false,
   classicQueueV1: false,
   consumerTimeout: 'quorum-queue',
+  quorumPriorities: 'strict',
 };
 
 const activemqBase: VersionRules = {
@@ -89,12 +116,13 @@ const activemqBase: VersionRules = {
   engine: 'activemq',
   version: '5.19',
   fullVersion: '5.19.10',
+  stompServerModeValidation: true,
 };
 
 export const ENGINE_VERSIONS: Record<EngineName, Record<string, VersionRules>> = {
   rabbitmq: { '3.13': rabbit313, '4.2': rabbit42, '4.3': rabbit43 },
   activemq: {
-    '5.18': { ...activemqBase, version: '5.18', fullVersion: '5.18.7' },
+    '5.18': { ...activemqBase, version: '5.18', fullVersion: '5.18.7', stompServerModeValidation: false },
     '5.19': activemqBase,
   },
 };

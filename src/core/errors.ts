@@ -46,6 +46,16 @@ export const accessRefused = (text: string) => new BrokerError(403, text);
 export const resourceLocked = (text: string) => new BrokerError(405, text);
 export const preconditionFailed = (text: string) => new BrokerError(406, text);
 
+/**
+ * The consumer timeout as rabbit_channel:handle_consumer_timed_out has it (3.13 to 4.2; 4.3's
+ * fallback for a client that cannot take basic.cancel says -1 ms): the channel closes with 406.
+ * STOMP runs on a channel in RabbitMQ, so its ERROR frame carries the same text.
+ */
+export const consumerTimedOut = (channel: number, timeoutMs: number) =>
+  preconditionFailed(
+    `delivery acknowledgement on channel ${channel} timed out. Timeout value used: ${timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+  );
+
 /** RabbitMQ names resources as `queue 'q' in vhost '/'` in its error texts */
 export const describeQueue = (vhost: string, name: string) => `queue '${name}' in vhost '${vhost}'`;
 export const describeExchange = (vhost: string, name: string) => `exchange '${name}' in vhost '${vhost}'`;

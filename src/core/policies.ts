@@ -24,11 +24,6 @@ const KNOWN_KEYS = new Set([
   'alternate-exchange',
   'queue-mode',
   'queue-version',
-  'ha-mode',
-  'ha-params',
-  'ha-sync-mode',
-  'ha-promote-on-shutdown',
-  'ha-promote-on-failure',
   'delivery-limit',
   'federation-upstream',
   'federation-upstream-set',
@@ -50,6 +45,11 @@ const KNOWN_KEYS = new Set([
   'max-in-memory-length',
   'max-in-memory-bytes',
 ]);
+
+/** classic queue mirroring's keys: known where the version has mirroring (rabbit_mirror_queue_misc) */
+const HA_KEYS = new Set(['ha-mode', 'ha-params', 'ha-sync-mode', 'ha-sync-batch-size', 'ha-promote-on-shutdown', 'ha-promote-on-failure']);
+/** the mirroring keys an operator policy may set on 3.13 (rabbit_mirror_queue_misc's operator_policy_validator) */
+const HA_OPERATOR_KEYS = new Set(['ha-mode', 'ha-params', 'ha-sync-mode']);
 
 export type PolicyApplyTo = PolicyDef['applyTo'] | 'classic_queues' | 'quorum_queues' | 'streams';
 
@@ -100,6 +100,8 @@ export class PolicyService {
     private readonly store: Store,
     /** the queues of a vhost, for re-evaluation */
     private readonly queuesOf: (vhost: string) => Iterable<Queue>,
+    /** whether the engine version validates and accepts classic queue mirroring keys (3.13) */
+    private readonly mirroring: () => boolean = () => true,
   ) {}
 
   /** recovered from the store: no write back, no validation beyond the pattern */
@@ -117,7 +119,9 @@ export class PolicyService {
    * re-apply the vhost's queues.
    */
   put(def: PolicyDef, strict = true): void {
-    const pattern = strict ? validatePolicy(def) : compilePattern(def.pattern);
+    const pattern = strict ? validatePolicy(def, 'policy', this.mirroring()) : compilePattern(def.pattern);
+    // an import skips other plugins' keys, but RabbitMQ 4 refuses mirroring keys there as anywhere (rabbit_definitions:add_policy)
+    if (!strict && !this.mirroring()) refuseMirroringKeys(def);
     this.policies.set(policyKey(def.vhost, def.name), { def: { ...def }, pattern });
     this.store.putPolicy(def);
     this.reapply(def.vhost);
@@ -167,7 +171,7 @@ export class PolicyService {
 
   /** create or replace an operator policy (validated against the operator keys), then re-apply the vhost */
   putOperator(def: PolicyDef): void {
-    const pattern = validatePolicy(def, 'operator');
+    const pattern = validatePolicy(def, 'operator', this.mirroring());
     const key = policyKey(def.vhost, def.name);
     this.operatorPolicies.set(key, { def: { ...def }, pattern });
     this.store.putRecord(OPERATOR_POLICY_NAMESPACE, key, { ...def });
@@ -321,7 +325,7 @@ function compilePattern(source: string): RegExp {
   }
 }
 
-function validatePolicy(def: PolicyDef, kind: 'policy' | 'operator' = 'policy'): RegExp {
+function validatePolicy(def: PolicyDef, kind: 'policy' | 'operator', mirroring: boolean): RegExp {
   const pattern = compilePattern(def.pattern);
   if (!['all', 'queues', 'exchanges', 'classic_queues', 'quorum_queues', 'streams'].includes(def.applyTo)) {
     throw new PolicyError(`Validation failed\n\n'${def.applyTo}' is not a valid "apply-to" value\n`);
@@ -332,13 +336,59 @@ function validatePolicy(def: PolicyDef, kind: 'policy' | 'operator' = 'policy'):
   const problems: string[] = [];
   for (const key of keys) {
     const v = def.definition[key]!;
-    if (kind === 'operator' ? !(key in OPERATOR_KEYS) : !KNOWN_KEYS.has(key)) {
+    const mirroringKey = mirroring && (kind === 'operator' ? HA_OPERATOR_KEYS : HA_KEYS).has(key);
+    if (!mirroringKey && (kind === 'operator' ? !(key in OPERATOR_KEYS) : !KNOWN_KEYS.has(key))) {
       problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
       continue;
     }
     const refusal = VALUE_CHECKS[key]?.(v);
     if (refusal) problems.push(`${erlangTerm(v)} is not a valid ${refusal}`);
   }
+  if (problems.length === 0 && mirroring) {
+    const refusal = mirroringRefusal(def.definition);
+    if (refusal) problems.push(refusal);
+  }
   if (problems.length) throw new PolicyError(`Validation failed\n\n${problems.join('\n')}\n`);
   return pattern;
+}
+
+/** RabbitMQ 4 has no validator for the mirroring keys: they are unknown settings (rabbitmq_4_0_deprecations_SUITE set_cmq_policy) */
+function refuseMirroringKeys(def: PolicyDef): void {
+  const problems: string[] = [];
+  for (const [key, v] of Object.entries(def.definition)) {
+    if (HA_KEYS.has(key)) problems.push(`[{<<"${key}">>,${erlangTerm(v)}}] are not recognised policy settings`);
+  }
+  if (problems.length) throw new PolicyError(`Validation failed\n\n${problems.join('\n')}\n`);
+}
+
+/** rabbit_mirror_queue_misc:validate_policy/1 (3.13) and the ha-mode modules' validate_policy/1, with their texts */
+function mirroringRefusal(d: FieldTable): string | null {
+  const mode = d['ha-mode'];
+  const params = d['ha-params'];
+  const others = ['ha-params', 'ha-sync-mode', 'ha-sync-batch-size', 'ha-promote-on-shutdown', 'ha-promote-on-failure'];
+  if (mode === undefined) {
+    return others.some((k) => d[k] !== undefined) ? 'ha-mode must be specified to specify ha-params, ha-sync-mode or ha-promote-on-shutdown' : null;
+  }
+  if (mode !== 'all' && mode !== 'exactly' && mode !== 'nodes') return `${erlangTerm(mode)} is not a valid ha-mode value`;
+  if (mode === 'all' && params !== undefined) return 'ha-mode="all" does not take parameters';
+  if (mode === 'exactly' && !(typeof params === 'number' && Number.isInteger(params) && params > 0)) {
+    return `ha-mode="exactly" takes an integer, ${params === undefined ? 'none' : erlangTerm(params)} given`;
+  }
+  if (mode === 'nodes') {
+    if (!Array.isArray(params)) return `ha-mode="nodes" takes a list, ${params === undefined ? 'none' : erlangTerm(params)} given`;
+    if (params.length === 0) return 'ha-mode="nodes" list must be non-empty';
+    const invalid = params.filter((n) => typeof n !== 'string');
+    if (invalid.length) return `ha-mode="nodes" takes a list of strings, ${erlangTerm(invalid)} was not a string`;
+  }
+  const sync = d['ha-sync-mode'];
+  if (sync !== undefined && sync !== 'automatic' && sync !== 'manual') return `ha-sync-mode must be "manual" or "automatic", got ${erlangTerm(sync)}`;
+  const batch = d['ha-sync-batch-size'];
+  if (batch !== undefined && !(typeof batch === 'number' && Number.isInteger(batch) && batch > 0)) {
+    return `ha-sync-batch-size takes an integer greater than 0, ${erlangTerm(batch)} given`;
+  }
+  for (const k of ['ha-promote-on-shutdown', 'ha-promote-on-failure']) {
+    const v = d[k];
+    if (v !== undefined && v !== 'always' && v !== 'when-synced') return `${k} must be "always" or "when-synced", got ${erlangTerm(v)}`;
+  }
+  return null;
 }

@@ -1,8 +1,8 @@
-import { queueKey, type BindingDef, type ExchangeDef, type QueueDef, type RecoveredState } from '../store/store.js';
+import { queueKey, type Store, type BindingDef, type ExchangeDef, type QueueDef, type RecoveredState } from '../store/store.js';
 import { Exchange, isExchangeType } from './exchanges/exchange.js';
 import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
-import { Queue } from './queues/queue.js';
+import { DLX_HELD_NAMESPACE, Queue, dlxHeldKey, type DeadLetterReason } from './queues/queue.js';
 import type { VHost } from './vhost.js';
 import type { KeyedRecords } from './keyed-records.js';
 import { RETAINED_NAMESPACE, type RetainedMessages } from './retained.js';
@@ -16,6 +16,8 @@ export interface RecoveryTarget {
   readonly retained: RetainedMessages;
   /** protocol sessions' records, restored from the store's records */
   readonly records: KeyedRecords;
+  /** where a stale record is dropped */
+  readonly store: Store;
 }
 
 /**
@@ -32,13 +34,21 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   broker.seedMessageIds(state.maxMessageId);
   broker.retained.restore(state.records.get(RETAINED_NAMESPACE));
   broker.records.restore(state.records);
+  const held = new Map(state.records.get(DLX_HELD_NAMESPACE) ?? []);
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);
     const messages = state.messages.get(queueKey(q.vhost, q.name));
     if (!queue || !messages) continue;
-    for (const m of messages) restoreMessage(vhost, queue, m.id, m.message, m.delivered);
+    for (const m of messages) {
+      const key = dlxHeldKey(q.vhost, q.name, m.id);
+      const reason = held.get(key) as { reason: DeadLetterReason } | undefined;
+      held.delete(key);
+      restoreMessage(vhost, queue, m.id, m.message, m.delivered, reason?.reason);
+    }
   }
+  // records of held dead-letters whose message is gone (the queue went while the broker was down, say)
+  for (const key of held.keys()) broker.store.putRecord(DLX_HELD_NAMESPACE, key, null);
 }
 
 function restoreExchange(vhost: VHost, def: ExchangeDef): void {
@@ -66,10 +76,14 @@ function restoreBinding(vhost: VHost, def: BindingDef): void {
   if (source && destination) source.bind(destination, def.routingKey, def.arguments);
 }
 
-/** a persistent message recovered into its queue, in order; delivered ones come back redelivered */
-function restoreMessage(vhost: VHost, q: Queue, id: number, message: Message, delivered: boolean): void {
+/**
+ * A persistent message recovered into its queue, in order; delivered ones come back
+ * redelivered, and one an at-least-once queue held for its dead-letter exchange is held again.
+ */
+function restoreMessage(vhost: VHost, q: Queue, id: number, message: Message, delivered: boolean, heldFor: DeadLetterReason | undefined): void {
   const entry = q.makeEntry(id, message, true);
   if (delivered) entry.deliveryCount = 1;
   vhost.host.memoryAdded(message.body.length);
-  q.enqueue(entry);
+  if (heldFor !== undefined) q.restoreHeld(entry, heldFor);
+  else q.enqueue(entry);
 }

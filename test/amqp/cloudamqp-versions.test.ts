@@ -69,6 +69,34 @@ describe.each(['3.13', '4.2', '4.3'])('RabbitMQ %s through @cloudamqp/amqp-clien
     await ch.close();
   });
 
+  it('x-dead-letter-strategy at-least-once: a rejected message is held until a queue bound to the DLX takes it (rabbit_fifo_dlx)', async () => {
+    broker.core.deadLetterRetryMs = 100; // dead_letter_worker_publisher_confirm_timeout, 180 s in RabbitMQ
+    const ch = await client.channel();
+    await ch.exchangeDeclare('cq-alo-dlx', 'fanout', { durable: true });
+    await ch.queueDeclare('cq-alo', { durable: true }, {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': 'cq-alo-dlx',
+      'x-dead-letter-strategy': 'at-least-once',
+      'x-overflow': 'reject-publish',
+    });
+    await ch.basicPublish('', 'cq-alo', 'keep me', { deliveryMode: 2 });
+    const m = await ch.basicGet('cq-alo', { noAck: false });
+    expect(m?.bodyToString()).toBe('keep me');
+    await m!.reject(false); // dead-lettered: the DLX routes it nowhere yet
+    // a round trip on the same channel: the reject has been handled, and the message is not ready
+    expect(await ch.basicGet('cq-alo', { noAck: true })).toBeNull();
+    const src = broker.core.vhost('/')!.getQueue('cq-alo')!;
+    expect(src.dlxHeldCount).toBe(1);
+    expect(src.messageCount).toBe(0);
+    await ch.queueDeclare('cq-alo-dlq', { durable: true }, { 'x-queue-type': 'classic' });
+    await ch.queueBind('cq-alo-dlq', 'cq-alo-dlx', '');
+    const dead = await broker.waitFor('cq-alo-dlq');
+    expect(dead.text()).toBe('keep me');
+    expect(src.dlxHeldCount).toBe(0);
+    broker.core.deadLetterRetryMs = 180_000;
+    await ch.close();
+  });
+
   it('consumer timeout: 3.13 and 4.2 close the channel with 406; 4.3 does not for a classic queue', async () => {
     broker.core.consumerTimeoutMs = 150;
     const ch = await client.channel();

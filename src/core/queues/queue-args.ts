@@ -124,6 +124,9 @@ export function resolveQueueArgs(vhost: string, name: string, args: FieldTable):
     if (n === undefined) throw invalid('x-delivery-limit', `{unacceptable_type,${amqpTypeName(limit)}}`);
     cfg.deliveryLimit = n;
   }
+  // rabbit_quorum_queue:overflow/3: a quorum queue takes reject-publish-dlx with a logged
+  // warning ("Invalid overflow strategy") and drops the head instead, as its default
+  if (cfg.queueType === 'quorum' && cfg.overflow === 'reject-publish-dlx') cfg.overflow = 'drop-head';
   return cfg;
 }
 

@@ -9,6 +9,7 @@ import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
+import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
 import { Selector } from '../selector/index.js';
 import { MAX_TIMER_MS } from '../timers.js';
 import { groupIdOf } from '../activemq-names.js';
@@ -19,6 +20,15 @@ import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leav
 export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
+
+/**
+ * The store's records of persistent messages an at-least-once queue holds for its dead-letter
+ * exchange (key: vhost NUL queue NUL message id, value: the reason): after a restart they come
+ * back held, not ready, as rabbit_fifo keeps its dlx `discards` in its Raft state.
+ */
+export const DLX_HELD_NAMESPACE = 'dlx-held';
+
+export const dlxHeldKey = (vhost: string, queue: string, id: number): string => `${vhost}\u0000${queue}\u0000${id}`;
 
 /** What a queue needs from the vhost that holds it. */
 export interface QueueHost {
@@ -115,7 +125,8 @@ export class Queue {
     /** resolved from the x-arguments and the policy in force; a policy change replaces it */
     public config: QueueConfig,
   ) {
-    this.ready = new ReadyList(config.maxPriority);
+    // a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities)
+    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities) : new ReadyList(config.maxPriority);
     const sel = options.arguments['x-selector'];
     this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;
     this.touch();
@@ -160,8 +171,12 @@ export class Queue {
       const n = Number(exp);
       if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, message.publishedAt + n);
     }
-    const p = message.properties.priority ?? 0;
-    const priority = p > this.config.maxPriority ? this.config.maxPriority : p < 0 ? 0 : p;
+    let priority: number;
+    if (this.ready instanceof QuorumReadyList) priority = quorumBucket(this.ready.scheme, message.properties.priority);
+    else {
+      const p = message.properties.priority ?? 0;
+      priority = p > this.config.maxPriority ? this.config.maxPriority : p < 0 ? 0 : p;
+    }
     return { id, seq: this.nextSeq++, message, expiresAt, priority, deliveryCount: 0, persisted };
   }
 
@@ -506,7 +521,7 @@ export class Queue {
     const atLeastOnce = this.atLeastOnce;
     entries.forEach((e, i) => {
       if (taken[i] || !atLeastOnce) this.settle(e, 'dropped');
-      else this.dlxHeld.push({ entry: e, reason });
+      else this.hold(e, reason);
     });
     if (this.dlxHeld.length && !this.dlxTimer) this.armDlxRetry();
   }
@@ -533,6 +548,25 @@ export class Queue {
     return this.dlxHeld.length;
   }
 
+  private hold(entry: QueueEntry, reason: DeadLetterReason): void {
+    this.dlxHeld.push({ entry, reason });
+    if (entry.persisted) this.host.store.putRecord(DLX_HELD_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), { reason });
+  }
+
+  /** a held dead-letter leaves (taken, dropped, its queue deleted): so does its record */
+  private unhold(entry: QueueEntry): void {
+    if (entry.persisted) this.host.store.putRecord(DLX_HELD_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), null);
+  }
+
+  /** recovery: a persistent message that was held for the dead-letter exchange is held again, and offered at once */
+  restoreHeld(entry: QueueEntry, reason: DeadLetterReason): void {
+    this.dlxHeld.push({ entry, reason });
+    if (!this.dlxTimer) {
+      this.dlxTimer = setTimeout(() => this.retryDeadLetters(), 0);
+      this.dlxTimer.unref?.();
+    }
+  }
+
   private armDlxRetry(): void {
     this.dlxTimer = setTimeout(() => this.retryDeadLetters(), this.host.deadLetterRetryMs);
     this.dlxTimer.unref?.();
@@ -545,13 +579,18 @@ export class Queue {
     const held = this.dlxHeld.splice(0);
     if (!this.atLeastOnce || this.config.deadLetterExchange === undefined) {
       // the strategy changed (policy): at-most-once lets them go
-      for (const h of held) this.settle(h.entry, 'dropped');
+      for (const h of held) {
+        this.unhold(h.entry);
+        this.settle(h.entry, 'dropped');
+      }
       return;
     }
     for (const h of held) {
       const [taken] = this.host.deadLetter(this, [h.entry], h.reason);
-      if (taken) this.settle(h.entry, 'dropped');
-      else this.dlxHeld.push(h);
+      if (taken) {
+        this.unhold(h.entry);
+        this.settle(h.entry, 'dropped');
+      } else this.dlxHeld.push(h);
     }
     if (this.dlxHeld.length) this.armDlxRetry();
   }
@@ -690,7 +729,10 @@ export class Queue {
     this.deleted = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     if (this.dlxTimer) clearTimeout(this.dlxTimer);
-    for (const h of this.dlxHeld.splice(0)) this.host.forgotten(h.entry);
+    for (const h of this.dlxHeld.splice(0)) {
+      this.unhold(h.entry);
+      this.host.forgotten(h.entry);
+    }
     this.clearUnusedTimer();
     const consumers = this.consumers.splice(0);
     // the store drops them with the queue: let go of them at once, however many

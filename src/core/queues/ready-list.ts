@@ -157,20 +157,9 @@ export class ReadyList {
     for (let p = this.levels.length - 1; p >= 0; p--) yield* this.levels[p]!.entries();
   }
 
-  /**
-   * In delivery order. Copies one entry at a time: a queue holds millions of messages,
-   * and spreading them into a call (push(...all)) overflows the stack.
-   */
+  /** in delivery order */
   toArray(limit = Infinity): QueueEntry[] {
-    const out: QueueEntry[] = new Array(Math.min(limit, this.count));
-    let i = 0;
-    if (i < out.length) {
-      for (const e of this.entries()) {
-        out[i++] = e;
-        if (i === out.length) break;
-      }
-    }
-    return out;
+    return firstEntries(this.entries(), this.count, limit);
   }
 
   /**
@@ -221,4 +210,20 @@ export class ReadyList {
       this.persistentByteCount -= e.message.body.length;
     }
   }
+}
+
+/**
+ * The first `limit` of `count` entries. Copies one entry at a time: a queue holds millions of
+ * messages, and spreading them into a call (push(...all)) overflows the stack.
+ */
+export function firstEntries(entries: Iterable<QueueEntry>, count: number, limit: number): QueueEntry[] {
+  const out: QueueEntry[] = new Array(Math.min(limit, count));
+  let i = 0;
+  if (i < out.length) {
+    for (const e of entries) {
+      out[i++] = e;
+      if (i === out.length) break;
+    }
+  }
+  return out;
 }

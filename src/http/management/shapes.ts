@@ -5,6 +5,7 @@ import type { Binding } from '../../core/exchanges/router.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { MessageProperties } from '../../core/message.js';
 import type { Queue } from '../../core/queues/queue.js';
+import { QuorumReadyList } from '../../core/queues/quorum-ready-list.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ChannelInfo, ClientConnection } from '../../protocols/context.js';
 import { NODE_NAME } from '../../protocols/amqp/server-properties.js';
@@ -31,6 +32,27 @@ const PROTOCOL_NAMES: Record<ClientConnection['protocol'], string> = {
 
 const details = (rate: number) => ({ rate });
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+/**
+ * What rabbit_quorum_queue adds to a quorum queue's stats besides its message figures
+ * (queueMemoryJson, messages_dlx among them): the delivery limit (4.x), and the ready
+ * messages per kind (4.0-4.2: high / normal / returned; 4.3: returned and
+ * messages_by_priority).
+ */
+function quorumJson(q: Queue): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const rules = q.host.engineRules;
+  if (rules.quorumDefaultDeliveryLimit !== undefined) {
+    const limit = q.config.deliveryLimit ?? rules.quorumDefaultDeliveryLimit;
+    out['delivery_limit'] = limit < 0 ? 'unlimited' : limit;
+  }
+  if (q.ready instanceof QuorumReadyList) {
+    const o = q.ready.overview();
+    if (o.high !== undefined) Object.assign(out, { messages_ready_high: o.high, messages_ready_normal: o.normal, messages_ready_returned: o.returned });
+    if (o.byPriority !== undefined) Object.assign(out, { messages_ready_returned: o.returned, messages_by_priority: o.byPriority });
+  }
+  return out;
+}
 
 export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknown> {
   const ready = q.messageCount;
@@ -86,6 +108,7 @@ export function queueJson(b: ManagementBackend, q: Queue): Record<string, unknow
       redeliver: q.stats.redelivered,
       redeliver_details: r('redeliver'),
     },
+    ...(q.config.queueType === 'quorum' ? quorumJson(q) : {}),
     ...(q.config.queueType === 'classic' ? { backing_queue_status: backingQueueStatus(b, q) } : {}),
   };
 }

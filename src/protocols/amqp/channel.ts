@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import { Access, type Permission } from '../../core/access.js';
-import { notFound, preconditionFailed } from '../../core/errors.js';
+import { consumerTimedOut, notFound, preconditionFailed } from '../../core/errors.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import type { Message, MessageProperties } from '../../core/message.js';
@@ -69,14 +69,7 @@ export class AmqpChannel implements ConsumerSink {
     // a publisher cannot run more than a backlog of confirms ahead of the disk: its reading is held meanwhile
     this.confirms = conn.ctx.broker.durability.ordered((seqs, err) => this.flushConfirms(seqs, err), { hold: (on) => conn.flow?.hold(on) });
     this.access = new Access(conn.ctx.access, conn.authUser!.name);
-    // rabbit_channel:handle_consumer_timed_out's text (4.3's fallback for a client that cannot
-    // take basic.cancel says -1 ms)
-    const timedOut = (ms: number) =>
-      conn.closeChannel(
-        number,
-        406,
-        `PRECONDITION_FAILED - delivery acknowledgement on channel ${number} timed out. Timeout value used: ${ms} ms. This timeout value can be configured, see consumers doc guide to learn more`,
-      );
+    const timedOut = (ms: number) => conn.closeChannel(number, 406, consumerTimedOut(number, ms).replyText);
     if (this.vhost.engineRules.consumerTimeout === 'channel') {
       this.session.watchAckTimeout((ms) => timedOut(ms));
     } else {

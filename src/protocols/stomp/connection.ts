@@ -173,11 +173,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private dispatch(frame: StompFrame): void {
     const command = frame.command;
     if (command === 'CONNECT' || command === 'STOMP') {
-      if (this.state !== 'connecting') throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`);
+      if (this.state !== 'connecting') throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
       this.onConnect(frame);
       return;
     }
-    if (this.state === 'connecting') throw new StompError('Illegal command', 'You must log in using CONNECT first');
+    if (this.state === 'connecting') throw new StompError('Illegal command', 'You must log in using CONNECT first', [], command);
     switch (command) {
       case 'SEND':
         this.onSend(frame);
@@ -208,7 +208,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         this.onDisconnect(frame);
         return;
       default:
-        throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`);
+        throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
     }
     const receipt = getHeader(frame, 'receipt');
     if (receipt !== undefined) this.sendReceipt(receipt);
@@ -465,6 +465,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     await this.closedPromise;
   }
 
+  failed(err: unknown): void {
+    if (this.state === 'open') this.fail(err, undefined);
+  }
+
   /** every refusal: an ERROR frame explaining it, then the connection closes */
   private fail(err: unknown, frame: StompFrame | undefined): void {
     if (!(err instanceof StompError || err instanceof StompCodecError || err instanceof BrokerError)) {
@@ -473,8 +477,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const e = toStompError(err);
     this.log.debug('STOMP error frame sent', { message: e.message, detail: e.detail });
     this.sendError(e, frame ? getHeader(frame, 'receipt') : undefined);
-    // ActiveMQ carries on after most refusals
-    if (this.state === 'open' && !this.dialect.closesAfter(err, frame?.command)) return;
+    // ActiveMQ carries on after most refusals (5.18: even a frame before CONNECT)
+    if ((this.state === 'open' || this.state === 'connecting') && !this.dialect.closesAfter(err, frame?.command)) return;
     this.state = 'closing';
     this.teardownSession();
     this.closeTransport();

@@ -35,6 +35,8 @@ export interface DialectConnection extends EndpointContext {
   readonly declaredQueues: Set<string>;
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void;
   subscriptionCancelledByBroker(sub: StompSubscriptionLike): void;
+  /** a refusal outside any frame (RabbitMQ: the plugin's channel died): ERROR, then as the dialect says */
+  failed(err: unknown): void;
   /** RabbitMQ's `/temp-queue/` reply-to rewriting */
   replyToFor(header: string | undefined): string | undefined;
 }

@@ -14,6 +14,8 @@ export class StompError extends Error {
     readonly detail: string,
     /** extra headers for the ERROR frame (e.g. `subscription`) */
     readonly headers: [string, string][] = [],
+    /** the refused frame's command, where a dialect words the refusal by it */
+    readonly command?: string,
   ) {
     super(message);
   }

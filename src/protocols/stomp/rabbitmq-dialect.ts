@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { consumerTimedOut } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
 import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
@@ -55,6 +56,7 @@ export class RabbitStompDialect implements StompDialect {
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
     if (req.prefetch !== undefined) session.consumerPrefetch = req.prefetch;
     const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
+    this.watchConsumerTimeout(sub);
     conn.subscriptions.set(tag, sub);
     try {
       conn.check('read', 'queue', source.queue);
@@ -73,6 +75,26 @@ export class RabbitStompDialect implements StompDialect {
       throw err;
     }
     return sub;
+  }
+
+  /**
+   * The consumer timeout: RabbitMQ's STOMP plugin consumes on an AMQP channel (its channel 1), so
+   * where the version times out channels (3.13 to 4.2, rabbit_channel) the channel dies and
+   * rabbit_stomp_processor:amqp_death sends ERROR `precondition_failed` with the channel's text
+   * and closes; on 4.3 a quorum queue (rabbit_fifo) returns the timed-out messages and cancels
+   * the consumer, which the plugin reports as "Server cancelled subscription" and carries on.
+   */
+  private watchConsumerTimeout(sub: StompSubscription): void {
+    const conn = this.conn;
+    const session = sub.session;
+    if (conn.ctx.broker.engineRules.consumerTimeout === 'channel') {
+      session.watchAckTimeout((ms) => conn.failed(consumerTimedOut(1, ms)));
+    } else {
+      session.watchAckTimeout((_ms, d) => {
+        const c = d.consumer && session.timeOutConsumer(d.consumer);
+        if (c) sub.cancelledByBroker(c);
+      }, 'quorum-queue');
+    }
   }
 
   resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } {

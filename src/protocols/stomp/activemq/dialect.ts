@@ -7,7 +7,7 @@ import { StompError } from '../errors.js';
 import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
 import { TOPIC_EXCHANGE, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
 import { activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
-import { amqErrorFrame, amqErrorText, closesConnection } from './errors.js';
+import { amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders } from './properties.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
@@ -168,11 +168,14 @@ export class ActiveMqStompDialect implements StompDialect {
   }
 
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options: StompSerializeOptions } {
+    const versioned = amqVersionedRefusal(e, this.conn.ctx.broker.activemqRules.stompServerModeValidation);
+    if (versioned) return amqErrorFrame(versioned.text, versioned.receipt ? receipt : undefined);
     return amqErrorFrame(amqErrorText(e), receipt);
   }
 
   closesAfter(err: unknown, command: string | undefined): boolean {
-    return closesConnection(err, command);
+    const versioned = err instanceof StompError ? amqVersionedRefusal(err, this.conn.ctx.broker.activemqRules.stompServerModeValidation) : undefined;
+    return versioned ? versioned.closes : closesConnection(err, command);
   }
 
   closed(): void {

@@ -2,6 +2,53 @@ import type { StompHeader, StompSerializeOptions } from '../codec/index.js';
 import { StompError } from '../errors.js';
 
 const KNOWN_COMMANDS = new Set(['SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT']);
+/** frames only a server sends */
+const RESPONSE_COMMANDS = new Set(['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR']);
+
+/** how ActiveMQ refuses one of the frames whose handling changed in 5.19.8 */
+export interface AmqRefusal {
+  text: string;
+  closes: boolean;
+  /** the ERROR carries the frame's receipt-id (5.19.8's wire-format refusals come before the headers are read: none) */
+  receipt: boolean;
+}
+
+/**
+ * Refusals that differ between ActiveMQ versions. Up to 5.19.7 (5.18.7 included) the
+ * ProtocolConverter decides: a known frame before CONNECT gets "Not connected.", a second
+ * CONNECT "Already connected." (both non-fatal: the connection stays), anything else is an
+ * unknown action (fatal). From 5.19.8 the StompWireFormat in server mode refuses them first
+ * (validateAction, AMQ #2064), fatally, with its own texts; it also refuses a negative
+ * content-length. Measured on 5.17.2 (bench/activemq-observed.md), read in 5.19.10's source.
+ */
+export function amqVersionedRefusal(e: StompError, serverModeValidation: boolean): AmqRefusal | undefined {
+  const command = e.command;
+  const wire = (text: string): AmqRefusal => ({ text, closes: true, receipt: false });
+  if (e.message === 'Illegal command' && command !== undefined) {
+    // a frame before CONNECT
+    if (serverModeValidation) {
+      if (RESPONSE_COMMANDS.has(command)) return wire(clientModeOnly(command));
+      return wire(`StompWireFormat is configured for 'server' mode and received an unexpected frame before CONNECT or STOMP frame: ${command}`);
+    }
+    if (KNOWN_COMMANDS.has(command)) return { text: 'Not connected.', closes: false, receipt: true };
+    return { text: `Unknown STOMP action: ${command}`, closes: true, receipt: true };
+  }
+  if (e.message === 'Bad command' && (command === 'CONNECT' || command === 'STOMP')) {
+    if (serverModeValidation) return wire("StompWireFormat is configured for 'server' mode and received a duplicate CONNECT or STOMP frame");
+    return { text: 'Already connected.', closes: false, receipt: true };
+  }
+  if (e.message === 'Bad command' && command !== undefined && RESPONSE_COMMANDS.has(command) && serverModeValidation) return wire(clientModeOnly(command));
+  if (e.message === 'Invalid content-length') {
+    const negative = /"\s*-\d+\s*"/.test(e.detail);
+    if (negative && serverModeValidation) return wire('Specified content-length may not be negative');
+    if (!negative) return wire('Specified content-length is not a valid integer');
+  }
+  return undefined;
+}
+
+function clientModeOnly(command: string): string {
+  return `StompWireFormat is configured for 'server' mode and received a frame that is only expected when configured for 'client' mode: ${command}`;
+}
 
 /**
  * ActiveMQ's wording for the refusals the connection raises in RabbitMQ's words

@@ -1,0 +1,212 @@
+import { Fifo } from '../fifo.js';
+import type { QueueEntry } from './entry.js';
+import { ReadyList, firstEntries } from './ready-list.js';
+
+/**
+ * How a quorum queue orders messages by priority, per RabbitMQ version:
+ * - 'none' (3.13): one FIFO; the priority property is ignored.
+ * - 'two-level' (4.0-4.2, rabbit_fifo_q): priority > 4 is "high", anything else (or none)
+ *   "normal"; while both have messages, two high ones go out for each normal one (WEIGHT 2),
+ *   except that the third turn takes the high one only if it is older than the normal one.
+ * - 'strict' (4.3, rabbit_fifo_pq): 32 levels 0..31 (higher first, a priority above 31 is 31),
+ *   a message without one at 4 (DEFAULT_PRIORITY).
+ */
+export type QuorumPriorities = 'none' | 'two-level' | 'strict';
+
+/** rabbit_fifo_q's ?WEIGHT: the dequeue counter runs 0..WEIGHT */
+const WEIGHT = 2;
+const STRICT_LEVELS = 32;
+const STRICT_DEFAULT = 4;
+
+/** the bucket a message of `priority` goes to (its QueueEntry.priority in a quorum queue) */
+export function quorumBucket(scheme: QuorumPriorities, priority: number | undefined): number {
+  if (scheme === 'two-level') return priority !== undefined && priority > 4 ? 1 : 0;
+  if (scheme === 'strict') return priority === undefined ? STRICT_DEFAULT : Math.max(0, Math.min(STRICT_LEVELS - 1, priority));
+  return 0;
+}
+
+/**
+ * The ready messages of a quorum queue as rabbit_fifo keeps them: messages returned by a
+ * consumer (nack/reject with requeue, a closed channel) wait in `returns`, in the order they
+ * came back, and go out before any other (take_next_msg/1); the rest sit in priority buckets.
+ * A ReadyList to the queue, with all of its methods its own.
+ */
+export class QuorumReadyList extends ReadyList {
+  private returns = new Fifo<QueueEntry>();
+  /** index = bucket: 'none' one, 'two-level' [normal, high], 'strict' 32 (higher index first) */
+  private buckets: Fifo<QueueEntry>[];
+  /** rabbit_fifo_q's dequeue_counter */
+  private dequeueCounter = 0;
+  private held = 0;
+  private heldBytes = 0;
+  /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
+  private heldPersistent = 0;
+  private heldPersistentBytes = 0;
+
+  constructor(readonly scheme: QuorumPriorities) {
+    // a ReadyList to whoever holds one (Queue.ready); none of the base's levels is used
+    super(0);
+    const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
+    this.buckets = Array.from({ length: n }, () => new Fifo<QueueEntry>());
+  }
+
+  override get length(): number {
+    return this.held;
+  }
+
+  override get bytes(): number {
+    return this.heldBytes;
+  }
+
+  override get persistent(): number {
+    return this.heldPersistent;
+  }
+
+  override get persistentBytes(): number {
+    return this.heldPersistentBytes;
+  }
+
+  override get maxPriority(): number {
+    return this.buckets.length - 1;
+  }
+
+  override push(e: QueueEntry): void {
+    this.buckets[e.priority]!.push(e);
+    this.counted(e);
+  }
+
+  override requeue(e: QueueEntry): void {
+    this.returns.push(e);
+    this.counted(e);
+  }
+
+  override peek(): QueueEntry | undefined {
+    if (this.held === 0) return undefined;
+    return this.returns.peek() ?? this.buckets[this.nextBucket(this.dequeueCounter)]!.peek();
+  }
+
+  override shift(): QueueEntry | undefined {
+    if (this.held === 0) return undefined;
+    let e = this.returns.shift();
+    if (e === undefined) {
+      e = this.buckets[this.nextBucket(this.dequeueCounter)]!.shift()!;
+      this.dequeueCounter = this.dequeueCounter === WEIGHT ? 0 : this.dequeueCounter + 1;
+    }
+    this.uncounted(e);
+    return e;
+  }
+
+  /**
+   * Ready counts as rabbit_fifo's overview has them: returned ones, then per priority (4.0-4.2:
+   * high and normal; 4.3: per priority level with messages, `messages_by_priority`).
+   */
+  overview(): { returned: number; high?: number; normal?: number; byPriority?: Record<string, number> } {
+    const returned = this.returns.length;
+    if (this.scheme === 'two-level') return { returned, high: this.buckets[1]!.length, normal: this.buckets[0]!.length };
+    if (this.scheme === 'strict') {
+      const byPriority: Record<string, number> = {};
+      this.buckets.forEach((b, p) => {
+        if (b.length) byPriority[String(p)] = b.length;
+      });
+      return { returned, byPriority };
+    }
+    return { returned };
+  }
+
+  /** take these entries out, wherever they are (selector consumers take from the middle) */
+  override remove(entries: Set<QueueEntry>): void {
+    this.returns.filterInPlace((e) => !entries.has(e));
+    for (const b of this.buckets) if (b.length) b.filterInPlace((e) => !entries.has(e));
+    for (const e of entries) this.uncounted(e);
+  }
+
+  /** in delivery order (as successive shifts would give them), without copying the list */
+  override *entries(): IterableIterator<QueueEntry> {
+    for (let i = 0; i < this.returns.length; i++) yield this.returns.at(i)!;
+    const pos = this.buckets.map(() => 0);
+    let counter = this.dequeueCounter;
+    for (let left = this.held - this.returns.length; left > 0; left--) {
+      const b = this.nextBucket(counter, pos);
+      yield this.buckets[b]!.at(pos[b]!)!;
+      pos[b]!++;
+      counter = counter === WEIGHT ? 0 : counter + 1;
+    }
+  }
+
+  override toArray(limit = Infinity): QueueEntry[] {
+    return firstEntries(this.entries(), this.held, limit);
+  }
+
+  /**
+   * Hand every entry over to a new list, in the same order, and start empty: O(buckets)
+   * whatever the length (a purge or a delete of millions of messages). Installed as `detach`
+   * below.
+   */
+  detachAll(): QuorumReadyList {
+    const out = new QuorumReadyList(this.scheme);
+    [out.returns, this.returns] = [this.returns, out.returns];
+    [out.buckets, this.buckets] = [this.buckets, out.buckets];
+    out.dequeueCounter = this.dequeueCounter;
+    out.held = this.held;
+    out.heldBytes = this.heldBytes;
+    out.heldPersistent = this.heldPersistent;
+    out.heldPersistentBytes = this.heldPersistentBytes;
+    this.held = this.heldBytes = this.heldPersistent = this.heldPersistentBytes = 0;
+    return out;
+  }
+
+  override clear(): QueueEntry[] {
+    const all = this.toArray();
+    this.returns.clear();
+    for (const b of this.buckets) b.clear();
+    this.held = 0;
+    this.heldBytes = 0;
+    this.heldPersistent = 0;
+    this.heldPersistentBytes = 0;
+    return all;
+  }
+
+  /**
+   * The bucket the next message comes from (some bucket holds one); `pos` skips what an
+   * iteration already took. rabbit_fifo_q:next/1 for two levels, the highest non-empty
+   * level for strict priorities.
+   */
+  private nextBucket(counter: number, pos?: number[]): number {
+    const head = (b: number): QueueEntry | undefined => this.buckets[b]!.at(pos ? pos[b]! : 0);
+    if (this.scheme === 'two-level') {
+      const hi = head(1);
+      const no = head(0);
+      if (hi && no && counter === WEIGHT) return hi.seq < no.seq ? 1 : 0;
+      return hi ? 1 : 0;
+    }
+    for (let b = this.buckets.length - 1; b > 0; b--) if (head(b)) return b;
+    return 0;
+  }
+
+  private counted(e: QueueEntry): void {
+    this.held++;
+    this.heldBytes += e.message.body.length;
+    if (e.persisted) {
+      this.heldPersistent++;
+      this.heldPersistentBytes += e.message.body.length;
+    }
+  }
+
+  private uncounted(e: QueueEntry): void {
+    this.held--;
+    this.heldBytes -= e.message.body.length;
+    if (e.persisted) {
+      this.heldPersistent--;
+      this.heldPersistentBytes -= e.message.body.length;
+    }
+  }
+}
+
+/*
+ * ReadyList.detach (bulk purge/delete in slices) arrives with hard-io's landing while this file
+ * lands beside it: installed on the prototype, the quorum list's own version replaces the base's
+ * whether or not the base has one yet. Once both are on main this becomes `override detach()`.
+ */
+(QuorumReadyList.prototype as unknown as { detach(this: QuorumReadyList): QuorumReadyList }).detach = function (this: QuorumReadyList) {
+  return this.detachAll();
+};
