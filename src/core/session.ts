@@ -343,8 +343,9 @@ export class Session {
         let chunks = 0;
         while (at < all.length) {
           const end = Math.min(all.length, at + LEAVE_CHUNK);
-          for (; at < end; at++) {
-            const d = all[at]!;
+          // `at` moves before the settle: a queue it touches may finish this return re-entrantly
+          while (at < end) {
+            const d = all[at++]!;
             this.onSettled?.(d);
             d.queue?.settleDelivered(d.entry, d.consumer, 'return');
           }
