@@ -5,7 +5,12 @@
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
  *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood] [--body 16]
+ *
+ * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
+ * taken on a first start (which makes the TLS certificates) and on a restart of the same
+ * data dir. The million figure is taken 2 s after the last confirm, and again after the
+ * broker restarted on that data dir (recovery).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -19,6 +24,8 @@ function flag(name: string, dflt: string): string {
 const base = Number(flag('port', '27100'));
 const watermark = flag('watermark', '200MiB');
 const count = Number(flag('count', '1000000'));
+const bodySize = Number(flag('body', '16'));
+const steps = new Set(flag('steps', 'idle,million,flood').split(','));
 const work = '/tmp/localmq-memory-goals';
 
 function rssMiB(pid: number): number {
@@ -26,10 +33,12 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startCli(name: string, extra: string[]): Promise<ChildProcess> {
+async function startCli(name: string, extra: string[], keep = false): Promise<ChildProcess> {
   const dir = `${work}/${name}`;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  if (!keep) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
   const child = spawn('node', ['dist/cli/main.js', 'start', '--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(base), '--http-port', String(base + 1), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -54,20 +63,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const results: Record<string, unknown> = {};
 
 // 1. idle
-{
-  const c = await startCli('idle', []);
+if (steps.has('idle')) {
+  let c = await startCli('idle', []);
   await sleep(3000);
-  results['idleRssMiB'] = Math.round(rssMiB(c.pid!));
+  results['idleRssMiB'] = Math.round(rssMiB(c.pid!) * 10) / 10;
+  await stop(c);
+  c = await startCli('idle', [], true);
+  await sleep(3000);
+  results['idleRestartRssMiB'] = Math.round(rssMiB(c.pid!) * 10) / 10;
   await stop(c);
 }
 
 // 2. 1 M queued 16 B persistent messages
-{
+if (steps.has('million')) {
   const c = await startCli('million', []);
   const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue('million', { durable: true });
-  const body = Buffer.alloc(16, 'm');
+  const body = Buffer.alloc(bodySize, 'm');
   for (let i = 0; i < count; i++) {
     if (!ch.publish('', 'million', body, { persistent: true })) await new Promise((r) => ch.once('drain', r));
   }
@@ -75,13 +88,25 @@ const results: Record<string, unknown> = {};
   const q = await ch.checkQueue('million');
   await sleep(2000);
   results['queued'] = q.messageCount;
+  results['bodyBytes'] = bodySize;
   results['millionRssMiB'] = Math.round(rssMiB(c.pid!));
   await conn.close();
   await stop(c);
+  // recovery of the same million
+  const t0 = Date.now();
+  const r = await startCli('million', [], true);
+  results['millionRecoveryMs'] = Date.now() - t0;
+  await sleep(2000);
+  results['millionRecoveredRssMiB'] = Math.round(rssMiB(r.pid!));
+  const conn2 = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  const ch2 = await conn2.createChannel();
+  results['recovered'] = (await ch2.checkQueue('million')).messageCount;
+  await conn2.close();
+  await stop(r);
 }
 
 // 3. flood under the watermark
-{
+if (steps.has('flood')) {
   const limitMiB = parseSize(watermark)! / 1024 / 1024;
   const c = await startCli('flood', ['--memory-high-watermark', watermark]);
   const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);

@@ -44,7 +44,10 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
       const key = dlxHeldKey(q.vhost, q.name, m.id);
       const reason = held.get(key) as { reason: DeadLetterReason } | undefined;
       held.delete(key);
-      restoreMessage(vhost, queue, m.id, m.message, m.delivered, reason?.reason);
+      // a store reads recovered messages back as they are restored (they may be paged out
+      // again at once); one it could not read is left out (the store has logged why)
+      const message = m.message as Message | undefined;
+      if (message) restoreMessage(vhost, queue, m.id, message, m.delivered, reason?.reason);
     }
   }
   // records of held dead-letters whose message is gone (the queue went while the broker was down, say)

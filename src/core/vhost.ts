@@ -20,6 +20,7 @@ import { fieldEquals } from './exchanges/headers.js';
 import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
+import { entryBodyLength } from './queues/paged-fifo.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
 import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types.js';
 import type { VersionRules } from './engine-versions.js';
@@ -460,11 +461,11 @@ export class VHost implements QueueHost, DeadLetterTarget {
   }
 
   forgotten(entry: QueueEntry): void {
-    this.host.memoryReleased(entry.message.body.length);
+    this.host.memoryReleased(entryBodyLength(entry));
   }
 
   settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped', counted = false): void {
-    if (!counted) this.host.memoryReleased(entry.message.body.length);
+    if (!counted) this.host.memoryReleased(entryBodyLength(entry));
     this.host.settled(queue, entry, how);
   }
 

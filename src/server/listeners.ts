@@ -1,15 +1,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AmqpConnection, type AmqpTuning } from '../protocols/amqp/connection.js';
-import { sniffAmqpVersion } from '../protocols/amqp/protocol-header.js';
-import { acceptAmqp10Socket, type Amqp10Tuning } from '../protocols/amqp10/index.js';
+import type { AmqpTuning } from '../protocols/amqp/connection.js';
+import type { Amqp10Tuning } from '../protocols/amqp10/connection.js';
 import type { ProtocolContext } from '../protocols/context.js';
 import type { MqttServer } from '../protocols/mqtt/server.js';
-import { mqttWebSocketServer } from '../protocols/mqtt/websocket.js';
-import { maxPacketSize } from '../protocols/mqtt/packet-size.js';
-import { acceptStompSocket, stompWebSocketServer } from '../protocols/stomp/index.js';
-import { OpenWireConnection, type OpenWireOptions } from '../protocols/openwire/connection.js';
+import type { OpenWireOptions } from '../protocols/openwire/connection.js';
 import { isTlsListener } from './endpoints.js';
 import { listenOnHosts, type Listener } from './listen.js';
 import type { ListenerKey } from './profiles.js';
@@ -19,18 +15,19 @@ import type { TlsTerminator } from './tls/terminator.js';
 export interface ListenerServices {
   ctx: ProtocolContext;
   hosts: string[];
-  amqpTuning: AmqpTuning;
-  amqp10Tuning: Amqp10Tuning;
+  /** what the options change of the AMQP defaults (the adapter holds the defaults: it loads on first use) */
+  amqpTuning: Partial<AmqpTuning>;
+  amqp10Tuning: Partial<Amqp10Tuning>;
   /** every accepted socket, so stop() can cut what the protocols did not close */
   track(socket: net.Socket): void;
   /** started on first use: the MQTT listeners share one MqttServer (client ids, wills) */
   mqtt(): Promise<MqttServer>;
-  /** the management/console HTTP handler */
-  http(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** the management/console HTTP handler (its modules load on the first request) */
+  http(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
   /** TLS for the TLS listeners; created on first use */
   tls(): TlsTerminator;
   /** the Amazon MQ API's HTTP handler */
-  api(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  api(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
   /** OpenWire settings (the engine version its clients see) */
   openwire?: OpenWireOptions;
 }
@@ -47,66 +44,85 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
  * Open one listener. Plain ones accept TCP; TLS ones accept TCP and hand on the socket
  * after the handshake; HTTP-based ones (WebSocket, management) feed an http.Server that
  * never listens itself, so the same server serves plain and TLS ports.
+ *
+ * A protocol's code (and its libraries: ws, mqtt-packet) loads on the listener's first
+ * connection, so an idle broker holds none of it in memory (issue 18: idle RSS).
  */
 export async function openListener(key: ListenerKey, port: number, s: ListenerServices): Promise<OpenListener> {
   const secure = isTlsListener(key);
-  let onSocket: (socket: net.Socket) => void;
   // the HTTP server never listens, so it does not track these sockets: stop() destroys them
   const httpVia = (server: http.Server) => (socket: Duplex) => server.emit('connection', socket);
-  switch (key) {
-    case 'amqp':
-    case 'amqps':
-      // AMQP 0-9-1 or AMQP 1.0 on one port, by the protocol header (RabbitMQ 4)
-      onSocket = (socket) =>
-        sniffAmqpVersion(socket, (version) => {
-          if (version === '1.0') acceptAmqp10Socket(socket, s.ctx, s.amqp10Tuning);
-          else new AmqpConnection(socket, s.ctx, s.amqpTuning);
-        }, s.ctx.broker.limits.settings.handshakeTimeoutMs);
-      break;
-    case 'amqp10':
-    case 'amqp10s':
-      onSocket = (socket) => acceptAmqp10Socket(socket, s.ctx, s.amqp10Tuning);
-      break;
-    case 'stomp':
-    case 'stomps':
-      onSocket = (socket) => acceptStompSocket(socket, s.ctx);
-      break;
-    case 'mqtt':
-    case 'mqtts': {
-      const mqtt = await s.mqtt();
-      onSocket = (socket) => mqtt.handle(socket);
-      break;
+  const onSocket = lazySocketHandler(s, async (): Promise<(socket: Duplex) => void> => {
+    switch (key) {
+      case 'amqp':
+      case 'amqps': {
+        const [{ AmqpConnection, DEFAULT_TUNING }, { sniffAmqpVersion }, { acceptAmqp10Socket }, { DEFAULT_AMQP10_TUNING }] = await Promise.all([
+          import('../protocols/amqp/connection.js'),
+          import('../protocols/amqp/protocol-header.js'),
+          import('../protocols/amqp10/index.js'),
+          import('../protocols/amqp10/connection.js'),
+        ]);
+        const amqpTuning = { ...DEFAULT_TUNING, ...s.amqpTuning };
+        const amqp10Tuning = { ...DEFAULT_AMQP10_TUNING, ...s.amqp10Tuning };
+        // AMQP 0-9-1 or AMQP 1.0 on one port, by the protocol header (RabbitMQ 4)
+        return (socket) =>
+          sniffAmqpVersion(socket as net.Socket, (version) => {
+            if (version === '1.0') acceptAmqp10Socket(socket as net.Socket, s.ctx, amqp10Tuning);
+            else new AmqpConnection(socket as net.Socket, s.ctx, amqpTuning);
+          }, s.ctx.broker.limits.settings.handshakeTimeoutMs);
+      }
+      case 'amqp10':
+      case 'amqp10s': {
+        const [{ acceptAmqp10Socket }, { DEFAULT_AMQP10_TUNING }] = await Promise.all([
+          import('../protocols/amqp10/index.js'),
+          import('../protocols/amqp10/connection.js'),
+        ]);
+        const tuning = { ...DEFAULT_AMQP10_TUNING, ...s.amqp10Tuning };
+        return (socket) => acceptAmqp10Socket(socket as net.Socket, s.ctx, tuning);
+      }
+      case 'stomp':
+      case 'stomps': {
+        const { acceptStompSocket } = await import('../protocols/stomp/index.js');
+        return (socket) => acceptStompSocket(socket as net.Socket, s.ctx);
+      }
+      case 'mqtt':
+      case 'mqtts': {
+        const mqtt = await s.mqtt();
+        return (socket) => mqtt.handle(socket as net.Socket);
+      }
+      case 'openwire':
+      case 'openwireSsl': {
+        const { OpenWireConnection } = await import('../protocols/openwire/connection.js');
+        return (socket) => new OpenWireConnection(socket as net.Socket, s.ctx, s.openwire);
+      }
+      case 'stompWs': {
+        const { stompWebSocketServer } = await import('../protocols/stomp/websocket.js');
+        return httpVia(stompWebSocketServer(s.ctx));
+      }
+      case 'mqttWs': {
+        const [{ mqttWebSocketServer }, { maxPacketSize }, mqtt] = await Promise.all([
+          import('../protocols/mqtt/websocket.js'),
+          import('../protocols/mqtt/packet-size.js'),
+          s.mqtt(),
+        ]);
+        return httpVia(mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), '/ws', maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5));
+      }
+      case 'wss':
+        return httpVia(await stompAndMqttBySubprotocol(s));
+      case 'http':
+      case 'https':
+      case 'console': {
+        const server = http.createServer(await s.http());
+        server.keepAliveTimeout = 5_000;
+        return httpVia(server);
+      }
+      case 'api': {
+        const server = http.createServer(await s.api());
+        server.keepAliveTimeout = 5_000;
+        return httpVia(server);
+      }
     }
-    case 'openwire':
-    case 'openwireSsl':
-      onSocket = (socket) => new OpenWireConnection(socket, s.ctx, s.openwire);
-      break;
-    case 'stompWs':
-      onSocket = httpVia(stompWebSocketServer(s.ctx));
-      break;
-    case 'mqttWs': {
-      const mqtt = await s.mqtt();
-      onSocket = httpVia(mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), '/ws', maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5));
-      break;
-    }
-    case 'wss':
-      onSocket = httpVia(await stompAndMqttBySubprotocol(s));
-      break;
-    case 'http':
-    case 'https':
-    case 'console': {
-      const server = http.createServer(s.http());
-      server.keepAliveTimeout = 5_000;
-      onSocket = httpVia(server);
-      break;
-    }
-    case 'api': {
-      const server = http.createServer(s.api());
-      server.keepAliveTimeout = 5_000;
-      onSocket = httpVia(server);
-      break;
-    }
-  }
+  });
   const handle = secure
     ? (socket: net.Socket) => {
         s.track(socket);
@@ -121,12 +137,43 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
 }
 
 /**
+ * A socket handler made on the first connection. Sockets that come while it loads wait:
+ * what they send stays in their buffer (nothing reads it yet), an error or a close in
+ * the meantime is swallowed, and a socket already gone is not handed on.
+ */
+function lazySocketHandler(s: ListenerServices, make: () => Promise<(socket: Duplex) => void>): (socket: Duplex) => void {
+  let handler: ((socket: Duplex) => void) | undefined;
+  let loading: Promise<(socket: Duplex) => void> | undefined;
+  return (socket) => {
+    if (handler) return handler(socket);
+    const swallow = (): void => undefined;
+    socket.on('error', swallow);
+    loading ??= make().then((h) => (handler = h));
+    loading.then(
+      (h) => {
+        socket.off('error', swallow);
+        if (!socket.destroyed) h(socket);
+      },
+      (err: unknown) => {
+        s.ctx.logger.error(`a listener could not load its protocol: ${(err as Error).message}`);
+        socket.destroy();
+      },
+    );
+  };
+}
+
+/**
  * ActiveMQ serves STOMP and MQTT over WebSocket on one port and tells them apart by the
  * subprotocol the client asks for.
  */
 async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Server> {
+  const [{ stompWebSocketServer }, { mqttWebSocketServer }, { maxPacketSize }, mqtt] = await Promise.all([
+    import('../protocols/stomp/websocket.js'),
+    import('../protocols/mqtt/websocket.js'),
+    import('../protocols/mqtt/packet-size.js'),
+    s.mqtt(),
+  ]);
   const stomp = stompWebSocketServer(s.ctx, { path: null });
-  const mqtt = await s.mqtt();
   const mqttServer = mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), null, maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5);
   const server = http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP or MQTT over WebSocket: upgrade required\n');

@@ -4,9 +4,8 @@ import { nodeFs } from '../store/file/fs-layer.js';
 import type { Socket } from 'node:net';
 import { brokerVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
-import { DEFAULT_TUNING } from '../protocols/amqp/connection.js';
-import { DEFAULT_AMQP10_TUNING } from '../protocols/amqp10/connection.js';
-import { MqttServer, type MqttOptions } from '../protocols/mqtt/server.js';
+import type { MqttServer, MqttOptions } from '../protocols/mqtt/server.js';
+import { SESSION_NAMESPACE as MQTT_SESSIONS } from '../protocols/mqtt/session-records.js';
 import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
@@ -20,10 +19,8 @@ import { createLogger, type Logger } from './logger.js';
 import type { BrokerOptions } from './options.js';
 import { PRODUCT } from './product.js';
 import { emptyRetained, type RetainedDefinitions } from './definitions/retained.js';
-import { managementHandler } from '../http/server.js';
 import type { ManagementBackend } from '../http/backend.js';
 import { RateSampler } from '../http/rates.js';
-import { exportDefinitionsJson, importDefinitionsJson } from './definitions/apply.js';
 import { join } from 'node:path';
 import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, isTlsListener, ACTIVEMQ_LISTENERS, clientUrl, type BrokerIdentity, type Endpoint } from './endpoints.js';
 import { openListener, type ListenerServices, type OpenListener } from './listeners.js';
@@ -104,6 +101,8 @@ export class LocalMQ extends BrokerInspection {
   private controlPlaneInstance: ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
+  /** the store held MQTT sessions when the broker started */
+  private mqttSessionsAtStart = false;
 
   private constructor(
     readonly options: BrokerOptions,
@@ -154,6 +153,7 @@ export class LocalMQ extends BrokerInspection {
     const broker = new LocalMQ({ ...options, logger }, store, io);
     const state = await store.open();
     restoreBroker(broker.core, state);
+    broker.mqttSessionsAtStart = (state.records.get(MQTT_SESSIONS)?.size ?? 0) > 0;
     broker.users.load(state.users, state.permissions);
     broker.users.loadTopicPermissions(state.records.get(TOPIC_PERMISSIONS_RECORDS)?.values() ?? []);
     for (const v of state.vhosts) broker.putVhostMeta(v);
@@ -215,6 +215,11 @@ export class LocalMQ extends BrokerInspection {
     return { broker: this.core, dialect, access, logger: this.logger, connections: this.connectionsRegistry, product: PRODUCT };
   }
 
+  /** the one MqttServer (client ids, wills) every MQTT listener shares, loaded on first use */
+  private startMqtt(): Promise<MqttServer> {
+    return (this.mqttStarting ??= import('../protocols/mqtt/server.js').then((m) => m.MqttServer.start(this.context, this.mqttOptions())).then((m) => (this.mqtt = m)));
+  }
+
   /** MQTT's options, with anonymous access on by default except in strict mode (as guest is) */
   private mqttOptions(): MqttOptions {
     const o = this.options.mqtt ?? {};
@@ -240,17 +245,23 @@ export class LocalMQ extends BrokerInspection {
     const services: ListenerServices = {
       ctx: this.context,
       hosts: this.options.hosts ?? ['127.0.0.1', '::1'],
-      amqpTuning: { ...DEFAULT_TUNING, ...this.options.amqp },
+      amqpTuning: { ...this.options.amqp },
       // RabbitMQ's `heartbeat` governs its AMQP 1.0 idle timeout too
-      amqp10Tuning: { ...DEFAULT_AMQP10_TUNING, heartbeat: this.options.amqp?.heartbeat ?? DEFAULT_TUNING.heartbeat, ...this.options.amqp10 },
+      amqp10Tuning: { ...(this.options.amqp?.heartbeat !== undefined ? { heartbeat: this.options.amqp.heartbeat } : {}), ...this.options.amqp10 },
       track: (socket) => this.track(socket),
-      mqtt: () => (this.mqttStarting ??= MqttServer.start(this.context, this.mqttOptions()).then((m) => (this.mqtt = m))),
-      http: () => managementHandler(this.managementBackend()),
+      mqtt: () => this.startMqtt(),
+      http: async () => (await import('../http/server.js')).managementHandler(await this.managementBackend()),
       tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
-      api: () => this.controlPlane.handler,
+      api: async () => this.controlPlane.handler,
       openwire: this.options.openwire,
     };
     const keys = Object.keys(resolved) as ListenerKey[];
+    // MQTT sessions left by the last run may hold wills to publish (or delay) now: MQTT's
+    // code loads at start then; otherwise on the first MQTT connection
+    if (this.mqttSessionsAtStart && keys.some((k) => k === 'mqtt' || k === 'mqtts' || k === 'mqttWs' || k === 'wss')) await this.startMqtt();
+    // the management API's node figures count garbage collections from the broker's start,
+    // though its own code loads on the first request
+    if (keys.some((k) => k === 'http' || k === 'https' || k === 'console')) (await import('../http/metrics/runtime-stats.js')).runtimeStats();
     // with a data dir the CA file is made at start, so the endpoint printout can name it
     if (this.options.dataDir && keys.some(isTlsListener)) await this.certificates();
     for (const key of keys) {
@@ -268,8 +279,9 @@ export class LocalMQ extends BrokerInspection {
   }
 
   /** the narrow view of this broker the management API, console and metrics work on */
-  private managementBackend(): ManagementBackend {
+  private async managementBackend(): Promise<ManagementBackend> {
     const broker = this;
+    const { exportDefinitionsJson, importDefinitionsJson } = await import('./definitions/apply.js');
     return {
       core: this.core,
       users: this.users,
@@ -407,6 +419,7 @@ function openJournal(dir: string, options: BrokerOptions, logger: Logger, io: Io
     segmentSize: j.segmentSize,
     syncDelayMs: j.syncDelayMs,
     retryDelayMs: j.retryDelayMs,
+    pageThreshold: j.pageThreshold,
   });
 }
 

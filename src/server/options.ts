@@ -176,4 +176,9 @@ export interface JournalOptions {
    * waiting on it are told no (basic.nack, STOMP ERROR, …; default 15 000 ms)
    */
   giveUpMs?: number;
+  /**
+   * ready messages of a durable queue (per priority) kept in memory; persistent ones behind
+   * them are paged out and read back from the journal when their turn comes (default 2048)
+   */
+  pageThreshold?: number;
 }

@@ -42,6 +42,13 @@ export interface Store {
   /** first delivery of a message: after a restart it comes back with redelivered set */
   markDelivered(queue: QueueRef, id: number): void;
 
+  /**
+   * Paging (a store that keeps message records it can read back): a persistent message of
+   * a queue longer than `pageThreshold` may leave memory, and comes back through this.
+   */
+  readonly pageThreshold?: number;
+  readMessage?(id: number): Message | undefined;
+
   /** `cb` runs once everything written before this call is durable, or with the error that stopped it */
   sync(cb: (err?: Error) => void): void;
   /** called with write errors (a full disk): the broker blocks publishers until `onRecovered` */

@@ -2,7 +2,6 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerOptions, type Settings } from '../config.js';
-import { DefinitionsImportError, importDefinitionsFile } from '../../server/definitions/apply.js';
 import { startBroker, type LocalMQ } from '../../server/local-mq.js';
 import { PRODUCT } from '../../server/product.js';
 import { formatEndpoints } from '../endpoint-table.js';
@@ -29,6 +28,7 @@ export async function runForeground(settings: Settings): Promise<void> {
   const ownsRunDir = prepareRunDir(settings, settings.dataDir === undefined && !detached);
   const broker = await start(settings);
   if (settings.definitions !== undefined) {
+    const { DefinitionsImportError, importDefinitionsFile } = await import('../../server/definitions/apply.js');
     try {
       const n = await importDefinitionsFile(broker, settings.definitions);
       broker.logger.info('definitions imported', { file: settings.definitions, ...n });

@@ -1,5 +1,5 @@
-import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
+import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
 
 /**
  * One priority level: new messages at the back of a FIFO; requeued ones in a small list
@@ -14,7 +14,11 @@ class Level {
    */
   private requeuedAll: QueueEntry[] = [];
   private head = 0;
-  readonly fresh = new Fifo<QueueEntry>();
+  readonly fresh: PagedFifo;
+
+  constructor(pager: Pager | undefined, priority: number) {
+    this.fresh = new PagedFifo(pager, priority);
+  }
 
   get length(): number {
     return this.requeuedAll.length - this.head + this.fresh.length;
@@ -30,9 +34,10 @@ class Level {
     return this.head < this.requeuedAll.length ? this.requeuedAll[this.head] : this.fresh.peek();
   }
 
-  shift(): QueueEntry | undefined {
+  /** `lazy`: a paged-out entry comes as a PagedEntry, its message not read back (a purge drops it unread) */
+  shift(lazy = false): QueueEntry | undefined {
     const r = this.requeuedAll;
-    if (this.head >= r.length) return this.fresh.shift();
+    if (this.head >= r.length) return lazy ? this.fresh.shiftLazy() : this.fresh.shift();
     const e = r[this.head]!;
     r[this.head++] = undefined as never;
     if (this.head === r.length) {
@@ -84,9 +89,28 @@ export class ReadyList {
   /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
   private persistentCount = 0;
   private persistentByteCount = 0;
+  /** a detached list being settled: paged-out entries leave without being read back */
+  private lazy = false;
 
-  constructor(maxPriority: number) {
-    this.levels = Array.from({ length: maxPriority + 1 }, () => new Level());
+  constructor(
+    maxPriority: number,
+    private readonly pager?: Pager,
+  ) {
+    this.levels = Array.from({ length: maxPriority + 1 }, (_, p) => new Level(pager, p));
+  }
+
+  /** ready messages whose body is out of memory (paged out to the store) */
+  get paged(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.fresh.paged;
+    return n;
+  }
+
+  /** body bytes of the paged-out messages */
+  get pagedBytes(): number {
+    let n = 0;
+    for (const level of this.levels) n += level.fresh.pagedBytes;
+    return n;
   }
 
   get length(): number {
@@ -134,7 +158,7 @@ export class ReadyList {
     for (let p = this.levels.length - 1; p >= 0; p--) {
       const level = this.levels[p]!;
       if (level.length) {
-        const e = level.shift()!;
+        const e = level.shift(this.lazy)!;
         this.taken(e);
         return e;
       }
@@ -144,10 +168,13 @@ export class ReadyList {
 
   /** take these entries out, wherever they are (selector consumers take from the middle) */
   remove(entries: Set<QueueEntry>): void {
+    // by arrival number: a paged entry handed out is a fresh object each time
+    const seqs = new Set<number>();
+    for (const e of entries) seqs.add(e.seq);
     for (const level of this.levels) {
       if (!level.length) continue;
-      for (let i = level.requeued.length - 1; i >= 0; i--) if (entries.has(level.requeued[i]!)) level.requeued.splice(i, 1);
-      level.fresh.filterInPlace((e) => !entries.has(e));
+      for (let i = level.requeued.length - 1; i >= 0; i--) if (seqs.has(level.requeued[i]!.seq)) level.requeued.splice(i, 1);
+      level.fresh.removeSeqs(seqs);
     }
     for (const e of entries) this.taken(e);
   }
@@ -167,7 +194,8 @@ export class ReadyList {
    * levels) whatever the length (a purge or a delete of millions of messages).
    */
   detach(): ReadyList {
-    const out = new ReadyList(this.levels.length - 1);
+    const out = new ReadyList(this.levels.length - 1, this.pager);
+    out.lazy = true;
     for (let p = 0; p < this.levels.length; p++) {
       const level = this.levels[p]!;
       this.levels[p] = out.levels[p]!;
@@ -195,19 +223,19 @@ export class ReadyList {
 
   private added(e: QueueEntry): void {
     this.count++;
-    this.byteCount += e.message.body.length;
+    this.byteCount += entryBodyLength(e);
     if (e.persisted) {
       this.persistentCount++;
-      this.persistentByteCount += e.message.body.length;
+      this.persistentByteCount += entryBodyLength(e);
     }
   }
 
   private taken(e: QueueEntry): void {
     this.count--;
-    this.byteCount -= e.message.body.length;
+    this.byteCount -= entryBodyLength(e);
     if (e.persisted) {
       this.persistentCount--;
-      this.persistentByteCount -= e.message.body.length;
+      this.persistentByteCount -= entryBodyLength(e);
     }
   }
 }

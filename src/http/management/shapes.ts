@@ -121,9 +121,9 @@ export const MESSAGE_OVERHEAD_BYTES = 440;
 
 /**
  * The queue's message figures by where the messages are (rabbit_amqqueue_process's
- * messages_ram / message_bytes_persistent …). LocalMQ keeps every queued body in memory
- * (persistent ones are in the journal as well), so nothing is paged out and the `_ram`
- * figures are the totals. `memory` is LocalMQ's estimate of the heap the queue holds
+ * messages_ram / message_bytes_persistent …). A durable queue on the journal pages persistent
+ * messages past its in-memory window out (core/queues/paged-fifo.ts): those are the
+ * `_paged_out` figures, the rest is in RAM. `memory` is LocalMQ's estimate of the heap the queue holds
  * (RabbitMQ: the queue process's memory): bodies plus the measured overhead per message.
  */
 export function queueMemoryJson(q: Queue): Record<string, number> {
@@ -145,37 +145,42 @@ export function queueMemoryJson(q: Queue): Record<string, number> {
       message_bytes_dlx: dlx.bytes,
     };
   }
-  if (q.config.queueType !== 'classic') return { memory: 1024 + (ready + unacked) * MESSAGE_OVERHEAD_BYTES + bytes };
+  const paged = q.ready.paged;
+  const pagedBytes = q.ready.pagedBytes;
+  // a paged-out message keeps 32 bytes of index in memory, not its object and body
+  const memory = 1024 + (ready - paged + unacked) * MESSAGE_OVERHEAD_BYTES + bytes - pagedBytes + paged * 32;
+  if (q.config.queueType !== 'classic') return { memory };
   return {
-    memory: 1024 + (ready + unacked) * MESSAGE_OVERHEAD_BYTES + bytes,
+    memory,
     message_bytes: bytes,
     message_bytes_ready: q.ready.bytes,
     message_bytes_unacknowledged: q.unackedBytes,
-    message_bytes_ram: bytes,
+    message_bytes_ram: bytes - pagedBytes,
     message_bytes_persistent: q.ready.persistentBytes + q.unackedPersistentBytes,
-    message_bytes_paged_out: 0,
-    messages_ram: ready + unacked,
-    messages_ready_ram: ready,
+    message_bytes_paged_out: pagedBytes,
+    messages_ram: ready - paged + unacked,
+    messages_ready_ram: ready - paged,
     messages_unacknowledged_ram: unacked,
     messages_persistent: q.ready.persistent + q.unackedPersistent,
-    messages_paged_out: 0,
+    messages_paged_out: paged,
   };
 }
 
 /**
  * rabbit_variable_queue's info(backing_queue_status) for a classic queue, in the layout of the
- * broker's version (3.13: mode/q1…q4/delta; 4.x: q_head/q_tail). LocalMQ keeps the whole queue
- * in memory: q3 (3.13) or q_head (4.x) is all of it, delta and q_tail are empty.
+ * broker's version (3.13: mode/q1…q4/delta; 4.x: q_head/q_tail). Ready messages in memory
+ * are q3 (3.13) or q_head (4.x); paged-out messages are delta (3.13) or q_tail (4.x).
  */
 function backingQueueStatus(b: ManagementBackend, q: Queue): Record<string, unknown> {
   const len = q.messageCount;
+  const paged = q.ready.paged;
   const rates = {
     avg_ingress_rate: b.rates.queueRate(q, 'publish'),
     avg_egress_rate: b.rates.queueRate(q, 'deliver_get'),
     avg_ack_ingress_rate: b.rates.queueRate(q, 'deliver'),
     avg_ack_egress_rate: b.rates.queueRate(q, 'ack'),
   };
-  const emptyDelta = ['delta', 'undefined', 0, 0, 'undefined'];
+  const emptyDelta = ['delta', 'undefined', paged, 0, 'undefined'];
   if (b.core.engineRules.version.startsWith('3.')) {
     return {
       mode: 'default',
@@ -183,7 +188,7 @@ function backingQueueStatus(b: ManagementBackend, q: Queue): Record<string, unkn
       q1: 0,
       q2: 0,
       delta: emptyDelta,
-      q3: len,
+      q3: len - paged,
       q4: 0,
       len,
       target_ram_count: 'infinity',
@@ -196,7 +201,7 @@ function backingQueueStatus(b: ManagementBackend, q: Queue): Record<string, unkn
   }
   return {
     version: 2,
-    q_head: len,
+    q_head: len - paged,
     q_tail: emptyDelta,
     len,
     next_seq_id: q.stats.published,

@@ -3,9 +3,18 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generateCa, generateServerCertificate, type PemPair } from './generate.js';
+import type { PemPair, ServerCertificateRequest } from './generate.js';
 
-export { CA_COMMON_NAME, CA_VALIDITY_DAYS, SERVER_VALIDITY_DAYS, generateCa, generateServerCertificate } from './generate.js';
+export { CA_COMMON_NAME, CA_VALIDITY_DAYS, SERVER_VALIDITY_DAYS } from './cert-constants.js';
+
+// node-forge (~11 MiB of RSS) loads only when a certificate has to be made, not when the
+// data dir already holds one (issue 18: idle RSS)
+export async function generateCa(now?: Date): Promise<PemPair> {
+  return (await import('./generate.js')).generateCa(now);
+}
+export async function generateServerCertificate(request: ServerCertificateRequest): Promise<PemPair> {
+  return (await import('./generate.js')).generateServerCertificate(request);
+}
 export { trustHints } from './trust-hints.js';
 
 /** PEM strings ready for tls.createServer / tls.connect */

@@ -5,13 +5,8 @@ import forge, { type pki } from 'node-forge';
 
 const generateKeyPair = promisify(generateKeyPairCallback);
 
-export const CA_COMMON_NAME = 'LocalMQ Local CA';
-export const CA_VALIDITY_DAYS = 3650;
-/**
- * 397 days: under the 398-day ceiling Chrome and Apple put on TLS server certificates and
- * far under Apple's 825-day ceiling for private CAs, so no client refuses it for its lifetime.
- */
-export const SERVER_VALIDITY_DAYS = 397;
+export { CA_COMMON_NAME, CA_VALIDITY_DAYS, SERVER_VALIDITY_DAYS } from './cert-constants.js';
+import { CA_COMMON_NAME, CA_VALIDITY_DAYS, SERVER_VALIDITY_DAYS } from './cert-constants.js';
 
 const DAY_MS = 86_400_000;
 /** tolerate clocks a little behind ours (containers, VMs) */

@@ -12,6 +12,7 @@ import {
   type UserDef,
   type VhostDef,
 } from '../store.js';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ByteReader } from './binary.js';
 import { bindingKey, permissionKey, recordKey, vhostScopedKey, type KeyedRecord } from './entity-keys.js';
 import { writeSync } from 'node:fs';
@@ -22,7 +23,9 @@ import { DirLock } from './lock.js';
 import {
   EntityKind,
   readMessageHead,
+  readMessagePart,
   readQueueRef,
+  RECORD_HEADER,
   RecordType,
   writeDelete,
   writeIdMark,
@@ -43,6 +46,12 @@ export interface FileStoreOptions {
   segmentSize?: number;
   /** how long writes gather before a flush; 0 (default) flushes at the end of the event-loop turn */
   syncDelayMs?: number;
+  /**
+   * A queue keeps this many ready messages of a priority in memory; persistent ones
+   * behind them are paged out (read back from the journal when their turn comes).
+   * Default 2048 (RabbitMQ's classic queues v2 keep a similar window).
+   */
+  pageThreshold?: number;
   logger?: StoreLogger;
   /** file operations, replaceable in tests */
   fs?: StoreFs;
@@ -60,6 +69,11 @@ export interface FileStoreStats extends GroupCommitStats {
 }
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+const DEFAULT_PAGE_THRESHOLD = 2048;
+/** bytes read at once when a paged-out message is read back from a segment file */
+const READ_AHEAD = 64 * 1024;
+/** read descriptors kept open at once (a paged queue reads mostly from one or two segments) */
+const MAX_READ_FDS = 8;
 
 /**
  * A Store on an append-only journal of checksummed records in segment files.
@@ -75,6 +89,11 @@ export class FileStore implements Store {
   private readonly segmentSize: number;
   private readonly syncDelayMs: number;
   private readonly retryDelayMs: number;
+  readonly pageThreshold: number;
+  /** segment number -> a descriptor for reading paged-out messages back (sync reads) */
+  private readFds = new Map<number, number>();
+  /** the last block read from a segment file */
+  private readBlock: { seg: number; offset: number; length: number; buf: Buffer } | undefined;
 
   private state!: JournalState;
   private gc!: GroupCommit;
@@ -97,6 +116,7 @@ export class FileStore implements Store {
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     this.syncDelayMs = opts.syncDelayMs ?? 0;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    this.pageThreshold = opts.pageThreshold ?? DEFAULT_PAGE_THRESHOLD;
   }
 
   async open(): Promise<RecoveredState> {
@@ -123,7 +143,7 @@ export class FileStore implements Store {
       this.state.addSegment(head, 0);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
       this.gc.appended();
-      const recovered = this.state.toRecoveredState();
+      const recovered = this.state.toRecoveredState((id) => this.readMessage(id));
       this.phase = 'open';
       return recovered;
     } catch (err) {
@@ -214,8 +234,9 @@ export class FileStore implements Store {
       keys[i] = key;
       slots[i] = this.localRef(key, q.vhost, q.queue) * 2;
     }
+    const offset = this.gc.headSize;
     const bytes = writeMessage(this.gc.writer, id, slots, message);
-    this.state.putMessage(id, this.gc.headSegment, bytes, keys, undefined, undefined);
+    this.state.putMessage(id, this.gc.headSegment, bytes, keys, undefined, undefined, offset);
     this.gc.appended();
   }
 
@@ -250,6 +271,74 @@ export class FileStore implements Store {
     return local;
   }
 
+  /**
+   * A message the journal holds, read back from its record (synchronously: a queue pages
+   * messages in when its in-memory window runs low, in one turn). undefined when the
+   * journal no longer holds it, or its record cannot be read.
+   */
+  readMessage(id: number): Message | undefined {
+    if (this.phase !== 'open' && this.phase !== 'closing') return undefined;
+    const entry = this.state.messages.get(id);
+    if (!entry || entry.offset < 0) return undefined;
+    try {
+      let rec = this.gc.buffered(entry.seg, entry.offset, entry.bytes);
+      if (!rec) {
+        rec = this.readRecord(entry.seg, entry.offset, entry.bytes);
+        // the read-ahead block may hold bytes of a write that failed and was redone since
+        if (!isRecordOf(rec, entry.bytes, id)) {
+          this.readBlock = undefined;
+          rec = this.readRecord(entry.seg, entry.offset, entry.bytes);
+        }
+      }
+      // no checksum here: replay checked every record on disk, and later ones are our own
+      // bytes (a checksum per read cost more than the rest of the read)
+      if (!isRecordOf(rec, entry.bytes, id)) throw new Error('not this message\'s record');
+      const r = new ByteReader(rec, RECORD_HEADER + 1, entry.bytes);
+      readMessageHead(r);
+      return readMessagePart(r);
+    } catch (err) {
+      this.logger.warn(`journal ${this.dir}: message ${id} could not be read back from segment ${entry.seg} at ${entry.offset}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** a record from the segment file, through a read-ahead block: messages are mostly read back in the order they were written */
+  private readRecord(seg: number, offset: number, size: number): Buffer {
+    const b = this.readBlock;
+    if (b && b.seg === seg && offset >= b.offset && offset + size <= b.offset + b.length) {
+      const at = offset - b.offset;
+      return b.buf.subarray(at, at + size);
+    }
+    let fd = this.readFds.get(seg);
+    if (fd === undefined) {
+      if (this.readFds.size >= MAX_READ_FDS) this.closeReadFd(this.readFds.keys().next().value!);
+      fd = openSync(segmentPath(this.dir, seg), 'r');
+      this.readFds.set(seg, fd);
+    }
+    const want = Math.max(size, READ_AHEAD);
+    const buf = b && b.buf.length >= want ? b.buf : Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, want - got, offset + got);
+      if (n <= 0) throw new Error('segment ends inside the record');
+      got += n;
+    }
+    this.readBlock = { seg, offset, length: got, buf };
+    return buf.subarray(0, size);
+  }
+
+  private closeReadFd(seg: number): void {
+    if (this.readBlock?.seg === seg) this.readBlock = undefined;
+    const fd = this.readFds.get(seg);
+    if (fd === undefined) return;
+    this.readFds.delete(seg);
+    try {
+      closeSync(fd);
+    } catch {
+      // already gone
+    }
+  }
+
   // ---- durability ----
 
   sync(cb: (err?: Error) => void): void {
@@ -276,6 +365,7 @@ export class FileStore implements Store {
       await this.gc.close();
     } finally {
       this.phase = 'closed';
+      for (const seg of [...this.readFds.keys()]) this.closeReadFd(seg);
       await this.lock?.release();
       this.lock = undefined;
     }
@@ -390,6 +480,7 @@ export class FileStore implements Store {
       }
     }
     await this.gc.syncPromise();
+    this.closeReadFd(no);
     await this.fs.unlink(path);
     this.state.totalLive -= Math.max(info.live, 0);
     this.state.segments.delete(no);
@@ -429,11 +520,17 @@ export class FileStore implements Store {
         keys.push(ref.key);
         delivered.push(flag);
       }
+      const offset = this.gc.headSize;
       const bytes = writeMessageCopy(this.gc.writer, head.id, slots, r.buf, head.partStart, r.end);
-      state.putMessage(head.id, this.gc.headSegment, bytes, keys, delivered, undefined);
+      state.putMessage(head.id, this.gc.headSegment, bytes, keys, delivered, undefined, offset);
     });
     this.gc.appended();
   }
+}
+
+/** `rec` is a whole message record of `size` bytes for message `id` (its length, type and id say so) */
+function isRecordOf(rec: Buffer, size: number, id: number): boolean {
+  return rec.length >= RECORD_HEADER + 9 && rec.readUInt32LE(0) + RECORD_HEADER === size && rec[RECORD_HEADER] === RecordType.Message && rec.readDoubleLE(RECORD_HEADER + 1) === id;
 }
 
 export type { StoreFs } from './fs-layer.js';

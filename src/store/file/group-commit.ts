@@ -127,6 +127,34 @@ export class GroupCommit {
     return this.error;
   }
 
+  /**
+   * The bytes at `offset` of segment `seg` while they are not (or not surely) in the file
+   * yet: in the buffer being filled, in a flush under way, or in a failed flush kept for
+   * its retry. undefined: read the file. A view, valid until the next flush starts.
+   */
+  buffered(seg: number, offset: number, size: number): Buffer | undefined {
+    const w = this.writer;
+    const marks = this.marks;
+    for (let i = 0; i < marks.length; i++) {
+      const m = marks[i]!;
+      if (m.seg !== seg) continue;
+      const end = i + 1 < marks.length ? marks[i + 1]!.start : w.pos;
+      const hit = slice(w.buf, m.start, end, m.fileOffset, offset, size);
+      if (hit) return hit;
+    }
+    for (const f of this.inflight) {
+      for (const b of f.batches) if (b.seg === seg) {
+        const hit = slice(b.buf, b.start, b.end, b.fileOffset, offset, size);
+        if (hit) return hit;
+      }
+    }
+    for (const b of this.failed) if (b.seg === seg) {
+      const hit = slice(b.buf, b.start, b.end, b.fileOffset, offset, size);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
   /** start a new segment file; later records go there. Returns the sealed segment's size. */
   roll(): number {
     const sealedSize = this.headSize;
@@ -383,4 +411,11 @@ export class GroupCommit {
     }
     return fd;
   }
+}
+
+/** `size` bytes at file offset `offset`, when buf[start, end) holds the file from `fileOffset` and covers them */
+function slice(buf: Buffer, start: number, end: number, fileOffset: number, offset: number, size: number): Buffer | undefined {
+  if (offset < fileOffset || offset + size > fileOffset + (end - start)) return undefined;
+  const at = start + (offset - fileOffset);
+  return buf.subarray(at, at + size);
 }

@@ -34,6 +34,8 @@ export interface EntityEntry {
 
 export interface MessageEntry {
   seg: number;
+  /** where its record starts in the segment file (a paged-out message is read back from there) */
+  offset: number;
   bytes: number;
   /** how many queues still hold it */
   refs: number;
@@ -156,16 +158,18 @@ export class JournalState {
     queueKeys: readonly string[],
     delivered: readonly boolean[] | undefined,
     message: Message | undefined,
+    offset: number,
   ): void {
     if (id > this.maxMessageId) this.maxMessageId = id;
     let entry = this.messages.get(id);
     if (entry) {
       this.addLive(entry.seg, -entry.bytes);
       entry.seg = seg;
+      entry.offset = offset;
       entry.bytes = bytes;
       if (message) entry.message = message;
     } else {
-      entry = { seg, bytes, refs: 0, message };
+      entry = { seg, offset, bytes, refs: 0, message };
       this.messages.set(id, entry);
     }
     this.addLive(seg, bytes);
@@ -207,8 +211,11 @@ export class JournalState {
     this.addLive(entry.seg, -entry.bytes);
   }
 
-  /** the broker's view; afterwards message bodies are the broker's to hold, not ours */
-  toRecoveredState(): RecoveredState {
+  /**
+   * The broker's view; afterwards message bodies are the broker's to hold, not ours.
+   * Messages replay did not decode come from `read` when the broker asks for them.
+   */
+  toRecoveredState(read: (id: number) => Message | undefined): RecoveredState {
     const defs = <T>(kind: EntityKind) => [...this.entities.get(kind)!.values()].map((e) => e.def as T);
     const records = new Map<string, Map<string, unknown>>();
     for (const e of this.entities.get(EntityKind.Record)!.values()) {
@@ -224,10 +231,10 @@ export class JournalState {
       let last = -Infinity;
       for (const [id, delivered] of q) {
         const entry = this.messages.get(id);
-        if (!entry?.message) continue;
+        if (!entry) continue;
         if (id < last) sorted = false;
         last = id;
-        list.push({ id, message: entry.message, delivered });
+        list.push(entry.message ? { id, message: entry.message, delivered } : new StoredMessage(id, delivered, read));
       }
       // compaction copies land after newer messages; queue order is id order
       if (!sorted) list.sort((a, b) => a.id - b.id);
@@ -252,4 +259,18 @@ export class JournalState {
 function splitScoped(key: string): [string, string] {
   const i = key.indexOf('\u0000');
   return [key.slice(0, i), key.slice(i + 1)];
+}
+
+/** a recovered message read from the journal on first use (then the queue may page it out again) */
+class StoredMessage implements RecoveredMessage {
+  constructor(
+    readonly id: number,
+    readonly delivered: boolean,
+    private readonly read: (id: number) => Message | undefined,
+  ) {}
+
+  /** undefined (despite the type) when the record cannot be read back: the store has logged why */
+  get message(): Message {
+    return this.read(this.id) as Message;
+  }
 }

@@ -6,7 +6,6 @@ import { JournalState } from './journal-state.js';
 import {
   readDelete,
   readMessageHead,
-  readMessagePart,
   readPut,
   readQueueRef,
   RecordType,
@@ -45,9 +44,9 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
     const path = segmentPath(dir, no);
     const info = state.addSegment(no, 0);
     const locals = new Map<number, string>();
-    const visit = (type: number, r: ByteReader, size: number): void => {
+    const visit = (type: number, r: ByteReader, size: number, offset: number): void => {
       report.records++;
-      applyRecord(state, locals, no, type, r, size);
+      applyRecord(state, locals, no, type, r, size, offset);
     };
     const result = await scanSegment(fs, path, visit);
     info.size = result.validEnd;
@@ -87,6 +86,7 @@ function applyRecord(
   type: number,
   r: ByteReader,
   size: number,
+  offset: number,
 ): void {
   switch (type) {
     case RecordType.QueueRef: {
@@ -95,8 +95,9 @@ function applyRecord(
       return;
     }
     case RecordType.Message: {
+      // the message part is read back when the broker restores the queue (FileStore.readMessage):
+      // decoding a million messages here would hold them all in memory at once
       const head = readMessageHead(r);
-      const message = readMessagePart(r);
       const n = head.slots.length;
       const keys = new Array<string>(n);
       const delivered = new Array<boolean>(n);
@@ -105,7 +106,7 @@ function applyRecord(
         keys[i] = localKey(locals, slot >>> 1);
         delivered[i] = (slot & 1) === 1;
       }
-      state.putMessage(head.id, seg, size, keys, delivered, message);
+      state.putMessage(head.id, seg, size, keys, delivered, undefined, offset);
       return;
     }
     case RecordType.Remove:

@@ -49,7 +49,7 @@ export interface ScanResult {
  * `r.buf` is reused between calls: copy what must outlive the call.
  * Throwing a DecodeError marks the record as corrupt.
  */
-export type RecordVisitor = (type: number, r: ByteReader, recordSize: number) => void;
+export type RecordVisitor = (type: number, r: ByteReader, recordSize: number, fileOffset: number) => void;
 
 /**
  * Reads a segment front to back with large reads and hands each intact record to
@@ -126,7 +126,7 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
       r.pos = payload + 1;
       r.end = end;
       try {
-        visit(buf[payload]!, r, total);
+        visit(buf[payload]!, r, total, base + at);
       } catch (err) {
         if (err instanceof DecodeError) return { fileSize, validEnd: base + at, problem: `undecodable record: ${err.message}` };
         throw err;

@@ -1,0 +1,272 @@
+import { Fifo } from '../fifo.js';
+import type { Message } from '../message.js';
+import type { QueueEntry } from './entry.js';
+
+/**
+ * Where paged-out messages come back from: the store that holds their records
+ * (the file journal). `read` is synchronous: a queue pages in within one turn.
+ */
+export interface Pager {
+  /** ready messages of one priority kept in memory before the rest is paged out */
+  readonly threshold: number;
+  read(id: number): Message | undefined;
+}
+
+/** how many paged-out messages come back at once when the in-memory part runs dry */
+const PAGE_IN_BATCH = 512;
+/** the compact part starts this big and doubles */
+const INITIAL_CAPACITY = 1024;
+
+/**
+ * A queue entry whose message is in the store, not in memory: what iterating a paged
+ * queue (peek, purge, the test API) hands out. The message is read back on first use.
+ */
+export class PagedEntry implements QueueEntry {
+  readonly persisted = true;
+  failedDeliveries?: number;
+  private loaded: Message | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly seq: number,
+    readonly expiresAt: number,
+    readonly priority: number,
+    public deliveryCount: number,
+    /** the body's size, known without reading the message */
+    readonly bodyLength: number,
+    private readonly pager: Pager,
+  ) {}
+
+  get message(): Message {
+    // the store always holds a paged message (it leaves the store only when it leaves the
+    // queue); if its record cannot be read the store has said why, and the entry is empty
+    return (this.loaded ??= this.pager.read(this.id) ?? missingMessage(this.bodyLength));
+  }
+
+  set message(m: Message) {
+    this.loaded = m;
+  }
+}
+
+function missingMessage(_bodyLength: number): Message {
+  return { exchange: '', routingKey: '', properties: {}, body: Buffer.alloc(0), publishedAt: 0 };
+}
+
+/** body bytes of an entry, without reading a paged-out message back */
+export function entryBodyLength(e: QueueEntry): number {
+  return e instanceof PagedEntry ? e.bodyLength : e.message.body.length;
+}
+
+/**
+ * The FIFO of one priority level of a queue, bounded in memory: the first `threshold`
+ * entries are objects; persistent entries behind them keep only what the queue needs
+ * to count, order and expire them (id, arrival, expiry, deliveries, body size: 32 bytes
+ * in typed arrays), their messages staying in the store until the in-memory part runs dry
+ * and a batch is read back. Entries that cannot be paged (transient messages, a store
+ * without records) wait behind as objects, in their place.
+ */
+export class PagedFifo {
+  /** the in-memory head */
+  private readonly head = new Fifo<QueueEntry>();
+  // the paged tail: a ring of columns
+  private cap = 0;
+  private start = 0;
+  private count = 0;
+  private ids = new Float64Array(0);
+  private seqs = new Float64Array(0);
+  private expires = new Float64Array(0);
+  private deliveries = new Uint32Array(0);
+  private lengths = new Uint32Array(0);
+  /** entries in the tail kept as objects, by their ring position's absolute index */
+  private kept = new Map<number, QueueEntry>();
+  /** absolute index of the tail's first slot (kept's keys count from the first push) */
+  private base = 0;
+
+  constructor(
+    private readonly pager: Pager | undefined,
+    private readonly priority: number,
+  ) {}
+
+  get length(): number {
+    return this.head.length + this.count;
+  }
+
+  /** entries whose message is out of memory */
+  get paged(): number {
+    return this.count - this.kept.size;
+  }
+
+  /** body bytes of the entries whose message is out of memory */
+  pagedBytes = 0;
+
+  push(e: QueueEntry): void {
+    if (this.count === 0 && (this.pager === undefined || this.head.length < this.pager.threshold)) {
+      this.head.push(e);
+      return;
+    }
+    this.pushTail(e);
+  }
+
+  peek(): QueueEntry | undefined {
+    if (this.head.length === 0 && this.count > 0) this.pageIn();
+    return this.head.peek();
+  }
+
+  shift(): QueueEntry | undefined {
+    if (this.head.length === 0 && this.count > 0) this.pageIn();
+    return this.head.shift();
+  }
+
+  /** the first entry without reading a paged-out message back (it comes as a PagedEntry) */
+  shiftLazy(): QueueEntry | undefined {
+    if (this.head.length > 0) return this.head.shift();
+    if (this.count === 0) return undefined;
+    const e = this.tailEntry(0);
+    if (e instanceof PagedEntry) this.pagedBytes -= e.bodyLength;
+    this.kept.delete(this.base);
+    this.start = (this.start + 1) % this.cap;
+    this.count--;
+    this.base++;
+    if (this.count === 0) this.resetTail();
+    return e;
+  }
+
+  /** the entry at `index` in order; a paged one comes as a PagedEntry (its message read on use) */
+  at(index: number): QueueEntry | undefined {
+    const h = this.head.length;
+    if (index < h) return this.head.at(index);
+    index -= h;
+    if (index < 0 || index >= this.count) return undefined;
+    return this.tailEntry(index);
+  }
+
+  /** everything, in order; paged entries as PagedEntry */
+  clear(): QueueEntry[] {
+    const out = this.head.clear();
+    for (let i = 0; i < this.count; i++) out.push(this.tailEntry(i));
+    this.resetTail();
+    return out;
+  }
+
+  /** take out the entries with these arrival numbers (unique within a queue) */
+  removeSeqs(seqs: Set<number>): void {
+    this.head.filterInPlace((e) => !seqs.has(e.seq));
+    if (this.count === 0) return;
+    // compact the ring in place: slot i moves to slot w <= i, so nothing unread is overwritten
+    const kept = new Map<number, QueueEntry>();
+    let w = 0;
+    let pagedBytes = 0;
+    for (let i = 0; i < this.count; i++) {
+      const p = (this.start + i) % this.cap;
+      if (seqs.has(this.seqs[p]!)) continue;
+      const q = (this.start + w) % this.cap;
+      this.ids[q] = this.ids[p]!;
+      this.seqs[q] = this.seqs[p]!;
+      this.expires[q] = this.expires[p]!;
+      this.deliveries[q] = this.deliveries[p]!;
+      this.lengths[q] = this.lengths[p]!;
+      const k = this.kept.get(this.base + i);
+      if (k) kept.set(this.base + w, k);
+      else pagedBytes += this.lengths[p]!;
+      w++;
+    }
+    this.count = w;
+    this.kept = kept;
+    this.pagedBytes = pagedBytes;
+    if (w === 0) this.resetTail();
+  }
+
+  private tailEntry(i: number): QueueEntry {
+    const kept = this.kept.get(this.base + i);
+    if (kept) return kept;
+    const p = (this.start + i) % this.cap;
+    return new PagedEntry(this.ids[p]!, this.seqs[p]!, this.expires[p]!, this.priority, this.deliveries[p]!, this.lengths[p]!, this.pager!);
+  }
+
+  private pushTail(e: QueueEntry): void {
+    if (this.count === this.cap) this.grow();
+    const p = (this.start + this.count) % this.cap;
+    this.seqs[p] = e.seq;
+    if (this.pageable(e)) {
+      this.ids[p] = e.id;
+      this.expires[p] = e.expiresAt;
+      this.deliveries[p] = e.deliveryCount;
+      this.lengths[p] = entryBodyLength(e);
+      this.pagedBytes += this.lengths[p]!;
+    } else {
+      this.kept.set(this.base + this.count, e);
+    }
+    this.count++;
+  }
+
+  /** its message is in the store as it is here, and nothing else about it needs an object */
+  private pageable(e: QueueEntry): boolean {
+    if (this.pager === undefined || !e.persisted || e.failedDeliveries !== undefined) return false;
+    if (e instanceof PagedEntry) return true;
+    // an adapter's own form of the message (OpenWire's typed JMS properties) is not in the store
+    return e.message.native === undefined && e.deliveryCount <= 0xffffffff;
+  }
+
+  /** bring the next batch back into memory, reading paged messages from the store */
+  private pageIn(): void {
+    const n = Math.min(this.count, PAGE_IN_BATCH);
+    for (let i = 0; i < n; i++) {
+      const e = this.tailEntry(0);
+      this.kept.delete(this.base);
+      this.start = (this.start + 1) % this.cap;
+      this.count--;
+      this.base++;
+      if (e instanceof PagedEntry) {
+        this.pagedBytes -= e.bodyLength;
+        // unreadable (the store logged why): the entry stays, empty, so counts stay right
+        const message = this.pager!.read(e.id) ?? missingMessage(e.bodyLength);
+        this.head.push({ id: e.id, seq: e.seq, message, expiresAt: e.expiresAt, priority: e.priority, deliveryCount: e.deliveryCount, persisted: true });
+      } else this.head.push(e);
+    }
+    if (this.count === 0) this.resetTail();
+    else if (this.cap > INITIAL_CAPACITY && this.count < this.cap / 4) this.resize(this.cap / 2);
+  }
+
+  private grow(): void {
+    this.resize(this.cap === 0 ? INITIAL_CAPACITY : this.cap * 2);
+  }
+
+  private resize(cap: number): void {
+    const ids = new Float64Array(cap);
+    const seqs = new Float64Array(cap);
+    const expires = new Float64Array(cap);
+    const deliveries = new Uint32Array(cap);
+    const lengths = new Uint32Array(cap);
+    for (let i = 0; i < this.count; i++) {
+      const p = (this.start + i) % this.cap;
+      ids[i] = this.ids[p]!;
+      seqs[i] = this.seqs[p]!;
+      expires[i] = this.expires[p]!;
+      deliveries[i] = this.deliveries[p]!;
+      lengths[i] = this.lengths[p]!;
+    }
+    this.ids = ids;
+    this.seqs = seqs;
+    this.expires = expires;
+    this.deliveries = deliveries;
+    this.lengths = lengths;
+    this.cap = cap;
+    this.start = 0;
+  }
+
+  private resetTail(): void {
+    this.pagedBytes = 0;
+    this.base += this.count;
+    this.count = 0;
+    this.start = 0;
+    this.kept.clear();
+    if (this.cap !== 0) {
+      this.cap = 0;
+      this.ids = new Float64Array(0);
+      this.seqs = new Float64Array(0);
+      this.expires = new Float64Array(0);
+      this.deliveries = new Uint32Array(0);
+      this.lengths = new Uint32Array(0);
+    }
+  }
+}
