@@ -36,6 +36,7 @@ import {
 } from './codec/index.js';
 import { parseSaslResponse } from './sasl.js';
 import { NODE_NAME, SERVER_MECHANISMS, serverProperties } from './server-properties.js';
+import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
 
 /** What the server proposes in connection.tune (RabbitMQ's defaults). */
 export interface AmqpTuning {
@@ -129,14 +130,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug('socket error', { err }));
     socket.on('close', () => this.onSocketClosed());
-    // a client that has not opened its connection in time is dropped, as RabbitMQ's handshake_timeout does
-    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
-    this.closeTimer = setTimeout(() => {
-      if (this.state >= State.Open) return;
-      this.log.info('AMQP connection closed: handshake not completed in time', { peer: this.peer, timeoutMs: handshakeMs });
-      this.socket.destroy();
-    }, handshakeMs);
-    this.closeTimer.unref();
+    this.closeTimer = startHandshakeTimeout({
+      protocol: 'AMQP', timeoutMs: ctx.broker.limits.settings.handshakeTimeoutMs, log: this.log, fields: { peer: this.peer },
+      missing: () => (this.state >= State.Open ? undefined : 'handshake not completed'),
+      close: () => this.socket.destroy(),
+    });
   }
 
   get user(): string | undefined {

@@ -24,6 +24,7 @@ import { brokerErrorCondition } from './errors.js';
 import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
 import { Amqp10Transactions } from './transactions.js';
+import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
 
 /** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
 export interface Amqp10Tuning {
@@ -137,14 +138,11 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.log.debug('socket error', { err }));
     socket.on('close', () => this.cleanup());
-    // a client that never finishes the handshake is dropped (RabbitMQ's handshake_timeout)
-    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
-    this.closeTimer = setTimeout(() => {
-      if (this.state >= State.Opened) return;
-      this.log.info('AMQP 1.0 connection closed: handshake not completed in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
-      this.socket.destroy();
-    }, handshakeMs);
-    this.closeTimer.unref();
+    this.closeTimer = startHandshakeTimeout({
+      protocol: 'AMQP 1.0', timeoutMs: ctx.broker.limits.settings.handshakeTimeoutMs, log: this.log, fields: { remote: this.remoteAddress },
+      missing: () => (this.state >= State.Opened ? undefined : 'handshake not completed'),
+      close: () => this.socket.destroy(),
+    });
   }
 
   get user(): string | undefined {

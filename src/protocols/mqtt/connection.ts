@@ -25,6 +25,7 @@ import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
 import type { MqttTransport } from './transport.js';
+import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
 /** payloads up to this size are copied into the packet's one buffer */
@@ -159,14 +160,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     s.on('drain', () => this.session?.resume());
     s.on('error', () => undefined);
     s.on('close', () => this.closeNow(true));
-    // a CONNECT not in within the handshake timeout (RabbitMQ: 10 s) closes the socket, half-sent or not
-    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
-    this.connectTimer = setTimeout(() => {
-      if (this.state !== 'connecting') return;
-      this.ctx.logger.info('MQTT connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
-      this.closeNow(false);
-    }, handshakeMs);
-    this.connectTimer.unref();
+    this.connectTimer = startHandshakeTimeout({
+      protocol: 'MQTT', timeoutMs: ctx.broker.limits.settings.handshakeTimeoutMs, log: ctx.logger, fields: { remote: this.remoteAddress },
+      missing: () => (this.state === 'connecting' ? 'no CONNECT' : undefined),
+      close: () => this.closeNow(false),
+    });
   }
 
   get vhost(): string | undefined {

@@ -154,13 +154,14 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     // ActiveMQ's broker speaks first: its WireFormatInfo, always loose-encoded
     this.send(brokerWireFormatInfo(this.settings));
     // the handshake (WireFormatInfo, then ConnectionInfo) must be over in time, or the socket goes
-    this.negotiationTimer = setTimeout(() => {
-      if (this.registered || this.state === 'closed') return;
-      const what = this.state === 'negotiating' ? 'no WireFormatInfo' : 'no ConnectionInfo';
-      this.log.info(`OpenWire connection closed: ${what} in time`, { remote: this.remoteAddress, timeoutMs: this.negotiationTimeout });
-      this.abort();
-    }, this.negotiationTimeout);
-    this.negotiationTimer.unref();
+    this.negotiationTimer = startHandshakeTimeout({
+      protocol: 'OpenWire', timeoutMs: this.negotiationTimeout, log: this.log, fields: { remote: this.remoteAddress },
+      missing: () => {
+        if (this.registered || this.state === 'closed') return undefined;
+        return this.state === 'negotiating' ? 'no WireFormatInfo' : 'no ConnectionInfo';
+      },
+      close: () => this.abort(),
+    });
   }
 
   private get negotiationTimeout(): number {
@@ -994,6 +995,7 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
 }
 
 import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
+import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
 function withProperty(s: OwStruct, name: string, value: string): OwStruct {
   const raw = s['marshalledProperties'] as Buffer | null;
   const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();

@@ -29,6 +29,7 @@ import { StompError, quoted, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
+import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
 
 const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.0', '1.1', '1.2'];
 const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');
@@ -116,16 +117,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       drain: () => this.onDrain(),
       closed: () => this.cleanup(),
     });
-    // a client that has not logged in within the handshake timeout (half a CONNECT, or
-    // nothing at all) is dropped, as RabbitMQ drops it after its handshake_timeout
-    const handshakeMs = ctx.broker.limits.settings.handshakeTimeoutMs;
-    this.handshakeTimer = setTimeout(() => {
-      if (this.state !== 'connecting') return;
-      this.log.info('STOMP connection closed: no CONNECT in time', { remote: this.remoteAddress, timeoutMs: handshakeMs });
-      this.state = 'closing';
-      this.transport.destroy();
-    }, handshakeMs);
-    this.handshakeTimer.unref();
+    this.handshakeTimer = startHandshakeTimeout({
+      protocol: 'STOMP', timeoutMs: ctx.broker.limits.settings.handshakeTimeoutMs, log: this.log, fields: { remote: this.remoteAddress },
+      missing: () => (this.state === 'connecting' ? 'no CONNECT' : undefined),
+      close: () => {
+        this.state = 'closing';
+        this.transport.destroy();
+      },
+    });
   }
 
   get user(): string | undefined {
