@@ -1,6 +1,6 @@
 /**
  * Decoding cost of the three binary codecs that read through the shared bounds-checked cursor
- * (src/protocols/shared/byte-reader.ts): AMQP 0-9-1 (frames, methods with field tables, content
+ * (src/protocols/common/byte-reader.ts): AMQP 0-9-1 (frames, methods with field tables, content
  * headers), AMQP 1.0 (transfer performatives and message sections) and OpenWire (a TextMessage
  * command with properties, then its property map). In process, no sockets.
  *

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteReader, type ShortReadError } from '../../src/protocols/shared/byte-reader.js';
+import { ByteReader, type ShortReadError } from '../../src/protocols/common/byte-reader.js';
 import { Reader as AmqpReader } from '../../src/protocols/amqp/codec/wire.js';
 import { AmqpCodecError } from '../../src/protocols/amqp/codec/errors.js';
 import { FRAME_ERROR } from '../../src/protocols/amqp/codec/constants.js';

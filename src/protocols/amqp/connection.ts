@@ -36,7 +36,7 @@ import {
 } from './codec/index.js';
 import { parseSaslResponse } from './sasl.js';
 import { NODE_NAME, SERVER_MECHANISMS, serverProperties } from './server-properties.js';
-import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
+import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 
 /** What the server proposes in connection.tune (RabbitMQ's defaults). */
 export interface AmqpTuning {

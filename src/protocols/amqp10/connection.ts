@@ -24,7 +24,7 @@ import { brokerErrorCondition } from './errors.js';
 import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
 import { Amqp10Transactions } from './transactions.js';
-import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
+import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 
 /** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
 export interface Amqp10Tuning {

@@ -25,7 +25,7 @@ import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
 import type { MqttTransport } from './transport.js';
-import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
+import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
 /** payloads up to this size are copied into the packet's one buffer */

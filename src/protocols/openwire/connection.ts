@@ -995,7 +995,7 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
 }
 
 import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
-import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
+import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 function withProperty(s: OwStruct, name: string, value: string): OwStruct {
   const raw = s['marshalledProperties'] as Buffer | null;
   const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();

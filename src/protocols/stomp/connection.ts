@@ -29,7 +29,7 @@ import { StompError, quoted, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
-import { startHandshakeTimeout } from '../shared/handshake-timeout.js';
+import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 
 const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.0', '1.1', '1.2'];
 const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');

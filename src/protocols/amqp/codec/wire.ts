@@ -1,4 +1,4 @@
-import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
+import { ByteReader, type ShortReadError } from '../../common/byte-reader.js';
 import { decodeError } from './errors.js';
 
 const TWO_POW_32 = 0x1_0000_0000;

@@ -1,4 +1,4 @@
-import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
+import { ByteReader, type ShortReadError } from '../../common/byte-reader.js';
 import { Amqp10DecodeError } from './errors.js';
 import { AmqpMap, Described, Sym, Typed, Uuid, type AmqpValue } from './types.js';
 

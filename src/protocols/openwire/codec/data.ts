@@ -4,7 +4,7 @@
  * (NUL as two bytes, characters outside the BMP as two 3-byte surrogates).
  */
 
-import { ByteReader, type ShortReadError } from '../../shared/byte-reader.js';
+import { ByteReader, type ShortReadError } from '../../common/byte-reader.js';
 
 export class OpenWireDecodeError extends Error {}
 
