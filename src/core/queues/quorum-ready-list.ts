@@ -139,10 +139,10 @@ export class QuorumReadyList extends ReadyList {
 
   /**
    * Hand every entry over to a new list, in the same order, and start empty: O(buckets)
-   * whatever the length (a purge or a delete of millions of messages). Installed as `detach`
-   * below.
+   * whatever the length (a purge or a delete of millions of messages). The base's swaps its
+   * priority levels; this list swaps its returns and buckets, and keeps the scheme.
    */
-  detachAll(): QuorumReadyList {
+  override detach(): QuorumReadyList {
     const out = new QuorumReadyList(this.scheme);
     [out.returns, this.returns] = [this.returns, out.returns];
     [out.buckets, this.buckets] = [this.buckets, out.buckets];
@@ -201,12 +201,3 @@ export class QuorumReadyList extends ReadyList {
     }
   }
 }
-
-/*
- * ReadyList.detach (bulk purge/delete in slices) arrives with hard-io's landing while this file
- * lands beside it: installed on the prototype, the quorum list's own version replaces the base's
- * whether or not the base has one yet. Once both are on main this becomes `override detach()`.
- */
-(QuorumReadyList.prototype as unknown as { detach(this: QuorumReadyList): QuorumReadyList }).detach = function (this: QuorumReadyList) {
-  return this.detachAll();
-};
