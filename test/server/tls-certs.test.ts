@@ -3,10 +3,12 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect as tlsConnect, createServer, type ConnectionOptions, type Server, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CA_COMMON_NAME,
+  certificateChildCommand,
   ensureCertificates,
   loadUserCertificates,
   trustHints,
@@ -187,6 +189,58 @@ describe('certificates kept in a directory', () => {
     await expect(loadUserCertificates({ certFile: join(dir, 'missing.pem'), keyFile: material.keyFile! })).rejects.toThrow(
       /missing\.pem cannot be read: ENOENT/,
     );
+  });
+});
+
+describe('certificates made in a child process (issue 18: node-forge stays out of a running broker)', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  // what the built package runs (node dist/server/tls/generate-child.js), from the sources here
+  const child = [process.execPath, '--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href, join(root, 'src/server/tls/generate-child.ts')];
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'localmq-tls-child-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('run from the TypeScript sources, certificates are made in this process', () => {
+    expect(certificateChildCommand()).toBeUndefined();
+  });
+
+  it('writes a CA and a server certificate it signed, for every name, and reuses them', async () => {
+    const made = await ensureCertificates({ dir, hostnames: [AMAZON_HOST], childCommand: child });
+    const ca = new X509Certificate(made.ca);
+    const cert = new X509Certificate(made.cert);
+    expect(ca.ca).toBe(true);
+    expect(ca.subject).toContain(`CN=${CA_COMMON_NAME}`);
+    expect(cert.checkIssued(ca) && cert.verify(ca.publicKey)).toBe(true);
+    expect(cert.checkHost(AMAZON_HOST)).toBe(AMAZON_HOST);
+    expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(await readFile(join(dir, 'server-key.pem'), 'utf8')).toBe(made.key);
+    expect((await stat(join(dir, 'ca-key.pem'))).mode & 0o777).toBe(0o600);
+    // the server key belongs to the certificate: a TLS server starts with them
+    const server = createServer({ cert: made.cert, key: made.key }, (s) => s.end('ok'));
+    const port = await listen(server);
+    try {
+      expect(await tlsHello({ host: '127.0.0.1', port, servername: 'localhost', ca: made.ca })).toEqual({ authorized: true, data: 'ok' });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    expect(await ensureCertificates({ dir, hostnames: [AMAZON_HOST], childCommand: child })).toEqual(made);
+  });
+
+  it('a child that fails rejects with what it printed, and writes nothing', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'localmq-tls-child-fail-'));
+    try {
+      await expect(
+        ensureCertificates({ dir: empty, hostnames: [], childCommand: [process.execPath, '-e', 'process.stderr.write("no entropy"); process.exit(3)'] }),
+      ).rejects.toThrow(/certificate generation failed \(exit 3\): no entropy/);
+      await expect(stat(join(empty, 'ca.pem'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
 

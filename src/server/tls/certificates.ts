@@ -1,9 +1,12 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PemPair, ServerCertificateRequest } from './generate.js';
+import type { GenerateRequest } from './generate-request.js';
 
 export { CA_COMMON_NAME, CA_VALIDITY_DAYS, SERVER_VALIDITY_DAYS } from './cert-constants.js';
 
@@ -16,6 +19,54 @@ export async function generateServerCertificate(request: ServerCertificateReques
   return (await import('./generate.js')).generateServerCertificate(request);
 }
 export { trustHints } from './trust-hints.js';
+
+/**
+ * The command that runs generate-child.js in a process of its own, or undefined where that
+ * file cannot run by itself (LocalMQ run from its TypeScript sources, or bundled without it):
+ * the certificate is then made in this process.
+ */
+export function certificateChildCommand(): string[] | undefined {
+  const own = import.meta.url;
+  if (!own.startsWith('file:') || !own.endsWith('.js')) return undefined;
+  const script = fileURLToPath(new URL('./generate-child.js', own));
+  return existsSync(script) ? [process.execPath, script] : undefined;
+}
+
+/** Make a certificate in a child process (`command`: certificateChildCommand()'s form). */
+export async function generateInChild(request: GenerateRequest, command: readonly string[]): Promise<PemPair> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`certificate generation failed (exit ${code}): ${err.trim()}`));
+      try {
+        const pair = JSON.parse(out) as PemPair;
+        if (typeof pair.cert !== 'string' || typeof pair.key !== 'string') throw new Error('no PEM pair');
+        resolve({ cert: pair.cert, key: pair.key });
+      } catch (e) {
+        reject(new Error(`certificate generation failed: ${(e as Error).message}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(request));
+  });
+}
+
+/**
+ * A certificate for a data dir is made once, at a broker's first start: in a child process
+ * when one can run (the built package), so the broker that then runs for hours never loads
+ * node-forge nor keeps a key generation's garbage (issue 18: idle RSS of `localmq start`).
+ */
+function make(request: GenerateRequest, command: readonly string[] | null | undefined): Promise<PemPair> {
+  if (command === undefined) command = certificateChildCommand();
+  if (command) return generateInChild(request, command);
+  const now = new Date(request.now);
+  return request.kind === 'ca' ? generateCa(now) : generateServerCertificate({ ca: request.ca, hostnames: request.hostnames, now });
+}
 
 /** PEM strings ready for tls.createServer / tls.connect */
 export interface TlsMaterial {
@@ -35,6 +86,11 @@ export interface EnsureCertificatesOptions {
   /** names beyond the defaults (localhost, 127.0.0.1, ::1, this machine's name) */
   hostnames: readonly string[];
   now?: Date;
+  /**
+   * how a certificate for `dir` is made: a command running generate-child (default: the
+   * built package's, see certificateChildCommand), or null to make it in this process
+   */
+  childCommand?: readonly string[] | null;
 }
 
 export const CA_FILE = 'ca.pem';
@@ -83,14 +139,14 @@ export async function ensureCertificates(options: EnsureCertificatesOptions): Pr
   let ca = await readPair(files.ca, files.caKey);
   let caChanged = false;
   if (!ca || !isUsableCa(ca, now)) {
-    ca = await generateCa(now);
+    ca = await make({ kind: 'ca', now: now.getTime() }, options.childCommand);
     await writePair(ca, files.ca, files.caKey);
     caChanged = true;
   }
 
   let server = caChanged ? null : await readPair(files.cert, files.key);
   if (!server || !isUsableServerCertificate(server, ca, names, now)) {
-    server = await generateServerCertificate({ ca, hostnames: names, now });
+    server = await make({ kind: 'server', now: now.getTime(), ca, hostnames: names }, options.childCommand);
     await writePair(server, files.cert, files.key);
   }
 
