@@ -208,9 +208,22 @@ async function overview() {
     { title: 'Port', n: true, render: (e) => e.port },
   ], info.endpoints);
   const ca = el('p', {}, 'CA file: ', info.ca_file ? el('span', {}, el('code', { text: info.ca_file }), el('button', { type: 'button', class: 'copy', 'aria-label': 'Copy CA file path', onclick: () => copy(info.ca_file) }, 'Copy')) : el('span', { class: 'muted', text: 'made on first TLS use (in memory without a data dir)' }));
+  const versions = info.engine_versions || {};
+  const counts = `publish ${fmtNum(ms.publish)}, delivered ${fmtNum(ms.deliver_get)}, acked ${fmtNum(ms.ack)}`;
+  if (info.engine === 'activemq') {
+    // ActiveMQ's console names its version in the home page's Broker table (index.jsp: Name, Version, ...)
+    const broker = el('table', { class: 'broker' }, el('caption', { text: 'Broker' }), el('tbody', {},
+      el('tr', {}, el('th', { scope: 'row', text: 'Version' }), el('td', { text: versions.activemq }))));
+    return [
+      el('h1', { text: 'Overview' }),
+      el('p', { class: 'muted', text: `Apache ActiveMQ ${versions.activemq} · ${info.product_name} ${info.product_version} · ${counts}` }),
+      broker, cards, charts, el('h2', { text: 'Listeners and endpoints' }), endpoints, ca,
+    ];
+  }
+  const activemq = versions.activemq ? ` · ActiveMQ ${versions.activemq}` : '';
   return [
     el('h1', { text: 'Overview' }),
-    el('p', { class: 'muted', text: `${o.product_name} ${o.product_version} · management API of RabbitMQ ${o.rabbitmq_version} · cluster ${o.cluster_name} · node ${o.node} · publish ${fmtNum(ms.publish)}, delivered ${fmtNum(ms.deliver_get)}, acked ${fmtNum(ms.ack)}` }),
+    el('p', { class: 'muted', text: `${o.product_name} ${o.product_version} · management API of RabbitMQ ${o.rabbitmq_version}${activemq} · cluster ${o.cluster_name} · node ${o.node} · ${counts}` }),
     cards, charts, el('h2', { text: 'Listeners and endpoints' }), endpoints, ca,
   ];
 }

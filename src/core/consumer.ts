@@ -27,6 +27,11 @@ export interface Delivery {
   deliveredAt?: number;
   /** ActiveMQ message groups: the first message of its group this consumer owns (JMSXGroupFirstForConsumer) */
   groupFirst?: boolean;
+  /**
+   * released by a quorum consumer timeout (RabbitMQ 4.3): the message is back in its queue and
+   * no longer the client's; the tag stays until the client settles it, which settles nothing more
+   */
+  timedOut?: boolean;
 }
 
 export interface ConsumeOptions {
@@ -44,6 +49,11 @@ export class Consumer {
   /** per-consumer prefetch (AMQP basic.qos global=false); 0 means no limit */
   prefetch = 0;
   unacked = 0;
+  /**
+   * deliveries a consumer timeout released that the client has not settled yet: while any
+   * is left the consumer gets nothing (rabbit_fifo's `{timeout, up}` status, 4.3)
+   */
+  timedOut = 0;
 
   constructor(
     readonly session: Session,
@@ -69,6 +79,7 @@ export class Consumer {
   /** may this consumer take one more message now? */
   hasCredit(): boolean {
     if (!this.options.noAck && this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+    if (this.timedOut !== 0) return false;
     return this.session.hasCredit() && this.sink.isWritable();
   }
 }

@@ -49,6 +49,16 @@ export interface VersionRules {
    */
   consumerTimeout: 'channel' | 'quorum-queue';
   /**
+   * the consumer timeout as an AMQP 1.0 client meets it: 'end-session' (3.13: the
+   * rabbitmq_amqp1_0 plugin consumes on a direct AMQP 0-9-1 channel, numbered 1, whose timeout
+   * closes it; rabbit_amqp1_0_session_process then ends the session with
+   * amqp:precondition-failed and the channel's text); 'none' (4.0-4.2: native AMQP 1.0,
+   * rabbit_amqp_session, has none, nor has rabbit_fifo; and ActiveMQ); 'release' (4.3: a quorum
+   * consumer's timed-out deliveries get `released` dispositions, unsettled, and the link gets
+   * nothing until the client settles them: rabbit_amqp_session handle_stashed_consumer_timeout)
+   */
+  amqp10ConsumerTimeout: 'end-session' | 'none' | 'release';
+  /**
    * classic queue mirroring's policy keys (`ha-mode`, `ha-params`, …) are validated and accepted
    * (3.13: rabbit_mirror_queue_misc's policy validators; a single node mirrors nothing). 4.0
    * removed mirroring: they are "not recognised policy settings" like any unknown key (the
@@ -82,6 +92,7 @@ const rabbit313: VersionRules = {
   classicQueueV1: true,
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
+  amqp10ConsumerTimeout: 'end-session',
   classicQueueMirroring: true,
   quorumPriorities: 'none',
   stompServerModeValidation: false,
@@ -98,6 +109,7 @@ const rabbit42: VersionRules = {
   alivenessTestIsNoop: true,
   classicQueueMirroring: false,
   quorumPriorities: 'two-level',
+  amqp10ConsumerTimeout: 'none',
 };
 
 const rabbit43: VersionRules = {
@@ -108,6 +120,7 @@ const rabbit43: VersionRules = {
   globalQos: false,
   classicQueueV1: false,
   consumerTimeout: 'quorum-queue',
+  amqp10ConsumerTimeout: 'release',
   quorumPriorities: 'strict',
 };
 
@@ -117,6 +130,8 @@ const activemqBase: VersionRules = {
   version: '5.19',
   fullVersion: '5.19.10',
   stompServerModeValidation: true,
+  // ActiveMQ has no consumer timeout
+  amqp10ConsumerTimeout: 'none',
 };
 
 export const ENGINE_VERSIONS: Record<EngineName, Record<string, VersionRules>> = {

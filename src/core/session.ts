@@ -152,21 +152,44 @@ export class Session {
   }
 
   /**
-   * RabbitMQ 4.3's quorum consumer timeout (rabbit_fifo evaluate_consumer_timeout): the
-   * consumer's deliveries past their deadline go back to the queue (not counted as failures)
-   * and the consumer is cancelled; returns the consumer, for the adapter to tell its client.
+   * RabbitMQ 4.3's quorum consumer timeout for a client told by a cancel (AMQP 0-9-1's
+   * basic.cancel, STOMP's ERROR): the consumer's deliveries past their deadline go back to the
+   * queue as releaseTimedOut has them, their tags still settle without error (rabbit_channel keeps
+   * its pending acks: `{released, …, timeout}` only sends basic.cancel), and the consumer is
+   * cancelled; returns the consumer, for the adapter to tell its client.
    */
   timeOutConsumer(c: Consumer, now = Date.now()): Consumer | undefined {
+    this.releaseTimedOut(c, now);
+    return this.cancel(c.tag);
+  }
+
+  /**
+   * RabbitMQ 4.3's quorum consumer timeout as rabbit_fifo applies it (evaluate_consumer_timeout,
+   * maybe_untimeout), for a client whose protocol has no cancel to send (AMQP 1.0: rabbit_amqp_session
+   * then sends `released` dispositions, unsettled): each delivery of the consumer past its deadline
+   * goes back to its queue, not counted as a failed delivery (delivery-count unchanged), and the
+   * consumer stays but is timed out: it gets nothing until the client has settled every one of
+   * them. Their tags stay outstanding until then; settling one, with any outcome, only clears it
+   * (the message is no longer the client's). Returns the deliveries released.
+   */
+  releaseTimedOut(c: Consumer, now = Date.now()): Delivery[] {
     const touched = new Set<Queue>();
+    const released: Delivery[] = [];
+    // a copy: a return may deliver to the session's other consumers, adding to `outstanding`
     for (const d of [...this.outstanding.values()]) {
-      if (d.consumer !== c) continue;
+      if (d.consumer !== c || d.timedOut || !d.queue) continue;
       const timeout = this.ackTimeoutOf(d);
-      if (timeout !== undefined && (d.deliveredAt ?? now) + timeout <= now) this.settleOne(d, 'return', touched);
+      if (timeout === undefined || (d.deliveredAt ?? now) + timeout > now) continue;
+      d.timedOut = true;
+      c.timedOut++;
+      this.unacked--;
+      d.queue.settleDelivered(d.entry, c, 'return');
+      touched.add(d.queue);
+      released.push(d);
     }
-    const cancelled = this.cancel(c.tag);
     this.afterSettle(touched, true);
     if (!this.ackTimer) this.armAckTimer();
-    return cancelled;
+    return released;
   }
 
   private watches(d: Delivery): boolean {
@@ -175,12 +198,20 @@ export class Session {
 
   /** the oldest delivery the timeout watches */
   private watchedHead(): Delivery | undefined {
-    for (const d of this.outstanding.values()) if (this.watches(d)) return d;
+    for (const d of this.outstanding.values()) if (!d.timedOut && this.watches(d)) return d;
     return undefined;
   }
 
-  /** the timeout that applies to a delivery, if any */
+  /**
+   * the timeout that applies to a delivery, if any: 4.3's quorum consumers may set their own
+   * (`x-consumer-timeout` consumer argument, AMQP 1.0 link property rabbitmq:consumer-timeout:
+   * rabbit_queue_type:consume/3), else the queue's (argument or policy), else the broker's
+   */
   private ackTimeoutOf(d: Delivery): number | undefined {
+    if (this.ackTimeoutScope === 'quorum-queue') {
+      const own = d.consumer?.options.arguments['x-consumer-timeout'];
+      if (typeof own === 'number' && Number.isInteger(own) && own >= 0) return own;
+    }
     return d.queue?.config.consumerTimeout ?? this.vhost.host.consumerTimeoutMs;
   }
 
@@ -232,7 +263,8 @@ export class Session {
   deadLetter(tag: number, engine: DeadLetterEngine, origin?: DeadLetterOrigin): boolean {
     const d = this.outstanding.get(tag);
     if (!d) return false;
-    const how = this.vhost.deadLetterer.rejected(engine, d.message, origin);
+    // released by a consumer timeout: the message is no longer the client's to refuse
+    const how = d.timedOut ? 'discard' : this.vhost.deadLetterer.rejected(engine, d.message, origin);
     this.settle(tag, false, how);
     return true;
   }
@@ -277,6 +309,12 @@ export class Session {
 
   private settleOne(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
     this.outstanding.delete(d.tag);
+    if (d.timedOut) {
+      // its message went back when it timed out: settling it only ends the consumer's timeout
+      this.onSettled?.(d);
+      if (d.consumer && --d.consumer.timedOut === 0 && d.queue) touched.add(d.queue);
+      return;
+    }
     this.unacked--;
     this.onSettled?.(d);
     if (d.queue) {
@@ -347,7 +385,7 @@ export class Session {
           while (at < end) {
             const d = all[at++]!;
             this.onSettled?.(d);
-            d.queue?.settleDelivered(d.entry, d.consumer, 'return');
+            if (!d.timedOut) d.queue?.settleDelivered(d.entry, d.consumer, 'return');
           }
           if (at < all.length && (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline)) return false;
         }

@@ -112,8 +112,8 @@ if (!existsSync(CHROMIUM)) {
       expect(failures).toEqual([]);
     }, 150_000);
 
-    it("speaks ActiveMQ's vocabulary on the ActiveMQ profile's console port (HTTPS)", async () => {
-      const activemq = await startBroker({ engine: 'activemq', users: [{ name: 'admin', password: 'admin-secret-1', tags: ['administrator'] }] });
+    it("speaks ActiveMQ's vocabulary on the ActiveMQ profile's console port (HTTPS), and shows the engine version where ActiveMQ's console does", async () => {
+      const activemq = await startBroker({ engine: 'activemq', engineVersion: '5.18', users: [{ name: 'admin', password: 'admin-secret-1', tags: ['administrator'] }] });
       try {
         const page = await context.newPage();
         page.setDefaultTimeout(30_000);
@@ -121,6 +121,10 @@ if (!existsSync(CHROMIUM)) {
         await page.getByLabel('Username').fill('admin');
         await page.getByLabel('Password').fill('admin-secret-1');
         await page.getByRole('button', { name: 'Login' }).click();
+        // ActiveMQ's console home page (activemq-web-console index.jsp): a Broker table with its Version
+        const broker = page.getByRole('table', { name: 'Broker' });
+        await broker.getByRole('row', { name: 'Version 5.18.7' }).waitFor();
+        await page.getByText('Apache ActiveMQ 5.18.7', { exact: false }).first().waitFor();
         await page.getByRole('link', { name: 'Destinations' }).click();
         await page.getByRole('heading', { name: 'Destinations' }).waitFor();
         await page.getByRole('columnheader', { name: 'Pending messages' }).waitFor();

@@ -1,6 +1,7 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
+import { engineVersionRules } from '../../src/core/engine-versions.js';
 import { connect } from '../helpers/amqp.js';
 
 const GUEST = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
@@ -232,6 +233,8 @@ describe('console page', () => {
     expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
     const info = await json('/api/localmq/endpoints');
     expect(info.endpoints.map((e: { url: string }) => e.url)).toContain(broker.urls.amqp!);
+    // both engines' versions on the default (both engines) profile: the ActiveMQ console shows its own
+    expect(info.engine_versions).toEqual({ rabbitmq: engineVersionRules('rabbitmq').fullVersion, activemq: engineVersionRules('activemq').fullVersion });
     expect((await api('/api/localmq/endpoints', { auth: null })).status).toBe(401);
   });
 });

@@ -361,6 +361,38 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
     });
   });
 
+  it('4.3 quorum queue: after basic.cancel the timed-out delivery still settles without error (rabbit_channel keeps its pending acks; rabbit_fifo ignores a settle of a returned message)', async () => {
+    await watched('4.3', 150, async (ch, broker, failed) => {
+      await ch.assertQueue('qq43-late', { durable: true });
+      ch.sendToQueue('qq43-late', Buffer.from('held'), { persistent: true });
+      let held: ConsumeMessage | undefined;
+      const cancelled = new Promise<void>((resolve) => {
+        void ch.consume('qq43-late', (m) => {
+          if (m) held = m;
+          else resolve();
+        });
+      });
+      await cancelled;
+      ch.ack(held!); // late: the message is back in the queue already
+      await ch.checkQueue('qq43-late'); // a round trip: an unknown tag would have closed the channel (406)
+      expect(failed()).toBe(false);
+      expect(broker.queue('qq43-late').info()).toMatchObject({ messages: 1, unacked: 0 });
+    });
+  });
+
+  it('4.3 quorum queue: the x-consumer-timeout consumer argument is the consumer\'s own timeout (rabbit_queue_type:consume/3)', async () => {
+    await watched('4.3', 3_600_000, async (ch, _broker, failed) => {
+      await ch.assertQueue('qq43-arg', { durable: true });
+      ch.sendToQueue('qq43-arg', Buffer.from('held'), { persistent: true });
+      const started = Date.now();
+      await new Promise<void>((resolve) => {
+        void ch.consume('qq43-arg', (m) => m === null && resolve(), { arguments: { 'x-consumer-timeout': 120 } });
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(110);
+      expect(failed()).toBe(false);
+    });
+  });
+
   it('acked in time: nothing happens', async () => {
     await watched('4.2', 150, async (ch, _broker, failed) => {
       await ch.assertQueue('quick', { durable: true });

@@ -56,6 +56,11 @@ export function consoleRoutes(b: ManagementBackend): Route[] {
           product_name: PRODUCT.name,
           product_version: PRODUCT.version,
           engine: b.engine,
+          // the engine versions this broker answers as (the ActiveMQ console shows its own: index.jsp's Broker table)
+          engine_versions: {
+            ...(b.engine !== 'activemq' ? { rabbitmq: b.core.engineRules.fullVersion } : {}),
+            ...(b.engine !== 'rabbitmq' ? { activemq: b.core.activemqRules.fullVersion } : {}),
+          },
           ca_file: b.caFile ?? null,
           endpoints: b.endpoints.map((e) => ({ name: e.name, url: e.url, port: e.port, tls: e.tls, amazon_url: e.amazonUrl ?? null })),
         }),

@@ -391,7 +391,12 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private sessionError(session: Amqp10Session, err: unknown): void {
     const scope = err instanceof Amqp10Error ? err.scope : err instanceof BrokerError ? 'session' : 'connection';
     if (scope === 'connection') throw err;
-    const e = toAmqpError(err);
+    this.endSession(session, toAmqpError(err));
+  }
+
+  /** the broker ends a session with an error (the client answers with its end) */
+  endSession(session: Amqp10Session, e: AmqpErrorShape): void {
+    if (this.sessions.get(session.channel) !== session) return;
     this.log.info('AMQP 1.0 session ended with an error', { channel: session.channel, condition: e.condition, description: e.description });
     session.teardown();
     this.sessions.delete(session.channel);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
+import type { FieldTable } from '../../core/fields.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
 import { dynamicQueue, profileQueueArguments, queueAddress, parseSource, type SourceNode } from './address.js';
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/composites.js';
@@ -19,6 +20,16 @@ const failures = new WeakMap<QueueEntry, number>();
 
 /** room for the transfer performative in a frame, so a payload chunk never overflows it */
 const TRANSFER_OVERHEAD = 64;
+
+/**
+ * RabbitMQ's link properties that are consumer arguments (rabbit_amqp_session
+ * parse_attach_properties, 4.3): `rabbitmq:consumer-timeout` is x-consumer-timeout, the
+ * consumer's own timeout (the core applies it where the version has one per consumer).
+ */
+function consumerArguments(properties: unknown): FieldTable {
+  const timeout = properties instanceof AmqpMap ? properties.get('rabbitmq:consumer-timeout') : undefined;
+  return typeof timeout === 'number' && Number.isInteger(timeout) && timeout >= 0 ? { 'x-consumer-timeout': timeout } : {};
+}
 
 /**
  * A link on which LocalMQ sends: the client attached a receiver to a source (a queue, or
@@ -90,7 +101,8 @@ export class OutgoingLink implements ConsumerSink {
       initialDeliveryCount: uint(0),
       maxMessageSize: ulong(this.conn.ctx.broker.limits.settings.maxMessageSize),
     } as unknown as Composite);
-    this.consumer = this.session.core.consume(queue, { tag: `amqp10-${this.session.channel}-${this.handle}`, noAck: this.settled, exclusive: false, priority: 0, arguments: {} }, this);
+    const args = this.conn.ctx.dialect === 'rabbitmq' ? consumerArguments(this.a.properties) : {};
+    this.consumer = this.session.core.consume(queue, { tag: `amqp10-${this.session.channel}-${this.handle}`, noAck: this.settled, exclusive: false, priority: 0, arguments: args }, this);
   }
 
   /** the queue this link reads, made or found as its source asks */
@@ -269,7 +281,8 @@ export class OutgoingLink implements ConsumerSink {
         this.deadLetter(tag, entry);
         return;
       case 'modified': {
-        if (outcome!['deliveryFailed'] === true) failures.set(entry, (failures.get(entry) ?? 0) + 1);
+        // not for a delivery a consumer timeout released: its message is back in the queue
+        if (outcome!['deliveryFailed'] === true && !core.delivery(tag)!.timedOut) failures.set(entry, (failures.get(entry) ?? 0) + 1);
         if (outcome!['undeliverableHere'] === true) this.deadLetter(tag, entry);
         else core.reject(tag, true);
         return;

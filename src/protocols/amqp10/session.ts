@@ -1,3 +1,5 @@
+import type { Consumer } from '../../core/consumer.js';
+import { consumerTimedOut } from '../../core/errors.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
 import type { Session as CoreSession } from '../../core/session.js';
 import type { Composite, Attach, Begin, Detach, Disposition, Flow, Transfer, End } from './codec/composites.js';
@@ -55,6 +57,40 @@ export class Amqp10Session {
     this.nextIncomingId = begin.nextOutgoingId;
     this.remoteIncomingWindow = begin.incomingWindow;
     this.core = conn.ctx.broker.openSession(conn.vhostModel!, conn);
+    this.watchConsumerTimeout();
+  }
+
+  /**
+   * RabbitMQ's consumer timeout on an AMQP 1.0 session, each version's way (VersionRules
+   * amqp10ConsumerTimeout; the core keeps the time): 3.13 ends the session with its backing
+   * channel's 406 text; 4.3 releases a quorum consumer's timed-out deliveries; 4.2 and
+   * ActiveMQ have none.
+   */
+  private watchConsumerTimeout(): void {
+    const mode = this.conn.ctx.dialect === 'rabbitmq' ? this.conn.ctx.broker.engineRules.amqp10ConsumerTimeout : 'none';
+    if (mode === 'end-session') {
+      this.core.watchAckTimeout((ms) =>
+        this.conn.endSession(this, { $: 'error', condition: Condition.preconditionFailed, description: consumerTimedOut(1, ms).replyText }),
+      );
+    } else if (mode === 'release') {
+      this.core.watchAckTimeout((_ms, d) => d.consumer && this.releaseTimedOut(d.consumer), 'quorum-queue');
+    }
+  }
+
+  /**
+   * RabbitMQ 4.3 (rabbit_amqp_session handle_stashed_consumer_timeout): the deliveries the core
+   * released get a disposition `released`, unsettled (part 2.6.12: a sender's spontaneous
+   * terminal state, settled once the receiver confirms); they stay unsettled here, and the
+   * receiver's settlement of each, whatever its outcome, lets the link deliver again.
+   */
+  private releaseTimedOut(c: Consumer): void {
+    const tags = new Set(this.core.releaseTimedOut(c).map((d) => d.tag));
+    if (tags.size === 0) return;
+    const ids: number[] = [];
+    for (const [id, s] of this.sent) if (tags.has(s.tag)) ids.push(id);
+    const link = [...this.sent.values()].find((s) => tags.has(s.tag))?.link;
+    this.conn.log.info('AMQP 1.0 consumer timeout: released unsettled messages', { link: link?.name, queue: c.queue.name, count: ids.length });
+    this.sendDispositions(false, ids, { $: 'released' }, false);
   }
 
   /**
