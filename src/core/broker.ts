@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { Alarms, type AlarmResource } from './alarm.js';
 import { Durability } from './durability.js';
-import type { Delivery } from './consumer.js';
+import type { Consumer, Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
 import { PolicyService } from './policies.js';
@@ -32,6 +32,27 @@ export interface BrokerEvents {
   queueDeclared: [queue: Queue];
   /** the memory alarm went on (true) or off (false): publishers are blocked meanwhile */
   alarm: [on: boolean];
+  /** a consumer started on a queue, or ended (cancelled, its session closed, its queue deleted) */
+  consumerAdded: [queue: Queue, consumer: Consumer];
+  consumerRemoved: [queue: Queue, consumer: Consumer];
+  /** a queue was bound to an exchange, or unbound (bindings that go with their queue are not announced) */
+  queueBound: [queue: Queue, exchange: string, key: string];
+  queueUnbound: [queue: Queue, exchange: string, key: string];
+  /** a protocol's producer bound to one destination appeared, or went (see ProducerRef) */
+  producerAdded: [producer: ProducerRef];
+  producerRemoved: [producer: ProducerRef];
+}
+
+/**
+ * A producer that names its destination when it starts (an AMQP 1.0 sender link with a
+ * target), as an adapter announces it: ActiveMQ's producer advisories report these. The
+ * object itself is the producer's identity (the same one is given back on removal).
+ */
+export interface ProducerRef {
+  readonly vhost: string;
+  /** '' with the queue's name as key: a queue */
+  readonly exchange: string;
+  readonly routingKey: string;
 }
 
 /**
@@ -254,6 +275,31 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   queueDeclared(queue: Queue): void {
     if (this.listenerCount('queueDeclared')) this.emit('queueDeclared', queue);
+  }
+
+  consumerAdded(queue: Queue, consumer: Consumer): void {
+    if (this.listenerCount('consumerAdded')) this.emit('consumerAdded', queue, consumer);
+  }
+
+  consumerRemoved(queue: Queue, consumer: Consumer): void {
+    if (this.listenerCount('consumerRemoved')) this.emit('consumerRemoved', queue, consumer);
+  }
+
+  queueBound(queue: Queue, exchange: string, key: string): void {
+    if (this.listenerCount('queueBound')) this.emit('queueBound', queue, exchange, key);
+  }
+
+  queueUnbound(queue: Queue, exchange: string, key: string): void {
+    if (this.listenerCount('queueUnbound')) this.emit('queueUnbound', queue, exchange, key);
+  }
+
+  /** an adapter's producer with a fixed destination started (producer advisories) */
+  producerAdded(producer: ProducerRef): void {
+    if (this.listenerCount('producerAdded')) this.emit('producerAdded', producer);
+  }
+
+  producerRemoved(producer: ProducerRef): void {
+    if (this.listenerCount('producerRemoved')) this.emit('producerRemoved', producer);
   }
 
   memoryAdded(bytes: number): void {

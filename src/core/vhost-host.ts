@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { VersionRules } from './engine-versions.js';
-import type { Delivery } from './consumer.js';
+import type { Consumer, Delivery } from './consumer.js';
 import type { Limits } from './limits.js';
 import type { ActiveMqDlqStrategy } from './dead-letter.js';
 import type { TenantLimits } from './tenant-limits.js';
@@ -49,4 +49,10 @@ export interface VHostHost {
   settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped'): void;
   queueDeclared(queue: Queue): void;
   queueDeleted(queue: Queue): void;
+  /** a consumer started on a queue, or ended (cancelled, its session closed, its queue deleted) */
+  consumerAdded(queue: Queue, consumer: Consumer): void;
+  consumerRemoved(queue: Queue, consumer: Consumer): void;
+  /** a queue was bound to an exchange, or unbound (not announced when the queue itself goes) */
+  queueBound(queue: Queue, exchange: string, key: string): void;
+  queueUnbound(queue: Queue, exchange: string, key: string): void;
 }

@@ -1,7 +1,7 @@
 import { ACTIVEMQ_QUEUE_ARG } from './activemq-names.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import type { Delivery } from './consumer.js';
+import type { Consumer, Delivery } from './consumer.js';
 import { bindingDef, exchangeDef } from './definitions.js';
 import { DirectReplyTo } from './direct-reply-to.js';
 import { DeadLetterer, isDeadLetterCycle, type ActiveMqDlqStrategy, type DeadLetterTarget } from './dead-letter.js';
@@ -296,6 +296,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
     const count = q.messageCount;
     this.host.memoryReleased(q.ready.bytes);
     const { consumers } = q.destroy();
+    for (const c of consumers) this.host.consumerRemoved(q, c);
     this.removeBindingsTo(q);
     if (q.durable && !q.options.exclusive) this.store.deleteQueue(this.name, q.name);
     for (const c of consumers) {
@@ -322,8 +323,9 @@ export class VHost implements QueueHost, DeadLetterTarget {
   bindQueue(queueName: string, exchangeName: string, key: string, args: FieldTable, owner: object | null): void {
     const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
     validateBindingArgs(source, args);
-    if (source.bind(destination, key, args) && source.options.durable && (destination as Queue).durable) {
-      this.store.putBinding(bindingDef(this.name, source, destination, key, args));
+    if (source.bind(destination, key, args)) {
+      if (source.options.durable && (destination as Queue).durable) this.store.putBinding(bindingDef(this.name, source, destination, key, args));
+      this.host.queueBound(destination as Queue, source.name, key);
     }
   }
 
@@ -331,6 +333,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
     const { source, destination } = this.bindingEnds(queueName, 'queue', exchangeName, owner);
     if (source.unbind(destination, key, args)) {
       if (source.options.durable) this.store.deleteBinding(bindingDef(this.name, source, destination, key, args));
+      this.host.queueUnbound(destination as Queue, source.name, key);
       this.maybeAutoDeleteExchange(source);
     }
   }
@@ -479,6 +482,14 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   delivered(queue: Queue, delivery: Delivery): void {
     this.host.delivered(queue, delivery);
+  }
+
+  consumerAdded(queue: Queue, consumer: Consumer): void {
+    this.host.consumerAdded(queue, consumer);
+  }
+
+  consumerRemoved(queue: Queue, consumer: Consumer): void {
+    this.host.consumerRemoved(queue, consumer);
   }
 }
 

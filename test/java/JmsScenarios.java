@@ -651,6 +651,8 @@ class JmsFeatures {
       case "priorityFifo": priority(false); return true;
       case "priority": priority(true); return true;
       case "expiry": expiry(); return true;
+      case "watchAdvisories": watchAdvisories(); return true;
+      case "watchConsumers": watchConsumers(); return true;
       default: return false;
     }
   }
@@ -752,6 +754,85 @@ class JmsFeatures {
       source.stop();
     } finally {
       other.close();
+      c.close();
+    }
+  }
+
+  /**
+   * Advisories of other protocols' clients (`watchAdvisories=<advisory topic, wildcards allowed>=<count>`):
+   * subscribe, print `WAIT advisories <topic>` (the test then subscribes, publishes, closes over STOMP, AMQP 1.0,
+   * MQTT, AMQP 0-9-1), then print each advisory as
+   * `GOT advisory <advisory topic> <data structure> dest=<destination> count=<consumerCount|producerCount> …`.
+   */
+  static void watchAdvisories() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      MessageConsumer adv = s.createConsumer(s.createTopic(JmsScenarios.params[0]));
+      int count = Integer.parseInt(JmsScenarios.params[1]);
+      System.out.println("WAIT advisories " + JmsScenarios.params[0]);
+      System.out.flush();
+      JmsScenarios.stdin.readLine();
+      for (int i = 0; i < count; i++) {
+        Message m = adv.receive(10000);
+        check(m instanceof ActiveMQMessage, "advisory " + i + " of " + count + ": " + m);
+        ActiveMQMessage am = (ActiveMQMessage) m;
+        Object data = am.getDataStructure();
+        StringBuilder line = new StringBuilder("advisory ").append(((Topic) am.getJMSDestination()).getTopicName()).append(' ');
+        line.append(data == null ? "null" : data.getClass().getSimpleName());
+        if (data instanceof ConsumerInfo) {
+          ConsumerInfo ci = (ConsumerInfo) data;
+          line.append(" dest=").append(ci.getDestination()).append(" prefetch=").append(ci.getPrefetchSize());
+          if (ci.getSelector() != null) line.append(" selector=").append(ci.getSelector());
+          if (ci.getSubscriptionName() != null) line.append(" subscription=").append(ci.getSubscriptionName());
+          check(ci.getConsumerId() != null && ci.getConsumerId().getConnectionId() != null, "a consumer id " + ci.getConsumerId());
+        } else if (data instanceof ProducerInfo) {
+          ProducerInfo pi = (ProducerInfo) data;
+          line.append(" dest=").append(pi.getDestination());
+          check(pi.getProducerId() != null && pi.getProducerId().getConnectionId() != null, "a producer id " + pi.getProducerId());
+        } else if (data instanceof RemoveInfo) {
+          line.append(" of=").append(((RemoveInfo) data).getObjectId().getClass().getSimpleName());
+        }
+        if (am.propertyExists("consumerCount")) line.append(" consumerCount=").append(am.getIntProperty("consumerCount"));
+        if (am.propertyExists("producerCount")) line.append(" producerCount=").append(am.getIntProperty("producerCount"));
+        System.out.println("GOT " + line);
+        System.out.flush();
+      }
+      check(adv.receive(300) == null, "no more advisories");
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * The client's own advisory listener (`watchConsumers=<queue, or topic://name>=<count>`):
+   * ConsumerEventSource on the destination, `WAIT consumers <destination>`, then `GOT consumers started|stopped <count>` per event.
+   */
+  static void watchConsumers() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      String dest = JmsScenarios.params[0];
+      Destination d = dest.startsWith("topic://") ? s.createTopic(dest.substring(8)) : s.createQueue(dest);
+      int count = Integer.parseInt(JmsScenarios.params[1]);
+      BlockingQueue<ConsumerEvent> events = new LinkedBlockingQueue<>();
+      ConsumerEventSource source = new ConsumerEventSource(c, d);
+      source.setConsumerListener(events::add);
+      source.start();
+      System.out.println("WAIT consumers " + dest);
+      System.out.flush();
+      JmsScenarios.stdin.readLine();
+      for (int i = 0; i < count; i++) {
+        ConsumerEvent e = events.poll(10, SECONDS);
+        check(e != null, "consumer event " + i + " of " + count);
+        System.out.println("GOT consumers " + describe(e));
+        System.out.flush();
+      }
+      check(events.poll(300, MILLISECONDS) == null, "no more consumer events");
+      source.stop();
+    } finally {
       c.close();
     }
   }

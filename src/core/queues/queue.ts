@@ -53,6 +53,9 @@ export interface QueueHost {
   forgotten(entry: QueueEntry): void;
   /** a message was handed to a consumer */
   delivered(queue: Queue, delivery: Delivery): void;
+  /** a consumer started on the queue, or ended (ActiveMQ's consumer advisories are told) */
+  consumerAdded(queue: Queue, consumer: Consumer): void;
+  consumerRemoved(queue: Queue, consumer: Consumer): void;
   /** the engine version's rules (quorum queues' default delivery limit, what counts as a failure) */
   readonly engineRules: VersionRules;
 }
@@ -247,6 +250,7 @@ export class Queue {
     if (c.options.selector) this.selective++;
     this.hadConsumer = true;
     this.clearUnusedTimer();
+    this.host.consumerAdded(this, c);
   }
 
   removeConsumer(c: Consumer): void {
@@ -257,6 +261,7 @@ export class Queue {
     if (this.rrIndex > i) this.rrIndex--;
     // ActiveMQ's MessageGroupMap.removeConsumer: its groups find new owners
     if (this.groupOwners.size) for (const [g, owner] of this.groupOwners) if (owner === c) this.groupOwners.delete(g);
+    this.host.consumerRemoved(this, c);
     if (this.consumers.length === 0) {
       this.touch();
       if (this.options.autoDelete && this.hadConsumer) {

@@ -1,4 +1,5 @@
 import type { OrderedDurableWaits } from '../../core/durability.js';
+import type { ProducerRef } from '../../core/broker.js';
 import { BrokerError } from '../../core/errors.js';
 import { isPersistent, type Message } from '../../core/message.js';
 import { Rejected, Routed } from '../../core/exchanges/routing.js';
@@ -36,6 +37,8 @@ export class IncomingLink {
   private fixed: Resolved | undefined;
   private ownQueue: string | undefined;
   private closed = false;
+  /** announced to the core while attached: a producer with a fixed destination */
+  private producer: ProducerRef | undefined;
   /** a link to the transaction coordinator: its messages declare and discharge transactions */
   private coordinator = false;
   /** the delivery being assembled from several transfer frames */
@@ -82,6 +85,11 @@ export class IncomingLink {
       this.target = parseTarget(conn.ctx.dialect, t?.address, t?.capabilities ?? [], (t?.durable ?? 0) > 0);
     }
     if (this.target.kind === 'exchange') this.fixed = this.prepare(this.target);
+    if (this.fixed && !t?.dynamic) {
+      // a sender with a target is a producer on that destination (ActiveMQ's producer advisories)
+      this.producer = { vhost: this.vhost.name, exchange: this.fixed.exchange, routingKey: this.fixed.key ?? '' };
+      conn.ctx.broker.producerAdded(this.producer);
+    }
     const target: Terminus = { ...(t ?? { $: 'target' }), $: 'target', address } as Terminus;
     if (t?.dynamic) target.dynamicNodeProperties = AmqpMap.symbols({ 'lifetime-policy': new Described(0x2b, []) });
     this.attached(target, ulong(this.maxMessageSize));
@@ -138,6 +146,7 @@ export class IncomingLink {
 
   refuse(error: AmqpErrorShape): void {
     this.closed = true;
+    if (this.producer) this.conn.ctx.broker.producerRemoved(this.producer);
     this.conn.send(this.session.channel, { $: 'attach', name: this.name, handle: uint(this.handle), role: true, source: this.a.source } as unknown as Composite);
     this.conn.send(this.session.channel, { $: 'detach', handle: uint(this.handle), closed: true, error } as Composite);
     if (this.ownQueue !== undefined) this.vhost.deleteQueue(this.ownQueue, false, false, this.conn);
@@ -355,6 +364,7 @@ export class IncomingLink {
     if (this.closed) return;
     this.closed = true;
     this.partial = undefined;
+    if (this.producer) this.conn.ctx.broker.producerRemoved(this.producer);
     if (this.ownQueue !== undefined) this.vhost.deleteQueue(this.ownQueue, false, false, this.conn);
   }
 }

@@ -372,8 +372,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.respond(cmd);
     if (dest && !isAdvisory(dest)) {
       // AdvisoryBroker.addProducer (a producer with a destination; anonymous ones are not advised by default)
-      this.shared.producerInfos.set(idKey(id), cmd);
-      this.fireProducerAdvisory(cmd, cmd);
+      this.shared.producerAdded(idKey(id), cmd);
     }
   }
 
@@ -499,6 +498,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
     const session = this.ctx.broker.openSession(this.vhostModel, this);
     const consumer = new OwConsumer(this, session, cmd, real);
+    // its advisories carry the client's own ConsumerInfo (not one made for another protocol's consumer)
+    this.shared.ownSinks.add(consumer);
     if (cmd['browser'] === true) {
       this.respond(cmd);
       consumer.browse();
@@ -511,8 +512,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       this.respond(cmd);
       consumer.start(this.clientId);
       // AdvisoryBroker.addConsumer: ConsumerInfo on ActiveMQ.Advisory.Consumer.<Queue|Topic>.<name>
-      this.shared.consumerInfos.set(key, cmd);
-      this.fireConsumerAdvisory(cmd, cmd);
+      this.shared.consumerAdded(key, cmd, this.vhostObject);
     } catch (err) {
       this.consumers.delete(key);
       consumer.close();
@@ -542,11 +542,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
     for (const info of this.shared.producerInfos.values()) {
       const topic = producerAdvisoryTopic(info['destination'] as OwStruct);
-      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { producerCount: this.producerCount(info['destination'] as OwStruct) });
+      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { producerCount: this.shared.producerCount(info['destination'] as OwStruct) });
     }
     for (const info of this.shared.consumerInfos.values()) {
       const topic = consumerAdvisoryTopic(info['destination'] as OwStruct);
-      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { consumerCount: this.consumerCount(info['destination'] as OwStruct) });
+      if (matches(topic)) this.sendAdvisoryTo(consumerId, topic, info, { consumerCount: this.shared.consumerCount(info['destination'] as OwStruct, this.vhostObject) });
     }
   }
 
@@ -566,51 +566,14 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     return { brokerName: this.options.brokerName ?? 'localhost', brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}` };
   }
 
-  /**
-   * AdvisoryBroker.fireConsumerAdvisory: `consumerCount` is what the destination(s) now have
-   * (a queue's count is the core's, every protocol's consumers; a topic's, its JMS subscribers).
-   */
-  private fireConsumerAdvisory(info: OwStruct, data: OwStruct): void {
-    const destination = info['destination'] as OwStruct;
-    this.shared.fire(consumerAdvisoryTopic(destination), data, { consumerCount: this.consumerCount(destination) });
-  }
-
-  private fireProducerAdvisory(info: OwStruct, data: OwStruct): void {
-    const destination = info['destination'] as OwStruct;
-    this.shared.fire(producerAdvisoryTopic(destination), data, { producerCount: this.producerCount(destination) });
-  }
-
-  private consumerCount(destination: OwStruct): number {
-    let n = 0;
-    for (const d of destinationsOf(destination)) {
-      if (d.kind === 'queue') n += this.vhostObject?.getQueue(d.name)?.consumerCount ?? 0;
-      else for (const info of this.shared.consumerInfos.values()) if (destinationsOf(info['destination'] as OwStruct).some((x) => x.kind === 'topic' && x.name === d.name)) n++;
-    }
-    return n;
-  }
-
-  private producerCount(destination: OwStruct): number {
-    let n = 0;
-    for (const d of destinationsOf(destination)) {
-      for (const info of this.shared.producerInfos.values()) if (destinationsOf(info['destination'] as OwStruct).some((x) => x.kind === d.kind && x.name === d.name)) n++;
-    }
-    return n;
-  }
-
   /** a consumer went: its RemoveInfo on the consumer advisory topic */
   private consumerGone(key: string): void {
-    const info = this.shared.consumerInfos.get(key);
-    if (!info) return;
-    this.shared.consumerInfos.delete(key);
-    this.fireConsumerAdvisory(info, { type: T.RemoveInfo, commandId: 0, responseRequired: false, objectId: info['consumerId'] as OwStruct, lastDeliveredSequenceId: 0 });
+    this.shared.consumerRemoved(key, this.vhostObject);
   }
 
   private producerGone(key: string): void {
     this.producers.delete(key);
-    const info = this.shared.producerInfos.get(key);
-    if (!info) return;
-    this.shared.producerInfos.delete(key);
-    this.fireProducerAdvisory(info, { type: T.RemoveInfo, commandId: 0, responseRequired: false, objectId: info['producerId'] as OwStruct, lastDeliveredSequenceId: 0 });
+    this.shared.producerRemoved(key);
   }
 
   private onAck(cmd: OwStruct): void {
