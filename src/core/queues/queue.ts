@@ -22,6 +22,16 @@ export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
 /**
+ * How many ready messages a dispatch passes over (no consumer selects them, or their group's
+ * owner has no room) before it stops looking further. ActiveMQ dispatches only from the
+ * messages it has paged in (maxPageSize 200): measured on 5.17.2, a selector consumer gets a
+ * message behind 199 others it does not select, not one behind 200; a free consumer gets a
+ * message behind 399 of a group whose owner is full, not one behind 400. LocalMQ looks as far
+ * as the larger of the two, so it never leaves waiting what ActiveMQ would hand out.
+ */
+export const PASS_LIMIT = 400;
+
+/**
  * The store's records of persistent messages an at-least-once queue holds for its dead-letter
  * exchange (key: vhost NUL queue NUL message id, value: the reason): after a restart they come
  * back held, not ready, as rabbit_fifo keeps its dlx `discards` in its Raft state.
@@ -322,10 +332,39 @@ export class Queue {
 
   /**
    * With selector consumers a message goes to a consumer that selects it, and one nobody
-   * selects stays while the messages behind it go on (ActiveMQ's queue semantics).
+   * selects stays while the messages behind it go on (ActiveMQ's queue semantics); with
+   * message groups, a message whose group's owner has no room waits the same way.
+   *
+   * The walk takes messages off the head in order and puts the ones it passes over back in
+   * their places when it stops: as soon as no consumer can take more, or after passing over
+   * PASS_LIMIT messages, as ActiveMQ dispatches from a window of paged-in messages. Its cost
+   * is what it delivers plus at most PASS_LIMIT, never the length of the queue.
    */
   private dispatchSelective(): void {
     if (!this.ready.length || !this.consumers.length) return;
+    if (this.ready instanceof QuorumReadyList) return this.dispatchSelectiveInPlace();
+    const now = Date.now();
+    const passed: QueueEntry[] = [];
+    try {
+      while (this.ready.length && passed.length < PASS_LIMIT && this.consumers.some((c) => c.hasCredit())) {
+        const e = this.ready.shift()!;
+        let c: Consumer | undefined;
+        if (e.expiresAt === Infinity || e.expiresAt > now) {
+          c = this.pickConsumer(e);
+          if (c && this.config.activemq) c = this.groupConsumer(e, c);
+        }
+        if (c) this.deliverTo(c, e);
+        else passed.push(e);
+      }
+    } finally {
+      // back where they were (requeue puts an entry by its arrival number: ahead of the rest)
+      for (const e of passed) this.ready.requeue(e);
+      if (this.ready.length && this.ready.peek()!.expiresAt <= now) this.expireHeads();
+    }
+  }
+
+  /** a quorum queue's ready list puts requeued entries with its returns: take from the middle instead */
+  private dispatchSelectiveInPlace(): void {
     const now = Date.now();
     try {
       for (const e of this.ready.toArray()) {
