@@ -7,22 +7,35 @@
  *              (rhea still "accepts" them locally, which frees its session window)
  *   unsettled: the sender waits for each outcome (accepted), the receiver accepts each message
  *
- * Producer and consumer each run in a process of their own (rhea is single-threaded). Each broker runs each
- * scenario `rounds` times, alternating the order; the best round counts.
+ * `--client amqplib` runs the same scenarios over AMQP 0-9-1 in the same harness, so the
+ * protocols compare like with like (bench/lib/amqp091-pair.ts): settled ⇄ no confirms + noAck,
+ * unsettled ⇄ publisher confirms + a manual ack per message. `--client rhea,amqplib` runs both,
+ * alternating, in every round.
+ *
+ * Producer and consumer each run in a process of their own (rhea is single-threaded). Each
+ * target (url × client) runs each scenario `rounds` times, alternating the order; the median
+ * and the spread are printed, with the ratio of the first target to each other one.
  *
  *   npx tsx bench/amqp10-e2e.ts --url amqp://guest:guest@127.0.0.1:5672 [--url amqp://…:5673]
- *        [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
+ *        [--client rhea[,amqplib,rhea-pre,raw]] [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import rhea, { type Connection, type EventContext } from 'rhea';
+import { amqp091Consumer, amqp091Producer } from './lib/amqp091-pair.js';
 import { loadConsumer, loadProducer } from './lib/amqp10-load.js';
+
+/**
+ * rhea; rhea sending one message encoded once (rhea's send(buffer, tag, format)); LocalMQ's
+ * minimal load generator (bench/lib/amqp10-load.ts); or amqplib over AMQP 0-9-1
+ */
+type Client = 'rhea' | 'rhea-pre' | 'raw' | 'amqplib';
+const CLIENTS: Client[] = ['rhea', 'rhea-pre', 'raw', 'amqplib'];
 
 interface Options {
   urls: string[];
-  /** rhea; rhea sending one message encoded once (rhea's send(buffer, tag, format)); or LocalMQ's minimal load generator (bench/lib/amqp10-load.ts) */
-  client: 'rhea' | 'rhea-pre' | 'raw';
+  clients: Client[];
   count: number;
   size: number;
   rounds: number;
@@ -30,7 +43,7 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { urls: [], client: 'rhea', count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10' };
+  const o: Options = { urls: [], clients: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10' };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -47,8 +60,10 @@ function parse(argv: string[]): Options {
         i++;
         break;
       case '--client':
-        if (v !== 'rhea' && v !== 'rhea-pre' && v !== 'raw') throw new Error('--client rhea|rhea-pre|raw');
-        o.client = v;
+        for (const c of v!.split(',')) {
+          if (!CLIENTS.includes(c as Client)) throw new Error(`--client ${CLIENTS.join('|')} (comma-separated)`);
+          o.clients.push(c as Client);
+        }
         i++;
         break;
       case '--rounds':
@@ -61,6 +76,7 @@ function parse(argv: string[]): Options {
         break;
     }
   }
+  if (!o.clients.length) o.clients.push('rhea');
   if (!o.urls.length) throw new Error('usage: amqp10-e2e.ts --url amqp://user:pass@host:port [--url …] [--count N] [--size B] [--rounds R]');
   return o;
 }
@@ -82,7 +98,7 @@ function open(url: string): Promise<Connection> {
 }
 
 type Scenario = 'settled' | 'unsettled';
-type Role = { role: 'consumer' | 'producer'; client: Options['client']; url: string; address: string; scenario: Scenario; count: number; size: number };
+type Role = { role: 'consumer' | 'producer'; client: Client; url: string; address: string; scenario: Scenario; count: number; size: number };
 
 function report(o: Record<string, number | boolean>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -94,9 +110,15 @@ function report(o: Record<string, number | boolean>): void {
  */
 async function side(r: Role): Promise<void> {
   const settled = r.scenario === 'settled';
+  const now = () => performance.timeOrigin + performance.now();
+  if (r.client === 'amqplib') {
+    const o = { url: r.url, address: r.address, settled, count: r.count, size: r.size, prefetch: 1000, window: 1000 };
+    if (r.role === 'consumer') await amqp091Consumer(o, () => report({ ready: true }), () => report({ done: now() }));
+    else await amqp091Producer(o, () => report({ start: now() }));
+    return;
+  }
   if (r.client === 'raw') {
     const lo = { url: r.url, address: r.address, settled, count: r.count, size: r.size };
-    const now = () => performance.timeOrigin + performance.now();
     if (r.role === 'consumer') await loadConsumer(lo, () => report({ ready: true }), () => report({ done: now() }));
     else await loadProducer(lo, () => report({ start: now() }));
     return;
@@ -157,10 +179,17 @@ async function next(c: ReturnType<typeof child>, key: string): Promise<number> {
   }
 }
 
+/** one broker through one client */
+interface Target {
+  url: string;
+  client: Client;
+  label: string;
+}
+
 /** messages per second for one run of a scenario: consumer attached first, then the producer */
-async function run(url: string, scenario: Scenario, o: Options, round: number): Promise<number> {
-  const address = `${o.address}-${scenario}-${round}-${Date.now()}`;
-  const base = { url, client: o.client, address, scenario, count: o.count, size: o.size };
+async function run(t: Target, scenario: Scenario, o: Options, round: number): Promise<number> {
+  const address = `${o.address}-${scenario}-${round}-${t.client}-${Date.now()}`;
+  const base = { url: t.url, client: t.client, address, scenario, count: o.count, size: o.size };
   const consumer = child({ ...base, role: 'consumer' });
   await next(consumer, 'ready');
   const done = next(consumer, 'done');
@@ -172,41 +201,45 @@ async function run(url: string, scenario: Scenario, o: Options, round: number): 
   return (o.count / (end - start)) * 1000;
 }
 
+const CLIENT_NAMES: Record<Client, string> = {
+  rhea: 'AMQP 1.0 rhea',
+  'rhea-pre': 'AMQP 1.0 rhea, message encoded once',
+  raw: 'AMQP 1.0 minimal load generator, bench/lib/amqp10-load.ts',
+  amqplib: 'AMQP 0-9-1 amqplib: settled = no confirms + noAck, unsettled = confirms (window 1000) + an ack per message (prefetch 1000)',
+};
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  console.log(`AMQP 1.0 (${o.client === 'raw' ? 'minimal load generator, bench/lib/amqp10-load.ts' : o.client === 'rhea-pre' ? 'rhea, message encoded once' : 'rhea'}) producer -> consumer: ${o.count} x ${o.size} B, ${o.rounds} rounds`);
-  const best = new Map<string, number>();
+  const targets: Target[] = o.urls.flatMap((url) => o.clients.map((client) => ({ url, client, label: `${client}@${new URL(url).host}` })));
+  console.log(`producer -> consumer, each in a process of its own: ${o.count} x ${o.size} B, ${o.rounds} rounds, alternating`);
+  for (const c of o.clients) console.log(`  ${c}: ${CLIENT_NAMES[c]}`);
   const all = new Map<string, number[]>();
+  const width = Math.max(...targets.map((t) => t.label.length)) + 1;
   for (let round = 0; round < o.rounds; round++) {
-    const order = round % 2 === 0 ? o.urls : [...o.urls].reverse();
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const scenario of ['settled', 'unsettled'] as const) {
-      for (const url of order) {
-        const rate = await run(url, scenario, o, round);
-        const key = `${scenario} ${url}`;
-        best.set(key, Math.max(best.get(key) ?? 0, rate));
+      for (const t of order) {
+        const rate = await run(t, scenario, o, round);
+        const key = `${scenario} ${t.label}`;
         all.set(key, [...(all.get(key) ?? []), rate]);
-        console.log(`  round ${round + 1} ${scenario.padEnd(9)} ${new URL(url).host.padEnd(22)} ${Math.round(rate).toLocaleString('en')} msg/s`);
+        console.log(`  round ${round + 1} ${scenario.padEnd(9)} ${t.label.padEnd(width)} ${Math.round(rate).toLocaleString('en')} msg/s`);
       }
     }
   }
-  console.log('best:');
-  for (const scenario of ['settled', 'unsettled'] as const) {
-    const rates = o.urls.map((u) => best.get(`${scenario} ${u}`)!);
-    const line = o.urls.map((u, i) => `${new URL(u).host} ${Math.round(rates[i]!).toLocaleString('en')} msg/s`).join('  |  ');
-    const ratio = rates.length > 1 ? `  (first/second ${(rates[0]! / rates[1]!).toFixed(2)}x)` : '';
-    console.log(`  ${scenario.padEnd(9)} ${line}${ratio}`);
-  }
+  const fmt = (n: number) => Math.round(n).toLocaleString('en');
   console.log('median [min-max]:');
   for (const scenario of ['settled', 'unsettled'] as const) {
-    const stats = o.urls.map((u) => {
-      const r = [...all.get(`${scenario} ${u}`)!].sort((a, b) => a - b);
+    const stats = targets.map((t) => {
+      const r = [...all.get(`${scenario} ${t.label}`)!].sort((a, b) => a - b);
       const mid = r.length / 2;
       const median = r.length % 2 ? r[Math.floor(mid)]! : (r[mid - 1]! + r[mid]!) / 2;
       return { median, min: r[0]!, max: r[r.length - 1]! };
     });
-    const line = o.urls.map((u, i) => `${new URL(u).host} ${Math.round(stats[i]!.median).toLocaleString('en')} [${Math.round(stats[i]!.min).toLocaleString('en')}-${Math.round(stats[i]!.max).toLocaleString('en')}]`).join('  |  ');
-    const ratio = stats.length > 1 ? `  (median ratio ${(stats[0]!.median / stats[1]!.median).toFixed(2)}x)` : '';
-    console.log(`  ${scenario.padEnd(9)} ${line}${ratio}`);
+    for (let i = 0; i < targets.length; i++) {
+      const s = stats[i]!;
+      const ratio = i > 0 ? `  ${targets[0]!.label}/this median ${(stats[0]!.median / s.median).toFixed(2)}x (worst/best ${(stats[0]!.min / s.max).toFixed(2)}x)` : '';
+      console.log(`  ${scenario.padEnd(9)} ${targets[i]!.label.padEnd(width)} ${fmt(s.median)} [${fmt(s.min)}-${fmt(s.max)}]${ratio}`);
+    }
   }
   process.exit(0);
 }

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# AMQP 1.0 throughput, LocalMQ against Debian's RabbitMQ 3.10 (rabbitmq_amqp1_0), and LocalMQ's
-# own AMQP 0-9-1 figure, in one run with both brokers started here (so `flock … nice -n -20`
+# AMQP 1.0 throughput, LocalMQ against Debian's RabbitMQ 3.10 (rabbitmq_amqp1_0), and against LocalMQ's
+# own AMQP 0-9-1 in the same harness, in one run with both brokers started here (so `flock … nice -n -20`
 # covers them):
-#   bench/amqp10/run.sh [count] [rounds] [client…]     (default 100000, 2 rounds, clients "rhea raw")
-# RABBIT=0 runs LocalMQ alone; AMQP091=0 skips the AMQP 0-9-1 figure.
+#   bench/amqp10/run.sh [count] [rounds] [clients]     (default 100000, 3 rounds, clients "rhea,amqplib")
+# clients: a comma list for bench/amqp10-e2e.ts --client (rhea, rhea-pre, raw, amqplib); every client
+# runs against every broker, alternating. RABBIT=0 runs LocalMQ alone, e.g. the like-with-like pairing
+#   RABBIT=0 bench/amqp10/run.sh 100000 3 rhea,amqplib
+# and the comparison with RabbitMQ 3.10's plugin
+#   bench/amqp10/run.sh 100000 3 rhea
 # Ports: LocalMQ AMQP (0-9-1 and 1.0) on $LM_PORT (24572), RabbitMQ on $RABBIT_PORT (24672, its
 # distribution port +1); RabbitMQ's node keeps its data under a temp dir and is stopped at the end.
-# The kernel schedules by autogroup here: nice counts only inside a session, so run it as a session of
-# its own under the bench lock (bench/README.md):
-#   flock /work/bench.lock setsid bash -c 'echo -20 > /proc/self/autogroup; exec nice -n -20 bench/amqp10/run.sh 100000 3 rhea'
+# Under the bench lock, at nice -20 (bench/README.md; where the kernel schedules by autogroup, as a
+# session of its own: setsid bash -c 'echo -20 > /proc/self/autogroup; exec nice -n -20 …'):
+#   flock /work/bench.lock nice -n -20 bench/amqp10/run.sh 100000 3 rhea,amqplib
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 COUNT=${1:-100000}
-ROUNDS=${2:-2}
-shift 2 2>/dev/null || true
-CLIENTS=${*:-rhea raw}
+ROUNDS=${2:-3}
+CLIENTS=${3:-rhea,amqplib}
 LM_PORT=${LM_PORT:-24572}
 RABBIT_PORT=${RABBIT_PORT:-24672}
 WORK=$(mktemp -d /tmp/localmq-amqp10-bench.XXXXXX)
@@ -49,9 +52,4 @@ for p in "$LM_PORT" $([ "${RABBIT:-1}" != 0 ] && echo "$RABBIT_PORT"); do
   for i in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && break; sleep 0.5; done
 done
 echo "# $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)"
-for client in $CLIENTS; do
-  node --import tsx bench/amqp10-e2e.ts --client "$client" --count "$COUNT" --rounds "$ROUNDS" "${URLS[@]}"
-done
-[ "${AMQP091:-1}" = 0 ] && exit 0
-echo "LocalMQ AMQP 0-9-1 (amqplib), same broker process:"
-node --import tsx bench/amqp-e2e.ts --url "amqp://guest:guest@127.0.0.1:$LM_PORT" --count "$COUNT" --size 1024 --scenarios throughput --rounds "$ROUNDS" 2>&1 | grep -v '^$' | tail -8
+node --import tsx bench/amqp10-e2e.ts --client "$CLIENTS" --count "$COUNT" --rounds "$ROUNDS" "${URLS[@]}"
