@@ -29,10 +29,23 @@ export interface VersionRules {
   /** a quorum queue's x-delivery-limit when it sets none (undefined: unlimited) */
   quorumDefaultDeliveryLimit: number | undefined;
   /**
-   * whether a message returned by a closed channel counts toward the delivery limit (3.13 counts
-   * every return; 4.x counts only failed deliveries: reject / nack with requeue)
+   * whether a message a client gives back without failing it (basic.nack or STOMP NACK with
+   * requeue, basic.recover, AMQP 1.0 `released` or `modified` without delivery-failed, a detached
+   * link) counts toward a quorum queue's delivery limit and `x-delivery-count`. A failed delivery
+   * (basic.reject with requeue, AMQP 1.0 modified delivery-failed) and a return because the
+   * consumer's channel or session went away always count. 3.13 counts every return
+   * (rabbit_fifo return_one: delivery_count); 4.2 too (v4.2.9 rabbit_fifo return_one compares
+   * acquired_count, which every return adds to, and rabbit_fifo_client writes it as
+   * x-delivery-count); 4.3 does not ("unlimited explicit message returns", 4.3.0 notes: the limit
+   * is on delivery_count; rabbit_channel v4.3.5 maps basic.reject requeue to modify
+   * delivery_failed, basic.nack requeue to a plain return; a channel going down returns as failed)
    */
-  returnsCountAsFailures: boolean;
+  quorumReleasesCount: boolean;
+  /**
+   * a quorum queue's redeliveries carry `x-acquired-count`, the times the message went back to
+   * the queue for any reason (4.3: rabbit_fifo_client:add_delivery_count_header, v4.3.5)
+   */
+  quorumAcquiredCount: boolean;
   /** queue.declare durable=false exclusive=false is accepted (4.3: denied by default) */
   transientNonExclusiveQueues: boolean;
   /** basic.qos global=true limits the channel (4.3: treated as per-consumer, as RabbitMQ does) */
@@ -86,7 +99,8 @@ const rabbit313: VersionRules = {
   defaultQueueType: 'classic',
   writesImplicitQueueType: false,
   quorumDefaultDeliveryLimit: undefined,
-  returnsCountAsFailures: true,
+  quorumReleasesCount: true,
+  quorumAcquiredCount: false,
   transientNonExclusiveQueues: true,
   globalQos: true,
   classicQueueV1: true,
@@ -105,7 +119,6 @@ const rabbit42: VersionRules = {
   defaultQueueType: 'quorum',
   writesImplicitQueueType: true,
   quorumDefaultDeliveryLimit: 20,
-  returnsCountAsFailures: false,
   alivenessTestIsNoop: true,
   classicQueueMirroring: false,
   quorumPriorities: 'two-level',
@@ -121,6 +134,8 @@ const rabbit43: VersionRules = {
   classicQueueV1: false,
   consumerTimeout: 'quorum-queue',
   amqp10ConsumerTimeout: 'release',
+  quorumReleasesCount: false,
+  quorumAcquiredCount: true,
   quorumPriorities: 'strict',
 };
 

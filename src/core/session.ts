@@ -183,7 +183,7 @@ export class Session {
       d.timedOut = true;
       c.timedOut++;
       this.unacked--;
-      d.queue.settleDelivered(d.entry, c, 'return');
+      d.queue.settleDelivered(d.entry, c, 'timeout');
       touched.add(d.queue);
       released.push(d);
     }
@@ -248,10 +248,12 @@ export class Session {
     this.settle(tag, multiple, 'ack');
   }
 
+  /** given back (requeue) unfailed, or refused for good: basic.nack, STOMP NACK, AMQP 1.0 released */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? 'requeue' : 'discard');
+    this.settle(tag, multiple, requeue ? 'release' : 'discard');
   }
 
+  /** failed (requeue) or refused for good: basic.reject, AMQP 1.0 modified delivery-failed */
   reject(tag: number, requeue: boolean): void {
     this.settle(tag, false, requeue ? 'requeue' : 'discard');
   }
@@ -276,7 +278,8 @@ export class Session {
 
   /** basic.recover: every unacked message goes back to its queue, flagged redelivered */
   recover(): void {
-    this.settleAll('return');
+    // rabbit_channel basic.recover_async: a `requeue` settle, as basic.nack's
+    this.settleAll('release');
   }
 
   /** deliveries whose tag is known and unacked (STOMP maps its ack ids onto these) */
@@ -299,7 +302,7 @@ export class Session {
       if (!d) throw preconditionFailed(`unknown delivery tag ${tag}`);
       this.settleOne(d, how, touched);
     }
-    this.afterSettle(touched, how === 'requeue');
+    this.afterSettle(touched, how === 'requeue' || how === 'release');
   }
 
   private anyAtOrBelow(tag: number): boolean {
@@ -323,10 +326,10 @@ export class Session {
     }
   }
 
-  private settleAll(how: 'return' | 'discard'): void {
+  private settleAll(how: 'return' | 'release' | 'discard'): void {
     const touched = new Set<Queue>();
     for (const d of this.outstanding.values()) this.settleOne(d, how, touched);
-    this.afterSettle(touched, how === 'return');
+    this.afterSettle(touched, how !== 'discard');
   }
 
   /** freed credit lets queues deliver again: to this session's consumers and, after a requeue, anyone's */

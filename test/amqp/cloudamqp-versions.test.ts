@@ -59,7 +59,9 @@ describe.each(['3.13', '4.2', '4.3'])('RabbitMQ %s through @cloudamqp/amqp-clien
     await new Promise<void>((resolve) => {
       void ch.basicConsume('cq-limited', { noAck: false }, async (m: AMQPMessage) => {
         counts.push(m.properties.headers?.['x-delivery-count']);
-        await m.nack(true);
+        // basic.reject with requeue fails the delivery in every version (4.3 does not count a
+        // basic.nack requeue: its quorum_queue_SUITE rejects too)
+        await m.reject(true);
         if (counts.length === 2) resolve();
       });
     });

@@ -565,17 +565,19 @@ describe('RabbitMQ 4.2: quorum is the default queue type, delivery limit 20', ()
     expect(r.text).toContain("inequivalent arg 'x-queue-type' for queue 'dq-durable' in vhost '/'");
   });
 
-  it('a message nacked 21 times is dropped (default delivery limit 20); a closed channel\'s returns do not count', async () => {
+  it('every return counts toward the default delivery limit of 20, a closed channel\'s too (v4.2.9 rabbit_fifo return_one compares acquired_count; rabbit_fifo_client writes it as x-delivery-count)', async () => {
     const ch = await conn.createChannel();
     await ch.assertQueue('dq-limit', { durable: true });
     ch.sendToQueue('dq-limit', Buffer.from('p'));
     const c2 = await conn.createChannel();
     const first = await new Promise<ConsumeMessage>((resolve) => void c2.consume('dq-limit', (m) => m && resolve(m)));
     expect(first.fields.redelivered).toBe(false);
-    await c2.close(); // a return, not a failure: no x-delivery-count yet
-    const seen = await nackLoop(ch, 'dq-limit', 21);
-    expect(seen[0]!.properties.headers?.['x-delivery-count']).toBeUndefined();
-    expect(seen[20]!.properties.headers?.['x-delivery-count']).toBe(20);
+    expect(first.properties.headers?.['x-delivery-count']).toBeUndefined();
+    await c2.close(); // returned: acquired_count 1
+    const seen = await nackLoop(ch, 'dq-limit', 20);
+    expect(seen.map((m) => m.properties.headers?.['x-delivery-count'])).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(seen[0]!.properties.headers?.['x-acquired-count']).toBeUndefined(); // a 4.3 header
+    await ch.checkQueue('dq-limit'); // the 20th nack (acquired_count 21 > 20) dropped it
     expect((await ch.checkQueue('dq-limit')).messageCount).toBe(0);
   });
 
@@ -599,6 +601,41 @@ describe('RabbitMQ 4.2: quorum is the default queue type, delivery limit 20', ()
       await c.close();
     } finally {
       await b.stop();
+    }
+  });
+});
+
+describe('RabbitMQ 4.3: what counts toward a quorum queue\'s delivery limit', () => {
+  const broker = useBroker({ engineVersion: '4.3' });
+
+  it('basic.nack with requeue does not count (x-acquired-count only); a closed channel and basic.reject with requeue do (rabbit_channel v4.3.5: reject → modify delivery_failed; quorum_queue_SUITE)', async () => {
+    const conn = await amqplib.connect(broker().urls.amqp!);
+    try {
+      const ch = await conn.createChannel();
+      await ch.assertQueue('qq43-counts', { durable: true, arguments: { 'x-delivery-limit': 1 } });
+      ch.sendToQueue('qq43-counts', Buffer.from('c'), { persistent: true });
+      // nacked three times, past a limit of 1: still there ("unlimited explicit message returns", 4.3.0 notes)
+      const c2 = await conn.createChannel();
+      const seen: ConsumeMessage[] = [];
+      await new Promise<void>((resolve) => {
+        void c2.consume('qq43-counts', (m) => {
+          if (!m) return;
+          seen.push(m);
+          if (seen.length < 4) c2.nack(m, false, true);
+          else resolve(); // the fourth stays unacked
+        });
+      });
+      expect(seen.map((m) => m.properties.headers?.['x-delivery-count'])).toEqual([undefined, undefined, undefined, undefined]);
+      expect(seen.map((m) => m.properties.headers?.['x-acquired-count'])).toEqual([undefined, 1, 2, 3]);
+      expect(seen.map((m) => m.fields.redelivered)).toEqual([false, true, true, true]);
+      await c2.close(); // the consumer's channel goes down: a failed delivery (delivery_count 1)
+      const again = await ch.get('qq43-counts');
+      expect(again && again.properties.headers).toMatchObject({ 'x-delivery-count': 1, 'x-acquired-count': 4 });
+      ch.reject(again as GetMessage, true); // delivery_count 2 > 1: dropped
+      await ch.checkQueue('qq43-counts');
+      expect((await ch.checkQueue('qq43-counts')).messageCount).toBe(0);
+    } finally {
+      await conn.close();
     }
   });
 });

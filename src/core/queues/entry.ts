@@ -15,6 +15,8 @@ export interface QueueEntry {
   deliveryCount: number;
   /** returns that count toward a quorum queue's delivery limit (unset until the first) */
   failedDeliveries?: number;
+  /** a quorum queue's returns of any kind (RabbitMQ 4.3's x-acquired-count; unset until the first) */
+  acquiredCount?: number;
   /** written to the store for this queue */
   readonly persisted: boolean;
 }

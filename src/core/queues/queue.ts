@@ -17,7 +17,14 @@ import { SLICE_MS, type SlicedTask, type SlicedWork } from '../sliced-work.js';
 import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leaving.js';
 
 /** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
-export type SettleHow = 'ack' | 'requeue' | 'return' | 'discard';
+/**
+ * How an unacked delivery comes back: acked; `requeue`, failed by the client (basic.reject with
+ * requeue, AMQP 1.0 modified delivery-failed); `release`, given back unfailed (basic.nack or STOMP
+ * NACK with requeue, basic.recover, AMQP 1.0 released); `return`, its consumer's channel or
+ * session went away; `timeout`, a RabbitMQ 4.3 quorum consumer timeout; or discarded (dead-lettered
+ * or dropped). Quorum queues count them toward the delivery limit as each version does.
+ */
+export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'discard';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -486,19 +493,21 @@ export class Queue {
     }
     if (how === 'ack') this.settle(entry, 'acked');
     else if (how === 'discard') this.discard([entry], 'rejected');
-    else this.returned(entry, how === 'requeue');
+    else this.returned(entry, how);
   }
 
   /**
-   * An unsettled delivery came back (`failed`: rejected or nacked with requeue; otherwise its
-   * channel closed). A quorum queue counts failures, writes `x-delivery-count` on the
+   * An unsettled delivery came back. A quorum queue counts the returns its version counts
+   * (VersionRules.quorumReleasesCount; never a 4.3 consumer timeout: rabbit_fifo returns those
+   * with delivery_failed=false), writes `x-delivery-count` (and, 4.3, `x-acquired-count`) on the
    * redelivery and dead-letters (reason delivery_limit) or drops a message past its delivery
    * limit, as rabbit_fifo does.
    */
-  private returned(entry: QueueEntry, failed: boolean): void {
+  private returned(entry: QueueEntry, how: 'requeue' | 'release' | 'return' | 'timeout'): void {
     if (this.config.queueType === 'quorum') {
       const rules = this.host.engineRules;
-      if (failed || rules.returnsCountAsFailures) {
+      let headers: FieldTable | undefined;
+      if (how === 'requeue' || how === 'return' || (how === 'release' && rules.quorumReleasesCount)) {
         const count = (entry.failedDeliveries ?? 0) + 1;
         entry.failedDeliveries = count;
         const limit = this.config.deliveryLimit ?? rules.quorumDefaultDeliveryLimit;
@@ -506,12 +515,15 @@ export class Queue {
           this.discard([entry], 'delivery_limit');
           return;
         }
+        headers = { 'x-delivery-count': count };
+      }
+      if (rules.quorumAcquiredCount) {
+        entry.acquiredCount = (entry.acquiredCount ?? 0) + 1;
+        headers = { ...headers, 'x-acquired-count': entry.acquiredCount };
+      }
+      if (headers) {
         const m = entry.message;
-        entry.message = {
-          ...m,
-          properties: { ...m.properties, headers: { ...m.properties.headers, 'x-delivery-count': count } },
-          encodedProperties: undefined,
-        };
+        entry.message = { ...m, properties: { ...m.properties, headers: { ...m.properties.headers, ...headers } }, encodedProperties: undefined };
       }
     }
     this.requeue(entry);

@@ -221,7 +221,7 @@ export class OutgoingLink implements ConsumerSink {
       e.pos = start;
       this.broken = true;
       conn.log.error('AMQP 1.0 delivery could not be encoded', { err, queue: d.queue?.name });
-      if (!this.settled) this.session.core.reject(d.tag, true);
+      if (!this.settled) this.session.core.nack(d.tag, false, true);
       queueMicrotask(() => this.session.detachWithError(this, Condition.internalError, `message could not be encoded: ${(err as Error).message}`));
       return;
     }
@@ -284,13 +284,15 @@ export class OutgoingLink implements ConsumerSink {
         // not for a delivery a consumer timeout released: its message is back in the queue
         if (outcome!['deliveryFailed'] === true && !core.delivery(tag)!.timedOut) failures.set(entry, (failures.get(entry) ?? 0) + 1);
         if (outcome!['undeliverableHere'] === true) this.deadLetter(tag, entry);
-        else core.reject(tag, true);
+        // a failed delivery, or given back unfailed: quorum queues count them as the version does
+        else if (outcome!['deliveryFailed'] === true) core.reject(tag, true);
+        else core.nack(tag, false, true);
         return;
       }
       case 'received':
         return;
       default:
-        core.reject(tag, true);
+        core.nack(tag, false, true);
     }
   }
 
