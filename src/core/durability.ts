@@ -98,10 +98,23 @@ export class Durability {
  */
 export const DURABLE_BACKLOG_LIMIT = 4096;
 
+/**
+ * How many waits a client may add in one turn of the event loop before its reading is held
+ * until the next turn. A socket with data waiting is read again and again within one turn
+ * (libuv reads up to 32 × 64 KiB per readiness event): a publisher at full speed would have
+ * thousands of publishes parsed and written in one go while the sync of the first ones has
+ * long ended and its confirms wait for the turn to end. Held, the turn ends after about one
+ * read: that read's batch goes to its own sync, ended syncs release their confirms, and
+ * the next read follows at once. (The memory store answers at the end of the turn: no hold.)
+ */
+export const DURABLE_TURN_LIMIT = 512;
+
 /** where a client's reading is held while its backlog is over the limit (its PublisherFlow) */
 export interface DurableBacklog {
   hold(on: boolean): void;
   limit?: number;
+  /** waits added in one turn before the reading is held until the next (DURABLE_TURN_LIMIT) */
+  turnLimit?: number;
 }
 
 /**
@@ -120,6 +133,9 @@ export class OrderedDurableWaits<T> {
 
   private holding = false;
   private readonly limit: number;
+  /** the reading is held for the rest of this turn (turnLimit reached) */
+  private turnHeld = false;
+  private readonly turnLimit: number;
 
   constructor(
     private readonly durability: Durability,
@@ -127,6 +143,7 @@ export class OrderedDurableWaits<T> {
     private readonly backlog?: DurableBacklog,
   ) {
     this.limit = backlog?.limit ?? DURABLE_BACKLOG_LIMIT;
+    this.turnLimit = backlog?.turnLimit ?? DURABLE_TURN_LIMIT;
   }
 
   /** items added and not yet flushed (queued or waiting on a sync) */
@@ -141,12 +158,20 @@ export class OrderedDurableWaits<T> {
       this.backlog.hold(true);
     }
     this.pending.push(item);
+    if (this.backlog && !this.turnHeld && this.pending.length >= this.turnLimit && this.durability.durable) {
+      this.turnHeld = true;
+      this.backlog.hold(true);
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       const batch: { items: T[]; answered: boolean; err?: Error } = { items: this.pending, answered: false };
       this.pending = [];
+      if (this.turnHeld) {
+        this.turnHeld = false;
+        this.backlog!.hold(false);
+      }
       this.inFlight.push(batch);
       this.durability.wait((err) => {
         batch.answered = true;

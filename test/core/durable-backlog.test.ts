@@ -46,4 +46,40 @@ describe('a durability backlog holds the publisher', () => {
     expect(client.events).toEqual(['pause', 'resume']);
     expect(waits.outstanding).toBe(0);
   });
+
+  it('holds reading for the rest of the turn once a turn added turnLimit waits, on a durable store only', async () => {
+    const alarms = new Alarms();
+    const client = recorder();
+    const flow = new PublisherFlow(alarms, client);
+    const store = new SlowStore();
+    Object.defineProperty(store, 'durable', { value: true });
+    const flushed: number[] = [];
+    const waits = new Durability(store, alarms).ordered<number>((batch) => flushed.push(...batch), { hold: (on) => flow.hold(on), turnLimit: 3 });
+    waits.add(1);
+    waits.add(2);
+    expect(client.events).toEqual([]);
+    // a socket read that parses many publishes: the reading stops after this one
+    waits.add(3);
+    waits.add(4);
+    expect(client.events).toEqual(['pause']);
+    await new Promise((r) => setImmediate(r));
+    // next turn: the batch went to its own sync, and reading resumed before that sync ended
+    expect(store.syncs.length).toBe(1);
+    expect(client.events).toEqual(['pause', 'resume']);
+    waits.add(5);
+    await new Promise((r) => setImmediate(r));
+    expect(store.syncs.length).toBe(2);
+    store.syncs[0]!();
+    expect(flushed).toEqual([1, 2, 3, 4]);
+    store.syncs[1]!();
+    expect(flushed).toEqual([1, 2, 3, 4, 5]);
+    expect(client.events).toEqual(['pause', 'resume']);
+
+    // the memory store answers at the end of the turn: nothing to hold for
+    const memClient = recorder();
+    const memFlow = new PublisherFlow(alarms, memClient);
+    const mem = new Durability(new MemoryStore(), alarms).ordered<number>(() => undefined, { hold: (on) => memFlow.hold(on), turnLimit: 3 });
+    for (let i = 0; i < 10; i++) mem.add(i);
+    expect(memClient.events).toEqual([]);
+  });
 });

@@ -574,3 +574,34 @@ describe('FileStore', () => {
     expect(readdirSync(dir)).not.toContain('lock');
   });
 });
+
+describe('measuredFs', () => {
+  // the broker wraps the real file system to count its I/O (management io_* figures): the
+  // wrapper keeps GroupCommit's inline writes of small batches (a thread-pool round trip per
+  // flush otherwise waits behind whatever the event loop is busy with) and counts them
+  it('keeps inline writes on the real file system, counted; an injected layer has none', async () => {
+    const { IoStats, measuredFs } = await import('../../src/store/file/measured-fs.js');
+    const stats = new IoStats();
+    const real = measuredFs(nodeFs, stats);
+    expect(real.writeInline).toBeTypeOf('function');
+    expect(measuredFs({ ...nodeFs }, new IoStats()).writeInline).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'lmq-measured-'));
+    try {
+      const store = new FileStore({ dir, fs: real });
+      await store.open();
+      const synced = () => new Promise<void>((resolve, reject) => store.sync((err) => (err ? reject(err) : resolve())));
+      await synced();
+      const before = stats.writeCount;
+      const fsWrites = { n: 0 };
+      const orig = real.write;
+      real.write = (...args) => (fsWrites.n++, orig(...args));
+      store.putVhost({ name: 'v' });
+      await synced();
+      expect(stats.writeCount).toBeGreaterThan(before);
+      expect(fsWrites.n).toBe(0);
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

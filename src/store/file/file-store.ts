@@ -137,8 +137,8 @@ export class FileStore implements Store {
         retryDelayMs: this.retryDelayMs,
         onStatus: (err) => this.reportStatus(err),
         onFlushed: () => this.maybeCompact(),
-        // small batches are written inline on the real file system only: an injected layer sees every write
-        writeInline: this.fs === nodeFs ? writeSync : undefined,
+        // small batches are written inline on the real file system only (also when measured): an injected layer sees every write
+        writeInline: this.fs === nodeFs ? writeSync : this.fs.writeInline?.bind(this.fs),
       });
       this.state.addSegment(head, 0);
       writeIdMark(this.gc.writer, this.state.maxMessageId);

@@ -9,6 +9,12 @@ export interface StoreFs {
   close(fd: number): Promise<void>;
   read(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
   write(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /**
+   * A synchronous write of a small batch into the page cache, where the layer is the real
+   * file system behind a wrapper (measuredFs): see GroupCommitOptions.writeInline. nodeFs
+   * itself has none, so a test's `{ ...nodeFs, write }` still sees every write.
+   */
+  writeInline?(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
   fsync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
   fstatSize(fd: number): Promise<number>;

@@ -1,4 +1,5 @@
-import type { StoreFs } from './fs-layer.js';
+import { writeSync } from 'node:fs';
+import { nodeFs, type StoreFs } from './fs-layer.js';
 
 /**
  * What the journal did to the disk since start: RabbitMQ's node io_* figures (its file handle
@@ -46,11 +47,30 @@ export function measuredFs(inner: StoreFs, stats: IoStats): StoreFs {
       stats.writeMicros += micros(t);
       return n;
     },
+    // the real file system keeps its inline writes (GroupCommit's small batches), counted too
+    writeInline: inner === nodeFs ? inlineWrite(stats) : inner.writeInline ? measuredInline(inner.writeInline.bind(inner), stats) : undefined,
     fsync: async (fd) => {
       const t = process.hrtime.bigint();
       await inner.fsync(fd);
       stats.syncCount++;
       stats.syncMicros += micros(t);
     },
+  };
+}
+
+type InlineWrite = NonNullable<StoreFs['writeInline']>;
+
+function inlineWrite(stats: IoStats): InlineWrite {
+  return measuredInline((fd, buf, offset, length, position) => writeSync(fd, buf, offset, length, position), stats);
+}
+
+function measuredInline(write: InlineWrite, stats: IoStats): InlineWrite {
+  return (fd, buf, offset, length, position) => {
+    const t = process.hrtime.bigint();
+    const n = write(fd, buf, offset, length, position);
+    stats.writeCount++;
+    stats.writeBytes += n;
+    stats.writeMicros += micros(t);
+    return n;
   };
 }
