@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { TOPIC_EXCHANGE, activemqQueueArguments } from '../../core/activemq-names.js';
@@ -15,7 +14,7 @@ import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
 import { OpenWireDecodeError } from './codec/data.js';
 import { FrameReader, FrameTooLargeError } from './codec/framing.js';
-import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct, type WireOptions } from './codec/marshal.js';
+import { appendFrame, decodeFrame, UnknownTypeError, type OwStruct, type WireOptions } from './codec/marshal.js';
 import { DestOp, T, TxType, isDestinationType, isMessageType } from './codec/types.js';
 import { Writer } from './codec/data.js';
 import {
@@ -70,6 +69,9 @@ const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSWORD = 'guest';
 const CLOSE_GRACE_MS = 1000;
 const WRITE_HIGH_WATER = 1 << 20;
+/** bounds of the buffer a turn's output starts with (it grows past the upper one when needed) */
+const MIN_OUT_BUFFER = 4 * 1024;
+const MAX_OUT_BUFFER = 256 * 1024;
 let connectionCounter = 0;
 
 type State = 'negotiating' | 'open' | 'closing' | 'closed';
@@ -93,7 +95,13 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly frames: FrameReader;
   private wire: WireOptions = { version: 12, stackTraceEnabled: false };
   private wireFormat: Negotiated | undefined;
-  private readonly writer = new Writer(4096);
+  /**
+   * The commands written in this turn of the event loop, encoded one after another: they leave
+   * in one socket write at the next tick (one buffer per turn, not one per command)
+   */
+  private out: Writer | null = null;
+  /** the last turn's output size: the next turn's buffer starts that big (no regrowth) */
+  private outSize = 16 * 1024;
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
   /** the vhost this connection logged into (set by ConnectionInfo) */
@@ -126,14 +134,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly traceFrames: boolean;
 
   /** writes of one event-loop turn leave in one syscall */
-  private readonly cork: TickCork;
 
   constructor(
     readonly socket: Socket,
     readonly ctx: ProtocolContext,
     private readonly options: OpenWireOptions = {},
   ) {
-    this.cork = new TickCork(socket);
     this.remoteAddress = socket.remoteAddress;
     this.log = ctx.logger.child({ conn: this.id, protocol: 'openwire' });
     this.traceFrames = ctx.logger.enabled('trace');
@@ -185,7 +191,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   get writable(): boolean {
-    return this.state === 'open' && this.socket.writableLength < WRITE_HIGH_WATER;
+    return this.state === 'open' && this.socket.writableLength + (this.out?.pos ?? 0) < WRITE_HIGH_WATER;
   }
 
   async shutdown(reason: string): Promise<void> {
@@ -783,11 +789,24 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   send(s: OwStruct): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
     if (this.traceFrames) this.log.trace('command out', { type: s.type });
-    const bytes = encodeFrame(s, this.wire, this.writer);
+    let out = this.out;
+    if (out === null) {
+      out = this.out = new Writer(this.outSize);
+      process.nextTick(this.flushOut);
+    }
+    appendFrame(s, this.wire, out);
     this.lastWrite = Date.now();
-    this.cork.cork();
-    this.socket.write(bytes);
   }
+
+  /** this turn's commands to the socket, in one write */
+  private readonly flushOut = (): void => {
+    const out = this.out;
+    if (out === null) return;
+    this.out = null;
+    this.outSize = Math.min(MAX_OUT_BUFFER, Math.max(MIN_OUT_BUFFER, out.pos));
+    if (out.pos === 0 || this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(out.finish());
+  };
 
   private flushDurable(waiters: (() => void)[], err?: Error): void {
     if (this.state !== 'open') return;
@@ -895,6 +914,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private endSocket(): void {
+    this.flushOut();
     this.socket.end();
     this.closeTimer ??= setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
     this.closeTimer.unref();
