@@ -69,8 +69,7 @@ const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSWORD = 'guest';
 const CLOSE_GRACE_MS = 1000;
 const WRITE_HIGH_WATER = 1 << 20;
-/** bounds of the buffer a turn's output starts with (it grows past the upper one when needed) */
-const MIN_OUT_BUFFER = 4 * 1024;
+/** the output buffer a connection keeps between turns (a bigger turn grows it for that turn) */
 const MAX_OUT_BUFFER = 256 * 1024;
 let connectionCounter = 0;
 
@@ -96,12 +95,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private wire: WireOptions = { version: 12, stackTraceEnabled: false };
   private wireFormat: Negotiated | undefined;
   /**
-   * The commands written in this turn of the event loop, encoded one after another: they leave
-   * in one socket write at the next tick (one buffer per turn, not one per command)
+   * The commands written in this turn of the event loop, encoded one after another into the
+   * connection's own buffer: they leave in one socket write (one copy) at the next tick
    */
-  private out: Writer | null = null;
-  /** the last turn's output size: the next turn's buffer starts that big (no regrowth) */
-  private outSize = 16 * 1024;
+  private readonly out = new Writer(16 * 1024);
+  private flushPending = false;
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
   /** the vhost this connection logged into (set by ConnectionInfo) */
@@ -114,6 +112,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly sessions = new Map<string, SessionState>();
   private readonly consumers = new Map<string, OwConsumer>();
   private readonly producers = new Map<string, OwStruct>();
+  /** producers with a window (producerWindowSize): only then does an async send look its producer up */
+  private windowedProducers = 0;
   private readonly transactions = new Map<string, Transaction>();
   private readonly tempDests = new Set<OwDestination>();
   private readonly shared: OpenWireBrokerState;
@@ -191,7 +191,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   get writable(): boolean {
-    return this.state === 'open' && this.socket.writableLength + (this.out?.pos ?? 0) < WRITE_HIGH_WATER;
+    return this.state === 'open' && this.socket.writableLength + this.out.pos < WRITE_HIGH_WATER;
   }
 
   async shutdown(reason: string): Promise<void> {
@@ -373,6 +373,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const id = cmd['producerId'] as OwStruct;
     const dest = destinationOf(cmd['destination'] as OwStruct | null);
     if (dest) for (const d of expandComposite(dest)) this.checkSendable(d);
+    if (((cmd['windowSize'] as number | undefined) ?? 0) > 0 && !this.producers.has(idKey(id))) this.windowedProducers++;
     this.producers.set(idKey(id), cmd);
     this.sessions.get(sessionKeyOf(id))?.producers.add(idKey(id));
     this.respond(cmd);
@@ -403,7 +404,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
     if (!cmd['responseRequired']) {
       const producerId = cmd['producerId'] as OwStruct | null;
-      const window = producerId ? ((this.producers.get(idKey(producerId))?.['windowSize'] as number | undefined) ?? 0) : 0;
+      const window = producerId && this.windowedProducers > 0 ? ((this.producers.get(idKey(producerId))?.['windowSize'] as number | undefined) ?? 0) : 0;
       if (window > 0) {
         // ActiveMQ's Queue.send / Topic.send: an async send from a producer with a window
         // (producerWindowSize) is acknowledged by a ProducerAck of the message's size once the
@@ -578,6 +579,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private producerGone(key: string): void {
+    if (((this.producers.get(key)?.['windowSize'] as number | undefined) ?? 0) > 0) this.windowedProducers--;
     this.producers.delete(key);
     this.shared.producerRemoved(key);
   }
@@ -789,23 +791,27 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   send(s: OwStruct): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
     if (this.traceFrames) this.log.trace('command out', { type: s.type });
-    let out = this.out;
-    if (out === null) {
-      out = this.out = new Writer(this.outSize);
+    if (!this.flushPending) {
+      this.flushPending = true;
       process.nextTick(this.flushOut);
     }
-    appendFrame(s, this.wire, out);
+    appendFrame(s, this.wire, this.out);
     this.lastWrite = Date.now();
   }
 
   /** this turn's commands to the socket, in one write */
   private readonly flushOut = (): void => {
+    this.flushPending = false;
     const out = this.out;
-    if (out === null) return;
-    this.out = null;
-    this.outSize = Math.min(MAX_OUT_BUFFER, Math.max(MIN_OUT_BUFFER, out.pos));
-    if (out.pos === 0 || this.socket.destroyed || this.socket.writableEnded) return;
-    this.socket.write(out.finish());
+    const n = out.pos;
+    out.pos = 0;
+    if (n > 0 && !this.socket.destroyed && !this.socket.writableEnded) {
+      const bytes = Buffer.allocUnsafe(n);
+      out.buf.copy(bytes, 0, 0, n);
+      this.socket.write(bytes);
+    }
+    // a burst's buffer is not kept for ever
+    if (out.buf.length > MAX_OUT_BUFFER) out.buf = Buffer.allocUnsafe(MAX_OUT_BUFFER);
   };
 
   private flushDurable(waiters: (() => void)[], err?: Error): void {
