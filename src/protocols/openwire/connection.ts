@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { TickCork } from '../tick-cork.js';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import { TOPIC_EXCHANGE, activemqQueueArguments } from '../../core/activemq-names.js';
@@ -15,7 +14,7 @@ import type { VHost } from '../../core/vhost.js';
 import type { AuthenticatedUser, ClientConnection, Permission, ProtocolContext } from '../context.js';
 import { OpenWireDecodeError } from './codec/data.js';
 import { FrameReader, FrameTooLargeError } from './codec/framing.js';
-import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct, type WireOptions } from './codec/marshal.js';
+import { appendFrame, decodeFrame, UnknownTypeError, type OwStruct, type WireOptions } from './codec/marshal.js';
 import { DestOp, T, TxType, isDestinationType, isMessageType } from './codec/types.js';
 import { Writer } from './codec/data.js';
 import {
@@ -70,6 +69,8 @@ const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSWORD = 'guest';
 const CLOSE_GRACE_MS = 1000;
 const WRITE_HIGH_WATER = 1 << 20;
+/** the output buffer a connection keeps between turns (a bigger turn grows it for that turn) */
+const MAX_OUT_BUFFER = 256 * 1024;
 let connectionCounter = 0;
 
 type State = 'negotiating' | 'open' | 'closing' | 'closed';
@@ -93,7 +94,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly frames: FrameReader;
   private wire: WireOptions = { version: 12, stackTraceEnabled: false };
   private wireFormat: Negotiated | undefined;
-  private readonly writer = new Writer(4096);
+  /**
+   * The commands written in this turn of the event loop, encoded one after another into the
+   * connection's own buffer: they leave in one socket write (one copy) at the next tick
+   */
+  private readonly out = new Writer(16 * 1024);
+  private flushPending = false;
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
   /** the vhost this connection logged into (set by ConnectionInfo) */
@@ -106,6 +112,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly sessions = new Map<string, SessionState>();
   private readonly consumers = new Map<string, OwConsumer>();
   private readonly producers = new Map<string, OwStruct>();
+  /** producers with a window (producerWindowSize): only then does an async send look its producer up */
+  private windowedProducers = 0;
   private readonly transactions = new Map<string, Transaction>();
   private readonly tempDests = new Set<OwDestination>();
   private readonly shared: OpenWireBrokerState;
@@ -126,14 +134,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readonly traceFrames: boolean;
 
   /** writes of one event-loop turn leave in one syscall */
-  private readonly cork: TickCork;
 
   constructor(
     readonly socket: Socket,
     readonly ctx: ProtocolContext,
     private readonly options: OpenWireOptions = {},
   ) {
-    this.cork = new TickCork(socket);
     this.remoteAddress = socket.remoteAddress;
     this.log = ctx.logger.child({ conn: this.id, protocol: 'openwire' });
     this.traceFrames = ctx.logger.enabled('trace');
@@ -185,7 +191,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   get writable(): boolean {
-    return this.state === 'open' && this.socket.writableLength < WRITE_HIGH_WATER;
+    return this.state === 'open' && this.socket.writableLength + this.out.pos < WRITE_HIGH_WATER;
   }
 
   async shutdown(reason: string): Promise<void> {
@@ -367,6 +373,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const id = cmd['producerId'] as OwStruct;
     const dest = destinationOf(cmd['destination'] as OwStruct | null);
     if (dest) for (const d of expandComposite(dest)) this.checkSendable(d);
+    if (((cmd['windowSize'] as number | undefined) ?? 0) > 0 && !this.producers.has(idKey(id))) this.windowedProducers++;
     this.producers.set(idKey(id), cmd);
     this.sessions.get(sessionKeyOf(id))?.producers.add(idKey(id));
     this.respond(cmd);
@@ -397,7 +404,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
     if (!cmd['responseRequired']) {
       const producerId = cmd['producerId'] as OwStruct | null;
-      const window = producerId ? ((this.producers.get(idKey(producerId))?.['windowSize'] as number | undefined) ?? 0) : 0;
+      const window = producerId && this.windowedProducers > 0 ? ((this.producers.get(idKey(producerId))?.['windowSize'] as number | undefined) ?? 0) : 0;
       if (window > 0) {
         // ActiveMQ's Queue.send / Topic.send: an async send from a producer with a window
         // (producerWindowSize) is acknowledged by a ProducerAck of the message's size once the
@@ -572,6 +579,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private producerGone(key: string): void {
+    if (((this.producers.get(key)?.['windowSize'] as number | undefined) ?? 0) > 0) this.windowedProducers--;
     this.producers.delete(key);
     this.shared.producerRemoved(key);
   }
@@ -783,11 +791,28 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   send(s: OwStruct): void {
     if (this.state === 'closed' || this.socket.destroyed || this.socket.writableEnded) return;
     if (this.traceFrames) this.log.trace('command out', { type: s.type });
-    const bytes = encodeFrame(s, this.wire, this.writer);
+    if (!this.flushPending) {
+      this.flushPending = true;
+      process.nextTick(this.flushOut);
+    }
+    appendFrame(s, this.wire, this.out);
     this.lastWrite = Date.now();
-    this.cork.cork();
-    this.socket.write(bytes);
   }
+
+  /** this turn's commands to the socket, in one write */
+  private readonly flushOut = (): void => {
+    this.flushPending = false;
+    const out = this.out;
+    const n = out.pos;
+    out.pos = 0;
+    if (n > 0 && !this.socket.destroyed && !this.socket.writableEnded) {
+      const bytes = Buffer.allocUnsafe(n);
+      out.buf.copy(bytes, 0, 0, n);
+      this.socket.write(bytes);
+    }
+    // a burst's buffer is not kept for ever
+    if (out.buf.length > MAX_OUT_BUFFER) out.buf = Buffer.allocUnsafe(MAX_OUT_BUFFER);
+  };
 
   private flushDurable(waiters: (() => void)[], err?: Error): void {
     if (this.state !== 'open') return;
@@ -895,6 +920,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private endSocket(): void {
+    this.flushOut();
     this.socket.end();
     this.closeTimer ??= setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
     this.closeTimer.unref();

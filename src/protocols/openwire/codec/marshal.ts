@@ -163,11 +163,22 @@ function readThrowable(r: Reader, o: WireOptions, depth: number): OwThrowable | 
 /** a whole frame: the 4-byte size prefix, the type byte and the loose-encoded structure */
 export function encodeFrame(s: OwStruct, o: WireOptions, w = new Writer(512)): Buffer {
   w.pos = 0;
-  const at = w.placeholder();
-  w.byte(s.type);
-  writeStruct(w, s, o);
-  w.patchInt(at, w.pos - 4);
+  appendFrame(s, o, w);
   return Buffer.from(w.finish());
+}
+
+/** a size-prefixed command after what `w` holds (a connection's output of one turn); nothing of it if it fails */
+export function appendFrame(s: OwStruct, o: WireOptions, w: Writer): void {
+  const start = w.pos;
+  try {
+    const at = w.placeholder();
+    w.byte(s.type);
+    writeStruct(w, s, o);
+    w.patchInt(at, w.pos - at - 4);
+  } catch (err) {
+    w.pos = start;
+    throw err;
+  }
 }
 
 function writeStruct(w: Writer, s: OwStruct, o: WireOptions): void {
