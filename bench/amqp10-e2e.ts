@@ -20,6 +20,7 @@
  *        [--client rhea[,amqplib,rhea-pre,raw]] [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import rhea, { type Connection, type EventContext } from 'rhea';
@@ -154,11 +155,7 @@ async function side(r: Role): Promise<void> {
       sent++;
     }
   });
-  let settledCount = 0;
-  const finish = () => {
-    if (++settledCount === r.count || settled) conn.close();
-  };
-  if (!settled) sender.on('accepted', finish);
+  // the connection stays open until the harness ends the process, reading its CPU time first
 }
 
 /** one side in a child process of its own, reporting on stdout one JSON object a line */
@@ -187,7 +184,7 @@ interface Target {
 }
 
 /** messages per second for one run of a scenario: consumer attached first, then the producer */
-async function run(t: Target, scenario: Scenario, o: Options, round: number): Promise<number> {
+async function run(t: Target, scenario: Scenario, o: Options, round: number): Promise<Run> {
   const address = `${o.address}-${scenario}-${round}-${t.client}-${Date.now()}`;
   const base = { url: t.url, client: t.client, address, scenario, count: o.count, size: o.size };
   const consumer = child({ ...base, role: 'consumer' });
@@ -195,10 +192,33 @@ async function run(t: Target, scenario: Scenario, o: Options, round: number): Pr
   const done = next(consumer, 'done');
   const producer = child({ ...base, role: 'producer' });
   const start = await next(producer, 'start');
+  const cpu0 = [cpuSeconds(producer.pid), cpuSeconds(consumer.pid)];
   const end = await done;
+  const cpu1 = [cpuSeconds(producer.pid), cpuSeconds(consumer.pid)];
   consumer.kill();
   producer.kill();
-  return (o.count / (end - start)) * 1000;
+  const us = (i: number) => ((cpu1[i]! - cpu0[i]!) / o.count) * 1e6;
+  return { rate: (o.count / (end - start)) * 1000, producerUs: us(0), consumerUs: us(1) };
+}
+
+interface Run {
+  rate: number;
+  /** CPU each client process spent per message between the first publish and the last delivery */
+  producerUs: number;
+  consumerUs: number;
+}
+
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in clock ticks of 1/100 s on Linux
+
+/** a process's CPU time so far (user + system), from /proc; NaN where there is none */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return NaN;
+  }
 }
 
 const CLIENT_NAMES: Record<Client, string> = {
@@ -214,15 +234,23 @@ async function main(): Promise<void> {
   console.log(`producer -> consumer, each in a process of its own: ${o.count} x ${o.size} B, ${o.rounds} rounds, alternating`);
   for (const c of o.clients) console.log(`  ${c}: ${CLIENT_NAMES[c]}`);
   const all = new Map<string, number[]>();
+  const cpu = new Map<string, { p: number[]; c: number[] }>();
   const width = Math.max(...targets.map((t) => t.label.length)) + 1;
   for (let round = 0; round < o.rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const scenario of ['settled', 'unsettled'] as const) {
       for (const t of order) {
-        const rate = await run(t, scenario, o, round);
+        const r = await run(t, scenario, o, round);
         const key = `${scenario} ${t.label}`;
-        all.set(key, [...(all.get(key) ?? []), rate]);
-        console.log(`  round ${round + 1} ${scenario.padEnd(9)} ${t.label.padEnd(width)} ${Math.round(rate).toLocaleString('en')} msg/s`);
+        all.set(key, [...(all.get(key) ?? []), r.rate]);
+        const c = cpu.get(key) ?? { p: [], c: [] };
+        c.p.push(r.producerUs);
+        c.c.push(r.consumerUs);
+        cpu.set(key, c);
+        console.log(
+          `  round ${round + 1} ${scenario.padEnd(9)} ${t.label.padEnd(width)} ${Math.round(r.rate).toLocaleString('en')} msg/s` +
+            `  (CPU per message: producer ${r.producerUs.toFixed(1)} us, consumer ${r.consumerUs.toFixed(1)} us)`,
+        );
       }
     }
   }
@@ -238,10 +266,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < targets.length; i++) {
       const s = stats[i]!;
       const ratio = i > 0 ? `  ${targets[0]!.label}/this median ${(stats[0]!.median / s.median).toFixed(2)}x (worst/best ${(stats[0]!.min / s.max).toFixed(2)}x)` : '';
-      console.log(`  ${scenario.padEnd(9)} ${targets[i]!.label.padEnd(width)} ${fmt(s.median)} [${fmt(s.min)}-${fmt(s.max)}]${ratio}`);
+      const c = cpu.get(`${scenario} ${targets[i]!.label}`)!;
+      const cpuLine = `  CPU/msg producer ${median(c.p).toFixed(1)} us, consumer ${median(c.c).toFixed(1)} us`;
+      console.log(`  ${scenario.padEnd(9)} ${targets[i]!.label.padEnd(width)} ${fmt(s.median)} [${fmt(s.min)}-${fmt(s.max)}]${ratio}${cpuLine}`);
     }
   }
   process.exit(0);
+}
+
+function median(xs: number[]): number {
+  const r = [...xs].sort((a, b) => a - b);
+  const mid = r.length / 2;
+  return r.length % 2 ? r[Math.floor(mid)]! : (r[mid - 1]! + r[mid]!) / 2;
 }
 
 const sideArg = process.argv.indexOf('--side');

@@ -90,9 +90,8 @@ export async function amqp091Producer(o: Amqp091Side, start: () => void): Promis
     }
     if (!ok) await new Promise<void>((r) => ch.once('drain', r));
   }
-  // a publisher without confirms cannot know when the broker has its last messages, and
-  // connection.close (channel 0) may overtake them: it stays open until the harness ends it
-  if (o.settled) return;
-  await allConfirmed;
-  await conn.close();
+  // it stays open until the harness ends it, which reads its CPU time first (and a publisher
+  // without confirms cannot know when the broker has its last messages: connection.close on
+  // channel 0 may overtake them)
+  if (!o.settled) await allConfirmed;
 }

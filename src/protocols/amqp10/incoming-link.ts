@@ -14,8 +14,16 @@ import { RCV_FIRST } from './outgoing-link.js';
 import { seqAdd, type Amqp10Session } from './session.js';
 import { TXN_CAPABILITIES, couldNotProcess, type Amqp10Txn } from './transactions.js';
 
-/** credit we grant a sending client, topped up when half is used (RabbitMQ 4 grants 128, ActiveMQ 1000) */
-const LINK_CREDIT = 256;
+/**
+ * Credit granted to a sending client, as each engine grants it: RabbitMQ 4 (rabbit_amqp_session
+ * DEFAULT_MAX_LINK_CREDIT, grant_link_credit) 170, topped up to 170 once it is down to half;
+ * ActiveMQ 5.19 (AmqpWireFormat.DEFAULT_PRODUCER_CREDIT, AmqpReceiver) 1000, 700 more once
+ * it is down to 30% (back to 1000).
+ */
+const CREDIT_POLICY = {
+  rabbitmq: { max: 170, refillAt: 85 },
+  activemq: { max: 1000, refillAt: 300 },
+} as const;
 
 type Resolved = { exchange: string; key: string | undefined };
 
@@ -42,7 +50,8 @@ export class IncomingLink {
   /** a link to the transaction coordinator: its messages declare and discharge transactions */
   private coordinator = false;
   /** the delivery being assembled from several transfer frames */
-  private partial: { id: number; settled: boolean; state: Composite | undefined; chunks: Buffer[]; size: number } | undefined;
+  private partial: { id: number; settled: boolean; state: Composite | undefined; format: number; chunks: Buffer[]; size: number } | undefined;
+  private readonly creditPolicy: { max: number; refillAt: number };
   private readonly maxMessageSize: number;
   private readonly writeChecked = new Set<string>();
   private readonly declared = new Set<string>();
@@ -59,6 +68,7 @@ export class IncomingLink {
     this.handle = a.handle;
     this.name = a.name;
     this.deliveryCount = a.initialDeliveryCount ?? 0;
+    this.creditPolicy = CREDIT_POLICY[session.conn.ctx.dialect];
     this.maxMessageSize = session.conn.ctx.broker.limits.settings.maxMessageSize;
     this.durable = session.conn.ctx.broker.durability.ordered((batch, err) => this.afterDurable(batch, err));
   }
@@ -154,10 +164,10 @@ export class IncomingLink {
 
   // ---- credit --------------------------------------------------------------------
 
-  /** grant credit up to LINK_CREDIT once half of it is used, unless the broker is alarmed */
+  /** credit back up to the engine's maximum once it is down to its refill mark, unless the broker is alarmed */
   private topUp(): void {
-    if (this.closed || this.conn.blocked || this.credit >= LINK_CREDIT / 2) return;
-    this.credit = LINK_CREDIT;
+    if (this.closed || this.conn.blocked || this.credit > this.creditPolicy.refillAt) return;
+    this.credit = this.creditPolicy.max;
     this.sendFlow();
   }
 
@@ -184,7 +194,7 @@ export class IncomingLink {
         this.session.detachWithError(this, Condition.transferLimitExceeded, `transfer on link '${this.name}' without link credit`);
         return;
       }
-      p = this.partial = { id: t.deliveryId, settled: t.settled === true, state: undefined, chunks: [], size: 0 };
+      p = this.partial = { id: t.deliveryId, settled: t.settled === true, state: undefined, format: t.messageFormat ?? 0, chunks: [], size: 0 };
       this.credit--;
       this.deliveryCount = seqAdd(this.deliveryCount, 1);
     } else if (t.deliveryId !== undefined && t.deliveryId !== p.id) {
@@ -211,11 +221,11 @@ export class IncomingLink {
     this.partial = undefined;
     const whole = p.chunks.length ? Buffer.concat([...p.chunks, payload]) : payload;
     if (this.coordinator) this.onControl(p.id, whole);
-    else this.onMessage(p.id, p.settled, whole, p.state);
+    else this.onMessage(p.id, p.settled, whole, p.state, p.format);
     this.topUp();
   }
 
-  private onMessage(id: number, settled: boolean, payload: Buffer, transferState: Composite | undefined): void {
+  private onMessage(id: number, settled: boolean, payload: Buffer, transferState: Composite | undefined, messageFormat: number): void {
     const decoded = decodeMessage(payload);
     let resolved: Resolved;
     let txn: Amqp10Txn | undefined;
@@ -235,7 +245,7 @@ export class IncomingLink {
       return;
     }
     const key = resolved.key ?? decoded.message.properties?.subject ?? '';
-    const message = toCoreMessage(this.conn.ctx.dialect, decoded, payload, { exchange: resolved.exchange, routingKey: key, now: Date.now() });
+    const message = toCoreMessage(this.conn.ctx.dialect, decoded, payload, { exchange: resolved.exchange, routingKey: key, now: Date.now(), messageFormat });
     // RabbitMQ 4 (rabbit_amqp_session): a topic permission refused ends the session, unauthorized-access
     this.conn.access.publishTopics(this.vhost, resolved.exchange, message);
     let flags: number;

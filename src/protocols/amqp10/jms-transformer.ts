@@ -381,6 +381,24 @@ export interface JmsOutbound {
   /** the entry's prior deliveries that failed (delivery-count in the header) */
   failedDeliveries: number;
   firstAcquirer: boolean;
+  /** the message's queue is a temporary one (ActiveMQ's temp-queue://: x-opt-jms-dest 2) */
+  temporaryQueue?: boolean;
+}
+
+/**
+ * JMSMappingOutboundTransformer.destinationType of the message's own destination: queue 0,
+ * topic 1, temporary queue 2. (A temporary topic, 3, is OpenWire's alone: the core does not
+ * know a topic name as temporary, so its messages say 1.)
+ */
+export function jmsDestinationType(msg: Message, temporaryQueue: boolean | undefined): number {
+  if (msg.exchange === 'amq.topic') return 1;
+  return temporaryQueue ? 2 : 0;
+}
+
+/** the transfer's message-format: ActiveMQ sends JMS_AMQP_MESSAGE_FORMAT (the format the message came with), else 0 */
+export function jmsMessageFormat(msg: Message): number {
+  const f = msg.properties.headers?.[MESSAGE_FORMAT];
+  return typeof f === 'number' && Number.isInteger(f) && f >= 0 && f <= 0xffffffff ? f : 0;
 }
 
 /** JMSMappingOutboundTransformer (AMQPNativeOutboundTransformer for a JMS_AMQP_NATIVE message): a whole delivery payload */
@@ -407,7 +425,8 @@ export function writeActiveMqMessage(e: Encoder, msg: Message, out: JmsOutbound,
 
   const da = new AmqpMap();
   const ma = new AmqpMap();
-  ma.set(new Sym(JMS_DEST), ubyte(msg.exchange === 'amq.topic' ? 1 : 0));
+  const destType = jmsDestinationType(msg, out.temporaryQueue);
+  ma.set(new Sym(JMS_DEST), ubyte(destType));
   if (p.replyTo !== undefined) {
     const t = destinationType(p.replyTo);
     if (t !== undefined) ma.set(new Sym(JMS_REPLY_TO), ubyte(t));
@@ -442,7 +461,7 @@ export function writeActiveMqMessage(e: Encoder, msg: Message, out: JmsOutbound,
   const props: Record<string, unknown> = {};
   if (p.messageId !== undefined) props.messageId = idObject(p.messageId);
   if (p.userId !== undefined) props.userId = Buffer.from(p.userId, 'utf8');
-  props.to = msg.exchange === 'amq.topic' ? `topic://${msg.routingKey}` : `queue://${msg.routingKey}`;
+  props.to = `${destType === 1 ? 'topic' : destType === 2 ? 'temp-queue' : 'queue'}://${msg.routingKey}`;
   if (p.type !== undefined) props.subject = p.type;
   if (p.replyTo !== undefined) props.replyTo = qualifiedName(p.replyTo);
   if (p.correlationId !== undefined) props.correlationId = idObject(p.correlationId);

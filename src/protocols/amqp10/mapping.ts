@@ -3,7 +3,7 @@ import { Decimal } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import type { Dialect } from '../context.js';
 import { quoteQueue } from './address.js';
-import { activemqInbound, writeActiveMqMessage } from './jms-transformer.js';
+import { activemqInbound, jmsDestinationType, writeActiveMqMessage } from './jms-transformer.js';
 import type { Encoder } from './codec/encoder.js';
 import { writeComposite } from './codec/composites.js';
 import { Section, writeBody, type AmqpMessage, type DecodedMessage, type MessageHeader } from './codec/message.js';
@@ -43,6 +43,8 @@ export interface Inbound {
   exchange: string;
   routingKey: string;
   now: number;
+  /** the transfer's message-format (0: an AMQP message) */
+  messageFormat?: number;
 }
 
 /** the core message for a decoded AMQP 1.0 transfer payload */
@@ -51,7 +53,7 @@ export function toCoreMessage(dialect: Dialect, decoded: DecodedMessage, payload
   let properties: MessageProperties;
   let body: Buffer;
   if (dialect === 'activemq') {
-    ({ properties, body } = activemqInbound(decoded, payload, 0, at.now));
+    ({ properties, body } = activemqInbound(decoded, payload, at.messageFormat ?? 0, at.now));
   } else {
     properties = rabbitProperties(m);
     if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
@@ -178,6 +180,8 @@ export interface Outbound {
   firstAcquirer: boolean;
   /** the queue the message was read from */
   queue: string | undefined;
+  /** ActiveMQ: that queue is temporary (x-opt-jms-dest 2) */
+  temporaryQueue?: boolean;
 }
 
 /** write the transfer payload of `msg`: header, annotations, then the bare message */
@@ -222,7 +226,7 @@ function deliveryAnnotations(dialect: Dialect, msg: Message, out: Outbound, orig
     ma.set(new Sym('x-exchange'), msg.exchange);
     ma.set(new Sym('x-routing-key'), msg.routingKey);
   } else {
-    ma.set(new Sym(JMS_DEST), ubyte(msg.exchange === 'amq.topic' ? 1 : 0));
+    ma.set(new Sym(JMS_DEST), ubyte(jmsDestinationType(msg, out.temporaryQueue)));
   }
   return ma;
 }

@@ -6,6 +6,7 @@ import { dynamicQueue, profileQueueArguments, queueAddress, parseSource, type So
 import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/composites.js';
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { AmqpMap, Described, array, uint, ulong } from './codec/types.js';
+import { jmsMessageFormat } from './jms-transformer.js';
 import { writeDelivery } from './mapping.js';
 import { seqAdd, type Amqp10Session } from './session.js';
 
@@ -208,13 +209,19 @@ export class OutgoingLink implements ConsumerSink {
   deliver(d: Delivery): void {
     const conn = this.conn;
     const e = conn.encoder;
+    const activemq = conn.ctx.dialect === 'activemq';
     // the payload is written after a frame's worth of room, then framed in place or split
     const entry = d.entry;
     const tag = this.tagBuf;
     tag.writeUInt32BE(d.tag >>> 0, 0);
     const start = e.pos;
     try {
-      writeDelivery(e, conn.ctx.dialect, d.message, { failedDeliveries: failures.get(entry) ?? 0, firstAcquirer: !d.redelivered, queue: d.queue?.name });
+      writeDelivery(e, conn.ctx.dialect, d.message, {
+        failedDeliveries: failures.get(entry) ?? 0,
+        firstAcquirer: !d.redelivered,
+        queue: d.queue?.name,
+        temporaryQueue: activemq && this.temporaryQueue(d.message),
+      });
     } catch (err) {
       // a message this link cannot encode must not break the publish that is delivering it:
       // it goes back to its queue and this link ends
@@ -241,7 +248,7 @@ export class OutgoingLink implements ConsumerSink {
           handle: uint(this.handle),
           deliveryId: first ? uint(id) : undefined,
           deliveryTag: first ? Buffer.from(tag) : undefined,
-          messageFormat: first ? uint(0) : undefined,
+          messageFormat: first ? uint(activemq ? jmsMessageFormat(d.message) : 0) : undefined,
           settled: first && this.settled ? true : undefined,
           more: i < frames - 1 ? true : undefined,
         } as Composite,
@@ -254,6 +261,14 @@ export class OutgoingLink implements ConsumerSink {
     this.deliveryCount = seqAdd(this.deliveryCount, 1);
     if (!this.settled) this.session.trackSent(id, this, d.tag, entry);
     if (this.credit === 0 && this.drain) this.sendFlow();
+  }
+
+  /**
+   * ActiveMQ: a message sent to a queue that is temporary (a dynamic node's, an OpenWire
+   * TemporaryQueue: the ActiveMQ profile's only exclusive queues)
+   */
+  private temporaryQueue(m: Delivery['message']): boolean {
+    return m.exchange === '' && this.vhost.getQueue(m.routingKey)?.options.exclusive === true;
   }
 
   cancelledByBroker(_c: Consumer): void {
