@@ -7,8 +7,10 @@ import type { Composite } from '../../src/protocols/amqp10/codec/index.js';
 // A peer silent past our idle timeout is closed with amqp:resource-limit-exceeded (part
 // 2.4.5), in each engine's words: ActiveMQ through proton-j ("local-idle-timeout expired",
 // after its whole transport.wireFormat.idleTimeout, half of it announced); RabbitMQ 4's
-// rabbit_amqp_reader ("no frame received from client within idle timeout threshold", after
-// two `heartbeat` intervals, half a heartbeat announced). Short timeouts here keep it quick.
+// rabbit_amqp_reader ("no frame received from client within idle timeout threshold": its
+// rabbit_heartbeat receiver samples the bytes received every `heartbeat` from {0, 0} and closes at
+// the second silent sample in a row, so after 2 to 3 heartbeats of silence; half a heartbeat
+// announced). Short timeouts here keep it quick.
 const activemq = useBroker({ engine: 'activemq', amqp10: { idleTimeoutMs: 1000 }, ports: { stomp: false, stomps: false, mqtt: false, mqtts: false, wss: false, console: false, openwire: false, openwireSsl: false } });
 const rabbit = useBroker({ engine: 'rabbitmq', amqp: { heartbeat: 1 }, ports: { stomp: false, stomps: false, mqtt: false, mqtts: false, amqps: false, http: false, https: false } });
 
@@ -22,10 +24,14 @@ describe('AMQP 1.0 idle timeout', () => {
     await c.closed();
   });
 
-  it('RabbitMQ profile: announces half the heartbeat and closes a peer silent for two with RabbitMQ 4\'s text', async () => {
+  it('RabbitMQ profile: announces half the heartbeat and closes a peer silent since its open at the third sample (rabbit_heartbeat), with RabbitMQ 4\'s text', async () => {
     const c = await RawClient.open(rabbit().ports['amqp']!);
+    const opened = Date.now();
     expect(announced(c)).toBe(500);
     expect(await c.error('close')).toEqual({ $: 'error', condition: 'amqp:resource-limit-exceeded', description: 'no frame received from client within idle timeout threshold' });
+    // samples at 1 s (bytes since {0, 0}: the handshake), 2 s (silent), 3 s (silent again: close);
+    // never before 2 heartbeats of silence
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(2900);
     await c.closed();
   });
 

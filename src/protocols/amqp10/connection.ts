@@ -45,16 +45,25 @@ export interface Amqp10Tuning {
 
 export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, channelMax: 2047, heartbeat: 60, idleTimeoutMs: 30_000 };
 
-/** how each engine times out a silent peer: what it announces, when it closes, with which words */
+/**
+ * How each engine times out a silent peer: what it announces, when it closes, with which
+ * words. ActiveMQ (proton-j's transport) closes once nothing came for its whole idle timeout;
+ * RabbitMQ 4 (rabbit_heartbeat's receiver, threshold 1) samples the bytes received every
+ * `heartbeat` and closes at the second sample in a row that saw none: between 2 and 3
+ * heartbeats of silence, depending on where the silence began between two samples.
+ */
 interface IdlePolicy {
   announceMs: number;
+  /** ActiveMQ: close after this much silence */
   closeAfterMs: number;
+  /** RabbitMQ: sample every this many ms, close at the second silent sample in a row */
+  sampleEveryMs: number;
   description: string;
 }
 
 function idlePolicy(dialect: 'rabbitmq' | 'activemq', t: Amqp10Tuning): IdlePolicy {
-  if (dialect === 'activemq') return { announceMs: Math.floor(t.idleTimeoutMs / 2), closeAfterMs: t.idleTimeoutMs, description: 'local-idle-timeout expired' };
-  return { announceMs: t.heartbeat * 500, closeAfterMs: t.heartbeat * 2000, description: 'no frame received from client within idle timeout threshold' };
+  if (dialect === 'activemq') return { announceMs: Math.floor(t.idleTimeoutMs / 2), closeAfterMs: t.idleTimeoutMs, sampleEveryMs: 0, description: 'local-idle-timeout expired' };
+  return { announceMs: t.heartbeat * 500, closeAfterMs: 0, sampleEveryMs: t.heartbeat * 1000, description: 'no frame received from client within idle timeout threshold' };
 }
 
 /** socket buffer above which links stop being handed messages until 'drain' */
@@ -105,8 +114,11 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private readonly endingChannels = new Set<number>();
   private registered = false;
   private lastReceived = Date.now();
+  /** bytes read so far (RabbitMQ's idle check samples them, as rabbit_heartbeat samples recv_oct) */
+  private bytesIn = 0;
   private lastSent = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private idleSampler: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private readonly idle: IdlePolicy;
   private readonly closedPromise: Promise<void>;
@@ -165,6 +177,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
 
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
+    this.bytesIn += chunk.length;
     if (this.state === State.Closed) return;
     try {
       this.reader.push(chunk);
@@ -485,15 +498,30 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private startHeartbeats(peerIdleMs: number): void {
     const sendEvery = peerIdleMs > 0 ? peerIdleMs / 2 : 0;
     const closeAfter = this.idle.closeAfterMs;
+    const idleExpired = () => {
+      this.log.warn('AMQP 1.0 client idle past the idle timeout', { idleTimeoutMs: this.idle.announceMs * 2, remote: this.remoteAddress });
+      this.closeWith({ $: 'error', condition: Condition.resourceLimitExceeded, description: this.idle.description });
+    };
+    if (this.idle.sampleEveryMs > 0) {
+      // rabbit_heartbeat's receiver: {StatVal, SameCount} from {0, 0}, threshold 1 (so the
+      // first sample always sees bytes: a peer silent from its open is closed at the third)
+      let seen = 0;
+      let silentSamples = 0;
+      this.idleSampler = setInterval(() => {
+        if (this.bytesIn !== seen) {
+          seen = this.bytesIn;
+          silentSamples = 0;
+        } else if (silentSamples < 1) silentSamples++;
+        else idleExpired();
+      }, this.idle.sampleEveryMs);
+      this.idleSampler.unref();
+    }
     if (sendEvery === 0 && closeAfter === 0) return;
     const tick = Math.max(100, Math.min(sendEvery || Infinity, closeAfter > 0 ? closeAfter / 4 : Infinity));
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
       if (sendEvery > 0 && now - this.lastSent >= sendEvery) this.write(EMPTY_FRAME);
-      if (closeAfter > 0 && now - this.lastReceived > closeAfter) {
-        this.log.warn('AMQP 1.0 client idle past the idle timeout', { idleTimeoutMs: closeAfter, remote: this.remoteAddress });
-        this.closeWith({ $: 'error', condition: Condition.resourceLimitExceeded, description: this.idle.description });
-      }
+      if (closeAfter > 0 && now - this.lastReceived > closeAfter) idleExpired();
     }, tick);
     this.heartbeatTimer.unref();
   }
@@ -525,7 +553,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.sessions.clear();
     this.vhostModel?.ownerClosed(this);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+    if (this.idleSampler) clearInterval(this.idleSampler);
+    this.heartbeatTimer = this.idleSampler = undefined;
   }
 
   private cleaned = false;
