@@ -274,6 +274,8 @@ export function brokerOptions(s: Settings): BrokerOptions {
     logFormat: s.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'),
     // a broker of its own process: the watermark counts its resident memory, as RabbitMQ's does
     memoryCalculation: 'rss',
+    // nothing in this process calls broker.controlPlane: its code waits for the first API request
+    lazyControlPlane: true,
   };
   if (s.memoryHighWatermark !== undefined) o.memoryHighWatermark = s.memoryHighWatermark;
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// first: the optimizing compiler waits until a command's modules are loaded (idle RSS)
+import { optimizeFromNow } from './deferred-optimizer.js';
 import { Command, Option } from 'commander';
 import { ENV_NAMES, LISTENER_KEYS, portEnvName } from './config.js';
 import { PRODUCT } from '../server/product.js';
@@ -42,7 +44,8 @@ const start = program
 addStartOptions(start).action(async (opts: Record<string, unknown>) => {
   const settings = settingsFor(opts);
   const readyTimeout = seconds(opts['readyTimeout'], '--ready-timeout');
-  if (opts['detach']) await (await import('./commands/detach.js')).runDetached(settings, process.argv.slice(1), readyTimeout);
+  if (opts['detach']) await (await loaded(import('./commands/detach.js'))).runDetached(settings, process.argv.slice(1), readyTimeout);
+  // start.ts decides when the optimizing compiler comes back (before a heavy start, or once ready)
   else await (await import('./commands/start.js')).runForeground(settings);
 });
 start.addHelpText('after', HELP_AFTER);
@@ -54,19 +57,19 @@ addRunDirOptions(
 )
   .option('--timeout <seconds>', 'give up after this long', '30')
   .action(async (opts: Record<string, unknown>) => {
-    await (await import('./commands/wait.js')).runWait(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
+    await (await loaded(import('./commands/wait.js'))).runWait(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
 
 addRunDirOptions(program.command('status').description('is the broker running: pid, uptime, listeners, connection and queue counts'))
   .option('--json', 'print JSON')
   .action(async (opts: Record<string, unknown>) => {
-    await (await import('./commands/status.js')).runStatus(settingsFor(runDirOnly(opts)).runDir, Boolean(opts['json']));
+    await (await loaded(import('./commands/status.js'))).runStatus(settingsFor(runDirOnly(opts)).runDir, Boolean(opts['json']));
   });
 
 addRunDirOptions(program.command('stop').description('stop the running broker gracefully and wait until it is gone'))
   .option('--timeout <seconds>', 'give up waiting after this long', '30')
   .action(async (opts: Record<string, unknown>) => {
-    await (await import('./commands/stop.js')).runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
+    await (await loaded(import('./commands/stop.js'))).runStop(settingsFor(runDirOnly(opts)).runDir, seconds(opts['timeout'], '--timeout'));
   });
 
 addRunDirOptions(
@@ -74,7 +77,7 @@ addRunDirOptions(
     .command('failover <broker-id>')
     .description('fail an ACTIVE_STANDBY_MULTI_AZ broker created through the Amazon MQ API over to its standby (the active instance stops abruptly)'),
 ).action(async (brokerId: string, opts: Record<string, unknown>) => {
-  await (await import('./commands/failover.js')).runFailover(settingsFor(runDirOnly(opts)).runDir, brokerId);
+  await (await loaded(import('./commands/failover.js'))).runFailover(settingsFor(runDirOnly(opts)).runDir, brokerId);
 });
 
 const definitions = program
@@ -90,8 +93,17 @@ for (const verb of ['export', 'import'] as const) {
     .option('--user <name>', 'with --url: user', 'guest')
     .option('--password <password>', 'with --url: password', 'guest')
     .action(async (file: string, opts: Record<string, unknown>) => {
-      await (await import('./commands/definitions.js')).runDefinitionsCommand(verb, settingsFor(runDirOnly(opts)).runDir, file, opts);
+      await (await loaded(import('./commands/definitions.js'))).runDefinitionsCommand(verb, settingsFor(runDirOnly(opts)).runDir, file, opts);
     });
+}
+
+/** a command's module, once loaded, with the optimizing compiler back on (deferred-optimizer.ts) */
+async function loaded<T>(module: Promise<T>): Promise<T> {
+  try {
+    return await module;
+  } finally {
+    optimizeFromNow();
+  }
 }
 
 /** the control commands find the broker by run dir; only the options that locate it matter */

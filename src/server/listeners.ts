@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
@@ -24,8 +24,8 @@ export interface ListenerServices {
   mqtt(): Promise<MqttServer>;
   /** the management/console HTTP handler (its modules load on the first request) */
   http(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
-  /** TLS for the TLS listeners; created on first use */
-  tls(): TlsTerminator;
+  /** TLS for the TLS listeners; created (node:tls loaded) on first use */
+  tls(): Promise<TlsTerminator>;
   /** the Amazon MQ API's HTTP handler */
   api(): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
   /** OpenWire settings (the engine version its clients see) */
@@ -112,21 +112,38 @@ export async function openListener(key: ListenerKey, port: number, s: ListenerSe
       case 'http':
       case 'https':
       case 'console': {
-        const server = http.createServer(await s.http());
+        const [{ createServer }, handler] = await Promise.all([import('node:http'), s.http()]);
+        const server = createServer(handler);
         server.keepAliveTimeout = 5_000;
         return httpVia(server);
       }
       case 'api': {
-        const server = http.createServer(await s.api());
+        const [{ createServer }, handler] = await Promise.all([import('node:http'), s.api()]);
+        const server = createServer(handler);
         server.keepAliveTimeout = 5_000;
         return httpVia(server);
       }
     }
   });
+  let terminator: TlsTerminator | undefined;
   const handle = secure
     ? (socket: net.Socket) => {
         s.track(socket);
-        s.tls().accept(socket, onSocket);
+        if (terminator) return terminator.accept(socket, onSocket);
+        // the first TLS connection loads node:tls: the socket waits unread meanwhile
+        const swallow = (): void => undefined;
+        socket.on('error', swallow);
+        s.tls().then(
+          (t) => {
+            terminator = t;
+            socket.off('error', swallow);
+            if (!socket.destroyed) t.accept(socket, onSocket);
+          },
+          (err: unknown) => {
+            s.ctx.logger.error(`a TLS listener could not load: ${(err as Error).message}`);
+            socket.destroy();
+          },
+        );
       }
     : (socket: net.Socket) => {
         s.track(socket);
@@ -167,15 +184,16 @@ function lazySocketHandler(s: ListenerServices, make: () => Promise<(socket: Dup
  * subprotocol the client asks for.
  */
 async function stompAndMqttBySubprotocol(s: ListenerServices): Promise<http.Server> {
-  const [{ stompWebSocketServer }, { mqttWebSocketServer }, { maxPacketSize }, mqtt] = await Promise.all([
+  const [{ stompWebSocketServer }, { mqttWebSocketServer }, { maxPacketSize }, mqtt, { createServer }] = await Promise.all([
     import('../protocols/stomp/websocket.js'),
     import('../protocols/mqtt/websocket.js'),
     import('../protocols/mqtt/packet-size.js'),
     s.mqtt(),
+    import('node:http'),
   ]);
   const stomp = stompWebSocketServer(s.ctx, { path: null });
   const mqttServer = mqttWebSocketServer((stream, req) => mqtt.handle(stream, req), null, maxPacketSize(s.ctx.broker.limits.settings.maxMessageSize) + 5);
-  const server = http.createServer((_req, res) => {
+  const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('STOMP or MQTT over WebSocket: upgrade required\n');
   });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

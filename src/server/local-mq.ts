@@ -1,4 +1,3 @@
-import { openWireProducerCounts } from '../protocols/openwire/broker-state.js';
 import { IoStats, measuredFs } from '../store/file/measured-fs.js';
 import { nodeFs } from '../store/file/fs-layer.js';
 import type { Socket } from 'node:net';
@@ -21,11 +20,12 @@ import { PRODUCT } from './product.js';
 import { emptyRetained, type RetainedDefinitions } from './definitions/retained.js';
 import type { ManagementBackend } from '../http/backend.js';
 import { RateSampler } from '../http/rates.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { endpointTable, unavailableEndpoints, newIdentity, amazonHostname, isTlsListener, ACTIVEMQ_LISTENERS, clientUrl, type BrokerIdentity, type Endpoint } from './endpoints.js';
 import { openListener, type ListenerServices, type OpenListener } from './listeners.js';
 import { ensureCertificates, inMemoryCertificates, loadUserCertificates, type TlsMaterial } from './tls/certificates.js';
-import { TlsTerminator } from './tls/terminator.js';
+import type { TlsTerminator } from './tls/terminator.js';
 import { restoreIdentity } from './identity.js';
 import type { ListenerKey } from './profiles.js';
 import type { Engine } from './options.js';
@@ -34,7 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
 import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
 import { MemoryMonitor, watermarkBytes } from './memory-watermark.js';
-import { ControlPlane } from '../http/controlplane/control-plane.js';
+import type { ControlPlane } from '../http/controlplane/control-plane.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
 export interface BrokerUrls {
@@ -83,7 +83,7 @@ export class LocalMQ extends BrokerInspection {
   endpoints: Endpoint[] = [];
   /** this broker's Amazon MQ identity (kept in the data dir) */
   identity: BrokerIdentity = newIdentity();
-  private tlsTerminator: TlsTerminator | undefined;
+  private tlsTerminator: Promise<TlsTerminator> | undefined;
   private tlsMaterial: Promise<TlsMaterial> | undefined;
   private readonly sockets = new Set<Socket>();
   readonly urls: BrokerUrls = {};
@@ -99,6 +99,7 @@ export class LocalMQ extends BrokerInspection {
   /** reads RSS for the memory alarm when memoryCalculation is 'rss' */
   private readonly memoryMonitor: MemoryMonitor;
   private controlPlaneInstance: ControlPlane | undefined;
+  private controlPlaneClass: typeof ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
   private mqttStarting: Promise<MqttServer> | undefined;
   /** the store held MQTT sessions when the broker started */
@@ -172,9 +173,15 @@ export class LocalMQ extends BrokerInspection {
     broker.rates.start();
     if (options.memoryCalculation === 'rss') broker.memoryMonitor.start();
     try {
+      // the control plane's code loads at start, so `broker.controlPlane` answers at once,
+      // unless asked to wait for its first use (the CLI: a smaller idle process)
+      if (!options.lazyControlPlane) await broker.getControlPlane();
       await broker.listen();
-      // brokers created through the Amazon MQ API come back with the data dir
-      if (options.dataDir && broker.ports['api'] !== undefined) await broker.controlPlane.restore();
+      // brokers created through the Amazon MQ API come back with the data dir (`brokers/`
+      // exists once the control plane saved any)
+      if (options.dataDir && broker.ports['api'] !== undefined && (!options.lazyControlPlane || existsSync(join(options.dataDir, 'brokers')))) {
+        await (await broker.getControlPlane()).restore();
+      }
     } catch (err) {
       await broker.stop();
       throw err;
@@ -251,8 +258,9 @@ export class LocalMQ extends BrokerInspection {
       track: (socket) => this.track(socket),
       mqtt: () => this.startMqtt(),
       http: async () => (await import('../http/server.js')).managementHandler(await this.managementBackend()),
-      tls: () => (this.tlsTerminator ??= new TlsTerminator(this.certificates(), this.logger)),
-      api: async () => this.controlPlane.handler,
+      // node:tls and the terminator load on the first TLS connection
+      tls: () => (this.tlsTerminator ??= import('./tls/terminator.js').then(({ TlsTerminator }) => new TlsTerminator(this.certificates(), this.logger))),
+      api: async () => (await this.getControlPlane()).handler,
       openwire: this.options.openwire,
     };
     const keys = Object.keys(resolved) as ListenerKey[];
@@ -281,7 +289,10 @@ export class LocalMQ extends BrokerInspection {
   /** the narrow view of this broker the management API, console and metrics work on */
   private async managementBackend(): Promise<ManagementBackend> {
     const broker = this;
-    const { exportDefinitionsJson, importDefinitionsJson } = await import('./definitions/apply.js');
+    const [{ exportDefinitionsJson, importDefinitionsJson }, { openWireProducerCounts }] = await Promise.all([
+      import('./definitions/apply.js'),
+      import('../protocols/openwire/broker-state.js'),
+    ]);
     return {
       core: this.core,
       users: this.users,
@@ -363,9 +374,12 @@ export class LocalMQ extends BrokerInspection {
   /**
    * The Amazon MQ control plane: brokers created through the API (or directly, with
    * `broker.controlPlane.createBroker(...)`) run inside this process on their own ports.
+   * Its code loads when the broker starts, or with `lazyControlPlane` on its first use:
+   * then only `await broker.getControlPlane()` has it before that.
    */
   get controlPlane(): ControlPlane {
-    return (this.controlPlaneInstance ??= new ControlPlane({
+    if (!this.controlPlaneClass) throw new Error('the Amazon MQ control plane has not loaded yet (lazyControlPlane): use await broker.getControlPlane()');
+    return (this.controlPlaneInstance ??= new this.controlPlaneClass({
       dataDir: this.options.dataDir,
       hostname: this.hostname,
       hosts: this.options.hosts,
@@ -375,6 +389,12 @@ export class LocalMQ extends BrokerInspection {
       standardPorts: this.options.freePorts === false,
       amazonHostnames: this.options.amazonHostnames ?? false,
     }));
+  }
+
+  /** The Amazon MQ control plane (`controlPlane`), its code loaded first if it was not yet. */
+  async getControlPlane(): Promise<ControlPlane> {
+    this.controlPlaneClass ??= (await import('../http/controlplane/control-plane.js')).ControlPlane;
+    return this.controlPlane;
   }
 
   /** the CA file clients should trust, once certificates exist on disk */

@@ -92,6 +92,12 @@ export interface BrokerOptions {
   ports?: PortOptions;
   /** every listener on a free port (the default for startBroker) */
   freePorts?: boolean;
+  /**
+   * Load the Amazon MQ control plane's code on its first use (an API request, or brokers to
+   * bring back from the data dir) instead of at start: a smaller idle process (the CLI).
+   * `broker.controlPlane` then throws until `await broker.getControlPlane()` loaded it.
+   */
+  lazyControlPlane?: boolean;
   engine?: Engine;
   /**
    * Amazon MQ engine version whose behaviour to follow: RabbitMQ '3.13', '4.2', '4.3' (engines

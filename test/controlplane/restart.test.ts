@@ -54,3 +54,50 @@ describe('Amazon MQ API state survives a LocalMQ restart with a data dir', () =>
     }
   });
 });
+
+describe('lazyControlPlane (the CLI): the control plane loads on first use (issue 18: idle RSS)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-cp-lazy-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an API request loads it; a restart on a data dir that holds brokers brings them back', async () => {
+    let host = await startBroker({ dataDir: dir, lazyControlPlane: true });
+    let client = mqClient(host);
+    try {
+      // nothing loaded it yet: the sync getter says what to use instead
+      expect(() => host.controlPlane).toThrow(/await broker\.getControlPlane\(\)/);
+      const { BrokerId } = await client.send(
+        new CreateBrokerCommand({ BrokerName: 'lazy', EngineType: 'RABBITMQ', HostInstanceType: 'mq.m5.large', DeploymentMode: 'SINGLE_INSTANCE', PubliclyAccessible: false, Users: [{ Username: 'app', Password: PASSWORD }] }),
+      );
+      await waitForState(client, BrokerId!, 'RUNNING');
+      expect(host.controlPlane).toBe(await host.getControlPlane());
+      client.destroy();
+      await host.stop();
+
+      host = await startBroker({ dataDir: dir, lazyControlPlane: true });
+      client = mqClient(host);
+      // loaded at start to bring the created broker back
+      expect(host.controlPlane.records.has(BrokerId!)).toBe(true);
+      await host.controlPlane.settled(BrokerId!);
+      expect(host.controlPlane.state(BrokerId!)).toBe('RUNNING');
+      const list = await client.send(new ListBrokersCommand({}));
+      expect(list.BrokerSummaries).toEqual([expect.objectContaining({ BrokerId, BrokerName: 'lazy', BrokerState: 'RUNNING' })]);
+    } finally {
+      client.destroy();
+      await host.stop();
+    }
+  });
+
+  it('a data dir without brokers starts without it; getControlPlane() loads it', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'localmq-cp-lazy-empty-'));
+    const host = await startBroker({ dataDir: empty, lazyControlPlane: true });
+    try {
+      expect(() => host.controlPlane).toThrow(/has not loaded yet/);
+      const cp = await host.getControlPlane();
+      expect(cp.listBrokers()).toEqual([]);
+      expect(host.controlPlane).toBe(cp);
+    } finally {
+      await host.stop();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

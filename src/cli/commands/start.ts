@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerOptions, type Settings } from '../config.js';
@@ -12,6 +12,8 @@ import { StrictModeError, StrictNoUsersError } from '../../server/auth/strict.js
 import { isTlsListener } from '../../server/endpoints.js';
 import type { ListenerKey } from '../../server/profiles.js';
 import { CA_FILE } from '../../server/tls/certificates.js';
+import { journalBytes } from '../../store/file/segment.js';
+import { optimizeFromNow } from '../deferred-optimizer.js';
 
 /** set in the detached child by `start --detach`: tell the parent over IPC when ready */
 export const DETACHED_ENV = 'LOCALMQ_DETACHED_CHILD';
@@ -26,6 +28,10 @@ export async function runForeground(settings: Settings): Promise<void> {
   // an in-memory broker in the foreground has nothing on disk to guard: when another broker
   // holds the run dir it runs anyway, without run files (Ctrl-C or SIGTERM stops it)
   const ownsRunDir = prepareRunDir(settings, settings.dataDir === undefined && !detached);
+  // V8's optimizing compiler is off while the CLI loads (deferred-optimizer.ts): it comes
+  // back before a start with real work (a journal to replay, definitions to import), else
+  // once the broker is ready, so an idle broker never runs it
+  if (startWork(settings) > HEAVY_START_BYTES) optimizeFromNow();
   const broker = await start(settings);
   if (settings.definitions !== undefined) {
     const { DefinitionsImportError, importDefinitionsFile } = await import('../../server/definitions/apply.js');
@@ -75,9 +81,26 @@ export async function runForeground(settings: Settings): Promise<void> {
   if (!detached && process.env['npm_command'] !== undefined) onParentExit(() => shutdown('parent exited'));
 
   process.stdout.write(formatEndpoints(state));
+  optimizeFromNow();
   if (detached && process.send) {
     process.send({ ready: true, state }, () => process.disconnect());
   }
+}
+
+/** below this much journal and definitions, a start is quick without the optimizing compiler */
+const HEAVY_START_BYTES = 256 * 1024;
+
+/** bytes a start has to read and apply: the journal to replay, the definitions file */
+function startWork(settings: Settings): number {
+  let bytes = settings.dataDir !== undefined ? journalBytes(settings.dataDir) : 0;
+  if (settings.definitions !== undefined) {
+    try {
+      bytes += statSync(settings.definitions).size;
+    } catch {
+      // the import reports a missing file
+    }
+  }
+  return bytes;
 }
 
 /** call `fn` once this process is orphaned (its parent pid changes) */

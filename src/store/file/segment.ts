@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteReader, DecodeError } from './binary.js';
 import { crc32 } from './checksum.js';
@@ -29,6 +30,17 @@ export async function listSegments(fs: StoreFs, dir: string): Promise<number[]> 
     if (m) out.push(Number(m[1]));
   }
   return out.sort((a, b) => a - b);
+}
+
+/** the bytes of journal in `dir` (0 when there is none): how much a start has to replay */
+export function journalBytes(dir: string): number {
+  let bytes = 0;
+  try {
+    for (const name of readdirSync(dir)) if (SEGMENT_NAME.test(name)) bytes += statSync(join(dir, name)).size;
+  } catch {
+    // no data dir yet, or a segment gone meanwhile: the store says so when it opens
+  }
+  return bytes;
 }
 
 export function writeSegmentHeader(buf: Buffer, at: number): void {
