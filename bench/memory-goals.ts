@@ -1,16 +1,23 @@
 /**
  * Memory goals of issue 18 part 2, measured on the built CLI (`npm run build` first):
- *   1. idle RSS of `localmq start` (data dir, default listeners);
+ *   1. idle RSS of `localmq start` (data dir, default engine and listeners), goal < 60 MB
+ *      (SI: 57.2 MiB), on a first start and on a restart, `--idle-runs` times each;
  *   2. RSS with 1 M queued 16 B persistent messages in a durable queue;
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
  *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood] [--body 16]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood] [--body 16] [--idle-runs 3]
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
  * data dir. The million figure is taken 2 s after the last confirm, and again after the
  * broker restarted on that data dir (recovery).
+ *
+ * Figures on the 2-core shared machine, node 20.20 (see bench/README.md "memory-goals"):
+ *   idle first start / restart: 73-77 MiB before issue 18; 58-64 / 58-59 MiB (session 4: lazy
+ *   protocol adapters, management code, node-forge); 53.1-53.3 / 53.0-53.3 MiB (session 5:
+ *   certificates made in a child process, V8's optimizing compiler deferred past start-up,
+ *   control plane, node:tls, node:http on first use).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -26,6 +33,7 @@ const watermark = flag('watermark', '200MiB');
 const count = Number(flag('count', '1000000'));
 const bodySize = Number(flag('body', '16'));
 const steps = new Set(flag('steps', 'idle,million,flood').split(','));
+const idleRuns = Number(flag('idle-runs', '3'));
 const work = '/tmp/localmq-memory-goals';
 
 function rssMiB(pid: number): number {
@@ -64,14 +72,23 @@ const results: Record<string, unknown> = {};
 
 // 1. idle
 if (steps.has('idle')) {
-  let c = await startCli('idle', []);
-  await sleep(3000);
-  results['idleRssMiB'] = Math.round(rssMiB(c.pid!) * 10) / 10;
-  await stop(c);
-  c = await startCli('idle', [], true);
-  await sleep(3000);
-  results['idleRestartRssMiB'] = Math.round(rssMiB(c.pid!) * 10) / 10;
-  await stop(c);
+  const first: number[] = [];
+  const restart: number[] = [];
+  for (let run = 0; run < idleRuns; run++) {
+    let c = await startCli('idle', []);
+    await sleep(3000);
+    first.push(Math.round(rssMiB(c.pid!) * 10) / 10);
+    await stop(c);
+    c = await startCli('idle', [], true);
+    await sleep(3000);
+    restart.push(Math.round(rssMiB(c.pid!) * 10) / 10);
+    await stop(c);
+  }
+  results['idleRssMiB'] = first;
+  results['idleRestartRssMiB'] = restart;
+  const worstMB = (Math.max(...first, ...restart) * 1.048576).toFixed(1);
+  results['idleWorstMB'] = Number(worstMB);
+  results['idleGoalMet'] = Number(worstMB) < 60;
 }
 
 // 2. 1 M queued 16 B persistent messages

@@ -149,7 +149,7 @@ export class Queue {
     // a durable queue on a store that can read messages back keeps a bounded window in memory
     const pager = options.durable && store.readMessage && store.pageThreshold !== undefined ? { threshold: store.pageThreshold, read: (id: number) => store.readMessage!(id) } : undefined;
     // a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities)
-    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities) : new ReadyList(config.maxPriority, pager);
+    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities, pager) : new ReadyList(config.maxPriority, pager);
     const sel = options.arguments['x-selector'];
     this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;
     this.touch();

@@ -1,5 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
+import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
 import { ReadyList, firstEntries } from './ready-list.js';
 
 /**
@@ -30,11 +31,15 @@ export function quorumBucket(scheme: QuorumPriorities, priority: number | undefi
  * consumer (nack/reject with requeue, a closed channel) wait in `returns`, in the order they
  * came back, and go out before any other (take_next_msg/1); the rest sit in priority buckets.
  * A ReadyList to the queue, with all of its methods its own.
+ *
+ * On the file journal each bucket pages its persistent messages out past the threshold, as
+ * a classic queue's levels do: RabbitMQ's quorum queues keep message bodies on disk (3.10+),
+ * only an index in memory (issue 18: a million messages in a durable queue).
  */
 export class QuorumReadyList extends ReadyList {
   private returns = new Fifo<QueueEntry>();
   /** index = bucket: 'none' one, 'two-level' [normal, high], 'strict' 32 (higher index first) */
-  private buckets: Fifo<QueueEntry>[];
+  private buckets: PagedFifo[];
   /** rabbit_fifo_q's dequeue_counter */
   private dequeueCounter = 0;
   private held = 0;
@@ -42,12 +47,29 @@ export class QuorumReadyList extends ReadyList {
   /** how many of them, and how many body bytes, are persistent (the management API's messages_persistent) */
   private heldPersistent = 0;
   private heldPersistentBytes = 0;
+  /** a detached list being settled: paged-out entries leave without being read back */
+  private shiftUnread = false;
 
-  constructor(readonly scheme: QuorumPriorities) {
+  constructor(
+    readonly scheme: QuorumPriorities,
+    private readonly bucketPager?: Pager,
+  ) {
     // a ReadyList to whoever holds one (Queue.ready); none of the base's levels is used
     super(0);
     const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
-    this.buckets = Array.from({ length: n }, () => new Fifo<QueueEntry>());
+    this.buckets = Array.from({ length: n }, (_, b) => new PagedFifo(bucketPager, b));
+  }
+
+  override get paged(): number {
+    let n = 0;
+    for (const b of this.buckets) n += b.paged;
+    return n;
+  }
+
+  override get pagedBytes(): number {
+    let n = 0;
+    for (const b of this.buckets) n += b.pagedBytes;
+    return n;
   }
 
   override get length(): number {
@@ -89,7 +111,8 @@ export class QuorumReadyList extends ReadyList {
     if (this.held === 0) return undefined;
     let e = this.returns.shift();
     if (e === undefined) {
-      e = this.buckets[this.nextBucket(this.dequeueCounter)]!.shift()!;
+      const bucket = this.buckets[this.nextBucket(this.dequeueCounter)]!;
+      e = (this.shiftUnread ? bucket.shiftLazy() : bucket.shift())!;
       this.dequeueCounter = this.dequeueCounter === WEIGHT ? 0 : this.dequeueCounter + 1;
     }
     this.uncounted(e);
@@ -115,8 +138,11 @@ export class QuorumReadyList extends ReadyList {
 
   /** take these entries out, wherever they are (selector consumers take from the middle) */
   override remove(entries: Set<QueueEntry>): void {
-    this.returns.filterInPlace((e) => !entries.has(e));
-    for (const b of this.buckets) if (b.length) b.filterInPlace((e) => !entries.has(e));
+    // by arrival number: a paged entry handed out is a fresh object each time
+    const seqs = new Set<number>();
+    for (const e of entries) seqs.add(e.seq);
+    this.returns.filterInPlace((e) => !seqs.has(e.seq));
+    for (const b of this.buckets) if (b.length) b.removeSeqs(seqs);
     for (const e of entries) this.uncounted(e);
   }
 
@@ -143,7 +169,8 @@ export class QuorumReadyList extends ReadyList {
    * priority levels; this list swaps its returns and buckets, and keeps the scheme.
    */
   override detach(): QuorumReadyList {
-    const out = new QuorumReadyList(this.scheme);
+    const out = new QuorumReadyList(this.scheme, this.bucketPager);
+    out.shiftUnread = true;
     [out.returns, this.returns] = [this.returns, out.returns];
     [out.buckets, this.buckets] = [this.buckets, out.buckets];
     out.dequeueCounter = this.dequeueCounter;
@@ -184,20 +211,22 @@ export class QuorumReadyList extends ReadyList {
   }
 
   private counted(e: QueueEntry): void {
+    const bytes = entryBodyLength(e);
     this.held++;
-    this.heldBytes += e.message.body.length;
+    this.heldBytes += bytes;
     if (e.persisted) {
       this.heldPersistent++;
-      this.heldPersistentBytes += e.message.body.length;
+      this.heldPersistentBytes += bytes;
     }
   }
 
   private uncounted(e: QueueEntry): void {
+    const bytes = entryBodyLength(e);
     this.held--;
-    this.heldBytes -= e.message.body.length;
+    this.heldBytes -= bytes;
     if (e.persisted) {
       this.heldPersistent--;
-      this.heldPersistentBytes -= e.message.body.length;
+      this.heldPersistentBytes -= bytes;
     }
   }
 }
