@@ -1,6 +1,6 @@
 import type { Store } from '../store/store.js';
 import { RETAINED_NAMESPACE } from './retained.js';
-import { DLX_HELD_NAMESPACE } from './queues/queue.js';
+import { DLX_HELD_NAMESPACE, QUORUM_COUNTS_NAMESPACE } from './queues/queue.js';
 
 /**
  * Small keyed records a protocol's sessions keep beyond their connection and beyond the
@@ -35,10 +35,10 @@ export class KeyedRecords {
     return (this.byNamespace.get(namespace) ?? new Map<string, unknown>()).entries();
   }
 
-  /** the records recovered from the store (retained messages and held dead-letters have services of their own) */
+  /** the records recovered from the store (retained messages, held dead-letters and quorum counts have services of their own) */
   restore(records: Map<string, Map<string, unknown>>): void {
     for (const [namespace, m] of records) {
-      if (namespace === RETAINED_NAMESPACE || namespace === DLX_HELD_NAMESPACE) continue;
+      if (namespace === RETAINED_NAMESPACE || namespace === DLX_HELD_NAMESPACE || namespace === QUORUM_COUNTS_NAMESPACE) continue;
       this.byNamespace.set(namespace, new Map(m));
     }
   }

@@ -2,7 +2,7 @@ import { queueKey, type Store, type BindingDef, type ExchangeDef, type QueueDef,
 import { Exchange, isExchangeType } from './exchanges/exchange.js';
 import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
-import { DLX_HELD_NAMESPACE, Queue, dlxHeldKey, type DeadLetterReason } from './queues/queue.js';
+import { DLX_HELD_NAMESPACE, QUORUM_COUNTS_NAMESPACE, Queue, dlxHeldKey, type DeadLetterReason, type QuorumCounts } from './queues/queue.js';
 import type { VHost } from './vhost.js';
 import type { KeyedRecords } from './keyed-records.js';
 import { RETAINED_NAMESPACE, type RetainedMessages } from './retained.js';
@@ -35,6 +35,7 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   broker.retained.restore(state.records.get(RETAINED_NAMESPACE));
   broker.records.restore(state.records);
   const held = new Map(state.records.get(DLX_HELD_NAMESPACE) ?? []);
+  const counted = new Map(state.records.get(QUORUM_COUNTS_NAMESPACE) ?? []);
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);
@@ -44,14 +45,18 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
       const key = dlxHeldKey(q.vhost, q.name, m.id);
       const reason = held.get(key) as { reason: DeadLetterReason } | undefined;
       held.delete(key);
+      const counts = counted.get(key) as QuorumCounts | undefined;
+      counted.delete(key);
       // a store reads recovered messages back as they are restored (they may be paged out
       // again at once); one it could not read is left out (the store has logged why)
       const message = m.message as Message | undefined;
-      if (message) restoreMessage(vhost, queue, m.id, message, m.delivered, reason?.reason);
+      if (message) restoreMessage(vhost, queue, m.id, message, m.delivered, reason?.reason, counts);
     }
   }
   // records of held dead-letters whose message is gone (the queue went while the broker was down, say)
   for (const key of held.keys()) broker.store.putRecord(DLX_HELD_NAMESPACE, key, null);
+  // and of counts whose message left by a way that did not drop them (a purge, a deleted queue)
+  for (const key of counted.keys()) broker.store.putRecord(QUORUM_COUNTS_NAMESPACE, key, null);
 }
 
 function restoreExchange(vhost: VHost, def: ExchangeDef): void {
@@ -83,9 +88,10 @@ function restoreBinding(vhost: VHost, def: BindingDef): void {
  * A persistent message recovered into its queue, in order; delivered ones come back
  * redelivered, and one an at-least-once queue held for its dead-letter exchange is held again.
  */
-function restoreMessage(vhost: VHost, q: Queue, id: number, message: Message, delivered: boolean, heldFor: DeadLetterReason | undefined): void {
+function restoreMessage(vhost: VHost, q: Queue, id: number, message: Message, delivered: boolean, heldFor: DeadLetterReason | undefined, counts: QuorumCounts | undefined): void {
   const entry = q.makeEntry(id, message, true);
   if (delivered) entry.deliveryCount = 1;
+  if (counts && q.config.queueType === 'quorum') q.restoreCounts(entry, counts);
   vhost.host.memoryAdded(message.body.length);
   if (heldFor !== undefined) q.restoreHeld(entry, heldFor);
   else q.enqueue(entry);

@@ -192,8 +192,9 @@ export class Session {
     return released;
   }
 
+  /** 4.3: every quorum delivery, basic.get's too (rabbit_queue_type:dequeue/5 checks it out with the queue's timeout) */
   private watches(d: Delivery): boolean {
-    return this.ackTimeoutScope === 'channel' || (d.consumer !== null && d.queue?.config.queueType === 'quorum');
+    return this.ackTimeoutScope === 'channel' || d.queue?.config.queueType === 'quorum';
   }
 
   /** the oldest delivery the timeout watches */

@@ -393,6 +393,20 @@ describe('consumer timeout (consumer_timeout, x-consumer-timeout, policy consume
     });
   });
 
+  it('4.3 quorum queue: a basic.get left unacked closes the channel with 406, timeout -1 (its dequeue tag is no consumer of the channel: rabbit_channel\'s fallback)', async () => {
+    await watched('4.3', 120, async (ch, broker) => {
+      await ch.assertQueue('qq43-get', { durable: true });
+      ch.sendToQueue('qq43-get', Buffer.from('got'), { persistent: true });
+      const closed = new Promise<{ code: number; message: string }>((resolve) => ch.on('error', resolve));
+      let got: GetMessage | false = false;
+      while (!got) got = await ch.get('qq43-get'); // never acked
+      const err = await closed;
+      expect(err.code).toBe(406);
+      expect(err.message).toContain('PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out. Timeout value used: -1 ms.');
+      expect(broker.queue('qq43-get').messageCount()).toBe(1);
+    });
+  });
+
   it('acked in time: nothing happens', async () => {
     await watched('4.2', 150, async (ch, _broker, failed) => {
       await ch.assertQueue('quick', { durable: true });

@@ -47,6 +47,18 @@ export const DLX_HELD_NAMESPACE = 'dlx-held';
 
 export const dlxHeldKey = (vhost: string, queue: string, id: number): string => `${vhost}\u0000${queue}\u0000${id}`;
 
+/**
+ * The store's records of a quorum queue's persistent messages that came back (key as
+ * dlxHeldKey, value: QuorumCounts): rabbit_fifo keeps delivery_count and acquired_count in its
+ * Raft state, so after a restart the delivery limit and x-delivery-count go on from there.
+ */
+export const QUORUM_COUNTS_NAMESPACE = 'qq-counts';
+
+export interface QuorumCounts {
+  failed?: number;
+  acquired?: number;
+}
+
 /** What a queue needs from the vhost that holds it. */
 export interface QueueHost {
   readonly name: string;
@@ -524,15 +536,35 @@ export class Queue {
       if (headers) {
         const m = entry.message;
         entry.message = { ...m, properties: { ...m.properties, headers: { ...m.properties.headers, ...headers } }, encodedProperties: undefined };
+        if (entry.persisted) {
+          const counts: QuorumCounts = { failed: entry.failedDeliveries, acquired: entry.acquiredCount };
+          this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), counts);
+        }
       }
     }
     this.requeue(entry);
   }
 
+  /** a recovered message's counts (QUORUM_COUNTS_NAMESPACE), back on the entry and in its headers as before the restart */
+  restoreCounts(entry: QueueEntry, counts: QuorumCounts): void {
+    const headers: FieldTable = {};
+    if (counts.failed !== undefined) headers['x-delivery-count'] = entry.failedDeliveries = counts.failed;
+    if (counts.acquired !== undefined) {
+      entry.acquiredCount = counts.acquired;
+      if (this.host.engineRules.quorumAcquiredCount) headers['x-acquired-count'] = counts.acquired;
+    }
+    const m = entry.message;
+    entry.message = { ...m, properties: { ...m.properties, headers: { ...m.properties.headers, ...headers } }, encodedProperties: undefined };
+  }
+
   /** the message leaves this queue for good (`counted`: its memory was released already) */
   settle(entry: QueueEntry, how: 'acked' | 'dropped', counted = false): void {
     if (how === 'acked') this.stats.acked++;
-    if (entry.persisted) this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
+    if (entry.persisted) {
+      this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
+      // any other way out leaves a stale record, which the next recovery drops
+      if (entry.failedDeliveries !== undefined || entry.acquiredCount !== undefined) this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), null);
+    }
     this.host.settled(this, entry, how, counted);
   }
 

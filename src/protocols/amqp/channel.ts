@@ -73,9 +73,11 @@ export class AmqpChannel implements ConsumerSink {
     if (this.vhost.engineRules.consumerTimeout === 'channel') {
       this.session.watchAckTimeout((ms) => timedOut(ms));
     } else {
-      // 4.3: a quorum consumer's timed-out messages go back, and the consumer is cancelled
+      // 4.3: a quorum consumer's timed-out messages go back, and the consumer is cancelled; a
+      // basic.get's, or a client that takes no basic.cancel, closes the channel (rabbit_channel
+      // handle_queue_actions {released, …, timeout}: its fallback, timeout -1)
       this.session.watchAckTimeout((_ms, d) => {
-        if (!conn.hasCapability('consumer_cancel_notify')) return timedOut(-1);
+        if (!d.consumer || !conn.hasCapability('consumer_cancel_notify')) return timedOut(-1);
         const c = d.consumer && this.session.timeOutConsumer(d.consumer);
         if (c) this.cancelledByBroker(c);
       }, 'quorum-queue');
