@@ -47,11 +47,17 @@ export async function runRounds<S extends string>(opts: {
         if (!quiet) process.stderr.write(`round ${round + 1}/${rounds} ${target.label} ${scenario} ... `);
         const outcomes = (target.rounds[scenario] ??= []);
         try {
+          const cpu0 = process.cpuUsage();
+          const wall0 = performance.now();
           const result = await opts.run(scenario, urls[i]!);
           outcomes.push(result);
           if (!quiet) {
+            // the clients' share of a CPU over the run (connecting included): near 100% the run
+            // measures the client library as much as the broker
+            const cpu = process.cpuUsage(cpu0);
+            const share = Math.round((cpu.user + cpu.system) / 10 / (performance.now() - wall0));
             process.stderr.write(
-              result.kind === 'rate' ? `${result.msgsPerSec} msgs/s\n` : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs\n`,
+              (result.kind === 'rate' ? `${result.msgsPerSec} msgs/s` : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs`) + ` (bench process CPU ${share}%)\n`,
             );
           }
         } catch (err) {

@@ -26,6 +26,7 @@ import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTo
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
 import type { MqttTransport } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { inputArrived } from '../common/busy-poll.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
 /** payloads up to this size are copied into the packet's one buffer */
@@ -175,6 +176,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    inputArrived();
     this.lastPacketAt = Date.now();
     const check = this.reader.read(chunk, this.onPacketBytes);
     // the packets before an offending one have been read; it is refused without reading on

@@ -12,6 +12,7 @@ import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import { loadWill, MqttSessionRecords, type Will } from './session-records.js';
 import { validTopicName } from './subscriptions.js';
 import { MqttTransport } from './transport.js';
+import { setBusyPollWindow } from '../common/busy-poll.js';
 import { timerDelay } from '../../core/timers.js';
 
 export interface MqttOptions {
@@ -39,6 +40,12 @@ export interface MqttOptions {
    * ActiveMQ engine always keeps it.
    */
   disconnectOnUnauthorized?: boolean;
+  /**
+   * microseconds the event loop keeps polling the sockets after MQTT input before it sleeps
+   * (busy polling, as Erlang's schedulers do): a busy client is not preempted by a broker
+   * woken for each of its packets. Default 500; 0 turns it off.
+   */
+  busyPollMicros?: number;
   /** MQTT 5: the longest keep-alive allowed, in seconds; a client asking for more (or none) is told this one (Server Keep Alive). Default: none */
   maxKeepAlive?: number;
 }
@@ -56,6 +63,12 @@ export type Login = { ok: true; user: string; vhost: string } | { ok: false; ref
  * broker hold for it, above any publish window clients use (mqtt.js queues beyond it)
  */
 const DEFAULT_RECEIVE_MAXIMUM = 1024;
+
+/**
+ * how long the event loop keeps polling after MQTT input before it sleeps (common/busy-poll.ts):
+ * long enough to span the gaps between a busy client's packets
+ */
+const DEFAULT_BUSY_POLL_MICROS = 500;
 
 /** 0xFFFFFFFF: a session that never expires */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -82,6 +95,7 @@ export class MqttServer {
 
   static async start(ctx: ProtocolContext, options: MqttOptions = {}): Promise<MqttServer> {
     const server = new MqttServer(ctx, options);
+    setBusyPollWindow(options.busyPollMicros ?? DEFAULT_BUSY_POLL_MICROS);
     server.recover();
     return server;
   }
