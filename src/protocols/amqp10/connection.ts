@@ -32,8 +32,8 @@ export interface Amqp10Tuning {
   channelMax: number;
   /**
    * RabbitMQ profiles: RabbitMQ's `heartbeat` (seconds, 0 = off), which governs AMQP 1.0 too:
-   * idle-time-out announced as half of it, a peer silent for two heartbeats is closed
-   * (rabbit_amqp_reader + rabbit_heartbeat: between 2 and 3 intervals)
+   * idle-time-out announced as half of it, a peer silent for 2 to 3 heartbeats is closed
+   * (rabbit_amqp_reader + rabbit_heartbeat's receiver, sampling every heartbeat)
    */
   heartbeat: number;
   /**
