@@ -41,6 +41,16 @@ export const REPLY_NAMES: Record<number, string> = {
   541: 'INTERNAL_ERROR',
 };
 
+/**
+ * A vhost's `max-queues` limit refused a new queue (rabbit_queue_type's queue_limit_exceeded):
+ * 406 on an AMQP channel; MQTT 5 answers the SUBSCRIBE that needed the queue with 0x97.
+ */
+export class QueueLimitExceeded extends BrokerError {
+  constructor(text: string) {
+    super(406, text);
+  }
+}
+
 export const notFound = (text: string) => new BrokerError(404, text);
 export const accessRefused = (text: string) => new BrokerError(403, text);
 export const resourceLocked = (text: string) => new BrokerError(405, text);

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.js';
-import { BrokerError } from './errors.js';
+import { QueueLimitExceeded } from './errors.js';
 
 /** the store's record namespaces: key = vhost or user name, value = the limits object */
 export const VHOST_LIMITS_NAMESPACE = 'vhost-limits';
@@ -122,7 +122,7 @@ export class TenantLimits {
   checkVhostQueues(vhost: string, current: number, queueName: string): void {
     const max = limitOf(this.vhosts.get(vhost), 'max-queues');
     if (max !== undefined && current >= max) {
-      throw new BrokerError(406, `cannot declare queue '${queueName}': queue limit in vhost '${vhost}' (${max}) is reached`);
+      throw new QueueLimitExceeded(`cannot declare queue '${queueName}': queue limit in vhost '${vhost}' (${max}) is reached`);
     }
   }
 

@@ -159,8 +159,9 @@ describe('vhost limits', () => {
     expect(getHeader(error, 'message')).toBe('Bad CONNECT');
     expect(error.body.toString()).toContain("Virtual host 'limited' access denied");
     await s.whenClosed();
-    // MQTT: CONNACK "server unavailable" (3) for MQTT 3.1.1
-    expect(await connackRefusal(broker, { username: 'limited:guest', password: 'guest' })).toBe(3);
+    // MQTT 3.1.1: CONNACK "not authorized" (5), rabbit_mqtt_processor's mapping of ?RC_QUOTA_EXCEEDED
+    // (3.13, 4.x); MQTT 5 gets 0x97 (test/mqtt/mqtt5-quota.test.ts)
+    expect(await connackRefusal(broker, { username: 'limited:guest', password: 'guest' })).toBe(5);
     // other vhosts are not affected
     const elsewhere = await amqpOutcome({});
     expect(elsewhere.conn).toBeDefined();
@@ -230,7 +231,7 @@ describe('user limits', () => {
     expect(first.conn).toBeDefined();
     const second = await amqpOutcome({ user: 'alice', password: 'alice-pw' });
     expect(second.error).toBe("530 NOT_ALLOWED - connection refused for user 'alice': user connection limit (1) is reached");
-    expect(await connackRefusal(broker, { username: 'alice', password: 'alice-pw' })).toBe(3);
+    expect(await connackRefusal(broker, { username: 'alice', password: 'alice-pw' })).toBe(5);
     // guest is not limited
     const guest = await stompitConnect(broker);
     await stompitDisconnect(guest);

@@ -5,8 +5,8 @@ import { Access } from '../../core/access.js';
 import { PublisherFlow, type FlowControlled } from '../../core/alarm.js';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
-import { Routed } from '../../core/exchanges/routing.js';
-import { BrokerError } from '../../core/errors.js';
+import { Rejected, Routed } from '../../core/exchanges/routing.js';
+import { BrokerError, QueueLimitExceeded } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
@@ -344,8 +344,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       const over = this.ctx.connections.refusal('mqtt', this);
       this.ctx.logger.warn('MQTT connection refused', { clientId, limit: over?.limit, max: over?.max, remote: this.remoteAddress });
       this.user = undefined;
+      // rabbit_mqtt_processor (3.13, 4.x): a vhost's or user's connection limit is
+      // {error, ?RC_QUOTA_EXCEEDED}, which 3.1.1 gets as CONNACK_NOT_AUTHORIZED (5)
+      const tenant = this.ctx.dialect === 'rabbitmq' && (over?.limit === 'vhost' || over?.limit === 'user');
       return this.refuse({
-        v4: CONNACK_V4.SERVER_UNAVAILABLE,
+        v4: tenant ? CONNACK_V4.NOT_AUTHORIZED : CONNACK_V4.SERVER_UNAVAILABLE,
         v5: RC.QUOTA_EXCEEDED,
         reason: over?.reason ?? `server unavailable: ${over?.limit === 'protocol' ? 'MQTT' : 'node'} connection limit (${over?.max}) is reached`,
       });
@@ -587,6 +590,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (!(err instanceof BrokerError)) throw err;
       return this.protocolFailure(RC.UNSPECIFIED_ERROR, err.message);
     }
+    if ((flags & Rejected) !== 0 && qos > 0) {
+      // a queue with x-overflow reject-publish turned it away. rabbit_mqtt_processor's
+      // {rejected, ...} queue action: MQTT 5 gets PUBACK 0x83 (implementation specific error);
+      // 3.1.1 has no negative PUBACK, so RabbitMQ sends none (the client may publish it again)
+      this.ctx.logger.debug('MQTT publish rejected by a queue (reject-publish)', { clientId: this.clientId, topic });
+      if (this.version === 5) return this.answerPublish(p, RC.IMPLEMENTATION_SPECIFIC_ERROR, 'rejected by a queue: x-overflow reject-publish');
+      if (this.ctx.dialect === 'rabbitmq') return;
+    }
     if (qos === 2) {
       this.incomingQos2.add(p.messageId!);
       this.saveQos2();
@@ -691,7 +702,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       } catch (err) {
         if (!(err instanceof BrokerError)) throw err;
         this.ctx.logger.debug('MQTT subscription refused', { clientId: this.clientId, filter, error: err.message });
-        fail(this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80, false);
+        fail(this.version === 5 ? subscribeFailure(err) : 0x80, false);
         continue;
       }
       this.addFilter(filter, o);
@@ -745,7 +756,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       this.ctx.logger.debug('MQTT shared subscription refused', { clientId: this.clientId, filter: full, error: err.message });
-      return this.version === 5 ? RC.UNSPECIFIED_ERROR : 0x80;
+      return this.version === 5 ? subscribeFailure(err) : 0x80;
     }
     return o.qos;
   }
@@ -1109,4 +1120,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.closeNow(false);
     return this.closedPromise;
   }
+}
+
+/**
+ * MQTT 5's SUBACK code for a subscription the core refused (rabbit_mqtt_processor
+ * subscribe_result_to_reason_codes): the vhost's queue limit is quota exceeded (0x97),
+ * anything else unspecified (0x80).
+ */
+function subscribeFailure(err: BrokerError): number {
+  return err instanceof QueueLimitExceeded ? RC.QUOTA_EXCEEDED : RC.UNSPECIFIED_ERROR;
 }
