@@ -259,6 +259,22 @@ describe('PagedFifo', () => {
     expect(f.length).toBe(0);
   });
 
+  it("an entry with a quorum queue's counts stays an object, its counts and headers kept", () => {
+    const f = new PagedFifo(pager, 0);
+    const all = Array.from({ length: 8 }, (_, i) => entry(200 + i));
+    all[5]!.acquiredCount = 2;
+    all[5]!.message = { ...all[5]!.message, properties: { headers: { 'x-acquired-count': 2 } } };
+    all[6]!.failedDeliveries = 1;
+    for (const e of all) f.push(e);
+    expect(f.paged).toBe(2);
+    const out: QueueEntry[] = [];
+    for (let e = f.shift(); e; e = f.shift()) out.push(e);
+    expect(out[5]!.acquiredCount).toBe(2);
+    expect(out[5]!.message.properties.headers).toEqual({ 'x-acquired-count': 2 });
+    expect(out[6]!.failedDeliveries).toBe(1);
+    expect(bodies(out)).toEqual(bodies(all));
+  });
+
   it('clear hands out every entry, paged ones reading their message on use', () => {
     const f = new PagedFifo(pager, 0);
     const all = Array.from({ length: 10 }, (_, i) => entry(100 + i));

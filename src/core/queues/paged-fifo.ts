@@ -201,7 +201,9 @@ export class PagedFifo {
 
   /** its message is in the store as it is here, and nothing else about it needs an object */
   private pageable(e: QueueEntry): boolean {
-    if (this.pager === undefined || !e.persisted || e.failedDeliveries !== undefined) return false;
+    // a quorum queue's counts (x-delivery-count, x-acquired-count) live on the entry and in its
+    // message's headers, not in the store's copy of the message
+    if (this.pager === undefined || !e.persisted || e.failedDeliveries !== undefined || e.acquiredCount !== undefined) return false;
     if (e instanceof PagedEntry) return true;
     // an adapter's own form of the message (OpenWire's typed JMS properties) is not in the store
     return e.message.native === undefined && e.deliveryCount <= 0xffffffff;
