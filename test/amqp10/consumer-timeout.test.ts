@@ -1,3 +1,4 @@
+import amqplib from 'amqplib';
 import rhea, { type Connection, type Delivery, type EventContext, type Receiver, type ReceiverOptions } from 'rhea';
 import { describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
@@ -171,20 +172,26 @@ describe('AMQP 1.0 consumer timeout, RabbitMQ 4.3 quorum queues', () => {
     });
   });
 
-  it('classic queues have no consumer timeout on 4.3 (a window past the timeout shows nothing happens)', async () => {
+  it('classic queues have no consumer timeout on 4.3 (a quorum delivery made later on the same session times out; the classic one does not)', async () => {
     await withBroker('4.3', 100, async (broker, port) => {
       await fill(broker, 'a10-cq43', { 'x-queue-type': 'classic' }, ['c']);
+      await fill(broker, 'a10-cq43-witness', { 'x-queue-type': 'quorum' }, ['w']);
       const conn = await rheaConnect(port);
       const rx = await openReceiver(conn, { source: { address: '/queues/a10-cq43' }, autoaccept: false, credit_window: 0 });
+      const witness = await openReceiver(conn, { source: { address: '/queues/a10-cq43-witness' }, autoaccept: false, credit_window: 0 });
+      // one session: the dispositions of both links come through it
       const dispositions = dispositionsFromSender(rx);
       rx.add_credit(1);
       const [m] = await receiveN(rx, 1);
-      let any = false;
-      void dispositions.next(1).then(() => (any = true));
-      await new Promise((r) => setTimeout(r, 300));
+      witness.add_credit(1);
+      const [w] = await receiveN(witness, 1);
+      // the witness was delivered after the classic message: its release proves the classic
+      // delivery's deadline has passed too, and the one disposition names the witness only
+      const got = await dispositions.next(1);
       await roundTrip(conn, 'a10-cq43');
-      expect(any).toBe(false);
+      expect(got.flatMap(ids)).toEqual([(w!.delivery as unknown as { id: number }).id]);
       expect(broker.queue('a10-cq43').info()).toMatchObject({ messages: 0, unacked: 1 });
+      expect(broker.queue('a10-cq43-witness').info()).toMatchObject({ messages: 1, unacked: 0 });
       (m!.delivery as Settleable).accept();
       await rheaClose(conn);
     });
@@ -192,9 +199,10 @@ describe('AMQP 1.0 consumer timeout, RabbitMQ 4.3 quorum queues', () => {
 });
 
 describe('AMQP 1.0 consumer timeout, RabbitMQ 4.2 and 3.13', () => {
-  it('4.2: native AMQP 1.0 has none, on a quorum queue either (a window past the timeout shows nothing happens)', async () => {
+  it('4.2: native AMQP 1.0 has none, on a quorum queue either (an AMQP 0-9-1 consumer on the same broker, delivered later, times out; the AMQP 1.0 one does not)', async () => {
     await withBroker('4.2', 100, async (broker, port) => {
       await fill(broker, 'a10-qq42', { 'x-queue-type': 'quorum' }, ['k']);
+      await fill(broker, 'a10-qq42-witness', { 'x-queue-type': 'quorum' }, ['w']);
       const conn = await rheaConnect(port);
       let ended = false;
       conn.on('session_error', () => (ended = true));
@@ -204,7 +212,15 @@ describe('AMQP 1.0 consumer timeout, RabbitMQ 4.2 and 3.13', () => {
       void dispositions.next(1).then(() => (any = true));
       rx.add_credit(1);
       const [m] = await receiveN(rx, 1);
-      await new Promise((r) => setTimeout(r, 300));
+      // 4.2 times AMQP 0-9-1 consumers out (channel 406): one delivered after the AMQP 1.0
+      // message is the witness that the AMQP 1.0 delivery's deadline has passed
+      const amqp = await amqplib.connect(broker.urls.amqp!);
+      amqp.on('error', () => {});
+      const ch = await amqp.createChannel();
+      const closed = new Promise<Error>((resolve) => ch.once('error', resolve));
+      await ch.consume('a10-qq42-witness', () => {}, { noAck: false });
+      expect(String(await closed)).toMatch(/PRECONDITION_FAILED/);
+      await amqp.close().catch(() => {});
       await roundTrip(conn, 'a10-qq42');
       expect({ any, ended }).toEqual({ any: false, ended: false });
       expect(broker.queue('a10-qq42').info()).toMatchObject({ messages: 0, unacked: 1 });
