@@ -24,7 +24,7 @@ import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
-import type { MqttTransport } from './transport.js';
+import { flushIfSliceOver, type MqttTransport } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { inputArrived } from '../common/busy-poll.js';
 
@@ -231,6 +231,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.ctx.logger.error('MQTT connection closed: unexpected error', { clientId: this.clientId || undefined, type, error: (err as Error).stack ?? String(err) });
       this.protocolFailure(RC.IMPLEMENTATION_SPECIFIC_ERROR, 'internal error');
     }
+    // a long read (a burst of publishes, each fanned out) hands its deliveries to the
+    // sockets slice by slice, so the subscribers' clients start on them meanwhile
+    flushIfSliceOver();
     return (this.state as State) !== 'closed';
   };
 

@@ -5,6 +5,34 @@ import { TickCork } from '../tick-cork.js';
 const WRITE_HIGH_WATER = 1024 * 1024;
 /** the batch buffer small packets are written into, a new one when full */
 const BATCH_SIZE = 65536;
+/**
+ * the longest a turn's work (one read of a publisher fanned out to many subscribers) keeps
+ * what it has batched before handing it to the sockets: the clients start reading on
+ * another core while the broker is still routing, instead of waiting for the whole turn
+ */
+const FLUSH_SLICE_MS = 5;
+
+/** transports with batched bytes not yet written, flushed together at the end of the turn */
+const dirty: MqttTransport[] = [];
+let flushScheduled = false;
+let lastFlushAt = 0;
+
+function flushDirty(): void {
+  flushScheduled = false;
+  lastFlushAt = performance.now();
+  // a flush may not add to the list (it only writes), so one pass empties it
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
+  dirty.length = 0;
+}
+
+/**
+ * Called between packets of a long read: when a slice of work has passed since the last
+ * flush, what every connection has batched goes out now rather than at the end of the turn.
+ */
+export function flushIfSliceOver(): void {
+  if (dirty.length === 0) return;
+  if (performance.now() - lastFlushAt >= FLUSH_SLICE_MS) flushDirty();
+}
 
 /**
  * The byte stream an MQTT session runs over: a TCP or TLS socket, or a WebSocket seen as
@@ -20,7 +48,8 @@ export class MqttTransport {
   private out: Buffer = Buffer.allocUnsafe(0);
   private flushed = 0;
   private length = 0;
-  private flushScheduled = false;
+  /** in `dirty` */
+  private listed = false;
 
   constructor(
     readonly stream: Duplex & { remoteAddress?: string; setNoDelay?: (b: boolean) => unknown },
@@ -46,9 +75,14 @@ export class MqttTransport {
       this.flushed = 0;
       this.length = 0;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(this.flushTick);
+    if (!this.listed) {
+      this.listed = true;
+      // the slice starts with the first bytes batched since the last flush
+      if (dirty.push(this) === 1) lastFlushAt = performance.now();
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushDirty);
+      }
     }
     const at = this.length;
     this.length += n;
@@ -82,10 +116,11 @@ export class MqttTransport {
     return this.stream;
   }
 
-  private readonly flushTick = (): void => {
-    this.flushScheduled = false;
+  /** from flushDirty: write what is batched; the transport leaves the dirty list */
+  flushNow(): void {
+    this.listed = false;
     this.flush();
-  };
+  }
 
   private flush(): void {
     if (this.length === this.flushed) return;
