@@ -5,6 +5,7 @@ import { brokerVersionRules } from '../core/engine-versions.js';
 import { Broker } from '../core/broker.js';
 import type { MqttServer, MqttOptions } from '../protocols/mqtt/server.js';
 import { SESSION_NAMESPACE as MQTT_SESSIONS } from '../protocols/mqtt/session-records.js';
+import { BusyPoll } from '../protocols/common/busy-poll.js';
 import type { AccessControl, ProtocolContext } from '../protocols/context.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FileStore } from '../store/file/file-store.js';
@@ -101,6 +102,11 @@ export class LocalMQ extends BrokerInspection {
   private controlPlaneInstance: ControlPlane | undefined;
   private controlPlaneClass: typeof ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
+  /**
+   * this broker's busy polling after network input (the MQTT adapter turns it on; its
+   * `active` is for tests and diagnostics): per broker, stopped with it
+   */
+  readonly busyPoll = new BusyPoll();
   private mqttStarting: Promise<MqttServer> | undefined;
   /** the store held MQTT sessions when the broker started */
   private mqttSessionsAtStart = false;
@@ -224,7 +230,7 @@ export class LocalMQ extends BrokerInspection {
 
   /** the one MqttServer (client ids, wills) every MQTT listener shares, loaded on first use */
   private startMqtt(): Promise<MqttServer> {
-    return (this.mqttStarting ??= import('../protocols/mqtt/server.js').then((m) => m.MqttServer.start(this.context, this.mqttOptions())).then((m) => (this.mqtt = m)));
+    return (this.mqttStarting ??= import('../protocols/mqtt/server.js').then((m) => m.MqttServer.start(this.context, this.mqttOptions(), this.busyPoll)).then((m) => (this.mqtt = m)));
   }
 
   /** MQTT's options, with anonymous access on by default except in strict mode (as guest is) */
@@ -421,6 +427,7 @@ export class LocalMQ extends BrokerInspection {
     // every client first gets its protocol's goodbye (AMQP 320, STOMP ERROR, MQTT close) ...
     else await this.connectionsRegistry.closeAll('broker forced connection closure with reason \'shutdown\'');
     await this.mqtt?.close();
+    this.busyPoll.stop();
     // ... then whatever is left goes: idle HTTP and WebSocket keep-alives, half-open sockets
     for (const s of this.sockets) s.destroy();
     await Promise.all(listenersClosed);

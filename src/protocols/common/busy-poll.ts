@@ -13,46 +13,58 @@
  *
  * It costs CPU only while input keeps arriving within the window: an idle broker sleeps,
  * and a lone packet costs at most one window of polling.
+ *
+ * One per broker (the server owns it and stops it with the broker): two brokers in one
+ * process (tests start several) each have their own window and their own polling loop.
  */
+export class BusyPoll {
+  /** the input-free time after which the loop sleeps again, in ms; 0: never poll busily */
+  private windowMs = 0;
+  private lastInputAt = 0;
+  private input = false;
+  private polling = false;
+  private stopped = false;
 
-/** the input-free time after which the loop sleeps again, in ms; 0: never poll busily */
-let windowMs = 0;
-let lastInputAt = 0;
-let input = false;
-let polling = false;
-
-/** set the busy-polling window (microseconds; 0 turns it off) */
-export function setBusyPollWindow(micros: number): void {
-  windowMs = micros > 0 ? micros / 1000 : 0;
-}
-
-/** network input arrived: keep the loop polling for a window after the last of it */
-export function inputArrived(): void {
-  if (polling) {
-    input = true;
-    return;
+  /** set the busy-polling window (microseconds; 0 turns it off) */
+  setWindow(micros: number): void {
+    this.windowMs = micros > 0 ? micros / 1000 : 0;
   }
-  if (windowMs === 0) return;
-  polling = true;
-  input = false;
-  lastInputAt = performance.now();
-  setImmediate(poll);
-}
 
-function poll(): void {
-  const now = performance.now();
-  if (input) {
-    input = false;
-    lastInputAt = now;
-  } else if (now - lastInputAt >= windowMs) {
-    polling = false;
-    return;
+  /** network input arrived: keep the loop polling for a window after the last of it */
+  inputArrived(): void {
+    if (this.polling) {
+      this.input = true;
+      return;
+    }
+    if (this.windowMs === 0 || this.stopped) return;
+    this.polling = true;
+    this.input = false;
+    this.lastInputAt = performance.now();
+    setImmediate(this.poll);
   }
-  // referenced on purpose: an unreferenced immediate does not stop libuv from sleeping
-  setImmediate(poll);
-}
 
-/** whether the loop is polling busily now (for tests and diagnostics) */
-export function busyPolling(): boolean {
-  return polling;
+  private readonly poll = (): void => {
+    const now = performance.now();
+    if (this.stopped) return;
+    if (this.input) {
+      this.input = false;
+      this.lastInputAt = now;
+    } else if (now - this.lastInputAt >= this.windowMs) {
+      this.polling = false;
+      return;
+    }
+    // referenced on purpose: an unreferenced immediate does not stop libuv from sleeping
+    setImmediate(this.poll);
+  };
+
+  /** whether the loop is polling busily now for this broker (for tests and diagnostics) */
+  get active(): boolean {
+    return this.polling;
+  }
+
+  /** the broker stops: its loop ends (the pending turn returns at once) and input no longer starts one */
+  stop(): void {
+    this.stopped = true;
+    this.polling = false;
+  }
 }

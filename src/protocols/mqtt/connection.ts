@@ -24,9 +24,9 @@ import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import type { MqttServer, SessionLeftovers } from './server.js';
 import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTopicName, type SubscriptionOptions } from './subscriptions.js';
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
-import { flushIfSliceOver, type MqttTransport } from './transport.js';
+import type { MqttTransport, PendingOutput } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
-import { inputArrived } from '../common/busy-poll.js';
+import type { BusyPoll } from '../common/busy-poll.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
 /** payloads up to this size are copied into the packet's one buffer */
@@ -129,6 +129,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** topic -> alias we gave it on our PUBLISHes */
   private readonly outboundAliases = new Map<string, number>();
   private readonly writeOpts: { protocolVersion: number };
+  /** the broker's busy polling and the server's pending output (per broker, from the server) */
+  private readonly busyPoll: BusyPoll;
+  private readonly output: PendingOutput;
   private closedResolve!: () => void;
   private readonly closedPromise = new Promise<void>((r) => (this.closedResolve = r));
 
@@ -137,6 +140,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     private readonly ctx: ProtocolContext,
     private readonly transport: MqttTransport,
   ) {
+    this.busyPoll = server.busyPoll;
+    this.output = server.output;
     this.remoteAddress = transport.remoteAddress;
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
     this.parser = createParser({ protocolVersion: 4 });
@@ -176,7 +181,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    inputArrived();
+    this.busyPoll.inputArrived();
     this.lastPacketAt = Date.now();
     const check = this.reader.read(chunk, this.onPacketBytes);
     // the packets before an offending one have been read; it is refused without reading on
@@ -233,7 +238,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     }
     // a long read (a burst of publishes, each fanned out) hands its deliveries to the
     // sockets slice by slice, so the subscribers' clients start on them meanwhile
-    flushIfSliceOver();
+    this.output.flushIfSliceOver();
     return (this.state as State) !== 'closed';
   };
 

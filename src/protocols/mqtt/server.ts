@@ -11,8 +11,8 @@ import { publishRefusal } from './permissions.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import { loadWill, MqttSessionRecords, type Will } from './session-records.js';
 import { validTopicName } from './subscriptions.js';
-import { MqttTransport } from './transport.js';
-import { setBusyPollWindow } from '../common/busy-poll.js';
+import { MqttTransport, PendingOutput } from './transport.js';
+import type { BusyPoll } from '../common/busy-poll.js';
 import { timerDelay } from '../../core/timers.js';
 
 export interface MqttOptions {
@@ -85,17 +85,21 @@ export class MqttServer {
   private readonly pendingWills = new Map<string, NodeJS.Timeout>();
   /** what sessions keep beside their queue (shared subscriptions, wills, QoS 2 ids), through the core's records */
   readonly sessions: MqttSessionRecords;
+  /** this server's connections with batched output not yet written */
+  readonly output = new PendingOutput();
 
   private constructor(
     private readonly ctx: ProtocolContext,
     readonly options: MqttOptions,
+    /** the broker's busy polling (owned and stopped by the broker), told of every MQTT input */
+    readonly busyPoll: BusyPoll,
   ) {
     this.sessions = new MqttSessionRecords(ctx.broker.records);
   }
 
-  static async start(ctx: ProtocolContext, options: MqttOptions = {}): Promise<MqttServer> {
-    const server = new MqttServer(ctx, options);
-    setBusyPollWindow(options.busyPollMicros ?? DEFAULT_BUSY_POLL_MICROS);
+  static async start(ctx: ProtocolContext, options: MqttOptions, busyPoll: BusyPoll): Promise<MqttServer> {
+    const server = new MqttServer(ctx, options, busyPoll);
+    busyPoll.setWindow(options.busyPollMicros ?? DEFAULT_BUSY_POLL_MICROS);
     server.recover();
     return server;
   }
@@ -140,7 +144,7 @@ export class MqttServer {
 
   /** serve one MQTT connection (a TCP or TLS socket, or a WebSocket as a stream) */
   handle(stream: Duplex, req?: IncomingMessage): void {
-    new MqttConnection(this, this.ctx, new MqttTransport(stream, req?.socket.remoteAddress));
+    new MqttConnection(this, this.ctx, new MqttTransport(stream, this.output, req?.socket.remoteAddress));
   }
 
   close(): Promise<void> {

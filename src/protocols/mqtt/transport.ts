@@ -12,26 +12,43 @@ const BATCH_SIZE = 65536;
  */
 const FLUSH_SLICE_MS = 5;
 
-/** transports with batched bytes not yet written, flushed together at the end of the turn */
-const dirty: MqttTransport[] = [];
-let flushScheduled = false;
-let lastFlushAt = 0;
-
-function flushDirty(): void {
-  flushScheduled = false;
-  lastFlushAt = performance.now();
-  // a flush may not add to the list (it only writes), so one pass empties it
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
-  dirty.length = 0;
-}
-
 /**
- * Called between packets of a long read: when a slice of work has passed since the last
- * flush, what every connection has batched goes out now rather than at the end of the turn.
+ * The transports of one MQTT server with batched bytes not yet written, flushed together at
+ * the end of the turn, or earlier when a long read has gone on for a slice. One per server
+ * (per broker): another broker in the same process keeps its own list and its own slice.
  */
-export function flushIfSliceOver(): void {
-  if (dirty.length === 0) return;
-  if (performance.now() - lastFlushAt >= FLUSH_SLICE_MS) flushDirty();
+export class PendingOutput {
+  private readonly dirty: MqttTransport[] = [];
+  private flushScheduled = false;
+  private lastFlushAt = 0;
+
+  /** `t` batched its first bytes since its last flush */
+  add(t: MqttTransport): void {
+    // the slice starts with the first bytes batched since the last flush
+    if (this.dirty.push(t) === 1) this.lastFlushAt = performance.now();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushAll);
+    }
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    this.lastFlushAt = performance.now();
+    const dirty = this.dirty;
+    // a flush may not add to the list (it only writes), so one pass empties it
+    for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
+    dirty.length = 0;
+  };
+
+  /**
+   * Called between packets of a long read: when a slice of work has passed since the last
+   * flush, what every connection has batched goes out now rather than at the end of the turn.
+   */
+  flushIfSliceOver(): void {
+    if (this.dirty.length === 0) return;
+    if (performance.now() - this.lastFlushAt >= FLUSH_SLICE_MS) this.flushAll();
+  }
 }
 
 /**
@@ -48,11 +65,12 @@ export class MqttTransport {
   private out: Buffer = Buffer.allocUnsafe(0);
   private flushed = 0;
   private length = 0;
-  /** in `dirty` */
+  /** in the server's pending output */
   private listed = false;
 
   constructor(
     readonly stream: Duplex & { remoteAddress?: string; setNoDelay?: (b: boolean) => unknown },
+    private readonly pending: PendingOutput,
     remoteAddress?: string,
   ) {
     this.tickCork = new TickCork(stream);
@@ -77,12 +95,7 @@ export class MqttTransport {
     }
     if (!this.listed) {
       this.listed = true;
-      // the slice starts with the first bytes batched since the last flush
-      if (dirty.push(this) === 1) lastFlushAt = performance.now();
-      if (!flushScheduled) {
-        flushScheduled = true;
-        process.nextTick(flushDirty);
-      }
+      this.pending.add(this);
     }
     const at = this.length;
     this.length += n;
@@ -116,7 +129,7 @@ export class MqttTransport {
     return this.stream;
   }
 
-  /** from flushDirty: write what is batched; the transport leaves the dirty list */
+  /** from PendingOutput: write what is batched; the transport leaves the pending list */
   flushNow(): void {
     this.listed = false;
     this.flush();
