@@ -139,6 +139,7 @@ export class FileStore implements Store {
         onFlushed: () => this.maybeCompact(),
         // small batches are written inline on the real file system only (also when measured): an injected layer sees every write
         writeInline: this.fs === nodeFs ? writeSync : this.fs.writeInline?.bind(this.fs),
+        preallocate: this.segmentSize,
       });
       this.state.addSegment(head, 0);
       writeIdMark(this.gc.writer, this.state.maxMessageId);

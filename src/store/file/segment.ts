@@ -36,7 +36,12 @@ export async function listSegments(fs: StoreFs, dir: string): Promise<number[]> 
 export function journalBytes(dir: string): number {
   let bytes = 0;
   try {
-    for (const name of readdirSync(dir)) if (SEGMENT_NAME.test(name)) bytes += statSync(join(dir, name)).size;
+    for (const name of readdirSync(dir)) {
+      if (!SEGMENT_NAME.test(name)) continue;
+      // a segment left preallocated by a crash is mostly holes: count what is allocated
+      const st = statSync(join(dir, name));
+      bytes += st.blocks ? Math.min(st.size, st.blocks * 512) : st.size;
+    }
   } catch {
     // no data dir yet, or a segment gone meanwhile: the store says so when it opens
   }
@@ -46,6 +51,20 @@ export function journalBytes(dir: string): number {
 export function writeSegmentHeader(buf: Buffer, at: number): void {
   buf.writeUInt32LE(SEGMENT_MAGIC, at);
   buf.writeUInt32LE(SEGMENT_VERSION, at + 4);
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** whether the file holds only zero bytes from `from` to `end` (holes of a sparse file read as zeros) */
+async function zerosFrom(fs: StoreFs, fd: number, from: number, end: number, scratch: Buffer): Promise<boolean> {
+  const chunk = scratch.subarray(0, Math.min(scratch.length, ZEROS.length));
+  for (let pos = from; pos < end; ) {
+    const n = await fs.read(fd, chunk, 0, Math.min(chunk.length, end - pos), pos);
+    if (n <= 0) return true;
+    if (!chunk.subarray(0, n).equals(ZEROS.subarray(0, n))) return false;
+    pos += n;
+  }
+  return true;
 }
 
 export interface ScanResult {
@@ -95,9 +114,25 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
       }
     };
 
+    /**
+     * Zeros where the next record would begin: the end of the data in a preallocated file
+     * (GroupCommitOptions.preallocate). Only if everything after is zeros too; anything else
+     * there is a flush whose pages reached the disk out of order before a crash (never synced,
+     * so never confirmed): dropped like a torn record.
+     */
+    const endOfData = async (validEnd: number): Promise<ScanResult> =>
+      (await zerosFrom(fs, fd, validEnd, fileSize, buf))
+        ? { fileSize, validEnd }
+        : { fileSize, validEnd, problem: 'data after a zeroed gap (torn write)' };
+
     await fill();
     if (filled < SEGMENT_HEADER) return { fileSize, validEnd: 0, problem: 'torn segment header' };
     if (buf.readUInt32LE(0) !== SEGMENT_MAGIC || buf.readUInt32LE(4) !== SEGMENT_VERSION) {
+      // a preallocated file whose first write never reached the disk
+      if (buf.readUInt32LE(0) === 0 && buf.readUInt32LE(4) === 0) {
+        const empty = await endOfData(0);
+        if (!empty.problem) return empty;
+      }
       return { fileSize, validEnd: 0, problem: 'not a journal segment (bad header)' };
     }
     at = SEGMENT_HEADER;
@@ -110,6 +145,8 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
         if (filled - at < RECORD_HEADER) break;
       }
       const len = buf.readUInt32LE(at);
+      // a record is never empty (it has a type byte): a zero length is where writing stopped
+      if (len === 0 && buf.readUInt32LE(at + 4) === 0) return await endOfData(base + at);
       if (len === 0 || len > MAX_RECORD) {
         return { fileSize, validEnd: base + at, problem: `invalid record length ${len}` };
       }
