@@ -46,6 +46,16 @@ export interface VersionRules {
    * the queue for any reason (4.3: rabbit_fifo_client:add_delivery_count_header, v4.3.5)
    */
   quorumAcquiredCount: boolean;
+  /**
+   * classic queues count failed deliveries (a return as failed: AMQP 1.0 modified delivery-failed,
+   * basic.reject with requeue, the consumer's channel/session or link gone), the AMQP 1.0 header's
+   * delivery-count: 4.3 ("Classic queues now implement AMQP 1.0 delivery-count and first-acquirer
+   * headers properly", 4.3.0 notes; rabbit_variable_queue maybe_inc_delivery_count,
+   * rabbit_amqqueue_process requeue_and_run/3); 3.13 and 4.2 count nothing there (delivery-count
+   * always 0); ActiveMQ counts them in the message's redelivery counter (AmqpSender modified
+   * delivery-failed, Queue.removeSubscription)
+   */
+  classicFailedDeliveries: boolean;
   /** queue.declare durable=false exclusive=false is accepted (4.3: denied by default) */
   transientNonExclusiveQueues: boolean;
   /** basic.qos global=true limits the channel (4.3: treated as per-consumer, as RabbitMQ does) */
@@ -101,6 +111,7 @@ const rabbit313: VersionRules = {
   quorumDefaultDeliveryLimit: undefined,
   quorumReleasesCount: true,
   quorumAcquiredCount: false,
+  classicFailedDeliveries: false,
   transientNonExclusiveQueues: true,
   globalQos: true,
   classicQueueV1: true,
@@ -136,6 +147,7 @@ const rabbit43: VersionRules = {
   amqp10ConsumerTimeout: 'release',
   quorumReleasesCount: false,
   quorumAcquiredCount: true,
+  classicFailedDeliveries: true,
   quorumPriorities: 'strict',
 };
 
@@ -145,6 +157,7 @@ const activemqBase: VersionRules = {
   version: '5.19',
   fullVersion: '5.19.10',
   stompServerModeValidation: true,
+  classicFailedDeliveries: true,
   // ActiveMQ has no consumer timeout
   amqp10ConsumerTimeout: 'none',
 };

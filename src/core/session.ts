@@ -260,6 +260,15 @@ export class Session {
   }
 
   /**
+   * An AMQP 1.0 link went leaving this delivery unsettled: back to its queue as a removed
+   * consumer's (classic queues count it failed where the engine counts, quorum queues do not:
+   * rabbit_queue_consumers:remove / requeue_and_run/3, rabbit_fifo return_all on `remove`)
+   */
+  returnDetached(tag: number): void {
+    this.settle(tag, false, 'detach');
+  }
+
+  /**
    * A client refused a delivery for good (a NACK): dead-lettered the engine's way by the
    * vhost's dead-letterer, then settled. Unknown tags are ignored (false).
    */
@@ -303,7 +312,7 @@ export class Session {
       if (!d) throw preconditionFailed(`unknown delivery tag ${tag}`);
       this.settleOne(d, how, touched);
     }
-    this.afterSettle(touched, how === 'requeue' || how === 'release');
+    this.afterSettle(touched, how === 'requeue' || how === 'release' || how === 'detach');
   }
 
   private anyAtOrBelow(tag: number): boolean {

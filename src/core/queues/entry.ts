@@ -13,9 +13,14 @@ export interface QueueEntry {
   readonly priority: number;
   /** times handed to a consumer; > 0 means the next delivery is flagged redelivered */
   deliveryCount: number;
-  /** returns that count toward a quorum queue's delivery limit (unset until the first) */
+  /**
+   * failed deliveries: returns as failed (rejected with requeue, modified delivery-failed, a
+   * consumer's channel or session gone), RabbitMQ 4's delivery_count, the AMQP 1.0 header's
+   * delivery-count, ActiveMQ's redelivery counter; counted by the core (Queue.returned) for the
+   * queue types whose engine counts them; unset until the first
+   */
   failedDeliveries?: number;
-  /** a quorum queue's returns of any kind (RabbitMQ 4.3's x-acquired-count; unset until the first) */
+  /** a quorum queue's returns of any kind (rabbit_fifo's acquired_count, 4.3's x-acquired-count; unset until the first) */
   acquiredCount?: number;
   /** written to the store for this queue */
   readonly persisted: boolean;

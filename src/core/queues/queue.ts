@@ -24,7 +24,12 @@ import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leav
  * session went away; `timeout`, a RabbitMQ 4.3 quorum consumer timeout; or discarded (dead-lettered
  * or dropped). Quorum queues count them toward the delivery limit as each version does.
  */
-export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'discard';
+/**
+ * how an unacked delivery is settled: acked; given back failed (`requeue`), unfailed (`release`),
+ * because its channel/session went (`return`) or its AMQP 1.0 link did (`detach`), or by a
+ * consumer timeout (`timeout`); refused for good (`discard`)
+ */
+export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'detach' | 'discard';
 
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
@@ -509,50 +514,67 @@ export class Queue {
   }
 
   /**
-   * An unsettled delivery came back. A quorum queue counts the returns its version counts
-   * (VersionRules.quorumReleasesCount; never a 4.3 consumer timeout: rabbit_fifo returns those
-   * with delivery_failed=false), writes `x-delivery-count` (and, 4.3, `x-acquired-count`) on the
-   * redelivery and dead-letters (reason delivery_limit) or drops a message past its delivery
-   * limit, as rabbit_fifo does.
+   * An unsettled delivery came back. A failed delivery (`requeue`: basic.reject with requeue,
+   * AMQP 1.0 modified delivery-failed; `return`: the consumer's channel or session went away;
+   * `detach`: its AMQP 1.0 link went, counted as failed by classic queues only) adds to the
+   * entry's `failedDeliveries`, RabbitMQ 4's `delivery_count` that the AMQP 1.0 header's
+   * delivery-count carries: quorum queues always (rabbit_fifo incr_msg_headers with
+   * delivery_failed; return_all with Reason == down; a removed consumer returns unfailed),
+   * classic queues where the engine counts them (VersionRules.classicFailedDeliveries: 4.3's
+   * rabbit_variable_queue maybe_inc_delivery_count, rabbit_amqqueue_process requeue_and_run/3 on
+   * a channel down or a removed consumer; ActiveMQ's redelivery counter). A released delivery
+   * (`release`) or one a consumer timeout took back (`timeout`) is not a failure.
+   *
+   * A quorum queue also counts every return (rabbit_fifo's acquired_count), limits deliveries
+   * and writes `x-delivery-count` by the count its version uses (VersionRules.quorumReleasesCount:
+   * 3.13 and 4.2 every return, 4.3 the failed ones), `x-acquired-count` on 4.3, and dead-letters
+   * (reason delivery_limit) or drops a message past its delivery limit, as rabbit_fifo does.
    */
-  private returned(entry: QueueEntry, how: 'requeue' | 'release' | 'return' | 'timeout'): void {
-    if (this.config.queueType === 'quorum') {
+  private returned(entry: QueueEntry, how: 'requeue' | 'release' | 'return' | 'timeout' | 'detach'): void {
+    const quorum = this.config.queueType === 'quorum';
+    const failed = how === 'requeue' || how === 'return' || (how === 'detach' && !quorum);
+    if (quorum) {
       const rules = this.host.engineRules;
+      if (failed) entry.failedDeliveries = (entry.failedDeliveries ?? 0) + 1;
+      entry.acquiredCount = (entry.acquiredCount ?? 0) + 1;
       let headers: FieldTable | undefined;
-      if (how === 'requeue' || how === 'return' || (how === 'release' && rules.quorumReleasesCount)) {
-        const count = (entry.failedDeliveries ?? 0) + 1;
-        entry.failedDeliveries = count;
+      const limited = rules.quorumReleasesCount ? entry.acquiredCount : failed ? entry.failedDeliveries : undefined;
+      if (limited !== undefined) {
         const limit = this.config.deliveryLimit ?? rules.quorumDefaultDeliveryLimit;
-        if (limit !== undefined && limit >= 0 && count > limit) {
+        if (limit !== undefined && limit >= 0 && limited > limit) {
           this.discard([entry], 'delivery_limit');
           return;
         }
-        headers = { 'x-delivery-count': count };
+        headers = { 'x-delivery-count': limited };
       }
-      if (rules.quorumAcquiredCount) {
-        entry.acquiredCount = (entry.acquiredCount ?? 0) + 1;
-        headers = { ...headers, 'x-acquired-count': entry.acquiredCount };
-      }
+      if (rules.quorumAcquiredCount) headers = { ...headers, 'x-acquired-count': entry.acquiredCount };
       if (headers) {
         const m = entry.message;
         entry.message = { ...m, properties: { ...m.properties, headers: { ...m.properties.headers, ...headers } }, encodedProperties: undefined };
-        if (entry.persisted) {
-          const counts: QuorumCounts = { failed: entry.failedDeliveries, acquired: entry.acquiredCount };
-          this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), counts);
-        }
       }
+      if (entry.persisted) {
+        const counts: QuorumCounts = { failed: entry.failedDeliveries, acquired: entry.acquiredCount };
+        this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), counts);
+      }
+    } else if (failed && (this.config.activemq || this.host.engineRules.classicFailedDeliveries)) {
+      entry.failedDeliveries = (entry.failedDeliveries ?? 0) + 1;
     }
     this.requeue(entry);
   }
 
-  /** a recovered message's counts (QUORUM_COUNTS_NAMESPACE), back on the entry and in its headers as before the restart */
+  /**
+   * a recovered message's counts (QUORUM_COUNTS_NAMESPACE), back on the entry and in its headers
+   * as before the restart. A record without an acquired count was written when LocalMQ kept
+   * only the delivery-limit count: on 3.13/4.2 that count was every return (acquired_count).
+   */
   restoreCounts(entry: QueueEntry, counts: QuorumCounts): void {
+    const rules = this.host.engineRules;
+    entry.failedDeliveries = counts.failed;
+    entry.acquiredCount = counts.acquired ?? (rules.quorumReleasesCount ? counts.failed : undefined);
     const headers: FieldTable = {};
-    if (counts.failed !== undefined) headers['x-delivery-count'] = entry.failedDeliveries = counts.failed;
-    if (counts.acquired !== undefined) {
-      entry.acquiredCount = counts.acquired;
-      if (this.host.engineRules.quorumAcquiredCount) headers['x-acquired-count'] = counts.acquired;
-    }
+    const limited = rules.quorumReleasesCount ? entry.acquiredCount : entry.failedDeliveries;
+    if (limited !== undefined) headers['x-delivery-count'] = limited;
+    if (entry.acquiredCount !== undefined && rules.quorumAcquiredCount) headers['x-acquired-count'] = entry.acquiredCount;
     const m = entry.message;
     entry.message = { ...m, properties: { ...m.properties, headers: { ...m.properties.headers, ...headers } }, encodedProperties: undefined };
   }
@@ -563,7 +585,7 @@ export class Queue {
     if (entry.persisted) {
       this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
       // any other way out leaves a stale record, which the next recovery drops
-      if (entry.failedDeliveries !== undefined || entry.acquiredCount !== undefined) this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), null);
+      if (this.config.queueType === 'quorum' && (entry.failedDeliveries !== undefined || entry.acquiredCount !== undefined)) this.host.store.putRecord(QUORUM_COUNTS_NAMESPACE, dlxHeldKey(this.vhost, this.name, entry.id), null);
     }
     this.host.settled(this, entry, how, counted);
   }

@@ -16,9 +16,6 @@ export const SND_SETTLED = 1;
 export const SND_MIXED = 2;
 export const RCV_FIRST = 0;
 
-/** failed delivery attempts per queue entry (modified delivery-failed), for the header's delivery-count */
-const failures = new WeakMap<QueueEntry, number>();
-
 /** room for the transfer performative in a frame, so a payload chunk never overflows it */
 const TRANSFER_OVERHEAD = 64;
 
@@ -217,7 +214,7 @@ export class OutgoingLink implements ConsumerSink {
     const start = e.pos;
     try {
       writeDelivery(e, conn.ctx.dialect, d.message, {
-        failedDeliveries: failures.get(entry) ?? 0,
+        failedDeliveries: entry.failedDeliveries ?? 0,
         firstAcquirer: !d.redelivered,
         queue: d.queue?.name,
         temporaryQueue: activemq && this.temporaryQueue(d.message),
@@ -280,9 +277,9 @@ export class OutgoingLink implements ConsumerSink {
 
   /**
    * The client's outcome for one delivery, applied in the core: accepted acks; rejected
-   * dead-letters (or drops); released requeues; modified requeues, counting a failed
-   * attempt when delivery-failed, and dead-letters when undeliverable-here. No outcome
-   * is the default outcome, released.
+   * dead-letters (or drops); released requeues; modified requeues, as a failed delivery
+   * when delivery-failed (the core counts it: the header's delivery-count), and
+   * dead-letters when undeliverable-here. No outcome is the default outcome, released.
    */
   settle(tag: number, entry: QueueEntry, state: Composite | undefined): void {
     const core = this.session.core;
@@ -296,10 +293,8 @@ export class OutgoingLink implements ConsumerSink {
         this.deadLetter(tag, entry);
         return;
       case 'modified': {
-        // not for a delivery a consumer timeout released: its message is back in the queue
-        if (outcome!['deliveryFailed'] === true && !core.delivery(tag)!.timedOut) failures.set(entry, (failures.get(entry) ?? 0) + 1);
         if (outcome!['undeliverableHere'] === true) this.deadLetter(tag, entry);
-        // a failed delivery, or given back unfailed: quorum queues count them as the version does
+        // a failed delivery, or given back unfailed: the core counts them as the queue type and version do
         else if (outcome!['deliveryFailed'] === true) core.reject(tag, true);
         else core.nack(tag, false, true);
         return;
@@ -319,6 +314,12 @@ export class OutgoingLink implements ConsumerSink {
     const dialect = this.conn.ctx.dialect;
     const messageId = entry.message.properties.messageId ?? `ID:${this.conn.id}:${tag}`;
     this.session.core.deadLetter(tag, dialect, dialect === 'activemq' ? { destination: `/queue/${this.queueName}`, messageId } : undefined);
+  }
+
+  /** the link went with this delivery unsettled: back to its queue as a removed consumer's */
+  giveBack(tag: number): void {
+    const core = this.session.core;
+    if (core.isOutstanding(tag)) core.returnDetached(tag);
   }
 
   // ---- detach --------------------------------------------------------------------

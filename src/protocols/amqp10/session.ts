@@ -265,19 +265,23 @@ export class Amqp10Session {
     this.sent.set(deliveryId, { link, tag, entry });
   }
 
-  /** settle what a link left unsettled (it detached): back to its queue */
+  /**
+   * settle what a link left unsettled (it detached): back to its queue. Not when the session
+   * ends: the core session returns them all then, as failed deliveries (a consumer gone)
+   */
   forgetLink(link: OutgoingLink): void {
+    if (this.ended) return;
     for (const [id, d] of this.sent) {
       if (d.link !== link) continue;
       this.sent.delete(id);
-      link.settle(d.tag, d.entry, { $: 'released' });
+      link.giveBack(d.tag);
     }
   }
 
-  /** a delivery a rolled-back transaction had taken: unsettled again, or released when its link is gone */
+  /** a delivery a rolled-back transaction had taken: unsettled again, or given back when its link is gone */
   restoreSent(id: number, link: OutgoingLink, tag: number, entry: QueueEntry): void {
     if (!this.ended && this.links.get(link.handle) === link) this.sent.set(id, { link, tag, entry });
-    else link.settle(tag, entry, { $: 'released' });
+    else link.giveBack(tag);
   }
 
   /** a committed transaction settles a delivery the client left unsettled */
