@@ -1,4 +1,4 @@
-import { queueKey, type Store, type BindingDef, type ExchangeDef, type QueueDef, type RecoveredState } from '../store/store.js';
+import { queueKey, type Store, type BindingDef, type ExchangeDef, type MessageIndex, type QueueDef, type RecoveredState } from '../store/store.js';
 import { Exchange, isExchangeType } from './exchanges/exchange.js';
 import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
@@ -36,6 +36,8 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   broker.records.restore(state.records);
   const held = new Map(state.records.get(DLX_HELD_NAMESPACE) ?? []);
   const counted = new Map(state.records.get(QUORUM_COUNTS_NAMESPACE) ?? []);
+  const store = broker.store;
+  const index: MessageIndex = { publishedAt: 0, priority: undefined, expiration: undefined, bodyLength: 0 };
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);
@@ -47,8 +49,17 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
       held.delete(key);
       const counts = counted.get(key) as QuorumCounts | undefined;
       counted.delete(key);
-      // a store reads recovered messages back as they are restored (they may be paged out
-      // again at once); one it could not read is left out (the store has logged why)
+      // past its level's in-memory head, a message the store holds goes straight into the
+      // queue's paged part by its index: its body stays on disk (issue 18: a million messages
+      // recovered without reading each back). Held dead-letters and quorum counts need the entry.
+      if (m.stored && reason === undefined && counts === undefined && store.readMessageIndex?.(m.id, index)) {
+        if (queue.restorePaged(m.id, index, m.delivered)) {
+          vhost.host.memoryAdded(index.bodyLength);
+          continue;
+        }
+      }
+      // otherwise the store reads it back as it is restored; one it could not read is left
+      // out (the store has logged why)
       const message = m.message as Message | undefined;
       if (message) restoreMessage(vhost, queue, m.id, message, m.delivered, reason?.reason, counts);
     }

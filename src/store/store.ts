@@ -48,6 +48,12 @@ export interface Store {
    */
   readonly pageThreshold?: number;
   readMessage?(id: number): Message | undefined;
+  /**
+   * What places a message the store holds in a queue, without reading it back: recovery puts
+   * a queue's messages past the threshold straight into its paged part. Fills `out`; false
+   * when the store does not hold the message or cannot read its record.
+   */
+  readMessageIndex?(id: number, out: MessageIndex): boolean;
 
   /** `cb` runs once everything written before this call is durable, or with the error that stopped it */
   sync(cb: (err?: Error) => void): void;
@@ -130,6 +136,16 @@ export interface RecoveredMessage {
   message: Message;
   /** it had been delivered before the restart */
   delivered: boolean;
+  /** `message` is read from the store on use: `Store.readMessageIndex` can place it unread */
+  readonly stored?: boolean;
+}
+
+/** the parts of a message that place it in a queue (priority level, expiry, byte counts) */
+export interface MessageIndex {
+  publishedAt: number;
+  priority: number | undefined;
+  expiration: string | undefined;
+  bodyLength: number;
 }
 
 export interface RecoveredState {

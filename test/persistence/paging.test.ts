@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelModel, ConfirmChannel, GetMessage } from 'amqplib';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
 import { PagedEntry, PagedFifo } from '../../src/core/queues/paged-fifo.js';
 import type { QueueEntry } from '../../src/core/queues/entry.js';
 import type { Message } from '../../src/core/message.js';
+import { Decimal } from '../../src/core/fields.js';
 import { queueMemoryJson } from '../../src/http/management/shapes.js';
+import { FileStore } from '../../src/store/file/file-store.js';
 
 /**
  * Issue 18: a durable queue on the journal keeps a bounded window of ready messages in
@@ -162,6 +164,117 @@ describe('paging of durable queues', () => {
     const after = await restart(b);
     expect(after.queue('purged').messageCount()).toBe(0);
     expect(after.queue('ttl').messageCount()).toBe(0);
+  });
+});
+
+describe('recovery of paged queues', () => {
+  it('places messages past the threshold by their index, reading none back at start: order, content, priorities, expiry times, redelivered flags and byte counts as before', async () => {
+    let b = await start();
+    let ch = await confirmChannel(b);
+    const n = 300;
+    // classic with three priority levels, bodies of varied length
+    await ch.assertQueue('rp', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-max-priority': 2 } });
+    for (let i = 0; i < n; i++) ch.sendToQueue('rp', Buffer.from(`r-${i}:`.padEnd(6 + (i % 11), '.')), { persistent: true, priority: i % 3, headers: { i }, messageId: `m${i}` });
+    // a quorum queue (4.2's two levels)
+    await ch.assertQueue('rq', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    for (let i = 0; i < n; i++) ch.sendToQueue('rq', Buffer.from(`q-${i}`), { persistent: true, ...(i % 4 === 0 ? { priority: 9 } : {}) });
+    // expiry times (the queue's TTL, a message's own when sooner) are worked out from the index as from the message
+    await ch.assertQueue('ttl', { durable: true, arguments: { 'x-queue-type': 'classic', 'x-message-ttl': 3_600_000 } });
+    for (let i = 0; i < 100; i++) ch.sendToQueue('ttl', Buffer.from(`t${i}`), { persistent: true, ...(i % 2 ? { expiration: String(600_000 + i) } : {}) });
+    await ch.waitForConfirms();
+    const queue = (broker: LocalMQ, name: string) => broker.core.vhost('/')!.getQueue(name)!;
+    const figures = (broker: LocalMQ, name: string) => {
+      const j = queueMemoryJson(queue(broker, name));
+      return { messages: j['messages'], bytes: j['message_bytes'], persistent: j['messages_persistent'], persistentBytes: j['message_bytes_persistent'] };
+    };
+    const before = { rp: figures(b, 'rp'), rq: figures(b, 'rq') };
+    const idsOf = (name: string) => new Set([...queue(b, name).ready.entries()].map((e) => e.id));
+    const ids = { rp: idsOf('rp'), rq: idsOf('rq'), ttl: idsOf('ttl') };
+    const expiries = (broker: LocalMQ) => [...queue(broker, 'ttl').ready.entries()].map((e) => e.expiresAt);
+    const ttlBefore = expiries(b);
+    expect(ttlBefore.every((t, i) => Number.isFinite(t) && (i % 2 === 0 || t < ttlBefore[i - 1]!))).toBe(true);
+    // the reference order: what a drain gives before any restart
+    const order = (await b.queue('rp').messages()).map((m) => m.body.toString());
+    const qOrder = (await b.queue('rq').messages()).map((m) => m.body.toString());
+    // 100 of each handed out and not acked: the journal marks them delivered
+    const taken = await confirmChannel(b);
+    for (let i = 0; i < 100; i++) {
+      expect(await taken.get('rp')).not.toBe(false);
+      expect(await taken.get('rq')).not.toBe(false);
+    }
+
+    const read = vi.spyOn(FileStore.prototype, 'readMessage');
+    let reads: number[];
+    try {
+      b = await restart(b);
+      reads = read.mock.calls.map((c) => c[0]);
+    } finally {
+      read.mockRestore();
+    }
+    // read back at start: the in-memory heads (THRESHOLD per priority level) and, in the quorum
+    // queue, the 100 returned by the closed channel (their x-acquired-count lives on an entry)
+    const readOf = (ids: Set<number>) => reads.filter((id) => ids.has(id)).length;
+    expect(readOf(ids.rp)).toBe(3 * THRESHOLD);
+    expect(readOf(ids.rq)).toBeLessThanOrEqual(2 * THRESHOLD + 100);
+    expect(readOf(ids.ttl)).toBe(THRESHOLD);
+    expect(reads.length).toBe(readOf(ids.rp) + readOf(ids.rq) + readOf(ids.ttl));
+    expect(paged(b, 'rp')).toBe(n - 3 * THRESHOLD);
+    expect(paged(b, 'rq')).toBeGreaterThan(n - 2 * THRESHOLD - 100);
+    expect({ rp: figures(b, 'rp'), rq: figures(b, 'rq') }).toEqual(before);
+
+    ch = await confirmChannel(b);
+    const got = await drain(ch, 'rp');
+    expect(got.map((m) => m.content.toString())).toEqual(order);
+    expect(got.map((m) => m.properties.messageId)).toEqual(order.map((s) => `m${s.slice(2, s.indexOf(':'))}`));
+    expect(got.map((m) => m.properties.priority)).toEqual(order.map((s) => Number(s.slice(2, s.indexOf(':'))) % 3));
+    // the 100 handed out before the restart, and only they, come back redelivered
+    expect(got.map((m) => m.fields.redelivered)).toEqual(order.map((_, i) => i < 100));
+    const qGot = await drain(ch, 'rq');
+    expect(qGot.map((m) => m.content.toString())).toEqual(qOrder);
+    expect(qGot.filter((m) => m.fields.redelivered).length).toBe(100);
+    expect(qGot.slice(0, 100).every((m) => m.fields.redelivered)).toBe(true);
+
+    expect(paged(b, 'ttl')).toBe(100 - THRESHOLD);
+    expect(expiries(b)).toEqual(ttlBefore);
+    expect((await drain(ch, 'ttl')).map((m) => m.content.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `t${i}`));
+  });
+});
+
+describe('FileStore.readMessageIndex', () => {
+  it('reads what places a message (publish time, priority, expiration, body size) past every kind of property and header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
+    dirs.push(dir);
+    const headers = {
+      s: 'x'.repeat(300), n: -5, d: 1.5, big: 12345678901234567890n, t: true, f: false, nul: null, u: undefined,
+      bytes: Buffer.alloc(200, 1), date: new Date(5), dec: new Decimal(2, 314), arr: [1, 'two', [3], { four: 4 }], table: { a: { b: ['c'] } },
+    };
+    const full: Message = {
+      exchange: 'amq.direct', routingKey: 'k'.repeat(200), publishedAt: 1_700_000_000_123, body: Buffer.alloc(70_000, 7),
+      properties: {
+        contentType: 'text/plain', contentEncoding: 'gzip', headers, deliveryMode: 2, priority: 7, correlationId: 'c', replyTo: 'r',
+        expiration: '60000', messageId: 'id', timestamp: 17, type: 't', userId: 'guest', appId: 'a', clusterId: 'cl',
+      },
+    };
+    const bare: Message = { exchange: '', routingKey: 'q', publishedAt: 5, body: Buffer.alloc(0), properties: {} };
+    const refs = [{ vhost: '/', queue: 'q' }];
+    let store = new FileStore({ dir });
+    await store.open();
+    store.addMessage(1, full, refs);
+    store.addMessage(2, bare, refs);
+    await new Promise<void>((resolve, reject) => store.sync((err) => (err ? reject(err) : resolve())));
+    await store.close();
+    store = new FileStore({ dir });
+    await store.open();
+    try {
+      const out = { publishedAt: 0, priority: undefined as number | undefined, expiration: undefined as string | undefined, bodyLength: -1 };
+      expect(store.readMessageIndex(1, out)).toBe(true);
+      expect(out).toEqual({ publishedAt: 1_700_000_000_123, priority: 7, expiration: '60000', bodyLength: 70_000 });
+      expect(store.readMessageIndex(2, out)).toBe(true);
+      expect(out).toEqual({ publishedAt: 5, priority: undefined, expiration: undefined, bodyLength: 0 });
+      expect(store.readMessageIndex(3, out)).toBe(false);
+    } finally {
+      await store.close();
+    }
   });
 });
 

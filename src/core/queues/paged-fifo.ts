@@ -107,6 +107,25 @@ export class PagedFifo {
     this.pushTail(e);
   }
 
+  /**
+   * Recovery: an entry whose message stays in the store, straight into the paged part, no
+   * object made. False when it belongs in the in-memory head (the head is not full yet, or
+   * nothing pages here): the caller then reads the message and pushes an entry.
+   */
+  pushIndex(id: number, seq: number, expiresAt: number, deliveryCount: number, bodyLength: number): boolean {
+    if (this.pager === undefined || (this.count === 0 && this.head.length < this.pager.threshold)) return false;
+    if (this.count === this.cap) this.grow();
+    const p = (this.start + this.count) % this.cap;
+    this.seqs[p] = seq;
+    this.ids[p] = id;
+    this.expires[p] = expiresAt;
+    this.deliveries[p] = deliveryCount;
+    this.lengths[p] = bodyLength;
+    this.pagedBytes += bodyLength;
+    this.count++;
+    return true;
+  }
+
   peek(): QueueEntry | undefined {
     if (this.head.length === 0 && this.count > 0) this.pageIn();
     return this.head.peek();

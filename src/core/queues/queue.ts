@@ -3,7 +3,7 @@ import type { Consumer, Delivery } from '../consumer.js';
 import { resourceLocked, accessRefused, describeQueue } from '../errors.js';
 import type { FieldTable } from '../fields.js';
 import { isPersistent, type Message } from '../message.js';
-import type { Store } from '../../store/store.js';
+import type { MessageIndex, Store } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
 import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
@@ -203,21 +203,44 @@ export class Queue {
 
   /** A new entry for `message` in this queue (not yet added). */
   makeEntry(id: number, message: Message, persisted: boolean): QueueEntry {
+    const { publishedAt, properties } = message;
+    return { id, seq: this.nextSeq++, message, expiresAt: this.expiryOf(publishedAt, properties.expiration), priority: this.levelOf(properties.priority), deliveryCount: 0, persisted };
+  }
+
+  /** when a message published at `publishedAt` expires here (the queue's TTL, the message's own) */
+  private expiryOf(publishedAt: number, expiration: string | undefined): number {
     let expiresAt = Infinity;
     const ttl = this.config.messageTtl;
-    if (ttl !== undefined) expiresAt = message.publishedAt + ttl;
-    const exp = message.properties.expiration;
-    if (exp !== undefined) {
-      const n = Number(exp);
-      if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, message.publishedAt + n);
+    if (ttl !== undefined) expiresAt = publishedAt + ttl;
+    if (expiration !== undefined) {
+      const n = Number(expiration);
+      if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, publishedAt + n);
     }
-    let priority: number;
-    if (this.ready instanceof QuorumReadyList) priority = quorumBucket(this.ready.scheme, message.properties.priority);
-    else {
-      const p = message.properties.priority ?? 0;
-      priority = p > this.config.maxPriority ? this.config.maxPriority : p < 0 ? 0 : p;
-    }
-    return { id, seq: this.nextSeq++, message, expiresAt, priority, deliveryCount: 0, persisted };
+    return expiresAt;
+  }
+
+  /** the ready list's level for a message's priority property */
+  private levelOf(priority: number | undefined): number {
+    if (this.ready instanceof QuorumReadyList) return quorumBucket(this.ready.scheme, priority);
+    const p = priority ?? 0;
+    return p > this.config.maxPriority ? this.config.maxPriority : p < 0 ? 0 : p;
+  }
+
+  /**
+   * Recovery: a persistent message the store holds, placed by its index alone (its body stays
+   * on disk, read back when it reaches the in-memory head), where `makeEntry` + `enqueue`
+   * would have put it. False, and nothing changed, when it must come in as an entry (its
+   * priority level's in-memory head is not full yet).
+   */
+  restorePaged(id: number, index: MessageIndex, delivered: boolean): boolean {
+    const placed = this.ready.pushPaged(id, this.nextSeq, this.expiryOf(index.publishedAt, index.expiration), this.levelOf(index.priority), delivered ? 1 : 0, index.bodyLength);
+    if (!placed) return false;
+    this.nextSeq++;
+    this.stats.published++;
+    if (this.consumers.length) this.dispatch();
+    this.enforceMaxLength();
+    this.scheduleExpiry();
+    return true;
   }
 
   /** Would x-overflow reject-publish turn this message away? Checked before routing commits. */

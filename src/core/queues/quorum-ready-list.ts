@@ -97,6 +97,15 @@ export class QuorumReadyList extends ReadyList {
     this.counted(e);
   }
 
+  override pushPaged(id: number, seq: number, expiresAt: number, bucket: number, deliveryCount: number, bodyLength: number): boolean {
+    if (!this.buckets[bucket]!.pushIndex(id, seq, expiresAt, deliveryCount, bodyLength)) return false;
+    this.held++;
+    this.heldBytes += bodyLength;
+    this.heldPersistent++;
+    this.heldPersistentBytes += bodyLength;
+    return true;
+  }
+
   override requeue(e: QueueEntry): void {
     this.returns.push(e);
     this.counted(e);

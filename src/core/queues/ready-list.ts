@@ -144,6 +144,20 @@ export class ReadyList {
     this.added(e);
   }
 
+  /**
+   * Recovery: a persistent message left in the store, straight into its level's paged part
+   * (PagedFifo.pushIndex). False when it must come in as an entry (the level's in-memory head
+   * is not full yet, or the queue does not page).
+   */
+  pushPaged(id: number, seq: number, expiresAt: number, priority: number, deliveryCount: number, bodyLength: number): boolean {
+    if (!this.levels[priority]!.fresh.pushIndex(id, seq, expiresAt, deliveryCount, bodyLength)) return false;
+    this.count++;
+    this.byteCount += bodyLength;
+    this.persistentCount++;
+    this.persistentByteCount += bodyLength;
+    return true;
+  }
+
   peek(): QueueEntry | undefined {
     if (this.count === 0) return undefined;
     for (let p = this.levels.length - 1; p >= 0; p--) {

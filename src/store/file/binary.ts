@@ -142,6 +142,17 @@ export class ByteReader {
     return s;
   }
 
+  /** past `n` bytes */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
+  /** past a string or a byte string (a varuint length, then the bytes), unread */
+  skipBytes(): void {
+    this.skip(this.varuint());
+  }
+
   /** a private copy, so the read chunk it came from can be released */
   bytesCopy(): Buffer {
     const len = this.varuint();

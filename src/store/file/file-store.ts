@@ -3,6 +3,7 @@ import {
   queueKey,
   type BindingDef,
   type ExchangeDef,
+  type MessageIndex,
   type PermissionDef,
   type PolicyDef,
   type QueueDef,
@@ -23,6 +24,7 @@ import { DirLock } from './lock.js';
 import {
   EntityKind,
   readMessageHead,
+  readMessageIndex,
   readMessagePart,
   readQueueRef,
   RECORD_HEADER,
@@ -278,6 +280,32 @@ export class FileStore implements Store {
    * journal no longer holds it, or its record cannot be read.
    */
   readMessage(id: number): Message | undefined {
+    const r = this.messageRecord(id);
+    if (!r) return undefined;
+    try {
+      readMessageHead(r);
+      return readMessagePart(r);
+    } catch (err) {
+      this.unreadable(id, err);
+      return undefined;
+    }
+  }
+
+  /** what places a message in a queue, read from its record without decoding the rest (recovery) */
+  readMessageIndex(id: number, out: MessageIndex): boolean {
+    const r = this.messageRecord(id);
+    if (!r) return false;
+    try {
+      readMessageIndex(r, out);
+      return true;
+    } catch (err) {
+      this.unreadable(id, err);
+      return false;
+    }
+  }
+
+  /** a reader positioned after the type byte of the message's record; undefined when not held or unreadable */
+  private messageRecord(id: number): ByteReader | undefined {
     if (this.phase !== 'open' && this.phase !== 'closing') return undefined;
     const entry = this.state.messages.get(id);
     if (!entry || entry.offset < 0) return undefined;
@@ -294,13 +322,16 @@ export class FileStore implements Store {
       // no checksum here: replay checked every record on disk, and later ones are our own
       // bytes (a checksum per read cost more than the rest of the read)
       if (!isRecordOf(rec, entry.bytes, id)) throw new Error('not this message\'s record');
-      const r = new ByteReader(rec, RECORD_HEADER + 1, entry.bytes);
-      readMessageHead(r);
-      return readMessagePart(r);
+      return new ByteReader(rec, RECORD_HEADER + 1, entry.bytes);
     } catch (err) {
-      this.logger.warn(`journal ${this.dir}: message ${id} could not be read back from segment ${entry.seg} at ${entry.offset}: ${(err as Error).message}`);
+      this.unreadable(id, err);
       return undefined;
     }
+  }
+
+  private unreadable(id: number, err: unknown): void {
+    const entry = this.state.messages.get(id);
+    this.logger.warn(`journal ${this.dir}: message ${id} could not be read back from segment ${entry?.seg} at ${entry?.offset}: ${(err as Error).message}`);
   }
 
   /** a record from the segment file, through a read-ahead block: messages are mostly read back in the order they were written */

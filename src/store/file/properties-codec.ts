@@ -1,7 +1,7 @@
 import type { FieldTable } from '../../core/fields.js';
 import type { MessageProperties } from '../../core/message.js';
 import type { ByteReader, ByteWriter } from './binary.js';
-import { readValue, writeValue } from './value-codec.js';
+import { readValue, skipValue, writeValue } from './value-codec.js';
 
 /**
  * Message properties as a presence bitmask followed by the present fields, in
@@ -75,4 +75,29 @@ export function readProperties(r: ByteReader): MessageProperties {
   if (mask & APP_ID) p.appId = r.str();
   if (mask & CLUSTER_ID) p.clusterId = r.str();
   return p;
+}
+
+/**
+ * Past the properties, keeping only what places a message in a queue (its priority and
+ * expiration, into `out`): recovery indexes paged-out messages without decoding them.
+ */
+export function skipProperties(r: ByteReader, out: { priority: number | undefined; expiration: string | undefined }): void {
+  out.priority = undefined;
+  out.expiration = undefined;
+  const mask = r.varuint();
+  if (mask === 0) return;
+  if (mask & CONTENT_TYPE) r.skipBytes();
+  if (mask & CONTENT_ENCODING) r.skipBytes();
+  if (mask & HEADERS) skipValue(r);
+  if (mask & DELIVERY_MODE) r.skip(1);
+  if (mask & PRIORITY) out.priority = r.u8();
+  if (mask & CORRELATION_ID) r.skipBytes();
+  if (mask & REPLY_TO) r.skipBytes();
+  if (mask & EXPIRATION) out.expiration = r.str();
+  if (mask & MESSAGE_ID) r.skipBytes();
+  if (mask & TIMESTAMP) r.skip(8);
+  if (mask & TYPE) r.skipBytes();
+  if (mask & USER_ID) r.skipBytes();
+  if (mask & APP_ID) r.skipBytes();
+  if (mask & CLUSTER_ID) r.skipBytes();
 }

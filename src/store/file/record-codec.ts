@@ -1,7 +1,8 @@
 import type { Message } from '../../core/message.js';
 import { ByteReader, type ByteWriter } from './binary.js';
 import { crc32 } from './checksum.js';
-import { readProperties, writeProperties } from './properties-codec.js';
+import { readProperties, skipProperties, writeProperties } from './properties-codec.js';
+import type { MessageIndex } from '../store.js';
 import { readValue, writeValue } from './value-codec.js';
 
 /**
@@ -164,6 +165,20 @@ export function readMessagePart(r: ByteReader): Message {
   const properties = readProperties(r);
   const body = r.bytesCopy();
   return { exchange, routingKey, properties, body, publishedAt };
+}
+
+/**
+ * `r` positioned just after the type byte: what places the message in a queue, into `out`,
+ * without decoding the rest (nothing allocated unless it has an expiration).
+ */
+export function readMessageIndex(r: ByteReader, out: MessageIndex): void {
+  r.skip(8);
+  for (let n = r.varuint(); n > 0; n--) r.varuint();
+  out.publishedAt = r.f64();
+  r.skipBytes();
+  r.skipBytes();
+  skipProperties(r, out);
+  out.bodyLength = r.varuint();
 }
 
 export function readQueueRef(r: ByteReader): { local: number; vhost: string; queue: string } {

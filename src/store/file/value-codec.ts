@@ -135,3 +135,45 @@ export function readValue(r: ByteReader): unknown {
       throw new DecodeError(`unknown value tag ${tag}`);
   }
 }
+
+/** past one value, unread (nothing allocated: recovery skips message headers this way) */
+export function skipValue(r: ByteReader): void {
+  const tag = r.u8();
+  switch (tag) {
+    case Tag.Null:
+    case Tag.Undefined:
+    case Tag.False:
+    case Tag.True:
+      return;
+    case Tag.Int32:
+      r.skip(4);
+      return;
+    case Tag.Double:
+    case Tag.Date:
+      r.skip(8);
+      return;
+    case Tag.BigInt:
+    case Tag.String:
+    case Tag.Bytes:
+      r.skipBytes();
+      return;
+    case Tag.Decimal:
+      r.skip(9);
+      return;
+    case Tag.Array: {
+      const n = r.varuint();
+      for (let i = 0; i < n; i++) skipValue(r);
+      return;
+    }
+    case Tag.Table: {
+      const n = r.varuint();
+      for (let i = 0; i < n; i++) {
+        r.skipBytes();
+        skipValue(r);
+      }
+      return;
+    }
+    default:
+      throw new DecodeError(`unknown value tag ${tag}`);
+  }
+}
