@@ -3,10 +3,12 @@
  *   1. idle RSS of `localmq start` (data dir, default engine and listeners), goal < 60 MB
  *      (SI: 57.2 MiB), on a first start and on a restart, `--idle-runs` times each;
  *   2. RSS with 1 M queued 16 B persistent messages in a durable queue;
+ *   2b. (step `transient`) RSS with 1 M queued 16 B transient messages in a non-durable queue,
+ *      paged out to the transient store past the threshold (`<data dir>/transient`);
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
  *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood] [--body 16] [--idle-runs 3]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient] [--body 16] [--idle-runs 3]
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
@@ -124,6 +126,25 @@ if (steps.has('million')) {
   results['recovered'] = (await ch2.checkQueue('million')).messageCount;
   await conn2.close();
   await stop(r);
+}
+
+// 2b. 1 M queued 16 B transient messages in a non-durable queue
+if (steps.has('transient')) {
+  const c = await startCli('transient', []);
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue('transient', { durable: false, arguments: { 'x-queue-type': 'classic' } });
+  const body = Buffer.alloc(bodySize, 't');
+  for (let i = 0; i < count; i++) {
+    if (!ch.publish('', 'transient', body)) await new Promise((r) => ch.once('drain', r));
+  }
+  await ch.waitForConfirms();
+  const q = await ch.checkQueue('transient');
+  await sleep(2000);
+  results['transientQueued'] = q.messageCount;
+  results['transientRssMiB'] = Math.round(rssMiB(c.pid!));
+  await conn.close();
+  await stop(c);
 }
 
 // 3. flood under the watermark

@@ -54,12 +54,32 @@ export interface Store {
    * when the store does not hold the message or cannot read its record.
    */
   readMessageIndex?(id: number, out: MessageIndex): boolean;
+  /**
+   * Paging of what the journal does not hold (transient messages, non-durable queues): a
+   * store for this run only, there once `open` has run.
+   */
+  readonly transientPager?: TransientPager;
 
   /** `cb` runs once everything written before this call is durable, or with the error that stopped it */
   sync(cb: (err?: Error) => void): void;
   /** called with write errors (a full disk): the broker blocks publishers until `onRecovered` */
   onError(listener: (err: Error | null) => void): void;
   close(): Promise<void>;
+}
+
+/**
+ * Where a queue pages out messages the store does not keep across restarts: written when
+ * they pass the threshold, read back (synchronously) when they reach the in-memory head,
+ * released when the queue lets go of them. Gone at restart.
+ */
+export interface TransientPager {
+  /** ready messages of one priority kept in memory before the rest is paged out */
+  readonly threshold: number;
+  /** where `message` can be read back from, or -1 when it cannot be paged out (it stays in memory) */
+  write(message: Message): number;
+  read(loc: number): Message | undefined;
+  /** the queue is done with the record at `loc` */
+  release(loc: number): void;
 }
 
 export interface QueueRef {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -237,6 +237,124 @@ describe('recovery of paged queues', () => {
     expect(paged(b, 'ttl')).toBe(100 - THRESHOLD);
     expect(expiries(b)).toEqual(ttlBefore);
     expect((await drain(ch, 'ttl')).map((m) => m.content.toString())).toEqual(Array.from({ length: 100 }, (_, i) => `t${i}`));
+  });
+});
+
+/** the condition holds within a few seconds (checked every few ms) */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+}
+
+describe('paging of transient messages (the transient store)', () => {
+  const segments = (b: LocalMQ) => readdirSync(join(b.options.dataDir!, 'transient')).filter((f) => f.endsWith('.tseg'));
+
+  it('a non-durable queue, and transient messages in a durable one, page out past the threshold and keep order and content; emptied segments go', async () => {
+    const b = await start();
+    const ch = await confirmChannel(b);
+    await ch.assertQueue('nd', { durable: false, arguments: { 'x-queue-type': 'classic' } });
+    await ch.assertQueue('mixed', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    const n = 600;
+    const body = (tag: string, i: number) => Buffer.from(`${tag}-${i}:`.padEnd(1000 + (i % 13), 'x'));
+    for (let i = 0; i < n; i++) {
+      ch.sendToQueue('nd', body('nd', i), { persistent: i % 2 === 0, headers: { i }, messageId: `m${i}`, priority: 1 });
+      ch.sendToQueue('mixed', body('mx', i), { persistent: i % 3 === 0, headers: { i } });
+    }
+    await ch.waitForConfirms();
+    expect(paged(b, 'nd')).toBe(n - THRESHOLD);
+    expect(paged(b, 'mixed')).toBe(n - THRESHOLD);
+    // the management API's figures count them as paged out
+    const figures = queueMemoryJson(b.core.vhost('/')!.getQueue('nd')!);
+    expect(figures['messages_paged_out']).toBe(n - THRESHOLD);
+    expect(figures['messages_persistent']).toBe(0);
+    // 1 KiB records in 64 KiB segments
+    expect(segments(b).length).toBeGreaterThan(10);
+    // peeking reads them back without consuming them
+    expect(b.queue('nd').messages().map((m) => m.body.toString())).toEqual(Array.from({ length: n }, (_, i) => body('nd', i).toString()));
+
+    const nd = await drain(ch, 'nd');
+    expect(nd.map((m) => m.content.toString())).toEqual(Array.from({ length: n }, (_, i) => body('nd', i).toString()));
+    expect(nd.map((m) => m.properties.headers?.['i'])).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(nd.map((m) => m.properties.messageId)).toEqual(Array.from({ length: n }, (_, i) => `m${i}`));
+    expect(nd.every((m) => m.properties.priority === 1 && !m.fields.redelivered)).toBe(true);
+    const mixed = await drain(ch, 'mixed');
+    expect(mixed.map((m) => m.content.toString())).toEqual(Array.from({ length: n }, (_, i) => body('mx', i).toString()));
+    expect(mixed.map((m) => m.properties.deliveryMode)).toEqual(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 2 : 1)));
+    // everything left: only the segment being written is still there (emptied ones go at the end of a turn)
+    await until(() => segments(b).length === 1);
+  });
+
+  it('churn does not grow the store; a requeue keeps its message; purge and delete let go of their records', async () => {
+    const b = await start();
+    const ch = await confirmChannel(b);
+    await ch.assertQueue('churn', { durable: false });
+    const kb = (i: number) => Buffer.from(`c${i}:`.padEnd(1024, '.'));
+    let next = 0;
+    let received = 0;
+    const seen: number[] = [];
+    let requeued = false;
+    await ch.prefetch(50);
+    await ch.consume('churn', (m) => {
+      if (!m) return;
+      const v = Number(m.content.toString().slice(1, m.content.indexOf(':')));
+      // one paged message goes back once: it returns to its place, flagged
+      if (v === 700 && !requeued) {
+        requeued = true;
+        ch.nack(m, false, true);
+        return;
+      }
+      seen.push(v);
+      received++;
+      ch.ack(m);
+    });
+    // rounds of 400 (past the threshold) published and consumed: far more than the disk keeps
+    let most = 0;
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 400; i++) ch.sendToQueue('churn', kb(next++));
+      await ch.waitForConfirms();
+      most = Math.max(most, segments(b).length);
+      await until(() => received === next);
+    }
+    expect(requeued).toBe(true);
+    expect([...seen].sort((x, y) => x - y)).toEqual(Array.from({ length: next }, (_, i) => i));
+    // 4 MB went through; at most one round (400 KiB) was ever on disk
+    await until(() => segments(b).length === 1);
+    expect(most).toBeLessThanOrEqual(10);
+
+    // purge and delete let go of what was paged out
+    await ch.assertQueue('purged', { durable: false });
+    await ch.assertQueue('deleted', { durable: false });
+    for (let i = 0; i < 300; i++) {
+      ch.sendToQueue('purged', kb(i));
+      ch.sendToQueue('deleted', kb(i));
+    }
+    await ch.waitForConfirms();
+    expect(segments(b).length).toBeGreaterThan(5);
+    expect((await ch.purgeQueue('purged')).messageCount).toBe(300);
+    await ch.deleteQueue('deleted');
+    await until(() => segments(b).length === 1);
+  });
+
+  it('the transient store is this run only: what a crash left is removed at start, all of it at stop', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
+    dirs.push(d);
+    // a crashed run's leftovers
+    mkdirSync(join(d, 'transient'), { recursive: true });
+    writeFileSync(join(d, 'transient', '0000000007.tseg'), Buffer.alloc(4096, 1));
+    let b = await start(d);
+    expect(readdirSync(join(d, 'transient'))).toEqual(['0000000001.tseg']);
+    const ch = await confirmChannel(b);
+    await ch.assertQueue('gone', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    for (let i = 0; i < 200; i++) ch.sendToQueue('gone', Buffer.from(`g${i}`), { persistent: i < 10 });
+    await ch.waitForConfirms();
+    expect(paged(b, 'gone')).toBe(200 - THRESHOLD);
+    b = await restart(b);
+    // transient messages do not survive a restart (RabbitMQ drops them with the transient store)
+    expect(b.queue('gone').messageCount()).toBe(10);
+    expect(readdirSync(join(d, 'transient'))).toEqual(['0000000001.tseg']);
+    await b.stop();
+    brokers.splice(brokers.indexOf(b), 1);
+    expect(existsSync(join(d, 'transient'))).toBe(false);
   });
 });
 

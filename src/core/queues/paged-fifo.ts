@@ -1,5 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { Message } from '../message.js';
+import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
 
 /**
@@ -22,7 +23,6 @@ const INITIAL_CAPACITY = 1024;
  * queue (peek, purge, the test API) hands out. The message is read back on first use.
  */
 export class PagedEntry implements QueueEntry {
-  readonly persisted = true;
   failedDeliveries?: number;
   private loaded: Message | undefined;
 
@@ -34,13 +34,20 @@ export class PagedEntry implements QueueEntry {
     public deliveryCount: number,
     /** the body's size, known without reading the message */
     readonly bodyLength: number,
-    private readonly pager: Pager,
+    private readonly pager: Pager | TransientPager,
+    /** where the transient store holds it; -1: the journal holds it (a persistent message) */
+    private readonly loc = -1,
   ) {}
+
+  /** in the journal (else in the transient store, gone at restart) */
+  get persisted(): boolean {
+    return this.loc < 0;
+  }
 
   get message(): Message {
     // the store always holds a paged message (it leaves the store only when it leaves the
     // queue); if its record cannot be read the store has said why, and the entry is empty
-    return (this.loaded ??= this.pager.read(this.id) ?? missingMessage(this.bodyLength));
+    return (this.loaded ??= (this.loc < 0 ? this.pager.read(this.id) : this.pager.read(this.loc)) ?? missingMessage(this.bodyLength));
   }
 
   set message(m: Message) {
@@ -62,8 +69,10 @@ export function entryBodyLength(e: QueueEntry): number {
  * entries are objects; persistent entries behind them keep only what the queue needs
  * to count, order and expire them (id, arrival, expiry, deliveries, body size: 32 bytes
  * in typed arrays), their messages staying in the store until the in-memory part runs dry
- * and a batch is read back. Entries that cannot be paged (transient messages, a store
- * without records) wait behind as objects, in their place.
+ * and a batch is read back. Transient messages (all of a non-durable queue's) page out the
+ * same way to the transient store, where one is given (8 bytes more each: where it is).
+ * Entries that cannot be paged (an adapter's own form of a message, a quorum queue's
+ * counts, nowhere to page to) wait behind as objects, in their place.
  */
 export class PagedFifo {
   /** the in-memory head */
@@ -77,15 +86,23 @@ export class PagedFifo {
   private expires = new Float64Array(0);
   private deliveries = new Uint32Array(0);
   private lengths = new Uint32Array(0);
+  /** where the transient store holds a slot's message, -1 for the journal; made on the first transient slot */
+  private locs: Float64Array | undefined;
   /** entries in the tail kept as objects, by their ring position's absolute index */
   private kept = new Map<number, QueueEntry>();
   /** absolute index of the tail's first slot (kept's keys count from the first push) */
   private base = 0;
 
+  /** ready entries kept in memory before the rest pages out; undefined: nothing pages */
+  private readonly threshold: number | undefined;
+
   constructor(
     private readonly pager: Pager | undefined,
     private readonly priority: number,
-  ) {}
+    private readonly transient?: TransientPager,
+  ) {
+    this.threshold = pager?.threshold ?? transient?.threshold;
+  }
 
   get length(): number {
     return this.head.length + this.count;
@@ -100,7 +117,7 @@ export class PagedFifo {
   pagedBytes = 0;
 
   push(e: QueueEntry): void {
-    if (this.count === 0 && (this.pager === undefined || this.head.length < this.pager.threshold)) {
+    if (this.count === 0 && (this.threshold === undefined || this.head.length < this.threshold)) {
       this.head.push(e);
       return;
     }
@@ -121,6 +138,7 @@ export class PagedFifo {
     this.expires[p] = expiresAt;
     this.deliveries[p] = deliveryCount;
     this.lengths[p] = bodyLength;
+    if (this.locs) this.locs[p] = -1;
     this.pagedBytes += bodyLength;
     this.count++;
     return true;
@@ -141,7 +159,10 @@ export class PagedFifo {
     if (this.head.length > 0) return this.head.shift();
     if (this.count === 0) return undefined;
     const e = this.tailEntry(0);
-    if (e instanceof PagedEntry) this.pagedBytes -= e.bodyLength;
+    if (e instanceof PagedEntry) {
+      this.pagedBytes -= e.bodyLength;
+      this.releaseSlot(this.start);
+    }
     this.kept.delete(this.base);
     this.start = (this.start + 1) % this.cap;
     this.count--;
@@ -162,9 +183,19 @@ export class PagedFifo {
   /** everything, in order; paged entries as PagedEntry */
   clear(): QueueEntry[] {
     const out = this.head.clear();
-    for (let i = 0; i < this.count; i++) out.push(this.tailEntry(i));
+    for (let i = 0; i < this.count; i++) {
+      out.push(this.tailEntry(i));
+      if (!this.kept.has(this.base + i)) this.releaseSlot((this.start + i) % this.cap);
+    }
     this.resetTail();
     return out;
+  }
+
+  /** the list is dropped unread (its queue was deleted): the transient store lets go of its records */
+  drop(): void {
+    if (this.locs) for (let i = 0; i < this.count; i++) if (!this.kept.has(this.base + i)) this.releaseSlot((this.start + i) % this.cap);
+    this.head.clear();
+    this.resetTail();
   }
 
   /** take out the entries with these arrival numbers (unique within a queue) */
@@ -177,13 +208,17 @@ export class PagedFifo {
     let pagedBytes = 0;
     for (let i = 0; i < this.count; i++) {
       const p = (this.start + i) % this.cap;
-      if (seqs.has(this.seqs[p]!)) continue;
+      if (seqs.has(this.seqs[p]!)) {
+        if (!this.kept.has(this.base + i)) this.releaseSlot(p);
+        continue;
+      }
       const q = (this.start + w) % this.cap;
       this.ids[q] = this.ids[p]!;
       this.seqs[q] = this.seqs[p]!;
       this.expires[q] = this.expires[p]!;
       this.deliveries[q] = this.deliveries[p]!;
       this.lengths[q] = this.lengths[p]!;
+      if (this.locs) this.locs[q] = this.locs[p]!;
       const k = this.kept.get(this.base + i);
       if (k) kept.set(this.base + w, k);
       else pagedBytes += this.lengths[p]!;
@@ -199,23 +234,39 @@ export class PagedFifo {
     const kept = this.kept.get(this.base + i);
     if (kept) return kept;
     const p = (this.start + i) % this.cap;
-    return new PagedEntry(this.ids[p]!, this.seqs[p]!, this.expires[p]!, this.priority, this.deliveries[p]!, this.lengths[p]!, this.pager!);
+    const loc = this.locs ? this.locs[p]! : -1;
+    return new PagedEntry(this.ids[p]!, this.seqs[p]!, this.expires[p]!, this.priority, this.deliveries[p]!, this.lengths[p]!, loc < 0 ? this.pager! : this.transient!, loc);
+  }
+
+  /** the slot at ring position `p` (a paged one) leaves: its transient record is let go */
+  private releaseSlot(p: number): void {
+    const loc = this.locs ? this.locs[p]! : -1;
+    if (loc >= 0) this.transient!.release(loc);
   }
 
   private pushTail(e: QueueEntry): void {
     if (this.count === this.cap) this.grow();
     const p = (this.start + this.count) % this.cap;
     this.seqs[p] = e.seq;
-    if (this.pageable(e)) {
+    let loc = -1;
+    if (this.pageable(e) || (this.transientPageable(e) && (loc = this.transient!.write(e.message)) >= 0)) {
       this.ids[p] = e.id;
       this.expires[p] = e.expiresAt;
       this.deliveries[p] = e.deliveryCount;
       this.lengths[p] = entryBodyLength(e);
       this.pagedBytes += this.lengths[p]!;
+      if (loc >= 0) (this.locs ??= new Float64Array(this.cap).fill(-1))[p] = loc;
+      else if (this.locs) this.locs[p] = -1;
     } else {
       this.kept.set(this.base + this.count, e);
     }
     this.count++;
+  }
+
+  /** a message the journal does not hold, which the transient store can take */
+  private transientPageable(e: QueueEntry): boolean {
+    if (this.transient === undefined || e.persisted || e instanceof PagedEntry || e.failedDeliveries !== undefined || e.acquiredCount !== undefined) return false;
+    return e.message.native === undefined && e.deliveryCount <= 0xffffffff;
   }
 
   /** its message is in the store as it is here, and nothing else about it needs an object */
@@ -233,6 +284,7 @@ export class PagedFifo {
     const n = Math.min(this.count, PAGE_IN_BATCH);
     for (let i = 0; i < n; i++) {
       const e = this.tailEntry(0);
+      const p = this.start;
       this.kept.delete(this.base);
       this.start = (this.start + 1) % this.cap;
       this.count--;
@@ -240,8 +292,9 @@ export class PagedFifo {
       if (e instanceof PagedEntry) {
         this.pagedBytes -= e.bodyLength;
         // unreadable (the store logged why): the entry stays, empty, so counts stay right
-        const message = this.pager!.read(e.id) ?? missingMessage(e.bodyLength);
-        this.head.push({ id: e.id, seq: e.seq, message, expiresAt: e.expiresAt, priority: e.priority, deliveryCount: e.deliveryCount, persisted: true });
+        const message = e.message;
+        this.releaseSlot(p);
+        this.head.push({ id: e.id, seq: e.seq, message, expiresAt: e.expiresAt, priority: e.priority, deliveryCount: e.deliveryCount, persisted: e.persisted });
       } else this.head.push(e);
     }
     if (this.count === 0) this.resetTail();
@@ -258,6 +311,7 @@ export class PagedFifo {
     const expires = new Float64Array(cap);
     const deliveries = new Uint32Array(cap);
     const lengths = new Uint32Array(cap);
+    const locs = this.locs ? new Float64Array(cap).fill(-1) : undefined;
     for (let i = 0; i < this.count; i++) {
       const p = (this.start + i) % this.cap;
       ids[i] = this.ids[p]!;
@@ -265,7 +319,9 @@ export class PagedFifo {
       expires[i] = this.expires[p]!;
       deliveries[i] = this.deliveries[p]!;
       lengths[i] = this.lengths[p]!;
+      if (locs) locs[i] = this.locs![p]!;
     }
+    this.locs = locs;
     this.ids = ids;
     this.seqs = seqs;
     this.expires = expires;
@@ -288,6 +344,7 @@ export class PagedFifo {
       this.expires = new Float64Array(0);
       this.deliveries = new Uint32Array(0);
       this.lengths = new Uint32Array(0);
+      this.locs = undefined;
     }
   }
 }

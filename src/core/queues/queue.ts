@@ -166,7 +166,9 @@ export class Queue {
     // a durable queue on a store that can read messages back keeps a bounded window in memory
     const pager = options.durable && store.readMessage && store.pageThreshold !== undefined ? { threshold: store.pageThreshold, read: (id: number) => store.readMessage!(id) } : undefined;
     // a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities)
-    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities, pager) : new ReadyList(config.maxPriority, pager);
+    // and any queue pages what the journal does not hold to the transient store (this run's only)
+    const transient = store.transientPager;
+    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities, pager, transient) : new ReadyList(config.maxPriority, pager, transient);
     const sel = options.arguments['x-selector'];
     this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;
     this.touch();
@@ -624,6 +626,8 @@ export class Queue {
     if (list.length === 0) return;
     if (list.length <= LEAVE_CHUNK && this.leaving.length === 0) {
       const entries = Array.isArray(list) ? list : list.toArray();
+      // a detached list is done with: its paged-out transient records go (settling reads no message)
+      if (!Array.isArray(list)) list.drop();
       this.settleLeft(entries, reason);
       return;
     }
@@ -873,7 +877,7 @@ export class Queue {
     const consumers = this.consumers.splice(0);
     // the store drops them with the queue: let go of them at once, however many
     const messages = this.ready.length;
-    this.ready.detach();
+    this.ready.detach().drop();
     return { consumers, messages };
   }
 

@@ -2,6 +2,7 @@ import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
 import { ReadyList, firstEntries } from './ready-list.js';
+import type { TransientPager } from '../../store/store.js';
 
 /**
  * How a quorum queue orders messages by priority, per RabbitMQ version:
@@ -53,11 +54,12 @@ export class QuorumReadyList extends ReadyList {
   constructor(
     readonly scheme: QuorumPriorities,
     private readonly bucketPager?: Pager,
+    private readonly bucketTransient?: TransientPager,
   ) {
     // a ReadyList to whoever holds one (Queue.ready); none of the base's levels is used
     super(0);
     const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
-    this.buckets = Array.from({ length: n }, (_, b) => new PagedFifo(bucketPager, b));
+    this.buckets = Array.from({ length: n }, (_, b) => new PagedFifo(bucketPager, b, bucketTransient));
   }
 
   override get paged(): number {
@@ -178,7 +180,7 @@ export class QuorumReadyList extends ReadyList {
    * priority levels; this list swaps its returns and buckets, and keeps the scheme.
    */
   override detach(): QuorumReadyList {
-    const out = new QuorumReadyList(this.scheme, this.bucketPager);
+    const out = new QuorumReadyList(this.scheme, this.bucketPager, this.bucketTransient);
     out.shiftUnread = true;
     [out.returns, this.returns] = [this.returns, out.returns];
     [out.buckets, this.buckets] = [this.buckets, out.buckets];
@@ -189,6 +191,12 @@ export class QuorumReadyList extends ReadyList {
     out.heldPersistentBytes = this.heldPersistentBytes;
     this.held = this.heldBytes = this.heldPersistent = this.heldPersistentBytes = 0;
     return out;
+  }
+
+  override drop(): void {
+    this.returns.clear();
+    for (const b of this.buckets) b.drop();
+    this.held = this.heldBytes = this.heldPersistent = this.heldPersistentBytes = 0;
   }
 
   override clear(): QueueEntry[] {

@@ -1,5 +1,6 @@
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
+import type { TransientPager } from '../../store/store.js';
 
 /**
  * One priority level: new messages at the back of a FIFO; requeued ones in a small list
@@ -16,8 +17,8 @@ class Level {
   private head = 0;
   readonly fresh: PagedFifo;
 
-  constructor(pager: Pager | undefined, priority: number) {
-    this.fresh = new PagedFifo(pager, priority);
+  constructor(pager: Pager | undefined, priority: number, transient: TransientPager | undefined) {
+    this.fresh = new PagedFifo(pager, priority, transient);
   }
 
   get length(): number {
@@ -95,8 +96,10 @@ export class ReadyList {
   constructor(
     maxPriority: number,
     private readonly pager?: Pager,
+    /** where transient messages page out (and all of a non-durable queue's) */
+    private readonly transient?: TransientPager,
   ) {
-    this.levels = Array.from({ length: maxPriority + 1 }, (_, p) => new Level(pager, p));
+    this.levels = Array.from({ length: maxPriority + 1 }, (_, p) => new Level(pager, p, transient));
   }
 
   /** ready messages whose body is out of memory (paged out to the store) */
@@ -208,7 +211,7 @@ export class ReadyList {
    * levels) whatever the length (a purge or a delete of millions of messages).
    */
   detach(): ReadyList {
-    const out = new ReadyList(this.levels.length - 1, this.pager);
+    const out = new ReadyList(this.levels.length - 1, this.pager, this.transient);
     out.lazy = true;
     for (let p = 0; p < this.levels.length; p++) {
       const level = this.levels[p]!;
@@ -220,6 +223,18 @@ export class ReadyList {
     this.count = 0;
     this.byteCount = 0;
     return out;
+  }
+
+  /** a detached list nobody will read (its queue was deleted): paged-out transient records are let go */
+  drop(): void {
+    for (const level of this.levels) {
+      level.clearRequeued();
+      level.fresh.drop();
+    }
+    this.count = 0;
+    this.byteCount = 0;
+    this.persistentCount = 0;
+    this.persistentByteCount = 0;
   }
 
   clear(): QueueEntry[] {

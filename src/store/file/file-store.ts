@@ -10,10 +10,12 @@ import {
   type QueueRef,
   type RecoveredState,
   type Store,
+  type TransientPager,
   type UserDef,
   type VhostDef,
 } from '../store.js';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { ByteReader } from './binary.js';
 import { bindingKey, permissionKey, recordKey, vhostScopedKey, type KeyedRecord } from './entity-keys.js';
 import { writeSync } from 'node:fs';
@@ -40,6 +42,7 @@ import {
 import { replayJournal, type RecoveryReport } from './recovery.js';
 import { scanSegment, segmentPath } from './segment.js';
 import { consoleStoreLogger, type StoreLogger } from './store-logger.js';
+import { TRANSIENT_SEGMENT_SIZE, TransientStore } from './transient-store.js';
 
 export interface FileStoreOptions {
   /** the data dir; created if missing */
@@ -110,6 +113,8 @@ export class FileStore implements Store {
   private phase: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   /** what the last open() found */
   recoveryReport: RecoveryReport | undefined;
+  /** transient messages and non-durable queues page out here (`<dir>/transient`, this run's only) */
+  transientPager: TransientStore | undefined;
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
@@ -147,6 +152,7 @@ export class FileStore implements Store {
       writeIdMark(this.gc.writer, this.state.maxMessageId);
       this.gc.appended();
       const recovered = this.state.toRecoveredState((id) => this.readMessage(id));
+      this.transientPager = new TransientStore(join(this.dir, 'transient'), this.pageThreshold, this.logger, Math.min(this.segmentSize, TRANSIENT_SEGMENT_SIZE));
       this.phase = 'open';
       return recovered;
     } catch (err) {
@@ -397,6 +403,7 @@ export class FileStore implements Store {
       await this.gc.close();
     } finally {
       this.phase = 'closed';
+      this.transientPager?.close();
       for (const seg of [...this.readFds.keys()]) this.closeReadFd(seg);
       await this.lock?.release();
       this.lock = undefined;

@@ -79,16 +79,21 @@ export function writeMessage(w: ByteWriter, id: number, slots: readonly number[]
     w.f64(id);
     w.varuint(slots.length);
     for (let i = 0; i < slots.length; i++) w.varuint(slots[i]!);
-    w.f64(m.publishedAt);
-    w.str(m.exchange);
-    w.str(m.routingKey);
-    writeProperties(w, m.properties);
-    w.bytes(m.body);
+    writeMessagePart(w, m);
   } catch (err) {
     abandonRecord(w, start);
     throw err;
   }
   return endRecord(w, start);
+}
+
+/** the message part of a record (publishedAt onwards): what readMessagePart reads */
+export function writeMessagePart(w: ByteWriter, m: Message): void {
+  w.f64(m.publishedAt);
+  w.str(m.exchange);
+  w.str(m.routingKey);
+  writeProperties(w, m.properties);
+  w.bytes(m.body);
 }
 
 /** a message record with new slots around the unchanged message part of an old record */
