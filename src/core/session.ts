@@ -4,8 +4,8 @@ import { BrokerError, notFound, preconditionFailed } from './errors.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
-import type { SlicedTask } from './sliced-work.js';
-import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
+import { LEAVE_CHUNK } from './queues/leaving.js';
+import { BulkSettle } from './bulk-settle.js';
 
 /**
  * The delivery book of one AMQP channel (or one STOMP subscription, or one MQTT client):
@@ -21,7 +21,13 @@ export class Session {
   active = true;
   unacked = 0;
   private nextTag = 1;
-  private readonly outstanding = new Map<number, Delivery>();
+  /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the map) */
+  private outstanding = new Map<number, Delivery>();
+  /** settles of many deliveries at once, done in the broker's sliced work (and later settles behind them) */
+  private readonly bulk = new BulkSettle(
+    (d, how, touched) => this.finishSettle(d, how, touched),
+    (touched) => this.afterSlice(touched),
+  );
   readonly consumers = new Map<string, Consumer>();
   /** told of each outstanding delivery as it is settled (an adapter's own ids for it go then) */
   onSettled: ((d: Delivery) => void) | undefined;
@@ -298,20 +304,21 @@ export class Session {
   }
 
   private settle(tag: number, multiple: boolean, how: SettleHow): void {
+    if (multiple && tag !== 0 && !this.outstanding.has(tag) && !this.anyAtOrBelow(tag)) {
+      throw preconditionFailed(`unknown delivery tag ${tag}`);
+    }
+    if (!multiple && !this.outstanding.has(tag)) throw preconditionFailed(`unknown delivery tag ${tag}`);
+    if (this.bulk.pending || (multiple && this.outstanding.size > LEAVE_CHUNK)) {
+      this.settleInSlices(tag, multiple, how);
+      return;
+    }
     const touched = new Set<Queue>();
     if (multiple) {
-      if (tag !== 0 && !this.outstanding.has(tag) && !this.anyAtOrBelow(tag)) {
-        throw preconditionFailed(`unknown delivery tag ${tag}`);
-      }
       for (const [t, d] of this.outstanding) {
         if (tag !== 0 && t > tag) break;
         this.settleOne(d, how, touched);
       }
-    } else {
-      const d = this.outstanding.get(tag);
-      if (!d) throw preconditionFailed(`unknown delivery tag ${tag}`);
-      this.settleOne(d, how, touched);
-    }
+    } else this.settleOne(this.outstanding.get(tag)!, how, touched);
     this.afterSettle(touched, how === 'requeue' || how === 'release' || how === 'detach');
   }
 
@@ -322,21 +329,70 @@ export class Session {
 
   private settleOne(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
     this.outstanding.delete(d.tag);
+    if (!d.timedOut) this.unacked--;
+    this.finishSettle(d, how, touched);
+  }
+
+  /** a delivery out of the books: its queue settles its message */
+  private finishSettle(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
+    this.onSettled?.(d);
     if (d.timedOut) {
       // its message went back when it timed out: settling it only ends the consumer's timeout
-      this.onSettled?.(d);
       if (d.consumer && --d.consumer.timedOut === 0 && d.queue) touched.add(d.queue);
       return;
     }
-    this.unacked--;
-    this.onSettled?.(d);
     if (d.queue) {
       d.queue.settleDelivered(d.entry, d.consumer, how);
       touched.add(d.queue);
     }
   }
 
+  /**
+   * Many deliveries at once (a nack multiple of a million), or anything while such a settle
+   * is still running: the deliveries leave the books now (their tags are gone for the client)
+   * and their queues settle them in the broker's sliced work, in this order (BulkSettle).
+   */
+  private settleInSlices(tag: number, multiple: boolean, how: SettleHow): void {
+    if (!multiple) {
+      const d = this.outstanding.get(tag)!;
+      this.outstanding.delete(tag);
+      if (!d.timedOut) this.unacked--;
+      this.bulkSettle([d], 1, how);
+    } else if (tag === 0 || tag >= this.nextTag - 1) this.settleAllInSlices(how);
+    else {
+      const taken: Delivery[] = [];
+      for (const [t, d] of this.outstanding) {
+        if (t > tag) break;
+        this.outstanding.delete(t);
+        if (!d.timedOut) this.unacked--;
+        taken.push(d);
+      }
+      this.bulkSettle(taken, taken.length, how);
+    }
+  }
+
+  /** every outstanding delivery, in slices: the map itself is handed over (O(1)) */
+  private settleAllInSlices(how: SettleHow): void {
+    const all = this.outstanding;
+    this.outstanding = new Map();
+    this.unacked = 0;
+    // re-iterable: a requeue batch walks it once to find its queues, then settles from it
+    this.bulkSettle({ [Symbol.iterator]: () => all.values() }, all.size, how);
+  }
+
+  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow): void {
+    this.bulk.add(deliveries, count, how);
+    if (!this.bulk.scheduled && this.bulk.pending) {
+      this.bulk.scheduled = true;
+      this.vhost.bulkWork.add(this.bulk);
+    }
+  }
+
   private settleAll(how: 'return' | 'release' | 'discard'): void {
+    if (this.bulk.pending || this.outstanding.size > LEAVE_CHUNK) {
+      this.settleAllInSlices(how);
+      return;
+    }
     const touched = new Set<Queue>();
     for (const d of this.outstanding.values()) this.settleOne(d, how, touched);
     this.afterSettle(touched, how !== 'discard');
@@ -350,6 +406,13 @@ export class Session {
       if (!touched.has(c.queue)) touched.add(c.queue);
     }
     for (const q of touched) if (!q.deleted) q.dispatch();
+  }
+
+  /** after a slice of a bulk settle: as afterSettle, but a queue still waiting for returns delivers once they are back */
+  private afterSlice(touched: Set<Queue>): void {
+    if (this.closed) return;
+    for (const c of this.consumers.values()) touched.add(c.queue);
+    for (const q of touched) if (!q.deleted && !this.bulk.bringsBack(q)) q.dispatch();
   }
 
   /** a paused client resumes, or its socket drained: let its queues deliver again */
@@ -367,46 +430,9 @@ export class Session {
     this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    if (this.outstanding.size > LEAVE_CHUNK) this.returnInSlices();
-    else this.settleAll('return');
+    // a million unacked go back in slices (settleAll): each queue finishes the return at once
+    // before anything that depends on its order, as RabbitMQ processes the channel's DOWN first
+    this.settleAll('return');
     this.vhost.directReplyTo.sessionClosed(this);
-  }
-
-  /**
-   * A channel closing with a million unacked: they go back to their queues in the broker's
-   * sliced work. Each queue knows a return is under way and finishes it at once before
-   * anything that depends on its order (a delivery, basic.get, a purge, a peek), so a
-   * requeued message still comes back in its place, ahead of later ones, as RabbitMQ does.
-   */
-  private returnInSlices(): void {
-    const all = [...this.outstanding.values()];
-    this.outstanding.clear();
-    this.unacked = 0;
-    const queues = new Set<Queue>();
-    let last: Queue | null = null;
-    for (const d of all) {
-      if (d.queue !== last && d.queue) queues.add(d.queue);
-      last = d.queue;
-    }
-    let at = 0;
-    const task: SlicedTask = {
-      step: (deadline) => {
-        let chunks = 0;
-        while (at < all.length) {
-          const end = Math.min(all.length, at + LEAVE_CHUNK);
-          // `at` moves before the settle: a queue it touches may finish this return re-entrantly
-          while (at < end) {
-            const d = all[at++]!;
-            this.onSettled?.(d);
-            if (!d.timedOut) d.queue?.settleDelivered(d.entry, d.consumer, 'return');
-          }
-          if (at < all.length && (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline)) return false;
-        }
-        for (const q of queues) q.returnsDone(task);
-        return true;
-      },
-    };
-    for (const q of queues) q.returnsPending(task);
-    this.vhost.bulkWork.add(task);
   }
 }

@@ -12,6 +12,8 @@ import { connect } from '../helpers/amqp.js';
 // work left behind): test/amqp/huge-queues.test.ts deletes a million.
 
 const COUNT = 500_000;
+/** dead-lettering makes a copy of each message: fewer keep the suite's time down, still many slices */
+const NACKED = 100_000;
 
 let broker: LocalMQ;
 let conn: ChannelModel;
@@ -120,6 +122,43 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
     const got = await ch.get('big.requeue', { noAck: true });
     expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
   });
+  it(`basic.nack multiple of ${NACKED} unacked (requeue=false) dead-letters each once, in order, in slices while another client is served`, async () => {
+    const COUNT = NACKED;
+    await ch.assertQueue('big.nack.dlq', { durable: false });
+    await ch.assertQueue('big.nack', { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'big.nack.dlq' } });
+    for (let i = 0; i < COUNT; i++) broker.publish('', 'big.nack', Buffer.from(String(i)));
+    const v = broker.core.vhost('/')!;
+    const q = v.getQueue('big.nack')!;
+    const dlq = v.getQueue('big.nack.dlq')!;
+    // a consumer in the broker's own process takes every message unacked
+    const session = broker.core.openSession(v, {});
+    let last = 0;
+    session.consume('big.nack', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+      deliver: (d) => {
+        last = d.tag;
+      },
+      isWritable: () => true,
+      cancelledByBroker: () => undefined,
+    });
+    expect(q.unackedCount).toBe(COUNT);
+    session.nack(last, true, false);
+    // the client's tags are settled at once: a second ack of one is an unknown tag (406, as RabbitMQ)
+    expect(session.unackedCount).toBe(0);
+    expect(() => session.ack(1, false)).toThrow(/unknown delivery tag 1/);
+    const seen = await servedWhile(() => dlq.messageCount < COUNT, () => dlq.messageCount);
+    expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
+    expect(q.unackedCount).toBe(0);
+    expect(q.messageCount).toBe(0);
+    // every message dead-lettered once, in the order it was published
+    const bodies = dlq.peekMessages();
+    expect(bodies.length).toBe(COUNT);
+    let outOfPlace = 0;
+    for (let i = 0; i < COUNT; i++) if (bodies[i]!.message.body.toString() !== String(i)) outOfPlace++;
+    expect(outOfPlace).toBe(0);
+    session.close();
+    await ch.deleteQueue('big.nack');
+    await ch.deleteQueue('big.nack.dlq');
+  });
 });
 
 describe('messages that leave in bulk keep their order', () => {
@@ -136,5 +175,30 @@ describe('messages that leave in bulk keep their order', () => {
     const bodies = broker.queue('order.dlq').messages().map((m) => Number(m.text()));
     expect(bodies).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(broker.queue('order.src').messageCount()).toBe(0);
+  });
+
+  it('basic.nack multiple to a DLX over a real channel, then a reject of a later one: each dead-lettered once, in the client\'s order', async () => {
+    const n = 2_000; // more than one settle chunk: the nack goes through the sliced path
+    await ch.assertQueue('nack.dlq', { durable: false });
+    await ch.assertQueue('nack.src', { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'nack.dlq' } });
+    for (let i = 0; i <= n; i++) broker.publish('', 'nack.src', Buffer.from(String(i)));
+    const c = await conn.createChannel();
+    const got: import('amqplib').ConsumeMessage[] = [];
+    const all = new Promise<void>((resolve) => {
+      void c.consume('nack.src', (m) => {
+        got.push(m!);
+        if (got.length === n + 1) resolve();
+      });
+    });
+    await all;
+    c.nack(got[n - 1]!, true, false);
+    c.reject(got[n]!, false);
+    const dlq = broker.core.vhost('/')!.getQueue('nack.dlq')!;
+    while (dlq.messageCount < n + 1) await new Promise((r) => setTimeout(r, 5));
+    expect(broker.queue('nack.dlq').messages().map((m) => Number(m.text()))).toEqual(Array.from({ length: n + 1 }, (_, i) => i));
+    // the channel is still open and the source empty, nothing unacked
+    expect(await c.checkQueue('nack.src')).toMatchObject({ messageCount: 0 });
+    await c.close();
+    expect(broker.core.vhost('/')!.getQueue('nack.src')!.unackedCount).toBe(0);
   });
 });
