@@ -17,22 +17,25 @@
  * and the spread are printed, with the ratio of the first target to each other one.
  *
  *   npx tsx bench/amqp10-e2e.ts --url amqp://guest:guest@127.0.0.1:5672 [--url amqp://…:5673]
- *        [--client rhea[,amqplib,rhea-pre,raw]] [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
+ *        [--client rhea[,amqplib,rhea-pre,raw,raw091]] [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
+ *        [--scenarios settled,unsettled]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import rhea, { type Connection, type EventContext } from 'rhea';
+import { raw091Consumer, raw091Producer } from './lib/amqp091-load.js';
 import { amqp091Consumer, amqp091Producer } from './lib/amqp091-pair.js';
 import { loadConsumer, loadProducer } from './lib/amqp10-load.js';
 
 /**
  * rhea; rhea sending one message encoded once (rhea's send(buffer, tag, format)); LocalMQ's
- * minimal load generator (bench/lib/amqp10-load.ts); or amqplib over AMQP 0-9-1
+ * minimal load generator (bench/lib/amqp10-load.ts); amqplib over AMQP 0-9-1; or the minimal
+ * AMQP 0-9-1 load generator (bench/lib/amqp091-load.ts), the raw one's twin
  */
-type Client = 'rhea' | 'rhea-pre' | 'raw' | 'amqplib';
-const CLIENTS: Client[] = ['rhea', 'rhea-pre', 'raw', 'amqplib'];
+type Client = 'rhea' | 'rhea-pre' | 'raw' | 'amqplib' | 'raw091';
+const CLIENTS: Client[] = ['rhea', 'rhea-pre', 'raw', 'amqplib', 'raw091'];
 
 interface Options {
   urls: string[];
@@ -41,10 +44,11 @@ interface Options {
   size: number;
   rounds: number;
   address: string;
+  scenarios: Scenario[];
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { urls: [], clients: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10' };
+  const o: Options = { urls: [], clients: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10', scenarios: ['settled', 'unsettled'] };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -73,6 +77,11 @@ function parse(argv: string[]): Options {
         break;
       case '--address':
         o.address = v!;
+        i++;
+        break;
+      case '--scenarios':
+        o.scenarios = v!.split(',') as Scenario[];
+        if (o.scenarios.some((x) => x !== 'settled' && x !== 'unsettled')) throw new Error('--scenarios settled,unsettled');
         i++;
         break;
     }
@@ -118,10 +127,11 @@ async function side(r: Role): Promise<void> {
     else await amqp091Producer(o, () => report({ start: now() }));
     return;
   }
-  if (r.client === 'raw') {
+  if (r.client === 'raw' || r.client === 'raw091') {
     const lo = { url: r.url, address: r.address, settled, count: r.count, size: r.size };
-    if (r.role === 'consumer') await loadConsumer(lo, () => report({ ready: true }), () => report({ done: now() }));
-    else await loadProducer(lo, () => report({ start: now() }));
+    const [consumer, producer] = r.client === 'raw' ? [loadConsumer, loadProducer] : [raw091Consumer, raw091Producer];
+    if (r.role === 'consumer') await consumer(lo, () => report({ ready: true }), () => report({ done: now() }));
+    else await producer(lo, () => report({ start: now() }));
     return;
   }
   const conn = await open(r.url);
@@ -226,6 +236,7 @@ const CLIENT_NAMES: Record<Client, string> = {
   'rhea-pre': 'AMQP 1.0 rhea, message encoded once',
   raw: 'AMQP 1.0 minimal load generator, bench/lib/amqp10-load.ts',
   amqplib: 'AMQP 0-9-1 amqplib: settled = no confirms + noAck, unsettled = confirms (window 1000) + an ack per message (prefetch 1000)',
+  raw091: 'AMQP 0-9-1 minimal load generator, bench/lib/amqp091-load.ts (the raw one\'s twin)',
 };
 
 async function main(): Promise<void> {
@@ -238,7 +249,7 @@ async function main(): Promise<void> {
   const width = Math.max(...targets.map((t) => t.label.length)) + 1;
   for (let round = 0; round < o.rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
-    for (const scenario of ['settled', 'unsettled'] as const) {
+    for (const scenario of o.scenarios) {
       for (const t of order) {
         const r = await run(t, scenario, o, round);
         const key = `${scenario} ${t.label}`;
@@ -256,7 +267,7 @@ async function main(): Promise<void> {
   }
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
   console.log('median [min-max]:');
-  for (const scenario of ['settled', 'unsettled'] as const) {
+  for (const scenario of o.scenarios) {
     const stats = targets.map((t) => {
       const r = [...all.get(`${scenario} ${t.label}`)!].sort((a, b) => a - b);
       const mid = r.length / 2;

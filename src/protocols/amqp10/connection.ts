@@ -461,6 +461,19 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.scheduleFlush();
   }
 
+  /**
+   * A frame the delivery path wrote into the encoder itself (codec/hot.ts), from `start`:
+   * traced and flushed with the rest, or dropped once the connection is closed, as send does.
+   */
+  wrote(channel: number, performative: string, start: number): void {
+    if (this.state === State.Closed) {
+      this.encoder.pos = start;
+      return;
+    }
+    if (this.traceFrames) this.log.trace('frame out', { channel, performative });
+    this.scheduleFlush();
+  }
+
   private sendSasl(p: Composite): void {
     writeFrame(this.encoder, FRAME_SASL, 0, p);
     this.scheduleFlush();

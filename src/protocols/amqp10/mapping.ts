@@ -6,6 +6,7 @@ import { quoteQueue } from './address.js';
 import { activemqInbound, jmsDestinationType, writeActiveMqMessage } from './jms-transformer.js';
 import type { Encoder } from './codec/encoder.js';
 import { writeComposite } from './codec/composites.js';
+import { writeExchangeAnnotations, writeHeaderSection } from './codec/hot.js';
 import { Section, writeBody, type AmqpMessage, type DecodedMessage, type MessageHeader } from './codec/message.js';
 import { AmqpMap, Described, Sym, Typed, Uuid, ubyte, type AmqpValue } from './codec/types.js';
 
@@ -197,11 +198,15 @@ export function writeDelivery(e: Encoder, dialect: Dialect, msg: Message, out: O
     const ttl = Number(p.expiration);
     if (Number.isFinite(ttl)) h.ttl = Math.max(0, Math.min(0xffffffff, ttl));
   }
-  if (!out.firstAcquirer) h.firstAcquirer = false;
-  if (out.failedDeliveries > 0) h.deliveryCount = out.failedDeliveries;
-  writeComposite(e, { $: 'header', durable: h.durable || undefined, priority: h.priority !== undefined ? ubyte(h.priority) : undefined, ttl: h.ttl, firstAcquirer: h.firstAcquirer, deliveryCount: h.deliveryCount });
-  const annotations = deliveryAnnotations(dialect, msg, out, original?.annotations);
-  if (annotations.size) e.described(Section.messageAnnotations, annotations);
+  writeHeaderSection(e, h.durable === true, h.priority, h.ttl, out.firstAcquirer ? undefined : false, out.failedDeliveries > 0 ? out.failedDeliveries : undefined);
+  const annotations = original?.annotations;
+  if (dialect === 'rabbitmq' && original && (!annotations || annotations.entries.every(([k]) => isDeliveryKey(k)))) {
+    // the usual case, an AMQP 1.0 message without annotations of its own: only RabbitMQ's two
+    writeExchangeAnnotations(e, msg.exchange, msg.routingKey);
+  } else {
+    const ma = deliveryAnnotations(dialect, msg, out, annotations);
+    if (ma.size) e.described(Section.messageAnnotations, ma);
+  }
   if (original) {
     e.raw(original.bare);
     return;

@@ -7,6 +7,7 @@ import type { AmqpErrorShape, Attach, Composite, Flow, Terminus } from './codec/
 import { Amqp10Error, Condition } from './codec/errors.js';
 import { AmqpMap, Described, array, uint, ulong } from './codec/types.js';
 import { jmsMessageFormat } from './jms-transformer.js';
+import { endFrame, writeTransferFrameHead } from './codec/hot.js';
 import { writeDelivery } from './mapping.js';
 import { seqAdd, type Amqp10Session } from './session.js';
 
@@ -207,10 +208,12 @@ export class OutgoingLink implements ConsumerSink {
     const conn = this.conn;
     const e = conn.encoder;
     const activemq = conn.ctx.dialect === 'activemq';
-    // the payload is written after a frame's worth of room, then framed in place or split
     const entry = d.entry;
-    const tag = this.tagBuf;
-    tag.writeUInt32BE(d.tag >>> 0, 0);
+    const id = this.session.nextOutgoingId;
+    const messageFormat = activemq ? jmsMessageFormat(d.message) : 0;
+    // one frame, the usual case: the transfer performative, then the payload written in place
+    // after it; a payload too big for the peer's frames is moved out and split below
+    const frameStart = writeTransferFrameHead(e, this.session.channel, this.handle, id, d.tag, messageFormat, this.settled, false);
     const start = e.pos;
     try {
       writeDelivery(e, conn.ctx.dialect, d.message, {
@@ -222,18 +225,33 @@ export class OutgoingLink implements ConsumerSink {
     } catch (err) {
       // a message this link cannot encode must not break the publish that is delivering it:
       // it goes back to its queue and this link ends
-      e.pos = start;
+      e.pos = frameStart;
       this.broken = true;
       conn.log.error('AMQP 1.0 delivery could not be encoded', { err, queue: d.queue?.name });
       if (!this.settled) this.session.core.nack(d.tag, false, true);
       queueMicrotask(() => this.session.detachWithError(this, Condition.internalError, `message could not be encoded: ${(err as Error).message}`));
       return;
     }
-    const payload = e.buf.subarray(start, e.pos);
+    if (e.pos - frameStart <= conn.peerMaxFrameSize) {
+      endFrame(e, frameStart);
+      this.session.takeOutgoingId(1);
+      conn.wrote(this.session.channel, 'transfer', frameStart);
+    } else this.sendSplit(d.tag, e.buf.subarray(start, e.pos), frameStart, messageFormat);
+    this.credit--;
+    this.deliveryCount = seqAdd(this.deliveryCount, 1);
+    if (!this.settled) this.session.trackSent(id, this, d.tag, entry);
+    if (this.credit === 0 && this.drain) this.sendFlow();
+  }
+
+  /** a payload over the peer's max-frame-size: in as many transfers as it takes (`more` on all but the last) */
+  private sendSplit(deliveryTag: number, encoded: Buffer, frameStart: number, messageFormat: number): void {
+    const conn = this.conn;
+    const copy = Buffer.from(encoded);
+    conn.encoder.pos = frameStart;
     const maxPayload = Math.max(1, Math.min(conn.peerMaxFrameSize, 0xffffffff) - TRANSFER_OVERHEAD - 8);
-    const frames = Math.max(1, Math.ceil(payload.length / maxPayload));
-    const copy = Buffer.from(payload);
-    e.pos = start;
+    const frames = Math.max(1, Math.ceil(copy.length / maxPayload));
+    const tag = this.tagBuf;
+    tag.writeUInt32BE(deliveryTag >>> 0, 0);
     const id = this.session.takeOutgoingId(frames);
     for (let i = 0, off = 0; i < frames; i++, off += maxPayload) {
       const end = Math.min(copy.length, off + maxPayload);
@@ -245,7 +263,7 @@ export class OutgoingLink implements ConsumerSink {
           handle: uint(this.handle),
           deliveryId: first ? uint(id) : undefined,
           deliveryTag: first ? Buffer.from(tag) : undefined,
-          messageFormat: first ? uint(activemq ? jmsMessageFormat(d.message) : 0) : undefined,
+          messageFormat: first ? uint(messageFormat) : undefined,
           settled: first && this.settled ? true : undefined,
           more: i < frames - 1 ? true : undefined,
         } as Composite,
@@ -254,10 +272,6 @@ export class OutgoingLink implements ConsumerSink {
         end,
       );
     }
-    this.credit--;
-    this.deliveryCount = seqAdd(this.deliveryCount, 1);
-    if (!this.settled) this.session.trackSent(id, this, d.tag, entry);
-    if (this.credit === 0 && this.drain) this.sendFlow();
   }
 
   /**
