@@ -20,9 +20,11 @@
  *   protocol adapters, management code, node-forge); 53.1-53.3 / 53.0-53.3 MiB (session 5:
  *   certificates made in a child process, V8's optimizing compiler deferred past start-up,
  *   control plane, node:tls, node:http on first use).
- *   1 M x 16 B queued / recovered: 747 MiB before; 293-294 / 333-506 MiB (session 5, a quorum queue:
- *   the default type under RabbitMQ 4.2, paged since then; 748 / 729 MiB before that). Recovered
- *   varies: the recovery reads every message back before paging it out, garbage V8 leaves while idle.
+ *   1 M x 16 B queued / recovered: 747 MiB before; 293-294 / 333-538 MiB (session 5, a quorum queue:
+ *   the default type under RabbitMQ 4.2, paged since then; 748 / 729 MiB before that); 281 / 350-352 MiB
+ *   (session 6: recovery puts messages past the in-memory head into the paged part by their index).
+ *   1 M x 100 B: 305 / 507 MiB (session 5), 301 / 361 MiB (session 6).
+ *   1 M x 16 B transient in a non-durable queue: 636 MiB before, 140 MiB with the transient store (session 6).
  *   flood under a 200 MiB watermark: at most 201 MiB (goal 220).
  */
 import { spawn, type ChildProcess } from 'node:child_process';

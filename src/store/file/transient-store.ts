@@ -44,7 +44,8 @@ export class TransientStore implements TransientPager {
   private readonly segments = new Map<number, Segment>();
   private head: Segment;
   private headFd: number;
-  private readonly writer = new ByteWriter(FLUSH_AT + 64 * 1024);
+  /** records not yet in the file (small at first: an idle broker pages nothing) */
+  private readonly writer = new ByteWriter(4096);
   private flushQueued = false;
   private readonly emptied: Segment[] = [];
   private dropQueued = false;
