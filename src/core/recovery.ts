@@ -1,4 +1,4 @@
-import { queueKey, type Store, type BindingDef, type ExchangeDef, type MessageIndex, type QueueDef, type RecoveredState } from '../store/store.js';
+import { queueKey, type Store, type BindingDef, type ExchangeDef, type MessageIndex, type QueueDef, type RecoveredMessage, type RecoveredState } from '../store/store.js';
 import { Exchange, isExchangeType } from './exchanges/exchange.js';
 import type { Message } from './message.js';
 import { resolveQueueArgs } from './queues/queue-args.js';
@@ -38,31 +38,44 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
   const counted = new Map(state.records.get(QUORUM_COUNTS_NAMESPACE) ?? []);
   const store = broker.store;
   const index: MessageIndex = { publishedAt: 0, priority: undefined, expiration: undefined, bodyLength: 0 };
+  /** one message back in its queue; `stored`: the store holds it and reads it by id */
+  const restoreOne = (vhost: VHost, queue: Queue, id: number, delivered: boolean, stored: boolean, m: RecoveredMessage | undefined): void => {
+    let reason: DeadLetterReason | undefined;
+    let counts: QuorumCounts | undefined;
+    if (held.size || counted.size) {
+      const key = dlxHeldKey(vhost.name, queue.name, id);
+      reason = (held.get(key) as { reason: DeadLetterReason } | undefined)?.reason;
+      held.delete(key);
+      counts = counted.get(key) as QuorumCounts | undefined;
+      counted.delete(key);
+    }
+    // past its level's in-memory head, a message the store holds goes straight into the
+    // queue's paged part by its index: its body stays on disk (issue 18: a million messages
+    // recovered without reading each back). Held dead-letters and quorum counts need the entry.
+    if (stored && reason === undefined && counts === undefined && store.readMessageIndex?.(id, index)) {
+      if (queue.restorePaged(id, index, delivered)) {
+        vhost.host.memoryAdded(index.bodyLength);
+        return;
+      }
+    }
+    // otherwise the store reads it back as it is restored; one it could not read is left
+    // out (the store has logged why)
+    const message = (m ? m.message : store.readMessage?.(id)) as Message | undefined;
+    if (message) restoreMessage(vhost, queue, id, message, delivered, reason, counts);
+  };
   for (const q of state.queues) {
     const vhost = vhostOf(q.vhost);
     const queue = vhost.getQueue(q.name);
-    const messages = state.messages.get(queueKey(q.vhost, q.name));
-    if (!queue || !messages) continue;
-    for (const m of messages) {
-      const key = dlxHeldKey(q.vhost, q.name, m.id);
-      const reason = held.get(key) as { reason: DeadLetterReason } | undefined;
-      held.delete(key);
-      const counts = counted.get(key) as QuorumCounts | undefined;
-      counted.delete(key);
-      // past its level's in-memory head, a message the store holds goes straight into the
-      // queue's paged part by its index: its body stays on disk (issue 18: a million messages
-      // recovered without reading each back). Held dead-letters and quorum counts need the entry.
-      if (m.stored && reason === undefined && counts === undefined && store.readMessageIndex?.(m.id, index)) {
-        if (queue.restorePaged(m.id, index, m.delivered)) {
-          vhost.host.memoryAdded(index.bodyLength);
-          continue;
-        }
-      }
-      // otherwise the store reads it back as it is restored; one it could not read is left
-      // out (the store has logged why)
-      const message = m.message as Message | undefined;
-      if (message) restoreMessage(vhost, queue, m.id, message, m.delivered, reason?.reason, counts);
+    if (!queue) continue;
+    const key = queueKey(q.vhost, q.name);
+    if (state.stored) {
+      // by id (a million of them without an object each)
+      const stored = state.stored.get(key);
+      if (stored) for (let i = 0; i < stored.ids.length; i++) restoreOne(vhost, queue, stored.ids[i]!, stored.delivered[i] === 1, true, undefined);
+      continue;
     }
+    const messages = state.messages.get(key);
+    if (messages) for (const m of messages) restoreOne(vhost, queue, m.id, m.delivered, m.stored === true, m);
   }
   // records of held dead-letters whose message is gone (the queue went while the broker was down, say)
   for (const key of held.keys()) broker.store.putRecord(DLX_HELD_NAMESPACE, key, null);

@@ -160,6 +160,12 @@ export interface RecoveredMessage {
   readonly stored?: boolean;
 }
 
+/** a queue's recovered messages by id, in queue order; `delivered[i]` is 1 when `ids[i]` had been delivered */
+export interface StoredMessages {
+  readonly ids: Float64Array;
+  readonly delivered: Uint8Array;
+}
+
 /** the parts of a message that place it in a queue (priority level, expiry, byte counts) */
 export interface MessageIndex {
   publishedAt: number;
@@ -180,6 +186,12 @@ export interface RecoveredState {
   records: Map<string, Map<string, unknown>>;
   /** `${vhost}\u0000${queue}` -> messages in queue order */
   messages: Map<string, RecoveredMessage[]>;
+  /**
+   * The same, compactly, from a store that reads messages back by id (`readMessage`,
+   * `readMessageIndex`): recovery takes this when present, and `messages` is then built only
+   * if someone asks for it (a million recovered messages as objects cost ~50 MB of heap).
+   */
+  stored?: Map<string, StoredMessages>;
   maxMessageId: number;
 }
 

@@ -7,6 +7,7 @@ import type {
   QueueDef,
   RecoveredMessage,
   RecoveredState,
+  StoredMessages,
   UserDef,
   VhostDef,
 } from '../store.js';
@@ -224,24 +225,13 @@ export class JournalState {
       if (!ns) records.set(r.namespace, (ns = new Map()));
       ns.set(r.key, r.value);
     }
-    const messages = new Map<string, RecoveredMessage[]>();
-    for (const [key, q] of this.queues) {
-      const list: RecoveredMessage[] = [];
-      let sorted = true;
-      let last = -Infinity;
-      for (const [id, delivered] of q) {
-        const entry = this.messages.get(id);
-        if (!entry) continue;
-        if (id < last) sorted = false;
-        last = id;
-        list.push(entry.message ? { id, message: entry.message, delivered } : new StoredMessage(id, delivered, read));
-      }
-      // compaction copies land after newer messages; queue order is id order
-      if (!sorted) list.sort((a, b) => a.id - b.id);
-      if (list.length > 0) messages.set(key, list);
-    }
+    // replay leaves messages undecoded: hand them over by id (compact); any decoded one, as objects
+    let decoded = false;
+    for (const entry of this.messages.values()) if (entry.message) decoded = true;
+    const stored = decoded ? undefined : this.storedMessages();
+    const messages = stored ? lazyMessages(stored, read) : this.recoveredMessages(read);
     for (const entry of this.messages.values()) entry.message = undefined;
-    return {
+    const state: RecoveredState = {
       vhosts: defs<VhostDef>(EntityKind.Vhost),
       users: defs<UserDef>(EntityKind.User),
       permissions: defs<PermissionDef>(EntityKind.Permission),
@@ -250,10 +240,75 @@ export class JournalState {
       bindings: defs<BindingDef>(EntityKind.Binding),
       policies: defs<PolicyDef>(EntityKind.Policy),
       records,
-      messages,
+      messages: undefined as never,
       maxMessageId: this.maxMessageId,
     };
+    if (stored) {
+      state.stored = stored;
+      // built on first use only (tests look at it; the broker reads `stored`)
+      let built: Map<string, RecoveredMessage[]> | undefined;
+      Object.defineProperty(state, 'messages', { enumerable: true, configurable: true, get: () => (built ??= messages()), set: (v) => (built = v) });
+    } else state.messages = messages();
+    return state;
   }
+
+  /** each queue's messages by id, in queue order */
+  private storedMessages(): Map<string, StoredMessages> {
+    const out = new Map<string, StoredMessages>();
+    for (const [key, q] of this.queues) {
+      let ids = new Float64Array(q.size);
+      let delivered = new Uint8Array(q.size);
+      let n = 0;
+      let sorted = true;
+      for (const [id, d] of q) {
+        if (!this.messages.has(id)) continue;
+        if (n > 0 && id < ids[n - 1]!) sorted = false;
+        ids[n] = id;
+        delivered[n++] = d ? 1 : 0;
+      }
+      if (n === 0) continue;
+      if (n < ids.length) {
+        ids = ids.slice(0, n);
+        delivered = delivered.slice(0, n);
+      }
+      // compaction copies land after newer messages; queue order is id order
+      if (!sorted) {
+        const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
+        const d = delivered;
+        const s = ids;
+        ids = Float64Array.from(order, (i) => s[i]!);
+        delivered = Uint8Array.from(order, (i) => d[i]!);
+      }
+      out.set(key, { ids, delivered });
+    }
+    return out;
+  }
+
+  /** each queue's messages as objects, decoded ones as they are */
+  private recoveredMessages(read: (id: number) => Message | undefined): () => Map<string, RecoveredMessage[]> {
+    const messages = new Map<string, RecoveredMessage[]>();
+    for (const [key, q] of this.queues) {
+      const list: RecoveredMessage[] = [];
+      for (const [id, delivered] of q) {
+        const entry = this.messages.get(id);
+        if (!entry) continue;
+        list.push(entry.message ? { id, message: entry.message, delivered } : new StoredMessage(id, delivered, read));
+      }
+      // compaction copies land after newer messages; queue order is id order
+      list.sort((a, b) => a.id - b.id);
+      if (list.length > 0) messages.set(key, list);
+    }
+    return () => messages;
+  }
+}
+
+/** `stored` as RecoveredMessage objects, made when called */
+function lazyMessages(stored: Map<string, StoredMessages>, read: (id: number) => Message | undefined): () => Map<string, RecoveredMessage[]> {
+  return () => {
+    const out = new Map<string, RecoveredMessage[]>();
+    for (const [key, s] of stored) out.set(key, Array.from(s.ids, (id, i) => new StoredMessage(id, s.delivered[i] === 1, read)));
+    return out;
+  };
 }
 
 function splitScoped(key: string): [string, string] {

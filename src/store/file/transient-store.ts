@@ -60,6 +60,8 @@ export class TransientStore implements TransientPager {
     readonly threshold: number,
     private readonly logger: StoreLogger,
     private readonly segmentSize = TRANSIENT_SEGMENT_SIZE,
+    /** fs.writeSync, or a test's failing one */
+    private readonly writeFile: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number = writeSync,
   ) {
     // what a previous run left is nobody's
     rmSync(dir, { recursive: true, force: true });
@@ -200,7 +202,7 @@ export class TransientStore implements TransientPager {
     try {
       if (this.failed) throw new Error('an earlier write failed');
       let done = 0;
-      while (done < n) done += writeSync(this.headFd, w.buf, done, n - done, seg.size + done);
+      while (done < n) done += this.writeFile(this.headFd, w.buf, done, n - done, seg.size + done);
     } catch (err) {
       // the records stay readable from memory; no more are written
       (seg.stuck ??= []).push({ offset: seg.size, buf: Buffer.from(w.buf.subarray(0, n)) });
