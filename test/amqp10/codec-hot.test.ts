@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { writeComposite, type Composite } from '../../src/protocols/amqp10/codec/composites.js';
+import { toComposite, writeComposite, type Composite } from '../../src/protocols/amqp10/codec/composites.js';
+import { Decoder } from '../../src/protocols/amqp10/codec/decoder.js';
 import { Encoder } from '../../src/protocols/amqp10/codec/encoder.js';
 import { FRAME_AMQP, writeFrame } from '../../src/protocols/amqp10/codec/frames.js';
-import { endFrame, writeExchangeAnnotations, writeHeaderSection, writeTransferFrameHead } from '../../src/protocols/amqp10/codec/hot.js';
+import { endFrame, readTransfer, writeExchangeAnnotations, writeHeaderSection, writeTransferFrameHead } from '../../src/protocols/amqp10/codec/hot.js';
 import { Section } from '../../src/protocols/amqp10/codec/message.js';
 import { AmqpMap, Sym, ubyte, uint } from '../../src/protocols/amqp10/codec/types.js';
 
@@ -56,5 +57,36 @@ describe('AMQP 1.0 hot-path encodings match the generic encoder', () => {
       ]);
       expect(bytes((e) => writeExchangeAnnotations(e, x!, k!))).toBe(bytes((e) => e.described(Section.messageAnnotations, ma)));
     }
+  });
+
+  it('transfers read the short way decode as the generic decoder decodes them; anything else is left to it', () => {
+    const payload = Buffer.from('xyz');
+    const frames: Composite[] = [
+      { $: 'transfer', handle: uint(0) },
+      { $: 'transfer', handle: uint(3), deliveryId: uint(0), deliveryTag: Buffer.from([1, 2, 3, 4]), messageFormat: uint(0), settled: true },
+      { $: 'transfer', handle: uint(300), deliveryId: uint(70000), deliveryTag: Buffer.alloc(0), messageFormat: uint(0x80013700), settled: false, more: true },
+      { $: 'transfer', handle: uint(1), deliveryId: uint(2), deliveryTag: Buffer.alloc(300, 7), messageFormat: uint(0), settled: true, more: false, rcvSettleMode: ubyte(1), resume: false, aborted: true, batchable: true },
+      { $: 'transfer', handle: uint(1), more: true },
+    ];
+    for (const f of frames) {
+      const e = new Encoder(16);
+      writeComposite(e, f);
+      e.raw(payload);
+      const body = e.take();
+      const d = new Decoder(body);
+      const generic = toComposite(d.read());
+      const fast = readTransfer(body);
+      expect(fast?.performative).toEqual(generic);
+      expect(fast?.payload.toString()).toBe(payload.toString().slice(0));
+      expect(body.length - fast!.payload.length).toBe(d.pos);
+    }
+    // a transfer with a state, and one with a field of the wrong type, go the generic way
+    const withState = new Encoder(16);
+    writeComposite(withState, { $: 'transfer', handle: uint(0), deliveryId: uint(0), state: { $: 'accepted' } } as Composite);
+    expect(readTransfer(withState.take())).toBeUndefined();
+    // handle as a str8 'h'
+    expect(readTransfer(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x04, 0x01, 0xa1, 0x01, 0x68]))).toBeUndefined();
+    // a list whose size overruns the frame
+    expect(readTransfer(Buffer.from([0x00, 0x53, 0x14, 0xc0, 0x09, 0x01, 0x43]))).toBeUndefined();
   });
 });

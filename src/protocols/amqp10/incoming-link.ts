@@ -188,6 +188,15 @@ export class IncomingLink {
   onTransfer(t: Transfer, payload: Buffer): void {
     if (this.closed) return;
     let p = this.partial;
+    if (!p && !t.more && !t.aborted && t.deliveryId !== undefined && this.credit > 0 && payload.length <= this.maxMessageSize) {
+      // a whole message in one transfer, the usual case: no partial delivery to assemble
+      this.credit--;
+      this.deliveryCount = seqAdd(this.deliveryCount, 1);
+      if (this.coordinator) this.onControl(t.deliveryId, payload);
+      else this.onMessage(t.deliveryId, t.settled === true, payload, t.state as Composite | undefined, t.messageFormat ?? 0);
+      this.topUp();
+      return;
+    }
     if (!p) {
       if (t.deliveryId === undefined) throw new Amqp10Error(Condition.invalidField, 'the first transfer of a delivery must carry its delivery-id', 'session');
       if (this.credit <= 0) {

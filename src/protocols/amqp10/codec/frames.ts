@@ -1,5 +1,6 @@
 import { checkMandatory, toComposite, writeComposite, type Composite } from './composites.js';
 import { Decoder } from './decoder.js';
+import { readTransfer } from './hot.js';
 import type { Encoder } from './encoder.js';
 import { Amqp10DecodeError, Amqp10Error, Condition } from './errors.js';
 
@@ -87,6 +88,9 @@ export class FrameReader {
 
 /** decode a frame body: its performative and the payload after it */
 export function decodeFrameBody(body: Buffer): { performative: Composite; payload: Buffer } {
+  // transfers, one a message, take the short way when they can
+  const transfer = body[2] === 0x14 ? readTransfer(body) : undefined;
+  if (transfer) return transfer;
   const d = new Decoder(body);
   const v = d.read();
   const c = toComposite(v);

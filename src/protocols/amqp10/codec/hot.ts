@@ -1,3 +1,4 @@
+import type { Composite } from './composites.js';
 import type { Encoder } from './encoder.js';
 import { T } from './decoder.js';
 
@@ -97,3 +98,72 @@ export function writeExchangeAnnotations(e: Encoder, exchange: string, routingKe
     e.string(routingKey);
   });
 }
+
+/**
+ * A transfer performative read straight from its bytes, in the encodings clients write for
+ * it (uint0 / smalluint / uint, vbin8 / vbin32, booleans, ubyte, null); undefined for
+ * anything else (a state, an unusual encoding, a malformed list), which the generic decoder
+ * then reads and judges. The result is what toComposite gives: the fields present, by name.
+ */
+export function readTransfer(body: Buffer): { performative: Composite; payload: Buffer } | undefined {
+  if (body.length < 4 || body[0] !== 0x00 || body[1] !== T.smallulong || body[2] !== TRANSFER) return undefined;
+  let pos = 4;
+  let count: number;
+  let end: number;
+  switch (body[3]) {
+    case T.list8:
+      if (body.length < 6) return undefined;
+      end = 5 + body[4]!;
+      count = body[5]!;
+      pos = 6;
+      break;
+    case T.list32:
+      if (body.length < 12) return undefined;
+      end = 8 + body.readUInt32BE(4);
+      count = body.readUInt32BE(8);
+      pos = 12;
+      break;
+    default:
+      return undefined;
+  }
+  if (end > body.length || count > TRANSFER_FIELDS.length) return undefined;
+  const out: Composite = { $: 'transfer' };
+  for (let i = 0; i < count; i++) {
+    if (pos >= end) return undefined;
+    const code = body[pos++]!;
+    if (code === T.null) continue;
+    const kind = TRANSFER_FIELDS[i]!;
+    let v: unknown;
+    if (kind === 'uint') {
+      if (code === T.uint0) v = 0;
+      else if (code === T.smalluint) v = body[pos++];
+      else if (code === T.uint) {
+        v = body.readUInt32BE(pos);
+        pos += 4;
+      } else return undefined;
+    } else if (kind === 'boolean') {
+      if (code === T.true) v = true;
+      else if (code === T.false) v = false;
+      else return undefined;
+    } else if (kind === 'binary') {
+      let n: number;
+      if (code === T.vbin8) n = body[pos++]!;
+      else if (code === T.vbin32) {
+        n = body.readUInt32BE(pos);
+        pos += 4;
+      } else return undefined;
+      if (pos + n > end) return undefined;
+      v = body.subarray(pos, pos + n);
+      pos += n;
+    } else if (kind === 'ubyte') {
+      if (code !== T.ubyte) return undefined;
+      v = body[pos++];
+    } else return undefined; // a state: the generic decoder
+    out[TRANSFER_NAMES[i]!] = v;
+  }
+  if (pos !== end || out['handle'] === undefined) return undefined;
+  return { performative: out, payload: body.subarray(end) };
+}
+
+const TRANSFER_NAMES = ['handle', 'deliveryId', 'deliveryTag', 'messageFormat', 'settled', 'more', 'rcvSettleMode', 'state', 'resume', 'aborted', 'batchable'];
+const TRANSFER_FIELDS = ['uint', 'uint', 'binary', 'uint', 'boolean', 'boolean', 'ubyte', 'any', 'boolean', 'boolean', 'boolean'] as const;
