@@ -7,6 +7,10 @@ import type { QueueEntry } from '../core/queues/entry.js';
 import type { Queue } from '../core/queues/queue.js';
 import type { ClientConnection } from '../protocols/context.js';
 import type { Connections } from './connections.js';
+import { SLICE_MS } from '../core/sliced-work.js';
+
+/** messages one slice of peek() builds at most, whatever its time left */
+const PEEK_CHUNK = 16_384;
 
 export interface QueueInfo {
   vhost: string;
@@ -64,6 +68,12 @@ export class BrokerInspection {
       },
       /** the ready messages (the first `limit` of them), in delivery order, without consuming them */
       messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
+      /**
+       * messages() for a queue of millions: the same messages (those ready when called), built
+       * a slice at a time with other clients served in between, so the broker is never held
+       * for long (messages() of a million holds it for the whole copy)
+       */
+      peek: (limit?: number): Promise<PeekedMessage[]> => peekInSlices(find()?.peekMessages(limit) ?? []),
       purge: (): number => find()?.purge() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
@@ -156,14 +166,46 @@ function queueInfo(q: Queue): QueueInfo {
   };
 }
 
+/** a message as peeked: its fields copied when peeked, `text()` shared (a class: a million of them are cheap) */
+class Peeked implements PeekedMessage {
+  readonly body: Buffer;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly properties: MessageProperties;
+  readonly redelivered: boolean;
+
+  constructor(e: QueueEntry) {
+    const m = e.message;
+    this.body = m.body;
+    this.exchange = m.exchange;
+    this.routingKey = m.routingKey;
+    this.properties = m.properties;
+    this.redelivered = e.deliveryCount > 0;
+  }
+
+  text(): string {
+    return this.body.toString('utf8');
+  }
+}
+
 function peeked(e: QueueEntry): PeekedMessage {
-  const m = e.message;
-  return {
-    body: m.body,
-    exchange: m.exchange,
-    routingKey: m.routingKey,
-    properties: m.properties,
-    redelivered: e.deliveryCount > 0,
-    text: () => m.body.toString('utf8'),
-  };
+  return new Peeked(e);
+}
+
+/** messages built from these entries between other clients' turns: a slice at a time of at most SLICE_MS or PEEK_CHUNK */
+async function peekInSlices(entries: QueueEntry[]): Promise<PeekedMessage[]> {
+  const out: PeekedMessage[] = new Array(entries.length);
+  let i = 0;
+  while (i < entries.length) {
+    const deadline = performance.now() + SLICE_MS;
+    const end = Math.min(entries.length, i + PEEK_CHUNK);
+    // a paged-out message is read back from the store here, in the slice
+    while (i < end) {
+      out[i] = new Peeked(entries[i]!);
+      i++;
+      if ((i & 511) === 0 && performance.now() >= deadline) break;
+    }
+    if (i < entries.length) await new Promise((r) => setImmediate(r));
+  }
+  return out;
 }

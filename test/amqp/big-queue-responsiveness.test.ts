@@ -122,6 +122,30 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
     const got = await ch.get('big.requeue', { noAck: true });
     expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
   });
+  it('peek() through the test API returns every message in order, built in slices while another client is served', async () => {
+    await ch.assertQueue('big.peek', { durable: false });
+    for (let i = 0; i < COUNT; i++) broker.publish('', 'big.peek', Buffer.from(String(i)));
+    let done = false;
+    let built = 0;
+    const peek = broker.queue('big.peek').peek().then((all) => {
+      done = true;
+      built = all.length;
+      return all;
+    });
+    const seen = await servedWhile(() => !done, () => built);
+    // answered while the peek was still being built
+    expect(seen.length).toBeGreaterThan(0);
+    const all = await peek;
+    expect(all.length).toBe(COUNT);
+    let outOfPlace = 0;
+    for (let i = 0; i < COUNT; i++) if (all[i]!.text() !== String(i) || all[i]!.redelivered) outOfPlace++;
+    expect(outOfPlace).toBe(0);
+    // nothing was consumed
+    expect(broker.queue('big.peek').messageCount()).toBe(COUNT);
+    expect((await broker.queue('big.peek').peek(2)).map((m) => m.text())).toEqual(['0', '1']);
+    await ch.deleteQueue('big.peek');
+  });
+
   it(`basic.nack multiple of ${NACKED} unacked (requeue=false) dead-letters each once, in order, in slices while another client is served`, async () => {
     const COUNT = NACKED;
     await ch.assertQueue('big.nack.dlq', { durable: false });

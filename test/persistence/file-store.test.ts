@@ -247,6 +247,45 @@ describe('FileStore', () => {
     expect(state.maxMessageId).toBe(4);
   });
 
+  it('a deleted queue of many messages is gone at once, its messages let go of a slice at a time; compaction and a restart mid-way agree', async () => {
+    const dir = tempDir();
+    const segmentSize = 64 * 1024;
+    const { store } = await reopen(dir, { segmentSize });
+    const def = (name: string) => ({ vhost: '/', name, durable: true, autoDelete: false, arguments: {} });
+    store.putQueue(def('q1'));
+    store.putQueue(def('q2'));
+    const n = 20_000;
+    for (let id = 1; id <= n; id++) store.addMessage(id, msg(`${id}:${'x'.repeat(100)}`), id % 1000 === 0 ? [q1, q2] : [q1]);
+    await sync(store);
+    const full = store.stats.liveBytes;
+    store.deleteQueue('/', 'q1');
+    // the queue is gone for every later write at once; its messages go in the background
+    expect(store.pendingDrops).toBe(1);
+    store.putQueue(def('q1'));
+    store.addMessage(n + 1, msg('new'), [q1]);
+    store.removeMessage(q1, 5); // an old id of the deleted queue: nothing to do
+    await store.compact();
+    while (store.pendingDrops > 0) await new Promise((r) => setImmediate(r));
+    await sync(store);
+    await store.compact();
+    expect(store.stats.liveBytes).toBeLessThan(full / 20);
+    expect(dirBytes(dir)).toBeLessThan(full / 5);
+    await store.close();
+
+    const { store: s2, state } = await reopen(dir, { segmentSize });
+    expect(bodies(state, q1)).toEqual(['new']);
+    expect(state.messages.get(queueKey('/', 'q2'))!.map((m) => m.id)).toEqual(Array.from({ length: n / 1000 }, (_, i) => (i + 1) * 1000));
+    // closed while a delete's messages are still being let go of: the delete record says it all
+    for (let id = n + 2; id <= n + 10_001; id++) s2.addMessage(id, msg(`b${id}`), [q2]);
+    s2.deleteQueue('/', 'q2');
+    expect(s2.pendingDrops).toBe(1);
+    await s2.close();
+    const { state: last } = await reopen(dir, { segmentSize });
+    expect(last.queues.map((q) => q.name)).toEqual(['q1']);
+    expect(bodies(last, q1)).toEqual(['new']);
+    expect(last.messages.has(queueKey('/', 'q2'))).toBe(false);
+  });
+
   async function writeTen(dir: string): Promise<string> {
     const { store } = await reopen(dir);
     store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });

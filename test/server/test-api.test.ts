@@ -66,6 +66,11 @@ describe('test helpers', () => {
     expect(msgs.map((m) => m.text())).toEqual(['one', 'two']);
     expect(msgs[0]!.properties.headers).toEqual({ n: 1 });
     expect(msgs[1]!.properties.messageId).toBe('m2');
+    // peek(): the same, built a slice at a time (for queues of millions)
+    const peeked = await broker.queue('peek.q').peek();
+    expect(peeked.map((m) => [m.text(), m.properties.messageId, m.redelivered])).toEqual([['one', undefined, false], ['two', 'm2', false]]);
+    expect((await broker.queue('peek.q').peek(1)).map((m) => m.text())).toEqual(['one']);
+    expect(await broker.queue('nope').peek()).toEqual([]);
     // still there for a consumer
     const got = await ch.get('peek.q', { noAck: true });
     expect(got && got.content.toString()).toBe('one');

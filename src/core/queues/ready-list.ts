@@ -80,6 +80,15 @@ class Level {
     for (let i = this.head; i < this.requeuedAll.length; i++) yield this.requeuedAll[i]!;
     for (let i = 0; i < this.fresh.length; i++) yield this.fresh.at(i)!;
   }
+
+  /** entries() into `out` from `at`, up to its length, without a generator (a peek of a million); returns the next index */
+  copyTo(out: QueueEntry[], at: number): number {
+    const r = this.requeuedAll;
+    for (let i = this.head; i < r.length && at < out.length; i++) out[at++] = r[i]!;
+    const fresh = this.fresh;
+    for (let i = 0, n = fresh.length; i < n && at < out.length; i++) out[at++] = fresh.at(i)!;
+    return at;
+  }
 }
 
 /** The ready (not yet delivered) messages of a queue, by priority then arrival. */
@@ -203,7 +212,10 @@ export class ReadyList {
 
   /** in delivery order */
   toArray(limit = Infinity): QueueEntry[] {
-    return firstEntries(this.entries(), this.count, limit);
+    const out: QueueEntry[] = new Array(Math.min(limit, this.count));
+    let at = 0;
+    for (let p = this.levels.length - 1; p >= 0 && at < out.length; p--) at = this.levels[p]!.copyTo(out, at);
+    return out;
   }
 
   /**

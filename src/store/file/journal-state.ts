@@ -44,6 +44,9 @@ export interface MessageEntry {
   message: Message | undefined;
 }
 
+/** a deleted queue holding more messages than this lets go of them in slices (JournalState.deferDrop) */
+export const DROP_AT_ONCE = 4096;
+
 export class JournalState {
   readonly segments = new Map<number, SegmentInfo>();
   readonly entities = new Map<EntityKind, Map<string, EntityEntry>>();
@@ -52,6 +55,12 @@ export class JournalState {
   readonly queues = new Map<string, Map<number, boolean>>();
   totalLive = 0;
   maxMessageId = 0;
+  /**
+   * Set once the store runs (never during replay): a deleted queue's messages are handed
+   * here to be let go of a slice at a time (releaseSome) instead of at once — a queue of a
+   * million would hold the event loop. The queue itself is gone at once.
+   */
+  deferDrop: ((ids: Iterator<number>) => void) | undefined;
 
   constructor() {
     for (let k = EntityKind.Vhost; k <= EntityKind.Record; k++) this.entities.set(k, new Map());
@@ -145,7 +154,26 @@ export class JournalState {
     const q = this.queues.get(queueKey);
     if (!q) return;
     this.queues.delete(queueKey);
-    for (const id of q.keys()) this.release(id);
+    if (this.deferDrop && q.size > DROP_AT_ONCE) this.deferDrop(q.keys());
+    else for (const id of q.keys()) this.release(id);
+  }
+
+  /** up to `max` of a deleted queue's messages let go of (deferDrop); true once `ids` is done */
+  releaseSome(ids: Iterator<number>, max: number): boolean {
+    for (let n = 0; n < max; n++) {
+      const r = ids.next();
+      if (r.done) return true;
+      this.release(r.value);
+    }
+    return false;
+  }
+
+  /** a message no live queue holds any more (its deleted queues' releases are still to come): dead now */
+  forgetMessage(id: number): void {
+    const entry = this.messages.get(id);
+    if (!entry) return;
+    this.messages.delete(id);
+    this.addLive(entry.seg, -entry.bytes);
   }
 
   /**
