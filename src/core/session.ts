@@ -307,19 +307,24 @@ export class Session {
     if (multiple && tag !== 0 && !this.outstanding.has(tag) && !this.anyAtOrBelow(tag)) {
       throw preconditionFailed(`unknown delivery tag ${tag}`);
     }
-    if (!multiple && !this.outstanding.has(tag)) throw preconditionFailed(`unknown delivery tag ${tag}`);
+    const one = multiple ? undefined : this.outstanding.get(tag);
+    if (!multiple && !one) throw preconditionFailed(`unknown delivery tag ${tag}`);
     if (this.bulk.pending || (multiple && this.outstanding.size > LEAVE_CHUNK)) {
       this.settleInSlices(tag, multiple, how);
       return;
     }
+    const requeued = how === 'requeue' || how === 'release' || how === 'detach';
+    if (one) {
+      this.afterSettleOne(this.settleOne(one, how), requeued);
+      return;
+    }
     const touched = new Set<Queue>();
-    if (multiple) {
-      for (const [t, d] of this.outstanding) {
-        if (tag !== 0 && t > tag) break;
-        this.settleOne(d, how, touched);
-      }
-    } else this.settleOne(this.outstanding.get(tag)!, how, touched);
-    this.afterSettle(touched, how === 'requeue' || how === 'release' || how === 'detach');
+    for (const [t, d] of this.outstanding) {
+      if (tag !== 0 && t > tag) break;
+      const q = this.settleOne(d, how);
+      if (q) touched.add(q);
+    }
+    this.afterSettle(touched, requeued);
   }
 
   private anyAtOrBelow(tag: number): boolean {
@@ -327,24 +332,29 @@ export class Session {
     return false;
   }
 
-  private settleOne(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
+  /** settle one outstanding delivery; returns the queue whose deliveries it may free, if any */
+  private settleOne(d: Delivery, how: SettleHow): Queue | null {
     this.outstanding.delete(d.tag);
     if (!d.timedOut) this.unacked--;
-    this.finishSettle(d, how, touched);
+    return this.finishOne(d, how);
   }
 
-  /** a delivery out of the books: its queue settles its message */
-  private finishSettle(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
+  /** a delivery out of the books: its queue settles its message (the queue touched, if any) */
+  private finishOne(d: Delivery, how: SettleHow): Queue | null {
     this.onSettled?.(d);
     if (d.timedOut) {
       // its message went back when it timed out: settling it only ends the consumer's timeout
-      if (d.consumer && --d.consumer.timedOut === 0 && d.queue) touched.add(d.queue);
-      return;
+      return d.consumer && --d.consumer.timedOut === 0 && d.queue ? d.queue : null;
     }
-    if (d.queue) {
-      d.queue.settleDelivered(d.entry, d.consumer, how);
-      touched.add(d.queue);
-    }
+    if (!d.queue) return null;
+    d.queue.settleDelivered(d.entry, d.consumer, how);
+    return d.queue;
+  }
+
+  /** finishOne for a bulk settle's slice, which gathers the queues touched */
+  private finishSettle(d: Delivery, how: SettleHow, touched: Set<Queue>): void {
+    const q = this.finishOne(d, how);
+    if (q) touched.add(q);
   }
 
   /**
@@ -394,7 +404,10 @@ export class Session {
       return;
     }
     const touched = new Set<Queue>();
-    for (const d of this.outstanding.values()) this.settleOne(d, how, touched);
+    for (const d of this.outstanding.values()) {
+      const q = this.settleOne(d, how);
+      if (q) touched.add(q);
+    }
     this.afterSettle(touched, how !== 'discard');
   }
 
@@ -406,6 +419,26 @@ export class Session {
       if (!touched.has(c.queue)) touched.add(c.queue);
     }
     for (const q of touched) if (!q.deleted) q.dispatch();
+  }
+
+  /**
+   * afterSettle for one settled delivery (an ack, the usual case) without a set of touched
+   * queues per ack: the same queues, in the same order, when the session has at most one
+   * consumer (an MQTT client, a typical AMQP channel); a set otherwise.
+   */
+  private afterSettleOne(q: Queue | null, requeued: boolean): void {
+    if (this.consumers.size > 1) {
+      const touched = new Set<Queue>();
+      if (q) touched.add(q);
+      this.afterSettle(touched, requeued);
+      return;
+    }
+    if (requeued && q) q.afterRequeue();
+    if (this.closed) return;
+    let own: Queue | undefined;
+    for (const c of this.consumers.values()) own = c.queue;
+    if (q && !q.deleted) q.dispatch();
+    if (own && own !== q && !own.deleted) own.dispatch();
   }
 
   /** after a slice of a bulk settle: as afterSettle, but a queue still waiting for returns delivers once they are back */

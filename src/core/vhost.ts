@@ -422,24 +422,32 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   private enqueueAll(queues: Queue[], message: Message): number {
     let flags = 0;
+    // the queues that take it: `queues` itself (a fresh array, ours) until one refuses it,
+    // so a publish to many queues builds no second list in the usual case
     let accepted: Queue[] | undefined;
     let persisted: Queue[] | undefined;
-    for (const q of queues) {
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      let takes = true;
       // a topic subscription with a selector never holds what it does not select
-      if (q.selector !== undefined && !q.selector.matches(message)) continue;
-      if (q.wouldReject(message)) {
+      if (q.selector !== undefined && !q.selector.matches(message)) takes = false;
+      else if (q.wouldReject(message)) {
         flags |= Rejected;
         if (q.config.overflow === 'reject-publish-dlx') this.deadLetterer.fromQueue(q, [{ message }], 'maxlen');
+        takes = false;
+      } else if (message.properties.headers?.['x-death'] !== undefined && isDeadLetterCycle(message, q)) takes = false;
+      if (!takes) {
+        accepted ??= queues.slice(0, i);
         continue;
       }
-      if (message.properties.headers?.['x-death'] !== undefined && isDeadLetterCycle(message, q)) continue;
-      (accepted ??= []).push(q);
+      if (accepted) accepted.push(q);
       if (q.willPersist(message)) (persisted ??= []).push(q);
     }
+    accepted ??= queues;
     const id = this.host.nextMessageId();
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
-    this.lastAccepted = accepted?.length ?? 0;
-    if (!accepted) {
+    this.lastAccepted = accepted.length;
+    if (accepted.length === 0) {
       this.host.published(message, 0);
       return flags;
     }

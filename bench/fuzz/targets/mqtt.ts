@@ -140,20 +140,20 @@ export const mqttTarget: FuzzTarget = {
     });
     // as MqttConnection.onPacketBytes: once connected, the hot packets' plain forms are read
     // without mqtt-packet; anything else (and what they leave) goes to it
-    const each = (pkt: Buffer): boolean => {
+    const each = (buf: Buffer, start: number, end: number): boolean => {
       if (failed) return false;
-      const type = pkt[0]! >> 4;
+      const type = buf[start]! >> 4;
       if (version > 0 && type === PUBLISH) {
-        const p = decodePublish(pkt, version);
+        const p = decodePublish(buf, version, start, end);
         if (p) {
           validTopicName(p.topic);
           hasInvalidUtf8(p.topic);
           return true;
         }
-      } else if (version > 0 && (type === PUBACK || type === PUBREC || type === PUBREL || type === PUBCOMP) && plainAckId(pkt, type) >= 0) {
+      } else if (version > 0 && (type === PUBACK || type === PUBREC || type === PUBREL || type === PUBCOMP) && plainAckId(buf, type, start, end) >= 0) {
         return true;
       }
-      parser.parse(pkt);
+      parser.parse(buf.subarray(start, end));
       return !failed;
     };
     for (const chunk of chunksOf(input)) {

@@ -89,6 +89,11 @@ export class Exchange implements Destination {
   route(routingKey: string, headers: FieldTable | undefined, out: Set<Destination>): void {
     this.router.route(routingKey, headers, out);
   }
+
+  /** Router.routeList: the destinations as a list (the router's own), where its router has one; else undefined */
+  routeList(routingKey: string, headers: FieldTable | undefined): readonly Destination[] | undefined {
+    return this.router.routeList?.(routingKey, headers);
+  }
 }
 
 function bindingId(d: Destination, key: string, args: FieldTable): string {

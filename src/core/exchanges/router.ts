@@ -19,6 +19,12 @@ export interface Router {
   add(binding: Binding): void;
   remove(binding: Binding): void;
   route(routingKey: string, headers: FieldTable | undefined, out: Set<Destination>): void;
+  /**
+   * Where `route` would send it, as a list (each destination once, in `route`'s order) when
+   * the router has one at hand without building a set: the router's own array, not to be
+   * changed. A publish to many queues then routes without a set growing per publish.
+   */
+  routeList?(routingKey: string, headers: FieldTable | undefined): readonly Destination[];
 }
 
 /** A multiset of destinations, so two bindings to one queue deliver once and unbinding one keeps the other. */

@@ -32,16 +32,23 @@ export function routingKeys(message: Message): string[] {
  * The queues a message published to `ex` reaches (LavinMQ's Exchange#find_queues): its
  * routing key plus the CC and BCC keys (BCC is taken off the message, consumers never see
  * it), through exchange-to-exchange bindings, and to an exchange's alternate exchange
- * when the exchange itself routes nowhere. `scratch` is reused between calls.
+ * when the exchange itself routes nowhere. `scratch` is reused between calls; the array
+ * returned is a new one, the caller's to keep (enqueueAll hands it on as is).
  */
 export function findQueues(scope: RoutingScope, ex: Exchange, message: Message, scratch: Set<Destination>): Queue[] {
   const headers = message.properties.headers;
   if (ex.name !== '' && !hasSenderSelectedKeys(message)) {
     // the usual publish: one routing key, straight to queues (no exchange-to-exchange
     // binding, no alternate exchange needed): no key list, sets or closure to build
-    scratch.clear();
-    ex.route(message.routingKey, headers, scratch);
-    if (scratch.size > 0) {
+    const listed = ex.routeList(message.routingKey, headers);
+    if (listed !== undefined) {
+      // a router that has the list at hand (topic): copied, no set filled per publish
+      if (listed.length > 0 && listed.every(isQueue)) return listed.slice() as Queue[];
+    } else {
+      scratch.clear();
+      ex.route(message.routingKey, headers, scratch);
+    }
+    if (listed === undefined && scratch.size > 0) {
       let queuesOnly = true;
       for (const d of scratch) {
         if (d.kind !== 'queue') {
@@ -87,6 +94,10 @@ export function findQueues(scope: RoutingScope, ex: Exchange, message: Message, 
   };
   visit(ex);
   return [...out];
+}
+
+function isQueue(d: Destination): boolean {
+  return d.kind === 'queue';
 }
 
 /** publish outcomes, as flags: a confirm is a nack when Rejected is set */

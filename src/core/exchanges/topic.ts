@@ -63,7 +63,11 @@ export class TopicRouter implements Router {
     }
   }
 
-  route(routingKey: string, _headers: FieldTable | undefined, out: Set<Destination>): void {
+  route(routingKey: string, headers: FieldTable | undefined, out: Set<Destination>): void {
+    for (const d of this.routeList(routingKey, headers)) out.add(d);
+  }
+
+  routeList(routingKey: string, _headers: FieldTable | undefined): readonly Destination[] {
     let found = this.routes.get(routingKey);
     if (!found) {
       const s = new Set<Destination>();
@@ -72,7 +76,7 @@ export class TopicRouter implements Router {
       if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
       this.routes.set(routingKey, found);
     }
-    for (const d of found) out.add(d);
+    return found;
   }
 }
 

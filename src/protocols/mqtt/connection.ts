@@ -198,27 +198,27 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
    * One whole packet: the hot ones in their plain forms are read here (hot-packets.ts),
    * everything else by mqtt-packet. False once the connection has closed.
    */
-  private readonly onPacketBytes = (pkt: Buffer): boolean => {
+  private readonly onPacketBytes = (buf: Buffer, start: number, end: number): boolean => {
     if (this.state !== 'open') {
       if (this.state === 'closed') return false;
-      this.parser.parse(pkt);
+      this.parser.parse(buf.subarray(start, end));
       return (this.state as State) !== 'closed';
     }
-    const type = pkt[0]! >> 4;
+    const type = buf[start]! >> 4;
     try {
       switch (type) {
         case PUBLISH: {
-          const p = decodePublish(pkt, this.version);
+          const p = decodePublish(buf, this.version, start, end);
           if (p) this.onPacket(p);
-          else this.parser.parse(pkt);
+          else this.parser.parse(buf.subarray(start, end));
           break;
         }
         case PUBACK:
         case PUBREC:
         case PUBREL:
         case PUBCOMP: {
-          const id = plainAckId(pkt, type);
-          if (id < 0) this.parser.parse(pkt);
+          const id = plainAckId(buf, type, start, end);
+          if (id < 0) this.parser.parse(buf.subarray(start, end));
           else if (type === PUBACK) this.settleOutbound(id, false);
           else if (type === PUBREC) this.onPubrec(id, undefined);
           else if (type === PUBCOMP) this.settleOutbound(id, true);
@@ -226,11 +226,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
           break;
         }
         case PINGREQ:
-          if (pkt.length === 2 && pkt[0] === 0xc0) this.writeBytes(PINGRESP);
-          else this.parser.parse(pkt);
+          if (end - start === 2 && buf[start] === 0xc0) this.writeBytes(PINGRESP);
+          else this.parser.parse(buf.subarray(start, end));
           break;
         default:
-          this.parser.parse(pkt);
+          this.parser.parse(buf.subarray(start, end));
       }
     } catch (err) {
       this.ctx.logger.error('MQTT connection closed: unexpected error', { clientId: this.clientId || undefined, type, error: (err as Error).stack ?? String(err) });

@@ -2,8 +2,9 @@
  * Cuts the byte stream into whole MQTT packets, reading each fixed header as its bytes
  * arrive, so an oversized packet is refused at its fixed header — before a byte of its
  * body is buffered (mqtt-packet's parser would gather a whole declared 256 MiB before
- * looking at it). Packets that arrive whole in one chunk are handed on as views of that
- * chunk; only a packet split across chunks is gathered (up to the limit) and joined.
+ * looking at it). Packets that arrive whole in one chunk are handed on as their place in
+ * that chunk (no view object per packet: a subscriber's chunk may hold a thousand PUBACKs);
+ * only a packet split across chunks is gathered (up to the limit) and joined.
  */
 
 export type FrameCheck =
@@ -16,8 +17,8 @@ export type FrameCheck =
 
 const OK: FrameCheck = { ok: true };
 
-/** receives one whole packet (fixed header included); false stops the reading */
-export type PacketHandler = (packet: Buffer) => boolean;
+/** receives one whole packet (fixed header included): bytes [start, end) of `buf`; false stops the reading */
+export type PacketHandler = (buf: Buffer, start: number, end: number) => boolean;
 
 /** the flag bits each packet type must carry [MQTT-2.2.2-1]; PUBLISH's are its own (-1) */
 const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
@@ -61,7 +62,7 @@ export class PacketReader {
         this.parts = [];
         this.partsLength = 0;
         this.splitTotal = -1;
-        if (!each(whole)) return OK;
+        if (!each(whole, 0, whole.length)) return OK;
         if (want === chunk.length) return OK;
         buf = chunk.subarray(want);
       }
@@ -96,7 +97,7 @@ export class PacketReader {
         this.keep(buf.subarray(i), end - i);
         return OK;
       }
-      if (!each(buf.subarray(i, end))) return OK;
+      if (!each(buf, i, end)) return OK;
       i = end;
     }
     return OK;

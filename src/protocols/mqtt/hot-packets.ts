@@ -18,23 +18,24 @@ export const PINGREQ = 12;
 /** payloads up to this size are copied out of the socket's chunk (which they would otherwise keep alive) */
 const COPY_PAYLOAD_UP_TO = 4096;
 
-/** bytes taken by the fixed header of a whole packet `p` (its length bytes are known to be well-formed) */
-export function fixedHeaderLength(p: Buffer): number {
-  let h = 1;
+/** the offset after the fixed header of a whole packet starting at `start` (its length bytes are known to be well-formed) */
+export function afterFixedHeader(p: Buffer, start: number): number {
+  let h = start + 1;
   while (p[h++]! & 0x80);
   return h;
 }
 
 /**
- * A whole PUBLISH packet as mqtt-packet would give it, or undefined for the forms left to
- * mqtt-packet: QoS 3, a packet too short for what it declares, MQTT 5 properties.
+ * A whole PUBLISH packet, bytes [start, end) of `p`, as mqtt-packet would give it, or
+ * undefined for the forms left to mqtt-packet: QoS 3, a packet too short for what it
+ * declares, MQTT 5 properties.
  */
-export function decodePublish(p: Buffer, version: number): IPublishPacket | undefined {
-  const flags = p[0]! & 0x0f;
+export function decodePublish(p: Buffer, version: number, start = 0, end = p.length): IPublishPacket | undefined {
+  const flags = p[start]! & 0x0f;
   const qos = (flags >> 1) & 3;
   if (qos === 3) return undefined;
-  const h = fixedHeaderLength(p);
-  const n = p.length;
+  const h = afterFixedHeader(p, start);
+  const n = end;
   if (h + 2 > n) return undefined;
   const topicStart = h + 2;
   const topicEnd = topicStart + ((p[h]! << 8) | p[h + 1]!);
@@ -91,11 +92,11 @@ function topicName(p: Buffer, start: number, end: number): string {
 
 /**
  * The packet id of a plain PUBACK / PUBREC / PUBREL / PUBCOMP (two bytes, the reserved
- * flags right), or -1 for any other form.
+ * flags right), bytes [start, end) of `p`, or -1 for any other form.
  */
-export function plainAckId(p: Buffer, type: number): number {
-  if (p.length !== 4 || p[1] !== 2 || (p[0]! & 0x0f) !== (type === PUBREL ? 2 : 0)) return -1;
-  return (p[2]! << 8) | p[3]!;
+export function plainAckId(p: Buffer, type: number, start = 0, end = p.length): number {
+  if (end - start !== 4 || p[start + 1] !== 2 || (p[start]! & 0x0f) !== (type === PUBREL ? 2 : 0)) return -1;
+  return (p[start + 2]! << 8) | p[start + 3]!;
 }
 
 /** the bytes of an MQTT topic name, kept for the last topic written (a fanout writes one topic many times) */

@@ -17,7 +17,12 @@ export class OutboundIds {
   /** id -> the core delivery tag it settles (-1: none, e.g. a retained message) */
   private readonly tags: number[] = [0];
   private readonly states: number[] = [FREE];
+  /**
+   * ids given back, a stack: [0, freeTop) of `free`. Never shrunk by pop (an array shrunk
+   * and grown again as a window of deliveries drains and refills reallocates each time).
+   */
   private readonly free: number[] = [];
+  private freeTop = 0;
   private inUse = 0;
 
   get size(): number {
@@ -26,8 +31,8 @@ export class OutboundIds {
 
   /** a free id for a delivery settling core tag `tag` */
   take(tag: number): number {
-    let id = this.free.pop();
-    while (id !== undefined && this.states[id] !== FREE) id = this.free.pop();
+    let id = this.popFree();
+    while (id !== undefined && this.states[id] !== FREE) id = this.popFree();
     if (id === undefined) {
       if (this.states.length <= MAX_ID) {
         id = this.states.length;
@@ -65,13 +70,23 @@ export class OutboundIds {
     if (this.state(id) === FREE) return;
     this.states[id] = FREE;
     this.inUse--;
-    this.free.push(id);
+    this.pushFree(id);
+  }
+
+  private popFree(): number | undefined {
+    return this.freeTop === 0 ? undefined : this.free[--this.freeTop];
+  }
+
+  private pushFree(id: number): void {
+    if (this.freeTop < this.free.length) this.free[this.freeTop] = id;
+    else this.free.push(id);
+    this.freeTop++;
   }
 
   /** a QoS 2 exchange an earlier connection of the session left awaiting PUBCOMP */
   restoreReleased(id: number): void {
     while (this.states.length <= id) {
-      this.free.push(this.states.length);
+      this.pushFree(this.states.length);
       this.tags.push(0);
       this.states.push(FREE);
     }
