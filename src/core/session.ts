@@ -6,6 +6,7 @@ import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
 import { LEAVE_CHUNK } from './queues/leaving.js';
 import { BulkSettle } from './bulk-settle.js';
+import { OutstandingDeliveries } from './outstanding.js';
 
 /**
  * The delivery book of one AMQP channel (or one STOMP subscription, or one MQTT client):
@@ -21,8 +22,8 @@ export class Session {
   active = true;
   unacked = 0;
   private nextTag = 1;
-  /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the map) */
-  private outstanding = new Map<number, Delivery>();
+  /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the book) */
+  private outstanding = new OutstandingDeliveries();
   /** settles of many deliveries at once, done in the broker's sliced work (and later settles behind them) */
   private readonly bulk = new BulkSettle(
     (d, how, touched) => this.finishSettle(d, how, touched),
@@ -136,7 +137,7 @@ export class Session {
     }
     const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message };
     if (needsAck) {
-      this.outstanding.set(delivery.tag, delivery);
+      this.outstanding.add(delivery);
       this.unacked++;
       if (this.ackTimedOut) {
         delivery.deliveredAt = Date.now();
@@ -328,8 +329,8 @@ export class Session {
   }
 
   private anyAtOrBelow(tag: number): boolean {
-    for (const t of this.outstanding.keys()) return t <= tag;
-    return false;
+    const first = this.outstanding.firstTag();
+    return first !== undefined && first <= tag;
   }
 
   /** settle one outstanding delivery; returns the queue whose deliveries it may free, if any */
@@ -381,10 +382,10 @@ export class Session {
     }
   }
 
-  /** every outstanding delivery, in slices: the map itself is handed over (O(1)) */
+  /** every outstanding delivery, in slices: the book itself is handed over (O(1)) */
   private settleAllInSlices(how: SettleHow): void {
     const all = this.outstanding;
-    this.outstanding = new Map();
+    this.outstanding = new OutstandingDeliveries();
     this.unacked = 0;
     // re-iterable: a requeue batch walks it once to find its queues, then settles from it
     this.bulkSettle({ [Symbol.iterator]: () => all.values() }, all.size, how);

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { Delivery } from '../../src/core/consumer.js';
+import { OutstandingDeliveries } from '../../src/core/outstanding.js';
+
+/** a delivery with just its tag (the book looks at nothing else) */
+const d = (tag: number): Delivery => ({ tag }) as Delivery;
+const tags = (book: OutstandingDeliveries): number[] => [...book.values()].map((x) => x.tag);
+
+/**
+ * Session's book of unsettled deliveries (src/core/outstanding.ts) must behave as the
+ * Map<number, Delivery> it replaces: lookups by tag, tag order, and a Map's iteration rules.
+ */
+describe('OutstandingDeliveries', () => {
+  it('finds, deletes and lists by tag, in tag order, with tags missing between (untracked deliveries)', () => {
+    const book = new OutstandingDeliveries();
+    for (const t of [1, 2, 3, 7, 8, 20, 21, 22]) book.add(d(t));
+    expect(book.size).toBe(8);
+    expect(book.get(7)?.tag).toBe(7);
+    expect(book.get(4)).toBeUndefined();
+    expect(book.has(22)).toBe(true);
+    expect(book.has(23)).toBe(false);
+    expect(book.delete(3)).toBe(true);
+    expect(book.delete(3)).toBe(false);
+    expect(book.delete(5)).toBe(false);
+    expect(book.delete(1)).toBe(true);
+    expect(book.firstTag()).toBe(2);
+    expect(tags(book)).toEqual([2, 7, 8, 20, 21, 22]);
+    expect([...book.entries()].map(([t, x]) => [t, x.tag])).toEqual([[2, 2], [7, 7], [8, 8], [20, 20], [21, 21], [22, 22]]);
+    expect(book.get(21)?.tag).toBe(21);
+    book.clear();
+    expect(book.size).toBe(0);
+    expect(book.firstTag()).toBeUndefined();
+    expect(tags(book)).toEqual([]);
+    book.add(d(30));
+    expect(tags(book)).toEqual([30]);
+  });
+
+  it('one delivery left unsettled while a million later ones come and go: the arrays stay small, lookups right', () => {
+    const book = new OutstandingDeliveries();
+    book.add(d(1));
+    for (let t = 2; t < 1_000_000; t++) {
+      book.add(d(t));
+      if (t % 3 !== 0) book.delete(t);
+    }
+    // every third tag is held, plus the first
+    expect(book.size).toBe(1 + Math.floor((1_000_000 - 1) / 3));
+    expect(book.get(1)?.tag).toBe(1);
+    expect(book.get(999_999)?.tag).toBe(999_999);
+    expect(book.get(999_998)).toBeUndefined();
+    const internal = book as unknown as { slots: unknown[] };
+    expect(internal.slots.length).toBeLessThanOrEqual(2 * book.size + 64);
+    let last = 0;
+    let ordered = true;
+    for (const x of book.values()) {
+      if (x.tag <= last) ordered = false;
+      last = x.tag;
+    }
+    expect(ordered).toBe(true);
+    // drained: the arrays start again at the front
+    for (const x of [...book.values()]) book.delete(x.tag);
+    expect(book.size).toBe(0);
+    book.add(d(2_000_000));
+    expect(book.get(2_000_000)?.tag).toBe(2_000_000);
+  });
+
+  it('iterates as a Map does: deleting the entry reached, skipping what was deleted ahead, reaching what was added', () => {
+    const book = new OutstandingDeliveries();
+    for (let t = 1; t <= 6; t++) book.add(d(t));
+    const seen: number[] = [];
+    for (const [t] of book) {
+      seen.push(t);
+      book.delete(t);
+      if (t === 2) book.delete(4);
+      if (t === 5) book.add(d(10));
+    }
+    expect(seen).toEqual([1, 2, 3, 5, 6, 10]);
+    expect(book.size).toBe(0);
+    // the same with a Map, for the record of what is matched
+    const map = new Map<number, number>([1, 2, 3, 4, 5, 6].map((t) => [t, t]));
+    const mapSeen: number[] = [];
+    for (const [t] of map) {
+      mapSeen.push(t);
+      map.delete(t);
+      if (t === 2) map.delete(4);
+      if (t === 5) map.set(10, 10);
+    }
+    expect(seen).toEqual(mapSeen);
+  });
+
+  it('an iteration carries on in tag order when the book empties or squeezes its holes under it', () => {
+    const book = new OutstandingDeliveries();
+    for (let t = 1; t <= 8; t++) book.add(d(t));
+    const seen: number[] = [];
+    for (const x of book.values()) {
+      seen.push(x.tag);
+      if (x.tag === 1) {
+        // everything settled, then new deliveries: the book starts again at the front
+        for (let t = 1; t <= 8; t++) book.delete(t);
+        book.add(d(9));
+        book.add(d(10));
+      }
+      if (x.tag === 9) {
+        // many more, most settled at once: the book squeezes its holes while we walk it
+        for (let t = 11; t <= 200; t++) book.add(d(t));
+        for (let t = 11; t <= 190; t++) book.delete(t);
+        for (let t = 201; t <= 600; t++) {
+          book.add(d(t));
+          if (t < 590) book.delete(t);
+        }
+      }
+    }
+    const expected = [1, 9, 10];
+    for (let t = 191; t <= 200; t++) expected.push(t);
+    for (let t = 590; t <= 600; t++) expected.push(t);
+    expect(seen).toEqual(expected);
+  });
+});
