@@ -8,7 +8,8 @@ import type { VHost } from '../../core/vhost.js';
 import type { OwStruct, OwThrowable } from './codec/marshal.js';
 import { AckType, T } from './codec/types.js';
 import { destinationStruct, type OwDestination } from './destination.js';
-import { messageIdKey, nativeOf, toOpenWire } from './message-map.js';
+import { nativeOf, toOpenWire } from './message-map.js';
+import { OutstandingList } from './outstanding.js';
 import { InvalidSelectorError, Selector } from '../../core/selector/index.js';
 import { invalidSelector } from './errors.js';
 import { timerDelay } from '../../core/timers.js';
@@ -31,12 +32,6 @@ export interface OwConsumerHost {
   watchQueues(listener: (q: Queue) => void): () => void;
 }
 
-interface Outstanding {
-  tag: number;
-  message: Message;
-  dest: OwDestination;
-}
-
 /** the queue a durable topic subscription keeps its messages in */
 export function durableQueueName(clientId: string, subscriptionName: string): string {
   return `activemq-subscription-durable:${clientId}:${subscriptionName}`;
@@ -50,7 +45,7 @@ export function durableQueueName(clientId: string, subscriptionName: string): st
  * prefetch of 0 delivers only against MessagePull.
  */
 export class OwConsumer implements ConsumerSink {
-  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly outstanding = new OutstandingList();
   private readonly coreConsumers: Consumer[] = [];
   private readonly tag: string;
   private ownedQueue: string | undefined;
@@ -200,10 +195,10 @@ export class OwConsumer implements ConsumerSink {
     const message = toOpenWire(m, destStruct, d.entry.id, redeliveryCounter, (x) => this.host.isTemporary(x));
     // Queue.assignGroup: the first message of a group this consumer now owns
     if (d.groupFirst) message['jmsxGroupFirstForConsumer'] = true;
-    const key = messageIdKey(message['messageId'] as OwStruct);
+    const id = message['messageId'] as OwStruct;
     // kept in delivery (tag) order: a redelivered id moves to the end
-    this.outstanding.delete(key);
-    this.outstanding.set(key, { tag: d.tag, message: m, dest });
+    if (d.entry.deliveryCount > 1) this.outstanding.removeId(id);
+    this.outstanding.push({ tag: d.tag, id, message: m, dest });
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destStruct, message, redeliveryCounter });
   }
 
@@ -229,7 +224,7 @@ export class OwConsumer implements ConsumerSink {
   ack(ack: OwStruct, defer?: (apply: () => void) => void): void {
     const type = ack['ackType'] as number;
     const count = (ack['messageCount'] as number) ?? 1;
-    const last = this.outstanding.get(messageIdKey(ack['lastMessageId'] as OwStruct));
+    const last = this.outstanding.find(ack['lastMessageId'] as OwStruct | null);
     switch (type) {
       case AckType.Delivered:
         // delivered, not yet acknowledged (a transaction, or a slow consumer): the window widens
@@ -241,12 +236,12 @@ export class OwConsumer implements ConsumerSink {
       case AckType.Individual: {
         this.widen(-count);
         if (!last) return;
-        const keys = type === AckType.Standard ? this.keysUpTo(last.tag) : [messageIdKey(ack['lastMessageId'] as OwStruct)];
         const apply = () => {
-          for (const k of keys) {
-            const o = this.outstanding.get(k);
-            if (!o) continue;
-            this.outstanding.delete(k);
+          if (type === AckType.Individual) {
+            if (this.outstanding.take(last) && this.session.isOutstanding(last.tag)) this.session.ack(last.tag, false);
+            return;
+          }
+          for (const o of this.outstanding.takeThrough(last)) {
             if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
           }
         };
@@ -259,13 +254,11 @@ export class OwConsumer implements ConsumerSink {
       case AckType.Unmatched: {
         this.widen(-count);
         if (!last) return;
-        const first = this.outstanding.get(messageIdKey(ack['firstMessageId'] as OwStruct));
+        const first = this.outstanding.find(ack['firstMessageId'] as OwStruct | null);
         const from = first?.tag ?? last.tag;
         const cause = type === AckType.Poison ? describeCause(ack['poisonCause'] as OwThrowable | null) : type === AckType.Expired ? 'expired' : undefined;
         const apply = () => {
-          for (const [k, o] of [...this.outstanding]) {
-            if (o.tag < from || o.tag > last.tag) continue;
-            this.outstanding.delete(k);
+          for (const o of this.outstanding.takeRange(from, last.tag)) {
             if (cause !== undefined) this.host.deadLetter(o.message, o.dest, cause);
             if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
           }
@@ -275,16 +268,6 @@ export class OwConsumer implements ConsumerSink {
         return;
       }
     }
-  }
-
-  private keysUpTo(tag: number): string[] {
-    const out: string[] = [];
-    // in tag order: stop at the first one past it (a standard ack covers a prefix)
-    for (const [k, o] of this.outstanding) {
-      if (o.tag > tag) break;
-      out.push(k);
-    }
-    return out;
   }
 
   private widen(n: number): void {

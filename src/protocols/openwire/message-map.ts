@@ -73,13 +73,6 @@ export function messageIdStruct(text: string | undefined, fallbackSeq: number): 
 
 const BROKER_PRODUCER = 'ID:localmq-broker-0:0';
 
-/** the ack key of a message id: what MessageAck names it by */
-export function messageIdKey(id: OwStruct | null | undefined): string {
-  if (!id) return '';
-  const p = id['producerId'] as OwStruct | null;
-  return `${p ? (p['connectionId'] as string) : ''}:${p ? (p['sessionId'] as number) : 0}:${p ? (p['value'] as number) : 0}:${id['producerSequenceId'] as number}:${(id['textView'] as string | null) ?? ''}`;
-}
-
 /**
  * The content bytes, inflated when the producer compressed them (useCompression): no
  * further than the message size limit, since a few KiB of deflate stream can inflate to
