@@ -37,6 +37,11 @@ measure() { # label, messages the broker carried, command…
   awk -v l="$label" -v j=$((b - a)) -v hz="$HZ" -v n="$n" -v s="$(echo "$t1 - $t0" | bc)" \
     'BEGIN { printf "  %-34s broker %6.1f us/msg (%5.1f s CPU over %d msgs, %.0f s wall)\n", l, j / hz / n * 1e6, j / hz, n, s }'
 }
+# warm-up, not measured: the broker's first messages pay for its JIT compilation (the first
+# measured run of a fresh broker came out 1.4-1.6x the second)
+for c in ${CLIENTS//,/ }; do
+  node --import tsx bench/amqp10-e2e.ts --client "$c" --count 20000 --rounds 1 --url "$URL" >/dev/null 2>&1
+done
 for r in $(seq 1 "$ROUNDS"); do
   for s in settled unsettled; do
     for c in ${CLIENTS//,/ }; do
