@@ -13,6 +13,7 @@ import type { ActiveMqDlqStrategy } from './dead-letter.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import type { PagingMeter } from './queues/paged-fifo.js';
 import { KeyedRecords } from './keyed-records.js';
 import { RetainedMessages } from './retained.js';
 import { Session } from './session.js';
@@ -126,6 +127,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   private messageIds = 0;
   /** body bytes the queues hold (every copy of a message counts) */
   private memoryUsed = 0;
+  /** body bytes of every queue's paged-out messages (PagedFifo keeps it): on disk, not in memory */
+  readonly paging: PagingMeter = { bytes: 0 };
   /**
    * Reads the process's resident memory, set by the server when the watermark counts the
    * whole process (RabbitMQ's vm_memory_calculation_strategy = rss). Unset: only the bytes
@@ -214,9 +217,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   /** what the memory alarm compares with the high watermark */
   get memoryInUse(): number {
-    if (!this.memorySampler) return this.memoryUsed;
+    const queued = this.queuedInMemory;
+    if (!this.memorySampler) return queued;
     // bodies queued or settled since the reading move the figure at once, both ways
-    return Math.max(this.memoryUsed, this.sampledMemory + this.memoryUsed - this.queuedAtSample);
+    return Math.max(queued, this.sampledMemory + queued - this.queuedAtSample);
+  }
+
+  /** body bytes of the queued messages held in memory: paged-out ones are on disk */
+  private get queuedInMemory(): number {
+    return Math.max(0, this.memoryUsed - this.paging.bytes);
   }
 
   /** the high watermark in bytes */
@@ -237,7 +246,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   sampleMemory(): void {
     if (this.memorySampler) {
       this.sampledMemory = this.memorySampler();
-      this.queuedAtSample = this.memoryUsed;
+      this.queuedAtSample = this.queuedInMemory;
     }
     this.checkMemory();
   }
@@ -304,7 +313,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
 
   memoryAdded(bytes: number): void {
     this.memoryUsed += bytes;
-    if (this.memorySampler && this.memoryUsed - this.queuedAtSample > this.limits.settings.memoryHighWatermark / 50) this.sampleMemory();
+    if (this.memorySampler && this.queuedInMemory - this.queuedAtSample > this.limits.settings.memoryHighWatermark / 50) this.sampleMemory();
     else if (!this.alarms.memory && this.memoryInUse > this.limits.settings.memoryHighWatermark) this.alarms.setMemory(true);
   }
 

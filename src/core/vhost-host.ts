@@ -8,6 +8,7 @@ import type { Message } from './message.js';
 import type { PolicyService } from './policies.js';
 import type { QueueEntry } from './queues/entry.js';
 import type { Queue } from './queues/queue.js';
+import type { PagingMeter } from './queues/paged-fifo.js';
 import type { SlicedWork } from './sliced-work.js';
 
 /**
@@ -41,6 +42,8 @@ export interface VHostHost {
   nextMessageId(): number;
   memoryAdded(bytes: number): void;
   memoryReleased(bytes: number): void;
+  /** body bytes of every queue's paged-out messages (the memory alarm leaves them out) */
+  readonly paging?: PagingMeter;
   /** bulk work on big queues, done in slices between other clients' turns */
   readonly bulkWork: SlicedWork;
   /** a message entered the broker; `queues` is how many queues took it */

@@ -20,7 +20,7 @@ import { fieldEquals } from './exchanges/headers.js';
 import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
-import { entryBodyLength } from './queues/paged-fifo.js';
+import { entryBodyLength, type PagingMeter } from './queues/paged-fifo.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
 import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types.js';
 import type { VersionRules } from './engine-versions.js';
@@ -482,6 +482,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   memoryReleased(bytes: number): void {
     this.host.memoryReleased(bytes);
+  }
+
+  get paging(): PagingMeter | undefined {
+    return this.host.paging;
   }
 
   get bulkWork(): SlicedWork {

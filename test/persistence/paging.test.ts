@@ -335,6 +335,33 @@ describe('paging of transient messages (the transient store)', () => {
     await until(() => segments(b).length === 1);
   });
 
+  it('paged-out bodies do not count toward the memory alarm: they are on disk (RabbitMQ counts memory)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
+    dirs.push(d);
+    const b = await startBroker({ dataDir: d, journal: { pageThreshold: THRESHOLD, segmentSize: 64 * 1024 }, limits: { memoryHighWatermark: 64 * 1024 } });
+    brokers.push(b);
+    const ch = await confirmChannel(b);
+    await ch.assertQueue('nd-alarm', { durable: false });
+    await ch.assertQueue('d-alarm', { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    // 400 KiB queued, 6x the watermark: without paging the publisher would be blocked (no confirms)
+    for (let i = 0; i < 200; i++) {
+      ch.sendToQueue('nd-alarm', Buffer.alloc(1024, i));
+      ch.sendToQueue('d-alarm', Buffer.alloc(1024, i), { persistent: true });
+    }
+    await ch.waitForConfirms();
+    const pagedOut = (name: string) => queueMemoryJson(b.core.vhost('/')!.getQueue(name)!)['message_bytes_paged_out']!;
+    expect(b.core.paging.bytes).toBe(pagedOut('nd-alarm') + pagedOut('d-alarm'));
+    expect(b.core.paging.bytes).toBe(2 * (200 - THRESHOLD) * 1024);
+    // the in-memory heads only
+    expect(b.core.memoryInUse).toBe(2 * THRESHOLD * 1024);
+    expect(b.core.alarms.memory).toBe(false);
+    // draining brings them back (counted again) and lets them go
+    expect((await drain(ch, 'nd-alarm')).length).toBe(200);
+    expect((await drain(ch, 'd-alarm')).length).toBe(200);
+    expect(b.core.paging.bytes).toBe(0);
+    expect(b.core.memoryInUse).toBe(0);
+  });
+
   it('the transient store is this run only: what a crash left is removed at start, all of it at stop', async () => {
     const d = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
     dirs.push(d);

@@ -13,6 +13,14 @@ export interface Pager {
   read(id: number): Message | undefined;
 }
 
+/**
+ * Body bytes of every queue's paged-out messages, one per broker: they are on disk, so the
+ * memory alarm's count of queued bodies leaves them out (RabbitMQ's alarm counts memory).
+ */
+export interface PagingMeter {
+  bytes: number;
+}
+
 /** how many paged-out messages come back at once when the in-memory part runs dry */
 const PAGE_IN_BATCH = 512;
 /** the compact part starts this big and doubles */
@@ -100,6 +108,7 @@ export class PagedFifo {
     private readonly pager: Pager | undefined,
     private readonly priority: number,
     private readonly transient?: TransientPager,
+    private readonly meter?: PagingMeter,
   ) {
     this.threshold = pager?.threshold ?? transient?.threshold;
   }
@@ -115,6 +124,12 @@ export class PagedFifo {
 
   /** body bytes of the entries whose message is out of memory */
   pagedBytes = 0;
+
+  /** pagedBytes moves by `delta` (the broker's meter with it) */
+  private movePaged(delta: number): void {
+    this.pagedBytes += delta;
+    if (this.meter) this.meter.bytes += delta;
+  }
 
   push(e: QueueEntry): void {
     if (this.count === 0 && (this.threshold === undefined || this.head.length < this.threshold)) {
@@ -139,7 +154,7 @@ export class PagedFifo {
     this.deliveries[p] = deliveryCount;
     this.lengths[p] = bodyLength;
     if (this.locs) this.locs[p] = -1;
-    this.pagedBytes += bodyLength;
+    this.movePaged(bodyLength);
     this.count++;
     return true;
   }
@@ -160,7 +175,7 @@ export class PagedFifo {
     if (this.count === 0) return undefined;
     const e = this.tailEntry(0);
     if (e instanceof PagedEntry) {
-      this.pagedBytes -= e.bodyLength;
+      this.movePaged(-e.bodyLength);
       this.releaseSlot(this.start);
     }
     this.kept.delete(this.base);
@@ -226,7 +241,7 @@ export class PagedFifo {
     }
     this.count = w;
     this.kept = kept;
-    this.pagedBytes = pagedBytes;
+    this.movePaged(pagedBytes - this.pagedBytes);
     if (w === 0) this.resetTail();
   }
 
@@ -254,7 +269,7 @@ export class PagedFifo {
       this.expires[p] = e.expiresAt;
       this.deliveries[p] = e.deliveryCount;
       this.lengths[p] = entryBodyLength(e);
-      this.pagedBytes += this.lengths[p]!;
+      this.movePaged(this.lengths[p]!);
       if (loc >= 0) (this.locs ??= new Float64Array(this.cap).fill(-1))[p] = loc;
       else if (this.locs) this.locs[p] = -1;
     } else {
@@ -290,7 +305,7 @@ export class PagedFifo {
       this.count--;
       this.base++;
       if (e instanceof PagedEntry) {
-        this.pagedBytes -= e.bodyLength;
+        this.movePaged(-e.bodyLength);
         // unreadable (the store logged why): the entry stays, empty, so counts stay right
         const message = e.message;
         this.releaseSlot(p);
@@ -332,7 +347,7 @@ export class PagedFifo {
   }
 
   private resetTail(): void {
-    this.pagedBytes = 0;
+    this.movePaged(-this.pagedBytes);
     this.base += this.count;
     this.count = 0;
     this.start = 0;

@@ -9,6 +9,7 @@ import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList } from './ready-list.js';
+import type { PagingMeter } from './paged-fifo.js';
 import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
 import { Selector } from '../selector/index.js';
 import { MAX_TIMER_MS } from '../timers.js';
@@ -81,6 +82,8 @@ export interface QueueHost {
   settled(queue: Queue, entry: QueueEntry, how: 'acked' | 'dropped', counted?: boolean): void;
   /** queued body bytes that no longer count toward the memory alarm */
   memoryReleased(bytes: number): void;
+  /** the broker's count of paged-out body bytes (on disk: the alarm leaves them out) */
+  readonly paging?: PagingMeter;
   /** the broker's bulk work, done in slices between other clients' turns */
   readonly bulkWork: SlicedWork;
   /** an unacked message of a deleted queue was settled: nothing keeps it any more */
@@ -168,7 +171,8 @@ export class Queue {
     // a quorum queue keeps rabbit_fifo's order (returns first, the version's priorities)
     // and any queue pages what the journal does not hold to the transient store (this run's only)
     const transient = store.transientPager;
-    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities, pager, transient) : new ReadyList(config.maxPriority, pager, transient);
+    const meter = host.paging;
+    this.ready = config.queueType === 'quorum' ? new QuorumReadyList(host.engineRules.quorumPriorities, pager, transient, meter) : new ReadyList(config.maxPriority, pager, transient, meter);
     const sel = options.arguments['x-selector'];
     this.selector = typeof sel === 'string' && sel !== '' ? new Selector(sel) : undefined;
     this.touch();

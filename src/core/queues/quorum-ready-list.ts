@@ -1,6 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
-import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
+import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import { ReadyList, firstEntries } from './ready-list.js';
 import type { TransientPager } from '../../store/store.js';
 
@@ -55,11 +55,12 @@ export class QuorumReadyList extends ReadyList {
     readonly scheme: QuorumPriorities,
     private readonly bucketPager?: Pager,
     private readonly bucketTransient?: TransientPager,
+    private readonly bucketMeter?: PagingMeter,
   ) {
     // a ReadyList to whoever holds one (Queue.ready); none of the base's levels is used
     super(0);
     const n = scheme === 'two-level' ? 2 : scheme === 'strict' ? STRICT_LEVELS : 1;
-    this.buckets = Array.from({ length: n }, (_, b) => new PagedFifo(bucketPager, b, bucketTransient));
+    this.buckets = Array.from({ length: n }, (_, b) => new PagedFifo(bucketPager, b, bucketTransient, bucketMeter));
   }
 
   override get paged(): number {
@@ -180,7 +181,7 @@ export class QuorumReadyList extends ReadyList {
    * priority levels; this list swaps its returns and buckets, and keeps the scheme.
    */
   override detach(): QuorumReadyList {
-    const out = new QuorumReadyList(this.scheme, this.bucketPager, this.bucketTransient);
+    const out = new QuorumReadyList(this.scheme, this.bucketPager, this.bucketTransient, this.bucketMeter);
     out.shiftUnread = true;
     [out.returns, this.returns] = [this.returns, out.returns];
     [out.buckets, this.buckets] = [this.buckets, out.buckets];

@@ -1,5 +1,5 @@
 import type { QueueEntry } from './entry.js';
-import { entryBodyLength, PagedFifo, type Pager } from './paged-fifo.js';
+import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import type { TransientPager } from '../../store/store.js';
 
 /**
@@ -17,8 +17,8 @@ class Level {
   private head = 0;
   readonly fresh: PagedFifo;
 
-  constructor(pager: Pager | undefined, priority: number, transient: TransientPager | undefined) {
-    this.fresh = new PagedFifo(pager, priority, transient);
+  constructor(pager: Pager | undefined, priority: number, transient: TransientPager | undefined, meter: PagingMeter | undefined) {
+    this.fresh = new PagedFifo(pager, priority, transient, meter);
   }
 
   get length(): number {
@@ -98,8 +98,10 @@ export class ReadyList {
     private readonly pager?: Pager,
     /** where transient messages page out (and all of a non-durable queue's) */
     private readonly transient?: TransientPager,
+    /** the broker's count of paged-out body bytes */
+    private readonly meter?: PagingMeter,
   ) {
-    this.levels = Array.from({ length: maxPriority + 1 }, (_, p) => new Level(pager, p, transient));
+    this.levels = Array.from({ length: maxPriority + 1 }, (_, p) => new Level(pager, p, transient, meter));
   }
 
   /** ready messages whose body is out of memory (paged out to the store) */
@@ -211,7 +213,7 @@ export class ReadyList {
    * levels) whatever the length (a purge or a delete of millions of messages).
    */
   detach(): ReadyList {
-    const out = new ReadyList(this.levels.length - 1, this.pager, this.transient);
+    const out = new ReadyList(this.levels.length - 1, this.pager, this.transient, this.meter);
     out.lazy = true;
     for (let p = 0; p < this.levels.length; p++) {
       const level = this.levels[p]!;
