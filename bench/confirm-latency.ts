@@ -44,7 +44,11 @@ interface Result {
   /** when (ms since the first publish) the longest gap began */
   maxGapAtMs: number;
   emptyWindows: number;
+  /** the first publish, epoch ms: with maxGapAtMs, where to look in bench/lib/traced-broker.ts's trace */
+  startEpochMs: number;
 }
+
+let startEpochMs = 0;
 
 /** latencies and confirm times (ms since start) -> the figures */
 function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt: Float64Array): Result {
@@ -74,7 +78,7 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
     if (j >= n || times[j]! >= w + 100) empty++;
   }
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty };
+  return { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
 }
 
 const now = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -89,6 +93,7 @@ async function runAmqp(url: string): Promise<Result> {
   const confirmed = new Float64Array(count);
   let left = count;
   const t0 = process.hrtime.bigint();
+  startEpochMs = performance.timeOrigin + performance.now();
   const all = new Promise<void>((resolve, reject) => {
     let i = 0;
     const pump = () => {
@@ -143,6 +148,7 @@ async function runStomp(url: string, amqpUrl: string): Promise<Result> {
   const confirmed = new Float64Array(count);
   let left = count;
   const t0 = process.hrtime.bigint();
+  startEpochMs = performance.timeOrigin + performance.now();
   const done = new Promise<void>((resolve) => {
     client.onReceipt = (id) => {
       confirmed[Number(id.slice(2))] = now(t0);
@@ -173,6 +179,7 @@ async function runMqtt(url: string, amqpUrl: string): Promise<Result> {
   const confirmed = new Float64Array(n);
   let left = n;
   const t0 = process.hrtime.bigint();
+  startEpochMs = performance.timeOrigin + performance.now();
   await new Promise<void>((resolve, reject) => {
     let i = 0;
     const pump = () => {
