@@ -25,7 +25,7 @@ AMQ_PORT=${AMQ_PORT:-25626}
 [ -f dist/cli/main.js ] || npm run build >/dev/null
 node dist/cli/main.js start --engine activemq --data-dir "$WORK/localmq" --openwire-port "$LM_PORT" \
   --openwire-ssl-port off --amqp10-port off --amqp10s-port off --stomp-port off --stomps-port off --mqtt-port off \
-  --mqtts-port off --wss-port off --console-port off --log-level warn &
+  --mqtts-port off --wss-port off --console-port off --api-port off --log-level warn &
 LM_PID=$!
 # ActiveMQ 5.17 (Debian), its config with the OpenWire connector moved to our port
 mkdir -p "$WORK/amq/conf" "$WORK/amq/data"
