@@ -37,6 +37,20 @@ afterAll(async () => {
   await broker?.stop();
 });
 
+/** resolves once `queue` holds `n` messages: checked now and each time the core routes a message (a dead-letter is one) */
+function untilHolds(queue: string, n: number): Promise<void> {
+  const q = broker.core.vhost('/')!.getQueue(queue)!;
+  if (q.messageCount >= n) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (q.messageCount < n) return;
+      broker.core.off('published', check);
+      resolve();
+    };
+    broker.core.on('published', check);
+  });
+}
+
 /** COUNT messages published from the server side (one body object) */
 function fill(queue: string): void {
   const body = Buffer.from('m');
@@ -194,8 +208,7 @@ describe('messages that leave in bulk keep their order', () => {
       arguments: { 'x-message-ttl': 1, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'order.dlq' },
     });
     for (let i = 0; i < n; i++) broker.publish('', 'order.src', Buffer.from(String(i)));
-    const dlq = broker.core.vhost('/')!.getQueue('order.dlq')!;
-    while (dlq.messageCount < n) await new Promise((r) => setTimeout(r, 5));
+    await untilHolds('order.dlq', n);
     const bodies = broker.queue('order.dlq').messages().map((m) => Number(m.text()));
     expect(bodies).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(broker.queue('order.src').messageCount()).toBe(0);
@@ -217,8 +230,7 @@ describe('messages that leave in bulk keep their order', () => {
     await all;
     c.nack(got[n - 1]!, true, false);
     c.reject(got[n]!, false);
-    const dlq = broker.core.vhost('/')!.getQueue('nack.dlq')!;
-    while (dlq.messageCount < n + 1) await new Promise((r) => setTimeout(r, 5));
+    await untilHolds('nack.dlq', n + 1);
     expect(broker.queue('nack.dlq').messages().map((m) => Number(m.text()))).toEqual(Array.from({ length: n + 1 }, (_, i) => i));
     // the channel is still open and the source empty, nothing unacked
     expect(await c.checkQueue('nack.src')).toMatchObject({ messageCount: 0 });

@@ -245,10 +245,7 @@ export class ReadyList {
       level.clearRequeued();
       level.fresh.drop();
     }
-    this.count = 0;
-    this.byteCount = 0;
-    this.persistentCount = 0;
-    this.persistentByteCount = 0;
+    this.zeroCounts();
   }
 
   clear(): QueueEntry[] {
@@ -257,11 +254,15 @@ export class ReadyList {
       level.clearRequeued();
       level.fresh.clear();
     }
+    this.zeroCounts();
+    return all;
+  }
+
+  private zeroCounts(): void {
     this.count = 0;
     this.byteCount = 0;
     this.persistentCount = 0;
     this.persistentByteCount = 0;
-    return all;
   }
 
   private added(e: QueueEntry): void {

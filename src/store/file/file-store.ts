@@ -14,7 +14,6 @@ import {
   type UserDef,
   type VhostDef,
 } from '../store.js';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteReader } from './binary.js';
 import { bindingKey, permissionKey, recordKey, vhostScopedKey, type KeyedRecord } from './entity-keys.js';
@@ -24,6 +23,7 @@ import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import type { JournalState } from './journal-state.js';
 import { SlicedWork, type SlicedTask } from '../../core/sliced-work.js';
 import { DirLock } from './lock.js';
+import { SegmentReader } from './segment-reader.js';
 import {
   EntityKind,
   readMessageHead,
@@ -76,10 +76,6 @@ export interface FileStoreStats extends GroupCommitStats {
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const DEFAULT_PAGE_THRESHOLD = 2048;
-/** bytes read at once when a paged-out message is read back from a segment file */
-const READ_AHEAD = 64 * 1024;
-/** read descriptors kept open at once (a paged queue reads mostly from one or two segments) */
-const MAX_READ_FDS = 8;
 
 /**
  * A Store on an append-only journal of checksummed records in segment files.
@@ -96,10 +92,8 @@ export class FileStore implements Store {
   private readonly syncDelayMs: number;
   private readonly retryDelayMs: number;
   readonly pageThreshold: number;
-  /** segment number -> a descriptor for reading paged-out messages back (sync reads) */
-  private readFds = new Map<number, number>();
-  /** the last block read from a segment file */
-  private readBlock: { seg: number; offset: number; length: number; buf: Buffer } | undefined;
+  /** reads paged-out messages back from the segment files (sync reads) */
+  private readonly reader: SegmentReader;
 
   private state!: JournalState;
   private gc!: GroupCommit;
@@ -121,6 +115,7 @@ export class FileStore implements Store {
 
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
+    this.reader = new SegmentReader((seg) => segmentPath(this.dir, seg));
     this.fs = opts.fs ?? nodeFs;
     this.logger = opts.logger ?? consoleStoreLogger;
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
@@ -322,11 +317,11 @@ export class FileStore implements Store {
     try {
       let rec = this.gc.buffered(entry.seg, entry.offset, entry.bytes);
       if (!rec) {
-        rec = this.readRecord(entry.seg, entry.offset, entry.bytes);
+        rec = this.reader.read(entry.seg, entry.offset, entry.bytes);
         // the read-ahead block may hold bytes of a write that failed and was redone since
         if (!isRecordOf(rec, entry.bytes, id)) {
-          this.readBlock = undefined;
-          rec = this.readRecord(entry.seg, entry.offset, entry.bytes);
+          this.reader.forgetBlock();
+          rec = this.reader.read(entry.seg, entry.offset, entry.bytes);
         }
       }
       // no checksum here: replay checked every record on disk, and later ones are our own
@@ -342,43 +337,6 @@ export class FileStore implements Store {
   private unreadable(id: number, err: unknown): void {
     const entry = this.state.messages.get(id);
     this.logger.warn(`journal ${this.dir}: message ${id} could not be read back from segment ${entry?.seg} at ${entry?.offset}: ${(err as Error).message}`);
-  }
-
-  /** a record from the segment file, through a read-ahead block: messages are mostly read back in the order they were written */
-  private readRecord(seg: number, offset: number, size: number): Buffer {
-    const b = this.readBlock;
-    if (b && b.seg === seg && offset >= b.offset && offset + size <= b.offset + b.length) {
-      const at = offset - b.offset;
-      return b.buf.subarray(at, at + size);
-    }
-    let fd = this.readFds.get(seg);
-    if (fd === undefined) {
-      if (this.readFds.size >= MAX_READ_FDS) this.closeReadFd(this.readFds.keys().next().value!);
-      fd = openSync(segmentPath(this.dir, seg), 'r');
-      this.readFds.set(seg, fd);
-    }
-    const want = Math.max(size, READ_AHEAD);
-    const buf = b && b.buf.length >= want ? b.buf : Buffer.allocUnsafe(want);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, buf, got, want - got, offset + got);
-      if (n <= 0) throw new Error('segment ends inside the record');
-      got += n;
-    }
-    this.readBlock = { seg, offset, length: got, buf };
-    return buf.subarray(0, size);
-  }
-
-  private closeReadFd(seg: number): void {
-    if (this.readBlock?.seg === seg) this.readBlock = undefined;
-    const fd = this.readFds.get(seg);
-    if (fd === undefined) return;
-    this.readFds.delete(seg);
-    try {
-      closeSync(fd);
-    } catch {
-      // already gone
-    }
   }
 
   // ---- durability ----
@@ -409,7 +367,7 @@ export class FileStore implements Store {
     } finally {
       this.phase = 'closed';
       this.transientPager?.close();
-      for (const seg of [...this.readFds.keys()]) this.closeReadFd(seg);
+      this.reader.closeAll();
       await this.lock?.release();
       this.lock = undefined;
     }
@@ -539,7 +497,7 @@ export class FileStore implements Store {
       }
     }
     await this.gc.syncPromise();
-    this.closeReadFd(no);
+    this.reader.close(no);
     await this.fs.unlink(path);
     this.state.totalLive -= Math.max(info.live, 0);
     this.state.segments.delete(no);

@@ -1,9 +1,10 @@
-import { closeSync, mkdirSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../../core/message.js';
 import type { TransientPager } from '../store.js';
 import { ByteReader, ByteWriter } from './binary.js';
 import { readMessagePart, writeMessagePart } from './record-codec.js';
+import { SegmentReader } from './segment-reader.js';
 import type { StoreLogger } from './store-logger.js';
 
 /** a record's place: segment number * SPAN + offset in the segment (offsets stay below it) */
@@ -11,9 +12,6 @@ const SPAN = 2 ** 28;
 export const TRANSIENT_SEGMENT_SIZE = 4 * 1024 * 1024;
 /** buffered records go to the file at this size, or at the end of the turn */
 const FLUSH_AT = 256 * 1024;
-const READ_AHEAD = 64 * 1024;
-/** descriptors kept open for reading sealed segments */
-const MAX_READ_FDS = 8;
 /** a record: u32 LE length of the message part, then the part (record-codec's) */
 const LENGTH = 4;
 
@@ -49,8 +47,11 @@ export class TransientStore implements TransientPager {
   private flushQueued = false;
   private readonly emptied: Segment[] = [];
   private dropQueued = false;
-  private readFds = new Map<number, number>();
-  private readBlock: { seg: number; offset: number; length: number; buf: Buffer } | undefined;
+  /** reads sealed segments back (the head through its own descriptor) */
+  private readonly reader = new SegmentReader(
+    (no) => this.path(no),
+    (no) => (no === this.head.no ? this.headFd : undefined),
+  );
   /** a write failed (a full disk): no more paging out; what is here stays readable */
   private failed = false;
   private closed = false;
@@ -125,7 +126,7 @@ export class TransientStore implements TransientPager {
         buf = stuck.buf;
         at = offset - stuck.offset;
       } else {
-        [buf, at] = this.readRecord(no, offset);
+        [buf, at] = this.reader.readPrefixed(no, offset);
       }
       const length = buf.readUInt32LE(at);
       return readMessagePart(new ByteReader(buf, at + LENGTH, at + LENGTH + length));
@@ -150,7 +151,7 @@ export class TransientStore implements TransientPager {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const no of [...this.readFds.keys()]) this.closeReadFd(no);
+    this.reader.closeAll();
     try {
       closeSync(this.headFd);
     } catch {
@@ -222,7 +223,7 @@ export class TransientStore implements TransientPager {
     for (const seg of this.emptied.splice(0)) {
       if (seg.live > 0 || seg === this.head || this.segments.get(seg.no) !== seg) continue;
       this.segments.delete(seg.no);
-      this.closeReadFd(seg.no);
+      this.reader.close(seg.no);
       if (this.closed) continue;
       try {
         unlinkSync(this.path(seg.no));
@@ -231,52 +232,4 @@ export class TransientStore implements TransientPager {
       }
     }
   }
-
-  /** the buffer holding the record at `offset` of a segment file, and where in it */
-  private readRecord(no: number, offset: number): [Buffer, number] {
-    const b = this.readBlock;
-    if (b && b.seg === no && offset >= b.offset && offset + LENGTH <= b.offset + b.length) {
-      const at = offset - b.offset;
-      if (at + LENGTH + b.buf.readUInt32LE(at) <= b.length) return [b.buf, at];
-    }
-    let fd = no === this.head.no ? this.headFd : this.readFds.get(no);
-    if (fd === undefined) {
-      if (this.readFds.size >= MAX_READ_FDS) this.closeReadFd(this.readFds.keys().next().value!);
-      fd = openSync(this.path(no), 'r');
-      this.readFds.set(no, fd);
-    }
-    let buf = b && b.buf.length >= READ_AHEAD ? b.buf : Buffer.allocUnsafe(READ_AHEAD);
-    let got = readAt(fd, buf, 0, buf.length, offset, LENGTH);
-    const size = LENGTH + buf.readUInt32LE(0);
-    if (size > buf.length) {
-      buf = Buffer.allocUnsafe(size);
-      got = readAt(fd, buf, 0, size, offset, size);
-    } else if (got < size) got = readAt(fd, buf, got, buf.length - got, offset + got, size - got) + got;
-    if (got < size) throw new Error('segment ends inside the record');
-    this.readBlock = { seg: no, offset, length: got, buf };
-    return [buf, 0];
-  }
-
-  private closeReadFd(no: number): void {
-    if (this.readBlock?.seg === no) this.readBlock = undefined;
-    const fd = this.readFds.get(no);
-    if (fd === undefined) return;
-    this.readFds.delete(no);
-    try {
-      closeSync(fd);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** read until at least `min` bytes are in (or the file ends); how many came */
-function readAt(fd: number, buf: Buffer, at: number, length: number, position: number, min: number): number {
-  let got = 0;
-  while (got < min) {
-    const n = readSync(fd, buf, at + got, length - got, position + got);
-    if (n <= 0) break;
-    got += n;
-  }
-  return got;
 }
