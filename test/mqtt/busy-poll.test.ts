@@ -6,11 +6,6 @@ import { inbox, mqttConnect, subscribe } from '../helpers/mqtt.js';
 // a window of a second here (500 µs by default), so the test sees the loop polling however loaded the machine
 const broker = useBroker({ mqtt: { busyPollMicros: 1_000_000 } });
 
-/** resolves once `cond` holds, checked every 5 ms */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /** one QoS 1 message through `b` (subscriber and publisher of its own): MQTT input reaches it */
 async function roundTrip(b: LocalMQ, id: string): Promise<void> {
   const sub = await mqttConnect(b, { clientId: `${id}-sub` });
@@ -39,13 +34,13 @@ describe('MQTT busy polling', () => {
     const pub = await mqttConnect(broker(), { clientId: 'busy-pub' });
     const box = inbox(sub);
     await subscribe(sub, 'busy/poll', 1);
-    await until(() => !broker().busyPoll.active);
+    await broker().busyPoll.idle();
     pub.publish('busy/poll', 'one', { qos: 1 });
     await box.next();
     // the broker read the PUBLISH less than the window ago
     expect(broker().busyPoll.active).toBe(true);
     // no more input: the loop goes back to sleeping once the window has passed
-    await until(() => !broker().busyPoll.active);
+    await broker().busyPoll.idle();
     expect(broker().busyPoll.active).toBe(false);
     await pub.endAsync();
     await sub.endAsync();
@@ -78,7 +73,10 @@ describe('MQTT busy polling', () => {
       await roundTrip(b, 'b');
       expect(a.busyPoll.active).toBe(true);
       expect(b.busyPoll.active).toBe(true);
+      // a waiter for a's loop to sleep is released by its stop (the window is a minute away)
+      const aIdle = a.busyPoll.idle();
       await a.stop();
+      await aIdle;
       expect(a.busyPoll.active).toBe(false);
       // b: its own loop and its own connections' output, unaffected by a's stop
       expect(b.busyPoll.active).toBe(true);

@@ -24,6 +24,8 @@ export class BusyPoll {
   private input = false;
   private polling = false;
   private stopped = false;
+  /** resolvers of idle(): called when the loop next goes back to sleeping */
+  private idleWaiters: Array<() => void> = [];
 
   /** set the busy-polling window (microseconds; 0 turns it off) */
   setWindow(micros: number): void {
@@ -51,6 +53,7 @@ export class BusyPoll {
       this.lastInputAt = now;
     } else if (now - this.lastInputAt >= this.windowMs) {
       this.polling = false;
+      this.wakeIdleWaiters();
       return;
     }
     // referenced on purpose: an unreferenced immediate does not stop libuv from sleeping
@@ -62,9 +65,23 @@ export class BusyPoll {
     return this.polling;
   }
 
+  /** resolves once the loop is sleeping (at once when it is not polling now): for tests and diagnostics */
+  idle(): Promise<void> {
+    if (!this.polling) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wakeIdleWaiters(): void {
+    if (this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** the broker stops: its loop ends (the pending turn returns at once) and input no longer starts one */
   stop(): void {
     this.stopped = true;
     this.polling = false;
+    this.wakeIdleWaiters();
   }
 }
