@@ -1,11 +1,14 @@
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
+import { Amqp10Error, decodeFrameBody } from '../../src/protocols/amqp10/codec/index.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
 import { OwError } from '../../src/protocols/openwire/errors.js';
 import { fromOpenWire, textContent } from '../../src/protocols/openwire/message-map.js';
 import { connect } from '../helpers/amqp.js';
 import { RawOpenWire } from '../helpers/openwire.js';
+import { createLogger } from '../../src/server/logger.js';
+import { RawClient } from '../helpers/amqp10-raw.js';
 import { RawStomp } from '../helpers/stomp.js';
 
 /** What the decoder fuzzers (bench/fuzz) found, each pinned so it stays fixed. */
@@ -93,5 +96,38 @@ describe('delays past what a Node timer holds (found by the socket fuzzer: a far
     expect((await ch.checkQueue('fuzz.far-expires')).messageCount).toBe(0);
     expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
     await conn.close();
+  });
+});
+
+describe('AMQP 1.0: a transfer whose list ends inside a 4-byte field (found by the amqp-1.0 fuzzer, session 7)', () => {
+  // the hand-written transfer reader (codec/hot.ts) read a uint / vbin32 length past the frame's end: a RangeError, answered as amqp:internal-error
+  const bodies = [
+    '005314c0020170', // handle: uint with no bytes after it
+    '005314c003017000', // handle: uint with one of its four bytes
+    '005314c006034343b00000', // delivery-tag: vbin32 whose length is cut
+  ];
+
+  it.each(bodies)('%s is a decode error, not a RangeError', (hex) => {
+    const body = Buffer.from(hex, 'hex');
+    expect(() => decodeFrameBody(body)).toThrow(Amqp10Error);
+    expect(() => decodeFrameBody(body)).toThrow(/decode-error|truncated/);
+  });
+
+  it('over a socket: the connection is closed with amqp:decode-error and the broker logs no internal error', async () => {
+    const errors: string[] = [];
+    const broker = await startBroker({ engine: 'activemq', ports: { amqp10: 0 }, logger: createLogger('error', (line) => errors.push(line)) });
+    try {
+      const c = await RawClient.open(Number(new URL(broker.urls.amqp10!).port));
+      c.frame(0, { $: 'begin', nextOutgoingId: 0, incomingWindow: 100, outgoingWindow: 100 });
+      await c.performative('begin');
+      const body = Buffer.from(bodies[0]!, 'hex');
+      const head = Buffer.from([0, 0, 0, 8 + body.length, 2, 0, 0, 0]);
+      c.socket.write(Buffer.concat([head, body]));
+      const err = await c.error('close');
+      expect(err.condition).toBe('amqp:decode-error');
+      expect(errors).toEqual([]);
+    } finally {
+      await broker.stop();
+    }
   });
 });

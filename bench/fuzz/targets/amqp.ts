@@ -1,4 +1,4 @@
-/** AMQP 0-9-1: the frame parser, then method, content-header (properties) and field-table decoding, as the connection does. */
+/** AMQP 0-9-1: the frame parser, then method, content-header (properties) and field-table decoding, and start-ok's SASL response (PLAIN, AMQPLAIN), as the connection does. */
 import fc from 'fast-check';
 import {
   AmqpCodecError,
@@ -11,12 +11,14 @@ import {
   PROTOCOL_HEADER,
   decodeContentHeader,
   decodeMethod,
+  encodeFieldTable,
   encodeContentHeaderFrame,
   encodeMethodFrame,
   type FieldType,
   type MethodName,
 } from '../../../src/protocols/amqp/codec/index.js';
 import { Decimal, type FieldTable, type FieldValue } from '../../../src/core/fields.js';
+import { parseSaslResponse } from '../../../src/protocols/amqp/sasl.js';
 import type { FuzzTarget } from '../harness.js';
 import { chunksOf } from '../mutate.js';
 
@@ -112,6 +114,14 @@ function rawFrame(type: number, ch: number, payload: Buffer): Buffer {
 const bodyFrame = fc.tuple(channel, fc.uint8Array({ maxLength: 300 })).map(([ch, body]) => rawFrame(FRAME_BODY, ch, Buffer.from(body)));
 const heartbeat = fc.constant(rawFrame(8, 0, Buffer.alloc(0)));
 
+/** connection.start-ok as clients send it: PLAIN (NUL user NUL pass) or AMQPLAIN (a field table without its length) */
+const startOk = fc
+  .tuple(fc.constantFrom('PLAIN', 'AMQPLAIN'), shortText, shortText, fieldTable)
+  .map(([mechanism, user, pass, extra]) => {
+    const response = mechanism === 'PLAIN' ? Buffer.from(`\0${user}\0${pass}`) : encodeFieldTable({ LOGIN: user, PASSWORD: pass, ...extra }).subarray(4);
+    return Buffer.from(encodeMethodFrame(0, 'connection.start-ok', { clientProperties: {}, mechanism, response, locale: 'en_US' } as never));
+  });
+
 /** a publish as clients send it: method, header, body frames */
 const publish = fc
   .tuple(channel, shortText, shortText, properties, fc.uint8Array({ maxLength: 600 }))
@@ -125,15 +135,17 @@ const publish = fc
 
 export const amqpTarget: FuzzTarget = {
   name: 'amqp-0-9-1',
-  valid: fc.oneof({ weight: 4, arbitrary: methodFrame }, { weight: 2, arbitrary: publish }, { weight: 2, arbitrary: headerFrame }, bodyFrame, heartbeat),
+  valid: fc.oneof({ weight: 4, arbitrary: methodFrame }, { weight: 2, arbitrary: publish }, { weight: 2, arbitrary: headerFrame }, startOk, bodyFrame, heartbeat),
   // 0: frames only; 1: our protocol header first; 2: the stream's own first 8 bytes read as the header
   variants: 3,
   limit: FRAME_MAX,
   run(input) {
     const parser = new FrameParser({
       onFrame: (f) => {
-        if (f.type === FRAME_METHOD) decodeMethod(f.payload);
-        else if (f.type === FRAME_HEADER) decodeContentHeader(f.payload);
+        if (f.type === FRAME_METHOD) {
+          const m = decodeMethod(f.payload);
+          if (m.name === 'connection.start-ok') parseSaslResponse(String(m.args['mechanism']), m.args['response'] as Buffer);
+        } else if (f.type === FRAME_HEADER) decodeContentHeader(f.payload);
       },
       expectProtocolHeader: input.variant !== 0,
       frameMax: FRAME_MAX,

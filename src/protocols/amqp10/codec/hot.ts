@@ -138,6 +138,7 @@ export function readTransfer(body: Buffer): { performative: Composite; payload: 
       if (code === T.uint0) v = 0;
       else if (code === T.smalluint) v = body[pos++];
       else if (code === T.uint) {
+        if (pos + 4 > end) return undefined;
         v = body.readUInt32BE(pos);
         pos += 4;
       } else return undefined;
@@ -149,6 +150,7 @@ export function readTransfer(body: Buffer): { performative: Composite; payload: 
       let n: number;
       if (code === T.vbin8) n = body[pos++]!;
       else if (code === T.vbin32) {
+        if (pos + 4 > end) return undefined;
         n = body.readUInt32BE(pos);
         pos += 4;
       } else return undefined;
