@@ -7,6 +7,7 @@ import type { Message } from '../../src/core/message.js';
 import { ByteReader, ByteWriter } from '../../src/store/file/binary.js';
 import { FileStore, nodeFs, type FileStoreOptions, type StoreFs } from '../../src/store/file/file-store.js';
 import { readValue, writeValue } from '../../src/store/file/value-codec.js';
+import { journalBytes } from '../../src/store/file/segment.js';
 import { queueKey, type BindingDef, type QueueRef } from '../../src/store/store.js';
 
 const dirs: string[] = [];
@@ -73,8 +74,13 @@ function segmentFiles(dir: string): string[] {
     .sort();
 }
 
+/**
+ * disk use of the journal: the bytes allocated, not the files' lengths (a head segment is
+ * preallocated sparse to its full length, and so is the next one once it is made ready ahead
+ * of the roll: holes that take no disk until written)
+ */
 function dirBytes(dir: string): number {
-  return segmentFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  return journalBytes(dir);
 }
 
 /** counts fsyncs; writes fail with ENOSPC while `failWrites` is set */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/core/message.js';
-import { FileStore } from '../../src/store/file/file-store.js';
+import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store.js';
 import { RECORD_HEADER } from '../../src/store/file/record-codec.js';
 import { journalBytes } from '../../src/store/file/segment.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
@@ -29,9 +29,9 @@ function tempDir(): string {
   return dir;
 }
 
-async function reopen(dir: string) {
+async function reopen(dir: string, fs?: StoreFs) {
   const warn: string[] = [];
-  const store = new FileStore({ dir, segmentSize: SEGMENT, logger: { info: () => {}, warn: (m) => warn.push(m) } });
+  const store = new FileStore({ dir, segmentSize: SEGMENT, fs, logger: { info: () => {}, warn: (m) => warn.push(m) } });
   stores.push(store);
   const state = await store.open();
   const bodies = (state.messages.get(queueKey(q1.vhost, q1.queue)) ?? []).map((m) => m.message.body.toString());
@@ -151,5 +151,163 @@ describe('preallocated journal segments', () => {
     expect(warn).toEqual([]);
     expect(bodies).toEqual(ten);
     expect(segments(dir)).not.toContain(next);
+  });
+});
+
+/**
+ * The real file system, recording each file operation in order; `whenReady(path)` resolves once
+ * that segment's file was created and its directory entry synced (the directory closed after it).
+ */
+function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
+  const ops: string[] = [];
+  const paths = new Map<number, string>();
+  const waiters: { path: string; created: boolean; resolve: () => void }[] = [];
+  const fs: StoreFs = {
+    ...nodeFs,
+    async open(path, flags) {
+      if (opts.failOpen?.(path)) {
+        ops.push(`open-failed ${path}`);
+        throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), { code: 'EMFILE' });
+      }
+      const fd = await nodeFs.open(path, flags);
+      paths.set(fd, path);
+      ops.push(`open ${path}`);
+      for (const w of waiters) if (w.path === path) w.created = true;
+      return fd;
+    },
+    async ftruncate(fd, length) {
+      await nodeFs.ftruncate(fd, length);
+      ops.push(`ftruncate ${paths.get(fd)} ${length}`);
+    },
+    async close(fd) {
+      const path = paths.get(fd);
+      await nodeFs.close(fd);
+      ops.push(`close ${path}`);
+      // the directory is closed last when a segment file is made: after its fsync
+      for (const w of waiters.splice(0)) {
+        if (w.created && !path?.endsWith('.seg')) w.resolve();
+        else waiters.push(w);
+      }
+    },
+  };
+  const whenReady = (path: string) => new Promise<void>((resolve) => waiters.push({ path, created: false, resolve }));
+  return { fs, ops, whenReady };
+}
+
+function nextSegment(seg: string, by = 1): string {
+  return seg.replace(/(\d+)\.seg$/, (_, n: string) => `${String(Number(n) + by).padStart(10, '0')}.seg`);
+}
+
+/** messages of ~1 KiB until the head segment holds more than `bytes` */
+function fillTo(store: FileStore, bytes: number, first: number): number {
+  let id = first;
+  const body = 'x'.repeat(1000);
+  while (store.stats.diskBytes <= bytes) {
+    store.addMessage(id, msg(`${id}:${body}`), [q1]);
+    id++;
+  }
+  return id;
+}
+
+/** a store on `fs` with q1 declared and synced: its head segment's path and the one after */
+async function withQueue(dir: string, fs: StoreFs) {
+  const { store } = await reopen(dir, fs);
+  store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
+  await sync(store);
+  const [head] = segments(dir);
+  return { store, head: head!, next: nextSegment(head!) };
+}
+
+describe('the next segment made ready ahead of the roll', () => {
+  it('once the head is half full the next file is made (preallocated, directory synced); the roll writes into it without opening anything', async () => {
+    const dir = tempDir();
+    const rec = recordingFs();
+    const { store, head, next } = await withQueue(dir, rec.fs);
+    // below half: nothing made ahead
+    let id = fillTo(store, SEGMENT / 4, 1);
+    await sync(store);
+    expect(segments(dir)).toEqual([head]);
+
+    const ready = rec.whenReady(next);
+    id = fillTo(store, SEGMENT / 2 + 1024, id);
+    await sync(store);
+    await ready;
+    expect(segments(dir)).toEqual([head, next]);
+    expect(statSync(next).size).toBe(SEGMENT);
+    expect(readFileSync(next).equals(Buffer.alloc(SEGMENT))).toBe(true);
+
+    // past the end of the head: the roll's flush writes into the ready file, no open or ftruncate of its own
+    const before = rec.ops.length;
+    id = fillTo(store, SEGMENT + 64 * 1024, id);
+    await sync(store);
+    const during = rec.ops.slice(before);
+    expect(during.filter((op) => op.startsWith('open ') || op.startsWith('ftruncate '))).toEqual([]);
+    expect(rec.ops.filter((op) => op === `open ${next}`)).toHaveLength(1);
+    await store.close();
+
+    const again = await reopen(dir);
+    expect(again.warn).toEqual([]);
+    expect(again.bodies).toHaveLength(id - 1);
+    expect(again.bodies.at(-1)).toMatch(new RegExp(`^${id - 1}:`));
+  });
+
+  it('a ready file nothing was written to: a clean close removes it, and after a crash replay removes it without a warning', async () => {
+    const dir = tempDir();
+    const rec = recordingFs();
+    const { store, head, next } = await withQueue(dir, rec.fs);
+    const ready = rec.whenReady(next);
+    const count = fillTo(store, SEGMENT / 2 + 1024, 1) - 1;
+    await sync(store);
+    await ready;
+
+    // what a kill -9 leaves now: the head with its data and the ready next file, all zeros
+    const crashed = tempDir();
+    for (const f of segments(dir)) copyFileSync(f, join(crashed, f.slice(dir.length + 1)));
+    expect(segments(crashed)).toHaveLength(2);
+
+    await store.close();
+    expect(segments(dir)).toEqual([head]);
+    const clean = await reopen(dir);
+    expect(clean.warn).toEqual([]);
+    expect(clean.bodies).toHaveLength(count);
+    await clean.store.close();
+
+    const { store: s2, warn, bodies } = await reopen(crashed);
+    expect(warn).toEqual([]);
+    expect(bodies).toHaveLength(count);
+    const crashedHead = join(crashed, head.slice(dir.length + 1));
+    expect(segments(crashed)).not.toContain(nextSegment(crashedHead));
+    // writing goes on in a segment after it; all of it is there after another restart
+    s2.addMessage(count + 1, msg('after'), [q1]);
+    await s2.close();
+    const last = await reopen(crashed);
+    expect(last.warn).toEqual([]);
+    expect(last.bodies).toHaveLength(count + 1);
+    expect(last.bodies.at(-1)).toBe('after');
+  });
+
+  it('if making the file ahead fails, the store carries on and the roll makes it as before', async () => {
+    const dir = tempDir();
+    let failPath = '';
+    const rec = recordingFs({ failOpen: (path) => path === failPath });
+    const { store, head, next } = await withQueue(dir, rec.fs);
+    const errors: (Error | null)[] = [];
+    store.onError((err) => errors.push(err));
+    failPath = next;
+    const id = fillTo(store, SEGMENT / 2 + 1024, 1);
+    await sync(store);
+    // tried ahead (from the flush that crossed half way) and failed: no file, nothing reported
+    expect(rec.ops).toContain(`open-failed ${next}`);
+    expect(segments(dir)).toEqual([head]);
+    failPath = '';
+    const last = fillTo(store, SEGMENT + 64 * 1024, id);
+    await sync(store);
+    expect(segments(dir)).toEqual([head, next]);
+    expect(rec.ops.filter((op) => op === `open ${next}`)).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await store.close();
+    const again = await reopen(dir);
+    expect(again.warn).toEqual([]);
+    expect(again.bodies).toHaveLength(last - 1);
   });
 });
