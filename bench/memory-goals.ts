@@ -5,10 +5,13 @@
  *   2. RSS with 1 M queued 16 B persistent messages in a durable queue;
  *   2b. (step `transient`) RSS with 1 M queued 16 B transient messages in a non-durable queue,
  *      paged out to the transient store past the threshold (`<data dir>/transient`);
+ *   2c. (step `openwire`) RSS with 1 M queued 16 B OpenWire (JMS BytesMessage) messages, kept in
+ *      OpenWire's own form: persistent ones in a queue (and again after a restart), then
+ *      non-persistent ones (`--openwire-persistent false` for those only);
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
  *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient] [--body 16] [--idle-runs 3]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3]
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
@@ -30,7 +33,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import amqp from 'amqplib';
+import { FrameReader } from '../src/protocols/openwire/codec/framing.js';
+import { decodeFrame, encodeFrame, type OwStruct } from '../src/protocols/openwire/codec/marshal.js';
+import { T } from '../src/protocols/openwire/codec/types.js';
+import { brokerWireFormatInfo } from '../src/protocols/openwire/codec/wire-format.js';
 import { parseSize } from '../src/server/memory-watermark.js';
 
 function flag(name: string, dflt: string): string {
@@ -148,6 +156,79 @@ if (steps.has('transient')) {
   results['transientRssMiB'] = Math.round(rssMiB(c.pid!));
   await conn.close();
   await stop(c);
+}
+
+/**
+ * `count` OpenWire BytesMessages of `bodySize` bytes sent to queue `name` over a bare OpenWire
+ * connection (our codec): async sends, every 2000th one synchronous so the producer never runs
+ * far ahead of the broker; resolves once the last one is answered.
+ */
+async function openwireFill(port: number, name: string, persistent: boolean): Promise<void> {
+  const WIRE = { version: 12, stackTraceEnabled: false };
+  const socket: Socket = netConnect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const waiting = new Map<number, () => void>();
+  let wireFormat: () => void = () => undefined;
+  const gotWireFormat = new Promise<void>((r) => (wireFormat = r));
+  const frames = new FrameReader(1 << 24);
+  socket.on('data', (chunk: Buffer) =>
+    frames.push(chunk, (body) => {
+      const f = decodeFrame(body, WIRE);
+      if (f.type === T.WireFormatInfo) wireFormat();
+      else if (f.type === T.Response || f.type === T.ExceptionResponse) {
+        if (f.type === T.ExceptionResponse) throw new Error(`OpenWire send refused: ${JSON.stringify(f['exception'])}`);
+        waiting.get(f['correlationId'] as number)?.();
+      }
+    }),
+  );
+  let commandId = 0;
+  const write = (s: OwStruct, sync: boolean): Promise<void> | undefined => {
+    const id = ++commandId;
+    const ok = socket.write(encodeFrame({ ...s, commandId: id, responseRequired: sync }, WIRE));
+    if (sync) return new Promise((r) => waiting.set(id, () => (waiting.delete(id), r())));
+    return ok ? undefined : new Promise((r) => socket.once('drain', () => r()));
+  };
+  await gotWireFormat;
+  write(brokerWireFormatInfo({ maxFrameSize: 1 << 24, maxInactivityDuration: 0, maxInactivityDurationInitialDelay: 0, providerVersion: 'bench' }), false);
+  const conn = `ID:memory-goals-${name}`;
+  await write({ type: T.ConnectionInfo, connectionId: { type: T.ConnectionId, value: conn }, userName: 'guest', password: 'guest' }, true);
+  await write({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 1 } }, true);
+  const producerId = { type: T.ProducerId, connectionId: conn, value: 1, sessionId: 1 };
+  const destination = { type: T.Queue, physicalName: name };
+  await write({ type: T.ProducerInfo, producerId, destination }, true);
+  const content = Buffer.alloc(bodySize, 'o');
+  for (let i = 1; i <= count; i++) {
+    const m: OwStruct = {
+      type: T.BytesMessage, producerId, destination, persistent, priority: 4, timestamp: Date.now(), content,
+      messageId: { type: T.MessageId, textView: null, producerId, producerSequenceId: i, brokerSequenceId: 0 },
+    };
+    const wait = write(m, i % 2000 === 0 || i === count);
+    if (wait) await wait;
+  }
+  socket.destroy();
+}
+
+// 2c. 1 M queued 16 B OpenWire messages (the adapter's own form), persistent then non-persistent
+if (steps.has('openwire')) {
+  const args = ['--openwire-port', String(base + 2)];
+  const c = await startCli('openwire', args);
+  await openwireFill(base + 2, 'ow.million', true);
+  await sleep(2000);
+  results['openwirePersistentRssMiB'] = Math.round(rssMiB(c.pid!));
+  await stop(c);
+  const r = await startCli('openwire', args, true);
+  await sleep(2000);
+  results['openwireRecoveredRssMiB'] = Math.round(rssMiB(r.pid!));
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  const ch = await conn.createChannel();
+  results['openwireQueued'] = (await ch.checkQueue('ow.million')).messageCount;
+  await conn.close();
+  await stop(r);
+  const t = await startCli('openwire', args);
+  await openwireFill(base + 2, 'ow.million.np', false);
+  await sleep(2000);
+  results['openwireTransientRssMiB'] = Math.round(rssMiB(t.pid!));
+  await stop(t);
 }
 
 // 3. flood under the watermark

@@ -38,7 +38,8 @@ export interface Message {
   /**
    * The form the message arrived in, kept by its adapter so a delivery in the same
    * protocol needs no re-encoding and keeps what the core's properties cannot hold
-   * (OpenWire: its typed JMS properties and ids). Never persisted; a copy that changes
+   * (OpenWire: its typed JMS properties and ids). Stored with the message (journal, paging)
+   * when its adapter registered a codec for it (core/native-forms.ts); a copy that changes
    * the message leaves it behind.
    */
   native?: { protocol: string; data: unknown };

@@ -1,5 +1,6 @@
 import { Fifo } from '../fifo.js';
 import type { Message } from '../message.js';
+import { storableNative } from '../native-forms.js';
 import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
 
@@ -79,8 +80,8 @@ export function entryBodyLength(e: QueueEntry): number {
  * in typed arrays), their messages staying in the store until the in-memory part runs dry
  * and a batch is read back. Transient messages (all of a non-durable queue's) page out the
  * same way to the transient store, where one is given (8 bytes more each: where it is).
- * Entries that cannot be paged (an adapter's own form of a message, a quorum queue's
- * counts, nowhere to page to) wait behind as objects, in their place.
+ * Entries that cannot be paged (an adapter's own form of a message with no codec to store
+ * it, a quorum queue's counts, nowhere to page to) wait behind as objects, in their place.
  */
 export class PagedFifo {
   /** the in-memory head */
@@ -281,7 +282,7 @@ export class PagedFifo {
   /** a message the journal does not hold, which the transient store can take */
   private transientPageable(e: QueueEntry): boolean {
     if (this.transient === undefined || e.persisted || e instanceof PagedEntry || e.failedDeliveries !== undefined || e.acquiredCount !== undefined) return false;
-    return e.message.native === undefined && e.deliveryCount <= 0xffffffff;
+    return storableNative(e.message) && e.deliveryCount <= 0xffffffff;
   }
 
   /** its message is in the store as it is here, and nothing else about it needs an object */
@@ -290,8 +291,9 @@ export class PagedFifo {
     // message's headers, not in the store's copy of the message
     if (this.pager === undefined || !e.persisted || e.failedDeliveries !== undefined || e.acquiredCount !== undefined) return false;
     if (e instanceof PagedEntry) return true;
-    // an adapter's own form of the message (OpenWire's typed JMS properties) is not in the store
-    return e.message.native === undefined && e.deliveryCount <= 0xffffffff;
+    // an adapter's own form of the message (OpenWire's typed JMS properties) is in the store
+    // when the adapter gave a codec for it (src/core/native-forms.ts)
+    return storableNative(e.message) && e.deliveryCount <= 0xffffffff;
   }
 
   /** bring the next batch back into memory, reading paged messages from the store */

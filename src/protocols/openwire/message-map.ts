@@ -3,8 +3,10 @@ import { OwError } from './errors.js';
 import { JMS_MSG_TYPE, JmsMsgType, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
+import { registerNativeForm } from '../../core/native-forms.js';
 import { Reader, Writer, decodeModifiedUtf8 } from './codec/data.js';
-import type { OwStruct } from './codec/marshal.js';
+import { appendFrame, decodeFrame, type OwStruct, type WireOptions } from './codec/marshal.js';
+import { MAX_VERSION } from './codec/wire-format.js';
 import { PType, decodePrimitiveMap, encodePrimitiveMap, plainOf, typedOf, type Typed } from './codec/primitive.js';
 import { T } from './codec/types.js';
 import { destinationStruct, destinationText, parseDestinationText, type OwDestination } from './destination.js';
@@ -18,6 +20,34 @@ export interface OwNative {
 }
 
 export const NATIVE = 'openwire';
+
+/** how a kept message is marshalled for the store: every field of the newest version, loose encoding */
+const STORED: WireOptions = { version: MAX_VERSION, stackTraceEnabled: false };
+const storeWriter = new Writer(512);
+
+/**
+ * The native form as the store keeps it (a persistent message's journal record, a paged-out
+ * message): the producing connection's id, then the message command marshalled, size-prefixed.
+ * It reads back as the same structure, so a JMS consumer gets the message the producer sent
+ * (typed properties, ids, timestamps) from memory, from a page or after a restart.
+ */
+registerNativeForm(NATIVE, {
+  encode(data: unknown): Buffer {
+    const n = data as OwNative;
+    const w = storeWriter;
+    w.pos = 0;
+    w.utf(n.connectionId);
+    appendFrame(n.struct, STORED, w);
+    return Buffer.from(w.finish());
+  },
+  decode(bytes: Buffer): unknown {
+    const r = new Reader(bytes);
+    const connectionId = r.utf();
+    const size = r.int();
+    const struct = decodeFrame(bytes.subarray(r.pos, r.pos + size), STORED);
+    return { struct, connectionId } satisfies OwNative;
+  },
+});
 
 const JMS_TYPE_BY_STRUCT: Record<number, number> = {
   [T.Message]: JmsMsgType.Message,

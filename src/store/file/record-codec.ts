@@ -1,4 +1,5 @@
 import type { Message } from '../../core/message.js';
+import { StoredNative, encodeNative } from '../../core/native-forms.js';
 import { ByteReader, type ByteWriter } from './binary.js';
 import { crc32 } from './checksum.js';
 import { readProperties, skipProperties, writeProperties } from './properties-codec.js';
@@ -87,13 +88,22 @@ export function writeMessage(w: ByteWriter, id: number, slots: readonly number[]
   return endRecord(w, start);
 }
 
-/** the message part of a record (publishedAt onwards): what readMessagePart reads */
+/**
+ * The message part of a record (publishedAt onwards): what readMessagePart reads. A message
+ * kept in an adapter's own form (Message.native) has that form after the body, as its
+ * protocol's name and its bytes: it reads back identical (records without it end at the body).
+ */
 export function writeMessagePart(w: ByteWriter, m: Message): void {
   w.f64(m.publishedAt);
   w.str(m.exchange);
   w.str(m.routingKey);
   writeProperties(w, m.properties);
   w.bytes(m.body);
+  const native = encodeNative(m.native);
+  if (native !== undefined) {
+    w.str(m.native!.protocol);
+    w.bytes(native);
+  }
 }
 
 /** a message record with new slots around the unchanged message part of an old record */
@@ -169,7 +179,9 @@ export function readMessagePart(r: ByteReader): Message {
   const routingKey = r.str();
   const properties = readProperties(r);
   const body = r.bytesCopy();
-  return { exchange, routingKey, properties, body, publishedAt };
+  if (r.pos >= r.end) return { exchange, routingKey, properties, body, publishedAt };
+  const protocol = r.str();
+  return { exchange, routingKey, properties, body, publishedAt, native: new StoredNative(protocol, r.bytesCopy()) };
 }
 
 /**

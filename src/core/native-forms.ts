@@ -1,0 +1,59 @@
+import type { Message } from './message.js';
+
+/**
+ * How an adapter's own form of a message (`Message.native`, e.g. OpenWire's marshalled JMS
+ * message with its typed properties and ids) is written to a store and read back, so a
+ * message kept in that form can be persisted and paged out like any other and come back
+ * identical. The adapter registers its codec when its module loads; the store only ever
+ * sees bytes.
+ */
+export interface NativeForm {
+  encode(data: unknown): Buffer;
+  decode(bytes: Buffer): unknown;
+}
+
+const forms = new Map<string, NativeForm>();
+
+export function registerNativeForm(protocol: string, form: NativeForm): void {
+  forms.set(protocol, form);
+}
+
+/**
+ * A native form read back from a store: decoded on first use, by then the adapter that made
+ * it has registered its codec (a store may read messages back before the adapter's module
+ * is loaded, e.g. a queue's head at recovery). Written again as the same bytes.
+ */
+export class StoredNative {
+  private decoded: unknown;
+  private done = false;
+
+  constructor(
+    readonly protocol: string,
+    readonly encoded: Buffer,
+  ) {}
+
+  get data(): unknown {
+    if (!this.done) {
+      const form = forms.get(this.protocol);
+      if (!form) return undefined;
+      this.decoded = form.decode(this.encoded);
+      this.done = true;
+    }
+    return this.decoded;
+  }
+}
+
+/**
+ * The bytes a store writes for a message's native form; undefined when it has none, or
+ * none its adapter can write (it is then stored in the core's form only).
+ */
+export function encodeNative(native: Message['native']): Buffer | undefined {
+  if (native === undefined) return undefined;
+  if (native instanceof StoredNative) return native.encoded;
+  return forms.get(native.protocol)?.encode(native.data);
+}
+
+/** the message's native form, if any, can be written to a store (so the message can be paged out) */
+export function storableNative(m: Message): boolean {
+  return m.native === undefined || m.native instanceof StoredNative || forms.has(m.native.protocol);
+}
