@@ -6,6 +6,7 @@ import type { BrokerOptions, Engine, PortOptions, PortSetting, UserOption } from
 import { STANDARD_PORTS, type ListenerKey } from '../server/profiles.js';
 import { INSTANCE_TYPES, type InstanceType } from '../server/instance-types.js';
 import { watermarkBytes } from '../server/memory-watermark.js';
+import { diskFreeLimitBytes, type DiskFreeLimitSetting } from '../server/disk-monitor.js';
 
 /**
  * The settings of a `localmq` run, resolved from four layers, highest first:
@@ -42,6 +43,8 @@ export interface Settings {
   handshakeTimeoutMs: number | undefined;
   /** RabbitMQ's vm_memory_high_watermark: a fraction of RAM or a size; undefined: 0.4 */
   memoryHighWatermark: number | string | undefined;
+  /** RabbitMQ's disk_free_limit: a size or a multiple of RAM; undefined: 50MB */
+  diskFreeLimit: DiskFreeLimitSetting | undefined;
 }
 
 /** One layer of settings, as written by the user: strings from flags and env, JSON from the file. */
@@ -68,6 +71,7 @@ export interface RawSettings {
   mqttAllowAnonymous?: unknown;
   handshakeTimeout?: unknown;
   memoryHighWatermark?: unknown;
+  diskFreeLimit?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
@@ -107,6 +111,7 @@ export const ENV_NAMES = {
   mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
   handshakeTimeout: 'LOCALMQ_HANDSHAKE_TIMEOUT',
   memoryHighWatermark: 'LOCALMQ_MEMORY_HIGH_WATERMARK',
+  diskFreeLimit: 'LOCALMQ_DISK_FREE_LIMIT',
   config: 'LOCALMQ_CONFIG',
 } as const;
 
@@ -142,6 +147,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
   set('handshakeTimeout', ENV_NAMES.handshakeTimeout);
   set('memoryHighWatermark', ENV_NAMES.memoryHighWatermark);
+  set('diskFreeLimit', ENV_NAMES.diskFreeLimit);
   for (const key of LISTENER_KEYS) {
     const v = env[portEnvName(key)];
     if (v !== undefined && v !== '') (raw.ports ??= {})[key] = v;
@@ -166,7 +172,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout', 'memoryHighWatermark']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout', 'memoryHighWatermark', 'diskFreeLimit']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -257,7 +263,8 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
   const handshakeTimeoutMs = positiveInteger(pick('handshakeTimeout'), 'milliseconds');
   const memoryHighWatermark = watermarkValue(pick('memoryHighWatermark'));
-  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs, memoryHighWatermark };
+  const diskFreeLimit = diskFreeLimitValue(pick('diskFreeLimit'));
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs, memoryHighWatermark, diskFreeLimit };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -278,6 +285,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
     lazyControlPlane: true,
   };
   if (s.memoryHighWatermark !== undefined) o.memoryHighWatermark = s.memoryHighWatermark;
+  if (s.diskFreeLimit !== undefined) o.diskFreeLimit = s.diskFreeLimit;
   if (s.dataDir !== undefined) o.dataDir = s.dataDir;
   if (s.users !== undefined) o.users = s.users;
   if (s.strict) o.strict = true;
@@ -314,6 +322,24 @@ function watermarkValue(p: Picked): number | string | undefined {
     throw new ConfigError(`${p.source} must be a fraction of RAM (0.4) or a size ("512MiB", "1GB", bytes), got ${show(p.value)}`);
   }
   return p.value;
+}
+
+/** a size or a multiple of RAM (RabbitMQ's disk_free_limit.absolute / .relative), checked now */
+function diskFreeLimitValue(p: Picked): DiskFreeLimitSetting | undefined {
+  if (p === undefined) return undefined;
+  const bad = () =>
+    new ConfigError(`${p.source} must be a size ("50MB", "1GB", bytes), "mem_relative:1.0" (a multiple of RAM) or {"relative": 1.0} / {"absolute": "1GB"}, got ${show(p.value)}`);
+  const v = p.value;
+  const object = typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && ('relative' in v || 'absolute' in v);
+  if (typeof v !== 'number' && typeof v !== 'string' && !object) throw bad();
+  // a flag or a variable is a string: bytes written as digits are a size
+  const setting = (typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v) as DiskFreeLimitSetting;
+  try {
+    diskFreeLimitBytes(setting);
+  } catch {
+    throw bad();
+  }
+  return setting;
 }
 
 function stringValue(p: Picked): string | undefined {

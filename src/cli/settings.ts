@@ -50,6 +50,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--handshake-timeout <ms>', `close a client that has not finished its protocol's handshake (AMQP open, STOMP/MQTT CONNECT, AMQP 1.0 open, OpenWire ConnectionInfo) in this many ms, as RabbitMQ's handshake_timeout (env ${ENV_NAMES.handshakeTimeout}; default 10000)`)
     .option('--instance-type <type>', `Amazon MQ broker size whose limits apply: ${INSTANCE_TYPES.join(', ')} (env ${ENV_NAMES.instanceType}; default mq.m5.large's limits)`)
     .option('--memory-high-watermark <fraction|size>', `block publishers while the broker's memory (RSS) is above this: a fraction of RAM or a size like 512MiB (env ${ENV_NAMES.memoryHighWatermark}; default 0.4, RabbitMQ's vm_memory_high_watermark)`)
+    .option('--disk-free-limit <size|mem_relative:N>', `block publishers while the data dir's filesystem has less free space than this: a size like 1GB or a multiple of RAM like mem_relative:1.0 (env ${ENV_NAMES.diskFreeLimit}; config diskFreeLimit, also {"relative": 1.0}; default 50MB, RabbitMQ's disk_free_limit)`)
     .option('--detach', 'run in the background: write localmq.pid and localmq.log in the run dir, return once ready')
     .option('--ready-timeout <seconds>', 'with --detach: how long to wait for the broker to be ready', '60');
 }
@@ -82,6 +83,7 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('mqttAllowAnonymous', 'mqttAllowAnonymous');
   copy('handshakeTimeout', 'handshakeTimeout');
   copy('memoryHighWatermark', 'memoryHighWatermark');
+  copy('diskFreeLimit', 'diskFreeLimit');
   for (const key of LISTENER_KEYS) {
     const v = opts[`${key}Port`];
     if (v !== undefined) (raw.ports ??= {})[key] = v;

@@ -1,5 +1,12 @@
-/** RabbitMQ's names for what an alarm is about: memory, and disk (here: a failing store) */
+/** RabbitMQ's names for what an alarm is about: memory, and disk (free space under the limit, or a failing store) */
 export type AlarmResource = 'memory' | 'disk';
+
+/**
+ * Why the disk alarm is on: the data dir's free space is under disk_free_limit (the server's
+ * disk monitor), or the store cannot write (durability retries wait for that one to clear).
+ * Clients see one disk alarm either way, as RabbitMQ's.
+ */
+export type DiskCause = 'disk-free' | 'store';
 
 /**
  * What a client connection of any protocol gives the alarm: its reading, and (AMQP) a way
@@ -95,12 +102,13 @@ export class PublisherFlow {
 export class Alarms {
   /** memory over the high watermark; read on every publish and settle (a field, not a call); set through setMemory */
   memory = false;
-  /** the store cannot write; set through setDisk */
+  /** free disk space under the limit, or the store cannot write; set through setDisk */
   disk = false;
+  private readonly diskCauses = new Set<DiskCause>();
   private lastOn = false;
   private readonly flows = new Set<PublisherFlow>();
   /** one-shot waits for a resource to clear (durability retries) */
-  private readonly clearWaiters = new Set<{ resource: AlarmResource; run: () => void }>();
+  private readonly clearWaiters = new Set<{ resource: AlarmResource | DiskCause; run: () => void }>();
 
   constructor(private readonly onChange: (on: boolean) => void = () => undefined) {}
 
@@ -115,8 +123,9 @@ export class Alarms {
     return on;
   }
 
-  isOn(resource: AlarmResource): boolean {
-    return resource === 'memory' ? this.memory : this.disk;
+  /** a resource, or one cause of the disk alarm */
+  isOn(resource: AlarmResource | DiskCause): boolean {
+    return resource === 'memory' ? this.memory : resource === 'disk' ? this.disk : this.diskCauses.has(resource);
   }
 
   setMemory(on: boolean): void {
@@ -125,9 +134,12 @@ export class Alarms {
     this.update();
   }
 
-  setDisk(on: boolean): void {
-    if (this.disk === on) return;
-    this.disk = on;
+  /** one cause of the disk alarm (default: the store) is on or off; the alarm is on while any is */
+  setDisk(on: boolean, cause: DiskCause = 'store'): void {
+    if (this.diskCauses.has(cause) === on) return;
+    if (on) this.diskCauses.add(cause);
+    else this.diskCauses.delete(cause);
+    this.disk = this.diskCauses.size > 0;
     this.update();
   }
 
@@ -141,8 +153,8 @@ export class Alarms {
     this.flows.delete(flow);
   }
 
-  /** run `fn` once `resource` is not alarmed (at the next alarm change, or soon if it is clear now) */
-  whenClear(resource: AlarmResource, fn: () => void): void {
+  /** run `fn` once `resource` (or this cause of the disk alarm) is not alarmed (at the next alarm change, or soon if it is clear now) */
+  whenClear(resource: AlarmResource | DiskCause, fn: () => void): void {
     if (!this.isOn(resource)) {
       setImmediate(fn);
       return;

@@ -56,7 +56,7 @@ export class Durability {
       if (!alive()) return;
       if (!err) return cb();
       // only a write the store is retrying (the disk alarm is on) is worth waiting for; a closed store is final
-      if (!this.alarms.isOn('disk')) return cb(err);
+      if (!this.alarms.isOn('store')) return cb(err);
       this.retry(cb, alive, err, Date.now() + this.giveUpMs);
     });
   }
@@ -72,7 +72,7 @@ export class Durability {
     };
     const timer = setTimeout(() => finish(err), Math.max(0, deadline - Date.now()));
     timer.unref();
-    this.alarms.whenClear('disk', () => {
+    this.alarms.whenClear('store', () => {
       if (done) return;
       if (!alive()) {
         done = true;
@@ -82,7 +82,7 @@ export class Durability {
       this.store.sync((again) => {
         if (done) return;
         if (!again) return finish();
-        if (!this.alarms.isOn('disk')) return finish(again);
+        if (!this.alarms.isOn('store')) return finish(again);
         done = true;
         clearTimeout(timer);
         this.retry(cb, alive, again, deadline);

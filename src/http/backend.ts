@@ -38,6 +38,10 @@ export interface ManagementBackend {
   readonly io: IoStats;
   /** what the memory alarm compares with the watermark (RabbitMQ's mem_calculation_strategy) */
   readonly memoryCalculation: string;
+  /** RabbitMQ's disk_free_limit, bytes */
+  readonly diskFreeLimit?: number;
+  /** the data dir's free space as the disk monitor last read it, bytes (undefined: not monitored) */
+  readonly diskFree?: number | undefined;
   /** message and byte rates, sampled every 5 s */
   readonly rates: RateSampler;
   /** `management.restrictions.operator_policy_changes.disabled`: operator policy writes answer 405 */

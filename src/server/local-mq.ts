@@ -35,6 +35,7 @@ import { randomBytes } from 'node:crypto';
 import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
 import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
 import { MemoryMonitor, watermarkBytes } from './memory-watermark.js';
+import { DiskMonitor, diskFreeLimitBytes, type DiskFreeLimitSetting } from './disk-monitor.js';
 import type { ControlPlane } from '../http/controlplane/control-plane.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
@@ -99,6 +100,10 @@ export class LocalMQ extends BrokerInspection {
   readonly startedAt = Date.now();
   /** reads RSS for the memory alarm when memoryCalculation is 'rss' */
   private readonly memoryMonitor: MemoryMonitor;
+  /** RabbitMQ's free disk space monitor of the data dir's filesystem (none in memory) */
+  private readonly diskMonitor: DiskMonitor | undefined;
+  /** disk_free_limit of a broker without a data dir: shown, nothing to monitor */
+  private unmonitoredDiskFreeLimit: number;
   private controlPlaneInstance: ControlPlane | undefined;
   private controlPlaneClass: typeof ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
@@ -142,6 +147,10 @@ export class LocalMQ extends BrokerInspection {
     this.logger = logger;
     this.users = new UserRegistry({ store });
     this.memoryMonitor = new MemoryMonitor(core);
+    this.unmonitoredDiskFreeLimit = diskFreeLimitBytes(options.diskFreeLimit);
+    this.diskMonitor = options.dataDir
+      ? new DiskMonitor(core, options.dataDir, options.diskFreeLimit, logger, undefined, (low) => store.transientPager?.hold?.(low))
+      : undefined;
     this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs, () => ({
       created: this.connectionsRegistry.created,
       closed: this.connectionsRegistry.closed,
@@ -179,6 +188,8 @@ export class LocalMQ extends BrokerInspection {
     broker.rates.start();
     if (options.memoryCalculation === 'rss') broker.memoryMonitor.start();
     try {
+      // the first free-space reading before any client: one that connects to a full disk is blocked at once
+      await broker.diskMonitor?.start();
       // the control plane's code loads at start, so `broker.controlPlane` answers at once,
       // unless asked to wait for its first use (the CLI: a smaller idle process)
       if (!options.lazyControlPlane) await broker.getControlPlane();
@@ -193,6 +204,30 @@ export class LocalMQ extends BrokerInspection {
       throw err;
     }
     return broker;
+  }
+
+  /**
+   * RabbitMQ's disk_free_limit in bytes: while the data dir's filesystem has less free space,
+   * the disk alarm blocks publishers (a broker without a data dir monitors nothing)
+   */
+  get diskFreeLimit(): number {
+    return this.diskMonitor?.limit ?? this.unmonitoredDiskFreeLimit;
+  }
+
+  /** the data dir's free space at the last check (bytes); undefined without a data dir or before a reading */
+  get diskFree(): number | undefined {
+    const free = this.diskMonitor?.free;
+    return free === undefined || Number.isNaN(free) ? undefined : free;
+  }
+
+  /**
+   * `rabbitmqctl set_disk_free_limit`: a new limit until the broker stops (a size, "mem_relative:1.0",
+   * {relative} / {absolute}); free space is checked at once, so the alarm is right when this resolves.
+   */
+  async setDiskFreeLimit(setting: DiskFreeLimitSetting): Promise<void> {
+    const bytes = diskFreeLimitBytes(setting);
+    if (this.diskMonitor) await this.diskMonitor.setLimit(setting);
+    else this.unmonitoredDiskFreeLimit = bytes;
   }
 
   private seedDefaults(firstStart: boolean): void {
@@ -310,6 +345,12 @@ export class LocalMQ extends BrokerInspection {
       dataDir: this.options.dataDir,
       io: this.io,
       memoryCalculation: this.options.memoryCalculation ?? 'queued',
+      get diskFreeLimit() {
+        return broker.diskFreeLimit;
+      },
+      get diskFree() {
+        return broker.diskFree;
+      },
       operatorPolicyChangesDisabled: this.options.management?.operatorPolicyChangesDisabled ?? false,
       get engine() {
         return broker.engine;
@@ -421,6 +462,7 @@ export class LocalMQ extends BrokerInspection {
     this.stopped = true;
     this.rates.stop();
     this.memoryMonitor.stop();
+    this.diskMonitor?.stop();
     await this.controlPlaneInstance?.stop();
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
     if (options.abrupt) for (const s of this.sockets) s.destroy();

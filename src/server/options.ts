@@ -1,5 +1,6 @@
 import type { LimitSettings } from '../core/limits.js';
 import type { MemoryCalculation, MemoryWatermarkSetting } from './memory-watermark.js';
+import type { DiskFreeLimitSetting } from './disk-monitor.js';
 import type { LogFormat, LogLevel, Logger } from './logger.js';
 import type { AmqpTuning } from '../protocols/amqp/connection.js';
 import type { MqttOptions } from '../protocols/mqtt/server.js';
@@ -147,6 +148,13 @@ export interface BrokerOptions {
    * ("512MiB", bytes) or {relative} / {absolute}. `limits.memoryHighWatermark` (bytes) wins.
    */
   memoryHighWatermark?: MemoryWatermarkSetting;
+  /**
+   * RabbitMQ's disk_free_limit: while the data dir's filesystem has less free space than this,
+   * the disk alarm blocks publishers of every protocol (AMQP connection.blocked "low on disk").
+   * A size ("50MB", the default; "1GB"; bytes), "mem_relative:1.0" (a multiple of RAM) or
+   * {relative} / {absolute}. Checked every 10 s, more often near the limit; no data dir, no check.
+   */
+  diskFreeLimit?: DiskFreeLimitSetting;
   /**
    * What is compared with the watermark: 'rss', the process's resident memory (RabbitMQ's
    * default; the `localmq` command uses it), or 'queued', the bytes of message bodies the

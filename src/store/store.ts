@@ -80,6 +80,11 @@ export interface TransientPager {
   read(loc: number): Message | undefined;
   /** the queue is done with the record at `loc` */
   release(loc: number): void;
+  /**
+   * Page nothing out while `on` (free disk space is under the limit: RabbitMQ then keeps
+   * transient messages in memory rather than fill the disk); what is paged stays readable.
+   */
+  hold?(on: boolean): void;
 }
 
 export interface QueueRef {

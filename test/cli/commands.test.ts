@@ -30,7 +30,7 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
     const run = join(cwd, 'run');
     // RabbitMQ 3.10's export loads whole on 3.13; on 4.2+ the quorum default refuses its
     // durable x-max-priority queue, as RabbitMQ 4 does (test/server/engine-versions.test.ts)
-    const fg = await startForeground(['--in-memory', '--free-ports', '--run-dir', run, '--engine-version', '3.13'], { cwd });
+    const fg = await startForeground(['--in-memory', '--free-ports', '--run-dir', run, '--engine-version', '3.13', '--disk-free-limit', '1GB'], { cwd });
     children.push(fg);
     expect(fg.stdout()).toMatch(/^LocalMQ \S+ \(engine: all\) is running, pid \d+/);
     expect(fg.stdout()).toMatch(/Credentials +guest \/ guest \(administrator, loopback only\)/);
@@ -47,8 +47,10 @@ describe('localmq start (foreground), wait, status, definitions, stop', () => {
 
     const status = await runCli(['status', '--run-dir', run, '--json'], { cwd });
     expect(status.status).toBe(0);
-    const s = JSON.parse(status.stdout) as { running: boolean; pid: number; listeners: { key: string; up: boolean }[]; totals: { queues: number } };
+    const s = JSON.parse(status.stdout) as { running: boolean; pid: number; listeners: { key: string; up: boolean }[]; totals: { queues: number }; disk: unknown };
     expect(s).toMatchObject({ running: true, pid: fg.child.pid });
+    // --disk-free-limit (RabbitMQ's disk_free_limit) as the node shows it; in memory nothing is monitored
+    expect(s.disk).toMatchObject({ limit: 1e9, alarm: false, free: expect.any(Number) });
     expect(s.listeners.every((l) => l.up)).toBe(true);
     expect(s).not.toHaveProperty('controlToken');
     const text = await runCli(['status', '--run-dir', run], { cwd });

@@ -13,6 +13,8 @@ interface NodeInfo {
   mem_limit?: number;
   mem_alarm?: boolean;
   disk_free_alarm?: boolean;
+  disk_free?: number;
+  disk_free_limit?: number;
 }
 
 /** `localmq status`: is it running, since when, which listeners answer, how busy it is. */
@@ -43,11 +45,15 @@ export async function runStatus(runDir: string, json: boolean): Promise<void> {
   const memory = node?.mem_used !== undefined && node.mem_limit !== undefined
     ? { used: node.mem_used, limit: node.mem_limit, alarm: node.mem_alarm === true, diskAlarm: node.disk_free_alarm === true }
     : null;
+  // RabbitMQ's disk_free_limit: the data dir's free space as the disk monitor last read it
+  const disk = node?.disk_free !== undefined && node.disk_free_limit !== undefined
+    ? { free: node.disk_free, limit: node.disk_free_limit, alarm: node.disk_free_alarm === true }
+    : null;
   const uptimeSec = Math.round((Date.now() - Date.parse(state.startedAt)) / 1000);
   const totals = overview?.object_totals;
   if (json) {
     const { controlToken: _secret, ...shown } = state;
-    process.stdout.write(JSON.stringify({ running: true, ...shown, uptimeSec, listeners, totals: totals ?? null, messages: overview?.queue_totals?.messages ?? null, memory }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ running: true, ...shown, uptimeSec, listeners, totals: totals ?? null, messages: overview?.queue_totals?.messages ?? null, memory, disk }, null, 2) + '\n');
     return;
   }
   const lines = [
@@ -59,6 +65,7 @@ export async function runStatus(runDir: string, json: boolean): Promise<void> {
     const alarms = [memory.alarm ? 'memory' : '', memory.diskAlarm ? 'disk' : ''].filter(Boolean);
     lines.push(`  memory ${mib(memory.used)} of ${mib(memory.limit)} high watermark${alarms.length ? `, ALARM (${alarms.join(', ')}): publishers blocked` : ''}`);
   }
+  if (disk && state.dataDir) lines.push(`  disk free ${mib(disk.free)}, limit ${mib(disk.limit)}${disk.alarm ? ', ALARM (disk): publishers blocked' : ''}`);
   lines.push(`  data dir ${state.dataDir ?? 'in memory'}`);
   process.stdout.write(lines.join('\n') + '\n');
 }

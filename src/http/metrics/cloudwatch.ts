@@ -80,8 +80,8 @@ function rabbitMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
       { MetricName: 'SystemCpuUtilization', Dimensions: dims, Unit: 'Percent', Value: p.cpuPercent },
       { MetricName: 'RabbitMQMemLimit', Dimensions: dims, Unit: 'Bytes', Value: b.core.limits.settings.memoryHighWatermark },
       { MetricName: 'RabbitMQMemUsed', Dimensions: dims, Unit: 'Bytes', Value: p.rssBytes },
-      { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: dims, Unit: 'Bytes', Value: 50_000_000 },
-      { MetricName: 'RabbitMQDiskFree', Dimensions: dims, Unit: 'Bytes', Value: p.diskFreeBytes },
+      { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: dims, Unit: 'Bytes', Value: b.diskFreeLimit ?? 50_000_000 },
+      { MetricName: 'RabbitMQDiskFree', Dimensions: dims, Unit: 'Bytes', Value: b.diskFree ?? p.diskFreeBytes },
       { MetricName: 'RabbitMQFdUsed', Dimensions: dims, Unit: 'Count', Value: p.openFds },
     );
   }

@@ -154,8 +154,8 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_queue_messages_expired_total', 'counter', 'Total number of messages that expired in queues (dropped or dead-lettered)', expired);
   e.add('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', core.limits.settings.memoryHighWatermark);
   e.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', p.rssBytes);
-  e.add('rabbitmq_disk_space_available_bytes', 'gauge', 'Disk space available in bytes', p.diskFreeBytes);
-  e.add('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', 50_000_000);
+  e.add('rabbitmq_disk_space_available_bytes', 'gauge', 'Disk space available in bytes', b.diskFree ?? p.diskFreeBytes);
+  e.add('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', b.diskFreeLimit ?? 50_000_000);
   e.add('rabbitmq_process_open_tcp_sockets', 'gauge', 'Open TCP sockets', conns.length);
   e.add('rabbitmq_process_max_tcp_sockets', 'gauge', 'Open TCP sockets limit', core.limits.settings.maxConnections);
   e.add('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', p.openFds);

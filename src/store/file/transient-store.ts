@@ -54,6 +54,8 @@ export class TransientStore implements TransientPager {
   );
   /** a write failed (a full disk): no more paging out; what is here stays readable */
   private failed = false;
+  /** free disk space is low: no paging out until it is back */
+  private held = false;
   private closed = false;
 
   constructor(
@@ -78,7 +80,7 @@ export class TransientStore implements TransientPager {
 
   /** where the message can be read back from, or -1 when it must stay in memory */
   write(message: Message): number {
-    if (this.failed || this.closed) return -1;
+    if (this.failed || this.held || this.closed) return -1;
     const w = this.writer;
     if (this.head.size + w.pos >= this.segmentSize) this.roll();
     const start = w.pos;
@@ -108,6 +110,10 @@ export class TransientStore implements TransientPager {
       });
     }
     return loc;
+  }
+
+  hold(on: boolean): void {
+    this.held = on;
   }
 
   read(loc: number): Message | undefined {

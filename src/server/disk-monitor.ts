@@ -1,0 +1,158 @@
+import { statfs } from 'node:fs';
+import { totalmem } from 'node:os';
+import type { Broker } from '../core/broker.js';
+import type { Logger } from './logger.js';
+import { parseSize } from './memory-watermark.js';
+
+/**
+ * RabbitMQ's `disk_free_limit`: the free space the data dir's filesystem must keep. A size
+ * (`absolute`: bytes, or a string with RabbitMQ's units, "50MB" — the default — or "1GB"),
+ * or a multiple of the machine's RAM (`relative`: `disk_free_limit.relative = 1.0`;
+ * "mem_relative:1.0" as a string, rabbitmqctl set_disk_free_limit's `mem_relative 1.0`).
+ */
+export type DiskFreeLimitSetting = number | string | { relative: number } | { absolute: number | string };
+
+/** RabbitMQ's default: 50 MB */
+export const DEFAULT_DISK_FREE_LIMIT = 50_000_000;
+
+/** the limit in bytes; throws with what is allowed when the setting makes no sense */
+export function diskFreeLimitBytes(setting: DiskFreeLimitSetting | undefined, ram = totalmem()): number {
+  const bad = () =>
+    new Error(`disk free limit ${JSON.stringify(setting)}: use a size ("50MB", "1GB", bytes), "mem_relative:1.0" (a multiple of RAM) or {relative} / {absolute}`);
+  if (setting === undefined) return DEFAULT_DISK_FREE_LIMIT;
+  const relative = (r: unknown): number => {
+    if (typeof r !== 'number' || !(r >= 0) || !Number.isFinite(r)) throw bad();
+    return Math.round(ram * r);
+  };
+  if (typeof setting === 'object' && setting !== null) {
+    if ('relative' in setting) return relative(setting.relative);
+    if ('absolute' in setting) return diskFreeLimitBytes(setting.absolute, ram);
+    throw bad();
+  }
+  if (typeof setting === 'number') {
+    if (!(setting >= 0) || !Number.isFinite(setting)) throw bad();
+    return Math.floor(setting);
+  }
+  if (typeof setting === 'string') {
+    const rel = /^\s*(?:mem_)?relative\s*[:= ]\s*(\d+(?:\.\d+)?)\s*$/i.exec(setting);
+    if (rel) return relative(Number(rel[1]));
+    const n = parseSize(setting);
+    if (n === undefined) throw bad();
+    return n;
+  }
+  throw bad();
+}
+
+/** RabbitMQ's rabbit_disk_monitor timing: 10 s apart normally, down to 100 ms close to the limit */
+const MIN_INTERVAL_MS = 100;
+const MAX_INTERVAL_MS = 10_000;
+/** bytes per ms the disk is assumed to fill at, at most (rabbit_disk_monitor's FAST_RATE) */
+const FAST_RATE = 250_000;
+
+/** how free space is read: fs.statfs, or a test's */
+export type FreeSpaceReader = (dir: string, cb: (err: Error | null, freeBytes: number) => void) => void;
+
+const statfsFree: FreeSpaceReader = (dir, cb) =>
+  statfs(dir, (err, s) => {
+    if (err) cb(err, 0);
+    else cb(null, s.bavail * s.bsize);
+  });
+
+/**
+ * RabbitMQ's free disk space monitor (rabbit_disk_monitor): reads the free space of the
+ * filesystem holding the data dir (what a user may still write there: df's "Available"), and
+ * while it is under the limit the broker's disk alarm is on: publishers of every protocol are
+ * blocked through the core's alarm (AMQP connection.blocked "low on disk"), and the transient
+ * store stops paging out (`onChange`), as RabbitMQ stops paging transient messages to disk. Checked every 10 s, more often as free space nears the limit (twice
+ * the time the disk would take to fill at 250 MB/s, at least 100 ms), at once when the limit
+ * changes. A filesystem that cannot be read leaves the alarm as it is and is tried again.
+ */
+export class DiskMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private stopped = true;
+  /** the last reading, bytes; NaN before the first (RabbitMQ shows 'NaN' too) */
+  free = Number.NaN;
+  limit: number;
+  private warnedUnreadable = false;
+
+  constructor(
+    private readonly core: Broker,
+    private readonly dir: string,
+    setting: DiskFreeLimitSetting | undefined,
+    private readonly logger: Logger,
+    private readonly read: FreeSpaceReader = statfsFree,
+    /** the alarm went on or off (the transient store holds its paging meanwhile) */
+    private readonly onChange: (low: boolean) => void = () => undefined,
+  ) {
+    this.limit = diskFreeLimitBytes(setting);
+  }
+
+  /** the first reading is taken before this resolves: a broker starts with its alarm right */
+  start(): Promise<void> {
+    this.stopped = false;
+    this.logger.info(`Enabling free disk space monitoring of ${this.dir}; disk free limit set to ${Math.trunc(this.limit / 1_000_000)}MB`);
+    return this.check();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** rabbitmqctl set_disk_free_limit: a new limit, checked at once */
+  setLimit(setting: DiskFreeLimitSetting): Promise<void> {
+    this.limit = diskFreeLimitBytes(setting);
+    this.logger.info(`Disk free limit set to ${Math.trunc(this.limit / 1_000_000)}MB`);
+    return this.check();
+  }
+
+  /** read the free space now, set or clear the alarm, schedule the next reading */
+  check(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    return new Promise((resolve) => {
+      this.checking = true;
+      this.read(this.dir, (err, free) => {
+        this.checking = false;
+        if (this.stopped) return resolve();
+        if (err) {
+          if (!this.warnedUnreadable) this.logger.warn(`free disk space of ${this.dir} cannot be read: ${err.message}`);
+          this.warnedUnreadable = true;
+        } else {
+          this.warnedUnreadable = false;
+          this.free = free;
+          this.apply(free < this.limit);
+        }
+        this.schedule();
+        resolve();
+      });
+    });
+  }
+
+  /** a check is running (tests) */
+  get busy(): boolean {
+    return this.checking;
+  }
+
+  private apply(low: boolean): void {
+    const alarms = this.core.alarms;
+    if (low === alarms.isOn('disk-free')) return;
+    if (low) this.logger.warn(`Free disk space is insufficient. Free bytes: ${this.free}. Limit: ${this.limit}. Disk alarm set: publishers are blocked`);
+    else this.logger.info(`Free disk space is sufficient. Free bytes: ${this.free}. Limit: ${this.limit}. Disk alarm cleared`);
+    alarms.setDisk(low, 'disk-free');
+    this.onChange(low);
+  }
+
+  private schedule(): void {
+    // a check asked for while another was reading: one timer
+    if (this.timer) clearTimeout(this.timer);
+    const low = this.core.alarms.isOn('disk-free');
+    const ideal = Number.isNaN(this.free) || low ? MAX_INTERVAL_MS : (2 * (this.free - this.limit)) / FAST_RATE;
+    const ms = Math.trunc(Math.max(MIN_INTERVAL_MS, Math.min(MAX_INTERVAL_MS, ideal)));
+    this.timer = setTimeout(() => void this.check(), ms);
+    this.timer.unref();
+  }
+}
