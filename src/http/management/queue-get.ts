@@ -59,7 +59,7 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
         break;
       }
       json += (taken++ > 0 ? ',' : '') + messageJson(got.delivery, got.messageCount, req);
-      if ((taken & 63) === 0 && performance.now() >= deadline) break;
+      if ((taken & 7) === 0 && performance.now() >= deadline) break;
     }
     return json;
   };
@@ -84,7 +84,9 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
     let ok = res.write(`[${first}`);
     while (more()) {
       if (!ok) await drained(res);
-      else await nextTurn();
+      // also after a drain: a socket that takes each write at once emits it from process.nextTick,
+      // and slices chained that way would never let the event loop turn
+      await nextTurn();
       if (!more()) break;
       let json: string;
       try {
