@@ -202,6 +202,33 @@ if (wanted('peek (test API)')) {
   await settled();
 }
 
+/**
+ * The management API's get of all of them (POST /api/queues/%2F/{q}/get, count N), asked by
+ * curl in a process of its own (an HTTP client in this one would share the broker's loop)
+ */
+const managementGet = async (ackmode: string) => {
+  const label = `management get (${ackmode})`;
+  if (!wanted(label)) return;
+  const name = `mget.${ackmode}`;
+  declare(name);
+  fill(name);
+  const q = v.getQueue(name)!;
+  const { execFile } = await import('node:child_process');
+  const body = JSON.stringify({ count: N, ackmode, encoding: 'auto' });
+  await measure(label, async () => {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-u', 'guest:guest', '-H', 'content-type: application/json', '-d', body, `${b.urls.http}/api/queues/%2F/${name}/get`], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    );
+    const [status, bytes] = out.split(' ');
+    return `${status}: ${(Number(bytes) / 1e6).toFixed(0)} MB; queue ${q.messageCount}`;
+  });
+  v.deleteQueue(name, false, false, null);
+  await settled();
+};
+await managementGet('ack_requeue_true');
+await managementGet('reject_requeue_true');
+await managementGet('ack_requeue_false');
+
 // every message expires at once, after the measuring started: the queue's expiry timer drops them
 const expiring = async (label: string, name: string, args: Record<string, unknown>) => {
   if (!wanted(label)) return;

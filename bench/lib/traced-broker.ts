@@ -1,9 +1,9 @@
 /**
  * A LocalMQ on a data dir that records what it was doing, for finding the cause of a gap
  * between confirms (issue 18 part 3): every journal write (inline or through the thread
- * pool) with its size and duration, every fsync and file open, every store sync callback
- * (what releases confirms), every GC pause (perf_hooks) and every event-loop stall over
- * 10 ms. Times are epoch milliseconds (performance.timeOrigin + now), comparable with
+ * pool) with its size and duration, every fsync and file open, every socket read handled for
+ * over 5 ms (its size: one read's parsing and routing), every store sync callback (what
+ * releases confirms), every GC pause (perf_hooks) and every event-loop stall over 10 ms. Times are epoch milliseconds (performance.timeOrigin + now), comparable with
  * bench/confirm-latency.ts --trace-out, which records where its longest gap was.
  *
  *   npx tsx bench/lib/traced-broker.ts --data-dir DIR --port 27100 --out trace.json
@@ -11,6 +11,7 @@
  * AMQP on --port, STOMP on +1, MQTT on +2. The trace is written on SIGTERM/SIGINT.
  */
 import { writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { writeSync } from 'node:fs';
 import { startBroker } from '../../src/index.js';
@@ -68,6 +69,17 @@ new PerformanceObserver((list) => {
     events.push([performance.timeOrigin + e.startTime, 'gc', e.duration, kind]);
   }
 }).observe({ entryTypes: ['gc'] });
+
+// every socket read handled for over 5 ms: how long the protocol's parsing and routing of one read took, and its size
+const emit = Socket.prototype.emit;
+Socket.prototype.emit = function (this: Socket, event: string | symbol, ...args: unknown[]): boolean {
+  if (event !== 'data') return emit.apply(this, [event, ...args] as unknown as Parameters<typeof emit>);
+  const t = epoch();
+  const r = emit.apply(this, [event, ...args] as unknown as Parameters<typeof emit>);
+  const ms = epoch() - t;
+  if (ms > 5) events.push([t, 'read', ms, (args[0] as Buffer).length]);
+  return r;
+} as typeof emit;
 
 // event-loop stalls: a 5 ms timer that came late
 let expected = epoch() + 5;

@@ -37,6 +37,8 @@ export class BulkSettle implements SlicedTask {
   private readonly returning = new Map<Queue, number>();
   /** handed to the broker's SlicedWork and not finished yet */
   scheduled = false;
+  /** told once nothing is left to settle (whenDone) */
+  private doneWaiters: (() => void)[] = [];
 
   constructor(
     /** settle one delivery already out of the session's books; queues it touched go in `touched` */
@@ -102,7 +104,16 @@ export class BulkSettle implements SlicedTask {
     this.after(touched);
     if (this.batches.length) return false;
     this.scheduled = false;
+    const waiters = this.doneWaiters;
+    this.doneWaiters = [];
+    for (const w of waiters) w();
     return true;
+  }
+
+  /** `cb` once every delivery handed over so far is settled (at once if none is pending) */
+  whenDone(cb: () => void): void {
+    if (this.batches.length === 0) cb();
+    else this.doneWaiters.push(cb);
   }
 
   private finished(batch: Batch): void {

@@ -32,6 +32,12 @@ export interface LimitSettings {
    * before the socket is closed: RabbitMQ's `handshake_timeout`, 10 s
    */
   handshakeTimeoutMs: number;
+  /**
+   * ms one client's input is processed before the other sockets, the timers and the disk's
+   * completions get a turn (the rest of that read waits for the next turn of the event loop):
+   * what Erlang's preemption gives RabbitMQ. 0: a read is processed whole. (protocols/common/read-slices.ts)
+   */
+  readSliceMs: number;
 }
 
 export const DEFAULT_LIMITS: LimitSettings = {
@@ -44,6 +50,8 @@ export const DEFAULT_LIMITS: LimitSettings = {
   maxMessageSize: 128 * 1024 * 1024,
   memoryHighWatermark: 1024 * 1024 * 1024,
   handshakeTimeoutMs: 10_000,
+  // long enough that a warm broker rarely stops mid-read, short against the 100 ms a publisher may wait for a confirm
+  readSliceMs: 5,
 };
 
 export class Limits {

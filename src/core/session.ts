@@ -293,6 +293,16 @@ export class Session {
     return this.outstanding.get(tag);
   }
 
+  /**
+   * Every outstanding delivery settled `how`, in tag order (in slices of the broker's bulk work
+   * when there are many); resolves once all are settled. The management API's get settles the
+   * messages it took this way (rabbit_mgmt_wm_queue_get nacks or rejects each in turn).
+   */
+  settleOutstanding(how: 'requeue' | 'release' | 'discard'): Promise<void> {
+    this.settleAll(how);
+    return new Promise((resolve) => this.bulk.whenDone(resolve));
+  }
+
   /** basic.recover: every unacked message goes back to its queue, flagged redelivered */
   recover(): void {
     // rabbit_channel basic.recover_async: a `requeue` settle, as basic.nack's
@@ -399,7 +409,7 @@ export class Session {
     }
   }
 
-  private settleAll(how: 'return' | 'release' | 'discard'): void {
+  private settleAll(how: 'return' | 'requeue' | 'release' | 'discard'): void {
     if (this.bulk.pending || this.outstanding.size > LEAVE_CHUNK) {
       this.settleAllInSlices(how);
       return;

@@ -2,6 +2,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
+import { call } from '../helpers/management.js';
 
 // Issue 18 part 5: an operation on a queue of ≥ 500 k messages must not hold the event loop
 // — other clients keep being served while the broker works through it (the queue settles
@@ -14,6 +15,8 @@ import { connect } from '../helpers/amqp.js';
 const COUNT = 500_000;
 /** dead-lettering makes a copy of each message: fewer keep the suite's time down, still many slices */
 const NACKED = 100_000;
+/** the management API's get answers a JSON array of them (~150 bytes each): fewer keep the test's parsing down */
+const GOT = 100_000;
 
 let broker: LocalMQ;
 let conn: ChannelModel;
@@ -236,5 +239,62 @@ describe('messages that leave in bulk keep their order', () => {
     expect(await c.checkQueue('nack.src')).toMatchObject({ messageCount: 0 });
     await c.close();
     expect(broker.core.vhost('/')!.getQueue('nack.src')!.unackedCount).toBe(0);
+  });
+
+  it(`the management API's get of ${GOT} (ack_requeue_true) answers every one in order, taken in slices while another client is served; all are back after`, async () => {
+    await ch.assertQueue('big.mget', { durable: false });
+    for (let i = 0; i < GOT; i++) broker.publish('', 'big.mget', Buffer.from(String(i)));
+    const q = broker.core.vhost('/')!.getQueue('big.mget')!;
+    let done = false;
+    const answer = call(broker, 'POST', '/api/queues/%2F/big.mget/get', { body: { count: GOT * 2, ackmode: 'ack_requeue_true', encoding: 'auto' } }).then(async (res) => {
+      const body = (await res.json()) as { payload: string; redelivered: boolean; message_count: number; payload_bytes: number }[];
+      done = true;
+      return { status: res.status, body };
+    });
+    // progress: how many the get has taken so far (they are unacked until it settles them)
+    const seen = await servedWhile(() => !done, () => q.unackedCount);
+    expect(seen.some((n) => n > 0 && n < GOT)).toBe(true);
+    const { status, body } = await answer;
+    expect(status).toBe(200);
+    expect(body.length).toBe(GOT);
+    let wrong = 0;
+    for (let i = 0; i < GOT; i++) {
+      const m = body[i]!;
+      if (m.payload !== String(i) || m.redelivered || m.message_count !== GOT - 1 - i || m.payload_bytes !== String(i).length) wrong++;
+    }
+    expect(wrong).toBe(0);
+    // RabbitMQ's field order (rabbit_mgmt_wm_queue_get:basic_get), delivery_tag removed
+    expect(Object.keys(body[0]!)).toEqual(['payload_bytes', 'redelivered', 'exchange', 'routing_key', 'message_count', 'properties', 'payload', 'payload_encoding']);
+    // answered once they were requeued: all back, in order, each flagged redelivered
+    expect(q.unackedCount).toBe(0);
+    expect(q.messageCount).toBe(GOT);
+    const first = await ch.get('big.mget', { noAck: true });
+    expect(first && [first.content.toString(), first.fields.redelivered]).toEqual(['0', true]);
+    await ch.deleteQueue('big.mget');
+  });
+
+  it('the management API\'s get with reject_requeue_false dead-letters what it took, in order; ack_requeue_false leaves the rest', async () => {
+    const N = 20_000;
+    await ch.assertQueue('big.mget.dlq', { durable: false });
+    await ch.assertQueue('big.mget.rej', { durable: false, arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'big.mget.dlq' } });
+    for (let i = 0; i < N; i++) broker.publish('', 'big.mget.rej', Buffer.from(String(i)));
+    const rejected = await call(broker, 'POST', '/api/queues/%2F/big.mget.rej/get', { body: { count: N - 100, ackmode: 'reject_requeue_false', encoding: 'auto' } });
+    expect(rejected.status).toBe(200);
+    const rej = (await rejected.json()) as { payload: string }[];
+    expect(rej.length).toBe(N - 100);
+    const dlq = broker.core.vhost('/')!.getQueue('big.mget.dlq')!;
+    // dead-lettered before the answer, in the order taken
+    expect(dlq.messageCount).toBe(N - 100);
+    expect(dlq.peekMessages().map((m) => m.message.body.toString())).toEqual(rej.map((m) => m.payload));
+    expect(broker.queue('big.mget.rej').messageCount()).toBe(100);
+
+    const taken = await call(broker, 'POST', '/api/queues/%2F/big.mget.dlq/get', { body: { count: N - 200, ackmode: 'ack_requeue_false', encoding: 'base64' } });
+    const tk = (await taken.json()) as { payload: string; payload_encoding: string }[];
+    expect(tk.length).toBe(N - 200);
+    expect(tk[0]).toMatchObject({ payload: Buffer.from('0').toString('base64'), payload_encoding: 'base64' });
+    expect(Buffer.from(tk.at(-1)!.payload, 'base64').toString()).toBe(String(N - 201));
+    expect(dlq.messageCount).toBe(100);
+    await ch.deleteQueue('big.mget.rej');
+    await ch.deleteQueue('big.mget.dlq');
   });
 });

@@ -4,6 +4,7 @@ import type { VHost } from '../../core/vhost.js';
 import { fieldTableFromJson } from '../../server/definitions/json-values.js';
 import type { ManagementBackend } from '../backend.js';
 import { sendList, pickColumns } from './list.js';
+import { ACK_MODES, getMessages, type AckMode } from './queue-get.js';
 import { permitted, requestedVhost, vhostsInScope } from './scope.js';
 import { bindingJson, propertiesJson, queueDetailJson, queueJson } from './shapes.js';
 import {
@@ -22,8 +23,6 @@ import {
   type Route,
 } from './http-util.js';
 
-const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
-type AckMode = (typeof ACK_MODES)[number];
 
 /**
  * /api/queues: list, show, declare (PUT), delete (`if-empty`, `if-unused`), bindings,
@@ -145,7 +144,7 @@ export function queueRoutes(b: ManagementBackend): Route[] {
       method: 'POST',
       path: '/api/queues/:vhost/:name/get',
       tag: 'management',
-      handle: (_req, res, body, ctx) => {
+      handle: async (_req, res, body, ctx) => {
         const found = find(ctx, res, 'queue_not_found');
         if (!found) return;
         const { vhost, queue } = found;
@@ -163,11 +162,7 @@ export function queueRoutes(b: ManagementBackend): Route[] {
         if (!permitted(b, ctx.principal, vhost.name, 'read', queue.name)) {
           return sendNotAuthorised(res, `access to queue '${queue.name}' in vhost '${vhost.name}' refused for user '${ctx.principal.name}'`);
         }
-        try {
-          sendJson(res, 200, getMessages(b, vhost, queue, ackmode as AckMode, count, encoding, truncate));
-        } catch (err) {
-          sendBrokerError(res, err);
-        }
+        await getMessages(b, vhost, queue, { ackmode: ackmode as AckMode, count, encoding, truncate }, res);
       },
     },
     {
@@ -184,52 +179,4 @@ export function queueRoutes(b: ManagementBackend): Route[] {
       },
     },
   ];
-}
-
-/**
- * rabbit_mgmt_wm_queue_get: take up to `count` messages over a session of its own, then
- * settle them as the ack mode says (requeued ones come back flagged redelivered, rejected
- * ones are dead-lettered), so the whole batch is distinct messages.
- */
-function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, ackmode: AckMode, count: number, encoding: 'auto' | 'base64', truncate: number | undefined) {
-  const session = b.core.openSession(vhost, {});
-  const noAck = ackmode === 'ack_requeue_false';
-  const out: Record<string, unknown>[] = [];
-  const tags: number[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const got = session.get(queue.name, noAck);
-      if (!got) break;
-      const { delivery, messageCount } = got;
-      const m = delivery.message;
-      const body = truncate !== undefined && m.body.length > truncate ? m.body.subarray(0, truncate) : m.body;
-      const text = encoding === 'auto' ? utf8OrUndefined(body) : undefined;
-      out.push({
-        payload_bytes: m.body.length,
-        redelivered: delivery.redelivered,
-        exchange: m.exchange,
-        routing_key: m.routingKey,
-        message_count: messageCount,
-        properties: propertiesJson(m.properties),
-        payload: text ?? body.toString('base64'),
-        payload_encoding: text !== undefined ? 'string' : 'base64',
-      });
-      tags.push(delivery.tag);
-    }
-    if (!noAck) for (const tag of tags) session.reject(tag, ackmode !== 'reject_requeue_false');
-  } finally {
-    // anything still unsettled goes back, as when RabbitMQ's channel closes
-    session.close();
-  }
-  return out;
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function utf8OrUndefined(buf: Buffer): string | undefined {
-  try {
-    return decoder.decode(buf);
-  } catch {
-    return undefined;
-  }
 }

@@ -37,6 +37,7 @@ import {
 import { parseSaslResponse } from './sasl.js';
 import { NODE_NAME, SERVER_MECHANISMS, serverProperties } from './server-properties.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { ReadSlices } from '../common/read-slices.js';
 
 /** What the server proposes in connection.tune (RabbitMQ's defaults). */
 export interface AmqpTuning {
@@ -77,6 +78,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   readonly remotePort: number | undefined;
   private state = State.AwaitingHeader;
   private readonly parser: FrameParser;
+  /** the socket's input, processed in slices of time (other sockets and the disk's completions run between) */
+  private readonly input: ReadSlices;
   readonly channels = new Map<number, AmqpChannel>();
   /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
   private readonly closingChannels = new Set<number>();
@@ -124,7 +127,9 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       onProtocolHeader: () => this.onProtocolHeader(),
       expectProtocolHeader: true,
       frameMax: tuning.frameMax,
+      stopIf: () => this.input.over(),
     });
+    this.input = new ReadSlices(socket, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state !== State.Closed);
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -171,13 +176,20 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
     if (this.state === State.Closed) return;
+    this.input.data(chunk);
+  }
+
+  /** one slice of input: the bytes left unparsed when the slice ended */
+  private parse(chunk: Buffer): Buffer | undefined {
+    if (this.state === State.Closed) return undefined;
     try {
-      this.parser.push(chunk);
+      return this.parser.push(chunk);
     } catch (err) {
       // the byte stream itself is broken: nothing after this can be framed, so a close-ok
       // will never be read. Send the close and hang up rather than wait for the timeout.
       this.onInputError(err);
       if (this.state === State.Closing) this.finish();
+      return undefined;
     }
   }
 
@@ -473,11 +485,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   }
 
   pauseReading(): void {
-    this.socket.pause();
+    this.input.pause();
   }
 
   resumeReading(): void {
-    this.socket.resume();
+    this.input.resume();
   }
 
   // ---- closing -------------------------------------------------------------------

@@ -30,6 +30,7 @@ import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { ReadSlices } from '../common/read-slices.js';
 
 const SUPPORTED_VERSIONS: readonly StompVersion[] = ['1.0', '1.1', '1.2'];
 const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');
@@ -66,6 +67,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   sessionId = '';
   private state: State = 'connecting';
   private readonly parser: StompParser;
+  /** the transport's input, processed in slices of time (other sockets and the disk's completions run between) */
+  private readonly input: ReadSlices;
   private authUser: AuthenticatedUser | undefined;
   /** the logged-in user's permissions */
   access: Access | undefined;
@@ -109,9 +112,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.durable = ctx.broker.durability.ordered((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });
     this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
     this.parser = new StompParser(
-      { onFrame: (f) => this.onFrame(f) },
+      { onFrame: (f) => this.onFrame(f), stopAfterFrame: () => this.input.over() },
       { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize } },
     );
+    this.input = new ReadSlices(transport, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'connecting' || this.state === 'open');
     transport.start({
       data: (chunk) => this.onData(chunk),
       drain: () => this.onDrain(),
@@ -152,10 +156,17 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
     if (this.state !== 'connecting' && this.state !== 'open') return;
+    this.input.data(chunk);
+  }
+
+  /** one slice of input: the bytes left unparsed when the slice ended */
+  private parse(chunk: Buffer): Buffer | undefined {
+    if (this.state !== 'connecting' && this.state !== 'open') return undefined;
     try {
-      this.parser.push(chunk);
+      return this.parser.push(chunk);
     } catch (err) {
       this.fail(err, undefined);
+      return undefined;
     }
   }
 
@@ -551,11 +562,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** FlowControlled: RabbitMQ's STOMP plugin tells the client nothing, it just stops reading */
   pauseReading(): void {
-    this.transport.pause();
+    this.input.pause();
   }
 
   resumeReading(): void {
-    this.transport.resume();
+    this.input.resume();
   }
 
   // ---- output --------------------------------------------------------------------

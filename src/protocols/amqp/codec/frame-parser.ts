@@ -36,6 +36,11 @@ export interface FrameParserOptions {
   expectProtocolHeader?: boolean;
   /** limit before connection.tune-ok; 0 means none */
   frameMax?: number;
+  /**
+   * asked after each frame: true stops the parsing there, and push returns the rest of the
+   * chunk (a reader that processes its input in slices of time: common/read-slices.ts)
+   */
+  stopIf?: () => boolean;
 }
 
 const S_PROTOCOL = 0;
@@ -62,6 +67,7 @@ export class FrameParser {
 
   private readonly onFrame: (frame: Frame) => void;
   private readonly onProtocolHeader: (() => void) | undefined;
+  private readonly stopIf: (() => boolean) | undefined;
   private state: number;
   private error: Error | undefined;
 
@@ -77,6 +83,7 @@ export class FrameParser {
   constructor(options: FrameParserOptions) {
     this.onFrame = options.onFrame;
     this.onProtocolHeader = options.onProtocolHeader;
+    this.stopIf = options.stopIf;
     this.frameMax = options.frameMax ?? FRAME_MIN_SIZE;
     this.state = options.expectProtocolHeader === false ? S_TYPE : S_PROTOCOL;
   }
@@ -90,19 +97,21 @@ export class FrameParser {
    * Feeds one chunk. Throws AmqpProtocolHeaderError for a bad protocol header and
    * AmqpCodecError (FRAME_ERROR) for a bad frame; frames before the fault have been
    * delivered. After a throw the parser stays failed and rethrows on every push.
+   * Returns the bytes after the frame where `stopIf` stopped it (push them later), if any.
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer): Buffer | undefined {
     if (this.error !== undefined) throw this.error;
     try {
-      this.parse(chunk);
+      return this.parse(chunk);
     } catch (err) {
       this.error = err as Error;
       throw err;
     }
   }
 
-  private parse(chunk: Buffer): void {
+  private parse(chunk: Buffer): Buffer | undefined {
     const n = chunk.length;
+    const stopIf = this.stopIf;
     let i = 0;
     while (i < n) {
       switch (this.state) {
@@ -119,6 +128,7 @@ export class FrameParser {
               if (chunk[end] !== FRAME_END) throw badFrameEnd(chunk[end]!, type, channel);
               i = end + 1;
               this.onFrame({ type, channel, payload: chunk.subarray(start, end) });
+              if (stopIf !== undefined && i < n && stopIf()) return chunk.subarray(i);
             } else {
               this.type = type;
               this.channel = channel;
@@ -168,6 +178,7 @@ export class FrameParser {
           this.payload = EMPTY;
           this.state = S_TYPE;
           this.onFrame(frame);
+          if (stopIf !== undefined && i < n && stopIf()) return chunk.subarray(i);
           break;
         }
         case S_PROTOCOL: {
@@ -186,6 +197,7 @@ export class FrameParser {
         }
       }
     }
+    return undefined;
   }
 
   /** Header read; sets up the payload (a view when it is all in this chunk) and returns the new position. */

@@ -32,6 +32,11 @@ export interface StompParserHandler {
   onFrame(frame: StompFrame): void;
   /** An EOL (LF or CRLF) between frames: the peer's heart-beat. */
   onHeartbeat?(): void;
+  /**
+   * Asked after each frame: true stops the parsing there, and push returns the rest of the
+   * chunk (a reader that processes its input in slices of time: common/read-slices.ts).
+   */
+  stopAfterFrame?(): boolean;
 }
 
 export interface StompParserOptions {
@@ -118,20 +123,22 @@ export class StompParser {
    * error) because the byte stream can no longer be trusted. The parser's
    * state is reset before each onFrame call, so an exception thrown by the
    * handler propagates with the parser still usable, but the rest of that
-   * chunk is not parsed.
+   * chunk is not parsed. Returns the bytes after the frame where the handler's
+   * stopAfterFrame stopped it (push them later), if any.
    */
-  push(chunk: Buffer): void {
+  push(chunk: Buffer): Buffer | undefined {
     if (this.failure) throw this.failure;
     try {
-      this.run(chunk);
+      return this.run(chunk);
     } catch (err) {
       if (err instanceof StompCodecError) this.failure = err;
       throw err;
     }
   }
 
-  private run(chunk: Buffer): void {
+  private run(chunk: Buffer): Buffer | undefined {
     const n = chunk.length;
+    const handler = this.handler;
     let i = 0;
     while (i < n) {
       switch (this.state) {
@@ -192,13 +199,17 @@ export class StompParser {
           }
           i++;
           this.emit(this.body);
+          if (i < n && handler.stopAfterFrame?.()) return chunk.subarray(i);
           break;
         }
         case BODY_TO_NUL:
           i = this.scanBodyToNul(chunk, i, n);
+          // the frame ended (and went out) when the state is back at a frame's start
+          if ((this.state as number) === FRAME_START && i < n && handler.stopAfterFrame?.()) return chunk.subarray(i);
           break;
       }
     }
+    return undefined;
   }
 
   private beginFrame(): void {
