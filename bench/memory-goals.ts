@@ -30,6 +30,8 @@
  *   1 M x 100 B: 305 / 507 MiB (session 5), 304 / 293 MiB (session 6).
  *   1 M x 16 B transient in a non-durable queue: 636 MiB before, 140 MiB with the transient store (session 6).
  *   flood under a 200 MiB watermark: at most 201 MiB (goal 220).
+ *   1 M x 16 B OpenWire persistent / after a restart / non-persistent: 1688 / 290 / 1672 MiB before
+ *   they paged in their own form, 272 / 285 / 148 MiB after (session 7).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -212,7 +214,9 @@ async function openwireFill(port: number, name: string, persistent: boolean): Pr
 if (steps.has('openwire')) {
   const args = ['--openwire-port', String(base + 2)];
   const c = await startCli('openwire', args);
+  let t0 = Date.now();
   await openwireFill(base + 2, 'ow.million', true);
+  results['openwirePersistentFillMs'] = Date.now() - t0;
   await sleep(2000);
   results['openwirePersistentRssMiB'] = Math.round(rssMiB(c.pid!));
   await stop(c);
@@ -225,7 +229,9 @@ if (steps.has('openwire')) {
   await conn.close();
   await stop(r);
   const t = await startCli('openwire', args);
+  t0 = Date.now();
   await openwireFill(base + 2, 'ow.million.np', false);
+  results['openwireTransientFillMs'] = Date.now() - t0;
   await sleep(2000);
   results['openwireTransientRssMiB'] = Math.round(rssMiB(t.pid!));
   await stop(t);

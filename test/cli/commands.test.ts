@@ -134,6 +134,27 @@ describe('localmq start --detach', () => {
   }, 60_000);
 });
 
+describe('localmq start --disk-free-limit (RabbitMQ\'s disk_free_limit)', () => {
+  it('a limit above the free space of the data dir\'s disk: the alarm is logged and status shows it', async () => {
+    const cwd = tempDir();
+    const fg = await startForeground(['--free-ports', '--data-dir', join(cwd, 'data'), '--disk-free-limit', '100000TB', '--log-format', 'text'], { cwd });
+    children.push(fg);
+    // logged (on stderr) before the endpoint table (on stdout): the two pipes are read in any order
+    const insufficient = /Free disk space is insufficient\. Free bytes: \d+\. Limit: 100000000000000000/;
+    await new Promise<void>((resolve) => {
+      if (insufficient.test(fg.stderr())) return resolve();
+      fg.child.stderr!.on('data', () => insufficient.test(fg.stderr()) && resolve());
+    });
+    const text = await runCli(['status', '--data-dir', join(cwd, 'data')], { cwd });
+    expect(text.stdout).toMatch(/^ {2}disk free \d+ MiB, limit 95367431641 MiB, ALARM \(disk\): publishers blocked$/m);
+    expect(text.stdout).toMatch(/^ {2}memory [\d.]+ MiB of \d+ MiB high watermark$/m);
+    const json = JSON.parse((await runCli(['status', '--data-dir', join(cwd, 'data'), '--json'], { cwd })).stdout) as { disk: unknown };
+    expect(json.disk).toMatchObject({ limit: 1e17, alarm: true, free: expect.any(Number) });
+    fg.child.kill('SIGTERM');
+    expect(await fg.exited).toBe(0);
+  }, 60_000);
+});
+
 describe('errors: one line, what and what to do, non-zero exit', () => {
   const expectOneLine = (stderr: string) => {
     expect(stderr.trim().split('\n')).toHaveLength(1);

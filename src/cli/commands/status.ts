@@ -62,7 +62,8 @@ export async function runStatus(runDir: string, json: boolean): Promise<void> {
   ];
   if (totals) lines.push(`  connections ${totals.connections ?? 0}, queues ${totals.queues ?? 0}, consumers ${totals.consumers ?? 0}, messages ${overview?.queue_totals?.messages ?? 0}`);
   if (memory) {
-    const alarms = [memory.alarm ? 'memory' : '', memory.diskAlarm ? 'disk' : ''].filter(Boolean);
+    // the disk alarm has its own line when there is a disk to watch
+    const alarms = [memory.alarm ? 'memory' : '', memory.diskAlarm && !(disk && state.dataDir) ? 'disk' : ''].filter(Boolean);
     lines.push(`  memory ${mib(memory.used)} of ${mib(memory.limit)} high watermark${alarms.length ? `, ALARM (${alarms.join(', ')}): publishers blocked` : ''}`);
   }
   if (disk && state.dataDir) lines.push(`  disk free ${mib(disk.free)}, limit ${mib(disk.limit)}${disk.alarm ? ', ALARM (disk): publishers blocked' : ''}`);
