@@ -20,11 +20,12 @@ import { MQTT_SCENARIOS, openMqtt, runMqttThroughput } from './lib/mqtt-scenario
 import type { MqttScenarioOptions } from './lib/mqtt-scenarios.js';
 
 const USAGE = `usage: npx tsx bench/mqtt-e2e.ts --url MQTT_URL [--url MQTT_URL_B [--url MQTT_URL_C]] [--compare MQTT_URL]
-  [--count 100000] [--size 16] [--window 1000] [--subscribers 200] [--fanout-count 2000] [--rounds N]
+  [--count 100000] [--size 16] [--window 1000] [--subscribers 200] [--fanout-count 2000] [--rounds N] [--warmup N]
   [--timeout-ms 300000] [--scenarios qos0,qos1,fanout,qos0-v5,qos1-v5] [--json]
 
 MQTT_URL: mqtt://[user:password@]host:port. With several URLs every scenario runs against each
-(order reversed every other round) and the ratio of every later target to every earlier one is printed.`;
+(order reversed every other round) and the ratio of every later target to every earlier one is printed.
+--warmup N: N rounds first that are not counted (the client's JIT, and LocalMQ's, warm up on them).`;
 
 const METRICS = [rateMetric('qos0'), rateMetric('qos1'), rateMetric('fanout'), rateMetric('qos0-v5'), rateMetric('qos1-v5')];
 

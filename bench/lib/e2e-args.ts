@@ -32,6 +32,8 @@ export interface CommonArgs<S extends string> {
   urls: string[];
   scenarios: S[];
   rounds: number;
+  /** unmeasured rounds before the measured ones (--warmup; default 0) */
+  warmup: number;
   json: boolean;
   values: Record<string, string | boolean | string[] | undefined>;
 }
@@ -52,6 +54,7 @@ export function parseCommonArgs<S extends string>(
       url: { type: 'string', multiple: true },
       compare: { type: 'string' },
       rounds: { type: 'string' },
+      warmup: { type: 'string' },
       scenarios: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -79,6 +82,7 @@ export function parseCommonArgs<S extends string>(
     scenarios: scenarios as S[],
     // Two rounds when comparing, so each target runs once first and once second.
     rounds: positiveInt('rounds', values.rounds as string | undefined, urls.length >= 2 ? 2 : 1),
+    warmup: values.warmup === '0' ? 0 : positiveInt('warmup', values.warmup as string | undefined, 0),
     json: (values.json as boolean | undefined) ?? false,
     values,
   };

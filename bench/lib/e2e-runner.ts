@@ -28,17 +28,36 @@ export async function probeTargets(urls: readonly string[], probe: (url: string)
  * target order every other round so warm caches, GC and thermal drift don't
  * favour one side. Outcomes (results or errors) go into `targets[].rounds`;
  * returns the number of failed runs.
+ *
+ * `warmup` rounds come first and are not counted: in the first round the client's
+ * JIT (and a JIT-compiled broker's) is still compiling the hot paths, on the first
+ * target's time only.
  */
 export async function runRounds<S extends string>(opts: {
   targets: TargetReport[];
   urls: readonly string[];
   scenarios: readonly S[];
   rounds: number;
+  warmup?: number;
   quiet: boolean;
   run(scenario: S, url: string): Promise<ScenarioResult>;
 }): Promise<number> {
   const { targets, urls, scenarios, rounds, quiet } = opts;
   let failures = 0;
+  for (let round = 0; round < (opts.warmup ?? 0); round++) {
+    for (const scenario of scenarios) {
+      for (const [i, target] of targets.entries()) {
+        if (!quiet) process.stderr.write(`warmup ${round + 1}/${opts.warmup} ${target.label} ${scenario} ... `);
+        try {
+          const result = await opts.run(scenario, urls[i]!);
+          if (!quiet) process.stderr.write(`${result.kind === 'rate' ? `${result.msgsPerSec} msgs/s` : `p50 ${result.p50Us} µs`} (not counted)\n`);
+        } catch (err) {
+          failures++;
+          if (!quiet) process.stderr.write(`error: ${(err as Error).message}\n`);
+        }
+      }
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? targets.map((_, i) => i) : targets.map((_, i) => i).reverse();
     for (const scenario of scenarios) {
@@ -80,7 +99,7 @@ export interface BenchSpec<S extends string, O extends object> {
   /** client library versions for the report */
   clients(): Record<string, string>;
   /** the command line: targets, scenarios, rounds, output and the scenarios' options; throws on bad input */
-  parse(argv: string[]): { urls: string[]; scenarios: readonly S[]; rounds: number; json: boolean; base: O };
+  parse(argv: string[]): { urls: string[]; scenarios: readonly S[]; rounds: number; warmup?: number; json: boolean; base: O };
   /** connects once to name the server (null when the protocol cannot tell) */
   probe(url: string): Promise<ServerInfo | null>;
   run(scenario: S, options: O & { url: string }): Promise<ScenarioResult>;
@@ -101,10 +120,10 @@ export async function runBench<S extends string, O extends object>(spec: BenchSp
     process.stderr.write(`${(err as Error).message}\n${spec.usage}\n`);
     return 2;
   }
-  const { urls, scenarios, rounds, json, base } = args;
+  const { urls, scenarios, rounds, warmup, json, base } = args;
   const targets = await probeTargets(urls, (url) => spec.probe(url));
   if (targets === null) return 1;
-  const failures = await runRounds({ targets, urls, scenarios, rounds, quiet: json, run: (scenario, url) => spec.run(scenario, { ...base, url }) });
+  const failures = await runRounds({ targets, urls, scenarios, rounds, warmup, quiet: json, run: (scenario, url) => spec.run(scenario, { ...base, url }) });
   const meta: RunMeta = {
     title: spec.title,
     date: new Date().toISOString(),
@@ -112,7 +131,7 @@ export async function runBench<S extends string, O extends object>(spec: BenchSp
     clients: spec.clients(),
     rounds,
     options: base,
-    settings: `${spec.settings(base)}, rounds ${rounds}${rounds > 1 ? ' (median)' : ''}`,
+    settings: `${spec.settings(base)}, rounds ${rounds}${rounds > 1 ? ' (median)' : ''}${warmup ? `, after ${warmup} unmeasured warm-up round${warmup > 1 ? 's' : ''}` : ''}`,
   };
   process.stdout.write(json ? `${JSON.stringify(toJson(meta, targets, spec.metrics), null, 2)}\n` : `\n${toTable(meta, targets, spec.metrics)}\n`);
   return failures === 0 ? 0 : 1;
