@@ -3,7 +3,9 @@
  * over every protocol for a while (10 minutes by default), restarted halfway:
  *
  *   npx tsx bench/soak.ts [--duration 10m] [--rate 100] [--window 200] [--port 26100]
- *     [--data-dir DIR] [--sample-s 5] [--drain-s 120] [--no-restart] [--json]
+ *     [--data-dir DIR] [--sample-s 5] [--drain-s 120] [--no-restart] [--json] [--dist dist]
+ *
+ * `--dist DIR` runs the built broker (`npm run build`: DIR/index.js) rather than the sources.
  *
  * Lanes (bench/lib/soak-lanes.ts): AMQP 0-9-1 (publisher confirms, persistent; acks, nack
  * with requeue, nack to the dead-letter queue, a TTL queue that expires into it and
@@ -34,6 +36,7 @@ interface Args {
   drainS: number;
   restart: boolean;
   json: boolean;
+  dist: string | undefined;
 }
 
 function seconds(v: string): number {
@@ -44,7 +47,7 @@ function seconds(v: string): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { durationS: 600, rate: 100, window: 200, port: 26100, dataDir: undefined, sampleS: 5, drainS: 120, restart: true, json: false };
+  const a: Args = { durationS: 600, rate: 100, window: 200, port: 26100, dataDir: undefined, sampleS: 5, drainS: 120, restart: true, json: false, dist: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => argv[++i] ?? '';
@@ -57,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--drain-s') a.drainS = Number(v());
     else if (k === '--no-restart') a.restart = false;
     else if (k === '--json') a.json = true;
+    else if (k === '--dist') a.dist = v();
     else throw new Error(`unknown argument ${k}`);
   }
   return a;
@@ -71,11 +75,12 @@ class BrokerProcess {
   constructor(
     private readonly dataDir: string,
     private readonly port: number,
+    private readonly dist: string | undefined,
   ) {}
 
   async start(): Promise<void> {
     const script = new URL('./lib/soak-broker.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '--data-dir', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--data-dir', this.dataDir, '--port', String(this.port), ...(this.dist ? ['--dist', this.dist] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let tail = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -163,7 +168,7 @@ function flatness(samples: Sample[], phase: number) {
 
 const args = parseArgs(process.argv.slice(2));
 const dataDir = args.dataDir ?? mkdtempSync(join(tmpdir(), 'localmq-soak-'));
-const broker = new BrokerProcess(dataDir, args.port);
+const broker = new BrokerProcess(dataDir, args.port, args.dist);
 const books = new Books();
 const log = (m: string) => {
   if (!args.json) process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -176,7 +181,7 @@ await AmqpLane.declare(target);
 const churn = new ChurnLane({ ...o, rate: 10 });
 const lanes: Lane[] = [new AmqpLane(o), new StompLane(o), new MqttLane(o), new Amqp10Lane(o), new OpenWireLane(o), new DeadLetterReader(o), churn];
 const running = lanes.map((l) => l.run());
-log(`broker pid ${broker.child!.pid} on ${args.port}..${args.port + 3}, data dir ${dataDir}; ${args.durationS}s, ${args.rate} msg/s per lane`);
+log(`broker pid ${broker.child!.pid} (${args.dist ? `built: ${args.dist}` : 'sources'}) on ${args.port}..${args.port + 3}, data dir ${dataDir}; ${args.durationS}s, ${args.rate} msg/s per lane`);
 
 const samples: Sample[] = [];
 let phase = 1;

@@ -2,8 +2,9 @@
  * The soak's traffic, one lane per protocol: a publisher that waits for the broker's
  * confirm (AMQP publisher confirms, STOMP receipts, MQTT PUBACK, AMQP 1.0 accepted outcome,
  * OpenWire Response), a consumer that acks most messages, requeues some once and rejects some
- * to the dead-letter queue (where the protocol has it), and a reconnect loop that carries each
- * lane through the broker's restart. A dead-letter reader and a connect/disconnect churn
+ * to the dead-letter queue (where the protocol has it), per-message TTLs that expire into the
+ * dead-letter queue (AMQP 0-9-1, STOMP, AMQP 1.0; MQTT has no dead-lettering and the OpenWire
+ * lane's queue none), and a reconnect loop that carries each lane through the broker's restart. A dead-letter reader and a connect/disconnect churn
  * lane complete it. Everything books into soak-ledger.ts.
  */
 import { connect as netConnect, type Socket } from 'node:net';
@@ -313,7 +314,10 @@ export class StompLane extends Lane {
       () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
-        pub.send('SEND', [['destination', `/amq/queue/${QUEUES.stomp}`], ['persistent', 'true'], ['receipt', String(seq)], ['content-length', String(body.length)]], body);
+        const headers: StompHeader[] = [['destination', `/amq/queue/${QUEUES.stomp}`], ['persistent', 'true'], ['receipt', String(seq)], ['content-length', String(body.length)]];
+        // every 13th with a 1 ms TTL (RabbitMQ's STOMP `expiration` header): consumed if it is quick, else expired into the DLQ
+        if (seq % 13 === 0) headers.push(['expiration', '1']);
+        pub.send('SEND', headers, body);
       },
     );
     await life.ended;
@@ -435,7 +439,8 @@ export class Amqp10Lane extends Lane {
       () => life.alive,
       () => {
         const { seq, body } = this.ledger.next();
-        const d = sender.send({ body: rhea.message.data_section(body), durable: true });
+        // every 13th with a 1 ms TTL (the header's ttl): consumed if it is quick, else expired into the DLQ
+        const d = sender.send({ body: rhea.message.data_section(body), durable: true, ...(seq % 13 === 0 ? { ttl: 1 } : {}) });
         tags.set(d, seq);
       },
     );
