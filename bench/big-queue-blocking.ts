@@ -6,11 +6,19 @@
  * the round trips of another AMQP client that keeps asking queue.declare(passive) all along:
  * how many it got and the slowest one (the goal: no stall over 100 ms; the client is served).
  *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--only purge,delete,...] [--data-dir DIR]
+ *     [--mgmt-count 1000000]
+ * Operations: an AMQP client publishing N (confirms off, respecting back-pressure) and another
+ * consuming N (prefetch 1000, ack per 500), each in a process of its own (bench/lib/amqp-flood.ts), basic.get from a queue of N, queue.purge,
+ * queue.delete, requeue of N unacked on channel close, nack/ack multiple, peek through the test
+ * API and the management API (POST /api/queues/…/get, ack_requeue_true, --mgmt-count messages,
+ * default N), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
+ * every message's own expiration set to one common deadline).
  * With --data-dir (emptied first) it also measures a broker on that dir: queue.delete of a
  * durable queue of persistent messages (the file store drops them) and the restart's recovery.
  * Runs against an older checkout too (the settle wait is skipped where the core lacks it).
  */
 import amqplib from 'amqplib';
+import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
 
@@ -20,7 +28,7 @@ const arg = (name: string) => {
 };
 const N = Number(arg('--count') ?? 1_000_000);
 const only = arg('--only')?.split(',');
-const b = await startBroker({ ports: { amqp: 0 } });
+const b = await startBroker({ ports: { amqp: 0, http: 0 } });
 type Core = typeof b.core & { bulkWork?: { pending: number; longestSliceMs: number } };
 /** the broker being measured (the data-dir cases switch to their own) */
 let core = b.core as Core;
@@ -102,6 +110,71 @@ console.log('| operation | answer | answered (ms) | settled (ms) | longest event
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 
 const wanted = (label: string) => !only || only.some((o) => label.startsWith(o));
+
+/** bench/lib/amqp-flood.ts in a child process: `publish` or `consume` n messages of `queue` */
+const flood = (mode: 'publish' | 'consume', queue: string, n: number) =>
+  new Promise<string>((resolve, reject) => {
+    const script = new URL('./lib/amqp-flood.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--url', url, '--queue', queue, `--${mode}`, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`amqp-flood ${mode} exited with ${code}`))));
+  });
+
+if (wanted('publish (AMQP client)')) {
+  // another process publishes N one-byte messages as fast as the socket takes them
+  declare('pub');
+  const q = v.getQueue('pub')!;
+  await measure('publish (AMQP client)', async () => {
+    await flood('publish', 'pub', N);
+    return `${q.messageCount} queued`;
+  });
+  if (wanted('consume (AMQP client)')) {
+    // and another drains them: prefetch 1000, an ack (multiple) every 500
+    await measure('consume (AMQP client)', async () => {
+      const done = await flood('consume', 'pub', N);
+      while (q.messageCount + q.unackedCount > 0) await turn();
+      return done.replace('done', 'consumed');
+    });
+  }
+  v.deleteQueue('pub', false, false, null);
+  await settled();
+}
+
+if (wanted('basic.get')) {
+  // 1000 basic.gets (ack) one after another from the head of a queue of N
+  declare('get');
+  fill('get');
+  await measure('basic.get ×1000 from a queue of N', async () => {
+    let got = 0;
+    for (let k = 0; k < 1000; k++) {
+      const m = await ch.get('get', { noAck: true });
+      if (m) got++;
+    }
+    return `${got} got, ${v.getQueue('get')!.messageCount} left`;
+  });
+  v.deleteQueue('get', false, false, null);
+  await settled();
+}
+
+if (wanted('peek (management API)')) {
+  // the management UI's "Get messages" with requeue: every message taken and put back
+  const count = Number(arg('--mgmt-count') ?? N);
+  declare('mpeek');
+  fill('mpeek');
+  await measure(`peek (management API, count ${count})`, async () => {
+    const res = await fetch(`${b.urls.http}/api/queues/%2F/mpeek/get`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ count, ackmode: 'ack_requeue_true', encoding: 'auto', truncate: 50 }),
+    });
+    const got = res.ok ? ((await res.json()) as unknown[]).length : `HTTP ${res.status}`;
+    while (v.getQueue('mpeek')!.messageCount < N) await turn();
+    return `${got} returned, ${v.getQueue('mpeek')!.messageCount} ready`;
+  });
+  v.deleteQueue('mpeek', false, false, null);
+  await settled();
+}
 
 if (wanted('queue.purge')) {
   declare('purge');
@@ -218,6 +291,28 @@ if (wanted('TTL expiry + dead-lettering')) {
   await expiring('TTL expiry + dead-lettering', 'ttl.dlx', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' });
   console.log(`  (dlq holds ${v.getQueue('dlq')!.messageCount})`);
   v.getQueue('dlq')!.purge();
+  await settled();
+}
+
+// every message's own expiration set to one deadline past the fill: all N expire in the same millisecond
+const expiringAtOnce = async (label: string, name: string, args: Record<string, unknown>) => {
+  if (!wanted(label)) return;
+  declare(name, args);
+  const deadline = Date.now() + Math.round((lastFillMs || 3000) * 1.5 + 1000);
+  const body = Buffer.from('m');
+  for (let k = 0; k < N; k++) b.publish('', name, body, { expiration: String(Math.max(1, deadline - Date.now())) });
+  const q = v.getQueue(name)!;
+  await measure(label, async () => {
+    while (q.messageCount > 0) await new Promise((r) => setTimeout(r, 5));
+    return `${q.messageCount} left`;
+  });
+};
+await expiringAtOnce('TTL expiry at once', 'ttl.once', {});
+if (wanted('TTL expiry at once + dead-lettering')) {
+  declare('dlq.once');
+  await expiringAtOnce('TTL expiry at once + dead-lettering', 'ttl.once.dlx', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq.once' });
+  console.log(`  (dlq.once holds ${v.getQueue('dlq.once')!.messageCount})`);
+  v.getQueue('dlq.once')!.purge();
   await settled();
 }
 
