@@ -11,6 +11,7 @@ import type { Message } from '../../src/core/message.js';
 import { Decimal } from '../../src/core/fields.js';
 import { queueMemoryJson } from '../../src/http/management/shapes.js';
 import { FileStore } from '../../src/store/file/file-store.js';
+import type { TransientStore } from '../../src/store/file/transient-store.js';
 
 /**
  * Issue 18: a durable queue on the journal keeps a bounded window of ready messages in
@@ -240,10 +241,9 @@ describe('recovery of paged queues', () => {
   });
 });
 
-/** the condition holds within a few seconds (checked every few ms) */
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(cond()).toBe(true);
+/** the transient store's emptied segments are deleted (at the end of the turn that empties them) */
+async function segmentsDropped(b: LocalMQ): Promise<void> {
+  await (b.store.transientPager as TransientStore).settled();
 }
 
 describe('paging of transient messages (the transient store)', () => {
@@ -281,7 +281,8 @@ describe('paging of transient messages (the transient store)', () => {
     expect(mixed.map((m) => m.content.toString())).toEqual(Array.from({ length: n }, (_, i) => body('mx', i).toString()));
     expect(mixed.map((m) => m.properties.deliveryMode)).toEqual(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 2 : 1)));
     // everything left: only the segment being written is still there (emptied ones go at the end of a turn)
-    await until(() => segments(b).length === 1);
+    await segmentsDropped(b);
+    expect(segments(b).length).toBe(1);
   });
 
   it('churn does not grow the store; a requeue keeps its message; purge and delete let go of their records', async () => {
@@ -293,6 +294,10 @@ describe('paging of transient messages (the transient store)', () => {
     let received = 0;
     const seen: number[] = [];
     let requeued = false;
+    // resolves once `received` reaches its target (the consumer below counts)
+    let waiting: { target: number; resolve: () => void } | undefined;
+    const receivedAll = (target: number) =>
+      received >= target ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { target, resolve }));
     await ch.prefetch(50);
     await ch.consume('churn', (m) => {
       if (!m) return;
@@ -306,6 +311,11 @@ describe('paging of transient messages (the transient store)', () => {
       seen.push(v);
       received++;
       ch.ack(m);
+      if (waiting && received >= waiting.target) {
+        const w = waiting;
+        waiting = undefined;
+        w.resolve();
+      }
     });
     // rounds of 400 (past the threshold) published and consumed: far more than the disk keeps
     let most = 0;
@@ -313,12 +323,13 @@ describe('paging of transient messages (the transient store)', () => {
       for (let i = 0; i < 400; i++) ch.sendToQueue('churn', kb(next++));
       await ch.waitForConfirms();
       most = Math.max(most, segments(b).length);
-      await until(() => received === next);
+      await receivedAll(next);
     }
     expect(requeued).toBe(true);
     expect([...seen].sort((x, y) => x - y)).toEqual(Array.from({ length: next }, (_, i) => i));
     // 4 MB went through; at most one round (400 KiB) was ever on disk
-    await until(() => segments(b).length === 1);
+    await segmentsDropped(b);
+    expect(segments(b).length).toBe(1);
     expect(most).toBeLessThanOrEqual(10);
 
     // purge and delete let go of what was paged out
@@ -332,7 +343,8 @@ describe('paging of transient messages (the transient store)', () => {
     expect(segments(b).length).toBeGreaterThan(5);
     expect((await ch.purgeQueue('purged')).messageCount).toBe(300);
     await ch.deleteQueue('deleted');
-    await until(() => segments(b).length === 1);
+    await segmentsDropped(b);
+    expect(segments(b).length).toBe(1);
   });
 
   it('paged-out bodies do not count toward the memory alarm: they are on disk (RabbitMQ counts memory)', async () => {

@@ -47,6 +47,8 @@ export class TransientStore implements TransientPager {
   private flushQueued = false;
   private readonly emptied: Segment[] = [];
   private dropQueued = false;
+  /** settled()'s callers, released once the pending drop has run */
+  private dropWaiters: Array<() => void> = [];
   /** reads sealed segments back (the head through its own descriptor) */
   private readonly reader = new SegmentReader(
     (no) => this.path(no),
@@ -153,6 +155,15 @@ export class TransientStore implements TransientPager {
     }
   }
 
+  /**
+   * Resolves once the segments emptied so far are deleted: they go at the end of the turn
+   * that empties them (at once when none is waiting). For tests and diagnostics.
+   */
+  settled(): Promise<void> {
+    if (!this.dropQueued) return Promise.resolve();
+    return new Promise((resolve) => this.dropWaiters.push(resolve));
+  }
+
   /** the broker stops: everything here goes */
   close(): void {
     if (this.closed) return;
@@ -237,5 +248,6 @@ export class TransientStore implements TransientPager {
         // gone already
       }
     }
+    if (this.dropWaiters.length > 0) for (const resolve of this.dropWaiters.splice(0)) resolve();
   }
 }
