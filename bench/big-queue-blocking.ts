@@ -6,12 +6,11 @@
  * the round trips of another AMQP client that keeps asking queue.declare(passive) all along:
  * how many it got and the slowest one (the goal: no stall over 100 ms; the client is served).
  *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--only purge,delete,...] [--data-dir DIR]
- *     [--mgmt-count 1000000]
  * Operations: an AMQP client publishing N (confirms off, respecting back-pressure) and another
- * consuming N (prefetch 1000, ack per 500), each in a process of its own (bench/lib/amqp-flood.ts), basic.get from a queue of N, queue.purge,
- * queue.delete, requeue of N unacked on channel close, nack/ack multiple, peek through the test
- * API and the management API (POST /api/queues/…/get, ack_requeue_true, --mgmt-count messages,
- * default N), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
+ * consuming N (prefetch 1000, ack per 500), each in a process of its own (bench/lib/amqp-flood.ts),
+ * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close,
+ * nack/ack multiple, peek through the test API, the management API's get of N (by curl, each
+ * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
  * With --data-dir (emptied first) it also measures a broker on that dir: queue.delete of a
  * durable queue of persistent messages (the file store drops them) and the restart's recovery.
@@ -154,25 +153,6 @@ if (wanted('basic.get')) {
     return `${got} got, ${v.getQueue('get')!.messageCount} left`;
   });
   v.deleteQueue('get', false, false, null);
-  await settled();
-}
-
-if (wanted('peek (management API)')) {
-  // the management UI's "Get messages" with requeue: every message taken and put back
-  const count = Number(arg('--mgmt-count') ?? N);
-  declare('mpeek');
-  fill('mpeek');
-  await measure(`peek (management API, count ${count})`, async () => {
-    const res = await fetch(`${b.urls.http}/api/queues/%2F/mpeek/get`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ count, ackmode: 'ack_requeue_true', encoding: 'auto', truncate: 50 }),
-    });
-    const got = res.ok ? ((await res.json()) as unknown[]).length : `HTTP ${res.status}`;
-    while (v.getQueue('mpeek')!.messageCount < N) await turn();
-    return `${got} returned, ${v.getQueue('mpeek')!.messageCount} ready`;
-  });
-  v.deleteQueue('mpeek', false, false, null);
   await settled();
 }
 
