@@ -9,9 +9,9 @@ import { stompitConnect } from '../helpers/stomp.js';
 // next turn of the event loop, so other sockets, timers and the disk's completions (what
 // releases confirms) are not held behind a read of thousands of frames (issue 18 part 3: a
 // fresh broker spent 40-73 ms on one 64 KiB read while an ended fsync waited behind it).
-// A slice of 1 µs is over after any frame: each turn then handles about one frame, which the
-// tests see as at most a message or two routed per turn — and every message still arrives, in
-// order, once. Default slices (5 ms) are bench/'s: bench/confirm-latency.ts, traced-broker.ts.
+// A slice of 1 µs is over at the first look at the clock (every 8 frames): each turn then
+// handles about 8 frames, which the tests see as a few messages routed per turn (an AMQP publish
+// is 3 frames, a STOMP SEND one) — and every message still arrives, in order, once. Default slices (5 ms) are bench/'s: bench/confirm-latency.ts, traced-broker.ts.
 
 const TINY = 0.001;
 const N = 3000;
@@ -60,7 +60,7 @@ function bodies(broker: LocalMQ, queue: string): string[] {
 const expected = Array.from({ length: N }, (_, i) => `m${i}`);
 
 describe('input read in slices of time', () => {
-  it('AMQP: a burst of publishes is routed a frame or so per turn, every one confirmed, in order', async () => {
+  it('AMQP: a burst of publishes is routed a few frames per turn, every one confirmed, in order', async () => {
     const broker = await start(TINY);
     const conn = await connect(broker);
     conns.push(conn);
@@ -70,7 +70,7 @@ describe('input read in slices of time', () => {
     // all written before the broker reads any: it gets them in reads of up to 64 KiB
     for (const body of expected) ch.sendToQueue('sliced', Buffer.from(body));
     await ch.waitForConfirms();
-    expect(await perTurn).toBeLessThanOrEqual(2);
+    expect(await perTurn).toBeLessThanOrEqual(10);
     expect(bodies(broker, 'sliced')).toEqual(expected);
     // the socket reads again once the last slice is done: a round trip on the same connection
     expect((await ch.checkQueue('sliced')).messageCount).toBe(N);
@@ -89,7 +89,7 @@ describe('input read in slices of time', () => {
     expect(bodies(broker, 'whole')).toEqual(expected);
   });
 
-  it('STOMP: a burst of SENDs is routed a frame or so per turn, in order', async () => {
+  it('STOMP: a burst of SENDs is routed a few frames per turn, in order', async () => {
     const broker = await start(TINY);
     const client = await stompitConnect(broker);
     try {
@@ -98,7 +98,7 @@ describe('input read in slices of time', () => {
         const frame = client.send({ destination: '/queue/sliced-stomp' });
         frame.end(body);
       }
-      expect(await perTurn).toBeLessThanOrEqual(2);
+      expect(await perTurn).toBeLessThanOrEqual(10);
       expect(bodies(broker, 'sliced-stomp')).toEqual(expected);
     } finally {
       await new Promise<void>((resolve) => client.disconnect(() => resolve()));
