@@ -26,6 +26,7 @@ import { hasInvalidUtf8, optionsFromArgs, subscriptionArgs, validFilter, validTo
 import { filterMatches, filterToBindingKey, routingKeyToTopic, topicToRoutingKey } from './topics.js';
 import type { MqttTransport, PendingOutput } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { ReadSlices } from '../common/read-slices.js';
 import type { BusyPoll } from '../common/busy-poll.js';
 
 const { parser: createParser, writeToStream, generate } = mqttPacket;
@@ -132,6 +133,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** the broker's busy polling and the server's pending output (per broker, from the server) */
   private readonly busyPoll: BusyPoll;
   private readonly output: PendingOutput;
+  /** the socket's input, processed in slices of time (other sockets and the disk's completions run between) */
+  private readonly input: ReadSlices;
   private closedResolve!: () => void;
   private readonly closedPromise = new Promise<void>((r) => (this.closedResolve = r));
 
@@ -162,6 +165,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.parser.on('packet', (p: Packet) => this.onPacketSafely(p));
     this.parser.on('error', (err: Error) => this.onParseError(err));
     const s = transport.stream;
+    this.input = new ReadSlices(s, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state !== 'closed');
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('drain', () => this.session?.resume());
     s.on('error', () => undefined);
@@ -183,15 +187,23 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     if (this.state === 'closed') return;
     this.busyPoll.inputArrived();
     this.lastPacketAt = Date.now();
+    this.input.data(chunk);
+  }
+
+  /** one slice of input: the bytes left unread when the slice ended */
+  private parse(chunk: Buffer): Buffer | undefined {
+    if (this.state === 'closed') return undefined;
     const check = this.reader.read(chunk, this.onPacketBytes);
     // the packets before an offending one have been read; it is refused without reading on
-    if (check.ok || (this.state as State) === 'closed') return;
+    if ((this.state as State) === 'closed') return undefined;
+    if (check.ok) return this.reader.unread;
     if (check.reason === 'malformed') {
       this.protocolFailure(RC.MALFORMED_PACKET, 'malformed fixed header');
-      return;
+      return undefined;
     }
     this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: check.length, max: this.reader.limit });
     this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${check.length} bytes is larger than the maximum of ${this.reader.limit}`);
+    return undefined;
   }
 
   /**
@@ -239,7 +251,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // a long read (a burst of publishes, each fanned out) hands its deliveries to the
     // sockets slice by slice, so the subscribers' clients start on them meanwhile
     this.output.flushIfSliceOver();
-    return (this.state as State) !== 'closed';
+    // false also once this read's slice of time is over: the rest waits for the next turn (ReadSlices)
+    return (this.state as State) !== 'closed' && !this.input.over();
   };
 
   private onParseError(err: Error): void {
@@ -615,11 +628,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
 
   /** FlowControlled: stop reading while the broker's alarm holds publishers */
   pauseReading(): void {
-    this.transport.stream.pause();
+    this.input.pause();
   }
 
   resumeReading(): void {
-    if (this.state !== 'closed') this.transport.stream.resume();
+    this.input.resume();
   }
 
   /** PUBACK / PUBREC for a QoS 1/2 PUBLISH, once the store holds what it was told */

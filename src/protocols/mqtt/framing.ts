@@ -35,14 +35,23 @@ export class PacketReader {
   /** the whole size of the split packet, once its fixed header is known; else -1 */
   private splitTotal = -1;
 
+  /**
+   * The bytes after the packet whose handler returned false, when there were any: a reader
+   * that processes its input in slices of time reads them later (common/read-slices.ts).
+   * They begin at a packet boundary. Set by each read.
+   */
+  unread: Buffer | undefined;
+
   /** `limit`: the largest remaining length accepted (the packet size, less its fixed header) */
   constructor(public limit: number) {}
 
   /**
    * Hand every whole packet of `chunk` (with what earlier chunks left) to `each`. Stops at
-   * the first packet over the limit: nothing after its fixed header is kept then.
+   * the first packet over the limit: nothing after its fixed header is kept then. Stops
+   * after a packet whose handler returns false, leaving the bytes after it in `unread`.
    */
   read(chunk: Buffer, each: PacketHandler): FrameCheck {
+    this.unread = undefined;
     let buf = chunk;
     if (this.partsLength > 0) {
       if (this.splitTotal < 0) {
@@ -62,7 +71,10 @@ export class PacketReader {
         this.parts = [];
         this.partsLength = 0;
         this.splitTotal = -1;
-        if (!each(whole, 0, whole.length)) return OK;
+        if (!each(whole, 0, whole.length)) {
+          if (want < chunk.length) this.unread = chunk.subarray(want);
+          return OK;
+        }
         if (want === chunk.length) return OK;
         buf = chunk.subarray(want);
       }
@@ -97,7 +109,10 @@ export class PacketReader {
         this.keep(buf.subarray(i), end - i);
         return OK;
       }
-      if (!each(buf, i, end)) return OK;
+      if (!each(buf, i, end)) {
+        if (end < n) this.unread = buf.subarray(end);
+        return OK;
+      }
       i = end;
     }
     return OK;
