@@ -8,6 +8,7 @@ import type { Message } from './message.js';
  * sees bytes.
  */
 export interface NativeForm {
+  /** the bytes to store; they may be the codec's scratch buffer, valid until its next encode (the store copies them at once) */
   encode(data: unknown): Buffer;
   decode(bytes: Buffer): unknown;
 }

@@ -168,6 +168,9 @@ describe('the free disk space alarm blocks publishers of every protocol, and rel
       void unblocked.then(() => (unblockedAt = b.core.alarmResources.join()));
       await b.setDiskFreeLimit('1MB');
       expect(b.core.alarmResources).toEqual(['memory']);
+      // the memory alarm still holds it: no connection.unblocked reaches the client meanwhile
+      await settle();
+      expect(unblockedAt).toBeUndefined();
       b.core.alarms.setMemory(false);
       await unblocked;
       // unblocked only once both had cleared

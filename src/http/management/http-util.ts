@@ -35,9 +35,12 @@ export interface Route {
 /** definitions files of big brokers run to megabytes; this is well past any of them */
 const MAX_BODY = 64 * 1024 * 1024;
 
+/** the headers of every JSON answer (RabbitMQ's management API sends these) */
+export const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache', vary: 'accept, accept-encoding, origin' };
+
 export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', vary: 'accept, accept-encoding, origin', ...headers });
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
 

@@ -7,6 +7,7 @@ import { runtimeStats } from '../metrics/runtime-stats.js';
 import { permitted, requestedVhost, visibleConnections, visibleVhosts } from './scope.js';
 import { NODE_NAME } from './shapes.js';
 import { sendBadRequest, sendError, sendJson, sendNoContent, sendNotAuthorised, sendNotFound, type Route } from './http-util.js';
+import { DEFAULT_DISK_FREE_LIMIT } from '../../server/disk-monitor.js';
 
 /** the RabbitMQ release a broker answers as: its engine version's (src/core/engine-versions.ts) */
 export const rabbitmqVersion = (b: ManagementBackend): string => b.core.engineRules.fullVersion;
@@ -285,7 +286,7 @@ function nodeJson(b: ManagementBackend): Record<string, unknown> {
     mem_limit: b.core.limits.settings.memoryHighWatermark,
     mem_alarm: alarms.includes('memory'),
     mem_calculation_strategy: b.memoryCalculation,
-    disk_free_limit: b.diskFreeLimit ?? 50_000_000,
+    disk_free_limit: b.diskFreeLimit ?? DEFAULT_DISK_FREE_LIMIT,
     disk_free_alarm: alarms.includes('disk'),
     fd_total: p.maxFds,
     sockets_total: b.core.limits.settings.maxConnections,

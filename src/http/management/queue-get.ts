@@ -5,7 +5,7 @@ import type { Session } from '../../core/session.js';
 import { SLICE_MS } from '../../core/sliced-work.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ManagementBackend } from '../backend.js';
-import { sendBrokerError } from './http-util.js';
+import { JSON_HEADERS, sendBrokerError } from './http-util.js';
 import { propertiesJson } from './shapes.js';
 
 export const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
@@ -105,8 +105,6 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
     session.close();
   }
 }
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-cache', vary: 'accept, accept-encoding, origin' };
 
 /** what rabbit_mgmt_wm_queue_get:basic_get answers for one message, in its order */
 function messageJson(delivery: Delivery, messageCount: number, req: GetRequest): string {

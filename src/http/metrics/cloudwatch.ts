@@ -4,6 +4,7 @@ import type { Queue } from '../../core/queues/queue.js';
 import { IoStats } from '../../store/file/measured-fs.js';
 import { MESSAGE_OVERHEAD_BYTES, NODE_NAME } from '../management/shapes.js';
 import { processStats } from './process-stats.js';
+import { DEFAULT_DISK_FREE_LIMIT } from '../../server/disk-monitor.js';
 
 /** one datum as CloudWatch's PutMetricData / GetMetricData speak of it */
 export interface MetricDatum {
@@ -80,7 +81,7 @@ function rabbitMqMetrics(b: ManagementBackend, brokerName: string): MetricDatum[
       { MetricName: 'SystemCpuUtilization', Dimensions: dims, Unit: 'Percent', Value: p.cpuPercent },
       { MetricName: 'RabbitMQMemLimit', Dimensions: dims, Unit: 'Bytes', Value: b.core.limits.settings.memoryHighWatermark },
       { MetricName: 'RabbitMQMemUsed', Dimensions: dims, Unit: 'Bytes', Value: p.rssBytes },
-      { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: dims, Unit: 'Bytes', Value: b.diskFreeLimit ?? 50_000_000 },
+      { MetricName: 'RabbitMQDiskFreeLimit', Dimensions: dims, Unit: 'Bytes', Value: b.diskFreeLimit ?? DEFAULT_DISK_FREE_LIMIT },
       { MetricName: 'RabbitMQDiskFree', Dimensions: dims, Unit: 'Bytes', Value: b.diskFree ?? p.diskFreeBytes },
       { MetricName: 'RabbitMQFdUsed', Dimensions: dims, Unit: 'Count', Value: p.openFds },
     );

@@ -3,6 +3,7 @@ import type { ManagementBackend } from '../backend.js';
 import { NODE_NAME } from '../management/shapes.js';
 import { rabbitmqVersion } from '../management/overview.js';
 import { processStats } from './process-stats.js';
+import { DEFAULT_DISK_FREE_LIMIT } from '../../server/disk-monitor.js';
 
 type Labels = Record<string, string>;
 
@@ -155,7 +156,7 @@ export function prometheusText(b: ManagementBackend, perObject: boolean): string
   e.add('rabbitmq_resident_memory_limit_bytes', 'gauge', 'Memory high watermark in bytes', core.limits.settings.memoryHighWatermark);
   e.add('rabbitmq_process_resident_memory_bytes', 'gauge', 'Memory used in bytes', p.rssBytes);
   e.add('rabbitmq_disk_space_available_bytes', 'gauge', 'Disk space available in bytes', b.diskFree ?? p.diskFreeBytes);
-  e.add('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', b.diskFreeLimit ?? 50_000_000);
+  e.add('rabbitmq_disk_space_available_limit_bytes', 'gauge', 'Free disk space low watermark in bytes', b.diskFreeLimit ?? DEFAULT_DISK_FREE_LIMIT);
   e.add('rabbitmq_process_open_tcp_sockets', 'gauge', 'Open TCP sockets', conns.length);
   e.add('rabbitmq_process_max_tcp_sockets', 'gauge', 'Open TCP sockets limit', core.limits.settings.maxConnections);
   e.add('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', p.openFds);

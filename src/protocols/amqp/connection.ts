@@ -114,6 +114,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     this.frameMax = tuning.frameMax;
     this.log = ctx.logger.child({ conn: this.id });
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.input = new ReadSlices(socket, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state !== State.Closed);
     this.parser = new FrameParser({
       // a fault in handling one frame must not poison the parser: the client's close-ok
       // (or more frames of the same chunk) still has to be read after our connection.close
@@ -127,9 +128,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       onProtocolHeader: () => this.onProtocolHeader(),
       expectProtocolHeader: true,
       frameMax: tuning.frameMax,
-      stopIf: () => this.input.over(),
+      stopIf: this.input.over,
     });
-    this.input = new ReadSlices(socket, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state !== State.Closed);
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());

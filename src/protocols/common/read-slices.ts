@@ -63,11 +63,6 @@ export class ReadSlices {
    */
   readonly over = (): boolean => (++this.frames & (CLOCK_EVERY - 1)) === 0 && this.endsAt !== Infinity && performance.now() >= this.endsAt;
 
-  /** whether input waits for its next slice */
-  get waiting(): boolean {
-    return this.queued !== undefined;
-  }
-
   /** the socket's 'data' */
   data(chunk: Buffer): void {
     if (this.queued !== undefined) this.queued.push(chunk);

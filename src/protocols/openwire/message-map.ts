@@ -38,7 +38,8 @@ registerNativeForm(NATIVE, {
     w.pos = 0;
     w.utf(n.connectionId);
     appendFrame(n.struct, STORED, w);
-    return Buffer.from(w.finish());
+    // the writer's own bytes, valid until the next encode: the store copies them into its record at once
+    return w.finish();
   },
   decode(bytes: Buffer): unknown {
     const r = new Reader(bytes);

@@ -111,11 +111,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     this.durable = ctx.broker.durability.ordered((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });
     this.dialect = ctx.dialect === 'activemq' ? new ActiveMqStompDialect(this) : new RabbitStompDialect(this);
+    this.input = new ReadSlices(transport, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'connecting' || this.state === 'open');
     this.parser = new StompParser(
-      { onFrame: (f) => this.onFrame(f), stopAfterFrame: () => this.input.over() },
+      { onFrame: (f) => this.onFrame(f), stopAfterFrame: this.input.over },
       { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize } },
     );
-    this.input = new ReadSlices(transport, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'connecting' || this.state === 'open');
     transport.start({
       data: (chunk) => this.onData(chunk),
       drain: () => this.onDrain(),

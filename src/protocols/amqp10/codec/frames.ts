@@ -89,7 +89,7 @@ export class FrameReader {
 /** decode a frame body: its performative and the payload after it */
 export function decodeFrameBody(body: Buffer): { performative: Composite; payload: Buffer } {
   // transfers, one a message, take the short way when they can
-  const transfer = body[2] === 0x14 ? readTransfer(body) : undefined;
+  const transfer = readTransfer(body);
   if (transfer) return transfer;
   const d = new Decoder(body);
   const v = d.read();
