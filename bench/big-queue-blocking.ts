@@ -349,7 +349,7 @@ if (dataDir && (wanted('queue.delete (file store)') || wanted('restart recovery'
   /** the broker's bulk work and the file store's (a deleted queue's messages let go of in slices) are done */
   const storeSettled = async () => {
     await settled();
-    while (((sb.store as { pendingDrops?: number }).pendingDrops ?? 0) > 0) await turn();
+    await (sb.store as { settled?: () => Promise<void> }).settled?.();
   };
   let side = await connectTo(sb);
   ping = side.p;

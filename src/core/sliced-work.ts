@@ -22,6 +22,8 @@ export class SlicedWork {
   private scheduled: NodeJS.Immediate | undefined;
   /** the longest slice so far, ms (benchmarks read and reset it) */
   longestSliceMs = 0;
+  /** idle()'s callers, released once no task is left */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly sliceMs = SLICE_MS,
@@ -31,6 +33,12 @@ export class SlicedWork {
 
   get pending(): number {
     return this.tasks.length;
+  }
+
+  /** resolves once every task added so far has run to its end (at once when none is left) */
+  idle(): Promise<void> {
+    if (this.tasks.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   add(task: SlicedTask): void {
@@ -43,6 +51,11 @@ export class SlicedWork {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     while (this.tasks.length) if (this.run(this.tasks.peek()!, Infinity)) this.tasks.shift();
+    this.releaseIdle();
+  }
+
+  private releaseIdle(): void {
+    if (this.tasks.length === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private run(task: SlicedTask, deadline: number): boolean {
@@ -71,6 +84,7 @@ export class SlicedWork {
       }
     } finally {
       this.longestSliceMs = Math.max(this.longestSliceMs, performance.now() - start);
+      this.releaseIdle();
       this.schedule();
     }
   };

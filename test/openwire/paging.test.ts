@@ -127,40 +127,51 @@ function paged(b: LocalMQ, name: string): number {
   return b.core.vhost('/')!.getQueue(name)!.ready.paged;
 }
 
+const CONN = 'ID:ow-paging-ref';
+
+/**
+ * A broker holding the N messages sent to `dest` over a connection `CONN` (left open): on a
+ * new data dir with the paging threshold, or unpaged in memory.
+ */
+async function filled(dest: string, persistent: boolean, where: 'paged' | 'memory' = 'paged'): Promise<{ b: LocalMQ; c: RawOpenWire; dir?: string }> {
+  const dir = where === 'paged' ? mkdtempSync(join(tmpdir(), 'localmq-ow-paging-')) : undefined;
+  if (dir) dirs.push(dir);
+  const b = await start(dir);
+  const c = await openwire(b, CONN);
+  await send(c, CONN, dest, N, persistent);
+  return { b, c, dir };
+}
+
+async function stop(b: LocalMQ, c: RawOpenWire): Promise<void> {
+  c.close();
+  clients.splice(clients.indexOf(c), 1);
+  await b.stop();
+  brokers.splice(brokers.indexOf(b), 1);
+}
+
 /** the messages an unpaged in-memory broker dispatches for the same sends */
 async function reference(dest: string, persistent: boolean): Promise<OwStruct[]> {
-  const ref = await start();
-  const c = await openwire(ref, 'ID:ow-paging-ref');
-  await send(c, 'ID:ow-paging-ref', dest, N, persistent);
-  const got = (await receive(c, 'ID:ow-paging-ref', dest, N)).map(comparable);
-  c.close();
-  await ref.stop();
-  brokers.splice(brokers.indexOf(ref), 1);
+  const { b, c } = await filled(dest, persistent, 'memory');
+  const got = (await receive(c, CONN, dest, N)).map(comparable);
+  await stop(b, c);
   return got;
 }
 
 describe('paging of OpenWire (JMS) messages', () => {
   it('persistent ones page out through the journal and come back identical, before and after a restart; unacked ones redelivered', async () => {
     const expected = await reference('ow.pg', true);
-    const dir = mkdtempSync(join(tmpdir(), 'localmq-ow-paging-'));
-    dirs.push(dir);
-    let b = await start(dir);
-    let c = await openwire(b, 'ID:ow-paging-ref');
-    await send(c, 'ID:ow-paging-ref', 'ow.pg', N, true);
-    expect(paged(b, 'ow.pg')).toBe(N - THRESHOLD);
+    const first = await filled('ow.pg', true);
+    expect(paged(first.b, 'ow.pg')).toBe(N - THRESHOLD);
 
     // the first 10 delivered and left unacked, then the broker restarts
-    const first = (await receive(c, 'ID:ow-paging-ref', 'ow.pg', 10, false)).map(comparable);
-    expect(first).toEqual(expected.slice(0, 10));
-    c.close();
-    await b.stop();
-    brokers.splice(brokers.indexOf(b), 1);
+    expect((await receive(first.c, CONN, 'ow.pg', 10, false)).map(comparable)).toEqual(expected.slice(0, 10));
+    await stop(first.b, first.c);
 
-    b = await start(dir);
+    const b = await start(first.dir);
     expect(b.queue('ow.pg').messageCount()).toBe(N);
     expect(paged(b, 'ow.pg')).toBe(N - THRESHOLD);
-    c = await openwire(b, 'ID:ow-paging-ref');
-    const after = (await receive(c, 'ID:ow-paging-ref', 'ow.pg', N)).map(comparable);
+    const c = await openwire(b, CONN);
+    const after = (await receive(c, CONN, 'ow.pg', N)).map(comparable);
     // the same messages (typed properties, ids, ms timestamps, content, types), the delivered ones redelivered
     expect(after.map((m) => m['redeliveryCounter'])).toEqual([...Array<number>(10).fill(1), ...Array<number>(N - 10).fill(0)]);
     expect(after.map((m) => ({ ...m, redeliveryCounter: 0 }))).toEqual(expected);
@@ -169,14 +180,10 @@ describe('paging of OpenWire (JMS) messages', () => {
 
   it('non-persistent ones page out through the transient store and come back identical', async () => {
     const expected = await reference('ow.pg.t', false);
-    const dir = mkdtempSync(join(tmpdir(), 'localmq-ow-paging-'));
-    dirs.push(dir);
-    const b = await start(dir);
-    const c = await openwire(b, 'ID:ow-paging-ref');
-    await send(c, 'ID:ow-paging-ref', 'ow.pg.t', N, false);
+    const { b, c } = await filled('ow.pg.t', false);
     expect(paged(b, 'ow.pg.t')).toBe(N - THRESHOLD);
     expect(b.queue('ow.pg.t').messageCount()).toBe(N);
-    expect((await receive(c, 'ID:ow-paging-ref', 'ow.pg.t', N)).map(comparable)).toEqual(expected);
+    expect((await receive(c, CONN, 'ow.pg.t', N)).map(comparable)).toEqual(expected);
   });
 
   it('an AMQP 0-9-1 consumer gets paged OpenWire messages mapped as from an unpaged queue', async () => {
@@ -194,15 +201,10 @@ describe('paging of OpenWire (JMS) messages', () => {
         await conn.close();
       }
     };
-    const ref = await start();
-    await send(await openwire(ref, 'ID:ow-paging-x'), 'ID:ow-paging-x', 'ow.pg.x', N, true);
-    const expected = await getAll(ref);
+    const expected = await getAll((await filled('ow.pg.x', true, 'memory')).b);
     expect(expected).toHaveLength(N);
 
-    const dir = mkdtempSync(join(tmpdir(), 'localmq-ow-paging-'));
-    dirs.push(dir);
-    const b = await start(dir);
-    await send(await openwire(b, 'ID:ow-paging-x'), 'ID:ow-paging-x', 'ow.pg.x', N, true);
+    const { b } = await filled('ow.pg.x', true);
     expect(paged(b, 'ow.pg.x')).toBe(N - THRESHOLD);
     const got = await getAll(b);
     expect(got).toEqual(expected);

@@ -271,7 +271,8 @@ describe('FileStore', () => {
     store.addMessage(n + 1, msg('new'), [q1]);
     store.removeMessage(q1, 5); // an old id of the deleted queue: nothing to do
     await store.compact();
-    while (store.pendingDrops > 0) await new Promise((r) => setImmediate(r));
+    await store.settled();
+    expect(store.pendingDrops).toBe(0);
     await sync(store);
     await store.compact();
     expect(store.stats.liveBytes).toBeLessThan(full / 20);

@@ -428,9 +428,14 @@ export class FileStore implements Store {
     };
   }
 
-  /** deleted queues' messages still to be let go of (tests and benchmarks wait for none) */
+  /** deleted queues' messages still to be let go of */
   get pendingDrops(): number {
     return this.drops.pending;
+  }
+
+  /** resolves once the messages of the queues deleted so far are let go of (in slices, in the background). For tests and benchmarks. */
+  settled(): Promise<void> {
+    return this.drops.idle();
   }
 
   // ---- compaction ----
