@@ -1,8 +1,8 @@
-import { statfs } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { Broker } from '../core/broker.js';
+import { readDiskSpace } from './disk-space.js';
 import type { Logger } from './logger.js';
-import { parseSize } from './memory-watermark.js';
+import { limitBytes, type LimitRules, type LimitSetting } from './resource-limit.js';
 
 /**
  * RabbitMQ's `disk_free_limit`: the free space the data dir's filesystem must keep. A size
@@ -10,37 +10,25 @@ import { parseSize } from './memory-watermark.js';
  * or a multiple of the machine's RAM (`relative`: `disk_free_limit.relative = 1.0`;
  * "mem_relative:1.0" as a string, rabbitmqctl set_disk_free_limit's `mem_relative 1.0`).
  */
-export type DiskFreeLimitSetting = number | string | { relative: number } | { absolute: number | string };
+export type DiskFreeLimitSetting = LimitSetting;
 
 /** RabbitMQ's default: 50 MB */
 export const DEFAULT_DISK_FREE_LIMIT = 50_000_000;
 
+const DISK_FREE_LIMIT: LimitRules = {
+  name: 'disk free limit',
+  allowed: 'a size ("50MB", "1GB", bytes), "mem_relative:1.0" (a multiple of RAM) or {relative} / {absolute}',
+  byDefault: () => DEFAULT_DISK_FREE_LIMIT,
+  relativeText: /^\s*(?:mem_)?relative\s*[:= ]\s*(\d+(?:\.\d+)?)\s*$/i,
+  // a limit of 0 never sets the alarm
+  zero: true,
+  // rabbit_disk_monitor's interpret_limit: round(Relative * total memory)
+  roundRelative: Math.round,
+};
+
 /** the limit in bytes; throws with what is allowed when the setting makes no sense */
 export function diskFreeLimitBytes(setting: DiskFreeLimitSetting | undefined, ram = totalmem()): number {
-  const bad = () =>
-    new Error(`disk free limit ${JSON.stringify(setting)}: use a size ("50MB", "1GB", bytes), "mem_relative:1.0" (a multiple of RAM) or {relative} / {absolute}`);
-  if (setting === undefined) return DEFAULT_DISK_FREE_LIMIT;
-  const relative = (r: unknown): number => {
-    if (typeof r !== 'number' || !(r >= 0) || !Number.isFinite(r)) throw bad();
-    return Math.round(ram * r);
-  };
-  if (typeof setting === 'object' && setting !== null) {
-    if ('relative' in setting) return relative(setting.relative);
-    if ('absolute' in setting) return diskFreeLimitBytes(setting.absolute, ram);
-    throw bad();
-  }
-  if (typeof setting === 'number') {
-    if (!(setting >= 0) || !Number.isFinite(setting)) throw bad();
-    return Math.floor(setting);
-  }
-  if (typeof setting === 'string') {
-    const rel = /^\s*(?:mem_)?relative\s*[:= ]\s*(\d+(?:\.\d+)?)\s*$/i.exec(setting);
-    if (rel) return relative(Number(rel[1]));
-    const n = parseSize(setting);
-    if (n === undefined) throw bad();
-    return n;
-  }
-  throw bad();
+  return limitBytes(setting, DISK_FREE_LIMIT, ram);
 }
 
 /** RabbitMQ's rabbit_disk_monitor timing: 10 s apart normally, down to 100 ms close to the limit */
@@ -52,11 +40,7 @@ const FAST_RATE = 250_000;
 /** how free space is read: fs.statfs, or a test's */
 export type FreeSpaceReader = (dir: string, cb: (err: Error | null, freeBytes: number) => void) => void;
 
-const statfsFree: FreeSpaceReader = (dir, cb) =>
-  statfs(dir, (err, s) => {
-    if (err) cb(err, 0);
-    else cb(null, s.bavail * s.bsize);
-  });
+const readFree: FreeSpaceReader = (dir, cb) => readDiskSpace(dir, (err, space) => cb(err, space?.free ?? 0));
 
 /**
  * RabbitMQ's free disk space monitor (rabbit_disk_monitor): reads the free space of the
@@ -66,6 +50,7 @@ const statfsFree: FreeSpaceReader = (dir, cb) =>
  * store stops paging out (`onChange`), as RabbitMQ stops paging transient messages to disk. Checked every 10 s, more often as free space nears the limit (twice
  * the time the disk would take to fill at 250 MB/s, at least 100 ms), at once when the limit
  * changes. A filesystem that cannot be read leaves the alarm as it is and is tried again.
+ * Without a data dir (a broker in memory) it only keeps the limit: nothing is monitored.
  */
 export class DiskMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -78,10 +63,11 @@ export class DiskMonitor {
 
   constructor(
     private readonly core: Broker,
-    private readonly dir: string,
+    /** the data dir; none: nothing to monitor */
+    private readonly dir: string | undefined,
     setting: DiskFreeLimitSetting | undefined,
     private readonly logger: Logger,
-    private readonly read: FreeSpaceReader = statfsFree,
+    private readonly read: FreeSpaceReader = readFree,
     /** the alarm went on or off (the transient store holds its paging meanwhile) */
     private readonly onChange: (low: boolean) => void = () => undefined,
   ) {
@@ -90,6 +76,7 @@ export class DiskMonitor {
 
   /** the first reading is taken before this resolves: a broker starts with its alarm right */
   start(): Promise<void> {
+    if (this.dir === undefined) return Promise.resolve();
     this.stopped = false;
     this.logger.info(`Enabling free disk space monitoring of ${this.dir}; disk free limit set to ${Math.trunc(this.limit / 1_000_000)}MB`);
     return this.check();
@@ -104,18 +91,20 @@ export class DiskMonitor {
   /** rabbitmqctl set_disk_free_limit: a new limit, checked at once */
   setLimit(setting: DiskFreeLimitSetting): Promise<void> {
     this.limit = diskFreeLimitBytes(setting);
+    if (this.dir === undefined) return Promise.resolve();
     this.logger.info(`Disk free limit set to ${Math.trunc(this.limit / 1_000_000)}MB`);
     return this.check();
   }
 
   /** read the free space now, set or clear the alarm, schedule the next reading */
   check(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    const dir = this.dir;
+    if (this.stopped || dir === undefined) return Promise.resolve();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     return new Promise((resolve) => {
       this.checking = true;
-      this.read(this.dir, (err, free) => {
+      this.read(dir, (err, free) => {
         this.checking = false;
         if (this.stopped) return resolve();
         if (err) {

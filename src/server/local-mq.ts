@@ -35,7 +35,7 @@ import { randomBytes } from 'node:crypto';
 import { assertStrictUser, StrictNoUsersError } from './auth/strict.js';
 import { INSTANCE_TYPES, isInstanceType, resolveLimits } from './instance-types.js';
 import { MemoryMonitor, watermarkBytes } from './memory-watermark.js';
-import { DiskMonitor, diskFreeLimitBytes, type DiskFreeLimitSetting } from './disk-monitor.js';
+import { DiskMonitor, type DiskFreeLimitSetting } from './disk-monitor.js';
 import type { ControlPlane } from '../http/controlplane/control-plane.js';
 
 /** URLs as clients take them (amqplib, stompit, mqtt.js, ws): one per running listener */
@@ -100,10 +100,8 @@ export class LocalMQ extends BrokerInspection {
   readonly startedAt = Date.now();
   /** reads RSS for the memory alarm when memoryCalculation is 'rss' */
   private readonly memoryMonitor: MemoryMonitor;
-  /** RabbitMQ's free disk space monitor of the data dir's filesystem (none in memory) */
-  private readonly diskMonitor: DiskMonitor | undefined;
-  /** disk_free_limit of a broker without a data dir: shown, nothing to monitor */
-  private unmonitoredDiskFreeLimit: number;
+  /** RabbitMQ's free disk space monitor of the data dir's filesystem (in memory: only the limit, shown) */
+  private readonly diskMonitor: DiskMonitor;
   private controlPlaneInstance: ControlPlane | undefined;
   private controlPlaneClass: typeof ControlPlane | undefined;
   private mqtt: MqttServer | undefined;
@@ -147,10 +145,7 @@ export class LocalMQ extends BrokerInspection {
     this.logger = logger;
     this.users = new UserRegistry({ store });
     this.memoryMonitor = new MemoryMonitor(core);
-    this.unmonitoredDiskFreeLimit = diskFreeLimitBytes(options.diskFreeLimit);
-    this.diskMonitor = options.dataDir
-      ? new DiskMonitor(core, options.dataDir, options.diskFreeLimit, logger, undefined, (low) => store.transientPager?.hold?.(low))
-      : undefined;
+    this.diskMonitor = new DiskMonitor(core, options.dataDir, options.diskFreeLimit, logger, undefined, (low) => store.transientPager?.hold?.(low));
     this.rates = new RateSampler(this.core, () => this.connections(), options.management?.sampleIntervalMs, () => ({
       created: this.connectionsRegistry.created,
       closed: this.connectionsRegistry.closed,
@@ -189,7 +184,7 @@ export class LocalMQ extends BrokerInspection {
     if (options.memoryCalculation === 'rss') broker.memoryMonitor.start();
     try {
       // the first free-space reading before any client: one that connects to a full disk is blocked at once
-      await broker.diskMonitor?.start();
+      await broker.diskMonitor.start();
       // the control plane's code loads at start, so `broker.controlPlane` answers at once,
       // unless asked to wait for its first use (the CLI: a smaller idle process)
       if (!options.lazyControlPlane) await broker.getControlPlane();
@@ -211,13 +206,13 @@ export class LocalMQ extends BrokerInspection {
    * the disk alarm blocks publishers (a broker without a data dir monitors nothing)
    */
   get diskFreeLimit(): number {
-    return this.diskMonitor?.limit ?? this.unmonitoredDiskFreeLimit;
+    return this.diskMonitor.limit;
   }
 
   /** the data dir's free space at the last check (bytes); undefined without a data dir or before a reading */
   get diskFree(): number | undefined {
-    const free = this.diskMonitor?.free;
-    return free === undefined || Number.isNaN(free) ? undefined : free;
+    const free = this.diskMonitor.free;
+    return Number.isNaN(free) ? undefined : free;
   }
 
   /**
@@ -225,9 +220,7 @@ export class LocalMQ extends BrokerInspection {
    * {relative} / {absolute}); free space is checked at once, so the alarm is right when this resolves.
    */
   async setDiskFreeLimit(setting: DiskFreeLimitSetting): Promise<void> {
-    const bytes = diskFreeLimitBytes(setting);
-    if (this.diskMonitor) await this.diskMonitor.setLimit(setting);
-    else this.unmonitoredDiskFreeLimit = bytes;
+    await this.diskMonitor.setLimit(setting);
   }
 
   private seedDefaults(firstStart: boolean): void {
@@ -462,7 +455,7 @@ export class LocalMQ extends BrokerInspection {
     this.stopped = true;
     this.rates.stop();
     this.memoryMonitor.stop();
-    this.diskMonitor?.stop();
+    this.diskMonitor.stop();
     await this.controlPlaneInstance?.stop();
     const listenersClosed = this.listeners.map((l) => l.close().catch(() => undefined));
     if (options.abrupt) for (const s of this.sockets) s.destroy();

@@ -1,5 +1,6 @@
-import { readdirSync, statfsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
+import { readDiskSpaceSync } from '../../server/disk-space.js';
 
 /** What the node's process and machine look like now: RabbitMQ's node figures, from Node.js. */
 export interface ProcessStats {
@@ -38,15 +39,8 @@ export function processStats(diskPath: string | undefined): ProcessStats {
     lastCpu = cpu;
     lastCpuAt = now;
   }
-  let diskFree = 0;
-  let diskTotal = 0;
-  try {
-    const fs = statfsSync(diskPath ?? process.cwd());
-    diskFree = fs.bavail * fs.bsize;
-    diskTotal = fs.blocks * fs.bsize;
-  } catch {
-    // no statfs here: reported as 0
-  }
+  // no statfs here: reported as 0
+  const disk = readDiskSpaceSync(diskPath ?? process.cwd()) ?? { free: 0, total: 0 };
   let openFds = 0;
   try {
     openFds = readdirSync('/proc/self/fd').length;
@@ -60,8 +54,8 @@ export function processStats(diskPath: string | undefined): ProcessStats {
     heapTotalBytes: mem.heapTotal,
     heapLimitBytes: heapLimit,
     totalMemoryBytes: os.totalmem(),
-    diskFreeBytes: diskFree,
-    diskTotalBytes: diskTotal,
+    diskFreeBytes: disk.free,
+    diskTotalBytes: disk.total,
     openFds,
     maxFds: 1024 * 1024,
     processors: os.cpus().length,
