@@ -9,6 +9,7 @@ import { useBroker } from '../helpers/broker.js';
 import { mqttConnect } from '../helpers/mqtt.js';
 import { RawOpenWire } from '../helpers/openwire.js';
 import { RawStomp } from '../helpers/stomp.js';
+import { once, openSender, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 
 // RabbitMQ's memory alarm (rabbit_alarm + vm_memory_monitor): above vm_memory_high_watermark
 // every publishing connection stops being read until memory falls below it again. The
@@ -54,6 +55,60 @@ async function blocksAndResumes(b: LocalMQ, queue: string, send: (i: number, bod
 
 describe('the memory high watermark blocks publishers of every protocol, and releases them', () => {
   const broker = useBroker({ limits: { memoryHighWatermark: 1000 } });
+
+  it('AMQP 0-9-1: connection.blocked, reads pause (a publish stays in the kernel) until memory falls, then connection.unblocked', async () => {
+    const b = broker();
+    declare(b, 'wm.amqp');
+    const conn = await connect(b);
+    const events: string[] = [];
+    conn.on('blocked', (reason: string) => events.push(`blocked: ${reason}`));
+    const unblocked = new Promise<void>((resolve) => conn.on('unblocked', () => (events.push('unblocked'), resolve())));
+    try {
+      const ch = await conn.createChannel();
+      await blocksAndResumes(b, 'wm.amqp', (_i, body) => {
+        ch.sendToQueue('wm.amqp', body);
+      });
+      await unblocked;
+      expect(events).toEqual(['blocked: low on memory', 'unblocked']);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('AMQP 1.0: a sender already sending spends the credit it holds and gets no more while memory is over; credit again once it falls (RabbitMQ 4)', async () => {
+    const b = broker();
+    declare(b, 'wm.amqp10');
+    const conn = await rheaConnect(b.ports['amqp']!);
+    try {
+      const s = await openSender(conn, '/queues/wm.amqp10');
+      // the first message crosses the watermark
+      expect((await sendAwait(s, { body: Buffer.alloc(BIG, 'a') })).outcome).toBe('accepted');
+      expect(b.core.alarms.memory).toBe(true);
+      // what the link still holds may be used (RabbitMQ 4 stops granting, it does not revoke)
+      const held = (s as unknown as { credit: number }).credit;
+      expect(held).toBeGreaterThan(0);
+      // one at a time, each answered (rhea queues sends past its credit in the session's window)
+      let spent = 0;
+      while (s.sendable()) {
+        expect((await sendAwait(s, { body: `held ${spent}` })).outcome).toBe('accepted');
+        spent++;
+      }
+      expect(spent).toBe(held);
+      await settle();
+      // no credit was topped up meanwhile: the sender is stopped
+      expect(s.sendable()).toBe(false);
+      expect(b.queue('wm.amqp10').messageCount()).toBe(1 + held);
+      // memory falls: credit comes back and the sender goes on
+      const sendable = once(s, 'sendable');
+      b.queue('wm.amqp10').purge();
+      expect(b.core.alarms.memory).toBe(false);
+      await sendable;
+      expect((await sendAwait(s, { body: 'after the alarm' })).outcome).toBe('accepted');
+      expect(b.queue('wm.amqp10').messageCount()).toBe(1);
+    } finally {
+      await rheaClose(conn);
+    }
+  });
 
   it('STOMP: reads pause (a RECEIPT is withheld) until memory falls', async () => {
     const b = broker();

@@ -4,7 +4,7 @@ import type { Connection as RheaConnection } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { createLogger } from '../../src/server/logger.js';
-import { PROTOCOL_HEADER } from '../../src/protocols/amqp/codec/index.js';
+import { PROTOCOL_HEADER, encodeContentHeaderFrame } from '../../src/protocols/amqp/codec/index.js';
 import { DEFAULT_AMQP10_TUNING, acceptAmqp10Socket } from '../../src/protocols/amqp10/index.js';
 import { Encoder, FRAME_AMQP, HEADER_AMQP, writeFrame } from '../../src/protocols/amqp10/codec/index.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
@@ -13,7 +13,7 @@ import { amqpPort, RawAmqp } from '../helpers/amqp.js';
 import { rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { Raw as RawMqtt } from '../helpers/mqtt-raw.js';
 import { RawOpenWire } from '../helpers/openwire.js';
-import { RawStomp, stompPort } from '../helpers/stomp.js';
+import { getHeader, RawStomp, stompPort } from '../helpers/stomp.js';
 
 /**
  * Issue 18, part 4: a client that opens a socket and does not finish its protocol's
@@ -264,5 +264,63 @@ describe('limits checked before buffering over WebSocket', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.send(Buffer.alloc(1024 + 65536 + 5 + 1));
     expect(await closed).toBe(1009);
+  });
+});
+
+/**
+ * Part 4, "limits checked before buffering", over plain TCP: a client announces more than a
+ * limit allows and then sends NOT ONE byte of it. The refusal must come from the announcement
+ * alone (a broker that first buffered the announced bytes would wait here for ever). The other
+ * protocols are pinned elsewhere the same way: MQTT at the fixed header (test/mqtt/bad-input.test.ts),
+ * AMQP 1.0 at the frame's size field (test/amqp10/malformed.test.ts), OpenWire at the size prefix
+ * (test/openwire/malformed.test.ts), MQTT and STOMP over WebSocket (above).
+ */
+describe('limits checked before buffering over TCP: refused from the declared size alone', () => {
+  let broker: LocalMQ;
+  beforeAll(async () => {
+    broker = await startBroker({ limits: { maxMessageSize: 1024 } });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('AMQP 0-9-1: a frame header announcing more than frame_max, payload never sent: 501 FRAME_ERROR', async () => {
+    const c = await RawAmqp.handshake(amqpPort(broker), { frameMax: 4096 });
+    try {
+      c.send(1, 'channel.open');
+      await c.method('channel.open-ok');
+      // 7 bytes: a body frame on channel 1 declaring 1 GiB; nothing follows
+      c.write(Buffer.from([3, 0, 1, 0x40, 0, 0, 0]));
+      const close = (await c.method('connection.close')).args as { replyCode: number; replyText: string };
+      expect(close.replyCode).toBe(501);
+      expect(close.replyText).toContain('exceeds frame_max 4096');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('AMQP 0-9-1: a content header announcing a body over the max message size, body never sent: 406 on that channel, the connection lives on', async () => {
+    const c = await RawAmqp.handshake(amqpPort(broker));
+    try {
+      c.send(1, 'channel.open');
+      await c.method('channel.open-ok');
+      c.send(1, 'basic.publish', { exchange: '', routingKey: 'never-sent', mandatory: false, immediate: false });
+      c.write(encodeContentHeaderFrame(1, 1024 * 1024 * 1024, {}));
+      const close = (await c.method('channel.close')).args as { replyCode: number; replyText: string };
+      expect(close).toMatchObject({ replyCode: 406, replyText: 'PRECONDITION_FAILED - message size 1073741824 is larger than configured max size 1024' });
+      c.send(1, 'channel.close-ok');
+      c.send(2, 'channel.open');
+      await c.method('channel.open-ok');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('STOMP: a SEND whose content-length is over the max message size, body never sent: ERROR, then closed', async () => {
+    const { client } = await RawStomp.connected(broker);
+    client.write('SEND\ndestination:/queue/never-sent\ncontent-length:1073741824\n\n');
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toMatch(/too large/i);
+    await client.whenClosed();
   });
 });
