@@ -62,17 +62,17 @@ export class BulkSettle implements SlicedTask {
     return this.count;
   }
 
-  /** `count` deliveries to settle `how`, in this order (`deliveries` is iterated twice when they go back to their queues) */
-  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow): void {
+  /**
+   * `count` deliveries to settle `how`, in this order. `queues`: the queues they came from (more
+   * may be given: a queue named that gets none back only waits for this batch). Requeue kinds tell
+   * those queues at once that messages are on their way back; nothing here looks at the
+   * deliveries themselves (a million of them, scattered over the heap, took 40–200 ms to walk).
+   */
+  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Iterable<Queue>): void {
     if (count === 0) return;
     let returningTo: Set<Queue> | undefined;
     if (putsBack(how)) {
-      returningTo = new Set();
-      let last: Queue | null = null;
-      for (const d of deliveries) {
-        if (d.queue !== last && d.queue) returningTo.add(d.queue);
-        last = d.queue;
-      }
+      returningTo = new Set(queues);
       for (const q of returningTo) {
         const n = this.returning.get(q) ?? 0;
         this.returning.set(q, n + 1);

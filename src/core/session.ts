@@ -24,6 +24,14 @@ export class Session {
   private nextTag = 1;
   /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the book) */
   private outstanding = new OutstandingDeliveries();
+  /**
+   * the queues of the deliveries in the book — or a few more: one whose deliveries were all
+   * settled stays until the book is next empty. A bulk requeue tells them at once that messages
+   * are on their way back, without walking a million deliveries first (BulkSettle.add).
+   */
+  private bookQueues = new Set<Queue>();
+  /** the queue last added to bookQueues (the check per delivery is this one comparison) */
+  private bookQueue: Queue | null = null;
   /** settles of many deliveries at once, done in the broker's sliced work (and later settles behind them) */
   private readonly bulk = new BulkSettle(
     (d, how, touched) => this.finishSettle(d, how, touched),
@@ -137,6 +145,7 @@ export class Session {
     }
     const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message };
     if (needsAck) {
+      if (queue !== this.bookQueue || this.outstanding.size === 0) this.bookHolds(queue);
       this.outstanding.add(delivery);
       this.unacked++;
       if (this.ackTimedOut) {
@@ -145,6 +154,16 @@ export class Session {
       }
     }
     return delivery;
+  }
+
+  /** a delivery from `queue` joins the book: bookQueues starts over when the book is empty */
+  private bookHolds(queue: Queue | null): void {
+    if (this.outstanding.size === 0) {
+      if (queue === this.bookQueue && this.bookQueues.size <= 1) return;
+      this.bookQueues.clear();
+    }
+    this.bookQueue = queue;
+    if (queue) this.bookQueues.add(queue);
   }
 
   /**
@@ -378,7 +397,7 @@ export class Session {
       const d = this.outstanding.get(tag)!;
       this.outstanding.delete(tag);
       if (!d.timedOut) this.unacked--;
-      this.bulkSettle([d], 1, how);
+      this.bulkSettle([d], 1, how, d.queue ? [d.queue] : []);
     } else if (tag === 0 || tag >= this.nextTag - 1) this.settleAllInSlices(how);
     else {
       const taken: Delivery[] = [];
@@ -388,21 +407,23 @@ export class Session {
         if (!d.timedOut) this.unacked--;
         taken.push(d);
       }
-      this.bulkSettle(taken, taken.length, how);
+      this.bulkSettle(taken, taken.length, how, [...this.bookQueues]);
     }
   }
 
   /** every outstanding delivery, in slices: the book itself is handed over (O(1)) */
   private settleAllInSlices(how: SettleHow): void {
     const all = this.outstanding;
+    const queues = this.bookQueues;
     this.outstanding = new OutstandingDeliveries();
+    this.bookQueues = new Set();
+    this.bookQueue = null;
     this.unacked = 0;
-    // re-iterable: a requeue batch walks it once to find its queues, then settles from it
-    this.bulkSettle({ [Symbol.iterator]: () => all.values() }, all.size, how);
+    this.bulkSettle(all.values(), all.size, how, queues);
   }
 
-  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow): void {
-    this.bulk.add(deliveries, count, how);
+  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Iterable<Queue>): void {
+    this.bulk.add(deliveries, count, how, queues);
     if (!this.bulk.scheduled && this.bulk.pending) {
       this.bulk.scheduled = true;
       this.vhost.bulkWork.add(this.bulk);

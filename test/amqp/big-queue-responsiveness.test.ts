@@ -241,6 +241,60 @@ describe('messages that leave in bulk keep their order', () => {
     expect(broker.core.vhost('/')!.getQueue('nack.src')!.unackedCount).toBe(0);
   });
 
+  it('basic.nack multiple with requeue of two queues\' deliveries on one channel: each queue gets its own back in order; a queue whose deliveries were all acked before is not held', async () => {
+    const n = 1_500; // two queues' worth past one settle chunk: the nack goes through the sliced path
+    for (const name of ['rq.a', 'rq.b', 'rq.c']) await ch.assertQueue(name, { durable: false });
+    for (let i = 0; i < n; i++) {
+      broker.publish('', 'rq.a', Buffer.from(`a${i}`));
+      broker.publish('', 'rq.b', Buffer.from(`b${i}`));
+    }
+    for (let i = 0; i < 10; i++) broker.publish('', 'rq.c', Buffer.from(`c${i}`));
+    const c = await conn.createChannel();
+    const got: import('amqplib').ConsumeMessage[] = [];
+    const tags: string[] = [];
+    // rq.c's deliveries first, each acked: the channel's books held rq.c and hold none of it now
+    const cTaken = new Promise<void>((resolve) => {
+      let k = 0;
+      void c.consume('rq.c', (m) => {
+        c.ack(m!);
+        if (++k === 10) resolve();
+      }).then((ok) => tags.push(ok.consumerTag));
+    });
+    await cTaken;
+    const all = new Promise<void>((resolve) => {
+      const take = (m: import('amqplib').ConsumeMessage | null) => {
+        got.push(m!);
+        if (got.length === 2 * n) resolve();
+      };
+      void c.consume('rq.a', take).then((ok) => tags.push(ok.consumerTag));
+      void c.consume('rq.b', take).then((ok) => tags.push(ok.consumerTag));
+    });
+    await all;
+    for (const t of tags) await c.cancel(t);
+    const v = broker.core.vhost('/')!;
+    expect(v.getQueue('rq.a')!.unackedCount + v.getQueue('rq.b')!.unackedCount).toBe(2 * n);
+    c.nack(got[got.length - 1]!, true, true);
+    // rq.c is served meanwhile: a message published to it now is there for a basic.get
+    broker.publish('', 'rq.c', Buffer.from('c-after'));
+    const other = await conn.createChannel();
+    const fromC = await other.get('rq.c', { noAck: true });
+    expect(fromC && [fromC.content.toString(), fromC.fields.redelivered]).toEqual(['c-after', false]);
+    // requeues are not publishes: wait with the other client's round trips
+    await servedWhile(() => v.getQueue('rq.a')!.messageCount < n || v.getQueue('rq.b')!.messageCount < n, () => 0);
+    // every message back in its place, flagged redelivered, nothing unacked
+    for (const [name, prefix] of [['rq.a', 'a'], ['rq.b', 'b']] as const) {
+      const back = broker.queue(name).messages();
+      expect(back.map((m) => m.text())).toEqual(Array.from({ length: n }, (_, i) => `${prefix}${i}`));
+      expect(back.every((m) => m.redelivered)).toBe(true);
+      expect(v.getQueue(name)!.unackedCount).toBe(0);
+    }
+    const first = await other.get('rq.a', { noAck: true });
+    expect(first && [first.content.toString(), first.fields.redelivered]).toEqual(['a0', true]);
+    await other.close();
+    await c.close();
+    for (const name of ['rq.a', 'rq.b', 'rq.c']) await ch.deleteQueue(name);
+  });
+
   it(`the management API's get of ${GOT} (ack_requeue_true) answers every one in order, taken in slices while another client is served; all are back after`, async () => {
     await ch.assertQueue('big.mget', { durable: false });
     for (let i = 0; i < GOT; i++) broker.publish('', 'big.mget', Buffer.from(String(i)));
