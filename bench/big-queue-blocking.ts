@@ -6,8 +6,11 @@
  * the round trips of another AMQP client that keeps asking queue.declare(passive) all along:
  * how many it got and the slowest one (the goal: no stall over 100 ms; the client is served).
  *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--only purge,delete,...] [--data-dir DIR]
- * Operations: an AMQP client publishing N (confirms off, respecting back-pressure) and another
- * consuming N (prefetch 1000, ack per 500), each in a process of its own (bench/lib/amqp-flood.ts),
+ * Operations: a client of each protocol publishing N one-byte messages as fast as its socket
+ * takes them (AMQP 0-9-1 amqplib with confirms off, STOMP, MQTT mqtt.js QoS 0, OpenWire the
+ * ActiveMQ JMS client's async sends, AMQP 1.0 rhea pre-settled; the answer column gives the
+ * client's rate) and an AMQP client consuming N (prefetch 1000, ack per 500), each in a process
+ * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
  * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close,
  * nack/ack multiple, peek through the test API, the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
@@ -17,7 +20,10 @@
  * Runs against an older checkout too (the settle wait is skipped where the core lacks it).
  */
 import amqplib from 'amqplib';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
 
@@ -27,7 +33,8 @@ const arg = (name: string) => {
 };
 const N = Number(arg('--count') ?? 1_000_000);
 const only = arg('--only')?.split(',');
-const b = await startBroker({ ports: { amqp: 0, http: 0 } });
+// every protocol's listener: the publish cases flood through each (AMQP 1.0 on the AMQP port, as RabbitMQ 4)
+const b = await startBroker({ engine: 'all', ports: { amqp: 0, http: 0, stomp: 0, mqtt: 0, openwire: 0 } });
 type Core = typeof b.core & { bulkWork?: { pending: number; longestSliceMs: number } };
 /** the broker being measured (the data-dir cases switch to their own) */
 let core = b.core as Core;
@@ -110,24 +117,63 @@ console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 
 const wanted = (label: string) => !only || only.some((o) => label.startsWith(o));
 
-/** bench/lib/amqp-flood.ts in a child process: `publish` or `consume` n messages of `queue` */
-const flood = (mode: 'publish' | 'consume', queue: string, n: number) =>
+/** a flood client in a child process: resolves with what it printed (`done N in <ms> ms`) */
+const child = (command: string, args: string[]) =>
   new Promise<string>((resolve, reject) => {
-    const script = new URL('./lib/amqp-flood.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '--url', url, '--queue', queue, `--${mode}`, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`amqp-flood ${mode} exited with ${code}`))));
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
   });
+const tsx = (script: string, args: string[]) => child(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args]);
+/** bench/lib/amqp-flood.ts: `publish` or `consume` n messages of `queue` */
+const flood = (mode: 'publish' | 'consume', queue: string, n: number) => tsx('./lib/amqp-flood.ts', ['--url', url, '--queue', queue, `--${mode}`, String(n)]);
 
-if (wanted('publish (AMQP client)')) {
+/** bench/openwire/JmsFlood.java compiled against Debian's ActiveMQ client: its classpath, or undefined without java */
+function jmsFloodClasspath(): string | undefined {
+  const jars = ['activemq-client.jar', 'geronimo-jms_1.1_spec.jar', 'geronimo-j2ee-management-1.1-spec.jar', 'hawtbuf.jar', 'slf4j-api.jar', 'slf4j-nop.jar']
+    .map((j) => `/usr/share/java/${j}`)
+    .join(':');
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-jms-flood-'));
+  const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, new URL('./openwire/JmsFlood.java', import.meta.url).pathname], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    console.log(`(publish (OpenWire client) skipped: javac failed: ${r.error?.message ?? r.stderr})`);
+    return undefined;
+  }
+  return `${dir}:${jars}`;
+}
+
+const publishers: { label: string; queue: string; run: () => Promise<string> | undefined }[] = [
+  { label: 'publish (AMQP client)', queue: 'pub', run: () => flood('publish', 'pub', N) },
+  { label: 'publish (STOMP client)', queue: 'pub.stomp', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'stomp', '--url', b.urls.stomp!.replace('stomp://', 'stomp://guest:guest@'), '--queue', 'pub.stomp', '--publish', String(N)]) },
+  // the MQTT topic pub/mqtt is bound to the queue (amq.topic, key pub.mqtt)
+  { label: 'publish (MQTT client)', queue: 'pub.mqtt', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'mqtt', '--url', b.urls.mqtt!, '--queue', 'pub/mqtt', '--publish', String(N)]) },
+  {
+    label: 'publish (OpenWire client)',
+    queue: 'pub.openwire',
+    run: () => (jmsCp === undefined ? undefined : child('java', ['-cp', jmsCp, 'JmsFlood', `tcp://127.0.0.1:${b.ports['openwire']}`, 'pub.openwire', String(N)])),
+  },
+  { label: 'publish (AMQP 1.0 client)', queue: 'pub.amqp10', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'amqp10', '--url', b.urls.amqp!, '--queue', 'pub.amqp10', '--publish', String(N)]) },
+];
+// compiled before any measurement (javac runs synchronously)
+const jmsCp = wanted('publish (OpenWire client)') ? jmsFloodClasspath() : undefined;
+for (const p of publishers) {
+  if (!wanted(p.label)) continue;
+  declare(p.queue);
+  if (p.queue === 'pub.mqtt') v.bindQueue('pub.mqtt', 'amq.topic', 'pub.mqtt', {}, null);
+  const q = v.getQueue(p.queue)!;
   // another process publishes N one-byte messages as fast as the socket takes them
-  declare('pub');
-  const q = v.getQueue('pub')!;
-  await measure('publish (AMQP client)', async () => {
-    await flood('publish', 'pub', N);
-    return `${q.messageCount} queued`;
+  await measure(p.label, async () => {
+    const done = p.run();
+    if (done === undefined) return 'skipped';
+    const [, ms] = /in (\d+) ms/.exec(await done) ?? [];
+    return `${q.messageCount} queued, ${Math.round(N / (Number(ms) / 1000))} msg/s`;
   });
+  if (p.queue !== 'pub') {
+    v.deleteQueue(p.queue, false, false, null);
+    await settled();
+    continue;
+  }
   if (wanted('consume (AMQP client)')) {
     // and another drains them: prefetch 1000, an ack (multiple) every 500
     await measure('consume (AMQP client)', async () => {

@@ -3,7 +3,8 @@
  * event loop (bench/big-queue-blocking.ts) does not also measure the client's parsing:
  *   node --import tsx bench/lib/amqp-flood.ts --url URL --queue Q --publish N
  *     publishes N one-byte messages to Q through the default exchange, waiting for 'drain'
- *     whenever the socket's buffer is full (and yielding to the loop then, so it reads);
+ *     whenever the socket's buffer is full (and yielding to the loop then, so it reads), and
+ *     prints `done N in <ms> ms` (from the first publish to the round trip after the last);
  *   node --import tsx bench/lib/amqp-flood.ts --url URL --queue Q --consume N
  *     consumes N with prefetch 1000, one basic.ack (multiple) every 500 and at the end.
  * Prints `done N` when finished and exits.
@@ -21,6 +22,7 @@ const ch = await conn.createChannel();
 if (arg('--publish')) {
   const n = Number(arg('--publish'));
   const body = Buffer.from('m');
+  const t0 = performance.now();
   for (let k = 0; k < n; k++) {
     if (!ch.sendToQueue(queue, body)) {
       await new Promise((r) => ch.once('drain', r));
@@ -29,7 +31,7 @@ if (arg('--publish')) {
   }
   // a round trip after the last publish: the broker has read them all
   await ch.checkQueue(queue);
-  process.stdout.write(`done ${n}\n`);
+  process.stdout.write(`done ${n} in ${(performance.now() - t0).toFixed(0)} ms\n`);
 } else {
   const n = Number(arg('--consume'));
   await ch.prefetch(1000);

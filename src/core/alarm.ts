@@ -24,21 +24,11 @@ export interface FlowControlled {
 }
 
 /**
- * How many publishes a connection may make in one turn of the event loop before its reading
- * is held until the next turn. A socket with data waiting is read again and again within one
- * turn (libuv reads up to 32 × 64 KiB per readiness event, ~35 000 small publishes): a
- * publisher at full speed would hold the loop for 300–450 ms while every other client waits
- * (bench/big-queue-blocking.ts 'publish (AMQP client)', 1M). Held, the turn ends after about
- * one read and the next follows at once (RabbitMQ reads each connection in a process of its
- * own, so one publisher never stops the others).
- */
-export const PUBLISH_TURN_LIMIT = 1024;
-
-/**
  * One connection's side of the alarm, RabbitMQ's rule: once the alarm is on, a connection
  * that publishes stops being read until the alarm clears. The publish that crosses the
  * watermark does not stop its own connection (it could never drain the queue otherwise).
- * Also its share of the event loop: PUBLISH_TURN_LIMIT publishes a turn.
+ * Only back-pressure lives here (the alarm, the durability backlog's holds): a connection's
+ * share of the event loop is its protocol adapter's input policy (protocols/common/read-slices.ts).
  */
 export class PublisherFlow {
   private blocked = false;
@@ -48,16 +38,6 @@ export class PublisherFlow {
   private holds = 0;
   private reading = true;
   private closed = false;
-  /** publishes in this turn of the event loop; a setImmediate zeroes it (and ends the turn's hold) */
-  private turnPublishes = 0;
-  private turnHeld = false;
-  private readonly endTurn = (): void => {
-    this.turnPublishes = 0;
-    if (this.turnHeld) {
-      this.turnHeld = false;
-      this.hold(false);
-    }
-  };
 
   constructor(
     private readonly alarms: Alarms,
@@ -66,17 +46,11 @@ export class PublisherFlow {
     alarms.subscribe(this);
   }
 
-  /** the connection published: stop reading it if the alarm is on, or for the rest of the turn past PUBLISH_TURN_LIMIT */
+  /** the connection published: stop reading it if the alarm is on */
   published(): void {
     if (this.blocked && !this.paused) {
       this.paused = true;
       this.apply();
-    }
-    const n = ++this.turnPublishes;
-    if (n === 1) setImmediate(this.endTurn);
-    else if (n === PUBLISH_TURN_LIMIT) {
-      this.turnHeld = true;
-      this.hold(true);
     }
   }
 

@@ -58,6 +58,31 @@ export class RawOpenWire {
     return answer;
   }
 
+  /**
+   * A session and a producer on queue `queue`, as connection id `conn`; returns the producer's
+   * n-th message: a non-persistent BytesMessage carrying `body`.
+   */
+  async producer(conn: string, queue: string): Promise<(n: number, body: string) => OwStruct> {
+    const destination = { type: T.Queue, physicalName: queue };
+    const producerId = { type: T.ProducerId, connectionId: conn, value: 1, sessionId: 1 };
+    await this.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 1 } });
+    await this.request({ type: T.ProducerInfo, producerId, destination });
+    return (n, body) => ({
+      type: T.BytesMessage,
+      producerId,
+      destination,
+      messageId: { type: T.MessageId, textView: null, producerId, producerSequenceId: n + 1, brokerSequenceId: 0 },
+      persistent: false,
+      priority: 4,
+      content: Buffer.from(body),
+    });
+  }
+
+  /** the commands as one-way sends (no Response asked), in one write */
+  writeOneWay(commands: OwStruct[]): void {
+    this.socket.write(Buffer.concat(commands.map((c) => encodeFrame({ ...c, commandId: this.nextId++, responseRequired: false }, WIRE))));
+  }
+
   next(match: (s: OwStruct) => boolean): Promise<OwStruct> {
     const seen = this.received.find(match);
     if (seen) {

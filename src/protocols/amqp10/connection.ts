@@ -25,6 +25,7 @@ import { SaslServer } from './sasl.js';
 import { Amqp10Session } from './session.js';
 import { Amqp10Transactions } from './transactions.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { ReadSlices } from '../common/read-slices.js';
 
 /** what we announce in open (RabbitMQ 4's defaults: frame_max 128 KiB, heartbeat 60 s) */
 export interface Amqp10Tuning {
@@ -128,6 +129,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   readonly transactions: Amqp10Transactions;
   /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
   private flow: PublisherFlow | undefined;
+  /** the socket's input, processed in slices of time per turn (other sockets and the disk's completions run between) */
+  private readonly input: ReadSlices;
   readonly log;
   readonly traceFrames: boolean;
 
@@ -145,6 +148,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.transactions = new Amqp10Transactions(ctx.broker.durability, this.id);
     this.sasl = new SaslServer(ctx, socket.remoteAddress);
     this.reader = new FrameReader({ header: (h) => this.onHeader(h), frame: (t, ch, body) => this.onFrame(t, ch, body) }, tuning.maxFrameSize);
+    this.input = new ReadSlices(socket, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state !== State.Closed);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -179,10 +183,17 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.lastReceived = Date.now();
     this.bytesIn += chunk.length;
     if (this.state === State.Closed) return;
+    this.input.data(chunk);
+  }
+
+  /** one slice of input: the bytes left unparsed when the slice ended */
+  private parse(chunk: Buffer): Buffer | undefined {
+    if (this.state === State.Closed) return undefined;
     try {
-      this.reader.push(chunk);
+      return this.reader.push(chunk, this.input.over);
     } catch (err) {
       this.fail(err);
+      return undefined;
     }
   }
 
@@ -551,11 +562,11 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   }
 
   pauseReading(): void {
-    this.socket.pause();
+    this.input.pause();
   }
 
   resumeReading(): void {
-    this.socket.resume();
+    this.input.resume();
   }
 
   // ---- teardown ------------------------------------------------------------------

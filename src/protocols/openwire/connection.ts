@@ -92,6 +92,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   readonly connectedAt = Date.now();
   private state: State = 'negotiating';
   private readonly frames: FrameReader;
+  /** the socket's input, processed in slices of time per turn (other sockets and the disk's completions run between) */
+  private readonly input: ReadSlices;
   private wire: WireOptions = { version: 12, stackTraceEnabled: false };
   private wireFormat: Negotiated | undefined;
   /**
@@ -151,6 +153,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       providerVersion: options.engineVersion ?? ctx.broker.activemqRules.fullVersion,
     };
     this.frames = new FrameReader(this.settings.maxFrameSize);
+    this.input = new ReadSlices(socket, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'negotiating' || this.state === 'open');
     this.durable = ctx.broker.durability.ordered<() => void>((waiters, err) => this.flushDurable(waiters, err), { hold: (on) => this.flow?.hold(on) });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -211,14 +214,21 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private onData(chunk: Buffer): void {
     this.receivedSinceCheck = true;
     if (this.state !== 'negotiating' && this.state !== 'open') return;
+    this.input.data(chunk);
+  }
+
+  /** one slice of input: the bytes left unparsed when the slice ended */
+  private parse(chunk: Buffer): Buffer | undefined {
+    if (this.state !== 'negotiating' && this.state !== 'open') return undefined;
     try {
-      this.frames.push(chunk, (body) => this.onFrame(body));
+      return this.frames.push(chunk, this.onFrame, this.input.over);
     } catch (err) {
       this.protocolFailure(err);
+      return undefined;
     }
   }
 
-  private onFrame(body: Buffer): void {
+  private readonly onFrame = (body: Buffer): void => {
     if (this.state !== 'negotiating' && this.state !== 'open') return;
     const cmd = decodeFrame(body, this.wire);
     if (this.traceFrames) this.log.trace('command in', { type: cmd.type, commandId: cmd['commandId'] });
@@ -233,7 +243,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (err instanceof OpenWireDecodeError) throw err;
       this.refuse(cmd, err);
     }
-  }
+  };
 
   private onWireFormat(cmd: OwStruct): void {
     const n = negotiate(cmd, this.settings);
@@ -864,11 +874,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
 
   /** FlowControlled: the alarm holds this connection's reading (async sends without a window) */
   pauseReading(): void {
-    this.socket.pause();
+    this.input.pause();
   }
 
   resumeReading(): void {
-    this.socket.resume();
+    this.input.resume();
   }
 
   /** FlowControlled: while the alarm is on, sync sends' Responses and ProducerAcks wait */
@@ -985,6 +995,7 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
 
 import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
+import { ReadSlices } from '../common/read-slices.js';
 function withProperty(s: OwStruct, name: string, value: string): OwStruct {
   const raw = s['marshalledProperties'] as Buffer | null;
   const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();

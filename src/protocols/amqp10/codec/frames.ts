@@ -44,7 +44,12 @@ export class FrameReader {
     this.maxFrameSize = maxFrameSize;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Feed bytes. After each frame `stopIf` (the connection's ReadSlices.over) may stop the
+   * reading: the bytes not parsed yet are returned, beginning at a frame boundary, to be pushed
+   * again in a later turn.
+   */
+  push(chunk: Buffer, stopIf?: () => boolean): Buffer | undefined {
     const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     let pos = 0;
@@ -78,9 +83,11 @@ export class FrameReader {
       pos += size;
       this.sink.frame(type, channel, body);
       // the sink may have switched to expect a header (after SASL), or stopped reading
-      if (this.stopped) return;
+      if (this.stopped) return undefined;
+      if (stopIf !== undefined && pos < buf.length && stopIf()) return buf.subarray(pos);
     }
     if (pos < buf.length) this.pending = Buffer.from(buf.subarray(pos));
+    return undefined;
   }
 
   stopped = false;

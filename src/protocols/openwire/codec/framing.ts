@@ -22,8 +22,12 @@ export class FrameReader {
 
   constructor(public maxFrameSize: number) {}
 
-  /** feed bytes; `onFrame` gets each complete frame body (type byte onwards) */
-  push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
+  /**
+   * Feed bytes; `onFrame` gets each complete frame body (type byte onwards). After each frame
+   * `stopIf` (the connection's ReadSlices.over) may stop the reading: the bytes not parsed yet
+   * are returned, beginning at a frame boundary, to be pushed again in a later turn.
+   */
+  push(chunk: Buffer, onFrame: (body: Buffer) => void, stopIf?: () => boolean): Buffer | undefined {
     // fast path: nothing pending and whole frames in this chunk
     if (this.buffered === 0 && this.need < 0) {
       let at = 0;
@@ -32,22 +36,32 @@ export class FrameReader {
         if (chunk.length - at - 4 < size) break;
         onFrame(chunk.subarray(at + 4, at + 4 + size));
         at += 4 + size;
+        if (stopIf !== undefined && at < chunk.length && stopIf()) return chunk.subarray(at);
       }
-      if (at === chunk.length) return;
+      if (at === chunk.length) return undefined;
       chunk = chunk.subarray(at);
     }
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     for (;;) {
       if (this.need < 0) {
-        if (this.buffered < 4) return;
+        if (this.buffered < 4) return undefined;
         this.need = this.checkSize(this.take(4).readInt32BE(0));
       }
-      if (this.buffered < this.need) return;
+      if (this.buffered < this.need) return undefined;
       const body = this.take(this.need);
       this.need = -1;
       onFrame(body);
+      if (stopIf !== undefined && this.buffered > 0 && stopIf()) return this.takeAll();
     }
+  }
+
+  /** what is buffered, as one buffer (it begins at a frame boundary) */
+  private takeAll(): Buffer {
+    const rest = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks = [];
+    this.buffered = 0;
+    return rest;
   }
 
   private checkSize(size: number): number {
