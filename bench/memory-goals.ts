@@ -7,11 +7,13 @@
  *      paged out to the transient store past the threshold (`<data dir>/transient`);
  *   2c. (step `openwire`) RSS with 1 M queued 16 B OpenWire (JMS BytesMessage) messages, kept in
  *      OpenWire's own form: persistent ones in a queue (and again after a restart), then
- *      non-persistent ones (`--openwire-persistent false` for those only);
+ *      non-persistent ones (`--openwire-persistent false` for those only); also the journal's
+ *      bytes per persistent message (segment files after the broker stopped) and the fill times;
+ *      `--openwire-type text` sends TextMessages instead;
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
  *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--work /tmp/localmq-memory-goals-<port>]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--work /tmp/localmq-memory-goals-<port>] [--openwire-type bytes|text]
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
@@ -43,7 +45,9 @@ import { FrameReader } from '../src/protocols/openwire/codec/framing.js';
 import { decodeFrame, encodeFrame, type OwStruct } from '../src/protocols/openwire/codec/marshal.js';
 import { T } from '../src/protocols/openwire/codec/types.js';
 import { brokerWireFormatInfo } from '../src/protocols/openwire/codec/wire-format.js';
+import { textContent } from '../src/protocols/openwire/message-map.js';
 import { parseSize } from '../src/server/memory-watermark.js';
+import { journalBytes } from '../src/store/file/segment.js';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,6 +61,7 @@ const steps = new Set(flag('steps', 'idle,million,flood').split(','));
 const idleRuns = Number(flag('idle-runs', '3'));
 // its own directory per port: two engineers' runs (different port ranges) never share a data dir
 const work = flag('work', `/tmp/localmq-memory-goals-${base}`);
+const openwireText = flag('openwire-type', 'bytes') === 'text';
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -201,10 +206,10 @@ async function openwireFill(port: number, name: string, persistent: boolean): Pr
   const producerId = { type: T.ProducerId, connectionId: conn, value: 1, sessionId: 1 };
   const destination = { type: T.Queue, physicalName: name };
   await write({ type: T.ProducerInfo, producerId, destination }, true);
-  const content = Buffer.alloc(bodySize, 'o');
+  const content = openwireText ? textContent('o'.repeat(bodySize)) : Buffer.alloc(bodySize, 'o');
   for (let i = 1; i <= count; i++) {
     const m: OwStruct = {
-      type: T.BytesMessage, producerId, destination, persistent, priority: 4, timestamp: Date.now(), content,
+      type: openwireText ? T.TextMessage : T.BytesMessage, producerId, destination, persistent, priority: 4, timestamp: Date.now(), content,
       messageId: { type: T.MessageId, textView: null, producerId, producerSequenceId: i, brokerSequenceId: 0 },
     };
     const wait = write(m, i % 2000 === 0 || i === count);
@@ -223,6 +228,7 @@ if (steps.has('openwire')) {
   await sleep(2000);
   results['openwirePersistentRssMiB'] = Math.round(rssMiB(c.pid!));
   await stop(c);
+  results['openwireJournalBytesPerMessage'] = Math.round(journalBytes(`${work}/openwire/data`) / count);
   const r = await startCli('openwire', args, true);
   await sleep(2000);
   results['openwireRecoveredRssMiB'] = Math.round(rssMiB(r.pid!));

@@ -5,12 +5,19 @@ import type { Message } from './message.js';
  * message with its typed properties and ids) is written to a store and read back, so a
  * message kept in that form can be persisted and paged out like any other and come back
  * identical. The adapter registers its codec when its module loads; the store only ever
- * sees bytes.
+ * sees bytes. The store writes the message's body once: the form leaves out what the body
+ * holds and gets it back to decode.
  */
 export interface NativeForm {
-  /** the bytes to store; they may be the codec's scratch buffer, valid until its next encode (the store copies them at once) */
-  encode(data: unknown): Buffer;
-  decode(bytes: Buffer): unknown;
+  /**
+   * the bytes to store beside `body`, without what `body` holds; they may be the codec's
+   * scratch buffer, valid until its next encode (the store copies them at once)
+   */
+  encode(data: unknown, body: Buffer): Buffer;
+  /** the form from what encode gave and the message's body */
+  decode(bytes: Buffer, body: Buffer): unknown;
+  /** the form from bytes that hold the body too: what stores written before the body was stored once hold */
+  decodeWhole(bytes: Buffer): unknown;
 }
 
 const forms = new Map<string, NativeForm>();
@@ -31,13 +38,17 @@ export class StoredNative {
   constructor(
     readonly protocol: string,
     readonly encoded: Buffer,
+    /** the message's body, which `encoded` leaves out */
+    private readonly body: Buffer,
+    /** `encoded` holds the body too (a record written before the body was stored once) */
+    readonly whole = false,
   ) {}
 
   get data(): unknown {
     if (!this.done) {
       const form = forms.get(this.protocol);
       if (!form) return undefined;
-      this.decoded = form.decode(this.encoded);
+      this.decoded = this.whole ? form.decodeWhole(this.encoded) : form.decode(this.encoded, this.body);
       this.done = true;
     }
     return this.decoded;
@@ -45,13 +56,15 @@ export class StoredNative {
 }
 
 /**
- * The bytes a store writes for a message's native form; undefined when it has none, or
- * none its adapter can write (it is then stored in the core's form only).
+ * The bytes a store writes for a message's native form beside its body (see NativeForm.encode;
+ * a form read back whole is written back whole, StoredNative.whole); undefined when it has
+ * none, or none its adapter can write (it is then stored in the core's form only).
  */
-export function encodeNative(native: Message['native']): Buffer | undefined {
+export function encodeNative(m: Message): Buffer | undefined {
+  const native = m.native;
   if (native === undefined) return undefined;
   if (native instanceof StoredNative) return native.encoded;
-  return forms.get(native.protocol)?.encode(native.data);
+  return forms.get(native.protocol)?.encode(native.data, m.body);
 }
 
 /** the message's native form, if any, can be written to a store (so the message can be paged out) */

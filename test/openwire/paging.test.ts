@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib from 'amqplib';
@@ -133,13 +133,18 @@ const CONN = 'ID:ow-paging-ref';
  * A broker holding the N messages sent to `dest` over a connection `CONN` (left open): on a
  * new data dir with the paging threshold, or unpaged in memory.
  */
-async function filled(dest: string, persistent: boolean, where: 'paged' | 'memory' = 'paged'): Promise<{ b: LocalMQ; c: RawOpenWire; dir?: string }> {
-  const dir = where === 'paged' ? mkdtempSync(join(tmpdir(), 'localmq-ow-paging-')) : undefined;
-  if (dir) dirs.push(dir);
+async function filled(dest: string, persistent: boolean, where: 'paged' | 'memory' = 'paged', count = N): Promise<{ b: LocalMQ; c: RawOpenWire; dir?: string }> {
+  const dir = where === 'paged' ? newDir() : undefined;
   const b = await start(dir);
   const c = await openwire(b, CONN);
-  await send(c, CONN, dest, N, persistent);
+  await send(c, CONN, dest, count, persistent);
   return { b, c, dir };
+}
+
+function newDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-ow-paging-'));
+  dirs.push(dir);
+  return dir;
 }
 
 async function stop(b: LocalMQ, c: RawOpenWire): Promise<void> {
@@ -150,9 +155,9 @@ async function stop(b: LocalMQ, c: RawOpenWire): Promise<void> {
 }
 
 /** the messages an unpaged in-memory broker dispatches for the same sends */
-async function reference(dest: string, persistent: boolean): Promise<OwStruct[]> {
-  const { b, c } = await filled(dest, persistent, 'memory');
-  const got = (await receive(c, CONN, dest, N)).map(comparable);
+async function reference(dest: string, persistent: boolean, count = N): Promise<OwStruct[]> {
+  const { b, c } = await filled(dest, persistent, 'memory', count);
+  const got = (await receive(c, CONN, dest, count)).map(comparable);
   await stop(b, c);
   return got;
 }
@@ -176,6 +181,19 @@ describe('paging of OpenWire (JMS) messages', () => {
     expect(after.map((m) => m['redeliveryCounter'])).toEqual([...Array<number>(10).fill(1), ...Array<number>(N - 10).fill(0)]);
     expect(after.map((m) => ({ ...m, redeliveryCounter: 0 }))).toEqual(expected);
     expect(b.queue('ow.pg').messageCount()).toBe(0);
+  });
+
+  it('a data dir journaled before the body was stored once (the stored form held the body too) recovers identical', async () => {
+    // test/fixtures/openwire-journal-v1: the journal of main d3c5129 after the 20 persistent
+    // messages jmsMessage(CONN, 'ow.v1', 0..19) were sent with these journal options
+    const dir = newDir();
+    cpSync(new URL('../fixtures/openwire-journal-v1/', import.meta.url), dir, { recursive: true });
+    const expected = await reference('ow.v1', true, 20);
+    const b = await start(dir);
+    expect(b.queue('ow.v1').messageCount()).toBe(20);
+    expect(paged(b, 'ow.v1')).toBe(20 - THRESHOLD);
+    const c = await openwire(b, CONN);
+    expect((await receive(c, CONN, 'ow.v1', 20)).map(comparable)).toEqual(expected);
   });
 
   it('non-persistent ones page out through the transient store and come back identical', async () => {

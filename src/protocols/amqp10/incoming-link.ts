@@ -188,24 +188,20 @@ export class IncomingLink {
   onTransfer(t: Transfer, payload: Buffer): void {
     if (this.closed) return;
     let p = this.partial;
-    if (!p && !t.more && !t.aborted && t.deliveryId !== undefined && this.credit > 0 && payload.length <= this.maxMessageSize) {
-      // a whole message in one transfer, the usual case: no partial delivery to assemble
-      this.credit--;
-      this.deliveryCount = seqAdd(this.deliveryCount, 1);
-      if (this.coordinator) this.onControl(t.deliveryId, payload);
-      else this.onMessage(t.deliveryId, t.settled === true, payload, t.state as Composite | undefined, t.messageFormat ?? 0);
-      this.topUp();
-      return;
-    }
     if (!p) {
       if (t.deliveryId === undefined) throw new Amqp10Error(Condition.invalidField, 'the first transfer of a delivery must carry its delivery-id', 'session');
       if (this.credit <= 0) {
         this.session.detachWithError(this, Condition.transferLimitExceeded, `transfer on link '${this.name}' without link credit`);
         return;
       }
-      p = this.partial = { id: t.deliveryId, settled: t.settled === true, state: undefined, format: t.messageFormat ?? 0, chunks: [], size: 0 };
       this.credit--;
       this.deliveryCount = seqAdd(this.deliveryCount, 1);
+      if (!t.more && !t.aborted && payload.length <= this.maxMessageSize) {
+        // a whole message in one transfer, the usual case: no partial delivery to assemble
+        this.deliver(t.deliveryId, t.settled === true, payload, t.state as Composite | undefined, t.messageFormat ?? 0);
+        return;
+      }
+      p = this.partial = { id: t.deliveryId, settled: t.settled === true, state: undefined, format: t.messageFormat ?? 0, chunks: [], size: 0 };
     } else if (t.deliveryId !== undefined && t.deliveryId !== p.id) {
       throw new Amqp10Error(Condition.invalidField, `transfer with delivery-id ${t.deliveryId} while delivery ${p.id} is incomplete`, 'session');
     }
@@ -228,9 +224,13 @@ export class IncomingLink {
       return;
     }
     this.partial = undefined;
-    const whole = p.chunks.length ? Buffer.concat([...p.chunks, payload]) : payload;
-    if (this.coordinator) this.onControl(p.id, whole);
-    else this.onMessage(p.id, p.settled, whole, p.state, p.format);
+    this.deliver(p.id, p.settled, p.chunks.length ? Buffer.concat([...p.chunks, payload]) : payload, p.state, p.format);
+  }
+
+  /** a complete delivery: a message, or a control message on a coordinator link; then credit */
+  private deliver(id: number, settled: boolean, payload: Buffer, state: Composite | undefined, messageFormat: number): void {
+    if (this.coordinator) this.onControl(id, payload);
+    else this.onMessage(id, settled, payload, state, messageFormat);
     this.topUp();
   }
 

@@ -25,30 +25,85 @@ export const NATIVE = 'openwire';
 const STORED: WireOptions = { version: MAX_VERSION, stackTraceEnabled: false };
 const storeWriter = new Writer(512);
 
+/** how the stored form's content relates to the message's body, which the store keeps beside it */
+const enum StoredContent {
+  /** no content */
+  None = 0,
+  /** the content is the body (every message type but text) */
+  Body = 1,
+  /** a TextMessage's content: the body's length, then the body (its text as modified UTF-8 is the same bytes as UTF-8: no NUL, no character outside the BMP) */
+  Text = 2,
+  /** the content is in the form (a text that modified UTF-8 writes otherwise) */
+  Inside = 3,
+}
+
+/** the content is a TextMessage's length-prefixed text whose bytes are `body` */
+function isTextOf(content: Buffer, body: Buffer): boolean {
+  return content.length === body.length + 4 && content.readInt32BE(0) === body.length && content.compare(body, 0, body.length, 4) === 0;
+}
+
+function storedContent(content: Buffer | null, body: Buffer): StoredContent {
+  if (content === null) return StoredContent.None;
+  if (content === body || content.equals(body)) return StoredContent.Body;
+  return isTextOf(content, body) ? StoredContent.Text : StoredContent.Inside;
+}
+
 /**
  * The native form as the store keeps it (a persistent message's journal record, a paged-out
- * message): the producing connection's id, then the message command marshalled, size-prefixed.
- * It reads back as the same structure, so a JMS consumer gets the message the producer sent
- * (typed properties, ids, timestamps) from memory, from a page or after a restart.
+ * message): how its content relates to the body, the producing connection's id, then the
+ * message command marshalled, size-prefixed, without its content when the body gives it
+ * back (the store keeps the body once, beside this). It reads back as the same structure, so
+ * a JMS consumer gets the message the producer sent (typed properties, ids, timestamps) from
+ * memory, from a page or after a restart.
  */
 registerNativeForm(NATIVE, {
-  encode(data: unknown): Buffer {
+  encode(data: unknown, body: Buffer): Buffer {
     const n = data as OwNative;
+    const s = n.struct;
+    const content = s['content'] as Buffer | null;
+    const form = storedContent(content, body);
     const w = storeWriter;
     w.pos = 0;
+    w.byte(form);
     w.utf(n.connectionId);
-    appendFrame(n.struct, STORED, w);
+    if (form === StoredContent.Inside) appendFrame(s, STORED, w);
+    else {
+      // the struct is marshalled without its content (put back at once: nothing runs in between)
+      s['content'] = null;
+      try {
+        appendFrame(s, STORED, w);
+      } finally {
+        s['content'] = content;
+      }
+    }
     // the writer's own bytes, valid until the next encode: the store copies them into its record at once
     return w.finish();
   },
-  decode(bytes: Buffer): unknown {
+  decode(bytes: Buffer, body: Buffer): unknown {
     const r = new Reader(bytes);
-    const connectionId = r.utf();
-    const size = r.int();
-    const struct = decodeFrame(bytes.subarray(r.pos, r.pos + size), STORED);
-    return { struct, connectionId } satisfies OwNative;
+    const form = r.ubyte() as StoredContent;
+    const stored = readStored(r, bytes);
+    const struct = stored.struct;
+    if (form === StoredContent.Body) struct['content'] = body;
+    else if (form === StoredContent.Text) {
+      const content = Buffer.allocUnsafe(body.length + 4);
+      content.writeInt32BE(body.length, 0);
+      body.copy(content, 4);
+      struct['content'] = content;
+    }
+    return stored;
+  },
+  decodeWhole(bytes: Buffer): unknown {
+    return readStored(new Reader(bytes), bytes);
   },
 });
+
+/** the connection id and the marshalled command of a stored form, `r` at the id */
+function readStored(r: Reader, bytes: Buffer): OwNative {
+  const connectionId = r.utf();
+  const size = r.int();
+  return { struct: decodeFrame(bytes.subarray(r.pos, r.pos + size), STORED), connectionId };
+}
 
 const JMS_TYPE_BY_STRUCT: Record<number, number> = {
   [T.Message]: JmsMsgType.Message,

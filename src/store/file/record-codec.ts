@@ -89,9 +89,18 @@ export function writeMessage(w: ByteWriter, id: number, slots: readonly number[]
 }
 
 /**
+ * Where a record's message part goes on past the body: a message kept in an adapter's own
+ * form (Message.native) has this byte, its protocol's name and the form's bytes, which leave
+ * out the body. Records written before the body was stored once have the name right after
+ * the body (it is never empty: this byte is where its length was) and the form whole, body
+ * included; they are still read, and a form read from one is written back that way.
+ */
+const NATIVE_BESIDE_BODY = 0;
+
+/**
  * The message part of a record (publishedAt onwards): what readMessagePart reads. A message
- * kept in an adapter's own form (Message.native) has that form after the body, as its
- * protocol's name and its bytes: it reads back identical (records without it end at the body).
+ * kept in an adapter's own form has that form after the body (NATIVE_BESIDE_BODY): it reads
+ * back identical (records without it end at the body).
  */
 export function writeMessagePart(w: ByteWriter, m: Message): void {
   w.f64(m.publishedAt);
@@ -99,11 +108,11 @@ export function writeMessagePart(w: ByteWriter, m: Message): void {
   w.str(m.routingKey);
   writeProperties(w, m.properties);
   w.bytes(m.body);
-  const native = encodeNative(m.native);
-  if (native !== undefined) {
-    w.str(m.native!.protocol);
-    w.bytes(native);
-  }
+  const native = encodeNative(m);
+  if (native === undefined) return;
+  if (!(m.native instanceof StoredNative && m.native.whole)) w.u8(NATIVE_BESIDE_BODY);
+  w.str(m.native!.protocol);
+  w.bytes(native);
 }
 
 /** a message record with new slots around the unchanged message part of an old record */
@@ -180,8 +189,10 @@ export function readMessagePart(r: ByteReader): Message {
   const properties = readProperties(r);
   const body = r.bytesCopy();
   if (r.pos >= r.end) return { exchange, routingKey, properties, body, publishedAt };
+  const whole = r.buf[r.pos] !== NATIVE_BESIDE_BODY;
+  if (!whole) r.skip(1);
   const protocol = r.str();
-  return { exchange, routingKey, properties, body, publishedAt, native: new StoredNative(protocol, r.bytesCopy()) };
+  return { exchange, routingKey, properties, body, publishedAt, native: new StoredNative(protocol, r.bytesCopy(), body, whole) };
 }
 
 /**
