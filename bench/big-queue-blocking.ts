@@ -12,7 +12,7 @@
  * client's rate) and an AMQP client consuming N (prefetch 1000, ack per 500), each in a process
  * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
  * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close,
- * nack/ack multiple, peek through the test API, the management API's get of N (by curl, each
+ * nack/ack multiple, peek through the test API (peek(), and the synchronous messages()), the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
  * With --data-dir (emptied first) it also measures a broker on that dir: queue.delete of a
@@ -278,6 +278,22 @@ if (wanted('nack multiple, requeue')) {
   v.deleteQueue('nackrq', false, false, null);
   await settled();
 }
+if (wanted('nack multiple up to the last but one, requeue')) {
+  // a multiple settle of all but the newest: the book is split, not emptied
+  declare('nackrq2');
+  fill('nackrq2');
+  const { session, last } = takeAll('nackrq2');
+  session.cancel('all');
+  const q = v.getQueue('nackrq2')!;
+  await measure('nack multiple up to the last but one, requeue', async () => {
+    session.nack(last() - 1, true, true);
+    while (q.messageCount < N - 1) await turn();
+    return `${q.messageCount} ready, ${session.unackedCount} unacked`;
+  });
+  session.close();
+  v.deleteQueue('nackrq2', false, false, null);
+  await settled();
+}
 if (wanted('ack multiple')) {
   declare('ackall');
   fill('ackall');
@@ -298,6 +314,14 @@ if (wanted('peek (test API)')) {
   const handle = b.queue('peek') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
   await measure('peek (test API)', async () => `${(handle.peek ? await handle.peek() : handle.messages()).length} peeked`);
   v.deleteQueue('peek', false, false, null);
+  await settled();
+}
+if (wanted('messages() (test API, synchronous)')) {
+  // the synchronous form: it returns the array, so it holds the loop for the whole copy (documented)
+  declare('msgs');
+  fill('msgs');
+  await measure('messages() (test API, synchronous)', async () => `${b.queue('msgs').messages().length} copied`);
+  v.deleteQueue('msgs', false, false, null);
   await settled();
 }
 

@@ -67,6 +67,34 @@ export class OutstandingDeliveries {
     return true;
   }
 
+  /**
+   * Every delivery with a tag up to `tag`, out of this book into a new one, in order (a nack
+   * multiple of most of a million): array copies and a count of the slots in use, never a look
+   * at a delivery itself (a million scattered over the heap take 40-200 ms to visit).
+   */
+  takeThrough(tag: number): OutstandingDeliveries {
+    const taken = new OutstandingDeliveries();
+    const from = this.start;
+    const cut = this.firstIndexAbove(tag);
+    if (cut === from || this.live === 0) return taken;
+    const slots = this.slots;
+    let n = 0;
+    for (let i = from; i < cut; i++) if (slots[i] !== undefined) n++;
+    taken.slots = slots.slice(from, cut);
+    taken.tags = this.tags.slice(from, cut);
+    taken.end = cut - from;
+    taken.live = n;
+    slots.fill(undefined, from, cut);
+    this.live -= n;
+    if (this.live === 0) this.reset();
+    else {
+      let s = cut;
+      while (slots[s] === undefined) s++;
+      this.start = s;
+    }
+    return taken;
+  }
+
   /** the lowest tag held, or undefined */
   firstTag(): number | undefined {
     return this.live === 0 ? undefined : this.tags[this.start];

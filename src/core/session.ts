@@ -400,14 +400,12 @@ export class Session {
       this.bulkSettle([d], 1, how, d.queue ? [d.queue] : []);
     } else if (tag === 0 || tag >= this.nextTag - 1) this.settleAllInSlices(how);
     else {
-      const taken: Delivery[] = [];
-      for (const [t, d] of this.outstanding) {
-        if (t > tag) break;
-        this.outstanding.delete(t);
-        if (!d.timedOut) this.unacked--;
-        taken.push(d);
-      }
-      this.bulkSettle(taken, taken.length, how, [...this.bookQueues]);
+      // none timed out (the usual case): what is unacked is what stays in the book
+      const untimed = this.unacked === this.outstanding.size;
+      const taken = this.outstanding.takeThrough(tag);
+      if (untimed) this.unacked = this.outstanding.size;
+      else for (const d of taken.values()) if (!d.timedOut) this.unacked--;
+      this.bulkSettle(taken.values(), taken.size, how, [...this.bookQueues]);
     }
   }
 

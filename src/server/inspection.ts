@@ -7,7 +7,7 @@ import type { QueueEntry } from '../core/queues/entry.js';
 import type { Queue } from '../core/queues/queue.js';
 import type { ClientConnection } from '../protocols/context.js';
 import type { Connections } from './connections.js';
-import { SLICE_MS } from '../core/sliced-work.js';
+import type { SlicedTask, SlicedWork } from '../core/sliced-work.js';
 
 /** messages one slice of peek() builds at most, whatever its time left */
 const PEEK_CHUNK = 16_384;
@@ -76,7 +76,7 @@ export class BrokerInspection {
        * a slice at a time with other clients served in between, so the broker is never held
        * for long (messages() of a million holds it for the whole copy)
        */
-      peek: (limit?: number): Promise<PeekedMessage[]> => peekInSlices(find()?.peekMessages(limit) ?? []),
+      peek: (limit?: number): Promise<PeekedMessage[]> => peekInSlices(this.core.bulkWork, find()?.peekMessages(limit) ?? []),
       purge: (): number => find()?.purge() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
@@ -195,20 +195,45 @@ function peeked(e: QueueEntry): PeekedMessage {
   return new Peeked(e);
 }
 
-/** messages built from these entries between other clients' turns: a slice at a time of at most SLICE_MS or PEEK_CHUNK */
-async function peekInSlices(entries: QueueEntry[]): Promise<PeekedMessage[]> {
-  const out: PeekedMessage[] = new Array(entries.length);
-  let i = 0;
-  while (i < entries.length) {
-    const deadline = performance.now() + SLICE_MS;
-    const end = Math.min(entries.length, i + PEEK_CHUNK);
-    // a paged-out message is read back from the store here, in the slice
-    while (i < end) {
-      out[i] = new Peeked(entries[i]!);
-      i++;
-      if ((i & 511) === 0 && performance.now() >= deadline) break;
-    }
-    if (i < entries.length) await new Promise((r) => setImmediate(r));
+/**
+ * peek()'s copy: messages built from these entries on the broker's bulk work (SlicedWork), at
+ * most PEEK_CHUNK or one slice at a time, other clients served in between
+ */
+class PeekInSlices implements SlicedTask {
+  private readonly out: PeekedMessage[];
+  private at = 0;
+
+  constructor(
+    private readonly entries: QueueEntry[],
+    private readonly resolve: (out: PeekedMessage[]) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.out = new Array(entries.length);
   }
-  return out;
+
+  step(deadline: number): boolean {
+    const { entries, out } = this;
+    let i = this.at;
+    const end = Math.min(entries.length, i + PEEK_CHUNK);
+    try {
+      // a paged-out message is read back from the store here, in the slice
+      while (i < end) {
+        out[i] = new Peeked(entries[i]!);
+        i++;
+        if ((i & 511) === 0 && performance.now() >= deadline) break;
+      }
+    } catch (err) {
+      this.reject(err);
+      return true;
+    }
+    this.at = i;
+    if (i < entries.length) return false;
+    this.resolve(out);
+    return true;
+  }
+}
+
+function peekInSlices(work: SlicedWork, entries: QueueEntry[]): Promise<PeekedMessage[]> {
+  if (entries.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => work.add(new PeekInSlices(entries, resolve, reject)));
 }

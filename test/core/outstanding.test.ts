@@ -63,6 +63,35 @@ describe('OutstandingDeliveries', () => {
     expect(book.get(2_000_000)?.tag).toBe(2_000_000);
   });
 
+  it('takeThrough(tag) moves every delivery up to the tag into a book of its own, in order, holes skipped; the rest stays findable', () => {
+    const book = new OutstandingDeliveries();
+    for (const t of [1, 2, 3, 4, 5, 6, 9, 10, 11, 12]) book.add(d(t));
+    book.delete(1);
+    book.delete(3);
+    book.delete(9);
+    // up to 9: 9 itself was settled, so the rest starts at 10
+    const taken = book.takeThrough(9);
+    expect(tags(taken)).toEqual([2, 4, 5, 6]);
+    expect(taken.size).toBe(4);
+    expect(taken.get(5)?.tag).toBe(5);
+    expect(taken.firstTag()).toBe(2);
+    expect(tags(book)).toEqual([10, 11, 12]);
+    expect(book.size).toBe(3);
+    expect(book.firstTag()).toBe(10);
+    expect(book.get(4)).toBeUndefined();
+    expect(book.get(11)?.tag).toBe(11);
+    // below the first tag: nothing; then everything (the book is empty, takes new ones from the front)
+    expect(book.takeThrough(7).size).toBe(0);
+    expect(tags(book.takeThrough(100))).toEqual([10, 11, 12]);
+    expect(book.size).toBe(0);
+    expect(book.firstTag()).toBeUndefined();
+    book.add(d(13));
+    expect(tags(book)).toEqual([13]);
+    // the taken book goes on as a book of its own
+    expect(taken.delete(2)).toBe(true);
+    expect(tags(taken)).toEqual([4, 5, 6]);
+  });
+
   it('iterates as a Map does: deleting the entry reached, skipping what was deleted ahead, reaching what was added', () => {
     const book = new OutstandingDeliveries();
     for (let t = 1; t <= 6; t++) book.add(d(t));

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Delivery } from '../../core/consumer.js';
 import type { Queue } from '../../core/queues/queue.js';
 import type { Session } from '../../core/session.js';
-import { SLICE_MS } from '../../core/sliced-work.js';
+import { SLICE_MS, type SlicedTask, type SlicedWork } from '../../core/sliced-work.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ManagementBackend } from '../backend.js';
 import { JSON_HEADERS, sendBrokerError } from './http-util.js';
@@ -33,46 +33,27 @@ export interface GetRequest {
  * over a session of its own, then every message taken is settled as the ack mode says (all
  * at the end: requeued ones would be got again), and the answer is the JSON array of them.
  *
- * A get of a million (the console asks for what its user types) is done in slices of
- * SLICE_MS with other clients served in between, and the array is written as it is made
- * (chunked): never one synchronous pass over the million, nor a million-message string in
- * memory (the writing waits for the HTTP client to take what was written). Errors before
- * the first message (the queue gone, an exclusive queue of another connection) are the
- * usual error answers; the answer ends once the messages are settled, as RabbitMQ answers
- * after its rejects. Should the queue go away midway, the array holds what was taken.
+ * A get of a million (the console asks for what its user types) is done in slices on the
+ * broker's bulk work (SlicedWork) with other clients served in between, and the array is
+ * written as it is made (chunked): never one synchronous pass over the million, nor a
+ * million-message string in memory (the writing waits for the HTTP client to take what was
+ * written). Errors before the first message (the queue gone, an exclusive queue of another
+ * connection) are the usual error answers; the answer ends once the messages are settled, as
+ * RabbitMQ answers after its rejects. Should the queue go away midway, the array holds what
+ * was taken.
  */
 export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, req: GetRequest, res: http.ServerResponse): Promise<void> {
   const session = b.core.openSession(vhost, {});
-  const noAck = req.ackmode === 'ack_requeue_false';
-  let taken = 0;
-  let gone = false;
-  let clientGone = false;
-  res.once('close', () => (clientGone = !res.writableFinished));
-  /** takes messages for one slice; returns their JSON, comma-separated, or throws the get's BrokerError */
-  const slice = (): string => {
-    const deadline = performance.now() + SLICE_MS;
-    let json = '';
-    while (taken < req.count && !gone) {
-      const got = session.get(queue.name, noAck);
-      if (!got) {
-        gone = true;
-        break;
-      }
-      json += (taken++ > 0 ? ',' : '') + messageJson(got.delivery, got.messageCount, req);
-      if ((taken & 7) === 0 && performance.now() >= deadline) break;
-    }
-    return json;
-  };
-  const more = () => taken < req.count && !gone && !clientGone;
+  const get = new SlicedGet(session, queue.name, req, res, b.core.bulkWork);
   try {
     let first: string;
     try {
-      first = slice();
+      first = get.take(performance.now() + SLICE_MS);
     } catch (err) {
       sendBrokerError(res, err);
       return;
     }
-    if (!more()) {
+    if (!get.more) {
       // all in one slice: one body with its length, as before
       await settle(session, req.ackmode);
       const body = `[${first}]`;
@@ -81,28 +62,103 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
       return;
     }
     res.writeHead(200, JSON_HEADERS);
-    let ok = res.write(`[${first}`);
-    while (more()) {
-      if (!ok) await drained(res);
-      // also after a drain: a socket that takes each write at once emits it from process.nextTick,
-      // and slices chained that way would never let the event loop turn
-      await nextTurn();
-      if (!more()) break;
-      let json: string;
-      try {
-        json = slice();
-      } catch {
-        // the queue went away midway (or the session was refused): the array holds what was taken
-        gone = true;
-        break;
-      }
-      if (json) ok = res.write(json);
-    }
+    await get.stream(`[${first}`);
     await settle(session, req.ackmode);
     res.end(']');
   } finally {
     // anything still unsettled goes back, as when RabbitMQ's channel closes
     session.close();
+  }
+}
+
+/**
+ * The gets after the first slice, a SlicedTask on the broker's bulk work: each step takes
+ * messages until its deadline and writes their JSON; once the HTTP client has more written
+ * than it took, the task leaves the bulk work and comes back when the response drains (or
+ * closes), so it never holds up the broker's other bulk work while it waits.
+ */
+class SlicedGet implements SlicedTask {
+  private taken = 0;
+  /** the queue had no more (or went away) */
+  private gone = false;
+  /** the HTTP client went away before the answer ended */
+  private clientGone = false;
+  /** stream()'s promise: resolved once nothing more is taken */
+  private ended: (() => void) | undefined;
+
+  constructor(
+    private readonly session: Session,
+    private readonly queue: string,
+    private readonly req: GetRequest,
+    private readonly res: http.ServerResponse,
+    private readonly work: SlicedWork,
+  ) {
+    res.once('close', () => (this.clientGone = !res.writableFinished));
+  }
+
+  get more(): boolean {
+    return this.taken < this.req.count && !this.gone && !this.clientGone;
+  }
+
+  /** takes messages until `deadline`; returns their JSON, comma-separated, or throws the get's BrokerError */
+  take(deadline: number): string {
+    let json = '';
+    while (this.taken < this.req.count && !this.gone) {
+      const got = this.session.get(this.queue, this.req.ackmode === 'ack_requeue_false');
+      if (!got) {
+        this.gone = true;
+        break;
+      }
+      json += (this.taken++ > 0 ? ',' : '') + messageJson(got.delivery, got.messageCount, this.req);
+      if ((this.taken & 7) === 0 && performance.now() >= deadline) break;
+    }
+    return json;
+  }
+
+  /** writes `head`, then takes and writes the rest in slices; resolves once nothing more is taken */
+  stream(head: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.ended = resolve;
+      this.written(this.res.write(head));
+    });
+  }
+
+  step(deadline: number): boolean {
+    if (!this.more) return this.end();
+    let json = '';
+    try {
+      json = this.take(deadline);
+    } catch {
+      // the queue went away midway (or the session was refused): the array holds what was taken
+      this.gone = true;
+    }
+    const ok = json ? this.res.write(json) : true;
+    if (!this.more) return this.end();
+    if (ok) return false;
+    this.written(false);
+    return true;
+  }
+
+  /** after a write: on in the bulk work's next slice, or once the client took what was written */
+  private written(ok: boolean): void {
+    if (ok) {
+      this.work.add(this);
+      return;
+    }
+    const res = this.res;
+    const resume = () => {
+      res.off('drain', resume);
+      res.off('close', resume);
+      this.work.add(this);
+    };
+    res.on('drain', resume);
+    res.on('close', resume);
+  }
+
+  private end(): true {
+    this.ended?.();
+    this.ended = undefined;
+    return true;
   }
 }
 
@@ -126,22 +182,6 @@ function messageJson(delivery: Delivery, messageCount: number, req: GetRequest):
 function settle(session: Session, ackmode: AckMode): Promise<void> {
   const how = SETTLE[ackmode];
   return how ? session.settleOutstanding(how) : Promise.resolve();
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function drained(res: http.ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
