@@ -69,29 +69,51 @@ export class OutstandingDeliveries {
 
   /**
    * Every delivery with a tag up to `tag`, out of this book into a new one, in order (a nack
-   * multiple of most of a million): array copies and a count of the slots in use, never a look
-   * at a delivery itself (a million scattered over the heap take 40-200 ms to visit).
+   * multiple of most of a million): the smaller side is copied and counted, the other keeps the
+   * arrays; never a look at a delivery itself (a million scattered over the heap take 40-200 ms
+   * to visit).
    */
   takeThrough(tag: number): OutstandingDeliveries {
     const taken = new OutstandingDeliveries();
     const from = this.start;
+    const end = this.end;
     const cut = this.firstIndexAbove(tag);
     if (cut === from || this.live === 0) return taken;
     const slots = this.slots;
-    let n = 0;
-    for (let i = from; i < cut; i++) if (slots[i] !== undefined) n++;
-    taken.slots = slots.slice(from, cut);
-    taken.tags = this.tags.slice(from, cut);
-    taken.end = cut - from;
-    taken.live = n;
-    slots.fill(undefined, from, cut);
-    this.live -= n;
-    if (this.live === 0) this.reset();
-    else {
+    const tags = this.tags;
+    if (cut - from <= end - cut) {
+      // fewer taken than kept: the taken ones are copied out
+      let n = 0;
+      for (let i = from; i < cut; i++) if (slots[i] !== undefined) n++;
+      taken.slots = slots.slice(from, cut);
+      taken.tags = tags.slice(from, cut);
+      taken.end = cut - from;
+      taken.live = n;
+      slots.fill(undefined, from, cut);
+      this.live -= n;
       let s = cut;
       while (slots[s] === undefined) s++;
       this.start = s;
+      return taken;
     }
+    // fewer kept (a nack up to a recent tag): the taken book keeps the arrays, the rest is copied out
+    let kept = 0;
+    for (let i = cut; i < end; i++) if (slots[i] !== undefined) kept++;
+    this.slots = slots.slice(cut, end);
+    this.tags = tags.slice(cut, end);
+    slots.fill(undefined, cut, end);
+    taken.slots = slots;
+    taken.tags = tags;
+    taken.start = from;
+    taken.end = cut;
+    taken.live = this.live - kept;
+    this.live = kept;
+    this.start = 0;
+    this.end = end - cut;
+    // the rest moved in the arrays: iterators find their place again by tag
+    this.epoch++;
+    if (kept === 0) this.reset();
+    else while (this.slots[this.start] === undefined) this.start++;
     return taken;
   }
 

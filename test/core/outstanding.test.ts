@@ -90,6 +90,18 @@ describe('OutstandingDeliveries', () => {
     // the taken book goes on as a book of its own
     expect(taken.delete(2)).toBe(true);
     expect(tags(taken)).toEqual([4, 5, 6]);
+    // fewer taken than kept (the other way of splitting): the same result
+    const big = new OutstandingDeliveries();
+    for (let t = 1; t <= 10; t++) big.add(d(t));
+    big.delete(2);
+    const head = big.takeThrough(3);
+    expect(tags(head)).toEqual([1, 3]);
+    expect(head.size).toBe(2);
+    expect(tags(big)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+    expect(big.firstTag()).toBe(4);
+    expect(big.get(3)).toBeUndefined();
+    expect(big.delete(4)).toBe(true);
+    expect(big.firstTag()).toBe(5);
   });
 
   it('iterates as a Map does: deleting the entry reached, skipping what was deleted ahead, reaching what was added', () => {
