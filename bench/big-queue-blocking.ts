@@ -263,36 +263,26 @@ if (wanted('nack multiple to a DLX')) {
   v.deleteQueue('nack.dlq', false, false, null);
   await settled();
 }
-if (wanted('nack multiple, requeue')) {
-  declare('nackrq');
-  fill('nackrq');
-  const { session, last } = takeAll('nackrq');
+/** a nack multiple with requeue of the deliveries up to `upTo(last)` of a queue of N taken by one session */
+async function nackRequeue(label: string, queue: string, upTo: (last: number) => number, back: number): Promise<void> {
+  declare(queue);
+  fill(queue);
+  const { session, last } = takeAll(queue);
   session.cancel('all');
-  const q = v.getQueue('nackrq')!;
-  await measure('nack multiple, requeue', async () => {
-    session.nack(last(), true, true);
-    while (q.messageCount < N) await turn();
-    return `${q.messageCount} ready`;
-  });
-  session.close();
-  v.deleteQueue('nackrq', false, false, null);
-  await settled();
-}
-if (wanted('nack multiple up to the last but one, requeue')) {
-  // a multiple settle of all but the newest: the book is split, not emptied
-  declare('nackrq2');
-  fill('nackrq2');
-  const { session, last } = takeAll('nackrq2');
-  session.cancel('all');
-  const q = v.getQueue('nackrq2')!;
-  await measure('nack multiple up to the last but one, requeue', async () => {
-    session.nack(last() - 1, true, true);
-    while (q.messageCount < N - 1) await turn();
+  const q = v.getQueue(queue)!;
+  await measure(label, async () => {
+    session.nack(upTo(last()), true, true);
+    while (q.messageCount < back) await turn();
     return `${q.messageCount} ready, ${session.unackedCount} unacked`;
   });
   session.close();
-  v.deleteQueue('nackrq2', false, false, null);
+  v.deleteQueue(queue, false, false, null);
   await settled();
+}
+if (wanted('nack multiple, requeue')) await nackRequeue('nack multiple, requeue', 'nackrq', (last) => last, N);
+// a multiple settle of all but the newest: the book is split, not emptied
+if (wanted('nack multiple up to the last but one, requeue')) {
+  await nackRequeue('nack multiple up to the last but one, requeue', 'nackrq2', (last) => last - 1, N - 1);
 }
 if (wanted('ack multiple')) {
   declare('ackall');

@@ -47,7 +47,7 @@ import { decodeFrame, encodeFrame, type OwStruct } from '../src/protocols/openwi
 import { T } from '../src/protocols/openwire/codec/types.js';
 import { brokerWireFormatInfo } from '../src/protocols/openwire/codec/wire-format.js';
 import { textContent } from '../src/protocols/openwire/message-map.js';
-import { parseSize } from '../src/server/memory-watermark.js';
+import { parseSize } from '../src/server/resource-limit.js';
 import { journalBytes } from '../src/store/file/segment.js';
 
 function flag(name: string, dflt: string): string {

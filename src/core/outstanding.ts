@@ -91,6 +91,11 @@ export class OutstandingDeliveries {
       taken.live = n;
       slots.fill(undefined, from, cut);
       this.live -= n;
+      if (this.live === 0) {
+        // holes only after the cut (acked one by one): nothing to find a start in
+        this.reset();
+        return taken;
+      }
       let s = cut;
       while (slots[s] === undefined) s++;
       this.start = s;

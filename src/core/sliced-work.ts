@@ -35,7 +35,7 @@ export class SlicedWork {
     return this.tasks.length;
   }
 
-  /** resolves once every task added so far has run to its end (at once when none is left) */
+  /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
   idle(): Promise<void> {
     if (this.tasks.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));

@@ -2,7 +2,6 @@ import { totalmem } from 'node:os';
 import type { Broker } from '../core/broker.js';
 import { limitBytes, type LimitRules, type LimitSetting } from './resource-limit.js';
 
-export { parseSize } from './resource-limit.js';
 
 /**
  * RabbitMQ's `vm_memory_high_watermark`: a fraction of the machine's RAM (`relative`,

@@ -104,6 +104,19 @@ describe('OutstandingDeliveries', () => {
     expect(big.firstTag()).toBe(5);
   });
 
+  it('takeThrough(tag) of all that is left, the later tags acked one by one before: the book is empty and takes new tags (it looped for ever)', () => {
+    const book = new OutstandingDeliveries();
+    for (let t = 1; t <= 10; t++) book.add(d(t));
+    for (let t = 6; t <= 10; t++) book.delete(t);
+    const taken = book.takeThrough(5);
+    expect(tags(taken)).toEqual([1, 2, 3, 4, 5]);
+    expect(book.size).toBe(0);
+    expect(book.firstTag()).toBeUndefined();
+    book.add(d(11));
+    expect(tags(book)).toEqual([11]);
+    expect(book.get(11)?.tag).toBe(11);
+  });
+
   it('iterates as a Map does: deleting the entry reached, skipping what was deleted ahead, reaching what was added', () => {
     const book = new OutstandingDeliveries();
     for (let t = 1; t <= 6; t++) book.add(d(t));

@@ -109,7 +109,7 @@ describe('a flood from one connection does not stop another connection being ser
     const during = await servedDuringFlood(N, () => {
       for (let i = 0; i < N; i++) ch.sendToQueue('flood.amqp', Buffer.from(String(i)));
     });
-    expect(during).toBeGreaterThanOrEqual(3);
+    expect(during).toBeGreaterThanOrEqual(10);
     // the broker reads a connection's frames in order: this answer comes after every publish before it
     expect((await ch.checkQueue('flood.amqp')).messageCount).toBe(N);
     expect(bodiesOf('flood.amqp')).toEqual(numbers(N));
@@ -123,7 +123,7 @@ describe('a flood from one connection does not stop another connection being ser
     for (let i = 0; i < N; i++) frames.push(Buffer.from(`SEND\ndestination:/queue/flood.stomp\n\n${i}\0`));
     frames.push(Buffer.from('SEND\ndestination:/queue/flood.stomp\nreceipt:last\n\nlast\0'));
     const during = await servedDuringFlood(N + 1, () => client.socket.write(Buffer.concat(frames)));
-    expect(during).toBeGreaterThanOrEqual(3);
+    expect(during).toBeGreaterThanOrEqual(10);
     await client.receipt('last');
     expect(bodiesOf('flood.stomp')).toEqual([...numbers(N), 'last']);
     client.close();
@@ -139,7 +139,7 @@ describe('a flood from one connection does not stop another connection being ser
       const packets: Buffer[] = [];
       for (let i = 0; i < N; i++) packets.push(mqttPacket.generate({ cmd: 'publish', topic: 'flood/mqtt', payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false }));
       const during = await servedDuringFlood(N, () => pub.socket.write(Buffer.concat(packets)));
-      expect(during).toBeGreaterThanOrEqual(3);
+      expect(during).toBeGreaterThanOrEqual(10);
       expect((await got.count(N)).map((m) => m.payload.toString())).toEqual(numbers(N));
     } finally {
       pub.socket.destroy();
@@ -152,7 +152,7 @@ describe('a flood from one connection does not stop another connection being ser
     const c = await RawOpenWire.connected(broker.ports['openwire']!);
     const message = await c.producer('ID:flood-1', 'flood.openwire');
     const during = await servedDuringFlood(N, () => c.writeOneWay(numbers(N).map((body, i) => message(i, body))));
-    expect(during).toBeGreaterThanOrEqual(3);
+    expect(during).toBeGreaterThanOrEqual(10);
     expect((await c.request(message(N, 'last'))).type).toBe(T.Response);
     expect(bodiesOf('flood.openwire')).toEqual([...numbers(N), 'last']);
     c.close();
@@ -165,14 +165,16 @@ describe('a flood from one connection does not stop another connection being ser
     try {
       const sender = await openSender(conn, { target: { address: '/queues/flood.amqp10' }, snd_settle_mode: 1 });
       let sent = 0;
-      const during = await servedDuringFlood(N, () => {
+      await servedDuringFlood(N, () => {
         const more = () => {
           while (sent < N && sender.sendable()) sender.send({ body: rheaData(String(sent++)) });
         };
         sender.on('sendable', more);
         more();
       });
-      expect(during).toBeGreaterThanOrEqual(3);
+      // no count of the round trips here: rhea sends only as credit allows (170, topped up at half), so the broker
+      // never holds more than that at once and answers the other client whatever the slice does; AMQP 1.0's
+      // per-turn bound is pinned in read-slices.test.ts ('AMQP 1.0: a burst of transfers …')
       expect(bodiesOf('flood.amqp10')).toEqual(numbers(N));
     } finally {
       await rheaClose(conn);

@@ -14,6 +14,7 @@ import { rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { Raw as RawMqtt } from '../helpers/mqtt-raw.js';
 import { RawOpenWire } from '../helpers/openwire.js';
 import { getHeader, RawStomp, stompPort } from '../helpers/stomp.js';
+import { useBroker } from '../helpers/broker.js';
 
 /**
  * Issue 18, part 4: a client that opens a socket and does not finish its protocol's
@@ -249,17 +250,11 @@ describe('one alarm subscription: 100 connections of each protocol', () => {
 });
 
 describe('limits checked before buffering over WebSocket', () => {
-  let broker: LocalMQ;
-  beforeAll(async () => {
-    broker = await startBroker({ limits: { maxMessageSize: 1024 } });
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useBroker({ limits: { maxMessageSize: 1024 } });
 
   it('MQTT over WebSocket: a message larger than the largest packet (max message size + 64 KiB headers) is refused as it arrives (1009), as STOMP over WebSocket already was', async () => {
     const { WebSocket } = await import('ws');
-    const ws = new WebSocket(broker.urls.mqttWs!, 'mqtt');
+    const ws = new WebSocket(broker().urls.mqttWs!, 'mqtt');
     await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.send(Buffer.alloc(1024 + 65536 + 5 + 1));
@@ -276,16 +271,10 @@ describe('limits checked before buffering over WebSocket', () => {
  * (test/openwire/malformed.test.ts), MQTT and STOMP over WebSocket (above).
  */
 describe('limits checked before buffering over TCP: refused from the declared size alone', () => {
-  let broker: LocalMQ;
-  beforeAll(async () => {
-    broker = await startBroker({ limits: { maxMessageSize: 1024 } });
-  });
-  afterAll(async () => {
-    await broker?.stop();
-  });
+  const broker = useBroker({ limits: { maxMessageSize: 1024 } });
 
   it('AMQP 0-9-1: a frame header announcing more than frame_max, payload never sent: 501 FRAME_ERROR', async () => {
-    const c = await RawAmqp.handshake(amqpPort(broker), { frameMax: 4096 });
+    const c = await RawAmqp.handshake(amqpPort(broker()), { frameMax: 4096 });
     try {
       c.send(1, 'channel.open');
       await c.method('channel.open-ok');
@@ -300,7 +289,7 @@ describe('limits checked before buffering over TCP: refused from the declared si
   });
 
   it('AMQP 0-9-1: a content header announcing a body over the max message size, body never sent: 406 on that channel, the connection lives on', async () => {
-    const c = await RawAmqp.handshake(amqpPort(broker));
+    const c = await RawAmqp.handshake(amqpPort(broker()));
     try {
       c.send(1, 'channel.open');
       await c.method('channel.open-ok');
@@ -317,7 +306,7 @@ describe('limits checked before buffering over TCP: refused from the declared si
   });
 
   it('STOMP: a SEND whose content-length is over the max message size, body never sent: ERROR, then closed', async () => {
-    const { client } = await RawStomp.connected(broker);
+    const { client } = await RawStomp.connected(broker());
     client.write('SEND\ndestination:/queue/never-sent\ncontent-length:1073741824\n\n');
     const f = await client.frame('ERROR');
     expect(getHeader(f, 'message')).toMatch(/too large/i);

@@ -85,6 +85,8 @@ class SlicedGet implements SlicedTask {
   private clientGone = false;
   /** stream()'s promise: resolved once nothing more is taken */
   private ended: (() => void) | undefined;
+  /** ack_requeue_false: what is taken is settled as it is taken */
+  private readonly noAck: boolean;
 
   constructor(
     private readonly session: Session,
@@ -93,6 +95,7 @@ class SlicedGet implements SlicedTask {
     private readonly res: http.ServerResponse,
     private readonly work: SlicedWork,
   ) {
+    this.noAck = req.ackmode === 'ack_requeue_false';
     res.once('close', () => (this.clientGone = !res.writableFinished));
   }
 
@@ -104,7 +107,7 @@ class SlicedGet implements SlicedTask {
   take(deadline: number): string {
     let json = '';
     while (this.taken < this.req.count && !this.gone) {
-      const got = this.session.get(this.queue, this.req.ackmode === 'ack_requeue_false');
+      const got = this.session.get(this.queue, this.noAck);
       if (!got) {
         this.gone = true;
         break;

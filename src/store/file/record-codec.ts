@@ -93,7 +93,8 @@ export function writeMessage(w: ByteWriter, id: number, slots: readonly number[]
  * form (Message.native) has this byte, its protocol's name and the form's bytes, which leave
  * out the body. Records written before the body was stored once have the name right after
  * the body (it is never empty: this byte is where its length was) and the form whole, body
- * included; they are still read, and a form read from one is written back that way.
+ * included; they are still read, and a form read from one is written back that way. The change is
+ * one way: a build from before it reads this 0 as an empty protocol name (no downgrade of a data dir).
  */
 const NATIVE_BESIDE_BODY = 0;
 
