@@ -295,6 +295,38 @@ describe('messages that leave in bulk keep their order', () => {
     for (const name of ['rq.a', 'rq.b', 'rq.c']) await ch.deleteQueue(name);
   });
 
+  it('basic.nack multiple with requeue of the older half after the newer half was acked one by one: all of it back in order, the broker goes on (it hung)', async () => {
+    const n = 600; // past one settle chunk: the nack goes through the sliced path
+    await ch.assertQueue('rq.split', { durable: false });
+    for (let i = 0; i < 2 * n; i++) broker.publish('', 'rq.split', Buffer.from(`s${i}`));
+    const c = await conn.createChannel();
+    const got: import('amqplib').ConsumeMessage[] = [];
+    let tag = '';
+    await new Promise<void>((resolve) => {
+      void c.consume('rq.split', (m) => {
+        got.push(m!);
+        if (got.length === 2 * n) resolve();
+      }).then((ok) => (tag = ok.consumerTag));
+    });
+    await c.cancel(tag);
+    // the newer half acked one at a time: the channel's book keeps its holes after the older half
+    for (const m of got.slice(n)) c.ack(m);
+    c.nack(got[n - 1]!, true, true);
+    const v = broker.core.vhost('/')!;
+    await servedWhile(() => v.getQueue('rq.split')!.messageCount < n, () => 0);
+    const back = broker.queue('rq.split').messages();
+    expect(back.map((m) => m.text())).toEqual(Array.from({ length: n }, (_, i) => `s${i}`));
+    expect(back.every((m) => m.redelivered)).toBe(true);
+    expect(v.getQueue('rq.split')!.unackedCount).toBe(0);
+    // the channel goes on: a new delivery and its ack
+    broker.publish('', 'rq.split', Buffer.from('after'));
+    const last = await c.get('rq.split', { noAck: false });
+    expect(last && last.content.toString()).toBe('s0');
+    c.ack(last as import('amqplib').GetMessage);
+    await c.close();
+    await ch.deleteQueue('rq.split');
+  });
+
   it(`the management API's get of ${GOT} (ack_requeue_true) answers every one in order, taken in slices while another client is served; all are back after`, async () => {
     await ch.assertQueue('big.mget', { durable: false });
     for (let i = 0; i < GOT; i++) broker.publish('', 'big.mget', Buffer.from(String(i)));
