@@ -3,6 +3,7 @@ import type { Message } from '../message.js';
 import { storableNative } from '../native-forms.js';
 import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
+import { BLOCK_SLOTS, SlotBlocks } from './slot-blocks.js';
 
 /**
  * Where paged-out messages come back from: the store that holds their records
@@ -24,8 +25,6 @@ export interface PagingMeter {
 
 /** how many paged-out messages come back at once when the in-memory part runs dry */
 const PAGE_IN_BATCH = 512;
-/** the compact part starts this big and doubles */
-const INITIAL_CAPACITY = 1024;
 
 /**
  * A queue entry whose message is in the store, not in memory: what iterating a paged
@@ -77,8 +76,9 @@ export function entryBodyLength(e: QueueEntry): number {
  * The FIFO of one priority level of a queue, bounded in memory: the first `threshold`
  * entries are objects; persistent entries behind them keep only what the queue needs
  * to count, order and expire them (id, arrival, expiry, deliveries, body size: 32 bytes
- * in typed arrays), their messages staying in the store until the in-memory part runs dry
- * and a batch is read back. Transient messages (all of a non-durable queue's) page out the
+ * in typed arrays, blocks of a few thousand slots added and freed as the queue grows and
+ * drains: slot-blocks.ts), their messages staying in the store until the in-memory part runs
+ * dry and a batch is read back. Transient messages (all of a non-durable queue's) page out the
  * same way to the transient store, where one is given (8 bytes more each: where it is).
  * Entries that cannot be paged (an adapter's own form of a message with no codec to store
  * it, a quorum queue's counts, nowhere to page to) wait behind as objects, in their place.
@@ -86,18 +86,9 @@ export function entryBodyLength(e: QueueEntry): number {
 export class PagedFifo {
   /** the in-memory head */
   private readonly head = new Fifo<QueueEntry>();
-  // the paged tail: a ring of columns
-  private cap = 0;
-  private start = 0;
-  private count = 0;
-  private ids = new Float64Array(0);
-  private seqs = new Float64Array(0);
-  private expires = new Float64Array(0);
-  private deliveries = new Uint32Array(0);
-  private lengths = new Uint32Array(0);
-  /** where the transient store holds a slot's message, -1 for the journal; made on the first transient slot */
-  private locs: Float64Array | undefined;
-  /** entries in the tail kept as objects, by their ring position's absolute index */
+  /** the paged tail: its columns in fixed-size blocks */
+  private readonly slots: SlotBlocks;
+  /** entries in the tail kept as objects, by their slot's absolute index */
   private kept = new Map<number, QueueEntry>();
   /** absolute index of the tail's first slot (kept's keys count from the first push) */
   private base = 0;
@@ -110,8 +101,21 @@ export class PagedFifo {
     private readonly priority: number,
     private readonly transient?: TransientPager,
     private readonly meter?: PagingMeter,
+    /** slots per block of the paged tail (a power of two; tests use small ones) */
+    blockSlots = BLOCK_SLOTS,
   ) {
     this.threshold = pager?.threshold ?? transient?.threshold;
+    this.slots = new SlotBlocks(blockSlots);
+  }
+
+  /** entries in the paged tail (paged out, or kept as objects behind the head) */
+  private get count(): number {
+    return this.slots.length;
+  }
+
+  /** blocks the paged tail holds (tests: memory follows the depth) */
+  get tailBlocks(): number {
+    return this.slots.blockCount;
   }
 
   get length(): number {
@@ -147,16 +151,16 @@ export class PagedFifo {
    */
   pushIndex(id: number, seq: number, expiresAt: number, deliveryCount: number, bodyLength: number): boolean {
     if (this.pager === undefined || (this.count === 0 && this.head.length < this.pager.threshold)) return false;
-    if (this.count === this.cap) this.grow();
-    const p = (this.start + this.count) % this.cap;
-    this.seqs[p] = seq;
-    this.ids[p] = id;
-    this.expires[p] = expiresAt;
-    this.deliveries[p] = deliveryCount;
-    this.lengths[p] = bodyLength;
-    if (this.locs) this.locs[p] = -1;
+    const i = this.slots.push();
+    const b = this.slots.blockOf(i);
+    const p = this.slots.slotOf(i);
+    b.seqs[p] = seq;
+    b.ids[p] = id;
+    b.expires[p] = expiresAt;
+    b.deliveries[p] = deliveryCount;
+    b.lengths[p] = bodyLength;
+    if (b.locs) b.locs[p] = -1;
     this.movePaged(bodyLength);
-    this.count++;
     return true;
   }
 
@@ -177,13 +181,9 @@ export class PagedFifo {
     const e = this.tailEntry(0);
     if (e instanceof PagedEntry) {
       this.movePaged(-e.bodyLength);
-      this.releaseSlot(this.start);
+      this.releaseSlot(0);
     }
-    this.kept.delete(this.base);
-    this.start = (this.start + 1) % this.cap;
-    this.count--;
-    this.base++;
-    if (this.count === 0) this.resetTail();
+    this.shiftSlot();
     return e;
   }
 
@@ -201,7 +201,7 @@ export class PagedFifo {
     const out = this.head.clear();
     for (let i = 0; i < this.count; i++) {
       out.push(this.tailEntry(i));
-      if (!this.kept.has(this.base + i)) this.releaseSlot((this.start + i) % this.cap);
+      if (!this.kept.has(this.base + i)) this.releaseSlot(i);
     }
     this.resetTail();
     return out;
@@ -209,7 +209,7 @@ export class PagedFifo {
 
   /** the list is dropped unread (its queue was deleted): the transient store lets go of its records */
   drop(): void {
-    if (this.locs) for (let i = 0; i < this.count; i++) if (!this.kept.has(this.base + i)) this.releaseSlot((this.start + i) % this.cap);
+    if (this.transient) for (let i = 0; i < this.count; i++) if (!this.kept.has(this.base + i)) this.releaseSlot(i);
     this.head.clear();
     this.resetTail();
   }
@@ -218,65 +218,80 @@ export class PagedFifo {
   removeSeqs(seqs: Set<number>): void {
     this.head.filterInPlace((e) => !seqs.has(e.seq));
     if (this.count === 0) return;
-    // compact the ring in place: slot i moves to slot w <= i, so nothing unread is overwritten
+    // compact the blocks in place: slot i moves to slot w <= i, so nothing unread is overwritten
     const kept = new Map<number, QueueEntry>();
+    const slots = this.slots;
     let w = 0;
     let pagedBytes = 0;
-    for (let i = 0; i < this.count; i++) {
-      const p = (this.start + i) % this.cap;
-      if (seqs.has(this.seqs[p]!)) {
-        if (!this.kept.has(this.base + i)) this.releaseSlot(p);
+    for (let i = 0, n = this.count; i < n; i++) {
+      const from = slots.blockOf(i);
+      const p = slots.slotOf(i);
+      if (seqs.has(from.seqs[p]!)) {
+        if (!this.kept.has(this.base + i)) this.releaseSlot(i);
         continue;
       }
-      const q = (this.start + w) % this.cap;
-      this.ids[q] = this.ids[p]!;
-      this.seqs[q] = this.seqs[p]!;
-      this.expires[q] = this.expires[p]!;
-      this.deliveries[q] = this.deliveries[p]!;
-      this.lengths[q] = this.lengths[p]!;
-      if (this.locs) this.locs[q] = this.locs[p]!;
+      const to = slots.blockOf(w);
+      const q = slots.slotOf(w);
+      to.ids[q] = from.ids[p]!;
+      to.seqs[q] = from.seqs[p]!;
+      to.expires[q] = from.expires[p]!;
+      to.deliveries[q] = from.deliveries[p]!;
+      to.lengths[q] = from.lengths[p]!;
+      if (from.locs) to.transientLocs()[q] = from.locs[p]!;
+      else if (to.locs) to.locs[q] = -1;
       const k = this.kept.get(this.base + i);
       if (k) kept.set(this.base + w, k);
-      else pagedBytes += this.lengths[p]!;
+      else pagedBytes += from.lengths[p]!;
       w++;
     }
-    this.count = w;
     this.kept = kept;
     this.movePaged(pagedBytes - this.pagedBytes);
     if (w === 0) this.resetTail();
+    else slots.truncate(w);
   }
 
   private tailEntry(i: number): QueueEntry {
     const kept = this.kept.get(this.base + i);
     if (kept) return kept;
-    const p = (this.start + i) % this.cap;
-    const loc = this.locs ? this.locs[p]! : -1;
-    return new PagedEntry(this.ids[p]!, this.seqs[p]!, this.expires[p]!, this.priority, this.deliveries[p]!, this.lengths[p]!, loc < 0 ? this.pager! : this.transient!, loc);
+    const b = this.slots.blockOf(i);
+    const p = this.slots.slotOf(i);
+    const loc = b.locs ? b.locs[p]! : -1;
+    return new PagedEntry(b.ids[p]!, b.seqs[p]!, b.expires[p]!, this.priority, b.deliveries[p]!, b.lengths[p]!, loc < 0 ? this.pager! : this.transient!, loc);
   }
 
-  /** the slot at ring position `p` (a paged one) leaves: its transient record is let go */
-  private releaseSlot(p: number): void {
-    const loc = this.locs ? this.locs[p]! : -1;
+  /** the tail's slot `i` (a paged one) leaves: its transient record is let go */
+  private releaseSlot(i: number): void {
+    const locs = this.slots.blockOf(i).locs;
+    const loc = locs ? locs[this.slots.slotOf(i)]! : -1;
     if (loc >= 0) this.transient!.release(loc);
   }
 
+  /** the tail's first slot leaves (its entry handed out or brought into the head) */
+  private shiftSlot(): void {
+    this.kept.delete(this.base);
+    this.base++;
+    this.slots.shiftSlot();
+    if (this.count === 0) this.resetTail();
+  }
+
   private pushTail(e: QueueEntry): void {
-    if (this.count === this.cap) this.grow();
-    const p = (this.start + this.count) % this.cap;
-    this.seqs[p] = e.seq;
+    const i = this.slots.push();
+    const b = this.slots.blockOf(i);
+    const p = this.slots.slotOf(i);
+    b.seqs[p] = e.seq;
     let loc = -1;
     if (this.pageable(e) || (this.transientPageable(e) && (loc = this.transient!.write(e.message)) >= 0)) {
-      this.ids[p] = e.id;
-      this.expires[p] = e.expiresAt;
-      this.deliveries[p] = e.deliveryCount;
-      this.lengths[p] = entryBodyLength(e);
-      this.movePaged(this.lengths[p]!);
-      if (loc >= 0) (this.locs ??= new Float64Array(this.cap).fill(-1))[p] = loc;
-      else if (this.locs) this.locs[p] = -1;
+      const length = entryBodyLength(e);
+      b.ids[p] = e.id;
+      b.expires[p] = e.expiresAt;
+      b.deliveries[p] = e.deliveryCount;
+      b.lengths[p] = length;
+      this.movePaged(length);
+      if (loc >= 0) b.transientLocs()[p] = loc;
+      else if (b.locs) b.locs[p] = -1;
     } else {
-      this.kept.set(this.base + this.count, e);
+      this.kept.set(this.base + i, e);
     }
-    this.count++;
   }
 
   /** a message the journal does not hold, which the transient store can take */
@@ -301,67 +316,22 @@ export class PagedFifo {
     const n = Math.min(this.count, PAGE_IN_BATCH);
     for (let i = 0; i < n; i++) {
       const e = this.tailEntry(0);
-      const p = this.start;
-      this.kept.delete(this.base);
-      this.start = (this.start + 1) % this.cap;
-      this.count--;
-      this.base++;
       if (e instanceof PagedEntry) {
         this.movePaged(-e.bodyLength);
         // unreadable (the store logged why): the entry stays, empty, so counts stay right
         const message = e.message;
-        this.releaseSlot(p);
+        this.releaseSlot(0);
         this.head.push({ id: e.id, seq: e.seq, message, expiresAt: e.expiresAt, priority: e.priority, deliveryCount: e.deliveryCount, persisted: e.persisted });
       } else this.head.push(e);
+      this.shiftSlot();
     }
-    if (this.count === 0) this.resetTail();
-    else if (this.cap > INITIAL_CAPACITY && this.count < this.cap / 4) this.resize(this.cap / 2);
   }
 
-  private grow(): void {
-    this.resize(this.cap === 0 ? INITIAL_CAPACITY : this.cap * 2);
-  }
-
-  private resize(cap: number): void {
-    const ids = new Float64Array(cap);
-    const seqs = new Float64Array(cap);
-    const expires = new Float64Array(cap);
-    const deliveries = new Uint32Array(cap);
-    const lengths = new Uint32Array(cap);
-    const locs = this.locs ? new Float64Array(cap).fill(-1) : undefined;
-    for (let i = 0; i < this.count; i++) {
-      const p = (this.start + i) % this.cap;
-      ids[i] = this.ids[p]!;
-      seqs[i] = this.seqs[p]!;
-      expires[i] = this.expires[p]!;
-      deliveries[i] = this.deliveries[p]!;
-      lengths[i] = this.lengths[p]!;
-      if (locs) locs[i] = this.locs![p]!;
-    }
-    this.locs = locs;
-    this.ids = ids;
-    this.seqs = seqs;
-    this.expires = expires;
-    this.deliveries = deliveries;
-    this.lengths = lengths;
-    this.cap = cap;
-    this.start = 0;
-  }
-
+  /** the tail empties: its blocks go */
   private resetTail(): void {
     this.movePaged(-this.pagedBytes);
     this.base += this.count;
-    this.count = 0;
-    this.start = 0;
     this.kept.clear();
-    if (this.cap !== 0) {
-      this.cap = 0;
-      this.ids = new Float64Array(0);
-      this.seqs = new Float64Array(0);
-      this.expires = new Float64Array(0);
-      this.deliveries = new Uint32Array(0);
-      this.lengths = new Uint32Array(0);
-      this.locs = undefined;
-    }
+    this.slots.clear();
   }
 }

@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import type { Message } from '../../src/core/message.js';
+import type { QueueEntry } from '../../src/core/queues/entry.js';
+import { PagedEntry, PagedFifo } from '../../src/core/queues/paged-fifo.js';
+import { ReadyList } from '../../src/core/queues/ready-list.js';
+import { BLOCK_SLOTS, SlotBlocks } from '../../src/core/queues/slot-blocks.js';
+import type { TransientPager } from '../../src/store/store.js';
+
+/**
+ * Issue 18: a paged queue's tail keeps its columns in fixed-size blocks (slot-blocks.ts), added
+ * and freed as it grows and drains, so growing never copies (a doubling ring held two copies
+ * at 2^20 slots and pushed a flooded broker tens of MiB past the watermark). Tiny blocks here,
+ * so every operation crosses several block boundaries.
+ */
+
+/** the journal: persistent messages by id */
+const journal = new Map<number, Message>();
+const pager = { threshold: 4, read: (id: number) => journal.get(id) };
+
+/** a transient store that counts its records and refuses a second release */
+class FakeTransient implements TransientPager {
+  readonly threshold = 4;
+  private next = 0;
+  private readonly records = new Map<number, Message>();
+  readonly live = new Set<number>();
+  write(message: Message): number {
+    const loc = this.next++;
+    this.records.set(loc, message);
+    this.live.add(loc);
+    return loc;
+  }
+  read(loc: number): Message | undefined {
+    return this.records.get(loc);
+  }
+  release(loc: number): void {
+    if (!this.live.delete(loc)) throw new Error(`record ${loc} released twice`);
+  }
+}
+
+let ids = 0;
+let seqs = 0;
+function message(body: string): Message {
+  return { exchange: '', routingKey: 'q', properties: {}, body: Buffer.from(body), publishedAt: 0 };
+}
+/** kind: 'p' persistent (journal), 't' transient (transient store), 'o' an object that cannot page (quorum counts) */
+function entry(kind: 'p' | 't' | 'o', priority = 0): QueueEntry {
+  const id = ++ids;
+  const m = message(`m${id}`);
+  if (kind !== 't') journal.set(id, m);
+  const e: QueueEntry = { id, seq: ++seqs, message: m, expiresAt: 1000 + id, priority, deliveryCount: id % 3, persisted: kind !== 't' };
+  if (kind === 'o') e.acquiredCount = 1;
+  return e;
+}
+const body = (e: QueueEntry | undefined) => e!.message.body.toString();
+const bodies = (es: (QueueEntry | undefined)[]) => es.map(body);
+
+/** a small deterministic generator (the same sequence every run) */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('SlotBlocks', () => {
+  it('adds a block as it grows and frees one as it drains, keeping slot positions; one spare while not empty', () => {
+    const s = new SlotBlocks(4);
+    expect(() => new SlotBlocks(6)).toThrow(RangeError);
+    for (let i = 0; i < 10; i++) {
+      expect(s.push()).toBe(i);
+      s.blockOf(i).seqs[s.slotOf(i)] = i;
+    }
+    expect(s.blockCount).toBe(3);
+    for (let k = 0; k < 5; k++) s.shiftSlot();
+    expect(s.length).toBe(5);
+    expect(Array.from({ length: 5 }, (_, i) => s.blockOf(i).seqs[s.slotOf(i)])).toEqual([5, 6, 7, 8, 9]);
+    // blocks [4..7] and [8..9] in use, the first one kept as a spare
+    expect(s.blockCount).toBe(3);
+    const put = (v: number) => {
+      const i = s.push();
+      s.blockOf(i).seqs[s.slotOf(i)] = v;
+    };
+    // 10, 11 fill the block of 8..11; 12 takes the spare; 16 needs a new block
+    for (let v = 10; v <= 15; v++) put(v);
+    expect(s.blockCount).toBe(3);
+    put(16);
+    expect(s.blockCount).toBe(4);
+    expect(Array.from({ length: s.length }, (_, i) => s.blockOf(i).seqs[s.slotOf(i)])).toEqual([5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    // keep 5, 6: the blocks past them go (one kept as the spare)
+    s.truncate(2);
+    expect(s.length).toBe(2);
+    expect(s.blockCount).toBe(2);
+    put(17);
+    expect(Array.from({ length: s.length }, (_, i) => s.blockOf(i).seqs[s.slotOf(i)])).toEqual([5, 6, 17]);
+    while (s.length) s.shiftSlot();
+    expect(s.blockCount).toBe(0);
+    expect(s.push()).toBe(0);
+    expect(s.blockCount).toBe(1);
+  });
+});
+
+describe('PagedFifo in blocks', () => {
+  it('push, shift, lazy shift, at and remove across many blocks match a plain array; paged counts, bytes and transient records stay right', () => {
+    const transient = new FakeTransient();
+    const meter = { bytes: 0 };
+    // persistent, transient and unpageable entries in one list (a durable queue's mix)
+    const f = new PagedFifo(pager, 0, transient, meter, 8);
+    const model: QueueEntry[] = [];
+    const rnd = random(18);
+    const kinds = ['p', 'p', 't', 't', 'o'] as const;
+    const check = () => {
+      expect(f.length).toBe(model.length);
+      expect(f.pagedBytes).toBe(meter.bytes);
+      for (let i = 0; i < model.length; i += 1 + Math.floor(rnd() * 7)) {
+        const e = f.at(i)!;
+        expect(e.seq).toBe(model[i]!.seq);
+        expect(e.id).toBe(model[i]!.id);
+        expect(e.expiresAt).toBe(model[i]!.expiresAt);
+        expect(e.deliveryCount).toBe(model[i]!.deliveryCount);
+        expect(body(e)).toBe(body(model[i]));
+      }
+      // a paged message's record is held exactly while it is paged
+      let pagedTransient = 0;
+      let pagedBytes = 0;
+      for (let i = 0; i < f.length; i++) {
+        const e = f.at(i)!;
+        if (e instanceof PagedEntry) {
+          pagedBytes += e.bodyLength;
+          if (!e.persisted) pagedTransient++;
+        }
+      }
+      expect(transient.live.size).toBe(pagedTransient);
+      expect(f.pagedBytes).toBe(pagedBytes);
+    };
+    for (let round = 0; round < 60; round++) {
+      // grow by a few blocks, then take some out in every way the queue does
+      const grow = Math.floor(rnd() * 40);
+      for (let i = 0; i < grow; i++) {
+        const e = entry(kinds[Math.floor(rnd() * kinds.length)]!);
+        f.push(e);
+        model.push(e);
+      }
+      check();
+      const take = Math.floor(rnd() * 30);
+      for (let i = 0; i < take && model.length; i++) {
+        const lazy = rnd() < 0.3;
+        const e = lazy ? f.shiftLazy() : f.shift();
+        expect(e!.seq).toBe(model.shift()!.seq);
+        if (!lazy) expect(e).not.toBeInstanceOf(PagedEntry);
+      }
+      if (rnd() < 0.3 && model.length) {
+        // a selector consumer's picks: anywhere, across blocks
+        const gone = new Set<number>();
+        for (const e of model) if (rnd() < 0.25) gone.add(e.seq);
+        f.removeSeqs(gone);
+        model.splice(0, model.length, ...model.filter((e) => !gone.has(e.seq)));
+      }
+      check();
+      if (round % 20 === 19) {
+        // drain to empty (the tail lets go of every block), then grow again
+        const out: QueueEntry[] = [];
+        for (let e = f.shift(); e; e = f.shift()) out.push(e);
+        expect(bodies(out)).toEqual(bodies(model.splice(0)));
+        expect(f.length).toBe(0);
+        expect(f.tailBlocks).toBe(0);
+        expect(meter.bytes).toBe(0);
+        expect(transient.live.size).toBe(0);
+      }
+    }
+  });
+
+  it('the tail holds blocks for its depth only: one more at each boundary, freed as it drains', () => {
+    const f = new PagedFifo(pager, 0, undefined, undefined, 16);
+    const all: QueueEntry[] = [];
+    for (let i = 0; i < 4 + 16 * 10; i++) {
+      const e = entry('p');
+      all.push(e);
+      f.push(e);
+      // 4 in the in-memory head, then the tail: ceil(tail / 16) blocks
+      expect(f.tailBlocks).toBe(Math.ceil(Math.max(0, i + 1 - 4) / 16));
+    }
+    expect(f.paged).toBe(160);
+    const out: QueueEntry[] = [];
+    let most = f.tailBlocks;
+    for (let e = f.shift(); e; e = f.shift()) {
+      out.push(e);
+      // never more than the blocks of what is left, plus one spare
+      expect(f.tailBlocks).toBeLessThanOrEqual(Math.ceil(f.length / 16) + 2);
+      most = Math.max(most, f.tailBlocks);
+    }
+    expect(most).toBe(10);
+    expect(f.tailBlocks).toBe(0);
+    expect(bodies(out)).toEqual(bodies(all));
+  });
+
+  it('clear hands out every entry in order across blocks; drop lets go of every transient record', () => {
+    const transient = new FakeTransient();
+    const f = new PagedFifo(undefined, 0, transient, undefined, 8);
+    const all = Array.from({ length: 70 }, () => entry('t'));
+    for (const e of all) f.push(e);
+    expect(f.paged).toBe(66);
+    f.shift();
+    const cleared = f.clear();
+    expect(bodies(cleared)).toEqual(bodies(all.slice(1)));
+    expect(transient.live.size).toBe(0);
+    expect(f.tailBlocks).toBe(0);
+    const again = Array.from({ length: 50 }, () => entry('t'));
+    for (const e of again) f.push(e);
+    expect(transient.live.size).toBe(46);
+    f.drop();
+    expect(transient.live.size).toBe(0);
+    expect(f.length).toBe(0);
+  });
+
+  it('recovery places entries by index across blocks (pushIndex), read back in order', () => {
+    const f = new PagedFifo(pager, 0, undefined, undefined, 8);
+    const head = Array.from({ length: 4 }, () => entry('p'));
+    for (const e of head) expect(f.pushIndex(e.id, e.seq, e.expiresAt, e.deliveryCount, e.message.body.length)).toBe(false), f.push(e);
+    const rest = Array.from({ length: 45 }, () => entry('p'));
+    for (const e of rest) expect(f.pushIndex(e.id, e.seq, e.expiresAt, e.deliveryCount, e.message.body.length)).toBe(true);
+    expect(f.paged).toBe(45);
+    expect(f.tailBlocks).toBe(6);
+    const out: QueueEntry[] = [];
+    for (let e = f.shift(); e; e = f.shift()) out.push(e);
+    expect(bodies(out)).toEqual(bodies([...head, ...rest]));
+    expect(out.map((e) => e.deliveryCount)).toEqual([...head, ...rest].map((e) => e.deliveryCount));
+  });
+});
+
+describe('ReadyList over blocks of the default size', () => {
+  it('requeued entries go back to their place ahead of several blocks of paged ones, by priority; remove and drain work across blocks', () => {
+    const n = 3 * BLOCK_SLOTS + 100;
+    const r = new ReadyList(1, pager, new FakeTransient());
+    const low = Array.from({ length: n }, () => entry('p', 0));
+    const high = Array.from({ length: 2 * BLOCK_SLOTS + 7 }, () => entry('t', 1));
+    // arrivals interleaved: priority decides, then arrival
+    for (let i = 0; i < n; i++) {
+      r.push(low[i]!);
+      if (i < high.length) r.push(high[i]!);
+    }
+    expect(r.length).toBe(n + high.length);
+    // take 5000 (the high ones first), requeue some of them out of order: they go back where they were
+    const taken: QueueEntry[] = [];
+    for (let i = 0; i < 5000; i++) taken.push(r.shift()!);
+    expect(taken.every((e) => e.priority === 1)).toBe(true);
+    for (const i of [4000, 17, 2500, 0, 4999]) {
+      taken[i]!.deliveryCount++;
+      r.requeue(taken[i]!);
+    }
+    // and take some low ones from the middle, across blocks (a selector consumer's)
+    const picked = new Set([low[5]!, low[BLOCK_SLOTS - 1]!, low[BLOCK_SLOTS]!, low[2 * BLOCK_SLOTS + 3]!, low[n - 1]!]);
+    r.remove(picked);
+    const expected = [
+      ...[0, 17, 2500, 4000, 4999].map((i) => taken[i]!),
+      ...high.slice(5000),
+      ...low.filter((e) => !picked.has(e)),
+    ];
+    expect(r.length).toBe(expected.length);
+    const out: QueueEntry[] = [];
+    for (let e = r.shift(); e; e = r.shift()) out.push(e);
+    expect(out.map((e) => e.seq)).toEqual(expected.map((e) => e.seq));
+    expect(bodies(out)).toEqual(bodies(expected));
+    expect(out.slice(0, 5).every((e) => e.deliveryCount > 0)).toBe(true);
+    expect(r.length).toBe(0);
+    expect(r.paged).toBe(0);
+    expect(r.pagedBytes).toBe(0);
+    // and grows again from empty
+    const more = Array.from({ length: BLOCK_SLOTS + 10 }, () => entry('p', 0));
+    for (const e of more) r.push(e);
+    expect(r.paged).toBe(BLOCK_SLOTS + 6);
+    expect(bodies(r.toArray())).toEqual(bodies(more));
+  });
+});
