@@ -3,6 +3,7 @@ import { Fifo } from './fifo.js';
 import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
 import type { Queue, SettleHow } from './queues/queue.js';
 import type { SlicedTask } from './sliced-work.js';
+import { Waiters } from './waiters.js';
 
 interface Batch {
   /** the deliveries, already out of the session's outstanding map (their tags are gone at once) */
@@ -38,7 +39,7 @@ export class BulkSettle implements SlicedTask {
   /** handed to the broker's SlicedWork and not finished yet */
   scheduled = false;
   /** told once nothing is left to settle (whenDone) */
-  private doneWaiters: (() => void)[] = [];
+  private readonly doneWaiters = new Waiters();
 
   constructor(
     /** settle one delivery already out of the session's books; queues it touched go in `touched` */
@@ -104,16 +105,14 @@ export class BulkSettle implements SlicedTask {
     this.after(touched);
     if (this.batches.length) return false;
     this.scheduled = false;
-    const waiters = this.doneWaiters;
-    this.doneWaiters = [];
-    for (const w of waiters) w();
+    this.doneWaiters.release();
     return true;
   }
 
   /** `cb` once every delivery handed over so far is settled (at once if none is pending) */
   whenDone(cb: () => void): void {
     if (this.batches.length === 0) cb();
-    else this.doneWaiters.push(cb);
+    else this.doneWaiters.add(cb);
   }
 
   private finished(batch: Batch): void {

@@ -1,4 +1,5 @@
 import { Fifo } from './fifo.js';
+import { Waiters } from './waiters.js';
 
 /**
  * Something big done a slice at a time: `step` works until `deadline` (a performance.now()
@@ -23,7 +24,7 @@ export class SlicedWork {
   /** the longest slice so far, ms (benchmarks read and reset it) */
   longestSliceMs = 0;
   /** idle()'s callers, released once no task is left */
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleWaiters = new Waiters();
 
   constructor(
     private readonly sliceMs = SLICE_MS,
@@ -37,8 +38,7 @@ export class SlicedWork {
 
   /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
   idle(): Promise<void> {
-    if (this.tasks.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleWaiters.wait(this.tasks.length === 0);
   }
 
   add(task: SlicedTask): void {
@@ -55,7 +55,7 @@ export class SlicedWork {
   }
 
   private releaseIdle(): void {
-    if (this.tasks.length === 0 && this.idleWaiters.length > 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.tasks.length === 0) this.idleWaiters.release();
   }
 
   private run(task: SlicedTask, deadline: number): boolean {

@@ -1,6 +1,7 @@
 import type { Broker } from '../core/broker.js';
 import type { Exchange } from '../core/exchanges/exchange.js';
 import type { Queue } from '../core/queues/queue.js';
+import { Waiters } from '../core/waiters.js';
 import type { ClientConnection } from '../protocols/context.js';
 
 /** RabbitMQ's collect_statistics_interval: stats are sampled every 5 s */
@@ -51,7 +52,7 @@ export class RateSampler {
   private readonly node: Counters = {};
   /** how many samples were taken (tests wait for the next one) */
   samples = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters = new Waiters();
 
   constructor(
     private readonly core: Broker,
@@ -80,7 +81,7 @@ export class RateSampler {
 
   /** resolves after the next sample */
   nextSample(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return this.waiters.wait();
   }
 
   sample(): void {
@@ -163,7 +164,7 @@ export class RateSampler {
     this.network.lastOut = this.network.totalOut - beforeOut;
     this.network.lastSeconds = seconds;
     this.samples++;
-    for (const w of this.waiters.splice(0)) w();
+    this.waiters.release();
   }
 
   /** the broker's deliveries by kind since start (overview message_stats), deleted queues included */

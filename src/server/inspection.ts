@@ -74,7 +74,9 @@ export class BrokerInspection {
       /**
        * messages() for a queue of millions: the same messages (those ready when called), built
        * a slice at a time with other clients served in between, so the broker is never held
-       * for long (messages() of a million holds it for the whole copy)
+       * for long (messages() of a million holds it for the whole copy). The slices run on the
+       * broker's bulk work in turn: peek() resolves only after the bulk work queued before it
+       * (a purge's or a mass expiry's settling, a channel's requeue in slices) has run.
        */
       peek: (limit?: number): Promise<PeekedMessage[]> => peekInSlices(this.core.bulkWork, find()?.peekMessages(limit) ?? []),
       purge: (): number => find()?.purge() ?? 0,

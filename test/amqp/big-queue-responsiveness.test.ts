@@ -273,12 +273,25 @@ describe('messages that leave in bulk keep their order', () => {
     for (const t of tags) await c.cancel(t);
     const v = broker.core.vhost('/')!;
     expect(v.getQueue('rq.a')!.unackedCount + v.getQueue('rq.b')!.unackedCount).toBe(2 * n);
+    // opened first: its basic.get follows the nack on the same socket
+    const other = await conn.createChannel();
+    // how many of rq.a's and rq.b's were back when the broker served rq.c's get (its 'delivered' comes within the get)
+    let backWhenServed = -1;
+    const onDelivered = (q: { name: string }) => {
+      if (q.name === 'rq.c') backWhenServed = v.getQueue('rq.a')!.messageCount + v.getQueue('rq.b')!.messageCount;
+    };
+    broker.core.on('delivered', onDelivered);
+    // bulk work that lasts until rq.c's get is served: the requeue queued behind it cannot have run by then
+    // unless a queue it holds finishes it at once (which is what a held rq.c would do)
+    broker.core.bulkWork.add({ step: () => backWhenServed >= 0 });
     c.nack(got[got.length - 1]!, true, true);
     // rq.c is served meanwhile: a message published to it now is there for a basic.get
     broker.publish('', 'rq.c', Buffer.from('c-after'));
-    const other = await conn.createChannel();
     const fromC = await other.get('rq.c', { noAck: true });
+    broker.core.off('delivered', onDelivered);
     expect(fromC && [fromC.content.toString(), fromC.fields.redelivered]).toEqual(['c-after', false]);
+    // ... before any of the requeue: a queue held by it would have finished it first
+    expect(backWhenServed).toBe(0);
     // requeues are not publishes: wait with the other client's round trips
     await servedWhile(() => v.getQueue('rq.a')!.messageCount < n || v.getQueue('rq.b')!.messageCount < n, () => 0);
     // every message back in its place, flagged redelivered, nothing unacked

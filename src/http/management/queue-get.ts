@@ -73,9 +73,10 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
 
 /**
  * The gets after the first slice, a SlicedTask on the broker's bulk work: each step takes
- * messages until its deadline and writes their JSON; once the HTTP client has more written
- * than it took, the task leaves the bulk work and comes back when the response drains (or
- * closes), so it never holds up the broker's other bulk work while it waits.
+ * messages until its deadline (one slice at most) and writes their JSON, then goes to the
+ * back of the bulk work; once the HTTP client has more written than it took, the task leaves
+ * the bulk work and comes back when the response drains (or closes), so it never holds up
+ * the broker's other bulk work, whether its client keeps up or not.
  */
 class SlicedGet implements SlicedTask {
   private taken = 0;
@@ -130,19 +131,23 @@ class SlicedGet implements SlicedTask {
     if (!this.more) return this.end();
     let json = '';
     try {
-      json = this.take(deadline);
+      // one slice's worth at most, also when the broker stops (SlicedWork.finish gives no deadline)
+      json = this.take(Math.min(deadline, performance.now() + SLICE_MS));
     } catch {
       // the queue went away midway (or the session was refused): the array holds what was taken
       this.gone = true;
     }
     const ok = json ? this.res.write(json) : true;
     if (!this.more) return this.end();
-    if (ok) return false;
-    this.written(false);
+    this.written(ok);
     return true;
   }
 
-  /** after a write: on in the bulk work's next slice, or once the client took what was written */
+  /**
+   * after a write: back at the tail of the bulk work (what was queued meanwhile — a purge's
+   * settling, a dead-lettering — goes first: the get never holds the head), or once the
+   * client took what was written. SlicedWork.finish thus stops once the client's buffer is full.
+   */
   private written(ok: boolean): void {
     if (ok) {
       this.work.add(this);

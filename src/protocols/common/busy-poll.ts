@@ -1,3 +1,5 @@
+import { Waiters } from '../../core/waiters.js';
+
 /**
  * Busy polling: for a short while after network input, the event loop polls its sockets
  * without sleeping (a pending setImmediate makes libuv poll with a zero timeout), then
@@ -25,7 +27,7 @@ export class BusyPoll {
   private polling = false;
   private stopped = false;
   /** resolvers of idle(): called when the loop next goes back to sleeping */
-  private idleWaiters: Array<() => void> = [];
+  private readonly idleWaiters = new Waiters();
 
   /** set the busy-polling window (microseconds; 0 turns it off) */
   setWindow(micros: number): void {
@@ -53,7 +55,7 @@ export class BusyPoll {
       this.lastInputAt = now;
     } else if (now - this.lastInputAt >= this.windowMs) {
       this.polling = false;
-      this.wakeIdleWaiters();
+      this.idleWaiters.release();
       return;
     }
     // referenced on purpose: an unreferenced immediate does not stop libuv from sleeping
@@ -67,21 +69,13 @@ export class BusyPoll {
 
   /** resolves once the loop is sleeping (at once when it is not polling now): for tests and diagnostics */
   idle(): Promise<void> {
-    if (!this.polling) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  private wakeIdleWaiters(): void {
-    if (this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    return this.idleWaiters.wait(!this.polling);
   }
 
   /** the broker stops: its loop ends (the pending turn returns at once) and input no longer starts one */
   stop(): void {
     this.stopped = true;
     this.polling = false;
-    this.wakeIdleWaiters();
+    this.idleWaiters.release();
   }
 }

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message } from '../../core/message.js';
+import { Waiters } from '../../core/waiters.js';
 import type { TransientPager } from '../store.js';
 import { ByteReader, ByteWriter } from './binary.js';
 import { readMessagePart, writeMessagePart } from './record-codec.js';
@@ -48,7 +49,7 @@ export class TransientStore implements TransientPager {
   private readonly emptied: Segment[] = [];
   private dropQueued = false;
   /** settled()'s callers, released once the pending drop has run */
-  private dropWaiters: Array<() => void> = [];
+  private readonly dropWaiters = new Waiters();
   /** reads sealed segments back (the head through its own descriptor) */
   private readonly reader = new SegmentReader(
     (no) => this.path(no),
@@ -160,8 +161,7 @@ export class TransientStore implements TransientPager {
    * that empties them (at once when none is waiting). For tests and diagnostics.
    */
   settled(): Promise<void> {
-    if (!this.dropQueued) return Promise.resolve();
-    return new Promise((resolve) => this.dropWaiters.push(resolve));
+    return this.dropWaiters.wait(!this.dropQueued);
   }
 
   /** the broker stops: everything here goes */
@@ -248,6 +248,6 @@ export class TransientStore implements TransientPager {
         // gone already
       }
     }
-    if (this.dropWaiters.length > 0) for (const resolve of this.dropWaiters.splice(0)) resolve();
+    this.dropWaiters.release();
   }
 }
