@@ -95,9 +95,13 @@ describe('the memory high watermark blocks publishers of every protocol, and rel
         spent++;
       }
       expect(spent).toBe(held);
-      await settle();
-      // no credit was topped up meanwhile: the sender is stopped
+      // no credit was topped up meanwhile: the sender is stopped. The broker tops a link's
+      // credit up as it handles each transfer, and handles a connection's frames in order: a
+      // second link attached after the last transfer is answered after any flow that transfer
+      // brought (and, attached while memory is over, gets no credit either)
+      const probe = await openSender(conn, '/queues/wm.amqp10');
       expect(s.sendable()).toBe(false);
+      expect(probe.sendable()).toBe(false);
       expect(b.queue('wm.amqp10').messageCount()).toBe(1 + held);
       // memory falls: credit comes back and the sender goes on
       const sendable = once(s, 'sendable');

@@ -1,8 +1,9 @@
 import type { ChannelModel } from 'amqplib';
 import rhea from 'rhea';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
-import { ReadSlices } from '../../src/protocols/common/read-slices.js';
+import type { AmqpConnection } from '../../src/protocols/amqp/connection.js';
+import { CLOCK_EVERY, ReadSlices } from '../../src/protocols/common/read-slices.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
 import { connect } from '../helpers/amqp.js';
 import { declareQueue, openSender, rheaClose, rheaConnect } from '../helpers/amqp10.js';
@@ -15,16 +16,18 @@ import { stompitConnect } from '../helpers/stomp.js';
 // next turn of the event loop, so other sockets, timers and the disk's completions (what
 // releases confirms) are not held behind a read of thousands of frames (issue 18 part 3: a
 // fresh broker spent 40-73 ms on one 64 KiB read while an ended fsync waited behind it).
-// A slice of 1 µs is over at the first look at the clock (every 8 frames): each turn then
-// handles about 8 frames, which the tests see as a few messages routed per turn (an AMQP publish
+// A slice of 1 µs is over at the first look at the clock (every CLOCK_EVERY = 8 frames): each
+// turn then handles at most that many frames, which the tests see as a few messages routed per turn (an AMQP publish
 // is 3 frames, a STOMP SEND one) — and every message still arrives, in order, once. Default slices (5 ms) are bench/'s: bench/confirm-latency.ts, traced-broker.ts.
 
 const TINY = 0.001;
 /**
- * at most this many messages routed between two ticks: a slice is ~8 frames, and two may fall
- * between ticks (a fresh read in the poll phase, a queued rest in the check phase)
+ * at most this many messages routed between two ticks: a slice is at most CLOCK_EVERY frames
+ * (the clock is read every CLOCK_EVERY frames and a 1 µs slice is over at its first reading),
+ * two may fall between ticks (a queued rest in the check phase, a fresh read in the poll
+ * phase), and one more slice's worth of margin; a message is at least one frame
  */
-const FEW = 24;
+const FEW = 3 * CLOCK_EVERY;
 const N = 3000;
 
 const brokers: LocalMQ[] = [];
@@ -172,28 +175,37 @@ describe('input read in slices of time', () => {
 
   it('the slice is per turn of the event loop, not per read: reads after it is spent in the same turn wait whole for the next turn, in order', async () => {
     // libuv hands a busy socket's reads over back to back in one turn (up to 32 of 64 KiB);
-    // timed per read, each would get a fresh slice. Here each read takes 3 ms, the slice is 5 ms.
-    const events: string[] = [];
-    const parsed: string[] = [];
-    const slices = new ReadSlices(
-      { pause: () => events.push('pause'), resume: () => events.push('resume') },
-      5,
-      (chunk) => {
-        const until = performance.now() + 3;
-        while (performance.now() < until);
-        parsed.push(chunk.toString());
-        return undefined;
-      },
-      () => true,
-    );
-    for (const read of ['a', 'b', 'c', 'd']) slices.data(Buffer.from(read));
-    // at most two fit in the turn's 5 ms (a fresh slice per read would have taken all four)
-    expect(parsed.length).toBeLessThanOrEqual(2);
-    expect(events).toEqual(['pause']);
-    while (parsed.length < 4) await new Promise<void>((r) => setImmediate(r));
-    expect(parsed).toEqual(['a', 'b', 'c', 'd']);
-    await new Promise<void>((r) => setImmediate(r));
-    expect(events).toEqual(['pause', 'resume']);
+    // timed per read, each would get a fresh slice. Here each read takes 3 ms of a faked clock
+    // (what ReadSlices reads: performance.now), the slice is 5 ms.
+    let now = 1000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    try {
+      const events: string[] = [];
+      const parsed: string[] = [];
+      const slices = new ReadSlices(
+        { pause: () => events.push('pause'), resume: () => events.push('resume') },
+        5,
+        (chunk) => {
+          now += 3;
+          parsed.push(chunk.toString());
+          return undefined;
+        },
+        () => true,
+      );
+      for (const read of ['a', 'b', 'c', 'd']) slices.data(Buffer.from(read));
+      // the slice starts at the turn's first read (1000, ends at 1005): 'a' ends at 1003, 'b'
+      // starts before the end and runs to 1006; 'c' and 'd' wait whole (a fresh slice per read
+      // would have taken all four)
+      expect(parsed).toEqual(['a', 'b']);
+      expect(events).toEqual(['pause']);
+      // the next turn: a fresh slice (1006 to 1011) takes both, in order, and the socket resumes
+      await new Promise<void>((r) => setImmediate(r));
+      expect(parsed).toEqual(['a', 'b', 'c', 'd']);
+      expect(events).toEqual(['pause', 'resume']);
+      expect(now).toBe(1012);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('the alarm pausing the reading while input waits for its turn: what was read is handled, nothing more is read until the alarm clears', async () => {
@@ -208,34 +220,53 @@ describe('input read in slices of time', () => {
     let routed = 0;
     let alarmOn = false;
     let routedWhileOn = 0;
-    let alarmWentOn!: () => void;
-    const wentOn = new Promise<void>((r) => (alarmWentOn = r));
+    /** the connection published with the alarm on: its reading is paused from then on (rabbit_reader's blocking → blocked) */
+    let readingPaused = false;
+    // what the broker has read of the burst, seen on its own socket before it handles each
+    // read: complete publishes = body frames (each body here is one frame), counted with a
+    // minimal frame walk (type, channel, size, payload, frame-end)
+    const socket = (broker.connections().find((c) => c.protocol === 'amqp') as AmqpConnection).socket;
+    let unparsed = Buffer.alloc(0);
+    let publishesRead = 0;
+    let readsAfterPause = 0;
+    const onRead = (chunk: Buffer) => {
+      if (readingPaused) readsAfterPause++;
+      unparsed = Buffer.concat([unparsed, chunk]);
+      while (unparsed.length >= 7 && unparsed.length >= 8 + unparsed.readUInt32BE(3)) {
+        if (unparsed[0] === 3) publishesRead++;
+        unparsed = unparsed.subarray(8 + unparsed.readUInt32BE(3));
+      }
+    };
+    socket.prependListener('data', onRead);
+    let handledAllRead!: () => void;
+    const allReadHandled = new Promise<void>((r) => (handledAllRead = r));
     const onPublished = () => {
       routed++;
       if (alarmOn) routedWhileOn++;
-      // the alarm goes on mid-burst (the connection published: its reading is paused) while
-      // what was read already still waits for its turns
+      // the alarm goes on mid-burst while what was read already still waits for its turns;
+      // the connection's next publish pauses its reading
       if (routed === 100) {
         alarms.setMemory(true);
         alarmOn = true;
-        alarmWentOn();
-      }
+      } else if (routed === 101) readingPaused = true;
+      if (readingPaused && routed === publishesRead) handledAllRead();
     };
     broker.core.on('published', onPublished);
     try {
       for (const body of long) ch.sendToQueue('paused', Buffer.from(body));
-      await wentOn;
-      // what was read is still handled, a few frames a turn; then nothing more: 50 turns in a row with nothing routed
-      for (let quiet = 0, last = routed; quiet < 50; ) {
-        await new Promise<void>((r) => setImmediate(r));
-        if (routed === last) quiet++;
-        else [quiet, last] = [0, routed];
-      }
+      // what was read is still handled, a few frames a turn, until every publish read is routed
+      await allReadHandled;
+      // ... and nothing more is read: the socket stays paused (were it resumed once the queued
+      // input was done, it would be by now: that happens in the turn that routed the last one)
+      expect(socket.isPaused()).toBe(true);
+      expect(readsAfterPause).toBe(0);
       // the rest of the burst waits unread while the alarm holds
       expect(routedWhileOn).toBeLessThan(N - 100);
+      expect(publishesRead).toBeLessThan(N);
       const stopped = routed;
       alarms.setMemory(false);
       alarmOn = false;
+      readingPaused = false;
       await ch.waitForConfirms();
       expect(routed - stopped).toBe(N - stopped);
       expect(bodies(broker, 'paused')).toEqual(long);
@@ -245,6 +276,7 @@ describe('input read in slices of time', () => {
       expect((await ch.checkQueue('paused')).messageCount).toBe(N + 1);
     } finally {
       broker.core.off('published', onPublished);
+      socket.off('data', onRead);
     }
   });
 });

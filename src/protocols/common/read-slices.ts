@@ -39,8 +39,8 @@ export interface Pausable {
  */
 export type SliceParser = (chunk: Buffer) => Buffer | undefined;
 
-/** a power of two */
-const CLOCK_EVERY = 8;
+/** the clock is read once every this many frames (a power of two); exported for the tests' bounds */
+export const CLOCK_EVERY = 8;
 
 export class ReadSlices {
   /** when this turn's slice ends (performance.now()); Infinity while none runs */
