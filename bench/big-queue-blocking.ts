@@ -11,7 +11,8 @@
  * ActiveMQ JMS client's async sends, AMQP 1.0 rhea pre-settled; the answer column gives the
  * client's rate) and an AMQP client consuming N (prefetch 1000, ack per 500), each in a process
  * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
- * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close,
+ * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close (alone,
+ * and while another consumer of the queue keeps acking),
  * nack/ack multiple, peek through the test API (peek(), and the synchronous messages()), the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
@@ -127,7 +128,7 @@ const child = (command: string, args: string[]) =>
   });
 const tsx = (script: string, args: string[]) => child(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args]);
 /** bench/lib/amqp-flood.ts: `publish` or `consume` n messages of `queue` */
-const flood = (mode: 'publish' | 'consume', queue: string, n: number) => tsx('./lib/amqp-flood.ts', ['--url', url, '--queue', queue, `--${mode}`, String(n)]);
+const flood = (mode: 'publish' | 'consume', queue: string, n: number, more: string[] = []) => tsx('./lib/amqp-flood.ts', ['--url', url, '--queue', queue, `--${mode}`, String(n), ...more]);
 
 /** bench/openwire/JmsFlood.java compiled against Debian's ActiveMQ client: its classpath, or undefined without java */
 function jmsFloodClasspath(): string | undefined {
@@ -232,9 +233,10 @@ if (wanted('requeue on channel close')) {
   v.deleteQueue('requeue', false, false, null);
 }
 
-/** a consumer in the broker's process that takes every message of `name` unacked (its session, the last tag) */
-const takeAll = (name: string) => {
+/** a consumer in the broker's process that takes every message of `name` (or `prefetch` of them) unacked (its session, the last tag) */
+const takeAll = (name: string, prefetch = 0) => {
   const session = core.openSession(v, {});
+  session.consumerPrefetch = prefetch;
   let last = 0;
   session.consume(name, { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
     deliver: (d) => {
@@ -245,6 +247,36 @@ const takeAll = (name: string) => {
   });
   return { session, last: () => last };
 };
+
+if (wanted('requeue with another consumer active (channel close)')) {
+  // a consumer in the broker's process holds N unacked (prefetch N) while an AMQP client in a
+  // process of its own (prefetch 100, an ack per message) consumes the M behind them; the first
+  // one's channel closes once the other has taken 10 000: its N go back ahead of the rest while
+  // the other keeps acking, each ack asking the queue for more. The other then gets them first
+  // (RabbitMQ's queue process requeues a closed channel's messages in one go): of its 30 000
+  // after the close, all are redelivered ones (when N ≥ 30 000).
+  const M = 20_000;
+  declare('requeue.busy');
+  const body = Buffer.from('m');
+  for (let k = 0; k < N + M; k++) b.publish('', 'requeue.busy', body);
+  const { session } = takeAll('requeue.busy', N);
+  const q = v.getQueue('requeue.busy')!;
+  await measure('requeue with another consumer active (channel close)', async () => {
+    const other = flood('consume', 'requeue.busy', 40_000, ['--prefetch', '100', '--ack-every', '1']);
+    // the other consumer is under way: it has taken some of the M
+    while (q.stats.delivered < N + 10_000) await new Promise((r) => setTimeout(r, 1));
+    const closedAt = performance.now();
+    session.close();
+    // the close's requeue is the only bulk work
+    await settled();
+    const backMs = performance.now() - closedAt;
+    const redeliveredThen = q.stats.redelivered;
+    const done = await other;
+    return `all back ${backMs.toFixed(0)} ms after the close (${redeliveredThen} redelivered by then); other ${done.replace('done', 'consumed')}, ${q.stats.redelivered} redelivered`;
+  });
+  v.deleteQueue('requeue.busy', false, false, null);
+  await settled();
+}
 
 if (wanted('nack multiple to a DLX')) {
   // basic.nack(multiple, requeue=false) of a million unacked: every one dead-lettered

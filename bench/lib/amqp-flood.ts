@@ -6,7 +6,8 @@
  *     whenever the socket's buffer is full (and yielding to the loop then, so it reads), and
  *     prints `done N in <ms> ms` (from the first publish to the round trip after the last);
  *   node --import tsx bench/lib/amqp-flood.ts --url URL --queue Q --consume N
- *     consumes N with prefetch 1000, one basic.ack (multiple) every 500 and at the end.
+ *     consumes N with prefetch 1000, one basic.ack (multiple) every 500 and at the end
+ *     (--prefetch P and --ack-every K change those two).
  * Prints `done N` when finished and exits.
  */
 import amqplib from 'amqplib';
@@ -34,12 +35,13 @@ if (arg('--publish')) {
   process.stdout.write(`done ${n} in ${(performance.now() - t0).toFixed(0)} ms\n`);
 } else {
   const n = Number(arg('--consume'));
-  await ch.prefetch(1000);
+  await ch.prefetch(Number(arg('--prefetch') ?? 1000));
+  const ackEvery = Number(arg('--ack-every') ?? 500);
   let got = 0;
   await new Promise<void>((resolve) => {
     void ch.consume(queue, (m) => {
       if (!m) return;
-      if (++got % 500 === 0 || got === n) ch.ack(m, true);
+      if (++got % ackEvery === 0 || got === n) ch.ack(m, ackEvery > 1);
       if (got === n) resolve();
     });
   });

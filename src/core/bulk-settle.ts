@@ -27,9 +27,10 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  * here, in the order the client settled them. Later settles of the same session queue up
  * behind, so a nack of one tag after a nack multiple dead-letters in the client's order.
  *
- * Messages going back to their queue (requeue, release, return, detach) make that queue finish the
- * batch at once before anything that depends on its order (a delivery, basic.get, a purge,
- * a peek), so a requeued message is back in its place ahead of later ones, as RabbitMQ does.
+ * Messages going back to their queue (requeue, release, return, detach) hold that queue's
+ * deliveries until the batch is done (its consumers wait, other clients are served), and make
+ * it finish the batch at once before an answer that depends on its order (basic.get, a purge),
+ * so a requeued message is back in its place ahead of later ones, as RabbitMQ does.
  */
 export class BulkSettle implements SlicedTask {
   private readonly batches = new Fifo<Batch>();

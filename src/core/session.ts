@@ -493,8 +493,8 @@ export class Session {
     this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    // a million unacked go back in slices (settleAll): each queue finishes the return at once
-    // before anything that depends on its order, as RabbitMQ processes the channel's DOWN first
+    // a million unacked go back in slices (settleAll): each queue delivers nothing until they are
+    // all back, as RabbitMQ's queue processes the channel's DOWN in one go (Queue.dispatch)
     this.settleAll('return');
     this.vhost.directReplyTo.sessionClosed(this);
   }

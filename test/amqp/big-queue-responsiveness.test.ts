@@ -340,6 +340,55 @@ describe('messages that leave in bulk keep their order', () => {
     await ch.deleteQueue('rq.split');
   });
 
+  it('a channel closing with many unacked while another consumer of the queue keeps acking: the other gets them first, in order, flagged redelivered, then the rest; its ack does not make the queue finish the requeue at once', async () => {
+    // RabbitMQ 3.10.8, asked (amqplib, a classic queue, A prefetch n then closed, B prefetch 1 acking;
+    // also with A's basic.nack multiple requeue): B got n, then 0r 1r … (n-1)r, then n+1, n+2 …
+    const n = 2_000; // past one settle chunk: the close returns them through the sliced path
+    await ch.assertQueue('rq.busy', { durable: false });
+    for (let i = 0; i < n + 50; i++) broker.publish('', 'rq.busy', Buffer.from(String(i)));
+    const q = broker.core.vhost('/')!.getQueue('rq.busy')!;
+    const a = await conn.createChannel();
+    await a.prefetch(n);
+    let aGot = 0;
+    await new Promise<void>((resolve) => void a.consume('rq.busy', () => ++aGot === n && resolve()));
+    const b = await other.createChannel();
+    await b.prefetch(1);
+    const seq: string[] = [];
+    let held: import('amqplib').ConsumeMessage | undefined;
+    let onB: () => void = () => undefined;
+    await new Promise<void>((resolve) => {
+      onB = resolve;
+      void b.consume('rq.busy', (m) => {
+        seq.push(`${m!.content.toString()}${m!.fields.redelivered ? 'r' : ''}`);
+        if (!held) held = m!;
+        else b.ack(m!);
+        onB();
+      });
+    });
+    expect(seq).toEqual([String(n)]);
+    // the bulk work is held until the broker has taken B's ack: the requeue cannot have run by then
+    const acked = q.stats.acked;
+    let whenAcked: { delivered: number; ready: number } | undefined;
+    broker.core.bulkWork.add({
+      step: () => {
+        if (q.stats.acked === acked) return false;
+        whenAcked = { delivered: q.stats.delivered, ready: q.messageCount };
+        return true;
+      },
+    });
+    const delivered = q.stats.delivered;
+    await a.close();
+    const all = new Promise<void>((resolve) => (onB = () => seq.length === n + 6 && resolve()));
+    b.ack(held!);
+    await all;
+    // B's ack neither finished the requeue nor got B a later message: nothing delivered, nothing back yet
+    expect(whenAcked).toEqual({ delivered, ready: 49 });
+    expect(seq.slice(0, 3)).toEqual([String(n), '0r', '1r']);
+    expect(seq).toEqual([String(n), ...Array.from({ length: n }, (_, i) => `${i}r`), ...[1, 2, 3, 4, 5].map((k) => String(n + k))]);
+    await b.close();
+    await ch.deleteQueue('rq.busy');
+  });
+
   it(`the management API's get of ${GOT} (ack_requeue_true) answers every one in order, taken in slices while another client is served; all are back after`, async () => {
     await ch.assertQueue('big.mget', { durable: false });
     for (let i = 0; i < GOT; i++) broker.publish('', 'big.mget', Buffer.from(String(i)));

@@ -287,8 +287,9 @@ export class Queue {
   }
 
   /**
-   * Something that depends on the queue's order is about to happen: messages still coming
-   * back from a closed channel are put back in their places first (at once).
+   * Something that depends on the queue's order must answer now (basic.get, a purge's count):
+   * messages still coming back from a closed channel are put back in their places first, at
+   * once. Deliveries to consumers wait for them instead (dispatch).
    */
   private settleReturns(): void {
     if (this.returning.size === 0) return;
@@ -345,11 +346,11 @@ export class Queue {
       this.dispatchAgain = true;
       return;
     }
-    if (this.returning.size) {
-      // deliveries wait for what is coming back; the last return's end dispatches
-      if (this.consumers.length === 0) return;
-      this.settleReturns();
-    }
+    // deliveries wait while messages are on their way back (a closed channel's million unacked,
+    // put back in slices with other clients served meanwhile): none may overtake them; the last
+    // return's end dispatches (returnsDone). RabbitMQ's queue process requeues a closed
+    // channel's messages in one go too, delivering nothing meanwhile.
+    if (this.returning.size) return;
     this.dispatching = true;
     try {
       do {
