@@ -29,8 +29,4 @@ callgrind_control -i on "$VG" >/dev/null 2>&1
 node --import tsx bench/amqp10-e2e.ts --client "$C" --scenarios "$S" --count "$N" --rounds 1 --url "$URL" >/dev/null
 callgrind_control -i off "$VG" >/dev/null 2>&1
 callgrind_control -d "$VG" >/dev/null 2>&1
-callgrind_annotate --threshold=100 --inclusive=no "$W/cg.out.1" 2>/dev/null | sed -n '/file:function/,$p' | awk -v n="$N" -v l="$C $S" '
-  /^ *[0-9,]+ / { v = $1; gsub(",", "", v); t += v
-    if ($0 ~ /compiler::|Compile|Turbofan|Maglev|turboshaft|Pipeline|OptimizedCompilation|InstructionSelector|RegisterAllocator|Scheduler|LiveRange|BytecodeGenerator|Parser|Scanner/) c += v
-    else if ($0 ~ /Marking|Sweep|Scaveng|Heap::|Evacuat|MarkCompact|Ephemeron|RememberedSet|GCTracer|Compactor/) g += v }
-  END { printf "%s: %d Ir/msg in all; JIT %d, GC %d; without them %d\n", l, t / n, c / n, g / n, (t - c - g) / n }'
+bench/lib/callgrind-per-message.sh "$W/cg.out.1" "$N" "$C $S"

@@ -92,6 +92,22 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return Math.round((b / a) * 1000) / 1000;
 }
 
+/** B/A of one metric round by round (rounds where either failed are left out) */
+function roundRatios(a: TargetReport, b: TargetReport, metric: Metric): number[] {
+  const ra = a.rounds[metric.scenario] ?? [];
+  const rb = b.rounds[metric.scenario] ?? [];
+  const out: number[] = [];
+  for (let r = 0; r < Math.min(ra.length, rb.length); r++) {
+    const x = ra[r]!;
+    const y = rb[r]!;
+    if (x.kind === 'error' || y.kind === 'error') continue;
+    const va = metric.pick(x);
+    const vb = metric.pick(y);
+    if (va !== undefined && vb !== undefined && va > 0) out.push(vb / va);
+  }
+  return out;
+}
+
 /** Every pair (later target over earlier one): B/A; with three targets B/A, C/A, C/B. */
 function pairs(targets: readonly TargetReport[]): [number, number][] {
   const out: [number, number][] = [];
@@ -168,6 +184,24 @@ export function toTable(meta: RunMeta, targets: readonly TargetReport[], metrics
   for (const [i, row] of rows.entries()) {
     lines.push(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
     if (i === 0) lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+
+  // each round runs every target back to back, so a ratio within a round is the comparable
+  // figure on a loaded machine: its median and spread say how far the medians above can be trusted
+  if (ratioPairs.length && meta.rounds > 1) {
+    const spread: string[] = [];
+    for (const m of metrics) {
+      for (const [i, j] of ratioPairs) {
+        const r = roundRatios(targets[i]!, targets[j]!, m);
+        if (r.length < 2) continue;
+        const sorted = [...r].sort((a, b) => a - b);
+        spread.push(
+          `  ${m.name} ${targets[j]!.label}/${targets[i]!.label}: median ${median(r).toFixed(2)} (min ${sorted[0]!.toFixed(2)}, max ${sorted[sorted.length - 1]!.toFixed(2)}; ` +
+            `${r.filter((x) => x >= 1).length}/${r.length} rounds >= 1): ${r.map((x) => x.toFixed(2)).join(' ')}`,
+        );
+      }
+    }
+    if (spread.length) lines.push('', 'per-round ratios (each round measures the targets back to back):', ...spread);
   }
 
   const errors = targets.flatMap((t) =>

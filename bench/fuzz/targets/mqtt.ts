@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import mqttPacket, { type Packet, type Parser } from 'mqtt-packet';
-import { PacketReader } from '../../../src/protocols/mqtt/framing.js';
+import { MqttFrameError, PacketReader } from '../../../src/protocols/mqtt/framing.js';
 import { decodePublish, plainAckId, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from '../../../src/protocols/mqtt/hot-packets.js';
 import { hasInvalidUtf8, validFilter, validTopicName } from '../../../src/protocols/mqtt/subscriptions.js';
 import type { FuzzTarget } from '../harness.js';
@@ -140,26 +140,31 @@ export const mqttTarget: FuzzTarget = {
     });
     // as MqttConnection.onPacketBytes: once connected, the hot packets' plain forms are read
     // without mqtt-packet; anything else (and what they leave) goes to it
-    const each = (buf: Buffer, start: number, end: number): boolean => {
-      if (failed) return false;
+    const each = (buf: Buffer, start: number, end: number): void => {
+      if (failed) return;
       const type = buf[start]! >> 4;
       if (version > 0 && type === PUBLISH) {
         const p = decodePublish(buf, version, start, end);
         if (p) {
           validTopicName(p.topic);
           hasInvalidUtf8(p.topic);
-          return true;
+          return;
         }
       } else if (version > 0 && (type === PUBACK || type === PUBREC || type === PUBREL || type === PUBCOMP) && plainAckId(buf, type, start, end) >= 0) {
-        return true;
+        return;
       }
       parser.parse(buf.subarray(start, end));
-      return !failed;
     };
+    const stopIf = (): boolean => failed;
     for (const chunk of chunksOf(input)) {
       if (failed) return;
       // the packets before an offending one are read; the connection then closes
-      if (!reader.read(chunk, each).ok) return;
+      try {
+        reader.push(chunk, each, stopIf);
+      } catch (err) {
+        if (err instanceof MqttFrameError) return;
+        throw err;
+      }
     }
   },
   // mqtt-packet reports malformed packets through its 'error' event: nothing may be thrown

@@ -13,7 +13,7 @@ import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
-import { PacketReader } from './framing.js';
+import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
@@ -193,28 +193,36 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** one slice of input: the bytes left unread when the slice ended */
   private parse(chunk: Buffer): Buffer | undefined {
     if (this.state === 'closed') return undefined;
-    const check = this.reader.read(chunk, this.onPacketBytes);
-    // the packets before an offending one have been read; it is refused without reading on
-    if ((this.state as State) === 'closed') return undefined;
-    if (check.ok) return this.reader.unread;
-    if (check.reason === 'malformed') {
-      this.protocolFailure(RC.MALFORMED_PACKET, 'malformed fixed header');
+    let rest: Buffer | undefined;
+    try {
+      // after each packet with bytes behind it the reader asks whether this read's slice of time
+      // is over: the rest waits for the next turn (ReadSlices). Packets after one that closed the
+      // connection are skipped by onPacketBytes (its first test), so no second test is needed here.
+      rest = this.reader.push(chunk, this.onPacketBytes, this.input.over);
+    } catch (err) {
+      if (!(err instanceof MqttFrameError)) throw err;
+      // the packets before the offending one have been read; it is refused without reading on
+      // (unless a packet before it closed the connection: nothing is answered then)
+      if ((this.state as State) === 'closed') return undefined;
+      if (err.reason === 'malformed') {
+        this.protocolFailure(RC.MALFORMED_PACKET, 'malformed fixed header');
+        return undefined;
+      }
+      this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: err.length, max: this.reader.limit });
+      this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${err.length} bytes is larger than the maximum of ${this.reader.limit}`);
       return undefined;
     }
-    this.ctx.logger.info('MQTT packet refused: too large', { clientId: this.clientId || undefined, remote: this.remoteAddress, length: check.length, max: this.reader.limit });
-    this.protocolFailure(RC.PACKET_TOO_LARGE, `packet of ${check.length} bytes is larger than the maximum of ${this.reader.limit}`);
-    return undefined;
+    return (this.state as State) === 'closed' ? undefined : rest;
   }
 
   /**
    * One whole packet: the hot ones in their plain forms are read here (hot-packets.ts),
-   * everything else by mqtt-packet. False once the connection has closed.
+   * everything else by mqtt-packet. Nothing once the connection has closed.
    */
-  private readonly onPacketBytes = (buf: Buffer, start: number, end: number): boolean => {
+  private readonly onPacketBytes = (buf: Buffer, start: number, end: number): void => {
     if (this.state !== 'open') {
-      if (this.state === 'closed') return false;
-      this.parser.parse(buf.subarray(start, end));
-      return (this.state as State) !== 'closed';
+      if (this.state !== 'closed') this.parser.parse(buf.subarray(start, end));
+      return;
     }
     const type = buf[start]! >> 4;
     try {
@@ -251,8 +259,6 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // a long read (a burst of publishes, each fanned out) hands its deliveries to the
     // sockets slice by slice, so the subscribers' clients start on them meanwhile
     this.output.flushIfSliceOver();
-    // false also once this read's slice of time is over: the rest waits for the next turn (ReadSlices)
-    return (this.state as State) !== 'closed' && !this.input.over();
   };
 
   private onParseError(err: Error): void {

@@ -7,18 +7,21 @@
  * only a packet split across chunks is gathered (up to the limit) and joined.
  */
 
-export type FrameCheck =
-  /** every whole packet of the chunk was handed on (or the reader was told to stop) */
-  | { ok: true }
-  /** a packet declares `length` bytes, over the limit */
-  | { ok: false; length: number; reason: 'too-large' }
-  /** a reserved packet type or wrong reserved flags, or a remaining length running past 4 bytes */
-  | { ok: false; length: number; reason: 'malformed' };
+/** why the reader refused the stream; the packets before the offending one were handed on */
+export class MqttFrameError extends Error {
+  constructor(
+    /** 'too-large': a packet declares `length` bytes, over the limit; 'malformed': a reserved
+     * packet type or wrong reserved flags, or a remaining length running past 4 bytes */
+    readonly reason: 'too-large' | 'malformed',
+    /** the remaining length declared (as far as it was read) */
+    readonly length: number,
+  ) {
+    super(reason === 'too-large' ? `packet of ${length} bytes is over the limit` : 'malformed fixed header');
+  }
+}
 
-const OK: FrameCheck = { ok: true };
-
-/** receives one whole packet (fixed header included): bytes [start, end) of `buf`; false stops the reading */
-export type PacketHandler = (buf: Buffer, start: number, end: number) => boolean;
+/** receives one whole packet (fixed header included): bytes [start, end) of `buf` */
+export type PacketHandler = (buf: Buffer, start: number, end: number) => void;
 
 /** the flag bits each packet type must carry [MQTT-2.2.2-1]; PUBLISH's are its own (-1) */
 const REQUIRED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
@@ -35,23 +38,18 @@ export class PacketReader {
   /** the whole size of the split packet, once its fixed header is known; else -1 */
   private splitTotal = -1;
 
-  /**
-   * The bytes after the packet whose handler returned false, when there were any: a reader
-   * that processes its input in slices of time reads them later (common/read-slices.ts).
-   * They begin at a packet boundary. Set by each read.
-   */
-  unread: Buffer | undefined;
-
   /** `limit`: the largest remaining length accepted (the packet size, less its fixed header) */
   constructor(public limit: number) {}
 
   /**
-   * Hand every whole packet of `chunk` (with what earlier chunks left) to `each`. Stops at
-   * the first packet over the limit: nothing after its fixed header is kept then. Stops
-   * after a packet whose handler returns false, leaving the bytes after it in `unread`.
+   * Feed bytes: `each` gets every whole packet of `chunk` (with what earlier chunks left).
+   * After each packet `stopIf` (the connection's ReadSlices.over, or its closing) may stop the
+   * reading: the bytes not read yet are returned, beginning at a packet boundary, to be pushed
+   * again in a later turn (as the AMQP, STOMP, OpenWire and AMQP 1.0 readers do). Throws
+   * MqttFrameError at the first packet over the limit (nothing after its fixed header is
+   * kept) or with a malformed fixed header.
    */
-  read(chunk: Buffer, each: PacketHandler): FrameCheck {
-    this.unread = undefined;
+  push(chunk: Buffer, each: PacketHandler, stopIf?: () => boolean): Buffer | undefined {
     let buf = chunk;
     if (this.partsLength > 0) {
       if (this.splitTotal < 0) {
@@ -64,18 +62,16 @@ export class PacketReader {
         if (chunk.length < want) {
           this.parts.push(chunk);
           this.partsLength += chunk.length;
-          return OK;
+          return undefined;
         }
         this.parts.push(want === chunk.length ? chunk : chunk.subarray(0, want));
         const whole = Buffer.concat(this.parts, this.splitTotal);
         this.parts = [];
         this.partsLength = 0;
         this.splitTotal = -1;
-        if (!each(whole, 0, whole.length)) {
-          if (want < chunk.length) this.unread = chunk.subarray(want);
-          return OK;
-        }
-        if (want === chunk.length) return OK;
+        each(whole, 0, whole.length);
+        if (want === chunk.length) return undefined;
+        if (stopIf !== undefined && stopIf()) return chunk.subarray(want);
         buf = chunk.subarray(want);
       }
     }
@@ -83,7 +79,7 @@ export class PacketReader {
     let i = 0;
     while (i < n) {
       // the type byte is judged as it arrives (as mqtt-packet does), not when its body has come
-      if (!validTypeByte(buf[i]!)) return { ok: false, length: 0, reason: 'malformed' };
+      if (!validTypeByte(buf[i]!)) throw new MqttFrameError('malformed', 0);
       // remaining length: 1 to 4 bytes after the type byte, 7 bits each
       let length = 0;
       let multiplier = 1;
@@ -96,26 +92,24 @@ export class PacketReader {
           complete = true;
           break;
         }
-        if (j - i > 4) return { ok: false, length, reason: 'malformed' };
+        if (j - i > 4) throw new MqttFrameError('malformed', length);
         multiplier *= 128;
       }
       if (!complete) {
         this.keep(buf.subarray(i), -1);
-        return OK;
+        return undefined;
       }
-      if (length > this.limit) return { ok: false, length, reason: 'too-large' };
+      if (length > this.limit) throw new MqttFrameError('too-large', length);
       const end = j + length;
       if (end > n) {
         this.keep(buf.subarray(i), end - i);
-        return OK;
+        return undefined;
       }
-      if (!each(buf, i, end)) {
-        if (end < n) this.unread = buf.subarray(end);
-        return OK;
-      }
+      each(buf, i, end);
       i = end;
+      if (stopIf !== undefined && i < n && stopIf()) return buf.subarray(i);
     }
-    return OK;
+    return undefined;
   }
 
   private keep(part: Buffer, total: number): void {
