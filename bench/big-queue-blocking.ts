@@ -316,6 +316,10 @@ if (wanted('nack multiple, requeue')) await nackRequeue('nack multiple, requeue'
 if (wanted('nack multiple up to the last but one, requeue')) {
   await nackRequeue('nack multiple up to the last but one, requeue', 'nackrq2', (last) => last - 1, N - 1);
 }
+// the older half: the taken side is the one copied, its deliveries' queues read as it is
+if (wanted('nack multiple of the older half, requeue')) {
+  await nackRequeue('nack multiple of the older half, requeue', 'nackrq3', (last) => Math.floor(last / 2), Math.floor(N / 2));
+}
 if (wanted('ack multiple')) {
   declare('ackall');
   fill('ackall');

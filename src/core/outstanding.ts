@@ -1,4 +1,5 @@
-import type { Delivery } from './consumer.js';
+import type { Consumer, Delivery } from './consumer.js';
+import type { Queue } from './queues/queue.js';
 
 /**
  * A session's unsettled deliveries by tag, in tag order: what a Map<number, Delivery> gave
@@ -23,6 +24,10 @@ export class OutstandingDeliveries {
   private live = 0;
   /** changes whenever deliveries move in the arrays: iterators find their place again by tag */
   private epoch = 0;
+  /** a book takeThrough made, when its deliveries were the side copied: their queues (timed-out ones left out) */
+  queues: Set<Queue> | undefined;
+  /** ... when the deliveries left behind were copied instead: how many of them (not timed out) each consumer has */
+  kept: Map<Consumer, number> | undefined;
 
   get size(): number {
     return this.live;
@@ -70,21 +75,37 @@ export class OutstandingDeliveries {
   /**
    * Every delivery with a tag up to `tag`, out of this book into a new one, in order (a nack
    * multiple of most of a million): the smaller side is copied and counted, the other keeps the
-   * arrays; never a look at a delivery itself (a million scattered over the heap take 40-200 ms
-   * to visit).
+   * arrays; only the side copied is looked at (a million deliveries scattered over the heap
+   * take 40-200 ms to visit). As it is copied, the taken book learns where its deliveries come
+   * from: their queues (`queues`) when they are the side copied, else how many of the deliveries
+   * left behind each consumer has (`kept`: a consumer with more unacked has some in the taken).
    */
   takeThrough(tag: number): OutstandingDeliveries {
     const taken = new OutstandingDeliveries();
     const from = this.start;
     const end = this.end;
     const cut = this.firstIndexAbove(tag);
-    if (cut === from || this.live === 0) return taken;
+    if (cut === from || this.live === 0) {
+      taken.queues = new Set();
+      return taken;
+    }
     const slots = this.slots;
     const tags = this.tags;
     if (cut - from <= end - cut) {
       // fewer taken than kept: the taken ones are copied out
+      const queues = (taken.queues = new Set<Queue>());
+      let last: Queue | null = null;
       let n = 0;
-      for (let i = from; i < cut; i++) if (slots[i] !== undefined) n++;
+      for (let i = from; i < cut; i++) {
+        const d = slots[i];
+        if (d === undefined) continue;
+        n++;
+        const q = d.queue;
+        if (q && q !== last && !d.timedOut) {
+          last = q;
+          queues.add(q);
+        }
+      }
       taken.slots = slots.slice(from, cut);
       taken.tags = tags.slice(from, cut);
       taken.end = cut - from;
@@ -102,8 +123,15 @@ export class OutstandingDeliveries {
       return taken;
     }
     // fewer kept (a nack up to a recent tag): the taken book keeps the arrays, the rest is copied out
+    const byConsumer = (taken.kept = new Map<Consumer, number>());
     let kept = 0;
-    for (let i = cut; i < end; i++) if (slots[i] !== undefined) kept++;
+    for (let i = cut; i < end; i++) {
+      const d = slots[i];
+      if (d === undefined) continue;
+      kept++;
+      const c = d.consumer;
+      if (c && !d.timedOut) byConsumer.set(c, (byConsumer.get(c) ?? 0) + 1);
+    }
     this.slots = slots.slice(cut, end);
     this.tags = tags.slice(cut, end);
     slots.fill(undefined, cut, end);

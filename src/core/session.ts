@@ -25,13 +25,14 @@ export class Session {
   /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the book) */
   private outstanding = new OutstandingDeliveries();
   /**
-   * the queues of the deliveries in the book — or a few more: one whose deliveries were all
-   * settled stays until the book is next empty. A bulk requeue tells them at once that messages
-   * are on their way back, without walking a million deliveries first (BulkSettle.add).
+   * Where the book's deliveries come from, so that a bulk requeue can tell their queues at once
+   * that messages are on their way back without walking a million deliveries first
+   * (BulkSettle.add), and nothing is done per delivery: the consumers that take with acks (a
+   * cancelled one stays while it has any unacked: Consumer.unacked counts them) ...
    */
-  private bookQueues = new Set<Queue>();
-  /** the queue last added to bookQueues (the check per delivery is this one comparison) */
-  private bookQueue: Queue | null = null;
+  private readonly bookConsumers = new Set<Consumer>();
+  /** ... and the queues basic.get took from with acks (since the book was last empty) */
+  private getQueues = new Set<Queue>();
   /** settles of many deliveries at once, done in the broker's sliced work (and later settles behind them) */
   private readonly bulk = new BulkSettle(
     (d, how, touched) => this.finishSettle(d, how, touched),
@@ -87,6 +88,7 @@ export class Session {
     const c = new Consumer(this, queue, options, sink);
     c.prefetch = this.consumerPrefetch;
     queue.addConsumer(c);
+    if (!c.noAck) this.bookConsumers.add(c);
     this.consumers.set(options.tag, c);
     accepted?.(c);
     queue.dispatch();
@@ -121,6 +123,10 @@ export class Session {
       queue.stats.getEmpty++;
       return undefined;
     }
+    if (!noAck) {
+      if (this.outstanding.size === 0) this.getQueues.clear();
+      this.getQueues.add(queue);
+    }
     const delivery = this.track(entry, queue, null, !noAck);
     queue.stats.delivered++;
     if (delivery.redelivered) queue.stats.redelivered++;
@@ -145,7 +151,6 @@ export class Session {
     }
     const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message };
     if (needsAck) {
-      if (queue !== this.bookQueue || this.outstanding.size === 0) this.bookHolds(queue);
       this.outstanding.add(delivery);
       this.unacked++;
       if (this.ackTimedOut) {
@@ -156,14 +161,18 @@ export class Session {
     return delivery;
   }
 
-  /** a delivery from `queue` joins the book: bookQueues starts over when the book is empty */
-  private bookHolds(queue: Queue | null): void {
-    if (this.outstanding.size === 0) {
-      if (queue === this.bookQueue && this.bookQueues.size <= 1) return;
-      this.bookQueues.clear();
+  /**
+   * the queues the book's deliveries may come from (a few more at most: those of basic.gets
+   * since the book was last empty, and a consumer's whose unacked are already being settled
+   * in slices); consumers cancelled with none unacked are let go here
+   */
+  private bookQueues(): Set<Queue> {
+    const queues = new Set<Queue>(this.getQueues);
+    for (const c of this.bookConsumers) {
+      if (c.unacked > 0) queues.add(c.queue);
+      else if (this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
     }
-    this.bookQueue = queue;
-    if (queue) this.bookQueues.add(queue);
+    return queues;
   }
 
   /**
@@ -405,17 +414,22 @@ export class Session {
       const taken = this.outstanding.takeThrough(tag);
       if (untimed) this.unacked = this.outstanding.size;
       else for (const d of taken.values()) if (!d.timedOut) this.unacked--;
-      this.bulkSettle(taken.values(), taken.size, how, [...this.bookQueues]);
+      // what the book's copy found: the queues of the taken deliveries, or (the kept ones copied) how many each consumer keeps
+      let queues = taken.queues;
+      if (!queues) {
+        queues = new Set(this.getQueues);
+        for (const c of this.bookConsumers) if (c.unacked > (taken.kept!.get(c) ?? 0)) queues.add(c.queue);
+      }
+      this.bulkSettle(taken.values(), taken.size, how, queues);
     }
   }
 
   /** every outstanding delivery, in slices: the book itself is handed over (O(1)) */
   private settleAllInSlices(how: SettleHow): void {
     const all = this.outstanding;
-    const queues = this.bookQueues;
+    const queues = this.bookQueues();
     this.outstanding = new OutstandingDeliveries();
-    this.bookQueues = new Set();
-    this.bookQueue = null;
+    this.getQueues = new Set();
     this.unacked = 0;
     this.bulkSettle(all.values(), all.size, how, queues);
   }

@@ -308,6 +308,48 @@ describe('messages that leave in bulk keep their order', () => {
     for (const name of ['rq.a', 'rq.b', 'rq.c']) await ch.deleteQueue(name);
   });
 
+  it('basic.nack multiple with requeue up to a tag holds only the queues of the deliveries it takes: a queue the channel also consumes from, whose deliveries come after the tag, is not held', async () => {
+    const v = broker.core.vhost('/')!;
+    // older first, then newer: the nack covers the older queue's deliveries only (taken side copied,
+    // then the kept side copied: both ways the book is split)
+    for (const [older, newer, n, m] of [['rq.old', 'rq.new', 600, 10], ['rq.old2', 'rq.new2', 10, 600]] as const) {
+      for (const name of [older, newer]) await ch.assertQueue(name, { durable: false });
+      for (let i = 0; i < n; i++) broker.publish('', older, Buffer.from(`o${i}`));
+      const c = await conn.createChannel();
+      const got: import('amqplib').ConsumeMessage[] = [];
+      const tags: string[] = [];
+      await new Promise<void>((resolve) => {
+        void c.consume(older, (msg) => got.push(msg!) === n && resolve()).then((ok) => tags.push(ok.consumerTag));
+      });
+      for (let i = 0; i < m; i++) broker.publish('', newer, Buffer.from(`n${i}`));
+      await new Promise<void>((resolve) => {
+        void c.consume(newer, (msg) => got.push(msg!) === n + m && resolve()).then((ok) => tags.push(ok.consumerTag));
+      });
+      for (const t of tags) await c.cancel(t);
+      const getter = await other.createChannel();
+      broker.publish('', newer, Buffer.from('after'));
+      // the requeue is held back in the bulk work until the newer queue's get is served
+      let backWhenServed = -1;
+      const onDelivered = (q: { name: string }) => {
+        if (q.name === newer) backWhenServed = v.getQueue(older)!.messageCount;
+      };
+      broker.core.on('delivered', onDelivered);
+      broker.core.bulkWork.add({ step: () => backWhenServed >= 0 });
+      c.nack(got[n - 1]!, true, true);
+      const fromNewer = await getter.get(newer, { noAck: true });
+      broker.core.off('delivered', onDelivered);
+      expect(fromNewer && fromNewer.content.toString()).toBe('after');
+      // served before any of the requeue ran: the newer queue was not held by it
+      expect(backWhenServed).toBe(0);
+      await servedWhile(() => v.getQueue(older)!.messageCount < n, () => 0);
+      expect(broker.queue(older).messages().map((x) => `${x.text()}${x.redelivered ? 'r' : ''}`)).toEqual(Array.from({ length: n }, (_, i) => `o${i}r`));
+      expect(v.getQueue(newer)!.unackedCount).toBe(m);
+      await getter.close();
+      await c.close();
+      for (const name of [older, newer]) await ch.deleteQueue(name);
+    }
+  });
+
   it('basic.nack multiple with requeue of the older half after the newer half was acked one by one: all of it back in order, the broker goes on (it hung)', async () => {
     const n = 600; // past one settle chunk: the nack goes through the sliced path
     await ch.assertQueue('rq.split', { durable: false });

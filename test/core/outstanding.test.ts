@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Delivery } from '../../src/core/consumer.js';
+import type { Consumer, Delivery } from '../../src/core/consumer.js';
+import type { Queue } from '../../src/core/queues/queue.js';
 import { OutstandingDeliveries } from '../../src/core/outstanding.js';
 
 /** a delivery with just its tag (the book looks at nothing else) */
@@ -102,6 +103,34 @@ describe('OutstandingDeliveries', () => {
     expect(big.get(3)).toBeUndefined();
     expect(big.delete(4)).toBe(true);
     expect(big.firstTag()).toBe(5);
+  });
+
+  it('takeThrough(tag) tells where the taken deliveries come from, looking only at the side it copies: their queues, or what each consumer keeps', () => {
+    const qa = { name: 'a' } as Queue;
+    const qb = { name: 'b' } as Queue;
+    const ca = { queue: qa } as Consumer;
+    const cb = { queue: qb } as Consumer;
+    const from = (tag: number, c: Consumer | null, q: Queue, timedOut = false): Delivery => ({ tag, consumer: c, queue: q, timedOut }) as Delivery;
+    // fewer taken: their queues (a get's too; a timed-out delivery's message went back before: left out)
+    const book = new OutstandingDeliveries();
+    book.add(from(1, null, qb));
+    book.add(from(2, ca, qa, true));
+    for (let t = 3; t <= 10; t++) book.add(from(t, ca, qa));
+    expect([...book.takeThrough(1).queues!].map((q) => q.name)).toEqual(['b']);
+    expect(book.takeThrough(2).queues).toEqual(new Set());
+    const head = book.takeThrough(4);
+    expect([...head.queues!].map((q) => q.name)).toEqual(['a']);
+    expect(head.kept).toBeUndefined();
+    // fewer kept: how many each consumer keeps (timed-out ones and gets not counted)
+    for (let t = 11; t <= 12; t++) book.add(from(t, cb, qb));
+    book.add(from(13, cb, qb, true));
+    book.add(from(14, null, qa));
+    const most = book.takeThrough(10);
+    expect(most.queues).toBeUndefined();
+    expect(most.kept).toEqual(new Map([[cb, 2]]));
+    expect(tags(most)).toEqual([5, 6, 7, 8, 9, 10]);
+    // nothing taken: no queues
+    expect(book.takeThrough(3).queues).toEqual(new Set());
   });
 
   it('takeThrough(tag) of all that is left, the later tags acked one by one before: the book is empty and takes new tags (it looped for ever)', () => {
