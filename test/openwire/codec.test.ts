@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reader, Writer, decodeModifiedUtf8, encodeModifiedUtf8 } from '../../src/protocols/openwire/codec/data.js';
 import { FrameReader, FrameTooLargeError } from '../../src/protocols/openwire/codec/framing.js';
-import { decodeFrame, encodeFrame, UnknownTypeError, type OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
+import { appendFrame, decodeFrame, encodeFrame, UnknownTypeError, type OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
 import { PType, decodePrimitiveMap, encodePrimitiveMap, type Typed } from '../../src/protocols/openwire/codec/primitive.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
 import { brokerWireFormatInfo, negotiate, MAGIC } from '../../src/protocols/openwire/codec/wire-format.js';
@@ -70,6 +70,26 @@ describe('OpenWire codec (loose encoding)', () => {
     expect(((back['messageId'] as OwStruct)['producerId'] as OwStruct)['connectionId']).toBe('ID:h-1-2-3:1');
     expect(back['timestamp']).toBe(1_795_000_000_123);
     expect(textOf(back['content'] as Buffer)).toBe('Hello ActiveMQ!');
+  });
+
+  it("appendFrame can leave a message's content out: written as absent, the struct untouched, a nested message's kept", () => {
+    const msg: OwStruct = { type: T.BytesMessage, destination: { type: T.Queue, physicalName: 'q' }, content: Buffer.from('body'), priority: 4 };
+    const w = new Writer(256);
+    appendFrame(msg, V12, w, true);
+    const out = w.finish();
+    const back = decodeFrame(out.subarray(4), V12);
+    expect(back['content']).toBeNull();
+    expect(back['priority']).toBe(4);
+    expect(msg['content']).toEqual(Buffer.from('body'));
+    // the same struct in full, as a connection writes it
+    w.pos = 0;
+    appendFrame(msg, V12, w);
+    expect(decodeFrame(w.finish().subarray(4), V12)['content']).toEqual(Buffer.from('body'));
+    // only the top structure's content: a dispatch's message keeps its own
+    const dispatch: OwStruct = { type: T.MessageDispatch, destination: msg['destination'], message: msg, redeliveryCounter: 0 };
+    w.pos = 0;
+    appendFrame(dispatch, V12, w, true);
+    expect((decodeFrame(w.finish().subarray(4), V12)['message'] as OwStruct)['content']).toEqual(Buffer.from('body'));
   });
 
   it('omits fields older versions do not have (ConsumerInfo.clientId before v10)', () => {

@@ -70,7 +70,7 @@ export class ReadSlices {
    * every CLOCK_EVERY frames (a reading costs ~40-80 ns, a small publish's whole handling a few
    * µs once warm), so a slice may run a few frames past its end.
    */
-  readonly over = (): boolean => (++this.frames & (CLOCK_EVERY - 1)) === 0 && this.endsAt !== Infinity && performance.now() >= this.endsAt;
+  readonly over = (): boolean => (++this.frames & (CLOCK_EVERY - 1)) === 0 && this.spent();
 
   /** the socket's 'data' */
   data(chunk: Buffer): void {
@@ -79,7 +79,7 @@ export class ReadSlices {
       return;
     }
     if (this.endsAt === Infinity) this.startSlice();
-    else if (performance.now() >= this.endsAt) {
+    else if (this.spent()) {
       // a later read of the same turn, the slice spent: all of it waits for the next turn
       this.wait([chunk]);
       return;
@@ -99,6 +99,11 @@ export class ReadSlices {
     if (this.queued === undefined && this.open()) this.stream.resume();
   }
 
+  /** a slice runs and its time is up (reads the clock) */
+  private spent(): boolean {
+    return this.endsAt !== Infinity && performance.now() >= this.endsAt;
+  }
+
   /** this turn's slice starts; it ends at this connection's next check phase */
   private startSlice(): void {
     if (this.sliceMs <= 0) return;
@@ -114,7 +119,7 @@ export class ReadSlices {
 
   private run(input: Buffer[]): void {
     for (let i = 0; i < input.length; i++) {
-      if (i > 0 && this.endsAt !== Infinity && performance.now() >= this.endsAt) {
+      if (i > 0 && this.spent()) {
         // the slice is spent between two reads: the later ones wait whole
         this.wait(input.slice(i));
         return;

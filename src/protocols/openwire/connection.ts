@@ -42,6 +42,7 @@ import { ADVISORY_PREFIX, destinationOf, destinationStruct, expandComposite, typ
 import { OwConsumer, durableQueueName, type OwConsumerHost } from './consumer.js';
 import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
 import { fromOpenWire, nativeOf } from './message-map.js';
+import { RepeatedIds } from './repeated-ids.js';
 
 export interface OpenWireOptions {
   /** largest frame accepted (ActiveMQ's wireFormat.maxFrameSize, 100 MiB) */
@@ -101,6 +102,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
    * connection's own buffer: they leave in one socket write (one copy) at the next tick
    */
   private readonly out = new Writer(16 * 1024);
+  /** incoming messages share the ids and destination they repeat */
+  private readonly repeatedIds = new RepeatedIds();
   private flushPending = false;
   private readonly settings: WireFormatSettings;
   private authUser: AuthenticatedUser | undefined;
@@ -395,6 +398,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
 
   private onMessage(cmd: OwStruct): void {
     this.requireConnection();
+    this.repeatedIds.share(cmd);
     const dest = destinationOf(cmd['destination'] as OwStruct | null);
     if (!dest) throw invalidDestination('The message has no destination');
     const now = Date.now();

@@ -66,16 +66,8 @@ registerNativeForm(NATIVE, {
     w.pos = 0;
     w.byte(form);
     w.utf(n.connectionId);
-    if (form === StoredContent.Inside) appendFrame(s, STORED, w);
-    else {
-      // the struct is marshalled without its content (put back at once: nothing runs in between)
-      s['content'] = null;
-      try {
-        appendFrame(s, STORED, w);
-      } finally {
-        s['content'] = content;
-      }
-    }
+    // marshalled without its content when the body gives it back
+    appendFrame(s, STORED, w, form !== StoredContent.Inside);
     // the writer's own bytes, valid until the next encode: the store copies them into its record at once
     return w.finish();
   },

@@ -45,7 +45,8 @@ function readStruct(r: Reader, type: number, o: WireOptions, depth: number): OwS
 }
 
 type StructReader = (r: Reader, o: WireOptions, depth: number) => OwStruct;
-type StructWriter = (w: Writer, s: OwStruct, o: WireOptions) => void;
+/** `withoutContent`: a message's content is written as absent (see appendFrame) */
+type StructWriter = (w: Writer, s: OwStruct, o: WireOptions, withoutContent?: boolean) => void;
 
 /** field names are the schema's own identifiers: safe to put in generated code */
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -91,11 +92,12 @@ function compileWriter(spec: StructSpec): StructWriter {
       case 'long': stmt = `w.long(${v} ?? 0);`; break;
       case 'string': stmt = `{ const v = ${v}; if (v !== null && v !== undefined) { w.bool(true); w.utf(v); } else w.bool(false); }`; break;
       case 'obj': stmt = `writeNested(w, ${v} ?? null, o);`; break;
-      default: stmt = `writeField(w, fields[${i}], ${v}, o);`;
+      // only the top structure's own content is left out, never a nested one's
+      default: stmt = `writeField(w, fields[${i}], ${fs.name === 'content' ? `withoutContent === true ? null : ${v}` : v}, o);`;
     }
     lines.push(fs.since !== undefined ? `if (o.version >= ${fs.since}) ${stmt}` : stmt);
   });
-  const body = `return function write${spec.name}(w, s, o) { ${lines.join(' ')} };`;
+  const body = `return function write${spec.name}(w, s, o, withoutContent) { ${lines.join(' ')} };`;
   return new Function('writeNested', 'writeField', 'fields', body)(writeNested, writeField, spec.fields) as StructWriter;
 }
 
@@ -167,13 +169,17 @@ export function encodeFrame(s: OwStruct, o: WireOptions, w = new Writer(512)): B
   return Buffer.from(w.finish());
 }
 
-/** a size-prefixed command after what `w` holds (a connection's output of one turn); nothing of it if it fails */
-export function appendFrame(s: OwStruct, o: WireOptions, w: Writer): void {
+/**
+ * A size-prefixed command after what `w` holds (a connection's output of one turn); nothing of
+ * it if it fails. `withoutContent`: a message's content is written as absent (the store keeps
+ * the body beside it: openwire/message-map.ts), the struct itself untouched.
+ */
+export function appendFrame(s: OwStruct, o: WireOptions, w: Writer, withoutContent = false): void {
   const start = w.pos;
   try {
     const at = w.placeholder();
     w.byte(s.type);
-    writeStruct(w, s, o);
+    writeStruct(w, s, o, withoutContent);
     w.patchInt(at, w.pos - at - 4);
   } catch (err) {
     w.pos = start;
@@ -181,10 +187,10 @@ export function appendFrame(s: OwStruct, o: WireOptions, w: Writer): void {
   }
 }
 
-function writeStruct(w: Writer, s: OwStruct, o: WireOptions): void {
+function writeStruct(w: Writer, s: OwStruct, o: WireOptions, withoutContent?: boolean): void {
   const write = WRITERS[s.type];
   if (!write) throw new Error(`no OpenWire marshaller for type ${s.type}`);
-  write(w, s, o);
+  write(w, s, o, withoutContent);
 }
 
 function writeField(w: Writer, fs: FieldSpec, v: unknown, o: WireOptions): void {
