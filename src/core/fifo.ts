@@ -10,7 +10,7 @@ const MASK = BLOCK - 1;
  * queue of fixed-size blocks, added at either end and freed as they empty, so a deep FIFO (a
  * queue's million ready messages in a broker without paging) never copies itself and never
  * holds two copies of its slots: a ring doubling at 2^20 copied 8 MiB into a new 16 MiB array
- * in one go. It returns to a small ring when it empties.
+ * in one go. It returns to one ring (of BLOCK slots) when it empties.
  */
 export class Fifo<T> {
   private items: (T | undefined)[];
@@ -76,7 +76,7 @@ export class Fifo<T> {
       const item = first[this.head];
       first[this.head] = undefined;
       this.count--;
-      if (this.count === 0) this.reset();
+      if (this.count === 0) this.toRing(first);
       else if (++this.head === BLOCK) {
         // emptied: kept as the spare (its slots are all undefined again)
         this.spare = blocks.shift();
@@ -149,6 +149,19 @@ export class Fifo<T> {
     const b = this.spare ?? new Array(BLOCK);
     this.spare = undefined;
     return b;
+  }
+
+  /**
+   * Emptied while in blocks: the last block (every slot undefined again) becomes the ring, so a
+   * queue's head that fills past a block and drains over and over does not grow its ring again
+   * from 16 slots each time (a ring never shrank before blocks either).
+   */
+  private toRing(block: (T | undefined)[]): void {
+    this.items = block;
+    this.head = 0;
+    this.count = 0;
+    this.blocks = undefined;
+    this.spare = undefined;
   }
 
   /** empty, one small ring again */
