@@ -11,9 +11,10 @@
  *      bytes per persistent message (segment files after the broker stopped) and the fill times;
  *      `--openwire-type text` sends TextMessages instead;
  *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
- *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked.
+ *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked;
+ *      a non-durable queue of transient messages, or (`--flood-durable true`) a durable queue of persistent ones.
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--work /tmp/localmq-memory-goals-<port>] [--openwire-type bytes|text]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--flood-durable false] [--work /tmp/localmq-memory-goals-<port>] [--openwire-type bytes|text]
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
@@ -63,6 +64,8 @@ const idleRuns = Number(flag('idle-runs', '3'));
 // its own directory per port: two engineers' runs (different port ranges) never share a data dir
 const work = flag('work', `/tmp/localmq-memory-goals-${base}`);
 const openwireText = flag('openwire-type', 'bytes') === 'text';
+// the flood into a durable queue of persistent messages (the journal's index grows with it) instead of transient ones
+const floodDurable = flag('flood-durable', 'false') === 'true';
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -262,7 +265,7 @@ if (steps.has('flood')) {
       firstBlockedAt ??= { ms: Date.now() - started, rssMiB: Math.round(rssMiB(c.pid!)) };
     });
     const ch = await conn.createChannel();
-    await ch.assertQueue('flood', { durable: false });
+    await ch.assertQueue('flood', { durable: floodDurable });
     const body = Buffer.alloc(1024, 'f');
     let maxRss = 0;
     let maxAt = 0;
@@ -273,7 +276,7 @@ if (steps.has('flood')) {
     const until = Date.now() + 20_000;
     let sent = 0;
     while (Date.now() < until) {
-      if (!ch.publish('', 'flood', body)) {
+      if (!ch.publish('', 'flood', body, { persistent: floodDurable })) {
         // one drain listener at a time: the one a timeout left behind is taken off
         let onDrain: () => void = () => undefined;
         await Promise.race([new Promise<void>((r) => ch.once('drain', (onDrain = () => r()))), sleep(500)]);
@@ -282,7 +285,7 @@ if (steps.has('flood')) {
       if (++sent % 1000 === 0) await new Promise((r) => setImmediate(r));
     }
     clearInterval(sampler);
-    floods.push({ watermarkMiB: limitMiB, maxRssMiB: Math.round(maxRss), maxAtMs: maxAt, goalMiB: Math.round(limitMiB * 1.1), blockedEvents: blocked, firstBlocked: firstBlockedAt, publishedByClient: sent });
+    floods.push({ durable: floodDurable, watermarkMiB: limitMiB, maxRssMiB: Math.round(maxRss), maxAtMs: maxAt, goalMiB: Math.round(limitMiB * 1.1), blockedEvents: blocked, firstBlocked: firstBlockedAt, publishedByClient: sent });
     conn.on('error', () => undefined);
     const gone = new Promise((r) => c.once('exit', r));
     c.kill('SIGKILL');
