@@ -4,12 +4,13 @@
 #   bench/mqtt-vs-mosquitto.sh run DIR [DIR2]    Mosquitto (target A) against the LocalMQ build(s) in DIR (B) and DIR2 (C)
 # Build first, then run under a shared machine's bench lock (the run stays under 3 minutes with the defaults).
 # Environment of `run`: ROUNDS (7), WARMUP (1 unmeasured round), SCENARIOS (qos0,qos1,fanout), PIN (1: the
-# client on CPU 0, every broker on CPU 1; 0: the scheduler decides), PORT_BASE (25800), MOSQUITTO (mosquitto).
+# client on CPU 0, every broker on CPU 1; 0: the scheduler decides), PORT_BASE (25800), MOSQUITTO (mosquitto),
+# CLIENT_FLAGS (node flags of the bench process: --expose-gc, so each measured run starts from a collected heap).
 # The table's B/A is LocalMQ / Mosquitto; below it the per-round ratios, then each broker's CPU seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout} PIN=${PIN:-1}
-PORT_BASE=${PORT_BASE:-25800} MOSQUITTO=${MOSQUITTO:-mosquitto}
+PORT_BASE=${PORT_BASE:-25800} MOSQUITTO=${MOSQUITTO:-mosquitto} CLIENT_FLAGS=${CLIENT_FLAGS:---expose-gc}
 if [ "${1:-}" = build ]; then
   out=$2 ref=${3:-}
   rm -rf "$out" && mkdir -p "$out"
@@ -50,12 +51,12 @@ for d in "$@"; do
   d=$(realpath "$d")
   port=$((port + 1))
   # LocalMQ in memory, defaults, as `startBroker()` and `npx localmq` run it
-  cat >"$d/localmq-bench.mjs" <<JS
-const { startBroker } = await import('./dist/index.js');
+  cat >"$W/localmq-$port.mjs" <<JS
+const { startBroker } = await import('$d/dist/index.js');
 const broker = await startBroker({ ports: { amqp: 0, stomp: 0, mqtt: $port } });
 process.on('SIGTERM', async () => { await broker.stop(); process.exit(0); });
 JS
-  "${ON_BROKER[@]}" node "$d/localmq-bench.mjs" >"$W/localmq-$port.log" 2>&1 &
+  "${ON_BROKER[@]}" node "$W/localmq-$port.mjs" >"$W/localmq-$port.log" 2>&1 &
   pids+=($!) urls+=(--url "mqtt://guest:guest@127.0.0.1:$port")
 done
 for u in $(seq "$PORT_BASE" "$port"); do
@@ -63,7 +64,8 @@ for u in $(seq "$PORT_BASE" "$port"); do
 done
 
 status=0
-"${ON_CLIENT[@]}" npx tsx bench/mqtt-e2e.ts "${urls[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" || status=$?
+# shellcheck disable=SC2086
+"${ON_CLIENT[@]}" node $CLIENT_FLAGS --import tsx bench/mqtt-e2e.ts "${urls[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" || status=$?
 hz=$(getconf CLK_TCK)
 echo
 echo "broker CPU over the whole run (same messages through each; A = Mosquitto):"

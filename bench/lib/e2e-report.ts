@@ -195,9 +195,10 @@ export function toTable(meta: RunMeta, targets: readonly TargetReport[], metrics
         const r = roundRatios(targets[i]!, targets[j]!, m);
         if (r.length < 2) continue;
         const sorted = [...r].sort((a, b) => a - b);
+        const q = (f: number): string => sorted[Math.round(f * (sorted.length - 1))]!.toFixed(2);
         spread.push(
-          `  ${m.name} ${targets[j]!.label}/${targets[i]!.label}: median ${median(r).toFixed(2)} (min ${sorted[0]!.toFixed(2)}, max ${sorted[sorted.length - 1]!.toFixed(2)}; ` +
-            `${r.filter((x) => x >= 1).length}/${r.length} rounds >= 1): ${r.map((x) => x.toFixed(2)).join(' ')}`,
+          `  ${m.name} ${targets[j]!.label}/${targets[i]!.label}: median ${median(r).toFixed(2)} (quartiles ${q(0.25)}-${q(0.75)}, ` +
+            `min ${q(0)}, max ${q(1)}; ${r.filter((x) => x >= 1).length}/${r.length} rounds >= 1): ${r.map((x) => x.toFixed(2)).join(' ')}`,
         );
       }
     }
