@@ -144,6 +144,29 @@ describe('OpenWire codec (loose encoding)', () => {
     expect(() => new FrameReader(1000).push(big, () => undefined)).toThrow(FrameTooLargeError);
   });
 
+  it('reads every frame once, in order, however the stream is cut into reads and wherever the reading stops', () => {
+    // frames of varied sizes; reads cut at seeded random points (a frame straddling two reads, then
+    // the rest of that read); stopIf stops every few frames and the rest is pushed again, as ReadSlices does
+    const frames = Array.from({ length: 200 }, (_, i) => encodeFrame({ type: T.ProducerId, connectionId: 'c'.repeat(i % 37), value: i, sessionId: 1 }, V12));
+    const all = Buffer.concat(frames);
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n) + 1;
+    for (const stopEvery of [0, 1, 3]) {
+      const r = new FrameReader(1000);
+      const got: number[] = [];
+      const onFrame = (body: Buffer) => got.push(decodeFrame(body, V12)['value'] as number);
+      let asked = 0;
+      const stopIf = stopEvery ? () => ++asked % stopEvery === 0 : undefined;
+      for (let at = 0; at < all.length; ) {
+        const n = rnd(300);
+        let rest = r.push(all.subarray(at, at + n), onFrame, stopIf);
+        while (rest !== undefined) rest = r.push(rest, onFrame, stopIf);
+        at += n;
+      }
+      expect(got, `stop every ${stopEvery}`).toEqual(frames.map((_, i) => i));
+    }
+  });
+
   it('names an unknown data type', () => {
     expect(() => decodeFrame(Buffer.from([99]), V12)).toThrow(UnknownTypeError);
     const w = new Writer(8);
