@@ -8,6 +8,7 @@ import type { Queue } from '../core/queues/queue.js';
 import type { ClientConnection } from '../protocols/context.js';
 import type { Connections } from './connections.js';
 import type { SlicedTask, SlicedWork } from '../core/sliced-work.js';
+import type { ReadyCopy } from '../core/queues/ready-list.js';
 
 /** messages one slice of peek() builds at most, whatever its time left */
 const PEEK_CHUNK = 16_384;
@@ -72,13 +73,18 @@ export class BrokerInspection {
        */
       messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
       /**
-       * messages() for a queue of millions: the same messages (those ready when called), built
-       * a slice at a time with other clients served in between, so the broker is never held
-       * for long (messages() of a million holds it for the whole copy). The slices run on the
-       * broker's bulk work in turn: peek() resolves only after the bulk work queued before it
-       * (a purge's or a mass expiry's settling, a channel's requeue in slices) has run.
+       * messages() for a queue of millions: the same messages (those ready when called), copied
+       * and built a slice at a time with other clients served in between, so the broker is
+       * never held for long (messages() of a million holds it for the whole copy). The slices
+       * run on the broker's bulk work in turn: peek() resolves only after the bulk work queued
+       * before it (a purge's or a mass expiry's settling) has run. Messages of a channel that
+       * closed (or nacked many) still on their way back count as ready: peek() then shows the
+       * queue as it is once they are back, those queued meanwhile included.
        */
-      peek: (limit?: number): Promise<PeekedMessage[]> => peekInSlices(this.core.bulkWork, find()?.peekMessages(limit) ?? []),
+      peek: (limit?: number): Promise<PeekedMessage[]> => {
+        const q = find();
+        return q ? peekInSlices(this.core.bulkWork, q, limit ?? Infinity) : Promise.resolve([]);
+      },
       purge: (): number => find()?.purge() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
@@ -198,44 +204,43 @@ function peeked(e: QueueEntry): PeekedMessage {
 }
 
 /**
- * peek()'s copy: messages built from these entries on the broker's bulk work (SlicedWork), at
- * most PEEK_CHUNK or one slice at a time, other clients served in between
+ * peek()'s copy: the queue's ready messages as they are when it starts (ReadyCopy: no copy of
+ * the whole list at once, messages leaving the head meanwhile are copied as they leave), each
+ * built as a PeekedMessage, on the broker's bulk work (SlicedWork) at most PEEK_CHUNK or one
+ * slice at a time, other clients served in between. It starts at once, or, while messages are
+ * on their way back to the queue, at its first slice (after the bulk work queued before it).
  */
 class PeekInSlices implements SlicedTask {
-  private readonly out: PeekedMessage[];
-  private at = 0;
+  private copy: ReadyCopy<PeekedMessage> | undefined;
 
   constructor(
-    private readonly entries: QueueEntry[],
+    private readonly queue: Queue,
+    private readonly limit: number,
     private readonly resolve: (out: PeekedMessage[]) => void,
     private readonly reject: (err: unknown) => void,
   ) {
-    this.out = new Array(entries.length);
+    if (!queue.returnsInFlight) this.copy = queue.copyReady(limit, peeked);
+  }
+
+  /** nothing to copy: no need to wait for the bulk work */
+  get empty(): boolean {
+    return this.copy !== undefined && this.copy.out.length === 0;
   }
 
   step(deadline: number): boolean {
-    const { entries, out } = this;
-    let i = this.at;
-    const end = Math.min(entries.length, i + PEEK_CHUNK);
-    try {
-      // a paged-out message is read back from the store here, in the slice
-      while (i < end) {
-        out[i] = new Peeked(entries[i]!);
-        i++;
-        if ((i & 511) === 0 && performance.now() >= deadline) break;
-      }
-    } catch (err) {
-      this.reject(err);
-      return true;
-    }
-    this.at = i;
-    if (i < entries.length) return false;
-    this.resolve(out);
+    this.copy ??= this.queue.copyReady(this.limit, peeked);
+    const copy = this.copy;
+    if (!copy.step(deadline, PEEK_CHUNK)) return false;
+    if (copy.error !== undefined) this.reject(copy.error);
+    else this.resolve(copy.out);
     return true;
   }
 }
 
-function peekInSlices(work: SlicedWork, entries: QueueEntry[]): Promise<PeekedMessage[]> {
-  if (entries.length === 0) return Promise.resolve([]);
-  return new Promise((resolve, reject) => work.add(new PeekInSlices(entries, resolve, reject)));
+function peekInSlices(work: SlicedWork, queue: Queue, limit: number): Promise<PeekedMessage[]> {
+  return new Promise((resolve, reject) => {
+    const task = new PeekInSlices(queue, limit, resolve, reject);
+    if (task.empty) resolve([]);
+    else work.add(task);
+  });
 }

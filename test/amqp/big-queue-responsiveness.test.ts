@@ -139,7 +139,7 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
     const got = await ch.get('big.requeue', { noAck: true });
     expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
   });
-  it('peek() through the test API returns every message in order, built in slices while another client is served', async () => {
+  it('peek() through the test API returns every message ready when called, in order, copied and built in slices while another client is served and a consumer takes from the head', async () => {
     await ch.assertQueue('big.peek', { durable: false });
     for (let i = 0; i < COUNT; i++) broker.publish('', 'big.peek', Buffer.from(String(i)));
     let done = false;
@@ -149,17 +149,32 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
       built = all.length;
       return all;
     });
+    // meanwhile a consumer takes (and acks) from the head, and a message is published behind
+    const c = await conn.createChannel();
+    await c.prefetch(50);
+    let taken = 0;
+    const tookSome = new Promise<void>((resolve) => {
+      void c.consume('big.peek', (m) => {
+        c.ack(m!);
+        if (++taken === 2_000) resolve();
+      });
+    });
+    broker.publish('', 'big.peek', Buffer.from('later'));
     const seen = await servedWhile(() => !done, () => built);
     // answered while the peek was still being built
     expect(seen.length).toBeGreaterThan(0);
+    await tookSome;
+    await c.close();
     const all = await peek;
     expect(all.length).toBe(COUNT);
     let outOfPlace = 0;
     for (let i = 0; i < COUNT; i++) if (all[i]!.text() !== String(i) || all[i]!.redelivered) outOfPlace++;
     expect(outOfPlace).toBe(0);
-    // nothing was consumed
-    expect(broker.queue('big.peek').messageCount()).toBe(COUNT);
-    expect((await broker.queue('big.peek').peek(2)).map((m) => m.text())).toEqual(['0', '1']);
+    // nothing was consumed by the peek: what is left is what the consumer did not take, and the later one
+    const left = broker.queue('big.peek').messageCount();
+    expect(left).toBe(COUNT + 1 - broker.core.vhost('/')!.getQueue('big.peek')!.stats.acked);
+    expect(left).toBeLessThanOrEqual(COUNT + 1 - 2_000);
+    expect((await broker.queue('big.peek').peek(2)).map((m) => m.text())).toEqual(broker.queue('big.peek').messages(2).map((m) => m.text()));
     await ch.deleteQueue('big.peek');
   });
 
@@ -348,6 +363,29 @@ describe('messages that leave in bulk keep their order', () => {
       await c.close();
       for (const name of [older, newer]) await ch.deleteQueue(name);
     }
+  });
+
+  it('peek() right after a channel closed with many unacked shows them back in their places, flagged redelivered', async () => {
+    const n = 2_000; // past one settle chunk: the close returns them in slices
+    await ch.assertQueue('rq.peek', { durable: false });
+    for (let i = 0; i < n + 5; i++) broker.publish('', 'rq.peek', Buffer.from(String(i)));
+    const c = await conn.createChannel();
+    await c.prefetch(n);
+    let got = 0;
+    await new Promise<void>((resolve) => void c.consume('rq.peek', () => ++got === n && resolve()));
+    // the bulk work is held until peek() is called: the returns are still on their way then
+    let called = false;
+    broker.core.bulkWork.add({ step: () => called });
+    await c.close();
+    const q = broker.core.vhost('/')!.getQueue('rq.peek')!;
+    const inFlight = q.returnsInFlight;
+    const peek = broker.queue('rq.peek').peek();
+    called = true;
+    const all = await peek;
+    expect(all.map((m) => `${m.text()}${m.redelivered ? 'r' : ''}`)).toEqual([...Array.from({ length: n }, (_, i) => `${i}r`), ...[0, 1, 2, 3, 4].map((k) => String(n + k))]);
+    // the returns were still on their way when peek() was called (the case this pins)
+    expect(inFlight).toBe(true);
+    await ch.deleteQueue('rq.peek');
   });
 
   it('basic.nack multiple with requeue of the older half after the newer half was acked one by one: all of it back in order, the broker goes on (it hung)', async () => {

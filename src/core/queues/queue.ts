@@ -8,7 +8,7 @@ import type { QueueEntry } from './entry.js';
 import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
-import { ReadyList } from './ready-list.js';
+import { ReadyList, type ReadyCopy } from './ready-list.js';
 import type { PagingMeter } from './paged-fifo.js';
 import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
 import { Selector } from '../selector/index.js';
@@ -909,6 +909,20 @@ export class Queue {
     this.enforceMaxLength();
     if (expiresChanged) this.touch();
     this.scheduleExpiry();
+  }
+
+  /** messages are on their way back in slices (a closed channel's unacked): deliveries wait for them */
+  get returnsInFlight(): boolean {
+    return this.returning.size > 0;
+  }
+
+  /**
+   * the ready messages as they are now (messages on their way back put back first, at once),
+   * the first `limit`, each through `copy`, copied a slice at a time (peek() of a million)
+   */
+  copyReady<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+    this.settleReturns();
+    return this.ready.copyInSlices(limit, copy);
   }
 
   /** peek without consuming (test helpers, management API) */

@@ -1,7 +1,7 @@
 import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
-import { ReadyList, firstEntries } from './ready-list.js';
+import { ReadyCopy, ReadyList, firstEntries } from './ready-list.js';
 import type { TransientPager } from '../../store/store.js';
 
 /**
@@ -169,6 +169,11 @@ export class QuorumReadyList extends ReadyList {
       pos[b]!++;
       counter = counter === WEIGHT ? 0 : counter + 1;
     }
+  }
+
+  /** its returns and buckets are not FIFOs: copied whole at once, then each through `copy` in slices */
+  override copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+    return ReadyCopy.ofArray(this.toArray(limit), copy);
   }
 
   override toArray(limit = Infinity): QueueEntry[] {

@@ -16,6 +16,8 @@ class Level {
   private requeuedAll: QueueEntry[] = [];
   private head = 0;
   readonly fresh: PagedFifo;
+  /** copies being taken of the FIFO a slice at a time (a peek of a million): told of each entry leaving its head */
+  private copies: FifoCopy<unknown>[] | undefined;
 
   constructor(pager: Pager | undefined, priority: number, transient: TransientPager | undefined, meter: PagingMeter | undefined) {
     this.fresh = new PagedFifo(pager, priority, transient, meter);
@@ -38,7 +40,11 @@ class Level {
   /** `lazy`: a paged-out entry comes as a PagedEntry, its message not read back (a purge drops it unread) */
   shift(lazy = false): QueueEntry | undefined {
     const r = this.requeuedAll;
-    if (this.head >= r.length) return lazy ? this.fresh.shiftLazy() : this.fresh.shift();
+    if (this.head >= r.length) {
+      const e = lazy ? this.fresh.shiftLazy() : this.fresh.shift();
+      if (this.copies !== undefined && e !== undefined) this.leaving(e);
+      return e;
+    }
     const e = r[this.head]!;
     r[this.head++] = undefined as never;
     if (this.head === r.length) {
@@ -46,6 +52,32 @@ class Level {
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= r.length) this.compact();
     return e;
+  }
+
+  /** a copy of the FIFO's first `count` entries as they are now, taken a slice at a time (FifoCopy) */
+  copyFresh<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
+    const c = new FifoCopy(this.fresh, count, out, at, copy);
+    if (!c.done) (this.copies ??= []).push(c as FifoCopy<unknown>);
+    return c;
+  }
+
+  /** the FIFO's head entry `e` leaves: copies not past it take it now */
+  private leaving(e: QueueEntry): void {
+    const copies = this.copies!;
+    for (const c of copies) c.leaving(e);
+    if (copies.some((c) => c.done)) this.dropDone();
+  }
+
+  /** the FIFO is about to change other than at its ends (a removal from the middle, a drop): copies finish first */
+  finishCopies(): void {
+    if (this.copies === undefined) return;
+    for (const c of this.copies) c.step(Infinity, Infinity);
+    this.copies = undefined;
+  }
+
+  private dropDone(): void {
+    const left = this.copies!.filter((c) => !c.done);
+    this.copies = left.length ? left : undefined;
   }
 
   clearRequeued(): void {
@@ -88,6 +120,159 @@ class Level {
     const fresh = this.fresh;
     for (let i = 0, n = fresh.length; i < n && at < out.length; i++) out[at++] = fresh.at(i)!;
     return at;
+  }
+}
+
+/** one piece of a ReadyCopy: copies into its part of `out` until a deadline or a number of entries */
+interface CopyPart {
+  /** copies until `deadline` (performance.now()) or `max` entries; returns how many it copied */
+  step(deadline: number, max: number): number;
+  readonly done: boolean;
+  /** what `copy` threw (the part then stops) */
+  readonly error: unknown;
+}
+
+/** entries of an array nothing else changes, copied into `out` from index `at` */
+class ArrayCopy<T> implements CopyPart {
+  private copied = 0;
+  error: unknown;
+
+  constructor(
+    private readonly entries: readonly QueueEntry[],
+    private readonly out: T[],
+    private readonly at: number,
+    private readonly copy: (e: QueueEntry) => T,
+  ) {}
+
+  get done(): boolean {
+    return this.error !== undefined || this.copied >= this.entries.length;
+  }
+
+  step(deadline: number, max: number): number {
+    const start = this.copied;
+    const end = Math.min(this.entries.length, start + max);
+    try {
+      while (this.copied < end) {
+        this.out[this.at + this.copied] = this.copy(this.entries[this.copied]!);
+        if ((++this.copied & 255) === 0 && performance.now() >= deadline) break;
+      }
+    } catch (err) {
+      this.error = err ?? new Error('copy failed');
+    }
+    return this.copied - start;
+  }
+}
+
+/**
+ * A copy of the first `count` entries of a level's FIFO as they were when it started, made a
+ * slice at a time into `out` from index `at`, each entry through `copy` (peek(): a
+ * PeekedMessage, made from the entry as it is then). Between slices the FIFO only loses
+ * entries at its head (deliveries, expiry, a purge's settling in slices) and gains them at its
+ * back, so the next entry to copy is found by counting what left: an entry not copied yet that
+ * leaves is copied as it leaves (Level.shift tells `leaving`); what comes after the first
+ * `count` is never looked at. Anything else that rewrites the FIFO finishes the copy at once
+ * (Level.finishCopies).
+ */
+class FifoCopy<T> implements CopyPart {
+  /** entries copied so far (out[at] … out[at + copied - 1]) */
+  private copied = 0;
+  /** entries that left the FIFO's head since the copy started (never more than copied) */
+  private left = 0;
+  error: unknown;
+
+  constructor(
+    private readonly fifo: PagedFifo,
+    private readonly count: number,
+    private readonly out: T[],
+    private readonly at: number,
+    private readonly copy: (e: QueueEntry) => T,
+  ) {}
+
+  get done(): boolean {
+    return this.error !== undefined || this.copied >= this.count;
+  }
+
+  leaving(e: QueueEntry): void {
+    if (this.left++ === this.copied && !this.done) this.put(e);
+  }
+
+  step(deadline: number, max: number): number {
+    const start = this.copied;
+    const end = Math.min(this.count, start + max);
+    while (this.copied < end && this.error === undefined) {
+      // the entry `copied` of the copy sits at `copied - left` in the FIFO now
+      this.put(this.fifo.at(this.copied - this.left)!);
+      if ((this.copied & 255) === 0 && performance.now() >= deadline) break;
+    }
+    return this.copied - start;
+  }
+
+  private put(e: QueueEntry): void {
+    try {
+      this.out[this.at + this.copied] = this.copy(e);
+      this.copied++;
+    } catch (err) {
+      this.error = err ?? new Error('copy failed');
+    }
+  }
+}
+
+/**
+ * A copy of a ready list as it is when made — the first `limit` entries in delivery order, each
+ * through `copy` — taken a slice at a time (`step`) while the list goes on changing: each
+ * priority level's requeued entries are copied at once (one array copy), its FIFO a slice at
+ * a time (FifoCopy). peek() of a million messages builds its answer so.
+ */
+export class ReadyCopy<T> {
+  private next = 0;
+
+  private constructor(
+    readonly out: T[],
+    private readonly parts: CopyPart[],
+  ) {}
+
+  static ofLevels<T>(levels: readonly Level[], total: number, limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+    const out: T[] = new Array(Math.min(limit, total));
+    const parts: CopyPart[] = [];
+    let at = 0;
+    for (let p = levels.length - 1; p >= 0 && at < out.length; p--) {
+      const level = levels[p]!;
+      // requeued ones first: usually few (after a channel's million came back, one array copy)
+      const requeued = level.requeued;
+      const r = Math.min(requeued.length, out.length - at);
+      if (r > 0) parts.push(new ArrayCopy(requeued.slice(0, r), out, at, copy));
+      at += r;
+      const f = Math.min(level.fresh.length, out.length - at);
+      if (f > 0) parts.push(level.copyFresh(f, out, at, copy));
+      at += f;
+    }
+    return new ReadyCopy(out, parts);
+  }
+
+  /** entries copied already (a quorum queue's list is copied whole first), each through `copy` in slices */
+  static ofArray<T>(entries: QueueEntry[], copy: (e: QueueEntry) => T): ReadyCopy<T> {
+    const out: T[] = new Array(entries.length);
+    return new ReadyCopy(out, [new ArrayCopy(entries, out, 0, copy)]);
+  }
+
+  /** the first error a part met (the copy then stops) */
+  get error(): unknown {
+    for (const p of this.parts) if (p.error !== undefined) return p.error;
+    return undefined;
+  }
+
+  /** copies until `deadline` or `max` entries; true once the copy is complete (or failed: error) */
+  step(deadline: number, max = Infinity): boolean {
+    let left = max;
+    while (this.next < this.parts.length) {
+      const part = this.parts[this.next]!;
+      left -= part.step(deadline, left);
+      if (part.error !== undefined) return true;
+      if (!part.done) return false;
+      this.next++;
+      if (left <= 0 || performance.now() >= deadline) break;
+    }
+    return this.next === this.parts.length;
   }
 }
 
@@ -201,6 +386,7 @@ export class ReadyList {
     for (const e of entries) seqs.add(e.seq);
     for (const level of this.levels) {
       if (!level.length) continue;
+      level.finishCopies();
       for (let i = level.requeued.length - 1; i >= 0; i--) if (seqs.has(level.requeued[i]!.seq)) level.requeued.splice(i, 1);
       level.fresh.removeSeqs(seqs);
     }
@@ -210,6 +396,14 @@ export class ReadyList {
   /** in delivery order, without copying the list */
   *entries(): IterableIterator<QueueEntry> {
     for (let p = this.levels.length - 1; p >= 0; p--) yield* this.levels[p]!.entries();
+  }
+
+  /**
+   * the first `limit` entries in delivery order as they are now, each through `copy`, copied a
+   * slice at a time while the list goes on (ReadyCopy): no copy of the whole list at once
+   */
+  copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+    return ReadyCopy.ofLevels(this.levels, this.count, limit, copy);
   }
 
   /** in delivery order */
@@ -242,6 +436,7 @@ export class ReadyList {
   /** a detached list nobody will read (its queue was deleted): paged-out transient records are let go */
   drop(): void {
     for (const level of this.levels) {
+      level.finishCopies();
       level.clearRequeued();
       level.fresh.drop();
     }
@@ -251,6 +446,7 @@ export class ReadyList {
   clear(): QueueEntry[] {
     const all = this.toArray();
     for (const level of this.levels) {
+      level.finishCopies();
       level.clearRequeued();
       level.fresh.clear();
     }
