@@ -33,7 +33,8 @@
  *   1 M x 100 B: 305 / 507 MiB (session 5), 304 / 293 MiB (session 6).
  *   1 M x 16 B transient in a non-durable queue: 636 MiB before, 140 MiB with the transient store (session 6).
  *   flood under a 200 MiB watermark: at most 201 MiB (goal 220); session 8, 15 runs: 183-230 MiB, over
- *   the goal in 5 (the queue's paged ring doubling at 2^20 near the watermark: bench/README.md).
+ *   the goal in 5 (the queue's paged ring doubling at 2^20 near the watermark: bench/README.md); session 9,
+ *   the paged index in fixed-size blocks: 15 runs, 133-198 MiB, none over.
  *   1 M x 16 B OpenWire persistent / after a restart / non-persistent: 1688 / 290 / 1672 MiB before
  *   they paged in their own form, 272-329 / 281-285 / 148 MiB after (session 7).
  *   Session 7 on main 325d2f2: idle 53.2-53.8 MiB; 1 M x 16 B 295 / 289 MiB (recovery 4.0 s); transient
