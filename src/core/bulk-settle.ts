@@ -2,7 +2,7 @@ import type { Delivery } from './consumer.js';
 import { Fifo } from './fifo.js';
 import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
 import type { Queue, SettleHow } from './queues/queue.js';
-import type { SlicedTask } from './sliced-work.js';
+import { reportTaskError, type SlicedTask } from './sliced-work.js';
 import { Waiters } from './waiters.js';
 
 interface Batch {
@@ -98,7 +98,12 @@ export class BulkSettle implements SlicedTask {
           break;
         }
         this.count--;
-        this.settle(r.value, batch.how, touched);
+        try {
+          this.settle(r.value, batch.how, touched);
+        } catch (err) {
+          // one delivery's bug must not drop the task: its queues would wait for the batch for ever
+          reportTaskError(err);
+        }
         if (++n === LEAVE_CHUNK) break;
       }
       if (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) break;

@@ -28,7 +28,8 @@ export class Session {
    * Where the book's deliveries come from, so that a bulk requeue can tell their queues at once
    * that messages are on their way back without walking a million deliveries first
    * (BulkSettle.add), and nothing is done per delivery: the consumers that take with acks (a
-   * cancelled one stays while it has any unacked: Consumer.unacked counts them) ...
+   * cancelled one stays while it has any unacked: Consumer.unacked counts them; it leaves at its
+   * cancel, or when its last one is settled) ...
    */
   private readonly bookConsumers = new Set<Consumer>();
   /** ... and the queues basic.get took from with acks (since the book was last empty) */
@@ -105,12 +106,14 @@ export class Session {
     if (!c) return undefined;
     this.consumers.delete(tag);
     c.queue.removeConsumer(c);
+    if (c.unacked === 0) this.bookConsumers.delete(c);
     return c;
   }
 
   /** the broker ended a consumer (queue deleted) */
   forget(c: Consumer): void {
     if (this.consumers.get(c.tag) === c) this.consumers.delete(c.tag);
+    if (c.unacked === 0) this.bookConsumers.delete(c);
   }
 
   /** basic.get: the head of the queue, tracked like a delivery unless noAck */
@@ -386,7 +389,10 @@ export class Session {
       return d.consumer && --d.consumer.timedOut === 0 && d.queue ? d.queue : null;
     }
     if (!d.queue) return null;
-    d.queue.settleDelivered(d.entry, d.consumer, how);
+    const c = d.consumer;
+    d.queue.settleDelivered(d.entry, c, how);
+    // a cancelled consumer's last unacked delivery: the book no longer needs to know it
+    if (c !== null && c.unacked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
     return d.queue;
   }
 

@@ -12,6 +12,11 @@ export interface SlicedTask {
 /** how long one slice may hold the event loop: other clients are served between slices */
 export const SLICE_MS = 8;
 
+/** a task's bug, shown as a process warning (the broker goes on) */
+export function reportTaskError(err: unknown): void {
+  process.emitWarning(err instanceof Error ? err : String(err));
+}
+
 /**
  * The broker's bulk work (settling a purge of millions of messages, dead-lettering a
  * million expired ones) done in slices of at most SLICE_MS with setImmediate between them,
@@ -29,7 +34,7 @@ export class SlicedWork {
   constructor(
     private readonly sliceMs = SLICE_MS,
     /** a task threw: it is dropped and the error shown (a bug; the broker goes on) */
-    private readonly onError: (err: unknown) => void = (err) => process.emitWarning(err instanceof Error ? err : String(err)),
+    private readonly onError: (err: unknown) => void = reportTaskError,
   ) {}
 
   get pending(): number {

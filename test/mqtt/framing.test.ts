@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
 import { mqttPort } from '../helpers/mqtt.js';
 import { Raw } from '../helpers/mqtt-raw.js';
+import { PacketReader } from '../../src/protocols/mqtt/framing.js';
 
 const broker = useBroker();
 
@@ -68,5 +69,45 @@ describe('MQTT packets split across reads, or many in one', () => {
     // a PUBREL must carry flags 0010; this one declares a body that never comes
     r.socket.write(Buffer.from([0x60, 0x40, 0x00]));
     await r.closed;
+  });
+});
+
+describe('PacketReader, the cut into packets itself', () => {
+  // the session 9 review: every packet once and in order however the stream is cut into reads,
+  // and none handed over after stopIf (ReadSlices.over) said stop in the same push
+  const publish = (i: number): Buffer => {
+    const body = Buffer.concat([Buffer.from([0, 1, 0x74, i >> 8, i & 0xff]), Buffer.alloc(i % 300, i & 0xff)]);
+    const len = body.length;
+    return Buffer.concat([Buffer.from(len < 128 ? [0x30, len] : [0x30, (len & 127) | 128, len >> 7]), body]);
+  };
+  it('reads every packet once, in order, wherever the reads are cut and the reading stops', () => {
+    const packets = Array.from({ length: 500 }, (_, i) => publish(i));
+    const all = Buffer.concat(packets);
+    for (const stopEvery of [0, 1, 2, 5]) {
+      let seed = 11;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n) + 1;
+      const reader = new PacketReader(1 << 20);
+      const got: number[] = [];
+      let stopped = false;
+      let afterStop = 0;
+      let asked = 0;
+      const each = (b: Buffer, start: number) => {
+        if (stopped) afterStop++;
+        got.push(b.readUInt16BE(start + (b[start + 1]! & 128 ? 3 : 2) + 3));
+      };
+      const stopIf = stopEvery ? () => (stopped = ++asked % stopEvery === 0) : undefined;
+      const push = (chunk: Buffer) => {
+        stopped = false;
+        return reader.push(chunk, each, stopIf);
+      };
+      for (let at = 0; at < all.length; ) {
+        const n = rnd(700);
+        let rest = push(all.subarray(at, at + n));
+        while (rest) rest = push(rest);
+        at += n;
+      }
+      expect(got, `stop every ${stopEvery}`).toEqual(packets.map((_, i) => i));
+      expect(afterStop, `packets after a stop, stop every ${stopEvery}`).toBe(0);
+    }
   });
 });

@@ -154,16 +154,27 @@ describe('OpenWire codec (loose encoding)', () => {
     for (const stopEvery of [0, 1, 3]) {
       const r = new FrameReader(1000);
       const got: number[] = [];
-      const onFrame = (body: Buffer) => got.push(decodeFrame(body, V12)['value'] as number);
+      // a frame handed over after stopIf said stop, in the same push (the review found the test blind to that)
+      let stopped = false;
+      let afterStop = 0;
+      const onFrame = (body: Buffer) => {
+        if (stopped) afterStop++;
+        got.push(decodeFrame(body, V12)['value'] as number);
+      };
       let asked = 0;
-      const stopIf = stopEvery ? () => ++asked % stopEvery === 0 : undefined;
+      const stopIf = stopEvery ? () => (stopped = ++asked % stopEvery === 0) : undefined;
+      const push = (b: Buffer) => {
+        stopped = false;
+        return r.push(b, onFrame, stopIf);
+      };
       for (let at = 0; at < all.length; ) {
         const n = rnd(300);
-        let rest = r.push(all.subarray(at, at + n), onFrame, stopIf);
-        while (rest !== undefined) rest = r.push(rest, onFrame, stopIf);
+        let rest = push(all.subarray(at, at + n));
+        while (rest !== undefined) rest = push(rest);
         at += n;
       }
       expect(got, `stop every ${stopEvery}`).toEqual(frames.map((_, i) => i));
+      expect(afterStop, `frames after a stop, stop every ${stopEvery}`).toBe(0);
     }
   });
 

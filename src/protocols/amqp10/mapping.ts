@@ -42,7 +42,9 @@ interface Original {
  * that object only (a copy, `{ ...p }`, leaves it behind; JSON, Object.keys and the stores
  * never see it). Not a WeakMap keyed by the properties: that held one entry per queued
  * message, and V8 rehashes such a table whole as it grows (measured: a 1M flood stopped the
- * event loop 84-163 ms at each growth, at 4/3 × 2^k queued, 349.5k and 699k).
+ * event loop 84-163 ms at each growth, at 4/3 × 2^k queued, 349.5k and 699k). Keep it
+ * non-enumerable: a plain `p[ORIGINAL] = …` would ride along in the `{ ...p }` copies that
+ * dead-lettering and TTL make before they change properties, and re-send a stale encoding.
  */
 const ORIGINAL = Symbol('amqp10.original');
 

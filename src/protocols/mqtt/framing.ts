@@ -43,7 +43,7 @@ export class PacketReader {
 
   /**
    * Feed bytes: `each` gets every whole packet of `chunk` (with what earlier chunks left).
-   * After each packet `stopIf` (the connection's ReadSlices.over, or its closing) may stop the
+   * After each packet `stopIf` (the connection's ReadSlices.over) may stop the
    * reading: the bytes not read yet are returned, beginning at a packet boundary, to be pushed
    * again in a later turn (as the AMQP, STOMP, OpenWire and AMQP 1.0 readers do). Throws
    * MqttFrameError at the first packet over the limit (nothing after its fixed header is
