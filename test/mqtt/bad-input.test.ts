@@ -94,6 +94,19 @@ describe('MQTT bad input closes only that client', () => {
     await othersCarryOn('twice');
   });
 
+  it('MQTT 5: a property included twice in a PUBLISH (Response Topic) is a protocol error, DISCONNECT 0x82', async () => {
+    // found by the socket fuzz (session 9): mqtt-packet makes the repeated property an array, which
+    // the adapter took for a topic (an internal error, 0x83); MQTT 5 2.2.2.2 says Protocol Error
+    const r = await Raw.connected(mqttPort(broker()), 5, 'dup-prop');
+    const str = (t: string) => Buffer.concat([Buffer.from([0, t.length]), Buffer.from(t)]);
+    const props = Buffer.concat([Buffer.from([0x08]), str('r/a'), Buffer.from([0x08]), str('r/b')]);
+    const body = Buffer.concat([str('t/x'), Buffer.from([props.length]), props, Buffer.from('hi')]);
+    r.socket.write(Buffer.concat([Buffer.from([0x30, body.length]), body]));
+    expect(await r.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+    await r.closed;
+    await othersCarryOn('dupprop');
+  });
+
   for (const version of [4, 5] as const) {
     it(`invalid UTF-8 in a PUBLISH topic (MQTT ${version === 4 ? '3.1.1' : '5: DISCONNECT 0x81 malformed packet'})`, async () => {
       const r = await Raw.connected(mqttPort(broker()), version, `utf8-${version}`);

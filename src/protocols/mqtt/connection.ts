@@ -295,6 +295,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.onConnect(p);
       return;
     }
+    const repeated = this.version === 5 ? repeatedProperty(p) : undefined;
+    if (repeated !== undefined) return this.protocolFailure(RC.PROTOCOL_ERROR, `property ${repeated} included more than once`);
     switch (p.cmd) {
       case 'publish':
         return this.onPublish(p);
@@ -1156,4 +1158,17 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
  */
 function subscribeFailure(err: BrokerError): number {
   return err instanceof QueueLimitExceeded ? RC.QUOTA_EXCEEDED : RC.UNSPECIFIED_ERROR;
+}
+
+/**
+ * A property other than User Property (and Subscription Identifier, which SUBSCRIBE may not
+ * repeat but PUBLISH to a client may) that came more than once: a Protocol Error, 0x82
+ * (MQTT 5, 2.2.2.2). mqtt-packet hands a repeated property over as an array, which the
+ * adapter must never take for the value (a Response Topic array failed as an internal error).
+ */
+function repeatedProperty(p: Packet): string | undefined {
+  const props = (p as { properties?: Record<string, unknown> }).properties;
+  if (props === undefined) return undefined;
+  for (const k in props) if (k !== 'userProperties' && k !== 'subscriptionIdentifier' && Array.isArray(props[k])) return k;
+  return undefined;
 }
