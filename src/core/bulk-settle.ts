@@ -29,7 +29,8 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  *
  * Messages going back to their queue (requeue, release, return, detach) hold that queue's
  * deliveries until the batch is done (its consumers wait, other clients are served), and make
- * it finish the batch at once before an answer that depends on its order (basic.get, a purge),
+ * it finish the batch at once before an answer that depends on its order (basic.get, a purge,
+ * a copy of the ready list for peek or the management get),
  * so a requeued message is back in its place ahead of later ones, as RabbitMQ does.
  */
 export class BulkSettle implements SlicedTask {

@@ -276,7 +276,7 @@ export class Queue {
     this.ready.requeue(entry);
   }
 
-  /** a closed channel's unacked messages are coming back in slices (`task`) */
+  /** unacked messages are coming back in slices (`task`): a closed channel's, a nack/reject multiple with requeue, basic.recover, AMQP 1.0 released or detached */
   returnsPending(task: SlicedTask): void {
     this.returning.add(task);
   }
@@ -287,8 +287,8 @@ export class Queue {
   }
 
   /**
-   * Something that depends on the queue's order must answer now (basic.get, a purge's count):
-   * messages still coming back from a closed channel are put back in their places first, at
+   * Something that depends on the queue's order must answer now (basic.get, a purge's count, a
+   * peek or the management get's copy): messages still coming back are put back in their places first, at
    * once. Deliveries to consumers wait for them instead (dispatch).
    */
   private settleReturns(): void {
