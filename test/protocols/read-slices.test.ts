@@ -215,34 +215,57 @@ describe('input read in slices of time', () => {
     const ch = await conn.createConfirmChannel();
     await ch.assertQueue('paused', { durable: false });
     const alarms = broker.core.alarms;
-    // 3000 publishes of ~200 bytes: far more than what the broker has read when the alarm goes on
-    const long = expected.map((b) => b.padEnd(100, '.'));
+    // 3000 publishes of ~200 bytes: far more than what the broker has read when the alarm goes
+    // on; one with an empty body (no body frame) and one of 300 kB (three body frames at
+    // amqplib's frame max of 128 KiB) before it, so the count of publishes read below does
+    // not rest on one body frame each
+    const long = expected.map((b, i) => (i === 40 ? '' : i === 60 ? b.padEnd(300_000, '.') : b.padEnd(100, '.')));
     let routed = 0;
     let alarmOn = false;
     let routedWhileOn = 0;
     /** the connection published with the alarm on: its reading is paused from then on (rabbit_reader's blocking → blocked) */
     let readingPaused = false;
     // what the broker has read of the burst, seen on its own socket before it handles each
-    // read: complete publishes = body frames (each body here is one frame), counted with a
-    // minimal frame walk (type, channel, size, payload, frame-end)
+    // read: complete publishes, counted with a minimal frame walk (type, channel, size,
+    // payload, frame-end): a publish is complete once its content header (body size 0) or its
+    // last body frame has been read, whatever the body's size or number of frames
     const socket = (broker.connections().find((c) => c.protocol === 'amqp') as AmqpConnection).socket;
     let unparsed = Buffer.alloc(0);
     let publishesRead = 0;
+    let bodyLeft = 0;
     let readsAfterPause = 0;
     const onRead = (chunk: Buffer) => {
       if (readingPaused) readsAfterPause++;
       unparsed = Buffer.concat([unparsed, chunk]);
       while (unparsed.length >= 7 && unparsed.length >= 8 + unparsed.readUInt32BE(3)) {
-        if (unparsed[0] === 3) publishesRead++;
+        const type = unparsed[0];
+        const payload = unparsed.subarray(7, 7 + unparsed.readUInt32BE(3));
+        if (type === 2) {
+          // content header: class, weight, then the body's size (64 bits)
+          bodyLeft = Number(payload.readBigUInt64BE(4));
+          if (bodyLeft === 0) publishesRead++;
+        } else if (type === 3 && bodyLeft > 0) {
+          bodyLeft -= payload.length;
+          if (bodyLeft <= 0) publishesRead++;
+        }
         unparsed = unparsed.subarray(8 + unparsed.readUInt32BE(3));
       }
     };
     socket.prependListener('data', onRead);
+    const state = () =>
+      `routed ${routed} of ${N}, ${publishesRead} complete publishes read, reading paused by the test's count: ${readingPaused}, socket paused: ${socket.isPaused()}, reads after the pause: ${readsAfterPause}`;
     let handledAllRead!: () => void;
-    const allReadHandled = new Promise<void>((r) => (handledAllRead = r));
+    let miscounted!: (e: Error) => void;
+    const allReadHandled = new Promise<void>((resolve, reject) => {
+      handledAllRead = resolve;
+      miscounted = reject;
+    });
     const onPublished = () => {
       routed++;
       if (alarmOn) routedWhileOn++;
+      // a publish cannot be routed before it is read: were it, the count above is wrong and
+      // the wait below would never end
+      if (routed > publishesRead) miscounted(new Error(`the frame walk miscounts: ${state()}`));
       // the alarm goes on mid-burst while what was read already still waits for its turns;
       // the connection's next publish pauses its reading
       if (routed === 100) {
@@ -255,7 +278,7 @@ describe('input read in slices of time', () => {
     try {
       for (const body of long) ch.sendToQueue('paused', Buffer.from(body));
       // what was read is still handled, a few frames a turn, until every publish read is routed
-      await allReadHandled;
+      await within(allReadHandled, READ_HANDLED_MS, () => `what was read was not all routed with the alarm on: ${state()}`);
       // ... and nothing more is read: the socket stays paused (were it resumed once the queued
       // input was done, it would be by now: that happens in the turn that routed the last one)
       expect(socket.isPaused()).toBe(true);
@@ -267,7 +290,7 @@ describe('input read in slices of time', () => {
       alarms.setMemory(false);
       alarmOn = false;
       readingPaused = false;
-      await ch.waitForConfirms();
+      await within(ch.waitForConfirms(), BURST_DONE_MS, () => `the burst was not all confirmed after the alarm cleared: ${state()}`);
       expect(routed - stopped).toBe(N - stopped);
       expect(bodies(broker, 'paused')).toEqual(long);
       // reading resumed: another publish and a round trip on the same connection are served
@@ -280,6 +303,23 @@ describe('input read in slices of time', () => {
     }
   });
 });
+
+/**
+ * guards against a hang, not timing assertions: a wait that cannot end fails with what was
+ * seen, not at vitest's 120 s. What was read when the alarm went on is a few hundred publishes
+ * (well under a second even at a load of 13, where the whole test took 4.6-8.2 s); the rest of
+ * the burst after the alarm clears is most of the test's time.
+ */
+const READ_HANDLED_MS = 30_000;
+const BURST_DONE_MS = 60_000;
+
+function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what()} (after ${ms} ms)`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
 
 function data(text: string): unknown {
   return (rhea as unknown as { message: { data_section(b: Buffer): unknown } }).message.data_section(Buffer.from(text));
