@@ -13,7 +13,8 @@
  * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
  * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close (alone,
  * and while another consumer of the queue keeps acking),
- * nack/ack multiple, peek through the test API (peek(), and the synchronous messages()), the management API's get of N (by curl, each
+ * nack/ack multiple, peek through the test API (peek(), and the synchronous messages(); peek() with the queue
+ * deleted midway, and with removals from the middle midway), the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
  * With --data-dir (emptied first) it also measures a broker on that dir: queue.delete of a
@@ -340,6 +341,47 @@ if (wanted('peek (test API)')) {
   const handle = b.queue('peek') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
   await measure('peek (test API)', async () => `${(handle.peek ? await handle.peek() : handle.messages()).length} peeked`);
   v.deleteQueue('peek', false, false, null);
+  await settled();
+}
+if (wanted('peek, queue deleted midway')) {
+  // the queue is deleted right after the copy's first slice: peek() answers what it had copied
+  // (it copied all the rest in that turn before: review-s9-1 #1, 14.9 s at 1M)
+  declare('peek.del');
+  fill('peek.del');
+  const handle = b.queue('peek.del') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
+  await measure('peek, queue deleted midway (test API)', async () => {
+    if (!handle.peek) return 'no peek()';
+    const peek = handle.peek();
+    await turn();
+    const n = (await ch.deleteQueue('peek.del')).messageCount;
+    return `deleted ${n}, ${(await peek).length} peeked`;
+  });
+  await settled();
+}
+if (wanted('peek, removals from the middle')) {
+  // between the copy's slices, 20 entries past the middle taken out of the queue one at a time
+  // (ReadyList.remove, as a quorum queue's selector consumer takes): it copied all the rest at
+  // the first one before (review-s9-1 #1, 4.1 s at 1M); remove() itself walks the list
+  declare('peek.rm');
+  fill('peek.rm');
+  const q = v.getQueue('peek.rm')!;
+  const handle = b.queue('peek.rm') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
+  const middle = q.ready.toArray().slice(N / 2, N / 2 + 20_000).filter((_, i) => i % 1000 === 0);
+  await measure('peek, removals from the middle (ReadyList.remove ×20)', async () => {
+    if (!handle.peek) return 'no peek()';
+    let done = false;
+    const peek = handle.peek().then((all) => {
+      done = true;
+      return all;
+    });
+    let removed = 0;
+    while (!done && removed < middle.length) {
+      await turn();
+      q.ready.remove(new Set([middle[removed++]!]));
+    }
+    return `${removed} removed, ${(await peek).length} peeked`;
+  });
+  v.deleteQueue('peek.rm', false, false, null);
   await settled();
 }
 if (wanted('messages() (test API, synchronous)')) {

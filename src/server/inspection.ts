@@ -79,7 +79,9 @@ export class BrokerInspection {
        * run on the broker's bulk work in turn: peek() resolves only after the bulk work queued
        * before it (a purge's or a mass expiry's settling) has run. Messages of a channel that
        * closed (or nacked many) still on their way back count as ready: peek() then shows the
-       * queue as it is once they are back, those queued meanwhile included.
+       * queue as it is once they are back, those queued meanwhile included. Messages taken out of
+       * the queue meanwhile (from the head or the middle) are still shown; should the queue be
+       * deleted midway, peek() answers the messages it had copied by then: the first ones, in order.
        */
       peek: (limit?: number): Promise<PeekedMessage[]> => {
         const q = find();
