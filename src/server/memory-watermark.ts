@@ -30,27 +30,86 @@ export function watermarkBytes(setting: MemoryWatermarkSetting | undefined, ram 
   return limitBytes(setting, WATERMARK, ram);
 }
 
+/** the memory monitor reads RSS at least this often (RabbitMQ's memory_monitor_interval is 2.5 s; ours was 1 s) */
+export const SLOWEST_SAMPLE_MS = 1000;
+/** and at most this often, however close to the watermark (a reading of /proc/self/stat costs ~20-60 µs) */
+export const FASTEST_SAMPLE_MS = 20;
+/** growth is remembered with this half-life (RSS grows in steps: a window of a few ms may see none) */
+const GROWTH_HALF_LIFE_MS = 500;
+
 /**
- * RabbitMQ's memory monitor: reads the process's resident memory every `intervalMs` and
- * hands it to the broker, whose alarm blocks publishers while it is over the watermark.
+ * How long until the next reading of RSS: a quarter of the time the recent growth takes to reach
+ * the watermark, between `fastest` and `slowest`. A flood growing 15 MiB/s toward a 150 MiB watermark is
+ * read every second far from it and every 20 ms near it, so the alarm fires within ~0.3 MiB of the
+ * watermark instead of up to one second's growth (15 MiB) past it. Over the watermark the alarm is on
+ * and publishers are stopped: the slow pace (its end is also seen between readings, as queued bytes leave).
+ */
+export function nextSampleDelay(rss: number, watermark: number, growthPerMs: number, slowest = SLOWEST_SAMPLE_MS, fastest = FASTEST_SAMPLE_MS): number {
+  const headroom = watermark - rss;
+  if (headroom <= 0 || growthPerMs <= 0) return slowest;
+  let delay = headroom / growthPerMs / 4;
+  // within 5 % of the watermark: a burst faster than the growth seen so far must not go unseen for long
+  if (headroom < watermark / 20) delay = Math.min(delay, 5 * fastest);
+  return Math.min(slowest, Math.max(fastest, delay));
+}
+
+/**
+ * RabbitMQ's memory monitor: reads the process's resident memory and hands it to the broker,
+ * whose alarm blocks publishers while it is over the watermark. It reads once a second while
+ * memory is steady or far below the watermark, and faster as growth brings it near
+ * (nextSampleDelay), so a publisher flooding a queue is stopped close to the watermark.
  */
 export class MemoryMonitor {
   private timer: NodeJS.Timeout | undefined;
+  private lastRss = 0;
+  private lastAt = -1;
+  /** recent growth of RSS, bytes per ms (the largest seen, halving every GROWTH_HALF_LIFE_MS) */
+  private growth = 0;
 
   constructor(
     private readonly core: Broker,
-    private readonly intervalMs = 1000,
+    private readonly slowestMs = SLOWEST_SAMPLE_MS,
+    private readonly read: () => number = () => process.memoryUsage.rss(),
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   start(): void {
-    this.core.useMemorySampler(() => process.memoryUsage.rss());
-    this.timer = setInterval(() => this.core.sampleMemory(), this.intervalMs);
-    this.timer.unref();
+    this.core.useMemorySampler(() => this.sample());
+    this.schedule();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.core.useMemorySampler(undefined);
+  }
+
+  /** ms until the next reading (tests) */
+  get delay(): number {
+    return nextSampleDelay(this.lastRss, this.core.memoryLimit, this.growth, this.slowestMs);
+  }
+
+  /** one reading (the timer's, or the broker's when queued bytes grew): growth is measured from the readings */
+  private sample(): number {
+    const rss = this.read();
+    const at = this.now();
+    const dt = at - this.lastAt;
+    if (this.lastAt < 0) {
+      this.lastAt = at;
+      this.lastRss = rss;
+    } else if (dt >= 1) {
+      this.growth = Math.max((rss - this.lastRss) / dt, this.growth * 0.5 ** (dt / GROWTH_HALF_LIFE_MS));
+      this.lastAt = at;
+      this.lastRss = rss;
+    }
+    return rss;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.core.sampleMemory();
+      this.schedule();
+    }, this.delay);
+    this.timer.unref();
   }
 }

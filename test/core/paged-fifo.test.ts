@@ -272,3 +272,46 @@ describe('ReadyList over blocks of the default size', () => {
     expect(bodies(r.toArray())).toEqual(bodies(more));
   });
 });
+
+describe('a transient record is read before it is let go of (review-s9-1 #2)', () => {
+  /** a transient store that refuses to read a record once released (the real one deletes emptied segments a turn later) */
+  class StrictTransient extends FakeTransient {
+    override read(loc: number): Message | undefined {
+      if (!this.live.has(loc)) throw new Error(`record ${loc} read after its release`);
+      return super.read(loc);
+    }
+  }
+
+  it('a purge settling the detached list lazily while a peek copy runs: the copy takes each paged transient message before the store lets go of it', () => {
+    const transient = new StrictTransient();
+    const list = new ReadyList(0, undefined, transient);
+    const pushed = Array.from({ length: 3 * BLOCK_SLOTS }, () => entry('t'));
+    for (const e of pushed) list.push(e);
+    expect(list.paged).toBe(pushed.length - transient.threshold);
+    const copy = list.copyInSlices(Infinity, (e) => e.message.body.toString());
+    copy.step(Infinity, 10);
+    // the purge: detached, then its entries settled off the head unread (shift(lazy)), a slice at a time
+    const detached = list.detach();
+    let dropped = 0;
+    while (!copy.step(Infinity, 100)) for (let k = 0; k < 300 && detached.shift(); k++) dropped++;
+    while (detached.shift()) dropped++;
+    expect(copy.error).toBeUndefined();
+    expect(copy.out).toEqual(bodies(pushed));
+    expect(dropped).toBe(pushed.length);
+    expect(transient.live.size).toBe(0);
+  });
+
+  it('shiftLazy: `leaving` sees the entry while its record is readable; without it the record goes at once', () => {
+    const transient = new StrictTransient();
+    const f = new PagedFifo(undefined, 0, transient);
+    const pushed = Array.from({ length: 8 }, () => entry('t'));
+    for (const e of pushed) f.push(e);
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) f.shiftLazy((e) => seen.push(body(e)));
+    expect(seen).toEqual(bodies(pushed.slice(0, 6)));
+    expect(transient.live.size).toBe(2);
+    const e = f.shiftLazy()!;
+    expect(() => e.message).toThrow(/after its release/);
+    expect(transient.live.size).toBe(1);
+  });
+});

@@ -174,11 +174,21 @@ export class PagedFifo {
     return this.head.shift();
   }
 
-  /** the first entry without reading a paged-out message back (it comes as a PagedEntry) */
-  shiftLazy(): QueueEntry | undefined {
-    if (this.head.length > 0) return this.head.shift();
+  /**
+   * The first entry without reading a paged-out message back (it comes as a PagedEntry: a
+   * purge drops it unread). `leaving` sees it first, while its message can still be read (a
+   * peek's copy takes it then): a transient one's record is let go of only after, so the
+   * PagedEntry handed back must not be read.
+   */
+  shiftLazy(leaving?: (e: QueueEntry) => void): QueueEntry | undefined {
+    if (this.head.length > 0) {
+      const e = this.head.shift()!;
+      leaving?.(e);
+      return e;
+    }
     if (this.count === 0) return undefined;
     const e = this.tailEntry(0);
+    leaving?.(e);
     if (e instanceof PagedEntry) {
       this.movePaged(-e.bodyLength);
       this.releaseSlot(0);
@@ -332,6 +342,7 @@ export class PagedFifo {
     this.movePaged(-this.pagedBytes);
     this.base += this.count;
     this.kept.clear();
-    this.slots.clear();
+    // shifted to empty, SlotBlocks let go of its blocks itself
+    if (this.count > 0) this.slots.clear();
   }
 }

@@ -47,7 +47,9 @@ class Level {
   shift(lazy = false): QueueEntry | undefined {
     const r = this.requeuedAll;
     if (this.head >= r.length) {
-      const e = lazy ? this.fresh.shiftLazy() : this.fresh.shift();
+      // lazy: copies take the entry before a transient one's record is let go of (shiftLazy)
+      if (lazy) return this.fresh.shiftLazy(this.copies === undefined ? undefined : this.onLeaving);
+      const e = this.fresh.shift();
       if (this.copies !== undefined && e !== undefined) this.leaving(e);
       return e;
     }
@@ -66,6 +68,8 @@ class Level {
     if (!c.done) (this.copies ??= []).push(c as FifoCopy<unknown>);
     return c;
   }
+
+  private readonly onLeaving = (e: QueueEntry): void => this.leaving(e);
 
   /** the FIFO's head entry `e` leaves: copies not past it take it now */
   private leaving(e: QueueEntry): void {

@@ -88,6 +88,7 @@ export class SlotBlocks {
       this.first = 0;
       this.spare = this.blocks.shift();
     }
+    // the last slot gone: no block held (PagedFifo relies on it)
     if (this.count === 0) this.clear();
   }
 
