@@ -114,11 +114,17 @@ if (args.json) {
   for (const r of rows) for (const f of r.failures) console.log(`\n${r.target} ${f.kind}: ${f.message}${f.where ? ` at ${f.where}` : ''}\n  input: ${f.input.slice(0, 2000)}`);
   if (socket) {
     console.log(`\nthrough the broker's sockets: ${args.socket} inputs per protocol`);
-    console.log('| protocol | inputs | connections closed by the broker | internal errors logged | broker still serving |');
-    console.log('|---|---:|---:|---:|---|');
-    for (const s of socket.rows) console.log(`| ${s.protocol} | ${s.inputs} | ${s.closedByBroker} | ${s.internalErrors} | ${s.serving ? 'yes' : 'NO'} |`);
+    console.log('| protocol | inputs | connections closed by the broker | internal errors logged | broker still serving | another client meanwhile: confirmed / lost / duplicates / dropped |');
+    console.log('|---|---:|---:|---:|---|---|');
+    for (const s of socket.rows) {
+      const b = s.bystander;
+      console.log(`| ${s.protocol} | ${s.inputs} | ${s.closedByBroker} | ${s.internalErrors} | ${s.serving ? 'yes' : 'NO'} | ${b.via}: ${b.confirmed} / ${b.lost} / ${b.duplicates} / ${b.errors.length} |`);
+    }
     for (const e of socket.errors.slice(0, 20)) console.log(`  internal error: ${e}`);
+    for (const s of socket.rows) for (const e of s.bystander.errors) console.log(`  bystander beside ${s.protocol}: ${e}`);
   }
 }
-const failed = rows.some((r) => r.failingInputs > 0) || (socket !== undefined && (socket.errors.length > 0 || socket.rows.some((s) => !s.serving)));
+const failed =
+  rows.some((r) => r.failingInputs > 0) ||
+  (socket !== undefined && (socket.errors.length > 0 || socket.rows.some((s) => !s.serving || s.bystander.lost > 0 || s.bystander.errors.length > 0)));
 process.exitCode = failed ? 1 : 0;

@@ -3,7 +3,9 @@
  * loopback ports, one socket per input, written chunk by chunk; half the inputs come after a
  * valid login (so they reach the session's state, not only the handshake). Afterwards each
  * protocol must still log a new client in, and no input may have made the broker log an
- * internal error (an exception outside the protocol's error path).
+ * internal error (an exception outside the protocol's error path). Meanwhile a well-behaved
+ * client on the same broker (bystander.ts) exchanges confirmed messages: none may be lost,
+ * and its connections must stay up.
  */
 import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
@@ -15,6 +17,7 @@ import { Encoder, FRAME_AMQP, FRAME_SASL, HEADER_AMQP, HEADER_SASL, writeFrame, 
 import { encodeFrame } from '../../src/protocols/openwire/codec/marshal.js';
 import { T } from '../../src/protocols/openwire/codec/types.js';
 import { brokerWireFormatInfo } from '../../src/protocols/openwire/codec/wire-format.js';
+import { bystanderFor, type BystanderRow } from './bystander.js';
 import type { FuzzTarget } from './harness.js';
 import { chunksOf, corpusOf, fuzzInputs, type FuzzInput } from './mutate.js';
 import { TARGETS } from './targets/index.js';
@@ -25,6 +28,8 @@ export interface SocketRow {
   closedByBroker: number;
   internalErrors: number;
   serving: boolean;
+  /** the well-behaved client beside this protocol's inputs */
+  bystander: BystanderRow;
 }
 
 function amqp10Frame(type: number, p: Composite): Buffer {
@@ -132,6 +137,8 @@ export async function fuzzSockets(options: { inputsPerProtocol: number; seed: nu
   try {
     for (const [protocol, target] of Object.entries(TARGETS) as [string, FuzzTarget][]) {
       const port = portFor(protocol, all, activemq);
+      const bystander = bystanderFor(protocol === 'openwire' ? activemq.urls : all.urls, `fuzz-bystander-${protocol}`);
+      await bystander.start();
       const corpus = corpusOf(target.valid, 500, options.seed);
       const inputs: FuzzInput[] = fc.sample(fuzzInputs(corpus, target.variants), { numRuns: options.inputsPerProtocol, seed: options.seed });
       const before = errors.length;
@@ -147,7 +154,7 @@ export async function fuzzSockets(options: { inputsPerProtocol: number; seed: nu
       };
       await Promise.all(Array.from({ length: options.concurrency ?? 16 }, lane));
       const serving = await greets(port, protocol === 'openwire' ? Buffer.alloc(0) : LOGIN[protocol]!, GREETING[protocol]!);
-      rows.push({ protocol, inputs: inputs.length, closedByBroker: closed, internalErrors: errors.length - before, serving });
+      rows.push({ protocol, inputs: inputs.length, closedByBroker: closed, internalErrors: errors.length - before, serving, bystander: await bystander.stop() });
     }
   } finally {
     await all.stop();

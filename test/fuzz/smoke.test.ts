@@ -22,9 +22,14 @@ describe('decoder fuzzing, smoke run (fixed seed)', () => {
     });
   }
 
-  it('a sample through the real connection layer: every protocol keeps serving, no internal error logged', async () => {
+  it("a sample through the real connection layer: every protocol keeps serving, no internal error logged, another client's messages all delivered", async () => {
     const { rows, errors } = await fuzzSockets({ inputsPerProtocol: 60, seed: SEED, quietMs: 50 });
     expect(errors).toEqual([]);
     expect(rows.map((r) => [r.protocol, r.inputs, r.serving])).toEqual(Object.keys(TARGETS).map((p) => [p, 60, true]));
+    // the well-behaved client beside each protocol's inputs: at least its first message (confirmed before the inputs begin)
+    for (const r of rows) {
+      expect(r.bystander.confirmed, r.protocol).toBeGreaterThan(0);
+      expect([r.protocol, r.bystander.lost, r.bystander.duplicates, r.bystander.errors]).toEqual([r.protocol, 0, 0, []]);
+    }
   });
 });
