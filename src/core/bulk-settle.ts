@@ -9,8 +9,12 @@ interface Batch {
   /** the deliveries, already out of the session's outstanding map (their tags are gone at once) */
   readonly deliveries: Iterator<Delivery>;
   readonly how: SettleHow;
-  /** requeue kinds: the queues told that messages are on their way back (Queue.returnsPending) */
-  readonly returningTo: Set<Queue> | undefined;
+  /**
+   * requeue kinds: the queues told that messages are on their way back (Queue.returnsPending),
+   * each with how many of the batch's deliveries are still to come back to it; a queue is let go
+   * (Queue.returnsDone) as soon as its last one is back, not at the end of the batch
+   */
+  readonly returningTo: Map<Queue, number> | undefined;
   done: boolean;
 }
 
@@ -28,15 +32,18 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  * behind, so a nack of one tag after a nack multiple dead-letters in the client's order.
  *
  * Messages going back to their queue (requeue, release, return, detach) hold that queue's
- * deliveries until the batch is done (its consumers wait, other clients are served), and make
- * it finish the batch at once before an answer that depends on its order (basic.get, a purge,
- * a copy of the ready list for peek or the management get),
- * so a requeued message is back in its place ahead of later ones, as RabbitMQ does.
+ * deliveries until the last of them is back (its consumers wait, other clients are served), and
+ * make it finish the batch at once before an answer that depends on its order (basic.get, a
+ * purge, a copy of the ready list for peek or the management get), so a requeued message is back
+ * in its place ahead of later ones, as RabbitMQ does. Only the queues the batch brings messages
+ * back to are held, each only until its own are back (counted a chunk at a time): a channel
+ * closing with a million unacked of one queue and a few of another gives the other its few back
+ * at once, as RabbitMQ's queue processes each requeue their own.
  */
 export class BulkSettle implements SlicedTask {
   private readonly batches = new Fifo<Batch>();
   private count = 0;
-  /** queues told messages are on their way back: how many unfinished batches bring some */
+  /** queues told messages are on their way back: how many batches still bring some */
   private readonly returning = new Map<Queue, number>();
   /** handed to the broker's SlicedWork and not finished yet */
   scheduled = false;
@@ -66,17 +73,20 @@ export class BulkSettle implements SlicedTask {
   }
 
   /**
-   * `count` deliveries to settle `how`, in this order. `queues`: the queues they came from (more
-   * may be given: a queue named that gets none back only waits for this batch). Requeue kinds tell
-   * those queues at once that messages are on their way back; nothing here looks at the
-   * deliveries themselves (a million of them, scattered over the heap, took 40–200 ms to walk).
+   * `count` deliveries to settle `how`, in this order. `queues`: the queues they came from and how
+   * many of the deliveries (not released by a consumer timeout) each has, exactly (Session counts
+   * them as they enter and leave its book). Requeue kinds tell those queues at once that messages
+   * are on their way back; nothing here looks at the deliveries themselves (a million of them,
+   * scattered over the heap, took 40–200 ms to walk).
    */
-  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Iterable<Queue>): void {
+  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
     if (count === 0) return;
-    let returningTo: Set<Queue> | undefined;
+    let returningTo: Map<Queue, number> | undefined;
     if (putsBack(how)) {
-      returningTo = new Set(queues);
-      for (const q of returningTo) {
+      returningTo = new Map();
+      for (const [q, k] of queues) {
+        if (k <= 0) continue;
+        returningTo.set(q, k);
         const n = this.returning.get(q) ?? 0;
         this.returning.set(q, n + 1);
         if (n === 0) q.returnsPending(this);
@@ -91,21 +101,38 @@ export class BulkSettle implements SlicedTask {
     const touched = new Set<Queue>();
     while (this.batches.length) {
       const batch = this.batches.peek()!;
+      const back = batch.returningTo;
+      // the queue of a run of deliveries put back, and its length: counted off at the run's end
+      let runOf: Queue | null = null;
+      let run = 0;
       let n = 0;
       // the iterator moves before each settle: a queue it touches may finish this task re-entrantly
       for (let r = batch.deliveries.next(); ; r = batch.deliveries.next()) {
         if (r.done) {
+          if (run > 0) this.cameBack(batch, runOf!, run);
           this.finished(batch);
           break;
         }
+        const d = r.value;
         this.count--;
         try {
-          this.settle(r.value, batch.how, touched);
+          this.settle(d, batch.how, touched);
         } catch (err) {
           // one delivery's bug must not drop the task: its queues would wait for the batch for ever
           reportTaskError(err);
         }
-        if (++n === LEAVE_CHUNK) break;
+        if (back !== undefined && !d.timedOut && d.queue !== null) {
+          if (d.queue !== runOf) {
+            if (run > 0) this.cameBack(batch, runOf!, run);
+            runOf = d.queue;
+            run = 0;
+          }
+          run++;
+        }
+        if (++n === LEAVE_CHUNK) {
+          if (run > 0) this.cameBack(batch, runOf!, run);
+          break;
+        }
       }
       if (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) break;
     }
@@ -122,18 +149,34 @@ export class BulkSettle implements SlicedTask {
     else this.doneWaiters.add(cb);
   }
 
+  /** `k` more of the batch's deliveries are back in `q`: the last of them lets the queue go */
+  private cameBack(batch: Batch, q: Queue, k: number): void {
+    const left = batch.returningTo!.get(q);
+    if (left === undefined) return;
+    if (left > k) batch.returningTo!.set(q, left - k);
+    else {
+      batch.returningTo!.delete(q);
+      this.letGo(q);
+    }
+  }
+
   private finished(batch: Batch): void {
     if (batch.done) return;
     batch.done = true;
     if (this.batches.peek() === batch) this.batches.shift();
     if (!batch.returningTo) return;
-    for (const q of batch.returningTo) {
-      const n = this.returning.get(q)! - 1;
-      if (n > 0) this.returning.set(q, n);
-      else {
-        this.returning.delete(q);
-        q.returnsDone(this);
-      }
+    // each queue is let go as its last delivery comes back: any left here was counted too high
+    for (const q of batch.returningTo.keys()) this.letGo(q);
+    batch.returningTo.clear();
+  }
+
+  /** one batch less brings messages back to `q`: after the last, it delivers again */
+  private letGo(q: Queue): void {
+    const n = this.returning.get(q)! - 1;
+    if (n > 0) this.returning.set(q, n);
+    else {
+      this.returning.delete(q);
+      q.returnsDone(this);
     }
   }
 }

@@ -48,7 +48,14 @@ export interface ConsumeOptions {
 export class Consumer {
   /** per-consumer prefetch (AMQP basic.qos global=false); 0 means no limit */
   prefetch = 0;
+  /** deliveries not settled yet, those a bulk settle of its session is still working through included */
   unacked = 0;
+  /**
+   * its deliveries in its session's book (Session): unacked, not released by a consumer timeout
+   * and not handed to a bulk settle yet; the session counts them, so that a bulk settle names
+   * exactly the queues it brings messages back to
+   */
+  booked = 0;
   /**
    * deliveries a consumer timeout released that the client has not settled yet: while any
    * is left the consumer gets nothing (rabbit_fifo's `{timeout, up}` status, 4.3)

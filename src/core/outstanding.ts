@@ -2,6 +2,17 @@ import type { Consumer, Delivery } from './consumer.js';
 import type { Queue } from './queues/queue.js';
 
 /**
+ * What takeThrough counted on the side of the book it copied (the taken deliveries, or the ones
+ * left behind), timed-out deliveries left out: how many each consumer has, and how many
+ * basic.gets (no consumer) each queue has.
+ */
+export interface BookCounts {
+  readonly side: 'taken' | 'kept';
+  readonly consumers: Map<Consumer, number>;
+  readonly gets: Map<Queue, number>;
+}
+
+/**
  * A session's unsettled deliveries by tag, in tag order: what a Map<number, Delivery> gave
  * Session, without its cost per delivery. Tags only grow (a session hands them out in
  * order), so deliveries sit in one array in arrival order, found by their tag's place
@@ -24,10 +35,8 @@ export class OutstandingDeliveries {
   private live = 0;
   /** changes whenever deliveries move in the arrays: iterators find their place again by tag */
   private epoch = 0;
-  /** a book takeThrough made, when its deliveries were the side copied: their queues (timed-out ones left out) */
-  queues: Set<Queue> | undefined;
-  /** ... when the deliveries left behind were copied instead: how many of them (not timed out) each consumer has */
-  kept: Map<Consumer, number> | undefined;
+  /** a book takeThrough made: what it counted on the side it copied */
+  counted: BookCounts | undefined;
 
   get size(): number {
     return this.live;
@@ -76,9 +85,9 @@ export class OutstandingDeliveries {
    * Every delivery with a tag up to `tag`, out of this book into a new one, in order (a nack
    * multiple of most of a million): the smaller side is copied and counted, the other keeps the
    * arrays; only the side copied is looked at (a million deliveries scattered over the heap
-   * take 40-200 ms to visit). As it is copied, the taken book learns where its deliveries come
-   * from: their queues (`queues`) when they are the side copied, else how many of the deliveries
-   * left behind each consumer has (`kept`: a consumer with more unacked has some in the taken).
+   * take 40-200 ms to visit). As it is copied, the side copied is counted by consumer (and gets
+   * by queue) into the taken book's `counted`: the session works out where the taken deliveries
+   * come from, and how many, from its own counts.
    */
   takeThrough(tag: number): OutstandingDeliveries {
     const taken = new OutstandingDeliveries();
@@ -86,26 +95,16 @@ export class OutstandingDeliveries {
     const end = this.end;
     const cut = this.firstIndexAbove(tag);
     if (cut === from || this.live === 0) {
-      taken.queues = new Set();
+      taken.counted = { side: 'taken', consumers: new Map(), gets: new Map() };
       return taken;
     }
     const slots = this.slots;
     const tags = this.tags;
     if (cut - from <= end - cut) {
       // fewer taken than kept: the taken ones are copied out
-      const queues = (taken.queues = new Set<Queue>());
-      let last: Queue | null = null;
-      let n = 0;
-      for (let i = from; i < cut; i++) {
-        const d = slots[i];
-        if (d === undefined) continue;
-        n++;
-        const q = d.queue;
-        if (q && q !== last && !d.timedOut) {
-          last = q;
-          queues.add(q);
-        }
-      }
+      const counted: BookCounts = { side: 'taken', consumers: new Map(), gets: new Map() };
+      taken.counted = counted;
+      const n = countIn(slots, from, cut, counted);
       taken.slots = slots.slice(from, cut);
       taken.tags = tags.slice(from, cut);
       taken.end = cut - from;
@@ -123,15 +122,9 @@ export class OutstandingDeliveries {
       return taken;
     }
     // fewer kept (a nack up to a recent tag): the taken book keeps the arrays, the rest is copied out
-    const byConsumer = (taken.kept = new Map<Consumer, number>());
-    let kept = 0;
-    for (let i = cut; i < end; i++) {
-      const d = slots[i];
-      if (d === undefined) continue;
-      kept++;
-      const c = d.consumer;
-      if (c && !d.timedOut) byConsumer.set(c, (byConsumer.get(c) ?? 0) + 1);
-    }
+    const counted: BookCounts = { side: 'kept', consumers: new Map(), gets: new Map() };
+    taken.counted = counted;
+    const kept = countIn(slots, cut, end, counted);
     this.slots = slots.slice(cut, end);
     this.tags = tags.slice(cut, end);
     slots.fill(undefined, cut, end);
@@ -250,4 +243,32 @@ export class OutstandingDeliveries {
       this.tags = [];
     }
   }
+}
+
+/**
+ * the deliveries in slots [from, to) (holes skipped), counted into `counts` by consumer (a run of
+ * one consumer's deliveries at a time) and basic.gets by queue, timed-out ones left out; returns
+ * how many deliveries there are, timed-out ones included
+ */
+function countIn(slots: readonly (Delivery | undefined)[], from: number, to: number, counts: BookCounts): number {
+  let n = 0;
+  let runOf: Consumer | null = null;
+  let run = 0;
+  for (let i = from; i < to; i++) {
+    const d = slots[i];
+    if (d === undefined) continue;
+    n++;
+    if (d.timedOut) continue;
+    const c = d.consumer;
+    if (c !== null) {
+      if (c !== runOf) {
+        if (runOf !== null) counts.consumers.set(runOf, (counts.consumers.get(runOf) ?? 0) + run);
+        runOf = c;
+        run = 0;
+      }
+      run++;
+    } else if (d.queue !== null) counts.gets.set(d.queue, (counts.gets.get(d.queue) ?? 0) + 1);
+  }
+  if (runOf !== null) counts.consumers.set(runOf, (counts.consumers.get(runOf) ?? 0) + run);
+  return n;
 }

@@ -6,7 +6,11 @@ import type { Queue, SettleHow } from './queues/queue.js';
 import type { VHost } from './vhost.js';
 import { LEAVE_CHUNK } from './queues/leaving.js';
 import { BulkSettle } from './bulk-settle.js';
-import { OutstandingDeliveries } from './outstanding.js';
+import { OutstandingDeliveries, type BookCounts } from './outstanding.js';
+
+function addTo<K>(counts: Map<K, number>, key: K, n: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + n);
+}
 
 /**
  * The delivery book of one AMQP channel (or one STOMP subscription, or one MQTT client):
@@ -26,14 +30,14 @@ export class Session {
   private outstanding = new OutstandingDeliveries();
   /**
    * Where the book's deliveries come from, so that a bulk requeue can tell their queues at once
-   * that messages are on their way back without walking a million deliveries first
-   * (BulkSettle.add), and nothing is done per delivery: the consumers that take with acks (a
-   * cancelled one stays while it has any unacked: Consumer.unacked counts them; it leaves at its
-   * cancel, or when its last one is settled) ...
+   * that messages are on their way back, and how many, without walking a million deliveries
+   * first (BulkSettle.add): the consumers that take with acks, each counting its deliveries in
+   * the book (Consumer.booked; a cancelled one stays while it has any there: it leaves at its
+   * cancel, or when its last one leaves the book) ...
    */
   private readonly bookConsumers = new Set<Consumer>();
-  /** ... and the queues basic.get took from with acks (since the book was last empty) */
-  private getQueues = new Set<Queue>();
+  /** ... and how many basic.gets with acks the book holds from each queue (a queue leaves with its last) */
+  private gotFrom = new Map<Queue, number>();
   /** settles of many deliveries at once, done in the broker's sliced work (and later settles behind them) */
   private readonly bulk = new BulkSettle(
     (d, how, touched) => this.finishSettle(d, how, touched),
@@ -106,14 +110,14 @@ export class Session {
     if (!c) return undefined;
     this.consumers.delete(tag);
     c.queue.removeConsumer(c);
-    if (c.unacked === 0) this.bookConsumers.delete(c);
+    if (c.booked === 0) this.bookConsumers.delete(c);
     return c;
   }
 
   /** the broker ended a consumer (queue deleted) */
   forget(c: Consumer): void {
     if (this.consumers.get(c.tag) === c) this.consumers.delete(c.tag);
-    if (c.unacked === 0) this.bookConsumers.delete(c);
+    if (c.booked === 0) this.bookConsumers.delete(c);
   }
 
   /** basic.get: the head of the queue, tracked like a delivery unless noAck */
@@ -126,10 +130,7 @@ export class Session {
       queue.stats.getEmpty++;
       return undefined;
     }
-    if (!noAck) {
-      if (this.outstanding.size === 0) this.getQueues.clear();
-      this.getQueues.add(queue);
-    }
+    if (!noAck) this.gotFrom.set(queue, (this.gotFrom.get(queue) ?? 0) + 1);
     const delivery = this.track(entry, queue, null, !noAck);
     queue.stats.delivered++;
     if (delivery.redelivered) queue.stats.redelivered++;
@@ -156,6 +157,7 @@ export class Session {
     if (needsAck) {
       this.outstanding.add(delivery);
       this.unacked++;
+      if (consumer !== null) consumer.booked++;
       if (this.ackTimedOut) {
         delivery.deliveredAt = Date.now();
         if (!this.ackTimer && this.watches(delivery)) this.armAckTimer();
@@ -165,17 +167,21 @@ export class Session {
   }
 
   /**
-   * the queues the book's deliveries may come from (a few more at most: those of basic.gets
-   * since the book was last empty, and a consumer's whose unacked are already being settled
-   * in slices); consumers cancelled with none unacked are let go here
+   * a delivery (not timed out) leaves the book, or is released by a consumer timeout: its
+   * consumer's count, or its queue's count of gets, goes down (a cancelled consumer goes with its last)
    */
-  private bookQueues(): Set<Queue> {
-    const queues = new Set<Queue>(this.getQueues);
-    for (const c of this.bookConsumers) {
-      if (c.unacked > 0) queues.add(c.queue);
-      else if (this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
-    }
-    return queues;
+  private unbook(d: Delivery): void {
+    const c = d.consumer;
+    if (c !== null) {
+      if (--c.booked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+    } else if (d.queue !== null) this.ungot(d.queue, 1);
+  }
+
+  /** `n` of the book's gets from `q` left it */
+  private ungot(q: Queue, n: number): void {
+    const left = this.gotFrom.get(q)! - n;
+    if (left > 0) this.gotFrom.set(q, left);
+    else this.gotFrom.delete(q);
   }
 
   /**
@@ -221,6 +227,7 @@ export class Session {
       d.timedOut = true;
       c.timedOut++;
       this.unacked--;
+      this.unbook(d);
       d.queue.settleDelivered(d.entry, c, 'timeout');
       touched.add(d.queue);
       released.push(d);
@@ -377,7 +384,10 @@ export class Session {
   /** settle one outstanding delivery; returns the queue whose deliveries it may free, if any */
   private settleOne(d: Delivery, how: SettleHow): Queue | null {
     this.outstanding.delete(d.tag);
-    if (!d.timedOut) this.unacked--;
+    if (!d.timedOut) {
+      this.unacked--;
+      this.unbook(d);
+    }
     return this.finishOne(d, how);
   }
 
@@ -389,10 +399,7 @@ export class Session {
       return d.consumer && --d.consumer.timedOut === 0 && d.queue ? d.queue : null;
     }
     if (!d.queue) return null;
-    const c = d.consumer;
-    d.queue.settleDelivered(d.entry, c, how);
-    // a cancelled consumer's last unacked delivery: the book no longer needs to know it
-    if (c !== null && c.unacked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+    d.queue.settleDelivered(d.entry, d.consumer, how);
     return d.queue;
   }
 
@@ -411,8 +418,14 @@ export class Session {
     if (!multiple) {
       const d = this.outstanding.get(tag)!;
       this.outstanding.delete(tag);
-      if (!d.timedOut) this.unacked--;
-      this.bulkSettle([d], 1, how, d.queue ? [d.queue] : []);
+      const queues = new Map<Queue, number>();
+      if (!d.timedOut) {
+        this.unacked--;
+        this.unbook(d);
+        // a timed-out one's message went back when it timed out: its queue gets nothing back now
+        if (d.queue !== null) queues.set(d.queue, 1);
+      }
+      this.bulkSettle([d], 1, how, queues);
     } else if (tag === 0 || tag >= this.nextTag - 1) this.settleAllInSlices(how);
     else {
       // none timed out (the usual case): what is unacked is what stays in the book
@@ -420,27 +433,67 @@ export class Session {
       const taken = this.outstanding.takeThrough(tag);
       if (untimed) this.unacked = this.outstanding.size;
       else for (const d of taken.values()) if (!d.timedOut) this.unacked--;
-      // what the book's copy found: the queues of the taken deliveries, or (the kept ones copied) how many each consumer keeps
-      let queues = taken.queues;
-      if (!queues) {
-        queues = new Set(this.getQueues);
-        for (const c of this.bookConsumers) if (c.unacked > (taken.kept!.get(c) ?? 0)) queues.add(c.queue);
-      }
-      this.bulkSettle(taken.values(), taken.size, how, queues);
+      this.bulkSettle(taken.values(), taken.size, how, this.unbookTaken(taken.counted!));
     }
+  }
+
+  /**
+   * A nack/ack multiple up to a tag took deliveries out of the book: from what the book's copy
+   * counted (the side it copied: the taken deliveries, or the kept ones), the consumers' and gets'
+   * counts go down by what was taken, and the queues they come from are returned with how many
+   * each gets back. Exactly those: a consumer's deliveries already handed to an earlier bulk settle
+   * are not counted again (its Consumer.unacked still holds them), nor are gets settled before.
+   */
+  private unbookTaken(counted: BookCounts): Map<Queue, number> {
+    const queues = new Map<Queue, number>();
+    if (counted.side === 'taken') {
+      for (const [c, n] of counted.consumers) {
+        c.booked -= n;
+        addTo(queues, c.queue, n);
+        if (c.booked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+      }
+      for (const [q, n] of counted.gets) {
+        this.ungot(q, n);
+        addTo(queues, q, n);
+      }
+      return queues;
+    }
+    for (const c of this.bookConsumers) {
+      const kept = counted.consumers.get(c) ?? 0;
+      if (c.booked > kept) {
+        addTo(queues, c.queue, c.booked - kept);
+        c.booked = kept;
+      }
+      if (kept === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+    }
+    for (const [q, n] of this.gotFrom) {
+      const kept = counted.gets.get(q) ?? 0;
+      if (n > kept) {
+        addTo(queues, q, n - kept);
+        this.ungot(q, n - kept);
+      }
+    }
+    return queues;
   }
 
   /** every outstanding delivery, in slices: the book itself is handed over (O(1)) */
   private settleAllInSlices(how: SettleHow): void {
     const all = this.outstanding;
-    const queues = this.bookQueues();
+    // every delivery in the book goes: the book's counts say where they come from, and how many
+    const queues = new Map<Queue, number>();
+    for (const c of this.bookConsumers) {
+      if (c.booked > 0) addTo(queues, c.queue, c.booked);
+      c.booked = 0;
+      if (this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+    }
+    for (const [q, n] of this.gotFrom) addTo(queues, q, n);
+    this.gotFrom = new Map();
     this.outstanding = new OutstandingDeliveries();
-    this.getQueues = new Set();
     this.unacked = 0;
     this.bulkSettle(all.values(), all.size, how, queues);
   }
 
-  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Iterable<Queue>): void {
+  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
     this.bulk.add(deliveries, count, how, queues);
     if (!this.bulk.scheduled && this.bulk.pending) {
       this.bulk.scheduled = true;
@@ -513,8 +566,8 @@ export class Session {
     this.ackTimer = undefined;
     for (const c of this.consumers.values()) c.queue.removeConsumer(c);
     this.consumers.clear();
-    // a million unacked go back in slices (settleAll): each queue delivers nothing until they are
-    // all back, as RabbitMQ's queue processes the channel's DOWN in one go (Queue.dispatch)
+    // a million unacked go back in slices (settleAll): each queue delivers nothing until its own
+    // are all back, as each RabbitMQ queue process handles the channel's DOWN in one go (Queue.dispatch)
     this.settleAll('return');
     this.vhost.directReplyTo.sessionClosed(this);
   }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Broker } from '../../src/core/broker.js';
+import type { Delivery } from '../../src/core/consumer.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import type { Session } from '../../src/core/session.js';
 import { Collector, coreBroker, declareQueue, publish } from './helpers.js';
@@ -66,4 +68,116 @@ describe('a bulk requeue', () => {
     expect(sink.texts.at(-1)).toBe('late');
     expect(sink.deliveries[0]!.redelivered).toBe(true);
   });
+});
+
+// Found in the session 9 review (review-s9-2 #3, #4): a bulk settle that puts messages back holds
+// the queues it names (their deliveries wait for the messages coming back); it must name exactly
+// the queues it brings messages back to, and hold each only until its own are back.
+describe('a bulk requeue holds only the queues it brings messages back to', () => {
+  /** a consumer's sink that records, at each delivery, how many of queue `a`'s messages were back */
+  class Watching extends Collector {
+    readonly aBack: number[] = [];
+    constructor(private readonly a: Queue) {
+      super();
+    }
+    override deliver(d: Delivery): void {
+      super.deliver(d);
+      this.aBack.push(this.a.messageCount);
+    }
+  }
+  /** bulk work that holds the broker's sliced work (anything queued behind it) until opened */
+  const gate = (broker: Broker) => {
+    let open = false;
+    broker.bulkWork.add({ step: () => open });
+    return () => {
+      open = true;
+    };
+  };
+
+  it('a queue the channel only took a basic.get from, acked, is not held by its close: its other consumer keeps receiving while the other queue\'s unacked come back', async () => {
+    const { broker, vhost } = coreBroker();
+    const a = declareQueue(vhost, 'a') as Queue;
+    const b = declareQueue(vhost, 'b') as Queue;
+    for (let i = 0; i < 3000; i++) publish(vhost, '', 'a', `a${i}`);
+    publish(vhost, '', 'b', 'b0');
+    const s = broker.openSession(vhost, {});
+    const got = s.get('b', false)!;
+    s.consume('a', opts('ca'), new Collector());
+    s.ack(got.delivery.tag, false);
+    const other = broker.openSession(vhost, {});
+    const sink = new Collector();
+    other.consume('b', opts('cb'), sink);
+    const open = gate(broker);
+    // 3000 unacked of 'a' go back in the bulk work (held behind the gate): 'a' waits for them, 'b' does not
+    s.close();
+    expect([a.returnsInFlight, b.returnsInFlight]).toEqual([true, false]);
+    for (let i = 1; i <= 3; i++) publish(vhost, '', 'b', `b${i}`);
+    expect(sink.texts).toEqual(['b1', 'b2', 'b3']);
+    expect(a.messageCount).toBe(0);
+    open();
+    await broker.bulkWork.idle();
+    expect(a.returnsInFlight).toBe(false);
+    expect(a.messageCount).toBe(3000);
+  });
+
+  it('a basic.get still unacked at the close holds its queue only until it is back, not until the other queue\'s are', async () => {
+    const { broker, vhost } = coreBroker();
+    const a = declareQueue(vhost, 'a') as Queue;
+    const b = declareQueue(vhost, 'b') as Queue;
+    for (let i = 0; i < 3000; i++) publish(vhost, '', 'a', `a${i}`);
+    publish(vhost, '', 'b', 'b0');
+    publish(vhost, '', 'b', 'b1');
+    const s = broker.openSession(vhost, {});
+    const acked = s.get('b', false)!;
+    s.get('b', false);
+    s.consume('a', opts('ca'), new Collector());
+    s.ack(acked.delivery.tag, false);
+    const other = broker.openSession(vhost, {});
+    const sink = new Watching(a);
+    other.consume('b', opts('cb'), sink);
+    s.close();
+    expect([a.returnsInFlight, b.returnsInFlight]).toEqual([true, true]);
+    // held: nothing overtakes the message on its way back
+    publish(vhost, '', 'b', 'b2');
+    expect(sink.texts).toEqual([]);
+    await broker.bulkWork.idle();
+    // b1 back first and redelivered, then b2: both delivered before 'a' had its 3000 back
+    expect(sink.texts).toEqual(['b1', 'b2']);
+    expect(sink.deliveries[0]!.redelivered).toBe(true);
+    expect(Math.max(...sink.aBack)).toBeLessThan(3000);
+    expect(a.messageCount).toBe(3000);
+  });
+
+  for (const nack of ['up to a tag', 'of all'] as const) {
+    it(`a nack multiple with requeue ${nack} after an ack multiple of another queue's deliveries (still being settled) does not hold that queue`, async () => {
+      const { broker, vhost } = coreBroker();
+      const a = declareQueue(vhost, 'a') as Queue;
+      const b = declareQueue(vhost, 'b') as Queue;
+      for (let i = 0; i < 3000; i++) publish(vhost, '', 'a', `a${i}`);
+      for (let i = 0; i < 10; i++) publish(vhost, '', 'b', `b${i}`);
+      const s = broker.openSession(vhost, {});
+      const fromA = new Collector();
+      s.consume('a', opts('ca'), fromA);
+      s.cancel('ca');
+      const fromB = new Collector();
+      s.consume('b', opts('cb'), fromB);
+      s.cancel('cb');
+      const other = broker.openSession(vhost, {});
+      const sink = new Collector();
+      other.consume('a', opts('oa'), sink);
+      const open = gate(broker);
+      // every delivery of 'a' acked at once: settled in the bulk work (behind the gate), out of the book now
+      s.ack(fromA.deliveries.at(-1)!.tag, true);
+      // then b's (8 of 10, the 2 kept copied; or all) given back: only 'b' gets messages back
+      s.nack(nack === 'of all' ? 0 : fromB.deliveries[7]!.tag, true, true);
+      expect([a.returnsInFlight, b.returnsInFlight]).toEqual([false, true]);
+      publish(vhost, '', 'a', 'late');
+      expect(sink.texts).toEqual(['late']);
+      open();
+      await broker.bulkWork.idle();
+      expect(b.returnsInFlight).toBe(false);
+      expect(a.unackedCount).toBe(1);
+      expect(b.messageCount).toBe(nack === 'of all' ? 10 : 8);
+    });
+  }
 });

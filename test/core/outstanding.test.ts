@@ -105,32 +105,37 @@ describe('OutstandingDeliveries', () => {
     expect(big.firstTag()).toBe(5);
   });
 
-  it('takeThrough(tag) tells where the taken deliveries come from, looking only at the side it copies: their queues, or what each consumer keeps', () => {
+  it('takeThrough(tag) counts the side it copies, and only that side: by consumer, and gets by queue (timed-out ones left out)', () => {
     const qa = { name: 'a' } as Queue;
     const qb = { name: 'b' } as Queue;
     const ca = { queue: qa } as Consumer;
     const cb = { queue: qb } as Consumer;
     const from = (tag: number, c: Consumer | null, q: Queue, timedOut = false): Delivery => ({ tag, consumer: c, queue: q, timedOut }) as Delivery;
-    // fewer taken: their queues (a get's too; a timed-out delivery's message went back before: left out)
+    const counts = (book: OutstandingDeliveries) => {
+      const { side, consumers, gets } = book.counted!;
+      return { side, consumers: [...consumers].map(([c, n]) => [c.queue.name, n]), gets: [...gets].map(([q, n]) => [q.name, n]) };
+    };
+    // fewer taken: the taken ones counted (a get's by its queue; a timed-out delivery's message went back before: left out)
     const book = new OutstandingDeliveries();
     book.add(from(1, null, qb));
     book.add(from(2, ca, qa, true));
-    for (let t = 3; t <= 10; t++) book.add(from(t, ca, qa));
-    expect([...book.takeThrough(1).queues!].map((q) => q.name)).toEqual(['b']);
-    expect(book.takeThrough(2).queues).toEqual(new Set());
-    const head = book.takeThrough(4);
-    expect([...head.queues!].map((q) => q.name)).toEqual(['a']);
-    expect(head.kept).toBeUndefined();
-    // fewer kept: how many each consumer keeps (timed-out ones and gets not counted)
+    for (let t = 3; t <= 10; t++) book.add(from(t, t === 4 ? cb : ca, t === 4 ? qb : qa));
+    expect(counts(book.takeThrough(1))).toEqual({ side: 'taken', consumers: [], gets: [['b', 1]] });
+    expect(counts(book.takeThrough(2))).toEqual({ side: 'taken', consumers: [], gets: [] });
+    // runs of one consumer's deliveries, interrupted by another's: each consumer once, its total
+    const head = book.takeThrough(5);
+    expect(counts(head)).toEqual({ side: 'taken', consumers: [['a', 2], ['b', 1]], gets: [] });
+    expect(tags(head)).toEqual([3, 4, 5]);
+    // fewer kept: the kept ones counted (timed-out ones left out, gets by queue)
     for (let t = 11; t <= 12; t++) book.add(from(t, cb, qb));
     book.add(from(13, cb, qb, true));
     book.add(from(14, null, qa));
-    const most = book.takeThrough(10);
-    expect(most.queues).toBeUndefined();
-    expect(most.kept).toEqual(new Map([[cb, 2]]));
-    expect(tags(most)).toEqual([5, 6, 7, 8, 9, 10]);
-    // nothing taken: no queues
-    expect(book.takeThrough(3).queues).toEqual(new Set());
+    book.add(from(15, null, qa));
+    const most = book.takeThrough(11);
+    expect(counts(most)).toEqual({ side: 'kept', consumers: [['b', 1]], gets: [['a', 2]] });
+    expect(tags(most)).toEqual([6, 7, 8, 9, 10, 11]);
+    // nothing taken: nothing counted
+    expect(counts(book.takeThrough(3))).toEqual({ side: 'taken', consumers: [], gets: [] });
   });
 
   it('takeThrough(tag) of all that is left, the later tags acked one by one before: the book is empty and takes new tags (it looped for ever)', () => {

@@ -112,7 +112,7 @@ export class Queue {
   private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
   private dlxTimer: NodeJS.Timeout | undefined;
   readonly ready: ReadyList;
-  /** closed channels' unacked messages still on their way back here (Session.returnInSlices) */
+  /** bulk settles (BulkSettle) still bringing unacked messages back here: a closed channel's, a nack multiple with requeue, … */
   private readonly returning = new Set<SlicedTask>();
   /** messages that left in bulk (purge, mass expiry, drop-head), still being settled in slices */
   private readonly leaving = new Leaving((entries, reason) => this.settleLeft(entries, reason));
@@ -281,7 +281,7 @@ export class Queue {
     this.returning.add(task);
   }
 
-  /** they are all back: deliver them */
+  /** the task's messages for this queue are all back (the rest of its work may go on): deliver them */
   returnsDone(task: SlicedTask): void {
     if (this.returning.delete(task) && !this.deleted) this.afterRequeue();
   }
@@ -346,10 +346,10 @@ export class Queue {
       this.dispatchAgain = true;
       return;
     }
-    // deliveries wait while messages are on their way back (a closed channel's million unacked,
-    // put back in slices with other clients served meanwhile): none may overtake them; the last
-    // return's end dispatches (returnsDone). RabbitMQ's queue process requeues a closed
-    // channel's messages in one go too, delivering nothing meanwhile.
+    // deliveries wait while messages are on their way back (a closed channel's million unacked, a
+    // nack multiple with requeue: put back in slices with other clients served meanwhile): none may
+    // overtake them; returnsDone dispatches once the last of them is back. RabbitMQ's queue process
+    // requeues a closed channel's messages in one go too, delivering nothing meanwhile.
     if (this.returning.size) return;
     this.dispatching = true;
     try {
@@ -911,7 +911,7 @@ export class Queue {
     this.scheduleExpiry();
   }
 
-  /** messages are on their way back in slices (a closed channel's unacked): deliveries wait for them */
+  /** messages are on their way back in slices (a closed channel's unacked, a nack multiple with requeue, …): deliveries wait for them */
   get returnsInFlight(): boolean {
     return this.returning.size > 0;
   }
