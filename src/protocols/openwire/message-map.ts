@@ -234,7 +234,7 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   const rawProps = s['marshalledProperties'] as Buffer | null;
   const groupId = s['groupId'] as string | null;
   let headers: FieldTable;
-  if ((rawProps === null || rawProps.length === 0) && !groupId) headers = typeOnlyHeaders(jmsType);
+  if (!rawProps?.length && !groupId) headers = typeOnlyHeaders(jmsType);
   else {
     headers = {};
     if (rawProps && rawProps.length) {
