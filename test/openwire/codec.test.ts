@@ -19,6 +19,15 @@ describe('OpenWire codec (loose encoding)', () => {
     expect(decodeModifiedUtf8(b)).toBe(s);
   });
 
+  it('reads a Java long exactly, on both sides of 32 bits (small ones come back as small integers, the rest as before)', () => {
+    const values = [0, 1, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 1_700_000_000_123, -1_700_000_000_123, 2 ** 53 - 1, -(2 ** 53 - 1)];
+    const w = new Writer(8);
+    for (const v of values) w.long(v);
+    const r = new Reader(w.finish());
+    expect(values.map(() => r.long())).toEqual(values);
+    expect(Object.is(new Reader(Buffer.alloc(8)).long(), 0)).toBe(true);
+  });
+
   it('round-trips a primitive map with every Java type kept', () => {
     const map = new Map<string, Typed>([
       ['b', { t: PType.Boolean, v: true }],

@@ -10,14 +10,15 @@ import { RepeatedIds } from '../../src/protocols/openwire/repeated-ids.js';
  */
 const WIRE = { version: 12, stackTraceEnabled: false };
 
-/** a message command as decoded off the wire: its own copies of everything */
-function sent(producer: number, queue: string, seq: number): OwStruct {
+/** a message command as decoded off the wire: its own copies of everything (`idProducer`: its MessageId's producer, when another's) */
+function sent(producer: number, queue: string, seq: number, idProducer = producer): OwStruct {
   const producerId = { type: T.ProducerId, connectionId: 'ID:rep-1', value: producer, sessionId: 1 };
+  const messageProducerId = { type: T.ProducerId, connectionId: 'ID:rep-1', value: idProducer, sessionId: 1 };
   const s: OwStruct = {
     type: T.BytesMessage,
     producerId,
     destination: { type: T.Queue, physicalName: queue },
-    messageId: { type: T.MessageId, textView: null, producerId, producerSequenceId: seq, brokerSequenceId: 0 },
+    messageId: { type: T.MessageId, textView: null, producerId: messageProducerId, producerSequenceId: seq, brokerSequenceId: 0 },
     content: Buffer.from([seq]),
   };
   return decodeFrame(encodeFrame(s, WIRE).subarray(4), WIRE);
@@ -61,5 +62,38 @@ describe('OpenWire: incoming messages share the ids and destination they repeat'
     (t['destination'] as OwStruct).type = T.Topic;
     ids.share(t);
     expect(t['destination']).not.toBe(c['destination']);
+  });
+
+  it('a MessageId of another producer than its command (a client re-sending a received message) is shared in a slot of its own', () => {
+    const ids = new RepeatedIds();
+    const a = sent(1, 'q', 1, 7);
+    const b = sent(1, 'q', 2, 7);
+    ids.share(a);
+    ids.share(b);
+    // neither evicts the other: the command's producer and the MessageId's are each shared
+    expect(producerOf(b)).toBe(producerOf(a));
+    expect(idProducerOf(b)).toBe(idProducerOf(a));
+    expect(idProducerOf(b)).not.toBe(producerOf(b));
+    expect(idProducerOf(b)['value']).toBe(7);
+    expect(producerOf(b)['value']).toBe(1);
+  });
+
+  it('what it shares is frozen: an in-place change throws instead of changing every queued message of that producer', () => {
+    const ids = new RepeatedIds();
+    const a = sent(1, 'q', 1);
+    const b = sent(1, 'q', 2);
+    ids.share(a);
+    ids.share(b);
+    for (const shared of [producerOf(b), idProducerOf(b), b['destination'] as OwStruct]) {
+      expect(Object.isFrozen(shared)).toBe(true);
+    }
+    expect(() => {
+      (b['destination'] as OwStruct)['physicalName'] = 'elsewhere';
+    }).toThrow(TypeError);
+    expect(() => {
+      idProducerOf(b)['value'] = 2;
+    }).toThrow(TypeError);
+    expect((a['destination'] as OwStruct)['physicalName']).toBe('q');
+    expect(idProducerOf(a)['value']).toBe(1);
   });
 });

@@ -33,22 +33,7 @@ export interface PublishProperties {
  * data the correlation id, the message expiry interval the per-message TTL.
  */
 export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties): Message {
-  const headers: FieldTable = { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup };
-  const properties: MessageProperties = { deliveryMode: qos > 0 ? 2 : 1, headers };
-  if (props) {
-    if (props.userProperties) {
-      for (const [k, v] of Object.entries(props.userProperties)) headers[k] = Array.isArray(v) ? [...v] : v;
-    }
-    if (props.payloadFormatIndicator) headers[PAYLOAD_FORMAT_HEADER] = 1;
-    if (props.contentType !== undefined) properties.contentType = props.contentType;
-    if (props.responseTopic !== undefined) properties.replyTo = topicToRoutingKey(props.responseTopic);
-    if (props.correlationData !== undefined) {
-      const text = props.correlationData.toString('utf8');
-      if (Buffer.byteLength(text) === props.correlationData.length && !text.includes('\uFFFD')) properties.correlationId = text;
-      else headers[CORRELATION_HEADER] = props.correlationData;
-    }
-    if (props.messageExpiryInterval !== undefined) properties.expiration = String(props.messageExpiryInterval * 1000);
-  }
+  const properties = props && mapsAny(props) ? ownProperties(qos, dup, props) : plainProperties(qos, dup);
   return {
     exchange: TOPIC_EXCHANGE,
     routingKey: topicToRoutingKey(topic),
@@ -56,6 +41,47 @@ export function publishToMessage(topic: string, payload: Buffer | string | undef
     body: payload === undefined ? Buffer.alloc(0) : typeof payload === 'string' ? Buffer.from(payload) : payload,
     publishedAt: Date.now(),
   };
+}
+
+/**
+ * The properties of a PUBLISH without MQTT 5 properties: one frozen object per QoS and DUP
+ * flag, shared by every such message (the core copies properties before it changes them).
+ * Issue 18: a queue of 1M held 1M equal properties and headers objects for the GC to mark.
+ */
+const PLAIN: MessageProperties[] = [];
+function plainProperties(qos: number, dup: boolean): MessageProperties {
+  const k = qos * 2 + (dup ? 1 : 0);
+  return (PLAIN[k] ??= Object.freeze({ deliveryMode: qos > 0 ? 2 : 1, headers: Object.freeze({ [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup }) }));
+}
+
+/** `props` has one that becomes a property or header (a topic alias, a subscription identifier do not) */
+function mapsAny(props: PublishProperties): boolean {
+  return (
+    props.userProperties !== undefined ||
+    props.payloadFormatIndicator === true ||
+    props.contentType !== undefined ||
+    props.responseTopic !== undefined ||
+    props.correlationData !== undefined ||
+    props.messageExpiryInterval !== undefined
+  );
+}
+
+function ownProperties(qos: number, dup: boolean, props: PublishProperties): MessageProperties {
+  const headers: FieldTable = { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup };
+  const properties: MessageProperties = { deliveryMode: qos > 0 ? 2 : 1, headers };
+  if (props.userProperties) {
+    for (const [k, v] of Object.entries(props.userProperties)) headers[k] = Array.isArray(v) ? [...v] : v;
+  }
+  if (props.payloadFormatIndicator) headers[PAYLOAD_FORMAT_HEADER] = 1;
+  if (props.contentType !== undefined) properties.contentType = props.contentType;
+  if (props.responseTopic !== undefined) properties.replyTo = topicToRoutingKey(props.responseTopic);
+  if (props.correlationData !== undefined) {
+    const text = props.correlationData.toString('utf8');
+    if (Buffer.byteLength(text) === props.correlationData.length && !text.includes('\uFFFD')) properties.correlationId = text;
+    else headers[CORRELATION_HEADER] = props.correlationData;
+  }
+  if (props.messageExpiryInterval !== undefined) properties.expiration = String(props.messageExpiryInterval * 1000);
+  return properties;
 }
 
 /**

@@ -41,7 +41,7 @@ import {
 import { ADVISORY_PREFIX, destinationOf, destinationStruct, expandComposite, type OwDestination } from './destination.js';
 import { OwConsumer, durableQueueName, type OwConsumerHost } from './consumer.js';
 import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
-import { fromOpenWire, nativeOf } from './message-map.js';
+import { fromOpenWire, nativeOf, openWireNative } from './message-map.js';
 import { RepeatedIds } from './repeated-ids.js';
 
 export interface OpenWireOptions {
@@ -615,7 +615,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       destination: `/${origin.kind}/${origin.name}`,
       cause,
       // the marshalled message goes along, with the cause among its properties
-      adapt: native ? (copy) => ({ ...copy, native: { protocol: 'openwire', data: { ...native, struct: withProperty(native.struct, 'dlqDeliveryFailureCause', cause) } } }) : undefined,
+      adapt: native ? (copy) => ({ ...copy, native: openWireNative(withProperty(native.struct, 'dlqDeliveryFailureCause', cause), native.connectionId) }) : undefined,
     });
   }
 

@@ -21,6 +21,24 @@ export interface OwNative {
 
 export const NATIVE = 'openwire';
 
+/**
+ * Message.native of a message in OpenWire form: the native form and its OwNative in one
+ * object (`data` is itself), one object fewer per queued message than `{ protocol, data }`.
+ */
+class KeptNative implements OwNative {
+  readonly protocol = NATIVE;
+  readonly data: OwNative = this;
+  constructor(
+    readonly struct: OwStruct,
+    readonly connectionId: string,
+  ) {}
+}
+
+/** a message's native form: `struct` as the producer on `connectionId` sent it */
+export function openWireNative(struct: OwStruct, connectionId: string): NonNullable<Message['native']> {
+  return new KeptNative(struct, connectionId);
+}
+
 /** how a kept message is marshalled for the store: every field of the newest version, loose encoding */
 const STORED: WireOptions = { version: MAX_VERSION, stackTraceEnabled: false };
 const storeWriter = new Writer(512);
@@ -94,7 +112,7 @@ registerNativeForm(NATIVE, {
 function readStored(r: Reader, bytes: Buffer): OwNative {
   const connectionId = r.utf();
   const size = r.int();
-  return { struct: decodeFrame(bytes.subarray(r.pos, r.pos + size), STORED), connectionId };
+  return new KeptNative(decodeFrame(bytes.subarray(r.pos, r.pos + size), STORED), connectionId);
 }
 
 const JMS_TYPE_BY_STRUCT: Record<number, number> = {
@@ -125,7 +143,9 @@ export function messageIdText(id: OwStruct | null | undefined): string | undefin
   if (view) return view;
   const p = id['producerId'] as OwStruct | null;
   if (!p) return undefined;
-  return `${p['connectionId'] as string}:${p['sessionId'] as number}:${p['value'] as number}:${id['producerSequenceId'] as number}`;
+  // joined, not concatenated: one flat string (a template literal of this length is a tree of 6
+  // cons strings, kept by every queued message: objects the GC marks and copies)
+  return [p['connectionId'] as string, p['sessionId'] as number, p['value'] as number, id['producerSequenceId'] as number].join(':');
 }
 
 /** a message id text back into a MessageId; ids from other protocols become the text view of a broker-made id */
@@ -183,6 +203,18 @@ export function textContent(text: string): Buffer {
 }
 
 /**
+ * The headers of a message with no properties and no group: only its JMS type, one frozen
+ * object per type shared by every such message (the core copies headers before it changes
+ * them: dead-lettering, a quorum queue's counts).
+ */
+const TYPE_ONLY_HEADERS = new Map<number, FieldTable>();
+function typeOnlyHeaders(jmsType: number): FieldTable {
+  let h = TYPE_ONLY_HEADERS.get(jmsType);
+  if (h === undefined) TYPE_ONLY_HEADERS.set(jmsType, (h = Object.freeze({ [JMS_MSG_TYPE]: jmsType })));
+  return h;
+}
+
+/**
  * An incoming OpenWire message as the core holds it. `s` (the decoded command, the
  * connection's own) becomes the kept native form: its content and properties are copied
  * out of the socket's buffer once, the content inflated, its transaction id dropped.
@@ -199,24 +231,35 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
     body = text === null ? Buffer.alloc(0) : Buffer.from(text, 'utf8');
   } else body = content ?? Buffer.alloc(0);
 
-  const headers: FieldTable = {};
   const rawProps = s['marshalledProperties'] as Buffer | null;
-  if (rawProps && rawProps.length) {
-    for (const [k, v] of decodePrimitiveMap(rawProps)) headers[k] = plainOf(v) as FieldTable[string];
-  }
-  headers[JMS_MSG_TYPE] = jmsType;
   const groupId = s['groupId'] as string | null;
-  if (groupId) {
-    headers['JMSXGroupID'] = groupId;
-    headers['JMSXGroupSeq'] = s['groupSequence'] as number;
+  let headers: FieldTable;
+  if (!rawProps?.length && !groupId) headers = typeOnlyHeaders(jmsType);
+  else {
+    headers = {};
+    if (rawProps && rawProps.length) {
+      for (const [k, v] of decodePrimitiveMap(rawProps)) headers[k] = plainOf(v) as FieldTable[string];
+    }
+    headers[JMS_MSG_TYPE] = jmsType;
+    if (groupId) {
+      headers['JMSXGroupID'] = groupId;
+      headers['JMSXGroupSeq'] = s['groupSequence'] as number;
+    }
   }
-  const properties: MessageProperties = {
-    headers,
-    deliveryMode: s['persistent'] ? 2 : 1,
-    priority: s['priority'] as number,
-  };
+  const deliveryMode = s['persistent'] ? 2 : 1;
+  const priority = s['priority'] as number;
   const id = messageIdText(s['messageId'] as OwStruct | null);
-  if (id !== undefined) properties.messageId = id;
+  const ts = s['timestamp'] as number;
+  // what a JMS message nearly always has, in one literal: its fields all in the object (added
+  // one by one, the ones past the literal's went to a property array of their own: one more
+  // object per queued message)
+  let properties: MessageProperties;
+  if (id !== undefined && ts > 0) properties = { headers, deliveryMode, priority, messageId: id, timestamp: Math.floor(ts / 1000) };
+  else {
+    properties = { headers, deliveryMode, priority };
+    if (id !== undefined) properties.messageId = id;
+    if (ts > 0) properties.timestamp = Math.floor(ts / 1000);
+  }
   const corr = s['correlationId'] as string | null;
   if (corr !== null) properties.correlationId = corr;
   const type = s['jmsType'] as string | null;
@@ -225,8 +268,6 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   if (replyTo) properties.replyTo = destinationText(owDest(replyTo));
   const expiration = s['expiration'] as number;
   if (expiration > 0) properties.expiration = String(Math.max(0, expiration - now));
-  const ts = s['timestamp'] as number;
-  if (ts > 0) properties.timestamp = Math.floor(ts / 1000);
   const userId = s['userId'] as string | null;
   if (userId) properties.userId = userId;
 
@@ -242,7 +283,7 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
     properties,
     body,
     publishedAt: now,
-    native: { protocol: NATIVE, data: { struct: stored, connectionId } satisfies OwNative },
+    native: openWireNative(stored, connectionId),
   };
 }
 

@@ -8,6 +8,8 @@ import { ByteReader, type ShortReadError } from '../../common/byte-reader.js';
 
 export class OpenWireDecodeError extends Error {}
 
+const TWO_POW_32 = 0x1_0000_0000;
+
 /** OpenWire's answer to a short read: the command is cut short (the client sees an IOException). */
 const truncatedCommand: ShortReadError = (r, needed) =>
   new OpenWireDecodeError(`truncated command: needs ${needed} more bytes at offset ${r.pos}, ${r.end - r.pos} left`);
@@ -39,9 +41,17 @@ export class Reader extends ByteReader {
   int(): number {
     return this.i32();
   }
-  /** a Java long as a number (exact within ±2^53) */
+  /**
+   * A Java long as a number (exact within ±2^53). One that fits 32 bits comes back as a small
+   * integer: a structure field that only ever holds such values (ids, sequence numbers, an
+   * unset expiration or arrival) then keeps V8's small-integer representation instead of a
+   * heap number per structure (a queued JMS message held 7 of them).
+   */
   long(): number {
-    return this.i64();
+    const at = this.take(8, 'long');
+    const hi = this.buf.readInt32BE(at);
+    const lo = this.buf.readInt32BE(at + 4);
+    return hi === lo >> 31 ? lo : hi * TWO_POW_32 + (lo >>> 0);
   }
   /** a Java long: a number when it is exactly representable, else a bigint */
   longExact(): number | bigint {
