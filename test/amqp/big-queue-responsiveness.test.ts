@@ -527,10 +527,13 @@ describe('messages that leave in bulk keep their order', () => {
     // none back: the get did not make the queue finish the requeue; the publish behind it waits
     expect(q.messageCount).toBe(5);
     expect(broker.queue('rq.get.after').messageCount()).toBe(0);
+    // 600 more publishes behind the get (1800 frames: past 1024 held, the connection's reading pauses until it answers)
+    for (let i = 0; i < 600; i++) g.sendToQueue('rq.get.after', Buffer.from(String(i)));
     open();
     const m = await get;
     expect(m && [m.content.toString(), m.fields.redelivered, m.fields.messageCount]).toEqual(['0', true, n + 4]);
-    await untilHolds('rq.get.after', 1);
+    await untilHolds('rq.get.after', 601);
+    expect(broker.queue('rq.get.after').messages().map((x) => x.text())).toEqual(['after the get', ...Array.from({ length: 600 }, (_, i) => String(i))]);
     // the channel goes on
     expect(await g.checkQueue('rq.get')).toMatchObject({ messageCount: n + 4 });
     await g.close();
