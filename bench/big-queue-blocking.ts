@@ -12,7 +12,8 @@
  * client's rate) and an AMQP client consuming N (prefetch 1000, ack per 500), each in a process
  * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
  * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close (alone,
- * and while another consumer of the queue keeps acking),
+ * and while another consumer of the queue keeps acking; basic.get, queue.purge and the management get
+ * asked while they come back),
  * nack/ack multiple, peek through the test API (peek(), and the synchronous messages(); peek() with the queue
  * deleted midway, and with removals from the middle midway), the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
@@ -279,6 +280,43 @@ if (wanted('requeue with another consumer active (channel close)')) {
   await settled();
 }
 
+/** the management API's get of `count` from `name` (ackmode as given), by curl in a process of its own: "status bytes" */
+const curlGet = async (name: string, count: number, ackmode: string): Promise<string> => {
+  const { execFile } = await import('node:child_process');
+  const body = JSON.stringify({ count, ackmode, encoding: 'auto' });
+  return new Promise<string>((resolve, reject) =>
+    execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-u', 'guest:guest', '-H', 'content-type: application/json', '-d', body, `${b.urls.http}/api/queues/%2F/${name}/get`], (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+};
+
+/**
+ * A closed channel's N coming back (an in-process session took them all unacked, then closes),
+ * and `ask` one turn after the close: basic.get, queue.purge and the management get wait for
+ * them instead of making the queue put them all back at once (133-176 ms at 1M before)
+ */
+const duringRequeue = async (label: string, name: string, ask: () => Promise<string>) => {
+  if (!wanted(label)) return;
+  declare(name);
+  fill(name);
+  const { session } = takeAll(name);
+  const q = v.getQueue(name)! as ReturnType<typeof v.getQueue> & { returnsInFlight?: boolean };
+  await measure(label, async () => {
+    session.close();
+    await turn();
+    const inFlight = q!.returnsInFlight;
+    const answer = await ask();
+    return `${answer}; returns in flight when asked: ${inFlight}`;
+  });
+  v.deleteQueue(name, false, false, null);
+  await settled();
+};
+await duringRequeue('basic.get during a requeue', 'rq.get', async () => {
+  const m = await ch.get('rq.get', { noAck: true });
+  return m ? `got one${m.fields.redelivered ? ', redelivered' : ''}, ${m.fields.messageCount} left` : 'got none';
+});
+await duringRequeue('queue.purge during a requeue', 'rq.purge', async () => `purged ${(await ch.purgeQueue('rq.purge')).messageCount}`);
+await duringRequeue('management get during a requeue', 'rq.mget', async () => `got 10: ${await curlGet('rq.mget', 10, 'ack_requeue_false')}`);
+
 if (wanted('nack multiple to a DLX')) {
   // basic.nack(multiple, requeue=false) of a million unacked: every one dead-lettered
   declare('nack.dlq');
@@ -343,13 +381,13 @@ if (wanted('peek (test API)')) {
   v.deleteQueue('peek', false, false, null);
   await settled();
 }
-if (wanted('peek, queue deleted midway')) {
+if (wanted('peek with the queue deleted midway')) {
   // the queue is deleted right after the copy's first slice: peek() answers what it had copied
   // (it copied all the rest in that turn before: review-s9-1 #1, 14.9 s at 1M)
   declare('peek.del');
   fill('peek.del');
   const handle = b.queue('peek.del') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
-  await measure('peek, queue deleted midway (test API)', async () => {
+  await measure('peek with the queue deleted midway (test API)', async () => {
     if (!handle.peek) return 'no peek()';
     const peek = handle.peek();
     await turn();
@@ -358,7 +396,7 @@ if (wanted('peek, queue deleted midway')) {
   });
   await settled();
 }
-if (wanted('peek, removals from the middle')) {
+if (wanted('peek with removals from the middle')) {
   // between the copy's slices, 20 entries past the middle taken out of the queue one at a time
   // (ReadyList.remove, as a quorum queue's selector consumer takes): it copied all the rest at
   // the first one before (review-s9-1 #1, 4.1 s at 1M); remove() itself walks the list
@@ -367,7 +405,7 @@ if (wanted('peek, removals from the middle')) {
   const q = v.getQueue('peek.rm')!;
   const handle = b.queue('peek.rm') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
   const middle = q.ready.toArray().slice(N / 2, N / 2 + 20_000).filter((_, i) => i % 1000 === 0);
-  await measure('peek, removals from the middle (ReadyList.remove ×20)', async () => {
+  await measure('peek with removals from the middle (ReadyList.remove ×20)', async () => {
     if (!handle.peek) return 'no peek()';
     let done = false;
     const peek = handle.peek().then((all) => {
@@ -404,13 +442,8 @@ const managementGet = async (ackmode: string) => {
   declare(name);
   fill(name);
   const q = v.getQueue(name)!;
-  const { execFile } = await import('node:child_process');
-  const body = JSON.stringify({ count: N, ackmode, encoding: 'auto' });
   await measure(label, async () => {
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-u', 'guest:guest', '-H', 'content-type: application/json', '-d', body, `${b.urls.http}/api/queues/%2F/${name}/get`], (err, stdout) => (err ? reject(err) : resolve(stdout))),
-    );
-    const [status, bytes] = out.split(' ');
+    const [status, bytes] = (await curlGet(name, N, ackmode)).split(' ');
     return `${status}: ${(Number(bytes) / 1e6).toFixed(0)} MB; queue ${q.messageCount}`;
   });
   v.deleteQueue(name, false, false, null);

@@ -69,7 +69,9 @@ export class BrokerInspection {
       },
       /**
        * the ready messages (the first `limit` of them), in delivery order, without consuming them;
-       * synchronous, so it holds the broker while it copies them (~0.25 s for a million): peek() for big queues
+       * synchronous, so it holds the broker while it copies them (~0.25 s for a million), and
+       * messages on their way back to the queue (a closed channel's) are put back first, at once:
+       * peek() for big queues
        */
       messages: (limit?: number): PeekedMessage[] => (find()?.peekMessages(limit) ?? []).map(peeked),
       /**
@@ -87,6 +89,7 @@ export class BrokerInspection {
         const q = find();
         return q ? peekInSlices(this.core.bulkWork, q, limit ?? Infinity) : Promise.resolve([]);
       },
+      /** synchronous (the count at once): messages on their way back to the queue are put back first, at once, and purged */
       purge: (): number => find()?.purge() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
@@ -210,12 +213,14 @@ function peeked(e: QueueEntry): PeekedMessage {
  * the whole list at once, messages leaving the head meanwhile are copied as they leave), each
  * built as a PeekedMessage, on the broker's bulk work (SlicedWork) at most PEEK_CHUNK or one
  * slice at a time, other clients served in between. It starts at once, or, while messages are
- * on their way back to the queue, at its first slice (after the bulk work queued before it).
+ * on their way back to the queue, once they are back (Queue.whenReturned), after the bulk work
+ * queued before it.
  */
 class PeekInSlices implements SlicedTask {
   private copy: ReadyCopy<PeekedMessage> | undefined;
 
   constructor(
+    private readonly work: SlicedWork,
     private readonly queue: Queue,
     private readonly limit: number,
     private readonly resolve: (out: PeekedMessage[]) => void,
@@ -230,6 +235,11 @@ class PeekInSlices implements SlicedTask {
   }
 
   step(deadline: number): boolean {
+    if (this.copy === undefined && this.queue.returnsInFlight && !this.queue.deleted) {
+      // messages still on their way back: leave the bulk work, start once they are back (not putting them back at once)
+      this.queue.whenReturned(() => this.work.add(this));
+      return true;
+    }
     this.copy ??= this.queue.copyReady(this.limit, peeked);
     const copy = this.copy;
     if (!copy.step(deadline, PEEK_CHUNK)) return false;
@@ -241,7 +251,7 @@ class PeekInSlices implements SlicedTask {
 
 function peekInSlices(work: SlicedWork, queue: Queue, limit: number): Promise<PeekedMessage[]> {
   return new Promise((resolve, reject) => {
-    const task = new PeekInSlices(queue, limit, resolve, reject);
+    const task = new PeekInSlices(work, queue, limit, resolve, reject);
     if (task.empty) resolve([]);
     else work.add(task);
   });

@@ -1,5 +1,5 @@
 import type { Channel, ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
 import { call } from '../helpers/management.js';
@@ -482,6 +482,109 @@ describe('messages that leave in bulk keep their order', () => {
     expect(seq).toEqual([String(n), ...Array.from({ length: n }, (_, i) => `${i}r`), ...[1, 2, 3, 4, 5].map((k) => String(n + k))]);
     await b.close();
     await ch.deleteQueue('rq.busy');
+  });
+
+  /**
+   * `n + 5` messages in `queue`, the first n taken unacked by a channel that then closes while the
+   * broker's bulk work is held by a gate: the requeue waits behind it until `open()`
+   */
+  async function requeueHeld(queue: string, n: number): Promise<{ open: () => void }> {
+    await ch.assertQueue(queue, { durable: false });
+    for (let i = 0; i < n + 5; i++) broker.publish('', queue, Buffer.from(String(i)));
+    const a = await conn.createChannel();
+    await a.prefetch(n);
+    let got = 0;
+    await new Promise<void>((resolve) => void a.consume(queue, () => ++got === n && resolve()));
+    let opened = false;
+    broker.core.bulkWork.add({ step: () => opened });
+    // a failed test must not leave the broker's bulk work held for the next ones
+    openGate = () => (opened = true);
+    await a.close();
+    expect(broker.core.vhost('/')!.getQueue(queue)!.returnsInFlight).toBe(true);
+    return { open: openGate };
+  }
+  let openGate: (() => void) | undefined;
+  afterEach(() => openGate?.());
+
+  it('basic.get while a closed channel\'s unacked are coming back waits its turn behind the requeue (it made the queue put them all back at once: 133-176 ms at 1M), then gets the first one back in its place; the channel\'s later frames wait behind it, its connection\'s other channels go on', async () => {
+    // RabbitMQ 3.10.8, asked (amqplib: A prefetch n closes, B basic.get at once): B gets 0, redelivered, message count n + 4
+    const n = 2_000; // past one settle chunk: the close returns them in slices
+    const { open } = await requeueHeld('rq.get', n);
+    await ch.assertQueue('rq.get.after', { durable: false });
+    const q = broker.core.vhost('/')!.getQueue('rq.get')!;
+    const g = await other.createChannel();
+    let answered = false;
+    const get = g.get('rq.get', { noAck: true }).then((m) => {
+      answered = true;
+      return m;
+    });
+    // sent after the get on the same channel: handled after its answer
+    g.sendToQueue('rq.get.after', Buffer.from('after the get'));
+    // a round trip on another channel of the same connection: by its answer the broker has read the get and the publish
+    const g2 = await other.createChannel();
+    expect((await g2.checkQueue('rq.get')).messageCount).toBe(5);
+    expect(answered).toBe(false);
+    // none back: the get did not make the queue finish the requeue; the publish behind it waits
+    expect(q.messageCount).toBe(5);
+    expect(broker.queue('rq.get.after').messageCount()).toBe(0);
+    // 600 more publishes behind the get (1800 frames: past 1024 held, the connection's reading pauses until it answers)
+    for (let i = 0; i < 600; i++) g.sendToQueue('rq.get.after', Buffer.from(String(i)));
+    open();
+    const m = await get;
+    expect(m && [m.content.toString(), m.fields.redelivered, m.fields.messageCount]).toEqual(['0', true, n + 4]);
+    await untilHolds('rq.get.after', 601);
+    expect(broker.queue('rq.get.after').messages().map((x) => x.text())).toEqual(['after the get', ...Array.from({ length: 600 }, (_, i) => String(i))]);
+    // the channel goes on
+    expect(await g.checkQueue('rq.get')).toMatchObject({ messageCount: n + 4 });
+    await g.close();
+    await g2.close();
+    await ch.deleteQueue('rq.get');
+    await ch.deleteQueue('rq.get.after');
+  });
+
+  it('queue.purge (and the management API\'s purge) while a closed channel\'s unacked are coming back wait for them, then purge them too', async () => {
+    // RabbitMQ 3.10.8, asked (amqplib: A prefetch n closes, B queue.purge at once): purge-ok message count n + 5
+    const n = 2_000;
+    const { open } = await requeueHeld('rq.purge', n);
+    const q = broker.core.vhost('/')!.getQueue('rq.purge')!;
+    const p = await other.createChannel();
+    let answered = false;
+    const purge = p.purgeQueue('rq.purge').then((r) => {
+      answered = true;
+      return r;
+    });
+    const p2 = await other.createChannel();
+    await p2.checkQueue('rq.purge');
+    expect(answered).toBe(false);
+    expect(q.messageCount).toBe(5);
+    open();
+    expect(await purge).toEqual({ messageCount: n + 5 });
+    expect(q.messageCount).toBe(0);
+    await p.close();
+    await p2.close();
+
+    // the management API's purge: whenever its request is read, the returning ones are purged too
+    const again = await requeueHeld('rq.purge', n);
+    const res = call(broker, 'DELETE', '/api/queues/%2F/rq.purge/contents');
+    again.open();
+    expect((await res).status).toBe(204);
+    expect(q.messageCount).toBe(0);
+    expect(q.unackedCount).toBe(0);
+    await ch.deleteQueue('rq.purge');
+  });
+
+  it('the management API\'s get while a closed channel\'s unacked are coming back answers them back in their places, redelivered', async () => {
+    const n = 2_000;
+    const { open } = await requeueHeld('rq.mget', n);
+    const answer = call(broker, 'POST', '/api/queues/%2F/rq.mget/get', { body: { count: 3, ackmode: 'ack_requeue_false', encoding: 'auto' } });
+    open();
+    const body = (await (await answer).json()) as { payload: string; redelivered: boolean; message_count: number }[];
+    expect(body.map((m) => [m.payload, m.redelivered, m.message_count])).toEqual([
+      ['0', true, n + 4],
+      ['1', true, n + 3],
+      ['2', true, n + 2],
+    ]);
+    await ch.deleteQueue('rq.mget');
   });
 
   it(`the management API's get of ${GOT} (ack_requeue_true) answers every one in order, taken in slices while another client is served; all are back after`, async () => {

@@ -40,11 +40,14 @@ export interface GetRequest {
  * written). Errors before the first message (the queue gone, an exclusive queue of another
  * connection) are the usual error answers; the answer ends once the messages are settled, as
  * RabbitMQ answers after its rejects. Should the queue go away midway, the array holds what
- * was taken.
+ * was taken. Messages on their way back to the queue (a closed channel's) are back before a
+ * get takes: it waits for them (Queue.whenReturned), at its start and between its slices.
  */
 export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, req: GetRequest, res: http.ServerResponse): Promise<void> {
+  // messages on their way back (a closed channel's million unacked) are back first: the get waits its turn
+  await new Promise<void>((resolve) => queue.whenReturned(resolve));
   const session = b.core.openSession(vhost, {});
-  const get = new SlicedGet(session, queue.name, req, res, b.core.bulkWork);
+  const get = new SlicedGet(session, queue, req, res, b.core.bulkWork);
   try {
     let first: string;
     try {
@@ -91,7 +94,7 @@ class SlicedGet implements SlicedTask {
 
   constructor(
     private readonly session: Session,
-    private readonly queue: string,
+    private readonly queue: Queue,
     private readonly req: GetRequest,
     private readonly res: http.ServerResponse,
     private readonly work: SlicedWork,
@@ -108,7 +111,7 @@ class SlicedGet implements SlicedTask {
   take(deadline: number): string {
     let json = '';
     while (this.taken < this.req.count && !this.gone) {
-      const got = this.session.get(this.queue, this.noAck);
+      const got = this.session.get(this.queue.name, this.noAck);
       if (!got) {
         this.gone = true;
         break;
@@ -129,6 +132,11 @@ class SlicedGet implements SlicedTask {
 
   step(deadline: number): boolean {
     if (!this.more) return this.end();
+    if (this.queue.returnsInFlight && !this.queue.deleted) {
+      // messages on their way back (another channel closed meanwhile): leave the bulk work, go on once they are back
+      this.queue.whenReturned(() => this.work.add(this));
+      return true;
+    }
     let json = '';
     try {
       // one slice's worth at most, also when the broker stops (SlicedWork.finish gives no deadline)

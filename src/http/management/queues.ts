@@ -128,7 +128,7 @@ export function queueRoutes(b: ManagementBackend): Route[] {
       method: 'DELETE',
       path: '/api/queues/:vhost/:name/contents',
       tag: 'management',
-      handle: (_req, res, _body, ctx) => {
+      handle: async (_req, res, _body, ctx) => {
         const found = find(ctx, res);
         if (!found) return;
         const { queue } = found;
@@ -136,6 +136,8 @@ export function queueRoutes(b: ManagementBackend): Route[] {
         if (!permitted(b, ctx.principal, queue.vhost, 'read', queue.name)) {
           return sendNotAuthorised(res, `access to queue '${queue.name}' in vhost '${queue.vhost}' refused for user '${ctx.principal.name}'`);
         }
+        // after the messages on their way back to it (a closed channel's): they are purged too, as in RabbitMQ
+        await new Promise<void>((resolve) => queue.whenReturned(resolve));
         queue.purge();
         sendNoContent(res);
       },

@@ -254,8 +254,11 @@ export class AmqpChannel implements ConsumerSink {
       case 'queue.purge': {
         const queue = this.queueName(m.args.queue);
         this.checkPermission('read', 'queue', queue);
-        const n = this.vhost.purgeQueue(queue, this.conn);
-        if (!m.args.noWait) this.reply('queue.purge-ok', { messageCount: n });
+        const noWait = m.args.noWait;
+        this.whenReturned(queue, m, () => {
+          const n = this.vhost.purgeQueue(queue, this.conn);
+          if (!noWait) this.reply('queue.purge-ok', { messageCount: n });
+        });
         return;
       }
       case 'queue.delete': {
@@ -290,7 +293,7 @@ export class AmqpChannel implements ConsumerSink {
         return;
       }
       case 'basic.get':
-        this.get(m.args.queue, m.args.noAck);
+        this.get(m, m.args.queue, m.args.noAck);
         return;
       case 'basic.ack': {
         const { deliveryTag, multiple } = m.args;
@@ -379,9 +382,47 @@ export class AmqpChannel implements ConsumerSink {
     this.session.consume(queue, options, this, reply);
   }
 
-  private get(queue: string, noAck: boolean): void {
-    queue = this.queueName(queue);
+  private get(m: DecodedMethod, name: string, noAck: boolean): void {
+    const queue = this.queueName(name);
     this.checkPermission('read', 'queue', queue);
+    this.whenReturned(queue, m, () => this.getNow(queue, noAck));
+  }
+
+  /**
+   * `answer` — a basic.get's or a queue.purge's — once the queue has no messages on their way
+   * back (Queue.whenReturned: a closed channel's million unacked come back in slices, and the
+   * answer waits its turn behind them instead of making the queue put them all back at once).
+   * Meanwhile this channel's later frames wait, in order (AmqpConnection.holdChannel), as
+   * RabbitMQ's channel process waits for the queue's reply; other channels go on.
+   */
+  private whenReturned(queue: string, m: DecodedMethod, answer: () => void): void {
+    const q = this.vhost.getQueue(queue);
+    if (q === undefined) {
+      answer();
+      return;
+    }
+    let ran = false;
+    let held = false;
+    q.whenReturned(() => {
+      ran = true;
+      // at once (the usual case): an error is the method's, as for any other
+      if (!held) return answer();
+      if (!this.closed) {
+        try {
+          answer();
+        } catch (err) {
+          this.conn.channelError(this.number, err, m.classId, m.methodId);
+        }
+      }
+      this.conn.releaseChannel(this.number);
+    });
+    if (!ran) {
+      held = true;
+      this.conn.holdChannel(this.number);
+    }
+  }
+
+  private getNow(queue: string, noAck: boolean): void {
     const got = this.session.get(queue, noAck);
     if (!got) {
       this.reply('basic.get-empty', {});

@@ -63,6 +63,8 @@ const enum State {
 const CLOSE_TIMEOUT_MS = 3000;
 /** socket buffer above which consumers stop being handed messages until 'drain' */
 const WRITE_HIGH_WATER = 1024 * 1024;
+/** frames held for one waiting channel past which the socket's reading pauses until it answers */
+const HELD_FRAMES_MAX = 1024;
 
 let connectionCounter = 0;
 
@@ -83,6 +85,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   readonly channels = new Map<number, AmqpChannel>();
   /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
   private readonly closingChannels = new Set<number>();
+  /** channels waiting for a queue's answer (holdChannel): their later frames, in order */
+  private readonly held = new Map<number, { frames: Frame[]; pausing: boolean }>();
   authUser: AuthenticatedUser | undefined;
   vhostModel: VHost | undefined;
   clientProperties: FieldTable = {};
@@ -261,6 +265,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
       }
       return;
     }
+    const held = this.held.get(f.channel);
+    if (held !== undefined) {
+      this.holdFrame(held, f);
+      return;
+    }
     const ch = this.channels.get(f.channel);
     if (f.type === FRAME_METHOD) {
       const m = decodeMethod(f.payload);
@@ -281,6 +290,47 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     if (!ch) throw new AmqpCodecError(CHANNEL_ERROR, `expected 'channel.open'`);
     if (f.type === FRAME_HEADER) ch.onHeader(f.payload);
     else if (f.type === FRAME_BODY) ch.onBody(f.payload);
+  }
+
+  /**
+   * Channel `n` waits for an answer it must give before anything after it (a basic.get or a
+   * queue.purge behind a requeue in slices: AmqpChannel.whenReturned): its later frames wait,
+   * in order, until releaseChannel; other channels go on. RabbitMQ's channel process waits for
+   * the queue's reply the same way. Past HELD_FRAMES_MAX the socket's reading pauses meanwhile.
+   */
+  holdChannel(n: number): void {
+    if (!this.held.has(n)) this.held.set(n, { frames: [], pausing: false });
+  }
+
+  /** channel `n` answered: its held frames are handled now, in order, until one makes it wait again */
+  releaseChannel(n: number): void {
+    const held = this.held.get(n);
+    if (held === undefined) return;
+    this.held.delete(n);
+    if (held.pausing) this.flow?.hold(false);
+    const frames = held.frames;
+    for (let i = 0; i < frames.length; i++) {
+      if (this.state === State.Closed) return;
+      const again = this.held.get(n);
+      if (again !== undefined) {
+        // a held basic.get waits in its turn: the rest wait behind it (nothing else came meanwhile)
+        for (let j = i; j < frames.length; j++) this.holdFrame(again, frames[j]!);
+        return;
+      }
+      try {
+        this.onFrame(frames[i]!);
+      } catch (err) {
+        this.onInputError(err);
+      }
+    }
+  }
+
+  private holdFrame(held: { frames: Frame[]; pausing: boolean }, f: Frame): void {
+    held.frames.push(f);
+    if (!held.pausing && held.frames.length > HELD_FRAMES_MAX) {
+      held.pausing = true;
+      this.flow?.hold(true);
+    }
   }
 
   private openChannel(n: number): void {
@@ -567,6 +617,9 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   private teardownChannels(): void {
     for (const ch of this.channels.values()) ch.teardown();
     this.channels.clear();
+    // their held frames go with them (the close's own frames were handled: a closing connection reads no more)
+    for (const held of this.held.values()) if (held.pausing) this.flow?.hold(false);
+    this.held.clear();
   }
 
   private cleaned = false;
