@@ -36,21 +36,26 @@ export const SLOWEST_SAMPLE_MS = 1000;
 export const FASTEST_SAMPLE_MS = 20;
 /** growth is remembered with this half-life (RSS grows in steps: a window of a few ms may see none) */
 const GROWTH_HALF_LIFE_MS = 500;
+/**
+ * the growth assumed at least, per second, as a share of the watermark: RSS can stand still for
+ * seconds (a collection freed heap that is refilled first) and then climb at full speed again
+ */
+const ASSUMED_GROWTH_PER_S = 0.1;
 
 /**
- * How long until the next reading of RSS: a quarter of the time the recent growth takes to reach
- * the watermark, between `fastest` and `slowest`. A flood growing 15 MiB/s toward a 150 MiB watermark is
- * read every second far from it and every 20 ms near it, so the alarm fires within ~0.3 MiB of the
- * watermark instead of up to one second's growth (15 MiB) past it. Over the watermark the alarm is on
- * and publishers are stopped: the slow pace (its end is also seen between readings, as queued bytes leave).
+ * How long until the next reading of RSS: a quarter of the time it takes to reach the watermark
+ * at the recent growth, or at a tenth of the watermark per second if that is faster, between
+ * `fastest` and `slowest`. A broker far below the watermark is read once a second; one flooded
+ * at 15 MiB/s toward a 150 MiB watermark is read every ~0.5 s at 120 MiB and every 20 ms within
+ * 1 MiB of it, so the alarm fires within a reading's growth (~0.3 MiB) of the watermark instead
+ * of up to one second's growth (15 MiB) past it. Over the watermark the alarm is on and
+ * publishers are stopped: the slow pace (its end is also seen between readings, as queued bytes leave).
  */
 export function nextSampleDelay(rss: number, watermark: number, growthPerMs: number, slowest = SLOWEST_SAMPLE_MS, fastest = FASTEST_SAMPLE_MS): number {
   const headroom = watermark - rss;
-  if (headroom <= 0 || growthPerMs <= 0) return slowest;
-  let delay = headroom / growthPerMs / 4;
-  // within 5 % of the watermark: a burst faster than the growth seen so far must not go unseen for long
-  if (headroom < watermark / 20) delay = Math.min(delay, 5 * fastest);
-  return Math.min(slowest, Math.max(fastest, delay));
+  if (headroom <= 0) return slowest;
+  const growth = Math.max(growthPerMs, (watermark * ASSUMED_GROWTH_PER_S) / 1000);
+  return Math.min(slowest, Math.max(fastest, headroom / growth / 4));
 }
 
 /**

@@ -14,17 +14,19 @@ describe('the memory monitor reads RSS faster as growth brings it near the water
     vi.useRealTimers();
   });
 
-  it('nextSampleDelay: once a second far from the watermark or with no growth; a quarter of the time to reach it; 20 ms at the closest', () => {
+  it('nextSampleDelay: once a second far from the watermark; a quarter of the time to reach it at the recent growth, or at a tenth of the watermark a second; 20 ms at the closest', () => {
     const w = 150 * MiB;
     const perMs = (15 * MiB) / 1000;
     expect(nextSampleDelay(60 * MiB, w, 0)).toBe(SLOWEST_SAMPLE_MS);
     expect(nextSampleDelay(60 * MiB, w, perMs)).toBe(SLOWEST_SAMPLE_MS); // 6 s away: 1.5 s, capped
     expect(nextSampleDelay(120 * MiB, w, perMs)).toBe(500); // 2 s away
+    expect(nextSampleDelay(120 * MiB, w, 2 * perMs)).toBe(250);
     expect(nextSampleDelay(149 * MiB, w, perMs)).toBe(FASTEST_SAMPLE_MS);
     // over: the alarm is on, publishers are stopped
     expect(nextSampleDelay(160 * MiB, w, perMs)).toBe(SLOWEST_SAMPLE_MS);
-    // within 5 %: at most 100 ms apart, even when the growth seen so far is slow
-    expect(nextSampleDelay(145 * MiB, w, 1)).toBe(5 * FASTEST_SAMPLE_MS);
+    // no growth seen (a collection freed heap that is being refilled): near the watermark it is read as often as if it grew 15 MiB/s
+    expect(nextSampleDelay(140 * MiB, w, 0)).toBeCloseTo(1000 / 6, 5);
+    expect(nextSampleDelay(149 * MiB, w, 0)).toBe(FASTEST_SAMPLE_MS);
   });
 
   it('a flood growing 15 MiB/s toward a 150 MiB watermark is stopped within 1 MiB of it (a reading a second let it reach ~165), and the alarm clears as memory falls', () => {
@@ -63,6 +65,31 @@ describe('the memory monitor reads RSS faster as growth brings it near the water
     rss = 140 * MiB;
     vi.advanceTimersByTime(SLOWEST_SAMPLE_MS);
     expect(changes).toEqual([true, false]);
+    monitor.stop();
+  });
+
+  it('RSS standing still for seconds near the watermark, then climbing 30 MiB/s: still stopped within 1 MiB of it (the growth seen had decayed to nothing)', () => {
+    vi.useFakeTimers();
+    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
+    const started = Date.now();
+    // 15 MiB/s to 130 MiB (4.67 s), still for 3 s, then 30 MiB/s
+    const at = (): number => {
+      const s = (Date.now() - started) / 1000;
+      const flat = 70 / 15;
+      if (s < flat) return 60 * MiB + s * 15 * MiB;
+      if (s < flat + 3) return 130 * MiB;
+      return 130 * MiB + (s - flat - 3) * 30 * MiB;
+    };
+    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, at, () => Date.now());
+    monitor.start();
+    let alarmedAt: number | undefined;
+    for (let ms = 0; ms < 20_000 && alarmedAt === undefined; ms++) {
+      vi.advanceTimersByTime(1);
+      if (broker.alarms.memory) alarmedAt = at();
+    }
+    expect(alarmedAt).toBeDefined();
+    expect(alarmedAt!).toBeGreaterThan(150 * MiB);
+    expect(alarmedAt!).toBeLessThan(151 * MiB);
     monitor.stop();
   });
 });

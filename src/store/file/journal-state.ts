@@ -12,6 +12,7 @@ import type {
   VhostDef,
 } from '../store.js';
 import type { KeyedRecord } from './entity-keys.js';
+import { IdMap } from './id-map.js';
 import { EntityKind } from './record-codec.js';
 
 /**
@@ -50,9 +51,10 @@ export const DROP_AT_ONCE = 4096;
 export class JournalState {
   readonly segments = new Map<number, SegmentInfo>();
   readonly entities = new Map<EntityKind, Map<string, EntityEntry>>();
-  readonly messages = new Map<number, MessageEntry>();
+  /** every stored message by id (in blocks of ids: growing never rehashes the whole index, id-map.ts) */
+  readonly messages = new IdMap<MessageEntry>();
   /** queue key -> message id -> delivered */
-  readonly queues = new Map<string, Map<number, boolean>>();
+  readonly queues = new Map<string, IdMap<boolean>>();
   totalLive = 0;
   maxMessageId = 0;
   /**
@@ -206,7 +208,7 @@ export class JournalState {
       const key = queueKeys[i]!;
       let q = this.queues.get(key);
       if (!q) {
-        q = new Map();
+        q = new IdMap();
         this.queues.set(key, q);
       }
       if (!q.has(id)) entry.refs++;
