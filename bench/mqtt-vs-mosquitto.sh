@@ -8,13 +8,17 @@
 # CLIENT_FLAGS (node flags of the bench process: --expose-gc, so each measured run starts from a collected heap),
 # SPLIT (0; 1: `--split`, the publisher and the subscribers each in a process of their own, SUB_PROCS (1) subscriber
 # processes for fanout), and the CPU layout: BROKER_CPUS, CLIENT_CPUS (the bench process), PUB_CPUS and SUB_CPUS
-# (with SPLIT=1), `taskset -c` lists; PIN sets their defaults (see bench/README), an empty value leaves one unpinned.
+# (with SPLIT=1), `taskset -c` lists; PIN (1 without SPLIT, 0 with it) sets their defaults: PIN=1 puts the brokers
+# on CPU 1 and the clients on CPU 0, PIN=0 pins nothing; an empty value leaves that one unpinned.
 # The table's B/A is LocalMQ / Mosquitto; below it the per-round ratios, then each broker's CPU seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout} PIN=${PIN:-1}
+ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout}
 PORT_BASE=${PORT_BASE:-25800} MOSQUITTO=${MOSQUITTO:-mosquitto} CLIENT_FLAGS=${CLIENT_FLAGS:---expose-gc}
 SPLIT=${SPLIT:-0} SUB_PROCS=${SUB_PROCS:-1}
+# one client process: pinned (it alone on CPU 0, the brokers on CPU 1); split clients: three or more busy
+# processes on two cores, where any pinning puts two on one core, so the scheduler places them (bench/README)
+if [ "$SPLIT" = 1 ]; then PIN=${PIN:-0}; else PIN=${PIN:-1}; fi
 if [ "${1:-}" = build ]; then
   out=$2 ref=${3:-}
   rm -rf "$out" && mkdir -p "$out"
