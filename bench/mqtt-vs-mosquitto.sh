@@ -5,12 +5,20 @@
 # Build first, then run under a shared machine's bench lock (the run stays under 3 minutes with the defaults).
 # Environment of `run`: ROUNDS (7), WARMUP (1 unmeasured round), SCENARIOS (qos0,qos1,fanout), PIN (1: the
 # client on CPU 0, every broker on CPU 1; 0: the scheduler decides), PORT_BASE (25800), MOSQUITTO (mosquitto),
-# CLIENT_FLAGS (node flags of the bench process: --expose-gc, so each measured run starts from a collected heap).
+# CLIENT_FLAGS (node flags of the bench process: --expose-gc, so each measured run starts from a collected heap),
+# SPLIT (0; 1: `--split`, the publisher and the subscribers each in a process of their own, SUB_PROCS (1) subscriber
+# processes for fanout), and the CPU layout: BROKER_CPUS, CLIENT_CPUS (the bench process), PUB_CPUS and SUB_CPUS
+# (with SPLIT=1), `taskset -c` lists; PIN (1 without SPLIT, 0 with it) sets their defaults: PIN=1 puts the brokers
+# on CPU 1 and the clients on CPU 0, PIN=0 pins nothing; an empty value leaves that one unpinned.
 # The table's B/A is LocalMQ / Mosquitto; below it the per-round ratios, then each broker's CPU seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout} PIN=${PIN:-1}
+ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout}
 PORT_BASE=${PORT_BASE:-25800} MOSQUITTO=${MOSQUITTO:-mosquitto} CLIENT_FLAGS=${CLIENT_FLAGS:---expose-gc}
+SPLIT=${SPLIT:-0} SUB_PROCS=${SUB_PROCS:-1}
+# one client process: pinned (it alone on CPU 0, the brokers on CPU 1); split clients: three or more busy
+# processes on two cores, where any pinning puts two on one core, so the scheduler places them (bench/README)
+if [ "$SPLIT" = 1 ]; then PIN=${PIN:-0}; else PIN=${PIN:-1}; fi
 if [ "${1:-}" = build ]; then
   out=$2 ref=${3:-}
   rm -rf "$out" && mkdir -p "$out"
@@ -39,7 +47,20 @@ cleanup() {
 }
 trap cleanup EXIT
 urls=()
-if [ "$PIN" = 1 ]; then ON_BROKER=(taskset -c 1) ON_CLIENT=(taskset -c 0); else ON_BROKER=() ON_CLIENT=(); fi
+if [ "$PIN" = 1 ]; then
+  BROKER_CPUS=${BROKER_CPUS-1} CLIENT_CPUS=${CLIENT_CPUS-0} PUB_CPUS=${PUB_CPUS-0} SUB_CPUS=${SUB_CPUS-0}
+else
+  BROKER_CPUS=${BROKER_CPUS-} CLIENT_CPUS=${CLIENT_CPUS-} PUB_CPUS=${PUB_CPUS-} SUB_CPUS=${SUB_CPUS-}
+fi
+ON_BROKER=() ON_CLIENT=() split=()
+[ -n "$BROKER_CPUS" ] && ON_BROKER=(taskset -c "$BROKER_CPUS")
+[ -n "$CLIENT_CPUS" ] && ON_CLIENT=(taskset -c "$CLIENT_CPUS")
+if [ "$SPLIT" = 1 ]; then
+  split=(--split --subscriber-processes "$SUB_PROCS")
+  [ -n "$PUB_CPUS" ] && split+=(--publisher-cpus "$PUB_CPUS")
+  [ -n "$SUB_CPUS" ] && split+=(--subscriber-cpus "$SUB_CPUS")
+fi
+echo "layout: brokers on CPU ${BROKER_CPUS:-any}, bench process on ${CLIENT_CPUS:-any}${split:+, publisher process on ${PUB_CPUS:-any}, subscriber process(es) on ${SUB_CPUS:-any}}" >&2
 
 # Mosquitto 2.0 as a broker under test: no persistence, no queue or in-flight caps (LocalMQ has none either)
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\nlog_dest none\n' "$PORT_BASE" >"$W/mosquitto.conf"
@@ -65,7 +86,7 @@ done
 
 status=0
 # shellcheck disable=SC2086
-"${ON_CLIENT[@]}" node $CLIENT_FLAGS --import tsx bench/mqtt-e2e.ts "${urls[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" || status=$?
+"${ON_CLIENT[@]}" node $CLIENT_FLAGS --import tsx bench/mqtt-e2e.ts "${urls[@]}" "${split[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" || status=$?
 hz=$(getconf CLK_TCK)
 echo
 echo "broker CPU over the whole run (same messages through each; A = Mosquitto):"

@@ -92,20 +92,30 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return Math.round((b / a) * 1000) / 1000;
 }
 
-/** B/A of one metric round by round (rounds where either failed are left out) */
-function roundRatios(a: TargetReport, b: TargetReport, metric: Metric): number[] {
+/** B/A of one metric round by round (rounds where either failed are left out); with `metricB`, B's value of that metric */
+function roundRatios(a: TargetReport, b: TargetReport, metric: Metric, metricB: Metric = metric): number[] {
   const ra = a.rounds[metric.scenario] ?? [];
-  const rb = b.rounds[metric.scenario] ?? [];
+  const rb = b.rounds[metricB.scenario] ?? [];
   const out: number[] = [];
   for (let r = 0; r < Math.min(ra.length, rb.length); r++) {
     const x = ra[r]!;
     const y = rb[r]!;
     if (x.kind === 'error' || y.kind === 'error') continue;
     const va = metric.pick(x);
-    const vb = metric.pick(y);
+    const vb = metricB.pick(y);
     if (va !== undefined && vb !== undefined && va > 0) out.push(vb / va);
   }
   return out;
+}
+
+/** median, quartiles, min, max and rounds >= 1 of per-round ratios, then the ratios themselves */
+function spreadOf(r: readonly number[]): string {
+  const sorted = [...r].sort((a, b) => a - b);
+  const q = (f: number): string => sorted[Math.round(f * (sorted.length - 1))]!.toFixed(2);
+  return (
+    `median ${median(r).toFixed(2)} (quartiles ${q(0.25)}-${q(0.75)}, min ${q(0)}, max ${q(1)}; ` +
+    `${r.filter((x) => x >= 1).length}/${r.length} rounds >= 1): ${r.map((x) => x.toFixed(2)).join(' ')}`
+  );
 }
 
 /** Every pair (later target over earlier one): B/A; with three targets B/A, C/A, C/B. */
@@ -194,15 +204,24 @@ export function toTable(meta: RunMeta, targets: readonly TargetReport[], metrics
       for (const [i, j] of ratioPairs) {
         const r = roundRatios(targets[i]!, targets[j]!, m);
         if (r.length < 2) continue;
-        const sorted = [...r].sort((a, b) => a - b);
-        const q = (f: number): string => sorted[Math.round(f * (sorted.length - 1))]!.toFixed(2);
-        spread.push(
-          `  ${m.name} ${targets[j]!.label}/${targets[i]!.label}: median ${median(r).toFixed(2)} (quartiles ${q(0.25)}-${q(0.75)}, ` +
-            `min ${q(0)}, max ${q(1)}; ${r.filter((x) => x >= 1).length}/${r.length} rounds >= 1): ${r.map((x) => x.toFixed(2)).join(' ')}`,
-        );
+        spread.push(`  ${m.name} ${targets[j]!.label}/${targets[i]!.label}: ${spreadOf(r)}`);
       }
     }
     if (spread.length) lines.push('', 'per-round ratios (each round measures the targets back to back):', ...spread);
+  }
+  // a scenario and its `-v5` twin (MQTT): each target's MQTT 5 / 3.1.1 round by round
+  if (meta.rounds > 1) {
+    const versions: string[] = [];
+    for (const m5 of metrics) {
+      const m4 = m5.name.endsWith('-v5') ? metrics.find((m) => m.name === m5.name.slice(0, -3)) : undefined;
+      if (!m4) continue;
+      for (const t of targets) {
+        const r = roundRatios(t, t, m4, m5);
+        if (r.length < 2) continue;
+        versions.push(`  ${t.label} ${m5.name} / ${m4.name}: ${spreadOf(r)}`);
+      }
+    }
+    if (versions.length) lines.push('', 'per-round ratios of a scenario to its MQTT 5 twin (same target, same round):', ...versions);
   }
 
   const errors = targets.flatMap((t) =>

@@ -9,6 +9,9 @@ export interface RateResult {
   msgsPerSec: number;
   /** When the publisher had handed the last message to the socket. */
   publishedMs: number;
+  /** With clients in processes of their own (MQTT --split): each side's % of one core over the run. */
+  publisherCpu?: number;
+  subscriberCpu?: number;
 }
 
 export interface LatencyResult extends LatencySummary {

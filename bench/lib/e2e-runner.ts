@@ -78,8 +78,12 @@ export async function runRounds<S extends string>(opts: {
             // measures the client library as much as the broker
             const cpu = process.cpuUsage(cpu0);
             const share = Math.round((cpu.user + cpu.system) / 10 / (performance.now() - wall0));
+            const clients =
+              result.kind === 'rate' && result.publisherCpu !== undefined
+                ? `; publisher process ${result.publisherCpu}%, busiest subscriber process ${result.subscriberCpu}%`
+                : '';
             process.stderr.write(
-              (result.kind === 'rate' ? `${result.msgsPerSec} msgs/s` : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs`) + ` (bench process CPU ${share}%)\n`,
+              (result.kind === 'rate' ? `${result.msgsPerSec} msgs/s` : `p50 ${result.p50Us} µs, p99 ${result.p99Us} µs`) + ` (bench process CPU ${share}%${clients})\n`,
             );
           }
         } catch (err) {

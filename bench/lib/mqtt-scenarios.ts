@@ -71,66 +71,94 @@ export async function openMqtt(url: string, label: string, protocolVersion: 4 | 
 }
 
 /**
+ * Publishes `count` PUBLISHes of `body` on `topic` with at most `window` whose mqtt.js
+ * callback has not fired yet: for QoS 1 until their PUBACK, for QoS 0 until mqtt.js has
+ * written them (socket backpressure). Resolves when the last one was handed to mqtt.js
+ * (its time); a publish error, or any of `failures`, rejects.
+ */
+export async function publishWindowed(
+  publisher: MqttClient,
+  p: { topic: string; count: number; body: Buffer; qos: 0 | 1; window: number },
+  failures: Promise<never>[],
+): Promise<bigint> {
+  const { count, window } = p;
+  let inFlight = 0;
+  let windowOpen: (() => void) | null = null;
+  let publishError: ((err: Error) => void) | null = null;
+  const publishFailed = new Promise<never>((_, reject) => (publishError = reject));
+  publishFailed.catch(() => undefined);
+  // One callback for every publish: no per-message closure.
+  const onPublished = (err?: Error): void => {
+    if (err) {
+      publishError?.(new Error(`publish failed: ${err.message}`));
+      return;
+    }
+    inFlight--;
+    if (windowOpen !== null && inFlight < window) {
+      const open = windowOpen;
+      windowOpen = null;
+      open();
+    }
+  };
+  const waits = [...failures, publishFailed];
+  const publishOptions = { qos: p.qos, retain: false } as const;
+  for (let i = 0; i < count; i++) {
+    if (inFlight >= window) await Promise.race([new Promise<void>((resolve) => (windowOpen = resolve)), ...waits]);
+    inFlight++;
+    publisher.publish(p.topic, p.body, publishOptions, onPublished);
+  }
+  return nowNs();
+}
+
+/** Resolves with the time the `expect`-th message arrived on any of `clients`. */
+export function countMessages(clients: readonly MqttClient[], expect: number): Promise<bigint> {
+  let received = 0;
+  return new Promise<bigint>((resolve) => {
+    const onMessage = (): void => {
+      if (++received === expect) resolve(nowNs());
+    };
+    for (const c of clients) c.on('message', onMessage);
+  });
+}
+
+/** What a publish/subscribe scenario sends: QoS, protocol version and, for fanout, the shape. */
+export function scenarioShape(opts: MqttScenarioOptions, scenario: MqttScenarioName) {
+  if (scenario === 'fanout') {
+    return { qos: 1 as const, version: 4 as const, count: opts.fanoutCount, subscribers: opts.subscribers, topic: uniqueName('bench/fanout').replace(/\./g, '/') };
+  }
+  return {
+    qos: scenario === 'qos1' || scenario === 'qos1-v5' ? (1 as const) : (0 as const),
+    version: scenario.endsWith('-v5') ? (5 as const) : (4 as const),
+    count: opts.count,
+    subscribers: 1,
+    topic: uniqueName('bench/mqtt').replace(/\./g, '/'),
+  };
+}
+
+/**
  * One publishing and one subscribing mqtt.js connection (clean sessions) on a
  * fresh topic `bench/mqtt/<pid>/<hex>`; the subscription is acknowledged
  * (SUBACK) before the first PUBLISH. The subscriber subscribes with the
  * scenario's QoS (mqtt.js PUBACKs each QoS 1 message as it arrives). The
- * publisher keeps at most `window` PUBLISHes in flight: for QoS 1 until their
- * PUBACK, for QoS 0 until mqtt.js has written them (socket backpressure).
+ * publisher keeps at most `window` PUBLISHes in flight (publishWindowed).
  * msgs/s from just before the first PUBLISH to the last message received.
  */
 export async function runMqttThroughput(opts: MqttScenarioOptions, scenario: MqttScenarioName): Promise<RateResult> {
   if (scenario === 'fanout') return runMqttFanout(opts);
-  const qos = scenario === 'qos1' || scenario === 'qos1-v5' ? 1 : 0;
-  const version = scenario.endsWith('-v5') ? 5 : 4;
-  const topic = uniqueName('bench/mqtt').replace(/\./g, '/');
+  const { qos, version, topic, count } = scenarioShape(opts, scenario);
   const limit = deadline(opts.timeoutMs, `mqtt ${scenario} scenario`);
   let pub: TrackedMqttClient | undefined;
   let sub: TrackedMqttClient | undefined;
   try {
     sub = await openMqtt(opts.url, 'subscriber', version);
     pub = await openMqtt(opts.url, 'publisher', version);
-    const { count, window } = opts;
-
-    let received = 0;
-    let receivedAll!: (t: bigint) => void;
-    const allReceived = new Promise<bigint>((resolve) => (receivedAll = resolve));
-    sub.client.on('message', () => {
-      if (++received === count) receivedAll(nowNs());
-    });
+    const allReceived = countMessages([sub.client], count);
     const granted = await Promise.race([sub.client.subscribeAsync(topic, { qos }), sub.failed, limit.promise]);
     if (granted[0]?.qos !== qos) throw new Error(`broker granted QoS ${granted[0]?.qos} for a QoS ${qos} subscription`);
-
-    let inFlight = 0;
-    let windowOpen: (() => void) | null = null;
-    let publishError: ((err: Error) => void) | null = null;
-    const publishFailed = new Promise<never>((_, reject) => (publishError = reject));
-    publishFailed.catch(() => undefined);
-    // One callback for every publish: no per-message closure.
-    const onPublished = (err?: Error): void => {
-      if (err) {
-        publishError?.(new Error(`publish failed: ${err.message}`));
-        return;
-      }
-      inFlight--;
-      if (windowOpen !== null && inFlight < window) {
-        const open = windowOpen;
-        windowOpen = null;
-        open();
-      }
-    };
-    const failures = [pub.failed, sub.failed, limit.promise, publishFailed];
+    const failures = [pub.failed, sub.failed, limit.promise];
     const body = Buffer.alloc(opts.size, 0x61);
-    const publishOptions = { qos, retain: false } as const;
-    const publisher = pub.client;
-
     const start = nowNs();
-    for (let i = 0; i < count; i++) {
-      if (inFlight >= window) await Promise.race([new Promise<void>((resolve) => (windowOpen = resolve)), ...failures]);
-      inFlight++;
-      publisher.publish(topic, body, publishOptions, onPublished);
-    }
-    const publishedAt = nowNs();
+    const publishedAt = await publishWindowed(pub.client, { topic, count, body, qos, window: opts.window }, failures);
     const end = await Promise.race([allReceived, ...failures]);
     return rate(count, start, end, publishedAt);
   } finally {
@@ -147,44 +175,23 @@ export async function runMqttThroughput(opts: MqttScenarioOptions, scenario: Mqt
  * just before the first PUBLISH to the last delivery.
  */
 export async function runMqttFanout(opts: MqttScenarioOptions): Promise<RateResult> {
-  const topic = uniqueName('bench/fanout').replace(/\./g, '/');
+  const { topic, count, subscribers } = scenarioShape(opts, 'fanout');
   const limit = deadline(opts.timeoutMs, 'mqtt fanout scenario');
   const subs: TrackedMqttClient[] = [];
   let pub: TrackedMqttClient | undefined;
   try {
-    const total = opts.fanoutCount * opts.subscribers;
-    let received = 0;
-    let receivedAll!: (t: bigint) => void;
-    const allReceived = new Promise<bigint>((resolve) => (receivedAll = resolve));
-    const onMessage = (): void => {
-      if (++received === total) receivedAll(nowNs());
-    };
-    for (let i = 0; i < opts.subscribers; i++) {
+    const total = count * subscribers;
+    for (let i = 0; i < subscribers; i++) {
       const s = await openMqtt(opts.url, `fan-${i}`);
       subs.push(s);
-      s.client.on('message', onMessage);
       await Promise.race([s.client.subscribeAsync(topic, { qos: 1 }), s.failed, limit.promise]);
     }
+    const allReceived = countMessages(subs.map((s) => s.client), total);
     pub = await openMqtt(opts.url, 'fan-publisher');
     const failures = [pub.failed, limit.promise, ...subs.map((s) => s.failed)];
-    let inFlight = 0;
-    let windowOpen: (() => void) | null = null;
-    const onPublished = (): void => {
-      inFlight--;
-      if (windowOpen !== null && inFlight < opts.window) {
-        const open = windowOpen;
-        windowOpen = null;
-        open();
-      }
-    };
     const body = Buffer.alloc(opts.size, 0x61);
     const start = nowNs();
-    for (let i = 0; i < opts.fanoutCount; i++) {
-      if (inFlight >= opts.window) await Promise.race([new Promise<void>((resolve) => (windowOpen = resolve)), ...failures]);
-      inFlight++;
-      pub.client.publish(topic, body, { qos: 1, retain: false }, onPublished);
-    }
-    const publishedAt = nowNs();
+    const publishedAt = await publishWindowed(pub.client, { topic, count, body, qos: 1, window: opts.window }, failures);
     const end = await Promise.race([allReceived, ...failures]);
     return rate(total, start, end, publishedAt);
   } finally {

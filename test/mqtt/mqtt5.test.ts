@@ -355,6 +355,28 @@ describe('MQTT 5: subscription options', () => {
     await c.endAsync();
   });
 
+  it('subscription identifiers follow a subscription replaced without one, an unsubscribe and a new one', async () => {
+    const c = await v5(broker(), { clientId: 'subid-changes' });
+    const box = inbox(c);
+    await c.subscribeAsync('sid2/+', { qos: 1, properties: { subscriptionIdentifier: 7 } });
+    await c.subscribeAsync('sid2/#', { qos: 1, properties: { subscriptionIdentifier: 9 } });
+    // the same filter again without an identifier replaces the subscription: its 7 is gone [MQTT-3.8.4-3]
+    await c.subscribeAsync('sid2/+', { qos: 1 });
+    await c.publishAsync('sid2/a', 'x', { qos: 1 });
+    expect((await box.next()).packet.properties?.subscriptionIdentifier).toBe(9);
+    await c.unsubscribeAsync('sid2/#');
+    await c.publishAsync('sid2/a', 'y', { qos: 1 });
+    const plain = await box.next();
+    expect(plain.payload.toString()).toBe('y');
+    expect(plain.packet.properties?.subscriptionIdentifier).toBeUndefined();
+    await c.subscribeAsync('sid2/#', { qos: 1, properties: { subscriptionIdentifier: 3 } });
+    await c.publishAsync('sid2/a', 'z', { qos: 1 });
+    const m = await box.next();
+    expect(m.payload.toString()).toBe('z');
+    expect(m.packet.properties?.subscriptionIdentifier).toBe(3);
+    await c.endAsync();
+  });
+
   it('no local: a client does not get its own messages on that subscription; others do', async () => {
     const c = await v5(broker(), { clientId: 'nolocal' });
     const box = inbox(c);

@@ -103,6 +103,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** a resumed session's shared subscriptions, subscribed again once the CONNACK is out */
   private sharedToRestore: { filter: string; options: SubscriptionOptions }[] | undefined;
   private noLocalCount = 0;
+  /** subscriptions (not shared) with a subscription identifier: only then does a delivery look for the ids */
+  private subIdCount = 0;
   /** messages this connection published, while one of its subscriptions is no-local */
   private ownPublishes: WeakSet<Message> | undefined;
   private readonly copies: CopyPlan;
@@ -509,8 +511,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private addFilter(filter: string, o: SubscriptionOptions): void {
     const before = this.subOptions.get(filter);
     if (before?.nl) this.noLocalCount--;
+    if (before?.id !== undefined) this.subIdCount--;
     this.subOptions.set(filter, o);
     this.filters.set(filter, o.qos);
+    if (o.id !== undefined) this.subIdCount++;
     if (o.nl) {
       this.noLocalCount++;
       this.ownPublishes ??= new WeakSet();
@@ -521,6 +525,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const before = this.subOptions.get(filter);
     if (!before) return undefined;
     if (before.nl) this.noLocalCount--;
+    if (before.id !== undefined) this.subIdCount--;
     this.subOptions.delete(filter);
     this.filters.delete(filter);
     return before;
@@ -879,8 +884,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const own = this.noLocalCount > 0 && this.ownPublishes!.has(m);
     let plan = copies;
     let ids: number[] | undefined;
-    if (this.version === 5 && (own || this.subOptions.size > 0)) {
+    if (this.version === 5 && (own || this.subIdCount > 0)) {
       // subscription identifiers, and no-local: skip the filters that refuse our own messages
+      // (neither in play, the usual case, costs an MQTT 5 delivery nothing more than a 3.1.1 one)
       const kept: number[] = [];
       for (const [filter, o] of this.subOptions) {
         if (!filterMatches(filter, topic)) continue;
