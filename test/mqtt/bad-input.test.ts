@@ -1,9 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/server/logger.js';
 import { useBroker } from '../helpers/broker.js';
 import { inbox, mqttConnect, mqttPort, subscribe } from '../helpers/mqtt.js';
 import { Raw } from '../helpers/mqtt-raw.js';
 
-const broker = useBroker();
+/** what the broker logs at error level: bad input goes the protocol's error path, never an internal error */
+const errors: string[] = [];
+const broker = useBroker({ logger: createLogger('error', (line) => errors.push(line)) });
+
+afterEach(() => {
+  expect(errors.splice(0)).toEqual([]);
+});
 
 /** another client is unaffected: it still publishes and receives */
 async function othersCarryOn(tag: string): Promise<void> {
@@ -108,6 +115,28 @@ describe('MQTT bad input closes only that client', () => {
   });
 
   for (const version of [4, 5] as const) {
+    for (const [kind, type] of [
+      ['SUBSCRIBE', 0x82],
+      ['UNSUBSCRIBE', 0xa2],
+    ] as const) {
+      it(`a ${kind} with no topic filter (MQTT ${version === 4 ? '3.1.1: the connection closed' : '5: DISCONNECT 0x82 protocol error'})`, async () => {
+        // found by the socket fuzz (session 10): the empty list reached the SUBACK / UNSUBACK writer,
+        // which threw (an internal error, 0x83); MQTT 3.1.1 answered an empty UNSUBSCRIBE. [MQTT-3.8.3-3],
+        // [MQTT-3.10.3-2]: a protocol violation; Mosquitto 2.0 closes both (MQTT 5: with 0x81)
+        const r = await Raw.connected(mqttPort(broker()), version, `empty-${kind}-${version}`);
+        // the packet identifier (and MQTT 5's empty properties), then no payload
+        const body = version === 5 ? [0x00, 0x07, 0x00] : [0x00, 0x07];
+        r.socket.write(Buffer.from([type, body.length, ...body]));
+        // the first thing the broker does: MQTT 5 a DISCONNECT, 3.1.1 close (no SUBACK / UNSUBACK)
+        const first = await Promise.race([r.closed.then(() => 'closed' as const), r.next()]);
+        if (version === 5) expect(first).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+        else expect(first).toBe('closed');
+        await r.closed;
+        expect(r.packets).toEqual([]);
+        await othersCarryOn(`empty${kind}${version}`);
+      });
+    }
+
     it(`invalid UTF-8 in a PUBLISH topic (MQTT ${version === 4 ? '3.1.1' : '5: DISCONNECT 0x81 malformed packet'})`, async () => {
       const r = await Raw.connected(mqttPort(broker()), version, `utf8-${version}`);
       const topic = Buffer.from([0x61, 0x2f, 0xc3, 0x28]);

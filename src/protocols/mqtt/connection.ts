@@ -680,6 +680,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private onSubscribe(p: ISubscribePacket): void {
+    // a SUBSCRIBE with no topic filter is a protocol violation ([MQTT-3.8.3-3]; MQTT 5 3.8.3: a
+    // Protocol Error): mqtt-packet hands it over with an empty list, whose empty SUBACK it then
+    // refuses to write (an internal error, found by the socket fuzz). Mosquitto 2.0 closes too
+    // (MQTT 5: DISCONNECT 0x81)
+    if (p.subscriptions.length === 0) return this.protocolFailure(RC.PROTOCOL_ERROR, 'SUBSCRIBE with no topic filter');
     const v = this.vhostModel!;
     const granted: number[] = [];
     const retainedFor: [string, SubscriptionOptions][] = [];
@@ -808,6 +813,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   private onUnsubscribe(p: IUnsubscribePacket): void {
+    // likewise an UNSUBSCRIBE with none ([MQTT-3.10.3-2]; MQTT 5 3.10.3)
+    if (p.unsubscriptions.length === 0) return this.protocolFailure(RC.PROTOCOL_ERROR, 'UNSUBSCRIBE with no topic filter');
     const v = this.vhostModel!;
     const codes: number[] = [];
     for (const filter of p.unsubscriptions) {
