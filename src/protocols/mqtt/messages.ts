@@ -104,8 +104,10 @@ export function deliveryProperties(m: Message, expiresAt: number, now: number): 
   const headers = p.headers;
   if (headers) {
     for (const k in headers) {
+      // the broker's own two headers, on every MQTT message, skipped before their value is read
+      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER) continue;
       const v = headers[k];
-      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER || v === undefined || v === null) continue;
+      if (v === undefined || v === null) continue;
       if (k === PAYLOAD_FORMAT_HEADER) {
         (out ??= {}).payloadFormatIndicator = true;
         continue;
