@@ -75,23 +75,50 @@ function portFor(protocol: string, all: LocalMQ, activemq: LocalMQ): number {
   return Number(new URL(url!).port);
 }
 
+/**
+ * Turns of the event loop a wait lasts beyond its time. The broker runs in this process: after
+ * the process was starved (a loaded machine, higher-priority work), an expired timer runs
+ * before the loop's poll phase has handed the broker the input waiting for it, so a timer alone
+ * would call a broker that was never given the chance quiet (or not serving). Each turn has a
+ * poll phase: a broker that does not answer in this many of them has had its chance.
+ */
+const TURNS = 20;
+
+/** `then` after `ms` of time and TURNS more turns of the event loop; cancel() before stops it */
+function after(ms: number, then: () => void): { cancel(): void } {
+  let cancelled = false;
+  let turns = 0;
+  const turn = () => {
+    if (cancelled) return;
+    if (++turns >= TURNS) then();
+    else setImmediate(turn);
+  };
+  const timer = setTimeout(turn, ms);
+  return {
+    cancel() {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** write the input chunk by chunk; resolves true if the broker closed the socket, false if it went quiet and we closed it */
 function feed(port: number, bytes: Iterable<Buffer>, quietMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s: Socket = connect({ host: '127.0.0.1', port });
-    let quiet: NodeJS.Timeout | undefined;
+    let quiet: { cancel(): void } | undefined;
     let byUs = false;
     const idle = () => {
-      clearTimeout(quiet);
-      quiet = setTimeout(() => {
+      quiet?.cancel();
+      quiet = after(quietMs, () => {
         byUs = true;
         s.destroy();
-      }, quietMs);
+      });
     };
     s.on('error', () => undefined);
     s.on('data', idle);
     s.on('close', () => {
-      clearTimeout(quiet);
+      quiet?.cancel();
       resolve(!byUs);
     });
     s.on('connect', () => {
@@ -105,9 +132,9 @@ function greets(port: number, login: Buffer, ok: (b: Buffer) => boolean): Promis
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
     let got = Buffer.alloc(0);
-    const timer = setTimeout(() => done(false), 5000);
+    const timer = after(5000, () => done(false));
     const done = (v: boolean) => {
-      clearTimeout(timer);
+      timer.cancel();
       s.destroy();
       resolve(v);
     };
