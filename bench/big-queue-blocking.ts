@@ -373,6 +373,59 @@ if (wanted('ack multiple')) {
   v.deleteQueue('ackall', false, false, null);
   await settled();
 }
+if (wanted('requeue of another queue on channel close')) {
+  // review-s9-2 #3: a channel took a basic.get from queue B (acked) and holds N unacked of queue A
+  // when it closes. An AMQP client in its own process consumes B all along (prefetch 100, an ack
+  // per message). A's N go back in slices; B must not wait for them (it did, for the whole
+  // requeue, while the get's queue stayed named in the channel's books). The answer gives how many
+  // B delivered between the close and A's last one back, and B's longest gap between deliveries then.
+  declare('requeue.a');
+  declare('requeue.b');
+  fill('requeue.a');
+  const body = Buffer.from('m');
+  for (let k = 0; k < 60_000; k++) b.publish('', 'requeue.b', body);
+  const session = core.openSession(v, {});
+  const got = session.get('requeue.b', false)!;
+  session.ack(got.delivery.tag, false);
+  session.consume('requeue.a', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+    deliver: () => undefined,
+    isWritable: () => true,
+    cancelledByBroker: () => undefined,
+  });
+  const qa = v.getQueue('requeue.a')!;
+  const qb = v.getQueue('requeue.b')!;
+  let closedAt = Infinity;
+  let lastB = 0;
+  let gapB = 0;
+  const onDelivered = (q: { name: string }) => {
+    if (q.name !== 'requeue.b') return;
+    const now = performance.now();
+    if (now > closedAt) gapB = Math.max(gapB, now - Math.max(lastB, closedAt));
+    lastB = now;
+  };
+  core.on('delivered', onDelivered);
+  await measure('requeue of another queue on channel close', async () => {
+    const other = flood('consume', 'requeue.b', 50_000, ['--prefetch', '100', '--ack-every', '1']);
+    // the other consumer is under way
+    while (qb.stats.delivered < 10_000) await new Promise((r) => setTimeout(r, 1));
+    const deliveredB = qb.stats.delivered;
+    closedAt = performance.now();
+    session.close();
+    await settled();
+    const backMs = performance.now() - closedAt;
+    // B's gap up to A's last one back
+    gapB = Math.max(gapB, performance.now() - Math.max(lastB, closedAt));
+    const duringB = qb.stats.delivered - deliveredB;
+    const back = qa.messageCount;
+    await other;
+    return `A's ${back} back ${backMs.toFixed(0)} ms after the close; B delivered ${duringB} meanwhile, longest gap ${gapB.toFixed(0)} ms`;
+  });
+  core.off('delivered', onDelivered);
+  v.deleteQueue('requeue.a', false, false, null);
+  v.deleteQueue('requeue.b', false, false, null);
+  await settled();
+}
+
 if (wanted('peek (test API)')) {
   declare('peek');
   fill('peek');

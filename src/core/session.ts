@@ -130,7 +130,7 @@ export class Session {
       queue.stats.getEmpty++;
       return undefined;
     }
-    if (!noAck) this.gotFrom.set(queue, (this.gotFrom.get(queue) ?? 0) + 1);
+    if (!noAck) addTo(this.gotFrom, queue, 1);
     const delivery = this.track(entry, queue, null, !noAck);
     queue.stats.delivered++;
     if (delivery.redelivered) queue.stats.redelivered++;

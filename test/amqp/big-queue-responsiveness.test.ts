@@ -435,6 +435,53 @@ describe('messages that leave in bulk keep their order', () => {
     await ch.deleteQueue('rq.split');
   });
 
+  it('a channel that took a basic.get from one queue, acked it, then closes with many unacked of another: the first queue\'s consumer keeps receiving while they come back (it was held for the whole requeue)', async () => {
+    const n = 2_000; // past one settle chunk: the close returns them through the sliced path
+    for (const name of ['rq.getb', 'rq.geta']) await ch.assertQueue(name, { durable: false });
+    const v = broker.core.vhost('/')!;
+    const [qa, qb] = [v.getQueue('rq.geta')!, v.getQueue('rq.getb')!];
+    for (let i = 0; i < n; i++) broker.publish('', 'rq.geta', Buffer.from(`a${i}`));
+    broker.publish('', 'rq.getb', Buffer.from('b0'));
+    const x = await conn.createChannel();
+    const got = await x.get('rq.getb', { noAck: false });
+    expect(got && got.content.toString()).toBe('b0');
+    x.ack(got as import('amqplib').GetMessage);
+    await new Promise<void>((resolve) => {
+      let k = 0;
+      void x.consume('rq.geta', () => ++k === n && resolve());
+    });
+    const y = await other.createChannel();
+    const fromB: string[] = [];
+    let onB: () => void = () => undefined;
+    await y.consume('rq.getb', (m) => {
+      fromB.push(m!.content.toString());
+      y.ack(m!);
+      onB();
+    });
+    // the bulk work is held until opened: the close's requeue waits behind it
+    let open = false;
+    broker.core.bulkWork.add({ step: () => open });
+    try {
+      await x.close();
+      expect([qa.returnsInFlight, qb.returnsInFlight]).toEqual([true, false]);
+      // rq.getb delivers at once, none of rq.geta's being back yet
+      const delivered = qb.stats.delivered;
+      const three = new Promise<void>((resolve) => (onB = () => fromB.length === 3 && resolve()));
+      for (let i = 1; i <= 3; i++) broker.publish('', 'rq.getb', Buffer.from(`b${i}`));
+      expect(qb.stats.delivered - delivered).toBe(3);
+      await three;
+      expect(fromB).toEqual(['b1', 'b2', 'b3']);
+      expect(qa.messageCount).toBe(0);
+    } finally {
+      // failed or not, the bulk work goes on (the broker's stop finishes it)
+      open = true;
+    }
+    await servedWhile(() => qa.messageCount < n, () => 0);
+    expect(broker.queue('rq.geta').messages().map((m) => `${m.text()}${m.redelivered ? 'r' : ''}`)).toEqual(Array.from({ length: n }, (_, i) => `a${i}r`));
+    await y.close();
+    for (const name of ['rq.getb', 'rq.geta']) await ch.deleteQueue(name);
+  });
+
   it('a channel closing with many unacked while another consumer of the queue keeps acking: the other gets them first, in order, flagged redelivered, then the rest; its ack does not make the queue finish the requeue at once', async () => {
     // RabbitMQ 3.10.8, asked (amqplib, a classic queue, A prefetch n then closed, B prefetch 1 acking;
     // also with A's basic.nack multiple requeue): B got n, then 0r 1r … (n-1)r, then n+1, n+2 …
