@@ -69,22 +69,37 @@ function originalFor(annotations: AmqpMap | undefined, payload: Buffer, bareStar
 }
 
 /**
- * Where a properties object holds its Original: a non-enumerable symbol, so it stays with
- * that object only (a copy, `{ ...p }`, leaves it behind; JSON, Object.keys and the stores
- * never see it). Not a WeakMap keyed by the properties: that held one entry per queued
+ * The properties of a message that arrived over AMQP 1.0: the core's MessageProperties (its
+ * own enumerable fields, added as they are found) with the Original in a private field. A
+ * private field is no property: a copy (`{ ...p }`, as dead-lettering, TTL and the header
+ * merges make before they change properties) leaves it behind, and JSON, Object.keys and the
+ * stores never see it. Not a WeakMap keyed by the properties: that held one entry per queued
  * message, and V8 rehashes such a table whole as it grows (measured: a 1M flood stopped the
- * event loop 84-163 ms at each growth, at 4/3 × 2^k queued, 349.5k and 699k). Keep it
- * non-enumerable: a plain `p[ORIGINAL] = …` would ride along in the `{ ...p }` copies that
- * dead-lettering and TTL make before they change properties, and re-send a stale encoding.
+ * event loop 84-163 ms at each growth, at 4/3 × 2^k queued, 349.5k and 699k). Not a
+ * non-enumerable symbol either: `Object.defineProperty` per message is a runtime call
+ * (review-s9-3 #6: measured in notes/issue-18-core.md, session 10). Never a plain
+ * `p[symbol] = …`: it is enumerable, so it would ride along in those copies and re-send a
+ * stale encoding. (ES2022 target: the field stays a real private field, not a WeakMap.)
  */
-const ORIGINAL = Symbol('amqp10.original');
+class KeptProperties {
+  readonly #original: Original;
 
-function keepOriginal(p: MessageProperties, original: Original): void {
-  Object.defineProperty(p, ORIGINAL, { value: original });
+  constructor(original: Original) {
+    this.#original = original;
+  }
+
+  static originalOf(p: MessageProperties): Original | undefined {
+    return #original in p ? (p as unknown as KeptProperties).#original : undefined;
+  }
+}
+
+/** empty properties that keep `original` (fields are added to them as for `{}`) */
+function keepingOriginal(original: Original): MessageProperties {
+  return new KeptProperties(original) as unknown as MessageProperties;
 }
 
 function originalOf(p: MessageProperties): Original | undefined {
-  return (p as { [ORIGINAL]?: Original })[ORIGINAL];
+  return KeptProperties.originalOf(p);
 }
 
 const JMS_DEST = 'x-opt-jms-dest';
@@ -107,17 +122,16 @@ export function toCoreMessage(dialect: Dialect, decoded: DecodedMessage, payload
   let properties: MessageProperties;
   let body: Buffer;
   if (dialect === 'activemq') {
-    ({ properties, body } = activemqInbound(decoded, payload, at.messageFormat ?? 0, at.now));
+    const inbound = activemqInbound(decoded, payload, at.messageFormat ?? 0, at.now);
+    body = inbound.body;
+    properties = Object.assign(keepingOriginal(originalFor(m.messageAnnotations, payload, decoded.bareStart, body)), inbound.properties);
   } else {
-    properties = rabbitProperties(m);
     if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
     else if (m.body.kind === 'none') body = Buffer.alloc(0);
-    else {
-      body = payload.subarray(decoded.bodyStart, decoded.bodyEnd);
-      properties.type = AMQP10_TYPE;
-    }
+    else body = payload.subarray(decoded.bodyStart, decoded.bodyEnd);
+    properties = rabbitProperties(m, keepingOriginal(originalFor(m.messageAnnotations, payload, decoded.bareStart, body)));
+    if (m.body.kind === 'sequence' || m.body.kind === 'value') properties.type = AMQP10_TYPE;
   }
-  keepOriginal(properties, originalFor(m.messageAnnotations, payload, decoded.bareStart, body));
   return { exchange: at.exchange, routingKey: at.routingKey, properties, body, publishedAt: at.now };
 }
 
@@ -130,8 +144,8 @@ function header(m: AmqpMessage, p: MessageProperties): void {
   }
 }
 
-function rabbitProperties(m: AmqpMessage): MessageProperties {
-  const p: MessageProperties = {};
+/** `p`: the (empty) properties to fill */
+function rabbitProperties(m: AmqpMessage, p: MessageProperties): MessageProperties {
   header(m, p);
   const ma = m.messageAnnotations;
   let headers: FieldTable | undefined;
