@@ -33,9 +33,9 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  *
  * Messages going back to their queue (requeue, release, return, detach) hold that queue's
  * deliveries until the last of them is back (its consumers wait, other clients are served), and
- * make it finish the batch at once before an answer that depends on its order (basic.get, a
- * purge, a copy of the ready list for peek or the management get), so a requeued message is back
- * in its place ahead of later ones, as RabbitMQ does. Only the queues the batch brings messages
+ * an answer that depends on its order (basic.get, a purge, peek's copy, the management get)
+ * waits for them too (Queue.whenReturned), so a requeued message is back in its place ahead of
+ * later ones, as RabbitMQ does. Only the queues the batch brings messages
  * back to are held, each only until its own are back (counted a chunk at a time): a channel
  * closing with a million unacked of one queue and a few of another gives the other its few back
  * at once, as RabbitMQ's queue processes each requeue their own.
