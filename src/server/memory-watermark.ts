@@ -66,6 +66,10 @@ export function nextSampleDelay(rss: number, watermark: number, growthPerMs: num
  */
 export class MemoryMonitor {
   private timer: NodeJS.Timeout | undefined;
+  /** when the pending timer fires (this.now()'s clock) */
+  private dueAt = 0;
+  /** stop() was called (an 'alarm' listener may call it from inside a reading) */
+  private stopped = true;
   private lastRss = 0;
   private lastAt = -1;
   /** recent growth of RSS, bytes per ms (the largest seen, halving every GROWTH_HALF_LIFE_MS) */
@@ -79,11 +83,13 @@ export class MemoryMonitor {
   ) {}
 
   start(): void {
+    this.stopped = false;
     this.core.useMemorySampler(() => this.sample());
-    this.schedule();
+    this.arm();
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.core.useMemorySampler(undefined);
@@ -107,14 +113,32 @@ export class MemoryMonitor {
       this.lastAt = at;
       this.lastRss = rss;
     }
+    // a reading the broker took (queued bytes grew) that finds the pending timer too far off brings it
+    // forward: growth that began just after a one-second timer was armed is not left unread for a second
+    if (this.timer !== undefined && at + this.delay + FASTEST_SAMPLE_MS < this.dueAt) this.arm();
     return rss;
   }
 
-  private schedule(): void {
-    this.timer = setTimeout(() => {
-      this.core.sampleMemory();
-      this.schedule();
-    }, this.delay);
+  /** (re)arms the timer for the next reading */
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delay = this.delay;
+    this.dueAt = this.now() + delay;
+    this.timer = setTimeout(this.fire, delay);
     this.timer.unref();
   }
+
+  /**
+   * the timer's reading: the next one is armed whatever the reading did (an 'alarm' listener that
+   * throws must not end the readings, or an alarm on would never be cleared by them), unless the
+   * monitor was stopped meanwhile
+   */
+  private readonly fire = (): void => {
+    this.timer = undefined;
+    try {
+      this.core.sampleMemory();
+    } finally {
+      if (!this.stopped) this.arm();
+    }
+  };
 }

@@ -92,4 +92,81 @@ describe('the memory monitor reads RSS faster as growth brings it near the water
     expect(alarmedAt!).toBeLessThan(151 * MiB);
     monitor.stop();
   });
+
+  // review-s10-1 #5: the readings were a chain of timeouts armed after each reading returned
+  it("an 'alarm' listener that throws does not end the readings: the alarm still clears as memory falls", () => {
+    vi.useFakeTimers();
+    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
+    let rss = 60 * MiB;
+    let reads = 0;
+    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
+      reads++;
+      return rss;
+    }, () => Date.now());
+    const changes: boolean[] = [];
+    broker.on('alarm', (on: boolean) => {
+      changes.push(on);
+      throw new Error('a listener that throws');
+    });
+    monitor.start();
+    rss = 160 * MiB;
+    expect(() => vi.advanceTimersByTime(SLOWEST_SAMPLE_MS)).toThrow('a listener that throws');
+    expect(broker.alarms.memory).toBe(true);
+    rss = 140 * MiB;
+    expect(() => vi.advanceTimersByTime(SLOWEST_SAMPLE_MS)).toThrow('a listener that throws');
+    expect(changes).toEqual([true, false]);
+    // the readings go on (at least one a second)
+    const before = reads;
+    vi.advanceTimersByTime(3 * SLOWEST_SAMPLE_MS);
+    expect(reads).toBeGreaterThanOrEqual(before + 3);
+    monitor.stop();
+  });
+
+  it("stop() from inside a reading (an 'alarm' listener stopping the broker) stops the readings", () => {
+    vi.useFakeTimers();
+    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
+    let rss = 60 * MiB;
+    let reads = 0;
+    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
+      reads++;
+      return rss;
+    }, () => Date.now());
+    broker.on('alarm', () => monitor.stop());
+    monitor.start();
+    rss = 160 * MiB;
+    vi.advanceTimersByTime(SLOWEST_SAMPLE_MS);
+    const after = reads;
+    // no timer left armed (one that fired would find no sampler: the reads alone cannot show it)
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10 * SLOWEST_SAMPLE_MS);
+    expect(reads).toBe(after);
+  });
+
+  // review-s10-1 #6: a reading the broker takes itself (queued bytes grew) only updated the growth
+  it('a reading the broker takes as queued bytes grow brings a timer armed for a second forward', () => {
+    vi.useFakeTimers();
+    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
+    let rss = 60 * MiB;
+    const readAt: number[] = [];
+    const started = Date.now();
+    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
+      readAt.push(Date.now() - started);
+      return rss;
+    }, () => Date.now());
+    monitor.start();
+    // steady: the timer is armed for a second; 10 ms later a flood starts, seen by the broker's own readings
+    expect(monitor.delay).toBe(SLOWEST_SAMPLE_MS);
+    vi.advanceTimersByTime(10);
+    rss = 100 * MiB;
+    broker.sampleMemory();
+    vi.advanceTimersByTime(10);
+    rss = 140 * MiB;
+    broker.sampleMemory();
+    const broker_readings = readAt.length;
+    // 10 MiB left at 4 MiB/ms: the timer's next reading comes after FASTEST_SAMPLE_MS, not at 1000 ms
+    vi.advanceTimersByTime(FASTEST_SAMPLE_MS);
+    expect(readAt.length).toBe(broker_readings + 1);
+    expect(readAt[readAt.length - 1]).toBeLessThanOrEqual(20 + FASTEST_SAMPLE_MS);
+    monitor.stop();
+  });
 });

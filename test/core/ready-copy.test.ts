@@ -140,8 +140,8 @@ describe('ReadyList.copyInSlices', () => {
   it('a drop (the queue deleted) or a clear midway ends a long copy with the entries copied so far, copying none of the rest; a short rest is finished at once', () => {
     for (const how of ['drop', 'clear'] as const) {
       const list = new ReadyList(2);
-      // 100 at priority 2 (copied first), 5000 at priority 0
-      for (let i = 0; i < 5100; i++) list.push(entry(i < 100 ? 2 : 0));
+      // 100 at priority 2 (copied first), 20000 at priority 0: more left than a drop finishes at once
+      for (let i = 0; i < 20_100; i++) list.push(entry(i < 100 ? 2 : 0));
       const before = list.toArray().map(snap);
       let copied = 0;
       const copy = list.copyInSlices(Infinity, (e) => {
@@ -157,9 +157,10 @@ describe('ReadyList.copyInSlices', () => {
       expect(copy.out).toEqual(before.slice(0, 130));
     }
 
-    // 1000 left at most: copied at once (a purge of a few settles them at once and drops the list)
+    // up to one slice of peek's left (16384): copied at once, so a queue of a few thousand deleted
+    // right after peek() still answers all of it (review-s10-1 #4: 1100 answered none when the bound was 1024)
     const list = new ReadyList(0);
-    for (let i = 0; i < 1000; i++) list.push(entry());
+    for (let i = 0; i < 16_000; i++) list.push(entry());
     const before = list.toArray().map(snap);
     const copy = list.copyInSlices(Infinity, snap);
     copy.step(Infinity, 10);

@@ -79,7 +79,9 @@ class Level {
   }
 
   /**
-   * these entries of this level are about to be taken out of the FIFO's middle (ReadyList.remove):
+   * these entries of this level are about to be taken out of the FIFO's middle (ReadyList.remove;
+   * no broker path reaches it with a copy running today — a quorum queue's list has its own remove
+   * and copy — it is kept so that a future caller cannot silently misalign a peek):
    * each copy captures those it has not reached yet and counts the others as gone (FifoCopy.removing),
    * before the FIFO closes up behind them. O(entries × log FIFO) to find them, and the copies'
    * cursors move: nothing else is copied.
@@ -104,7 +106,8 @@ class Level {
   /**
    * where the entry with arrival number `seq` is in the FIFO, or -1: a binary search, since the
    * FIFO holds entries in arrival order (an entry gets its number as it is pushed; requeued ones
-   * go to the requeued list); a scan should that ever not hold
+   * go to the requeued list). An entry not in it (requeued, or already delivered, expired or
+   * purged) is -1: no scan of a million to find what is not there.
    */
   private fifoIndexOf(seq: number): number {
     const fresh = this.fresh;
@@ -116,24 +119,15 @@ class Level {
       else hi = mid;
     }
     if (lo < fresh.length && fresh.at(lo)!.seq === seq) return lo;
-    // among the requeued ones (sorted by arrival too)?
-    const r = this.requeuedAll;
-    lo = this.head;
-    hi = r.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (r[mid]!.seq < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < r.length && r[lo]!.seq === seq) return -1;
-    for (let i = 0, n = fresh.length; i < n; i++) if (fresh.at(i)!.seq === seq) return i;
     return -1;
   }
 
   /**
    * the FIFO is dropped (its queue deleted) or cleared: a copy with at most END_FINISH_MAX
    * entries left finishes now; a longer one ends with what it has copied (ReadyCopy then
-   * answers that prefix), never copying the rest in one turn (review-s9-1 #1: 4.1-14.9 s at 1M)
+   * answers that prefix), never copying the rest in one turn (review-s9-1 #1: 4.1-14.9 s at 1M).
+   * The bound is a count (a test can rely on it) as large as one slice of peek's: a queue of a
+   * few thousand deleted right after peek() still answers all of it.
    */
   endCopies(): void {
     if (this.copies === undefined) return;
@@ -207,8 +201,8 @@ interface CopyPart {
   readonly filled: number;
 }
 
-/** entries left at a drop or clear that a copy still copies at once (a bounded turn); past that it ends with what it has */
-const END_FINISH_MAX = 1024;
+/** entries left at a drop or clear that a copy still copies at once (one slice of peek's: a bounded turn); past that it ends with what it has */
+const END_FINISH_MAX = 16_384;
 
 /** entries of an array nothing else changes, copied into `out` from index `at` */
 class ArrayCopy<T> implements CopyPart {
@@ -258,9 +252,10 @@ class ArrayCopy<T> implements CopyPart {
  *   one the copy has not reached is copied then, out of turn, into its own place (a `hole` the
  *   cursor later steps over), one it passed only counts;
  * so the copy's next entry is always found by arithmetic: entry `copied` of the copy sits at
- * `copied - gone` in the FIFO. Each of these costs the copy O(1) (O(holes) for a removal),
- * never a copy of what is left. A drop or clear of the FIFO (its queue deleted) finishes a copy
- * with few entries left and ends a longer one with what it has (Level.endCopies: the ReadyCopy
+ * `copied - gone` in the FIFO. An entry leaving costs the copy O(1) and a removal O(holes), and
+ * the cursor reaching a hole O(holes) (dormant: no broker path removes from the middle of a
+ * base list with a copy running, Level.removing), never a copy of what is left. A drop or
+ * clear of the FIFO (its queue deleted) finishes a copy with few entries left and ends a longer one with what it has (Level.endCopies: the ReadyCopy
  * then answers the prefix it has).
  */
 class FifoCopy<T> implements CopyPart {
@@ -561,7 +556,10 @@ export class ReadyList {
     return undefined;
   }
 
-  /** take these entries out, wherever they are (selector consumers take from the middle) */
+  /**
+   * take these entries out, wherever they are (a quorum queue's selector consumers take from the
+   * middle, through QuorumReadyList's own remove; this one has no caller in the broker today)
+   */
   remove(entries: Set<QueueEntry>): void {
     // by arrival number: a paged entry handed out is a fresh object each time
     const seqs = new Set<number>();
