@@ -136,7 +136,11 @@ export class BulkSettle implements SlicedTask {
       }
       if (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) break;
     }
-    this.after(touched);
+    try {
+      this.after(touched);
+    } catch (err) {
+      reportTaskError(err);
+    }
     if (this.batches.length) return false;
     this.scheduled = false;
     this.doneWaiters.release();
@@ -176,7 +180,13 @@ export class BulkSettle implements SlicedTask {
     if (n > 0) this.returning.set(q, n);
     else {
       this.returning.delete(q);
-      q.returnsDone(this);
+      // the queue delivers here, inside the loop: a consumer that throws must not drop the task
+      // (the rest of the batch would never come back, its queues held for ever: review-s10-2 #1)
+      try {
+        q.returnsDone(this);
+      } catch (err) {
+        reportTaskError(err);
+      }
     }
   }
 }

@@ -70,6 +70,37 @@ describe('a bulk requeue', () => {
   });
 });
 
+// Found in the session 10 review (review-s10-2 #1): a queue let go in the middle of a batch
+// delivers inside BulkSettle.step's loop; a consumer that threw there dropped the whole task.
+describe('a consumer that throws as a queue is let go mid-batch', () => {
+  it('is reported; the rest of the batch still comes back and the other queue delivers again', async () => {
+    const { broker, vhost } = coreBroker();
+    const a = declareQueue(vhost, 'a') as Queue;
+    const b = declareQueue(vhost, 'b') as Queue;
+    publish(vhost, '', 'b', 'b0');
+    for (let i = 0; i < 3000; i++) publish(vhost, '', 'a', `a${i}`);
+    const s = broker.openSession(vhost, {});
+    // b first in the book (its one message comes back first and lets b go mid-batch), then 3000 of a
+    s.get('b', false);
+    s.consume('a', opts('ca'), new Collector());
+    class Throwing extends Collector {
+      override deliver(d: Delivery): void {
+        super.deliver(d);
+        throw new Error('a consumer that throws');
+      }
+    }
+    const other = broker.openSession(vhost, {});
+    other.consume('b', opts('cb'), new Throwing());
+    const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+    s.close();
+    await broker.bulkWork.idle();
+    expect((await warned).message).toBe('a consumer that throws');
+    // before: 1 of a's 3000 back, 2999 in no book and no ready list, a held for ever
+    expect({ aBack: a.messageCount, aHeld: a.returnsInFlight, aUnacked: a.unackedCount, bulkPending: broker.bulkWork.pending }).toEqual({ aBack: 3000, aHeld: false, aUnacked: 0, bulkPending: 0 });
+    expect(b.unackedCount).toBe(1);
+  });
+});
+
 // Found in the session 9 review (review-s9-2 #3, #4): a bulk settle that puts messages back holds
 // the queues it names (their deliveries wait for the messages coming back); it must name exactly
 // the queues it brings messages back to, and hold each only until its own are back.

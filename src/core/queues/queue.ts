@@ -288,8 +288,12 @@ export class Queue {
   /** the task's messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
   returnsDone(task: SlicedTask): void {
     if (!this.returning.delete(task)) return;
-    if (!this.deleted) this.afterRequeue();
-    if (this.returning.size === 0) this.scheduleAfterReturns();
+    try {
+      if (!this.deleted) this.afterRequeue();
+    } finally {
+      // what waited for the returns is answered even if a consumer threw as the queue delivered
+      if (this.returning.size === 0) this.scheduleAfterReturns();
+    }
   }
 
   /**
