@@ -31,7 +31,11 @@ export interface PeekedMessage {
   body: Buffer;
   exchange: string;
   routingKey: string;
-  properties: MessageProperties;
+  /**
+   * the queued message's own properties, not a copy (a peek of a million copies none): read
+   * them, never change them — they may be shared by many messages and frozen (review-s10-4 #2)
+   */
+  readonly properties: Readonly<MessageProperties>;
   redelivered: boolean;
   /** body as UTF-8 text */
   text(): string;
@@ -187,7 +191,7 @@ class Peeked implements PeekedMessage {
   readonly body: Buffer;
   readonly exchange: string;
   readonly routingKey: string;
-  readonly properties: MessageProperties;
+  readonly properties: Readonly<MessageProperties>;
   readonly redelivered: boolean;
 
   constructor(e: QueueEntry) {

@@ -144,8 +144,9 @@ export function messageIdText(id: OwStruct | null | undefined): string | undefin
   const p = id['producerId'] as OwStruct | null;
   if (!p) return undefined;
   // joined, not concatenated: one flat string (a template literal of this length is a tree of 6
-  // cons strings, kept by every queued message: objects the GC marks and copies)
-  return [p['connectionId'] as string, p['sessionId'] as number, p['value'] as number, id['producerSequenceId'] as number].join(':');
+  // cons strings, kept by every queued message: objects the GC marks and copies). String(): a null
+  // connection id is "null", as Java's concatenation (and the template literal) wrote it; join writes ""
+  return [String(p['connectionId']), p['sessionId'] as number, p['value'] as number, id['producerSequenceId'] as number].join(':');
 }
 
 /** a message id text back into a MessageId; ids from other protocols become the text view of a broker-made id */
