@@ -66,11 +66,17 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 /** a channel's frames waiting behind its answer (AmqpConnection.holdChannel); pausing: it paused the socket's reading */
 export interface HeldChannel {
   readonly frames: Frame[];
+  /** their payloads' bytes */
+  bytes: number;
   pausing: boolean;
 }
 
-/** frames held for one waiting channel past which the socket's reading pauses until it answers */
+/**
+ * frames, or payload bytes, held for one waiting channel past which the socket's reading pauses
+ * until it answers (bytes too: 1024 frames of 128 KiB bodies were 128 MiB held: review-s10-3 #4)
+ */
 const HELD_FRAMES_MAX = 1024;
+const HELD_BYTES_MAX = 1024 * 1024;
 
 let connectionCounter = 0;
 
@@ -302,11 +308,11 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
    * Channel `n` waits for an answer it must give before anything after it (a basic.get or a
    * queue.purge behind a requeue in slices: AmqpChannel.whenReturned): its later frames wait,
    * in order, until releaseChannel; other channels go on. RabbitMQ's channel process waits for
-   * the queue's reply the same way. Past HELD_FRAMES_MAX the socket's reading pauses meanwhile.
+   * the queue's reply the same way. Past HELD_FRAMES_MAX frames or HELD_BYTES_MAX bytes the socket's reading pauses meanwhile.
    */
   holdChannel(n: number): HeldChannel {
     let held = this.held.get(n);
-    if (held === undefined) this.held.set(n, (held = { frames: [], pausing: false }));
+    if (held === undefined) this.held.set(n, (held = { frames: [], bytes: 0, pausing: false }));
     return held;
   }
 
@@ -347,7 +353,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
 
   private holdFrame(held: HeldChannel, f: Frame): void {
     held.frames.push(f);
-    if (!held.pausing && held.frames.length > HELD_FRAMES_MAX) {
+    held.bytes += f.payload.length;
+    if (!held.pausing && (held.frames.length > HELD_FRAMES_MAX || held.bytes > HELD_BYTES_MAX)) {
       held.pausing = true;
       this.flow?.hold(true);
     }
