@@ -23,7 +23,8 @@ const B = 16;
 describe('IdMap', () => {
   it('matches a Map under a random mix of set, delete, get and has over ids given in order, as a queue takes and settles them', () => {
     const rnd = random(18);
-    const map = new IdMap<number>(B);
+    // blocks from the first entry (smallMax 0): every step crosses blocks
+    const map = new IdMap<number>(B, 0);
     const model = new Map<number, number>();
     let next = 1;
     for (let round = 0; round < 80; round++) {
@@ -65,7 +66,7 @@ describe('IdMap', () => {
   });
 
   it('ids in order fill one block after another (in-order iteration); emptied blocks go, but the newest stays for the next ids', () => {
-    const map = new IdMap<boolean>();
+    const map = new IdMap<boolean>(ID_BLOCK, 0);
     expect(ID_BLOCK).toBe(4096);
     const n = 3 * ID_BLOCK + 5;
     for (let id = 1; id <= n; id++) map.set(id, id % 2 === 0);
@@ -82,5 +83,28 @@ describe('IdMap', () => {
     }
     expect(map.get(n + 1)).toBeUndefined();
     expect(map.delete(n + 1)).toBe(false);
+  });
+
+  // review-s10-3 #2: ids are store-wide, so a queue among thousands published to in turn gets one
+  // id in thousands, and held a block (a Map) per message
+  it('a queue getting one id in 5000 holds one plain Map up to SMALL_MAX, then spreads into blocks with the same entries', () => {
+    const q = new IdMap<boolean>();
+    for (let i = 0; i < 200; i++) q.set(1 + i * 5000, i % 2 === 0);
+    expect(q.size).toBe(200);
+    expect(q.blockCount).toBe(0);
+    const model = new Map<number, number>();
+    const m = new IdMap<number>(B, 40);
+    for (let id = 1; id <= 100; id++) {
+      m.set(id * 3, id);
+      model.set(id * 3, id);
+      if (id % 4 === 0) {
+        m.delete(id * 3 - 6);
+        model.delete(id * 3 - 6);
+      }
+      expect(m.size).toBe(model.size);
+    }
+    expect(m.blockCount).toBeGreaterThan(0);
+    expect(new Map(m)).toEqual(model);
+    for (let id = 0; id <= 310; id++) expect(m.get(id)).toBe(model.get(id));
   });
 });

@@ -46,6 +46,9 @@ export interface GetRequest {
 export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, req: GetRequest, res: http.ServerResponse): Promise<void> {
   // messages on their way back (a closed channel's million unacked) are back first: the get waits its turn
   await new Promise<void>((resolve) => queue.whenReturned(resolve));
+  // the HTTP client gave up meanwhile: take nothing (an ack_requeue_false get would settle
+  // messages answered to nobody; SlicedGet's 'close' listener comes too late to see it: review-s10-3 #3)
+  if (res.destroyed) return;
   const session = b.core.openSession(vhost, {});
   const get = new SlicedGet(session, queue, req, res, b.core.bulkWork);
   try {

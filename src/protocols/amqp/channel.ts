@@ -24,7 +24,7 @@ import {
   FRAME_ERROR,
   type DecodedMethod,
 } from './codec/index.js';
-import type { AmqpConnection } from './connection.js';
+import type { AmqpConnection, HeldChannel } from './connection.js';
 
 /** a publish being assembled from its method, header and body frames */
 interface PendingContent {
@@ -402,11 +402,11 @@ export class AmqpChannel implements ConsumerSink {
       return;
     }
     let ran = false;
-    let held = false;
+    let held: HeldChannel | undefined;
     q.whenReturned(() => {
       ran = true;
       // at once (the usual case): an error is the method's, as for any other
-      if (!held) return answer();
+      if (held === undefined) return answer();
       if (!this.closed) {
         try {
           answer();
@@ -414,12 +414,9 @@ export class AmqpChannel implements ConsumerSink {
           this.conn.channelError(this.number, err, m.classId, m.methodId);
         }
       }
-      this.conn.releaseChannel(this.number);
+      this.conn.releaseChannel(this.number, held);
     });
-    if (!ran) {
-      held = true;
-      this.conn.holdChannel(this.number);
-    }
+    if (!ran) held = this.conn.holdChannel(this.number);
   }
 
   private getNow(queue: string, noAck: boolean): void {

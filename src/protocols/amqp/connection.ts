@@ -63,8 +63,20 @@ const enum State {
 const CLOSE_TIMEOUT_MS = 3000;
 /** socket buffer above which consumers stop being handed messages until 'drain' */
 const WRITE_HIGH_WATER = 1024 * 1024;
-/** frames held for one waiting channel past which the socket's reading pauses until it answers */
+/** a channel's frames waiting behind its answer (AmqpConnection.holdChannel); pausing: it paused the socket's reading */
+export interface HeldChannel {
+  readonly frames: Frame[];
+  /** their payloads' bytes */
+  bytes: number;
+  pausing: boolean;
+}
+
+/**
+ * frames, or payload bytes, held for one waiting channel past which the socket's reading pauses
+ * until it answers (bytes too: 1024 frames of 128 KiB bodies were 128 MiB held: review-s10-3 #4)
+ */
 const HELD_FRAMES_MAX = 1024;
+const HELD_BYTES_MAX = 1024 * 1024;
 
 let connectionCounter = 0;
 
@@ -86,7 +98,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   /** channels we closed and whose close-ok we still wait for: frames on them are dropped */
   private readonly closingChannels = new Set<number>();
   /** channels waiting for a queue's answer (holdChannel): their later frames, in order */
-  private readonly held = new Map<number, { frames: Frame[]; pausing: boolean }>();
+  private readonly held = new Map<number, HeldChannel>();
   authUser: AuthenticatedUser | undefined;
   vhostModel: VHost | undefined;
   clientProperties: FieldTable = {};
@@ -296,16 +308,22 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
    * Channel `n` waits for an answer it must give before anything after it (a basic.get or a
    * queue.purge behind a requeue in slices: AmqpChannel.whenReturned): its later frames wait,
    * in order, until releaseChannel; other channels go on. RabbitMQ's channel process waits for
-   * the queue's reply the same way. Past HELD_FRAMES_MAX the socket's reading pauses meanwhile.
+   * the queue's reply the same way. Past HELD_FRAMES_MAX frames or HELD_BYTES_MAX bytes the socket's reading pauses meanwhile.
    */
-  holdChannel(n: number): void {
-    if (!this.held.has(n)) this.held.set(n, { frames: [], pausing: false });
+  holdChannel(n: number): HeldChannel {
+    let held = this.held.get(n);
+    if (held === undefined) this.held.set(n, (held = { frames: [], bytes: 0, pausing: false }));
+    return held;
   }
 
-  /** channel `n` answered: its held frames are handled now, in order, until one makes it wait again */
-  releaseChannel(n: number): void {
+  /**
+   * channel `n` answered the wait `hold` (holdChannel's) stood for: its held frames are handled
+   * now, in order, until one makes it wait again. Nothing if that hold is gone: the channel was
+   * closed meanwhile (closeChannel dropped its frames) and perhaps opened again with a hold of its own.
+   */
+  releaseChannel(n: number, hold: HeldChannel): void {
     const held = this.held.get(n);
-    if (held === undefined) return;
+    if (held === undefined || held !== hold) return;
     this.held.delete(n);
     if (held.pausing) this.flow?.hold(false);
     const frames = held.frames;
@@ -325,9 +343,18 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     }
   }
 
-  private holdFrame(held: { frames: Frame[]; pausing: boolean }, f: Frame): void {
+  /** the frames a channel closed by the broker had waiting go with it (the client's, up to its close-ok, are discarded) */
+  private dropHeld(n: number): void {
+    const held = this.held.get(n);
+    if (held === undefined) return;
+    this.held.delete(n);
+    if (held.pausing) this.flow?.hold(false);
+  }
+
+  private holdFrame(held: HeldChannel, f: Frame): void {
     held.frames.push(f);
-    if (!held.pausing && held.frames.length > HELD_FRAMES_MAX) {
+    held.bytes += f.payload.length;
+    if (!held.pausing && (held.frames.length > HELD_FRAMES_MAX || held.bytes > HELD_BYTES_MAX)) {
       held.pausing = true;
       this.flow?.hold(true);
     }
@@ -546,6 +573,9 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
 
   /** a channel-level error: channel.close to the client, then wait for close-ok */
   closeChannel(channel: number, code: number, text: string, classId = 0, methodId = 0): void {
+    // frames it held behind a basic.get (review-s10-3 #1: replayed later on the closed channel, a
+    // publish there was a 504 CHANNEL_ERROR that closed the whole connection)
+    this.dropHeld(channel);
     const ch = this.channels.get(channel);
     if (ch) {
       this.channels.delete(channel);

@@ -1,5 +1,12 @@
 /** message ids per block: a block's Map rehashes at most this many entries as it grows */
 export const ID_BLOCK = 4096;
+/**
+ * entries held in one plain Map before it is spread into blocks: ids are given store-wide, so a
+ * queue that gets one id in thousands (thousands of queues published to in turn: MQTT devices,
+ * per-user queues) would hold a block per message (~220 B against ~38 B: review-s10-3 #2); a Map
+ * this size rehashes well under a MiB at once
+ */
+export const SMALL_MAX = 32_768;
 
 /**
  * A Map from message ids to values that grows a block of ids at a time: the journal's index of
@@ -11,9 +18,12 @@ export const ID_BLOCK = 4096;
  * own Map (ids are given in order, so a queue's messages fill a few blocks at a time), found
  * through a Map of blocks that has a thousandth of the entries; a block goes when it empties,
  * except the newest one (where the next ids land: no Map made and dropped per message at a
- * steady depth of one). Iteration is by block, in each block by insertion order.
+ * steady depth of one). Iteration is by block, in each block by insertion order. Up to
+ * SMALL_MAX entries it is one plain Map (most queues), spread into blocks once past it.
  */
 export class IdMap<V> implements Iterable<[number, V]> {
+  /** all entries while few (SMALL_MAX); undefined once spread into blocks, for good */
+  private small: Map<number, V> | undefined = new Map();
   private readonly blocks = new Map<number, Map<number, V>>();
   /**
    * the two blocks looked at last: almost every call is about the newest ids (a publish) or
@@ -27,18 +37,30 @@ export class IdMap<V> implements Iterable<[number, V]> {
   private newest = -1;
   size = 0;
 
-  /** ids per block (tests use small ones) */
-  constructor(private readonly blockIds = ID_BLOCK) {}
+  /** ids per block, entries before blocks are used (tests use small ones) */
+  constructor(
+    private readonly blockIds = ID_BLOCK,
+    private readonly smallMax = SMALL_MAX,
+  ) {}
 
   get(id: number): V | undefined {
+    if (this.small !== undefined) return this.small.get(id);
     return this.block(Math.floor(id / this.blockIds))?.get(id);
   }
 
   has(id: number): boolean {
+    if (this.small !== undefined) return this.small.has(id);
     return this.block(Math.floor(id / this.blockIds))?.has(id) ?? false;
   }
 
   set(id: number, value: V): this {
+    const small = this.small;
+    if (small !== undefined) {
+      small.set(id, value);
+      this.size = small.size;
+      if (small.size > this.smallMax) this.spread(small);
+      return this;
+    }
     const no = Math.floor(id / this.blockIds);
     let b = this.block(no);
     if (b === undefined) {
@@ -54,6 +76,12 @@ export class IdMap<V> implements Iterable<[number, V]> {
   }
 
   delete(id: number): boolean {
+    const small = this.small;
+    if (small !== undefined) {
+      if (!small.delete(id)) return false;
+      this.size--;
+      return true;
+    }
     const no = Math.floor(id / this.blockIds);
     const b = this.block(no);
     if (b === undefined || !b.delete(id)) return false;
@@ -72,18 +100,28 @@ export class IdMap<V> implements Iterable<[number, V]> {
   }
 
   *keys(): IterableIterator<number> {
+    if (this.small !== undefined) yield* this.small.keys();
     for (const b of this.blocks.values()) yield* b.keys();
   }
 
   *values(): IterableIterator<V> {
+    if (this.small !== undefined) yield* this.small.values();
     for (const b of this.blocks.values()) yield* b.values();
   }
 
   *[Symbol.iterator](): IterableIterator<[number, V]> {
+    if (this.small !== undefined) yield* this.small.entries();
     for (const b of this.blocks.values()) yield* b.entries();
   }
 
-  /** blocks held (tests: memory follows the ids held) */
+  /** past SMALL_MAX: every entry into its block, once (a few ms) */
+  private spread(small: Map<number, V>): void {
+    this.small = undefined;
+    this.size = 0;
+    for (const [id, v] of small) this.set(id, v);
+  }
+
+  /** blocks held (tests: memory follows the ids held; 0 while one plain Map) */
   get blockCount(): number {
     return this.blocks.size;
   }
