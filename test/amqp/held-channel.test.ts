@@ -61,3 +61,49 @@ it('a channel closed by the server (consumer timeout) while its basic.get waits 
   expect(r).toBe(n + 5);
   await other.close();
 });
+
+// review-s10-3 #4: the connection's reading paused only past 1024 held frames, whatever their size
+// (1024 body frames of 128 KiB were 128 MiB held for one waiting channel)
+it('a channel waiting behind its basic.get pauses the connection\'s reading once more than 1 MiB of its frames are held, and resumes after the answer', async () => {
+  const ch = await conn.createChannel();
+  const n = 2000;
+  await ch.assertQueue('rq.b', { durable: false });
+  await ch.assertQueue('big.b', { durable: false });
+  for (let i = 0; i < n + 5; i++) broker.publish('', 'rq.b', Buffer.from(String(i)));
+  const a = await conn.createChannel();
+  await a.prefetch(n);
+  let got = 0;
+  await new Promise<void>((resolve) => void a.consume('rq.b', () => ++got === n && resolve()));
+  let opened = false;
+  broker.core.bulkWork.add({ step: () => opened });
+  await a.close();
+
+  const other = await connect(broker);
+  const port = (other as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;
+  const server = broker.connections().find((c) => (c as unknown as { socket: { remotePort: number } }).socket.remotePort === port) as unknown as { socket: { isPaused(): boolean } };
+  const g = await other.createChannel();
+  const get = g.get('rq.b', { noAck: true });
+  try {
+    // 3 publishes of 400 KiB behind the get: ~30 frames, 1.2 MiB
+    for (let i = 0; i < 3; i++) g.sendToQueue('big.b', Buffer.alloc(400 * 1024, i));
+    // round trips on another connection give the broker turns to read them
+    let pings = 0;
+    while (!server.socket.isPaused() && pings < 200) {
+      await ch.checkQueue('big.b');
+      pings++;
+    }
+    // paused, and it stays so (not only a slice's pause between two turns)
+    for (let i = 0; i < 5; i++) {
+      expect(server.socket.isPaused()).toBe(true);
+      await ch.checkQueue('big.b');
+    }
+    expect(broker.queue('big.b').messageCount()).toBe(0);
+  } finally {
+    // the requeue finishes whatever the test saw (a broker left holding it would not stop)
+    opened = true;
+  }
+  expect((await get) && true).toBe(true);
+  while ((await ch.checkQueue('big.b')).messageCount < 3);
+  expect(server.socket.isPaused()).toBe(false);
+  await other.close();
+});
