@@ -1,4 +1,4 @@
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
@@ -18,21 +18,34 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-it('a channel closed by the server (consumer timeout) while its basic.get waits behind a requeue: its held frames are dropped, the connection stays', async () => {
-  const ch = await conn.createChannel();
-  const n = 2000;
-  await ch.assertQueue('rq', { durable: false });
-  await ch.assertQueue('t', { durable: false });
-  await ch.assertQueue('x', { durable: false });
-  for (let i = 0; i < n + 5; i++) broker.publish('', 'rq', Buffer.from(String(i)));
-  broker.publish('', 't', Buffer.from('t'));
+/**
+ * `queue` with n + 5 messages, n of them unacked on a channel that closes: they come back in
+ * slices, held (the broker's bulk work gated) until `open()`
+ */
+async function requeueHeld(ch: Channel, queue: string, n: number): Promise<{ open(): void }> {
+  await ch.assertQueue(queue, { durable: false });
+  for (let i = 0; i < n + 5; i++) broker.publish('', queue, Buffer.from(String(i)));
   const a = await conn.createChannel();
   await a.prefetch(n);
   let got = 0;
-  await new Promise<void>((resolve) => void a.consume('rq', () => ++got === n && resolve()));
+  await new Promise<void>((resolve) => void a.consume(queue, () => ++got === n && resolve()));
   let opened = false;
   broker.core.bulkWork.add({ step: () => opened });
   await a.close();
+  return {
+    open: () => {
+      opened = true;
+    },
+  };
+}
+
+it('a channel closed by the server (consumer timeout) while its basic.get waits behind a requeue: its held frames are dropped, the connection stays', async () => {
+  const ch = await conn.createChannel();
+  const n = 2000;
+  await ch.assertQueue('t', { durable: false });
+  await ch.assertQueue('x', { durable: false });
+  broker.publish('', 't', Buffer.from('t'));
+  const requeue = await requeueHeld(ch, 'rq', n);
 
   const other = await connect(broker);
   const connClosed = new Promise<unknown>((resolve) => other.on('close', resolve));
@@ -49,7 +62,7 @@ it('a channel closed by the server (consumer timeout) while its basic.get waits 
   await held;
   broker.core.consumerTimeoutMs = 1_800_000;
   // let the requeue finish: the held get's answer comes and the held frames are replayed
-  opened = true;
+  requeue.open();
   const ping = await conn.createChannel();
   while (broker.core.vhost('/')!.getQueue('rq')!.returnsInFlight) await ping.checkQueue('rq');
   // a round trip on the other connection after the replay
@@ -67,16 +80,8 @@ it('a channel closed by the server (consumer timeout) while its basic.get waits 
 it('a channel waiting behind its basic.get pauses the connection\'s reading once more than 1 MiB of its frames are held, and resumes after the answer', async () => {
   const ch = await conn.createChannel();
   const n = 2000;
-  await ch.assertQueue('rq.b', { durable: false });
   await ch.assertQueue('big.b', { durable: false });
-  for (let i = 0; i < n + 5; i++) broker.publish('', 'rq.b', Buffer.from(String(i)));
-  const a = await conn.createChannel();
-  await a.prefetch(n);
-  let got = 0;
-  await new Promise<void>((resolve) => void a.consume('rq.b', () => ++got === n && resolve()));
-  let opened = false;
-  broker.core.bulkWork.add({ step: () => opened });
-  await a.close();
+  const requeue = await requeueHeld(ch, 'rq.b', n);
 
   const other = await connect(broker);
   const port = (other as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;
@@ -100,7 +105,7 @@ it('a channel waiting behind its basic.get pauses the connection\'s reading once
     expect(broker.queue('big.b').messageCount()).toBe(0);
   } finally {
     // the requeue finishes whatever the test saw (a broker left holding it would not stop)
-    opened = true;
+    requeue.open();
   }
   expect((await get) && true).toBe(true);
   while ((await ch.checkQueue('big.b')).messageCount < 3);

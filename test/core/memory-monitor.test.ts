@@ -5,6 +5,18 @@ import { FASTEST_SAMPLE_MS, MemoryMonitor, nextSampleDelay, SLOWEST_SAMPLE_MS } 
 
 const MiB = 1024 * 1024;
 
+/** a broker with a 150 MiB watermark and its monitor on a faked clock, reading `m.rss` (counted in `m.reads`) */
+function monitored(): { broker: Broker; monitor: MemoryMonitor; m: { rss: number; reads: number } } {
+  vi.useFakeTimers();
+  const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
+  const m = { rss: 60 * MiB, reads: 0 };
+  const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
+    m.reads++;
+    return m.rss;
+  }, () => Date.now());
+  return { broker, monitor, m };
+}
+
 /**
  * The memory monitor's pace, on a faked clock and a made-up RSS: no real time passes and no
  * real memory is read, so what the alarm does is a function of the readings alone.
@@ -95,51 +107,37 @@ describe('the memory monitor reads RSS faster as growth brings it near the water
 
   // review-s10-1 #5: the readings were a chain of timeouts armed after each reading returned
   it("an 'alarm' listener that throws does not end the readings: the alarm still clears as memory falls", () => {
-    vi.useFakeTimers();
-    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
-    let rss = 60 * MiB;
-    let reads = 0;
-    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
-      reads++;
-      return rss;
-    }, () => Date.now());
+    const { broker, monitor, m } = monitored();
     const changes: boolean[] = [];
     broker.on('alarm', (on: boolean) => {
       changes.push(on);
       throw new Error('a listener that throws');
     });
     monitor.start();
-    rss = 160 * MiB;
+    m.rss = 160 * MiB;
     expect(() => vi.advanceTimersByTime(SLOWEST_SAMPLE_MS)).toThrow('a listener that throws');
     expect(broker.alarms.memory).toBe(true);
-    rss = 140 * MiB;
+    m.rss = 140 * MiB;
     expect(() => vi.advanceTimersByTime(SLOWEST_SAMPLE_MS)).toThrow('a listener that throws');
     expect(changes).toEqual([true, false]);
     // the readings go on (at least one a second)
-    const before = reads;
+    const before = m.reads;
     vi.advanceTimersByTime(3 * SLOWEST_SAMPLE_MS);
-    expect(reads).toBeGreaterThanOrEqual(before + 3);
+    expect(m.reads).toBeGreaterThanOrEqual(before + 3);
     monitor.stop();
   });
 
   it("stop() from inside a reading (an 'alarm' listener stopping the broker) stops the readings", () => {
-    vi.useFakeTimers();
-    const broker = new Broker(new MemoryStore(), { memoryHighWatermark: 150 * MiB });
-    let rss = 60 * MiB;
-    let reads = 0;
-    const monitor = new MemoryMonitor(broker, SLOWEST_SAMPLE_MS, () => {
-      reads++;
-      return rss;
-    }, () => Date.now());
+    const { broker, monitor, m } = monitored();
     broker.on('alarm', () => monitor.stop());
     monitor.start();
-    rss = 160 * MiB;
+    m.rss = 160 * MiB;
     vi.advanceTimersByTime(SLOWEST_SAMPLE_MS);
-    const after = reads;
+    const after = m.reads;
     // no timer left armed (one that fired would find no sampler: the reads alone cannot show it)
     expect(vi.getTimerCount()).toBe(0);
     vi.advanceTimersByTime(10 * SLOWEST_SAMPLE_MS);
-    expect(reads).toBe(after);
+    expect(m.reads).toBe(after);
   });
 
   // review-s10-1 #6: a reading the broker takes itself (queued bytes grew) only updated the growth
