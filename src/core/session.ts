@@ -124,6 +124,15 @@ export class Session {
   get(queueName: string, noAck: boolean): { delivery: Delivery; messageCount: number } | undefined {
     const queue = this.vhost.getQueue(queueName);
     if (!queue) throw notFound(`no queue '${queueName}' in vhost '${this.vhost.name}'`);
+    return this.getFrom(queue, noAck);
+  }
+
+  /**
+   * basic.get from this very queue: a caller that waited for it (Queue.whenReturned) gets from the
+   * queue it waited on, not from one declared under its name meanwhile; a deleted one is not found
+   */
+  getFrom(queue: Queue, noAck: boolean): { delivery: Delivery; messageCount: number } | undefined {
+    if (queue.deleted) throw notFound(`no queue '${queue.name}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
     const entry = queue.get();
     if (!entry) {

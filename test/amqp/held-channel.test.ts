@@ -1,7 +1,8 @@
-import type { Channel, ChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
+import { requeueHeld } from '../helpers/requeue-held.js';
 
 // Found in the session 10 review (review-s10-3 #1): a channel's frames held behind its waiting
 // basic.get (AmqpConnection.holdChannel) were replayed after the broker closed that channel
@@ -18,34 +19,13 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-/**
- * `queue` with n + 5 messages, n of them unacked on a channel that closes: they come back in
- * slices, held (the broker's bulk work gated) until `open()`
- */
-async function requeueHeld(ch: Channel, queue: string, n: number): Promise<{ open(): void }> {
-  await ch.assertQueue(queue, { durable: false });
-  for (let i = 0; i < n + 5; i++) broker.publish('', queue, Buffer.from(String(i)));
-  const a = await conn.createChannel();
-  await a.prefetch(n);
-  let got = 0;
-  await new Promise<void>((resolve) => void a.consume(queue, () => ++got === n && resolve()));
-  let opened = false;
-  broker.core.bulkWork.add({ step: () => opened });
-  await a.close();
-  return {
-    open: () => {
-      opened = true;
-    },
-  };
-}
-
 it('a channel closed by the server (consumer timeout) while its basic.get waits behind a requeue: its held frames are dropped, the connection stays', async () => {
   const ch = await conn.createChannel();
   const n = 2000;
   await ch.assertQueue('t', { durable: false });
   await ch.assertQueue('x', { durable: false });
   broker.publish('', 't', Buffer.from('t'));
-  const requeue = await requeueHeld(ch, 'rq', n);
+  const requeue = await requeueHeld(broker, conn, 'rq', n);
 
   const other = await connect(broker);
   const connClosed = new Promise<unknown>((resolve) => other.on('close', resolve));
@@ -81,7 +61,7 @@ it('a channel waiting behind its basic.get pauses the connection\'s reading once
   const ch = await conn.createChannel();
   const n = 2000;
   await ch.assertQueue('big.b', { durable: false });
-  const requeue = await requeueHeld(ch, 'rq.b', n);
+  const requeue = await requeueHeld(broker, conn, 'rq.b', n);
 
   const other = await connect(broker);
   const port = (other as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;

@@ -5,7 +5,7 @@ import type { Session } from '../../core/session.js';
 import { SLICE_MS, type SlicedTask, type SlicedWork } from '../../core/sliced-work.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ManagementBackend } from '../backend.js';
-import { JSON_HEADERS, sendBrokerError } from './http-util.js';
+import { JSON_HEADERS, sendBrokerError, sendError } from './http-util.js';
 import { propertiesJson } from './shapes.js';
 
 export const ACK_MODES = ['ack_requeue_true', 'ack_requeue_false', 'reject_requeue_true', 'reject_requeue_false'] as const;
@@ -41,7 +41,9 @@ export interface GetRequest {
  * connection) are the usual error answers; the answer ends once the messages are settled, as
  * RabbitMQ answers after its rejects. Should the queue go away midway, the array holds what
  * was taken. Messages on their way back to the queue (a closed channel's) are back before a
- * get takes: it waits for them (Queue.whenReturned), at its start and between its slices.
+ * get takes: it waits for them (Queue.whenReturned), at its start and between its slices, and
+ * then takes from the queue it waited on (404 if it was deleted meanwhile), never from another
+ * declared under its name since.
  */
 export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Queue, req: GetRequest, res: http.ServerResponse): Promise<void> {
   // messages on their way back (a closed channel's million unacked) are back first: the get waits its turn
@@ -49,6 +51,9 @@ export async function getMessages(b: ManagementBackend, vhost: VHost, queue: Que
   // the HTTP client gave up meanwhile: take nothing (an ack_requeue_false get would settle
   // messages answered to nobody; SlicedGet's 'close' listener comes too late to see it: review-s10-3 #3)
   if (res.destroyed) return;
+  // deleted meanwhile: not found, as if asked after the delete (one declared under its name since
+  // is another queue, whose messages this get never waited for)
+  if (queue.deleted) return sendError(res, 404, 'not_found', 'queue_not_found');
   const session = b.core.openSession(vhost, {});
   const get = new SlicedGet(session, queue, req, res, b.core.bulkWork);
   try {
@@ -114,7 +119,7 @@ class SlicedGet implements SlicedTask {
   take(deadline: number): string {
     let json = '';
     while (this.taken < this.req.count && !this.gone) {
-      const got = this.session.get(this.queue.name, this.noAck);
+      const got = this.session.getFrom(this.queue, this.noAck);
       if (!got) {
         this.gone = true;
         break;

@@ -138,6 +138,8 @@ export function queueRoutes(b: ManagementBackend): Route[] {
         }
         // after the messages on their way back to it (a closed channel's): they are purged too, as in RabbitMQ
         await new Promise<void>((resolve) => queue.whenReturned(resolve));
+        // deleted while it waited: RabbitMQ's purge of a queue gone is 404 Object Not Found
+        if (queue.deleted) return sendNotFound(res);
         queue.purge();
         sendNoContent(res);
       },
