@@ -14,7 +14,7 @@ import type { ChannelInfo } from '../context.js';
 import {
   AmqpCodecError,
   COMMAND_INVALID,
-  decodeContentHeader,
+  decodeContentHeaderFrame,
   encodeContentFrames,
   encodeDelivery,
   messagePropertyBlock,
@@ -25,6 +25,7 @@ import {
   type DecodedMethod,
 } from './codec/index.js';
 import type { AmqpConnection, HeldChannel } from './connection.js';
+import { RepeatedPropertyBlock } from './repeated-property-block.js';
 
 /** a publish being assembled from its method, header and body frames */
 interface PendingContent {
@@ -59,6 +60,10 @@ export class AmqpChannel implements ConsumerSink {
   private tx: Transaction | undefined;
   private readonly access: Access;
   private closed = false;
+  /** the previous publish's property block and strings, shared by the messages that repeat them */
+  private readonly repeatedProperties = new RepeatedPropertyBlock();
+  private lastExchange = '';
+  private lastRoutingKey = '';
 
   constructor(
     private readonly conn: AmqpConnection,
@@ -123,7 +128,8 @@ export class AmqpChannel implements ConsumerSink {
     const c = this.content;
     if (!c) throw new AmqpCodecError(UNEXPECTED_FRAME, `expected method frame, got non method frame instead`);
     if (c.properties) throw new AmqpCodecError(UNEXPECTED_FRAME, `expected content body, got non content body frame instead`);
-    const h = decodeContentHeader(payload);
+    const h = decodeContentHeaderFrame(payload);
+    const kept = this.repeatedProperties.of(h.propertyBytes);
     if (h.classId !== 60) throw new AmqpCodecError(FRAME_ERROR, `content header for class ${h.classId} after basic.publish`);
     const max = this.conn.ctx.broker.limits.settings.maxMessageSize;
     if (h.bodySize > max) {
@@ -137,9 +143,9 @@ export class AmqpChannel implements ConsumerSink {
       );
       return;
     }
-    c.properties = h.properties;
+    c.properties = kept.properties;
     // keep the client's own property bytes: deliveries reuse them untouched
-    c.propertyBytes = Buffer.from(h.propertyBytes);
+    c.propertyBytes = kept.bytes;
     c.bodySize = h.bodySize;
     if (h.bodySize === 0) this.completeContent();
   }
@@ -289,7 +295,11 @@ export class AmqpChannel implements ConsumerSink {
       case 'basic.publish': {
         const { exchange, routingKey, mandatory, immediate } = m.args;
         if (immediate) throw new AmqpCodecError(NOT_IMPLEMENTED, `immediate=true`, m.classId, m.methodId);
-        this.content = { exchange, routingKey, mandatory, bodySize: 0, chunks: [], received: 0 };
+        // a publisher mostly repeats its exchange and routing key: its queued messages share the
+        // previous publish's strings instead of holding one each (issue 18 point 5: 1M floods)
+        if (exchange !== this.lastExchange) this.lastExchange = exchange;
+        if (routingKey !== this.lastRoutingKey) this.lastRoutingKey = routingKey;
+        this.content = { exchange: this.lastExchange, routingKey: this.lastRoutingKey, mandatory, bodySize: 0, chunks: [], received: 0 };
         return;
       }
       case 'basic.get':

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { consumerTimedOut } from '../../core/errors.js';
 import type { Message } from '../../core/message.js';
+import { RepeatedProperties } from '../common/repeated-properties.js';
 import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
-import { parseDestination, routingOf } from './destination.js';
+import { parseDestination, routingOf, type Destination } from './destination.js';
 import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
 import { StompError, quoted } from './errors.js';
 import { negotiateHeartbeat } from './heartbeat.js';
@@ -14,6 +15,14 @@ const VERSIONS_HEADER = '1.0,1.1,1.2';
 
 /** RabbitMQ's STOMP plugin: destinations, acks and errors as rabbit_stomp_processor has them */
 export class RabbitStompDialect implements StompDialect {
+  /**
+   * the previous SEND's destination, parsed, and its properties: a publisher mostly repeats
+   * both, and its queued messages then share one routing key string and one properties object
+   * instead of holding their own (issue 18 point 5: 1M floods)
+   */
+  private lastSend: { text: string; dest: Destination; exchange: string; key: string } | undefined;
+  private readonly repeatedProperties = new RepeatedProperties();
+
   constructor(private readonly conn: DialectConnection) {}
 
   connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {
@@ -36,14 +45,18 @@ export class RabbitStompDialect implements StompDialect {
 
   prepareSend(frame: StompFrame, destText: string): { exchange: string; key: string; message: Message } {
     const conn = this.conn;
-    const dest = parseDestination(destText);
-    if (dest.kind === 'temp-queue') throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SEND'\n`);
+    let last = this.lastSend;
+    if (last === undefined || last.text !== destText) {
+      const dest = parseDestination(destText);
+      if (dest.kind === 'temp-queue') throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SEND'\n`);
+      this.lastSend = last = { text: destText, dest, ...routingOf(dest) };
+    }
+    const { dest, exchange, key } = last;
     if (dest.kind === 'queue') ensureQueue(conn, dest.name, frame, conn.declaredQueues);
-    const { exchange, key } = routingOf(dest);
     conn.check('write', 'exchange', exchange);
     conn.access!.topic(conn.vhostModel, exchange, key, 'write');
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
-    const properties = propertiesFromHeaders(frame.headers, replyTo);
+    const properties = this.repeatedProperties.of(propertiesFromHeaders(frame.headers, replyTo));
     conn.access!.userId(properties.userId);
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }

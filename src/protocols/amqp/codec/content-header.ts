@@ -47,15 +47,19 @@ export interface DecodedContentHeader {
  * the method it follows (RabbitMQ answers UNEXPECTED_FRAME on a mismatch).
  */
 export function decodeContentHeader(payload: Buffer): DecodedContentHeader {
+  const h = decodeContentHeaderFrame(payload);
+  return { ...h, properties: decodeProperties(h.propertyBytes) };
+}
+
+/** A content header's fixed part and its property block still encoded (see RepeatedPropertyBlock). */
+export function decodeContentHeaderFrame(payload: Buffer): Omit<DecodedContentHeader, 'properties'> {
   if (payload.length < HEADER_FIXED + 2) throw decodeError('content header (too short)');
   const classId = payload.readUInt16BE(0);
   const weight = payload.readUInt16BE(2);
   const hi = payload.readUInt32BE(4);
   if (hi > 0x1f_ffff) throw decodeError('content header (body size beyond 2^53)');
   const bodySize = hi * 0x1_0000_0000 + payload.readUInt32BE(8);
-  const propertyBytes = payload.subarray(HEADER_FIXED);
-  const properties = decodeProperties(propertyBytes);
-  return { classId, weight, bodySize, properties, propertyBytes };
+  return { classId, weight, bodySize, propertyBytes: payload.subarray(HEADER_FIXED) };
 }
 
 /** Decodes a property block (flags onward), e.g. a stored `Message.encodedProperties`. */

@@ -32,6 +32,7 @@ export {
 export {
   EMPTY_PROPERTY_BLOCK,
   decodeContentHeader,
+  decodeContentHeaderFrame,
   decodeProperties,
   encodeContentHeaderFrame,
   encodeProperties,
