@@ -23,12 +23,10 @@
  * Runs against an older checkout too (the settle wait is skipped where the core lacks it).
  */
 import amqplib from 'amqplib';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
+import { compileJmsBench } from './lib/jms-bench.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -134,16 +132,10 @@ const flood = (mode: 'publish' | 'consume', queue: string, n: number, more: stri
 
 /** bench/openwire/JmsFlood.java compiled against Debian's ActiveMQ client: its classpath, or undefined without java */
 function jmsFloodClasspath(): string | undefined {
-  const jars = ['activemq-client.jar', 'geronimo-jms_1.1_spec.jar', 'geronimo-j2ee-management-1.1-spec.jar', 'hawtbuf.jar', 'slf4j-api.jar', 'slf4j-nop.jar']
-    .map((j) => `/usr/share/java/${j}`)
-    .join(':');
-  const dir = mkdtempSync(join(tmpdir(), 'localmq-jms-flood-'));
-  const r = spawnSync('javac', ['-nowarn', '-d', dir, '-cp', jars, new URL('./openwire/JmsFlood.java', import.meta.url).pathname], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    console.log(`(publish (OpenWire client) skipped: javac failed: ${r.error?.message ?? r.stderr})`);
-    return undefined;
-  }
-  return `${dir}:${jars}`;
+  const jms = compileJmsBench('JmsFlood');
+  if ('classpath' in jms) return jms.classpath;
+  console.log(`(publish (OpenWire client) skipped: ${jms.skipped})`);
+  return undefined;
 }
 
 const publishers: { label: string; queue: string; run: () => Promise<string> | undefined }[] = [

@@ -10,11 +10,18 @@
  *      non-persistent ones (`--openwire-persistent false` for those only); also the journal's
  *      bytes per persistent message (segment files after the broker stopped) and the fill times;
  *      `--openwire-type text` sends TextMessages instead;
- *   3. a publisher flooding a queue that has no consumer, under --memory-high-watermark W:
- *      the highest RSS seen (goal: under W + 10%), and whether the publisher got connection.blocked;
- *      a non-durable queue of transient messages, or (`--flood-durable true`) a durable queue of persistent ones.
+ *   3. a publisher flooding a queue that has no consumer with 1 KiB messages for --flood-seconds, under
+ *      --memory-high-watermark W: the highest RSS seen (goal: under W + 10%), when the management API
+ *      first showed mem_alarm (and RSS then), and whether the publisher was stopped: AMQP 0-9-1
+ *      connection.blocked; for the others the longest the broker kept the client waiting (its socket
+ *      not read, or no AMQP 1.0 credit: `longestStallMs`, `stalls` of a second or more). Per protocol
+ *      of --flood-protocols (amqp = amqplib in this process; stomp, mqtt4, mqtt5, amqp10 =
+ *      bench/lib/timed-flood.ts; openwire = the ActiveMQ JMS client, bench/openwire/JmsTimedFlood.java),
+ *      --flood-runs fresh brokers each; a non-durable queue of transient messages, or
+ *      (`--flood-durable true`) a durable queue of persistent ones (MQTT: QoS 1; JMS: async sends).
  *
- *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--flood-durable false] [--work /tmp/localmq-memory-goals-<port>] [--openwire-type bytes|text]
+ *   flock /work/bench.lock nice -n -20 npx tsx bench/memory-goals.ts [--port 27100] [--watermark 200MiB] [--count 1000000] [--steps idle,million,flood,transient,openwire] [--body 16] [--idle-runs 3] [--flood-runs 1] [--flood-durable false] [--flood-protocols amqp,stomp,mqtt4,mqtt5,amqp10,openwire] [--flood-seconds 20] [--work /tmp/localmq-memory-goals-<port>] [--openwire-type bytes|text]
+ *   (the flood uses ports base..base+4; each run's result is also printed to stderr as it ends)
  *
  * RSS is read from /proc/<pid>/status (VmRSS) of the broker process; the idle figure is
  * taken on a first start (which makes the TLS certificates) and on a restart of the same
@@ -51,6 +58,7 @@ import { brokerWireFormatInfo } from '../src/protocols/openwire/codec/wire-forma
 import { textContent } from '../src/protocols/openwire/message-map.js';
 import { parseSize } from '../src/server/resource-limit.js';
 import { journalBytes } from '../src/store/file/segment.js';
+import { compileJmsBench } from './lib/jms-bench.js';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -67,6 +75,8 @@ const work = flag('work', `/tmp/localmq-memory-goals-${base}`);
 const openwireText = flag('openwire-type', 'bytes') === 'text';
 // the flood into a durable queue of persistent messages (the journal's index grows with it) instead of transient ones
 const floodDurable = flag('flood-durable', 'false') === 'true';
+/** how long each flood publishes */
+const FLOOD_SECONDS = Number(flag('flood-seconds', '20'));
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -251,48 +261,110 @@ if (steps.has('openwire')) {
   await stop(t);
 }
 
-// 3. flood under the watermark (--flood-runs N: N fresh brokers, one after the other)
+// 3. flood under the watermark (--flood-runs N: N fresh brokers, one after the other, per protocol of --flood-protocols)
 if (steps.has('flood')) {
   const limitMiB = parseSize(watermark)! / 1024 / 1024;
   const floods: Record<string, unknown>[] = [];
-  for (let run = 0; run < Number(flag('flood-runs', '1')); run++) {
-    const c = await startCli('flood', ['--memory-high-watermark', watermark]);
-    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
-    const started = Date.now();
-    let blocked = 0;
-    let firstBlockedAt: { ms: number; rssMiB: number } | undefined;
-    conn.on('blocked', () => {
-      blocked++;
-      firstBlockedAt ??= { ms: Date.now() - started, rssMiB: Math.round(rssMiB(c.pid!)) };
-    });
-    const ch = await conn.createChannel();
-    await ch.assertQueue('flood', { durable: floodDurable });
-    const body = Buffer.alloc(1024, 'f');
-    let maxRss = 0;
-    let maxAt = 0;
-    const sampler = setInterval(() => {
-      const rss = rssMiB(c.pid!);
-      if (rss > maxRss) [maxRss, maxAt] = [rss, Date.now() - started];
-    }, 50);
-    const until = Date.now() + 20_000;
-    let sent = 0;
-    while (Date.now() < until) {
-      if (!ch.publish('', 'flood', body, { persistent: floodDurable })) {
-        // one drain listener at a time: the one a timeout left behind is taken off
-        let onDrain: () => void = () => undefined;
-        await Promise.race([new Promise<void>((r) => ch.once('drain', (onDrain = () => r()))), sleep(500)]);
-        ch.removeListener('drain', onDrain);
-      }
-      if (++sent % 1000 === 0) await new Promise((r) => setImmediate(r));
+  const protocols = flag('flood-protocols', 'amqp').split(',');
+  const jms = protocols.includes('openwire') ? compileJmsBench('JmsTimedFlood') : undefined;
+  if (jms && 'skipped' in jms) throw new Error(`--flood-protocols openwire: ${jms.skipped}`);
+  for (const protocol of protocols) {
+    for (let run = 0; run < Number(flag('flood-runs', '1')); run++) {
+      const r = await floodRun(protocol, jms && 'classpath' in jms ? jms.classpath : '');
+      floods.push({ protocol, durable: floodDurable, watermarkMiB: limitMiB, goalMiB: Math.round(limitMiB * 1.1), ...r });
+      console.error(JSON.stringify(floods.at(-1)));
     }
-    clearInterval(sampler);
-    floods.push({ durable: floodDurable, watermarkMiB: limitMiB, maxRssMiB: Math.round(maxRss), maxAtMs: maxAt, goalMiB: Math.round(limitMiB * 1.1), blockedEvents: blocked, firstBlocked: firstBlockedAt, publishedByClient: sent });
-    conn.on('error', () => undefined);
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await gone;
   }
   results['flood'] = floods.length === 1 ? floods[0] : floods;
 }
+
+/**
+ * One flood on a fresh broker: `protocol`'s publisher sends 1 KiB messages to queue `flood` (no
+ * consumer) for FLOOD_SECONDS while RSS is read every 50 ms and the management API's mem_alarm every
+ * 100 ms. AMQP 0-9-1 publishes from this process (amqplib, as in earlier sessions); the others from a
+ * process of their own (bench/lib/timed-flood.ts, bench/openwire/JmsTimedFlood.java), which report
+ * how long the broker kept them waiting (the alarm stops reading them, or AMQP 1.0's credit).
+ */
+async function floodRun(protocol: string, jmsClasspath: string): Promise<Record<string, unknown>> {
+  const ports = { stomp: base + 2, mqtt: base + 3, openwire: base + 4 };
+  const c = await startCli('flood', ['--memory-high-watermark', watermark, '--stomp-port', String(ports.stomp), '--mqtt-port', String(ports.mqtt), '--openwire-port', String(ports.openwire)]);
+  const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
+  conn.on('error', () => undefined);
+  const ch = await conn.createChannel();
+  await ch.assertQueue('flood', { durable: floodDurable });
+  // MQTT publishes to topic `flood` of amq.topic
+  await ch.bindQueue('flood', 'amq.topic', 'flood');
+  const started = Date.now();
+  let maxRss = 0;
+  let maxAt = 0;
+  const sampler = setInterval(() => {
+    const rss = rssMiB(c.pid!);
+    if (rss > maxRss) [maxRss, maxAt] = [rss, Date.now() - started];
+  }, 50);
+  let alarmAt: { ms: number; rssMiB: number } | undefined;
+  let alarmChanges = 0;
+  let alarmOn = false;
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const res = await fetch(`http://127.0.0.1:${base + 1}/api/nodes`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } }).catch(() => undefined);
+      const on: boolean = res?.ok ? ((await res.json()) as { mem_alarm: boolean }[])[0]!.mem_alarm : alarmOn;
+      if (on !== alarmOn) {
+        alarmChanges++;
+        alarmOn = on;
+        if (on) alarmAt ??= { ms: Date.now() - started, rssMiB: Math.round(rssMiB(c.pid!) * 10) / 10 };
+      }
+      await sleep(100);
+    }
+  })();
+  let client: Record<string, unknown>;
+  if (protocol === 'amqp') client = await amqpFlood(conn);
+  else if (protocol === 'openwire') {
+    const url = `tcp://127.0.0.1:${ports.openwire}${floodDurable ? '?jms.useAsyncSend=true' : ''}`;
+    client = JSON.parse(await output('java', ['-cp', jmsClasspath, 'JmsTimedFlood', url, 'flood', String(FLOOD_SECONDS), '1024', String(floodDurable)]));
+  } else {
+    const url = protocol === 'stomp' ? `stomp://guest:guest@127.0.0.1:${ports.stomp}` : protocol === 'amqp10' ? `amqp://127.0.0.1:${base}` : `mqtt://127.0.0.1:${ports.mqtt}`;
+    client = JSON.parse(await output(process.execPath, ['--import', 'tsx', new URL('./lib/timed-flood.ts', import.meta.url).pathname, '--protocol', protocol, '--url', url, '--queue', 'flood', '--seconds', String(FLOOD_SECONDS), '--size', '1024', '--persistent', String(floodDurable)]));
+  }
+  clearInterval(sampler);
+  polling = false;
+  await poller;
+  const queued = await ch.checkQueue('flood').then((q) => q.messageCount, () => undefined);
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGKILL');
+  await gone;
+  return { maxRssMiB: Math.round(maxRss * 10) / 10, maxAtMs: maxAt, alarmAt, alarmChanges, queued, ...client };
+}
+
+/** amqplib publishes to `flood` for FLOOD_SECONDS, waiting for 'drain' (at most 500 ms at a time) when its buffer is full */
+async function amqpFlood(conn: amqp.ChannelModel): Promise<Record<string, unknown>> {
+  let blocked = 0;
+  conn.on('blocked', () => blocked++);
+  const ch = await conn.createChannel();
+  const body = Buffer.alloc(1024, 'f');
+  const until = Date.now() + FLOOD_SECONDS * 1000;
+  let published = 0;
+  while (Date.now() < until) {
+    if (!ch.publish('', 'flood', body, { persistent: floodDurable })) {
+      // one drain listener at a time: the one a timeout left behind is taken off
+      let onDrain: () => void = () => undefined;
+      await Promise.race([new Promise<void>((r) => ch.once('drain', (onDrain = () => r()))), sleep(500)]);
+      ch.removeListener('drain', onDrain);
+    }
+    if (++published % 1000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  return { published, blockedEvents: blocked };
+}
+
+/** runs a client to its end: its stdout's last line */
+function output(command: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').at(-1)!) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
 console.log(JSON.stringify(results));
 process.exit(0);

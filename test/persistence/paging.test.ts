@@ -374,6 +374,39 @@ describe('paging of transient messages (the transient store)', () => {
     expect(b.core.memoryInUse).toBe(0);
   });
 
+  // issue 18 (session 11): with RSS counted, the publishes themselves read it only once queued bytes *in memory* grew by a
+  // fiftieth of the watermark, and a paging queue's never do: a flood paged out as it came was read by the timer alone
+  it('with RSS counted, a flood paged out as it arrives is still read as it arrives: blocked within 64 KiB of arrivals past the watermark', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
+    dirs.push(d);
+    const MiB = 1024 * 1024;
+    const b = await startBroker({ dataDir: d, journal: { pageThreshold: THRESHOLD, segmentSize: 64 * 1024 }, limits: { memoryHighWatermark: 66 * MiB } });
+    brokers.push(b);
+    const ch = await confirmChannel(b);
+    await ch.assertQueue('flood', { durable: false });
+    const q = b.core.vhost('/')!.getQueue('flood')!;
+    // a made-up RSS growing 1 KiB per queued message, paged out or not (the reads and parsing that carried it): over at 2049
+    let reads = 0;
+    b.core.useMemorySampler(() => {
+      reads++;
+      return 64 * MiB + q.messageCount * 1024;
+    });
+    let queuedAtAlarm: number | undefined;
+    b.core.on('alarm', (on: boolean) => {
+      if (on) queuedAtAlarm ??= q.messageCount;
+    });
+    const blocked = new Promise<string>((r) => (ch as unknown as { connection: { once(e: string, f: () => void): void } }).connection.once('blocked', () => r('blocked')));
+    for (let i = 0; i < 3000; i++) ch.sendToQueue('flood', Buffer.alloc(1024, i));
+    // before: never blocked, all 3000 queued (the round trip answers)
+    expect(await Promise.race([blocked, ch.checkQueue('flood').then((r) => `not blocked, ${r.messageCount} queued`)])).toBe('blocked');
+    expect(q.ready.paged).toBeGreaterThan(2000);
+    // each message counts its 1 KiB body and 256 B more; the last reading before the crossing was at most 64 KiB of that earlier
+    expect(queuedAtAlarm).toBeGreaterThan(2048);
+    expect(queuedAtAlarm).toBeLessThanOrEqual(2048 + Math.ceil((64 * 1024) / 1280));
+    // read as they came, not once per message: ~20 readings for the 2 MiB of headroom
+    expect(reads).toBeLessThan(40);
+  });
+
   it('the transient store is this run only: what a crash left is removed at start, all of it at stop', async () => {
     const d = mkdtempSync(join(tmpdir(), 'localmq-paging-'));
     dirs.push(d);
