@@ -26,6 +26,15 @@ interface Returning {
   readonly id: number;
 }
 
+/**
+ * The session's count of a batch's deliveries per queue (Consumer.booked, its gets) was wrong: a
+ * bug, shown loudly (a process warning, as a task's error) rather than passed over; the batch
+ * still ends and lets its queues go, so the broker goes on.
+ */
+function reportMiscount(q: Queue, what: string): void {
+  reportTaskError(new Error(`BulkSettle miscount for ${q.describe()}: ${what}`));
+}
+
 /** the settle ways that put messages back in their queues, whose order then waits for them */
 const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'release' || how === 'return' || how === 'detach';
 
@@ -163,9 +172,14 @@ export class BulkSettle implements SlicedTask {
   /** `k` more of the batch's deliveries are back in `q`: the last of them lets the queue go */
   private cameBack(batch: Batch, q: Queue, k: number): void {
     const r = batch.returningTo!.get(q);
-    if (r === undefined) return;
+    if (r === undefined) {
+      // more came back than the session counted: the queue was let go (delivered again) before these were back
+      reportMiscount(q, `${k} more of its deliveries came back than were counted`);
+      return;
+    }
     if (r.left > k) r.left -= k;
     else {
+      if (k > r.left) reportMiscount(q, `${k - r.left} more of its deliveries came back than were counted`);
       batch.returningTo!.delete(q);
       this.letGo(q, r.id);
     }
@@ -177,7 +191,10 @@ export class BulkSettle implements SlicedTask {
     if (this.batches.peek() === batch) this.batches.shift();
     if (!batch.returningTo) return;
     // each queue is let go as its last delivery comes back: any left here was counted too high
-    for (const [q, r] of batch.returningTo) this.letGo(q, r.id);
+    for (const [q, r] of batch.returningTo) {
+      reportMiscount(q, `${r.left} of its deliveries counted never came back`);
+      this.letGo(q, r.id);
+    }
     batch.returningTo.clear();
   }
 
