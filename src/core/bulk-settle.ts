@@ -11,11 +11,28 @@ interface Batch {
   readonly how: SettleHow;
   /**
    * requeue kinds: the queues told that messages are on their way back (Queue.returnsPending),
-   * each with how many of the batch's deliveries are still to come back to it; a queue is let go
-   * (Queue.returnsDone) as soon as its last one is back, not at the end of the batch
+   * each with how many of the batch's deliveries are still to come back to it and the number the
+   * queue gave this batch's requeue; a queue is let go (Queue.returnsDone) as soon as its last
+   * one is back, not at the end of the batch
    */
-  readonly returningTo: Map<Queue, number> | undefined;
+  readonly returningTo: Map<Queue, Returning> | undefined;
   done: boolean;
+}
+
+interface Returning {
+  /** deliveries still to come back */
+  left: number;
+  /** the queue's number for this requeue (Queue.returnsPending) */
+  readonly id: number;
+}
+
+/**
+ * The session's count of a batch's deliveries per queue (Consumer.booked, its gets) was wrong: a
+ * bug, shown loudly (a process warning, as a task's error) rather than passed over; the batch
+ * still ends and lets its queues go, so the broker goes on.
+ */
+function reportMiscount(q: Queue, what: string): void {
+  reportTaskError(new Error(`BulkSettle miscount for ${q.describe()}: ${what}`));
 }
 
 /** the settle ways that put messages back in their queues, whose order then waits for them */
@@ -81,15 +98,14 @@ export class BulkSettle implements SlicedTask {
    */
   add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
     if (count === 0) return;
-    let returningTo: Map<Queue, number> | undefined;
+    let returningTo: Map<Queue, Returning> | undefined;
     if (putsBack(how)) {
       returningTo = new Map();
       for (const [q, k] of queues) {
         if (k <= 0) continue;
-        returningTo.set(q, k);
-        const n = this.returning.get(q) ?? 0;
-        this.returning.set(q, n + 1);
-        if (n === 0) q.returnsPending(this);
+        // each batch a requeue of its own for the queue: an answer waiting for it waits for this batch, not for later ones
+        returningTo.set(q, { left: k, id: q.returnsPending(this) });
+        this.returning.set(q, (this.returning.get(q) ?? 0) + 1);
       }
     }
     this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, done: false });
@@ -155,12 +171,17 @@ export class BulkSettle implements SlicedTask {
 
   /** `k` more of the batch's deliveries are back in `q`: the last of them lets the queue go */
   private cameBack(batch: Batch, q: Queue, k: number): void {
-    const left = batch.returningTo!.get(q);
-    if (left === undefined) return;
-    if (left > k) batch.returningTo!.set(q, left - k);
+    const r = batch.returningTo!.get(q);
+    if (r === undefined) {
+      // more came back than the session counted: the queue was let go (delivered again) before these were back
+      reportMiscount(q, `${k} more of its deliveries came back than were counted`);
+      return;
+    }
+    if (r.left > k) r.left -= k;
     else {
+      if (k > r.left) reportMiscount(q, `${k - r.left} more of its deliveries came back than were counted`);
       batch.returningTo!.delete(q);
-      this.letGo(q);
+      this.letGo(q, r.id);
     }
   }
 
@@ -170,23 +191,24 @@ export class BulkSettle implements SlicedTask {
     if (this.batches.peek() === batch) this.batches.shift();
     if (!batch.returningTo) return;
     // each queue is let go as its last delivery comes back: any left here was counted too high
-    for (const q of batch.returningTo.keys()) this.letGo(q);
+    for (const [q, r] of batch.returningTo) {
+      reportMiscount(q, `${r.left} of its deliveries counted never came back`);
+      this.letGo(q, r.id);
+    }
     batch.returningTo.clear();
   }
 
-  /** one batch less brings messages back to `q`: after the last, it delivers again */
-  private letGo(q: Queue): void {
+  /** a batch's requeue `id` to `q` is done (answers waiting for it may go); after this task's last to `q`, it delivers again */
+  private letGo(q: Queue, id: number): void {
     const n = this.returning.get(q)! - 1;
     if (n > 0) this.returning.set(q, n);
-    else {
-      this.returning.delete(q);
-      // the queue delivers here, inside the loop: a consumer that throws must not drop the task
-      // (the rest of the batch would never come back, its queues held for ever: review-s10-2 #1)
-      try {
-        q.returnsDone(this);
-      } catch (err) {
-        reportTaskError(err);
-      }
+    else this.returning.delete(q);
+    // the queue delivers here, inside the loop: a consumer that throws must not drop the task
+    // (the rest of the batch would never come back, its queues held for ever: review-s10-2 #1)
+    try {
+      q.returnsDone(id);
+    } catch (err) {
+      reportTaskError(err);
     }
   }
 }

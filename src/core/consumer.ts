@@ -61,6 +61,12 @@ export class Consumer {
    * is left the consumer gets nothing (rabbit_fifo's `{timeout, up}` status, 4.3)
    */
   timedOut = 0;
+  /**
+   * its session let go of it (cancelled, its queue deleted, the session closed): it leaves the
+   * session's book with its last delivery there (a flag, not a lookup in the session's map of
+   * consumers on each ack that empties its book: every ack at prefetch 1)
+   */
+  ended = false;
 
   constructor(
     readonly session: Session,

@@ -109,6 +109,7 @@ export class Session {
     const c = this.consumers.get(tag);
     if (!c) return undefined;
     this.consumers.delete(tag);
+    c.ended = true;
     c.queue.removeConsumer(c);
     if (c.booked === 0) this.bookConsumers.delete(c);
     return c;
@@ -117,6 +118,7 @@ export class Session {
   /** the broker ended a consumer (queue deleted) */
   forget(c: Consumer): void {
     if (this.consumers.get(c.tag) === c) this.consumers.delete(c.tag);
+    c.ended = true;
     if (c.booked === 0) this.bookConsumers.delete(c);
   }
 
@@ -182,7 +184,7 @@ export class Session {
   private unbook(d: Delivery): void {
     const c = d.consumer;
     if (c !== null) {
-      if (--c.booked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+      if (--c.booked === 0 && c.ended) this.bookConsumers.delete(c);
     } else if (d.queue !== null) this.ungot(d.queue, 1);
   }
 
@@ -459,7 +461,7 @@ export class Session {
       for (const [c, n] of counted.consumers) {
         c.booked -= n;
         addTo(queues, c.queue, n);
-        if (c.booked === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+        if (c.booked === 0 && c.ended) this.bookConsumers.delete(c);
       }
       for (const [q, n] of counted.gets) {
         this.ungot(q, n);
@@ -473,7 +475,7 @@ export class Session {
         addTo(queues, c.queue, c.booked - kept);
         c.booked = kept;
       }
-      if (kept === 0 && this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+      if (kept === 0 && c.ended) this.bookConsumers.delete(c);
     }
     for (const [q, n] of this.gotFrom) {
       const kept = counted.gets.get(q) ?? 0;
@@ -493,7 +495,7 @@ export class Session {
     for (const c of this.bookConsumers) {
       if (c.booked > 0) addTo(queues, c.queue, c.booked);
       c.booked = 0;
-      if (this.consumers.get(c.tag) !== c) this.bookConsumers.delete(c);
+      if (c.ended) this.bookConsumers.delete(c);
     }
     for (const [q, n] of this.gotFrom) addTo(queues, q, n);
     this.gotFrom = new Map();
@@ -573,11 +575,16 @@ export class Session {
     this.closed = true;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    for (const c of this.consumers.values()) c.queue.removeConsumer(c);
+    for (const c of this.consumers.values()) {
+      c.ended = true;
+      c.queue.removeConsumer(c);
+    }
     this.consumers.clear();
     // a million unacked go back in slices (settleAll): each queue delivers nothing until its own
     // are all back, as each RabbitMQ queue process handles the channel's DOWN in one go (Queue.dispatch)
     this.settleAll('return');
+    // the book is empty now (a consumer with none unacked stayed in it: held until the session went)
+    this.bookConsumers.clear();
     this.vhost.directReplyTo.sessionClosed(this);
   }
 }

@@ -1,4 +1,4 @@
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
@@ -55,6 +55,27 @@ it('a channel closed by the server (consumer timeout) while its basic.get waits 
   await other.close();
 });
 
+/** the broker's side of amqplib connection `c`: its socket, to see its reading paused */
+function serverSocket(c: ChannelModel): { isPaused(): boolean } {
+  const port = (c as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;
+  const server = broker.connections().find((x) => (x as unknown as { socket: { remotePort: number } }).socket.remotePort === port);
+  return (server as unknown as { socket: { isPaused(): boolean } }).socket;
+}
+
+/** round trips on `ch` (another connection: they give the broker turns to read) until `socket`'s reading pauses; then it must stay paused */
+async function expectPausedAndStaying(socket: { isPaused(): boolean }, ch: Channel, queue: string): Promise<void> {
+  let pings = 0;
+  while (!socket.isPaused() && pings < 200) {
+    await ch.checkQueue(queue);
+    pings++;
+  }
+  // paused, and it stays so (not only a slice's pause between two turns)
+  for (let i = 0; i < 5; i++) {
+    expect(socket.isPaused()).toBe(true);
+    await ch.checkQueue(queue);
+  }
+}
+
 // review-s10-3 #4: the connection's reading paused only past 1024 held frames, whatever their size
 // (1024 body frames of 128 KiB were 128 MiB held for one waiting channel)
 it('a channel waiting behind its basic.get pauses the connection\'s reading once more than 1 MiB of its frames are held, and resumes after the answer', async () => {
@@ -64,24 +85,13 @@ it('a channel waiting behind its basic.get pauses the connection\'s reading once
   const requeue = await requeueHeld(broker, conn, 'rq.b', n);
 
   const other = await connect(broker);
-  const port = (other as unknown as { connection: { stream: { localPort: number } } }).connection.stream.localPort;
-  const server = broker.connections().find((c) => (c as unknown as { socket: { remotePort: number } }).socket.remotePort === port) as unknown as { socket: { isPaused(): boolean } };
+  const socket = serverSocket(other);
   const g = await other.createChannel();
   const get = g.get('rq.b', { noAck: true });
   try {
     // 3 publishes of 400 KiB behind the get: ~30 frames, 1.2 MiB
     for (let i = 0; i < 3; i++) g.sendToQueue('big.b', Buffer.alloc(400 * 1024, i));
-    // round trips on another connection give the broker turns to read them
-    let pings = 0;
-    while (!server.socket.isPaused() && pings < 200) {
-      await ch.checkQueue('big.b');
-      pings++;
-    }
-    // paused, and it stays so (not only a slice's pause between two turns)
-    for (let i = 0; i < 5; i++) {
-      expect(server.socket.isPaused()).toBe(true);
-      await ch.checkQueue('big.b');
-    }
+    await expectPausedAndStaying(socket, ch, 'big.b');
     expect(broker.queue('big.b').messageCount()).toBe(0);
   } finally {
     // the requeue finishes whatever the test saw (a broker left holding it would not stop)
@@ -89,6 +99,34 @@ it('a channel waiting behind its basic.get pauses the connection\'s reading once
   }
   expect((await get) && true).toBe(true);
   while ((await ch.checkQueue('big.b')).messageCount < 3);
-  expect(server.socket.isPaused()).toBe(false);
+  expect(socket.isPaused()).toBe(false);
+  await other.close();
+});
+
+// review-s10 #5: the limit was per channel: channels of one connection each holding just under it
+// (up to 2047 of them, 1 MiB each) never paused the reading
+it('the held limit is the connection\'s: three channels each holding 800 KiB behind their basic.get pause its reading, which resumes after the answers', async () => {
+  const ch = await conn.createChannel();
+  await ch.assertQueue('big.c', { durable: false });
+  const requeue = await requeueHeld(broker, conn, 'rq.c', 2000);
+
+  const other = await connect(broker);
+  const socket = serverSocket(other);
+  const gets: Promise<unknown>[] = [];
+  try {
+    for (let c = 0; c < 3; c++) {
+      const g = await other.createChannel();
+      gets.push(g.get('rq.c', { noAck: true }));
+      // 2 publishes of 400 KiB behind each get: under 1 MiB for each channel, 2.4 MiB for the connection
+      for (let i = 0; i < 2; i++) g.sendToQueue('big.c', Buffer.alloc(400 * 1024, c));
+    }
+    await expectPausedAndStaying(socket, ch, 'big.c');
+    expect(broker.queue('big.c').messageCount()).toBe(0);
+  } finally {
+    requeue.open();
+  }
+  expect((await Promise.all(gets)).every(Boolean)).toBe(true);
+  while ((await ch.checkQueue('big.c')).messageCount < 6);
+  expect(socket.isPaused()).toBe(false);
   await other.close();
 });

@@ -212,3 +212,61 @@ describe('a bulk requeue holds only the queues it brings messages back to', () =
     });
   }
 });
+
+// Found in the session 10 review (issue 18, review finding #6): the book's clean-ups and its counts
+describe('a session book at close, and its counts checked', () => {
+  it('a closed session keeps no consumer in its book (one with none unacked stayed there)', () => {
+    const { broker, vhost } = coreBroker();
+    declareQueue(vhost, 'q');
+    const s = broker.openSession(vhost, {});
+    s.consume('q', opts('idle'), new Collector());
+    expect(booked(s)).toBe(1);
+    s.close();
+    expect(booked(s)).toBe(0);
+  });
+
+  /** the process warnings emitted while `work` runs (they come on the next tick: a turn after it is over) */
+  const warnedWhile = async (work: () => Promise<void>): Promise<string[]> => {
+    const seen: string[] = [];
+    const listener = (w: Error) => seen.push(w.message);
+    process.on('warning', listener);
+    try {
+      await work();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    return seen;
+  };
+
+  /** a session holding 3000 of `q`'s messages unacked through consumer 'c', whose book count `skew` puts wrong (a bug simulated) */
+  const miscounted = (skew: number) => {
+    const { broker, vhost } = coreBroker();
+    const q = declareQueue(vhost, 'q') as Queue;
+    for (let i = 0; i < 3000; i++) publish(vhost, '', 'q', `m${i}`);
+    const s = broker.openSession(vhost, {});
+    const c = s.consume('q', opts('c'), new Collector());
+    c.booked += skew;
+    return { broker, q, s };
+  };
+
+  it('more deliveries coming back than the book counted is reported (it let the queue go early, silently); the requeue still ends', async () => {
+    const { broker, q, s } = miscounted(-1);
+    const warnings = await warnedWhile(async () => {
+      s.close();
+      await broker.bulkWork.idle();
+    });
+    expect(warnings).toEqual([`BulkSettle miscount for queue 'q' in vhost '/': 1 more of its deliveries came back than were counted`]);
+    expect({ back: q.messageCount, held: q.returnsInFlight }).toEqual({ back: 3000, held: false });
+  });
+
+  it('fewer coming back than counted is reported (silent before); the queue is let go at the end of the batch', async () => {
+    const { broker, q, s } = miscounted(+2);
+    const warnings = await warnedWhile(async () => {
+      s.close();
+      await broker.bulkWork.idle();
+    });
+    expect(warnings).toEqual([`BulkSettle miscount for queue 'q' in vhost '/': 2 of its deliveries counted never came back`]);
+    expect({ back: q.messageCount, held: q.returnsInFlight }).toEqual({ back: 3000, held: false });
+  });
+});

@@ -113,10 +113,18 @@ export class Queue {
   private readonly dlxHeld: { entry: QueueEntry; reason: DeadLetterReason }[] = [];
   private dlxTimer: NodeJS.Timeout | undefined;
   readonly ready: ReadyList;
-  /** bulk settles (BulkSettle) still bringing unacked messages back here: a closed channel's, a nack multiple with requeue, … */
-  private readonly returning = new Set<SlicedTask>();
-  /** answers waiting for them to be back (whenReturned), in the order asked */
+  /**
+   * requeues still bringing unacked messages back here (a batch of a bulk settle: a closed
+   * channel's, a nack multiple with requeue, …), by the number each got as it started
+   * (returnsPending), oldest first, with the bulk settle that does it
+   */
+  private readonly returning = new Map<number, SlicedTask>();
+  /** requeues started so far: the number of the last one */
+  private returnsStarted = 0;
+  /** answers waiting for messages to be back (whenReturned), in the order asked ... */
   private readonly afterReturns = new Fifo<() => void>();
+  /** ... and, for each, the last requeue started when it asked: it waits for that one and those before it, no later one */
+  private readonly afterReturnsOf = new Fifo<number>();
   private afterReturnsScheduled = false;
   /** messages that left in bulk (purge, mass expiry, drop-head), still being settled in slices */
   private readonly leaving = new Leaving((entries, reason) => this.settleLeft(entries, reason));
@@ -280,19 +288,25 @@ export class Queue {
     this.ready.requeue(entry);
   }
 
-  /** unacked messages are coming back in slices (`task`): a closed channel's, a nack/reject multiple with requeue, basic.recover, AMQP 1.0 released or detached */
-  returnsPending(task: SlicedTask): void {
-    this.returning.add(task);
+  /**
+   * unacked messages are coming back in slices, a batch of `task`'s: a closed channel's, a
+   * nack/reject multiple with requeue, basic.recover, AMQP 1.0 released or detached. Returns the
+   * requeue's number, which returnsDone is given once its messages for this queue are back.
+   */
+  returnsPending(task: SlicedTask): number {
+    const id = ++this.returnsStarted;
+    this.returning.set(id, task);
+    return id;
   }
 
-  /** the task's messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
-  returnsDone(task: SlicedTask): void {
-    if (!this.returning.delete(task)) return;
+  /** requeue `id`'s messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
+  returnsDone(id: number): void {
+    if (!this.returning.delete(id)) return;
     try {
       if (!this.deleted) this.afterRequeue();
     } finally {
       // what waited for the returns is answered even if a consumer threw as the queue delivered
-      if (this.returning.size === 0) this.scheduleAfterReturns();
+      this.scheduleAfterReturns();
     }
   }
 
@@ -304,10 +318,15 @@ export class Queue {
    * them all back in one go (133–176 ms at 1M), as a basic.get waits in RabbitMQ's queue process
    * behind a closed channel's requeue, and then sees them back in their places. The consumers
    * the requeue lets the queue deliver to go first (returnsDone), as in RabbitMQ; answers run in
-   * the order asked, each in a turn of its own after the last batch (never inside the bulk
-   * work's step), and at once — the queue gone — when it is deleted meanwhile. A caller that
-   * must answer synchronously (the test API's messages() and purge()) puts them back at once
-   * instead (settleReturns).
+   * the order asked, each in a turn of its own after the last batch it waits for (never inside
+   * the bulk work's step), and at once — the queue gone — when it is deleted meanwhile. An
+   * answer waits for the requeues in flight when it asked, not for those that start after it
+   * (a steady stream of them — channels closing one after another, a client's nack multiples
+   * with requeue — kept it waiting for ever: review-s10 #1), as RabbitMQ's queue process
+   * answers a basic.get before a requeue that reaches its mailbox later; messages of such a
+   * later requeue already back in their places are seen, the rest come back after the answer.
+   * A caller that must answer synchronously (the test API's messages() and purge()) puts them
+   * back at once instead (settleReturns).
    */
   whenReturned(run: () => void): void {
     if (this.returning.size === 0 && this.afterReturns.length === 0 && !this.deleted) {
@@ -315,17 +334,27 @@ export class Queue {
       return;
     }
     this.afterReturns.push(run);
-    if (this.returning.size === 0 || this.deleted) this.scheduleAfterReturns();
+    this.afterReturnsOf.push(this.returnsStarted);
+    this.scheduleAfterReturns();
+  }
+
+  /** may the first waiting answer run: the queue is gone, or the requeues it waits for are all back */
+  private firstAnswerFree(): boolean {
+    if (this.deleted) return true;
+    // the oldest requeue in flight (the map keeps the order they started in) started after it asked
+    for (const oldest of this.returning.keys()) return oldest > this.afterReturnsOf.peek()!;
+    return true;
   }
 
   private scheduleAfterReturns(): void {
-    if (this.afterReturnsScheduled || this.afterReturns.length === 0) return;
+    if (this.afterReturnsScheduled || this.afterReturns.length === 0 || !this.firstAnswerFree()) return;
     this.afterReturnsScheduled = true;
     setImmediate(() => {
       this.afterReturnsScheduled = false;
-      // each in turn; one that starts a new requeue here makes the rest wait for it too
-      while (this.afterReturns.length && (this.returning.size === 0 || this.deleted)) {
+      // each in turn, in the order asked; one that starts a requeue here does not hold the rest (they asked before it)
+      while (this.afterReturns.length && this.firstAnswerFree()) {
         const run = this.afterReturns.shift()!;
+        this.afterReturnsOf.shift();
         try {
           run();
         } catch (err) {
@@ -343,7 +372,7 @@ export class Queue {
    */
   private settleReturns(): void {
     if (this.returning.size === 0) return;
-    for (const task of [...this.returning]) {
+    for (const task of new Set(this.returning.values())) {
       while (!task.step(Infinity));
     }
   }

@@ -63,17 +63,18 @@ const enum State {
 const CLOSE_TIMEOUT_MS = 3000;
 /** socket buffer above which consumers stop being handed messages until 'drain' */
 const WRITE_HIGH_WATER = 1024 * 1024;
-/** a channel's frames waiting behind its answer (AmqpConnection.holdChannel); pausing: it paused the socket's reading */
+/** a channel's frames waiting behind its answer (AmqpConnection.holdChannel) */
 export interface HeldChannel {
   readonly frames: Frame[];
   /** their payloads' bytes */
   bytes: number;
-  pausing: boolean;
 }
 
 /**
- * frames, or payload bytes, held for one waiting channel past which the socket's reading pauses
- * until it answers (bytes too: 1024 frames of 128 KiB bodies were 128 MiB held: review-s10-3 #4)
+ * frames, or payload bytes, held for the connection's waiting channels together past which the
+ * socket's reading pauses until answers bring them back under (bytes too: 1024 frames of 128 KiB
+ * bodies were 128 MiB held: review-s10-3 #4; together: a limit per channel let 2047 channels each
+ * hold just under it, review-s10 #5)
  */
 const HELD_FRAMES_MAX = 1024;
 const HELD_BYTES_MAX = 1024 * 1024;
@@ -99,6 +100,10 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   private readonly closingChannels = new Set<number>();
   /** channels waiting for a queue's answer (holdChannel): their later frames, in order */
   private readonly held = new Map<number, HeldChannel>();
+  /** frames held for all of them, and their payload bytes: past the limits, reading pauses (heldPausing) */
+  private heldFrames = 0;
+  private heldBytes = 0;
+  private heldPausing = false;
   authUser: AuthenticatedUser | undefined;
   vhostModel: VHost | undefined;
   clientProperties: FieldTable = {};
@@ -308,11 +313,12 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
    * Channel `n` waits for an answer it must give before anything after it (a basic.get or a
    * queue.purge behind a requeue in slices: AmqpChannel.whenReturned): its later frames wait,
    * in order, until releaseChannel; other channels go on. RabbitMQ's channel process waits for
-   * the queue's reply the same way. Past HELD_FRAMES_MAX frames or HELD_BYTES_MAX bytes the socket's reading pauses meanwhile.
+   * the queue's reply the same way. Past HELD_FRAMES_MAX frames or HELD_BYTES_MAX bytes held for
+   * all its channels the socket's reading pauses meanwhile.
    */
   holdChannel(n: number): HeldChannel {
     let held = this.held.get(n);
-    if (held === undefined) this.held.set(n, (held = { frames: [], bytes: 0, pausing: false }));
+    if (held === undefined) this.held.set(n, (held = { frames: [], bytes: 0 }));
     return held;
   }
 
@@ -324,8 +330,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   releaseChannel(n: number, hold: HeldChannel): void {
     const held = this.held.get(n);
     if (held === undefined || held !== hold) return;
-    this.held.delete(n);
-    if (held.pausing) this.flow?.hold(false);
+    this.unhold(n, held);
     const frames = held.frames;
     for (let i = 0; i < frames.length; i++) {
       if (this.state === State.Closed) return;
@@ -346,18 +351,31 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   /** the frames a channel closed by the broker had waiting go with it (the client's, up to its close-ok, are discarded) */
   private dropHeld(n: number): void {
     const held = this.held.get(n);
-    if (held === undefined) return;
-    this.held.delete(n);
-    if (held.pausing) this.flow?.hold(false);
+    if (held !== undefined) this.unhold(n, held);
   }
 
   private holdFrame(held: HeldChannel, f: Frame): void {
     held.frames.push(f);
     held.bytes += f.payload.length;
-    if (!held.pausing && (held.frames.length > HELD_FRAMES_MAX || held.bytes > HELD_BYTES_MAX)) {
-      held.pausing = true;
-      this.flow?.hold(true);
-    }
+    this.heldFrames++;
+    this.heldBytes += f.payload.length;
+    this.pauseForHeld();
+  }
+
+  /** channel `n`'s frames are no longer held (handled now, or dropped): reading resumes once the rest are under the limits */
+  private unhold(n: number, held: HeldChannel): void {
+    this.held.delete(n);
+    this.heldFrames -= held.frames.length;
+    this.heldBytes -= held.bytes;
+    this.pauseForHeld();
+  }
+
+  /** reading paused while the held frames are past the limits, and only then */
+  private pauseForHeld(): void {
+    const over = this.heldFrames > HELD_FRAMES_MAX || this.heldBytes > HELD_BYTES_MAX;
+    if (over === this.heldPausing) return;
+    this.heldPausing = over;
+    this.flow?.hold(over);
   }
 
   private openChannel(n: number): void {
@@ -648,8 +666,10 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     for (const ch of this.channels.values()) ch.teardown();
     this.channels.clear();
     // their held frames go with them (the close's own frames were handled: a closing connection reads no more)
-    for (const held of this.held.values()) if (held.pausing) this.flow?.hold(false);
     this.held.clear();
+    this.heldFrames = 0;
+    this.heldBytes = 0;
+    this.pauseForHeld();
   }
 
   private cleaned = false;

@@ -1,0 +1,90 @@
+import { expect, it } from 'vitest';
+import type { Broker } from '../../src/core/broker.js';
+import type { Queue } from '../../src/core/queues/queue.js';
+import type { VHost } from '../../src/core/vhost.js';
+import { Collector, coreBroker, declareQueue, publish } from './helpers.js';
+
+// Found in the session 10 review (issue 18, review finding #1): an answer waiting for a queue's
+// messages on their way back (Queue.whenReturned: basic.get, a purge, the management get) was
+// served only once no requeue at all was in flight, so a requeue that started before its turn came
+// pushed it back, and a steady stream of them kept it waiting for ever. It waits for the requeues
+// in flight when it asked, no later one; answers are served in the order asked.
+
+const opts = (tag: string) => ({ tag, noAck: false, exclusive: false, priority: 0, arguments: {} });
+
+/** bulk work queued here holds everything queued after it until opened; `reached` once the work before it is done */
+function gate(broker: Broker): { open(): void; reached: Promise<void> } {
+  let open = false;
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  broker.bulkWork.add({
+    step: () => {
+      reach();
+      return open;
+    },
+  });
+  return { open: () => (open = true), reached };
+}
+
+/** a session holding `n` of `q`'s messages unacked (closing it sends them back in slices) */
+function holding(broker: Broker, vhost: VHost, q: string, n: number, tag: string) {
+  const s = broker.openSession(vhost, {});
+  s.setPrefetch(n, false);
+  const sink = new Collector();
+  s.consume(q, opts(tag), sink);
+  expect(sink.deliveries).toHaveLength(n);
+  return { s, sink };
+}
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+it('an answer waits for the requeues in flight when it asked, not for one that started after: served while the later one is still coming back', async () => {
+  const { broker, vhost } = coreBroker();
+  const q = declareQueue(vhost, 'q') as Queue;
+  for (let i = 0; i < 6000; i++) publish(vhost, '', 'q', `m${i}`);
+  const first = holding(broker, vhost, 'q', 3000, 'a');
+  const second = holding(broker, vhost, 'q', 3000, 'b');
+  const g1 = gate(broker);
+  // the first channel's 3000 on their way back (behind g1)
+  first.s.close();
+  const served: string[] = [];
+  q.whenReturned(() => served.push(`first answer, ${q.messageCount} back`));
+  // then another requeue starts, held behind g2: it must not hold the answer asked before it
+  const g2 = gate(broker);
+  second.s.close();
+  q.whenReturned(() => served.push(`second answer, ${q.messageCount} back`));
+  expect(served).toEqual([]);
+  g1.open();
+  await g2.reached;
+  // the first requeue is done; the waiting answer's turn (scheduled as it finished) comes before the next slice
+  await turn();
+  expect(q.returnsInFlight).toBe(true);
+  expect(served).toEqual(['first answer, 3000 back']);
+  g2.open();
+  await broker.bulkWork.idle();
+  await turn();
+  expect(served).toEqual(['first answer, 3000 back', 'second answer, 6000 back']);
+});
+
+it('one channel\'s requeues one after the other (nack multiple with requeue, again and again): an answer waits for the batches sent before it only', async () => {
+  const { broker, vhost } = coreBroker();
+  const q = declareQueue(vhost, 'q') as Queue;
+  const n = 40_000;
+  for (let i = 0; i < n; i++) publish(vhost, '', 'q', `m${i}`);
+  const { s, sink } = holding(broker, vhost, 'q', n, 'a');
+  // cancelled: what comes back stays in the queue (its deliveries stay unacked until nacked)
+  s.cancel('a');
+  const g = gate(broker);
+  // a small batch, then an answer, then a batch larger than one slice of the bulk work
+  s.nack(sink.deliveries[599]!.tag, true, true);
+  let served = -1;
+  q.whenReturned(() => (served = q.messageCount));
+  s.nack(sink.deliveries[n - 1]!.tag, true, true);
+  g.open();
+  // the answer is served once the 600 are back, before the rest: it waited for the 39,400 after it before
+  while (served < 0 && q.returnsInFlight) await turn();
+  expect(served).toBeGreaterThanOrEqual(600);
+  expect(served).toBeLessThan(n);
+  await broker.bulkWork.idle();
+  expect(q.messageCount).toBe(n);
+});
