@@ -39,6 +39,8 @@ export interface Settings {
   instanceType: InstanceType | undefined;
   /** MQTT clients without a username act as guest; undefined: yes unless strict */
   mqttAllowAnonymous: boolean | undefined;
+  /** the longest MQTT keep-alive allowed, in seconds (Mosquitto's max_keepalive); undefined: none */
+  mqttMaxKeepAlive: number | undefined;
   /** ms a client has to finish its handshake (RabbitMQ's handshake_timeout); undefined: 10 000 */
   handshakeTimeoutMs: number | undefined;
   /** RabbitMQ's vm_memory_high_watermark: a fraction of RAM or a size; undefined: 0.4 */
@@ -69,12 +71,16 @@ export interface RawSettings {
   instanceType?: unknown;
   /** the config file's `mqtt.allowAnonymous` */
   mqttAllowAnonymous?: unknown;
+  /** the config file's `mqtt.maxKeepAlive` */
+  mqttMaxKeepAlive?: unknown;
   handshakeTimeout?: unknown;
   memoryHighWatermark?: unknown;
   diskFreeLimit?: unknown;
 }
 
 export const DEFAULT_DATA_DIR = '.localmq';
+/** the config file's `mqtt` object: its keys and the settings they are */
+const MQTT_FILE_KEYS: Record<string, 'mqttAllowAnonymous' | 'mqttMaxKeepAlive'> = { allowAnonymous: 'mqttAllowAnonymous', maxKeepAlive: 'mqttMaxKeepAlive' };
 const ENGINES: readonly Engine[] = ['rabbitmq', 'activemq', 'all'];
 const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug', 'trace'];
 const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
@@ -109,6 +115,7 @@ export const ENV_NAMES = {
   amazonHostnames: 'LOCALMQ_AMAZON_HOSTNAMES',
   instanceType: 'LOCALMQ_INSTANCE_TYPE',
   mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
+  mqttMaxKeepAlive: 'LOCALMQ_MQTT_MAX_KEEP_ALIVE',
   handshakeTimeout: 'LOCALMQ_HANDSHAKE_TIMEOUT',
   memoryHighWatermark: 'LOCALMQ_MEMORY_HIGH_WATERMARK',
   diskFreeLimit: 'LOCALMQ_DISK_FREE_LIMIT',
@@ -145,6 +152,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('amazonHostnames', ENV_NAMES.amazonHostnames);
   set('instanceType', ENV_NAMES.instanceType);
   set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
+  set('mqttMaxKeepAlive', ENV_NAMES.mqttMaxKeepAlive);
   set('handshakeTimeout', ENV_NAMES.handshakeTimeout);
   set('memoryHighWatermark', ENV_NAMES.memoryHighWatermark);
   set('diskFreeLimit', ENV_NAMES.diskFreeLimit);
@@ -183,12 +191,13 @@ export function settingsFromFile(file: string): RawSettings {
   if (obj['mqtt'] !== undefined) {
     const mqtt = obj['mqtt'];
     if (typeof mqtt !== 'object' || mqtt === null || Array.isArray(mqtt)) {
-      throw new ConfigError(`config file ${file}: 'mqtt' must be an object like {"allowAnonymous": false}`);
+      throw new ConfigError(`config file ${file}: 'mqtt' must be an object like {"allowAnonymous": false, "maxKeepAlive": 60}`);
     }
-    for (const key of Object.keys(mqtt)) {
-      if (key !== 'allowAnonymous') throw new ConfigError(`config file ${file}: unknown setting 'mqtt.${key}' (known: mqtt.allowAnonymous)`);
+    for (const [key, value] of Object.entries(mqtt)) {
+      const setting = MQTT_FILE_KEYS[key];
+      if (setting === undefined) throw new ConfigError(`config file ${file}: unknown setting 'mqtt.${key}' (known: ${Object.keys(MQTT_FILE_KEYS).map((k) => `mqtt.${k}`).join(', ')})`);
+      raw[setting] = value;
     }
-    raw.mqttAllowAnonymous = (mqtt as Record<string, unknown>)['allowAnonymous'];
   }
   if (obj['ports'] !== undefined) {
     if (typeof obj['ports'] !== 'object' || obj['ports'] === null || Array.isArray(obj['ports'])) {
@@ -261,10 +270,11 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const amazonHostnames = booleanValue(pick('amazonHostnames')) ?? false;
   const instanceType = oneOf(pick('instanceType'), INSTANCE_TYPES);
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
+  const mqttMaxKeepAlive = keepAliveValue(pick('mqttMaxKeepAlive'));
   const handshakeTimeoutMs = positiveInteger(pick('handshakeTimeout'), 'milliseconds');
   const memoryHighWatermark = watermarkValue(pick('memoryHighWatermark'));
   const diskFreeLimit = diskFreeLimitValue(pick('diskFreeLimit'));
-  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, handshakeTimeoutMs, memoryHighWatermark, diskFreeLimit };
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, mqttMaxKeepAlive, handshakeTimeoutMs, memoryHighWatermark, diskFreeLimit };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -292,6 +302,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
   if (s.amazonHostnames) o.amazonHostnames = true;
   if (s.instanceType !== undefined) o.instanceType = s.instanceType;
   if (s.mqttAllowAnonymous !== undefined) o.mqtt = { allowAnonymous: s.mqttAllowAnonymous };
+  if (s.mqttMaxKeepAlive !== undefined) o.mqtt = { ...o.mqtt, maxKeepAlive: s.mqttMaxKeepAlive };
   if (s.handshakeTimeoutMs !== undefined) o.limits = { ...o.limits, handshakeTimeoutMs: s.handshakeTimeoutMs };
   return o;
 }
@@ -299,7 +310,8 @@ export function brokerOptions(s: Settings): BrokerOptions {
 function describe(source: 'flag' | 'env' | 'file', key: keyof RawSettings): string {
   if (source === 'flag') return `--${kebab(key === 'users' ? 'user' : key)}`;
   if (source === 'env') return key in ENV_NAMES ? ENV_NAMES[key as keyof typeof ENV_NAMES] : `LOCALMQ_${key.toUpperCase()}`;
-  return `config file setting '${key === 'mqttAllowAnonymous' ? 'mqtt.allowAnonymous' : key}'`;
+  const mqttKey = Object.keys(MQTT_FILE_KEYS).find((k) => MQTT_FILE_KEYS[k] === key);
+  return `config file setting '${mqttKey !== undefined ? `mqtt.${mqttKey}` : key}'`;
 }
 
 function describePort(source: 'flag' | 'env' | 'file', key: ListenerKey): string {
@@ -374,6 +386,13 @@ function positiveInteger(p: Picked, unit: string): number | undefined {
   const v = p.value;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${p.source} must be a whole number of ${unit} above 0, got ${show(v)}`);
+  return n;
+}
+
+/** MQTT's keep-alive is a two-byte number of seconds; 0 would mean no cap, which is leaving the setting out */
+function keepAliveValue(p: Picked): number | undefined {
+  const n = positiveInteger(p, 'seconds');
+  if (n !== undefined && n > 65535) throw new ConfigError(`${p!.source} must be at most 65535 seconds (MQTT's keep-alive is two bytes), got ${show(p!.value)}`);
   return n;
 }
 

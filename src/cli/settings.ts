@@ -47,6 +47,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--amazon-hostnames', `brokers created through the Amazon MQ API list their endpoints at b-<id>-1.mq.<region>.amazonaws.com (the certificate covers it; map it to 127.0.0.1) (env ${ENV_NAMES.amazonHostnames}=true)`)
     .option('--strict', `apply Amazon MQ's user rules to every user created: no default guest, so give --user (env ${ENV_NAMES.strict}=true)`)
     .option('--mqtt-allow-anonymous [yes|no]', `MQTT clients without a username act as guest (env ${ENV_NAMES.mqttAllowAnonymous}; config mqtt.allowAnonymous; default yes, no with --strict)`)
+    .option('--mqtt-max-keep-alive <seconds>', `the longest keep-alive an MQTT client may use, as Mosquitto's max_keepalive: an MQTT 5 client asking for more, or for none, is told this one in its CONNACK (Server Keep Alive); a 3.1.1 client is held to it (env ${ENV_NAMES.mqttMaxKeepAlive}; config mqtt.maxKeepAlive; default no cap)`)
     .option('--handshake-timeout <ms>', `close a client that has not finished its protocol's handshake (AMQP open, STOMP/MQTT CONNECT, AMQP 1.0 open, OpenWire ConnectionInfo) in this many ms, as RabbitMQ's handshake_timeout (env ${ENV_NAMES.handshakeTimeout}; default 10000)`)
     .option('--instance-type <type>', `Amazon MQ broker size whose limits apply: ${INSTANCE_TYPES.join(', ')} (env ${ENV_NAMES.instanceType}; default mq.m5.large's limits)`)
     .option('--memory-high-watermark <fraction|size>', `block publishers while the broker's memory (RSS) is above this: a fraction of RAM or a size like 512MiB (env ${ENV_NAMES.memoryHighWatermark}; default 0.4, RabbitMQ's vm_memory_high_watermark)`)
@@ -81,6 +82,7 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('amazonHostnames', 'amazonHostnames');
   copy('instanceType', 'instanceType');
   copy('mqttAllowAnonymous', 'mqttAllowAnonymous');
+  copy('mqttMaxKeepAlive', 'mqttMaxKeepAlive');
   copy('handshakeTimeout', 'handshakeTimeout');
   copy('memoryHighWatermark', 'memoryHighWatermark');
   copy('diskFreeLimit', 'diskFreeLimit');

@@ -440,7 +440,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const prefetch = this.server.options.prefetch ?? 1000;
     this.session.consumerPrefetch = this.clientReceiveMaximum < prefetch ? this.clientReceiveMaximum : prefetch;
     this.keepAlive = p.keepalive ?? 0;
-    const serverKeepAlive = this.server.serverKeepAlive(this.keepAlive);
+    const serverKeepAlive = this.server.serverKeepAlive(version, this.keepAlive);
     if (serverKeepAlive !== undefined) this.keepAlive = serverKeepAlive;
     this.startKeepAlive();
     this.reader.limit = this.maxPacketSize() - 5;

@@ -46,7 +46,11 @@ export interface MqttOptions {
    * woken for each of its packets. Default 500; 0 turns it off.
    */
   busyPollMicros?: number;
-  /** MQTT 5: the longest keep-alive allowed, in seconds; a client asking for more (or none) is told this one (Server Keep Alive). Default: none */
+  /**
+   * MQTT 5: the longest keep-alive allowed, in seconds (Mosquitto's max_keepalive); a client
+   * asking for more (or none) is told this one (Server Keep Alive). A 3.1.1 client cannot be
+   * told and keeps its own, as in Mosquitto. Default: none
+   */
   maxKeepAlive?: number;
 }
 
@@ -185,10 +189,15 @@ export class MqttServer {
     return { ok: true, user: r.user.name, vhost };
   }
 
-  /** MQTT 5 Server Keep Alive: the keep-alive to use instead of the client's, if any */
-  serverKeepAlive(requested: number): number | undefined {
+  /**
+   * MQTT 5 Server Keep Alive: the keep-alive to use instead of the client's, if any. Only an
+   * MQTT 5 client is held to the cap: 3.1.1 has no way to tell it, and one closed for missing
+   * a keep-alive it never agreed to did nothing wrong. Mosquitto 2.0.11 with max_keepalive 60
+   * closed an idle 3.1.1 client asking for 120 s after 183.6 s, its own 1.5 x 120 s.
+   */
+  serverKeepAlive(version: number, requested: number): number | undefined {
     const max = this.options.maxKeepAlive;
-    if (max === undefined || max <= 0) return undefined;
+    if (version !== 5 || max === undefined || max <= 0) return undefined;
     return requested === 0 || requested > max ? max : undefined;
   }
 
