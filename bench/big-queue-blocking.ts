@@ -23,6 +23,8 @@
  * Runs against an older checkout too (the settle wait is skipped where the core lacks it).
  */
 import amqplib from 'amqplib';
+import { readFileSync } from 'node:fs';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
@@ -65,6 +67,19 @@ const settled = async () => {
 const gc = (globalThis as { gc?: () => void }).gc;
 
 const rows: string[] = [];
+/** Linux: how long the main thread has been runnable but not running (waiting for a core), ms; 0 elsewhere */
+const runQueueWaitMs = () => {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+};
+/** CPU time of the whole process (every thread: the main one, GC helpers, libuv), ms */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 /** run `op` (resolves when answered) while the pinger goes round; wait until the broker settled it all */
 async function measure(label: string, op: () => Promise<unknown>, done: () => Promise<void> = settled): Promise<void> {
   gc?.();
@@ -85,12 +100,39 @@ async function measure(label: string, op: () => Promise<unknown>, done: () => Pr
   h.enable();
   let gcMax = 0;
   let gcTotal = 0;
+  /** every GC meanwhile (perf_hooks: start, duration, kind 1 minor = scavenge, 2 major = mark-compact, ...) */
+  const gcList: { start: number; ms: number; kind: number }[] = [];
   const gcs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gcMax = Math.max(gcMax, e.duration);
       gcTotal += e.duration;
+      gcList.push({ start: e.startTime, ms: e.duration, kind: (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0 });
     }
   });
+  // where the longest gap between two timer turns fell, to tell what filled it: GC, work, or
+  // waiting for a core (the CPU time the process used meanwhile, all its threads, falls short of
+  // the gap; the main thread's run-queue wait says how much of it the scheduler kept it off a core)
+  let lastTick = performance.now();
+  let lastCpu = cpuMs();
+  let lastWait = runQueueWaitMs();
+  let gapMs = 0;
+  let gapAt = 0;
+  let gapCpu = 0;
+  let gapWait = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const cpu = cpuMs();
+    const wait = runQueueWaitMs();
+    if (now - lastTick > gapMs) {
+      gapMs = now - lastTick;
+      gapAt = lastTick;
+      gapCpu = cpu - lastCpu;
+      gapWait = wait - lastWait;
+    }
+    lastTick = now;
+    lastCpu = cpu;
+    lastWait = wait;
+  }, 1);
   gcs.observe({ entryTypes: ['gc'] });
   if (core.bulkWork) core.bulkWork.longestSliceMs = 0;
   // the histogram samples from its first timer turn on: an operation that blocks at once must come after it
@@ -103,13 +145,20 @@ async function measure(label: string, op: () => Promise<unknown>, done: () => Pr
   // a timer turn first: a synchronous block right before this is only sampled once the loop runs again
   await new Promise((r) => setTimeout(r, 2));
   h.disable();
+  clearInterval(ticker);
   await turn();
   gcs.disconnect();
   pinging = false;
   await pinger;
   const row = `| ${label} | ${String(result ?? '')} | ${answered.toFixed(0)} | ${total.toFixed(0)} | ${(h.max / 1e6).toFixed(0)} | ${core.bulkWork?.longestSliceMs.toFixed(0) ?? '-'} | ${gcMax.toFixed(0)} (${gcTotal.toFixed(0)}) | ${pings} | ${slowest.toFixed(0)} |`;
   rows.push(row);
-  console.log(row);
+  // after the row: the longest gap, and what it was made of (GC kinds: m minor, M major, o other)
+  const inGap = gcList.filter((g) => g.start < gapAt + gapMs && g.start + g.ms > gapAt);
+  const gcInGap = inGap.reduce((t, g) => t + Math.min(g.start + g.ms, gapAt + gapMs) - Math.max(g.start, gapAt), 0);
+  const kinds = inGap.map((g) => `${g.kind === 1 ? 'm' : g.kind === 2 ? 'M' : 'o'}${g.ms.toFixed(0)}`).join(' ');
+  console.log(
+    `${row} longest gap ${gapMs.toFixed(0)} ms at ${gapAt.toFixed(0)}: GC ${gcInGap.toFixed(0)} ms of it [${kinds}], process CPU ${gapCpu.toFixed(0)} ms, main thread runnable but waiting for a core ${gapWait.toFixed(0)} ms`,
+  );
 }
 
 console.log(`big-queue responsiveness: ${N} messages per queue, node ${process.version}`);
