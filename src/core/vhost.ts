@@ -283,9 +283,12 @@ export class VHost implements QueueHost, DeadLetterTarget {
     }
   }
 
-  purgeQueue(name: string, owner: object | null): number {
-    const q = this.queues.get(name);
-    if (!q) throw notFound(`no ${describeQueue(this.name, name)}`);
+  /**
+   * queue.purge of this very queue: a caller that waited its turn for it (Queue.whenReturned)
+   * purges the queue it waited on, not one declared under its name since; a deleted one is not found
+   */
+  purgeQueue(q: Queue, owner: object | null): number {
+    if (q.deleted) throw notFound(`no ${describeQueue(this.name, q.name)}`);
     q.checkAccess(owner);
     return q.purge();
   }

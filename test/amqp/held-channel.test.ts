@@ -2,7 +2,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { connect } from '../helpers/amqp.js';
-import { requeueHeld } from '../helpers/requeue-held.js';
+import { answersWaiting, requeueHeld } from '../helpers/requeue-held.js';
 
 // Found in the session 10 review (review-s10-3 #1): a channel's frames held behind its waiting
 // basic.get (AmqpConnection.holdChannel) were replayed after the broker closed that channel
@@ -128,5 +128,38 @@ it('the held limit is the connection\'s: three channels each holding 800 KiB beh
   expect((await Promise.all(gets)).every(Boolean)).toBe(true);
   while ((await ch.checkQueue('big.c')).messageCount < 6);
   expect(socket.isPaused()).toBe(false);
+  await other.close();
+});
+
+// Found in the session 10 review (issue 18 #3, its AMQP side): after its wait a basic.get or a
+// queue.purge looked its queue up by name again, and so was served by a queue declared under that
+// name meanwhile
+it('a basic.get and a queue.purge that waited behind a requeue answer for the queue they waited on: deleted and declared again meanwhile, they are 404 NOT_FOUND and the new queue keeps its message', async () => {
+  const requeue = await requeueHeld(broker, conn, 'rq.d', 2000);
+  const other = await connect(broker);
+  const g = await other.createChannel();
+  const p = await other.createChannel();
+  const gClosed = new Promise<unknown>((resolve) => g.on('error', resolve));
+  const pClosed = new Promise<unknown>((resolve) => p.on('error', resolve));
+  const get = g.get('rq.d', { noAck: true }).catch((e: unknown) => e);
+  const purge = p.purgeQueue('rq.d').catch((e: unknown) => e);
+  try {
+    const ping = await other.createChannel();
+    while (answersWaiting(requeue.queue) < 2) await ping.checkQueue('rq.d');
+    // deleted and declared again in one turn (two clients' frames read in one slice), before the waiting answers' turn
+    const v = broker.core.vhost('/')!;
+    v.deleteQueue('rq.d', false, false, null);
+    v.declareQueue('rq.d', { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
+    broker.publish('', 'rq.d', Buffer.from('of the new queue'));
+  } finally {
+    requeue.open();
+  }
+  // the answers: the channels closed with 404 (before: a get-ok of the new queue's message, a purge-ok of 1)
+  const notFound = "404 (NOT-FOUND) with message \"NOT_FOUND - no queue 'rq.d' in vhost '/'\"";
+  expect(String(await get)).toContain(notFound);
+  expect(String(await purge)).toContain(notFound);
+  expect(String(await gClosed)).toContain(notFound);
+  expect(String(await pClosed)).toContain(notFound);
+  expect(broker.queue('rq.d').messages().map((m) => m.text())).toEqual(['of the new queue']);
   await other.close();
 });

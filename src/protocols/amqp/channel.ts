@@ -5,6 +5,7 @@ import { consumerTimedOut, notFound, preconditionFailed } from '../../core/error
 import type { FieldTable } from '../../core/fields.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import type { Message, MessageProperties } from '../../core/message.js';
+import type { Queue } from '../../core/queues/queue.js';
 import type { Session } from '../../core/session.js';
 import { Transaction } from '../../core/transaction.js';
 import { DIRECT_REPLY_TO } from '../../core/direct-reply-to.js';
@@ -261,8 +262,8 @@ export class AmqpChannel implements ConsumerSink {
         const queue = this.queueName(m.args.queue);
         this.checkPermission('read', 'queue', queue);
         const noWait = m.args.noWait;
-        this.whenReturned(queue, m, () => {
-          const n = this.vhost.purgeQueue(queue, this.conn);
+        this.whenReturned(queue, m, (q) => {
+          const n = this.vhost.purgeQueue(q, this.conn);
           if (!noWait) this.reply('queue.purge-ok', { messageCount: n });
         });
         return;
@@ -395,7 +396,7 @@ export class AmqpChannel implements ConsumerSink {
   private get(m: DecodedMethod, name: string, noAck: boolean): void {
     const queue = this.queueName(name);
     this.checkPermission('read', 'queue', queue);
-    this.whenReturned(queue, m, () => this.getNow(queue, noAck));
+    this.whenReturned(queue, m, (q) => this.getNow(q, noAck));
   }
 
   /**
@@ -403,23 +404,21 @@ export class AmqpChannel implements ConsumerSink {
    * back (Queue.whenReturned: a closed channel's million unacked come back in slices, and the
    * answer waits its turn behind them instead of making the queue put them all back at once).
    * Meanwhile this channel's later frames wait, in order (AmqpConnection.holdChannel), as
-   * RabbitMQ's channel process waits for the queue's reply; other channels go on.
+   * RabbitMQ's channel process waits for the queue's reply; other channels go on. The answer
+   * is the queue's it waited on (not found if deleted meanwhile), never one declared under its name since.
    */
-  private whenReturned(queue: string, m: DecodedMethod, answer: () => void): void {
+  private whenReturned(queue: string, m: DecodedMethod, answer: (q: Queue) => void): void {
     const q = this.vhost.getQueue(queue);
-    if (q === undefined) {
-      answer();
-      return;
-    }
+    if (q === undefined) throw notFound(`no queue '${queue}' in vhost '${this.vhost.name}'`);
     let ran = false;
     let held: HeldChannel | undefined;
     q.whenReturned(() => {
       ran = true;
       // at once (the usual case): an error is the method's, as for any other
-      if (held === undefined) return answer();
+      if (held === undefined) return answer(q);
       if (!this.closed) {
         try {
-          answer();
+          answer(q);
         } catch (err) {
           this.conn.channelError(this.number, err, m.classId, m.methodId);
         }
@@ -429,8 +428,8 @@ export class AmqpChannel implements ConsumerSink {
     if (!ran) held = this.conn.holdChannel(this.number);
   }
 
-  private getNow(queue: string, noAck: boolean): void {
-    const got = this.session.get(queue, noAck);
+  private getNow(queue: Queue, noAck: boolean): void {
+    const got = this.session.getFrom(queue, noAck);
     if (!got) {
       this.reply('basic.get-empty', {});
       return;
