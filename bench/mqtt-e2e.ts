@@ -24,15 +24,18 @@ import { SplitClients } from './lib/mqtt-split.js';
 const USAGE = `usage: npx tsx bench/mqtt-e2e.ts --url MQTT_URL [--url MQTT_URL_B [--url MQTT_URL_C]] [--compare MQTT_URL]
   [--count 100000] [--size 16] [--window 1000] [--subscribers 200] [--fanout-count 2000] [--rounds N] [--warmup N]
   [--timeout-ms 300000] [--scenarios qos0,qos1,fanout,qos0-v5,qos1-v5] [--json]
-  [--split [--subscriber-processes 1] [--publisher-cpus LIST] [--subscriber-cpus LIST]]
+  [--split [--raw] [--publisher-processes 1] [--subscriber-processes 1] [--publisher-cpus LIST] [--subscriber-cpus LIST]]
 
 MQTT_URL: mqtt://[user:password@]host:port. With several URLs every scenario runs against each
 (order reversed every other round) and the ratio of every later target to every earlier one is printed.
 --warmup N: N rounds first that are not counted (the client's JIT, and LocalMQ's, warm up on them).
 --split: the publisher and the subscriber(s) each in a child process with its own mqtt.js client (this
 process only coordinates), so no one client process is the bottleneck; the rate is what the subscribers
-received. --subscriber-processes N spreads fanout's subscribers over N processes; --publisher-cpus and
---subscriber-cpus pin those processes (taskset -c LIST, e.g. 0 or 0,1).`;
+received. --subscriber-processes N spreads fanout's subscribers over N processes; --publisher-processes N
+shares the messages among N publishing processes (one client each, same topic); --publisher-cpus and
+--subscriber-cpus pin those processes (taskset -c LIST, e.g. 0 or 0,1). --raw: bare clients
+(bench/lib/mqtt-raw-client.ts: pre-encoded packets, a fraction of mqtt.js's CPU per message) instead of
+mqtt.js, so that the broker, not the client, sets the rate.`;
 
 const METRICS = [rateMetric('qos0'), rateMetric('qos1'), rateMetric('fanout'), rateMetric('qos0-v5'), rateMetric('qos1-v5')];
 
@@ -72,6 +75,8 @@ function parseArgs(argv: string[]) {
       subscribers: { type: 'string' },
       'fanout-count': { type: 'string' },
       split: { type: 'boolean', default: false },
+      raw: { type: 'boolean', default: false },
+      'publisher-processes': { type: 'string' },
       'subscriber-processes': { type: 'string' },
       'publisher-cpus': { type: 'string' },
       'subscriber-cpus': { type: 'string' },
@@ -87,10 +92,14 @@ function parseArgs(argv: string[]) {
     fanoutCount: positiveInt('fanout-count', v['fanout-count'], 2000),
   };
   const split = args.values.split === true;
-  const splitOnly = ['subscriber-processes', 'publisher-cpus', 'subscriber-cpus'].filter((k) => v[k] !== undefined);
+  const raw = args.values.raw === true;
+  const splitOnly = ['publisher-processes', 'subscriber-processes', 'publisher-cpus', 'subscriber-cpus'].filter((k) => v[k] !== undefined);
   if (!split && splitOnly.length) throw new Error(`--${splitOnly[0]} needs --split`);
+  if (!split && raw) throw new Error('--raw needs --split');
   if (split) {
     clients = new SplitClients({
+      raw,
+      publisherProcesses: positiveInt('publisher-processes', v['publisher-processes'], 1),
       subscriberProcesses: positiveInt('subscriber-processes', v['subscriber-processes'], 1),
       publisherCpus: cpuList('publisher-cpus', v['publisher-cpus']),
       subscriberCpus: cpuList('subscriber-cpus', v['subscriber-cpus']),
@@ -113,13 +122,13 @@ runMain(async () => {
     title: 'MQTT end-to-end bench',
     usage: USAGE,
     metrics: METRICS,
-    clients: () => ({ mqtt: mqttVersion() }),
+    clients: () => (clients?.raw ? { mqtt: 'bare client (bench/lib/mqtt-raw-client.ts)' } : { mqtt: mqttVersion() }),
     parse: parseArgs,
     probe: serverInfo,
     run: (scenario, options) => (clients ? clients.run(options, scenario) : runMqttThroughput(options, scenario)),
     settings: (b) =>
       `count ${b.count} x ${b.size} B on a fresh topic, clean sessions (MQTT 3.1.1; 5.0 in the -v5 scenarios), publish window ${b.window}; fanout: ${b.fanoutCount} QoS 1 messages to ${b.subscribers} QoS 1 subscribers; ` +
-      (clients ? 'publisher and subscribers each in a process of their own (--split)' : 'publisher and subscribers in one process'),
+      (clients ? `${clients.describe()} (--split)` : 'publisher and subscribers in one process'),
     });
   } finally {
     clients?.stop();

@@ -6,8 +6,10 @@
 # Environment of `run`: ROUNDS (7), WARMUP (1 unmeasured round), SCENARIOS (qos0,qos1,fanout), PIN (1: the
 # client on CPU 0, every broker on CPU 1; 0: the scheduler decides), PORT_BASE (25800), MOSQUITTO (mosquitto),
 # CLIENT_FLAGS (node flags of the bench process: --expose-gc, so each measured run starts from a collected heap),
+# BENCH_ARGS (more arguments of bench/mqtt-e2e.ts, e.g. "--count 500000"),
 # SPLIT (0; 1: `--split`, the publisher and the subscribers each in a process of their own, SUB_PROCS (1) subscriber
-# processes for fanout), and the CPU layout: BROKER_CPUS, CLIENT_CPUS (the bench process), PUB_CPUS and SUB_CPUS
+# processes for fanout, PUB_PROCS (1) publisher processes sharing the messages, RAW (0; 1: `--raw`, bare clients of a
+# fraction of mqtt.js's CPU per message, so that the broker sets the rate; needs SPLIT=1), and the CPU layout: BROKER_CPUS, CLIENT_CPUS (the bench process), PUB_CPUS and SUB_CPUS
 # (with SPLIT=1), `taskset -c` lists; PIN (1 without SPLIT, 0 with it) sets their defaults: PIN=1 puts the brokers
 # on CPU 1 and the clients on CPU 0, PIN=0 pins nothing; an empty value leaves that one unpinned.
 # The table's B/A is LocalMQ / Mosquitto; below it the per-round ratios, then each broker's CPU seconds.
@@ -15,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-7} WARMUP=${WARMUP:-1} SCENARIOS=${SCENARIOS:-qos0,qos1,fanout}
 PORT_BASE=${PORT_BASE:-25800} MOSQUITTO=${MOSQUITTO:-mosquitto} CLIENT_FLAGS=${CLIENT_FLAGS:---expose-gc}
-SPLIT=${SPLIT:-0} SUB_PROCS=${SUB_PROCS:-1}
+SPLIT=${SPLIT:-0} SUB_PROCS=${SUB_PROCS:-1} PUB_PROCS=${PUB_PROCS:-1} RAW=${RAW:-0}
 # one client process: pinned (it alone on CPU 0, the brokers on CPU 1); split clients: three or more busy
 # processes on two cores, where any pinning puts two on one core, so the scheduler places them (bench/README)
 if [ "$SPLIT" = 1 ]; then PIN=${PIN:-0}; else PIN=${PIN:-1}; fi
@@ -56,7 +58,8 @@ ON_BROKER=() ON_CLIENT=() split=()
 [ -n "$BROKER_CPUS" ] && ON_BROKER=(taskset -c "$BROKER_CPUS")
 [ -n "$CLIENT_CPUS" ] && ON_CLIENT=(taskset -c "$CLIENT_CPUS")
 if [ "$SPLIT" = 1 ]; then
-  split=(--split --subscriber-processes "$SUB_PROCS")
+  split=(--split --subscriber-processes "$SUB_PROCS" --publisher-processes "$PUB_PROCS")
+  [ "$RAW" = 1 ] && split+=(--raw)
   [ -n "$PUB_CPUS" ] && split+=(--publisher-cpus "$PUB_CPUS")
   [ -n "$SUB_CPUS" ] && split+=(--subscriber-cpus "$SUB_CPUS")
 fi
@@ -86,7 +89,7 @@ done
 
 status=0
 # shellcheck disable=SC2086
-"${ON_CLIENT[@]}" node $CLIENT_FLAGS --import tsx bench/mqtt-e2e.ts "${urls[@]}" "${split[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" || status=$?
+"${ON_CLIENT[@]}" node $CLIENT_FLAGS --import tsx bench/mqtt-e2e.ts "${urls[@]}" "${split[@]}" --rounds "$ROUNDS" --warmup "$WARMUP" --scenarios "$SCENARIOS" ${BENCH_ARGS:-} || status=$?
 hz=$(getconf CLK_TCK)
 echo
 echo "broker CPU over the whole run (same messages through each; A = Mosquitto):"

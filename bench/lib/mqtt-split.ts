@@ -8,7 +8,9 @@
  * publisher to connect and then to publish; the rate is what the subscriber side received,
  * from the publisher's start to the last message received (one monotonic clock for all
  * processes on Linux). Each worker's CPU over the run is reported with the rate, to show
- * whether a client process saturated.
+ * whether a client process saturated. With several publisher processes the run's messages are
+ * shared among them on the one topic (connected first, then all told to go); with `raw` every
+ * client is a bare one (bench/lib/mqtt-raw-client.ts), so that the broker sets the rate.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,8 +23,8 @@ import type { MqttScenarioName, MqttScenarioOptions } from './mqtt-scenarios.js'
 
 /** bench -> worker */
 export type SplitCommand =
-  | { op: 'subscribe'; url: string; label: string; topic: string; qos: 0 | 1; version: 4 | 5; clients: number; count: number; timeoutMs: number }
-  | { op: 'connect'; url: string; label: string; version: 4 | 5 }
+  | { op: 'subscribe'; url: string; label: string; topic: string; qos: 0 | 1; version: 4 | 5; clients: number; count: number; timeoutMs: number; raw: boolean }
+  | { op: 'connect'; url: string; label: string; version: 4 | 5; raw: boolean }
   | { op: 'publish'; topic: string; qos: 0 | 1; count: number; window: number; size: number; timeoutMs: number }
   | { op: 'close' };
 
@@ -37,6 +39,10 @@ export type SplitReply =
 export interface SplitOptions {
   /** processes the subscribers are spread over (fanout; qos0/qos1 have one subscriber) */
   subscriberProcesses: number;
+  /** publishing processes, one client each, sharing the run's messages on the one topic */
+  publisherProcesses: number;
+  /** bare clients (bench/lib/mqtt-raw-client.ts) instead of mqtt.js: the broker sets the rate */
+  raw: boolean;
   /** `taskset -c` CPU lists for the publisher's and the subscribers' processes; undefined: not pinned */
   publisherCpus?: string;
   subscriberCpus?: string;
@@ -101,52 +107,75 @@ class Worker {
   }
 }
 
+/** `total` spread over `parts` as evenly as it goes */
+function share(total: number, parts: number, i: number): number {
+  return Math.floor(total / parts) + (i < total % parts ? 1 : 0);
+}
+
 export class SplitClients {
-  private publisher?: Worker;
+  private publishers: Worker[] = [];
   private subscribers: Worker[] = [];
 
   constructor(private readonly options: SplitOptions) {}
 
+  get raw(): boolean {
+    return this.options.raw;
+  }
+
+  /** the client layout, for the report's settings line */
+  describe(): string {
+    const { publisherProcesses: p, subscriberProcesses: s, raw } = this.options;
+    return `${p === 1 ? 'the publisher' : `${p} publisher processes`} and ${s === 1 ? 'the subscribers' : `the subscribers over ${s} processes`} each in a process of their own, ${raw ? 'bare clients' : 'mqtt.js clients'}`;
+  }
+
   private start(): void {
-    if (this.publisher) return;
-    this.publisher = new Worker('publisher', this.options.publisherCpus);
+    if (this.publishers.length) return;
+    const n = this.options.publisherProcesses;
+    for (let i = 0; i < n; i++) this.publishers.push(new Worker(n === 1 ? 'publisher' : `publisher ${i + 1}`, this.options.publisherCpus));
     for (let i = 0; i < this.options.subscriberProcesses; i++) this.subscribers.push(new Worker(`subscriber ${i + 1}`, this.options.subscriberCpus));
   }
 
   /** one run of `scenario`, as runMqttThroughput / runMqttFanout run it in one process */
   async run(opts: MqttScenarioOptions, scenario: MqttScenarioName): Promise<RateResult & { publisherCpu: number; subscriberCpu: number }> {
     this.start();
-    const pub = this.publisher!;
+    const { raw } = this.options;
     const { qos, version, topic, count, subscribers } = scenarioShape(opts, scenario);
-    // subscribers spread over the subscriber processes as evenly as they go
     const used: { worker: Worker; clients: number }[] = [];
     for (const [i, worker] of this.subscribers.entries()) {
-      const clients = Math.floor(subscribers / this.subscribers.length) + (i < subscribers % this.subscribers.length ? 1 : 0);
+      const clients = share(subscribers, this.subscribers.length, i);
       if (clients > 0) used.push({ worker, clients });
+    }
+    const pubs: { worker: Worker; count: number }[] = [];
+    for (const [i, worker] of this.publishers.entries()) {
+      const n = share(count, this.publishers.length, i);
+      if (n > 0) pubs.push({ worker, count: n });
     }
     const limit = deadline(opts.timeoutMs, `mqtt ${scenario} scenario (split)`);
     let ok = false;
     try {
       for (const { worker, clients } of used) {
-        worker.send({ op: 'subscribe', url: opts.url, label: `${scenario}-sub`, topic, qos, version, clients, count, timeoutMs: opts.timeoutMs });
+        worker.send({ op: 'subscribe', url: opts.url, label: `${scenario}-sub`, topic, qos, version, clients, count, timeoutMs: opts.timeoutMs, raw });
       }
       for (const { worker } of used) await worker.next('ready', limit.promise);
-      pub.send({ op: 'connect', url: opts.url, label: `${scenario}-pub`, version });
-      await pub.next('ready', limit.promise);
-      pub.send({ op: 'publish', topic, qos, count, window: opts.window, size: opts.size, timeoutMs: opts.timeoutMs });
-      const published = await pub.next('published', limit.promise);
+      for (const [i, { worker }] of pubs.entries()) worker.send({ op: 'connect', url: opts.url, label: `${scenario}-pub-${i}`, version, raw });
+      for (const { worker } of pubs) await worker.next('ready', limit.promise);
+      // every publisher connected first, then all told to go at once
+      for (const { worker, count: n } of pubs) worker.send({ op: 'publish', topic, qos, count: n, window: opts.window, size: opts.size, timeoutMs: opts.timeoutMs });
+      const published = await Promise.all(pubs.map(({ worker }) => worker.next('published', limit.promise)));
       const received = await Promise.all(used.map(({ worker }) => worker.next('received', limit.promise)));
-      const start = BigInt(published.start);
+      const start = published.map((p) => BigInt(p.start)).reduce((a, b) => (b < a ? b : a));
+      const publishedAt = published.map((p) => BigInt(p.publishedAt)).reduce((a, b) => (b > a ? b : a));
       let end = 0n;
       for (const r of received) if (BigInt(r.end) > end) end = BigInt(r.end);
       const wallMicros = Number(end - start) / 1000;
-      const pubCpu = await pub.close(limit.promise);
+      const pubCpu: number[] = [];
+      for (const { worker } of pubs) pubCpu.push((await worker.close(limit.promise)) ?? 0);
       for (const { worker } of used) await worker.close(limit.promise);
       ok = true;
       return {
-        ...rate(count * subscribers, start, end, BigInt(published.publishedAt)),
-        // % of one core over the run, the busiest subscriber process for the subscriber side
-        publisherCpu: Math.round(((pubCpu ?? 0) / wallMicros) * 100),
+        ...rate(count * subscribers, start, end, publishedAt),
+        // % of one core over the run, the busiest process of each side
+        publisherCpu: Math.round((Math.max(...pubCpu) / wallMicros) * 100),
         subscriberCpu: Math.round((Math.max(...received.map((r) => r.cpuMicros)) / wallMicros) * 100),
       };
     } finally {
@@ -157,9 +186,9 @@ export class SplitClients {
   }
 
   stop(): void {
-    this.publisher?.kill();
+    for (const p of this.publishers) p.kill();
     for (const s of this.subscribers) s.kill();
-    this.publisher = undefined;
+    this.publishers = [];
     this.subscribers = [];
   }
 }

@@ -54,6 +54,12 @@ function plainProperties(qos: number, dup: boolean): MessageProperties {
   return (PLAIN[k] ??= Object.freeze({ deliveryMode: qos > 0 ? 2 : 1, headers: Object.freeze({ [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup }) }));
 }
 
+/** one of the shared plain properties: an MQTT publish with nothing to deliver as an MQTT 5 property */
+function isPlain(p: MessageProperties): boolean {
+  for (let i = 0; i < PLAIN.length; i++) if (PLAIN[i] === p) return true;
+  return false;
+}
+
 /** `props` has one that becomes a property or header (a topic alias, a subscription identifier do not) */
 function mapsAny(props: PublishProperties): boolean {
   return (
@@ -100,6 +106,14 @@ export function publishedQos(m: Message): number {
  */
 export function deliveryProperties(m: Message, expiresAt: number, now: number): PublishProperties | undefined {
   const p = m.properties;
+  // most MQTT messages hold the shared plain properties: only the broker's two headers, nothing to walk
+  let out = isPlain(p) ? undefined : mappedProperties(p);
+  if (expiresAt !== Infinity) (out ??= {}).messageExpiryInterval = Math.max(0, Math.ceil((expiresAt - now) / 1000));
+  return out;
+}
+
+/** the MQTT 5 properties a message's own properties and headers become, if any */
+function mappedProperties(p: MessageProperties): PublishProperties | undefined {
   let out: PublishProperties | undefined;
   const headers = p.headers;
   if (headers) {
@@ -123,7 +137,6 @@ export function deliveryProperties(m: Message, expiresAt: number, now: number): 
   if (p.contentType !== undefined) (out ??= {}).contentType = p.contentType;
   if (p.replyTo !== undefined) (out ??= {}).responseTopic = routingKeyToTopic(p.replyTo);
   if (p.correlationId !== undefined) (out ??= {}).correlationData = Buffer.from(p.correlationId);
-  if (expiresAt !== Infinity) (out ??= {}).messageExpiryInterval = Math.max(0, Math.ceil((expiresAt - now) / 1000));
   return out;
 }
 
