@@ -110,16 +110,23 @@ class Level {
    * purged) is -1: no scan of a million to find what is not there.
    */
   private fifoIndexOf(seq: number): number {
-    const fresh = this.fresh;
-    let lo = 0;
-    let hi = fresh.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (fresh.at(mid)!.seq < seq) lo = mid + 1;
-      else hi = mid;
+    return this.fresh.indexOfSeq(seq);
+  }
+
+  /** the requeued entries with these arrival numbers leave (a binary search each: the list is sorted by arrival) */
+  removeRequeued(seqs: Iterable<number>): void {
+    if (this.head >= this.requeuedAll.length) return;
+    const r = this.requeued;
+    for (const seq of seqs) {
+      let lo = 0;
+      let hi = r.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (r[mid]!.seq < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < r.length && r[lo]!.seq === seq) r.splice(lo, 1);
     }
-    if (lo < fresh.length && fresh.at(lo)!.seq === seq) return lo;
-    return -1;
   }
 
   /**
@@ -558,16 +565,17 @@ export class ReadyList {
 
   /**
    * take these entries out, wherever they are (a quorum queue's selector consumers take from the
-   * middle, through QuorumReadyList's own remove; this one has no caller in the broker today)
+   * middle, through QuorumReadyList's own remove; this one has no caller in the broker today):
+   * O(entries × log n), each found by its arrival number and left a hole (PagedFifo.removeSeqs)
    */
   remove(entries: Set<QueueEntry>): void {
     // by arrival number: a paged entry handed out is a fresh object each time
-    const seqs = new Set<number>();
-    for (const e of entries) seqs.add(e.seq);
+    const seqs: number[] = [];
+    for (const e of entries) seqs.push(e.seq);
     for (const level of this.levels) {
       if (!level.length) continue;
       level.removing(entries);
-      for (let i = level.requeued.length - 1; i >= 0; i--) if (seqs.has(level.requeued[i]!.seq)) level.requeued.splice(i, 1);
+      level.removeRequeued(seqs);
       level.fresh.removeSeqs(seqs);
     }
     for (const e of entries) this.taken(e);
