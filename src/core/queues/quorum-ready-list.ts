@@ -158,6 +158,47 @@ export class QuorumReadyList extends ReadyList {
     for (const e of entries) this.uncounted(e);
   }
 
+  /**
+   * Offer the entries to `choose` in delivery order (as entries() gives them), from the head:
+   * 'take' takes the entry out and hands it to `taken`, 'pass' leaves it in its place, 'stop'
+   * ends the walk. Nothing is copied and a take costs O(log n) (a hole in its bucket; a return
+   * is near the head), so a selector consumer's dispatch costs what it walks, never the length
+   * of the queue (it copied the whole list per dispatch and rewrote it per take).
+   */
+  takeWhere(choose: (e: QueueEntry) => 'take' | 'pass' | 'stop', taken: (e: QueueEntry) => void): void {
+    for (let r = 0; r < this.returns.length; ) {
+      const e = this.returns.at(r)!;
+      const what = choose(e);
+      if (what === 'stop') return;
+      if (what === 'pass') {
+        r++;
+        continue;
+      }
+      this.returns.removeAt(r);
+      this.uncounted(e);
+      taken(e);
+    }
+    const pos = this.buckets.map(() => 0);
+    let counter = this.dequeueCounter;
+    for (;;) {
+      const b = this.nextBucket(counter, pos);
+      const bucket = this.buckets[b]!;
+      const e = bucket.at(pos[b]!);
+      if (e === undefined) return;
+      const what = choose(e);
+      if (what === 'stop') return;
+      // the order goes on as the snapshot of entries() had it: a taken entry counts as a turn of its bucket
+      counter = counter === WEIGHT ? 0 : counter + 1;
+      if (what === 'pass') {
+        pos[b]!++;
+        continue;
+      }
+      bucket.removeAt(pos[b]!);
+      this.uncounted(e);
+      taken(e);
+    }
+  }
+
   /** in delivery order (as successive shifts would give them), without copying the list */
   override *entries(): IterableIterator<QueueEntry> {
     for (let i = 0; i < this.returns.length; i++) yield this.returns.at(i)!;
