@@ -3,6 +3,7 @@ import type { Message } from '../message.js';
 import { storableNative } from '../native-forms.js';
 import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
+import { FifoCopies, FifoCopy } from './fifo-copy.js';
 import { Hole, Holes } from './holes.js';
 import { BLOCK_SLOTS, SlotBlocks } from './slot-blocks.js';
 
@@ -112,6 +113,8 @@ export class PagedFifo {
   private readonly holes = new Holes();
   /** of those, how many are in the tail */
   private tailHoles = 0;
+  /** copies being taken a slice at a time (a peek of a million): told of every entry leaving */
+  private copies: FifoCopies | undefined;
 
   /** ready entries kept in memory before the rest pages out; undefined: nothing pages */
   private readonly threshold: number | undefined;
@@ -194,8 +197,18 @@ export class PagedFifo {
   shift(): QueueEntry | undefined {
     if (this.head.length === 0 && this.count > 0) this.pageIn();
     const e = this.head.shift();
-    if (e !== undefined) this.frontMoved();
+    if (e !== undefined) {
+      if (this.copies) this.copiesLeaving(e);
+      this.frontMoved();
+    }
     return e;
+  }
+
+  /** a copy of the first `count` entries as they are now, taken a slice at a time into `out` from `at` (FifoCopy) */
+  copy<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
+    const c = new FifoCopy(this, count, out, at, copy);
+    if (!c.done) (this.copies ??= new FifoCopies()).add(c as FifoCopy<unknown>);
+    return c;
   }
 
   /**
@@ -208,12 +221,15 @@ export class PagedFifo {
     if (this.head.length > 0) {
       const e = this.head.shift()!;
       leaving?.(e);
+      if (this.copies) this.copiesLeaving(e);
       this.frontMoved();
       return e;
     }
     if (this.count === 0) return undefined;
     const e = this.tailEntry(0);
+    // copies take it while a transient one's record is still there
     leaving?.(e);
+    if (this.copies) this.copiesLeaving(e);
     if (e instanceof PagedEntry) {
       this.movePaged(-e.bodyLength);
       this.releaseSlot(0);
@@ -231,6 +247,7 @@ export class PagedFifo {
 
   /** everything, in order; paged entries as PagedEntry */
   clear(): QueueEntry[] {
+    this.endCopies();
     const out: QueueEntry[] = [];
     const tailFront = this.front + this.head.length;
     for (const e of this.head.clear()) if (!(e instanceof Hole)) out.push(e);
@@ -247,6 +264,7 @@ export class PagedFifo {
 
   /** the list is dropped unread (its queue was deleted): the transient store lets go of its records */
   drop(): void {
+    this.endCopies();
     // a hole's record was let go of as it was taken out (its place reads -1: the journal)
     if (this.transient) for (let i = 0; i < this.count; i++) if (!this.kept.has(this.base + i)) this.releaseSlot(i);
     this.front += this.head.length + this.count;
@@ -270,18 +288,47 @@ export class PagedFifo {
    * its number as it is pushed, requeued ones go elsewhere); numbers not here are passed over
    */
   removeSeqs(seqs: Iterable<number>): void {
+    const found: number[] = [];
     for (const seq of seqs) {
       const slot = this.slotOfSeq(seq);
-      if (slot >= 0 && (this.holes.count === 0 || !this.holes.has(this.front + slot))) this.holeAt(slot);
+      if (slot >= 0 && (this.holes.count === 0 || !this.holes.has(this.front + slot))) found.push(slot);
     }
+    if (found.length === 0) return;
+    found.sort((a, b) => a - b);
+    const slots = found.filter((slot, i) => i === 0 || found[i - 1] !== slot);
+    if (this.copies) this.copiesRemoving(slots.map((slot) => (this.holes.count === 0 ? slot : slot - this.holes.before(this.front + slot))));
+    for (const slot of slots) this.holeAt(slot);
     this.afterHoles();
   }
 
   /** take out the entry at `index` (as `at` counts) */
   removeAt(index: number): void {
     if (index < 0 || index >= this.length) throw new RangeError(`index ${index} outside a FIFO of ${this.length}`);
+    if (this.copies) this.copiesRemoving([index]);
     this.holeAt(this.holes.count === 0 ? index : this.holes.slotOf(index, this.front));
     this.afterHoles();
+  }
+
+  private copiesLeaving(e: QueueEntry): void {
+    this.copies!.leaving(e);
+    if (this.copies!.empty) this.copies = undefined;
+  }
+
+  /**
+   * the live entries at `positions` (ascending) are about to be taken out: copies that have not
+   * reached one take it now (a paged one reads its message back before the FIFO lets go of it)
+   */
+  private copiesRemoving(positions: number[]): void {
+    this.copies!.removing(
+      positions,
+      positions.map((i) => this.at(i)!),
+    );
+    if (this.copies!.empty) this.copies = undefined;
+  }
+
+  private endCopies(): void {
+    this.copies?.end();
+    this.copies = undefined;
   }
 
   /** the slot (counted from the front, holes included) of arrival number `seq`, or -1 */

@@ -2,6 +2,8 @@ import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import { ReadyCopy, ReadyList, firstEntries } from './ready-list.js';
+import { ArrayCopy, type CopyPart } from './fifo-copy.js';
+import { TwoLevelCopy } from './two-level-copy.js';
 import type { TransientPager } from '../../store/store.js';
 
 /**
@@ -212,9 +214,30 @@ export class QuorumReadyList extends ReadyList {
     }
   }
 
-  /** its returns and buckets are not FIFOs: copied whole at once, then each through `copy` in slices */
+  /**
+   * the first `limit` entries in delivery order as they are now, each through `copy`, copied a
+   * slice at a time while the list goes on: the returns at once (one array of pointers, as a
+   * classic level's requeued ones), each bucket a slice at a time (PagedFifo.copy: told of
+   * every entry leaving it); strict priorities deliver bucket after bucket, 4.0-4.2's two levels
+   * interleave them (TwoLevelCopy). It copied the whole list in one turn first.
+   */
   override copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
-    return ReadyCopy.ofArray(this.toArray(limit), copy);
+    const out: T[] = new Array(Math.min(limit, this.held));
+    const parts: CopyPart[] = [];
+    const r = Math.min(this.returns.length, out.length);
+    if (r > 0) parts.push(new ArrayCopy(firstEntries(returnsOf(this.returns), r, r), out, 0, copy));
+    const rest = out.length - r;
+    if (rest > 0 && this.scheme === 'two-level') parts.push(new TwoLevelCopy(this.buckets[0]!, this.buckets[1]!, this.dequeueCounter, WEIGHT, rest, out, r, copy));
+    else if (rest > 0) {
+      let at = r;
+      // 'none': one bucket; 'strict': the highest first, each drained before the next
+      for (let b = this.buckets.length - 1; b >= 0 && at < out.length; b--) {
+        const n = Math.min(this.buckets[b]!.length, out.length - at);
+        if (n > 0) parts.push(this.buckets[b]!.copy(n, out, at, copy));
+        at += n;
+      }
+    }
+    return ReadyCopy.ofParts(out, parts);
   }
 
   override toArray(limit = Infinity): QueueEntry[] {
@@ -293,4 +316,9 @@ export class QuorumReadyList extends ReadyList {
       this.heldPersistentBytes -= bytes;
     }
   }
+}
+
+/** a Fifo's entries in order, without copying it */
+function* returnsOf(returns: Fifo<QueueEntry>): IterableIterator<QueueEntry> {
+  for (let i = 0; i < returns.length; i++) yield returns.at(i)!;
 }
