@@ -29,6 +29,7 @@ import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
 import { compileJmsBench } from './lib/jms-bench.js';
+import { Selector } from '../src/core/selector/index.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -514,6 +515,97 @@ if (wanted('peek with removals from the middle')) {
     return `${removed} removed, ${(await peek).length} peeked`;
   });
   v.deleteQueue('peek.rm', false, false, null);
+  await settled();
+}
+/** a quorum queue (RabbitMQ's; in memory here) of N, message k's header x given by `x(k)` */
+const fillQuorum = (name: string, x: (k: number) => number) => {
+  v.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'quorum' } as never }, null);
+  const body = Buffer.from('m');
+  const headers = [{ x: 1 }, { x: 2 }];
+  for (let k = 0; k < N; k++) b.publish('', name, body, { headers: headers[x(k) - 1] });
+  return v.getQueue(name)!;
+};
+/** an in-process consumer of `name` with a JMS selector (prefetch `prefetch`, 0: none), acking what it got every turn; stop() cancels */
+const selectorConsumer = (name: string, selector: string, prefetch: number) => {
+  const session = core.openSession(v, {});
+  session.consumerPrefetch = prefetch;
+  let got = 0;
+  let last = 0;
+  let acking = false;
+  let closed = false;
+  session.consume(name, { tag: 'sel', noAck: false, exclusive: false, priority: 0, arguments: {}, selector: new Selector(selector) }, {
+    deliver: (d) => {
+      got++;
+      last = d.tag;
+      if (acking) return;
+      acking = true;
+      setImmediate(() => {
+        acking = false;
+        if (!closed) session.ack(last, true);
+      });
+    },
+    isWritable: () => true,
+    cancelledByBroker: () => undefined,
+  });
+  return {
+    got: () => got,
+    stop: () => {
+      closed = true;
+      session.close();
+    },
+  };
+};
+if (wanted('quorum queue, selector consumer, few selected')) {
+  // 1M in a quorum queue, one in 100 000 selected (x = 2): the consumer attaches, then 20 more
+  // are published one a turn; each publish dispatches (it walked, and copied, the whole list each time)
+  const q = fillQuorum('qsel.few', (k) => (k % 100_000 === 99_999 ? 2 : 1));
+  await measure('quorum queue, selector consumer, few selected (attach, then 20 publishes one a turn)', async () => {
+    const c = selectorConsumer('qsel.few', 'x = 2', 100);
+    const t = performance.now();
+    for (let k = 0; k < 20; k++) {
+      b.publish('', 'qsel.few', Buffer.from('m'), { headers: { x: 2 } });
+      await turn();
+    }
+    const ms = performance.now() - t;
+    const got = c.got();
+    c.stop();
+    return `${got} delivered, ${q.messageCount} ready; 20 publishes in ${ms.toFixed(0)} ms`;
+  });
+  v.deleteQueue('qsel.few', false, false, null);
+  await settled();
+}
+if (wanted('quorum queue, selector consumer, all but the head selected')) {
+  // the reverse: the head is not selected, all N - 1 behind it are; prefetch 1000, acks every turn
+  // (each take rewrote the list before: O(N²), hours at 1M; measured at --count 50000 instead)
+  const q = fillQuorum('qsel.most', (k) => (k === 0 ? 1 : 2));
+  await measure('quorum queue, selector consumer, all but the head selected', async () => {
+    const c = selectorConsumer('qsel.most', 'x = 2', 1000);
+    while (c.got() < N - 1) await turn();
+    c.stop();
+    return `${c.got()} delivered, ${q.messageCount} ready`;
+  });
+  v.deleteQueue('qsel.most', false, false, null);
+  await settled();
+}
+if (wanted('peek of a quorum queue')) {
+  // 4.2's two levels (the default engine): one in 3 high priority
+  v.declareQueue('qpeek', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'quorum' } as never }, null);
+  const body = Buffer.from('m');
+  for (let k = 0; k < N; k++) b.publish('', 'qpeek', body, { priority: k % 3 === 0 ? 9 : 0 });
+  const handle = b.queue('qpeek') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
+  await measure('peek of a quorum queue (test API)', async () => `${(handle.peek ? await handle.peek() : handle.messages()).length} peeked`);
+  v.deleteQueue('qpeek', false, false, null);
+  await settled();
+}
+if (wanted('OpenWire queue browser')) {
+  // a JMS QueueBrowser (the ActiveMQ client, bench/openwire/JmsBrowse.java) over N
+  declare('browse');
+  fill('browse');
+  const jms = compileJmsBench('JmsBrowse');
+  await measure('OpenWire queue browser (JMS QueueBrowser over N)', async () =>
+    'skipped' in jms ? `skipped: ${jms.skipped}` : (await child('java', ['-cp', jms.classpath, 'JmsBrowse', `tcp://127.0.0.1:${b.ports['openwire']}`, 'browse'])).replace('done', 'browsed'),
+  );
+  v.deleteQueue('browse', false, false, null);
   await settled();
 }
 if (wanted('messages() (test API, synchronous)')) {

@@ -100,6 +100,24 @@ export class Fifo<T> {
     return this.items[(this.head + index) % this.items.length];
   }
 
+  /** replaces the item at `index` (an existing one) */
+  set(index: number, item: T): void {
+    if (index < 0 || index >= this.count) throw new RangeError(`index ${index} outside a FIFO of ${this.count}`);
+    if (this.blocks !== undefined) {
+      const q = this.head + index;
+      this.blocks[q >> SHIFT]![q & MASK] = item;
+    } else this.items[(this.head + index) % this.items.length] = item;
+  }
+
+  /** takes out the item at `index`: the ones ahead of it move back a slot (O(index): for takes near the head) */
+  removeAt(index: number): T | undefined {
+    if (index < 0 || index >= this.count) return undefined;
+    const item = this.at(index);
+    for (let i = index; i > 0; i--) this.set(i, this.at(i - 1) as T);
+    this.shift();
+    return item;
+  }
+
   clear(): T[] {
     const out = this.toArray();
     this.reset();

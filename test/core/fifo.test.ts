@@ -86,4 +86,26 @@ describe('Fifo', () => {
     f.unshift(7);
     expect(f.toArray()).toEqual([7, 8, 9, ...Array.from({ length: 10 }, (_, i) => 10 + i)]);
   });
+
+  it('set and removeAt, in a small ring and across blocks, keep the others in order', () => {
+    for (const n of [10, 2 * FIFO_BLOCK + 7]) {
+      const f = new Fifo<number>();
+      const model: number[] = [];
+      // wrapped around (a ring) or starting mid-block (blocks)
+      for (let i = 0; i < 5; i++) f.push(-1);
+      for (let i = 0; i < 5; i++) f.shift();
+      for (let i = 0; i < n; i++) {
+        f.push(i);
+        model.push(i);
+      }
+      f.set(3, 300);
+      model[3] = 300;
+      for (const at of [0, 2, model.length - 1, Math.floor(model.length / 2)]) {
+        expect(f.removeAt(at)).toBe(model.splice(at, 1)[0]);
+      }
+      expect(f.removeAt(model.length)).toBeUndefined();
+      expect(() => f.set(model.length, 0)).toThrow(RangeError);
+      expect(f.toArray()).toEqual(model);
+    }
+  });
 });

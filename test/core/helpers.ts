@@ -1,4 +1,6 @@
 import type { Consumer, ConsumerSink, Delivery } from '../../src/core/consumer.js';
+import { Selector } from '../../src/core/selector/index.js';
+import type { Session } from '../../src/core/session.js';
 import { Broker } from '../../src/core/broker.js';
 import type { FieldTable } from '../../src/core/fields.js';
 import type { Message, MessageProperties } from '../../src/core/message.js';
@@ -43,4 +45,14 @@ export class Collector implements ConsumerSink {
 /** the ready messages of a queue, as text */
 export function texts(vhost: VHost, queue: string): string[] {
   return (vhost.getQueue(queue)?.peekMessages() ?? []).map((e) => e.message.body.toString());
+}
+
+/** a consumer of queue `q` (a JMS selector if given) whose deliveries are kept until the test settles them */
+export function keepingConsumer(broker: Broker, vhost: VHost, tag: string, prefetch: number, selector?: string) {
+  const session: Session = broker.openSession(vhost, {});
+  session.consumerPrefetch = prefetch;
+  const got: Delivery[] = [];
+  const sink: ConsumerSink = { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined };
+  session.consume('q', { tag, noAck: false, exclusive: false, priority: 0, arguments: {}, ...(selector ? { selector: new Selector(selector) } : {}) }, sink);
+  return { session, got, bodies: () => got.map((d) => d.message.body.toString()), ackAll: () => session.ack(got[got.length - 1]!.tag, true) };
 }

@@ -63,6 +63,17 @@ function random(seed: number): () => number {
   };
 }
 
+/** shifts `f` to empty: what comes out is what `model` held (emptied too); no block, paged byte or transient record left */
+function drainsToEmpty(f: PagedFifo, model: QueueEntry[], meter: { bytes: number }, transient: FakeTransient): void {
+  const out: QueueEntry[] = [];
+  for (let e = f.shift(); e; e = f.shift()) out.push(e);
+  expect(bodies(out)).toEqual(bodies(model.splice(0)));
+  expect(f.length).toBe(0);
+  expect(f.tailBlocks).toBe(0);
+  expect(meter.bytes).toBe(0);
+  expect(transient.live.size).toBe(0);
+}
+
 describe('SlotBlocks', () => {
   it('adds a block as it grows and frees one as it drains, keeping slot positions; one spare while not empty', () => {
     const s = new SlotBlocks(4);
@@ -157,16 +168,8 @@ describe('PagedFifo in blocks', () => {
         model.splice(0, model.length, ...model.filter((e) => !gone.has(e.seq)));
       }
       check();
-      if (round % 20 === 19) {
-        // drain to empty (the tail lets go of every block), then grow again
-        const out: QueueEntry[] = [];
-        for (let e = f.shift(); e; e = f.shift()) out.push(e);
-        expect(bodies(out)).toEqual(bodies(model.splice(0)));
-        expect(f.length).toBe(0);
-        expect(f.tailBlocks).toBe(0);
-        expect(meter.bytes).toBe(0);
-        expect(transient.live.size).toBe(0);
-      }
+      // drain to empty (the tail lets go of every block), then grow again
+      if (round % 20 === 19) drainsToEmpty(f, model, meter, transient);
     }
   });
 
@@ -313,5 +316,103 @@ describe('a transient record is read before it is let go of (review-s9-1 #2)', (
     const e = f.shiftLazy()!;
     expect(() => e.message).toThrow(/after its release/);
     expect(transient.live.size).toBe(1);
+  });
+});
+
+describe('removal from the middle leaves holes (issue 18: O(log n) a removal, not a rewrite of the list)', () => {
+  it('removeSeqs and removeAt anywhere, mixed with pushes and shifts: order, content, indexes, paged counts and transient records match a plain array', () => {
+    const transient = new FakeTransient();
+    const meter = { bytes: 0 };
+    // 8-slot blocks and at most 16 holes kept: holes cross the head, the tail and block boundaries, and get closed up
+    const f = new PagedFifo(pager, 0, transient, meter, 8, 16);
+    const model: QueueEntry[] = [];
+    const gone: number[] = [];
+    const rnd = random(5);
+    const kinds = ['p', 'p', 't', 't', 'o'] as const;
+    const check = () => {
+      expect(f.length).toBe(model.length);
+      let pagedTransient = 0;
+      let paged = 0;
+      let pagedBytes = 0;
+      for (let i = 0; i < model.length; i++) {
+        const e = f.at(i)!;
+        expect(e.seq).toBe(model[i]!.seq);
+        expect(body(e)).toBe(body(model[i]));
+        expect(f.indexOfSeq(e.seq)).toBe(i);
+        if (e instanceof PagedEntry) {
+          paged++;
+          pagedBytes += e.bodyLength;
+          if (!e.persisted) pagedTransient++;
+        }
+      }
+      expect(f.at(model.length)).toBeUndefined();
+      for (const seq of gone.slice(-20)) expect(f.indexOfSeq(seq)).toBe(-1);
+      expect(f.paged).toBe(paged);
+      expect(f.pagedBytes).toBe(pagedBytes);
+      expect(meter.bytes).toBe(pagedBytes);
+      expect(transient.live.size).toBe(pagedTransient);
+    };
+    for (let round = 0; round < 300; round++) {
+      const grow = Math.floor(rnd() * 30);
+      for (let i = 0; i < grow; i++) {
+        const e = entry(kinds[Math.floor(rnd() * kinds.length)]!);
+        f.push(e);
+        model.push(e);
+      }
+      const r = rnd();
+      if (r < 0.35 && model.length) {
+        // a selector consumer's picks by arrival number, anywhere (the front too), with numbers not here
+        const picked: number[] = [];
+        for (const e of model) if (rnd() < 0.2) picked.push(e.seq);
+        f.removeSeqs([...picked, ...gone.slice(-3), seqs + 1000]);
+        gone.push(...picked);
+        const set = new Set(picked);
+        model.splice(0, model.length, ...model.filter((e) => !set.has(e.seq)));
+      } else if (r < 0.6 && model.length) {
+        // a walk taking some as it goes (the quorum queue's selector dispatch)
+        for (let i = 0; i < model.length; ) {
+          if (rnd() < 0.3) {
+            f.removeAt(i);
+            gone.push(model.splice(i, 1)[0]!.seq);
+          } else i += 1 + Math.floor(rnd() * 3);
+        }
+      } else {
+        const take = Math.floor(rnd() * 25);
+        for (let i = 0; i < take && model.length; i++) {
+          const lazy = rnd() < 0.3;
+          const e = lazy ? f.shiftLazy() : f.shift();
+          expect(e!.seq).toBe(model.shift()!.seq);
+          if (!lazy) expect(body(e)).toBe(`m${e!.id}`);
+        }
+      }
+      check();
+      // drain to empty: no hole is handed out, every block and record let go of
+      if (round % 50 === 49) drainsToEmpty(f, model, meter, transient);
+    }
+    expect(() => f.removeAt(f.length)).toThrow(RangeError);
+    // clear hands out the live entries only, in order
+    const rest = f.clear();
+    expect(rest.map((e) => e.seq)).toEqual(model.map((e) => e.seq));
+    expect(transient.live.size).toBe(0);
+  });
+
+  it('a head nobody takes, and every message behind it taken from the middle: the holes are closed up, memory follows what is live', () => {
+    const meter = { bytes: 0 };
+    const f = new PagedFifo(pager, 0, undefined, meter, 16, 64);
+    const stuck = entry('p');
+    f.push(stuck);
+    for (let round = 0; round < 2000; round++) {
+      const batch = Array.from({ length: 10 }, () => entry('p'));
+      for (const e of batch) f.push(e);
+      // taken one after another right behind the head, as a selector consumer's dispatch walk does
+      for (let i = 0; i < batch.length; i++) f.removeAt(1);
+      expect(f.length).toBe(1);
+    }
+    // 20 000 taken from behind the head: at most 64 holes (+ one batch) kept, so at most a few blocks held
+    expect(f.tailBlocks).toBeLessThanOrEqual(Math.ceil((64 + 10) / 16) + 2);
+    expect(f.pagedBytes).toBe(0);
+    expect(meter.bytes).toBe(0);
+    expect(f.shift()!.seq).toBe(stuck.seq);
+    expect(f.length).toBe(0);
   });
 });

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../../src/core/broker.js';
-import type { ConsumerSink, Delivery } from '../../src/core/consumer.js';
 import { PASS_LIMIT } from '../../src/core/queues/queue.js';
-import { Selector } from '../../src/core/selector/index.js';
-import type { Session } from '../../src/core/session.js';
+import { keepingConsumer } from './helpers.js';
 import type { VHost } from '../../src/core/vhost.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 
@@ -27,19 +25,7 @@ function send(vhost: VHost, body: string, headers: Record<string, string | numbe
   vhost.publish('', 'q', { exchange: '', routingKey: 'q', properties: { headers }, body: Buffer.from(body), publishedAt: Date.now() });
 }
 
-/** a consumer whose deliveries are kept until the test acks them */
-function consumer(broker: Broker, vhost: VHost, tag: string, prefetch: number, selector?: string) {
-  const session: Session = broker.openSession(vhost, {});
-  session.consumerPrefetch = prefetch;
-  const got: Delivery[] = [];
-  const sink: ConsumerSink = { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined };
-  session.consume('q', { tag, noAck: false, exclusive: false, priority: 0, arguments: {}, ...(selector ? { selector: new Selector(selector) } : {}) }, sink);
-  return {
-    got,
-    bodies: () => got.map((d) => d.message.body.toString()),
-    ackAll: () => session.ack(got[got.length - 1]!.tag, true),
-  };
-}
+const consumer = keepingConsumer;
 
 const readyBodies = (vhost: VHost) => vhost.getQueue('q')!.peekMessages().map((e) => e.message.body.toString());
 

@@ -92,6 +92,7 @@ public class JmsScenarios {
       case "wrongPassword": wrongPassword(); break;
       case "ssl": ssl(); break;
       case "selector": selector(); break;
+      case "browse": browse(); break;
       case "badSelector": badSelector(); break;
       case "topic": topic(); break;
       case "sendTo": sendTo(); break;
@@ -531,6 +532,48 @@ public class JmsScenarios {
       int n = 0;
       while (rest.receive(500) != null) n++;
       check(n == 4, "the other four stay on the queue, got " + n);
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * A QueueBrowser over more messages than one slice of the broker's browse (16 384): every
+   * message in order, then the end of the enumeration; with a selector only those it takes;
+   * nothing consumed (ActiveMQ's QueueBrowser semantics).
+   */
+  static void browse() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(unique("browse"));
+      MessageProducer p = s.createProducer(q);
+      p.setDeliveryMode(DeliveryMode.NON_PERSISTENT);
+      int n = 20000;
+      for (int i = 0; i < n; i++) {
+        TextMessage m = s.createTextMessage("m" + i);
+        m.setIntProperty("n", i);
+        p.send(m);
+      }
+      int seen = 0;
+      QueueBrowser all = s.createBrowser(q);
+      for (java.util.Enumeration<?> e = all.getEnumeration(); e.hasMoreElements(); seen++) {
+        TextMessage m = (TextMessage) e.nextElement();
+        if (!("m" + seen).equals(m.getText())) {
+          check(false, "browsed message " + seen + " is " + m.getText());
+          return;
+        }
+      }
+      all.close();
+      check(seen == n, "browsed " + seen + " of " + n);
+      QueueBrowser some = s.createBrowser(q, "n >= 19990 OR n = 7");
+      StringBuilder got = new StringBuilder();
+      for (java.util.Enumeration<?> e = some.getEnumeration(); e.hasMoreElements(); ) got.append(((TextMessage) e.nextElement()).getText()).append(' ');
+      some.close();
+      check("m7 m19990 m19991 m19992 m19993 m19994 m19995 m19996 m19997 m19998 m19999 ".equals(got.toString()), "browsed with a selector: " + got);
+      TextMessage first = (TextMessage) s.createConsumer(q).receive(5000);
+      check(first != null && "m0".equals(first.getText()), "nothing consumed by the browse: first " + first);
     } finally {
       c.close();
     }

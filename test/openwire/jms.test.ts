@@ -7,7 +7,7 @@ import { jmsScenarioRun, jmsUnavailable } from '../helpers/jms.js';
  * below asserts its scenario's outcome.
  */
 const unavailable = jmsUnavailable();
-const SCENARIOS = ['example', 'consume', 'types', 'requestReply', 'selector', 'transacted', 'clientAck', 'dlq', 'durable', 'pull', 'wrongPassword', 'topic', 'badSelector'];
+const SCENARIOS = ['example', 'consume', 'types', 'requestReply', 'selector', 'browse', 'transacted', 'clientAck', 'dlq', 'durable', 'pull', 'wrongPassword', 'topic', 'badSelector'];
 
 describe.skipIf(unavailable !== undefined)(`ActiveMQ JMS client over OpenWire${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const outcome = jmsScenarioRun(SCENARIOS);
@@ -26,6 +26,9 @@ describe.skipIf(unavailable !== undefined)(`ActiveMQ JMS client over OpenWire${u
   });
   it('a queue consumer with a selector takes only what it selects; the rest stays for others', () => {
     expect(outcome('selector')).toBe('OK');
+  });
+  it('a QueueBrowser over 20 000 (more than one slice of the broker\'s browse) sees every message in order, with a selector those it takes, and consumes none', () => {
+    expect(outcome('browse')).toBe('OK');
   });
   it('a transacted session: commit delivers, rollback redelivers with JMSRedelivered and JMSXDeliveryCount 2', () => {
     expect(outcome('transacted')).toBe('OK');

@@ -3,6 +3,8 @@ import type { Message } from '../message.js';
 import { storableNative } from '../native-forms.js';
 import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
+import { FifoCopies, FifoCopy } from './fifo-copy.js';
+import { Hole, Holes } from './holes.js';
 import { BLOCK_SLOTS, SlotBlocks } from './slot-blocks.js';
 
 /**
@@ -25,6 +27,14 @@ export interface PagingMeter {
 
 /** how many paged-out messages come back at once when the in-memory part runs dry */
 const PAGE_IN_BATCH = 512;
+
+/**
+ * holes kept at most before the FIFO closes up behind them, when they also outnumber its live
+ * entries: a selector consumer taking every message behind one nobody selects leaves a hole
+ * per delivery, which the front never reaches; closing up then costs O(live + holes), at most
+ * twice the holes made since the last time (amortised O(1) per removal)
+ */
+const HOLES_KEPT = 4096;
 
 /**
  * A queue entry whose message is in the store, not in memory: what iterating a paged
@@ -82,6 +92,11 @@ export function entryBodyLength(e: QueueEntry): number {
  * same way to the transient store, where one is given (8 bytes more each: where it is).
  * Entries that cannot be paged (an adapter's own form of a message with no codec to store
  * it, a quorum queue's counts, nowhere to page to) wait behind as objects, in their place.
+ *
+ * An entry taken out of the middle (a selector consumer's pick) leaves a hole in its slot
+ * (Holes; a Hole object in the head, its message let go of at once): O(log n) to find it by its
+ * arrival number, nothing moved. The front skips holes as it reaches them; many holes the front
+ * does not reach are closed up (HOLES_KEPT). Indexes (`at`, `length`) count live entries only.
  */
 export class PagedFifo {
   /** the in-memory head */
@@ -92,6 +107,14 @@ export class PagedFifo {
   private kept = new Map<number, QueueEntry>();
   /** absolute index of the tail's first slot (kept's keys count from the first push) */
   private base = 0;
+  /** the place (slots numbered from the first push, head and tail alike) of the first slot */
+  private front = 0;
+  /** places of the entries taken out that the front has not reached */
+  private readonly holes = new Holes();
+  /** of those, how many are in the tail */
+  private tailHoles = 0;
+  /** copies being taken a slice at a time (a peek of a million): told of every entry leaving */
+  private copies: FifoCopies | undefined;
 
   /** ready entries kept in memory before the rest pages out; undefined: nothing pages */
   private readonly threshold: number | undefined;
@@ -103,6 +126,8 @@ export class PagedFifo {
     private readonly meter?: PagingMeter,
     /** slots per block of the paged tail (a power of two; tests use small ones) */
     blockSlots = BLOCK_SLOTS,
+    /** holes kept at most before closing up behind them (tests use few) */
+    private readonly holesKept = HOLES_KEPT,
   ) {
     this.threshold = pager?.threshold ?? transient?.threshold;
     this.slots = new SlotBlocks(blockSlots);
@@ -119,12 +144,12 @@ export class PagedFifo {
   }
 
   get length(): number {
-    return this.head.length + this.count;
+    return this.head.length + this.count - this.holes.count;
   }
 
   /** entries whose message is out of memory */
   get paged(): number {
-    return this.count - this.kept.size;
+    return this.count - this.kept.size - this.tailHoles;
   }
 
   /** body bytes of the entries whose message is out of memory */
@@ -171,7 +196,19 @@ export class PagedFifo {
 
   shift(): QueueEntry | undefined {
     if (this.head.length === 0 && this.count > 0) this.pageIn();
-    return this.head.shift();
+    const e = this.head.shift();
+    if (e !== undefined) {
+      if (this.copies) this.copiesLeaving(e);
+      this.frontMoved();
+    }
+    return e;
+  }
+
+  /** a copy of the first `count` entries as they are now, taken a slice at a time into `out` from `at` (FifoCopy) */
+  copy<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
+    const c = new FifoCopy(this, count, out, at, copy);
+    if (!c.done) (this.copies ??= new FifoCopies()).add(c as FifoCopy<unknown>);
+    return c;
   }
 
   /**
@@ -184,62 +221,204 @@ export class PagedFifo {
     if (this.head.length > 0) {
       const e = this.head.shift()!;
       leaving?.(e);
+      if (this.copies) this.copiesLeaving(e);
+      this.frontMoved();
       return e;
     }
     if (this.count === 0) return undefined;
     const e = this.tailEntry(0);
+    // copies take it while a transient one's record is still there
     leaving?.(e);
+    if (this.copies) this.copiesLeaving(e);
     if (e instanceof PagedEntry) {
       this.movePaged(-e.bodyLength);
       this.releaseSlot(0);
     }
     this.shiftSlot();
+    this.frontMoved();
     return e;
   }
 
   /** the entry at `index` in order; a paged one comes as a PagedEntry (its message read on use) */
   at(index: number): QueueEntry | undefined {
-    const h = this.head.length;
-    if (index < h) return this.head.at(index);
-    index -= h;
-    if (index < 0 || index >= this.count) return undefined;
-    return this.tailEntry(index);
+    if (index < 0 || index >= this.length) return undefined;
+    return this.entryInSlot(this.holes.count === 0 ? index : this.holes.slotOf(index, this.front));
   }
 
   /** everything, in order; paged entries as PagedEntry */
   clear(): QueueEntry[] {
-    const out = this.head.clear();
+    this.endCopies();
+    const out: QueueEntry[] = [];
+    const tailFront = this.front + this.head.length;
+    for (const e of this.head.clear()) if (!(e instanceof Hole)) out.push(e);
     for (let i = 0; i < this.count; i++) {
+      if (this.tailHoles > 0 && this.holes.has(tailFront + i)) continue;
       out.push(this.tailEntry(i));
       if (!this.kept.has(this.base + i)) this.releaseSlot(i);
     }
+    this.front = tailFront + this.count;
     this.resetTail();
+    this.holesGone();
     return out;
   }
 
   /** the list is dropped unread (its queue was deleted): the transient store lets go of its records */
   drop(): void {
+    this.endCopies();
+    // a hole's record was let go of as it was taken out (its place reads -1: the journal)
     if (this.transient) for (let i = 0; i < this.count; i++) if (!this.kept.has(this.base + i)) this.releaseSlot(i);
+    this.front += this.head.length + this.count;
     this.head.clear();
     this.resetTail();
+    this.holesGone();
   }
 
-  /** take out the entries with these arrival numbers (unique within a queue) */
-  removeSeqs(seqs: Set<number>): void {
-    this.head.filterInPlace((e) => !seqs.has(e.seq));
-    if (this.count === 0) return;
-    // compact the blocks in place: slot i moves to slot w <= i, so nothing unread is overwritten
+  /** where the entry with arrival number `seq` is (an index as `at` takes), or -1 */
+  indexOfSeq(seq: number): number {
+    const slot = this.slotOfSeq(seq);
+    if (slot < 0) return -1;
+    if (this.holes.count === 0) return slot;
+    const place = this.front + slot;
+    return this.holes.has(place) ? -1 : slot - this.holes.before(place);
+  }
+
+  /**
+   * take out the entries with these arrival numbers (unique within a queue): each found by a
+   * binary search, its slot left a hole (the FIFO holds entries in arrival order: an entry gets
+   * its number as it is pushed, requeued ones go elsewhere); numbers not here are passed over
+   */
+  removeSeqs(seqs: Iterable<number>): void {
+    const found: number[] = [];
+    for (const seq of seqs) {
+      const slot = this.slotOfSeq(seq);
+      if (slot >= 0 && (this.holes.count === 0 || !this.holes.has(this.front + slot))) found.push(slot);
+    }
+    if (found.length === 0) return;
+    found.sort((a, b) => a - b);
+    const slots = found.filter((slot, i) => i === 0 || found[i - 1] !== slot);
+    if (this.copies) this.copiesRemoving(slots.map((slot) => (this.holes.count === 0 ? slot : slot - this.holes.before(this.front + slot))));
+    for (const slot of slots) this.holeAt(slot);
+    this.afterHoles();
+  }
+
+  /** take out the entry at `index` (as `at` counts) */
+  removeAt(index: number): void {
+    if (index < 0 || index >= this.length) throw new RangeError(`index ${index} outside a FIFO of ${this.length}`);
+    if (this.copies) this.copiesRemoving([index]);
+    this.holeAt(this.holes.count === 0 ? index : this.holes.slotOf(index, this.front));
+    this.afterHoles();
+  }
+
+  private copiesLeaving(e: QueueEntry): void {
+    this.copies!.leaving(e);
+    if (this.copies!.empty) this.copies = undefined;
+  }
+
+  /**
+   * the live entries at `positions` (ascending) are about to be taken out: copies that have not
+   * reached one take it now (a paged one reads its message back before the FIFO lets go of it)
+   */
+  private copiesRemoving(positions: number[]): void {
+    this.copies!.removing(
+      positions,
+      positions.map((i) => this.at(i)!),
+    );
+    if (this.copies!.empty) this.copies = undefined;
+  }
+
+  private endCopies(): void {
+    this.copies?.end();
+    this.copies = undefined;
+  }
+
+  /** the slot (counted from the front, holes included) of arrival number `seq`, or -1 */
+  private slotOfSeq(seq: number): number {
+    let lo = 0;
+    let hi = this.head.length + this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqInSlot(mid) < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.head.length + this.count && this.seqInSlot(lo) === seq ? lo : -1;
+  }
+
+  /** the arrival number in slot `slot` (a hole keeps its entry's) */
+  private seqInSlot(slot: number): number {
+    const h = this.head.length;
+    if (slot < h) return this.head.at(slot)!.seq;
+    const i = slot - h;
+    return this.slots.blockOf(i).seqs[this.slots.slotOf(i)]!;
+  }
+
+  private entryInSlot(slot: number): QueueEntry {
+    const h = this.head.length;
+    return slot < h ? this.head.at(slot)! : this.tailEntry(slot - h);
+  }
+
+  /** the live entry in `slot` is taken out: a Hole in the head, a released slot in the tail */
+  private holeAt(slot: number): void {
+    const h = this.head.length;
+    if (slot < h) this.head.set(slot, new Hole(this.head.at(slot)!.seq));
+    else {
+      const i = slot - h;
+      const k = this.base + i;
+      if (!this.kept.delete(k)) {
+        const b = this.slots.blockOf(i);
+        const p = this.slots.slotOf(i);
+        this.movePaged(-b.lengths[p]!);
+        this.releaseSlot(i);
+        // released: a later drop or clear must not release it again
+        if (b.locs) b.locs[p] = -1;
+      }
+      this.tailHoles++;
+    }
+    this.holes.add(this.front + slot);
+  }
+
+  /** holes were made: the front skips those it is at; too many it does not reach are closed up */
+  private afterHoles(): void {
+    this.skipHoles();
+    if (this.holes.count > this.holesKept && this.holes.count > this.length) this.closeUp();
+  }
+
+  /** the first slot left: the front moves past it, and past the holes it is at then */
+  private frontMoved(): void {
+    this.front++;
+    if (this.holes.count > 0) this.skipHoles();
+  }
+
+  /** the front at holes: past them (the front is never a hole between calls) */
+  private skipHoles(): void {
+    while (this.holes.next === this.front) {
+      if (this.head.length > 0) this.head.shift();
+      else {
+        this.tailHoles--;
+        this.shiftSlot();
+      }
+      this.front++;
+      this.holes.shift();
+    }
+  }
+
+  /** every hole closed up: the entries behind move forward (O(slots)) */
+  private closeUp(): void {
+    const tailFront = this.front + this.head.length;
+    this.head.filterInPlace((e) => !(e instanceof Hole));
+    if (this.tailHoles > 0) this.closeUpTail(tailFront);
+    this.holesGone();
+  }
+
+  /** the tail's holes closed up (its first slot at place `tailFront`): its blocks compacted in place */
+  private closeUpTail(tailFront: number): void {
+    // slot i moves to slot w <= i, so nothing unread is overwritten
     const kept = new Map<number, QueueEntry>();
     const slots = this.slots;
     let w = 0;
-    let pagedBytes = 0;
     for (let i = 0, n = this.count; i < n; i++) {
+      if (this.holes.has(tailFront + i)) continue;
       const from = slots.blockOf(i);
       const p = slots.slotOf(i);
-      if (seqs.has(from.seqs[p]!)) {
-        if (!this.kept.has(this.base + i)) this.releaseSlot(i);
-        continue;
-      }
       const to = slots.blockOf(w);
       const q = slots.slotOf(w);
       to.ids[q] = from.ids[p]!;
@@ -251,13 +430,17 @@ export class PagedFifo {
       else if (to.locs) to.locs[q] = -1;
       const k = this.kept.get(this.base + i);
       if (k) kept.set(this.base + w, k);
-      else pagedBytes += from.lengths[p]!;
       w++;
     }
     this.kept = kept;
-    this.movePaged(pagedBytes - this.pagedBytes);
     if (w === 0) this.resetTail();
     else slots.truncate(w);
+  }
+
+  /** no hole left (emptied, or closed up) */
+  private holesGone(): void {
+    this.holes.clear();
+    this.tailHoles = 0;
   }
 
   private tailEntry(i: number): QueueEntry {
@@ -325,6 +508,13 @@ export class PagedFifo {
   private pageIn(): void {
     const n = Math.min(this.count, PAGE_IN_BATCH);
     for (let i = 0; i < n; i++) {
+      if (this.tailHoles > 0 && this.holes.has(this.front + this.head.length)) {
+        // a hole stays a hole, in its place (its slot was released as it was taken out)
+        this.head.push(new Hole(this.slots.blockOf(0).seqs[this.slots.slotOf(0)]!));
+        this.tailHoles--;
+        this.shiftSlot();
+        continue;
+      }
       const e = this.tailEntry(0);
       if (e instanceof PagedEntry) {
         this.movePaged(-e.bodyLength);

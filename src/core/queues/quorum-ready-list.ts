@@ -2,6 +2,8 @@ import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import { ReadyCopy, ReadyList, firstEntries } from './ready-list.js';
+import { ArrayCopy, type CopyPart } from './fifo-copy.js';
+import { TwoLevelCopy } from './two-level-copy.js';
 import type { TransientPager } from '../../store/store.js';
 
 /**
@@ -158,6 +160,47 @@ export class QuorumReadyList extends ReadyList {
     for (const e of entries) this.uncounted(e);
   }
 
+  /**
+   * Offer the entries to `choose` in delivery order (as entries() gives them), from the head:
+   * 'take' takes the entry out and hands it to `taken`, 'pass' leaves it in its place, 'stop'
+   * ends the walk. Nothing is copied and a take costs O(log n) (a hole in its bucket; a return
+   * is near the head), so a selector consumer's dispatch costs what it walks, never the length
+   * of the queue (it copied the whole list per dispatch and rewrote it per take).
+   */
+  takeWhere(choose: (e: QueueEntry) => 'take' | 'pass' | 'stop', taken: (e: QueueEntry) => void): void {
+    for (let r = 0; r < this.returns.length; ) {
+      const e = this.returns.at(r)!;
+      const what = choose(e);
+      if (what === 'stop') return;
+      if (what === 'pass') {
+        r++;
+        continue;
+      }
+      this.returns.removeAt(r);
+      this.uncounted(e);
+      taken(e);
+    }
+    const pos = this.buckets.map(() => 0);
+    let counter = this.dequeueCounter;
+    for (;;) {
+      const b = this.nextBucket(counter, pos);
+      const bucket = this.buckets[b]!;
+      const e = bucket.at(pos[b]!);
+      if (e === undefined) return;
+      const what = choose(e);
+      if (what === 'stop') return;
+      // the order goes on as the snapshot of entries() had it: a taken entry counts as a turn of its bucket
+      counter = counter === WEIGHT ? 0 : counter + 1;
+      if (what === 'pass') {
+        pos[b]!++;
+        continue;
+      }
+      bucket.removeAt(pos[b]!);
+      this.uncounted(e);
+      taken(e);
+    }
+  }
+
   /** in delivery order (as successive shifts would give them), without copying the list */
   override *entries(): IterableIterator<QueueEntry> {
     for (let i = 0; i < this.returns.length; i++) yield this.returns.at(i)!;
@@ -171,9 +214,30 @@ export class QuorumReadyList extends ReadyList {
     }
   }
 
-  /** its returns and buckets are not FIFOs: copied whole at once, then each through `copy` in slices */
+  /**
+   * the first `limit` entries in delivery order as they are now, each through `copy`, copied a
+   * slice at a time while the list goes on: the returns at once (one array of pointers, as a
+   * classic level's requeued ones), each bucket a slice at a time (PagedFifo.copy: told of
+   * every entry leaving it); strict priorities deliver bucket after bucket, 4.0-4.2's two levels
+   * interleave them (TwoLevelCopy). It copied the whole list in one turn first.
+   */
   override copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
-    return ReadyCopy.ofArray(this.toArray(limit), copy);
+    const out: T[] = new Array(Math.min(limit, this.held));
+    const parts: CopyPart[] = [];
+    const r = Math.min(this.returns.length, out.length);
+    if (r > 0) parts.push(new ArrayCopy(firstEntries(returnsOf(this.returns), r, r), out, 0, copy));
+    const rest = out.length - r;
+    if (rest > 0 && this.scheme === 'two-level') parts.push(new TwoLevelCopy(this.buckets[0]!, this.buckets[1]!, this.dequeueCounter, WEIGHT, rest, out, r, copy));
+    else if (rest > 0) {
+      let at = r;
+      // 'none': one bucket; 'strict': the highest first, each drained before the next
+      for (let b = this.buckets.length - 1; b >= 0 && at < out.length; b--) {
+        const n = Math.min(this.buckets[b]!.length, out.length - at);
+        if (n > 0) parts.push(this.buckets[b]!.copy(n, out, at, copy));
+        at += n;
+      }
+    }
+    return ReadyCopy.ofParts(out, parts);
   }
 
   override toArray(limit = Infinity): QueueEntry[] {
@@ -252,4 +316,9 @@ export class QuorumReadyList extends ReadyList {
       this.heldPersistentBytes -= bytes;
     }
   }
+}
+
+/** a Fifo's entries in order, without copying it */
+function* returnsOf(returns: Fifo<QueueEntry>): IterableIterator<QueueEntry> {
+  for (let i = 0; i < returns.length; i++) yield returns.at(i)!;
 }

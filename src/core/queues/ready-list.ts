@@ -1,6 +1,7 @@
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import type { TransientPager } from '../../store/store.js';
+import { ArrayCopy, type CopyPart, type FifoCopy } from './fifo-copy.js';
 
 /**
  * One priority level: new messages at the back of a FIFO; requeued ones in a small list
@@ -16,8 +17,6 @@ class Level {
   private requeuedAll: QueueEntry[] = [];
   private head = 0;
   readonly fresh: PagedFifo;
-  /** copies being taken of the FIFO a slice at a time (a peek of a million): told of each entry leaving its head */
-  private copies: FifoCopy<unknown>[] | undefined;
 
   constructor(
     pager: Pager | undefined,
@@ -47,11 +46,8 @@ class Level {
   shift(lazy = false): QueueEntry | undefined {
     const r = this.requeuedAll;
     if (this.head >= r.length) {
-      // lazy: copies take the entry before a transient one's record is let go of (shiftLazy)
-      if (lazy) return this.fresh.shiftLazy(this.copies === undefined ? undefined : this.onLeaving);
-      const e = this.fresh.shift();
-      if (this.copies !== undefined && e !== undefined) this.leaving(e);
-      return e;
+      // the FIFO tells copies being taken of it (a peek's) of the entry leaving
+      return lazy ? this.fresh.shiftLazy() : this.fresh.shift();
     }
     const e = r[this.head]!;
     r[this.head++] = undefined as never;
@@ -64,83 +60,23 @@ class Level {
 
   /** a copy of the FIFO's first `count` entries as they are now, taken a slice at a time (FifoCopy) */
   copyFresh<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
-    const c = new FifoCopy(this.fresh, count, out, at, copy);
-    if (!c.done) (this.copies ??= []).push(c as FifoCopy<unknown>);
-    return c;
+    return this.fresh.copy(count, out, at, copy);
   }
 
-  private readonly onLeaving = (e: QueueEntry): void => this.leaving(e);
-
-  /** the FIFO's head entry `e` leaves: copies not past it take it now */
-  private leaving(e: QueueEntry): void {
-    const copies = this.copies!;
-    for (const c of copies) c.leaving(e);
-    if (copies.some((c) => c.done)) this.dropDone();
-  }
-
-  /**
-   * these entries of this level are about to be taken out of the FIFO's middle (ReadyList.remove;
-   * no broker path reaches it with a copy running today — a quorum queue's list has its own remove
-   * and copy — it is kept so that a future caller cannot silently misalign a peek):
-   * each copy captures those it has not reached yet and counts the others as gone (FifoCopy.removing),
-   * before the FIFO closes up behind them. O(entries × log FIFO) to find them, and the copies'
-   * cursors move: nothing else is copied.
-   */
-  removing(entries: Iterable<QueueEntry>): void {
-    const copies = this.copies;
-    if (copies === undefined) return;
-    const positions: number[] = [];
-    for (const e of entries) {
-      if (e.priority !== this.priority) continue;
-      const i = this.fifoIndexOf(e.seq);
-      if (i >= 0) positions.push(i);
+  /** the requeued entries with these arrival numbers leave (a binary search each: the list is sorted by arrival) */
+  removeRequeued(seqs: Iterable<number>): void {
+    if (this.head >= this.requeuedAll.length) return;
+    const r = this.requeued;
+    for (const seq of seqs) {
+      let lo = 0;
+      let hi = r.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (r[mid]!.seq < seq) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < r.length && r[lo]!.seq === seq) r.splice(lo, 1);
     }
-    if (positions.length === 0) return;
-    positions.sort((a, b) => a - b);
-    // the FIFO's own entries (a paged one reads its message back when a copy takes it, before the FIFO lets go of it)
-    const removed = positions.map((i) => this.fresh.at(i)!);
-    for (const c of copies) c.removing(positions, removed);
-    if (copies.some((c) => c.done)) this.dropDone();
-  }
-
-  /**
-   * where the entry with arrival number `seq` is in the FIFO, or -1: a binary search, since the
-   * FIFO holds entries in arrival order (an entry gets its number as it is pushed; requeued ones
-   * go to the requeued list). An entry not in it (requeued, or already delivered, expired or
-   * purged) is -1: no scan of a million to find what is not there.
-   */
-  private fifoIndexOf(seq: number): number {
-    const fresh = this.fresh;
-    let lo = 0;
-    let hi = fresh.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (fresh.at(mid)!.seq < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo < fresh.length && fresh.at(lo)!.seq === seq) return lo;
-    return -1;
-  }
-
-  /**
-   * the FIFO is dropped (its queue deleted) or cleared: a copy with at most END_FINISH_MAX
-   * entries left finishes now; a longer one ends with what it has copied (ReadyCopy then
-   * answers that prefix), never copying the rest in one turn (review-s9-1 #1: 4.1-14.9 s at 1M).
-   * The bound is a count (a test can rely on it) as large as one slice of peek's: a queue of a
-   * few thousand deleted right after peek() still answers all of it.
-   */
-  endCopies(): void {
-    if (this.copies === undefined) return;
-    for (const c of this.copies) {
-      if (c.remaining <= END_FINISH_MAX) c.step(Infinity, Infinity);
-      else c.end();
-    }
-    this.copies = undefined;
-  }
-
-  private dropDone(): void {
-    const left = this.copies!.filter((c) => !c.done);
-    this.copies = left.length ? left : undefined;
   }
 
   clearRequeued(): void {
@@ -186,206 +122,6 @@ class Level {
   }
 }
 
-/** one piece of a ReadyCopy: copies into its part of `out` until a deadline or a number of entries */
-interface CopyPart {
-  /** copies until `deadline` (performance.now()) or `max` entries; returns how many it copied */
-  step(deadline: number, max: number): number;
-  readonly done: boolean;
-  /** what `copy` threw (the part then stops) */
-  readonly error: unknown;
-  /** its first index in `out` */
-  readonly at: number;
-  /** stopped short (its FIFO was dropped): the copy ends with what precedes `at + filled` */
-  readonly ended: boolean;
-  /** entries filled from `at` on without a gap */
-  readonly filled: number;
-}
-
-/** entries left at a drop or clear that a copy still copies at once (one slice of peek's: a bounded turn); past that it ends with what it has */
-const END_FINISH_MAX = 16_384;
-
-/** entries of an array nothing else changes, copied into `out` from index `at` */
-class ArrayCopy<T> implements CopyPart {
-  private copied = 0;
-  error: unknown;
-  /** its array is its own: nothing ends it */
-  readonly ended = false;
-
-  constructor(
-    private readonly entries: readonly QueueEntry[],
-    private readonly out: T[],
-    readonly at: number,
-    private readonly copy: (e: QueueEntry) => T,
-  ) {}
-
-  get done(): boolean {
-    return this.error !== undefined || this.copied >= this.entries.length;
-  }
-
-  get filled(): number {
-    return this.copied;
-  }
-
-  step(deadline: number, max: number): number {
-    const start = this.copied;
-    const end = Math.min(this.entries.length, start + max);
-    try {
-      while (this.copied < end) {
-        this.out[this.at + this.copied] = this.copy(this.entries[this.copied]!);
-        if ((++this.copied & 255) === 0 && performance.now() >= deadline) break;
-      }
-    } catch (err) {
-      this.error = err ?? new Error('copy failed');
-    }
-    return this.copied - start;
-  }
-}
-
-/**
- * A copy of the first `count` entries of a level's FIFO as they were when it started, made a
- * slice at a time into `out` from index `at`, each entry through `copy` (peek(): a
- * PeekedMessage, made from the entry as it is then). Between slices the FIFO changes:
- * - it gains entries at its back (publishes): what comes after the first `count` is never looked at;
- * - it loses entries at its head (deliveries, expiry, a purge's settling in slices): Level.shift
- *   tells `leaving`; the one the copy is at is copied as it leaves, any other was copied already;
- * - it loses entries from its middle (ReadyList.remove): Level.removing tells `removing` first;
- *   one the copy has not reached is copied then, out of turn, into its own place (a `hole` the
- *   cursor later steps over), one it passed only counts;
- * so the copy's next entry is always found by arithmetic: entry `copied` of the copy sits at
- * `copied - gone` in the FIFO. An entry leaving costs the copy O(1) and a removal O(holes), and
- * the cursor reaching a hole O(holes) (dormant: no broker path removes from the middle of a
- * base list with a copy running, Level.removing), never a copy of what is left. A drop or
- * clear of the FIFO (its queue deleted) finishes a copy with few entries left and ends a longer one with what it has (Level.endCopies: the ReadyCopy
- * then answers the prefix it has).
- */
-class FifoCopy<T> implements CopyPart {
-  /** the next entry of the copy to fill in turn: out[at] … out[at + copied - 1] are filled (and the holes above) */
-  private copied = 0;
-  /** of the copy's entries below `copied`, how many are no longer in the FIFO (left its head, or taken from its middle) */
-  private gone = 0;
-  /** copy indices above `copied` filled out of turn (their entries were taken from the FIFO's middle first), ascending */
-  private holes: number[] | undefined;
-  /** stopped short: its FIFO was dropped with many entries still to copy */
-  ended = false;
-  error: unknown;
-
-  constructor(
-    private readonly fifo: PagedFifo,
-    private readonly count: number,
-    private readonly out: T[],
-    readonly at: number,
-    private readonly copy: (e: QueueEntry) => T,
-  ) {}
-
-  get done(): boolean {
-    return this.error !== undefined || this.ended || this.copied >= this.count;
-  }
-
-  get filled(): number {
-    return this.copied;
-  }
-
-  /** entries still to copy (holes included: an upper bound) */
-  get remaining(): number {
-    return this.count - this.copied;
-  }
-
-  /** stop here: the copy keeps what it filled in turn */
-  end(): void {
-    if (!this.done) this.ended = true;
-  }
-
-  /** the FIFO's head entry `e` leaves */
-  leaving(e: QueueEntry): void {
-    if (this.done) return;
-    // at FIFO position 0 is the entry the copy is at (holes are stepped over as soon as reached)
-    if (this.copied === this.gone) this.put(e);
-    this.gone++;
-    this.skipHoles();
-  }
-
-  /**
-   * the FIFO entries at `positions` (ascending, as the FIFO is now) are about to be taken out of
-   * its middle; `entries` are those entries. One the copy has passed only counts as gone; one it
-   * has not reached (within its `count`) is copied now into its own place, a hole stepped over later.
-   */
-  removing(positions: readonly number[], entries: readonly QueueEntry[]): void {
-    if (this.done) return;
-    const cur = this.copied - this.gone;
-    let passed = 0;
-    const filled: number[] = [];
-    for (let n = 0; n < positions.length; n++) {
-      const p = positions[n]!;
-      if (p < cur) {
-        passed++;
-        continue;
-      }
-      // the (p - cur)-th copy index from `copied` on that is not a hole yet (holes of this call are not in the FIFO's count yet: positions are as it is now)
-      let k = this.copied + (p - cur);
-      if (this.holes) {
-        for (const h of this.holes) {
-          if (h > k) break;
-          k++;
-        }
-      }
-      if (k >= this.count) break;
-      try {
-        this.out[this.at + k] = this.copy(entries[n]!);
-      } catch (err) {
-        this.error = err ?? new Error('copy failed');
-        return;
-      }
-      filled.push(k);
-    }
-    this.gone += passed;
-    if (filled.length) this.holes = this.holes ? mergeAscending(this.holes, filled) : filled;
-    this.skipHoles();
-  }
-
-  step(deadline: number, max: number): number {
-    const start = this.copied;
-    const end = Math.min(this.count, start + max);
-    let n = 0;
-    while (this.copied < end && !this.done) {
-      // the entry `copied` of the copy sits at `copied - gone` in the FIFO now
-      this.put(this.fifo.at(this.copied - this.gone)!);
-      this.skipHoles();
-      if ((++n & 255) === 0 && performance.now() >= deadline) break;
-    }
-    return this.copied - start;
-  }
-
-  private put(e: QueueEntry): void {
-    try {
-      this.out[this.at + this.copied] = this.copy(e);
-      this.copied++;
-    } catch (err) {
-      this.error = err ?? new Error('copy failed');
-    }
-  }
-
-  /** the cursor reached entries filled out of turn: past them (they are not in the FIFO any more) */
-  private skipHoles(): void {
-    const holes = this.holes;
-    if (holes === undefined || holes[0] !== this.copied) return;
-    let i = 0;
-    while (i < holes.length && holes[i] === this.copied) {
-      i++;
-      this.copied++;
-      this.gone++;
-    }
-    this.holes = i === holes.length ? undefined : holes.slice(i);
-  }
-}
-
-function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!);
-  return out;
-}
-
 /**
  * A copy of a ready list as it is when made — the first `limit` entries in delivery order, each
  * through `copy` — taken a slice at a time (`step`) while the list goes on changing: each
@@ -418,10 +154,9 @@ export class ReadyCopy<T> {
     return new ReadyCopy(out, parts);
   }
 
-  /** entries copied already (a quorum queue's list is copied whole first), each through `copy` in slices */
-  static ofArray<T>(entries: QueueEntry[], copy: (e: QueueEntry) => T): ReadyCopy<T> {
-    const out: T[] = new Array(entries.length);
-    return new ReadyCopy(out, [new ArrayCopy(entries, out, 0, copy)]);
+  /** `parts` filling `out` in turn (a quorum queue's returns and buckets) */
+  static ofParts<T>(out: T[], parts: CopyPart[]): ReadyCopy<T> {
+    return new ReadyCopy(out, parts);
   }
 
   /** the first error a part met (the copy then stops) */
@@ -445,6 +180,8 @@ export class ReadyCopy<T> {
       }
       left -= part.step(deadline, left);
       if (part.error !== undefined) return true;
+      // ended within its step (TwoLevelCopy): answered with the prefix, as above
+      if (part.ended) continue;
       if (!part.done) return false;
       this.next++;
       if (left <= 0 || performance.now() >= deadline) break;
@@ -558,16 +295,16 @@ export class ReadyList {
 
   /**
    * take these entries out, wherever they are (a quorum queue's selector consumers take from the
-   * middle, through QuorumReadyList's own remove; this one has no caller in the broker today)
+   * middle, through QuorumReadyList's own remove; this one has no caller in the broker today):
+   * O(entries × log n), each found by its arrival number and left a hole (PagedFifo.removeSeqs)
    */
   remove(entries: Set<QueueEntry>): void {
     // by arrival number: a paged entry handed out is a fresh object each time
-    const seqs = new Set<number>();
-    for (const e of entries) seqs.add(e.seq);
+    const seqs: number[] = [];
+    for (const e of entries) seqs.push(e.seq);
     for (const level of this.levels) {
       if (!level.length) continue;
-      level.removing(entries);
-      for (let i = level.requeued.length - 1; i >= 0; i--) if (seqs.has(level.requeued[i]!.seq)) level.requeued.splice(i, 1);
+      level.removeRequeued(seqs);
       level.fresh.removeSeqs(seqs);
     }
     for (const e of entries) this.taken(e);
@@ -616,7 +353,6 @@ export class ReadyList {
   /** a detached list nobody will read (its queue was deleted): paged-out transient records are let go */
   drop(): void {
     for (const level of this.levels) {
-      level.endCopies();
       level.clearRequeued();
       level.fresh.drop();
     }
@@ -626,7 +362,6 @@ export class ReadyList {
   clear(): QueueEntry[] {
     const all = this.toArray();
     for (const level of this.levels) {
-      level.endCopies();
       level.clearRequeued();
       level.fresh.clear();
     }

@@ -200,6 +200,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     return this.state === 'open' && this.socket.writableLength + this.out.pos < WRITE_HIGH_WATER;
   }
 
+  get closed(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
   async shutdown(reason: string): Promise<void> {
     if (this.state === 'closed') return;
     this.log.info('OpenWire connection closed by the broker', { reason });

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { TOPIC_EXCHANGE, isWildcardName, topicBindingKey, wildcardQueueTakes } from '../../core/activemq-names.js';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { Message } from '../../core/message.js';
+import type { QueueEntry } from '../../core/queues/entry.js';
 import type { Queue } from '../../core/queues/queue.js';
+import { BrowseInSlices } from './browse.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
 import type { OwStruct, OwThrowable } from './codec/marshal.js';
@@ -20,6 +22,8 @@ export interface OwConsumerHost {
   readonly owner: object;
   readonly connectionId: string;
   readonly writable: boolean;
+  /** the connection is closing or closed: nothing more is sent */
+  readonly closed: boolean;
   send(s: OwStruct): void;
   isTemporary(d: OwDestination): boolean;
   /** a refused message for good: ActiveMQ.DLQ with its cause */
@@ -156,19 +160,28 @@ export class OwConsumer implements ConsumerSink {
     consume(name, false);
   }
 
-  /** a QueueBrowser: what the queue holds now, then the end-of-browse marker (an empty dispatch) */
+  /**
+   * a QueueBrowser: what the queue holds, then the end-of-browse marker (an empty dispatch),
+   * sent a slice at a time on the broker's bulk work (BrowseInSlices: a browse of a million
+   * held the event loop for the whole of it); access is checked now, for every queue
+   */
   browse(): void {
+    const queues: Queue[] = [];
+    const destinations = new Map<Queue, OwStruct>();
     for (const d of this.destinations) {
       const q = this.host.vhostModel.getQueue(d.name);
       if (!q) continue;
       this.host.check('read', 'queue', d.name);
-      for (const e of q.peekMessages()) {
-        if (this.selector && !this.selector.matches(e.message, e.deliveryCount)) continue;
-        const dest = destinationStruct(d);
-        this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount });
-      }
+      queues.push(q);
+      destinations.set(q, destinationStruct(d));
     }
-    this.sendEmptyDispatch();
+    const make = (q: Queue, e: QueueEntry): OwStruct | null => {
+      if (this.selector && !this.selector.matches(e.message, e.deliveryCount)) return null;
+      const dest = destinations.get(q)!;
+      return { type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount };
+    };
+    const task = new BrowseInSlices(queues, make, (m) => this.host.send(m), () => this.sendEmptyDispatch(), () => this.host.closed);
+    this.host.vhostModel.bulkWork.add(task);
   }
 
   // ---- ConsumerSink -----------------------------------------------------------------
