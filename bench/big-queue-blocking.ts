@@ -25,11 +25,11 @@
 import amqplib from 'amqplib';
 import { readFileSync } from 'node:fs';
 import type { PerformanceEntry } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startBroker } from '../src/index.js';
 import { compileJmsBench } from './lib/jms-bench.js';
 import { Selector } from '../src/core/selector/index.js';
+import { amqpFlood, floodChild, jmsFloodClasspath, publishFloods } from './lib/flood-clients.js';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -168,40 +168,11 @@ console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 
 const wanted = (label: string) => !only || only.some((o) => label.startsWith(o));
 
-/** a flood client in a child process: resolves with what it printed (`done N in <ms> ms`) */
-const child = (command: string, args: string[]) =>
-  new Promise<string>((resolve, reject) => {
-    const c = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
-  });
-const tsx = (script: string, args: string[]) => child(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args]);
 /** bench/lib/amqp-flood.ts: `publish` or `consume` n messages of `queue` */
-const flood = (mode: 'publish' | 'consume', queue: string, n: number, more: string[] = []) => tsx('./lib/amqp-flood.ts', ['--url', url, '--queue', queue, `--${mode}`, String(n), ...more]);
-
-/** bench/openwire/JmsFlood.java compiled against Debian's ActiveMQ client: its classpath, or undefined without java */
-function jmsFloodClasspath(): string | undefined {
-  const jms = compileJmsBench('JmsFlood');
-  if ('classpath' in jms) return jms.classpath;
-  console.log(`(publish (OpenWire client) skipped: ${jms.skipped})`);
-  return undefined;
-}
-
-const publishers: { label: string; queue: string; run: () => Promise<string> | undefined }[] = [
-  { label: 'publish (AMQP client)', queue: 'pub', run: () => flood('publish', 'pub', N) },
-  { label: 'publish (STOMP client)', queue: 'pub.stomp', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'stomp', '--url', b.urls.stomp!.replace('stomp://', 'stomp://guest:guest@'), '--queue', 'pub.stomp', '--publish', String(N)]) },
-  // the MQTT topic pub/mqtt is bound to the queue (amq.topic, key pub.mqtt)
-  { label: 'publish (MQTT client)', queue: 'pub.mqtt', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'mqtt', '--url', b.urls.mqtt!, '--queue', 'pub/mqtt', '--publish', String(N)]) },
-  {
-    label: 'publish (OpenWire client)',
-    queue: 'pub.openwire',
-    run: () => (jmsCp === undefined ? undefined : child('java', ['-cp', jmsCp, 'JmsFlood', `tcp://127.0.0.1:${b.ports['openwire']}`, 'pub.openwire', String(N)])),
-  },
-  { label: 'publish (AMQP 1.0 client)', queue: 'pub.amqp10', run: () => tsx('./lib/publish-flood.ts', ['--protocol', 'amqp10', '--url', b.urls.amqp!, '--queue', 'pub.amqp10', '--publish', String(N)]) },
-];
+const flood = (mode: 'publish' | 'consume', queue: string, n: number, more: string[] = []) => amqpFlood(url, mode, queue, n, more);
 // compiled before any measurement (javac runs synchronously)
 const jmsCp = wanted('publish (OpenWire client)') ? jmsFloodClasspath() : undefined;
+const publishers = publishFloods(b.urls, b.ports, jmsCp);
 for (const p of publishers) {
   if (!wanted(p.label)) continue;
   declare(p.queue);
@@ -209,7 +180,7 @@ for (const p of publishers) {
   const q = v.getQueue(p.queue)!;
   // another process publishes N one-byte messages as fast as the socket takes them
   await measure(p.label, async () => {
-    const done = p.run();
+    const done = p.run(N);
     if (done === undefined) return 'skipped';
     const [, ms] = /in (\d+) ms/.exec(await done) ?? [];
     return `${q.messageCount} queued, ${Math.round(N / (Number(ms) / 1000))} msg/s`;
@@ -603,7 +574,7 @@ if (wanted('OpenWire queue browser')) {
   fill('browse');
   const jms = compileJmsBench('JmsBrowse');
   await measure('OpenWire queue browser (JMS QueueBrowser over N)', async () =>
-    'skipped' in jms ? `skipped: ${jms.skipped}` : (await child('java', ['-cp', jms.classpath, 'JmsBrowse', `tcp://127.0.0.1:${b.ports['openwire']}`, 'browse'])).replace('done', 'browsed'),
+    'skipped' in jms ? `skipped: ${jms.skipped}` : (await floodChild('java', ['-cp', jms.classpath, 'JmsBrowse', `tcp://127.0.0.1:${b.ports['openwire']}`, 'browse'])).replace('done', 'browsed'),
   );
   v.deleteQueue('browse', false, false, null);
   await settled();
