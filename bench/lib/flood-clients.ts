@@ -7,10 +7,19 @@ import { spawn } from 'node:child_process';
 import type { BrokerUrls } from '../../src/index.js';
 import { compileJmsBench } from './jms-bench.js';
 
+/**
+ * When the last flood client was spawned (performance.now() before and after): spawn() blocks the
+ * event loop until the child has exec'd, tens of ms on a loaded machine, a stall of the bench's
+ * own making that big-queue-blocking.ts tells apart from the broker's.
+ */
+export const lastSpawn = { from: 0, to: 0 };
+
 /** a flood client in a child process: resolves with what it printed (`done N in <ms> ms`) */
 export const floodChild = (command: string, args: string[]) =>
   new Promise<string>((resolve, reject) => {
+    lastSpawn.from = performance.now();
     const c = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    lastSpawn.to = performance.now();
     let out = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
