@@ -8,6 +8,9 @@
 # ROUNDS (3), WORK (/tmp/confirm-latency); BEFORE=<another checkout with dist/> also runs that
 # build as "localmq-before" (for before/after figures). Needs root for RabbitMQ (runs as the rabbitmq user).
 set -euo pipefail
+# a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
+# (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
+. "$(dirname "$0")/lib/own-autogroup.sh"
 cd "$(dirname "$0")/.."
 P=${BASE_PORT:-27000}
 COUNT=${COUNT:-100000}
