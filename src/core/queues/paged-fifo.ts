@@ -484,6 +484,9 @@ export class PagedFifo {
       else if (b.locs) b.locs[p] = -1;
     } else {
       this.kept.set(this.base + i, e);
+      // a reused block's slot still holds the record place of the message it held before (released):
+      // a kept entry taken from the middle leaves `kept`, and drop() would release that place again
+      if (b.locs) b.locs[p] = -1;
     }
   }
 
