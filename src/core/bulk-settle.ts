@@ -2,7 +2,7 @@ import type { Delivery } from './consumer.js';
 import { Fifo } from './fifo.js';
 import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
 import type { Queue, SettleHow } from './queues/queue.js';
-import { reportTaskError, type SlicedTask } from './sliced-work.js';
+import { reportTaskError, type SlicedTask, type SlicedWork } from './sliced-work.js';
 import { Waiters } from './waiters.js';
 
 interface Batch {
@@ -62,8 +62,13 @@ export class BulkSettle implements SlicedTask {
   private count = 0;
   /** queues told messages are on their way back: how many batches still bring some */
   private readonly returning = new Map<Queue, number>();
-  /** handed to the broker's SlicedWork and not finished yet */
-  scheduled = false;
+  /**
+   * its entry in the broker's SlicedWork (scheduleOn), while queued there. Finished outside it
+   * (Queue.settleReturns steps it to its end at once) the entry goes dead: the session's next
+   * batch is queued afresh at the tail, not run by the old entry ahead of the work queued in
+   * between (review-s11-1 F3)
+   */
+  private queued: { dead: boolean; step(deadline: number): boolean } | undefined;
   /** told once nothing is left to settle (whenDone) */
   private readonly doneWaiters = new Waiters();
 
@@ -158,9 +163,24 @@ export class BulkSettle implements SlicedTask {
       reportTaskError(err);
     }
     if (this.batches.length) return false;
-    this.scheduled = false;
+    if (this.queued !== undefined) {
+      this.queued.dead = true;
+      this.queued = undefined;
+    }
     this.doneWaiters.release();
     return true;
+  }
+
+  /** queue it on `work` if it has batches and no live entry there (one object per time it is queued, not per delivery) */
+  scheduleOn(work: SlicedWork): void {
+    if (this.queued !== undefined || this.batches.length === 0) return;
+    const entry = {
+      dead: false,
+      // a dead entry (the task was finished outside the bulk work) has nothing left to do
+      step: (deadline: number): boolean => entry.dead || this.step(deadline),
+    };
+    this.queued = entry;
+    work.add(entry);
   }
 
   /** `cb` once every delivery handed over so far is settled (at once if none is pending) */

@@ -506,10 +506,7 @@ export class Session {
 
   private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
     this.bulk.add(deliveries, count, how, queues);
-    if (!this.bulk.scheduled && this.bulk.pending) {
-      this.bulk.scheduled = true;
-      this.vhost.bulkWork.add(this.bulk);
-    }
+    this.bulk.scheduleOn(this.vhost.bulkWork);
   }
 
   private settleAll(how: 'return' | 'requeue' | 'release' | 'discard'): void {

@@ -94,7 +94,7 @@ export class BrokerInspection {
         return q ? peekInSlices(this.core.bulkWork, q, limit ?? Infinity) : Promise.resolve([]);
       },
       /** synchronous (the count at once): messages on their way back to the queue are put back first, at once, and purged */
-      purge: (): number => find()?.purge() ?? 0,
+      purge: (): number => find()?.purgeWithReturns() ?? 0,
       messageCount: (): number => find()?.messageCount ?? 0,
     };
   }
@@ -240,8 +240,13 @@ class PeekInSlices implements SlicedTask {
 
   step(deadline: number): boolean {
     if (this.copy === undefined && this.queue.returnsInFlight && !this.queue.deleted) {
-      // messages still on their way back: leave the bulk work, start once they are back (not putting them back at once)
-      this.queue.whenReturned(() => this.work.add(this));
+      // messages still on their way back: leave the bulk work, start once they are back (not putting
+      // them back at once), the copy made in the answer's own turn (by the next step, another
+      // requeue may have started: it would wait again)
+      this.queue.whenReturned(() => {
+        this.copy ??= this.queue.copyReady(this.limit, peeked);
+        this.work.add(this);
+      });
       return true;
     }
     this.copy ??= this.queue.copyReady(this.limit, peeked);

@@ -88,3 +88,73 @@ it('one channel\'s requeues one after the other (nack multiple with requeue, aga
   await broker.bulkWork.idle();
   expect(q.messageCount).toBe(n);
 });
+
+// Found in the session 11 review (review-s11-1 F1): an answer served while a later requeue is in
+// flight took from the queue through Queue.get / purge / copyReady, which put every message still
+// on its way back in place at once (the later requeue's too: one turn of ~80 ms per 300k)
+it('answers served while a later requeue is in flight (a basic.get, a purge, a peek\'s copy) leave it coming back in slices: they do not put it back at once', async () => {
+  const { broker, vhost } = coreBroker();
+  const q = declareQueue(vhost, 'q') as Queue;
+  for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q', `m${i}`);
+  const first = holding(broker, vhost, 'q', 1000, 'a');
+  const later = holding(broker, vhost, 'q', 20_000, 'b');
+  const getter = broker.openSession(vhost, {});
+  const g1 = gate(broker);
+  first.s.close();
+  const seen: Record<string, unknown> = {};
+  q.whenReturned(() => {
+    const got = getter.getFrom(q, true);
+    seen['get'] = [got?.delivery.message.body.toString(), got?.delivery.redelivered, q.returnsInFlight];
+  });
+  q.whenReturned(() => {
+    const copy = q.copyReady(Infinity, (e) => e.message.body.toString());
+    seen['copy'] = [copy.out.length, q.returnsInFlight];
+  });
+  q.whenReturned(() => {
+    seen['purge'] = [vhost.purgeQueue(q, null), q.returnsInFlight];
+  });
+  // the later requeue: 20,000 unacked held behind g2 until the answers are in
+  const g2 = gate(broker);
+  later.s.close();
+  g1.open();
+  await g2.reached;
+  await turn();
+  // each saw the first requeue's 1000 back (m0 first, redelivered) and the later one still in flight
+  expect(seen).toEqual({ get: ['m0', true, true], copy: [999, true], purge: [999, true] });
+  g2.open();
+  await broker.bulkWork.idle();
+  // the later requeue's 20,000 came back after the purge, in slices
+  expect(q.messageCount).toBe(20_000);
+});
+
+// Found in the session 11 review (review-s11-1 F3): a bulk settle finished outside the broker's bulk
+// work (the test API's synchronous messages() puts every return back at once) left its entry queued
+// there while it said it was not: the session's next bulk settle ran through that old entry, ahead of
+// the work queued in between
+it('a bulk settle finished at once by a synchronous read of the queue: the session\'s next one waits behind the work queued before it', async () => {
+  const { broker, vhost } = coreBroker();
+  const q = declareQueue(vhost, 'q') as Queue;
+  const q2 = declareQueue(vhost, 'q2') as Queue;
+  for (let i = 0; i < 3000; i++) publish(vhost, '', 'q', `a${i}`);
+  for (let i = 0; i < 2000; i++) publish(vhost, '', 'q2', `b${i}`);
+  const s = broker.openSession(vhost, {});
+  const a = new Collector();
+  const b = new Collector();
+  s.consume('q', opts('a'), a);
+  s.consume('q2', opts('b'), b);
+  s.cancel('a');
+  s.cancel('b');
+  const g1 = gate(broker);
+  // q's 3000 on their way back (behind g1), then put back at once by a synchronous read
+  s.nack(a.deliveries.at(-1)!.tag, true, true);
+  expect(q.peekMessages()).toHaveLength(3000);
+  // work queued now, then the session's next bulk settle: it must come after that work
+  const g3 = gate(broker);
+  s.nack(b.deliveries.at(-1)!.tag, true, true);
+  g1.open();
+  await g3.reached;
+  expect({ q2Back: q2.messageCount, inFlight: q2.returnsInFlight }).toEqual({ q2Back: 0, inFlight: true });
+  g3.open();
+  await broker.bulkWork.idle();
+  expect(q2.messageCount).toBe(2000);
+});
