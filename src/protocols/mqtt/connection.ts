@@ -17,7 +17,7 @@ import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, messageExpiresAt, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { publishRefusal, subscribeRefusal } from './permissions.js';
 import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
@@ -105,8 +105,6 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private noLocalCount = 0;
   /** subscriptions (not shared) with a subscription identifier: only then does a delivery look for the ids */
   private subIdCount = 0;
-  /** messages this connection published, while one of its subscriptions is no-local */
-  private ownPublishes: WeakSet<Message> | undefined;
   private readonly copies: CopyPlan;
   /** packet id -> outgoing QoS 1/2 packet awaiting PUBACK / PUBREC / PUBCOMP */
   private readonly outbound = new OutboundIds();
@@ -515,10 +513,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.subOptions.set(filter, o);
     this.filters.set(filter, o.qos);
     if (o.id !== undefined) this.subIdCount++;
-    if (o.nl) {
-      this.noLocalCount++;
-      this.ownPublishes ??= new WeakSet();
-    }
+    if (o.nl) this.noLocalCount++;
   }
 
   private removeFilter(filter: string): SubscriptionOptions | undefined {
@@ -611,8 +606,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return this.protocolFailure(RC.NOT_AUTHORIZED, reason);
     }
     this.flow!.published();
-    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined);
-    if (this.ownPublishes && this.noLocalCount > 0) this.ownPublishes.add(message);
+    // with a no-local subscription the message names its publisher, for this client id's deliveries
+    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined, this.noLocalCount > 0 ? this.clientId : undefined);
     let flags: number;
     try {
       if (p.retain) {
@@ -888,7 +883,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const shared = this.sharedSubs.size > 0 && d.queue ? this.sharedSubs.get(d.queue.name) : undefined;
     if (shared) return this.deliverShared(d, topic, shared.filter, shared.options);
     const copies = this.copies(this.filters, topic);
-    const own = this.noLocalCount > 0 && this.ownPublishes!.has(m);
+    const own = this.noLocalCount > 0 && publishedBy(m, this.clientId);
     let plan = copies;
     let ids: number[] | undefined;
     if (this.version === 5 && (own || this.subIdCount > 0)) {
