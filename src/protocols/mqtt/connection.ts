@@ -996,8 +996,15 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.write(packet);
   }
 
+  /**
+   * The core may hand this connection another delivery: the socket is not backed up, and
+   * the client's Receive Maximum (MQTT 5) is one window for the whole connection, counting
+   * QoS 2 deliveries until their PUBCOMP [MQTT-4.9.0-1] and those of every queue it consumes
+   * (its session queue and each shared subscription's): the per-consumer prefetch alone let
+   * the next QoS 2 PUBLISH out at PUBREC, and gave each shared subscription a window of its own.
+   */
   isWritable(): boolean {
-    return !this.transport.backedUp;
+    return !this.transport.backedUp && this.outbound.size < this.clientReceiveMaximum;
   }
 
   cancelledByBroker(): void {
@@ -1010,9 +1017,20 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const state = this.outbound.state(id);
     if (state !== (complete ? RELEASED : AWAITING_ACK)) return;
     const tag = this.outbound.tag(id);
-    this.outbound.drop(id);
+    this.dropOutbound(id, complete || tag < 0 || this.sharedSubs.size > 0);
     if (complete) this.saveQos2();
     else if (tag >= 0) this.settleDelivery(tag);
+  }
+
+  /**
+   * An outgoing id is done with. If that opens the client's Receive Maximum window, the
+   * queues this connection consumes deliver again: `resume` when nothing else will (a PUBCOMP,
+   * a retained message's PUBACK, or other queues than the one a PUBACK's settle dispatches).
+   */
+  private dropOutbound(id: number, resume: boolean): void {
+    const wasFull = this.outbound.size >= this.clientReceiveMaximum;
+    this.outbound.drop(id);
+    if (wasFull && resume && this.state === 'open') this.session?.resume();
   }
 
   /** PUBREL: the QoS 2 PUBLISH with this id is done; PUBCOMP (0x92 if we never had it) */
@@ -1031,12 +1049,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return;
     }
     const tag = this.outbound.tag(id);
-    if (tag >= 0) this.settleDelivery(tag);
     if (reasonCode !== undefined && reasonCode >= 0x80) {
-      // MQTT 5: a PUBREC with an error ends the exchange there
-      this.outbound.drop(id);
+      // MQTT 5: a PUBREC with an error ends the exchange there, and gives its quota back
+      this.dropOutbound(id, true);
+      if (tag >= 0) this.settleDelivery(tag);
       return;
     }
+    // the quota stays taken until PUBCOMP: the id is released, not dropped
+    if (tag >= 0) this.settleDelivery(tag);
     this.outbound.release(id);
     this.saveQos2();
     this.writeAck(PUBREL, id, RC.SUCCESS);
