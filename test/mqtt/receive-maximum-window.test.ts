@@ -8,8 +8,9 @@ import { Raw } from '../helpers/mqtt-raw.js';
  * The client's Receive Maximum is one send quota for the connection [MQTT-4.9.0-1]: a QoS 2
  * delivery holds its unit until PUBCOMP (or a PUBREC >= 0x80), and deliveries from every queue
  * the client consumes (its subscriptions' queue, each shared subscription's) share it. Review
- * s11-3 F5 and F10 (shared part); Mosquitto 2.0.11 sends nothing more before the PUBCOMP, and
- * one PUBLISH in all to a Receive Maximum 1 client with one plain and two shared subscriptions.
+ * s11-3 F5 and F10; Mosquitto 2.0.11 sends nothing more before the PUBCOMP, one PUBLISH in all
+ * to a Receive Maximum 1 client with one plain and two shared subscriptions, and one of three
+ * retained QoS 1 messages its SUBSCRIBE matched.
  */
 const broker = useBroker();
 
@@ -77,6 +78,26 @@ describe('MQTT 5: the client\'s Receive Maximum is one window per connection', (
       expect(payloads(await untilPing(r))).toEqual([]);
     }
     expect(got.sort()).toEqual(['a', 'b', 'c']);
+    await pub.endAsync();
+    r.socket.destroy();
+  });
+
+  it('retained QoS 1 messages a SUBSCRIBE matches take units too: one at a time, in order, as PUBACKs come', async () => {
+    const pub = await mqttConnect(broker(), { protocolVersion: 5, clientId: 'rm-retained-pub' });
+    for (const n of ['1', '2', '3']) await pub.publishAsync(`rmr/${n}`, `r${n}`, { qos: 1, retain: true });
+    const r = await client('rm-retained', [{ topic: 'rmr/#', qos: 1 }]);
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = (await r.next()) as IPublishPacket;
+      expect(p).toMatchObject({ cmd: 'publish', retain: true });
+      got.push(p.payload.toString());
+      expect(payloads(await untilPing(r))).toEqual([]);
+      r.send({ cmd: 'puback', messageId: p.messageId! }, 5);
+    }
+    expect(got.sort()).toEqual(['r1', 'r2', 'r3']);
+    // a live message after them takes the freed unit
+    await pub.publishAsync('rmr/1', 'live', { qos: 1 });
+    expect(((await r.next()) as IPublishPacket).payload.toString()).toBe('live');
     await pub.endAsync();
     r.socket.destroy();
   });

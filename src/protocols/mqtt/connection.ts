@@ -110,6 +110,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private readonly outbound = new OutboundIds();
   /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
   private readonly copiesLeft = new Map<number, number>();
+  /** retained QoS 1/2 messages a SUBSCRIBE matched that the client's Receive Maximum has no room for yet */
+  private retainedWaiting: { topic: string; m: Message; qos: number; ids: number[] | undefined }[] = [];
   /** QoS 2 PUBLISHes received whose PUBREL has not come: a resend is not routed again */
   private incomingQos2 = new Set<number>();
   /** QoS>0 PUBLISHes received and not yet answered (MQTT 5 receive maximum) */
@@ -858,16 +860,37 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.consumer = this.session!.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
-  /** retained messages matching a new subscription go straight to the client, flagged retained */
+  /**
+   * Retained messages matching a new subscription go to the client, flagged retained. QoS 1/2
+   * ones take units of the client's Receive Maximum like any delivery: those it has no room
+   * for wait, in order, and go as PUBACKs / PUBCOMPs free units (review s11-3 F10; Mosquitto
+   * 2.0.11 sent a Receive Maximum 1 client one of three matching retained messages).
+   */
   private sendRetained(filter: string, o: SubscriptionOptions): void {
     const v = this.vhostModel!;
     const now = Date.now();
     const found = this.ctx.broker.retained.find(v.name, TOPIC_EXCHANGE, (key) => filterMatches(filter, routingKeyToTopic(key)), now);
+    const ids = o.id === undefined ? undefined : [o.id];
     for (const m of found) {
       const pub = publishedQos(m);
       const qos = pub < o.qos ? pub : o.qos;
-      this.sendPublish(routingKeyToTopic(m.routingKey), m, qos, true, false, -1, messageExpiresAt(m), now, o.id === undefined ? undefined : [o.id]);
+      const topic = routingKeyToTopic(m.routingKey);
+      if (qos > 0 && (this.retainedWaiting.length > 0 || this.outbound.size >= this.clientReceiveMaximum)) this.retainedWaiting.push({ topic, m, qos, ids });
+      else this.sendPublish(topic, m, qos, true, false, -1, messageExpiresAt(m), now, ids);
     }
+  }
+
+  /** retained messages that waited for the Receive Maximum, while it has room (one that expired meanwhile is skipped) */
+  private sendWaitingRetained(): void {
+    const now = Date.now();
+    let i = 0;
+    for (; i < this.retainedWaiting.length && this.outbound.size < this.clientReceiveMaximum; i++) {
+      const { topic, m, qos, ids } = this.retainedWaiting[i]!;
+      const expiresAt = messageExpiresAt(m);
+      if (expiresAt <= now) continue;
+      this.sendPublish(topic, m, qos, true, false, -1, expiresAt, now, ids);
+    }
+    this.retainedWaiting.splice(0, i);
   }
 
   // ---- deliveries to the client (ConsumerSink) ------------------------------------
@@ -1030,7 +1053,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private dropOutbound(id: number, resume: boolean): void {
     const wasFull = this.outbound.size >= this.clientReceiveMaximum;
     this.outbound.drop(id);
-    if (wasFull && resume && this.state === 'open') this.session?.resume();
+    if (!wasFull || this.state !== 'open') return;
+    // retained messages a SUBSCRIBE matched go first
+    if (this.retainedWaiting.length > 0) this.sendWaitingRetained();
+    if (resume) this.session?.resume();
   }
 
   /** PUBREL: the QoS 2 PUBLISH with this id is done; PUBCOMP (0x92 if we never had it) */
