@@ -17,7 +17,7 @@ import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, messageExpiresAt, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { publishRefusal, subscribeRefusal } from './permissions.js';
 import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
@@ -105,13 +105,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   private noLocalCount = 0;
   /** subscriptions (not shared) with a subscription identifier: only then does a delivery look for the ids */
   private subIdCount = 0;
-  /** messages this connection published, while one of its subscriptions is no-local */
-  private ownPublishes: WeakSet<Message> | undefined;
   private readonly copies: CopyPlan;
   /** packet id -> outgoing QoS 1/2 packet awaiting PUBACK / PUBREC / PUBCOMP */
   private readonly outbound = new OutboundIds();
   /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
   private readonly copiesLeft = new Map<number, number>();
+  /** retained QoS 1/2 messages a SUBSCRIBE matched that the client's Receive Maximum has no room for yet */
+  private retainedWaiting: { topic: string; m: Message; qos: number; ids: number[] | undefined }[] = [];
   /** QoS 2 PUBLISHes received whose PUBREL has not come: a resend is not routed again */
   private incomingQos2 = new Set<number>();
   /** QoS>0 PUBLISHes received and not yet answered (MQTT 5 receive maximum) */
@@ -515,10 +515,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.subOptions.set(filter, o);
     this.filters.set(filter, o.qos);
     if (o.id !== undefined) this.subIdCount++;
-    if (o.nl) {
-      this.noLocalCount++;
-      this.ownPublishes ??= new WeakSet();
-    }
+    if (o.nl) this.noLocalCount++;
   }
 
   private removeFilter(filter: string): SubscriptionOptions | undefined {
@@ -611,8 +608,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return this.protocolFailure(RC.NOT_AUTHORIZED, reason);
     }
     this.flow!.published();
-    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined);
-    if (this.ownPublishes && this.noLocalCount > 0) this.ownPublishes.add(message);
+    // with a no-local subscription the message names its publisher, for this client id's deliveries
+    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined, this.noLocalCount > 0 ? this.clientId : undefined);
     let flags: number;
     try {
       if (p.retain) {
@@ -863,16 +860,37 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.consumer = this.session!.consume(this.queueName, { tag: CONSUMER_TAG, noAck: false, exclusive: false, priority: 0, arguments: {} }, this);
   }
 
-  /** retained messages matching a new subscription go straight to the client, flagged retained */
+  /**
+   * Retained messages matching a new subscription go to the client, flagged retained. QoS 1/2
+   * ones take units of the client's Receive Maximum like any delivery: those it has no room
+   * for wait, in order, and go as PUBACKs / PUBCOMPs free units (review s11-3 F10; Mosquitto
+   * 2.0.11 sent a Receive Maximum 1 client one of three matching retained messages).
+   */
   private sendRetained(filter: string, o: SubscriptionOptions): void {
     const v = this.vhostModel!;
     const now = Date.now();
     const found = this.ctx.broker.retained.find(v.name, TOPIC_EXCHANGE, (key) => filterMatches(filter, routingKeyToTopic(key)), now);
+    const ids = o.id === undefined ? undefined : [o.id];
     for (const m of found) {
       const pub = publishedQos(m);
       const qos = pub < o.qos ? pub : o.qos;
-      this.sendPublish(routingKeyToTopic(m.routingKey), m, qos, true, false, -1, messageExpiresAt(m), now, o.id === undefined ? undefined : [o.id]);
+      const topic = routingKeyToTopic(m.routingKey);
+      if (qos > 0 && (this.retainedWaiting.length > 0 || this.outbound.size >= this.clientReceiveMaximum)) this.retainedWaiting.push({ topic, m, qos, ids });
+      else this.sendPublish(topic, m, qos, true, false, -1, messageExpiresAt(m), now, ids);
     }
+  }
+
+  /** retained messages that waited for the Receive Maximum, while it has room (one that expired meanwhile is skipped) */
+  private sendWaitingRetained(): void {
+    const now = Date.now();
+    let i = 0;
+    for (; i < this.retainedWaiting.length && this.outbound.size < this.clientReceiveMaximum; i++) {
+      const { topic, m, qos, ids } = this.retainedWaiting[i]!;
+      const expiresAt = messageExpiresAt(m);
+      if (expiresAt <= now) continue;
+      this.sendPublish(topic, m, qos, true, false, -1, expiresAt, now, ids);
+    }
+    this.retainedWaiting.splice(0, i);
   }
 
   // ---- deliveries to the client (ConsumerSink) ------------------------------------
@@ -888,7 +906,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const shared = this.sharedSubs.size > 0 && d.queue ? this.sharedSubs.get(d.queue.name) : undefined;
     if (shared) return this.deliverShared(d, topic, shared.filter, shared.options);
     const copies = this.copies(this.filters, topic);
-    const own = this.noLocalCount > 0 && this.ownPublishes!.has(m);
+    const own = this.noLocalCount > 0 && publishedBy(m, this.clientId);
     let plan = copies;
     let ids: number[] | undefined;
     if (this.version === 5 && (own || this.subIdCount > 0)) {
@@ -1001,8 +1019,15 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.write(packet);
   }
 
+  /**
+   * The core may hand this connection another delivery: the socket is not backed up, and
+   * the client's Receive Maximum (MQTT 5) is one window for the whole connection, counting
+   * QoS 2 deliveries until their PUBCOMP [MQTT-4.9.0-1] and those of every queue it consumes
+   * (its session queue and each shared subscription's): the per-consumer prefetch alone let
+   * the next QoS 2 PUBLISH out at PUBREC, and gave each shared subscription a window of its own.
+   */
   isWritable(): boolean {
-    return !this.transport.backedUp;
+    return !this.transport.backedUp && this.outbound.size < this.clientReceiveMaximum;
   }
 
   cancelledByBroker(): void {
@@ -1015,9 +1040,23 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const state = this.outbound.state(id);
     if (state !== (complete ? RELEASED : AWAITING_ACK)) return;
     const tag = this.outbound.tag(id);
-    this.outbound.drop(id);
+    this.dropOutbound(id, complete || tag < 0 || this.sharedSubs.size > 0);
     if (complete) this.saveQos2();
     else if (tag >= 0) this.settleDelivery(tag);
+  }
+
+  /**
+   * An outgoing id is done with. If that opens the client's Receive Maximum window, the
+   * queues this connection consumes deliver again: `resume` when nothing else will (a PUBCOMP,
+   * a retained message's PUBACK, or other queues than the one a PUBACK's settle dispatches).
+   */
+  private dropOutbound(id: number, resume: boolean): void {
+    const wasFull = this.outbound.size >= this.clientReceiveMaximum;
+    this.outbound.drop(id);
+    if (!wasFull || this.state !== 'open') return;
+    // retained messages a SUBSCRIBE matched go first
+    if (this.retainedWaiting.length > 0) this.sendWaitingRetained();
+    if (resume) this.session?.resume();
   }
 
   /** PUBREL: the QoS 2 PUBLISH with this id is done; PUBCOMP (0x92 if we never had it) */
@@ -1036,12 +1075,14 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       return;
     }
     const tag = this.outbound.tag(id);
-    if (tag >= 0) this.settleDelivery(tag);
     if (reasonCode !== undefined && reasonCode >= 0x80) {
-      // MQTT 5: a PUBREC with an error ends the exchange there
-      this.outbound.drop(id);
+      // MQTT 5: a PUBREC with an error ends the exchange there, and gives its quota back
+      this.dropOutbound(id, true);
+      if (tag >= 0) this.settleDelivery(tag);
       return;
     }
+    // the quota stays taken until PUBCOMP: the id is released, not dropped
+    if (tag >= 0) this.settleDelivery(tag);
     this.outbound.release(id);
     this.saveQos2();
     this.writeAck(PUBREL, id, RC.SUCCESS);

@@ -6,6 +6,12 @@ export const TOPIC_EXCHANGE = 'amq.topic';
 /** RabbitMQ's header for the QoS an MQTT message was published with */
 export const PUBLISH_QOS_HEADER = 'x-mqtt-publish-qos';
 export const DUP_HEADER = 'x-mqtt-dup';
+/**
+ * the client id of the publisher, on the messages of a client with a no-local subscription:
+ * no-local is about the client id [MQTT-3.8.3-3], so it must hold across a reconnect and
+ * for messages read back from the journal (paged out, or after a restart)
+ */
+export const PUBLISHER_HEADER = 'x-mqtt-publisher-client-id';
 /** MQTT 5 payload format indicator 1 (the payload is UTF-8 text) */
 export const PAYLOAD_FORMAT_HEADER = 'x-mqtt-payload-format-indicator';
 /** correlation data that is not UTF-8 text travels here as bytes (RabbitMQ's name) */
@@ -32,8 +38,8 @@ export interface PublishProperties {
  * properties become headers, the response topic reply-to (as a routing key), correlation
  * data the correlation id, the message expiry interval the per-message TTL.
  */
-export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties): Message {
-  const properties = props && mapsAny(props) ? ownProperties(qos, dup, props) : plainProperties(qos, dup);
+export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties, publisher?: string): Message {
+  const properties = (props && mapsAny(props)) || publisher !== undefined ? ownProperties(qos, dup, props ?? {}, publisher) : plainProperties(qos, dup);
   return {
     exchange: TOPIC_EXCHANGE,
     routingKey: topicToRoutingKey(topic),
@@ -72,8 +78,9 @@ function mapsAny(props: PublishProperties): boolean {
   );
 }
 
-function ownProperties(qos: number, dup: boolean, props: PublishProperties): MessageProperties {
+function ownProperties(qos: number, dup: boolean, props: PublishProperties, publisher: string | undefined): MessageProperties {
   const headers: FieldTable = { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup };
+  if (publisher !== undefined) headers[PUBLISHER_HEADER] = publisher;
   const properties: MessageProperties = { deliveryMode: qos > 0 ? 2 : 1, headers };
   if (props.userProperties) {
     for (const [k, v] of Object.entries(props.userProperties)) headers[k] = Array.isArray(v) ? [...v] : v;
@@ -88,6 +95,11 @@ function ownProperties(qos: number, dup: boolean, props: PublishProperties): Mes
   }
   if (props.messageExpiryInterval !== undefined) properties.expiration = String(props.messageExpiryInterval * 1000);
   return properties;
+}
+
+/** the message was published by the client `clientId` while it had a no-local subscription */
+export function publishedBy(m: Message, clientId: string): boolean {
+  return m.properties.headers?.[PUBLISHER_HEADER] === clientId;
 }
 
 /**
@@ -118,8 +130,8 @@ function mappedProperties(p: MessageProperties): PublishProperties | undefined {
   const headers = p.headers;
   if (headers) {
     for (const k in headers) {
-      // the broker's own two headers, on every MQTT message, skipped before their value is read
-      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER) continue;
+      // the broker's own headers, skipped before their value is read
+      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER || k === PUBLISHER_HEADER) continue;
       const v = headers[k];
       if (v === undefined || v === null) continue;
       if (k === PAYLOAD_FORMAT_HEADER) {
