@@ -36,6 +36,31 @@ describe('TTL', () => {
     expect(Object.keys(death)).toEqual(['count', 'reason', 'queue', 'time', 'exchange', 'routing-keys', 'original-expiration']);
   });
 
+  it('a TTL of 0 (expiration "0", x-message-ttl 0) is delivered to a consumer that can take it at once, and expires otherwise (as RabbitMQ 3.10.8)', async () => {
+    // RabbitMQ 3.10.8, the same three cases over amqplib: {"live":["zero","marker"],"queueTtl0":["qttl0"],"full":["first"],"fullQueueReady":1}
+    const seen: string[] = [];
+    const live = (await ch.assertQueue('', { exclusive: true })).queue;
+    await ch.consume(live, (m) => m && seen.push(m.content.toString()), { noAck: true });
+    const zeroTtl = (await ch.assertQueue('', { exclusive: true, arguments: { 'x-message-ttl': 0 } })).queue;
+    await ch.consume(zeroTtl, (m) => m && seen.push(m.content.toString()), { noAck: true });
+    ch.sendToQueue(live, Buffer.from('zero'), { expiration: '0' });
+    ch.sendToQueue(zeroTtl, Buffer.from('queue ttl 0'));
+    ch.sendToQueue(live, Buffer.from('marker'));
+    await expect.poll(() => seen.includes('marker')).toBe(true);
+    expect(seen).toEqual(['zero', 'queue ttl 0', 'marker']);
+    // a consumer with no room (prefetch 1, nothing acked): the second expires, the third (no TTL) waits
+    const full = await conn().createChannel();
+    await full.prefetch(1);
+    const q = (await full.assertQueue('', { exclusive: true })).queue;
+    const got: string[] = [];
+    await full.consume(q, (m) => m && got.push(m.content.toString()), { noAck: false });
+    for (const [body, expiration] of [['first', '0'], ['second', '0'], ['third', undefined]] as const) full.sendToQueue(q, Buffer.from(body), expiration ? { expiration } : {});
+    // on the same channel: answered after the three publishes were routed
+    expect((await full.checkQueue(q)).messageCount).toBe(1);
+    expect(got).toEqual(['first']);
+    await full.close();
+  });
+
   it('x-expires deletes an unused queue', async () => {
     const q = uniqueName('expiring');
     const core = broker().core;

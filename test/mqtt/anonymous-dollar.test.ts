@@ -6,7 +6,8 @@ import { startBroker, type LocalMQ } from '../../src/index.js';
 import { brokerOptions, resolveSettings, settingsFromEnv, settingsFromFile } from '../../src/cli/config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { useBroker } from '../helpers/broker.js';
-import { closed, connackRefusal, inbox, mqttConnect, subscribe } from '../helpers/mqtt.js';
+import { closed, connackRefusal, inbox, mqttConnect, mqttPort, subscribe } from '../helpers/mqtt.js';
+import { Raw } from '../helpers/mqtt-raw.js';
 
 const logs: { level: string; msg: string; reason?: string }[] = [];
 const broker = useBroker({ logger: createLogger('info', (line) => logs.push(JSON.parse(line) as (typeof logs)[number])) });
@@ -102,7 +103,7 @@ describe('$ topics (Mosquitto and RabbitMQ keep the connection)', () => {
     await pub.endAsync();
   });
 
-  it('client publishes to $SYS/… are dropped without a word (Mosquitto); the client stays connected', async () => {
+  it('MQTT 3.1.1 client publishes to $SYS/… are dropped without a word (Mosquitto); the client stays connected', async () => {
     const sys = await mqttConnect(broker(), { clientId: 'sys-watcher' });
     const sbox = inbox(sys);
     await subscribe(sys, ['$SYS/#', 'sys/marker'], 1);
@@ -116,6 +117,21 @@ describe('$ topics (Mosquitto and RabbitMQ keep the connection)', () => {
     expect(sbox.messages).toHaveLength(1);
     expect(wasClosed).toBe(false);
     await pub.endAsync();
+    await sys.endAsync();
+  });
+
+  it('MQTT 5 publishes to $SYS/… are refused with PUBACK 0x87 (Mosquitto 2.0.11 answers 135 and keeps the client); nothing is routed', async () => {
+    const sys = await mqttConnect(broker(), { clientId: 'sys5-watcher' });
+    const sbox = inbox(sys);
+    await subscribe(sys, ['$SYS/#', 'sys5/marker'], 1);
+    const r = await Raw.connected(mqttPort(broker()), 5, 'sys5-publisher');
+    r.send({ cmd: 'publish', topic: '$SYS/broker/uptime', payload: Buffer.from('forged'), qos: 1, dup: false, retain: false, messageId: 1 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'puback', messageId: 1, reasonCode: 0x87 });
+    r.send({ cmd: 'publish', topic: 'sys5/marker', payload: Buffer.from('after'), qos: 1, dup: false, retain: false, messageId: 2 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'puback', messageId: 2, reasonCode: 0 });
+    expect((await sbox.next()).topic).toBe('sys5/marker');
+    expect(sbox.messages).toHaveLength(1);
+    r.socket.destroy();
     await sys.endAsync();
   });
 });

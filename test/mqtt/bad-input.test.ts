@@ -101,6 +101,27 @@ describe('MQTT bad input closes only that client', () => {
     await othersCarryOn('twice');
   });
 
+  it('MQTT 5: an AUTH packet after a CONNECT without an authentication method is a protocol error, DISCONNECT 0x82 (Mosquitto 2.0.11 closes)', async () => {
+    // §4.12: AUTH only continues an exchange the CONNECT began with an Authentication Method;
+    // 0x8C (bad authentication method) is a CONNACK code, not one a DISCONNECT may carry (§3.14.2.1)
+    const r = await Raw.connected(mqttPort(broker()), 5, 'auth-after');
+    r.send({ cmd: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'SCRAM-SHA-1' } }, 5);
+    // raced with the close: a DISCONNECT the parser cannot read (the old 0x8C) shows as 'closed'
+    expect(await Promise.race([r.next(), r.closed.then(() => 'closed')])).toMatchObject({ cmd: 'disconnect', reasonCode: 0x82 });
+    await r.closed;
+    await othersCarryOn('auth-after');
+  });
+
+  for (const [property, value] of [['receiveMaximum', 0], ['maximumPacketSize', 0]] as const) {
+    it(`MQTT 5: CONNECT with ${property} 0 is a protocol error: CONNACK 0x82, then closed (§3.1.2.11; Mosquitto 2.0.11 closes)`, async () => {
+      const r = await Raw.open(mqttPort(broker()), 5);
+      r.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `zero-${property}`, clean: true, keepalive: 60, username: 'guest', password: Buffer.from('guest'), properties: { [property]: value } }, 5);
+      expect(await r.next()).toMatchObject({ cmd: 'connack', reasonCode: 0x82 });
+      await r.closed;
+      await othersCarryOn(`zero-${property}`);
+    });
+  }
+
   it('MQTT 5: a property included twice in a PUBLISH (Response Topic) is a protocol error, DISCONNECT 0x82', async () => {
     // found by the socket fuzz (session 9): mqtt-packet makes the repeated property an array, which
     // the adapter took for a topic (an internal error, 0x83); MQTT 5 2.2.2.2 says Protocol Error

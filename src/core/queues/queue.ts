@@ -276,10 +276,29 @@ export class Queue {
 
   enqueue(entry: QueueEntry): void {
     this.stats.published++;
+    // a message already expired as it arrives (a TTL of 0: AMQP expiration '0', x-message-ttl 0,
+    // MQTT 5 Message Expiry Interval 0) still goes to a consumer that can take it at once
+    // (RabbitMQ's TTL guide: "expired upon reaching a queue unless they can be delivered to a
+    // consumer immediately"); put in the ready list it would only expire
+    if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now() && this.deliveredAtOnce(entry)) return;
     this.ready.push(entry);
     if (this.consumers.length) this.dispatch();
     this.enforceMaxLength();
     this.scheduleExpiry();
+  }
+
+  /**
+   * `entry` straight to a consumer with room for it, when nothing is ahead of it (no ready
+   * message, no returns on their way back, no dispatch running) and no ActiveMQ message group
+   * has to pick its owner: true if delivered.
+   */
+  private deliveredAtOnce(entry: QueueEntry): boolean {
+    if (this.ready.length || this.returning.size || this.dispatching || !this.consumers.length) return false;
+    if (this.config.activemq && (this.groupOwners.size || groupIdOf(entry.message.properties.headers) !== undefined)) return false;
+    const c = this.pickConsumer(entry);
+    if (!c) return false;
+    this.deliverTo(c, entry);
+    return true;
   }
 
   /** Put a recovered or requeued message back in its original place, flagged redelivered. */

@@ -323,7 +323,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
         // [MQTT-3.1.0-2]: a second CONNECT is a protocol violation
         return this.protocolFailure(RC.PROTOCOL_ERROR, 'second CONNECT');
       case 'auth':
-        return this.protocolFailure(RC.BAD_AUTHENTICATION_METHOD, 'enhanced authentication is not supported');
+        // §4.12: an AUTH continues only an exchange begun by a CONNECT with an Authentication
+        // Method, and such a CONNECT was refused; 0x8C is no DISCONNECT code (§3.14.2.1).
+        // Mosquitto 2.0.11 closes the connection ("protocol error")
+        return this.protocolFailure(RC.PROTOCOL_ERROR, 'AUTH without an authentication method');
       default:
         return this.protocolFailure(RC.PROTOCOL_ERROR, `unexpected ${p.cmd} from a client`);
     }
@@ -345,6 +348,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const props = p.properties ?? {};
     if (props.authenticationMethod !== undefined) {
       return this.refuse({ v4: CONNACK_V4.NOT_AUTHORIZED, v5: RC.BAD_AUTHENTICATION_METHOD, reason: `authentication method '${props.authenticationMethod}' is not supported` });
+    }
+    // §3.1.2.11.3/4: Receive Maximum 0 and Maximum Packet Size 0 are Protocol Errors (Mosquitto
+    // 2.0.11 closes at once); §4.13.1 lets a CONNACK with the code go first
+    if (props.receiveMaximum === 0 || props.maximumPacketSize === 0) {
+      const property = props.receiveMaximum === 0 ? 'Receive Maximum' : 'Maximum Packet Size';
+      return this.refuse({ v4: CONNACK_V4.UNACCEPTABLE_PROTOCOL_VERSION, v5: RC.PROTOCOL_ERROR, reason: `${property} 0 is a protocol error` });
     }
     let clientId = p.clientId ?? '';
     let assigned: string | undefined;
@@ -587,8 +596,11 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (this.version === 5) this.incomingInFlight--;
       return;
     }
-    // clients may not publish into $SYS: dropped without a word, as Mosquitto does
-    if (topic.startsWith('$SYS/') || topic === '$SYS') return this.answerPublish(p, RC.SUCCESS);
+    // clients may not publish into $SYS, as in Mosquitto 2.0.11: 3.1.1 gets a plain ack (dropped
+    // without a word), MQTT 5 gets PUBACK/PUBREC 0x87 and the connection stays
+    if (topic.startsWith('$SYS/') || topic === '$SYS') {
+      return this.answerPublish(p, this.version === 5 ? RC.NOT_AUTHORIZED : RC.SUCCESS, 'publishing to $SYS is not allowed');
+    }
     const v = this.vhostModel!;
     const refused = publishRefusal(this.access!, v, topic);
     if (refused) {
