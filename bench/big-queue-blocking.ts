@@ -15,7 +15,11 @@
  * and while another consumer of the queue keeps acking; basic.get, queue.purge and the management get
  * asked while they come back),
  * nack/ack multiple, peek through the test API (peek(), and the synchronous messages(); peek() with the queue
- * deleted midway, and with removals from the middle midway), the management API's get of N (by curl, each
+ * deleted midway, and with removals from the middle midway; peek() of a quorum queue with 4.2's two priority
+ * levels), a selector consumer of a quorum queue (`quorum selector (few selected)`: 1 in 100 000 selected, it
+ * attaches, then 20 publishes one a turn; `quorum selector (all but the head selected)`: it takes all N - 1
+ * behind an unselected head, prefetch 1000), a JMS QueueBrowser over N (bench/openwire/JmsBrowse.java),
+ * the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
  * With --data-dir (emptied first) it also measures a broker on that dir: queue.delete of a
@@ -531,11 +535,11 @@ const selectorConsumer = (name: string, selector: string, prefetch: number) => {
     },
   };
 };
-if (wanted('quorum queue, selector consumer, few selected')) {
+if (wanted('quorum selector (few selected)')) {
   // 1M in a quorum queue, one in 100 000 selected (x = 2): the consumer attaches, then 20 more
   // are published one a turn; each publish dispatches (it walked, and copied, the whole list each time)
   const q = fillQuorum('qsel.few', (k) => (k % 100_000 === 99_999 ? 2 : 1));
-  await measure('quorum queue, selector consumer, few selected (attach, then 20 publishes one a turn)', async () => {
+  await measure('quorum selector (few selected): a selector consumer attaches to a quorum queue, then 20 publishes one a turn', async () => {
     const c = selectorConsumer('qsel.few', 'x = 2', 100);
     const t = performance.now();
     for (let k = 0; k < 20; k++) {
@@ -550,11 +554,11 @@ if (wanted('quorum queue, selector consumer, few selected')) {
   v.deleteQueue('qsel.few', false, false, null);
   await settled();
 }
-if (wanted('quorum queue, selector consumer, all but the head selected')) {
+if (wanted('quorum selector (all but the head selected)')) {
   // the reverse: the head is not selected, all N - 1 behind it are; prefetch 1000, acks every turn
   // (each take rewrote the list before: O(N²), hours at 1M; measured at --count 50000 instead)
   const q = fillQuorum('qsel.most', (k) => (k === 0 ? 1 : 2));
-  await measure('quorum queue, selector consumer, all but the head selected', async () => {
+  await measure('quorum selector (all but the head selected): a selector consumer of a quorum queue takes all behind the head', async () => {
     const c = selectorConsumer('qsel.most', 'x = 2', 1000);
     while (c.got() < N - 1) await turn();
     c.stop();

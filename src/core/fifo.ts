@@ -131,6 +131,33 @@ export class Fifo<T> {
     return out;
   }
 
+  /**
+   * Keep only the items `keep` accepts, in order, moved forward in place: nothing allocated, no
+   * copy of the FIFO (filterInPlace makes three); the blocks past the last kept item go.
+   */
+  retain(keep: (item: T) => boolean): void {
+    let w = 0;
+    for (let r = 0; r < this.count; r++) {
+      const item = this.at(r) as T;
+      if (!keep(item)) continue;
+      if (w !== r) this.set(w, item);
+      w++;
+    }
+    this.truncate(w);
+  }
+
+  /** keep the first `n` items */
+  private truncate(n: number): void {
+    if (n === 0) {
+      this.reset();
+      return;
+    }
+    for (let i = n; i < this.count; i++) this.set(i, undefined as T);
+    this.count = n;
+    const blocks = this.blocks;
+    if (blocks !== undefined) blocks.length = ((this.head + n - 1) >> SHIFT) + 1;
+  }
+
   /** Keep only the items the predicate accepts; returns the removed ones in order. */
   filterInPlace(keep: (item: T) => boolean): T[] {
     const removed: T[] = [];

@@ -108,4 +108,25 @@ describe('Fifo', () => {
       expect(f.toArray()).toEqual(model);
     }
   });
+
+  it('retain keeps the accepted items in order, in place, in a ring and across blocks; emptied, it is one ring again', () => {
+    for (const n of [12, 3 * FIFO_BLOCK + 9]) {
+      const f = new Fifo<number>();
+      for (let i = 0; i < 7; i++) f.push(-1);
+      for (let i = 0; i < 7; i++) f.shift();
+      for (let i = 0; i < n; i++) f.push(i);
+      f.retain((x) => x % 3 !== 1);
+      const kept = Array.from({ length: n }, (_, i) => i).filter((x) => x % 3 !== 1);
+      expect(f.length).toBe(kept.length);
+      expect(f.toArray()).toEqual(kept);
+      // still a FIFO past the cut: pushes and shifts go on
+      f.push(-5);
+      expect(f.shift()).toBe(0);
+      expect(f.at(f.length - 1)).toBe(-5);
+      f.retain(() => false);
+      expect(f.length).toBe(0);
+      f.push(1);
+      expect(f.toArray()).toEqual([1]);
+    }
+  });
 });

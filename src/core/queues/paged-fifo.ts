@@ -404,7 +404,7 @@ export class PagedFifo {
   /** every hole closed up: the entries behind move forward (O(slots)) */
   private closeUp(): void {
     const tailFront = this.front + this.head.length;
-    this.head.filterInPlace((e) => !(e instanceof Hole));
+    this.head.retain((e) => !(e instanceof Hole));
     if (this.tailHoles > 0) this.closeUpTail(tailFront);
     this.holesGone();
   }

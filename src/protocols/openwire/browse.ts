@@ -3,8 +3,10 @@ import type { Queue } from '../../core/queues/queue.js';
 import type { ReadyCopy } from '../../core/queues/ready-list.js';
 import { reportTaskError, type SlicedTask } from '../../core/sliced-work.js';
 
-/** messages one slice of a browse copies at most, whatever its time left (as peek()'s PEEK_CHUNK) */
-const BROWSE_CHUNK = 16_384;
+/** messages a browse copies at a time, sent before it copies more (a send costs more than a copy: the dispatch is encoded) */
+const BROWSE_CHUNK = 1024;
+/** sends between two looks at the clock */
+const SENDS_PER_CHECK = 64;
 
 /**
  * A QueueBrowser's answer, sent a slice at a time on the broker's bulk work: each queue's ready
@@ -39,27 +41,33 @@ export class BrowseInSlices<T> implements SlicedTask {
       }
       const queue = this.queues[this.next]!;
       this.copy ??= queue.copyReady(Infinity, (e) => this.make(queue, e));
+      // what was copied and not sent yet goes first: a slice copies only as much as it can send
+      if (!this.flush(deadline)) return false;
       const complete = this.copy.step(deadline, BROWSE_CHUNK);
-      this.flush();
-      if (!complete) return false;
-      // a message that could not be made (a bug): shown, and the browse goes on to its end
-      if (this.copy.error !== undefined) reportTaskError(this.copy.error);
-      this.copy = undefined;
-      this.sent = 0;
-      this.next++;
+      if (!this.flush(deadline)) return false;
+      if (complete) {
+        // a message that could not be made (a bug): shown, and the browse goes on to its end
+        if (this.copy.error !== undefined) reportTaskError(this.copy.error);
+        this.copy = undefined;
+        this.sent = 0;
+        this.next++;
+      }
       if (performance.now() >= deadline) return false;
     }
   }
 
-  /** what the copy has filled in turn goes out in order, and is let go of */
-  private flush(): void {
+  /** what the copy has filled in turn goes out in order, and is let go of, until `deadline`; true when all of it went */
+  private flush(deadline: number): boolean {
     const out = this.copy!.out;
+    let n = 0;
     while (this.sent < out.length) {
       const m = out[this.sent];
       // not reached yet (a copy fills in order; one taken from the middle is filled ahead)
-      if (m === undefined) break;
+      if (m === undefined) return true;
       if (m !== null) this.send(m);
       out[this.sent++] = null;
+      if (++n % SENDS_PER_CHECK === 0 && performance.now() >= deadline) return this.sent === out.length || out[this.sent] === undefined;
     }
+    return true;
   }
 }
