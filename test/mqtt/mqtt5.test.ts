@@ -8,7 +8,7 @@ import { connect as amqpConnect } from '../helpers/amqp.js';
 import { useBroker } from '../helpers/broker.js';
 import { closed, inbox, mqttConnect, mqttPort } from '../helpers/mqtt.js';
 import { Raw } from '../helpers/mqtt-raw.js';
-import { stompitConnect, stompitDisconnect, stompitSend } from '../helpers/stomp.js';
+import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
 
 // MQTT 5.0 with mqtt.js at protocolVersion 5: each test asserts what the client observes.
 
@@ -301,6 +301,21 @@ describe('MQTT 5: message properties', () => {
     expect(m.packet.properties?.userProperties).toMatchObject({ 'x-order': '7' });
     await stompitDisconnect(s);
     await sub.endAsync();
+  });
+
+  it('⇄ STOMP: user properties and content type of an MQTT 5 PUBLISH arrive as a STOMP subscriber\'s headers', async () => {
+    const s = await stompitConnect(broker());
+    const sub = stompitSubscribe(s, { destination: '/topic/to.stomp', ack: 'auto' });
+    // the subscription is in place once a message of its own comes through
+    await stompitSend(s, { destination: '/topic/to.stomp' }, 'ready');
+    expect((await sub.next()).body).toBe('ready');
+    const pub = await v5(broker(), { clientId: 'to-stomp5' });
+    await pub.publishAsync('to/stomp', 'to stomp', { qos: 1, properties: { userProperties: { 'x-order': '8', k: 'v' }, contentType: 'text/plain' } });
+    const m = await sub.next();
+    expect(m.body).toBe('to stomp');
+    expect(m.headers).toMatchObject({ 'x-order': '8', k: 'v', 'content-type': 'text/plain' });
+    await pub.endAsync();
+    await stompitDisconnect(s);
   });
 
   it('payload format indicator 1 with a payload that is not UTF-8: PUBACK 0x99', async () => {
