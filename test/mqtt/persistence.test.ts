@@ -123,4 +123,33 @@ describe('MQTT state across a broker restart (data dir)', () => {
     await again.endAsync();
     await late.endAsync();
   });
+
+  it('retain as published: a retained publish queued for an offline session keeps its RETAIN flag across the restart, and when paged out', async () => {
+    // the flag lived in an in-memory WeakSet of message objects: one read back from the journal
+    // (after a restart, or paged out of the session queue) came with RETAIN 0 (review-s11-3 F6)
+    await broker?.stop();
+    broker = await startBroker({ dataDir: dir, journal: { pageThreshold: 4 } });
+    const session = { protocolVersion: 5 as const, clientId: 'rap-away', clean: false, properties: { sessionExpiryInterval: 300 } };
+    const away = await mqttConnect(broker, session);
+    await away.subscribeAsync('rap/#', { qos: 1, rap: true, rh: 2 });
+    await away.endAsync();
+    const pub = await mqttConnect(broker, { protocolVersion: 5, clientId: 'rap-pub' });
+    // 12 behind a page threshold of 4: most of them are read back from the journal
+    for (let i = 0; i < 12; i++) await pub.publishAsync(`rap/${i}`, `m${i}`, { qos: 1, retain: i % 2 === 0 });
+    await pub.endAsync();
+    const paged = await mqttConnect(broker, session);
+    const got = await inbox(paged).count(12);
+    expect(got.map((m) => [m.payload.toString(), m.packet.retain])).toEqual(Array.from({ length: 12 }, (_, i) => [`m${i}`, i % 2 === 0]));
+    await paged.endAsync();
+
+    const pub2 = await mqttConnect(broker, { protocolVersion: 5, clientId: 'rap-pub' });
+    await pub2.publishAsync('rap/x', 'across', { qos: 1, retain: true });
+    await pub2.publishAsync('rap/y', 'plain', { qos: 1 });
+    await pub2.endAsync();
+    const b = await restart();
+    const back = await mqttConnect(b, session);
+    const after = await inbox(back).count(2);
+    expect(after.map((m) => [m.payload.toString(), m.packet.retain])).toEqual([['across', true], ['plain', false]]);
+    await back.endAsync();
+  });
 });

@@ -17,7 +17,7 @@ import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, markRetained, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { publishRefusal, subscribeRefusal } from './permissions.js';
 import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
@@ -625,7 +625,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     let flags: number;
     try {
       if (p.retain) {
-        publishedRetained.add(message);
+        markRetained(message);
         this.ctx.broker.retained.retain(v.name, message);
       }
       flags = v.publish(TOPIC_EXCHANGE, message.routingKey, message);
@@ -944,7 +944,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // settled in the core once every copy that needs a PUBACK/PUBREC has one
     if (awaited === 0) this.session!.ack(d.tag, false);
     else if (awaited > 1) this.copiesLeft.set(d.tag, awaited);
-    const retainFlag = publishedRetained.has(m) && this.retainAsPublished(topic);
+    const retainFlag = publishedRetained(m) && this.retainAsPublished(topic);
     const now = d.entry.expiresAt === Infinity ? 0 : Date.now();
     for (const granted of plan) {
       const qos = pub < granted ? pub : granted;
@@ -961,7 +961,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const pub = publishedQos(d.message);
     const qos = pub < o.qos ? pub : o.qos;
     if (qos === 0) this.session!.ack(d.tag, false);
-    const retain = o.rap && publishedRetained.has(d.message);
+    const retain = o.rap && publishedRetained(d.message);
     this.sendPublish(topic, d.message, qos, retain, d.redelivered, qos > 0 ? d.tag : -2, d.entry.expiresAt, Date.now(), o.id === undefined ? undefined : [o.id]);
   }
 

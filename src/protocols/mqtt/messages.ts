@@ -17,8 +17,11 @@ export const PAYLOAD_FORMAT_HEADER = 'x-mqtt-payload-format-indicator';
 /** correlation data that is not UTF-8 text travels here as bytes (RabbitMQ's name) */
 export const CORRELATION_HEADER = 'x-correlation-id';
 
-/** messages published with the RETAIN flag, for retain-as-published deliveries */
-export const publishedRetained = new WeakSet<Message>();
+/**
+ * on a message published with the RETAIN flag, for retain-as-published deliveries: a header,
+ * so that the flag persists with the message (journal, paged-out session queues, a restart)
+ */
+export const RETAIN_HEADER = 'x-mqtt-retain';
 
 /** the MQTT 5 PUBLISH properties that map onto a core message */
 export interface PublishProperties {
@@ -50,14 +53,31 @@ export function publishToMessage(topic: string, payload: Buffer | string | undef
 }
 
 /**
- * The properties of a PUBLISH without MQTT 5 properties: one frozen object per QoS and DUP
- * flag, shared by every such message (the core copies properties before it changes them).
+ * The properties of a PUBLISH without MQTT 5 properties: one frozen object per QoS, DUP and
+ * RETAIN flag, shared by every such message (the core copies properties before it changes them).
  * Issue 18: a queue of 1M held 1M equal properties and headers objects for the GC to mark.
  */
 const PLAIN: MessageProperties[] = [];
-function plainProperties(qos: number, dup: boolean): MessageProperties {
-  const k = qos * 2 + (dup ? 1 : 0);
-  return (PLAIN[k] ??= Object.freeze({ deliveryMode: qos > 0 ? 2 : 1, headers: Object.freeze({ [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup }) }));
+function plainProperties(qos: number, dup: boolean, retain = false): MessageProperties {
+  const k = qos * 2 + (dup ? 1 : 0) + (retain ? 6 : 0);
+  return (PLAIN[k] ??= Object.freeze({
+    deliveryMode: qos > 0 ? 2 : 1,
+    headers: Object.freeze(retain ? { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup, [RETAIN_HEADER]: true } : { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup }),
+  }));
+}
+
+/** `m`, just made by publishToMessage (nobody holds it yet), marked as published with RETAIN */
+export function markRetained(m: Message): void {
+  const p = m.properties;
+  const headers = p.headers!;
+  m.properties = isPlain(p)
+    ? plainProperties(headers[PUBLISH_QOS_HEADER] as number, headers[DUP_HEADER] === true, true)
+    : { ...p, headers: { ...headers, [RETAIN_HEADER]: true } };
+}
+
+/** `m` was published with the RETAIN flag */
+export function publishedRetained(m: Message): boolean {
+  return m.properties.headers?.[RETAIN_HEADER] === true;
 }
 
 /** one of the shared plain properties: an MQTT publish with nothing to deliver as an MQTT 5 property */
@@ -131,7 +151,7 @@ function mappedProperties(p: MessageProperties): PublishProperties | undefined {
   if (headers) {
     for (const k in headers) {
       // the broker's own headers, skipped before their value is read
-      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER || k === PUBLISHER_HEADER) continue;
+      if (k === PUBLISH_QOS_HEADER || k === DUP_HEADER || k === PUBLISHER_HEADER || k === RETAIN_HEADER) continue;
       const v = headers[k];
       if (v === undefined || v === null) continue;
       if (k === PAYLOAD_FORMAT_HEADER) {

@@ -6,7 +6,7 @@ import type { Queue } from '../../core/queues/queue.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ProtocolContext } from '../context.js';
 import { MqttConnection, sharedFilter, sharedQueueName } from './connection.js';
-import { publishedRetained, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
+import { markRetained, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
 import { publishRefusal } from './permissions.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import { loadWill, MqttSessionRecords, type Will } from './session-records.js';
@@ -306,7 +306,7 @@ export class MqttServer {
     const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined);
     try {
       if (will.retain) {
-        publishedRetained.add(m);
+        markRetained(m);
         this.ctx.broker.retained.retain(v.name, m);
       }
       v.publish(TOPIC_EXCHANGE, m.routingKey, m);
