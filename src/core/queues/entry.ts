@@ -25,30 +25,3 @@ export interface QueueEntry {
   /** written to the store for this queue */
   readonly persisted: boolean;
 }
-
-/**
- * The QueueEntry a queue makes for a message held in memory. A number that is not a small
- * integer (a deadline in ms since the epoch, Infinity) costs each object that holds it a heap
- * number of its own: an entry that never expires reads `expiresAt` from the prototype
- * (Infinity) instead, so a flood of a million messages without a TTL is a million fewer objects
- * for the scavenges to copy and the mark-compacts to visit. An entry that expires holds its own.
- */
-export class ReadyEntry implements QueueEntry {
-  declare readonly expiresAt: number;
-  declare failedDeliveries?: number;
-  declare acquiredCount?: number;
-
-  constructor(
-    readonly id: number,
-    readonly seq: number,
-    public message: Message,
-    expiresAt: number,
-    readonly priority: number,
-    public deliveryCount: number,
-    readonly persisted: boolean,
-  ) {
-    if (expiresAt !== Infinity) (this as { expiresAt: number }).expiresAt = expiresAt;
-  }
-}
-// writable, so that the constructor's assignment makes an own property (a read-only one inherited would refuse it)
-Object.defineProperty(ReadyEntry.prototype, 'expiresAt', { value: Infinity, writable: true, enumerable: false });

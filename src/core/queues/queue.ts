@@ -4,7 +4,7 @@ import { resourceLocked, accessRefused, describeQueue } from '../errors.js';
 import type { FieldTable } from '../fields.js';
 import { isPersistent, type Message } from '../message.js';
 import type { MessageIndex, Store } from '../../store/store.js';
-import { ReadyEntry, type QueueEntry } from './entry.js';
+import type { QueueEntry } from './entry.js';
 import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
@@ -222,7 +222,10 @@ export class Queue {
   /** A new entry for `message` in this queue (not yet added). */
   makeEntry(id: number, message: Message, persisted: boolean): QueueEntry {
     const { publishedAt, properties } = message;
-    return new ReadyEntry(id, this.nextSeq++, message, this.expiryOf(publishedAt, properties.expiration), this.levelOf(properties.priority), 0, persisted);
+    // an object literal, not a class instance: V8 pretenures a literal's allocation site whose objects all
+    // survive (a flood's entries), so they are made in the old generation and never copied by a scavenge;
+    // a class (ReadyEntry, a4b9b1b) is not pretenured: 1M MQTT floods spent ~40% more in scavenges with it
+    return { id, seq: this.nextSeq++, message, expiresAt: this.expiryOf(publishedAt, properties.expiration), priority: this.levelOf(properties.priority), deliveryCount: 0, persisted };
   }
 
   /** when a message published at `publishedAt` expires here (the queue's TTL, the message's own) */
