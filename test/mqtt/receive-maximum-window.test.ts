@@ -102,3 +102,20 @@ describe('MQTT 5: the client\'s Receive Maximum is one window per connection', (
     r.socket.destroy();
   });
 });
+
+describe('MQTT 5: a refused QoS 2 PUBLISH gives our Receive Maximum unit back', () => {
+  const small = useBroker({ mqtt: { receiveMaximum: 2 } });
+  it('QoS 2 PUBLISHes to $SYS/…, more than our Receive Maximum of 2: PUBREC 0x87 each, never DISCONNECT 0x93 (review s11-3 F4; Mosquitto 2.0.11: PUBREC 135)', async () => {
+    const r = await Raw.connected(mqttPort(small()), 5, 'rm-sys-qos2');
+    for (let id = 1; id <= 3; id++) {
+      r.send({ cmd: 'publish', topic: '$SYS/forged', payload: Buffer.from('x'), qos: 2, dup: false, retain: false, messageId: id }, 5);
+      expect(await r.next()).toMatchObject({ cmd: 'pubrec', messageId: id, reasonCode: 0x87 });
+    }
+    // still connected, and a plain QoS 2 exchange completes
+    r.send({ cmd: 'publish', topic: 'rm/after', payload: Buffer.from('y'), qos: 2, dup: false, retain: false, messageId: 4 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'pubrec', messageId: 4 });
+    r.send({ cmd: 'pubrel', messageId: 4 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'pubcomp', messageId: 4, reasonCode: 0 });
+    r.socket.destroy();
+  });
+});
