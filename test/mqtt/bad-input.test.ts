@@ -101,6 +101,29 @@ describe('MQTT bad input closes only that client', () => {
     await othersCarryOn('twice');
   });
 
+  // the other version of each of the three above (review-s11-3: each was tested at one version only)
+  it('MQTT 3.1.1: a remaining length running past four bytes closes the connection', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 4, 'bad-length-4');
+    r.socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    await r.closed;
+    await othersCarryOn('bad-length-4');
+  });
+
+  it('MQTT 5: a truncated packet is a malformed packet, DISCONNECT 0x81', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 5, 'truncated-5');
+    r.socket.write(Buffer.from([0x30, 0x04, 0x00, 0x10, 0x61, 0x62]));
+    expect(await r.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x81 });
+    await r.closed;
+    await othersCarryOn('truncated-5');
+  });
+
+  it('MQTT 3.1.1: a second CONNECT closes the connection (MQTT-3.1.0-2)', async () => {
+    const r = await Raw.connected(mqttPort(broker()), 4, 'twice-4');
+    r.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'twice-4', clean: true, keepalive: 60 }, 4);
+    await r.closed;
+    await othersCarryOn('twice-4');
+  });
+
   it('MQTT 5: an AUTH packet after a CONNECT without an authentication method is a protocol error, DISCONNECT 0x82 (Mosquitto 2.0.11 closes)', async () => {
     // §4.12: AUTH only continues an exchange the CONNECT began with an Authentication Method;
     // 0x8C (bad authentication method) is a CONNACK code, not one a DISCONNECT may carry (§3.14.2.1)

@@ -72,9 +72,12 @@ describe('MQTT 5: CONNECT and CONNACK', () => {
 
   it('a wrong password is CONNACK 0x86 with a reason string', async () => {
     const c = mqtt.connect(broker().urls.mqtt!, { protocolVersion: 5, clientId: 'badpw', username: 'guest', password: 'nope', reconnectPeriod: 0 });
+    const connack = new Promise<IConnackPacket>((resolve) => c.on('packetreceive', (p) => p.cmd === 'connack' && resolve(p as IConnackPacket)));
     const err = await new Promise<Error & { code?: number }>((resolve) => c.once('error', resolve));
     c.end(true);
     expect(err.code).toBe(0x86);
+    const reason = (await connack).properties?.reasonString;
+    expect(typeof reason === 'string' && reason.length > 0).toBe(true);
   });
 });
 
@@ -89,6 +92,28 @@ describe('MQTT 5: reason codes and server DISCONNECT', () => {
     r.send({ cmd: 'publish', topic: 'rc/self', payload: Buffer.from('x'), qos: 1, dup: false, retain: false, messageId: 3 }, 5);
     const acks = [await r.next(), await r.next()];
     expect(acks.find((p) => p.cmd === 'puback')).toMatchObject({ messageId: 3, reasonCode: 0 });
+    r.socket.destroy();
+  });
+
+  it('QoS 2: PUBREC 0x10 when no subscriber matched; PUBCOMP and PUBREL 0x92 for a packet identifier not in flight', async () => {
+    // reason codes of the QoS 2 acks (MQTT 5.0 3.5.2.1, 3.6.2.1, 3.7.2.1), read raw as the client sees them
+    const r = await raw5(broker(), 'rc-qos2');
+    r.send({ cmd: 'publish', topic: 'nobody/listens2', payload: Buffer.from('x'), qos: 2, dup: false, retain: false, messageId: 11 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'pubrec', messageId: 11, reasonCode: 0x10 });
+    r.send({ cmd: 'pubrel', messageId: 11 }, 5);
+    expect((await r.next()) as { reasonCode?: number }).toMatchObject({ cmd: 'pubcomp', messageId: 11 });
+    // a PUBREL for an identifier never received, a PUBREC for one never sent
+    r.send({ cmd: 'pubrel', messageId: 12 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'pubcomp', messageId: 12, reasonCode: 0x92 });
+    r.send({ cmd: 'pubrec', messageId: 13 }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'pubrel', messageId: 13, reasonCode: 0x92 });
+    r.socket.destroy();
+  });
+
+  it('SUBACK 0x8F for a topic filter that is not valid, beside a valid one granted', async () => {
+    const r = await raw5(broker(), 'rc-sub-invalid');
+    r.send({ cmd: 'subscribe', messageId: 21, subscriptions: [{ topic: 'a/#/b', qos: 1 }, { topic: 'a/ok', qos: 1 }] }, 5);
+    expect(await r.next()).toMatchObject({ cmd: 'suback', messageId: 21, granted: [0x8f, 1] });
     r.socket.destroy();
   });
 
