@@ -77,8 +77,10 @@ export class ArrayCopy<T> implements CopyPart {
  *   one the copy has not reached is copied then, out of turn, into its own place (a `hole` the
  *   cursor later steps over), one it passed only counts;
  * so the copy's next entry is always found by arithmetic: entry `copied` of the copy sits at
- * `copied - gone` in the FIFO. An entry leaving costs the copy O(1) and a removal O(holes), and
- * the cursor reaching a hole O(holes), never a copy of what is left. A drop or clear of the
+ * `copied - gone` in the FIFO. An entry leaving costs the copy O(1), a removal O(log holes) (and
+ * O(holes) only when it lands below a hole already filled: takes come in ascending order), and
+ * the cursor reaching a hole amortised O(1), never a copy of what is left (review-s11-2 R2: a
+ * walk per take and a slice per reach made a selector's takes ahead of a copy O(takes²)). A drop or clear of the
  * FIFO (its queue deleted) finishes a copy with few entries left and ends a longer one with
  * what it has (FifoCopies.end: the ReadyCopy then answers the prefix it has).
  */
@@ -87,8 +89,10 @@ export class FifoCopy<T> implements CopyPart {
   private copied = 0;
   /** of the copy's entries below `copied`, how many are no longer in the FIFO (left its head, or taken from its middle) */
   private gone = 0;
-  /** copy indices above `copied` filled out of turn (their entries were taken from the FIFO's middle first), ascending */
+  /** copy indices above `copied` filled out of turn (their entries were taken from the FIFO's middle first), ascending, from `holesStart` on */
   private holes: number[] | undefined;
+  /** holes below this index were stepped over (compacted now and then rather than sliced per step) */
+  private holesStart = 0;
   /** stopped short: its FIFO was dropped with many entries still to copy */
   ended = false;
   error: unknown;
@@ -145,13 +149,7 @@ export class FifoCopy<T> implements CopyPart {
         continue;
       }
       // the (p - cur)-th copy index from `copied` on that is not a hole yet (holes of this call are not in the FIFO's count yet: positions are as it is now)
-      let k = this.copied + (p - cur);
-      if (this.holes) {
-        for (const h of this.holes) {
-          if (h > k) break;
-          k++;
-        }
-      }
+      const k = this.copied + (p - cur) + this.holesAtOrBelow(this.copied + (p - cur));
       if (k >= this.count) break;
       try {
         this.out[this.at + k] = this.copy(entries[n]!);
@@ -162,8 +160,41 @@ export class FifoCopy<T> implements CopyPart {
       filled.push(k);
     }
     this.gone += passed;
-    if (filled.length) this.holes = this.holes ? mergeAscending(this.holes, filled) : filled;
+    if (filled.length) this.addHoles(filled);
     this.skipHoles();
+  }
+
+  /**
+   * how many holes come before the copy index of the d-th entry not a hole from `copied` on
+   * (`target` = copied + d): hole r (counted from holesStart) is passed when holes[r] - r <= target,
+   * and holes[r] - r never decreases (holes are distinct and ascending), so a binary search
+   */
+  private holesAtOrBelow(target: number): number {
+    const holes = this.holes;
+    if (holes === undefined) return 0;
+    const base = this.holesStart;
+    let lo = base;
+    let hi = holes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (holes[mid]! - (mid - base) <= target) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - base;
+  }
+
+  /** `filled` (ascending) become holes: appended when past the last one (a walk's takes), else merged */
+  private addHoles(filled: number[]): void {
+    const holes = this.holes;
+    if (holes === undefined) {
+      this.holes = filled;
+      this.holesStart = 0;
+    } else if (filled[0]! > holes[holes.length - 1]!) {
+      for (const k of filled) holes.push(k);
+    } else {
+      this.holes = mergeAscending(holes, this.holesStart, filled);
+      this.holesStart = 0;
+    }
   }
 
   step(deadline: number, max: number): number {
@@ -191,20 +222,28 @@ export class FifoCopy<T> implements CopyPart {
   /** the cursor reached entries filled out of turn: past them (they are not in the FIFO any more) */
   private skipHoles(): void {
     const holes = this.holes;
-    if (holes === undefined || holes[0] !== this.copied) return;
-    let i = 0;
+    if (holes === undefined || holes[this.holesStart] !== this.copied) return;
+    let i = this.holesStart;
     while (i < holes.length && holes[i] === this.copied) {
       i++;
       this.copied++;
       this.gone++;
     }
-    this.holes = i === holes.length ? undefined : holes.slice(i);
+    if (i === holes.length) {
+      this.holes = undefined;
+      this.holesStart = 0;
+    } else if (i > 1024 && i * 2 > holes.length) {
+      // compacted once more than half is stepped over: amortised O(1) per hole
+      this.holes = holes.slice(i);
+      this.holesStart = 0;
+    } else this.holesStart = i;
   }
 }
 
-function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+/** a[from…] and b, both ascending, merged */
+function mergeAscending(a: readonly number[], from: number, b: readonly number[]): number[] {
   const out: number[] = [];
-  let i = 0;
+  let i = from;
   let j = 0;
   while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!);
   return out;
