@@ -14,6 +14,7 @@
  */
 import type { MessageProperties } from '../../core/message.js';
 import { decodeProperties } from './codec/content-header.js';
+import { freezeIfShareable } from '../common/repeated-properties.js';
 
 export interface KeptProperties {
   readonly properties: MessageProperties;
@@ -30,11 +31,7 @@ export class RepeatedPropertyBlock {
     if (last !== undefined && sameBytes(last.bytes, block)) return last;
     const properties = decodeProperties(block);
     const kept: KeptProperties = { properties, bytes: Buffer.from(block) };
-    this.last = shareable(properties) ? kept : undefined;
-    if (this.last !== undefined) {
-      if (properties.headers !== undefined) Object.freeze(properties.headers);
-      Object.freeze(properties);
-    }
+    this.last = freezeIfShareable(properties) !== undefined ? kept : undefined;
     return kept;
   }
 }
@@ -47,13 +44,3 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return true;
 }
 
-/** every value a primitive, the headers table's too (a nested table, array or byte array is an object that could be changed in place) */
-function shareable(p: MessageProperties): boolean {
-  const headers = p.headers;
-  if (headers === undefined) return true;
-  for (const k in headers) {
-    const v = headers[k];
-    if (v !== null && typeof v === 'object') return false;
-  }
-  return true;
-}

@@ -22,14 +22,19 @@ export class RepeatedProperties {
   of(p: MessageProperties): MessageProperties {
     const last = this.last;
     if (last !== undefined && sameValues(last, p)) return last;
-    if (!flat(p.headers)) {
-      this.last = undefined;
-      return p;
-    }
-    if (p.headers !== undefined) Object.freeze(p.headers);
-    this.last = Object.freeze(p);
+    this.last = freezeIfShareable(p);
     return p;
   }
+}
+
+/**
+ * `p` frozen (its headers too) when every value is a primitive, so it can be shared between
+ * messages; undefined, and left as it is, when a value is an object that could be changed in place
+ */
+export function freezeIfShareable(p: MessageProperties): MessageProperties | undefined {
+  if (!flat(p.headers)) return undefined;
+  if (p.headers !== undefined) Object.freeze(p.headers);
+  return Object.freeze(p);
 }
 
 function sameValues(a: MessageProperties, b: MessageProperties): boolean {
