@@ -17,7 +17,7 @@ import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
 import { decodePublish, PINGREQ, plainAckId, PUBACK, PUBCOMP, PUBLISH, publishHeaderSize, PUBREC, PUBREL, topicBytes, writeAck, writePublish } from './hot-packets.js';
 import { MAX_REMAINING_LENGTH, maxPacketSize } from './packet-size.js';
-import { deliveryProperties, markRetained, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
+import { deliveryProperties, messageExpiresAt, publishedBy, publishedQos, publishedRetained, publishToMessage, TOPIC_EXCHANGE, type PublishProperties } from './messages.js';
 import { publishRefusal, subscribeRefusal } from './permissions.js';
 import { storeWill, type Will } from './session-records.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
@@ -621,13 +621,10 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     }
     this.flow!.published();
     // with a no-local subscription the message names its publisher, for this client id's deliveries
-    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined, this.noLocalCount > 0 ? this.clientId : undefined);
+    const message = publishToMessage(topic, payload, qos, p.dup, this.version === 5 ? props : undefined, this.noLocalCount > 0 ? this.clientId : undefined, p.retain);
     let flags: number;
     try {
-      if (p.retain) {
-        markRetained(message);
-        this.ctx.broker.retained.retain(v.name, message);
-      }
+      if (p.retain) this.ctx.broker.retained.retain(v.name, message);
       flags = v.publish(TOPIC_EXCHANGE, message.routingKey, message);
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;

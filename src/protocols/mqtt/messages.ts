@@ -41,8 +41,8 @@ export interface PublishProperties {
  * properties become headers, the response topic reply-to (as a routing key), correlation
  * data the correlation id, the message expiry interval the per-message TTL.
  */
-export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties, publisher?: string): Message {
-  const properties = (props && mapsAny(props)) || publisher !== undefined ? ownProperties(qos, dup, props ?? {}, publisher) : plainProperties(qos, dup);
+export function publishToMessage(topic: string, payload: Buffer | string | undefined, qos: number, dup: boolean, props?: PublishProperties, publisher?: string, retain = false): Message {
+  const properties = (props && mapsAny(props)) || publisher !== undefined ? ownProperties(qos, dup, props ?? {}, publisher, retain) : plainProperties(qos, dup, retain);
   return {
     exchange: TOPIC_EXCHANGE,
     routingKey: topicToRoutingKey(topic),
@@ -64,15 +64,6 @@ function plainProperties(qos: number, dup: boolean, retain = false): MessageProp
     deliveryMode: qos > 0 ? 2 : 1,
     headers: Object.freeze(retain ? { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup, [RETAIN_HEADER]: true } : { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup }),
   }));
-}
-
-/** `m`, just made by publishToMessage (nobody holds it yet), marked as published with RETAIN */
-export function markRetained(m: Message): void {
-  const p = m.properties;
-  const headers = p.headers!;
-  m.properties = isPlain(p)
-    ? plainProperties(headers[PUBLISH_QOS_HEADER] as number, headers[DUP_HEADER] === true, true)
-    : { ...p, headers: { ...headers, [RETAIN_HEADER]: true } };
 }
 
 /** `m` was published with the RETAIN flag */
@@ -98,8 +89,9 @@ function mapsAny(props: PublishProperties): boolean {
   );
 }
 
-function ownProperties(qos: number, dup: boolean, props: PublishProperties, publisher: string | undefined): MessageProperties {
+function ownProperties(qos: number, dup: boolean, props: PublishProperties, publisher: string | undefined, retain: boolean): MessageProperties {
   const headers: FieldTable = { [PUBLISH_QOS_HEADER]: qos, [DUP_HEADER]: dup };
+  if (retain) headers[RETAIN_HEADER] = true;
   if (publisher !== undefined) headers[PUBLISHER_HEADER] = publisher;
   const properties: MessageProperties = { deliveryMode: qos > 0 ? 2 : 1, headers };
   if (props.userProperties) {

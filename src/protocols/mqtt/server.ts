@@ -6,7 +6,7 @@ import type { Queue } from '../../core/queues/queue.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ProtocolContext } from '../context.js';
 import { MqttConnection, sharedFilter, sharedQueueName } from './connection.js';
-import { markRetained, publishToMessage, TOPIC_EXCHANGE } from './messages.js';
+import { publishToMessage, TOPIC_EXCHANGE } from './messages.js';
 import { publishRefusal } from './permissions.js';
 import { CONNACK_V4, RC, type ConnectRefusal } from './reason-codes.js';
 import { loadWill, MqttSessionRecords, type Will } from './session-records.js';
@@ -303,12 +303,9 @@ export class MqttServer {
     if (!v) return;
     if (!validTopicName(will.topic) || will.topic.startsWith('$SYS')) return;
     if (publishRefusal(new Access(this.ctx.access, user, { client_id: clientId }), v, will.topic)) return;
-    const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined);
+    const m = publishToMessage(will.topic, will.payload, will.qos, false, version === 5 ? will.properties : undefined, undefined, will.retain);
     try {
-      if (will.retain) {
-        markRetained(m);
-        this.ctx.broker.retained.retain(v.name, m);
-      }
+      if (will.retain) this.ctx.broker.retained.retain(v.name, m);
       v.publish(TOPIC_EXCHANGE, m.routingKey, m);
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
