@@ -374,7 +374,11 @@ describe('removal from the middle leaves holes (issue 18: O(log n) a removal, no
           if (rnd() < 0.3) {
             f.removeAt(i);
             gone.push(model.splice(i, 1)[0]!.seq);
-          } else i += 1 + Math.floor(rnd() * 3);
+          } else {
+            // passed over: kept in memory from here on (review-s11-2 R4), the slots before it with it
+            if (rnd() < 0.5) f.keepPassed(i, f.at(i)!);
+            i += 1 + Math.floor(rnd() * 3);
+          }
         }
       } else {
         const take = Math.floor(rnd() * 25);
@@ -414,6 +418,37 @@ describe('removal from the middle leaves holes (issue 18: O(log n) a removal, no
     expect(meter.bytes).toBe(0);
     expect(f.shift()!.seq).toBe(stuck.seq);
     expect(f.length).toBe(0);
+  });
+});
+
+describe('a selector walk keeps what it passed in memory (review-s11-2 R4)', () => {
+  it('keepPassed: each passed paged-out message is read once, the next walk reads none; order, holes and kept objects stay in place', () => {
+    let reads = 0;
+    const counting = { threshold: 4, read: (id: number) => (reads++, journal.get(id)) };
+    const meter = { bytes: 0 };
+    const f = new PagedFifo(counting, 0, undefined, meter, 8);
+    const model = Array.from({ length: 60 }, (_, i) => entry(i % 7 === 3 ? 'o' : 'p'));
+    for (const e of model) f.push(e);
+    const pagedOut = f.paged;
+    expect(pagedOut).toBeGreaterThan(40);
+    // the first walk takes every third (a hole in the tail) and passes over the rest, reading each
+    for (let i = 0, k = 0; i < f.length; k++) {
+      const e = f.at(i)!;
+      expect(body(e)).toBe(body(model[i]));
+      if (k % 3 === 0) {
+        f.removeAt(i);
+        model.splice(i, 1);
+      } else f.keepPassed(i++, e);
+    }
+    expect(reads).toBe(pagedOut);
+    expect(f.paged).toBe(0);
+    expect(meter.bytes).toBe(0);
+    // the next walk passes them all again: nothing read
+    reads = 0;
+    for (let i = 0; i < f.length; i++) f.keepPassed(i, f.at(i)!);
+    expect(bodies(Array.from({ length: f.length }, (_, i) => f.at(i)))).toEqual(bodies(model));
+    expect(reads).toBe(0);
+    drainsToEmpty(f, model, meter, new FakeTransient());
   });
 });
 

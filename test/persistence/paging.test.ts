@@ -12,6 +12,9 @@ import { Decimal } from '../../src/core/fields.js';
 import { queueMemoryJson } from '../../src/http/management/shapes.js';
 import { FileStore } from '../../src/store/file/file-store.js';
 import type { TransientStore } from '../../src/store/file/transient-store.js';
+import type { Delivery } from '../../src/core/consumer.js';
+import { Selector } from '../../src/core/selector/index.js';
+import { PASS_LIMIT } from '../../src/core/queues/queue.js';
 
 /**
  * Issue 18: a durable queue on the journal keeps a bounded window of ready messages in
@@ -503,6 +506,81 @@ describe('paging of quorum queues', () => {
     expect(got.map((m) => m.content.toString())).toEqual(want.map((m) => m.content.toString()));
     expect(new Set(got.map((m) => m.content.toString())).size).toBe(300);
     expect(paged(b, 'qq')).toBe(0);
+  });
+});
+
+describe('a selector consumer of a paged quorum queue', () => {
+  it('reads each message it passes from the journal once, not at every dispatch, and leaves order and content as an unpaged queue has them, across a restart (fails on the walk re-reading its window)', async () => {
+    // review-s11-2 R4: the walk (QuorumReadyList.takeWhere) re-read every passed paged-out message at
+    // every dispatch, up to PASS_LIMIT (a classic queue's walk pages each in once: 0 reads after)
+    const n = 1500;
+    // odd ones x = 1 (nobody selects them), even ones x = 2; every 6th of high priority (4.2's two levels)
+    const run = (b: LocalMQ) => {
+      const vhost = b.core.vhost('/')!;
+      vhost.declareQueue('qs', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'quorum' } }, null);
+      for (let i = 0; i < n; i++) {
+        const properties = { deliveryMode: 2, headers: { x: i % 2 === 0 ? 2 : 1 }, ...(i % 6 === 1 ? { priority: 7 } : {}) };
+        vhost.publish('', 'qs', { exchange: '', routingKey: 'qs', properties, body: Buffer.from(`s-${i}`), publishedAt: Date.now() });
+      }
+      const session = b.core.openSession(vhost, {});
+      session.consumerPrefetch = 1;
+      const got: Delivery[] = [];
+      session.consume('qs', { tag: 's', noAck: false, exclusive: false, priority: 0, arguments: {}, selector: new Selector('x = 2') }, { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined });
+      return { vhost, session, got };
+    };
+    /**
+     * each ack is a dispatch: the walk passes the odd ones to the next even one, until PASS_LIMIT are
+     * passed and nothing is delivered; then 50 publishes, each a dispatch. `reads()` counted around each
+     */
+    const drive = ({ vhost, session, got }: ReturnType<typeof run>, reads: () => number) => {
+      const perDispatch: number[] = [];
+      for (let taken = got.length; ; taken = got.length) {
+        const before = reads();
+        session.ack(got[got.length - 1]!.tag, false);
+        perDispatch.push(reads() - before);
+        if (got.length === taken) break;
+      }
+      const delivered = got.length;
+      for (let d = 0; d < 50; d++) {
+        const before = reads();
+        vhost.publish('', 'qs', { exchange: '', routingKey: 'qs', properties: { deliveryMode: 2, headers: { x: 2 } }, body: Buffer.from(`late-${d}`), publishedAt: Date.now() });
+        perDispatch.push(reads() - before);
+      }
+      expect(got.length).toBe(delivered);
+      return perDispatch;
+    };
+    let b = await start();
+    const read = vi.spyOn(b.store as FileStore, 'readMessage');
+    const paging = run(b);
+    expect(paged(b, 'qs')).toBeGreaterThan(n - 2 * THRESHOLD - 1);
+    const readsPerDispatch = drive(paging, () => read.mock.calls.length);
+    expect(readsPerDispatch.length).toBeGreaterThan(PASS_LIMIT / 2 + 50);
+    const ids = read.mock.calls.map((c) => c[0]);
+    read.mockRestore();
+    // no message read twice (it was 64 327 reads of 593): a dispatch reads the one it takes and the ones it passes for the first time
+    expect(ids.length).toBe(new Set(ids).size);
+    // with the window full, a dispatch reads nothing (it was 378 each)
+    expect(readsPerDispatch.slice(-50)).toEqual(new Array(50).fill(0));
+    // what the walk keeps in memory stays bounded by its window: the rest is still paged out
+    const q = paging.vhost.getQueue('qs')!;
+    expect(q.ready.length - q.ready.paged).toBeLessThanOrEqual(PASS_LIMIT + 2 * THRESHOLD + 2);
+
+    // the same on a queue that never pages: the same deliveries, the same messages left in the same order
+    const ref = await startBroker({});
+    brokers.push(ref);
+    const r = run(ref);
+    drive(r, () => 0);
+    const bodiesOf = (ds: Delivery[]) => ds.map((d) => d.message.body.toString());
+    expect(bodiesOf(paging.got)).toEqual(bodiesOf(r.got));
+    const left = (q2: typeof q) => q2.peekMessages().map((e) => e.message.body.toString());
+    const want = left(r.vhost.getQueue('qs')!);
+    expect(left(q)).toEqual(want);
+
+    // all settled; cancelled: what is left comes back after a restart, in that order
+    paging.session.cancel('s');
+    b = await restart(b);
+    const ch = await confirmChannel(b);
+    expect((await drain(ch, 'qs')).map((m) => m.content.toString())).toEqual(want);
   });
 });
 

@@ -192,6 +192,8 @@ export class QuorumReadyList extends ReadyList {
       // the order goes on as the snapshot of entries() had it: a taken entry counts as a turn of its bucket
       counter = counter === WEIGHT ? 0 : counter + 1;
       if (what === 'pass') {
+        // its message stays in memory: the next dispatch passes it again without reading it
+        bucket.keepPassed(pos[b]!, e);
         pos[b]!++;
         continue;
       }
