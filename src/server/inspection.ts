@@ -239,23 +239,20 @@ class PeekInSlices implements SlicedTask {
   }
 
   step(deadline: number): boolean {
-    if (this.copy === undefined && this.queue.returnsInFlight && !this.queue.deleted) {
-      // messages still on their way back: leave the bulk work, start once they are back (not putting
-      // them back at once), the copy made in the answer's own turn (by the next step, another
-      // requeue may have started: it would wait again)
-      this.queue.whenReturned(() => {
-        this.copy ??= this.queue.copyReady(this.limit, peeked);
-        this.work.add(this);
-      });
-      return true;
-    }
-    this.copy ??= this.queue.copyReady(this.limit, peeked);
+    // messages still on their way back: leave the bulk work, start once they are back (not putting them back at once)
+    this.copy ??= this.queue.copyReadyWhenReturned(this.limit, peeked, this.started);
     const copy = this.copy;
+    if (copy === undefined) return true;
     if (!copy.step(deadline, PEEK_CHUNK)) return false;
     if (copy.error !== undefined) this.reject(copy.error);
     else this.resolve(copy.out);
     return true;
   }
+
+  private readonly started = (copy: ReadyCopy<PeekedMessage>): void => {
+    this.copy = copy;
+    this.work.add(this);
+  };
 }
 
 function peekInSlices(work: SlicedWork, queue: Queue, limit: number): Promise<PeekedMessage[]> {

@@ -8,10 +8,15 @@ const WIRE = { version: 12, stackTraceEnabled: true };
 
 /** A bare OpenWire client over our own codec, for raw protocol tests. */
 export class RawOpenWire {
+  /** what came and was not taken by next() yet (a frame a waiter took stays) */
   readonly received: OwStruct[] = [];
+  /** everything that came, in order */
+  readonly log: OwStruct[] = [];
   private waiters: { match: (s: OwStruct) => boolean; resolve: (s: OwStruct) => void }[] = [];
   readonly closed: Promise<void>;
   private nextId = 1;
+  /** the ConnectionId value it connected as (connected()) */
+  connectionId = '';
 
   private constructor(readonly socket: Socket) {
     const frames = new FrameReader(1 << 24);
@@ -19,6 +24,7 @@ export class RawOpenWire {
       frames.push(chunk, (body) => {
         const s = decodeFrame(body, WIRE);
         this.received.push(s);
+        this.log.push(s);
         for (const w of [...this.waiters]) {
           if (w.match(s)) {
             this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -42,7 +48,8 @@ export class RawOpenWire {
     const c = await RawOpenWire.open(port);
     await c.next((s) => s.type === T.WireFormatInfo);
     c.write(brokerWireFormatInfo({ maxFrameSize: 1 << 24, maxInactivityDuration: 0, maxInactivityDurationInitialDelay: 0, providerVersion: 'test' }));
-    await c.request({ type: T.ConnectionInfo, connectionId: { type: T.ConnectionId, value: `ID:raw-${Math.random()}` }, userName: user, password });
+    c.connectionId = `ID:raw-${Math.random()}`;
+    await c.request({ type: T.ConnectionInfo, connectionId: { type: T.ConnectionId, value: c.connectionId }, userName: user, password });
     return c;
   }
 

@@ -8,7 +8,14 @@ import type { LocalMQ } from '../../src/index.js';
  * so that they stay on their way back until `open()`. Anything that waits for them
  * (Queue.whenReturned: basic.get, a purge, the management get) waits meanwhile.
  */
-export async function requeueHeld(broker: LocalMQ, conn: ChannelModel, queue: string, n: number): Promise<{ queue: Queue; open(): void }> {
+export async function requeueHeld(
+  broker: LocalMQ,
+  conn: ChannelModel,
+  queue: string,
+  n: number,
+  /** run once the bulk work is gated, before the channel closes: bulk work it queues runs ahead of the requeue */
+  beforeClose?: () => Promise<void>,
+): Promise<{ queue: Queue; open(): void }> {
   const a = await conn.createChannel();
   await a.assertQueue(queue, { durable: false });
   for (let i = 0; i < n + 5; i++) broker.publish('', queue, Buffer.from(String(i)));
@@ -17,6 +24,7 @@ export async function requeueHeld(broker: LocalMQ, conn: ChannelModel, queue: st
   await new Promise<void>((resolve) => void a.consume(queue, () => ++got === n && resolve()));
   let opened = false;
   broker.core.bulkWork.add({ step: () => opened });
+  await beforeClose?.();
   await a.close();
   return {
     queue: broker.core.vhost('/')!.getQueue(queue)!,

@@ -1046,6 +1046,20 @@ export class Queue {
     return this.ready.copyInSlices(limit, copy);
   }
 
+  /**
+   * copyReady for a task on the bulk work (peek(), a QueueBrowser) that shows messages on
+   * their way back (a closed channel's unacked) in their places: the copy at once when none
+   * are (or the queue is gone); else undefined, and `started` gets the copy once they are back
+   * (whenReturned), made in that answer's own turn: by the task's next step another requeue
+   * may have started, whose messages it would wait for again. The task leaves the bulk work
+   * meanwhile (`started` adds it back): it never steps while it waits.
+   */
+  copyReadyWhenReturned<T>(limit: number, copy: (e: QueueEntry) => T, started: (c: ReadyCopy<T>) => void): ReadyCopy<T> | undefined {
+    if (!this.returnsInFlight || this.deleted) return this.copyReady(limit, copy);
+    this.whenReturned(() => started(this.copyReady(limit, copy)));
+    return undefined;
+  }
+
   /** the test API's synchronous purge(): messages on their way back are put back first, at once, and purged too */
   purgeWithReturns(): number {
     this.settleReturns();

@@ -200,6 +200,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     return this.state === 'open' && this.socket.writableLength + this.out.pos < WRITE_HIGH_WATER;
   }
 
+  get drainPending(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
   get closed(): boolean {
     return this.state === 'closing' || this.state === 'closed';
   }
@@ -525,16 +529,16 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const consumer = new OwConsumer(this, session, cmd, real);
     // its advisories carry the client's own ConsumerInfo (not one made for another protocol's consumer)
     this.shared.ownSinks.add(consumer);
-    if (cmd['browser'] === true) {
-      this.respond(cmd);
-      consumer.browse();
-      return;
-    }
+    // a browser too: its RemoveInfo (or its session's) stops its browse, a drain or its acks let it go on
     this.consumers.set(key, consumer);
     this.sessions.get(sessionKeyOf(id))?.consumers.add(key);
     try {
       // answer first: the client registers its consumer before the first dispatch reaches it
       this.respond(cmd);
+      if (cmd['browser'] === true) {
+        consumer.browse();
+        return;
+      }
       consumer.start(this.clientId);
       // AdvisoryBroker.addConsumer: ConsumerInfo on ActiveMQ.Advisory.Consumer.<Queue|Topic>.<name>
       this.shared.consumerAdded(key, cmd, this.vhostObject);

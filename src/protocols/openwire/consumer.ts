@@ -5,6 +5,7 @@ import type { Message } from '../../core/message.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
 import type { Queue } from '../../core/queues/queue.js';
 import { BrowseInSlices } from './browse.js';
+import { BrowseWindow } from './browse-window.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
 import type { OwStruct, OwThrowable } from './codec/marshal.js';
@@ -22,6 +23,8 @@ export interface OwConsumerHost {
   readonly owner: object;
   readonly connectionId: string;
   readonly writable: boolean;
+  /** not writable until the socket drains: it holds more than its own high water mark, its 'drain' will come (resume()) */
+  readonly drainPending: boolean;
   /** the connection is closing or closed: nothing more is sent */
   readonly closed: boolean;
   send(s: OwStruct): void;
@@ -64,6 +67,8 @@ export class OwConsumer implements ConsumerSink {
   readonly prefetchSize: number;
   /** the JMS selector (checked by the core: a queue consumer's, or its topic queue's) */
   private readonly selector: Selector | undefined;
+  /** a QueueBrowser's answer in slices, and its prefetch window (browse()) */
+  private browsing: { task: BrowseInSlices<OwStruct>; window: BrowseWindow } | undefined;
 
   constructor(
     private readonly host: OwConsumerHost,
@@ -163,7 +168,9 @@ export class OwConsumer implements ConsumerSink {
   /**
    * a QueueBrowser: what the queue holds, then the end-of-browse marker (an empty dispatch),
    * sent a slice at a time on the broker's bulk work (BrowseInSlices: a browse of a million
-   * held the event loop for the whole of it); access is checked now, for every queue
+   * held the event loop for the whole of it); access is checked now, for every queue. Sent as
+   * the socket takes it, within the browser's prefetch (BrowseWindow), until the browser is
+   * closed (close(): its RemoveInfo).
    */
   browse(): void {
     const queues: Queue[] = [];
@@ -180,8 +187,21 @@ export class OwConsumer implements ConsumerSink {
       const dest = destinations.get(q)!;
       return { type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount };
     };
-    const task = new BrowseInSlices(queues, make, (m) => this.host.send(m), () => this.sendEmptyDispatch(), () => this.host.closed);
-    this.host.vhostModel.bulkWork.add(task);
+    const window = new BrowseWindow(this.prefetchSize);
+    const host = this.host;
+    const task = new BrowseInSlices(host.vhostModel.bulkWork, queues, {
+      make,
+      send: (m) => {
+        window.sent();
+        host.send(m);
+      },
+      end: () => this.sendEmptyDispatch(),
+      stopped: () => this.closed || host.closed,
+      open: () => host.writable && window.open,
+      resumes: () => !window.open || host.drainPending,
+    });
+    this.browsing = { task, window };
+    task.start();
   }
 
   // ---- ConsumerSink -----------------------------------------------------------------
@@ -237,6 +257,11 @@ export class OwConsumer implements ConsumerSink {
   ack(ack: OwStruct, defer?: (apply: () => void) => void): void {
     const type = ack['ackType'] as number;
     const count = (ack['messageCount'] as number) ?? 1;
+    if (this.browsing) {
+      // a browser's acks settle nothing (ActiveMQ's QueueBrowserSubscription), they open its window
+      if (this.browsing.window.acked(type, count)) this.browsing.task.resume();
+      return;
+    }
     const last = this.outstanding.find(ack['lastMessageId'] as OwStruct | null);
     switch (type) {
       case AckType.Delivered:
@@ -296,7 +321,8 @@ export class OwConsumer implements ConsumerSink {
 
   /** MessagePull: one message now, or (timeout -1) nothing now, or nothing once `timeout` ms pass */
   pull(timeout: number): void {
-    if (this.prefetchSize > 0 || this.closed) return;
+    // a browser's messages come from its browse (an empty dispatch would end the client's enumeration)
+    if (this.prefetchSize > 0 || this.closed || this.browsing) return;
     this.pullCredit = 1;
     this.session.resume();
     if (this.pullCredit === 0) return;
@@ -323,9 +349,11 @@ export class OwConsumer implements ConsumerSink {
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destinationStruct(this.destinations[0]!), message: null, redeliveryCounter: 0 });
   }
 
-  /** socket drained: deliver again */
+  /** socket drained: deliver again (a browse waiting for it goes on) */
   resume(): void {
-    if (!this.closed) this.session.resume();
+    if (this.closed) return;
+    this.session.resume();
+    this.browsing?.task.resume();
   }
 
   /** unacked messages go back to their queue, flagged redelivered; a private topic queue goes */

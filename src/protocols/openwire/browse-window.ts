@@ -1,0 +1,38 @@
+import { AckType } from './codec/types.js';
+
+/**
+ * A QueueBrowser's prefetch window, as ActiveMQ keeps it for a browser (QueueBrowserSubscription
+ * is a PrefetchSubscription: it is full once `prefetch` dispatches are unacknowledged, the
+ * client's queueBrowserPrefetch, 500 by default). The ActiveMQ JMS client acknowledges every
+ * browsed message as the enumeration reaches it (a standard ack of one: the broker drops nothing
+ * for a browser), so a browser that stops reading, or is closed, is sent no more than its
+ * prefetch. "Delivered" acks widen it, as for a consumer. A prefetch of 0 is not limited here
+ * (that browser would pull; LocalMQ streams to it, bounded by the socket alone).
+ */
+export class BrowseWindow {
+  private unacked = 0;
+  private extension = 0;
+
+  constructor(private readonly prefetch: number) {}
+
+  get open(): boolean {
+    return this.prefetch === 0 || this.unacked - this.extension < this.prefetch;
+  }
+
+  sent(): void {
+    this.unacked++;
+  }
+
+  /**
+   * a MessageAck of `count` messages from the browser: true when the window is at least half
+   * open again (the browse goes on a batch at a time, not woken by every single ack)
+   */
+  acked(type: number, count: number): boolean {
+    if (type === AckType.Delivered) this.extension += count;
+    else if (type !== AckType.Redelivered) {
+      this.unacked = Math.max(0, this.unacked - count);
+      this.extension = Math.max(0, this.extension - count);
+    }
+    return this.unacked - this.extension <= this.prefetch >> 1;
+  }
+}

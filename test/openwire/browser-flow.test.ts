@@ -1,0 +1,121 @@
+import amqplib from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import type { OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
+import { AckType, T } from '../../src/protocols/openwire/codec/types.js';
+import { RawOpenWire } from '../helpers/openwire.js';
+import { requeueHeld } from '../helpers/requeue-held.js';
+
+/**
+ * A QueueBrowser (a ConsumerInfo with browser set, from the project's raw OpenWire client) as
+ * the broker streams it: every message in its place when a requeue is still on its way back,
+ * within the browser's prefetch as ActiveMQ's QueueBrowserSubscription (a PrefetchSubscription:
+ * full at `prefetchSize` unacknowledged; the ActiveMQ JMS client acks every browsed message,
+ * a standard ack of one), no more once the browser is closed, and no faster than the socket
+ * takes it.
+ */
+describe('OpenWire QueueBrowser flow', () => {
+  let broker: LocalMQ;
+  let port: number;
+  let amqpUrl: string;
+  beforeAll(async () => {
+    broker = await startBroker({ engine: 'all', ports: { amqp: 0, openwire: 0 } });
+    port = Number(new URL(broker.urls.openwire!).port);
+    amqpUrl = broker.urls.amqp!.replace('amqp://', 'amqp://guest:guest@');
+  });
+  afterAll(() => broker.stop());
+
+  /** a session and a browser of `queue` in it on `c`, with this prefetch: its ConsumerId, once the broker answered */
+  async function browse(c: RawOpenWire, queue: string, prefetchSize: number): Promise<OwStruct> {
+    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: c.connectionId, value: 1 } });
+    const consumerId = { type: T.ConsumerId, connectionId: c.connectionId, sessionId: 1, value: 1 };
+    await c.request({ type: T.ConsumerInfo, consumerId, destination: { type: T.Queue, physicalName: queue }, prefetchSize, browser: true });
+    return consumerId;
+  }
+  const isDispatchTo = (s: OwStruct, id: OwStruct) => s.type === T.MessageDispatch && (s['consumerId'] as OwStruct)['value'] === id['value'];
+  /** the browse's messages received so far, in order (not its end marker) */
+  const dispatched = (c: RawOpenWire, id: OwStruct) => c.log.filter((s) => isDispatchTo(s, id) && s['message'] !== null);
+  const body = (d: OwStruct) => ((d['message'] as OwStruct)['content'] as Buffer).toString();
+  /** everything the broker sent before this round trip has arrived */
+  const roundTrip = (c: RawOpenWire) => c.request({ type: T.ConnectionControl });
+  const ack = (c: RawOpenWire, id: OwStruct, d: OwStruct, messageCount: number) =>
+    c.writeOneWay([{ type: T.MessageAck, consumerId: id, destination: d['destination'], ackType: AckType.Standard, lastMessageId: (d['message'] as OwStruct)['messageId'], messageCount }]);
+  const fill = (queue: string, n: number, body: (i: number) => Buffer = (i) => Buffer.from(String(i))) => {
+    broker.core.vhost('/')!.declareQueue(queue, { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
+    for (let i = 0; i < n; i++) broker.publish('', queue, body(i));
+  };
+
+  it('a browser started while a closed channel\'s unacked are still on their way back sees them, in their places (fails on the old code: it copied the 5 ready at once)', async () => {
+    const conn = await amqplib.connect(amqpUrl);
+    const c = await RawOpenWire.connected(port);
+    const n = 2000;
+    let browser!: OwStruct;
+    // the browse is queued on the bulk work ahead of the requeue: its first step comes while they are still coming back
+    const held = await requeueHeld(broker, conn, 'ow.browse.held', n, async () => {
+      browser = await browse(c, 'ow.browse.held', 10 * n);
+    });
+    expect(held.queue.returnsInFlight).toBe(true);
+    held.open();
+    await c.next((s) => isDispatchTo(s, browser) && s['message'] === null);
+    expect(dispatched(c, browser).map(body)).toEqual(Array.from({ length: n + 5 }, (_, i) => String(i)));
+    c.close();
+    await conn.close();
+  });
+
+  it('a browser that does not acknowledge gets its prefetch and no more; each ack lets as many more go, then the end (ActiveMQ\'s QueueBrowserSubscription; the old code sent all 1000)', async () => {
+    fill('ow.browse.window', 1000);
+    const c = await RawOpenWire.connected(port);
+    const browser = await browse(c, 'ow.browse.window', 100);
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    let got = dispatched(c, browser);
+    expect(got).toHaveLength(100);
+    // a standard ack of the 100 (a client acking in one go): the next 100
+    ack(c, browser, got[99]!, 100);
+    await c.next((s) => isDispatchTo(s, browser) && body(s) === '199');
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    got = dispatched(c, browser);
+    expect(got.map(body)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
+    // acked one by one as they come, as the ActiveMQ JMS client does: the rest, then the end of the browse
+    for (let i = 100; i < 1000; i++) ack(c, browser, await c.next((s) => isDispatchTo(s, browser) && s['message'] !== null && body(s) === String(i)), 1);
+    await c.next((s) => isDispatchTo(s, browser) && s['message'] === null);
+    expect(dispatched(c, browser).map(body)).toEqual(Array.from({ length: 1000 }, (_, i) => String(i)));
+    c.close();
+  });
+
+  it('a browser closed after its first message costs no more: the rest of the queue is not sent (the old code streamed all 5000 to the removed consumer)', async () => {
+    const n = 5000;
+    const big = Buffer.alloc(10_000, 'x');
+    fill('ow.browse.closed', n, () => big);
+    const c = await RawOpenWire.connected(port);
+    // a prefetch over the whole queue: only the removal stops it
+    const browser = await browse(c, 'ow.browse.closed', 10 * n);
+    await c.next((s) => isDispatchTo(s, browser));
+    await c.request({ type: T.RemoveInfo, objectId: browser });
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    // what went before the removal reached the broker: a few socket buffers' worth at most
+    const got = dispatched(c, browser).length;
+    expect(got).toBeLessThan(n / 4);
+    expect(c.received.some((s) => isDispatchTo(s, browser) && s['message'] === null)).toBe(false);
+    c.close();
+  });
+
+  it('a client that does not read is not written the whole queue: the browse waits for the socket to drain, then goes on to the end (the old code wrote all 50 MB into the socket buffer)', async () => {
+    const n = 5000;
+    const big = Buffer.alloc(10_000, 'y');
+    fill('ow.browse.slow', n, () => big);
+    const c = await RawOpenWire.connected(port);
+    const browser = await browse(c, 'ow.browse.slow', 10 * n);
+    c.socket.pause();
+    await broker.core.bulkWork.idle();
+    const mine = broker.connections().find((k) => k.protocol === 'openwire' && k.socket?.remotePort === c.socket.localPort)!;
+    // bytesWritten counts what the socket holds for the client too: bounded by the write high water and the kernel's buffers
+    expect(mine.socket!.bytesWritten).toBeLessThan((n * big.length) / 2);
+    c.socket.resume();
+    await c.next((s) => isDispatchTo(s, browser) && s['message'] === null);
+    expect(dispatched(c, browser)).toHaveLength(n);
+    c.close();
+  });
+});
