@@ -15,9 +15,16 @@
  * first 100 ms during which publishes were outstanding and no confirm came (`maxGapMs`),
  * with the number of 100 ms windows that had no confirm (`emptyWindows`). bench/confirm-latency.sh
  * runs it against LocalMQ and RabbitMQ in the same run, alternating.
+ *
+ * `--trace-out FILE` also records the client's own GC pauses and event-loop stalls over 10 ms
+ * (epoch ms, the format of bench/lib/traced-broker.ts's trace) and adds to each result what the
+ * client did during its longest gap (publishes sent, outstanding at its start): a gap the client
+ * caused (it did not read) is then told apart from one the broker caused.
  */
+import { writeFileSync } from 'node:fs';
 import amqp from 'amqplib';
 import mqtt from 'mqtt';
+import { traceLoop, type TraceEvent } from './lib/loop-trace.js';
 import { StompBenchClient } from './lib/stomp-session.js';
 
 function flag(name: string, dflt?: string): string | undefined {
@@ -31,6 +38,11 @@ const size = Number(flag('size', '16'));
 const body = Buffer.alloc(size, 'x');
 // MQTT 3.1.1 packet ids are 16-bit: keep every publish of the run outstanding-able
 const mqttCount = Math.min(count, 60000);
+const traceOut = flag('trace-out');
+
+const clientTrace: TraceEvent[] = [];
+// the client's own GC pauses and loop stalls: its busy loop (publishing, parsing) delays reading confirms too
+if (traceOut) traceLoop(clientTrace, 'client ');
 
 interface Result {
   label: string;
@@ -44,6 +56,9 @@ interface Result {
   /** when (ms since the first publish) the longest gap began */
   maxGapAtMs: number;
   emptyWindows: number;
+  /** with --trace-out: publishes the client sent during the longest gap, and unconfirmed at its start */
+  sentInGap?: number;
+  outstandingAtGap?: number;
   /** the first publish, epoch ms: with maxGapAtMs, where to look in bench/lib/traced-broker.ts's trace */
   startEpochMs: number;
 }
@@ -78,7 +93,20 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
     if (j >= n || times[j]! >= w + 100) empty++;
   }
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  return { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
+  const r: Result = { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
+  if (traceOut) {
+    let sentInGap = 0;
+    let outstanding = 0;
+    for (let i = 0; i < n; i++) {
+      const s = sent[i]!;
+      if (s > maxGapAt && s < maxGapAt + maxGap) sentInGap++;
+      if (s <= maxGapAt && confirmedAt[i]! > maxGapAt) outstanding++;
+    }
+    r.sentInGap = sentInGap;
+    r.outstandingAtGap = outstanding;
+    clientTrace.push([startEpochMs + maxGapAt, `gap ${protocol}`, maxGap, outstanding]);
+  }
+  return r;
 }
 
 const now = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -219,4 +247,5 @@ if (!amqpUrl) throw new Error('--amqp URL is required (queues are declared throu
 if (only.includes('amqp')) console.log(JSON.stringify(await runAmqp(amqpUrl)));
 if (stompUrl && only.includes('stomp')) console.log(JSON.stringify(await runStomp(stompUrl, amqpUrl)));
 if (mqttUrl && only.includes('mqtt')) console.log(JSON.stringify(await runMqtt(mqttUrl, amqpUrl)));
+if (traceOut) writeFileSync(traceOut, JSON.stringify(clientTrace));
 process.exit(0);

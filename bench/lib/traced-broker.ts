@@ -12,10 +12,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { writeSync } from 'node:fs';
 import { startBroker } from '../../src/index.js';
 import { nodeFs, type StoreFs } from '../../src/store/file/fs-layer.js';
+import { epoch, traceLoop, type TraceEvent } from './loop-trace.js';
 
 const arg = (name: string, dflt?: string) => {
   const i = process.argv.indexOf(name);
@@ -25,9 +25,7 @@ const dataDir = arg('--data-dir')!;
 const port = Number(arg('--port', '27100'));
 const out = arg('--out', 'trace.json')!;
 
-const epoch = () => performance.timeOrigin + performance.now();
-type Event = [at: number, what: string, ms: number, detail?: number | string];
-const events: Event[] = [];
+const events: TraceEvent[] = [];
 const note = (what: string, startedAt: number, detail?: number | string) => events.push([startedAt, what, epoch() - startedAt, detail]);
 
 const tracedFs: StoreFs = {
@@ -62,13 +60,7 @@ const tracedFs: StoreFs = {
   },
 };
 
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-    // 1 scavenge, 2 minor mark-compact, 4 mark-sweep-compact, 8 incremental, 16 weak callbacks
-    events.push([performance.timeOrigin + e.startTime, 'gc', e.duration, kind]);
-  }
-}).observe({ entryTypes: ['gc'] });
+traceLoop(events);
 
 // every socket read handled for over 5 ms: how long the protocol's parsing and routing of one read took, and its size
 const emit = Socket.prototype.emit;
@@ -80,15 +72,6 @@ Socket.prototype.emit = function (this: Socket, event: string | symbol, ...args:
   if (ms > 5) events.push([t, 'read', ms, (args[0] as Buffer).length]);
   return r;
 } as typeof emit;
-
-// event-loop stalls: a 5 ms timer that came late
-let expected = epoch() + 5;
-setInterval(() => {
-  const now = epoch();
-  if (now - expected > 10) events.push([expected, 'stall', now - expected]);
-  expected = now + 5;
-}, 5).unref();
-
 const broker = await startBroker({
   dataDir,
   ports: { amqp: port, stomp: port + 1, mqtt: port + 2 },
@@ -97,18 +80,29 @@ const broker = await startBroker({
 } as Parameters<typeof startBroker>[0]);
 
 // the store's sync callbacks are what release confirms: record when each batch of them runs
-const store = broker.store as { sync(cb: (err?: Error) => void): void };
+// ('synced': a wait for everything written; 'syncedTo': a wait for a sync point, detail = how
+// many flushes further the store's point was when asked: > 0, a sync then would have waited longer)
+type SyncCb = (err?: Error) => void;
+const store = broker.store as { sync(cb: SyncCb): void; syncTo?(point: number, cb: SyncCb): void; syncPoint?(): number };
 const sync = store.sync.bind(store);
-let pendingSyncs = 0;
 store.sync = (cb) => {
   const t = epoch();
-  pendingSyncs++;
   sync((err) => {
-    pendingSyncs--;
-    note('synced', t, pendingSyncs);
+    note('synced', t);
     cb(err);
   });
 };
+const syncTo = store.syncTo?.bind(store);
+if (syncTo) {
+  store.syncTo = (point, cb) => {
+    const t = epoch();
+    const further = store.syncPoint!() - point;
+    syncTo(point, (err) => {
+      note('syncedTo', t, further);
+      cb(err);
+    });
+  };
+}
 
 console.log(`traced broker on ${port} (amqp), ${port + 1} (stomp), ${port + 2} (mqtt): is running`);
 const stop = async () => {

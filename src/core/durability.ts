@@ -44,21 +44,32 @@ export class Durability {
   }
 
   /**
-   * `cb()` once everything written so far is durable; `cb(err)` when the write finally
-   * failed (the policy above). `alive` stops the wait when the client is gone.
+   * Where everything written so far becomes durable, to wait on later with `wait`'s `upTo`
+   * (the store's sync point); undefined when the store has none (then `wait` waits for all).
    */
-  wait(cb: (err?: Error) => void, alive: () => boolean = ALWAYS): void {
+  point(): number | undefined {
+    return this.store.syncPoint?.();
+  }
+
+  /**
+   * `cb()` once everything written so far is durable — or, given `upTo` (a `point()`),
+   * everything written before that point; `cb(err)` when the write finally failed (the
+   * policy above). `alive` stops the wait when the client is gone.
+   */
+  wait(cb: (err?: Error) => void, alive: () => boolean = ALWAYS, upTo?: number): void {
     if (!this.store.durable) {
       if (alive()) cb();
       return;
     }
-    this.store.sync((err) => {
+    const answered = (err?: Error): void => {
       if (!alive()) return;
       if (!err) return cb();
       // only a write the store is retrying (the disk alarm is on) is worth waiting for; a closed store is final
       if (!this.alarms.isOn('store')) return cb(err);
       this.retry(cb, alive, err, Date.now() + this.giveUpMs);
-    });
+    };
+    if (upTo !== undefined && this.store.syncTo) this.store.syncTo(upTo, answered);
+    else this.store.sync(answered);
   }
 
   /** a failed write: ask again whenever the disk alarm clears, until it is written or the time is up */
@@ -121,11 +132,17 @@ export interface DurableBacklog {
  * Holds items (publisher confirms, receipts) until the store has made durable everything
  * written before they were added. Items are batched per turn of the event loop, and each
  * batch waits on its own sync, asked for after its writes: a sync already under way covers
- * only what came before it. Batches are flushed in the order their items were added, also
- * when a failed write is retried (a later batch never overtakes an earlier one).
+ * only what came before it. The batch waits for the store's sync point as it was when its
+ * last item was added, not for everything written by the time the wait is asked for at the
+ * end of the turn: what other reads wrote in between (a flush already took this batch's
+ * writes) would otherwise hold its confirms for one more flush. Batches are flushed in the
+ * order their items were added, also when a failed write is retried (a later batch never
+ * overtakes an earlier one).
  */
 export class OrderedDurableWaits<T> {
   private pending: T[] = [];
+  /** the store's sync point when the newest pending item was added (its writes come before it) */
+  private pendingPoint: number | undefined;
   private scheduled = false;
   private waiting = 0;
   /** batches asked for, oldest first, each answered or not yet */
@@ -158,6 +175,7 @@ export class OrderedDurableWaits<T> {
       this.backlog.hold(true);
     }
     this.pending.push(item);
+    this.pendingPoint = this.durability.point();
     if (this.backlog && !this.turnHeld && this.pending.length >= this.turnLimit && this.durability.durable) {
       this.turnHeld = true;
       this.backlog.hold(true);
@@ -173,11 +191,15 @@ export class OrderedDurableWaits<T> {
         this.backlog!.hold(false);
       }
       this.inFlight.push(batch);
-      this.durability.wait((err) => {
-        batch.answered = true;
-        batch.err = err;
-        this.flushAnswered();
-      });
+      this.durability.wait(
+        (err) => {
+          batch.answered = true;
+          batch.err = err;
+          this.flushAnswered();
+        },
+        undefined,
+        this.pendingPoint,
+      );
     });
   }
 

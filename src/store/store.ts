@@ -62,6 +62,14 @@ export interface Store {
 
   /** `cb` runs once everything written before this call is durable, or with the error that stopped it */
   sync(cb: (err?: Error) => void): void;
+  /**
+   * A store that writes in group commits can name where what has been written so far becomes
+   * durable (`syncPoint`, cheap: called after each write a client will wait on) and answer once
+   * that is (`syncTo`), without also waiting for what was written after it (as `sync` called
+   * then would). Without them, waits use `sync`.
+   */
+  syncPoint?(): number;
+  syncTo?(point: number, cb: (err?: Error) => void): void;
   /** called with write errors (a full disk): the broker blocks publishers until `onRecovered` */
   onError(listener: (err: Error | null) => void): void;
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Alarms } from '../../src/core/alarm.js';
 import { Durability } from '../../src/core/durability.js';
-import { FileStore } from '../../src/store/file/file-store.js';
+import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store.js';
 import type { Store } from '../../src/store/store.js';
 import { coreBroker, declareQueue, publish } from './helpers.js';
 
@@ -59,6 +59,79 @@ describe('the durability service (durability.ts)', () => {
     expect(flushed.flat()).toEqual([1, 2, 3, 4, 5]);
     expect(flushed.length).toBeGreaterThanOrEqual(2);
     expect(waits.outstanding).toBe(0);
+  });
+
+  it('a batch of ordered waits is released by the flush that wrote its publishes, not by the next one that takes what other reads wrote meanwhile', async () => {
+    // fsyncs are held until the test releases them, to see which flush releases the batch
+    const held: (() => void)[] = [];
+    let gated = false;
+    let wake: () => void = () => undefined;
+    const fs: StoreFs = {
+      ...nodeFs,
+      async fsync(fd) {
+        if (gated) await new Promise<void>((release) => {
+          held.push(release);
+          wake();
+        });
+        return nodeFs.fsync(fd);
+      },
+    };
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => (wake = r));
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-durability-'));
+    dirs.push(dir);
+    const store = new FileStore({ dir, fs, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+    await store.open();
+    stores.push(store);
+    const { broker, vhost } = coreBroker(store);
+    declareQueue(vhost, 'q', {}, true);
+    await new Promise<void>((resolve) => store.sync(() => resolve()));
+    gated = true;
+    const released: string[] = [];
+    const note = (what: string) => {
+      released.push(what);
+      wake();
+    };
+    const waits = broker.durability.ordered<string>((batch, err) => {
+      expect(err).toBeUndefined();
+      for (const b of batch) note(b);
+    });
+
+    try {
+      // flush 1 syncs (held)
+      publish(vhost, '', 'q', 'one', { deliveryMode: 2 });
+      waits.add('one');
+      await until(() => held.length === 1);
+      // this turn: 'two' is published and its confirm added; flush 2 takes it at the end of the
+      // callback (and is written while flush 1 syncs); then, still in this turn, before the
+      // confirms' wait is asked for, another client's read writes 'three' (setImmediate callbacks
+      // run in the order they were asked for: this one first)
+      setImmediate(() => publish(vhost, '', 'q', 'three', { deliveryMode: 2 }));
+      publish(vhost, '', 'q', 'two', { deliveryMode: 2 });
+      waits.add('two');
+      let allSynced = false;
+      await new Promise((r) => setImmediate(r));
+      store.sync(() => {
+        allSynced = true;
+        wake();
+      });
+      held.shift()!();
+      await until(() => held.length === 1);
+      expect(released).toEqual(['one']);
+      // flush 2's fsync ends: 'two' is durable, and confirmed, while flush 3 (with 'three') syncs
+      held.shift()!();
+      await until(() => held.length === 1);
+      expect(released).toEqual(['one', 'two']);
+      expect(allSynced).toBe(false);
+      gated = false;
+      held.shift()!();
+      await until(() => allSynced);
+    } finally {
+      // whatever the outcome, the held fsyncs end (the store closes after the test)
+      gated = false;
+      for (const release of held.splice(0)) release();
+    }
   });
 
   it('a wait answers once the store has synced', async () => {

@@ -351,6 +351,18 @@ export class FileStore implements Store {
     this.gc.sync(cb);
   }
 
+  syncPoint(): number {
+    return this.gc ? this.gc.syncPoint() : 0;
+  }
+
+  syncTo(point: number, cb: (err?: Error) => void): void {
+    if (!this.gc) {
+      process.nextTick(cb, new Error('FileStore: open() first'));
+      return;
+    }
+    this.gc.syncTo(point, cb);
+  }
+
   onError(listener: (err: Error | null) => void): void {
     this.listeners.push(listener);
   }

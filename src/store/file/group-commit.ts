@@ -81,6 +81,8 @@ type SyncCallback = (err?: Error) => void;
 
 /** One group commit: its bytes, the callbacks its sync releases, and how it ended. */
 interface Flush {
+  /** the n-th flush started has seq n: a sync point names the flush that makes it durable */
+  seq: number;
   cbs: SyncCallback[];
   batches: Batch[];
   writer: ByteWriter | undefined;
@@ -111,6 +113,10 @@ export class GroupCommit {
   private waiting: SyncCallback[] = [];
   /** flushes under way, oldest first */
   private inflight: Flush[] = [];
+  /** flushes started so far (the newest one's seq) */
+  private started = 0;
+  /** the seq of the newest flush that succeeded: everything appended before it started is durable */
+  private durableSeq = 0;
   private failed: Batch[] = [];
   private scheduled = false;
   /** bytes appended that want a flush of their own (not only lazy ones) */
@@ -222,6 +228,37 @@ export class GroupCommit {
     } else {
       process.nextTick(cb);
     }
+  }
+
+  /**
+   * Where everything appended so far will be durable: the seq of the flush that takes it (the
+   * next one to start while bytes wait in the buffer). Cheap, for a caller to note after each
+   * write and wait on later with `syncTo`.
+   */
+  syncPoint(): number {
+    return this.hasUnflushed() ? this.started + 1 : this.started;
+  }
+
+  /**
+   * `cb` once everything appended before `syncPoint()` returned `point` is durable. Unlike a
+   * `sync` asked for later, it does not also wait for what was appended since: a client's
+   * confirms, asked for at the end of the turn its publishes were read in, are released by
+   * the flush that wrote those publishes, not by the one after it that takes what other reads
+   * added meanwhile (with two flushes under way and a slow disk, one more fsync: ~50 ms here).
+   */
+  syncTo(point: number, cb: SyncCallback): void {
+    if (this.closed || point > this.started) return this.sync(cb);
+    if (point <= this.durableSeq) {
+      process.nextTick(cb);
+      return;
+    }
+    for (const f of this.inflight) {
+      if (f.seq !== point) continue;
+      f.cbs.push(cb);
+      return;
+    }
+    // that flush failed: its bytes wait for the retry, which the next flush makes
+    this.sync(cb);
   }
 
   syncPromise(): Promise<void> {
@@ -342,7 +379,7 @@ export class GroupCommit {
     const { batches, writer } = this.takeBatches();
     const previous = this.inflight[this.inflight.length - 1];
     let resolveDone!: (err: Error | undefined) => void;
-    const flush: Flush = { cbs, batches, writer, touched: [], writing: true, done: new Promise((r) => (resolveDone = r)) };
+    const flush: Flush = { seq: ++this.started, cbs, batches, writer, touched: [], writing: true, done: new Promise((r) => (resolveDone = r)) };
     this.inflight.push(flush);
     void this.runFlush(flush, previous).then(resolveDone);
   }
@@ -404,6 +441,8 @@ export class GroupCommit {
       for (const cb of f.cbs) cb(err);
       this.scheduleRetry();
     } else {
+      // a flush succeeds only after the one before it did: everything appended before it started is on disk
+      this.durableSeq = f.seq;
       // a buffer grown by one huge message is let go rather than kept forever
       if (f.writer && this.spares.length < PIPELINE_DEPTH && f.writer.buf.length <= MAX_SPARE_BUFFER) this.spares.push(f.writer);
       if (this.error !== null && this.inflight.length === 0 && this.failed.length === 0) {
