@@ -48,7 +48,7 @@
  *   140 MiB; flood at most 212 MiB under 200 MiB (goal 220).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import amqp from 'amqplib';
 import { FrameReader } from '../src/protocols/openwire/codec/framing.js';
@@ -75,24 +75,46 @@ const work = flag('work', `/tmp/localmq-memory-goals-${base}`);
 const openwireText = flag('openwire-type', 'bytes') === 'text';
 // the flood into a durable queue of persistent messages (the journal's index grows with it) instead of transient ones
 const floodDurable = flag('flood-durable', 'false') === 'true';
+/** --flood-trace DIR: each flood's broker records what its RSS is made of (startCli) into DIR/<protocol>-<run>.mem and .gc */
+const floodTrace = flag('flood-trace', '');
+if (floodTrace) mkdirSync(floodTrace, { recursive: true });
 /** how long each flood publishes */
 const FLOOD_SECONDS = Number(flag('flood-seconds', '20'));
+
+/** CPU time (user + system) a process has used so far, ms, from /proc/<pid>/stat (clock ticks of 10 ms); NaN once it is gone */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // after "pid (comm) ": state is field 3, utime 14, stime 15
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startCli(name: string, extra: string[], keep = false): Promise<ChildProcess> {
+/**
+ * `localmq start` of the built CLI on a data dir of its own; with `trace` (--flood-trace) the broker also
+ * writes bench/lib/memory-trace.mjs's samples to `<trace>.mem` and V8's --trace-gc lines to `<trace>.gc`
+ */
+async function startCli(name: string, extra: string[], keep = false, trace?: string): Promise<ChildProcess> {
   const dir = `${work}/${name}`;
   if (!keep) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
   }
-  const child = spawn('node', ['dist/cli/main.js', 'start', '--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(base), '--http-port', String(base + 1), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeArgs = trace ? ['--trace-gc', '--import', new URL('./lib/memory-trace.mjs', import.meta.url).pathname] : [];
+  const env = trace ? { ...process.env, LOCALMQ_MEMORY_TRACE: `${trace}.mem` } : process.env;
+  const child = spawn('node', [...nodeArgs, 'dist/cli/main.js', 'start', '--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(base), '--http-port', String(base + 1), ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  if (trace) child.stdout!.pipe(createWriteStream(`${trace}.gc`));
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
+      if (out.includes('is running')) return;
       out += d.toString();
       if (out.includes('is running')) resolve();
     };
@@ -270,7 +292,7 @@ if (steps.has('flood')) {
   if (jms && 'skipped' in jms) throw new Error(`--flood-protocols openwire: ${jms.skipped}`);
   for (const protocol of protocols) {
     for (let run = 0; run < Number(flag('flood-runs', '1')); run++) {
-      const r = await floodRun(protocol, jms && 'classpath' in jms ? jms.classpath : '');
+      const r = await floodRun(protocol, run, jms && 'classpath' in jms ? jms.classpath : '');
       floods.push({ protocol, durable: floodDurable, watermarkMiB: limitMiB, goalMiB: Math.round(limitMiB * 1.1), ...r });
       console.error(JSON.stringify(floods.at(-1)));
     }
@@ -285,9 +307,10 @@ if (steps.has('flood')) {
  * process of their own (bench/lib/timed-flood.ts, bench/openwire/JmsTimedFlood.java), which report
  * how long the broker kept them waiting (the alarm stops reading them, or AMQP 1.0's credit).
  */
-async function floodRun(protocol: string, jmsClasspath: string): Promise<Record<string, unknown>> {
+async function floodRun(protocol: string, run: number, jmsClasspath: string): Promise<Record<string, unknown>> {
   const ports = { stomp: base + 2, mqtt: base + 3, openwire: base + 4 };
-  const c = await startCli('flood', ['--memory-high-watermark', watermark, '--stomp-port', String(ports.stomp), '--mqtt-port', String(ports.mqtt), '--openwire-port', String(ports.openwire)]);
+  const trace = floodTrace ? `${floodTrace}/${protocol}-${run}` : undefined;
+  const c = await startCli('flood', ['--memory-high-watermark', watermark, '--stomp-port', String(ports.stomp), '--mqtt-port', String(ports.mqtt), '--openwire-port', String(ports.openwire)], false, trace);
   const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${base}`);
   conn.on('error', () => undefined);
   const ch = await conn.createChannel();
@@ -297,9 +320,16 @@ async function floodRun(protocol: string, jmsClasspath: string): Promise<Record<
   const started = Date.now();
   let maxRss = 0;
   let maxAt = 0;
+  // who is busy (is a slow flood the publisher's doing or the broker's): the CPU each used during the flood
+  const brokerCpu0 = cpuMs(c.pid!);
+  const ownCpu0 = process.cpuUsage();
+  let clientPid: number | undefined;
+  let clientCpu = NaN;
   const sampler = setInterval(() => {
     const rss = rssMiB(c.pid!);
     if (rss > maxRss) [maxRss, maxAt] = [rss, Date.now() - started];
+    // the client process's last reading before it exits (its own report cannot include the JVM's)
+    if (clientPid !== undefined) clientCpu = cpuMs(clientPid) || clientCpu;
   }, 50);
   let alarmAt: { ms: number; rssMiB: number } | undefined;
   let alarmChanges = 0;
@@ -321,10 +351,16 @@ async function floodRun(protocol: string, jmsClasspath: string): Promise<Record<
   if (protocol === 'amqp') client = await amqpFlood(conn);
   else if (protocol === 'openwire') {
     const url = `tcp://127.0.0.1:${ports.openwire}${floodDurable ? '?jms.useAsyncSend=true' : ''}`;
-    client = JSON.parse(await output('java', ['-cp', jmsClasspath, 'JmsTimedFlood', url, 'flood', String(FLOOD_SECONDS), '1024', String(floodDurable)]));
+    client = JSON.parse(await output('java', ['-cp', jmsClasspath, 'JmsTimedFlood', url, 'flood', String(FLOOD_SECONDS), '1024', String(floodDurable)], (pid) => (clientPid = pid)));
   } else {
     const url = protocol === 'stomp' ? `stomp://guest:guest@127.0.0.1:${ports.stomp}` : protocol === 'amqp10' ? `amqp://127.0.0.1:${base}` : `mqtt://127.0.0.1:${ports.mqtt}`;
-    client = JSON.parse(await output(process.execPath, ['--import', 'tsx', new URL('./lib/timed-flood.ts', import.meta.url).pathname, '--protocol', protocol, '--url', url, '--queue', 'flood', '--seconds', String(FLOOD_SECONDS), '--size', '1024', '--persistent', String(floodDurable)]));
+    client = JSON.parse(await output(process.execPath, ['--import', 'tsx', new URL('./lib/timed-flood.ts', import.meta.url).pathname, '--protocol', protocol, '--url', url, '--queue', 'flood', '--seconds', String(FLOOD_SECONDS), '--size', '1024', '--persistent', String(floodDurable)], (pid) => (clientPid = pid)));
+  }
+  const floodMs = Date.now() - started;
+  const brokerCpuMs = cpuMs(c.pid!) - brokerCpu0;
+  if (protocol === 'amqp') {
+    const own = process.cpuUsage(ownCpu0);
+    clientCpu = (own.user + own.system) / 1000;
   }
   clearInterval(sampler);
   polling = false;
@@ -333,7 +369,9 @@ async function floodRun(protocol: string, jmsClasspath: string): Promise<Record<
   const gone = new Promise((r) => c.once('exit', r));
   c.kill('SIGKILL');
   await gone;
-  return { maxRssMiB: Math.round(maxRss * 10) / 10, maxAtMs: maxAt, alarmAt, alarmChanges, queued, ...client };
+  // clientCpuMs: the flood process's CPU at its last 50 ms reading (amqp: this whole process, sampler and poller included)
+  const cpu = { floodMs, brokerCpuMs: Math.round(brokerCpuMs), clientCpuMs: Math.round(clientCpu) };
+  return { maxRssMiB: Math.round(maxRss * 10) / 10, maxAtMs: maxAt, alarmAt, alarmChanges, queued, ...cpu, ...(trace ? { trace, startedEpoch: started } : {}), ...client };
 }
 
 /** amqplib publishes to `flood` for FLOOD_SECONDS, waiting for 'drain' (at most 500 ms at a time) when its buffer is full */
@@ -357,9 +395,10 @@ async function amqpFlood(conn: amqp.ChannelModel): Promise<Record<string, unknow
 }
 
 /** runs a client to its end: its stdout's last line */
-function output(command: string, args: string[]): Promise<string> {
+function output(command: string, args: string[], started?: (pid: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    started?.(p.pid!);
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.once('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').at(-1)!) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
