@@ -507,7 +507,8 @@ const fillQuorum = (name: string, x: (k: number) => number) => {
 };
 /** an in-process consumer of `name` with a JMS selector (prefetch `prefetch`, 0: none), acking what it got every turn; stop() cancels */
 const selectorConsumer = (name: string, selector: string, prefetch: number) => {
-  const session = core.openSession(v, {});
+  // the broker being measured (the data-dir cases switch to their own)
+  const session = core.openSession(core.vhost('/')!, {});
   session.consumerPrefetch = prefetch;
   let got = 0;
   let last = 0;
@@ -534,6 +535,16 @@ const selectorConsumer = (name: string, selector: string, prefetch: number) => {
       session.close();
     },
   };
+};
+/** a peek() of quorum queue `q` (on `broker`) started, then a selector consumer taking all of it but the head (x = 2) */
+const selectorDuringPeek = async (broker: typeof b, q: { name: string; messageCount: number }): Promise<string> => {
+  const handle = broker.queue(q.name) as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
+  const peeked = handle.peek ? handle.peek() : Promise.resolve(handle.messages());
+  const c = selectorConsumer(q.name, 'x = 2', 1000);
+  const n = (await peeked).length;
+  while (c.got() < N - 1) await turn();
+  c.stop();
+  return `${n} peeked, ${c.got()} delivered, ${q.messageCount} ready`;
 };
 if (wanted('quorum selector (few selected)')) {
   // 1M in a quorum queue, one in 100 000 selected (x = 2): the consumer attaches, then 20 more
@@ -575,6 +586,15 @@ if (wanted('peek of a quorum queue')) {
   const handle = b.queue('qpeek') as ReturnType<typeof b.queue> & { peek?: () => Promise<unknown[]> };
   await measure('peek of a quorum queue (test API)', async () => `${(handle.peek ? await handle.peek() : handle.messages()).length} peeked`);
   v.deleteQueue('qpeek', false, false, null);
+  await settled();
+}
+if (wanted('quorum selector during a peek')) {
+  // a peek() copies the quorum queue a slice at a time while a selector consumer takes all but the
+  // head out from ahead of the copy's cursor (each take tells the copy: FifoCopy, 2fd5245; it was
+  // O(holes) a take, O(N²) here)
+  const q = fillQuorum('qsel.peek', (k) => (k === 0 ? 1 : 2));
+  await measure('quorum selector during a peek: a peek() of a quorum queue while a selector consumer takes all behind the head', () => selectorDuringPeek(b, q));
+  v.deleteQueue('qsel.peek', false, false, null);
   await settled();
 }
 if (wanted('OpenWire queue browser')) {
@@ -662,7 +682,16 @@ if (wanted('TTL expiry at once + dead-lettering')) {
 
 // a broker on a data dir: persistent messages in a durable queue (the file store's work)
 const dataDir = arg('--data-dir');
-if (dataDir && (wanted('queue.delete (file store)') || wanted('restart recovery'))) {
+const fileStoreCases = [
+  'queue.delete (file store)',
+  'restart recovery',
+  'quorum selector (file store, few selected)',
+  'quorum selector (file store, all but the head selected)',
+  'quorum selector (file store, 9 in 10 selected)',
+  'peek of a quorum queue (file store)',
+  'quorum selector during a peek (file store)',
+];
+if (dataDir && fileStoreCases.some(wanted)) {
   const { mkdirSync, rmSync } = await import('node:fs');
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
@@ -691,6 +720,102 @@ if (dataDir && (wanted('queue.delete (file store)') || wanted('restart recovery'
   let side = await connectTo(sb);
   ping = side.p;
   core = sb.core as Core;
+  /** a durable quorum queue of N persistent messages (paged out past the journal's threshold), message k's header x given by `x(k)` */
+  const fillQuorumPersistent = async (name: string, x: (k: number) => number) => {
+    sb.core.requireVhost('/').declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'quorum' } }, null);
+    const body = Buffer.from('m');
+    const headers = [{ x: 1 }, { x: 2 }];
+    for (let k = 0; k < N; k++) {
+      sb.publish('', name, body, { deliveryMode: 2, headers: headers[x(k) - 1] });
+      if (k % 20_000 === 19_999) await sync(sb);
+    }
+    await sync(sb);
+    return sb.core.requireVhost('/').getQueue(name)!;
+  };
+  /** journal reads (paged-out messages read back) while `op` runs */
+  const store = sb.store as { readMessage?: (id: number) => unknown };
+  const countingReads = async (op: () => Promise<string>): Promise<string> => {
+    const read = store.readMessage!;
+    let reads = 0;
+    store.readMessage = (id) => (reads++, read.call(store, id));
+    try {
+      return `${await op()}; ${reads} journal reads`;
+    } finally {
+      delete store.readMessage;
+    }
+  };
+  const dropQueue = async (name: string) => {
+    await side.p.deleteQueue(name);
+    await sync(sb);
+    await storeSettled();
+  };
+  if (wanted('quorum selector (file store, few selected)')) {
+    // 1 in 100 000 selected; each publish dispatches: the walk passes its window of 400 paged-out
+    // messages (it read them all back from the journal at every dispatch: review-s11-2 R4)
+    const q = await fillQuorumPersistent('fqsel.few', (k) => (k % 100_000 === 99_999 ? 2 : 1));
+    await measure('quorum selector (file store, few selected): a selector consumer attaches to a durable quorum queue, then 20 publishes one a turn', () =>
+      countingReads(async () => {
+        const c = selectorConsumer('fqsel.few', 'x = 2', 100);
+        const t = performance.now();
+        for (let k = 0; k < 20; k++) {
+          sb.publish('', 'fqsel.few', Buffer.from('m'), { deliveryMode: 2, headers: { x: 2 } });
+          await turn();
+        }
+        const ms = performance.now() - t;
+        const got = c.got();
+        c.stop();
+        return `${got} delivered, ${q.messageCount} ready, ${q.ready.paged} paged; 20 publishes in ${ms.toFixed(0)} ms`;
+      }),
+    );
+    await dropQueue('fqsel.few');
+  }
+  if (wanted('quorum selector (file store, all but the head selected)')) {
+    const q = await fillQuorumPersistent('fqsel.most', (k) => (k === 0 ? 1 : 2));
+    await measure('quorum selector (file store, all but the head selected): a selector consumer of a durable quorum queue takes all behind the head', () =>
+      countingReads(async () => {
+        const c = selectorConsumer('fqsel.most', 'x = 2', 1000);
+        while (c.got() < N - 1) await turn();
+        c.stop();
+        return `${c.got()} delivered, ${q.messageCount} ready`;
+      }),
+    );
+    await dropQueue('fqsel.most');
+  }
+  if (wanted('quorum selector (file store, 9 in 10 selected)')) {
+    // every 10th not selected: the in-memory head's unselected ones fall short of the window of 400, so
+    // each dispatch passes on into the paged-out tail (it read those back at every dispatch, review-s11-2
+    // R4) until 400 are passed; prefetch 10 acked every turn, then 20 publishes one a turn
+    const q = await fillQuorumPersistent('fqsel.nine', (k) => (k % 10 === 9 ? 1 : 2));
+    await measure('quorum selector (file store, 9 in 10 selected): a selector consumer of a durable quorum queue takes until its window is full, then 20 publishes one a turn', () =>
+      countingReads(async () => {
+        const c = selectorConsumer('fqsel.nine', 'x = 2', 10);
+        // the 400th unselected one is message 3999: the 3600 selected ones ahead of it are delivered
+        while (c.got() < 3600) await turn();
+        for (let k = 0; k < 20; k++) {
+          sb.publish('', 'fqsel.nine', Buffer.from('m'), { deliveryMode: 2, headers: { x: 2 } });
+          await turn();
+        }
+        c.stop();
+        return `${c.got()} delivered, ${q.messageCount} ready`;
+      }),
+    );
+    await dropQueue('fqsel.nine');
+  }
+  if (wanted('peek of a quorum queue (file store)')) {
+    const q = await fillQuorumPersistent('fqpeek', () => 1);
+    const handle = sb.queue('fqpeek') as ReturnType<typeof sb.queue> & { peek?: () => Promise<unknown[]> };
+    await measure('peek of a quorum queue (file store, test API)', () =>
+      countingReads(async () => `${(handle.peek ? await handle.peek() : handle.messages()).length} peeked of ${q.messageCount}, ${q.ready.paged} paged`),
+    );
+    await dropQueue('fqpeek');
+  }
+  if (wanted('quorum selector during a peek (file store)')) {
+    const q = await fillQuorumPersistent('fqsel.peek', (k) => (k === 0 ? 1 : 2));
+    await measure('quorum selector during a peek (file store): a peek() of a durable quorum queue while a selector consumer takes all behind the head', () =>
+      countingReads(() => selectorDuringPeek(sb, q)),
+    );
+    await dropQueue('fqsel.peek');
+  }
   if (wanted('queue.delete (file store)')) {
     await fillPersistent(sb, 'stored');
     await measure('queue.delete (file store)', async () => {
