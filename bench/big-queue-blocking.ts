@@ -42,7 +42,8 @@ const arg = (name: string) => {
 const N = Number(arg('--count') ?? 1_000_000);
 const only = arg('--only')?.split(',');
 // every protocol's listener: the publish cases flood through each (AMQP 1.0 on the AMQP port, as RabbitMQ 4)
-const b = await startBroker({ engine: 'all', ports: { amqp: 0, http: 0, stomp: 0, mqtt: 0, openwire: 0 } });
+// no cap on a connection's unacked deliveries: the requeue steps hold all N on one session
+const b = await startBroker({ engine: 'all', ports: { amqp: 0, http: 0, stomp: 0, mqtt: 0, openwire: 0 }, limits: { maxUnackedPerConnection: 0 } });
 type Core = typeof b.core & { bulkWork?: { pending: number; longestSliceMs: number } };
 /** the broker being measured (the data-dir cases switch to their own) */
 let core = b.core as Core;

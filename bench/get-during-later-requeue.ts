@@ -12,7 +12,8 @@ import { MemoryStore } from '../src/store/memory-store.js';
 const i = process.argv.indexOf('--count');
 const LATER = i > 0 ? Number(process.argv[i + 1]) : 300_000;
 const FIRST = 600;
-const broker = new Broker(new MemoryStore());
+// no cap on a connection's unacked deliveries: one session holds LATER (300 k) of them
+const broker = new Broker(new MemoryStore(), { maxUnackedPerConnection: 0 });
 const vhost = broker.addVhost('/');
 const q = vhost.declareQueue('q', { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
 const body = Buffer.from('m');

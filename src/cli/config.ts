@@ -43,6 +43,8 @@ export interface Settings {
   mqttMaxKeepAlive: number | undefined;
   /** ms a client has to finish its handshake (RabbitMQ's handshake_timeout); undefined: 10 000 */
   handshakeTimeoutMs: number | undefined;
+  /** unacked deliveries one connection may hold (0: no cap); undefined: 100 000 */
+  maxUnackedPerConnection: number | undefined;
   /** RabbitMQ's vm_memory_high_watermark: a fraction of RAM or a size; undefined: 0.4 */
   memoryHighWatermark: number | string | undefined;
   /** RabbitMQ's disk_free_limit: a size or a multiple of RAM; undefined: 50MB */
@@ -74,6 +76,7 @@ export interface RawSettings {
   /** the config file's `mqtt.maxKeepAlive` */
   mqttMaxKeepAlive?: unknown;
   handshakeTimeout?: unknown;
+  maxUnackedPerConnection?: unknown;
   memoryHighWatermark?: unknown;
   diskFreeLimit?: unknown;
 }
@@ -117,6 +120,7 @@ export const ENV_NAMES = {
   mqttAllowAnonymous: 'LOCALMQ_MQTT_ALLOW_ANONYMOUS',
   mqttMaxKeepAlive: 'LOCALMQ_MQTT_MAX_KEEP_ALIVE',
   handshakeTimeout: 'LOCALMQ_HANDSHAKE_TIMEOUT',
+  maxUnackedPerConnection: 'LOCALMQ_MAX_UNACKED_PER_CONNECTION',
   memoryHighWatermark: 'LOCALMQ_MEMORY_HIGH_WATERMARK',
   diskFreeLimit: 'LOCALMQ_DISK_FREE_LIMIT',
   config: 'LOCALMQ_CONFIG',
@@ -154,6 +158,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   set('mqttAllowAnonymous', ENV_NAMES.mqttAllowAnonymous);
   set('mqttMaxKeepAlive', ENV_NAMES.mqttMaxKeepAlive);
   set('handshakeTimeout', ENV_NAMES.handshakeTimeout);
+  set('maxUnackedPerConnection', ENV_NAMES.maxUnackedPerConnection);
   set('memoryHighWatermark', ENV_NAMES.memoryHighWatermark);
   set('diskFreeLimit', ENV_NAMES.diskFreeLimit);
   for (const key of LISTENER_KEYS) {
@@ -180,7 +185,7 @@ export function settingsFromFile(file: string): RawSettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`config file ${file} must hold a JSON object, like {"ports": {"amqp": 5672}}`);
   }
-  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout', 'memoryHighWatermark', 'diskFreeLimit']);
+  const known = new Set<string>(['host', 'hosts', 'hostname', 'engine', 'engineVersion', 'ports', 'freePorts', 'users', 'vhosts', 'dataDir', 'inMemory', 'runDir', 'logLevel', 'logFormat', 'verbose', 'definitions', 'strict', 'instanceType', 'amazonHostnames', 'mqtt', 'handshakeTimeout', 'maxUnackedPerConnection', 'memoryHighWatermark', 'diskFreeLimit']);
   const obj = json as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) throw new ConfigError(`config file ${file}: unknown setting '${key}' (known: ${[...known].join(', ')})`);
@@ -272,9 +277,10 @@ export function resolveSettings(layers: { raw: RawSettings; source: 'flag' | 'en
   const mqttAllowAnonymous = booleanValue(pick('mqttAllowAnonymous'));
   const mqttMaxKeepAlive = keepAliveValue(pick('mqttMaxKeepAlive'));
   const handshakeTimeoutMs = positiveInteger(pick('handshakeTimeout'), 'milliseconds');
+  const maxUnackedPerConnection = positiveInteger(pick('maxUnackedPerConnection'), 'deliveries', true);
   const memoryHighWatermark = watermarkValue(pick('memoryHighWatermark'));
   const diskFreeLimit = diskFreeLimitValue(pick('diskFreeLimit'));
-  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, mqttMaxKeepAlive, handshakeTimeoutMs, memoryHighWatermark, diskFreeLimit };
+  return { hosts, hostname, engine, engineVersion, ports, freePorts, users, vhosts, dataDir, runDir, logLevel, logFormat, definitions, strict, instanceType, amazonHostnames, mqttAllowAnonymous, mqttMaxKeepAlive, handshakeTimeoutMs, maxUnackedPerConnection, memoryHighWatermark, diskFreeLimit };
 }
 
 /** What `startBroker` gets from the settings. */
@@ -304,6 +310,7 @@ export function brokerOptions(s: Settings): BrokerOptions {
   if (s.mqttAllowAnonymous !== undefined) o.mqtt = { allowAnonymous: s.mqttAllowAnonymous };
   if (s.mqttMaxKeepAlive !== undefined) o.mqtt = { ...o.mqtt, maxKeepAlive: s.mqttMaxKeepAlive };
   if (s.handshakeTimeoutMs !== undefined) o.limits = { ...o.limits, handshakeTimeoutMs: s.handshakeTimeoutMs };
+  if (s.maxUnackedPerConnection !== undefined) o.limits = { ...o.limits, maxUnackedPerConnection: s.maxUnackedPerConnection };
   return o;
 }
 
@@ -381,11 +388,15 @@ function booleanValue(p: Picked): boolean | undefined {
   throw new ConfigError(`${p.source} must be true or false, got ${show(v)}`);
 }
 
-function positiveInteger(p: Picked, unit: string): number | undefined {
+/** a whole number above 0 (or, with `zeroAllowed`, 0 too: a limit turned off) */
+function positiveInteger(p: Picked, unit: string, zeroAllowed = false): number | undefined {
   if (p === undefined) return undefined;
   const v = p.value;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${p.source} must be a whole number of ${unit} above 0, got ${show(v)}`);
+  const least = zeroAllowed ? 0 : 1;
+  if (!Number.isSafeInteger(n) || n < least) {
+    throw new ConfigError(`${p.source} must be a whole number of ${unit}${zeroAllowed ? ' (0: no limit)' : ' above 0'}, got ${show(v)}`);
+  }
   return n;
 }
 

@@ -49,6 +49,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--mqtt-allow-anonymous [yes|no]', `MQTT clients without a username act as guest (env ${ENV_NAMES.mqttAllowAnonymous}; config mqtt.allowAnonymous; default yes, no with --strict)`)
     .option('--mqtt-max-keep-alive <seconds>', `the longest keep-alive an MQTT client may use, as Mosquitto's max_keepalive: an MQTT 5 client asking for more, or for none, is told this one in its CONNACK (Server Keep Alive) and held to it; a 3.1.1 client cannot be told and keeps its own, as in Mosquitto (env ${ENV_NAMES.mqttMaxKeepAlive}; config mqtt.maxKeepAlive; default no cap)`)
     .option('--handshake-timeout <ms>', `close a client that has not finished its protocol's handshake (AMQP open, STOMP/MQTT CONNECT, AMQP 1.0 open, OpenWire ConnectionInfo) in this many ms, as RabbitMQ's handshake_timeout (env ${ENV_NAMES.handshakeTimeout}; default 10000)`)
+    .option('--max-unacked-per-connection <n>', `deliveries one connection may hold unacknowledged over all its channels and consumers; at the cap its consumers that ack get nothing more until it acks, nacks or rejects some (0: no cap, as RabbitMQ) (env ${ENV_NAMES.maxUnackedPerConnection}; default 100000)`)
     .option('--instance-type <type>', `Amazon MQ broker size whose limits apply: ${INSTANCE_TYPES.join(', ')} (env ${ENV_NAMES.instanceType}; default mq.m5.large's limits)`)
     .option('--memory-high-watermark <fraction|size>', `block publishers while the broker's memory (RSS) is above this: a fraction of RAM or a size like 512MiB (env ${ENV_NAMES.memoryHighWatermark}; default 0.4, RabbitMQ's vm_memory_high_watermark)`)
     .option('--disk-free-limit <size|mem_relative:N>', `block publishers while the data dir's filesystem has less free space than this: a size like 1GB or a multiple of RAM like mem_relative:1.0 (env ${ENV_NAMES.diskFreeLimit}; config diskFreeLimit, also {"relative": 1.0}; default 50MB, RabbitMQ's disk_free_limit)`)
@@ -84,6 +85,7 @@ export function flagLayer(opts: Flags): RawSettings {
   copy('mqttAllowAnonymous', 'mqttAllowAnonymous');
   copy('mqttMaxKeepAlive', 'mqttMaxKeepAlive');
   copy('handshakeTimeout', 'handshakeTimeout');
+  copy('maxUnackedPerConnection', 'maxUnackedPerConnection');
   copy('memoryHighWatermark', 'memoryHighWatermark');
   copy('diskFreeLimit', 'diskFreeLimit');
   for (const key of LISTENER_KEYS) {

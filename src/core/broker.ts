@@ -7,6 +7,7 @@ import { Durability } from './durability.js';
 import type { Consumer, Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
+import { ConnectionUnacked } from './connection-unacked.js';
 import { PolicyService } from './policies.js';
 import { TenantLimits } from './tenant-limits.js';
 import type { ActiveMqDlqStrategy } from './dead-letter.js';
@@ -72,6 +73,8 @@ const MIN_READ_AFTER = 64 * 1024;
 export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, RecoveryTarget {
   readonly vhosts = new Map<string, VHost>();
   readonly limits: Limits;
+  /** each connection's unacked deliveries across its sessions (maxUnackedPerConnection); gone with the connection */
+  private readonly unackedByConnection = new WeakMap<object, ConnectionUnacked>();
   /** per-vhost and per-user limits (RabbitMQ's vhost-limits and user limits) */
   readonly tenantLimits: TenantLimits;
   /** ActiveMQ's deadLetterStrategy per destination (an Amazon MQ configuration's destination policies); none: ActiveMQ.DLQ */
@@ -200,8 +203,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     this.store.deleteVhost(name);
   }
 
+  /** a session of the connection `owner`; its unacked deliveries count against the connection's cap with its other sessions' */
   openSession(vhost: VHost, owner: object): Session {
-    return new Session(vhost, owner, randomBytes(12).toString('base64url'));
+    let unacked = this.unackedByConnection.get(owner);
+    if (unacked === undefined) {
+      unacked = new ConnectionUnacked(this.limits.settings.maxUnackedPerConnection);
+      this.unackedByConnection.set(owner, unacked);
+    }
+    return new Session(vhost, owner, randomBytes(12).toString('base64url'), unacked);
   }
 
   nextMessageId(): number {

@@ -89,9 +89,12 @@ export class Consumer {
     return s === undefined || s.matches(entry.message, entry.deliveryCount);
   }
 
-  /** may this consumer take one more message now? */
+  /** may this consumer take one more message now? (one without acks is not held back by what waits for acks) */
   hasCredit(): boolean {
-    if (!this.options.noAck && this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+    if (!this.options.noAck) {
+      if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+      if (!this.session.connection.hasRoom()) return false;
+    }
     if (this.timedOut !== 0) return false;
     return this.session.hasCredit() && this.sink.isWritable();
   }

@@ -38,7 +38,24 @@ export interface LimitSettings {
    * what Erlang's preemption gives RabbitMQ. 0: a read is processed whole. (protocols/common/read-slices.ts)
    */
   readSliceMs: number;
+  /**
+   * deliveries one connection may hold unacknowledged, over all its channels / sessions /
+   * subscriptions and consumers, basic.gets included; at the cap its consumers that take with
+   * acks get nothing more (nothing is read back or buffered for them) until it settles some.
+   * Prefetch, link credit and Receive Maximum apply below it. 0: no cap (RabbitMQ has none).
+   * (core/connection-unacked.ts)
+   */
+  maxUnackedPerConnection: number;
 }
+
+/**
+ * Unacked deliveries a connection may hold by default: far above what a client that asks for a
+ * bound holds (AMQP 0-9-1 prefetch counts stop at 65535; client test suites use windows of at most
+ * thousands), far below what takes a broker past its memory watermark: each unacked 1 KiB message
+ * read back from disk costs ~2.9 KiB of RSS (bench/unacked-reader.ts), so 100k are ~0.3 GiB where
+ * RabbitMQ's default watermark (0.4 of RAM) of an 8 GiB machine is passed at ~1.1 M.
+ */
+export const DEFAULT_MAX_UNACKED_PER_CONNECTION = 100_000;
 
 export const DEFAULT_LIMITS: LimitSettings = {
   maxConnections: 5000,
@@ -52,6 +69,7 @@ export const DEFAULT_LIMITS: LimitSettings = {
   handshakeTimeoutMs: 10_000,
   // long enough that a warm broker rarely stops mid-read, short against the 100 ms a publisher may wait for a confirm
   readSliceMs: 5,
+  maxUnackedPerConnection: DEFAULT_MAX_UNACKED_PER_CONNECTION,
 };
 
 export class Limits {

@@ -7,6 +7,7 @@ import type { VHost } from './vhost.js';
 import { LEAVE_CHUNK } from './queues/leaving.js';
 import { BulkSettle } from './bulk-settle.js';
 import { OutstandingDeliveries, type BookCounts } from './outstanding.js';
+import type { ConnectionUnacked } from './connection-unacked.js';
 
 function addTo<K>(counts: Map<K, number>, key: K, n: number): void {
   counts.set(key, (counts.get(key) ?? 0) + n);
@@ -59,7 +60,11 @@ export class Session {
     readonly owner: object,
     /** unique per broker; names direct reply-to addresses */
     readonly id: string,
-  ) {}
+    /** the connection's count of unacked deliveries against its cap, shared by its sessions */
+    readonly connection: ConnectionUnacked,
+  ) {
+    connection.join(this);
+  }
 
   hasCredit(): boolean {
     return this.active && (this.globalPrefetch === 0 || this.unacked < this.globalPrefetch);
@@ -136,7 +141,8 @@ export class Session {
   getFrom(queue: Queue, noAck: boolean): { delivery: Delivery; messageCount: number } | undefined {
     if (queue.deleted) throw notFound(`no queue '${queue.name}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
-    const entry = queue.get();
+    // at the connection's cap of unacked deliveries a get with ack finds nothing, as a consumer gets nothing
+    const entry = noAck || this.connection.hasRoom() ? queue.get() : undefined;
     if (!entry) {
       queue.stats.getEmpty++;
       return undefined;
@@ -168,6 +174,7 @@ export class Session {
     if (needsAck) {
       this.outstanding.add(delivery);
       this.unacked++;
+      this.connection.count++;
       if (consumer !== null) consumer.booked++;
       if (this.ackTimedOut) {
         delivery.deliveredAt = Date.now();
@@ -237,7 +244,7 @@ export class Session {
       if (timeout === undefined || (d.deliveredAt ?? now) + timeout > now) continue;
       d.timedOut = true;
       c.timedOut++;
-      this.unacked--;
+      this.settled(1);
       this.unbook(d);
       d.queue.settleDelivered(d.entry, c, 'timeout');
       touched.add(d.queue);
@@ -387,6 +394,12 @@ export class Session {
     this.afterSettle(touched, requeued);
   }
 
+  /** `n` unacked deliveries left the book (settled, or released by a consumer timeout) */
+  private settled(n: number): void {
+    this.unacked -= n;
+    this.connection.count -= n;
+  }
+
   private anyAtOrBelow(tag: number): boolean {
     const first = this.outstanding.firstTag();
     return first !== undefined && first <= tag;
@@ -396,7 +409,7 @@ export class Session {
   private settleOne(d: Delivery, how: SettleHow): Queue | null {
     this.outstanding.delete(d.tag);
     if (!d.timedOut) {
-      this.unacked--;
+      this.settled(1);
       this.unbook(d);
     }
     return this.finishOne(d, how);
@@ -431,7 +444,7 @@ export class Session {
       this.outstanding.delete(tag);
       const queues = new Map<Queue, number>();
       if (!d.timedOut) {
-        this.unacked--;
+        this.settled(1);
         this.unbook(d);
         // a timed-out one's message went back when it timed out: its queue gets nothing back now
         if (d.queue !== null) queues.set(d.queue, 1);
@@ -442,8 +455,8 @@ export class Session {
       // none timed out (the usual case): what is unacked is what stays in the book
       const untimed = this.unacked === this.outstanding.size;
       const taken = this.outstanding.takeThrough(tag);
-      if (untimed) this.unacked = this.outstanding.size;
-      else for (const d of taken.values()) if (!d.timedOut) this.unacked--;
+      if (untimed) this.settled(this.unacked - this.outstanding.size);
+      else for (const d of taken.values()) if (!d.timedOut) this.settled(1);
       this.bulkSettle(taken.values(), taken.size, how, this.unbookTaken(taken.counted!));
     }
   }
@@ -500,7 +513,7 @@ export class Session {
     for (const [q, n] of this.gotFrom) addTo(queues, q, n);
     this.gotFrom = new Map();
     this.outstanding = new OutstandingDeliveries();
-    this.unacked = 0;
+    this.settled(this.unacked);
     this.bulkSettle(all.values(), all.size, how, queues);
   }
 
@@ -530,6 +543,7 @@ export class Session {
       if (!touched.has(c.queue)) touched.add(c.queue);
     }
     for (const q of touched) if (!q.deleted) q.dispatch();
+    this.connection.wake(this);
   }
 
   /**
@@ -550,6 +564,7 @@ export class Session {
     for (const c of this.consumers.values()) own = c.queue;
     if (q && !q.deleted) q.dispatch();
     if (own && own !== q && !own.deleted) own.dispatch();
+    this.connection.wake(this);
   }
 
   /** after a slice of a bulk settle: as afterSettle, but a queue still waiting for returns delivers once they are back */
@@ -557,6 +572,7 @@ export class Session {
     if (this.closed) return;
     for (const c of this.consumers.values()) touched.add(c.queue);
     for (const q of touched) if (!q.deleted && !this.bulk.bringsBack(q)) q.dispatch();
+    this.connection.wake(this);
   }
 
   /** a paused client resumes, or its socket drained: let its queues deliver again */
@@ -582,6 +598,9 @@ export class Session {
     this.settleAll('return');
     // the book is empty now (a consumer with none unacked stayed in it: held until the session went)
     this.bookConsumers.clear();
+    // what it held no longer counts against its connection: the connection's other sessions may deliver again
+    this.connection.leave(this);
+    this.connection.wake(this);
     this.vhost.directReplyTo.sessionClosed(this);
   }
 }

@@ -26,7 +26,8 @@ let other: ChannelModel;
 let ping: Channel;
 
 beforeAll(async () => {
-  broker = await startBroker();
+  // no cap on a connection's unacked deliveries (RabbitMQ has none): the tests hold 500 k unacked on one
+  broker = await startBroker({ limits: { maxUnackedPerConnection: 0 } });
   conn = await connect(broker);
   ch = await conn.createChannel();
   other = await connect(broker);

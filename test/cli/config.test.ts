@@ -60,6 +60,14 @@ describe('settings resolution', () => {
     expect(() => resolveSettings([{ raw: { handshakeTimeout: '0' }, source: 'flag' }], cwd)).toThrow(`--handshake-timeout must be a whole number of milliseconds above 0, got "0"`);
   });
 
+  it('--max-unacked-per-connection / LOCALMQ_MAX_UNACKED_PER_CONNECTION / maxUnackedPerConnection: the cap on a connection\'s unacked deliveries, 0 for none (issue 18)', () => {
+    expect(brokerOptions(resolveSettings([{ raw: { maxUnackedPerConnection: '5000' }, source: 'flag' }], cwd)).limits).toEqual({ maxUnackedPerConnection: 5000 });
+    expect(settingsFromEnv({ LOCALMQ_MAX_UNACKED_PER_CONNECTION: '0' })).toEqual({ maxUnackedPerConnection: '0' });
+    expect(brokerOptions(resolveSettings([{ raw: { maxUnackedPerConnection: '0' }, source: 'env' }], cwd)).limits).toEqual({ maxUnackedPerConnection: 0 });
+    expect(resolveSettings([{ raw: { maxUnackedPerConnection: 250000 }, source: 'file' }], cwd).maxUnackedPerConnection).toBe(250000);
+    expect(() => resolveSettings([{ raw: { maxUnackedPerConnection: '-1' }, source: 'flag' }], cwd)).toThrow(`--max-unacked-per-connection must be a whole number of deliveries (0: no limit), got "-1"`);
+  });
+
   it('reads LOCALMQ_* variables', () => {
     const raw = settingsFromEnv({ LOCALMQ_HOST: '0.0.0.0, ::', LOCALMQ_MQTT_WS_PORT: '9001', LOCALMQ_USERS: 'a:x b:y:management', LOCALMQ_IN_MEMORY: '1', OTHER: 'x' });
     expect(raw).toEqual({ host: ['0.0.0.0', '::'], ports: { mqttWs: '9001' }, users: ['a:x', 'b:y:management'], inMemory: '1' });

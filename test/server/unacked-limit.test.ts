@@ -1,0 +1,187 @@
+import type { ConsumeMessage } from 'amqplib';
+import type { Delivery as RheaDelivery } from 'rhea';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/core/limits.js';
+import { amqpPort, connect, uniqueName } from '../helpers/amqp.js';
+import { declareQueue, openReceiver, pending, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
+import { useBroker } from '../helpers/broker.js';
+import { getHeader, RawStomp } from '../helpers/stomp.js';
+
+/**
+ * Issue 18 point 4: one connection holds at most `limits.maxUnackedPerConnection` unacknowledged
+ * deliveries, over all its channels / sessions / subscriptions, whatever its prefetch (AMQP
+ * basic.qos 0 and STOMP ack:client without prefetch-count ask for no bound). At the cap nothing
+ * more is delivered to it (the queue keeps the messages ready), and each settle lets one more
+ * through; consumers without acks are not held back. RabbitMQ has no such cap (LocalMQ's own,
+ * against a reader that never acks taking the broker past its memory watermark:
+ * bench/unacked-reader.ts); below it, deliveries are as RabbitMQ makes them.
+ *
+ * "Nothing more" is asserted after a round trip on the same connection: the broker writes a
+ * delivery as it makes it, so one made before the round trip's answer arrives ahead of it.
+ */
+
+const CAP = 5;
+const N = 8;
+
+/** messages as they arrive, and a wait for the n-th (no polling) */
+function inbox<T>(): { got: T[]; push(m: T): void; reach(n: number): Promise<void> } {
+  const got: T[] = [];
+  let waiters: (() => boolean)[] = [];
+  return {
+    got,
+    push(m) {
+      got.push(m);
+      waiters = waiters.filter((w) => !w());
+    },
+    reach(n) {
+      return new Promise((resolve) => {
+        const check = () => (got.length >= n ? (resolve(), true) : false);
+        if (!check()) waiters.push(check);
+      });
+    },
+  };
+}
+
+describe('limits.maxUnackedPerConnection', () => {
+  const broker = useBroker({ limits: { maxUnackedPerConnection: CAP } });
+
+  async function filled(name: string, n = N): Promise<void> {
+    const conn = await connect(broker());
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue(name, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    for (let i = 0; i < n; i++) ch.sendToQueue(name, Buffer.from(String(i)));
+    await ch.waitForConfirms();
+    await conn.close();
+  }
+
+  it('defaults to 100 000: far above any prefetch window, far below a broker-filling backlog', () => {
+    expect(DEFAULT_LIMITS.maxUnackedPerConnection).toBe(100_000);
+  });
+
+  it('AMQP 0-9-1, prefetch 0: a consumer gets CAP deliveries, then one more per ack; basic.get finds nothing at the cap', async () => {
+    const q = uniqueName('unacked-amqp');
+    await filled(q);
+    const conn = await connect(broker());
+    const ch = await conn.createChannel();
+    await ch.prefetch(0);
+    const box = inbox<ConsumeMessage>();
+    await ch.consume(q, (m) => box.push(m!), { noAck: false });
+    await box.reach(CAP);
+    // the old code handed all N out at once: the queue had 0 ready
+    expect((await ch.checkQueue(q)).messageCount).toBe(N - CAP);
+    expect(box.got).toHaveLength(CAP);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP);
+    // a get that would be acked is a delivery too: none at the cap (get-empty)
+    expect(await ch.get(q, { noAck: false })).toBe(false);
+
+    ch.ack(box.got[0]!);
+    await box.reach(CAP + 1);
+    expect((await ch.checkQueue(q)).messageCount).toBe(N - CAP - 1);
+    expect(box.got).toHaveLength(CAP + 1);
+    expect(box.got.map((m) => m.content.toString())).toEqual(['0', '1', '2', '3', '4', '5']);
+
+    // a nack with requeue settles as well: the message comes back and goes out again
+    ch.nack(box.got[1]!, false, true);
+    await box.reach(CAP + 2);
+    expect((await ch.checkQueue(q)).messageCount).toBe(N - CAP - 1);
+    expect(box.got).toHaveLength(CAP + 2);
+    await conn.close();
+  });
+
+  it('AMQP 0-9-1: the cap is the connection\'s, shared by its channels; acks and a closed channel let the others go on; no-ack consumers and other connections are not held back', async () => {
+    const [a, b, free, other] = ['a', 'b', 'free', 'other'].map((s) => uniqueName(`unacked-share-${s}`));
+    await filled(a!, CAP);
+    await filled(b!);
+    await filled(free!);
+    await filled(other!);
+    const conn = await connect(broker());
+    const chA = await conn.createChannel();
+    const boxA = inbox<ConsumeMessage>();
+    await chA.consume(a!, (m) => boxA.push(m!), { noAck: false });
+    await boxA.reach(CAP);
+
+    const chB = await conn.createChannel();
+    const boxB = inbox<ConsumeMessage>();
+    await chB.consume(b!, (m) => boxB.push(m!), { noAck: false });
+    // the connection is at its cap: channel B gets nothing
+    expect((await chB.checkQueue(b!)).messageCount).toBe(N);
+    expect(boxB.got).toHaveLength(0);
+
+    // without acks nothing waits: a no-ack consumer of the same connection takes everything
+    const chFree = await conn.createChannel();
+    const boxFree = inbox<ConsumeMessage>();
+    await chFree.consume(free!, (m) => boxFree.push(m!), { noAck: true });
+    await boxFree.reach(N);
+
+    // another connection has a cap of its own
+    const conn2 = await connect(broker());
+    const ch2 = await conn2.createChannel();
+    const box2 = inbox<ConsumeMessage>();
+    await ch2.consume(other!, (m) => box2.push(m!), { noAck: false });
+    await box2.reach(CAP);
+    await conn2.close();
+
+    // an ack on channel A (whose queue has nothing more) lets channel B take one
+    chA.ack(boxA.got[0]!);
+    await boxB.reach(1);
+    expect((await chB.checkQueue(b!)).messageCount).toBe(N - 1);
+    expect(boxB.got).toHaveLength(1);
+
+    // channel A closes: its CAP - 1 go back to their queue and B takes up to the cap
+    await chA.close();
+    await boxB.reach(CAP);
+    expect((await chB.checkQueue(b!)).messageCount).toBe(N - CAP);
+    expect(boxB.got).toHaveLength(CAP);
+    expect(broker().queue(a!).messageCount()).toBe(CAP - 1);
+    await conn.close();
+  });
+
+  it('STOMP ack:client without prefetch-count: CAP MESSAGE frames, then one more per ACK', async () => {
+    const q = uniqueName('unacked-stomp');
+    await filled(q);
+    const empty = uniqueName('unacked-stomp-empty');
+    await filled(empty, 0);
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { id: 's1', destination: `/amq/queue/${q}`, ack: 'client' });
+    const messages = [];
+    for (let i = 0; i < CAP; i++) messages.push(await client.frame('MESSAGE'));
+    // a round trip: a delivery made before it would arrive ahead of the receipt
+    client.send('SUBSCRIBE', { id: 's2', destination: `/amq/queue/${empty}`, ack: 'client', receipt: 'r1' });
+    await client.receipt('r1');
+    expect(client.frames).toHaveLength(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP);
+
+    // ack:client is cumulative: acking the first settles that one only
+    client.send('ACK', { id: getHeader(messages[0]!, 'ack')! });
+    const next = await client.frame('MESSAGE');
+    expect(next.body.toString()).toBe(String(CAP));
+    client.send('UNSUBSCRIBE', { id: 's2', receipt: 'r2' });
+    await client.receipt('r2');
+    expect(client.frames).toHaveLength(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP - 1);
+    client.close();
+  });
+
+  it('AMQP 1.0, link credit far above the cap: CAP transfers, then one more per accepted delivery', async () => {
+    const q = uniqueName('unacked-amqp10');
+    await declareQueue(broker(), q, { 'x-queue-type': 'classic' });
+    await filled(q);
+    const empty = uniqueName('unacked-amqp10-empty');
+    await declareQueue(broker(), empty, { 'x-queue-type': 'classic' });
+    const conn = await rheaConnect(amqpPort(broker()));
+    const rx = await openReceiver(conn, { source: { address: `/queues/${q}` }, autoaccept: false, credit_window: 1000 });
+    const first = await receiveN(rx, CAP);
+    // a round trip: attaching another link is answered after any transfer made before it
+    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
+    expect(pending(rx)).toBe(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP);
+
+    (first[0]!.delivery as RheaDelivery & { accept(): void }).accept();
+    const [next] = await receiveN(rx, 1);
+    expect(Buffer.from((next!.message.body as { content: Buffer }).content).toString()).toBe(String(CAP));
+    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
+    expect(pending(rx)).toBe(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP - 1);
+    await rheaClose(conn);
+  });
+});
