@@ -1,10 +1,16 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { Delivery as RheaDelivery } from 'rhea';
 import { describe, expect, it } from 'vitest';
+import type { LocalMQ } from '../../src/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { amqpPort, connect, uniqueName } from '../helpers/amqp.js';
 import { declareQueue, openReceiver, pending, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { useBroker } from '../helpers/broker.js';
+import { mqttPort } from '../helpers/mqtt.js';
+import { RawOpenWire } from '../helpers/openwire.js';
+import type { OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
+import { AckType, T } from '../../src/protocols/openwire/codec/types.js';
+import { Raw as RawMqtt } from '../helpers/mqtt-raw.js';
 import { getHeader, RawStomp } from '../helpers/stomp.js';
 
 /**
@@ -41,6 +47,45 @@ function inbox<T>(): { got: T[]; push(m: T): void; reach(n: number): Promise<voi
     },
   };
 }
+
+/**
+ * An MQTT 3.1.1 client subscribed at QoS 1 that holds its PUBACKs, N messages published to its
+ * topic: it gets `window` PUBLISHes (a PINGREQ round trip shows nothing more was sent), then
+ * one more for a PUBACK; the rest stay ready in its subscription queue.
+ */
+async function mqttWindow(broker: LocalMQ, clientId: string, window: number): Promise<void> {
+  const r = await RawMqtt.connected(mqttPort(broker), 4, clientId);
+  r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${clientId}/t`, qos: 1 }] });
+  expect((await r.next()).cmd).toBe('suback');
+  const conn = await connect(broker);
+  const ch = await conn.createConfirmChannel();
+  for (let i = 0; i < N; i++) ch.publish('amq.topic', `${clientId}.t`, Buffer.from(String(i)));
+  await ch.waitForConfirms();
+  await conn.close();
+  const got = [];
+  for (let i = 0; i < window; i++) got.push((await r.next()) as { cmd: string; messageId: number; payload: Buffer });
+  expect(got.map((p) => p.cmd)).toEqual(Array(window).fill('publish'));
+  r.send({ cmd: 'pingreq' });
+  expect((await r.next()).cmd).toBe('pingresp');
+  const queue = broker.queue(`mqtt-subscription-${clientId}qos1`);
+  expect(queue.messageCount()).toBe(N - window);
+  r.send({ cmd: 'puback', messageId: got[0]!.messageId });
+  const next = (await r.next()) as { cmd: string; payload: Buffer };
+  expect([next.cmd, next.payload.toString()]).toEqual(['publish', String(window)]);
+  r.send({ cmd: 'pingreq' });
+  expect((await r.next()).cmd).toBe('pingresp');
+  expect(queue.messageCount()).toBe(N - window - 1);
+  r.socket.destroy();
+}
+
+describe('MQTT 3.1.1 in-flight window without the cap', () => {
+  // RabbitMQ's mqtt.prefetch (10 by default; LocalMQ's default is 1000) bounds a 3.1.1 client's QoS 1/2 deliveries in flight
+  const broker = useBroker({ mqtt: { prefetch: 3 }, limits: { maxUnackedPerConnection: 0 } });
+
+  it('is the mqtt prefetch: 3 PUBLISHes, then one per PUBACK', async () => {
+    await mqttWindow(broker(), 'unacked-window', 3);
+  });
+});
 
 describe('limits.maxUnackedPerConnection', () => {
   const broker = useBroker({ limits: { maxUnackedPerConnection: CAP } });
@@ -162,6 +207,10 @@ describe('limits.maxUnackedPerConnection', () => {
     client.close();
   });
 
+  it('MQTT 3.1.1 QoS 1 (mqtt prefetch 1000 above the cap): CAP PUBLISHes, then one more per PUBACK', async () => {
+    await mqttWindow(broker(), 'unacked-mqtt', CAP);
+  });
+
   it('AMQP 1.0, link credit far above the cap: CAP transfers, then one more per accepted delivery', async () => {
     const q = uniqueName('unacked-amqp10');
     await declareQueue(broker(), q, { 'x-queue-type': 'classic' });
@@ -183,5 +232,33 @@ describe('limits.maxUnackedPerConnection', () => {
     expect(pending(rx)).toBe(0);
     expect(broker().queue(q).messageCount()).toBe(N - CAP - 1);
     await rheaClose(conn);
+  });
+});
+
+describe('limits.maxUnackedPerConnection, ActiveMQ engine', () => {
+  const broker = useBroker({ engine: 'activemq', ports: { openwire: 0 }, limits: { maxUnackedPerConnection: CAP } });
+
+  it('OpenWire, prefetch 1000: CAP dispatches, then one more per standard ack', async () => {
+    const conn = 'ID:unacked-ow';
+    const dest = { type: T.Queue, physicalName: 'unacked.ow' };
+    const c = await RawOpenWire.connected(broker().ports['openwire']!);
+    const message = await c.producer(conn, dest.physicalName);
+    for (let n = 0; n < N; n++) expect((await c.request(message(n, String(n)))).type).toBe(T.Response);
+    const consumerId = { type: T.ConsumerId, connectionId: conn, sessionId: 1, value: 1 };
+    const mine = (s: OwStruct) => s.type === T.MessageDispatch && s['message'] !== null;
+    await c.request({ type: T.ConsumerInfo, consumerId, destination: dest, prefetchSize: 1000 });
+    const got: OwStruct[] = [];
+    for (let i = 0; i < CAP; i++) got.push((await c.next(mine))['message'] as OwStruct);
+    // a round trip: the broker has done what the consumer's arrival set off
+    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 2 } });
+    expect(broker().queue('unacked.ow').messageCount()).toBe(N - CAP);
+
+    const ack = (m: OwStruct) => ({ type: T.MessageAck, destination: dest, consumerId, ackType: AckType.Standard, firstMessageId: m['messageId'], lastMessageId: m['messageId'], messageCount: 1 });
+    c.write(ack(got[0]!));
+    const next = (await c.next(mine))['message'] as OwStruct;
+    expect(Buffer.from(next['content'] as Buffer).toString()).toBe(String(CAP));
+    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 3 } });
+    expect(broker().queue('unacked.ow').messageCount()).toBe(N - CAP - 1);
+    c.close();
   });
 });
