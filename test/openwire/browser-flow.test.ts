@@ -84,6 +84,73 @@ describe('OpenWire QueueBrowser flow', () => {
     c.close();
   });
 
+  /** the copies a browse keeps registered with `queue`'s FIFOs, and how many messages they made (review-s12-2 F1's probe) */
+  const copiesOf = (queue: string) => {
+    const q = broker.core.vhost('/')!.getQueue(queue)!;
+    const levels = (q.ready as unknown as { levels: { fresh: { copies?: { list: { done: boolean; out: unknown[] }[] } } }[] }).levels;
+    const live = levels.flatMap((l) => l.fresh.copies?.list ?? []).filter((c) => !c.done);
+    return { copies: live.length, made: live.reduce((n, c) => n + c.out.filter((x) => x !== undefined && x !== null).length, 0) };
+  };
+  /** an AMQP consumer takes (and acks) `n` of `queue` */
+  const consume = async (queue: string, n: number) => {
+    const conn = await amqplib.connect(amqpUrl);
+    const ch = await conn.createChannel();
+    let got = 0;
+    await new Promise<void>((resolve) => void ch.consume(queue, () => ++got === n && resolve(), { noAck: true }));
+    await conn.close();
+  };
+
+  it('a browser closed, or its connection, or one held by its window: messages consumers take afterwards are not copied for it (review-s12-2 F1: e967287 made 12 237 of 10 000 taken into dispatches and kept them)', async () => {
+    const n = 20_000;
+    for (const how of ['closed', 'connection closed', 'held by its window'] as const) {
+      const queue = `ow.browse.after.${how.replace(/ /g, '.')}`;
+      fill(queue, n, () => Buffer.alloc(1000, 'z'));
+      const c = await RawOpenWire.connected(port);
+      const browser = await browse(c, queue, 100);
+      await c.next((s) => isDispatchTo(s, browser));
+      await broker.core.bulkWork.idle();
+      if (how === 'closed') await c.request({ type: T.RemoveInfo, objectId: browser });
+      if (how === 'connection closed') {
+        c.close();
+        while (broker.connections().some((k) => k.protocol === 'openwire')) await new Promise((r) => setImmediate(r));
+      }
+      await consume(queue, n / 2);
+      expect(copiesOf(queue), how).toEqual(how === 'held by its window' ? { copies: 1, made: 0 } : { copies: 0, made: 0 });
+      c.close();
+    }
+  });
+
+  it('a browse held by its window does not send what another consumer took meanwhile (ActiveMQ 5.17.2: the JMS client enumerated 100 of 1000, review-s12-2 F2; e967287 sent all 1000)', async () => {
+    fill('ow.browse.taken', 1000);
+    const c = await RawOpenWire.connected(port);
+    const browser = await browse(c, 'ow.browse.taken', 100);
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    const first = dispatched(c, browser);
+    expect(first).toHaveLength(100);
+    await consume('ow.browse.taken', 1000);
+    ack(c, browser, first[99]!, 100);
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    expect(dispatched(c, browser).map(body)).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    expect(c.log.some((s) => isDispatchTo(s, browser) && s['message'] === null)).toBe(true);
+    c.close();
+  });
+
+  it('the end marker waits for room in the window as a message does (ActiveMQ 5.17.2, a raw browser with prefetch 100 of a queue of 100: no end marker, review-s12-2 F3; e967287 sent it)', async () => {
+    fill('ow.browse.end', 100);
+    const c = await RawOpenWire.connected(port);
+    const browser = await browse(c, 'ow.browse.end', 100);
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    const got = dispatched(c, browser);
+    expect(got).toHaveLength(100);
+    expect(c.log.some((s) => isDispatchTo(s, browser) && s['message'] === null)).toBe(false);
+    ack(c, browser, got[99]!, 100);
+    await c.next((s) => isDispatchTo(s, browser) && s['message'] === null);
+    c.close();
+  });
+
   it('a browser closed after its first message costs no more: the rest of the queue is not sent (the old code streamed all 5000 to the removed consumer)', async () => {
     const n = 5000;
     const big = Buffer.alloc(10_000, 'x');

@@ -6,6 +6,13 @@ import type { QueueEntry } from './entry.js';
  * and a FIFO told of every entry leaving it (FifoCopy).
  */
 
+/**
+ * makes an entry's copy. `left`: the entry is leaving its list (taken from the head or the
+ * middle) as the copy reaches it, rather than read in turn: peek() shows it all the same, a
+ * QueueBrowser leaves it out (ActiveMQ's browser skips what another consumer acknowledged)
+ */
+export type EntryCopier<T> = (e: QueueEntry, left: boolean) => T;
+
 /** what a FifoCopy reads: the FIFO's live entries by index */
 export interface IndexedFifo {
   at(index: number): QueueEntry | undefined;
@@ -24,6 +31,8 @@ export interface CopyPart {
   readonly ended: boolean;
   /** entries filled from `at` on without a gap */
   readonly filled: number;
+  /** given up (ReadyCopy.cancel): nothing more is copied, and what it is registered with lets go of it */
+  cancel(): void;
 }
 
 /** entries left at a drop or clear that a copy still copies at once (one slice of peek's: a bounded turn); past that it ends with what it has */
@@ -40,7 +49,7 @@ export class ArrayCopy<T> implements CopyPart {
     private readonly entries: readonly QueueEntry[],
     private readonly out: T[],
     readonly at: number,
-    private readonly copy: (e: QueueEntry) => T,
+    private readonly copy: EntryCopier<T>,
   ) {}
 
   get done(): boolean {
@@ -51,12 +60,16 @@ export class ArrayCopy<T> implements CopyPart {
     return this.copied;
   }
 
+  cancel(): void {
+    // registered nowhere: let go of with its ReadyCopy
+  }
+
   step(deadline: number, max: number): number {
     const start = this.copied;
     const end = Math.min(this.entries.length, start + max);
     try {
       while (this.copied < end) {
-        this.out[this.at + this.copied] = this.copy(this.entries[this.copied]!);
+        this.out[this.at + this.copied] = this.copy(this.entries[this.copied]!, false);
         if ((++this.copied & 255) === 0 && performance.now() >= deadline) break;
       }
     } catch (err) {
@@ -102,7 +115,7 @@ export class FifoCopy<T> implements CopyPart {
     private readonly count: number,
     private readonly out: T[],
     readonly at: number,
-    private readonly copy: (e: QueueEntry) => T,
+    private readonly copy: EntryCopier<T>,
   ) {}
 
   get done(): boolean {
@@ -123,11 +136,16 @@ export class FifoCopy<T> implements CopyPart {
     if (!this.done) this.ended = true;
   }
 
+  /** done from now on: its FIFO drops it at its next change (FifoCopies.dropDone), told nothing more meanwhile */
+  cancel(): void {
+    this.end();
+  }
+
   /** the FIFO's head entry `e` leaves */
   leaving(e: QueueEntry): void {
     if (this.done) return;
     // at FIFO position 0 is the entry the copy is at (holes are stepped over as soon as reached)
-    if (this.copied === this.gone) this.put(e);
+    if (this.copied === this.gone) this.put(e, true);
     this.gone++;
     this.skipHoles();
   }
@@ -152,7 +170,7 @@ export class FifoCopy<T> implements CopyPart {
       const k = this.copied + (p - cur) + this.holesAtOrBelow(this.copied + (p - cur));
       if (k >= this.count) break;
       try {
-        this.out[this.at + k] = this.copy(entries[n]!);
+        this.out[this.at + k] = this.copy(entries[n]!, true);
       } catch (err) {
         this.error = err ?? new Error('copy failed');
         return;
@@ -203,16 +221,16 @@ export class FifoCopy<T> implements CopyPart {
     let n = 0;
     while (this.copied < end && !this.done) {
       // the entry `copied` of the copy sits at `copied - gone` in the FIFO now
-      this.put(this.fifo.at(this.copied - this.gone)!);
+      this.put(this.fifo.at(this.copied - this.gone)!, false);
       this.skipHoles();
       if ((++n & 255) === 0 && performance.now() >= deadline) break;
     }
     return this.copied - start;
   }
 
-  private put(e: QueueEntry): void {
+  private put(e: QueueEntry, left: boolean): void {
     try {
-      this.out[this.at + this.copied] = this.copy(e);
+      this.out[this.at + this.copied] = this.copy(e, left);
       this.copied++;
     } catch (err) {
       this.error = err ?? new Error('copy failed');

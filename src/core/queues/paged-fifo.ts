@@ -3,7 +3,7 @@ import type { Message } from '../message.js';
 import { storableNative } from '../native-forms.js';
 import type { TransientPager } from '../../store/store.js';
 import type { QueueEntry } from './entry.js';
-import { FifoCopies, FifoCopy } from './fifo-copy.js';
+import { FifoCopies, FifoCopy, type EntryCopier } from './fifo-copy.js';
 import { Hole, Holes } from './holes.js';
 import { BLOCK_SLOTS, SlotBlocks } from './slot-blocks.js';
 
@@ -205,7 +205,7 @@ export class PagedFifo {
   }
 
   /** a copy of the first `count` entries as they are now, taken a slice at a time into `out` from `at` (FifoCopy) */
-  copy<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
+  copy<T>(count: number, out: T[], at: number, copy: EntryCopier<T>): FifoCopy<T> {
     const c = new FifoCopy(this, count, out, at, copy);
     if (!c.done) (this.copies ??= new FifoCopies()).add(c as FifoCopy<unknown>);
     return c;

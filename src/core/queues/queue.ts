@@ -9,6 +9,7 @@ import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList, type ReadyCopy } from './ready-list.js';
+import type { EntryCopier } from './fifo-copy.js';
 import type { PagingMeter } from './paged-fifo.js';
 import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
 import { Selector } from '../selector/index.js';
@@ -1042,7 +1043,7 @@ export class Queue {
    * at a time (peek() of a million). As get(): peek() asks once the returns it waits for are
    * back (whenReturned); a later requeue's messages still on their way are not in the copy.
    */
-  copyReady<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+  copyReady<T>(limit: number, copy: EntryCopier<T>): ReadyCopy<T> {
     return this.ready.copyInSlices(limit, copy);
   }
 
@@ -1054,7 +1055,7 @@ export class Queue {
    * may have started, whose messages it would wait for again. The task leaves the bulk work
    * meanwhile (`started` adds it back): it never steps while it waits.
    */
-  copyReadyWhenReturned<T>(limit: number, copy: (e: QueueEntry) => T, started: (c: ReadyCopy<T>) => void): ReadyCopy<T> | undefined {
+  copyReadyWhenReturned<T>(limit: number, copy: EntryCopier<T>, started: (c: ReadyCopy<T>) => void): ReadyCopy<T> | undefined {
     if (!this.returnsInFlight || this.deleted) return this.copyReady(limit, copy);
     this.whenReturned(() => started(this.copyReady(limit, copy)));
     return undefined;

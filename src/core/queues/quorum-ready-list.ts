@@ -2,7 +2,7 @@ import { Fifo } from '../fifo.js';
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import { ReadyCopy, ReadyList, firstEntries } from './ready-list.js';
-import { ArrayCopy, type CopyPart } from './fifo-copy.js';
+import { ArrayCopy, type CopyPart, type EntryCopier } from './fifo-copy.js';
 import { TwoLevelCopy } from './two-level-copy.js';
 import type { TransientPager } from '../../store/store.js';
 
@@ -223,7 +223,7 @@ export class QuorumReadyList extends ReadyList {
    * every entry leaving it); strict priorities deliver bucket after bucket, 4.0-4.2's two levels
    * interleave them (TwoLevelCopy). It copied the whole list in one turn first.
    */
-  override copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+  override copyInSlices<T>(limit: number, copy: EntryCopier<T>): ReadyCopy<T> {
     const out: T[] = new Array(Math.min(limit, this.held));
     const parts: CopyPart[] = [];
     const r = Math.min(this.returns.length, out.length);

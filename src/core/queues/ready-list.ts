@@ -1,7 +1,7 @@
 import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import type { TransientPager } from '../../store/store.js';
-import { ArrayCopy, type CopyPart, type FifoCopy } from './fifo-copy.js';
+import { ArrayCopy, type CopyPart, type EntryCopier, type FifoCopy } from './fifo-copy.js';
 
 /**
  * One priority level: new messages at the back of a FIFO; requeued ones in a small list
@@ -59,7 +59,7 @@ class Level {
   }
 
   /** a copy of the FIFO's first `count` entries as they are now, taken a slice at a time (FifoCopy) */
-  copyFresh<T>(count: number, out: T[], at: number, copy: (e: QueueEntry) => T): FifoCopy<T> {
+  copyFresh<T>(count: number, out: T[], at: number, copy: EntryCopier<T>): FifoCopy<T> {
     return this.fresh.copy(count, out, at, copy);
   }
 
@@ -136,7 +136,7 @@ export class ReadyCopy<T> {
     private readonly parts: CopyPart[],
   ) {}
 
-  static ofLevels<T>(levels: readonly Level[], total: number, limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+  static ofLevels<T>(levels: readonly Level[], total: number, limit: number, copy: EntryCopier<T>): ReadyCopy<T> {
     const out: T[] = new Array(Math.min(limit, total));
     const parts: CopyPart[] = [];
     let at = 0;
@@ -163,6 +163,17 @@ export class ReadyCopy<T> {
   get error(): unknown {
     for (const p of this.parts) if (p.error !== undefined) return p.error;
     return undefined;
+  }
+
+  /**
+   * given up before its end (a QueueBrowser closed midway): its parts stop and are let go of by
+   * the FIFOs they follow, which would otherwise copy every entry leaving them until the copy
+   * reached the end of the queue as it was (review-s12-2 F1); what it made is released
+   */
+  cancel(): void {
+    for (const p of this.parts) p.cancel();
+    this.next = this.parts.length;
+    this.out.length = 0;
   }
 
   /**
@@ -319,7 +330,7 @@ export class ReadyList {
    * the first `limit` entries in delivery order as they are now, each through `copy`, copied a
    * slice at a time while the list goes on (ReadyCopy): no copy of the whole list at once
    */
-  copyInSlices<T>(limit: number, copy: (e: QueueEntry) => T): ReadyCopy<T> {
+  copyInSlices<T>(limit: number, copy: EntryCopier<T>): ReadyCopy<T> {
     return ReadyCopy.ofLevels(this.levels, this.count, limit, copy);
   }
 

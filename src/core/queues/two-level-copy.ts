@@ -1,5 +1,5 @@
 import type { QueueEntry } from './entry.js';
-import type { CopyPart, FifoCopy } from './fifo-copy.js';
+import type { CopyPart, EntryCopier, FifoCopy } from './fifo-copy.js';
 import type { PagedFifo } from './paged-fifo.js';
 
 /** an entry of one bucket as copied: its arrival number (the merge compares them) and its copy */
@@ -35,11 +35,11 @@ export class TwoLevelCopy<T> implements CopyPart {
     private readonly count: number,
     private readonly out: T[],
     readonly at: number,
-    copy: (e: QueueEntry) => T,
+    copy: EntryCopier<T>,
   ) {
     this.counts = [Math.min(normal.length, count), Math.min(high.length, count)];
     this.copied = this.counts.map((n) => new Array<Copied<T>>(n));
-    const withSeq = (e: QueueEntry): Copied<T> => ({ seq: e.seq, value: copy(e) });
+    const withSeq = (e: QueueEntry, left: boolean): Copied<T> => ({ seq: e.seq, value: copy(e, left) });
     this.buckets = [normal, high].map((b, i) => b.copy(this.counts[i]!, this.copied[i]!, 0, withSeq));
   }
 
@@ -53,6 +53,12 @@ export class TwoLevelCopy<T> implements CopyPart {
 
   get filled(): number {
     return this.merged;
+  }
+
+  cancel(): void {
+    for (const b of this.buckets) b.cancel();
+    for (const c of this.copied) c.length = 0;
+    this.ended = true;
   }
 
   step(deadline: number, max: number): number {

@@ -19,6 +19,11 @@ export class BrowseWindow {
     return this.prefetch === 0 || this.unacked - this.extension < this.prefetch;
   }
 
+  /** how many more it takes now */
+  get room(): number {
+    return this.prefetch === 0 ? Infinity : Math.max(0, this.prefetch - (this.unacked - this.extension));
+  }
+
   sent(): void {
     this.unacked++;
   }

@@ -19,6 +19,8 @@ export interface BrowseOutlet<T> {
   stopped(): boolean;
   /** may one more be sent now: the socket takes more and the browser's prefetch window is open */
   open(): boolean;
+  /** how many more its prefetch window takes now (Infinity when it has none) */
+  room(): number;
   /**
    * not open, and resume() will be called once it is (the socket's drain, the browser's acks);
    * else what holds it goes out by itself (this turn's writes, not on the socket yet)
@@ -40,8 +42,14 @@ export interface BrowseOutlet<T> {
  * that copied at once missed them. It stops once the outlet is stopped (the browser closed
  * after a few messages cost the whole queue encoded), and while the outlet is not open (a
  * client that does not read, or does not ack within its prefetch) it leaves the bulk work
- * until `resume()` (the socket drained, an ack): the copy runs at most one chunk ahead of what
- * was sent, so a browse held there holds no more than that.
+ * until `resume()` (the socket drained, an ack). The copy runs no further ahead of what was
+ * sent than the outlet's room (its window; a chunk at most), and a message taken from the
+ * queue before the copy reaches it is left out (`left`: ActiveMQ's QueueBrowserSubscription
+ * skips what another consumer acknowledged meanwhile; one taken and not acknowledged yet,
+ * which ActiveMQ would still show, is left out too), so a browse held by its window neither
+ * sends messages consumed meanwhile nor makes them (review-s12-2 F1, F2). Stopped (`stop()`,
+ * the browser closed; or its connection), it gives up its copy: a copy left registered with
+ * its queue went on copying every message consumers took.
  */
 export class BrowseInSlices<T> implements SlicedTask {
   private next = 0;
@@ -50,6 +58,7 @@ export class BrowseInSlices<T> implements SlicedTask {
   private sent = 0;
   /** off the bulk work until the outlet opens again (resume) */
   private waiting = false;
+  private stopped = false;
 
   constructor(
     private readonly work: SlicedWork,
@@ -61,29 +70,44 @@ export class BrowseInSlices<T> implements SlicedTask {
     this.work.add(this);
   }
 
+  /** the browser is closed: nothing more is sent, and the copy is given up (also while off the bulk work) */
+  stop(): void {
+    this.stopped = true;
+    this.waiting = false;
+    this.copy?.cancel();
+    this.copy = undefined;
+  }
+
   /** the outlet may take more again (the socket drained, acks came): back on the bulk work if the browse waited for that */
   resume(): void {
-    if (!this.waiting) return;
+    if (!this.waiting || this.stopped) return;
     this.waiting = false;
     this.work.add(this);
   }
 
   step(deadline: number): boolean {
     for (;;) {
-      if (this.outlet.stopped()) return true;
+      if (this.stopped || this.outlet.stopped()) {
+        this.stop();
+        return true;
+      }
       if (this.next === this.queues.length) {
+        // the end marker waits for room as a message does (ActiveMQ queues it behind them)
+        if (!this.outlet.open()) return this.pause();
         this.outlet.end();
         return true;
       }
       if (this.copy === undefined) {
         const queue = this.queues[this.next]!;
-        this.copy = queue.copyReadyWhenReturned(Infinity, (e) => this.outlet.make(queue, e), this.started);
+        this.copy = queue.copyReadyWhenReturned(Infinity, (e, left) => (left ? null : this.outlet.make(queue, e)), this.started);
         // messages on their way back: off the bulk work until they are back
         if (this.copy === undefined) return true;
       }
       // what was copied and not sent yet goes first: a slice copies only as much as it can send
       if (!this.flush(deadline)) return this.pause();
-      const complete = this.copy.step(deadline, BROWSE_CHUNK);
+      const room = Math.min(BROWSE_CHUNK, this.outlet.room());
+      if (room === 0) return this.pause();
+      const complete = this.copy.step(deadline, room);
       if (!this.flush(deadline)) return this.pause();
       if (complete) {
         // a message that could not be made (a bug): shown, and the browse goes on to its end
@@ -98,6 +122,10 @@ export class BrowseInSlices<T> implements SlicedTask {
 
   /** the queue's messages are back: its copy, made in that turn, and the browse back on the bulk work */
   private readonly started = (copy: ReadyCopy<T | null>): void => {
+    if (this.stopped) {
+      copy.cancel();
+      return;
+    }
     this.copy = copy;
     this.work.add(this);
   };
@@ -108,7 +136,10 @@ export class BrowseInSlices<T> implements SlicedTask {
    * follows with a drain), or the browse waits off the bulk work for resume() (true)
    */
   private pause(): boolean {
-    if (this.outlet.stopped()) return true;
+    if (this.outlet.stopped()) {
+      this.stop();
+      return true;
+    }
     if (this.outlet.open() || !this.outlet.resumes()) return false;
     this.waiting = true;
     return true;

@@ -198,6 +198,7 @@ export class OwConsumer implements ConsumerSink {
       end: () => this.sendEmptyDispatch(),
       stopped: () => this.closed || host.closed,
       open: () => host.writable && window.open,
+      room: () => window.room,
       resumes: () => !window.open || host.drainPending,
     });
     this.browsing = { task, window };
@@ -360,6 +361,7 @@ export class OwConsumer implements ConsumerSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.browsing?.task.stop();
     this.unwatch?.();
     this.clearPullTimer();
     this.outstanding.clear();
