@@ -84,3 +84,53 @@ it('a get whose HTTP client went away while it waited takes nothing: every messa
   expect(queue.unackedCount).toBe(0);
   await t.ch.deleteQueue('mw.gone');
 });
+
+// issue 18 point 5 (session 12 mends #3): between its slices the management get waited for every
+// requeue in flight, so a steady stream of channels closing (each registering a requeue before the
+// get's next slice) kept it from taking anything until the stream stopped. It now waits only where
+// the head may be overtaken by messages on their way back, and takes a slice after each wait.
+it('a get in slices goes on while channels holding messages behind its head close one after another (it took nothing until the stream stopped)', async () => {
+  const v = t.broker.core.vhost('/')!;
+  const work = t.broker.core.bulkWork;
+  await t.ch.assertQueue('mw.stream', { durable: false });
+  const K = 100_000;
+  const CLOSES = 12;
+  for (let i = 0; i < K + CLOSES * 600; i++) t.broker.publish('', 'mw.stream', Buffer.from(String(i)));
+  const keep = (n: number) => {
+    const s = t.broker.core.openSession(v, {});
+    s.setPrefetch(n, false);
+    s.consume('mw.stream', { tag: 'c', noAck: false, exclusive: false, priority: 0, arguments: {} }, { deliver: () => undefined, isWritable: () => true, cancelledByBroker: () => undefined });
+    return s;
+  };
+  // the first K taken and given back (ready again, redelivered); then 12 channels each holding 600 behind them
+  const first = keep(K);
+  const holders = Array.from({ length: CLOSES }, () => keep(600));
+  first.close();
+  await work.idle();
+  const q = v.getQueue('mw.stream')!;
+  expect(q.messageCount).toBe(K);
+  // a channel closes in each turn of the bulk work while the get runs: a requeue is in flight at each of the get's slices
+  const takenAtClose: number[] = [];
+  let closed = 0;
+  const closer = {
+    step: () => {
+      takenAtClose.push(q.stats.getNoAck);
+      holders[closed++]!.close();
+      if (closed < CLOSES) work.add(closer);
+      return true;
+    },
+  };
+  const res = call(t.broker, 'POST', '/api/queues/%2F/mw.stream/get', { body: { count: K, ackmode: 'ack_requeue_false', encoding: 'auto', truncate: 1 } });
+  // the get's first slice taken (its answer has started): the stream starts
+  while (q.stats.getNoAck === 0) await t.ch.checkQueue('mw.stream');
+  work.add(closer);
+  const r = await res;
+  const got = (await r.json()) as unknown[];
+  expect([r.status, got.length]).toEqual([200, K]);
+  // it went on taking while the channels closed (old code: the same count at every close after the first)
+  expect(takenAtClose.at(-1)!).toBeGreaterThan(takenAtClose[1]!);
+  // the requeued ones are back, behind what the get took
+  await work.idle();
+  expect(q.messageCount).toBe(CLOSES * 600);
+  await t.ch.deleteQueue('mw.stream');
+});

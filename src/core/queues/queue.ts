@@ -356,6 +356,18 @@ export class Queue {
     return floor;
   }
 
+  /**
+   * the head waits for messages on their way back: some may come back ahead of it (or none is
+   * ready while they come). What takes from the head one message at a time after its turn came
+   * (the management get's later slices) stops here, as a consumer's delivery does (dispatch).
+   */
+  headHeldBack(): boolean {
+    if (this.returning.size === 0) return false;
+    this.heldFrom = this.returnsFloor();
+    const head = this.ready.peek();
+    return head === undefined || head.seq >= this.heldFrom;
+  }
+
   /** requeue `id`'s messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
   returnsDone(id: number): void {
     if (!this.returning.delete(id)) return;
