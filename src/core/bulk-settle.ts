@@ -1,7 +1,8 @@
 import type { Delivery } from './consumer.js';
 import { Fifo } from './fifo.js';
 import { CHUNKS_PER_SLICE, LEAVE_CHUNK } from './queues/leaving.js';
-import type { Queue, SettleHow } from './queues/queue.js';
+import type { Queue, ReturnsInFlight, SettleHow } from './queues/queue.js';
+import type { SeqTrail } from './seq-trail.js';
 import { reportTaskError, type SlicedTask, type SlicedWork } from './sliced-work.js';
 import { Waiters } from './waiters.js';
 
@@ -19,11 +20,34 @@ interface Batch {
   done: boolean;
 }
 
-interface Returning {
-  /** deliveries still to come back */
-  left: number;
+/**
+ * a batch's requeue to one queue: the trails of the consumers whose deliveries it brings back
+ * there (null when some are basic.gets, whose order is not kept) bound the queue order of what is
+ * still to come, so the queue delivers what is ahead of all of it meanwhile (Queue.dispatch)
+ */
+class Returning implements ReturnsInFlight {
   /** the queue's number for this requeue (Queue.returnsPending) */
-  readonly id: number;
+  id = 0;
+  /** the tag and seq of the last of them back so far (0: none yet) */
+  lastTag = 0;
+  lastSeq: number | undefined;
+
+  constructor(
+    readonly task: SlicedTask,
+    /** deliveries still to come back */
+    public left: number,
+    private readonly trails: readonly SeqTrail[] | null,
+  ) {}
+
+  floor(): number {
+    const trails = this.trails;
+    if (trails === null) return -Infinity;
+    // one consumer's: the last back is its, and what follows it is no lower until the trail drops
+    if (trails.length === 1) return trails[0]!.floorAfter(this.lastTag, this.lastTag === 0 ? undefined : this.lastSeq);
+    let floor = Infinity;
+    for (const t of trails) floor = Math.min(floor, t.floorAfter(this.lastTag, undefined));
+    return floor;
+  }
 }
 
 /**
@@ -48,8 +72,9 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  * here, in the order the client settled them. Later settles of the same session queue up
  * behind, so a nack of one tag after a nack multiple dead-letters in the client's order.
  *
- * Messages going back to their queue (requeue, release, return, detach) hold that queue's
- * deliveries until the last of them is back (its consumers wait, other clients are served), and
+ * Messages going back to their queue (requeue, release, return, detach) hold back that queue's
+ * deliveries of what is behind any of them until they are back (its consumers get only what is
+ * ahead of every one still to come: the consumers' trails bound their order, Returning.floor), and
  * an answer that depends on its order (basic.get, a purge, peek's copy, the management get)
  * waits for them too (Queue.whenReturned), so a requeued message is back in its place ahead of
  * later ones, as RabbitMQ does. Only the queues the batch brings messages
@@ -60,8 +85,6 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
 export class BulkSettle implements SlicedTask {
   private readonly batches = new Fifo<Batch>();
   private count = 0;
-  /** queues told messages are on their way back: how many batches still bring some */
-  private readonly returning = new Map<Queue, number>();
   /**
    * its entry in the broker's SlicedWork (scheduleOn), while queued there. Finished outside it
    * (Queue.settleReturns steps it to its end at once) the entry goes dead: the session's next
@@ -75,18 +98,13 @@ export class BulkSettle implements SlicedTask {
   constructor(
     /** settle one delivery already out of the session's books; queues it touched go in `touched` */
     private readonly settle: (d: Delivery, how: SettleHow, touched: Set<Queue>) => void,
-    /** after a slice: queues whose consumers got credit back may deliver again (see bringsBack) */
+    /** after a slice: queues whose consumers got credit back, or that have more back, may deliver again */
     private readonly after: (touched: Set<Queue>) => void,
   ) {}
 
   /** batches not finished yet (a later settle of the session then queues up behind them) */
   get pending(): boolean {
     return this.batches.length > 0;
-  }
-
-  /** messages of this task are still on their way back to `q` (it delivers once they are: returnsDone) */
-  bringsBack(q: Queue): boolean {
-    return this.returning.has(q);
   }
 
   /** deliveries handed over and not settled yet */
@@ -99,18 +117,21 @@ export class BulkSettle implements SlicedTask {
    * many of the deliveries (not released by a consumer timeout) each has, exactly (Session counts
    * them as they enter and leave its book). Requeue kinds tell those queues at once that messages
    * are on their way back; nothing here looks at the deliveries themselves (a million of them,
-   * scattered over the heap, took 40–200 ms to walk).
+   * scattered over the heap, took 40–200 ms to walk). `trails`: for each of those queues, the
+   * trails of the consumers whose deliveries go back there (null, or none given: not known; the
+   * queue then delivers nothing until they are all back).
    */
-  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
+  add(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>, trails?: Map<Queue, SeqTrail[] | null>): void {
     if (count === 0) return;
     let returningTo: Map<Queue, Returning> | undefined;
     if (putsBack(how)) {
       returningTo = new Map();
       for (const [q, k] of queues) {
         if (k <= 0) continue;
+        const r = new Returning(this, k, trails?.get(q) ?? null);
         // each batch a requeue of its own for the queue: an answer waiting for it waits for this batch, not for later ones
-        returningTo.set(q, { left: k, id: q.returnsPending(this) });
-        this.returning.set(q, (this.returning.get(q) ?? 0) + 1);
+        r.id = q.returnsPending(r);
+        returningTo.set(q, r);
       }
     }
     this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, done: false });
@@ -126,11 +147,14 @@ export class BulkSettle implements SlicedTask {
       // the queue of a run of deliveries put back, and its length: counted off at the run's end
       let runOf: Queue | null = null;
       let run = 0;
+      // the tag and seq of the run's last delivery (what the queue has back so far: Returning.floor)
+      let runTag = 0;
+      let runSeq = 0;
       let n = 0;
       // the iterator moves before each settle: a queue it touches may finish this task re-entrantly
       for (let r = batch.deliveries.next(); ; r = batch.deliveries.next()) {
         if (r.done) {
-          if (run > 0) this.cameBack(batch, runOf!, run);
+          if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
           this.finished(batch);
           break;
         }
@@ -144,14 +168,16 @@ export class BulkSettle implements SlicedTask {
         }
         if (back !== undefined && !d.timedOut && d.queue !== null) {
           if (d.queue !== runOf) {
-            if (run > 0) this.cameBack(batch, runOf!, run);
+            if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
             runOf = d.queue;
             run = 0;
           }
           run++;
+          runTag = d.tag;
+          runSeq = d.entry.seq;
         }
         if (++n === LEAVE_CHUNK) {
-          if (run > 0) this.cameBack(batch, runOf!, run);
+          if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
           break;
         }
       }
@@ -189,16 +215,19 @@ export class BulkSettle implements SlicedTask {
     else this.doneWaiters.add(cb);
   }
 
-  /** `k` more of the batch's deliveries are back in `q`: the last of them lets the queue go */
-  private cameBack(batch: Batch, q: Queue, k: number): void {
+  /** `k` more of the batch's deliveries are back in `q`, the last of them `tag` (its seq `seq`): the last of all lets the queue go */
+  private cameBack(batch: Batch, q: Queue, k: number, tag: number, seq: number): void {
     const r = batch.returningTo!.get(q);
     if (r === undefined) {
       // more came back than the session counted: the queue was let go (delivered again) before these were back
       reportMiscount(q, `${k} more of its deliveries came back than were counted`);
       return;
     }
-    if (r.left > k) r.left -= k;
-    else {
+    if (r.left > k) {
+      r.left -= k;
+      r.lastTag = tag;
+      r.lastSeq = seq;
+    } else {
       if (k > r.left) reportMiscount(q, `${k - r.left} more of its deliveries came back than were counted`);
       batch.returningTo!.delete(q);
       this.letGo(q, r.id);
@@ -218,11 +247,8 @@ export class BulkSettle implements SlicedTask {
     batch.returningTo.clear();
   }
 
-  /** a batch's requeue `id` to `q` is done (answers waiting for it may go); after this task's last to `q`, it delivers again */
+  /** a batch's requeue `id` to `q` is done: answers waiting for it may go, and what was held behind it delivers */
   private letGo(q: Queue, id: number): void {
-    const n = this.returning.get(q)! - 1;
-    if (n > 0) this.returning.set(q, n);
-    else this.returning.delete(q);
     // the queue delivers here, inside the loop: a consumer that throws must not drop the task
     // (the rest of the batch would never come back, its queues held for ever: review-s10-2 #1)
     try {

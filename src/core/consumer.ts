@@ -1,3 +1,4 @@
+import type { SeqTrail } from './seq-trail.js';
 import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queues/entry.js';
@@ -67,6 +68,8 @@ export class Consumer {
    * consumers on each ack that empties its book: every ack at prefetch 1)
    */
   ended = false;
+  /** where its deliveries stand in its queue's order (Session.track notes each one needing an ack) */
+  trail: SeqTrail | undefined;
 
   constructor(
     readonly session: Session,

@@ -8,9 +8,19 @@ import { LEAVE_CHUNK } from './queues/leaving.js';
 import { BulkSettle } from './bulk-settle.js';
 import { OutstandingDeliveries, type BookCounts } from './outstanding.js';
 import type { ConnectionUnacked } from './connection-unacked.js';
+import { SeqTrail } from './seq-trail.js';
 
 function addTo<K>(counts: Map<K, number>, key: K, n: number): void {
   counts.set(key, (counts.get(key) ?? 0) + n);
+}
+
+/** a consumer's trail for a bulk requeue of its deliveries to `q` (none: its order is not known, null) */
+function addTrail(trails: Map<Queue, SeqTrail[] | null>, q: Queue, trail: SeqTrail | undefined): void {
+  const list = trails.get(q);
+  if (list === null) return;
+  if (trail === undefined) trails.set(q, null);
+  else if (list === undefined) trails.set(q, [trail]);
+  else list.push(trail);
 }
 
 /**
@@ -175,7 +185,12 @@ export class Session {
       this.outstanding.add(delivery);
       this.unacked++;
       this.connection.count++;
-      if (consumer !== null) consumer.booked++;
+      if (consumer !== null) {
+        consumer.booked++;
+        // where its deliveries stand in the queue's order, for a bulk requeue of them (SeqTrail)
+        const trail = (consumer.trail ??= new SeqTrail());
+        if (trail.note(delivery.tag, entry.seq)) trail.prune(this.outstanding.firstTag()!);
+      }
       if (this.ackTimedOut) {
         delivery.deliveredAt = Date.now();
         if (!this.ackTimer && this.watches(delivery)) this.armAckTimer();
@@ -443,13 +458,17 @@ export class Session {
       const d = this.outstanding.get(tag)!;
       this.outstanding.delete(tag);
       const queues = new Map<Queue, number>();
+      const trails = new Map<Queue, SeqTrail[] | null>();
       if (!d.timedOut) {
         this.settled(1);
         this.unbook(d);
         // a timed-out one's message went back when it timed out: its queue gets nothing back now
-        if (d.queue !== null) queues.set(d.queue, 1);
+        if (d.queue !== null) {
+          queues.set(d.queue, 1);
+          trails.set(d.queue, [SeqTrail.of(d.tag, d.entry.seq)]);
+        }
       }
-      this.bulkSettle([d], 1, how, queues);
+      this.bulkSettle([d], 1, how, queues, trails);
     } else if (tag === 0 || tag >= this.nextTag - 1) this.settleAllInSlices(how);
     else {
       // none timed out (the usual case): what is unacked is what stays in the book
@@ -457,7 +476,8 @@ export class Session {
       const taken = this.outstanding.takeThrough(tag);
       if (untimed) this.settled(this.unacked - this.outstanding.size);
       else for (const d of taken.values()) if (!d.timedOut) this.settled(1);
-      this.bulkSettle(taken.values(), taken.size, how, this.unbookTaken(taken.counted!));
+      const trails = new Map<Queue, SeqTrail[] | null>();
+      this.bulkSettle(taken.values(), taken.size, how, this.unbookTaken(taken.counted!, tag, trails), trails);
     }
   }
 
@@ -467,18 +487,21 @@ export class Session {
    * counts go down by what was taken, and the queues they come from are returned with how many
    * each gets back. Exactly those: a consumer's deliveries already handed to an earlier bulk settle
    * are not counted again (its Consumer.unacked still holds them), nor are gets settled before.
+   * The consumers' trails up to `tag` go into `trails` (a queue with gets taken: null).
    */
-  private unbookTaken(counted: BookCounts): Map<Queue, number> {
+  private unbookTaken(counted: BookCounts, tag: number, trails: Map<Queue, SeqTrail[] | null>): Map<Queue, number> {
     const queues = new Map<Queue, number>();
     if (counted.side === 'taken') {
       for (const [c, n] of counted.consumers) {
         c.booked -= n;
         addTo(queues, c.queue, n);
+        addTrail(trails, c.queue, c.trail?.takeThrough(tag));
         if (c.booked === 0 && c.ended) this.bookConsumers.delete(c);
       }
       for (const [q, n] of counted.gets) {
         this.ungot(q, n);
         addTo(queues, q, n);
+        trails.set(q, null);
       }
       return queues;
     }
@@ -486,6 +509,7 @@ export class Session {
       const kept = counted.consumers.get(c) ?? 0;
       if (c.booked > kept) {
         addTo(queues, c.queue, c.booked - kept);
+        addTrail(trails, c.queue, c.trail?.takeThrough(tag));
         c.booked = kept;
       }
       if (kept === 0 && c.ended) this.bookConsumers.delete(c);
@@ -495,6 +519,7 @@ export class Session {
       if (n > kept) {
         addTo(queues, q, n - kept);
         this.ungot(q, n - kept);
+        trails.set(q, null);
       }
     }
     return queues;
@@ -505,20 +530,27 @@ export class Session {
     const all = this.outstanding;
     // every delivery in the book goes: the book's counts say where they come from, and how many
     const queues = new Map<Queue, number>();
+    const trails = new Map<Queue, SeqTrail[] | null>();
     for (const c of this.bookConsumers) {
-      if (c.booked > 0) addTo(queues, c.queue, c.booked);
+      if (c.booked > 0) {
+        addTo(queues, c.queue, c.booked);
+        addTrail(trails, c.queue, c.trail?.takeAll());
+      }
       c.booked = 0;
       if (c.ended) this.bookConsumers.delete(c);
     }
-    for (const [q, n] of this.gotFrom) addTo(queues, q, n);
+    for (const [q, n] of this.gotFrom) {
+      addTo(queues, q, n);
+      trails.set(q, null);
+    }
     this.gotFrom = new Map();
     this.outstanding = new OutstandingDeliveries();
     this.settled(this.unacked);
-    this.bulkSettle(all.values(), all.size, how, queues);
+    this.bulkSettle(all.values(), all.size, how, queues, trails);
   }
 
-  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>): void {
-    this.bulk.add(deliveries, count, how, queues);
+  private bulkSettle(deliveries: Iterable<Delivery>, count: number, how: SettleHow, queues: Map<Queue, number>, trails: Map<Queue, SeqTrail[] | null>): void {
+    this.bulk.add(deliveries, count, how, queues, trails);
     this.bulk.scheduleOn(this.vhost.bulkWork);
   }
 
@@ -567,12 +599,14 @@ export class Session {
     this.connection.wake(this);
   }
 
-  /** after a slice of a bulk settle: as afterSettle, but a queue still waiting for returns delivers once they are back */
+  /**
+   * after a slice of a bulk settle: as afterSettle; a queue still waiting for returns delivers what is
+   * now ahead of all of them (Queue.dispatch), to any consumer, this session closed or not
+   */
   private afterSlice(touched: Set<Queue>): void {
-    if (this.closed) return;
-    for (const c of this.consumers.values()) touched.add(c.queue);
-    for (const q of touched) if (!q.deleted && !this.bulk.bringsBack(q)) q.dispatch();
-    this.connection.wake(this);
+    if (!this.closed) for (const c of this.consumers.values()) touched.add(c.queue);
+    for (const q of touched) if (!q.deleted) q.dispatch();
+    if (!this.closed) this.connection.wake(this);
   }
 
   /** a paused client resumes, or its socket drained: let its queues deliver again */

@@ -267,6 +267,16 @@ export class VHost implements QueueHost, DeadLetterTarget {
   deleteQueue(name: string, ifUnused: boolean, ifEmpty: boolean, owner: object | null): number {
     const q = this.queues.get(name);
     if (!q) return 0; // RabbitMQ deletes idempotently
+    return this.deleteQueueOf(q, ifUnused, ifEmpty, owner);
+  }
+
+  /**
+   * queue.delete of this very queue: a caller that waited its turn for it (Queue.whenReturned,
+   * behind the answers asked before it) deletes the queue it waited on, not one declared under
+   * its name since; one deleted meanwhile is deleted already (0, as RabbitMQ deletes idempotently)
+   */
+  deleteQueueOf(q: Queue, ifUnused: boolean, ifEmpty: boolean, owner: object | null): number {
+    if (q.deleted) return 0;
     q.checkAccess(owner);
     if (ifUnused && q.consumerCount > 0) throw preconditionFailed(`${q.describe()} in use`);
     if (ifEmpty && q.messageCount > 0) throw preconditionFailed(`${q.describe()} not empty`);

@@ -1,50 +1,31 @@
-import type { Channel, ChannelModel } from 'amqplib';
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startBroker, type LocalMQ } from '../../src/index.js';
-import { connect } from '../helpers/amqp.js';
+import { expect, it } from 'vitest';
 import { call, GUEST } from '../helpers/management.js';
-import { answersWaiting, requeueHeld } from '../helpers/requeue-held.js';
+import { answersWaiting, brokerForHeldRequeues } from '../helpers/requeue-held.js';
 
 // Found in the session 10 review (issue 18, review findings): the management API's purge and get
 // wait behind a closed channel's unacked coming back in slices (Queue.whenReturned); what they
 // answer when the queue is deleted, or deleted and declared again, or the HTTP client leaves, while they wait.
 
-let broker: LocalMQ;
-let conn: ChannelModel;
-let ch: Channel;
-let open: (() => void) | undefined;
-beforeAll(async () => {
-  broker = await startBroker();
-  conn = await connect(broker);
-  ch = await conn.createChannel();
-});
-// a failed test must not leave the broker's bulk work gated (the broker would not stop)
-afterEach(() => open?.());
-afterAll(async () => {
-  await conn?.close().catch(() => undefined);
-  await broker?.stop();
-});
+const t = brokerForHeldRequeues();
 
 /** a closed channel's 2000 unacked of `name` on their way back, held until `open` */
-async function returning(name: string) {
-  const held = await requeueHeld(broker, conn, name, 2000);
-  open = held.open;
-  return held;
-}
+const returning = (name: string) => t.held(name, 2000);
 
 /** round trips on the AMQP connection until an answer waits for `q`'s returns (each gives the broker turns to read the request) */
 async function untilWaiting(name: string, q: Parameters<typeof answersWaiting>[0]): Promise<void> {
-  while (answersWaiting(q) === 0) await ch.checkQueue(name);
+  while (answersWaiting(q) === 0) await t.ch.checkQueue(name);
 }
 
 it('a purge that waited for the returns answers 404 when the queue was deleted meanwhile (it answered 204)', async () => {
   const { queue, open } = await returning('mw.purge');
-  const res = call(broker, 'DELETE', '/api/queues/%2F/mw.purge/contents');
+  const res = call(t.broker, 'DELETE', '/api/queues/%2F/mw.purge/contents');
   await untilWaiting('mw.purge', queue);
-  await ch.deleteQueue('mw.purge');
+  // deleted by what does not wait its turn (a queue.delete waits behind the purge: test/amqp/delete-in-turn),
+  // as an exclusive queue's owner going away, which RabbitMQ's queue process takes first ('DOWN' of the owner: priority 8)
+  t.broker.core.vhost('/')!.deleteQueue('mw.purge', false, false, null);
   open();
   const r = await res;
   const text = await r.text();
@@ -54,20 +35,20 @@ it('a purge that waited for the returns answers 404 when the queue was deleted m
 
 it('a get that waited for the returns takes nothing from a queue declared under the same name meanwhile: 404, the new queue keeps its message (it was served from the new one)', async () => {
   const { queue, open } = await returning('mw.get');
-  const res = call(broker, 'POST', '/api/queues/%2F/mw.get/get', { body: { count: 3, ackmode: 'ack_requeue_false', encoding: 'auto' } });
+  const res = call(t.broker, 'POST', '/api/queues/%2F/mw.get/get', { body: { count: 3, ackmode: 'ack_requeue_false', encoding: 'auto' } });
   await untilWaiting('mw.get', queue);
   // deleted and declared again in one turn (as two clients' frames read in one slice may be),
   // before the waiting get's turn comes (a delete serves what waits, in a turn of its own)
-  const v = broker.core.vhost('/')!;
+  const v = t.broker.core.vhost('/')!;
   v.deleteQueue('mw.get', false, false, null);
   v.declareQueue('mw.get', { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
-  broker.publish('', 'mw.get', Buffer.from('of the new queue'));
+  t.broker.publish('', 'mw.get', Buffer.from('of the new queue'));
   open();
   const r = await res;
   // the same answer as a get of a queue not there (the queue it asked for is gone)
   expect([r.status, await r.json()]).toEqual([404, { error: 'not_found', reason: 'queue_not_found' }]);
-  expect(broker.queue('mw.get').messages().map((m) => m.text())).toEqual(['of the new queue']);
-  await ch.deleteQueue('mw.get');
+  expect(t.broker.queue('mw.get').messages().map((m) => m.text())).toEqual(['of the new queue']);
+  await t.ch.deleteQueue('mw.get');
 });
 
 it('a get whose HTTP client went away while it waited takes nothing: every message is still there once the returns are back', async () => {
@@ -77,7 +58,7 @@ it('a get whose HTTP client went away while it waited takes nothing: every messa
   const accepted = ({ socket }: { socket: Socket }) => (serverSide ??= socket);
   diagnostics.subscribe('net.server.socket', accepted as (m: unknown) => void);
   const body = JSON.stringify({ count: 3, ackmode: 'ack_requeue_false', encoding: 'auto' });
-  const req = http.request(`${broker.urls.http}/api/queues/%2F/mw.gone/get`, {
+  const req = http.request(`${t.broker.urls.http}/api/queues/%2F/mw.gone/get`, {
     method: 'POST',
     agent: false,
     headers: { authorization: GUEST, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
@@ -97,9 +78,59 @@ it('a get whose HTTP client went away while it waited takes nothing: every messa
   await closedThere;
   open();
   // the get's answer ran (the returns are back and the waiting answers served) ...
-  while (queue.returnsInFlight || answersWaiting(queue) > 0) await ch.checkQueue('mw.gone');
+  while (queue.returnsInFlight || answersWaiting(queue) > 0) await t.ch.checkQueue('mw.gone');
   // ... and took none: ack_requeue_false would have settled the first three, answered to nobody
   expect(queue.messageCount).toBe(2005);
   expect(queue.unackedCount).toBe(0);
-  await ch.deleteQueue('mw.gone');
+  await t.ch.deleteQueue('mw.gone');
+});
+
+// issue 18 point 5 (session 12 mends #3): between its slices the management get waited for every
+// requeue in flight, so a steady stream of channels closing (each registering a requeue before the
+// get's next slice) kept it from taking anything until the stream stopped. It now waits only where
+// the head may be overtaken by messages on their way back, and takes a slice after each wait.
+it('a get in slices goes on while channels holding messages behind its head close one after another (it took nothing until the stream stopped)', async () => {
+  const v = t.broker.core.vhost('/')!;
+  const work = t.broker.core.bulkWork;
+  await t.ch.assertQueue('mw.stream', { durable: false });
+  const K = 100_000;
+  const CLOSES = 12;
+  for (let i = 0; i < K + CLOSES * 600; i++) t.broker.publish('', 'mw.stream', Buffer.from(String(i)));
+  const keep = (n: number) => {
+    const s = t.broker.core.openSession(v, {});
+    s.setPrefetch(n, false);
+    s.consume('mw.stream', { tag: 'c', noAck: false, exclusive: false, priority: 0, arguments: {} }, { deliver: () => undefined, isWritable: () => true, cancelledByBroker: () => undefined });
+    return s;
+  };
+  // the first K taken and given back (ready again, redelivered); then 12 channels each holding 600 behind them
+  const first = keep(K);
+  const holders = Array.from({ length: CLOSES }, () => keep(600));
+  first.close();
+  await work.idle();
+  const q = v.getQueue('mw.stream')!;
+  expect(q.messageCount).toBe(K);
+  // a channel closes in each turn of the bulk work while the get runs: a requeue is in flight at each of the get's slices
+  const takenAtClose: number[] = [];
+  let closed = 0;
+  const closer = {
+    step: () => {
+      takenAtClose.push(q.stats.getNoAck);
+      holders[closed++]!.close();
+      if (closed < CLOSES) work.add(closer);
+      return true;
+    },
+  };
+  const res = call(t.broker, 'POST', '/api/queues/%2F/mw.stream/get', { body: { count: K, ackmode: 'ack_requeue_false', encoding: 'auto', truncate: 1 } });
+  // the get's first slice taken (its answer has started): the stream starts
+  while (q.stats.getNoAck === 0) await t.ch.checkQueue('mw.stream');
+  work.add(closer);
+  const r = await res;
+  const got = (await r.json()) as unknown[];
+  expect([r.status, got.length]).toEqual([200, K]);
+  // it went on taking while the channels closed (old code: the same count at every close after the first)
+  expect(takenAtClose.at(-1)!).toBeGreaterThan(takenAtClose[1]!);
+  // the requeued ones are back, behind what the get took
+  await work.idle();
+  expect(q.messageCount).toBe(CLOSES * 600);
+  await t.ch.deleteQueue('mw.stream');
 });

@@ -34,6 +34,14 @@ import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leav
  */
 export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'detach' | 'discard';
 
+/** a requeue bringing unacked messages back to a queue (a batch of a bulk settle) */
+export interface ReturnsInFlight {
+  /** the bulk work that does it (settleReturns steps it to its end) */
+  readonly task: SlicedTask;
+  /** a lower bound of the seq of its messages not back yet: Infinity when none is left, -Infinity when not known */
+  floor(): number;
+}
+
 export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_limit';
 
 /**
@@ -119,7 +127,12 @@ export class Queue {
    * channel's, a nack multiple with requeue, …), by the number each got as it started
    * (returnsPending), oldest first, with the bulk settle that does it
    */
-  private readonly returning = new Map<number, SlicedTask>();
+  private readonly returning = new Map<number, ReturnsInFlight>();
+  /**
+   * deliveries stop at the first ready message with this seq or later: a lower bound of the
+   * order of every message still on its way back (Infinity: none is; -Infinity: nothing may go)
+   */
+  private heldFrom = Infinity;
   /** requeues started so far: the number of the last one */
   private returnsStarted = 0;
   /** answers waiting for messages to be back (whenReturned), in the order asked ... */
@@ -316,15 +329,50 @@ export class Queue {
    * nack/reject multiple with requeue, basic.recover, AMQP 1.0 released or detached. Returns the
    * requeue's number, which returnsDone is given once its messages for this queue are back.
    */
-  returnsPending(task: SlicedTask): number {
+  returnsPending(r: ReturnsInFlight): number {
     const id = ++this.returnsStarted;
-    this.returning.set(id, task);
+    this.returning.set(id, r);
+    // a delivery running now (a sink that nacked with requeue as it was handed one) stops here too
+    this.heldFrom = Math.min(this.heldFrom, this.orderKeptBySeq() ? r.floor() : -Infinity);
     return id;
+  }
+
+  /**
+   * a ready message's place in the order is its seq alone (no priorities; a quorum queue puts
+   * returns first), so what is ahead of every message on its way back is known from their seqs
+   */
+  private orderKeptBySeq(): boolean {
+    return this.config.maxPriority === 0 && !(this.ready instanceof QuorumReadyList);
+  }
+
+  /** where deliveries stop while messages are on their way back (heldFrom) */
+  private returnsFloor(): number {
+    if (this.returning.size === 0) return Infinity;
+    if (!this.orderKeptBySeq()) return -Infinity;
+    let floor = Infinity;
+    for (const r of this.returning.values()) {
+      const f = r.floor();
+      if (f < floor) floor = f;
+    }
+    return floor;
+  }
+
+  /**
+   * the head waits for messages on their way back: some may come back ahead of it (or none is
+   * ready while they come). What takes from the head one message at a time after its turn came
+   * (the management get's later slices) stops here, as a consumer's delivery does (dispatch).
+   */
+  headHeldBack(): boolean {
+    if (this.returning.size === 0) return false;
+    this.heldFrom = this.returnsFloor();
+    const head = this.ready.peek();
+    return head === undefined || head.seq >= this.heldFrom;
   }
 
   /** requeue `id`'s messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
   returnsDone(id: number): void {
     if (!this.returning.delete(id)) return;
+    this.heldFrom = this.returnsFloor();
     try {
       if (!this.deleted) this.afterRequeue();
     } finally {
@@ -396,7 +444,7 @@ export class Queue {
    */
   private settleReturns(): void {
     if (this.returning.size === 0) return;
-    for (const task of new Set(this.returning.values())) {
+    for (const task of new Set(Array.from(this.returning.values(), (r) => r.task))) {
       while (!task.step(Infinity));
     }
   }
@@ -449,21 +497,34 @@ export class Queue {
       this.dispatchAgain = true;
       return;
     }
-    // deliveries wait while messages are on their way back (a closed channel's million unacked, a
-    // nack multiple with requeue: put back in slices with other clients served meanwhile): none may
-    // overtake them; returnsDone dispatches once the last of them is back. RabbitMQ's queue process
-    // requeues a closed channel's messages in one go too, delivering nothing meanwhile.
-    if (this.returning.size) return;
+    // while messages are on their way back (a closed channel's million unacked, a nack multiple with
+    // requeue: put back in slices with other clients served meanwhile) none may be overtaken: RabbitMQ's
+    // queue process requeues a closed channel's messages in one go, in their places, before it delivers
+    // again. What is ahead of every one of them still coming goes (heldFrom: their seqs' lower bound,
+    // rising as they come back), so a stream of requeues, one starting before the last is back, does not
+    // hold the consumers until it stops; returnsDone dispatches again as each is done. Where the order
+    // is not by seq alone (priorities, a quorum queue's returns first) or with selectors and groups
+    // (dispatch passes over messages), nothing goes until they are all back.
+    if (this.returning.size) {
+      this.heldFrom = this.returnsFloor();
+      if (this.heldFrom === -Infinity) return;
+    }
     this.dispatching = true;
     try {
       do {
         this.dispatchAgain = false;
         if (this.selective || this.groupOwners.size) {
+          if (this.heldFrom !== Infinity) break;
           this.dispatchSelective();
           continue;
         }
+        let held = false;
         while (this.ready.length && this.consumers.length) {
           const head = this.ready.peek()!;
+          if (head.seq >= this.heldFrom) {
+            held = true;
+            break;
+          }
           // most messages never expire: skip the clock read for them
           if (head.expiresAt !== Infinity && head.expiresAt <= Date.now()) {
             this.expireHeads();
@@ -473,14 +534,15 @@ export class Queue {
           if (!c) break;
           // an ActiveMQ group starting here: its owner is the consumer that takes this message
           if (this.config.activemq && this.groupOwners.size === 0 && groupIdOf(head.message.properties.headers) !== undefined) {
-            this.dispatchSelective();
+            if (this.heldFrom === Infinity) this.dispatchSelective();
+            else held = true;
             break;
           }
           this.ready.shift();
           this.deliverTo(c, head);
         }
-        // ready messages left with consumers present: every consumer is at its limit
-        this.use.set(this.ready.length === 0 || this.consumers.length === 0);
+        // ready messages left with consumers present: every consumer is at its limit (not when held back)
+        if (!held) this.use.set(this.ready.length === 0 || this.consumers.length === 0);
       } while (this.dispatchAgain);
     } finally {
       this.dispatching = false;

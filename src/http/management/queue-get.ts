@@ -99,6 +99,12 @@ class SlicedGet implements SlicedTask {
   private ended: (() => void) | undefined;
   /** ack_requeue_false: what is taken is settled as it is taken */
   private readonly noAck: boolean;
+  /**
+   * its turn just came (the first slice, or the first after a wait for messages on their way
+   * back): it takes from the queue as it is, as a get asked then would; other slices stop where
+   * the head waits for a requeue that started since (Queue.headHeldBack)
+   */
+  private turnCame = true;
 
   constructor(
     private readonly session: Session,
@@ -118,7 +124,10 @@ class SlicedGet implements SlicedTask {
   /** takes messages until `deadline`; returns their JSON, comma-separated, or throws the get's BrokerError */
   take(deadline: number): string {
     let json = '';
+    const turnCame = this.turnCame;
+    this.turnCame = false;
     while (this.taken < this.req.count && !this.gone) {
+      if (!turnCame && this.queue.headHeldBack()) break;
       const got = this.session.getFrom(this.queue, this.noAck);
       if (!got) {
         this.gone = true;
@@ -140,9 +149,15 @@ class SlicedGet implements SlicedTask {
 
   step(deadline: number): boolean {
     if (!this.more) return this.end();
-    if (this.queue.returnsInFlight && !this.queue.deleted) {
-      // messages on their way back (another channel closed meanwhile): leave the bulk work, go on once they are back
-      this.queue.whenReturned(() => this.work.add(this));
+    if (!this.turnCame && !this.queue.deleted && this.queue.headHeldBack()) {
+      // messages on their way back (another channel closed meanwhile) may come back ahead of the
+      // head: leave the bulk work, go on once those in flight now are back (not later ones). A
+      // requeue whose messages are all behind the head does not hold the get (it waited for
+      // every one in flight at each slice: a steady stream of them held it until the stream stopped)
+      this.queue.whenReturned(() => {
+        this.turnCame = true;
+        this.work.add(this);
+      });
       return true;
     }
     let json = '';

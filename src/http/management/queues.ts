@@ -93,16 +93,21 @@ export function queueRoutes(b: ManagementBackend): Route[] {
       method: 'DELETE',
       path: '/api/queues/:vhost/:name',
       tag: 'management',
-      handle: (_req, res, _body, ctx) => {
+      handle: async (_req, res, _body, ctx) => {
         const found = find(ctx, res);
         if (!found) return;
         const { vhost, queue } = found;
         if (!permitted(b, ctx.principal, vhost.name, 'configure', queue.name)) return refuse(res);
         const ifEmpty = ctx.query.get('if-empty') === 'true';
         const ifUnused = ctx.query.get('if-unused') === 'true';
+        // in its turn: after the answers that wait for messages on their way back to it (a purge,
+        // a get asked before it), as RabbitMQ's queue process serves its mailbox in order, and
+        // after those messages (if-empty sees them)
+        await new Promise<void>((resolve) => queue.whenReturned(resolve));
         try {
-          // an exclusive queue belongs to its connection, but the API may delete it (RabbitMQ does)
-          vhost.deleteQueue(queue.name, ifUnused, ifEmpty, queue.options.owner);
+          // an exclusive queue belongs to its connection, but the API may delete it (RabbitMQ does);
+          // deleted meanwhile: gone already, 204 as for a delete that found it
+          vhost.deleteQueueOf(queue, ifUnused, ifEmpty, queue.options.owner);
         } catch (err) {
           return sendBrokerError(res, err);
         }

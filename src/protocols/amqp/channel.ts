@@ -271,8 +271,20 @@ export class AmqpChannel implements ConsumerSink {
       case 'queue.delete': {
         const queue = this.queueName(m.args.queue);
         this.checkPermission('configure', 'queue', queue);
-        const n = this.vhost.deleteQueue(queue, m.args.ifUnused, m.args.ifEmpty, this.conn);
-        if (!m.args.noWait) this.reply('queue.delete-ok', { messageCount: n });
+        const { ifUnused, ifEmpty, noWait } = m.args;
+        // not there: deleted idempotently, at once
+        if (this.vhost.getQueue(queue) === undefined) {
+          if (!noWait) this.reply('queue.delete-ok', { messageCount: 0 });
+          return;
+        }
+        // in its turn, as RabbitMQ's queue process takes queue.delete from its mailbox after the
+        // basic.gets and purges (and a closed channel's requeue) that reached it first, all of
+        // priority 0 (rabbit_amqqueue_process prioritise_call): they are answered from the queue
+        // first, and the count and if-empty see the requeued messages back
+        this.whenReturned(queue, m, (q) => {
+          const n = this.vhost.deleteQueueOf(q, ifUnused, ifEmpty, this.conn);
+          if (!noWait) this.reply('queue.delete-ok', { messageCount: n });
+        });
         return;
       }
 
@@ -400,7 +412,7 @@ export class AmqpChannel implements ConsumerSink {
   }
 
   /**
-   * `answer` — a basic.get's or a queue.purge's — once the queue has no messages on their way
+   * `answer` — a basic.get's, a queue.purge's or a queue.delete's — once the queue has no messages on their way
    * back (Queue.whenReturned: a closed channel's million unacked come back in slices, and the
    * answer waits its turn behind them instead of making the queue put them all back at once).
    * Meanwhile this channel's later frames wait, in order (AmqpConnection.holdChannel), as
