@@ -582,6 +582,67 @@ describe('FileStore', () => {
     expect(bodies(state, q1)).toEqual(['one', 'two', 'three', 'four', 'five']);
   });
 
+  it('a flush that spans a segment roll syncs both segment files at once: its callbacks wait for the longer fsync, not the sum', async () => {
+    const dir = tempDir();
+    const segmentSize = 64 * 1024;
+    // fsyncs of segment files wait to be released by the test once `gated` is set (the directory's do not)
+    const segFds = new Set<number>();
+    const held: (() => void)[] = [];
+    let gated = false;
+    let wake: () => void = () => undefined;
+    const fs: StoreFs = {
+      ...nodeFs,
+      async open(path, flags) {
+        const fd = await nodeFs.open(path, flags);
+        if (path.endsWith('.seg')) segFds.add(fd);
+        return fd;
+      },
+      async fsync(fd) {
+        if (gated && segFds.has(fd)) {
+          await new Promise<void>((release) => {
+            held.push(release);
+            wake();
+          });
+        }
+        return nodeFs.fsync(fd);
+      },
+    };
+    const until = async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => (wake = r));
+    };
+    const { store } = await reopen(dir, { fs, segmentSize, retryDelayMs: 60_000 });
+    const body = 'x'.repeat(8 * 1024);
+    // past half the head: the next segment's file is made ready meanwhile
+    for (let id = 1; id <= 5; id++) store.addMessage(id, msg(body), [q1]);
+    await sync(store);
+    expect(segmentFiles(dir).length).toBeGreaterThanOrEqual(1);
+    gated = true;
+    let synced = false;
+    try {
+      // one turn's records fill the head and go on in the next segment: one flush writes both
+      for (let id = 6; id <= 10; id++) store.addMessage(id, msg(body), [q1]);
+      store.sync((err) => {
+        expect(err).toBeUndefined();
+        synced = true;
+        wake();
+      });
+      await until(() => held.length >= 1);
+      // both files' fsyncs are under way together (one after the other, the second would start only after the first ends)
+      expect(held.length).toBe(2);
+      held.shift()!();
+      expect(synced).toBe(false);
+      held.shift()!();
+      await until(() => synced);
+    } finally {
+      gated = false;
+      for (const release of held.splice(0)) release();
+    }
+    await store.close();
+    const { state } = await reopen(dir, { segmentSize });
+    expect(bodies(state, q1).length).toBe(10);
+    expect(segmentFiles(dir).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('reports write errors to sync callbacks and onError, retries, and reports recovery', async () => {
     const dir = tempDir();
     const fs = instrumentedFs();
