@@ -227,6 +227,7 @@ export class BulkSettle implements SlicedTask {
       r.left -= k;
       r.lastTag = tag;
       r.lastSeq = seq;
+      q.returnsMoved();
     } else {
       if (k > r.left) reportMiscount(q, `${k - r.left} more of its deliveries came back than were counted`);
       batch.returningTo!.delete(q);

@@ -622,14 +622,22 @@ export class Session {
     this.closed = true;
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
+    // the consumers go first, without their queues delivering yet: the unacked must be back (or on
+    // their way, registered) before the next single active consumer takes over, or it would get
+    // the ready messages behind them first (review-s12-1 F2; RabbitMQ's handle_ch_down erases the
+    // channel's consumers and requeues its unacked in one go: the next active one gets them first)
+    const queues = new Set<Queue>();
     for (const c of this.consumers.values()) {
       c.ended = true;
-      c.queue.removeConsumer(c);
+      c.queue.removeConsumer(c, false);
+      queues.add(c.queue);
     }
     this.consumers.clear();
-    // a million unacked go back in slices (settleAll): each queue delivers nothing until its own
-    // are all back, as each RabbitMQ queue process handles the channel's DOWN in one go (Queue.dispatch)
+    // a million unacked go back in slices (settleAll): until they are, each queue delivers only
+    // what is ahead of all of its own still coming (Queue.dispatch), as each RabbitMQ queue process
+    // handles the channel's DOWN in one go
     this.settleAll('return');
+    for (const q of queues) if (!q.deleted) q.dispatch();
     // the book is empty now (a consumer with none unacked stayed in it: held until the session went)
     this.bookConsumers.clear();
     // what it held no longer counts against its connection: the connection's other sessions may deliver again

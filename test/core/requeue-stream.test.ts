@@ -102,3 +102,30 @@ for (const closing of ['in queue order', 'later blocks first'] as const) {
     if (closing === 'in queue order') expect(got.slice(100).map((d) => d.i)).toEqual(Array.from({ length: 4 * BLOCK }, (_, i) => i));
   });
 }
+
+// review-s12-1 F2 (before the trails too): a closed channel's consumers left their queue before its
+// unacked were registered as coming back, so with single-active-consumer the next consumer took
+// over in that removal and got the ready messages behind them first. RabbitMQ 3.10.8 (probed by the
+// reviewer with amqplib: held 10 -> the next consumer got 0r,1r,2r,...; held 1000 the same) hands
+// it the requeued ones first (rabbit_amqqueue_process handle_ch_down: consumers erased and the
+// unacked requeued in one go).
+for (const held of [10, 1000]) {
+  it(`single active consumer: the next one gets the closed channel's ${held} unacked first, in their places`, async () => {
+    const { broker, vhost } = coreBroker();
+    declareQueue(vhost, 'q', { 'x-single-active-consumer': true });
+    for (let i = 0; i < 2 * held; i++) publish(vhost, '', 'q', String(i));
+    const a = broker.openSession(vhost, {});
+    a.setPrefetch(held, false);
+    const sa = new Collector();
+    a.consume('q', opts('a'), sa);
+    const b = broker.openSession(vhost, {});
+    const sb = new Collector();
+    b.consume('q', opts('b'), sb);
+    expect([sa.deliveries.length, sb.deliveries.length]).toEqual([held, 0]);
+    a.close();
+    while (sb.deliveries.length < 2 * held) await turn();
+    // before: 10,11,12,... (held 10) / 1000,1001,... (held 1000), the requeued ones last
+    expect(sb.deliveries.map(index)).toEqual(Array.from({ length: 2 * held }, (_, i) => i));
+    expect(sb.deliveries.map((d) => d.redelivered)).toEqual(Array.from({ length: 2 * held }, (_, i) => i < held));
+  });
+}

@@ -133,6 +133,8 @@ export class Queue {
    * order of every message still on its way back (Infinity: none is; -Infinity: nothing may go)
    */
   private heldFrom = Infinity;
+  /** some requeue in flight has more back since heldFrom was worked out: it may go up (recomputed when next needed, not at every publish and ack) */
+  private heldFromStale = false;
   /** requeues started so far: the number of the last one */
   private returnsStarted = 0;
   /** answers waiting for messages to be back (whenReturned), in the order asked ... */
@@ -345,6 +347,20 @@ export class Queue {
     return this.config.maxPriority === 0 && !(this.ready instanceof QuorumReadyList);
   }
 
+  /** more of a requeue's messages are back (BulkSettle, a run at a time): deliveries may go further */
+  returnsMoved(): void {
+    this.heldFromStale = true;
+  }
+
+  /** heldFrom, recomputed if some requeue moved since (review-s12-1 F4: at every dispatch it was O(requeues in flight)) */
+  private currentHeldFrom(): number {
+    if (this.heldFromStale) {
+      this.heldFromStale = false;
+      this.heldFrom = this.returnsFloor();
+    }
+    return this.heldFrom;
+  }
+
   /** where deliveries stop while messages are on their way back (heldFrom) */
   private returnsFloor(): number {
     if (this.returning.size === 0) return Infinity;
@@ -364,15 +380,15 @@ export class Queue {
    */
   headHeldBack(): boolean {
     if (this.returning.size === 0) return false;
-    this.heldFrom = this.returnsFloor();
     const head = this.ready.peek();
-    return head === undefined || head.seq >= this.heldFrom;
+    return head === undefined || head.seq >= this.currentHeldFrom();
   }
 
   /** requeue `id`'s messages for this queue are all back (the rest of its work may go on): deliver them, then answer what waited for them (whenReturned) */
   returnsDone(id: number): void {
     if (!this.returning.delete(id)) return;
     this.heldFrom = this.returnsFloor();
+    this.heldFromStale = false;
     try {
       if (!this.deleted) this.afterRequeue();
     } finally {
@@ -468,7 +484,8 @@ export class Queue {
     this.host.consumerAdded(this, c);
   }
 
-  removeConsumer(c: Consumer): void {
+  /** `dispatch` false: the caller dispatches once it has done what must come first (a closed channel registers its requeue) */
+  removeConsumer(c: Consumer, dispatch = true): void {
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
@@ -485,7 +502,7 @@ export class Queue {
       }
     }
     // single-active-consumer: the next one in line takes over
-    if (this.consumers.length) this.dispatch();
+    if (dispatch && this.consumers.length) this.dispatch();
   }
 
   /**
@@ -505,10 +522,7 @@ export class Queue {
     // hold the consumers until it stops; returnsDone dispatches again as each is done. Where the order
     // is not by seq alone (priorities, a quorum queue's returns first) or with selectors and groups
     // (dispatch passes over messages), nothing goes until they are all back.
-    if (this.returning.size) {
-      this.heldFrom = this.returnsFloor();
-      if (this.heldFrom === -Infinity) return;
-    }
+    if (this.returning.size && this.currentHeldFrom() === -Infinity) return;
     this.dispatching = true;
     try {
       do {
@@ -1095,7 +1109,7 @@ export class Queue {
     this.scheduleExpiry();
   }
 
-  /** messages are on their way back in slices (a closed channel's unacked, a nack multiple with requeue, …): deliveries wait for them */
+  /** messages are on their way back in slices (a closed channel's unacked, a nack multiple with requeue, …): deliveries go only as far as what is ahead of all of them (heldFrom) */
   get returnsInFlight(): boolean {
     return this.returning.size > 0;
   }
