@@ -683,12 +683,13 @@ if (wanted('TTL expiry at once + dead-lettering')) {
 
 // a broker on a data dir: persistent messages in a durable queue (the file store's work)
 const dataDir = arg('--data-dir');
+// no comma in a case's name: --only splits on commas
 const fileStoreCases = [
   'queue.delete (file store)',
   'restart recovery',
-  'quorum selector (file store, few selected)',
-  'quorum selector (file store, all but the head selected)',
-  'quorum selector (file store, 9 in 10 selected)',
+  'quorum selector (file store; few selected)',
+  'quorum selector (file store; all but the head selected)',
+  'quorum selector (file store; 9 in 10 selected)',
   'peek of a quorum queue (file store)',
   'quorum selector during a peek (file store)',
 ];
@@ -750,11 +751,11 @@ if (dataDir && fileStoreCases.some(wanted)) {
     await sync(sb);
     await storeSettled();
   };
-  if (wanted('quorum selector (file store, few selected)')) {
+  if (wanted('quorum selector (file store; few selected)')) {
     // 1 in 100 000 selected; each publish dispatches: the walk passes its window of 400 paged-out
     // messages (it read them all back from the journal at every dispatch: review-s11-2 R4)
     const q = await fillQuorumPersistent('fqsel.few', (k) => (k % 100_000 === 99_999 ? 2 : 1));
-    await measure('quorum selector (file store, few selected): a selector consumer attaches to a durable quorum queue, then 20 publishes one a turn', () =>
+    await measure('quorum selector (file store; few selected): a selector consumer attaches to a durable quorum queue, then 20 publishes one a turn', () =>
       countingReads(async () => {
         const c = selectorConsumer('fqsel.few', 'x = 2', 100);
         const t = performance.now();
@@ -770,9 +771,9 @@ if (dataDir && fileStoreCases.some(wanted)) {
     );
     await dropQueue('fqsel.few');
   }
-  if (wanted('quorum selector (file store, all but the head selected)')) {
+  if (wanted('quorum selector (file store; all but the head selected)')) {
     const q = await fillQuorumPersistent('fqsel.most', (k) => (k === 0 ? 1 : 2));
-    await measure('quorum selector (file store, all but the head selected): a selector consumer of a durable quorum queue takes all behind the head', () =>
+    await measure('quorum selector (file store; all but the head selected): a selector consumer of a durable quorum queue takes all behind the head', () =>
       countingReads(async () => {
         const c = selectorConsumer('fqsel.most', 'x = 2', 1000);
         while (c.got() < N - 1) await turn();
@@ -782,12 +783,12 @@ if (dataDir && fileStoreCases.some(wanted)) {
     );
     await dropQueue('fqsel.most');
   }
-  if (wanted('quorum selector (file store, 9 in 10 selected)')) {
+  if (wanted('quorum selector (file store; 9 in 10 selected)')) {
     // every 10th not selected: the in-memory head's unselected ones fall short of the window of 400, so
     // each dispatch passes on into the paged-out tail (it read those back at every dispatch, review-s11-2
     // R4) until 400 are passed; prefetch 10 acked every turn, then 20 publishes one a turn
     const q = await fillQuorumPersistent('fqsel.nine', (k) => (k % 10 === 9 ? 1 : 2));
-    await measure('quorum selector (file store, 9 in 10 selected): a selector consumer of a durable quorum queue takes until its window is full, then 20 publishes one a turn', () =>
+    await measure('quorum selector (file store; 9 in 10 selected): a selector consumer of a durable quorum queue takes until its window is full, then 20 publishes one a turn', () =>
       countingReads(async () => {
         const c = selectorConsumer('fqsel.nine', 'x = 2', 10);
         // the 400th unselected one is message 3999: the 3600 selected ones ahead of it are delivered
