@@ -89,14 +89,25 @@ class Level {
     this.head = 0;
   }
 
+  /**
+   * Puts `e` back at its place among the requeued entries from `head` on, without compacting
+   * first: while a sliced requeue of a million comes back, a consumer keeps taking from the front
+   * (Queue.dispatch hands out what is ahead of every return), and a compaction at each returning
+   * slice copied the whole list each time (1M requeued behind another consumer: 7.2 s instead of
+   * 0.12 s, s12 mends). An entry older than the first one left takes the freed slot before it.
+   */
   requeue(e: QueueEntry): void {
-    if (this.head > 0) this.compact();
     const r = this.requeuedAll;
-    if (r.length === 0 || r[r.length - 1]!.seq < e.seq) {
+    const head = this.head;
+    if (r.length === head || r[r.length - 1]!.seq < e.seq) {
       r.push(e);
       return;
     }
-    let lo = 0;
+    if (head > 0 && e.seq < r[head]!.seq) {
+      r[--this.head] = e;
+      return;
+    }
+    let lo = head;
     let hi = r.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
