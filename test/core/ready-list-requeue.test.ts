@@ -81,4 +81,17 @@ describe('ReadyList.requeue while the front is being taken', () => {
     while (list.length) got.push(list.shift()!.seq);
     expect(got).toEqual(held.map((e) => e.seq));
   });
+
+  it("a consumer's unacked going back ahead of a long requeued list, in ascending order: they go first, in order", () => {
+    const list = new ReadyList(0);
+    const held: QueueEntry[] = [];
+    for (let i = 0; i < 20_000; i++) list.push(entry());
+    for (let i = 0; i < 20_000; i++) held.push(list.shift()!);
+    for (const e of held) list.requeue(e);
+    // another consumer takes 100 of the requeued ones, then its channel closes: they go back in tag order
+    const taken: QueueEntry[] = [];
+    for (let i = 0; i < 100; i++) taken.push(list.shift()!);
+    for (const e of taken) list.requeue(e);
+    expect(list.toArray().map((e) => e.seq)).toEqual(held.map((e) => e.seq));
+  });
 });

@@ -94,7 +94,8 @@ class Level {
    * first: while a sliced requeue of a million comes back, a consumer keeps taking from the front
    * (Queue.dispatch hands out what is ahead of every return), and a compaction at each returning
    * slice copied the whole list each time (1M requeued behind another consumer: 7.2 s instead of
-   * 0.12 s, s12 mends). An entry older than the first one left takes the freed slot before it.
+   * 0.12 s, s12 mends). An entry whose place is nearer the front than the back moves the entries
+   * before it into the freed slot before `head` instead.
    */
   requeue(e: QueueEntry): void {
     const r = this.requeuedAll;
@@ -103,16 +104,21 @@ class Level {
       r.push(e);
       return;
     }
-    if (head > 0 && e.seq < r[head]!.seq) {
-      r[--this.head] = e;
-      return;
-    }
     let lo = head;
     let hi = r.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (r[mid]!.seq < e.seq) lo = mid + 1;
       else hi = mid;
+    }
+    if (head > 0 && lo - head < r.length - lo) {
+      // nearer the front: the entries before its place move one slot into the freed one before
+      // `head` (a consumer's few unacked going back ahead of a million requeued: splicing each
+      // moved the million, 114 ms for 100 of them)
+      r.copyWithin(head - 1, head, lo);
+      this.head = head - 1;
+      r[lo - 1] = e;
+      return;
     }
     r.splice(lo, 0, e);
   }
