@@ -5,7 +5,8 @@
 #   npm run build && flock /work/bench.lock nice -n -20 bash bench/confirm-latency.sh
 #
 # Env: BASE_PORT (default 27000; uses BASE_PORT..BASE_PORT+40), COUNT (100000), SIZE (16),
-# ROUNDS (3), WORK (/tmp/confirm-latency); BEFORE=<another checkout with dist/> also runs that
+# ROUNDS (3), WORK (/tmp/confirm-latency), PUBLISHERS (1; N = N connections per protocol publishing
+# at once, confirm-latency.ts --publishers); BEFORE=<another checkout with dist/> also runs that
 # build as "localmq-before" (for before/after figures). Needs root for RabbitMQ (runs as the rabbitmq user).
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
@@ -16,6 +17,7 @@ P=${BASE_PORT:-27000}
 COUNT=${COUNT:-100000}
 SIZE=${SIZE:-16}
 ROUNDS=${ROUNDS:-3}
+PUBLISHERS=${PUBLISHERS:-1}
 W=${WORK:-/tmp/confirm-latency}
 rm -rf "$W"; mkdir -p "$W/lmq" "$W/rabbit/mnesia" "$W/rabbit/log"
 
@@ -57,7 +59,7 @@ for _ in $(seq 1 120); do grep -q "is running" "$W/lmq/out.log" 2>/dev/null && {
 # the node registers with epmd a moment after it starts: ask until it answers
 for _ in $(seq 1 120); do rabbitmqctl -q -n confirmlat@localhost await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
 for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
-echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $ROUNDS rounds" >&2
+echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds" >&2
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
@@ -67,7 +69,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for who in "${order[@]}"; do
     [ "$who" = before ] && [ -z "$BEFORE_PID" ] && continue
     declare -n args=$who
-    timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" | sed "s/^/{\"round\":$r,/; s/,{/,/"
+    timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" | sed "s/^/{\"round\":$r,/; s/,{/,/"
   done
 done | tee "$W/results.jsonl"
 node -e '

@@ -16,6 +16,12 @@
  * with the number of 100 ms windows that had no confirm (`emptyWindows`). bench/confirm-latency.sh
  * runs it against LocalMQ and RabbitMQ in the same run, alternating.
  *
+ * `--publishers N` (default 1) publishes over N connections per protocol at once, each its share of
+ * `count` into the same queue, every one at full speed: several publishers' records then share a
+ * flush, the case where a confirm must wait for the flush that wrote it and not the next one
+ * (session 12, eb03268). The figures are over all publishes of the run (one clock): a gap is a
+ * stretch in which no publisher got a confirm.
+ *
  * `--trace-out FILE` also records the client's own GC pauses and event-loop stalls over 10 ms
  * (epoch ms, the format of bench/lib/traced-broker.ts's trace) and adds to each result what the
  * client did during its longest gap (publishes sent, outstanding at its start): a gap the client
@@ -39,6 +45,11 @@ const body = Buffer.alloc(size, 'x');
 // MQTT 3.1.1 packet ids are 16-bit: keep every publish of the run outstanding-able
 const mqttCount = Math.min(count, 60000);
 const traceOut = flag('trace-out');
+const publishers = Number(flag('publishers', '1'));
+if (!Number.isInteger(publishers) || publishers < 1) throw new Error('--publishers must be a positive integer');
+/** publisher p's share of n publishes: indexes [from, to) */
+const shareOf = (n: number, p: number): [number, number] => [Math.floor((n * p) / publishers), Math.floor((n * (p + 1)) / publishers)];
+const eachPublisher = <T>(f: (p: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: publishers }, (_, p) => f(p)));
 
 const clientTrace: TraceEvent[] = [];
 // the client's own GC pauses and loop stalls: its busy loop (publishing, parsing) delays reading confirms too
@@ -48,6 +59,8 @@ interface Result {
   label: string;
   protocol: string;
   count: number;
+  /** connections publishing at once (--publishers) */
+  publishers: number;
   seconds: number;
   p50Ms: number;
   p99Ms: number;
@@ -93,7 +106,7 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
     if (j >= n || times[j]! >= w + 100) empty++;
   }
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const r: Result = { label, protocol, count: n, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
+  const r: Result = { label, protocol, count: n, publishers, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
   if (traceOut) {
     let sentInGap = 0;
     let outstanding = 0;
@@ -112,20 +125,30 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
 const now = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 async function runAmqp(url: string): Promise<Result> {
-  const conn = await amqp.connect(url);
-  const ch = await conn.createConfirmChannel();
+  const conns = await eachPublisher(() => amqp.connect(url));
+  const chans = await Promise.all(conns.map((c) => c.createConfirmChannel()));
   const q = 'bench.confirm.amqp';
-  await ch.assertQueue(q, { durable: true });
-  await ch.purgeQueue(q);
+  await chans[0]!.assertQueue(q, { durable: true });
+  await chans[0]!.purgeQueue(q);
   const sent = new Float64Array(count);
   const confirmed = new Float64Array(count);
-  let left = count;
   const t0 = process.hrtime.bigint();
   startEpochMs = performance.timeOrigin + performance.now();
-  const all = new Promise<void>((resolve, reject) => {
-    let i = 0;
+  await eachPublisher((p) => publishAmqp(chans[p]!, q, shareOf(count, p), t0, sent, confirmed));
+  const r = summarise('amqp confirms', count, sent, confirmed);
+  await chans[0]!.deleteQueue(q);
+  await Promise.all(conns.map((c) => c.close()));
+  return r;
+}
+
+/** one publisher: publishes [from, to) on its channel, recording send and confirm times */
+function publishAmqp(ch: amqp.ConfirmChannel, q: string, [from, to]: [number, number], t0: bigint, sent: Float64Array, confirmed: Float64Array): Promise<void> {
+  let left = to - from;
+  return new Promise<void>((resolve, reject) => {
+    if (left === 0) return resolve();
+    let i = from;
     const pump = () => {
-      while (i < count) {
+      while (i < to) {
         const k = i++;
         sent[k] = now(t0);
         const ok = ch.publish('', q, body, { persistent: true }, (err) => {
@@ -145,11 +168,6 @@ async function runAmqp(url: string): Promise<Result> {
     };
     pump();
   });
-  await all;
-  const r = summarise('amqp confirms', count, sent, confirmed);
-  await ch.deleteQueue(q);
-  await conn.close();
-  return r;
 }
 
 async function declareQueue(url: string, q: string, bindTopic?: string): Promise<void> {
@@ -171,19 +189,29 @@ async function deleteQueue(url: string, q: string): Promise<void> {
 async function runStomp(url: string, amqpUrl: string): Promise<Result> {
   const q = 'bench.confirm.stomp';
   await declareQueue(amqpUrl, q);
-  const client = await StompBenchClient.connect(url, `${label} stomp`);
+  const clients = await eachPublisher((p) => StompBenchClient.connect(url, `${label} stomp ${p}`));
   const sent = new Float64Array(count);
   const confirmed = new Float64Array(count);
-  let left = count;
   const t0 = process.hrtime.bigint();
   startEpochMs = performance.timeOrigin + performance.now();
+  await eachPublisher((p) => publishStomp(clients[p]!, q, shareOf(count, p), t0, sent, confirmed));
+  const r = summarise('stomp receipts', count, sent, confirmed);
+  await Promise.all(clients.map((c) => c.close()));
+  await deleteQueue(amqpUrl, q);
+  return r;
+}
+
+/** one publisher: SENDs [from, to) with a receipt each (receipt id = the publish's index) */
+async function publishStomp(client: StompBenchClient, q: string, [from, to]: [number, number], t0: bigint, sent: Float64Array, confirmed: Float64Array): Promise<void> {
+  let left = to - from;
+  if (left === 0) return;
   const done = new Promise<void>((resolve) => {
     client.onReceipt = (id) => {
       confirmed[Number(id.slice(2))] = now(t0);
       if (--left === 0) resolve();
     };
   });
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     sent[i] = now(t0);
     const ok = client.write(client.frame('SEND', [['destination', `/amq/queue/${q}`], ['persistent', 'true'], ['receipt', `c-${i}`]], body));
     if (!ok) await client.drained();
@@ -192,26 +220,34 @@ async function runStomp(url: string, amqpUrl: string): Promise<Result> {
     else if ((i & 1023) === 1023) await new Promise((r) => setImmediate(r));
   }
   await Promise.race([done, client.failed]);
-  const r = summarise('stomp receipts', count, sent, confirmed);
-  await client.close();
-  await deleteQueue(amqpUrl, q);
-  return r;
 }
 
 async function runMqtt(url: string, amqpUrl: string): Promise<Result> {
   const q = 'bench.confirm.mqtt';
   await declareQueue(amqpUrl, q, 'bench.confirm');
-  const client = await mqtt.connectAsync(url, { clientId: `bench-confirm-${label}`, clean: true, username: 'guest', password: 'guest', reconnectPeriod: 0 });
+  const clients = await eachPublisher((p) =>
+    mqtt.connectAsync(url, { clientId: `bench-confirm-${label}${publishers > 1 ? `-${p}` : ''}`, clean: true, username: 'guest', password: 'guest', reconnectPeriod: 0 }),
+  );
   const n = mqttCount;
   const sent = new Float64Array(n);
   const confirmed = new Float64Array(n);
-  let left = n;
   const t0 = process.hrtime.bigint();
   startEpochMs = performance.timeOrigin + performance.now();
-  await new Promise<void>((resolve, reject) => {
-    let i = 0;
+  await eachPublisher((p) => publishMqtt(clients[p]!, shareOf(n, p), t0, sent, confirmed));
+  const r = summarise('mqtt pubacks', n, sent, confirmed);
+  await Promise.all(clients.map((c) => c.endAsync()));
+  await deleteQueue(amqpUrl, q);
+  return r;
+}
+
+/** one publisher: PUBLISHes [from, to) at QoS 1 */
+function publishMqtt(client: mqtt.MqttClient, [from, to]: [number, number], t0: bigint, sent: Float64Array, confirmed: Float64Array): Promise<void> {
+  let left = to - from;
+  return new Promise<void>((resolve, reject) => {
+    if (left === 0) return resolve();
+    let i = from;
     const pump = () => {
-      while (i < n) {
+      while (i < to) {
         const k = i++;
         sent[k] = now(t0);
         client.publish('bench/confirm', body, { qos: 1 }, (err) => {
@@ -225,7 +261,7 @@ async function runMqtt(url: string, amqpUrl: string): Promise<Result> {
           return;
         }
         // as the STOMP publisher: the kernel takes MBs before the stream needs a drain
-        if ((i & 1023) === 0) {
+        if (((i - from) & 1023) === 0) {
           setImmediate(pump);
           return;
         }
@@ -233,10 +269,6 @@ async function runMqtt(url: string, amqpUrl: string): Promise<Result> {
     };
     pump();
   });
-  const r = summarise('mqtt pubacks', n, sent, confirmed);
-  await client.endAsync();
-  await deleteQueue(amqpUrl, q);
-  return r;
 }
 
 const amqpUrl = flag('amqp');
