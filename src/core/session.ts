@@ -108,7 +108,11 @@ export class Session {
     const c = new Consumer(this, queue, options, sink);
     c.prefetch = this.consumerPrefetch;
     queue.addConsumer(c);
-    if (!c.noAck) this.bookConsumers.add(c);
+    if (!c.noAck) {
+      this.bookConsumers.add(c);
+      // it will hold deliveries a QueueBrowser shows (VHost.unackedOf) until it closes
+      this.vhost.sessions.add(this);
+    }
     this.consumers.set(options.tag, c);
     accepted?.(c);
     queue.dispatch();
@@ -157,7 +161,10 @@ export class Session {
       queue.stats.getEmpty++;
       return undefined;
     }
-    if (!noAck) addTo(this.gotFrom, queue, 1);
+    if (!noAck) {
+      addTo(this.gotFrom, queue, 1);
+      this.vhost.sessions.add(this);
+    }
     const delivery = this.track(entry, queue, null, !noAck);
     queue.stats.delivered++;
     if (delivery.redelivered) queue.stats.redelivered++;
@@ -644,5 +651,21 @@ export class Session {
     this.connection.leave(this);
     this.connection.wake(this);
     this.vhost.directReplyTo.sessionClosed(this);
+    this.vhost.sessions.delete(this);
+  }
+
+  /**
+   * its deliveries from `queue` still waiting for a settle, appended to `out` (what a QueueBrowser
+   * shows besides the ready messages: QueueBrowse). Only a session whose book holds some from
+   * that queue (a consumer of it that takes with acks, or gets with acks) walks its book.
+   */
+  collectUnacked(queue: Queue, out: QueueEntry[]): void {
+    if (!this.gotFrom.has(queue) && !this.hasBookConsumerOf(queue)) return;
+    for (const d of this.outstanding.values()) if (d.queue === queue && !d.timedOut) out.push(d.entry);
+  }
+
+  private hasBookConsumerOf(queue: Queue): boolean {
+    for (const c of this.bookConsumers) if (c.queue === queue) return true;
+    return false;
   }
 }

@@ -24,6 +24,7 @@ import { entryBodyLength, type PagingMeter } from './queues/paged-fifo.js';
 import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queues/queue-args.js';
 import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types.js';
 import type { VersionRules } from './engine-versions.js';
+import type { Session } from './session.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
 import type { VHostHost } from './vhost-host.js';
 import type { SlicedWork } from './sliced-work.js';
@@ -67,6 +68,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
   readonly deadLetterer: DeadLetterer = new DeadLetterer(this);
   /** RabbitMQ's amq.rabbitmq.reply-to */
   readonly directReplyTo: DirectReplyTo;
+  /** the open sessions that took messages with acks here (a Session joins as it first does, and leaves as it closes) */
+  readonly sessions = new Set<Session>();
 
   get engineRules(): VersionRules {
     return this.host.engineRules;
@@ -482,6 +485,14 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   get deadLetterRetryMs(): number {
     return this.host.deadLetterRetryMs;
+  }
+
+  /** QueueHost: the queue's deliveries waiting for a settle, in every open session (a QueueBrowser shows them) */
+  unackedOf(queue: Queue): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    if (queue.unackedCount === 0) return out;
+    for (const s of this.sessions) s.collectUnacked(queue, out);
+    return out;
   }
 
   forgotten(entry: QueueEntry): void {

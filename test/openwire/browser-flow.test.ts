@@ -4,7 +4,9 @@ import { startBroker, type LocalMQ } from '../../src/index.js';
 import type { OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
 import { AckType, T } from '../../src/protocols/openwire/codec/types.js';
 import { RawOpenWire } from '../helpers/openwire.js';
+import { ackBrowsed, body, browse, dispatched, isDispatchTo } from '../helpers/openwire-browser.js';
 import { requeueHeld } from '../helpers/requeue-held.js';
+import { PendingEntry } from '../../src/core/queues/queue-browse.js';
 
 /**
  * A QueueBrowser (a ConsumerInfo with browser set, from the project's raw OpenWire client) as
@@ -25,21 +27,9 @@ describe('OpenWire QueueBrowser flow', () => {
   });
   afterAll(() => broker.stop());
 
-  /** a session and a browser of `queue` in it on `c`, with this prefetch: its ConsumerId, once the broker answered */
-  async function browse(c: RawOpenWire, queue: string, prefetchSize: number): Promise<OwStruct> {
-    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: c.connectionId, value: 1 } });
-    const consumerId = { type: T.ConsumerId, connectionId: c.connectionId, sessionId: 1, value: 1 };
-    await c.request({ type: T.ConsumerInfo, consumerId, destination: { type: T.Queue, physicalName: queue }, prefetchSize, browser: true });
-    return consumerId;
-  }
-  const isDispatchTo = (s: OwStruct, id: OwStruct) => s.type === T.MessageDispatch && (s['consumerId'] as OwStruct)['value'] === id['value'];
-  /** the browse's messages received so far, in order (not its end marker) */
-  const dispatched = (c: RawOpenWire, id: OwStruct) => c.log.filter((s) => isDispatchTo(s, id) && s['message'] !== null);
-  const body = (d: OwStruct) => ((d['message'] as OwStruct)['content'] as Buffer).toString();
   /** everything the broker sent before this round trip has arrived */
   const roundTrip = (c: RawOpenWire) => c.request({ type: T.ConnectionControl });
-  const ack = (c: RawOpenWire, id: OwStruct, d: OwStruct, messageCount: number) =>
-    c.writeOneWay([{ type: T.MessageAck, consumerId: id, destination: d['destination'], ackType: AckType.Standard, lastMessageId: (d['message'] as OwStruct)['messageId'], messageCount }]);
+  const ack = ackBrowsed;
   const fill = (queue: string, n: number, body: (i: number) => Buffer = (i) => Buffer.from(String(i))) => {
     broker.core.vhost('/')!.declareQueue(queue, { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
     for (let i = 0; i < n; i++) broker.publish('', queue, body(i));
@@ -84,12 +74,17 @@ describe('OpenWire QueueBrowser flow', () => {
     c.close();
   });
 
-  /** the copies a browse keeps registered with `queue`'s FIFOs, and how many messages they made (review-s12-2 F1's probe) */
+  /**
+   * the copies a browse keeps registered with `queue`'s FIFOs, and how many messages they hold
+   * (review-s12-2 F1's probe): a place holds an entry, or a pending one (QueueBrowse's
+   * PendingEntry) until that message leaves the queue for good, when it lets go of it
+   */
   const copiesOf = (queue: string) => {
     const q = broker.core.vhost('/')!.getQueue(queue)!;
     const levels = (q.ready as unknown as { levels: { fresh: { copies?: { list: { done: boolean; out: unknown[] }[] } } }[] }).levels;
     const live = levels.flatMap((l) => l.fresh.copies?.list ?? []).filter((c) => !c.done);
-    return { copies: live.length, made: live.reduce((n, c) => n + c.out.filter((x) => x !== undefined && x !== null).length, 0) };
+    const holds = (x: unknown) => x instanceof PendingEntry ? x.entry !== undefined : x !== undefined && x !== null;
+    return { copies: live.length, made: live.reduce((n, c) => n + c.out.filter(holds).length, 0) };
   };
   /** an AMQP consumer takes (and acks) `n` of `queue` */
   const consume = async (queue: string, n: number) => {

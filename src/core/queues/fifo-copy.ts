@@ -9,7 +9,8 @@ import type { QueueEntry } from './entry.js';
 /**
  * makes an entry's copy. `left`: the entry is leaving its list (taken from the head or the
  * middle) as the copy reaches it, rather than read in turn: peek() shows it all the same, a
- * QueueBrowser leaves it out (ActiveMQ's browser skips what another consumer acknowledged)
+ * QueueBrowser shows it only if it is still in the queue when the browse gets there
+ * (QueueBrowse: ActiveMQ's browser skips what another consumer acknowledged)
  */
 export type EntryCopier<T> = (e: QueueEntry, left: boolean) => T;
 

@@ -9,6 +9,7 @@ import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList, type ReadyCopy } from './ready-list.js';
+import { QueueBrowse } from './queue-browse.js';
 import type { EntryCopier } from './fifo-copy.js';
 import type { PagingMeter } from './paged-fifo.js';
 import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
@@ -98,6 +99,8 @@ export interface QueueHost {
   readonly bulkWork: SlicedWork;
   /** an unacked message of a deleted queue was settled: nothing keeps it any more */
   forgotten(entry: QueueEntry): void;
+  /** the queue's deliveries waiting for a settle, in every session (a QueueBrowser shows them) */
+  unackedOf(queue: Queue): QueueEntry[];
   /** a message was handed to a consumer */
   delivered(queue: Queue, delivery: Delivery): void;
   /** a consumer started on the queue, or ended (ActiveMQ's consumer advisories are told) */
@@ -183,6 +186,8 @@ export class Queue {
   policy: string | undefined;
   /** how much of the time consumers could take messages at once (the management API's consumer_capacity) */
   readonly use = new ConsumerUse();
+  /** browses in progress (a QueueBrowser's): told of messages delivered, returned and settled for good; undefined when none */
+  private browses: QueueBrowse[] | undefined;
   /** ActiveMQ message groups (an ActiveMQ queue): JMSXGroupID → the consumer that owns the group */
   private readonly groupOwners = new Map<string, Consumer>();
 
@@ -691,6 +696,7 @@ export class Queue {
 
   /** a delivery that waits for its ack */
   holdUnacked(entry: QueueEntry): void {
+    if (this.browses !== undefined) for (const b of this.browses) b.handedOut(entry);
     this.unackedCount++;
     this.unackedBytes += entry.message.body.length;
     if (entry.persisted) {
@@ -782,6 +788,7 @@ export class Queue {
     } else if (failed && (this.config.activemq || this.host.engineRules.classicFailedDeliveries)) {
       entry.failedDeliveries = (entry.failedDeliveries ?? 0) + 1;
     }
+    if (this.browses !== undefined) for (const b of this.browses) b.returned(entry);
     this.requeue(entry);
   }
 
@@ -805,6 +812,7 @@ export class Queue {
   /** the message leaves this queue for good (`counted`: its memory was released already) */
   settle(entry: QueueEntry, how: 'acked' | 'dropped', counted = false): void {
     if (how === 'acked') this.stats.acked++;
+    if (this.browses !== undefined) for (const b of this.browses) b.gone(entry);
     if (entry.persisted) {
       this.host.store.removeMessage({ vhost: this.vhost, queue: this.name }, entry.id);
       // any other way out leaves a stale record, which the next recovery drops
@@ -822,6 +830,13 @@ export class Queue {
    */
   private leave(list: ReadyList | QueueEntry[], reason: LeaveReason): void {
     if (list.length === 0) return;
+    // gone now, though settled in slices later: a browse in progress shows none of them
+    if (this.browses !== undefined) {
+      for (const b of this.browses) {
+        if (!Array.isArray(list)) b.readyCleared();
+        else for (const e of list) b.gone(e);
+      }
+    }
     if (list.length <= LEAVE_CHUNK && this.leaving.length === 0) {
       const entries = Array.isArray(list) ? list : list.toArray();
       // a detached list is done with: its paged-out transient records go (settling reads no message)
@@ -1135,6 +1150,34 @@ export class Queue {
     if (!this.returnsInFlight || this.deleted) return this.copyReady(limit, copy);
     this.whenReturned(() => started(this.copyReady(limit, copy)));
     return undefined;
+  }
+
+  /**
+   * A QueueBrowser's view of this queue (QueueBrowse: its ready messages and those delivered and
+   * not settled, in the queue's order), started once messages on their way back are back, as
+   * copyReadyWhenReturned: at once when none are (or the queue is gone), else undefined and
+   * `started` gets it in the turn they are back. The delivered ones are taken from the sessions
+   * holding them in that same turn (one walk of the books of the sessions with deliveries from
+   * this queue), so each message is either in the ready copy or among them.
+   */
+  browseWhenReturned(started: (b: QueueBrowse) => void): QueueBrowse | undefined {
+    const start = (): QueueBrowse => new QueueBrowse(this, this.deleted ? [] : this.host.unackedOf(this), (copier) => this.copyReady(Infinity, copier));
+    if (!this.returnsInFlight || this.deleted) return this.watched(start());
+    this.whenReturned(() => started(this.watched(start())));
+    return undefined;
+  }
+
+  private watched(b: QueueBrowse): QueueBrowse {
+    if (!b.done) (this.browses ??= []).push(b);
+    return b;
+  }
+
+  /** a browse is over (done or given up): it is told nothing more */
+  unwatchBrowse(b: QueueBrowse): void {
+    if (this.browses === undefined) return;
+    const i = this.browses.indexOf(b);
+    if (i >= 0) this.browses.splice(i, 1);
+    if (this.browses.length === 0) this.browses = undefined;
   }
 
   /** the test API's synchronous purge(): messages on their way back are put back first, at once, and purged too */

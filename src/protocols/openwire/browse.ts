@@ -1,6 +1,6 @@
 import type { QueueEntry } from '../../core/queues/entry.js';
 import type { Queue } from '../../core/queues/queue.js';
-import type { ReadyCopy } from '../../core/queues/ready-list.js';
+import type { QueueBrowse } from '../../core/queues/queue-browse.js';
 import { reportTaskError, type SlicedTask, type SlicedWork } from '../../core/sliced-work.js';
 
 /** messages a browse copies at a time, sent before it copies more (a send costs more than a copy: the dispatch is encoded) */
@@ -10,8 +10,8 @@ const SENDS_PER_CHECK = 64;
 
 /** where a browse's messages go: the browser's consumer on its connection */
 export interface BrowseOutlet<T> {
-  /** what is sent for a message: null for one the browser's selector leaves out */
-  make(queue: Queue, e: QueueEntry): T | null;
+  /** what is sent for a message (`delivered`: to a consumer, not settled yet): null for one the browser's selector leaves out */
+  make(queue: Queue, e: QueueEntry, delivered: boolean): T | null;
   send(m: T): void;
   /** the end of the browse (ActiveMQ's empty dispatch) */
   end(): void;
@@ -29,33 +29,29 @@ export interface BrowseOutlet<T> {
 }
 
 /**
- * A QueueBrowser's answer, sent a slice at a time on the broker's bulk work: each queue's ready
- * messages as they are when its turn comes (Queue.copyReady: a ReadyCopy, which follows the
- * queue as it changes between slices), each made into what is sent as the copy reaches it and
- * sent in the queue's order, then the outlet's `end`. Other clients are served between slices:
- * it sent a million dispatches in one turn. A message taken from the middle of a quorum queue
- * by a selector consumer while the browse runs is made when taken, and sent when the browse
- * reaches its place.
+ * A QueueBrowser's answer, sent a slice at a time on the broker's bulk work: each queue's
+ * messages as the core's QueueBrowse gives them when its turn comes (the ready ones and those
+ * delivered to a consumer and not settled, in the queue's order, following the queue as it
+ * changes between slices), each made into what is sent as it goes out, then the outlet's `end`.
+ * Other clients are served between slices: it sent a million dispatches in one turn.
  *
  * Messages on their way back to a queue (a closed channel's unacked, requeued in slices) are
- * in their places before its copy starts (Queue.copyReadyWhenReturned, as peek()): a browse
+ * in their places before its browse starts (Queue.browseWhenReturned, as peek()): a browse
  * that copied at once missed them. It stops once the outlet is stopped (the browser closed
  * after a few messages cost the whole queue encoded), and while the outlet is not open (a
  * client that does not read, or does not ack within its prefetch) it leaves the bulk work
- * until `resume()` (the socket drained, an ack). The copy runs no further ahead of what was
- * sent than the outlet's room (its window; a chunk at most), and a message taken from the
- * queue before the copy reaches it is left out (`left`: ActiveMQ's QueueBrowserSubscription
- * skips what another consumer acknowledged meanwhile; one taken and not acknowledged yet,
- * which ActiveMQ would still show, is left out too), so a browse held by its window neither
- * sends messages consumed meanwhile nor makes them (review-s12-2 F1, F2). Stopped (`stop()`,
- * the browser closed; or its connection), it gives up its copy: a copy left registered with
- * its queue went on copying every message consumers took.
+ * until `resume()` (the socket drained, an ack). The ready copy runs no further ahead of what
+ * was sent than the outlet's room (its window; a chunk at most): a browse held by its window
+ * makes nothing ahead, and what consumers take and settle meanwhile is not sent (review-s12-2
+ * F1, F2; QueueBrowse lets go of those). Stopped (`stop()`, the browser closed; or its
+ * connection), it gives up its browse: one left registered with its queue went on copying
+ * every message consumers took.
  */
 export class BrowseInSlices<T> implements SlicedTask {
   private next = 0;
-  private copy: ReadyCopy<T | null> | undefined;
-  /** messages of the current copy sent (or left out) so far */
-  private sent = 0;
+  private browse: QueueBrowse | undefined;
+  /** made and not sent yet: the outlet closed as it was made */
+  private made: T | undefined;
   /** off the bulk work until the outlet opens again (resume) */
   private waiting = false;
   private stopped = false;
@@ -70,12 +66,13 @@ export class BrowseInSlices<T> implements SlicedTask {
     this.work.add(this);
   }
 
-  /** the browser is closed: nothing more is sent, and the copy is given up (also while off the bulk work) */
+  /** the browser is closed: nothing more is sent, and the browse is given up (also while off the bulk work) */
   stop(): void {
     this.stopped = true;
     this.waiting = false;
-    this.copy?.cancel();
-    this.copy = undefined;
+    this.browse?.cancel();
+    this.browse = undefined;
+    this.made = undefined;
   }
 
   /** the outlet may take more again (the socket drained, acks came): back on the bulk work if the browse waited for that */
@@ -97,36 +94,36 @@ export class BrowseInSlices<T> implements SlicedTask {
         this.outlet.end();
         return true;
       }
-      if (this.copy === undefined) {
-        const queue = this.queues[this.next]!;
-        this.copy = queue.copyReadyWhenReturned(Infinity, (e, left) => (left ? null : this.outlet.make(queue, e)), this.started);
+      if (this.browse === undefined) {
+        this.browse = this.queues[this.next]!.browseWhenReturned(this.started);
         // messages on their way back: off the bulk work until they are back
-        if (this.copy === undefined) return true;
+        if (this.browse === undefined) return true;
       }
-      // what was copied and not sent yet goes first: a slice copies only as much as it can send
+      // what is known and not sent yet goes first: a slice copies only as much as it can send
       if (!this.flush(deadline)) return this.pause();
-      const room = Math.min(BROWSE_CHUNK, this.outlet.room());
-      if (room === 0) return this.pause();
-      const complete = this.copy.step(deadline, room);
-      if (!this.flush(deadline)) return this.pause();
-      if (complete) {
-        // a message that could not be made (a bug): shown, and the browse goes on to its end
-        if (this.copy.error !== undefined) reportTaskError(this.copy.error);
-        this.copy = undefined;
-        this.sent = 0;
+      if (!this.browse.done) {
+        const room = Math.min(BROWSE_CHUNK, this.outlet.room());
+        if (room === 0) return this.pause();
+        this.browse.step(deadline, room);
+        if (!this.flush(deadline)) return this.pause();
+      }
+      if (this.browse.done) {
+        // a message that could not be copied (a bug): shown, and the browse goes on to its end
+        if (this.browse.error !== undefined) reportTaskError(this.browse.error);
+        this.browse = undefined;
         this.next++;
       }
       if (performance.now() >= deadline) return false;
     }
   }
 
-  /** the queue's messages are back: its copy, made in that turn, and the browse back on the bulk work */
-  private readonly started = (copy: ReadyCopy<T | null>): void => {
+  /** the queue's messages are back: its browse, started in that turn, and the browse back on the bulk work */
+  private readonly started = (browse: QueueBrowse): void => {
     if (this.stopped) {
-      copy.cancel();
+      browse.cancel();
       return;
     }
-    this.copy = copy;
+    this.browse = browse;
     this.work.add(this);
   };
 
@@ -146,23 +143,27 @@ export class BrowseInSlices<T> implements SlicedTask {
   }
 
   /**
-   * what the copy has filled goes out in order, and is let go of, until `deadline` or the
-   * outlet closes; true when all of it went
+   * what the browse has ready to show goes out in order, until `deadline` or the outlet
+   * closes; true when all of it went (the browse needs to copy more, or is done)
    */
   private flush(deadline: number): boolean {
-    const out = this.copy!.out;
+    const browse = this.browse!;
+    const queue = this.queues[this.next]!;
+    const now = Date.now();
     let n = 0;
-    while (this.sent < out.length) {
-      const m = out[this.sent];
-      // not reached yet (a copy fills in order; one taken from the middle is filled ahead)
-      if (m === undefined) return true;
-      if (m !== null) {
-        if (!this.outlet.open()) return false;
-        this.outlet.send(m);
+    for (;;) {
+      if (this.made === undefined) {
+        const e = browse.next(now);
+        if (e === undefined) return true;
+        const m = this.outlet.make(queue, e, browse.lastDelivered);
+        if (m !== null) this.made = m;
       }
-      out[this.sent++] = null;
-      if (++n % SENDS_PER_CHECK === 0 && performance.now() >= deadline) return this.sent === out.length || out[this.sent] === undefined;
+      if (this.made !== undefined) {
+        if (!this.outlet.open()) return false;
+        this.outlet.send(this.made);
+        this.made = undefined;
+      }
+      if (++n % SENDS_PER_CHECK === 0 && performance.now() >= deadline) return false;
     }
-    return true;
   }
 }

@@ -182,10 +182,12 @@ export class OwConsumer implements ConsumerSink {
       queues.push(q);
       destinations.set(q, destinationStruct(d));
     }
-    const make = (q: Queue, e: QueueEntry): OwStruct | null => {
-      if (this.selector && !this.selector.matches(e.message, e.deliveryCount)) return null;
+    const make = (q: Queue, e: QueueEntry, delivered: boolean): OwStruct | null => {
+      // one delivered to a consumer shows its redeliveries before that delivery (ActiveMQ 5.17: a browsed message a consumer holds is not JMSRedelivered)
+      const redeliveries = Math.max(0, delivered ? e.deliveryCount - 1 : e.deliveryCount);
+      if (this.selector && !this.selector.matches(e.message, redeliveries)) return null;
       const dest = destinations.get(q)!;
-      return { type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, Math.max(0, e.deliveryCount), (x) => this.host.isTemporary(x)), redeliveryCounter: e.deliveryCount };
+      return { type: T.MessageDispatch, consumerId: this.consumerId, destination: dest, message: toOpenWire(e.message, dest, e.id, redeliveries, (x) => this.host.isTemporary(x)), redeliveryCounter: redeliveries };
     };
     const window = new BrowseWindow(this.prefetchSize);
     const host = this.host;

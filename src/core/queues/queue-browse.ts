@@ -1,0 +1,229 @@
+import type { QueueEntry } from './entry.js';
+import type { ReadyCopy } from './ready-list.js';
+
+/**
+ * A message a browse shows from outside its ready copy — one delivered to a consumer and not
+ * settled when the browse started, or one that left the ready list as the copy reached it —
+ * unless it leaves the queue for good (acked, dropped, expired, dead-lettered) before the
+ * browse gets to it. `entry` is let go of then, so a browse held back by its browser's window
+ * keeps no body of a message consumed meanwhile (only this small object, in the copy's place for
+ * it, until the browse passes that place or ends).
+ */
+export class PendingEntry {
+  constructor(
+    public entry: QueueEntry | undefined,
+    readonly seq: number,
+    readonly priority: number,
+    /** handed to a consumer and waiting for its settle (else back in the ready list, or on its way there) */
+    public delivered: boolean,
+  ) {}
+}
+
+/** what the ready copy holds for each place: the entry as it was, a pending one, or nothing (sent, let go of) */
+type Copied = QueueEntry | PendingEntry | null;
+
+/** the queue browsed, as the browse sees it (Queue.browseWhenReturned registers the browse with it) */
+export interface BrowsedQueue {
+  readonly deleted: boolean;
+  unwatchBrowse(b: QueueBrowse): void;
+}
+
+/** `a` comes before `b` in a ready list's order (priority levels from the highest, each by arrival) */
+function before(a: { seq: number; priority: number }, b: { seq: number; priority: number }): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
+}
+
+/**
+ * What a QueueBrowser sees of one queue: every message the queue holds, in the queue's order —
+ * the ready ones and those delivered to a consumer and not settled yet (in a client's prefetch,
+ * received and not acknowledged, acknowledged in a transaction not committed yet) — a slice at
+ * a time. ActiveMQ 5.17 shows them all, in the queue's order: its browse walks the queue's
+ * messages and skips only those acknowledged (observed with its JMS client, 10 messages, a
+ * client-ack consumer holding 3: the browser enumerates m0…m9; test/openwire/browser-held.test.ts).
+ *
+ * The ready messages come from a ReadyCopy (a slice at a time, following the queue as it
+ * changes); the delivered ones are taken from the sessions holding them when the browse starts
+ * (QueueHost.unackedOf, once in that turn) and merged in by their place in the queue's order.
+ * Until the browse ends the queue tells it of every message delivered, returned and settled for
+ * good (Queue.browseWhenReturned registers it; handedOut, returned, gone, readyCleared), so that:
+ * - a delivered one acknowledged before the browse reaches it is left out (ActiveMQ's browser
+ *   skips what is acked: review-s12-2 F2), one returned meanwhile (its consumer closed) is still
+ *   shown once, at its place;
+ * - a ready one taken by a consumer as the copy reaches it (the copy follows the queue while the
+ *   browse waits for its browser's acks) is shown if it is not settled by the time the browse
+ *   gets there (ActiveMQ shows what is delivered and not acked), left out otherwise;
+ * - a message expired by then is left out (ActiveMQ's browse sends no expired message).
+ * A quorum queue's ready order (two priority buckets, weighted) is not the order the delivered
+ * ones are merged by: they go by priority then arrival there too.
+ */
+export class QueueBrowse {
+  /** the pending ones not shown yet, by arrival number (the queue tells of messages by entry) */
+  private readonly pending = new Map<number, PendingEntry>();
+  private readonly copy: ReadyCopy<Copied>;
+  /** the delivered ones (as the browse started, and any a purge left outside the ready copy), in the queue's order, from `nextHeld` on */
+  private held: PendingEntry[];
+  private nextHeld = 0;
+  /** the ready copy's places handed out or passed so far */
+  private sent = 0;
+  private copyComplete = false;
+  private finished = false;
+  /** next() gave a message that is delivered to a consumer (not a ready one) */
+  lastDelivered = false;
+
+  /** `start` makes the queue's ready copy with the copier given, in the same turn as `held` was taken */
+  constructor(
+    private readonly queue: BrowsedQueue,
+    held: readonly QueueEntry[],
+    start: (copier: (e: QueueEntry, left: boolean) => Copied) => ReadyCopy<Copied>,
+  ) {
+    this.held = held.map((e) => this.track(e, true));
+    this.held.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.copy = start(this.copied);
+  }
+
+  /** the first error the ready copy met */
+  get error(): unknown {
+    return this.copy.error;
+  }
+
+  /** everything shown or passed over: the browse of this queue is over */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** copies up to `max` more ready messages, until `deadline`; true once the ready copy is complete */
+  step(deadline: number, max: number): boolean {
+    if (!this.copyComplete) this.copyComplete = this.copy.step(deadline, max);
+    return this.copyComplete;
+  }
+
+  /**
+   * the next message to show, in the queue's order; undefined when the ready copy has not
+   * reached the next place yet (step() copies more) or everything is shown (`done`). Messages
+   * settled for good meanwhile, or expired by `now`, are passed over.
+   */
+  next(now: number): QueueEntry | undefined {
+    const out = this.copy.out;
+    for (;;) {
+      if (this.finished) return undefined;
+      const r = this.sent < out.length ? out[this.sent] : undefined;
+      if (r === null) {
+        this.sent++;
+        continue;
+      }
+      if (r === undefined && this.sent < out.length) {
+        // a place the copy has not reached: what goes before it is not known yet
+        if (!this.copyComplete) return undefined;
+        // complete with places left unfilled: the copy failed there (error); the ready part ends
+        this.sent = out.length;
+        continue;
+      }
+      if (r === undefined && !this.copyComplete) return undefined;
+      const h = this.nextHeld < this.held.length ? this.held[this.nextHeld] : undefined;
+      if (h !== undefined && (r === undefined || before(h, r))) {
+        this.held[this.nextHeld++] = undefined as never;
+        const e = this.take(h, now);
+        if (e !== undefined) return e;
+        continue;
+      }
+      if (r === undefined) {
+        this.finish();
+        return undefined;
+      }
+      out[this.sent++] = null;
+      if (r instanceof PendingEntry) {
+        const e = this.take(r, now);
+        if (e !== undefined) return e;
+        continue;
+      }
+      if (r.expiresAt <= now) continue;
+      this.lastDelivered = false;
+      return r;
+    }
+  }
+
+  /** given up (the browser closed): the queue lets go of it, and it of what it holds */
+  cancel(): void {
+    this.copy.cancel();
+    this.finish();
+  }
+
+  // ---- told by the queue while the browse is registered with it ----------------------
+
+  /** a message was handed to a consumer, to wait for its settle */
+  handedOut(e: QueueEntry): void {
+    const p = this.pending.get(e.seq);
+    if (p !== undefined) p.delivered = true;
+  }
+
+  /** a delivered message came back to the ready list (its consumer closed, a reject with requeue) */
+  returned(e: QueueEntry): void {
+    const p = this.pending.get(e.seq);
+    if (p !== undefined) p.delivered = false;
+  }
+
+  /** a message left the queue for good */
+  gone(e: QueueEntry): void {
+    const p = this.pending.get(e.seq);
+    if (p === undefined) return;
+    p.entry = undefined;
+    this.pending.delete(e.seq);
+  }
+
+  /**
+   * every ready message left at once (a purge): the ready copy is given up and nothing ready
+   * is shown any more; the delivered ones it held places for are shown with the rest
+   */
+  readyCleared(): void {
+    const out = this.copy.out;
+    const kept: PendingEntry[] = [];
+    for (let i = this.sent; i < out.length; i++) {
+      const r = out[i];
+      if (r instanceof PendingEntry && r.delivered && r.entry !== undefined) kept.push(r);
+    }
+    for (const p of this.pending.values()) {
+      if (p.delivered) continue;
+      p.entry = undefined;
+      this.pending.delete(p.seq);
+    }
+    this.copy.cancel();
+    this.sent = 0;
+    this.copyComplete = true;
+    if (kept.length) {
+      const rest = this.held.slice(this.nextHeld).concat(kept);
+      rest.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      this.held = rest;
+      this.nextHeld = 0;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  /** the ready copy's copier: an entry leaving the ready list as the copy reaches it is pending */
+  private readonly copied = (e: QueueEntry, left: boolean): Copied => (left ? this.track(e, false) : e);
+
+  private track(e: QueueEntry, delivered: boolean): PendingEntry {
+    const p = new PendingEntry(e, e.seq, e.priority, delivered);
+    this.pending.set(e.seq, p);
+    return p;
+  }
+
+  /** a pending one's entry, if it is still in the queue and not expired */
+  private take(p: PendingEntry, now: number): QueueEntry | undefined {
+    const e = p.entry;
+    if (e === undefined) return undefined;
+    p.entry = undefined;
+    this.pending.delete(p.seq);
+    if (this.queue.deleted || e.expiresAt <= now) return undefined;
+    this.lastDelivered = p.delivered;
+    return e;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.pending.clear();
+    this.held = [];
+    this.queue.unwatchBrowse(this);
+  }
+}

@@ -1,0 +1,152 @@
+import java.util.Enumeration;
+import java.util.UUID;
+import javax.jms.*;
+import org.apache.activemq.ActiveMQConnectionFactory;
+import org.apache.activemq.command.ActiveMQQueue;
+
+/**
+ * What a QueueBrowser enumerates while other consumers hold, took or acked some of the queue,
+ * with the real ActiveMQ JMS client. Each case: a fresh queue, 10 persistent TextMessages m0…m9
+ * (property n, and color red for even n, blue for odd), the case's consumers on a second
+ * connection, then a browser on the first walked to its end. Prints one line a case:
+ * `BROWSE <case>: <bodies in order>` (a redelivered one as `m3(r)`), or `BROWSE <case>: FAIL <why>`.
+ * Acks are sent synchronously (sendAcksAsync=false), so what a case acked is settled before it browses.
+ *
+ * Usage: java JmsBrowseStates <broker-url> <case>...
+ */
+public class JmsBrowseStates {
+  static String url;
+
+  public static void main(String[] args) throws Exception {
+    url = args[0];
+    for (int i = 1; i < args.length; i++) {
+      try {
+        System.out.println("BROWSE " + args[i] + ": " + run(args[i]));
+      } catch (Throwable t) {
+        System.out.println("BROWSE " + args[i] + ": FAIL " + (t.getClass().getName() + " " + t.getMessage()).replace('\n', ' '));
+      }
+      System.out.flush();
+    }
+    System.exit(0);
+  }
+
+  static Connection connect() throws JMSException {
+    ActiveMQConnectionFactory f = new ActiveMQConnectionFactory(url);
+    f.setSendAcksAsync(false);
+    Connection c = f.createConnection();
+    c.start();
+    return c;
+  }
+
+  /** m0…m9; the even ones with this time to live when ttl > 0 */
+  static void fill(Connection c, Queue q, long ttlEven) throws JMSException {
+    Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    MessageProducer p = s.createProducer(q);
+    for (int i = 0; i < 10; i++) {
+      TextMessage m = s.createTextMessage("m" + i);
+      m.setIntProperty("n", i);
+      m.setStringProperty("color", i % 2 == 0 ? "red" : "blue");
+      p.send(m, DeliveryMode.PERSISTENT, 4, ttlEven > 0 && i % 2 == 0 ? ttlEven : 0);
+    }
+    s.close();
+  }
+
+  static String browse(Connection c, Queue q, String selector) throws JMSException {
+    Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+    QueueBrowser b = selector == null ? s.createBrowser(q) : s.createBrowser(q, selector);
+    StringBuilder out = new StringBuilder();
+    Enumeration<?> e = b.getEnumeration();
+    while (e.hasMoreElements()) {
+      Message m = (Message) e.nextElement();
+      out.append(((TextMessage) m).getText()).append(m.getJMSRedelivered() ? "(r) " : " ");
+    }
+    b.close();
+    s.close();
+    return out.toString().trim();
+  }
+
+  /** receives k messages; the last one received */
+  static Message receive(MessageConsumer mc, int k) throws JMSException {
+    Message last = null;
+    for (int i = 0; i < k; i++) {
+      last = mc.receive(10_000);
+      if (last == null) throw new java.lang.IllegalStateException("received " + i + " of " + k);
+    }
+    return last;
+  }
+
+  static String run(String name) throws Exception {
+    Connection c = connect();
+    Connection other = connect();
+    try {
+      Queue q = new ActiveMQQueue("browse.states." + name + "." + UUID.randomUUID().toString().substring(0, 8));
+      Queue prefetch1 = new ActiveMQQueue(q.getQueueName() + "?consumer.prefetchSize=1");
+      String selector = null;
+      switch (name) {
+        case "client-held": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
+          break;
+        }
+        case "client-held-prefetch1": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(prefetch1), 3);
+          break;
+        }
+        case "client-acked": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3).acknowledge();
+          break;
+        }
+        case "auto-acked-prefetch1": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.AUTO_ACKNOWLEDGE).createConsumer(prefetch1), 3);
+          break;
+        }
+        case "transacted-uncommitted": {
+          fill(c, q, 0);
+          receive(other.createSession(true, Session.SESSION_TRANSACTED).createConsumer(q), 3);
+          break;
+        }
+        case "transacted-committed-prefetch1": {
+          fill(c, q, 0);
+          Session s = other.createSession(true, Session.SESSION_TRANSACTED);
+          receive(s.createConsumer(prefetch1), 3);
+          s.commit();
+          break;
+        }
+        case "expired-held": {
+          // the even ones expire while a client-ack consumer holds the first three and the rest sit in its prefetch
+          fill(c, q, 300);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
+          Thread.sleep(600);
+          break;
+        }
+        case "selector-browser-held": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
+          selector = "color = 'red'";
+          break;
+        }
+        case "selector-consumer-held": {
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q, "color = 'blue'"), 2);
+          break;
+        }
+        case "two-consumers": {
+          // a client-ack consumer holds m0 m1 (m2 in its prefetch); an auto-ack one took m3 m4 (m5 in its prefetch)
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(prefetch1), 2);
+          receive(other.createSession(false, Session.AUTO_ACKNOWLEDGE).createConsumer(prefetch1), 2);
+          break;
+        }
+        default:
+          throw new IllegalArgumentException("no case " + name);
+      }
+      return browse(c, q, selector);
+    } finally {
+      other.close();
+      c.close();
+    }
+  }
+}
