@@ -13,7 +13,7 @@
  * of its own (bench/lib/amqp-flood.ts, bench/lib/publish-flood.ts, bench/openwire/JmsFlood.java),
  * basic.get from a queue of N, queue.purge, queue.delete, requeue of N unacked on channel close (alone,
  * and while another consumer of the queue keeps acking; basic.get, queue.purge and the management get
- * asked while they come back),
+ * asked while they come back; a get and a purge asked behind a small requeue before N more come back),
  * nack/ack multiple, peek through the test API (peek(), and the synchronous messages(); peek() with the queue
  * deleted midway, and with removals from the middle midway; peek() of a quorum queue with 4.2's two priority
  * levels), a selector consumer of a quorum queue (`quorum selector (few selected)`: 1 in 100 000 selected, it
@@ -339,6 +339,41 @@ await duringRequeue('basic.get during a requeue', 'rq.get', async () => {
 });
 await duringRequeue('queue.purge during a requeue', 'rq.purge', async () => `purged ${(await ch.purgeQueue('rq.purge')).messageCount}`);
 await duringRequeue('management get during a requeue', 'rq.mget', async () => `got 10: ${await curlGet('rq.mget', 10, 'ack_requeue_false')}`);
+
+if (wanted('get and purge asked before a 1M requeue')) {
+  // review-s11-1 F1: a basic.get and a queue.purge wait behind one channel's 600 unacked coming back
+  // (held by bulk work queued ahead until both wait), then a channel holding N closes. RabbitMQ serves
+  // them in mailbox order, the requeue in one go: get-ok and purge-ok count none of the N, all N are
+  // back after. Gives both counts, the later requeue still in flight when the purge was answered, and
+  // the stall of the whole (the N coming back in slices).
+  const name = 'rq.later';
+  declare(name);
+  const body = Buffer.from('m');
+  for (let k = 0; k < 600 + N; k++) b.publish('', name, body);
+  const first = takeAll(name, 600);
+  const later = takeAll(name, N);
+  const q = v.getQueue(name)! as ReturnType<typeof v.getQueue> & { returnsInFlight?: boolean };
+  const waiting = () => (q as unknown as { afterReturns: { length: number } }).afterReturns.length;
+  const purger = await conn.createChannel();
+  await measure('get and purge asked before a 1M requeue', async () => {
+    let open = false;
+    (core.bulkWork as unknown as { add(t: { step(): boolean }): void }).add({ step: () => open });
+    first.session.close();
+    const got = ch.get(name, { noAck: true });
+    let inFlightAtPurge: boolean | undefined;
+    const purged = purger.purgeQueue(name).then((p) => ((inFlightAtPurge = q!.returnsInFlight), p));
+    while (waiting() < 2) await turn();
+    later.session.close();
+    open = true;
+    const m = await got;
+    const p = await purged;
+    await settled();
+    return `get-ok ${m ? `${m.fields.redelivered ? 'redelivered, ' : ''}${m.fields.messageCount} left` : 'empty'}; purge-ok ${p.messageCount}; later requeue in flight then: ${inFlightAtPurge}; ${q!.messageCount} back after`;
+  });
+  await purger.close();
+  v.deleteQueue(name, false, false, null);
+  await settled();
+}
 
 if (wanted('nack multiple to a DLX')) {
   // basic.nack(multiple, requeue=false) of a million unacked: every one dead-lettered

@@ -17,6 +17,8 @@ interface Batch {
    * one is back, not at the end of the batch
    */
   readonly returningTo: Map<Queue, Returning> | undefined;
+  /** taken from `deliveries` but not settled: its queue held the batch's requeue there (Queue.returnsHeldFor) */
+  waiting: Delivery | undefined;
   done: boolean;
 }
 
@@ -92,6 +94,10 @@ export class BulkSettle implements SlicedTask {
    * between (review-s11-1 F3)
    */
   private queued: { dead: boolean; step(deadline: number): boolean } | undefined;
+  /** the bulk work it is queued on (scheduleOn) */
+  private work: SlicedWork | undefined;
+  /** the queue whose waiting answers it waits for, out of the bulk work (park) */
+  private parkedOn: Queue | undefined;
   /** told once nothing is left to settle (whenDone) */
   private readonly doneWaiters = new Waiters();
 
@@ -134,12 +140,13 @@ export class BulkSettle implements SlicedTask {
         returningTo.set(q, r);
       }
     }
-    this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, done: false });
+    this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, waiting: undefined, done: false });
     this.count += count;
   }
 
   step(deadline: number): boolean {
     let chunks = 0;
+    let parked = false;
     const touched = new Set<Queue>();
     while (this.batches.length) {
       const batch = this.batches.peek()!;
@@ -152,13 +159,26 @@ export class BulkSettle implements SlicedTask {
       let runSeq = 0;
       let n = 0;
       // the iterator moves before each settle: a queue it touches may finish this task re-entrantly
-      for (let r = batch.deliveries.next(); ; r = batch.deliveries.next()) {
-        if (r.done) {
+      for (;;) {
+        let d = batch.waiting;
+        if (d !== undefined) batch.waiting = undefined;
+        else {
+          const r = batch.deliveries.next();
+          if (r.done) {
+            if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
+            this.finished(batch);
+            break;
+          }
+          d = r.value;
+        }
+        // a run of deliveries back to another queue: that queue may hold this requeue until answers asked before it have run
+        if (back !== undefined && d.queue !== runOf && d.queue !== null && !d.timedOut && this.heldBy(back, d.queue)) {
           if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-          this.finished(batch);
+          batch.waiting = d;
+          this.park(d.queue);
+          parked = true;
           break;
         }
-        const d = r.value;
         this.count--;
         try {
           this.settle(d, batch.how, touched);
@@ -181,13 +201,15 @@ export class BulkSettle implements SlicedTask {
           break;
         }
       }
-      if (++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) break;
+      if (parked || ++chunks >= CHUNKS_PER_SLICE || performance.now() >= deadline) break;
     }
     try {
       this.after(touched);
     } catch (err) {
       reportTaskError(err);
     }
+    // parked: out of the bulk work (its entry dead) until the queue's answers have run
+    if (parked) return true;
     if (this.batches.length) return false;
     if (this.queued !== undefined) {
       this.queued.dead = true;
@@ -197,9 +219,46 @@ export class BulkSettle implements SlicedTask {
     return true;
   }
 
+  /**
+   * Does `q` hold this batch's requeue back: an answer asked before the requeue started (a
+   * basic.get, a purge, the management get, waiting for earlier requeues) has not run yet. In
+   * RabbitMQ the answer and the channel's requeue (notify_down, a call of priority 0 like
+   * basic_get and purge: rabbit_amqqueue_process prioritise_call) are served in the order they
+   * reached the queue process, and the requeue in one go: the answer sees none of this requeue,
+   * so none of it may be back before the answer has run (review-s11-1 F1: a purge counted part
+   * of a later channel's unacked).
+   */
+  private heldBy(back: Map<Queue, Returning>, q: Queue): boolean {
+    const r = back.get(q);
+    // (not queued on bulk work: a caller steps it to its end itself)
+    return r !== undefined && this.work !== undefined && q.returnsHeldFor(r.id);
+  }
+
+  /**
+   * Wait, out of the bulk work, until `q`'s answers have run: parked there, the work behind this
+   * task (perhaps the requeue those answers wait for) goes on; then queued again at the tail.
+   */
+  private park(q: Queue): void {
+    const work = this.work!;
+    this.parkedOn = q;
+    if (this.queued !== undefined) {
+      this.queued.dead = true;
+      this.queued = undefined;
+    }
+    work.park(this);
+    q.afterAnswers(() => {
+      this.parkedOn = undefined;
+      // queued again before it leaves the parked ones: the bulk work is never idle in between
+      this.scheduleOn(work);
+      work.unpark(this);
+    });
+  }
+
   /** queue it on `work` if it has batches and no live entry there (one object per time it is queued, not per delivery) */
   scheduleOn(work: SlicedWork): void {
-    if (this.queued !== undefined || this.batches.length === 0) return;
+    this.work = work;
+    // parked: it queues itself again once the answers it waits for have run
+    if (this.parkedOn !== undefined || this.queued !== undefined || this.batches.length === 0) return;
     const entry = {
       dead: false,
       // a dead entry (the task was finished outside the bulk work) has nothing left to do

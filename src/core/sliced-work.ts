@@ -25,6 +25,13 @@ export function reportTaskError(err: unknown): void {
  */
 export class SlicedWork {
   private readonly tasks = new Fifo<SlicedTask>();
+  /**
+   * tasks set aside (park) until something else has happened first: they do not hold the tasks
+   * behind them, still count as pending, and finish() runs them with holds lifted
+   */
+  private readonly parked = new Set<SlicedTask>();
+  /** > 0 while what is left must be done at once (finish(), liftingHolds): a task must not park then */
+  private lifting = 0;
   private scheduled: NodeJS.Immediate | undefined;
   /** the longest slice so far, ms (benchmarks read and reset it) */
   longestSliceMs = 0;
@@ -38,12 +45,43 @@ export class SlicedWork {
   ) {}
 
   get pending(): number {
-    return this.tasks.length;
+    return this.tasks.length + this.parked.size;
   }
 
   /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
   idle(): Promise<void> {
-    return this.idleWaiters.wait(this.tasks.length === 0);
+    return this.idleWaiters.wait(this.pending === 0);
+  }
+
+  /** everything must be done now (finish(), liftingHolds): a task may not wait for anything (park) */
+  get holdsLifted(): boolean {
+    return this.lifting > 0;
+  }
+
+  /** `run` with holds lifted: what it steps to its end synchronously does not park (Queue.settleReturns) */
+  liftingHolds(run: () => void): void {
+    this.lifting++;
+    try {
+      run();
+    } finally {
+      this.lifting--;
+    }
+  }
+
+  /**
+   * `task`, whose step has just returned true without being done, waits for something else (a
+   * requeue held until answers asked before it have run: BulkSettle): it is set aside until
+   * unpark(), the tasks behind it — one of which may be what it waits for — going on meanwhile
+   */
+  park(task: SlicedTask): void {
+    this.parked.add(task);
+  }
+
+  /** a parked task may go on (it adds itself again first, at the tail); false if it was not parked (finish() ran it) */
+  unpark(task: SlicedTask): boolean {
+    if (!this.parked.delete(task)) return false;
+    this.releaseIdle();
+    return true;
   }
 
   add(task: SlicedTask): void {
@@ -55,12 +93,16 @@ export class SlicedWork {
   finish(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    while (this.tasks.length) if (this.run(this.tasks.peek()!, Infinity)) this.tasks.shift();
+    this.liftingHolds(() => {
+      for (const t of this.parked) this.tasks.push(t);
+      this.parked.clear();
+      while (this.tasks.length) if (this.run(this.tasks.peek()!, Infinity)) this.tasks.shift();
+    });
     this.releaseIdle();
   }
 
   private releaseIdle(): void {
-    if (this.tasks.length === 0) this.idleWaiters.release();
+    if (this.pending === 0) this.idleWaiters.release();
   }
 
   private run(task: SlicedTask, deadline: number): boolean {

@@ -145,6 +145,8 @@ export class Queue {
   /** ... and, for each, the last requeue started when it asked: it waits for that one and those before it, no later one */
   private readonly afterReturnsOf = new Fifo<number>();
   private afterReturnsScheduled = false;
+  /** requeues that started after the first waiting answer asked, held until the answers have run (returnsHeldFor): how each goes on */
+  private readonly heldReturns: (() => void)[] = [];
   /** messages that left in bulk (purge, mass expiry, drop-head), still being settled in slices */
   private readonly leaving = new Leaving((entries, reason) => this.settleLeft(entries, reason));
   /** consumers in registration order (single-active-consumer takes the first) */
@@ -415,9 +417,12 @@ export class Queue {
    * answer waits for the requeues in flight when it asked, not for those that start after it
    * (a steady stream of them — channels closing one after another, a client's nack multiples
    * with requeue — kept it waiting for ever: review-s10 #1), as RabbitMQ's queue process
-   * answers a basic.get before a requeue that reaches its mailbox later; messages of such a
-   * later requeue already back in their places are seen, the rest come back after the answer
-   * (get, purge and copyReady leave them on their way: review-s11-1 F1).
+   * answers a basic.get before a requeue that reaches its mailbox later. Such a later requeue
+   * is wholly out of the answer: it brings nothing back here before the answer has run
+   * (returnsHeldFor: its bulk settle waits, out of the bulk work), and the answer does not put it
+   * back either (get, purge and copyReady leave it on its way: review-s11-1 F1). A requeue small
+   * enough to be done at once in its own turn (a few unacked) is wholly in: as if it had reached
+   * RabbitMQ's queue process first, which it may (it comes from another channel's process).
    * A caller that must answer synchronously (the test API's messages() and purge()) puts them
    * back at once instead (settleReturns).
    */
@@ -429,6 +434,23 @@ export class Queue {
     this.afterReturns.push(run);
     this.afterReturnsOf.push(this.returnsStarted);
     this.scheduleAfterReturns();
+  }
+
+  /**
+   * Must requeue `id` (returnsPending's number) wait before it brings messages back here: an answer
+   * asked before it started still waits (for earlier requeues). It sees none of that requeue, as
+   * RabbitMQ's queue process answers a basic.get / purge that reached its mailbox before a channel's
+   * requeue (both calls of priority 0, the requeue done in one go): none, not part of it. The
+   * requeue goes on once the answers have run (afterAnswers). Not while everything must be done at
+   * once (the broker stopping, the test API's synchronous reads: SlicedWork.holdsLifted).
+   */
+  returnsHeldFor(id: number): boolean {
+    return this.afterReturns.length > 0 && this.afterReturnsOf.peek()! < id && !this.deleted && !this.host.bulkWork.holdsLifted;
+  }
+
+  /** `resume` once the answers waiting now have run, or the queue is gone (a requeue held by them: returnsHeldFor) */
+  afterAnswers(resume: () => void): void {
+    this.heldReturns.push(resume);
   }
 
   /** may the first waiting answer run: the queue is gone, or the requeues it waits for are all back */
@@ -454,6 +476,14 @@ export class Queue {
           reportTaskError(err);
         }
       }
+      // requeues held behind the answers go on (one still held by an answer left parks again)
+      for (const resume of this.heldReturns.splice(0)) {
+        try {
+          resume();
+        } catch (err) {
+          reportTaskError(err);
+        }
+      }
     });
   }
 
@@ -465,9 +495,11 @@ export class Queue {
    */
   private settleReturns(): void {
     if (this.returning.size === 0) return;
-    for (const task of new Set(Array.from(this.returning.values(), (r) => r.task))) {
-      while (!task.step(Infinity));
-    }
+    this.host.bulkWork.liftingHolds(() => {
+      for (const task of new Set(Array.from(this.returning.values(), (r) => r.task))) {
+        while (!task.step(Infinity));
+      }
+    });
   }
 
   /** after requeueing a batch */
