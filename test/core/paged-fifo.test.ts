@@ -74,6 +74,30 @@ function drainsToEmpty(f: PagedFifo, model: QueueEntry[], meter: { bytes: number
   expect(transient.live.size).toBe(0);
 }
 
+/** `f` holds what `model` does, in order, each found by its arrival number; paged counts, bytes and transient records agree */
+function matchesModel(f: PagedFifo, model: QueueEntry[], meter: { bytes: number }, transient: FakeTransient): void {
+  expect(f.length).toBe(model.length);
+  let pagedTransient = 0;
+  let paged = 0;
+  let pagedBytes = 0;
+  for (let i = 0; i < model.length; i++) {
+    const e = f.at(i)!;
+    expect(e.seq).toBe(model[i]!.seq);
+    expect(body(e)).toBe(body(model[i]));
+    expect(f.indexOfSeq(e.seq)).toBe(i);
+    if (e instanceof PagedEntry) {
+      paged++;
+      pagedBytes += e.bodyLength;
+      if (!e.persisted) pagedTransient++;
+    }
+  }
+  expect(f.at(model.length)).toBeUndefined();
+  expect(f.paged).toBe(paged);
+  expect(f.pagedBytes).toBe(pagedBytes);
+  expect(meter.bytes).toBe(pagedBytes);
+  expect(transient.live.size).toBe(pagedTransient);
+}
+
 describe('SlotBlocks', () => {
   it('adds a block as it grows and frees one as it drains, keeping slot positions; one spare while not empty', () => {
     const s = new SlotBlocks(4);
@@ -330,27 +354,8 @@ describe('removal from the middle leaves holes (issue 18: O(log n) a removal, no
     const rnd = random(5);
     const kinds = ['p', 'p', 't', 't', 'o'] as const;
     const check = () => {
-      expect(f.length).toBe(model.length);
-      let pagedTransient = 0;
-      let paged = 0;
-      let pagedBytes = 0;
-      for (let i = 0; i < model.length; i++) {
-        const e = f.at(i)!;
-        expect(e.seq).toBe(model[i]!.seq);
-        expect(body(e)).toBe(body(model[i]));
-        expect(f.indexOfSeq(e.seq)).toBe(i);
-        if (e instanceof PagedEntry) {
-          paged++;
-          pagedBytes += e.bodyLength;
-          if (!e.persisted) pagedTransient++;
-        }
-      }
-      expect(f.at(model.length)).toBeUndefined();
+      matchesModel(f, model, meter, transient);
       for (const seq of gone.slice(-20)) expect(f.indexOfSeq(seq)).toBe(-1);
-      expect(f.paged).toBe(paged);
-      expect(f.pagedBytes).toBe(pagedBytes);
-      expect(meter.bytes).toBe(pagedBytes);
-      expect(transient.live.size).toBe(pagedTransient);
     };
     for (let round = 0; round < 300; round++) {
       const grow = Math.floor(rnd() * 30);
@@ -418,6 +423,56 @@ describe('removal from the middle leaves holes (issue 18: O(log n) a removal, no
     expect(meter.bytes).toBe(0);
     expect(f.shift()!.seq).toBe(stuck.seq);
     expect(f.length).toBe(0);
+  });
+});
+
+describe('the tail closes up run by run between its holes (Holes.liveRuns, SlotBlocks.moveForward)', () => {
+  it('live runs long and short, across 64-slot blocks, of journal, transient and kept entries: order, content, counts and records stay right', () => {
+    const transient = new FakeTransient();
+    const meter = { bytes: 0 };
+    // runs of up to 150 live slots: longer than a block, so each is copied a column at a time in
+    // stretches that start and end anywhere in a block; short ones slot by slot
+    const f = new PagedFifo(pager, 0, transient, meter, 64, 16);
+    const model: QueueEntry[] = [];
+    const rnd = random(13);
+    const kinds = ['p', 'p', 'p', 't', 't', 'o'] as const;
+    let closedUp = 0;
+    for (let round = 0; round < 60; round++) {
+      const grow = 200 + Math.floor(rnd() * 400);
+      for (let i = 0; i < grow; i++) {
+        const e = entry(kinds[Math.floor(rnd() * kinds.length)]!);
+        f.push(e);
+        model.push(e);
+      }
+      // the first entry stays (the front never reaches the holes); then runs kept and runs taken, alternately
+      const blocksBefore = f.tailBlocks;
+      let take = false;
+      for (let i = 1; i < model.length; take = !take) {
+        const run = 1 + Math.floor(rnd() * (rnd() < 0.5 ? 8 : 150));
+        if (!take) {
+          i += run;
+          continue;
+        }
+        for (let k = 0; k < run && i < model.length; k++) {
+          f.removeAt(i);
+          model.splice(i, 1);
+        }
+      }
+      if (f.tailBlocks < blocksBefore) closedUp++;
+      matchesModel(f, model, meter, transient);
+      for (let i = 0; i < model.length; i++) {
+        const e = f.at(i)!;
+        expect(e.deliveryCount).toBe(model[i]!.deliveryCount);
+        expect(e.expiresAt).toBe(model[i]!.expiresAt);
+        // a kept object is the entry itself (its quorum counts with it)
+        if (model[i]!.acquiredCount !== undefined) expect(e).toBe(model[i]);
+      }
+      // some off the front now and then: the front moves over closed-up slots
+      for (let k = Math.floor(rnd() * 40); k > 0 && model.length; k--) expect(f.shift()!.seq).toBe(model.shift()!.seq);
+    }
+    // the holes outnumbered the live entries in most rounds: the tail was compacted (fewer blocks) many times
+    expect(closedUp).toBeGreaterThan(20);
+    drainsToEmpty(f, model, meter, transient);
   });
 });
 

@@ -409,30 +409,29 @@ export class PagedFifo {
     this.holesGone();
   }
 
-  /** the tail's holes closed up (its first slot at place `tailFront`): its blocks compacted in place */
+  /**
+   * the tail's holes closed up (its first slot at place `tailFront`): its blocks compacted in
+   * place, run by run between the holes (Holes.liveRuns; a long run a column copy per block). It
+   * looked each of the million slots up among the holes (a binary search) and in `kept`: 103 ms at 1M.
+   */
   private closeUpTail(tailFront: number): void {
-    // slot i moves to slot w <= i, so nothing unread is overwritten
-    const kept = new Map<number, QueueEntry>();
     const slots = this.slots;
-    let w = 0;
-    for (let i = 0, n = this.count; i < n; i++) {
-      if (this.holes.has(tailFront + i)) continue;
-      const from = slots.blockOf(i);
-      const p = slots.slotOf(i);
-      const to = slots.blockOf(w);
-      const q = slots.slotOf(w);
-      to.ids[q] = from.ids[p]!;
-      to.seqs[q] = from.seqs[p]!;
-      to.expires[q] = from.expires[p]!;
-      to.deliveries[q] = from.deliveries[p]!;
-      to.lengths[q] = from.lengths[p]!;
-      if (from.locs) to.transientLocs()[q] = from.locs[p]!;
-      else if (to.locs) to.locs[q] = -1;
-      const k = this.kept.get(this.base + i);
-      if (k) kept.set(this.base + w, k);
-      w++;
+    // the kept objects' new slots: each moves forward by the tail's holes before it
+    if (this.kept.size > 0) {
+      const kept = new Map<number, QueueEntry>();
+      const headHoles = this.holes.before(tailFront);
+      for (const [k, e] of this.kept) {
+        const i = k - this.base;
+        kept.set(k - (this.holes.before(tailFront + i) - headHoles), e);
+      }
+      this.kept = kept;
     }
-    this.kept = kept;
+    // a run moves to w <= its start, so nothing unread is overwritten
+    let w = 0;
+    this.holes.liveRuns(tailFront, this.count, (from, length) => {
+      if (from !== w) slots.moveForward(from, w, length);
+      w += length;
+    });
     if (w === 0) this.resetTail();
     else slots.truncate(w);
   }

@@ -92,6 +92,27 @@ export class SlotBlocks {
     if (this.count === 0) this.clear();
   }
 
+  /**
+   * Slots `from`.. `from + n - 1` copied over `to`.. (`to` < `from`: a close-up moving them
+   * forward; a slot is read before any write reaches it), a stretch within one block of each at
+   * a time: a long stretch as one typed-array copy per column, a short one slot by slot (a
+   * subarray view per column would cost more than the copy).
+   */
+  moveForward(from: number, to: number, n: number): void {
+    while (n > 0) {
+      const src = this.blockOf(from);
+      const p = this.slotOf(from);
+      const dst = this.blockOf(to);
+      const q = this.slotOf(to);
+      const k = Math.min(n, this.blockSlots - p, this.blockSlots - q);
+      if (k < COLUMN_COPY_MIN) for (let j = 0; j < k; j++) copySlot(src, p + j, dst, q + j);
+      else copyColumns(src, p, dst, q, k);
+      from += k;
+      to += k;
+      n -= k;
+    }
+  }
+
   /** keep the first `n` slots, let go of the blocks past them */
   truncate(n: number): void {
     if (n === 0) {
@@ -113,4 +134,37 @@ export class SlotBlocks {
     this.count = 0;
     this.spare = undefined;
   }
+}
+
+/** stretches shorter than this are copied slot by slot (moveForward) */
+const COLUMN_COPY_MIN = 32;
+
+function copySlot(from: SlotBlock, p: number, to: SlotBlock, q: number): void {
+  to.ids[q] = from.ids[p]!;
+  to.seqs[q] = from.seqs[p]!;
+  to.expires[q] = from.expires[p]!;
+  to.deliveries[q] = from.deliveries[p]!;
+  to.lengths[q] = from.lengths[p]!;
+  if (from.locs) to.transientLocs()[q] = from.locs[p]!;
+  else if (to.locs) to.locs[q] = -1;
+}
+
+/** `k` slots from `from`[p..] to `to`[q..], a column at a time (the same block: copyWithin, which handles the overlap) */
+function copyColumns(from: SlotBlock, p: number, to: SlotBlock, q: number, k: number): void {
+  if (from === to) {
+    from.ids.copyWithin(q, p, p + k);
+    from.seqs.copyWithin(q, p, p + k);
+    from.expires.copyWithin(q, p, p + k);
+    from.deliveries.copyWithin(q, p, p + k);
+    from.lengths.copyWithin(q, p, p + k);
+    from.locs?.copyWithin(q, p, p + k);
+    return;
+  }
+  to.ids.set(from.ids.subarray(p, p + k), q);
+  to.seqs.set(from.seqs.subarray(p, p + k), q);
+  to.expires.set(from.expires.subarray(p, p + k), q);
+  to.deliveries.set(from.deliveries.subarray(p, p + k), q);
+  to.lengths.set(from.lengths.subarray(p, p + k), q);
+  if (from.locs) to.transientLocs().set(from.locs.subarray(p, p + k), q);
+  else if (to.locs) to.locs.fill(-1, q, q + k);
 }

@@ -82,11 +82,19 @@ export interface ScanResult {
  */
 export type RecordVisitor = (type: number, r: ByteReader, recordSize: number, fileOffset: number) => void;
 
+/** records visited between two looks at the clock (scanSegment's sliceMs) */
+const RECORDS_PER_CLOCK_READ = 256;
+
 /**
  * Reads a segment front to back with large reads and hands each intact record to
  * `visit` synchronously. Stops at the first torn or corrupt record.
+ *
+ * `sliceMs`: visit for at most about that long at a time, then let the event loop turn
+ * (setImmediate) before going on. A compaction gives it: an 8 MiB read holds ~140k small records,
+ * and copying the live ones in one callback held the broker's loop for up to 230 ms (a durable
+ * queue of a million being consumed). The start's replay gives none: nothing else runs then.
  */
-export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisitor): Promise<ScanResult> {
+export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisitor, sliceMs?: number): Promise<ScanResult> {
   const fd = await fs.open(path, 'r');
   try {
     const fileSize = await fs.fstatSize(fd);
@@ -137,6 +145,8 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
     }
     at = SEGMENT_HEADER;
     const r = new ByteReader(buf, 0, 0);
+    let visited = 0;
+    let sliceEnd = sliceMs === undefined ? Infinity : performance.now() + sliceMs;
 
     for (;;) {
       if (filled - at < RECORD_HEADER) {
@@ -181,6 +191,11 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
         throw err;
       }
       at = end;
+      if (++visited % RECORDS_PER_CLOCK_READ === 0 && sliceMs !== undefined && performance.now() >= sliceEnd) {
+        // `buf` is not refilled meanwhile: the records after `at` stay as read
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceEnd = performance.now() + sliceMs;
+      }
     }
     const validEnd = base + at;
     return validEnd < fileSize ? { fileSize, validEnd, problem: 'torn record at the end' } : { fileSize, validEnd };
