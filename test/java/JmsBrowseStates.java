@@ -10,12 +10,15 @@ import org.apache.activemq.command.ActiveMQQueue;
  * (property n, and color red for even n, blue for odd), the case's consumers on a second
  * connection, then a browser on the first walked to its end. Prints one line a case:
  * `BROWSE <case>: <bodies in order>` (a redelivered one as `m3(r)`), or `BROWSE <case>: FAIL <why>`.
+ * Each run marks its messages (property run) so that ActiveMQ.DLQ, which every queue shares, can be browsed for its own.
  * Acks are sent synchronously (sendAcksAsync=false), so what a case acked is settled before it browses.
  *
  * Usage: java JmsBrowseStates <broker-url> <case>...
  */
 public class JmsBrowseStates {
   static String url;
+  /** this run's mark on every message (ActiveMQ.DLQ is shared: a case finds its own there by it) */
+  static final String RUN = UUID.randomUUID().toString();
 
   public static void main(String[] args) throws Exception {
     url = args[0];
@@ -46,6 +49,7 @@ public class JmsBrowseStates {
       TextMessage m = s.createTextMessage("m" + i);
       m.setIntProperty("n", i);
       m.setStringProperty("color", i % 2 == 0 ? "red" : "blue");
+      m.setStringProperty("run", RUN);
       p.send(m, DeliveryMode.PERSISTENT, 4, ttlEven > 0 && i % 2 == 0 ? ttlEven : 0);
     }
     s.close();
@@ -121,6 +125,13 @@ public class JmsBrowseStates {
           receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
           Thread.sleep(600);
           break;
+        }
+        case "expired-dead-lettered": {
+          // the even ones expired, no consumer: the browse, then what of this run ActiveMQ.DLQ holds
+          fill(c, q, 300);
+          Thread.sleep(600);
+          String seen = browse(c, q, null);
+          return seen + " | DLQ " + browse(c, new ActiveMQQueue("ActiveMQ.DLQ"), "run = '" + RUN + "'");
         }
         case "selector-browser-held": {
           fill(c, q, 0);

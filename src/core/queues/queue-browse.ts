@@ -26,6 +26,8 @@ type Copied = QueueEntry | PendingEntry | null;
 export interface BrowsedQueue {
   readonly deleted: boolean;
   unwatchBrowse(b: QueueBrowse): void;
+  /** expired ready messages the browse passed over: the queue expires those still there */
+  expireFound(entries: readonly QueueEntry[]): void;
 }
 
 /** `a` comes before `b` in a ready list's order (priority levels from the highest, each by arrival) */
@@ -52,7 +54,8 @@ function before(a: { seq: number; priority: number }, b: { seq: number; priority
  * - a ready one taken by a consumer as the copy reaches it (the copy follows the queue while the
  *   browse waits for its browser's acks) is shown if it is not settled by the time the browse
  *   gets there (ActiveMQ shows what is delivered and not acked), left out otherwise;
- * - a message expired by then is left out (ActiveMQ's browse sends no expired message).
+ * - a message expired by then is left out (ActiveMQ's browse sends no expired message), and one
+ *   in the ready list expires there (Queue.expireFound: ActiveMQ's browse expires what it walks).
  * A quorum queue's ready order (two priority buckets, weighted) is not the order the delivered
  * ones are merged by: they go by priority then arrival there too.
  */
@@ -69,6 +72,8 @@ export class QueueBrowse {
   private finished = false;
   /** next() gave a message that is delivered to a consumer (not a ready one) */
   lastDelivered = false;
+  /** expired ready messages passed over in this next(), handed to the queue before it returns */
+  private expired: QueueEntry[] | undefined;
 
   /** `start` makes the queue's ready copy with the copier given, in the same turn as `held` was taken */
   constructor(
@@ -103,6 +108,16 @@ export class QueueBrowse {
    * settled for good meanwhile, or expired by `now`, are passed over.
    */
   next(now: number): QueueEntry | undefined {
+    const e = this.nextShown(now);
+    if (this.expired !== undefined) {
+      const found = this.expired;
+      this.expired = undefined;
+      this.queue.expireFound(found);
+    }
+    return e;
+  }
+
+  private nextShown(now: number): QueueEntry | undefined {
     const out = this.copy.out;
     for (;;) {
       if (this.finished) return undefined;
@@ -136,7 +151,10 @@ export class QueueBrowse {
         if (e !== undefined) return e;
         continue;
       }
-      if (r.expiresAt <= now) continue;
+      if (r.expiresAt <= now) {
+        (this.expired ??= []).push(r);
+        continue;
+      }
       this.lastDelivered = false;
       return r;
     }
@@ -214,7 +232,12 @@ export class QueueBrowse {
     if (e === undefined) return undefined;
     p.entry = undefined;
     this.pending.delete(p.seq);
-    if (this.queue.deleted || e.expiresAt <= now) return undefined;
+    if (this.queue.deleted) return undefined;
+    if (e.expiresAt <= now) {
+      // one back in the ready list expires there; a consumer's expires as its client sees it
+      if (!p.delivered) (this.expired ??= []).push(e);
+      return undefined;
+    }
     this.lastDelivered = p.delivered;
     return e;
   }

@@ -1199,6 +1199,21 @@ export class Queue {
     return undefined;
   }
 
+  /**
+   * expired messages a QueueBrowser passed over in the ready list: those still there leave it
+   * now, expired (an ActiveMQ queue's go to its dead-letter queue). ActiveMQ's browse expires
+   * what it walks: 5.17, 10 persistent messages, the even ones expired, no consumer: ActiveMQ.DLQ
+   * empty before a browse, m0 m2 m4 m6 m8 after it (expireMessagesPeriod is 30 s). A RabbitMQ
+   * queue expires at its head only: its entries wait there.
+   */
+  expireFound(entries: readonly QueueEntry[]): void {
+    if (!this.config.activemq || this.deleted || this.ready instanceof QuorumReadyList) return;
+    const gone = this.ready.removePresent(entries);
+    if (gone.length === 0) return;
+    this.stats.expired += gone.length;
+    this.leave(gone, 'expired');
+  }
+
   private watched(b: QueueBrowse): QueueBrowse {
     if (!b.done) (this.browses ??= []).push(b);
     return b;

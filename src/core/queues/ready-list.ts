@@ -79,6 +79,22 @@ class Level {
     }
   }
 
+  /** the requeued entry with this arrival number, out of the list: false when it is not there */
+  removeRequeuedSeq(seq: number): boolean {
+    const r = this.requeuedAll;
+    let lo = this.head;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r[mid]!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === r.length || r[lo]!.seq !== seq) return false;
+    if (lo === this.head) this.shift();
+    else r.splice(lo, 1);
+    return true;
+  }
+
   clearRequeued(): void {
     this.requeuedAll = [];
     this.head = 0;
@@ -336,6 +352,32 @@ export class ReadyList {
       level.fresh.removeSeqs(seqs);
     }
     for (const e of entries) this.taken(e);
+  }
+
+  /**
+   * take out those of `entries` still in the list (each found by its arrival number: O(log n),
+   * the FIFO's in one removal); returns them. A QueueBrowser's expired finds (Queue.expireFound):
+   * some may have left the list since the browse saw them.
+   */
+  removePresent(entries: readonly QueueEntry[]): QueueEntry[] {
+    const removed: QueueEntry[] = [];
+    const fresh = new Map<Level, QueueEntry[]>();
+    for (const e of entries) {
+      const level = this.levels[e.priority];
+      if (level === undefined) continue;
+      if (level.removeRequeuedSeq(e.seq)) removed.push(e);
+      else if (level.fresh.indexOfSeq(e.seq) >= 0) {
+        let list = fresh.get(level);
+        if (list === undefined) fresh.set(level, (list = []));
+        list.push(e);
+      }
+    }
+    for (const [level, list] of fresh) {
+      level.fresh.removeSeqs(list.map((e) => e.seq));
+      for (const e of list) removed.push(e);
+    }
+    for (const e of removed) this.taken(e);
+    return removed;
   }
 
   /** in delivery order, without copying the list */
