@@ -34,8 +34,14 @@ public class JmsBrowseStates {
   }
 
   static Connection connect() throws JMSException {
+    return connect(-1);
+  }
+
+  /** queueBrowserPrefetch: the client's (500) when negative */
+  static Connection connect(int browserPrefetch) throws JMSException {
     ActiveMQConnectionFactory f = new ActiveMQConnectionFactory(url);
     f.setSendAcksAsync(false);
+    if (browserPrefetch >= 0) f.getPrefetchPolicy().setQueueBrowserPrefetch(browserPrefetch);
     Connection c = f.createConnection();
     c.start();
     return c;
@@ -96,6 +102,17 @@ public class JmsBrowseStates {
           fill(c, q, 0);
           receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(prefetch1), 3);
           break;
+        }
+        case "client-held-browser-prefetch0": {
+          // the same, browsed with queueBrowserPrefetch 0: the client pulls each message
+          fill(c, q, 0);
+          receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
+          Connection pulling = connect(0);
+          try {
+            return browse(pulling, q, null);
+          } finally {
+            pulling.close();
+          }
         }
         case "client-acked": {
           fill(c, q, 0);

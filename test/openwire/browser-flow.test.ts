@@ -132,6 +132,28 @@ describe('OpenWire QueueBrowser flow', () => {
     c.close();
   });
 
+  it('a browser with prefetch 0 is sent one dispatch per MessagePull, the end marker included (ActiveMQ 5.17, a raw browser of 5: nothing before a pull, m0…m4 for pulls 1-5, two empty dispatches for a 6th no-wait pull, one for each no-wait pull after, none for a waiting one; the old code streamed all 5 and the end at once)', async () => {
+    fill('ow.browse.pull', 5, (i) => Buffer.from(`m${i}`));
+    const c = await RawOpenWire.connected(port);
+    const browser = await browse(c, 'ow.browse.pull', 0);
+    const seen = () => c.log.filter((s) => isDispatchTo(s, browser)).map((s) => (s['message'] === null ? 'END' : body(s)));
+    const pull = async (timeout: number) => {
+      c.writeOneWay([{ type: T.MessagePull, consumerId: browser, destination: { type: T.Queue, physicalName: 'ow.browse.pull' }, timeout }]);
+      await roundTrip(c);
+      await broker.core.bulkWork.idle();
+      await roundTrip(c);
+      return seen().join(' ');
+    };
+    await broker.core.bulkWork.idle();
+    await roundTrip(c);
+    expect(seen()).toEqual([]);
+    for (let k = 1; k <= 5; k++) expect(await pull(-1)).toBe(['m0', 'm1', 'm2', 'm3', 'm4'].slice(0, k).join(' '));
+    expect(await pull(-1)).toBe('m0 m1 m2 m3 m4 END END');
+    expect(await pull(-1)).toBe('m0 m1 m2 m3 m4 END END END');
+    expect(await pull(0)).toBe('m0 m1 m2 m3 m4 END END END');
+    c.close();
+  });
+
   it('the end marker waits for room in the window as a message does (ActiveMQ 5.17.2, a raw browser with prefetch 100 of a queue of 100: no end marker, review-s12-2 F3; e967287 sent it)', async () => {
     fill('ow.browse.end', 100);
     const c = await RawOpenWire.connected(port);

@@ -25,6 +25,8 @@ const ACTIVEMQ_5_17: Record<string, string> = {
   'client-held': ALL,
   // the same with prefetch 1: m3 in its prefetch, m4… ready
   'client-held-prefetch1': ALL,
+  // the same, browsed with queueBrowserPrefetch 0 (the client pulls each one)
+  'client-held-browser-prefetch0': ALL,
   'client-acked': 'm3 m4 m5 m6 m7 m8 m9',
   // auto-ack, prefetch 1: m0 m1 m2 acked, m3 in its prefetch
   'auto-acked-prefetch1': 'm3 m4 m5 m6 m7 m8 m9',

@@ -67,8 +67,11 @@ export class OwConsumer implements ConsumerSink {
   readonly prefetchSize: number;
   /** the JMS selector (checked by the core: a queue consumer's, or its topic queue's) */
   private readonly selector: Selector | undefined;
-  /** a QueueBrowser's answer in slices, and its prefetch window (browse()) */
-  private browsing: { task: BrowseInSlices<OwStruct>; window: BrowseWindow } | undefined;
+  /**
+   * a QueueBrowser's answer in slices and its prefetch window (browse()); `ended` once its end
+   * marker went, `noWaitPulls` (prefetch 0) how many of the window's pulls asked not to wait
+   */
+  private browsing: { task: BrowseInSlices<OwStruct>; window: BrowseWindow; ended: boolean; noWaitPulls: number } | undefined;
 
   constructor(
     private readonly host: OwConsumerHost,
@@ -195,15 +198,25 @@ export class OwConsumer implements ConsumerSink {
       make,
       send: (m) => {
         window.sent();
+        if (this.browsing!.noWaitPulls > 0) this.browsing!.noWaitPulls--;
         host.send(m);
       },
-      end: () => this.sendEmptyDispatch(),
+      end: () => {
+        window.sent();
+        this.browsing!.ended = true;
+        this.sendEmptyDispatch();
+        // ActiveMQ 5.17: a no-wait pull answered by the end marker is also told it got no message (pull 6 of 5: two empty dispatches)
+        if (this.browsing!.noWaitPulls > 0) {
+          this.browsing!.noWaitPulls--;
+          this.sendEmptyDispatch();
+        }
+      },
       stopped: () => this.closed || host.closed,
       open: () => host.writable && window.open,
       room: () => window.room,
       resumes: () => !window.open || host.drainPending,
     });
-    this.browsing = { task, window };
+    this.browsing = { task, window, ended: false, noWaitPulls: 0 };
     task.start();
   }
 
@@ -324,8 +337,8 @@ export class OwConsumer implements ConsumerSink {
 
   /** MessagePull: one message now, or (timeout -1) nothing now, or nothing once `timeout` ms pass */
   pull(timeout: number): void {
-    // a browser's messages come from its browse (an empty dispatch would end the client's enumeration)
-    if (this.prefetchSize > 0 || this.closed || this.browsing) return;
+    if (this.prefetchSize > 0 || this.closed) return;
+    if (this.browsing) return this.pullBrowsed(timeout);
     this.pullCredit = 1;
     this.session.resume();
     if (this.pullCredit === 0) return;
@@ -339,6 +352,33 @@ export class OwConsumer implements ConsumerSink {
         if (this.closed || this.pullCredit === 0) return;
         this.pullCredit = 0;
         this.sendEmptyDispatch();
+      }, timerDelay(timeout));
+    }
+  }
+
+  /**
+   * a prefetch-0 browser's MessagePull (the ActiveMQ JMS client pulls with timeout -1 as its
+   * enumeration waits, then waits up to 2 s): one more dispatch from the browse, sent as the
+   * browse gets to it on the bulk work. An empty dispatch would end the client's enumeration, so
+   * a no-wait pull is not answered "nothing" while the browse still runs (ActiveMQ answers from
+   * what it has paged in); once the end marker went, as ActiveMQ 5.17 answers a raw browser: a
+   * no-wait pull gets an empty dispatch at once, a timed one when its time is up, a waiting one
+   * (timeout 0) nothing.
+   */
+  private pullBrowsed(timeout: number): void {
+    const b = this.browsing!;
+    if (!b.ended) {
+      b.window.pulled();
+      if (timeout < 0) b.noWaitPulls++;
+      b.task.resume();
+      return;
+    }
+    if (timeout < 0) this.sendEmptyDispatch();
+    else if (timeout > 0) {
+      this.clearPullTimer();
+      this.pullTimer = setTimeout(() => {
+        this.pullTimer = undefined;
+        if (!this.closed) this.sendEmptyDispatch();
       }, timerDelay(timeout));
     }
   }
