@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import amqplib from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type LocalMQ } from '../../src/index.js';
@@ -151,5 +154,38 @@ describe('QueueBrowser of held messages, raw OpenWire', () => {
       c.close();
       await conn.close();
     }
+  });
+});
+
+describe('QueueBrowser of a paged queue', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-browse-paged-'));
+  const getBroker = useBroker({ engine: 'all', ports: { amqp: 0, openwire: 0 }, dataDir: dir, journal: { pageThreshold: 16, segmentSize: 256 * 1024 } });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('messages the browse copied from disk and could not send yet (the socket full) go out as they were, though a consumer took and acked them meanwhile (their journal records gone)', async () => {
+    const broker = getBroker();
+    const n = 3000;
+    broker.core.vhost('/')!.declareQueue('ow.browse.paged', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+    const bodyOf = (i: number) => `${i}:`.padEnd(10_000, 'p');
+    for (let i = 0; i < n; i++) broker.publish('', 'ow.browse.paged', bodyOf(i), { deliveryMode: 2 });
+    const c = await RawOpenWire.connected(Number(new URL(broker.urls.openwire!).port));
+    const browser = await browse(c, 'ow.browse.paged', 10 * n);
+    c.socket.pause();
+    await broker.core.bulkWork.idle();
+    // a consumer takes and acks them all while the browse waits for the socket
+    const conn = await amqplib.connect(broker.urls.amqp!.replace('amqp://', 'amqp://guest:guest@'));
+    const ch = await conn.createChannel();
+    let got = 0;
+    await new Promise<void>((resolve) => void ch.consume('ow.browse.paged', (m) => (ch.ack(m!), ++got === n && resolve()), { noAck: false }));
+    await ch.checkQueue('ow.browse.paged');
+    c.socket.resume();
+    await ended(c, browser);
+    const d = dispatched(c, browser);
+    // what went out before the consumer's acks, and what the browse had copied: each the message it was
+    expect(d.length).toBeGreaterThan(0);
+    expect(d.length).toBeLessThan(n);
+    d.forEach((s, i) => expect(body(s), `browsed message ${i}`).toBe(bodyOf(i)));
+    c.close();
+    await conn.close();
   });
 });

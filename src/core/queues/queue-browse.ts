@@ -1,4 +1,5 @@
 import type { QueueEntry } from './entry.js';
+import { PagedEntry } from './paged-fifo.js';
 import type { ReadyCopy } from './ready-list.js';
 
 /**
@@ -217,8 +218,16 @@ export class QueueBrowse {
 
   // -------------------------------------------------------------------------------------
 
-  /** the ready copy's copier: an entry leaving the ready list as the copy reaches it is pending */
-  private readonly copied = (e: QueueEntry, left: boolean): Copied => (left ? this.track(e, false) : e);
+  /**
+   * the ready copy's copier: an entry leaving the ready list as the copy reaches it is pending.
+   * A paged-out entry's message is read now, while the store still holds it: the entry may be
+   * sent turns later (the socket full), after a consumer took and acked it, when its journal
+   * record is gone or its transient record's place holds another message.
+   */
+  private readonly copied = (e: QueueEntry, left: boolean): Copied => {
+    if (e instanceof PagedEntry) void e.message;
+    return left ? this.track(e, false) : e;
+  };
 
   private track(e: QueueEntry, delivered: boolean): PendingEntry {
     const p = new PendingEntry(e, e.seq, e.priority, delivered);
