@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import type { QueueBrowse } from '../../src/core/queues/queue-browse.js';
+import type { Queue } from '../../src/core/queues/queue.js';
+import { ACTIVEMQ_QUEUE_ARG } from '../../src/core/activemq-names.js';
+import { coreBroker, declareQueue, keepingConsumer, publish, texts } from './helpers.js';
+
+/**
+ * QueueBrowse (a QueueBrowser's view of a queue, ActiveMQ 5.17's: every message not acked, ready
+ * or delivered, in the queue's order) while the queue changes between its slices: deliveries,
+ * acks, returns, a purge. `copyMax` bounds how far the ready copy goes at a step, as a browser's
+ * window does.
+ */
+function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) => void): string[] {
+  const shown: string[] = [];
+  for (;;) {
+    const e = b.next(Date.now());
+    if (e !== undefined) {
+      shown.push(`${e.message.body.toString()}${b.lastDelivered ? '*' : ''}`);
+      continue;
+    }
+    if (b.done) return shown;
+    between?.(shown);
+    b.step(Infinity, copyMax);
+  }
+}
+
+function filled(n: number, args = {}) {
+  const { broker, vhost } = coreBroker();
+  const q = declareQueue(vhost, 'q', args) as Queue;
+  for (let i = 0; i < n; i++) publish(vhost, '', 'q', `m${i}`);
+  return { broker, vhost, q };
+}
+
+const start = (q: Queue): QueueBrowse => q.browseWhenReturned(() => undefined)!;
+
+describe('QueueBrowse', () => {
+  it('shows the messages a consumer holds (* delivered) in their places among the ready ones', () => {
+    const { broker, vhost, q } = filled(10);
+    keepingConsumer(broker, vhost, 'c', 3);
+    expect(drain(start(q))).toEqual(['m0*', 'm1*', 'm2*', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+  });
+
+  it('one acked before the browse reaches it is left out; ones returned meanwhile are shown once, in their places', () => {
+    const { broker, vhost, q } = filled(10);
+    const c = keepingConsumer(broker, vhost, 'c', 3);
+    const b = start(q);
+    c.session.ack(c.got[1]!.tag, false);
+    c.session.close();
+    expect(drain(b)).toEqual(['m0', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+  });
+
+  it('ready ones a consumer takes after the browse started: shown if not acked when the browse gets there, left out once acked', () => {
+    const { broker, vhost, q } = filled(10);
+    let c: ReturnType<typeof keepingConsumer> | undefined;
+    const shown = drain(start(q), 2, (sofar) => {
+      if (sofar.length !== 2 || c) return;
+      // the browse showed m0 m1 (still in the queue); a consumer takes six from the head and acks m3 (its ack lets m6 go to it too)
+      c = keepingConsumer(broker, vhost, 'c', 6);
+      c.session.ack(c.got[3]!.tag, false);
+    });
+    expect(c!.bodies()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    expect(shown).toEqual(['m0', 'm1', 'm2*', 'm4*', 'm5*', 'm6*', 'm7', 'm8', 'm9']);
+  });
+
+  it('a purge midway drops the ready ones not shown yet and keeps the delivered ones', () => {
+    const { broker, vhost, q } = filled(10);
+    let purged = false;
+    const shown = drain(start(q), 3, (sofar) => {
+      if (sofar.length !== 3 || purged) return;
+      // a consumer takes m0…m5 (m3 m4 m5 ahead of the browse), then the rest is purged
+      keepingConsumer(broker, vhost, 'c', 6);
+      purged = true;
+      expect(q.purge()).toBe(4);
+    });
+    expect(shown).toEqual(['m0', 'm1', 'm2', 'm3*', 'm4*', 'm5*']);
+  });
+
+  it('with priorities: the delivered ones merged in by priority, then arrival', () => {
+    const { broker, vhost, q } = (() => {
+      const { broker, vhost } = coreBroker();
+      const q = declareQueue(vhost, 'q', { 'x-max-priority': 5 }) as Queue;
+      for (let i = 0; i < 6; i++) publish(vhost, '', 'q', `m${i}`, { priority: i % 2 ? 5 : 0 });
+      return { broker, vhost, q };
+    })();
+    // the consumer takes m1 and m3 (priority 5 first); the ready ones are m5, then m0 m2 m4
+    keepingConsumer(broker, vhost, 'c', 2);
+    expect(drain(start(q))).toEqual(['m1*', 'm3*', 'm5', 'm0', 'm2', 'm4']);
+  });
+
+  it('expired ones are left out; an ActiveMQ queue\'s browse expires them (to ActiveMQ.DLQ), a RabbitMQ queue keeps them for its head expiry', () => {
+    for (const activemq of [false, true]) {
+      const { vhost } = coreBroker();
+      const q = declareQueue(vhost, 'q', activemq ? { [ACTIVEMQ_QUEUE_ARG]: true } : {}) as Queue;
+      // persistent: ActiveMQ dead-letters only those (processNonPersistent false)
+      for (let i = 0; i < 6; i++) publish(vhost, '', 'q', `m${i}`, { deliveryMode: 2, ...(i % 2 ? { expiration: '0' } : {}) });
+      expect(drain(start(q))).toEqual(['m0', 'm2', 'm4']);
+      expect(q.messageCount).toBe(activemq ? 3 : 6);
+      expect(texts(vhost, 'ActiveMQ.DLQ')).toEqual(activemq ? ['m1', 'm3', 'm5'] : []);
+    }
+  });
+});
