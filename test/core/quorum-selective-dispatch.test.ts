@@ -73,12 +73,14 @@ describe('selector consumers on a quorum queue', () => {
     expect(vhost.getQueue('q')!.messageCount).toBe(0);
   });
 
-  it('one message nobody selects at the head, 50 000 behind it that a consumer selects: all delivered in order, the head stays, counts right', () => {
+  it('one message nobody selects at the head, 50 000 behind it that a consumer selects: all delivered in order, the head stays, counts right', async () => {
     const { broker, vhost } = setup();
     const n = 50_000;
     send(vhost, 'stuck', 1);
     for (let i = 0; i < n; i++) send(vhost, `m${i}`, 2);
     const s = consumer(broker, vhost, 's', 0, 'x = 2');
+    // the dispatch goes on a slice at a time (test/core/dispatch-slices.test.ts)
+    await broker.bulkWork.idle();
     expect(s.got.length).toBe(n);
     expect(s.got.every((d, i) => d.message.body.toString() === `m${i}`)).toBe(true);
     const q = vhost.getQueue('q')!;

@@ -7,6 +7,7 @@ import { FileStore, nodeFs, type FileStoreOptions } from '../../src/store/file/f
 import { readMessageHead, RecordType } from '../../src/store/file/record-codec.js';
 import { scanSegment } from '../../src/store/file/segment.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
+import { turnCounter } from '../helpers/turn-counter.js';
 
 /**
  * Issue 18 point 5: a compaction copied the live records of one 8 MiB read of a segment in one
@@ -43,23 +44,6 @@ function msg(body: string): Message {
 const q1: QueueRef = { vhost: '/', queue: 'q1' };
 const q2: QueueRef = { vhost: '/', queue: 'q2' };
 const queueDef = (name: string) => ({ vhost: '/', name, durable: true, autoDelete: false, arguments: {} });
-
-/** counts event-loop turns (a setImmediate chain) until stopped */
-function turnCounter(): { readonly turns: number; stop(): void } {
-  let turns = 0;
-  let on = true;
-  const tick = (): void => {
-    turns++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  return {
-    get turns() {
-      return turns;
-    },
-    stop: () => void (on = false),
-  };
-}
 
 describe('a compaction visits a segment a slice at a time (scanSegment sliceMs)', () => {
   it('with sliceMs the loop turns between the records of one read; without (the replay) it does not', async () => {

@@ -584,6 +584,76 @@ describe('a selector consumer of a paged quorum queue', () => {
   });
 });
 
+/** a durable quorum queue `name` of persistent messages: `stuck` (x = 1, nobody selects it), then `${prefix}0`.. (x = 2) */
+function stuckThenSelected(b: LocalMQ, name: string, n: number, prefix: string) {
+  const vhost = b.core.vhost('/')!;
+  vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-queue-type': 'quorum' } }, null);
+  const send = (body: string, x: number) => vhost.publish('', name, { exchange: '', routingKey: name, properties: { deliveryMode: 2, headers: { x } }, body: Buffer.from(body), publishedAt: Date.now() });
+  send('stuck', 1);
+  for (let i = 0; i < n; i++) send(`${prefix}${i}`, 2);
+  // all but the threshold's worth in memory paged out
+  expect(paged(b, name)).toBeGreaterThan(n - 2 * THRESHOLD);
+  return vhost;
+}
+
+/** a consumer of `name` selecting x = 2, without a window limit; what it got */
+function selectAll(b: LocalMQ, name: string) {
+  const session = b.core.openSession(b.core.vhost('/')!, {});
+  session.consumerPrefetch = 0;
+  const got: Delivery[] = [];
+  session.consume(name, { tag: 's', noAck: false, exclusive: false, priority: 0, arguments: {}, selector: new Selector('x = 2') }, { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined });
+  return { session, got };
+}
+
+describe('a selective dispatch of a paged quorum queue goes on a slice at a time (issue 18 point 5)', () => {
+  it('a selector consumer without a window limit behind a head nobody selects: its parts in order, cancelled between parts; the rest in order after a restart (fails on the old code: one call)', async () => {
+    const n = 10_000;
+    let b = await start();
+    stuckThenSelected(b, 'qd', n, 'd-');
+    const { session, got } = selectAll(b, 'qd');
+    // the first part in the consume call, the rest in the broker's sliced work (old code: all 10 000 here)
+    const first = got.length;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(n);
+    // one more part, then cancelled: the continuation finds no consumer
+    while (got.length === first) await new Promise((resolve) => setImmediate(resolve));
+    session.cancel('s');
+    const k = got.length;
+    await b.core.bulkWork.idle();
+    expect(got.length).toBe(k);
+    const bodiesOf = (ds: Delivery[]) => ds.map((d) => d.message.body.toString());
+    expect(bodiesOf(got)).toEqual(Array.from({ length: k }, (_, i) => `d-${i}`));
+    session.ack(got[k - 1]!.tag, true);
+    await b.core.bulkWork.idle();
+    const left = () => b.core.vhost('/')!.getQueue('qd')!.peekMessages().map((e) => e.message.body.toString());
+    const want = ['stuck', ...Array.from({ length: n - k }, (_, i) => `d-${k + i}`)];
+    expect(left()).toEqual(want);
+    b = await restart(b);
+    expect(left()).toEqual(want);
+  });
+});
+
+describe('a peek under way while a selector consumer takes paged messages ahead of its cursor', () => {
+  it('each taken message is read from the journal once, not again for the copy; the peek has every message as it was (fails on the old code: read twice)', async () => {
+    // fewer than a dispatch hands out before it looks at the clock: the consume call takes them all
+    const n = 100;
+    const b = await start();
+    stuckThenSelected(b, 'qp', n, 'p-');
+    const read = vi.spyOn(b.store as FileStore, 'readMessage');
+    // the copy starts now and goes on in the sliced work: every take below is ahead of its cursor
+    const peeked = b.queue('qp').peek();
+    const { got } = selectAll(b, 'qp');
+    expect(got.map((d) => d.message.body.toString())).toEqual(Array.from({ length: n }, (_, i) => `p-${i}`));
+    const all = await peeked;
+    expect(all.map((m) => m.text())).toEqual(['stuck', ...Array.from({ length: n }, (_, i) => `p-${i}`)]);
+    const ids = read.mock.calls.map((c) => c[0]);
+    read.mockRestore();
+    // the paged ones read once each (it was twice: the selector's read, then the copy's)
+    expect(ids.length).toBeGreaterThan(n - 2 * THRESHOLD);
+    expect(ids.length).toBe(new Set(ids).size);
+  });
+});
+
 describe('paging and journal compaction', () => {
   it('paged messages are read back from where compaction moved them', async () => {
     const b = await start();

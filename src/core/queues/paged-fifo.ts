@@ -301,10 +301,13 @@ export class PagedFifo {
     this.afterHoles();
   }
 
-  /** take out the entry at `index` (as `at` counts) */
-  removeAt(index: number): void {
+  /**
+   * take out the entry at `index` (as `at` counts); `read`: that entry as `at` handed it out, its
+   * message read already (a selector walk's): copies under way take it instead of reading it again
+   */
+  removeAt(index: number, read?: QueueEntry): void {
     if (index < 0 || index >= this.length) throw new RangeError(`index ${index} outside a FIFO of ${this.length}`);
-    if (this.copies) this.copiesRemoving([index]);
+    if (this.copies) this.copiesRemoving([index], read && [read]);
     this.holeAt(this.holes.count === 0 ? index : this.holes.slotOf(index, this.front));
     this.afterHoles();
   }
@@ -316,13 +319,11 @@ export class PagedFifo {
 
   /**
    * the live entries at `positions` (ascending) are about to be taken out: copies that have not
-   * reached one take it now (a paged one reads its message back before the FIFO lets go of it)
+   * reached one take it now (a paged one reads its message back before the FIFO lets go of it,
+   * unless `entries` gives them read already)
    */
-  private copiesRemoving(positions: number[]): void {
-    this.copies!.removing(
-      positions,
-      positions.map((i) => this.at(i)!),
-    );
+  private copiesRemoving(positions: number[], entries = positions.map((i) => this.at(i)!)): void {
+    this.copies!.removing(positions, entries);
     if (this.copies!.empty) this.copies = undefined;
   }
 

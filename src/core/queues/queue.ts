@@ -19,6 +19,7 @@ import { groupIdOf } from '../activemq-names.js';
 import { reportTaskError, SLICE_MS, type SlicedTask, type SlicedWork } from '../sliced-work.js';
 import { Fifo } from '../fifo.js';
 import { CHUNKS_PER_SLICE, Leaving, LEAVE_CHUNK, type LeaveReason } from './leaving.js';
+import { DispatchSlices } from './dispatch-slices.js';
 
 /** how an unacked delivery is settled: `return` = its channel closed (or basic.recover) */
 /**
@@ -162,6 +163,8 @@ export class Queue {
   private rrIndex = 0;
   private dispatching = false;
   private dispatchAgain = false;
+  /** a selective dispatch's deadline, and its continuation in the sliced work */
+  private readonly dispatchSlices: DispatchSlices;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryTimerAt = Infinity;
   private unusedTimer: NodeJS.Timeout | undefined;
@@ -200,6 +203,9 @@ export class Queue {
     /** resolved from the x-arguments and the policy in force; a policy change replaces it */
     public config: QueueConfig,
   ) {
+    this.dispatchSlices = new DispatchSlices(host.bulkWork, (deadline) => {
+      if (!this.deleted && this.consumers.length) this.dispatch(deadline);
+    });
     const store = host.store;
     // a durable queue on a store that can read messages back keeps a bounded window in memory
     const pager = options.durable && store.readMessage && store.pageThreshold !== undefined ? { threshold: store.pageThreshold, read: (id: number) => store.readMessage!(id) } : undefined;
@@ -545,8 +551,10 @@ export class Queue {
   /**
    * Hand ready messages to consumers with credit, round-robin among the highest-priority
    * ones. Re-entrant calls (a sink acking synchronously) are folded into the running loop.
+   * A selective dispatch stops at `deadline` (default SLICE_MS from now) and goes on in the
+   * sliced work (DispatchSlices).
    */
-  dispatch(): void {
+  dispatch(deadline?: number): void {
     if (this.dispatching) {
       this.dispatchAgain = true;
       return;
@@ -561,12 +569,15 @@ export class Queue {
     // (dispatch passes over messages), nothing goes until they are all back.
     if (this.returning.size && this.currentHeldFrom() === -Infinity) return;
     this.dispatching = true;
+    this.dispatchSlices.start(deadline);
     try {
       do {
         this.dispatchAgain = false;
         if (this.selective || this.groupOwners.size) {
           if (this.heldFrom !== Infinity) break;
           this.dispatchSelective();
+          // out of time: it goes on in the sliced work (a re-entrant call's wish with it)
+          if (this.dispatchSlices.stopped) break;
           continue;
         }
         let held = false;
@@ -616,15 +627,17 @@ export class Queue {
     const now = Date.now();
     const passed: QueueEntry[] = [];
     try {
-      while (this.ready.length && passed.length < PASS_LIMIT && this.consumers.some((c) => c.hasCredit())) {
+      while (this.ready.length && passed.length < PASS_LIMIT && !this.dispatchSlices.spent() && this.consumers.some((c) => c.hasCredit())) {
         const e = this.ready.shift()!;
         let c: Consumer | undefined;
         if (e.expiresAt === Infinity || e.expiresAt > now) {
           c = this.pickConsumer(e);
           if (c && this.config.activemq) c = this.groupConsumer(e, c);
         }
-        if (c) this.deliverTo(c, e);
-        else passed.push(e);
+        if (c) {
+          this.deliverTo(c, e);
+          this.dispatchSlices.took();
+        } else passed.push(e);
       }
     } finally {
       // back where they were (requeue puts an entry by its arrival number: ahead of the rest)
@@ -645,7 +658,7 @@ export class Queue {
     try {
       ready.takeWhere(
         (e) => {
-          if (passed >= PASS_LIMIT || !this.consumers.some((c) => c.hasCredit())) return 'stop';
+          if (passed >= PASS_LIMIT || this.dispatchSlices.spent() || !this.consumers.some((c) => c.hasCredit())) return 'stop';
           to = undefined;
           if (e.expiresAt === Infinity || e.expiresAt > now) {
             to = this.pickConsumer(e);
@@ -655,7 +668,10 @@ export class Queue {
           passed++;
           return 'pass';
         },
-        (e) => this.deliverTo(to!, e),
+        (e) => {
+          this.deliverTo(to!, e);
+          this.dispatchSlices.took();
+        },
       );
     } finally {
       if (this.ready.length && this.ready.peek()!.expiresAt <= now) this.expireHeads();

@@ -197,7 +197,8 @@ export class QuorumReadyList extends ReadyList {
         pos[b]!++;
         continue;
       }
-      bucket.removeAt(pos[b]!);
+      // a copy under way (peek) takes `e` as the selector read it: not read from the journal twice
+      bucket.removeAt(pos[b]!, e);
       this.uncounted(e);
       taken(e);
     }
