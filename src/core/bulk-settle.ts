@@ -62,7 +62,7 @@ function reportMiscount(q: Queue, what: string): void {
 }
 
 /** the settle ways that put messages back in their queues, whose order then waits for them */
-const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'release' || how === 'return' || how === 'detach';
+const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'release' || how === 'return' || how === 'detach' || how === 'unseen';
 
 /**
  * One session's settles of many deliveries at once — basic.nack multiple of a million

@@ -354,6 +354,15 @@ export class Session {
   }
 
   /**
+   * A delivery its client never handed to the application (an ActiveMQ consumer closed with it
+   * still in its prefetch, past RemoveInfo's lastDeliveredSequenceId): back to its queue as if
+   * it had not been delivered (not flagged redelivered next time, not a failed delivery)
+   */
+  returnUnseen(tag: number): void {
+    this.settle(tag, false, 'unseen');
+  }
+
+  /**
    * A client refused a delivery for good (a NACK): dead-lettered the engine's way by the
    * vhost's dead-letterer, then settled. Unknown tags are ignored (false).
    */
@@ -402,7 +411,7 @@ export class Session {
       this.settleInSlices(tag, multiple, how);
       return;
     }
-    const requeued = how === 'requeue' || how === 'release' || how === 'detach';
+    const requeued = how === 'requeue' || how === 'release' || how === 'detach' || how === 'unseen';
     if (one) {
       this.afterSettleOne(this.settleOne(one, how), requeued);
       return;

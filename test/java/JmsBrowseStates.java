@@ -114,6 +114,21 @@ public class JmsBrowseStates {
             pulling.close();
           }
         }
+        case "consumer-closed":
+        case "session-closed":
+        case "connection-closed": {
+          // a client-ack consumer (prefetch 1000) received m0 m1 m2 and its consumer, session or
+          // connection closed without acking: what it never handed to the application is not redelivered
+          fill(c, q, 0);
+          Connection closing = connect();
+          Session s = closing.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+          MessageConsumer mc = s.createConsumer(q);
+          receive(mc, 3);
+          if (name.equals("consumer-closed")) mc.close();
+          else if (name.equals("session-closed")) s.close();
+          closing.close();
+          break;
+        }
         case "client-acked": {
           fill(c, q, 0);
           receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3).acknowledge();

@@ -31,6 +31,11 @@ const ACTIVEMQ_5_17: Record<string, string> = {
   // the same, browsed with queueBrowserPrefetch 0 (the client pulls each one)
   'client-held-browser-prefetch0': ALL,
   'client-acked': 'm3 m4 m5 m6 m7 m8 m9',
+  // a client-ack consumer received m0 m1 m2 (m3… in its prefetch), then its consumer, session or connection closed:
+  // only what it handed to the application comes back redelivered (RemoveInfo's lastDeliveredSequenceId)
+  'consumer-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
+  'session-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
+  'connection-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
   // auto-ack, prefetch 1: m0 m1 m2 acked, m3 in its prefetch
   'auto-acked-prefetch1': 'm3 m4 m5 m6 m7 m8 m9',
   'transacted-uncommitted': ALL,

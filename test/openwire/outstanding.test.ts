@@ -18,7 +18,7 @@ function id(seq: number, producer = 1, textView: string | null = null): OwStruct
 const message = { exchange: '', routingKey: 'q', properties: {}, body: Buffer.alloc(0), publishedAt: 0 } as Message;
 
 function entry(tag: number, seq = tag, producer = 1): Outstanding {
-  return { tag, id: id(seq, producer), message, dest: { kind: 'queue', temporary: false, name: 'q' } };
+  return { tag, id: id(seq, producer), brokerSeq: 1000 + tag, message, dest: { kind: 'queue', temporary: false, name: 'q' } };
 }
 
 describe('OpenWire outstanding deliveries (acks name messages by MessageId)', () => {

@@ -32,9 +32,11 @@ import { DispatchSlices } from './dispatch-slices.js';
 /**
  * how an unacked delivery is settled: acked; given back failed (`requeue`), unfailed (`release`),
  * because its channel/session went (`return`) or its AMQP 1.0 link did (`detach`), or by a
- * consumer timeout (`timeout`); refused for good (`discard`)
+ * consumer timeout (`timeout`); given back never having reached the client's application
+ * (`unseen`: an ActiveMQ consumer's prefetched messages past the last it delivered, as its
+ * RemoveInfo says: the delivery does not count); refused for good (`discard`)
  */
-export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'detach' | 'discard';
+export type SettleHow = 'ack' | 'requeue' | 'release' | 'return' | 'timeout' | 'detach' | 'unseen' | 'discard';
 
 /** a requeue bringing unacked messages back to a queue (a batch of a bulk settle) */
 export interface ReturnsInFlight {
@@ -807,8 +809,12 @@ export class Queue {
    * 3.13 and 4.2 every return, 4.3 the failed ones), `x-acquired-count` on 4.3, and dead-letters
    * (reason delivery_limit) or drops a message past its delivery limit, as rabbit_fifo does.
    */
-  private returned(entry: QueueEntry, how: 'requeue' | 'release' | 'return' | 'timeout' | 'detach'): void {
+  private returned(entry: QueueEntry, how: 'requeue' | 'release' | 'return' | 'timeout' | 'detach' | 'unseen'): void {
     const quorum = this.config.queueType === 'quorum';
+    // never seen by the application (ActiveMQ's Queue.removeSubscription increments the redelivery
+    // counter of what its consumer delivered, up to RemoveInfo's lastDeliveredSequenceId, only):
+    // as if it had not been delivered, so its next delivery is not flagged redelivered
+    if (how === 'unseen' && !quorum) entry.deliveryCount = Math.max(0, entry.deliveryCount - 1);
     const failed = how === 'requeue' || how === 'return' || (how === 'detach' && !quorum);
     if (quorum) {
       const rules = this.host.engineRules;

@@ -631,23 +631,26 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
 
   private onRemove(cmd: OwStruct): void {
     const obj = cmd['objectId'] as OwStruct | null;
+    // the last message the client handed to its application (its consumer's, session's or connection's):
+    // each consumer removed with it returns what came after uncounted (OwConsumer.returnUnseen)
+    const lastDelivered = cmd['lastDeliveredSequenceId'] as number | undefined;
     if (obj) {
       const key = idKey(obj);
       switch (obj.type) {
         case T.ConnectionId:
-          this.teardown();
+          this.teardown(lastDelivered);
           break;
         case T.SessionId: {
           const s = this.sessions.get(key);
           if (s) {
-            for (const c of s.consumers) this.removeConsumer(c);
+            for (const c of s.consumers) this.removeConsumer(c, lastDelivered);
             for (const p of s.producers) this.producerGone(p);
             this.sessions.delete(key);
           }
           break;
         }
         case T.ConsumerId:
-          this.removeConsumer(key);
+          this.removeConsumer(key, lastDelivered);
           break;
         case T.ProducerId:
           this.producerGone(key);
@@ -657,11 +660,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.respond(cmd);
   }
 
-  private removeConsumer(key: string): void {
+  /** `lastDeliveredSequenceId`: the RemoveInfo's (its own, its session's or its connection's) */
+  private removeConsumer(key: string, lastDeliveredSequenceId?: number): void {
     const c = this.consumers.get(key);
     if (c) {
       this.consumers.delete(key);
-      c.close();
+      c.close(lastDeliveredSequenceId);
       this.consumerGone(key);
       return;
     }
@@ -910,13 +914,16 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
   }
 
-  /** consumers end (their unacked messages go back, redelivered); temporary destinations go */
-  private teardown(): void {
+  /**
+   * consumers end (their unacked messages go back, redelivered: all of them when the connection
+   * just went, those up to `lastDeliveredSequenceId` when its RemoveInfo says); temporary destinations go
+   */
+  private teardown(lastDeliveredSequenceId?: number): void {
     this.transactions.clear();
     this.shared.advisories.delete(this.advisoryListener);
     this.advisoryConsumers.clear();
     for (const [key, c] of [...this.consumers]) {
-      c.close();
+      c.close(lastDeliveredSequenceId);
       this.consumers.delete(key);
       this.consumerGone(key);
     }

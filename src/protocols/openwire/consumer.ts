@@ -247,7 +247,7 @@ export class OwConsumer implements ConsumerSink {
     const id = message['messageId'] as OwStruct;
     // kept in delivery (tag) order: a redelivered id moves to the end
     if (d.entry.deliveryCount > 1) this.outstanding.removeId(id);
-    this.outstanding.push({ tag: d.tag, id, message: m, dest });
+    this.outstanding.push({ tag: d.tag, id, brokerSeq: d.entry.id, message: m, dest });
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destStruct, message, redeliveryCounter });
   }
 
@@ -392,6 +392,20 @@ export class OwConsumer implements ConsumerSink {
     this.host.send({ type: T.MessageDispatch, consumerId: this.consumerId, destination: destinationStruct(this.destinations[0]!), message: null, redeliveryCounter: 0 });
   }
 
+  /**
+   * As ActiveMQ 5.17's Queue.removeSubscription: of the consumer's unacked messages (in delivery
+   * order) those up to the one whose broker sequence id its RemoveInfo names as the last it
+   * delivered to the application count as delivered (flagged redelivered, their redelivery
+   * counter up: session.close returns them); the ones after it sat in its prefetch and go back
+   * as if never delivered; when it names none of them (nothing delivered: -1) none counts, when
+   * it does not know (-2) all do. ActiveMQ 5.17, a client-ack consumer (prefetch 1000) receives
+   * 3 of 10 and closes: the next consumer gets m0-m2 redelivered (JMSXDeliveryCount 2), m3-m9 not.
+   */
+  private returnUnseen(lastDelivered: number): void {
+    if (lastDelivered === LAST_DELIVERED_UNKNOWN) return;
+    for (const o of this.outstanding.after(lastDelivered)) if (this.session.isOutstanding(o.tag)) this.session.returnUnseen(o.tag);
+  }
+
   /** socket drained: deliver again (a browse waiting for it goes on) */
   resume(): void {
     if (this.closed) return;
@@ -399,18 +413,26 @@ export class OwConsumer implements ConsumerSink {
     this.browsing?.task.resume();
   }
 
-  /** unacked messages go back to their queue, flagged redelivered; a private topic queue goes */
-  close(): void {
+  /**
+   * unacked messages go back to their queue, flagged redelivered; a private topic queue goes.
+   * `lastDeliveredSequenceId` (the consumer's RemoveInfo; none when its connection just went):
+   * what the client never handed to its application is not (returnUnseen).
+   */
+  close(lastDeliveredSequenceId?: number): void {
     if (this.closed) return;
     this.closed = true;
     this.browsing?.task.stop();
     this.unwatch?.();
     this.clearPullTimer();
+    if (lastDeliveredSequenceId !== undefined) this.returnUnseen(lastDeliveredSequenceId);
     this.outstanding.clear();
     this.session.close();
     if (this.ownedQueue !== undefined) this.host.vhostModel.deleteQueue(this.ownedQueue, false, false, this.host.owner);
   }
 }
+
+/** RemoveInfo.lastDeliveredSequenceId: the client does not know what it delivered (ActiveMQ's LAST_DELIVERED_UNKNOWN) */
+const LAST_DELIVERED_UNKNOWN = -2;
 
 function describeCause(t: OwThrowable | null): string {
   if (!t) return 'poison ack';

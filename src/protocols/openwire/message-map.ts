@@ -150,7 +150,7 @@ export function messageIdText(id: OwStruct | null | undefined): string | undefin
 }
 
 /** a message id text back into a MessageId; ids from other protocols become the text view of a broker-made id */
-export function messageIdStruct(text: string | undefined, fallbackSeq: number): OwStruct {
+export function messageIdStruct(text: string | undefined, fallbackSeq: number, brokerSequenceId = 0): OwStruct {
   const m = text !== undefined ? /^(.*):(\d+):(\d+):(\d+)$/.exec(text) : null;
   if (m) {
     return {
@@ -158,7 +158,7 @@ export function messageIdStruct(text: string | undefined, fallbackSeq: number): 
       textView: null,
       producerId: { type: T.ProducerId, connectionId: m[1]!, sessionId: Number(m[2]), value: Number(m[3]) },
       producerSequenceId: Number(m[4]),
-      brokerSequenceId: 0,
+      brokerSequenceId,
     };
   }
   return {
@@ -166,7 +166,7 @@ export function messageIdStruct(text: string | undefined, fallbackSeq: number): 
     textView: text ?? null,
     producerId: { type: T.ProducerId, connectionId: BROKER_PRODUCER, sessionId: 0, value: 0 },
     producerSequenceId: fallbackSeq,
-    brokerSequenceId: 0,
+    brokerSequenceId,
   };
 }
 
@@ -307,6 +307,10 @@ export function nativeOf(m: Message): OwNative | undefined {
 export function toOpenWire(m: Message, destination: OwStruct, entryId: number, redeliveryCounter: number, isTemp: (d: OwDestination) => boolean): OwStruct {
   const native = nativeOf(m);
   if (native) {
+    // the broker sequence id is the message's broker-wide id (the same in every queue it is in):
+    // a consumer's RemoveInfo names the last one it delivered by it (lastDeliveredSequenceId)
+    const id = native.struct['messageId'] as OwStruct | null;
+    if (id && id['brokerSequenceId'] !== entryId) id['brokerSequenceId'] = entryId;
     return { ...native.struct, destination, redeliveryCounter };
   }
   const p = m.properties;
@@ -335,7 +339,7 @@ export function toOpenWire(m: Message, destination: OwStruct, entryId: number, r
     destination,
     transactionId: null,
     originalDestination: null,
-    messageId: messageIdStruct(p.messageId, entryId),
+    messageId: messageIdStruct(p.messageId, entryId, entryId),
     originalTransactionId: null,
     groupId: typeof group === 'string' ? group : null,
     groupSequence: typeof headers['JMSXGroupSeq'] === 'number' ? headers['JMSXGroupSeq'] : 0,

@@ -7,6 +7,8 @@ export interface Outstanding {
   tag: number;
   /** the MessageId as dispatched: acks name messages by it */
   id: OwStruct;
+  /** its broker sequence id as dispatched (the message's broker-wide id): a RemoveInfo names the last delivered by it */
+  brokerSeq: number;
   message: Message;
   dest: OwDestination;
 }
@@ -106,6 +108,22 @@ export class OutstandingList {
       out.push(o);
     }
     this.trim();
+    return out;
+  }
+
+  /** the entries after the one whose MessageId has this broker sequence id, in delivery order; all of them when none has it */
+  after(brokerSequenceId: number): Outstanding[] {
+    const items = this.items;
+    let from = this.head;
+    for (let i = this.head; i < items.length; i++) {
+      const o = items[i];
+      if (o && o.brokerSeq === brokerSequenceId) {
+        from = i + 1;
+        break;
+      }
+    }
+    const out: Outstanding[] = [];
+    for (let i = from; i < items.length; i++) if (items[i]) out.push(items[i]!);
     return out;
   }
 
