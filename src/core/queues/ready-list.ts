@@ -2,6 +2,7 @@ import type { QueueEntry } from './entry.js';
 import { entryBodyLength, PagedFifo, type Pager, type PagingMeter } from './paged-fifo.js';
 import type { TransientPager } from '../../store/store.js';
 import { ArrayCopy, type CopyPart, type EntryCopier, type FifoCopy } from './fifo-copy.js';
+import { SeqBlocks } from './seq-blocks.js';
 
 /**
  * One priority level: new messages at the back of a FIFO; requeued ones in a small list
@@ -10,12 +11,8 @@ import { ArrayCopy, type CopyPart, type EntryCopier, type FifoCopy } from './fif
  * RabbitMQ does, without scanning the whole queue.
  */
 class Level {
-  /**
-   * requeued entries from index `head` on: taking the first one moves `head` (Array#shift on
-   * an array of a million — a closed channel's unacked — copies the whole array every time)
-   */
-  private requeuedAll: QueueEntry[] = [];
-  private head = 0;
+  /** the requeued entries, by arrival (two closed channels' unacked interleave: SeqBlocks) */
+  private readonly requeuedEntries = new SeqBlocks();
   readonly fresh: PagedFifo;
 
   constructor(
@@ -29,33 +26,28 @@ class Level {
   }
 
   get length(): number {
-    return this.requeuedAll.length - this.head + this.fresh.length;
+    return this.requeuedEntries.length + this.fresh.length;
   }
 
-  /** the requeued entries, in order (a copy when some were taken off the front) */
-  get requeued(): QueueEntry[] {
-    if (this.head > 0) this.compact();
-    return this.requeuedAll;
+  /** how many of them were requeued (ahead of the FIFO) */
+  get requeuedCount(): number {
+    return this.requeuedEntries.length;
+  }
+
+  /** the first `limit` requeued entries, in order (an array of their own) */
+  requeued(limit = Infinity): QueueEntry[] {
+    return this.requeuedEntries.toArray(limit);
   }
 
   peek(): QueueEntry | undefined {
-    return this.head < this.requeuedAll.length ? this.requeuedAll[this.head] : this.fresh.peek();
+    return this.requeuedEntries.peek() ?? this.fresh.peek();
   }
 
   /** `lazy`: a paged-out entry comes as a PagedEntry, its message not read back (a purge drops it unread) */
   shift(lazy = false): QueueEntry | undefined {
-    const r = this.requeuedAll;
-    if (this.head >= r.length) {
-      // the FIFO tells copies being taken of it (a peek's) of the entry leaving
-      return lazy ? this.fresh.shiftLazy() : this.fresh.shift();
-    }
-    const e = r[this.head]!;
-    r[this.head++] = undefined as never;
-    if (this.head === r.length) {
-      this.requeuedAll = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= r.length) this.compact();
-    return e;
+    if (this.requeuedEntries.length) return this.requeuedEntries.shift();
+    // the FIFO tells copies being taken of it (a peek's) of the entry leaving
+    return lazy ? this.fresh.shiftLazy() : this.fresh.shift();
   }
 
   /** a copy of the FIFO's first `count` entries as they are now, taken a slice at a time (FifoCopy) */
@@ -65,90 +57,33 @@ class Level {
 
   /** the requeued entries with these arrival numbers leave (a binary search each: the list is sorted by arrival) */
   removeRequeued(seqs: Iterable<number>): void {
-    if (this.head >= this.requeuedAll.length) return;
-    const r = this.requeued;
-    for (const seq of seqs) {
-      let lo = 0;
-      let hi = r.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (r[mid]!.seq < seq) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo < r.length && r[lo]!.seq === seq) r.splice(lo, 1);
-    }
+    this.requeuedEntries.removeSeqs(seqs);
   }
 
   /** the requeued entry with this arrival number, out of the list: false when it is not there */
   removeRequeuedSeq(seq: number): boolean {
-    const r = this.requeuedAll;
-    let lo = this.head;
-    let hi = r.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (r[mid]!.seq < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo === r.length || r[lo]!.seq !== seq) return false;
-    if (lo === this.head) this.shift();
-    else r.splice(lo, 1);
-    return true;
+    // within its block: a QueueBrowser's expired finds, one call each (review-s13-2 F2: a splice of the whole list each)
+    return this.requeuedEntries.remove(seq);
   }
 
   clearRequeued(): void {
-    this.requeuedAll = [];
-    this.head = 0;
+    this.requeuedEntries.clear();
   }
 
-  private compact(): void {
-    this.requeuedAll = this.requeuedAll.slice(this.head);
-    this.head = 0;
-  }
-
-  /**
-   * Puts `e` back at its place among the requeued entries from `head` on, without compacting
-   * first: while a sliced requeue of a million comes back, a consumer keeps taking from the front
-   * (Queue.dispatch hands out what is ahead of every return), and a compaction at each returning
-   * slice copied the whole list each time (1M requeued behind another consumer: 7.2 s instead of
-   * 0.12 s, s12 mends). An entry whose place is nearer the front than the back moves the entries
-   * before it into the freed slot before `head` instead.
-   */
+  /** `e` back at its place among the requeued entries (by arrival) */
   requeue(e: QueueEntry): void {
-    const r = this.requeuedAll;
-    const head = this.head;
-    if (r.length === head || r[r.length - 1]!.seq < e.seq) {
-      r.push(e);
-      return;
-    }
-    let lo = head;
-    let hi = r.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (r[mid]!.seq < e.seq) lo = mid + 1;
-      else hi = mid;
-    }
-    if (head > 0 && lo - head < r.length - lo) {
-      // nearer the front: the entries before its place move one slot into the freed one before
-      // `head` (a consumer's few unacked going back ahead of a million requeued: splicing each
-      // moved the million, 114 ms for 100 of them)
-      r.copyWithin(head - 1, head, lo);
-      this.head = head - 1;
-      r[lo - 1] = e;
-      return;
-    }
-    r.splice(lo, 0, e);
+    this.requeuedEntries.insert(e);
   }
 
   /** requeued first, then the FIFO: the level's delivery order */
   *entries(): IterableIterator<QueueEntry> {
-    for (let i = this.head; i < this.requeuedAll.length; i++) yield this.requeuedAll[i]!;
+    yield* this.requeuedEntries;
     for (let i = 0; i < this.fresh.length; i++) yield this.fresh.at(i)!;
   }
 
   /** entries() into `out` from `at`, up to its length, without a generator (a peek of a million); returns the next index */
   copyTo(out: QueueEntry[], at: number): number {
-    const r = this.requeuedAll;
-    for (let i = this.head; i < r.length && at < out.length; i++) out[at++] = r[i]!;
+    at = this.requeuedEntries.copyTo(out, at);
     const fresh = this.fresh;
     for (let i = 0, n = fresh.length; i < n && at < out.length; i++) out[at++] = fresh.at(i)!;
     return at;
@@ -176,9 +111,8 @@ export class ReadyCopy<T> {
     for (let p = levels.length - 1; p >= 0 && at < out.length; p--) {
       const level = levels[p]!;
       // requeued ones first: usually few (after a channel's million came back, one array copy)
-      const requeued = level.requeued;
-      const r = Math.min(requeued.length, out.length - at);
-      if (r > 0) parts.push(new ArrayCopy(requeued.slice(0, r), out, at, copy));
+      const r = Math.min(level.requeuedCount, out.length - at);
+      if (r > 0) parts.push(new ArrayCopy(level.requeued(r), out, at, copy));
       at += r;
       const f = Math.min(level.fresh.length, out.length - at);
       if (f > 0) parts.push(level.copyFresh(f, out, at, copy));
