@@ -43,7 +43,7 @@ export interface Settings {
   mqttMaxKeepAlive: number | undefined;
   /** ms a client has to finish its handshake (RabbitMQ's handshake_timeout); undefined: 10 000 */
   handshakeTimeoutMs: number | undefined;
-  /** unacked deliveries one connection may hold (0: no cap); undefined: 100 000 */
+  /** unbounded unacked deliveries one connection may hold (0: no cap); undefined: 100 000 */
   maxUnackedPerConnection: number | undefined;
   /** RabbitMQ's vm_memory_high_watermark: a fraction of RAM or a size; undefined: 0.4 */
   memoryHighWatermark: number | string | undefined;

@@ -203,11 +203,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     this.store.deleteVhost(name);
   }
 
-  /** a session of the connection `owner`; its unacked deliveries count against the connection's cap with its other sessions' */
-  openSession(vhost: VHost, owner: object): Session {
+  /**
+   * a session of the connection `owner`; its unbounded unacked deliveries count against the
+   * connection's cap with its other sessions' (ConnectionUnacked). `uncapped`: the owner settles
+   * everything it takes before it answers anyone (the management API's get), no cap for it.
+   */
+  openSession(vhost: VHost, owner: object, uncapped = false): Session {
     let unacked = this.unackedByConnection.get(owner);
     if (unacked === undefined) {
-      unacked = new ConnectionUnacked(this.limits.settings.maxUnackedPerConnection);
+      unacked = new ConnectionUnacked(uncapped ? 0 : this.limits.settings.maxUnackedPerConnection);
       this.unackedByConnection.set(owner, unacked);
     }
     return new Session(vhost, owner, randomBytes(12).toString('base64url'), unacked);

@@ -1,55 +1,68 @@
 import type { Session } from './session.js';
 
 /**
- * One connection's unacknowledged deliveries, across all of its sessions (AMQP channels, STOMP
- * subscriptions, AMQP 1.0 sessions, OpenWire sessions, an MQTT client's one), against the
- * broker's `maxUnackedPerConnection` (issue 18 point 4). Prefetch, link credit and Receive
- * Maximum bound what a client asks to be bounded; a client that asks for nothing (AMQP basic.qos
- * 0, STOMP ack:client without prefetch-count) would otherwise be handed every message of a queue,
- * each read back from disk and held until it is acked: 1 M unacked 1 KiB messages took the broker
- * to 3.1 GiB under a 512 MiB memory watermark (bench/unacked-reader.ts). At the cap a consumer
- * that takes with acks has no credit, as at its prefetch: nothing is delivered, so nothing is
- * read back or buffered for it, until an ack, nack, reject or the end of a session brings the
- * count below the cap; then every session of the connection delivers again.
+ * One connection's unbounded unacknowledged deliveries, across all of its sessions (AMQP channels,
+ * STOMP subscriptions, an MQTT client's one), against the broker's `maxUnackedPerConnection`
+ * (issue 18 point 4). Only deliveries that no bound the client asked for covers count: those of a
+ * consumer with no prefetch (AMQP basic.qos 0 with no global qos in force, STOMP ack:client
+ * without prefetch-count, MQTT with the adapter's prefetch set to 0) and basic.gets with ack
+ * (RabbitMQ's qos does not bound basic.get). A client that bounded itself (a prefetch, AMQP 1.0
+ * link credit, OpenWire prefetch or pulls) gets exactly what it asked for, as from RabbitMQ or
+ * ActiveMQ, which have no such cap: two channels with basic.qos 60000 each hold 60000 each.
+ *
+ * Why a cap at all: a client that asks for no bound would otherwise be handed every message of a
+ * queue, each read back from disk and held until it is acked: 1 M unacked 1 KiB messages took the
+ * broker to 3.1 GiB under a 512 MiB memory watermark (bench/unacked-reader.ts). At the cap such a
+ * consumer has no credit, as at a prefetch: nothing is delivered, so nothing is read back or
+ * buffered for it, until an ack, nack, reject or the end of a session brings the count below
+ * the cap. Then the sessions refused at the cap deliver again, in the order they were refused,
+ * before the settling session's own queues: a channel that acks as it goes cannot keep the freed
+ * slot to itself while another channel of the connection waits (review-s13-1 C1).
  */
 export class ConnectionUnacked {
-  /** deliveries of the connection that wait for a settle (basic.gets with acks included) */
+  /** deliveries of the connection that wait for a settle and count against the cap */
   count = 0;
   /**
-   * a consumer was refused a delivery at the cap: its session (or another of the connection)
-   * must be told to deliver again when the count goes below it (set on the refusal, a flag not
-   * a set: sessions are few and a refusal happens once per fill of the window)
+   * sessions refused a delivery at the cap, oldest refusal first (a Set keeps insertion order;
+   * adding one already in it is a no-op): each gets its turn at a freed slot, and goes to the
+   * back again if it is refused once more
    */
-  private starved = false;
-  private readonly sessions = new Set<Session>();
+  private readonly starved = new Set<Session>();
 
   constructor(
     /** 0: no cap */
     readonly cap: number,
   ) {}
 
-  /** may the connection take one more delivery that waits for a settle? (a refusal is remembered) */
-  hasRoom(): boolean {
+  /** may `s` take one more unbounded delivery that waits for a settle? (a refusal is remembered: `s` is woken later) */
+  hasRoom(s: Session): boolean {
     if (this.cap === 0 || this.count < this.cap) return true;
-    this.starved = true;
+    this.starved.add(s);
     return false;
   }
 
-  join(s: Session): void {
-    this.sessions.add(s);
+  /** as hasRoom for a basic.get with ack: a refused get answers get-empty, nobody waits to be woken */
+  hasRoomForGet(): boolean {
+    return this.cap === 0 || this.count < this.cap;
   }
 
+  /** `s` closed: it waits for nothing more */
   leave(s: Session): void {
-    this.sessions.delete(s);
+    this.starved.delete(s);
   }
 
   /**
-   * after `from` settled deliveries (and dispatched its own queues): if a refusal waits and the
-   * count is below the cap again, the connection's other sessions deliver again too
+   * a session settled deliveries (or closed), before it dispatches its own queues: while the
+   * count is below the cap, the sessions refused at it deliver again, one at a time, oldest
+   * refusal first. Each leaves the line as its turn comes; one that is refused again goes to its
+   * back (that refusal also ends the loop: the count is at the cap). The settling session, if it
+   * was refused too, takes its turn in the line like the others.
    */
-  wake(from: Session): void {
-    if (!this.starved || this.count >= this.cap) return;
-    this.starved = false;
-    for (const s of this.sessions) if (s !== from) s.resume();
+  wake(): void {
+    while (this.starved.size !== 0 && this.count < this.cap) {
+      const s = this.starved.values().next().value as Session;
+      this.starved.delete(s);
+      s.resume();
+    }
   }
 }

@@ -24,6 +24,12 @@ export interface Delivery {
   readonly consumer: Consumer | null;
   readonly redelivered: boolean;
   readonly message: Message;
+  /**
+   * it counts against its connection's cap of unbounded unacked deliveries (ConnectionUnacked):
+   * decided as it is made (a basic.get with ack, or a consumer that nothing bounds), so that its
+   * settle takes back exactly what it added, whatever qos the channel has by then
+   */
+  readonly capped: boolean;
   /** when it went out (ms), kept only while its session watches for consumer timeouts */
   deliveredAt?: number;
   /** ActiveMQ message groups: the first message of its group this consumer owns (JMSXGroupFirstForConsumer) */
@@ -44,6 +50,12 @@ export interface ConsumeOptions {
   arguments: FieldTable;
   /** a JMS selector: the consumer takes only the messages it selects; the rest wait for others */
   selector?: Selector;
+  /**
+   * the client's own window bounds what the consumer holds unsettled, without a prefetch in the
+   * core: AMQP 1.0 link credit, OpenWire prefetch or pulls (prefetch 0). Its deliveries do not
+   * count against the connection's cap of unbounded unacked deliveries (ConnectionUnacked).
+   */
+  clientWindow?: boolean;
 }
 
 export class Consumer {
@@ -92,11 +104,21 @@ export class Consumer {
     return s === undefined || s.matches(entry.message, entry.deliveryCount);
   }
 
+  /**
+   * does a delivery to it now count against its connection's cap? Only when nothing the client
+   * asked for bounds it: acks, no prefetch of its own, no global qos on its channel, no window
+   * of the client's (ConnectionUnacked). Asked at each delivery: a basic.qos global may come later.
+   */
+  get unbounded(): boolean {
+    return !this.options.noAck && this.prefetch === 0 && this.session.globalPrefetch === 0 && this.options.clientWindow !== true;
+  }
+
   /** may this consumer take one more message now? (one without acks is not held back by what waits for acks) */
   hasCredit(): boolean {
     if (!this.options.noAck) {
-      if (this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
-      if (!this.session.connection.hasRoom()) return false;
+      if (this.prefetch !== 0) {
+        if (this.unacked >= this.prefetch) return false;
+      } else if (this.session.globalPrefetch === 0 && this.options.clientWindow !== true && !this.session.connection.hasRoom(this.session)) return false;
     }
     if (this.timedOut !== 0) return false;
     return this.session.hasCredit() && this.sink.isWritable();

@@ -39,21 +39,23 @@ export interface LimitSettings {
    */
   readSliceMs: number;
   /**
-   * deliveries one connection may hold unacknowledged, over all its channels / sessions /
-   * subscriptions and consumers, basic.gets included; at the cap its consumers that take with
-   * acks get nothing more (nothing is read back or buffered for them) until it settles some.
-   * Prefetch, link credit and Receive Maximum apply below it. 0: no cap (RabbitMQ has none).
-   * (core/connection-unacked.ts)
+   * unbounded deliveries one connection may hold unacknowledged, over all its channels / sessions
+   * / subscriptions: those of consumers that take with acks and asked for no bound (no prefetch,
+   * no global qos, no link credit or OpenWire window), and basic.gets with ack (qos does not bound
+   * them). At the cap those consumers get nothing more (nothing is read back or buffered for them)
+   * until it settles some; a consumer with a prefetch or credit gets its window in full, as from
+   * RabbitMQ. 0: no cap (RabbitMQ has none). (core/connection-unacked.ts)
    */
   maxUnackedPerConnection: number;
 }
 
 /**
- * Unacked deliveries a connection may hold by default: far above what a client that asks for a
- * bound holds (AMQP 0-9-1 prefetch counts stop at 65535; client test suites use windows of at most
- * thousands), far below what takes a broker past its memory watermark: each unacked 1 KiB message
- * read back from disk costs ~2.9 KiB of RSS (bench/unacked-reader.ts), so 100k are ~0.3 GiB where
- * RabbitMQ's default watermark (0.4 of RAM) of an 8 GiB machine is passed at ~1.1 M.
+ * Unbounded unacked deliveries a connection may hold by default (a client that asked for a bound
+ * is not counted: two channels with basic.qos 60000 each hold 60000 each, as in RabbitMQ;
+ * review-s13-1 C2). Far above what a reader without a bound holds while it acks as it goes, far
+ * below what takes a broker past its memory watermark: each unacked 1 KiB message read back from
+ * disk costs ~2.9 KiB of RSS (bench/unacked-reader.ts), so 100k are ~0.3 GiB where RabbitMQ's
+ * default watermark (0.4 of RAM) of an 8 GiB machine is passed at ~1.1 M.
  */
 export const DEFAULT_MAX_UNACKED_PER_CONNECTION = 100_000;
 

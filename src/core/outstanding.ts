@@ -3,13 +3,15 @@ import type { Queue } from './queues/queue.js';
 
 /**
  * What takeThrough counted on the side of the book it copied (the taken deliveries, or the ones
- * left behind), timed-out deliveries left out: how many each consumer has, and how many
- * basic.gets (no consumer) each queue has.
+ * left behind), timed-out deliveries left out: how many each consumer has, how many
+ * basic.gets (no consumer) each queue has, and how many count against the connection's cap.
  */
 export interface BookCounts {
   readonly side: 'taken' | 'kept';
   readonly consumers: Map<Consumer, number>;
   readonly gets: Map<Queue, number>;
+  /** deliveries that count against the connection's cap of unbounded unacked (Delivery.capped) */
+  capped: number;
 }
 
 /**
@@ -95,14 +97,14 @@ export class OutstandingDeliveries {
     const end = this.end;
     const cut = this.firstIndexAbove(tag);
     if (cut === from || this.live === 0) {
-      taken.counted = { side: 'taken', consumers: new Map(), gets: new Map() };
+      taken.counted = { side: 'taken', consumers: new Map(), gets: new Map(), capped: 0 };
       return taken;
     }
     const slots = this.slots;
     const tags = this.tags;
     if (cut - from <= end - cut) {
       // fewer taken than kept: the taken ones are copied out
-      const counted: BookCounts = { side: 'taken', consumers: new Map(), gets: new Map() };
+      const counted: BookCounts = { side: 'taken', consumers: new Map(), gets: new Map(), capped: 0 };
       taken.counted = counted;
       const n = countIn(slots, from, cut, counted);
       taken.slots = slots.slice(from, cut);
@@ -122,7 +124,7 @@ export class OutstandingDeliveries {
       return taken;
     }
     // fewer kept (a nack up to a recent tag): the taken book keeps the arrays, the rest is copied out
-    const counted: BookCounts = { side: 'kept', consumers: new Map(), gets: new Map() };
+    const counted: BookCounts = { side: 'kept', consumers: new Map(), gets: new Map(), capped: 0 };
     taken.counted = counted;
     const kept = countIn(slots, cut, end, counted);
     this.slots = slots.slice(cut, end);
@@ -247,7 +249,8 @@ export class OutstandingDeliveries {
 
 /**
  * the deliveries in slots [from, to) (holes skipped), counted into `counts` by consumer (a run of
- * one consumer's deliveries at a time) and basic.gets by queue, timed-out ones left out; returns
+ * one consumer's deliveries at a time), basic.gets by queue and those counted against the
+ * connection's cap, timed-out ones left out; returns
  * how many deliveries there are, timed-out ones included
  */
 function countIn(slots: readonly (Delivery | undefined)[], from: number, to: number, counts: BookCounts): number {
@@ -259,6 +262,7 @@ function countIn(slots: readonly (Delivery | undefined)[], from: number, to: num
     if (d === undefined) continue;
     n++;
     if (d.timedOut) continue;
+    if (d.capped) counts.capped++;
     const c = d.consumer;
     if (c !== null) {
       if (c !== runOf) {

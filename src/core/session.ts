@@ -36,6 +36,8 @@ export class Session {
   /** AMQP channel.flow: false pauses deliveries */
   active = true;
   unacked = 0;
+  /** of them, those that count against the connection's cap (Delivery.capped) */
+  private capped = 0;
   private nextTag = 1;
   /** unacked deliveries by tag, in tag order (a bulk settle takes them all by swapping the book) */
   private outstanding = new OutstandingDeliveries();
@@ -73,7 +75,6 @@ export class Session {
     /** the connection's count of unacked deliveries against its cap, shared by its sessions */
     readonly connection: ConnectionUnacked,
   ) {
-    connection.join(this);
   }
 
   hasCredit(): boolean {
@@ -156,7 +157,7 @@ export class Session {
     if (queue.deleted) throw notFound(`no queue '${queue.name}' in vhost '${this.vhost.name}'`);
     queue.checkAccess(this.owner);
     // at the connection's cap of unacked deliveries a get with ack finds nothing, as a consumer gets nothing
-    const entry = noAck || this.connection.hasRoom() ? queue.get() : undefined;
+    const entry = noAck || this.connection.hasRoomForGet() ? queue.get() : undefined;
     if (!entry) {
       queue.stats.getEmpty++;
       return undefined;
@@ -187,11 +188,16 @@ export class Session {
     if (!redelivered && entry.persisted && queue && needsAck) {
       this.vhost.store.markDelivered({ vhost: queue.vhost, queue: queue.name }, entry.id);
     }
-    const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message };
+    // RabbitMQ's qos does not bound basic.get: a get with ack always counts against the cap
+    const capped = needsAck && (consumer === null ? queue !== null : consumer.unbounded);
+    const delivery: Delivery = { tag: this.nextTag++, entry, queue, consumer, redelivered, message: entry.message, capped };
     if (needsAck) {
       this.outstanding.add(delivery);
       this.unacked++;
-      this.connection.count++;
+      if (capped) {
+        this.capped++;
+        this.connection.count++;
+      }
       if (consumer !== null) {
         consumer.booked++;
         // where its deliveries stand in the queue's order, for a bulk requeue of them (SeqTrail)
@@ -266,7 +272,7 @@ export class Session {
       if (timeout === undefined || (d.deliveredAt ?? now) + timeout > now) continue;
       d.timedOut = true;
       c.timedOut++;
-      this.settled(1);
+      this.settled(1, d.capped ? 1 : 0);
       this.unbook(d);
       d.queue.settleDelivered(d.entry, c, 'timeout');
       touched.add(d.queue);
@@ -425,10 +431,16 @@ export class Session {
     this.afterSettle(touched, requeued);
   }
 
-  /** `n` unacked deliveries left the book (settled, or released by a consumer timeout) */
-  private settled(n: number): void {
+  /**
+   * `n` unacked deliveries left the book (settled, or released by a consumer timeout), `capped`
+   * of them counted against the connection's cap
+   */
+  private settled(n: number, capped: number): void {
     this.unacked -= n;
-    this.connection.count -= n;
+    if (capped !== 0) {
+      this.capped -= capped;
+      this.connection.count -= capped;
+    }
   }
 
   private anyAtOrBelow(tag: number): boolean {
@@ -440,7 +452,7 @@ export class Session {
   private settleOne(d: Delivery, how: SettleHow): Queue | null {
     this.outstanding.delete(d.tag);
     if (!d.timedOut) {
-      this.settled(1);
+      this.settled(1, d.capped ? 1 : 0);
       this.unbook(d);
     }
     return this.finishOne(d, how);
@@ -476,7 +488,7 @@ export class Session {
       const queues = new Map<Queue, number>();
       const trails = new Map<Queue, SeqTrail[] | null>();
       if (!d.timedOut) {
-        this.settled(1);
+        this.settled(1, d.capped ? 1 : 0);
         this.unbook(d);
         // a timed-out one's message went back when it timed out: its queue gets nothing back now
         if (d.queue !== null) {
@@ -490,8 +502,15 @@ export class Session {
       // none timed out (the usual case): what is unacked is what stays in the book
       const untimed = this.unacked === this.outstanding.size;
       const taken = this.outstanding.takeThrough(tag);
-      if (untimed) this.settled(this.unacked - this.outstanding.size);
-      else for (const d of taken.values()) if (!d.timedOut) this.settled(1);
+      // the book counted the side it copied, timed-out ones left out (as `capped` leaves them out)
+      const counted = taken.counted!;
+      const cappedTaken = counted.side === 'taken' ? counted.capped : this.capped - counted.capped;
+      if (untimed) this.settled(this.unacked - this.outstanding.size, cappedTaken);
+      else {
+        let n = 0;
+        for (const d of taken.values()) if (!d.timedOut) n++;
+        this.settled(n, cappedTaken);
+      }
       const trails = new Map<Queue, SeqTrail[] | null>();
       this.bulkSettle(taken.values(), taken.size, how, this.unbookTaken(taken.counted!, tag, trails), trails);
     }
@@ -561,7 +580,7 @@ export class Session {
     }
     this.gotFrom = new Map();
     this.outstanding = new OutstandingDeliveries();
-    this.settled(this.unacked);
+    this.settled(this.unacked, this.capped);
     this.bulkSettle(all.values(), all.size, how, queues, trails);
   }
 
@@ -587,11 +606,12 @@ export class Session {
   private afterSettle(touched: Set<Queue>, requeued: boolean): void {
     if (requeued) for (const q of touched) q.afterRequeue();
     if (this.closed) return;
+    // the sessions refused at the connection's cap take the freed slots first (fair turns, C1)
+    this.connection.wake();
     for (const c of this.consumers.values()) {
       if (!touched.has(c.queue)) touched.add(c.queue);
     }
     for (const q of touched) if (!q.deleted) q.dispatch();
-    this.connection.wake(this);
   }
 
   /**
@@ -608,11 +628,11 @@ export class Session {
     }
     if (requeued && q) q.afterRequeue();
     if (this.closed) return;
+    this.connection.wake();
     let own: Queue | undefined;
     for (const c of this.consumers.values()) own = c.queue;
     if (q && !q.deleted) q.dispatch();
     if (own && own !== q && !own.deleted) own.dispatch();
-    this.connection.wake(this);
   }
 
   /**
@@ -620,9 +640,11 @@ export class Session {
    * now ahead of all of them (Queue.dispatch), to any consumer, this session closed or not
    */
   private afterSlice(touched: Set<Queue>): void {
-    if (!this.closed) for (const c of this.consumers.values()) touched.add(c.queue);
+    if (!this.closed) {
+      this.connection.wake();
+      for (const c of this.consumers.values()) touched.add(c.queue);
+    }
     for (const q of touched) if (!q.deleted) q.dispatch();
-    if (!this.closed) this.connection.wake(this);
   }
 
   /** a paused client resumes, or its socket drained: let its queues deliver again */
@@ -658,7 +680,7 @@ export class Session {
     this.bookConsumers.clear();
     // what it held no longer counts against its connection: the connection's other sessions may deliver again
     this.connection.leave(this);
-    this.connection.wake(this);
+    this.connection.wake();
     this.vhost.directReplyTo.sessionClosed(this);
     this.vhost.sessions.delete(this);
   }

@@ -1,11 +1,11 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Delivery as RheaDelivery } from 'rhea';
 import { describe, expect, it } from 'vitest';
 import type { LocalMQ } from '../../src/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { amqpPort, connect, uniqueName } from '../helpers/amqp.js';
-import { declareQueue, openReceiver, pending, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
+import { declareQueue, openReceiver, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { useBroker } from '../helpers/broker.js';
+import { call } from '../helpers/management.js';
 import { mqttPort } from '../helpers/mqtt.js';
 import { RawOpenWire } from '../helpers/openwire.js';
 import type { OwStruct } from '../../src/protocols/openwire/codec/marshal.js';
@@ -15,12 +15,15 @@ import { getHeader, RawStomp } from '../helpers/stomp.js';
 
 /**
  * Issue 18 point 4: one connection holds at most `limits.maxUnackedPerConnection` unacknowledged
- * deliveries, over all its channels / sessions / subscriptions, whatever its prefetch (AMQP
- * basic.qos 0 and STOMP ack:client without prefetch-count ask for no bound). At the cap nothing
- * more is delivered to it (the queue keeps the messages ready), and each settle lets one more
- * through; consumers without acks are not held back. RabbitMQ has no such cap (LocalMQ's own,
- * against a reader that never acks taking the broker past its memory watermark:
- * bench/unacked-reader.ts); below it, deliveries are as RabbitMQ makes them.
+ * deliveries that nothing bounds, over all its channels / sessions / subscriptions: those of
+ * consumers that asked for no bound (AMQP basic.qos 0 with no global qos, STOMP ack:client without
+ * prefetch-count) and basic.gets with ack (RabbitMQ's qos does not bound basic.get). At the cap
+ * nothing more is delivered to them (the queue keeps the messages ready), and each settle lets one
+ * more through, to the sessions refused at the cap in turn; consumers without acks are not held
+ * back. A client that bounded itself (a prefetch, AMQP 1.0 link credit, OpenWire prefetch, the
+ * MQTT prefetch) gets exactly what it asked for, as from RabbitMQ (review-s13-1 C2). RabbitMQ has
+ * no such cap (LocalMQ's own, against a reader that never acks taking the broker past its memory
+ * watermark: bench/unacked-reader.ts); below it, deliveries are as RabbitMQ makes them.
  *
  * "Nothing more" is asserted after a round trip on the same connection: the broker writes a
  * delivery as it makes it, so one made before the round trip's answer arrives ahead of it.
@@ -87,6 +90,15 @@ describe('MQTT 3.1.1 in-flight window without the cap', () => {
   });
 });
 
+describe('MQTT 3.1.1 in-flight window above the cap', () => {
+  const broker = useBroker({ mqtt: { prefetch: 7 }, limits: { maxUnackedPerConnection: CAP } });
+
+  // the old code counted the bounded window against the cap: 5 PUBLISHes
+  it('is the mqtt prefetch, not the connection cap (a bound the adapter asked for): 7 PUBLISHes, then one per PUBACK', async () => {
+    await mqttWindow(broker(), 'unacked-window-7', 7);
+  });
+});
+
 describe('limits.maxUnackedPerConnection', () => {
   const broker = useBroker({ limits: { maxUnackedPerConnection: CAP } });
 
@@ -99,7 +111,7 @@ describe('limits.maxUnackedPerConnection', () => {
     await conn.close();
   }
 
-  it('defaults to 100 000: far above any prefetch window, far below a broker-filling backlog', () => {
+  it('defaults to 100 000 unbounded unacked deliveries per connection, far below a broker-filling backlog', () => {
     expect(DEFAULT_LIMITS.maxUnackedPerConnection).toBe(100_000);
   });
 
@@ -181,6 +193,93 @@ describe('limits.maxUnackedPerConnection', () => {
     await conn.close();
   });
 
+  it('AMQP 0-9-1: channels that asked for a prefetch get their windows in full, whatever the cap (review-s13-1 C2; RabbitMQ has no cap)', async () => {
+    // two windows of 4 together above the cap of 5: the old code gave 4 + 1, and a consumer that
+    // acks (multiple) once its window is full waited for ever
+    const [a, b, g] = ['a', 'b', 'global'].map((s) => uniqueName(`unacked-bounded-${s}`));
+    await filled(a!);
+    await filled(b!);
+    await filled(g!);
+    const conn = await connect(broker());
+    const boxes = [];
+    for (const q of [a!, b!]) {
+      const ch = await conn.createChannel();
+      await ch.prefetch(4);
+      const box = inbox<ConsumeMessage>();
+      await ch.consume(q, (m) => box.push(m!), { noAck: false });
+      boxes.push({ ch, box, q });
+    }
+    for (const { box } of boxes) await box.reach(4);
+    for (const { ch, box, q } of boxes) {
+      expect((await ch.checkQueue(q)).messageCount).toBe(N - 4);
+      expect(box.got).toHaveLength(4);
+    }
+    // basic.qos global=true (a channel-wide window of 6, above the cap) bounds too
+    const chG = await conn.createChannel();
+    await chG.prefetch(6, true);
+    const boxG = inbox<ConsumeMessage>();
+    await chG.consume(g!, (m) => boxG.push(m!), { noAck: false });
+    await boxG.reach(6);
+    expect((await chG.checkQueue(g!)).messageCount).toBe(N - 6);
+    expect(boxG.got).toHaveLength(6);
+    await conn.close();
+  });
+
+  it('AMQP 0-9-1: basic.get with ack counts against the cap even on a channel with a prefetch (RabbitMQ\'s qos does not bound basic.get); bounded deliveries do not', async () => {
+    const [held, got] = ['held', 'got'].map((s) => uniqueName(`unacked-get-${s}`));
+    await filled(held!);
+    await filled(got!);
+    const conn = await connect(broker());
+    const ch = await conn.createChannel();
+    await ch.prefetch(4);
+    const box = inbox<ConsumeMessage>();
+    await ch.consume(held!, (m) => box.push(m!), { noAck: false });
+    await box.reach(4);
+    // the 4 bounded deliveries leave the whole cap to the gets (the old code: 1 get, then get-empty)
+    for (let i = 0; i < CAP; i++) expect(await ch.get(got!, { noAck: false })).not.toBe(false);
+    expect(await ch.get(got!, { noAck: false })).toBe(false);
+    expect((await ch.checkQueue(got!)).messageCount).toBe(N - CAP);
+    await conn.close();
+  });
+
+  it('AMQP 0-9-1: at the cap, a channel that acks as it goes does not starve another channel of the connection: the freed slots go to each in turn (review-s13-1 C1)', async () => {
+    const busy = uniqueName('unacked-busy');
+    const quiet = uniqueName('unacked-quiet');
+    await filled(busy, 1000);
+    await filled(quiet, 10);
+    const conn = await connect(broker());
+    const a = await conn.createChannel();
+    const b = await conn.createChannel();
+    const boxA = inbox<ConsumeMessage>();
+    await a.consume(busy, (m) => {
+      boxA.push(m!);
+      a.ack(m!);
+    });
+    await boxA.reach(CAP);
+    // B asks once A holds the connection at the cap
+    const boxB = inbox<ConsumeMessage>();
+    await b.consume(quiet, (m) => {
+      boxB.push(m!);
+      b.ack(m!);
+    });
+    await boxB.reach(10);
+    // the old code gave B nothing until A's queue was empty: A had all 1000 first
+    expect(boxA.got.length).toBeLessThan(100);
+    await boxA.reach(1000);
+    expect((await a.checkQueue(busy)).messageCount).toBe(0);
+    await conn.close();
+  });
+
+  it('the management API\'s get (ack_requeue_true) of more than the cap returns count messages: it holds nothing for a client (review-s13-1 C3; RabbitMQ returns count)', async () => {
+    const q = uniqueName('unacked-mget');
+    await filled(q, 2 * CAP);
+    const res = await call(broker(), 'POST', `/api/queues/%2F/${q}/get`, { body: { count: 2 * CAP, ackmode: 'ack_requeue_true', encoding: 'auto' } });
+    expect(res.status).toBe(200);
+    // the old code returned CAP
+    expect((await res.json()) as unknown[]).toHaveLength(2 * CAP);
+    expect(broker().queue(q).messageCount()).toBe(2 * CAP);
+  });
+
   it('STOMP ack:client without prefetch-count: CAP MESSAGE frames, then one more per ACK', async () => {
     const q = uniqueName('unacked-stomp');
     await filled(q);
@@ -207,30 +306,17 @@ describe('limits.maxUnackedPerConnection', () => {
     client.close();
   });
 
-  it('MQTT 3.1.1 QoS 1 (mqtt prefetch 1000 above the cap): CAP PUBLISHes, then one more per PUBACK', async () => {
-    await mqttWindow(broker(), 'unacked-mqtt', CAP);
-  });
 
-  it('AMQP 1.0, link credit far above the cap: CAP transfers, then one more per accepted delivery', async () => {
+  it('AMQP 1.0: link credit is the client\'s bound, not counted against the cap: all N transfers with credit 1000 (RabbitMQ: no cap)', async () => {
     const q = uniqueName('unacked-amqp10');
     await declareQueue(broker(), q, { 'x-queue-type': 'classic' });
     await filled(q);
-    const empty = uniqueName('unacked-amqp10-empty');
-    await declareQueue(broker(), empty, { 'x-queue-type': 'classic' });
     const conn = await rheaConnect(amqpPort(broker()));
     const rx = await openReceiver(conn, { source: { address: `/queues/${q}` }, autoaccept: false, credit_window: 1000 });
-    const first = await receiveN(rx, CAP);
-    // a round trip: attaching another link is answered after any transfer made before it
-    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
-    expect(pending(rx)).toBe(0);
-    expect(broker().queue(q).messageCount()).toBe(N - CAP);
-
-    (first[0]!.delivery as RheaDelivery & { accept(): void }).accept();
-    const [next] = await receiveN(rx, 1);
-    expect(Buffer.from((next!.message.body as { content: Buffer }).content).toString()).toBe(String(CAP));
-    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
-    expect(pending(rx)).toBe(0);
-    expect(broker().queue(q).messageCount()).toBe(N - CAP - 1);
+    // the old code stopped at CAP transfers
+    const got = await receiveN(rx, N);
+    expect(got.map((m) => Buffer.from((m.message.body as { content: Buffer }).content).toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(broker().queue(q).messageCount()).toBe(0);
     await rheaClose(conn);
   });
 });
@@ -238,7 +324,7 @@ describe('limits.maxUnackedPerConnection', () => {
 describe('limits.maxUnackedPerConnection, ActiveMQ engine', () => {
   const broker = useBroker({ engine: 'activemq', ports: { openwire: 0 }, limits: { maxUnackedPerConnection: CAP } });
 
-  it('OpenWire, prefetch 1000: CAP dispatches, then one more per standard ack', async () => {
+  it('OpenWire: the consumer\'s prefetch is its bound, not counted against the cap: all N dispatches with prefetch 1000 (ActiveMQ: no cap)', async () => {
     const conn = 'ID:unacked-ow';
     const dest = { type: T.Queue, physicalName: 'unacked.ow' };
     const c = await RawOpenWire.connected(broker().ports['openwire']!);
@@ -247,18 +333,11 @@ describe('limits.maxUnackedPerConnection, ActiveMQ engine', () => {
     const consumerId = { type: T.ConsumerId, connectionId: conn, sessionId: 1, value: 1 };
     const mine = (s: OwStruct) => s.type === T.MessageDispatch && s['message'] !== null;
     await c.request({ type: T.ConsumerInfo, consumerId, destination: dest, prefetchSize: 1000 });
-    const got: OwStruct[] = [];
-    for (let i = 0; i < CAP; i++) got.push((await c.next(mine))['message'] as OwStruct);
-    // a round trip: the broker has done what the consumer's arrival set off
-    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 2 } });
-    expect(broker().queue('unacked.ow').messageCount()).toBe(N - CAP);
-
-    const ack = (m: OwStruct) => ({ type: T.MessageAck, destination: dest, consumerId, ackType: AckType.Standard, firstMessageId: m['messageId'], lastMessageId: m['messageId'], messageCount: 1 });
-    c.write(ack(got[0]!));
-    const next = (await c.next(mine))['message'] as OwStruct;
-    expect(Buffer.from(next['content'] as Buffer).toString()).toBe(String(CAP));
-    await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 3 } });
-    expect(broker().queue('unacked.ow').messageCount()).toBe(N - CAP - 1);
+    const got: string[] = [];
+    // the old code stopped at CAP dispatches
+    for (let i = 0; i < N; i++) got.push(Buffer.from(((await c.next(mine))['message'] as OwStruct)['content'] as Buffer).toString());
+    expect(got).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(broker().queue('unacked.ow').messageCount()).toBe(0);
     c.close();
   });
 });
