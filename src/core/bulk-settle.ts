@@ -236,7 +236,7 @@ export class BulkSettle implements SlicedTask {
 
   /**
    * Wait, out of the bulk work, until `q`'s answers have run: parked there, the work behind this
-   * task (perhaps the requeue those answers wait for) goes on; then queued again at the tail.
+   * task (perhaps the requeue those answers wait for) goes on; then it runs again ahead of it.
    */
   private park(q: Queue): void {
     const work = this.work!;
@@ -248,9 +248,14 @@ export class BulkSettle implements SlicedTask {
     work.park(this);
     q.afterAnswers(() => {
       this.parkedOn = undefined;
-      // queued again before it leaves the parked ones: the bulk work is never idle in between
-      this.scheduleOn(work);
-      work.unpark(this);
+      // ahead of the work queued while it was parked (it was at the head): the rest of the batch
+      // (its other queues' returns) does not wait for that; nothing if it was finished meanwhile
+      // (finish(), a synchronous read of the queue: settleReturns)
+      const entry = this.batches.length ? this.newEntry() : undefined;
+      if (!work.unpark(this, entry) && entry !== undefined) {
+        entry.dead = true;
+        this.queued = undefined;
+      }
     });
   }
 
@@ -259,13 +264,18 @@ export class BulkSettle implements SlicedTask {
     this.work = work;
     // parked: it queues itself again once the answers it waits for have run
     if (this.parkedOn !== undefined || this.queued !== undefined || this.batches.length === 0) return;
+    work.add(this.newEntry());
+  }
+
+  /** its entry for the bulk work (queued) */
+  private newEntry(): { dead: boolean; step(deadline: number): boolean } {
     const entry = {
       dead: false,
       // a dead entry (the task was finished outside the bulk work) has nothing left to do
       step: (deadline: number): boolean => entry.dead || this.step(deadline),
     };
     this.queued = entry;
-    work.add(entry);
+    return entry;
   }
 
   /** `cb` once every delivery handed over so far is settled (at once if none is pending) */

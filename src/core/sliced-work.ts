@@ -30,6 +30,12 @@ export class SlicedWork {
    * behind them, still count as pending, and finish() runs them with holds lifted
    */
   private readonly parked = new Set<SlicedTask>();
+  /**
+   * parked tasks that may go on (unpark), run before `tasks`: each was at the head when it parked,
+   * so everything queued since is behind it (review-s13-2 F3: at the tail, a closed channel's
+   * requeue to other queues waited for every bulk task added while one queue held it)
+   */
+  private readonly resumed = new Fifo<SlicedTask>();
   /** > 0 while what is left must be done at once (finish(), liftingHolds): a task must not park then */
   private lifting = 0;
   private scheduled: NodeJS.Immediate | undefined;
@@ -45,7 +51,7 @@ export class SlicedWork {
   ) {}
 
   get pending(): number {
-    return this.tasks.length + this.parked.size;
+    return this.tasks.length + this.resumed.length + this.parked.size;
   }
 
   /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
@@ -77,10 +83,17 @@ export class SlicedWork {
     this.parked.add(task);
   }
 
-  /** a parked task may go on (it adds itself again first, at the tail); false if it was not parked (finish() ran it) */
-  unpark(task: SlicedTask): boolean {
+  /**
+   * parked `task` may go on: `entry` (what steps it; none when it has nothing left) runs ahead of
+   * the tasks queued while it was parked, after those resumed before it; false (nothing queued)
+   * if it was not parked: finish() ran it
+   */
+  unpark(task: SlicedTask, entry: SlicedTask | undefined): boolean {
     if (!this.parked.delete(task)) return false;
-    this.releaseIdle();
+    if (entry !== undefined) {
+      this.resumed.push(entry);
+      this.schedule();
+    } else this.releaseIdle();
     return true;
   }
 
@@ -94,9 +107,9 @@ export class SlicedWork {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     this.liftingHolds(() => {
-      for (const t of this.parked) this.tasks.push(t);
+      for (const t of this.parked) this.resumed.push(t);
       this.parked.clear();
-      while (this.tasks.length) if (this.run(this.tasks.peek()!, Infinity)) this.tasks.shift();
+      for (let q = this.next(); q !== undefined; q = this.next()) if (this.run(q.peek()!, Infinity)) q.shift();
     });
     this.releaseIdle();
   }
@@ -114,8 +127,14 @@ export class SlicedWork {
     }
   }
 
+  /** where the next task to run is: the resumed ones first */
+  private next(): Fifo<SlicedTask> | undefined {
+    if (this.resumed.length) return this.resumed;
+    return this.tasks.length ? this.tasks : undefined;
+  }
+
   private schedule(): void {
-    if (!this.scheduled && this.tasks.length) this.scheduled = setImmediate(this.slice);
+    if (!this.scheduled && (this.tasks.length || this.resumed.length)) this.scheduled = setImmediate(this.slice);
   }
 
   private readonly slice = (): void => {
@@ -123,10 +142,10 @@ export class SlicedWork {
     const start = performance.now();
     const deadline = start + this.sliceMs;
     try {
-      while (this.tasks.length) {
+      for (let q = this.next(); q !== undefined; q = this.next()) {
         // a task that stops short of its end has used its slice
-        if (!this.run(this.tasks.peek()!, deadline)) break;
-        this.tasks.shift();
+        if (!this.run(q.peek()!, deadline)) break;
+        q.shift();
         if (performance.now() >= deadline) break;
       }
     } finally {

@@ -261,3 +261,41 @@ it('a requeue held behind a waiting answer is set aside, not lost: the broker st
   await turn();
   expect(served).toBe(1100);
 });
+
+// review-s13-2 F3: the requeue held behind an answer came back at the TAIL of the bulk work, so the
+// rest of its batch (its return to another queue, which no answer holds) waited for every bulk task
+// queued while it was held. In RabbitMQ each queue process requeues its own: q2's does not wait for q1.
+it('a requeue held behind an answer on one queue goes on ahead of the bulk work queued meanwhile: its return to another queue does not wait for that (it did)', async () => {
+  const { broker, vhost } = coreBroker();
+  const q1 = declareQueue(vhost, 'q1') as Queue;
+  const q2 = declareQueue(vhost, 'q2') as Queue;
+  const q3 = declareQueue(vhost, 'q3') as Queue;
+  for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q1', `a${i}`);
+  for (let i = 0; i < 2000; i++) publish(vhost, '', 'q2', `b${i}`);
+  for (let i = 0; i < 90_000; i++) publish(vhost, '', 'q3', `c${i}`);
+  const a = holding(broker, vhost, 'q1', 20_000, 'a');
+  // b holds 1000 of q1 and 2000 of q2, x 90,000 of q3
+  const b = holding(broker, vhost, 'q1', 1000, 'b1');
+  b.s.setPrefetch(3000, false);
+  b.s.consume('q2', opts('b2'), new Collector());
+  const x = holding(broker, vhost, 'q3', 90_000, 'x');
+  const g = gate(broker);
+  // a's 20,000 back to q1 in slices; a get on q1 waits for them
+  a.s.close();
+  q1.whenReturned(() => undefined);
+  // b's requeue (q1 and q2), then x's ack of 90,000 queued after it
+  b.s.close();
+  x.s.ack(x.sink.deliveries.at(-1)!.tag, true);
+  g.open();
+  // the turns at which q2 had its 2000 back and x's acks were all done
+  let q2Back = -1;
+  let xAcked = -1;
+  for (let k = 0; q2Back < 0 || xAcked < 0; k++) {
+    await turn();
+    if (q2Back < 0 && q2.messageCount === 2000) q2Back = k;
+    if (xAcked < 0 && q3.unackedCount === 0) xAcked = k;
+  }
+  expect(q2Back).toBeLessThan(xAcked);
+  await broker.bulkWork.idle();
+  expect([q1.messageCount, q2.messageCount, q3.messageCount]).toEqual([21_000, 2000, 0]);
+});
