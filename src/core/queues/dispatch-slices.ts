@@ -16,7 +16,11 @@ const TAKES_PER_CLOCK_READ = 128;
  * run; a consumer that still has room gets the rest, slice after slice.
  */
 export class DispatchSlices {
+  /** the deadline a dispatch was given (undefined: SLICE_MS from its first selective walk) */
+  private given: number | undefined;
   private deadline = Infinity;
+  /** the deadline is set (the first selective walk of this dispatch began) */
+  private begun = false;
   private taken = 0;
   /** the clock is read once `taken` reaches this */
   private nextRead = TAKES_PER_CLOCK_READ;
@@ -30,12 +34,23 @@ export class DispatchSlices {
     private readonly resume: (deadline: number) => void,
   ) {}
 
-  /** a dispatch starts: it may walk until `deadline` (SLICE_MS from now unless given) */
-  start(deadline = performance.now() + SLICE_MS): void {
-    this.deadline = deadline;
+  /**
+   * a dispatch starts: it may walk until `deadline` (SLICE_MS from its first selective walk unless
+   * given). No clock read here: a plain dispatch (one per publish) never needs one.
+   */
+  start(deadline: number | undefined): void {
+    this.given = deadline;
+    this.begun = false;
     this.taken = 0;
     this.nextRead = TAKES_PER_CLOCK_READ;
     this.stopped = false;
+  }
+
+  /** a selective walk begins: the dispatch's deadline is set at the first */
+  begin(): void {
+    if (this.begun) return;
+    this.begun = true;
+    this.deadline = this.given ?? performance.now() + SLICE_MS;
   }
 
   /** the walk handed a message out */

@@ -625,6 +625,7 @@ export class Queue {
    */
   private dispatchSelective(): void {
     if (!this.ready.length || !this.consumers.length) return;
+    this.dispatchSlices.begin();
     if (this.ready instanceof QuorumReadyList) return this.dispatchSelectiveInPlace(this.ready);
     const now = Date.now();
     const passed: QueueEntry[] = [];
