@@ -22,9 +22,16 @@ export function reportTaskError(err: unknown): void {
  * million expired ones) done in slices of at most SLICE_MS with setImmediate between them,
  * so sockets, timers and other clients run in between. Tasks run in the order they came.
  * `finish` does what is left at once (the broker stopping: the store must see it all).
+ *
+ * Turns (addTurn) are short tasks that must not wait for the bulk tasks ahead to end (a
+ * queue's selective dispatch going on: DispatchSlices): each slice first runs one of them,
+ * in the order they came, then the bulk tasks for a time of their own. Behind an ack multiple
+ * of 99,999 a selector consumer got nothing until it had ended (review-s13-2 F4).
  */
 export class SlicedWork {
   private readonly tasks = new Fifo<SlicedTask>();
+  /** short tasks run one at the start of each slice (addTurn) */
+  private readonly turns = new Fifo<SlicedTask>();
   /**
    * tasks set aside (park) until something else has happened first: they do not hold the tasks
    * behind them, still count as pending, and finish() runs them with holds lifted
@@ -51,7 +58,7 @@ export class SlicedWork {
   ) {}
 
   get pending(): number {
-    return this.tasks.length + this.resumed.length + this.parked.size;
+    return this.tasks.length + this.resumed.length + this.parked.size + this.turns.length;
   }
 
   /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
@@ -102,6 +109,12 @@ export class SlicedWork {
     this.schedule();
   }
 
+  /** a short task run at the start of a slice, ahead of the bulk tasks (one a slice, in turn) */
+  addTurn(task: SlicedTask): void {
+    this.turns.push(task);
+    this.schedule();
+  }
+
   /** run every task to its end now */
   finish(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
@@ -109,7 +122,12 @@ export class SlicedWork {
     this.liftingHolds(() => {
       for (const t of this.parked) this.resumed.push(t);
       this.parked.clear();
-      for (let q = this.next(); q !== undefined; q = this.next()) if (this.run(q.peek()!, Infinity)) q.shift();
+      // turns first each time: a bulk task's step may queue one (a dispatch it wakes stops at its own deadline)
+      for (;;) {
+        const q = this.turns.length ? this.turns : this.next();
+        if (q === undefined) break;
+        if (this.run(q.peek()!, Infinity)) q.shift();
+      }
     });
     this.releaseIdle();
   }
@@ -134,14 +152,21 @@ export class SlicedWork {
   }
 
   private schedule(): void {
-    if (!this.scheduled && (this.tasks.length || this.resumed.length)) this.scheduled = setImmediate(this.slice);
+    if (!this.scheduled && (this.tasks.length || this.resumed.length || this.turns.length)) this.scheduled = setImmediate(this.slice);
   }
 
   private readonly slice = (): void => {
     this.scheduled = undefined;
     const start = performance.now();
-    const deadline = start + this.sliceMs;
+    let deadline = start + this.sliceMs;
     try {
+      if (this.turns.length) {
+        // taken off first: one that queues itself again goes behind the others
+        const turn = this.turns.shift()!;
+        if (!this.run(turn, deadline)) this.turns.push(turn);
+        // the bulk tasks' time of their own
+        deadline = performance.now() + this.sliceMs;
+      }
       for (let q = this.next(); q !== undefined; q = this.next()) {
         // a task that stops short of its end has used its slice
         if (!this.run(q.peek()!, deadline)) break;

@@ -5,6 +5,7 @@ import { Selector } from '../../src/core/selector/index.js';
 import type { VHost } from '../../src/core/vhost.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { turnCounter } from '../helpers/turn-counter.js';
+import { Collector } from './helpers.js';
 
 /**
  * Issue 18 point 5: a selector consumer with a large window took every message it had room for
@@ -98,5 +99,37 @@ describe.each<Kind>(['quorum', 'classic'])('a selective dispatch goes on a slice
     expect(t.bodies()).toEqual(Array.from({ length: part }, (_, i) => `n${i}`));
     // the rest ready in order, behind the head; t's unacked ones stay out until settled
     expect(readyBodies(vhost)).toEqual(['stuck', ...Array.from({ length: N - part }, (_, i) => `n${part + i}`)]);
+  });
+});
+
+describe('a selective dispatch takes its turns while unrelated bulk work runs (review-s13-2 F4)', () => {
+  it('an ack multiple of 99,999 of another queue, right after the first part: the selector consumer gets parts in the turns it runs (fails on the old code: nothing until it ended)', async () => {
+    const { broker, vhost } = setup('classic');
+    vhost.declareQueue('big', { passive: false, durable: false, exclusive: false, autoDelete: false, arguments: {} }, null);
+    send(vhost, 'stuck', 1);
+    for (let i = 0; i < N; i++) send(vhost, `m${i}`, 2);
+    for (let i = 0; i < 99_999; i++) vhost.publish('', 'big', { exchange: '', routingKey: 'big', properties: {}, body: Buffer.from('b'), publishedAt: Date.now() });
+    const other = broker.openSession(vhost, {});
+    other.setPrefetch(0, false);
+    const otherSink = new Collector();
+    other.consume('big', { tag: 'x', noAck: false, exclusive: false, priority: 0, arguments: {} }, otherSink);
+    expect(otherSink.deliveries).toHaveLength(99_999);
+    const turns = turnCounter();
+    const s = selectorConsumer(broker, vhost, turns);
+    // the unrelated bulk work is queued right behind the first part's continuation
+    other.ack(otherSink.deliveries[otherSink.deliveries.length - 1]!.tag, true);
+    const big = vhost.getQueue('big')!;
+    /** turns in which the selector consumer got a part while the acks were still being settled */
+    let servedDuringAcks = 0;
+    for (let got = s.got.length; big.unackedCount > 0; ) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (s.got.length > got && big.unackedCount > 0) servedDuringAcks++;
+      got = s.got.length;
+    }
+    await broker.bulkWork.idle();
+    turns.stop();
+    // old code: one part (its continuation was ahead of the acks), then nothing until all 99,999 were settled
+    expect(servedDuringAcks).toBeGreaterThanOrEqual(2);
+    expect(s.bodies()).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
   });
 });

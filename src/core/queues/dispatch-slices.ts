@@ -9,8 +9,8 @@ const TAKES_PER_CLOCK_READ = 128;
  * durable queue each one read back from the journal and matched, ~1000 in 21-55 ms per dispatch
  * after an ack of a 1M queue, and a window of 10,000 or no limit at all would be 10 times that or
  * the whole queue. Now the walk stops at its deadline (SLICE_MS from its start) and the queue
- * dispatches again in the broker's sliced work, once per slice, at the tail of the work queued
- * meanwhile. Nothing is reordered: every dispatch walks from the head,
+ * dispatches again as a turn of the broker's sliced work (SlicedWork.addTurn: one turn at the start
+ * of each slice, queues taking turns, ahead of the bulk tasks). Nothing is reordered: every dispatch walks from the head,
  * and what was passed is passed again (in memory: PagedFifo.keepPassed). A wake-up is not lost:
  * a later publish or ack dispatches as before, and the continuation stays queued until it has
  * run; a consumer that still has room gets the rest, slice after slice.
@@ -70,7 +70,8 @@ export class DispatchSlices {
     this.stopped = true;
     if (!this.queued) {
       this.queued = true;
-      this.work.add(this.task);
+      // a turn of the sliced work: not behind the whole of the bulk tasks queued ahead (review-s13-2 F4)
+      this.work.addTurn(this.task);
     }
     return true;
   }
