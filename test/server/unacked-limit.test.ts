@@ -306,6 +306,22 @@ describe('limits.maxUnackedPerConnection', () => {
     client.close();
   });
 
+  it('STOMP ack:client with prefetch-count 7 (above the cap): 7 MESSAGE frames, the window it asked for (RabbitMQ: no cap)', async () => {
+    const q = uniqueName('unacked-stomp-window');
+    await filled(q);
+    const empty = uniqueName('unacked-stomp-window-empty');
+    await filled(empty, 0);
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { id: 's1', destination: `/amq/queue/${q}`, ack: 'client', 'prefetch-count': '7' });
+    // the old code stopped at CAP frames
+    for (let i = 0; i < 7; i++) expect((await client.frame('MESSAGE')).body.toString()).toBe(String(i));
+    // a round trip: a delivery made before it would arrive ahead of the receipt
+    client.send('SUBSCRIBE', { id: 's2', destination: `/amq/queue/${empty}`, ack: 'client', receipt: 'r1' });
+    await client.receipt('r1');
+    expect(client.frames).toHaveLength(0);
+    expect(broker().queue(q).messageCount()).toBe(N - 7);
+    client.close();
+  });
 
   it('AMQP 1.0: link credit is the client\'s bound, not counted against the cap: all N transfers with credit 1000 (RabbitMQ: no cap)', async () => {
     const q = uniqueName('unacked-amqp10');
