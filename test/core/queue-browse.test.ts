@@ -62,6 +62,30 @@ describe('QueueBrowse', () => {
     expect(shown).toEqual(['m0', 'm1', 'm2*', 'm4*', 'm5*', 'm6*', 'm7', 'm8', 'm9']);
   });
 
+  it('held ones settled by a bulk settle after the start (review-s13-3 B1/B2): an ack multiple of all leaves them out; a sliced nack multiple with requeue shows each once', async () => {
+    {
+      const { broker, vhost, q } = filled(2010);
+      const c = keepingConsumer(broker, vhost, 'c', 2000);
+      const b = start(q);
+      // one step first (a browse gathering its held ones a slice at a time has begun its walk)
+      b.step(0, Infinity);
+      c.session.ack(c.got[1999]!.tag, true);
+      await broker.bulkWork.idle();
+      // (the consumer's window reopened and it took the 10 ready ones: shown as delivered or ready, depending on whether the copy had reached them)
+      expect(drain(b).map((m) => m.replace('*', ''))).toEqual(Array.from({ length: 10 }, (_, i) => `m${2000 + i}`));
+    }
+    for (const upTo of [1800, 3000]) {
+      const { broker, vhost, q } = filled(4010);
+      const c = keepingConsumer(broker, vhost, 'c', 4000);
+      const b = start(q);
+      b.step(0, Infinity);
+      c.session.cancel('c');
+      c.session.nack(c.got[upTo - 1]!.tag, true, true);
+      await broker.bulkWork.idle();
+      expect(drain(b).map((m) => m.replace('*', '')), `nack up to ${upTo}`).toEqual(Array.from({ length: 4010 }, (_, i) => `m${i}`));
+    }
+  });
+
   it('a purge midway drops the ready ones not shown yet and keeps the delivered ones', () => {
     const { broker, vhost, q } = filled(10);
     let purged = false;
