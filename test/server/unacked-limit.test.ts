@@ -112,6 +112,16 @@ describe('limits.maxUnackedPerConnection', () => {
     await conn.close();
   }
 
+  /** two queues filled with na / nb messages, and one connection with two channels to consume them */
+  async function twoChannels(nameA: string, na: number, nameB: string, nb: number) {
+    const qa = uniqueName(nameA);
+    const qb = uniqueName(nameB);
+    await filled(qa, na);
+    await filled(qb, nb);
+    const conn = await connect(broker());
+    return { qa, qb, conn, a: await conn.createChannel(), b: await conn.createChannel() };
+  }
+
   it('defaults to 100 000 unbounded unacked deliveries per connection, far below a broker-filling backlog', () => {
     expect(DEFAULT_LIMITS.maxUnackedPerConnection).toBe(100_000);
   });
@@ -244,13 +254,7 @@ describe('limits.maxUnackedPerConnection', () => {
   });
 
   it('AMQP 0-9-1: at the cap, a channel that acks as it goes does not starve another channel of the connection: the freed slots go to each in turn (review-s13-1 C1)', async () => {
-    const busy = uniqueName('unacked-busy');
-    const quiet = uniqueName('unacked-quiet');
-    await filled(busy, 1000);
-    await filled(quiet, 10);
-    const conn = await connect(broker());
-    const a = await conn.createChannel();
-    const b = await conn.createChannel();
+    const { qa: busy, qb: quiet, conn, a, b } = await twoChannels('unacked-busy', 1000, 'unacked-quiet', 10);
     const boxA = inbox<ConsumeMessage>();
     await a.consume(busy, (m) => {
       boxA.push(m!);
@@ -272,13 +276,7 @@ describe('limits.maxUnackedPerConnection', () => {
   });
 
   it('AMQP 0-9-1: at the cap, a channel that rejects with requeue as it goes (a poison-message loop) does not keep the freed slots: another channel gets its turn (review-s13-3 U2)', async () => {
-    const qa = uniqueName('unacked-poison');
-    const qb = uniqueName('unacked-poison-other');
-    await filled(qa, 20);
-    await filled(qb, 20);
-    const conn = await connect(broker());
-    const a = await conn.createChannel();
-    const b = await conn.createChannel();
+    const { qa, qb, conn, a, b } = await twoChannels('unacked-poison', 20, 'unacked-poison-other', 20);
     let aGot = 0;
     let aHeld!: () => void;
     const aAtCap = new Promise<void>((r) => (aHeld = r));
