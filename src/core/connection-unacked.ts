@@ -3,12 +3,15 @@ import type { Session } from './session.js';
 /**
  * One connection's unbounded unacknowledged deliveries, across all of its sessions (AMQP channels,
  * STOMP subscriptions, an MQTT client's one), against the broker's `maxUnackedPerConnection`
- * (issue 18 point 4). Only deliveries that no bound the client asked for covers count: those of a
- * consumer with no prefetch (AMQP basic.qos 0 with no global qos in force, STOMP ack:client
- * without prefetch-count, MQTT with the adapter's prefetch set to 0) and basic.gets with ack
- * (RabbitMQ's qos does not bound basic.get). A client that bounded itself (a prefetch, AMQP 1.0
- * link credit, OpenWire prefetch or pulls) gets exactly what it asked for, as from RabbitMQ or
- * ActiveMQ, which have no such cap: two channels with basic.qos 60000 each hold 60000 each.
+ * (issue 18 point 4). Only deliveries that no prefetch bounds count: those of a consumer with no
+ * prefetch (AMQP basic.qos 0 with no global qos in force, STOMP ack:client without
+ * prefetch-count, an AMQP 1.0 link, an OpenWire consumer pulling at prefetch 0, MQTT with the
+ * adapter's prefetch set to 0) and basic.gets with ack (RabbitMQ's qos does not bound
+ * basic.get). AMQP 1.0 link credit bounds transfers in flight, not unsettled ones (rhea tops it
+ * up as messages arrive: a never-settling receiver with a window of 10 took a whole queue of
+ * 2000, review-s13-3 U1), so links count. A client with a prefetch gets exactly what it asked
+ * for, as from RabbitMQ or ActiveMQ, which have no such cap: two channels with basic.qos 60000
+ * each hold 60000 each.
  *
  * Why a cap at all: a client that asks for no bound would otherwise be handed every message of a
  * queue, each read back from disk and held until it is acked: 1 M unacked 1 KiB messages took the

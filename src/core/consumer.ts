@@ -50,12 +50,6 @@ export interface ConsumeOptions {
   arguments: FieldTable;
   /** a JMS selector: the consumer takes only the messages it selects; the rest wait for others */
   selector?: Selector;
-  /**
-   * the client's own window bounds what the consumer holds unsettled, without a prefetch in the
-   * core: AMQP 1.0 link credit, OpenWire prefetch or pulls (prefetch 0). Its deliveries do not
-   * count against the connection's cap of unbounded unacked deliveries (ConnectionUnacked).
-   */
-  clientWindow?: boolean;
 }
 
 export class Consumer {
@@ -105,12 +99,12 @@ export class Consumer {
   }
 
   /**
-   * does a delivery to it now count against its connection's cap? Only when nothing the client
-   * asked for bounds it: acks, no prefetch of its own, no global qos on its channel, no window
-   * of the client's (ConnectionUnacked). Asked at each delivery: a basic.qos global may come later.
+   * does a delivery to it now count against its connection's cap? Only when nothing bounds what
+   * it holds unsettled: acks, no prefetch of its own, no global qos on its channel
+   * (ConnectionUnacked). Asked at each delivery: a basic.qos global may come later.
    */
   get unbounded(): boolean {
-    return !this.options.noAck && this.prefetch === 0 && this.session.globalPrefetch === 0 && this.options.clientWindow !== true;
+    return !this.options.noAck && this.prefetch === 0 && this.session.globalPrefetch === 0;
   }
 
   /** may this consumer take one more message now? (one without acks is not held back by what waits for acks) */
@@ -118,7 +112,7 @@ export class Consumer {
     if (!this.options.noAck) {
       if (this.prefetch !== 0) {
         if (this.unacked >= this.prefetch) return false;
-      } else if (this.session.globalPrefetch === 0 && this.options.clientWindow !== true && !this.session.connection.hasRoom(this.session)) return false;
+      } else if (this.session.globalPrefetch === 0 && !this.session.connection.hasRoom(this.session)) return false;
     }
     if (this.timedOut !== 0) return false;
     return this.session.hasCredit() && this.sink.isWritable();

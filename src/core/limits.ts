@@ -40,11 +40,11 @@ export interface LimitSettings {
   readSliceMs: number;
   /**
    * unbounded deliveries one connection may hold unacknowledged, over all its channels / sessions
-   * / subscriptions: those of consumers that take with acks and asked for no bound (no prefetch,
-   * no global qos, no link credit or OpenWire window), and basic.gets with ack (qos does not bound
-   * them). At the cap those consumers get nothing more (nothing is read back or buffered for them)
-   * until it settles some; a consumer with a prefetch or credit gets its window in full, as from
-   * RabbitMQ. 0: no cap (RabbitMQ has none). (core/connection-unacked.ts)
+   * / subscriptions: those of consumers that take with acks with no prefetch (no basic.qos, no
+   * global qos; AMQP 1.0 links, whose credit does not bound unsettled deliveries), and basic.gets
+   * with ack (qos does not bound them). At the cap those consumers get nothing more (nothing is
+   * read back or buffered for them) until it settles some; a consumer with a prefetch gets its
+   * window in full, as from RabbitMQ. 0: no cap (RabbitMQ has none). (core/connection-unacked.ts)
    */
   maxUnackedPerConnection: number;
 }

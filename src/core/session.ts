@@ -604,10 +604,10 @@ export class Session {
 
   /** freed credit lets queues deliver again: to this session's consumers and, after a requeue, anyone's */
   private afterSettle(touched: Set<Queue>, requeued: boolean): void {
+    // the sessions refused at the connection's cap take the freed slots first (fair turns, C1)
+    if (!this.closed) this.connection.wake();
     if (requeued) for (const q of touched) q.afterRequeue();
     if (this.closed) return;
-    // the sessions refused at the connection's cap take the freed slots first (fair turns, C1)
-    this.connection.wake();
     for (const c of this.consumers.values()) {
       if (!touched.has(c.queue)) touched.add(c.queue);
     }
@@ -626,9 +626,9 @@ export class Session {
       this.afterSettle(touched, requeued);
       return;
     }
+    if (!this.closed) this.connection.wake();
     if (requeued && q) q.afterRequeue();
     if (this.closed) return;
-    this.connection.wake();
     let own: Queue | undefined;
     for (const c of this.consumers.values()) own = c.queue;
     if (q && !q.deleted) q.dispatch();

@@ -1,9 +1,10 @@
 import type { ConsumeMessage } from 'amqplib';
+import type { Delivery as RheaDelivery } from 'rhea';
 import { describe, expect, it } from 'vitest';
 import type { LocalMQ } from '../../src/index.js';
 import { DEFAULT_LIMITS } from '../../src/core/limits.js';
 import { amqpPort, connect, uniqueName } from '../helpers/amqp.js';
-import { declareQueue, openReceiver, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
+import { declareQueue, openReceiver, pending, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { useBroker } from '../helpers/broker.js';
 import { call } from '../helpers/management.js';
 import { mqttPort } from '../helpers/mqtt.js';
@@ -109,6 +110,16 @@ describe('limits.maxUnackedPerConnection', () => {
     for (let i = 0; i < n; i++) ch.sendToQueue(name, Buffer.from(String(i)));
     await ch.waitForConfirms();
     await conn.close();
+  }
+
+  /** two queues filled with na / nb messages, and one connection with two channels to consume them */
+  async function twoChannels(nameA: string, na: number, nameB: string, nb: number) {
+    const qa = uniqueName(nameA);
+    const qb = uniqueName(nameB);
+    await filled(qa, na);
+    await filled(qb, nb);
+    const conn = await connect(broker());
+    return { qa, qb, conn, a: await conn.createChannel(), b: await conn.createChannel() };
   }
 
   it('defaults to 100 000 unbounded unacked deliveries per connection, far below a broker-filling backlog', () => {
@@ -243,13 +254,7 @@ describe('limits.maxUnackedPerConnection', () => {
   });
 
   it('AMQP 0-9-1: at the cap, a channel that acks as it goes does not starve another channel of the connection: the freed slots go to each in turn (review-s13-1 C1)', async () => {
-    const busy = uniqueName('unacked-busy');
-    const quiet = uniqueName('unacked-quiet');
-    await filled(busy, 1000);
-    await filled(quiet, 10);
-    const conn = await connect(broker());
-    const a = await conn.createChannel();
-    const b = await conn.createChannel();
+    const { qa: busy, qb: quiet, conn, a, b } = await twoChannels('unacked-busy', 1000, 'unacked-quiet', 10);
     const boxA = inbox<ConsumeMessage>();
     await a.consume(busy, (m) => {
       boxA.push(m!);
@@ -267,6 +272,26 @@ describe('limits.maxUnackedPerConnection', () => {
     expect(boxA.got.length).toBeLessThan(100);
     await boxA.reach(1000);
     expect((await a.checkQueue(busy)).messageCount).toBe(0);
+    await conn.close();
+  });
+
+  it('AMQP 0-9-1: at the cap, a channel that rejects with requeue as it goes (a poison-message loop) does not keep the freed slots: another channel gets its turn (review-s13-3 U2)', async () => {
+    const { qa, qb, conn, a, b } = await twoChannels('unacked-poison', 20, 'unacked-poison-other', 20);
+    let aGot = 0;
+    let aHeld!: () => void;
+    const aAtCap = new Promise<void>((r) => (aHeld = r));
+    let stopA = false;
+    await a.consume(qa, (m) => {
+      if (++aGot === CAP) aHeld();
+      if (!stopA) a.reject(m!, true);
+    }, { noAck: false });
+    await aAtCap;
+    const boxB = inbox<ConsumeMessage>();
+    await b.consume(qb, (m) => boxB.push(m!), { noAck: false });
+    // the old code (requeue dispatched before the waiting channels' turn): B got 0 over 300 of A's deliveries
+    await boxB.reach(1);
+    stopA = true;
+    expect(aGot).toBeLessThan(300);
     await conn.close();
   });
 
@@ -323,16 +348,28 @@ describe('limits.maxUnackedPerConnection', () => {
     client.close();
   });
 
-  it('AMQP 1.0: link credit is the client\'s bound, not counted against the cap: all N transfers with credit 1000 (RabbitMQ: no cap)', async () => {
+  // link credit bounds transfers in flight, not unsettled ones (rhea tops it up as messages arrive):
+  // a link counts, as a prefetch-0 consumer does (review-s13-3 U1: exempt, a window-10 receiver took 2000)
+  it('AMQP 1.0, link credit far above the cap: CAP transfers, then one more per accepted delivery', async () => {
     const q = uniqueName('unacked-amqp10');
     await declareQueue(broker(), q, { 'x-queue-type': 'classic' });
     await filled(q);
+    const empty = uniqueName('unacked-amqp10-empty');
+    await declareQueue(broker(), empty, { 'x-queue-type': 'classic' });
     const conn = await rheaConnect(amqpPort(broker()));
     const rx = await openReceiver(conn, { source: { address: `/queues/${q}` }, autoaccept: false, credit_window: 1000 });
-    // the old code stopped at CAP transfers
-    const got = await receiveN(rx, N);
-    expect(got.map((m) => Buffer.from((m.message.body as { content: Buffer }).content).toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
-    expect(broker().queue(q).messageCount()).toBe(0);
+    const first = await receiveN(rx, CAP);
+    // a round trip: attaching another link is answered after any transfer made before it
+    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
+    expect(pending(rx)).toBe(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP);
+
+    (first[0]!.delivery as RheaDelivery & { accept(): void }).accept();
+    const [next] = await receiveN(rx, 1);
+    expect(Buffer.from((next!.message.body as { content: Buffer }).content).toString()).toBe(String(CAP));
+    await openReceiver(conn, { source: { address: `/queues/${empty}` }, autoaccept: false, credit_window: 10 });
+    expect(pending(rx)).toBe(0);
+    expect(broker().queue(q).messageCount()).toBe(N - CAP - 1);
     await rheaClose(conn);
   });
 });

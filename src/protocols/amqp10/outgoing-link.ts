@@ -101,7 +101,7 @@ export class OutgoingLink implements ConsumerSink {
       maxMessageSize: ulong(this.conn.ctx.broker.limits.settings.maxMessageSize),
     } as unknown as Composite);
     const args = this.conn.ctx.dialect === 'rabbitmq' ? consumerArguments(this.a.properties) : {};
-    this.consumer = this.session.core.consume(queue, { tag: `amqp10-${this.session.channel}-${this.handle}`, noAck: this.settled, exclusive: false, priority: 0, arguments: args, clientWindow: true }, this);
+    this.consumer = this.session.core.consume(queue, { tag: `amqp10-${this.session.channel}-${this.handle}`, noAck: this.settled, exclusive: false, priority: 0, arguments: args }, this);
   }
 
   /** the queue this link reads, made or found as its source asks */

@@ -106,7 +106,7 @@ export class OwConsumer implements ConsumerSink {
     this.session.consumerPrefetch = this.prefetchSize;
     const consume = (queue: string, exclusiveUse: boolean) => {
       const selector = kind === 'queue' ? this.selector : undefined;
-      const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {}, clientWindow: true, ...(selector ? { selector } : {}) }, this);
+      const c = this.session.consume(queue, { tag: `${this.tag}/${queue}`, noAck: false, exclusive: exclusiveUse, priority, arguments: {}, ...(selector ? { selector } : {}) }, this);
       this.coreConsumers.push(c);
       this.queuesRead.add(queue);
     };
