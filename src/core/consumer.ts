@@ -109,11 +109,9 @@ export class Consumer {
 
   /** may this consumer take one more message now? (one without acks is not held back by what waits for acks) */
   hasCredit(): boolean {
-    if (!this.options.noAck) {
-      if (this.prefetch !== 0) {
-        if (this.unacked >= this.prefetch) return false;
-      } else if (this.session.globalPrefetch === 0 && !this.session.connection.hasRoom(this.session)) return false;
-    }
+    if (!this.options.noAck && this.prefetch !== 0 && this.unacked >= this.prefetch) return false;
+    // the one rule for what counts against the connection's cap: `unbounded`
+    if (this.unbounded && !this.session.connection.hasRoom(this.session)) return false;
     if (this.timedOut !== 0) return false;
     return this.session.hasCredit() && this.sink.isWritable();
   }

@@ -48,17 +48,26 @@ public class JmsBrowseStates {
   }
 
   /** m0…m9; the even ones with this time to live when ttl > 0 */
-  static void fill(Connection c, Queue q, long ttlEven) throws JMSException {
+  /** sends m0..m9 (the even ones with `ttlEven` ms to live if > 0); returns the latest expiration set (0: none) */
+  static long fill(Connection c, Queue q, long ttlEven) throws JMSException {
     Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
     MessageProducer p = s.createProducer(q);
+    long expiresAt = 0;
     for (int i = 0; i < 10; i++) {
       TextMessage m = s.createTextMessage("m" + i);
       m.setIntProperty("n", i);
       m.setStringProperty("color", i % 2 == 0 ? "red" : "blue");
       m.setStringProperty("run", RUN);
       p.send(m, DeliveryMode.PERSISTENT, 4, ttlEven > 0 && i % 2 == 0 ? ttlEven : 0);
+      expiresAt = Math.max(expiresAt, m.getJMSExpiration());
     }
     s.close();
+    return expiresAt;
+  }
+
+  /** until the clock (the broker's: same machine) is past `expiresAt`, the JMSExpiration fill() set: the event the expiry cases wait for */
+  static void untilPast(long expiresAt) throws InterruptedException {
+    for (long now = System.currentTimeMillis(); now <= expiresAt; now = System.currentTimeMillis()) Thread.sleep(expiresAt - now + 1);
   }
 
   static String browse(Connection c, Queue q, String selector) throws JMSException {
@@ -153,15 +162,14 @@ public class JmsBrowseStates {
         }
         case "expired-held": {
           // the even ones expire while a client-ack consumer holds the first three and the rest sit in its prefetch
-          fill(c, q, 300);
+          long expiresAt = fill(c, q, 300);
           receive(other.createSession(false, Session.CLIENT_ACKNOWLEDGE).createConsumer(q), 3);
-          Thread.sleep(600);
+          untilPast(expiresAt);
           break;
         }
         case "expired-dead-lettered": {
           // the even ones expired, no consumer: the browse, then what of this run ActiveMQ.DLQ holds
-          fill(c, q, 300);
-          Thread.sleep(600);
+          untilPast(fill(c, q, 300));
           String seen = browse(c, q, null);
           return seen + " | DLQ " + browse(c, new ActiveMQQueue("ActiveMQ.DLQ"), "run = '" + RUN + "'");
         }
