@@ -8,6 +8,9 @@
 # ROUNDS (3), WORK (/tmp/confirm-latency), PUBLISHERS (1; N = N connections per protocol publishing
 # at once, confirm-latency.ts --publishers); BEFORE=<another checkout with dist/> also runs that
 # build as "localmq-before" (for before/after figures). Needs root for RabbitMQ (runs as the rabbitmq user).
+# PROBE=0 leaves out the disk probes: by default two bench/fsync-probe.ts (append, overwrite; files under WORK,
+# so on the data dirs' disk) run from the first round to the last, and the report says for every gap over
+# 100 ms whether a slow probe sync overlapped it (the disk's) or not (ours). Report: bench/confirm-latency-report.ts.
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
 # (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
@@ -50,7 +53,15 @@ if [ -n "${BEFORE:-}" ]; then
     > "$W/before/out.log" 2>&1 < /dev/null &
   BEFORE_PID=$!
 fi
+PROBE_PIDS=
+stop_probes() {
+  [ -n "$PROBE_PIDS" ] || return 0
+  kill -TERM $PROBE_PIDS 2>/dev/null || true
+  for pid in $PROBE_PIDS; do while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done; done
+  PROBE_PIDS=
+}
 cleanup() {
+  stop_probes
   kill "$LMQ_PID" $BEFORE_PID 2>/dev/null || true
   rabbitmqctl -n confirmlat@localhost stop >/dev/null 2>&1 || true
 }
@@ -63,6 +74,17 @@ echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
+# the disk's own sync latency beside every round (bench/fsync-probe.ts): node directly, so that the
+# TERM reaches the probe (npx/tsx would stand between)
+if [ "${PROBE:-1}" != 0 ]; then
+  mkdir -p "$W/probe"
+  for mode in append overwrite; do
+    node --import tsx bench/fsync-probe.ts --mode $mode --file "$W/probe/$mode.dat" > "$W/probe/$mode.jsonl" 2>"$W/probe/$mode.err" &
+    PROBE_PIDS="$PROBE_PIDS $!"
+  done
+  # the overwrite probe writes its 16 MiB of zeros first: start the rounds once both sync
+  for _ in $(seq 1 300); do grep -qs ready "$W/probe/overwrite.err" && grep -qs ready "$W/probe/append.err" && break; sleep 0.1; done
+fi
 before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
 for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then order=(lmq rmq before); else order=(rmq before lmq); fi
@@ -72,19 +94,5 @@ for r in $(seq 1 "$ROUNDS"); do
     timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" | sed "s/^/{\"round\":$r,/; s/,{/,/"
   done
 done | tee "$W/results.jsonl"
-node -e '
-const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
-const med = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const keys = [...new Set(rows.map((r) => r.protocol))];
-console.log("protocol        broker          p50 ms   p99 ms (min..max)      max ms   max gap ms  empty 100ms windows");
-for (const p of keys) for (const b of ["localmq", "localmq-before", "rabbitmq-3.10"]) {
-  const rs = rows.filter((r) => r.protocol === p && r.label === b);
-  if (!rs.length) continue;
-  const p99 = rs.map((r) => r.p99Ms);
-  console.log(`${p.padEnd(16)}${b.padEnd(16)}${med(rs.map((r) => r.p50Ms)).toFixed(1).padStart(7)}  ${med(p99).toFixed(1).padStart(7)} (${Math.min(...p99).toFixed(0)}..${Math.max(...p99).toFixed(0)})`.padEnd(60) + `${med(rs.map((r) => r.maxMs)).toFixed(0).padStart(7)}  ${Math.max(...rs.map((r) => r.maxGapMs)).toFixed(0).padStart(10)}  ${rs.map((r) => r.emptyWindows).join(",")}`);
-}
-for (const p of keys) {
-  const l = med(rows.filter((r) => r.protocol === p && r.label === "localmq").map((r) => r.p99Ms));
-  const q = med(rows.filter((r) => r.protocol === p && r.label === "rabbitmq-3.10").map((r) => r.p99Ms));
-  console.log(`${p}: LocalMQ p99 / RabbitMQ p99 = ${(l / q).toFixed(2)} (goal <= 0.5)`);
-}' "$W/results.jsonl"
+stop_probes
+npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"

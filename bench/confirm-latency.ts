@@ -13,7 +13,8 @@
  *
  * Prints one JSON line per protocol: p50/p99/max in ms, and the longest stretch after the
  * first 100 ms during which publishes were outstanding and no confirm came (`maxGapMs`),
- * with the number of 100 ms windows that had no confirm (`emptyWindows`). bench/confirm-latency.sh
+ * with the number of 100 ms windows that had no confirm (`emptyWindows`) and every gap over 100 ms
+ * (`gapsOver100`, to match against bench/fsync-probe.ts's slow syncs). bench/confirm-latency.sh
  * runs it against LocalMQ and RabbitMQ in the same run, alternating.
  *
  * `--publishers N` (default 1) publishes over N connections per protocol at once, each its share of
@@ -69,6 +70,8 @@ interface Result {
   /** when (ms since the first publish) the longest gap began */
   maxGapAtMs: number;
   emptyWindows: number;
+  /** every gap over 100 ms (after the first 100 ms): [began, ms since the first publish; length, ms] */
+  gapsOver100: [number, number][];
   /** with --trace-out: publishes the client sent during the longest gap, and unconfirmed at its start */
   sentInGap?: number;
   outstandingAtGap?: number;
@@ -85,14 +88,17 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
   lat.sort();
   const pct = (p: number) => lat[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!;
   const times = Float64Array.from(confirmedAt).sort();
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
   const end = times[n - 1]!;
   // gaps between confirms after the first 100 ms, while some publish was unconfirmed
   let maxGap = 0;
   let maxGapAt = 0;
   let prev = 100;
+  const gapsOver100: [number, number][] = [];
   for (let i = 0; i < n; i++) {
     const t = times[i]!;
     if (t <= 100) continue;
+    if (t - prev > 100) gapsOver100.push([r3(prev), r3(t - prev)]);
     if (t - prev > maxGap) {
       maxGap = t - prev;
       maxGapAt = prev;
@@ -105,8 +111,7 @@ function summarise(protocol: string, n: number, sent: Float64Array, confirmedAt:
     while (j < n && times[j]! < w) j++;
     if (j >= n || times[j]! >= w + 100) empty++;
   }
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
-  const r: Result = { label, protocol, count: n, publishers, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, startEpochMs: r3(startEpochMs) };
+  const r: Result = { label, protocol, count: n, publishers, seconds: r3(end / 1000), p50Ms: r3(pct(50)), p99Ms: r3(pct(99)), maxMs: r3(lat[n - 1]!), maxGapMs: r3(maxGap), maxGapAtMs: r3(maxGapAt), emptyWindows: empty, gapsOver100, startEpochMs: r3(startEpochMs) };
   if (traceOut) {
     let sentInGap = 0;
     let outstanding = 0;
