@@ -686,13 +686,17 @@ export class Session {
   }
 
   /**
-   * its deliveries from `queue` still waiting for a settle, appended to `out` (what a QueueBrowser
-   * shows besides the ready messages: QueueBrowse). Only a session whose book holds some from
-   * that queue (a consumer of it that takes with acks, or gets with acks) walks its book.
+   * does its book hold deliveries from `queue` (a consumer of it that takes with acks, or gets
+   * with acks)? Only such a session's book is walked for what a QueueBrowser shows besides the
+   * ready messages (QueueBrowse)
    */
-  collectUnacked(queue: Queue, out: QueueEntry[]): void {
-    if (!this.gotFrom.has(queue) && !this.hasBookConsumerOf(queue)) return;
-    for (const d of this.outstanding.values()) if (d.queue === queue && !d.timedOut) out.push(d.entry);
+  holdsFrom(queue: Queue): boolean {
+    return this.gotFrom.has(queue) || this.hasBookConsumerOf(queue);
+  }
+
+  /** its deliveries from `queue` still waiting for a settle, walked as its book goes on changing (a Map's iteration) */
+  *unackedFrom(queue: Queue): Generator<QueueEntry, void, undefined> {
+    for (const d of this.outstanding.values()) if (d.queue === queue && !d.timedOut) yield d.entry;
   }
 
   private hasBookConsumerOf(queue: Queue): boolean {

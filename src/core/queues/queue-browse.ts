@@ -36,6 +36,21 @@ function before(a: { seq: number; priority: number }, b: { seq: number; priority
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }
 
+const SEQ_SPAN = 2 ** 44;
+
+/**
+ * a number whose order is `before`'s (priorities 0-255, arrival numbers below 2^44: exact in a
+ * double), so that the delivered ones sort as a Float64Array does, natively, with no comparator
+ */
+function orderKey(p: { seq: number; priority: number }): number {
+  return (255 - p.priority) * SEQ_SPAN + p.seq;
+}
+
+/** how many delivered ones a step takes from the sessions' books between two looks at the clock */
+const GATHER_CHECK = 1024;
+/** the delivered ones are sorted this many at a time as they are gathered (a run: ~1-2 ms), the runs merged as they are shown */
+const RUN = 16_384;
+
 /**
  * What a QueueBrowser sees of one queue: every message the queue holds, in the queue's order —
  * the ready ones and those delivered to a consumer and not settled yet (in a client's prefetch,
@@ -45,8 +60,14 @@ function before(a: { seq: number; priority: number }, b: { seq: number; priority
  * client-ack consumer holding 3: the browser enumerates m0…m9; test/openwire/browser-held.test.ts).
  *
  * The ready messages come from a ReadyCopy (a slice at a time, following the queue as it
- * changes); the delivered ones are taken from the sessions holding them when the browse starts
- * (QueueHost.unackedOf, once in that turn) and merged in by their place in the queue's order.
+ * changes); the delivered ones are gathered from the books of the sessions holding some when
+ * the browse starts (QueueHost.unackedOf), a slice at a time before anything is shown, then
+ * sorted into the queue's order (Float64Arrays of keys, a run of RUN at a time, merged as they
+ * are shown: review-s13-2 F1, a walk and sort of a million in one turn held the loop for
+ * seconds) and merged in by their place. While they are
+ * gathered, what changes is told by the queue: one delivered after the start came from the
+ * ready copy's reach and is not taken from a book again; one returned before its book was
+ * walked is taken as it comes back.
  * Until the browse ends the queue tells it of every message delivered, returned and settled for
  * good (Queue.browseWhenReturned registers it; handedOut, returned, gone, readyCleared), so that:
  * - a delivered one acknowledged before the browse reaches it is left out (ActiveMQ's browser
@@ -64,9 +85,20 @@ export class QueueBrowse {
   /** the pending ones not shown yet, by arrival number (the queue tells of messages by entry) */
   private readonly pending = new Map<number, PendingEntry>();
   private readonly copy: ReadyCopy<Copied>;
-  /** the delivered ones (as the browse started, and any a purge left outside the ready copy), in the queue's order, from `nextHeld` on */
-  private held: PendingEntry[];
-  private nextHeld = 0;
+  /** the delivered ones when the browse started, still being taken from the sessions' books (a slice at a time) */
+  private gather: Iterator<QueueEntry> | undefined;
+  /** while gathering: arrival numbers of the messages delivered since the start (the ready copy covers them) */
+  private lateDelivered: Set<number> | undefined = new Set();
+  /** while gathering: the order keys of the delivered ones taken since the last run was sorted */
+  private gathered: number[] = [];
+  /**
+   * the delivered ones (as the browse started, and any a purge left outside the ready copy), as
+   * order keys: sorted runs, each read from its `runAt` on; `minRun` the run whose next key is
+   * the smallest (-1: to be found again)
+   */
+  private runs: Float64Array[] = [];
+  private runAt: number[] = [];
+  private minRun = -1;
   /** the ready copy's places handed out or passed so far */
   private sent = 0;
   private copyComplete = false;
@@ -76,14 +108,16 @@ export class QueueBrowse {
   /** expired ready messages passed over in this next(), handed to the queue before it returns */
   private expired: QueueEntry[] | undefined;
 
-  /** `start` makes the queue's ready copy with the copier given, in the same turn as `held` was taken */
+  /**
+   * `held`: the queue's deliveries waiting for a settle, walked a slice at a time from now on;
+   * `start` makes the queue's ready copy with the copier given, in this same turn
+   */
   constructor(
     private readonly queue: BrowsedQueue,
-    held: readonly QueueEntry[],
+    held: Iterator<QueueEntry>,
     start: (copier: (e: QueueEntry, left: boolean) => Copied) => ReadyCopy<Copied>,
   ) {
-    this.held = held.map((e) => this.track(e, true));
-    this.held.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.gather = held;
     this.copy = start(this.copied);
   }
 
@@ -97,10 +131,67 @@ export class QueueBrowse {
     return this.finished;
   }
 
-  /** copies up to `max` more ready messages, until `deadline`; true once the ready copy is complete */
+  /**
+   * gathers more of the delivered ones until `deadline` (nothing is shown before they are all
+   * known), then copies up to `max` more ready messages; true once the ready copy is complete
+   */
   step(deadline: number, max: number): boolean {
+    if (this.gather !== undefined && !this.gatherSome(deadline)) return false;
     if (!this.copyComplete) this.copyComplete = this.copy.step(deadline, max);
     return this.copyComplete;
+  }
+
+  /** true once every delivered one is taken and sorted */
+  private gatherSome(deadline: number): boolean {
+    const gather = this.gather!;
+    const late = this.lateDelivered!;
+    for (let n = 1; ; n++) {
+      const r = gather.next();
+      if (r.done) break;
+      const e = r.value;
+      if (!this.pending.has(e.seq) && !late.has(e.seq)) this.addGathered(orderKey(this.track(e, true)));
+      if (n % GATHER_CHECK === 0 && performance.now() >= deadline) return false;
+    }
+    this.gather = undefined;
+    this.lateDelivered = undefined;
+    this.sealRun();
+    return true;
+  }
+
+  private addGathered(key: number): void {
+    this.gathered.push(key);
+    if (this.gathered.length >= RUN) this.sealRun();
+  }
+
+  /** the keys gathered since the last run: sorted, a run of their own */
+  private sealRun(): void {
+    if (this.gathered.length === 0) return;
+    this.runs.push(Float64Array.from(this.gathered).sort());
+    this.runAt.push(0);
+    this.gathered = [];
+    this.minRun = -1;
+  }
+
+  /** the smallest key not shown yet of the delivered ones, or undefined */
+  private heldKey(): number | undefined {
+    if (this.minRun < 0) {
+      let best = Infinity;
+      for (let i = 0; i < this.runs.length; i++) {
+        const run = this.runs[i]!;
+        const at = this.runAt[i]!;
+        if (at < run.length && run[at]! < best) {
+          best = run[at]!;
+          this.minRun = i;
+        }
+      }
+      if (this.minRun < 0) return undefined;
+    }
+    return this.runs[this.minRun]![this.runAt[this.minRun]!];
+  }
+
+  private heldTaken(): void {
+    this.runAt[this.minRun]!++;
+    this.minRun = -1;
   }
 
   /**
@@ -120,6 +211,8 @@ export class QueueBrowse {
 
   private nextShown(now: number): QueueEntry | undefined {
     const out = this.copy.out;
+    // the delivered ones must all be known before anything is shown
+    if (this.gather !== undefined) return undefined;
     for (;;) {
       if (this.finished) return undefined;
       const r = this.sent < out.length ? out[this.sent] : undefined;
@@ -135,9 +228,15 @@ export class QueueBrowse {
         continue;
       }
       if (r === undefined && !this.copyComplete) return undefined;
-      const h = this.nextHeld < this.held.length ? this.held[this.nextHeld] : undefined;
+      let h: PendingEntry | undefined;
+      for (let key = this.heldKey(); key !== undefined; key = this.heldKey()) {
+        // one gone for good meanwhile (acked) is no longer pending: passed over
+        h = this.pending.get(key % SEQ_SPAN);
+        if (h !== undefined) break;
+        this.heldTaken();
+      }
       if (h !== undefined && (r === undefined || before(h, r))) {
-        this.held[this.nextHeld++] = undefined as never;
+        this.heldTaken();
         const e = this.take(h, now);
         if (e !== undefined) return e;
         continue;
@@ -173,12 +272,16 @@ export class QueueBrowse {
   handedOut(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
     if (p !== undefined) p.delivered = true;
+    // while gathering: it was ready at the start (the ready copy's), not one to take from a book
+    this.lateDelivered?.add(e.seq);
   }
 
   /** a delivered message came back to the ready list (its consumer closed, a reject with requeue) */
   returned(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
     if (p !== undefined) p.delivered = false;
+    // while gathering: one delivered at the start whose book was not walked yet is taken now
+    else if (this.lateDelivered !== undefined && !this.lateDelivered.has(e.seq)) this.addGathered(orderKey(this.track(e, false)));
   }
 
   /** a message left the queue for good */
@@ -208,12 +311,9 @@ export class QueueBrowse {
     this.copy.cancel();
     this.sent = 0;
     this.copyComplete = true;
-    if (kept.length) {
-      const rest = this.held.slice(this.nextHeld).concat(kept);
-      rest.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-      this.held = rest;
-      this.nextHeld = 0;
-    }
+    // a run of their own (merged with the others as they are shown)
+    for (const p of kept) this.addGathered(orderKey(p));
+    if (this.gather === undefined) this.sealRun();
   }
 
   // -------------------------------------------------------------------------------------
@@ -255,7 +355,11 @@ export class QueueBrowse {
     if (this.finished) return;
     this.finished = true;
     this.pending.clear();
-    this.held = [];
+    this.runs = [];
+    this.runAt = [];
+    this.gather = undefined;
+    this.lateDelivered = undefined;
+    this.gathered = [];
     this.queue.unwatchBrowse(this);
   }
 }
