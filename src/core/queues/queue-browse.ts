@@ -1,6 +1,7 @@
 import type { QueueEntry } from './entry.js';
 import { PagedEntry } from './paged-fifo.js';
 import type { ReadyCopy } from './ready-list.js';
+import { SortedRuns } from './sorted-runs.js';
 
 /**
  * A message a browse shows from outside its ready copy — one delivered to a consumer and not
@@ -26,6 +27,10 @@ type Copied = QueueEntry | PendingEntry | null;
 /** the queue browsed, as the browse sees it (Queue.browseWhenReturned registers the browse with it) */
 export interface BrowsedQueue {
   readonly deleted: boolean;
+  /** deliveries taken out of a session's book (a bulk settle) are still on their way back */
+  readonly returnsInFlight: boolean;
+  /** `run` once the returns in flight now are back (Queue.whenReturned) */
+  whenReturned(run: () => void): void;
   unwatchBrowse(b: QueueBrowse): void;
   /** expired ready messages the browse passed over: the queue expires those still there */
   expireFound(entries: readonly QueueEntry[]): void;
@@ -46,10 +51,8 @@ function orderKey(p: { seq: number; priority: number }): number {
   return (255 - p.priority) * SEQ_SPAN + p.seq;
 }
 
-/** how many delivered ones a step takes from the sessions' books between two looks at the clock */
+/** how many deliveries a step walks in the sessions' books (any queue's: review-s13-3 B3) between two looks at the clock */
 const GATHER_CHECK = 1024;
-/** the delivered ones are sorted this many at a time as they are gathered (a run: ~1-2 ms), the runs merged as they are shown */
-const RUN = 16_384;
 
 /**
  * What a QueueBrowser sees of one queue: every message the queue holds, in the queue's order —
@@ -62,12 +65,16 @@ const RUN = 16_384;
  * The ready messages come from a ReadyCopy (a slice at a time, following the queue as it
  * changes); the delivered ones are gathered from the books of the sessions holding some when
  * the browse starts (QueueHost.unackedOf), a slice at a time before anything is shown, then
- * sorted into the queue's order (Float64Arrays of keys, a run of RUN at a time, merged as they
- * are shown: review-s13-2 F1, a walk and sort of a million in one turn held the loop for
- * seconds) and merged in by their place. While they are
- * gathered, what changes is told by the queue: one delivered after the start came from the
- * ready copy's reach and is not taken from a book again; one returned before its book was
- * walked is taken as it comes back.
+ * sorted into the queue's order (SortedRuns: review-s13-2 F1, a walk and sort of a million in
+ * one turn held the loop for seconds) and merged in by their place. While they are gathered,
+ * what changes is told by the queue: one delivered after the start came from the ready copy's
+ * reach and is not taken from a book again; one returned before its book was walked is taken
+ * as it comes back. A book handed to a bulk settle (an ack or nack multiple of everything, a
+ * close) is walked no further: its deliveries reach the browse as they settle (gone, returned),
+ * and so do those a nack multiple took out of a book (review-s13-3 B1, B2). Returns on their
+ * way once the books are walked are waited for before anything is shown (waitingForReturns:
+ * off the caller's bulk work, which may be what brings them back), and one held at the start
+ * that comes back later still is taken as long as its place is not passed.
  * Until the browse ends the queue tells it of every message delivered, returned and settled for
  * good (Queue.browseWhenReturned registers it; handedOut, returned, gone, readyCleared), so that:
  * - a delivered one acknowledged before the browse reaches it is left out (ActiveMQ's browser
@@ -86,19 +93,22 @@ export class QueueBrowse {
   private readonly pending = new Map<number, PendingEntry>();
   private readonly copy: ReadyCopy<Copied>;
   /** the delivered ones when the browse started, still being taken from the sessions' books (a slice at a time) */
-  private gather: Iterator<QueueEntry> | undefined;
-  /** while gathering: arrival numbers of the messages delivered since the start (the ready copy covers them) */
-  private lateDelivered: Set<number> | undefined = new Set();
-  /** while gathering: the order keys of the delivered ones taken since the last run was sorted */
-  private gathered: number[] = [];
+  private gather: Iterator<QueueEntry | null> | undefined;
   /**
-   * the delivered ones (as the browse started, and any a purge left outside the ready copy), as
-   * order keys: sorted runs, each read from its `runAt` on; `minRun` the run whose next key is
-   * the smallest (-1: to be found again)
+   * arrival numbers of the ready copy's messages (ready at the start, copied as they were)
+   * delivered since the start and not passed yet: a return of one is the copy's, not one to take
    */
-  private runs: Float64Array[] = [];
-  private runAt: number[] = [];
-  private minRun = -1;
+  private lateDelivered = new Set<number>();
+  /** the books are walked and returns were on their way: waiting for them (whenGathered), then back */
+  private waiting = false;
+  private returnsBack = false;
+  /**
+   * the delivered ones (as the browse started, one returned later while its place is ahead, and
+   * any a purge left outside the ready copy), as order keys, sorted as they are shown
+   */
+  private readonly held = new SortedRuns();
+  /** the order key of the last place shown or passed: what comes back behind it is not shown */
+  private passedKey = -Infinity;
   /** the ready copy's places handed out or passed so far */
   private sent = 0;
   private copyComplete = false;
@@ -114,7 +124,10 @@ export class QueueBrowse {
    */
   constructor(
     private readonly queue: BrowsedQueue,
-    held: Iterator<QueueEntry>,
+    /** the books' deliveries, any queue's (null: another queue's, or timed out: walked, not taken) */
+    held: Iterator<QueueEntry | null>,
+    /** the queue's next arrival number at the start: a message arriving later is not the browse's */
+    private readonly startSeq: number,
     start: (copier: (e: QueueEntry, left: boolean) => Copied) => ReadyCopy<Copied>,
   ) {
     this.gather = held;
@@ -141,57 +154,45 @@ export class QueueBrowse {
     return this.copyComplete;
   }
 
-  /** true once every delivered one is taken and sorted */
+  /**
+   * the books are walked and the browse waits for returns on their way (deliveries a bulk settle
+   * took out of a book before it was walked): step() does nothing until whenGathered's `run`.
+   * The caller must wait off the work that brings them back (the broker's bulk work: a browse
+   * stepping there until they are back never lets them come: review-s13-3's livelock).
+   */
+  get waitingForReturns(): boolean {
+    return this.waiting && !this.finished;
+  }
+
+  /** `run` once the returns waited for are back (or the queue is gone): the gathering can end */
+  whenGathered(run: () => void): void {
+    this.queue.whenReturned(() => {
+      this.waiting = false;
+      this.returnsBack = true;
+      run();
+    });
+  }
+
+  /** true once every delivered one is taken (and the returns on their way once the books were walked are back) */
   private gatherSome(deadline: number): boolean {
+    if (this.waiting) return false;
     const gather = this.gather!;
-    const late = this.lateDelivered!;
     for (let n = 1; ; n++) {
       const r = gather.next();
       if (r.done) break;
       const e = r.value;
-      if (!this.pending.has(e.seq) && !late.has(e.seq)) this.addGathered(orderKey(this.track(e, true)));
+      if (e !== null && e.seq < this.startSeq && !this.pending.has(e.seq) && !this.lateDelivered.has(e.seq)) this.held.add(orderKey(this.track(e, true)));
       if (n % GATHER_CHECK === 0 && performance.now() >= deadline) return false;
     }
-    this.gather = undefined;
-    this.lateDelivered = undefined;
-    this.sealRun();
-    return true;
-  }
-
-  private addGathered(key: number): void {
-    this.gathered.push(key);
-    if (this.gathered.length >= RUN) this.sealRun();
-  }
-
-  /** the keys gathered since the last run: sorted, a run of their own */
-  private sealRun(): void {
-    if (this.gathered.length === 0) return;
-    this.runs.push(Float64Array.from(this.gathered).sort());
-    this.runAt.push(0);
-    this.gathered = [];
-    this.minRun = -1;
-  }
-
-  /** the smallest key not shown yet of the delivered ones, or undefined */
-  private heldKey(): number | undefined {
-    if (this.minRun < 0) {
-      let best = Infinity;
-      for (let i = 0; i < this.runs.length; i++) {
-        const run = this.runs[i]!;
-        const at = this.runAt[i]!;
-        if (at < run.length && run[at]! < best) {
-          best = run[at]!;
-          this.minRun = i;
-        }
-      }
-      if (this.minRun < 0) return undefined;
+    // what a bulk settle took out of a book before the walk got there and is still on its way
+    // back is waited for, once: a requeue starting later holds nothing the walk did not see (the
+    // walk is over), and it brings nothing back before the wait's answer has run (Queue.whenReturned)
+    if (!this.returnsBack && this.queue.returnsInFlight && !this.queue.deleted) {
+      this.waiting = true;
+      return false;
     }
-    return this.runs[this.minRun]![this.runAt[this.minRun]!];
-  }
-
-  private heldTaken(): void {
-    this.runAt[this.minRun]!++;
-    this.minRun = -1;
+    this.gather = undefined;
+    return true;
   }
 
   /**
@@ -229,14 +230,17 @@ export class QueueBrowse {
       }
       if (r === undefined && !this.copyComplete) return undefined;
       let h: PendingEntry | undefined;
-      for (let key = this.heldKey(); key !== undefined; key = this.heldKey()) {
+      let hKey = 0;
+      for (let key = this.held.peek(); key !== undefined; key = this.held.peek()) {
         // one gone for good meanwhile (acked) is no longer pending: passed over
         h = this.pending.get(key % SEQ_SPAN);
+        hKey = key;
         if (h !== undefined) break;
-        this.heldTaken();
+        this.held.take();
       }
       if (h !== undefined && (r === undefined || before(h, r))) {
-        this.heldTaken();
+        this.held.take();
+        this.passedKey = hKey;
         const e = this.take(h, now);
         if (e !== undefined) return e;
         continue;
@@ -246,6 +250,7 @@ export class QueueBrowse {
         return undefined;
       }
       out[this.sent++] = null;
+      this.passedKey = orderKey(r);
       if (r instanceof PendingEntry) {
         const e = this.take(r, now);
         if (e !== undefined) return e;
@@ -271,17 +276,30 @@ export class QueueBrowse {
   /** a message was handed to a consumer, to wait for its settle */
   handedOut(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p !== undefined) p.delivered = true;
-    // while gathering: it was ready at the start (the ready copy's), not one to take from a book
-    this.lateDelivered?.add(e.seq);
+    if (p !== undefined) {
+      p.delivered = true;
+      return;
+    }
+    // ready at the start and copied as it was (the ready copy's, in its place there): not one
+    // to take from a book, nor when it comes back. Only while its place is ahead: one shown is
+    // passed over by returned() anyway, so this stays within the copy's messages not shown yet
+    if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.add(e.seq);
   }
 
   /** a delivered message came back to the ready list (its consumer closed, a reject with requeue) */
   returned(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p !== undefined) p.delivered = false;
-    // while gathering: one delivered at the start whose book was not walked yet is taken now
-    else if (this.lateDelivered !== undefined && !this.lateDelivered.has(e.seq)) this.addGathered(orderKey(this.track(e, false)));
+    if (p !== undefined) {
+      p.delivered = false;
+      return;
+    }
+    // one delivered at the start and not taken yet (its book not walked yet, or a bulk settle took
+    // it out of the book first: review-s13-3 B2) is taken now, for the browse's whole life, as
+    // long as its place is ahead of what was shown; not one that arrived after the start, nor the
+    // ready copy's
+    if (this.finished || e.seq >= this.startSeq || this.lateDelivered.has(e.seq)) return;
+    const key = orderKey(e);
+    if (key > this.passedKey) this.held.add(orderKey(this.track(e, false)));
   }
 
   /** a message left the queue for good */
@@ -311,9 +329,8 @@ export class QueueBrowse {
     this.copy.cancel();
     this.sent = 0;
     this.copyComplete = true;
-    // a run of their own (merged with the others as they are shown)
-    for (const p of kept) this.addGathered(orderKey(p));
-    if (this.gather === undefined) this.sealRun();
+    // merged with the others as they are shown
+    for (const p of kept) this.held.add(orderKey(p));
   }
 
   // -------------------------------------------------------------------------------------
@@ -355,11 +372,9 @@ export class QueueBrowse {
     if (this.finished) return;
     this.finished = true;
     this.pending.clear();
-    this.runs = [];
-    this.runAt = [];
+    this.held.clear();
     this.gather = undefined;
-    this.lateDelivered = undefined;
-    this.gathered = [];
+    this.lateDelivered.clear();
     this.queue.unwatchBrowse(this);
   }
 }
