@@ -5,7 +5,7 @@
  * dead-letters), the longest event-loop stall meanwhile (perf_hooks' delay histogram), and
  * the round trips of another AMQP client that keeps asking queue.declare(passive) all along:
  * how many it got and the slowest one (the goal: no stall over 100 ms; the client is served).
- *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--only purge,delete,...] [--data-dir DIR]
+ *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--held 400000] [--only purge,delete,...] [--data-dir DIR]
  * Operations: a client of each protocol publishing N one-byte messages as fast as its socket
  * takes them (AMQP 0-9-1 amqplib with confirms off, STOMP, MQTT mqtt.js QoS 0, OpenWire the
  * ActiveMQ JMS client's async sends, AMQP 1.0 rhea pre-settled; the answer column gives the
@@ -18,7 +18,8 @@
  * deleted midway, and with removals from the middle midway; peek() of a quorum queue with 4.2's two priority
  * levels), a selector consumer of a quorum queue (`quorum selector (few selected)`: 1 in 100 000 selected, it
  * attaches, then 20 publishes one a turn; `quorum selector (all but the head selected)`: it takes all N - 1
- * behind an unselected head, prefetch 1000), a JMS QueueBrowser over N (bench/openwire/JmsBrowse.java),
+ * behind an unselected head, prefetch 1000), a JMS QueueBrowser over N (bench/openwire/JmsBrowse.java; and
+ * while in-process sessions hold --held of them unacked, one session or four),
  * the management API's get of N (by curl, each
  * ackmode), TTL expiry and dead-lettering (as the TTL runs out over the fill, and all at once:
  * every message's own expiration set to one common deadline).
@@ -644,6 +645,60 @@ if (wanted('OpenWire queue browser')) {
   v.deleteQueue('browse', false, false, null);
   await settled();
 }
+/**
+ * A JMS QueueBrowser over N while in-process sessions hold `--held` of them (400k) delivered and
+ * unacked, by one session or split over several (issue 18 point 5, review-s13-2 F1: the browse
+ * start walked and sorted every held delivery in one turn: 232 ms at 400k, 3.1 s at 1M). The
+ * browser enumerates all N (ActiveMQ 5.17 shows the held ones too); the answer gives its time to
+ * the first message (after the held ones are gathered) and to the end. Then what an open browse
+ * keeps: a QueueBrowse of the same queue started in-process and gathered (its first message
+ * taken), heap and RSS after a GC, then cancelled.
+ */
+const HELD = Number(arg('--held') ?? 400_000);
+const browseHeld = async (sessions: number) => {
+  const label = `OpenWire queue browser with ${HELD} held by ${sessions} session${sessions > 1 ? 's' : ''}`;
+  if (!wanted(label)) return;
+  const name = `browse.held${sessions}`;
+  declare(name);
+  fill(name);
+  const holders = Array.from({ length: sessions }, (_, k) => takeAll(name, Math.floor(HELD / sessions) + (k < HELD % sessions ? 1 : 0)));
+  const q = v.getQueue(name)!;
+  while (q.unackedCount < HELD) await turn();
+  const jms = compileJmsBench('JmsBrowse');
+  await measure(label, async () =>
+    'skipped' in jms ? `skipped: ${jms.skipped}` : (await floodChild('java', ['-cp', jms.classpath, 'JmsBrowse', `tcp://127.0.0.1:${b.ports['openwire']}`, name])).replace('done', 'browsed'),
+  );
+  console.log(`  ${label}: an open browse keeps ${await openBrowseMemory(q)}`);
+  for (const h of holders) h.session.close();
+  await settled();
+  v.deleteQueue(name, false, false, null);
+  await settled();
+};
+/** heap and RSS (after a GC) a QueueBrowse of `q` keeps once it has gathered the held ones, and after it is cancelled */
+const openBrowseMemory = async (q: NonNullable<ReturnType<typeof v.getQueue>>): Promise<string> => {
+  if (!gc) return '(not measured: run node with --expose-gc)';
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+  gc();
+  const before = process.memoryUsage();
+  const browse = q.browseWhenReturned(() => undefined);
+  if (browse === undefined) return '(not measured: returns in flight)';
+  const t = performance.now();
+  while (browse.next(Date.now()) === undefined && !browse.done) {
+    browse.step(performance.now() + 8, 1024);
+    await turn();
+  }
+  const firstMs = performance.now() - t;
+  gc();
+  const open = process.memoryUsage();
+  browse.cancel();
+  gc();
+  const after = process.memoryUsage();
+  const heap = open.heapUsed - before.heapUsed;
+  return `heap +${mb(heap)} MB (${(heap / q.unackedCount).toFixed(0)} B per held delivery), RSS +${mb(open.rss - before.rss)} MB; first message after ${firstMs.toFixed(0)} ms in-process; after cancel heap ${mb(after.heapUsed - before.heapUsed)} MB`;
+};
+await browseHeld(1);
+await browseHeld(4);
+
 if (wanted('messages() (test API, synchronous)')) {
   // the synchronous form: it returns the array, so it holds the loop for the whole copy (documented)
   declare('msgs');

@@ -686,13 +686,27 @@ export class Session {
   }
 
   /**
-   * its deliveries from `queue` still waiting for a settle, appended to `out` (what a QueueBrowser
-   * shows besides the ready messages: QueueBrowse). Only a session whose book holds some from
-   * that queue (a consumer of it that takes with acks, or gets with acks) walks its book.
+   * does its book hold deliveries from `queue` (a consumer of it that takes with acks, or gets
+   * with acks)? Only such a session's book is walked for what a QueueBrowser shows besides the
+   * ready messages (QueueBrowse)
    */
-  collectUnacked(queue: Queue, out: QueueEntry[]): void {
-    if (!this.gotFrom.has(queue) && !this.hasBookConsumerOf(queue)) return;
-    for (const d of this.outstanding.values()) if (d.queue === queue && !d.timedOut) out.push(d.entry);
+  holdsFrom(queue: Queue): boolean {
+    return this.gotFrom.has(queue) || this.hasBookConsumerOf(queue);
+  }
+
+  /**
+   * its deliveries from `queue` still waiting for a settle, walked as its book goes on changing (a
+   * Map's iteration); null for each other one walked (another queue's, or timed out: the caller
+   * counts every delivery walked, review-s13-3 B3). The walk ends when the book is handed to a
+   * bulk settle (settleAllInSlices): those deliveries are told to the queue's browses as they are
+   * settled (gone, returned), and one walked on would be shown though acked (review-s13-3 B1).
+   */
+  *unackedFrom(queue: Queue): Generator<QueueEntry | null, void, undefined> {
+    const book = this.outstanding;
+    for (const d of book.values()) {
+      if (this.outstanding !== book) return;
+      yield d.queue === queue && !d.timedOut ? d.entry : null;
+    }
   }
 
   private hasBookConsumerOf(queue: Queue): boolean {

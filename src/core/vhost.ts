@@ -487,12 +487,14 @@ export class VHost implements QueueHost, DeadLetterTarget {
     return this.host.deadLetterRetryMs;
   }
 
-  /** QueueHost: the queue's deliveries waiting for a settle, in every open session (a QueueBrowser shows them) */
-  unackedOf(queue: Queue): QueueEntry[] {
-    const out: QueueEntry[] = [];
-    if (queue.unackedCount === 0) return out;
-    for (const s of this.sessions) s.collectUnacked(queue, out);
-    return out;
+  /**
+   * QueueHost: the queue's deliveries waiting for a settle, in the sessions holding some now
+   * (a QueueBrowser shows them), walked as the caller asks for more (a slice at a time)
+   */
+  unackedOf(queue: Queue): Iterator<QueueEntry | null> {
+    const holding: Session[] = [];
+    if (queue.unackedCount > 0) for (const s of this.sessions) if (s.holdsFrom(queue)) holding.push(s);
+    return walkUnacked(holding, queue);
   }
 
   forgotten(entry: QueueEntry): void {
@@ -545,3 +547,7 @@ function validateBindingArgs(source: Exchange, args: FieldTable): void {
   }
 }
 
+/** the deliveries from `queue` of these sessions' books, one book after the other (null: a delivery walked that is not one) */
+function* walkUnacked(sessions: readonly Session[], queue: Queue): Generator<QueueEntry | null, void, undefined> {
+  for (const s of sessions) yield* s.unackedFrom(queue);
+}

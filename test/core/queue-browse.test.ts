@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueueBrowse } from '../../src/core/queues/queue-browse.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import { ACTIVEMQ_QUEUE_ARG } from '../../src/core/activemq-names.js';
+import type { ConsumerSink, Delivery } from '../../src/core/consumer.js';
 import { coreBroker, declareQueue, keepingConsumer, publish, texts } from './helpers.js';
 
 /**
@@ -20,6 +21,11 @@ function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) =
     }
     if (b.done) return shown;
     between?.(shown);
+    if (b.waitingForReturns) {
+      // returns on their way when the books were walked (the callers awaited the bulk work: they are back)
+      b.whenGathered(() => undefined);
+      if (b.waitingForReturns) throw new Error('the browse waits for returns still on their way');
+    }
     b.step(Infinity, copyMax);
   }
 }
@@ -62,7 +68,7 @@ describe('QueueBrowse', () => {
     expect(shown).toEqual(['m0', 'm1', 'm2*', 'm4*', 'm5*', 'm6*', 'm7', 'm8', 'm9']);
   });
 
-  it('held ones settled by a bulk settle after the start (review-s13-3 B1/B2): an ack multiple of all leaves them out; a sliced nack multiple with requeue shows each once', async () => {
+  it('held ones acked by an ack multiple of all (a bulk settle) after the start are left out (review-s13-3 B1)', async () => {
     {
       const { broker, vhost, q } = filled(2010);
       const c = keepingConsumer(broker, vhost, 'c', 2000);
@@ -74,16 +80,125 @@ describe('QueueBrowse', () => {
       // (the consumer's window reopened and it took the 10 ready ones: shown as delivered or ready, depending on whether the copy had reached them)
       expect(drain(b).map((m) => m.replace('*', ''))).toEqual(Array.from({ length: 10 }, (_, i) => `m${2000 + i}`));
     }
-    for (const upTo of [1800, 3000]) {
+  });
+
+  it('the delivered ones are gathered from the books a slice at a time (review-s13-2 F1: 400k in one turn took 232 ms), and what moves meanwhile is shown once or not at all', () => {
+    const n = 40_000;
+    const { broker, vhost, q } = filled(n + 10);
+    const c = keepingConsumer(broker, vhost, 'c', n);
+    expect(c.got).toHaveLength(n);
+    const b = start(q);
+    // no time left in any step: each gathers one batch (1024) and yields
+    let steps = 0;
+    while (b.next(Date.now()) === undefined && !b.done) {
+      if (steps === 3) {
+        // meanwhile (the consumer cancelled: nothing is delivered again): 100 acked, 100 returned
+        // (reject with requeue: back in the ready list, not in the copy)
+        c.session.cancel('c');
+        for (let i = 30_000; i < 30_100; i++) c.session.ack(c.got[i]!.tag, false);
+        for (let i = 35_000; i < 35_100; i++) c.session.reject(c.got[i]!.tag, true);
+      }
+      b.step(0, Infinity);
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(n / 1024 - 5);
+    // the first was taken by the loop's last next(): the rest in order
+    const rest = drain(b);
+    const expected = Array.from({ length: n + 10 }, (_, i) => i)
+      .filter((i) => i < 30_000 || i >= 30_100)
+      .map((i) => `m${i}${i < n && !(i >= 35_000 && i < 35_100) ? '*' : ''}`);
+    expect(['m0*', ...rest]).toEqual(expected);
+  });
+
+  it('a channel closing with 2000 held as the gathering has begun (bulk return): each shown once, in order; purged once back: none shown (review-s13-3 B1)', async () => {
+    for (const purge of [false, true]) {
+      const { broker, vhost, q } = filled(2010);
+      const c = keepingConsumer(broker, vhost, 'c', 2000);
+      const b = start(q);
+      // one batch of the book walked (1024), then the close hands the book to a bulk settle (> 512 held)
+      b.step(0, Infinity);
+      c.session.close();
+      await broker.bulkWork.idle();
+      if (purge) expect(q.purge()).toBe(2010);
+      const shown = drain(b).map((m) => m.replace('*', ''));
+      expect(shown, purge ? 'purged' : 'returned').toEqual(purge ? [] : Array.from({ length: 2010 }, (_, i) => `m${i}`));
+    }
+  });
+
+  it('a sliced nack multiple with requeue taking held ones out of the book before the walk got there: each shown once, back before the walk ends or after (review-s13-3 B2)', async () => {
+    for (const [upTo, walkFirst] of [[1800, false], [3000, false], [1800, true], [3000, true]] as const) {
       const { broker, vhost, q } = filled(4010);
       const c = keepingConsumer(broker, vhost, 'c', 4000);
       const b = start(q);
       b.step(0, Infinity);
       c.session.cancel('c');
       c.session.nack(c.got[upTo - 1]!.tag, true, true);
+      if (walkFirst) {
+        // the rest of the book walked while the returns are still on their way (nothing copied yet)
+        b.step(Infinity, 0);
+        expect(q.returnsInFlight).toBe(true);
+      }
       await broker.bulkWork.idle();
-      expect(drain(b).map((m) => m.replace('*', '')), `nack up to ${upTo}`).toEqual(Array.from({ length: 4010 }, (_, i) => `m${i}`));
+      expect(drain(b).map((m) => m.replace('*', '')), `nack up to ${upTo}, walk first ${walkFirst}`).toEqual(Array.from({ length: 4010 }, (_, i) => `m${i}`));
     }
+  });
+
+  it('driven from the bulk work (as the OpenWire browse is) while the return it waits for is queued behind it there: waits off it and finishes (review-s13-3 livelock)', async () => {
+    const { broker, vhost, q } = filled(2010);
+    const c = keepingConsumer(broker, vhost, 'c', 2000);
+    const b = start(q);
+    b.step(0, Infinity);
+    const shown: string[] = [];
+    const finished = new Promise<void>((resolve) => {
+      const task = {
+        step(deadline: number): boolean {
+          for (;;) {
+            for (let e = b.next(Date.now()); e !== undefined; e = b.next(Date.now())) shown.push(e.message.body.toString());
+            if (b.done) {
+              resolve();
+              return true;
+            }
+            b.step(deadline, 100);
+            if (b.waitingForReturns) {
+              b.whenGathered(() => broker.bulkWork.add(task));
+              return true;
+            }
+            if (performance.now() >= deadline) return false;
+          }
+        },
+      };
+      broker.bulkWork.add(task);
+    });
+    // its bulk return goes on the bulk work behind the browse's task
+    c.session.close();
+    await finished;
+    expect(shown).toEqual(Array.from({ length: 2010 }, (_, i) => `m${i}`));
+  });
+
+  it('the clock is looked at every 1024 deliveries walked, another queue\'s too: a session holding 100k of qa and one of qb, browse of qb (review-s13-3 B3)', () => {
+    const n = 100_000;
+    const { broker, vhost } = coreBroker();
+    declareQueue(vhost, 'qa', {});
+    const qb = declareQueue(vhost, 'qb', {}) as Queue;
+    for (let i = 0; i < n; i++) publish(vhost, '', 'qa', `a${i}`);
+    for (let i = 0; i < 3; i++) publish(vhost, '', 'qb', `b${i}`);
+    const session = broker.openSession(vhost, {});
+    const got: Delivery[] = [];
+    const sink: ConsumerSink = { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined };
+    session.consumerPrefetch = 1;
+    session.consume('qb', { tag: 'b', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
+    session.consumerPrefetch = n;
+    session.consume('qa', { tag: 'a', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
+    expect(got).toHaveLength(n + 1);
+    const b = qb.browseWhenReturned(() => undefined)!;
+    // no time left in any step: each walks one batch of the book and yields
+    let steps = 0;
+    while (b.next(Date.now()) === undefined && !b.done) {
+      b.step(0, Infinity);
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(n / 1024 - 5);
+    expect(drain(b)).toEqual(['b1', 'b2']);
   });
 
   it('a purge midway drops the ready ones not shown yet and keeps the delivered ones', () => {

@@ -32,4 +32,15 @@ describe('ReadyList.removePresent', () => {
     expect(list.bytes).toBe(left.length * 2);
     expect(left).toEqual(order.filter((e) => e !== gone && !removed.includes(e)));
   });
+
+  it('a requeued entry behind the front of its level is taken out too (within its SeqBlocks block: no splice of the whole requeued list, review-s13-2 F2)', () => {
+    const list = new ReadyList(0);
+    const all = Array.from({ length: 5 }, () => entry());
+    for (const e of all) list.push(e);
+    const taken = [list.shift()!, list.shift()!, list.shift()!];
+    for (const e of taken) list.requeue(e);
+    expect(list.removePresent([all[1]!, all[4]!])).toEqual([all[1]!, all[4]!]);
+    expect(list.toArray()).toEqual([all[0]!, all[2]!, all[3]!]);
+    expect(list.length).toBe(3);
+  });
 });

@@ -1,6 +1,7 @@
 import type { QueueEntry } from './entry.js';
 import { PagedEntry } from './paged-fifo.js';
 import type { ReadyCopy } from './ready-list.js';
+import { SortedRuns } from './sorted-runs.js';
 
 /**
  * A message a browse shows from outside its ready copy — one delivered to a consumer and not
@@ -26,6 +27,10 @@ type Copied = QueueEntry | PendingEntry | null;
 /** the queue browsed, as the browse sees it (Queue.browseWhenReturned registers the browse with it) */
 export interface BrowsedQueue {
   readonly deleted: boolean;
+  /** deliveries taken out of a session's book (a bulk settle) are still on their way back */
+  readonly returnsInFlight: boolean;
+  /** `run` once the returns in flight now are back (Queue.whenReturned) */
+  whenReturned(run: () => void): void;
   unwatchBrowse(b: QueueBrowse): void;
   /** expired ready messages the browse passed over: the queue expires those still there */
   expireFound(entries: readonly QueueEntry[]): void;
@@ -36,6 +41,19 @@ function before(a: { seq: number; priority: number }, b: { seq: number; priority
   return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }
 
+const SEQ_SPAN = 2 ** 44;
+
+/**
+ * a number whose order is `before`'s (priorities 0-255, arrival numbers below 2^44: exact in a
+ * double), so that the delivered ones sort as a Float64Array does, natively, with no comparator
+ */
+function orderKey(p: { seq: number; priority: number }): number {
+  return (255 - p.priority) * SEQ_SPAN + p.seq;
+}
+
+/** how many deliveries a step walks in the sessions' books (any queue's: review-s13-3 B3) between two looks at the clock */
+const GATHER_CHECK = 1024;
+
 /**
  * What a QueueBrowser sees of one queue: every message the queue holds, in the queue's order —
  * the ready ones and those delivered to a consumer and not settled yet (in a client's prefetch,
@@ -45,8 +63,18 @@ function before(a: { seq: number; priority: number }, b: { seq: number; priority
  * client-ack consumer holding 3: the browser enumerates m0…m9; test/openwire/browser-held.test.ts).
  *
  * The ready messages come from a ReadyCopy (a slice at a time, following the queue as it
- * changes); the delivered ones are taken from the sessions holding them when the browse starts
- * (QueueHost.unackedOf, once in that turn) and merged in by their place in the queue's order.
+ * changes); the delivered ones are gathered from the books of the sessions holding some when
+ * the browse starts (QueueHost.unackedOf), a slice at a time before anything is shown, then
+ * sorted into the queue's order (SortedRuns: review-s13-2 F1, a walk and sort of a million in
+ * one turn held the loop for seconds) and merged in by their place. While they are gathered,
+ * what changes is told by the queue: one delivered after the start came from the ready copy's
+ * reach and is not taken from a book again; one returned before its book was walked is taken
+ * as it comes back. A book handed to a bulk settle (an ack or nack multiple of everything, a
+ * close) is walked no further: its deliveries reach the browse as they settle (gone, returned),
+ * and so do those a nack multiple took out of a book (review-s13-3 B1, B2). Returns on their
+ * way once the books are walked are waited for before anything is shown (waitingForReturns:
+ * off the caller's bulk work, which may be what brings them back), and one held at the start
+ * that comes back later still is taken as long as its place is not passed.
  * Until the browse ends the queue tells it of every message delivered, returned and settled for
  * good (Queue.browseWhenReturned registers it; handedOut, returned, gone, readyCleared), so that:
  * - a delivered one acknowledged before the browse reaches it is left out (ActiveMQ's browser
@@ -64,9 +92,23 @@ export class QueueBrowse {
   /** the pending ones not shown yet, by arrival number (the queue tells of messages by entry) */
   private readonly pending = new Map<number, PendingEntry>();
   private readonly copy: ReadyCopy<Copied>;
-  /** the delivered ones (as the browse started, and any a purge left outside the ready copy), in the queue's order, from `nextHeld` on */
-  private held: PendingEntry[];
-  private nextHeld = 0;
+  /** the delivered ones when the browse started, still being taken from the sessions' books (a slice at a time) */
+  private gather: Iterator<QueueEntry | null> | undefined;
+  /**
+   * arrival numbers of the ready copy's messages (ready at the start, copied as they were)
+   * delivered since the start and not passed yet: a return of one is the copy's, not one to take
+   */
+  private lateDelivered = new Set<number>();
+  /** the books are walked and returns were on their way: waiting for them (whenGathered), then back */
+  private waiting = false;
+  private returnsBack = false;
+  /**
+   * the delivered ones (as the browse started, one returned later while its place is ahead, and
+   * any a purge left outside the ready copy), as order keys, sorted as they are shown
+   */
+  private readonly held = new SortedRuns();
+  /** the order key of the last place shown or passed: what comes back behind it is not shown */
+  private passedKey = -Infinity;
   /** the ready copy's places handed out or passed so far */
   private sent = 0;
   private copyComplete = false;
@@ -76,14 +118,19 @@ export class QueueBrowse {
   /** expired ready messages passed over in this next(), handed to the queue before it returns */
   private expired: QueueEntry[] | undefined;
 
-  /** `start` makes the queue's ready copy with the copier given, in the same turn as `held` was taken */
+  /**
+   * `held`: the queue's deliveries waiting for a settle, walked a slice at a time from now on;
+   * `start` makes the queue's ready copy with the copier given, in this same turn
+   */
   constructor(
     private readonly queue: BrowsedQueue,
-    held: readonly QueueEntry[],
+    /** the books' deliveries, any queue's (null: another queue's, or timed out: walked, not taken) */
+    held: Iterator<QueueEntry | null>,
+    /** the queue's next arrival number at the start: a message arriving later is not the browse's */
+    private readonly startSeq: number,
     start: (copier: (e: QueueEntry, left: boolean) => Copied) => ReadyCopy<Copied>,
   ) {
-    this.held = held.map((e) => this.track(e, true));
-    this.held.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.gather = held;
     this.copy = start(this.copied);
   }
 
@@ -97,10 +144,55 @@ export class QueueBrowse {
     return this.finished;
   }
 
-  /** copies up to `max` more ready messages, until `deadline`; true once the ready copy is complete */
+  /**
+   * gathers more of the delivered ones until `deadline` (nothing is shown before they are all
+   * known), then copies up to `max` more ready messages; true once the ready copy is complete
+   */
   step(deadline: number, max: number): boolean {
+    if (this.gather !== undefined && !this.gatherSome(deadline)) return false;
     if (!this.copyComplete) this.copyComplete = this.copy.step(deadline, max);
     return this.copyComplete;
+  }
+
+  /**
+   * the books are walked and the browse waits for returns on their way (deliveries a bulk settle
+   * took out of a book before it was walked): step() does nothing until whenGathered's `run`.
+   * The caller must wait off the work that brings them back (the broker's bulk work: a browse
+   * stepping there until they are back never lets them come: review-s13-3's livelock).
+   */
+  get waitingForReturns(): boolean {
+    return this.waiting && !this.finished;
+  }
+
+  /** `run` once the returns waited for are back (or the queue is gone): the gathering can end */
+  whenGathered(run: () => void): void {
+    this.queue.whenReturned(() => {
+      this.waiting = false;
+      this.returnsBack = true;
+      run();
+    });
+  }
+
+  /** true once every delivered one is taken (and the returns on their way once the books were walked are back) */
+  private gatherSome(deadline: number): boolean {
+    if (this.waiting) return false;
+    const gather = this.gather!;
+    for (let n = 1; ; n++) {
+      const r = gather.next();
+      if (r.done) break;
+      const e = r.value;
+      if (e !== null && e.seq < this.startSeq && !this.pending.has(e.seq) && !this.lateDelivered.has(e.seq)) this.held.add(orderKey(this.track(e, true)));
+      if (n % GATHER_CHECK === 0 && performance.now() >= deadline) return false;
+    }
+    // what a bulk settle took out of a book before the walk got there and is still on its way
+    // back is waited for, once: a requeue starting later holds nothing the walk did not see (the
+    // walk is over), and it brings nothing back before the wait's answer has run (Queue.whenReturned)
+    if (!this.returnsBack && this.queue.returnsInFlight && !this.queue.deleted) {
+      this.waiting = true;
+      return false;
+    }
+    this.gather = undefined;
+    return true;
   }
 
   /**
@@ -120,6 +212,8 @@ export class QueueBrowse {
 
   private nextShown(now: number): QueueEntry | undefined {
     const out = this.copy.out;
+    // the delivered ones must all be known before anything is shown
+    if (this.gather !== undefined) return undefined;
     for (;;) {
       if (this.finished) return undefined;
       const r = this.sent < out.length ? out[this.sent] : undefined;
@@ -135,9 +229,18 @@ export class QueueBrowse {
         continue;
       }
       if (r === undefined && !this.copyComplete) return undefined;
-      const h = this.nextHeld < this.held.length ? this.held[this.nextHeld] : undefined;
+      let h: PendingEntry | undefined;
+      let hKey = 0;
+      for (let key = this.held.peek(); key !== undefined; key = this.held.peek()) {
+        // one gone for good meanwhile (acked) is no longer pending: passed over
+        h = this.pending.get(key % SEQ_SPAN);
+        hKey = key;
+        if (h !== undefined) break;
+        this.held.take();
+      }
       if (h !== undefined && (r === undefined || before(h, r))) {
-        this.held[this.nextHeld++] = undefined as never;
+        this.held.take();
+        this.passedKey = hKey;
         const e = this.take(h, now);
         if (e !== undefined) return e;
         continue;
@@ -147,6 +250,7 @@ export class QueueBrowse {
         return undefined;
       }
       out[this.sent++] = null;
+      this.passedKey = orderKey(r);
       if (r instanceof PendingEntry) {
         const e = this.take(r, now);
         if (e !== undefined) return e;
@@ -172,13 +276,30 @@ export class QueueBrowse {
   /** a message was handed to a consumer, to wait for its settle */
   handedOut(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p !== undefined) p.delivered = true;
+    if (p !== undefined) {
+      p.delivered = true;
+      return;
+    }
+    // ready at the start and copied as it was (the ready copy's, in its place there): not one
+    // to take from a book, nor when it comes back. Only while its place is ahead: one shown is
+    // passed over by returned() anyway, so this stays within the copy's messages not shown yet
+    if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.add(e.seq);
   }
 
   /** a delivered message came back to the ready list (its consumer closed, a reject with requeue) */
   returned(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p !== undefined) p.delivered = false;
+    if (p !== undefined) {
+      p.delivered = false;
+      return;
+    }
+    // one delivered at the start and not taken yet (its book not walked yet, or a bulk settle took
+    // it out of the book first: review-s13-3 B2) is taken now, for the browse's whole life, as
+    // long as its place is ahead of what was shown; not one that arrived after the start, nor the
+    // ready copy's
+    if (this.finished || e.seq >= this.startSeq || this.lateDelivered.has(e.seq)) return;
+    const key = orderKey(e);
+    if (key > this.passedKey) this.held.add(orderKey(this.track(e, false)));
   }
 
   /** a message left the queue for good */
@@ -208,12 +329,8 @@ export class QueueBrowse {
     this.copy.cancel();
     this.sent = 0;
     this.copyComplete = true;
-    if (kept.length) {
-      const rest = this.held.slice(this.nextHeld).concat(kept);
-      rest.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-      this.held = rest;
-      this.nextHeld = 0;
-    }
+    // merged with the others as they are shown
+    for (const p of kept) this.held.add(orderKey(p));
   }
 
   // -------------------------------------------------------------------------------------
@@ -255,7 +372,9 @@ export class QueueBrowse {
     if (this.finished) return;
     this.finished = true;
     this.pending.clear();
-    this.held = [];
+    this.held.clear();
+    this.gather = undefined;
+    this.lateDelivered.clear();
     this.queue.unwatchBrowse(this);
   }
 }

@@ -102,8 +102,12 @@ export interface QueueHost {
   readonly bulkWork: SlicedWork;
   /** an unacked message of a deleted queue was settled: nothing keeps it any more */
   forgotten(entry: QueueEntry): void;
-  /** the queue's deliveries waiting for a settle, in every session (a QueueBrowser shows them) */
-  unackedOf(queue: Queue): QueueEntry[];
+  /**
+   * the queue's deliveries waiting for a settle, in the sessions holding some now, walked as asked
+   * (a QueueBrowser shows them): null for each delivery of the books walked that is not one (another
+   * queue's), so that the caller counts what the walk costs
+   */
+  unackedOf(queue: Queue): Iterator<QueueEntry | null>;
   /** a message was handed to a consumer */
   delivered(queue: Queue, delivery: Delivery): void;
   /** a consumer started on the queue, or ended (ActiveMQ's consumer advisories are told) */
@@ -1211,12 +1215,13 @@ export class Queue {
    * A QueueBrowser's view of this queue (QueueBrowse: its ready messages and those delivered and
    * not settled, in the queue's order), started once messages on their way back are back, as
    * copyReadyWhenReturned: at once when none are (or the queue is gone), else undefined and
-   * `started` gets it in the turn they are back. The delivered ones are taken from the sessions
-   * holding them in that same turn (one walk of the books of the sessions with deliveries from
-   * this queue), so each message is either in the ready copy or among them.
+   * `started` gets it in the turn they are back. The delivered ones are walked in the books of
+   * the sessions holding some then, a slice at a time (QueueBrowse keeps track of what moves
+   * meanwhile), so each message there then is either in the ready copy or among them; one
+   * arriving later (its arrival number nextSeq or above) is not the browse's.
    */
   browseWhenReturned(started: (b: QueueBrowse) => void): QueueBrowse | undefined {
-    const start = (): QueueBrowse => new QueueBrowse(this, this.deleted ? [] : this.host.unackedOf(this), (copier) => this.copyReady(Infinity, copier));
+    const start = (): QueueBrowse => new QueueBrowse(this, this.deleted ? [][Symbol.iterator]() : this.host.unackedOf(this), this.nextSeq, (copier) => this.copyReady(Infinity, copier));
     if (!this.returnsInFlight || this.deleted) return this.watched(start());
     this.whenReturned(() => started(this.watched(start())));
     return undefined;

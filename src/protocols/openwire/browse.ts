@@ -105,6 +105,15 @@ export class BrowseInSlices<T> implements SlicedTask {
         const room = Math.min(BROWSE_CHUNK, this.outlet.room());
         if (room === 0) return this.pause();
         this.browse.step(deadline, room);
+        if (this.browse.waitingForReturns) {
+          // what its gathering waits for is on its way back, maybe behind this very task: off the
+          // bulk work until it is back (stepping here until then would hold it up for ever)
+          const browse = this.browse;
+          browse.whenGathered(() => {
+            if (!this.stopped && this.browse === browse) this.work.add(this);
+          });
+          return true;
+        }
         if (!this.flush(deadline)) return this.pause();
       }
       if (this.browse.done) {
