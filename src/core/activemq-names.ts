@@ -7,6 +7,13 @@
  * of the same name.
  */
 export const TOPIC_EXCHANGE = 'amq.topic';
+/**
+ * ActiveMQ 5.17's prefetch (ActiveMQPrefetchPolicy's defaults) for a consumer that names none:
+ * a STOMP subscription without activemq.prefetchSize gets these (its ProtocolConverter), and
+ * the consumer advisories show them for STOMP and MQTT subscribers
+ */
+export const ACTIVEMQ_QUEUE_PREFETCH = 1000;
+export const ACTIVEMQ_TOPIC_PREFETCH = 32767;
 /** ActiveMQ's shared dead-letter queue */
 export const DLQ_NAME = 'ActiveMQ.DLQ';
 

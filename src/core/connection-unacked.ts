@@ -5,7 +5,7 @@ import type { Session } from './session.js';
  * STOMP subscriptions, an MQTT client's one), against the broker's `maxUnackedPerConnection`
  * (issue 18 point 4). Only deliveries that no prefetch bounds count: those of a consumer with no
  * prefetch (AMQP basic.qos 0 with no global qos in force, STOMP ack:client without
- * prefetch-count, an AMQP 1.0 link, an OpenWire consumer pulling at prefetch 0, MQTT with the
+ * prefetch-count in the RabbitMQ dialect (the ActiveMQ one always has a window), an AMQP 1.0 link, an OpenWire consumer pulling at prefetch 0, MQTT with the
  * adapter's prefetch set to 0) and basic.gets with ack (RabbitMQ's qos does not bound
  * basic.get). AMQP 1.0 link credit bounds transfers in flight, not unsettled ones (rhea tops it
  * up as messages arrive: a never-settling receiver with a window of 10 took a whole queue of

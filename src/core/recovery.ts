@@ -68,14 +68,18 @@ export function restoreBroker(broker: RecoveryTarget, state: RecoveredState): vo
     const queue = vhost.getQueue(q.name);
     if (!queue) continue;
     const key = queueKey(q.vhost, q.name);
+    // ActiveMQ 5.17 (persistJMSRedelivered off, its default) brings every message back not
+    // redelivered after a restart; a journal written before its queues stopped marking
+    // deliveries (Session.track) may still hold marks for them
+    const marks = !queue.config.activemq;
     if (state.stored) {
       // by id (a million of them without an object each)
       const stored = state.stored.get(key);
-      if (stored) for (let i = 0; i < stored.ids.length; i++) restoreOne(vhost, queue, stored.ids[i]!, stored.delivered[i] === 1, true, undefined);
+      if (stored) for (let i = 0; i < stored.ids.length; i++) restoreOne(vhost, queue, stored.ids[i]!, marks && stored.delivered[i] === 1, true, undefined);
       continue;
     }
     const messages = state.messages.get(key);
-    if (messages) for (const m of messages) restoreOne(vhost, queue, m.id, m.delivered, m.stored === true, m);
+    if (messages) for (const m of messages) restoreOne(vhost, queue, m.id, marks && m.delivered, m.stored === true, m);
   }
   // records of held dead-letters whose message is gone (the queue went while the broker was down, say)
   for (const key of held.keys()) broker.store.putRecord(DLX_HELD_NAMESPACE, key, null);

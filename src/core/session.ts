@@ -185,7 +185,9 @@ export class Session {
   track(entry: QueueEntry, queue: Queue | null, consumer: Consumer | null, needsAck: boolean): Delivery {
     const redelivered = entry.deliveryCount > 0;
     entry.deliveryCount++;
-    if (!redelivered && entry.persisted && queue && needsAck) {
+    // RabbitMQ brings a message delivered before a restart back redelivered; an ActiveMQ queue
+    // does not (persistJMSRedelivered is off by default), so it writes no mark
+    if (!redelivered && entry.persisted && queue && needsAck && !queue.config.activemq) {
       this.vhost.store.markDelivered({ vhost: queue.vhost, queue: queue.name }, entry.id);
     }
     // RabbitMQ's qos does not bound basic.get: a get with ack always counts against the cap

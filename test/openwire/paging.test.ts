@@ -163,7 +163,7 @@ async function reference(dest: string, persistent: boolean, count = N): Promise<
 }
 
 describe('paging of OpenWire (JMS) messages', () => {
-  it('persistent ones page out through the journal and come back identical, before and after a restart; unacked ones redelivered', async () => {
+  it('persistent ones page out through the journal and come back identical, before and after a restart; unacked ones not redelivered (ActiveMQ 5.17)', async () => {
     const expected = await reference('ow.pg', true);
     const first = await filled('ow.pg', true);
     expect(paged(first.b, 'ow.pg')).toBe(N - THRESHOLD);
@@ -177,9 +177,9 @@ describe('paging of OpenWire (JMS) messages', () => {
     expect(paged(b, 'ow.pg')).toBe(N - THRESHOLD);
     const c = await openwire(b, CONN);
     const after = (await receive(c, CONN, 'ow.pg', N)).map(comparable);
-    // the same messages (typed properties, ids, ms timestamps, content, types), the delivered ones redelivered
-    expect(after.map((m) => m['redeliveryCounter'])).toEqual([...Array<number>(10).fill(1), ...Array<number>(N - 10).fill(0)]);
-    expect(after.map((m) => ({ ...m, redeliveryCounter: 0 }))).toEqual(expected);
+    // the same messages (typed properties, ids, ms timestamps, content, types); the 10 delivered before the
+    // restart not redelivered either: ActiveMQ 5.17 keeps no delivered mark (test/openwire/restart-redelivered.test.ts)
+    expect(after).toEqual(expected);
     expect(b.queue('ow.pg').messageCount()).toBe(0);
   });
 

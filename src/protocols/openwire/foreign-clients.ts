@@ -2,16 +2,13 @@ import { hostname } from 'node:os';
 import type { ProducerRef } from '../../core/broker.js';
 import type { Consumer } from '../../core/consumer.js';
 import type { Queue } from '../../core/queues/queue.js';
-import { TOPIC_EXCHANGE } from '../../core/activemq-names.js';
+import { ACTIVEMQ_QUEUE_PREFETCH, ACTIVEMQ_TOPIC_PREFETCH, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import type { OwStruct } from './codec/marshal.js';
 import { T } from './codec/types.js';
 import type { OpenWireBrokerState } from './broker-state.js';
 import { destinationStruct, type OwDestination } from './destination.js';
 import { isAdvisory } from './advisory.js';
 
-/** ActiveMQ 5.17's prefetch for a STOMP queue consumer that set none, and for STOMP and MQTT topic subscriptions (seen on its advisories) */
-const QUEUE_PREFETCH = 1000;
-const TOPIC_PREFETCH = 32767;
 const HOST = hostname();
 
 /**
@@ -128,7 +125,7 @@ export class ForeignClients {
       consumerId: { type: T.ConsumerId, connectionId: `ID:${HOST}-${c.session.id}`, sessionId: 1, value: this.seq },
       browser: false,
       destination: destinationStruct(d),
-      prefetchSize: d.kind === 'topic' ? TOPIC_PREFETCH : c.prefetch > 0 ? c.prefetch : QUEUE_PREFETCH,
+      prefetchSize: d.kind === 'topic' ? ACTIVEMQ_TOPIC_PREFETCH : c.prefetch > 0 ? c.prefetch : ACTIVEMQ_QUEUE_PREFETCH,
       maximumPendingMessageLimit: 0,
       dispatchAsync: true,
       selector,

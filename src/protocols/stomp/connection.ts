@@ -346,10 +346,6 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
     }
     const ackMode = parseAckMode(getHeader(frame, 'ack'));
-    const prefetch = getHeader(frame, 'prefetch-count');
-    if (prefetch !== undefined && !/^\s*\d+\s*$/.test(prefetch)) {
-      throw new StompError('Invalid header', `'prefetch-count' must be a non-negative integer, got '${prefetch}'\n`);
-    }
     const tag = subscriptionTag(id, destText);
     if (this.subscriptions.has(tag)) {
       throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
@@ -361,7 +357,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const held: Buffer[] = [];
     this.held = held;
     try {
-      this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag, prefetch: prefetch !== undefined ? Number(prefetch.trim()) : undefined });
+      this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag });
       this.held = undefined;
       if (receipt !== undefined) this.sendReceipt(receipt);
     } finally {

@@ -54,7 +54,6 @@ export interface SubscribeRequest {
   id: string | undefined;
   ackMode: AckMode;
   tag: string;
-  prefetch: number | undefined;
 }
 
 /**

@@ -67,7 +67,8 @@ export class RabbitStompDialect implements StompDialect {
     const dest = parseDestination(destination);
     const source = ensureSource(conn, dest, destination, frame, id, conn.declaredQueues);
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
-    if (req.prefetch !== undefined) session.consumerPrefetch = req.prefetch;
+    const prefetch = prefetchCount(frame);
+    if (prefetch !== undefined) session.consumerPrefetch = prefetch;
     const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
     this.watchConsumerTimeout(sub);
     conn.subscriptions.set(tag, sub);
@@ -134,4 +135,12 @@ export class RabbitStompDialect implements StompDialect {
   }
 
   closed(): void {}
+}
+
+/** RabbitMQ's `prefetch-count` SUBSCRIBE header: the subscription's window, refused when not a non-negative integer */
+function prefetchCount(frame: StompFrame): number | undefined {
+  const prefetch = getHeader(frame, 'prefetch-count');
+  if (prefetch === undefined) return undefined;
+  if (!/^\s*\d+\s*$/.test(prefetch)) throw new StompError('Invalid header', `'prefetch-count' must be a non-negative integer, got '${prefetch}'\n`);
+  return Number(prefetch.trim());
 }

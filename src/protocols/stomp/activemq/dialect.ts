@@ -6,7 +6,7 @@ import type { ConnectedReply, DialectConnection, StompDialect, StompSubscription
 import { StompError } from '../errors.js';
 import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
 import { TOPIC_EXCHANGE, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
-import { activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
+import { ACTIVEMQ_QUEUE_PREFETCH, ACTIVEMQ_TOPIC_PREFETCH, activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
 import { amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders } from './properties.js';
@@ -90,13 +90,16 @@ export class ActiveMqStompDialect implements StompDialect {
     const conn = this.conn;
     const dest = parseAmqDestination(req.destination);
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
-    const prefetch = req.prefetch ?? integerHeader(req.frame, 'activemq.prefetchSize');
-    if (prefetch !== undefined) session.consumerPrefetch = prefetch;
+    // ActiveMQ 5.17 reads only activemq.prefetchSize (RabbitMQ's prefetch-count is ignored, any value);
+    // without it the JMS defaults: 1000 for a queue, 32767 for a topic. At 0 it pushes nothing (STOMP has no pull).
+    const prefetch = integerHeader(req.frame, 'activemq.prefetchSize') ?? (dest.kind === 'queue' ? ACTIVEMQ_QUEUE_PREFETCH : ACTIVEMQ_TOPIC_PREFETCH);
+    session.consumerPrefetch = prefetch;
     const wildcard = dest.kind === 'queue' && isWildcardName(dest.name);
     const topicQueue = dest.kind === 'topic' ? `activemq-subscription-${randomBytes(12).toString('base64url')}` : undefined;
     const selector = selectorOf(req.frame);
     const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, topicQueue !== undefined, wildcard);
     sub.selector = selector;
+    sub.pushesNothing = prefetch === 0;
     conn.subscriptions.set(req.tag, sub);
     try {
       if (topicQueue !== undefined) {

@@ -44,6 +44,8 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   private readonly byMessageId = new Map<string, number>();
   /** the `selector` header: the core's JMS selector, as OpenWire consumers use it */
   selector: Selector | undefined;
+  /** activemq.prefetchSize 0: ActiveMQ 5.17 registers the consumer and never dispatches to it (a STOMP client cannot pull) */
+  pushesNothing = false;
 
   constructor(
     host: AmqSubscriptionHost,
@@ -59,6 +61,10 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   ) {
     super(host, session, id, destination, ackMode, queue, ownsQueue);
     session.onSettled = (d) => this.forget(d.tag);
+  }
+
+  override isWritable(): boolean {
+    return !this.pushesNothing && super.isWritable();
   }
 
   /** start reading `queueName` (once per queue) */
