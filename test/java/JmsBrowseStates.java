@@ -50,10 +50,15 @@ public class JmsBrowseStates {
   /** m0…m9; the even ones with this time to live when ttl > 0 */
   /** sends m0..m9 (the even ones with `ttlEven` ms to live if > 0); returns the latest expiration set (0: none) */
   static long fill(Connection c, Queue q, long ttlEven) throws JMSException {
+    return fill(c, q, ttlEven, 0, 10);
+  }
+
+  /** sends m`from`… (`count` of them), as fill() does */
+  static long fill(Connection c, Queue q, long ttlEven, int from, int count) throws JMSException {
     Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
     MessageProducer p = s.createProducer(q);
     long expiresAt = 0;
-    for (int i = 0; i < 10; i++) {
+    for (int i = from; i < from + count; i++) {
       TextMessage m = s.createTextMessage("m" + i);
       m.setIntProperty("n", i);
       m.setStringProperty("color", i % 2 == 0 ? "red" : "blue");
@@ -137,6 +142,39 @@ public class JmsBrowseStates {
           else if (name.equals("session-closed")) s.close();
           closing.close();
           break;
+        }
+        case "two-consumers-consumer-closed":
+        case "two-consumers-session-closed": {
+          // one client-ack session: A (prefetch 5) holds m0…m4 and received m0 m1, B (prefetch 5)
+          // holds m5…m9 and received m5; then A alone or the session closes, then the connection.
+          // The session's RemoveInfo names the highest id its consumers delivered (B's m5) and
+          // the broker applies it to each of them: A's m0 m1 come back not redelivered
+          Queue prefetch5 = new ActiveMQQueue(q.getQueueName() + "?consumer.prefetchSize=5");
+          Connection closing = connect();
+          Session s = closing.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+          fill(c, q, 0, 0, 5);
+          MessageConsumer a = s.createConsumer(prefetch5);
+          receive(a, 2);
+          fill(c, q, 0, 5, 5);
+          receive(s.createConsumer(prefetch5), 1);
+          if (name.equals("two-consumers-consumer-closed")) a.close();
+          else s.close();
+          closing.close();
+          break;
+        }
+        case "two-queues-session-closed": {
+          // one client-ack session: A on q (filled first: lower ids) received m0 m1, B on a second
+          // queue received its m0; the session closes: only B's comes back redelivered
+          Queue second = new ActiveMQQueue(q.getQueueName() + ".second");
+          fill(c, q, 0);
+          fill(c, second, 0);
+          Connection closing = connect();
+          Session s = closing.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+          receive(s.createConsumer(q), 2);
+          receive(s.createConsumer(second), 1);
+          s.close();
+          closing.close();
+          return browse(c, q, null) + " | " + browse(c, second, null);
         }
         case "client-acked": {
           fill(c, q, 0);

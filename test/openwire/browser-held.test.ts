@@ -36,6 +36,13 @@ const ACTIVEMQ_5_17: Record<string, string> = {
   'consumer-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
   'session-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
   'connection-closed': 'm0(r) m1(r) m2(r) m3 m4 m5 m6 m7 m8 m9',
+  // two consumers of one client-ack session (/work/notes/s14-fidelity.md §1): A (prefetch 5) holds m0…m4 and
+  // received m0 m1, B holds m5…m9 and received m5; A closed, then the connection: each its own last delivered
+  'two-consumers-consumer-closed': 'm0(r) m1(r) m2 m3 m4 m5(r) m6 m7 m8 m9',
+  // the session closed instead: its RemoveInfo names the highest id delivered (B's m5) for both, so A's m0 m1 are not flagged
+  'two-consumers-session-closed': 'm0 m1 m2 m3 m4 m5(r) m6 m7 m8 m9',
+  // A on this queue received m0 m1, B on a second queue (filled later: higher ids) received its m0; the session closed
+  'two-queues-session-closed': 'm0 m1 m2 m3 m4 m5 m6 m7 m8 m9 | m0(r) m1 m2 m3 m4 m5 m6 m7 m8 m9',
   // auto-ack, prefetch 1: m0 m1 m2 acked, m3 in its prefetch
   'auto-acked-prefetch1': 'm3 m4 m5 m6 m7 m8 m9',
   'transacted-uncommitted': ALL,
