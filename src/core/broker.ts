@@ -102,6 +102,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
    * dead_letter_worker_publisher_confirm_timeout, 180 s)
    */
   deadLetterRetryMs = 180_000;
+  /**
+   * ActiveMQ's expireMessagesPeriod (its policyEntry attribute, default 30 s): how often an ActiveMQ
+   * queue takes the expired messages among its first 400 out to ActiveMQ.DLQ (maxExpirePageSize),
+   * consumer or not. 0: never.
+   */
+  activeMqExpireMessagesPeriodMs = 30_000;
   /** RabbitMQ's policies, applied to queues by pattern and priority */
   readonly policies: PolicyService;
   /**

@@ -35,6 +35,8 @@ export interface VHostHost {
   readonly consumerTimeoutMs: number | undefined;
   /** at-least-once dead-lettering: how long before a message no queue took is offered again */
   readonly deadLetterRetryMs: number;
+  /** ActiveMQ's expireMessagesPeriod (ms; 0: never) */
+  readonly activeMqExpireMessagesPeriodMs: number;
   /** RabbitMQ's policies, applied to each queue as it is declared or recovered */
   readonly policies: PolicyService;
   /** queues in every vhost (the node-wide queue limit) */

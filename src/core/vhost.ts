@@ -487,6 +487,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
     return this.host.deadLetterRetryMs;
   }
 
+  get activeMqExpireMessagesPeriodMs(): number {
+    return this.host.activeMqExpireMessagesPeriodMs;
+  }
+
   /**
    * QueueHost: the queue's deliveries waiting for a settle, in the sessions holding some now
    * (a QueueBrowser shows them), walked as the caller asks for more (a slice at a time)

@@ -124,6 +124,7 @@ export class LocalMQ extends BrokerInspection {
     const core = new Broker(store, resolveLimits(options.engine ?? 'all', options.instanceType, limits));
     const logger = options.logger ?? createLogger(options.logLevel ?? 'warn', undefined, undefined, options.logFormat);
     if (options.journal?.giveUpMs !== undefined) core.durability.giveUpMs = options.journal.giveUpMs;
+    if (options.activemq?.expireMessagesPeriodMs !== undefined) core.activeMqExpireMessagesPeriodMs = options.activemq.expireMessagesPeriodMs;
     const single = options.engine === 'all' || options.engine === undefined ? undefined : options.engine;
     // LOCALMQ_ENGINE_VERSION runs a whole test suite under one version: it applies to the
     // engine it names a version of (RabbitMQ 4.3 leaves an ActiveMQ broker at its default)

@@ -169,6 +169,12 @@ export interface BrokerOptions {
    * RabbitMQ's heartbeat setting governs its AMQP 1.0 connections.
    */
   amqp10?: { idleTimeoutMs?: number };
+  /**
+   * ActiveMQ queues: `expireMessagesPeriodMs`, ActiveMQ's expireMessagesPeriod (default 30000):
+   * how often a queue takes the expired messages among its first 400 out to ActiveMQ.DLQ, with
+   * or without consumers; 0: never (expired messages then leave as they reach the head).
+   */
+  activemq?: { expireMessagesPeriodMs?: number };
   /** MQTT: anonymous access (default off), its user, the default vhost, in-flight window */
   mqtt?: MqttOptions;
   /** OpenWire limits and timeouts (max frame size, negotiation timeout, inactivity monitor) */

@@ -57,6 +57,8 @@ export type DeadLetterReason = 'rejected' | 'expired' | 'maxlen' | 'delivery_lim
  * as the larger of the two, so it never leaves waiting what ActiveMQ would hand out.
  */
 export const PASS_LIMIT = 400;
+/** ActiveMQ's maxExpirePageSize: how many of a queue's first messages its periodic expiry looks at */
+const ACTIVEMQ_MAX_EXPIRE_PAGE = 400;
 
 /**
  * The store's records of persistent messages an at-least-once queue holds for its dead-letter
@@ -115,6 +117,8 @@ export interface QueueHost {
   consumerRemoved(queue: Queue, consumer: Consumer): void;
   /** the engine version's rules (quorum queues' default delivery limit, what counts as a failure) */
   readonly engineRules: VersionRules;
+  /** ActiveMQ's expireMessagesPeriod (ms; 0: never): an ActiveMQ queue's expiry sweep */
+  readonly activeMqExpireMessagesPeriodMs: number;
 }
 
 export interface QueueOptions {
@@ -173,6 +177,10 @@ export class Queue {
   private readonly dispatchSlices: DispatchSlices;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryTimerAt = Infinity;
+  /** an ActiveMQ queue's expiry sweep, from its first message that can expire until it is empty */
+  private expirySweep: NodeJS.Timeout | undefined;
+  /** ActiveMQ runs a destination's sweeps a period apart from its start */
+  private readonly createdAt = Date.now();
   private unusedTimer: NodeJS.Timeout | undefined;
   deleted = false;
   /** consumers with a JMS selector: dispatch then looks past the head for what they select */
@@ -272,6 +280,7 @@ export class Queue {
       const n = Number(expiration);
       if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, publishedAt + n);
     }
+    if (expiresAt !== Infinity && this.expirySweep === undefined && this.config.activemq) this.startExpirySweep();
     return expiresAt;
   }
 
@@ -1051,6 +1060,38 @@ export class Queue {
     return expired.length;
   }
 
+  /**
+   * ActiveMQ 5.17 takes expired messages out of a queue every expireMessagesPeriod (30 s from the
+   * destination's start), consumer or not, among the first maxExpirePageSize (400) it pages in:
+   * its Queue.expireMessages. Seen on 5.17 with no consumer: a head and a middle message with 1 s
+   * to live both reached ActiveMQ.DLQ at the 30 s sweep; one behind 350 others too, one behind
+   * 450 not. (The head expiry timer here takes an expired head sooner than ActiveMQ does.)
+   */
+  private startExpirySweep(): void {
+    const period = this.host.activeMqExpireMessagesPeriodMs;
+    if (period <= 0 || this.deleted || this.ready instanceof QuorumReadyList) return;
+    this.expirySweep = setTimeout(this.sweepExpired, period - ((Date.now() - this.createdAt) % period));
+    this.expirySweep.unref();
+  }
+
+  private readonly sweepExpired = (): void => {
+    this.expirySweep = undefined;
+    if (this.deleted || this.ready.length === 0) return;
+    const now = Date.now();
+    let expired: QueueEntry[] | undefined;
+    let seen = 0;
+    for (const e of this.ready.entries()) {
+      if (e.expiresAt <= now) {
+        // a paged one is read now: its slot may go as it leaves the list
+        void e.message;
+        (expired ??= []).push(e);
+      }
+      if (++seen >= ACTIVEMQ_MAX_EXPIRE_PAGE) break;
+    }
+    if (expired) this.expireFound(expired);
+    if (!this.deleted && this.ready.length) this.startExpirySweep();
+  };
+
   private headExpired(): boolean {
     const head = this.ready.peek();
     return head !== undefined && head.expiresAt <= Date.now();
@@ -1143,6 +1184,7 @@ export class Queue {
   destroy(): { consumers: Consumer[]; messages: number } {
     this.deleted = true;
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    if (this.expirySweep) clearTimeout(this.expirySweep);
     if (this.dlxTimer) clearTimeout(this.dlxTimer);
     for (const h of this.dlxHeld.splice(0)) {
       this.unhold(h.entry);

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { RawStomp } from '../helpers/stomp.js';
+import { useBroker } from '../helpers/broker.js';
+
+/**
+ * ActiveMQ's periodic expiry (Queue.expireMessages every expireMessagesPeriod, 30 s by default):
+ * expired messages leave a queue for ActiveMQ.DLQ without a consumer or a browser, but only among
+ * the first maxExpirePageSize (400). Asked of ActiveMQ 5.17 (Debian's, default policies; JMS
+ * client, /work/notes/s14-fidelity.md §4), persistent messages, no consumer, ActiveMQ.DLQ read by
+ * a consumer with a selector: [k0, k1 1 s to live, k2] → k1 reached the DLQ at the 30 s sweep
+ * (30033 ms after the send); an expiring message behind 100 or 350 others: at the sweep; behind
+ * 450, 1000 or 5000: still not after 75 s (two sweeps). The old code expired only the head: k1
+ * stayed in its queue (40 s watched). Here the period is 100 ms (BrokerOptions.activemq).
+ */
+const broker = useBroker({ engine: 'activemq', ports: { stomp: 0 }, activemq: { expireMessagesPeriodMs: 100 } });
+let seq = 0;
+
+function fill(queue: string, bodies: [string, string | undefined][]): void {
+  broker().core.vhost('/')!.declareQueue(queue, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-activemq-queue': true } }, null);
+  for (const [body, expiration] of bodies) broker().publish('', queue, body, { deliveryMode: 2, ...(expiration !== undefined ? { expiration } : {}), headers: { queue } });
+}
+
+/** a STOMP consumer of ActiveMQ.DLQ taking only `queue`'s messages */
+async function dlqOf(queue: string): Promise<RawStomp> {
+  const { client } = await RawStomp.connected(broker());
+  client.useVersion('1.2');
+  const r = `dlq${++seq}`;
+  client.send('SUBSCRIBE', { id: r, destination: '/queue/ActiveMQ.DLQ', selector: `queue = '${queue}'`, receipt: r });
+  await client.receipt(r);
+  return client;
+}
+
+describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessagesPeriod)', () => {
+  it('an expired message in the middle of a queue with no consumer goes to ActiveMQ.DLQ at a sweep', async () => {
+    const queue = `expiry.sweep.middle.${++seq}`;
+    const dlq = await dlqOf(queue);
+    fill(queue, [['k0', undefined], ['k1', '50'], ['k2', undefined]]);
+    expect((await dlq.frame('MESSAGE')).body.toString()).toBe('k1');
+    expect(broker().queue(queue).messages().map((m) => m.text())).toEqual(['k0', 'k2']);
+    expect(broker().core.vhost('/')!.getQueue(queue)!.stats.expired).toBe(1);
+    dlq.close();
+  });
+
+  it('the sweep looks at the first 400 messages only: one 350th goes, one 450th stays', async () => {
+    const queue = `expiry.sweep.depth.${++seq}`;
+    const dlq = await dlqOf(queue);
+    const bodies: [string, string | undefined][] = [];
+    for (let i = 0; i < 500; i++) bodies.push([`m${i}`, i === 350 || i === 450 ? '50' : undefined]);
+    fill(queue, bodies);
+    // one sweep took m350; m450 was in that same pass, past its 400
+    expect((await dlq.frame('MESSAGE')).body.toString()).toBe('m350');
+    const left = broker().queue(queue).messages().map((m) => m.text());
+    expect(left).toHaveLength(499);
+    expect(left).toContain('m450');
+    dlq.close();
+  });
+});
