@@ -24,8 +24,9 @@ const index = (d: { message: { body: Buffer } }) => Number(d.message.body.toStri
  * the bulk work running between some of the steps. Whatever the interleaving, ActiveMQ 5.17's
  * browser rules hold (test/openwire/browser-held.test.ts): every message the queue held at the
  * start and that nobody acked is shown exactly once, in the queue's order (one priority, no
- * selector: by arrival); none published after the start is; one held at the start is never shown
- * after its ack has been settled by the queue.
+ * selector: by arrival); none published after the start is; none is shown after its ack has been
+ * settled by the queue (ActiveMQ's browser skips what is acked: held at the start, or ready and
+ * taken meanwhile, the requeued part's included: review-s14-1 R1).
  */
 describe('QueueBrowse under interleaved settles (seeded)', () => {
   for (let seed = 1; seed <= 12; seed++) {
@@ -70,8 +71,8 @@ describe('QueueBrowse under interleaved settles (seeded)', () => {
           const e = b.next(Date.now());
           if (e === undefined) return;
           const i = index(e);
-          // the queue has settled every ack asked so far: a held one shown must not be acked
-          if (broker.bulkWork.pending === 0 && heldAtStart.has(i)) expect(acked.has(i), `m${i} shown after its ack`).toBe(false);
+          // the queue has settled every ack asked so far: one shown must not be acked
+          if (broker.bulkWork.pending === 0) expect(acked.has(i), `m${i} shown after its ack`).toBe(false);
           shown.push(i);
         }
       };

@@ -11,7 +11,7 @@ import { coreBroker, declareQueue, keepingConsumer, publish, texts } from './hel
  * acks, returns, a purge. `copyMax` bounds how far the ready copy goes at a step, as a browser's
  * window does.
  */
-function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) => void): string[] {
+function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) => void, stepDeadline = Infinity): string[] {
   const shown: string[] = [];
   for (;;) {
     const e = b.next(Date.now());
@@ -26,7 +26,7 @@ function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) =
       b.whenGathered(() => undefined);
       if (b.waitingForReturns) throw new Error('the browse waits for returns still on their way');
     }
-    b.step(Infinity, copyMax);
+    b.step(stepDeadline, copyMax);
   }
 }
 
@@ -199,6 +199,59 @@ describe('QueueBrowse', () => {
     }
     expect(steps).toBeGreaterThan(n / 1024 - 5);
     expect(drain(b)).toEqual(['b1', 'b2']);
+  });
+
+  it('requeued ready ones (the ready list\'s requeued part, a snapshot) taken and acked while the held ones are gathered are left out (review-s14-1 R1)', () => {
+    for (const requeued of [10, 3000]) {
+      const { broker, vhost, q } = filled(requeued + 3010);
+      const a = keepingConsumer(broker, vhost, 'a', requeued + 3000);
+      a.session.cancel('a');
+      // m0… back one by one (the requeued part of the ready list); a still holds 3000
+      for (let i = 0; i < requeued; i++) a.session.reject(a.got[i]!.tag, true);
+      let steps = 0;
+      let acked: string[] = [];
+      let shownBefore = 0;
+      // steps with no time left, a window of 1024, as the OpenWire browse's slices
+      const shown = drain(
+        start(q),
+        1024,
+        (sofar) => {
+          if (steps++ !== 1) return;
+          shownBefore = sofar.length;
+          // the gathering is under way: b takes the requeued ones from the head and acks them one by one
+          const b = keepingConsumer(broker, vhost, 'b', requeued);
+          b.session.cancel('b');
+          for (const d of b.got) b.session.ack(d.tag, false);
+          acked = b.bodies();
+        },
+        0,
+      );
+      expect(acked).toHaveLength(requeued);
+      expect(shown.slice(shownBefore).filter((m) => acked.includes(m.replace('*', ''))), `requeued ${requeued}: shown after their ack`).toEqual([]);
+      // the others each once, in order
+      expect(shown.map((m) => m.replace('*', '')).filter((m) => !acked.includes(m))).toEqual(Array.from({ length: 3010 }, (_, i) => `m${requeued + i}`));
+    }
+  });
+
+  it('next() passes over held ones settled after the gathering a slice at a time: it yields once its deadline is past (review-s14-1 R2)', async () => {
+    const { broker, vhost, q } = filled(20_010);
+    const c = keepingConsumer(broker, vhost, 'c', 20_000);
+    const b = start(q);
+    // gathered, and the first ready one copied: the first next() shows m0, held
+    b.step(Infinity, 1);
+    expect(b.next(Date.now())?.message.body.toString()).toBe('m0');
+    c.session.cancel('c');
+    c.session.ack(c.got[19_999]!.tag, true);
+    await broker.bulkWork.idle();
+    // 19,999 acked ones to pass over, 1024 a call with the deadline past
+    let calls = 0;
+    let e: ReturnType<QueueBrowse['next']>;
+    for (e = b.next(Date.now(), 0); e === undefined; e = b.next(Date.now(), 0)) {
+      calls++;
+      if (!b.done) b.step(0, 1024);
+    }
+    expect(calls).toBeGreaterThanOrEqual(Math.floor(19_999 / 1024));
+    expect(e.message.body.toString()).toBe('m20000');
   });
 
   it('a purge midway drops the ready ones not shown yet and keeps the delivered ones', () => {

@@ -162,7 +162,8 @@ export class BrowseInSlices<T> implements SlicedTask {
     let n = 0;
     for (;;) {
       if (this.made === undefined) {
-        const e = browse.next(now);
+        // undefined too when its time is up passing over settled ones: the step's end looks at the clock
+        const e = browse.next(now, deadline);
         if (e === undefined) return true;
         const m = this.outlet.make(queue, e, browse.lastDelivered);
         if (m !== null) this.made = m;
