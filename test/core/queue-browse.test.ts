@@ -39,6 +39,28 @@ function filled(n: number, args = {}) {
 
 const start = (q: Queue): QueueBrowse => q.browseWhenReturned(() => undefined)!;
 
+/**
+ * the browse of `q` stepped as the OpenWire browse's slices (no time left, a window of 1024);
+ * `act` runs once, with the gathering under way (after the first step), and returns the
+ * messages it made leave the queue: `after` is what was shown of them after that
+ */
+function shownAfterLeaving(q: Queue, act: () => string[]): { shown: string[]; left: string[]; after: string[] } {
+  let steps = 0;
+  let shownBefore = 0;
+  let left: string[] = [];
+  const shown = drain(
+    start(q),
+    1024,
+    (sofar) => {
+      if (steps++ !== 1) return;
+      shownBefore = sofar.length;
+      left = act();
+    },
+    0,
+  );
+  return { shown, left, after: shown.slice(shownBefore).filter((m) => left.includes(m.replace('*', ''))) };
+}
+
 describe('QueueBrowse', () => {
   it('shows the messages a consumer holds (* delivered) in their places among the ready ones', () => {
     const { broker, vhost, q } = filled(10);
@@ -208,28 +230,52 @@ describe('QueueBrowse', () => {
       a.session.cancel('a');
       // m0… back one by one (the requeued part of the ready list); a still holds 3000
       for (let i = 0; i < requeued; i++) a.session.reject(a.got[i]!.tag, true);
-      let steps = 0;
-      let acked: string[] = [];
-      let shownBefore = 0;
-      // steps with no time left, a window of 1024, as the OpenWire browse's slices
-      const shown = drain(
-        start(q),
-        1024,
-        (sofar) => {
-          if (steps++ !== 1) return;
-          shownBefore = sofar.length;
-          // the gathering is under way: b takes the requeued ones from the head and acks them one by one
-          const b = keepingConsumer(broker, vhost, 'b', requeued);
-          b.session.cancel('b');
-          for (const d of b.got) b.session.ack(d.tag, false);
-          acked = b.bodies();
-        },
-        0,
-      );
+      const { shown, left: acked, after } = shownAfterLeaving(q, () => {
+        // b takes the requeued ones from the head and acks them one by one
+        const b = keepingConsumer(broker, vhost, 'b', requeued);
+        b.session.cancel('b');
+        for (const d of b.got) b.session.ack(d.tag, false);
+        return b.bodies();
+      });
       expect(acked).toHaveLength(requeued);
-      expect(shown.slice(shownBefore).filter((m) => acked.includes(m.replace('*', ''))), `requeued ${requeued}: shown after their ack`).toEqual([]);
+      expect(after, `requeued ${requeued}: shown after their ack`).toEqual([]);
       // the others each once, in order
       expect(shown.map((m) => m.replace('*', '')).filter((m) => !acked.includes(m))).toEqual(Array.from({ length: 3010 }, (_, i) => `m${requeued + i}`));
+    }
+  });
+
+  it('requeued ready ones leaving without a delivery that waits for an ack while the held ones are gathered (a no-ack consumer, drop-head) are left out (review-s14-1 R1c)', () => {
+    for (const how of ['no-ack', 'drop-head'] as const) {
+      const { broker, vhost } = coreBroker();
+      const q = declareQueue(vhost, 'q', how === 'drop-head' ? { 'x-max-length': 20, 'x-overflow': 'drop-head' } : {}) as Queue;
+      const a = keepingConsumer(broker, vhost, 'a', 3000);
+      for (let i = 0; i < (how === 'drop-head' ? 3000 : 3010); i++) publish(vhost, '', 'q', `m${i}`);
+      a.session.cancel('a');
+      // m0…m9 back one by one (the requeued part of the ready list); a still holds 2990
+      for (let i = 0; i < 10; i++) a.session.reject(a.got[i]!.tag, true);
+      const { left, after } = shownAfterLeaving(q, () => {
+        const gone: string[] = [];
+        if (how === 'drop-head') {
+          // 20 new ones: the queue (at most 20) drops its head, the 10 requeued
+          for (let i = 0; i < 20; i++) publish(vhost, '', 'q', `n${i}`);
+          for (let i = 0; i < 10; i++) gone.push(`m${i}`);
+          return gone;
+        }
+        // a no-ack consumer takes the 10 requeued ones (its window closes after 10)
+        const s = broker.openSession(vhost, {});
+        const sink: ConsumerSink = {
+          deliver: (d) => {
+            gone.push(d.message.body.toString());
+            if (gone.length === 10) s.cancel('n');
+          },
+          isWritable: () => gone.length < 10,
+          cancelledByBroker: () => undefined,
+        };
+        s.consume('q', { tag: 'n', noAck: true, exclusive: false, priority: 0, arguments: {} }, sink);
+        return gone;
+      });
+      expect(left, how).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+      expect(after, `${how}: shown after they left`).toEqual([]);
     }
   });
 

@@ -98,9 +98,12 @@ export class QueueBrowse {
   private gather: Iterator<QueueEntry | null> | undefined;
   /**
    * the ready copy's messages (ready at the start, copied as they were: a requeued part's
-   * snapshot copies them whenever it gets there) delivered since the start and not passed yet, by
-   * arrival number, tracked as pending ones: each is shown at its place in the copy as that
-   * pending one (left out once acked: review-s14-1 R1), and its return is the copy's, not one to take
+   * snapshot copies them whenever it gets there) delivered, or gone for good without a delivery
+   * (no-ack, drop-head: an empty one), since the start while their place was ahead, by arrival
+   * number, tracked as pending ones: each is shown at its place in the copy as that pending one
+   * (left out once gone: review-s14-1 R1, R1c). Kept after the place is passed, for the browse's
+   * life (at most one per message ready at the start): a return of one is the copy's, not one
+   * to take, even when the copy's order is not by key (a requeued part behind selector takes)
    */
   private readonly lateDelivered = new Map<number, PendingEntry>();
   /** the books are walked and returns were on their way: waiting for them (whenGathered), then back */
@@ -263,9 +266,8 @@ export class QueueBrowse {
       }
       out[this.sent++] = null;
       this.passedKey = orderKey(r);
-      const late = r instanceof PendingEntry ? undefined : this.lateDelivered.get(r.seq);
-      if (late !== undefined) this.lateDelivered.delete(r.seq);
-      const p = r instanceof PendingEntry ? r : late;
+      // kept in lateDelivered after its place is passed: returned() must still know it as the copy's
+      const p = r instanceof PendingEntry ? r : this.lateDelivered.get(r.seq);
       if (p !== undefined) {
         const e = this.take(p, now);
         if (e !== undefined) return e;
@@ -330,7 +332,13 @@ export class QueueBrowse {
   /** a message left the queue for good */
   gone(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p === undefined) return;
+    if (p === undefined) {
+      // one of the ready copy's (copied as it was and not shown yet, or still in the requeued
+      // part's snapshot) left for good without a delivery that waits for an ack (a no-ack
+      // consumer, a drop-head): passed over when the browse gets to its place (review-s14-1 R1c)
+      if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.set(e.seq, new PendingEntry(undefined, e.seq, e.priority, false));
+      return;
+    }
     p.entry = undefined;
     this.pending.delete(e.seq);
   }
@@ -348,7 +356,6 @@ export class QueueBrowse {
     }
     // the copy's ones delivered since the start (copied or not yet): still held, so shown (review-s14-1 R1)
     for (const p of this.lateDelivered.values()) if (p.delivered && p.entry !== undefined) kept.push(p);
-    this.lateDelivered.clear();
     for (const p of this.pending.values()) {
       if (p.delivered) continue;
       p.entry = undefined;
