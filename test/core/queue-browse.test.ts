@@ -11,7 +11,7 @@ import { coreBroker, declareQueue, keepingConsumer, publish, texts } from './hel
  * acks, returns, a purge. `copyMax` bounds how far the ready copy goes at a step, as a browser's
  * window does.
  */
-function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) => void): string[] {
+function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) => void, stepDeadline = Infinity): string[] {
   const shown: string[] = [];
   for (;;) {
     const e = b.next(Date.now());
@@ -26,7 +26,7 @@ function drain(b: QueueBrowse, copyMax = Infinity, between?: (shown: string[]) =
       b.whenGathered(() => undefined);
       if (b.waitingForReturns) throw new Error('the browse waits for returns still on their way');
     }
-    b.step(Infinity, copyMax);
+    b.step(stepDeadline, copyMax);
   }
 }
 
@@ -38,6 +38,28 @@ function filled(n: number, args = {}) {
 }
 
 const start = (q: Queue): QueueBrowse => q.browseWhenReturned(() => undefined)!;
+
+/**
+ * the browse of `q` stepped as the OpenWire browse's slices (no time left, a window of 1024);
+ * `act` runs once, with the gathering under way (after the first step), and returns the
+ * messages it made leave the queue: `after` is what was shown of them after that
+ */
+function shownAfterLeaving(q: Queue, act: () => string[]): { shown: string[]; left: string[]; after: string[] } {
+  let steps = 0;
+  let shownBefore = 0;
+  let left: string[] = [];
+  const shown = drain(
+    start(q),
+    1024,
+    (sofar) => {
+      if (steps++ !== 1) return;
+      shownBefore = sofar.length;
+      left = act();
+    },
+    0,
+  );
+  return { shown, left, after: shown.slice(shownBefore).filter((m) => left.includes(m.replace('*', ''))) };
+}
 
 describe('QueueBrowse', () => {
   it('shows the messages a consumer holds (* delivered) in their places among the ready ones', () => {
@@ -199,6 +221,83 @@ describe('QueueBrowse', () => {
     }
     expect(steps).toBeGreaterThan(n / 1024 - 5);
     expect(drain(b)).toEqual(['b1', 'b2']);
+  });
+
+  it('requeued ready ones (the ready list\'s requeued part, a snapshot) taken and acked while the held ones are gathered are left out (review-s14-1 R1)', () => {
+    for (const requeued of [10, 3000]) {
+      const { broker, vhost, q } = filled(requeued + 3010);
+      const a = keepingConsumer(broker, vhost, 'a', requeued + 3000);
+      a.session.cancel('a');
+      // m0… back one by one (the requeued part of the ready list); a still holds 3000
+      for (let i = 0; i < requeued; i++) a.session.reject(a.got[i]!.tag, true);
+      const { shown, left: acked, after } = shownAfterLeaving(q, () => {
+        // b takes the requeued ones from the head and acks them one by one
+        const b = keepingConsumer(broker, vhost, 'b', requeued);
+        b.session.cancel('b');
+        for (const d of b.got) b.session.ack(d.tag, false);
+        return b.bodies();
+      });
+      expect(acked).toHaveLength(requeued);
+      expect(after, `requeued ${requeued}: shown after their ack`).toEqual([]);
+      // the others each once, in order
+      expect(shown.map((m) => m.replace('*', '')).filter((m) => !acked.includes(m))).toEqual(Array.from({ length: 3010 }, (_, i) => `m${requeued + i}`));
+    }
+  });
+
+  it('requeued ready ones leaving without a delivery that waits for an ack while the held ones are gathered (a no-ack consumer, drop-head) are left out (review-s14-1 R1c)', () => {
+    for (const how of ['no-ack', 'drop-head'] as const) {
+      const { broker, vhost } = coreBroker();
+      const q = declareQueue(vhost, 'q', how === 'drop-head' ? { 'x-max-length': 20, 'x-overflow': 'drop-head' } : {}) as Queue;
+      const a = keepingConsumer(broker, vhost, 'a', 3000);
+      for (let i = 0; i < (how === 'drop-head' ? 3000 : 3010); i++) publish(vhost, '', 'q', `m${i}`);
+      a.session.cancel('a');
+      // m0…m9 back one by one (the requeued part of the ready list); a still holds 2990
+      for (let i = 0; i < 10; i++) a.session.reject(a.got[i]!.tag, true);
+      const { left, after } = shownAfterLeaving(q, () => {
+        const gone: string[] = [];
+        if (how === 'drop-head') {
+          // 20 new ones: the queue (at most 20) drops its head, the 10 requeued
+          for (let i = 0; i < 20; i++) publish(vhost, '', 'q', `n${i}`);
+          for (let i = 0; i < 10; i++) gone.push(`m${i}`);
+          return gone;
+        }
+        // a no-ack consumer takes the 10 requeued ones (its window closes after 10)
+        const s = broker.openSession(vhost, {});
+        const sink: ConsumerSink = {
+          deliver: (d) => {
+            gone.push(d.message.body.toString());
+            if (gone.length === 10) s.cancel('n');
+          },
+          isWritable: () => gone.length < 10,
+          cancelledByBroker: () => undefined,
+        };
+        s.consume('q', { tag: 'n', noAck: true, exclusive: false, priority: 0, arguments: {} }, sink);
+        return gone;
+      });
+      expect(left, how).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+      expect(after, `${how}: shown after they left`).toEqual([]);
+    }
+  });
+
+  it('next() passes over held ones settled after the gathering a slice at a time: it yields once its deadline is past (review-s14-1 R2)', async () => {
+    const { broker, vhost, q } = filled(20_010);
+    const c = keepingConsumer(broker, vhost, 'c', 20_000);
+    const b = start(q);
+    // gathered, and the first ready one copied: the first next() shows m0, held
+    b.step(Infinity, 1);
+    expect(b.next(Date.now())?.message.body.toString()).toBe('m0');
+    c.session.cancel('c');
+    c.session.ack(c.got[19_999]!.tag, true);
+    await broker.bulkWork.idle();
+    // 19,999 acked ones to pass over, 1024 a call with the deadline past
+    let calls = 0;
+    let e: ReturnType<QueueBrowse['next']>;
+    for (e = b.next(Date.now(), 0); e === undefined; e = b.next(Date.now(), 0)) {
+      calls++;
+      if (!b.done) b.step(0, 1024);
+    }
+    expect(calls).toBeGreaterThanOrEqual(Math.floor(19_999 / 1024));
+    expect(e.message.body.toString()).toBe('m20000');
   });
 
   it('a purge midway drops the ready ones not shown yet and keeps the delivered ones', () => {

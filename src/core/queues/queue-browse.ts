@@ -53,6 +53,8 @@ function orderKey(p: { seq: number; priority: number }): number {
 
 /** how many deliveries a step walks in the sessions' books (any queue's: review-s13-3 B3) between two looks at the clock */
 const GATHER_CHECK = 1024;
+/** how many places next() passes over (settled, expired, shown) between two looks at the clock (a power of 2) */
+const PASS_CHECK = 1024;
 
 /**
  * What a QueueBrowser sees of one queue: every message the queue holds, in the queue's order —
@@ -95,10 +97,15 @@ export class QueueBrowse {
   /** the delivered ones when the browse started, still being taken from the sessions' books (a slice at a time) */
   private gather: Iterator<QueueEntry | null> | undefined;
   /**
-   * arrival numbers of the ready copy's messages (ready at the start, copied as they were)
-   * delivered since the start and not passed yet: a return of one is the copy's, not one to take
+   * the ready copy's messages (ready at the start, copied as they were: a requeued part's
+   * snapshot copies them whenever it gets there) delivered, or gone for good without a delivery
+   * (no-ack, drop-head: an empty one), since the start while their place was ahead, by arrival
+   * number, tracked as pending ones: each is shown at its place in the copy as that pending one
+   * (left out once gone: review-s14-1 R1, R1c). Kept after the place is passed, for the browse's
+   * life (at most one per message ready at the start): a return of one is the copy's, not one
+   * to take, even when the copy's order is not by key (a requeued part behind selector takes)
    */
-  private lateDelivered = new Set<number>();
+  private readonly lateDelivered = new Map<number, PendingEntry>();
   /** the books are walked and returns were on their way: waiting for them (whenGathered), then back */
   private waiting = false;
   private returnsBack = false;
@@ -109,6 +116,8 @@ export class QueueBrowse {
   private readonly held = new SortedRuns();
   /** the order key of the last place shown or passed: what comes back behind it is not shown */
   private passedKey = -Infinity;
+  /** places passed over in the running next() (PASS_CHECK) */
+  private passed = 0;
   /** the ready copy's places handed out or passed so far */
   private sent = 0;
   private copyComplete = false;
@@ -198,10 +207,12 @@ export class QueueBrowse {
   /**
    * the next message to show, in the queue's order; undefined when the ready copy has not
    * reached the next place yet (step() copies more) or everything is shown (`done`). Messages
-   * settled for good meanwhile, or expired by `now`, are passed over.
+   * settled for good meanwhile, or expired by `now`, are passed over; undefined too once
+   * `deadline` is past after PASS_CHECK of them (a million held ones acked after the gathering,
+   * or the queue deleted: passed over in one call held the loop ~1 s: review-s14-1 R2).
    */
-  next(now: number): QueueEntry | undefined {
-    const e = this.nextShown(now);
+  next(now: number, deadline = Infinity): QueueEntry | undefined {
+    const e = this.nextShown(now, deadline);
     if (this.expired !== undefined) {
       const found = this.expired;
       this.expired = undefined;
@@ -210,8 +221,9 @@ export class QueueBrowse {
     return e;
   }
 
-  private nextShown(now: number): QueueEntry | undefined {
+  private nextShown(now: number, deadline: number): QueueEntry | undefined {
     const out = this.copy.out;
+    this.passed = 0;
     // the delivered ones must all be known before anything is shown
     if (this.gather !== undefined) return undefined;
     for (;;) {
@@ -219,6 +231,7 @@ export class QueueBrowse {
       const r = this.sent < out.length ? out[this.sent] : undefined;
       if (r === null) {
         this.sent++;
+        if (this.passing(deadline)) return undefined;
         continue;
       }
       if (r === undefined && this.sent < out.length) {
@@ -237,12 +250,14 @@ export class QueueBrowse {
         hKey = key;
         if (h !== undefined) break;
         this.held.take();
+        if (this.passing(deadline)) return undefined;
       }
       if (h !== undefined && (r === undefined || before(h, r))) {
         this.held.take();
         this.passedKey = hKey;
         const e = this.take(h, now);
         if (e !== undefined) return e;
+        if (this.passing(deadline)) return undefined;
         continue;
       }
       if (r === undefined) {
@@ -251,18 +266,28 @@ export class QueueBrowse {
       }
       out[this.sent++] = null;
       this.passedKey = orderKey(r);
-      if (r instanceof PendingEntry) {
-        const e = this.take(r, now);
+      // kept in lateDelivered after its place is passed: returned() must still know it as the copy's
+      const p = r instanceof PendingEntry ? r : this.lateDelivered.get(r.seq);
+      if (p !== undefined) {
+        const e = this.take(p, now);
         if (e !== undefined) return e;
+        if (this.passing(deadline)) return undefined;
         continue;
       }
+      if (r instanceof PendingEntry) continue;
       if (r.expiresAt <= now) {
         (this.expired ??= []).push(r);
+        if (this.passing(deadline)) return undefined;
         continue;
       }
       this.lastDelivered = false;
       return r;
     }
+  }
+
+  /** one more place passed over in this next(): true when it should end here (its time is up) */
+  private passing(deadline: number): boolean {
+    return (++this.passed & (PASS_CHECK - 1)) === 0 && performance.now() >= deadline;
   }
 
   /** given up (the browser closed): the queue lets go of it, and it of what it holds */
@@ -283,7 +308,9 @@ export class QueueBrowse {
     // ready at the start and copied as it was (the ready copy's, in its place there): not one
     // to take from a book, nor when it comes back. Only while its place is ahead: one shown is
     // passed over by returned() anyway, so this stays within the copy's messages not shown yet
-    if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.add(e.seq);
+    // tracked: the copy's entry (an ArrayCopy's requeued one copied later, or one copied and not
+    // shown yet) is shown as this pending one, so not once it is acked (review-s14-1 R1)
+    if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.set(e.seq, this.track(e, true));
   }
 
   /** a delivered message came back to the ready list (its consumer closed, a reject with requeue) */
@@ -305,7 +332,13 @@ export class QueueBrowse {
   /** a message left the queue for good */
   gone(e: QueueEntry): void {
     const p = this.pending.get(e.seq);
-    if (p === undefined) return;
+    if (p === undefined) {
+      // one of the ready copy's (copied as it was and not shown yet, or still in the requeued
+      // part's snapshot) left for good without a delivery that waits for an ack (a no-ack
+      // consumer, a drop-head): passed over when the browse gets to its place (review-s14-1 R1c)
+      if (e.seq < this.startSeq && !this.finished && orderKey(e) > this.passedKey) this.lateDelivered.set(e.seq, new PendingEntry(undefined, e.seq, e.priority, false));
+      return;
+    }
     p.entry = undefined;
     this.pending.delete(e.seq);
   }
@@ -321,6 +354,8 @@ export class QueueBrowse {
       const r = out[i];
       if (r instanceof PendingEntry && r.delivered && r.entry !== undefined) kept.push(r);
     }
+    // the copy's ones delivered since the start (copied or not yet): still held, so shown (review-s14-1 R1)
+    for (const p of this.lateDelivered.values()) if (p.delivered && p.entry !== undefined) kept.push(p);
     for (const p of this.pending.values()) {
       if (p.delivered) continue;
       p.entry = undefined;

@@ -153,7 +153,7 @@ export class BrowseInSlices<T> implements SlicedTask {
 
   /**
    * what the browse has ready to show goes out in order, until `deadline` or the outlet
-   * closes; true when all of it went (the browse needs to copy more, or is done)
+   * closes; true when all of it went (the browse needs to copy more, or is done) with time left
    */
   private flush(deadline: number): boolean {
     const browse = this.browse!;
@@ -162,8 +162,9 @@ export class BrowseInSlices<T> implements SlicedTask {
     let n = 0;
     for (;;) {
       if (this.made === undefined) {
-        const e = browse.next(now);
-        if (e === undefined) return true;
+        // undefined too when its time is up passing over settled ones: then the slice is over
+        const e = browse.next(now, deadline);
+        if (e === undefined) return performance.now() < deadline;
         const m = this.outlet.make(queue, e, browse.lastDelivered);
         if (m !== null) this.made = m;
       }
