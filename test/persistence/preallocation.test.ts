@@ -249,6 +249,39 @@ async function withQueue(dir: string, fs: StoreFs) {
   return { store, head: head!, next: nextSegment(head!) };
 }
 
+describe('segments sealed at the end of their zeros, across a restart', () => {
+  it('a restart changes neither the disk the store counts nor makes it copy live messages (review-s14-2 C1)', async () => {
+    // the ramp's segments (256 KiB, 1 MiB, 4 MiB zero-filled of 16 MiB files) end in zeros and holes: replay
+    // counted each at its file size, as a damaged one, so the compaction copied their live records at every start
+    const dir = tempDir();
+    const quiet = { info: () => {}, warn: () => {} };
+    let store = new FileStore({ dir, logger: quiet });
+    stores.push(store);
+    await store.open();
+    store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
+    const body = 'x'.repeat(1000);
+    let id = 0;
+    while (store.stats.segments < 4) {
+      for (let k = 0; k < 100; k++) store.addMessage(++id, msg(`${id}:${body}`), [q1]);
+      await sync(store);
+      // a turn for the segment being made ahead
+      await new Promise((r) => setImmediate(r));
+    }
+    const before = store.stats;
+    await store.close();
+
+    store = new FileStore({ dir, logger: quiet });
+    stores.push(store);
+    await store.open();
+    const after = store.stats;
+    store.addMessage(++id, msg('after'), [q1]);
+    await sync(store);
+    await store.compact();
+    expect(after.diskBytes).toBeLessThan(before.diskBytes + 1024 * 1024);
+    expect(store.stats.compactedSegments).toBe(0);
+  });
+});
+
 describe('the next segment made ready ahead of the roll', () => {
   it('segments are zero-filled and synced before records go there, records overwrite those zeros, and a segment sync is an fdatasync', async () => {
     // the head made at open: its first HEAD_ZEROS bytes; the next, made ready half way through
