@@ -68,12 +68,12 @@ describe('the durability service (durability.ts)', () => {
     let wake: () => void = () => undefined;
     const fs: StoreFs = {
       ...nodeFs,
-      async fsync(fd) {
+      async fdatasync(fd) {
         if (gated) await new Promise<void>((release) => {
           held.push(release);
           wake();
         });
-        return nodeFs.fsync(fd);
+        return nodeFs.fdatasync(fd);
       },
     };
     const until = async (cond: () => boolean) => {

@@ -177,8 +177,9 @@ describe('compaction: disk use follows live data', () => {
     const store = broker.store as FileStore;
     await store.compact();
     const after = diskBytes(dir);
-    // two segments at most: what was copied forward and the head
-    expect(after).toBeLessThan(2 * segmentSize);
+    // the head (holding what was copied forward) and the next segment made ready ahead: both
+    // zero-filled in full (allocated blocks), so two segments' worth plus what crossed the head's zeros
+    expect(after).toBeLessThan(3 * segmentSize);
     expect(after).toBeLessThan(full / 20);
     expect(store.stats.compactedSegments).toBeGreaterThan(40);
 

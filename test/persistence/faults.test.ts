@@ -12,8 +12,8 @@ import { RawStomp, getHeader } from '../helpers/stomp.js';
 import { mqttConnect } from '../helpers/mqtt.js';
 
 /**
- * The real file operations, with two switches: writes that fail (a full disk) and fsyncs
- * that wait until released (to see what the broker does before its data is durable).
+ * The real file operations, with two switches: writes that fail (a full disk) and segment
+ * syncs (fdatasync) that wait until released (to see what the broker does before its data is durable).
  */
 class FaultyFs implements StoreFs {
   failWrites: NodeJS.ErrnoException | null = null;
@@ -33,10 +33,13 @@ class FaultyFs implements StoreFs {
   write: StoreFs['write'] = (fd, buf, offset, length, position) =>
     this.failWrites ? Promise.reject(this.failWrites) : nodeFs.write(fd, buf, offset, length, position);
 
-  fsync: StoreFs['fsync'] = async (fd) => {
-    // decided when the fsync starts: one already running when holding begins is not held
+  fsync = nodeFs.fsync;
+
+  // a journal segment's sync (a directory's fsync is not held)
+  fdatasync: StoreFs['fdatasync'] = async (fd) => {
+    // decided when the sync starts: one already running when holding begins is not held
     const hold = this.holdFsyncs;
-    await nodeFs.fsync(fd);
+    await nodeFs.fdatasync(fd);
     if (!hold) return;
     await new Promise<void>((resolve) => {
       this.held.push(resolve);

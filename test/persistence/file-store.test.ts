@@ -83,15 +83,15 @@ function dirBytes(dir: string): number {
   return journalBytes(dir);
 }
 
-/** counts fsyncs; writes fail with ENOSPC while `failWrites` is set */
+/** counts segment syncs (fdatasync); writes fail with ENOSPC while `failWrites` is set */
 function instrumentedFs(): StoreFs & { fsyncs: number; failWrites: boolean } {
   const layer = {
     ...nodeFs,
     fsyncs: 0,
     failWrites: false,
-    async fsync(fd: number) {
+    async fdatasync(fd: number) {
       layer.fsyncs++;
-      return nodeFs.fsync(fd);
+      return nodeFs.fdatasync(fd);
     },
     async write(fd: number, buf: Buffer, offset: number, length: number, position: number) {
       if (layer.failWrites) {
@@ -363,10 +363,10 @@ describe('FileStore', () => {
     let fsyncs = 0;
     const fs: StoreFs = {
       ...nodeFs,
-      async fsync(fd) {
+      async fdatasync(fd) {
         fsyncs++;
         onFsync?.();
-        return nodeFs.fsync(fd);
+        return nodeFs.fdatasync(fd);
       },
     };
     const { store } = await reopen(dir, { fs });
@@ -525,13 +525,13 @@ describe('FileStore', () => {
         wake();
         return n;
       },
-      async fsync(fd) {
-        if (!gated) return nodeFs.fsync(fd);
+      async fdatasync(fd) {
+        if (!gated) return nodeFs.fdatasync(fd);
         await new Promise<void>((release, fail) => {
           held.push({ release, fail });
           wake();
         });
-        return nodeFs.fsync(fd);
+        return nodeFs.fdatasync(fd);
       },
     };
     const until = async (cond: () => boolean) => {
@@ -597,25 +597,34 @@ describe('FileStore', () => {
         if (path.endsWith('.seg')) segFds.add(fd);
         return fd;
       },
-      async fsync(fd) {
+      async fdatasync(fd) {
         if (gated && segFds.has(fd)) {
           await new Promise<void>((release) => {
             held.push(release);
             wake();
           });
         }
-        return nodeFs.fsync(fd);
+        return nodeFs.fdatasync(fd);
       },
     };
     const until = async (cond: () => boolean) => {
       while (!cond()) await new Promise<void>((r) => (wake = r));
     };
-    const { store } = await reopen(dir, { fs, segmentSize, retryDelayMs: 60_000 });
+    // directory fsyncs: one when the head was made at open, one when the next was made ready
+    let dirSyncs = 0;
+    const dirSynced = async (fd: number) => {
+      await nodeFs.fsync(fd);
+      dirSyncs++;
+      wake();
+    };
+    const { store } = await reopen(dir, { fs: { ...fs, fsync: dirSynced }, segmentSize, retryDelayMs: 60_000 });
     const body = 'x'.repeat(8 * 1024);
-    // past half the head: the next segment's file is made ready meanwhile
+    // past half the head: the next segment's file is made ready meanwhile (zero-filled, its fdatasync
+    // not gated yet: wait for its directory's fsync, the last step)
     for (let id = 1; id <= 5; id++) store.addMessage(id, msg(body), [q1]);
     await sync(store);
-    expect(segmentFiles(dir).length).toBeGreaterThanOrEqual(1);
+    await until(() => dirSyncs >= 2);
+    expect(segmentFiles(dir).length).toBe(2);
     gated = true;
     let synced = false;
     try {

@@ -16,6 +16,8 @@ import { queueKey, type QueueRef } from '../../src/store/store.js';
 const dirs: string[] = [];
 const stores: FileStore[] = [];
 const SEGMENT = 1024 * 1024;
+/** what the head made at open is zero-filled over (FileStore's HEAD_ZERO_FILL) */
+const HEAD_ZEROS = 256 * 1024;
 const q1: QueueRef = { vhost: '/', queue: 'q1' };
 
 afterEach(async () => {
@@ -30,8 +32,12 @@ function tempDir(): string {
 }
 
 async function reopen(dir: string, fs?: StoreFs) {
+  return reopenSized(dir, fs, SEGMENT);
+}
+
+async function reopenSized(dir: string, fs: StoreFs | undefined, segmentSize: number) {
   const warn: string[] = [];
-  const store = new FileStore({ dir, segmentSize: SEGMENT, fs, logger: { info: () => {}, warn: (m) => warn.push(m) } });
+  const store = new FileStore({ dir, segmentSize, fs, logger: { info: () => {}, warn: (m) => warn.push(m) } });
   stores.push(store);
   const state = await store.open();
   const bodies = (state.messages.get(queueKey(q1.vhost, q1.queue)) ?? []).map((m) => m.message.body.toString());
@@ -160,6 +166,8 @@ describe('preallocated journal segments', () => {
  */
 function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
   const ops: string[] = [];
+  /** per segment file: how far it was written with zeros from its start, and where its records end */
+  const extents = new Map<string, { zeroed: number; dataEnd: number; zeroedBeforeData?: number; syncedZeros: boolean }>();
   const paths = new Map<number, string>();
   const waiters: { path: string; created: boolean; resolve: () => void }[] = [];
   const fs: StoreFs = {
@@ -179,6 +187,29 @@ function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
       await nodeFs.ftruncate(fd, length);
       ops.push(`ftruncate ${paths.get(fd)} ${length}`);
     },
+    async write(fd, buf, offset, length, position) {
+      const n = await nodeFs.write(fd, buf, offset, length, position);
+      const path = paths.get(fd)!;
+      const e = extents.get(path) ?? { zeroed: 0, dataEnd: 0, syncedZeros: false };
+      extents.set(path, e);
+      if (e.dataEnd === 0 && position === e.zeroed && buf.subarray(offset, offset + n).every((b) => b === 0)) e.zeroed += n;
+      else {
+        e.zeroedBeforeData ??= e.zeroed;
+        e.dataEnd = Math.max(e.dataEnd, position + n);
+      }
+      return n;
+    },
+    async fsync(fd) {
+      await nodeFs.fsync(fd);
+      ops.push(`fsync ${paths.get(fd)}`);
+    },
+    async fdatasync(fd) {
+      await nodeFs.fdatasync(fd);
+      const path = paths.get(fd)!;
+      ops.push(`fdatasync ${path}`);
+      const e = extents.get(path);
+      if (e && e.dataEnd === 0 && e.zeroed > 0) e.syncedZeros = true;
+    },
     async close(fd) {
       const path = paths.get(fd);
       await nodeFs.close(fd);
@@ -191,7 +222,7 @@ function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
     },
   };
   const whenReady = (path: string) => new Promise<void>((resolve) => waiters.push({ path, created: false, resolve }));
-  return { fs, ops, whenReady };
+  return { fs, ops, whenReady, extents };
 }
 
 function nextSegment(seg: string, by = 1): string {
@@ -218,37 +249,154 @@ async function withQueue(dir: string, fs: StoreFs) {
   return { store, head: head!, next: nextSegment(head!) };
 }
 
+describe('segments sealed at the end of their zeros, across a restart', () => {
+  it('a restart changes neither the disk the store counts nor makes it copy live messages (review-s14-2 C1)', async () => {
+    // the ramp's segments (256 KiB, 1 MiB, 4 MiB zero-filled of 16 MiB files) end in zeros and holes: replay
+    // counted each at its file size, as a damaged one, so the compaction copied their live records at every start
+    const dir = tempDir();
+    const quiet = { info: () => {}, warn: () => {} };
+    let store = new FileStore({ dir, logger: quiet });
+    stores.push(store);
+    await store.open();
+    store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
+    const body = 'x'.repeat(1000);
+    let id = 0;
+    while (store.stats.segments < 4) {
+      for (let k = 0; k < 100; k++) store.addMessage(++id, msg(`${id}:${body}`), [q1]);
+      await sync(store);
+      // a turn for the segment being made ahead
+      await new Promise((r) => setImmediate(r));
+    }
+    const before = store.stats;
+    await store.close();
+
+    store = new FileStore({ dir, logger: quiet });
+    stores.push(store);
+    await store.open();
+    const after = store.stats;
+    store.addMessage(++id, msg('after'), [q1]);
+    await sync(store);
+    await store.compact();
+    expect(after.diskBytes).toBeLessThan(before.diskBytes + 1024 * 1024);
+    expect(store.stats.compactedSegments).toBe(0);
+  });
+});
+
 describe('the next segment made ready ahead of the roll', () => {
-  it('once the head is half full the next file is made (preallocated, directory synced); the roll writes into it without opening anything', async () => {
+  it('segments are zero-filled and synced before records go there, records overwrite those zeros, and a segment sync is an fdatasync', async () => {
+    // the head made at open: its first HEAD_ZEROS bytes; the next, made ready half way through
+    // those: four times as many (here the whole SEGMENT); the head is sealed where its zeros end (not at SEGMENT) once the next
+    // is ready, so no record lands in a block never written (whose sync commits ext4's journal).
+    // Fails on the old code (sparse files only, synced with fsync).
     const dir = tempDir();
     const rec = recordingFs();
     const { store, head, next } = await withQueue(dir, rec.fs);
-    // below half: nothing made ahead
-    let id = fillTo(store, SEGMENT / 4, 1);
+    expect(statSync(head).size).toBe(SEGMENT);
+    // below half of the head's zeros: nothing made ahead
+    let id = fillTo(store, HEAD_ZEROS / 4, 1);
     await sync(store);
     expect(segments(dir)).toEqual([head]);
 
     const ready = rec.whenReady(next);
-    id = fillTo(store, SEGMENT / 2 + 1024, id);
+    id = fillTo(store, HEAD_ZEROS / 2 + 1024, id);
     await sync(store);
     await ready;
+    // the store learns it is ready once the making's promise settles (microtasks after the close)
+    await new Promise((r) => setImmediate(r));
     expect(segments(dir)).toEqual([head, next]);
     expect(statSync(next).size).toBe(SEGMENT);
     expect(readFileSync(next).equals(Buffer.alloc(SEGMENT))).toBe(true);
+    // written, not a hole: its blocks are allocated
+    expect(statSync(next).blocks * 512).toBeGreaterThanOrEqual(4 * HEAD_ZEROS);
 
-    // past the end of the head: the roll's flush writes into the ready file, no open or ftruncate of its own
+    // past the head's zeros: the roll's flush writes into the ready file, no open or ftruncate of its own
     const before = rec.ops.length;
-    id = fillTo(store, SEGMENT + 64 * 1024, id);
+    id = fillTo(store, HEAD_ZEROS + 64 * 1024, id);
     await sync(store);
     const during = rec.ops.slice(before);
     expect(during.filter((op) => op.startsWith('open ') || op.startsWith('ftruncate '))).toEqual([]);
     expect(rec.ops.filter((op) => op === `open ${next}`)).toHaveLength(1);
+
+    for (const [seg, zeroed] of [
+      [head, HEAD_ZEROS],
+      [next, 4 * HEAD_ZEROS],
+    ] as const) {
+      const e = rec.extents.get(seg)!;
+      expect({ seg, zeroed: e.zeroedBeforeData, synced: e.syncedZeros }).toEqual({ seg, zeroed, synced: true });
+      expect(e.dataEnd).toBeGreaterThan(0);
+      expect(e.dataEnd).toBeLessThanOrEqual(zeroed);
+    }
+    // the head was sealed within its zeros, the next is the new head
+    expect(rec.extents.get(head)!.dataEnd).toBeGreaterThan(HEAD_ZEROS - HEAD_ZEROS / 16 - 1);
+    // segment files are synced with fdatasync (their data), directories with fsync (their entries)
+    expect(rec.ops.filter((op) => op.startsWith('fsync ') && op.endsWith('.seg'))).toEqual([]);
+    expect(rec.ops.filter((op) => op === `fdatasync ${head}`).length).toBeGreaterThan(2);
+    expect(rec.ops.filter((op) => op === `fsync ${dir}`).length).toBe(2);
     await store.close();
 
     const again = await reopen(dir);
     expect(again.warn).toEqual([]);
     expect(again.bodies).toHaveLength(id - 1);
     expect(again.bodies.at(-1)).toMatch(new RegExp(`^${id - 1}:`));
+  });
+
+  it('after a crash past an early seal (the old head ends in zeros, the new one is zero-filled beyond its records) all comes back without a warning, and writing goes on', async () => {
+    const dir = tempDir();
+    const rec = recordingFs();
+    const { store, next } = await withQueue(dir, rec.fs);
+    const ready = rec.whenReady(next);
+    let id = fillTo(store, HEAD_ZEROS / 2 + 1024, 1);
+    await sync(store);
+    await ready;
+    await new Promise((r) => setImmediate(r));
+    id = fillTo(store, HEAD_ZEROS + 64 * 1024, id);
+    await sync(store);
+    expect(segments(dir)).toHaveLength(2);
+
+    // what a kill -9 leaves now: both files as they are on disk while the store is open
+    const crashed = tempDir();
+    for (const f of segments(dir)) copyFileSync(f, join(crashed, f.slice(dir.length + 1)));
+    await store.close();
+
+    const { store: s2, warn, bodies } = await reopen(crashed);
+    expect(warn).toEqual([]);
+    expect(bodies).toHaveLength(id - 1);
+    s2.addMessage(id, msg('after'), [q1]);
+    await s2.close();
+    const last = await reopen(crashed);
+    expect(last.warn).toEqual([]);
+    expect(last.bodies).toHaveLength(id);
+    expect(last.bodies.at(-1)).toBe('after');
+  });
+
+  it('a flood ramps up: a short segment made ahead makes its successor as soon as it is the head (256 KiB, 1 MiB, then whole segments)', async () => {
+    const dir = tempDir();
+    const rec = recordingFs();
+    const big = 4 * SEGMENT;
+    const { store: s } = await reopenSized(dir, rec.fs, big);
+    s.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
+    await sync(s);
+    const [head] = segments(dir);
+    const second = nextSegment(head!);
+    const third = nextSegment(head!, 2);
+    const secondReady = rec.whenReady(second);
+    let id = fillTo(s, HEAD_ZEROS / 2 + 1024, 1);
+    await sync(s);
+    await secondReady;
+    await new Promise((r) => setImmediate(r));
+    // past the head's zeros: the roll's flush writes the second (1 MiB zero-filled), which at once
+    // makes the third (4 MiB: the whole segment) although it holds a few KiB
+    const thirdReady = rec.whenReady(third);
+    id = fillTo(s, HEAD_ZEROS + 16 * 1024, id);
+    await sync(s);
+    await thirdReady;
+    expect(rec.extents.get(second)!.zeroedBeforeData).toBe(4 * HEAD_ZEROS);
+    expect(rec.extents.get(second)!.dataEnd).toBeLessThan(64 * 1024);
+    expect(rec.extents.get(third)?.zeroed).toBe(big);
+    await s.close();
+    const again = await reopenSized(dir, undefined, big);
+    expect(again.warn).toEqual([]);
+    expect(again.bodies).toHaveLength(id - 1);
   });
 
   it('a ready file nothing was written to: a clean close removes it, and after a crash replay removes it without a warning', async () => {

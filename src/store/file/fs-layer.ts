@@ -15,7 +15,15 @@ export interface StoreFs {
    * itself has none, so a test's `{ ...nodeFs, write }` still sees every write.
    */
   writeInline?(fd: number, buf: Buffer, offset: number, length: number, position: number): number;
+  /** everything about the file made durable, its timestamps too: for directories (a new entry) */
   fsync(fd: number): Promise<void>;
+  /**
+   * The file's data made durable, with what reading it back needs (its size, its blocks) but not
+   * its timestamps: what a journal segment's writes need. Into blocks already written and synced
+   * (GroupCommitOptions.headZeroFill, preopenAt) ext4 then has no journal commit to make, only the
+   * data and the device's cache flush; fsync would commit the new mtime every time.
+   */
+  fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
   fstatSize(fd: number): Promise<number>;
   unlink(path: string): Promise<void>;
@@ -35,6 +43,7 @@ export const nodeFs: StoreFs = {
   write: (fd, buf, offset, length, position) =>
     new Promise((res, rej) => fs.write(fd, buf, offset, length, position, done(res, rej))),
   fsync: (fd) => new Promise((res, rej) => fs.fsync(fd, (err) => (err ? rej(err) : res()))),
+  fdatasync: (fd) => new Promise((res, rej) => fs.fdatasync(fd, (err) => (err ? rej(err) : res()))),
   ftruncate: (fd, length) => new Promise((res, rej) => fs.ftruncate(fd, length, (err) => (err ? rej(err) : res()))),
   fstatSize: (fd) => new Promise((res, rej) => fs.fstat(fd, (err, st) => (err ? rej(err) : res(st.size)))),
   unlink: (path) => new Promise((res, rej) => fs.unlink(path, (err) => (err ? rej(err) : res()))),

@@ -27,7 +27,7 @@ export class IoStats {
 
 const micros = (start: bigint) => Number(process.hrtime.bigint() - start) / 1000;
 
-/** `inner` with every read, write and fsync counted and timed into `stats` */
+/** `inner` with every read, write and sync (fsync, fdatasync) counted and timed into `stats` */
 export function measuredFs(inner: StoreFs, stats: IoStats): StoreFs {
   return {
     ...inner,
@@ -52,6 +52,12 @@ export function measuredFs(inner: StoreFs, stats: IoStats): StoreFs {
     fsync: async (fd) => {
       const t = process.hrtime.bigint();
       await inner.fsync(fd);
+      stats.syncCount++;
+      stats.syncMicros += micros(t);
+    },
+    fdatasync: async (fd) => {
+      const t = process.hrtime.bigint();
+      await inner.fdatasync(fd);
       stats.syncCount++;
       stats.syncMicros += micros(t);
     },

@@ -68,8 +68,9 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
       state.segments.delete(no);
     } else if (isLast && result.validEnd < result.fileSize) {
       await truncate(fs, path, result.validEnd);
-    } else if (result.validEnd < result.fileSize) {
-      // an older, damaged segment keeps its bytes on disk until compaction retires it
+    } else if (result.validEnd < result.fileSize && result.problem) {
+      // an older, damaged segment keeps its bytes on disk until compaction retires it (one sealed at the end
+      // of its zero-filled part ends in zeros and holes: its data is what it holds, review-s14-2 C1)
       info.size = result.fileSize;
     }
   }

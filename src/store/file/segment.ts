@@ -38,7 +38,8 @@ export function journalBytes(dir: string): number {
   try {
     for (const name of readdirSync(dir)) {
       if (!SEGMENT_NAME.test(name)) continue;
-      // a segment left preallocated by a crash is mostly holes: count what is allocated
+      // a segment left preallocated by a crash is mostly holes: count what is allocated (its
+      // zero-filled part counts too: at most the head's zeros and the next segment's, made ahead)
       const st = statSync(join(dir, name));
       bytes += st.blocks ? Math.min(st.size, st.blocks * 512) : st.size;
     }
