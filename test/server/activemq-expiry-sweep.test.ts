@@ -11,6 +11,9 @@ import { useBroker } from '../helpers/broker.js';
  * (30033 ms after the send); an expiring message behind 100 or 350 others: at the sweep; behind
  * 450, 1000 or 5000: still not after 75 s (two sweeps). The old code expired only the head: k1
  * stayed in its queue (40 s watched). Here the period is 100 ms (BrokerOptions.activemq).
+ * A head [h0 1 s to live, h1] left 2 s without a consumer: ActiveMQ.DLQ still empty (ActiveMQ has
+ * no head timer: h0 reached the DLQ at the 30 s sweep, 30030 ms); then a consumer got h1 and h0
+ * went to the DLQ at that dispatch. The old code's head timer dead-lettered h0 at once (1015 ms).
  */
 const broker = useBroker({ engine: 'activemq', ports: { stomp: 0 }, activemq: { expireMessagesPeriodMs: 100 } });
 let seq = 0;
@@ -29,6 +32,28 @@ async function dlqOf(queue: string): Promise<RawStomp> {
   await client.receipt(r);
   return client;
 }
+
+describe('ActiveMQ queues: no head expiry timer (the default 30 s sweep)', () => {
+  const defaults = useBroker({ engine: 'activemq', ports: { stomp: 0 } });
+
+  it('an expired head stays until a consumer comes (or the sweep), then goes to ActiveMQ.DLQ as the consumer is served', async () => {
+    const queue = `expiry.head.${++seq}`;
+    const vhost = defaults().core.vhost('/')!;
+    vhost.declareQueue(queue, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-activemq-queue': true } }, null);
+    defaults().publish('', queue, 'h0', { deliveryMode: 2, expiration: '20' });
+    defaults().publish('', queue, 'h1', { deliveryMode: 2 });
+    // past h0's expiry, by a timer due after the one the old code armed for it (timers fire by due time)
+    await new Promise((r) => setTimeout(r, 40));
+    expect(defaults().queue(queue).messages().map((m) => m.text())).toEqual(['h0', 'h1']);
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).not.toContain('h0');
+    const { client } = await RawStomp.connected(defaults());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'auto' });
+    expect((await client.frame('MESSAGE')).body.toString()).toBe('h1');
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).toContain('h0');
+    client.close();
+  });
+});
 
 describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessagesPeriod)', () => {
   it('an expired message in the middle of a queue with no consumer goes to ActiveMQ.DLQ at a sweep', async () => {

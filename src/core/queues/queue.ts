@@ -1118,7 +1118,9 @@ export class Queue {
   };
 
   private scheduleExpiry(): void {
-    if (this.expiring.running) return;
+    // an ActiveMQ queue has no head timer: an expired message leaves at a dispatch attempt, a
+    // browse or its periodic sweep (startExpirySweep), as in ActiveMQ 5.17
+    if (this.expiring.running || this.config.activemq) return;
     const head = this.ready.peek();
     const at = head ? head.expiresAt : Infinity;
     if (at === this.expiryTimerAt) return;
