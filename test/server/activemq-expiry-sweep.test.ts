@@ -66,6 +66,22 @@ describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessag
     dlq.close();
   });
 
+  it('messages that come back after a sweep found none ready are swept too (review-s14-1 F2)', async () => {
+    const queue = `expiry.sweep.returned.${++seq}`;
+    const dlq = await dlqOf(queue);
+    const { client } = await RawStomp.connected(broker());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'client' });
+    fill(queue, [['k0', undefined], ['k1', '50'], ['k2', undefined]]);
+    for (let i = 0; i < 3; i++) await client.frame('MESSAGE');
+    // the clock past two periods: sweeps (due before this timer) found nothing ready, all three held
+    await new Promise((r) => setTimeout(r, 250));
+    client.close();
+    expect((await dlq.frame('MESSAGE')).body.toString()).toBe('k1');
+    expect(broker().queue(queue).messages().map((m) => m.text())).toEqual(['k0', 'k2']);
+    dlq.close();
+  });
+
   it('the sweep looks at the first 400 messages only: one 350th goes, one 450th stays', async () => {
     const queue = `expiry.sweep.depth.${++seq}`;
     const dlq = await dlqOf(queue);

@@ -177,7 +177,7 @@ export class Queue {
   private readonly dispatchSlices: DispatchSlices;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryTimerAt = Infinity;
-  /** an ActiveMQ queue's expiry sweep, from its first message that can expire until it is empty */
+  /** an ActiveMQ queue's expiry sweep, from its first message that can expire until it holds none (ready or unacked) */
   private expirySweep: NodeJS.Timeout | undefined;
   /** ActiveMQ runs a destination's sweeps a period apart from its start */
   private readonly createdAt = Date.now();
@@ -1076,7 +1076,8 @@ export class Queue {
 
   private readonly sweepExpired = (): void => {
     this.expirySweep = undefined;
-    if (this.deleted || this.ready.length === 0) return;
+    // unacked ones may come back (a consumer closed, a rollback): keep sweeping for them (review-s14-1 F2)
+    if (this.deleted || (this.ready.length === 0 && this.unackedCount === 0)) return;
     const now = Date.now();
     let expired: QueueEntry[] | undefined;
     let seen = 0;
@@ -1089,7 +1090,7 @@ export class Queue {
       if (++seen >= ACTIVEMQ_MAX_EXPIRE_PAGE) break;
     }
     if (expired) this.expireFound(expired);
-    if (!this.deleted && this.ready.length) this.startExpirySweep();
+    if (!this.deleted) this.startExpirySweep();
   };
 
   private headExpired(): boolean {
