@@ -1090,6 +1090,7 @@ class JmsFeatures {
       TextMessage durable = s.createTextMessage("persistent");
       durable.setStringProperty("probe", probe);
       p.send(durable, DeliveryMode.PERSISTENT, 4, 200);
+      long expiration = durable.getJMSExpiration();
       TextMessage transient_ = s.createTextMessage("non-persistent");
       transient_.setStringProperty("probe", probe);
       p.send(transient_, DeliveryMode.NON_PERSISTENT, 4, 200);
@@ -1102,6 +1103,8 @@ class JmsFeatures {
       String cause = m.getStringProperty("dlqDeliveryFailureCause");
       check(cause != null && cause.contains("Message Expired"), "dlqDeliveryFailureCause " + cause);
       check(m.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + m.getJMSExpiration());
+      check(Long.valueOf(expiration).equals(m.getObjectProperty("originalExpiration")), "originalExpiration " + expiration + "L: " + m.getObjectProperty("originalExpiration"));
+      check(("java.lang.Throwable: Message Expired. Expiration:" + expiration).equals(cause), "dlqDeliveryFailureCause " + cause);
       check(dlq.receive(500) == null, "the non-persistent one is dropped");
     } finally {
       c.close();
