@@ -55,6 +55,26 @@ describe('ActiveMQ queues: no head expiry timer (the default 30 s sweep)', () =>
   });
 });
 
+describe('ActiveMQ queues: a message that arrives expired', () => {
+  const defaults = useBroker({ engine: 'activemq', ports: { stomp: 0 } });
+
+  it('goes to ActiveMQ.DLQ at once, even with a consumer waiting (ActiveMQ 5.17; RabbitMQ would hand it to the consumer)', async () => {
+    // ActiveMQ 5.17 (/tmp/s14-fidelity/stomp-arrived-expired.mjs): SEND persistent with `expires` 1 s past,
+    // a subscriber of the queue waiting: it got only the next message; the expired one was on ActiveMQ.DLQ
+    const queue = `expiry.arrived.${++seq}`;
+    const { client } = await RawStomp.connected(defaults());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'auto', receipt: 'sub' });
+    await client.receipt('sub');
+    client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true', expires: String(Date.now() - 1000) }, 'x0');
+    client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true' }, 'x1');
+    expect((await client.frame('MESSAGE')).body.toString()).toBe('x1');
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).toContain('x0');
+    expect(defaults().core.vhost('/')!.getQueue(queue)!.stats.expired).toBe(1);
+    client.close();
+  });
+});
+
 describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessagesPeriod)', () => {
   it('an expired message in the middle of a queue with no consumer goes to ActiveMQ.DLQ at a sweep', async () => {
     const queue = `expiry.sweep.middle.${++seq}`;

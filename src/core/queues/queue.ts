@@ -327,7 +327,16 @@ export class Queue {
     // MQTT 5 Message Expiry Interval 0) still goes to a consumer that can take it at once
     // (RabbitMQ's TTL guide: "expired upon reaching a queue unless they can be delivered to a
     // consumer immediately"); put in the ready list it would only expire
-    if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now() && this.deliveredAtOnce(entry)) return;
+    if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now()) {
+      // ActiveMQ 5.17 expires it at once (ActiveMQ.DLQ when persistent), consumer or not: a STOMP
+      // SEND with an `expires` already past went to the DLQ, a subscriber of the queue got nothing
+      if (this.config.activemq && !(this.ready instanceof QuorumReadyList)) {
+        this.ready.push(entry);
+        this.expireFound([entry]);
+        return;
+      }
+      if (this.deliveredAtOnce(entry)) return;
+    }
     this.ready.push(entry);
     if (this.consumers.length) this.dispatch();
     this.enforceMaxLength();
