@@ -101,7 +101,7 @@ export class DeadLetterer {
     const ttl = m.properties.expiration;
     const expiration = ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
     const { native: _adapterForm, ...plain } = m;
-    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, true);
+    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, expiration);
   }
 
   /**
@@ -109,14 +109,16 @@ export class DeadLetterer {
    * message-id, with `original-destination` and `originalExpiration`, no expiry;
    * non-persistent → dropped.
    */
-  private toActiveMqDlq(m: Message, origin: DeadLetterOrigin, expired = false): void {
-    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expired);
+  private toActiveMqDlq(m: Message, origin: DeadLetterOrigin, expiredAt?: number): void {
+    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expiredAt !== undefined);
     if (dlq === undefined) return;
     this.vhost.ensureDurableQueue(dlq);
     const p = m.properties;
     const headers: FieldTable = { ...p.headers };
     if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
     headers['original-destination'] = origin.destination;
+    // ActiveMQ 5.17 (its JMS client): an expired one's copy keeps its expiration as originalExpiration, a Long
+    if (expiredAt !== undefined) headers['originalExpiration'] = expiredAt;
     const properties = { ...p, headers };
     if (origin.messageId !== undefined) {
       properties.messageId = origin.messageId;

@@ -172,7 +172,8 @@ export interface BrokerOptions {
   /**
    * ActiveMQ queues: `expireMessagesPeriodMs`, ActiveMQ's expireMessagesPeriod (default 30000):
    * how often a queue takes the expired messages among its first 400 out to ActiveMQ.DLQ, with
-   * or without consumers; 0: never (expired messages then leave as they reach the head).
+   * or without consumers; 0: never. An ActiveMQ queue has no head timer (RabbitMQ's): an expired
+   * message otherwise leaves when a dispatch or a browse comes to it, as in ActiveMQ.
    */
   activemq?: { expireMessagesPeriodMs?: number };
   /** MQTT: anonymous access (default off), its user, the default vhost, in-flight window */

@@ -350,6 +350,9 @@ public class JmsScenarios {
       check(dead != null, "the message is on ActiveMQ.DLQ");
       String cause = dead.getStringProperty("dlqDeliveryFailureCause");
       check(cause != null && cause.contains("redelivery policy"), "dlqDeliveryFailureCause " + cause);
+      // ActiveMQ 5.17: a DLQ copy never expires and keeps what it had as originalExpiration (a Long, 0: none)
+      check(dead.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + dead.getJMSExpiration());
+      check(Long.valueOf(0).equals(dead.getObjectProperty("originalExpiration")), "originalExpiration 0L: " + dead.getObjectProperty("originalExpiration"));
     } finally {
       c.close();
     }
@@ -694,6 +697,7 @@ class JmsFeatures {
       case "priorityFifo": priority(false); return true;
       case "priority": priority(true); return true;
       case "expiry": expiry(); return true;
+      case "expiredInPrefetch": expiredInPrefetch(); return true;
       case "watchAdvisories": watchAdvisories(); return true;
       case "watchConsumers": watchConsumers(); return true;
       default: return false;
@@ -1086,6 +1090,7 @@ class JmsFeatures {
       TextMessage durable = s.createTextMessage("persistent");
       durable.setStringProperty("probe", probe);
       p.send(durable, DeliveryMode.PERSISTENT, 4, 200);
+      long expiration = durable.getJMSExpiration();
       TextMessage transient_ = s.createTextMessage("non-persistent");
       transient_.setStringProperty("probe", probe);
       p.send(transient_, DeliveryMode.NON_PERSISTENT, 4, 200);
@@ -1098,7 +1103,52 @@ class JmsFeatures {
       String cause = m.getStringProperty("dlqDeliveryFailureCause");
       check(cause != null && cause.contains("Message Expired"), "dlqDeliveryFailureCause " + cause);
       check(m.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + m.getJMSExpiration());
+      check(Long.valueOf(expiration).equals(m.getObjectProperty("originalExpiration")), "originalExpiration " + expiration + "L: " + m.getObjectProperty("originalExpiration"));
+      check(("java.lang.Throwable: Message Expired. Expiration:" + expiration).equals(cause), "dlqDeliveryFailureCause " + cause);
       check(dlq.receive(500) == null, "the non-persistent one is dropped");
+    } finally {
+      c.close();
+    }
+  }
+
+  /**
+   * A message that expires in a consumer's prefetch: the client passes over it and acks it as
+   * expired. ActiveMQ 5.17 then puts it on ActiveMQ.DLQ once: JMSExpiration 0, originalExpiration
+   * its expiration (a Long), dlqDeliveryFailureCause "java.lang.Throwable: Message Expired.
+   * Expiration:<it>". (A copy that kept its expiration reached the DLQ's consumer expired: its
+   * client acked it as expired again, which dead-lettered it again, round and round.)
+   */
+  static void expiredInPrefetch() throws Exception {
+    Connection c = factory().createConnection();
+    try {
+      c.start();
+      Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+      Queue q = s.createQueue(JmsScenarios.unique("expiredInPrefetch"));
+      String probe = UUID.randomUUID().toString();
+      // consuming before the sends: all three go to its prefetch (1000) at once
+      MessageConsumer consumer = s.createConsumer(q);
+      MessageProducer p = s.createProducer(q);
+      long expiration = 0;
+      for (String body : new String[] {"p0", "p1", "p2"}) {
+        TextMessage m = s.createTextMessage(body);
+        m.setStringProperty("probe", probe);
+        p.send(m, DeliveryMode.PERSISTENT, 4, body.equals("p1") ? 300 : 0);
+        if (body.equals("p1")) expiration = m.getJMSExpiration();
+      }
+      // until the clock (the broker's: same machine) is past p1's expiration
+      for (long now = System.currentTimeMillis(); now <= expiration; now = System.currentTimeMillis()) Thread.sleep(expiration - now + 1);
+      Message a = consumer.receive(5000);
+      Message b = consumer.receive(5000);
+      check(a instanceof TextMessage && "p0".equals(((TextMessage) a).getText()), "p0 first: " + a);
+      check(b instanceof TextMessage && "p2".equals(((TextMessage) b).getText()), "p2 next (p1 expired in the prefetch): " + b);
+      MessageConsumer dlq = s.createConsumer(s.createQueue("ActiveMQ.DLQ"), "probe = '" + probe + "'");
+      Message m = dlq.receive(5000);
+      check(m instanceof TextMessage && "p1".equals(((TextMessage) m).getText()), "p1 on ActiveMQ.DLQ: " + m);
+      check(m.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + m.getJMSExpiration());
+      check(Long.valueOf(expiration).equals(m.getObjectProperty("originalExpiration")), "originalExpiration " + expiration + "L: " + m.getObjectProperty("originalExpiration"));
+      String cause = m.getStringProperty("dlqDeliveryFailureCause");
+      check(("java.lang.Throwable: Message Expired. Expiration:" + expiration).equals(cause), "dlqDeliveryFailureCause " + cause);
+      check(dlq.receive(500) == null, "p1 once on the DLQ");
     } finally {
       c.close();
     }

@@ -8,7 +8,7 @@ import { jmsScenarioRun, jmsUnavailable } from '../helpers/jms.js';
  * source each one pins.
  */
 const unavailable = jmsUnavailable();
-const SCENARIOS = ['producerWindow', 'consumerAdvisory', 'producerAdvisory', 'messageGroups', 'wildcardQueue', 'priorityFifo', 'expiry'];
+const SCENARIOS = ['producerWindow', 'consumerAdvisory', 'producerAdvisory', 'messageGroups', 'wildcardQueue', 'priorityFifo', 'expiry', 'expiredInPrefetch'];
 
 describe.skipIf(unavailable !== undefined)(`ActiveMQ features over OpenWire${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
   const outcome = jmsScenarioRun(SCENARIOS);
@@ -33,6 +33,9 @@ describe.skipIf(unavailable !== undefined)(`ActiveMQ features over OpenWire${una
   });
   it('broker-side expiry: an expired persistent message goes to ActiveMQ.DLQ with dlqDeliveryFailureCause "Message Expired…", a non-persistent one is dropped', () => {
     expect(outcome('expiry')).toBe('OK');
+  });
+  it('a message that expires in a consumer\'s prefetch: the client acks it expired and it is on ActiveMQ.DLQ once, JMSExpiration 0, originalExpiration and the cause as ActiveMQ 5.17 (the old code kept its expiration: the DLQ consumer\'s client acked it expired again, round and round)', () => {
+    expect(outcome('expiredInPrefetch')).toBe('OK');
   });
 });
 

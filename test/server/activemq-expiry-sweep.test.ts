@@ -11,6 +11,9 @@ import { useBroker } from '../helpers/broker.js';
  * (30033 ms after the send); an expiring message behind 100 or 350 others: at the sweep; behind
  * 450, 1000 or 5000: still not after 75 s (two sweeps). The old code expired only the head: k1
  * stayed in its queue (40 s watched). Here the period is 100 ms (BrokerOptions.activemq).
+ * A head [h0 1 s to live, h1] left 2 s without a consumer: ActiveMQ.DLQ still empty (ActiveMQ has
+ * no head timer: h0 reached the DLQ at the 30 s sweep, 30030 ms); then a consumer got h1 and h0
+ * went to the DLQ at that dispatch. The old code's head timer dead-lettered h0 at once (1015 ms).
  */
 const broker = useBroker({ engine: 'activemq', ports: { stomp: 0 }, activemq: { expireMessagesPeriodMs: 100 } });
 let seq = 0;
@@ -30,6 +33,48 @@ async function dlqOf(queue: string): Promise<RawStomp> {
   return client;
 }
 
+describe('ActiveMQ queues: no head expiry timer (the default 30 s sweep)', () => {
+  const defaults = useBroker({ engine: 'activemq', ports: { stomp: 0 } });
+
+  it('an expired head stays until a consumer comes (or the sweep), then goes to ActiveMQ.DLQ as the consumer is served', async () => {
+    const queue = `expiry.head.${++seq}`;
+    const vhost = defaults().core.vhost('/')!;
+    vhost.declareQueue(queue, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: { 'x-activemq-queue': true } }, null);
+    defaults().publish('', queue, 'h0', { deliveryMode: 2, expiration: '20' });
+    defaults().publish('', queue, 'h1', { deliveryMode: 2 });
+    // past h0's expiry, by a timer due after the one the old code armed for it (timers fire by due time)
+    await new Promise((r) => setTimeout(r, 40));
+    expect(defaults().queue(queue).messages().map((m) => m.text())).toEqual(['h0', 'h1']);
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).not.toContain('h0');
+    const { client } = await RawStomp.connected(defaults());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'auto' });
+    expect((await client.frame('MESSAGE')).body.toString()).toBe('h1');
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).toContain('h0');
+    client.close();
+  });
+});
+
+describe('ActiveMQ queues: a message that arrives expired', () => {
+  const defaults = useBroker({ engine: 'activemq', ports: { stomp: 0 } });
+
+  it('goes to ActiveMQ.DLQ at once, even with a consumer waiting (ActiveMQ 5.17; RabbitMQ would hand it to the consumer)', async () => {
+    // ActiveMQ 5.17 (/tmp/s14-fidelity/stomp-arrived-expired.mjs): SEND persistent with `expires` 1 s past,
+    // a subscriber of the queue waiting: it got only the next message; the expired one was on ActiveMQ.DLQ
+    const queue = `expiry.arrived.${++seq}`;
+    const { client } = await RawStomp.connected(defaults());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'auto', receipt: 'sub' });
+    await client.receipt('sub');
+    client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true', expires: String(Date.now() - 1000) }, 'x0');
+    client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true' }, 'x1');
+    expect((await client.frame('MESSAGE')).body.toString()).toBe('x1');
+    expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).toContain('x0');
+    expect(defaults().core.vhost('/')!.getQueue(queue)!.stats.expired).toBe(1);
+    client.close();
+  });
+});
+
 describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessagesPeriod)', () => {
   it('an expired message in the middle of a queue with no consumer goes to ActiveMQ.DLQ at a sweep', async () => {
     const queue = `expiry.sweep.middle.${++seq}`;
@@ -38,6 +83,22 @@ describe('ActiveMQ queues: the periodic expiry sweep (ActiveMQ 5.17 expireMessag
     expect((await dlq.frame('MESSAGE')).body.toString()).toBe('k1');
     expect(broker().queue(queue).messages().map((m) => m.text())).toEqual(['k0', 'k2']);
     expect(broker().core.vhost('/')!.getQueue(queue)!.stats.expired).toBe(1);
+    dlq.close();
+  });
+
+  it('messages that come back after a sweep found none ready are swept too (review-s14-1 F2)', async () => {
+    const queue = `expiry.sweep.returned.${++seq}`;
+    const dlq = await dlqOf(queue);
+    const { client } = await RawStomp.connected(broker());
+    client.useVersion('1.2');
+    client.send('SUBSCRIBE', { id: 's1', destination: `/queue/${queue}`, ack: 'client' });
+    fill(queue, [['k0', undefined], ['k1', '50'], ['k2', undefined]]);
+    for (let i = 0; i < 3; i++) await client.frame('MESSAGE');
+    // the clock past two periods: sweeps (due before this timer) found nothing ready, all three held
+    await new Promise((r) => setTimeout(r, 250));
+    client.close();
+    expect((await dlq.frame('MESSAGE')).body.toString()).toBe('k1');
+    expect(broker().queue(queue).messages().map((m) => m.text())).toEqual(['k0', 'k2']);
     dlq.close();
   });
 

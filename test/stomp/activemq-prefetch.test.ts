@@ -6,7 +6,8 @@ import { useBroker } from '../helpers/broker.js';
  * How many MESSAGE frames an ActiveMQ-dialect STOMP subscription gets before it acks. Asked of
  * ActiveMQ 5.17 (Debian's, a stomp:// connector, default policies; raw STOMP 1.2 client,
  * /work/notes/s14-fidelity.md §3): without activemq.prefetchSize a queue subscription gets 1000
- * (ack client and client-individual; one more per acked message), a topic subscription 32767
+ * (ack client and client-individual; one more per acked message), a wildcard queue subscription
+ * 1000 over all the queues it reads (one consumer), a topic subscription 32767
  * (ActiveMQPrefetchPolicy's defaults, set by its ProtocolConverter); ack auto is never held
  * back; RabbitMQ's prefetch-count header is ignored, whatever its value (5: all 50 pushed; 'abc':
  * no ERROR); activemq.prefetchSize 5 gives 5; activemq.prefetchSize 0 gives nothing at all, in
@@ -64,6 +65,25 @@ describe('ActiveMQ-dialect STOMP prefetch (ActiveMQ 5.17)', () => {
       c.close();
     });
   }
+
+  it('a wildcard queue subscription has one window over the queues it reads: 1000 over two queues of 800', async () => {
+    // ActiveMQ 5.17 (/tmp/s14-fidelity/stomp-wildcard-pf.mjs): 800 of .a and 200 of .b, then nothing before an ack
+    const base = unique('wc');
+    fillQueue(`${base}.a`, 800);
+    fillQueue(`${base}.b`, 800);
+    const c = await client();
+    c.send('SUBSCRIBE', { id: 's1', destination: `/queue/${base}.>`, ack: 'client-individual' });
+    const first = await c.frame('MESSAGE');
+    await take(c, 999);
+    await roundTrip(c);
+    expect(c.frames.filter((f) => f.command === 'MESSAGE')).toHaveLength(0);
+    expect(broker().queue(`${base}.a`).messageCount() + broker().queue(`${base}.b`).messageCount()).toBe(600);
+    c.send('ACK', { id: getHeader(first, 'ack')! });
+    await take(c, 1);
+    await roundTrip(c);
+    expect(c.frames.filter((f) => f.command === 'MESSAGE')).toHaveLength(0);
+    c.close();
+  });
 
   it('ack:auto without activemq.prefetchSize: never held back', async () => {
     const q = unique('auto');

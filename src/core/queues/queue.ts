@@ -177,7 +177,7 @@ export class Queue {
   private readonly dispatchSlices: DispatchSlices;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryTimerAt = Infinity;
-  /** an ActiveMQ queue's expiry sweep, from its first message that can expire until it is empty */
+  /** an ActiveMQ queue's expiry sweep, from its first message that can expire until it holds none (ready or unacked) */
   private expirySweep: NodeJS.Timeout | undefined;
   /** ActiveMQ runs a destination's sweeps a period apart from its start */
   private readonly createdAt = Date.now();
@@ -327,7 +327,16 @@ export class Queue {
     // MQTT 5 Message Expiry Interval 0) still goes to a consumer that can take it at once
     // (RabbitMQ's TTL guide: "expired upon reaching a queue unless they can be delivered to a
     // consumer immediately"); put in the ready list it would only expire
-    if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now() && this.deliveredAtOnce(entry)) return;
+    if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now()) {
+      // ActiveMQ 5.17 expires it at once (ActiveMQ.DLQ when persistent), consumer or not: a STOMP
+      // SEND with an `expires` already past went to the DLQ, a subscriber of the queue got nothing
+      if (this.config.activemq && !(this.ready instanceof QuorumReadyList)) {
+        this.ready.push(entry);
+        this.expireFound([entry]);
+        return;
+      }
+      if (this.deliveredAtOnce(entry)) return;
+    }
     this.ready.push(entry);
     if (this.consumers.length) this.dispatch();
     this.enforceMaxLength();
@@ -1076,7 +1085,8 @@ export class Queue {
 
   private readonly sweepExpired = (): void => {
     this.expirySweep = undefined;
-    if (this.deleted || this.ready.length === 0) return;
+    // unacked ones may come back (a consumer closed, a rollback): keep sweeping for them (review-s14-1 F2)
+    if (this.deleted || (this.ready.length === 0 && this.unackedCount === 0)) return;
     const now = Date.now();
     let expired: QueueEntry[] | undefined;
     let seen = 0;
@@ -1089,7 +1099,7 @@ export class Queue {
       if (++seen >= ACTIVEMQ_MAX_EXPIRE_PAGE) break;
     }
     if (expired) this.expireFound(expired);
-    if (!this.deleted && this.ready.length) this.startExpirySweep();
+    if (!this.deleted) this.startExpirySweep();
   };
 
   private headExpired(): boolean {
@@ -1118,7 +1128,9 @@ export class Queue {
   };
 
   private scheduleExpiry(): void {
-    if (this.expiring.running) return;
+    // an ActiveMQ queue has no head timer: an expired message leaves at a dispatch attempt, a
+    // browse or its periodic sweep (startExpirySweep), as in ActiveMQ 5.17
+    if (this.expiring.running || this.config.activemq) return;
     const head = this.ready.peek();
     const at = head ? head.expiresAt : Infinity;
     if (at === this.expiryTimerAt) return;

@@ -623,7 +623,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       destination: `/${origin.kind}/${origin.name}`,
       cause,
       // the marshalled message goes along, with the cause among its properties
-      adapt: native ? (copy) => ({ ...copy, native: openWireNative(withProperty(native.struct, 'dlqDeliveryFailureCause', cause), native.connectionId) }) : undefined,
+      adapt: native ? (copy) => ({ ...copy, native: openWireNative(deadLetterStruct(native.struct, cause), native.connectionId) }) : undefined,
     });
   }
 
@@ -1015,11 +1015,19 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
 import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { ReadSlices } from '../common/read-slices.js';
-function withProperty(s: OwStruct, name: string, value: string): OwStruct {
+/**
+ * The DLQ copy of a JMS message as ActiveMQ 5.17 makes it (seen with its JMS client on poisoned and
+ * expired messages): the cause as dlqDeliveryFailureCause, no expiry (JMSExpiration 0), the
+ * expiration it had as originalExpiration (a Long; 0 when none). A copy that kept its expiration
+ * came to a JMS consumer of the DLQ expired: the client acked it as expired, which dead-lettered
+ * it again, round and round.
+ */
+function deadLetterStruct(s: OwStruct, cause: string): OwStruct {
   const raw = s['marshalledProperties'] as Buffer | null;
   const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();
-  map.set(name, { t: PType.String, v: value });
-  return { ...s, marshalledProperties: encodePrimitiveMap(map) };
+  map.set('dlqDeliveryFailureCause', { t: PType.String, v: cause });
+  map.set('originalExpiration', { t: PType.Long, v: (s['expiration'] as number | undefined) ?? 0 });
+  return { ...s, expiration: 0, marshalledProperties: encodePrimitiveMap(map) };
 }
 
 export { randomBytes };

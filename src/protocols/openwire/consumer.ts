@@ -310,10 +310,12 @@ export class OwConsumer implements ConsumerSink {
         if (!last) return;
         const first = this.outstanding.find(ack['firstMessageId'] as OwStruct | null);
         const from = first?.tag ?? last.tag;
-        const cause = type === AckType.Poison ? describeCause(ack['poisonCause'] as OwThrowable | null) : type === AckType.Expired ? 'expired' : undefined;
+        const cause = type === AckType.Poison ? describeCause(ack['poisonCause'] as OwThrowable | null) : undefined;
         const apply = () => {
           for (const o of this.outstanding.takeRange(from, last.tag)) {
-            if (cause !== undefined) this.host.deadLetter(o.message, o.dest, cause);
+            // ActiveMQ 5.17's cause for one its client found expired names the expiration
+            const why = type === AckType.Expired ? `java.lang.Throwable: Message Expired. Expiration:${expirationOf(o.message)}` : cause;
+            if (why !== undefined) this.host.deadLetter(o.message, o.dest, why);
             if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
           }
         };
@@ -433,6 +435,14 @@ export class OwConsumer implements ConsumerSink {
 
 /** RemoveInfo.lastDeliveredSequenceId: the client does not know what it delivered (ActiveMQ's LAST_DELIVERED_UNKNOWN) */
 const LAST_DELIVERED_UNKNOWN = -2;
+
+/** a message's JMSExpiration (ms since the epoch; 0: none): the producer's when it came over OpenWire */
+function expirationOf(m: Message): number {
+  const native = nativeOf(m);
+  if (native) return (native.struct['expiration'] as number | undefined) ?? 0;
+  const ttl = m.properties.expiration;
+  return ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
+}
 
 function describeCause(t: OwThrowable | null): string {
   if (!t) return 'poison ack';

@@ -64,10 +64,11 @@ export class RabbitStompDialect implements StompDialect {
   subscribe(req: SubscribeRequest): StompSubscriptionLike {
     const conn = this.conn;
     const { frame, destination, id, ackMode, tag } = req;
+    // refused before anything is declared (review-s14-1 F1)
+    const prefetch = prefetchCount(frame);
     const dest = parseDestination(destination);
     const source = ensureSource(conn, dest, destination, frame, id, conn.declaredQueues);
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
-    const prefetch = prefetchCount(frame);
     if (prefetch !== undefined) session.consumerPrefetch = prefetch;
     const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
     this.watchConsumerTimeout(sub);

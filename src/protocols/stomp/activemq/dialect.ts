@@ -93,8 +93,11 @@ export class ActiveMqStompDialect implements StompDialect {
     // ActiveMQ 5.17 reads only activemq.prefetchSize (RabbitMQ's prefetch-count is ignored, any value);
     // without it the JMS defaults: 1000 for a queue, 32767 for a topic. At 0 it pushes nothing (STOMP has no pull).
     const prefetch = integerHeader(req.frame, 'activemq.prefetchSize') ?? (dest.kind === 'queue' ? ACTIVEMQ_QUEUE_PREFETCH : ACTIVEMQ_TOPIC_PREFETCH);
-    session.consumerPrefetch = prefetch;
     const wildcard = dest.kind === 'queue' && isWildcardName(dest.name);
+    // a wildcard subscription is one ActiveMQ consumer over every queue it matches: one window for
+    // all of them (its session's: each subscription has its own), 1000 over two queues on 5.17
+    if (wildcard) session.globalPrefetch = prefetch;
+    else session.consumerPrefetch = prefetch;
     const topicQueue = dest.kind === 'topic' ? `activemq-subscription-${randomBytes(12).toString('base64url')}` : undefined;
     const selector = selectorOf(req.frame);
     const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, topicQueue !== undefined, wildcard);
