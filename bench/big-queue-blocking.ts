@@ -826,14 +826,20 @@ if (dataDir && fileStoreCases.some(wanted)) {
     await sync(sb);
     return sb.core.requireVhost('/').getQueue(name)!;
   };
-  /** journal reads (paged-out messages read back) while `op` runs */
-  const store = sb.store as { readMessage?: (id: number) => unknown };
+  type JournalStats = { bytesWritten: number; compactedSegments: number; copiedBytes?: number };
+  const store = sb.store as { readMessage?: (id: number) => unknown; stats?: JournalStats };
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  /** journal reads (paged-out messages read back) while `op` runs, and what the journal wrote meanwhile (compaction copies among it) */
   const countingReads = async (op: () => Promise<string>): Promise<string> => {
     const read = store.readMessage!;
     let reads = 0;
     store.readMessage = (id) => (reads++, read.call(store, id));
+    const before = store.stats;
     try {
-      return `${await op()}; ${reads} journal reads`;
+      const answer = await op();
+      const after = store.stats;
+      const written = before && after ? `, journal written ${mb(after.bytesWritten - before.bytesWritten)} MB, ${after.compactedSegments - before.compactedSegments} segments compacted${after.copiedBytes === undefined ? '' : ` (${mb(after.copiedBytes - before.copiedBytes!)} MB copied)`}` : '';
+      return `${answer}; ${reads} journal reads${written}`;
     } finally {
       delete store.readMessage;
     }
