@@ -54,7 +54,7 @@ describe('a compaction copies the live records of a segment only when they are f
     }
     await sync(store);
     const filled = store.stats;
-    expect(filled.segments).toBe(3);
+    expect(filled.segments).toBeGreaterThanOrEqual(3);
     const messageBytes = filled.diskBytes;
     // the consumer takes them in order (a durable quorum queue's marks and removes), a batch per flush, keeping the last 100
     for (let id = 1; id <= n - 100; id++) {
@@ -113,4 +113,36 @@ describe('a compaction copies the live records of a segment only when they are f
     expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(kept);
     expect(state.messages.get(queueKey('/', 'churn')) ?? []).toEqual([]);
   });
+
+  it('a backlog nobody consumes taking 15 % of every segment while another queue churns: the journal holds about 2x its live data, as RabbitMQ\'s message store (review-s14-2 D1: 4x with the 3x bound alone)', async () => {
+    const { dir, store } = await openStore();
+    store.putQueue(queueDef('q'));
+    store.putQueue(queueDef('churn'));
+    const body = 'c'.repeat(200);
+    let id = 0;
+    const kept: number[] = [];
+    let most = 0;
+    for (let round = 0; round < 400; round++) {
+      const churned: number[] = [];
+      for (let k = 0; k < 500; k++) {
+        id++;
+        if (k < 75) {
+          store.addMessage(id, msg(body), [q]);
+          kept.push(id);
+        } else {
+          store.addMessage(id, msg(body), [churn]);
+          churned.push(id);
+        }
+      }
+      for (const c of churned) store.removeMessage(churn, c);
+      await sync(store);
+      await store.compact();
+      // once the backlog spans many segments: how far the disk use goes past the live data
+      if (round >= 100) most = Math.max(most, store.stats.diskBytes / store.stats.liveBytes);
+    }
+    expect(most).toBeLessThan(2.5);
+    await store.close();
+    const { state } = await openStore({ dir });
+    expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(kept);
+  }, 60_000);
 });

@@ -30,6 +30,11 @@ export class DispatchSlices {
   /** the clock is read once `taken` reaches this */
   private nextRead = TAKES_PER_CLOCK_READ;
   private queued = false;
+
+  /** a continuation is queued: the dispatch is not done (a caller answering from what it got waits: AMQP 1.0 drain) */
+  get pending(): boolean {
+    return this.queued;
+  }
   /** the last dispatch stopped at its deadline (it goes on in the sliced work) */
   stopped = false;
 

@@ -245,6 +245,11 @@ export class Queue {
     return this.ready.length;
   }
 
+  /** a dispatch stopped at its deadline goes on in the sliced work: more may still come to consumers with room */
+  get dispatchPending(): boolean {
+    return this.dispatchSlices.pending;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }

@@ -79,11 +79,14 @@ export interface FileStoreStats extends GroupCommitStats {
 }
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
+const DEFAULT_PAGE_THRESHOLD = 2048;
+
 /** a partly live oldest segment is copied once its own dead bytes are this many times its live ones (7: 7/8 dead; worthCompacting) */
 const OWN_DEAD_PER_LIVE = 7;
 /** ...or once the store's dead bytes are this many times its live ones (and a segment's worth) */
 const DEAD_PER_LIVE_AT_MOST = 3;
-const DEFAULT_PAGE_THRESHOLD = 2048;
+/** ...or, under that, once its live bytes have not fallen for this long (nobody is consuming it), ms */
+const STILL_MS = 1000;
 
 /**
  * A Store on an append-only journal of checksummed records in segment files.
@@ -228,7 +231,6 @@ export class FileStore implements Store {
     if (!this.accepting()) return;
     this.rollIfFull();
     const bytes = writePut(this.gc.writer, kind, def);
-    this.copiedBytes += bytes;
     this.state.putEntity(kind, key, def, this.gc.headSegment, bytes);
     this.gc.appended();
   }
@@ -494,20 +496,48 @@ export class FileStore implements Store {
    * segment partly consumed, its live records next in line: copying them when the store as a whole
    * was half dead copied ~half a million messages at 1M that the consumer took right after (s13).
    * Only the oldest segment can go (the later ones' removes may concern it), so one that stays
-   * mostly live holds every later segment's dead bytes on disk: past DEAD_PER_LIVE_AT_MOST times
-   * the live bytes (and a segment's worth) it is copied all the same.
+   * mostly live holds every later segment's dead bytes on disk: it is copied once its live bytes
+   * have not fallen for STILL_MS (nobody is consuming it: a DLQ, a backlog; the store then holds
+   * about twice its live data, as RabbitMQ's message store), or past DEAD_PER_LIVE_AT_MOST times
+   * the live bytes (and a segment's worth) in any case.
    */
   private worthCompacting(before: number): boolean {
     const oldest = this.oldestSealed(before);
     if (oldest === undefined) return false;
     const info = this.state.segments.get(oldest)!;
-    if (info.live <= 0) return true;
+    if (info.live <= 0) {
+      this.stillBefore = false;
+      return true;
+    }
     const { diskBytes, liveBytes } = this.stats;
     const dead = diskBytes - liveBytes;
     if (dead <= liveBytes || dead <= this.segmentSize) return false;
     if (info.size - info.live >= OWN_DEAD_PER_LIVE * info.live) return true;
-    return dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize);
+    if (dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize)) {
+      this.stillBefore = true;
+      return true;
+    }
+    // a consumer on its way through it (its live bytes fell within the last STILL_MS, or it has just
+    // become the oldest) will empty it: wait; one whose live records stay put (a backlog nobody consumes) is copied
+    // now, or the dead segments behind it stay on disk until they are three times the live data (review-s14-2 D1)
+    const seen = this.oldestSeen;
+    const now = performance.now();
+    if (seen === undefined || seen.no !== oldest) {
+      // the one before it was copied for staying put: this one, written at the same time, likely stays too
+      this.oldestSeen = { no: oldest, live: info.live, fellAt: this.stillBefore ? -Infinity : now };
+      return this.stillBefore;
+    }
+    if (info.live < seen.live) {
+      seen.live = info.live;
+      seen.fellAt = now;
+    }
+    this.stillBefore = now - seen.fellAt >= STILL_MS;
+    return this.stillBefore;
   }
+  /** the last oldest segment judged by its live data staying put was copied for it */
+  private stillBefore = false;
+  /** the oldest segment's live bytes at its last fall, and when (performance.now()) */
+  private oldestSeen: { no: number; live: number; fellAt: number } | undefined;
 
   private async compactLoop(): Promise<void> {
     // only segments sealed before this pass: never chase our own copies
