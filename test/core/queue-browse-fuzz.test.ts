@@ -54,7 +54,11 @@ describe('QueueBrowse under interleaved settles (seeded)', () => {
         session.consume('q', { tag: 'c', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
         holders.push(h);
       };
-      for (let k = 0; k < 3; k++) hold();
+      for (let k = 0; k < 3; k++) {
+        hold();
+        // its whole window taken before the next one consumes (a dispatch past its deadline goes on in the sliced work)
+        await broker.bulkWork.idle();
+      }
       // a requeued part at the head of the ready list (copied from a snapshot: review-s14-1 R1):
       // another session takes some and rejects them with requeue; the holders have no room for them
       const requeuer = broker.openSession(vhost, {});
@@ -70,6 +74,7 @@ describe('QueueBrowse under interleaved settles (seeded)', () => {
       };
       if (toRequeue > 0) {
         requeuer.consume('q', { tag: 'r', noAck: false, exclusive: false, priority: 0, arguments: {} }, requeueSink);
+        await broker.bulkWork.idle();
         for (const d of requeued) requeuer.reject(d.tag, true);
       }
       /** a no-ack consumer that takes up to `n` and goes: they leave the queue for good as they are taken */

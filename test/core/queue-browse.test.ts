@@ -3,7 +3,8 @@ import type { QueueBrowse } from '../../src/core/queues/queue-browse.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import { ACTIVEMQ_QUEUE_ARG } from '../../src/core/activemq-names.js';
 import type { ConsumerSink, Delivery } from '../../src/core/consumer.js';
-import { coreBroker, declareQueue, deliveredTo, keepingConsumer, publish, texts } from './helpers.js';
+import type { Broker } from '../../src/core/broker.js';
+import { coreBroker, declareQueue, keepingConsumer, publish, texts } from './helpers.js';
 
 /**
  * QueueBrowse (a QueueBrowser's view of a queue, ActiveMQ 5.17's: every message not acked, ready
@@ -44,21 +45,28 @@ const start = (q: Queue): QueueBrowse => q.browseWhenReturned(() => undefined)!;
  * `act` runs once, with the gathering under way (after the first step), and returns the
  * messages it made leave the queue: `after` is what was shown of them after that
  */
-function shownAfterLeaving(q: Queue, act: () => string[]): { shown: string[]; left: string[]; after: string[] } {
-  let steps = 0;
+async function shownAfterLeaving(q: Queue, act: () => Promise<string[]>): Promise<{ shown: string[]; left: string[]; after: string[] }> {
+  const b = start(q);
+  const shown: string[] = [];
   let shownBefore = 0;
   let left: string[] = [];
-  const shown = drain(
-    start(q),
-    1024,
-    (sofar) => {
-      if (steps++ !== 1) return;
-      shownBefore = sofar.length;
-      left = act();
-    },
-    0,
-  );
+  for (let steps = 0; ; steps++) {
+    for (let e = b.next(Date.now()); e !== undefined; e = b.next(Date.now())) shown.push(`${e.message.body.toString()}${b.lastDelivered ? '*' : ''}`);
+    if (b.done) break;
+    if (steps === 1) {
+      shownBefore = shown.length;
+      left = await act();
+    }
+    if (b.waitingForReturns) b.whenGathered(() => undefined);
+    b.step(0, 1024);
+  }
   return { shown, left, after: shown.slice(shownBefore).filter((m) => left.includes(m.replace('*', ''))) };
+}
+
+/** `got` holds `n` deliveries, or the broker's sliced work (a dispatch going on: DispatchSlices) is over */
+async function holding(broker: Broker, got: readonly unknown[], n: number): Promise<void> {
+  while (got.length < n && broker.bulkWork.pending > 0) await new Promise((resolve) => setImmediate(resolve));
+  expect(got).toHaveLength(n);
 }
 
 describe('QueueBrowse', () => {
@@ -94,7 +102,7 @@ describe('QueueBrowse', () => {
     {
       const { broker, vhost, q } = filled(2010);
       const c = keepingConsumer(broker, vhost, 'c', 2000);
-      await deliveredTo(broker, { deliveries: c.got }, 2000);
+      await holding(broker, c.got, 2000);
       const b = start(q);
       // one step first (a browse gathering its held ones a slice at a time has begun its walk)
       b.step(0, Infinity);
@@ -109,7 +117,7 @@ describe('QueueBrowse', () => {
     const n = 40_000;
     const { broker, vhost, q } = filled(n + 10);
     const c = keepingConsumer(broker, vhost, 'c', n);
-    await deliveredTo(broker, { deliveries: c.got }, n);
+    await holding(broker, c.got, n);
     expect(c.got).toHaveLength(n);
     const b = start(q);
     // no time left in any step: each gathers one batch (1024) and yields
@@ -138,7 +146,7 @@ describe('QueueBrowse', () => {
     for (const purge of [false, true]) {
       const { broker, vhost, q } = filled(2010);
       const c = keepingConsumer(broker, vhost, 'c', 2000);
-      await deliveredTo(broker, { deliveries: c.got }, 2000);
+      await holding(broker, c.got, 2000);
       const b = start(q);
       // one batch of the book walked (1024), then the close hands the book to a bulk settle (> 512 held)
       b.step(0, Infinity);
@@ -154,7 +162,7 @@ describe('QueueBrowse', () => {
     for (const [upTo, walkFirst] of [[1800, false], [3000, false], [1800, true], [3000, true]] as const) {
       const { broker, vhost, q } = filled(4010);
       const c = keepingConsumer(broker, vhost, 'c', 4000);
-      await deliveredTo(broker, { deliveries: c.got }, 4000);
+      await holding(broker, c.got, 4000);
       const b = start(q);
       b.step(0, Infinity);
       c.session.cancel('c');
@@ -172,7 +180,7 @@ describe('QueueBrowse', () => {
   it('driven from the bulk work (as the OpenWire browse is) while the return it waits for is queued behind it there: waits off it and finishes (review-s13-3 livelock)', async () => {
     const { broker, vhost, q } = filled(2010);
     const c = keepingConsumer(broker, vhost, 'c', 2000);
-    await deliveredTo(broker, { deliveries: c.got }, 2000);
+    await holding(broker, c.got, 2000);
     const b = start(q);
     b.step(0, Infinity);
     const shown: string[] = [];
@@ -216,7 +224,7 @@ describe('QueueBrowse', () => {
     session.consume('qb', { tag: 'b', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
     session.consumerPrefetch = n;
     session.consume('qa', { tag: 'a', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
-    await deliveredTo(broker, { deliveries: got }, n + 1);
+    await holding(broker, got, n + 1);
     expect(got).toHaveLength(n + 1);
     const b = qb.browseWhenReturned(() => undefined)!;
     // no time left in any step: each walks one batch of the book and yields
@@ -229,16 +237,18 @@ describe('QueueBrowse', () => {
     expect(drain(b)).toEqual(['b1', 'b2']);
   });
 
-  it('requeued ready ones (the ready list\'s requeued part, a snapshot) taken and acked while the held ones are gathered are left out (review-s14-1 R1)', () => {
+  it('requeued ready ones (the ready list\'s requeued part, a snapshot) taken and acked while the held ones are gathered are left out (review-s14-1 R1)', async () => {
     for (const requeued of [10, 3000]) {
       const { broker, vhost, q } = filled(requeued + 3010);
       const a = keepingConsumer(broker, vhost, 'a', requeued + 3000);
+      await holding(broker, a.got, requeued + 3000);
       a.session.cancel('a');
       // m0… back one by one (the requeued part of the ready list); a still holds 3000
       for (let i = 0; i < requeued; i++) a.session.reject(a.got[i]!.tag, true);
-      const { shown, left: acked, after } = shownAfterLeaving(q, () => {
+      const { shown, left: acked, after } = await shownAfterLeaving(q, async () => {
         // b takes the requeued ones from the head and acks them one by one
         const b = keepingConsumer(broker, vhost, 'b', requeued);
+        await holding(broker, b.got, requeued);
         b.session.cancel('b');
         for (const d of b.got) b.session.ack(d.tag, false);
         return b.bodies();
@@ -250,16 +260,17 @@ describe('QueueBrowse', () => {
     }
   });
 
-  it('requeued ready ones leaving without a delivery that waits for an ack while the held ones are gathered (a no-ack consumer, drop-head) are left out (review-s14-1 R1c)', () => {
+  it('requeued ready ones leaving without a delivery that waits for an ack while the held ones are gathered (a no-ack consumer, drop-head) are left out (review-s14-1 R1c)', async () => {
     for (const how of ['no-ack', 'drop-head'] as const) {
       const { broker, vhost } = coreBroker();
       const q = declareQueue(vhost, 'q', how === 'drop-head' ? { 'x-max-length': 20, 'x-overflow': 'drop-head' } : {}) as Queue;
       const a = keepingConsumer(broker, vhost, 'a', 3000);
       for (let i = 0; i < (how === 'drop-head' ? 3000 : 3010); i++) publish(vhost, '', 'q', `m${i}`);
+      await holding(broker, a.got, 3000);
       a.session.cancel('a');
       // m0…m9 back one by one (the requeued part of the ready list); a still holds 2990
       for (let i = 0; i < 10; i++) a.session.reject(a.got[i]!.tag, true);
-      const { left, after } = shownAfterLeaving(q, () => {
+      const { left, after } = await shownAfterLeaving(q, async () => {
         const gone: string[] = [];
         if (how === 'drop-head') {
           // 20 new ones: the queue (at most 20) drops its head, the 10 requeued
@@ -278,6 +289,7 @@ describe('QueueBrowse', () => {
           cancelledByBroker: () => undefined,
         };
         s.consume('q', { tag: 'n', noAck: true, exclusive: false, priority: 0, arguments: {} }, sink);
+        await holding(broker, gone, 10);
         return gone;
       });
       expect(left, how).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
@@ -288,6 +300,7 @@ describe('QueueBrowse', () => {
   it('next() passes over held ones settled after the gathering a slice at a time: it yields once its deadline is past (review-s14-1 R2)', async () => {
     const { broker, vhost, q } = filled(20_010);
     const c = keepingConsumer(broker, vhost, 'c', 20_000);
+    await holding(broker, c.got, 20_000);
     const b = start(q);
     // gathered, and the first ready one copied: the first next() shows m0, held
     b.step(Infinity, 1);
