@@ -543,15 +543,16 @@ const fillQuorum = (name: string, x: (k: number) => number) => {
   return v.getQueue(name)!;
 };
 /** an in-process consumer of `name` with a JMS selector (prefetch `prefetch`, 0: none), acking what it got every turn; stop() cancels */
-const selectorConsumer = (name: string, selector: string, prefetch: number) => {
-  // the broker being measured (the data-dir cases switch to their own)
-  const session = core.openSession(core.vhost('/')!, {});
+/** an in-process consumer of `name` (a JMS selector unless undefined), acking what it got a turn later; its sink never reports full */
+const selectorConsumer = (name: string, selector: string | undefined, prefetch: number) => {
+  // the broker being measured (the data-dir cases switch to their own); without a window no cap either
+  const session = core.openSession(core.vhost('/')!, {}, prefetch === 0);
   session.consumerPrefetch = prefetch;
   let got = 0;
   let last = 0;
   let acking = false;
   let closed = false;
-  session.consume(name, { tag: 'sel', noAck: false, exclusive: false, priority: 0, arguments: {}, selector: new Selector(selector) }, {
+  session.consume(name, { tag: 'sel', noAck: false, exclusive: false, priority: 0, arguments: {}, ...(selector === undefined ? {} : { selector: new Selector(selector) }) }, {
     deliver: (d) => {
       got++;
       last = d.tag;
@@ -782,6 +783,7 @@ const fileStoreCases = [
   'quorum selector (file store; 9 in 10 selected)',
   'peek of a quorum queue (file store)',
   'quorum selector during a peek (file store)',
+  'consume in-process (file store; no window)',
 ];
 if (dataDir && fileStoreCases.some(wanted)) {
   const { mkdirSync, rmSync } = await import('node:fs');
@@ -824,14 +826,20 @@ if (dataDir && fileStoreCases.some(wanted)) {
     await sync(sb);
     return sb.core.requireVhost('/').getQueue(name)!;
   };
-  /** journal reads (paged-out messages read back) while `op` runs */
-  const store = sb.store as { readMessage?: (id: number) => unknown };
+  type JournalStats = { bytesWritten: number; compactedSegments: number; copiedBytes?: number };
+  const store = sb.store as { readMessage?: (id: number) => unknown; stats?: JournalStats };
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+  /** journal reads (paged-out messages read back) while `op` runs, and what the journal wrote meanwhile (compaction copies among it) */
   const countingReads = async (op: () => Promise<string>): Promise<string> => {
     const read = store.readMessage!;
     let reads = 0;
     store.readMessage = (id) => (reads++, read.call(store, id));
+    const before = store.stats;
     try {
-      return `${await op()}; ${reads} journal reads`;
+      const answer = await op();
+      const after = store.stats;
+      const written = before && after ? `, journal written ${mb(after.bytesWritten - before.bytesWritten)} MB, ${after.compactedSegments - before.compactedSegments} segments compacted${after.copiedBytes === undefined ? '' : ` (${mb(after.copiedBytes - before.copiedBytes!)} MB copied)`}` : '';
+      return `${answer}; ${reads} journal reads${written}`;
     } finally {
       delete store.readMessage;
     }
@@ -907,6 +915,23 @@ if (dataDir && fileStoreCases.some(wanted)) {
       countingReads(() => selectorDuringPeek(sb, q)),
     );
     await dropQueue('fqsel.peek');
+  }
+  if (wanted('consume in-process (file store; no window)')) {
+    // the plain dispatch (no selector) to a consumer with no window whose sink never reports full:
+    // nothing but the dispatch's own bound (DispatchSlices) stops it reading the whole queue back
+    await fillPersistent(sb, 'fplain');
+    const q = sb.core.requireVhost('/').getQueue('fplain')!;
+    const paged = q.ready.paged;
+    await measure('consume in-process (file store; no window): a consumer without a window whose sink never reports full takes all of a durable classic queue', () =>
+      countingReads(async () => {
+        const c = selectorConsumer('fplain', undefined, 0);
+        const first = c.got();
+        while (c.got() < N) await turn();
+        c.stop();
+        return `${c.got()} delivered (${first} in the consume call), ${paged} were paged`;
+      }),
+    );
+    await dropQueue('fplain');
   }
   if (wanted('queue.delete (file store)')) {
     await fillPersistent(sb, 'stored');

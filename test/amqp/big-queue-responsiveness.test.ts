@@ -63,6 +63,14 @@ function fill(queue: string): void {
 }
 
 /**
+ * until `q` has `n` unacked: an in-process consumer with no window whose sink never pushes back is
+ * handed them a slice at a time (the dispatch goes on in the broker's sliced work past its deadline)
+ */
+async function untilUnacked(q: { readonly unackedCount: number }, n: number): Promise<void> {
+  while (q.unackedCount < n) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * The other client's round trips while `busy()` says the broker is still at it: returns how
  * many were answered in the middle (each records `progress()` when its answer came).
  */
@@ -120,22 +128,23 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
     const v = broker.core.vhost('/')!;
     const q = v.getQueue('big.requeue')!;
     // a consumer in the broker's own process takes every message unacked (its sink never pushes back)
-    const takeAll = () => {
+    const takeAll = async () => {
       const session = broker.core.openSession(v, {});
       session.consume('big.requeue', { tag: 'all', noAck: false, exclusive: false, priority: 0, arguments: {} }, {
         deliver: () => undefined,
         isWritable: () => true,
         cancelledByBroker: () => undefined,
       });
+      await untilUnacked(q, COUNT);
       expect(q.unackedCount).toBe(COUNT);
       return session;
     };
-    takeAll().close();
+    (await takeAll()).close();
     const seen = await servedWhile(() => q.messageCount < COUNT, () => q.messageCount);
     expect(seen.some((n) => n > 0 && n < COUNT)).toBe(true);
     expect(q.unackedCount).toBe(0);
     // a basic.get while they are still coming back finds the first one in its place, redelivered
-    takeAll().close();
+    (await takeAll()).close();
     expect(q.messageCount).toBeLessThan(COUNT);
     const got = await ch.get('big.requeue', { noAck: true });
     expect(got && [got.content.toString(), got.fields.redelivered, got.fields.messageCount]).toEqual(['0', true, COUNT - 1]);
@@ -212,6 +221,7 @@ describe(`a queue of ${COUNT} messages stays responsive`, () => {
       isWritable: () => true,
       cancelledByBroker: () => undefined,
     });
+    await untilUnacked(q, COUNT);
     expect(q.unackedCount).toBe(COUNT);
     session.nack(last, true, false);
     // the client's tags are settled at once: a second ack of one is an unknown tag (406, as RabbitMQ)

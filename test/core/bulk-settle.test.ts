@@ -3,7 +3,7 @@ import type { Broker } from '../../src/core/broker.js';
 import type { Delivery } from '../../src/core/consumer.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import type { Session } from '../../src/core/session.js';
-import { Collector, coreBroker, declareQueue, publish } from './helpers.js';
+import { Collector, coreBroker, declareQueue, deliveredTo, publish } from './helpers.js';
 
 // Found in the session 9 review (8a323bc, d7c2b74): a session's book of consumers and the bulk
 // settles that put messages back in their queues.
@@ -43,7 +43,10 @@ describe('a bulk requeue', () => {
     const q = declareQueue(vhost, 'a') as Queue;
     for (let i = 0; i < 3000; i++) publish(vhost, '', 'a', `a${i}`);
     const s = broker.openSession(vhost, {});
-    s.consume('a', opts('ca'), new Collector());
+    const held = new Collector();
+    s.consume('a', opts('ca'), held);
+    // all 3000 held (a dispatch of more than a slice's worth goes on in the sliced work)
+    await deliveredTo(broker, held, 3000);
     const other = broker.openSession(vhost, {});
     const sink = new Collector();
     other.consume('a', opts('cb'), sink);
@@ -82,7 +85,10 @@ describe('a consumer that throws as a queue is let go mid-batch', () => {
     const s = broker.openSession(vhost, {});
     // b first in the book (its one message comes back first and lets b go mid-batch), then 3000 of a
     s.get('b', false);
-    s.consume('a', opts('ca'), new Collector());
+    const held = new Collector();
+    s.consume('a', opts('ca'), held);
+    // all 3000 held (a dispatch of more than a slice's worth goes on in the sliced work)
+    await deliveredTo(broker, held, 3000);
     class Throwing extends Collector {
       override deliver(d: Delivery): void {
         super.deliver(d);
@@ -133,7 +139,10 @@ describe('a bulk requeue holds only the queues it brings messages back to', () =
     publish(vhost, '', 'b', 'b0');
     const s = broker.openSession(vhost, {});
     const got = s.get('b', false)!;
-    s.consume('a', opts('ca'), new Collector());
+    const held = new Collector();
+    s.consume('a', opts('ca'), held);
+    // all 3000 held (a dispatch of more than a slice's worth goes on in the sliced work)
+    await deliveredTo(broker, held, 3000);
     s.ack(got.delivery.tag, false);
     const other = broker.openSession(vhost, {});
     const sink = new Collector();
@@ -161,7 +170,10 @@ describe('a bulk requeue holds only the queues it brings messages back to', () =
     const s = broker.openSession(vhost, {});
     const acked = s.get('b', false)!;
     s.get('b', false);
-    s.consume('a', opts('ca'), new Collector());
+    const held = new Collector();
+    s.consume('a', opts('ca'), held);
+    // all 3000 held (a dispatch of more than a slice's worth goes on in the sliced work)
+    await deliveredTo(broker, held, 3000);
     s.ack(acked.delivery.tag, false);
     const other = broker.openSession(vhost, {});
     const sink = new Watching(a);
@@ -189,6 +201,7 @@ describe('a bulk requeue holds only the queues it brings messages back to', () =
       const s = broker.openSession(vhost, {});
       const fromA = new Collector();
       s.consume('a', opts('ca'), fromA);
+      await deliveredTo(broker, fromA, 3000);
       s.cancel('ca');
       const fromB = new Collector();
       s.consume('b', opts('cb'), fromB);
@@ -240,18 +253,20 @@ describe('a session book at close, and its counts checked', () => {
   };
 
   /** a session holding 3000 of `q`'s messages unacked through consumer 'c', whose book count `skew` puts wrong (a bug simulated) */
-  const miscounted = (skew: number) => {
+  const miscounted = async (skew: number) => {
     const { broker, vhost } = coreBroker();
     const q = declareQueue(vhost, 'q') as Queue;
     for (let i = 0; i < 3000; i++) publish(vhost, '', 'q', `m${i}`);
     const s = broker.openSession(vhost, {});
-    const c = s.consume('q', opts('c'), new Collector());
+    const sink = new Collector();
+    const c = s.consume('q', opts('c'), sink);
+    await deliveredTo(broker, sink, 3000);
     c.booked += skew;
     return { broker, q, s };
   };
 
   it('more deliveries coming back than the book counted is reported (it let the queue go early, silently); the requeue still ends', async () => {
-    const { broker, q, s } = miscounted(-1);
+    const { broker, q, s } = await miscounted(-1);
     const warnings = await warnedWhile(async () => {
       s.close();
       await broker.bulkWork.idle();
@@ -261,7 +276,7 @@ describe('a session book at close, and its counts checked', () => {
   });
 
   it('fewer coming back than counted is reported (silent before); the queue is let go at the end of the batch', async () => {
-    const { broker, q, s } = miscounted(+2);
+    const { broker, q, s } = await miscounted(+2);
     const warnings = await warnedWhile(async () => {
       s.close();
       await broker.bulkWork.idle();

@@ -5,7 +5,7 @@ import { Selector } from '../../src/core/selector/index.js';
 import type { VHost } from '../../src/core/vhost.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { turnCounter } from '../helpers/turn-counter.js';
-import { Collector } from './helpers.js';
+import { Collector, deliveredTo } from './helpers.js';
 
 /**
  * Issue 18 point 5: a selector consumer with a large window took every message it had room for
@@ -113,6 +113,7 @@ describe('a selective dispatch takes its turns while unrelated bulk work runs (r
     other.setPrefetch(0, false);
     const otherSink = new Collector();
     other.consume('big', { tag: 'x', noAck: false, exclusive: false, priority: 0, arguments: {} }, otherSink);
+    await deliveredTo(broker, otherSink, 99_999);
     expect(otherSink.deliveries).toHaveLength(99_999);
     const turns = turnCounter();
     const s = selectorConsumer(broker, vhost, turns);
@@ -131,5 +132,70 @@ describe('a selective dispatch takes its turns while unrelated bulk work runs (r
     // old code: one part (its continuation was ahead of the acks), then nothing until all 99,999 were settled
     expect(servedDuringAcks).toBeGreaterThanOrEqual(2);
     expect(s.bodies()).toEqual(Array.from({ length: N }, (_, i) => `m${i}`));
+  });
+});
+
+/**
+ * Issue 18 point 5 (s13 leftovers): the plain dispatch (no selector, no groups) had no bound. A
+ * consumer with no window whose sink never reports full (in-process: over a socket the socket's
+ * writability stops it) took the whole queue in one call. It now stops at its deadline as the
+ * selective one does and goes on in the sliced work.
+ */
+describe.each<Kind>(['quorum', 'classic'])('a plain dispatch goes on a slice at a time (%s queue)', (kind) => {
+  const M = 100_000;
+  function plainConsumer(broker: Broker, vhost: VHost, turns: { readonly turns: number }, tag: string, prefetch = 0) {
+    const session = broker.openSession(vhost, {}, true);
+    session.consumerPrefetch = prefetch;
+    const got: string[] = [];
+    const inTurn: number[] = [];
+    session.consume('q', { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, {
+      deliver: (d) => {
+        got.push(d.message.body.toString());
+        inTurn.push(turns.turns);
+      },
+      isWritable: () => true,
+      cancelledByBroker: () => undefined,
+    });
+    return { session, got, inTurn };
+  }
+
+  it(`${M} ready, a consumer with no window and an always-writable sink: other work runs between the parts, all delivered once in order (fails on the old code: one call)`, async () => {
+    const { broker, vhost } = setup(kind);
+    for (let i = 0; i < M; i++) send(vhost, `m${i}`, 2);
+    const turns = turnCounter();
+    const c = plainConsumer(broker, vhost, turns, 'c');
+    // the first part in the consume call itself (old code: all of them)
+    expect(c.got.length).toBeGreaterThan(0);
+    expect(c.got.length).toBeLessThan(M);
+    await broker.bulkWork.idle();
+    turns.stop();
+    expect(c.got).toEqual(Array.from({ length: M }, (_, i) => `m${i}`));
+    expect(new Set(c.inTurn).size).toBeGreaterThan(2);
+    expect(vhost.getQueue('q')!.unackedCount).toBe(M);
+  });
+
+  it('while it goes on, a publish hands out one round at most (not a slice of its own), a consumer with a window of one gets the head at once, and nothing is out of order or lost', async () => {
+    const { broker, vhost } = setup(kind);
+    for (let i = 0; i < M; i++) send(vhost, `m${i}`, 2);
+    const turns = turnCounter();
+    const c = plainConsumer(broker, vhost, turns, 'c');
+    const first = c.got.length;
+    expect(first).toBeLessThan(M);
+    // each publish dispatches: one consumer, so one message from the head at most
+    for (let i = M; i < M + 10; i++) {
+      const before = c.got.length;
+      send(vhost, `m${i}`, 2);
+      expect(c.got.length - before).toBeLessThanOrEqual(1);
+    }
+    // a second consumer with room for one (an OpenWire pull's window): served in its consume call
+    const one = plainConsumer(broker, vhost, turns, 'one', 1);
+    expect(one.got).toHaveLength(1);
+    await broker.bulkWork.idle();
+    turns.stop();
+    // between them, every message once, each consumer's in queue order
+    const index = (b: string) => Number(b.slice(1));
+    expect([...c.got, ...one.got].map(index).sort((a, b) => a - b)).toEqual(Array.from({ length: M + 10 }, (_, i) => i));
+    expect(c.got.map(index)).toEqual([...c.got.map(index)].sort((a, b) => a - b));
+    expect(vhost.getQueue('q')!.messageCount).toBe(0);
   });
 });

@@ -42,6 +42,15 @@ export class Collector implements ConsumerSink {
   }
 }
 
+/**
+ * until `sink` has `n` deliveries or the broker has no sliced work left: a dispatch of more than a
+ * slice's worth goes on in the sliced work (DispatchSlices), so a consume of thousands is not all
+ * delivered within the call
+ */
+export async function deliveredTo(broker: Broker, sink: { readonly deliveries: readonly Delivery[] }, n: number): Promise<void> {
+  while (sink.deliveries.length < n && broker.bulkWork.pending > 0) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** the ready messages of a queue, as text */
 export function texts(vhost: VHost, queue: string): string[] {
   return (vhost.getQueue(queue)?.peekMessages() ?? []).map((e) => e.message.body.toString());

@@ -102,6 +102,7 @@ describe('QueueBrowse', () => {
     {
       const { broker, vhost, q } = filled(2010);
       const c = keepingConsumer(broker, vhost, 'c', 2000);
+      await holding(broker, c.got, 2000);
       const b = start(q);
       // one step first (a browse gathering its held ones a slice at a time has begun its walk)
       b.step(0, Infinity);
@@ -112,10 +113,11 @@ describe('QueueBrowse', () => {
     }
   });
 
-  it('the delivered ones are gathered from the books a slice at a time (review-s13-2 F1: 400k in one turn took 232 ms), and what moves meanwhile is shown once or not at all', () => {
+  it('the delivered ones are gathered from the books a slice at a time (review-s13-2 F1: 400k in one turn took 232 ms), and what moves meanwhile is shown once or not at all', async () => {
     const n = 40_000;
     const { broker, vhost, q } = filled(n + 10);
     const c = keepingConsumer(broker, vhost, 'c', n);
+    await holding(broker, c.got, n);
     expect(c.got).toHaveLength(n);
     const b = start(q);
     // no time left in any step: each gathers one batch (1024) and yields
@@ -144,6 +146,7 @@ describe('QueueBrowse', () => {
     for (const purge of [false, true]) {
       const { broker, vhost, q } = filled(2010);
       const c = keepingConsumer(broker, vhost, 'c', 2000);
+      await holding(broker, c.got, 2000);
       const b = start(q);
       // one batch of the book walked (1024), then the close hands the book to a bulk settle (> 512 held)
       b.step(0, Infinity);
@@ -159,6 +162,7 @@ describe('QueueBrowse', () => {
     for (const [upTo, walkFirst] of [[1800, false], [3000, false], [1800, true], [3000, true]] as const) {
       const { broker, vhost, q } = filled(4010);
       const c = keepingConsumer(broker, vhost, 'c', 4000);
+      await holding(broker, c.got, 4000);
       const b = start(q);
       b.step(0, Infinity);
       c.session.cancel('c');
@@ -176,6 +180,7 @@ describe('QueueBrowse', () => {
   it('driven from the bulk work (as the OpenWire browse is) while the return it waits for is queued behind it there: waits off it and finishes (review-s13-3 livelock)', async () => {
     const { broker, vhost, q } = filled(2010);
     const c = keepingConsumer(broker, vhost, 'c', 2000);
+    await holding(broker, c.got, 2000);
     const b = start(q);
     b.step(0, Infinity);
     const shown: string[] = [];
@@ -205,7 +210,7 @@ describe('QueueBrowse', () => {
     expect(shown).toEqual(Array.from({ length: 2010 }, (_, i) => `m${i}`));
   });
 
-  it('the clock is looked at every 1024 deliveries walked, another queue\'s too: a session holding 100k of qa and one of qb, browse of qb (review-s13-3 B3)', () => {
+  it('the clock is looked at every 1024 deliveries walked, another queue\'s too: a session holding 100k of qa and one of qb, browse of qb (review-s13-3 B3)', async () => {
     const n = 100_000;
     const { broker, vhost } = coreBroker();
     declareQueue(vhost, 'qa', {});
@@ -219,6 +224,7 @@ describe('QueueBrowse', () => {
     session.consume('qb', { tag: 'b', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
     session.consumerPrefetch = n;
     session.consume('qa', { tag: 'a', noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
+    await holding(broker, got, n + 1);
     expect(got).toHaveLength(n + 1);
     const b = qb.browseWhenReturned(() => undefined)!;
     // no time left in any step: each walks one batch of the book and yields

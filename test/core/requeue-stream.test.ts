@@ -3,7 +3,7 @@ import type { Broker } from '../../src/core/broker.js';
 import type { Delivery } from '../../src/core/consumer.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import type { VHost } from '../../src/core/vhost.js';
-import { Collector, coreBroker, declareQueue, publish } from './helpers.js';
+import { Collector, coreBroker, declareQueue, deliveredTo, publish } from './helpers.js';
 
 // issue 18 (session 11 mends, "What next"): while ANY requeue was on its way back to a queue, its
 // consumers got nothing (Queue.dispatch), so a steady stream of sliced requeues (channels with more
@@ -18,11 +18,12 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const index = (d: Delivery) => Number(d.message.body.toString());
 
 /** a session whose consumer holds the next `n` of `q`'s ready messages unacked */
-function holding(broker: Broker, vhost: VHost, n: number, tag: string) {
+async function holding(broker: Broker, vhost: VHost, n: number, tag: string) {
   const s = broker.openSession(vhost, {});
   s.setPrefetch(n, false);
   const sink = new Collector();
   s.consume('q', opts(tag), sink);
+  await deliveredTo(broker, sink, n);
   expect(sink.deliveries).toHaveLength(n);
   return { s, held: sink.deliveries.map(index) };
 }
@@ -55,7 +56,8 @@ for (const closing of ['in queue order', 'later blocks first'] as const) {
     const BLOCK = 20_000;
     for (let i = 0; i < 4 * BLOCK; i++) publish(vhost, '', 'q', String(i));
     // four channels, each holding a block of 20 000 unacked (more than a slice puts back)
-    const holders = [0, 1, 2, 3].map((k) => holding(broker, vhost, BLOCK, `h${k}`));
+    const holders: Awaited<ReturnType<typeof holding>>[] = [];
+    for (let k = 0; k < 4; k++) holders.push(await holding(broker, vhost, BLOCK, `h${k}`));
     for (let i = 4 * BLOCK; i < 4 * BLOCK + 100; i++) publish(vhost, '', 'q', String(i));
     if (closing === 'later blocks first') holders.reverse();
 
@@ -118,6 +120,7 @@ for (const held of [10, 1000]) {
     a.setPrefetch(held, false);
     const sa = new Collector();
     a.consume('q', opts('a'), sa);
+    await deliveredTo(broker, sa, held);
     const b = broker.openSession(vhost, {});
     const sb = new Collector();
     b.consume('q', opts('b'), sb);

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import type { Broker } from '../../src/core/broker.js';
 import type { Queue } from '../../src/core/queues/queue.js';
 import type { VHost } from '../../src/core/vhost.js';
-import { Collector, coreBroker, declareQueue, publish } from './helpers.js';
+import { Collector, coreBroker, declareQueue, deliveredTo, publish } from './helpers.js';
 
 // Found in the session 10 review (issue 18, review finding #1): an answer waiting for a queue's
 // messages on their way back (Queue.whenReturned: basic.get, a purge, the management get) was
@@ -27,11 +27,12 @@ function gate(broker: Broker): { open(): void; reached: Promise<void> } {
 }
 
 /** a session holding `n` of `q`'s messages unacked (closing it sends them back in slices) */
-function holding(broker: Broker, vhost: VHost, q: string, n: number, tag: string) {
+async function holding(broker: Broker, vhost: VHost, q: string, n: number, tag: string) {
   const s = broker.openSession(vhost, {});
   s.setPrefetch(n, false);
   const sink = new Collector();
   s.consume(q, opts(tag), sink);
+  await deliveredTo(broker, sink, n);
   expect(sink.deliveries).toHaveLength(n);
   return { s, sink };
 }
@@ -42,8 +43,8 @@ it('an answer waits for the requeues in flight when it asked, not for one that s
   const { broker, vhost } = coreBroker();
   const q = declareQueue(vhost, 'q') as Queue;
   for (let i = 0; i < 6000; i++) publish(vhost, '', 'q', `m${i}`);
-  const first = holding(broker, vhost, 'q', 3000, 'a');
-  const second = holding(broker, vhost, 'q', 3000, 'b');
+  const first = await holding(broker, vhost, 'q', 3000, 'a');
+  const second = await holding(broker, vhost, 'q', 3000, 'b');
   const g1 = gate(broker);
   // the first channel's 3000 on their way back (behind g1)
   first.s.close();
@@ -71,7 +72,7 @@ it('one channel\'s requeues one after the other (nack multiple with requeue, aga
   const q = declareQueue(vhost, 'q') as Queue;
   const n = 40_000;
   for (let i = 0; i < n; i++) publish(vhost, '', 'q', `m${i}`);
-  const { s, sink } = holding(broker, vhost, 'q', n, 'a');
+  const { s, sink } = await holding(broker, vhost, 'q', n, 'a');
   // cancelled: what comes back stays in the queue (its deliveries stay unacked until nacked)
   s.cancel('a');
   const g = gate(broker);
@@ -94,11 +95,11 @@ it('one channel\'s requeues one after the other (nack multiple with requeue, aga
  * (`later`) holding the other 20,000; a basic.get waits, `seen.get` its message, redelivered flag,
  * message count and whether returns are still in flight as it was answered
  */
-function firstClosedGetWaiting(broker: Broker, vhost: VHost) {
+async function firstClosedGetWaiting(broker: Broker, vhost: VHost) {
   const q = declareQueue(vhost, 'q') as Queue;
   for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q', `m${i}`);
-  const first = holding(broker, vhost, 'q', 1000, 'a');
-  const later = holding(broker, vhost, 'q', 20_000, 'b');
+  const first = await holding(broker, vhost, 'q', 1000, 'a');
+  const later = await holding(broker, vhost, 'q', 20_000, 'b');
   const getter = broker.openSession(vhost, {});
   const g1 = gate(broker);
   first.s.close();
@@ -115,7 +116,7 @@ function firstClosedGetWaiting(broker: Broker, vhost: VHost) {
 // on its way back in place at once (the later requeue's too: one turn of ~80 ms per 300k)
 it('answers served while a later requeue is in flight (a basic.get, a purge, a peek\'s copy) leave it coming back in slices: they do not put it back at once', async () => {
   const { broker, vhost } = coreBroker();
-  const { q, later, g1, seen } = firstClosedGetWaiting(broker, vhost);
+  const { q, later, g1, seen } = await firstClosedGetWaiting(broker, vhost);
   q.whenReturned(() => {
     const copy = q.copyReady(Infinity, (e) => e.message.body.toString());
     seen['copy'] = [copy.out.length, q.returnsInFlight];
@@ -151,7 +152,9 @@ it('a bulk settle finished at once by a synchronous read of the queue: the sessi
   const a = new Collector();
   const b = new Collector();
   s.consume('q', opts('a'), a);
+  await deliveredTo(broker, a, 3000);
   s.consume('q2', opts('b'), b);
+  await deliveredTo(broker, b, 2000);
   s.cancel('a');
   s.cancel('b');
   const g1 = gate(broker);
@@ -177,7 +180,7 @@ it('a bulk settle finished at once by a synchronous read of the queue: the sessi
 // that finished the requeue it waited for went on into the later one: it counted part of it.
 it('an answer sees none of a requeue that started after it asked, though the slice that brought back what it waited for went on into that one (it counted part of it)', async () => {
   const { broker, vhost } = coreBroker();
-  const { q, later, g1, seen } = firstClosedGetWaiting(broker, vhost);
+  const { q, later, g1, seen } = await firstClosedGetWaiting(broker, vhost);
   q.whenReturned(() => {
     seen['purge'] = [vhost.purgeQueue(q, null), q.returnsInFlight];
   });
@@ -196,7 +199,7 @@ it('an answer sees none of a requeue that started after it asked, though the sli
  * Session x holding q2's `others` (tags 1..others, acked in bulk work by ackOthers) and q's first 100
  * (nacked with requeue by nackTheHundred), and session `a` holding the next 1000 of q
  */
-function xAndA(broker: Broker, vhost: VHost, others: number) {
+async function xAndA(broker: Broker, vhost: VHost, others: number) {
   const q = declareQueue(vhost, 'q') as Queue;
   declareQueue(vhost, 'q2');
   for (let i = 0; i < 100; i++) publish(vhost, '', 'q', `m${i}`);
@@ -206,12 +209,14 @@ function xAndA(broker: Broker, vhost: VHost, others: number) {
   const xq = new Collector();
   const xq2 = new Collector();
   x.consume('q2', opts('xq2'), xq2);
+  await deliveredTo(broker, xq2, others);
   x.cancel('xq2');
   x.consume('q', opts('xq'), xq);
+  await deliveredTo(broker, xq, 100);
   x.cancel('xq');
   expect([xq.deliveries.length, xq2.deliveries.length]).toEqual([100, others]);
   for (let i = 100; i < 1100; i++) publish(vhost, '', 'q', `m${i}`);
-  const a = holding(broker, vhost, 'q', 1000, 'a');
+  const a = await holding(broker, vhost, 'q', 1000, 'a');
   return {
     q,
     a,
@@ -222,7 +227,7 @@ function xAndA(broker: Broker, vhost: VHost, others: number) {
 
 it('an answer sees none of a requeue that started after it asked, even when that requeue\'s session had bulk work queued ahead of the requeue the answer waits for (it saw all of it)', async () => {
   const { broker, vhost } = coreBroker();
-  const { q, a, ackOthers, nackTheHundred } = xAndA(broker, vhost, 3000);
+  const { q, a, ackOthers, nackTheHundred } = await xAndA(broker, vhost, 3000);
   const g1 = gate(broker);
   // x's ack of its 3000 (bulk work, queued first), then a's requeue (queued behind it)
   ackOthers();
@@ -242,7 +247,7 @@ it('an answer sees none of a requeue that started after it asked, even when that
 // behind it (here the requeue the answer waits for) goes on; the broker stopping still finishes it.
 it('a requeue held behind a waiting answer is set aside, not lost: the broker stopping (SlicedWork.finish) puts it back with the rest', async () => {
   const { broker, vhost } = coreBroker();
-  const { q, a, ackOthers, nackTheHundred } = xAndA(broker, vhost, 600);
+  const { q, a, ackOthers, nackTheHundred } = await xAndA(broker, vhost, 600);
   const g0 = gate(broker);
   // x's bulk work first (an ack of 600), then g1 and a's requeue behind it
   ackOthers();
@@ -273,12 +278,14 @@ it('a requeue held behind an answer on one queue goes on ahead of the bulk work 
   for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q1', `a${i}`);
   for (let i = 0; i < 2000; i++) publish(vhost, '', 'q2', `b${i}`);
   for (let i = 0; i < 90_000; i++) publish(vhost, '', 'q3', `c${i}`);
-  const a = holding(broker, vhost, 'q1', 20_000, 'a');
+  const a = await holding(broker, vhost, 'q1', 20_000, 'a');
   // b holds 1000 of q1 and 2000 of q2, x 90,000 of q3
-  const b = holding(broker, vhost, 'q1', 1000, 'b1');
+  const b = await holding(broker, vhost, 'q1', 1000, 'b1');
   b.s.setPrefetch(3000, false);
-  b.s.consume('q2', opts('b2'), new Collector());
-  const x = holding(broker, vhost, 'q3', 90_000, 'x');
+  const b2 = new Collector();
+  b.s.consume('q2', opts('b2'), b2);
+  await deliveredTo(broker, b2, 2000);
+  const x = await holding(broker, vhost, 'q3', 90_000, 'x');
   const g = gate(broker);
   // a's 20,000 back to q1 in slices; a get on q1 waits for them
   a.s.close();

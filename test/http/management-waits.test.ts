@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { expect, it } from 'vitest';
 import { call, GUEST } from '../helpers/management.js';
 import { answersWaiting, brokerForHeldRequeues } from '../helpers/requeue-held.js';
+import type { Session } from '../../src/core/session.js';
 
 // Found in the session 10 review (issue 18, review findings): the management API's purge and get
 // wait behind a closed channel's unacked coming back in slices (Queue.whenReturned); what they
@@ -96,15 +97,18 @@ it('a get in slices goes on while channels holding messages behind its head clos
   const K = 100_000;
   const CLOSES = 12;
   for (let i = 0; i < K + CLOSES * 600; i++) t.broker.publish('', 'mw.stream', Buffer.from(String(i)));
-  const keep = (n: number) => {
+  const keep = async (n: number) => {
     const s = t.broker.core.openSession(v, {});
     s.setPrefetch(n, false);
     s.consume('mw.stream', { tag: 'c', noAck: false, exclusive: false, priority: 0, arguments: {} }, { deliver: () => undefined, isWritable: () => true, cancelledByBroker: () => undefined });
+    // all n taken: a dispatch of more than a slice's worth goes on in the sliced work
+    await work.idle();
     return s;
   };
   // the first K taken and given back (ready again, redelivered); then 12 channels each holding 600 behind them
-  const first = keep(K);
-  const holders = Array.from({ length: CLOSES }, () => keep(600));
+  const first = await keep(K);
+  const holders: Session[] = [];
+  for (let k = 0; k < CLOSES; k++) holders.push(await keep(600));
   first.close();
   await work.idle();
   const q = v.getQueue('mw.stream')!;

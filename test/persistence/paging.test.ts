@@ -633,6 +633,52 @@ describe('a selective dispatch of a paged quorum queue goes on a slice at a time
   });
 });
 
+describe('a plain dispatch of a paged durable classic queue goes on a slice at a time (issue 18 point 5)', () => {
+  it('a consumer without a window whose sink is always writable: parts in order, another client answered between them, publishes in their place; the rest in order after a restart (fails on the old code: one call)', async () => {
+    const n = 20_000;
+    let b = await start();
+    const vhost = b.core.vhost('/')!;
+    vhost.declareQueue('pd', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+    const send = (body: string) => vhost.publish('', 'pd', { exchange: '', routingKey: 'pd', properties: { deliveryMode: 2 }, body: Buffer.from(body), publishedAt: Date.now() });
+    for (let i = 0; i < n; i++) send(`d-${i}`);
+    expect(paged(b, 'pd')).toBeGreaterThan(n - 2 * THRESHOLD);
+    // another client, over a socket
+    const other = await confirmChannel(b);
+    await other.assertQueue('side', { durable: false });
+    // an in-process consumer: no prefetch, its sink never full (nothing but the dispatch's own bound stops it)
+    const session = b.core.openSession(vhost, {}, true);
+    session.consumerPrefetch = 0;
+    const got: Delivery[] = [];
+    session.consume('pd', { tag: 'c', noAck: false, exclusive: false, priority: 0, arguments: {} }, { deliver: (d) => got.push(d), isWritable: () => true, cancelledByBroker: () => undefined });
+    // the first part in the consume call, the rest in the broker's sliced work (old code: all 20 000 here)
+    const first = got.length;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(n);
+    // published while it goes on: behind the 20 000
+    for (let i = n; i < n + 50; i++) send(`d-${i}`);
+    // the other client's question is answered while the consumer is still being served
+    const asked = other.checkQueue('side').then(() => got.length);
+    const answeredAt = await asked;
+    expect(answeredAt).toBeLessThan(n);
+    // one more part, then cancelled: the continuation finds no consumer
+    while (got.length === answeredAt) await new Promise((resolve) => setImmediate(resolve));
+    session.cancel('c');
+    const k = got.length;
+    expect(k).toBeLessThan(n);
+    await b.core.bulkWork.idle();
+    expect(got.length).toBe(k);
+    const bodies = got.map((d) => d.message.body.toString());
+    expect(bodies).toEqual(Array.from({ length: k }, (_, i) => `d-${i}`));
+    session.ack(got[k - 1]!.tag, true);
+    await b.core.bulkWork.idle();
+    const left = () => b.core.vhost('/')!.getQueue('pd')!.peekMessages().map((e) => e.message.body.toString());
+    const want = Array.from({ length: n + 50 - k }, (_, i) => `d-${k + i}`);
+    expect(left()).toEqual(want);
+    b = await restart(b);
+    expect(left()).toEqual(want);
+  });
+});
+
 describe('a peek under way while a selector consumer takes paged messages ahead of its cursor', () => {
   it('each taken message is read from the journal once, not again for the copy; the peek has every message as it was (fails on the old code: read twice)', async () => {
     // fewer than a dispatch hands out before it looks at the clock: the consume call takes them all

@@ -173,7 +173,7 @@ export class Queue {
   private rrIndex = 0;
   private dispatching = false;
   private dispatchAgain = false;
-  /** a selective dispatch's deadline, and its continuation in the sliced work */
+  /** a dispatch's deadline, and its continuation in the sliced work */
   private readonly dispatchSlices: DispatchSlices;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryTimerAt = Infinity;
@@ -243,6 +243,11 @@ export class Queue {
 
   get messageCount(): number {
     return this.ready.length;
+  }
+
+  /** a dispatch stopped at its deadline goes on in the sliced work: more may still come to consumers with room */
+  get dispatchPending(): boolean {
+    return this.dispatchSlices.pending;
   }
 
   get consumerCount(): number {
@@ -575,8 +580,9 @@ export class Queue {
   /**
    * Hand ready messages to consumers with credit, round-robin among the highest-priority
    * ones. Re-entrant calls (a sink acking synchronously) are folded into the running loop.
-   * A selective dispatch stops at `deadline` (default SLICE_MS from now) and goes on in the
-   * sliced work (DispatchSlices).
+   * A dispatch stops at `deadline` (default SLICE_MS from its first look at the clock) and goes
+   * on in the sliced work (DispatchSlices); until that continuation has run, a call here hands
+   * out a round of the round robin at most.
    */
   dispatch(deadline?: number): void {
     if (this.dispatching) {
@@ -593,7 +599,7 @@ export class Queue {
     // (dispatch passes over messages), nothing goes until they are all back.
     if (this.returning.size && this.currentHeldFrom() === -Infinity) return;
     this.dispatching = true;
-    this.dispatchSlices.start(deadline);
+    this.dispatchSlices.start(deadline, this.consumers.length);
     try {
       do {
         this.dispatchAgain = false;
@@ -605,7 +611,8 @@ export class Queue {
           continue;
         }
         let held = false;
-        while (this.ready.length && this.consumers.length) {
+        const slices = this.dispatchSlices;
+        while (this.ready.length && this.consumers.length && !slices.spent()) {
           const head = this.ready.peek()!;
           if (head.seq >= this.heldFrom) {
             held = true;
@@ -626,7 +633,10 @@ export class Queue {
           }
           this.ready.shift();
           this.deliverTo(c, head);
+          slices.took();
         }
+        // out of time: it goes on in the sliced work (a re-entrant call's wish with it)
+        if (slices.stopped) break;
         // ready messages left with consumers present: every consumer is at its limit (not when held back)
         if (!held) this.use.set(this.ready.length === 0 || this.consumers.length === 0);
       } while (this.dispatchAgain);
