@@ -635,7 +635,7 @@ if (wanted('quorum selector during a peek')) {
   v.deleteQueue('qsel.peek', false, false, null);
   await settled();
 }
-if (wanted('OpenWire queue browser')) {
+if (wanted('OpenWire queue browser (JMS QueueBrowser over N)')) {
   // a JMS QueueBrowser (the ActiveMQ client, bench/openwire/JmsBrowse.java) over N
   declare('browse');
   fill('browse');
