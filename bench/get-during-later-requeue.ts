@@ -19,11 +19,16 @@ const q = vhost.declareQueue('q', { passive: false, durable: false, exclusive: f
 const body = Buffer.from('m');
 for (let k = 0; k < FIRST + LATER; k++) vhost.publish('', 'q', { exchange: '', routingKey: 'q', properties: {}, body, publishedAt: 0 });
 const sink: ConsumerSink = { deliver: () => undefined, isWritable: () => true, cancelledByBroker: () => undefined };
-/** a session holding n of the queue's messages unacked: its close sends them back in slices */
-const holding = (n: number, tag: string) => {
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * a session holding n of the queue's messages unacked: its close sends them back in slices. Resolves once it holds
+ * all n: the plain dispatch hands a consumer with no socket to fill its messages a slice at a time (DispatchSlices)
+ */
+const holding = async (n: number, tag: string) => {
   const s = broker.openSession(vhost, {});
   s.setPrefetch(n, false);
   s.consume('q', { tag, noAck: false, exclusive: false, priority: 0, arguments: {} }, sink);
+  while (s.unackedCount < n) await turn();
   return s;
 };
 /** bulk work that holds what is queued after it until opened; `reached` once what is before it is done */
@@ -34,8 +39,9 @@ const gate = () => {
   broker.bulkWork.add({ step: () => (reach(), open) });
   return { open: () => (open = true), reached };
 };
-const first = holding(FIRST, 'first');
-const later = holding(LATER, 'later');
+const first = await holding(FIRST, 'first');
+const later = await holding(LATER, 'later');
+const held = { first: first.unackedCount, later: later.unackedCount };
 const getter = broker.openSession(vhost, {});
 const g1 = gate();
 first.close();
@@ -51,7 +57,7 @@ const g2 = gate();
 later.close();
 g1.open();
 await g2.reached;
-await new Promise((resolve) => setImmediate(resolve));
-console.log(JSON.stringify({ later: LATER, getTurnMs: Number(turnMs.toFixed(2)), laterRequeueStillInFlight: stillInFlight }));
+await turn();
+console.log(JSON.stringify({ later: LATER, held, getTurnMs: Number(turnMs.toFixed(2)), laterRequeueStillInFlight: stillInFlight }));
 g2.open();
 await broker.bulkWork.idle();
