@@ -16,23 +16,16 @@
  * - OURS: neither covers it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import type { Result } from './confirm-latency.js';
 
 /** a gap is the disk's when slow probe syncs cover all of it but less than this */
 const UNEXPLAINED_MS = 100;
 
-interface Row {
-  round: number;
-  label: string;
-  protocol: string;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  maxGapMs: number;
-  maxGapAtMs: number;
-  emptyWindows: number;
-  gapsOver100?: [number, number][];
-  startEpochMs: number;
-}
+/**
+ * a line of the results file: confirm-latency.ts's Result and the round confirm-latency.sh adds;
+ * gapsOver100 is missing in results written before session 14 (their longest gap stands in for it)
+ */
+type Row = Omit<Result, 'gapsOver100'> & { round: number; gapsOver100?: Result['gapsOver100'] };
 
 interface ProbeSync {
   probe: string;

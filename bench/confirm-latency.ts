@@ -56,7 +56,8 @@ const clientTrace: TraceEvent[] = [];
 // the client's own GC pauses and loop stalls: its busy loop (publishing, parsing) delays reading confirms too
 if (traceOut) traceLoop(clientTrace, 'client ');
 
-interface Result {
+/** one line of the results file (bench/confirm-latency-report.ts reads them) */
+export interface Result {
   label: string;
   protocol: string;
   count: number;
