@@ -35,6 +35,15 @@ export class DispatchSlices {
   get pending(): boolean {
     return this.queued;
   }
+
+  /** callers waiting for the dispatch to be done (whenDone) */
+  private waiters: (() => void)[] = [];
+
+  /** `run` once no continuation is queued (at once when none is): the dispatch has handed out all it could */
+  whenDone(run: () => void): void {
+    if (this.queued) this.waiters.push(run);
+    else run();
+  }
   /** the last dispatch stopped at its deadline (it goes on in the sliced work) */
   stopped = false;
 
@@ -104,7 +113,8 @@ export class DispatchSlices {
       // a time of its own, not what the slice has left: it walks again what it passed before
       // (up to PASS_LIMIT) and must get past that; finish() (the broker stopping) runs it to the end
       this.resume(deadline === Infinity ? Infinity : performance.now() + SLICE_MS);
-      // done here: a dispatch stopped again queues this afresh, behind what came meanwhile
+      // done here: a dispatch stopped again queues this afresh, behind what came meanwhile (its waiters wait on)
+      if (!this.queued && this.waiters.length) for (const run of this.waiters.splice(0)) run();
       return true;
     },
   };

@@ -250,6 +250,11 @@ export class Queue {
     return this.dispatchSlices.pending;
   }
 
+  /** `run` once the dispatch going on in the sliced work is done (at once when none is) */
+  whenDispatched(run: () => void): void {
+    this.dispatchSlices.whenDone(run);
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }

@@ -191,7 +191,7 @@ export class OutgoingLink implements ConsumerSink {
     const q = c?.queue;
     // only while this link can still be given one (not when its session window or its connection's cap stops it)
     if (q && !q.deleted && q.dispatchPending && q.messageCount > 0 && c!.hasCredit()) {
-      setImmediate(() => this.finishDrain());
+      q.whenDispatched(() => this.finishDrain());
       return;
     }
     this.deliveryCount = seqAdd(this.deliveryCount, this.credit);
