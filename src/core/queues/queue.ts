@@ -1089,7 +1089,8 @@ export class Queue {
    * destination's start), consumer or not, among the first maxExpirePageSize (400) it pages in:
    * its Queue.expireMessages. Seen on 5.17 with no consumer: a head and a middle message with 1 s
    * to live both reached ActiveMQ.DLQ at the 30 s sweep; one behind 350 others too, one behind
-   * 450 not. (The head expiry timer here takes an expired head sooner than ActiveMQ does.)
+   * 450 not. An ActiveMQ queue has no head expiry timer (scheduleExpiry): a dispatch attempt, a
+   * browse or this sweep take what expired, as on ActiveMQ.
    */
   private startExpirySweep(): void {
     const period = this.host.activeMqExpireMessagesPeriodMs;
