@@ -1,24 +1,27 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/core/message.js';
 import { FileStore, type FileStoreOptions } from '../../src/store/file/file-store.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
 
 /**
- * Which segment a compaction copies (s13-quorum §8.1). A queue consumed from the front leaves its
- * oldest segment partly consumed, the live records in it next in line; the compaction copied them
- * to the head as soon as the store as a whole was more dead than live, and the consumer took them
- * right after: at 1M one-byte messages ~18 MB of copies for 34 MB of messages. A partly live segment
- * is now copied only when it is at least 7/8 dead itself, or when the dead bytes it holds on disk
- * behind it grow past three times the live data (only the oldest segment can go).
+ * Which segment a compaction copies (s13-quorum §8.1; src/store/file/compaction-choice.ts). A queue consumed
+ * from the front leaves its oldest segment partly consumed, the live records in it next in line; the
+ * compaction copied them to the head as soon as the store as a whole was more dead than live, and the
+ * consumer took them right after: at 1M one-byte messages ~18 MB of copies for 34 MB of messages. A partly
+ * live segment is now copied only when it is at least 7/8 dead itself, when its live bytes stay put for
+ * 1 s (a backlog: the segments written with it go with it), or when the dead bytes it holds on disk behind
+ * it grow past three times the live data (only the oldest segment can go). Segments a consumer is reading,
+ * or is about to read, are not taken for part of a backlog (review-s14-1 D3, review-s14-2 D1b).
  */
 
 const dirs: string[] = [];
 const stores: FileStore[] = [];
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const s of stores.splice(0)) await s.close().catch(() => {});
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -42,6 +45,14 @@ const msg = (body: string): Message => ({ exchange: '', routingKey: 'q', propert
 const q: QueueRef = { vhost: '/', queue: 'q' };
 const churn: QueueRef = { vhost: '/', queue: 'churn' };
 const queueDef = (name: string) => ({ vhost: '/', name, durable: true, autoDelete: false, arguments: {} });
+
+/** the clock the compaction reads, moved on by the test: `later(ms)` (real time still passes under it) */
+function steppedClock(): { later(ms: number): void } {
+  const real = performance.now.bind(performance);
+  let skew = 0;
+  vi.spyOn(performance, 'now').mockImplementation(() => real() + skew);
+  return { later: (ms) => void (skew += ms) };
+}
 
 describe('a compaction copies the live records of a segment only when they are few, or when they hold too much dead data on disk', () => {
   it('a queue consumed from the front (delivered marks, then removes, a batch a flush), segments a third of it as at 1M: copies of a ninth of the messages instead of all of them (fails on the old code: journal written 1.94x the messages)', async () => {
@@ -145,4 +156,101 @@ describe('a compaction copies the live records of a segment only when they are f
     const { state } = await openStore({ dir });
     expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(kept);
   }, 60_000);
+
+  it('a queue consumed from the front right behind a backlog nobody consumes: the backlog is copied once it stays put for 1 s, the consumed queue not at all (review-s14-1 D3: its whole backlog was copied, 3.6 MB in the reviewer\'s repro)', async () => {
+    const clock = steppedClock();
+    const { dir, store } = await openStore();
+    for (const name of ['b', 'a', 'churn']) store.putQueue(queueDef(name));
+    const b: QueueRef = { vhost: '/', queue: 'b' };
+    const a: QueueRef = { vhost: '/', queue: 'a' };
+    const body = 'x'.repeat(200);
+    let id = 0;
+    const bIds: number[] = [];
+    const aIds: number[] = [];
+    // b: three segments nobody consumes; then a: ten segments, consumed from the front below; then 30 segments of churn
+    while (store.stats.segments < 4) {
+      store.addMessage(++id, msg(body), [b]);
+      bIds.push(id);
+    }
+    const backlogBytes = store.stats.liveBytes;
+    while (store.stats.segments < 14) {
+      store.addMessage(++id, msg(body), [a]);
+      aIds.push(id);
+    }
+    while (store.stats.segments < 44) {
+      const first = id + 1;
+      for (let k = 0; k < 200; k++) store.addMessage(++id, msg(body), [churn]);
+      for (let c = first; c <= id; c++) store.removeMessage(churn, c);
+    }
+    await sync(store);
+    // a's consumer starts a little later: its first 100, then 10 every 100 ms for 2 s while b stays put
+    clock.later(300);
+    let taken = 0;
+    const take = async (k: number) => {
+      for (const t of aIds.slice(taken, taken + k)) store.removeMessage(a, t);
+      taken += k;
+      await sync(store);
+      await store.compact();
+    };
+    await take(100);
+    for (let step = 0; step < 20; step++) {
+      clock.later(100);
+      await take(10);
+    }
+    const s = store.stats;
+    // b's segments went (copied: it stayed put), and the churn behind them could go
+    expect(s.copiedBytes).toBeGreaterThan(0.9 * backlogBytes);
+    // nothing of a: only b's records (old code: a's ten segments too, 3.9 MB copied for 0.9 MB of b)
+    expect(s.copiedBytes).toBeLessThan(1.1 * backlogBytes);
+    await store.close();
+    const { state } = await openStore({ dir });
+    expect(state.messages.get(queueKey('/', 'b'))!.map((m) => m.id)).toEqual(bIds);
+    expect(state.messages.get(queueKey('/', 'a'))!.map((m) => m.id)).toEqual(aIds.slice(taken));
+  });
+
+  it('a consumer that pauses for 3 s half way through a queue (other traffic going on): the segments it is about to read are copied one a second while it stays away, not the rest of the queue at once (review-s14-2 D1b)', async () => {
+    const clock = steppedClock();
+    const { dir, store } = await openStore();
+    for (const name of ['q', 'churn']) store.putQueue(queueDef(name));
+    const body = 'x'.repeat(200);
+    let id = 0;
+    const ids: number[] = [];
+    while (store.stats.segments < 21) {
+      store.addMessage(++id, msg(body), [q]);
+      ids.push(id);
+    }
+    const churnRound = async () => {
+      const first = id + 1;
+      for (let k = 0; k < 200; k++) store.addMessage(++id, msg(body), [churn]);
+      for (let c = first; c <= id; c++) store.removeMessage(churn, c);
+      await sync(store);
+      await store.compact();
+    };
+    // other traffic: 15 segments published and consumed at once, dead behind the queue
+    while (store.stats.segments < 36) await churnRound();
+    clock.later(1000);
+    let taken = 0;
+    const segmentCopy = store.stats.diskBytes / store.stats.segments;
+    let copiedAtPause = 0;
+    while (taken < ids.length - 100) {
+      const next = Math.min(taken + 300, ids.length - 100);
+      for (const t of ids.slice(taken, next)) store.removeMessage(q, t);
+      taken = next;
+      clock.later(50);
+      await churnRound();
+      if (copiedAtPause === 0 && taken >= ids.length / 2) {
+        copiedAtPause = store.stats.copiedBytes + 1;
+        // the consumer stays away for 3 s; the other traffic goes on
+        for (let step = 0; step < 12; step++) {
+          clock.later(250);
+          await churnRound();
+        }
+        // what was copied meanwhile: at most the three segments (~1 MB) it was about to read (old code: all ten, 3.3 MB)
+        expect(store.stats.copiedBytes - copiedAtPause).toBeLessThan(3.5 * segmentCopy);
+      }
+    }
+    await store.close();
+    const { state } = await openStore({ dir });
+    expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(ids.slice(taken));
+  });
 });

@@ -24,6 +24,7 @@ import type { JournalState } from './journal-state.js';
 import { SLICE_MS, SlicedWork, type SlicedTask } from '../../core/sliced-work.js';
 import { DirLock } from './lock.js';
 import { SegmentReader } from './segment-reader.js';
+import { CompactionChoice } from './compaction-choice.js';
 import {
   EntityKind,
   readMessageHead,
@@ -83,13 +84,6 @@ const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
 const HEAD_ZERO_FILL = 256 * 1024;
 const DEFAULT_PAGE_THRESHOLD = 2048;
 
-/** a partly live oldest segment is copied once its own dead bytes are this many times its live ones (7: 7/8 dead; worthCompacting) */
-const OWN_DEAD_PER_LIVE = 7;
-/** ...or once the store's dead bytes are this many times its live ones (and a segment's worth) */
-const DEAD_PER_LIVE_AT_MOST = 3;
-/** ...or, under that, once its live bytes have not fallen for this long (nobody is consuming it), ms */
-const STILL_MS = 1000;
-
 /**
  * A Store on an append-only journal of checksummed records in segment files.
  * Writes are grouped into one write + fsync per event-loop turn; sealed segments
@@ -118,6 +112,7 @@ export class FileStore implements Store {
   private slotScratch: number[] = [];
   private keyScratch: string[] = [];
   private compaction: Promise<void> | undefined;
+  private choice!: CompactionChoice;
   private compactedSegments = 0;
   private copiedBytes = 0;
   private phase: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
@@ -148,6 +143,7 @@ export class FileStore implements Store {
       this.lock = await DirLock.acquire(this.dir);
       const replayed = await replayJournal(this.fs, this.dir, this.logger);
       this.state = replayed.state;
+      this.choice = new CompactionChoice(this.state, this.segmentSize, performance.now());
       this.recoveryReport = replayed.report;
       const head = replayed.lastSegment + 1;
       this.gc = new GroupCommit({
@@ -166,7 +162,7 @@ export class FileStore implements Store {
         // records overwrite zeros: a confirm's fdatasync then has no ext4 journal commit to wait for
         headZeroFill: Math.min(HEAD_ZERO_FILL, this.segmentSize),
       });
-      this.state.addSegment(head, 0);
+      this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
       this.gc.appended();
       const recovered = this.state.toRecoveredState((id) => this.readMessage(id));
@@ -443,8 +439,10 @@ export class FileStore implements Store {
   private rollIfFull(): void {
     if (this.gc.headSize < this.segmentSize && !this.gc.rollDue) return;
     const sealedSize = this.gc.roll();
-    this.state.segments.get(this.gc.headSegment - 1)!.size = sealedSize;
-    this.state.addSegment(this.gc.headSegment, 0);
+    const sealed = this.state.segments.get(this.gc.headSegment - 1)!;
+    sealed.size = sealedSize;
+    sealed.sealedIn = this.state.look;
+    this.state.addSegment(this.gc.headSegment, 0, Infinity);
     this.localRefs.clear();
     writeIdMark(this.gc.writer, this.state.maxMessageId);
   }
@@ -492,56 +490,13 @@ export class FileStore implements Store {
     return oldest;
   }
 
-  /**
-   * The oldest sealed segment goes when nothing in it is live. Its live records are copied to the
-   * head when the store's dead bytes outweigh its live ones by more than a segment's worth (so
-   * copying pays for itself) and the segment itself is mostly dead: its dead bytes at least
-   * OWN_DEAD_PER_LIVE times its live ones. A queue consumed from the front leaves its oldest
-   * segment partly consumed, its live records next in line: copying them when the store as a whole
-   * was half dead copied ~half a million messages at 1M that the consumer took right after (s13).
-   * Only the oldest segment can go (the later ones' removes may concern it), so one that stays
-   * mostly live holds every later segment's dead bytes on disk: it is copied once its live bytes
-   * have not fallen for STILL_MS (nobody is consuming it: a DLQ, a backlog; the store then holds
-   * about twice its live data, as RabbitMQ's message store), or past DEAD_PER_LIVE_AT_MOST times
-   * the live bytes (and a segment's worth) in any case.
-   */
+  /** whether the oldest sealed segment before `before` should go now (CompactionChoice says when) */
   private worthCompacting(before: number): boolean {
     const oldest = this.oldestSealed(before);
     if (oldest === undefined) return false;
-    const info = this.state.segments.get(oldest)!;
-    if (info.live <= 0) {
-      this.stillBefore = false;
-      return true;
-    }
     const { diskBytes, liveBytes } = this.stats;
-    const dead = diskBytes - liveBytes;
-    if (dead <= liveBytes || dead <= this.segmentSize) return false;
-    if (info.size - info.live >= OWN_DEAD_PER_LIVE * info.live) return true;
-    if (dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize)) {
-      this.stillBefore = true;
-      return true;
-    }
-    // a consumer on its way through it (its live bytes fell within the last STILL_MS, or it has just
-    // become the oldest) will empty it: wait; one whose live records stay put (a backlog nobody consumes) is copied
-    // now, or the dead segments behind it stay on disk until they are three times the live data (review-s14-2 D1)
-    const seen = this.oldestSeen;
-    const now = performance.now();
-    if (seen === undefined || seen.no !== oldest) {
-      // the one before it was copied for staying put: this one, written at the same time, likely stays too
-      this.oldestSeen = { no: oldest, live: info.live, fellAt: this.stillBefore ? -Infinity : now };
-      return this.stillBefore;
-    }
-    if (info.live < seen.live) {
-      seen.live = info.live;
-      seen.fellAt = now;
-    }
-    this.stillBefore = now - seen.fellAt >= STILL_MS;
-    return this.stillBefore;
+    return this.choice.worth(this.state.segments.get(oldest)!, diskBytes, liveBytes, performance.now());
   }
-  /** the last oldest segment judged by its live data staying put was copied for it */
-  private stillBefore = false;
-  /** the oldest segment's live bytes at its last fall, and when (performance.now()) */
-  private oldestSeen: { no: number; live: number; fellAt: number } | undefined;
 
   private async compactLoop(): Promise<void> {
     // only segments sealed before this pass: never chase our own copies
@@ -561,6 +516,7 @@ export class FileStore implements Store {
     await this.gc.syncPromise();
     const info = this.state.segments.get(no)!;
     const path = segmentPath(this.dir, no);
+    this.choice.going(info);
     if (info.live > 0) {
       for (const [kind, map] of this.state.entities) {
         for (const [key, entry] of map) {
@@ -584,7 +540,7 @@ export class FileStore implements Store {
     this.rollIfFull();
     const bytes = writePut(this.gc.writer, kind, def);
     this.copiedBytes += bytes;
-    this.state.putEntity(kind, key, def, this.gc.headSegment, bytes);
+    this.state.putEntity(kind, key, def, this.gc.headSegment, bytes, true);
   }
 
   private async copyLiveMessages(no: number, path: string): Promise<void> {

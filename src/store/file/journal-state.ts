@@ -26,6 +26,10 @@ export interface SegmentInfo {
   live: number;
   /** bytes on disk (final once sealed) */
   size: number;
+  /** the JournalState.look in which its live bytes last fell (a remove, a delete, an overwrite; not a compaction's move); -1: never */
+  fellIn: number;
+  /** the look in which it was sealed (replayed ones: 0; the head: Infinity) */
+  sealedIn: number;
 }
 
 export interface EntityEntry {
@@ -58,6 +62,13 @@ export class JournalState {
   totalLive = 0;
   maxMessageId = 0;
   /**
+   * The compaction's clock as of its last look at the journal (each flush), in steps of 100 ms
+   * (CompactionChoice). A fall of a segment's live bytes, and its seal, note it (SegmentInfo.fellIn,
+   * sealedIn): the compaction tells a segment consumed after it was written from one whose churn
+   * went as it was written without a clock read per removal.
+   */
+  look = 0;
+  /**
    * Set once the store runs (never during replay): a deleted queue's messages are handed
    * here to be let go of a slice at a time (releaseSome) instead of at once — a queue of a
    * million would hold the event loop. The queue itself is gone at once.
@@ -68,8 +79,8 @@ export class JournalState {
     for (let k = EntityKind.Vhost; k <= EntityKind.Record; k++) this.entities.set(k, new Map());
   }
 
-  addSegment(no: number, size: number): SegmentInfo {
-    const info: SegmentInfo = { no, live: 0, size };
+  addSegment(no: number, size: number, sealedIn = 0): SegmentInfo {
+    const info: SegmentInfo = { no, live: 0, size, fellIn: -1, sealedIn };
     this.segments.set(no, info);
     return info;
   }
@@ -82,11 +93,22 @@ export class JournalState {
     this.totalLive += delta;
   }
 
-  putEntity(kind: EntityKind, key: string, def: unknown, seg: number, bytes: number): void {
+  /** its live bytes fell because something was removed, deleted or overwritten (a compaction's move is addLive) */
+  private fall(seg: number, bytes: number): void {
+    const info = this.segments.get(seg);
+    if (!info) return;
+    info.live -= bytes;
+    this.totalLive -= bytes;
+    info.fellIn = this.look;
+  }
+
+  /** `moved`: a compaction's copy of the current definition (the old record's segment did not lose anything) */
+  putEntity(kind: EntityKind, key: string, def: unknown, seg: number, bytes: number, moved = false): void {
     const map = this.entities.get(kind)!;
     const prev = map.get(key);
     if (prev) {
-      this.addLive(prev.seg, -prev.bytes);
+      if (moved) this.addLive(prev.seg, -prev.bytes);
+      else this.fall(prev.seg, prev.bytes);
       prev.def = def;
       prev.seg = seg;
       prev.bytes = bytes;
@@ -102,7 +124,7 @@ export class JournalState {
     const prev = map.get(key);
     if (prev) {
       map.delete(key);
-      this.addLive(prev.seg, -prev.bytes);
+      this.fall(prev.seg, prev.bytes);
     }
     switch (kind) {
       case EntityKind.Vhost:
@@ -147,7 +169,7 @@ export class JournalState {
     for (const [key, entry] of map) {
       if (!match(entry.def)) continue;
       map.delete(key);
-      this.addLive(entry.seg, -entry.bytes);
+      this.fall(entry.seg, entry.bytes);
       if (kind === EntityKind.Queue) this.dropQueueMessages(key);
     }
   }
@@ -170,7 +192,7 @@ export class JournalState {
     return false;
   }
 
-  /** a message no live queue holds any more (its deleted queues' releases are still to come): dead now */
+  /** a message no live queue holds any more (its deleted queues' releases are still to come): dead now; a compaction's doing, not a fall */
   forgetMessage(id: number): void {
     const entry = this.messages.get(id);
     if (!entry) return;
@@ -239,7 +261,7 @@ export class JournalState {
     if (!entry) return;
     if (--entry.refs > 0) return;
     this.messages.delete(id);
-    this.addLive(entry.seg, -entry.bytes);
+    this.fall(entry.seg, entry.bytes);
   }
 
   /**
