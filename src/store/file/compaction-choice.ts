@@ -1,4 +1,5 @@
 import type { JournalState, SegmentInfo } from './journal-state.js';
+import { LookClock } from './look-clock.js';
 
 /** a partly live oldest segment is copied once its own dead bytes are this many times its live ones (7: 7/8 dead) */
 const OWN_DEAD_PER_LIVE = 7;
@@ -6,8 +7,6 @@ const OWN_DEAD_PER_LIVE = 7;
 const DEAD_PER_LIVE_AT_MOST = 3;
 /** ...or, under that, once its live bytes have not fallen for this long (nobody is consuming it), ms */
 const STILL_MS = 1000;
-/** JournalState.look counts this many ms since the store opened (as of the compaction's last look) */
-const LOOK_MS = 100;
 /**
  * A segment whose live bytes last fell no later than this many looks after the one it was sealed
  * in (~500 ms: half of STILL_MS, so a consumer at work while the segment before it is watched shows)
@@ -29,39 +28,45 @@ const CHURN_LOOKS = 5;
  *   holds about twice its live data, as RabbitMQ's message store; review-s14-2 D1). A queue consumed
  *   from the front leaves its oldest segment partly consumed, its live records next in line: copying
  *   them then copied ~half a million messages at 1M that the consumer took right after (s13).
- * - A segment that has just become the oldest is watched for STILL_MS, unless it is part of a backlog
- *   copied just before it: the segment before it went with live records nobody had taken after they
- *   were written, and nothing was taken from this one after it was written either. A single clue that
- *   a consumer reads the data (a segment consumed from after it was written, copied for stopping)
- *   makes every later one wait for itself until a segment empties: the segments after a consumer's
- *   place are that consumer's next ones (review-s14-1 D3: a queue consumed right behind a backlog had
- *   its whole backlog copied; review-s14-2 D1b: a consumer's pause copied the rest of its queue).
+ * - "Not fallen for STILL_MS" reads the segment's own last fall (SegmentInfo.fellIn, dated by
+ *   LookClock) and the last fall of the segments gone before it (a consumer that emptied one is on its
+ *   way through the next).
+ * - Segments reach the front sooner than STILL_MS after they were written when the backlog is a small
+ *   share of the traffic: one nothing was taken from after it was written goes at once when the one
+ *   copied before it was such a backlog segment too (carried).
+ * - A single clue that a consumer reads the data (a segment consumed from after it was written was
+ *   copied) makes every later segment nothing was taken from yet wait STILL_MS from when it becomes the
+ *   oldest, until a segment empties: they are that consumer's next ones (review-s14-1 D3: a queue
+ *   consumed right behind a backlog had its whole backlog copied; review-s14-2 D1b: a consumer's pause
+ *   copied the rest of its queue). A pause then copies a segment per STILL_MS.
  *
- * A segment notes in which look its live bytes last fell (SegmentInfo.fellIn) and was sealed: no clock
- * read or allocation per removal.
+ * No clock read or allocation per removal: a fall notes the current look (one field write).
  */
 export class CompactionChoice {
-  /** the oldest segment's live bytes at its last fall, and when (the clock's ms) */
-  private oldestSeen: { no: number; live: number; fellAt: number } | undefined;
+  /** dates the looks segments note */
+  readonly clock: LookClock;
+  /** the oldest segment, and since when it is (the store's clock, ms) */
+  private oldestSeen: { no: number; since: number } | undefined;
   /** the last segment copied held a backlog: nothing was taken from it after it was written, and no consumer's place came before it */
   private backlogBefore = false;
   /** a segment consumed from after it was written was copied, and no segment has emptied since */
   private consumerAhead = false;
   /** the last verdict copies the segment for staying put (still, part of a backlog, or past the bound), not for being mostly dead */
   private forStaying = false;
-  private readonly openedAt: number;
+  /** the latest the segments gone so far had live bytes fall (from the open on): a consumer that emptied one goes on with the next */
+  private frontFell: number;
 
   constructor(
-    private readonly state: JournalState,
+    state: JournalState,
     private readonly segmentSize: number,
     now: number,
   ) {
-    this.openedAt = now;
+    this.clock = new LookClock(state, now);
+    this.frontFell = now;
   }
 
-  /** whether `oldest` (the oldest sealed segment) should go now; `now` from the store's clock */
+  /** whether `oldest` (the oldest sealed segment) should go now; `now` from the store's clock, ticked */
   worth(oldest: SegmentInfo, diskBytes: number, liveBytes: number, now: number): boolean {
-    this.state.look = Math.floor((now - this.openedAt) / LOOK_MS);
     this.forStaying = false;
     if (oldest.live <= 0) return true;
     const dead = diskBytes - liveBytes;
@@ -69,21 +74,22 @@ export class CompactionChoice {
     if (oldest.size - oldest.live >= OWN_DEAD_PER_LIVE * oldest.live) return true;
     this.forStaying = true;
     if (dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize)) return true;
-    const seen = this.oldestSeen;
-    if (seen === undefined || seen.no !== oldest.no) {
-      const carried = this.backlogBefore && untouchedSinceSealed(oldest);
-      this.oldestSeen = { no: oldest.no, live: oldest.live, fellAt: carried ? -Infinity : now };
-      return carried;
-    }
-    if (oldest.live < seen.live) {
-      seen.live = oldest.live;
-      seen.fellAt = now;
-    }
-    return now - seen.fellAt >= STILL_MS;
+    let seen = this.oldestSeen;
+    if (seen === undefined || seen.no !== oldest.no) seen = this.oldestSeen = { no: oldest.no, since: now };
+    const untouched = untouchedSinceSealed(oldest);
+    // part of the backlog copied just before it (segments reach the front sooner than 1 s after they were written)
+    if (untouched && this.backlogBefore) return true;
+    // its live bytes have not fallen since, as far as the journal says: its own last fall, and that of the
+    // segments gone before it (a consumer that emptied one is on its way through this one)
+    let stillSince = Math.max(this.clock.latest(oldest.fellIn, now), this.frontFell);
+    // one nothing was taken from yet, right after a consumer's place, is that consumer's next: watched afresh
+    if (untouched && this.consumerAhead) stillSince = Math.max(stillSince, seen.since);
+    return now - stillSince >= STILL_MS;
   }
 
   /** `info` goes now (copied if partly live, then deleted) */
-  going(info: SegmentInfo): void {
+  going(info: SegmentInfo, now: number): void {
+    this.frontFell = Math.max(this.frontFell, this.clock.latest(info.fellIn, now));
     if (info.live <= 0) {
       // emptied: whatever consumer was reading here got through it
       this.consumerAhead = false;

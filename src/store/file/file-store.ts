@@ -441,6 +441,7 @@ export class FileStore implements Store {
     const sealedSize = this.gc.roll();
     const sealed = this.state.segments.get(this.gc.headSegment - 1)!;
     sealed.size = sealedSize;
+    this.choice.clock.tick(performance.now());
     sealed.sealedIn = this.state.look;
     this.state.addSegment(this.gc.headSegment, 0, Infinity);
     this.localRefs.clear();
@@ -478,7 +479,13 @@ export class FileStore implements Store {
   }
 
   private maybeCompact(): void {
-    if (this.compaction || this.phase !== 'open' || !this.worthCompacting(this.gc.headSegment)) return;
+    if (this.phase !== 'open') return;
+    if (this.compaction) {
+      // the looks falls note are dated by the flushes' ticks (CompactionChoice)
+      this.choice.clock.tick(performance.now());
+      return;
+    }
+    if (!this.worthCompacting(this.gc.headSegment)) return;
     this.compaction = this.compactLoop()
       .catch((err: unknown) => this.logger.warn(`journal ${this.dir}: compaction failed: ${(err as Error).message}`))
       .finally(() => (this.compaction = undefined));
@@ -492,10 +499,12 @@ export class FileStore implements Store {
 
   /** whether the oldest sealed segment before `before` should go now (CompactionChoice says when) */
   private worthCompacting(before: number): boolean {
+    const now = performance.now();
+    this.choice.clock.tick(now);
     const oldest = this.oldestSealed(before);
     if (oldest === undefined) return false;
     const { diskBytes, liveBytes } = this.stats;
-    return this.choice.worth(this.state.segments.get(oldest)!, diskBytes, liveBytes, performance.now());
+    return this.choice.worth(this.state.segments.get(oldest)!, diskBytes, liveBytes, now);
   }
 
   private async compactLoop(): Promise<void> {
@@ -516,7 +525,7 @@ export class FileStore implements Store {
     await this.gc.syncPromise();
     const info = this.state.segments.get(no)!;
     const path = segmentPath(this.dir, no);
-    this.choice.going(info);
+    this.choice.going(info, performance.now());
     if (info.live > 0) {
       for (const [kind, map] of this.state.entities) {
         for (const [key, entry] of map) {

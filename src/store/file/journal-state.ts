@@ -62,10 +62,10 @@ export class JournalState {
   totalLive = 0;
   maxMessageId = 0;
   /**
-   * The compaction's clock as of its last look at the journal (each flush), in steps of 100 ms
-   * (CompactionChoice). A fall of a segment's live bytes, and its seal, note it (SegmentInfo.fellIn,
-   * sealedIn): the compaction tells a segment consumed after it was written from one whose churn
-   * went as it was written without a clock read per removal.
+   * The store's clock in steps of LOOK_MS as of its last tick (every flush and seal; LookClock dates
+   * them). A fall of a segment's live bytes, and its seal, note it (SegmentInfo.fellIn, sealedIn): the
+   * compaction (CompactionChoice) tells how long a segment's live data has stayed put, and whether it
+   * was consumed from after it was written, without a clock read per removal.
    */
   look = 0;
   /**

@@ -1,0 +1,53 @@
+import type { JournalState } from './journal-state.js';
+
+/** JournalState.look counts this many ms since the store opened, as of the last tick */
+export const LOOK_MS = 100;
+/** the ends of this many looks are kept: the oldest kept ended more than (ENDS - 2) * LOOK_MS ago (1.4 s) */
+const ENDS = 16;
+
+/**
+ * Dates what segments note in looks (SegmentInfo.fellIn, sealedIn): the store's writes and removals
+ * note JournalState.look without a clock read, and the look moves on only at a tick (every flush
+ * and seal, FileStore). A fall noted in look L happened after the tick that made L current and
+ * before the tick that ended it, so the end of L is the latest it can have happened, however long
+ * the store was idle before it.
+ */
+export class LookClock {
+  private readonly endedLook = new Float64Array(ENDS);
+  private readonly endedAt = new Float64Array(ENDS);
+  private ends = 0;
+
+  constructor(
+    private readonly state: JournalState,
+    private readonly openedAt: number,
+  ) {}
+
+  tick(now: number): void {
+    const look = Math.floor((now - this.openedAt) / LOOK_MS);
+    if (look === this.state.look) return;
+    const i = this.ends++ % ENDS;
+    this.endedLook[i] = this.state.look;
+    this.endedAt[i] = now;
+    this.state.look = look;
+  }
+
+  /**
+   * The latest time (ms, the store's clock) something noted in `look` can have happened: now for
+   * the current look, -Infinity for never (-1) or a look ended before the ends kept (> 1.4 s ago).
+   */
+  latest(look: number, now: number): number {
+    if (look < 0) return -Infinity;
+    if (look >= this.state.look) return now;
+    const kept = Math.min(this.ends, ENDS);
+    let later = now;
+    for (let k = 1; k <= kept; k++) {
+      const i = (this.ends - k) % ENDS;
+      const ended = this.endedLook[i]!;
+      if (ended === look) return this.endedAt[i]!;
+      // (a look never current is noted by nothing; were it, it ended when the next one kept did)
+      if (ended < look) return later;
+      later = this.endedAt[i]!;
+    }
+    return -Infinity;
+  }
+}
