@@ -36,11 +36,16 @@ export class DispatchSlices {
     return this.queued;
   }
 
-  /** callers waiting for the dispatch to be done (whenDone) */
+  /** callers waiting for the continuation's next turn (afterTurn) */
   private waiters: (() => void)[] = [];
 
-  /** `run` once no continuation is queued (at once when none is): the dispatch has handed out all it could */
-  whenDone(run: () => void): void {
+  /**
+   * `run` after the continuation's next turn, at once when none is queued. A caller that answers
+   * from what the dispatch gave it (AMQP 1.0 drain) looks after each turn: a turn that gave it
+   * nothing means nothing is available to it (not the single active consumer, a lower priority),
+   * and it need not wait for the rest of the continuation, which may be the whole queue.
+   */
+  afterTurn(run: () => void): void {
     if (this.queued) this.waiters.push(run);
     else run();
   }
@@ -113,8 +118,8 @@ export class DispatchSlices {
       // a time of its own, not what the slice has left: it walks again what it passed before
       // (up to PASS_LIMIT) and must get past that; finish() (the broker stopping) runs it to the end
       this.resume(deadline === Infinity ? Infinity : performance.now() + SLICE_MS);
-      // done here: a dispatch stopped again queues this afresh, behind what came meanwhile (its waiters wait on)
-      if (!this.queued && this.waiters.length) for (const run of this.waiters.splice(0)) run();
+      // done here: a dispatch stopped again queues this afresh, behind what came meanwhile
+      if (this.waiters.length) for (const run of this.waiters.splice(0)) run();
       return true;
     },
   };

@@ -250,9 +250,9 @@ export class Queue {
     return this.dispatchSlices.pending;
   }
 
-  /** `run` once the dispatch going on in the sliced work is done (at once when none is) */
-  whenDispatched(run: () => void): void {
-    this.dispatchSlices.whenDone(run);
+  /** `run` after the next turn of the dispatch going on in the sliced work (at once when none is) */
+  afterDispatchTurn(run: () => void): void {
+    this.dispatchSlices.afterTurn(run);
   }
 
   get consumerCount(): number {
