@@ -3,6 +3,7 @@ import { engineVersionRules, type VersionRules } from './engine-versions.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import { Alarms, type AlarmResource } from './alarm.js';
+import { ClientIds } from './client-ids.js';
 import { Durability } from './durability.js';
 import type { Consumer, Delivery } from './consumer.js';
 import { notFound } from './errors.js';
@@ -142,6 +143,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly retained: RetainedMessages;
   /** protocol sessions' own small records (MQTT's shared subscriptions, wills, QoS 2 ids), kept through the store */
   readonly records: KeyedRecords;
+  /** ActiveMQ's client ids in use, one connection each whatever its protocol (OpenWire, STOMP) */
+  readonly clientIds = new ClientIds();
   private messageIds = 0;
   /** body bytes the queues hold (every copy of a message counts) */
   private memoryUsed = 0;

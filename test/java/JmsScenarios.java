@@ -384,10 +384,30 @@ public class JmsScenarios {
       TopicSubscriber again = bs.createDurableSubscriber(bs.createTopic(topicName), "sub1");
       TextMessage m = (TextMessage) again.receive(5000);
       check(m != null && "while away".equals(m.getText()), "kept while away: " + m);
+      // ActiveMQ 5.17 (/tmp/s15-fidelity/UnsubActive.java): one subscriber at a time, even on one
+      // session; no removal while it reads (TopicRegion's two texts)
+      String second = refusal(() -> bs.createDurableSubscriber(bs.createTopic(topicName), "sub1"));
+      check(("javax.jms.JMSException: Durable consumer is in use for client: " + clientId + " and subscriptionName: sub1").equals(second), "second subscriber: " + second);
+      String busy = refusal(() -> bs.unsubscribe("sub1"));
+      check("javax.jms.JMSException: Durable consumer is in use".equals(busy), "unsubscribe while it reads: " + busy);
       again.close();
       bs.unsubscribe("sub1");
     } finally {
       back.close();
+    }
+  }
+
+  interface JmsCall {
+    void run() throws JMSException;
+  }
+
+  /** what a JMS call threw (`class: text`), or null when it did not */
+  static String refusal(JmsCall call) {
+    try {
+      call.run();
+      return null;
+    } catch (JMSException e) {
+      return e.toString();
     }
   }
 

@@ -39,7 +39,9 @@ import {
   tempAdvisoryTopic,
 } from './advisory.js';
 import { ADVISORY_PREFIX, destinationOf, destinationStruct, expandComposite, type OwDestination } from './destination.js';
-import { OwConsumer, durableQueueName, type OwConsumerHost } from './consumer.js';
+import { OwConsumer, type OwConsumerHost } from './consumer.js';
+import { clientIdInUseText } from '../../core/client-ids.js';
+import { durableSubscriptionInUse, durableSubscriptionTexts, removeDurableSubscription } from '../../core/durable-subscriptions.js';
 import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
 import { fromOpenWire, nativeOf, openWireNative } from './message-map.js';
 import { RepeatedIds } from './repeated-ids.js';
@@ -359,19 +361,16 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (!vhost || !this.ctx.access.canAccessVhost(outcome.user.name, '/')) throw securityError(`User ${login} is not authorized to access the broker`);
     const clientId = (cmd['clientId'] as string | null) ?? null;
     if (clientId !== null) {
-      const holder = this.shared.clientIds.get(clientId);
-      if (holder && holder !== this) {
-        // ActiveMQ 5.17's text (RegionBroker.addConnection), measured
-        const h = holder as OpenWireConnection;
-        throw invalidClientId(`Broker: ${this.options.brokerName ?? 'localhost'} - Client: ${clientId} already connected from tcp://${h.remoteAddress ?? 'unknown'}:${h.socket.remotePort ?? 0}`);
-      }
+      // ActiveMQ 5.17 (RegionBroker.addConnection), measured: another connection of any protocol may hold it
+      const holder = this.ctx.broker.clientIds.claim(clientId, this, `tcp://${this.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`);
+      if (holder !== undefined) throw invalidClientId(clientIdInUseText(this.options.brokerName ?? 'localhost', clientId, holder));
     }
     if (!this.ctx.connections.add(this)) {
       const refusal = this.ctx.connections.refusal('openwire', this);
+      if (clientId !== null) this.ctx.broker.clientIds.release(clientId, this);
       throw new OwError('javax.jms.JMSException', refusal?.reason ?? `Exceeded the maximum number of allowed client connections (${refusal?.max ?? 0}).`, true);
     }
     this.registered = true;
-    if (clientId !== null) this.shared.clientIds.set(clientId, this);
     this.clientId = clientId;
     this.authUser = outcome.user;
     this.vhostObject = vhost;
@@ -525,6 +524,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     if (subName !== null && real[0]!.kind === 'topic' && this.clientId === null) {
       throw new OwError('javax.jms.JMSException', 'You cannot create a durable subscriber without specifying a unique clientID on a Connection');
     }
+    // refused before the answer (the consumer starts after it): ActiveMQ 5.17 refuses a second subscriber, same connection or not
+    if (subName !== null && real[0]!.kind === 'topic' && this.clientId !== null && durableSubscriptionInUse(this.vhostModel, this.clientId, subName)) {
+      throw jmsError(durableSubscriptionTexts.consumeInUse(this.clientId, subName));
+    }
     const session = this.ctx.broker.openSession(this.vhostModel, this);
     const consumer = new OwConsumer(this, session, cmd, real);
     // its advisories carry the client's own ConsumerInfo (not one made for another protocol's consumer)
@@ -545,9 +548,6 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     } catch (err) {
       this.consumers.delete(key);
       consumer.close();
-      if (subName !== null && /exclusive use/.test(String((err as Error).message))) {
-        throw jmsError(`Durable consumer is in use for client: ${this.clientId} and subscriptionName: ${subName}`);
-      }
       throw err;
     }
   }
@@ -677,10 +677,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const clientId = (cmd['clientId'] as string | null) ?? this.clientId;
     const name = cmd['subscriptionName'] as string | null;
     if (clientId === null || name === null) throw jmsError('RemoveSubscriptionInfo needs a client id and a subscription name');
-    const q = this.vhostModel.getQueue(durableQueueName(clientId, name));
-    if (!q) throw new OwError('javax.jms.InvalidDestinationException', `No durable subscription exists for clientID: ${clientId} and subscriptionName: ${name}`);
-    if (q.consumerCount > 0) throw jmsError(`Durable consumer is in use for client: ${clientId} and subscriptionName: ${name}`);
-    this.vhostModel.deleteQueue(q.name, false, false, null);
+    const outcome = removeDurableSubscription(this.vhostModel, clientId, name);
+    if (outcome === 'missing') throw new OwError('javax.jms.InvalidDestinationException', durableSubscriptionTexts.missing(clientId, name));
+    // ActiveMQ 5.17 (TopicRegion.removeSubscription), measured with session.unsubscribe: the short text here
+    if (outcome === 'in-use') throw jmsError(durableSubscriptionTexts.removeInUse);
     this.respond(cmd);
   }
 
@@ -938,7 +938,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     }
     this.tempDests.clear();
     this.vhostObject?.ownerClosed(this);
-    if (this.clientId !== null && this.shared.clientIds.get(this.clientId) === this) this.shared.clientIds.delete(this.clientId);
+    if (this.clientId !== null) this.ctx.broker.clientIds.release(this.clientId, this);
   }
 
   private removeTempQuietly(d: OwDestination): void {

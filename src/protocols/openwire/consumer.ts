@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TOPIC_EXCHANGE, isWildcardName, topicBindingKey, wildcardQueueTakes } from '../../core/activemq-names.js';
+import { durableSubscriptionTexts, openDurableSubscription } from '../../core/durable-subscriptions.js';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import type { Message } from '../../core/message.js';
 import type { QueueEntry } from '../../core/queues/entry.js';
@@ -14,7 +15,7 @@ import { destinationStruct, type OwDestination } from './destination.js';
 import { nativeOf, toOpenWire } from './message-map.js';
 import { OutstandingList } from './outstanding.js';
 import { InvalidSelectorError, Selector } from '../../core/selector/index.js';
-import { invalidSelector } from './errors.js';
+import { invalidSelector, jmsError } from './errors.js';
 import { timerDelay } from '../../core/timers.js';
 
 /** what a consumer needs from its connection */
@@ -37,11 +38,6 @@ export interface OwConsumerHost {
   queueArguments(): Record<string, boolean | number>;
   /** call `listener` for each queue declared from now on; returns the way to stop */
   watchQueues(listener: (q: Queue) => void): () => void;
-}
-
-/** the queue a durable topic subscription keeps its messages in */
-export function durableQueueName(clientId: string, subscriptionName: string): string {
-  return `activemq-subscription-durable:${clientId}:${subscriptionName}`;
 }
 
 /**
@@ -144,19 +140,9 @@ export class OwConsumer implements ConsumerSink {
     const sub = this.subscriptionName;
     if (sub !== null && clientId !== null) {
       // a durable subscription: its queue outlives the subscriber (and, persistent messages, a restart)
-      const name = durableQueueName(clientId, sub);
-      const topics = this.destinations.map((d) => d.name).join(',');
-      const selector = this.selector?.text ?? '';
-      const existing = vhost.getQueue(name);
-      if (existing && (existing.options.arguments['x-activemq-topic'] !== topics || (existing.selector?.text ?? '') !== selector)) {
-        // ActiveMQ replaces a durable subscription re-made on another topic or with another selector
-        vhost.deleteQueue(name, false, false, null);
-      }
-      if (!vhost.getQueue(name)) {
-        const args = { ...this.host.queueArguments(), 'x-activemq-topic': topics, ...(selector ? { 'x-selector': selector } : {}) };
-        vhost.declareQueue(name, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: args }, null);
-        for (const d of this.destinations) vhost.bindQueue(name, TOPIC_EXCHANGE, topicBindingKey(d.name), {}, null);
-      }
+      const topics = this.destinations.map((d) => d.name);
+      const name = openDurableSubscription(vhost, { clientId, name: sub, topics, selector: this.selector?.text ?? '', arguments: this.host.queueArguments() });
+      if (name === undefined) throw jmsError(durableSubscriptionTexts.consumeInUse(clientId, sub));
       consume(name, true);
       return;
     }

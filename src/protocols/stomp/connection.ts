@@ -273,7 +273,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     }
     this.registered = true;
     clearTimeout(this.handshakeTimer);
-    const reply = this.dialect.connected(version, heartbeatHeader);
+    const reply = this.dialect.connected(version, heartbeatHeader, header('client-id'));
     this.sessionId = reply.sessionId;
     this.state = 'open';
     this.sendFrame('CONNECTED', reply.headers);
@@ -375,6 +375,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (id === undefined && destText === undefined) {
       throw new StompError('Missing destination or id', `UNSUBSCRIBE must include a 'destination' or 'id' header`);
     }
+    if (this.dialect.unsubscribe?.(frame)) return;
     const tag = subscriptionTag(id, destText!);
     const sub = this.subscriptions.get(tag);
     if (!sub) {
@@ -503,6 +504,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.subscriptions.clear();
     this.vhostModel?.ownerClosed(this);
     this.stopHeartbeats();
+    // ActiveMQ lets the connection's client id go with the DISCONNECT, before its receipt
+    this.dialect.closed();
   }
 
   private cleanup(): void {
@@ -511,7 +514,6 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.teardownSession();
     if (this.closeTimer) clearTimeout(this.closeTimer);
     clearTimeout(this.handshakeTimer);
-    this.dialect.closed();
     this.flow?.close();
     if (this.registered) this.ctx.connections.remove(this);
     this.resolveClosed();

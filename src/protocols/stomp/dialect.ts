@@ -28,6 +28,8 @@ export interface DialectConnection extends EndpointContext {
   readonly sessionId: string;
   readonly writable: boolean;
   readonly userName: string;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
   /** the logged-in user's permissions (set once CONNECT succeeded) */
   readonly access: Access | undefined;
   readonly subscriptions: Map<string, StompSubscriptionLike>;
@@ -62,18 +64,20 @@ export interface SubscribeRequest {
  * control) and asks its dialect at each point where the two brokers differ.
  */
 export interface StompDialect {
-  /** CONNECTED after a successful login */
-  connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply;
+  /** CONNECTED after a successful login (throws a refusal of the CONNECT: ActiveMQ, a client-id in use) */
+  connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */
   prepareSend(frame: StompFrame, destination: string): { exchange: string; key: string; message: Message };
   /** a SUBSCRIBE: the subscription, consuming already */
   subscribe(req: SubscribeRequest): StompSubscriptionLike;
+  /** an UNSUBSCRIBE the dialect answers itself (ActiveMQ: one removing a durable subscription): true when it did */
+  unsubscribe?(frame: StompFrame): boolean;
   /** an ACK or NACK frame: which subscription's delivery it settles */
   resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
   /** the ERROR frame for a refusal */
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options?: StompSerializeOptions };
   /** does this refusal end the connection? (RabbitMQ: always; ActiveMQ: only some) */
   closesAfter(err: unknown, command: string | undefined): boolean;
-  /** the connection is gone */
+  /** the connection is gone or going (DISCONNECT, a fatal refusal): may come more than once */
   closed(): void;
 }

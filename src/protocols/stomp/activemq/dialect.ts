@@ -6,8 +6,10 @@ import type { ConnectedReply, DialectConnection, StompDialect, StompSubscription
 import { StompError } from '../errors.js';
 import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
 import { TOPIC_EXCHANGE, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
-import { ACTIVEMQ_QUEUE_PREFETCH, ACTIVEMQ_TOPIC_PREFETCH, activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
-import { amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
+import { ACTIVEMQ_DURABLE_TOPIC_PREFETCH, ACTIVEMQ_QUEUE_PREFETCH, ACTIVEMQ_TOPIC_PREFETCH, activemqQueueArguments, wildcardQueueTakes } from '../../../core/activemq-names.js';
+import { clientIdInUseText } from '../../../core/client-ids.js';
+import { durableSubscriptionTexts, openDurableSubscription, removeDurableSubscription } from '../../../core/durable-subscriptions.js';
+import { AmqBrokerError, amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders } from './properties.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
@@ -22,6 +24,8 @@ import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.j
  */
 export class ActiveMqStompDialect implements StompDialect {
   private messageIds: MessageIdSource | undefined;
+  /** ActiveMQ's client id of this connection (CONNECT's `client-id`, else its connection id): names its durable subscriptions */
+  private clientId: string | undefined;
   /** 1.2 ack ids → the delivery they settle */
   private readonly acks = new Map<string, { sub: ActiveMqSubscription; deliveryTag: number }>();
   private readonly wildcardSubs = new Set<ActiveMqSubscription>();
@@ -45,8 +49,16 @@ export class ActiveMqStompDialect implements StompDialect {
     };
   }
 
-  connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {
+  connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply {
     const sessionId = nextConnectionId();
+    // ActiveMQ's client id: the CONNECT's `client-id`, else the connection id; one connection
+    // each, OpenWire's included (the refusal names the broker as OpenWire's BrokerInfo does by
+    // default); CONNECTED's `session` names it (5.17, measured)
+    const clientId = clientIdHeader ?? sessionId;
+    const conn = this.conn;
+    const holder = conn.ctx.broker.clientIds.claim(clientId, this, `tcp://${conn.remoteAddress ?? 'unknown'}:${conn.remotePort ?? 0}`);
+    if (holder !== undefined) throw new AmqBrokerError('javax.jms.InvalidClientIDException', clientIdInUseText('localhost', clientId, holder));
+    this.clientId = clientId;
     this.messageIds = new MessageIdSource(sessionId);
     // the client's `cx,cy`: ActiveMQ answers `cy,cx`, sending every cy and expecting every cx
     const m = heartbeatHeader !== undefined ? /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(heartbeatHeader) : null;
@@ -59,7 +71,7 @@ export class ActiveMqStompDialect implements StompDialect {
       headers: [
         ['server', `ActiveMQ/${this.conn.ctx.broker.activemqRules.fullVersion}`],
         ['heart-beat', `${cy},${cx}`],
-        ['session', sessionId],
+        ['session', clientId],
         ['version', version],
       ],
     };
@@ -89,28 +101,47 @@ export class ActiveMqStompDialect implements StompDialect {
   subscribe(req: SubscribeRequest): StompSubscriptionLike {
     const conn = this.conn;
     const dest = parseAmqDestination(req.destination);
-    const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
+    const selector = selectorOf(req.frame);
+    // a durable topic subscription (ActiveMQ's header; JMS's clientID is the connection's client id)
+    const durableName = getHeader(req.frame, 'activemq.subscriptionName');
+    if (durableName !== undefined && dest.kind === 'queue') throw amqError('Invalid Subscription: cannot durably subscribe to a Queue destination!');
     // ActiveMQ 5.17 reads only activemq.prefetchSize (RabbitMQ's prefetch-count is ignored, any value);
-    // without it the JMS defaults: 1000 for a queue, 32767 for a topic. At 0 it pushes nothing (STOMP has no pull).
-    const prefetch = integerHeader(req.frame, 'activemq.prefetchSize') ?? (dest.kind === 'queue' ? ACTIVEMQ_QUEUE_PREFETCH : ACTIVEMQ_TOPIC_PREFETCH);
+    // without it the JMS defaults: 1000 for a queue, 32767 for a topic, 100 for a durable one. At 0 it
+    // pushes nothing (STOMP has no pull).
+    const prefetch =
+      integerHeader(req.frame, 'activemq.prefetchSize') ??
+      (dest.kind === 'queue' ? ACTIVEMQ_QUEUE_PREFETCH : durableName !== undefined ? ACTIVEMQ_DURABLE_TOPIC_PREFETCH : ACTIVEMQ_TOPIC_PREFETCH);
     const wildcard = dest.kind === 'queue' && isWildcardName(dest.name);
+    let topicQueue: string | undefined;
+    if (dest.kind === 'topic' && durableName !== undefined) {
+      conn.check('read', 'exchange', TOPIC_EXCHANGE);
+      const spec = { clientId: this.clientId!, name: durableName, topics: [dest.name], selector: selector?.text ?? '', arguments: activemqQueueArguments() };
+      topicQueue = openDurableSubscription(conn.vhostModel, spec);
+      if (topicQueue === undefined) throw new AmqBrokerError('javax.jms.JMSException', durableSubscriptionTexts.consumeInUse(spec.clientId, durableName));
+    } else if (dest.kind === 'topic') {
+      topicQueue = `activemq-subscription-${randomBytes(12).toString('base64url')}`;
+    }
+    // a plain topic subscription's queue is its own, gone with it; a durable one's stays
+    const ownsQueue = topicQueue !== undefined && durableName === undefined;
+    const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
     // a wildcard subscription is one ActiveMQ consumer over every queue it matches: one window for
     // all of them (its session's: each subscription has its own), 1000 over two queues on 5.17
     if (wildcard) session.globalPrefetch = prefetch;
     else session.consumerPrefetch = prefetch;
-    const topicQueue = dest.kind === 'topic' ? `activemq-subscription-${randomBytes(12).toString('base64url')}` : undefined;
-    const selector = selectorOf(req.frame);
-    const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, topicQueue !== undefined, wildcard);
-    sub.selector = selector;
+    const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, ownsQueue, wildcard);
+    // a topic subscription's queue filters on entry (x-selector)
+    if (topicQueue === undefined) sub.selector = selector;
     sub.pushesNothing = prefetch === 0;
     conn.subscriptions.set(req.tag, sub);
     try {
-      if (topicQueue !== undefined) {
-        conn.check('configure', 'queue', topicQueue);
+      if (ownsQueue) {
+        conn.check('configure', 'queue', topicQueue!);
         conn.check('read', 'exchange', TOPIC_EXCHANGE);
         const args = selector ? { 'x-selector': selector.text } : {};
-        conn.vhostModel.declareQueue(topicQueue, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, conn.owner);
-        conn.vhostModel.bindQueue(topicQueue, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
+        conn.vhostModel.declareQueue(topicQueue!, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, conn.owner);
+        conn.vhostModel.bindQueue(topicQueue!, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
+        sub.consumeQueue(topicQueue!);
+      } else if (topicQueue !== undefined) {
         sub.consumeQueue(topicQueue);
       } else if (wildcard) {
         this.watchDeclarations();
@@ -125,10 +156,30 @@ export class ActiveMqStompDialect implements StompDialect {
       conn.subscriptions.delete(req.tag);
       this.wildcardSubs.delete(sub);
       sub.close();
-      if (topicQueue !== undefined) conn.vhostModel.deleteQueue(topicQueue, false, false, conn.owner);
+      if (ownsQueue) conn.vhostModel.deleteQueue(topicQueue!, false, false, conn.owner);
       throw err;
     }
     return sub;
+  }
+
+  /**
+   * UNSUBSCRIBE with `activemq.subscriptionName` removes that durable subscription of this
+   * connection's client id and nothing else (a subscription open on it stays: ActiveMQ then
+   * refuses, the consumer is in use). ActiveMQ 5.17 (ProtocolConverter.onStompUnsubscribe),
+   * measured: 1.1 and 1.2 want an `id` on every UNSUBSCRIBE; a 1.0 client's is looked up with
+   * the subscription name as its client id (so it finds only a subscription of a connection
+   * whose client-id was that name).
+   */
+  unsubscribe(frame: StompFrame): boolean {
+    const conn = this.conn;
+    if (conn.version !== '1.0' && getHeader(frame, 'id') === undefined) throw amqError('UNSUBSCRIBE received without a subscription id!');
+    const name = getHeader(frame, 'activemq.subscriptionName');
+    if (name === undefined) return false;
+    const clientId = conn.version === '1.0' ? name : this.clientId!;
+    const outcome = removeDurableSubscription(conn.vhostModel, clientId, name);
+    if (outcome === 'missing') throw new AmqBrokerError('javax.jms.InvalidDestinationException', durableSubscriptionTexts.missing(clientId, name));
+    if (outcome === 'in-use') throw new AmqBrokerError('javax.jms.JMSException', durableSubscriptionTexts.removeInUse);
+    return true;
   }
 
   /** does a wildcard queue subscription read this queue? (ActiveMQ queues only, and only readable ones) */
@@ -174,6 +225,7 @@ export class ActiveMqStompDialect implements StompDialect {
   }
 
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options: StompSerializeOptions } {
+    if (e instanceof AmqBrokerError) return amqErrorFrame(e.message, receipt, e.exception);
     const versioned = amqVersionedRefusal(e, this.conn.ctx.broker.activemqRules.stompServerModeValidation);
     if (versioned) return amqErrorFrame(versioned.text, versioned.receipt ? receipt : undefined);
     return amqErrorFrame(amqErrorText(e), receipt);
@@ -185,6 +237,8 @@ export class ActiveMqStompDialect implements StompDialect {
   }
 
   closed(): void {
+    if (this.clientId !== undefined) this.conn.ctx.broker.clientIds.release(this.clientId, this);
+    this.clientId = undefined;
     if (this.watching) this.conn.ctx.broker.off('queueDeclared', this.onQueueDeclared);
     this.watching = false;
     this.wildcardSubs.clear();

@@ -72,16 +72,32 @@ export function amqErrorText(e: StompError): string {
 }
 
 /**
- * An ERROR frame as ActiveMQ writes one: content-type, receipt-id, message, and the
- * ProtocolException as the body (ActiveMQ appends its Java stack trace; the first line
- * is what clients show).
+ * A refusal that comes from ActiveMQ's broker rather than its STOMP converter: the ERROR
+ * body names the broker's JMS exception (javax.jms.InvalidClientIDException …), not
+ * ProtocolException (ActiveMQ 5.17, measured).
  */
-export function amqErrorFrame(text: string, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options: StompSerializeOptions } {
+export class AmqBrokerError extends StompError {
+  constructor(
+    readonly exception: string,
+    text: string,
+  ) {
+    super(text, text);
+  }
+}
+
+const PROTOCOL_EXCEPTION = 'org.apache.activemq.transport.stomp.ProtocolException';
+
+/**
+ * An ERROR frame as ActiveMQ writes one: content-type, receipt-id, message, and the
+ * exception as the body (ActiveMQ appends its Java stack trace; the first line is what
+ * clients show): ProtocolException unless the broker refused (`exception`).
+ */
+export function amqErrorFrame(text: string, receipt: string | undefined, exception = PROTOCOL_EXCEPTION): { headers: StompHeader[]; body: Buffer; options: StompSerializeOptions } {
   const headers: StompHeader[] = [['content-type', 'text/plain']];
   if (receipt !== undefined) headers.push(['receipt-id', receipt]);
   headers.push(['message', text]);
   // without content-length, as ActiveMQ writes its ERROR frames
-  return { headers, body: Buffer.from(`org.apache.activemq.transport.stomp.ProtocolException: ${text}\n`, 'utf8'), options: { omitContentLength: true } };
+  return { headers, body: Buffer.from(`${exception}: ${text}\n`, 'utf8'), options: { omitContentLength: true } };
 }
 
 /**
