@@ -25,7 +25,7 @@ const UNEXPLAINED_MS = 100;
  * a line of the results file: confirm-latency.ts's Result and the round confirm-latency.sh adds;
  * gapsOver100 is missing in results written before session 14 (their longest gap stands in for it)
  */
-type Row = Omit<Result, 'gapsOver100'> & { round: number; gapsOver100?: Result['gapsOver100'] };
+type Row = Omit<Result, 'gapsOver100'> & { round: number; gapsOver100?: Result['gapsOver100']; fresh?: boolean };
 
 interface ProbeSync {
   probe: string;
@@ -85,8 +85,10 @@ const f = (x: number, d = 1) => x.toFixed(d);
 const rounds = [...new Set(rows.map((r) => r.round))].sort((a, b) => a - b);
 const protocols = [...new Set(rows.map((r) => r.protocol))];
 const labels = [...new Set(rows.map((r) => r.label))].filter((l) => l !== 'rabbitmq-3.10');
-const tally: Record<string, number> = { over100: 0, DEVICE: 0, 'FS-COMMIT': 0, OURS: 0, 'NO-PROBE': 0, protocolRounds: 0, ratioMet: 0 };
+/** per LocalMQ build (localmq, localmq-before): protocol-rounds, ratio goal met, gaps over 100 ms by verdict */
+const tallies = new Map(labels.map((l) => [l, { over100: 0, DEVICE: 0, 'FS-COMMIT': 0, OURS: 0, 'NO-PROBE': 0, protocolRounds: 0, ratioMet: 0, roundsWithGap: 0 } as Record<string, number>]));
 
+if (rows.some((r) => r.fresh)) console.log('FRESH: each LocalMQ protocol-round ran on a broker of its own, started on a new data dir for it (its first round)');
 console.log('per protocol-round (ratio = p99 / RabbitMQ 3.10.8 p99 in the same round; goal <= 0.5, no gap > 100 ms)');
 console.log('protocol        broker          round  p50 ms  p99 ms  max ms  rabbit p99  ratio  longest gap ms (at)  gaps > 100 ms: what overlapped');
 for (const p of protocols)
@@ -99,23 +101,24 @@ for (const p of protocols)
       const gaps = r.gapsOver100 ?? (r.maxGapMs > 100 ? [[r.maxGapAtMs, r.maxGapMs] as [number, number]] : []);
       const found = gaps.map(([at, ms]) => ({ at, ms, ...attribution(r, at, ms) }));
       const notes = found.map((g) => `${f(g.ms)} ms at ${f(g.at, 0)}: ${g.text}`);
-      if (label === 'localmq') {
-        tally.protocolRounds!++;
-        if (ratio <= 0.5) tally.ratioMet!++;
-        for (const g of found) {
-          tally.over100!++;
-          tally[g.verdict]!++;
-        }
+      const tally = tallies.get(label)!;
+      tally.protocolRounds!++;
+      if (ratio <= 0.5) tally.ratioMet!++;
+      if (found.length) tally.roundsWithGap!++;
+      for (const g of found) {
+        tally.over100!++;
+        tally[g.verdict]!++;
       }
       console.log(
         `${p.padEnd(16)}${label.padEnd(16)}${String(round).padStart(5)}  ${f(r.p50Ms).padStart(6)}  ${f(r.p99Ms).padStart(6)}  ${f(r.maxMs).padStart(6)}  ${q ? f(q.p99Ms).padStart(10) : '         -'}  ${Number.isNaN(ratio) ? '    -' : f(ratio, 3)}  ${`${f(r.maxGapMs)} (${f(r.maxGapAtMs, 0)})`.padEnd(19)}  ${notes.join('; ') || '-'}`,
       );
     }
-console.log(
-  `localmq: p99 <= 0.5 x RabbitMQ's in ${tally.ratioMet} of ${tally.protocolRounds} protocol-rounds; gaps over 100 ms: ${tally.over100} ` +
-    `(DEVICE ${tally.DEVICE}, FS-COMMIT ${tally['FS-COMMIT']}, OURS ${tally.OURS}${tally['NO-PROBE'] ? `, no probe ${tally['NO-PROBE']}` : ''}; ` +
-    `a gap is DEVICE / FS-COMMIT when the overwrite / any probe's slow syncs leave < ${UNEXPLAINED_MS} ms of it unexplained)`,
-);
+for (const [label, tally] of tallies)
+  console.log(
+    `${label}: p99 <= 0.5 x RabbitMQ's in ${tally.ratioMet} of ${tally.protocolRounds} protocol-rounds; protocol-rounds with a gap over 100 ms: ${tally.roundsWithGap}; gaps over 100 ms: ${tally.over100} ` +
+      `(DEVICE ${tally.DEVICE}, FS-COMMIT ${tally['FS-COMMIT']}, OURS ${tally.OURS}${tally['NO-PROBE'] ? `, no probe ${tally['NO-PROBE']}` : ''}; ` +
+      `a gap is DEVICE / FS-COMMIT when the overwrite / any probe's slow syncs leave < ${UNEXPLAINED_MS} ms of it unexplained)`,
+  );
 for (const s of probeLines.filter((x) => x.summary)) console.log(`probe ${JSON.stringify(s)}`);
 
 // the medians over the rounds (the table earlier sessions recorded)

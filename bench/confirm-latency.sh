@@ -11,6 +11,10 @@
 # PROBE=0 leaves out the disk probes: by default two bench/fsync-probe.ts (append, overwrite; files under WORK,
 # so on the data dirs' disk) run from the first round to the last, and the report says for every gap over
 # 100 ms whether a slow probe sync overlapped it (the disk's) or not (ours). Report: bench/confirm-latency-report.ts.
+# FRESH=1: every LocalMQ protocol-round on a fresh broker: a new data dir, the broker started, that one protocol
+# published, the broker stopped (LocalMQ and BEFORE alike; RabbitMQ stays up and runs the same protocol in the
+# same round): each round is then a broker's first, the case where the journal has made no segment ahead yet.
+# ROUND0 (default 1): the first round's number, so that the results of several runs can be joined for one report.
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
 # (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
@@ -39,19 +43,25 @@ export RABBITMQ_NODENAME=confirmlat@localhost RABBITMQ_CONFIG_FILE=$W/rabbit/rab
 ( nohup rabbitmq-server > "$W/rabbit/server.out" 2>&1 < /dev/null & )
 
 # ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
-node dist/cli/main.js start --data-dir "$W/lmq/data" --run-dir "$W/lmq" --log-level warn \
-  --amqp-port $P --stomp-port $((P+1)) --mqtt-port $((P+2)) --http-port $((P+3)) \
-  $(node dist/cli/main.js start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
-  > "$W/lmq/out.log" 2>&1 < /dev/null &
-LMQ_PID=$!
+# start_lmq DIST DIR PORT: a broker of the checkout DIST on DIR/data, its AMQP on PORT (STOMP, MQTT, HTTP after it)
+start_lmq() {
+  local dist=$1 dir=$2 port=$3
+  mkdir -p "$dir"
+  node "$dist/dist/cli/main.js" start --data-dir "$dir/data" --run-dir "$dir" --log-level warn \
+    --amqp-port "$port" --stomp-port $((port+1)) --mqtt-port $((port+2)) --http-port $((port+3)) \
+    $(node "$dist/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
+    > "$dir/out.log" 2>&1 < /dev/null &
+  echo $!
+}
+await_lmq() { for _ in $(seq 1 240); do grep -q "is running" "$1/out.log" 2>/dev/null && return 0; sleep 0.25; done; echo "LocalMQ in $1 did not start" >&2; return 1; }
+stop_lmq() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; }
+FRESH=${FRESH:-0}
+ROUND0=${ROUND0:-1}
+LMQ_PID=
 BEFORE_PID=
-if [ -n "${BEFORE:-}" ]; then
-  mkdir -p "$W/before"
-  node "$BEFORE/dist/cli/main.js" start --data-dir "$W/before/data" --run-dir "$W/before" --log-level warn \
-    --amqp-port $((P+10)) --stomp-port $((P+11)) --mqtt-port $((P+12)) --http-port $((P+13)) \
-    $(node "$BEFORE/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
-    > "$W/before/out.log" 2>&1 < /dev/null &
-  BEFORE_PID=$!
+if [ "$FRESH" = 0 ]; then
+  LMQ_PID=$(start_lmq . "$W/lmq" $P)
+  [ -z "${BEFORE:-}" ] || BEFORE_PID=$(start_lmq "$BEFORE" "$W/before" $((P+10)))
 fi
 PROBE_PIDS=
 stop_probes() {
@@ -62,15 +72,15 @@ stop_probes() {
 }
 cleanup() {
   stop_probes
-  kill "$LMQ_PID" $BEFORE_PID 2>/dev/null || true
+  stop_lmq "$LMQ_PID"; stop_lmq "$BEFORE_PID"; [ ! -s "$W/fresh.pid" ] || stop_lmq "$(cat "$W/fresh.pid")"
   rabbitmqctl -n confirmlat@localhost stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-for _ in $(seq 1 120); do grep -q "is running" "$W/lmq/out.log" 2>/dev/null && { [ -z "$BEFORE_PID" ] || grep -q "is running" "$W/before/out.log"; } && break; sleep 0.5; done
+if [ "$FRESH" = 0 ]; then await_lmq "$W/lmq"; [ -z "$BEFORE_PID" ] || await_lmq "$W/before"; fi
 # the node registers with epmd a moment after it starts: ask until it answers
 for _ in $(seq 1 120); do rabbitmqctl -q -n confirmlat@localhost await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
 for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
-echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds" >&2
+echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds$([ "$FRESH" = 0 ] || echo ', a fresh LocalMQ per protocol-round')" >&2
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
@@ -86,13 +96,32 @@ if [ "${PROBE:-1}" != 0 ]; then
   for _ in $(seq 1 300); do grep -qs ready "$W/probe/overwrite.err" && grep -qs ready "$W/probe/append.err" && break; sleep 0.1; done
 fi
 before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
-for r in $(seq 1 "$ROUNDS"); do
+# run_one WHO ROUND PROTOCOLS: one publisher run; with FRESH, a LocalMQ broker of its own around it
+run_one() {
+  local who=$1 r=$2 protocols=$3 pid=
+  [ "$who" = before ] && [ -z "${BEFORE:-}" ] && return 0
+  if [ "$FRESH" != 0 ] && [ "$who" != rmq ]; then
+    local dir="$W/$who/r$r-$protocols"
+    if [ "$who" = lmq ]; then pid=$(start_lmq . "$dir" $P); else pid=$(start_lmq "$BEFORE" "$dir" $((P+10))); fi
+    echo "$pid" > "$W/fresh.pid"
+    await_lmq "$dir" || { stop_lmq "$pid"; return 1; }
+  fi
+  declare -n args=$who
+  timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" --protocols "$protocols" \
+    | sed "s/^/{\"round\":$r,$([ "$FRESH" = 0 ] || echo '"fresh":true,')/; s/,{/,/"
+  stop_lmq "$pid"
+  # its journal is no longer needed (30 rounds would keep ~1 GB); its log stays
+  [ -z "$pid" ] || rm -rf "$dir/data" "$W/fresh.pid"
+}
+for r in $(seq "$ROUND0" $((ROUND0 + ROUNDS - 1))); do
   if [ $((r % 2)) -eq 1 ]; then order=(lmq rmq before); else order=(rmq before lmq); fi
-  for who in "${order[@]}"; do
-    [ "$who" = before ] && [ -z "$BEFORE_PID" ] && continue
-    declare -n args=$who
-    timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" | sed "s/^/{\"round\":$r,/; s/,{/,/"
-  done
+  if [ "$FRESH" = 0 ]; then
+    for who in "${order[@]}"; do run_one "$who" "$r" amqp,stomp,mqtt; done
+  else
+    for protocol in amqp stomp mqtt; do
+      for who in "${order[@]}"; do run_one "$who" "$r" "$protocol"; done
+    done
+  fi
 done | tee "$W/results.jsonl"
 stop_probes
 npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"
