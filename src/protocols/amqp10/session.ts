@@ -261,6 +261,11 @@ export class Amqp10Session {
     return this.remoteIncomingWindow > 0 && this.conn.writable && !this.ended;
   }
 
+  /** only the connection's write buffer stops sends now (it reopens at the socket's 'drain': resume()) */
+  get waitsForWrite(): boolean {
+    return this.remoteIncomingWindow > 0 && !this.conn.writable && !this.ended;
+  }
+
   trackSent(deliveryId: number, link: OutgoingLink, tag: number, entry: QueueEntry): void {
     this.sent.set(deliveryId, { link, tag, entry });
   }
