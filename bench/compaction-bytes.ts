@@ -2,7 +2,7 @@
  * What the journal compaction writes and copies, FileStore alone (no broker), in three patterns. The
  * figures are byte counts (and disk / live ratios), not times: run it unlocked, under `nice -n 19`.
  *
- *   npx tsx bench/compaction-bytes.ts [--tree DIR] [--only front|mix|behind] [--messages 1000000]
+ *   npx tsx bench/compaction-bytes.ts [--tree DIR] [--only front|mix|lag|behind] [--messages 1000000]
  *
  * --tree: the source tree whose src/store/file/file-store.ts to measure (another checkout: before/after).
  *
@@ -11,7 +11,8 @@
  *   copied, most disk (s13-quorum §8.1, s14-dispatch).
  * - mix: 400 rounds of 500 x 200-byte messages, 15 % to a queue nobody consumes, the rest removed at once
  *   (320 KiB segments, a flush and compaction a round): disk / live once the backlog spans many segments
- *   (review-s14-2 D1: 2x wanted, 4x with the 3x bound alone).
+ *   (review-s14-2 D1: 2x wanted, 4x with the 3x bound alone). lag: the same, the other queue's messages
+ *   acked 1 s after they were published, 1200 rounds of ~5 ms or more: segments consumed from after they were written.
  * - behind: review-s14-1 D3's pattern in real time: a segment of backlog nobody consumes, a 10-segment
  *   queue A consumed from the front (10 every 100 ms for 1.1 s), 30 segments of churn behind; how much of
  *   A is copied while its consumer takes it (main 94e7791: all of it).
@@ -83,7 +84,7 @@ async function front(marks: boolean): Promise<void> {
   });
 }
 
-async function mix(): Promise<void> {
+async function mix(lagMs: number, rounds: number): Promise<void> {
   await withStore({ segmentSize: 320 * 1024 }, async (store) => {
     const keep: QueueRef = { vhost: '/', queue: 'keep' };
     const churn: QueueRef = { vhost: '/', queue: 'churn' };
@@ -94,11 +95,18 @@ async function mix(): Promise<void> {
     let most = 0;
     let sum = 0;
     let counted = 0;
-    for (let round = 0; round < 400; round++) {
+    const unacked: { at: number; first: number; last: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
       const first = id + 1;
       for (let k = 0; k < 500; k++) store.addMessage(++id, m, [k < 75 ? keep : churn]);
-      for (let c = first; c <= id; c++) if (c - first >= 75) store.removeMessage(churn, c);
+      unacked.push({ at: performance.now(), first: first + 75, last: id });
+      // the other queue's consumer acks what was published lagMs ago or earlier
+      while (unacked.length > 0 && performance.now() - unacked[0]!.at >= lagMs) {
+        const r = unacked.shift()!;
+        for (let c = r.first; c <= r.last; c++) store.removeMessage(churn, c);
+      }
       await sync(store);
+      if (lagMs > 0) await sleep(5);
       await store.compact();
       if (round >= 100) {
         const ratio = store.stats.diskBytes / store.stats.liveBytes;
@@ -108,7 +116,7 @@ async function mix(): Promise<void> {
       }
     }
     const s = store.stats;
-    console.log(`mix 15 % backlog + churn: disk/live after round 100 most ${most.toFixed(2)} mean ${(sum / counted).toFixed(2)}; end disk ${mb(s.diskBytes)} for ${mb(s.liveBytes)} live; written ${mb(s.bytesWritten)}, copied ${mb(s.copiedBytes)}`);
+    console.log(`mix 15 % backlog + churn acked ${lagMs} ms later: disk/live after round 100 most ${most.toFixed(2)} mean ${(sum / counted).toFixed(2)}; end disk ${mb(s.diskBytes)} for ${mb(s.liveBytes)} live; written ${mb(s.bytesWritten)}, copied ${mb(s.copiedBytes)}`);
   });
 }
 
@@ -152,7 +160,8 @@ async function behind(): Promise<void> {
 
 console.log(`tree ${tree}`);
 if (!only || only === 'behind') await behind();
-if (!only || only === 'mix') await mix();
+if (!only || only === 'mix') await mix(0, 400);
+if (!only || only === 'lag') await mix(1000, 1200);
 if (!only || only === 'front') {
   await front(false);
   await front(true);
