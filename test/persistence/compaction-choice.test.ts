@@ -46,12 +46,11 @@ const q: QueueRef = { vhost: '/', queue: 'q' };
 const churn: QueueRef = { vhost: '/', queue: 'churn' };
 const queueDef = (name: string) => ({ vhost: '/', name, durable: true, autoDelete: false, arguments: {} });
 
-/** the clock the compaction reads, moved on by the test: `later(ms)` (real time still passes under it) */
+/** the clock the store reads, moved on by the test only (`later(ms)`): the verdicts do not depend on the machine's speed */
 function steppedClock(): { later(ms: number): void } {
-  const real = performance.now.bind(performance);
-  let skew = 0;
-  vi.spyOn(performance, 'now').mockImplementation(() => real() + skew);
-  return { later: (ms) => void (skew += ms) };
+  let now = performance.now();
+  vi.spyOn(performance, 'now').mockImplementation(() => now);
+  return { later: (ms) => void (now += ms) };
 }
 
 describe('a compaction copies the live records of a segment only when they are few, or when they hold too much dead data on disk', () => {
