@@ -7,13 +7,8 @@ const OWN_DEAD_PER_LIVE = 7;
 const DEAD_PER_LIVE_AT_MOST = 3;
 /** ...or, under that, once its live bytes have not fallen for this long (nobody is consuming it), ms */
 const STILL_MS = 1000;
-/**
- * A segment whose live bytes last fell no later than this many looks after the one it was sealed
- * in (~500 ms: half of STILL_MS, so a consumer at work while the segment before it is watched shows)
- * lost only churn, taken as it was written; one that fell later was consumed from after it was
- * written.
- */
-const CHURN_LOOKS = 5;
+/** a consumer whose place was in a segment that went is taken for gone after this long, ms (a pause copies a segment per STILL_MS until then) */
+const CONSUMER_GONE_MS = 5000;
 
 /**
  * Which oldest sealed segment a compaction lets go of, and when (FileStore.compactLoop). Only the
@@ -31,14 +26,15 @@ const CHURN_LOOKS = 5;
  * - "Not fallen for STILL_MS" reads the segment's own last fall (SegmentInfo.fellIn, dated by
  *   LookClock) and the last fall of the segments gone before it (a consumer that emptied one is on its
  *   way through the next).
- * - Segments reach the front sooner than STILL_MS after they were written when the backlog is a small
- *   share of the traffic: one nothing was taken from after it was written goes at once when the one
- *   copied before it was such a backlog segment too (carried).
- * - A single clue that a consumer reads the data (a segment consumed from after it was written was
- *   copied) makes every later segment nothing was taken from yet wait STILL_MS from when it becomes the
- *   oldest, until a segment empties: they are that consumer's next ones (review-s14-1 D3: a queue
- *   consumed right behind a backlog had its whole backlog copied; review-s14-2 D1b: a consumer's pause
- *   copied the rest of its queue). A pause then copies a segment per STILL_MS.
+ * - A segment no consumer reads in (no queue took its last message from it: SegmentInfo.places) goes at
+ *   once when the one copied before it was such a backlog segment too (carried): segments reach the front
+ *   sooner than STILL_MS after they were written when the backlog is a small share of the traffic, and
+ *   a queue consumed some time after publishing leaves its last falls there recent.
+ * - When a segment a consumer read in goes (emptied or copied), the segments no consumer reads in yet
+ *   are that consumer's next ones: for CONSUMER_GONE_MS each waits STILL_MS from when it becomes the
+ *   oldest, unless a consumer takes from it (review-s14-1 D3: a queue consumed right behind a backlog had
+ *   its whole backlog copied; review-s14-2 D1b: a consumer's pause copied the rest of its queue). A
+ *   pause then copies a segment per STILL_MS.
  *
  * No clock read or allocation per removal: a fall notes the current look (one field write).
  */
@@ -47,12 +43,12 @@ export class CompactionChoice {
   readonly clock: LookClock;
   /** the oldest segment, and since when it is (the store's clock, ms) */
   private oldestSeen: { no: number; since: number } | undefined;
-  /** the last segment copied held a backlog: nothing was taken from it after it was written, and no consumer's place came before it */
+  /** the last segment copied held a backlog: no consumer read in it, and no consumer's place went shortly before */
   private backlogBefore = false;
-  /** a segment consumed from after it was written was copied, and no segment has emptied since */
-  private consumerAhead = false;
-  /** the last verdict copies the segment for staying put (still, part of a backlog, or past the bound), not for being mostly dead */
-  private forStaying = false;
+  /** when a segment a consumer read in last went (-Infinity: never) */
+  private placeWentAt = -Infinity;
+  /** why the last verdict lets the oldest go */
+  private verdict: 'empty' | 'mostlyDead' | 'bound' | 'staying' = 'empty';
   /** the latest the segments gone so far had live bytes fall (from the open on): a consumer that emptied one goes on with the next */
   private frontFell: number;
 
@@ -67,45 +63,41 @@ export class CompactionChoice {
 
   /** whether `oldest` (the oldest sealed segment) should go now; `now` from the store's clock, ticked */
   worth(oldest: SegmentInfo, diskBytes: number, liveBytes: number, now: number): boolean {
-    this.forStaying = false;
+    this.verdict = 'empty';
     if (oldest.live <= 0) return true;
     const dead = diskBytes - liveBytes;
     if (dead <= liveBytes || dead <= this.segmentSize) return false;
+    this.verdict = 'mostlyDead';
     if (oldest.size - oldest.live >= OWN_DEAD_PER_LIVE * oldest.live) return true;
-    this.forStaying = true;
+    this.verdict = 'bound';
     if (dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize)) return true;
+    this.verdict = 'staying';
     let seen = this.oldestSeen;
     if (seen === undefined || seen.no !== oldest.no) seen = this.oldestSeen = { no: oldest.no, since: now };
-    const untouched = untouchedSinceSealed(oldest);
-    // part of the backlog copied just before it (segments reach the front sooner than 1 s after they were written)
-    if (untouched && this.backlogBefore) return true;
+    const read = oldest.places > 0;
+    // part of the backlog copied just before it
+    if (!read && this.backlogBefore) return true;
     // its live bytes have not fallen since, as far as the journal says: its own last fall, and that of the
     // segments gone before it (a consumer that emptied one is on its way through this one)
     let stillSince = Math.max(this.clock.latest(oldest.fellIn, now), this.frontFell);
-    // one nothing was taken from yet, right after a consumer's place, is that consumer's next: watched afresh
-    if (untouched && this.consumerAhead) stillSince = Math.max(stillSince, seen.since);
+    // a consumer's next one: watched afresh
+    if (!read && this.consumerAhead(now)) stillSince = Math.max(stillSince, seen.since);
     return now - stillSince >= STILL_MS;
   }
 
   /** `info` goes now (copied if partly live, then deleted) */
   going(info: SegmentInfo, now: number): void {
     this.frontFell = Math.max(this.frontFell, this.clock.latest(info.fellIn, now));
-    if (info.live <= 0) {
-      // emptied: whatever consumer was reading here got through it
-      this.consumerAhead = false;
+    if (info.places > 0) {
+      // a consumer read here: the segments after it are its next ones
+      this.placeWentAt = now;
       this.backlogBefore = false;
-      return;
-    }
-    if (!untouchedSinceSealed(info)) {
-      // consumed from after it was written: the segments after it are that consumer's next ones
-      this.consumerAhead = true;
-      this.backlogBefore = false;
-    } else if (this.forStaying) this.backlogBefore = !this.consumerAhead;
+    } else if (info.live <= 0) this.backlogBefore = false;
+    else if (this.verdict === 'staying' || this.verdict === 'bound') this.backlogBefore = !this.consumerAhead(now);
     // (one copied for being mostly dead says nothing either way)
   }
-}
 
-/** its live bytes fell at most CHURN_LOOKS looks after it was sealed: nothing was consumed from it later */
-function untouchedSinceSealed(info: SegmentInfo): boolean {
-  return info.fellIn <= info.sealedIn + CHURN_LOOKS;
+  private consumerAhead(now: number): boolean {
+    return now - this.placeWentAt < CONSUMER_GONE_MS;
+  }
 }

@@ -28,8 +28,14 @@ export interface SegmentInfo {
   size: number;
   /** the JournalState.look in which its live bytes last fell (a remove, a delete, an overwrite; not a compaction's move); -1: never */
   fellIn: number;
-  /** the look in which it was sealed (replayed ones: 0; the head: Infinity) */
-  sealedIn: number;
+  /** how many queues took their last message from it (QueueIds.place): a consumer is reading here */
+  places: number;
+}
+
+/** a queue's messages (id -> delivered) */
+export class QueueIds extends IdMap<boolean> {
+  /** the segment its last removal came from (its consumer's place); -1 none yet */
+  place = -1;
 }
 
 export interface EntityEntry {
@@ -58,14 +64,14 @@ export class JournalState {
   /** every stored message by id (in blocks of ids: growing never rehashes the whole index, id-map.ts) */
   readonly messages = new IdMap<MessageEntry>();
   /** queue key -> message id -> delivered */
-  readonly queues = new Map<string, IdMap<boolean>>();
+  readonly queues = new Map<string, QueueIds>();
   totalLive = 0;
   maxMessageId = 0;
   /**
-   * The store's clock in steps of LOOK_MS as of its last tick (every flush and seal; LookClock dates
-   * them). A fall of a segment's live bytes, and its seal, note it (SegmentInfo.fellIn, sealedIn): the
-   * compaction (CompactionChoice) tells how long a segment's live data has stayed put, and whether it
-   * was consumed from after it was written, without a clock read per removal.
+   * The store's clock in steps of LOOK_MS as of its last tick (every flush; LookClock dates
+   * them). A fall of a segment's live bytes notes it (SegmentInfo.fellIn): the compaction
+   * (CompactionChoice) tells how long a segment's live data has stayed put without a clock read per
+   * removal.
    */
   look = 0;
   /**
@@ -79,8 +85,8 @@ export class JournalState {
     for (let k = EntityKind.Vhost; k <= EntityKind.Record; k++) this.entities.set(k, new Map());
   }
 
-  addSegment(no: number, size: number, sealedIn = 0): SegmentInfo {
-    const info: SegmentInfo = { no, live: 0, size, fellIn: -1, sealedIn };
+  addSegment(no: number, size: number): SegmentInfo {
+    const info: SegmentInfo = { no, live: 0, size, fellIn: -1, places: 0 };
     this.segments.set(no, info);
     return info;
   }
@@ -178,6 +184,7 @@ export class JournalState {
     const q = this.queues.get(queueKey);
     if (!q) return;
     this.queues.delete(queueKey);
+    this.movePlace(q, -1);
     if (this.deferDrop && q.size > DROP_AT_ONCE) this.deferDrop(q.keys());
     else for (const id of q.keys()) this.release(id);
   }
@@ -230,7 +237,7 @@ export class JournalState {
       const key = queueKeys[i]!;
       let q = this.queues.get(key);
       if (!q) {
-        q = new IdMap();
+        q = new QueueIds();
         this.queues.set(key, q);
       }
       if (!q.has(id)) entry.refs++;
@@ -243,8 +250,19 @@ export class JournalState {
   removeMessage(queueKey: string, id: number): boolean {
     const q = this.queues.get(queueKey);
     if (!q || !q.delete(id)) return false;
+    const seg = this.messages.get(id)?.seg;
+    if (seg !== undefined && seg !== q.place) this.movePlace(q, seg);
     this.release(id);
     return true;
+  }
+
+  /** the queue's consumer now reads in segment `seg` (-1: nowhere, the queue is gone) */
+  private movePlace(q: QueueIds, seg: number): void {
+    const was = this.segments.get(q.place);
+    if (was) was.places--;
+    const now = this.segments.get(seg);
+    if (now) now.places++;
+    q.place = seg;
   }
 
   /** true when this changed the flag */
