@@ -10,7 +10,12 @@ export interface MessageProperties {
   priority?: number;
   correlationId?: string;
   replyTo?: string;
-  /** per-message TTL in milliseconds, as a decimal string (AMQP's own form) */
+  /**
+   * per-message TTL in milliseconds from publishedAt, as a decimal string (AMQP's own form);
+   * negative when an absolute expiry (ActiveMQ's: STOMP `expires`, JMSExpiration, AMQP 1.0
+   * absolute-expiry-time) was already past at arrival, so publishedAt + TTL stays the client's
+   * own expiry (ActiveMQ shows it in the DLQ copy's originalExpiration)
+   */
   expiration?: string;
   messageId?: string;
   /** seconds since the epoch */

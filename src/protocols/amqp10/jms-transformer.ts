@@ -190,7 +190,8 @@ function jmsHeaders(m: AmqpMessage, headers: FieldTable, now: number): MessagePr
     if (p.absoluteExpiryTime !== undefined && p.absoluteExpiryTime.getTime() !== 0) expiration = p.absoluteExpiryTime.getTime();
   }
   if (expiration === undefined && m.header?.ttl !== undefined && m.header.ttl !== 0) expiration = now + m.header.ttl;
-  if (expiration !== undefined) out.expiration = String(Math.max(0, expiration - now));
+  // already past: a negative TTL keeps the absolute expiry (the core expires it on arrival)
+  if (expiration !== undefined) out.expiration = String(expiration - now);
   return out;
 }
 

@@ -268,7 +268,8 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   const replyTo = s['replyTo'] as OwStruct | null;
   if (replyTo) properties.replyTo = destinationText(owDest(replyTo));
   const expiration = s['expiration'] as number;
-  if (expiration > 0) properties.expiration = String(Math.max(0, expiration - now));
+  // already past: a negative TTL keeps the client's JMSExpiration (the core expires it on arrival)
+  if (expiration > 0) properties.expiration = String(expiration - now);
   const userId = s['userId'] as string | null;
   if (userId) properties.userId = userId;
 

@@ -69,7 +69,8 @@ export function amqPropertiesFromHeaders(headers: StompHeader[], messageId: stri
         break;
       case 'expires': {
         const at = /^\d+$/.test(value) ? Number(value) : 0;
-        if (at > 0) props.expiration = String(Math.max(0, at - now));
+        // already past: a negative TTL keeps the client's expiry (the core expires it on arrival)
+        if (at > 0) props.expiration = String(at - now);
         break;
       }
       case 'content-length':
