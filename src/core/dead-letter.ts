@@ -31,6 +31,9 @@ export interface DeadLetterTarget {
   activeMqDeadLetterStrategy?(kind: 'queue' | 'topic', name: string): ActiveMqDlqStrategy | undefined;
 }
 
+/** the header of an ActiveMQ.DLQ copy naming where it came from (`/queue/a`): ActiveMQ's originalDestination */
+export const ORIGINAL_DESTINATION = 'original-destination';
+
 /** where a NACKed message came from, as an ActiveMQ client saw it */
 export interface DeadLetterOrigin {
   /** the destination the client consumed from, in the protocol's own form (STOMP `/queue/a`) */
@@ -116,14 +119,15 @@ export class DeadLetterer {
     const p = m.properties;
     const headers: FieldTable = { ...p.headers };
     if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
-    headers['original-destination'] = origin.destination;
-    // ActiveMQ 5.17 (its JMS client): an expired one's copy keeps its expiration as originalExpiration, a Long
-    if (expiredAt !== undefined) headers['originalExpiration'] = expiredAt;
+    // ActiveMQ's originalDestination (a field of the message, not a property: STOMP shows it as a
+    // header, JMS as getOriginalDestination, AMQP 1.0 not at all)
+    headers[ORIGINAL_DESTINATION] = origin.destination;
+    // ActiveMQ 5.17: every copy keeps the expiration it had as originalExpiration, a Long (0 when none;
+    // its JMS client on poisoned, NACKed and expired copies): a bigint, so every protocol writes a long
+    const expiration = expiredAt ?? (p.expiration !== undefined ? m.publishedAt + Number(p.expiration) : 0);
+    headers['originalExpiration'] = BigInt(Number.isFinite(expiration) ? Math.trunc(expiration) : 0);
     const properties = { ...p, headers };
-    if (origin.messageId !== undefined) {
-      properties.messageId = origin.messageId;
-      headers['originalExpiration'] = p.expiration !== undefined ? String(m.publishedAt + Number(p.expiration)) : '0';
-    }
+    if (origin.messageId !== undefined) properties.messageId = origin.messageId;
     delete properties.expiration;
     const copy: Message = { exchange: '', routingKey: dlq, properties, body: m.body, publishedAt: m.publishedAt };
     this.vhost.publish('', dlq, origin.adapt ? origin.adapt(copy) : copy);

@@ -1027,7 +1027,8 @@ function deadLetterStruct(s: OwStruct, cause: string): OwStruct {
   const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();
   map.set('dlqDeliveryFailureCause', { t: PType.String, v: cause });
   map.set('originalExpiration', { t: PType.Long, v: (s['expiration'] as number | undefined) ?? 0 });
-  return { ...s, expiration: 0, marshalledProperties: encodePrimitiveMap(map) };
+  // ActiveMQ sets originalDestination to where it was (JMS getOriginalDestination: queue://<it>, measured)
+  return { ...s, expiration: 0, originalDestination: s['destination'] ?? null, marshalledProperties: encodePrimitiveMap(map) };
 }
 
 export { randomBytes };
