@@ -102,7 +102,7 @@ export class DeadLetterer {
    */
   private expiredFromActiveMq(queue: Queue, m: Message): void {
     const ttl = m.properties.expiration;
-    const expiration = ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
+    const expiration = m.expiredBeforeArrival ?? (ttl !== undefined ? m.publishedAt + Number(ttl) : 0);
     const { native: _adapterForm, ...plain } = m;
     this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, expiration);
   }

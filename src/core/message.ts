@@ -10,12 +10,7 @@ export interface MessageProperties {
   priority?: number;
   correlationId?: string;
   replyTo?: string;
-  /**
-   * per-message TTL in milliseconds from publishedAt, as a decimal string (AMQP's own form);
-   * negative when an absolute expiry (ActiveMQ's: STOMP `expires`, JMSExpiration, AMQP 1.0
-   * absolute-expiry-time) was already past at arrival, so publishedAt + TTL stays the client's
-   * own expiry (ActiveMQ shows it in the DLQ copy's originalExpiration)
-   */
+  /** per-message TTL in milliseconds, as a decimal string (AMQP's own form) */
   expiration?: string;
   messageId?: string;
   /** seconds since the epoch */
@@ -48,6 +43,14 @@ export interface Message {
    * the message leaves it behind.
    */
   native?: { protocol: string; data: unknown };
+  /**
+   * ActiveMQ's expiries are absolute (STOMP `expires`, JMSExpiration, AMQP 1.0 absolute-expiry-time):
+   * one already past when the message arrived, in ms since the epoch. Its TTL is then 0 (the core's
+   * TTL, AMQP's, has no negative form) and it expires on arrival; the ActiveMQ.DLQ copy names this
+   * one, as ActiveMQ 5.17 does. Not stored: on an ActiveMQ queue such a message is dead-lettered as it
+   * arrives.
+   */
+  expiredBeforeArrival?: number;
 }
 
 export function isPersistent(m: Message): boolean {

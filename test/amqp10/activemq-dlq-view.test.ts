@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
-import { openReceiver, receiveN, rheaClose, rheaConnect } from '../helpers/amqp10.js';
+import { openReceiver, openSender, receiveN, rheaClose, rheaConnect, sendAwait } from '../helpers/amqp10.js';
 import { protonMissing, runPythonScript } from '../helpers/python.js';
 import { RawStomp, getHeader } from '../helpers/stomp.js';
 
@@ -56,6 +56,22 @@ describe('ActiveMQ.DLQ copies read over AMQP 1.0 (ActiveMQ 5.17 by its transform
       marker: 'expired',
       dlqDeliveryFailureCause: `java.lang.Throwable: Message Expired. Expiration:${expires}`,
       originalExpiration: Number(expires),
+    });
+    await rheaClose(conn);
+  });
+
+  it('an AMQP 1.0 message whose absolute-expiry-time is already past: its copy names that time, not the arrival', async () => {
+    // as the STOMP `expires` case asked of ActiveMQ 5.17 (test/server/activemq-expiry-sweep.test.ts); the old code named the arrival
+    const conn = await rheaConnect(amqpPort());
+    const tx = await openSender(conn, 'a10dlq.past');
+    const past = Date.now() - 1000;
+    await sendAwait(tx, { body: 'late', durable: true, absolute_expiry_time: past, application_properties: { marker: 'past' } } as never);
+    const rx = await openReceiver(conn, 'ActiveMQ.DLQ');
+    const [copy] = await receiveN(rx, 1);
+    expect(copy!.message.application_properties).toEqual({
+      marker: 'past',
+      dlqDeliveryFailureCause: `java.lang.Throwable: Message Expired. Expiration:${past}`,
+      originalExpiration: past,
     });
     await rheaClose(conn);
   });

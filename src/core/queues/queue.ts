@@ -288,8 +288,7 @@ export class Queue {
     if (ttl !== undefined) expiresAt = publishedAt + ttl;
     if (expiration !== undefined) {
       const n = Number(expiration);
-      // negative: it expired before it arrived (MessageProperties.expiration)
-      if (Number.isFinite(n)) expiresAt = Math.min(expiresAt, publishedAt + n);
+      if (Number.isFinite(n) && n >= 0) expiresAt = Math.min(expiresAt, publishedAt + n);
     }
     if (expiresAt !== Infinity && this.expirySweep === undefined && this.config.activemq) this.startExpirySweep();
     return expiresAt;

@@ -76,6 +76,8 @@ class NotJms extends Error {}
 export interface JmsInbound {
   properties: MessageProperties;
   body: Buffer;
+  /** absolute-expiry-time when it was already past (Message.expiredBeforeArrival) */
+  expiredBeforeArrival?: number;
 }
 
 /** the core message (ActiveMQ's JMS message) for an AMQP 1.0 delivery, with the fallbacks ActiveMQ has */
@@ -105,7 +107,8 @@ export function activemqInbound(decoded: DecodedMessage, payload: Buffer, messag
     headers[NATIVE] = true;
     body = payload;
   }
-  return { properties, body };
+  const expiry = m.properties?.absoluteExpiryTime?.getTime() ?? 0;
+  return expiry > 0 && expiry < now ? { properties, body, expiredBeforeArrival: expiry } : { properties, body };
 }
 
 /** InboundTransformer.populateMessage: the JMS_AMQP_* properties and application properties */
@@ -191,8 +194,7 @@ function jmsHeaders(m: AmqpMessage, headers: FieldTable, now: number): MessagePr
     if (p.absoluteExpiryTime !== undefined && p.absoluteExpiryTime.getTime() !== 0) expiration = p.absoluteExpiryTime.getTime();
   }
   if (expiration === undefined && m.header?.ttl !== undefined && m.header.ttl !== 0) expiration = now + m.header.ttl;
-  // already past: a negative TTL keeps the absolute expiry (the core expires it on arrival)
-  if (expiration !== undefined) out.expiration = String(expiration - now);
+  if (expiration !== undefined) out.expiration = String(Math.max(0, expiration - now));
   return out;
 }
 

@@ -269,8 +269,7 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   const replyTo = s['replyTo'] as OwStruct | null;
   if (replyTo) properties.replyTo = destinationText(owDest(replyTo));
   const expiration = s['expiration'] as number;
-  // already past: a negative TTL keeps the client's JMSExpiration (the core expires it on arrival)
-  if (expiration > 0) properties.expiration = String(expiration - now);
+  if (expiration > 0) properties.expiration = String(Math.max(0, expiration - now));
   const userId = s['userId'] as string | null;
   if (userId) properties.userId = userId;
 
@@ -287,6 +286,7 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
     body,
     publishedAt: now,
     native: openWireNative(stored, connectionId),
+    ...(expiration > 0 && expiration < now ? { expiredBeforeArrival: expiration } : {}),
   };
 }
 

@@ -68,9 +68,8 @@ export function amqPropertiesFromHeaders(headers: StompHeader[], messageId: stri
         props.contentType = value;
         break;
       case 'expires': {
-        const at = /^\d+$/.test(value) ? Number(value) : 0;
-        // already past: a negative TTL keeps the client's expiry (the core expires it on arrival)
-        if (at > 0) props.expiration = String(at - now);
+        const at = expiresOf(value);
+        if (at > 0) props.expiration = String(Math.max(0, at - now));
         break;
       }
       case 'content-length':
@@ -122,4 +121,9 @@ export function appendAmqHeaders(out: StompHeader[], m: Message): void {
   if (p.deliveryMode === 2) out.push(['persistent', 'true']);
   if (p.replyTo !== undefined) out.push(['reply-to', p.replyTo]);
   out.push(['timestamp', String(m.publishedAt)]);
+}
+
+/** the `expires` header's absolute time (0: none, or not a number) */
+export function expiresOf(value: string | undefined): number {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : 0;
 }
