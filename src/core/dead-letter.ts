@@ -2,7 +2,7 @@ import type { FieldTable, FieldValue } from './fields.js';
 import { isPersistent, type Message } from './message.js';
 import type { DeadLetterReason, Queue } from './queues/queue.js';
 
-import { DLQ_NAME as ACTIVEMQ_DLQ } from './activemq-names.js';
+import { DLQ_NAME as ACTIVEMQ_DLQ, TOPIC_EXCHANGE } from './activemq-names.js';
 
 /** ActiveMQ's shared dead-letter queue (its default individualDeadLetterStrategy is off) */
 export { ACTIVEMQ_DLQ };
@@ -55,6 +55,14 @@ export interface DeadLetterOrigin {
  *   `originalExpiration` (a non-persistent one is dropped, ActiveMQ's processNonPersistent=false).
  */
 export class DeadLetterer {
+  /**
+   * messages ActiveMQ.DLQ has a copy of: ActiveMQ's dead-letter strategy audits duplicates
+   * (AbstractDeadLetterStrategy.isSendToDeadLetterQueue), so a message published to a topic that
+   * expires in several subscriptions goes there once (ActiveMQ 5.17: one copy for two durable
+   * subscribers, review-s15-2 Q4). Weak: the entry goes with the message.
+   */
+  private readonly inActiveMqDlq = new WeakSet<Message>();
+
   constructor(private readonly vhost: DeadLetterTarget) {}
 
   /**
@@ -91,7 +99,7 @@ export class DeadLetterer {
    */
   rejected(engine: DeadLetterEngine, message: Message, origin: DeadLetterOrigin | undefined): 'discard' | 'ack' {
     if (engine === 'rabbitmq' || !origin) return 'discard';
-    this.toActiveMqDlq(message, origin);
+    if (this.firstTimeInActiveMqDlq(message)) this.toActiveMqDlq(message, origin);
     return 'ack';
   }
 
@@ -101,10 +109,20 @@ export class DeadLetterer {
    * destination goes to ActiveMQ.DLQ if persistent, with the cause ActiveMQ writes; else dropped.
    */
   private expiredFromActiveMq(queue: Queue, m: Message): void {
+    if (!this.firstTimeInActiveMqDlq(m)) return;
     const ttl = m.properties.expiration;
     const expiration = m.expiredBeforeArrival ?? (ttl !== undefined ? m.publishedAt + Number(ttl) : 0);
+    // a topic's message expired in a subscription's queue: ActiveMQ names the topic (5.17: /topic/<t>, JMS topic://<t>)
+    const destination = m.exchange === TOPIC_EXCHANGE ? `/topic/${m.routingKey}` : `/queue/${queue.name}`;
     const { native: _adapterForm, ...plain } = m;
-    this.toActiveMqDlq(plain, { destination: `/queue/${queue.name}`, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, expiration);
+    this.toActiveMqDlq(plain, { destination, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, expiration);
+  }
+
+  /** true once per message: the duplicates ActiveMQ's DLQ audit drops */
+  private firstTimeInActiveMqDlq(m: Message): boolean {
+    if (this.inActiveMqDlq.has(m)) return false;
+    this.inActiveMqDlq.add(m);
+    return true;
   }
 
   /**

@@ -140,7 +140,8 @@ export class ActiveMqStompDialect implements StompDialect {
       if (ownsQueue) {
         conn.check('configure', 'queue', topicQueue!);
         conn.check('read', 'exchange', TOPIC_EXCHANGE);
-        const args = selector ? { 'x-selector': selector.text } : {};
+        // an ActiveMQ destination's queue (expiry to ActiveMQ.DLQ, as OpenWire's topic subscriptions)
+        const args = { ...activemqQueueArguments(), ...(selector ? { 'x-selector': selector.text } : {}) };
         conn.vhostModel.declareQueue(topicQueue!, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, conn.owner);
         conn.vhostModel.bindQueue(topicQueue!, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
         sub.consumeQueue(topicQueue!);
