@@ -42,6 +42,8 @@ export interface DeadLetterOrigin {
   messageId?: string;
   /** why, as ActiveMQ's `dlqDeliveryFailureCause` property (OpenWire: the poison ack's cause, or `expired`) */
   cause?: string;
+  /** its client found it expired (a JMS expired ack): the DLQ strategy's processExpired applies */
+  expired?: boolean;
   /** the copy in the adapter's own form too (OpenWire keeps its marshalled message, with the cause) */
   adapt?: (copy: Message) => Message;
 }
@@ -131,7 +133,7 @@ export class DeadLetterer {
    * non-persistent → dropped.
    */
   private toActiveMqDlq(m: Message, origin: DeadLetterOrigin, expiredAt?: number): void {
-    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expiredAt !== undefined);
+    const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expiredAt !== undefined || origin.expired === true);
     if (dlq === undefined) return;
     this.vhost.ensureDurableQueue(dlq);
     const p = m.properties;

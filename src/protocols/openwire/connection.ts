@@ -625,11 +625,12 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   /** OwConsumerHost: a poisoned or expired message goes to ActiveMQ.DLQ (persistent ones; ActiveMQ drops the rest) */
-  deadLetter(message: Message, origin: OwDestination, cause: string): void {
+  deadLetter(message: Message, origin: OwDestination, cause: string, expired = false): void {
     const native = nativeOf(message);
     this.vhostModel.deadLetterer.rejected('activemq', message, {
       destination: `/${origin.kind}/${origin.name}`,
       cause,
+      expired,
       // the marshalled message goes along, with the cause among its properties
       adapt: native ? (copy) => ({ ...copy, native: openWireNative(deadLetterStruct(native.struct, cause), native.connectionId) }) : undefined,
     });
