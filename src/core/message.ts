@@ -43,6 +43,14 @@ export interface Message {
    * the message leaves it behind.
    */
   native?: { protocol: string; data: unknown };
+  /**
+   * ActiveMQ's expiries are absolute (STOMP `expires`, JMSExpiration, AMQP 1.0 absolute-expiry-time):
+   * one already past when the message arrived, in ms since the epoch. Its TTL is then 0 (the core's
+   * TTL, AMQP's, has no negative form) and it expires on arrival; the ActiveMQ.DLQ copy names this
+   * one, as ActiveMQ 5.17 does. Not stored: on an ActiveMQ queue such a message is dead-lettered as it
+   * arrives.
+   */
+  expiredBeforeArrival?: number;
 }
 
 export function isPersistent(m: Message): boolean {

@@ -18,6 +18,8 @@ export interface ChildBroker {
   readonly url: string;
   /** mqtt://…:port of its MQTT listener */
   readonly mqttUrl: string;
+  /** tcp://127.0.0.1:port of its OpenWire listener (engine activemq only) */
+  readonly openwireUrl: string;
   /** what the child wrote to stderr so far (its log lines) */
   readonly stderr: string[];
   /** SIGKILL: no shutdown, no flush, no lock release; resolves once the process is gone */
@@ -30,13 +32,14 @@ export interface ChildBrokerOptions {
   /** journal segment size in bytes: small ones make the child roll and compact often */
   segmentSize?: number;
   timeoutMs?: number;
+  /** the engine (default rabbitmq); activemq listens for OpenWire instead of AMQP 0-9-1 */
+  engine?: 'rabbitmq' | 'activemq';
 }
 
 /** Start a broker in a child process on `dataDir`; resolves once it listens. */
 export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {}): Promise<ChildBroker> {
   const timeoutMs = opts.timeoutMs ?? 60_000; // a guard: a busy 2-core machine can take long
-  const args = ['--import', 'tsx', HERE, dataDir];
-  if (opts.segmentSize) args.push(String(opts.segmentSize));
+  const args = ['--import', 'tsx', HERE, dataDir, opts.segmentSize ? String(opts.segmentSize) : '-', opts.engine ?? 'rabbitmq'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,22 +59,25 @@ export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {})
     };
     child.once('exit', failed);
     let mqttUrl = '';
+    let openwireUrl = '';
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.startsWith('MQTT ')) mqttUrl = line.slice(5);
+      if (line.startsWith('OPENWIRE ')) openwireUrl = line.slice(9);
       if (!line.startsWith('URL ')) return;
       clearTimeout(timer);
       child.off('exit', failed);
       const url = line.slice(4).replace('amqp://', 'amqp://guest:guest@');
-      resolveStart(handle(child, url, mqttUrl, stderr, exited));
+      resolveStart(handle(child, url, mqttUrl, openwireUrl, stderr, exited));
     });
   });
 }
 
-function handle(child: ChildProcess, url: string, mqttUrl: string, stderr: string[], exited: Promise<number | null>): ChildBroker {
+function handle(child: ChildProcess, url: string, mqttUrl: string, openwireUrl: string, stderr: string[], exited: Promise<number | null>): ChildBroker {
   return {
     pid: child.pid!,
     url,
     mqttUrl,
+    openwireUrl,
     stderr,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -84,17 +90,19 @@ function handle(child: ChildProcess, url: string, mqttUrl: string, stderr: strin
   };
 }
 
-async function runChild(dataDir: string, segmentSize: number | undefined): Promise<void> {
+async function runChild(dataDir: string, segmentSize: number | undefined, engine: 'rabbitmq' | 'activemq'): Promise<void> {
   const { startBroker } = await import('../../src/index.js');
   const broker = await startBroker({
     dataDir,
+    engine,
     journal: { segmentSize },
-    ports: { amqp: 0, mqtt: 0 },
+    ports: engine === 'activemq' ? { openwire: 0, mqtt: 0 } : { amqp: 0, mqtt: 0 },
     hosts: ['127.0.0.1'],
     hostname: '127.0.0.1',
   });
   process.stdout.write(`MQTT ${broker.urls.mqtt}\n`);
-  process.stdout.write(`URL ${broker.urls.amqp}\n`);
+  if (engine === 'activemq') process.stdout.write(`OPENWIRE ${broker.urls.openwire!.replace('localhost', '127.0.0.1')}\n`);
+  process.stdout.write(`URL ${broker.urls.amqp ?? ''}\n`);
   const stop = () => void broker.stop().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -103,10 +111,11 @@ async function runChild(dataDir: string, segmentSize: number | undefined): Promi
 if (process.argv[1] && pathToFileURL(resolve(process.argv[1])).href === import.meta.url) {
   const dir = process.argv[2];
   if (!dir) {
-    process.stderr.write('usage: node --import tsx test/helpers/child-broker.ts <data dir> [segment size]\n');
+    process.stderr.write('usage: node --import tsx test/helpers/child-broker.ts <data dir> [segment size|-] [rabbitmq|activemq]\n');
     process.exit(2);
   }
-  runChild(dir, process.argv[3] ? Number(process.argv[3]) : undefined).catch((err: unknown) => {
+  const segment = process.argv[3] && process.argv[3] !== '-' ? Number(process.argv[3]) : undefined;
+  runChild(dir, segment, process.argv[4] === 'activemq' ? 'activemq' : 'rabbitmq').catch((err: unknown) => {
     process.stderr.write(`child broker failed: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   });

@@ -353,6 +353,10 @@ public class JmsScenarios {
       // ActiveMQ 5.17: a DLQ copy never expires and keeps what it had as originalExpiration (a Long, 0: none)
       check(dead.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + dead.getJMSExpiration());
       check(Long.valueOf(0).equals(dead.getObjectProperty("originalExpiration")), "originalExpiration 0L: " + dead.getObjectProperty("originalExpiration"));
+      // and names where it was as its originalDestination, a field, not a property (ActiveMQ 5.17, /tmp/s15-fidelity/DlqCountProbe.java)
+      Destination original = ((ActiveMQMessage) dead).getOriginalDestination();
+      check(q.equals(original), "originalDestination " + original);
+      check(dead.getObjectProperty("original-destination") == null, "no original-destination property: " + dead.getObjectProperty("original-destination"));
     } finally {
       c.close();
     }

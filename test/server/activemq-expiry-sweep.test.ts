@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RawStomp } from '../helpers/stomp.js';
+import { RawStomp, getHeader } from '../helpers/stomp.js';
 import { useBroker } from '../helpers/broker.js';
 
 /**
@@ -24,8 +24,8 @@ function fill(queue: string, bodies: [string, string | undefined][]): void {
 }
 
 /** a STOMP consumer of ActiveMQ.DLQ taking only `queue`'s messages */
-async function dlqOf(queue: string): Promise<RawStomp> {
-  const { client } = await RawStomp.connected(broker());
+async function dlqOf(queue: string, on: typeof broker = broker): Promise<RawStomp> {
+  const { client } = await RawStomp.connected(on());
   client.useVersion('1.2');
   const r = `dlq${++seq}`;
   client.send('SUBSCRIBE', { id: r, destination: '/queue/ActiveMQ.DLQ', selector: `queue = '${queue}'`, receipt: r });
@@ -72,6 +72,26 @@ describe('ActiveMQ queues: a message that arrives expired', () => {
     expect(defaults().queue('ActiveMQ.DLQ').messages().map((m) => m.text())).toContain('x0');
     expect(defaults().core.vhost('/')!.getQueue(queue)!.stats.expired).toBe(1);
     client.close();
+  });
+
+  it("its ActiveMQ.DLQ copy names the client's own expiry, not the arrival (originalExpiration, the cause)", async () => {
+    // ActiveMQ 5.17 (/tmp/s15-fidelity/stomp-arrived-expired.mjs, amq-arrived-expired.txt): `expires` 1 s past →
+    // originalExpiration:<that expires>, dlqDeliveryFailureCause:java.lang.Throwable: Message Expired. Expiration:<that expires>;
+    // the old code named the arrival time (it kept a TTL clamped at 0)
+    const queue = `expiry.arrived.copy.${++seq}`;
+    const dlq = await dlqOf(queue, defaults);
+    const { client } = await RawStomp.connected(defaults());
+    client.useVersion('1.2');
+    const expires = String(Date.now() - 1000);
+    client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true', expires, queue, receipt: 'sent' }, 'x0');
+    await client.receipt('sent');
+    const copy = await dlq.frame('MESSAGE');
+    expect(copy.body.toString()).toBe('x0');
+    expect(getHeader(copy, 'originalExpiration')).toBe(expires);
+    expect(getHeader(copy, 'dlqDeliveryFailureCause')).toBe(`java.lang.Throwable: Message Expired. Expiration:${expires}`);
+    expect(getHeader(copy, 'expires')).toBe('0');
+    client.close();
+    dlq.close();
   });
 });
 

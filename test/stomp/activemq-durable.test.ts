@@ -238,3 +238,71 @@ describe.skipIf(unavailable !== undefined)(`a STOMP durable subscription is the 
     c.close();
   });
 });
+
+describe('expiry of a topic message in subscriptions (ActiveMQ 5.17)', () => {
+  /** a subscriber of ActiveMQ.DLQ taking the copies marked `marker` */
+  async function dlq(marker: string): Promise<RawStomp> {
+    const { c } = await client();
+    expect(await answer(c, 'SUBSCRIBE', { destination: '/queue/ActiveMQ.DLQ', id: 'd', ack: 'auto', selector: `marker = '${marker}'` })).toBe('RECEIPT');
+    return c;
+  }
+
+  it('one already expired on arrival reaches no subscriber and ActiveMQ.DLQ once, naming the topic', async () => {
+    // ActiveMQ 5.17 (review-s15-2 topic-expired.mjs, plain and durable subscribers): `subscriber got: live` twice, one
+    // DLQ copy, original-destination:/topic/<t>; the old code delivered it to both, no DLQ copy (durable: 2 copies
+    // naming the subscription queues)
+    for (const durableSubs of [false, true]) {
+      const t = unique('arrived');
+      const marker = unique('m');
+      const subs: RawStomp[] = [];
+      for (const n of ['A', 'B']) {
+        const { c } = await client(durableSubs ? { 'client-id': unique(`cid${n}`) } : {});
+        expect(await answer(c, 'SUBSCRIBE', durableSubs ? durable(t) : { destination: `/topic/${t}`, id: 's1', ack: 'auto' })).toBe('RECEIPT');
+        subs.push(c);
+      }
+      const d = await dlq(marker);
+      const { c: p } = await client();
+      p.send('SEND', { destination: `/topic/${t}`, persistent: 'true', expires: String(Date.now() - 1000), marker }, 'expired');
+      // then a live one (empty body): the first MESSAGE each subscriber gets
+      expect(await answer(p, 'SEND', { destination: `/topic/${t}`, persistent: 'true', marker })).toBe('RECEIPT');
+      for (const s of subs) expect((await s.frame('MESSAGE')).body.toString()).toBe('');
+      const copy = await d.frame('MESSAGE');
+      expect(copy.body.toString()).toBe('expired');
+      expect(getHeader(copy, 'original-destination')).toBe(`/topic/${t}`);
+      await nothingMore(d);
+      for (const c of [...subs, d, p]) c.close();
+    }
+  });
+
+  it('one that expires while durable subscribers are away goes to ActiveMQ.DLQ once, naming the topic', async () => {
+    // ActiveMQ 5.17 (review-s15-2 DurExp.java, durable-expired.mjs): one copy, originalDestination topic://<t>,
+    // original-destination:/topic/<t>; the old code made one per subscription, naming its queue
+    const t = unique('away');
+    const marker = unique('m');
+    const cids = [unique('cidA'), unique('cidB')];
+    for (const cid of cids) {
+      const { c } = await client({ 'client-id': cid });
+      expect(await answer(c, 'SUBSCRIBE', durable(t))).toBe('RECEIPT');
+      expect(await answer(c, 'DISCONNECT', {})).toBe('RECEIPT');
+      c.close();
+    }
+    const d = await dlq(marker);
+    const { c: p } = await client();
+    expect(await answer(p, 'SEND', { destination: `/topic/${t}`, persistent: 'true', expires: String(Date.now() + 30), marker })).toBe('RECEIPT');
+    // and a live one (empty body)
+    expect(await answer(p, 'SEND', { destination: `/topic/${t}`, persistent: 'true', marker })).toBe('RECEIPT');
+    // past its expiry (time, not an event: ActiveMQ takes it when the subscriber is served)
+    await new Promise((r) => setTimeout(r, 60));
+    for (const cid of cids) {
+      const { c } = await client({ 'client-id': cid });
+      expect(await answer(c, 'SUBSCRIBE', durable(t))).toBe('RECEIPT');
+      expect((await c.frame('MESSAGE')).body.toString()).toBe('');
+      c.close();
+    }
+    const copy = await d.frame('MESSAGE');
+    expect(getHeader(copy, 'original-destination')).toBe(`/topic/${t}`);
+    await nothingMore(d);
+    d.close();
+    p.close();
+  });
+});

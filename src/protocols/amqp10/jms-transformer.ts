@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { JMS_MSG_TYPE, JmsMsgType } from '../../core/activemq-names.js';
 import type { FieldTable, FieldValue } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
+import { ORIGINAL_DESTINATION } from '../../core/dead-letter.js';
 // the JMS Map and Stream bodies are held in the core as ActiveMQ holds them: OpenWire's
 // marshalled primitives (MarshallingSupport), so an OpenWire consumer reads them as they are
 import { Reader, Writer } from '../openwire/codec/data.js';
@@ -75,6 +76,8 @@ class NotJms extends Error {}
 export interface JmsInbound {
   properties: MessageProperties;
   body: Buffer;
+  /** absolute-expiry-time when it was already past (Message.expiredBeforeArrival) */
+  expiredBeforeArrival?: number;
 }
 
 /** the core message (ActiveMQ's JMS message) for an AMQP 1.0 delivery, with the fallbacks ActiveMQ has */
@@ -104,7 +107,8 @@ export function activemqInbound(decoded: DecodedMessage, payload: Buffer, messag
     headers[NATIVE] = true;
     body = payload;
   }
-  return { properties, body };
+  const expiry = m.properties?.absoluteExpiryTime?.getTime() ?? 0;
+  return expiry > 0 && expiry < now ? { properties, body, expiredBeforeArrival: expiry } : { properties, body };
 }
 
 /** InboundTransformer.populateMessage: the JMS_AMQP_* properties and application properties */
@@ -450,7 +454,8 @@ export function writeActiveMqMessage(e: Encoder, msg: Message, out: JmsOutbound,
       }
       continue;
     }
-    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key.startsWith(SCHEDULED_PREFIX)) continue;
+    // ORIGINAL_DESTINATION: a DLQ copy's originalDestination is a field of ActiveMQ's message, which its transformer does not map
+    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key === ORIGINAL_DESTINATION || key.startsWith(SCHEDULED_PREFIX)) continue;
     // nested tables are no application property (AMQP 1.0 allows simple types only)
     if (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date)) continue;
     ap.entries.push([key === 'x-mqtt-publish-qos' ? 'ActiveMQ.MQTT.QoS' : key, annotationValue(v)]);

@@ -125,6 +125,9 @@ export function toCoreMessage(dialect: Dialect, decoded: DecodedMessage, payload
     const inbound = activemqInbound(decoded, payload, at.messageFormat ?? 0, at.now);
     body = inbound.body;
     properties = Object.assign(keepingOriginal(originalFor(m.messageAnnotations, payload, decoded.bareStart, body)), inbound.properties);
+    const message: Message = { exchange: at.exchange, routingKey: at.routingKey, properties, body, publishedAt: at.now };
+    if (inbound.expiredBeforeArrival !== undefined) message.expiredBeforeArrival = inbound.expiredBeforeArrival;
+    return message;
   } else {
     if (m.body.kind === 'data') body = m.body.chunks.length === 1 ? m.body.chunks[0]! : Buffer.concat(m.body.chunks);
     else if (m.body.kind === 'none') body = Buffer.alloc(0);

@@ -31,7 +31,7 @@ export interface OwConsumerHost {
   send(s: OwStruct): void;
   isTemporary(d: OwDestination): boolean;
   /** a refused message for good: ActiveMQ.DLQ with its cause */
-  deadLetter(message: Message, origin: OwDestination, cause: string): void;
+  deadLetter(message: Message, origin: OwDestination, cause: string, expired?: boolean): void;
   check(permission: 'configure' | 'write' | 'read', kind: 'queue' | 'exchange', name: string): void;
   ensureQueue(name: string): void;
   /** the arguments of an ActiveMQ destination's queue */
@@ -301,7 +301,7 @@ export class OwConsumer implements ConsumerSink {
           for (const o of this.outstanding.takeRange(from, last.tag)) {
             // ActiveMQ 5.17's cause for one its client found expired names the expiration
             const why = type === AckType.Expired ? `java.lang.Throwable: Message Expired. Expiration:${expirationOf(o.message)}` : cause;
-            if (why !== undefined) this.host.deadLetter(o.message, o.dest, why);
+            if (why !== undefined) this.host.deadLetter(o.message, o.dest, why, type === AckType.Expired);
             if (this.session.isOutstanding(o.tag)) this.session.ack(o.tag, false);
           }
         };

@@ -4,6 +4,7 @@ import { JMS_MSG_TYPE, JmsMsgType, TOPIC_EXCHANGE } from '../../core/activemq-na
 import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import { registerNativeForm } from '../../core/native-forms.js';
+import { ORIGINAL_DESTINATION } from '../../core/dead-letter.js';
 import { Reader, Writer, decodeModifiedUtf8 } from './codec/data.js';
 import { appendFrame, decodeFrame, type OwStruct, type WireOptions } from './codec/marshal.js';
 import { MAX_VERSION } from './codec/wire-format.js';
@@ -134,7 +135,7 @@ const STRUCT_BY_JMS_TYPE: Record<number, number> = {
 };
 
 /** headers that are other protocols' plumbing, never JMS properties */
-const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq']);
+const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq', ORIGINAL_DESTINATION]);
 
 /** `ID:<connection>:<session>:<producer>:<sequence>`, ActiveMQ's MessageId.toString */
 export function messageIdText(id: OwStruct | null | undefined): string | undefined {
@@ -285,6 +286,7 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
     body,
     publishedAt: now,
     native: openWireNative(stored, connectionId),
+    ...(expiration > 0 && expiration < now ? { expiredBeforeArrival: expiration } : {}),
   };
 }
 
@@ -333,12 +335,14 @@ export function toOpenWire(m: Message, destination: OwStruct, entryId: number, r
     replyTo = destinationStruct(d);
   }
   const group = headers['JMSXGroupID'];
+  // a DLQ copy's: ActiveMQ's originalDestination field (JMS getOriginalDestination), not a property
+  const original = headers[ORIGINAL_DESTINATION];
   return {
     type,
     producerId: null,
     destination,
     transactionId: null,
-    originalDestination: null,
+    originalDestination: typeof original === 'string' ? destinationStruct(parseDestinationText(original)) : null,
     messageId: messageIdStruct(p.messageId, entryId, entryId),
     originalTransactionId: null,
     groupId: typeof group === 'string' ? group : null,

@@ -11,7 +11,7 @@ import { clientIdInUseText } from '../../../core/client-ids.js';
 import { durableSubscriptionTexts, openDurableSubscription, removeDurableSubscription } from '../../../core/durable-subscriptions.js';
 import { AmqBrokerError, amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
 import { MessageIdSource, nextConnectionId } from './ids.js';
-import { amqPropertiesFromHeaders } from './properties.js';
+import { amqPropertiesFromHeaders, expiresOf } from './properties.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
 
 /** queues that belong to a protocol's own plumbing, never part of an ActiveMQ wildcard */
@@ -86,7 +86,10 @@ export class ActiveMqStompDialect implements StompDialect {
     conn.check('write', 'exchange', exchange);
     const now = Date.now();
     const properties = amqPropertiesFromHeaders(frame.headers, this.messageIds!.next(), now);
-    return { exchange, key: dest.name, message: { exchange, routingKey: dest.name, properties, body: frame.body, publishedAt: now } };
+    const message: Message = { exchange, routingKey: dest.name, properties, body: frame.body, publishedAt: now };
+    const expires = expiresOf(getHeader(frame, 'expires'));
+    if (expires > 0 && expires < now) message.expiredBeforeArrival = expires;
+    return { exchange, key: dest.name, message };
   }
 
   /** an ActiveMQ queue: durable, shared, there until deleted */
@@ -137,7 +140,8 @@ export class ActiveMqStompDialect implements StompDialect {
       if (ownsQueue) {
         conn.check('configure', 'queue', topicQueue!);
         conn.check('read', 'exchange', TOPIC_EXCHANGE);
-        const args = selector ? { 'x-selector': selector.text } : {};
+        // an ActiveMQ destination's queue (expiry to ActiveMQ.DLQ, as OpenWire's topic subscriptions)
+        const args = { ...activemqQueueArguments(), ...(selector ? { 'x-selector': selector.text } : {}) };
         conn.vhostModel.declareQueue(topicQueue!, { passive: false, durable: false, exclusive: true, autoDelete: true, arguments: args }, conn.owner);
         conn.vhostModel.bindQueue(topicQueue!, TOPIC_EXCHANGE, topicBindingKey(dest.name), {}, conn.owner);
         sub.consumeQueue(topicQueue!);

@@ -68,7 +68,7 @@ export function amqPropertiesFromHeaders(headers: StompHeader[], messageId: stri
         props.contentType = value;
         break;
       case 'expires': {
-        const at = /^\d+$/.test(value) ? Number(value) : 0;
+        const at = expiresOf(value);
         if (at > 0) props.expiration = String(Math.max(0, at - now));
         break;
       }
@@ -121,4 +121,9 @@ export function appendAmqHeaders(out: StompHeader[], m: Message): void {
   if (p.deliveryMode === 2) out.push(['persistent', 'true']);
   if (p.replyTo !== undefined) out.push(['reply-to', p.replyTo]);
   out.push(['timestamp', String(m.publishedAt)]);
+}
+
+/** the `expires` header's absolute time (0: none, or not a number) */
+export function expiresOf(value: string | undefined): number {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : 0;
 }
