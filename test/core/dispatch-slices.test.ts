@@ -199,3 +199,32 @@ describe.each<Kind>(['quorum', 'classic'])('a plain dispatch goes on a slice at 
     expect(vhost.getQueue('q')!.messageCount).toBe(0);
   });
 });
+
+describe('what waits for the next turn of a dispatch (Queue.afterDispatchTurn: AMQP 1.0 drain)', () => {
+  it('runs even when that turn throws (a consumer\'s bug: the sliced work drops the task, so the waiter was left until some later dispatch stopped at its deadline: review-s15-2\'s question on 5a4c6a6)', async () => {
+    const { broker, vhost } = setup('classic');
+    for (let i = 0; i < 100_000; i++) send(vhost, 'b', i);
+    const session = broker.openSession(vhost, {});
+    session.consumerPrefetch = 0;
+    let armed = false;
+    const sink: ConsumerSink = {
+      deliver: () => {
+        if (!armed) return;
+        armed = false;
+        throw new Error('a consumer bug (expected in this test)');
+      },
+      isWritable: () => true,
+      cancelledByBroker: () => undefined,
+    };
+    session.consume('q', { tag: 'c', noAck: true, exclusive: false, priority: 0, arguments: {} }, sink);
+    const q = vhost.getQueue('q')!;
+    // the consume call stopped at its deadline: the rest goes on in the sliced work
+    expect(q.dispatchPending).toBe(true);
+    armed = true;
+    let ran = false;
+    q.afterDispatchTurn(() => void (ran = true));
+    await broker.bulkWork.idle();
+    expect(armed).toBe(false);
+    expect(ran).toBe(true);
+  });
+});

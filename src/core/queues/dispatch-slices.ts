@@ -115,11 +115,15 @@ export class DispatchSlices {
   private readonly task: SlicedTask = {
     step: (deadline: number): boolean => {
       this.queued = false;
-      // a time of its own, not what the slice has left: it walks again what it passed before
-      // (up to PASS_LIMIT) and must get past that; finish() (the broker stopping) runs it to the end
-      this.resume(deadline === Infinity ? Infinity : performance.now() + SLICE_MS);
-      // done here: a dispatch stopped again queues this afresh, behind what came meanwhile
-      if (this.waiters.length) for (const run of this.waiters.splice(0)) run();
+      try {
+        // a time of its own, not what the slice has left: it walks again what it passed before
+        // (up to PASS_LIMIT) and must get past that; finish() (the broker stopping) runs it to the end
+        this.resume(deadline === Infinity ? Infinity : performance.now() + SLICE_MS);
+      } finally {
+        // done here: a dispatch stopped again queues this afresh, behind what came meanwhile. Also
+        // when it threw (a consumer's bug; the sliced work drops the task): no waiter is left behind
+        if (this.waiters.length) for (const run of this.waiters.splice(0)) run();
+      }
       return true;
     },
   };
