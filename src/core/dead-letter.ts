@@ -1,5 +1,6 @@
 import type { FieldTable, FieldValue } from './fields.js';
 import { isPersistent, type Message } from './message.js';
+import { deadLetteredNative } from './native-forms.js';
 import type { DeadLetterReason, Queue } from './queues/queue.js';
 
 import { DLQ_NAME as ACTIVEMQ_DLQ, TOPIC_EXCHANGE } from './activemq-names.js';
@@ -116,8 +117,11 @@ export class DeadLetterer {
     const expiration = m.expiredBeforeArrival ?? (ttl !== undefined ? m.publishedAt + Number(ttl) : 0);
     // a topic's message expired in a subscription's queue: ActiveMQ names the topic (5.17: /topic/<t>, JMS topic://<t>)
     const destination = m.exchange === TOPIC_EXCHANGE ? `/topic/${m.routingKey}` : `/queue/${queue.name}`;
+    const cause = `java.lang.Throwable: Message Expired. Expiration:${expiration}`;
+    // the copy in its adapter's own form, when it has one (OpenWire: typed properties, the timestamp's ms)
+    const native = deadLetteredNative(m, cause);
     const { native: _adapterForm, ...plain } = m;
-    this.toActiveMqDlq(plain, { destination, cause: `java.lang.Throwable: Message Expired. Expiration:${expiration}` }, expiration);
+    this.toActiveMqDlq(plain, { destination, cause, ...(native ? { adapt: (copy: Message) => ({ ...copy, native }) } : {}) }, expiration);
   }
 
   /** true once per message: the duplicates ActiveMQ's DLQ audit drops */

@@ -18,6 +18,12 @@ export interface NativeForm {
   decode(bytes: Buffer, body: Buffer): unknown;
   /** the form from bytes that hold the body too: what stores written before the body was stored once hold */
   decodeWhole(bytes: Buffer): unknown;
+  /**
+   * the form of the message's ActiveMQ.DLQ copy (ActiveMQ's: `cause` as dlqDeliveryFailureCause, no
+   * expiry, originalExpiration, originalDestination), for a copy the core makes (an expiry), so a
+   * consumer of the DLQ gets what the producer sent (its typed properties, its timestamp)
+   */
+  deadLettered?(data: unknown, cause: string): NonNullable<Message['native']>;
 }
 
 const forms = new Map<string, NativeForm>();
@@ -65,6 +71,15 @@ export function encodeNative(m: Message): Buffer | undefined {
   if (native === undefined) return undefined;
   if (native instanceof StoredNative) return native.encoded;
   return forms.get(native.protocol)?.encode(native.data, m.body);
+}
+
+/** the native form of a message's ActiveMQ.DLQ copy (NativeForm.deadLettered), if its adapter makes one */
+export function deadLetteredNative(m: Message, cause: string): Message['native'] {
+  const native = m.native;
+  if (native === undefined) return undefined;
+  const form = forms.get(native.protocol);
+  const data = native instanceof StoredNative ? native.data : native.data;
+  return form?.deadLettered && data !== undefined ? form.deadLettered(data, cause) : undefined;
 }
 
 /** the message's native form, if any, can be written to a store (so the message can be paged out) */

@@ -1113,8 +1113,11 @@ class JmsFeatures {
       MessageProducer p = s.createProducer(q);
       TextMessage durable = s.createTextMessage("persistent");
       durable.setStringProperty("probe", probe);
+      durable.setShortProperty("aShort", (short) 7);
+      durable.setFloatProperty("aFloat", 1.5f);
       p.send(durable, DeliveryMode.PERSISTENT, 4, 200);
       long expiration = durable.getJMSExpiration();
+      long timestamp = durable.getJMSTimestamp();
       TextMessage transient_ = s.createTextMessage("non-persistent");
       transient_.setStringProperty("probe", probe);
       p.send(transient_, DeliveryMode.NON_PERSISTENT, 4, 200);
@@ -1129,6 +1132,12 @@ class JmsFeatures {
       check(m.getJMSExpiration() == 0, "no expiry on the DLQ copy: " + m.getJMSExpiration());
       check(Long.valueOf(expiration).equals(m.getObjectProperty("originalExpiration")), "originalExpiration " + expiration + "L: " + m.getObjectProperty("originalExpiration"));
       check(("java.lang.Throwable: Message Expired. Expiration:" + expiration).equals(cause), "dlqDeliveryFailureCause " + cause);
+      // the copy is the producer's message (ActiveMQ 5.17, review-s15-2 Q2): its property types, its timestamp to the
+      // ms, where it was as originalDestination (a field, no property)
+      check(m.getObjectProperty("aShort") instanceof Short && m.getObjectProperty("aFloat") instanceof Float, "property types: " + m.getObjectProperty("aShort").getClass().getSimpleName() + " " + m.getObjectProperty("aFloat").getClass().getSimpleName());
+      check(m.getJMSTimestamp() == timestamp, "JMSTimestamp " + timestamp + ": " + m.getJMSTimestamp());
+      check(q.equals(((ActiveMQMessage) m).getOriginalDestination()), "originalDestination " + ((ActiveMQMessage) m).getOriginalDestination());
+      check(m.getObjectProperty("original-destination") == null, "no original-destination property: " + m.getObjectProperty("original-destination"));
       check(dlq.receive(500) == null, "the non-persistent one is dropped");
     } finally {
       c.close();

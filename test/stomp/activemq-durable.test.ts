@@ -159,6 +159,39 @@ describe('ActiveMQ-dialect STOMP durable topic subscriptions (ActiveMQ 5.17)', (
     c.close();
   });
 
+  it('what it held unacknowledged comes back without `redelivered` (socket closed, UNSUBSCRIBE by id, DISCONNECT)', async () => {
+    // ActiveMQ 5.17 (/tmp/s15-fidelity/stomp-dur-redeliv.mjs; review-s15-2 F1): m1 m2 each time, no header (a queue
+    // subscription's come back flagged); the old code flagged them redelivered
+    for (const how of ['socket', 'unsubscribe', 'disconnect'] as const) {
+      const t = unique(`held.${how}`);
+      const cid = unique('cid');
+      let { c } = await client({ 'client-id': cid });
+      expect(await answer(c, 'SUBSCRIBE', durable(t, { ack: 'client' }))).toBe('RECEIPT');
+      await publish(t, ['m1', 'm2']);
+      await take(c, 2);
+      if (how === 'unsubscribe') {
+        expect(await answer(c, 'UNSUBSCRIBE', { id: 's1' })).toBe('RECEIPT');
+      } else {
+        if (how === 'disconnect') expect(await answer(c, 'DISCONNECT', {})).toBe('RECEIPT');
+        c.close();
+        await c.whenClosed();
+        // the broker has seen the close once a new connection with the client id is let in (it waits for nothing else)
+        for (;;) {
+          const again = await RawStomp.connected(broker(), { 'accept-version': '1.2', 'client-id': cid }).catch(() => undefined);
+          if (again) {
+            again.client.useVersion('1.2');
+            c = again.client;
+            break;
+          }
+        }
+      }
+      expect(await answer(c, 'SUBSCRIBE', durable(t, { ack: 'client' }))).toBe('RECEIPT');
+      const back = [await c.frame('MESSAGE'), await c.frame('MESSAGE')];
+      expect(back.map((f) => `${f.body.toString()}${getHeader(f, 'redelivered') ? '(r)' : ''}`)).toEqual(['m1', 'm2']);
+      c.close();
+    }
+  });
+
   it('refused: a durable subscription of a queue, a second subscription of one in use, a second connection with the client id', async () => {
     const cid = unique('cid');
     const { c } = await client({ 'client-id': cid });

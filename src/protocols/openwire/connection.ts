@@ -43,7 +43,7 @@ import { OwConsumer, type OwConsumerHost } from './consumer.js';
 import { clientIdInUseText } from '../../core/client-ids.js';
 import { durableSubscriptionInUse, durableSubscriptionTexts, removeDurableSubscription } from '../../core/durable-subscriptions.js';
 import { OwError, invalidClientId, invalidDestination, jmsError, securityError, toThrowable, unsupported } from './errors.js';
-import { fromOpenWire, nativeOf, openWireNative } from './message-map.js';
+import { deadLetteredOpenWire, fromOpenWire, nativeOf } from './message-map.js';
 import { RepeatedIds } from './repeated-ids.js';
 
 export interface OpenWireOptions {
@@ -632,7 +632,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       cause,
       expired,
       // the marshalled message goes along, with the cause among its properties
-      adapt: native ? (copy) => ({ ...copy, native: openWireNative(deadLetterStruct(native.struct, cause), native.connectionId) }) : undefined,
+      adapt: native ? (copy) => ({ ...copy, native: deadLetteredOpenWire(native, cause) }) : undefined,
     });
   }
 
@@ -1021,23 +1021,6 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
   return undefined;
 }
 
-import { decodePrimitiveMap, encodePrimitiveMap, PType } from './codec/primitive.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { ReadSlices } from '../common/read-slices.js';
-/**
- * The DLQ copy of a JMS message as ActiveMQ 5.17 makes it (seen with its JMS client on poisoned and
- * expired messages): the cause as dlqDeliveryFailureCause, no expiry (JMSExpiration 0), the
- * expiration it had as originalExpiration (a Long; 0 when none). A copy that kept its expiration
- * came to a JMS consumer of the DLQ expired: the client acked it as expired, which dead-lettered
- * it again, round and round.
- */
-function deadLetterStruct(s: OwStruct, cause: string): OwStruct {
-  const raw = s['marshalledProperties'] as Buffer | null;
-  const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();
-  map.set('dlqDeliveryFailureCause', { t: PType.String, v: cause });
-  map.set('originalExpiration', { t: PType.Long, v: (s['expiration'] as number | undefined) ?? 0 });
-  // ActiveMQ sets originalDestination to where it was (JMS getOriginalDestination: queue://<it>, measured)
-  return { ...s, expiration: 0, originalDestination: s['destination'] ?? null, marshalledProperties: encodePrimitiveMap(map) };
-}
-
 export { randomBytes };

@@ -35,6 +35,23 @@ class KeptNative implements OwNative {
   ) {}
 }
 
+/**
+ * The DLQ copy of a JMS message as ActiveMQ 5.17 makes it (seen with its JMS client on poisoned and
+ * expired messages): the cause as dlqDeliveryFailureCause, no expiry (JMSExpiration 0), the
+ * expiration it had as originalExpiration (a Long; 0 when none), where it was as originalDestination
+ * (JMS getOriginalDestination: queue://<it>, measured). A copy that kept its expiration came to a JMS
+ * consumer of the DLQ expired: the client acked it as expired, which dead-lettered it again, round
+ * and round.
+ */
+export function deadLetteredOpenWire(n: OwNative, cause: string): NonNullable<Message['native']> {
+  const s = n.struct;
+  const raw = s['marshalledProperties'] as Buffer | null;
+  const map = raw && raw.length ? decodePrimitiveMap(raw) : new Map();
+  map.set('dlqDeliveryFailureCause', { t: PType.String, v: cause });
+  map.set('originalExpiration', { t: PType.Long, v: (s['expiration'] as number | undefined) ?? 0 });
+  return openWireNative({ ...s, expiration: 0, originalDestination: s['destination'] ?? null, marshalledProperties: encodePrimitiveMap(map) }, n.connectionId);
+}
+
 /** a message's native form: `struct` as the producer on `connectionId` sent it */
 export function openWireNative(struct: OwStruct, connectionId: string): NonNullable<Message['native']> {
   return new KeptNative(struct, connectionId);
@@ -76,6 +93,7 @@ function storedContent(content: Buffer | null, body: Buffer): StoredContent {
  * memory, from a page or after a restart.
  */
 registerNativeForm(NATIVE, {
+  deadLettered: (data, cause) => deadLetteredOpenWire(data as OwNative, cause),
   encode(data: unknown, body: Buffer): Buffer {
     const n = data as OwNative;
     const s = n.struct;

@@ -135,6 +135,7 @@ export class ActiveMqStompDialect implements StompDialect {
     // a topic subscription's queue filters on entry (x-selector)
     if (topicQueue === undefined) sub.selector = selector;
     sub.pushesNothing = prefetch === 0;
+    sub.returnsUncounted = durableName !== undefined;
     conn.subscriptions.set(req.tag, sub);
     try {
       if (ownsQueue) {

@@ -46,6 +46,13 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   selector: Selector | undefined;
   /** activemq.prefetchSize 0: ActiveMQ 5.17 registers the consumer and never dispatches to it (a STOMP client cannot pull) */
   pushesNothing = false;
+  /**
+   * a durable topic subscription's: what it holds unacked goes back uncounted when it closes (ActiveMQ 5.17,
+   * measured: after a socket close, an UNSUBSCRIBE by id or a DISCONNECT they come back without `redelivered`;
+   * a queue subscription's come back flagged). ActiveMQ's STOMP converter names no last delivered message in
+   * its RemoveInfo, and its durable subscription counts only what came before that one.
+   */
+  returnsUncounted = false;
 
   constructor(
     host: AmqSubscriptionHost,
@@ -144,10 +151,11 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
     this.consumeQueue(q.name);
   }
 
-  /** cancel every consumer and requeue what is unacked, flagged redelivered (no limit, no DLQ) */
+  /** cancel every consumer and requeue what is unacked, flagged redelivered (a durable subscription's: not; no limit, no DLQ) */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.returnsUncounted) for (const tag of this.ids.keys()) if (this.session.isOutstanding(tag)) this.session.returnUnseen(tag);
     this.session.close();
     this.ids.clear();
     this.byMessageId.clear();
