@@ -7,6 +7,14 @@ const OWN_DEAD_PER_LIVE = 7;
 const DEAD_PER_LIVE_AT_MOST = 3;
 /** ...or, under that, once its live bytes have not fallen for this long (nobody is consuming it), ms */
 const STILL_MS = 1000;
+/**
+ * a segment carried with a backlog has had nothing taken from it for at least this long, ms (a consumer
+ * taking in priority order has its place elsewhere between takes), unless its last fall came within
+ * AS_WRITTEN_LOOKS of its seal (churn taken as it was written: segments reach the front that soon)
+ */
+const CARRIED_QUIET_MS = 250;
+/** ~500 ms in looks (LOOK_MS) */
+const AS_WRITTEN_LOOKS = 5;
 /** a consumer whose place was in a segment that went is taken for gone after this long, ms (a pause copies a segment per STILL_MS until then) */
 const CONSUMER_GONE_MS = 5000;
 
@@ -26,8 +34,9 @@ const CONSUMER_GONE_MS = 5000;
  * - "Not fallen for STILL_MS" reads the segment's own last fall (SegmentInfo.fellIn, dated by
  *   LookClock) and the last fall of the segments gone before it (a consumer that emptied one is on its
  *   way through the next).
- * - A segment no consumer reads in (no queue took its last message from it: SegmentInfo.places) goes at
- *   once when the one copied before it was such a backlog segment too (carried): segments reach the front
+ * - A segment no consumer reads in (no queue took its last message from it: SegmentInfo.places) and nothing
+ *   was taken from for CARRIED_QUIET_MS (or only as it was written) goes at once when the one copied before it was such a backlog
+ *   segment too (carried): segments reach the front
  *   sooner than STILL_MS after they were written when the backlog is a small share of the traffic, and
  *   a queue consumed some time after publishing leaves its last falls there recent.
  * - When a segment a consumer read in goes (emptied or copied), the segments no consumer reads in yet
@@ -75,11 +84,12 @@ export class CompactionChoice {
     let seen = this.oldestSeen;
     if (seen === undefined || seen.no !== oldest.no) seen = this.oldestSeen = { no: oldest.no, since: now };
     const read = oldest.places > 0;
+    const fell = this.clock.latest(oldest.fellIn, now);
     // part of the backlog copied just before it
-    if (!read && this.backlogBefore) return true;
+    if (!read && this.backlogBefore && (now - fell >= CARRIED_QUIET_MS || oldest.fellIn <= oldest.sealedIn + AS_WRITTEN_LOOKS)) return true;
     // its live bytes have not fallen since, as far as the journal says: its own last fall, and that of the
     // segments gone before it (a consumer that emptied one is on its way through this one)
-    let stillSince = Math.max(this.clock.latest(oldest.fellIn, now), this.frontFell);
+    let stillSince = Math.max(fell, this.frontFell);
     // a consumer's next one: watched afresh
     if (!read && this.consumerAhead(now)) stillSince = Math.max(stillSince, seen.since);
     return now - stillSince >= STILL_MS;

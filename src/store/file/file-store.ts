@@ -162,7 +162,7 @@ export class FileStore implements Store {
         // records overwrite zeros: a confirm's fdatasync then has no ext4 journal commit to wait for
         headZeroFill: Math.min(HEAD_ZERO_FILL, this.segmentSize),
       });
-      this.state.addSegment(head, 0);
+      this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
       this.gc.appended();
       const recovered = this.state.toRecoveredState((id) => this.readMessage(id));
@@ -441,7 +441,9 @@ export class FileStore implements Store {
     const sealedSize = this.gc.roll();
     const sealed = this.state.segments.get(this.gc.headSegment - 1)!;
     sealed.size = sealedSize;
-    this.state.addSegment(this.gc.headSegment, 0);
+    this.choice.clock.tick(performance.now());
+    sealed.sealedIn = this.state.look;
+    this.state.addSegment(this.gc.headSegment, 0, Infinity);
     this.localRefs.clear();
     writeIdMark(this.gc.writer, this.state.maxMessageId);
   }

@@ -30,6 +30,8 @@ export interface SegmentInfo {
   fellIn: number;
   /** how many queues took their last message from it (QueueIds.place): a consumer is reading here */
   places: number;
+  /** the look in which it was sealed (replayed ones: 0; the head: Infinity) */
+  sealedIn: number;
 }
 
 /** a queue's messages (id -> delivered) */
@@ -68,8 +70,8 @@ export class JournalState {
   totalLive = 0;
   maxMessageId = 0;
   /**
-   * The store's clock in steps of LOOK_MS as of its last tick (every flush; LookClock dates
-   * them). A fall of a segment's live bytes notes it (SegmentInfo.fellIn): the compaction
+   * The store's clock in steps of LOOK_MS as of its last tick (every flush and seal; LookClock dates
+   * them). A fall of a segment's live bytes, and its seal, note it (SegmentInfo.fellIn, sealedIn): the compaction
    * (CompactionChoice) tells how long a segment's live data has stayed put without a clock read per
    * removal.
    */
@@ -85,8 +87,8 @@ export class JournalState {
     for (let k = EntityKind.Vhost; k <= EntityKind.Record; k++) this.entities.set(k, new Map());
   }
 
-  addSegment(no: number, size: number): SegmentInfo {
-    const info: SegmentInfo = { no, live: 0, size, fellIn: -1, places: 0 };
+  addSegment(no: number, size: number, sealedIn = 0): SegmentInfo {
+    const info: SegmentInfo = { no, live: 0, size, fellIn: -1, places: 0, sealedIn };
     this.segments.set(no, info);
     return info;
   }

@@ -6,8 +6,9 @@ export const LOOK_MS = 100;
 const ENDS = 16;
 
 /**
- * Dates what segments note in looks (SegmentInfo.fellIn): the store's removals note
- * JournalState.look without a clock read, and the look moves on only at a tick (every flush, FileStore). A fall noted in look L happened after the tick that made L current and
+ * Dates what segments note in looks (SegmentInfo.fellIn, sealedIn): the store's removals note
+ * JournalState.look without a clock read, and the look moves on only at a tick (every flush and seal,
+ * FileStore). A fall noted in look L happened after the tick that made L current and
  * before the tick that ended it, so the end of L is the latest it can have happened, however long
  * the store was idle before it.
  */
