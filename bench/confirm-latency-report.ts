@@ -25,7 +25,13 @@ const UNEXPLAINED_MS = 100;
  * a line of the results file: confirm-latency.ts's Result and the round confirm-latency.sh adds;
  * gapsOver100 is missing in results written before session 14 (their longest gap stands in for it)
  */
-type Row = Omit<Result, 'gapsOver100'> & { round: number; gapsOver100?: Result['gapsOver100']; fresh?: boolean };
+type Row = Omit<Result, 'gapsOver100'> & {
+  round: number;
+  gapsOver100?: Result['gapsOver100'];
+  fresh?: boolean;
+  /** FRESH rounds: what the broker process wrote to the device during the round (/proc/<pid>/io write_bytes) */
+  brokerWriteBytes?: number;
+};
 
 interface ProbeSync {
   probe: string;
@@ -101,6 +107,7 @@ for (const p of protocols)
       const gaps = r.gapsOver100 ?? (r.maxGapMs > 100 ? [[r.maxGapAtMs, r.maxGapMs] as [number, number]] : []);
       const found = gaps.map(([at, ms]) => ({ at, ms, ...attribution(r, at, ms) }));
       const notes = found.map((g) => `${f(g.ms)} ms at ${f(g.at, 0)}: ${g.text}`);
+      if (r.brokerWriteBytes !== undefined) notes.unshift(`broker wrote ${f(r.brokerWriteBytes / 1048576)} MiB`);
       const tally = tallies.get(label)!;
       tally.protocolRounds!++;
       if (ratio <= 0.5) tally.ratioMet!++;

@@ -37,7 +37,9 @@ distribution.listener.interface = 127.0.0.1
 CONF
 echo '[rabbitmq_stomp,rabbitmq_mqtt].' > "$W/rabbit/enabled_plugins"
 chown -R rabbitmq:rabbitmq "$W/rabbit"
-export RABBITMQ_NODENAME=confirmlat@localhost RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$W/rabbit/enabled_plugins \
+# the node's name carries BASE_PORT: two runs on other ports (two engineers) must not stop each other's node
+NODE=confirmlat$P@localhost
+export RABBITMQ_NODENAME=$NODE RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$W/rabbit/enabled_plugins \
   RABBITMQ_MNESIA_BASE=$W/rabbit/mnesia RABBITMQ_LOG_BASE=$W/rabbit/log RABBITMQ_DIST_PORT=$((P+30)) RABBITMQ_NODE_PORT=$((P+20)) \
   RABBITMQ_PID_FILE=$W/rabbit/node.pid RABBITMQ_CTL_DIST_PORT_MIN=$((P+31)) RABBITMQ_CTL_DIST_PORT_MAX=$((P+39)) ERL_EPMD_ADDRESS=127.0.0.1
 ( nohup rabbitmq-server > "$W/rabbit/server.out" 2>&1 < /dev/null & )
@@ -54,6 +56,7 @@ start_lmq() {
   echo $!
 }
 await_lmq() { for _ in $(seq 1 240); do grep -q "is running" "$1/out.log" 2>/dev/null && return 0; sleep 0.25; done; echo "LocalMQ in $1 did not start" >&2; return 1; }
+io_written() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 stop_lmq() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; }
 FRESH=${FRESH:-0}
 ROUND0=${ROUND0:-1}
@@ -73,14 +76,14 @@ stop_probes() {
 cleanup() {
   stop_probes
   stop_lmq "$LMQ_PID"; stop_lmq "$BEFORE_PID"; [ ! -s "$W/fresh.pid" ] || stop_lmq "$(cat "$W/fresh.pid")"
-  rabbitmqctl -n confirmlat@localhost stop >/dev/null 2>&1 || true
+  rabbitmqctl -n "$NODE" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 if [ "$FRESH" = 0 ]; then await_lmq "$W/lmq"; [ -z "$BEFORE_PID" ] || await_lmq "$W/before"; fi
 # the node registers with epmd a moment after it starts: ask until it answers
-for _ in $(seq 1 120); do rabbitmqctl -q -n confirmlat@localhost await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
+for _ in $(seq 1 120); do rabbitmqctl -q -n "$NODE" await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
 for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
-echo "RabbitMQ $(rabbitmqctl -n confirmlat@localhost version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds$([ "$FRESH" = 0 ] || echo ', a fresh LocalMQ per protocol-round')" >&2
+echo "RabbitMQ $(rabbitmqctl -n "$NODE" version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds$([ "$FRESH" = 0 ] || echo ', a fresh LocalMQ per protocol-round')" >&2
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
@@ -107,8 +110,14 @@ run_one() {
     await_lmq "$dir" || { stop_lmq "$pid"; return 1; }
   fi
   declare -n args=$who
-  timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" --protocols "$protocols" \
-    | sed "s/^/{\"round\":$r,$([ "$FRESH" = 0 ] || echo '"fresh":true,')/; s/,{/,/"
+  # a fresh broker's own device writes during its round (/proc/<pid>/io write_bytes): its records, and any
+  # zero-filling of segments made meanwhile
+  local wb0= extra=
+  [ -z "$pid" ] || wb0=$(io_written "$pid")
+  local out
+  out=$(timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" --protocols "$protocols") || echo "round $r $who $protocols failed" >&2
+  [ -z "$wb0" ] || extra="\"brokerWriteBytes\":$(( $(io_written "$pid") - wb0 )),"
+  [ -z "$out" ] || echo "$out" | sed "s/^/{\"round\":$r,$([ "$FRESH" = 0 ] || echo '"fresh":true,')$extra/; s/,{/,/"
   stop_lmq "$pid"
   # its journal is no longer needed (30 rounds would keep ~1 GB); its log stays
   [ -z "$pid" ] || rm -rf "$dir/data" "$W/fresh.pid"

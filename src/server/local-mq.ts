@@ -483,6 +483,7 @@ function openJournal(dir: string, options: BrokerOptions, logger: Logger, io: Io
     syncDelayMs: j.syncDelayMs,
     retryDelayMs: j.retryDelayMs,
     pageThreshold: j.pageThreshold,
+    headZeroFill: j.headZeroFill,
   });
 }
 

@@ -202,4 +202,6 @@ export interface JournalOptions {
    * them are paged out and read back from the journal when their turn comes (default 2048)
    */
   pageThreshold?: number;
+  /** the head segment made at open is zero-filled this far before records go there (default: the whole segment; FileStoreOptions.headZeroFill) */
+  headZeroFill?: number;
 }

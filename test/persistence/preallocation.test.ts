@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../../src/core/message.js';
 import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store.js';
 import { RECORD_HEADER } from '../../src/store/file/record-codec.js';
@@ -16,11 +16,16 @@ import { queueKey, type QueueRef } from '../../src/store/store.js';
 const dirs: string[] = [];
 const stores: FileStore[] = [];
 const SEGMENT = 1024 * 1024;
-/** what the head made at open is zero-filled over (FileStore's HEAD_ZERO_FILL) */
+/**
+ * what the head made at open is zero-filled over in the tests of the ramp (FileStoreOptions.headZeroFill;
+ * the default, the whole segment, has its own test)
+ */
 const HEAD_ZEROS = 256 * 1024;
+const quiet = { info: () => {}, warn: () => {} };
 const q1: QueueRef = { vhost: '/', queue: 'q1' };
 
 afterEach(async () => {
+  vi.unstubAllEnvs();
   for (const s of stores.splice(0)) await s.close().catch(() => {});
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -37,7 +42,7 @@ async function reopen(dir: string, fs?: StoreFs) {
 
 async function reopenSized(dir: string, fs: StoreFs | undefined, segmentSize: number) {
   const warn: string[] = [];
-  const store = new FileStore({ dir, segmentSize, fs, logger: { info: () => {}, warn: (m) => warn.push(m) } });
+  const store = new FileStore({ dir, segmentSize, fs, headZeroFill: HEAD_ZEROS, logger: { info: () => {}, warn: (m) => warn.push(m) } });
   stores.push(store);
   const state = await store.open();
   const bodies = (state.messages.get(queueKey(q1.vhost, q1.queue)) ?? []).map((m) => m.message.body.toString());
@@ -254,8 +259,7 @@ describe('segments sealed at the end of their zeros, across a restart', () => {
     // the ramp's segments (256 KiB, 1 MiB, 4 MiB zero-filled of 16 MiB files) end in zeros and holes: replay
     // counted each at its file size, as a damaged one, so the compaction copied their live records at every start
     const dir = tempDir();
-    const quiet = { info: () => {}, warn: () => {} };
-    let store = new FileStore({ dir, logger: quiet });
+    let store = new FileStore({ dir, headZeroFill: HEAD_ZEROS, logger: quiet });
     stores.push(store);
     await store.open();
     store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
@@ -270,7 +274,7 @@ describe('segments sealed at the end of their zeros, across a restart', () => {
     const before = store.stats;
     await store.close();
 
-    store = new FileStore({ dir, logger: quiet });
+    store = new FileStore({ dir, headZeroFill: HEAD_ZEROS, logger: quiet });
     stores.push(store);
     await store.open();
     const after = store.stats;
@@ -279,6 +283,31 @@ describe('segments sealed at the end of their zeros, across a restart', () => {
     await store.compact();
     expect(after.diskBytes).toBeLessThan(before.diskBytes + 1024 * 1024);
     expect(store.stats.compactedSegments).toBe(0);
+  });
+});
+
+describe('the head made at open, zero-filled in full by default', () => {
+  it('a flood from the first message overwrites zeros: the head is zero-filled over the whole segment and synced before any record (fails on b734496: 256 KiB, and a flood in one flush ran past them)', async () => {
+    // the suite zero-fills less (vitest.config.ts): this is what users get
+    vi.stubEnv('LOCALMQ_JOURNAL_HEAD_ZERO_FILL', '');
+    const dir = tempDir();
+    const rec = recordingFs();
+    const store = new FileStore({ dir, segmentSize: SEGMENT, fs: rec.fs, logger: quiet });
+    stores.push(store);
+    await store.open();
+    store.putQueue({ vhost: '/', name: 'q1', durable: true, autoDelete: false, arguments: {} });
+    // three quarters of a segment in one flush: no turn in which a segment could be made ahead first
+    const id = fillTo(store, (3 * SEGMENT) / 4, 1);
+    await sync(store);
+    const [head] = segments(dir);
+    const e = rec.extents.get(head!)!;
+    expect({ zeroed: e.zeroedBeforeData, synced: e.syncedZeros }).toEqual({ zeroed: SEGMENT, synced: true });
+    expect(e.dataEnd).toBeGreaterThan((3 * SEGMENT) / 4);
+    expect(e.dataEnd).toBeLessThanOrEqual(SEGMENT);
+    await store.close();
+    const again = await reopen(dir);
+    expect(again.warn).toEqual([]);
+    expect(again.bodies).toHaveLength(id - 1);
   });
 });
 

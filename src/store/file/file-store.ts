@@ -66,6 +66,25 @@ export interface FileStoreOptions {
   retryDelayMs?: number;
   /** a compaction visits a segment's records this long at most before other work runs (default SLICE_MS; tests: 0, a turn every few hundred records) */
   compactSliceMs?: number;
+  /**
+   * The head segment made at open is written with zeros and synced this far before its first
+   * records (GroupCommitOptions.headZeroFill); default: the whole segment. A broker's first flood
+   * then overwrites zeros from its first message: with less, it outran the zero-filled segments
+   * made ahead of it (256 KiB, 1, 4 MiB), appended into unwritten blocks, and waited on ext4's
+   * journal commits (a 197 ms gap without a confirm, session 14). The cost is that many bytes
+   * written at every open. Unset, the environment variable LOCALMQ_JOURNAL_HEAD_ZERO_FILL (bytes)
+   * stands in for the default: the test suite sets it small, so that its hundreds of stores and
+   * brokers on data dirs (and the CLIs they spawn) do not each write a segment of zeros.
+   */
+  headZeroFill?: number;
+}
+
+/** FileStoreOptions.headZeroFill's default from the environment (LOCALMQ_JOURNAL_HEAD_ZERO_FILL), if set to a byte count */
+function headZeroFillFromEnv(): number | undefined {
+  const v = process.env['LOCALMQ_JOURNAL_HEAD_ZERO_FILL'];
+  if (!v) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 export interface FileStoreStats extends GroupCommitStats {
@@ -80,8 +99,6 @@ export interface FileStoreStats extends GroupCommitStats {
 }
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
-/** the head made at open is zero-filled this far (GroupCommitOptions.headZeroFill); each segment after it four times as far as the one before, up to a whole segment */
-const HEAD_ZERO_FILL = 256 * 1024;
 const DEFAULT_PAGE_THRESHOLD = 2048;
 
 /**
@@ -99,6 +116,7 @@ export class FileStore implements Store {
   private readonly syncDelayMs: number;
   private readonly retryDelayMs: number;
   private readonly compactSliceMs: number;
+  private readonly headZeroFill: number;
   readonly pageThreshold: number;
   /** reads paged-out messages back from the segment files (sync reads) */
   private readonly reader: SegmentReader;
@@ -133,6 +151,7 @@ export class FileStore implements Store {
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
     this.compactSliceMs = opts.compactSliceMs ?? SLICE_MS;
     this.pageThreshold = opts.pageThreshold ?? DEFAULT_PAGE_THRESHOLD;
+    this.headZeroFill = Math.min(opts.headZeroFill ?? headZeroFillFromEnv() ?? this.segmentSize, this.segmentSize);
   }
 
   async open(): Promise<RecoveredState> {
@@ -160,7 +179,7 @@ export class FileStore implements Store {
         // half way through the head, the next segment's file is made ready (a roll then costs a flush nothing)
         preopenAt: this.segmentSize >>> 1,
         // records overwrite zeros: a confirm's fdatasync then has no ext4 journal commit to wait for
-        headZeroFill: Math.min(HEAD_ZERO_FILL, this.segmentSize),
+        headZeroFill: this.headZeroFill,
       });
       this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);

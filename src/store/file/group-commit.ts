@@ -550,8 +550,9 @@ export class GroupCommit {
 
   /**
    * Bytes zero-filled in the segment made ahead of the head: four times the head's, up to the
-   * whole segment. A broker that writes little (a test, a laptop) zero-fills little; a flood
-   * reaches whole segments after two short ones (256 KiB, 1 MiB, 4 MiB, then 16 MiB).
+   * whole segment. With a short head at open (a headZeroFill under the segment: the test suite's
+   * 256 KiB) a flood reaches whole segments after short ones (256 KiB, 1 MiB, 4 MiB, then 16 MiB);
+   * FileStore's default head is a whole segment already, and so is every one after it.
    */
   private aheadZeroFill(): number {
     const first = this.firstZeroFill();
