@@ -64,6 +64,11 @@ export interface SubscribeRequest {
  * control) and asks its dialect at each point where the two brokers differ.
  */
 export interface StompDialect {
+  /**
+   * an ACK's (NACK's) receipt waits until the store has what it settled (ActiveMQ 5.17: killed -9 right
+   * after such a receipt it kept the acks, measured; the store writes acks lazily otherwise)
+   */
+  readonly ackReceiptsWhenStored: boolean;
   /** CONNECTED after a successful login (throws a refusal of the CONNECT: ActiveMQ, a client-id in use) */
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */

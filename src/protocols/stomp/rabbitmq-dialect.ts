@@ -23,6 +23,9 @@ export class RabbitStompDialect implements StompDialect {
   private lastSend: { text: string; dest: Destination; exchange: string; key: string } | undefined;
   private readonly repeatedProperties = new RepeatedProperties();
 
+  /** RabbitMQ's receipt follows the channel's handling (not asked across a crash) */
+  readonly ackReceiptsWhenStored = false;
+
   constructor(private readonly conn: DialectConnection) {}
 
   connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {
