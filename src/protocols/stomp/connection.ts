@@ -220,10 +220,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       default:
         throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
     }
-    // in frame order: behind a receipt still waiting for the store (a persistent SEND's, an ActiveMQ ACK's),
-    // as ActiveMQ 5.17 answers (review-s15-2 F6: ACK then UNSUBSCRIBE, `a1 u1`)
     const receipt = getHeader(frame, 'receipt');
-    if (receipt !== undefined) this.whenSafe(false, () => this.sendReceipt(receipt));
+    if (receipt === undefined) return;
+    // ActiveMQ: behind a receipt still waiting for the store (a persistent SEND's, an ACK's)
+    if (this.dialect.receiptsInFrameOrder) this.whenSafe(false, () => this.sendReceipt(receipt));
+    else this.sendReceipt(receipt);
   }
 
   // ---- CONNECT -------------------------------------------------------------------

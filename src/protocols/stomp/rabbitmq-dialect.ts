@@ -25,6 +25,8 @@ export class RabbitStompDialect implements StompDialect {
 
   /** RabbitMQ's receipt follows the channel's handling (not asked across a crash) */
   readonly ackReceiptsWhenStored = false;
+  /** RabbitMQ 3.10.8 sends a BEGIN's receipt ahead of an earlier persistent SEND's (review-s15-2 F7) */
+  readonly receiptsInFrameOrder = false;
 
   constructor(private readonly conn: DialectConnection) {}
 
