@@ -6,16 +6,21 @@
  * durable topic subscription is named by a client id and a subscription name.
  */
 export class ClientIds {
-  private readonly holders = new Map<string, { owner: object; address: string }>();
+  private readonly holders = new Map<string, { owner: object; address: string; takeOver?: TakeOver }>();
 
   /**
    * take `id` for `owner` (its connection), `address` how a refusal names it (`tcp://host:port`);
    * returns the address of the connection that holds it already, or undefined when `owner` has it now
    */
-  claim(id: string, owner: object, address: string): string | undefined {
+  claim(id: string, owner: object, address: string, takeOver?: TakeOver): string | undefined {
     const h = this.holders.get(id);
-    if (h && h.owner !== owner) return h.address;
-    this.holders.set(id, { owner, address });
+    if (h && h.owner !== owner) {
+      // a failover reconnect (OpenWire: the same ConnectionId on a new socket) while the old socket lingers:
+      // ActiveMQ 5.17 stops the stale connection and lets the new one in (TransportConnection.processAddConnection)
+      if (takeOver === undefined || h.takeOver?.key !== takeOver.key) return h.address;
+      h.takeOver.stop();
+    }
+    this.holders.set(id, { owner, address, takeOver });
     return undefined;
   }
 
@@ -23,6 +28,12 @@ export class ClientIds {
   release(id: string, owner: object): void {
     if (this.holders.get(id)?.owner === owner) this.holders.delete(id);
   }
+}
+
+/** a connection that a reconnect of the same connection (`key`) takes the client id from: `stop` ends it */
+export interface TakeOver {
+  key: string;
+  stop(): void;
 }
 
 /** ActiveMQ 5.17's refusal of a client id in use (RegionBroker.addConnection), as a JMS and a STOMP client read it */

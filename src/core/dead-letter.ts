@@ -5,6 +5,9 @@ import type { DeadLetterReason, Queue } from './queues/queue.js';
 
 import { DLQ_NAME as ACTIVEMQ_DLQ, TOPIC_EXCHANGE } from './activemq-names.js';
 
+/** message ids the ActiveMQ DLQ audit remembers (ActiveMQMessageAudit: 2048 per producer, 64 producers) */
+const DLQ_AUDIT_DEPTH = 2048 * 64;
+
 /** ActiveMQ's shared dead-letter queue (its default individualDeadLetterStrategy is off) */
 export { ACTIVEMQ_DLQ };
 
@@ -65,6 +68,8 @@ export class DeadLetterer {
    * subscribers, review-s15-2 Q4). Weak: the entry goes with the message.
    */
   private readonly inActiveMqDlq = new WeakSet<Message>();
+  /** the message ids of the last DLQ_AUDIT_DEPTH messages ActiveMQ.DLQ got a copy of */
+  private readonly auditedIds = new Set<string>();
 
   constructor(private readonly vhost: DeadLetterTarget) {}
 
@@ -126,6 +131,17 @@ export class DeadLetterer {
 
   /** true once per message: the duplicates ActiveMQ's DLQ audit drops */
   private firstTimeInActiveMqDlq(m: Message): boolean {
+    // by message id: a message read back from the journal (a restart, a page) is an object per queue. ActiveMQ
+    // audits its own MessageId; LocalMQ's ActiveMQ adapters give every message one (`ID:…`); another id (an
+    // AMQP 1.0 sender's own) need not be unique, so such a message is audited as the object it is
+    const id = m.properties.messageId;
+    if (id !== undefined && id.startsWith('ID:')) {
+      if (this.auditedIds.has(id)) return false;
+      this.auditedIds.add(id);
+      // the oldest goes (a Set keeps insertion order): bounded as ActiveMQ's audit is
+      if (this.auditedIds.size > DLQ_AUDIT_DEPTH) this.auditedIds.delete(this.auditedIds.values().next().value as string);
+      return true;
+    }
     if (this.inActiveMqDlq.has(m)) return false;
     this.inActiveMqDlq.add(m);
     return true;

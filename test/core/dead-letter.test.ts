@@ -124,6 +124,16 @@ describe('dead-lettering, ActiveMQ strategy: ActiveMQ.DLQ', () => {
     expect(copy.native).toEqual({ protocol: 'openwire', data: 'marshalled' });
   });
 
+  it('one copy per ActiveMQ message id, also from separate objects (a journal read back per queue); other ids by object', () => {
+    // ActiveMQ's DLQ audit (review-s15-2 F5: two durable subscribers, broker restarted past the expiry: ActiveMQ 5.17
+    // one copy, LocalMQ two); an AMQP 1.0 sender's own id need not be unique
+    const { vhost } = coreBroker();
+    for (const q of ['s1', 's2']) declareQueue(vhost, q, { 'x-activemq-queue': true }, true);
+    for (const q of ['s1', 's2']) publish(vhost, '', q, 'same', { deliveryMode: 2, messageId: 'ID:p-1:1:1:1', expiration: '0' });
+    for (const q of ['s1', 's2']) publish(vhost, '', q, 'own', { deliveryMode: 2, messageId: 'client-1', expiration: '0' });
+    expect(texts(vhost, ACTIVEMQ_DLQ)).toEqual(['same', 'own', 'own']);
+  });
+
   it('the RabbitMQ engine\'s NACK for good is a discard: the queue\'s DLX decides', () => {
     const { broker, vhost } = coreBroker();
     declareQueue(vhost, 'q', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'dlq' });

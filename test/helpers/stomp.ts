@@ -105,15 +105,16 @@ export class RawStomp {
     });
   }
 
-  static open(broker: LocalMQ): Promise<RawStomp> {
+  /** a broker's STOMP listener, or a port (a broker in a child process) */
+  static open(broker: LocalMQ | number): Promise<RawStomp> {
     return new Promise((resolve, reject) => {
-      const s = netConnect({ port: stompPort(broker), host: '127.0.0.1' }, () => resolve(new RawStomp(s)));
+      const s = netConnect({ port: typeof broker === 'number' ? broker : stompPort(broker), host: '127.0.0.1' }, () => resolve(new RawStomp(s)));
       s.once('error', reject);
     });
   }
 
   /** open and log in; resolves with the CONNECTED frame */
-  static async connected(broker: LocalMQ, headers: Record<string, string> = {}): Promise<{ client: RawStomp; connected: StompFrame }> {
+  static async connected(broker: LocalMQ | number, headers: Record<string, string> = {}): Promise<{ client: RawStomp; connected: StompFrame }> {
     const client = await RawStomp.open(broker);
     client.write(wireFrame('CONNECT', { 'accept-version': '1.2', host: '/', login: 'guest', passcode: 'guest', ...headers }));
     const connected = await client.frame('CONNECTED');

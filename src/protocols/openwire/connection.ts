@@ -362,7 +362,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     const clientId = (cmd['clientId'] as string | null) ?? null;
     if (clientId !== null) {
       // ActiveMQ 5.17 (RegionBroker.addConnection), measured: another connection of any protocol may hold it
-      const holder = this.ctx.broker.clientIds.claim(clientId, this, `tcp://${this.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`);
+      const connectionKey = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
+      const holder = this.ctx.broker.clientIds.claim(clientId, this, `tcp://${this.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`, { key: connectionKey, stop: () => this.abort() });
       if (holder !== undefined) throw invalidClientId(clientIdInUseText(this.options.brokerName ?? 'localhost', clientId, holder));
     }
     if (!this.ctx.connections.add(this)) {

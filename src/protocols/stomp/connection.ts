@@ -200,7 +200,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         break;
       case 'ACK':
       case 'NACK':
-        this.onAck(frame, command);
+        if (this.onAck(frame, command)) return; // its receipt once the store has it
         break;
       case 'BEGIN':
         this.transactions.set(this.transactionId(frame, command), { tx: new Transaction(this.ctx.broker.durability), receipts: [] });
@@ -221,7 +221,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
     }
     const receipt = getHeader(frame, 'receipt');
-    if (receipt !== undefined) this.sendReceipt(receipt);
+    if (receipt === undefined) return;
+    // ActiveMQ: behind a receipt still waiting for the store (a persistent SEND's, an ACK's)
+    if (this.dialect.receiptsInFrameOrder) this.whenSafe(false, () => this.sendReceipt(receipt));
+    else this.sendReceipt(receipt);
   }
 
   // ---- CONNECT -------------------------------------------------------------------
@@ -409,12 +412,20 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   // ---- ACK / NACK ----------------------------------------------------------------
 
-  private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): void {
+  /** true when it sends the frame's receipt itself (later) */
+  private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): boolean {
     const { sub, deliveryTag, requeue } = this.dialect.resolveAck(frame, command);
     const settle = command === 'ACK' ? () => sub.ack(deliveryTag) : () => sub.nack(deliveryTag, requeue);
     const txId = getHeader(frame, 'transaction');
-    if (txId !== undefined) this.requireTransaction(txId).tx.settle(settle);
-    else settle();
+    if (txId !== undefined) {
+      this.requireTransaction(txId).tx.settle(settle);
+      return false;
+    }
+    settle();
+    const receipt = getHeader(frame, 'receipt');
+    if (receipt === undefined || !this.dialect.ackReceiptsWhenStored) return false;
+    this.whenDurable(() => this.sendReceipt(receipt));
+    return true;
   }
 
   // ---- transactions --------------------------------------------------------------

@@ -64,6 +64,17 @@ export interface SubscribeRequest {
  * control) and asks its dialect at each point where the two brokers differ.
  */
 export interface StompDialect {
+  /**
+   * an ACK's (NACK's) receipt waits until the store has what it settled (ActiveMQ 5.17: killed -9 right
+   * after such a receipt it kept the acks, measured; the store writes acks lazily otherwise)
+   */
+  readonly ackReceiptsWhenStored: boolean;
+  /**
+   * every receipt in frame order, also behind one waiting for the store: ActiveMQ 5.17 (ACK a1 then
+   * UNSUBSCRIBE u1: `a1 u1`; persistent SEND s1 then BEGIN b1: `s1 b1`); RabbitMQ 3.10.8 answers the
+   * BEGIN first (`b1 s1`), review-s15-2 F6/F7
+   */
+  readonly receiptsInFrameOrder: boolean;
   /** CONNECTED after a successful login (throws a refusal of the CONNECT: ActiveMQ, a client-id in use) */
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */

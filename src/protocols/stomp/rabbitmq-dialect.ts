@@ -23,6 +23,11 @@ export class RabbitStompDialect implements StompDialect {
   private lastSend: { text: string; dest: Destination; exchange: string; key: string } | undefined;
   private readonly repeatedProperties = new RepeatedProperties();
 
+  /** RabbitMQ's receipt follows the channel's handling (not asked across a crash) */
+  readonly ackReceiptsWhenStored = false;
+  /** RabbitMQ 3.10.8 sends a BEGIN's receipt ahead of an earlier persistent SEND's (review-s15-2 F7) */
+  readonly receiptsInFrameOrder = false;
+
   constructor(private readonly conn: DialectConnection) {}
 
   connected(version: StompVersion, heartbeatHeader: string | undefined): ConnectedReply {

@@ -23,6 +23,8 @@ import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.j
  * that leave the connection open, and ActiveMQ's CONNECTED.
  */
 export class ActiveMqStompDialect implements StompDialect {
+  readonly ackReceiptsWhenStored = true;
+  readonly receiptsInFrameOrder = true;
   private messageIds: MessageIdSource | undefined;
   /** ActiveMQ's client id of this connection (CONNECT's `client-id`, else its connection id): names its durable subscriptions */
   private clientId: string | undefined;

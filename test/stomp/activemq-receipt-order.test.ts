@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { wireFrame, RawStomp, getHeader } from '../helpers/stomp.js';
+import { useBroker } from '../helpers/broker.js';
+import type { LocalMQ } from '../../src/index.js';
+
+/**
+ * Receipts come in frame order, also when one waits for the store. ActiveMQ 5.17 (review-s15-2 F6,
+ * receipt-order.mjs / receipt-order2.mjs, one write each): ACK receipt:a1 then UNSUBSCRIBE receipt:u1 →
+ * `a1 u1`; a persistent SEND receipt:s1 then BEGIN receipt:b1 → `s1 b1`. The old code sent the later
+ * frame's receipt at once, ahead of the one waiting for the store (`u1 a1`, `b1 s1`). RabbitMQ's
+ * dialect keeps RabbitMQ 3.10.8's order (the reviewer asked it: `b1 s1`).
+ */
+const dir = mkdtempSync(join(tmpdir(), 'localmq-receipt-order-'));
+const broker = useBroker({ engine: 'activemq', ports: { stomp: 0 }, dataDir: dir });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** the receipt ids of the next `n` RECEIPT frames */
+async function receipts(c: RawStomp, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  while (ids.length < n) {
+    const f = await c.frame();
+    if (f.command === 'RECEIPT') ids.push(getHeader(f, 'receipt-id')!);
+  }
+  return ids;
+}
+
+/** a persistent SEND receipt:s1 and a BEGIN receipt:b1 in one write: the order of their receipts */
+async function sendThenBegin(on: LocalMQ): Promise<string[]> {
+  const { client: c } = await RawStomp.connected(on);
+  c.useVersion('1.2');
+  c.write(Buffer.concat([wireFrame('SEND', { destination: '/queue/ro.send', persistent: 'true', receipt: 's1' }, 'x'), wireFrame('BEGIN', { transaction: 't1', receipt: 'b1' })]));
+  const order = await receipts(c, 2);
+  c.close();
+  return order;
+}
+
+describe('ActiveMQ-dialect STOMP receipts in frame order (ActiveMQ 5.17)', () => {
+  it('an ACK receipt waiting for the store comes before a later UNSUBSCRIBE receipt', async () => {
+    const { client: c } = await RawStomp.connected(broker());
+    c.useVersion('1.2');
+    c.send('SEND', { destination: '/queue/ro.ack', persistent: 'true', receipt: 's0' }, 'm0');
+    expect(await receipts(c, 1)).toEqual(['s0']);
+    c.send('SUBSCRIBE', { destination: '/queue/ro.ack', id: 's', ack: 'client-individual', receipt: 'sub' });
+    expect(await receipts(c, 1)).toEqual(['sub']);
+    const m = await c.frame('MESSAGE');
+    c.write(Buffer.concat([wireFrame('ACK', { id: getHeader(m, 'ack')!, receipt: 'a1' }), wireFrame('UNSUBSCRIBE', { id: 's', receipt: 'u1' })]));
+    expect(await receipts(c, 2)).toEqual(['a1', 'u1']);
+    c.close();
+  });
+
+  it('a persistent SEND receipt comes before a later BEGIN receipt', async () => {
+    expect(await sendThenBegin(broker())).toEqual(['s1', 'b1']);
+  });
+});
+
+describe('RabbitMQ-dialect STOMP receipts (RabbitMQ 3.10.8)', () => {
+  const rdir = mkdtempSync(join(tmpdir(), 'localmq-receipt-order-r-'));
+  const rabbit = useBroker({ engine: 'rabbitmq', ports: { stomp: 0 }, dataDir: rdir });
+  afterAll(() => rmSync(rdir, { recursive: true, force: true }));
+
+  it("a BEGIN's receipt comes ahead of an earlier persistent SEND's, as RabbitMQ 3.10.8 answers (review-s15-2 F7: `b1 s1`)", async () => {
+    expect(await sendThenBegin(rabbit())).toEqual(['b1', 's1']);
+  });
+});
