@@ -50,6 +50,53 @@ function sync(store: FileStore): Promise<void> {
   return new Promise((resolve, reject) => store.sync((err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * A file layer whose fdatasyncs wait, once `gated` is set, until the test releases (or fails)
+ * them; `writes` counts writes; `until` waits for a condition to hold after a write, a held
+ * sync or a `wake()`.
+ */
+function gatedSyncs() {
+  let wakeUp: () => void = () => undefined;
+  const gate = {
+    gated: false,
+    writes: 0,
+    held: [] as { release: () => void; fail: (e: Error) => void }[],
+    wake: () => wakeUp(),
+    until: async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => (wakeUp = r));
+    },
+    fs: undefined as unknown as StoreFs,
+  };
+  gate.fs = {
+    ...nodeFs,
+    async write(fd, buf, offset, length, position) {
+      const n = await nodeFs.write(fd, buf, offset, length, position);
+      gate.writes++;
+      gate.wake();
+      return n;
+    },
+    async fdatasync(fd) {
+      if (gate.gated) {
+        await new Promise<void>((release, fail) => {
+          gate.held.push({ release, fail });
+          gate.wake();
+        });
+      }
+      return nodeFs.fdatasync(fd);
+    },
+  };
+  return gate;
+}
+
+/** a store on `dir` whose syncs from now on wait for the test (gatedSyncs) */
+async function openGated(dir: string) {
+  const gate = gatedSyncs();
+  const { store } = await reopen(dir, { fs: gate.fs, retryDelayMs: 60_000 });
+  await sync(store);
+  gate.gated = true;
+  return { store, gate };
+}
+
 function msg(body: string, extra: Partial<Message> = {}): Message {
   return {
     exchange: 'amq.direct',
@@ -512,48 +559,22 @@ describe('FileStore', () => {
 
   it('overlaps group commits: the next batch is written while the previous one syncs; each batch is released when its sync ends, in order', async () => {
     const dir = tempDir();
-    // fsyncs wait to be released by the test once `gated` is set
-    const held: { release: () => void; fail: (e: Error) => void }[] = [];
-    let gated = false;
-    let writes = 0;
-    let wake: () => void = () => undefined;
-    const fs: StoreFs = {
-      ...nodeFs,
-      async write(fd, buf, offset, length, position) {
-        const n = await nodeFs.write(fd, buf, offset, length, position);
-        writes++;
-        wake();
-        return n;
-      },
-      async fdatasync(fd) {
-        if (!gated) return nodeFs.fdatasync(fd);
-        await new Promise<void>((release, fail) => {
-          held.push({ release, fail });
-          wake();
-        });
-        return nodeFs.fdatasync(fd);
-      },
-    };
-    const until = async (cond: () => boolean) => {
-      while (!cond()) await new Promise<void>((r) => (wake = r));
-    };
-    const { store } = await reopen(dir, { fs, retryDelayMs: 60_000 });
-    await sync(store);
-    gated = true;
+    const { store, gate } = await openGated(dir);
+    const { held, until } = gate;
     const order: string[] = [];
     const note = (what: string) => {
       order.push(what);
-      wake();
+      gate.wake();
     };
 
     store.addMessage(1, msg('one'), [q1]);
     store.sync((err) => note(err ? 'one failed' : 'one'));
     await until(() => held.length === 1);
     // batch one is syncing; batch two is written meanwhile, and waits for its own sync
-    const before = writes;
+    const before = gate.writes;
     store.addMessage(2, msg('two'), [q1]);
     store.sync((err) => note(err ? 'two failed' : 'two'));
-    await until(() => writes > before);
+    await until(() => gate.writes > before);
     expect(held.length).toBe(1);
     expect(order).toEqual([]);
     held[0]!.release();
@@ -567,19 +588,54 @@ describe('FileStore', () => {
     store.addMessage(3, msg('three'), [q1]);
     store.sync((err) => note(err ? 'three failed' : 'three'));
     await until(() => held.length === 3);
-    const w = writes;
+    const w = gate.writes;
     store.addMessage(4, msg('four'), [q1]);
     store.sync((err) => note(err ? 'four failed' : 'four'));
-    await until(() => writes > w);
+    await until(() => gate.writes > w);
     held[2]!.fail(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
     await until(() => order.length === 4);
     expect(order.slice(2)).toEqual(['three failed', 'four failed']);
-    gated = false;
+    gate.gated = false;
     store.addMessage(5, msg('five'), [q1]);
     await sync(store);
     await store.close();
     const { state } = await reopen(dir);
     expect(bodies(state, q1)).toEqual(['one', 'two', 'three', 'four', 'five']);
+  });
+
+  it('records that pile up behind two slow syncs are buffered in chunks, not in one buffer doubled and copied (session 15: a flood reached 225 MiB against a 200 MiB watermark)', async () => {
+    const dir = tempDir();
+    const { store, gate } = await openGated(dir);
+    const { held, until } = gate;
+    // two flushes under way: one syncing, one written and waiting to sync after it; what comes now waits in memory
+    store.addMessage(1, msg('first'), [q1]);
+    store.sync(() => undefined);
+    await until(() => held.length === 1);
+    const written = gate.writes;
+    store.addMessage(2, msg('second'), [q1]);
+    store.sync(() => undefined);
+    await until(() => gate.writes > written);
+    const before = store.stats.diskBytes;
+    // ~40 MiB in one turn (an OpenWire async-send flood read while the disk is slow)
+    const body = 'b'.repeat(2000);
+    const count = 20_000;
+    for (let id = 3; id < 3 + count; id++) store.addMessage(id, msg(body + id), [q1]);
+    const piled = store.stats.diskBytes - before;
+    expect(piled).toBeGreaterThan(40_000_000);
+    // one buffer doubled to hold it would be 64 MiB (1.6x); chunks hold it in about what it is
+    expect(store.stats.bufferBytes).toBeLessThan(piled * 1.15 + 8 * 1024 * 1024);
+    // a record in a chunk set aside is read back from memory before it reaches the file
+    expect(store.readMessage(5000)?.body.toString()).toBe(body + 5000);
+    gate.gated = false;
+    for (const h of held.splice(0)) h.release();
+    await sync(store);
+    await store.close();
+    const { state } = await reopen(dir, { fs: nodeFs });
+    const got = bodies(state, q1);
+    expect(got.length).toBe(count + 2);
+    expect(got[0]).toBe('first');
+    expect(got[1]).toBe('second');
+    for (let i = 2; i < got.length; i++) if (got[i] !== body + (i + 1)) throw new Error(`message ${i + 1} came back as ${got[i]?.slice(-8)}`);
   });
 
   it('a flush that spans a segment roll syncs both segment files at once: its callbacks wait for the longer fsync, not the sum', async () => {

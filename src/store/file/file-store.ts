@@ -96,6 +96,8 @@ export interface FileStoreStats extends GroupCommitStats {
   compactedSegments: number;
   /** bytes of live records a compaction copied to the head (message copies and entity definitions) */
   copiedBytes: number;
+  /** memory in the buffers of records not yet durable (GroupCommit.bufferBytes) */
+  bufferBytes: number;
 }
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
@@ -431,6 +433,7 @@ export class FileStore implements Store {
       liveBytes: this.state.totalLive,
       compactedSegments: this.compactedSegments,
       copiedBytes: this.copiedBytes,
+      bufferBytes: this.gc.bufferBytes,
     };
   }
 
@@ -456,6 +459,7 @@ export class FileStore implements Store {
 
   /** seal the head when full; called before each record so segment-local refs stay in one file */
   private rollIfFull(): void {
+    this.gc.nextRecord();
     if (this.gc.headSize < this.segmentSize && !this.gc.rollDue) return;
     const sealedSize = this.gc.roll();
     const sealed = this.state.segments.get(this.gc.headSegment - 1)!;

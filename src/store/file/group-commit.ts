@@ -92,6 +92,18 @@ const ROLL_MARGIN = 64 * 1024;
 const INLINE_WRITE_MAX = 256 * 1024;
 
 const MAX_SPARE_BUFFER = 8 * 1024 * 1024;
+/**
+ * A writer holding this many bytes is set aside whole, before the next record, for the next
+ * flush, and records go on in a fresh writer. While two flushes are under way on a slow sync a
+ * flood's records pile up here; in one growing buffer each doubling allocated twice the pile and
+ * copied it in one call: traced in session 15 (verify), an OpenWire durable flood's 32 -> 64 MiB
+ * doubling added ~61 MiB of ArrayBuffer memory within one 55 ms turn, between two readings of
+ * the memory monitor, and RSS reached 225 MiB against a 200 MiB watermark. Set aside in chunks,
+ * the pile grows only as fast as records arrive, and the monitor sees it grow.
+ */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** a writer is set aside once this close to CHUNK_BYTES, so that most records still fit without doubling it */
+const CHUNK_SLACK = 256 * 1024;
 /** flushes under way at once: one writing while the one before it syncs */
 const PIPELINE_DEPTH = 2;
 /**
@@ -108,7 +120,8 @@ interface Flush {
   seq: number;
   cbs: SyncCallback[];
   batches: Batch[];
-  writer: ByteWriter | undefined;
+  /** the buffers its batches are in, handed out again once it is durable */
+  writers: ByteWriter[];
   /** segments it wrote to */
   touched: number[];
   writing: boolean;
@@ -132,6 +145,9 @@ export class GroupCommit {
   private spares: ByteWriter[] = [new ByteWriter(256 * 1024)];
   private marks: Mark[];
   private headSeg: number;
+  /** records of writers set aside whole (CHUNK_BYTES) for the next flush, and those writers */
+  private setAside: Batch[] = [];
+  private setAsideWriters: ByteWriter[] = [];
 
   private waiting: SyncCallback[] = [];
   /** flushes under way, oldest first */
@@ -186,6 +202,17 @@ export class GroupCommit {
     return zeroed > 0 && this.headSize >= zeroed - Math.min(ROLL_MARGIN, zeroed >>> 4) && this.next?.done === true && this.next.fd !== undefined;
   }
 
+  /** bytes of the buffers that hold records not yet durable (their size, not their fill; `FileStoreStats.bufferBytes`) */
+  get bufferBytes(): number {
+    const bufs = new Set<Buffer>([this.writer.buf]);
+    for (const b of this.setAside) bufs.add(b.buf);
+    for (const f of this.inflight) for (const b of f.batches) bufs.add(b.buf);
+    for (const b of this.failed) bufs.add(b.buf);
+    let n = 0;
+    for (const b of bufs) n += b.length;
+    return n;
+  }
+
   get failing(): Error | null {
     return this.error;
   }
@@ -205,6 +232,10 @@ export class GroupCommit {
       const hit = slice(w.buf, m.start, end, m.fileOffset, offset, size);
       if (hit) return hit;
     }
+    for (const b of this.setAside) if (b.seg === seg) {
+      const hit = slice(b.buf, b.start, b.end, b.fileOffset, offset, size);
+      if (hit) return hit;
+    }
     for (const f of this.inflight) {
       for (const b of f.batches) if (b.seg === seg) {
         const hit = slice(b.buf, b.start, b.end, b.fileOffset, offset, size);
@@ -216,6 +247,21 @@ export class GroupCommit {
       if (hit) return hit;
     }
     return undefined;
+  }
+
+  /**
+   * A record is about to be written (records never straddle two writers): a writer close to
+   * CHUNK_BYTES is set aside whole for the next flush and a fresh one takes the records from here.
+   */
+  nextRecord(): void {
+    if (this.writer.pos < CHUNK_BYTES - CHUNK_SLACK) return;
+    const headOffset = this.headSize;
+    this.cutBatches(this.setAside);
+    this.setAsideWriters.push(this.writer);
+    // a flood is on: the next writer starts at the chunk's size rather than doubling up to it
+    this.writer = this.spares.pop() ?? new ByteWriter(CHUNK_BYTES);
+    this.writer.pos = 0;
+    this.marks = [{ seg: this.headSeg, start: 0, fileOffset: headOffset }];
   }
 
   /** start a new segment file; later records go there. Returns the sealed segment's size. */
@@ -246,7 +292,7 @@ export class GroupCommit {
 
   private readonly lazyDue = (): void => {
     this.lazyTimer = undefined;
-    if (this.writer.pos === 0) return;
+    if (!this.hasBuffered()) return;
     this.eager = true;
     this.schedule();
   };
@@ -348,7 +394,12 @@ export class GroupCommit {
   }
 
   private hasUnflushed(): boolean {
-    return this.failed.length > 0 || this.writer.pos > 0;
+    return this.failed.length > 0 || this.hasBuffered();
+  }
+
+  /** records appended and not yet in a flush */
+  private hasBuffered(): boolean {
+    return this.writer.pos > 0 || this.setAside.length > 0;
   }
 
   /** a new flush may start: none is writing and the pipeline has room */
@@ -386,37 +437,52 @@ export class GroupCommit {
     return cbs;
   }
 
-  /** detach the buffered bytes as batches and give the writer a fresh buffer */
-  private takeBatches(): { batches: Batch[]; writer: ByteWriter | undefined } {
+  /** the current writer's records as batches (one per segment it holds records of), added to `into` */
+  private cutBatches(into: Batch[]): void {
     const w = this.writer;
-    const batches: Batch[] = this.failed;
-    this.failed = [];
     const marks = this.marks;
     for (let i = 0; i < marks.length; i++) {
       const m = marks[i]!;
       const end = i + 1 < marks.length ? marks[i + 1]!.start : w.pos;
-      if (end > m.start) batches.push({ seg: m.seg, buf: w.buf, start: m.start, end, fileOffset: m.fileOffset });
+      if (end > m.start) into.push({ seg: m.seg, buf: w.buf, start: m.start, end, fileOffset: m.fileOffset });
     }
+  }
+
+  private freshWriter(): ByteWriter {
+    const w = this.spares.pop() ?? new ByteWriter(256 * 1024);
+    w.pos = 0;
+    return w;
+  }
+
+  /** detach the buffered bytes as batches (failed ones first, then in the order appended) and give the writer a fresh buffer */
+  private takeBatches(): { batches: Batch[]; writers: ByteWriter[] } {
+    const w = this.writer;
+    const batches: Batch[] = this.failed;
+    this.failed = [];
+    for (const b of this.setAside) batches.push(b);
+    this.setAside = [];
+    const writers = this.setAsideWriters;
+    this.setAsideWriters = [];
+    this.cutBatches(batches);
     const headOffset = this.headSize;
-    const taken = w.pos > 0 ? w : undefined;
-    if (taken) {
-      this.writer = this.spares.pop() ?? new ByteWriter(256 * 1024);
-      this.writer.pos = 0;
+    if (w.pos > 0) {
+      writers.push(w);
+      this.writer = this.freshWriter();
     }
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: headOffset }];
     // everything buffered goes with this flush, lazy records too
     this.eager = false;
     if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.lazyTimer = undefined;
-    return { batches, writer: taken };
+    return { batches, writers };
   }
 
   private startFlush(): void {
     const cbs = this.takeWaiting();
-    const { batches, writer } = this.takeBatches();
+    const { batches, writers } = this.takeBatches();
     const previous = this.inflight[this.inflight.length - 1];
     let resolveDone!: (err: Error | undefined) => void;
-    const flush: Flush = { seq: ++this.started, cbs, batches, writer, touched: [], writing: true, done: new Promise((r) => (resolveDone = r)) };
+    const flush: Flush = { seq: ++this.started, cbs, batches, writers, touched: [], writing: true, done: new Promise((r) => (resolveDone = r)) };
     this.inflight.push(flush);
     void this.runFlush(flush, previous).then(resolveDone);
   }
@@ -484,7 +550,7 @@ export class GroupCommit {
       // a flush succeeds only after the one before it did: everything appended before it started is on disk
       this.durableSeq = f.seq;
       // a buffer grown by one huge message is let go rather than kept forever
-      if (f.writer && this.spares.length < PIPELINE_DEPTH && f.writer.buf.length <= MAX_SPARE_BUFFER) this.spares.push(f.writer);
+      for (const w of f.writers) if (this.spares.length < PIPELINE_DEPTH && w.buf.length <= MAX_SPARE_BUFFER) this.spares.push(w);
       if (this.error !== null && this.inflight.length === 0 && this.failed.length === 0) {
         this.error = null;
         this.opts.onStatus(null);
@@ -495,7 +561,7 @@ export class GroupCommit {
     }
     // more arrived meanwhile; after a failure only new data retries at once, else the timer does
     if (!this.closed && (this.waiting.length > 0 || this.eager)) this.schedule();
-    else if (!this.closed && this.writer.pos > 0 && !this.lazyTimer) this.appended(true);
+    else if (!this.closed && this.hasBuffered() && !this.lazyTimer) this.appended(true);
   }
 
   /** sealed segments get no more writes: close their files once no flush under way or retry needs them */
