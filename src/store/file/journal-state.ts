@@ -252,7 +252,8 @@ export class JournalState {
   removeMessage(queueKey: string, id: number): boolean {
     const q = this.queues.get(queueKey);
     if (!q || !q.delete(id)) return false;
-    const seg = this.messages.get(id)?.seg;
+    // an emptied queue's consumer reads nowhere: it waits for new messages at the head (review-s15-1 K3)
+    const seg = q.size === 0 ? -1 : this.messages.get(id)?.seg;
     if (seg !== undefined && seg !== q.place) this.movePlace(q, seg);
     this.release(id);
     return true;
