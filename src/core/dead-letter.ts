@@ -8,6 +8,12 @@ import { DLQ_NAME as ACTIVEMQ_DLQ, TOPIC_EXCHANGE } from './activemq-names.js';
 /** message ids the ActiveMQ DLQ audit remembers (ActiveMQMessageAudit: 2048 per producer, 64 producers) */
 const DLQ_AUDIT_DEPTH = 2048 * 64;
 
+/** when the message's TTL ends, ms since the epoch (0: it has none), as ActiveMQ's absolute JMSExpiration */
+function absoluteExpiration(m: Message): number {
+  const ttl = m.properties.expiration;
+  return ttl !== undefined ? m.publishedAt + Number(ttl) : 0;
+}
+
 /** ActiveMQ's shared dead-letter queue (its default individualDeadLetterStrategy is off) */
 export { ACTIVEMQ_DLQ };
 
@@ -118,8 +124,7 @@ export class DeadLetterer {
    */
   private expiredFromActiveMq(queue: Queue, m: Message): void {
     if (!this.firstTimeInActiveMqDlq(m)) return;
-    const ttl = m.properties.expiration;
-    const expiration = m.expiredBeforeArrival ?? (ttl !== undefined ? m.publishedAt + Number(ttl) : 0);
+    const expiration = m.expiredBeforeArrival ?? absoluteExpiration(m);
     // a topic's message expired in a subscription's queue: ActiveMQ names the topic (5.17: /topic/<t>, JMS topic://<t>)
     const destination = m.exchange === TOPIC_EXCHANGE ? `/topic/${m.routingKey}` : `/queue/${queue.name}`;
     const cause = `java.lang.Throwable: Message Expired. Expiration:${expiration}`;
@@ -164,7 +169,7 @@ export class DeadLetterer {
     headers[ORIGINAL_DESTINATION] = origin.destination;
     // ActiveMQ 5.17: every copy keeps the expiration it had as originalExpiration, a Long (0 when none;
     // its JMS client on poisoned, NACKed and expired copies): a bigint, so every protocol writes a long
-    const expiration = expiredAt ?? (p.expiration !== undefined ? m.publishedAt + Number(p.expiration) : 0);
+    const expiration = expiredAt ?? absoluteExpiration(m);
     headers['originalExpiration'] = BigInt(Number.isFinite(expiration) ? Math.trunc(expiration) : 0);
     const properties = { ...p, headers };
     if (origin.messageId !== undefined) properties.messageId = origin.messageId;

@@ -78,8 +78,7 @@ export function deadLetteredNative(m: Message, cause: string): Message['native']
   const native = m.native;
   if (native === undefined) return undefined;
   const form = forms.get(native.protocol);
-  const data = native instanceof StoredNative ? native.data : native.data;
-  return form?.deadLettered && data !== undefined ? form.deadLettered(data, cause) : undefined;
+  return form?.deadLettered && native.data !== undefined ? form.deadLettered(native.data, cause) : undefined;
 }
 
 /** the message's native form, if any, can be written to a store (so the message can be paged out) */

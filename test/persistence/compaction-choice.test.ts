@@ -324,4 +324,52 @@ describe('a compaction copies the live records of a segment only when they are f
     const { state } = await openStore({ dir });
     expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(ids.slice(taken));
   });
+  it('durable queues that get a message now and then, consumed at once (MQTT sessions, RPC queues), beside a backlog nobody consumes and churn: disk stays near twice the live data (review-s15-1 K3: an emptied queue kept a place in the segment of its last message, so the backlog waited: max 3.81 on d5ff194)', async () => {
+    const clock = steppedClock();
+    const { dir, store } = await openStore();
+    store.putQueue(queueDef('q'));
+    store.putQueue(queueDef('churn'));
+    const body = 'c'.repeat(200);
+    let id = 0;
+    const kept: number[] = [];
+    let most = 0;
+    let sum = 0;
+    let n = 0;
+    for (let round = 0; round < 400; round++) {
+      // 15 % of every segment kept (a backlog), the rest churn removed in the same round
+      const churned: number[] = [];
+      for (let k = 0; k < 500; k++) {
+        id++;
+        if (k < 75) {
+          store.addMessage(id, msg(body), [q]);
+          kept.push(id);
+        } else {
+          store.addMessage(id, msg(body), [churn]);
+          churned.push(id);
+        }
+      }
+      // every 5 rounds a new durable queue gets one message, consumed at once, then stays idle
+      if (round % 5 === 0) {
+        const idle: QueueRef = { vhost: '/', queue: `rpc-${round}` };
+        store.putQueue(queueDef(idle.queue));
+        store.addMessage(++id, msg(body), [idle]);
+        store.removeMessage(idle, id);
+      }
+      for (const c of churned) store.removeMessage(churn, c);
+      clock.later(100);
+      await sync(store);
+      await store.compact();
+      if (round >= 100) {
+        const r = store.stats.diskBytes / store.stats.liveBytes;
+        most = Math.max(most, r);
+        sum += r;
+        n++;
+      }
+    }
+    await store.close();
+    const { state } = await openStore({ dir });
+    expect(state.messages.get(queueKey('/', 'q'))!.map((m) => m.id)).toEqual(kept);
+    expect(most).toBeLessThan(2.5);
+    expect(sum / n).toBeLessThan(2.2);
+  });
 });
