@@ -1,3 +1,6 @@
+import { Stored } from './exchanges/routing.js';
+import type { StoreFlow, StoreFlowHeld } from './store-flow.js';
+
 /** RabbitMQ's names for what an alarm is about: memory, and disk (free space under the limit, or a failing store) */
 export type AlarmResource = 'memory' | 'disk';
 
@@ -24,13 +27,22 @@ export interface FlowControlled {
 }
 
 /**
+ * A connection's state as RabbitMQ's management shows it (rabbit_reader's `state` info item),
+ * as far as back-pressure goes: `flow` while the store's credit flow holds it (not after:
+ * rabbit_reader's control_throttle drops `flow` from the reasons it is blocked by once credit
+ * comes back); under the alarm `blocked` once it published, `blocking` before that (every
+ * connection, consumers too: RabbitMQ 3.10.8 asked); else `running`.
+ */
+export type FlowState = 'running' | 'flow' | 'blocking' | 'blocked';
+
+/**
  * One connection's side of the alarm, RabbitMQ's rule: once the alarm is on, a connection
  * that publishes stops being read until the alarm clears. The publish that crosses the
  * watermark does not stop its own connection (it could never drain the queue otherwise).
  * Only back-pressure lives here (the alarm, the durability backlog's holds): a connection's
  * share of the event loop is its protocol adapter's input policy (protocols/common/read-slices.ts).
  */
-export class PublisherFlow {
+export class PublisherFlow implements StoreFlowHeld {
   private blocked = false;
   /** the alarm stopped this connection's reading (it published while blocked) */
   private paused = false;
@@ -38,12 +50,37 @@ export class PublisherFlow {
   private holds = 0;
   private reading = true;
   private closed = false;
+  /** the store's credit flow holds the reading now (StoreFlow) */
+  private flowHeldNow = false;
 
   constructor(
     private readonly alarms: Alarms,
     private readonly client: FlowControlled,
+    /** the journal's credit flow (Broker.storeFlow); without it, only the alarm and durability backlogs hold */
+    private readonly storeFlow?: StoreFlow,
   ) {
     alarms.subscribe(this);
+  }
+
+  /**
+   * A publish of this connection came back with `flags` (VHost.publish): one that went to the
+   * journal while the journal is behind its bound holds the reading until it catches up
+   * (StoreFlow). A flag test and a field read per publish.
+   */
+  stored(flags: number): void {
+    if (flags & Stored && this.storeFlow?.behind) this.storeFlow.stored(this);
+  }
+
+  /** StoreFlow: it holds (true) or let go of (false) this connection */
+  flowHeld(on: boolean): void {
+    this.flowHeldNow = on;
+  }
+
+  /** what RabbitMQ's management shows as the connection's state (FlowState) */
+  state(): FlowState {
+    if (!this.blocked && this.flowHeldNow) return 'flow';
+    if (this.blocked) return this.paused ? 'blocked' : 'blocking';
+    return 'running';
   }
 
   /** the connection published: stop reading it if the alarm is on */
@@ -85,6 +122,7 @@ export class PublisherFlow {
   close(): void {
     this.closed = true;
     this.alarms.unsubscribe(this);
+    this.storeFlow?.forget(this);
   }
 
   private apply(): void {

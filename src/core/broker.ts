@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import { engineVersionRules, type VersionRules } from './engine-versions.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import { Alarms, type AlarmResource } from './alarm.js';
+import { Alarms, PublisherFlow, type AlarmResource, type FlowControlled } from './alarm.js';
 import { ClientIds } from './client-ids.js';
 import { Durability } from './durability.js';
+import { StoreFlow } from './store-flow.js';
 import type { Consumer, Delivery } from './consumer.js';
 import { notFound } from './errors.js';
 import { Limits, type LimitSettings } from './limits.js';
@@ -139,6 +140,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   readonly bulkWork = new SlicedWork();
   /** waits for the store before a confirm, receipt or PUBACK */
   readonly durability: Durability;
+  /** holds persistent publishers while the journal is behind (RabbitMQ's credit flow to the message store) */
+  readonly storeFlow: StoreFlow;
   /** retained messages (MQTT's), per vhost, kept through the store */
   readonly retained: RetainedMessages;
   /** protocol sessions' own small records (MQTT's shared subscriptions, wills, QoS 2 ids), kept through the store */
@@ -179,7 +182,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
     this.retained = new RetainedMessages(store);
     this.records = new KeyedRecords(store);
     this.durability = new Durability(store, this.alarms);
+    this.storeFlow = new StoreFlow(store);
     this.store.onError((err) => this.alarms.setDisk(err !== null));
+  }
+
+  /** one client connection's back-pressure: the resource alarm, the journal's credit flow, its durability backlogs */
+  publisherFlow(client: FlowControlled): PublisherFlow {
+    return new PublisherFlow(this.alarms, client, this.storeFlow);
   }
 
   vhost(name: string): VHost | undefined {

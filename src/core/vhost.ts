@@ -15,7 +15,7 @@ import {
 } from './errors.js';
 import { Exchange, isExchangeType, type ExchangeOptions } from './exchanges/exchange.js';
 import type { Destination } from './exchanges/router.js';
-import { findQueues, hasSenderSelectedKeys, Rejected, Routed } from './exchanges/routing.js';
+import { findQueues, hasSenderSelectedKeys, Rejected, Routed, Stored } from './exchanges/routing.js';
 import { fieldEquals } from './exchanges/headers.js';
 import type { FieldTable } from './fields.js';
 import type { Message } from './message.js';
@@ -474,7 +474,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
     }
     // after enqueueing, so listeners see the message in its queues
     this.host.published(message, accepted.length);
-    return flags | Routed;
+    return persisted ? flags | Routed | Stored : flags | Routed;
   }
 
   // ---- QueueHost -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { AccessControl } from '../core/access.js';
 import type { FieldTable } from '../core/fields.js';
 import type { Broker } from '../core/broker.js';
+import type { FlowState } from '../core/alarm.js';
 import type { Logger } from '../server/logger.js';
 
 export type { AccessControl, AuthenticatedUser, AuthOutcome, Permission } from '../core/access.js';
@@ -47,6 +48,8 @@ export interface ClientConnection {
   readonly clientProperties?: FieldTable;
   /** what the handshake settled (AMQP's tune): shown by the management API */
   readonly negotiated?: { channelMax: number; frameMax: number; heartbeat: number };
+  /** its back-pressure, once open: the state the management API shows (running, flow, blocking, blocked) */
+  readonly flow?: { state(): FlowState } | undefined;
   /** the connection's channels, for protocols that have them (AMQP 0-9-1) */
   channelInfo?(): ChannelInfo[];
   /** close with the protocol's own "server shutting down" (AMQP 320 CONNECTION_FORCED) */

@@ -484,6 +484,7 @@ function openJournal(dir: string, options: BrokerOptions, logger: Logger, io: Io
     retryDelayMs: j.retryDelayMs,
     pageThreshold: j.pageThreshold,
     headZeroFill: j.headZeroFill,
+    backlogBytes: j.backlogBytes,
   });
 }
 

@@ -204,4 +204,10 @@ export interface JournalOptions {
   pageThreshold?: number;
   /** the head segment made at open is zero-filled this far before records go there (default: the whole segment; FileStoreOptions.headZeroFill) */
   headZeroFill?: number;
+  /**
+   * bytes of records accepted and not yet durable past which connections publishing persistent
+   * messages stop being read until half of it is left (RabbitMQ's credit flow; management shows
+   * them in state `flow`; default 16 MiB, 0: no bound; FileStoreOptions.backlogBytes)
+   */
+  backlogBytes?: number;
 }

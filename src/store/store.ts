@@ -70,6 +70,13 @@ export interface Store {
    */
   syncPoint?(): number;
   syncTo?(point: number, cb: (err?: Error) => void): void;
+  /**
+   * A store whose writes can fall behind (a journal waiting for the disk): `listener(true)` once
+   * what it accepted and has not yet made durable passes its bound, `listener(false)` once that
+   * has fallen well under it. The broker holds the reading of persistent publishers meanwhile
+   * (core/store-flow.ts). Without it (the in-memory store) nothing is held.
+   */
+  onBacklog?(listener: (behind: boolean) => void): void;
   /** called with write errors (a full disk): the broker blocks publishers until `onRecovered` */
   onError(listener: (err: Error | null) => void): void;
   close(): Promise<void>;

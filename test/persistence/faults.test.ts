@@ -5,63 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { createLogger } from '../../src/server/logger.js';
-import { nodeFs, type StoreFs } from '../../src/store/file/fs-layer.js';
 import type { AmqpConnection } from '../../src/protocols/amqp/connection.js';
 import { channelClosed, connect } from '../helpers/amqp.js';
 import { RawStomp, getHeader } from '../helpers/stomp.js';
 import { mqttConnect } from '../helpers/mqtt.js';
-
-/**
- * The real file operations, with two switches: writes that fail (a full disk) and segment
- * syncs (fdatasync) that wait until released (to see what the broker does before its data is durable).
- */
-class FaultyFs implements StoreFs {
-  failWrites: NodeJS.ErrnoException | null = null;
-  holdFsyncs = false;
-  private held: (() => void)[] = [];
-  private heldWaiters: (() => void)[] = [];
-
-  open = nodeFs.open;
-  close = nodeFs.close;
-  read = nodeFs.read;
-  ftruncate = nodeFs.ftruncate;
-  fstatSize = nodeFs.fstatSize;
-  unlink = nodeFs.unlink;
-  readdir = nodeFs.readdir;
-  mkdir = nodeFs.mkdir;
-
-  write: StoreFs['write'] = (fd, buf, offset, length, position) =>
-    this.failWrites ? Promise.reject(this.failWrites) : nodeFs.write(fd, buf, offset, length, position);
-
-  fsync = nodeFs.fsync;
-
-  // a journal segment's sync (a directory's fsync is not held)
-  fdatasync: StoreFs['fdatasync'] = async (fd) => {
-    // decided when the sync starts: one already running when holding begins is not held
-    const hold = this.holdFsyncs;
-    await nodeFs.fdatasync(fd);
-    if (!hold) return;
-    await new Promise<void>((resolve) => {
-      this.held.push(resolve);
-      for (const w of this.heldWaiters.splice(0)) w();
-    });
-  };
-
-  /** resolves once an fsync is being held */
-  fsyncHeld(): Promise<void> {
-    return this.held.length > 0 ? Promise.resolve() : new Promise((r) => this.heldWaiters.push(r));
-  }
-
-  /** let the fsyncs held so far finish; later ones are held again */
-  releaseHeld(): void {
-    for (const r of this.held.splice(0)) r();
-  }
-
-  releaseFsyncs(): void {
-    this.holdFsyncs = false;
-    for (const r of this.held.splice(0)) r();
-  }
-}
+import { FaultyFs } from '../helpers/faulty-fs.js';
 
 function enospc(): NodeJS.ErrnoException {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });

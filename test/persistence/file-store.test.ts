@@ -89,9 +89,9 @@ function gatedSyncs() {
 }
 
 /** a store on `dir` whose syncs from now on wait for the test (gatedSyncs) */
-async function openGated(dir: string) {
+async function openGated(dir: string, extra: Partial<FileStoreOptions> = {}) {
   const gate = gatedSyncs();
-  const { store } = await reopen(dir, { fs: gate.fs, retryDelayMs: 60_000 });
+  const { store } = await reopen(dir, { fs: gate.fs, retryDelayMs: 60_000, ...extra });
   await sync(store);
   gate.gated = true;
   return { store, gate };
@@ -601,6 +601,40 @@ describe('FileStore', () => {
     await store.close();
     const { state } = await reopen(dir);
     expect(bodies(state, q1)).toEqual(['one', 'two', 'three', 'four', 'five']);
+  });
+
+  it('the backlog bound: listeners hear true once records not yet durable pass it, false once a flush leaves half or less, and it counts back to 0 whenever all is synced', async () => {
+    const dir = tempDir();
+    const bound = 256 * 1024;
+    const { store, gate } = await openGated(dir, { backlogBytes: bound });
+    const { held, until } = gate;
+    const heard: boolean[] = [];
+    store.onBacklog((behind) => heard.push(behind));
+    store.addMessage(1, msg('first'), [q1]);
+    store.sync(() => undefined);
+    await until(() => held.length === 1);
+    const body = 'b'.repeat(1000);
+    let id = 2;
+    // under the bound: nothing heard
+    while (store.stats.backlogBytes < bound - 2000) store.addMessage(id++, msg(body), [q1]);
+    expect(heard).toEqual([]);
+    // past it: heard once, however many more come
+    for (let i = 0; i < 300; i++) store.addMessage(id++, msg(body), [q1]);
+    expect(store.stats.backlogBytes).toBeGreaterThan(bound);
+    expect(heard).toEqual([true]);
+    gate.gated = false;
+    for (const h of held.splice(0)) h.release();
+    await sync(store);
+    expect(heard).toEqual([true, false]);
+    expect(store.stats.backlogBytes).toBe(0);
+    // many synced rounds later, it still counts back to 0 (what is added and what is subtracted agree)
+    for (let round = 0; round < 200; round++) {
+      store.addMessage(id++, msg(body), [q1]);
+      store.removeMessage(q1, id - 2);
+      await sync(store);
+    }
+    expect(store.stats.backlogBytes).toBe(0);
+    expect(heard).toEqual([true, false]);
   });
 
   it('records that pile up behind two slow syncs are buffered in chunks, not in one buffer doubled and copied (session 15: a flood reached 225 MiB against a 200 MiB watermark)', async () => {

@@ -103,3 +103,5 @@ function isQueue(d: Destination): boolean {
 /** publish outcomes, as flags: a confirm is a nack when Rejected is set */
 export const Routed = 1;
 export const Rejected = 2;
+/** the message went to the store's journal (persistent, to a durable queue): core/store-flow.ts */
+export const Stored = 4;

@@ -303,7 +303,7 @@ export function connectionJson(b: ManagementBackend, c: ClientConnection): Recor
     name: connectionName(c),
     node: NODE_NAME,
     type: 'network',
-    state: 'running',
+    state: c.flow?.state() ?? 'running',
     protocol: PROTOCOL_NAMES[c.protocol],
     user: c.user ?? '',
     user_who_performed_action: c.user ?? '',

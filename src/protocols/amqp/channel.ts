@@ -498,6 +498,7 @@ export class AmqpChannel implements ConsumerSink {
     if (this.tx) {
       if (!this.vhost.getExchange(exchange)) throw notFound(`no exchange '${exchange}' in vhost '${this.vhost.name}'`);
       this.tx.publish(exchange, routingKey, message, (flags) => {
+        this.conn.flow?.stored(flags);
         if (mandatory && !(flags & Routed)) this.returnMessage(message, exchange, routingKey);
       });
       return;
@@ -511,6 +512,8 @@ export class AmqpChannel implements ConsumerSink {
       if (this.confirming) this.publishSeq--;
       throw err;
     }
+    // a persistent message while the journal is behind holds this connection's reading (core/store-flow.ts)
+    this.conn.flow?.stored(flags);
     if (mandatory && !(flags & Routed) && !(flags & Rejected)) this.returnMessage(message, exchange, routingKey);
     if (this.confirming) this.confirm(seq, (flags & Rejected) !== 0);
   }

@@ -512,7 +512,7 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.send(0, 'connection.open-ok', {});
-    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    this.flow = this.ctx.broker.publisherFlow(this);
   }
 
   /**

@@ -128,7 +128,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   /** transactions declared on this connection's coordinator links, by txn-id */
   readonly transactions: Amqp10Transactions;
   /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
-  private flow: PublisherFlow | undefined;
+  /** back-pressure: the alarm, the journal's credit flow, durability backlogs (management reads its state) */
+  flow: PublisherFlow | undefined;
   /** the socket's input, processed in slices of time per turn (other sockets and the disk's completions run between) */
   private readonly input: ReadSlices;
   readonly log;
@@ -336,7 +337,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
     this.startHeartbeats(open.idleTimeOut ?? 0);
-    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    this.flow = this.ctx.broker.publisherFlow(this);
     this.log.info('AMQP 1.0 connection open', { user: user.name, vhost: vhostName, container: open.containerId, remote: this.remoteAddress });
   }
 

@@ -270,6 +270,8 @@ export class IncomingLink {
       this.refuseMessage(id, settled, err);
       return;
     }
+    // a persistent message while the journal is behind holds the reading (core/store-flow.ts)
+    this.conn.flow?.stored(flags);
     if (settled) return;
     let state: Composite;
     if (flags & Rejected) {
@@ -322,7 +324,9 @@ export class IncomingLink {
   /** a committed publish: a node deleted since the transfer loses only that message, as an unroutable one */
   private publishCommitted(exchange: string, key: string, message: Message): number {
     try {
-      return this.vhost.publish(exchange, key, message);
+      const flags = this.vhost.publish(exchange, key, message);
+      this.conn.flow?.stored(flags);
+      return flags;
     } catch (err) {
       if (!(err instanceof BrokerError)) throw err;
       this.conn.log.info('AMQP 1.0 transactional message dropped at commit', { exchange, key, error: err.text });

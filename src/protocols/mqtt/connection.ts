@@ -86,7 +86,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** the user's permissions, through the core's access service */
   private access: Access | undefined;
   /** the resource alarm's hold on this client's reading (RabbitMQ stops reading publishers) */
-  private flow: PublisherFlow | undefined;
+  /** back-pressure: the alarm, the journal's credit flow, durability backlogs (management reads its state) */
+  flow: PublisherFlow | undefined;
   private session: Session | undefined;
   private consumer: Consumer | undefined;
   private queueName = '';
@@ -445,7 +446,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.server.sessions.update(vhost.name, clientId, { will });
     }
     this.session = this.ctx.broker.openSession(vhost, this);
-    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    this.flow = this.ctx.broker.publisherFlow(this);
     const prefetch = this.server.options.prefetch ?? 1000;
     this.session.consumerPrefetch = this.clientReceiveMaximum < prefetch ? this.clientReceiveMaximum : prefetch;
     this.keepAlive = p.keepalive ?? 0;
@@ -630,6 +631,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       if (!(err instanceof BrokerError)) throw err;
       return this.protocolFailure(RC.UNSPECIFIED_ERROR, err.message);
     }
+    // a persistent message (QoS > 0 to a durable queue) while the journal is behind holds the reading (core/store-flow.ts)
+    this.flow!.stored(flags);
     if ((flags & Rejected) !== 0 && qos > 0) {
       // a queue with x-overflow reject-publish turned it away. rabbit_mqtt_processor's
       // {rejected, ...} queue action: MQTT 5 gets PUBACK 0x83 (implementation specific error);

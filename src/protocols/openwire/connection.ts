@@ -133,7 +133,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private receivedSinceCheck = false;
   private lastWrite = Date.now();
   /** the resource alarm's hold on this connection (ActiveMQ's producer flow control) */
-  private flow: PublisherFlow | undefined;
+  /** back-pressure: the alarm, the journal's credit flow, durability backlogs (management reads its state) */
+  flow: PublisherFlow | undefined;
   private blocked = false;
   /** answers (Responses, ProducerAcks) held while a resource alarm is on */
   private readonly heldForSpace: (() => void)[] = [];
@@ -378,7 +379,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.connectionId = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
     this.accessCheck = new Access(this.ctx.access, outcome.user.name);
     if (this.negotiationTimer) clearTimeout(this.negotiationTimer);
-    this.flow ??= new PublisherFlow(this.ctx.broker.alarms, this);
+    this.flow ??= this.ctx.broker.publisherFlow(this);
     this.log.info('OpenWire connection open', { user: login, clientId, remote: this.remoteAddress });
     this.respond(cmd);
   }
@@ -464,7 +465,9 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private publish(exchange: string, key: string, message: Message): void {
-    this.vhostModel.publish(exchange, key, message);
+    // a persistent message while the journal is behind holds the reading (core/store-flow.ts): an
+    // async send waits for nothing else
+    this.flow?.stored(this.vhostModel.publish(exchange, key, message));
   }
 
   /** an ActiveMQ queue: durable, shared, there until deleted */

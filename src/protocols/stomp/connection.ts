@@ -92,7 +92,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   /** closes a connection whose CONNECT has not been answered within the handshake timeout */
   private handshakeTimer: NodeJS.Timeout | undefined;
   /** the resource alarm's hold on this connection's reading */
-  private flow: PublisherFlow | undefined;
+  /** back-pressure: the alarm, the journal's credit flow, durability backlogs (management reads its state) */
+  flow: PublisherFlow | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   private readonly log;
@@ -281,7 +282,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.state = 'open';
     this.sendFrame('CONNECTED', reply.headers);
     this.startHeartbeats(reply.sendMs, reply.receiveMs);
-    this.flow = new PublisherFlow(this.ctx.broker.alarms, this);
+    this.flow = this.ctx.broker.publisherFlow(this);
   }
 
   // ---- SEND ----------------------------------------------------------------------
@@ -314,7 +315,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     // RabbitMQ stops reading from a publisher while a resource alarm is on; asked before
     // publishing, so the publish that crosses the watermark does not stop its own connection
     this.flow?.published();
-    return this.vhostModel.publish(exchange, key, message);
+    const flags = this.vhostModel.publish(exchange, key, message);
+    // a persistent message while the journal is behind holds the reading (core/store-flow.ts)
+    this.flow?.stored(flags);
+    return flags;
   }
 
   /**

@@ -77,7 +77,22 @@ export interface FileStoreOptions {
    * brokers on data dirs (and the CLIs they spawn) do not each write a segment of zeros.
    */
   headZeroFill?: number;
+  /**
+   * The journal's backlog bound: once the records accepted and not yet durable pass this many
+   * bytes, `onBacklog` listeners hear `true` (the broker then holds the reading of connections
+   * that publish persistent messages, RabbitMQ's credit flow from publishers to the message
+   * store), and `false` once they fall to half of it. Default DEFAULT_BACKLOG_BYTES; 0: no bound.
+   */
+  backlogBytes?: number;
 }
+
+/**
+ * FileStoreOptions.backlogBytes' default. A flood whose disk keeps up has a flush writing and
+ * one syncing, a few MiB (a 50 ms sync at ~50 MB/s of 1 KiB messages is ~2.5 MB); a slow sync
+ * (this VM's disk: 57-261 ms now and then) let 16-32 MiB of a flood's records wait in memory
+ * (session 15, verify §1.4), beyond what the memory monitor had seen arrive.
+ */
+export const DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 /** FileStoreOptions.headZeroFill's default from the environment (LOCALMQ_JOURNAL_HEAD_ZERO_FILL), if set to a byte count */
 function headZeroFillFromEnv(): number | undefined {
@@ -98,6 +113,8 @@ export interface FileStoreStats extends GroupCommitStats {
   copiedBytes: number;
   /** memory in the buffers of records not yet durable (GroupCommit.bufferBytes) */
   bufferBytes: number;
+  /** bytes of records accepted and not yet durable (the bound's measure: FileStoreOptions.backlogBytes) */
+  backlogBytes: number;
 }
 
 const DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024;
@@ -127,6 +144,8 @@ export class FileStore implements Store {
   private gc!: GroupCommit;
   private lock: DirLock | undefined;
   private listeners: ((err: Error | null) => void)[] = [];
+  private backlogListeners: ((behind: boolean) => void)[] = [];
+  private readonly backlogBytes: number;
   /** queue key -> its number within the head segment */
   private localRefs = new Map<string, number>();
   private slotScratch: number[] = [];
@@ -150,6 +169,7 @@ export class FileStore implements Store {
     this.logger = opts.logger ?? consoleStoreLogger;
     this.segmentSize = opts.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     this.syncDelayMs = opts.syncDelayMs ?? 0;
+    this.backlogBytes = opts.backlogBytes ?? DEFAULT_BACKLOG_BYTES;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
     this.compactSliceMs = opts.compactSliceMs ?? SLICE_MS;
     this.pageThreshold = opts.pageThreshold ?? DEFAULT_PAGE_THRESHOLD;
@@ -182,6 +202,10 @@ export class FileStore implements Store {
         preopenAt: this.segmentSize >>> 1,
         // records overwrite zeros: a confirm's fdatasync then has no ext4 journal commit to wait for
         headZeroFill: this.headZeroFill,
+        backlogBytes: this.backlogBytes,
+        onBacklog: (behind) => {
+          for (const l of this.backlogListeners) l(behind);
+        },
       });
       this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
@@ -402,6 +426,10 @@ export class FileStore implements Store {
     this.listeners.push(listener);
   }
 
+  onBacklog(listener: (behind: boolean) => void): void {
+    this.backlogListeners.push(listener);
+  }
+
   /** flushes and fsyncs everything, releases the lock; writes after this are ignored */
   async close(): Promise<void> {
     if (this.phase !== 'open') {
@@ -434,6 +462,7 @@ export class FileStore implements Store {
       compactedSegments: this.compactedSegments,
       copiedBytes: this.copiedBytes,
       bufferBytes: this.gc.bufferBytes,
+      backlogBytes: this.gc.backlog,
     };
   }
 

@@ -77,6 +77,13 @@ export interface GroupCommitOptions {
    * 0 (default): sparse files only, every sync commits the block allocation.
    */
   headZeroFill?: number;
+  /**
+   * The journal's backlog bound (RabbitMQ's credit flow between publishers and the message
+   * store): once the bytes appended and not yet durable pass it, `onBacklog(true)`; once they
+   * fall to half of it, `onBacklog(false)`. 0 or unset: no bound.
+   */
+  backlogBytes?: number;
+  onBacklog?: (behind: boolean) => void;
 }
 
 /** zeros written per write while a segment file is zero-filled */
@@ -148,6 +155,15 @@ export class GroupCommit {
   /** records of writers set aside whole (CHUNK_BYTES) for the next flush, and those writers */
   private setAside: Batch[] = [];
   private setAsideWriters: ByteWriter[] = [];
+  /**
+   * bytes of batches cut from writers and not yet durable: set aside, in flushes under way,
+   * failed (added per batch as cut, subtracted per batch once durable); with `writer.pos`, the
+   * journal's backlog (kept as a sum: read on every append)
+   */
+  private detached = 0;
+  /** the backlog passed backlogBytes and has not yet fallen to half of it */
+  private behind = false;
+  private readonly backlogHigh: number;
 
   private waiting: SyncCallback[] = [];
   /** flushes under way, oldest first */
@@ -177,6 +193,7 @@ export class GroupCommit {
 
   constructor(private readonly opts: GroupCommitOptions) {
     this.headSeg = opts.headSegment;
+    this.backlogHigh = opts.backlogBytes && opts.backlogBytes > 0 ? opts.backlogBytes : Infinity;
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: 0 }];
     this.writer.ensure(SEGMENT_HEADER);
     writeSegmentHeader(this.writer.buf, 0);
@@ -211,6 +228,11 @@ export class GroupCommit {
     let n = 0;
     for (const b of bufs) n += b.length;
     return n;
+  }
+
+  /** bytes appended and not yet durable (buffered, in flushes under way, failed) */
+  get backlog(): number {
+    return this.detached + this.writer.pos;
   }
 
   get failing(): Error | null {
@@ -281,6 +303,10 @@ export class GroupCommit {
    * that a producer waiting on its own sync does not wait behind a flush of acks too.
    */
   appended(lazy = false): void {
+    if (!this.behind && this.detached + this.writer.pos > this.backlogHigh) {
+      this.behind = true;
+      this.opts.onBacklog?.(true);
+    }
     if (!lazy) {
       this.eager = true;
       this.schedule();
@@ -437,14 +463,21 @@ export class GroupCommit {
     return cbs;
   }
 
-  /** the current writer's records as batches (one per segment it holds records of), added to `into` */
+  /**
+   * The current writer's records as batches (one per segment it holds records of), added to
+   * `into`. Each batch cut is counted in the backlog as it is (`detached`), and subtracted as it
+   * is once durable: the two always agree, whatever a batch spans.
+   */
   private cutBatches(into: Batch[]): void {
     const w = this.writer;
     const marks = this.marks;
     for (let i = 0; i < marks.length; i++) {
       const m = marks[i]!;
       const end = i + 1 < marks.length ? marks[i + 1]!.start : w.pos;
-      if (end > m.start) into.push({ seg: m.seg, buf: w.buf, start: m.start, end, fileOffset: m.fileOffset });
+      if (end > m.start) {
+        into.push({ seg: m.seg, buf: w.buf, start: m.start, end, fileOffset: m.fileOffset });
+        this.detached += end - m.start;
+      }
     }
   }
 
@@ -549,6 +582,11 @@ export class GroupCommit {
     } else {
       // a flush succeeds only after the one before it did: everything appended before it started is on disk
       this.durableSeq = f.seq;
+      for (const b of f.batches) this.detached -= b.end - b.start;
+      if (this.behind && this.backlog <= this.backlogHigh / 2) {
+        this.behind = false;
+        this.opts.onBacklog?.(false);
+      }
       // a buffer grown by one huge message is let go rather than kept forever
       for (const w of f.writers) if (this.spares.length < PIPELINE_DEPTH && w.buf.length <= MAX_SPARE_BUFFER) this.spares.push(w);
       if (this.error !== null && this.inflight.length === 0 && this.failed.length === 0) {
