@@ -186,8 +186,13 @@ it('a get in slices goes on while channels holding messages behind its head clos
   expect(waitedAtClose).toBeGreaterThan(0);
   expect(waitedAtClose).toBeLessThanOrEqual(CLOSES / 2);
   // the get took something at each of its steps between two closes, before its wait for the client
-  // and after it (old code: nothing, the same count at every close of each half)
-  const tookNothingBefore = takenAtClose.flatMap((n, k) => (k > 0 && n <= takenAtClose[k - 1]! ? [k] : []));
-  expect(tookNothingBefore).toEqual([]);
+  // and after it (old code: nothing, the same count at every close of each half). Closes after it had
+  // taken all K show no more and are left out: a fast get may end before the last ones (train run 45
+  // failed so; beside other test files here: 7,000-14,000 a close, all 100,000 by the 11th close). The
+  // wait came with a few MB written (K is ~20 MB): at least the two closes after it find the get taking.
+  const whileTaking = takenAtClose.filter((n) => n < K);
+  expect(whileTaking.length, `taken at each close: ${takenAtClose.join(' ')}`).toBeGreaterThanOrEqual(waitedAtClose + 2);
+  const tookNothingBefore = whileTaking.flatMap((n, k) => (k > 0 && n <= whileTaking[k - 1]! ? [k] : []));
+  expect(tookNothingBefore, `taken at each close: ${takenAtClose.join(' ')}`).toEqual([]);
   await t.ch.deleteQueue('mw.stream');
 });
