@@ -17,8 +17,16 @@ interface Batch {
    * one is back, not at the end of the batch
    */
   readonly returningTo: Map<Queue, Returning> | undefined;
-  /** taken from `deliveries` but not settled: its queue held the batch's requeue there (Queue.returnsHeldFor) */
-  waiting: Delivery | undefined;
+  /**
+   * taken from `deliveries` but not settled yet, in their order: those of queues that held the
+   * batch's requeue there (Queue.returnsHeldFor), settled once the batch's other deliveries are, when
+   * those queues' answers have run. The rest of the batch goes on meanwhile: its other queues get
+   * theirs back without waiting for an answer on another queue, as each RabbitMQ queue process
+   * requeues its own (undefined until one is held)
+   */
+  aside: Fifo<Delivery> | undefined;
+  /** the queues of `aside`: every later delivery of one of them goes there too (each queue's order kept) */
+  asideOf: Set<Queue> | undefined;
   done: boolean;
 }
 
@@ -82,7 +90,10 @@ const putsBack = (how: SettleHow): boolean => how === 'requeue' || how === 'rele
  * later ones, as RabbitMQ does. Only the queues the batch brings messages
  * back to are held, each only until its own are back (counted a chunk at a time): a channel
  * closing with a million unacked of one queue and a few of another gives the other its few back
- * at once, as RabbitMQ's queue processes each requeue their own.
+ * at once, as RabbitMQ's queue processes each requeue their own. Likewise a queue where an answer
+ * asked before the requeue still waits (Queue.returnsHeldFor) has its part set aside (Batch.aside)
+ * until that answer has run, the rest of the batch going on: the batch's other queues do not wait
+ * for it (they waited for the requeue that answer waits for: closing-s15 item 5).
  */
 export class BulkSettle implements SlicedTask {
   private readonly batches = new Fifo<Batch>();
@@ -140,7 +151,7 @@ export class BulkSettle implements SlicedTask {
         returningTo.set(q, r);
       }
     }
-    this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, waiting: undefined, done: false });
+    this.batches.push({ deliveries: deliveries[Symbol.iterator](), how, returningTo, aside: undefined, asideOf: undefined, done: false });
     this.count += count;
   }
 
@@ -160,23 +171,35 @@ export class BulkSettle implements SlicedTask {
       let n = 0;
       // the iterator moves before each settle: a queue it touches may finish this task re-entrantly
       for (;;) {
-        let d = batch.waiting;
-        if (d !== undefined) batch.waiting = undefined;
-        else {
-          const r = batch.deliveries.next();
-          if (r.done) {
+        let d: Delivery;
+        const r = batch.deliveries.next();
+        if (!r.done) {
+          d = r.value;
+          // a run of deliveries back to another queue: that queue may hold this requeue until answers
+          // asked before it have run; then its deliveries wait aside and the rest of the batch goes on
+          if (back !== undefined && d.queue !== runOf && d.queue !== null && !d.timedOut && (batch.asideOf?.has(d.queue) || this.heldBy(back, d.queue))) {
+            (batch.aside ??= new Fifo()).push(d);
+            (batch.asideOf ??= new Set()).add(d.queue);
+            if (++n === LEAVE_CHUNK) {
+              if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
+              break;
+            }
+            continue;
+          }
+        } else if (batch.aside?.length) {
+          // the rest of the batch is settled: those set aside, once their queue's answers have run
+          d = batch.aside.peek()!;
+          if (d.queue !== runOf && this.heldBy(back!, d.queue!)) {
             if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-            this.finished(batch);
+            this.park(d.queue!);
+            parked = true;
             break;
           }
-          d = r.value;
-        }
-        // a run of deliveries back to another queue: that queue may hold this requeue until answers asked before it have run
-        if (back !== undefined && d.queue !== runOf && d.queue !== null && !d.timedOut && this.heldBy(back, d.queue)) {
+          // taken off before it is settled: a queue it touches may step this task re-entrantly
+          batch.aside.shift();
+        } else {
           if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-          batch.waiting = d;
-          this.park(d.queue);
-          parked = true;
+          this.finished(batch);
           break;
         }
         this.count--;
@@ -235,8 +258,9 @@ export class BulkSettle implements SlicedTask {
   }
 
   /**
-   * Wait, out of the bulk work, until `q`'s answers have run: parked there, the work behind this
-   * task (perhaps the requeue those answers wait for) goes on; then it runs again ahead of it.
+   * Wait, out of the bulk work, until `q`'s answers have run (the batch's deliveries set aside for
+   * `q` are all that is left of it): parked there, the work behind this task (perhaps the requeue
+   * those answers wait for) goes on; then it runs again ahead of it.
    */
   private park(q: Queue): void {
     const work = this.work!;

@@ -267,17 +267,21 @@ it('a requeue held behind a waiting answer is set aside, not lost: the broker st
   expect(served).toBe(1100);
 });
 
+/** a broker with q1 (21,000 messages), q2 (2000) and q3 (`inQ3`) */
+function threeQueues(inQ3: number) {
+  const { broker, vhost } = coreBroker();
+  const [q1, q2, q3] = ['q1', 'q2', 'q3'].map((name) => declareQueue(vhost, name) as Queue) as [Queue, Queue, Queue];
+  for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q1', `a${i}`);
+  for (let i = 0; i < 2000; i++) publish(vhost, '', 'q2', `b${i}`);
+  for (let i = 0; i < inQ3; i++) publish(vhost, '', 'q3', `c${i}`);
+  return { broker, vhost, q1, q2, q3 };
+}
+
 // review-s13-2 F3: the requeue held behind an answer came back at the TAIL of the bulk work, so the
 // rest of its batch (its return to another queue, which no answer holds) waited for every bulk task
 // queued while it was held. In RabbitMQ each queue process requeues its own: q2's does not wait for q1.
 it('a requeue held behind an answer on one queue goes on ahead of the bulk work queued meanwhile: its return to another queue does not wait for that (it did)', async () => {
-  const { broker, vhost } = coreBroker();
-  const q1 = declareQueue(vhost, 'q1') as Queue;
-  const q2 = declareQueue(vhost, 'q2') as Queue;
-  const q3 = declareQueue(vhost, 'q3') as Queue;
-  for (let i = 0; i < 21_000; i++) publish(vhost, '', 'q1', `a${i}`);
-  for (let i = 0; i < 2000; i++) publish(vhost, '', 'q2', `b${i}`);
-  for (let i = 0; i < 90_000; i++) publish(vhost, '', 'q3', `c${i}`);
+  const { broker, vhost, q1, q2, q3 } = threeQueues(90_000);
   const a = await holding(broker, vhost, 'q1', 20_000, 'a');
   // b holds 1000 of q1 and 2000 of q2, x 90,000 of q3
   const b = await holding(broker, vhost, 'q1', 1000, 'b1');
@@ -303,6 +307,52 @@ it('a requeue held behind an answer on one queue goes on ahead of the bulk work 
     if (xAcked < 0 && q3.unackedCount === 0) xAcked = k;
   }
   expect(q2Back).toBeLessThan(xAcked);
+  await broker.bulkWork.idle();
+  expect([q1.messageCount, q2.messageCount, q3.messageCount]).toEqual([21_000, 2000, 0]);
+});
+
+// issue 18 point 5 (closing-s15 item 5, s13-mends F3's limit): a requeue held on one queue (an answer
+// there waits for an earlier requeue, and must see none of this one) held its whole batch: its returns
+// to other queues (and their consumers) waited until the requeue that answer waited for was done. In
+// RabbitMQ each queue process requeues its own: q2's return does not wait for a get on q1.
+it('a requeue held on one queue by an answer waiting there brings its other queues\' messages back without waiting for that answer (they waited for the requeue the answer waited for)', async () => {
+  const { broker, vhost, q1, q2, q3 } = threeQueues(3000);
+  // b holds 3000 of q3, then the first 1000 of q1, then 2000 of q2 (its consumers cancelled, the deliveries kept)
+  const b = await holding(broker, vhost, 'q3', 3000, 'b3');
+  b.s.cancel('b3');
+  for (const [name, n] of [['q1', 1000], ['q2', 2000]] as const) {
+    // a consumer's prefetch
+    b.s.setPrefetch(n, false);
+    const sink = new Collector();
+    b.s.consume(name, opts(`b-${name}`), sink);
+    await deliveredTo(broker, sink, n);
+    b.s.cancel(`b-${name}`);
+  }
+  const a = await holding(broker, vhost, 'q1', 20_000, 'a');
+  const g = gate(broker);
+  // b's ack of its q3 ones (bulk work, queued first), then a's 20,000 back to q1 (queued behind it)
+  b.s.ack(3000, true);
+  a.s.close();
+  // a get on q1 waits for a's
+  let answeredAt = -1;
+  let answerSaw = -1;
+  let k = 0;
+  q1.whenReturned(() => {
+    answeredAt = k;
+    answerSaw = q1.messageCount;
+  });
+  // b closes: its requeue (q1 and q2) goes in its bulk work, ahead of a's; q1's part waits for the get
+  b.s.close();
+  g.open();
+  let q2Back = -1;
+  for (; q2Back < 0 || answeredAt < 0; k++) {
+    await turn();
+    if (q2Back < 0 && q2.messageCount === 2000) q2Back = k;
+  }
+  // q2's back before the get on q1 was answered (old code: after it, once a's 20,000 were back)
+  expect(q2Back).toBeLessThan(answeredAt);
+  // the get saw a's 20,000 back and none of b's 1000
+  expect(answerSaw).toBe(20_000);
   await broker.bulkWork.idle();
   expect([q1.messageCount, q2.messageCount, q3.messageCount]).toEqual([21_000, 2000, 0]);
 });

@@ -15,7 +15,7 @@ const STILL_MS = 1000;
 const CARRIED_QUIET_MS = 250;
 /** ~500 ms in looks (LOOK_MS) */
 const AS_WRITTEN_LOOKS = 5;
-/** a consumer whose place was in a segment that went is taken for gone after this long, ms (a pause copies a segment per STILL_MS until then) */
+/** a consumer whose place was in a segment that went is taken for gone after this long, ms (its next segments wait until then) */
 const CONSUMER_GONE_MS = 5000;
 
 /**
@@ -40,18 +40,19 @@ const CONSUMER_GONE_MS = 5000;
  *   sooner than STILL_MS after they were written when the backlog is a small share of the traffic, and
  *   a queue consumed some time after publishing leaves its last falls there recent.
  * - When a segment a consumer read in goes (emptied or copied), the segments no consumer reads in yet
- *   are that consumer's next ones: for CONSUMER_GONE_MS each waits STILL_MS from when it becomes the
- *   oldest, unless a consumer takes from it (review-s14-1 D3: a queue consumed right behind a backlog had
- *   its whole backlog copied; review-s14-2 D1b: a consumer's pause copied the rest of its queue). A
- *   pause then copies a segment per STILL_MS.
+ *   are that consumer's next ones: for CONSUMER_GONE_MS none of them goes for being still (only mostly
+ *   dead or at the 3x bound), unless a consumer takes from it (review-s14-1 D3: a queue consumed right
+ *   behind a backlog had its whole backlog copied; review-s14-2 D1b: a consumer's pause copied the rest
+ *   of its queue). A pause shorter than that copies at most the segment the consumer was reading in
+ *   (when its own last fall is STILL_MS old), not what it reads next: s15 copied one a second, what the
+ *   consumer took right after (1.8x the bytes of the reviewer's D1b repro, session 16). A consumer away
+ *   longer is taken for gone: the rest of its queue then goes as a backlog.
  *
  * No clock read or allocation per removal: a fall notes the current look (one field write).
  */
 export class CompactionChoice {
   /** dates the looks segments note */
   readonly clock: LookClock;
-  /** the oldest segment, and since when it is (the store's clock, ms) */
-  private oldestSeen: { no: number; since: number } | undefined;
   /** the last segment copied held a backlog: no consumer read in it, and no consumer's place went shortly before */
   private backlogBefore = false;
   /** when a segment a consumer read in last went (-Infinity: never) */
@@ -81,18 +82,15 @@ export class CompactionChoice {
     this.verdict = 'bound';
     if (dead > DEAD_PER_LIVE_AT_MOST * Math.max(liveBytes, this.segmentSize)) return true;
     this.verdict = 'staying';
-    let seen = this.oldestSeen;
-    if (seen === undefined || seen.no !== oldest.no) seen = this.oldestSeen = { no: oldest.no, since: now };
     const read = oldest.places > 0;
     const fell = this.clock.latest(oldest.fellIn, now);
     // part of the backlog copied just before it
     if (!read && this.backlogBefore && (now - fell >= CARRIED_QUIET_MS || oldest.fellIn <= oldest.sealedIn + AS_WRITTEN_LOOKS)) return true;
+    // a consumer's next one: it reads it once back (or is taken for gone: CONSUMER_GONE_MS)
+    if (!read && this.consumerAhead(now)) return false;
     // its live bytes have not fallen since, as far as the journal says: its own last fall, and that of the
     // segments gone before it (a consumer that emptied one is on its way through this one)
-    let stillSince = Math.max(fell, this.frontFell);
-    // a consumer's next one: watched afresh
-    if (!read && this.consumerAhead(now)) stillSince = Math.max(stillSince, seen.since);
-    return now - stillSince >= STILL_MS;
+    return now - Math.max(fell, this.frontFell) >= STILL_MS;
   }
 
   /** `info` goes now (copied if partly live, then deleted) */
