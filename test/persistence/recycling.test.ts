@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -148,8 +148,12 @@ async function setUp(keep = true) {
   const { store } = await open(dir, fs);
   store.putQueue(queueDef('q1'));
   store.putQueue(queueDef('kept'));
-  const keptBodies = await churn(store, 30, 0, keep);
-  return { dir, store, log, keptBodies };
+  const keptBodies = await churn(store, 1, 0, keep);
+  // a q1 message's record as segment 1 holds it (its file may be a spare already)
+  const first = readdirSync(dir).find((f) => f === '0000000001.jseg' || f === '0000000001.spare')!;
+  const segmentOneRecord = q1Record(readFileSync(join(dir, first)))!;
+  keptBodies.push(...(await churn(store, 29, 100_000, keep)));
+  return { dir, store, log, keptBodies, segmentOneRecord };
 }
 
 describe('recycled journal segment files', () => {
@@ -212,14 +216,12 @@ describe('recycled journal segment files', () => {
   });
 
   it('an old record right where the data ends (a page boundary on an old record boundary) is not read: it carries its own segment number (fails with plain CRCs: the consumed message comes back)', async () => {
-    const { dir } = await setUp();
+    const { dir, segmentOneRecord: record } = await setUp();
     const head = segmentFiles(dir).at(-1)!;
+    expect(head).not.toBe('0000000001.jseg');
     const image = crashImage(dir);
-    // a whole record of an earlier segment (a consumed q1 message, in another segment file or a spare)
-    // placed at the head's data end, as if the file's earlier use had one starting there
-    const others = readdirSync(dir).filter((f) => (f.endsWith('.jseg') && f !== head) || f.endsWith('.spare'));
-    const record = others.map((f) => q1Record(readFileSync(join(dir, f)))).find((r) => r !== undefined)!;
-    expect(record).toBeDefined();
+    // a whole record of segment 1 (a consumed q1 message) placed at the head's data end, as if the
+    // file's earlier use had one starting there
     const path = join(image, head);
     const end = await dataEnd(path);
     const bytes = readFileSync(path);
@@ -286,6 +288,26 @@ describe('journal format 2 beside older LocalMQs (review-s16-1 U2)', () => {
     expect(again.warn).toEqual([expect.stringMatching(/1 segment files of an older LocalMQ \(\*\.seg\) beside this journal's \(\*\.jseg\) are not read/)]);
     expect(again.bodies(q1)).toEqual(['one']);
     expect(readdirSync(dir)).toContain('0000000001.seg');
+  });
+
+  it('an adoption cut short (a kill -9 part way through the renames) is finished at the next open: every message back (review-s16-1 U4: the renamed half was taken for this journal, the rest left unread)', async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    first.store.putQueue(queueDef('kept'));
+    // ~200 KB nobody consumes: a few segments
+    const keptBodies = Array.from({ length: 200 }, (_, i) => `kept-${i}:${'k'.repeat(1000)}`);
+    keptBodies.forEach((body, i) => first.store.addMessage(i + 1, msg(body), [kept]));
+    await first.store.close();
+    const names = segmentFiles(dir);
+    expect(names.length).toBeGreaterThan(2);
+    // as an older LocalMQ names them, then the first of them renamed by an adoption that was cut short
+    for (const n of names) renameSync(join(dir, n), join(dir, n.replace('.jseg', '.seg')));
+    writeFileSync(join(dir, 'journal-adopting'), '');
+    renameSync(join(dir, names[0]!.replace('.jseg', '.seg')), join(dir, names[0]!));
+    const again = await open(dir);
+    expect(again.warn).toEqual([]);
+    expect(again.bodies(kept)).toEqual(keptBodies);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.seg') || f === 'journal-adopting')).toEqual([]);
   });
 
   it('a segment of a later format (its magic, an unknown version) stops the start instead of being removed as damaged', async () => {

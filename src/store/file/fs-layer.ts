@@ -59,3 +59,17 @@ export const nodeFs: StoreFs = {
   readdir: (path) => new Promise((res, rej) => fs.readdir(path, done(res, rej))),
   mkdir: (path) => new Promise((res, rej) => fs.mkdir(path, { recursive: true }, (err) => (err ? rej(err) : res()))),
 };
+
+/**
+ * Makes the directory's entries durable (a file created, renamed or removed in it). Windows
+ * cannot open a directory to fsync it; NTFS makes an entry durable with the file.
+ */
+export async function syncDirectory(fs: StoreFs, dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fd = await fs.open(dir, 'r');
+  try {
+    await fs.fsync(fd);
+  } finally {
+    await fs.close(fd);
+  }
+}

@@ -1,6 +1,6 @@
 import { ByteWriter } from './binary.js';
 import { segmentSeed } from './checksum.js';
-import type { StoreFs } from './fs-layer.js';
+import { syncDirectory, type StoreFs } from './fs-layer.js';
 import { segmentPath, writeSegmentHeader, SEGMENT_END, SEGMENT_HEADER } from './segment.js';
 import type { SegmentSpare } from './spare-segment.js';
 
@@ -758,15 +758,8 @@ export class GroupCommit {
     }
     // a recycled file's size may have changed too: committed here, not by its first records' sync
     if (zeros > from || recycled) await fs.fdatasync(fd);
-    // Windows cannot open a directory to fsync it; NTFS makes the entry durable with the file
-    if (process.platform === 'win32') return;
-    const dirFd = await fs.open(this.opts.dir, 'r');
-    try {
-      await fs.fsync(dirFd);
-      this.stats.fsyncs++;
-    } finally {
-      await fs.close(dirFd);
-    }
+    await syncDirectory(fs, this.opts.dir);
+    if (process.platform !== 'win32') this.stats.fsyncs++;
   }
 
   /** the head is past preopenAt and its file open: start making the next segment's file */

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ByteReader, DecodeError } from './binary.js';
 import { crc32, segmentSeed } from './checksum.js';
-import type { StoreFs } from './fs-layer.js';
+import { syncDirectory, type StoreFs } from './fs-layer.js';
 import { MAX_RECORD, RECORD_HEADER } from './record-codec.js';
 
 /**
@@ -40,21 +40,36 @@ export function segmentFileName(no: number): string {
   return `${String(no).padStart(10, '0')}.jseg`;
 }
 
+/** made (and its directory entry synced) before the first `.seg` is renamed, removed after the last: an adoption under way */
+const ADOPTING = 'journal-adopting';
+
 /**
  * A journal of an earlier LocalMQ (`<number>.seg` files) becomes this one's: each file renamed to
- * its `.jseg` name, its format 1 content left as it is. Not when `.jseg` segments are there
- * already (an older LocalMQ was started on this data dir after a newer one, and began a journal of
- * its own): its `.seg` files are then left alone, with a warning. Returns that warning, if any.
+ * its `.jseg` name, its format 1 content left as it is. A marker file says an adoption is under
+ * way, so that one cut short (a crash, a failed rename) is finished at the next open (review-s16-1
+ * U4: without it, the renamed half was taken for this journal and the rest left unread). Without
+ * the marker, `.seg` files beside `.jseg` ones are an older LocalMQ's journal begun on this data
+ * dir after a newer one ran: left alone, and said so. Returns that warning, if any.
  */
 export async function adoptLegacySegments(fs: StoreFs, dir: string): Promise<string | undefined> {
   const names = await fs.readdir(dir);
   const legacy = names.filter((n) => LEGACY_SEGMENT_NAME.test(n));
-  if (legacy.length === 0) return undefined;
-  if (names.some((n) => SEGMENT_NAME.test(n))) {
+  const marker = join(dir, ADOPTING);
+  const underWay = names.includes(ADOPTING);
+  if (legacy.length === 0) {
+    if (underWay) await fs.unlink(marker);
+    return undefined;
+  }
+  if (!underWay && names.some((n) => SEGMENT_NAME.test(n))) {
     return `journal ${dir}: ${legacy.length} segment files of an older LocalMQ (*.seg) beside this journal's (*.jseg) are not read: an older LocalMQ ran on this data dir after a newer one`;
   }
-  // numbers ascending: a crash part way leaves a prefix renamed, and the next open renames the rest
-  for (const name of legacy.sort()) await fs.rename(join(dir, name), segmentPath(dir, Number(LEGACY_SEGMENT_NAME.exec(name)![1])));
+  if (!underWay) {
+    await fs.close(await fs.open(marker, 'w'));
+    await syncDirectory(fs, dir);
+  }
+  for (const name of legacy) await fs.rename(join(dir, name), segmentPath(dir, Number(LEGACY_SEGMENT_NAME.exec(name)![1])));
+  await syncDirectory(fs, dir);
+  await fs.unlink(marker);
   return undefined;
 }
 
