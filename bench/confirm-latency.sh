@@ -110,13 +110,14 @@ run_one() {
     await_lmq "$dir" || { stop_lmq "$pid"; return 1; }
   fi
   declare -n args=$who
-  # a fresh broker's own device writes during its round (/proc/<pid>/io write_bytes): its records, and any
-  # zero-filling of segments made meanwhile
-  local wb0= extra=
-  [ -z "$pid" ] || wb0=$(io_written "$pid")
+  # the broker's own device writes during its round (/proc/<pid>/io write_bytes): its records, and any
+  # zero-filling of segments made meanwhile (a fresh broker's, or the one broker of its build kept for all rounds)
+  local wb0= extra= wpid=$pid
+  if [ -z "$wpid" ]; then case $who in lmq) wpid=$LMQ_PID ;; before) wpid=$BEFORE_PID ;; esac; fi
+  [ -z "$wpid" ] || wb0=$(io_written "$wpid")
   local out
   out=$(timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" --protocols "$protocols") || echo "round $r $who $protocols failed" >&2
-  [ -z "$wb0" ] || extra="\"brokerWriteBytes\":$(( $(io_written "$pid") - wb0 )),"
+  [ -z "$wb0" ] || extra="\"brokerWriteBytes\":$(( $(io_written "$wpid") - wb0 )),"
   [ -z "$out" ] || echo "$out" | sed "s/^/{\"round\":$r,$([ "$FRESH" = 0 ] || echo '"fresh":true,')$extra/; s/,{/,/"
   stop_lmq "$pid"
   # its journal is no longer needed (30 rounds would keep ~1 GB); its log stays

@@ -4,12 +4,13 @@
  * SIGKILL at a chosen moment, then a fresh broker on the same data dir. Used by
  * test/persistence-crash.test.ts (a few rounds) and scripts/crash-test.ts (many).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqplib, { type ConfirmChannel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { startBroker } from '../../src/index.js';
 import { createLogger } from '../../src/server/logger.js';
+import { SEGMENT_RECYCLED } from '../../src/store/file/segment.js';
 import { spawnChildBroker } from './child-broker.js';
 
 export const CRASH_QUEUE = 'crash';
@@ -28,6 +29,11 @@ export interface CrashRoundOptions {
   holdEvery?: number;
   /** ...up to this many, then acks everything so it never stalls on its prefetch */
   holdMax?: number;
+  /**
+   * After killAfterMs, wait until the segment being written is a recycled file (headRecycled),
+   * then kill (looked at every few ms, up to 20 s).
+   */
+  killInRecycledHead?: boolean;
 }
 
 export interface CrashRoundResult {
@@ -57,6 +63,42 @@ export interface CrashRoundResult {
   outOfOrder: number;
   /** the new broker's warn/error log lines */
   recoveryLog: string[];
+  /** the segment the killed broker was writing was a recycled file (an earlier segment's: spare-segment.ts) */
+  headRecycled: boolean;
+}
+
+/**
+ * Whether the newest journal segment in `dir` with a record in it (one made ahead may have none
+ * yet) says it is a recycled file.
+ */
+function writtenHeadRecycled(dir: string): boolean {
+  const head = Buffer.alloc(16);
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.jseg')).sort().reverse()) {
+    let n = 0;
+    try {
+      const fd = openSync(join(dir, name), 'r');
+      try {
+        n = readSync(fd, head, 0, 16, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      continue; // compacted away meanwhile
+    }
+    // a first record's length after the header
+    if (n < 16 || head.readUInt32LE(8) === 0) continue;
+    return (head.readUInt32LE(4) & SEGMENT_RECYCLED) !== 0;
+  }
+  return false;
+}
+
+/** resolves once the segment being written in `dir` is a recycled file; rejects after `ms` */
+async function headRecycledWithin(dir: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!writtenHeadRecycled(dir)) {
+    if (Date.now() > until) throw new Error(`no recycled segment was written within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 export function crashRoundFailed(r: CrashRoundResult): string | undefined {
@@ -137,6 +179,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
       // start on a busy machine still gets work done before the kill
       await Promise.all([confirmedOnce, heldDurablyOnce]);
       await new Promise((r) => setTimeout(r, opts.killAfterMs));
+      if (opts.killInRecycledHead) await headRecycledWithin(dir, 20_000);
       // publishing and acking go on until the process is gone
       await child.kill();
     } finally {
@@ -145,6 +188,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
       for (const c of conns) await c.close().catch(() => undefined);
     }
 
+    const headRecycled = writtenHeadRecycled(dir);
     const logLines: string[] = [];
     const broker = await startBroker({ dataDir: dir, logger: createLogger('warn', (l) => logLines.push(l)) });
     try {
@@ -186,6 +230,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
         resurrected,
         outOfOrder,
         recoveryLog: logLines,
+        headRecycled,
       };
     } finally {
       await broker.stop();

@@ -15,7 +15,9 @@ export class FaultyFs implements StoreFs {
   read = nodeFs.read;
   ftruncate = nodeFs.ftruncate;
   fstatSize = nodeFs.fstatSize;
+  fstatAllocated = nodeFs.fstatAllocated;
   unlink = nodeFs.unlink;
+  rename = nodeFs.rename;
   readdir = nodeFs.readdir;
   mkdir = nodeFs.mkdir;
 

@@ -52,7 +52,7 @@ describe('a compaction visits a segment a slice at a time (scanSegment sliceMs)'
     for (let id = 1; id <= 3000; id++) store.addMessage(id, msg(`m${id}`), [q1]);
     await store.close();
     // one segment of ~3000 small records: a single read of the scan holds them all
-    const segments = readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    const segments = readdirSync(dir).filter((f) => f.endsWith('.jseg'));
     expect(segments).toHaveLength(1);
     const path = join(dir, segments[0]!);
 

@@ -28,4 +28,21 @@ describe('crash: SIGKILL at a random moment', () => {
       expect(r.heldNotRedelivered, context).toEqual([]);
     });
   }
+
+  it('into a recycled segment file: a compacted-away segment\'s, its old records behind the new ones (fails on the old code: no segment file is ever recycled)', async () => {
+    // 64 KiB segments, 2 KiB bodies, the consumer holding only its first message: consumed segments are
+    // compacted away within the first few hundred ms, and segments after them made on their files
+    // (spare-segment.ts). Killed after a random time once the segment being written is one of those.
+    const killAfterMs = 100 + Math.floor(Math.random() * 400);
+    const r = await crashRound({ killAfterMs, segmentSize: 64 * 1024, bodySize: 2048, holdEvery: 1, holdMax: 1, killInRecycledHead: true });
+    const context = `kill after ${killAfterMs} ms: published ${r.published}, confirmed ${r.confirmed}; recovery log: ${r.recoveryLog.join(' | ')}`;
+    expect(r.headRecycled, context).toBe(true);
+    expect(r.confirmed, context).toBeGreaterThan(0);
+    expect(r.lost, context).toEqual([]);
+    expect(r.duplicates, context).toEqual([]);
+    expect(r.resurrected, context).toEqual([]);
+    expect(r.outOfOrder, context).toBe(0);
+    expect(r.heldDurably, context).toBeGreaterThan(0);
+    expect(r.heldNotRedelivered, context).toEqual([]);
+  });
 });

@@ -44,7 +44,7 @@ async function confirmChannel(broker: LocalMQ): Promise<ConfirmChannel> {
 
 function segments(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.seg'))
+    .filter((f) => f.endsWith('.jseg'))
     .sort();
 }
 

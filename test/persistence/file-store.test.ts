@@ -117,7 +117,7 @@ function bodies(state: Awaited<ReturnType<FileStore['open']>>, q: QueueRef): str
 
 function segmentFiles(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.seg'))
+    .filter((f) => f.endsWith('.jseg'))
     .sort();
 }
 
@@ -684,7 +684,7 @@ describe('FileStore', () => {
       ...nodeFs,
       async open(path, flags) {
         const fd = await nodeFs.open(path, flags);
-        if (path.endsWith('.seg')) segFds.add(fd);
+        if (path.endsWith('.jseg')) segFds.add(fd);
         return fd;
       },
       async fdatasync(fd) {

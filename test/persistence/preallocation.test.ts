@@ -59,7 +59,7 @@ function sync(store: FileStore): Promise<void> {
 
 function segments(dir: string): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.seg'))
+    .filter((f) => f.endsWith('.jseg'))
     .sort()
     .map((f) => join(dir, f));
 }
@@ -154,7 +154,7 @@ describe('preallocated journal segments', () => {
 
   it('a preallocated segment whose first write never reached the disk is removed without a warning', async () => {
     const { dir, seg } = await crashedCopy();
-    const next = seg.replace(/(\d+)\.seg$/, (_, n: string) => `${String(Number(n) + 1).padStart(10, '0')}.seg`);
+    const next = seg.replace(/(\d+)\.jseg$/, (_, n: string) => `${String(Number(n) + 1).padStart(10, '0')}.jseg`);
     writeFileSync(next, Buffer.alloc(0));
     truncateSync(next, SEGMENT);
 
@@ -221,7 +221,7 @@ function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
       ops.push(`close ${path}`);
       // the directory is closed last when a segment file is made: after its fsync
       for (const w of waiters.splice(0)) {
-        if (w.created && !path?.endsWith('.seg')) w.resolve();
+        if (w.created && !path?.endsWith('.jseg')) w.resolve();
         else waiters.push(w);
       }
     },
@@ -231,7 +231,7 @@ function recordingFs(opts: { failOpen?: (path: string) => boolean } = {}) {
 }
 
 function nextSegment(seg: string, by = 1): string {
-  return seg.replace(/(\d+)\.seg$/, (_, n: string) => `${String(Number(n) + by).padStart(10, '0')}.seg`);
+  return seg.replace(/(\d+)\.jseg$/, (_, n: string) => `${String(Number(n) + by).padStart(10, '0')}.jseg`);
 }
 
 /** messages of ~1 KiB until the head segment holds more than `bytes` */
@@ -358,7 +358,7 @@ describe('the next segment made ready ahead of the roll', () => {
     // the head was sealed within its zeros, the next is the new head
     expect(rec.extents.get(head)!.dataEnd).toBeGreaterThan(HEAD_ZEROS - HEAD_ZEROS / 16 - 1);
     // segment files are synced with fdatasync (their data), directories with fsync (their entries)
-    expect(rec.ops.filter((op) => op.startsWith('fsync ') && op.endsWith('.seg'))).toEqual([]);
+    expect(rec.ops.filter((op) => op.startsWith('fsync ') && op.endsWith('.jseg'))).toEqual([]);
     expect(rec.ops.filter((op) => op === `fdatasync ${head}`).length).toBeGreaterThan(2);
     expect(rec.ops.filter((op) => op === `fsync ${dir}`).length).toBe(2);
     await store.close();

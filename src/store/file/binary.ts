@@ -5,6 +5,12 @@
 export class ByteWriter {
   buf: Buffer;
   pos = 0;
+  /**
+   * XORed into the checksum of each journal record written here (record-codec endRecord): the
+   * seed of the segment the records are for (segmentSeed), so that records left in a recycled
+   * segment file by its earlier use never read as the new segment's. 0: plain CRC-32.
+   */
+  checksumSeed = 0;
 
   constructor(initialSize = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);

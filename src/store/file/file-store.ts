@@ -43,6 +43,7 @@ import {
 } from './record-codec.js';
 import { replayJournal, type RecoveryReport } from './recovery.js';
 import { scanSegment, segmentPath } from './segment.js';
+import { SegmentSpare } from './spare-segment.js';
 import { consoleStoreLogger, type StoreLogger } from './store-logger.js';
 import { TRANSIENT_SEGMENT_SIZE, TransientStore } from './transient-store.js';
 
@@ -124,7 +125,7 @@ const DEFAULT_PAGE_THRESHOLD = 2048;
  * A Store on an append-only journal of checksummed records in segment files.
  * Writes are grouped into one write + fsync per event-loop turn; sealed segments
  * whose content is mostly dead are compacted (live records copied to the head,
- * the file deleted), oldest first, so disk use follows live data.
+ * the file kept as the next segment's or deleted), oldest first, so disk use follows live data.
  */
 export class FileStore implements Store {
   readonly durable = true;
@@ -142,6 +143,8 @@ export class FileStore implements Store {
 
   private state!: JournalState;
   private gc!: GroupCommit;
+  /** the compacted-away segment file kept for the next segment */
+  private spare!: SegmentSpare;
   private lock: DirLock | undefined;
   private listeners: ((err: Error | null) => void)[] = [];
   private backlogListeners: ((behind: boolean) => void)[] = [];
@@ -187,6 +190,8 @@ export class FileStore implements Store {
       this.choice = new CompactionChoice(this.state, this.segmentSize, performance.now());
       this.recoveryReport = replayed.report;
       const head = replayed.lastSegment + 1;
+      this.spare = new SegmentSpare(this.fs, this.dir);
+      await this.spare.adopt();
       this.gc = new GroupCommit({
         fs: this.fs,
         dir: this.dir,
@@ -206,6 +211,8 @@ export class FileStore implements Store {
         onBacklog: (behind) => {
           for (const l of this.backlogListeners) l(behind);
         },
+        // a compacted-away segment's file is the next one's: its zeros are written once
+        spare: this.spare,
       });
       this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
@@ -591,7 +598,8 @@ export class FileStore implements Store {
     }
     await this.gc.syncPromise();
     this.reader.close(no);
-    await this.fs.unlink(path);
+    // out of the journal either way (a spare's name is no segment's): kept for a later segment, or unlinked
+    await this.spare.keep(path, no);
     this.state.totalLive -= Math.max(info.live, 0);
     this.state.segments.delete(no);
     this.compactedSegments++;

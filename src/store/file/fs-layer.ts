@@ -26,7 +26,13 @@ export interface StoreFs {
   fdatasync(fd: number): Promise<void>;
   ftruncate(fd: number, length: number): Promise<void>;
   fstatSize(fd: number): Promise<number>;
+  /**
+   * Bytes of the file from its start that have blocks on the disk: the smaller of its size and
+   * its allocated blocks (a journal segment is written from its start, so what it has is a prefix).
+   */
+  fstatAllocated(fd: number): Promise<number>;
   unlink(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   mkdir(path: string): Promise<void>;
 }
@@ -46,7 +52,24 @@ export const nodeFs: StoreFs = {
   fdatasync: (fd) => new Promise((res, rej) => fs.fdatasync(fd, (err) => (err ? rej(err) : res()))),
   ftruncate: (fd, length) => new Promise((res, rej) => fs.ftruncate(fd, length, (err) => (err ? rej(err) : res()))),
   fstatSize: (fd) => new Promise((res, rej) => fs.fstat(fd, (err, st) => (err ? rej(err) : res(st.size)))),
+  fstatAllocated: (fd) =>
+    new Promise((res, rej) => fs.fstat(fd, (err, st) => (err ? rej(err) : res(Math.min(st.size, st.blocks * 512))))),
   unlink: (path) => new Promise((res, rej) => fs.unlink(path, (err) => (err ? rej(err) : res()))),
+  rename: (from, to) => new Promise((res, rej) => fs.rename(from, to, (err) => (err ? rej(err) : res()))),
   readdir: (path) => new Promise((res, rej) => fs.readdir(path, done(res, rej))),
   mkdir: (path) => new Promise((res, rej) => fs.mkdir(path, { recursive: true }, (err) => (err ? rej(err) : res()))),
 };
+
+/**
+ * Makes the directory's entries durable (a file created, renamed or removed in it). Windows
+ * cannot open a directory to fsync it; NTFS makes an entry durable with the file.
+ */
+export async function syncDirectory(fs: StoreFs, dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fd = await fs.open(dir, 'r');
+  try {
+    await fs.fsync(fd);
+  } finally {
+    await fs.close(fd);
+  }
+}

@@ -1,6 +1,8 @@
 import { ByteWriter } from './binary.js';
-import type { StoreFs } from './fs-layer.js';
-import { segmentPath, writeSegmentHeader, SEGMENT_HEADER } from './segment.js';
+import { segmentSeed } from './checksum.js';
+import { syncDirectory, type StoreFs } from './fs-layer.js';
+import { segmentPath, writeSegmentHeader, SEGMENT_END, SEGMENT_HEADER } from './segment.js';
+import type { SegmentSpare } from './spare-segment.js';
 
 /** A run of bytes bound for one segment file at one offset. */
 interface Batch {
@@ -84,6 +86,12 @@ export interface GroupCommitOptions {
    */
   backlogBytes?: number;
   onBacklog?: (behind: boolean) => void;
+  /**
+   * Where a new segment's file comes from when one is kept: a compacted-away segment's, whose
+   * blocks are written already (only what it lacks of its zeros is zero-filled). A segment made
+   * on such a file says so in its header (SEGMENT_RECYCLED). Unset: every segment is a new file.
+   */
+  spare?: SegmentSpare;
 }
 
 /** zeros written per write while a segment file is zero-filled */
@@ -185,8 +193,10 @@ export class GroupCommit {
    * if that failed; `done` once that is known
    */
   private next: { seg: number; ready: Promise<number | undefined>; done: boolean; fd: number | undefined; zeros: number } | undefined;
-  /** segment -> bytes at its start written with zeros and synced (headZeroFill) */
+  /** segment -> bytes at its start written with zeros and synced (headZeroFill), or written by a recycled file's earlier use */
   private zeroed = new Map<number, number>();
+  /** segment -> the spare claimed for its file (SegmentSpare.claim), until the file is made */
+  private recycled = new Map<number, number>();
   private closed = false;
 
   readonly stats: GroupCommitStats = { flushes: 0, writes: 0, fsyncs: 0, bytesWritten: 0 };
@@ -196,8 +206,18 @@ export class GroupCommit {
     this.backlogHigh = opts.backlogBytes && opts.backlogBytes > 0 ? opts.backlogBytes : Infinity;
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: 0 }];
     this.writer.ensure(SEGMENT_HEADER);
-    writeSegmentHeader(this.writer.buf, 0);
+    writeSegmentHeader(this.writer.buf, 0, this.claimSpare(this.headSeg));
     this.writer.pos = SEGMENT_HEADER;
+    this.writer.checksumSeed = segmentSeed(this.headSeg);
+  }
+
+  /** the spare's file, if one is kept, is to be segment `seg`'s (SegmentSpare.claim); whether it is */
+  private claimSpare(seg: number): boolean {
+    if (this.recycled.has(seg)) return true;
+    const written = this.opts.spare?.claim(seg);
+    if (written === undefined) return false;
+    this.recycled.set(seg, written);
+    return true;
   }
 
   get headSegment(): number {
@@ -283,17 +303,25 @@ export class GroupCommit {
     // a flood is on: the next writer starts at the chunk's size rather than doubling up to it
     this.writer = this.spares.pop() ?? new ByteWriter(CHUNK_BYTES);
     this.writer.pos = 0;
+    this.writer.checksumSeed = segmentSeed(this.headSeg);
     this.marks = [{ seg: this.headSeg, start: 0, fileOffset: headOffset }];
   }
 
   /** start a new segment file; later records go there. Returns the sealed segment's size. */
   roll(): number {
     const sealedSize = this.headSize;
+    const w = this.writer;
+    // the sealed segment's data ends in a zero record header, written with its last records
+    w.ensure(SEGMENT_END + SEGMENT_HEADER);
+    w.buf.fill(0, w.pos, w.pos + SEGMENT_END);
+    w.pos += SEGMENT_END;
     this.headSeg++;
-    this.marks.push({ seg: this.headSeg, start: this.writer.pos, fileOffset: 0 });
-    this.writer.ensure(SEGMENT_HEADER);
-    writeSegmentHeader(this.writer.buf, this.writer.pos);
-    this.writer.pos += SEGMENT_HEADER;
+    // a segment made ahead claimed its file then; one made at its first flush claims it now
+    const recycled = this.next?.seg === this.headSeg ? this.recycled.has(this.headSeg) : this.claimSpare(this.headSeg);
+    this.marks.push({ seg: this.headSeg, start: w.pos, fileOffset: 0 });
+    writeSegmentHeader(w.buf, w.pos, recycled);
+    w.pos += SEGMENT_HEADER;
+    w.checksumSeed = segmentSeed(this.headSeg);
     return sealedSize;
   }
 
@@ -395,7 +423,10 @@ export class GroupCommit {
     if (err) throw err;
   }
 
-  /** a ready next segment nothing was written to: closed and removed (replay would remove it too) */
+  /**
+   * A ready next segment nothing was written to: closed, and kept as the spare (the next start's
+   * head then has its zeros) or removed (replay would remove it too).
+   */
   private async dropNext(): Promise<void> {
     const next = this.next;
     this.next = undefined;
@@ -403,7 +434,11 @@ export class GroupCommit {
     const fd = await next.ready;
     if (fd === undefined) return;
     await this.opts.fs.close(fd).catch(() => {});
-    await this.opts.fs.unlink(segmentPath(this.opts.dir, next.seg)).catch(() => {});
+    const path = segmentPath(this.opts.dir, next.seg);
+    const spare = this.opts.spare;
+    // its records (if any: a recycled file's) were written for the number its spare had
+    if (spare) await spare.keep(path, this.recycled.get(next.seg) ?? 0).catch(() => {});
+    else await this.opts.fs.unlink(path).catch(() => {});
   }
 
   /** a clean close leaves the head segment as long as its data: the preallocated zeros go */
@@ -465,16 +500,21 @@ export class GroupCommit {
 
   /**
    * The current writer's records as batches (one per segment it holds records of), added to
-   * `into`. Each batch cut is counted in the backlog as it is (`detached`), and subtracted as it
-   * is once durable: the two always agree, whatever a batch spans.
+   * `into`. The head's ends in a zero record header (SEGMENT_END) that the next flush overwrites:
+   * in a recycled file nothing else would end its data. Each batch cut is counted in the backlog
+   * as it is, SEGMENT_END included (`detached`), and subtracted as it is once durable: the two
+   * always agree, whatever a batch spans (review-s16-1 U1).
    */
   private cutBatches(into: Batch[]): void {
     const w = this.writer;
     const marks = this.marks;
+    w.ensure(SEGMENT_END);
+    w.buf.fill(0, w.pos, w.pos + SEGMENT_END);
     for (let i = 0; i < marks.length; i++) {
       const m = marks[i]!;
-      const end = i + 1 < marks.length ? marks[i + 1]!.start : w.pos;
-      if (end > m.start) {
+      const last = i + 1 === marks.length;
+      const end = last ? w.pos + SEGMENT_END : marks[i + 1]!.start;
+      if (last ? w.pos > m.start : end > m.start) {
         into.push({ seg: m.seg, buf: w.buf, start: m.start, end, fileOffset: m.fileOffset });
         this.detached += end - m.start;
       }
@@ -484,6 +524,7 @@ export class GroupCommit {
   private freshWriter(): ByteWriter {
     const w = this.spares.pop() ?? new ByteWriter(256 * 1024);
     w.pos = 0;
+    w.checksumSeed = segmentSeed(this.headSeg);
     return w;
   }
 
@@ -609,6 +650,7 @@ export class GroupCommit {
       if (this.inflight.some((f) => f.batches.some((b) => b.seg === seg)) || this.failed.some((b) => b.seg === seg)) continue;
       this.fds.delete(seg);
       this.zeroed.delete(seg);
+      this.recycled.delete(seg);
       this.opts.fs.close(fd).catch(() => {});
     }
   }
@@ -627,24 +669,58 @@ export class GroupCommit {
     if (open !== undefined) return open;
     const fresh = fileOffset === 0;
     if (fresh && this.next?.seg === seg) {
-      const ready = await this.next.ready;
-      const nextZeros = this.next.zeros;
+      const next = this.next;
+      const ready = await next.ready;
       this.next = undefined;
       if (ready !== undefined) {
         this.fds.set(seg, ready);
-        this.zeroed.set(seg, nextZeros);
+        this.zeroed.set(seg, next.zeros);
         return ready;
       }
       // making it ahead failed: try again here, where a failure fails the flush (and is retried)
     }
-    const fd = await this.opts.fs.open(segmentPath(this.opts.dir, seg), fresh ? 'w' : 'r+');
-    this.fds.set(seg, fd);
-    if (fresh) {
-      const zeros = Math.min(this.opts.headZeroFill ?? 0, this.opts.preallocate ?? 0);
-      await this.prepareNew(fd, zeros);
-      this.zeroed.set(seg, zeros);
+    if (!fresh) {
+      const fd = await this.opts.fs.open(segmentPath(this.opts.dir, seg), 'r+');
+      this.fds.set(seg, fd);
+      return fd;
     }
-    return fd;
+    const made = await this.makeFile(seg, this.firstZeroFill());
+    this.fds.set(seg, made.fd);
+    this.zeroed.set(seg, made.zeroed);
+    return made.fd;
+  }
+
+  /**
+   * Segment `seg`'s file, ready for its records: the spare claimed for it if there is one (only
+   * what it lacks of `zeros` zero-filled), else a new file. Its fd, and the bytes at its start that
+   * records will overwrite rather than allocate.
+   */
+  private async makeFile(seg: number, zeros: number): Promise<{ fd: number; zeroed: number }> {
+    const fs = this.opts.fs;
+    const written = this.recycled.get(seg);
+    if (written !== undefined && this.opts.spare) {
+      try {
+        const { fd, allocated } = await this.opts.spare.reuse(written, seg);
+        const have = Math.min(allocated, this.opts.preallocate ?? 0);
+        try {
+          await this.prepareNew(fd, Math.min(have, zeros), zeros, true);
+        } catch (e) {
+          await fs.close(fd).catch(() => {});
+          throw e;
+        }
+        return { fd, zeroed: Math.max(have, zeros) };
+      } catch {
+        // a new file then (its header says recycled: replay only looks at less after its data)
+      }
+    }
+    const fd = await fs.open(segmentPath(this.opts.dir, seg), 'w');
+    try {
+      await this.prepareNew(fd, 0, zeros, false);
+    } catch (e) {
+      await fs.close(fd).catch(() => {});
+      throw e;
+    }
+    return { fd, zeroed: zeros };
   }
 
   /** bytes zero-filled in the head made at open (headZeroFill, at most a segment) */
@@ -665,30 +741,25 @@ export class GroupCommit {
   }
 
   /**
-   * A new segment file: preallocated, its first `zeros` bytes written with zeros and synced (so
-   * that records overwrite them), and its directory entry made durable along with its contents.
+   * A new segment file: preallocated, bytes `from` to `zeros` written with zeros and synced (so
+   * that records overwrite them; before `from` a recycled file has its earlier use's blocks), and
+   * its directory entry made durable along with its contents.
    */
-  private async prepareNew(fd: number, zeros: number): Promise<void> {
+  private async prepareNew(fd: number, from: number, zeros: number, recycled: boolean): Promise<void> {
     const fs = this.opts.fs;
     if (this.opts.preallocate) await fs.ftruncate(fd, this.opts.preallocate);
-    if (zeros > 0) {
-      const chunk = Buffer.alloc(Math.min(ZERO_CHUNK, zeros));
-      for (let at = 0; at < zeros; ) {
+    if (zeros > from) {
+      const chunk = Buffer.alloc(Math.min(ZERO_CHUNK, zeros - from));
+      for (let at = from; at < zeros; ) {
         const n = await fs.write(fd, chunk, 0, Math.min(chunk.length, zeros - at), at);
         if (n <= 0) throw new Error('zero-filling a new segment made no progress');
         at += n;
       }
-      await fs.fdatasync(fd);
     }
-    // Windows cannot open a directory to fsync it; NTFS makes the entry durable with the file
-    if (process.platform === 'win32') return;
-    const dirFd = await fs.open(this.opts.dir, 'r');
-    try {
-      await fs.fsync(dirFd);
-      this.stats.fsyncs++;
-    } finally {
-      await fs.close(dirFd);
-    }
+    // a recycled file's size may have changed too: committed here, not by its first records' sync
+    if (zeros > from || recycled) await fs.fdatasync(fd);
+    await syncDirectory(fs, this.opts.dir);
+    if (process.platform !== 'win32') this.stats.fsyncs++;
   }
 
   /** the head is past preopenAt and its file open: start making the next segment's file */
@@ -703,18 +774,13 @@ export class GroupCommit {
     if (zeroed > 0 && zeroed < full) at = zeroed > this.firstZeroFill() ? 0 : Math.min(at, zeroed >>> 1);
     if (this.headSize < at) return;
     const seg = this.headSeg + 1;
-    const fs = this.opts.fs;
     const next: NonNullable<GroupCommit['next']> = { seg, ready: Promise.resolve(undefined), done: false, fd: undefined, zeros: this.aheadZeroFill() };
-    next.ready = (async () => {
-      const fd = await fs.open(segmentPath(this.opts.dir, seg), 'w');
-      try {
-        await this.prepareNew(fd, next.zeros);
-      } catch (e) {
-        await fs.close(fd).catch(() => {});
-        throw e;
-      }
-      return fd;
-    })()
+    this.claimSpare(seg);
+    next.ready = this.makeFile(seg, next.zeros)
+      .then((made) => {
+        next.zeros = made.zeroed;
+        return made.fd;
+      })
       .catch(() => undefined)
       .then((fd) => {
         next.fd = fd;

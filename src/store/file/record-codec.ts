@@ -7,9 +7,10 @@ import type { MessageIndex } from '../store.js';
 import { readValue, writeValue } from './value-codec.js';
 
 /**
- * Journal record framing: u32 LE payload length, u32 LE CRC-32 of the payload, then
- * the payload, whose first byte is the record type. A torn or corrupted record fails
- * the length or checksum test and ends the readable part of its segment.
+ * Journal record framing: u32 LE payload length, u32 LE CRC-32 of the payload (in segment
+ * format 2 XORed with the segment number's seed: checksum.ts segmentSeed), then the payload,
+ * whose first byte is the record type. A torn or corrupted record fails the length or checksum
+ * test and ends the readable part of its segment.
  */
 export const RECORD_HEADER = 8;
 /** larger lengths are corruption, not records */
@@ -61,7 +62,7 @@ export function endRecord(w: ByteWriter, start: number): number {
   const payloadStart = start + RECORD_HEADER;
   const len = w.pos - payloadStart;
   w.buf.writeUInt32LE(len, start);
-  w.buf.writeUInt32LE(crc32(w.buf.subarray(payloadStart, w.pos)), start + 4);
+  w.buf.writeUInt32LE((crc32(w.buf.subarray(payloadStart, w.pos)) ^ w.checksumSeed) >>> 0, start + 4);
   return w.pos - start;
 }
 

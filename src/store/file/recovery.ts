@@ -10,7 +10,7 @@ import {
   readQueueRef,
   RecordType,
 } from './record-codec.js';
-import { listSegments, scanSegment, segmentPath, SEGMENT_HEADER } from './segment.js';
+import { adoptLegacySegments, listSegments, scanSegment, segmentPath, SEGMENT_HEADER, UNKNOWN_FORMAT } from './segment.js';
 import type { StoreLogger } from './store-logger.js';
 
 export interface RecoveryReport {
@@ -36,6 +36,8 @@ export interface Replayed {
  */
 export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogger): Promise<Replayed> {
   const state = new JournalState();
+  const legacyLeft = await adoptLegacySegments(fs, dir);
+  if (legacyLeft) logger.warn(legacyLeft);
   const segments = await listSegments(fs, dir);
   const report: RecoveryReport = { segments: segments.length, records: 0, droppedBytes: 0, problems: [] };
 
@@ -49,6 +51,10 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
       applyRecord(state, locals, no, type, r, size, offset);
     };
     const result = await scanSegment(fs, path, visit);
+    if (result.problem?.startsWith(UNKNOWN_FORMAT)) {
+      // written by a newer LocalMQ: dropping it as damage would delete that journal
+      throw new Error(`journal segment ${path}: ${result.problem}: written by a newer LocalMQ; not starting on this data dir`);
+    }
     info.size = result.validEnd;
     const isLast = i === segments.length - 1;
 

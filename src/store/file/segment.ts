@@ -1,20 +1,76 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ByteReader, DecodeError } from './binary.js';
-import { crc32 } from './checksum.js';
-import type { StoreFs } from './fs-layer.js';
+import { crc32, segmentSeed } from './checksum.js';
+import { syncDirectory, type StoreFs } from './fs-layer.js';
 import { MAX_RECORD, RECORD_HEADER } from './record-codec.js';
 
-/** Segment files: `<10-digit number>.seg`, an 8-byte header, then records. */
+/**
+ * Segment files: `<10-digit number>.jseg`, an 8-byte header (magic, then the format's version
+ * word), then records. Format 1: records with plain CRC-32s. Format 2: each record's CRC is
+ * XORed with the segment number's seed (segmentSeed), and the version word may carry
+ * SEGMENT_RECYCLED. Both are read; format 2 is written.
+ *
+ * Format 1 segments were named `<number>.seg`: an earlier LocalMQ lists only those, and takes a
+ * format 2 segment for a damaged one and removes it (review-s16-1 U2). So format 2 journals are
+ * named otherwise, and an older LocalMQ on such a data dir starts empty, deleting nothing. At open,
+ * `.seg` files are renamed to `.jseg` (adoptLegacySegments): their format 1 content reads as it is.
+ */
 export const SEGMENT_MAGIC = 0x4a514d4c; // "LMQJ" read as u32 LE
-export const SEGMENT_VERSION = 1;
+export const SEGMENT_VERSION = 2;
 export const SEGMENT_HEADER = 8;
+/**
+ * In the version word: the file was recycled (an earlier segment's, spare-segment.ts). After
+ * the data come that segment's old bytes, not zeros: a zero record header (SEGMENT_END, written
+ * after every flush's records) ends the data, and nothing after it is looked at.
+ */
+export const SEGMENT_RECYCLED = 0x1_0000;
+/**
+ * Bytes of zeros written after the records of every flush (a record header of length 0): the
+ * end of the data, which the next flush writes over. In a recycled file nothing else marks it.
+ */
+export const SEGMENT_END = 8;
 
-const SEGMENT_NAME = /^(\d{10})\.seg$/;
+const SEGMENT_NAME = /^(\d{10})\.jseg$/;
+/** a segment of a journal written before format 2 (its content may be format 1 only) */
+const LEGACY_SEGMENT_NAME = /^(\d{10})\.seg$/;
 const READ_CHUNK = 8 * 1024 * 1024;
 
 export function segmentFileName(no: number): string {
-  return `${String(no).padStart(10, '0')}.seg`;
+  return `${String(no).padStart(10, '0')}.jseg`;
+}
+
+/** made (and its directory entry synced) before the first `.seg` is renamed, removed after the last: an adoption under way */
+const ADOPTING = 'journal-adopting';
+
+/**
+ * A journal of an earlier LocalMQ (`<number>.seg` files) becomes this one's: each file renamed to
+ * its `.jseg` name, its format 1 content left as it is. A marker file says an adoption is under
+ * way, so that one cut short (a crash, a failed rename) is finished at the next open (review-s16-1
+ * U4: without it, the renamed half was taken for this journal and the rest left unread). Without
+ * the marker, `.seg` files beside `.jseg` ones are an older LocalMQ's journal begun on this data
+ * dir after a newer one ran: left alone, and said so. Returns that warning, if any.
+ */
+export async function adoptLegacySegments(fs: StoreFs, dir: string): Promise<string | undefined> {
+  const names = await fs.readdir(dir);
+  const legacy = names.filter((n) => LEGACY_SEGMENT_NAME.test(n));
+  const marker = join(dir, ADOPTING);
+  const underWay = names.includes(ADOPTING);
+  if (legacy.length === 0) {
+    if (underWay) await fs.unlink(marker);
+    return undefined;
+  }
+  if (!underWay && names.some((n) => SEGMENT_NAME.test(n))) {
+    return `journal ${dir}: ${legacy.length} segment files of an older LocalMQ (*.seg) beside this journal's (*.jseg) are not read: an older LocalMQ ran on this data dir after a newer one`;
+  }
+  if (!underWay) {
+    await fs.close(await fs.open(marker, 'w'));
+    await syncDirectory(fs, dir);
+  }
+  for (const name of legacy) await fs.rename(join(dir, name), segmentPath(dir, Number(LEGACY_SEGMENT_NAME.exec(name)![1])));
+  await syncDirectory(fs, dir);
+  await fs.unlink(marker);
+  return undefined;
 }
 
 export function segmentPath(dir: string, no: number): string {
@@ -37,7 +93,7 @@ export function journalBytes(dir: string): number {
   let bytes = 0;
   try {
     for (const name of readdirSync(dir)) {
-      if (!SEGMENT_NAME.test(name)) continue;
+      if (!SEGMENT_NAME.test(name) && !LEGACY_SEGMENT_NAME.test(name)) continue;
       // a segment left preallocated by a crash is mostly holes: count what is allocated (its
       // zero-filled part counts too: at most the head's zeros and the next segment's, made ahead)
       const st = statSync(join(dir, name));
@@ -49,9 +105,23 @@ export function journalBytes(dir: string): number {
   return bytes;
 }
 
-export function writeSegmentHeader(buf: Buffer, at: number): void {
+export function writeSegmentHeader(buf: Buffer, at: number, recycled = false): void {
   buf.writeUInt32LE(SEGMENT_MAGIC, at);
-  buf.writeUInt32LE(SEGMENT_VERSION, at + 4);
+  buf.writeUInt32LE(recycled ? (SEGMENT_VERSION | SEGMENT_RECYCLED) >>> 0 : SEGMENT_VERSION, at + 4);
+}
+
+/** the checksum seed of a segment whose header's version word is `word`; undefined: not a format read here */
+function seedOf(word: number, no: number): number | undefined {
+  if (word === 1) return 0;
+  if ((word & 0xffff) === 2 && (word & ~(0xffff | SEGMENT_RECYCLED)) === 0) return segmentSeed(no);
+  return undefined;
+}
+
+/** the segment number in a segment file's name */
+function numberOf(path: string): number {
+  const m = SEGMENT_NAME.exec(basename(path));
+  if (!m) throw new Error(`not a journal segment's name: ${path}`);
+  return Number(m[1]);
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -67,6 +137,9 @@ async function zerosFrom(fs: StoreFs, fd: number, from: number, end: number, scr
   }
   return true;
 }
+
+/** ScanResult.problem's start for a segment of a format this code does not read (a newer LocalMQ's) */
+export const UNKNOWN_FORMAT = 'segment of an unknown format, version';
 
 export interface ScanResult {
   fileSize: number;
@@ -88,7 +161,8 @@ const RECORDS_PER_CLOCK_READ = 256;
 
 /**
  * Reads a segment front to back with large reads and hands each intact record to
- * `visit` synchronously. Stops at the first torn or corrupt record.
+ * `visit` synchronously. Stops at the first torn or corrupt record. The segment's number (its
+ * checksum seed) comes from the file's name.
  *
  * `sliceMs`: visit for at most about that long at a time, then let the event loop turn
  * (setImmediate) before going on. A compaction gives it: an 8 MiB read holds ~140k small records,
@@ -136,7 +210,14 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
 
     await fill();
     if (filled < SEGMENT_HEADER) return { fileSize, validEnd: 0, problem: 'torn segment header' };
-    if (buf.readUInt32LE(0) !== SEGMENT_MAGIC || buf.readUInt32LE(4) !== SEGMENT_VERSION) {
+    const word = buf.readUInt32LE(4);
+    const seed = seedOf(word, numberOf(path));
+    const recycled = (word & SEGMENT_RECYCLED) !== 0;
+    if (buf.readUInt32LE(0) === SEGMENT_MAGIC && seed === undefined) {
+      // a later format than this code knows: replay refuses to start rather than drop it (UNKNOWN_FORMAT)
+      return { fileSize, validEnd: 0, problem: `${UNKNOWN_FORMAT} ${word & 0xffff}` };
+    }
+    if (buf.readUInt32LE(0) !== SEGMENT_MAGIC || seed === undefined) {
       // a preallocated file whose first write never reached the disk
       if (buf.readUInt32LE(0) === 0 && buf.readUInt32LE(4) === 0) {
         const empty = await endOfData(0);
@@ -157,7 +238,8 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
       }
       const len = buf.readUInt32LE(at);
       // a record is never empty (it has a type byte): a zero length is where writing stopped
-      if (len === 0 && buf.readUInt32LE(at + 4) === 0) return await endOfData(base + at);
+      // (in a recycled file the earlier use's bytes follow: they are not looked at)
+      if (len === 0 && buf.readUInt32LE(at + 4) === 0) return recycled ? { fileSize, validEnd: base + at } : await endOfData(base + at);
       if (len === 0 || len > MAX_RECORD) {
         return { fileSize, validEnd: base + at, problem: `invalid record length ${len}` };
       }
@@ -179,7 +261,7 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
       }
       const payload = at + RECORD_HEADER;
       const end = payload + len;
-      if (crc32(buf.subarray(payload, end)) !== buf.readUInt32LE(at + 4)) {
+      if (((crc32(buf.subarray(payload, end)) ^ seed) >>> 0) !== buf.readUInt32LE(at + 4)) {
         return { fileSize, validEnd: base + at, problem: 'checksum mismatch' };
       }
       r.buf = buf;
