@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { consumerTimedOut } from '../../core/errors.js';
+import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { Message } from '../../core/message.js';
 import { RepeatedProperties } from '../common/repeated-properties.js';
 import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
@@ -63,6 +64,7 @@ export class RabbitStompDialect implements StompDialect {
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
     const properties = this.repeatedProperties.of(propertiesFromHeaders(frame.headers, replyTo));
     conn.access!.userId(properties.userId);
+    if (properties.expiration !== undefined) checkExpirationHeader(conn.vhostModel, exchange, properties.expiration);
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }
 
