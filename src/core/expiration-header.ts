@@ -32,6 +32,11 @@ export function checkExpirationHeader(vhost: VHost, exchange: string, expiration
  * number on the next line, indented under the tuple's first element.
  */
 export function expirationError(expiration: string): string | undefined {
+  // the common case, a publisher's per-message TTL: plain digits, no more than ten years' 12, checked
+  // without allocating (review-s16-2 E2: the Buffer path cost ~0.5 µs a publish)
+  if (expiration.length > 0 && expiration.length <= 12 && allDigits(expiration)) {
+    if (expiration.length < 12 || Number(expiration) <= Number(MAX_EXPIRY)) return undefined;
+  }
   const bytes = Buffer.from(expiration, 'utf8');
   let i = 0;
   if (bytes[0] === 0x2b || bytes[0] === 0x2d) i = 1; // + or -
@@ -42,10 +47,6 @@ export function expirationError(expiration: string): string | undefined {
   if (i < bytes.length) {
     term = ['leftover_string', erlangByteList(bytes.subarray(i))];
   } else {
-    // good values are the common case: no BigInt for a number that is plainly in range
-    if (bytes[0] !== 0x2d && i - digitsFrom <= 11) {
-      if (i - digitsFrom < 11 || BigInt(expiration) <= MAX_EXPIRY) return undefined;
-    }
     const n = BigInt(expiration);
     if (n >= 0n && n <= MAX_EXPIRY) return undefined;
     term = [n < 0n ? 'value_negative' : 'value_too_large', n.toString()];
@@ -57,6 +58,14 @@ export function expirationError(expiration: string): string | undefined {
   const printed = column + oneLine.length <= 78 ? oneLine : `{${term[0]},\n${' '.repeat(column + 1)}${term[1]}}`;
   // the Latin-1 characters back to the bytes they were: the reply text carries the client's bytes
   return Buffer.from(printed, 'latin1').toString('utf8');
+}
+
+function allDigits(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /**

@@ -34,6 +34,11 @@ export class Transaction {
     this.ops.push({ kind: 'settle', apply });
   }
 
+  /** an ack, nack or reject is buffered (the store writes what it settles at commit) */
+  get settles(): boolean {
+    return this.ops.some((op) => op.kind === 'settle');
+  }
+
   /** forget everything buffered */
   rollback(): void {
     this.ops = [];

@@ -722,11 +722,13 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       case TxType.CommitTwoPhase: {
         const tx = this.requireTx(key);
         this.transactions.delete(key);
+        // its acks too: ActiveMQ 5.17 answers a commit once KahaDB has it (review-s16-2: killed -9 after commit(), acked messages stayed gone)
+        const settles = tx.settles;
         const persistent = tx.commit((exchange, routingKey, message) => {
           this.publish(exchange, routingKey, message);
           return 0;
         });
-        if (persistent || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
+        if (persistent || settles || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
         else this.respond(cmd);
         return;
       }

@@ -495,13 +495,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const id = this.transactionId(frame, 'COMMIT');
     const t = this.requireTransaction(id);
     this.transactions.delete(id);
+    const settles = t.tx.settles && this.dialect.ackReceiptsWhenStored;
     const persistent = t.tx.commit((exchange, key, message) => this.publish(exchange, key, message));
     // the SENDs' receipts, in order, then the COMMIT's
     const receipts = t.receipts;
     const receipt = getHeader(frame, 'receipt');
     if (receipt !== undefined) receipts.push(receipt);
     if (!receipts.length) return;
-    this.whenSafe(persistent, () => {
+    this.whenSafe(persistent || settles, () => {
       for (const r of receipts) this.sendReceipt(r);
     });
   }
