@@ -1,4 +1,4 @@
-import { preconditionFailed } from './errors.js';
+import { preconditionFailed, type BrokerError } from './errors.js';
 import type { VHost } from './vhost.js';
 
 /**
@@ -6,8 +6,9 @@ import type { VHost } from './vhost.js';
  * check_expiration_header; rabbit_basic:parse_expiration, rabbit_misc:check_expiry): a decimal
  * integer (an optional sign, ASCII digits, nothing after), at least 0 and at most ten years in
  * ms. Anything else closes the channel with 406 and the Erlang term of the reason. Same in
- * 3.10.8 (asked) and in the 3.13 / 4.x sources (read). AMQP 0-9-1 publishes and RabbitMQ's STOMP
- * SEND (published on a channel) are checked; the core's own republishes (dead-lettering) are not.
+ * 3.10.8 (asked) and in the 3.13 / 4.x sources (read). AMQP 0-9-1 publishes, RabbitMQ's STOMP SEND
+ * and the management API's publish (all on a channel in RabbitMQ) are checked; the core's own
+ * republishes (dead-lettering) are not.
  */
 
 /** rabbit_misc:check_expiry's bound: 315 360 000 000 ms, ten years */
@@ -19,10 +20,16 @@ const MAX_EXPIRY = 315_360_000_000n;
  * properties). Nothing happens for a good one.
  */
 export function checkExpirationHeader(vhost: VHost, exchange: string, expiration: string): void {
-  const reason = expirationError(expiration);
-  if (reason === undefined) return;
+  const refusal = expirationRefusal(expiration);
+  if (refusal === undefined) return;
   vhost.publishableExchange(exchange);
-  throw preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
+  throw refusal;
+}
+
+/** RabbitMQ's 406 for a bad expiration, or undefined for a good one */
+export function expirationRefusal(expiration: string): BrokerError | undefined {
+  const reason = expirationError(expiration);
+  return reason === undefined ? undefined : preconditionFailed(`invalid expiration '${expiration}': ${reason}`);
 }
 
 /**
