@@ -590,7 +590,9 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       const half = sendMs / 2;
       // a period past what a timer holds (the client asked for 10^20 ms) must not become 1 ms
       this.sendTimer = setInterval(() => {
-        if (Date.now() - this.lastSent >= half) this.write(STOMP_HEARTBEAT);
+        // straight out, also while output is held behind the store (a SUBSCRIBE's receipt): an EOL
+        // between frames carries no order, and a client would take the silence for a dead broker
+        if (Date.now() - this.lastSent >= half) this.writeNow(STOMP_HEARTBEAT);
       }, timerDelay(half));
       this.sendTimer.unref();
     }
