@@ -88,6 +88,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements VHostHost, Rec
   /** the ActiveMQ side's version (the ActiveMQ STOMP dialect, OpenWire) when both engines run */
   activemqRules: VersionRules = engineVersionRules('activemq');
   /**
+   * ActiveMQ's brokerName (its default 'localhost'): OpenWire's BrokerInfo and advisories carry it,
+   * and every ActiveMQ-side refusal naming the broker (InvalidClientIDException "Broker: <name> - …",
+   * over OpenWire and STOMP alike); set by the server from the OpenWire options
+   */
+  activeMqBrokerName = 'localhost';
+  /**
    * the node-wide default queue type (RabbitMQ's `default_queue_type` in rabbitmq.conf, which
    * Amazon MQ configurations set); undefined: the engine version's (quorum on 4.2+)
    */

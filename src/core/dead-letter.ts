@@ -41,8 +41,17 @@ export interface DeadLetterTarget {
   activeMqDeadLetterStrategy?(kind: 'queue' | 'topic', name: string): ActiveMqDlqStrategy | undefined;
 }
 
-/** the header of an ActiveMQ.DLQ copy naming where it came from (`/queue/a`): ActiveMQ's originalDestination */
+/** the STOMP header naming where an ActiveMQ DLQ copy came from (`/queue/a`): ActiveMQ's originalDestination */
 export const ORIGINAL_DESTINATION = 'original-destination';
+
+/**
+ * Where the core keeps an ActiveMQ DLQ copy's originalDestination (`/queue/a`): a key of its own, so a
+ * client's own `original-destination` property stays a property (ActiveMQ 5.17: JMS
+ * getOriginalDestination null, the property kept; review-s15-2 F4). ActiveMQ's adapters show it as
+ * their protocol does: STOMP the `original-destination` header, OpenWire the message's field, AMQP 1.0
+ * nothing.
+ */
+export const DLQ_ORIGIN = 'x-localmq-dlq-origin';
 
 /** where a NACKed message came from, as an ActiveMQ client saw it */
 export interface DeadLetterOrigin {
@@ -166,7 +175,7 @@ export class DeadLetterer {
     if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
     // ActiveMQ's originalDestination (a field of the message, not a property: STOMP shows it as a
     // header, JMS as getOriginalDestination, AMQP 1.0 not at all)
-    headers[ORIGINAL_DESTINATION] = origin.destination;
+    headers[DLQ_ORIGIN] = origin.destination;
     // ActiveMQ 5.17: every copy keeps the expiration it had as originalExpiration, a Long (0 when none;
     // its JMS client on poisoned, NACKed and expired copies): a bigint, so every protocol writes a long
     const expiration = expiredAt ?? absoluteExpiration(m);

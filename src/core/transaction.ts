@@ -34,6 +34,11 @@ export class Transaction {
     this.ops.push({ kind: 'settle', apply });
   }
 
+  /** an ack, nack or reject is buffered (the store writes what it settles at commit) */
+  get settles(): boolean {
+    return this.ops.some((op) => op.kind === 'settle');
+  }
+
   /** forget everything buffered */
   rollback(): void {
     this.ops = [];
@@ -43,10 +48,12 @@ export class Transaction {
    * Apply everything buffered, in order, and start afresh. Returns whether a persistent
    * message was published (the commit is durable only once the store has it). With
    * `durable`, runs it once the commit is on disk (at once when nothing persistent was
-   * written), or with the error when the write finally failed (Durability's one policy);
-   * `alive` stops the wait when the client is gone.
+   * written, unless `settlesToo` and something was settled: ActiveMQ answers a commit of acks
+   * once its store has them), or with the error when the write finally failed (Durability's
+   * one policy); `alive` stops the wait when the client is gone.
    */
-  commit(publish: TxPublish, durable?: (err?: Error) => void, alive: () => boolean = () => true): boolean {
+  commit(publish: TxPublish, durable?: (err?: Error) => void, alive: () => boolean = () => true, settlesToo = false): boolean {
+    const waitsForSettles = settlesToo && this.settles;
     const ops = this.ops;
     this.ops = [];
     let persistent = false;
@@ -58,7 +65,7 @@ export class Transaction {
       } else op.apply();
     }
     if (durable) {
-      if (persistent) this.durability.wait(durable, alive);
+      if (persistent || waitsForSettles) this.durability.wait(durable, alive);
       else durable();
     }
     return persistent;

@@ -410,14 +410,20 @@ export class VHost implements QueueHost, DeadLetterTarget {
 
   // ---- publishing ------------------------------------------------------------------
 
+  /** the exchange a publish goes to: RabbitMQ refuses a missing one (404) and an internal one (403) */
+  publishableExchange(exchangeName: string): Exchange {
+    const ex = this.exchanges.get(exchangeName);
+    if (!ex) throw notFound(`no ${describeExchange(this.name, exchangeName)}`);
+    if (ex.options.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchangeName)}`);
+    return ex;
+  }
+
   /**
    * Route a message and enqueue it everywhere it goes. Returns flags: Routed when at least
    * one queue took it, Rejected when a queue with x-overflow reject-publish turned it away.
    */
   publish(exchangeName: string, routingKey: string, message: Message): number {
-    const ex = this.exchanges.get(exchangeName);
-    if (!ex) throw notFound(`no ${describeExchange(this.name, exchangeName)}`);
-    if (ex.options.internal) throw accessRefused(`cannot publish to internal ${describeExchange(this.name, exchangeName)}`);
+    const ex = this.publishableExchange(exchangeName);
     ex.stats.publishIn++;
     // fast path: the default exchange with no sender-selected keys is a lookup by name
     if (exchangeName === '' && !hasSenderSelectedKeys(message)) {

@@ -132,6 +132,7 @@ export class LocalMQ extends BrokerInspection {
     const versions = brokerVersionRules(single, options.engineVersion ?? fromEnv, fromEnv !== undefined);
     core.engineRules = single === 'activemq' ? versions.activemq : versions.rabbitmq;
     core.activemqRules = versions.activemq;
+    if (options.openwire?.brokerName !== undefined) core.activeMqBrokerName = options.openwire.brokerName;
     super(
       core,
       new Connections(

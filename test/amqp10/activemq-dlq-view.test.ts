@@ -76,6 +76,20 @@ describe('ActiveMQ.DLQ copies read over AMQP 1.0 (ActiveMQ 5.17 by its transform
     await rheaClose(conn);
   });
 
+  it('an absolute-expiry-time before the epoch is no expiry: the message is delivered, in its turn', async () => {
+    // activemq-amqp's inbound transformer sets JMSExpiration to it (the header ttl only counts when
+    // that is 0) and ActiveMQ's Message.isExpired wants an expiration > 0 (source; Debian's 5.17 has
+    // no AMQP transport to ask). The old code made it a TTL of 0: expired on arrival, dead-lettered.
+    const conn = await rheaConnect(amqpPort());
+    const tx = await openSender(conn, 'a10dlq.negative');
+    await sendAwait(tx, { body: 'before-epoch', durable: true, absolute_expiry_time: -5000 } as never);
+    await sendAwait(tx, { body: 'plain', durable: true } as never);
+    const rx = await openReceiver(conn, 'a10dlq.negative');
+    const got = await receiveN(rx, 2);
+    expect(got.map((d) => d.message.body)).toEqual(['before-epoch', 'plain']);
+    await rheaClose(conn);
+  });
+
   it.skipIf(protonMissing !== undefined)(`originalExpiration is an AMQP long, read by python-qpid-proton${protonMissing ? ` (skipped: ${protonMissing})` : ''}`, async () => {
     // a fresh DLQ: this file's first test took its copies
     await twoCopies('a10dlq.types');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACTIVEMQ_DLQ } from '../../src/core/dead-letter.js';
+import { ACTIVEMQ_DLQ, DLQ_ORIGIN } from '../../src/core/dead-letter.js';
 import type { FieldTable } from '../../src/core/fields.js';
 import { Collector, coreBroker, declareQueue, publish, texts } from './helpers.js';
 
@@ -79,7 +79,7 @@ describe('dead-lettering, ActiveMQ strategy: ActiveMQ.DLQ', () => {
     const copy = vhost.getQueue(ACTIVEMQ_DLQ)!.peekMessages()[0]!.message;
     expect(copy.properties.messageId).toBe('ID:x-1');
     // originalExpiration a Long, as ActiveMQ 5.17's copy has it (a bigint: every protocol writes a long)
-    expect(copy.properties.headers).toMatchObject({ 'original-destination': '/queue/orders', originalExpiration: BigInt(d.message.publishedAt + 5000) });
+    expect(copy.properties.headers).toMatchObject({ [DLQ_ORIGIN]: '/queue/orders', originalExpiration: BigInt(d.message.publishedAt + 5000) });
     expect(copy.properties.expiration).toBeUndefined();
     expect(vhost.getQueue(ACTIVEMQ_DLQ)!.durable).toBe(true);
     // an unknown tag is ignored
@@ -116,7 +116,7 @@ describe('dead-lettering, ActiveMQ strategy: ActiveMQ.DLQ', () => {
     const copy = vhost.getQueue(ACTIVEMQ_DLQ)!.peekMessages()[0]!.message;
     expect(copy.properties.headers).toMatchObject({
       dlqDeliveryFailureCause: 'java.lang.Throwable: Exceeded redelivery policy limit',
-      'original-destination': '/queue/orders',
+      [DLQ_ORIGIN]: '/queue/orders',
       originalExpiration: BigInt(d.message.publishedAt + 5000),
     });
     expect(copy.properties.messageId).toBe('ID:keep');

@@ -66,11 +66,13 @@ describe('delays past what a Node timer holds (found by the socket fuzzer: a far
     await broker.stop();
   });
 
-  it('a message whose TTL is centuries away stays queued; its expiry timer does not fire every millisecond', async () => {
+  it('a message whose TTL is ten years away stays queued; its expiry timer does not fire every millisecond', async () => {
     const conn = await connect(broker);
     const ch = await conn.createChannel();
     await ch.assertQueue('fuzz.far-ttl');
-    ch.sendToQueue('fuzz.far-ttl', Buffer.from('x'), { expiration: String(2 ** 45) });
+    // the fuzzer's TTL was 2^45 ms, which RabbitMQ refuses (406 value_too_large: test/amqp/expiration-header.test.ts);
+    // ten years, the most it takes, is still far past what a Node timer holds (2^31 - 1 ms)
+    ch.sendToQueue('fuzz.far-ttl', Buffer.from('x'), { expiration: String(315_360_000_000) });
     expect((await ch.checkQueue('fuzz.far-ttl')).messageCount).toBe(1);
     // before the fix the timer overflowed to 1 ms and re-armed itself for ever: wait a few of those
     await new Promise((resolve) => setTimeout(resolve, 30));

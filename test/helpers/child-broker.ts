@@ -22,6 +22,8 @@ export interface ChildBroker {
   readonly openwireUrl: string;
   /** its STOMP port (engine activemq only) */
   readonly stompPort: number;
+  /** its AMQP 1.0 port (engine activemq only) */
+  readonly amqp10Port: number;
   /** what the child wrote to stderr so far (its log lines) */
   readonly stderr: string[];
   /** SIGKILL: no shutdown, no flush, no lock release; resolves once the process is gone */
@@ -63,26 +65,29 @@ export function spawnChildBroker(dataDir: string, opts: ChildBrokerOptions = {})
     let mqttUrl = '';
     let openwireUrl = '';
     let stompPort = 0;
+    let amqp10Port = 0;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.startsWith('MQTT ')) mqttUrl = line.slice(5);
       if (line.startsWith('OPENWIRE ')) openwireUrl = line.slice(9);
       if (line.startsWith('STOMP ')) stompPort = Number(new URL(line.slice(6)).port);
+      if (line.startsWith('AMQP10 ')) amqp10Port = Number(line.slice(7));
       if (!line.startsWith('URL ')) return;
       clearTimeout(timer);
       child.off('exit', failed);
       const url = line.slice(4).replace('amqp://', 'amqp://guest:guest@');
-      resolveStart(handle(child, url, mqttUrl, openwireUrl, stompPort, stderr, exited));
+      resolveStart(handle(child, url, mqttUrl, openwireUrl, stompPort, amqp10Port, stderr, exited));
     });
   });
 }
 
-function handle(child: ChildProcess, url: string, mqttUrl: string, openwireUrl: string, stompPort: number, stderr: string[], exited: Promise<number | null>): ChildBroker {
+function handle(child: ChildProcess, url: string, mqttUrl: string, openwireUrl: string, stompPort: number, amqp10Port: number, stderr: string[], exited: Promise<number | null>): ChildBroker {
   return {
     pid: child.pid!,
     url,
     mqttUrl,
     openwireUrl,
     stompPort,
+    amqp10Port,
     stderr,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -101,12 +106,12 @@ async function runChild(dataDir: string, segmentSize: number | undefined, engine
     dataDir,
     engine,
     journal: { segmentSize },
-    ports: engine === 'activemq' ? { openwire: 0, stomp: 0, mqtt: 0 } : { amqp: 0, mqtt: 0 },
+    ports: engine === 'activemq' ? { openwire: 0, stomp: 0, mqtt: 0, amqp10: 0 } : { amqp: 0, mqtt: 0 },
     hosts: ['127.0.0.1'],
     hostname: '127.0.0.1',
   });
   process.stdout.write(`MQTT ${broker.urls.mqtt}\n`);
-  if (engine === 'activemq') process.stdout.write(`OPENWIRE ${broker.urls.openwire!.replace('localhost', '127.0.0.1')}\nSTOMP ${broker.urls.stomp!}\n`);
+  if (engine === 'activemq') process.stdout.write(`OPENWIRE ${broker.urls.openwire!.replace('localhost', '127.0.0.1')}\nSTOMP ${broker.urls.stomp!}\nAMQP10 ${broker.ports['amqp10']}\n`);
   process.stdout.write(`URL ${broker.urls.amqp ?? ''}\n`);
   const stop = () => void broker.stop().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', stop);

@@ -205,6 +205,19 @@ describe('exchanges and bindings', () => {
     expect(await res.json()).toEqual({ routed: true });
     expect((await ch.get('api.default', { noAck: true }) || undefined)?.content.toString()).toBe('via default');
   });
+
+  it('refuses an expiration the channel would refuse: 400 with the 406 text (RabbitMQ 3.10.8, review-s16-2 E4; the old code routed it)', async () => {
+    await ch.assertQueue('api.badexp');
+    for (const [expiration, reason] of [
+      ['-1', '{value_negative,-1}'],
+      ['abc', 'no_integer'],
+    ]) {
+      const res = await call(broker, 'POST', '/api/exchanges/%2F/amq.default/publish', { body: { routing_key: 'api.badexp', payload: 'x', payload_encoding: 'string', properties: { expiration } } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'bad_request', reason: `406 PRECONDITION_FAILED - invalid expiration '${expiration}': ${reason}` });
+    }
+    expect((await ch.checkQueue('api.badexp')).messageCount).toBe(0);
+  });
 });
 
 describe('connections, channels, consumers', () => {

@@ -21,11 +21,12 @@ const brokers: LocalMQ[] = [];
 const conns: ChannelModel[] = [];
 
 /** `giveUpMs`: how long a failing write is retried before its waiters are told no (the durability policy) */
-async function setup(fs: FaultyFs, dir = mkdtempSync(join(tmpdir(), 'localmq-faults-')), giveUpMs = 300) {
+async function setup(fs: FaultyFs, dir = mkdtempSync(join(tmpdir(), 'localmq-faults-')), giveUpMs = 300, engine?: 'activemq') {
   dirs.push(dir);
   faultyFss.push(fs);
   const logs: { level: string; msg: string }[] = [];
   const broker = await startBroker({
+    ...(engine ? { engine, ports: { stomp: 0 } } : {}),
     dataDir: dir,
     logger: createLogger('info', (line) => logs.push(JSON.parse(line) as { level: string; msg: string })),
     journal: { fs, retryDelayMs: 20, giveUpMs },
@@ -319,6 +320,31 @@ describe('STOMP: a receipt for a persistent SEND waits for its fsync', () => {
     fs.releaseFsyncs();
     await frames;
     expect(receipts).toEqual(['r1', 'r2']);
+    client.close();
+  });
+});
+
+describe('ActiveMQ STOMP: a SUBSCRIBE receipt held behind a persistent SEND\'s fsync', () => {
+  it('heart-beats still go out while it is held (review-s16-2 H1: they were held with it); the receipts then come in frame order', async () => {
+    const fs = new FaultyFs();
+    const { broker } = await setup(fs, undefined, 300, 'activemq');
+    // ActiveMQ sends a heart-beat every cy ms of the client's `cx,cy`
+    const { client } = await RawStomp.connected(broker, { 'heart-beat': '0,100' });
+    client.useVersion('1.2');
+    client.send('SEND', { destination: '/queue/hb.q', persistent: 'true', receipt: 'r0' }, 'zero');
+    await client.receipt('r0');
+    await idle(broker);
+    fs.holdFsyncs = true;
+    client.send('SEND', { destination: '/queue/hb.x', persistent: 'true', receipt: 's1' }, 'one');
+    client.send('SUBSCRIBE', { destination: '/queue/hb.q', id: 's', ack: 'auto', receipt: 'r2' });
+    await fs.fsyncHeld();
+    const beats = client.heartbeats;
+    await client.heartbeatsReceived(beats + 2);
+    expect(client.frames).toEqual([]);
+    fs.releaseFsyncs();
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('s1');
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('r2');
+    expect((await client.frame('MESSAGE')).body.toString()).toBe('zero');
     client.close();
   });
 });

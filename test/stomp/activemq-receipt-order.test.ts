@@ -27,6 +27,25 @@ async function receipts(c: RawStomp, n: number): Promise<string[]> {
   return ids;
 }
 
+/**
+ * A queue holding b0 b1; then a persistent SEND receipt:s1 and a SUBSCRIBE of that queue receipt:r2 in
+ * one write: the frames that come, receipts by id and messages by body
+ */
+async function sendThenSubscribe(on: LocalMQ, q: string): Promise<string[]> {
+  const { client: c } = await RawStomp.connected(on);
+  c.useVersion('1.2');
+  for (const body of ['b0', 'b1']) c.send('SEND', { destination: `/queue/${q}`, persistent: 'true', receipt: body }, body);
+  expect(await receipts(c, 2)).toEqual(['b0', 'b1']);
+  c.write(Buffer.concat([wireFrame('SEND', { destination: `/queue/${q}.x`, persistent: 'true', receipt: 's1' }, 'x'), wireFrame('SUBSCRIBE', { destination: `/queue/${q}`, id: 's', ack: 'auto', receipt: 'r2' })]));
+  const order: string[] = [];
+  while (order.length < 4) {
+    const f = await c.frame();
+    order.push(f.command === 'RECEIPT' ? getHeader(f, 'receipt-id')! : f.command === 'MESSAGE' ? f.body.toString() : f.command);
+  }
+  c.close();
+  return order;
+}
+
 /** a persistent SEND receipt:s1 and a BEGIN receipt:b1 in one write: the order of their receipts */
 async function sendThenBegin(on: LocalMQ): Promise<string[]> {
   const { client: c } = await RawStomp.connected(on);
@@ -54,6 +73,11 @@ describe('ActiveMQ-dialect STOMP receipts in frame order (ActiveMQ 5.17)', () =>
   it('a persistent SEND receipt comes before a later BEGIN receipt', async () => {
     expect(await sendThenBegin(broker())).toEqual(['s1', 'b1']);
   });
+
+  it("a SUBSCRIBE's receipt, and the messages it is handed, come after an earlier persistent SEND's receipt", async () => {
+    // ActiveMQ 5.17 (/tmp/s16-fidelity/sub-receipt-order.mjs, 5 runs): `s1 r2 b0 b1`; the old code `r2 b0 b1 s1` (review-s15-2 F6b)
+    expect(await sendThenSubscribe(broker(), 'ro.sub')).toEqual(['s1', 'r2', 'b0', 'b1']);
+  });
 });
 
 describe('RabbitMQ-dialect STOMP receipts (RabbitMQ 3.10.8)', () => {
@@ -63,5 +87,9 @@ describe('RabbitMQ-dialect STOMP receipts (RabbitMQ 3.10.8)', () => {
 
   it("a BEGIN's receipt comes ahead of an earlier persistent SEND's, as RabbitMQ 3.10.8 answers (review-s15-2 F7: `b1 s1`)", async () => {
     expect(await sendThenBegin(rabbit())).toEqual(['b1', 's1']);
+  });
+
+  it("a SUBSCRIBE's receipt and its messages come ahead of an earlier persistent SEND's receipt (RabbitMQ 3.10.8, 3 runs: `r2 b0 b1 s1`)", async () => {
+    expect(await sendThenSubscribe(rabbit(), 'ro.rsub')).toEqual(['r2', 'b0', 'b1', 's1']);
   });
 });

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Exchange } from '../../core/exchanges/exchange.js';
 import type { MessageProperties } from '../../core/message.js';
+import { expirationRefusal } from '../../core/expiration-header.js';
 import { Rejected, Routed } from '../../core/exchanges/routing.js';
 import type { VHost } from '../../core/vhost.js';
 import { fieldTableFromJson, isPlainObject } from '../../server/definitions/json-values.js';
@@ -150,6 +151,9 @@ export function exchangeRoutes(b: ManagementBackend): Route[] {
         if (properties.userId !== undefined && !ctx.principal.control && properties.userId !== ctx.principal.name) {
           return sendBadRequest(res, `406 PRECONDITION_FAILED - user_id property set to '${properties.userId}' but authenticated user was '${ctx.principal.name}'`);
         }
+        // the channel's expiration check (RabbitMQ 3.10.8, review-s16-2 E4: 400 bad_request "406 PRECONDITION_FAILED - invalid expiration …")
+        const refusal = properties.expiration !== undefined ? expirationRefusal(properties.expiration) : undefined;
+        if (refusal !== undefined) return sendBadRequest(res, `${refusal.code} ${refusal.replyText}`);
         const payload = enc === 'base64' ? Buffer.from(body['payload'], 'base64') : Buffer.from(body['payload'], 'utf8');
         let flags: number;
         try {

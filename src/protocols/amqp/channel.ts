@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, ConsumerSink, Delivery } from '../../core/consumer.js';
 import { Access, type Permission } from '../../core/access.js';
 import { consumerTimedOut, notFound, preconditionFailed } from '../../core/errors.js';
+import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { OrderedDurableWaits } from '../../core/durability.js';
 import type { Message, MessageProperties } from '../../core/message.js';
@@ -495,6 +496,7 @@ export class AmqpChannel implements ConsumerSink {
       message.properties = { ...props, replyTo: this.vhost.directReplyTo.address(this.session) };
       message.encodedProperties = undefined;
     }
+    if (props.expiration !== undefined) checkExpirationHeader(this.vhost, exchange, props.expiration);
     if (this.tx) {
       if (!this.vhost.getExchange(exchange)) throw notFound(`no exchange '${exchange}' in vhost '${this.vhost.name}'`);
       this.tx.publish(exchange, routingKey, message, (flags) => {

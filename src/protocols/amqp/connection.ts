@@ -686,13 +686,13 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   }
 }
 /**
- * reply-text is a shortstr: RabbitMQ cuts "NAME - explanation" at 255 characters
- * (rabbit_binary_generator:amqp_exception_explanation/2); we cut at 255 bytes, on a character
- * boundary, so a long explanation (a deprecated-feature notice) still closes cleanly.
+ * reply-text is a shortstr: RabbitMQ cuts a "NAME - explanation" longer than 255 bytes to 252 and
+ * "..." (rabbit_binary_generator:amqp_exception_explanation/2; RabbitMQ 3.10.8 answers so). It cuts
+ * the bytes where they fall; a JS string ends on the last whole character before them.
  */
 function limitReplyText(text: string): string {
   if (Buffer.byteLength(text) <= 255) return text;
-  let cut = Buffer.from(text).subarray(0, 255).toString('utf8');
+  let cut = Buffer.from(text).subarray(0, 252).toString('utf8');
   if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
-  return cut;
+  return `${cut}...`;
 }

@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { JMS_MSG_TYPE, JmsMsgType } from '../../core/activemq-names.js';
 import type { FieldTable, FieldValue } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
-import { ORIGINAL_DESTINATION } from '../../core/dead-letter.js';
+import { expiredBeforeArrival, ttlOfAbsoluteExpiry } from '../../core/absolute-expiry.js';
+import { DLQ_ORIGIN } from '../../core/dead-letter.js';
 // the JMS Map and Stream bodies are held in the core as ActiveMQ holds them: OpenWire's
 // marshalled primitives (MarshallingSupport), so an OpenWire consumer reads them as they are
 import { Reader, Writer } from '../openwire/codec/data.js';
@@ -107,8 +108,8 @@ export function activemqInbound(decoded: DecodedMessage, payload: Buffer, messag
     headers[NATIVE] = true;
     body = payload;
   }
-  const expiry = m.properties?.absoluteExpiryTime?.getTime() ?? 0;
-  return expiry > 0 && expiry < now ? { properties, body, expiredBeforeArrival: expiry } : { properties, body };
+  const past = expiredBeforeArrival(m.properties?.absoluteExpiryTime?.getTime() ?? 0, now);
+  return past !== undefined ? { properties, body, expiredBeforeArrival: past } : { properties, body };
 }
 
 /** InboundTransformer.populateMessage: the JMS_AMQP_* properties and application properties */
@@ -194,7 +195,8 @@ function jmsHeaders(m: AmqpMessage, headers: FieldTable, now: number): MessagePr
     if (p.absoluteExpiryTime !== undefined && p.absoluteExpiryTime.getTime() !== 0) expiration = p.absoluteExpiryTime.getTime();
   }
   if (expiration === undefined && m.header?.ttl !== undefined && m.header.ttl !== 0) expiration = now + m.header.ttl;
-  if (expiration !== undefined) out.expiration = String(Math.max(0, expiration - now));
+  const ttl = expiration !== undefined ? ttlOfAbsoluteExpiry(expiration, now) : undefined;
+  if (ttl !== undefined) out.expiration = ttl;
   return out;
 }
 
@@ -454,8 +456,8 @@ export function writeActiveMqMessage(e: Encoder, msg: Message, out: JmsOutbound,
       }
       continue;
     }
-    // ORIGINAL_DESTINATION: a DLQ copy's originalDestination is a field of ActiveMQ's message, which its transformer does not map
-    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key === ORIGINAL_DESTINATION || key.startsWith(SCHEDULED_PREFIX)) continue;
+    // DLQ_ORIGIN: a DLQ copy's originalDestination is a field of ActiveMQ's message, which its transformer does not map
+    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key === DLQ_ORIGIN || key.startsWith(SCHEDULED_PREFIX)) continue;
     // nested tables are no application property (AMQP 1.0 allows simple types only)
     if (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date)) continue;
     ap.entries.push([key === 'x-mqtt-publish-qos' ? 'ActiveMQ.MQTT.QoS' : key, annotationValue(v)]);

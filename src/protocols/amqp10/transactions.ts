@@ -50,7 +50,9 @@ export class Amqp10Txn {
    * deliveries the client left unsettled are settled by us. `done` once the commit is durable.
    */
   commit(publish: TxPublish, done: () => void, alive: () => boolean): void {
-    this.tx.commit(publish, done, alive);
+    // transactions are ActiveMQ's here (RabbitMQ's AMQP 1.0 refuses them): the discharge is answered
+    // once the store has what it settled too, as its OpenWire and STOMP commits (review-s16-2 T1)
+    this.tx.commit(publish, done, alive, true);
     const state: Composite = { $: 'transactional-state', txnId: this.id, outcome: { $: 'accepted' } };
     for (const d of this.deliveries) if (!d.clientSettled) d.session.settledByTransaction(d.id, state);
     this.deliveries.length = 0;

@@ -59,6 +59,7 @@ export interface OpenWireOptions {
   maxInactivityDurationInitialDelayMs?: number;
   /** the engine version clients see (ProviderVersion), e.g. 5.18.4 */
   engineVersion?: string;
+  /** ActiveMQ's brokerName (default 'localhost'); the server gives it to the core (Broker.activeMqBrokerName) */
   brokerName?: string;
   /**
    * ActiveMQ's `prioritizedMessages` destination policy: queues (and topic subscriptions)
@@ -269,7 +270,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
     this.frames.maxFrameSize = n.maxFrameSize;
     this.state = 'open';
     this.startInactivityMonitor(n);
-    const brokerName = this.options.brokerName ?? 'localhost';
+    const brokerName = this.ctx.broker.activeMqBrokerName;
     this.send({
       type: T.BrokerInfo,
       brokerId: { type: T.BrokerId, value: BROKER_ID },
@@ -365,7 +366,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       // ActiveMQ 5.17 (RegionBroker.addConnection), measured: another connection of any protocol may hold it
       const connectionKey = ((cmd['connectionId'] as OwStruct | null)?.['value'] as string | undefined) ?? this.id;
       const holder = this.ctx.broker.clientIds.claim(clientId, this, `tcp://${this.remoteAddress ?? 'unknown'}:${this.socket.remotePort ?? 0}`, { key: connectionKey, stop: () => this.abort() });
-      if (holder !== undefined) throw invalidClientId(clientIdInUseText(this.options.brokerName ?? 'localhost', clientId, holder));
+      if (holder !== undefined) throw invalidClientId(clientIdInUseText(this.ctx.broker.activeMqBrokerName, clientId, holder));
     }
     if (!this.ctx.connections.add(this)) {
       const refusal = this.ctx.connections.refusal('openwire', this);
@@ -596,7 +597,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   private get origin(): { brokerName: string; brokerUrl: string } {
-    return { brokerName: this.options.brokerName ?? 'localhost', brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}` };
+    return { brokerName: this.ctx.broker.activeMqBrokerName, brokerUrl: `tcp://${this.socket.localAddress ?? hostname()}:${this.socket.localPort ?? 61616}` };
   }
 
   /** a consumer went: its RemoveInfo on the consumer advisory topic */
@@ -721,11 +722,13 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       case TxType.CommitTwoPhase: {
         const tx = this.requireTx(key);
         this.transactions.delete(key);
+        // its acks too: ActiveMQ 5.17 answers a commit once KahaDB has it (review-s16-2: killed -9 after commit(), acked messages stayed gone)
+        const settles = tx.settles;
         const persistent = tx.commit((exchange, routingKey, message) => {
           this.publish(exchange, routingKey, message);
           return 0;
         });
-        if (persistent || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
+        if (persistent || settles || this.durable.outstanding > 0) this.durable.add(() => this.respond(cmd));
         else this.respond(cmd);
         return;
       }

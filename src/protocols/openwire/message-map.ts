@@ -3,8 +3,9 @@ import { OwError } from './errors.js';
 import { JMS_MSG_TYPE, JmsMsgType, TOPIC_EXCHANGE } from '../../core/activemq-names.js';
 import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
+import { expiredBeforeArrival, ttlOfAbsoluteExpiry } from '../../core/absolute-expiry.js';
 import { registerNativeForm } from '../../core/native-forms.js';
-import { ORIGINAL_DESTINATION } from '../../core/dead-letter.js';
+import { DLQ_ORIGIN } from '../../core/dead-letter.js';
 import { Reader, Writer, decodeModifiedUtf8 } from './codec/data.js';
 import { appendFrame, decodeFrame, type OwStruct, type WireOptions } from './codec/marshal.js';
 import { MAX_VERSION } from './codec/wire-format.js';
@@ -153,7 +154,7 @@ const STRUCT_BY_JMS_TYPE: Record<number, number> = {
 };
 
 /** headers that are other protocols' plumbing, never JMS properties */
-const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq', ORIGINAL_DESTINATION]);
+const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq', DLQ_ORIGIN]);
 
 /** `ID:<connection>:<session>:<producer>:<sequence>`, ActiveMQ's MessageId.toString */
 export function messageIdText(id: OwStruct | null | undefined): string | undefined {
@@ -287,7 +288,8 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   const replyTo = s['replyTo'] as OwStruct | null;
   if (replyTo) properties.replyTo = destinationText(owDest(replyTo));
   const expiration = s['expiration'] as number;
-  if (expiration > 0) properties.expiration = String(Math.max(0, expiration - now));
+  const ttl = ttlOfAbsoluteExpiry(expiration, now);
+  if (ttl !== undefined) properties.expiration = ttl;
   const userId = s['userId'] as string | null;
   if (userId) properties.userId = userId;
 
@@ -297,15 +299,10 @@ export function fromOpenWire(s: OwStruct, dest: OwDestination, connectionId: str
   s['transactionId'] = null;
   if (rawProps) s['marshalledProperties'] = Buffer.from(rawProps);
   const stored = s;
-  return {
-    exchange,
-    routingKey: dest.name,
-    properties,
-    body,
-    publishedAt: now,
-    native: openWireNative(stored, connectionId),
-    ...(expiration > 0 && expiration < now ? { expiredBeforeArrival: expiration } : {}),
-  };
+  const message: Message = { exchange, routingKey: dest.name, properties, body, publishedAt: now, native: openWireNative(stored, connectionId) };
+  const past = expiredBeforeArrival(expiration, now);
+  if (past !== undefined) message.expiredBeforeArrival = past;
+  return message;
 }
 
 function owDest(s: OwStruct): OwDestination {
@@ -354,7 +351,7 @@ export function toOpenWire(m: Message, destination: OwStruct, entryId: number, r
   }
   const group = headers['JMSXGroupID'];
   // a DLQ copy's: ActiveMQ's originalDestination field (JMS getOriginalDestination), not a property
-  const original = headers[ORIGINAL_DESTINATION];
+  const original = headers[DLQ_ORIGIN];
   return {
     type,
     producerId: null,

@@ -23,7 +23,7 @@ import {
 } from './codec/index.js';
 import { ActiveMqStompDialect } from './activemq/dialect.js';
 import { parseDestination } from './destination.js';
-import type { DialectConnection, StompDialect, StompSubscriptionLike } from './dialect.js';
+import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
 import { StompError, quoted, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
@@ -98,8 +98,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private resolveClosed!: () => void;
   private readonly log;
   private readonly traceFrames: boolean;
-  /** output held back while a SUBSCRIBE is set up (its receipt goes first) */
-  private held: Buffer[] | undefined;
+  /**
+   * output held back while a SUBSCRIBE is set up (its receipt goes first): one segment; in the
+   * ActiveMQ dialect a segment per SUBSCRIBE whose receipt waits behind the store, each released
+   * when its wait comes (subscribeBehindStore)
+   */
+  private held: Buffer[][] | undefined;
+  /** the durable waits' callbacks are running: what they write was due before anything held */
+  private releasingDurable = false;
 
   constructor(
     private readonly transport: StompTransport,
@@ -359,18 +365,57 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     }
     this.ctx.broker.limits.checkConsumerCount(this.subscriptions.size);
     const receipt = getHeader(frame, 'receipt');
+    const req: SubscribeRequest = { frame, destination: destText, id, ackMode, tag };
+    if (this.dialect.receiptsInFrameOrder && (this.held !== undefined || (receipt !== undefined && this.durable.outstanding > 0))) {
+      this.subscribeBehindStore(req, receipt);
+      return;
+    }
     // RabbitMQ sends the RECEIPT before the messages already in the queue: hold what the
     // new consumer is handed at once until the receipt is out
     const held: Buffer[] = [];
-    this.held = held;
+    this.held = [held];
     try {
-      this.dialect.subscribe({ frame, destination: destText, id, ackMode, tag });
+      this.dialect.subscribe(req);
       this.held = undefined;
       if (receipt !== undefined) this.sendReceipt(receipt);
     } finally {
       this.held = undefined;
       for (const bytes of held) this.write(bytes);
     }
+  }
+
+  /**
+   * ActiveMQ answers in frame order (review-s15-2 F6b; ActiveMQ 5.17: a persistent SEND s1 and a
+   * SUBSCRIBE r2 in one write answer `s1 r2 b0 b1`, the queue's messages after the receipt): a
+   * SUBSCRIBE behind a receipt still waiting for the store holds its receipt, and all output after
+   * it, until that wait comes. Without a receipt, behind another such SUBSCRIBE, its output joins
+   * what that one holds.
+   */
+  private subscribeBehindStore(req: SubscribeRequest, receipt: string | undefined): void {
+    if (receipt === undefined) {
+      this.dialect.subscribe(req);
+      return;
+    }
+    const segment: Buffer[] = [this.frameBytes('RECEIPT', [['receipt-id', receipt]])];
+    (this.held ??= []).push(segment);
+    this.whenDurable(() => this.releaseHeld(segment));
+    try {
+      this.dialect.subscribe(req);
+    } catch (err) {
+      segment.shift(); // refused: its ERROR instead of the receipt
+      throw err;
+    }
+  }
+
+  /** out with the held output up to and with `segment` (all of it when none is named) */
+  private releaseHeld(segment?: Buffer[]): void {
+    const held = this.held;
+    if (held === undefined) return;
+    const upTo = segment === undefined ? held.length - 1 : held.indexOf(segment);
+    if (upTo < 0) return;
+    const out = held.splice(0, upTo + 1);
+    if (held.length === 0) this.held = undefined;
+    for (const s of out) for (const bytes of s) this.writeNow(bytes);
   }
 
   private onUnsubscribe(frame: StompFrame): void {
@@ -450,13 +495,14 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const id = this.transactionId(frame, 'COMMIT');
     const t = this.requireTransaction(id);
     this.transactions.delete(id);
+    const settles = t.tx.settles && this.dialect.ackReceiptsWhenStored;
     const persistent = t.tx.commit((exchange, key, message) => this.publish(exchange, key, message));
     // the SENDs' receipts, in order, then the COMMIT's
     const receipts = t.receipts;
     const receipt = getHeader(frame, 'receipt');
     if (receipt !== undefined) receipts.push(receipt);
     if (!receipts.length) return;
-    this.whenSafe(persistent, () => {
+    this.whenSafe(persistent || settles, () => {
       for (const r of receipts) this.sendReceipt(r);
     });
   }
@@ -497,6 +543,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.log.error('internal error handling a STOMP frame', { err, command: frame?.command });
     }
     const e = toStompError(err);
+    // what waits behind the store goes first: the ERROR must not wait with it
+    this.releaseHeld();
     this.log.debug('STOMP error frame sent', { message: e.message, detail: e.detail });
     this.sendError(e, frame ? getHeader(frame, 'receipt') : undefined);
     // ActiveMQ carries on after most refusals (5.18: even a frame before CONNECT)
@@ -542,7 +590,9 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       const half = sendMs / 2;
       // a period past what a timer holds (the client asked for 10^20 ms) must not become 1 ms
       this.sendTimer = setInterval(() => {
-        if (Date.now() - this.lastSent >= half) this.write(STOMP_HEARTBEAT);
+        // straight out, also while output is held behind the store (a SUBSCRIBE's receipt): an EOL
+        // between frames carries no order, and a client would take the silence for a dead broker
+        if (Date.now() - this.lastSent >= half) this.writeNow(STOMP_HEARTBEAT);
       }, timerDelay(half));
       this.sendTimer.unref();
     }
@@ -586,16 +636,25 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void {
     if (this.state === 'closed') return;
+    this.write(this.frameBytes(command, headers, body, options));
+  }
+
+  private frameBytes(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): Buffer {
     const frame = createFrame(command, headers, body);
     if (this.traceFrames) this.log.trace('frame out', { command, headers: headersToObject(frame), bodyLength: frame.body.length });
-    this.write(serializeFrame(frame, this.version, options));
+    return serializeFrame(frame, this.version, options);
   }
 
   private write(bytes: Buffer): void {
-    if (this.held) {
-      this.held.push(bytes);
+    const held = this.held;
+    if (held !== undefined && !this.releasingDurable) {
+      held[held.length - 1]!.push(bytes);
       return;
     }
+    this.writeNow(bytes);
+  }
+
+  private writeNow(bytes: Buffer): void {
     this.lastSent = Date.now();
     this.transport.write(bytes);
   }
@@ -620,7 +679,12 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       if (this.state === 'open') this.fail(new StompError('Message not persisted', `The broker could not write to its store: ${err.message}\n`), undefined);
       return;
     }
-    for (const fn of waiters) fn();
+    this.releasingDurable = true;
+    try {
+      for (const fn of waiters) fn();
+    } finally {
+      this.releasingDurable = false;
+    }
   }
 
   // ---- helpers -------------------------------------------------------------------

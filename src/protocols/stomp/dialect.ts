@@ -87,7 +87,7 @@ export interface StompDialect {
   resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
   /** the ERROR frame for a refusal */
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options?: StompSerializeOptions };
-  /** does this refusal end the connection? (RabbitMQ: always; ActiveMQ: only some) */
+  /** does this refusal end the connection? (RabbitMQ: a broker refusal, not its own frame checks; ActiveMQ: only some) */
   closesAfter(err: unknown, command: string | undefined): boolean;
   /** the connection is gone or going (DISCONNECT, a fatal refusal): may come more than once */
   closed(): void;

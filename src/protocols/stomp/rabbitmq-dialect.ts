@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { consumerTimedOut } from '../../core/errors.js';
+import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { Message } from '../../core/message.js';
 import { RepeatedProperties } from '../common/repeated-properties.js';
 import { getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
@@ -63,6 +64,7 @@ export class RabbitStompDialect implements StompDialect {
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
     const properties = this.repeatedProperties.of(propertiesFromHeaders(frame.headers, replyTo));
     conn.access!.userId(properties.userId);
+    if (properties.expiration !== undefined) checkExpirationHeader(conn.vhostModel, exchange, properties.expiration);
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }
 
@@ -130,14 +132,22 @@ export class RabbitStompDialect implements StompDialect {
     return { sub, deliveryTag: parsed.deliveryTag, requeue: booleanHeader(frame, 'requeue') ?? true };
   }
 
-  errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer } {
+  /** rabbit_stomp_processor send_error: no receipt-id, whatever the refused frame asked (RabbitMQ 3.10.8; 3.13/4.x source) */
+  errorFrame(e: StompError): { headers: StompHeader[]; body: Buffer } {
     const headers: StompHeader[] = [['message', e.message], ['content-type', 'text/plain'], ['version', VERSIONS_HEADER], ...e.headers];
-    if (receipt !== undefined) headers.push(['receipt-id', receipt]);
     return { headers, body: Buffer.from(e.detail, 'utf8') };
   }
 
-  closesAfter(): boolean {
-    return true;
+  /**
+   * rabbit_stomp_processor:process_request: a frame the plugin itself refuses (`error/3`: Bad command,
+   * Invalid header, Missing destination, Bad transaction…) gets an ERROR and the session goes on; a
+   * refusal of the broker (a protocol error: not_found, access_refused, precondition_failed…) ends it
+   * (amqp_death). RabbitMQ 3.10.8 (asked, /tmp/s16-fidelity/stomp-raw.mjs): ERROR, then the
+   * DISCONNECT's RECEIPT; 3.13 and 4.x have the same process_request. A refused CONNECT still closes
+   * here: RabbitMQ 3.10.8 keeps that connection too, refusing frames until a CONNECT (not matched).
+   */
+  closesAfter(err: unknown, command: string | undefined): boolean {
+    return !(err instanceof StompError) || command === undefined || command === 'CONNECT' || command === 'STOMP';
   }
 
   closed(): void {}

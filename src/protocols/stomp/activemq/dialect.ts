@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Message } from '../../../core/message.js';
+import { expiredBeforeArrival } from '../../../core/absolute-expiry.js';
 import type { Queue } from '../../../core/queues/queue.js';
 import { getHeader, type StompFrame, type StompHeader, type StompSerializeOptions, type StompVersion } from '../codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from '../dialect.js';
@@ -54,12 +55,12 @@ export class ActiveMqStompDialect implements StompDialect {
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply {
     const sessionId = nextConnectionId();
     // ActiveMQ's client id: the CONNECT's `client-id`, else the connection id; one connection
-    // each, OpenWire's included (the refusal names the broker as OpenWire's BrokerInfo does by
-    // default); CONNECTED's `session` names it (5.17, measured)
+    // each, OpenWire's included (the refusal names the broker as OpenWire's BrokerInfo does);
+    // CONNECTED's `session` names it (5.17, measured)
     const clientId = clientIdHeader ?? sessionId;
     const conn = this.conn;
     const holder = conn.ctx.broker.clientIds.claim(clientId, this, `tcp://${conn.remoteAddress ?? 'unknown'}:${conn.remotePort ?? 0}`);
-    if (holder !== undefined) throw new AmqBrokerError('javax.jms.InvalidClientIDException', clientIdInUseText('localhost', clientId, holder));
+    if (holder !== undefined) throw new AmqBrokerError('javax.jms.InvalidClientIDException', clientIdInUseText(conn.ctx.broker.activeMqBrokerName, clientId, holder));
     this.clientId = clientId;
     this.messageIds = new MessageIdSource(sessionId);
     // the client's `cx,cy`: ActiveMQ answers `cy,cx`, sending every cy and expecting every cx
@@ -89,8 +90,8 @@ export class ActiveMqStompDialect implements StompDialect {
     const now = Date.now();
     const properties = amqPropertiesFromHeaders(frame.headers, this.messageIds!.next(), now);
     const message: Message = { exchange, routingKey: dest.name, properties, body: frame.body, publishedAt: now };
-    const expires = expiresOf(getHeader(frame, 'expires'));
-    if (expires > 0 && expires < now) message.expiredBeforeArrival = expires;
+    const past = expiredBeforeArrival(expiresOf(getHeader(frame, 'expires')), now);
+    if (past !== undefined) message.expiredBeforeArrival = past;
     return { exchange, key: dest.name, message };
   }
 

@@ -1,6 +1,8 @@
 import { JMS_MSG_TYPE, JmsMsgType } from '../../../core/activemq-names.js';
 import type { FieldTable } from '../../../core/fields.js';
 import type { Message, MessageProperties } from '../../../core/message.js';
+import { ttlOfAbsoluteExpiry } from '../../../core/absolute-expiry.js';
+import { DLQ_ORIGIN, ORIGINAL_DESTINATION } from '../../../core/dead-letter.js';
 import type { StompHeader } from '../codec/index.js';
 
 /**
@@ -68,8 +70,8 @@ export function amqPropertiesFromHeaders(headers: StompHeader[], messageId: stri
         props.contentType = value;
         break;
       case 'expires': {
-        const at = expiresOf(value);
-        if (at > 0) props.expiration = String(Math.max(0, at - now));
+        const ttl = ttlOfAbsoluteExpiry(expiresOf(value), now);
+        if (ttl !== undefined) props.expiration = ttl;
         break;
       }
       case 'content-length':
@@ -110,7 +112,10 @@ export function appendAmqHeaders(out: StompHeader[], m: Message): void {
     for (const key in table) {
       if (key === JMS_MSG_TYPE || key === MQTT_DUP_HEADER) continue;
       const v = table[key];
-      const name = key === MQTT_QOS_HEADER ? MQTT_QOS_PROPERTY : key;
+      // a DLQ copy's originalDestination; ActiveMQ puts the properties after it in one map, so a
+      // property of that name shows instead
+      if (key === DLQ_ORIGIN && table[ORIGINAL_DESTINATION] !== undefined) continue;
+      const name = key === MQTT_QOS_HEADER ? MQTT_QOS_PROPERTY : key === DLQ_ORIGIN ? ORIGINAL_DESTINATION : key;
       if (typeof v === 'string') out.push([name, v]);
       else if (typeof v === 'number' || typeof v === 'boolean') out.push([name, String(v)]);
       else if (typeof v === 'bigint') out.push([name, v.toString()]);

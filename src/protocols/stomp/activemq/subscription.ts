@@ -157,6 +157,8 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
     this.closed = true;
     if (this.returnsUncounted) for (const tag of this.ids.keys()) if (this.session.isOutstanding(tag)) this.session.returnUnseen(tag);
     this.session.close();
+    // more than a slice's worth go back in slices, after this: their ack ids would stay in the dialect's map
+    for (const o of this.ids.values()) if (o.ackId !== undefined) this.host.ackSettled(o.ackId);
     this.ids.clear();
     this.byMessageId.clear();
   }
