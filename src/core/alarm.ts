@@ -76,6 +76,17 @@ export class PublisherFlow implements StoreFlowHeld {
     this.flowHeldNow = on;
   }
 
+  /**
+   * The reading is held now (the alarm, the journal's credit flow, a durability backlog): the
+   * client's silence is not judged meanwhile, as RabbitMQ's reader pauses its heartbeat monitor
+   * while blocked or in flow (rabbit_reader maybe_block -> rabbit_heartbeat:pause_monitor): what
+   * the client sends, heartbeats too, waits unread in its socket. Adapters' heartbeat, keep-alive
+   * and inactivity checks skip while it is, and count silence again from the resume.
+   */
+  get holding(): boolean {
+    return !this.reading && !this.closed;
+  }
+
   /** what RabbitMQ's management shows as the connection's state (FlowState) */
   state(): FlowState {
     if (!this.blocked && this.flowHeldNow) return 'flow';

@@ -535,8 +535,9 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     const periodMs = (this.heartbeat * 1000) / 2;
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      // two missed intervals from the client and it is gone, as RabbitMQ judges it
-      if (now - this.lastReceived > this.heartbeat * 2000) {
+      // two missed intervals from the client and it is gone, as RabbitMQ judges it; not while
+      // its reading is held (its heartbeats wait unread: RabbitMQ pauses the monitor then)
+      if (now - this.lastReceived > this.heartbeat * 2000 && !this.flow?.holding) {
         this.log.warn('missed heartbeats from client', { timeout: this.heartbeat });
         this.socket.destroy();
         return;
@@ -584,6 +585,8 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
   }
 
   resumeReading(): void {
+    // the client's silence counts from here (RabbitMQ resumes its heartbeat monitor)
+    this.lastReceived = Date.now();
     this.input.resume();
   }
 

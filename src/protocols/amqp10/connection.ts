@@ -533,7 +533,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
       let seen = 0;
       let silentSamples = 0;
       this.idleSampler = setInterval(() => {
-        if (this.bytesIn !== seen) {
+        // a held reading (alarm, credit flow) reads nothing: not the peer's silence
+        if (this.bytesIn !== seen || this.flow?.holding) {
           seen = this.bytesIn;
           silentSamples = 0;
         } else if (silentSamples < 1) silentSamples++;
@@ -546,7 +547,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
       if (sendEvery > 0 && now - this.lastSent >= sendEvery) this.write(EMPTY_FRAME);
-      if (closeAfter > 0 && now - this.lastReceived > closeAfter) idleExpired();
+      if (closeAfter > 0 && now - this.lastReceived > closeAfter && !this.flow?.holding) idleExpired();
     }, tick);
     this.heartbeatTimer.unref();
   }
@@ -567,6 +568,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   }
 
   resumeReading(): void {
+    // the peer's silence counts from here
+    this.lastReceived = Date.now();
     this.input.resume();
   }
 

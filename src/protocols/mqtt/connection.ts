@@ -546,6 +546,12 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const limit = this.keepAlive * 1500;
     const check = () => {
       const idle = Date.now() - this.lastPacketAt;
+      if (this.flow?.holding) {
+        // its reading is held: what it sent waits unread, silence is not judged (resumeReading restarts the clock)
+        this.keepAliveTimer = setTimeout(check, limit);
+        this.keepAliveTimer.unref();
+        return;
+      }
       if (idle >= limit) {
         this.ctx.logger.info('MQTT client missed its keep-alive', { clientId: this.clientId, keepAlive: this.keepAlive, remote: this.remoteAddress });
         this.protocolFailure(RC.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
@@ -654,6 +660,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   }
 
   resumeReading(): void {
+    // the keep-alive counts from here: what the client sent meanwhile was not read
+    this.lastPacketAt = Date.now();
     this.input.resume();
   }
 

@@ -879,7 +879,9 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (this.state !== 'open') return;
       this.receivedSinceCheck = false;
       this.readTimer = setInterval(() => {
-        if (!this.receivedSinceCheck) {
+        // not while its reading is held: what it sent waits unread (ActiveMQ's monitor does not
+        // judge a connection whose command is still being taken in either)
+        if (!this.receivedSinceCheck && !this.flow?.holding) {
           this.log.info(`OpenWire connection closed: channel was inactive for too (>${period}) long`, { remote: this.remoteAddress });
           this.abort();
           return;
@@ -910,6 +912,8 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   }
 
   resumeReading(): void {
+    // a full period from here before the client's silence counts
+    this.receivedSinceCheck = true;
     this.input.resume();
   }
 

@@ -599,7 +599,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (receiveMs > 0) {
       this.receiveTimer = setInterval(() => {
         // RabbitMQ's heart-beat monitor: a client silent for two periods is gone
-        if (Date.now() - this.lastReceived > receiveMs * 2) {
+        // not while its reading is held: its heart-beats wait unread (RabbitMQ pauses the monitor)
+        if (Date.now() - this.lastReceived > receiveMs * 2 && !this.flow?.holding) {
           this.log.warn('STOMP client missed heart-beats', { periodMs: receiveMs, remote: this.remoteAddress });
           this.state = 'closing';
           this.teardownSession();
@@ -629,6 +630,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   }
 
   resumeReading(): void {
+    // the client's silence counts from here
+    this.lastReceived = Date.now();
     this.input.resume();
   }
 

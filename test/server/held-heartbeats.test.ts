@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import amqplib from 'amqplib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { amqpUrl } from '../helpers/amqp.js';
+import { FaultyFs } from '../helpers/faulty-fs.js';
+import { Raw } from '../helpers/mqtt-raw.js';
+import { mqttPort } from '../helpers/mqtt.js';
+import { RawStomp } from '../helpers/stomp.js';
+
+/**
+ * A connection whose reading is held (the journal's credit flow, the resource alarm) keeps
+ * sending heartbeats into its socket, which the broker does not read: its silence is not
+ * judged meanwhile, and counts again from the resume. RabbitMQ 3.10's reader pauses its
+ * heartbeat monitor while blocked or in flow (rabbit_reader maybe_block ->
+ * rabbit_heartbeat:pause_monitor; resume_monitor on unblock). Before, a hold longer than two
+ * heartbeat intervals dropped the publisher for "missed heartbeats" (review-s16-1 H2).
+ * Real time must pass: the holds outlast the clients' heartbeat periods.
+ */
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function memoryBroker(): Promise<LocalMQ> {
+  const broker = await startBroker();
+  cleanup.push(() => broker.stop());
+  return broker;
+}
+
+describe('a held connection is not taken for dead', () => {
+  it('AMQP 0-9-1, heartbeat 1 s: held by the journal for 3 s (syncs held), stays open and publishes on after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-held-hb-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const fs = new FaultyFs();
+    const broker = await startBroker({ dataDir: dir, journal: { fs, backlogBytes: 256 * 1024 } });
+    cleanup.push(() => broker.stop());
+    cleanup.push(() => fs.releaseFsyncs());
+    const conn = await amqplib.connect(`${amqpUrl(broker)}?heartbeat=1`);
+    let closed = '';
+    conn.on('error', (e: Error) => (closed = `error ${e.message}`));
+    conn.on('close', () => (closed ||= 'closed'));
+    cleanup.push(() => conn.close().catch(() => undefined));
+    const ch = await conn.createChannel();
+    await ch.assertQueue('hb', { durable: true });
+    fs.holdFsyncs = true;
+    const behind = new Promise<void>((resolve) => broker.store.onBacklog!((b) => b && resolve()));
+    for (let i = 0; i < 2000; i++) ch.sendToQueue('hb', Buffer.alloc(1024), { persistent: true });
+    await behind;
+    await fs.fsyncHeld();
+    await wait(3000);
+    expect(closed).toBe('');
+    fs.releaseFsyncs();
+    // the rest is read, and a round trip after it answered
+    expect((await ch.checkQueue('hb')).messageCount).toBe(2000);
+    expect(closed).toBe('');
+  });
+
+  it('STOMP, heart-beat 500 ms from the client: held by the alarm for 2.5 s, stays open and answers after', async () => {
+    const broker = await memoryBroker();
+    const { client } = await RawStomp.connected(broker, { 'heart-beat': '500,0' });
+    cleanup.push(() => client.close());
+    broker.core.alarms.setMemory(true);
+    cleanup.push(() => broker.core.alarms.setMemory(false));
+    const read = new Promise<void>((resolve) => broker.core.once('published', () => resolve()));
+    client.send('SEND', { destination: '/queue/hb' }, 'under the alarm');
+    await read;
+    await wait(2500);
+    expect(client.closed).toBe(false);
+    broker.core.alarms.setMemory(false);
+    client.send('SEND', { destination: '/queue/hb', receipt: 'after' }, 'after the alarm');
+    await client.receipt('after');
+    expect(client.closed).toBe(false);
+  });
+
+  it('MQTT 3.1.1, keep-alive 1 s: held by the alarm for 2.5 s, stays open and answers PINGREQ after', async () => {
+    const broker = await memoryBroker();
+    const raw = await Raw.open(mqttPort(broker));
+    cleanup.push(() => raw.socket.destroy());
+    let closed = false;
+    void raw.closed.then(() => (closed = true));
+    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'held-hb', clean: true, keepalive: 1, username: 'guest', password: Buffer.from('guest') });
+    expect((await raw.next()).cmd).toBe('connack');
+    broker.core.alarms.setMemory(true);
+    cleanup.push(() => broker.core.alarms.setMemory(false));
+    const read = new Promise<void>((resolve) => broker.core.once('published', () => resolve()));
+    raw.send({ cmd: 'publish', topic: 'hb', payload: Buffer.from('under the alarm'), qos: 0, retain: false, dup: false });
+    await read;
+    await wait(2500);
+    expect(closed).toBe(false);
+    broker.core.alarms.setMemory(false);
+    raw.send({ cmd: 'pingreq' });
+    expect((await raw.next()).cmd).toBe('pingresp');
+    expect(closed).toBe(false);
+  });
+});
