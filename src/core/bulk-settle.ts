@@ -19,14 +19,15 @@ interface Batch {
   readonly returningTo: Map<Queue, Returning> | undefined;
   /**
    * taken from `deliveries` but not settled yet, in their order: those of queues that held the
-   * batch's requeue there (Queue.returnsHeldFor), settled once the batch's other deliveries are, when
-   * those queues' answers have run. The rest of the batch goes on meanwhile: its other queues get
-   * theirs back without waiting for an answer on another queue, as each RabbitMQ queue process
-   * requeues its own (undefined until one is held)
+   * batch's requeue there (Queue.returnsHeldFor), settled ahead of the rest once their queue's
+   * answers have run. The rest of the batch goes on meanwhile: its other queues get theirs back
+   * without waiting for an answer on another queue, as each RabbitMQ queue process requeues its
+   * own; when only held queues are left, the batch waits (park) instead of walking the rest aside
+   * (undefined until one is held)
    */
   aside: Fifo<Delivery> | undefined;
-  /** the queues of `aside`: every later delivery of one of them goes there too (each queue's order kept) */
-  asideOf: Set<Queue> | undefined;
+  /** the queues of `aside`, with how many each has there: every later delivery of one of them goes there too (each queue's order kept) */
+  asideOf: Map<Queue, number> | undefined;
   done: boolean;
 }
 
@@ -172,35 +173,45 @@ export class BulkSettle implements SlicedTask {
       // the iterator moves before each settle: a queue it touches may finish this task re-entrantly
       for (;;) {
         let d: Delivery;
-        const r = batch.deliveries.next();
-        if (!r.done) {
+        // set-aside ones first once their queue's answers have run (each queue's order: they came before the rest)
+        const early = batch.aside?.peek();
+        if (early !== undefined && (early.queue === runOf || !this.heldBy(back!, early.queue!))) {
+          // taken off before it is settled: a queue it touches may step this task re-entrantly
+          batch.aside!.shift();
+          const left = batch.asideOf!.get(early.queue!)! - 1;
+          if (left > 0) batch.asideOf!.set(early.queue!, left);
+          else batch.asideOf!.delete(early.queue!);
+          d = early;
+        } else {
+          const r = batch.deliveries.next();
+          if (r.done) {
+            if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
+            // what is left waits for a queue's answers
+            if (early !== undefined) {
+              this.park(early.queue!);
+              parked = true;
+            } else this.finished(batch);
+            break;
+          }
           d = r.value;
           // a run of deliveries back to another queue: that queue may hold this requeue until answers
           // asked before it have run; then its deliveries wait aside and the rest of the batch goes on
-          if (back !== undefined && d.queue !== runOf && d.queue !== null && !d.timedOut && (batch.asideOf?.has(d.queue) || this.heldBy(back, d.queue))) {
+          if (back !== undefined && d.queue !== null && !d.timedOut && (batch.asideOf?.has(d.queue) || (d.queue !== runOf && this.heldBy(back, d.queue)))) {
             (batch.aside ??= new Fifo()).push(d);
-            (batch.asideOf ??= new Set()).add(d.queue);
-            if (++n === LEAVE_CHUNK) {
+            const asideOf = (batch.asideOf ??= new Map());
+            asideOf.set(d.queue, (asideOf.get(d.queue) ?? 0) + 1);
+            const onlyHeldLeft = this.onlyHeldLeft(back, asideOf);
+            if (onlyHeldLeft || ++n === LEAVE_CHUNK) {
               if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
+              // nothing else to bring back: wait here (the rest of the iterator is theirs), not walk it all aside
+              if (onlyHeldLeft) {
+                this.park(d.queue);
+                parked = true;
+              }
               break;
             }
             continue;
           }
-        } else if (batch.aside?.length) {
-          // the rest of the batch is settled: those set aside, once their queue's answers have run
-          d = batch.aside.peek()!;
-          if (d.queue !== runOf && this.heldBy(back!, d.queue!)) {
-            if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-            this.park(d.queue!);
-            parked = true;
-            break;
-          }
-          // taken off before it is settled: a queue it touches may step this task re-entrantly
-          batch.aside.shift();
-        } else {
-          if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-          this.finished(batch);
-          break;
         }
         this.count--;
         try {
@@ -257,10 +268,18 @@ export class BulkSettle implements SlicedTask {
     return r !== undefined && this.work !== undefined && q.returnsHeldFor(r.id);
   }
 
+  /** every queue the batch still brings messages back to has some set aside (held): the rest of it is theirs */
+  private onlyHeldLeft(back: Map<Queue, Returning>, asideOf: Map<Queue, number>): boolean {
+    // a queue with some aside has some still to come back: asideOf's queues are among back's
+    if (asideOf.size < back.size) return false;
+    for (const q of back.keys()) if (!asideOf.has(q)) return false;
+    return true;
+  }
+
   /**
-   * Wait, out of the bulk work, until `q`'s answers have run (the batch's deliveries set aside for
-   * `q` are all that is left of it): parked there, the work behind this task (perhaps the requeue
-   * those answers wait for) goes on; then it runs again ahead of it.
+   * Wait, out of the bulk work, until `q`'s answers have run (what is left of the batch goes back
+   * to held queues): parked there, the work behind this task (perhaps the requeue those answers
+   * wait for) goes on; then it runs again ahead of it.
    */
   private park(q: Queue): void {
     const work = this.work!;

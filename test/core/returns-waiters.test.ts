@@ -355,4 +355,7 @@ it('a requeue held on one queue by an answer waiting there brings its other queu
   expect(answerSaw).toBe(20_000);
   await broker.bulkWork.idle();
   expect([q1.messageCount, q2.messageCount, q3.messageCount]).toEqual([21_000, 2000, 0]);
+  // each back in its place: b's 1000 (set aside, then settled) ahead of a's 20,000
+  const c = await holding(broker, vhost, 'q1', 21_000, 'c');
+  expect(c.sink.texts).toEqual(Array.from({ length: 21_000 }, (_, i) => `a${i}`));
 });
