@@ -203,9 +203,10 @@ export class BulkSettle implements SlicedTask {
             const onlyHeldLeft = this.onlyHeldLeft(back, asideOf);
             if (onlyHeldLeft || ++n === LEAVE_CHUNK) {
               if (run > 0) this.cameBack(batch, runOf!, run, runTag, runSeq);
-              // nothing else to bring back: wait here (the rest of the iterator is theirs), not walk it all aside
+              // nothing else to bring back: wait here (the rest of the iterator is theirs), not walk it all aside,
+              // for the queue at the head of those set aside (held: checked above; `d` itself when it is the first)
               if (onlyHeldLeft) {
-                this.park(d.queue);
+                this.park((early ?? d).queue!);
                 parked = true;
               }
               break;

@@ -359,3 +359,39 @@ it('a requeue held on one queue by an answer waiting there brings its other queu
   const c = await holding(broker, vhost, 'q1', 21_000, 'c');
   expect(c.sink.texts).toEqual(Array.from({ length: 21_000 }, (_, i) => `a${i}`));
 });
+
+// 64bcf64's wait when only held queues are left parked on the queue of the delivery just set aside,
+// which may be one whose answers had already run (none left to resume it) while the head of those set
+// aside was another queue still held: the batch stayed parked for ever. It waits for the head's queue.
+it('a requeue to two queues each held by a waiting get, the one held first freed last: it waits for that one, then brings both back in order (it waited for ever)', async () => {
+  const { broker, vhost, q1, q2, q3 } = threeQueues(20_100);
+  // b holds 2000 of q2 (to ack), then 100 of q3, then 1000 of q1 (its consumers cancelled, the deliveries kept)
+  const b = broker.openSession(vhost, {});
+  for (const [name, n] of [['q2', 2000], ['q3', 100], ['q1', 1000]] as const) {
+    b.setPrefetch(n, false);
+    const sink = new Collector();
+    b.consume(name, opts(`b-${name}`), sink);
+    await deliveredTo(broker, sink, n);
+    b.cancel(`b-${name}`);
+  }
+  const a1 = await holding(broker, vhost, 'q1', 20_000, 'a1');
+  const a3 = await holding(broker, vhost, 'q3', 20_000, 'a3');
+  const g = gate(broker);
+  // b's ack (bulk work queued first), then a1's and a3's requeues behind it, a get waiting on each queue
+  b.ack(2000, true);
+  a1.s.close();
+  a3.s.close();
+  const answered: string[] = [];
+  q1.whenReturned(() => answered.push(`q1 ${q1.messageCount}`));
+  q3.whenReturned(() => answered.push(`q3 ${q3.messageCount}`));
+  // b closes: its q3 and q1 parts are both held; q1's get is answered first (a1's requeue is ahead of a3's)
+  b.close();
+  g.open();
+  await broker.bulkWork.idle();
+  expect(answered).toEqual(['q1 20000', 'q3 20000']);
+  expect([q1.messageCount, q2.messageCount, q3.messageCount]).toEqual([21_000, 0, 20_100]);
+  const c1 = await holding(broker, vhost, 'q1', 21_000, 'c1');
+  expect(c1.sink.texts).toEqual(Array.from({ length: 21_000 }, (_, i) => `a${i}`));
+  const c3 = await holding(broker, vhost, 'q3', 20_100, 'c3');
+  expect(c3.sink.texts).toEqual(Array.from({ length: 20_100 }, (_, i) => `c${i}`));
+});
