@@ -96,6 +96,8 @@ export interface GroupCommitOptions {
 
 /** zeros written per write while a segment file is zero-filled */
 const ZERO_CHUNK = 256 * 1024;
+/** bytes read per read while a recycled file's pages are brought into the cache */
+const CACHE_READ = 1024 * 1024;
 /**
  * The head is sealed this far before the end of its zero-filled part (when the next file is
  * ready; a sixteenth of it in small test segments): a record that crossed it would allocate a
@@ -704,6 +706,7 @@ export class GroupCommit {
         const have = Math.min(allocated, this.opts.preallocate ?? 0);
         try {
           await this.prepareNew(fd, Math.min(have, zeros), zeros, true);
+          await this.cacheBlocks(fd, Math.min(have, zeros));
         } catch (e) {
           await fs.close(fd).catch(() => {});
           throw e;
@@ -738,6 +741,22 @@ export class GroupCommit {
     const first = this.firstZeroFill();
     if (first === 0) return 0;
     return Math.min(this.opts.preallocate!, Math.max(first, 4 * (this.zeroed.get(this.headSeg) ?? 0)));
+  }
+
+  /**
+   * Reads a recycled file's first `bytes` once, in the background, so that its pages are in the
+   * page cache before records go there: a flush writing into the middle of a block whose page is
+   * not cached first reads that block from the disk, synchronously, in the event loop (the inline
+   * write). A new file's zero-fill leaves its pages cached the same way. Seen after a warm
+   * confirm-latency run: a kept spare had 11.7 of its 16 MiB in the cache (fincore).
+   */
+  private async cacheBlocks(fd: number, bytes: number): Promise<void> {
+    const chunk = Buffer.allocUnsafe(Math.min(CACHE_READ, bytes));
+    for (let at = 0; at < bytes; ) {
+      const n = await this.opts.fs.read(fd, chunk, 0, Math.min(chunk.length, bytes - at), at);
+      if (n <= 0) return;
+      at += n;
+    }
   }
 
   /**
