@@ -168,7 +168,8 @@ export class DeadLetterer {
    */
   private toActiveMqDlq(m: Message, origin: DeadLetterOrigin, expiredAt?: number): void {
     const dlq = this.activeMqDlqFor(origin.destination, isPersistent(m), expiredAt !== undefined || origin.expired === true);
-    if (dlq === undefined) return;
+    // refused on (or expired in) the DLQ itself: ActiveMQ 5.17 drops it rather than loop (RegionBroker.sendToDeadLetterQueue)
+    if (dlq === undefined || origin.destination === `/queue/${dlq}`) return;
     this.vhost.ensureDurableQueue(dlq);
     const p = m.properties;
     const headers: FieldTable = { ...p.headers };

@@ -200,6 +200,25 @@ describe('activemq dialect over STOMP (measured on ActiveMQ 5.17)', () => {
     for (const x of [p, c, dlqReader]) x.close();
   });
 
+  it('a message NACKed on ActiveMQ.DLQ itself is dropped, not put back on the DLQ (ActiveMQ 5.17: RegionBroker.sendToDeadLetterQueue "Prevent a DLQ loop"; asked: 0 copies, review-s16-2 L1)', async () => {
+    const probe = unique('loop');
+    const p = await client();
+    const reader = await client();
+    // a selector keeps this test's messages apart from the other tests' DLQ copies
+    await subscribe(reader, { destination: '/queue/ActiveMQ.DLQ', id: 'loop', ack: 'client-individual', selector: `probe = '${probe}'` });
+    await send(p, { destination: '/queue/ActiveMQ.DLQ', persistent: 'true', probe }, 'nacked');
+    const m = await reader.frame('MESSAGE');
+    expect(m.body.toString()).toBe('nacked');
+    const r = unique('n');
+    reader.send('NACK', { id: h(m, 'ack')!, receipt: r });
+    await reader.receipt(r);
+    await send(p, { destination: '/queue/ActiveMQ.DLQ', persistent: 'true', probe }, 'sentinel');
+    // on the old code a copy of 'nacked' came first (original-destination /queue/ActiveMQ.DLQ, redelivery count 0)
+    const next = await reader.frame('MESSAGE');
+    expect(next.body.toString()).toBe('sentinel');
+    for (const x of [p, reader]) x.close();
+  });
+
   it('NACK in 1.1 needs message-id and subscription; without subscription ActiveMQ refuses and keeps the connection', async () => {
     const q = unique('nack11.');
     const p = await client();
