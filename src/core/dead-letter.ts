@@ -44,14 +44,6 @@ export interface DeadLetterTarget {
 /** the STOMP header naming where an ActiveMQ DLQ copy came from (`/queue/a`): ActiveMQ's originalDestination */
 export const ORIGINAL_DESTINATION = 'original-destination';
 
-/**
- * Where the core keeps an ActiveMQ DLQ copy's originalDestination (`/queue/a`): a key of its own, so a
- * client's own `original-destination` property stays a property (ActiveMQ 5.17: JMS
- * getOriginalDestination null, the property kept; review-s15-2 F4). ActiveMQ's adapters show it as
- * their protocol does: STOMP the `original-destination` header, OpenWire the message's field, AMQP 1.0
- * nothing.
- */
-export const DLQ_ORIGIN = 'x-localmq-dlq-origin';
 
 /** where a NACKed message came from, as an ActiveMQ client saw it */
 export interface DeadLetterOrigin {
@@ -174,9 +166,6 @@ export class DeadLetterer {
     const p = m.properties;
     const headers: FieldTable = { ...p.headers };
     if (origin.cause !== undefined) headers['dlqDeliveryFailureCause'] = origin.cause;
-    // ActiveMQ's originalDestination (a field of the message, not a property: STOMP shows it as a
-    // header, JMS as getOriginalDestination, AMQP 1.0 not at all)
-    headers[DLQ_ORIGIN] = origin.destination;
     // ActiveMQ 5.17: every copy keeps the expiration it had as originalExpiration, a Long (0 when none;
     // its JMS client on poisoned, NACKed and expired copies): a bigint, so every protocol writes a long
     const expiration = expiredAt ?? absoluteExpiration(m);
@@ -184,7 +173,9 @@ export class DeadLetterer {
     const properties = { ...p, headers };
     if (origin.messageId !== undefined) properties.messageId = origin.messageId;
     delete properties.expiration;
-    const copy: Message = { exchange: '', routingKey: dlq, properties, body: m.body, publishedAt: m.publishedAt };
+    // ActiveMQ's originalDestination: a field of the message, not a property (STOMP shows it as a
+    // header, JMS as getOriginalDestination, AMQP 1.0 not at all)
+    const copy: Message = { exchange: '', routingKey: dlq, properties, body: m.body, publishedAt: m.publishedAt, originalDestination: origin.destination };
     this.vhost.publish('', dlq, origin.adapt ? origin.adapt(copy) : copy);
   }
 

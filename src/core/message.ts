@@ -51,6 +51,12 @@ export interface Message {
    * arrives.
    */
   expiredBeforeArrival?: number;
+  /**
+   * An ActiveMQ DLQ copy's originalDestination (`/queue/a`, `/topic/t`): a field of the message, as
+   * in ActiveMQ, not a header, so no client can set it (review-s16-2 F4b) and readers that show
+   * headers (AMQP 0-9-1, MQTT, management) do not see it (F4c). Stored with the message.
+   */
+  originalDestination?: string;
 }
 
 export function isPersistent(m: Message): boolean {

@@ -42,6 +42,23 @@ describe("a client's own original-destination header (ActiveMQ 5.17: a property,
     client.close();
   });
 
+  it("the key LocalMQ kept the origin under before (x-localmq-dlq-origin) is a client's property like any other", async () => {
+    // review-s16-2 F4b: a client could set it and got a JMS originalDestination and a STOMP original-destination
+    // out of it (old code: originalDestination { physicalName: 'bar' }); ActiveMQ 5.17 has no such key, a header
+    // it does not know is a property, delivered as sent
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/f4b.forged', 'x-localmq-dlq-origin': '/queue/bar', receipt: 's1' }, 'forged');
+    await client.receipt('s1');
+    const [m] = await browseAll('f4b.forged', 1);
+    expect(m!.originalDestination).toBeNull();
+    expect(m!.properties).toMatchObject({ 'x-localmq-dlq-origin': '/queue/bar' });
+    client.send('SUBSCRIBE', { destination: '/queue/f4b.forged', id: 'f', ack: 'auto' });
+    const shown = await client.frame('MESSAGE');
+    expect(getHeader(shown, 'x-localmq-dlq-origin')).toBe('/queue/bar');
+    expect(getHeader(shown, 'original-destination')).toBeUndefined();
+    client.close();
+  });
+
   it('a DLQ copy still has the field and no such property; a STOMP reader sees original-destination', async () => {
     const { client } = await RawStomp.connected(broker());
     client.useVersion('1.2');

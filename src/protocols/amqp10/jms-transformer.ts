@@ -3,7 +3,6 @@ import { JMS_MSG_TYPE, JmsMsgType } from '../../core/activemq-names.js';
 import type { FieldTable, FieldValue } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import { expiredBeforeArrival, ttlOfAbsoluteExpiry } from '../../core/absolute-expiry.js';
-import { DLQ_ORIGIN } from '../../core/dead-letter.js';
 // the JMS Map and Stream bodies are held in the core as ActiveMQ holds them: OpenWire's
 // marshalled primitives (MarshallingSupport), so an OpenWire consumer reads them as they are
 import { Reader, Writer } from '../openwire/codec/data.js';
@@ -456,8 +455,7 @@ export function writeActiveMqMessage(e: Encoder, msg: Message, out: JmsOutbound,
       }
       continue;
     }
-    // DLQ_ORIGIN: a DLQ copy's originalDestination is a field of ActiveMQ's message, which its transformer does not map
-    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key === DLQ_ORIGIN || key.startsWith(SCHEDULED_PREFIX)) continue;
+    if (key === JMS_MSG_TYPE || key === GROUP_ID || key === GROUP_SEQ || key === 'x-mqtt-dup' || key.startsWith(SCHEDULED_PREFIX)) continue;
     // nested tables are no application property (AMQP 1.0 allows simple types only)
     if (typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date)) continue;
     ap.entries.push([key === 'x-mqtt-publish-qos' ? 'ActiveMQ.MQTT.QoS' : key, annotationValue(v)]);

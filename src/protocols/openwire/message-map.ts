@@ -5,7 +5,6 @@ import type { FieldTable } from '../../core/fields.js';
 import type { Message, MessageProperties } from '../../core/message.js';
 import { expiredBeforeArrival, ttlOfAbsoluteExpiry } from '../../core/absolute-expiry.js';
 import { registerNativeForm } from '../../core/native-forms.js';
-import { DLQ_ORIGIN } from '../../core/dead-letter.js';
 import { Reader, Writer, decodeModifiedUtf8 } from './codec/data.js';
 import { appendFrame, decodeFrame, type OwStruct, type WireOptions } from './codec/marshal.js';
 import { MAX_VERSION } from './codec/wire-format.js';
@@ -154,7 +153,7 @@ const STRUCT_BY_JMS_TYPE: Record<number, number> = {
 };
 
 /** headers that are other protocols' plumbing, never JMS properties */
-const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq', DLQ_ORIGIN]);
+const NOT_JMS_PROPERTIES = new Set([JMS_MSG_TYPE, 'x-mqtt-publish-qos', 'x-mqtt-dup', 'JMSXGroupID', 'JMSXGroupSeq']);
 
 /** `ID:<connection>:<session>:<producer>:<sequence>`, ActiveMQ's MessageId.toString */
 export function messageIdText(id: OwStruct | null | undefined): string | undefined {
@@ -350,14 +349,13 @@ export function toOpenWire(m: Message, destination: OwStruct, entryId: number, r
     replyTo = destinationStruct(d);
   }
   const group = headers['JMSXGroupID'];
-  // a DLQ copy's: ActiveMQ's originalDestination field (JMS getOriginalDestination), not a property
-  const original = headers[DLQ_ORIGIN];
   return {
     type,
     producerId: null,
     destination,
     transactionId: null,
-    originalDestination: typeof original === 'string' ? destinationStruct(parseDestinationText(original)) : null,
+    // a DLQ copy's: ActiveMQ's originalDestination field (JMS getOriginalDestination), not a property
+    originalDestination: m.originalDestination !== undefined ? destinationStruct(parseDestinationText(m.originalDestination)) : null,
     messageId: messageIdStruct(p.messageId, entryId, entryId),
     originalTransactionId: null,
     groupId: typeof group === 'string' ? group : null,

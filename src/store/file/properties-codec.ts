@@ -21,8 +21,20 @@ const TYPE = 1 << 10;
 const USER_ID = 1 << 11;
 const APP_ID = 1 << 12;
 const CLUSTER_ID = 1 << 13;
+/**
+ * Not an AMQP property: Message.originalDestination (an ActiveMQ DLQ copy's), kept in this mask
+ * because a record written before it existed never has the bit, so old records read as before
+ * (one that carried the origin as an `original-destination` or `x-localmq-dlq-origin` header
+ * still has it as that header).
+ */
+const ORIGINAL_DESTINATION = 1 << 14;
 
-export function writeProperties(w: ByteWriter, p: MessageProperties): void {
+/** what a record's properties part holds besides the AMQP properties */
+export interface PropertiesExtra {
+  originalDestination?: string;
+}
+
+export function writeProperties(w: ByteWriter, p: MessageProperties, originalDestination?: string): void {
   let mask = 0;
   if (p.contentType !== undefined) mask |= CONTENT_TYPE;
   if (p.contentEncoding !== undefined) mask |= CONTENT_ENCODING;
@@ -38,6 +50,7 @@ export function writeProperties(w: ByteWriter, p: MessageProperties): void {
   if (p.userId !== undefined) mask |= USER_ID;
   if (p.appId !== undefined) mask |= APP_ID;
   if (p.clusterId !== undefined) mask |= CLUSTER_ID;
+  if (originalDestination !== undefined) mask |= ORIGINAL_DESTINATION;
   w.varuint(mask);
   if (mask === 0) return;
   if (mask & CONTENT_TYPE) w.str(p.contentType!);
@@ -54,9 +67,11 @@ export function writeProperties(w: ByteWriter, p: MessageProperties): void {
   if (mask & USER_ID) w.str(p.userId!);
   if (mask & APP_ID) w.str(p.appId!);
   if (mask & CLUSTER_ID) w.str(p.clusterId!);
+  if (mask & ORIGINAL_DESTINATION) w.str(originalDestination!);
 }
 
-export function readProperties(r: ByteReader): MessageProperties {
+/** the AMQP properties; what else the record holds (PropertiesExtra) goes into `extra` */
+export function readProperties(r: ByteReader, extra: PropertiesExtra): MessageProperties {
   const mask = r.varuint();
   const p: MessageProperties = {};
   if (mask === 0) return p;
@@ -74,6 +89,7 @@ export function readProperties(r: ByteReader): MessageProperties {
   if (mask & USER_ID) p.userId = r.str();
   if (mask & APP_ID) p.appId = r.str();
   if (mask & CLUSTER_ID) p.clusterId = r.str();
+  if (mask & ORIGINAL_DESTINATION) extra.originalDestination = r.str();
   return p;
 }
 
@@ -100,4 +116,5 @@ export function skipProperties(r: ByteReader, out: { priority: number | undefine
   if (mask & USER_ID) r.skipBytes();
   if (mask & APP_ID) r.skipBytes();
   if (mask & CLUSTER_ID) r.skipBytes();
+  if (mask & ORIGINAL_DESTINATION) r.skipBytes();
 }

@@ -2,7 +2,7 @@ import type { Message } from '../../core/message.js';
 import { StoredNative, encodeNative } from '../../core/native-forms.js';
 import { ByteReader, type ByteWriter } from './binary.js';
 import { crc32 } from './checksum.js';
-import { readProperties, skipProperties, writeProperties } from './properties-codec.js';
+import { readProperties, skipProperties, writeProperties, type PropertiesExtra } from './properties-codec.js';
 import type { MessageIndex } from '../store.js';
 import { readValue, writeValue } from './value-codec.js';
 
@@ -108,7 +108,7 @@ export function writeMessagePart(w: ByteWriter, m: Message): void {
   w.f64(m.publishedAt);
   w.str(m.exchange);
   w.str(m.routingKey);
-  writeProperties(w, m.properties);
+  writeProperties(w, m.properties, m.originalDestination);
   w.bytes(m.body);
   const native = encodeNative(m);
   if (native === undefined) return;
@@ -183,18 +183,25 @@ export function readMessageHead(r: ByteReader): MessageHead {
   return { id, slots, partStart: r.pos };
 }
 
+/** readMessagePart's scratch for what the properties part holds besides properties (reads are synchronous) */
+const extra: PropertiesExtra = {};
+
 /** `r` positioned at the message part */
 export function readMessagePart(r: ByteReader): Message {
   const publishedAt = r.f64();
   const exchange = r.str();
   const routingKey = r.str();
-  const properties = readProperties(r);
+  extra.originalDestination = undefined;
+  const properties = readProperties(r, extra);
   const body = r.bytesCopy();
-  if (r.pos >= r.end) return { exchange, routingKey, properties, body, publishedAt };
+  const m: Message = { exchange, routingKey, properties, body, publishedAt };
+  if (extra.originalDestination !== undefined) m.originalDestination = extra.originalDestination;
+  if (r.pos >= r.end) return m;
   const whole = r.buf[r.pos] !== NATIVE_BESIDE_BODY;
   if (!whole) r.skip(1);
   const protocol = r.str();
-  return { exchange, routingKey, properties, body, publishedAt, native: new StoredNative(protocol, r.bytesCopy(), body, whole) };
+  m.native = new StoredNative(protocol, r.bytesCopy(), body, whole);
+  return m;
 }
 
 /**

@@ -2,7 +2,7 @@ import { JMS_MSG_TYPE, JmsMsgType } from '../../../core/activemq-names.js';
 import type { FieldTable } from '../../../core/fields.js';
 import type { Message, MessageProperties } from '../../../core/message.js';
 import { ttlOfAbsoluteExpiry } from '../../../core/absolute-expiry.js';
-import { DLQ_ORIGIN, ORIGINAL_DESTINATION } from '../../../core/dead-letter.js';
+import { ORIGINAL_DESTINATION } from '../../../core/dead-letter.js';
 import type { StompHeader } from '../codec/index.js';
 
 /**
@@ -108,14 +108,14 @@ export function appendAmqHeaders(out: StompHeader[], m: Message): void {
   if (p.type !== undefined) out.push(['type', p.type]);
   if (p.correlationId !== undefined) out.push(['correlation-id', p.correlationId]);
   const table = p.headers;
+  // a DLQ copy's originalDestination; ActiveMQ puts the properties after it in one map, so a
+  // property of that name shows instead
+  if (m.originalDestination !== undefined && table?.[ORIGINAL_DESTINATION] === undefined) out.push([ORIGINAL_DESTINATION, m.originalDestination]);
   if (table) {
     for (const key in table) {
       if (key === JMS_MSG_TYPE || key === MQTT_DUP_HEADER) continue;
       const v = table[key];
-      // a DLQ copy's originalDestination; ActiveMQ puts the properties after it in one map, so a
-      // property of that name shows instead
-      if (key === DLQ_ORIGIN && table[ORIGINAL_DESTINATION] !== undefined) continue;
-      const name = key === MQTT_QOS_HEADER ? MQTT_QOS_PROPERTY : key === DLQ_ORIGIN ? ORIGINAL_DESTINATION : key;
+      const name = key === MQTT_QOS_HEADER ? MQTT_QOS_PROPERTY : key;
       if (typeof v === 'string') out.push([name, v]);
       else if (typeof v === 'number' || typeof v === 'boolean') out.push([name, String(v)]);
       else if (typeof v === 'bigint') out.push([name, v.toString()]);
