@@ -52,6 +52,8 @@ export class PublisherFlow implements StoreFlowHeld {
   private closed = false;
   /** the store's credit flow holds the reading now (StoreFlow) */
   private flowHeldNow = false;
+  /** counts the store's holds of this connection: which hold a channel's publish joined (ChannelFlow) */
+  private flowHolds = 0;
 
   constructor(
     private readonly alarms: Alarms,
@@ -65,15 +67,24 @@ export class PublisherFlow implements StoreFlowHeld {
   /**
    * A publish of this connection came back with `flags` (VHost.publish): one that went to the
    * journal while the journal is behind its bound holds the reading until it catches up
-   * (StoreFlow). A flag test and a field read per publish.
+   * (StoreFlow). A flag test and a field read per publish. True when the publish found the
+   * journal behind: the credit flow holds this connection now (its channel is in flow too).
    */
-  stored(flags: number): void {
-    if (flags & Stored && this.storeFlow?.behind) this.storeFlow.stored(this);
+  stored(flags: number): boolean {
+    if (!(flags & Stored && this.storeFlow?.behind)) return false;
+    this.storeFlow.stored(this);
+    return true;
   }
 
   /** StoreFlow: it holds (true) or let go of (false) this connection */
   flowHeld(on: boolean): void {
     this.flowHeldNow = on;
+    if (on) this.flowHolds++;
+  }
+
+  /** the store's current hold of this connection (a number per hold), or 0 when it holds none */
+  get flowHold(): number {
+    return this.flowHeldNow ? this.flowHolds : 0;
   }
 
   /**

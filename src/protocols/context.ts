@@ -18,6 +18,8 @@ export interface ChannelInfo {
   pendingConfirms: number;
   /** false while paused by channel.flow */
   active: boolean;
+  /** the journal's credit flow holds this channel's publishing, or did so within the last second (core/channel-flow.ts) */
+  inFlow?: boolean;
   /** the channel has published (a publisher in RabbitMQ's global counters) */
   publishing?: boolean;
 }

@@ -61,6 +61,15 @@ async function stateOf(broker: LocalMQ, name: string): Promise<string> {
   return c.state;
 }
 
+/** the management API's state of each channel of the connection the client named `name`, by channel number */
+async function channelStates(broker: LocalMQ, name: string): Promise<Record<number, string>> {
+  const all = await getJson<{ number: number; state: string; connection_details: { name: string } }[]>(broker, '/api/channels');
+  const conns = await getJson<{ name: string; user_provided_name: string | null }[]>(broker, '/api/connections');
+  const conn = conns.find((x) => x.user_provided_name === name);
+  if (!conn) throw new Error(`no connection ${name}`);
+  return Object.fromEntries(all.filter((ch) => ch.connection_details.name === conn.name).map((ch) => [ch.number, ch.state]));
+}
+
 /** resolves once the journal's backlog goes over (true) or falls back under (false) its bound */
 function backlog(broker: LocalMQ, behind: boolean): Promise<void> {
   return new Promise((resolve) => broker.store.onBacklog!((b) => b === behind && resolve()));
@@ -149,6 +158,47 @@ describe('the journal holds persistent publishers while it is behind (credit flo
     fs.releaseFsyncs();
     await consumed;
     expect(got.length).toBe(COUNT);
+  });
+
+  it('the publishing channel of a held connection shows `flow`, a channel of it that did not publish `running` (rabbit_channel state = credit_flow:state())', async () => {
+    // RabbitMQ: the store's back-pressure runs queue -> channel -> reader, so the channel whose
+    // publishes wait is blocked (`flow`) as well as its connection; a channel that sent nothing has
+    // no credit to run out of. credit_flow:state/0 keeps `flow` for 1 s from the block's start.
+    const fs = new FaultyFs();
+    const broker = await durableBroker(fs);
+    const publisher = await open(broker, 'chan-flood');
+    const quiet = await publisher.createChannel();
+    const pch = await publisher.createChannel();
+    await pch.assertQueue('cq', { durable: true });
+    await idle(broker);
+    expect(await channelStates(broker, 'chan-flood')).toEqual({ 1: 'running', 2: 'running' });
+
+    // every time the journal goes behind, the publish that found it so blocks the channel in the same
+    // turn (after this listener): the last block began at most a turn after the last of these
+    let lastBehind = 0;
+    broker.store.onBacklog!((b) => b && (lastBehind = performance.now()));
+    fs.holdFsyncs = true;
+    const behind = backlog(broker, true);
+    publishAll(pch, 'cq');
+    await behind;
+    await fs.fsyncHeld();
+    expect(await stateOf(broker, 'chan-flood')).toBe('flow');
+    expect(await channelStates(broker, 'chan-flood')).toEqual({ 1: 'running', 2: 'flow' });
+
+    // the syncs end: the rest is read (it may find the journal behind again, a block of its own)
+    const caughtUp = backlog(broker, false);
+    fs.releaseFsyncs();
+    await caughtUp;
+    expect((await pch.checkQueue('cq')).messageCount).toBe(COUNT);
+    await idle(broker);
+    expect(await stateOf(broker, 'chan-flood')).toBe('running');
+    const shown = await channelStates(broker, 'chan-flood');
+    // within the second from the last block's start the channel still shows `flow` (credit_flow's STATE_CHANGE_INTERVAL)
+    if (performance.now() - lastBehind < 900) expect(shown).toEqual({ 1: 'running', 2: 'flow' });
+    // a time window, not an event: RabbitMQ's 1 s from the block's start (+ 50 ms: the rest of that turn)
+    await new Promise((r) => setTimeout(r, Math.max(0, lastBehind + 1050 - performance.now())));
+    expect(await channelStates(broker, 'chan-flood')).toEqual({ 1: 'running', 2: 'running' });
+    await quiet.close();
   });
 
   it('the in-memory store never holds: a flood of persistent messages is read whole', async () => {

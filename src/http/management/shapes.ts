@@ -342,7 +342,7 @@ export function channelJson(c: ClientConnection, ch: ChannelInfo): Record<string
     name: `${name} (${ch.number})`,
     number: ch.number,
     node: NODE_NAME,
-    state: ch.active ? 'running' : 'flow',
+    state: ch.active && !ch.inFlow ? 'running' : 'flow',
     user: c.user ?? '',
     user_who_performed_action: c.user ?? '',
     vhost: c.vhost ?? '',

@@ -12,6 +12,7 @@ import { Transaction } from '../../core/transaction.js';
 import { DIRECT_REPLY_TO } from '../../core/direct-reply-to.js';
 import { Rejected, Routed } from '../../core/exchanges/routing.js';
 import type { VHost } from '../../core/vhost.js';
+import { ChannelFlow } from '../../core/channel-flow.js';
 import type { ChannelInfo } from '../context.js';
 import {
   AmqpCodecError,
@@ -66,6 +67,8 @@ export class AmqpChannel implements ConsumerSink {
   private readonly repeatedProperties = new RepeatedPropertyBlock();
   private lastExchange = '';
   private lastRoutingKey = '';
+  /** this channel's own state under the journal's credit flow (management `state`) */
+  private readonly flow = new ChannelFlow(() => this.conn.flow);
 
   constructor(
     private readonly conn: AmqpConnection,
@@ -104,6 +107,7 @@ export class AmqpChannel implements ConsumerSink {
       unacked: s.unackedCount,
       pendingConfirms: this.confirms.outstanding,
       active: s.active,
+      inFlow: this.flow.inFlow,
       publishing: this.publishing,
     };
   }
@@ -500,7 +504,7 @@ export class AmqpChannel implements ConsumerSink {
     if (this.tx) {
       if (!this.vhost.getExchange(exchange)) throw notFound(`no exchange '${exchange}' in vhost '${this.vhost.name}'`);
       this.tx.publish(exchange, routingKey, message, (flags) => {
-        this.conn.flow?.stored(flags);
+        this.flow.stored(flags);
         if (mandatory && !(flags & Routed)) this.returnMessage(message, exchange, routingKey);
       });
       return;
@@ -515,7 +519,7 @@ export class AmqpChannel implements ConsumerSink {
       throw err;
     }
     // a persistent message while the journal is behind holds this connection's reading (core/store-flow.ts)
-    this.conn.flow?.stored(flags);
+    this.flow.stored(flags);
     if (mandatory && !(flags & Routed) && !(flags & Rejected)) this.returnMessage(message, exchange, routingKey);
     if (this.confirming) this.confirm(seq, (flags & Rejected) !== 0);
   }
