@@ -91,6 +91,12 @@ export class DeadLetterer {
       return entries.map(() => true);
     }
     const dlx = queue.config.deadLetterExchange;
+    if (dlx === undefined && reason === 'expired') {
+      // a message an ActiveMQ-side adapter found expired before it arrived: ActiveMQ dead-letters it at
+      // the send, whichever queue (an MQTT subscriber's, a RabbitMQ client's) it was routed to
+      for (const e of entries) if (e.message.expiredBeforeArrival !== undefined) this.expiredFromActiveMq(queue, e.message);
+      return entries.map(() => false);
+    }
     if (dlx === undefined || !this.vhost.hasExchange(dlx)) return entries.map(() => false); // RabbitMQ drops it when the DLX is missing
     const now = Date.now();
     return entries.map((e) => {

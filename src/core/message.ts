@@ -47,8 +47,8 @@ export interface Message {
    * ActiveMQ's expiries are absolute (STOMP `expires`, JMSExpiration, AMQP 1.0 absolute-expiry-time):
    * one already past when the message arrived, in ms since the epoch. Its TTL is then 0 (the core's
    * TTL, AMQP's, has no negative form) and it expires on arrival; the ActiveMQ.DLQ copy names this
-   * one, as ActiveMQ 5.17 does. Not stored: on an ActiveMQ queue such a message is dead-lettered as it
-   * arrives.
+   * one, as ActiveMQ 5.17 does. Not stored: whatever queue it is routed to (an ActiveMQ queue, an MQTT
+   * subscriber's, a RabbitMQ client's) expires it as it arrives, never handing it to a consumer.
    */
   expiredBeforeArrival?: number;
   /**

@@ -60,6 +60,11 @@ export const PASS_LIMIT = 400;
 /** ActiveMQ's maxExpirePageSize: how many of a queue's first messages its periodic expiry looks at */
 const ACTIVEMQ_MAX_EXPIRE_PAGE = 400;
 
+/** an ActiveMQ-side adapter found it expired before it arrived (Message.expiredBeforeArrival) */
+function expiredBeforeArrival(e: QueueEntry): boolean {
+  return e.message.expiredBeforeArrival !== undefined;
+}
+
 /**
  * The store's records of persistent messages an at-least-once queue holds for its dead-letter
  * exchange (key: vhost NUL queue NUL message id, value: the reason): after a restart they come
@@ -339,10 +344,12 @@ export class Queue {
     // consumer immediately"); put in the ready list it would only expire
     if (entry.expiresAt !== Infinity && entry.expiresAt <= Date.now()) {
       // ActiveMQ 5.17 expires it at once (ActiveMQ.DLQ when persistent), consumer or not: a STOMP
-      // SEND with an `expires` already past went to the DLQ, a subscriber of the queue got nothing
-      if (this.config.activemq && !(this.ready instanceof QuorumReadyList)) {
-        this.ready.push(entry);
-        this.expireFound([entry]);
+      // SEND with an `expires` already past went to the DLQ, a subscriber of the queue (or topic)
+      // got nothing. So does any queue for a message an ActiveMQ-side adapter found expired before
+      // it arrived (an MQTT subscriber's queue, a RabbitMQ client's): ActiveMQ decides at the send
+      if (this.config.activemq || entry.message.expiredBeforeArrival !== undefined) {
+        this.stats.expired++;
+        this.leave([entry], 'expired');
         return;
       }
       if (this.deliveredAtOnce(entry)) return;
@@ -957,8 +964,8 @@ export class Queue {
   discard(entries: QueueEntry[], reason: DeadLetterReason): void {
     if (!entries.length) return;
     if (this.config.deadLetterExchange === undefined) {
-      // an ActiveMQ queue: expired messages to ActiveMQ.DLQ
-      if (this.config.activemq && reason === 'expired') this.host.deadLetter(this, entries, reason);
+      // an ActiveMQ queue: expired messages to ActiveMQ.DLQ; any queue: those an ActiveMQ adapter found expired before they arrived
+      if (reason === 'expired' && (this.config.activemq || entries.some(expiredBeforeArrival))) this.host.deadLetter(this, entries, reason);
       for (const e of entries) this.settle(e, 'dropped');
       return;
     }

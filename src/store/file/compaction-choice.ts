@@ -15,7 +15,10 @@ const STILL_MS = 1000;
 const CARRIED_QUIET_MS = 250;
 /** ~500 ms in looks (LOOK_MS) */
 const AS_WRITTEN_LOOKS = 5;
-/** a consumer whose place was in a segment that went is taken for gone after this long, ms (its next segments wait until then) */
+/**
+ * a consumer whose place was in a segment that went is taken for gone after this long, ms (its next segments
+ * wait until then); a segment a consumer reads in waits as long after its last fall
+ */
 const CONSUMER_GONE_MS = 5000;
 
 /**
@@ -43,9 +46,10 @@ const CONSUMER_GONE_MS = 5000;
  *   are that consumer's next ones: for CONSUMER_GONE_MS none of them goes for being still (only mostly
  *   dead or at the 3x bound), unless a consumer takes from it (review-s14-1 D3: a queue consumed right
  *   behind a backlog had its whole backlog copied; review-s14-2 D1b: a consumer's pause copied the rest
- *   of its queue). A pause shorter than that copies at most the segment the consumer was reading in
- *   (when its own last fall is STILL_MS old), not what it reads next: s15 copied one a second, what the
- *   consumer took right after (1.8x the bytes of the reviewer's D1b repro, session 16). A consumer away
+ *   of its queue). Nor does the segment a consumer reads in (SegmentInfo.places) go for being still
+ *   before CONSUMER_GONE_MS after its last fall: a pause shorter than that copies nothing of its queue
+ *   (s15 copied one a second, what the consumer took right after: 1.8x the bytes of the reviewer's D1b
+ *   repro; s16 still the segment it was reading in, 306,539 B in the pause test). A consumer away
  *   longer is taken for gone: the rest of its queue then goes as a backlog.
  *
  * No clock read or allocation per removal: a fall notes the current look (one field write).
@@ -89,8 +93,10 @@ export class CompactionChoice {
     // a consumer's next one: it reads it once back (or is taken for gone: CONSUMER_GONE_MS)
     if (!read && this.consumerAhead(now)) return false;
     // its live bytes have not fallen since, as far as the journal says: its own last fall, and that of the
-    // segments gone before it (a consumer that emptied one is on its way through this one)
-    return now - Math.max(fell, this.frontFell) >= STILL_MS;
+    // segments gone before it (a consumer that emptied one is on its way through this one). One a consumer
+    // reads in waits as long as its next ones do: a consumer's pause (a slow batch, a reconnect) copied the
+    // rest of the segment it was reading, which it took right after (306,539 B in the 3 s pause test)
+    return now - Math.max(fell, this.frontFell) >= (read ? CONSUMER_GONE_MS : STILL_MS);
   }
 
   /** `info` goes now (copied if partly live, then deleted) */
