@@ -9,10 +9,13 @@
  * A gap is put down to the disk only when the slow probe syncs (those the probe logs, over 20 ms) cover
  * all of it but less than 100 ms: the stretch left over is what no disk stall explains, and the goal is
  * no 100 ms without a confirm. Which probe covers it says what was slow:
- * - DEVICE: the overwrite probe's syncs cover it (a sync with no ext4 journal commit to make was slow:
+ * - DEVICE: the overwrite probe's syncs cover it (a sync with no allocation to make durable was slow:
  *   the device, or the host behind it);
- * - FS-COMMIT: only the append probe's do (ext4's journal commits were slow, the device was not; our
- *   own appends into fresh blocks can cause those, and they wait for them);
+ * - FS-COMMIT: only the append probe's do (syncs that make a block allocation durable were slow, the
+ *   others were not: with an ext4 journal its commits; on this VM's journal-less ext4 the synchronous
+ *   writes of the block bitmap and extent blocks, see fsync-probe.ts. LocalMQ's overwrites make no
+ *   allocation: such a gap is not explained by what our syncs do, and TRACE=1 with
+ *   bench/confirm-gap-trace.ts shows what they waited on);
  * - OURS: neither covers it.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -15,6 +15,13 @@
 # published, the broker stopped (LocalMQ and BEFORE alike; RabbitMQ stays up and runs the same protocol in the
 # same round): each round is then a broker's first, the case where the journal has made no segment ahead yet.
 # ROUND0 (default 1): the first round's number, so that the results of several runs can be joined for one report.
+# TRACE=1: what the broker and the kernel did during each gap. Every LocalMQ broker runs under strace (its file
+# syscalls, every thread, start time and duration: <broker dir>/strace.txt; strace stops it only at those calls,
+# seccomp-bpf: a few hundred per round), `perf record` takes every uninterruptible sleep of the broker, ext4's
+# journal threads (none on a journal-less ext4) and the probes with its kernel stack (<broker dir>/perf.txt, or
+# WORK/trace/ without FRESH; monotonic clock: WORK/trace/mono-offset-ns turns it into epoch time), and
+# bench/lib/broker-pauses.ts, preloaded, logs the broker's GC pauses and event-loop stalls (<broker dir>/pauses.jsonl);
+# bench/confirm-gap-trace.ts then prints, for each gap over 100 ms, what of these overlapped it.
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
 # (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
@@ -46,14 +53,31 @@ export RABBITMQ_NODENAME=$NODE RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_
 
 # ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
 # start_lmq DIST DIR PORT: a broker of the checkout DIST on DIR/data, its AMQP on PORT (STOMP, MQTT, HTTP after it)
+TRACE=${TRACE:-0}
+TRACED_CALLS=pwrite64,pwritev,pwritev2,pread64,fdatasync,fsync,sync_file_range,openat,rename,renameat,renameat2,ftruncate,fallocate,unlink,unlinkat
 start_lmq() {
-  local dist=$1 dir=$2 port=$3
+  local dist=$1 dir=$2 port=$3 tracer=()
   mkdir -p "$dir"
-  node "$dist/dist/cli/main.js" start --data-dir "$dir/data" --run-dir "$dir" --log-level warn \
-    --amqp-port "$port" --stomp-port $((port+1)) --mqtt-port $((port+2)) --http-port $((port+3)) \
-    $(node "$dist/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/') \
+  local preload=()
+  if [ "$TRACE" != 0 ]; then
+    tracer=(strace -f --seccomp-bpf -tt -T -e "trace=$TRACED_CALLS" -o "$dir/strace.txt")
+    # its GC pauses and event-loop stalls (bench/lib/broker-pauses.ts), written when it exits
+    preload=(--import tsx --import "$PWD/bench/lib/broker-pauses.ts")
+  fi
+  # worked out first: the background job then forks nothing but the broker (its only child under strace)
+  local off
+  off=$(node "$dist/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/')
+  BROKER_PAUSES_OUT="$dir/pauses.jsonl" "${tracer[@]}" node "${preload[@]}" "$dist/dist/cli/main.js" start --data-dir "$dir/data" --run-dir "$dir" --log-level warn \
+    --amqp-port "$port" --stomp-port $((port+1)) --mqtt-port $((port+2)) --http-port $((port+3)) $off \
     > "$dir/out.log" 2>&1 < /dev/null &
-  echo $!
+  local pid=$!
+  # under strace, the broker is strace's child: its pid is the one to stop and to read /proc/<pid>/io of
+  if [ "$TRACE" != 0 ]; then
+    local child=
+    for _ in $(seq 1 200); do child=$(pgrep -P "$pid") && break; sleep 0.05; done
+    pid=$child
+  fi
+  echo "$pid"
 }
 await_lmq() { for _ in $(seq 1 240); do grep -q "is running" "$1/out.log" 2>/dev/null && return 0; sleep 0.25; done; echo "LocalMQ in $1 did not start" >&2; return 1; }
 io_written() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
@@ -66,6 +90,31 @@ if [ "$FRESH" = 0 ]; then
   LMQ_PID=$(start_lmq . "$W/lmq" $P)
   [ -z "${BEFORE:-}" ] || BEFORE_PID=$(start_lmq "$BEFORE" "$W/before" $((P+10)))
 fi
+PERF_PID=
+PERF_OUT=
+if [ "$TRACE" != 0 ]; then
+  mkdir -p "$W/trace"
+  # epoch ns - CLOCK_MONOTONIC ns (process.hrtime is CLOCK_MONOTONIC, as perf's -k monotonic)
+  node -e 'console.log(String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint()))' > "$W/trace/mono-offset-ns"
+fi
+# start_perf OUT PIDS: every switch of these processes (the broker(s), ext4's journal threads, the probes) into an
+# uninterruptible sleep (prev_state D), with its kernel stack, into OUT/perf.data (the whole machine's were too many)
+start_perf() {
+  [ "$TRACE" != 0 ] || return 0
+  local pids=$2
+  for p in $(pgrep '^jbd2/') $PROBE_PIDS; do pids="$pids,$p"; done
+  perf record -q -e sched:sched_switch --filter 'prev_state & 2' -g -k monotonic -p "$pids" -o "$1/perf.data" > "$1/perf.out" 2>&1 &
+  PERF_PID=$!
+  PERF_OUT=$1
+}
+stop_perf() {
+  [ -n "$PERF_PID" ] || return 0
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  while kill -0 "$PERF_PID" 2>/dev/null; do sleep 0.1; done
+  PERF_PID=
+  perf script -i "$PERF_OUT/perf.data" -F comm,pid,tid,time,trace,ip,sym --ns > "$PERF_OUT/perf.txt" 2>/dev/null || true
+  rm -f "$PERF_OUT/perf.data"
+}
 PROBE_PIDS=
 stop_probes() {
   [ -n "$PROBE_PIDS" ] || return 0
@@ -75,6 +124,7 @@ stop_probes() {
 }
 cleanup() {
   stop_probes
+  stop_perf
   stop_lmq "$LMQ_PID"; stop_lmq "$BEFORE_PID"; [ ! -s "$W/fresh.pid" ] || stop_lmq "$(cat "$W/fresh.pid")"
   rabbitmqctl -n "$NODE" stop >/dev/null 2>&1 || true
 }
@@ -94,10 +144,12 @@ if [ "${PROBE:-1}" != 0 ]; then
   for mode in append overwrite; do
     node --import tsx bench/fsync-probe.ts --mode $mode --file "$W/probe/$mode.dat" > "$W/probe/$mode.jsonl" 2>"$W/probe/$mode.err" &
     PROBE_PIDS="$PROBE_PIDS $!"
+    echo "$! $mode" >> "$W/probe/pids"
   done
   # the overwrite probe writes its 16 MiB of zeros first: start the rounds once both sync
   for _ in $(seq 1 300); do grep -qs ready "$W/probe/overwrite.err" && grep -qs ready "$W/probe/append.err" && break; sleep 0.1; done
 fi
+[ "$FRESH" != 0 ] || start_perf "$W/trace" "$LMQ_PID${BEFORE_PID:+,$BEFORE_PID}"
 before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
 # run_one WHO ROUND PROTOCOLS: one publisher run; with FRESH, a LocalMQ broker of its own around it
 run_one() {
@@ -108,6 +160,7 @@ run_one() {
     if [ "$who" = lmq ]; then pid=$(start_lmq . "$dir" $P); else pid=$(start_lmq "$BEFORE" "$dir" $((P+10))); fi
     echo "$pid" > "$W/fresh.pid"
     await_lmq "$dir" || { stop_lmq "$pid"; return 1; }
+    start_perf "$dir" "$pid"
   fi
   declare -n args=$who
   # the broker's own device writes during its round (/proc/<pid>/io write_bytes): its records, and any
@@ -119,6 +172,7 @@ run_one() {
   out=$(timeout 240 npx tsx bench/confirm-latency.ts "${args[@]}" --count "$COUNT" --size "$SIZE" --publishers "$PUBLISHERS" --protocols "$protocols") || echo "round $r $who $protocols failed" >&2
   [ -z "$wb0" ] || extra="\"brokerWriteBytes\":$(( $(io_written "$wpid") - wb0 )),"
   [ -z "$out" ] || echo "$out" | sed "s/^/{\"round\":$r,$([ "$FRESH" = 0 ] || echo '"fresh":true,')$extra/; s/,{/,/"
+  [ -z "$pid" ] || stop_perf
   stop_lmq "$pid"
   # its journal is no longer needed (30 rounds would keep ~1 GB); its log stays
   [ -z "$pid" ] || rm -rf "$dir/data" "$W/fresh.pid"
@@ -134,4 +188,6 @@ for r in $(seq "$ROUND0" $((ROUND0 + ROUNDS - 1))); do
   fi
 done | tee "$W/results.jsonl"
 stop_probes
+stop_perf
 npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"
+[ "$TRACE" = 0 ] || npx tsx bench/confirm-gap-trace.ts "$W" | tee "$W/gap-trace.txt"

@@ -7,13 +7,18 @@
  *
  *   npx tsx bench/fsync-probe.ts --mode append --file /tmp/x/probe-append.dat > probe-append.jsonl
  *
- * Two modes, because ext4 (data=ordered) syncs in two ways:
- * - `append`: each write extends the file, so fdatasync must commit ext4's journal (the new size
- *   and block allocation), which waits for the commit under way and for data other writers left
- *   dirty before it: what a journal appending into fresh blocks waits for.
+ * Two modes, because ext4 syncs in two ways:
+ * - `append`: each write extends the file, so fdatasync must also make the new size and block
+ *   allocation durable: with a journal (data=ordered) a journal commit, which waits for the commit
+ *   under way and for data other writers left dirty before it; without one (this VM's root file
+ *   system: /proc/fs/jbd2 is empty, syncs go through ext4_fsync_nojournal) synchronous writes of
+ *   the file's metadata buffers (block bitmap, extent blocks: fsync_buffers_list) and its inode's
+ *   block. What a journal appending into fresh blocks waits for.
  * - `overwrite`: writes go round a file of `--file-mb` already written with zeros and synced, so
- *   fdatasync needs no journal commit: only the data and the device's cache flush. What a
- *   journal writing into zero-filled, preallocated blocks waits for (PostgreSQL's WAL).
+ *   fdatasync has no allocation to make durable: the data, the inode's block when a write changed
+ *   the mtime (without a journal; with one the mtime waits for a later commit), and the device's
+ *   cache flush. What a journal writing into zero-filled, preallocated blocks waits for
+ *   (PostgreSQL's WAL), and what LocalMQ's segments do (bench/confirm-gap-trace.ts shows the stacks).
  *
  * The syncs are synchronous: a stalled disk holds the probe in its sync, so every stretch of
  * slowness is inside some probe sync's [at, at + ms].

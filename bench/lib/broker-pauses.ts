@@ -1,0 +1,16 @@
+/**
+ * Preloaded into a LocalMQ CLI broker by `TRACE=1 bench/confirm-latency.sh` (node --import tsx --import this):
+ * the broker's own GC pauses and event-loop stalls over 10 ms (bench/lib/loop-trace.ts), written as JSON lines
+ * `[epoch ms, what, ms, detail]` to $BROKER_PAUSES_OUT when the process exits. bench/confirm-gap-trace.ts then shows
+ * those that overlapped a gap between confirms: a main thread that made no call for tens of ms (no sleep in the
+ * kernel either) was running JavaScript, collecting garbage, or waiting for a CPU.
+ */
+import { writeFileSync } from 'node:fs';
+import { traceLoop, type TraceEvent } from './loop-trace.js';
+
+const out = process.env.BROKER_PAUSES_OUT;
+if (out) {
+  const events: TraceEvent[] = [];
+  traceLoop(events);
+  process.on('exit', () => writeFileSync(out, events.map((e) => JSON.stringify(e)).join('\n') + '\n'));
+}
