@@ -575,6 +575,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.releaseHeld();
     this.sendError(e, receipt);
     if (!closes) return;
+    if (receipt !== undefined && frame !== undefined && this.dialect.receiptAfterClosingError?.(frame.command)) this.sendReceipt(receipt);
     this.state = 'closing';
     this.teardownSession();
     this.closeTransport();
