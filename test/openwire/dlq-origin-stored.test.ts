@@ -133,3 +133,34 @@ describe('the journal record of a message with and without the field', () => {
     expect(index).toMatchObject({ publishedAt: 1_700_000_000_000, bodyLength: 4 });
   });
 });
+
+describe('review-s17-2 FU1: a DLQ copy stored by fc35a17 (origin under the header x-localmq-dlq-origin)', () => {
+  const old = (): Message => ({
+    exchange: '',
+    routingKey: 'ActiveMQ.DLQ',
+    properties: { deliveryMode: 2, headers: { 'x-localmq-dlq-origin': '/queue/f4c.old', originalExpiration: 0n } },
+    body: Buffer.from('body'),
+    publishedAt: 1_700_000_000_000,
+  });
+  /**
+   * the message part of that copy as fc35a17's writeMessagePart wrote it (review-s17-2's hex; the same bytes
+   * from `git archive fc35a17 src` + its writeMessagePart: /tmp/s17-fidelity/fc35a17/gen.ts)
+   */
+  const oldRecord = (): ByteReader => {
+    const hex = '00008056febc7842000c4163746976654d512e444c510c0c0214782d6c6f63616c6d712d646c712d6f726967696e070e2f71756575652f6634632e6f6c64126f726967696e616c45787069726174696f6e0601300204626f6479';
+    const buf = Buffer.from(hex, 'hex');
+    return new ByteReader(buf, 0, buf.length);
+  };
+  it('reads it back as originalDestination, the header gone', () => {
+    const back = readMessagePart(oldRecord());
+    expect(back.originalDestination).toBe('/queue/f4c.old');
+    expect(back.properties.headers).toEqual({ originalExpiration: 0n });
+  });
+  it("a client's own x-localmq-dlq-origin written by this build stays a property", () => {
+    const w = new ByteWriter(256);
+    writeMessagePart(w, old());
+    const back = readMessagePart(new ByteReader(w.buf, 0, w.pos));
+    expect(back.originalDestination).toBeUndefined();
+    expect(back.properties.headers).toEqual({ 'x-localmq-dlq-origin': '/queue/f4c.old', originalExpiration: 0n });
+  });
+});

@@ -56,6 +56,16 @@ async function sendThenBegin(on: LocalMQ): Promise<string[]> {
   return order;
 }
 
+/** the next `n` frames: receipts by id, messages by body, ERROR(<its receipt-id>) */
+async function frames(c: RawStomp, n: number): Promise<string[]> {
+  const order: string[] = [];
+  while (order.length < n) {
+    const f = await c.frame();
+    order.push(f.command === 'RECEIPT' ? getHeader(f, 'receipt-id')! : f.command === 'MESSAGE' ? f.body.toString() : f.command === 'ERROR' ? `ERROR(${getHeader(f, 'receipt-id') ?? ''})` : f.command);
+  }
+  return order;
+}
+
 describe('ActiveMQ-dialect STOMP receipts in frame order (ActiveMQ 5.17)', () => {
   it('an ACK receipt waiting for the store comes before a later UNSUBSCRIBE receipt', async () => {
     const { client: c } = await RawStomp.connected(broker());
@@ -77,6 +87,38 @@ describe('ActiveMQ-dialect STOMP receipts in frame order (ActiveMQ 5.17)', () =>
   it("a SUBSCRIBE's receipt, and the messages it is handed, come after an earlier persistent SEND's receipt", async () => {
     // ActiveMQ 5.17 (/tmp/s16-fidelity/sub-receipt-order.mjs, 5 runs): `s1 r2 b0 b1`; the old code `r2 b0 b1 s1` (review-s15-2 F6b)
     expect(await sendThenSubscribe(broker(), 'ro.sub')).toEqual(['s1', 'r2', 'b0', 'b1']);
+  });
+
+  it("an ERROR comes after the receipts still waiting for the store and the output they hold; the connection goes on", async () => {
+    // ActiveMQ 5.17.2 (/tmp/s17-fidelity/err-order.mjs, 3 runs each, one write): persistent SEND s1, SUBSCRIBE r2 of a
+    // queue holding b0, ACK id:nope a3 -> `s1 r2 ERROR(a3) b0` x1 / `s1 r2 b0 ERROR(a3)` x2 (its dispatch is a thread of
+    // its own); persistent SEND s1, ACK id:nope a3, SEND s4 -> `s1 ERROR(a3) s4`. The old code sent the ERROR first and
+    // the held output with it: `r2 b0 ERROR(a3) s1`, `ERROR(a3) s1 s4` (review-s16-2 F6c)
+    const { client: c } = await RawStomp.connected(broker());
+    c.useVersion('1.2');
+    c.send('SEND', { destination: '/queue/ro.err', persistent: 'true', receipt: 'b0' }, 'b0');
+    expect(await receipts(c, 1)).toEqual(['b0']);
+    c.write(
+      Buffer.concat([
+        wireFrame('SEND', { destination: '/queue/ro.err.x', persistent: 'true', receipt: 's1' }, 'x'),
+        wireFrame('SUBSCRIBE', { destination: '/queue/ro.err', id: 's', ack: 'auto', receipt: 'r2' }),
+        wireFrame('ACK', { id: 'nope', receipt: 'a3' }),
+      ]),
+    );
+    expect(await frames(c, 4)).toEqual(['s1', 'r2', 'b0', 'ERROR(a3)']);
+    c.write(Buffer.concat([wireFrame('SEND', { destination: '/queue/ro.err.x', persistent: 'true', receipt: 's5' }, 'x'), wireFrame('ACK', { id: 'nope', receipt: 'a6' }), wireFrame('SEND', { destination: '/queue/ro.err.y', receipt: 's7' }, 'y')]));
+    expect(await frames(c, 3)).toEqual(['s5', 'ERROR(a6)', 's7']);
+    c.close();
+  });
+
+  it('a refusal that closes the connection (an unknown command) closes it after the receipts waiting for the store', async () => {
+    // ActiveMQ 5.17.2, 3 runs: persistent SEND s1 then FOO in one write -> `s1 ERROR(f3)`, closed; the old code
+    // sent the ERROR and closed, s1 never came
+    const { client: c } = await RawStomp.connected(broker());
+    c.useVersion('1.2');
+    c.write(Buffer.concat([wireFrame('SEND', { destination: '/queue/ro.close', persistent: 'true', receipt: 's1' }, 'x'), wireFrame('FOO', { receipt: 'f3' })]));
+    expect(await frames(c, 2)).toEqual(['s1', 'ERROR(f3)']);
+    await c.whenClosed();
   });
 });
 

@@ -283,6 +283,36 @@ describe('STOMP errors: an ERROR frame, the session going on or closed, and nobo
   it('SUBSCRIBE to an /amq/queue that does not exist (404 as RabbitMQ words it)', () =>
     expectError(wireFrame('SUBSCRIBE', { destination: '/amq/queue/absent', id: '1' }), 'not_found', "NOT_FOUND - no queue 'absent' in vhost '/'", 'closes'));
 
+  it('a duplicated subscription id: ERROR, the RECEIPT of the refused SUBSCRIBE, closed (RabbitMQ 3.10.8)', async () => {
+    // asked (/tmp/s17-fidelity/rmq-dup-sub.txt): SUBSCRIBE id:s1 receipt:r0, SUBSCRIBE id:s1 receipt:x1, SEND receipt:p
+    // in one write -> RECEIPT r0, ERROR Duplicated subscription identifier, RECEIPT x1, closed (p unanswered); its own
+    // python suite asserts the close (errors.py test_duplicate_consumer_tag). The old code went on (review-s17-2 D1)
+    const { client } = await RawStomp.connected(broker);
+    client.write(
+      Buffer.concat([
+        wireFrame('SUBSCRIBE', { destination: '/queue/dup.a', id: 's1', receipt: 'r0' }),
+        wireFrame('SUBSCRIBE', { destination: '/queue/dup.b', id: 's1', receipt: 'x1' }),
+        wireFrame('SEND', { destination: '/queue/dup.a', receipt: 'p' }, 'hi'),
+      ]),
+    );
+    await client.receipt('r0');
+    const f = await client.frame('ERROR');
+    expect(getHeader(f, 'message')).toBe('Duplicated subscription identifier');
+    expect(f.body.toString()).toBe("A subscription identified by 'T_s1' already exists.");
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('x1');
+    await client.whenClosed();
+    expect(broker.queue('dup.a').messageCount()).toBe(0);
+  });
+
+  it('SUBSCRIBE to an /amq/queue that does not exist, with a receipt: ERROR, then the RECEIPT, closed (RabbitMQ 3.10.8)', async () => {
+    // review-s17-2's table (subExchMissing / xQueueTypeBad: ERROR, RECEIPT x1, closed); the old code sent no RECEIPT
+    const { client } = await RawStomp.connected(broker);
+    client.send('SUBSCRIBE', { destination: '/amq/queue/absent.r', id: '1', receipt: 'x1' });
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('not_found');
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('x1');
+    await client.whenClosed();
+  });
+
   it('a durable subscription without id', () =>
     expectError(wireFrame('SUBSCRIBE', { destination: '/topic/t', durable: 'true' }), 'Missing Header', "Header 'id' is required for durable subscriptions"));
 

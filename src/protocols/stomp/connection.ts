@@ -172,7 +172,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     try {
       return this.parser.push(chunk);
     } catch (err) {
-      this.fail(err, undefined);
+      this.fail(err, undefined, true);
       return undefined;
     }
   }
@@ -183,7 +183,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     try {
       this.dispatch(frame);
     } catch (err) {
-      this.fail(err, frame);
+      this.fail(err, frame, true);
     }
   }
 
@@ -463,9 +463,15 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** true when it sends the frame's receipt itself (later) */
   private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): boolean {
-    const { sub, deliveryTag, requeue } = this.dialect.resolveAck(frame, command);
-    const settle = command === 'ACK' ? () => sub.ack(deliveryTag) : () => sub.nack(deliveryTag, requeue);
+    const resolved = this.dialect.resolveAck(frame, command);
     const txId = getHeader(frame, 'transaction');
+    if (resolved === undefined) {
+      // nothing to settle (a stale ack id ActiveMQ still answers): its receipt in frame order
+      if (txId !== undefined) this.requireTransaction(txId);
+      return false;
+    }
+    const { sub, deliveryTag, requeue } = resolved;
+    const settle = command === 'ACK' ? () => sub.ack(deliveryTag) : () => sub.nack(deliveryTag, requeue);
     if (txId !== undefined) {
       this.requireTransaction(txId).tx.settle(settle);
       return false;
@@ -537,18 +543,39 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (this.state === 'open') this.fail(err, undefined);
   }
 
-  /** every refusal: an ERROR frame explaining it, then the connection closes */
-  private fail(err: unknown, frame: StompFrame | undefined): void {
+  /**
+   * every refusal: an ERROR frame explaining it, then (as the dialect says) the connection closes.
+   * `inFrameOrder`: the refusal of a frame the client sent (not a store failure, not the socket's).
+   */
+  private fail(err: unknown, frame: StompFrame | undefined, inFrameOrder = false): void {
     if (!(err instanceof StompError || err instanceof StompCodecError || err instanceof BrokerError)) {
       this.log.error('internal error handling a STOMP frame', { err, command: frame?.command });
     }
     const e = toStompError(err);
+    const receipt = frame ? getHeader(frame, 'receipt') : undefined;
+    // ActiveMQ carries on after most refusals (5.18: even a frame before CONNECT)
+    const closes = !((this.state === 'open' || this.state === 'connecting') && !this.dialect.closesAfter(err, frame?.command));
+    this.log.debug('STOMP error frame sent', { message: e.message, detail: e.detail });
+    if (inFrameOrder && this.state === 'open' && this.dialect.receiptsInFrameOrder) {
+      // ActiveMQ 5.17 answers a refusal in frame order too (review-s16-2 F6c: a persistent SEND s1, a
+      // SUBSCRIBE r2 and an ACK of an unknown id a3 in one write: `s1 r2 ERROR(a3)`; a SEND s1 then an
+      // unknown command: `s1 ERROR`, then closed): the ERROR waits behind receipts still waiting for the
+      // store and the output they hold, and a closing one closes after it, as a DISCONNECT does
+      if (closes) {
+        this.state = 'closing';
+        this.teardownSession();
+      }
+      this.whenSafe(this.held !== undefined, () => {
+        this.sendError(e, receipt);
+        if (closes) this.closeTransport();
+      });
+      return;
+    }
     // what waits behind the store goes first: the ERROR must not wait with it
     this.releaseHeld();
-    this.log.debug('STOMP error frame sent', { message: e.message, detail: e.detail });
-    this.sendError(e, frame ? getHeader(frame, 'receipt') : undefined);
-    // ActiveMQ carries on after most refusals (5.18: even a frame before CONNECT)
-    if ((this.state === 'open' || this.state === 'connecting') && !this.dialect.closesAfter(err, frame?.command)) return;
+    this.sendError(e, receipt);
+    if (!closes) return;
+    if (receipt !== undefined && frame !== undefined && this.dialect.receiptAfterClosingError?.(frame.command)) this.sendReceipt(receipt);
     this.state = 'closing';
     this.teardownSession();
     this.closeTransport();

@@ -83,12 +83,17 @@ export interface StompDialect {
   subscribe(req: SubscribeRequest): StompSubscriptionLike;
   /** an UNSUBSCRIBE the dialect answers itself (ActiveMQ: one removing a durable subscription): true when it did */
   unsubscribe?(frame: StompFrame): boolean;
-  /** an ACK or NACK frame: which subscription's delivery it settles */
-  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean };
+  /**
+   * an ACK or NACK frame: which subscription's delivery it settles; undefined: none, answered as if it
+   * did (ActiveMQ: an ack id a closed subscription left unacknowledged)
+   */
+  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } | undefined;
   /** the ERROR frame for a refusal */
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options?: StompSerializeOptions };
   /** does this refusal end the connection? (RabbitMQ: a broker refusal, not its own frame checks; ActiveMQ: only some) */
   closesAfter(err: unknown, command: string | undefined): boolean;
+  /** a refused frame that ends the connection still gets its receipt, after the ERROR (RabbitMQ) */
+  receiptAfterClosingError?(command: string): boolean;
   /** the connection is gone or going (DISCONNECT, a fatal refusal): may come more than once */
   closed(): void;
 }

@@ -147,7 +147,20 @@ export class RabbitStompDialect implements StompDialect {
    * here: RabbitMQ 3.10.8 keeps that connection too, refusing frames until a CONNECT (not matched).
    */
   closesAfter(err: unknown, command: string | undefined): boolean {
+    // do_subscribe answers a duplicated subscription id with send_error and `{stop, normal, …}` (3.10.8
+    // asked, review-s17-2 D1: ERROR, the SUBSCRIBE's RECEIPT, closed; 3.13 and 4.x alike)
+    if (err instanceof StompError && err.message === 'Duplicated subscription identifier') return true;
     return !(err instanceof StompError) || command === undefined || command === 'CONNECT' || command === 'STOMP';
+  }
+
+  /**
+   * process_request runs a frame's SuccessFun (its receipt) also when the frame ends the session
+   * (`{stop, normal, …}`: a broker refusal, a duplicated subscription id): ERROR, then RECEIPT, then
+   * closed (3.10.8 asked: SUBSCRIBE id:s1 twice, receipt:x1 on the second). A SEND's receipt is a
+   * publisher confirm that never comes; a refused CONNECT has none.
+   */
+  receiptAfterClosingError(command: string): boolean {
+    return command !== 'SEND' && command !== 'CONNECT' && command !== 'STOMP';
   }
 
   closed(): void {}

@@ -23,11 +23,19 @@ const APP_ID = 1 << 12;
 const CLUSTER_ID = 1 << 13;
 /**
  * Not an AMQP property: Message.originalDestination (an ActiveMQ DLQ copy's), kept in this mask
- * because a record written before it existed never has the bit, so old records read as before
- * (one that carried the origin as an `original-destination` or `x-localmq-dlq-origin` header
- * still has it as that header).
+ * because a record written before it existed never has the bit. Such a record reads as its build
+ * read it: a copy from before 29a9c93 keeps its `original-destination` property; one from 29a9c93
+ * to fc35a17 has the origin under `x-localmq-dlq-origin` (CLIENT_DLQ_ORIGIN_KEY). One way: an
+ * older build cannot read a record with the bit (no downgrade of a data dir holding DLQ copies).
  */
 const ORIGINAL_DESTINATION = 1 << 14;
+/**
+ * No data: set on a record whose headers hold `x-localmq-dlq-origin` written by a build that keeps the origin
+ * under ORIGINAL_DESTINATION, so that header is a client's property. Without it (records of fc35a17 and before,
+ * 29a9c93's form) the header IS the DLQ copy's origin and reads as originalDestination (review-s17-2 FU1).
+ */
+const CLIENT_DLQ_ORIGIN_KEY = 1 << 15;
+const LEGACY_DLQ_ORIGIN = 'x-localmq-dlq-origin';
 
 /** what a record's properties part holds besides the AMQP properties */
 export interface PropertiesExtra {
@@ -51,6 +59,7 @@ export function writeProperties(w: ByteWriter, p: MessageProperties, originalDes
   if (p.appId !== undefined) mask |= APP_ID;
   if (p.clusterId !== undefined) mask |= CLUSTER_ID;
   if (originalDestination !== undefined) mask |= ORIGINAL_DESTINATION;
+  if (p.headers !== undefined && p.headers[LEGACY_DLQ_ORIGIN] !== undefined) mask |= CLIENT_DLQ_ORIGIN_KEY;
   w.varuint(mask);
   if (mask === 0) return;
   if (mask & CONTENT_TYPE) w.str(p.contentType!);
@@ -90,6 +99,10 @@ export function readProperties(r: ByteReader, extra: PropertiesExtra): MessagePr
   if (mask & APP_ID) p.appId = r.str();
   if (mask & CLUSTER_ID) p.clusterId = r.str();
   if (mask & ORIGINAL_DESTINATION) extra.originalDestination = r.str();
+  else if (!(mask & CLIENT_DLQ_ORIGIN_KEY) && typeof p.headers?.[LEGACY_DLQ_ORIGIN] === 'string') {
+    extra.originalDestination = p.headers[LEGACY_DLQ_ORIGIN] as string;
+    delete p.headers[LEGACY_DLQ_ORIGIN];
+  }
   return p;
 }
 

@@ -11,8 +11,9 @@ import { ACTIVEMQ_DURABLE_TOPIC_PREFETCH, ACTIVEMQ_QUEUE_PREFETCH, ACTIVEMQ_TOPI
 import { clientIdInUseText } from '../../../core/client-ids.js';
 import { durableSubscriptionTexts, openDurableSubscription, removeDurableSubscription } from '../../../core/durable-subscriptions.js';
 import { AmqBrokerError, amqErrorFrame, amqErrorText, amqVersionedRefusal, closesConnection } from './errors.js';
-import { MessageIdSource, nextConnectionId } from './ids.js';
+import { MessageIdSource, ackIdNumber, nextConnectionId } from './ids.js';
 import { amqPropertiesFromHeaders, expiresOf } from './properties.js';
+import { StaleAckIds } from './stale-acks.js';
 import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.js';
 
 /** queues that belong to a protocol's own plumbing, never part of an ActiveMQ wildcard */
@@ -31,6 +32,8 @@ export class ActiveMqStompDialect implements StompDialect {
   private clientId: string | undefined;
   /** 1.2 ack ids → the delivery they settle */
   private readonly acks = new Map<string, { sub: ActiveMqSubscription; deliveryTag: number }>();
+  /** 1.2 ack ids closed subscriptions left unacknowledged: answered, settling nothing */
+  private readonly staleAcks = new StaleAckIds();
   private readonly wildcardSubs = new Set<ActiveMqSubscription>();
   private watching = false;
   /** the connection as its subscriptions see it, ack ids routed through this dialect */
@@ -38,6 +41,7 @@ export class ActiveMqStompDialect implements StompDialect {
 
   constructor(private readonly conn: DialectConnection) {
     const acks = this.acks;
+    const staleAcks = this.staleAcks;
     this.host = {
       get version() {
         return conn.version;
@@ -49,6 +53,15 @@ export class ActiveMqStompDialect implements StompDialect {
       subscriptionCancelledByBroker: (sub) => conn.subscriptionCancelledByBroker(sub),
       ackIssued: (ackId, sub, deliveryTag) => acks.set(ackId, { sub, deliveryTag }),
       ackSettled: (ackId) => acks.delete(ackId),
+      acksStale: (ackIds, cumulative) => {
+        const numbers: number[] = [];
+        for (const id of ackIds) {
+          acks.delete(id);
+          const n = ackIdNumber(id);
+          if (n !== undefined) numbers.push(n);
+        }
+        staleAcks.add(numbers, cumulative);
+      },
     };
   }
 
@@ -211,13 +224,18 @@ export class ActiveMqStompDialect implements StompDialect {
     }
   };
 
-  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } {
+  resolveAck(frame: StompFrame, command: 'ACK' | 'NACK'): { sub: StompSubscriptionLike; deliveryTag: number; requeue: boolean } | undefined {
     const conn = this.conn;
     if (conn.version === '1.2') {
+      // ActiveMQ 5.17's texts (measured): the ACK's and the NACK's differ; an unknown id names the
+      // frame's message-id header (null when, as usual in 1.2, there is none)
       const id = getHeader(frame, 'id');
-      const found = id !== undefined ? this.acks.get(id) : undefined;
-      if (!found) throw amqError(`Unexpected ${command} received for message-id [${id ?? 'null'}]`);
-      return { sub: found.sub, deliveryTag: found.deliveryTag, requeue: false };
+      if (id === undefined) throw amqError(command === 'ACK' ? 'ACK received without a ack id for acknowledge!' : 'NACK received without an ack header to acknowledge!');
+      const found = this.acks.get(id);
+      if (found) return { sub: found.sub, deliveryTag: found.deliveryTag, requeue: false };
+      const n = ackIdNumber(id);
+      if (n !== undefined && this.staleAcks.take(n, command)) return undefined;
+      throw amqError(`Unexpected ${command} received for message-id [${getHeader(frame, 'message-id') ?? 'null'}]`);
     }
     const messageId = getHeader(frame, 'message-id');
     if (messageId === undefined) throw amqError(`${command} received without a message-id to acknowledge!`);
@@ -251,6 +269,7 @@ export class ActiveMqStompDialect implements StompDialect {
     this.watching = false;
     this.wildcardSubs.clear();
     this.acks.clear();
+    this.staleAcks.clear();
   }
 }
 

@@ -22,6 +22,13 @@ export function nextAckId(): string {
   return ACK_PREFIX + ++acks;
 }
 
+/** the counter of an ack id nextAckId handed out (undefined for any other text) */
+export function ackIdNumber(id: string): number | undefined {
+  if (!id.startsWith(ACK_PREFIX) || id.length === ACK_PREFIX.length) return undefined;
+  const n = Number(id.slice(ACK_PREFIX.length));
+  return Number.isSafeInteger(n) && n > 0 && n <= acks ? n : undefined;
+}
+
 /** message ids of one connection's producer: `<connection id>:-1:1:<n>` as ActiveMQ's STOMP producer numbers them */
 export class MessageIdSource {
   private seq = 0;

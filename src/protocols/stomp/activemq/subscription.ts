@@ -17,6 +17,8 @@ export interface AmqSubscriptionHost {
   /** a 1.2 `ack` id handed out, so ACK/NACK `id:` finds its way back */
   ackIssued(ackId: string, sub: ActiveMqSubscription, deliveryTag: number): void;
   ackSettled(ackId: string): void;
+  /** the subscription closed with these ack ids unacknowledged: ActiveMQ still answers them (StaleAckIds) */
+  acksStale(ackIds: readonly string[], cumulative: boolean): void;
 }
 
 /** the ids an unacknowledged delivery was given, to find it by and to forget with it */
@@ -155,10 +157,14 @@ export class ActiveMqSubscription extends SubscriptionBase<AmqSubscriptionHost> 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // the ack ids of what goes back leave the dialect's map now (more than a slice's worth go back in
+    // slices, after the close), kept as stale ids ActiveMQ still answers; taken before anything goes
+    // back (a settled delivery's ids are forgotten)
+    const stale: string[] = [];
+    for (const o of this.ids.values()) if (o.ackId !== undefined) stale.push(o.ackId);
+    this.host.acksStale(stale, this.ackMode === 'client');
     if (this.returnsUncounted) for (const tag of this.ids.keys()) if (this.session.isOutstanding(tag)) this.session.returnUnseen(tag);
     this.session.close();
-    // more than a slice's worth go back in slices, after this: their ack ids would stay in the dialect's map
-    for (const o of this.ids.values()) if (o.ackId !== undefined) this.host.ackSettled(o.ackId);
     this.ids.clear();
     this.byMessageId.clear();
   }
