@@ -34,7 +34,7 @@ type Resolved = { exchange: string; key: string | undefined };
  * publish. An unsettled delivery is answered with its outcome once the message is safe:
  * accepted (after the store has it, for a persistent message), released when nothing took
  * it (RabbitMQ), rejected when a queue refused it. Credit stops while the broker's
- * resource alarm is on.
+ * resource alarm is on, and while the journal's credit flow holds the connection.
  */
 export class IncomingLink {
   readonly handle: number;
@@ -164,9 +164,9 @@ export class IncomingLink {
 
   // ---- credit --------------------------------------------------------------------
 
-  /** credit back up to the engine's maximum once it is down to its refill mark, unless the broker is alarmed */
+  /** credit back up to the engine's maximum once it is down to its refill mark, unless the alarm or the journal's credit flow holds it */
   private topUp(): void {
-    if (this.closed || this.conn.blocked || this.credit > this.creditPolicy.refillAt) return;
+    if (this.closed || this.conn.blocked || this.conn.creditHold || this.credit > this.creditPolicy.refillAt) return;
     this.credit = this.creditPolicy.max;
     this.sendFlow();
   }
@@ -179,7 +179,7 @@ export class IncomingLink {
     if (f.echo) this.sendFlow();
   }
 
-  alarmChanged(): void {
+  creditMayFlow(): void {
     this.topUp();
   }
 
@@ -270,8 +270,8 @@ export class IncomingLink {
       this.refuseMessage(id, settled, err);
       return;
     }
-    // a persistent message while the journal is behind holds the reading (core/store-flow.ts)
-    this.conn.flow?.stored(flags);
+    // a persistent message while the journal is behind holds the connection's credit (core/store-flow.ts)
+    if (this.conn.flow?.stored(flags)) this.conn.takenWhileHeld(payload.length);
     if (settled) return;
     let state: Composite;
     if (flags & Rejected) {
