@@ -579,12 +579,13 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
 
   /**
    * FlowControlled: the journal's credit flow holds this connection by link credit, as RabbitMQ 4
-   * (rabbit_amqp_session grants a sending link credit only while its unconfirmed messages are under
-   * the link's maximum) and ActiveMQ (credit for an unsettled sender comes with the broker's answer,
-   * which producer flow control delays) stop an AMQP 1.0 sender: its links grant none until it
-   * ends (a pre-settled sender runs out too), while its socket is still read: empty frames, its
-   * consumers' dispositions, other links' attaches. Credit granted before the hold cannot be
-   * taken back: past HELD_CREDIT_BYTES of messages sent on it the reading is paused as well.
+   * stops an AMQP 1.0 sender (rabbit_amqp_session grants a sending link credit only while its
+   * messages unconfirmed by the queues, settled or not, are under the link's maximum) and ActiveMQ
+   * an unsettled one (AmqpReceiver: its credit comes in the answer to the send, which producer flow
+   * control delays): its links grant none until the hold ends, while its socket is still read
+   * (empty frames, its consumers' dispositions, other links' attaches). Credit granted before the
+   * hold cannot be taken back: past HELD_CREDIT_BYTES of messages sent on it the reading is paused
+   * as well; and at once for an ActiveMQ pre-settled sender (takenWhileHeld).
    */
   creditHeld(on: boolean): void {
     this.creditHold = on;
@@ -597,10 +598,14 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     for (const s of this.sessions.values()) s.creditMayFlow();
   }
 
-  /** a persistent message taken while the credit flow holds this connection (IncomingLink) */
-  takenWhileHeld(bytes: number): void {
+  /**
+   * A persistent message taken while the credit flow holds this connection (IncomingLink), on
+   * credit granted before; `blocksTransport`: ActiveMQ's pre-settled send, which its transport
+   * blocks on (producer flow control: the socket is not read) with the link's credit topped up.
+   */
+  takenWhileHeld(bytes: number, blocksTransport: boolean): void {
     this.heldBytes += bytes;
-    if (this.heldBytes <= HELD_CREDIT_BYTES || this.heldReading) return;
+    if ((this.heldBytes <= HELD_CREDIT_BYTES && !blocksTransport) || this.heldReading) return;
     this.heldReading = true;
     this.flow?.hold(true);
   }
