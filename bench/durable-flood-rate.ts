@@ -10,6 +10,11 @@
  *     npx tsx bench/durable-flood-rate.ts <port> <openwire|amqp> <seconds> <label>
  *
  * Uses <port> (AMQP), +1 (HTTP), +4 (OpenWire). Prints one JSON line.
+ *
+ * `--data-root DIR`: the broker's data dir under DIR instead of the OS temp dir (a tmpfs there: a disk
+ * that always keeps up). `--rate N` (amqp only): a publisher at a fixed N msg/s instead of full speed,
+ * with publisher confirms, every publish -> confirm timed (`confirmMs` p50/p99/max): the "disk keeps
+ * up" case, where the credit flow must cost nothing (no `flow` polls, the rate kept, the same latency).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +24,12 @@ import amqp from 'amqplib';
 import { compileJmsBench } from './lib/jms-bench.js';
 
 const [port, protocol, seconds, label] = [Number(process.argv[2]), process.argv[3]!, Number(process.argv[4]), process.argv[5] ?? ''];
-const dir = join(tmpdir(), `localmq-durable-flood-rate-${port}`);
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const rate = Number(flag('rate') ?? 0);
+const dir = join(flag('data-root') ?? tmpdir(), `localmq-durable-flood-rate-${port}`);
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -59,7 +69,10 @@ const poller = (async () => {
 
 const started = Date.now();
 let published: number;
-if (protocol === 'openwire') {
+/** publish -> confirm times of a --rate run, ms */
+const confirmMs: number[] = [];
+if (rate > 0) published = await fixedRate();
+else if (protocol === 'openwire') {
   const jms = compileJmsBench('JmsTimedFlood');
   if (!('classpath' in jms)) throw new Error(jms.skipped);
   const out = await new Promise<string>((resolve, reject) => {
@@ -81,6 +94,36 @@ if (protocol === 'openwire') {
   }
   await pc.close();
 }
+/**
+ * AMQP 0-9-1 with confirms at `rate` msg/s: every 10 ms, the publishes due by then (so a late tick
+ * catches up, as a steady producer would); confirms timed as they are read.
+ */
+async function fixedRate(): Promise<number> {
+  const pc = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
+  const pch = await pc.createConfirmChannel();
+  const body = Buffer.alloc(1024, 'f');
+  const t0 = performance.now();
+  const until = t0 + seconds * 1000;
+  let sent = 0;
+  let confirmed = 0;
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const now = performance.now();
+      const due = Math.min(Math.floor(((now - t0) / 1000) * rate), Math.floor(seconds * rate));
+      for (; sent < due; sent++) {
+        const at = performance.now();
+        pch.publish('', 'flood', body, { persistent: true }, () => {
+          confirmMs.push(performance.now() - at);
+          if (++confirmed === Math.floor(seconds * rate)) resolve();
+        });
+      }
+      if (now >= until) clearInterval(tick);
+    }, 10);
+  });
+  await pc.close();
+  return sent;
+}
+
 const floodMs = Date.now() - started;
 polling = false;
 await poller;
@@ -88,5 +131,8 @@ clearInterval(sampler);
 const queued = (await ch.checkQueue('flood')).messageCount;
 broker.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({ label, protocol, seconds, floodMs, published, queued, queuedPerSec: Math.round(queued / (floodMs / 1000)), maxRssMiB: Math.round(maxRss * 10) / 10, polls, states: Object.fromEntries(states) }));
+confirmMs.sort((a, b) => a - b);
+const pct = (q: number) => Math.round(confirmMs[Math.min(confirmMs.length - 1, Math.floor(q * confirmMs.length))]! * 10) / 10;
+const confirms = confirmMs.length ? { confirmMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) } } : {};
+console.log(JSON.stringify({ label, protocol, seconds, ...(rate ? { rate } : {}), floodMs, published, queued, queuedPerSec: Math.round(queued / (floodMs / 1000)), maxRssMiB: Math.round(maxRss * 10) / 10, polls, states: Object.fromEntries(states), ...confirms }));
 process.exit(0);

@@ -24,6 +24,13 @@ export interface FlowControlled {
    * Called before reading resumes.
    */
   alarmChanged?(on: boolean, resources: readonly AlarmResource[]): void;
+  /**
+   * The journal's credit flow holds (true) or lets go of (false) this connection, for a protocol
+   * whose publishers can be stopped by credit (AMQP 1.0 link credit): it grants none while held,
+   * and its reading is not paused for the hold (the adapter may still hold() it, for what credit
+   * granted before cannot stop). Without this, the hold pauses the reading.
+   */
+  creditHeld?(on: boolean): void;
 }
 
 /**
@@ -76,10 +83,16 @@ export class PublisherFlow implements StoreFlowHeld {
     return true;
   }
 
-  /** StoreFlow: it holds (true) or let go of (false) this connection */
+  /**
+   * StoreFlow: it holds (true) or let go of (false) this connection: by credit where the
+   * protocol has it (FlowControlled.creditHeld), else by its reading
+   */
   flowHeld(on: boolean): void {
+    if (this.closed) return;
     this.flowHeldNow = on;
     if (on) this.flowHolds++;
+    if (this.client.creditHeld) this.client.creditHeld(on);
+    else this.hold(on);
   }
 
   /** the store's current hold of this connection (a number per hold), or 0 when it holds none */

@@ -1,8 +1,7 @@
 import type { Store } from '../store/store.js';
 
-/** what StoreFlow holds: a connection's reading (PublisherFlow.hold) */
+/** what StoreFlow holds: a connection (PublisherFlow: its reading, or its protocol's credit) */
 export interface StoreFlowHeld {
-  hold(on: boolean): void;
   /** held by this flow (true), released (false): the connection shows `flow` (PublisherFlow.state) */
   flowHeld(on: boolean): void;
 }
@@ -11,7 +10,8 @@ export interface StoreFlowHeld {
  * RabbitMQ's credit flow from publishers to the message store, for the journal: while the
  * records the store accepted and has not yet made durable are over its bound (Store.onBacklog),
  * a connection whose publish goes to the journal (a persistent message to a durable queue:
- * the Stored flag) stops being read until the backlog falls under its low mark. Nothing else
+ * the Stored flag) stops being read until the backlog falls under its low mark (AMQP 1.0: its
+ * links stop granting credit instead; PublisherFlow.flowHeld). Nothing else
  * holds a publisher nobody waits on (OpenWire async sends, AMQP 0-9-1 without confirms, MQTT
  * QoS 0, AMQP 1.0 pre-settled): without this, its records piled up in memory for as long as a
  * sync took, bounded only by the memory alarm.
@@ -36,7 +36,6 @@ export class StoreFlow {
     if (!this.behind || this.held.has(flow)) return;
     this.held.add(flow);
     flow.flowHeld(true);
-    flow.hold(true);
   }
 
   /** the connection is gone */
@@ -54,9 +53,6 @@ export class StoreFlow {
     if (behind) return;
     const released = [...this.held];
     this.held.clear();
-    for (const f of released) {
-      f.flowHeld(false);
-      f.hold(false);
-    }
+    for (const f of released) f.flowHeld(false);
   }
 }

@@ -8,7 +8,10 @@ import { amqpUrl } from '../helpers/amqp.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
 import { Raw } from '../helpers/mqtt-raw.js';
 import { mqttPort } from '../helpers/mqtt.js';
+import { RawOpenWire } from '../helpers/openwire.js';
 import { RawStomp } from '../helpers/stomp.js';
+import { T } from '../../src/protocols/openwire/codec/types.js';
+import { brokerWireFormatInfo } from '../../src/protocols/openwire/codec/wire-format.js';
 
 /**
  * A connection whose reading is held (the journal's credit flow, the resource alarm) keeps
@@ -96,6 +99,38 @@ describe('a held connection is not taken for dead', () => {
     broker.core.alarms.setMemory(false);
     raw.send({ cmd: 'pingreq' });
     expect((await raw.next()).cmd).toBe('pingresp');
+    expect(closed).toBe(false);
+  });
+
+  it('OpenWire, MaxInactivityDuration 300 ms: held by the journal for 1.5 s (syncs held), silent meanwhile, stays open and is answered after', async () => {
+    // ActiveMQ's InactivityMonitor closes a connection nothing arrived on for a whole period; a
+    // connection whose reading is held is not judged (its commands wait unread in the socket)
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-held-ow-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const fs = new FaultyFs();
+    const broker = await startBroker({ engine: 'activemq', dataDir: dir, journal: { fs, backlogBytes: 256 * 1024 }, ports: { openwire: 0 } });
+    cleanup.push(() => broker.stop());
+    cleanup.push(() => fs.releaseFsyncs());
+    const c = await RawOpenWire.open(Number(new URL(broker.urls.openwire!).port));
+    cleanup.push(() => c.close());
+    await c.next((s) => s.type === T.WireFormatInfo);
+    c.write(brokerWireFormatInfo({ maxFrameSize: 1 << 24, maxInactivityDuration: 300, maxInactivityDurationInitialDelay: 0, providerVersion: 'x' }));
+    const conn = `ID:held-ow-${Math.random()}`;
+    await c.request({ type: T.ConnectionInfo, connectionId: { type: T.ConnectionId, value: conn } });
+    const message = await c.producer(conn, 'held-ow');
+    let closed = false;
+    void c.closed.then(() => (closed = true));
+    fs.holdFsyncs = true;
+    const behind = new Promise<void>((resolve) => broker.store.onBacklog!((b) => b && resolve()));
+    // async sends (no Response asked) of persistent messages: 2 MiB, past the journal's bound
+    c.writeOneWay(Array.from({ length: 2000 }, (_, i) => ({ ...message(i, 'x'.repeat(1024)), persistent: true })));
+    await behind;
+    await fs.fsyncHeld();
+    await wait(1500);
+    expect(closed).toBe(false);
+    fs.releaseFsyncs();
+    // the rest is read; a request after it answered
+    expect((await c.request({ type: T.SessionInfo, sessionId: { type: T.SessionId, connectionId: conn, value: 2 } })).type).toBe(T.Response);
     expect(closed).toBe(false);
   });
 });

@@ -44,6 +44,14 @@ export interface Amqp10Tuning {
   idleTimeoutMs: number;
 }
 
+/**
+ * What a connection the journal's credit flow holds may still send on link credit granted before
+ * the hold, before its reading is paused as well: the credit outstanding is up to a link's maximum
+ * (ActiveMQ 1000, RabbitMQ 170) per link, which at 4 KiB messages is within this; bigger messages
+ * or many links are stopped by the socket instead.
+ */
+const HELD_CREDIT_BYTES = 4 * 1024 * 1024;
+
 export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, channelMax: 2047, heartbeat: 60, idleTimeoutMs: 30_000 };
 
 /**
@@ -125,6 +133,12 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
+  /** the journal's credit flow holds this connection: its links grant no credit (creditHeld) */
+  creditHold = false;
+  /** bytes of persistent messages taken during the hold, on credit granted before it */
+  private heldBytes = 0;
+  /** past HELD_CREDIT_BYTES of those the reading is paused too, until the hold ends */
+  private heldReading = false;
   /** transactions declared on this connection's coordinator links, by txn-id */
   readonly transactions: Amqp10Transactions;
   /** the resource alarm's subscription: AMQP 1.0 links stop granting credit while it is on */
@@ -560,7 +574,40 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   /** FlowControlled: links stop granting credit while the alarm is on, and grant again after */
   alarmChanged(on: boolean): void {
     this.blocked = on;
-    for (const s of this.sessions.values()) s.alarmChanged();
+    for (const s of this.sessions.values()) s.creditMayFlow();
+  }
+
+  /**
+   * FlowControlled: the journal's credit flow holds this connection by link credit, as RabbitMQ 4
+   * stops an AMQP 1.0 sender (rabbit_amqp_session grants a sending link credit only while its
+   * messages unconfirmed by the queues, settled or not, are under the link's maximum) and ActiveMQ
+   * an unsettled one (AmqpReceiver: its credit comes in the answer to the send, which producer flow
+   * control delays): its links grant none until the hold ends, while its socket is still read
+   * (empty frames, its consumers' dispositions, other links' attaches). Credit granted before the
+   * hold cannot be taken back: past HELD_CREDIT_BYTES of messages sent on it the reading is paused
+   * as well; and at once for an ActiveMQ pre-settled sender (takenWhileHeld).
+   */
+  creditHeld(on: boolean): void {
+    this.creditHold = on;
+    this.heldBytes = 0;
+    if (on) return;
+    if (this.heldReading) {
+      this.heldReading = false;
+      this.flow?.hold(false);
+    }
+    for (const s of this.sessions.values()) s.creditMayFlow();
+  }
+
+  /**
+   * A persistent message taken while the credit flow holds this connection (IncomingLink), on
+   * credit granted before; `blocksTransport`: ActiveMQ's pre-settled send, which its transport
+   * blocks on (producer flow control: the socket is not read) with the link's credit topped up.
+   */
+  takenWhileHeld(bytes: number, blocksTransport: boolean): void {
+    this.heldBytes += bytes;
+    if ((this.heldBytes <= HELD_CREDIT_BYTES && !blocksTransport) || this.heldReading) return;
+    this.heldReading = true;
+    this.flow?.hold(true);
   }
 
   pauseReading(): void {

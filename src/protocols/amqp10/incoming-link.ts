@@ -34,7 +34,7 @@ type Resolved = { exchange: string; key: string | undefined };
  * publish. An unsettled delivery is answered with its outcome once the message is safe:
  * accepted (after the store has it, for a persistent message), released when nothing took
  * it (RabbitMQ), rejected when a queue refused it. Credit stops while the broker's
- * resource alarm is on.
+ * resource alarm is on, and while the journal's credit flow holds the connection.
  */
 export class IncomingLink {
   readonly handle: number;
@@ -164,9 +164,15 @@ export class IncomingLink {
 
   // ---- credit --------------------------------------------------------------------
 
-  /** credit back up to the engine's maximum once it is down to its refill mark, unless the broker is alarmed */
-  private topUp(): void {
-    if (this.closed || this.conn.blocked || this.credit > this.creditPolicy.refillAt) return;
+  /**
+   * Credit back up to the engine's maximum once it is down to its refill mark, unless the alarm or
+   * the journal's credit flow holds it. ActiveMQ tops a pre-settled delivery's link up whatever the
+   * store says (AmqpReceiver.processDelivery, before the send that producer flow control blocks):
+   * such a sender is stopped by its socket instead (takenWhileHeld).
+   */
+  private topUp(presettled = false): void {
+    const held = this.conn.creditHold && !(presettled && this.conn.ctx.dialect === 'activemq');
+    if (this.closed || this.conn.blocked || held || this.credit > this.creditPolicy.refillAt) return;
     this.credit = this.creditPolicy.max;
     this.sendFlow();
   }
@@ -179,7 +185,7 @@ export class IncomingLink {
     if (f.echo) this.sendFlow();
   }
 
-  alarmChanged(): void {
+  creditMayFlow(): void {
     this.topUp();
   }
 
@@ -231,7 +237,7 @@ export class IncomingLink {
   private deliver(id: number, settled: boolean, payload: Buffer, state: Composite | undefined, messageFormat: number): void {
     if (this.coordinator) this.onControl(id, payload);
     else this.onMessage(id, settled, payload, state, messageFormat);
-    this.topUp();
+    this.topUp(settled);
   }
 
   private onMessage(id: number, settled: boolean, payload: Buffer, transferState: Composite | undefined, messageFormat: number): void {
@@ -270,8 +276,9 @@ export class IncomingLink {
       this.refuseMessage(id, settled, err);
       return;
     }
-    // a persistent message while the journal is behind holds the reading (core/store-flow.ts)
-    this.conn.flow?.stored(flags);
+    // a persistent message while the journal is behind holds the connection's credit (core/store-flow.ts);
+    // ActiveMQ's transport blocks on a pre-settled one instead (producer flow control): its socket, at once
+    if (this.conn.flow?.stored(flags)) this.conn.takenWhileHeld(payload.length, settled && this.conn.ctx.dialect === 'activemq');
     if (settled) return;
     let state: Composite;
     if (flags & Rejected) {

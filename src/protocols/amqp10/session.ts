@@ -227,8 +227,9 @@ export class Amqp10Session {
     for (const l of this.links.values()) if (l instanceof OutgoingLink) l.resume();
   }
 
-  alarmChanged(): void {
-    for (const l of this.links.values()) if (l instanceof IncomingLink) l.alarmChanged();
+  /** the alarm cleared or the journal's credit flow let go: links grant credit again (if nothing else holds it) */
+  creditMayFlow(): void {
+    for (const l of this.links.values()) if (l instanceof IncomingLink) l.creditMayFlow();
   }
 
   // ---- transfers -----------------------------------------------------------------
