@@ -551,6 +551,13 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (!(err instanceof StompError || err instanceof StompCodecError || err instanceof BrokerError)) {
       this.log.error('internal error handling a STOMP frame', { err, command: frame?.command });
     }
+    if (this.dialect.closesSilently?.(err, frame?.command)) {
+      this.log.debug('STOMP connection closed without an ERROR frame', { err: err instanceof Error ? err.message : String(err) });
+      this.state = 'closing';
+      this.teardownSession();
+      this.closeTransport();
+      return;
+    }
     const e = toStompError(err);
     const receipt = frame ? getHeader(frame, 'receipt') : undefined;
     // ActiveMQ carries on after most refusals (5.18: even a frame before CONNECT)

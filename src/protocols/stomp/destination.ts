@@ -17,7 +17,11 @@ export type Destination =
 
 /** the prefixes that mark a reply-to as already a destination (anything else gets /reply-queue/) */
 const DEST_PREFIXES = ['/exchange', '/topic', '/queue', '/amq/queue', '/reply-queue'];
-const ALL_PREFIXES = ['/temp-queue', ...DEST_PREFIXES];
+/**
+ * as rabbit_routing_parser's all_dest_prefixes lists them: ?REPLY_QUEUE_PREFIX is "/reply-queue/" (RabbitMQ
+ * 3.10.8 asked: `... /amq/queue, /reply-queue/.`; 3.13 and 4.x the same)
+ */
+const ALL_PREFIXES = ['/temp-queue', '/exchange', '/topic', '/queue', '/amq/queue', '/reply-queue/'];
 
 export function parseDestination(text: string): Destination {
   const parts = text.split('/');
