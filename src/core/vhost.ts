@@ -470,6 +470,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
     this.lastAccepted = accepted.length;
     if (accepted.length === 0) {
+      // ActiveMQ dead-letters a message expired before it arrived whether or not anything subscribes
+      if (message.expiredBeforeArrival !== undefined) this.deadLetterer.expiredUnrouted(message);
       this.host.published(message, 0);
       return flags;
     }
