@@ -144,6 +144,37 @@ describe('ActiveMQ: a message already expired as it arrives, to a topic nobody s
   });
 });
 
+describe('ActiveMQ: the exchange counts what the expired-on-arrival message was routed to, not its DLQ copy', () => {
+  // review-s17-1 L2: VHost.publish adds the routed count (lastAccepted) to the exchange's publish_out after the
+  // routing, and the ActiveMQ.DLQ copy's own publish, made inside it, overwrote that count with the DLQ's 1
+  async function publishOutDelta(topic: string, subscribers: number): Promise<number> {
+    const x = broker().core.vhost('/')!.getExchange('amq.topic')!;
+    const subs: RawStomp[] = [];
+    for (let i = 0; i < subscribers; i++) {
+      const { client } = await RawStomp.connected(broker());
+      client.useVersion('1.2');
+      client.send('SUBSCRIBE', { id: `s${i}`, destination: `/topic/${topic}`, receipt: `s${i}` });
+      await client.receipt(`s${i}`);
+      subs.push(client);
+    }
+    const before = x.stats.publishOut;
+    const { client } = await RawStomp.connected(broker());
+    client.useVersion('1.2');
+    client.send('SEND', { destination: `/topic/${topic}`, persistent: 'true', expires: String(Date.now() - 1000), receipt: 'sent' }, 'x0');
+    await client.receipt('sent');
+    for (const c of [client, ...subs]) c.close();
+    return x.stats.publishOut - before;
+  }
+
+  it('a topic nobody subscribes to: publish_out does not move (was 1)', async () => {
+    expect(await publishOutDelta(`po.nosub.${++seq}`, 0)).toBe(0);
+  });
+
+  it('a topic two clients subscribe to: publish_out 2 (was 1, the copy\'s)', async () => {
+    expect(await publishOutDelta(`po.two.${++seq}`, 2)).toBe(2);
+  });
+});
+
 describe('engine all: an OpenWire message already expired as it arrives, to a RabbitMQ client\'s queue with a consumer waiting', () => {
   const all = useBroker({ engine: 'all', ports: { amqp: 0, openwire: 0 } });
 
