@@ -87,14 +87,14 @@ export class DeadLetterer {
   fromQueue(queue: Queue, entries: readonly { readonly message: Message }[], reason: DeadLetterReason): boolean[] {
     if (queue.config.activemq) {
       // ActiveMQ: expired messages to ActiveMQ.DLQ (persistent ones); nothing else dead-letters here
-      if (reason === 'expired') for (const e of entries) this.expiredFromActiveMq(queue, e.message);
+      if (reason === 'expired') for (const e of entries) this.expiredFromActiveMq(queue.name, e.message);
       return entries.map(() => true);
     }
     const dlx = queue.config.deadLetterExchange;
     if (dlx === undefined && reason === 'expired') {
       // a message an ActiveMQ-side adapter found expired before it arrived: ActiveMQ dead-letters it at
       // the send, whichever queue (an MQTT subscriber's, a RabbitMQ client's) it was routed to
-      for (const e of entries) if (e.message.expiredBeforeArrival !== undefined) this.expiredFromActiveMq(queue, e.message);
+      for (const e of entries) if (e.message.expiredBeforeArrival !== undefined) this.expiredFromActiveMq(queue.name, e.message);
       return entries.map(() => false);
     }
     if (dlx === undefined || !this.vhost.hasExchange(dlx)) return entries.map(() => false); // RabbitMQ drops it when the DLX is missing
@@ -125,15 +125,27 @@ export class DeadLetterer {
   }
 
   /**
+   * A message an ActiveMQ-side adapter found expired before it arrived that no queue took (a topic
+   * without subscribers, or none selecting it): ActiveMQ checks the expiry at the destination's send,
+   * before any subscription, so it is dead-lettered all the same. ActiveMQ 5.17 asked
+   * (/tmp/mends-s17/topic-nosub.mjs): a persistent SEND with `expires` 1 s past to a topic nobody
+   * subscribes to: one copy on ActiveMQ.DLQ, original-destination the topic.
+   */
+  expiredUnrouted(m: Message): void {
+    if (m.expiredBeforeArrival !== undefined) this.expiredFromActiveMq(m.routingKey, m);
+  }
+
+  /**
    * ActiveMQ (RegionBroker.messageExpired → sendToDeadLetterQueue, the default shared strategy
    * with processExpired on and processNonPersistent off): a message that expired on an ActiveMQ
-   * destination goes to ActiveMQ.DLQ if persistent, with the cause ActiveMQ writes; else dropped.
+   * destination (queue `queueName`, or its topic) goes to ActiveMQ.DLQ if persistent, with the
+   * cause ActiveMQ writes; else dropped.
    */
-  private expiredFromActiveMq(queue: Queue, m: Message): void {
+  private expiredFromActiveMq(queueName: string, m: Message): void {
     if (!this.firstTimeInActiveMqDlq(m)) return;
     const expiration = m.expiredBeforeArrival ?? absoluteExpiration(m);
     // a topic's message expired in a subscription's queue: ActiveMQ names the topic (5.17: /topic/<t>, JMS topic://<t>)
-    const destination = m.exchange === TOPIC_EXCHANGE ? `/topic/${m.routingKey}` : `/queue/${queue.name}`;
+    const destination = m.exchange === TOPIC_EXCHANGE ? `/topic/${m.routingKey}` : `/queue/${queueName}`;
     const cause = `java.lang.Throwable: Message Expired. Expiration:${expiration}`;
     // the copy in its adapter's own form, when it has one (OpenWire: typed properties, the timestamp's ms)
     const native = deadLetteredNative(m, cause);

@@ -468,8 +468,11 @@ export class VHost implements QueueHost, DeadLetterTarget {
     accepted ??= queues;
     const id = this.host.nextMessageId();
     if (persisted) this.store.addMessage(id, message, persisted.map((q) => ({ vhost: this.name, queue: q.name })));
-    this.lastAccepted = accepted.length;
     if (accepted.length === 0) {
+      // ActiveMQ dead-letters a message expired before it arrived whether or not anything subscribes
+      if (message.expiredBeforeArrival !== undefined) this.deadLetterer.expiredUnrouted(message);
+      // set after anything that may publish (a DLQ copy's own publish sets it too)
+      this.lastAccepted = 0;
       this.host.published(message, 0);
       return flags;
     }
@@ -478,6 +481,8 @@ export class VHost implements QueueHost, DeadLetterTarget {
       this.host.memoryAdded(message.body.length);
       q.enqueue(entry);
     }
+    // after the enqueues: one may publish (an expired-on-arrival message's ActiveMQ.DLQ copy), which sets it for its own exchange
+    this.lastAccepted = accepted.length;
     // after enqueueing, so listeners see the message in its queues
     this.host.published(message, accepted.length);
     return persisted ? flags | Routed | Stored : flags | Routed;

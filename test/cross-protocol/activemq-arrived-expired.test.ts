@@ -54,17 +54,19 @@ async function dlqReader(marker: string): Promise<RawStomp> {
   return client;
 }
 
-/** the one ActiveMQ.DLQ copy of `marker`'s expired message: its body and the topic it names */
+/**
+ * the one ActiveMQ.DLQ copy of `marker`'s expired message (sent before this is called): a sentinel goes to
+ * the DLQ behind it, so a missing copy fails at once (the sentinel comes first) and a second one shows
+ */
 async function expectOneDlqCopy(dlq: RawStomp, marker: string, topic: string, expires: number): Promise<void> {
-  const copy = await dlq.frame('MESSAGE');
-  expect(copy.body.toString()).toBe('x0');
-  expect(getHeader(copy, 'original-destination')).toBe(`/topic/${topic}`);
-  expect(getHeader(copy, 'originalExpiration')).toBe(String(expires));
-  // no second copy: a sentinel sent to the DLQ now is the reader's next
   const { client } = await RawStomp.connected(broker());
   client.useVersion('1.2');
   client.send('SEND', { destination: '/queue/ActiveMQ.DLQ', persistent: 'true', marker, receipt: 'sentinel' }, 'sentinel');
   await client.receipt('sentinel');
+  const copy = await dlq.frame('MESSAGE');
+  expect(copy.body.toString()).toBe('x0');
+  expect(getHeader(copy, 'original-destination')).toBe(`/topic/${topic}`);
+  expect(getHeader(copy, 'originalExpiration')).toBe(String(expires));
   expect((await dlq.frame('MESSAGE')).body.toString()).toBe('sentinel');
   client.close();
 }
@@ -121,6 +123,55 @@ describe('ActiveMQ: a message already expired as it arrives, to a topic with an 
       await ow.request({ ...message(1, 'x1'), destination, persistent: true, marshalledProperties });
       return () => ow.close();
     });
+  });
+});
+
+describe('ActiveMQ: a message already expired as it arrives, to a topic nobody subscribes to', () => {
+  it('persistent: one copy on ActiveMQ.DLQ all the same; non-persistent: none (ActiveMQ 5.17; the old code had no queue to expire it in: no copy)', async () => {
+    // ActiveMQ 5.17 (/tmp/mends-s17/topic-nosub.mjs): a persistent SEND with `expires` 1 s past to a topic without
+    // subscribers: one ActiveMQ.DLQ copy, original-destination the topic; a non-persistent one (topic-expired.mjs): none
+    const topic = `arrived.nosub.${++seq}`;
+    const dlq = await dlqReader(topic);
+    const { client } = await RawStomp.connected(broker());
+    client.useVersion('1.2');
+    const expires = Date.now() - 1000;
+    client.send('SEND', { destination: `/topic/${topic}`, persistent: 'true', expires: String(expires), marker: topic }, 'x0');
+    client.send('SEND', { destination: `/topic/${topic}`, expires: String(expires), marker: topic, receipt: 'sent' }, 'transient');
+    await client.receipt('sent');
+    await expectOneDlqCopy(dlq, topic, topic, expires);
+    client.close();
+    dlq.close();
+  });
+});
+
+describe('ActiveMQ: the exchange counts what the expired-on-arrival message was routed to, not its DLQ copy', () => {
+  // review-s17-1 L2: VHost.publish adds the routed count (lastAccepted) to the exchange's publish_out after the
+  // routing, and the ActiveMQ.DLQ copy's own publish, made inside it, overwrote that count with the DLQ's 1
+  async function publishOutDelta(topic: string, subscribers: number): Promise<number> {
+    const x = broker().core.vhost('/')!.getExchange('amq.topic')!;
+    const subs: RawStomp[] = [];
+    for (let i = 0; i < subscribers; i++) {
+      const { client } = await RawStomp.connected(broker());
+      client.useVersion('1.2');
+      client.send('SUBSCRIBE', { id: `s${i}`, destination: `/topic/${topic}`, receipt: `s${i}` });
+      await client.receipt(`s${i}`);
+      subs.push(client);
+    }
+    const before = x.stats.publishOut;
+    const { client } = await RawStomp.connected(broker());
+    client.useVersion('1.2');
+    client.send('SEND', { destination: `/topic/${topic}`, persistent: 'true', expires: String(Date.now() - 1000), receipt: 'sent' }, 'x0');
+    await client.receipt('sent');
+    for (const c of [client, ...subs]) c.close();
+    return x.stats.publishOut - before;
+  }
+
+  it('a topic nobody subscribes to: publish_out does not move (was 1)', async () => {
+    expect(await publishOutDelta(`po.nosub.${++seq}`, 0)).toBe(0);
+  });
+
+  it('a topic two clients subscribe to: publish_out 2 (was 1, the copy\'s)', async () => {
+    expect(await publishOutDelta(`po.two.${++seq}`, 2)).toBe(2);
   });
 });
 

@@ -2,8 +2,12 @@ import type { JournalState } from './journal-state.js';
 
 /** JournalState.look counts this many ms since the store opened, as of the last tick */
 export const LOOK_MS = 100;
-/** the ends of this many looks are kept: the oldest kept ended more than (ENDS - 2) * LOOK_MS ago (1.4 s) */
-const ENDS = 16;
+/**
+ * the ends of this many looks are kept: the oldest kept ended more than (ENDS - 2) * LOOK_MS ago (6.2 s), so that
+ * CompactionChoice's longest wait (CONSUMER_GONE_MS, 5 s, measured from a segment's last fall) reads a real time
+ * even when the store ticks every look (a flush every 100 ms); with 16 (1.4 s) a fall older than that read as never
+ */
+const ENDS = 64;
 
 /**
  * Dates what segments note in looks (SegmentInfo.fellIn, sealedIn): the store's removals note
@@ -33,7 +37,7 @@ export class LookClock {
 
   /**
    * The latest time (ms, the store's clock) something noted in `look` can have happened: now for
-   * the current look, -Infinity for never (-1) or a look ended before the ends kept (> 1.4 s ago).
+   * the current look, -Infinity for never (-1) or a look ended before the ends kept (> 6.2 s ago).
    */
   latest(look: number, now: number): number {
     if (look < 0) return -Infinity;
