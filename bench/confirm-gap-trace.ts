@@ -122,17 +122,46 @@ const probeOf = new Map(
 );
 const f = (x: number) => x.toFixed(1);
 
+/**
+ * What an fdatasync's time went to, by the kernel function its thread slept in: the data pages' writeback, the
+ * file's metadata buffers (its inode-table block: the mtime every write changes; bitmaps and extent blocks when it
+ * allocated), the device's cache flush, or anything else. A sleep lasts until the thread's next sleep or the call's end.
+ */
+type Phase = 'data' | 'metadata' | 'flush' | 'other';
+const phaseOf = (stack: string[]): Phase =>
+  stack.includes('blkdev_issue_flush')
+    ? 'flush'
+    : stack.some((fn) => /write_inode|fsync_buffers_list|sync_dirty_buffer|lock_buffer/.test(fn))
+      ? 'metadata'
+      : stack.some((fn) => /writeback|fdatawait/.test(fn))
+        ? 'data'
+        : 'other';
+const phaseMs: Record<Phase, number[]> = { data: [], metadata: [], flush: [], other: [] };
+let syncsSeen = 0;
+
+function notePhases(calls: Call[], sleeps: Sleep[], brokerPid: number): void {
+  for (const c of calls) {
+    if (!c.text.startsWith('fdatasync')) continue;
+    syncsSeen++;
+    const inCall = sleeps.filter((s) => s.pid === brokerPid && s.tid === c.tid && s.at >= c.at && s.at <= c.at + c.ms);
+    const sum: Record<Phase, number> = { data: 0, metadata: 0, flush: 0, other: 0 };
+    for (const [i, s] of inCall.entries()) sum[phaseOf(s.stack)] += (inCall[i + 1]?.at ?? c.at + c.ms) - s.at;
+    for (const p of Object.keys(sum) as Phase[]) if (sum[p] > 0) phaseMs[p].push(sum[p]);
+  }
+}
+
 for (const r of rows) {
   if (r.label === 'rabbitmq-3.10') continue;
-  const gaps = r.gapsOver100.filter(([, ms]) => ms > overMs);
-  if (r.maxGapMs > overMs && !gaps.some(([at]) => at === r.maxGapAtMs)) gaps.push([r.maxGapAtMs, r.maxGapMs]);
-  if (!gaps.length) continue;
   const who = r.label === 'localmq' ? 'lmq' : 'before';
   const protocol = r.protocol.split(' ')[0]!.toLowerCase();
   const dir = r.fresh ? join(work, who, `r${r.round}-${protocol}`) : join(work, who);
   const calls = straceCalls(join(dir, 'strace.txt'), r.startEpochMs);
   const sleeps = r.fresh && offsetNs !== undefined ? perfSleeps(join(dir, 'perf.txt'), offsetNs) : runSleeps;
   const brokerPid = Number(read(join(dir, 'out.log')).match(/is running, pid (\d+)/)?.[1] ?? 0);
+  // without FRESH one broker serves every round: its syncs are counted once, with the last row
+  if (r.fresh || r === rows.filter((x) => x.label === r.label).at(-1)) notePhases(calls, sleeps, brokerPid);
+  const gaps = r.gapsOver100.filter(([, ms]) => ms > overMs);
+  if (r.maxGapMs > overMs && !gaps.some(([at]) => at === r.maxGapAtMs)) gaps.push([r.maxGapAtMs, r.maxGapMs]);
   for (const [atMs, ms] of gaps) {
     const from = r.startEpochMs + atMs;
     const to = from + ms;
@@ -175,3 +204,13 @@ for (const r of rows) {
     for (const [key, e] of [...seen].sort((a, b) => a[1].first - b[1].first)) console.log(`  ${(e.first - from >= 0 ? '+' : '') + f(e.first - from)} ms  x${e.n}  ${key}`);
   }
 }
+
+// every traced fdatasync of the brokers, not only those in gaps: how long each part of it slept
+const dist = (xs: number[]): string => {
+  if (!xs.length) return 'none';
+  const o = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => f(o[Math.min(o.length - 1, Math.floor(p * o.length))]!);
+  return `${o.length} syncs slept there: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${f(o.at(-1)!)} ms; over 20 ms: ${o.filter((x) => x > 20).length}`;
+};
+console.log(`\nall ${syncsSeen} traced fdatasyncs of the brokers, time asleep per part (perf sleeps inside each call):`);
+for (const p of Object.keys(phaseMs) as Phase[]) console.log(`  ${p.padEnd(9)} ${dist(phaseMs[p])}`);

@@ -8,6 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { traceLoop, type TraceEvent } from './loop-trace.js';
 
+// tsx (loaded before this, for this file's TypeScript) turns on Node's source-map support, which then reads every
+// later module's .js.map synchronously on the main thread: traced, 130 such reads while a fresh broker loaded its
+// protocol modules at its first connections. The broker runs without it, as it does untraced.
+process.setSourceMapsEnabled(false);
+
 const out = process.env.BROKER_PAUSES_OUT;
 if (out) {
   const events: TraceEvent[] = [];
