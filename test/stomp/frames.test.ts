@@ -429,6 +429,33 @@ describe('STOMP transactions and disconnects', () => {
     expect(broker.queue('tx-abort').info()).toMatchObject({ messages: 0, unacked: 0 });
     client.close();
   });
+
+  it("a transaction's SEND with a bad expiration is refused at COMMIT, after the COMMIT's RECEIPT (RabbitMQ 3.10.8)", async () => {
+    // asked (/tmp/s17-fidelity/tx-partial.mjs): BEGIN, SEND g1 (persistent, receipt s1), SEND expiration:-1 (s2), SEND g3
+    // (s3), COMMIT c1 -> RECEIPT c1, ERROR precondition_failed, closed; the queue then holds g1 (published before the
+    // refused one), no SEND receipt. The old code refused the SEND itself (ERROR, closed, nothing published). Also a
+    // missing exchange (tx-cases.mjs): RECEIPT c1, ERROR not_found, closed (before: ERROR first)
+    const { client } = await RawStomp.connected(broker);
+    client.send('BEGIN', { transaction: 't' });
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', persistent: 'true', receipt: 's1' }, 'g1');
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', expiration: '-1', receipt: 's2' }, 'bad');
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', receipt: 's3' }, 'g3');
+    client.send('COMMIT', { transaction: 't', receipt: 'c1' });
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('c1');
+    const refused = await client.frame('ERROR');
+    expect([getHeader(refused, 'message'), refused.body.toString()]).toEqual(['precondition_failed', "PRECONDITION_FAILED - invalid expiration '-1': {value_negative,-1}"]);
+    await client.whenClosed();
+    expect(client.frames).toEqual([]);
+    expect(broker.queue('tx-exp').messages().map((m) => m.text())).toEqual(['g1']);
+
+    const second = (await RawStomp.connected(broker)).client;
+    second.send('BEGIN', { transaction: 't' });
+    second.send('SEND', { destination: '/exchange/tx-nosuch/k', transaction: 't', receipt: 's1' }, 'x');
+    second.send('COMMIT', { transaction: 't', receipt: 'c1' });
+    expect(getHeader(await second.frame('RECEIPT'), 'receipt-id')).toBe('c1');
+    expect(getHeader(await second.frame('ERROR'), 'message')).toBe('not_found');
+    await second.whenClosed();
+  });
 });
 
 describe('STOMP backpressure', () => {
