@@ -725,6 +725,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (this.state === 'closed') return;
     if (err) {
       if (this.state === 'open') this.fail(new StompError('Message not persisted', `The broker could not write to its store: ${err.message}\n`), undefined);
+      // closing behind the wait (a DISCONNECT, a closing refusal): its waiters will not run, the close must still come
+      else if (this.state === 'closing') this.closeTransport();
       return;
     }
     this.releasingDurable = true;
