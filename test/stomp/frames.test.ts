@@ -267,6 +267,12 @@ describe('STOMP errors: an ERROR frame, the session going on or closed, and nobo
 
   it('a carriage return not followed by a line feed between frames: closed, no frame', () => expectSilentClose(Buffer.from('\rX')));
 
+  it("LocalMQ's own codec limits keep their ERROR (RabbitMQ 3.10.8 takes a 11 KiB header line and 1001 headers: not matched)", async () => {
+    // review-s17-2 L3: closing silently there would hide why
+    await expectError(Buffer.from(`SEND\ndestination:/queue/x\nbig:${'x'.repeat(11 * 1024)}\n\nz\0`), 'Header too long', 'A header line is longer than 10240 bytes.', 'closes');
+    await expectError(Buffer.from(`SEND\ndestination:/queue/x\n${Array.from({ length: 1001 }, (_, i) => `h${i}:v`).join('\n')}\n\nz\0`), 'Too many headers', 'The frame has more than 1000 headers.', 'closes');
+  });
+
   it('a second CONNECT: closed, no frame (process_connect takes only a session not logged in)', () =>
     expectSilentClose(wireFrame('CONNECT', { 'accept-version': '1.2', host: '/', login: 'guest', passcode: 'guest' })));
 

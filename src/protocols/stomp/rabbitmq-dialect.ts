@@ -3,7 +3,7 @@ import { consumerTimedOut } from '../../core/errors.js';
 import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { Message } from '../../core/message.js';
 import { RepeatedProperties } from '../common/repeated-properties.js';
-import { StompCodecError, getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
+import { StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
 import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
@@ -166,7 +166,9 @@ export class RabbitStompDialect implements StompDialect {
    * broker's message size keeps its ERROR: RabbitMQ refuses that one in the channel, precondition_failed.)
    */
   closesSilently(err: unknown, command: string | undefined): boolean {
-    if (err instanceof StompCodecError) return err.code !== 'body-too-large';
+    // (LocalMQ's own limits, which RabbitMQ does not have - header count and line length, command length -
+    // and a body over the message size keep their ERROR: it says why; review-s17-2 L3)
+    if (err instanceof StompCodecError) return RABBIT_PARSE_FAILURES.has(err.code);
     return err instanceof StompError && err.message === 'Bad command' && (command === 'CONNECT' || command === 'STOMP');
   }
 
@@ -193,6 +195,9 @@ export class RabbitStompDialect implements StompDialect {
 
   closed(): void {}
 }
+
+/** the frames rabbit_stomp_frame cannot parse (3.10.8 asked: closed without a frame), by LocalMQ's codec error */
+const RABBIT_PARSE_FAILURES: ReadonlySet<StompCodecErrorCode> = new Set(['malformed-header', 'invalid-escape', 'invalid-content-length', 'missing-nul', 'malformed-eol']);
 
 /** RabbitMQ's `prefetch-count` SUBSCRIBE header: the subscription's window, refused when not a non-negative integer */
 function prefetchCount(frame: StompFrame): number | undefined {
