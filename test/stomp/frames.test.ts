@@ -267,6 +267,12 @@ describe('STOMP errors: an ERROR frame, the session going on or closed, and nobo
 
   it('a carriage return not followed by a line feed between frames: closed, no frame', () => expectSilentClose(Buffer.from('\rX')));
 
+  it("LocalMQ's own codec limits keep their ERROR (RabbitMQ 3.10.8 takes a 11 KiB header line and 1001 headers: not matched)", async () => {
+    // review-s17-2 L3: closing silently there would hide why
+    await expectError(Buffer.from(`SEND\ndestination:/queue/x\nbig:${'x'.repeat(11 * 1024)}\n\nz\0`), 'Header too long', 'A header line is longer than 10240 bytes.', 'closes');
+    await expectError(Buffer.from(`SEND\ndestination:/queue/x\n${Array.from({ length: 1001 }, (_, i) => `h${i}:v`).join('\n')}\n\nz\0`), 'Too many headers', 'The frame has more than 1000 headers.', 'closes');
+  });
+
   it('a second CONNECT: closed, no frame (process_connect takes only a session not logged in)', () =>
     expectSilentClose(wireFrame('CONNECT', { 'accept-version': '1.2', host: '/', login: 'guest', passcode: 'guest' })));
 
@@ -428,6 +434,33 @@ describe('STOMP transactions and disconnects', () => {
     await client.receipt('acked');
     expect(broker.queue('tx-abort').info()).toMatchObject({ messages: 0, unacked: 0 });
     client.close();
+  });
+
+  it("a transaction's SEND with a bad expiration is refused at COMMIT, after the COMMIT's RECEIPT (RabbitMQ 3.10.8)", async () => {
+    // asked (/tmp/s17-fidelity/tx-partial.mjs): BEGIN, SEND g1 (persistent, receipt s1), SEND expiration:-1 (s2), SEND g3
+    // (s3), COMMIT c1 -> RECEIPT c1, ERROR precondition_failed, closed; the queue then holds g1 (published before the
+    // refused one), no SEND receipt. The old code refused the SEND itself (ERROR, closed, nothing published). Also a
+    // missing exchange (tx-cases.mjs): RECEIPT c1, ERROR not_found, closed (before: ERROR first)
+    const { client } = await RawStomp.connected(broker);
+    client.send('BEGIN', { transaction: 't' });
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', persistent: 'true', receipt: 's1' }, 'g1');
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', expiration: '-1', receipt: 's2' }, 'bad');
+    client.send('SEND', { destination: '/queue/tx-exp', transaction: 't', receipt: 's3' }, 'g3');
+    client.send('COMMIT', { transaction: 't', receipt: 'c1' });
+    expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('c1');
+    const refused = await client.frame('ERROR');
+    expect([getHeader(refused, 'message'), refused.body.toString()]).toEqual(['precondition_failed', "PRECONDITION_FAILED - invalid expiration '-1': {value_negative,-1}"]);
+    await client.whenClosed();
+    expect(client.frames).toEqual([]);
+    expect(broker.queue('tx-exp').messages().map((m) => m.text())).toEqual(['g1']);
+
+    const second = (await RawStomp.connected(broker)).client;
+    second.send('BEGIN', { transaction: 't' });
+    second.send('SEND', { destination: '/exchange/tx-nosuch/k', transaction: 't', receipt: 's1' }, 'x');
+    second.send('COMMIT', { transaction: 't', receipt: 'c1' });
+    expect(getHeader(await second.frame('RECEIPT'), 'receipt-id')).toBe('c1');
+    expect(getHeader(await second.frame('ERROR'), 'message')).toBe('not_found');
+    await second.whenClosed();
   });
 });
 

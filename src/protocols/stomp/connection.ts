@@ -502,10 +502,21 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const t = this.requireTransaction(id);
     this.transactions.delete(id);
     const settles = t.tx.settles && this.dialect.ackReceiptsWhenStored;
-    const persistent = t.tx.commit((exchange, key, message) => this.publish(exchange, key, message));
+    const receipt = getHeader(frame, 'receipt');
+    let persistent: boolean;
+    try {
+      persistent = t.tx.commit((exchange, key, message) => {
+        this.dialect.checkAtCommit?.(exchange, message);
+        return this.publish(exchange, key, message);
+      });
+    } catch (err) {
+      // RabbitMQ publishes a transaction's SENDs at COMMIT and answers the COMMIT before its channel refuses
+      // one of them (3.10.8 asked: RECEIPT c1, ERROR, closed; the SENDs before the refused one are published)
+      if (receipt !== undefined && !this.dialect.receiptsInFrameOrder) this.sendReceipt(receipt);
+      throw err;
+    }
     // the SENDs' receipts, in order, then the COMMIT's
     const receipts = t.receipts;
-    const receipt = getHeader(frame, 'receipt');
     if (receipt !== undefined) receipts.push(receipt);
     if (!receipts.length) return;
     this.whenSafe(persistent || settles, () => {
@@ -714,6 +725,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     if (this.state === 'closed') return;
     if (err) {
       if (this.state === 'open') this.fail(new StompError('Message not persisted', `The broker could not write to its store: ${err.message}\n`), undefined);
+      // closing behind the wait (a DISCONNECT, a closing refusal): its waiters will not run, the close must still come
+      else if (this.state === 'closing') this.closeTransport();
       return;
     }
     this.releasingDurable = true;

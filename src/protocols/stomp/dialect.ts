@@ -92,6 +92,8 @@ export interface StompDialect {
   errorFrame(e: StompError, receipt: string | undefined): { headers: StompHeader[]; body: Buffer; options?: StompSerializeOptions };
   /** does this refusal end the connection? (RabbitMQ: a broker refusal, not its own frame checks; ActiveMQ: only some) */
   closesAfter(err: unknown, command: string | undefined): boolean;
+  /** a transaction's SEND as it is published at COMMIT: what RabbitMQ's channel refuses only then (throws) */
+  checkAtCommit?(exchange: string, message: Message): void;
   /** a refusal that ends the connection without any frame (RabbitMQ: its parser failing, a second CONNECT) */
   closesSilently?(err: unknown, command: string | undefined): boolean;
   /** a refused frame that ends the connection still gets its receipt, after the ERROR (RabbitMQ) */

@@ -3,7 +3,7 @@ import { consumerTimedOut } from '../../core/errors.js';
 import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { Message } from '../../core/message.js';
 import { RepeatedProperties } from '../common/repeated-properties.js';
-import { StompCodecError, getHeader, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
+import { StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
 import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
@@ -64,7 +64,8 @@ export class RabbitStompDialect implements StompDialect {
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
     const properties = this.repeatedProperties.of(propertiesFromHeaders(frame.headers, replyTo));
     conn.access!.userId(properties.userId);
-    if (properties.expiration !== undefined) checkExpirationHeader(conn.vhostModel, exchange, properties.expiration);
+    // in a transaction the channel sees it at COMMIT (checkAtCommit)
+    if (properties.expiration !== undefined && getHeader(frame, 'transaction') === undefined) checkExpirationHeader(conn.vhostModel, exchange, properties.expiration);
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }
 
@@ -165,7 +166,9 @@ export class RabbitStompDialect implements StompDialect {
    * broker's message size keeps its ERROR: RabbitMQ refuses that one in the channel, precondition_failed.)
    */
   closesSilently(err: unknown, command: string | undefined): boolean {
-    if (err instanceof StompCodecError) return err.code !== 'body-too-large';
+    // (LocalMQ's own limits, which RabbitMQ does not have - header count and line length, command length -
+    // and a body over the message size keep their ERROR: it says why; review-s17-2 L3)
+    if (err instanceof StompCodecError) return RABBIT_PARSE_FAILURES.has(err.code);
     return err instanceof StompError && err.message === 'Bad command' && (command === 'CONNECT' || command === 'STOMP');
   }
 
@@ -176,11 +179,25 @@ export class RabbitStompDialect implements StompDialect {
    * publisher confirm that never comes; a refused CONNECT has none.
    */
   receiptAfterClosingError(command: string): boolean {
-    return command !== 'SEND' && command !== 'CONNECT' && command !== 'STOMP';
+    // (a COMMIT refused at a publish has answered already: onCommit)
+    return command !== 'SEND' && command !== 'COMMIT' && command !== 'CONNECT' && command !== 'STOMP';
+  }
+
+  /**
+   * rabbit_stomp_processor keeps a transaction's SENDs and publishes them at COMMIT: the channel checks a
+   * bad expiration then (3.10.8 asked, /tmp/s17-fidelity/tx-partial.mjs: BEGIN, SEND g1, SEND expiration:-1,
+   * SEND g3, COMMIT c1 -> RECEIPT c1, ERROR precondition_failed, closed; g1 published, g3 not; review-s16-2 E3)
+   */
+  checkAtCommit(exchange: string, message: Message): void {
+    const expiration = message.properties.expiration;
+    if (expiration !== undefined) checkExpirationHeader(this.conn.vhostModel, exchange, expiration);
   }
 
   closed(): void {}
 }
+
+/** the frames rabbit_stomp_frame cannot parse (3.10.8 asked: closed without a frame), by LocalMQ's codec error */
+const RABBIT_PARSE_FAILURES: ReadonlySet<StompCodecErrorCode> = new Set(['malformed-header', 'invalid-escape', 'invalid-content-length', 'missing-nul', 'malformed-eol']);
 
 /** RabbitMQ's `prefetch-count` SUBSCRIBE header: the subscription's window, refused when not a non-negative integer */
 function prefetchCount(frame: StompFrame): number | undefined {

@@ -6,64 +6,59 @@
  * connection holds them again, and for a durable topic subscription); an `ack:client` subscription's
  * stale ACK takes the earlier ones of that subscription with it (their ACK is then refused).
  *
- * ActiveMQ keeps them for the connection's life; here they are numbers (the ack id's counter, 8 B
- * each), per closed subscription, at most MAX_STALE per connection: past that the oldest go, and an
- * ACK of one of those is refused as unknown (review-s16-2 L2: a poller that subscribes with a big
+ * ActiveMQ keeps them for the connection's life; here they are numbers (the ack id's counter), at most
+ * MAX_STALE per connection: past that the oldest go, and an ACK of one of those is refused as unknown (review-s16-2 L2: a poller that subscribes with a big
  * window and leaves must not grow the connection without bound).
  */
 export const MAX_STALE = 65_536;
 
-interface StaleGroup {
+/** an `ack:client` subscription's stale ids (more than one): an ACK takes the earlier ones too */
+interface CumulativeGroup {
   /** ascending */
   readonly ids: Float64Array;
-  /** 1 while ids[i] is still stale */
-  readonly left: Uint8Array;
-  /** how many are still stale */
-  remaining: number;
   /** no index below this one is still stale (a cumulative ACK starts here) */
   first: number;
-  /** `ack:client`: an ACK takes the earlier ones too */
-  readonly cumulative: boolean;
 }
 
 export class StaleAckIds {
-  private groups: StaleGroup[] = [];
-  private total = 0;
+  /**
+   * every stale ack number, oldest first (a Map keeps insertion order: eviction takes the front), with its
+   * cumulative group, or null: one index for the connection, so an ACK finds its id in O(1) whatever the
+   * number of closed subscriptions, and a subscription's ids cost a Map entry each, not an object per
+   * subscription (review-s17-2 SA1: 489 B per id at one id per subscription)
+   */
+  private readonly stale = new Map<number, CumulativeGroup | null>();
 
   /** a subscription closed with these ack numbers unacknowledged */
   add(numbers: readonly number[], cumulative: boolean): void {
     if (numbers.length === 0) return;
     const sorted = Float64Array.from(numbers).sort();
     const ids = sorted.length > MAX_STALE ? sorted.subarray(sorted.length - MAX_STALE) : sorted;
-    this.groups.push({ ids, left: new Uint8Array(ids.length).fill(1), remaining: ids.length, first: 0, cumulative });
-    this.total += ids.length;
-    while (this.total > MAX_STALE) this.total -= this.groups.shift()!.ids.length;
+    const group = cumulative && ids.length > 1 ? { ids, first: 0 } : null;
+    for (let i = 0; i < ids.length; i++) this.stale.set(ids[i]!, group);
+    // past the bound the oldest go
+    for (const n of this.stale.keys()) {
+      if (this.stale.size <= MAX_STALE) break;
+      this.stale.delete(n);
+    }
   }
 
   /** an ACK / NACK of ack number `n`: true when it was stale (it is not any more) */
   take(n: number, command: 'ACK' | 'NACK'): boolean {
-    for (let g = 0; g < this.groups.length; g++) {
-      const group = this.groups[g]!;
-      const i = indexOf(group.ids, n);
-      if (i < 0 || group.left[i] === 0) continue;
-      const from = command === 'ACK' && group.cumulative ? group.first : i;
-      for (let k = from; k <= i; k++) {
-        group.remaining -= group.left[k]!;
-        group.left[k] = 0;
-      }
-      while (group.first < group.left.length && group.left[group.first] === 0) group.first++;
-      if (group.remaining === 0) {
-        this.groups.splice(g, 1);
-        this.total -= group.ids.length;
-      }
+    const group = this.stale.get(n);
+    if (group === undefined) return false;
+    if (group === null || command === 'NACK') {
+      this.stale.delete(n);
       return true;
     }
-    return false;
+    const i = indexOf(group.ids, n);
+    for (let k = group.first; k <= i; k++) this.stale.delete(group.ids[k]!);
+    group.first = i + 1;
+    return true;
   }
 
   clear(): void {
-    this.groups = [];
-    this.total = 0;
+    this.stale.clear();
   }
 }
 
