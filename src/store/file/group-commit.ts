@@ -711,7 +711,7 @@ export class GroupCommit {
           await fs.close(fd).catch(() => {});
           throw e;
         }
-        return { fd, zeroed: Math.max(have, zeros) };
+        return { fd, zeroed: zeros > 0 ? Math.max(have, zeros) : 0 };
       } catch {
         // a new file then (its header says recycled: replay only looks at less after its data)
       }
