@@ -194,7 +194,8 @@ function propertiesFromJson(json: unknown): MessageProperties {
   set('priority', int('priority'));
   set('correlationId', str('correlation_id'));
   set('replyTo', str('reply_to'));
-  set('expiration', str('expiration'));
+  // '' is an expiration the channel refuses (RabbitMQ 3.10.8: 400 "406 PRECONDITION_FAILED - invalid expiration '': no_integer")
+  set('expiration', json['expiration'] === '' ? '' : str('expiration'));
   set('messageId', str('message_id'));
   set('timestamp', int('timestamp'));
   set('type', str('type'));
