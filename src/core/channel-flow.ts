@@ -19,10 +19,14 @@ export const CHANNEL_FLOW_SHOWN_MS = 1000;
 export class ChannelFlow {
   /** the connection's hold (PublisherFlow.flowHold) this channel's publish joined; 0: none */
   private hold = 0;
-  /** performance.now() when this channel's block began */
+  /** `now()` when this channel's block began */
   private blockedAt = -Infinity;
 
-  constructor(private readonly connection: () => PublisherFlow | undefined) {}
+  constructor(
+    private readonly connection: () => PublisherFlow | undefined,
+    /** the clock (ms) the 1 s is measured on: performance.now(), or a test's stepped one */
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /**
    * A publish of this channel came back with `flags` (VHost.publish): passes them to the
@@ -34,12 +38,12 @@ export class ChannelFlow {
     const hold = flow.flowHold;
     if (hold === this.hold) return;
     this.hold = hold;
-    this.blockedAt = performance.now();
+    this.blockedAt = this.now();
   }
 
   /** the channel's state for the management API */
   get inFlow(): boolean {
     if (this.hold !== 0 && this.connection()?.flowHold === this.hold) return true;
-    return performance.now() - this.blockedAt < CHANNEL_FLOW_SHOWN_MS;
+    return this.now() - this.blockedAt < CHANNEL_FLOW_SHOWN_MS;
   }
 }

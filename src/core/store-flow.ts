@@ -27,7 +27,7 @@ export class StoreFlow {
   behind = false;
   private readonly held = new Set<StoreFlowHeld>();
 
-  constructor(store: Store) {
+  constructor(store: Pick<Store, 'onBacklog'>) {
     store.onBacklog?.((behind) => this.changed(behind));
   }
 
