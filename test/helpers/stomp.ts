@@ -187,4 +187,17 @@ export class RawStomp {
   }
 }
 
+/**
+ * ActiveMQ dialect, STOMP 1.2: a persistent message sent to `/queue/<queue>`, taken by a client-individual
+ * subscription `p` and NACKed, so that the broker moves it to ActiveMQ.DLQ (its poison path)
+ */
+export async function nackToActiveMqDlq(client: RawStomp, queue: string): Promise<void> {
+  client.send('SEND', { destination: `/queue/${queue}`, persistent: 'true', receipt: 's1' }, 'bad');
+  await client.receipt('s1');
+  client.send('SUBSCRIBE', { destination: `/queue/${queue}`, id: 'p', ack: 'client-individual' });
+  const m = await client.frame('MESSAGE');
+  client.send('NACK', { id: getHeader(m, 'ack')!, receipt: 'n1' });
+  await client.receipt('n1');
+}
+
 export { getHeader, headersToObject };

@@ -13,7 +13,7 @@ import type { MessageIndex } from '../../src/store/store.js';
 import { amqpUrl } from '../helpers/amqp.js';
 import { RawOpenWire } from '../helpers/openwire.js';
 import { browse, dispatched, ended } from '../helpers/openwire-browser.js';
-import { RawStomp, getHeader } from '../helpers/stomp.js';
+import { RawStomp, getHeader, nackToActiveMqDlq } from '../helpers/stomp.js';
 
 /**
  * An ActiveMQ DLQ copy's originalDestination is a field of the stored message (Message.originalDestination),
@@ -54,12 +54,7 @@ describe('an ActiveMQ DLQ copy keeps its originalDestination as a stored field',
     const first = await start(options);
     const { client } = await RawStomp.connected(first);
     client.useVersion('1.2');
-    client.send('SEND', { destination: '/queue/f4c.poison', persistent: 'true', receipt: 's1' }, 'bad');
-    await client.receipt('s1');
-    client.send('SUBSCRIBE', { destination: '/queue/f4c.poison', id: 'p', ack: 'client-individual' });
-    const m = await client.frame('MESSAGE');
-    client.send('NACK', { id: getHeader(m, 'ack')!, receipt: 'n1' });
-    await client.receipt('n1');
+    await nackToActiveMqDlq(client, 'f4c.poison');
     client.close();
     await first.stop();
     brokers.splice(0);

@@ -4,7 +4,7 @@ import { decodePrimitiveMap } from '../../src/protocols/openwire/codec/primitive
 import { useBroker } from '../helpers/broker.js';
 import { RawOpenWire } from '../helpers/openwire.js';
 import { browse, dispatched, ended } from '../helpers/openwire-browser.js';
-import { RawStomp, getHeader } from '../helpers/stomp.js';
+import { RawStomp, getHeader, nackToActiveMqDlq } from '../helpers/stomp.js';
 
 /**
  * A client's own `original-destination` header is a property like any other; only a DLQ copy has
@@ -62,12 +62,7 @@ describe("a client's own original-destination header (ActiveMQ 5.17: a property,
   it('a DLQ copy still has the field and no such property; a STOMP reader sees original-destination', async () => {
     const { client } = await RawStomp.connected(broker());
     client.useVersion('1.2');
-    client.send('SEND', { destination: '/queue/f4.poison', persistent: 'true', receipt: 's1' }, 'bad');
-    await client.receipt('s1');
-    client.send('SUBSCRIBE', { destination: '/queue/f4.poison', id: 'p', ack: 'client-individual' });
-    const m = await client.frame('MESSAGE');
-    client.send('NACK', { id: getHeader(m, 'ack')!, receipt: 'n1' });
-    await client.receipt('n1');
+    await nackToActiveMqDlq(client, 'f4.poison');
     const [copy] = await browseAll('ActiveMQ.DLQ', 1);
     expect(copy!.originalDestination).toMatchObject({ physicalName: 'f4.poison' });
     expect(Object.keys(copy!.properties).sort()).toEqual(['originalExpiration']);

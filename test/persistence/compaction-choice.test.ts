@@ -44,6 +44,17 @@ function sync(store: FileStore): Promise<void> {
 const msg = (body: string): Message => ({ exchange: '', routingKey: 'q', properties: { deliveryMode: 2 }, body: Buffer.from(body), publishedAt: 1_700_000_000_000 });
 const q: QueueRef = { vhost: '/', queue: 'q' };
 const churn: QueueRef = { vhost: '/', queue: 'churn' };
+
+/** messages of `body` to `ref`, ids from `after + 1` on, until the store has `segments` segments: their ids */
+function fillTo(store: FileStore, ref: QueueRef, body: string, segments: number, after = 0): number[] {
+  const ids: number[] = [];
+  let id = after;
+  while (store.stats.segments < segments) {
+    store.addMessage(++id, msg(body), [ref]);
+    ids.push(id);
+  }
+  return ids;
+}
 const queueDef = (name: string) => ({ vhost: '/', name, durable: true, autoDelete: false, arguments: {} });
 
 /**
@@ -54,12 +65,8 @@ async function queueBehindChurn(): Promise<{ dir: string; store: FileStore; ids:
   const { dir, store } = await openStore();
   for (const name of ['q', 'churn']) store.putQueue(queueDef(name));
   const body = 'x'.repeat(200);
-  let id = 0;
-  const ids: number[] = [];
-  while (store.stats.segments < 21) {
-    store.addMessage(++id, msg(body), [q]);
-    ids.push(id);
-  }
+  const ids = fillTo(store, q, body, 21);
+  let id = ids.length;
   const churnRound = async (n: number) => {
     const first = id + 1;
     for (let k = 0; k < n; k++) store.addMessage(++id, msg(body), [churn]);
@@ -261,12 +268,8 @@ describe('a compaction copies the live records of a segment only when they are f
       setUp: async (store) => {
         store.putQueue(queueDef('a'));
         const body = 'c'.repeat(200);
-        let id = 0;
-        const aIds: number[] = [];
-        while (store.stats.segments < 7) {
-          store.addMessage(++id, msg(body), [a]);
-          aIds.push(id);
-        }
+        const aIds = fillTo(store, a, body, 7);
+        const id = aIds.length;
         await sync(store);
         // its consumer takes 100 every 100 ms until 40 % is gone, then goes away
         let taken = 0;
@@ -303,13 +306,9 @@ describe('a compaction copies the live records of a segment only when they are f
     const b: QueueRef = { vhost: '/', queue: 'b' };
     const a: QueueRef = { vhost: '/', queue: 'a' };
     const body = 'x'.repeat(200);
-    let id = 0;
-    const bIds: number[] = [];
+    const bIds = fillTo(store, b, body, 4);
+    let id = bIds.length;
     const aIds: number[] = [];
-    while (store.stats.segments < 4) {
-      store.addMessage(++id, msg(body), [b]);
-      bIds.push(id);
-    }
     const backlogBytes = store.stats.liveBytes;
     while (burst && store.stats.segments < 24) {
       const churned: number[] = [];
