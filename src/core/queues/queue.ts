@@ -60,11 +60,6 @@ export const PASS_LIMIT = 400;
 /** ActiveMQ's maxExpirePageSize: how many of a queue's first messages its periodic expiry looks at */
 const ACTIVEMQ_MAX_EXPIRE_PAGE = 400;
 
-/** an ActiveMQ-side adapter found it expired before it arrived (Message.expiredBeforeArrival) */
-function expiredBeforeArrival(e: QueueEntry): boolean {
-  return e.message.expiredBeforeArrival !== undefined;
-}
-
 /**
  * The store's records of persistent messages an at-least-once queue holds for its dead-letter
  * exchange (key: vhost NUL queue NUL message id, value: the reason): after a restart they come
@@ -964,8 +959,9 @@ export class Queue {
   discard(entries: QueueEntry[], reason: DeadLetterReason): void {
     if (!entries.length) return;
     if (this.config.deadLetterExchange === undefined) {
-      // an ActiveMQ queue: expired messages to ActiveMQ.DLQ; any queue: those an ActiveMQ adapter found expired before they arrived
-      if (reason === 'expired' && (this.config.activemq || entries.some(expiredBeforeArrival))) this.host.deadLetter(this, entries, reason);
+      // expired ones may still go to ActiveMQ.DLQ (an ActiveMQ queue's; any queue's that an ActiveMQ-side adapter
+      // found expired before they arrived): DeadLetterer.fromQueue decides which
+      if (reason === 'expired') this.host.deadLetter(this, entries, reason);
       for (const e of entries) this.settle(e, 'dropped');
       return;
     }
