@@ -139,6 +139,17 @@ const phaseOf = (stack: string[]): Phase =>
 const phaseMs: Record<Phase, number[]> = { data: [], metadata: [], flush: [], other: [] };
 let syncsSeen = 0;
 
+type Pause = [at: number, what: string, ms: number, detail?: number | string];
+/** a broker's GC pauses and event-loop stalls over 10 ms (bench/lib/broker-pauses.ts), if it was logged */
+const pausesOf = (dir: string): Pause[] =>
+  read(join(dir, 'pauses.jsonl'))
+    .split('\n')
+    .filter((l) => l.startsWith('['))
+    .map((l) => JSON.parse(l) as Pause);
+/** per protocol-round, the broker's pauses of at least PAUSE_MS while its publisher ran (listed after the gaps) */
+const PAUSE_MS = 30;
+const roundPauses: string[] = [];
+
 function notePhases(calls: Call[], sleeps: Sleep[], brokerPid: number): void {
   for (const c of calls) {
     if (!c.text.startsWith('fdatasync')) continue;
@@ -160,6 +171,15 @@ for (const r of rows) {
   const brokerPid = Number(read(join(dir, 'out.log')).match(/is running, pid (\d+)/)?.[1] ?? 0);
   // without FRESH one broker serves every round: its syncs are counted once, with the last row
   if (r.fresh || r === rows.filter((x) => x.label === r.label).at(-1)) notePhases(calls, sleeps, brokerPid);
+  const logged = pausesOf(dir);
+  if (logged.length) {
+    // from the first publish (the gap clock's 0) to the last confirm: pauses before it (module loading at the first
+    // connections, start-up) cannot hold a confirm back
+    const end = r.startEpochMs + r.seconds * 1000;
+    const long = logged.filter(([at, , ms]) => ms >= PAUSE_MS && at + ms > r.startEpochMs && at < end);
+    const text = long.map(([at, what, ms, detail]) => `${what}${detail === undefined ? '' : ` ${detail}`} ${f(ms)} ms at ${f(at - r.startEpochMs)}`);
+    roundPauses.push(`  ${r.label} ${protocol} r${r.round}: ${text.length ? text.join(', ') : 'none'} (longest gap ${f(r.maxGapMs)} ms at ${f(r.maxGapAtMs)})`);
+  }
   const gaps = r.gapsOver100.filter(([, ms]) => ms > overMs);
   if (r.maxGapMs > overMs && !gaps.some(([at]) => at === r.maxGapAtMs)) gaps.push([r.maxGapAtMs, r.maxGapMs]);
   for (const [atMs, ms] of gaps) {
@@ -175,7 +195,7 @@ for (const r of rows) {
     // the broker's sleeps, each with how long it lasted at most: until the same thread's next sleep, or the end of
     // the traced call it slept in (an fdatasync's phases: its data, the inode's block, the device's cache flush)
     const brokerSleeps = sleeps.filter((s) => s.pid === brokerPid && s.at < to);
-    console.log('  the broker\'s uninterruptible sleeps in the gap (ms from its start; lasted at most):');
+    if (sleeps.length) console.log('  the broker\'s uninterruptible sleeps in the gap (ms from its start; lasted at most):');
     for (const [i, s] of brokerSleeps.entries()) {
       const call = calls.find((c) => c.tid === s.tid && c.at <= s.at && c.at + c.ms >= s.at);
       const next = brokerSleeps.slice(i + 1).find((n) => n.tid === s.tid);
@@ -184,11 +204,7 @@ for (const r of rows) {
       const lasted = Number.isFinite(until) ? f(until - s.at) : '?';
       console.log(`  ${(s.at - from >= 0 ? '+' : '') + f(s.at - from)}  ${lasted.padStart(6)}  ${s.tid === brokerPid ? 'main' : `t${s.tid}`} ${s.stack.slice(0, 6).join('<')}`);
     }
-    const pauses = read(join(dir, 'pauses.jsonl'))
-      .split('\n')
-      .filter((l) => l.startsWith('['))
-      .map((l) => JSON.parse(l) as [number, string, number, number | string | undefined])
-      .filter(([at, , ms]) => at < to && at + ms > from - 20);
+    const pauses = pausesOf(dir).filter(([at, , ms]) => at < to && at + ms > from - 20);
     console.log(`  the broker's GC pauses and event-loop stalls over 10 ms in the gap: ${pauses.length ? '' : 'none'}`);
     for (const [at, what, ms, detail] of pauses) console.log(`  ${(at - from >= 0 ? '+' : '') + f(at - from)}  ${f(ms).padStart(6)}  ${what}${detail === undefined ? '' : ` ${detail}`}`);
     // the others (ext4's journal threads, the probes): one line per sleeper and stack, how often, the first one's time
@@ -200,9 +216,14 @@ for (const r of rows) {
       if (e) e.n++;
       else seen.set(key, { first: s.at, n: 1 });
     }
-    console.log(`  others' uninterruptible sleeps from 20 ms before the gap to its end: ${inGap.length}`);
+    if (sleeps.length) console.log(`  others' uninterruptible sleeps from 20 ms before the gap to its end: ${inGap.length}`);
     for (const [key, e] of [...seen].sort((a, b) => a[1].first - b[1].first)) console.log(`  ${(e.first - from >= 0 ? '+' : '') + f(e.first - from)} ms  x${e.n}  ${key}`);
   }
+}
+
+if (roundPauses.length) {
+  console.log(`\nthe brokers' GC pauses and event-loop stalls of ${PAUSE_MS} ms or more while the publisher ran (ms from its first publish):`);
+  for (const line of roundPauses) console.log(line);
 }
 
 // every traced fdatasync of the brokers, not only those in gaps: how long each part of it slept
@@ -212,5 +233,7 @@ const dist = (xs: number[]): string => {
   const q = (p: number) => f(o[Math.min(o.length - 1, Math.floor(p * o.length))]!);
   return `${o.length} syncs slept there: p50 ${q(0.5)}, p99 ${q(0.99)}, max ${f(o.at(-1)!)} ms; over 20 ms: ${o.filter((x) => x > 20).length}`;
 };
-console.log(`\nall ${syncsSeen} traced fdatasyncs of the brokers, time asleep per part (perf sleeps inside each call):`);
-for (const p of Object.keys(phaseMs) as Phase[]) console.log(`  ${p.padEnd(9)} ${dist(phaseMs[p])}`);
+if (syncsSeen) {
+  console.log(`\nall ${syncsSeen} traced fdatasyncs of the brokers, time asleep per part (perf sleeps inside each call):`);
+  for (const p of Object.keys(phaseMs) as Phase[]) console.log(`  ${p.padEnd(9)} ${dist(phaseMs[p])}`);
+}

@@ -22,6 +22,8 @@
 # WORK/trace/ without FRESH; monotonic clock: WORK/trace/mono-offset-ns turns it into epoch time), and
 # bench/lib/broker-pauses.ts, preloaded, logs the broker's GC pauses and event-loop stalls (<broker dir>/pauses.jsonl);
 # bench/confirm-gap-trace.ts then prints, for each gap over 100 ms, what of these overlapped it.
+# PAUSES=1 (default: as TRACE): the pause log alone, without strace and perf (the broker otherwise as untraced).
+# The order of the brokers in a round (LocalMQ, RabbitMQ, BEFORE) turns by one place each round.
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
 # (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
@@ -54,16 +56,23 @@ export RABBITMQ_NODENAME=$NODE RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_
 # ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
 # start_lmq DIST DIR PORT: a broker of the checkout DIST on DIR/data, its AMQP on PORT (STOMP, MQTT, HTTP after it)
 TRACE=${TRACE:-0}
+PAUSES=${PAUSES:-$TRACE}
+if [ "$PAUSES" != 0 ]; then
+  # compiled to JavaScript, not run through tsx: `--import tsx` in the broker would put every module the broker
+  # loads later (its protocols', lazily, at the first connections) through tsx's loader thread, a cost the
+  # untraced broker does not have (session 18: 118-225 ms per protocol's first connection with tsx, 42-92 without)
+  npx tsc --outDir "$W/preload" --rootDir bench/lib --module nodenext --moduleResolution nodenext --target es2022 \
+    --types node --skipLibCheck bench/lib/broker-pauses.ts
+  echo '{"type":"module"}' > "$W/preload/package.json"
+fi
 TRACED_CALLS=pwrite64,pwritev,pwritev2,pread64,fdatasync,fsync,sync_file_range,openat,rename,renameat,renameat2,ftruncate,fallocate,unlink,unlinkat
 start_lmq() {
   local dist=$1 dir=$2 port=$3 tracer=()
   mkdir -p "$dir"
   local preload=()
-  if [ "$TRACE" != 0 ]; then
-    tracer=(strace -f --seccomp-bpf -tt -T -e "trace=$TRACED_CALLS" -o "$dir/strace.txt")
-    # its GC pauses and event-loop stalls (bench/lib/broker-pauses.ts), written when it exits
-    preload=(--import tsx --import "$PWD/bench/lib/broker-pauses.ts")
-  fi
+  [ "$TRACE" = 0 ] || tracer=(strace -f --seccomp-bpf -tt -T -e "trace=$TRACED_CALLS" -o "$dir/strace.txt")
+  # its GC pauses and event-loop stalls (bench/lib/broker-pauses.ts, compiled above), written when it exits
+  [ "$PAUSES" = 0 ] || preload=(--import "$W/preload/broker-pauses.js")
   # worked out first: the background job then forks nothing but the broker (its only child under strace)
   local off
   off=$(node "$dist/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/')
@@ -177,8 +186,14 @@ run_one() {
   # its journal is no longer needed (30 rounds would keep ~1 GB); its log stays
   [ -z "$pid" ] || rm -rf "$dir/data" "$W/fresh.pid"
 }
+# who runs, in the order of the first round; each round starts one further along, so that over as many rounds as
+# there are brokers each takes each place once (a fixed order gave one place a slower AMQP p99 in 8 of 10 rounds,
+# whichever build sat there: s17-verify 3.10, 3.14)
+brokers=(lmq rmq)
+[ -z "${BEFORE:-}" ] || brokers+=(before)
 for r in $(seq "$ROUND0" $((ROUND0 + ROUNDS - 1))); do
-  if [ $((r % 2)) -eq 1 ]; then order=(lmq rmq before); else order=(rmq before lmq); fi
+  k=$(( (r - 1) % ${#brokers[@]} ))
+  order=("${brokers[@]:k}" "${brokers[@]:0:k}")
   if [ "$FRESH" = 0 ]; then
     for who in "${order[@]}"; do run_one "$who" "$r" amqp,stomp,mqtt; done
   else
@@ -190,4 +205,4 @@ done | tee "$W/results.jsonl"
 stop_probes
 stop_perf
 npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"
-[ "$TRACE" = 0 ] || npx tsx bench/confirm-gap-trace.ts "$W" | tee "$W/gap-trace.txt"
+[ "$PAUSES" = 0 ] && [ "$TRACE" = 0 ] || npx tsx bench/confirm-gap-trace.ts "$W" | tee "$W/gap-trace.txt"
