@@ -355,10 +355,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Missing Header', `Header 'id' is required for durable subscriptions`);
     }
     const destText = this.requireDestination(frame, 'SUBSCRIBE');
-    if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) {
-      throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
-    }
-    const ackMode = parseAckMode(getHeader(frame, 'ack'));
+    const ackMode = this.dialect.subscribeAckMode ? this.dialect.subscribeAckMode(frame) : this.checkedAckMode(frame, id);
     const tag = subscriptionTag(id, destText);
     if (this.subscriptions.has(tag)) {
       throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
@@ -382,6 +379,17 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.held = undefined;
       for (const bytes of held) this.write(bytes);
     }
+  }
+
+  /** LocalMQ's own SUBSCRIBE checks, for a dialect without its own: an id naming a temp queue, the ack mode */
+  private checkedAckMode(frame: StompFrame, id: string | undefined): AckMode {
+    if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) {
+      throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
+    }
+    const value = getHeader(frame, 'ack');
+    if (value === undefined || value === 'auto') return 'auto';
+    if (value === 'client' || value === 'client-individual') return value;
+    throw new StompError('Invalid header', `'ack' must be 'auto', 'client' or 'client-individual', got '${value}'\n`);
   }
 
   /**
@@ -758,10 +766,4 @@ export function negotiateVersion(acceptVersion: string | undefined): StompVersio
     if (offered.includes(SUPPORTED_VERSIONS[i]!)) return SUPPORTED_VERSIONS[i]!;
   }
   throw new StompError('Version mismatch', `Supported versions are ${VERSIONS_HEADER}\n`);
-}
-
-function parseAckMode(value: string | undefined): AckMode {
-  if (value === undefined || value === 'auto') return 'auto';
-  if (value === 'client' || value === 'client-individual') return value;
-  throw new StompError('Invalid header', `'ack' must be 'auto', 'client' or 'client-individual', got '${value}'\n`);
 }

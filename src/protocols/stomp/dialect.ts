@@ -79,6 +79,11 @@ export interface StompDialect {
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */
   prepareSend(frame: StompFrame, destination: string): { exchange: string; key: string; message: Message };
+  /**
+   * the SUBSCRIBE's ack mode, read as this broker reads it; a dialect with this also checks the id itself
+   * (RabbitMQ: at its own point in the frame's handling). Absent: LocalMQ's own checks and texts
+   */
+  subscribeAckMode?(frame: StompFrame): AckMode;
   /** a SUBSCRIBE: the subscription, consuming already */
   subscribe(req: SubscribeRequest): StompSubscriptionLike;
   /** an UNSUBSCRIBE the dialect answers itself (ActiveMQ: one removing a durable subscription): true when it did */

@@ -6,6 +6,7 @@ import type { Permission } from '../context.js';
 import { getHeader, type StompFrame } from './codec/index.js';
 import type { Destination } from './destination.js';
 import { StompError } from './errors.js';
+import { declaredDurability, rabbitBoolean, rabbitInteger } from './rabbit-header-values.js';
 
 /**
  * Where a SUBSCRIBE reads from and what it must bind, set up the way
@@ -47,19 +48,16 @@ function queueArguments(frame: StompFrame): FieldTable {
   }
   for (const name of INTEGER_ARGUMENTS) {
     const v = getHeader(frame, name);
-    if (v === undefined) continue;
-    if (!/^\s*-?\d+\s*$/.test(v)) throw new StompError('Invalid header', `Header '${name}' must be an integer, got '${v}'\n`);
-    args[name] = Number(v.trim());
+    // rabbit_stomp_util:build_argument reads them with list_to_integer: Processing error, nothing declared
+    // (3.10.8 asked: SEND x-max-length:abc to a new queue)
+    if (v !== undefined) args[name] = rabbitInteger(v);
   }
   return args;
 }
 
 /** RabbitMQ's boolean headers: exactly "true"/"True" or "false"/"False", anything else unset */
 export function booleanHeader(frame: StompFrame, name: string): boolean | undefined {
-  const v = getHeader(frame, name);
-  if (v === 'true' || v === 'True') return true;
-  if (v === 'false' || v === 'False') return false;
-  return undefined;
+  return rabbitBoolean(getHeader(frame, name));
 }
 
 export function isDurableSubscription(frame: StompFrame): boolean {
@@ -79,11 +77,14 @@ export function subscriptionQueueName(name: string, id: string): string {
  */
 export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFrame, declared: Set<string>): void {
   if (declared.has(name) && ctx.vhostModel.getQueue(name)) return;
-  const durable = booleanHeader(frame, 'durable') ?? true;
+  // `persistent` too: RabbitMQ 3.10.8 (asked, /tmp/s18-fidelity/pe-cases3.mjs) makes SUBSCRIBE (or SEND)
+  // persistent:false to a new /queue/q an exclusive queue (another connection: 405 RESOURCE_LOCKED)
+  const durable = declaredDurability(frame) ?? true;
+  const args = queueArguments(frame);
   const exclusive = booleanHeader(frame, 'exclusive') ?? (durable ? false : true);
   const autoDelete = booleanHeader(frame, 'auto-delete') ?? (durable ? false : true);
   ctx.check('configure', 'queue', name);
-  ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame), defaultType: true }, ctx.owner);
+  ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: args, defaultType: true }, ctx.owner);
   declared.add(name);
 }
 
@@ -102,6 +103,8 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
     case 'exchange': {
       const bind = dest.kind === 'topic' ? { exchange: 'amq.topic', key: dest.name } : { exchange: dest.exchange, key: dest.key ?? '' };
       const keyName = dest.kind === 'topic' ? dest.name : bind.key;
+      declaredDurability(frame); // refuses a durable / persistent that is no boolean, before anything is declared
+      const args = queueArguments(frame);
       const durable = isDurableSubscription(frame) && id !== undefined;
       // x-queue-name names the subscription's queue, as rabbit_stomp_util:subscription_queue_name/3 does
       const name = getHeader(frame, 'x-queue-name') ?? subscriptionQueueName(keyName, durable ? id : randomBytes(16).toString('base64url'));
@@ -115,7 +118,7 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       // auto-delete: never of the default type (rabbit_amqqueue:augment_declare_args keeps it
       // classic), and RabbitMQ 4.x's rabbit_stomp_routing_util never makes it transient
       // non-exclusive, so 4.3's refusal of those does not apply to it
-      ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: queueArguments(frame) }, ctx.owner);
+      ctx.vhostModel.declareQueue(name, { passive: false, durable, exclusive, autoDelete, arguments: args }, ctx.owner);
       return { queue: name, bind, owned: true, durable };
     }
   }

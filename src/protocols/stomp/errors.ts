@@ -21,6 +21,16 @@ export class StompError extends Error {
   }
 }
 
+/**
+ * What rabbit_stomp_processor:process_request answers when handling a frame crashes (any exception
+ * but a channel's or a protocol error): ERROR `Processing error` with that body, the session going
+ * on and the frame getting no receipt (3.10.8 asked; the same catch clause in 3.13 and 4.x). The
+ * plugin crashes on header values it cannot read: an unknown `ack` mode, an integer header that is
+ * not one, a `durable` / `persistent` that is no boolean where a queue is declared, a SUBSCRIBE id
+ * naming a temp queue (the `{ok, …} = consumer_tag(Frame)` match).
+ */
+export const processingError = (): StompError => new StompError('Processing error', 'Processing error');
+
 /** RabbitMQ prints Erlang strings with ~p: double-quoted */
 export const quoted = (s: string): string => JSON.stringify(s);
 
@@ -36,5 +46,5 @@ export function toStompError(err: unknown): StompError {
     const name = (REPLY_NAMES[err.code] ?? 'internal_error').toLowerCase();
     return new StompError(name, err.replyText);
   }
-  return new StompError('Processing error', 'Processing error');
+  return processingError();
 }

@@ -7,10 +7,11 @@ import { StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, 
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
 import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
-import { StompError, quoted } from './errors.js';
+import { StompError, processingError, quoted } from './errors.js';
 import { negotiateHeartbeat } from './heartbeat.js';
 import { propertiesFromHeaders } from './properties.js';
-import { StompSubscription, parseMessageId } from './subscription.js';
+import { rabbitIntegerHeader } from './rabbit-header-values.js';
+import { StompSubscription, parseMessageId, type AckMode } from './subscription.js';
 
 const VERSIONS_HEADER = '1.0,1.1,1.2';
 
@@ -69,13 +70,31 @@ export class RabbitStompDialect implements StompDialect {
     return { exchange, key, message: { exchange, routingKey: key, properties, body: frame.body, publishedAt: Date.now() } };
   }
 
+  /**
+   * rabbit_stomp_util:ack_mode matches `auto`, `client` and `client-individual` only (3.10.8 to 4.x): any
+   * other value, `Client` too, crashes do_subscribe before the endpoint is declared (3.10.8 asked:
+   * Processing error, goes on, the queue not declared). The id is checked in subscribe.
+   */
+  subscribeAckMode(frame: StompFrame): AckMode {
+    const value = getHeader(frame, 'ack');
+    if (value === undefined || value === 'auto') return 'auto';
+    if (value === 'client' || value === 'client-individual') return value;
+    throw processingError();
+  }
+
   subscribe(req: SubscribeRequest): StompSubscriptionLike {
     const conn = this.conn;
     const { frame, destination, id, ackMode, tag } = req;
-    // refused before anything is declared (review-s14-1 F1)
-    const prefetch = prefetchCount(frame);
+    // do_subscribe reads prefetch-count before it ensures the endpoint: refused, nothing is declared
+    // (review-s14-1 F1). Any integer is taken (3.10.8 asked, /tmp/s18-fidelity/pf-neg.mjs: -1 and -5 get
+    // a RECEIPT and then no message at all with ack:client, 70000 every one); anything else crashes.
+    const prefetch = rabbitIntegerHeader(frame, 'prefetch-count');
     const dest = parseDestination(destination);
     const source = ensureSource(conn, dest, destination, frame, id, conn.declaredQueues);
+    // then `{ok, Tag, _} = consumer_tag(Frame)` fails on an id naming a temp queue: the endpoint stays
+    // declared (3.10.8 asked, /tmp/s18-fidelity/pe-cases.mjs: Processing error, goes on, /queue/q exists;
+    // the same order in 3.13 and 4.x do_subscribe)
+    if (id !== undefined && id.startsWith('/temp-queue/')) throw processingError();
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
     if (prefetch !== undefined) session.consumerPrefetch = prefetch;
     const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
@@ -198,11 +217,3 @@ export class RabbitStompDialect implements StompDialect {
 
 /** the frames rabbit_stomp_frame cannot parse (3.10.8 asked: closed without a frame), by LocalMQ's codec error */
 const RABBIT_PARSE_FAILURES: ReadonlySet<StompCodecErrorCode> = new Set(['malformed-header', 'invalid-escape', 'invalid-content-length', 'missing-nul', 'malformed-eol']);
-
-/** RabbitMQ's `prefetch-count` SUBSCRIBE header: the subscription's window, refused when not a non-negative integer */
-function prefetchCount(frame: StompFrame): number | undefined {
-  const prefetch = getHeader(frame, 'prefetch-count');
-  if (prefetch === undefined) return undefined;
-  if (!/^\s*\d+\s*$/.test(prefetch)) throw new StompError('Invalid header', `'prefetch-count' must be a non-negative integer, got '${prefetch}'\n`);
-  return Number(prefetch.trim());
-}

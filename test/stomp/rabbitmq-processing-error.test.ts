@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { useBroker } from '../helpers/broker.js';
+import { RawStomp, getHeader, wireFrame } from '../helpers/stomp.js';
+
+/**
+ * RabbitMQ's STOMP plugin reads some header values with code that crashes on a value it cannot read;
+ * rabbit_stomp_processor:process_request answers any such crash with ERROR `Processing error` (body the
+ * same), no receipt for the frame, and the session goes on (the same catch clause in 3.10.8, 3.13 and 4.x).
+ * What was declared before the crash stays. RabbitMQ 3.10.8 asked for every case here
+ * (/tmp/s18-fidelity/pe-cases.mjs, pe-cases2.mjs, pe-cases3.mjs, pf-neg.mjs; outputs rmq-pe-cases*.txt,
+ * rmq-pf-neg.txt); the code read in 4.x (rabbit_stomp_util ack_mode, message_properties, build_params) is
+ * the same. The old code answered with texts of its own (Invalid header, Invalid id) or took the frame.
+ */
+const broker = useBroker({ ports: { stomp: 0 } });
+
+const vhost = () => broker().core.vhost('/')!;
+
+/** `frame` refused with Processing error, without its receipt, and the session still going */
+async function expectProcessingError(client: RawStomp, frame: Buffer): Promise<void> {
+  client.write(Buffer.concat([frame, wireFrame('SEND', { destination: '/queue/pe.after', receipt: 'after' }, 'y')]));
+  const err = await client.frame('ERROR');
+  expect([getHeader(err, 'message'), getHeader(err, 'content-type'), err.body.toString()]).toEqual(['Processing error', 'text/plain', 'Processing error']);
+  expect(getHeader(err, 'receipt-id')).toBeUndefined();
+  // the next frame is the probe's receipt: the refused frame got none, and the session goes on
+  expect(getHeader(await client.frame('RECEIPT'), 'receipt-id')).toBe('after');
+}
+
+describe('RabbitMQ STOMP: a header value the plugin cannot read is a Processing error (RabbitMQ 3.10.8)', () => {
+  it('SUBSCRIBE with an unknown ack mode (bogus, Client): refused before the queue is declared', async () => {
+    const { client } = await RawStomp.connected(broker());
+    for (const ack of ['bogus', 'Client']) {
+      await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: `/queue/pe.ack.${ack}`, id: 's1', ack, receipt: 'r1' }));
+      expect(vhost().getQueue(`pe.ack.${ack}`)).toBeUndefined();
+    }
+    client.close();
+  });
+
+  it('SUBSCRIBE with an id naming a temp queue: refused after the /queue is declared (consumer_tag comes after ensure_endpoint)', async () => {
+    const { client } = await RawStomp.connected(broker());
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/pe.tempid', id: '/temp-queue/x', receipt: 'r1' }));
+    expect(vhost().getQueue('pe.tempid')?.consumerCount).toBe(0);
+    client.close();
+  });
+
+  it('SEND with a priority or timestamp that is no integer: nothing routed, the /queue declared already', async () => {
+    const { client } = await RawStomp.connected(broker());
+    for (const [header, value] of [['priority', 'abc'], ['priority', ''], ['timestamp', 'abc']] as const) {
+      const q = `pe.${header}.${value || 'empty'}`;
+      await expectProcessingError(client, wireFrame('SEND', { destination: `/queue/${q}`, [header]: value, receipt: 'r1' }, 'x'));
+      expect(vhost().getQueue(q)?.messageCount).toBe(0);
+    }
+    client.close();
+  });
+
+  it("values taken as RabbitMQ reads them: priority ' 5' and '+5' (list_to_integer(string:strip(V))), persistent:True", async () => {
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/pe.forms', id: 's1', receipt: 'r0' });
+    await client.receipt('r0');
+    client.send('SEND', { destination: '/queue/pe.forms', priority: ' 5' }, 'a');
+    client.send('SEND', { destination: '/queue/pe.forms', priority: '+5' }, 'b');
+    // boolean_header takes True/False too (3.10.8: delivered with persistent:true)
+    client.send('SEND', { destination: '/queue/pe.forms', persistent: 'True' }, 'c');
+    const got = [await client.frame('MESSAGE'), await client.frame('MESSAGE'), await client.frame('MESSAGE')];
+    expect(got.map((m) => [m.body.toString(), getHeader(m, 'priority'), getHeader(m, 'persistent')])).toEqual([
+      ['a', '5', undefined],
+      ['b', '5', undefined],
+      ['c', undefined, 'true'],
+    ]);
+    client.close();
+  });
+
+  it('durable or persistent that is no boolean where a queue is declared: refused, nothing declared; where none is, taken', async () => {
+    const { client } = await RawStomp.connected(broker());
+    await expectProcessingError(client, wireFrame('SEND', { destination: '/queue/pe.dur.send', durable: 'maybe', receipt: 'r1' }, 'x'));
+    await expectProcessingError(client, wireFrame('SEND', { destination: '/queue/pe.pers.send', persistent: 'maybe', receipt: 'r1' }, 'x'));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/pe.dur.sub', id: 's1', durable: 'maybe', receipt: 'r1' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/topic/pe.dur', id: 's2', persistent: 'maybe', receipt: 'r1' }));
+    for (const q of ['pe.dur.send', 'pe.pers.send', 'pe.dur.sub']) expect(vhost().getQueue(q)).toBeUndefined();
+    expect([...vhost().queues.keys()].filter((q) => q.startsWith('stomp-subscription-'))).toEqual([]);
+    // a SEND to a queue this connection declared already, or to a topic, declares nothing: taken, not persistent
+    client.send('SEND', { destination: '/queue/pe.after', persistent: 'maybe', receipt: 'p1' }, 'x');
+    await client.receipt('p1');
+    client.send('SEND', { destination: '/topic/pe.any', persistent: 'maybe', receipt: 'p2' }, 'x');
+    await client.receipt('p2');
+    client.close();
+  });
+
+  it('a queue argument header that is no integer (x-max-length:abc): refused, nothing declared', async () => {
+    const { client } = await RawStomp.connected(broker());
+    await expectProcessingError(client, wireFrame('SEND', { destination: '/queue/pe.maxlen', 'x-max-length': 'abc', receipt: 'r1' }, 'x'));
+    expect(vhost().getQueue('pe.maxlen')).toBeUndefined();
+    client.close();
+  });
+
+  it('prefetch-count that is no integer: refused, nothing declared', async () => {
+    const { client } = await RawStomp.connected(broker());
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/pe.pfc.abc', id: 's1', ack: 'client', 'prefetch-count': 'abc', receipt: 'r1' }));
+    expect(vhost().getQueue('pe.pfc.abc')).toBeUndefined();
+    client.close();
+  });
+
+  it('prefetch-count:-1 is taken (RECEIPT), and an ack:client subscription then gets no message at all', async () => {
+    // RabbitMQ 3.10.8 (pf-neg.mjs): 5 messages queued, SUBSCRIBE ack:client prefetch-count:-1 -> RECEIPT, nothing
+    // delivered (-5 the same; 0 and 70000 deliver all 5). The old code refused it (Invalid header)
+    const { client } = await RawStomp.connected(broker());
+    for (let i = 0; i < 3; i++) client.send('SEND', { destination: '/queue/pe.pfc.neg', receipt: `p${i}` }, `m${i}`);
+    for (let i = 0; i < 3; i++) await client.receipt(`p${i}`);
+    client.send('SUBSCRIBE', { destination: '/queue/pe.pfc.neg', id: 's1', ack: 'client', 'prefetch-count': '-1', receipt: 'r1' });
+    await client.receipt('r1');
+    client.send('SEND', { destination: '/queue/pe.after', receipt: 'after' }, 'y');
+    await client.receipt('after');
+    expect(client.frames.map((f) => f.command)).toEqual([]);
+    const q = vhost().getQueue('pe.pfc.neg')!;
+    expect([q.consumerCount, q.messageCount]).toEqual([1, 3]);
+    client.close();
+  });
+
+  it('persistent:false on the SUBSCRIBE (or SEND) that declares a /queue makes it a transient exclusive queue', async () => {
+    // RabbitMQ 3.10.8 (pe-cases3.mjs): another connection declaring it gets 405 RESOURCE_LOCKED; build_params takes
+    // `persistent` as `durable` (3.10.8 to 4.x). The old code made a durable shared queue
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/pe.pers.false', id: 's1', persistent: 'false', receipt: 'r1' });
+    await client.receipt('r1');
+    const q = vhost().getQueue('pe.pers.false')!;
+    expect([q.durable, q.options.exclusive]).toEqual([false, true]);
+    const other = (await RawStomp.connected(broker())).client;
+    other.send('SUBSCRIBE', { destination: '/queue/pe.pers.false', id: 's1' });
+    expect(getHeader(await other.frame('ERROR'), 'message')).toBe('resource_locked');
+    await other.whenClosed();
+    client.close();
+  });
+});
