@@ -105,7 +105,7 @@ export class BulkSettle implements SlicedTask {
    * batch is queued afresh at the tail, not run by the old entry ahead of the work queued in
    * between (review-s11-1 F3)
    */
-  private queued: { dead: boolean; step(deadline: number): boolean } | undefined;
+  private queued: { dead: boolean; step(deadline: number): boolean; sharesSlices(): boolean } | undefined;
   /** the bulk work it is queued on (scheduleOn) */
   private work: SlicedWork | undefined;
   /** the queue whose waiting answers it waits for, out of the bulk work (park) */
@@ -311,12 +311,27 @@ export class BulkSettle implements SlicedTask {
     work.add(this.newEntry());
   }
 
+  /**
+   * the batch it is on only puts messages back in their places, so another session's requeue may
+   * take turns with it a slice each (SlicedTask.sharesSlices): not when one of its queues is a
+   * quorum queue, where a return may dead-letter the message (delivery limit) and the dead-letter
+   * queue's order would mix the two channels' messages (rabbit_fifo handles one channel's DOWN in
+   * one command)
+   */
+  sharesSlices(): boolean {
+    const back = this.batches.peek()?.returningTo;
+    if (back === undefined) return false;
+    for (const q of back.keys()) if (q.config.queueType === 'quorum') return false;
+    return true;
+  }
+
   /** its entry for the bulk work (queued) */
-  private newEntry(): { dead: boolean; step(deadline: number): boolean } {
+  private newEntry(): { dead: boolean; step(deadline: number): boolean; sharesSlices(): boolean } {
     const entry = {
       dead: false,
       // a dead entry (the task was finished outside the bulk work) has nothing left to do
       step: (deadline: number): boolean => entry.dead || this.step(deadline),
+      sharesSlices: (): boolean => !entry.dead && this.sharesSlices(),
     };
     this.queued = entry;
     return entry;

@@ -126,6 +126,24 @@ export class SeqTrail {
     return upTo < after ? upTo : after;
   }
 
+  /**
+   * While deliveries are still noted (a QueueBrowse gathering what its consumer holds): a lower
+   * bound of the seqs of the deliveries noted after `tag` that `seq` (the seq of the one at `tag`,
+   * one of this trail's) and the drops after it give; every delivery noted when `seq` is not given.
+   * -Infinity while overflowed (no bound). Drops pruned since stay bounded: pruning keeps the last
+   * drop at or before the oldest delivery held, and between drops the order only grows.
+   */
+  floorFrom(tag: number, seq: number | undefined): number {
+    if (this.overflowed) return -Infinity;
+    let floor = seq ?? Infinity;
+    const tags = this.tags;
+    for (let k = tags.length - 1; k >= 0 && (seq === undefined || tags[k]! > tag); k--) {
+      const s = this.seqs[k]!;
+      if (s < floor) floor = s;
+    }
+    return floor;
+  }
+
   /** drops kept (tests: the trail stays bounded) */
   get drops(): number {
     return this.tags.length;

@@ -697,18 +697,35 @@ export class Session {
   }
 
   /**
-   * its deliveries from `queue` still waiting for a settle, walked as its book goes on changing (a
-   * Map's iteration); null for each other one walked (another queue's, or timed out: the caller
-   * counts every delivery walked, review-s13-3 B3). The walk ends when the book is handed to a
+   * its deliveries still waiting for a settle, walked as its book goes on changing (a Map's
+   * iteration): a QueueBrowse's gathering (HeldWalk). The walk ends when the book is handed to a
    * bulk settle (settleAllInSlices): those deliveries are told to the queue's browses as they are
    * settled (gone, returned), and one walked on would be shown though acked (review-s13-3 B1).
    */
-  *unackedFrom(queue: Queue): Generator<QueueEntry | null, void, undefined> {
+  *unackedDeliveries(): Generator<Delivery, void, undefined> {
     const book = this.outstanding;
     for (const d of book.values()) {
       if (this.outstanding !== book) return;
-      yield d.queue === queue && !d.timedOut ? d.entry : null;
+      yield d;
     }
+  }
+
+  /**
+   * a lower bound of the seqs of its deliveries from `queue` not walked yet (HeldWalk): by its
+   * consumers' trails, from the last one walked of each (`walked`: its tag and seq) on, or all of
+   * them; -Infinity when it holds basic.gets from there (their order is not kept) or a trail
+   * overflowed
+   */
+  heldFloor(queue: Queue, walked: ReadonlyMap<Consumer, { tag: number; seq: number }> | undefined): number {
+    if (this.gotFrom.has(queue)) return -Infinity;
+    let floor = Infinity;
+    for (const c of this.bookConsumers) {
+      if (c.queue !== queue || c.trail === undefined) continue;
+      const at = walked?.get(c);
+      const f = c.trail.floorFrom(at?.tag ?? 0, at?.seq);
+      if (f < floor) floor = f;
+    }
+    return floor;
   }
 
   private hasBookConsumerOf(queue: Queue): boolean {

@@ -7,6 +7,15 @@ import { Waiters } from './waiters.js';
  */
 export interface SlicedTask {
   step(deadline: number): boolean;
+  /**
+   * true while all the task does is put messages back in their places (a closed channel's
+   * unacked): such tasks queued one after another take turns a slice each instead of running one
+   * to its end before the next starts (SlicedWork's round). The order they finish in changes
+   * nothing a client sees (each message goes back to its own place), while a consumer of their
+   * queue gets nothing past the lowest message of any of them still coming: behind a first
+   * channel's 500k a second one's lowest waited ~100 ms (closing-s17 item 4).
+   */
+  sharesSlices?(): boolean;
 }
 
 /** how long one slice may hold the event loop: other clients are served between slices */
@@ -22,6 +31,10 @@ export function reportTaskError(err: unknown): void {
  * million expired ones) done in slices of at most SLICE_MS with setImmediate between them,
  * so sockets, timers and other clients run in between. Tasks run in the order they came.
  * `finish` does what is left at once (the broker stopping: the store must see it all).
+ *
+ * Tasks that only put messages back (sharesSlices) next to each other in that order take turns
+ * instead, a slice each (the round); every other task still runs after all tasks queued before
+ * it and before all queued after it.
  *
  * Turns (addTurn) are short tasks that must not wait for the bulk tasks ahead to end (a
  * queue's selective dispatch going on: DispatchSlices): each slice first runs one of them,
@@ -43,6 +56,11 @@ export class SlicedWork {
    * requeue to other queues waited for every bulk task added while one queue held it)
    */
   private readonly resumed = new Fifo<SlicedTask>();
+  /**
+   * tasks taking turns a slice each (sharesSlices), drawn from the head of `tasks`: all were
+   * queued ahead of what is left there, so they run before it (after `resumed`)
+   */
+  private readonly round = new Fifo<SlicedTask>();
   /** > 0 while what is left must be done at once (finish(), liftingHolds): a task must not park then */
   private lifting = 0;
   private scheduled: NodeJS.Immediate | undefined;
@@ -58,7 +76,7 @@ export class SlicedWork {
   ) {}
 
   get pending(): number {
-    return this.tasks.length + this.resumed.length + this.parked.size + this.turns.length;
+    return this.tasks.length + this.resumed.length + this.round.length + this.parked.size + this.turns.length;
   }
 
   /** resolves once no task is left (at once when none is): under steady bulk work it waits for a quiet moment */
@@ -145,14 +163,29 @@ export class SlicedWork {
     }
   }
 
-  /** where the next task to run is: the resumed ones first */
+  /** where the next task to run is: the resumed ones first, then the round */
   private next(): Fifo<SlicedTask> | undefined {
     if (this.resumed.length) return this.resumed;
+    if (this.round.length) return this.round;
     return this.tasks.length ? this.tasks : undefined;
   }
 
+  /**
+   * `task`, at the head of `from`, used its slice without finishing: if it shares slices it goes
+   * to the round's tail, behind the sharing tasks queued right after it (drawn into the round
+   * first), so they take their turns before its next one. Not a resumed task (it runs ahead of
+   * the tasks queued while it was parked) nor one that no longer shares (its other work keeps its
+   * place in the order).
+   */
+  private rotate(from: Fifo<SlicedTask>, task: SlicedTask): void {
+    if (from === this.resumed || task.sharesSlices?.() !== true) return;
+    from.shift();
+    for (let t = this.tasks.peek(); t !== undefined && t.sharesSlices?.() === true; t = this.tasks.peek()) this.round.push(this.tasks.shift()!);
+    this.round.push(task);
+  }
+
   private schedule(): void {
-    if (!this.scheduled && (this.tasks.length || this.resumed.length || this.turns.length)) this.scheduled = setImmediate(this.slice);
+    if (!this.scheduled && (this.tasks.length || this.resumed.length || this.round.length || this.turns.length)) this.scheduled = setImmediate(this.slice);
   }
 
   private readonly slice = (): void => {
@@ -168,8 +201,12 @@ export class SlicedWork {
         deadline = performance.now() + this.sliceMs;
       }
       for (let q = this.next(); q !== undefined; q = this.next()) {
+        const task = q.peek()!;
         // a task that stops short of its end has used its slice
-        if (!this.run(q.peek()!, deadline)) break;
+        if (!this.run(task, deadline)) {
+          this.rotate(q, task);
+          break;
+        }
         q.shift();
         if (performance.now() >= deadline) break;
       }

@@ -25,6 +25,7 @@ import { amqpTypeName, EQUIVALENCE_CHECKED_ARGS, resolveQueueArgs } from './queu
 import { checkQueueDeclare, refuseDeniedCombination } from './queues/queue-types.js';
 import type { VersionRules } from './engine-versions.js';
 import type { Session } from './session.js';
+import { HeldWalk } from './held-walk.js';
 import { Queue, type DeadLetterReason, type QueueHost, type QueueOptions } from './queues/queue.js';
 import type { VHostHost } from './vhost-host.js';
 import type { SlicedWork } from './sliced-work.js';
@@ -506,10 +507,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
    * QueueHost: the queue's deliveries waiting for a settle, in the sessions holding some now
    * (a QueueBrowser shows them), walked as the caller asks for more (a slice at a time)
    */
-  unackedOf(queue: Queue): Iterator<QueueEntry | null> {
+  unackedOf(queue: Queue): HeldWalk {
     const holding: Session[] = [];
     if (queue.unackedCount > 0) for (const s of this.sessions) if (s.holdsFrom(queue)) holding.push(s);
-    return walkUnacked(holding, queue);
+    return new HeldWalk(holding, queue);
   }
 
   forgotten(entry: QueueEntry): void {
@@ -560,9 +561,4 @@ function validateBindingArgs(source: Exchange, args: FieldTable): void {
   if (v !== 'all' && v !== 'any' && v !== 'all-with-x' && v !== 'any-with-x') {
     throw preconditionFailed(`Invalid x-match field value ${JSON.stringify(v ?? String(m))}; expected all, any, all-with-x, or any-with-x`);
   }
-}
-
-/** the deliveries from `queue` of these sessions' books, one book after the other (null: a delivery walked that is not one) */
-function* walkUnacked(sessions: readonly Session[], queue: Queue): Generator<QueueEntry | null, void, undefined> {
-  for (const s of sessions) yield* s.unackedFrom(queue);
 }

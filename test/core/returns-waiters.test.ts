@@ -380,6 +380,9 @@ it('a requeue to two queues each held by a waiting get, the one held first freed
   // b's ack (bulk work queued first), then a1's and a3's requeues behind it, a get waiting on each queue
   b.ack(2000, true);
   a1.s.close();
+  // a task of another kind between them: a1's requeue ends before a3's starts (requeues queued next
+  // to each other take turns a slice each: SlicedWork's round), so q1 is freed first
+  broker.bulkWork.add({ step: () => true });
   a3.s.close();
   const answered: string[] = [];
   q1.whenReturned(() => answered.push(`q1 ${q1.messageCount}`));

@@ -52,6 +52,14 @@ async function connect(broker: LocalMQ, engine: 'rabbitmq' | 'activemq'): Promis
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** the broker's side of `conn` (found by the client's port): its idle rule, asked as its timer does (Amqp10Connection.checkIdle) */
+function brokerSide(broker: LocalMQ, conn: Connection): { checkIdle(now: number): boolean } {
+  const port = (conn as unknown as { socket: { localPort: number } }).socket.localPort;
+  const side = broker.connections().find((c) => c.protocol === 'amqp10' && (c as unknown as { socket: { remotePort?: number } }).socket.remotePort === port);
+  expect(side).toBeDefined();
+  return side as unknown as { checkIdle(now: number): boolean };
+}
+
 /** resolves once the journal's backlog goes over (true) or falls back under (false) its bound */
 function backlog(broker: LocalMQ, behind: boolean): Promise<void> {
   return new Promise((resolve) => broker.store.onBacklog!((b) => b === behind && resolve()));
@@ -125,8 +133,8 @@ describe('AMQP 1.0: the journal holds a publisher by link credit', () => {
     }
     expect(f.onWire()).toBeLessThan(COUNT);
     expect(depth()).toBe(f.onWire());
-    // held past the idle timeout (ActiveMQ: 1 s; RabbitMQ: 2 to 3 heartbeats of 1 s): rhea's empty frames are read, it stays open
-    await wait(3500);
+    // held by credit, its reading goes on (the attach above was answered): rhea's empty frames are
+    // read and its idle rule sees them (test/protocols/idle-checks.test.ts); it stays open
     expect((sender as RheaSender).credit).toBe(0);
     expect(conn.closedBy()).toBe('');
     if (engine === 'rabbitmq') {
@@ -168,7 +176,10 @@ describe('AMQP 1.0: the journal holds a publisher by link credit', () => {
     await roundTrip(watcher, address);
     expect(answered).toBe(false);
     expect(depth()).toBeLessThan(f.onWire());
-    await wait(3500);
+    // its idle rule, asked as its timer does on a clock stepped 5 s a time (past ActiveMQ's 1 s
+    // idle timeout; 3 of RabbitMQ's heartbeat samples), does not take it for gone while its reading is held
+    const side = brokerSide(broker, conn);
+    for (let k = 1; k <= 3; k++) expect(side.checkIdle(Date.now() + 5000 * k)).toBe(false);
     expect(conn.closedBy()).toBe('');
 
     fs.releaseFsyncs();

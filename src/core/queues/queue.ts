@@ -9,7 +9,7 @@ import { resolveQueueArgs, type QueueConfig } from './queue-args.js';
 import type { VersionRules } from '../engine-versions.js';
 import { effectiveArguments, type PolicyArguments } from '../policies.js';
 import { ReadyList, type ReadyCopy } from './ready-list.js';
-import { QueueBrowse } from './queue-browse.js';
+import { NONE_HELD, QueueBrowse, type HeldDeliveries } from './queue-browse.js';
 import type { EntryCopier } from './fifo-copy.js';
 import type { PagingMeter } from './paged-fifo.js';
 import { QuorumReadyList, quorumBucket } from './quorum-ready-list.js';
@@ -109,7 +109,7 @@ export interface QueueHost {
    * (a QueueBrowser shows them): null for each delivery of the books walked that is not one (another
    * queue's), so that the caller counts what the walk costs
    */
-  unackedOf(queue: Queue): Iterator<QueueEntry | null>;
+  unackedOf(queue: Queue): HeldDeliveries;
   /** a message was handed to a consumer */
   delivered(queue: Queue, delivery: Delivery): void;
   /** a consumer started on the queue, or ended (ActiveMQ's consumer advisories are told) */
@@ -1256,6 +1256,16 @@ export class Queue {
     this.scheduleExpiry();
   }
 
+  /**
+   * how far a browse may show while it still gathers the deliveries held (QueueBrowse): ahead of
+   * every message on its way back (heldFrom; Infinity when none is); -Infinity where the order is
+   * not by seq alone (priorities, a quorum queue's returns first): nothing before the gathering ends
+   */
+  browseFloor(): number {
+    if (!this.orderKeptBySeq()) return -Infinity;
+    return this.returning.size === 0 ? Infinity : this.currentHeldFrom();
+  }
+
   /** messages are on their way back in slices (a closed channel's unacked, a nack multiple with requeue, …): deliveries go only as far as what is ahead of all of them (heldFrom) */
   get returnsInFlight(): boolean {
     return this.returning.size > 0;
@@ -1294,7 +1304,7 @@ export class Queue {
    * arriving later (its arrival number nextSeq or above) is not the browse's.
    */
   browseWhenReturned(started: (b: QueueBrowse) => void): QueueBrowse | undefined {
-    const start = (): QueueBrowse => new QueueBrowse(this, this.deleted ? [][Symbol.iterator]() : this.host.unackedOf(this), this.nextSeq, (copier) => this.copyReady(Infinity, copier));
+    const start = (): QueueBrowse => new QueueBrowse(this, this.deleted ? NONE_HELD : this.host.unackedOf(this), this.nextSeq, (copier) => this.copyReady(Infinity, copier));
     if (!this.returnsInFlight || this.deleted) return this.watched(start());
     this.whenReturned(() => started(this.watched(start())));
     return undefined;

@@ -131,7 +131,10 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private readTimer: NodeJS.Timeout | undefined;
   private writeTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
-  private receivedSinceCheck = false;
+  /** ActiveMQ's InactivityMonitor rule: each period must read something */
+  private readonly activity = new PeriodActivity();
+  /** the negotiated MaxInactivityDuration (ms) */
+  private inactivityPeriod = 0;
   private lastWrite = Date.now();
   /** the resource alarm's hold on this connection (ActiveMQ's producer flow control) */
   /** back-pressure: the alarm, the journal's credit flow, durability backlogs (management reads its state) */
@@ -227,7 +230,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   // ---- input ------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    this.receivedSinceCheck = true;
+    this.activity.received();
     if (this.state !== 'negotiating' && this.state !== 'open') return;
     this.input.data(chunk);
   }
@@ -875,19 +878,11 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
   private startInactivityMonitor(n: Negotiated): void {
     const period = n.maxInactivityDuration;
     if (period <= 0) return;
+    this.inactivityPeriod = period;
     const begin = () => {
       if (this.state !== 'open') return;
-      this.receivedSinceCheck = false;
-      this.readTimer = setInterval(() => {
-        // not while its reading is held: what it sent waits unread (ActiveMQ's monitor does not
-        // judge a connection whose command is still being taken in either)
-        if (!this.receivedSinceCheck && !this.flow?.holding) {
-          this.log.info(`OpenWire connection closed: channel was inactive for too (>${period}) long`, { remote: this.remoteAddress });
-          this.abort();
-          return;
-        }
-        this.receivedSinceCheck = false;
-      }, period);
+      this.activity.begin();
+      this.readTimer = setInterval(() => this.inactivityPeriodEnds(), period);
       this.readTimer.unref();
     };
     const t = setTimeout(begin, timerDelay(n.maxInactivityDurationInitialDelay));
@@ -897,6 +892,19 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
       if (Date.now() - this.lastWrite >= writeEvery) this.send({ type: T.KeepAliveInfo });
     }, writeEvery);
     this.writeTimer.unref();
+  }
+
+  /**
+   * the InactivityMonitor's period ends (its timer; tests call it instead of sleeping a period):
+   * nothing read during it closes the connection (true), but not while its reading is held: what
+   * it sent waits unread (ActiveMQ's monitor does not judge a connection whose command is still
+   * being taken in either)
+   */
+  inactivityPeriodEnds(): boolean {
+    if (!this.activity.periodEnds(this.flow?.holding === true)) return false;
+    this.log.info(`OpenWire connection closed: channel was inactive for too (>${this.inactivityPeriod}) long`, { remote: this.remoteAddress });
+    this.abort();
+    return true;
   }
 
   // ---- flow control -------------------------------------------------------------------
@@ -913,7 +921,7 @@ export class OpenWireConnection implements ClientConnection, OwConsumerHost, Flo
 
   resumeReading(): void {
     // a full period from here before the client's silence counts
-    this.receivedSinceCheck = true;
+    this.activity.received();
     this.input.resume();
   }
 
@@ -1034,4 +1042,5 @@ function txKeyOf(tx: OwStruct | null | undefined): string | undefined {
 
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { ReadSlices } from '../common/read-slices.js';
+import { PeriodActivity } from '../common/idle-checks.js';
 export { randomBytes };
