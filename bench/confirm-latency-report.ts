@@ -125,7 +125,7 @@ for (const p of protocols)
     }
 for (const [label, tally] of tallies)
   console.log(
-    `${label}: p99 <= 0.5 x RabbitMQ's in ${tally.ratioMet} of ${tally.protocolRounds} protocol-rounds; protocol-rounds with a gap over 100 ms: ${tally.roundsWithGap}; gaps over 100 ms: ${tally.over100} ` +
+    `${label}: ${rows.some((r) => r.label === 'rabbitmq-3.10') ? `p99 <= 0.5 x RabbitMQ's in ${tally.ratioMet} of` : 'no RabbitMQ in this run,'} ${tally.protocolRounds} protocol-rounds; protocol-rounds with a gap over 100 ms: ${tally.roundsWithGap}; gaps over 100 ms: ${tally.over100} ` +
       `(DEVICE ${tally.DEVICE}, FS-COMMIT ${tally['FS-COMMIT']}, OURS ${tally.OURS}${tally['NO-PROBE'] ? `, no probe ${tally['NO-PROBE']}` : ''}; ` +
       `a gap is DEVICE / FS-COMMIT when the overwrite / any probe's slow syncs leave < ${UNEXPLAINED_MS} ms of it unexplained)`,
   );
@@ -150,6 +150,9 @@ for (const p of protocols)
   }
 for (const p of protocols) {
   const l = med(rows.filter((r) => r.protocol === p && r.label === 'localmq').map((r) => r.p99Ms));
-  const q = med(rows.filter((r) => r.protocol === p && r.label === 'rabbitmq-3.10').map((r) => r.p99Ms));
+  const rabbit = rows.filter((r) => r.protocol === p && r.label === 'rabbitmq-3.10');
+  // RABBITMQ=0 runs: no ratio to give
+  if (!rabbit.length) continue;
+  const q = med(rabbit.map((r) => r.p99Ms));
   console.log(`${p}: LocalMQ p99 / RabbitMQ p99 = ${f(l / q, 2)} (goal <= 0.5)`);
 }

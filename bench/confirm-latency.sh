@@ -24,6 +24,7 @@
 # bench/confirm-gap-trace.ts then prints, for each gap over 100 ms, what of these overlapped it.
 # PAUSES=1 (default: as TRACE): the pause log alone, without strace and perf (the broker otherwise as untraced).
 # The order of the brokers in a round (LocalMQ, RabbitMQ, BEFORE) turns by one place each round.
+# RABBITMQ=0: LocalMQ alone (no ratio; for more rounds of point 3d's gaps per lock hold: a round takes a third of the time).
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
 # (bench/lib/own-autogroup.sh); the brokers and the clients all run in it
@@ -51,7 +52,8 @@ NODE=confirmlat$P@localhost
 export RABBITMQ_NODENAME=$NODE RABBITMQ_CONFIG_FILE=$W/rabbit/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$W/rabbit/enabled_plugins \
   RABBITMQ_MNESIA_BASE=$W/rabbit/mnesia RABBITMQ_LOG_BASE=$W/rabbit/log RABBITMQ_DIST_PORT=$((P+30)) RABBITMQ_NODE_PORT=$((P+20)) \
   RABBITMQ_PID_FILE=$W/rabbit/node.pid RABBITMQ_CTL_DIST_PORT_MIN=$((P+31)) RABBITMQ_CTL_DIST_PORT_MAX=$((P+39)) ERL_EPMD_ADDRESS=127.0.0.1
-( nohup rabbitmq-server > "$W/rabbit/server.out" 2>&1 < /dev/null & )
+RABBITMQ=${RABBITMQ:-1}
+[ "$RABBITMQ" = 0 ] || ( nohup rabbitmq-server > "$W/rabbit/server.out" 2>&1 < /dev/null & )
 
 # ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
 # start_lmq DIST DIR PORT: a broker of the checkout DIST on DIR/data, its AMQP on PORT (STOMP, MQTT, HTTP after it)
@@ -135,14 +137,16 @@ cleanup() {
   stop_probes
   stop_perf
   stop_lmq "$LMQ_PID"; stop_lmq "$BEFORE_PID"; [ ! -s "$W/fresh.pid" ] || stop_lmq "$(cat "$W/fresh.pid")"
-  rabbitmqctl -n "$NODE" stop >/dev/null 2>&1 || true
+  [ "$RABBITMQ" = 0 ] || rabbitmqctl -n "$NODE" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 if [ "$FRESH" = 0 ]; then await_lmq "$W/lmq"; [ -z "$BEFORE_PID" ] || await_lmq "$W/before"; fi
 # the node registers with epmd a moment after it starts: ask until it answers
-for _ in $(seq 1 120); do rabbitmqctl -q -n "$NODE" await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
-for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
-echo "RabbitMQ $(rabbitmqctl -n "$NODE" version) and LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds$([ "$FRESH" = 0 ] || echo ', a fresh LocalMQ per protocol-round')" >&2
+if [ "$RABBITMQ" != 0 ]; then
+  for _ in $(seq 1 120); do rabbitmqctl -q -n "$NODE" await_startup --timeout 5 >/dev/null 2>&1 && break; sleep 1; done
+  for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/$((P+22))) 2>/dev/null && break; sleep 0.5; done
+fi
+echo "$([ "$RABBITMQ" = 0 ] && echo 'No RabbitMQ;' || echo "RabbitMQ $(rabbitmqctl -n "$NODE" version) and") LocalMQ $(node dist/cli/main.js --version) up; $COUNT x $SIZE B, $PUBLISHERS publisher(s) per protocol, $ROUNDS rounds$([ "$FRESH" = 0 ] || echo ', a fresh LocalMQ per protocol-round')" >&2
 
 lmq=(--label localmq --amqp amqp://guest:guest@127.0.0.1:$P --stomp stomp://guest:guest@127.0.0.1:$((P+1)) --mqtt mqtt://127.0.0.1:$((P+2)))
 rmq=(--label rabbitmq-3.10 --amqp amqp://guest:guest@127.0.0.1:$((P+20)) --stomp stomp://guest:guest@127.0.0.1:$((P+21)) --mqtt mqtt://127.0.0.1:$((P+22)))
@@ -189,7 +193,8 @@ run_one() {
 # who runs, in the order of the first round; each round starts one further along, so that over as many rounds as
 # there are brokers each takes each place once (a fixed order gave one place a slower AMQP p99 in 8 of 10 rounds,
 # whichever build sat there: s17-verify 3.10, 3.14)
-brokers=(lmq rmq)
+brokers=(lmq)
+[ "$RABBITMQ" = 0 ] || brokers+=(rmq)
 [ -z "${BEFORE:-}" ] || brokers+=(before)
 for r in $(seq "$ROUND0" $((ROUND0 + ROUNDS - 1))); do
   k=$(( (r - 1) % ${#brokers[@]} ))

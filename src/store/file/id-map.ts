@@ -1,7 +1,7 @@
 /** message ids per block: a block's Map rehashes at most this many entries as it grows */
 export const ID_BLOCK = 4096;
 /**
- * entries held in one plain Map before it is spread into blocks: ids are given store-wide, so a
+ * entries held in one plain Map before later ids go into blocks: ids are given store-wide, so a
  * queue that gets one id in thousands (thousands of queues published to in turn: MQTT devices,
  * per-user queues) would hold a block per message (~220 B against ~38 B: review-s10-3 #2); a Map
  * this size rehashes well under a MiB at once
@@ -18,12 +18,23 @@ export const SMALL_MAX = 32_768;
  * own Map (ids are given in order, so a queue's messages fill a few blocks at a time), found
  * through a Map of blocks that has a thousandth of the entries; a block goes when it empties,
  * except the newest one (where the next ids land: no Map made and dropped per message at a
- * steady depth of one). Iteration is by block, in each block by insertion order. Up to
- * SMALL_MAX entries it is one plain Map (most queues), spread into blocks once past it.
+ * steady depth of one).
+ *
+ * Up to SMALL_MAX entries it is one plain Map (most queues). Once that is full, the ids it holds
+ * stay in it until they go (it only drains, and is dropped when empty) and every other id goes
+ * into its block: nothing is moved. (Moving the 32,768 entries into blocks on the one set() that
+ * crossed SMALL_MAX, as this did until session 18, held a fresh broker's event loop 27-37 ms in
+ * every flood, the journal's index and the flooded queue's Map crossing on the same message.)
+ * Iteration: the plain Map's entries in insertion order, then by block, in each block by
+ * insertion order. Values are never undefined (get() could not tell them from a missing id).
  */
 export class IdMap<V> implements Iterable<[number, V]> {
-  /** all entries while few (SMALL_MAX); undefined once spread into blocks, for good */
-  private small: Map<number, V> | undefined = new Map();
+  /** the first SMALL_MAX entries; once full (`spilled`) only the ids it holds, until it empties and goes */
+  private small: Map<number, V> | undefined;
+  /** set() found `small` full: later ids go into blocks, for good */
+  private spilled: boolean;
+  /** after the spill, the highest id `small` holds: a larger one is never in it (most calls then skip it) */
+  private smallTop = -1;
   private readonly blocks = new Map<number, Map<number, V>>();
   /**
    * the two blocks looked at last: almost every call is about the newest ids (a publish) or
@@ -37,29 +48,51 @@ export class IdMap<V> implements Iterable<[number, V]> {
   private newest = -1;
   size = 0;
 
-  /** ids per block, entries before blocks are used (tests use small ones) */
+  /** ids per block, entries before blocks are used (tests use small ones; 0: blocks from the first entry) */
   constructor(
     private readonly blockIds = ID_BLOCK,
     private readonly smallMax = SMALL_MAX,
-  ) {}
+  ) {
+    this.spilled = smallMax <= 0;
+    this.small = this.spilled ? undefined : new Map();
+  }
 
   get(id: number): V | undefined {
-    if (this.small !== undefined) return this.small.get(id);
+    const small = this.small;
+    if (small !== undefined) {
+      if (!this.spilled) return small.get(id);
+      if (id <= this.smallTop) {
+        const v = small.get(id);
+        if (v !== undefined) return v;
+      }
+    }
     return this.block(Math.floor(id / this.blockIds))?.get(id);
   }
 
   has(id: number): boolean {
-    if (this.small !== undefined) return this.small.has(id);
+    const small = this.small;
+    if (small !== undefined) {
+      if (!this.spilled) return small.has(id);
+      if (id <= this.smallTop && small.has(id)) return true;
+    }
     return this.block(Math.floor(id / this.blockIds))?.has(id) ?? false;
   }
 
   set(id: number, value: V): this {
     const small = this.small;
     if (small !== undefined) {
-      small.set(id, value);
-      this.size = small.size;
-      if (small.size > this.smallMax) this.spread(small);
-      return this;
+      if (!this.spilled) {
+        const n = small.size;
+        if (n < this.smallMax || small.has(id)) {
+          small.set(id, value);
+          this.size += small.size - n;
+          return this;
+        }
+        this.spill(small);
+      } else if (id <= this.smallTop && small.has(id)) {
+        small.set(id, value);
+        return this;
+      }
     }
     const no = Math.floor(id / this.blockIds);
     let b = this.block(no);
@@ -78,9 +111,17 @@ export class IdMap<V> implements Iterable<[number, V]> {
   delete(id: number): boolean {
     const small = this.small;
     if (small !== undefined) {
-      if (!small.delete(id)) return false;
-      this.size--;
-      return true;
+      if (!this.spilled) {
+        if (!small.delete(id)) return false;
+        this.size--;
+        return true;
+      }
+      if (id <= this.smallTop && small.delete(id)) {
+        this.size--;
+        // drained after the spill: it takes no more ids, so it goes
+        if (small.size === 0) this.small = undefined;
+        return true;
+      }
     }
     const no = Math.floor(id / this.blockIds);
     const b = this.block(no);
@@ -114,11 +155,15 @@ export class IdMap<V> implements Iterable<[number, V]> {
     for (const b of this.blocks.values()) yield* b.entries();
   }
 
-  /** past SMALL_MAX: every entry into its block, once (a few ms) */
-  private spread(small: Map<number, V>): void {
-    this.small = undefined;
-    this.size = 0;
-    for (const [id, v] of small) this.set(id, v);
+  /**
+   * `small` is full: from now on it keeps only what it holds (smallTop: its highest id, so that later ids skip it)
+   * and every other id goes into blocks. Reads its keys once (no entry moves: a fraction of a ms at SMALL_MAX).
+   */
+  private spill(small: Map<number, V>): void {
+    let top = -1;
+    for (const id of small.keys()) if (id > top) top = id;
+    this.smallTop = top;
+    this.spilled = true;
   }
 
   /** blocks held (tests: memory follows the ids held; 0 while one plain Map) */
