@@ -23,8 +23,8 @@ describe('RabbitMQ STOMP: a SEND\'s receipt, transaction and content-length are 
     client.send('BEGIN', { transaction: 't1' });
     client.send('SEND', { destination: '/queue/uh.stomp', transaction: 't1', receipt: 's2' }, 'bc');
     client.send('COMMIT', { transaction: 't1', receipt: 'c1' });
-    await client.receipt('s2');
     await client.receipt('c1');
+    await client.receipt('s2');
     const inTx = await client.frame('MESSAGE');
     expect([getHeader(plain, 'receipt'), getHeader(plain, 'transaction'), plain.headers.filter(([k]) => k === 'content-length')]).toEqual(['p1', undefined, [['content-length', '1']]]);
     expect([getHeader(inTx, 'receipt'), getHeader(inTx, 'transaction'), inTx.headers.filter(([k]) => k === 'content-length')]).toEqual(['s2', 't1', [['content-length', '2']]]);
@@ -36,8 +36,8 @@ describe('RabbitMQ STOMP: a SEND\'s receipt, transaction and content-length are 
     client.send('BEGIN', { transaction: 't1' });
     client.send('SEND', { destination: '/queue/uh.amqp', 'content-length': '1', receipt: 's1', transaction: 't1', 'x-custom': 'c' }, 'x');
     client.send('COMMIT', { transaction: 't1', receipt: 'c1' });
-    await client.receipt('s1');
     await client.receipt('c1');
+    await client.receipt('s1');
     client.close();
     const conn = await connect(broker());
     const ch = await conn.createChannel();
