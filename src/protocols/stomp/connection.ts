@@ -25,7 +25,7 @@ import { ActiveMqStompDialect } from './activemq/dialect.js';
 import { parseDestination } from './destination.js';
 import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
-import { StompError, quoted, toStompError } from './errors.js';
+import { StompError, quoted, quotedOrCodes, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
@@ -121,7 +121,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.input = new ReadSlices(transport, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'connecting' || this.state === 'open');
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f), stopAfterFrame: this.input.over },
-      { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize } },
+      { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize, ...this.dialect.codec?.limits }, nulInCommand: this.dialect.codec?.nulInCommand },
     );
     transport.start({
       data: (chunk) => this.onData(chunk),
@@ -225,7 +225,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         this.onDisconnect(frame);
         return;
       default:
-        throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
+        throw new StompError('Bad command', `Could not interpret command ${quotedOrCodes(command)}\n`, [], command);
     }
     const receipt = getHeader(frame, 'receipt');
     if (receipt === undefined) return;
