@@ -11,6 +11,7 @@ import type { Message } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
+import { activemqQueueArguments } from '../../core/activemq-names.js';
 import { activeMqCopies } from './activemq/copies.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
 import { MqttFrameError, PacketReader } from './framing.js';
@@ -867,11 +868,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const v = this.vhostModel!;
     if (v.getQueue(this.queueName)) return;
     const persistent = this.persistent;
-    const q = v.declareQueue(
-      this.queueName,
-      { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: {} },
-      this,
-    );
+    // ActiveMQ: an MQTT subscription is a topic subscription of ActiveMQ's own, so what expires in it while it
+    // waits goes to ActiveMQ.DLQ when persistent (5.17 asked, /tmp/s18-fidelity/mqtt-expiry.mjs: a persistent
+    // message expiring in an offline clean-session-false client's subscription -> a copy on ActiveMQ.DLQ,
+    // original-destination /topic/a.b, cause "Message Expired. Expiration:<at>"; LocalMQ dropped it): its
+    // queue is an ActiveMQ destination. (A queue made before this keeps its arguments.)
+    const args = this.ctx.dialect === 'activemq' ? activemqQueueArguments() : {};
+    const q = v.declareQueue(this.queueName, { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: args }, this);
     if (persistent) this.server.setSessionExpiry(v, q, this.sessionExpiry, this.version);
   }
 
