@@ -5,14 +5,14 @@ import { RawStomp, getHeader } from '../helpers/stomp.js';
 
 /**
  * RabbitMQ's STOMP plugin puts every SEND header but the properties and `destination` into the AMQP headers
- * table (rabbit_stomp_util:user_header, the same list from 3.x to 4.x): `receipt`, `transaction` and
- * `content-length` travel with the message. RabbitMQ 3.10.8 asked (/tmp/s18-fidelity/pe-cases.mjs and
- * pe-cases3.mjs): a STOMP MESSAGE carries `receipt:s2` / `transaction:t1`, an AMQP basic.get sees
- * {x-custom, transaction, receipt, content-length}. The old code dropped all three.
+ * table (rabbit_stomp_util:user_header, the same list from 3.x to 4.x): `receipt` and `transaction` travel with
+ * the message. RabbitMQ 3.10.8 asked (/tmp/s18-fidelity/pe-cases.mjs and pe-cases3.mjs): a STOMP MESSAGE carries
+ * `receipt:s2` / `transaction:t1`, an AMQP basic.get sees {x-custom, transaction, receipt, content-length}
+ * (content-length: not matched, see properties.ts). The old code dropped receipt and transaction.
  */
 const broker = useBroker({ ports: { stomp: 0 } });
 
-describe('RabbitMQ STOMP: a SEND\'s receipt, transaction and content-length are message headers (RabbitMQ 3.10.8)', () => {
+describe('RabbitMQ STOMP: a SEND\'s receipt and transaction are message headers (RabbitMQ 3.10.8)', () => {
   it('a STOMP subscriber sees receipt and transaction; the MESSAGE has its own content-length', async () => {
     const { client } = await RawStomp.connected(broker());
     client.send('SUBSCRIBE', { destination: '/queue/uh.stomp', id: 's1', receipt: 'r0' });
@@ -42,7 +42,8 @@ describe('RabbitMQ STOMP: a SEND\'s receipt, transaction and content-length are 
     const conn = await connect(broker());
     const ch = await conn.createChannel();
     const got = await ch.get('uh.amqp', { noAck: true });
-    expect(got && got.properties.headers).toEqual({ 'x-custom': 'c', transaction: 't1', receipt: 's1', 'content-length': '1' });
+    // (RabbitMQ 3.10.8 lists content-length there too: not matched, it would cost memory per message; review-s18-2 U1)
+    expect(got && got.properties.headers).toEqual({ 'x-custom': 'c', transaction: 't1', receipt: 's1' });
     await conn.close();
   });
 });
