@@ -23,13 +23,16 @@ describe('ActiveMQ engine: what expires in an MQTT session goes to ActiveMQ.DLQ 
 
     const { client: stomp } = await RawStomp.connected(broker(), { 'accept-version': '1.2' });
     stomp.useVersion('1.2');
-    const expiresAt = Date.now() + 30;
+    // a margin its arrival cannot use up (a message expired on arrival is dead-lettered at enqueue on the old code too)
+    const expiresAt = Date.now() + 500;
     stomp.send('SEND', { destination: '/topic/exp.a', persistent: 'true', expires: String(expiresAt), receipt: 's1' }, 'expires');
     stomp.send('SEND', { destination: '/topic/exp.a', persistent: 'true', receipt: 's2' }, 'stays');
     await stomp.receipt('s1');
     await stomp.receipt('s2');
+    // arrived before its expiry: still in the session's queue
+    expect(broker().core.vhost('/')!.getQueue(`mqtt-subscription-${clientId}qos1`)?.messageCount).toBe(2);
     // past its expiry (the session queue, an ActiveMQ destination, has no timer: it leaves at the next dispatch)
-    await new Promise((r) => setTimeout(r, 60));
+    while (Date.now() <= expiresAt) await new Promise((r) => setTimeout(r, expiresAt - Date.now() + 1));
 
     const back = await mqttConnect(broker(), { clientId, clean: false, protocolVersion: 4 });
     const [got] = await inbox(back).count(1);

@@ -305,6 +305,10 @@ describe('STOMP errors: an ERROR frame, the session going on or closed, and nobo
     // asked (rmq-codec-cases2.txt): SE\0ND -> "Could not interpret command [83,69,0,78,68]"; the old code: Malformed frame, closed
     expectError(Buffer.from('SE\0ND\ndestination:/queue/x\n\nz\0'), 'Bad command', 'Could not interpret command [83,69,0,78,68]\n'));
 
+  it('a command ~p cannot print as a string is printed as its bytes (RabbitMQ 3.10.8: SEND€ -> its UTF-8 bytes)', () =>
+    // review-s18-2 F3 (asked): [83,69,78,68,226,130,172]; the code points ([…,8364]) were printed before
+    expectError(Buffer.from('SEND€\ndestination:/queue/x\n\nz\0'), 'Bad command', 'Could not interpret command [83,69,78,68,226,130,172]\n'));
+
   it('SEND without destination', () => expectError(wireFrame('SEND', {}, 'x'), 'Missing destination', `"SEND" must include a 'destination' header\n`));
 
   it('an unknown destination type', () =>

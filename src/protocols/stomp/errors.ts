@@ -36,9 +36,10 @@ export const quoted = (s: string): string => JSON.stringify(s);
 
 /**
  * ~p of a string holding a character io_lib does not count as printable (a NUL, say): the list of
- * its character codes, as RabbitMQ 3.10.8 prints such a command (asked: `SE\0ND` -> `[83,69,0,78,68]`)
+ * its bytes (the parser keeps the command as bytes), as RabbitMQ 3.10.8 prints such a command (asked: `SE\0ND` ->
+ * `[83,69,0,78,68]`, `SEND€` -> `[83,69,78,68,226,130,172]`, review-s18-2 F3)
  */
-export const quotedOrCodes = (s: string): string => (PRINTABLE.test(s) ? quoted(s) : `[${Array.from(s, (c) => c.codePointAt(0)).join(',')}]`);
+export const quotedOrCodes = (s: string): string => (PRINTABLE.test(s) ? quoted(s) : `[${[...Buffer.from(s, 'utf8')].join(',')}]`);
 /** io_lib:printable_latin1_list: space to tilde, U+00A0 to U+00FF, and \n \r \t \v \b \f \e */
 const PRINTABLE = /^[\x20-\x7e\xa0-\xff\n\r\t\v\b\f\x1b]*$/;
 
