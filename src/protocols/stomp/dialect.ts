@@ -77,6 +77,8 @@ export interface StompDialect {
   readonly receiptsInFrameOrder: boolean;
   /** how this broker's parser differs from LocalMQ's own (absent: the codec's defaults) */
   readonly codec?: { limits?: Partial<StompCodecLimits>; nulInCommand?: boolean };
+  /** a BEGIN of a transaction id already open is refused, the open one kept (ActiveMQ); else it starts afresh (RabbitMQ) */
+  readonly refusesSecondBegin?: boolean;
   /** CONNECTED after a successful login (throws a refusal of the CONNECT: ActiveMQ, a client-id in use) */
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */
