@@ -51,7 +51,8 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
       type: 'order.created',
       appId: 'shop',
     });
-    expect(m.properties.headers).toEqual({ 'x-tenant': 'acme' });
+    // stompit asks a receipt: RabbitMQ keeps it as a header (rabbit_stomp_util:user_header; rabbitmq-user-headers.test.ts)
+    expect(m.properties.headers).toEqual({ 'x-tenant': 'acme', receipt: expect.any(String) });
     await conn.close();
   });
 
@@ -142,7 +143,7 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     await client.receipt('r');
     const m = await consumed;
     expect(m.content.toString()).toBe('hello amqp');
-    expect(m.properties.headers).toEqual({ 'x-origin': 'stomp' });
+    expect(m.properties.headers).toEqual({ 'x-origin': 'stomp', receipt: 'r' });
 
     await ch.assertQueue('made-by-amqp', { durable: true });
     ch.sendToQueue('made-by-amqp', Buffer.from('for stomp'));
@@ -155,6 +156,28 @@ describe('STOMP ⇄ AMQP 0-9-1', () => {
     await client.receipt('a');
     expect(broker().queue('made-by-amqp').info()).toMatchObject({ messages: 0, unacked: 0 });
     client.close();
+    await conn.close();
+  });
+
+  it("a STOMP priority or timestamp out of AMQP 0-9-1's range reaches amqplib as its low byte / low 64 bits (RabbitMQ 3.10.8)", async () => {
+    // review-s18-2 F4, asked: STOMP priority:300 -> basic.deliver priority 44, -1 -> 255; timestamp:-5 -> 2^64-5
+    // (rabbit_binary_generator writes <<P:8>> / <<T:64>>). The old code's encoder threw: 541 INTERNAL_ERROR for
+    // every consumer of the queue, the message back at its head
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/stomp-range', priority: '300', receipt: 'a' }, 'p300');
+    client.send('SEND', { destination: '/queue/stomp-range', priority: '-1', receipt: 'b' }, 'p-1');
+    client.send('SEND', { destination: '/queue/stomp-range', timestamp: '-5', receipt: 'c' }, 'ts-5');
+    for (const r of ['a', 'b', 'c']) await client.receipt(r);
+    client.close();
+    const conn = await connect(broker());
+    const ch = await conn.createChannel();
+    const got: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await ch.get('stomp-range', { noAck: true });
+      if (m) got.push(`${m.content.toString()} ${m.properties.priority ?? '-'} ${m.properties.timestamp ?? '-'}`);
+    }
+    // amqplib reads a 64-bit timestamp as a JS number: 2^64-5 rounds to 2^64 (order: the queue type's priorities)
+    expect(got.sort()).toEqual(['p-1 255 -', 'p300 44 -', `ts-5 - ${2 ** 64}`]);
     await conn.close();
   });
 });

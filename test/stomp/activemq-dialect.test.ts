@@ -296,3 +296,48 @@ describe('activemq dialect: the selector header (the core JMS selector, shared w
     c.close();
   });
 });
+
+/**
+ * Transactions as ActiveMQ 5.17.2 refuses them (review-s18-2 P3, asked: /tmp/review-s18-2/rv/begin-twice.mjs and
+ * tx-texts.mjs, run by fidelity against its own 5.17.2 as well; every case leaves the session open). The old code
+ * answered a second BEGIN of an open id with a RECEIPT and threw the open transaction away (m1 lost at COMMIT), and
+ * worded the refusals as RabbitMQ does (`Invalid transaction identifier: "none"`, `"BEGIN" must include ...`).
+ */
+describe('activemq dialect: transaction refusals (ActiveMQ 5.17)', () => {
+  it('a BEGIN of an open transaction is refused and the open one goes on: both SENDs stored at COMMIT', async () => {
+    const q = unique('tx.begin2.');
+    const c = await client();
+    c.send('BEGIN', { transaction: 't1' });
+    c.send('SEND', { destination: `/queue/${q}`, transaction: 't1' }, 'm1');
+    c.send('BEGIN', { transaction: 't1', receipt: 'b2' });
+    const err = await c.frame('ERROR');
+    expect([h(err, 'message'), h(err, 'receipt-id')]).toEqual(['The transaction was already started: t1', 'b2']);
+    c.send('SEND', { destination: `/queue/${q}`, transaction: 't1' }, 'm2');
+    c.send('COMMIT', { transaction: 't1', receipt: 'c1' });
+    await c.receipt('c1');
+    expect(broker().queue(q).messages().map((m) => m.text())).toEqual(['m1', 'm2']);
+    c.close();
+  });
+
+  it('the texts: an unknown transaction id (ACK too, before its ack id), a missing transaction header', async () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['ABORT', { transaction: 'none' }, 'Invalid transaction id: none'],
+      ['COMMIT', { transaction: 'none' }, 'Invalid transaction id: none'],
+      ['SEND', { destination: '/queue/tx.texts', transaction: 'none' }, 'Invalid transaction id: none'],
+      ['ACK', { id: 'nope', transaction: 'none' }, 'Invalid transaction id: none'],
+      ['BEGIN', {}, 'Must specify the transaction you are beginning'],
+      ['COMMIT', {}, 'Must specify the transaction you are committing'],
+      // 5.17.2's onStompAbort has onStompCommit's text
+      ['ABORT', {}, 'Must specify the transaction you are committing'],
+    ];
+    const c = await client();
+    const got: string[] = [];
+    for (const [command, headers] of cases) {
+      c.send(command, { ...headers, receipt: 'e' });
+      got.push(h(await c.frame('ERROR'), 'message')!);
+    }
+    expect(got).toEqual(cases.map(([, , text]) => text));
+    await send(c, { destination: '/queue/tx.texts.after' }, 'still open');
+    c.close();
+  });
+});

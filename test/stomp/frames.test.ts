@@ -297,6 +297,18 @@ describe('STOMP errors: an ERROR frame, the session going on or closed, and nobo
 
   it('an unknown command', () => expectError(wireFrame('FROB', { a: 'b' }), 'Bad command', 'Could not interpret command "FROB"\n'));
 
+  it('a 300-byte command: Bad command, and the session goes on (RabbitMQ 3.10.8; the old code: Command too long, closed)', () =>
+    // asked (/tmp/s17-fidelity/rmq-codec-cases2.txt): rabbit_stomp_frame has no command length limit of its own
+    expectError(Buffer.from(`${'S'.repeat(300)}\n\n\0`), 'Bad command', `Could not interpret command "${'S'.repeat(300)}"\n`));
+
+  it('a NUL inside the command: part of it, Bad command printed as ~p prints it, the session goes on (RabbitMQ 3.10.8)', () =>
+    // asked (rmq-codec-cases2.txt): SE\0ND -> "Could not interpret command [83,69,0,78,68]"; the old code: Malformed frame, closed
+    expectError(Buffer.from('SE\0ND\ndestination:/queue/x\n\nz\0'), 'Bad command', 'Could not interpret command [83,69,0,78,68]\n'));
+
+  it('a command ~p cannot print as a string is printed as its bytes (RabbitMQ 3.10.8: SEND€ -> its UTF-8 bytes)', () =>
+    // review-s18-2 F3 (asked): [83,69,78,68,226,130,172]; the code points ([…,8364]) were printed before
+    expectError(Buffer.from('SEND€\ndestination:/queue/x\n\nz\0'), 'Bad command', 'Could not interpret command [83,69,78,68,226,130,172]\n'));
+
   it('SEND without destination', () => expectError(wireFrame('SEND', {}, 'x'), 'Missing destination', `"SEND" must include a 'destination' header\n`));
 
   it('an unknown destination type', () =>

@@ -129,4 +129,24 @@ describe('RabbitMQ STOMP: a header value the plugin cannot read is a Processing 
     await other.whenClosed();
     client.close();
   });
+
+  it('with both durable and persistent in the frame, the last of the two decides (RabbitMQ 3.10.8, review-s18-2 F1)', async () => {
+    // asked (persist-decl.mjs): durable:false, persistent:true -> durable shared queue; persistent:true, durable:false ->
+    // exclusive; persistent:true, durable:maybe -> Processing error; durable:maybe, persistent:true -> durable
+    const { client } = await RawStomp.connected(broker());
+    const send = (q: string, headers: [string, string][], receipt: string) => wireFrame('SEND', [['destination', `/queue/${q}`], ...headers, ['receipt', receipt]], 'x');
+    client.write(send('pe.both.1', [['durable', 'false'], ['persistent', 'true']], 'b1'));
+    await client.receipt('b1');
+    client.write(send('pe.both.2', [['persistent', 'true'], ['durable', 'false']], 'b2'));
+    await client.receipt('b2');
+    client.write(send('pe.both.4', [['durable', 'maybe'], ['persistent', 'true']], 'b4'));
+    await client.receipt('b4');
+    await expectProcessingError(client, send('pe.both.3', [['persistent', 'true'], ['durable', 'maybe']], 'b3'));
+    const shape = (q: string) => {
+      const queue = vhost().getQueue(q);
+      return queue ? [queue.durable, queue.options.exclusive] : 'none';
+    };
+    expect(['pe.both.1', 'pe.both.2', 'pe.both.3', 'pe.both.4'].map(shape)).toEqual([[true, false], [false, true], 'none', [true, false]]);
+    client.close();
+  });
 });

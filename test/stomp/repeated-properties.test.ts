@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
-import { stompitConnect, stompitDisconnect, stompitSend, stompitSubscribe } from '../helpers/stomp.js';
+import { RawStomp, stompitConnect, stompitDisconnect, stompitSubscribe } from '../helpers/stomp.js';
 
 /**
  * Issue 18 point 5 (1M publish floods): a STOMP publisher mostly repeats its destination and
@@ -13,9 +13,15 @@ describe('STOMP (RabbitMQ): repeated properties of a connection', () => {
 
   it('equal properties share one frozen object, others have their own; MESSAGE headers as sent', async () => {
     const b = broker();
-    const client = await stompitConnect(b);
+    // SENDs without receipts: a receipt is a header of its message (RabbitMQ's user_header), so a publisher
+    // asking one per SEND gives each message properties of its own (rabbitmq-user-headers.test.ts)
+    const { client: raw } = await RawStomp.connected(b);
     const sends: Record<string, string>[] = [{}, {}, { 'content-type': 'text/plain', k: 'v' }, { 'content-type': 'text/plain', k: 'v' }, { 'content-type': 'text/plain', k: 'w' }, { persistent: 'true' }];
-    for (const [i, h] of sends.entries()) await stompitSend(client, { destination: '/queue/stomp.repeated', ...h }, `m${i}`);
+    for (const [i, h] of sends.entries()) raw.send('SEND', { destination: '/queue/stomp.repeated', ...h }, `m${i}`);
+    raw.send('SEND', { destination: '/queue/stomp.repeated.sync', receipt: 'sync' }, 'z');
+    await raw.receipt('sync');
+    raw.close();
+    const client = await stompitConnect(b);
     const messages = [...b.core.vhost('/')!.getQueue('stomp.repeated')!.ready.entries()].map((e) => e.message);
     expect(messages).toHaveLength(6);
     const [m0, m1, m2, m3, m4, m5] = messages.map((m) => m.properties);

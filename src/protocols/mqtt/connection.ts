@@ -11,7 +11,9 @@ import type { Message } from '../../core/message.js';
 import type { Session } from '../../core/session.js';
 import type { VHost } from '../../core/vhost.js';
 import type { ClientConnection, ProtocolContext } from '../context.js';
+import { activemqQueueArguments } from '../../core/activemq-names.js';
 import { activeMqCopies } from './activemq/copies.js';
+import { activeMqPublishedQos } from './activemq/qos.js';
 import { rabbitCopies, type CopyPlan } from './copies.js';
 import { MqttFrameError, PacketReader } from './framing.js';
 import { AWAITING_ACK, OutboundIds, RELEASED } from './packet-ids.js';
@@ -107,6 +109,8 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
   /** subscriptions (not shared) with a subscription identifier: only then does a delivery look for the ids */
   private subIdCount = 0;
   private readonly copies: CopyPlan;
+  /** the QoS a message goes out at before a subscription caps it (RabbitMQ: an MQTT publisher's, else 2; ActiveMQ: activemq/qos.ts) */
+  private readonly qosOf: (m: Message) => number;
   /** packet id -> outgoing QoS 1/2 packet awaiting PUBACK / PUBREC / PUBCOMP */
   private readonly outbound = new OutboundIds();
   /** core delivery tag -> QoS>0 copies still unacknowledged, when more than one went out */
@@ -150,6 +154,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     this.output = server.output;
     this.remoteAddress = transport.remoteAddress;
     this.copies = ctx.dialect === 'activemq' ? activeMqCopies : rabbitCopies;
+    this.qosOf = ctx.dialect === 'activemq' ? activeMqPublishedQos : publishedQos;
     this.parser = createParser({ protocolVersion: 4 });
     this.writeOpts = { protocolVersion: 4 };
     this.reader = new PacketReader(MAX_PACKET_UNAUTHENTICATED);
@@ -476,7 +481,9 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       }
       this.write({ cmd: 'connack', reasonCode: RC.SUCCESS, sessionPresent, properties });
     } else {
-      this.write({ cmd: 'connack', returnCode: CONNACK_V4.ACCEPTED, sessionPresent });
+      // ActiveMQ 5.17 never sets it, its session (the subscriptions) kept all the same (5.17.2 asked,
+      // /tmp/s18-fidelity/mqtt-qos.mjs: false at a clean-session-false reconnect whose subscription still delivers)
+      this.write({ cmd: 'connack', returnCode: CONNACK_V4.ACCEPTED, sessionPresent: sessionPresent && this.ctx.dialect !== 'activemq' });
     }
     // what the session holds follows the CONNACK in a later packet write, not the same
     // one: clients (mqtt.js) settle their connect before they take messages
@@ -867,11 +874,13 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const v = this.vhostModel!;
     if (v.getQueue(this.queueName)) return;
     const persistent = this.persistent;
-    const q = v.declareQueue(
-      this.queueName,
-      { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: {} },
-      this,
-    );
+    // ActiveMQ: an MQTT subscription is a topic subscription of ActiveMQ's own, so what expires in it while it
+    // waits goes to ActiveMQ.DLQ when persistent (5.17 asked, /tmp/s18-fidelity/mqtt-expiry.mjs: a persistent
+    // message expiring in an offline clean-session-false client's subscription -> a copy on ActiveMQ.DLQ,
+    // original-destination /topic/a.b, cause "Message Expired. Expiration:<at>"; LocalMQ dropped it): its
+    // queue is an ActiveMQ destination. (A queue made before this keeps its arguments.)
+    const args = this.ctx.dialect === 'activemq' ? activemqQueueArguments() : {};
+    const q = v.declareQueue(this.queueName, { passive: false, durable: persistent, exclusive: !persistent, autoDelete: !persistent, arguments: args }, this);
     if (persistent) this.server.setSessionExpiry(v, q, this.sessionExpiry, this.version);
   }
 
@@ -892,7 +901,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     const found = this.ctx.broker.retained.find(v.name, TOPIC_EXCHANGE, (key) => filterMatches(filter, routingKeyToTopic(key)), now);
     const ids = o.id === undefined ? undefined : [o.id];
     for (const m of found) {
-      const pub = publishedQos(m);
+      const pub = this.qosOf(m);
       const qos = pub < o.qos ? pub : o.qos;
       const topic = routingKeyToTopic(m.routingKey);
       if (qos > 0 && (this.retainedWaiting.length > 0 || this.outbound.size >= this.clientReceiveMaximum)) this.retainedWaiting.push({ topic, m, qos, ids });
@@ -946,7 +955,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.session!.ack(d.tag, false);
       return;
     }
-    const pub = publishedQos(m);
+    const pub = this.qosOf(m);
     let awaited = 0;
     for (const granted of plan) if ((pub < granted ? pub : granted) > 0) awaited++;
     // settled in the core once every copy that needs a PUBACK/PUBREC has one
@@ -966,7 +975,7 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
       this.session!.ack(d.tag, false);
       return;
     }
-    const pub = publishedQos(d.message);
+    const pub = this.qosOf(d.message);
     const qos = pub < o.qos ? pub : o.qos;
     if (qos === 0) this.session!.ack(d.tag, false);
     const retain = o.rap && publishedRetained(d.message);

@@ -25,7 +25,7 @@ import { ActiveMqStompDialect } from './activemq/dialect.js';
 import { parseDestination } from './destination.js';
 import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
-import { StompError, quoted, toStompError } from './errors.js';
+import { StompError, quoted, quotedOrCodes, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
@@ -121,7 +121,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.input = new ReadSlices(transport, ctx.broker.limits.settings.readSliceMs, (chunk) => this.parse(chunk), () => this.state === 'connecting' || this.state === 'open');
     this.parser = new StompParser(
       { onFrame: (f) => this.onFrame(f), stopAfterFrame: this.input.over },
-      { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize } },
+      { limits: { maxBodySize: ctx.broker.limits.settings.maxMessageSize, ...this.dialect.codec?.limits }, nulInCommand: this.dialect.codec?.nulInCommand },
     );
     transport.start({
       data: (chunk) => this.onData(chunk),
@@ -210,7 +210,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         if (this.onAck(frame, command)) return; // its receipt once the store has it
         break;
       case 'BEGIN':
-        this.transactions.set(this.transactionId(frame, command), { tx: new Transaction(this.ctx.broker.durability), receipts: [] });
+        this.onBegin(frame);
         break;
       case 'COMMIT':
         this.onCommit(frame);
@@ -225,7 +225,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         this.onDisconnect(frame);
         return;
       default:
-        throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
+        throw new StompError('Bad command', `Could not interpret command ${quotedOrCodes(command)}\n`, [], command);
     }
     const receipt = getHeader(frame, 'receipt');
     if (receipt === undefined) return;
@@ -471,17 +471,17 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** true when it sends the frame's receipt itself (later) */
   private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): boolean {
-    const resolved = this.dialect.resolveAck(frame, command);
+    // the transaction first, then the ack id (ActiveMQ 5.17 asked, review-s18-2 P3: ACK id:nope transaction:none ->
+    // `Invalid transaction id: none`; RabbitMQ's maybe_with_transaction wraps ack_action likewise)
     const txId = getHeader(frame, 'transaction');
-    if (resolved === undefined) {
-      // nothing to settle (a stale ack id ActiveMQ still answers): its receipt in frame order
-      if (txId !== undefined) this.requireTransaction(txId);
-      return false;
-    }
+    const t = txId !== undefined ? this.requireTransaction(txId) : undefined;
+    const resolved = this.dialect.resolveAck(frame, command);
+    // nothing to settle (a stale ack id ActiveMQ still answers): its receipt in frame order
+    if (resolved === undefined) return false;
     const { sub, deliveryTag, requeue } = resolved;
     const settle = command === 'ACK' ? () => sub.ack(deliveryTag) : () => sub.nack(deliveryTag, requeue);
-    if (txId !== undefined) {
-      this.requireTransaction(txId).tx.settle(settle);
+    if (t !== undefined) {
+      t.tx.settle(settle);
       return false;
     }
     settle();
@@ -495,8 +495,19 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   private transactionId(frame: StompFrame, command: string): string {
     const id = getHeader(frame, 'transaction');
-    if (id === undefined) throw new StompError('Missing transaction', `${quoted(command)} must include a 'transaction' header\n`);
+    if (id === undefined) throw new StompError('Missing transaction', `${quoted(command)} must include a 'transaction' header\n`, [], command);
     return id;
+  }
+
+  /**
+   * BEGIN of an id already open: RabbitMQ starts it afresh (its SENDs so far are gone; 3.10.8 asked, review-s18-2 P3:
+   * RECEIPT, then at COMMIT only the later SEND is stored); ActiveMQ 5.17 refuses it and the open one goes on
+   * (`The transaction was already started: t1`, both SENDs stored at COMMIT)
+   */
+  private onBegin(frame: StompFrame): void {
+    const id = this.transactionId(frame, 'BEGIN');
+    if (this.dialect.refusesSecondBegin && this.transactions.has(id)) throw new StompError('Transaction already started', `The transaction was already started: ${id}`, [], 'BEGIN');
+    this.transactions.set(id, { tx: new Transaction(this.ctx.broker.durability), receipts: [] });
   }
 
   private requireTransaction(id: string): StompTransaction {
@@ -511,21 +522,19 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     this.transactions.delete(id);
     const settles = t.tx.settles && this.dialect.ackReceiptsWhenStored;
     const receipt = getHeader(frame, 'receipt');
-    let persistent: boolean;
-    try {
-      persistent = t.tx.commit((exchange, key, message) => {
-        this.dialect.checkAtCommit?.(exchange, message);
-        return this.publish(exchange, key, message);
-      });
-    } catch (err) {
-      // RabbitMQ publishes a transaction's SENDs at COMMIT and answers the COMMIT before its channel refuses
-      // one of them (3.10.8 asked: RECEIPT c1, ERROR, closed; the SENDs before the refused one are published)
-      if (receipt !== undefined && !this.dialect.receiptsInFrameOrder) this.sendReceipt(receipt);
-      throw err;
-    }
-    // the SENDs' receipts, in order, then the COMMIT's
     const receipts = t.receipts;
-    if (receipt !== undefined) receipts.push(receipt);
+    if (receipt !== undefined) {
+      // RabbitMQ answers the COMMIT at once; its SENDs' receipts are publisher confirms of the messages it
+      // publishes then, so they come after it, in order (3.10.8 asked, /tmp/s18-fidelity/tx-receipts.mjs, 4
+      // runs each: `c1 s1 s2`, persistent too; a channel refusing one of them: RECEIPT c1, ERROR, closed; the
+      // 4.x source the same: do_receipt leaves a SEND's to the confirms). ActiveMQ: the SENDs', then the COMMIT's
+      if (this.dialect.receiptsInFrameOrder) receipts.push(receipt);
+      else this.sendReceipt(receipt);
+    }
+    const persistent = t.tx.commit((exchange, key, message) => {
+      this.dialect.checkAtCommit?.(exchange, message);
+      return this.publish(exchange, key, message);
+    });
     if (!receipts.length) return;
     this.whenSafe(persistent || settles, () => {
       for (const r of receipts) this.sendReceipt(r);

@@ -1,7 +1,7 @@
 import type { Access } from '../../core/access.js';
 import type { Message } from '../../core/message.js';
 import type { ProtocolContext } from '../context.js';
-import type { StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
+import type { StompCodecLimits, StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
 import type { AckMode } from './subscription.js';
@@ -75,6 +75,10 @@ export interface StompDialect {
    * BEGIN first (`b1 s1`), review-s15-2 F6/F7
    */
   readonly receiptsInFrameOrder: boolean;
+  /** how this broker's parser differs from LocalMQ's own (absent: the codec's defaults) */
+  readonly codec?: { limits?: Partial<StompCodecLimits>; nulInCommand?: boolean };
+  /** a BEGIN of a transaction id already open is refused, the open one kept (ActiveMQ); else it starts afresh (RabbitMQ) */
+  readonly refusesSecondBegin?: boolean;
   /** CONNECTED after a successful login (throws a refusal of the CONNECT: ActiveMQ, a client-id in use) */
   connected(version: StompVersion, heartbeatHeader: string | undefined, clientIdHeader: string | undefined): ConnectedReply;
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */

@@ -35,6 +35,15 @@ export const processingError = (): StompError => new StompError('Processing erro
 export const quoted = (s: string): string => JSON.stringify(s);
 
 /**
+ * ~p of a string holding a character io_lib does not count as printable (a NUL, say): the list of
+ * its bytes (the parser keeps the command as bytes), as RabbitMQ 3.10.8 prints such a command (asked: `SE\0ND` ->
+ * `[83,69,0,78,68]`, `SEND€` -> `[83,69,78,68,226,130,172]`, review-s18-2 F3)
+ */
+export const quotedOrCodes = (s: string): string => (PRINTABLE.test(s) ? quoted(s) : `[${[...Buffer.from(s, 'utf8')].join(',')}]`);
+/** io_lib:printable_latin1_list: space to tilde, U+00A0 to U+00FF, and \n \r \t \v \b \f \e */
+const PRINTABLE = /^[\x20-\x7e\xa0-\xff\n\r\t\v\b\f\x1b]*$/;
+
+/**
  * Any failure while handling a frame, as the ERROR frame RabbitMQ would send:
  * a core refusal becomes `message:not_found` (the AMQP error name, lower case)
  * with the AMQP reply text as body, as the plugin's channel death does.

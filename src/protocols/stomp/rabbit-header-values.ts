@@ -26,21 +26,32 @@ export function rabbitBoolean(value: string | undefined): boolean | undefined {
 }
 
 /**
- * The durability a declared queue gets from the frame (rabbit_stomp_util:build_params: `durable` and
- * its alias `persistent`, the first of them in the frame; undefined when neither is there). Asked only
- * where the plugin declares: a value that is no boolean becomes `undefined` there and the declaration
- * crashes on it (3.10.8 asked, /tmp/s18-fidelity/pe-cases2.mjs: SEND or SUBSCRIBE to a new /queue/q, or
- * SUBSCRIBE to a /topic, with durable:maybe or persistent:maybe -> Processing error, nothing declared;
- * a SEND to a queue the connection declared already, or to /topic or /amq/queue, is taken).
+ * The durability a declared queue gets from the frame (rabbit_stomp_util:build_params: `durable` and its alias
+ * `persistent`; of a name sent twice the first counts, as the parser keeps it; of the two names the LAST in the
+ * frame decides, review-s18-2 F1, 3.10.8 asked: durable:false then persistent:true -> durable; persistent:true then
+ * durable:false -> exclusive; persistent:true then durable:maybe -> Processing error, the other way round taken).
+ * Undefined when neither is there. Asked only where the plugin declares: the deciding value, when no boolean,
+ * becomes `undefined` there and the declaration crashes on it (3.10.8 asked, /tmp/s18-fidelity/pe-cases2.mjs: SEND
+ * or SUBSCRIBE to a new /queue/q, or SUBSCRIBE to a /topic, with durable:maybe or persistent:maybe -> Processing
+ * error, nothing declared; a SEND to a queue the connection declared already, or to /topic or /amq/queue, is taken).
  */
 export function declaredDurability(frame: StompFrame): boolean | undefined {
+  let deciding: string | undefined;
+  let durableSeen = false;
+  let persistentSeen = false;
   for (const [name, value] of frame.headers) {
-    if (name !== 'durable' && name !== 'persistent') continue;
-    const b = rabbitBoolean(value);
-    if (b === undefined) throw processingError();
-    return b;
+    if (name === 'durable' && !durableSeen) {
+      durableSeen = true;
+      deciding = value;
+    } else if (name === 'persistent' && !persistentSeen) {
+      persistentSeen = true;
+      deciding = value;
+    }
   }
-  return undefined;
+  if (deciding === undefined) return undefined;
+  const b = rabbitBoolean(deciding);
+  if (b === undefined) throw processingError();
+  return b;
 }
 
 /** an integer header, absent: undefined */

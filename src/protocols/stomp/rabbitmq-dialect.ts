@@ -3,7 +3,7 @@ import { consumerTimedOut } from '../../core/errors.js';
 import { checkExpirationHeader } from '../../core/expiration-header.js';
 import type { Message } from '../../core/message.js';
 import { RepeatedProperties } from '../common/repeated-properties.js';
-import { StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
+import { DEFAULT_STOMP_LIMITS, StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
 import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
@@ -29,6 +29,14 @@ export class RabbitStompDialect implements StompDialect {
   readonly ackReceiptsWhenStored = false;
   /** RabbitMQ 3.10.8 sends a BEGIN's receipt ahead of an earlier persistent SEND's (review-s15-2 F7) */
   readonly receiptsInFrameOrder = false;
+
+  /**
+   * rabbit_stomp_frame takes a command line of any length (up to the frame size) and a NUL inside it as one
+   * of its characters; the processor then refuses the command by name and the session goes on (3.10.8 asked,
+   * /tmp/s17-fidelity/rmq-codec-cases2.txt: a 300-byte command and `SE\0ND` -> ERROR Bad command, then the
+   * probe's RECEIPT). LocalMQ still bounds the line, at a header line's length, for memory
+   */
+  readonly codec = { limits: { maxCommandLength: DEFAULT_STOMP_LIMITS.maxHeaderLineLength }, nulInCommand: true };
 
   constructor(private readonly conn: DialectConnection) {}
 

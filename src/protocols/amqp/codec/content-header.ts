@@ -117,7 +117,9 @@ export function writeProperties(w: Writer, p: MessageProperties): void {
   }
   if (p.priority != null) {
     flags |= PROP_PRIORITY;
-    w.octet(p.priority);
+    // a priority from elsewhere (STOMP takes any integer) out of the octet: its low byte, as RabbitMQ's
+    // rabbit_binary_generator writes `<<P:8>>` (3.10.8 asked, review-s18-2 F4: STOMP priority:300 -> 44, -1 -> 255)
+    w.octet(p.priority & 0xff);
   }
   if (p.correlationId != null) {
     flags |= PROP_CORRELATION_ID;
@@ -137,7 +139,10 @@ export function writeProperties(w: Writer, p: MessageProperties): void {
   }
   if (p.timestamp != null) {
     flags |= PROP_TIMESTAMP;
-    w.longlong(p.timestamp);
+    // likewise its low 64 bits (`<<T:64>>`: STOMP timestamp:-5 -> 2^64-5)
+    const t = p.timestamp;
+    if (t >= 0 && t <= Number.MAX_SAFE_INTEGER) w.longlong(t);
+    else w.int64(BigInt.asIntN(64, BigInt(Math.trunc(t))));
   }
   if (p.type != null) {
     flags |= PROP_TYPE;

@@ -27,6 +27,8 @@ import { ActiveMqSubscription, type AmqSubscriptionHost } from './subscription.j
 export class ActiveMqStompDialect implements StompDialect {
   readonly ackReceiptsWhenStored = true;
   readonly receiptsInFrameOrder = true;
+  /** ActiveMQ 5.17 refuses a BEGIN of an open transaction id and keeps the open one (review-s18-2 P3, asked) */
+  readonly refusesSecondBegin = true;
   private messageIds: MessageIdSource | undefined;
   /** ActiveMQ's client id of this connection (CONNECT's `client-id`, else its connection id): names its durable subscriptions */
   private clientId: string | undefined;

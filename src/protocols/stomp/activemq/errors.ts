@@ -54,6 +54,9 @@ function clientModeOnly(command: string): string {
  * ActiveMQ's wording for the refusals the connection raises in RabbitMQ's words
  * (ActiveMQ 5.17 ProtocolConverter, measured); anything else keeps its own text.
  */
+// ABORT says 'committing' too: ActiveMQ 5.17.2 asked (onStompAbort's text is onStompCommit's)
+const TX_VERBS: Record<string, string> = { BEGIN: 'beginning', COMMIT: 'committing', ABORT: 'committing' };
+
 export function amqErrorText(e: StompError): string {
   switch (e.message) {
     case 'Bad command': {
@@ -66,6 +69,14 @@ export function amqErrorText(e: StompError): string {
     }
     case 'Version mismatch':
       return 'Invalid Protocol version, supported versions are: [1.2, 1.1, 1.0]';
+    // ActiveMQ 5.17 asked (review-s18-2 P3, tx-texts.mjs): COMMIT / ABORT / SEND / ACK in transaction:none, and
+    // BEGIN / COMMIT / ABORT without a transaction header
+    case 'Bad transaction': {
+      const m = /^Invalid transaction identifier: (".*")\n?$/.exec(e.detail);
+      return `Invalid transaction id: ${m ? (JSON.parse(m[1]!) as string) : ''}`;
+    }
+    case 'Missing transaction':
+      return `Must specify the transaction you are ${TX_VERBS[e.command ?? ''] ?? 'using'}`;
     default:
       return e.detail.trim() || e.message;
   }

@@ -46,6 +46,11 @@ export interface StompParserOptions {
    */
   version?: StompVersion;
   limits?: Partial<StompCodecLimits>;
+  /**
+   * a NUL inside a command line is one of its bytes (RabbitMQ's rabbit_stomp_frame: the session then
+   * refuses the command by name); otherwise it is a frame cut short: Malformed frame
+   */
+  nulInCommand?: boolean;
 }
 
 /**
@@ -60,6 +65,7 @@ export interface StompParserOptions {
  */
 export class StompParser {
   private readonly limits: StompCodecLimits;
+  private readonly nulInCommand: boolean;
   private currentVersion: StompVersion;
   /** The version whose rules apply to the frame being parsed, fixed when it begins. */
   private frameVersion: StompVersion;
@@ -99,6 +105,7 @@ export class StompParser {
     options: StompParserOptions = {},
   ) {
     this.limits = resolveLimits(options.limits);
+    this.nulInCommand = options.nulInCommand === true;
     this.currentVersion = options.version ?? '1.0';
     this.frameVersion = this.currentVersion;
   }
@@ -293,7 +300,7 @@ export class StompParser {
         this.crPending = true;
         continue;
       }
-      if (b === NUL) throw incompleteHeaders();
+      if (b === NUL && !this.nulInCommand) throw incompleteHeaders();
       if (++this.lineLength > max) throw commandTooLong(max);
       this.append(b);
     }
