@@ -561,10 +561,16 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     for (const s of this.sessions.values()) s.resume();
   }
 
-  /** FlowControlled: links stop granting credit while the alarm is on, and grant again after */
+  /**
+   * FlowControlled: links stop granting credit while the alarm is on, and grant again after; in
+   * the RabbitMQ profile the sessions' incoming windows shut too (Amqp10Session.shutWindow)
+   */
   alarmChanged(on: boolean): void {
     this.blocked = on;
-    for (const s of this.sessions.values()) s.creditMayFlow();
+    for (const s of this.sessions.values()) {
+      if (this.ctx.dialect === 'rabbitmq') s.shutWindow(on);
+      s.creditMayFlow();
+    }
   }
 
   /**
