@@ -95,6 +95,15 @@ export class PublisherFlow implements StoreFlowHeld {
     else this.hold(on);
   }
 
+  /**
+   * Held by credit (creditHeld), the connection took `bytes` of persistent messages on credit
+   * granted before the hold: true once the held connections' shared run-ahead is spent
+   * (StoreFlow.ranAhead), when the adapter pauses its reading as well (hold)
+   */
+  ranAhead(bytes: number): boolean {
+    return this.storeFlow?.ranAhead(bytes) ?? false;
+  }
+
   /** the store's current hold of this connection (a number per hold), or 0 when it holds none */
   get flowHold(): number {
     return this.flowHeldNow ? this.flowHolds : 0;

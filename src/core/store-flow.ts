@@ -1,5 +1,15 @@
 import type { Store } from '../store/store.js';
 
+/**
+ * What the connections the journal's credit flow holds by credit (AMQP 1.0) may still put into the
+ * journal, all of them together, on credit granted before the hold (it cannot be taken back): a
+ * link's maximum (ActiveMQ 1000, RabbitMQ 170) of 4 KiB messages is within it. Once it is spent, a
+ * held connection that sends more has its reading paused as well (PublisherFlow.ranAhead). One
+ * budget for the broker, not one per connection: N held connections put the backlog at most this
+ * far past its bound (and what each had read already), not N times this (review-s17-1 H-M2).
+ */
+export const RUN_AHEAD_BYTES = 4 * 1024 * 1024;
+
 /** what StoreFlow holds: a connection (PublisherFlow: its reading, or its protocol's credit) */
 export interface StoreFlowHeld {
   /** held by this flow (true), released (false): the connection shows `flow` (PublisherFlow.state) */
@@ -26,6 +36,8 @@ export class StoreFlow {
   /** the journal is over its bound: read on every persistent publish (a field, not a call) */
   behind = false;
   private readonly held = new Set<StoreFlowHeld>();
+  /** bytes the held connections took on credit granted before this hold (RUN_AHEAD_BYTES) */
+  private ranAheadBytes = 0;
 
   constructor(store: Pick<Store, 'onBacklog'>) {
     store.onBacklog?.((behind) => this.changed(behind));
@@ -36,6 +48,15 @@ export class StoreFlow {
     if (!this.behind || this.held.has(flow)) return;
     this.held.add(flow);
     flow.flowHeld(true);
+  }
+
+  /**
+   * A connection held by credit took `bytes` on credit granted before the hold: true once the
+   * held connections together took more than RUN_AHEAD_BYTES (its reading must pause too)
+   */
+  ranAhead(bytes: number): boolean {
+    this.ranAheadBytes += bytes;
+    return this.ranAheadBytes > RUN_AHEAD_BYTES;
   }
 
   /** the connection is gone */
@@ -51,6 +72,7 @@ export class StoreFlow {
   private changed(behind: boolean): void {
     this.behind = behind;
     if (behind) return;
+    this.ranAheadBytes = 0;
     const released = [...this.held];
     this.held.clear();
     for (const f of released) f.flowHeld(false);

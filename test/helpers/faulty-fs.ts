@@ -31,7 +31,8 @@ export class FaultyFs implements StoreFs {
     // decided when the sync starts: one already running when holding begins is not held
     const hold = this.holdFsyncs;
     await nodeFs.fdatasync(fd);
-    if (!hold) return;
+    // released while the real sync ran: nothing would ever let this one go (it parked the flush for good)
+    if (!hold || !this.holdFsyncs) return;
     await new Promise<void>((resolve) => {
       this.held.push(resolve);
       for (const w of this.heldWaiters.splice(0)) w();

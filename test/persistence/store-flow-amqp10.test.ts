@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection, Sender } from 'rhea';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RUN_AHEAD_BYTES } from '../../src/core/store-flow.js';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { declareQueue, openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 import { FaultyFs } from '../helpers/faulty-fs.js';
@@ -19,6 +20,7 @@ import { getJson } from '../helpers/management.js';
  * read meanwhile (a link attach is answered): only past 4 MiB of messages sent on credit granted
  * before the hold is the reading paused as well. ActiveMQ tops a pre-settled sender's credit up
  * whatever the store says and blocks its transport in the send instead: its socket, at once.
+ * The 4 MiB (RUN_AHEAD_BYTES) is one budget for all held connections together, not one each.
  */
 
 const BOUND = 512 * 1024;
@@ -197,5 +199,57 @@ describe('AMQP 1.0: the journal holds a publisher by link credit', () => {
 
   it('activemq profile: a pre-settled sender is held by its socket at once (AmqpReceiver: producer flow control blocks the transport); held past the idle timeout it stays open', async () => {
     await pausedHold('activemq', 'queue://a10-presettled', 'a10-presettled', COUNT, 1024);
+  });
+
+  /**
+   * review-s17-1 H-M2: what held connections send on credit granted before the hold is one budget
+   * for all of them (RUN_AHEAD_BYTES), so N connections put the backlog no further past its bound
+   * than one does (plus what each had read when its reading paused). On main each had its own
+   * 4 MiB: 8 connections of 64 KiB messages left 32.5 MiB in the journal's backlog past a 0.5 MiB bound.
+   */
+  it.each([
+    ['rabbitmq', 'pre-settled', 1],
+    ['activemq', 'unsettled', 2],
+  ] as const)('%s profile: 8 held connections (%s, 64 KiB) share one run-ahead: the backlog stays within bound + 4 MiB, and all is taken after', async (engine, _mode, sndSettleMode) => {
+    const N = 8;
+    const PER = 100; // 6.25 MiB each: within a link's credit (RabbitMQ 170, ActiveMQ 1000), past 4 MiB
+    const SIZE = 64 * 1024;
+    const fs = new FaultyFs();
+    const broker = await durableBroker(engine, fs);
+    const links: { conn: Connection; sender: Sender; address: string; depth: () => number }[] = [];
+    for (let i = 0; i < N; i++) {
+      const queue = `a10-shared-${i}`;
+      if (engine === 'rabbitmq') await declareQueue(broker, queue);
+      const address = engine === 'rabbitmq' ? `/queues/${queue}` : `queue://${queue}`;
+      const conn = await connect(broker, engine);
+      const sender = await openSender(conn, { target: { address }, snd_settle_mode: sndSettleMode });
+      links.push({ conn, sender, address, depth: () => broker.core.vhost('/')!.getQueue(queue)?.messageCount ?? 0 });
+    }
+    const held = broker.connections().filter((c) => c.protocol === 'amqp10') as unknown as { flow: { holding: boolean } }[];
+    expect(held).toHaveLength(N);
+    const backlogBytes = () => (broker.store as unknown as { stats: { backlogBytes: number } }).stats.backlogBytes;
+    cleanup.push(() => fs.releaseFsyncs()); // before the connections close, should an assertion fail: a paused socket reads no close
+
+    fs.holdFsyncs = true;
+    const floods = links.map((l) => flood(l.sender, PER, SIZE));
+    // every connection ends with its reading paused: each is held with most of its 100 still to come
+    // (the hold begins at 0.5 MiB), and takes more than its share of 4 MiB (main: more than 4 MiB each)
+    while (!held.every((c) => c.flow.holding)) await wait(20);
+    // what was read before a pause is still taken: an attach on another connection, twice, answered after it
+    const watcher = await connect(broker, engine);
+    await roundTrip(watcher, links[0]!.address);
+    await roundTrip(watcher, links[0]!.address);
+    // each had up to 64 KiB in its last read past the budget (main: 4 MiB each, 32.5 MiB here)
+    expect(backlogBytes()).toBeLessThanOrEqual(BOUND + RUN_AHEAD_BYTES + N * 4 * SIZE);
+    expect(links.filter((l) => l.depth() < PER).length).toBeGreaterThan(N / 2);
+
+    // the syncs end: every held connection is read again and sends the rest
+    fs.releaseFsyncs();
+    for (let i = 0; i < N; i++) {
+      await floods[i]!.all(links[i]!.conn, links[i]!.address);
+      await roundTrip(links[i]!.conn, links[i]!.address);
+      expect(links[i]!.depth()).toBe(PER);
+      expect(links[i]!.conn.closedBy()).toBe('');
+    }
   });
 });

@@ -45,14 +45,6 @@ export interface Amqp10Tuning {
   idleTimeoutMs: number;
 }
 
-/**
- * What a connection the journal's credit flow holds may still send on link credit granted before
- * the hold, before its reading is paused as well: the credit outstanding is up to a link's maximum
- * (ActiveMQ 1000, RabbitMQ 170) per link, which at 4 KiB messages is within this; bigger messages
- * or many links are stopped by the socket instead.
- */
-const HELD_CREDIT_BYTES = 4 * 1024 * 1024;
-
 export const DEFAULT_AMQP10_TUNING: Amqp10Tuning = { maxFrameSize: 131072, channelMax: 2047, heartbeat: 60, idleTimeoutMs: 30_000 };
 
 /**
@@ -139,9 +131,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   blocked = false;
   /** the journal's credit flow holds this connection: its links grant no credit (creditHeld) */
   creditHold = false;
-  /** bytes of persistent messages taken during the hold, on credit granted before it */
-  private heldBytes = 0;
-  /** past HELD_CREDIT_BYTES of those the reading is paused too, until the hold ends */
+  /** the held connections' shared run-ahead is spent (StoreFlow.ranAhead): the reading is paused too, until the hold ends */
   private heldReading = false;
   /** transactions declared on this connection's coordinator links, by txn-id */
   readonly transactions: Amqp10Transactions;
@@ -578,10 +568,16 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     for (const s of this.sessions.values()) s.resume();
   }
 
-  /** FlowControlled: links stop granting credit while the alarm is on, and grant again after */
+  /**
+   * FlowControlled: links stop granting credit while the alarm is on, and grant again after; in
+   * the RabbitMQ profile the sessions' incoming windows shut too (Amqp10Session.shutWindow)
+   */
   alarmChanged(on: boolean): void {
     this.blocked = on;
-    for (const s of this.sessions.values()) s.creditMayFlow();
+    for (const s of this.sessions.values()) {
+      if (this.ctx.dialect === 'rabbitmq') s.shutWindow(on);
+      s.creditMayFlow();
+    }
   }
 
   /**
@@ -591,12 +587,12 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
    * an unsettled one (AmqpReceiver: its credit comes in the answer to the send, which producer flow
    * control delays): its links grant none until the hold ends, while its socket is still read
    * (empty frames, its consumers' dispositions, other links' attaches). Credit granted before the
-   * hold cannot be taken back: past HELD_CREDIT_BYTES of messages sent on it the reading is paused
-   * as well; and at once for an ActiveMQ pre-settled sender (takenWhileHeld).
+   * hold cannot be taken back: once the held connections together sent more than RUN_AHEAD_BYTES
+   * on it (core/store-flow.ts: one budget, not one per connection) the reading is paused as well;
+   * and at once for an ActiveMQ pre-settled sender (takenWhileHeld).
    */
   creditHeld(on: boolean): void {
     this.creditHold = on;
-    this.heldBytes = 0;
     if (on) return;
     if (this.heldReading) {
       this.heldReading = false;
@@ -611,10 +607,11 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
    * blocks on (producer flow control: the socket is not read) with the link's credit topped up.
    */
   takenWhileHeld(bytes: number, blocksTransport: boolean): void {
-    this.heldBytes += bytes;
-    if ((this.heldBytes <= HELD_CREDIT_BYTES && !blocksTransport) || this.heldReading) return;
+    const flow = this.flow;
+    if (this.heldReading || !flow) return;
+    if (!flow.ranAhead(bytes) && !blocksTransport) return;
     this.heldReading = true;
-    this.flow?.hold(true);
+    flow.hold(true);
   }
 
   pauseReading(): void {

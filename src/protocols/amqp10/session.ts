@@ -36,6 +36,12 @@ export class Amqp10Session {
   nextIncomingId: number;
   nextOutgoingId = 0;
   incomingWindow = INCOMING_WINDOW;
+  /**
+   * RabbitMQ profile: the resource alarm shut our incoming window (shutWindow); transfers the
+   * peer sent before it heard are let in up to this many past it (incomingWindow goes negative)
+   */
+  private windowShut = false;
+  private windowMargin = 0;
   /** what the peer lets us send: frames left in its incoming window */
   remoteIncomingWindow: number;
   readonly links = new Map<number, Link>();
@@ -56,6 +62,11 @@ export class Amqp10Session {
     this.remoteChannel = channel;
     this.nextIncomingId = begin.nextOutgoingId;
     this.remoteIncomingWindow = begin.incomingWindow;
+    // RabbitMQ 4 begins a session under the alarm with its window shut (rabbit_amqp_session init)
+    if (conn.blocked && conn.ctx.dialect === 'rabbitmq') {
+      this.windowShut = true;
+      this.incomingWindow = 0;
+    }
     this.core = conn.ctx.broker.openSession(conn.vhostModel!, conn);
     this.watchConsumerTimeout();
   }
@@ -207,10 +218,25 @@ export class Amqp10Session {
   sessionFlowFields(): Record<string, unknown> {
     return {
       nextIncomingId: uint(this.nextIncomingId),
-      incomingWindow: uint(this.incomingWindow),
+      incomingWindow: uint(Math.max(0, this.incomingWindow)),
       nextOutgoingId: uint(this.nextOutgoingId),
       outgoingWindow: uint(0x7fffffff),
     };
+  }
+
+  /**
+   * RabbitMQ profile, the resource alarm went on (true) or cleared: as RabbitMQ 4
+   * (rabbit_amqp_session conserve_resources) the session's incoming window is set to 0 and the
+   * peer told at once, so a sender stops before its next transfer whatever link credit it holds
+   * (credit granted before the alarm cannot be taken back: 170 x 64 KiB per link); transfers
+   * already on their way are let in up to a window's worth; cleared, the window opens again.
+   */
+  shutWindow(on: boolean): void {
+    if (on === this.windowShut || this.ended) return;
+    this.windowShut = on;
+    this.windowMargin = on ? INCOMING_WINDOW : 0;
+    this.incomingWindow = on ? 0 : INCOMING_WINDOW;
+    this.sendSessionFlow();
   }
 
   /** a link's flow, with the session's window fields */
@@ -240,10 +266,10 @@ export class Amqp10Session {
     if (!(link instanceof IncomingLink)) {
       throw new Amqp10Error(Condition.notAllowed, `transfer on handle ${t.handle}, which is LocalMQ's sender`, 'session');
     }
-    if (this.incomingWindow === 0) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
+    if (this.incomingWindow <= -this.windowMargin) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
     this.nextIncomingId = seqAdd(this.nextIncomingId, 1);
     this.incomingWindow--;
-    if (this.incomingWindow < INCOMING_WINDOW / 2) {
+    if (!this.windowShut && this.incomingWindow < INCOMING_WINDOW / 2) {
       this.incomingWindow = INCOMING_WINDOW;
       this.sendSessionFlow();
     }

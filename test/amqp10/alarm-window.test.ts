@@ -1,0 +1,87 @@
+import { afterEach, expect, it } from 'vitest';
+import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
+import { startBroker, type LocalMQ } from '../../src/index.js';
+import { RawClient } from '../helpers/amqp10-raw.js';
+
+/**
+ * RabbitMQ 4 under a resource alarm (rabbit_amqp_session, conserve_resources): every session's
+ * incoming window is set to 0 and a session flow tells the client at once, so a sender stops
+ * before its next transfer whatever link credit it holds; transfers already on their way when the
+ * alarm went on are let in (up to the window's size past it: incoming_window_margin), not taken
+ * for a window violation; a session begun while the alarm is on starts with the window at 0;
+ * once the alarm clears, a flow opens the window again. (rhea obeys the window: memory-watermark.test.ts.)
+ */
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const sessionFlow = (c: RawClient, from: number) =>
+  c.next((g) => c.got.indexOf(g) >= from && 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined) as Promise<{ performative: Composite }>;
+
+async function senderOn(b: LocalMQ, channel: number, c?: RawClient): Promise<{ c: RawClient; begin: Composite }> {
+  c ??= await RawClient.open(b.ports['amqp']!);
+  const from = c.got.length;
+  c.frame(channel, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(1000), outgoingWindow: uint(1000) });
+  const begin = (await c.next((g) => c.got.indexOf(g) >= from && 'performative' in g && g.performative.$ === 'begin')) as { performative: Composite };
+  c.frame(channel, { $: 'attach', name: `s${channel}`, handle: uint(0), role: false, sndSettleMode: 1, source: { $: 'source' }, target: { $: 'target', address: '/queues/wm' } } as Composite);
+  await c.next((g) => c.got.indexOf(g) >= from && 'performative' in g && g.performative.$ === 'attach');
+  return { c, begin: begin.performative };
+}
+
+const transfer = (c: RawClient, channel: number, id: number) =>
+  c.frame(channel, { $: 'transfer', handle: uint(0), deliveryId: uint(id), deliveryTag: Buffer.from([id]), messageFormat: uint(0), settled: true } as Composite, encodeMessage({ body: { kind: 'value', value: `m${id}` } }));
+
+/** an attach on the connection answered: every frame sent before it was read */
+async function roundTrip(c: RawClient, channel: number, handle: number): Promise<void> {
+  const from = c.got.length;
+  c.frame(channel, { $: 'attach', name: `probe${handle}`, handle: uint(handle), role: true, source: { $: 'source', address: '/queues/wm' }, target: { $: 'target' } } as Composite);
+  await c.next((g) => c.got.indexOf(g) >= from && 'performative' in g && g.performative.$ === 'attach');
+}
+
+it('RabbitMQ profile: the alarm shuts every session window at once (a flow with incoming-window 0), transfers in flight are let in, a new session begins shut; cleared, the window opens', async () => {
+  const b = await startBroker({ limits: { memoryHighWatermark: 1000 } });
+  cleanup.push(() => b.stop());
+  b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  const { c, begin } = await senderOn(b, 0);
+  cleanup.push(() => c.socket.destroy());
+  // the link's credit, granted before the alarm
+  await c.next((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === 0);
+  expect(begin['incomingWindow']).toBeGreaterThan(0);
+
+  const shut = sessionFlow(c, c.got.length);
+  b.publish('', 'wm', Buffer.alloc(2000));
+  expect(b.core.alarmed).toBe(true);
+  expect((await shut).performative['incomingWindow']).toBe(0);
+
+  // a transfer the client wrote before it heard: let in, the session goes on
+  transfer(c, 0, 0);
+  transfer(c, 0, 1);
+  await roundTrip(c, 0, 1);
+  expect(b.queue('wm').messageCount()).toBe(3);
+  expect(c.got.some((g) => 'performative' in g && (g.performative.$ === 'end' || g.performative.$ === 'close'))).toBe(false);
+
+  // a session begun while the alarm is on: its window is 0 from the start (and its link gets no credit)
+  const second = await senderOn(b, 1, c);
+  expect(second.begin['incomingWindow']).toBe(0);
+
+  const opened = sessionFlow(c, c.got.length);
+  b.queue('wm').purge();
+  expect(b.core.alarmed).toBe(false);
+  expect((await opened).performative['incomingWindow']).toBeGreaterThan(0);
+});
+
+it('ActiveMQ profile: the alarm leaves the session window as it is (producer flow control holds credit or the transport instead)', async () => {
+  const b = await startBroker({ engine: 'activemq', limits: { memoryHighWatermark: 1000 } });
+  cleanup.push(() => b.stop());
+  const c = await RawClient.open(b.ports['amqp10']!);
+  cleanup.push(() => c.socket.destroy());
+  c.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(1000), outgoingWindow: uint(1000) });
+  await c.performative('begin');
+  const from = c.got.length;
+  b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  b.publish('', 'wm', Buffer.alloc(2000));
+  expect(b.core.alarmed).toBe(true);
+  await roundTrip(c, 0, 1);
+  expect(c.got.slice(from).some((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined)).toBe(false);
+});
