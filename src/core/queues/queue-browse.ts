@@ -172,6 +172,11 @@ export class QueueBrowse {
     return this.copy.error;
   }
 
+  /** every delivered one held at the start is gathered (what comes after them can be shown) */
+  get gathered(): boolean {
+    return this.gather === undefined;
+  }
+
   /** everything shown or passed over: the browse of this queue is over */
   get done(): boolean {
     return this.finished;
