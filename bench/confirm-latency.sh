@@ -24,6 +24,8 @@
 # bench/confirm-gap-trace.ts then prints, for each gap over 100 ms, what of these overlapped it.
 # PAUSES=1 (default: as TRACE): the pause log alone, without strace and perf (the broker otherwise as untraced).
 # The order of the brokers in a round (LocalMQ, RabbitMQ, BEFORE) turns by one place each round.
+# PROFILE=1 (FRESH): each LocalMQ broker also under `node --cpu-prof` (and the pause log); bench/confirm-stall-profile.ts
+# then shows what the loop ran in each stall of 25 ms or more while the publisher ran (the profiler costs some speed).
 # RABBITMQ=0: LocalMQ alone (no ratio; for more rounds of point 3d's gaps per lock hold: a round takes a third of the time).
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
@@ -58,7 +60,9 @@ RABBITMQ=${RABBITMQ:-1}
 # ---- LocalMQ: the built CLI on a data dir (fsynced journal), other listeners off
 # start_lmq DIST DIR PORT: a broker of the checkout DIST on DIR/data, its AMQP on PORT (STOMP, MQTT, HTTP after it)
 TRACE=${TRACE:-0}
+PROFILE=${PROFILE:-0}
 PAUSES=${PAUSES:-$TRACE}
+[ "$PROFILE" = 0 ] || PAUSES=1
 if [ "$PAUSES" != 0 ]; then
   # compiled to JavaScript, not run through tsx: `--import tsx` in the broker would put every module the broker
   # loads later (its protocols', lazily, at the first connections) through tsx's loader thread, a cost the
@@ -71,14 +75,16 @@ TRACED_CALLS=pwrite64,pwritev,pwritev2,pread64,fdatasync,fsync,sync_file_range,o
 start_lmq() {
   local dist=$1 dir=$2 port=$3 tracer=()
   mkdir -p "$dir"
-  local preload=()
+  local preload=() prof=()
+  # PROFILE=1: its CPU profile (main thread: <dir>/CPU.*.0.*.cpuprofile), for bench/confirm-stall-profile.ts
+  [ "$PROFILE" = 0 ] || prof=(--cpu-prof --cpu-prof-dir "$dir" --cpu-prof-interval 200)
   [ "$TRACE" = 0 ] || tracer=(strace -f --seccomp-bpf -tt -T -e "trace=$TRACED_CALLS" -o "$dir/strace.txt")
   # its GC pauses and event-loop stalls (bench/lib/broker-pauses.ts, compiled above), written when it exits
   [ "$PAUSES" = 0 ] || preload=(--import "$W/preload/broker-pauses.js")
   # worked out first: the background job then forks nothing but the broker (its only child under strace)
   local off
   off=$(node "$dist/dist/cli/main.js" start --help | grep -oE -- '--[a-z0-9-]+-port <' | sed 's/ <//' | sort -u | grep -vE -- '--(amqp|stomp|mqtt|http)-port' | sed 's/$/ off/')
-  BROKER_PAUSES_OUT="$dir/pauses.jsonl" "${tracer[@]}" node "${preload[@]}" "$dist/dist/cli/main.js" start --data-dir "$dir/data" --run-dir "$dir" --log-level warn \
+  BROKER_PAUSES_OUT="$dir/pauses.jsonl" "${tracer[@]}" node "${prof[@]}" "${preload[@]}" "$dist/dist/cli/main.js" start --data-dir "$dir/data" --run-dir "$dir" --log-level warn \
     --amqp-port "$port" --stomp-port $((port+1)) --mqtt-port $((port+2)) --http-port $((port+3)) $off \
     > "$dir/out.log" 2>&1 < /dev/null &
   local pid=$!
@@ -103,7 +109,7 @@ if [ "$FRESH" = 0 ]; then
 fi
 PERF_PID=
 PERF_OUT=
-if [ "$TRACE" != 0 ]; then
+if [ "$TRACE" != 0 ] || [ "$PROFILE" != 0 ]; then
   mkdir -p "$W/trace"
   # epoch ns - CLOCK_MONOTONIC ns (process.hrtime is CLOCK_MONOTONIC, as perf's -k monotonic)
   node -e 'console.log(String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - process.hrtime.bigint()))' > "$W/trace/mono-offset-ns"
@@ -211,3 +217,4 @@ stop_probes
 stop_perf
 npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"
 [ "$PAUSES" = 0 ] && [ "$TRACE" = 0 ] || npx tsx bench/confirm-gap-trace.ts "$W" | tee "$W/gap-trace.txt"
+[ "$PROFILE" = 0 ] || npx tsx bench/confirm-stall-profile.ts "$W" | tee "$W/stall-profile.txt"
