@@ -226,7 +226,7 @@ export class VHost implements QueueHost, DeadLetterTarget {
       o = { ...o, arguments: { ...o.arguments, 'x-max-priority': 9 } };
     }
     if (existing) {
-      existing.checkAccess(owner);
+      existing.checkAccess(owner, o.exclusive);
       this.checkQueueEquivalence(existing, o);
       existing.touch();
       return existing;

@@ -81,6 +81,25 @@ describe('queues', () => {
     await other.close();
   });
 
+  it('a shared queue redeclared exclusive: 405 RESOURCE_LOCKED, from another connection or its own (RabbitMQ 3.10.8)', async () => {
+    // asked (/tmp/s18-fidelity/amqp-excl2.mjs; review-s18-2 P1): a durable shared queue declared again with
+    // exclusive=true (durable true or false) -> 405 for another connection and for the one that made it; the old
+    // code answered 406 inequivalent arg (the exclusive access is checked before the equivalence)
+    const q = `shared.excl.${Date.now()}`;
+    await ch.assertQueue(q, { durable: true });
+    const other = await connect(broker());
+    const och = await other.createChannel();
+    const lockedForOther = channelClosed(och);
+    och.assertQueue(q, { durable: false, exclusive: true }).catch(() => undefined);
+    const err = await lockedForOther;
+    expect([err.code, err.message.includes('RESOURCE_LOCKED - cannot obtain exclusive access to locked queue')]).toEqual([405, true]);
+    const lockedForOwn = channelClosed(ch);
+    ch.assertQueue(q, { durable: true, exclusive: true }).catch(() => undefined);
+    expect((await lockedForOwn).code).toBe(405);
+    await other.close();
+    broker().core.vhost('/')!.deleteQueue(q, false, false, null);
+  });
+
   it('auto-delete queue is deleted when its last consumer cancels', async () => {
     await ch.assertQueue('auto.q', { autoDelete: true });
     await ch.consume('auto.q', () => undefined, { consumerTag: 'only' });

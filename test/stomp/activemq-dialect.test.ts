@@ -325,6 +325,8 @@ describe('activemq dialect: transaction refusals (ActiveMQ 5.17)', () => {
       ['COMMIT', { transaction: 'none' }, 'Invalid transaction id: none'],
       ['SEND', { destination: '/queue/tx.texts', transaction: 'none' }, 'Invalid transaction id: none'],
       ['ACK', { id: 'nope', transaction: 'none' }, 'Invalid transaction id: none'],
+      // but the ack id's presence before the transaction (5.17 asked, review-s18-2 F5)
+      ['ACK', { transaction: 'none' }, 'ACK received without a ack id for acknowledge!'],
       ['BEGIN', {}, 'Must specify the transaction you are beginning'],
       ['COMMIT', {}, 'Must specify the transaction you are committing'],
       // 5.17.2's onStompAbort has onStompCommit's text

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useBroker } from '../helpers/broker.js';
+import { subscriptionQueueName } from '../../src/protocols/stomp/endpoints.js';
 import { RawStomp, getHeader, wireFrame } from '../helpers/stomp.js';
 
 /**
@@ -147,6 +148,21 @@ describe('RabbitMQ STOMP: a header value the plugin cannot read is a Processing 
       return queue ? [queue.durable, queue.options.exclusive] : 'none';
     };
     expect(['pe.both.1', 'pe.both.2', 'pe.both.3', 'pe.both.4'].map(shape)).toEqual([[true, false], [false, true], 'none', [true, false]]);
+    client.close();
+  });
+
+  it('a /topic subscription: the last of durable / persistent makes its queue durable, either names it by the id (RabbitMQ 3.10.8, review-s18-2 F1b)', async () => {
+    // asked (topic-dur.mjs): durable:true, persistent:false -> durable=false; persistent:false, durable:true -> durable=true
+    const { client } = await RawStomp.connected(broker());
+    const cases: [string, [string, string][]][] = [
+      ['s1', [['durable', 'true'], ['persistent', 'false']]],
+      ['s2', [['persistent', 'false'], ['durable', 'true']]],
+    ];
+    for (const [id, headers] of cases) {
+      client.write(wireFrame('SUBSCRIBE', [['destination', '/topic/pe.topic.dur'], ['id', id], ...headers, ['auto-delete', 'false'], ['receipt', id]]));
+      await client.receipt(id);
+    }
+    expect(cases.map(([id]) => vhost().getQueue(subscriptionQueueName('pe.topic.dur', id))?.durable)).toEqual([false, true]);
     client.close();
   });
 });

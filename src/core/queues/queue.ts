@@ -263,9 +263,14 @@ export class Queue {
     return describeQueue(this.vhost, this.name);
   }
 
-  /** exclusive queues belong to one connection; anyone else gets 405 RESOURCE_LOCKED */
-  checkAccess(owner: object | null): void {
-    if (this.options.exclusive && this.options.owner !== owner) {
+  /**
+   * exclusive queues belong to one connection; anyone else gets 405 RESOURCE_LOCKED. `exclusiveWanted`: a
+   * redeclaration asking for exclusive access, refused the same way for a queue this owner does not hold, before
+   * any equivalence check (RabbitMQ 3.10.8, review-s18-2 P1: a shared durable queue redeclared exclusive by another
+   * connection -> 405, not 406 inequivalent arg)
+   */
+  checkAccess(owner: object | null, exclusiveWanted = false): void {
+    if ((this.options.exclusive || exclusiveWanted) && this.options.owner !== owner) {
       throw resourceLocked(
         `cannot obtain exclusive access to locked ${this.describe()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
       );

@@ -473,11 +473,12 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   /** true when it sends the frame's receipt itself (later) */
   private onAck(frame: StompFrame, command: 'ACK' | 'NACK'): boolean {
-    // the transaction first, then the ack id (ActiveMQ 5.17 asked, review-s18-2 P3: ACK id:nope transaction:none ->
-    // `Invalid transaction id: none`; RabbitMQ's maybe_with_transaction wraps ack_action likewise)
+    // the ack id first, then the transaction (RabbitMQ 3.10.8 asked, review-s18-2 F5: ACK id:nope / no id / an id of
+    // no subscription, transaction:none -> Invalid header / Missing header / Subscription not found; ActiveMQ checks
+    // the transaction between the id's presence and the id itself, in its resolveAck)
+    const resolved = this.dialect.resolveAck(frame, command);
     const txId = getHeader(frame, 'transaction');
     const t = txId !== undefined ? this.requireTransaction(txId) : undefined;
-    const resolved = this.dialect.resolveAck(frame, command);
     // nothing to settle (a stale ack id ActiveMQ still answers): its receipt in frame order
     if (resolved === undefined) return false;
     const { sub, deliveryTag, requeue } = resolved;
@@ -510,6 +511,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     const id = this.transactionId(frame, 'BEGIN');
     if (this.dialect.refusesSecondBegin && this.transactions.has(id)) throw new StompError('Transaction already started', `The transaction was already started: ${id}`, [], 'BEGIN');
     this.transactions.set(id, { tx: new Transaction(this.ctx.broker.durability), receipts: [] });
+  }
+
+  /** is transaction `id` open on this connection (DialectConnection: ActiveMQ checks an ACK's in its own order) */
+  hasTransaction(id: string): boolean {
+    return this.transactions.has(id);
   }
 
   private requireTransaction(id: string): StompTransaction {

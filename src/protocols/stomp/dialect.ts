@@ -41,6 +41,8 @@ export interface DialectConnection extends EndpointContext {
   failed(err: unknown): void;
   /** RabbitMQ's `/temp-queue/` reply-to rewriting */
   replyToFor(header: string | undefined): string | undefined;
+  /** is transaction `id` open on this connection */
+  hasTransaction(id: string): boolean;
 }
 
 export interface ConnectedReply {

@@ -103,11 +103,14 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
     case 'exchange': {
       const bind = dest.kind === 'topic' ? { exchange: 'amq.topic', key: dest.name } : { exchange: dest.exchange, key: dest.key ?? '' };
       const keyName = dest.kind === 'topic' ? dest.name : bind.key;
-      declaredDurability(frame); // refuses a durable / persistent that is no boolean, before anything is declared
+      // the queue's durability: the last of durable / persistent (refused when no boolean, before anything is
+      // declared); its name: from the id when either says true (has_durable_header). RabbitMQ 3.10.8 (review-s18-2
+      // F1b, asked: SUBSCRIBE /topic/t id:s1 durable:true persistent:false -> durable=false)
+      const durable = declaredDurability(frame) === true && id !== undefined;
+      const named = isDurableSubscription(frame) && id !== undefined;
       const args = queueArguments(frame);
-      const durable = isDurableSubscription(frame) && id !== undefined;
       // x-queue-name names the subscription's queue, as rabbit_stomp_util:subscription_queue_name/3 does
-      const name = getHeader(frame, 'x-queue-name') ?? subscriptionQueueName(keyName, durable ? id : randomBytes(16).toString('base64url'));
+      const name = getHeader(frame, 'x-queue-name') ?? subscriptionQueueName(keyName, named ? id : randomBytes(16).toString('base64url'));
       // RabbitMQ 3.10 (rabbit_stomp_util:default_params/1): not exclusive, auto-delete,
       // durable or not; a durable subscription that outlives its consumer says
       // auto-delete:false (rabbitmqctl list_queues on 3.10.8 shows exactly this)
