@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { RawClient } from '../helpers/amqp10-raw.js';
+import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 
 /**
  * RabbitMQ 4 under a resource alarm (rabbit_amqp_session, conserve_resources): every session's
@@ -84,4 +85,32 @@ it('ActiveMQ profile: the alarm leaves the session window as it is (producer flo
   expect(b.core.alarmed).toBe(true);
   await roundTrip(c, 0, 1);
   expect(c.got.slice(from).some((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined)).toBe(false);
+});
+
+it('ActiveMQ profile: under the alarm a pre-settled send stops the reading of its connection (ActiveMQ blocks the transport in it), until the alarm clears', async () => {
+  const b = await startBroker({ engine: 'activemq', limits: { memoryHighWatermark: 1000 } });
+  cleanup.push(() => b.stop());
+  b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  const conn = await rheaConnect(b.ports['amqp10']!);
+  const watcher = await rheaConnect(b.ports['amqp10']!);
+  cleanup.push(() => rheaClose(watcher));
+  cleanup.push(() => rheaClose(conn));
+  cleanup.push(() => b.queue('wm').purge()); // first: a held socket reads no close
+  const s = await openSender(conn, { target: { address: 'queue://wm' }, snd_settle_mode: 1 });
+  b.publish('', 'wm', Buffer.alloc(2000));
+  expect(b.core.alarmed).toBe(true);
+  // the link holds ActiveMQ's 1000 credit: rhea writes the transfer; the broker takes it and reads no further
+  s.send({ body: 'while over' });
+  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  const attached = openReceiver(conn, { source: { address: 'queue://wm' }, credit_window: 0 } as never).then((r) => r.close());
+  let answered = false;
+  void attached.then(() => (answered = true));
+  // another connection's attach is answered meanwhile (twice: the held one had its turn to be read)
+  await openReceiver(watcher, { source: { address: 'queue://wm' }, credit_window: 0 } as never).then((r) => r.close());
+  await openReceiver(watcher, { source: { address: 'queue://wm' }, credit_window: 0 } as never).then((r) => r.close());
+  expect(answered).toBe(false);
+  expect(b.queue('wm').messageCount()).toBe(2);
+  b.queue('wm').purge();
+  expect(b.core.alarmed).toBe(false);
+  await attached;
 });

@@ -270,6 +270,10 @@ export class IncomingLink {
       if (!settled) this.session.sendDispositions(true, [id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
       return;
     }
+    // ActiveMQ's transport blocks in a pre-settled send under producer flow control (its credit is topped up
+    // before it): under the alarm the socket is not read after one (PublisherFlow.published); RabbitMQ 4 and an
+    // unsettled sender are stopped by the session window / credit instead
+    if (settled && this.conn.ctx.dialect === 'activemq') this.conn.flow?.published();
     try {
       flags = this.vhost.publish(resolved.exchange, key, message);
     } catch (err) {
