@@ -28,7 +28,16 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * the broker's side of the one `protocol` connection: its idle rule asked as its timer asks it, on
+ * a clock stepped `stepMs` at a time three times (far past the timeout: no sleep), never gone while held
+ */
+function heldThroughIdleChecks(broker: LocalMQ, protocol: 'amqp' | 'stomp' | 'mqtt', stepMs: number): void {
+  const sides = broker.connections().filter((c) => c.protocol === protocol);
+  expect(sides).toHaveLength(1);
+  const side = sides[0] as unknown as { checkIdle(now: number): boolean };
+  for (let k = 1; k <= 3; k++) expect(side.checkIdle(Date.now() + stepMs * k)).toBe(false);
+}
 
 async function memoryBroker(): Promise<LocalMQ> {
   const broker = await startBroker();
@@ -37,7 +46,7 @@ async function memoryBroker(): Promise<LocalMQ> {
 }
 
 describe('a held connection is not taken for dead', () => {
-  it('AMQP 0-9-1, heartbeat 1 s: held by the journal for 3 s (syncs held), stays open and publishes on after', async () => {
+  it('AMQP 0-9-1, heartbeat 1 s: held by the journal (syncs held), stays open through its heartbeat checks and publishes on after', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'localmq-held-hb-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const fs = new FaultyFs();
@@ -56,7 +65,8 @@ describe('a held connection is not taken for dead', () => {
     for (let i = 0; i < 2000; i++) ch.sendToQueue('hb', Buffer.alloc(1024), { persistent: true });
     await behind;
     await fs.fsyncHeld();
-    await wait(3000);
+    // past two missed heartbeats (2 s) three times over
+    heldThroughIdleChecks(broker, 'amqp', 3000);
     expect(closed).toBe('');
     fs.releaseFsyncs();
     // the rest is read, and a round trip after it answered
@@ -64,7 +74,7 @@ describe('a held connection is not taken for dead', () => {
     expect(closed).toBe('');
   });
 
-  it('STOMP, heart-beat 500 ms from the client: held by the alarm for 2.5 s, stays open and answers after', async () => {
+  it('STOMP, heart-beat 500 ms from the client: held by the alarm, stays open through its heart-beat checks and answers after', async () => {
     const broker = await memoryBroker();
     const { client } = await RawStomp.connected(broker, { 'heart-beat': '500,0' });
     cleanup.push(() => client.close());
@@ -73,7 +83,8 @@ describe('a held connection is not taken for dead', () => {
     const read = new Promise<void>((resolve) => broker.core.once('published', () => resolve()));
     client.send('SEND', { destination: '/queue/hb' }, 'under the alarm');
     await read;
-    await wait(2500);
+    // past two missed periods (1 s) three times over
+    heldThroughIdleChecks(broker, 'stomp', 2500);
     expect(client.closed).toBe(false);
     broker.core.alarms.setMemory(false);
     client.send('SEND', { destination: '/queue/hb', receipt: 'after' }, 'after the alarm');
@@ -81,7 +92,7 @@ describe('a held connection is not taken for dead', () => {
     expect(client.closed).toBe(false);
   });
 
-  it('MQTT 3.1.1, keep-alive 1 s: held by the alarm for 2.5 s, stays open and answers PINGREQ after', async () => {
+  it('MQTT 3.1.1, keep-alive 1 s: held by the alarm, stays open through its keep-alive checks and answers PINGREQ after', async () => {
     const broker = await memoryBroker();
     const raw = await Raw.open(mqttPort(broker));
     cleanup.push(() => raw.socket.destroy());
@@ -94,7 +105,8 @@ describe('a held connection is not taken for dead', () => {
     const read = new Promise<void>((resolve) => broker.core.once('published', () => resolve()));
     raw.send({ cmd: 'publish', topic: 'hb', payload: Buffer.from('under the alarm'), qos: 0, retain: false, dup: false });
     await read;
-    await wait(2500);
+    // past one and a half keep-alives (1.5 s) three times over
+    heldThroughIdleChecks(broker, 'mqtt', 2500);
     expect(closed).toBe(false);
     broker.core.alarms.setMemory(false);
     raw.send({ cmd: 'pingreq' });

@@ -535,16 +535,23 @@ export class AmqpConnection implements ClientConnection, FlowControlled {
     const periodMs = (this.heartbeat * 1000) / 2;
     this.heartbeatTimer = setInterval(() => {
       const now = Date.now();
-      // two missed intervals from the client and it is gone, as RabbitMQ judges it; not while
-      // its reading is held (its heartbeats wait unread: RabbitMQ pauses the monitor then)
-      if (now - this.lastReceived > this.heartbeat * 2000 && !this.flow?.holding) {
-        this.log.warn('missed heartbeats from client', { timeout: this.heartbeat });
-        this.socket.destroy();
-        return;
-      }
+      if (this.checkIdle(now)) return;
       if (now - this.lastSent >= periodMs) this.write(HEARTBEAT_FRAME);
     }, periodMs);
     this.heartbeatTimer.unref();
+  }
+
+  /**
+   * The heartbeat monitor, once, at `now` (its timer asks it; tests ask it on a stepped clock
+   * instead of sleeping): two missed intervals from the client and it is gone, as RabbitMQ judges
+   * it (closed: true); not while its reading is held (its heartbeats wait unread: RabbitMQ pauses
+   * the monitor then)
+   */
+  checkIdle(now: number): boolean {
+    if (this.heartbeat === 0 || now - this.lastReceived <= this.heartbeat * 2000 || this.flow?.holding) return false;
+    this.log.warn('missed heartbeats from client', { timeout: this.heartbeat });
+    this.socket.destroy();
+    return true;
   }
 
   // ---- output --------------------------------------------------------------------

@@ -552,23 +552,26 @@ export class MqttConnection implements ClientConnection, ConsumerSink, FlowContr
     // [MQTT-3.1.2-24]: one and a half keep-alive periods without a packet ends the connection
     const limit = this.keepAlive * 1500;
     const check = () => {
-      const idle = Date.now() - this.lastPacketAt;
-      if (this.flow?.holding) {
-        // its reading is held: what it sent waits unread, silence is not judged (resumeReading restarts the clock)
-        this.keepAliveTimer = setTimeout(check, limit);
-        this.keepAliveTimer.unref();
-        return;
-      }
-      if (idle >= limit) {
-        this.ctx.logger.info('MQTT client missed its keep-alive', { clientId: this.clientId, keepAlive: this.keepAlive, remote: this.remoteAddress });
-        this.protocolFailure(RC.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
-        return;
-      }
-      this.keepAliveTimer = setTimeout(check, limit - idle);
+      const now = Date.now();
+      if (this.checkIdle(now)) return;
+      // held: looked at again a whole limit later (resumeReading restarts the clock)
+      this.keepAliveTimer = setTimeout(check, this.flow?.holding ? limit : limit - (now - this.lastPacketAt));
       this.keepAliveTimer.unref();
     };
     this.keepAliveTimer = setTimeout(check, limit);
     this.keepAliveTimer.unref();
+  }
+
+  /**
+   * The keep-alive rule, once, at `now` (its timer asks it; tests ask it on a stepped clock
+   * instead of sleeping): one and a half keep-alive periods without a packet end the connection
+   * (true); not while its reading is held: what it sent waits unread, silence is not judged
+   */
+  checkIdle(now: number): boolean {
+    if (this.keepAlive <= 0 || this.flow?.holding || now - this.lastPacketAt < this.keepAlive * 1500) return false;
+    this.ctx.logger.info('MQTT client missed its keep-alive', { clientId: this.clientId, keepAlive: this.keepAlive, remote: this.remoteAddress });
+    this.protocolFailure(RC.KEEP_ALIVE_TIMEOUT, 'keep alive timeout');
+    return true;
   }
 
   // ---- PUBLISH from the client ----------------------------------------------------

@@ -88,6 +88,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private lastSent = Date.now();
   private sendTimer: NodeJS.Timeout | undefined;
   private receiveTimer: NodeJS.Timeout | undefined;
+  /** the client's heart-beat period the monitor judges (0: none) */
+  private receiveMs = 0;
   private closeTimer: NodeJS.Timeout | undefined;
   /** closes a connection whose CONNECT has not been answered within the handshake timeout */
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -659,18 +661,25 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.sendTimer.unref();
     }
     if (receiveMs > 0) {
-      this.receiveTimer = setInterval(() => {
-        // RabbitMQ's heart-beat monitor: a client silent for two periods is gone
-        // not while its reading is held: its heart-beats wait unread (RabbitMQ pauses the monitor)
-        if (Date.now() - this.lastReceived > receiveMs * 2 && !this.flow?.holding) {
-          this.log.warn('STOMP client missed heart-beats', { periodMs: receiveMs, remote: this.remoteAddress });
-          this.state = 'closing';
-          this.teardownSession();
-          this.transport.destroy();
-        }
-      }, timerDelay(receiveMs / 2));
+      this.receiveMs = receiveMs;
+      this.receiveTimer = setInterval(() => this.checkIdle(Date.now()), timerDelay(receiveMs / 2));
       this.receiveTimer.unref();
     }
+  }
+
+  /**
+   * RabbitMQ's heart-beat monitor, once, at `now` (its timer asks it; tests ask it on a stepped
+   * clock instead of sleeping): a client silent for two of its periods is gone (closed: true); not
+   * while its reading is held: its heart-beats wait unread (RabbitMQ pauses the monitor)
+   */
+  checkIdle(now: number): boolean {
+    const receiveMs = this.receiveMs;
+    if (receiveMs === 0 || now - this.lastReceived <= receiveMs * 2 || this.flow?.holding) return false;
+    this.log.warn('STOMP client missed heart-beats', { periodMs: receiveMs, remote: this.remoteAddress });
+    this.state = 'closing';
+    this.teardownSession();
+    this.transport.destroy();
+    return true;
   }
 
   private stopHeartbeats(): void {
