@@ -25,7 +25,7 @@ import { ActiveMqStompDialect } from './activemq/dialect.js';
 import { parseDestination } from './destination.js';
 import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
-import { StompError, quoted, quotedOrCodes, toStompError } from './errors.js';
+import { StompError, UnknownTransactionError, quoted, quotedOrCodes, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
@@ -520,7 +520,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   private requireTransaction(id: string): StompTransaction {
     const t = this.transactions.get(id);
-    if (!t) throw new StompError('Bad transaction', `Invalid transaction identifier: ${quoted(id)}\n`);
+    if (!t) throw new UnknownTransactionError(id);
     return t;
   }
 

@@ -21,6 +21,13 @@ export class StompError extends Error {
   }
 }
 
+/** a frame names a transaction not open on this connection (RabbitMQ's `Bad transaction`; ActiveMQ words it by the id) */
+export class UnknownTransactionError extends StompError {
+  constructor(readonly transactionId: string) {
+    super('Bad transaction', `Invalid transaction identifier: ${quoted(transactionId)}\n`);
+  }
+}
+
 /**
  * What rabbit_stomp_processor:process_request answers when handling a frame crashes (any exception
  * but a channel's or a protocol error): ERROR `Processing error` with that body, the session going

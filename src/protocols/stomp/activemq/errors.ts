@@ -1,5 +1,5 @@
 import type { StompHeader, StompSerializeOptions } from '../codec/index.js';
-import { StompError } from '../errors.js';
+import { StompError, UnknownTransactionError } from '../errors.js';
 
 const KNOWN_COMMANDS = new Set(['SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN', 'COMMIT', 'ABORT', 'DISCONNECT']);
 /** frames only a server sends */
@@ -71,10 +71,8 @@ export function amqErrorText(e: StompError): string {
       return 'Invalid Protocol version, supported versions are: [1.2, 1.1, 1.0]';
     // ActiveMQ 5.17 asked (review-s18-2 P3, tx-texts.mjs): COMMIT / ABORT / SEND / ACK in transaction:none, and
     // BEGIN / COMMIT / ABORT without a transaction header
-    case 'Bad transaction': {
-      const m = /^Invalid transaction identifier: (".*")\n?$/.exec(e.detail);
-      return `Invalid transaction id: ${m ? (JSON.parse(m[1]!) as string) : ''}`;
-    }
+    case 'Bad transaction':
+      return `Invalid transaction id: ${e instanceof UnknownTransactionError ? e.transactionId : ''}`;
     case 'Missing transaction':
       return `Must specify the transaction you are ${TX_VERBS[e.command ?? ''] ?? 'using'}`;
     default:
