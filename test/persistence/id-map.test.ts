@@ -21,6 +21,15 @@ function random(seed: number): () => number {
 const B = 16;
 
 /** settle `drop` ids picked from `held` (some twice: the second delete finds nothing), in both */
+/** a burst of `count` new ids from `next` on (publishes), each set to id x `factor` in both; the next id after them */
+function publish(map: IdMap<number>, model: Map<number, number>, next: number, count: number, factor: number): number {
+  for (let i = 0; i < count; i++, next++) {
+    map.set(next, next * factor);
+    model.set(next, next * factor);
+  }
+  return next;
+}
+
 function settle(map: IdMap<number>, model: Map<number, number>, rnd: () => number, held: number[], drop: number): void {
   for (let i = 0; i < drop; i++) {
     const id = held[Math.floor(rnd() * held.length)]!;
@@ -50,12 +59,7 @@ describe('IdMap', () => {
     let next = 1;
     for (let round = 0; round < 80; round++) {
       // a burst of new ids (publishes), then settles from anywhere (acks), sometimes all of them
-      const add = Math.floor(rnd() * 3 * B);
-      for (let i = 0; i < add; i++) {
-        const id = next++;
-        map.set(id, id * 2);
-        model.set(id, id * 2);
-      }
+      next = publish(map, model, next, Math.floor(rnd() * 3 * B), 2);
       const held = [...model.keys()];
       settle(map, model, rnd, held, round % 7 === 6 ? held.length : Math.floor(rnd() * held.length));
       // a compaction copy sets an id already held again
@@ -156,12 +160,7 @@ describe('IdMap', () => {
     const model = new Map<number, number>();
     let next = 1;
     for (let round = 0; round < 120; round++) {
-      const add = Math.floor(rnd() * 2 * B);
-      for (let i = 0; i < add; i++) {
-        const id = next++;
-        map.set(id, id);
-        model.set(id, id);
-      }
+      next = publish(map, model, next, Math.floor(rnd() * 2 * B), 1);
       const held = [...model.keys()];
       settle(map, model, rnd, held, round % 9 === 8 ? held.length : Math.floor(rnd() * held.length * 0.6));
       // held ids set again, and settled ids given back (a requeue keeps its message's id)
