@@ -244,7 +244,16 @@ describe('recycled journal segment files', () => {
     const store = first.store;
     // the 20 consumed; churn rolls past segment 1, which is then compacted away and recycled
     for (const m of first.held(v1)) store.removeMessage(v1, m.id);
+    // segment 1 compacted away while the head's data is dead too (more than a segment's worth dead) and
+    // before any other segment is: the only spare when the next file is made (a claim takes the spare
+    // with the most blocks, and segment 1 is small)
     store.putQueue(queueDef('q1'));
+    for (let i = 1; i <= 55; i++) store.addMessage(500 + i, msg('x'.repeat(1000)), [q1]);
+    await sync(store);
+    for (let i = 1; i <= 55; i++) store.removeMessage(q1, 500 + i);
+    await sync(store);
+    await store.compact();
+    expect(readdirSync(dir)).toContain('0000000001.spare');
     store.putQueue(queueDef('kept'));
     const keptBodies = await churn(store, 10, 1000);
     expect(log.renamed.some(([from, to]) => from === '0000000001.spare' && to.endsWith('.jseg'))).toBe(true);
