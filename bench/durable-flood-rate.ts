@@ -17,11 +17,12 @@
  * up" case, where the credit flow must cost nothing (no `flow` polls, the rate kept, the same latency).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { compileJmsBench } from './lib/jms-bench.js';
+import { rssMiB, startCliBroker } from './lib/cli-broker.js';
 
 const [port, protocol, seconds, label] = [Number(process.argv[2]), process.argv[3]!, Number(process.argv[4]), process.argv[5] ?? ''];
 function flag(name: string): string | undefined {
@@ -32,17 +33,7 @@ const rate = Number(flag('rate') ?? 0);
 const dir = join(flag('data-root') ?? tmpdir(), `localmq-durable-flood-rate-${port}`);
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const broker = spawn('node', ['dist/cli/main.js', 'start', '--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(port), '--http-port', String(port + 1), '--openwire-port', String(port + 4), '--memory-high-watermark', '4GiB'], { stdio: ['ignore', 'pipe', 'pipe'] });
-await new Promise<void>((resolve) => {
-  let out = '';
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('is running')) resolve();
-  };
-  broker.stdout!.on('data', onData);
-  broker.stderr!.on('data', onData);
-});
+const broker = await startCliBroker(['--data-dir', `${dir}/data`, '--run-dir', dir, '--log-level', 'warn', '--free-ports', '--amqp-port', String(port), '--http-port', String(port + 1), '--openwire-port', String(port + 4), '--memory-high-watermark', '4GiB']);
 const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}`);
 const ch = await conn.createChannel();
 await ch.assertQueue('flood', { durable: true });

@@ -570,7 +570,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
 
   /**
    * FlowControlled: links stop granting credit while the alarm is on, and grant again after; in
-   * the RabbitMQ profile the sessions' incoming windows shut too (Amqp10Session.shutWindow)
+   * the RabbitMQ profile the sessions' incoming windows shut too (Amqp10Session.shutWindow), and a
+   * transfer that still comes stops the reading until the alarm clears (Amqp10Session.onTransfer)
    */
   alarmChanged(on: boolean): void {
     this.blocked = on;

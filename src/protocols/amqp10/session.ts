@@ -229,7 +229,9 @@ export class Amqp10Session {
    * (rabbit_amqp_session conserve_resources) the session's incoming window is set to 0 and the
    * peer told at once, so a sender stops before its next transfer whatever link credit it holds
    * (credit granted before the alarm cannot be taken back: 170 x 64 KiB per link); transfers
-   * already on their way are let in up to a window's worth; cleared, the window opens again.
+   * already on their way are no window violation up to a window's worth past it (RabbitMQ 4's
+   * incoming_window_margin), but the first stops the connection's reading (onTransfer); cleared,
+   * the window opens again.
    */
   shutWindow(on: boolean): void {
     if (on === this.windowShut || this.ended) return;
@@ -267,6 +269,14 @@ export class Amqp10Session {
       throw new Amqp10Error(Condition.notAllowed, `transfer on handle ${t.handle}, which is LocalMQ's sender`, 'session');
     }
     if (this.incomingWindow <= -this.windowMargin) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
+    // RabbitMQ profile, a transfer under the alarm (past the shut window: the client wrote it before it
+    // heard): its connection is not read again until the alarm clears (PublisherFlow.published), as
+    // 3.x's AMQP 1.0 reader blocks at the first transfer it reads while `blocking`
+    // (rabbit_amqp1_0_reader handle_1_0_session_frame). RabbitMQ 4 takes such transfers, up to its
+    // window's size (400) past it; here credit granted before the alarm (170 per link) would let
+    // in up to 10.6 MiB per 64 KiB link, which a memory alarm cannot afford. Checked before the
+    // publish: the one that crosses the watermark does not stop its own connection.
+    if (this.conn.blocked && this.conn.ctx.dialect === 'rabbitmq') this.conn.flow?.published();
     this.nextIncomingId = seqAdd(this.nextIncomingId, 1);
     this.incomingWindow--;
     if (!this.windowShut && this.incomingWindow < INCOMING_WINDOW / 2) {
