@@ -165,14 +165,17 @@ export class IncomingLink {
   // ---- credit --------------------------------------------------------------------
 
   /**
-   * Credit back up to the engine's maximum once it is down to its refill mark, unless the alarm or
-   * the journal's credit flow holds it. ActiveMQ tops a pre-settled delivery's link up whatever the
-   * store says (AmqpReceiver.processDelivery, before the send that producer flow control blocks):
-   * such a sender is stopped by its socket instead (takenWhileHeld).
+   * Credit back up to the engine's maximum once it is down to its refill mark, unless the journal's
+   * credit flow holds it, or (ActiveMQ) the alarm. ActiveMQ tops a pre-settled delivery's link up
+   * whatever the store says (AmqpReceiver.processDelivery, before the send that producer flow
+   * control blocks): such a sender is stopped by its socket instead (takenWhileHeld). RabbitMQ 4
+   * grants credit whatever the alarm (rabbit_amqp_session grant_link_credit, at attach too): the
+   * session's shut incoming window stops the transfers (Amqp10Session.shutWindow).
    */
   private topUp(presettled = false): void {
     const held = this.conn.creditHold && !(presettled && this.conn.ctx.dialect === 'activemq');
-    if (this.closed || this.conn.blocked || held || this.credit > this.creditPolicy.refillAt) return;
+    const alarmed = this.conn.blocked && this.conn.ctx.dialect === 'activemq';
+    if (this.closed || alarmed || held || this.credit > this.creditPolicy.refillAt) return;
     this.credit = this.creditPolicy.max;
     this.sendFlow();
   }
