@@ -59,6 +59,15 @@ export class IncomingLink {
   private readonly durable: OrderedDurableWaits<{ id: number; state: Composite }>;
   /** outcomes to send this turn, batched into ranges */
   private pendingAccepted: number[] = [];
+  /**
+   * ActiveMQ profile: credit comes with the answers to unsettled deliveries (AmqpReceiver tops the
+   * link up in the send's response handler), not on their receipt
+   */
+  private readonly creditWithAnswers: boolean;
+  /** ActiveMQ profile: unsettled deliveries taken while the alarm was on, not yet answered (see answer) */
+  private readonly takenAlarmed = new Set<number>();
+  /** their answers, held until the alarm clears */
+  private alarmAnswers: { id: number; state: Composite }[] = [];
   private flushScheduled = false;
 
   constructor(
@@ -69,6 +78,7 @@ export class IncomingLink {
     this.name = a.name;
     this.deliveryCount = a.initialDeliveryCount ?? 0;
     this.creditPolicy = CREDIT_POLICY[session.conn.ctx.dialect];
+    this.creditWithAnswers = session.conn.ctx.dialect === 'activemq';
     this.maxMessageSize = session.conn.ctx.broker.limits.settings.maxMessageSize;
     this.durable = session.conn.ctx.broker.durability.ordered((batch, err) => this.afterDurable(batch, err));
   }
@@ -189,6 +199,7 @@ export class IncomingLink {
   }
 
   creditMayFlow(): void {
+    if (this.alarmAnswers.length > 0 && !this.conn.blocked) this.sendAlarmAnswers();
     this.topUp();
   }
 
@@ -240,7 +251,8 @@ export class IncomingLink {
   private deliver(id: number, settled: boolean, payload: Buffer, state: Composite | undefined, messageFormat: number): void {
     if (this.coordinator) this.onControl(id, payload);
     else this.onMessage(id, settled, payload, state, messageFormat);
-    this.topUp(settled);
+    // (an unsettled delivery's credit comes with its answer in the ActiveMQ profile: answer)
+    if (settled || this.coordinator || !this.creditWithAnswers) this.topUp(settled);
   }
 
   private onMessage(id: number, settled: boolean, payload: Buffer, transferState: Composite | undefined, messageFormat: number): void {
@@ -253,7 +265,7 @@ export class IncomingLink {
         txn = this.session.enlist(transferState['txnId']);
         if (!txn) {
           // ActiveMQ's broker refuses the send ("has not been started"); a settled one is lost without a word
-          if (!settled) this.session.sendDispositions(true, [id], { $: 'rejected', error: this.conn.transactions.notStarted(transferState['txnId']) });
+          if (!settled) this.answer([id], { $: 'rejected', error: this.conn.transactions.notStarted(transferState['txnId']) });
           return;
         }
       }
@@ -270,13 +282,16 @@ export class IncomingLink {
     if (txn) {
       txn.tx.publish(resolved.exchange, key, message);
       // ActiveMQ answers at once, settled, with the transaction's provisional outcome
-      if (!settled) this.session.sendDispositions(true, [id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
+      if (!settled) this.answer([id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
       return;
     }
     // ActiveMQ's transport blocks in a pre-settled send under producer flow control (its credit is topped up
     // before it): under the alarm the socket is not read after one (PublisherFlow.published); RabbitMQ 4 and an
     // unsettled sender are stopped by the session window / credit instead
     if (settled && this.conn.ctx.dialect === 'activemq') this.conn.flow?.published();
+    // ActiveMQ answers an unsettled send taken while memory is over only once it is under again
+    // (Queue.send: the message waits in messagesWaitingForSpace, its response with it): see answer
+    else if (!settled && this.creditWithAnswers && this.conn.blocked) this.takenAlarmed.add(id);
     try {
       flags = this.vhost.publish(resolved.exchange, key, message);
     } catch (err) {
@@ -296,7 +311,7 @@ export class IncomingLink {
     } else state = ACCEPTED;
     if ((isPersistent(message) && flags & Routed) || this.durable.outstanding > 0) this.durable.add({ id, state });
     else if (state === ACCEPTED) this.accept(id);
-    else this.session.sendDispositions(true, [id], state);
+    else this.answer([id], state);
   }
 
   /**
@@ -365,7 +380,7 @@ export class IncomingLink {
       this.session.detachWithError(this, error.condition, error.description ?? '');
       return;
     }
-    this.session.sendDispositions(true, [id], { $: 'rejected', error });
+    this.answer([id], { $: 'rejected', error });
   }
 
   private accept(id: number): void {
@@ -376,23 +391,60 @@ export class IncomingLink {
       this.flushScheduled = false;
       const ids = this.pendingAccepted;
       this.pendingAccepted = [];
-      this.session.sendDispositions(true, ids, ACCEPTED);
+      this.answer(ids, ACCEPTED);
     });
   }
 
   private afterDurable(batch: { id: number; state: Composite }[], err?: Error): void {
     if (err) {
       const error: AmqpErrorShape = { $: 'error', condition: Condition.internalError, description: `the broker could not write to its store: ${err.message}` };
-      this.session.sendDispositions(true, batch.map((b) => b.id), { $: 'rejected', error });
+      this.answer(batch.map((b) => b.id), { $: 'rejected', error });
       return;
     }
     for (const b of batch) {
       if (b.state === ACCEPTED) this.pendingAccepted.push(b.id);
-      else this.session.sendDispositions(true, [b.id], b.state);
+      else this.answer([b.id], b.state);
     }
     const ids = this.pendingAccepted;
     this.pendingAccepted = [];
-    this.session.sendDispositions(true, ids, ACCEPTED);
+    this.answer(ids, ACCEPTED);
+  }
+
+  /**
+   * The outcomes of the client's unsettled deliveries. ActiveMQ profile: the answer to a send taken
+   * while the alarm was on waits until it clears (while it is on, the sender gets neither its answer
+   * nor credit: a synchronous JMS send blocks, an asynchronous sender stops once it spent its
+   * credit); credit comes after the answers (topUp), as AmqpReceiver's response handler tops it up.
+   */
+  private answer(ids: number[], state: Composite): void {
+    if (!this.creditWithAnswers) {
+      this.session.sendDispositions(true, ids, state);
+      return;
+    }
+    if (this.takenAlarmed.size > 0) {
+      const now: number[] = [];
+      for (const id of ids) {
+        if (!this.takenAlarmed.has(id)) now.push(id);
+        else if (this.conn.blocked) this.alarmAnswers.push({ id, state });
+        else {
+          this.takenAlarmed.delete(id);
+          now.push(id);
+        }
+      }
+      ids = now;
+    }
+    if (ids.length > 0) this.session.sendDispositions(true, ids, state);
+    this.topUp();
+  }
+
+  /** the alarm cleared: the answers it held go, in the order they were due */
+  private sendAlarmAnswers(): void {
+    const held = this.alarmAnswers;
+    this.alarmAnswers = [];
+    for (const a of held) {
+      this.takenAlarmed.delete(a.id);
+      this.session.sendDispositions(true, [a.id], a.state);
+    }
   }
 
   // ---- detach --------------------------------------------------------------------
