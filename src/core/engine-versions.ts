@@ -82,6 +82,14 @@ export interface VersionRules {
    */
   amqp10ConsumerTimeout: 'end-session' | 'none' | 'release';
   /**
+   * the resource alarm shuts every AMQP 1.0 session's incoming window (a flow with window 0 at
+   * once, a session begun under it starts at 0): 4.x (native AMQP 1.0, rabbit_amqp_session
+   * conserve_resources). 3.13's rabbitmq_amqp1_0 plugin leaves the window alone: only its reader
+   * hears the alarm, and it stops reading at the first transfer (rabbit_amqp1_0_reader `blocked`),
+   * which LocalMQ does in every RabbitMQ version (Amqp10Session.onTransfer)
+   */
+  amqp10AlarmShutsWindow: boolean;
+  /**
    * classic queue mirroring's policy keys (`ha-mode`, `ha-params`, …) are validated and accepted
    * (3.13: rabbit_mirror_queue_misc's policy validators; a single node mirrors nothing). 4.0
    * removed mirroring: they are "not recognised policy settings" like any unknown key (the
@@ -118,6 +126,7 @@ const rabbit313: VersionRules = {
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
   amqp10ConsumerTimeout: 'end-session',
+  amqp10AlarmShutsWindow: false,
   classicQueueMirroring: true,
   quorumPriorities: 'none',
   stompServerModeValidation: false,
@@ -134,6 +143,7 @@ const rabbit42: VersionRules = {
   classicQueueMirroring: false,
   quorumPriorities: 'two-level',
   amqp10ConsumerTimeout: 'none',
+  amqp10AlarmShutsWindow: true,
 };
 
 const rabbit43: VersionRules = {

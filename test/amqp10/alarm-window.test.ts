@@ -160,3 +160,34 @@ it('ActiveMQ profile: under the alarm a pre-settled send stops the reading of it
   expect(b.core.alarmed).toBe(false);
   await attached;
 });
+
+it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbitmq_amqp1_0 plugin: only its reader hears it); the first transfer read under it stops the reading until it clears', async () => {
+  const b = await startBroker({ engineVersion: '3.13', limits: { memoryHighWatermark: 1000 } });
+  cleanup.push(() => b.stop());
+  b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  const { c } = await senderOn(b, 0);
+  cleanup.push(() => c.socket.destroy());
+  await c.next((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === 0);
+  const watcher = await RawClient.open(b.ports['amqp']!);
+  cleanup.push(() => watcher.socket.destroy());
+  watcher.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(1000), outgoingWindow: uint(1000) });
+  await watcher.performative('begin');
+  const from = c.got.length;
+  b.publish('', 'wm', Buffer.alloc(2000));
+  expect(b.core.alarmed).toBe(true);
+  // a session begun under the alarm: its window is open (3.13 has no alarm in the session)
+  const second = await senderOn(b, 1, c);
+  expect(second.begin['incomingWindow']).toBeGreaterThan(0);
+  expect(c.got.slice(from).some((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined)).toBe(false);
+
+  transfer(c, 0, 0);
+  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  let answered = false;
+  const held = roundTrip(c, 0, 1).then(() => (answered = true));
+  await roundTrip(watcher, 0, 1);
+  await roundTrip(watcher, 0, 2);
+  expect(answered).toBe(false);
+  b.queue('wm').purge();
+  expect(b.core.alarmed).toBe(false);
+  await held;
+});

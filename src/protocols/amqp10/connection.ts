@@ -129,6 +129,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
+  /** RabbitMQ 4: the alarm shuts the sessions' incoming windows (VersionRules.amqp10AlarmShutsWindow) */
+  readonly alarmShutsWindows: boolean;
   /** the journal's credit flow holds this connection: its links grant no credit (creditHeld) */
   creditHold = false;
   /** the held connections' shared run-ahead is spent (StoreFlow.ranAhead): the reading is paused too, until the hold ends */
@@ -151,6 +153,7 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.remoteAddress = socket.remoteAddress;
     this.channelMax = tuning.channelMax;
     this.idle = idlePolicy(ctx.dialect, tuning);
+    this.alarmShutsWindows = ctx.dialect === 'rabbitmq' && ctx.broker.engineRules.amqp10AlarmShutsWindow;
     if (this.idle.closeAfterMs > 0) this.silence = new SilenceSince(this.idle.closeAfterMs, Date.now());
     this.log = ctx.logger.child({ conn: this.id });
     this.traceFrames = ctx.logger.enabled('trace');
@@ -570,13 +573,14 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
 
   /**
    * FlowControlled: links stop granting credit while the alarm is on, and grant again after; in
-   * the RabbitMQ profile the sessions' incoming windows shut too (Amqp10Session.shutWindow), and a
-   * transfer that still comes stops the reading until the alarm clears (Amqp10Session.onTransfer)
+   * RabbitMQ 4 the sessions' incoming windows shut too (Amqp10Session.shutWindow; not 3.13:
+   * VersionRules.amqp10AlarmShutsWindow), and in every RabbitMQ version a transfer that still comes
+   * stops the reading until the alarm clears (Amqp10Session.onTransfer)
    */
   alarmChanged(on: boolean): void {
     this.blocked = on;
     for (const s of this.sessions.values()) {
-      if (this.ctx.dialect === 'rabbitmq') s.shutWindow(on);
+      if (this.alarmShutsWindows) s.shutWindow(on);
       s.creditMayFlow();
     }
   }

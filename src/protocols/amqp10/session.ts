@@ -63,7 +63,7 @@ export class Amqp10Session {
     this.nextIncomingId = begin.nextOutgoingId;
     this.remoteIncomingWindow = begin.incomingWindow;
     // RabbitMQ 4 begins a session under the alarm with its window shut (rabbit_amqp_session init)
-    if (conn.blocked && conn.ctx.dialect === 'rabbitmq') {
+    if (conn.blocked && conn.alarmShutsWindows) {
       this.windowShut = true;
       this.incomingWindow = 0;
     }
