@@ -18,7 +18,10 @@
  *
  *   npx tsx bench/amqp10-e2e.ts --url amqp://guest:guest@127.0.0.1:5672 [--url amqp://…:5673]
  *        [--client rhea[,amqplib,rhea-pre,raw,raw091]] [--count 100000] [--size 1024] [--rounds 3] [--address /queue/bench-amqp10]
- *        [--scenarios settled,unsettled]
+ *        [--scenarios settled,unsettled] [--durable]
+ *
+ * `--durable` (rhea, rhea-pre): the messages carry durable=true in their header, so a broker answers an
+ * unsettled one once its store has it (a durable queue's: give the address of one).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -45,10 +48,11 @@ interface Options {
   rounds: number;
   address: string;
   scenarios: Scenario[];
+  durable: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { urls: [], clients: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10', scenarios: ['settled', 'unsettled'] };
+  const o: Options = { urls: [], clients: [], count: 100_000, size: 1024, rounds: 3, address: '/queue/bench-amqp10', scenarios: ['settled', 'unsettled'], durable: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -79,6 +83,9 @@ function parse(argv: string[]): Options {
         o.address = v!;
         i++;
         break;
+      case '--durable':
+        o.durable = true;
+        break;
       case '--scenarios':
         o.scenarios = v!.split(',') as Scenario[];
         if (o.scenarios.some((x) => x !== 'settled' && x !== 'unsettled')) throw new Error('--scenarios settled,unsettled');
@@ -108,7 +115,7 @@ function open(url: string): Promise<Connection> {
 }
 
 type Scenario = 'settled' | 'unsettled';
-type Role = { role: 'consumer' | 'producer'; client: Client; url: string; address: string; scenario: Scenario; count: number; size: number };
+type Role = { role: 'consumer' | 'producer'; client: Client; url: string; address: string; scenario: Scenario; count: number; size: number; durable?: boolean };
 
 function report(o: Record<string, number | boolean>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -150,7 +157,8 @@ async function side(r: Role): Promise<void> {
   }
   const body = rhea.message.data_section(Buffer.alloc(r.size, 0x61));
   // rhea-pre: the message encoded once, sent as its bytes (message format 0) — rhea's own way to skip per-send encoding
-  const encoded = r.client === 'rhea-pre' ? rhea.message.encode({ body }) : undefined;
+  const durable = r.durable === true;
+  const encoded = r.client === 'rhea-pre' ? rhea.message.encode({ body, durable }) : undefined;
   const sender = conn.open_sender({ target: { address: r.address }, snd_settle_mode: settled ? 1 : 0 } as never);
   let sent = 0;
   let started = false;
@@ -161,7 +169,7 @@ async function side(r: Role): Promise<void> {
     }
     while (sent < r.count && sender.sendable()) {
       if (encoded) sender.send(encoded as never, undefined, 0);
-      else sender.send({ body });
+      else sender.send({ body, durable });
       sent++;
     }
   });
@@ -196,7 +204,7 @@ interface Target {
 /** messages per second for one run of a scenario: consumer attached first, then the producer */
 async function run(t: Target, scenario: Scenario, o: Options, round: number): Promise<Run> {
   const address = `${o.address}-${scenario}-${round}-${t.client}-${Date.now()}`;
-  const base = { url: t.url, client: t.client, address, scenario, count: o.count, size: o.size };
+  const base = { url: t.url, client: t.client, address, scenario, count: o.count, size: o.size, durable: o.durable };
   const consumer = child({ ...base, role: 'consumer' });
   await next(consumer, 'ready');
   const done = next(consumer, 'done');
