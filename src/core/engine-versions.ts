@@ -84,9 +84,11 @@ export interface VersionRules {
   /**
    * the resource alarm shuts every AMQP 1.0 session's incoming window (a flow with window 0 at
    * once, a session begun under it starts at 0): 4.x (native AMQP 1.0, rabbit_amqp_session
-   * conserve_resources). 3.13's rabbitmq_amqp1_0 plugin leaves the window alone: only its reader
-   * hears the alarm, and it stops reading at the first transfer (rabbit_amqp1_0_reader `blocked`),
-   * which LocalMQ does in every RabbitMQ version (Amqp10Session.onTransfer)
+   * conserve_resources). 3.13's rabbitmq_amqp1_0 plugin leaves the window alone: its session has no
+   * alarm, only its reader hears it, and that never stops a publisher (its `blocked` state does not
+   * match a transfer carrying a message; RabbitMQ 3.10.8 asked: no flow, a session begun under the
+   * alarm announces 65,535, transfers all taken). LocalMQ stops the reading at the first transfer
+   * under the alarm in every version (Amqp10Session.onTransfer), its own bound
    */
   amqp10AlarmShutsWindow: boolean;
   /**

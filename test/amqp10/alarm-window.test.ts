@@ -11,8 +11,9 @@ import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amq
  * alarm went on are not taken for a window violation (RabbitMQ 4 tolerates its window's size past
  * it: incoming_window_margin); a session begun while the alarm is on starts with the window at 0;
  * once the alarm clears, a flow opens the window again. (rhea obeys the window: memory-watermark.test.ts.)
- * LocalMQ's bound on those transfers: the first stops the connection's reading until the alarm
- * clears, as RabbitMQ 3.x's AMQP 1.0 reader blocks at a transfer under the alarm (Amqp10Session.onTransfer).
+ * LocalMQ's bound on those transfers, its own (RabbitMQ 4 takes up to 400 past the window, 3.x all of
+ * them): the first stops the connection's reading until the alarm clears, as an AMQP 0-9-1
+ * publisher's reading stops (Amqp10Session.onTransfer).
  */
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -161,7 +162,7 @@ it('ActiveMQ profile: under the alarm a pre-settled send stops the reading of it
   await attached;
 });
 
-it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbitmq_amqp1_0 plugin: only its reader hears it); the first transfer read under it stops the reading until it clears', async () => {
+it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbitmq_amqp1_0 plugin; 3.10.8 asked: no flow, a session begun under it open); LocalMQ\'s bound: the first transfer read under it stops the reading until it clears', async () => {
   const b = await startBroker({ engineVersion: '3.13', limits: { memoryHighWatermark: 1000 } });
   cleanup.push(() => b.stop());
   b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);

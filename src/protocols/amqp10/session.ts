@@ -269,13 +269,15 @@ export class Amqp10Session {
       throw new Amqp10Error(Condition.notAllowed, `transfer on handle ${t.handle}, which is LocalMQ's sender`, 'session');
     }
     if (this.incomingWindow <= -this.windowMargin) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
-    // RabbitMQ profile, a transfer under the alarm (past the shut window: the client wrote it before it
-    // heard): its connection is not read again until the alarm clears (PublisherFlow.published), as
-    // 3.x's AMQP 1.0 reader blocks at the first transfer it reads while `blocking`
-    // (rabbit_amqp1_0_reader handle_1_0_session_frame). RabbitMQ 4 takes such transfers, up to its
-    // window's size (400) past it; here credit granted before the alarm (170 per link) would let
-    // in up to 10.6 MiB per 64 KiB link, which a memory alarm cannot afford. Checked before the
-    // publish: the one that crosses the watermark does not stop its own connection.
+    // RabbitMQ profile, a transfer under the alarm (4.x: past the shut window, written before the client
+    // heard): its connection is not read again until the alarm clears (PublisherFlow.published), as an
+    // AMQP 0-9-1 publisher's is. LocalMQ's bound, not RabbitMQ's: 4.x takes such transfers, up to its
+    // window's size (400) past it (rabbit_amqp_session incoming_window_margin), and 3.x's plugin takes
+    // them all (rabbit_amqp1_0_reader's `blocked` state never matches a transfer that carries a message;
+    // RabbitMQ 3.10.8 asked: transfers under the alarm queued, an attach after them answered). Credit
+    // granted before the alarm (170 per link) would let in up to 10.6 MiB per 64 KiB link, which a
+    // memory alarm cannot afford. Checked before the publish: the one that crosses the watermark does
+    // not stop its own connection.
     if (this.conn.blocked && this.conn.ctx.dialect === 'rabbitmq') this.conn.flow?.published();
     this.nextIncomingId = seqAdd(this.nextIncomingId, 1);
     this.incomingWindow--;
