@@ -82,15 +82,16 @@ export interface VersionRules {
    */
   amqp10ConsumerTimeout: 'end-session' | 'none' | 'release';
   /**
-   * the resource alarm shuts every AMQP 1.0 session's incoming window (a flow with window 0 at
-   * once, a session begun under it starts at 0): 4.x (native AMQP 1.0, rabbit_amqp_session
-   * conserve_resources). 3.13's rabbitmq_amqp1_0 plugin leaves the window alone: its session has no
-   * alarm, only its reader hears it, and that never stops a publisher (its `blocked` state does not
-   * match a transfer carrying a message; RabbitMQ 3.10.8 asked: no flow, a session begun under the
-   * alarm announces 65,535, transfers all taken). LocalMQ stops the reading at the first transfer
-   * under the alarm in every version (Amqp10Session.onTransfer), its own bound
+   * how the resource alarm stops an AMQP 1.0 publisher. 'session-window' (4.x, native AMQP 1.0,
+   * rabbit_amqp_session conserve_resources): every session's incoming window goes to 0 (a flow at
+   * once; a session begun under it starts at 0), the reader never stops reading. 'reader' (3.13's
+   * rabbitmq_amqp1_0 plugin): the session has no alarm and its window stays open; the reader stops
+   * reading at the first transfer it reads under the alarm (rabbit_amqp1_0_reader
+   * handle_1_0_session_frame `{#'v1_0.transfer'{}, _MsgPart}`, since 3.13.0: rabbitmq-server 5a870df
+   * "Fix AMQP connection throttling"; up to 3.12 the clause never matched a transfer with a message
+   * and nothing was stopped: 3.10.8 asked, transfers under the alarm all taken)
    */
-  amqp10AlarmShutsWindow: boolean;
+  amqp10AlarmStops: 'reader' | 'session-window';
   /**
    * classic queue mirroring's policy keys (`ha-mode`, `ha-params`, …) are validated and accepted
    * (3.13: rabbit_mirror_queue_misc's policy validators; a single node mirrors nothing). 4.0
@@ -128,7 +129,7 @@ const rabbit313: VersionRules = {
   alivenessTestIsNoop: false,
   consumerTimeout: 'channel',
   amqp10ConsumerTimeout: 'end-session',
-  amqp10AlarmShutsWindow: false,
+  amqp10AlarmStops: 'reader',
   classicQueueMirroring: true,
   quorumPriorities: 'none',
   stompServerModeValidation: false,
@@ -145,7 +146,7 @@ const rabbit42: VersionRules = {
   classicQueueMirroring: false,
   quorumPriorities: 'two-level',
   amqp10ConsumerTimeout: 'none',
-  amqp10AlarmShutsWindow: true,
+  amqp10AlarmStops: 'session-window',
 };
 
 const rabbit43: VersionRules = {

@@ -11,9 +11,10 @@ import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amq
  * alarm went on are not taken for a window violation (RabbitMQ 4 tolerates its window's size past
  * it: incoming_window_margin); a session begun while the alarm is on starts with the window at 0;
  * once the alarm clears, a flow opens the window again. (rhea obeys the window: memory-watermark.test.ts.)
- * LocalMQ's bound on those transfers, its own (RabbitMQ 4 takes up to 400 past the window, 3.x all of
- * them): the first stops the connection's reading until the alarm clears, as an AMQP 0-9-1
- * publisher's reading stops (Amqp10Session.onTransfer).
+ * LocalMQ's own bound on those transfers (RabbitMQ 4 takes up to 400 past the window): the first stops
+ * the reading of a connection that consumes nothing until the alarm clears
+ * (Amqp10Connection.publishedUnderAlarm; one that consumes: alarm-mixed-connection.test.ts).
+ * RabbitMQ 3.13 shuts no window; its reader stops reading at the first transfer under the alarm.
  */
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -162,7 +163,7 @@ it('ActiveMQ profile: under the alarm a pre-settled send stops the reading of it
   await attached;
 });
 
-it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbitmq_amqp1_0 plugin; 3.10.8 asked: no flow, a session begun under it open); LocalMQ\'s bound: the first transfer read under it stops the reading until it clears', async () => {
+it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbitmq_amqp1_0 plugin\'s session has no alarm); the first transfer read under it stops the reading until it clears (rabbit_amqp1_0_reader, since 3.13.0)', async () => {
   const b = await startBroker({ engineVersion: '3.13', limits: { memoryHighWatermark: 1000 } });
   cleanup.push(() => b.stop());
   b.core.vhost('/')!.declareQueue('wm', { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);

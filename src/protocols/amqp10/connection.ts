@@ -129,8 +129,10 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
   blocked = false;
-  /** RabbitMQ 4: the alarm shuts the sessions' incoming windows (VersionRules.amqp10AlarmShutsWindow) */
+  /** RabbitMQ 4: the alarm shuts the sessions' incoming windows (VersionRules.amqp10AlarmStops) */
   readonly alarmShutsWindows: boolean;
+  /** RabbitMQ 3.13: the alarm stops the reading at the first transfer, whatever else the connection does */
+  private readonly alarmBlocksReader: boolean;
   /** the journal's credit flow holds this connection: its links grant no credit (creditHeld) */
   creditHold = false;
   /** the held connections' shared run-ahead is spent (StoreFlow.ranAhead): the reading is paused too, until the hold ends */
@@ -153,7 +155,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     this.remoteAddress = socket.remoteAddress;
     this.channelMax = tuning.channelMax;
     this.idle = idlePolicy(ctx.dialect, tuning);
-    this.alarmShutsWindows = ctx.dialect === 'rabbitmq' && ctx.broker.engineRules.amqp10AlarmShutsWindow;
+    this.alarmShutsWindows = ctx.dialect === 'rabbitmq' && ctx.broker.engineRules.amqp10AlarmStops === 'session-window';
+    this.alarmBlocksReader = ctx.dialect === 'rabbitmq' && ctx.broker.engineRules.amqp10AlarmStops === 'reader';
     if (this.idle.closeAfterMs > 0) this.silence = new SilenceSince(this.idle.closeAfterMs, Date.now());
     this.log = ctx.logger.child({ conn: this.id });
     this.traceFrames = ctx.logger.enabled('trace');
@@ -574,8 +577,8 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
   /**
    * FlowControlled: links stop granting credit while the alarm is on, and grant again after; in
    * RabbitMQ 4 the sessions' incoming windows shut too (Amqp10Session.shutWindow; not 3.13:
-   * VersionRules.amqp10AlarmShutsWindow), and in every RabbitMQ version a transfer that still comes
-   * stops the reading until the alarm clears (Amqp10Session.onTransfer)
+   * VersionRules.amqp10AlarmStops), and a transfer that still comes may stop the reading until the
+   * alarm clears (publishedUnderAlarm)
    */
   alarmChanged(on: boolean): void {
     this.blocked = on;
@@ -617,6 +620,26 @@ export class Amqp10Connection implements ClientConnection, FlowControlled {
     if (!flow.ranAhead(bytes) && !blocksTransport) return;
     this.heldReading = true;
     flow.hold(true);
+  }
+
+  /**
+   * A publish read while the alarm is on (a transfer; ActiveMQ profile: a pre-settled one): the
+   * connection is not read again until the alarm clears (PublisherFlow.published). RabbitMQ 3.13's
+   * reader does so whatever else the connection does. Elsewhere it is LocalMQ's own bound on what
+   * credit granted before the alarm still lets in (RabbitMQ 4 takes up to its window's size, 400, past
+   * the shut window; ActiveMQ 5.15+ parks such sends in memory until there is space: 170 / 1000 x
+   * 64 KiB per link went 40 MiB past a 200 MiB watermark), and only for a connection that consumes
+   * nothing: one with outgoing links needs its settlements read to bring memory down (neither
+   * RabbitMQ 4 nor ActiveMQ stops reading it), so it is left to the window and credit alone.
+   */
+  publishedUnderAlarm(): void {
+    if (this.alarmBlocksReader || !this.consumes()) this.flow?.published();
+  }
+
+  /** the connection has links on which LocalMQ sends (consumers, browsers); read only under the alarm */
+  private consumes(): boolean {
+    for (const s of this.sessions.values()) if (s.sends) return true;
+    return false;
   }
 
   pauseReading(): void {

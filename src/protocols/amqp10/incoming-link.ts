@@ -285,10 +285,13 @@ export class IncomingLink {
       if (!settled) this.answer([id], { $: 'transactional-state', txnId: txn.id, outcome: ACCEPTED });
       return;
     }
-    // ActiveMQ's transport blocks in a pre-settled send under producer flow control (its credit is topped up
-    // before it): under the alarm the socket is not read after one (PublisherFlow.published); RabbitMQ 4 and an
-    // unsettled sender are stopped by the session window / credit instead
-    if (settled && this.conn.ctx.dialect === 'activemq') this.conn.flow?.published();
+    // ActiveMQ profile, a pre-settled send under the alarm: a connection that consumes nothing is not read
+    // after it (Amqp10Connection.publishedUnderAlarm: LocalMQ's bound; ActiveMQ 5.15+ (AMQ-6498) parks it in
+    // memory with a response handler that tops the credit up once there is space, its transport still read);
+    // RabbitMQ's profile does this per transfer (Amqp10Session.onTransfer)
+    if (settled && this.conn.ctx.dialect === 'activemq') {
+      if (this.conn.blocked) this.conn.publishedUnderAlarm();
+    }
     // ActiveMQ answers an unsettled send taken while memory is over only once it is under again
     // (Queue.send: the message waits in messagesWaitingForSpace, its response with it): see answer
     else if (!settled && this.creditWithAnswers && this.conn.blocked) this.takenAlarmed.add(id);

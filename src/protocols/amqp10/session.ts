@@ -230,7 +230,7 @@ export class Amqp10Session {
    * peer told at once, so a sender stops before its next transfer whatever link credit it holds
    * (credit granted before the alarm cannot be taken back: 170 x 64 KiB per link); transfers
    * already on their way are no window violation up to a window's worth past it (RabbitMQ 4's
-   * incoming_window_margin), but the first stops the connection's reading (onTransfer); cleared,
+   * incoming_window_margin), but the first may stop the connection's reading (onTransfer); cleared,
    * the window opens again.
    */
   shutWindow(on: boolean): void {
@@ -248,6 +248,12 @@ export class Amqp10Session {
 
   sendSessionFlow(): void {
     this.conn.send(this.channel, { $: 'flow', ...this.sessionFlowFields() } as Composite);
+  }
+
+  /** the session has a link on which LocalMQ sends (a consumer, a browser) */
+  get sends(): boolean {
+    for (const l of this.links.values()) if (l instanceof OutgoingLink) return true;
+    return false;
   }
 
   /** links may send again: socket drained, window opened, credit granted */
@@ -270,15 +276,10 @@ export class Amqp10Session {
     }
     if (this.incomingWindow <= -this.windowMargin) throw new Amqp10Error(Condition.windowViolation, 'transfer beyond the incoming window', 'session');
     // RabbitMQ profile, a transfer under the alarm (4.x: past the shut window, written before the client
-    // heard): its connection is not read again until the alarm clears (PublisherFlow.published), as an
-    // AMQP 0-9-1 publisher's is. LocalMQ's bound, not RabbitMQ's: 4.x takes such transfers, up to its
-    // window's size (400) past it (rabbit_amqp_session incoming_window_margin), and 3.x's plugin takes
-    // them all (rabbit_amqp1_0_reader's `blocked` state never matches a transfer that carries a message;
-    // RabbitMQ 3.10.8 asked: transfers under the alarm queued, an attach after them answered). Credit
-    // granted before the alarm (170 per link) would let in up to 10.6 MiB per 64 KiB link, which a
-    // memory alarm cannot afford. Checked before the publish: the one that crosses the watermark does
-    // not stop its own connection.
-    if (this.conn.blocked && this.conn.ctx.dialect === 'rabbitmq') this.conn.flow?.published();
+    // heard) may stop its connection's reading until the alarm clears (Amqp10Connection.publishedUnderAlarm:
+    // 3.13's reader rule; elsewhere LocalMQ's bound for a connection that consumes nothing). Checked
+    // before the publish: the one that crosses the watermark does not stop its own connection.
+    if (this.conn.blocked && this.conn.ctx.dialect === 'rabbitmq') this.conn.publishedUnderAlarm();
     this.nextIncomingId = seqAdd(this.nextIncomingId, 1);
     this.incomingWindow--;
     if (!this.windowShut && this.incomingWindow < INCOMING_WINDOW / 2) {
