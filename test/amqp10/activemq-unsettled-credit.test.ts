@@ -6,9 +6,10 @@ import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amq
 
 /**
  * ActiveMQ's AMQP transport with a sender that does not settle first (AmqpReceiver.processDelivery,
- * read at apache/activemq 13b915a): the message goes to the broker with a response handler, and
- * that handler both settles the delivery (accepted) and tops the link's credit up; a pre-settled one
- * is topped up on receipt. Under producer flow control (memory over its limit) the broker keeps a
+ * read at apache/activemq 13b915a; since 5.15, AMQ-6498, a pre-settled one goes the same way, which
+ * LocalMQ does not match): the message goes to the broker with a response handler, and that handler
+ * both settles the delivery (accepted) and tops the link's credit up. Under producer flow control
+ * (memory over its limit) the broker keeps a
  * send that wants a response in Queue.messagesWaitingForSpace and answers it once there is space:
  * the sender gets neither its answer nor credit meanwhile, and its transport is still read.
  */

@@ -61,7 +61,8 @@ export class IncomingLink {
   private pendingAccepted: number[] = [];
   /**
    * ActiveMQ profile: credit comes with the answers to unsettled deliveries (AmqpReceiver tops the
-   * link up in the send's response handler), not on their receipt
+   * link up in the send's response handler, when credit and sends in flight are down to 30 %: the
+   * in-flight count is not matched), not on their receipt
    */
   private readonly creditWithAnswers: boolean;
   /** ActiveMQ profile: unsettled deliveries taken while the alarm was on, not yet answered (see answer) */
@@ -176,9 +177,11 @@ export class IncomingLink {
 
   /**
    * Credit back up to the engine's maximum once it is down to its refill mark, unless the journal's
-   * credit flow holds it, or (ActiveMQ) the alarm. ActiveMQ tops a pre-settled delivery's link up
-   * whatever the store says (AmqpReceiver.processDelivery, before the send that producer flow
-   * control blocks): such a sender is stopped by its socket instead (takenWhileHeld). RabbitMQ 4
+   * credit flow holds it, or (ActiveMQ) the alarm. A pre-settled delivery's link is topped up on
+   * receipt in the ActiveMQ profile whatever the store says, as ActiveMQ up to 5.14 did
+   * (AmqpReceiver.processDelivery, before the send that producer flow control blocked; since 5.15,
+   * AMQ-6498, a pre-settled send's credit also comes in its response handler: not matched); such a
+   * sender is stopped by its socket instead (takenWhileHeld, publishedUnderAlarm). RabbitMQ 4
    * grants credit whatever the alarm (rabbit_amqp_session grant_link_credit, at attach too): the
    * session's shut incoming window stops the transfers (Amqp10Session.shutWindow).
    */
