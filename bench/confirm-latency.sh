@@ -26,6 +26,8 @@
 # The order of the brokers in a round (LocalMQ, RabbitMQ, BEFORE) turns by one place each round.
 # PROFILE=1 (FRESH): each LocalMQ broker also under `node --cpu-prof` (and the pause log); bench/confirm-stall-profile.ts
 # then shows what the loop ran in each stall of 25 ms or more while the publisher ran (the profiler costs some speed).
+# DISK_LOAD="--mb-per-s N --sync-every-ms M ...": another process writing and fdatasync-ing on the same file system
+# during all rounds (bench/lib/disk-load.ts): a "busy" run; without it a "quiet" one.
 # RABBITMQ=0: LocalMQ alone (no ratio; for more rounds of point 3d's gaps per lock hold: a round takes a third of the time).
 set -euo pipefail
 # a session (autogroup) of its own, so the nice -20 counts against the other sessions' work
@@ -168,6 +170,19 @@ if [ "${PROBE:-1}" != 0 ]; then
   # the overwrite probe writes its 16 MiB of zeros first: start the rounds once both sync
   for _ in $(seq 1 300); do grep -qs ready "$W/probe/overwrite.err" && grep -qs ready "$W/probe/append.err" && break; sleep 0.1; done
 fi
+# DISK_LOAD="<bench/lib/disk-load.ts flags>": a busy disk from the first round to the last (its file under WORK, on the
+# data dirs' file system), in the default I/O class (another process's work, not the bench's `ionice -c1`); stopped with
+# the probes (with TRACE=1 perf takes its sleeps too), its summary (what it wrote, its own syncs' p50/p99/max) in
+# WORK/probe/load.json and in the report
+if [ -n "${DISK_LOAD:-}" ]; then
+  mkdir -p "$W/probe"
+  # shellcheck disable=SC2086 # the flags, split as given
+  ionice -c2 -n4 nice -n 19 node --import tsx bench/lib/disk-load.ts --file "$W/probe/load.dat" $DISK_LOAD > "$W/probe/load.json" 2>"$W/probe/load.err" &
+  PROBE_PIDS="$PROBE_PIDS $!"
+  echo "$! disk-load" >> "$W/probe/pids"
+  for _ in $(seq 1 600); do grep -qs ready "$W/probe/load.err" && break; sleep 0.1; done
+  echo "disk load: $DISK_LOAD" >&2
+fi
 [ "$FRESH" != 0 ] || start_perf "$W/trace" "$LMQ_PID${BEFORE_PID:+,$BEFORE_PID}"
 before=(--label localmq-before --amqp amqp://guest:guest@127.0.0.1:$((P+10)) --stomp stomp://guest:guest@127.0.0.1:$((P+11)) --mqtt mqtt://127.0.0.1:$((P+12)))
 # run_one WHO ROUND PROTOCOLS: one publisher run; with FRESH, a LocalMQ broker of its own around it
@@ -216,5 +231,6 @@ done | tee "$W/results.jsonl"
 stop_probes
 stop_perf
 npx tsx bench/confirm-latency-report.ts "$W/results.jsonl" $( [ "${PROBE:-1}" != 0 ] && echo "$W/probe/append.jsonl $W/probe/overwrite.jsonl") | tee "$W/report.txt"
+[ -z "${DISK_LOAD:-}" ] || echo "disk load ($DISK_LOAD): $(cat "$W/probe/load.json")" | tee -a "$W/report.txt"
 [ "$PAUSES" = 0 ] && [ "$TRACE" = 0 ] || npx tsx bench/confirm-gap-trace.ts "$W" | tee "$W/gap-trace.txt"
 [ "$PROFILE" = 0 ] || npx tsx bench/confirm-stall-profile.ts "$W" | tee "$W/stall-profile.txt"

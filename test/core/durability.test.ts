@@ -24,6 +24,66 @@ async function fileStore(): Promise<FileStore> {
   return store;
 }
 
+/**
+ * A file store whose fsyncs, once gated, are held until the test releases them one by one, to see
+ * which flush releases which waits.
+ */
+async function gatedStore() {
+  const held: (() => void)[] = [];
+  let gated = false;
+  let wake: () => void = () => undefined;
+  const fs: StoreFs = {
+    ...nodeFs,
+    async fdatasync(fd) {
+      if (gated) await new Promise<void>((release) => {
+        held.push(release);
+        wake();
+      });
+      return nodeFs.fdatasync(fd);
+    },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'localmq-durability-'));
+  dirs.push(dir);
+  const store = new FileStore({ dir, fs, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+  await store.open();
+  stores.push(store);
+  const released: string[] = [];
+  const g = {
+    store,
+    held,
+    released,
+    gate: (on: boolean) => (gated = on),
+    wake: () => wake(),
+    /** resolves once `cond()` holds, checked whenever an fsync is held or a wait released */
+    until: async (cond: () => boolean) => {
+      while (!cond()) await new Promise<void>((r) => (wake = r));
+    },
+    /** the oldest held fsync goes on */
+    release: () => held.shift()!(),
+    /** whatever the outcome, the held fsyncs end (the store closes after the test) */
+    releaseAll: () => {
+      gated = false;
+      for (const r of held.splice(0)) r();
+    },
+  };
+  return g;
+}
+
+/** a broker on a gated store with a durable queue 'q' already synced, the gate shut, and ordered waits whose releases `g.released` lists */
+async function gatedConfirms() {
+  const g = await gatedStore();
+  const { broker, vhost } = coreBroker(g.store);
+  declareQueue(vhost, 'q', {}, true);
+  await new Promise<void>((resolve) => g.store.sync(() => resolve()));
+  g.gate(true);
+  const waits = broker.durability.ordered<string>((batch, err) => {
+    expect(err).toBeUndefined();
+    g.released.push(...batch);
+    g.wake();
+  });
+  return { g, vhost, waits };
+}
+
 describe('the durability service (durability.ts)', () => {
   it('in memory, a wait is answered at once', () => {
     const { broker } = coreBroker();
@@ -62,47 +122,13 @@ describe('the durability service (durability.ts)', () => {
   });
 
   it('a batch of ordered waits is released by the flush that wrote its publishes, not by the next one that takes what other reads wrote meanwhile', async () => {
-    // fsyncs are held until the test releases them, to see which flush releases the batch
-    const held: (() => void)[] = [];
-    let gated = false;
-    let wake: () => void = () => undefined;
-    const fs: StoreFs = {
-      ...nodeFs,
-      async fdatasync(fd) {
-        if (gated) await new Promise<void>((release) => {
-          held.push(release);
-          wake();
-        });
-        return nodeFs.fdatasync(fd);
-      },
-    };
-    const until = async (cond: () => boolean) => {
-      while (!cond()) await new Promise<void>((r) => (wake = r));
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'localmq-durability-'));
-    dirs.push(dir);
-    const store = new FileStore({ dir, fs, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
-    await store.open();
-    stores.push(store);
-    const { broker, vhost } = coreBroker(store);
-    declareQueue(vhost, 'q', {}, true);
-    await new Promise<void>((resolve) => store.sync(() => resolve()));
-    gated = true;
-    const released: string[] = [];
-    const note = (what: string) => {
-      released.push(what);
-      wake();
-    };
-    const waits = broker.durability.ordered<string>((batch, err) => {
-      expect(err).toBeUndefined();
-      for (const b of batch) note(b);
-    });
+    const { g, vhost, waits } = await gatedConfirms();
 
     try {
       // flush 1 syncs (held)
       publish(vhost, '', 'q', 'one', { deliveryMode: 2 });
       waits.add('one');
-      await until(() => held.length === 1);
+      await g.until(() => g.held.length === 1);
       // this turn: 'two' is published and its confirm added; flush 2 takes it at the end of the
       // callback (and is written while flush 1 syncs); then, still in this turn, before the
       // confirms' wait is asked for, another client's read writes 'three' (setImmediate callbacks
@@ -112,25 +138,56 @@ describe('the durability service (durability.ts)', () => {
       waits.add('two');
       let allSynced = false;
       await new Promise((r) => setImmediate(r));
-      store.sync(() => {
+      g.store.sync(() => {
         allSynced = true;
-        wake();
+        g.wake();
       });
-      held.shift()!();
-      await until(() => held.length === 1);
-      expect(released).toEqual(['one']);
+      g.release();
+      await g.until(() => g.held.length === 1);
+      expect(g.released).toEqual(['one']);
       // flush 2's fsync ends: 'two' is durable, and confirmed, while flush 3 (with 'three') syncs
-      held.shift()!();
-      await until(() => held.length === 1);
-      expect(released).toEqual(['one', 'two']);
+      g.release();
+      await g.until(() => g.held.length === 1);
+      expect(g.released).toEqual(['one', 'two']);
       expect(allSynced).toBe(false);
-      gated = false;
-      held.shift()!();
-      await until(() => allSynced);
+      g.gate(false);
+      g.release();
+      await g.until(() => allSynced);
     } finally {
-      // whatever the outcome, the held fsyncs end (the store closes after the test)
-      gated = false;
-      for (const release of held.splice(0)) release();
+      g.releaseAll();
+    }
+  });
+
+  it('waits added in one turn on both sides of a flush start: the first are released by that flush, not held for the next one', async () => {
+    // Each socket read's callback ends with the flush of what it wrote (nextTick), and one turn of
+    // the event loop runs many reads: a turn's confirms then span two flushes. Before session 19
+    // the whole turn waited for the later flush, so the earlier one's end released nothing (on a
+    // busy disk: two device flushes without a confirm).
+    const { g, vhost, waits } = await gatedConfirms();
+
+    try {
+      // one read: 'a' written and its confirm added; the read's callback ends and flush 1 starts (nextTick)
+      publish(vhost, '', 'q', 'a', { deliveryMode: 2 });
+      waits.add('a');
+      await new Promise((r) => process.nextTick(r));
+      // the next read in the same turn (no setImmediate has run): 'b' goes to flush 2
+      publish(vhost, '', 'q', 'b', { deliveryMode: 2 });
+      waits.add('b');
+      // the turn ends: the confirms' waits are asked for; flush 1 syncs (held), flush 2 is written and waits for it
+      await new Promise((r) => setImmediate(r));
+      await g.until(() => g.held.length === 1);
+      g.release();
+      // flush 1's fsync has ended and flush 2's is held: 'a' is durable, 'b' is not
+      await g.until(() => g.held.length === 1);
+      await new Promise((r) => setImmediate(r));
+      expect(g.released).toEqual(['a']);
+      g.gate(false);
+      g.release();
+      await g.until(() => g.released.length === 2);
+      expect(g.released).toEqual(['a', 'b']);
+      expect(waits.outstanding).toBe(0);
+    } finally {
+      g.releaseAll();
     }
   });
 
