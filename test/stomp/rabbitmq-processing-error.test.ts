@@ -166,3 +166,42 @@ describe('RabbitMQ STOMP: a header value the plugin cannot read is a Processing 
     client.close();
   });
 });
+
+describe("RabbitMQ STOMP: SUBSCRIBE's checks in do_subscribe's order (RabbitMQ 3.10.8, review-s18-2 F2)", () => {
+  // asked (/tmp/s19-fidelity/stomp-cases2.mjs, rmq-f2.txt): the destination is parsed before prefetch-count and
+  // the ack mode are read, the endpoint is declared before an id in use is refused. The old code checked the ack
+  // mode and the id first: Processing error for /bogus/x, a close (Duplicated subscription identifier) for an
+  // id in use with a bad prefetch-count or an unknown destination, and nothing declared for an id in use
+  it('an unknown destination with a bad prefetch-count or ack mode: Unknown destination, the session goes on', async () => {
+    const { client } = await RawStomp.connected(broker());
+    for (const bad of [{ 'prefetch-count': 'abc' }, { ack: 'bogus' }] as Record<string, string>[]) {
+      client.write(Buffer.concat([wireFrame('SUBSCRIBE', { destination: '/bogus/x', id: 's1', ...bad, receipt: 'r1' }), wireFrame('SEND', { destination: '/queue/f2.probe', receipt: 'p' }, 'z')]));
+      const err = await client.frame('ERROR');
+      expect([getHeader(err, 'message'), err.body.toString().split('\n')[0]]).toEqual(['Unknown destination', "'/bogus/x' is not a valid destination."]);
+      await client.receipt('p');
+    }
+    client.close();
+  });
+
+  it('an id in use with a bad prefetch-count or ack mode: Processing error, the session goes on; with an unknown destination: Unknown destination', async () => {
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', receipt: 'r0' });
+    await client.receipt('r0');
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', 'prefetch-count': 'abc', receipt: 'r1' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', ack: 'bogus', receipt: 'r1' }));
+    client.write(Buffer.concat([wireFrame('SUBSCRIBE', { destination: '/bogus/y', id: 's1', receipt: 'r1' }), wireFrame('SEND', { destination: '/queue/f2.probe', receipt: 'p' }, 'z')]));
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Unknown destination');
+    await client.receipt('p');
+    client.close();
+  });
+
+  it('an id in use on a new /queue: the queue is declared, then Duplicated subscription identifier and the close', async () => {
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/f2.first', id: 's1', receipt: 'r0' });
+    await client.receipt('r0');
+    client.send('SUBSCRIBE', { destination: '/queue/f2.new', id: 's1', receipt: 'x1' });
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Duplicated subscription identifier');
+    await client.whenClosed();
+    expect(vhost().getQueue('f2.new')?.consumerCount).toBe(0);
+  });
+});

@@ -27,7 +27,8 @@ import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeR
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
 import { StompError, UnknownTransactionError, quoted, quotedOrCodes, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
-import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
+import { TEMP_QUEUE_PREFIX } from './subscribe-checks.js';
+import { StompSubscription, subscriptionTag, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { ReadSlices } from '../common/read-slices.js';
@@ -37,7 +38,6 @@ const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');
 /** RabbitMQ's STOMP default_user: a CONNECT without login/passcode logs in as guest/guest */
 const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSCODE = 'guest';
-const TEMP_QUEUE_PREFIX = '/temp-queue/';
 /** how long a peer gets to take our goodbye before the socket is cut */
 const CLOSE_GRACE_MS = 1000;
 
@@ -357,14 +357,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Missing Header', `Header 'id' is required for durable subscriptions`);
     }
     const destText = this.requireDestination(frame, 'SUBSCRIBE');
-    const ackMode = this.dialect.subscribeAckMode ? this.dialect.subscribeAckMode(frame) : this.checkedAckMode(frame, id);
+    // the ack mode and the id are checked by the dialect, each in its broker's order
     const tag = subscriptionTag(id, destText);
-    if (this.subscriptions.has(tag)) {
-      throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
-    }
     this.ctx.broker.limits.checkConsumerCount(this.subscriptions.size);
     const receipt = getHeader(frame, 'receipt');
-    const req: SubscribeRequest = { frame, destination: destText, id, ackMode, tag };
+    const req: SubscribeRequest = { frame, destination: destText, id, tag };
     if (this.dialect.receiptsInFrameOrder && (this.held !== undefined || (receipt !== undefined && this.durable.outstanding > 0))) {
       this.subscribeBehindStore(req, receipt);
       return;
@@ -381,17 +378,6 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.held = undefined;
       for (const bytes of held) this.write(bytes);
     }
-  }
-
-  /** LocalMQ's own SUBSCRIBE checks, for a dialect without its own: an id naming a temp queue, the ack mode */
-  private checkedAckMode(frame: StompFrame, id: string | undefined): AckMode {
-    if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) {
-      throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
-    }
-    const value = getHeader(frame, 'ack');
-    if (value === undefined || value === 'auto') return 'auto';
-    if (value === 'client' || value === 'client-individual') return value;
-    throw new StompError('Invalid header', `'ack' must be 'auto', 'client' or 'client-individual', got '${value}'\n`);
   }
 
   /**

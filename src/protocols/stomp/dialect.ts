@@ -4,7 +4,6 @@ import type { ProtocolContext } from '../context.js';
 import type { StompCodecLimits, StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
-import type { AckMode } from './subscription.js';
 
 /** a subscription as the connection holds it, whichever dialect made it */
 export interface StompSubscriptionLike {
@@ -56,7 +55,7 @@ export interface SubscribeRequest {
   frame: StompFrame;
   destination: string;
   id: string | undefined;
-  ackMode: AckMode;
+  /** the subscription's key among the connection's (its id, or the destination without one) */
   tag: string;
 }
 
@@ -86,11 +85,9 @@ export interface StompDialect {
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */
   prepareSend(frame: StompFrame, destination: string): { exchange: string; key: string; message: Message };
   /**
-   * the SUBSCRIBE's ack mode, read as this broker reads it; a dialect with this also checks the id itself
-   * (RabbitMQ: at its own point in the frame's handling). Absent: LocalMQ's own checks and texts
+   * a SUBSCRIBE: the subscription, consuming already. The dialect checks the ack mode and the id (an id in use,
+   * one naming a temp queue) itself, at its broker's point in the frame's handling
    */
-  subscribeAckMode?(frame: StompFrame): AckMode;
-  /** a SUBSCRIBE: the subscription, consuming already */
   subscribe(req: SubscribeRequest): StompSubscriptionLike;
   /** an UNSUBSCRIBE the dialect answers itself (ActiveMQ: one removing a durable subscription): true when it did */
   unsubscribe?(frame: StompFrame): boolean;
