@@ -205,3 +205,24 @@ describe("RabbitMQ STOMP: SUBSCRIBE's checks in do_subscribe's order (RabbitMQ 3
     expect(vhost().getQueue('f2.new')?.consumerCount).toBe(0);
   });
 });
+
+describe('RabbitMQ STOMP: the integer argument headers are read on every SEND (RabbitMQ 3.10.8)', () => {
+  it('x-max-length:abc on a later SEND to a declared /queue, or x-message-ttl:abc to /topic, /exchange, /amq/queue: Processing error, nothing routed', async () => {
+    // asked (/tmp/s19-fidelity/misc-cases.mjs, xarg.mjs; rmq-misc.txt, rmq-xarg.txt): ensure_endpoint builds the
+    // arguments before it looks at what the connection declared; a later valid x-max-length:7 is not redeclared
+    // (RECEIPT). The old code parsed them only when it declared the queue: RECEIPT, routed
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/xa.later', 'x-max-length': '5', receipt: 'p1' }, 'a');
+    await client.receipt('p1');
+    await expectProcessingError(client, wireFrame('SEND', { destination: '/queue/xa.later', 'x-max-length': 'abc', receipt: 'p2' }, 'b'));
+    client.send('SEND', { destination: '/queue/xa.later', 'x-max-length': '7', receipt: 'p3' }, 'c');
+    await client.receipt('p3');
+    client.send('SEND', { destination: '/queue/xa.q', receipt: 'p4' }, 'q');
+    await client.receipt('p4');
+    for (const destination of ['/topic/xa.t', '/exchange/amq.direct/xa.q', '/amq/queue/xa.q']) {
+      await expectProcessingError(client, wireFrame('SEND', { destination, 'x-message-ttl': 'abc', receipt: 'p5' }, 'b'));
+    }
+    expect([vhost().getQueue('xa.later')?.messageCount, vhost().getQueue('xa.q')?.messageCount]).toEqual([2, 1]);
+    client.close();
+  });
+});

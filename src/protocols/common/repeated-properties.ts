@@ -17,15 +17,41 @@ import type { MessageProperties } from '../../core/message.js';
 
 export class RepeatedProperties {
   private last: MessageProperties | undefined;
+  /** earlier messages' shared properties by their value of the `varying` header (bounded, see MAX_VARYING) */
+  private byVarying: Map<unknown, MessageProperties> | undefined;
 
-  /** `p`, or the previous message's equal properties */
+  /**
+   * `varying`: a header whose value changes from message to message while the rest stays (STOMP's
+   * content-length, which RabbitMQ keeps among the headers: bodies of varying size): properties equal to
+   * an earlier message's with the same value of it are shared too, not only the previous message's
+   */
+  constructor(private readonly varying?: string) {}
+
+  /** `p`, or an earlier message's equal properties */
   of(p: MessageProperties): MessageProperties {
     const last = this.last;
     if (last !== undefined && sameValues(last, p)) return last;
-    this.last = freezeIfShareable(p);
+    const v = this.varying === undefined ? undefined : p.headers?.[this.varying];
+    if (v === undefined) {
+      this.last = freezeIfShareable(p);
+      return p;
+    }
+    const byVarying = (this.byVarying ??= new Map());
+    const seen = byVarying.get(v);
+    if (seen !== undefined && sameValues(seen, p)) return (this.last = seen);
+    const shared = freezeIfShareable(p);
+    if (shared !== undefined) {
+      // a publisher whose other headers change too would grow it without end: started afresh
+      if (byVarying.size >= MAX_VARYING) byVarying.clear();
+      byVarying.set(v, shared);
+    }
+    this.last = shared;
     return p;
   }
 }
+
+/** distinct values of the varying header remembered per publisher (their shared properties: a few KiB) */
+const MAX_VARYING = 1024;
 
 /**
  * `p` frozen (its headers too) when every value is a primitive, so it can be shared between

@@ -40,6 +40,21 @@ export interface EndpointContext {
 const INTEGER_ARGUMENTS = ['x-expires', 'x-max-length', 'x-max-length-bytes', 'x-max-priority', 'x-message-ttl', 'x-stream-max-segment-size-bytes', 'x-stream-filter-size-bytes'];
 const STRING_ARGUMENTS = ['x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-age', 'x-queue-type'];
 
+const INTEGER_ARGUMENT_SET = new Set(INTEGER_ARGUMENTS);
+
+/**
+ * A SEND's integer argument headers read as RabbitMQ reads them on EVERY SEND, whatever the destination and
+ * whether or not its queue was declared already: rabbit_stomp_processor's ensure_endpoint builds the arguments
+ * before rabbit_routing_util looks at what the connection declared (3.10.8 asked, /tmp/s19-fidelity/xarg.mjs,
+ * misc-cases.mjs: x-max-length:abc or x-message-ttl:abc on a later SEND to a /queue this connection declared, to
+ * /topic, /exchange, /amq/queue -> Processing error, nothing routed). One pass over the headers, no allocation.
+ */
+export function checkArgumentHeaders(frame: StompFrame): void {
+  for (const [name] of frame.headers) {
+    if (INTEGER_ARGUMENT_SET.has(name)) rabbitInteger(getHeader(frame, name)!);
+  }
+}
+
 function queueArguments(frame: StompFrame): FieldTable {
   const args: FieldTable = {};
   for (const name of STRING_ARGUMENTS) {
@@ -76,7 +91,10 @@ export function subscriptionQueueName(name: string, id: string): string {
  * a stream of SENDs does not redeclare per message.
  */
 export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFrame, declared: Set<string>): void {
-  if (declared.has(name) && ctx.vhostModel.getQueue(name)) return;
+  if (declared.has(name) && ctx.vhostModel.getQueue(name)) {
+    checkArgumentHeaders(frame);
+    return;
+  }
   // `persistent` too: RabbitMQ 3.10.8 (asked, /tmp/s18-fidelity/pe-cases3.mjs) makes SUBSCRIBE (or SEND)
   // persistent:false to a new /queue/q an exclusive queue (another connection: 405 RESOURCE_LOCKED)
   const durable = declaredDurability(frame) ?? true;

@@ -6,7 +6,7 @@ import { RepeatedProperties } from '../common/repeated-properties.js';
 import { DEFAULT_STOMP_LIMITS, StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
-import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
+import { booleanHeader, checkArgumentHeaders, ensureQueue, ensureSource } from './endpoints.js';
 import { StompError, processingError, quoted } from './errors.js';
 import { negotiateHeartbeat } from './heartbeat.js';
 import { propertiesFromHeaders } from './properties.js';
@@ -24,7 +24,8 @@ export class RabbitStompDialect implements StompDialect {
    * instead of holding their own (issue 18 point 5: 1M floods)
    */
   private lastSend: { text: string; dest: Destination; exchange: string; key: string } | undefined;
-  private readonly repeatedProperties = new RepeatedProperties();
+  // content-length is a user header (RabbitMQ keeps it): bodies of varying size still share their properties
+  private readonly repeatedProperties = new RepeatedProperties('content-length');
 
   /** RabbitMQ's receipt follows the channel's handling (not asked across a crash) */
   readonly ackReceiptsWhenStored = false;
@@ -69,6 +70,7 @@ export class RabbitStompDialect implements StompDialect {
     }
     const { dest, exchange, key } = last;
     if (dest.kind === 'queue') ensureQueue(conn, dest.name, frame, conn.declaredQueues);
+    else checkArgumentHeaders(frame);
     conn.check('write', 'exchange', exchange);
     conn.access!.topic(conn.vhostModel, exchange, key, 'write');
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
