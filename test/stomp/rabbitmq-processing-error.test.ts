@@ -195,6 +195,32 @@ describe("RabbitMQ STOMP: SUBSCRIBE's checks in do_subscribe's order (RabbitMQ 3
     client.close();
   });
 
+  it('an id in use on a SUBSCRIBE to a missing /amq/queue or /exchange: Duplicated subscription identifier and the close, not not_found', async () => {
+    // review-s19-2 F2R (RabbitMQ 3.10.8 asked there): the existence of those is found out when consuming / binding,
+    // after the id check
+    for (const destination of ['/amq/queue/f2.missing', '/exchange/f2.nosuchx/k']) {
+      const { client } = await RawStomp.connected(broker());
+      client.send('SUBSCRIBE', { destination: '/queue/f2.first2', id: 's1', receipt: 'r0' });
+      await client.receipt('r0');
+      client.send('SUBSCRIBE', { destination, id: 's1', receipt: 'x1' });
+      expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Duplicated subscription identifier');
+      await client.whenClosed();
+    }
+  });
+
+  it('an unreadable integer argument on a SUBSCRIBE to /amq/queue or /reply-queue: Processing error, also for a queue that does not exist', async () => {
+    // review-s19-2 X1 (RabbitMQ 3.10.8 asked there: x-max-length:abc / x-message-ttl:abc; the old code subscribed, or
+    // answered not_found and closed for a missing queue)
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/x1.q', receipt: 'p0' }, 'x');
+    await client.receipt('p0');
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/amq/queue/x1.q', id: 's1', 'x-max-length': 'abc', receipt: 'r1' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/reply-queue/x1.q', id: 's2', 'x-message-ttl': 'abc', receipt: 'r2' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/amq/queue/x1.missing', id: 's3', 'x-max-length': 'abc', receipt: 'r3' }));
+    expect(vhost().getQueue('x1.q')?.consumerCount).toBe(0);
+    client.close();
+  });
+
   it('an id in use on a new /queue: the queue is declared, then Duplicated subscription identifier and the close', async () => {
     const { client } = await RawStomp.connected(broker());
     client.send('SUBSCRIBE', { destination: '/queue/f2.first', id: 's1', receipt: 'r0' });

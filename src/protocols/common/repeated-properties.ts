@@ -76,15 +76,27 @@ function sameValues(a: MessageProperties, b: MessageProperties): boolean {
   return n === 0;
 }
 
-/** equal tables of primitives (`a` is flat: a shared table) */
+/**
+ * equal tables of primitives, keys in the same order (`a` is flat: a shared table). The order counts: it is the
+ * order a consumer sees (RabbitMQ's STOMP headers reversed, review-s19-2 P2b), so equal values in another order
+ * are not shared. The shared table's keys are listed once (it is frozen) and walked against `b`'s.
+ */
 function sameTable(a: FieldTable, b: FieldTable): boolean {
-  let n = 0;
+  const keys = keysOf(a);
+  let i = 0;
   for (const k in b) {
-    if (a[k] !== b[k] || !(k in a)) return false;
-    n++;
+    if (keys[i] !== k || a[k] !== b[k]) return false;
+    i++;
   }
-  for (const _ in a) n--;
-  return n === 0;
+  return i === keys.length;
+}
+
+const sharedKeys = new WeakMap<FieldTable, string[]>();
+
+function keysOf(t: FieldTable): string[] {
+  let keys = sharedKeys.get(t);
+  if (keys === undefined) sharedKeys.set(t, (keys = Object.keys(t)));
+  return keys;
 }
 
 /** no value of the table an object (a nested table, an array, a byte array could be changed in place) */

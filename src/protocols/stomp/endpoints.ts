@@ -106,6 +106,16 @@ export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFram
   declared.add(name);
 }
 
+/**
+ * The source's queue (an /amq/queue, a /reply-queue) and exchange exist: RabbitMQ finds out only when it consumes and
+ * binds, after do_subscribe has refused an id in use (3.10.8 asked, review-s19-2 F2R: an id in use on a SUBSCRIBE to a
+ * missing /amq/queue or /exchange is `Duplicated subscription identifier`, not not_found)
+ */
+export function requireSource(ctx: EndpointContext, source: Source): void {
+  if (!ctx.vhostModel.getQueue(source.queue)) throw notFound(`no queue '${source.queue}' in vhost '${ctx.vhostModel.name}'`);
+  if (source.bind && !ctx.vhostModel.getExchange(source.bind.exchange)) throw notFound(`no exchange '${source.bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+}
+
 export function ensureSource(ctx: EndpointContext, dest: Destination, destText: string, frame: StompFrame, id: string | undefined, declared: Set<string>): Source {
   switch (dest.kind) {
     case 'queue':
@@ -113,7 +123,9 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       return { queue: dest.name, owned: false, durable: false };
     case 'amqqueue':
     case 'reply-queue':
-      if (!ctx.vhostModel.getQueue(dest.name)) throw notFound(`no queue '${dest.name}' in vhost '${ctx.vhostModel.name}'`);
+      // never declared; the arguments are read all the same (3.10.8: x-max-length:abc is a Processing error,
+      // also for a queue that does not exist; review-s19-2 X1). Its existence: requireSource, later
+      checkArgumentHeaders(frame);
       return { queue: dest.name, owned: false, durable: false };
     case 'temp-queue':
       throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SUBSCRIBE'\n`);
@@ -135,7 +147,6 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       const exclusive = booleanHeader(frame, 'exclusive') ?? false;
       const autoDelete = booleanHeader(frame, 'auto-delete') ?? true;
       ctx.check('configure', 'queue', name);
-      if (!ctx.vhostModel.getExchange(bind.exchange)) throw notFound(`no exchange '${bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
       // auto-delete: never of the default type (rabbit_amqqueue:augment_declare_args keeps it
       // classic), and RabbitMQ 4.x's rabbit_stomp_routing_util never makes it transient
       // non-exclusive, so 4.3's refusal of those does not apply to it

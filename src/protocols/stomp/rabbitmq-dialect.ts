@@ -6,7 +6,7 @@ import { RepeatedProperties } from '../common/repeated-properties.js';
 import { DEFAULT_STOMP_LIMITS, StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
-import { booleanHeader, checkArgumentHeaders, ensureQueue, ensureSource } from './endpoints.js';
+import { booleanHeader, checkArgumentHeaders, ensureQueue, ensureSource, requireSource } from './endpoints.js';
 import { StompError, processingError, quoted } from './errors.js';
 import { negotiateHeartbeat } from './heartbeat.js';
 import { propertiesFromHeaders } from './properties.js';
@@ -108,6 +108,7 @@ export class RabbitStompDialect implements StompDialect {
     this.watchConsumerTimeout(sub);
     conn.subscriptions.set(tag, sub);
     try {
+      requireSource(conn, source);
       conn.check('read', 'queue', source.queue);
       if (source.bind) {
         conn.check('write', 'queue', source.queue);
