@@ -106,6 +106,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
    * when its wait comes (subscribeBehindStore)
    */
   private held: Buffer[][] | undefined;
+  /** what the read being handled set off, for after its other answers (dialect.answersAfterRead; see parse) */
+  private readonly afterRead = { active: false, messages: [] as Buffer[], receipts: [] as string[] };
   /** the durable waits' callbacks are running: what they write was due before anything held */
   private releasingDurable = false;
 
@@ -171,12 +173,34 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   /** one slice of input: the bytes left unparsed when the slice ended */
   private parse(chunk: Buffer): Buffer | undefined {
     if (this.state !== 'connecting' && this.state !== 'open') return undefined;
+    const after = this.dialect.answersAfterRead === true;
+    this.afterRead.active = after;
     try {
       return this.parser.push(chunk);
     } catch (err) {
       this.fail(err, undefined, true);
       return undefined;
+    } finally {
+      if (after) this.flushAfterRead();
     }
+  }
+
+  /**
+   * RabbitMQ: the deliveries and SEND receipts a read set off, after its other answers (RabbitMQ 3.10.8 asked,
+   * /tmp/s19-fidelity/read-receipts.mjs, rmq-read-receipts.txt, 4 runs each, one write: `SEND p0, BEGIN b1` ->
+   * `b1 p0`; `SEND p0, SUBSCRIBE r1` -> `r1 p0`; `SUBSCRIBE r0` (1 queued), `SEND p0` to it, `BEGIN b1` -> `r0 b1
+   * M M p0`; `SEND p0, BEGIN, SEND s1 (tx), COMMIT c1` -> `c1 p0 s1`); none of them when the read ended the
+   * connection (`SEND p0, DISCONNECT d1` -> `d1`; a closing refusal after SEND p0 -> ERROR only)
+   */
+  private flushAfterRead(): void {
+    const { messages, receipts } = this.afterRead;
+    this.afterRead.active = false;
+    if (this.state === 'open') {
+      for (const bytes of messages) this.write(bytes);
+      for (const r of receipts) this.sendReceipt(r);
+    }
+    messages.length = 0;
+    receipts.length = 0;
   }
 
   private onFrame(frame: StompFrame): void {
@@ -310,7 +334,16 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       return;
     }
     this.publish(exchange, key, message);
-    if (receipt !== undefined) this.whenSafe(isPersistent(message), () => this.sendReceipt(receipt));
+    if (receipt !== undefined) this.confirm(isPersistent(message), receipt);
+  }
+
+  /** receipts of published messages (publisher confirms): once safe, and after the read's other answers (RabbitMQ) */
+  private confirm(persistent: boolean, ...receipts: string[]): void {
+    if (this.afterRead.active && !persistent && this.durable.outstanding === 0) this.afterRead.receipts.push(...receipts);
+    else
+      this.whenSafe(persistent, () => {
+        for (const r of receipts) this.sendReceipt(r);
+      });
   }
 
   /** a receipt promises the message is safe: for a persistent one, on disk; receipts keep their order */
@@ -366,12 +399,20 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.subscribeBehindStore(req, receipt);
       return;
     }
-    // RabbitMQ sends the RECEIPT before the messages already in the queue: hold what the
-    // new consumer is handed at once until the receipt is out
+    // RabbitMQ sends the RECEIPT before the messages already in the queue
+    this.receiptBefore(receipt, () => this.dialect.subscribe(req));
+  }
+
+  /**
+   * `work`, then `receipt`, then what `work` wrote: RabbitMQ answers a frame before the deliveries the queue
+   * sends because of it (a new subscription's waiting messages; the message an ACK or NACK lets through or a
+   * NACK redelivers: 3.10.8 asked, /tmp/s19-fidelity/ack-receipt.mjs, rmq-ack-receipt.txt)
+   */
+  private receiptBefore(receipt: string | undefined, work: () => void): void {
     const held: Buffer[] = [];
     this.held = [held];
     try {
-      this.dialect.subscribe(req);
+      work();
       this.held = undefined;
       if (receipt !== undefined) this.sendReceipt(receipt);
     } finally {
@@ -473,10 +514,15 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       t.tx.settle(settle);
       return false;
     }
-    settle();
     const receipt = getHeader(frame, 'receipt');
-    if (receipt === undefined || !this.dialect.ackReceiptsWhenStored) return false;
-    this.whenDurable(() => this.sendReceipt(receipt));
+    if (receipt === undefined) {
+      settle();
+      return false;
+    }
+    if (this.dialect.ackReceiptsWhenStored) {
+      settle();
+      this.whenDurable(() => this.sendReceipt(receipt));
+    } else this.receiptBefore(receipt, settle);
     return true;
   }
 
@@ -529,10 +575,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.dialect.checkAtCommit?.(exchange, message);
       return this.publish(exchange, key, message);
     });
-    if (!receipts.length) return;
-    this.whenSafe(persistent || settles, () => {
-      for (const r of receipts) this.sendReceipt(r);
-    });
+    if (receipts.length) this.confirm(persistent || settles, ...receipts);
   }
 
   // ---- DISCONNECT and closing ----------------------------------------------------
@@ -702,7 +745,9 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void {
     if (this.state === 'closed') return;
-    this.write(this.frameBytes(command, headers, body, options));
+    const bytes = this.frameBytes(command, headers, body, options);
+    if (command === 'MESSAGE' && this.afterRead.active) this.afterRead.messages.push(bytes);
+    else this.write(bytes);
   }
 
   private frameBytes(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): Buffer {

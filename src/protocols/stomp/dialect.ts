@@ -76,6 +76,13 @@ export interface StompDialect {
    * BEGIN first (`b1 s1`), review-s15-2 F6/F7
    */
   readonly receiptsInFrameOrder: boolean;
+  /**
+   * a SEND's receipt (a publisher confirm) and the MESSAGEs a read sets off go out after every other answer to
+   * that read, deliveries first; a read that ends the connection (DISCONNECT, a closing refusal) sends neither
+   * (RabbitMQ: its reader handles a read's frames before the channel's confirms and the queues' deliveries reach
+   * it; 3.10.8 asked, /tmp/s19-fidelity/read-receipts.mjs)
+   */
+  readonly answersAfterRead?: boolean;
   /** how this broker's parser differs from LocalMQ's own (absent: the codec's defaults) */
   readonly codec?: { limits?: Partial<StompCodecLimits>; nulInCommand?: boolean };
   /** a BEGIN of a transaction id already open is refused, the open one kept (ActiveMQ); else it starts afresh (RabbitMQ) */

@@ -31,6 +31,7 @@ export class RabbitStompDialect implements StompDialect {
   readonly ackReceiptsWhenStored = false;
   /** RabbitMQ 3.10.8 sends a BEGIN's receipt ahead of an earlier persistent SEND's (review-s15-2 F7) */
   readonly receiptsInFrameOrder = false;
+  readonly answersAfterRead = true;
 
   /**
    * rabbit_stomp_frame takes a command line of any length (up to the frame size) and a NUL inside it as one
