@@ -208,6 +208,18 @@ describe("RabbitMQ STOMP: SUBSCRIBE's checks in do_subscribe's order (RabbitMQ 3
     }
   });
 
+  it('a durable subscription to a missing exchange: not_found and the close, no subscription queue left behind', async () => {
+    // review-s19-2 F2R2 (RabbitMQ 3.10.8 asked there: nothing declared); e0c2e1f declared it before finding the
+    // exchange missing and left the durable queue
+    const subscriptionQueues = () => [...vhost().queues.keys()].filter((n) => n.startsWith('stomp-subscription-'));
+    const before = subscriptionQueues();
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/exchange/f2r2.nosuchx/k', id: 's1', durable: 'true', 'auto-delete': 'false', receipt: 'r1' });
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('not_found');
+    await client.whenClosed();
+    expect(subscriptionQueues()).toEqual(before);
+  });
+
   it('an unreadable integer argument on a SUBSCRIBE to /amq/queue or /reply-queue: Processing error, also for a queue that does not exist', async () => {
     // review-s19-2 X1 (RabbitMQ 3.10.8 asked there: x-max-length:abc / x-message-ttl:abc; the old code subscribed, or
     // answered not_found and closed for a missing queue)

@@ -112,8 +112,9 @@ export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFram
  * missing /amq/queue or /exchange is `Duplicated subscription identifier`, not not_found)
  */
 export function requireSource(ctx: EndpointContext, source: Source): void {
-  if (!ctx.vhostModel.getQueue(source.queue)) throw notFound(`no queue '${source.queue}' in vhost '${ctx.vhostModel.name}'`);
-  if (source.bind && !ctx.vhostModel.getExchange(source.bind.exchange)) throw notFound(`no exchange '${source.bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+  if (source.bind) {
+    if (!ctx.vhostModel.getExchange(source.bind.exchange)) throw notFound(`no exchange '${source.bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+  } else if (!ctx.vhostModel.getQueue(source.queue)) throw notFound(`no queue '${source.queue}' in vhost '${ctx.vhostModel.name}'`);
 }
 
 export function ensureSource(ctx: EndpointContext, dest: Destination, destText: string, frame: StompFrame, id: string | undefined, declared: Set<string>): Source {
@@ -147,6 +148,9 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       const exclusive = booleanHeader(frame, 'exclusive') ?? false;
       const autoDelete = booleanHeader(frame, 'auto-delete') ?? true;
       ctx.check('configure', 'queue', name);
+      // nothing is declared for a missing exchange (RabbitMQ 3.10.8 leaves no queue, durable or not; review-s19-2
+      // F2R2): requireSource refuses it, after the id check; not `owned`: nothing of this SUBSCRIBE's to clean up
+      if (!ctx.vhostModel.getExchange(bind.exchange)) return { queue: name, bind, owned: false, durable };
       // auto-delete: never of the default type (rabbit_amqqueue:augment_declare_args keeps it
       // classic), and RabbitMQ 4.x's rabbit_stomp_routing_util never makes it transient
       // non-exclusive, so 4.3's refusal of those does not apply to it
