@@ -12,6 +12,9 @@ import { RawStomp, getHeader, wireFrame } from '../helpers/stomp.js';
  */
 const broker = useBroker({ ports: { stomp: 0 } });
 
+/** frames as receipt ids, M(body) for a MESSAGE, the command otherwise */
+const ids = (frames: StompFrame[]) => frames.map((f) => (f.command === 'RECEIPT' ? getHeader(f, 'receipt-id') : f.command === 'MESSAGE' ? `M(${f.body.toString()})` : f.command));
+
 /** two messages queued, a client-individual subscription with prefetch-count:1 holding the first */
 async function holdingFirst(q: string): Promise<{ client: RawStomp; ackId: string }> {
   const { client } = await RawStomp.connected(broker());
@@ -57,7 +60,6 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
   // asked (/tmp/s19-fidelity/read-receipts.mjs, tx-receipts.mjs; rmq-read-receipts.txt, 4 runs each, the frames in
   // one write): a SEND's receipt is a publisher confirm and a delivery comes from the queue, both after the plugin
   // has handled the whole read. The old code answered in frame order: `p0 b1`, `r0 M M p0 b1`, `p0 c1 s1`, `p0 d1`
-  const ids = (frames: StompFrame[]) => frames.map((f) => (f.command === 'RECEIPT' ? getHeader(f, 'receipt-id') : f.command === 'MESSAGE' ? `M(${f.body.toString()})` : f.command));
   async function answers(client: RawStomp, n: number): Promise<(string | undefined)[]> {
     const got: StompFrame[] = [];
     for (let i = 0; i < n; i++) got.push(await client.frame());
@@ -102,5 +104,29 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
     await client.whenClosed();
     expect(ids(client.frames)).toEqual([]); // nothing after d1
     expect(broker().core.vhost('/')!.getQueue('rr.bye')?.messageCount).toBe(1);
+  });
+});
+
+describe('RabbitMQ STOMP: a delivery held for after the read whose subscription ended in that read (RabbitMQ 3.10.8)', () => {
+  it('SUBSCRIBE and UNSUBSCRIBE in one write on a queue holding 2: RECEIPTs, then an ERROR Subscription not found per delivery, no MESSAGE', async () => {
+    // review-s19-2 R1 (asked there, 3 runs: `RECEIPT(r1) RECEIPT(u1) ERROR ERROR`, open); 18c4430 wrote the two
+    // MESSAGEs after the UNSUBSCRIBE's RECEIPT, for a subscription the client had closed
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/r1.q' }, 'a1');
+    client.send('SEND', { destination: '/queue/r1.q', receipt: 'r0' }, 'a2');
+    await client.receipt('r0');
+    client.write(
+      Buffer.concat([
+        wireFrame('SUBSCRIBE', { destination: '/queue/r1.q', id: 's1', ack: 'client-individual', receipt: 'r1' }),
+        wireFrame('UNSUBSCRIBE', { id: 's1', receipt: 'u1' }),
+      ]),
+    );
+    const got: StompFrame[] = [];
+    for (let i = 0; i < 4; i++) got.push(await client.frame());
+    expect(ids(got)).toEqual(['r1', 'u1', 'ERROR', 'ERROR']);
+    expect([getHeader(got[2]!, 'message'), got[2]!.body.toString()]).toEqual(['Subscription not found', "There is no current subscription with tag 'T_s1'."]);
+    client.send('SEND', { destination: '/queue/r1.probe', receipt: 'p' }, 'x');
+    await client.receipt('p');
+    client.close();
   });
 });

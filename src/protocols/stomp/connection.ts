@@ -107,7 +107,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
    */
   private held: Buffer[][] | undefined;
   /** what the read being handled set off, for after its other answers (dialect.answersAfterRead; see parse) */
-  private readonly afterRead = { active: false, messages: [] as Buffer[], receipts: [] as string[] };
+  private readonly afterRead = { active: false, messages: [] as Buffer[], subs: [] as StompSubscription[], receipts: [] as string[] };
   /** the durable waits' callbacks are running: what they write was due before anything held */
   private releasingDurable = false;
 
@@ -193,13 +193,20 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
    * connection (`SEND p0, DISCONNECT d1` -> `d1`; a closing refusal after SEND p0 -> ERROR only)
    */
   private flushAfterRead(): void {
-    const { messages, receipts } = this.afterRead;
+    const { messages, subs, receipts } = this.afterRead;
     this.afterRead.active = false;
     if (this.state === 'open') {
-      for (const bytes of messages) this.write(bytes);
+      for (let i = 0; i < messages.length; i++) {
+        const sub = subs[i]!;
+        if (this.subscriptions.get(sub.tag) === sub) this.write(messages[i]!);
+        // UNSUBSCRIBEd (or cancelled) later in the same read: RabbitMQ 3.10.8 answers such a delivery with this
+        // ERROR and goes on (review-s19-2 R1, asked there)
+        else this.sendError(new StompError('Subscription not found', `There is no current subscription with tag '${sub.tag}'.`), undefined);
+      }
       for (const r of receipts) this.sendReceipt(r);
     }
     messages.length = 0;
+    subs.length = 0;
     receipts.length = 0;
   }
 
@@ -745,9 +752,17 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void {
     if (this.state === 'closed') return;
-    const bytes = this.frameBytes(command, headers, body, options);
-    if (command === 'MESSAGE' && this.afterRead.active) this.afterRead.messages.push(bytes);
-    else this.write(bytes);
+    this.write(this.frameBytes(command, headers, body, options));
+  }
+
+  /** SubscriptionHost: a delivery (RabbitMQ: after the other answers to the read that set it off, see parse) */
+  sendMessage(sub: StompSubscription, headers: StompHeader[], body: Buffer): void {
+    if (this.state === 'closed') return;
+    const bytes = this.frameBytes('MESSAGE', headers, body);
+    if (this.afterRead.active) {
+      this.afterRead.messages.push(bytes);
+      this.afterRead.subs.push(sub);
+    } else this.write(bytes);
   }
 
   private frameBytes(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): Buffer {

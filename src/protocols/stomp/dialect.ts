@@ -4,6 +4,7 @@ import type { ProtocolContext } from '../context.js';
 import type { StompCodecLimits, StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
+import type { StompSubscription } from './subscription.js';
 
 /** a subscription as the connection holds it, whichever dialect made it */
 export interface StompSubscriptionLike {
@@ -35,6 +36,8 @@ export interface DialectConnection extends EndpointContext {
   /** queues this connection declared already (so a stream of SENDs does not redeclare) */
   readonly declaredQueues: Set<string>;
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void;
+  /** a RabbitMQ-dialect subscription's delivery (SubscriptionHost) */
+  sendMessage(sub: StompSubscription, headers: StompHeader[], body: Buffer): void;
   subscriptionCancelledByBroker(sub: StompSubscriptionLike): void;
   /** a refusal outside any frame (RabbitMQ: the plugin's channel died): ERROR, then as the dialect says */
   failed(err: unknown): void;
