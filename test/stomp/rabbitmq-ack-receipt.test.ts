@@ -82,6 +82,22 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
     client.close();
   });
 
+  it('a persistent SEND p0, BEGIN, SEND s1 in it, COMMIT c1 -> c1 s1 p0 (the transaction is not answered behind p0\'s store wait)', async () => {
+    // asked (/tmp/s19-fidelity/pers-mixed.mjs, rmq-pers-mixed.txt, 4/4); a transient SEND after a persistent one stays
+    // behind it (pers-order.mjs: `p0 p1`)
+    const { client } = await RawStomp.connected(broker());
+    client.write(
+      Buffer.concat([
+        wireFrame('SEND', { destination: '/queue/rr.p', persistent: 'true', receipt: 'p0' }, 'z'),
+        wireFrame('BEGIN', { transaction: 't' }),
+        wireFrame('SEND', { destination: '/queue/rr.p', transaction: 't', receipt: 's1' }, 'a'),
+        wireFrame('COMMIT', { transaction: 't', receipt: 'c1' }),
+      ]),
+    );
+    expect(await answers(client, 3)).toEqual(['c1', 's1', 'p0']);
+    client.close();
+  });
+
   it('SUBSCRIBE r0 to a queue holding one, SEND p0 to it, BEGIN b1 -> r0 b1, the two MESSAGEs, p0', async () => {
     const { client } = await RawStomp.connected(broker());
     client.send('SEND', { destination: '/queue/rr.own', receipt: 'w' }, 'warm');
