@@ -218,7 +218,10 @@ export class VHost implements QueueHost, DeadLetterTarget {
       existing.touch();
       return existing;
     }
-    if (o.defaultType) refuseDeniedCombination(this.host.engineRules, o);
+    // an exclusive queue is never durable: rabbit_channel takes `DurableDeclare andalso not ExclusiveDeclare`
+    // (3.10.8 asked, /tmp/s19-fidelity/p1.mjs: a new exclusive+durable queue shows durable=false, and a
+    // redeclare with either durability is equivalent; 3.13 and 4.x read alike)
+    if (o.exclusive && o.durable) o = { ...o, durable: false };
     // ActiveMQ's prioritizedMessages policy (an Amazon MQ configuration): the queue delivers by
     // JMSPriority 9..0; applied before the equivalence check so a redeclare matches
     // (a queue made before the policy keeps its order)
@@ -226,11 +229,15 @@ export class VHost implements QueueHost, DeadLetterTarget {
       o = { ...o, arguments: { ...o.arguments, 'x-max-priority': 9 } };
     }
     if (existing) {
-      existing.checkAccess(owner, o.exclusive);
+      existing.checkRedeclareAccess(owner, o.exclusive);
       this.checkQueueEquivalence(existing, o);
       existing.touch();
       return existing;
     }
+    // a new queue only: rabbit_amqqueue:declare checks is_queue_args_combination_permitted after the channel
+    // found no queue to assert equivalence with (4.x), so an existing durable queue redeclared transient
+    // non-exclusive is 406 inequivalent arg 'durable', not 541
+    if (o.defaultType) refuseDeniedCombination(this.host.engineRules, o);
     if (name.startsWith('amq.') && !name.startsWith('amq.gen-')) {
       throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`);
     }

@@ -1,6 +1,7 @@
 import type { Channel, ConsumeMessage, GetMessage } from 'amqplib';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { channelClosed, connect, useBrokerConnection } from '../helpers/amqp.js';
+import { getJson } from '../helpers/management.js';
 
 const { broker, conn } = useBrokerConnection();
 let ch: Channel;
@@ -100,6 +101,33 @@ describe('queues', () => {
     broker().core.vhost('/')!.deleteQueue(q, false, false, null);
   });
 
+  it("a connection's own exclusive queue redeclared shared: 405 RESOURCE_LOCKED, not 406 (RabbitMQ 3.10.8)", async () => {
+    // asked (/tmp/s19-fidelity/p1.mjs, rmq-p1.txt; review-s18-2 P1b): the exclusive access is checked strictly
+    // before the equivalence, so the owner redeclaring it non-exclusive (durable or not) gets 405; the old code
+    // answered 406 inequivalent arg 'exclusive' / 'durable'
+    for (const durable of [false, true]) {
+      const own = await conn().createChannel();
+      const q = (await own.assertQueue('', { exclusive: true })).queue;
+      const locked = channelClosed(own);
+      own.assertQueue(q, { exclusive: false, durable }).catch(() => undefined);
+      const err = await locked;
+      expect([err.code, err.message.includes(`RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '${q}'`)]).toEqual([405, true]);
+    }
+  });
+
+  it('an exclusive queue is never durable: declared durable it is transient, and redeclares with either durability are equivalent (RabbitMQ 3.10.8)', async () => {
+    // asked (/tmp/s19-fidelity/p1.mjs, rmq-p1.txt; review-s18-2 P1c): rabbit_channel declares
+    // `durable andalso not exclusive`; the management API shows durable=false for an exclusive+durable declare
+    // and a redeclare of either durability is ok (the old code: durable=true, and 406 inequivalent arg 'durable')
+    const made = (await ch.assertQueue('', { exclusive: true, durable: true })).queue;
+    const kept = (await ch.assertQueue('', { exclusive: true, durable: false })).queue;
+    expect((await getJson(broker(), `/api/queues/%2F/${made}`)).durable).toBe(false);
+    await ch.assertQueue(made, { exclusive: true, durable: false });
+    await ch.assertQueue(kept, { exclusive: true, durable: true });
+    expect((await ch.checkQueue(kept)).queue).toBe(kept);
+    expect((await getJson(broker(), `/api/queues/%2F/${kept}`)).durable).toBe(false);
+  });
+
   it('auto-delete queue is deleted when its last consumer cancels', async () => {
     await ch.assertQueue('auto.q', { autoDelete: true });
     await ch.consume('auto.q', () => undefined, { consumerTag: 'only' });
@@ -110,13 +138,15 @@ describe('queues', () => {
   });
 
   it('durable flag is kept: redeclaring with another durable value is 406 (text as RabbitMQ 3.10.8)', async () => {
-    // exclusive: RabbitMQ 4.3 refuses transient non-exclusive queues
-    await ch.assertQueue('dq', { durable: false, exclusive: true });
+    // a shared queue: an exclusive one is never durable, so either durability is equivalent for it (RabbitMQ
+    // 3.10.8 asked, /tmp/s19-fidelity/p1.mjs). RabbitMQ 4.3 denies transient non-exclusive queues only when it
+    // makes one (rabbit_amqqueue:declare), after the channel's equivalence check on an existing queue: 406 too
+    await ch.assertQueue('dq', { durable: true });
     const closed = channelClosed(ch);
-    ch.assertQueue('dq', { durable: true, exclusive: true }).catch(() => undefined);
+    ch.assertQueue('dq', { durable: false }).catch(() => undefined);
     const err = await closed;
     expect(err.code).toBe(406);
-    expect(err.message).toContain("PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'dq' in vhost '/': received 'true' but current is 'false'");
+    expect(err.message).toContain("PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'dq' in vhost '/': received 'false' but current is 'true'");
     ch = await conn().createChannel();
     await ch.deleteQueue('dq');
   });

@@ -166,3 +166,101 @@ describe('RabbitMQ STOMP: a header value the plugin cannot read is a Processing 
     client.close();
   });
 });
+
+describe("RabbitMQ STOMP: SUBSCRIBE's checks in do_subscribe's order (RabbitMQ 3.10.8, review-s18-2 F2)", () => {
+  // asked (/tmp/s19-fidelity/stomp-cases2.mjs, rmq-f2.txt): the destination is parsed before prefetch-count and
+  // the ack mode are read, the endpoint is declared before an id in use is refused. The old code checked the ack
+  // mode and the id first: Processing error for /bogus/x, a close (Duplicated subscription identifier) for an
+  // id in use with a bad prefetch-count or an unknown destination, and nothing declared for an id in use
+  it('an unknown destination with a bad prefetch-count or ack mode: Unknown destination, the session goes on', async () => {
+    const { client } = await RawStomp.connected(broker());
+    for (const bad of [{ 'prefetch-count': 'abc' }, { ack: 'bogus' }] as Record<string, string>[]) {
+      client.write(Buffer.concat([wireFrame('SUBSCRIBE', { destination: '/bogus/x', id: 's1', ...bad, receipt: 'r1' }), wireFrame('SEND', { destination: '/queue/f2.probe', receipt: 'p' }, 'z')]));
+      const err = await client.frame('ERROR');
+      expect([getHeader(err, 'message'), err.body.toString().split('\n')[0]]).toEqual(['Unknown destination', "'/bogus/x' is not a valid destination."]);
+      await client.receipt('p');
+    }
+    client.close();
+  });
+
+  it('an id in use with a bad prefetch-count or ack mode: Processing error, the session goes on; with an unknown destination: Unknown destination', async () => {
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', receipt: 'r0' });
+    await client.receipt('r0');
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', 'prefetch-count': 'abc', receipt: 'r1' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/queue/f2.dup', id: 's1', ack: 'bogus', receipt: 'r1' }));
+    client.write(Buffer.concat([wireFrame('SUBSCRIBE', { destination: '/bogus/y', id: 's1', receipt: 'r1' }), wireFrame('SEND', { destination: '/queue/f2.probe', receipt: 'p' }, 'z')]));
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Unknown destination');
+    await client.receipt('p');
+    client.close();
+  });
+
+  it('an id in use on a SUBSCRIBE to a missing /amq/queue or /exchange: Duplicated subscription identifier and the close, not not_found', async () => {
+    // review-s19-2 F2R (RabbitMQ 3.10.8 asked there): the existence of those is found out when consuming / binding,
+    // after the id check
+    for (const destination of ['/amq/queue/f2.missing', '/exchange/f2.nosuchx/k']) {
+      const { client } = await RawStomp.connected(broker());
+      client.send('SUBSCRIBE', { destination: '/queue/f2.first2', id: 's1', receipt: 'r0' });
+      await client.receipt('r0');
+      client.send('SUBSCRIBE', { destination, id: 's1', receipt: 'x1' });
+      expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Duplicated subscription identifier');
+      await client.whenClosed();
+    }
+  });
+
+  it('a durable subscription to a missing exchange: not_found and the close, no subscription queue left behind', async () => {
+    // review-s19-2 F2R2 (RabbitMQ 3.10.8 asked there: nothing declared); e0c2e1f declared it before finding the
+    // exchange missing and left the durable queue
+    const subscriptionQueues = () => [...vhost().queues.keys()].filter((n) => n.startsWith('stomp-subscription-'));
+    const before = subscriptionQueues();
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/exchange/f2r2.nosuchx/k', id: 's1', durable: 'true', 'auto-delete': 'false', receipt: 'r1' });
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('not_found');
+    await client.whenClosed();
+    expect(subscriptionQueues()).toEqual(before);
+  });
+
+  it('an unreadable integer argument on a SUBSCRIBE to /amq/queue or /reply-queue: Processing error, also for a queue that does not exist', async () => {
+    // review-s19-2 X1 (RabbitMQ 3.10.8 asked there: x-max-length:abc / x-message-ttl:abc; the old code subscribed, or
+    // answered not_found and closed for a missing queue)
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/x1.q', receipt: 'p0' }, 'x');
+    await client.receipt('p0');
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/amq/queue/x1.q', id: 's1', 'x-max-length': 'abc', receipt: 'r1' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/reply-queue/x1.q', id: 's2', 'x-message-ttl': 'abc', receipt: 'r2' }));
+    await expectProcessingError(client, wireFrame('SUBSCRIBE', { destination: '/amq/queue/x1.missing', id: 's3', 'x-max-length': 'abc', receipt: 'r3' }));
+    expect(vhost().getQueue('x1.q')?.consumerCount).toBe(0);
+    client.close();
+  });
+
+  it('an id in use on a new /queue: the queue is declared, then Duplicated subscription identifier and the close', async () => {
+    const { client } = await RawStomp.connected(broker());
+    client.send('SUBSCRIBE', { destination: '/queue/f2.first', id: 's1', receipt: 'r0' });
+    await client.receipt('r0');
+    client.send('SUBSCRIBE', { destination: '/queue/f2.new', id: 's1', receipt: 'x1' });
+    expect(getHeader(await client.frame('ERROR'), 'message')).toBe('Duplicated subscription identifier');
+    await client.whenClosed();
+    expect(vhost().getQueue('f2.new')?.consumerCount).toBe(0);
+  });
+});
+
+describe('RabbitMQ STOMP: the integer argument headers are read on every SEND (RabbitMQ 3.10.8)', () => {
+  it('x-max-length:abc on a later SEND to a declared /queue, or x-message-ttl:abc to /topic, /exchange, /amq/queue: Processing error, nothing routed', async () => {
+    // asked (/tmp/s19-fidelity/misc-cases.mjs, xarg.mjs; rmq-misc.txt, rmq-xarg.txt): ensure_endpoint builds the
+    // arguments before it looks at what the connection declared; a later valid x-max-length:7 is not redeclared
+    // (RECEIPT). The old code parsed them only when it declared the queue: RECEIPT, routed
+    const { client } = await RawStomp.connected(broker());
+    client.send('SEND', { destination: '/queue/xa.later', 'x-max-length': '5', receipt: 'p1' }, 'a');
+    await client.receipt('p1');
+    await expectProcessingError(client, wireFrame('SEND', { destination: '/queue/xa.later', 'x-max-length': 'abc', receipt: 'p2' }, 'b'));
+    client.send('SEND', { destination: '/queue/xa.later', 'x-max-length': '7', receipt: 'p3' }, 'c');
+    await client.receipt('p3');
+    client.send('SEND', { destination: '/queue/xa.q', receipt: 'p4' }, 'q');
+    await client.receipt('p4');
+    for (const destination of ['/topic/xa.t', '/exchange/amq.direct/xa.q', '/amq/queue/xa.q']) {
+      await expectProcessingError(client, wireFrame('SEND', { destination, 'x-message-ttl': 'abc', receipt: 'p5' }, 'b'));
+    }
+    expect([vhost().getQueue('xa.later')?.messageCount, vhost().getQueue('xa.q')?.messageCount]).toEqual([2, 1]);
+    client.close();
+  });
+});

@@ -263,18 +263,26 @@ export class Queue {
     return describeQueue(this.vhost, this.name);
   }
 
+  /** exclusive queues belong to one connection; anyone else gets 405 RESOURCE_LOCKED (a passive declare, a use) */
+  checkAccess(owner: object | null): void {
+    if (this.options.exclusive && this.options.owner !== owner) throw this.locked();
+  }
+
   /**
-   * exclusive queues belong to one connection; anyone else gets 405 RESOURCE_LOCKED. `exclusiveWanted`: a
-   * redeclaration asking for exclusive access, refused the same way for a queue this owner does not hold, before
-   * any equivalence check (RabbitMQ 3.10.8, review-s18-2 P1: a shared durable queue redeclared exclusive by another
-   * connection -> 405, not 406 inequivalent arg)
+   * A redeclaration (RabbitMQ's assert_equivalence checks exclusive access strictly, before any equivalence): the
+   * declaring owner, the connection when it asks for exclusive and none otherwise, must be the queue's own owner.
+   * So a shared queue redeclared exclusive (review-s18-2 P1) and a connection's own exclusive queue redeclared
+   * shared (P1b) are both 405 RESOURCE_LOCKED, never 406 inequivalent 'exclusive' (RabbitMQ 3.10.8, asked:
+   * /tmp/s19-fidelity/p1.mjs; 3.13 and 4.x rabbit_amqqueue read alike).
    */
-  checkAccess(owner: object | null, exclusiveWanted = false): void {
-    if ((this.options.exclusive || exclusiveWanted) && this.options.owner !== owner) {
-      throw resourceLocked(
-        `cannot obtain exclusive access to locked ${this.describe()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
-    }
+  checkRedeclareAccess(owner: object | null, exclusive: boolean): void {
+    if (this.options.owner !== (exclusive ? owner : null)) throw this.locked();
+  }
+
+  private locked(): Error {
+    return resourceLocked(
+      `cannot obtain exclusive access to locked ${this.describe()}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    );
   }
 
   /** A new entry for `message` in this queue (not yet added). */

@@ -17,15 +17,41 @@ import type { MessageProperties } from '../../core/message.js';
 
 export class RepeatedProperties {
   private last: MessageProperties | undefined;
+  /** earlier messages' shared properties by their value of the `varying` header (bounded, see MAX_VARYING) */
+  private byVarying: Map<unknown, MessageProperties> | undefined;
 
-  /** `p`, or the previous message's equal properties */
+  /**
+   * `varying`: a header whose value changes from message to message while the rest stays (STOMP's
+   * content-length, which RabbitMQ keeps among the headers: bodies of varying size): properties equal to
+   * an earlier message's with the same value of it are shared too, not only the previous message's
+   */
+  constructor(private readonly varying?: string) {}
+
+  /** `p`, or an earlier message's equal properties */
   of(p: MessageProperties): MessageProperties {
     const last = this.last;
     if (last !== undefined && sameValues(last, p)) return last;
-    this.last = freezeIfShareable(p);
+    const v = this.varying === undefined ? undefined : p.headers?.[this.varying];
+    if (v === undefined) {
+      this.last = freezeIfShareable(p);
+      return p;
+    }
+    const byVarying = (this.byVarying ??= new Map());
+    const seen = byVarying.get(v);
+    if (seen !== undefined && sameValues(seen, p)) return (this.last = seen);
+    const shared = freezeIfShareable(p);
+    if (shared !== undefined) {
+      // a publisher whose other headers change too would grow it without end: started afresh
+      if (byVarying.size >= MAX_VARYING) byVarying.clear();
+      byVarying.set(v, shared);
+    }
+    this.last = shared;
     return p;
   }
 }
+
+/** distinct values of the varying header remembered per publisher (their shared properties: a few KiB) */
+const MAX_VARYING = 1024;
 
 /**
  * `p` frozen (its headers too) when every value is a primitive, so it can be shared between
@@ -50,15 +76,27 @@ function sameValues(a: MessageProperties, b: MessageProperties): boolean {
   return n === 0;
 }
 
-/** equal tables of primitives (`a` is flat: a shared table) */
+/**
+ * equal tables of primitives, keys in the same order (`a` is flat: a shared table). The order counts: it is the
+ * order a consumer sees (RabbitMQ's STOMP headers reversed, review-s19-2 P2b), so equal values in another order
+ * are not shared. The shared table's keys are listed once (it is frozen) and walked against `b`'s.
+ */
 function sameTable(a: FieldTable, b: FieldTable): boolean {
-  let n = 0;
+  const keys = keysOf(a);
+  let i = 0;
   for (const k in b) {
-    if (a[k] !== b[k] || !(k in a)) return false;
-    n++;
+    if (keys[i] !== k || a[k] !== b[k]) return false;
+    i++;
   }
-  for (const _ in a) n--;
-  return n === 0;
+  return i === keys.length;
+}
+
+const sharedKeys = new WeakMap<FieldTable, string[]>();
+
+function keysOf(t: FieldTable): string[] {
+  let keys = sharedKeys.get(t);
+  if (keys === undefined) sharedKeys.set(t, (keys = Object.keys(t)));
+  return keys;
 }
 
 /** no value of the table an object (a nested table, an array, a byte array could be changed in place) */

@@ -27,7 +27,8 @@ import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeR
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
 import { StompError, UnknownTransactionError, quoted, quotedOrCodes, toStompError } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
-import { StompSubscription, subscriptionTag, type AckMode, type SubscriptionHost } from './subscription.js';
+import { TEMP_QUEUE_PREFIX } from './subscribe-checks.js';
+import { StompSubscription, subscriptionTag, type SubscriptionHost } from './subscription.js';
 import type { StompTransport } from './transport.js';
 import { startHandshakeTimeout } from '../common/handshake-timeout.js';
 import { ReadSlices } from '../common/read-slices.js';
@@ -37,7 +38,6 @@ const VERSIONS_HEADER = SUPPORTED_VERSIONS.join(',');
 /** RabbitMQ's STOMP default_user: a CONNECT without login/passcode logs in as guest/guest */
 const DEFAULT_LOGIN = 'guest';
 const DEFAULT_PASSCODE = 'guest';
-const TEMP_QUEUE_PREFIX = '/temp-queue/';
 /** how long a peer gets to take our goodbye before the socket is cut */
 const CLOSE_GRACE_MS = 1000;
 
@@ -106,6 +106,8 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
    * when its wait comes (subscribeBehindStore)
    */
   private held: Buffer[][] | undefined;
+  /** what the read being handled set off, for after its other answers (dialect.answersAfterRead; see parse) */
+  private readonly afterRead = { active: false, messages: [] as Buffer[], subs: [] as StompSubscription[], receipts: [] as string[] };
   /** the durable waits' callbacks are running: what they write was due before anything held */
   private releasingDurable = false;
 
@@ -171,12 +173,41 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   /** one slice of input: the bytes left unparsed when the slice ended */
   private parse(chunk: Buffer): Buffer | undefined {
     if (this.state !== 'connecting' && this.state !== 'open') return undefined;
+    const after = this.dialect.answersAfterRead === true;
+    this.afterRead.active = after;
     try {
       return this.parser.push(chunk);
     } catch (err) {
       this.fail(err, undefined, true);
       return undefined;
+    } finally {
+      if (after) this.flushAfterRead();
     }
+  }
+
+  /**
+   * RabbitMQ: the deliveries and SEND receipts a read set off, after its other answers (RabbitMQ 3.10.8 asked,
+   * /tmp/s19-fidelity/read-receipts.mjs, rmq-read-receipts.txt, 4 runs each, one write: `SEND p0, BEGIN b1` ->
+   * `b1 p0`; `SEND p0, SUBSCRIBE r1` -> `r1 p0`; `SUBSCRIBE r0` (1 queued), `SEND p0` to it, `BEGIN b1` -> `r0 b1
+   * M M p0`; `SEND p0, BEGIN, SEND s1 (tx), COMMIT c1` -> `c1 p0 s1`); none of them when the read ended the
+   * connection (`SEND p0, DISCONNECT d1` -> `d1`; a closing refusal after SEND p0 -> ERROR only)
+   */
+  private flushAfterRead(): void {
+    const { messages, subs, receipts } = this.afterRead;
+    this.afterRead.active = false;
+    if (this.state === 'open') {
+      for (let i = 0; i < messages.length; i++) {
+        const sub = subs[i]!;
+        if (this.subscriptions.get(sub.tag) === sub) this.write(messages[i]!);
+        // UNSUBSCRIBEd (or cancelled) later in the same read: RabbitMQ 3.10.8 answers such a delivery with this
+        // ERROR and goes on (review-s19-2 R1, asked there)
+        else this.sendError(new StompError('Subscription not found', `There is no current subscription with tag '${sub.tag}'.`), undefined);
+      }
+      for (const r of receipts) this.sendReceipt(r);
+    }
+    messages.length = 0;
+    subs.length = 0;
+    receipts.length = 0;
   }
 
   private onFrame(frame: StompFrame): void {
@@ -310,7 +341,16 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       return;
     }
     this.publish(exchange, key, message);
-    if (receipt !== undefined) this.whenSafe(isPersistent(message), () => this.sendReceipt(receipt));
+    if (receipt !== undefined) this.confirm(isPersistent(message), [receipt]);
+  }
+
+  /** receipts of published messages (publisher confirms): once safe, and after the read's other answers (RabbitMQ) */
+  private confirm(persistent: boolean, receipts: string[], behindStore = true): void {
+    if (this.afterRead.active && !persistent && (!behindStore || this.durable.outstanding === 0)) this.afterRead.receipts.push(...receipts);
+    else
+      this.whenSafe(persistent, () => {
+        for (const r of receipts) this.sendReceipt(r);
+      });
   }
 
   /** a receipt promises the message is safe: for a persistent one, on disk; receipts keep their order */
@@ -357,41 +397,35 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       throw new StompError('Missing Header', `Header 'id' is required for durable subscriptions`);
     }
     const destText = this.requireDestination(frame, 'SUBSCRIBE');
-    const ackMode = this.dialect.subscribeAckMode ? this.dialect.subscribeAckMode(frame) : this.checkedAckMode(frame, id);
+    // the ack mode and the id are checked by the dialect, each in its broker's order
     const tag = subscriptionTag(id, destText);
-    if (this.subscriptions.has(tag)) {
-      throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
-    }
     this.ctx.broker.limits.checkConsumerCount(this.subscriptions.size);
     const receipt = getHeader(frame, 'receipt');
-    const req: SubscribeRequest = { frame, destination: destText, id, ackMode, tag };
+    const req: SubscribeRequest = { frame, destination: destText, id, tag };
     if (this.dialect.receiptsInFrameOrder && (this.held !== undefined || (receipt !== undefined && this.durable.outstanding > 0))) {
       this.subscribeBehindStore(req, receipt);
       return;
     }
-    // RabbitMQ sends the RECEIPT before the messages already in the queue: hold what the
-    // new consumer is handed at once until the receipt is out
+    // RabbitMQ sends the RECEIPT before the messages already in the queue
+    this.receiptBefore(receipt, () => this.dialect.subscribe(req));
+  }
+
+  /**
+   * `work`, then `receipt`, then what `work` wrote: RabbitMQ answers a frame before the deliveries the queue
+   * sends because of it (a new subscription's waiting messages; the message an ACK or NACK lets through or a
+   * NACK redelivers: 3.10.8 asked, /tmp/s19-fidelity/ack-receipt.mjs, rmq-ack-receipt.txt)
+   */
+  private receiptBefore(receipt: string | undefined, work: () => void): void {
     const held: Buffer[] = [];
     this.held = [held];
     try {
-      this.dialect.subscribe(req);
+      work();
       this.held = undefined;
       if (receipt !== undefined) this.sendReceipt(receipt);
     } finally {
       this.held = undefined;
       for (const bytes of held) this.write(bytes);
     }
-  }
-
-  /** LocalMQ's own SUBSCRIBE checks, for a dialect without its own: an id naming a temp queue, the ack mode */
-  private checkedAckMode(frame: StompFrame, id: string | undefined): AckMode {
-    if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) {
-      throw new StompError('Invalid id', `SUBSCRIBE 'id' may not start with ${TEMP_QUEUE_PREFIX}\n`);
-    }
-    const value = getHeader(frame, 'ack');
-    if (value === undefined || value === 'auto') return 'auto';
-    if (value === 'client' || value === 'client-individual') return value;
-    throw new StompError('Invalid header', `'ack' must be 'auto', 'client' or 'client-individual', got '${value}'\n`);
   }
 
   /**
@@ -487,10 +521,15 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       t.tx.settle(settle);
       return false;
     }
-    settle();
     const receipt = getHeader(frame, 'receipt');
-    if (receipt === undefined || !this.dialect.ackReceiptsWhenStored) return false;
-    this.whenDurable(() => this.sendReceipt(receipt));
+    if (receipt === undefined) {
+      settle();
+      return false;
+    }
+    if (this.dialect.ackReceiptsWhenStored) {
+      settle();
+      this.whenDurable(() => this.sendReceipt(receipt));
+    } else this.receiptBefore(receipt, settle);
     return true;
   }
 
@@ -543,10 +582,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       this.dialect.checkAtCommit?.(exchange, message);
       return this.publish(exchange, key, message);
     });
-    if (!receipts.length) return;
-    this.whenSafe(persistent || settles, () => {
-      for (const r of receipts) this.sendReceipt(r);
-    });
+    // RabbitMQ answers a transient transaction's SENDs when it is committed, not behind an earlier persistent SEND's
+    // store wait (3.10.8 asked, /tmp/s19-fidelity/pers-mixed.mjs: persistent p0, BEGIN, SEND s1, COMMIT c1 in one
+    // write -> `c1 s1 p0`, 4/4; a plain transient SEND after a persistent one stays behind it: pers-order.mjs `p0 p1`)
+    if (receipts.length) this.confirm(persistent || settles, receipts, false);
   }
 
   // ---- DISCONNECT and closing ----------------------------------------------------
@@ -717,6 +756,16 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void {
     if (this.state === 'closed') return;
     this.write(this.frameBytes(command, headers, body, options));
+  }
+
+  /** SubscriptionHost: a delivery (RabbitMQ: after the other answers to the read that set it off, see parse) */
+  sendMessage(sub: StompSubscription, headers: StompHeader[], body: Buffer): void {
+    if (this.state === 'closed') return;
+    const bytes = this.frameBytes('MESSAGE', headers, body);
+    if (this.afterRead.active) {
+      this.afterRead.messages.push(bytes);
+      this.afterRead.subs.push(sub);
+    } else this.write(bytes);
   }
 
   private frameBytes(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): Buffer {

@@ -4,7 +4,7 @@ import type { ProtocolContext } from '../context.js';
 import type { StompCodecLimits, StompFrame, StompHeader, StompSerializeOptions, StompVersion } from './codec/index.js';
 import type { EndpointContext } from './endpoints.js';
 import type { StompError } from './errors.js';
-import type { AckMode } from './subscription.js';
+import type { StompSubscription } from './subscription.js';
 
 /** a subscription as the connection holds it, whichever dialect made it */
 export interface StompSubscriptionLike {
@@ -36,6 +36,8 @@ export interface DialectConnection extends EndpointContext {
   /** queues this connection declared already (so a stream of SENDs does not redeclare) */
   readonly declaredQueues: Set<string>;
   sendFrame(command: string, headers: StompHeader[], body?: Buffer, options?: StompSerializeOptions): void;
+  /** a RabbitMQ-dialect subscription's delivery (SubscriptionHost) */
+  sendMessage(sub: StompSubscription, headers: StompHeader[], body: Buffer): void;
   subscriptionCancelledByBroker(sub: StompSubscriptionLike): void;
   /** a refusal outside any frame (RabbitMQ: the plugin's channel died): ERROR, then as the dialect says */
   failed(err: unknown): void;
@@ -56,7 +58,7 @@ export interface SubscribeRequest {
   frame: StompFrame;
   destination: string;
   id: string | undefined;
-  ackMode: AckMode;
+  /** the subscription's key among the connection's (its id, or the destination without one) */
   tag: string;
 }
 
@@ -77,6 +79,13 @@ export interface StompDialect {
    * BEGIN first (`b1 s1`), review-s15-2 F6/F7
    */
   readonly receiptsInFrameOrder: boolean;
+  /**
+   * a SEND's receipt (a publisher confirm) and the MESSAGEs a read sets off go out after every other answer to
+   * that read, deliveries first; a read that ends the connection (DISCONNECT, a closing refusal) sends neither
+   * (RabbitMQ: its reader handles a read's frames before the channel's confirms and the queues' deliveries reach
+   * it; 3.10.8 asked, /tmp/s19-fidelity/read-receipts.mjs)
+   */
+  readonly answersAfterRead?: boolean;
   /** how this broker's parser differs from LocalMQ's own (absent: the codec's defaults) */
   readonly codec?: { limits?: Partial<StompCodecLimits>; nulInCommand?: boolean };
   /** a BEGIN of a transaction id already open is refused, the open one kept (ActiveMQ); else it starts afresh (RabbitMQ) */
@@ -86,11 +95,9 @@ export interface StompDialect {
   /** a SEND, resolved to where it is published and as what (declaring what must exist) */
   prepareSend(frame: StompFrame, destination: string): { exchange: string; key: string; message: Message };
   /**
-   * the SUBSCRIBE's ack mode, read as this broker reads it; a dialect with this also checks the id itself
-   * (RabbitMQ: at its own point in the frame's handling). Absent: LocalMQ's own checks and texts
+   * a SUBSCRIBE: the subscription, consuming already. The dialect checks the ack mode and the id (an id in use,
+   * one naming a temp queue) itself, at its broker's point in the frame's handling
    */
-  subscribeAckMode?(frame: StompFrame): AckMode;
-  /** a SUBSCRIBE: the subscription, consuming already */
   subscribe(req: SubscribeRequest): StompSubscriptionLike;
   /** an UNSUBSCRIBE the dialect answers itself (ActiveMQ: one removing a durable subscription): true when it did */
   unsubscribe?(frame: StompFrame): boolean;

@@ -40,6 +40,21 @@ export interface EndpointContext {
 const INTEGER_ARGUMENTS = ['x-expires', 'x-max-length', 'x-max-length-bytes', 'x-max-priority', 'x-message-ttl', 'x-stream-max-segment-size-bytes', 'x-stream-filter-size-bytes'];
 const STRING_ARGUMENTS = ['x-dead-letter-exchange', 'x-dead-letter-routing-key', 'x-max-age', 'x-queue-type'];
 
+const INTEGER_ARGUMENT_SET = new Set(INTEGER_ARGUMENTS);
+
+/**
+ * A SEND's integer argument headers read as RabbitMQ reads them on EVERY SEND, whatever the destination and
+ * whether or not its queue was declared already: rabbit_stomp_processor's ensure_endpoint builds the arguments
+ * before rabbit_routing_util looks at what the connection declared (3.10.8 asked, /tmp/s19-fidelity/xarg.mjs,
+ * misc-cases.mjs: x-max-length:abc or x-message-ttl:abc on a later SEND to a /queue this connection declared, to
+ * /topic, /exchange, /amq/queue -> Processing error, nothing routed). One pass over the headers, no allocation.
+ */
+export function checkArgumentHeaders(frame: StompFrame): void {
+  for (const [name] of frame.headers) {
+    if (INTEGER_ARGUMENT_SET.has(name)) rabbitInteger(getHeader(frame, name)!);
+  }
+}
+
 function queueArguments(frame: StompFrame): FieldTable {
   const args: FieldTable = {};
   for (const name of STRING_ARGUMENTS) {
@@ -76,7 +91,10 @@ export function subscriptionQueueName(name: string, id: string): string {
  * a stream of SENDs does not redeclare per message.
  */
 export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFrame, declared: Set<string>): void {
-  if (declared.has(name) && ctx.vhostModel.getQueue(name)) return;
+  if (declared.has(name) && ctx.vhostModel.getQueue(name)) {
+    checkArgumentHeaders(frame);
+    return;
+  }
   // `persistent` too: RabbitMQ 3.10.8 (asked, /tmp/s18-fidelity/pe-cases3.mjs) makes SUBSCRIBE (or SEND)
   // persistent:false to a new /queue/q an exclusive queue (another connection: 405 RESOURCE_LOCKED)
   const durable = declaredDurability(frame) ?? true;
@@ -88,6 +106,17 @@ export function ensureQueue(ctx: EndpointContext, name: string, frame: StompFram
   declared.add(name);
 }
 
+/**
+ * The source's queue (an /amq/queue, a /reply-queue) and exchange exist: RabbitMQ finds out only when it consumes and
+ * binds, after do_subscribe has refused an id in use (3.10.8 asked, review-s19-2 F2R: an id in use on a SUBSCRIBE to a
+ * missing /amq/queue or /exchange is `Duplicated subscription identifier`, not not_found)
+ */
+export function requireSource(ctx: EndpointContext, source: Source): void {
+  if (source.bind) {
+    if (!ctx.vhostModel.getExchange(source.bind.exchange)) throw notFound(`no exchange '${source.bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+  } else if (!ctx.vhostModel.getQueue(source.queue)) throw notFound(`no queue '${source.queue}' in vhost '${ctx.vhostModel.name}'`);
+}
+
 export function ensureSource(ctx: EndpointContext, dest: Destination, destText: string, frame: StompFrame, id: string | undefined, declared: Set<string>): Source {
   switch (dest.kind) {
     case 'queue':
@@ -95,7 +124,9 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       return { queue: dest.name, owned: false, durable: false };
     case 'amqqueue':
     case 'reply-queue':
-      if (!ctx.vhostModel.getQueue(dest.name)) throw notFound(`no queue '${dest.name}' in vhost '${ctx.vhostModel.name}'`);
+      // never declared; the arguments are read all the same (3.10.8: x-max-length:abc is a Processing error,
+      // also for a queue that does not exist; review-s19-2 X1). Its existence: requireSource, later
+      checkArgumentHeaders(frame);
       return { queue: dest.name, owned: false, durable: false };
     case 'temp-queue':
       throw new StompError('Invalid destination', `'${destText}' is not a valid destination for 'SUBSCRIBE'\n`);
@@ -117,7 +148,9 @@ export function ensureSource(ctx: EndpointContext, dest: Destination, destText: 
       const exclusive = booleanHeader(frame, 'exclusive') ?? false;
       const autoDelete = booleanHeader(frame, 'auto-delete') ?? true;
       ctx.check('configure', 'queue', name);
-      if (!ctx.vhostModel.getExchange(bind.exchange)) throw notFound(`no exchange '${bind.exchange}' in vhost '${ctx.vhostModel.name}'`);
+      // nothing is declared for a missing exchange (RabbitMQ 3.10.8 leaves no queue, durable or not; review-s19-2
+      // F2R2): requireSource refuses it, after the id check; not `owned`: nothing of this SUBSCRIBE's to clean up
+      if (!ctx.vhostModel.getExchange(bind.exchange)) return { queue: name, bind, owned: false, durable };
       // auto-delete: never of the default type (rabbit_amqqueue:augment_declare_args keeps it
       // classic), and RabbitMQ 4.x's rabbit_stomp_routing_util never makes it transient
       // non-exclusive, so 4.3's refusal of those does not apply to it

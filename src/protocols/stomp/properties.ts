@@ -28,12 +28,10 @@ const NOT_USER_HEADERS = new Set([
   'user-id',
   'app-id',
   'destination',
-  // `receipt` and `transaction` are user headers: rabbit_stomp_util:user_header keeps every header but the
-  // properties and destination, 3.10.8 to 4.x (3.10.8 asked, /tmp/s18-fidelity/pe-cases3.mjs: an AMQP basic.get
-  // shows them, and `content-length` too). content-length is left out, NOT matched: kept per message it would
-  // give every message of a client sending it with bodies of varying size (stompjs does on every SEND) its own
-  // properties, 291 -> 425 B heap each (review-s18-2 U1); a STOMP MESSAGE carries its own anyway
-  'content-length',
+  // `receipt`, `transaction` and `content-length` are user headers: rabbit_stomp_util:user_header keeps every
+  // header but the properties and destination, 3.10.8 to 4.x (3.10.8 asked, /tmp/s18-fidelity/pe-cases3.mjs,
+  // /tmp/s19-fidelity/hdr-order.mjs: an AMQP basic.get shows all three; a STOMP MESSAGE shows receipt and
+  // transaction, and only its own content-length, see appendPropertyHeaders)
 ]);
 
 /**
@@ -43,11 +41,13 @@ const NOT_USER_HEADERS = new Set([
  */
 export function propertiesFromHeaders(headers: StompHeader[], replyTo: string | undefined): MessageProperties {
   const props: MessageProperties = {};
-  let table: FieldTable | undefined;
-  const seen = new Set<string>();
-  for (const [name, value] of headers) {
-    if (seen.has(name)) continue;
-    seen.add(name);
+  // each name's first occurrence (the one that counts)
+  const first = new Map<string, number>();
+  let userHeaders = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i];
+    if (first.has(name)) continue;
+    first.set(name, i);
     switch (name) {
       case 'content-type':
         props.contentType = value;
@@ -87,23 +87,41 @@ export function propertiesFromHeaders(headers: StompHeader[], replyTo: string | 
         props.appId = value;
         break;
       default:
-        if (!NOT_USER_HEADERS.has(name)) (table ??= {})[name] = value;
+        if (!NOT_USER_HEADERS.has(name)) userHeaders++;
     }
   }
   for (const k of Object.keys(props) as (keyof MessageProperties)[]) if (props[k] === undefined) delete props[k];
-  if (table) props.headers = table;
+  if (userHeaders > 0) props.headers = userHeaderTable(headers, first);
   return props;
+}
+
+/**
+ * The user headers in REVERSE frame order: rabbit_stomp_frame's parser prepends each new name (insert_header,
+ * the first occurrence wins; 3.x-era and the newest parser alike), and the headers table is built from that
+ * list. RabbitMQ 3.10.8 asked (/tmp/s19-fidelity/hdr-order.mjs; review-s18-2 P2): SEND h1, receipt, h2,
+ * content-length, h3 -> basic.get headers h3, content-length, h2, receipt, h1; a STOMP MESSAGE h3 h2 receipt h1.
+ */
+function userHeaderTable(headers: StompHeader[], first: Map<string, number>): FieldTable {
+  const table: FieldTable = {};
+  for (let i = headers.length - 1; i >= 0; i--) {
+    const [name, value] = headers[i];
+    if (first.get(name) === i && !NOT_USER_HEADERS.has(name)) table[name] = value;
+  }
+  return table;
 }
 
 /**
  * Appends the MESSAGE headers for these properties, in RabbitMQ's order: the
  * AMQP headers table first (string and integer values only, as RabbitMQ
  * converts them), then the properties from app-id back to content-type.
+ * A `content-length` in the table is not written: rabbit_stomp_frame:serialize drops it and writes the
+ * body's own at the end (3.10.8 asked, /tmp/s19-fidelity/hdr-order.mjs: one content-length, last).
  */
 export function appendPropertyHeaders(out: StompHeader[], p: MessageProperties): void {
   const table = p.headers;
   if (table) {
     for (const key in table) {
+      if (key === 'content-length') continue;
       const v = table[key];
       if (typeof v === 'string') out.push([key, v]);
       else if (typeof v === 'number' && Number.isInteger(v)) out.push([key, String(v)]);

@@ -6,11 +6,12 @@ import { RepeatedProperties } from '../common/repeated-properties.js';
 import { DEFAULT_STOMP_LIMITS, StompCodecError, getHeader, type StompCodecErrorCode, type StompFrame, type StompHeader, type StompVersion } from './codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { parseDestination, routingOf, type Destination } from './destination.js';
-import { booleanHeader, ensureQueue, ensureSource } from './endpoints.js';
+import { booleanHeader, checkArgumentHeaders, ensureQueue, ensureSource, requireSource } from './endpoints.js';
 import { StompError, processingError, quoted } from './errors.js';
 import { negotiateHeartbeat } from './heartbeat.js';
 import { propertiesFromHeaders } from './properties.js';
 import { rabbitIntegerHeader } from './rabbit-header-values.js';
+import { TEMP_QUEUE_PREFIX, refuseDuplicateSubscription } from './subscribe-checks.js';
 import { StompSubscription, parseMessageId, type AckMode } from './subscription.js';
 
 const VERSIONS_HEADER = '1.0,1.1,1.2';
@@ -23,12 +24,14 @@ export class RabbitStompDialect implements StompDialect {
    * instead of holding their own (issue 18 point 5: 1M floods)
    */
   private lastSend: { text: string; dest: Destination; exchange: string; key: string } | undefined;
-  private readonly repeatedProperties = new RepeatedProperties();
+  // content-length is a user header (RabbitMQ keeps it): bodies of varying size still share their properties
+  private readonly repeatedProperties = new RepeatedProperties('content-length');
 
   /** RabbitMQ's receipt follows the channel's handling (not asked across a crash) */
   readonly ackReceiptsWhenStored = false;
   /** RabbitMQ 3.10.8 sends a BEGIN's receipt ahead of an earlier persistent SEND's (review-s15-2 F7) */
   readonly receiptsInFrameOrder = false;
+  readonly answersAfterRead = true;
 
   /**
    * rabbit_stomp_frame takes a command line of any length (up to the frame size) and a NUL inside it as one
@@ -68,6 +71,7 @@ export class RabbitStompDialect implements StompDialect {
     }
     const { dest, exchange, key } = last;
     if (dest.kind === 'queue') ensureQueue(conn, dest.name, frame, conn.declaredQueues);
+    else checkArgumentHeaders(frame);
     conn.check('write', 'exchange', exchange);
     conn.access!.topic(conn.vhostModel, exchange, key, 'write');
     const replyTo = conn.replyToFor(getHeader(frame, 'reply-to'));
@@ -79,36 +83,33 @@ export class RabbitStompDialect implements StompDialect {
   }
 
   /**
-   * rabbit_stomp_util:ack_mode matches `auto`, `client` and `client-individual` only (3.10.8 to 4.x): any
-   * other value, `Client` too, crashes do_subscribe before the endpoint is declared (3.10.8 asked:
-   * Processing error, goes on, the queue not declared). The id is checked in subscribe.
+   * do_subscribe's order (3.10.8; 3.13 and 4.x the same): with_destination parses the destination (Unknown /
+   * Invalid destination) before do_subscribe reads prefetch-count, then the ack mode, then ensures the endpoint
+   * (declares it), then the consumer tag (an id naming a temp queue crashes), then refuses an id in use (ERROR,
+   * closed) - so a refusal a client sees is the first of these that fails (review-s18-2 F2, 3.10.8 asked:
+   * /bogus/x with prefetch-count:abc is Unknown destination; an id in use with prefetch-count:abc is Processing
+   * error and the session goes on; an id in use on a new /queue/q declares it, then closes).
    */
-  subscribeAckMode(frame: StompFrame): AckMode {
-    const value = getHeader(frame, 'ack');
-    if (value === undefined || value === 'auto') return 'auto';
-    if (value === 'client' || value === 'client-individual') return value;
-    throw processingError();
-  }
-
   subscribe(req: SubscribeRequest): StompSubscriptionLike {
     const conn = this.conn;
-    const { frame, destination, id, ackMode, tag } = req;
-    // do_subscribe reads prefetch-count before it ensures the endpoint: refused, nothing is declared
-    // (review-s14-1 F1). Any integer is taken (3.10.8 asked, /tmp/s18-fidelity/pf-neg.mjs: -1 and -5 get
-    // a RECEIPT and then no message at all with ack:client, 70000 every one); anything else crashes.
-    const prefetch = rabbitIntegerHeader(frame, 'prefetch-count');
+    const { frame, destination, id, tag } = req;
     const dest = parseDestination(destination);
+    // any integer is taken (3.10.8 asked, /tmp/s18-fidelity/pf-neg.mjs: -1 and -5 get a RECEIPT and then no
+    // message at all with ack:client, 70000 every one); anything else crashes, nothing is declared
+    const prefetch = rabbitIntegerHeader(frame, 'prefetch-count');
+    const ackMode = rabbitAckMode(frame);
     const source = ensureSource(conn, dest, destination, frame, id, conn.declaredQueues);
-    // then `{ok, Tag, _} = consumer_tag(Frame)` fails on an id naming a temp queue: the endpoint stays
-    // declared (3.10.8 asked, /tmp/s18-fidelity/pe-cases.mjs: Processing error, goes on, /queue/q exists;
-    // the same order in 3.13 and 4.x do_subscribe)
-    if (id !== undefined && id.startsWith('/temp-queue/')) throw processingError();
+    // `{ok, Tag, _} = consumer_tag(Frame)` fails on an id naming a temp queue: the endpoint stays declared
+    // (3.10.8 asked, /tmp/s18-fidelity/pe-cases.mjs: Processing error, goes on, /queue/q exists)
+    if (id !== undefined && id.startsWith(TEMP_QUEUE_PREFIX)) throw processingError();
+    refuseDuplicateSubscription(conn.subscriptions, tag);
     const session = conn.ctx.broker.openSession(conn.vhostModel, conn.owner);
     if (prefetch !== undefined) session.consumerPrefetch = prefetch;
     const sub = new StompSubscription(conn, session, id, destination, ackMode, source.queue, source.owned);
     this.watchConsumerTimeout(sub);
     conn.subscriptions.set(tag, sub);
     try {
+      requireSource(conn, source);
       conn.check('read', 'queue', source.queue);
       if (source.bind) {
         conn.check('write', 'queue', source.queue);
@@ -225,3 +226,15 @@ export class RabbitStompDialect implements StompDialect {
 
 /** the frames rabbit_stomp_frame cannot parse (3.10.8 asked: closed without a frame), by LocalMQ's codec error */
 const RABBIT_PARSE_FAILURES: ReadonlySet<StompCodecErrorCode> = new Set(['malformed-header', 'invalid-escape', 'invalid-content-length', 'missing-nul', 'malformed-eol']);
+
+/**
+ * rabbit_stomp_util:ack_mode matches `auto`, `client` and `client-individual` only (3.10.8 to 4.x): any other
+ * value, `Client` too, crashes do_subscribe before the endpoint is declared (3.10.8 asked: Processing error,
+ * goes on, the queue not declared)
+ */
+function rabbitAckMode(frame: StompFrame): AckMode {
+  const value = getHeader(frame, 'ack');
+  if (value === undefined || value === 'auto') return 'auto';
+  if (value === 'client' || value === 'client-individual') return value;
+  throw processingError();
+}

@@ -11,6 +11,8 @@ export interface SubscriptionHost {
   readonly version: StompVersion;
   readonly sessionId: string;
   sendFrame(command: string, headers: StompHeader[], body?: Buffer): void;
+  /** a delivery's MESSAGE frame (the connection may hold it until the read it came from is answered) */
+  sendMessage(sub: StompSubscription, headers: StompHeader[], body: Buffer): void;
   readonly writable: boolean;
   subscriptionCancelledByBroker(sub: StompSubscription): void;
 }
@@ -82,7 +84,7 @@ export class StompSubscription extends SubscriptionBase<SubscriptionHost> {
     headers.push(['destination', formatDestination(m.exchange, m.routingKey)], ['message-id', messageId], ['redelivered', d.redelivered ? 'true' : 'false']);
     if (this.ackMode !== 'auto' && this.host.version === '1.2') headers.push(['ack', messageId]);
     appendPropertyHeaders(headers, m.properties);
-    this.host.sendFrame('MESSAGE', headers, m.body);
+    this.host.sendMessage(this, headers, m.body);
   }
 
   cancelledByBroker(_consumer: Consumer): void {

@@ -4,6 +4,7 @@ import { expiredBeforeArrival } from '../../../core/absolute-expiry.js';
 import type { Queue } from '../../../core/queues/queue.js';
 import { getHeader, type StompFrame, type StompHeader, type StompSerializeOptions, type StompVersion } from '../codec/index.js';
 import type { ConnectedReply, DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from '../dialect.js';
+import { checkedAckMode, refuseDuplicateSubscription } from '../subscribe-checks.js';
 import { StompError } from '../errors.js';
 import { InvalidSelectorError, Selector } from '../../../core/selector/index.js';
 import { TOPIC_EXCHANGE, isWildcardName, parseAmqDestination, topicBindingKey } from './destination.js';
@@ -121,6 +122,8 @@ export class ActiveMqStompDialect implements StompDialect {
 
   subscribe(req: SubscribeRequest): StompSubscriptionLike {
     const conn = this.conn;
+    const ackMode = checkedAckMode(req.frame, req.id);
+    refuseDuplicateSubscription(conn.subscriptions, req.tag);
     const dest = parseAmqDestination(req.destination);
     const selector = selectorOf(req.frame);
     // a durable topic subscription (ActiveMQ's header; JMS's clientID is the connection's client id)
@@ -149,7 +152,7 @@ export class ActiveMqStompDialect implements StompDialect {
     // all of them (its session's: each subscription has its own), 1000 over two queues on 5.17
     if (wildcard) session.globalPrefetch = prefetch;
     else session.consumerPrefetch = prefetch;
-    const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, req.ackMode, topicQueue ?? dest.name, ownsQueue, wildcard);
+    const sub = new ActiveMqSubscription(this.host, session, req.id, req.destination, ackMode, topicQueue ?? dest.name, ownsQueue, wildcard);
     // a topic subscription's queue filters on entry (x-selector)
     if (topicQueue === undefined) sub.selector = selector;
     sub.pushesNothing = prefetch === 0;
