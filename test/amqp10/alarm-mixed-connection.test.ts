@@ -1,6 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import type { Receiver } from 'rhea';
+import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { startBroker } from '../../src/index.js';
+import { RawClient } from '../helpers/amqp10-raw.js';
 import { openReceiver, openSender, rheaConnect } from '../helpers/amqp10.js';
 
 /**
@@ -58,3 +60,37 @@ for (const engine of ['rabbitmq', 'activemq'] as const) {
     }, 15_000);
   }
 }
+
+it('rabbitmq profile: a consuming connection whose client ignores the shut window is held to the credit it had (no top-up for a transfer past the window)', async () => {
+  // review-s19-1 R4: not paused (it consumes) and topped up under the alarm, such a client got everything it
+  // wrote taken, up to the 65,536-transfer margin. Now the 171st transfer finds no credit: the link is
+  // detached (transfer-limit-exceeded), as before the window was shut (RabbitMQ 4 would end the session
+  // with window-violation at 401)
+  const b = await startBroker({ limits: { memoryHighWatermark: 1000 } });
+  cleanup.push(() => b.stop());
+  for (const q of ['wm', 'other']) b.core.vhost('/')!.declareQueue(q, { passive: false, durable: true, exclusive: false, autoDelete: false, arguments: {} }, null);
+  const c = await RawClient.open(b.ports['amqp']!);
+  cleanup.push(() => c.socket.destroy());
+  c.frame(0, { $: 'begin', nextOutgoingId: uint(0), incomingWindow: uint(1000), outgoingWindow: uint(1000) });
+  await c.performative('begin');
+  // a receiver: the connection consumes, so its reading is not paused under the alarm
+  c.frame(0, { $: 'attach', name: 'r', handle: uint(1), role: true, source: { $: 'source', address: '/queues/other' }, target: { $: 'target' } } as Composite);
+  await c.next((g) => 'performative' in g && g.performative.$ === 'attach' && g.performative['handle'] === 1);
+  c.frame(0, { $: 'attach', name: 's', handle: uint(0), role: false, sndSettleMode: 1, source: { $: 'source' }, target: { $: 'target', address: '/queues/wm' } } as Composite);
+  const credit = (await c.next((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === 0)) as { performative: Composite };
+  expect(credit.performative['linkCredit']).toBe(170);
+  const from = c.got.length;
+  b.publish('', 'wm', Buffer.alloc(2000));
+  await c.next((g) => c.got.indexOf(g) >= from && 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined);
+  const body = encodeMessage({ body: { kind: 'data', chunks: [Buffer.alloc(16 * 1024)] } });
+  for (let id = 0; id < 400; id++) {
+    c.frame(0, { $: 'transfer', handle: uint(0), deliveryId: uint(id), deliveryTag: Buffer.from(String(id)), messageFormat: uint(0), settled: true } as Composite, body);
+  }
+  // an attach after the burst: answered once every transfer before it was read
+  c.frame(0, { $: 'attach', name: 'probe', handle: uint(2), role: true, source: { $: 'source', address: '/queues/other' }, target: { $: 'target' } } as Composite);
+  await c.next((g) => 'performative' in g && g.performative.$ === 'attach' && g.performative['handle'] === 2);
+  expect(b.queue('wm').messageCount() - 1).toBe(170);
+  const detach = c.got.find((g) => 'performative' in g && g.performative.$ === 'detach' && g.performative['handle'] === 0) as { performative: Composite } | undefined;
+  expect((detach?.performative['error'] as { condition?: string } | undefined)?.condition).toBe('amqp:link:transfer-limit-exceeded');
+  expect(b.core.alarmed).toBe(true);
+});
