@@ -34,10 +34,12 @@ describe('localmq start --detach, twice', () => {
 
 describe('localmq stop', () => {
   it('counts a zombie (exited, not yet reaped by a slow init) as stopped', async () => {
-    // sh starts `sleep 0` in the background, then becomes `sleep 5`, which never reaps it:
-    // the short sleep stays a zombie for 5 s, as an exited --detach broker does under an
-    // init that reaps late (what made `localmq stop` take 2 s on an idle broker)
-    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // perl forks a child that exits at once, prints its pid and sleeps 5 s without ever waiting:
+    // the child stays a zombie for 5 s, as an exited --detach broker does under an init that
+    // reaps late (what made `localmq stop` take 2 s on an idle broker). Not `sh -c 'sleep 0 &
+    // ...; exec sleep 5'`: dash may reap the finished job before its exec (train run 67: the
+    // zombie seen, then ESRCH). perl is Debian's perl-base, an essential package.
+    const sh = spawn('perl', ['-e', '$| = 1; my $pid = fork() // die; if ($pid == 0) { exit 0 } print "$pid\n"; sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
     const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     try {
       await new Promise<void>((resolve) => {
