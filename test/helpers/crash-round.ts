@@ -34,6 +34,13 @@ export interface CrashRoundOptions {
    * then kill (looked at every few ms, up to 20 s).
    */
   killInRecycledHead?: boolean;
+  /**
+   * Clean runs of an in-process broker on the data dir before the round (the first declares the
+   * queues; each stops cleanly): the killed broker goes on writing in the head segment they left
+   * with its zeros (headContinued). Their head is zero-filled over the whole segment, so the
+   * round's writes stay in it until the kill.
+   */
+  cleanRunsBefore?: number;
 }
 
 export interface CrashRoundResult {
@@ -65,6 +72,8 @@ export interface CrashRoundResult {
   recoveryLog: string[];
   /** the segment the killed broker was writing was a recycled file (an earlier segment's: spare-segment.ts) */
   headRecycled: boolean;
+  /** cleanRunsBefore: the segment the killed broker was writing was the head the clean runs left (it made no new one) */
+  headContinued: boolean;
 }
 
 /**
@@ -72,6 +81,12 @@ export interface CrashRoundResult {
  * yet) says it is a recycled file.
  */
 function writtenHeadRecycled(dir: string): boolean {
+  const head = writtenHead(dir);
+  return head !== undefined && head.recycled;
+}
+
+/** the newest journal segment in `dir` with a record in it (one made ahead may have none yet): its name, and whether it says it is a recycled file */
+function writtenHead(dir: string): { name: string; recycled: boolean } | undefined {
   const head = Buffer.alloc(16);
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.jseg')).sort().reverse()) {
     let n = 0;
@@ -87,9 +102,28 @@ function writtenHeadRecycled(dir: string): boolean {
     }
     // a first record's length after the header
     if (n < 16 || head.readUInt32LE(8) === 0) continue;
-    return (head.readUInt32LE(4) & SEGMENT_RECYCLED) !== 0;
+    return { name, recycled: (head.readUInt32LE(4) & SEGMENT_RECYCLED) !== 0 };
   }
-  return false;
+  return undefined;
+}
+
+/** `runs` clean starts and stops of a broker on `dir`, the first declaring the round's queues; the head they leave, zero-filled over the whole segment */
+async function cleanRuns(dir: string, runs: number, segmentSize: number | undefined): Promise<string | undefined> {
+  for (let run = 0; run < runs; run++) {
+    const broker = await startBroker({ dataDir: dir, logger: createLogger('warn', () => {}), journal: { segmentSize, headZeroFill: segmentSize ?? 16 * 1024 * 1024 } });
+    try {
+      if (run === 0) {
+        const conn = await amqplib.connect(broker.urls.amqp!);
+        const ch = await conn.createChannel();
+        await ch.assertQueue(CRASH_QUEUE, { durable: true });
+        await ch.assertQueue(MARKER_QUEUE, { durable: true });
+        await conn.close();
+      }
+    } finally {
+      await broker.stop();
+    }
+  }
+  return writtenHead(dir)?.name;
 }
 
 /** resolves once the segment being written in `dir` is a recycled file; rejects after `ms` */
@@ -137,6 +171,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
   const conns: ChannelModel[] = [];
 
   try {
+    const leftHead = opts.cleanRunsBefore ? await cleanRuns(dir, opts.cleanRunsBefore, opts.segmentSize) : undefined;
     const child = await spawnChildBroker(dir, { segmentSize: opts.segmentSize });
     try {
       const pubConn = await amqplib.connect(child.url);
@@ -189,6 +224,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
     }
 
     const headRecycled = writtenHeadRecycled(dir);
+    const headContinued = leftHead !== undefined && writtenHead(dir)?.name === leftHead;
     const logLines: string[] = [];
     const broker = await startBroker({ dataDir: dir, logger: createLogger('warn', (l) => logLines.push(l)) });
     try {
@@ -231,6 +267,7 @@ export async function crashRound(opts: CrashRoundOptions): Promise<CrashRoundRes
         outOfOrder,
         recoveryLog: logLines,
         headRecycled,
+        headContinued,
       };
     } finally {
       await broker.stop();

@@ -32,6 +32,16 @@ describe('crash: SIGKILL at a random moment', () => {
     expect(r.headRecycled, context).toBe(true);
     expectRecovered(r, context);
   });
+
+  it('into a head a clean stop left with its zeros, continued by the next start (fails before session 19: every start made a new head)', async () => {
+    // two clean runs (queues declared, nothing published), then the killed broker goes on writing in their head
+    // segment after its data: the kill tears a flush there, over the zeros the clean stop kept
+    const killAfterMs = Math.floor(Math.random() * 300);
+    const r = await crashRound({ killAfterMs, cleanRunsBefore: 2 });
+    const context = `kill after ${killAfterMs} ms: published ${r.published}, confirmed ${r.confirmed}; recovery log: ${r.recoveryLog.join(' | ')}`;
+    expect(r.headContinued, context).toBe(true);
+    expectRecovered(r, context);
+  });
 });
 
 /** what every kill -9 round must find after the restart: all confirmed, nothing twice or back from the dead, in order */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { FileStore, nodeFs, type FileStoreOptions, type StoreFs } from '../../sr
 import { readValue, writeValue } from '../../src/store/file/value-codec.js';
 import { journalBytes } from '../../src/store/file/segment.js';
 import { queueKey, type BindingDef, type QueueRef } from '../../src/store/store.js';
+import { segmentDataEnd } from '../helpers/segment-data-end.js';
 
 const dirs: string[] = [];
 const stores: FileStore[] = [];
@@ -353,7 +354,7 @@ describe('FileStore', () => {
   it('recovers every complete record before a torn tail and reports the drop', async () => {
     const dir = tempDir();
     const seg = await writeTen(dir);
-    truncateSync(seg, statSync(seg).size - 5);
+    truncateSync(seg, (await segmentDataEnd(seg)) - 5);
 
     const { store, state, log } = await reopen(dir);
     expect(bodies(state, q1)).toEqual(Array.from({ length: 9 }, (_, i) => `message-${i + 1}`));
@@ -372,7 +373,7 @@ describe('FileStore', () => {
     const dir = tempDir();
     const seg = await writeTen(dir);
     const bytes = readFileSync(seg);
-    bytes[bytes.length - 3] ^= 0xff; // inside the last message's body
+    bytes[(await segmentDataEnd(seg)) - 3] ^= 0xff; // inside the last message's body
     writeFileSync(seg, bytes);
 
     const { state, log, store } = await reopen(dir);

@@ -15,9 +15,16 @@ describe('journalBytes', () => {
 
   it('sums the segment files only', () => {
     writeFileSync(join(dir, segmentFileName(1)), Buffer.alloc(1000));
-    writeFileSync(join(dir, segmentFileName(2)), Buffer.alloc(24));
+    writeFileSync(join(dir, segmentFileName(2)), Buffer.alloc(24, 1));
     writeFileSync(join(dir, 'ca.pem'), Buffer.alloc(5000));
     writeFileSync(join(dir, '12.seg'), Buffer.alloc(7));
     expect(journalBytes(dir)).toBe(1024);
+  });
+
+  it('leaves out the zeros after the newest segment\'s data (a head a clean close left to be continued)', () => {
+    const head = Buffer.alloc(300_000);
+    head.fill(7, 0, 1000);
+    writeFileSync(join(dir, segmentFileName(3)), head);
+    expect(journalBytes(dir)).toBe(1024 + 1000);
   });
 });

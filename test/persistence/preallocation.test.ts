@@ -7,6 +7,7 @@ import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store
 import { RECORD_HEADER } from '../../src/store/file/record-codec.js';
 import { journalBytes } from '../../src/store/file/segment.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
+import { segmentDataEnd } from '../helpers/segment-data-end.js';
 
 /**
  * Journal segment files are preallocated (sparse, KahaDB's default `preallocationStrategy`):
@@ -89,7 +90,7 @@ async function crashedCopy(): Promise<{ dir: string; seg: string; dataEnd: numbe
 }
 
 describe('preallocated journal segments', () => {
-  it('a new segment is its full size at once; a clean close cuts it back to its data', async () => {
+  it('a new segment is its full size at once; a clean close keeps its zeros and the next start goes on writing there (before session 19 the close cut it back to its data and every start made a new head)', async () => {
     const dir = tempDir();
     const store = await writeTen(dir);
     const [seg] = segments(dir);
@@ -99,23 +100,37 @@ describe('preallocated journal segments', () => {
     // a start estimates its replay work from what is allocated, not from the preallocated length
     expect(journalBytes(dir)).toBeLessThan(SEGMENT);
     await store.close();
-    expect(statSync(seg!).size).toBe(dataEnd);
+    expect(statSync(seg!).size).toBe(SEGMENT);
+    expect(await segmentDataEnd(seg!)).toBe(dataEnd);
+    // nor from the zeros a clean close kept
+    expect(journalBytes(dir)).toBeLessThan(dataEnd + 4096);
 
     const again = await reopen(dir);
     expect(again.warn).toEqual([]);
     expect(again.bodies).toEqual(ten);
+    again.store.addMessage(11, msg('after'), [q1]);
+    await sync(again.store);
+    expect(segments(dir)).toEqual([seg]);
+    expect(again.store.stats.diskBytes).toBeGreaterThan(dataEnd);
+    await again.store.close();
+    const third = await reopen(dir);
+    expect(third.warn).toEqual([]);
+    expect(third.bodies).toEqual([...ten, 'after']);
   });
 
-  it('after a crash the zeros after the last record are the end of the data: all back, no warning, new writes follow', async () => {
+  it('after a crash the zeros after the last record are the end of the data: all back, no warning, new writes follow in the same file', async () => {
     const { dir, seg, dataEnd } = await crashedCopy();
     expect(statSync(seg).size).toBe(SEGMENT);
 
     const { store, warn, bodies } = await reopen(dir);
     expect(warn).toEqual([]);
     expect(bodies).toEqual(ten);
-    // the old head keeps only its data; writing goes on in a new (preallocated) segment
-    expect(statSync(seg).size).toBe(dataEnd);
+    // the old head goes on: its zeros stay, no new segment
+    expect(statSync(seg).size).toBe(SEGMENT);
     store.addMessage(11, msg('after'), [q1]);
+    await sync(store);
+    expect(segments(dir)).toEqual([seg]);
+    expect(await segmentDataEnd(seg)).toBeGreaterThan(dataEnd);
     await store.close();
 
     const again = await reopen(dir);

@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/core/message.js';
 import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store.js';
 import { RECORD_HEADER } from '../../src/store/file/record-codec.js';
-import { scanSegment, SEGMENT_RECYCLED } from '../../src/store/file/segment.js';
+import { SEGMENT_RECYCLED } from '../../src/store/file/segment.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
+import { segmentDataEnd } from '../helpers/segment-data-end.js';
 
 /**
  * A compacted-away segment's file is kept (one spare) and becomes a later segment's file instead
@@ -114,11 +115,6 @@ function segmentFiles(dir: string): string[] {
     .sort();
 }
 
-/** where the data of a segment file ends (its last intact record's end) */
-async function dataEnd(path: string): Promise<number> {
-  return (await scanSegment(nodeFs, path, () => {})).validEnd;
-}
-
 /** the first whole record of a q1 message in a segment file's bytes (its records walked from the header) */
 function q1Record(file: Buffer): Buffer | undefined {
   for (let at = 8; at + RECORD_HEADER < file.length; ) {
@@ -202,7 +198,7 @@ describe('recycled journal segment files', () => {
     const head = segmentFiles(dir).at(-1)!;
     const image = crashImage(dir);
     const path = join(image, head);
-    const end = await dataEnd(path);
+    const end = await segmentDataEnd(path);
     expect(recycledHeader(path)).toBe(true);
     const bytes = readFileSync(path);
     // the terminator at the data end overwritten by the header of a 200-byte record whose payload never came
@@ -223,7 +219,7 @@ describe('recycled journal segment files', () => {
     // a whole record of segment 1 (a consumed q1 message) placed at the head's data end, as if the
     // file's earlier use had one starting there
     const path = join(image, head);
-    const end = await dataEnd(path);
+    const end = await segmentDataEnd(path);
     const bytes = readFileSync(path);
     record.copy(bytes, end);
     writeFileSync(path, bytes);

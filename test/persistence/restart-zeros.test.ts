@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/core/message.js';
 import { FileStore, nodeFs, type StoreFs } from '../../src/store/file/file-store.js';
 import { queueKey, type QueueRef } from '../../src/store/store.js';
+import { segmentDataEnd } from '../helpers/segment-data-end.js';
 
 const SEG = 1024 * 1024;
 const q1: QueueRef = { vhost: '/', queue: 'q1' };
@@ -84,6 +85,29 @@ describe('bytes a restart writes', () => {
       const { atOpen } = await run(dir, c, r * 10_000, 1500, true);
       seen.push(`run ${r}: ${before} -> wrote ${atOpen.bytes} (zeros ${atOpen.zeros}), made ${atOpen.created}`);
       if (r >= 1) expect(atOpen.zeros, seen.join('\n')).toBe(0);
+      // its head was a spare's file: cut back to its data at the close (the old use's bytes after it go), not continued
+      const head = join(dir, readdirSync(dir).filter((f) => f.endsWith('.jseg')).sort().at(-1)!);
+      if (r >= 1) expect(statSync(head).size, seen.join('\n')).toBe(await segmentDataEnd(head));
     }
+  });
+
+  it('a small broker\'s restart goes on writing in the head its clean close left with its zeros: no file made, no zeros written, every message back (fails on the old code: a new head zero-filled over the whole segment at every start)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localmq-restart-zeros-'));
+    dirs.push(dir);
+    const c = countingFs();
+    const seen: string[] = [];
+    // each run: 100 x 1000 B published and kept (the head never passes half a segment: nothing made ahead, no spare)
+    for (let r = 0; r < 4; r++) {
+      const before = files(dir);
+      const { atOpen, held } = await run(dir, c, r * 100, 100, false);
+      seen.push(`run ${r}: ${before} -> wrote ${atOpen.bytes} (zeros ${atOpen.zeros}), made ${atOpen.created}, ${held} held`);
+      expect(held, seen.join('\n')).toBe(r * 100);
+      if (r === 0) continue;
+      expect(atOpen.created, seen.join('\n')).toBe(0);
+      expect(atOpen.zeros, seen.join('\n')).toBe(0);
+      // its first flush: the id mark, a record of a few dozen bytes
+      expect(atOpen.bytes, seen.join('\n')).toBeLessThan(100);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jseg'))).toEqual(['0000000001.jseg']);
   });
 });

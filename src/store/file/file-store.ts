@@ -189,13 +189,16 @@ export class FileStore implements Store {
       this.state = replayed.state;
       this.choice = new CompactionChoice(this.state, this.segmentSize, performance.now());
       this.recoveryReport = replayed.report;
-      const head = replayed.lastSegment + 1;
+      // the newest segment goes on as the head when it can (its zeros kept): else a new one after it
+      const cont = replayed.appendable;
+      const head = cont?.no ?? replayed.lastSegment + 1;
       this.spare = new SegmentSpare(this.fs, this.dir);
       await this.spare.adopt();
       this.gc = new GroupCommit({
         fs: this.fs,
         dir: this.dir,
         headSegment: head,
+        continueHead: cont && { offset: cont.dataEnd, allocated: cont.allocated },
         syncDelayMs: this.syncDelayMs,
         retryDelayMs: this.retryDelayMs,
         onStatus: (err) => this.reportStatus(err),
@@ -214,7 +217,8 @@ export class FileStore implements Store {
         // a compacted-away segment's file is the next one's: its zeros are written once
         spare: this.spare,
       });
-      this.state.addSegment(head, 0, Infinity);
+      if (cont) this.state.segments.get(head)!.sealedIn = Infinity;
+      else this.state.addSegment(head, 0, Infinity);
       writeIdMark(this.gc.writer, this.state.maxMessageId);
       this.gc.appended();
       const recovered = this.state.toRecoveredState((id) => this.readMessage(id));

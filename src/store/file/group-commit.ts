@@ -30,8 +30,15 @@ export interface GroupCommitStats {
 export interface GroupCommitOptions {
   fs: StoreFs;
   dir: string;
-  /** the segment the first bytes go to (a new, empty file) */
+  /** the segment the first bytes go to (a new, empty file, unless `continueHead`) */
   headSegment: number;
+  /**
+   * headSegment's file exists: its data ends at `offset` (a zero record header, only zeros after
+   * it: recovery's AppendableSegment) and its first `allocated` bytes have blocks. Records go on
+   * there instead of in a new file that would have to be zero-filled first (a small broker's
+   * every restart wrote a whole segment of zeros: closing-s18 item 3).
+   */
+  continueHead?: { offset: number; allocated: number };
   /** 0: flush at the end of the current event-loop turn */
   syncDelayMs: number;
   /** after a failed write, try again this long after even if nothing new arrives */
@@ -52,7 +59,8 @@ export interface GroupCommitOptions {
    * `preallocationStrategy=sparse_file`): an fsync then never has to commit a file-size change,
    * which on ext4 costs a journal commit per sync (measured here: p50 ~180 µs into a preallocated
    * file, ~290 µs into a growing one). Replay takes the zeros after the last record as the end of
-   * data; a clean close cuts the head back to its data. 0: files grow as written.
+   * data; a clean close cuts a recycled head back to its data (one on a new file keeps its zeros:
+   * the next start continues it). 0: files grow as written.
    */
   preallocate?: number;
   /**
@@ -206,10 +214,16 @@ export class GroupCommit {
   constructor(private readonly opts: GroupCommitOptions) {
     this.headSeg = opts.headSegment;
     this.backlogHigh = opts.backlogBytes && opts.backlogBytes > 0 ? opts.backlogBytes : Infinity;
-    this.marks = [{ seg: this.headSeg, start: 0, fileOffset: 0 }];
-    this.writer.ensure(SEGMENT_HEADER);
-    writeSegmentHeader(this.writer.buf, 0, this.claimSpare(this.headSeg));
-    this.writer.pos = SEGMENT_HEADER;
+    const cont = opts.continueHead;
+    this.marks = [{ seg: this.headSeg, start: 0, fileOffset: cont?.offset ?? 0 }];
+    if (cont) {
+      // records overwrite what has blocks as they would zeros made for them (rollDue, maybePreopen)
+      this.zeroed.set(this.headSeg, Math.min(cont.allocated, opts.preallocate ?? 0));
+    } else {
+      this.writer.ensure(SEGMENT_HEADER);
+      writeSegmentHeader(this.writer.buf, 0, this.claimSpare(this.headSeg));
+      this.writer.pos = SEGMENT_HEADER;
+    }
     this.writer.checksumSeed = segmentSeed(this.headSeg);
   }
 
@@ -443,9 +457,13 @@ export class GroupCommit {
     else await this.opts.fs.unlink(path).catch(() => {});
   }
 
-  /** a clean close leaves the head segment as long as its data: the preallocated zeros go */
+  /**
+   * A clean close leaves a recycled head as long as its data: the old use's bytes after it go. A
+   * head on a new file keeps its zeros (or holes): the next start goes on writing there
+   * (ScanResult.appendable) instead of zero-filling a new head; an older LocalMQ's replay cuts them.
+   */
   private async trimHead(): Promise<void> {
-    if (!this.opts.preallocate || this.failed.length > 0) return;
+    if (!this.opts.preallocate || this.failed.length > 0 || !this.recycled.has(this.headSeg)) return;
     const fd = this.fds.get(this.headSeg);
     if (fd === undefined) return;
     try {

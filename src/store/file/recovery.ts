@@ -26,7 +26,21 @@ export interface Replayed {
   state: JournalState;
   /** the highest segment number on disk, 0 when none */
   lastSegment: number;
+  /**
+   * The newest segment, when records can go on after its data (ScanResult.appendable: its zeros
+   * kept by a clean close, or left by a crash): left as it is, for FileStore to continue as its head
+   * instead of making (and zero-filling) a new one.
+   */
+  appendable?: AppendableSegment;
   report: RecoveryReport;
+}
+
+export interface AppendableSegment {
+  no: number;
+  /** where its data ends (a zero record header) */
+  dataEnd: number;
+  /** bytes from its start with blocks on the disk (written or zero-filled): appends there allocate nothing */
+  allocated: number;
 }
 
 /**
@@ -40,6 +54,8 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
   if (legacyLeft) logger.warn(legacyLeft);
   const segments = await listSegments(fs, dir);
   const report: RecoveryReport = { segments: segments.length, records: 0, droppedBytes: 0, problems: [] };
+  /** the newest segment kept so far, if appendable (an empty one after it, made ahead before a crash, goes) */
+  let appendable: { no: number; dataEnd: number } | undefined;
 
   for (let i = 0; i < segments.length; i++) {
     const no = segments[i]!;
@@ -72,7 +88,10 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
       // nothing in it survives: an empty or headerless file from a crash while rolling
       await fs.unlink(path);
       state.segments.delete(no);
-    } else if (isLast && result.validEnd < result.fileSize) {
+      continue;
+    }
+    appendable = result.appendable ? { no, dataEnd: result.validEnd } : undefined;
+    if (isLast && result.validEnd < result.fileSize && !result.appendable) {
       await truncate(fs, path, result.validEnd);
     } else if (result.validEnd < result.fileSize && result.problem) {
       // an older, damaged segment keeps its bytes on disk until compaction retires it (one sealed at the end
@@ -83,7 +102,18 @@ export async function replayJournal(fs: StoreFs, dir: string, logger: StoreLogge
   if (report.problems.length === 0 && segments.length > 0) {
     logger.info(`journal ${dir}: replayed ${report.records} records from ${segments.length} segments`);
   }
-  return { state, lastSegment: segments.length > 0 ? segments[segments.length - 1]! : 0, report };
+  const lastSegment = segments.length > 0 ? segments[segments.length - 1]! : 0;
+  if (!appendable) return { state, lastSegment, report };
+  return { state, lastSegment, appendable: { ...appendable, allocated: await allocatedBytes(fs, segmentPath(dir, appendable.no)) }, report };
+}
+
+async function allocatedBytes(fs: StoreFs, path: string): Promise<number> {
+  const fd = await fs.open(path, 'r');
+  try {
+    return await fs.fstatAllocated(fd);
+  } finally {
+    await fs.close(fd);
+  }
 }
 
 function applyRecord(

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ByteReader, DecodeError } from './binary.js';
 import { crc32, segmentSeed } from './checksum.js';
@@ -92,17 +92,44 @@ export async function listSegments(fs: StoreFs, dir: string): Promise<number[]> 
 export function journalBytes(dir: string): number {
   let bytes = 0;
   try {
-    for (const name of readdirSync(dir)) {
-      if (!SEGMENT_NAME.test(name) && !LEGACY_SEGMENT_NAME.test(name)) continue;
+    const names = readdirSync(dir).filter((name) => SEGMENT_NAME.test(name) || LEGACY_SEGMENT_NAME.test(name)).sort();
+    for (const name of names) {
       // a segment left preallocated by a crash is mostly holes: count what is allocated (its
       // zero-filled part counts too: at most the head's zeros and the next segment's, made ahead)
-      const st = statSync(join(dir, name));
-      bytes += st.blocks ? Math.min(st.size, st.blocks * 512) : st.size;
+      const path = join(dir, name);
+      const st = statSync(path);
+      const allocated = st.blocks ? Math.min(st.size, st.blocks * 512) : st.size;
+      // the newest: a head a clean close left with its zeros (to be continued) is mostly zeros
+      bytes += name === names[names.length - 1] ? Math.max(0, allocated - zeroTail(path, allocated)) : allocated;
     }
   } catch {
     // no data dir yet, or a segment gone meanwhile: the store says so when it opens
   }
   return bytes;
+}
+
+/** zero bytes at the end of the file's first `end` bytes (read back from `end`: reading them is cheap, replay reads them again) */
+function zeroTail(path: string, end: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(ZEROS.length);
+    let pos = end;
+    while (pos > 0) {
+      const n = Math.min(chunk.length, pos);
+      if (readSync(fd, chunk, 0, n, pos - n) !== n) break;
+      if (!chunk.subarray(0, n).equals(ZEROS.subarray(0, n))) return end - (pos - n + lastNonZero(chunk, n) + 1);
+      pos -= n;
+    }
+    return end - pos;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** index of the last non-zero byte of buf[0, n), -1 if none */
+function lastNonZero(buf: Buffer, n: number): number {
+  for (let i = n - 1; i >= 0; i--) if (buf[i] !== 0) return i;
+  return -1;
 }
 
 export function writeSegmentHeader(buf: Buffer, at: number, recycled = false): void {
@@ -147,6 +174,14 @@ export interface ScanResult {
   validEnd: number;
   /** why reading stopped before the end of the file */
   problem?: string;
+  /**
+   * The data ends at a zero record header with nothing but zeros after it (written zeros or holes),
+   * in a format 2 file that was not recycled: records may be appended at validEnd as if the run that
+   * wrote them had gone on (FileStore continues such a last segment as its head). Never for a
+   * recycled file: an earlier use's bytes follow its data, and what a crashed flush left among them
+   * cannot be told from them.
+   */
+  appendable?: boolean;
 }
 
 /**
@@ -203,9 +238,9 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
      * there is a flush whose pages reached the disk out of order before a crash (never synced,
      * so never confirmed): dropped like a torn record.
      */
-    const endOfData = async (validEnd: number): Promise<ScanResult> =>
+    const endOfData = async (validEnd: number, appendable = false): Promise<ScanResult> =>
       (await zerosFrom(fs, fd, validEnd, fileSize, buf))
-        ? { fileSize, validEnd }
+        ? appendable ? { fileSize, validEnd, appendable } : { fileSize, validEnd }
         : { fileSize, validEnd, problem: 'data after a zeroed gap (torn write)' };
 
     await fill();
@@ -239,7 +274,7 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
       const len = buf.readUInt32LE(at);
       // a record is never empty (it has a type byte): a zero length is where writing stopped
       // (in a recycled file the earlier use's bytes follow: they are not looked at)
-      if (len === 0 && buf.readUInt32LE(at + 4) === 0) return recycled ? { fileSize, validEnd: base + at } : await endOfData(base + at);
+      if (len === 0 && buf.readUInt32LE(at + 4) === 0) return recycled ? { fileSize, validEnd: base + at } : await endOfData(base + at, word === SEGMENT_VERSION);
       if (len === 0 || len > MAX_RECORD) {
         return { fileSize, validEnd: base + at, problem: `invalid record length ${len}` };
       }
