@@ -341,7 +341,10 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
       return;
     }
     this.publish(exchange, key, message);
-    if (receipt !== undefined) this.confirm(isPersistent(message), [receipt]);
+    // RabbitMQ confirms each message when it is safe: a transient one's receipt does not wait behind an earlier
+    // persistent one's store wait (3.10.8 asked, /tmp/s19-fidelity/pers-order2.mjs, review-s19-2 C1: persistent p0,
+    // transient p1 to the same or another declared queue in one write -> `p1 p0`); ActiveMQ answers in frame order
+    if (receipt !== undefined) this.confirm(isPersistent(message), [receipt], !this.dialect.answersAfterRead);
   }
 
   /** receipts of published messages (publisher confirms): once safe, and after the read's other answers (RabbitMQ) */
@@ -584,7 +587,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
     });
     // RabbitMQ answers a transient transaction's SENDs when it is committed, not behind an earlier persistent SEND's
     // store wait (3.10.8 asked, /tmp/s19-fidelity/pers-mixed.mjs: persistent p0, BEGIN, SEND s1, COMMIT c1 in one
-    // write -> `c1 s1 p0`, 4/4; a plain transient SEND after a persistent one stays behind it: pers-order.mjs `p0 p1`)
+    // write -> `c1 s1 p0`, 4/4), as it answers a plain transient SEND (onSend)
     if (receipts.length) this.confirm(persistent || settles, receipts, false);
   }
 
