@@ -5,7 +5,7 @@
  * dead-letters), the longest event-loop stall meanwhile (perf_hooks' delay histogram), and
  * the round trips of another AMQP client that keeps asking queue.declare(passive) all along:
  * how many it got and the slowest one (the goal: no stall over 100 ms; the client is served).
- *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--held 400000] [--only purge,delete,...] [--data-dir DIR]
+ *   npx tsx bench/big-queue-blocking.ts [--count 1000000] [--held 400000] [--held-sessions 1,4] [--only purge,delete,...] [--data-dir DIR]
  * Operations: a client of each protocol publishing N one-byte messages as fast as its socket
  * takes them (AMQP 0-9-1 amqplib with confirms off, STOMP, MQTT mqtt.js QoS 0, OpenWire the
  * ActiveMQ JMS client's async sends, AMQP 1.0 rhea pre-settled; the answer column gives the
@@ -663,6 +663,25 @@ if (wanted('OpenWire queue browser (JMS QueueBrowser over N)')) {
  * message taken) and stepped until all held ones are gathered, heap and RSS after a GC, then cancelled.
  */
 const HELD = Number(arg('--held') ?? 400_000);
+/**
+ * --held-drops D: each holding session then rejects (requeue) its lowest-seq delivery and its highest-seq one in turn,
+ * D times each; every one comes back to it (the others have no room), the low one after a higher one: a drop in its
+ * consumer's trail (SeqTrail), which HeldWalk.floor() reads for every session not walked yet at every step.
+ */
+const HELD_DROPS = Number(arg('--held-drops') ?? 0);
+const dropsInTrail = async (session: ReturnType<typeof core.openSession>, q: NonNullable<ReturnType<typeof v.getQueue>>, drops: number): Promise<void> => {
+  const held = session.unackedCount;
+  for (let i = 0; i < 2 * drops; i++) {
+    let pick: { tag: number; seq: number } | undefined;
+    for (const d of session.unackedDeliveries()) {
+      if (d.queue !== q) continue;
+      if (pick === undefined || (i % 2 === 0 ? d.entry.seq > pick.seq : d.entry.seq < pick.seq)) pick = { tag: d.tag, seq: d.entry.seq };
+    }
+    if (pick === undefined) return;
+    session.reject(pick.tag, true);
+    while (session.unackedCount < held) await turn();
+  }
+};
 const browseHeld = async (sessions: number) => {
   const label = `OpenWire queue browser with ${HELD} held by ${sessions} session${sessions > 1 ? 's' : ''}`;
   if (!wanted(label)) return;
@@ -672,6 +691,11 @@ const browseHeld = async (sessions: number) => {
   const holders = await Promise.all(Array.from({ length: sessions }, (_, k) => takeAll(name, Math.floor(HELD / sessions) + (k < HELD % sessions ? 1 : 0))));
   const q = v.getQueue(name)!;
   while (q.unackedCount < HELD) await turn();
+  for (const h of holders) await dropsInTrail(h.session, q, HELD_DROPS);
+  if (HELD_DROPS > 0) {
+    const trail = (q.consumers[0] as unknown as { trail?: { drops: number } } | undefined)?.trail;
+    console.log(`  ${sessions} sessions: drops kept in the first consumer's trail ${trail?.drops ?? '?'}`);
+  }
   const jms = compileJmsBench('JmsBrowse');
   await measure(label, async () =>
     'skipped' in jms ? `skipped: ${jms.skipped}` : (await floodChild('java', ['-cp', jms.classpath, 'JmsBrowse', `tcp://127.0.0.1:${b.ports['openwire']}`, name])).replace('done', 'browsed'),
@@ -711,8 +735,9 @@ const openBrowseMemory = async (q: NonNullable<ReturnType<typeof v.getQueue>>): 
   const heap = open.heapUsed - before.heapUsed;
   return `heap +${mb(heap)} MB (${(heap / q.unackedCount).toFixed(0)} B per held delivery), RSS +${mb(open.rss - before.rss)} MB; first message after ${firstMs.toFixed(0)} ms in-process, all held gathered after ${gatheredMs.toFixed(0)} ms; after cancel heap ${mb(after.heapUsed - before.heapUsed)} MB`;
 };
-await browseHeld(1);
-await browseHeld(4);
+// --held-sessions 1,1000: the held split over that many sessions (one consumer each); the walk's floor() looks at
+// every session not walked yet at each step (closing-s18 item 6: O(sessions x consumers x drops), not measured then)
+for (const sessions of (arg('--held-sessions') ?? '1,4').split(',').map(Number)) await browseHeld(sessions);
 
 if (wanted('messages() (test API, synchronous)')) {
   // the synchronous form: it returns the array, so it holds the loop for the whole copy (documented)

@@ -25,7 +25,7 @@ import { ActiveMqStompDialect } from './activemq/dialect.js';
 import { parseDestination } from './destination.js';
 import type { DialectConnection, StompDialect, StompSubscriptionLike, SubscribeRequest } from './dialect.js';
 import { isDurableSubscription, type EndpointContext } from './endpoints.js';
-import { StompError, UnknownTransactionError, quoted, quotedOrCodes, toStompError } from './errors.js';
+import { badCommand, duplicatedSubscription, missingDestination, missingTransaction, notConnected, StompError, UnknownTransactionError, quoted, toStompError, versionMismatch } from './errors.js';
 import { RabbitStompDialect } from './rabbitmq-dialect.js';
 import { TEMP_QUEUE_PREFIX } from './subscribe-checks.js';
 import { StompSubscription, subscriptionTag, type SubscriptionHost } from './subscription.js';
@@ -223,11 +223,11 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
   private dispatch(frame: StompFrame): void {
     const command = frame.command;
     if (command === 'CONNECT' || command === 'STOMP') {
-      if (this.state !== 'connecting') throw new StompError('Bad command', `Could not interpret command ${quoted(command)}\n`, [], command);
+      if (this.state !== 'connecting') throw badCommand(command);
       this.onConnect(frame);
       return;
     }
-    if (this.state === 'connecting') throw new StompError('Illegal command', 'You must log in using CONNECT first', [], command);
+    if (this.state === 'connecting') throw notConnected(command);
     switch (command) {
       case 'SEND':
         this.onSend(frame);
@@ -258,7 +258,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
         this.onDisconnect(frame);
         return;
       default:
-        throw new StompError('Bad command', `Could not interpret command ${quotedOrCodes(command)}\n`, [], command);
+        throw badCommand(command);
     }
     const receipt = getHeader(frame, 'receipt');
     if (receipt === undefined) return;
@@ -540,7 +540,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   private transactionId(frame: StompFrame, command: string): string {
     const id = getHeader(frame, 'transaction');
-    if (id === undefined) throw new StompError('Missing transaction', `${quoted(command)} must include a 'transaction' header\n`, [], command);
+    if (id === undefined) throw missingTransaction(command);
     return id;
   }
 
@@ -825,7 +825,7 @@ export class StompConnection implements ClientConnection, SubscriptionHost, Endp
 
   private requireDestination(frame: StompFrame, command: string): string {
     const d = getHeader(frame, 'destination');
-    if (d === undefined) throw new StompError('Missing destination', `${quoted(command)} must include a 'destination' header\n`);
+    if (d === undefined) throw missingDestination(command);
     return d;
   }
 
@@ -841,5 +841,5 @@ export function negotiateVersion(acceptVersion: string | undefined): StompVersio
   for (let i = SUPPORTED_VERSIONS.length - 1; i >= 0; i--) {
     if (offered.includes(SUPPORTED_VERSIONS[i]!)) return SUPPORTED_VERSIONS[i]!;
   }
-  throw new StompError('Version mismatch', `Supported versions are ${VERSIONS_HEADER}\n`);
+  throw versionMismatch(VERSIONS_HEADER);
 }

@@ -178,7 +178,7 @@ export class RabbitStompDialect implements StompDialect {
   closesAfter(err: unknown, command: string | undefined): boolean {
     // do_subscribe answers a duplicated subscription id with send_error and `{stop, normal, …}` (3.10.8
     // asked, review-s17-2 D1: ERROR, the SUBSCRIBE's RECEIPT, closed; 3.13 and 4.x alike)
-    if (err instanceof StompError && err.message === 'Duplicated subscription identifier') return true;
+    if (err instanceof StompError && err.code === 'duplicated-subscription') return true;
     // a refused CONNECT goes on too: process_connect answers with error/3 and the session stays
     // unauthenticated, refusing other frames ("Illegal command") until a CONNECT succeeds (3.10.8 asked:
     // Bad CONNECT, then SEND -> Illegal command, then a good CONNECT -> CONNECTED; 3.13 and 4.x the same)
@@ -197,7 +197,7 @@ export class RabbitStompDialect implements StompDialect {
     // (LocalMQ's own limits, which RabbitMQ does not have - header count and line length, command length -
     // and a body over the message size keep their ERROR: it says why; review-s17-2 L3)
     if (err instanceof StompCodecError) return RABBIT_PARSE_FAILURES.has(err.code);
-    return err instanceof StompError && err.message === 'Bad command' && (command === 'CONNECT' || command === 'STOMP');
+    return err instanceof StompError && err.code === 'bad-command' && (command === 'CONNECT' || command === 'STOMP');
   }
 
   /**

@@ -1,5 +1,5 @@
 import { getHeader, type StompFrame } from './codec/index.js';
-import { StompError } from './errors.js';
+import { duplicatedSubscription, StompError } from './errors.js';
 import type { AckMode } from './subscription.js';
 
 export const TEMP_QUEUE_PREFIX = '/temp-queue/';
@@ -22,6 +22,7 @@ export function checkedAckMode(frame: StompFrame, id: string | undefined): AckMo
 /** a subscription id (tag) already in use on this connection: refused (RabbitMQ then closes, see closesAfter) */
 export function refuseDuplicateSubscription(subscriptions: ReadonlyMap<string, unknown>, tag: string): void {
   if (subscriptions.has(tag)) {
-    throw new StompError('Duplicated subscription identifier', `A subscription identified by '${tag}' already exists.`);
+    // its code, not its text, is what the RabbitMQ dialect closes after (closesAfter)
+    throw duplicatedSubscription(tag);
   }
 }

@@ -35,6 +35,12 @@ const SEGMENT_NAME = /^(\d{10})\.jseg$/;
 /** a segment of a journal written before format 2 (its content may be format 1 only) */
 const LEGACY_SEGMENT_NAME = /^(\d{10})\.seg$/;
 const READ_CHUNK = 8 * 1024 * 1024;
+/**
+ * A scan's first read; later ones double up to READ_CHUNK while the data goes on. A head a clean close
+ * left with its zeros (continued by the next start) is mostly zeros: read in one 8 MiB chunk they made
+ * 8 MiB resident in an idle broker's restart (verify s19: idle RSS 54.7 -> 62.1 MiB, over the 60 MB goal).
+ */
+const FIRST_READ = 256 * 1024;
 
 export function segmentFileName(no: number): string {
   return `${String(no).padStart(10, '0')}.jseg`;
@@ -209,7 +215,7 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
   try {
     const fileSize = await fs.fstatSize(fd);
     if (fileSize === 0) return { fileSize, validEnd: 0 };
-    let buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(fileSize, SEGMENT_HEADER)));
+    let buf = Buffer.allocUnsafe(Math.min(FIRST_READ, Math.max(fileSize, SEGMENT_HEADER)));
     /** file offset of buf[0] */
     let base = 0;
     /** bytes of buf holding file data */
@@ -224,6 +230,12 @@ export async function scanSegment(fs: StoreFs, path: string, visit: RecordVisito
         base += at;
         filled -= at;
         at = 0;
+      }
+      // the data went on past a read: the next ones bigger (records are read from `buf` anew after every fill)
+      if (base > 0 && buf.length < READ_CHUNK && base + buf.length < fileSize) {
+        const bigger = Buffer.allocUnsafe(Math.min(READ_CHUNK, buf.length * 2));
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
       }
       while (filled < buf.length && base + filled < fileSize) {
         const n = await fs.read(fd, buf, filled, buf.length - filled, base + filled);

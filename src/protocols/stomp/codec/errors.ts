@@ -22,6 +22,8 @@ export class StompCodecError extends Error {
     readonly code: StompCodecErrorCode,
     message: string,
     readonly explanation: string,
+    /** the header value refused, where one is (a content-length's, as sent) */
+    readonly value?: string,
   ) {
     super(message);
   }

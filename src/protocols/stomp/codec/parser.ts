@@ -442,7 +442,7 @@ export class StompParser {
     }
     const length = parseContentLength(rawLength);
     if (length < 0) {
-      throw new StompCodecError('invalid-content-length', 'Invalid content-length', `The content-length header "${truncate(rawLength)}" is not a non-negative integer.`);
+      throw new StompCodecError('invalid-content-length', 'Invalid content-length', `The content-length header "${truncate(rawLength)}" is not a non-negative integer.`, rawLength);
     }
     if (length > this.limits.maxBodySize) throw bodyTooLarge(length, this.limits.maxBodySize);
     if (length === 0) {
