@@ -60,6 +60,16 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
   // asked (/tmp/s19-fidelity/read-receipts.mjs, tx-receipts.mjs; rmq-read-receipts.txt, 4 runs each, the frames in
   // one write): a SEND's receipt is a publisher confirm and a delivery comes from the queue, both after the plugin
   // has handled the whole read. The old code answered in frame order: `p0 b1`, `r0 M M p0 b1`, `p0 c1 s1`, `p0 d1`
+  /** one write: SEND p0 (with `p0Headers`), BEGIN t, SEND s1 in t, COMMIT c1, all to `destination` */
+  function sendThenTransaction(destination: string, p0Headers: Record<string, string>): Buffer {
+    return Buffer.concat([
+      wireFrame('SEND', { destination, ...p0Headers, receipt: 'p0' }, 'z'),
+      wireFrame('BEGIN', { transaction: 't' }),
+      wireFrame('SEND', { destination, transaction: 't', receipt: 's1' }, 'a'),
+      wireFrame('COMMIT', { transaction: 't', receipt: 'c1' }),
+    ]);
+  }
+
   async function answers(client: RawStomp, n: number): Promise<(string | undefined)[]> {
     const got: StompFrame[] = [];
     for (let i = 0; i < n; i++) got.push(await client.frame());
@@ -70,14 +80,7 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
     const { client } = await RawStomp.connected(broker());
     client.write(Buffer.concat([wireFrame('SEND', { destination: '/queue/rr.a', receipt: 'p0' }, 'a'), wireFrame('BEGIN', { transaction: 't0', receipt: 'b1' })]));
     expect(await answers(client, 2)).toEqual(['b1', 'p0']);
-    client.write(
-      Buffer.concat([
-        wireFrame('SEND', { destination: '/queue/rr.a', receipt: 'p0' }, 'z'),
-        wireFrame('BEGIN', { transaction: 't' }),
-        wireFrame('SEND', { destination: '/queue/rr.a', transaction: 't', receipt: 's1' }, 'a'),
-        wireFrame('COMMIT', { transaction: 't', receipt: 'c1' }),
-      ]),
-    );
+    client.write(sendThenTransaction('/queue/rr.a', {}));
     expect(await answers(client, 3)).toEqual(['c1', 'p0', 's1']);
     client.close();
   });
@@ -85,14 +88,7 @@ describe('RabbitMQ STOMP: SEND receipts and deliveries after the other answers t
   it('a persistent SEND p0, BEGIN, SEND s1 in it, COMMIT c1 -> c1 s1 p0 (the transaction is not answered behind p0\'s store wait)', async () => {
     // asked (/tmp/s19-fidelity/pers-mixed.mjs, rmq-pers-mixed.txt, 4/4)
     const { client } = await RawStomp.connected(broker());
-    client.write(
-      Buffer.concat([
-        wireFrame('SEND', { destination: '/queue/rr.p', persistent: 'true', receipt: 'p0' }, 'z'),
-        wireFrame('BEGIN', { transaction: 't' }),
-        wireFrame('SEND', { destination: '/queue/rr.p', transaction: 't', receipt: 's1' }, 'a'),
-        wireFrame('COMMIT', { transaction: 't', receipt: 'c1' }),
-      ]),
-    );
+    client.write(sendThenTransaction('/queue/rr.p', { persistent: 'true' }));
     expect(await answers(client, 3)).toEqual(['c1', 's1', 'p0']);
     client.close();
   });
