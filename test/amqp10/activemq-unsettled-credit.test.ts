@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { startBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/amqp10-raw.js';
+import { afterPublishes } from '../helpers/broker.js';
 import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 
 /**
@@ -30,7 +31,7 @@ it('ActiveMQ profile: an unsettled send taken while the alarm is on is answered 
   let outcome: string | undefined;
   s.once('accepted', () => (outcome = 'accepted'));
   s.send({ body: 'while over' });
-  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  await afterPublishes(b, () => b.queue('wm').messageCount() >= 2);
   // the same connection is read (two attaches answered, the second after anything the first read
   // sent), and the send is still unanswered
   await openReceiver(conn, { source: { address: 'queue://wm' }, credit_window: 0 } as never).then((r) => r.close());

@@ -3,6 +3,7 @@ import type { Receiver } from 'rhea';
 import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { startBroker } from '../../src/index.js';
 import { RawClient } from '../helpers/amqp10-raw.js';
+import { afterPublishes } from '../helpers/broker.js';
 import { openReceiver, openSender, rheaConnect } from '../helpers/amqp10.js';
 
 /**
@@ -51,7 +52,7 @@ for (const engine of ['rabbitmq', 'activemq'] as const) {
       };
       s.on('sendable', pump);
       pump();
-      while (!b.core.alarmed) await new Promise((res) => setTimeout(res, 10));
+      await afterPublishes(b, () => b.core.alarmed);
       expect(got).toBe(0);
       r.add_credit(10);
       await allIn;

@@ -2,6 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import { encodeMessage, uint, type Composite } from '../../src/protocols/amqp10/codec/index.js';
 import { startBroker, type LocalMQ } from '../../src/index.js';
 import { RawClient } from '../helpers/amqp10-raw.js';
+import { afterPublishes } from '../helpers/broker.js';
 import { openReceiver, openSender, rheaClose, rheaConnect } from '../helpers/amqp10.js';
 
 /**
@@ -67,7 +68,7 @@ it('RabbitMQ profile: the alarm shuts every session window at once (a flow with 
   // connection is not read until the alarm clears (the next test), and the rest are taken then
   transfer(c, 0, 0);
   transfer(c, 0, 1);
-  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  await afterPublishes(b, () => b.queue('wm').messageCount() >= 2);
   const opened = sessionFlow(c, c.got.length);
   b.queue('wm').purge();
   expect(b.core.alarmed).toBe(false);
@@ -101,7 +102,7 @@ it('RabbitMQ profile: transfers written in one burst past the shut window stop t
   for (let id = 0; id < 100; id++) {
     c.frame(0, { $: 'transfer', handle: uint(0), deliveryId: uint(id), deliveryTag: Buffer.from([id]), messageFormat: uint(0), settled: true } as Composite, encodeMessage({ body: { kind: 'data', chunks: [body] } }));
   }
-  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  await afterPublishes(b, () => b.queue('wm').messageCount() >= 2);
   // the watcher's connection is read meanwhile (twice: the held one had its turns)
   await roundTrip(watcher, 0, 1);
   await roundTrip(watcher, 0, 2);
@@ -149,7 +150,7 @@ it('ActiveMQ profile: under the alarm a pre-settled send stops the reading of it
   expect(b.core.alarmed).toBe(true);
   // the link holds ActiveMQ's 1000 credit: rhea writes the transfer; the broker takes it and reads no further
   s.send({ body: 'while over' });
-  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  await afterPublishes(b, () => b.queue('wm').messageCount() >= 2);
   const attached = openReceiver(conn, { source: { address: 'queue://wm' }, credit_window: 0 } as never).then((r) => r.close());
   let answered = false;
   void attached.then(() => (answered = true));
@@ -183,7 +184,7 @@ it('RabbitMQ 3.13 profile: the alarm leaves the session windows alone (the rabbi
   expect(c.got.slice(from).some((g) => 'performative' in g && g.performative.$ === 'flow' && g.performative['handle'] === undefined)).toBe(false);
 
   transfer(c, 0, 0);
-  while (b.queue('wm').messageCount() < 2) await new Promise((r) => setTimeout(r, 10));
+  await afterPublishes(b, () => b.queue('wm').messageCount() >= 2);
   let answered = false;
   const held = roundTrip(c, 0, 1).then(() => (answered = true));
   await roundTrip(watcher, 0, 1);

@@ -31,3 +31,20 @@ export function addTopicUser(broker: LocalMQ, user: string, password: string, to
   broker.users.setPermission({ user, vhost: '/', configure: '.*', write: '.*', read: '.*' });
   broker.users.setTopicPermission({ user, vhost: '/', exchange: topic.exchange ?? 'amq.topic', write: topic.write, read: topic.read });
 }
+
+/**
+ * Resolves once `condition()` holds: checked now and after each message the broker takes (its 'published'
+ * event, emitted once the message is in its queues and counted against the memory watermark), instead of
+ * polling on a timer
+ */
+export function afterPublishes(broker: LocalMQ, condition: () => boolean): Promise<void> {
+  if (condition()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!condition()) return;
+      broker.core.off('published', check);
+      resolve();
+    };
+    broker.core.on('published', check);
+  });
+}
